@@ -1,0 +1,120 @@
+//! axum 0.8 extractors (feature `axum`).
+//!
+//! [`Principal<U>`](crate::Principal) extracts the principal the guard resolved;
+//! `Option<Principal<U>>` extracts it behind an optional guard, `None` when no token came.
+//!
+//! ```
+//! use axum::{routing::get, Json, Router};
+//! use tower_passport::Principal;
+//!
+//! async fn me(principal: Principal) -> Json<serde_json::Value> {
+//!     Json(serde_json::json!({ "sub": principal.subject(), "scopes": principal.scopes().to_string() }))
+//! }
+//!
+//! async fn greeting(principal: Option<Principal>) -> String {
+//!     match principal {
+//!         Some(p) => format!("hello {}", p.subject().unwrap_or("client")),
+//!         None => "hello stranger".into(),
+//!     }
+//! }
+//!
+//! let app: Router = Router::new().route("/me", get(me)).route("/hello", get(greeting));
+//! ```
+
+use std::sync::Arc;
+
+use axum_core::body::Body;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+
+use crate::error::{AuthError, ResponseConfig};
+use crate::guard::{GuardContext, Principal};
+
+/// Why a [`Principal`] could not be extracted, rendered exactly as the guard renders it.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use tower_passport::{axum::PrincipalRejection, AuthError};
+/// let response = PrincipalRejection::from(AuthError::missing_guard()).into_response();
+/// assert_eq!(response.status(), 500);
+/// ```
+#[derive(Debug)]
+pub struct PrincipalRejection {
+    error: AuthError,
+    responses: Option<Arc<ResponseConfig>>,
+}
+
+impl PrincipalRejection {
+    /// The error behind the rejection.
+    pub fn error(&self) -> &AuthError {
+        &self.error
+    }
+}
+
+impl From<AuthError> for PrincipalRejection {
+    fn from(error: AuthError) -> Self {
+        Self { error, responses: None }
+    }
+}
+
+impl IntoResponse for PrincipalRejection {
+    fn into_response(self) -> Response {
+        crate::guard::future::trace_rejection(&self.error);
+        let responses = self.responses.unwrap_or_default();
+        responses.respond::<Body>(&self.error).map(Body::new)
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        PrincipalRejection::from(self).into_response()
+    }
+}
+
+fn lookup<U>(parts: &Parts) -> Result<Option<Principal<U>>, PrincipalRejection>
+where
+    U: Clone + Send + Sync + 'static,
+{
+    let Some(context) = parts.extensions.get::<GuardContext>() else {
+        return Err(AuthError::missing_guard().into());
+    };
+    match (&context.token, parts.extensions.get::<Principal<U>>()) {
+        (_, Some(principal)) => Ok(Some(principal.clone())),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(PrincipalRejection {
+            error: AuthError::principal_type_mismatch(),
+            responses: Some(context.responses.clone()),
+        }),
+    }
+}
+
+impl<S, U> FromRequestParts<S> for Principal<U>
+where
+    S: Send + Sync,
+    U: Clone + Send + Sync + 'static,
+{
+    type Rejection = PrincipalRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match lookup(parts)? {
+            Some(principal) => Ok(principal),
+            None => Err(PrincipalRejection {
+                error: AuthError::missing_token(),
+                responses: parts.extensions.get::<GuardContext>().map(|c| c.responses.clone()),
+            }),
+        }
+    }
+}
+
+impl<S, U> OptionalFromRequestParts<S> for Principal<U>
+where
+    S: Send + Sync,
+    U: Clone + Send + Sync + 'static,
+{
+    type Rejection = PrincipalRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        lookup(parts)
+    }
+}

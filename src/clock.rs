@@ -1,0 +1,71 @@
+//! Time, injectable so that tests can mint tokens with a controllable clock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A source of the current time in whole seconds since the Unix epoch.
+///
+/// ```
+/// use tower_passport::{Clock, SystemClock};
+/// assert!(SystemClock.now() > 1_700_000_000);
+/// ```
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> u64;
+}
+
+/// The system's wall clock.
+///
+/// ```
+/// use tower_passport::{Clock, SystemClock};
+/// let now = SystemClock.now();
+/// assert!(SystemClock.now() >= now);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        // A clock set before 1970 reads as the epoch; every token then looks "not yet valid",
+        // which fails closed.
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs())
+    }
+}
+
+/// A clock that only moves when told to; cheap to clone, clones share the time.
+///
+/// ```
+/// use tower_passport::{Clock, ManualClock};
+/// let clock = ManualClock::new(1_000);
+/// let shared = clock.clone();
+/// clock.advance(60);
+/// assert_eq!(shared.now(), 1_060);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock that reads `now` seconds since the Unix epoch.
+    pub fn new(now: u64) -> Self {
+        Self(Arc::new(AtomicU64::new(now)))
+    }
+
+    /// Moves the clock forward by `seconds`.
+    pub fn advance(&self, seconds: u64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `now` seconds since the Unix epoch.
+    pub fn set(&self, now: u64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,129 @@
+use std::fmt;
+
+/// Why a request was rejected. Carried by every [`AuthError`](super::AuthError), logged
+/// with each rejection, and the source of the `error_description` text.
+///
+/// ```
+/// use tower_passport::error::Reason;
+/// assert_eq!(Reason::UnknownKid.description(), "The access token was signed by an unknown key");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No bearer token came with the request.
+    MissingToken,
+    /// More than one set of credentials (two `Authorization` headers, a second scheme,
+    /// or a header and a query parameter).
+    DuplicateCredentials,
+    /// The `Authorization` header is not valid `Bearer <b64token>` syntax.
+    MalformedHeader,
+    /// The token is longer than the configured cap.
+    TokenTooLong,
+    /// The token is not a compact JWS with three base64url parts.
+    MalformedToken,
+    /// The JOSE header is not valid, or names a critical extension we do not understand.
+    MalformedHeaderParameters,
+    /// The claims are not a JSON object of the expected shape.
+    MalformedClaims,
+    /// `alg` is `none` or an algorithm this crate does not verify.
+    UnsupportedAlgorithm,
+    /// `alg` differs from the algorithm the selected key is bound to.
+    AlgorithmMismatch,
+    /// No key has the token's `kid`.
+    UnknownKid,
+    /// The token has no `kid` and zero or several keys fit its `alg`.
+    AmbiguousKey,
+    /// The signature does not verify.
+    BadSignature,
+    /// `typ` is not `at+jwt` (or a generic JWT type, where accepted).
+    WrongType,
+    /// `exp` is missing.
+    MissingExpiry,
+    /// `exp` has passed.
+    Expired,
+    /// `nbf` is in the future.
+    NotYetValid,
+    /// `iat` is in the future.
+    IssuedInFuture,
+    /// `iss` is missing or not the configured issuer.
+    WrongIssuer,
+    /// `aud` is missing or does not contain the configured audience.
+    WrongAudience,
+    /// The revocation check reports the token revoked.
+    Revoked,
+    /// The resolver does not know the token's user.
+    UnknownUser,
+    /// The token's client no longer exists or is revoked.
+    RevokedClient,
+    /// A required scope is missing.
+    MissingScope,
+    /// The route is for client-credentials tokens only.
+    ClientTokenRequired,
+    /// The route is for user tokens only.
+    UserTokenRequired,
+    /// The principal resolver failed.
+    ResolverFailed,
+    /// The revocation check could not answer.
+    RevocationUnavailable,
+    /// A scope layer or extractor found no guard in front of it.
+    MissingGuard,
+    /// An extractor asked for `Principal<U>` with another `U` than the guard's resolver
+    /// yields.
+    PrincipalTypeMismatch,
+    /// A response future was polled after it completed.
+    PolledAfterCompletion,
+}
+
+impl Reason {
+    /// A short description, safe to send to clients: it never contains the token.
+    ///
+    /// ```
+    /// use tower_passport::error::Reason;
+    /// assert_eq!(Reason::Expired.description(), "The access token expired");
+    /// ```
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::MissingToken => "No bearer token was presented",
+            Self::DuplicateCredentials => "The request carries more than one set of credentials",
+            Self::MalformedHeader => "The Authorization header is not a valid Bearer credential",
+            Self::TokenTooLong => "The access token is too long",
+            Self::MalformedToken => "The access token is not a well-formed JWT",
+            Self::MalformedHeaderParameters => "The access token header is invalid",
+            Self::MalformedClaims => "The access token claims are invalid",
+            Self::UnsupportedAlgorithm => "The access token algorithm is not accepted",
+            Self::AlgorithmMismatch => "The access token algorithm does not match its key",
+            Self::UnknownKid => "The access token was signed by an unknown key",
+            Self::AmbiguousKey => "The access token does not identify its key",
+            Self::BadSignature => "The access token signature is invalid",
+            Self::WrongType => "The access token type is not accepted",
+            Self::MissingExpiry => "The access token has no expiry",
+            Self::Expired => "The access token expired",
+            Self::NotYetValid => "The access token is not valid yet",
+            Self::IssuedInFuture => "The access token was issued in the future",
+            Self::WrongIssuer => "The access token was issued by an untrusted issuer",
+            Self::WrongAudience => "The access token is not meant for this resource",
+            Self::Revoked => "The access token was revoked",
+            Self::UnknownUser => "The access token's user does not exist",
+            Self::RevokedClient => "The access token's client was revoked",
+            Self::MissingScope => "The access token lacks a required scope",
+            Self::ClientTokenRequired => "This resource requires a client credentials token",
+            Self::UserTokenRequired => "This resource requires a user token",
+            Self::ResolverFailed => "The service cannot authenticate requests right now",
+            Self::RevocationUnavailable => "The service cannot authenticate requests right now",
+            Self::PrincipalTypeMismatch => {
+                "The principal type asked for differs from the one the guard's resolver yields"
+            }
+            Self::PolledAfterCompletion => "Internal error",
+            Self::MissingGuard => {
+                "Missing authentication guard: the scope check or extractor found no principal. \
+                 Perhaps you forgot to add GuardLayer in front of it?"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}

@@ -1,0 +1,141 @@
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response};
+
+use super::AuthError;
+use crate::body::ResponseBody;
+
+/// The body of a rejection: its content type and bytes.
+///
+/// ```
+/// use tower_passport::ErrorBody;
+/// let body = ErrorBody::new("text/plain", "nope");
+/// assert_eq!(body.bytes(), "nope");
+/// ```
+#[derive(Clone, Debug)]
+pub struct ErrorBody {
+    content_type: HeaderValue,
+    bytes: Bytes,
+}
+
+impl ErrorBody {
+    /// A body with the given content type. A content type that is not a valid header value
+    /// falls back to `application/octet-stream`.
+    pub fn new(content_type: &str, bytes: impl Into<Bytes>) -> Self {
+        let content_type = HeaderValue::from_str(content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        Self { content_type, bytes: bytes.into() }
+    }
+
+    /// An empty body, with no content type.
+    ///
+    /// ```
+    /// assert!(tower_passport::ErrorBody::empty().bytes().is_empty());
+    /// ```
+    pub fn empty() -> Self {
+        Self { content_type: HeaderValue::from_static(""), bytes: Bytes::new() }
+    }
+
+    /// The bytes of the body.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+}
+
+/// Chooses the body of rejection responses. It cannot change the status or drop the
+/// `WWW-Authenticate` challenge: the layers set those from the [`AuthError`] themselves.
+///
+/// Implemented for closures:
+///
+/// ```
+/// use tower_passport::{AuthError, ErrorBody, Responder};
+/// let html = |error: &AuthError| ErrorBody::new("text/html", format!("<h1>{}</h1>", error.status()));
+/// let body = html.body(&AuthError::missing_token());
+/// assert_eq!(body.bytes(), "<h1>401 Unauthorized</h1>");
+/// ```
+pub trait Responder: Send + Sync + 'static {
+    /// The body for `error`.
+    fn body(&self, error: &AuthError) -> ErrorBody;
+}
+
+impl<F> Responder for F
+where
+    F: Fn(&AuthError) -> ErrorBody + Send + Sync + 'static,
+{
+    fn body(&self, error: &AuthError) -> ErrorBody {
+        self(error)
+    }
+}
+
+/// The default body: `{"error": …, "error_description": …}`, and no body at all when no
+/// token came (RFC 6750 §3.1 asks for no error information then).
+///
+/// ```
+/// use tower_passport::{AuthError, JsonResponder, Responder};
+/// let body = JsonResponder.body(&AuthError::insufficient_scope("admin"));
+/// assert_eq!(
+///     body.bytes(),
+///     r#"{"error":"insufficient_scope","error_description":"The access token lacks a required scope"}"#
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonResponder;
+
+impl Responder for JsonResponder {
+    fn body(&self, error: &AuthError) -> ErrorBody {
+        let (Some(code), Some(description)) = (error.error_code(), error.description()) else {
+            return ErrorBody::empty();
+        };
+        let json = serde_json::json!({ "error": code, "error_description": description });
+        ErrorBody::new("application/json", json.to_string())
+    }
+}
+
+/// How rejections are rendered: realm, RFC 9728 metadata URL and body responder. Shared by
+/// the guard with the layers behind it through the request extensions.
+#[derive(Clone)]
+pub(crate) struct ResponseConfig {
+    pub(crate) realm: Arc<str>,
+    pub(crate) resource_metadata: Option<Arc<str>>,
+    pub(crate) responder: Arc<dyn Responder>,
+}
+
+impl std::fmt::Debug for ResponseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseConfig")
+            .field("realm", &self.realm)
+            .field("resource_metadata", &self.resource_metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ResponseConfig {
+    fn default() -> Self {
+        Self { realm: Arc::from("api"), resource_metadata: None, responder: Arc::new(JsonResponder) }
+    }
+}
+
+impl ResponseConfig {
+    /// Renders `error` as a response: the status and challenge come from the error, the
+    /// body from the responder.
+    pub(crate) fn respond<B>(&self, error: &AuthError) -> Response<ResponseBody<B>> {
+        let body = self.responder.body(error);
+        let mut response = Response::new(ResponseBody::full(body.bytes.clone()));
+        *response.status_mut() = error.status();
+        let headers = response.headers_mut();
+        if !body.content_type.is_empty() {
+            headers.insert(CONTENT_TYPE, body.content_type);
+        }
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(challenge) = error.challenge(&self.realm, self.resource_metadata.as_deref()) {
+            // Realm and metadata URL were validated when configured, scopes are escaped;
+            // a value that still cannot be a header falls back to the bare scheme.
+            let value = HeaderValue::from_str(&challenge)
+                .unwrap_or(HeaderValue::from_static("Bearer"));
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}

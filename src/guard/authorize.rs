@@ -1,0 +1,105 @@
+//! The asynchronous half of the guard: revocation, client check, user resolution.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+
+use super::{ClientStatus, Principal, ResolvePrincipal};
+use crate::error::{AuthError, Reason};
+use crate::token::{PrincipalKind, VerifiedToken};
+use crate::verify::RevocationCheck;
+
+/// Caches the resolver's answers, keyed by issuer and subject or client id, for a TTL.
+/// Errors are never cached.
+pub(crate) struct ResolverCache<U> {
+    users: Cache<String, Option<U>>,
+    clients: Cache<String, ClientStatus>,
+}
+
+impl<U: Clone + Send + Sync + 'static> ResolverCache<U> {
+    pub(crate) fn new(capacity: u64, ttl: Duration) -> Self {
+        Self {
+            users: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            clients: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+        }
+    }
+}
+
+fn cache_key(issuer: &str, id: &str) -> String {
+    let mut key = String::with_capacity(issuer.len() + 1 + id.len());
+    key.push_str(issuer);
+    key.push('\0');
+    key.push_str(id);
+    key
+}
+
+pub(crate) struct Authorizer<R: ResolvePrincipal, C> {
+    pub(crate) resolver: R,
+    pub(crate) cache: Option<ResolverCache<R::User>>,
+    pub(crate) revocation: C,
+}
+
+impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
+    pub(crate) async fn authorize(self: Arc<Self>, token: VerifiedToken) -> Result<Principal<R::User>, AuthError> {
+        match self.revocation.is_revoked(&token).await {
+            Ok(false) => {}
+            Ok(true) => return Err(AuthError::invalid_token(Reason::Revoked)),
+            Err(error) => return Err(AuthError::unavailable(Reason::RevocationUnavailable, error)),
+        }
+        if let Some(client_id) = token.client_id() {
+            if self.client_status(token.issuer(), client_id).await? != ClientStatus::Active {
+                return Err(AuthError::invalid_token(Reason::RevokedClient));
+            }
+        }
+        let user = match token.kind() {
+            PrincipalKind::Client => None,
+            PrincipalKind::User => Some(self.user(&token).await?),
+        };
+        Ok(Principal::new(token, user))
+    }
+
+    async fn client_status(&self, issuer: &str, client_id: &str) -> Result<ClientStatus, AuthError> {
+        let key = self.cache.as_ref().map(|_| cache_key(issuer, client_id));
+        if let (Some(cache), Some(key)) = (&self.cache, &key) {
+            if let Some(status) = cache.clients.get(key) {
+                return Ok(status);
+            }
+        }
+        let status = self
+            .resolver
+            .client_status(client_id)
+            .await
+            .map_err(|error| AuthError::unavailable(Reason::ResolverFailed, error))?;
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.clients.insert(key, status);
+        }
+        Ok(status)
+    }
+
+    async fn user(&self, token: &VerifiedToken) -> Result<R::User, AuthError> {
+        let key = match (&self.cache, token.subject()) {
+            (Some(_), Some(subject)) => Some(cache_key(token.issuer(), subject)),
+            _ => None,
+        };
+        let cached = match (&self.cache, &key) {
+            (Some(cache), Some(key)) => cache.users.get(key),
+            _ => None,
+        };
+        let user = match cached {
+            Some(user) => user,
+            None => {
+                let user = self
+                    .resolver
+                    .resolve_user(token)
+                    .await
+                    .map_err(|error| AuthError::unavailable(Reason::ResolverFailed, error))?;
+                if let (Some(cache), Some(key)) = (&self.cache, key) {
+                    cache.users.insert(key, user.clone());
+                }
+                user
+            }
+        };
+        user.ok_or(AuthError::invalid_token(Reason::UnknownUser))
+    }
+}

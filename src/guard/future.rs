@@ -1,0 +1,122 @@
+//! The guard's response future.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::{GuardContext, Principal};
+use crate::body::ResponseBody;
+use crate::error::{AuthError, ResponseConfig};
+
+type Authorize<U> = Pin<Box<dyn Future<Output = Result<Principal<U>, AuthError>> + Send>>;
+
+pin_project! {
+    /// Response future of [`Guard`](super::Guard): authorizes, then calls the inner service.
+    pub struct ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, U>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Authorizing {
+            authorize: Authorize<U>,
+            call: Option<(S, Request<ReqBody>)>,
+            responses: Arc<ResponseConfig>,
+        },
+        Calling {
+            #[pin]
+            future: S::Future,
+        },
+        Rejected {
+            error: AuthError,
+            responses: Arc<ResponseConfig>,
+        },
+    }
+}
+
+impl<S, ReqBody, U> ResponseFuture<S, ReqBody, U>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(super) fn authorizing(
+        authorize: Authorize<U>,
+        inner: S,
+        request: Request<ReqBody>,
+        responses: Arc<ResponseConfig>,
+    ) -> Self {
+        Self { state: State::Authorizing { authorize, call: Some((inner, request)), responses } }
+    }
+
+    pub(super) fn calling(future: S::Future) -> Self {
+        Self { state: State::Calling { future } }
+    }
+
+    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>) -> Self {
+        trace_rejection(&error);
+        Self { state: State::Rejected { error, responses } }
+    }
+}
+
+impl<S, ReqBody, ResBody, U> Future for ResponseFuture<S, ReqBody, U>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    U: Clone + Send + Sync + 'static,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Authorizing { authorize, call, responses } => {
+                    let outcome = ready!(authorize.as_mut().poll(cx));
+                    let error = match (outcome, call.take()) {
+                        (Ok(principal), Some((mut inner, mut request))) => {
+                            let extensions = request.extensions_mut();
+                            extensions.insert(GuardContext {
+                                token: Some(principal.token().clone()),
+                                responses: responses.clone(),
+                            });
+                            extensions.insert(principal);
+                            let future = inner.call(request);
+                            state.set(State::Calling { future });
+                            continue;
+                        }
+                        (Err(error), _) => error,
+                        (Ok(_), None) => AuthError::polled_after_completion(),
+                    };
+                    trace_rejection(&error);
+                    return Poll::Ready(Ok(responses.respond(&error)));
+                }
+                StateProj::Calling { future } => {
+                    return future.poll(cx).map_ok(|response| response.map(ResponseBody::inner));
+                }
+                StateProj::Rejected { error, responses } => return Poll::Ready(Ok(responses.respond(error))),
+            }
+        }
+    }
+}
+
+/// One event per rejection, with its reason and never the token.
+pub(crate) fn trace_rejection(error: &AuthError) {
+    let status = error.status().as_u16();
+    if status >= 500 {
+        tracing::warn!(status, reason = ?error.reason(), source = ?error.backend_error(), "request rejected");
+    } else {
+        tracing::debug!(status, reason = ?error.reason(), "request rejected");
+    }
+}

@@ -1,0 +1,75 @@
+//! # tower-passport
+//!
+//! What Laravel Passport gives Laravel apps, for the tower ecosystem: bearer-token
+//! guard layers that verify JWT access tokens (RFC 9068), resolve the user or the
+//! client behind each token, and enforce Passport's two scope checks, all-of
+//! (`scopes`) and any-of (`scope`). Every failure answers exactly as RFC 6750 says.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_passport::{GuardLayer, KeySet, RequireLayer, Verifier, VerifyingKey, Algorithm};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(
+//!     Algorithm::HS256,
+//!     b"a-shared-secret-of-at-least-32-bytes!!",
+//! )?);
+//! let verifier = Verifier::builder(keys)
+//!     .issuer("https://auth.example.com")
+//!     .audience("orders-api")
+//!     .build()?;
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(GuardLayer::new(verifier))
+//!     .layer(RequireLayer::all_scopes(["place-orders"]))
+//!     .service_fn(|_req: Request<Full<Bytes>>| async {
+//!         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("ok"))))
+//!     });
+//!
+//! // No token: a bare challenge, as RFC 6750 §3.1 asks.
+//! let response = service.oneshot(Request::new(Full::new(Bytes::new()))).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Modules
+//! The layout mirrors the request path: [`token`] (bearer extraction, claims,
+//! scopes) → [`keys`] (verifying keys bound to one algorithm) → [`verify`]
+//! (the [`Verifier`] and its verified-token cache) → [`guard`] (the
+//! [`GuardLayer`], principal resolution, revocation) → [`scope`] (the
+//! [`RequireLayer`] checks) → your handler, which reads the [`Principal`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod body;
+pub mod clock;
+pub mod error;
+pub mod guard;
+pub mod keys;
+pub mod scope;
+pub mod token;
+pub mod verify;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+
+pub use body::ResponseBody;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, BackendError, ConfigError, ErrorBody, JsonResponder, Responder};
+pub use guard::{
+    ClientStatus, Guard, GuardLayer, GuardMode, Principal, PrincipalKind, ResolvePrincipal,
+    TokenOnly,
+};
+pub use keys::{Algorithm, KeySet, VerifyingKey};
+pub use scope::{Require, RequireLayer};
+pub use token::{Scopes, VerifiedToken};
+pub use verify::{NoRevocation, RevocationCheck, TypPolicy, Verifier, VerifierBuilder};

@@ -1,0 +1,52 @@
+//! The response future of the scope layers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::Response;
+use pin_project_lite::pin_project;
+
+use crate::body::ResponseBody;
+use crate::error::{AuthError, ResponseConfig};
+
+pin_project! {
+    /// Response future of [`Require`](super::Require): the inner service's, or a rejection.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Inner { #[pin] future: F },
+        Rejected { error: AuthError, responses: Arc<ResponseConfig> },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(super) fn inner(future: F) -> Self {
+        Self { state: State::Inner { future } }
+    }
+
+    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>) -> Self {
+        Self { state: State::Rejected { error, responses } }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
+            StateProj::Rejected { error, responses } => Poll::Ready(Ok(responses.respond(error))),
+        }
+    }
+}

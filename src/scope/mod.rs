@@ -1,0 +1,134 @@
+//! Passport's route checks as tower layers: all-of scopes, any-of scopes, client-only and
+//! user-only.
+//!
+//! They read what the guard left in the request extensions, so they work with any user
+//! type and must sit *behind* a [`GuardLayer`](crate::GuardLayer). Without one they
+//! answer 500 and say so: a missing guard is a server bug, never a 401.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response, StatusCode};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_passport::RequireLayer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Infallible> {
+//! // Forgot the guard: 500, with a message that says so.
+//! let service = ServiceBuilder::new()
+//!     .layer(RequireLayer::all_scopes(["admin"]))
+//!     .service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new())) });
+//! let response = service.oneshot(Request::new(String::new())).await?;
+//! assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod future;
+mod requirement;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::error::{AuthError, ResponseConfig};
+use crate::guard::GuardContext;
+use crate::guard::future::trace_rejection;
+
+use future::ResponseFuture;
+use requirement::Requirement;
+
+/// Adds a [`Require`] check to a route: Passport's `scopes` / `scope` middleware, or a
+/// client-only or user-only rule.
+///
+/// ```
+/// use tower_passport::RequireLayer;
+/// let _all = RequireLayer::all_scopes(["check-status", "place-orders"]); // Passport `scopes:`
+/// let _any = RequireLayer::any_scope(["check-status", "place-orders"]); // Passport `scope:`
+/// let _m2m = RequireLayer::client_only();
+/// let _human = RequireLayer::user_only();
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequireLayer {
+    requirement: Arc<Requirement>,
+}
+
+impl RequireLayer {
+    /// The token must grant every one of `scopes` (`*` grants all). Missing any → 403
+    /// `insufficient_scope` with `scope="<all of them>"`.
+    pub fn all_scopes<I>(scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Self { requirement: Arc::new(Requirement::scopes(scopes, true)) }
+    }
+
+    /// The token must grant at least one of `scopes` (`*` grants all). None → 403
+    /// `insufficient_scope` listing the alternatives. An empty list is never satisfied.
+    pub fn any_scope<I>(scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Self { requirement: Arc::new(Requirement::scopes(scopes, false)) }
+    }
+
+    /// The token must be a client-credentials token (no user). A user token → 403.
+    pub fn client_only() -> Self {
+        Self { requirement: Arc::new(Requirement::ClientOnly) }
+    }
+
+    /// The token must be a user token. A client-credentials token → 403.
+    pub fn user_only() -> Self {
+        Self { requirement: Arc::new(Requirement::UserOnly) }
+    }
+}
+
+impl<S> Layer<S> for RequireLayer {
+    type Service = Require<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Require { inner, requirement: self.requirement.clone() }
+    }
+}
+
+/// The service of a [`RequireLayer`].
+#[derive(Clone, Debug)]
+pub struct Require<S> {
+    inner: S,
+    requirement: Arc<Requirement>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let verdict = match request.extensions().get::<GuardContext>() {
+            None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
+            Some(GuardContext { token: None, responses }) => Err((AuthError::missing_token(), responses.clone())),
+            Some(GuardContext { token: Some(token), responses }) => {
+                self.requirement.check(token).map_err(|error| (error, responses.clone()))
+            }
+        };
+        match verdict {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err((error, responses)) => {
+                trace_rejection(&error);
+                ResponseFuture::rejected(error, responses)
+            }
+        }
+    }
+}

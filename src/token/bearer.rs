@@ -1,0 +1,214 @@
+//! Reading the bearer token from a request (RFC 6750 §2.1 and, when enabled, §2.3).
+
+use std::borrow::Cow;
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Uri};
+
+use crate::error::{AuthError, Reason};
+
+/// Where and how strictly the guard looks for a token.
+#[derive(Clone, Debug)]
+pub(crate) struct BearerOptions {
+    pub(crate) max_len: usize,
+    pub(crate) query_parameter: bool,
+}
+
+impl Default for BearerOptions {
+    fn default() -> Self {
+        Self { max_len: 8 * 1024, query_parameter: false }
+    }
+}
+
+/// Finds the bearer token of a request.
+///
+/// `Ok(None)` means no bearer credential came (no header, or only a non-Bearer scheme).
+/// Two `Authorization` headers, a non-Bearer scheme beside a Bearer one, or a header and a
+/// query parameter together are `invalid_request`, and so is bad syntax or an oversized
+/// token.
+pub(crate) fn extract_bearer<'a>(
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+    options: &BearerOptions,
+) -> Result<Option<Cow<'a, str>>, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let from_header = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
+        (Some(value), None) => parse_authorization(value.as_bytes(), options)?,
+    };
+    let from_query = if options.query_parameter { query_token(uri, options)? } else { None };
+    match (from_header, from_query) {
+        (Some(_), Some(_)) => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
+        (Some(token), None) => Ok(Some(Cow::Borrowed(token))),
+        (None, Some(token)) => Ok(Some(Cow::Owned(token))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn parse_authorization<'a>(
+    value: &'a [u8],
+    options: &BearerOptions,
+) -> Result<Option<&'a str>, AuthError> {
+    let value = trim_ows(value);
+    let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &[][..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        // Another scheme alone is "no bearer token"; another scheme with a Bearer
+        // credential folded into the same header is two sets of credentials.
+        if contains_bearer_credential(value) {
+            return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
+        }
+        return Ok(None);
+    }
+    let token = trim_ows(rest);
+    if token.is_empty() {
+        return Err(AuthError::invalid_request(Reason::MalformedHeader));
+    }
+    if token.len() > options.max_len {
+        return Err(AuthError::invalid_request(Reason::TokenTooLong));
+    }
+    if token.iter().any(|&b| b == b',') {
+        // "Bearer abc, Basic xyz": a second credential after ours.
+        return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
+    }
+    as_b64token(token).map(Some)
+}
+
+/// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+/// "+" / "/" ) *"="`.
+fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
+    let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
+    let valid = body_len > 0
+        && token[..body_len]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    if !valid {
+        return Err(AuthError::invalid_request(Reason::MalformedHeader));
+    }
+    // Every byte is ASCII, so this cannot fail; the error arm keeps it panic-free anyway.
+    std::str::from_utf8(token).map_err(|_| AuthError::invalid_request(Reason::MalformedHeader))
+}
+
+fn contains_bearer_credential(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',' || b == b' ')
+        .any(|word| word.eq_ignore_ascii_case(b"bearer"))
+}
+
+fn trim_ows(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
+}
+
+fn query_token(uri: &Uri, options: &BearerOptions) -> Result<Option<String>, AuthError> {
+    let Some(query) = uri.query() else { return Ok(None) };
+    if !query.contains("access_token") {
+        return Ok(None);
+    }
+    let mut found = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "access_token" {
+            continue;
+        }
+        if found.is_some() {
+            return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
+        }
+        if value.len() > options.max_len {
+            return Err(AuthError::invalid_request(Reason::TokenTooLong));
+        }
+        found = Some(as_b64token(value.as_bytes())?.to_owned());
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    fn extract(values: &[&str], uri: &str, query: bool) -> Result<Option<String>, Reason> {
+        let options = BearerOptions { max_len: 32, query_parameter: query };
+        let uri: Uri = uri.parse().unwrap();
+        extract_bearer(&headers(values), &uri, &options)
+            .map(|token| token.map(Cow::into_owned))
+            .map_err(|e| e.reason())
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            assert_eq!(extract(&[&format!("{scheme} abc.def")], "/", false), Ok(Some("abc.def".into())));
+        }
+    }
+
+    #[test]
+    fn no_header_is_no_token() {
+        assert_eq!(extract(&[], "/", false), Ok(None));
+    }
+
+    #[test]
+    fn other_scheme_alone_is_no_token() {
+        assert_eq!(extract(&["Basic dXNlcjpwYXNz"], "/", false), Ok(None));
+    }
+
+    #[test]
+    fn two_headers_are_invalid_request() {
+        assert_eq!(extract(&["Bearer a", "Bearer b"], "/", false), Err(Reason::DuplicateCredentials));
+        assert_eq!(extract(&["Basic x", "Bearer b"], "/", false), Err(Reason::DuplicateCredentials));
+    }
+
+    #[test]
+    fn other_scheme_beside_bearer_is_invalid_request() {
+        assert_eq!(extract(&["Basic x, Bearer b"], "/", false), Err(Reason::DuplicateCredentials));
+        assert_eq!(extract(&["Bearer b, Basic x"], "/", false), Err(Reason::DuplicateCredentials));
+    }
+
+    #[test]
+    fn charset_is_b64token() {
+        assert_eq!(extract(&["Bearer a-b.c_d~e+f/g=="], "/", false), Ok(Some("a-b.c_d~e+f/g==".into())));
+        assert_eq!(extract(&["Bearer a=b"], "/", false), Err(Reason::MalformedHeader));
+        assert_eq!(extract(&["Bearer a\"b"], "/", false), Err(Reason::MalformedHeader));
+        assert_eq!(extract(&["Bearer ==="], "/", false), Err(Reason::MalformedHeader));
+        assert_eq!(extract(&["Bearer"], "/", false), Err(Reason::MalformedHeader));
+        assert_eq!(extract(&["Bearer a b"], "/", false), Err(Reason::MalformedHeader));
+    }
+
+    #[test]
+    fn length_is_capped() {
+        let long = format!("Bearer {}", "a".repeat(33));
+        assert_eq!(extract(&[&long], "/", false), Err(Reason::TokenTooLong));
+        let exact = format!("Bearer {}", "a".repeat(32));
+        assert!(extract(&[&exact], "/", false).unwrap().is_some());
+    }
+
+    #[test]
+    fn query_parameter_is_off_by_default() {
+        assert_eq!(extract(&[], "/?access_token=abc", false), Ok(None));
+    }
+
+    #[test]
+    fn query_parameter_when_enabled() {
+        assert_eq!(extract(&[], "/?x=1&access_token=ab%2Bc", true), Ok(Some("ab+c".into())));
+        assert_eq!(
+            extract(&[], "/?access_token=a&access_token=b", true),
+            Err(Reason::DuplicateCredentials)
+        );
+        assert_eq!(extract(&["Bearer a"], "/?access_token=b", true), Err(Reason::DuplicateCredentials));
+    }
+}

@@ -1,0 +1,12 @@
+//! What a token carries: bearer extraction, the verified claims, and scopes.
+
+mod bearer;
+mod claims;
+mod scopes;
+mod verified;
+
+pub(crate) use bearer::{extract_bearer, BearerOptions};
+pub(crate) use claims::RawClaims;
+pub use scopes::Scopes;
+pub use verified::{PrincipalKind, VerifiedToken};
+pub(crate) use verified::Inner as VerifiedInner;

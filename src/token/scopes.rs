@@ -1,0 +1,150 @@
+use std::fmt;
+
+/// The scopes a token was granted, read from the `scope` claim (space-delimited, RFC 9068)
+/// and the `scp` / `scopes` arrays (Okta, Azure, Passport, league).
+///
+/// `*` grants every scope, as in Passport. With inherited scopes switched on
+/// ([`VerifierBuilder::inherited_scopes`](crate::VerifierBuilder::inherited_scopes)),
+/// a granted `orders` also satisfies `orders:create`.
+///
+/// ```
+/// use tower_passport::Scopes;
+/// let scopes = Scopes::from_space_delimited("read-posts check-status");
+/// assert!(scopes.can("read-posts"));
+/// assert!(!scopes.can("admin"));
+/// assert!(scopes.can_any(["admin", "check-status"]));
+/// assert!(!scopes.can_all(["admin", "check-status"]));
+/// assert!(Scopes::from_space_delimited("*").can("anything"));
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Scopes {
+    granted: Box<[Box<str>]>,
+    wildcard: bool,
+    inherit: bool,
+}
+
+impl Scopes {
+    /// Scopes from a space-delimited string such as an RFC 9068 `scope` claim.
+    pub fn from_space_delimited(scope: &str) -> Self {
+        Self::from_iter(scope.split(' '))
+    }
+
+    /// The same scopes, with inherited matching switched on or off: when on, a granted
+    /// `orders` satisfies `orders:create` (and `orders:create:bulk`).
+    ///
+    /// ```
+    /// use tower_passport::Scopes;
+    /// let scopes = Scopes::from_space_delimited("orders");
+    /// assert!(!scopes.can("orders:create"));
+    /// let scopes = scopes.with_inheritance(true);
+    /// assert!(scopes.can("orders:create"));
+    /// assert!(!scopes.can("ordersx"));
+    /// ```
+    #[must_use]
+    pub fn with_inheritance(mut self, inherit: bool) -> Self {
+        self.inherit = inherit;
+        self
+    }
+
+    pub(crate) fn from_parts(granted: Vec<Box<str>>, inherit: bool) -> Self {
+        let mut granted = granted;
+        granted.retain(|scope| !scope.is_empty());
+        granted.sort_unstable();
+        granted.dedup();
+        let wildcard = granted.iter().any(|scope| &**scope == "*");
+        Self { granted: granted.into_boxed_slice(), wildcard, inherit }
+    }
+
+    /// Whether the token may do `scope` (Passport's `tokenCan`).
+    pub fn can(&self, scope: &str) -> bool {
+        self.wildcard
+            || self.granted.iter().any(|granted| {
+                let granted: &str = granted;
+                granted == scope
+                    || (self.inherit
+                        && scope.len() > granted.len()
+                        && scope.starts_with(granted)
+                        && scope.as_bytes()[granted.len()] == b':')
+            })
+    }
+
+    /// Whether the token may do every one of `scopes` (Passport's `scopes` middleware).
+    pub fn can_all<I>(&self, scopes: I) -> bool
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        scopes.into_iter().all(|scope| self.can(scope.as_ref()))
+    }
+
+    /// Whether the token may do at least one of `scopes` (Passport's `scope` middleware).
+    /// An empty list is never satisfied.
+    pub fn can_any<I>(&self, scopes: I) -> bool
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        scopes.into_iter().any(|scope| self.can(scope.as_ref()))
+    }
+
+    /// Whether `*` was granted.
+    ///
+    /// ```
+    /// assert!(tower_passport::Scopes::from_space_delimited("a *").is_wildcard());
+    /// ```
+    pub fn is_wildcard(&self) -> bool {
+        self.wildcard
+    }
+
+    /// The granted scopes, sorted and without duplicates.
+    ///
+    /// ```
+    /// let scopes = tower_passport::Scopes::from_space_delimited("b a b");
+    /// assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.granted.iter().map(|scope| &**scope)
+    }
+
+    /// How many distinct scopes were granted.
+    ///
+    /// ```
+    /// assert_eq!(tower_passport::Scopes::from_space_delimited("a b").len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.granted.len()
+    }
+
+    /// Whether no scope was granted.
+    ///
+    /// ```
+    /// assert!(tower_passport::Scopes::from_space_delimited("").is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.granted.is_empty()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self::from_parts(iter.into_iter().map(|s| Box::from(s.as_ref())).collect(), false)
+    }
+}
+
+impl fmt::Debug for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, scope) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(scope)?;
+        }
+        Ok(())
+    }
+}

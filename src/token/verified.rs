@@ -1,0 +1,158 @@
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use super::Scopes;
+
+/// Whether a token stands for a user or for a client acting on its own behalf.
+///
+/// A client-credentials token has no `sub`, an empty one, or `sub == client_id`.
+///
+/// ```
+/// use tower_passport::PrincipalKind;
+/// assert_ne!(PrincipalKind::User, PrincipalKind::Client);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    /// A token issued to a client on behalf of a user.
+    User,
+    /// A client-credentials token: the client is the resource owner.
+    Client,
+}
+
+/// An access token whose signature and claims were verified. Cheap to clone.
+///
+/// It exposes the registered claims and keeps the whole claims object for custom checks.
+/// The token string itself is not kept, so it cannot leak through `Debug` or logs.
+///
+/// ```
+/// # use tower_passport::{Algorithm, KeySet, ManualClock, Verifier, VerifyingKey, PrincipalKind};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let secret = b"a-shared-secret-of-at-least-32-bytes!!";
+/// # let clock = ManualClock::new(1_700_000_000);
+/// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, secret)?))
+/// #     .issuer("https://auth.example.com").audience("api").clock(clock).build()?;
+/// # let token = jsonwebtoken::encode(
+/// #     &{ let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256); h.typ = Some("at+jwt".into()); h },
+/// #     &serde_json::json!({"iss": "https://auth.example.com", "aud": "api", "sub": "42", "client_id": "app",
+/// #         "exp": 1_700_000_600, "jti": "t1", "scope": "read-posts", "tenant": "acme"}),
+/// #     &jsonwebtoken::EncodingKey::from_secret(secret))?;
+/// let verified = verifier.verify(&token)?;
+/// assert_eq!(verified.subject(), Some("42"));
+/// assert_eq!(verified.kind(), PrincipalKind::User);
+/// assert!(verified.scopes().can("read-posts"));
+///
+/// #[derive(serde::Deserialize)]
+/// struct Custom { tenant: String }
+/// assert_eq!(verified.claims::<Custom>()?.tenant, "acme");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct VerifiedToken(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) issuer: Box<str>,
+    pub(crate) subject: Option<Box<str>>,
+    pub(crate) client_id: Option<Box<str>>,
+    pub(crate) audience: Box<[Box<str>]>,
+    pub(crate) jti: Option<Box<str>>,
+    pub(crate) expires_at: u64,
+    pub(crate) issued_at: Option<u64>,
+    pub(crate) not_before: Option<u64>,
+    pub(crate) key_id: Option<Box<str>>,
+    pub(crate) scopes: Scopes,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) raw: Box<str>,
+}
+
+impl VerifiedToken {
+    pub(crate) fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// `iss`: the issuer that signed the token.
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
+    }
+
+    /// `sub`: the user, or the client for a client-credentials token. `None` when absent
+    /// or empty.
+    pub fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+
+    /// `client_id` (RFC 9068), or `azp` where an OpenID provider sends that instead.
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+
+    /// `aud`, as a list.
+    pub fn audience(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.audience.iter().map(|aud| &**aud)
+    }
+
+    /// `jti`: the token's unique id, which revocation works by.
+    pub fn jti(&self) -> Option<&str> {
+        self.0.jti.as_deref()
+    }
+
+    /// `exp`, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.0.expires_at
+    }
+
+    /// `iat`, in seconds since the Unix epoch, when present.
+    pub fn issued_at(&self) -> Option<u64> {
+        self.0.issued_at
+    }
+
+    /// `nbf`, in seconds since the Unix epoch, when present.
+    pub fn not_before(&self) -> Option<u64> {
+        self.0.not_before
+    }
+
+    /// The `kid` of the key that verified the token, when the token named one.
+    pub fn key_id(&self) -> Option<&str> {
+        self.0.key_id.as_deref()
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> &Scopes {
+        &self.0.scopes
+    }
+
+    /// A user token or a client-credentials token.
+    pub fn kind(&self) -> PrincipalKind {
+        self.0.kind
+    }
+
+    /// The whole claims object as JSON text, as sent, for custom checks.
+    pub fn raw_claims(&self) -> &str {
+        &self.0.raw
+    }
+
+    /// Deserializes the whole claims object into `T`, for custom claims.
+    ///
+    /// # Errors
+    /// When the claims do not fit `T`.
+    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0.raw)
+    }
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claims, not the token: nothing here lets anyone replay it.
+        f.debug_struct("VerifiedToken")
+            .field("issuer", &self.issuer())
+            .field("subject", &self.subject())
+            .field("client_id", &self.client_id())
+            .field("jti", &self.jti())
+            .field("expires_at", &self.expires_at())
+            .field("kind", &self.kind())
+            .field("scopes", self.scopes())
+            .finish_non_exhaustive()
+    }
+}

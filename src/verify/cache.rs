@@ -1,0 +1,50 @@
+//! The verified-token cache. A hit proves the *whole* token string was verified before:
+//! the key is the full token, compared in full on lookup, never a prefix or the signature.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+use moka::Expiry;
+
+use crate::clock::Clock;
+use crate::token::VerifiedToken;
+
+pub(super) struct VerifiedCache {
+    cache: Cache<Box<str>, VerifiedToken>,
+}
+
+/// An entry lives no longer than its token's remaining lifetime, nor than the cap.
+struct TokenLifetime {
+    clock: Arc<dyn Clock>,
+    cap: Duration,
+}
+
+impl Expiry<Box<str>, VerifiedToken> for TokenLifetime {
+    fn expire_after_create(&self, _token: &Box<str>, verified: &VerifiedToken, _at: Instant) -> Option<Duration> {
+        let remaining = verified.expires_at().saturating_sub(self.clock.now());
+        Some(Duration::from_secs(remaining).min(self.cap))
+    }
+}
+
+impl VerifiedCache {
+    pub(super) fn new(capacity: u64, cap: Duration, clock: Arc<dyn Clock>) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(capacity)
+            .expire_after(TokenLifetime { clock, cap })
+            .build();
+        Self { cache }
+    }
+
+    pub(super) fn get(&self, token: &str) -> Option<VerifiedToken> {
+        self.cache.get(token)
+    }
+
+    pub(super) fn insert(&self, token: &str, verified: VerifiedToken) {
+        self.cache.insert(Box::from(token), verified);
+    }
+
+    pub(super) fn remove(&self, token: &str) {
+        self.cache.invalidate(token);
+    }
+}

@@ -1,0 +1,105 @@
+//! The claims policy: `typ`, time, issuer and audience, applied to one parsed payload.
+
+use crate::error::{AuthError, Reason};
+use crate::token::{PrincipalKind, RawClaims, Scopes, VerifiedToken};
+
+use super::TypPolicy;
+
+#[derive(Debug)]
+pub(super) struct ClaimsPolicy {
+    pub(super) issuer: Box<str>,
+    pub(super) audiences: Box<[Box<str>]>,
+    pub(super) leeway: u64,
+    pub(super) typ: TypPolicy,
+    pub(super) inherited_scopes: bool,
+}
+
+impl ClaimsPolicy {
+    pub(super) fn check_type(&self, typ: Option<&str>) -> Result<(), AuthError> {
+        let accepted = match typ {
+            Some(typ) => {
+                // RFC 7515 §4.1.9: media types compare case-insensitively and the
+                // "application/" prefix may be omitted.
+                let typ = strip_application(typ);
+                typ.eq_ignore_ascii_case("at+jwt")
+                    || (self.typ == TypPolicy::AllowGenericJwt && typ.eq_ignore_ascii_case("jwt"))
+            }
+            None => self.typ == TypPolicy::AllowGenericJwt,
+        };
+        if accepted {
+            Ok(())
+        } else {
+            Err(AuthError::invalid_token(Reason::WrongType))
+        }
+    }
+
+    pub(super) fn check_expiry(&self, expires_at: u64, now: u64) -> Result<(), AuthError> {
+        if now > expires_at.saturating_add(self.leeway) {
+            return Err(AuthError::invalid_token(Reason::Expired));
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_claims(
+        &self,
+        payload: String,
+        kid: Option<&str>,
+        now: u64,
+    ) -> Result<VerifiedToken, AuthError> {
+        let claims: RawClaims =
+            serde_json::from_str(&payload).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
+        let expires_at = claims.exp.ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;
+        self.check_expiry(expires_at, now)?;
+        let horizon = now.saturating_add(self.leeway);
+        if claims.nbf.as_ref().is_some_and(|nbf| nbf.0 > horizon) {
+            return Err(AuthError::invalid_token(Reason::NotYetValid));
+        }
+        if claims.iat.as_ref().is_some_and(|iat| iat.0 > horizon) {
+            return Err(AuthError::invalid_token(Reason::IssuedInFuture));
+        }
+        let issuer = claims
+            .iss
+            .filter(|iss| **iss == *self.issuer)
+            .ok_or(AuthError::invalid_token(Reason::WrongIssuer))?;
+        let audience = claims.aud.map(|aud| aud.0).unwrap_or_default();
+        let for_us = audience
+            .iter()
+            .any(|aud| self.audiences.iter().any(|expected| expected == aud));
+        if !for_us {
+            return Err(AuthError::invalid_token(Reason::WrongAudience));
+        }
+
+        let subject = claims.sub.filter(|sub| !sub.is_empty());
+        let client_id = claims.client_id.or(claims.azp).filter(|id| !id.is_empty());
+        let kind = match (&subject, &client_id) {
+            (None, _) => PrincipalKind::Client,
+            (Some(sub), Some(client)) if sub == client => PrincipalKind::Client,
+            _ => PrincipalKind::User,
+        };
+        let mut granted = Vec::new();
+        for list in [claims.scope, claims.scp, claims.scopes].into_iter().flatten() {
+            granted.extend(list.0);
+        }
+        Ok(VerifiedToken::new(crate::token::VerifiedInner {
+            issuer,
+            subject,
+            client_id,
+            audience: audience.into_boxed_slice(),
+            jti: claims.jti,
+            expires_at,
+            issued_at: claims.iat.map(|iat| iat.0),
+            not_before: claims.nbf.map(|nbf| nbf.0),
+            key_id: kid.map(Box::from),
+            scopes: Scopes::from_parts(granted, self.inherited_scopes),
+            kind,
+            raw: payload.into_boxed_str(),
+        }))
+    }
+}
+
+fn strip_application(typ: &str) -> &str {
+    match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    }
+}

@@ -1,0 +1,68 @@
+//! Compact JWS parsing: three base64url parts, the JOSE header decoded once.
+
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::error::{AuthError, Reason};
+use crate::keys::Algorithm;
+
+pub(super) struct Parts<'a> {
+    pub(super) header: &'a str,
+    pub(super) payload: &'a str,
+    pub(super) signature: &'a str,
+    /// `header.payload`, the bytes the signature covers.
+    pub(super) signing_input: &'a str,
+}
+
+pub(super) fn split(token: &str) -> Result<Parts<'_>, AuthError> {
+    let malformed = || AuthError::invalid_token(Reason::MalformedToken);
+    let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
+    let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
+    if payload.contains('.') || header.is_empty() || payload.is_empty() || signature.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Parts { header, payload, signature, signing_input })
+}
+
+pub(super) fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| AuthError::invalid_token(Reason::MalformedToken))
+}
+
+pub(super) fn decode_payload(part: &str) -> Result<String, AuthError> {
+    String::from_utf8(decode_part(part)?).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))
+}
+
+/// The JOSE header members the verifier reads. Duplicated members are refused by serde.
+#[derive(Deserialize)]
+pub(super) struct Header<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(super) kid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(super) typ: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+impl<'a> Header<'a> {
+    /// Parses the decoded header bytes; the result borrows them.
+    pub(super) fn parse(bytes: &'a [u8]) -> Result<Self, AuthError> {
+        let header: Header<'a> = serde_json::from_slice(bytes)
+            .map_err(|_| AuthError::invalid_token(Reason::MalformedHeaderParameters))?;
+        if header.crit.is_some() {
+            // RFC 7515 §4.1.11: we understand no extension, so any `crit` is refused.
+            return Err(AuthError::invalid_token(Reason::MalformedHeaderParameters));
+        }
+        Ok(header)
+    }
+
+    pub(super) fn algorithm(&self) -> Result<Algorithm, AuthError> {
+        Algorithm::from_name(&self.alg).ok_or(AuthError::invalid_token(Reason::UnsupportedAlgorithm))
+    }
+}

@@ -1,0 +1,52 @@
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::error::BackendError;
+use crate::token::VerifiedToken;
+
+/// Asks whether a verified token was revoked, typically by its `jti`.
+///
+/// The guard consults it on every request, cache hit or not. An `Err` is never taken as
+/// "not revoked": the guard answers 503 and fails closed. The issuer's revocation list
+/// implements it; [`NoRevocation`] is the default.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use std::sync::{Arc, RwLock};
+/// use tower_passport::{BackendError, RevocationCheck, VerifiedToken};
+///
+/// #[derive(Default)]
+/// struct DenyList(RwLock<HashSet<String>>);
+///
+/// impl RevocationCheck for DenyList {
+///     async fn is_revoked(&self, token: &VerifiedToken) -> Result<bool, BackendError> {
+///         let list = self.0.read().map_err(|_| BackendError::msg("deny list poisoned"))?;
+///         Ok(token.jti().is_some_and(|jti| list.contains(jti)))
+///     }
+/// }
+/// ```
+pub trait RevocationCheck: Send + Sync + 'static {
+    /// Whether `token` was revoked.
+    fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send;
+}
+
+/// Never revokes anything: the default when no revocation list is configured.
+///
+/// ```
+/// # use tower_passport::NoRevocation;
+/// let _none = NoRevocation;
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoRevocation;
+
+impl RevocationCheck for NoRevocation {
+    fn is_revoked(&self, _token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send {
+        std::future::ready(Ok(false))
+    }
+}
+
+impl<T: RevocationCheck> RevocationCheck for Arc<T> {
+    fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send {
+        (**self).is_revoked(token)
+    }
+}
