@@ -29,9 +29,7 @@ impl Clock for SystemClock {
     fn now(&self) -> u64 {
         // A clock set before 1970 reads as the epoch; every token then looks "not yet valid",
         // which fails closed.
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_secs())
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
     }
 }
 

@@ -66,8 +66,7 @@ pub use body::ResponseBody;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, BackendError, ConfigError, ErrorBody, JsonResponder, Responder};
 pub use guard::{
-    ClientStatus, Guard, GuardLayer, GuardMode, Principal, PrincipalKind, ResolvePrincipal,
-    TokenOnly,
+    ClientStatus, Guard, GuardLayer, GuardMode, Principal, PrincipalKind, ResolvePrincipal, TokenOnly,
 };
 pub use keys::{Algorithm, KeySet, VerifyingKey};
 pub use scope::{Require, RequireLayer};

@@ -132,8 +132,7 @@ impl ResponseConfig {
         if let Some(challenge) = error.challenge(&self.realm, self.resource_metadata.as_deref()) {
             // Realm and metadata URL were validated when configured, scopes are escaped;
             // a value that still cannot be a header falls back to the bare scheme.
-            let value = HeaderValue::from_str(&challenge)
-                .unwrap_or(HeaderValue::from_static("Bearer"));
+            let value = HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer"));
             headers.insert(WWW_AUTHENTICATE, value);
         }
         response

@@ -41,7 +41,10 @@ pub(crate) struct Authorizer<R: ResolvePrincipal, C> {
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
-    pub(crate) async fn authorize(self: Arc<Self>, token: VerifiedToken) -> Result<Principal<R::User>, AuthError> {
+    pub(crate) async fn authorize(
+        self: Arc<Self>,
+        token: VerifiedToken,
+    ) -> Result<Principal<R::User>, AuthError> {
         match self.revocation.is_revoked(&token).await {
             Ok(false) => {}
             Ok(true) => return Err(AuthError::invalid_token(Reason::Revoked)),

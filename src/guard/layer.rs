@@ -188,11 +188,16 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// # Errors
     /// When the realm or metadata URL cannot be carried in a header, or the token cap is 0.
     pub fn build(self) -> Result<GuardLayer<R, C>, ConfigError> {
-        for (name, value) in [("realm", Some(&self.responses.realm)), ("resource_metadata", self.responses.resource_metadata.as_ref())] {
+        for (name, value) in [
+            ("realm", Some(&self.responses.realm)),
+            ("resource_metadata", self.responses.resource_metadata.as_ref()),
+        ] {
             if let Some(value) = value {
                 let printable = HeaderValue::from_str(value).is_ok() && !value.contains(['"', '\\']);
                 if !printable {
-                    return Err(ConfigError::new(format!("the {name} must be printable ASCII without quotes or backslashes")));
+                    return Err(ConfigError::new(format!(
+                        "the {name} must be printable ASCII without quotes or backslashes"
+                    )));
                 }
             }
         }

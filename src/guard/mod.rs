@@ -19,11 +19,11 @@ mod layer;
 mod principal;
 mod resolve;
 
+pub use crate::token::PrincipalKind;
 pub(crate) use context::GuardContext;
 pub use layer::{GuardBuilder, GuardLayer, GuardMode};
 pub use principal::Principal;
 pub use resolve::{ClientStatus, ResolvePrincipal, TokenOnly};
-pub use crate::token::PrincipalKind;
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -84,7 +84,9 @@ where
         let verified = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
             Err(error) => Err(error),
             Ok(None) if config.mode == GuardMode::Optional => {
-                request.extensions_mut().insert(GuardContext { token: None, responses: config.responses.clone() });
+                request
+                    .extensions_mut()
+                    .insert(GuardContext { token: None, responses: config.responses.clone() });
                 return ResponseFuture::calling(self.inner.call(request));
             }
             Ok(None) => Err(AuthError::missing_token()),

@@ -73,7 +73,10 @@ pub trait ResolvePrincipal: Send + Sync + 'static {
 
     /// Whether the client `client_id` still exists and is not revoked. Every client is
     /// active unless overridden.
-    fn client_status(&self, client_id: &str) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
+    fn client_status(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
         let _ = client_id;
         std::future::ready(Ok(ClientStatus::Active))
     }
@@ -92,7 +95,10 @@ pub struct TokenOnly;
 impl ResolvePrincipal for TokenOnly {
     type User = ();
 
-    fn resolve_user(&self, _token: &VerifiedToken) -> impl Future<Output = Result<Option<()>, BackendError>> + Send {
+    fn resolve_user(
+        &self,
+        _token: &VerifiedToken,
+    ) -> impl Future<Output = Result<Option<()>, BackendError>> + Send {
         std::future::ready(Ok(Some(())))
     }
 }
@@ -105,7 +111,10 @@ where
 {
     type User = U;
 
-    fn resolve_user(&self, token: &VerifiedToken) -> impl Future<Output = Result<Option<U>, BackendError>> + Send {
+    fn resolve_user(
+        &self,
+        token: &VerifiedToken,
+    ) -> impl Future<Output = Result<Option<U>, BackendError>> + Send {
         self(token.clone())
     }
 }
@@ -120,7 +129,10 @@ impl<R: ResolvePrincipal> ResolvePrincipal for Arc<R> {
         (**self).resolve_user(token)
     }
 
-    fn client_status(&self, client_id: &str) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
+    fn client_status(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
         (**self).client_status(client_id)
     }
 }

@@ -160,7 +160,9 @@ impl VerifyingKey {
             }
             "oct" => {
                 if !options.allow_symmetric {
-                    return Err(ConfigError::new("oct (symmetric) JWKs are refused unless explicitly allowed"));
+                    return Err(ConfigError::new(
+                        "oct (symmetric) JWKs are refused unless explicitly allowed",
+                    ));
                 }
                 let algorithm = named
                     .filter(|alg| alg.is_symmetric())
@@ -187,9 +189,8 @@ fn agree(named: Option<Algorithm>, implied: Algorithm) -> Result<Algorithm, Conf
 }
 
 fn decode_member(value: &Option<String>, name: &str) -> Result<Vec<u8>, ConfigError> {
-    let value = value
-        .as_deref()
-        .ok_or_else(|| ConfigError::new(format!("the JWK has no {name:?} member")))?;
+    let value =
+        value.as_deref().ok_or_else(|| ConfigError::new(format!("the JWK has no {name:?} member")))?;
     URL_SAFE_NO_PAD
         .decode(value)
         .map_err(|_| ConfigError::new(format!("the JWK member {name:?} is not base64url")))

@@ -99,10 +99,7 @@ impl KeySet {
                 if named.peek().is_none() {
                     return Err(Reason::UnknownKid);
                 }
-                named
-                    .find(|key| key.algorithm() == alg)
-                    .map(|key| &**key)
-                    .ok_or(Reason::AlgorithmMismatch)
+                named.find(|key| key.algorithm() == alg).map(|key| &**key).ok_or(Reason::AlgorithmMismatch)
             }
             None => {
                 let mut fitting = self.keys.iter().filter(|key| key.algorithm() == alg);

@@ -33,7 +33,7 @@ pub struct VerifyingKey {
 
 enum Material {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 impl VerifyingKey {
@@ -64,7 +64,11 @@ impl VerifyingKey {
         [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA]
             .into_iter()
             .find_map(|algorithm| Self::from_der(&der, algorithm).ok())
-            .ok_or_else(|| ConfigError::new("the PEM key is not an RSA (2048 bits or more), P-256, P-384 or Ed25519 public key"))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "the PEM key is not an RSA (2048 bits or more), P-256, P-384 or Ed25519 public key",
+                )
+            })
     }
 
     /// A key from DER: SPKI for every family, PKCS#1 `RSAPublicKey` for RSA, and the raw
@@ -79,9 +83,8 @@ impl VerifyingKey {
                 "{algorithm} is symmetric: load its secret with VerifyingKey::from_hmac_secret"
             ))
         })?;
-        let parsed = ParsedPublicKey::new(verification, der).map_err(|rejected| {
-            ConfigError::new(format!("the key does not fit {algorithm}: {rejected}"))
-        })?;
+        let parsed = ParsedPublicKey::new(verification, der)
+            .map_err(|rejected| ConfigError::new(format!("the key does not fit {algorithm}: {rejected}")))?;
         Ok(Self { algorithm, kid: None, material: Material::Public(parsed) })
     }
 
@@ -123,7 +126,7 @@ impl VerifyingKey {
                 "an {algorithm} secret must be at least {min_len} bytes (RFC 7518 §3.2)"
             )));
         }
-        let key = hmac::Key::new(hmac_algorithm, secret);
+        let key = Box::new(hmac::Key::new(hmac_algorithm, secret));
         Ok(Self { algorithm, kid: None, material: Material::Hmac(key) })
     }
 
@@ -174,10 +177,11 @@ fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, ConfigError> {
     let parsed = pem::parse(pem).map_err(|e| ConfigError::new(format!("invalid PEM: {e}")))?;
     match parsed.tag() {
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Ok(parsed.into_contents()),
-        tag if tag.contains("PRIVATE") => Err(ConfigError::new(
-            "the PEM holds a private key; give the guard the public key only",
-        )),
-        tag => Err(ConfigError::new(format!("unsupported PEM type {tag:?}; expected PUBLIC KEY or RSA PUBLIC KEY"))),
+        tag if tag.contains("PRIVATE") => {
+            Err(ConfigError::new("the PEM holds a private key; give the guard the public key only"))
+        }
+        tag => Err(ConfigError::new(format!(
+            "unsupported PEM type {tag:?}; expected PUBLIC KEY or RSA PUBLIC KEY"
+        ))),
     }
 }
-

@@ -35,8 +35,8 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::error::{AuthError, ResponseConfig};
-use crate::guard::GuardContext;
 use crate::guard::future::trace_rejection;
+use crate::guard::GuardContext;
 
 use future::ResponseFuture;
 use requirement::Requirement;
@@ -118,7 +118,9 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let verdict = match request.extensions().get::<GuardContext>() {
             None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
-            Some(GuardContext { token: None, responses }) => Err((AuthError::missing_token(), responses.clone())),
+            Some(GuardContext { token: None, responses }) => {
+                Err((AuthError::missing_token(), responses.clone()))
+            }
             Some(GuardContext { token: Some(token), responses }) => {
                 self.requirement.check(token).map_err(|error| (error, responses.clone()))
             }

@@ -46,10 +46,7 @@ pub(crate) fn extract_bearer<'a>(
     }
 }
 
-fn parse_authorization<'a>(
-    value: &'a [u8],
-    options: &BearerOptions,
-) -> Result<Option<&'a str>, AuthError> {
+fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Option<&'a str>, AuthError> {
     let value = trim_ows(value);
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -70,7 +67,7 @@ fn parse_authorization<'a>(
     if token.len() > options.max_len {
         return Err(AuthError::invalid_request(Reason::TokenTooLong));
     }
-    if token.iter().any(|&b| b == b',') {
+    if token.contains(&b',') {
         // "Bearer abc, Basic xyz": a second credential after ours.
         return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
     }
@@ -93,9 +90,7 @@ fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
 }
 
 fn contains_bearer_credential(value: &[u8]) -> bool {
-    value
-        .split(|&b| b == b',' || b == b' ')
-        .any(|word| word.eq_ignore_ascii_case(b"bearer"))
+    value.split(|&b| b == b',' || b == b' ').any(|word| word.eq_ignore_ascii_case(b"bearer"))
 }
 
 fn trim_ows(mut value: &[u8]) -> &[u8] {
@@ -205,10 +200,7 @@ mod tests {
     #[test]
     fn query_parameter_when_enabled() {
         assert_eq!(extract(&[], "/?x=1&access_token=ab%2Bc", true), Ok(Some("ab+c".into())));
-        assert_eq!(
-            extract(&[], "/?access_token=a&access_token=b", true),
-            Err(Reason::DuplicateCredentials)
-        );
+        assert_eq!(extract(&[], "/?access_token=a&access_token=b", true), Err(Reason::DuplicateCredentials));
         assert_eq!(extract(&["Bearer a"], "/?access_token=b", true), Err(Reason::DuplicateCredentials));
     }
 }

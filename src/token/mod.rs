@@ -8,5 +8,5 @@ mod verified;
 pub(crate) use bearer::{extract_bearer, BearerOptions};
 pub(crate) use claims::RawClaims;
 pub use scopes::Scopes;
-pub use verified::{PrincipalKind, VerifiedToken};
 pub(crate) use verified::Inner as VerifiedInner;
+pub use verified::{PrincipalKind, VerifiedToken};

@@ -21,7 +21,12 @@ struct TokenLifetime {
 }
 
 impl Expiry<Box<str>, VerifiedToken> for TokenLifetime {
-    fn expire_after_create(&self, _token: &Box<str>, verified: &VerifiedToken, _at: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _token: &Box<str>,
+        verified: &VerifiedToken,
+        _at: Instant,
+    ) -> Option<Duration> {
         let remaining = verified.expires_at().saturating_sub(self.clock.now());
         Some(Duration::from_secs(remaining).min(self.cap))
     }
@@ -29,10 +34,8 @@ impl Expiry<Box<str>, VerifiedToken> for TokenLifetime {
 
 impl VerifiedCache {
     pub(super) fn new(capacity: u64, cap: Duration, clock: Arc<dyn Clock>) -> Self {
-        let cache = Cache::builder()
-            .max_capacity(capacity)
-            .expire_after(TokenLifetime { clock, cap })
-            .build();
+        let cache =
+            Cache::builder().max_capacity(capacity).expire_after(TokenLifetime { clock, cap }).build();
         Self { cache }
     }
 

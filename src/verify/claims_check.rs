@@ -62,9 +62,7 @@ impl ClaimsPolicy {
             .filter(|iss| **iss == *self.issuer)
             .ok_or(AuthError::invalid_token(Reason::WrongIssuer))?;
         let audience = claims.aud.map(|aud| aud.0).unwrap_or_default();
-        let for_us = audience
-            .iter()
-            .any(|aud| self.audiences.iter().any(|expected| expected == aud));
+        let for_us = audience.iter().any(|aud| self.audiences.iter().any(|expected| expected == aud));
         if !for_us {
             return Err(AuthError::invalid_token(Reason::WrongAudience));
         }

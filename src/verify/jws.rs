@@ -28,9 +28,7 @@ pub(super) fn split(token: &str) -> Result<Parts<'_>, AuthError> {
 }
 
 pub(super) fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| AuthError::invalid_token(Reason::MalformedToken))
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| AuthError::invalid_token(Reason::MalformedToken))
 }
 
 pub(super) fn decode_payload(part: &str) -> Result<String, AuthError> {

@@ -92,11 +92,8 @@ impl Verifier {
         let header = jws::Header::parse(&header_bytes)?;
         self.inner.policy.check_type(header.typ.as_deref())?;
         let algorithm = header.algorithm()?;
-        let key = self
-            .inner
-            .keys
-            .select(header.kid.as_deref(), algorithm)
-            .map_err(AuthError::invalid_token)?;
+        let key =
+            self.inner.keys.select(header.kid.as_deref(), algorithm).map_err(AuthError::invalid_token)?;
         let signature = jws::decode_part(parts.signature)?;
         if !key.verify(parts.signing_input.as_bytes(), &signature) {
             return Err(AuthError::invalid_token(crate::error::Reason::BadSignature));
