@@ -100,10 +100,7 @@ fn pem(tag: &str, der: &[u8]) -> String {
 
 /// The PKCS#1 `RSAPublicKey` DER inside an RSA SPKI.
 fn pkcs1_from_spki(spki: &[u8]) -> Vec<u8> {
-    aws_lc_rs::rsa::PublicKey::from_der(spki)
-        .expect("RSA SPKI")
-        .as_ref()
-        .to_vec()
+    aws_lc_rs::rsa::PublicKey::from_der(spki).expect("RSA SPKI").as_ref().to_vec()
 }
 
 fn jwks(keys: &[&Value]) -> String {
@@ -171,7 +168,8 @@ fn every_algorithm_loads_from_its_jwk_and_verifies() {
 fn jwks_with_every_algorithm_loads_and_verifies_each_key_by_kid() {
     let signers: Vec<TestKey> = all_algorithms().map(TestKey::generate).collect();
     let document = jwks(&signers.iter().map(|signer| &signer.jwk).collect::<Vec<_>>());
-    let keys = KeySet::from_jwks_with(&document, &JwkOptions::default().allow_symmetric(true)).expect("JWKS loads");
+    let keys =
+        KeySet::from_jwks_with(&document, &JwkOptions::default().allow_symmetric(true)).expect("JWKS loads");
     assert_eq!(keys.len(), 12);
     for signer in &signers {
         let key = keys.get(&signer.kid).expect("key by kid");
@@ -286,10 +284,7 @@ fn an_rsa_key_verifies_only_the_algorithm_it_was_loaded_for() {
     let key = VerifyingKey::from_pem(rs256.public_pem.as_bytes(), Algorithm::RS256).unwrap().with_kid("rsa");
     let verifier = verifier(KeySet::new().with_key(key));
     assert!(verifier.verify(&token(&rs256, Some("rsa"))).is_ok());
-    assert_eq!(
-        verifier.verify(&token(&ps256, Some("rsa"))).unwrap_err().reason(),
-        Reason::AlgorithmMismatch
-    );
+    assert_eq!(verifier.verify(&token(&ps256, Some("rsa"))).unwrap_err().reason(), Reason::AlgorithmMismatch);
     assert_eq!(verifier.verify(&token(&ps256, None)).unwrap_err().reason(), Reason::AmbiguousKey);
 }
 
@@ -481,7 +476,8 @@ fn jwk_with_use_enc_is_refused() {
 fn ec_jwk_whose_alg_contradicts_its_curve_is_refused() {
     let p256 = TestKey::generate(Algorithm::ES256);
     let p384 = TestKey::generate(Algorithm::ES384);
-    for (jwk, alg) in [(&p256.jwk, "ES384"), (&p384.jwk, "ES256"), (&p256.jwk, "RS256"), (&p256.jwk, "EdDSA")] {
+    for (jwk, alg) in [(&p256.jwk, "ES384"), (&p384.jwk, "ES256"), (&p256.jwk, "RS256"), (&p256.jwk, "EdDSA")]
+    {
         let mut jwk = jwk.clone();
         jwk["alg"] = json!(alg);
         let error = config_error(VerifyingKey::from_jwk(&jwk.to_string()));
@@ -719,16 +715,37 @@ fn key_set_debug_contains_no_key_material() {
     }
 }
 
+/// A 1024-bit modulus (odd, top bit set) and its PKCS#1 `RSAPublicKey` DER with e = 65537.
+fn rsa_1024_bit_public_key() -> (Vec<u8>, Vec<u8>) {
+    let n: Vec<u8> = (0..128u32)
+        .map(|i| match i {
+            0 => 0xC3,
+            127 => 0x01,
+            _ => (i * 37 % 251) as u8,
+        })
+        .collect();
+    // SEQUENCE { INTEGER (0x00 || n), INTEGER 65537 }
+    let mut der = vec![0x30, 0x81, 0x89, 0x02, 0x81, 0x81, 0x00];
+    der.extend_from_slice(&n);
+    der.extend_from_slice(&[0x02, 0x03, 0x01, 0x00, 0x01]);
+    (n, der)
+}
+
 #[test]
-fn probe_small_rsa() {
-    let n: Vec<u8> = (0..128u32).map(|i| if i == 0 { 0xC3 } else if i == 127 { 0x01 | (i as u8) } else { (i * 37 % 251) as u8 }).collect();
-    let e = [1u8, 0, 1];
-    println!("components: {:?}", VerifyingKey::from_rsa_components(&n, &e, Algorithm::RS256).map(|k| k.algorithm()));
-    let jwk = json!({"kty":"RSA","n": URL_SAFE_NO_PAD.encode(&n), "e": "AQAB"});
-    println!("jwk: {:?}", VerifyingKey::from_jwk(&jwk.to_string()).map(|k| k.algorithm()));
-    let n2: Vec<u8> = (0..512u32).map(|i| if i == 0 { 0xC3 } else if i == 511 { 0x01 } else { (i * 37 % 251) as u8 }).collect();
-    println!("4096 components: {:?}", VerifyingKey::from_rsa_components(&n2, &e, Algorithm::RS256).map(|k| k.algorithm()));
-    let n3: Vec<u8> = (0..1025u32).map(|i| if i == 0 { 0xC3 } else if i == 1024 { 0x01 } else { (i * 37 % 251) as u8 }).collect();
-    println!("8200 components: {:?}", VerifyingKey::from_rsa_components(&n3, &e, Algorithm::RS256).map(|k| k.algorithm()));
-    println!("e=1: {:?}", VerifyingKey::from_rsa_components(&n2, &[1], Algorithm::RS256).map(|k| k.algorithm()));
+fn rsa_key_shorter_than_2048_bits_is_refused_at_load() {
+    let (n, pkcs1) = rsa_1024_bit_public_key();
+    // The DER is a well-formed RSAPublicKey: aws-lc parses it.
+    assert!(aws_lc_rs::rsa::PublicKey::from_der(&pkcs1).is_ok());
+    assert!(
+        VerifyingKey::from_rsa_components(&n, &[1, 0, 1], Algorithm::RS256).is_err(),
+        "from_rsa_components documents refusing keys under 2048 bits"
+    );
+    let jwk = json!({"kty": "RSA", "alg": "RS256", "n": URL_SAFE_NO_PAD.encode(&n), "e": "AQAB"});
+    assert!(VerifyingKey::from_jwk(&jwk.to_string()).is_err(), "1024-bit JWK loaded");
+    assert!(VerifyingKey::from_der(&pkcs1, Algorithm::RS256).is_err(), "1024-bit DER loaded");
+    let pem = pem("RSA PUBLIC KEY", &pkcs1);
+    assert!(
+        VerifyingKey::from_pem_infer_alg(pem.as_bytes()).is_err(),
+        "from_pem_infer_alg documents RSA keys of 2048 bits or more"
+    );
 }

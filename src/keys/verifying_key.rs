@@ -1,6 +1,8 @@
 use std::fmt;
 
 use aws_lc_rs::hmac;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::PublicEncryptingKey;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 
 use super::Algorithm;
@@ -85,6 +87,22 @@ impl VerifyingKey {
         })?;
         let parsed = ParsedPublicKey::new(verification, der)
             .map_err(|rejected| ConfigError::new(format!("the key does not fit {algorithm}: {rejected}")))?;
+        Self::public(algorithm, parsed)
+    }
+
+    /// Wraps a parsed public key, refusing RSA keys outside 2048..=8192 bits at load time
+    /// (aws-lc would otherwise only refuse them at verification, as a bad signature).
+    fn public(algorithm: Algorithm, parsed: ParsedPublicKey) -> Result<Self, ConfigError> {
+        if algorithm.rsa_parameters().is_some() {
+            let size = parsed
+                .as_der()
+                .ok()
+                .and_then(|spki| PublicEncryptingKey::from_der(spki.as_ref()).ok())
+                .map(|key| key.key_size_bits());
+            if !size.is_some_and(|bits| (2048..=8192).contains(&bits)) {
+                return Err(ConfigError::new("an RSA key must have 2048 to 8192 bits"));
+            }
+        }
         Ok(Self { algorithm, kid: None, material: Material::Public(parsed) })
     }
 
@@ -100,7 +118,7 @@ impl VerifyingKey {
         let parsed = RsaPublicKeyComponents { n, e }
             .to_parsed_public_key(params)
             .map_err(|rejected| ConfigError::new(format!("invalid RSA key: {rejected}")))?;
-        Ok(Self { algorithm, kid: None, material: Material::Public(parsed) })
+        Self::public(algorithm, parsed)
     }
 
     /// An HMAC secret for HS256, HS384 or HS512. Symmetric keys are an explicit opt-in:

@@ -12,7 +12,7 @@ use serde::Deserialize;
 pub(crate) struct RawClaims {
     pub(crate) iss: Option<Box<str>>,
     pub(crate) sub: Option<Box<str>>,
-    pub(crate) aud: Option<StringList>,
+    pub(crate) aud: Option<AudienceList>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
@@ -28,27 +28,56 @@ pub(crate) struct RawClaims {
 /// `aud` ("a" or ["a", "b"]) and the scope claims ("a b" or ["a", "b"]).
 pub(crate) struct StringList(pub(crate) Vec<Box<str>>);
 
+struct ListVisitor;
+
+impl<'de> Visitor<'de> for ListVisitor {
+    type Value = StringList;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<StringList, E> {
+        Ok(StringList(value.split(' ').filter(|s| !s.is_empty()).map(Box::from).collect()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringList, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
+        while let Some(item) = seq.next_element::<Box<str>>()? {
+            items.push(item);
+        }
+        Ok(StringList(items))
+    }
+}
+
 impl<'de> Deserialize<'de> for StringList {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor;
-        impl<'de> Visitor<'de> for ListVisitor {
-            type Value = StringList;
+        deserializer.deserialize_any(ListVisitor)
+    }
+}
+
+/// `aud`: one string (a single audience, never split, RFC 7519 §4.1.3) or an array.
+pub(crate) struct AudienceList(pub(crate) Vec<Box<str>>);
+
+impl<'de> Deserialize<'de> for AudienceList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AudienceVisitor;
+        impl<'de> Visitor<'de> for AudienceVisitor {
+            type Value = AudienceList;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string or an array of strings")
             }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<StringList, E> {
-                Ok(StringList(value.split(' ').filter(|s| !s.is_empty()).map(Box::from).collect()))
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<AudienceList, E> {
+                Ok(AudienceList(vec![Box::from(value)]))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringList, A::Error> {
-                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
-                while let Some(item) = seq.next_element::<Box<str>>()? {
-                    items.push(item);
-                }
-                Ok(StringList(items))
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<AudienceList, A::Error> {
+                ListVisitor.visit_seq(seq).map(|list| AudienceList(list.0))
             }
         }
-        deserializer.deserialize_any(ListVisitor)
+        deserializer.deserialize_any(AudienceVisitor)
     }
+}
+
+/// Whether `json` is a JSON object (serde's derived structs also accept arrays).
+pub(crate) fn is_json_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// An RFC 7519 NumericDate: seconds since the epoch, integer or fractional. Fractions are

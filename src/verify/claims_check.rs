@@ -1,7 +1,7 @@
 //! The claims policy: `typ`, time, issuer and audience, applied to one parsed payload.
 
 use crate::error::{AuthError, Reason};
-use crate::token::{PrincipalKind, RawClaims, Scopes, VerifiedToken};
+use crate::token::{is_json_object, PrincipalKind, RawClaims, Scopes, VerifiedToken};
 
 use super::TypPolicy;
 
@@ -34,7 +34,8 @@ impl ClaimsPolicy {
     }
 
     pub(super) fn check_expiry(&self, expires_at: u64, now: u64) -> Result<(), AuthError> {
-        if now > expires_at.saturating_add(self.leeway) {
+        // RFC 7519 §4.1.4: the token is valid strictly before `exp`.
+        if now >= expires_at.saturating_add(self.leeway) {
             return Err(AuthError::invalid_token(Reason::Expired));
         }
         Ok(())
@@ -46,6 +47,9 @@ impl ClaimsPolicy {
         kid: Option<&str>,
         now: u64,
     ) -> Result<VerifiedToken, AuthError> {
+        if !is_json_object(payload.as_bytes()) {
+            return Err(AuthError::invalid_token(Reason::MalformedClaims));
+        }
         let claims: RawClaims =
             serde_json::from_str(&payload).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
         let expires_at = claims.exp.ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;

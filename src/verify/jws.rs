@@ -44,13 +44,21 @@ pub(super) struct Header<'a> {
     pub(super) kid: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub(super) typ: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
+    /// Present at all (even `null`) means refused.
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<()>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
 
 impl<'a> Header<'a> {
     /// Parses the decoded header bytes; the result borrows them.
     pub(super) fn parse(bytes: &'a [u8]) -> Result<Self, AuthError> {
+        if !crate::token::is_json_object(bytes) {
+            return Err(AuthError::invalid_token(Reason::MalformedHeaderParameters));
+        }
         let header: Header<'a> = serde_json::from_slice(bytes)
             .map_err(|_| AuthError::invalid_token(Reason::MalformedHeaderParameters))?;
         if header.crit.is_some() {

@@ -1,0 +1,218 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use super::key_ring::KeyRing;
+use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{BackendError, ConfigError};
+use crate::keys::Algorithm;
+use crate::store::Store;
+
+pub(crate) type BoxedUserProvider =
+    Arc<dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<Option<String>, BackendError>> + Send>> + Send + Sync>;
+
+/// Configures an [`Issuer`]. Lifetimes default short (unlike Passport's one year): 1 hour
+/// for access tokens, 30 days for refresh tokens, 180 days for personal access tokens.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey};
+/// use tower_passport::store::MemoryStore;
+/// use tower_passport::Algorithm;
+/// # fn main() -> Result<(), tower_passport::ConfigError> {
+/// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+///     .audience("orders-api")
+///     .signing_key(SigningKey::generate(Algorithm::ES256)?)
+///     .scopes(ScopeRegistry::new().scope("place-orders", "Place orders"))
+///     .access_token_ttl(Duration::from_secs(15 * 60))
+///     .build()?;
+/// assert_eq!(issuer.issuer_url(), "https://auth.example.com");
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct IssuerBuilder<S> {
+    issuer: String,
+    store: Arc<S>,
+    audiences: Vec<String>,
+    signing_key: Option<SigningKey>,
+    scopes: ScopeRegistry,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    personal_ttl: Duration,
+    rotate_refresh_tokens: bool,
+    revoke_access_on_refresh: bool,
+    grace: Option<Duration>,
+    users: Option<BoxedUserProvider>,
+    clock: Arc<dyn Clock>,
+    negative_revocation_ttl: Duration,
+    personal_client_id: String,
+}
+
+impl<S: Store> IssuerBuilder<S> {
+    pub(super) fn new(issuer: String, store: Arc<S>) -> Self {
+        Self {
+            issuer,
+            store,
+            audiences: Vec::new(),
+            signing_key: None,
+            scopes: ScopeRegistry::new(),
+            access_ttl: Duration::from_secs(3600),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            personal_ttl: Duration::from_secs(180 * 24 * 3600),
+            rotate_refresh_tokens: true,
+            revoke_access_on_refresh: true,
+            grace: None,
+            users: None,
+            clock: Arc::new(SystemClock),
+            negative_revocation_ttl: Duration::from_secs(5),
+            personal_client_id: "personal-access-client".into(),
+        }
+    }
+
+    /// An audience (`aud`) for the tokens; call again for several. Required.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// The signing key. Without one, an ES256 key is generated at build time (tokens then
+    /// do not survive a restart: load a key for production).
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// The scope registry (Passport's `tokensCan` and default scopes).
+    pub fn scopes(mut self, scopes: ScopeRegistry) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// Access-token lifetime (1 hour by default).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// Refresh-token lifetime (30 days by default).
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// Personal-access-token lifetime (180 days by default).
+    pub fn personal_access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.personal_ttl = ttl;
+        self
+    }
+
+    /// Whether a used refresh token is consumed (on by default; Passport 13's
+    /// `revokeRefreshTokenAfterUse`). Public clients always rotate (RFC 9700 §4.14.2).
+    pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
+        self.rotate_refresh_tokens = rotate;
+        self
+    }
+
+    /// Whether a refresh revokes the access token issued with the old refresh token (on by
+    /// default, as Passport does).
+    pub fn revoke_access_token_on_refresh(mut self, revoke: bool) -> Self {
+        self.revoke_access_on_refresh = revoke;
+        self
+    }
+
+    /// A grace window (off by default) during which the family's immediately previous
+    /// refresh token may be exchanged again, for clients that lost a response. Past it,
+    /// reuse revokes the family.
+    pub fn refresh_grace_window(mut self, window: Duration) -> Self {
+        self.grace = (!window.is_zero()).then_some(window);
+        self
+    }
+
+    /// Enables the password grant with this user provider. RFC 9700 §2.4 says the
+    /// password grant MUST NOT be used; it is here, as in Passport 12+, only by explicit
+    /// opt-in, for first-party migrations.
+    pub fn enable_password_grant<P: UserProvider>(mut self, provider: P) -> Self {
+        let provider = Arc::new(provider);
+        self.users = Some(Arc::new(move |username: String, password: String| {
+            let provider = provider.clone();
+            Box::pin(async move { provider.authenticate(&username, &password).await })
+        }));
+        self
+    }
+
+    /// The clock (the system clock by default).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long a "not revoked" answer is cached (5 s by default): the staleness bound for
+    /// revocations made on other nodes when no revocation bus is configured.
+    pub fn revocation_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_revocation_ttl = ttl;
+        self
+    }
+
+    /// The client id personal access tokens are issued to (`personal-access-client`).
+    pub fn personal_access_client_id(mut self, id: impl Into<String>) -> Self {
+        self.personal_client_id = id.into();
+        self
+    }
+
+    /// Checks the configuration and builds the issuer. Synchronous.
+    ///
+    /// # Errors
+    /// When the issuer URL or audience is missing, a lifetime is zero, or key generation
+    /// fails.
+    pub fn build(self) -> Result<Issuer<S>, ConfigError> {
+        if self.issuer.is_empty() {
+            return Err(ConfigError::new("the issuer needs its URL"));
+        }
+        if self.audiences.is_empty() {
+            return Err(ConfigError::new("the issuer needs an audience (IssuerBuilder::audience)"));
+        }
+        if [self.access_ttl, self.refresh_ttl, self.personal_ttl].iter().any(|ttl| ttl.as_secs() == 0) {
+            return Err(ConfigError::new("token lifetimes must be at least one second"));
+        }
+        let signing_key = match self.signing_key {
+            Some(key) => key,
+            None => SigningKey::generate(Algorithm::ES256)?,
+        };
+        let keys = KeyRing::new(signing_key);
+        let verifier = super::build_verifier(&self.issuer, &self.audiences, &keys, &self.clock)?;
+        let revocations = RevocationList::with_options(
+            self.store.clone(),
+            self.clock.clone(),
+            100_000,
+            self.negative_revocation_ttl,
+        );
+        let (events, _) = broadcast::channel(1024);
+        Ok(Issuer {
+            inner: Arc::new(IssuerInner {
+                issuer: self.issuer,
+                audiences: self.audiences,
+                access_ttl: self.access_ttl.as_secs(),
+                refresh_ttl: self.refresh_ttl.as_secs(),
+                personal_ttl: self.personal_ttl.as_secs(),
+                rotate_refresh_tokens: self.rotate_refresh_tokens,
+                revoke_access_on_refresh: self.revoke_access_on_refresh,
+                grace: self.grace.map(|g| g.as_secs().max(1)),
+                users: self.users,
+                scopes: self.scopes,
+                keys: RwLock::new(keys),
+                verifier: RwLock::new(verifier),
+                store: self.store,
+                revocations,
+                clock: self.clock,
+                events,
+                personal_client_id: self.personal_client_id,
+            }),
+        })
+    }
+}

@@ -1,0 +1,141 @@
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+use crate::store::StoreError;
+
+/// An RFC 6749 §5.2 error code (plus RFC 7009's `unsupported_token_type`).
+///
+/// ```
+/// use tower_passport::issuer::OAuthErrorCode;
+/// assert_eq!(OAuthErrorCode::InvalidGrant.as_str(), "invalid_grant");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthErrorCode {
+    /// A parameter is missing, repeated or malformed.
+    InvalidRequest,
+    /// Client authentication failed (401).
+    InvalidClient,
+    /// The grant (refresh token, credentials) is invalid, expired or revoked.
+    InvalidGrant,
+    /// The client may not use this grant, or act on this token.
+    UnauthorizedClient,
+    /// The grant type is not supported (or not enabled).
+    UnsupportedGrantType,
+    /// A requested scope is unknown, not allowed, or wider than the original grant.
+    InvalidScope,
+    /// RFC 7009: the token type cannot be revoked.
+    UnsupportedTokenType,
+    /// An internal failure (500).
+    ServerError,
+    /// A store is unavailable (503).
+    TemporarilyUnavailable,
+}
+
+impl OAuthErrorCode {
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+/// An OAuth error answer: a code, a description that never contains a secret, and the
+/// HTTP status RFC 6749 gives it.
+///
+/// ```
+/// use tower_passport::issuer::{OAuthError, OAuthErrorCode};
+/// let error = OAuthError::new(OAuthErrorCode::InvalidClient, "Client authentication failed");
+/// assert_eq!(error.status(), 401);
+/// assert_eq!(error.to_json(), r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthError {
+    code: OAuthErrorCode,
+    description: Cow<'static, str>,
+}
+
+impl OAuthError {
+    /// An error with this code and description.
+    pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self { code, description: description.into() }
+    }
+
+    /// The error code.
+    pub fn code(&self) -> OAuthErrorCode {
+        self.code
+    }
+
+    /// The description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The HTTP status: 401 for `invalid_client`, 500 and 503 for server errors, else 400.
+    pub fn status(&self) -> StatusCode {
+        match self.code {
+            OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON body, `{"error": …, "error_description": …}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({ "error": self.code.as_str(), "error_description": self.description }).to_string()
+    }
+
+    pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(OAuthErrorCode::InvalidRequest, description)
+    }
+
+    pub(crate) fn invalid_client() -> Self {
+        Self::new(OAuthErrorCode::InvalidClient, "Client authentication failed")
+    }
+
+    pub(crate) fn invalid_grant(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::InvalidGrant, description)
+    }
+
+    pub(crate) fn invalid_scope() -> Self {
+        Self::new(OAuthErrorCode::InvalidScope, "The requested scope is invalid, unknown, or not allowed")
+    }
+
+    pub(crate) fn unauthorized_client(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::UnauthorizedClient, description)
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        tracing::warn!(%error, "store failure while issuing");
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, "The authorization server cannot answer right now")
+    }
+}
+
+impl From<crate::error::BackendError> for OAuthError {
+    fn from(error: crate::error::BackendError) -> Self {
+        tracing::warn!(%error, "backend failure while issuing");
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, "The authorization server cannot answer right now")
+    }
+}

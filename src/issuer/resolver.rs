@@ -1,0 +1,39 @@
+//! The guard's resolver, with client checks answered by the issuer's client registry.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::error::BackendError;
+use crate::guard::{ClientStatus, ResolvePrincipal};
+use crate::store::Store;
+use crate::token::VerifiedToken;
+
+/// Resolves users with `R` and checks every token's client against the issuer's store:
+/// an unknown or revoked client's tokens are refused. Built by
+/// [`Issuer::resolver`](super::Issuer::resolver).
+pub struct RegistryResolver<R, S> {
+    pub(crate) users: R,
+    pub(crate) store: Arc<S>,
+}
+
+impl<R: ResolvePrincipal, S: Store> ResolvePrincipal for RegistryResolver<R, S> {
+    type User = R::User;
+
+    fn resolve_user(
+        &self,
+        token: &VerifiedToken,
+    ) -> impl Future<Output = Result<Option<Self::User>, BackendError>> + Send {
+        self.users.resolve_user(token)
+    }
+
+    fn client_status(&self, client_id: &str) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
+        let lookup = self.store.client(client_id);
+        async move {
+            Ok(match lookup.await.map_err(BackendError::new)? {
+                None => ClientStatus::Unknown,
+                Some(client) if client.revoked => ClientStatus::Revoked,
+                Some(_) => ClientStatus::Active,
+            })
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The in-memory store: one mutex around plain maps, never held across an await.
+
+use std::collections::HashMap;
+use std::future::{ready, Future};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{
+    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
+    Rotation, RotationOutcome, Store, StoreError,
+};
+
+/// A [`Store`] in process memory: no server, nothing survives a restart. The default for
+/// tests and single-process demos; the `sqlite` feature is the durable embedded store.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, Store};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let store = MemoryStore::new();
+/// assert_eq!(store.client("nobody").await?, None);
+/// assert!(!store.is_revoked("some-jti").await?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    clients: HashMap<String, ClientRecord>,
+    access: HashMap<String, AccessTokenRecord>,
+    refresh: HashMap<String, RefreshTokenRecord>,
+    families: HashMap<String, FamilyRecord>,
+    /// The revocation list: `jti` → the token's expiry.
+    revoked: HashMap<String, u64>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
+        self.state.lock().map_err(|_| StoreError::backend(Poisoned))
+    }
+
+    fn with<T: Send>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send {
+        ready(self.lock().and_then(|mut state| f(&mut state)))
+    }
+}
+
+#[derive(Debug)]
+struct Poisoned;
+
+impl std::fmt::Display for Poisoned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the memory store's lock was poisoned by a panic")
+    }
+}
+
+impl std::error::Error for Poisoned {}
+
+impl State {
+    fn revoke_access(&mut self, jti: &str, now: u64) -> Option<RevokedAccess> {
+        let record = self.access.get_mut(jti)?;
+        if record.revoked_at.is_some() {
+            return None;
+        }
+        record.revoked_at = Some(now);
+        self.revoked.insert(jti.to_owned(), record.expires_at);
+        Some(RevokedAccess { jti: jti.to_owned(), expires_at: record.expires_at })
+    }
+
+    fn revoke_family(&mut self, family_id: &str, now: u64) -> Vec<RevokedAccess> {
+        let Some(family) = self.families.get_mut(family_id) else { return Vec::new() };
+        if family.revoked_at.is_some() {
+            return Vec::new();
+        }
+        family.revoked_at = Some(now);
+        for token in self.refresh.values_mut().filter(|t| t.family_id == family_id) {
+            token.revoked_at.get_or_insert(now);
+        }
+        let live: Vec<String> = self
+            .access
+            .values()
+            .filter(|a| a.family_id.as_deref() == Some(family_id) && a.revoked_at.is_none() && a.expires_at > now)
+            .map(|a| a.jti.clone())
+            .collect();
+        live.iter().filter_map(|jti| self.revoke_access(jti, now)).collect()
+    }
+
+    fn insert_new(&mut self, next: RefreshTokenRecord, access: AccessTokenRecord) -> Result<(), StoreError> {
+        if self.refresh.contains_key(&next.id) || self.access.contains_key(&access.jti) {
+            return Err(StoreError::conflict("duplicate refresh-token id or jti"));
+        }
+        self.access.insert(access.jti.clone(), access);
+        self.refresh.insert(next.id.clone(), next);
+        Ok(())
+    }
+
+    fn rotate(&mut self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
+        let now = rotation.now;
+        let Some(presented) = self.refresh.get(&rotation.presented_id).cloned() else {
+            return Ok(RotationOutcome::Invalid);
+        };
+        if !presented.secret_hash.ct_eq(&rotation.presented_hash) {
+            return Ok(RotationOutcome::Invalid);
+        }
+        let Some(family) = self.families.get(&presented.family_id).cloned() else {
+            return Ok(RotationOutcome::Invalid);
+        };
+        if family.revoked_at.is_some() || presented.revoked_at.is_some() || presented.expires_at <= now {
+            return Ok(RotationOutcome::Invalid);
+        }
+        let next_id = rotation.next.id.clone();
+        match presented.used_at {
+            None => {
+                self.insert_new(rotation.next, rotation.next_access)?;
+                let mut revoked = Vec::new();
+                if rotation.revoke_previous_access {
+                    revoked.extend(self.revoke_access(&presented.access_jti, now));
+                }
+                if let Some(token) = self.refresh.get_mut(&presented.id) {
+                    if rotation.consume {
+                        token.used_at = Some(now);
+                    }
+                }
+                if let Some(family) = self.families.get_mut(&presented.family_id) {
+                    if rotation.consume {
+                        family.previous = Some(presented.id.clone());
+                    }
+                    family.current = next_id;
+                }
+                Ok(RotationOutcome::Rotated { revoked })
+            }
+            Some(used_at) => {
+                let in_grace = rotation.grace_seconds.is_some_and(|grace| now <= used_at.saturating_add(grace))
+                    && family.previous.as_deref() == Some(presented.id.as_str());
+                if !in_grace {
+                    let revoked = self.revoke_family(&family.id, now);
+                    return Ok(RotationOutcome::ReuseDetected { family_id: family.id, revoked });
+                }
+                // The response that carried `current` was probably lost: supersede it.
+                self.insert_new(rotation.next, rotation.next_access)?;
+                let mut revoked = Vec::new();
+                if let Some(current) = self.refresh.get_mut(&family.current) {
+                    current.used_at.get_or_insert(now);
+                    let access_jti = current.access_jti.clone();
+                    if rotation.revoke_previous_access {
+                        revoked.extend(self.revoke_access(&access_jti, now));
+                    }
+                }
+                if let Some(family) = self.families.get_mut(&presented.family_id) {
+                    family.current = next_id;
+                }
+                Ok(RotationOutcome::GraceReissued { revoked })
+            }
+        }
+    }
+
+    fn purge(&mut self, purge: Purge) -> PurgeCounts {
+        let before = purge.before;
+        let old_revocation = |at: Option<u64>| purge.revoked && at.is_some_and(|at| at < before);
+        let expired = |exp: u64| purge.expired && exp < before;
+        let mut counts = PurgeCounts::default();
+
+        let access_before = self.access.len();
+        self.access.retain(|_, a| !(old_revocation(a.revoked_at) || expired(a.expires_at)));
+        counts.access_tokens = (access_before - self.access.len()) as u64;
+
+        let refresh_before = self.refresh.len();
+        self.refresh.retain(|_, r| !(old_revocation(r.revoked_at) || expired(r.expires_at)));
+        counts.refresh_tokens = (refresh_before - self.refresh.len()) as u64;
+
+        let families_before = self.families.len();
+        let refresh = &self.refresh;
+        self.families.retain(|id, family| {
+            let has_tokens = refresh.values().any(|r| &r.family_id == id);
+            has_tokens && !old_revocation(family.revoked_at)
+        });
+        counts.families = (families_before - self.families.len()) as u64;
+        // A revocation entry is needed only while its token could still be presented.
+        if purge.expired {
+            let revocations_before = self.revoked.len();
+            self.revoked.retain(|_, expires_at| *expires_at >= before);
+            counts.revocations = (revocations_before - self.revoked.len()) as u64;
+        }
+        counts
+    }
+}
+
+impl Store for MemoryStore {
+    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.with(move |state| {
+            state.clients.insert(client.id.clone(), client);
+            Ok(())
+        })
+    }
+
+    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+        self.with(move |state| Ok(state.clients.get(id).cloned()))
+    }
+
+    fn set_client_revoked(&self, id: &str, revoked: bool) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.with(move |state| {
+            Ok(state.clients.get_mut(id).map(|client| client.revoked = revoked).is_some())
+        })
+    }
+
+    fn put_access_token(&self, record: AccessTokenRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.with(move |state| {
+            if state.access.contains_key(&record.jti) {
+                return Err(StoreError::conflict("duplicate jti"));
+            }
+            state.access.insert(record.jti.clone(), record);
+            Ok(())
+        })
+    }
+
+    fn access_token(&self, jti: &str) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        self.with(move |state| Ok(state.access.get(jti).cloned()))
+    }
+
+    fn personal_access_tokens(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
+        self.with(move |state| {
+            let mut tokens: Vec<_> = state
+                .access
+                .values()
+                .filter(|a| a.personal && a.user_id.as_deref() == Some(user_id))
+                .cloned()
+                .collect();
+            tokens.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then_with(|| a.jti.cmp(&b.jti)));
+            Ok(tokens)
+        })
+    }
+
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        self.with(move |state| {
+            state.revoke_access(jti, now);
+            Ok(state.access.get(jti).cloned())
+        })
+    }
+
+    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.with(move |state| Ok(state.revoked.contains_key(jti)))
+    }
+
+    fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.with(move |state| {
+            if state.families.contains_key(&family.id) {
+                return Err(StoreError::conflict("duplicate family id"));
+            }
+            state.insert_new(first, access)?;
+            state.families.insert(family.id.clone(), family);
+            Ok(())
+        })
+    }
+
+    fn refresh_token(&self, id: &str) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+        self.with(move |state| Ok(state.refresh.get(id).cloned()))
+    }
+
+    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
+        self.with(move |state| Ok(state.families.get(id).cloned()))
+    }
+
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
+        self.with(move |state| state.rotate(rotation))
+    }
+
+    fn revoke_family(
+        &self,
+        family_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
+        self.with(move |state| Ok(state.revoke_family(family_id, now)))
+    }
+
+    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
+        self.with(move |state| Ok(state.purge(purge)))
+    }
+}

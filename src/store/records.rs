@@ -1,0 +1,288 @@
+//! What the stores keep. Plain data: no backend type appears here.
+
+use std::fmt;
+
+/// A SHA-256 digest of a secret (a client secret or a refresh token). The secret itself
+/// is never stored. Compared in constant time.
+///
+/// ```
+/// use tower_passport::store::SecretHash;
+/// let hash = SecretHash::of(b"s3cret");
+/// assert!(hash.matches(b"s3cret"));
+/// assert!(!hash.matches(b"guess"));
+/// assert_eq!(format!("{hash:?}"), "SecretHash(..)");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SecretHash(pub [u8; 32]);
+
+impl SecretHash {
+    /// The SHA-256 digest of `secret`.
+    pub fn of(secret: &[u8]) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret);
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(digest.as_ref());
+        Self(bytes)
+    }
+
+    /// Whether `secret` hashes to this digest, compared in constant time.
+    pub fn matches(&self, secret: &[u8]) -> bool {
+        self.ct_eq(&Self::of(secret))
+    }
+
+    /// Constant-time equality with another digest.
+    pub fn ct_eq(&self, other: &SecretHash) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+
+    /// The digest as lowercase hex, for stores that keep text.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Parses the hex form written by [`to_hex`](Self::to_hex).
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(bytes))
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+/// The OAuth grants a client may use.
+///
+/// ```
+/// use tower_passport::store::GrantType;
+/// assert_eq!(GrantType::from_name("client_credentials"), Some(GrantType::ClientCredentials));
+/// assert_eq!(GrantType::RefreshToken.name(), "refresh_token");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    /// `client_credentials`: the client acts on its own behalf.
+    ClientCredentials,
+    /// `refresh_token`: exchange a refresh token for a new pair.
+    RefreshToken,
+    /// `password`: the resource owner password grant. RFC 9700 §2.4 says not to use it;
+    /// it is an explicit opt-in on the issuer too.
+    Password,
+    /// Personal access tokens (Passport's personal access client).
+    PersonalAccess,
+}
+
+impl GrantType {
+    /// The `grant_type` value.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
+            Self::Password => "password",
+            Self::PersonalAccess => "personal_access",
+        }
+    }
+
+    /// The grant named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::ClientCredentials, Self::RefreshToken, Self::Password, Self::PersonalAccess]
+            .into_iter()
+            .find(|grant| grant.name() == name)
+    }
+}
+
+/// A registered client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client id.
+    pub id: String,
+    /// A display name.
+    pub name: String,
+    /// The hash of the client secret; `None` for a public client.
+    pub secret_hash: Option<SecretHash>,
+    /// The grants the client may use.
+    pub grants: Vec<GrantType>,
+    /// The scopes the client may ask for; `None` allows every registered scope.
+    pub allowed_scopes: Option<Vec<String>>,
+    /// A first-party client (Passport's notion; informational here).
+    pub first_party: bool,
+    /// A revoked client gets no tokens, and the guard refuses the tokens it holds.
+    pub revoked: bool,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+impl ClientRecord {
+    /// Whether the client is confidential (has a secret).
+    pub fn is_confidential(&self) -> bool {
+        self.secret_hash.is_some()
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grants.contains(&grant)
+    }
+}
+
+/// An issued access token (the JWT itself is not stored; its `jti` is).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user, or `None` for a client-credentials token.
+    pub user_id: Option<String>,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// The refresh-token family it descends from, if any.
+    pub family_id: Option<String>,
+    /// The name of a personal access token.
+    pub name: Option<String>,
+    /// Whether this is a personal access token.
+    pub personal: bool,
+    /// `iat`.
+    pub issued_at: u64,
+    /// `exp`.
+    pub expires_at: u64,
+    /// When the token was revoked, if it was.
+    pub revoked_at: Option<u64>,
+}
+
+/// An issued refresh token: found by its public `id`, checked by the hash of the whole
+/// token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// The lookup id (the part of the token before the dot).
+    pub id: String,
+    /// The hash of the whole token.
+    pub secret_hash: SecretHash,
+    /// The family (the grant it descends from).
+    pub family_id: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user, if any.
+    pub user_id: Option<String>,
+    /// The scopes a refresh may ask for (at most these).
+    pub scopes: Vec<String>,
+    /// The `jti` of the access token issued with it.
+    pub access_jti: String,
+    /// Issue time.
+    pub issued_at: u64,
+    /// Expiry.
+    pub expires_at: u64,
+    /// When it was exchanged, if it was (rotation marks it used).
+    pub used_at: Option<u64>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<u64>,
+}
+
+/// A refresh-token family: every refresh token descending from one grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FamilyRecord {
+    /// The family id.
+    pub id: String,
+    /// The client.
+    pub client_id: String,
+    /// The user, if any.
+    pub user_id: Option<String>,
+    /// Creation time.
+    pub created_at: u64,
+    /// When the family was revoked, if it was.
+    pub revoked_at: Option<u64>,
+    /// The id of the newest refresh token.
+    pub current: String,
+    /// The id of the token `current` replaced (the only one a grace window covers).
+    pub previous: Option<String>,
+}
+
+/// An access token revoked as a side effect, so that caches can drop it at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedAccess {
+    /// Its `jti`.
+    pub jti: String,
+    /// Its expiry: the revocation entry is kept until then.
+    pub expires_at: u64,
+}
+
+/// One atomic refresh: check the presented token and, in the same transaction, mark it
+/// used, store its successor and the new access token, and revoke the old access token.
+#[derive(Clone, Debug)]
+pub struct Rotation {
+    /// The presented token's id.
+    pub presented_id: String,
+    /// The hash of the presented token, compared in constant time with the stored one.
+    pub presented_hash: SecretHash,
+    /// The current time.
+    pub now: u64,
+    /// How long after its use the family's immediately previous token may still be
+    /// exchanged (the grace window); `None` for no window.
+    pub grace_seconds: Option<u64>,
+    /// Whether the presented token is consumed (rotation on, the default). When off, it
+    /// stays valid and no reuse detection applies.
+    pub consume: bool,
+    /// Whether the access token issued with the presented token is revoked.
+    pub revoke_previous_access: bool,
+    /// The successor refresh token (same family).
+    pub next: RefreshTokenRecord,
+    /// The new access token.
+    pub next_access: AccessTokenRecord,
+}
+
+/// What a [`Rotation`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// The token was exchanged; `revoked` lists the old access token if it was revoked.
+    Rotated {
+        /// Access tokens revoked by the rotation.
+        revoked: Vec<RevokedAccess>,
+    },
+    /// The family's previous token came back inside the grace window: a fresh pair was
+    /// stored in the same family, superseding the current token.
+    GraceReissued {
+        /// Access tokens revoked by the reissue.
+        revoked: Vec<RevokedAccess>,
+    },
+    /// The token had already been used: the whole family was revoked, with every
+    /// still-live access token in it.
+    ReuseDetected {
+        /// The family that was revoked.
+        family_id: String,
+        /// The access tokens revoked with it.
+        revoked: Vec<RevokedAccess>,
+    },
+    /// Unknown, mismatched, expired or revoked token, or a revoked family. Nothing changed.
+    Invalid,
+}
+
+/// What [`Store::purge`](super::Store::purge) removes: records that expired, or were
+/// revoked, before `before`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Purge {
+    /// Remove revoked records (and revoked families).
+    pub revoked: bool,
+    /// Remove expired records.
+    pub expired: bool,
+    /// Only records whose expiry (or revocation) is older than this, in seconds since the
+    /// Unix epoch.
+    pub before: u64,
+}
+
+/// How many records a purge removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    /// Access-token records.
+    pub access_tokens: u64,
+    /// Refresh-token records.
+    pub refresh_tokens: u64,
+    /// Families.
+    pub families: u64,
+    /// Revocation-list entries.
+    pub revocations: u64,
+}
