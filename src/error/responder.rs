@@ -121,8 +121,13 @@ impl ResponseConfig {
     /// Renders `error` as a response: the status and challenge come from the error, the
     /// body from the responder.
     pub(crate) fn respond<B>(&self, error: &AuthError) -> Response<ResponseBody<B>> {
+        self.respond_with(error, ResponseBody::full)
+    }
+
+    /// As [`respond`](Self::respond), with the body type built by `make_body`.
+    pub(crate) fn respond_with<T>(&self, error: &AuthError, make_body: impl FnOnce(Bytes) -> T) -> Response<T> {
         let body = self.responder.body(error);
-        let mut response = Response::new(ResponseBody::full(body.bytes.clone()));
+        let mut response = Response::new(make_body(body.bytes.clone()));
         *response.status_mut() = error.status();
         let headers = response.headers_mut();
         if !body.content_type.is_empty() {

@@ -1,0 +1,115 @@
+//! Strict request parsing for the OAuth endpoints: size-capped bodies, form-encoded
+//! parameters without duplicates, and client authentication.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::HeaderMap;
+use http_body::Body;
+use http_body_util::{BodyExt, Limited};
+
+use crate::issuer::OAuthError;
+
+/// The largest request body an endpoint reads.
+pub(crate) const MAX_BODY: usize = 16 * 1024;
+
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
+pub(crate) async fn read_body<B>(body: B) -> Result<Bytes, OAuthError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(_) => Err(OAuthError::invalid_request("The request body is too large or could not be read")),
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+/// Whether the body is declared as `media` (`application/json`, …).
+pub(crate) fn has_media_type(headers: &HeaderMap, media: &str) -> bool {
+    media_type(headers).as_deref() == Some(media)
+}
+
+/// Form parameters (RFC 6749 §3.2: `application/x-www-form-urlencoded`). A repeated
+/// parameter is `invalid_request` (RFC 6749 §3.1); empty values count as absent.
+#[derive(Debug, Default)]
+pub(crate) struct Form(HashMap<String, String>);
+
+impl Form {
+    pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        if !has_media_type(headers, "application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request("The body must be application/x-www-form-urlencoded"));
+        }
+        let mut params = HashMap::new();
+        for (name, value) in form_urlencoded::parse(body) {
+            if params.insert(name.into_owned(), value.into_owned()).is_some() {
+                return Err(OAuthError::invalid_request("A parameter is repeated"));
+            }
+        }
+        params.retain(|_, value: &mut String| !value.is_empty());
+        Ok(Self(params))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub(crate) fn require(&self, name: &'static str) -> Result<&str, OAuthError> {
+        self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("The {name} parameter is missing")))
+    }
+}
+
+/// How the client presented itself.
+pub(crate) struct ClientCredentials {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
+    /// `client_secret_basic` was used: an `invalid_client` answer carries a Basic challenge.
+    pub(crate) basic: bool,
+}
+
+/// Reads client authentication: `client_secret_basic` (RFC 6749 §2.3.1, with the
+/// form-encoding of id and secret undone), `client_secret_post`, or a public client's bare
+/// `client_id`. Using two methods at once is `invalid_request`.
+pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<ClientCredentials, OAuthError> {
+    let basic = match headers.get(AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
+            let (scheme, encoded) = value.split_once(' ').ok_or_else(OAuthError::invalid_client)?;
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::invalid_client());
+            }
+            let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client())?;
+            let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
+            let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
+            let unescape = |s: &str| -> String {
+                form_urlencoded::parse(format!("v={s}").as_bytes()).map(|(_, v)| v.into_owned()).next().unwrap_or_default()
+            };
+            Some((unescape(id), unescape(secret)))
+        }
+    };
+    let posted_secret = form.get("client_secret");
+    match basic {
+        Some(_) if posted_secret.is_some() => {
+            Err(OAuthError::invalid_request("Use one client authentication method, not two"))
+        }
+        Some((id, secret)) => {
+            if form.get("client_id").is_some_and(|posted| posted != id) {
+                return Err(OAuthError::invalid_request("The client_id does not match the authenticated client"));
+            }
+            Ok(ClientCredentials { id, secret: Some(secret), basic: true })
+        }
+        None => {
+            let id = form.get("client_id").ok_or_else(OAuthError::invalid_client)?;
+            Ok(ClientCredentials { id: id.to_owned(), secret: posted_secret.map(str::to_owned), basic: false })
+        }
+    }
+}

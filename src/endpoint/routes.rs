@@ -1,0 +1,155 @@
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, StatusCode};
+use http_body::Body;
+use serde_json::json;
+use tower_service::Service;
+
+use super::request::{client_credentials, read_body, ClientCredentials, Form};
+use super::response::{self, EndpointResponse};
+use crate::issuer::{Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
+use crate::store::{ClientRecord, Store};
+
+/// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
+/// else is 404. Built by [`Issuer::routes`].
+pub struct OAuthRoutes<S> {
+    issuer: Issuer<S>,
+}
+
+impl<S> Clone for OAuthRoutes<S> {
+    fn clone(&self) -> Self {
+        Self { issuer: self.issuer.clone() }
+    }
+}
+
+impl<S: Store> OAuthRoutes<S> {
+    pub(super) fn new(issuer: Issuer<S>) -> Self {
+        Self { issuer }
+    }
+}
+
+impl<S, B> Service<Request<B>> for OAuthRoutes<S>
+where
+    S: Store,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = EndpointResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<EndpointResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let issuer = self.issuer.clone();
+        Box::pin(async move { Ok(route(issuer, request).await) })
+    }
+}
+
+async fn route<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+where
+    S: Store,
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let method = &parts.method;
+    match path {
+        "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" | "/oauth/scopes"
+            if method != Method::GET && method != Method::HEAD =>
+        {
+            response::empty(StatusCode::METHOD_NOT_ALLOWED)
+        }
+        "/.well-known/jwks.json" => response::json(StatusCode::OK, &issuer.jwks()),
+        "/.well-known/oauth-authorization-server" => response::json(StatusCode::OK, &issuer.metadata()),
+        "/oauth/scopes" => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
+        "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" if method != Method::POST => {
+            response::empty(StatusCode::METHOD_NOT_ALLOWED)
+        }
+        "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" => {
+            let form = match read_body(body).await.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
+                Ok(form) => form,
+                Err(error) => return response::error(&error, false),
+            };
+            let credentials = match client_credentials(&parts.headers, &form) {
+                Ok(credentials) => credentials,
+                Err(error) => return response::error(&error, parts.headers.contains_key(http::header::AUTHORIZATION)),
+            };
+            let basic = credentials.basic;
+            let outcome = match path {
+                "/oauth/token" => token(&issuer, credentials, &form).await,
+                "/oauth/revoke" => revoke(&issuer, credentials, &form).await,
+                _ => introspect(&issuer, credentials, &form).await,
+            };
+            outcome.unwrap_or_else(|error| response::error(&error, basic))
+        }
+        _ => response::empty(StatusCode::NOT_FOUND),
+    }
+}
+
+async fn authenticate<S: Store>(issuer: &Issuer<S>, credentials: &ClientCredentials) -> Result<ClientRecord, OAuthError> {
+    issuer.authenticate_client(&credentials.id, credentials.secret.as_deref()).await
+}
+
+async fn token<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let grant_type = form.require("grant_type")?;
+    let client = authenticate(issuer, &credentials).await?;
+    let scope = form.get("scope");
+    let tokens = match grant_type {
+        "client_credentials" => issuer.client_credentials_grant(&client, scope).await?,
+        "refresh_token" => issuer.refresh_token_grant(&client, form.require("refresh_token")?, scope).await?,
+        "password" => {
+            let (username, password) = (form.require("username")?, form.require("password")?);
+            issuer.password_grant(&client, username, password, scope).await?
+        }
+        _ => return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported")),
+    };
+    Ok(response::json(StatusCode::OK, &tokens))
+}
+
+fn hint(form: &Form) -> Option<TokenTypeHint> {
+    match form.get("token_type_hint") {
+        Some("access_token") => Some(TokenTypeHint::AccessToken),
+        Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
+        // An unknown hint is only a hint (RFC 7009 §2.1): search everywhere.
+        _ => None,
+    }
+}
+
+async fn revoke<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let client = authenticate(issuer, &credentials).await?;
+    issuer.revoke(&client, form.require("token")?, hint(form)).await?;
+    Ok(response::empty(StatusCode::OK))
+}
+
+async fn introspect<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let client = authenticate(issuer, &credentials).await?;
+    if !client.is_confidential() {
+        // Introspection reveals token contents: only confidential clients (resource
+        // servers) may ask.
+        return Err(OAuthError::unauthorized_client("Only confidential clients may introspect tokens"));
+    }
+    let token = form.require("token")?;
+    let answer = issuer.introspect(&client, token, hint(form)).await?;
+    let answer = if answer.get("active") == Some(&json!(true)) { answer } else { json!({ "active": false }) };
+    Ok(response::json(StatusCode::OK, &answer))
+}

@@ -1,0 +1,351 @@
+//! The store conformance suite, written once and run against every backend.
+//!
+//! `conformance_suite!(module_name, async { make_store().await })` expands to one
+//! `#[tokio::test]` per case; each case builds a fresh store with the given expression.
+//! Ids are unique per call, so backends that share a server between cases do not collide.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tower_passport::store::{
+    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, RefreshTokenRecord, Rotation, RotationOutcome,
+    SecretHash, Store,
+};
+
+pub const T0: u64 = 1_900_000_000;
+
+/// A unique id: `prefix-<process>-<counter>`.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{prefix}-{}-{}-{}", std::process::id(), T0, NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
+pub fn client(id: &str) -> ClientRecord {
+    ClientRecord {
+        id: id.to_owned(),
+        name: "Conformance client".into(),
+        secret_hash: Some(SecretHash::of(b"a-secret-of-thirty-two-characters!")),
+        grants: vec![GrantType::ClientCredentials, GrantType::RefreshToken],
+        allowed_scopes: Some(vec!["read".into(), "write".into()]),
+        first_party: true,
+        revoked: false,
+        created_at: T0,
+    }
+}
+
+pub fn access(jti: &str, family: Option<&str>, issued_at: u64, ttl: u64) -> AccessTokenRecord {
+    AccessTokenRecord {
+        jti: jti.to_owned(),
+        client_id: "client".into(),
+        user_id: Some("user-1".into()),
+        scopes: vec!["read".into()],
+        family_id: family.map(str::to_owned),
+        name: None,
+        personal: false,
+        issued_at,
+        expires_at: issued_at + ttl,
+        revoked_at: None,
+    }
+}
+
+/// A refresh token of `family` whose secret is `secret`.
+pub fn refresh(id: &str, family: &str, secret: &str, access_jti: &str, issued_at: u64) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        id: id.to_owned(),
+        secret_hash: SecretHash::of(secret.as_bytes()),
+        family_id: family.to_owned(),
+        client_id: "client".into(),
+        user_id: Some("user-1".into()),
+        scopes: vec!["read".into(), "write".into()],
+        access_jti: access_jti.to_owned(),
+        issued_at,
+        expires_at: issued_at + 30 * 24 * 3600,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+/// A family with its first token (`<family>-r0`, secret `<family>-s0`) and access token
+/// (`<family>-a0`), started at `T0`.
+pub async fn start<S: Store>(store: &S) -> String {
+    let family = unique("family");
+    let first = refresh(&format!("{family}-r0"), &family, &format!("{family}-s0"), &format!("{family}-a0"), T0);
+    let record = FamilyRecord {
+        id: family.clone(),
+        client_id: "client".into(),
+        user_id: Some("user-1".into()),
+        created_at: T0,
+        revoked_at: None,
+        current: first.id.clone(),
+        previous: None,
+    };
+    store
+        .start_family(record, first, access(&format!("{family}-a0"), Some(&family), T0, 3600))
+        .await
+        .expect("start family");
+    family
+}
+
+/// Rotation of generation `from` to `to` of `family` at `now`.
+pub fn rotation(family: &str, from: u32, to: u32, now: u64, grace: Option<u64>) -> Rotation {
+    Rotation {
+        presented_id: format!("{family}-r{from}"),
+        presented_hash: SecretHash::of(format!("{family}-s{from}").as_bytes()),
+        now,
+        grace_seconds: grace,
+        consume: true,
+        revoke_previous_access: true,
+        next: refresh(&format!("{family}-r{to}"), family, &format!("{family}-s{to}"), &format!("{family}-a{to}"), now),
+        next_access: access(&format!("{family}-a{to}"), Some(family), now, 3600),
+    }
+}
+
+pub async fn clients_round_trip<S: Store>(store: S) {
+    let id = unique("client");
+    assert_eq!(store.client(&id).await.unwrap(), None);
+    store.put_client(client(&id)).await.unwrap();
+    assert_eq!(store.client(&id).await.unwrap(), Some(client(&id)));
+    assert!(store.set_client_revoked(&id, true).await.unwrap());
+    assert!(store.client(&id).await.unwrap().unwrap().revoked);
+    assert!(!store.set_client_revoked(&unique("nobody"), true).await.unwrap());
+    let mut renamed = client(&id);
+    renamed.name = "Renamed".into();
+    store.put_client(renamed.clone()).await.unwrap();
+    assert_eq!(store.client(&id).await.unwrap(), Some(renamed));
+}
+
+pub async fn access_tokens_and_the_revocation_list<S: Store>(store: S) {
+    let jti = unique("jti");
+    assert!(!store.is_revoked(&jti).await.unwrap());
+    store.put_access_token(access(&jti, None, T0, 3600)).await.unwrap();
+    assert_eq!(store.access_token(&jti).await.unwrap(), Some(access(&jti, None, T0, 3600)));
+    assert!(store.put_access_token(access(&jti, None, T0, 3600)).await.is_err(), "a duplicate jti is refused");
+    let revoked = store.revoke_access_token(&jti, T0 + 5).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(T0 + 5));
+    assert!(store.is_revoked(&jti).await.unwrap());
+    assert_eq!(store.revoke_access_token(&unique("missing"), T0).await.unwrap(), None);
+}
+
+pub async fn personal_tokens_are_listed_per_user_newest_first<S: Store>(store: S) {
+    let user = unique("user");
+    for (offset, personal) in [(0, true), (10, true), (20, false)] {
+        let mut record = access(&unique("pat"), None, T0 + offset, 3600);
+        record.user_id = Some(user.clone());
+        record.personal = personal;
+        record.name = Some(format!("token {offset}"));
+        store.put_access_token(record).await.unwrap();
+    }
+    let listed = store.personal_access_tokens(&user).await.unwrap();
+    let names: Vec<_> = listed.iter().map(|r| r.name.clone().unwrap()).collect();
+    assert_eq!(names, ["token 10", "token 0"]);
+    assert!(store.personal_access_tokens(&unique("other")).await.unwrap().is_empty());
+}
+
+pub async fn a_family_starts_atomically<S: Store>(store: S) {
+    let family = start(&store).await;
+    let first = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!(first.family_id, family);
+    assert!(first.secret_hash.matches(format!("{family}-s0").as_bytes()));
+    assert_eq!(store.family(&family).await.unwrap().unwrap().current, format!("{family}-r0"));
+    assert!(store.access_token(&format!("{family}-a0")).await.unwrap().is_some());
+}
+
+pub async fn rotation_consumes_the_token_and_links_the_family<S: Store>(store: S) {
+    let family = start(&store).await;
+    let outcome = store.rotate(rotation(&family, 0, 1, T0 + 60, None)).await.unwrap();
+    let RotationOutcome::Rotated { revoked } = outcome else { panic!("expected Rotated, got {outcome:?}") };
+    assert_eq!(revoked.iter().map(|r| r.jti.as_str()).collect::<Vec<_>>(), [format!("{family}-a0")]);
+    assert!(store.is_revoked(&format!("{family}-a0")).await.unwrap(), "the old access token is revoked");
+    let old = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!(old.used_at, Some(T0 + 60));
+    let record = store.family(&family).await.unwrap().unwrap();
+    assert_eq!(record.current, format!("{family}-r1"));
+    assert_eq!(record.previous.as_deref(), Some(format!("{family}-r0").as_str()));
+    assert!(store.access_token(&format!("{family}-a1")).await.unwrap().is_some());
+    let next = store.rotate(rotation(&family, 1, 2, T0 + 120, None)).await.unwrap();
+    assert!(matches!(next, RotationOutcome::Rotated { .. }), "{next:?}");
+}
+
+pub async fn rotation_can_keep_the_old_access_token<S: Store>(store: S) {
+    let family = start(&store).await;
+    let mut keep = rotation(&family, 0, 1, T0 + 60, None);
+    keep.revoke_previous_access = false;
+    assert_eq!(store.rotate(keep).await.unwrap(), RotationOutcome::Rotated { revoked: vec![] });
+    assert!(!store.is_revoked(&format!("{family}-a0")).await.unwrap());
+}
+
+pub async fn rotation_without_consuming_leaves_the_token_usable<S: Store>(store: S) {
+    let family = start(&store).await;
+    let mut first = rotation(&family, 0, 1, T0 + 60, None);
+    first.consume = false;
+    assert!(matches!(store.rotate(first).await.unwrap(), RotationOutcome::Rotated { .. }));
+    let mut again = rotation(&family, 0, 2, T0 + 120, None);
+    again.consume = false;
+    assert!(matches!(store.rotate(again).await.unwrap(), RotationOutcome::Rotated { .. }));
+    assert_eq!(store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap().used_at, None);
+    assert!(store.family(&family).await.unwrap().unwrap().revoked_at.is_none());
+}
+
+pub async fn a_wrong_secret_an_unknown_or_expired_token_is_invalid_and_changes_nothing<S: Store>(store: S) {
+    let family = start(&store).await;
+    let mut wrong = rotation(&family, 0, 1, T0 + 60, None);
+    wrong.presented_hash = SecretHash::of(b"not the secret");
+    assert_eq!(store.rotate(wrong).await.unwrap(), RotationOutcome::Invalid);
+    let mut unknown = rotation(&family, 0, 1, T0 + 60, None);
+    unknown.presented_id = unique("unknown");
+    assert_eq!(store.rotate(unknown).await.unwrap(), RotationOutcome::Invalid);
+    let expired = rotation(&family, 0, 1, T0 + 31 * 24 * 3600, None);
+    assert_eq!(store.rotate(expired).await.unwrap(), RotationOutcome::Invalid);
+    let untouched = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!((untouched.used_at, untouched.revoked_at), (None, None));
+    assert!(store.refresh_token(&format!("{family}-r1")).await.unwrap().is_none(), "nothing was inserted");
+    assert!(!store.is_revoked(&format!("{family}-a0")).await.unwrap());
+}
+
+pub async fn reuse_revokes_the_whole_family<S: Store>(store: S) {
+    let family = start(&store).await;
+    assert!(matches!(store.rotate(rotation(&family, 0, 1, T0 + 60, None)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    let reuse = store.rotate(rotation(&family, 0, 9, T0 + 90, None)).await.unwrap();
+    let RotationOutcome::ReuseDetected { family_id, revoked } = reuse else { panic!("expected reuse, got {reuse:?}") };
+    assert_eq!(family_id, family);
+    assert_eq!(revoked.iter().map(|r| r.jti.as_str()).collect::<Vec<_>>(), [format!("{family}-a1")]);
+    assert!(store.is_revoked(&format!("{family}-a1")).await.unwrap(), "live access tokens die with the family");
+    assert!(store.family(&family).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.refresh_token(&format!("{family}-r9")).await.unwrap().is_none(), "no token was issued");
+    assert_eq!(store.rotate(rotation(&family, 1, 2, T0 + 120, None)).await.unwrap(), RotationOutcome::Invalid);
+}
+
+pub async fn the_grace_window_covers_only_the_previous_token<S: Store>(store: S) {
+    let family = start(&store).await;
+    let grace = Some(30);
+    assert!(matches!(store.rotate(rotation(&family, 0, 1, T0 + 60, grace)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    // r0 is the previous token: inside the window it yields a fresh pair, superseding r1.
+    let again = store.rotate(rotation(&family, 0, 2, T0 + 70, grace)).await.unwrap();
+    assert!(matches!(again, RotationOutcome::GraceReissued { .. }), "{again:?}");
+    let record = store.family(&family).await.unwrap().unwrap();
+    assert_eq!((record.current.as_str(), record.revoked_at), (format!("{family}-r2").as_str(), None));
+    assert!(store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap().used_at.is_some());
+    // r2 goes on normally.
+    assert!(matches!(store.rotate(rotation(&family, 2, 3, T0 + 80, grace)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    // r0 is no longer the previous token: even inside the window, reuse kills the family.
+    let late = store.rotate(rotation(&family, 0, 4, T0 + 85, grace)).await.unwrap();
+    assert!(matches!(late, RotationOutcome::ReuseDetected { .. }), "{late:?}");
+}
+
+pub async fn the_grace_window_ends<S: Store>(store: S) {
+    let family = start(&store).await;
+    let grace = Some(30);
+    assert!(matches!(store.rotate(rotation(&family, 0, 1, T0 + 60, grace)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    let late = store.rotate(rotation(&family, 0, 2, T0 + 91, grace)).await.unwrap();
+    assert!(matches!(late, RotationOutcome::ReuseDetected { .. }), "{late:?}");
+}
+
+pub async fn concurrent_rotations_have_exactly_one_winner<S: Store>(store: S) {
+    let store = Arc::new(store);
+    let family = start(&*store).await;
+    let mut tasks = Vec::new();
+    for attempt in 1..=50u32 {
+        let (store, family) = (store.clone(), family.clone());
+        tasks.push(tokio::spawn(async move { store.rotate(rotation(&family, 0, attempt, T0 + 60, None)).await }));
+    }
+    let mut rotated = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            RotationOutcome::Rotated { .. } => rotated += 1,
+            RotationOutcome::ReuseDetected { .. } | RotationOutcome::Invalid => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(rotated, 1);
+    assert!(store.family(&family).await.unwrap().unwrap().revoked_at.is_some(), "the losers were reuse");
+}
+
+pub async fn revoking_a_family_takes_its_live_access_tokens<S: Store>(store: S) {
+    let family = start(&store).await;
+    let mut keep = rotation(&family, 0, 1, T0 + 60, None);
+    keep.revoke_previous_access = false;
+    store.rotate(keep).await.unwrap();
+    // a0 expires at T0 + 3600; at T0 + 3601 only a1 is live.
+    let revoked = store.revoke_family(&family, T0 + 3601).await.unwrap();
+    assert_eq!(revoked.iter().map(|r| r.jti.as_str()).collect::<Vec<_>>(), [format!("{family}-a1")]);
+    assert_eq!(revoked[0].expires_at, T0 + 60 + 3600);
+    assert!(store.revoke_family(&family, T0 + 3602).await.unwrap().is_empty(), "idempotent");
+    assert!(store.revoke_family(&unique("unknown"), T0).await.unwrap().is_empty());
+}
+
+pub async fn purge_drops_old_expired_and_revoked_records<S: Store>(store: S) {
+    let expired = unique("expired");
+    let fresh = unique("fresh");
+    let revoked = unique("revoked");
+    store.put_access_token(access(&expired, None, T0, 60)).await.unwrap();
+    store.put_access_token(access(&fresh, None, T0 + 10_000, 3600)).await.unwrap();
+    store.put_access_token(access(&revoked, None, T0, 100_000)).await.unwrap();
+    store.revoke_access_token(&revoked, T0 + 100).await.unwrap();
+
+    // Nothing is older than T0: nothing goes.
+    let none = store.purge(Purge { revoked: true, expired: true, before: T0 }).await.unwrap();
+    assert_eq!(none.access_tokens, 0);
+
+    // Expired only: the token that expired at T0 + 60 goes, the revoked one stays.
+    let counts = store.purge(Purge { revoked: false, expired: true, before: T0 + 1000 }).await.unwrap();
+    assert!(counts.access_tokens >= 1);
+    assert!(store.access_token(&expired).await.unwrap().is_none());
+    assert!(store.access_token(&revoked).await.unwrap().is_some());
+
+    // Revoked: the record goes, but its revocation entry stays until the token expires.
+    store.purge(Purge { revoked: true, expired: false, before: T0 + 1000 }).await.unwrap();
+    assert!(store.access_token(&revoked).await.unwrap().is_none());
+    assert!(store.is_revoked(&revoked).await.unwrap(), "revocation outlives the record until expiry");
+    assert!(store.access_token(&fresh).await.unwrap().is_some());
+
+    // Once the revoked token has expired, its revocation entry goes with an expired purge.
+    store.purge(Purge { revoked: false, expired: true, before: T0 + 200_000 }).await.unwrap();
+    assert!(!store.is_revoked(&revoked).await.unwrap());
+}
+
+pub async fn purge_drops_revoked_families<S: Store>(store: S) {
+    let family = start(&store).await;
+    store.revoke_family(&family, T0 + 10).await.unwrap();
+    store.purge(Purge { revoked: true, expired: false, before: T0 + 20 }).await.unwrap();
+    assert!(store.family(&family).await.unwrap().is_none());
+    assert!(store.refresh_token(&format!("{family}-r0")).await.unwrap().is_none());
+}
+
+/// One test per case against the store `$make` builds.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::conformance_suite!(@cases $make;
+                clients_round_trip,
+                access_tokens_and_the_revocation_list,
+                personal_tokens_are_listed_per_user_newest_first,
+                a_family_starts_atomically,
+                rotation_consumes_the_token_and_links_the_family,
+                rotation_can_keep_the_old_access_token,
+                rotation_without_consuming_leaves_the_token_usable,
+                a_wrong_secret_an_unknown_or_expired_token_is_invalid_and_changes_nothing,
+                reuse_revokes_the_whole_family,
+                the_grace_window_covers_only_the_previous_token,
+                the_grace_window_ends,
+                concurrent_rotations_have_exactly_one_winner,
+                revoking_a_family_takes_its_live_access_tokens,
+                purge_drops_old_expired_and_revoked_records,
+                purge_drops_revoked_families
+            );
+        }
+    };
+    (@cases $make:expr; $($case:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(store) = $make else { return };
+                $crate::conformance::$case(store).await;
+            }
+        )+
+    };
+}
