@@ -1,87 +1,65 @@
-//! The quickstart: the demo API, guarded by a key generated at start, with sample tokens
-//! and ready-to-paste `curl` lines printed to the terminal.
+//! The quickstart: one process that issues tokens (client credentials, password,
+//! refresh with rotation and reuse detection, personal access tokens) and serves the
+//! demo API guarded by its own keys and revocation list. It prints the demo credentials
+//! and a curl walkthrough.
 //!
 //! ```text
 //! cargo run --example quickstart
 //! ```
 //!
 //! Environment: `BIND` (default `127.0.0.1:8080`), `PASSPORT_ISSUER` (default
-//! `http://<BIND>`), `PASSPORT_AUDIENCE` (default `quickstart-api`).
+//! `http://<BIND>`), `PASSPORT_AUDIENCE` (default `quickstart-api`),
+//! `PASSPORT_PRIVATE_KEY` (a PEM, or the path of one; a key is generated otherwise),
+//! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`.
 
 #[path = "demo/mod.rs"]
 mod demo;
 
 use std::error::Error;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use jsonwebtoken::{EncodingKey, Header};
-use serde_json::json;
-use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
-
-const KID: &str = "quickstart-es256";
+use demo::quickstart::{build, QuickstartConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_target(false).init();
+    tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).with_target(false).init();
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let issuer = std::env::var("PASSPORT_ISSUER").unwrap_or_else(|_| format!("http://{bind}"));
-    let audience = std::env::var("PASSPORT_AUDIENCE").unwrap_or_else(|_| "quickstart-api".into());
-
-    // A fresh ES256 key for this run: the guard gets the public half only.
-    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-        .map_err(|_| "could not generate a P-256 key")?;
-    let signing_key = EncodingKey::from_ec_der(pair.to_pkcs8v1().map_err(|_| "pkcs8 export")?.as_ref());
-    let public_der = pair.public_key().as_der().map_err(|_| "public key export")?;
-    let verifying_key = VerifyingKey::from_der(public_der.as_ref(), Algorithm::ES256)?.with_kid(KID);
-
-    let verifier = Verifier::builder(KeySet::new().with_key(verifying_key))
-        .issuer(issuer.as_str())
-        .audience(audience.as_str())
-        .build()?;
-    let app = demo::router(verifier)?;
-
-    let mint = |sub: &str, client: &str, scope: &str| -> Result<String, jsonwebtoken::errors::Error> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
-        header.typ = Some("at+jwt".into());
-        header.kid = Some(KID.into());
-        let claims = json!({
-            "iss": issuer, "aud": audience, "sub": sub, "client_id": client,
-            "iat": now, "exp": now + 3600, "jti": format!("{sub}-{now}"), "scope": scope,
-        });
-        jsonwebtoken::encode(&header, &claims, &signing_key)
-    };
-    let samples = [
-        (
-            "user 1, every scope",
-            mint("1", "demo-client", "read-posts write-posts admin check-status place-orders")?,
-        ),
-        ("user 2, read-posts only", mint("2", "demo-client", "read-posts")?),
-        ("client credentials (no user), check-status", mint("demo-client", "demo-client", "check-status")?),
-        ("user 3, who does not exist", mint("3", "demo-client", "read-posts")?),
-    ];
-
+    let config = QuickstartConfig::from_env(&bind)?;
+    let (issuer, app) = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e} (set BIND to another address)"))?;
-    println!("tower-passport quickstart: the demo API is listening on http://{bind}\n");
-    println!("issuer   {issuer}\naudience {audience}\nkey      ES256, kid {KID} (generated for this run)\n");
-    for (label, token) in &samples {
-        println!("# {label}\nTOKEN='{token}'");
-        println!("curl -i http://{bind}/api/user -H \"Authorization: Bearer $TOKEN\"\n");
-    }
-    println!("# more routes to try with a TOKEN from above:");
-    println!("curl -i http://{bind}/health");
-    println!("curl -i http://{bind}/api/user                      # no token: 401, bare challenge");
-    println!("curl -i http://{bind}/api/posts -H \"Authorization: Bearer $TOKEN\"            # read-posts");
-    println!("curl -i -X POST http://{bind}/api/posts -H \"Authorization: Bearer $TOKEN\"    # write-posts");
-    println!("curl -i -X DELETE http://{bind}/api/posts/1 -H \"Authorization: Bearer $TOKEN\" # admin");
-    println!("curl -i http://{bind}/api/orders -H \"Authorization: Bearer $TOKEN\"           # check-status or place-orders");
-    println!(
-        "curl -i http://{bind}/api/m2m -H \"Authorization: Bearer $TOKEN\"              # client tokens only"
-    );
+
+    let url = format!("http://{bind}");
+    let (id, secret) = (&config.client_id, &config.client_secret);
+    let (user, password) = (&config.username, &config.password);
+    println!("tower-passport quickstart on {url}");
+    println!("  issuer    {}", issuer.issuer_url());
+    println!("  audience  {}", config.audience);
+    println!("  client    {id} / {secret}   (password, client_credentials, refresh_token)");
+    println!("  user      {user} / {password}   (sub 1)");
+    println!("  scopes    read-posts write-posts admin check-status place-orders");
+    println!("  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server\n");
+    println!("# The walkthrough uses curl and jq.");
+    println!("# 1. A client-credentials token (no user), and the client-only route:");
+    println!("M2M=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=check-status {url}/oauth/token | jq -r .access_token)");
+    println!("curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"\n");
+    println!("# 2. A user token through the password grant (an explicit opt-in; RFC 9700 discourages it):");
+    println!("TOKENS=$(curl -s -u '{id}:{secret}' -d grant_type=password --data-urlencode 'username={user}' --data-urlencode 'password={password}' -d 'scope=read-posts write-posts' {url}/oauth/token)");
+    println!("ACCESS=$(echo \"$TOKENS\" | jq -r .access_token); REFRESH=$(echo \"$TOKENS\" | jq -r .refresh_token)");
+    println!("curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"");
+    println!("curl -i {url}/api/posts -H \"Authorization: Bearer $ACCESS\"            # read-posts: 200");
+    println!("curl -i -X DELETE {url}/api/posts/1 -H \"Authorization: Bearer $ACCESS\" # admin: 403 insufficient_scope\n");
+    println!("# 3. Refresh: a new pair in the same family; the old access token is revoked.");
+    println!("NEW=$(curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token)");
+    println!("NEW_ACCESS=$(echo \"$NEW\" | jq -r .access_token)");
+    println!("curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"      # 401: revoked by the refresh");
+    println!("curl -i {url}/api/user -H \"Authorization: Bearer $NEW_ACCESS\"  # 200\n");
+    println!("# 4. Reuse the old refresh token: reuse detection revokes the whole family.");
+    println!("curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token   # invalid_grant");
+    println!("curl -i {url}/api/user -H \"Authorization: Bearer $NEW_ACCESS\"  # 401: the family died\n");
+    println!("# 5. Introspect and revoke (RFC 7662, RFC 7009):");
+    println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/introspect");
+    println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/revoke; curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"");
     println!("\nCtrl-C stops the server.");
 
     axum::serve(listener, app)

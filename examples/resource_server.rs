@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let verifier =
         Verifier::builder(KeySet::new().with_key(key)).issuer(issuer).audience(audience).build()?;
-    let app = demo::router(verifier)?;
+    let app = demo::router(demo::guard(verifier)?);
     let listener =
         tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     axum::serve(listener, app)

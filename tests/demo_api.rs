@@ -37,7 +37,7 @@ async fn start() -> Demo {
         .clock(ManualClock::new(NOW))
         .build()
         .expect("verifier");
-    let app = demo::router(verifier).expect("router");
+    let app = demo::router(demo::guard(verifier).expect("guard"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -12,13 +12,16 @@
 //! | `GET /api/m2m` | client-only |
 #![allow(dead_code, unreachable_pub)]
 
+pub mod quickstart;
+
 use axum::extract::Path;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower_passport::{
-    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, VerifiedToken, Verifier,
+    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, ResolvePrincipal, RevocationCheck,
+    VerifiedToken, Verifier,
 };
 
 /// A demo user. Only subjects `1` and `2` exist; any other user token gets 401.
@@ -37,9 +40,17 @@ pub async fn find_user(token: VerifiedToken) -> Result<Option<DemoUser>, Backend
     })
 }
 
-/// The demo API, guarded by `verifier`.
-pub fn router(verifier: Verifier) -> Result<Router, ConfigError> {
-    let guard = GuardLayer::builder(verifier).realm("demo").resolver(find_user).build()?;
+/// The guard of the demo API for tokens `verifier` accepts, resolving demo users.
+pub fn guard(verifier: Verifier) -> Result<GuardLayer<impl ResolvePrincipal<User = DemoUser>>, ConfigError> {
+    GuardLayer::builder(verifier).realm("demo").resolver(find_user).build()
+}
+
+/// The demo API behind `guard` (any guard whose resolver yields [`DemoUser`]s).
+pub fn router<R, C>(guard: GuardLayer<R, C>) -> Router
+where
+    R: ResolvePrincipal<User = DemoUser>,
+    C: RevocationCheck,
+{
     let api = Router::new()
         .route("/user", get(current_user))
         .route(
@@ -55,7 +66,7 @@ pub fn router(verifier: Verifier) -> Result<Router, ConfigError> {
         )
         .route("/m2m", get(machine_to_machine).route_layer(RequireLayer::client_only()))
         .route_layer(guard);
-    Ok(Router::new().route("/health", get(health)).nest("/api", api))
+    Router::new().route("/health", get(health)).nest("/api", api)
 }
 
 async fn health() -> Json<Value> {

@@ -1,0 +1,107 @@
+//! The quickstart deployment: one process that issues tokens and serves the demo API
+//! guarded by its own keys and revocation list. Shared by `examples/quickstart.rs` and
+//! `tests/quickstart.rs`.
+
+use std::error::Error;
+use std::sync::Arc;
+
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::store::{GrantType, MemoryStore};
+use tower_passport::GuardLayer;
+
+use super::{find_user, router};
+
+/// What the quickstart is configured with (from the environment in the example).
+#[derive(Clone, Debug)]
+pub struct QuickstartConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub username: String,
+    pub password: String,
+    /// PBKDF2 rounds for the demo user's password.
+    pub password_iterations: u32,
+    pub signing_key: Option<Arc<SigningKeyPem>>,
+}
+
+/// A PEM private key given by `PASSPORT_PRIVATE_KEY`.
+#[derive(Debug)]
+pub struct SigningKeyPem(pub String);
+
+pub const SCOPES: [(&str, &str); 5] = [
+    ("read-posts", "Read posts"),
+    ("write-posts", "Create posts"),
+    ("admin", "Delete posts"),
+    ("check-status", "Check order status"),
+    ("place-orders", "Place orders"),
+];
+
+impl QuickstartConfig {
+    /// Defaults for `bind`, overridable with `PASSPORT_ISSUER`, `PASSPORT_AUDIENCE`,
+    /// `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER` and `DEMO_PASSWORD`.
+    pub fn from_env(bind: &str) -> Result<Self, Box<dyn Error>> {
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+        let signing_key = match std::env::var("PASSPORT_PRIVATE_KEY") {
+            Ok(value) if value.trim_start().starts_with("-----BEGIN") => Some(Arc::new(SigningKeyPem(value))),
+            Ok(path) => Some(Arc::new(SigningKeyPem(
+                std::fs::read_to_string(path.trim())
+                    .map_err(|e| format!("cannot read PASSPORT_PRIVATE_KEY {path}: {e}"))?,
+            ))),
+            Err(_) => None,
+        };
+        Ok(Self {
+            issuer: var("PASSPORT_ISSUER", &format!("http://{bind}")),
+            audience: var("PASSPORT_AUDIENCE", "quickstart-api"),
+            client_id: var("DEMO_CLIENT_ID", "demo-client"),
+            client_secret: var("DEMO_CLIENT_SECRET", "demo-secret-0123456789-abcdefghijklmn"),
+            username: var("DEMO_USER", "taylor@example.com"),
+            password: var("DEMO_PASSWORD", "password"),
+            password_iterations: 100_000,
+            signing_key,
+        })
+    }
+}
+
+/// The issuer, seeded with the demo client and user, and the whole app: the OAuth
+/// endpoints, the personal-access-token API and the demo API, all guarded by the
+/// issuer's own keys, client registry and revocation list.
+pub async fn build(config: &QuickstartConfig) -> Result<(Issuer<MemoryStore>, Router), Box<dyn Error>> {
+    let mut scopes = ScopeRegistry::new();
+    for (id, description) in SCOPES {
+        scopes = scopes.scope(id, description);
+    }
+    let users = StaticUsers::new(config.password_iterations).user(&config.username, &config.password, "1")?;
+    let mut builder = Issuer::builder(config.issuer.as_str(), Arc::new(MemoryStore::new()))
+        .audience(config.audience.as_str())
+        .scopes(scopes)
+        .enable_password_grant(users);
+    if let Some(pem) = &config.signing_key {
+        builder = builder.signing_key(SigningKey::from_pem(pem.0.as_bytes())?);
+    }
+    let issuer = builder.build()?;
+    issuer
+        .register_client(
+            ClientRegistration::confidential("Quickstart demo client")
+                .id(config.client_id.as_str())
+                .secret(config.client_secret.as_str())
+                .grants([GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken])
+                .allowed_scopes(SCOPES.map(|(id, _)| id))
+                .first_party(true),
+        )
+        .await?;
+
+    let guard = GuardLayer::builder(issuer.verifier())
+        .realm("demo")
+        .resolver(issuer.resolver(find_user))
+        .revocation(issuer.revocation_list())
+        .build()?;
+    let personal = ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
+    let app = router(guard)
+        .route_service("/oauth/personal-access-tokens", personal.clone())
+        .route_service("/oauth/personal-access-tokens/{id}", personal)
+        .fallback_service(issuer.routes());
+    Ok((issuer, app))
+}
