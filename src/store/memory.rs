@@ -35,6 +35,7 @@ struct State {
     families: HashMap<String, FamilyRecord>,
     /// The revocation list: `jti` → the token's expiry.
     revoked: HashMap<String, u64>,
+    settings: HashMap<String, String>,
 }
 
 impl MemoryStore {
@@ -296,5 +297,13 @@ impl Store for MemoryStore {
 
     fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
         self.with(move |state| Ok(state.purge(purge)))
+    }
+
+    fn put_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send {
+        self.with(move |state| Ok(state.settings.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone()))
     }
 }

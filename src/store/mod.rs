@@ -100,6 +100,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes expired and/or revoked records older than [`Purge::before`].
     fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send;
+
+    /// Stores `value` under `name` unless a value is already there, and returns the stored
+    /// value: the first writer wins, atomically. For state every node must share, such as
+    /// a generated signing key (which is why values are kept as given, not hashed).
+    fn put_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }
 
 impl<S: Store> Store for Arc<S> {
@@ -166,5 +175,12 @@ impl<S: Store> Store for Arc<S> {
     }
     fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
         (**self).purge(purge)
+    }
+    fn put_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send {
+        (**self).put_setting_if_absent(name, value)
     }
 }

@@ -313,6 +313,31 @@ pub async fn purge_drops_revoked_families<S: Store>(store: S) {
     assert!(store.refresh_token(&format!("{family}-r0")).await.unwrap().is_none());
 }
 
+pub async fn settings_are_first_writer_wins<S: Store>(store: S) {
+    let name = unique("setting");
+    assert_eq!(store.put_setting_if_absent(&name, "first").await.unwrap(), "first");
+    assert_eq!(store.put_setting_if_absent(&name, "second").await.unwrap(), "first");
+    let multiline = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n";
+    let other = unique("setting");
+    assert_eq!(store.put_setting_if_absent(&other, multiline).await.unwrap(), multiline);
+}
+
+pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
+    let store = Arc::new(store);
+    let name = unique("setting");
+    let mut tasks = Vec::new();
+    for writer in 0..20 {
+        let (store, name) = (store.clone(), name.clone());
+        tasks.push(tokio::spawn(async move { store.put_setting_if_absent(&name, &format!("value-{writer}")).await }));
+    }
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap().unwrap());
+    }
+    seen.dedup();
+    assert_eq!(seen.len(), 1, "every writer saw the same winner: {seen:?}");
+}
+
 /// One test per case against the store `$make` builds.
 #[macro_export]
 macro_rules! conformance_suite {
@@ -335,7 +360,9 @@ macro_rules! conformance_suite {
                 concurrent_rotations_have_exactly_one_winner,
                 revoking_a_family_takes_its_live_access_tokens,
                 purge_drops_old_expired_and_revoked_records,
-                purge_drops_revoked_families
+                purge_drops_revoked_families,
+                settings_are_first_writer_wins,
+                concurrent_settings_agree_on_one_value
             );
         }
     };
