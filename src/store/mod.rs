@@ -9,9 +9,17 @@
 mod error;
 mod memory;
 mod records;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use sql::PostgresStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sql::SqliteStore;
 pub use records::{
     AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, PurgeCounts, RefreshTokenRecord,
     RevokedAccess, Rotation, RotationOutcome, SecretHash,

@@ -1,0 +1,37 @@
+//! SQL stores (features `sqlite` and `postgres`), on sqlx, with one schema and one set of
+//! queries for both engines.
+//!
+//! - Migrations are embedded and run by an explicit `migrate()` call. A step a previous
+//!   run left unfinished is reported clearly, never re-run behind your back.
+//! - Every table name starts with a configurable prefix (`passport_` by default).
+//! - Rotation runs in one transaction: PostgreSQL locks the family row and the token row
+//!   (`SELECT … FOR UPDATE`), SQLite takes the database write lock up front
+//!   (`BEGIN IMMEDIATE`), so concurrent refreshes, on one node or several, have exactly
+//!   one winner.
+
+mod convert;
+mod schema;
+mod store;
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::SqliteStore;
+
+/// The default table prefix.
+pub const DEFAULT_PREFIX: &str = "passport_";
+
+fn checked_prefix(prefix: &str) -> Result<String, crate::store::StoreError> {
+    if schema::valid_prefix(prefix) {
+        Ok(prefix.to_owned())
+    } else {
+        Err(crate::store::StoreError::conflict("a table prefix may hold only ASCII letters, digits and '_' (32 at most)"))
+    }
+}

@@ -1,0 +1,36 @@
+//! The SQL schema and its migrations: the same for SQLite and PostgreSQL, with a
+//! configurable table prefix.
+//!
+//! sqlx's migrator keeps one fixed `_sqlx_migrations` table and static SQL, so two
+//! prefixes could not share a database; this runner keeps `<prefix>migrations`, applies
+//! each step in its own transaction, and marks a step as started before running it, so a
+//! step that died half-way is reported rather than silently re-run.
+
+/// One migration step: its version, what it does, and its SQL with `{p}` for the prefix.
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) description: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "clients, tokens, families, revocations, settings",
+    sql: include_str!("migrations/0001_initial.sql"),
+}];
+
+/// The SQL of `migration` for `prefix`, split into statements.
+pub(crate) fn statements(migration: &Migration, prefix: &str) -> Vec<String> {
+    migration
+        .sql
+        .split(';')
+        .map(|statement| statement.trim())
+        .filter(|statement| !statement.is_empty() && !statement.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--")))
+        .map(|statement| statement.replace("{p}", prefix))
+        .collect()
+}
+
+/// A table prefix must be a plain SQL identifier fragment.
+pub(crate) fn valid_prefix(prefix: &str) -> bool {
+    prefix.len() <= 32 && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}

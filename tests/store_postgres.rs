@@ -1,0 +1,123 @@
+//! The store conformance suite against a real PostgreSQL (`TEST_POSTGRES_URL`), each case
+//! in its own schema; migrations; and a killed connection mid-traffic.
+
+#[macro_use]
+mod conformance;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use conformance::T0;
+use sqlx::postgres::PgConnectOptions;
+use tower_passport::store::{PostgresStore, Store};
+
+/// A store in a fresh schema, or `None` (with the reason printed) without a server.
+async fn fresh() -> Option<PostgresStore> {
+    fresh_named("tower-passport-test").await
+}
+
+/// As [`fresh`], with connections named `application_name` (so a test can kill exactly them).
+async fn fresh_named(application_name: &str) -> Option<PostgresStore> {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipping: TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    let schema = schema_for_this_case(&url).await;
+    let options: PgConnectOptions = url.parse().expect("TEST_POSTGRES_URL");
+    let options = options.options([("search_path", schema.as_str())]).application_name(application_name);
+    let store = PostgresStore::connect_with_options(options, "passport_").expect("store");
+    store.migrate().await.expect("migrate");
+    Some(store)
+}
+
+/// Creates `tp_<pid>_<n>`, after dropping what earlier test runs left behind.
+async fn schema_for_this_case(url: &str) -> String {
+    static CLEANED: AtomicBool = AtomicBool::new(false);
+    let pool = sqlx::PgPool::connect(url).await.expect("connect to TEST_POSTGRES_URL");
+    let pid = std::process::id();
+    if !CLEANED.swap(true, Ordering::SeqCst) {
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tp\\_%' AND nspname NOT LIKE $1",
+        )
+        .bind(format!("tp\\_{pid}\\_%"))
+        .fetch_all(&pool)
+        .await
+        .expect("list schemas");
+        for schema in stale {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&pool).await;
+        }
+    }
+    let schema = conformance::unique("tp").replace('-', "_");
+    let schema = format!("tp_{pid}_{}", schema.rsplit('_').next().unwrap_or("0"));
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&pool).await.expect("create schema");
+    pool.close().await;
+    schema
+}
+
+conformance_suite!(postgres, fresh().await);
+
+#[tokio::test]
+async fn migrate_is_idempotent() {
+    let Some(store) = fresh().await else { return };
+    store.migrate().await.expect("second run is a no-op");
+}
+
+#[tokio::test]
+async fn a_half_applied_migration_is_reported_clearly() {
+    let Some(store) = fresh().await else { return };
+    sqlx::query("CREATE TABLE other_settings (name TEXT)").execute(store.pool()).await.expect("pre-existing table");
+    let url = std::env::var("TEST_POSTGRES_URL").expect("url");
+    let search_path: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(store.pool()).await.expect("schema");
+    let options: PgConnectOptions = url.parse().expect("url");
+    let other = PostgresStore::connect_with_options(options.options([("search_path", search_path.as_str())]), "other_")
+        .expect("store");
+    let error = other.migrate().await.expect_err("half-applied").to_string();
+    assert!(error.contains("migration 1") && error.contains("half-applied"), "{error}");
+}
+
+/// Kills every connection named `application_name`, as an operator or a failover would.
+async fn kill_connections(application_name: &str) -> u64 {
+    let url = std::env::var("TEST_POSTGRES_URL").expect("url");
+    let admin = sqlx::PgPool::connect(&url).await.expect("admin connection");
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(application_name)
+    .fetch_all(&admin)
+    .await
+    .expect("terminate");
+    admin.close().await;
+    killed.len() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_connections_give_errors_not_wrong_answers_and_recover() {
+    let name = format!("tp-kill-{}", std::process::id());
+    let Some(store) = fresh_named(&name).await else { return };
+    let store = Arc::new(store);
+    let mut acknowledged = Vec::new();
+    let mut kills = 0;
+    for round in 0..30u64 {
+        let jti = conformance::unique("kill");
+        let _ = store.put_access_token(conformance::access(&jti, None, T0, 3600)).await;
+        if round % 10 == 5 {
+            kills += kill_connections(&name).await;
+        }
+        // Every call answers Ok or Err; an Ok revocation is durable.
+        if let Ok(Some(_)) = store.revoke_access_token(&jti, T0 + 1).await {
+            acknowledged.push(jti);
+        }
+    }
+    assert!(kills > 0, "connections were killed mid-traffic");
+    assert!(!acknowledged.is_empty(), "the pool recovered between kills");
+    for jti in &acknowledged {
+        let mut answer = store.is_revoked(jti).await;
+        for _ in 0..5 {
+            if answer.is_ok() {
+                break;
+            }
+            answer = store.is_revoked(jti).await;
+        }
+        assert_eq!(answer.expect("recovered"), true, "acknowledged revocation of {jti} was lost");
+    }
+}

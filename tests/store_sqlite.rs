@@ -1,0 +1,90 @@
+//! The store conformance suite against SQLite (a fresh file per case), migrations, and
+//! persistence across a restart.
+
+#[macro_use]
+mod conformance;
+
+use std::path::PathBuf;
+
+use conformance::{start, T0};
+use tower_passport::store::{SqliteStore, Store};
+
+fn temp_db() -> PathBuf {
+    std::env::temp_dir().join(format!("{}.db", conformance::unique("tower-passport-test")))
+}
+
+async fn fresh() -> Option<SqliteStore> {
+    let url = format!("sqlite://{}", temp_db().display());
+    let store = SqliteStore::connect(&url).await.expect("open sqlite");
+    store.migrate().await.expect("migrate");
+    Some(store)
+}
+
+conformance_suite!(sqlite, fresh().await);
+
+#[tokio::test]
+async fn migrate_is_idempotent() {
+    let store = fresh().await.expect("store");
+    store.migrate().await.expect("second run is a no-op");
+}
+
+#[tokio::test]
+async fn nothing_acknowledged_is_lost_across_a_restart() {
+    let path = temp_db();
+    let url = format!("sqlite://{}", path.display());
+    let family;
+    {
+        let store = SqliteStore::connect(&url).await.expect("open");
+        store.migrate().await.expect("migrate");
+        store.put_client(conformance::client("restart-client")).await.expect("client");
+        family = start(&store).await;
+        store.put_access_token(conformance::access("restart-jti", None, T0, 3600)).await.expect("access");
+        store.revoke_access_token("restart-jti", T0 + 1).await.expect("revoke");
+        store.put_setting_if_absent("signing_key", "pem").await.expect("setting");
+        store.close().await;
+    }
+    let reopened = SqliteStore::connect(&url).await.expect("reopen");
+    reopened.migrate().await.expect("migrate again");
+    assert_eq!(reopened.client("restart-client").await.expect("client"), Some(conformance::client("restart-client")));
+    assert!(reopened.family(&family).await.expect("family").is_some());
+    assert!(reopened.refresh_token(&format!("{family}-r0")).await.expect("refresh").is_some());
+    assert!(reopened.is_revoked("restart-jti").await.expect("revocation"), "the revocation survived");
+    assert_eq!(reopened.put_setting_if_absent("signing_key", "other").await.expect("setting"), "pem");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn a_custom_table_prefix_keeps_deployments_apart() {
+    let url = format!("sqlite://{}", temp_db().display());
+    let blue = SqliteStore::connect_with_prefix(&url, "blue_").await.expect("blue");
+    let green = SqliteStore::connect_with_prefix(&url, "green_").await.expect("green");
+    blue.migrate().await.expect("blue migrate");
+    green.migrate().await.expect("green migrate");
+    blue.put_client(conformance::client("only-blue")).await.expect("client");
+    assert!(blue.client("only-blue").await.expect("blue").is_some());
+    assert!(green.client("only-blue").await.expect("green").is_none());
+    assert!(SqliteStore::connect_with_prefix(&url, "bad; drop table x").await.is_err());
+}
+
+#[tokio::test]
+async fn a_half_applied_migration_is_reported_clearly() {
+    let url = format!("sqlite://{}", temp_db().display());
+    // A table of migration 1 exists already, made by someone else: the step fails, is
+    // rolled back, and the error says which step and why.
+    let store = SqliteStore::connect_with_prefix(&url, "half_").await.expect("open");
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+    sqlx::query("CREATE TABLE half_settings (name TEXT)").execute(&pool).await.expect("pre-existing table");
+    let error = store.migrate().await.expect_err("half-applied schema").to_string();
+    assert!(error.contains("migration 1"), "{error}");
+    assert!(error.contains("half-applied"), "{error}");
+
+    // A step marked as started by a run that never finished is reported, not re-run.
+    let other = SqliteStore::connect_with_prefix(&url, "died_").await.expect("open");
+    sqlx::query("CREATE TABLE died_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, success BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("migrations table");
+    sqlx::query("INSERT INTO died_migrations VALUES (1, 'initial', FALSE, 0)").execute(&pool).await.expect("marker");
+    let error = other.migrate().await.expect_err("interrupted").to_string();
+    assert!(error.contains("migration 1") && error.contains("never finished"), "{error}");
+}
