@@ -9,7 +9,9 @@
 //!
 //! Environment: `BIND` (default `127.0.0.1:8080`), `PASSPORT_ISSUER` (default
 //! `http://<BIND>`), `PASSPORT_AUDIENCE` (default `quickstart-api`),
-//! `PASSPORT_PRIVATE_KEY` (a PEM, or the path of one; a key is generated otherwise),
+//! `PASSPORT_PRIVATE_KEY` (a PEM, or the path of one; otherwise a key is generated once
+//! and kept in the store), `PASSPORT_STORE` (`sqlite://quickstart.db` by default,
+//! `memory`, or `postgres://…`, which also starts the LISTEN/NOTIFY revocation bus),
 //! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`.
 
 #[path = "demo/mod.rs"]
@@ -24,7 +26,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).with_target(false).init();
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let config = QuickstartConfig::from_env(&bind)?;
-    let (issuer, app) = build(&config).await?;
+    let node = build(&config).await?;
+    let (issuer, app) = (&node.issuer, node.app.clone());
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e} (set BIND to another address)"))?;
@@ -38,7 +41,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("  client    {id} / {secret}   (password, client_credentials, refresh_token)");
     println!("  user      {user} / {password}   (sub 1)");
     println!("  scopes    read-posts write-posts admin check-status place-orders");
-    println!("  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server\n");
+    println!(
+        "  store     {}{}",
+        config.store,
+        if node.bus.is_some() { "   (revocation bus: LISTEN/NOTIFY)" } else { "" }
+    );
+    println!(
+        "  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server\n"
+    );
     println!("# The walkthrough uses curl and jq.");
     println!("# 1. A client-credentials token (no user), and the client-only route:");
     println!("M2M=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=check-status {url}/oauth/token | jq -r .access_token)");
@@ -52,7 +62,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("# 3. Refresh: a new pair in the same family; the old access token is revoked.");
     println!("NEW=$(curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token)");
     println!("NEW_ACCESS=$(echo \"$NEW\" | jq -r .access_token)");
-    println!("curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"      # 401: revoked by the refresh");
+    println!(
+        "curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"      # 401: revoked by the refresh"
+    );
     println!("curl -i {url}/api/user -H \"Authorization: Bearer $NEW_ACCESS\"  # 200\n");
     println!("# 4. Reuse the old refresh token: reuse detection revokes the whole family.");
     println!("curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token   # invalid_grant");

@@ -50,6 +50,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod body;
+#[cfg(feature = "issuer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
+pub mod bus;
 pub mod clock;
 pub mod error;
 pub mod guard;
@@ -62,13 +65,30 @@ pub mod verify;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 
+#[cfg(feature = "issuer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
+pub mod issuer;
+
+#[cfg(feature = "issuer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
+pub mod store;
+
+#[cfg(feature = "issuer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
+pub mod endpoint;
+
 pub use body::ResponseBody;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, BackendError, ConfigError, ErrorBody, JsonResponder, Responder};
 pub use guard::{
     ClientStatus, Guard, GuardLayer, GuardMode, Principal, PrincipalKind, ResolvePrincipal, TokenOnly,
 };
+pub use keys::KeySource;
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub use keys::RemoteKeySet;
 pub use keys::{Algorithm, KeySet, VerifyingKey};
 pub use scope::{Require, RequireLayer};
 pub use token::{Scopes, VerifiedToken};
+pub use verify::TrustedIssuer;
 pub use verify::{NoRevocation, RevocationCheck, TypPolicy, Verifier, VerifierBuilder};

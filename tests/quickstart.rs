@@ -32,14 +32,19 @@ async fn start() -> App {
     let addr = listener.local_addr().expect("addr");
     let mut config = QuickstartConfig::from_env(&addr.to_string()).expect("config");
     config.password_iterations = 1_000;
-    let (_issuer, app) = build(&config).await.expect("quickstart app");
+    config.store = "memory".into();
+    let app = build(&config).await.expect("quickstart app").app;
     tokio::spawn(async move { axum::serve(listener, app).await });
     App { addr, config, client: Client::builder(TokioExecutor::new()).build_http() }
 }
 
 impl App {
     async fn send(&self, request: http::request::Builder, body: &str) -> Reply {
-        let response = self.client.request(request.body(Full::new(Bytes::from(body.to_owned()))).expect("request")).await.expect("response");
+        let response = self
+            .client
+            .request(request.body(Full::new(Bytes::from(body.to_owned()))).expect("request"))
+            .await
+            .expect("response");
         let status = response.status();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
         Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
@@ -156,6 +161,7 @@ async fn wrong_demo_credentials_are_refused() {
     let bad = app.token("grant_type=password&username=taylor%40example.com&password=nope").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(text(&bad.body, "error"), "invalid_grant");
-    let jwks = app.send(Request::builder().uri(format!("http://{}/.well-known/jwks.json", app.addr)), "").await;
+    let jwks =
+        app.send(Request::builder().uri(format!("http://{}/.well-known/jwks.json", app.addr)), "").await;
     assert_eq!(jwks.body["keys"].as_array().map(Vec::len), Some(1));
 }

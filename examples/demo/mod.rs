@@ -20,8 +20,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower_passport::{
-    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, ResolvePrincipal, RevocationCheck,
-    VerifiedToken, Verifier,
+    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, ResolvePrincipal,
+    RevocationCheck, VerifiedToken, Verifier,
 };
 
 /// A demo user. Only subjects `1` and `2` exist; any other user token gets 401.

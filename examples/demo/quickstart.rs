@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower::ServiceBuilder;
+use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
-use tower_passport::store::{GrantType, MemoryStore};
-use tower_passport::GuardLayer;
+use tower_passport::store::{AnyStore, GrantType};
+use tower_passport::{Algorithm, GuardLayer};
 
 use super::{find_user, router};
 
@@ -25,6 +26,8 @@ pub struct QuickstartConfig {
     /// PBKDF2 rounds for the demo user's password.
     pub password_iterations: u32,
     pub signing_key: Option<Arc<SigningKeyPem>>,
+    /// `PASSPORT_STORE`: `memory`, `sqlite://…` or `postgres://…`.
+    pub store: String,
 }
 
 /// A PEM private key given by `PASSPORT_PRIVATE_KEY`.
@@ -61,27 +64,41 @@ impl QuickstartConfig {
             password: var("DEMO_PASSWORD", "password"),
             password_iterations: 100_000,
             signing_key,
+            store: var("PASSPORT_STORE", "sqlite://quickstart.db"),
         })
     }
 }
 
+/// A running quickstart node.
+pub struct Quickstart {
+    pub issuer: Issuer<AnyStore>,
+    pub app: Router,
+    /// The revocation bus, when the store is shared (PostgreSQL).
+    pub bus: Option<BusHandle>,
+}
+
 /// The issuer, seeded with the demo client and user, and the whole app: the OAuth
 /// endpoints, the personal-access-token API and the demo API, all guarded by the
-/// issuer's own keys, client registry and revocation list.
-pub async fn build(config: &QuickstartConfig) -> Result<(Issuer<MemoryStore>, Router), Box<dyn Error>> {
+/// issuer's own keys, client registry and revocation list. With a shared store, a
+/// revocation bus keeps every node's caches in step.
+pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Error>> {
     let mut scopes = ScopeRegistry::new();
     for (id, description) in SCOPES {
         scopes = scopes.scope(id, description);
     }
     let users = StaticUsers::new(config.password_iterations).user(&config.username, &config.password, "1")?;
-    let mut builder = Issuer::builder(config.issuer.as_str(), Arc::new(MemoryStore::new()))
+    let store = Arc::new(AnyStore::open(&config.store).await?);
+    // Every node signs with the same key: the given one, or the one kept in the store.
+    let signing_key = match &config.signing_key {
+        Some(pem) => SigningKey::from_pem(pem.0.as_bytes())?,
+        None => SigningKey::load_or_generate(&*store, "quickstart_signing_key", Algorithm::ES256).await?,
+    };
+    let issuer = Issuer::builder(config.issuer.as_str(), store.clone())
         .audience(config.audience.as_str())
         .scopes(scopes)
-        .enable_password_grant(users);
-    if let Some(pem) = &config.signing_key {
-        builder = builder.signing_key(SigningKey::from_pem(pem.0.as_bytes())?);
-    }
-    let issuer = builder.build()?;
+        .enable_password_grant(users)
+        .signing_key(signing_key)
+        .build()?;
     issuer
         .register_client(
             ClientRegistration::confidential("Quickstart demo client")
@@ -98,10 +115,21 @@ pub async fn build(config: &QuickstartConfig) -> Result<(Issuer<MemoryStore>, Ro
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
         .build()?;
-    let personal = ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
+    let bus = match &*store {
+        AnyStore::Postgres(postgres) => {
+            let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+            Some(
+                PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
+                    .start(Some(&issuer), caches),
+            )
+        }
+        _ => None,
+    };
+    let personal =
+        ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
     let app = router(guard)
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
         .fallback_service(issuer.routes());
-    Ok((issuer, app))
+    Ok(Quickstart { issuer, app, bus })
 }

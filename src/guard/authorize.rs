@@ -26,6 +26,23 @@ impl<U: Clone + Send + Sync + 'static> ResolverCache<U> {
     }
 }
 
+impl<U: Clone + Send + Sync + 'static> ResolverCache<U> {
+    /// Drops the cached status of `client_id`, whatever its issuer.
+    pub(crate) fn forget_client(&self, client_id: &str) {
+        let suffix = format!("\0{client_id}");
+        let keys: Vec<_> =
+            self.clients.iter().map(|(key, _)| key).filter(|key| key.ends_with(&suffix)).collect();
+        for key in keys {
+            self.clients.invalidate(&*key);
+        }
+    }
+
+    pub(crate) fn forget_everything(&self) {
+        self.users.invalidate_all();
+        self.clients.invalidate_all();
+    }
+}
+
 fn cache_key(issuer: &str, id: &str) -> String {
     let mut key = String::with_capacity(issuer.len() + 1 + id.len());
     key.push_str(issuer);

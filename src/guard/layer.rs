@@ -85,6 +85,44 @@ impl GuardLayer {
     }
 }
 
+impl<R: ResolvePrincipal, C> GuardLayer<R, C> {
+    /// Drops what the resolver cache holds about `client_id`, so the next request asks
+    /// the resolver again (after a client was revoked on another node, for instance).
+    pub fn forget_client(&self, client_id: &str) {
+        if let Some(cache) = &self.config.authorizer.cache {
+            cache.forget_client(client_id);
+        }
+    }
+
+    /// Drops every cached resolver answer and every verified token.
+    pub fn forget_everything(&self) {
+        if let Some(cache) = &self.config.authorizer.cache {
+            cache.forget_everything();
+        }
+        self.config.verifier.forget_everything();
+    }
+
+    /// Drops the verified tokens whose `jti` is `jti`.
+    pub fn forget_access_token(&self, jti: &str) {
+        self.config.verifier.forget_jti(jti);
+    }
+}
+
+#[cfg(feature = "issuer")]
+impl<R: ResolvePrincipal, C: Send + Sync + 'static> crate::bus::Forget for GuardLayer<R, C> {
+    fn forget_access_token(&self, jti: &str) {
+        GuardLayer::forget_access_token(self, jti);
+    }
+
+    fn forget_client(&self, client_id: &str) {
+        GuardLayer::forget_client(self, client_id);
+    }
+
+    fn forget_everything(&self) {
+        GuardLayer::forget_everything(self);
+    }
+}
+
 impl<S, R: ResolvePrincipal, C> Layer<S> for GuardLayer<R, C> {
     type Service = Guard<S, R, C>;
 

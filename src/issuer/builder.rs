@@ -12,8 +12,11 @@ use crate::error::{BackendError, ConfigError};
 use crate::keys::Algorithm;
 use crate::store::Store;
 
-pub(crate) type BoxedUserProvider =
-    Arc<dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<Option<String>, BackendError>> + Send>> + Send + Sync>;
+pub(crate) type BoxedUserProvider = Arc<
+    dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<Option<String>, BackendError>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Configures an [`Issuer`]. Lifetimes default short (unlike Passport's one year): 1 hour
 /// for access tokens, 30 days for refresh tokens, 180 days for personal access tokens.

@@ -34,6 +34,11 @@ pub enum IssuerEvent {
         /// Its `jti`.
         jti: String,
     },
+    /// A client was revoked: its tokens are refused from now on.
+    ClientRevoked {
+        /// The client.
+        client_id: String,
+    },
     /// A refresh-token family was revoked, with its access tokens.
     FamilyRevoked {
         /// The family.

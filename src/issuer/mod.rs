@@ -205,7 +205,9 @@ impl From<IssuerError> for OAuthError {
         match error {
             IssuerError::Store(error) => error.into(),
             IssuerError::Invalid(message) => OAuthError::invalid_request(message),
-            IssuerError::Crypto => OAuthError::new(OAuthErrorCode::ServerError, "The token could not be signed"),
+            IssuerError::Crypto => {
+                OAuthError::new(OAuthErrorCode::ServerError, "The token could not be signed")
+            }
         }
     }
 }
@@ -220,7 +222,8 @@ pub(crate) fn build_verifier(
     keys: &KeyRing,
     clock: &Arc<dyn Clock>,
 ) -> Result<Verifier, ConfigError> {
-    let mut builder = Verifier::builder(keys.key_set(clock.now())?).issuer(issuer).clock(ClockRef(clock.clone()));
+    let mut builder =
+        Verifier::builder(keys.key_set(clock.now())?).issuer(issuer).clock(ClockRef(clock.clone()));
     for audience in audiences {
         builder = builder.audience(audience.as_str());
     }
@@ -361,16 +364,23 @@ impl<S: Store> Issuer<S> {
     /// # Errors
     /// When a chosen secret is shorter than 32 characters, a public client is given a
     /// secret or a client-credentials grant, or the store fails.
-    pub async fn register_client(&self, registration: ClientRegistration) -> Result<RegisteredClient, IssuerError> {
+    pub async fn register_client(
+        &self,
+        registration: ClientRegistration,
+    ) -> Result<RegisteredClient, IssuerError> {
         let secret = match (registration.confidential, registration.secret) {
             (true, Some(secret)) if secret.expose().len() >= 32 => Some(secret),
-            (true, Some(_)) => return Err(IssuerError::Invalid("a client secret must be at least 32 characters".into())),
+            (true, Some(_)) => {
+                return Err(IssuerError::Invalid("a client secret must be at least 32 characters".into()))
+            }
             (true, None) => Some(ClientSecret::new(secrets::random_b64(32).map_err(crypto)?)),
             (false, Some(_)) => return Err(IssuerError::Invalid("a public client has no secret".into())),
             (false, None) => None,
         };
         if secret.is_none() && registration.grants.contains(&GrantType::ClientCredentials) {
-            return Err(IssuerError::Invalid("the client credentials grant needs a confidential client".into()));
+            return Err(IssuerError::Invalid(
+                "the client credentials grant needs a confidential client".into(),
+            ));
         }
         let id = match registration.id {
             Some(id) if !id.is_empty() => id,
@@ -397,7 +407,11 @@ impl<S: Store> Issuer<S> {
     /// # Errors
     /// When the store fails.
     pub async fn revoke_client(&self, client_id: &str) -> Result<bool, IssuerError> {
-        Ok(self.inner.store.set_client_revoked(client_id, true).await?)
+        let known = self.inner.store.set_client_revoked(client_id, true).await?;
+        if known {
+            self.emit(IssuerEvent::ClientRevoked { client_id: client_id.to_owned() });
+        }
+        Ok(known)
     }
 
     /// Authenticates a client by id and secret (`None` for a public client), comparing the
@@ -406,7 +420,11 @@ impl<S: Store> Issuer<S> {
     /// # Errors
     /// `invalid_client` for an unknown or revoked client or a wrong secret; 503 when the
     /// store fails.
-    pub async fn authenticate_client(&self, client_id: &str, secret: Option<&str>) -> Result<ClientRecord, OAuthError> {
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<ClientRecord, OAuthError> {
         let client = self.inner.store.client(client_id).await?;
         match client {
             Some(client) if !client.revoked && clients::secret_matches(&client, secret) => Ok(client),
@@ -441,13 +459,20 @@ impl<S: Store> Issuer<S> {
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::ClientCredentials)?;
         if !client.is_confidential() {
-            return Err(OAuthError::unauthorized_client("The client credentials grant needs a confidential client"));
+            return Err(OAuthError::unauthorized_client(
+                "The client credentials grant needs a confidential client",
+            ));
         }
         let scopes = self.inner.scopes.resolve(scope, GrantType::ClientCredentials, Some(client))?;
-        let grant = Grant { client_id: &client.id, user_id: None, scopes: &scopes, ttl: self.inner.access_ttl };
+        let grant =
+            Grant { client_id: &client.id, user_id: None, scopes: &scopes, ttl: self.inner.access_ttl };
         let minted = self.mint(&grant)?;
         self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
-        self.emit(IssuerEvent::AccessTokenCreated { jti: minted.jti.clone(), client_id: client.id.clone(), user_id: None });
+        self.emit(IssuerEvent::AccessTokenCreated {
+            jti: minted.jti.clone(),
+            client_id: client.id.clone(),
+            user_id: None,
+        });
         Ok(self.response(minted, None, &scopes))
     }
 
@@ -465,7 +490,10 @@ impl<S: Store> Issuer<S> {
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let Some(users) = &self.inner.users else {
-            return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The password grant is not enabled"));
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "The password grant is not enabled",
+            ));
         };
         Self::require_grant(client, GrantType::Password)?;
         let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
@@ -482,7 +510,8 @@ impl<S: Store> Issuer<S> {
         user_id: &str,
         scopes: &[String],
     ) -> Result<TokenResponse, OAuthError> {
-        let grant = Grant { client_id: &client.id, user_id: Some(user_id), scopes, ttl: self.inner.access_ttl };
+        let grant =
+            Grant { client_id: &client.id, user_id: Some(user_id), scopes, ttl: self.inner.access_ttl };
         let minted = self.mint(&grant)?;
         if !client.allows_grant(GrantType::RefreshToken) {
             self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
@@ -517,7 +546,11 @@ impl<S: Store> Issuer<S> {
         let access = Self::access_record(&grant, &minted, Some(&family_id));
         self.inner.store.start_family(family, record, access).await?;
         self.emit_access(&minted, client, Some(user_id));
-        self.emit(IssuerEvent::RefreshTokenCreated { id: refresh.id, family_id, client_id: client.id.clone() });
+        self.emit(IssuerEvent::RefreshTokenCreated {
+            id: refresh.id,
+            family_id,
+            client_id: client.id.clone(),
+        });
         Ok(self.response(minted, Some(refresh.token), scopes))
     }
 
@@ -566,9 +599,9 @@ impl<S: Store> Issuer<S> {
                 requested.sort();
                 requested.dedup();
                 let original_wildcard = presented.scopes.iter().any(|s| s == "*");
-                let narrower = requested
-                    .iter()
-                    .all(|s| presented.scopes.contains(s) || (original_wildcard && self.inner.scopes.has_scope(s)));
+                let narrower = requested.iter().all(|s| {
+                    presented.scopes.contains(s) || (original_wildcard && self.inner.scopes.has_scope(s))
+                });
                 if !narrower {
                     return Err(OAuthError::invalid_scope());
                 }
@@ -624,7 +657,9 @@ impl<S: Store> Issuer<S> {
                     user_id: presented.user_id.clone(),
                 });
                 self.emit(IssuerEvent::FamilyRevoked { family_id });
-                Err(OAuthError::invalid_grant("The refresh token was already used; its grant has been revoked"))
+                Err(OAuthError::invalid_grant(
+                    "The refresh token was already used; its grant has been revoked",
+                ))
             }
             RotationOutcome::Invalid => Err(invalid()),
         }
@@ -644,12 +679,19 @@ impl<S: Store> Issuer<S> {
         scopes: &[String],
     ) -> Result<PersonalAccessToken, OAuthError> {
         if name.trim().is_empty() || name.len() > 255 {
-            return Err(OAuthError::invalid_request("A personal access token needs a name of 1 to 255 characters"));
+            return Err(OAuthError::invalid_request(
+                "A personal access token needs a name of 1 to 255 characters",
+            ));
         }
         let client = self.personal_access_client().await?;
         let requested = scopes.join(" ");
         let scopes = self.inner.scopes.resolve(Some(&requested), GrantType::PersonalAccess, Some(&client))?;
-        let grant = Grant { client_id: &client.id, user_id: Some(user_id), scopes: &scopes, ttl: self.inner.personal_ttl };
+        let grant = Grant {
+            client_id: &client.id,
+            user_id: Some(user_id),
+            scopes: &scopes,
+            ttl: self.inner.personal_ttl,
+        };
         let minted = self.mint(&grant)?;
         let mut record = Self::access_record(&grant, &minted, None);
         record.personal = true;
@@ -729,7 +771,12 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// `unauthorized_client` when the token belongs to another client; 503.
-    pub async fn revoke(&self, client: &ClientRecord, token: &str, hint: Option<TokenTypeHint>) -> Result<(), OAuthError> {
+    pub async fn revoke(
+        &self,
+        client: &ClientRecord,
+        token: &str,
+        hint: Option<TokenTypeHint>,
+    ) -> Result<(), OAuthError> {
         let try_refresh_first = hint != Some(TokenTypeHint::AccessToken);
         if try_refresh_first {
             if self.revoke_refresh(client, token).await? {
@@ -821,7 +868,11 @@ impl<S: Store> Issuer<S> {
         Ok(Some(answer))
     }
 
-    async fn introspect_refresh(&self, client: &ClientRecord, token: &str) -> Result<Option<Value>, OAuthError> {
+    async fn introspect_refresh(
+        &self,
+        client: &ClientRecord,
+        token: &str,
+    ) -> Result<Option<Value>, OAuthError> {
         let Some((id, hash)) = secrets::parse_refresh_token(token) else { return Ok(None) };
         let Some(record) = self.inner.store.refresh_token(id).await? else { return Ok(None) };
         let now = self.now();
@@ -873,7 +924,8 @@ impl<S: Store> Issuer<S> {
         let now = self.now();
         let longest = self.inner.access_ttl.max(self.inner.personal_ttl);
         let verifier = {
-            let mut keys = self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
+            let mut keys =
+                self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
             keys.prune(now);
             keys.rotate(key, now.saturating_add(longest).saturating_add(60));
             build_verifier(&self.inner.issuer, &self.inner.audiences, &keys, &self.inner.clock)?
@@ -914,7 +966,12 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn purge(&self, revoked: bool, expired: bool, older_than: Duration) -> Result<PurgeCounts, IssuerError> {
+    pub async fn purge(
+        &self,
+        revoked: bool,
+        expired: bool,
+        older_than: Duration,
+    ) -> Result<PurgeCounts, IssuerError> {
         let before = self.now().saturating_sub(older_than.as_secs());
         Ok(self.inner.store.purge(Purge { revoked, expired, before }).await?)
     }

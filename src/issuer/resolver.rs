@@ -26,7 +26,10 @@ impl<R: ResolvePrincipal, S: Store> ResolvePrincipal for RegistryResolver<R, S> 
         self.users.resolve_user(token)
     }
 
-    fn client_status(&self, client_id: &str) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
+    fn client_status(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
         let lookup = self.store.client(client_id);
         async move {
             Ok(match lookup.await.map_err(BackendError::new)? {

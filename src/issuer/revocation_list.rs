@@ -3,6 +3,7 @@
 //! answer on the node that revoked, and store failures fail closed.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,7 +49,12 @@ struct Inner<S> {
     store: Arc<S>,
     cache: Cache<Box<str>, Entry>,
     clock: Arc<dyn Clock>,
+    /// How long "not revoked" is cached without a connected revocation bus.
     negative_ttl: Duration,
+    /// How long it is cached while a revocation bus is connected (messages then keep the
+    /// cache fresh, so it can be longer).
+    negative_ttl_with_bus_ms: AtomicU64,
+    bus_up: AtomicBool,
 }
 
 #[derive(Clone, Copy)]
@@ -86,7 +92,26 @@ impl<S: Store> RevocationList<S> {
     /// when revocations come from other nodes without a bus; zero disables negative caching).
     pub fn with_options(store: Arc<S>, clock: Arc<dyn Clock>, capacity: u64, negative_ttl: Duration) -> Self {
         let cache = Cache::builder().max_capacity(capacity).expire_after(EntryTtl).build();
-        Self { inner: Arc::new(Inner { store, cache, clock, negative_ttl }) }
+        let inner = Inner {
+            store,
+            cache,
+            clock,
+            negative_ttl,
+            negative_ttl_with_bus_ms: AtomicU64::new(
+                u64::try_from(negative_ttl.max(Duration::from_secs(60)).as_millis()).unwrap_or(u64::MAX),
+            ),
+            bus_up: AtomicBool::new(false),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// How long "not revoked" is cached while a revocation bus is connected (60 s, or the
+    /// plain TTL if longer). When the bus drops, the cache is emptied and the plain TTL
+    /// bounds staleness again.
+    pub fn set_bus_ttl(&self, ttl: Duration) {
+        self.inner
+            .negative_ttl_with_bus_ms
+            .store(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     /// Records locally that `jti` is revoked until `expires_at`. The issuer calls this for
@@ -108,6 +133,14 @@ impl<S: Store> RevocationList<S> {
         self.inner.cache.invalidate_all();
     }
 
+    fn negative_ttl(&self) -> Duration {
+        if self.inner.bus_up.load(Ordering::SeqCst) {
+            Duration::from_millis(self.inner.negative_ttl_with_bus_ms.load(Ordering::SeqCst))
+        } else {
+            self.inner.negative_ttl
+        }
+    }
+
     /// What the cache holds for `jti`, without asking the store.
     pub fn cached(&self, jti: &str) -> Option<bool> {
         self.inner.cache.get(jti).map(|entry| entry.revoked)
@@ -126,8 +159,8 @@ impl<S: Store> RevocationList<S> {
             // The store only says "revoked"; keep it for the cache's own bound (the token
             // expiry is not known here; the guard passes it when it can).
             self.record_revoked(jti, self.inner.clock.now().saturating_add(3600));
-        } else if !self.inner.negative_ttl.is_zero() {
-            let entry = Entry { revoked: false, ttl: self.inner.negative_ttl };
+        } else if !self.negative_ttl().is_zero() {
+            let entry = Entry { revoked: false, ttl: self.negative_ttl() };
             // Never overwrite a revocation recorded while the store was being asked.
             self.inner.cache.entry(Box::from(jti)).and_compute_with(|existing| match existing {
                 Some(existing) if existing.value().revoked => Op::Nop,
@@ -150,6 +183,25 @@ impl<S: Store> RevocationCheck for RevocationList<S> {
                 list.record_revoked(&jti, expires_at);
             }
             Ok(revoked)
+        }
+    }
+}
+
+impl<S: Store> crate::bus::Forget for RevocationList<S> {
+    fn forget_access_token(&self, jti: &str) {
+        self.invalidate(jti);
+    }
+
+    fn forget_client(&self, _client_id: &str) {}
+
+    fn forget_everything(&self) {
+        self.invalidate_all();
+    }
+
+    fn bus_connected(&self, connected: bool) {
+        if self.inner.bus_up.swap(connected, Ordering::SeqCst) != connected {
+            // Answers cached under the other regime have the wrong lifetime: start over.
+            self.invalidate_all();
         }
     }
 }

@@ -114,7 +114,8 @@ impl ScopeRegistry {
 
 /// Splits a `scope` parameter, refusing characters RFC 6749 §3.3 does not allow.
 pub(crate) fn parse(scope: &str) -> Result<Vec<String>, OAuthError> {
-    let valid = |s: &str| s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+    let valid =
+        |s: &str| s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
     scope
         .split(' ')
         .filter(|s| !s.is_empty())

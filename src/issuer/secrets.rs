@@ -33,7 +33,8 @@ pub(crate) fn new_refresh_token() -> Result<NewRefreshToken, aws_lc_rs::error::U
 pub(crate) fn parse_refresh_token(token: &str) -> Option<(&str, SecretHash)> {
     let (id, secret) = token.split_once('.')?;
     let b64url = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (id.len() == 22 && secret.len() == 43 && b64url(id) && b64url(secret)).then(|| (id, SecretHash::of(token.as_bytes())))
+    (id.len() == 22 && secret.len() == 43 && b64url(id) && b64url(secret))
+        .then(|| (id, SecretHash::of(token.as_bytes())))
 }
 
 #[cfg(test)]
@@ -52,7 +53,13 @@ mod tests {
 
     #[test]
     fn malformed_refresh_tokens_are_refused() {
-        for bad in ["", "abc", "a.b", &format!("{}.{}", "a".repeat(22), "b".repeat(42)), &format!("{}!{}", "a".repeat(22), "b".repeat(43))] {
+        for bad in [
+            "",
+            "abc",
+            "a.b",
+            &format!("{}.{}", "a".repeat(22), "b".repeat(42)),
+            &format!("{}!{}", "a".repeat(22), "b".repeat(43)),
+        ] {
             assert!(parse_refresh_token(bad).is_none(), "{bad}");
         }
     }

@@ -65,12 +65,21 @@ impl SigningKey {
                 .to_vec(),
             Algorithm::RS256 => {
                 let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(keygen_failed)?;
-                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).map_err(keygen_failed)?.as_ref().to_vec()
+                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+                    .map_err(keygen_failed)?
+                    .as_ref()
+                    .to_vec()
             }
-            Algorithm::EdDSA => {
-                Ed25519KeyPair::generate().and_then(|pair| pair.to_pkcs8v1()).map_err(keygen_failed)?.as_ref().to_vec()
+            Algorithm::EdDSA => Ed25519KeyPair::generate()
+                .and_then(|pair| pair.to_pkcs8v1())
+                .map_err(keygen_failed)?
+                .as_ref()
+                .to_vec(),
+            other => {
+                return Err(ConfigError::new(format!(
+                    "the issuer signs with ES256, RS256 or EdDSA, not {other}"
+                )))
             }
-            other => return Err(ConfigError::new(format!("the issuer signs with ES256, RS256 or EdDSA, not {other}"))),
         };
         Self::from_pkcs8_der(&pkcs8)
     }
@@ -82,7 +91,8 @@ impl SigningKey {
     /// # Errors
     /// When the PEM does not hold one of those keys.
     pub fn from_pem(pem: &[u8]) -> Result<Self, ConfigError> {
-        let parsed = pem::parse(pem).map_err(|e| ConfigError::new(format!("invalid PEM private key: {e}")))?;
+        let parsed =
+            pem::parse(pem).map_err(|e| ConfigError::new(format!("invalid PEM private key: {e}")))?;
         match parsed.tag() {
             "PRIVATE KEY" => Self::from_pkcs8_der(parsed.contents()),
             "RSA PRIVATE KEY" => {
@@ -93,8 +103,9 @@ impl SigningKey {
                 Self::from_pkcs8_der(pkcs8.as_ref())
             }
             "EC PRIVATE KEY" => {
-                let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, parsed.contents())
-                    .map_err(|e| ConfigError::new(format!("invalid P-256 private key: {e}")))?;
+                let pair =
+                    EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, parsed.contents())
+                        .map_err(|e| ConfigError::new(format!("invalid P-256 private key: {e}")))?;
                 let pkcs8 = pair.to_pkcs8v1().map_err(|_| ConfigError::new("cannot re-encode the EC key"))?;
                 Self::from_pkcs8_der(pkcs8.as_ref())
             }
@@ -132,6 +143,37 @@ impl SigningKey {
         }
     }
 
+    /// The key every node of a deployment shares, kept in `store` under `name`: loaded if
+    /// a node stored one already, else generated for `algorithm` and stored (the first
+    /// writer wins, so nodes starting together agree). Tokens then survive restarts
+    /// without a key file. The private key is stored as PEM: protect the store accordingly.
+    ///
+    /// ```
+    /// use tower_passport::issuer::SigningKey;
+    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::Algorithm;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let first = SigningKey::load_or_generate(&store, "signing_key", Algorithm::ES256).await?;
+    /// let again = SigningKey::load_or_generate(&store, "signing_key", Algorithm::ES256).await?;
+    /// assert_eq!(first.kid(), again.kid());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the store fails or holds something that is not a key.
+    pub async fn load_or_generate<S: crate::store::Store>(
+        store: &S,
+        name: &str,
+        algorithm: Algorithm,
+    ) -> Result<Self, crate::issuer::IssuerError> {
+        let candidate = Self::generate(algorithm)?;
+        let stored = store.put_setting_if_absent(name, &candidate.to_pkcs8_pem()).await?;
+        Ok(Self::from_pem(stored.as_bytes())?)
+    }
+
     /// A key from PKCS#8 DER.
     ///
     /// # Errors
@@ -139,7 +181,8 @@ impl SigningKey {
     pub fn from_pkcs8_der(pkcs8: &[u8]) -> Result<Self, ConfigError> {
         if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8) {
             let point = pair.public_key().as_ref();
-            let (x, y) = point.get(1..).map(|xy| xy.split_at(32)).ok_or_else(|| ConfigError::new("bad EC point"))?;
+            let (x, y) =
+                point.get(1..).map(|xy| xy.split_at(32)).ok_or_else(|| ConfigError::new("bad EC point"))?;
             let (x, y) = (b64(x), b64(y));
             let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
             let jwk = json!({"crv": "P-256", "kty": "EC", "x": x, "y": y});
@@ -225,6 +268,9 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("algorithm", &self.algorithm).field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }

@@ -73,7 +73,8 @@ impl PasswordHash {
     /// # Errors
     /// When `iterations` is 0 or the random source fails.
     pub fn new(password: &str, iterations: u32) -> Result<Self, ConfigError> {
-        let iterations = NonZeroU32::new(iterations).ok_or_else(|| ConfigError::new("iterations must be positive"))?;
+        let iterations =
+            NonZeroU32::new(iterations).ok_or_else(|| ConfigError::new("iterations must be positive"))?;
         let mut salt = [0u8; 16];
         SystemRandom::new().fill(&mut salt).map_err(|_| ConfigError::new("random source failed"))?;
         let mut hash = [0u8; 32];
@@ -83,8 +84,14 @@ impl PasswordHash {
 
     /// Whether `password` matches, in constant time.
     pub fn verify(&self, password: &str) -> bool {
-        pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, self.iterations, &self.salt, password.as_bytes(), &self.hash)
-            .is_ok()
+        pbkdf2::verify(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            self.iterations,
+            &self.salt,
+            password.as_bytes(),
+            &self.hash,
+        )
+        .is_ok()
     }
 
     /// Spends the time of one verification and returns `false`: call it for unknown

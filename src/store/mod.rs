@@ -6,24 +6,32 @@
 //! script: exactly one of N concurrent refreshes of a token wins. [`MemoryStore`] is the
 //! embedded implementation.
 
+mod any;
 mod error;
 mod memory;
 mod records;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod sql;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{RedisStore, RedisStoreBuilder};
+pub use any::AnyStore;
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use records::{
+    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, PurgeCounts, RefreshTokenRecord,
+    RevokedAccess, Rotation, RotationOutcome, SecretHash,
+};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sql::PostgresStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sql::SqliteStore;
-pub use records::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, Rotation, RotationOutcome, SecretHash,
-};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -126,10 +134,17 @@ impl<S: Store> Store for Arc<S> {
     fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
         (**self).client(id)
     }
-    fn set_client_revoked(&self, id: &str, revoked: bool) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    fn set_client_revoked(
+        &self,
+        id: &str,
+        revoked: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         (**self).set_client_revoked(id, revoked)
     }
-    fn put_access_token(&self, record: AccessTokenRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn put_access_token(
+        &self,
+        record: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).put_access_token(record)
     }
     fn access_token(

@@ -50,4 +50,23 @@ impl VerifiedCache {
     pub(super) fn remove(&self, token: &str) {
         self.cache.invalidate(token);
     }
+
+    /// Drops every entry whose token has this `jti`. A scan, but a rare one: it runs for
+    /// revocations announced by other nodes, and the revocation check already refuses
+    /// those tokens on every hit.
+    pub(super) fn remove_jti(&self, jti: &str) {
+        let keys: Vec<_> = self
+            .cache
+            .iter()
+            .filter(|(_, verified)| verified.jti() == Some(jti))
+            .map(|(token, _)| token)
+            .collect();
+        for token in keys {
+            self.cache.invalidate(&*token);
+        }
+    }
+
+    pub(super) fn clear(&self) {
+        self.cache.invalidate_all();
+    }
 }
