@@ -1,0 +1,74 @@
+-- Store::rotate, the same decisions as MemoryStore::rotate in one atomic step.
+-- ARGV[2] presented id, [3] presented hash (hex), [4] now, [5] grace seconds?, [6] consume
+-- ('1'/'0'), [7] revoke the previous access token ('1'/'0'), [8..] the successor refresh
+-- token, then the new access token.
+-- Returns {outcome, family_id, jti, expires_at, ...}: outcome is 'rotated', 'grace', 'reuse',
+-- 'invalid' or 'conflict' (the successor's id or jti is taken; nothing was written), followed
+-- by the access tokens revoked.
+local presented_id, presented_hash, now = ARGV[2], ARGV[3], ARGV[4]
+local grace = opt(ARGV[5])
+local consume, revoke_previous = ARGV[6] == '1', ARGV[7] == '1'
+local next_refresh = refresh_args(8)
+local next_access = access_args(8 + REFRESH_ARGS)
+
+local pk = key('refresh', presented_id)
+local p = redis.call('HMGET', pk, 'secret_hash', 'family_id', 'expires_at', 'used_at', 'revoked_at', 'access_jti')
+if not p[1] or not same_digest(p[1], presented_hash) then
+  return { 'invalid' }
+end
+local family_id = p[2]
+local fk = key('family', family_id)
+local family = redis.call('HMGET', fk, 'current', 'previous', 'revoked_at')
+if not family[1] or family[3] or p[5] or tonumber(p[3]) <= tonumber(now) then
+  return { 'invalid' }
+end
+
+local now_ms = server_ms()
+
+-- Stores the successor pair; false, writing nothing, if its id or jti is taken.
+local function insert_next()
+  if not both_free(next_refresh, next_access) then
+    return false
+  end
+  insert_refresh(next_refresh, now_ms)
+  insert_access(next_access, now_ms)
+  return true
+end
+
+if not p[4] then
+  if not insert_next() then
+    return { 'conflict' }
+  end
+  local out = { 'rotated', '' }
+  if revoke_previous then
+    revoke_access_into(out, p[6], now, now_ms)
+  end
+  if consume then
+    redis.call('HSET', pk, 'used_at', now)
+    redis.call('HSET', fk, 'previous', presented_id)
+  end
+  redis.call('HSET', fk, 'current', next_refresh.id)
+  return out
+end
+
+local in_grace = grace and tonumber(now) <= tonumber(p[4]) + tonumber(grace) and family[2] == presented_id
+if not in_grace then
+  return append({ 'reuse', family_id }, revoke_family(family_id, now, now_ms))
+end
+-- The response that carried `current` was probably lost: supersede it.
+if not insert_next() then
+  return { 'conflict' }
+end
+local out = { 'grace', '' }
+local ck = key('refresh', family[1])
+local current = redis.call('HMGET', ck, 'record', 'used_at', 'access_jti')
+if current[1] then
+  if not current[2] then
+    redis.call('HSET', ck, 'used_at', now)
+  end
+  if revoke_previous then
+    revoke_access_into(out, current[3], now, now_ms)
+  end
+end
+redis.call('HSET', fk, 'current', next_refresh.id)
+return out

@@ -1,0 +1,314 @@
+//! A [`Store`] on a Redis server (the `redis` feature).
+//!
+//! Every operation that must be atomic is one Lua script (EVALSHA), so Redis runs it without
+//! interleaving: [`Store::rotate`] among them, which makes exactly one of N concurrent
+//! refreshes of a token win. The scripts make the same decisions as [`MemoryStore`], and the
+//! conformance suite checks both.
+//!
+//! # Keys
+//! Everything lives under one prefix (default [`DEFAULT_PREFIX`]) as `<prefix><kind>:<id>`:
+//!
+//! | key | type | expires |
+//! |---|---|---|
+//! | `client:<id>` | hash: `record`, `revoked` | never |
+//! | `access:<jti>` | hash: `record`, `expires_at`, `revoked_at`, `family_id`, `pat_user` | at the token's expiry |
+//! | `revoked:<jti>` | string: the token's expiry | at the token's expiry |
+//! | `refresh:<id>` | hash: `record`, `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `revoked_at` | at the token's expiry |
+//! | `family:<id>` | hash: `record`, `current`, `previous`, `revoked_at` | when its last token expires |
+//! | `family-refresh:<id>`, `family-access:<id>` | sets of the family's token ids | when their last member expires |
+//! | `pats:<user>` | set of the user's personal access tokens | when its last member expires |
+//! | `setting:<name>` | string | never |
+//!
+//! `record` is the record's immutable part as JSON. Expiries are absolute (EXPIREAT, on the
+//! server's clock); a record whose expiry has already passed when it is written, or lies
+//! beyond the year 9999, gets no TTL and stays until [`Store::purge`], which removes what
+//! [`MemoryStore`]'s purge would. Timestamps inside records are the caller's clock, as
+//! everywhere else in the store.
+//!
+//! The server must be Redis 5 or later (or a compatible server), standalone or a primary:
+//! the scripts derive key names from ids, which Redis Cluster does not allow.
+//!
+//! [`MemoryStore`]: super::MemoryStore
+
+mod builder;
+mod codec;
+mod error;
+mod keys;
+mod purge;
+mod scripts;
+
+pub use builder::{RedisStoreBuilder, DEFAULT_PREFIX};
+
+use std::fmt;
+use std::sync::Arc;
+
+use redis::aio::ConnectionManager;
+use redis::{FromRedisValue, Script};
+
+use self::codec::flag;
+use self::error::Malformed;
+use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
+use self::scripts::Scripts;
+use super::{
+    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
+    Rotation, RotationOutcome, Store, StoreError,
+};
+
+/// A [`Store`] on a Redis server, shared by every node of the issuer. Cheap to clone: clones
+/// share one managed, multiplexed connection, which reconnects on its own after the server
+/// or the network comes back (the commands in flight when it dropped fail with a
+/// [`StoreError`]).
+///
+/// ```no_run
+/// use tower_passport::store::{RedisStore, Store};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// assert_eq!(store.prefix(), "passport:");
+/// assert!(!store.is_revoked("some-jti").await?);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    keys: Keys,
+    scripts: Arc<Scripts>,
+}
+
+impl fmt::Debug for RedisStore {
+    /// Shows the prefix only: the URL, which may carry a password, is not kept.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore").field("prefix", &self.keys.prefix()).finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the server at `url` with the default prefix and timeouts; see
+    /// [`RedisStoreBuilder::connect`].
+    ///
+    /// ```no_run
+    /// use tower_passport::store::RedisStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+    /// let store = RedisStore::connect("redis://:password@127.0.0.1:6379").await?;
+    /// assert_eq!(format!("{store:?}"), r#"RedisStore { prefix: "passport:", .. }"#);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        RedisStoreBuilder::new().connect(url).await
+    }
+
+    /// A builder, to set the prefix or the timeouts.
+    ///
+    /// ```
+    /// use tower_passport::store::RedisStore;
+    /// let builder = RedisStore::builder().prefix("auth:");
+    /// ```
+    pub fn builder() -> RedisStoreBuilder {
+        RedisStoreBuilder::new()
+    }
+
+    /// The prefix of every key this store uses.
+    ///
+    /// ```no_run
+    /// use tower_passport::store::RedisStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+    /// let store = RedisStore::builder().prefix("auth:").connect("redis://127.0.0.1").await?;
+    /// assert_eq!(store.prefix(), "auth:");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    /// Runs `script` with the prefix as `ARGV[1]`, then `args`.
+    async fn eval<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[Vec<u8>],
+        args: &[String],
+    ) -> Result<T, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        invocation.key(keys).arg(self.keys.prefix()).arg(args);
+        let mut connection = self.connection.clone();
+        invocation.invoke_async(&mut connection).await.map_err(StoreError::backend)
+    }
+
+    /// `HMGET` of `fields` of the key of `id` of `kind`.
+    async fn fields<const N: usize>(
+        &self,
+        kind: &str,
+        id: &str,
+        fields: [&str; N],
+    ) -> Result<[Option<String>; N], StoreError> {
+        let mut connection = self.connection.clone();
+        let values: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(self.keys.key(kind, id))
+            .arg(&fields[..])
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)?;
+        values.try_into().map_err(|_| Malformed::error("HMGET reply"))
+    }
+}
+
+impl Store for RedisStore {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
+        let record = codec::client_json(&client)?;
+        let mut connection = self.connection.clone();
+        // Both fields at once: a whole replacement, atomically.
+        redis::cmd("HSET")
+            .arg(self.keys.key(CLIENT, &client.id))
+            .arg("record")
+            .arg(record)
+            .arg("revoked")
+            .arg(flag(client.revoked))
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let [record, revoked] = self.fields(CLIENT, id, ["record", "revoked"]).await?;
+        codec::client(record, revoked)
+    }
+
+    async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
+        let args = [id.to_owned(), flag(revoked).to_owned()];
+        let found: i64 = self.eval(&self.scripts.set_client_revoked, &[], &args).await?;
+        Ok(found == 1)
+    }
+
+    async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
+        let args = codec::access_args(&record)?;
+        let stored: i64 = self.eval(&self.scripts.put_access, &[], &args).await?;
+        if stored == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::conflict("duplicate jti"))
+        }
+    }
+
+    async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
+        let [record, revoked_at] = self.fields(ACCESS, jti, ["record", "revoked_at"]).await?;
+        codec::access(record, revoked_at)
+    }
+
+    async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
+        let flat: Vec<Option<String>> =
+            self.eval(&self.scripts.personal_tokens, &[], &[user_id.to_owned()]).await?;
+        if flat.len() % 2 != 0 {
+            return Err(Malformed::error("personal access token reply"));
+        }
+        let mut tokens = Vec::with_capacity(flat.len() / 2);
+        let mut flat = flat.into_iter();
+        while let (Some(record), Some(revoked_at)) = (flat.next(), flat.next()) {
+            if let Some(token) = codec::access(record, revoked_at)? {
+                if token.personal && token.user_id.as_deref() == Some(user_id) {
+                    tokens.push(token);
+                }
+            }
+        }
+        tokens.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then_with(|| a.jti.cmp(&b.jti)));
+        Ok(tokens)
+    }
+
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        now: u64,
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        let args = [jti.to_owned(), now.to_string()];
+        let (record, revoked_at): (Option<String>, Option<String>) =
+            self.eval(&self.scripts.revoke_access, &[], &args).await?;
+        codec::access(record, revoked_at)
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("EXISTS")
+            .arg(self.keys.key(REVOKED, jti))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    async fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> Result<(), StoreError> {
+        let mut args = codec::family_args(&family)?;
+        args.extend(codec::refresh_args(&first)?);
+        args.extend(codec::access_args(&access)?);
+        let status: String = self.eval(&self.scripts.start_family, &[], &args).await?;
+        match status.as_str() {
+            "ok" => Ok(()),
+            "duplicate-family" => Err(StoreError::conflict("duplicate family id")),
+            "duplicate-token" => Err(StoreError::conflict("duplicate refresh-token id or jti")),
+            _ => Err(Malformed::error("start_family reply")),
+        }
+    }
+
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let [record, used_at, revoked_at] =
+            self.fields(REFRESH, id, ["record", "used_at", "revoked_at"]).await?;
+        codec::refresh(record, used_at, revoked_at)
+    }
+
+    async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        let [record, current, previous, revoked_at] =
+            self.fields(FAMILY, id, ["record", "current", "previous", "revoked_at"]).await?;
+        codec::family(record, current, previous, revoked_at)
+    }
+
+    async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
+        let mut args = vec![
+            rotation.presented_id.clone(),
+            rotation.presented_hash.to_hex(),
+            rotation.now.to_string(),
+            codec::optional(rotation.grace_seconds),
+            flag(rotation.consume).to_owned(),
+            flag(rotation.revoke_previous_access).to_owned(),
+        ];
+        args.extend(codec::refresh_args(&rotation.next)?);
+        args.extend(codec::access_args(&rotation.next_access)?);
+        let reply: Vec<String> = self.eval(&self.scripts.rotate, &[], &args).await?;
+        let (outcome, family_id, revoked) = match reply.as_slice() {
+            [outcome] => (outcome.as_str(), "", &[][..]),
+            [outcome, family_id, revoked @ ..] => (outcome.as_str(), family_id.as_str(), revoked),
+            [] => ("", "", &[][..]),
+        };
+        match outcome {
+            "rotated" => Ok(RotationOutcome::Rotated { revoked: codec::revoked(revoked)? }),
+            "grace" => Ok(RotationOutcome::GraceReissued { revoked: codec::revoked(revoked)? }),
+            "reuse" => Ok(RotationOutcome::ReuseDetected {
+                family_id: family_id.to_owned(),
+                revoked: codec::revoked(revoked)?,
+            }),
+            "invalid" => Ok(RotationOutcome::Invalid),
+            "conflict" => Err(StoreError::conflict("duplicate refresh-token id or jti")),
+            _ => Err(Malformed::error("rotate reply")),
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
+        let args = [family_id.to_owned(), now.to_string()];
+        let flat: Vec<String> = self.eval(&self.scripts.revoke_family, &[], &args).await?;
+        codec::revoked(&flat)
+    }
+
+    async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
+        self.purge_batches(purge).await
+    }
+
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        let args = [name.to_owned(), value.to_owned()];
+        self.eval(&self.scripts.put_setting, &[], &args).await
+    }
+}

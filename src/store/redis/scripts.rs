@@ -1,0 +1,44 @@
+//! The Lua scripts, each the shared prelude followed by its body, sent as EVALSHA (loaded on
+//! the first `NOSCRIPT`, so a restarted server gets them again).
+
+use redis::Script;
+
+macro_rules! script {
+    ($file:literal) => {
+        Script::new(concat!(include_str!("lua/prelude.lua"), include_str!(concat!("lua/", $file))))
+    };
+}
+
+/// One of each script, built once per store.
+#[derive(Debug)]
+pub(super) struct Scripts {
+    pub(super) put_access: Script,
+    pub(super) start_family: Script,
+    pub(super) rotate: Script,
+    pub(super) revoke_access: Script,
+    pub(super) revoke_family: Script,
+    pub(super) set_client_revoked: Script,
+    pub(super) put_setting: Script,
+    pub(super) personal_tokens: Script,
+    pub(super) purge_tokens: Script,
+    pub(super) purge_families: Script,
+    pub(super) purge_revocations: Script,
+}
+
+impl Scripts {
+    pub(super) fn new() -> Self {
+        Self {
+            put_access: script!("put_access.lua"),
+            start_family: script!("start_family.lua"),
+            rotate: script!("rotate.lua"),
+            revoke_access: script!("revoke_access.lua"),
+            revoke_family: script!("revoke_family.lua"),
+            set_client_revoked: script!("set_client_revoked.lua"),
+            put_setting: script!("put_setting.lua"),
+            personal_tokens: script!("personal_tokens.lua"),
+            purge_tokens: script!("purge_tokens.lua"),
+            purge_families: script!("purge_families.lua"),
+            purge_revocations: script!("purge_revocations.lua"),
+        }
+    }
+}
