@@ -11,7 +11,8 @@
 //! `http://<BIND>`), `PASSPORT_AUDIENCE` (default `quickstart-api`),
 //! `PASSPORT_PRIVATE_KEY` (a PEM, or the path of one; otherwise a key is generated once
 //! and kept in the store), `PASSPORT_STORE` (`sqlite://quickstart.db` by default,
-//! `memory`, or `postgres://…`, which also starts the LISTEN/NOTIFY revocation bus),
+//! `memory`, `postgres://…` (which also starts the LISTEN/NOTIFY revocation bus) or
+//! `redis://…`), `PASSPORT_REDIS_URL` (the Redis revocation bus beside a SQL store),
 //! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`.
 
 #[path = "demo/mod.rs"]

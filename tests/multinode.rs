@@ -12,7 +12,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus};
+use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{
     ClientRegistration, Issuer, RevocationList, ScopeRegistry, SigningKey, StaticUsers,
 };
@@ -42,8 +42,25 @@ impl Node {
     }
 }
 
-/// A fresh schema and two nodes on it. `negative_ttl` bounds staleness without the bus.
+#[derive(Clone, Copy, PartialEq)]
+enum Bus {
+    None,
+    Postgres,
+    Redis,
+}
+
+/// A fresh schema and two nodes on it, with the LISTEN/NOTIFY bus or none.
 async fn two_nodes(with_bus: bool, negative_ttl: Duration) -> Option<(Node, Node, ClientRecord)> {
+    two_nodes_on(if with_bus { Bus::Postgres } else { Bus::None }, negative_ttl).await
+}
+
+/// A fresh schema and two nodes on it. `negative_ttl` bounds staleness without a bus.
+async fn two_nodes_on(bus_kind: Bus, negative_ttl: Duration) -> Option<(Node, Node, ClientRecord)> {
+    let redis_url = std::env::var("TEST_REDIS_URL").ok();
+    if bus_kind == Bus::Redis && redis_url.is_none() {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return None;
+    }
     let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
         eprintln!("skipping: TEST_POSTGRES_URL is not set");
         return None;
@@ -79,12 +96,21 @@ async fn two_nodes(with_bus: bool, negative_ttl: Duration) -> Option<(Node, Node
             .revocation(issuer.revocation_list())
             .build()
             .expect("guard");
-        let bus = with_bus.then(|| {
-            let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
-            PgRevocationBus::new(store.pool().clone(), &format!("{schema}_bus"))
-                .expect("bus")
-                .start(Some(&issuer), caches)
-        });
+        let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+        let bus = match (bus_kind, &redis_url) {
+            (Bus::None, _) | (Bus::Redis, None) => None,
+            (Bus::Postgres, _) => Some(
+                PgRevocationBus::new(store.pool().clone(), &format!("{schema}_bus"))
+                    .expect("bus")
+                    .start(Some(&issuer), caches),
+            ),
+            (Bus::Redis, Some(url)) => Some(
+                RedisRevocationBus::connect(url, &format!("{schema}:bus"))
+                    .await
+                    .expect("redis bus")
+                    .start(Some(&issuer), caches),
+            ),
+        };
         nodes.push(Node { issuer, guard, bus });
     }
     let node_b = nodes.pop().expect("b");
@@ -207,4 +233,35 @@ async fn a_revoked_client_is_refused_on_the_other_node_through_the_bus() {
     assert_eq!(b.status(&token).await, StatusCode::OK, "B caches the client as active");
     a.issuer.revoke_client(&client.id).await.expect("revoke client");
     time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the revoked client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_crosses_nodes_over_the_redis_bus() {
+    let Some((a, b, client)) = two_nodes_on(Bus::Redis, Duration::from_secs(300)).await else { return };
+    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    assert_eq!(b.status(&token).await, StatusCode::OK);
+    a.issuer.revoke(&client, &token, None).await.expect("revoke");
+    let delay = time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the token");
+    eprintln!("revocation propagated to node B over Redis in {delay:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_redis_subscriber_reconnects_and_loses_no_revocation() {
+    let Some((a, b, client)) = two_nodes_on(Bus::Redis, Duration::from_secs(300)).await else { return };
+    let url = std::env::var("TEST_REDIS_URL").expect("url");
+    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    assert_eq!(b.status(&token).await, StatusCode::OK, "B caches \"not revoked\" for 300 s");
+    // Kill every pub/sub connection: B's subscriber drops and messages are lost meanwhile.
+    let admin = redis::Client::open(url.as_str()).expect("client");
+    let mut admin = admin.get_multiplexed_async_connection().await.expect("admin");
+    let _: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub").query_async(&mut admin).await.expect("kill");
+    a.issuer.revoke(&client, &token, None).await.expect("revoke");
+    // On reconnect B drops everything it cached and re-reads the store.
+    let delay = time_until_refused(&b, &token, Duration::from_secs(15)).await.expect("no revocation was lost");
+    eprintln!("after the kill, node B refused the revoked token within {delay:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.bus.as_ref().expect("bus").is_connected() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(b.bus.as_ref().expect("bus").is_connected(), "the subscriber reconnected");
 }

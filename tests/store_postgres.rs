@@ -65,12 +65,19 @@ async fn migrate_is_idempotent() {
 #[tokio::test]
 async fn a_half_applied_migration_is_reported_clearly() {
     let Some(store) = fresh().await else { return };
-    sqlx::query("CREATE TABLE other_settings (name TEXT)").execute(store.pool()).await.expect("pre-existing table");
+    sqlx::query("CREATE TABLE other_settings (name TEXT)")
+        .execute(store.pool())
+        .await
+        .expect("pre-existing table");
     let url = std::env::var("TEST_POSTGRES_URL").expect("url");
-    let search_path: String = sqlx::query_scalar("SELECT current_schema()").fetch_one(store.pool()).await.expect("schema");
+    let search_path: String =
+        sqlx::query_scalar("SELECT current_schema()").fetch_one(store.pool()).await.expect("schema");
     let options: PgConnectOptions = url.parse().expect("url");
-    let other = PostgresStore::connect_with_options(options.options([("search_path", search_path.as_str())]), "other_")
-        .expect("store");
+    let other = PostgresStore::connect_with_options(
+        options.options([("search_path", search_path.as_str())]),
+        "other_",
+    )
+    .expect("store");
     let error = other.migrate().await.expect_err("half-applied").to_string();
     assert!(error.contains("migration 1") && error.contains("half-applied"), "{error}");
 }
@@ -118,6 +125,6 @@ async fn killed_connections_give_errors_not_wrong_answers_and_recover() {
             }
             answer = store.is_revoked(jti).await;
         }
-        assert_eq!(answer.expect("recovered"), true, "acknowledged revocation of {jti} was lost");
+        assert!(answer.expect("recovered"), "acknowledged revocation of {jti} was lost");
     }
 }

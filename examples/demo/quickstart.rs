@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower::ServiceBuilder;
-use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus};
+use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
-use tower_passport::store::{AnyStore, GrantType};
+use tower_passport::store::{AnyStore, GrantType, SecretHash, Store};
 use tower_passport::{Algorithm, GuardLayer};
 
 use super::{find_user, router};
@@ -26,8 +26,10 @@ pub struct QuickstartConfig {
     /// PBKDF2 rounds for the demo user's password.
     pub password_iterations: u32,
     pub signing_key: Option<Arc<SigningKeyPem>>,
-    /// `PASSPORT_STORE`: `memory`, `sqlite://…` or `postgres://…`.
+    /// `PASSPORT_STORE`: `memory`, `sqlite://…`, `postgres://…` or `redis://…`.
     pub store: String,
+    /// `PASSPORT_REDIS_URL`: the Redis revocation bus.
+    pub redis_url: Option<String>,
 }
 
 /// A PEM private key given by `PASSPORT_PRIVATE_KEY`.
@@ -65,6 +67,7 @@ impl QuickstartConfig {
             password_iterations: 100_000,
             signing_key,
             store: var("PASSPORT_STORE", "sqlite://quickstart.db"),
+            redis_url: std::env::var("PASSPORT_REDIS_URL").ok().filter(|url| !url.is_empty()),
         })
     }
 }
@@ -73,7 +76,8 @@ impl QuickstartConfig {
 pub struct Quickstart {
     pub issuer: Issuer<AnyStore>,
     pub app: Router,
-    /// The revocation bus, when the store is shared (PostgreSQL).
+    /// The revocation bus, when the store is shared (PostgreSQL, Redis) or
+    /// `PASSPORT_REDIS_URL` is set.
     pub bus: Option<BusHandle>,
 }
 
@@ -99,31 +103,47 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .enable_password_grant(users)
         .signing_key(signing_key)
         .build()?;
-    issuer
-        .register_client(
-            ClientRegistration::confidential("Quickstart demo client")
-                .id(config.client_id.as_str())
-                .secret(config.client_secret.as_str())
-                .grants([GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken])
-                .allowed_scopes(SCOPES.map(|(id, _)| id))
-                .first_party(true),
-        )
-        .await?;
+    // Seed the demo client, or bring a stored one in line with the configured secret.
+    let grants = [GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken];
+    match store.client(&config.client_id).await? {
+        None => {
+            issuer
+                .register_client(
+                    ClientRegistration::confidential("Quickstart demo client")
+                        .id(config.client_id.as_str())
+                        .secret(config.client_secret.as_str())
+                        .grants(grants)
+                        .allowed_scopes(SCOPES.map(|(id, _)| id))
+                        .first_party(true),
+                )
+                .await?;
+        }
+        Some(mut client) => {
+            client.secret_hash = Some(SecretHash::of(config.client_secret.as_bytes()));
+            client.grants = grants.to_vec();
+            client.revoked = false;
+            store.put_client(client).await?;
+        }
+    }
 
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
         .build()?;
-    let bus = match &*store {
-        AnyStore::Postgres(postgres) => {
-            let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
-            Some(
-                PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
-                    .start(Some(&issuer), caches),
-            )
+    // The revocation bus: Redis when configured (or when Redis is the store), else
+    // LISTEN/NOTIFY when the store is PostgreSQL. A single-node store needs none.
+    let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+    let redis_url =
+        config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
+    let bus = match (&redis_url, &*store) {
+        (Some(url), _) => {
+            Some(RedisRevocationBus::connect(url, "passport:revocations").await?.start(Some(&issuer), caches))
         }
-        _ => None,
+        (None, AnyStore::Postgres(postgres)) => {
+            Some(PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?.start(Some(&issuer), caches))
+        }
+        (None, _) => None,
     };
     let personal =
         ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());

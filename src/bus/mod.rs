@@ -21,10 +21,15 @@
 mod forward;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::PgRevocationBus;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisRevocationBus;
 
 #[cfg(any(feature = "postgres", feature = "redis"))]
 pub(crate) use forward::forward_issuer_events;

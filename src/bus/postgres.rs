@@ -108,14 +108,11 @@ async fn listen(bus: PgRevocationBus, caches: LocalCaches, connected: Arc<Atomic
         caches.bus_connected(true);
         connected.store(true, Ordering::SeqCst);
         tracing::info!(channel = %bus.channel, "revocation bus connected");
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => match Invalidation::decode(notification.payload()) {
-                    Some(message) => caches.apply(&message),
-                    None => tracing::warn!("revocation bus: ignoring a malformed message"),
-                },
-                // `None`: the connection was lost (sqlx reconnects on the next call).
-                Ok(None) | Err(_) => break,
+        // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
+        while let Ok(Some(notification)) = listener.try_recv().await {
+            match Invalidation::decode(notification.payload()) {
+                Some(message) => caches.apply(&message),
+                None => tracing::warn!("revocation bus: ignoring a malformed message"),
             }
         }
         connected.store(false, Ordering::SeqCst);

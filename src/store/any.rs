@@ -1,14 +1,13 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
-use std::future::Future;
-
 use super::{
     AccessTokenRecord, ClientRecord, FamilyRecord, MemoryStore, Purge, PurgeCounts, RefreshTokenRecord,
     RevokedAccess, Rotation, RotationOutcome, Store, StoreError,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
-/// `memory`, `sqlite://file.db` (feature `sqlite`) or `postgres://…` (feature `postgres`).
+/// `memory`, `sqlite://file.db` (feature `sqlite`), `postgres://…` (feature `postgres`) or
+/// `redis://…` (feature `redis`).
 ///
 /// ```
 /// use tower_passport::store::{AnyStore, Store};
@@ -23,6 +22,8 @@ use super::{
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
+// One store per process: boxing the in-memory variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyStore {
     /// [`MemoryStore`].
     Memory(MemoryStore),
@@ -32,6 +33,9 @@ pub enum AnyStore {
     /// [`PostgresStore`](super::PostgresStore).
     #[cfg(feature = "postgres")]
     Postgres(super::PostgresStore),
+    /// [`RedisStore`](super::RedisStore).
+    #[cfg(feature = "redis")]
+    Redis(super::RedisStore),
 }
 
 impl AnyStore {
@@ -56,13 +60,17 @@ impl AnyStore {
             store.migrate().await?;
             return Ok(Self::Postgres(store));
         }
+        #[cfg(feature = "redis")]
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            return Ok(Self::Redis(super::RedisStore::connect(url).await?));
+        }
         let scheme = url.split(':').next().unwrap_or_default();
         Err(StoreError::conflict(format!(
-            "unsupported store {scheme:?}: use memory, sqlite://… (feature sqlite) or postgres://… (feature postgres)"
+            "unsupported store {scheme:?}: use memory, sqlite://… (feature sqlite), postgres://… (feature postgres) or redis://… (feature redis)"
         )))
     }
 
-    /// `memory`, `sqlite` or `postgres`.
+    /// `memory`, `sqlite`, `postgres` or `redis`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Memory(_) => "memory",
@@ -70,101 +78,103 @@ impl AnyStore {
             Self::Sqlite(_) => "sqlite",
             #[cfg(feature = "postgres")]
             Self::Postgres(_) => "postgres",
+            #[cfg(feature = "redis")]
+            Self::Redis(_) => "redis",
         }
     }
 }
 
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
-        async move {
-            match $self {
-                AnyStore::Memory($store) => $call.await,
-                #[cfg(feature = "sqlite")]
-                AnyStore::Sqlite($store) => $call.await,
-                #[cfg(feature = "postgres")]
-                AnyStore::Postgres($store) => $call.await,
-            }
+        match $self {
+            AnyStore::Memory($store) => $call.await,
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite($store) => $call.await,
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres($store) => $call.await,
+            #[cfg(feature = "redis")]
+            AnyStore::Redis($store) => $call.await,
         }
     };
 }
 
 impl Store for AnyStore {
-    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
         dispatch!(self, store => store.put_client(client))
     }
-    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
         dispatch!(self, store => store.client(id))
     }
-    fn set_client_revoked(
+    async fn set_client_revoked(
         &self,
         id: &str,
         revoked: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    ) -> Result<bool, StoreError> {
         dispatch!(self, store => store.set_client_revoked(id, revoked))
     }
-    fn put_access_token(
+    async fn put_access_token(
         &self,
         record: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> Result<(), StoreError> {
         dispatch!(self, store => store.put_access_token(record))
     }
-    fn access_token(
+    async fn access_token(
         &self,
         jti: &str,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
         dispatch!(self, store => store.access_token(jti))
     }
-    fn personal_access_tokens(
+    async fn personal_access_tokens(
         &self,
         user_id: &str,
-    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
+    ) -> Result<Vec<AccessTokenRecord>, StoreError> {
         dispatch!(self, store => store.personal_access_tokens(user_id))
     }
-    fn revoke_access_token(
+    async fn revoke_access_token(
         &self,
         jti: &str,
         now: u64,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
         dispatch!(self, store => store.revoke_access_token(jti, now))
     }
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         dispatch!(self, store => store.is_revoked(jti))
     }
-    fn start_family(
+    async fn start_family(
         &self,
         family: FamilyRecord,
         first: RefreshTokenRecord,
         access: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> Result<(), StoreError> {
         dispatch!(self, store => store.start_family(family, first, access))
     }
-    fn refresh_token(
+    async fn refresh_token(
         &self,
         id: &str,
-    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         dispatch!(self, store => store.refresh_token(id))
     }
-    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
+    async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
         dispatch!(self, store => store.family(id))
     }
-    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
+    async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
         dispatch!(self, store => store.rotate(rotation))
     }
-    fn revoke_family(
+    async fn revoke_family(
         &self,
         family_id: &str,
         now: u64,
-    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
+    ) -> Result<Vec<RevokedAccess>, StoreError> {
         dispatch!(self, store => store.revoke_family(family_id, now))
     }
-    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
+    async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         dispatch!(self, store => store.purge(purge))
     }
-    fn put_setting_if_absent(
+    async fn put_setting_if_absent(
         &self,
         name: &str,
         value: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send {
+    ) -> Result<String, StoreError> {
         dispatch!(self, store => store.put_setting_if_absent(name, value))
     }
 }

@@ -1,0 +1,131 @@
+//! The revocation bus on Redis pub/sub.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::ConnectionManager;
+
+use super::{forward_issuer_events, BusHandle, Invalidation, LocalCaches};
+use crate::issuer::Issuer;
+use crate::store::{Store, StoreError};
+
+/// Revocation messages over Redis pub/sub: beside a SQL store (`PASSPORT_REDIS_URL`), or
+/// with the Redis store.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tower_passport::bus::{LocalCaches, RedisRevocationBus};
+/// use tower_passport::issuer::Issuer;
+/// use tower_passport::store::MemoryStore;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+/// let bus = RedisRevocationBus::connect("redis://127.0.0.1:6379", "passport:revocations").await?;
+/// let _running = bus.start(Some(&issuer), LocalCaches::new().with(issuer.revocation_list()));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisRevocationBus {
+    client: redis::Client,
+    publisher: ConnectionManager,
+    channel: String,
+}
+
+impl std::fmt::Debug for RedisRevocationBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the URL: it may hold a password.
+        f.debug_struct("RedisRevocationBus").field("channel", &self.channel).finish_non_exhaustive()
+    }
+}
+
+impl RedisRevocationBus {
+    /// Connects a publisher to `url` for `channel`.
+    ///
+    /// # Errors
+    /// When the URL is invalid or the server cannot be reached.
+    pub async fn connect(url: &str, channel: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::backend)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_millis(500)))
+            .set_number_of_retries(3);
+        let publisher = ConnectionManager::new_with_config(client.clone(), config).await.map_err(StoreError::backend)?;
+        Ok(Self { client, publisher, channel: channel.to_owned() })
+    }
+
+    /// Publishes `message` to every node.
+    ///
+    /// # Errors
+    /// When Redis is unreachable.
+    pub async fn publish(&self, message: &Invalidation) -> Result<(), StoreError> {
+        let mut connection = self.publisher.clone();
+        redis::cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(message.encode())
+            .query_async::<i64>(&mut connection)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+
+    /// Starts the bus of this node: a subscriber that applies messages to `caches`, and,
+    /// if `issuer` is given, a publisher of that issuer's revocations. Must run inside a
+    /// tokio runtime.
+    pub fn start<S: Store>(self, issuer: Option<&Issuer<S>>, caches: LocalCaches) -> BusHandle {
+        let connected = Arc::new(AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        if let Some(issuer) = issuer {
+            let publisher = self.clone();
+            tasks.push(forward_issuer_events(issuer.subscribe(), move |message| {
+                let publisher = publisher.clone();
+                async move {
+                    if let Err(error) = publisher.publish(&message).await {
+                        tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
+                    }
+                }
+            }));
+        }
+        tasks.push(tokio::spawn(subscribe(self, caches, connected.clone())));
+        BusHandle { connected, tasks }
+    }
+}
+
+async fn subscribe(bus: RedisRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let subscription = async {
+            let mut pubsub = bus.client.get_async_pubsub().await?;
+            pubsub.subscribe(&bus.channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        }
+        .await;
+        let pubsub = match subscription {
+            Ok(pubsub) => pubsub,
+            Err(error) => {
+                tracing::warn!(%error, "revocation bus: cannot subscribe; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        // Messages sent while we were away are lost: start from the store again.
+        caches.apply(&Invalidation::Everything);
+        caches.bus_connected(true);
+        connected.store(true, Ordering::SeqCst);
+        tracing::info!(channel = %bus.channel, "revocation bus connected");
+        let mut messages = pubsub.into_on_message();
+        while let Some(message) = messages.next().await {
+            match message.get_payload::<String>().ok().as_deref().and_then(Invalidation::decode) {
+                Some(message) => caches.apply(&message),
+                None => tracing::warn!("revocation bus: ignoring a malformed message"),
+            }
+        }
+        connected.store(false, Ordering::SeqCst);
+        caches.bus_connected(false);
+        tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+    }
+}
