@@ -4,7 +4,7 @@
 //!   `TEST_POSTGRES_URL` / `TEST_REDIS_URL` are set;
 //! - `guard_hot_path`: a warm request through the guard with the issuer's revocation list,
 //!   without and with the PostgreSQL revocation bus running (the bus is off the request
-//!   path, so the ratio should be about 1.0).
+//!   path, so the ratio should be about 1.0), and with the Redis bus.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -18,9 +18,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
-use tower_passport::bus::{LocalCaches, PgRevocationBus};
+use tower_passport::bus::{LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
-use tower_passport::store::{AnyStore, ClientRecord, GrantType, PostgresStore, Store};
+use tower_passport::store::{AnyStore, ClientRecord, GrantType, PostgresStore, RedisStore, Store};
 use tower_passport::GuardLayer;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -80,6 +80,14 @@ fn rotation(c: &mut Criterion) {
         Ok(url) => bench_rotation(c, &rt, "postgres", rt.block_on(AnyStore::open(&url)).expect("postgres")),
         Err(_) => eprintln!("skipping postgres: TEST_POSTGRES_URL is not set"),
     }
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) => {
+            let prefix = format!("passport-bench-{}:", std::process::id());
+            let store = rt.block_on(RedisStore::builder().prefix(prefix).connect(&url)).expect("redis");
+            bench_rotation(c, &rt, "redis", store);
+        }
+        Err(_) => eprintln!("skipping redis: TEST_REDIS_URL is not set"),
+    }
     let _ = std::fs::remove_file(&path);
 }
 
@@ -103,20 +111,31 @@ fn guard_hot_path(c: &mut Criterion) {
     let token =
         rt.block_on(issuer.client_credentials_grant(&client, Some("read"))).expect("token").access_token;
     let mut group = c.benchmark_group("guard_hot_path");
-    for with_bus in [false, true] {
-        let guard = GuardLayer::builder(issuer.verifier())
-            .revocation(issuer.revocation_list())
-            .build()
-            .expect("guard");
-        let _bus = with_bus.then(|| {
-            let _entered = rt.enter();
-            let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
-            PgRevocationBus::new(store.pool().clone(), "passport_bench")
-                .expect("bus")
-                .start(Some(&issuer), caches)
-        });
-        if with_bus {
-            std::thread::sleep(Duration::from_millis(300)); // let the listener connect
+    let redis_url = std::env::var("TEST_REDIS_URL").ok();
+    for bus_kind in ["without_bus", "with_pg_bus", "with_redis_bus"] {
+        let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
+        let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+        let bus = match (bus_kind, &redis_url) {
+            ("with_pg_bus", _) => {
+                let _entered = rt.enter();
+                Some(PgRevocationBus::new(store.pool().clone(), "passport_bench").expect("bus").start(Some(&issuer), caches))
+            }
+            ("with_redis_bus", Some(url)) => {
+                let bus = rt.block_on(RedisRevocationBus::connect(url, "passport-bench:bus")).expect("redis bus");
+                let _entered = rt.enter();
+                Some(bus.start(Some(&issuer), caches))
+            }
+            ("with_redis_bus", None) => {
+                eprintln!("skipping with_redis_bus: TEST_REDIS_URL is not set");
+                continue;
+            }
+            _ => None,
+        };
+        if let Some(bus) = &bus {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !bus.is_connected() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
         let mut service = ServiceBuilder::new().layer(guard).service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
@@ -130,8 +149,7 @@ fn guard_hot_path(c: &mut Criterion) {
         // Warm the verified-token and revocation caches (the first check asks the store).
         let warm = rt.block_on(service.call(request())).expect("warm");
         assert_eq!(warm.status(), 200);
-        let name = if with_bus { "with_pg_bus" } else { "without_bus" };
-        group.bench_function(name, |b| {
+        group.bench_function(bus_kind, |b| {
             b.iter(|| {
                 let response = poll_once(service.call(request())).expect("infallible");
                 std::hint::black_box(response.status())
