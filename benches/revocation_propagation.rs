@@ -32,12 +32,15 @@ async fn measure(bus: Bus, name: &str, negative_ttl: Duration, rounds: usize) {
     };
     let mut delays = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+        let token =
+            a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
         // B verifies the token and caches "not revoked".
         assert_eq!(b.status(&token).await, StatusCode::OK);
         a.issuer.revoke(&client, &token, None).await.expect("revoke");
         delays.push(
-            time_until_refused_every(&b, &token, Duration::from_secs(10), Duration::ZERO).await.expect("refused"),
+            time_until_refused_every(&b, &token, Duration::from_secs(10), Duration::ZERO)
+                .await
+                .expect("refused"),
         );
     }
     delays.sort();
@@ -53,7 +56,8 @@ async fn measure(bus: Bus, name: &str, negative_ttl: Duration, rounds: usize) {
 fn main() {
     // `cargo test --benches` runs benches with `--bench` absent: keep that cheap.
     let rounds = if std::env::args().any(|arg| arg == "--bench") { ROUNDS } else { 3 };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(async {
         measure(Bus::Postgres, "postgres LISTEN/NOTIFY bus", Duration::from_secs(300), rounds).await;
         measure(Bus::Redis, "redis pub/sub bus", Duration::from_secs(300), rounds).await;

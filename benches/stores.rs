@@ -113,15 +113,23 @@ fn guard_hot_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("guard_hot_path");
     let redis_url = std::env::var("TEST_REDIS_URL").ok();
     for bus_kind in ["without_bus", "with_pg_bus", "with_redis_bus"] {
-        let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
+        let guard = GuardLayer::builder(issuer.verifier())
+            .revocation(issuer.revocation_list())
+            .build()
+            .expect("guard");
         let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
         let bus = match (bus_kind, &redis_url) {
             ("with_pg_bus", _) => {
                 let _entered = rt.enter();
-                Some(PgRevocationBus::new(store.pool().clone(), "passport_bench").expect("bus").start(Some(&issuer), caches))
+                Some(
+                    PgRevocationBus::new(store.pool().clone(), "passport_bench")
+                        .expect("bus")
+                        .start(Some(&issuer), caches),
+                )
             }
             ("with_redis_bus", Some(url)) => {
-                let bus = rt.block_on(RedisRevocationBus::connect(url, "passport-bench:bus")).expect("redis bus");
+                let bus =
+                    rt.block_on(RedisRevocationBus::connect(url, "passport-bench:bus")).expect("redis bus");
                 let _entered = rt.enter();
                 Some(bus.start(Some(&issuer), caches))
             }

@@ -108,10 +108,17 @@ async fn a_killed_redis_subscriber_reconnects_and_loses_no_revocation() {
     // Kill every pub/sub connection: B's subscriber drops and messages are lost meanwhile.
     let admin = redis::Client::open(url.as_str()).expect("client");
     let mut admin = admin.get_multiplexed_async_connection().await.expect("admin");
-    let _: i64 = redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub").query_async(&mut admin).await.expect("kill");
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut admin)
+        .await
+        .expect("kill");
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     // On reconnect B drops everything it cached and re-reads the store.
-    let delay = time_until_refused(&b, &token, Duration::from_secs(15)).await.expect("no revocation was lost");
+    let delay =
+        time_until_refused(&b, &token, Duration::from_secs(15)).await.expect("no revocation was lost");
     eprintln!("after the kill, node B refused the revoked token within {delay:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !b.bus.as_ref().expect("bus").is_connected() && Instant::now() < deadline {

@@ -21,15 +21,20 @@ use tower_passport::issuer::{ClientRegistration, Issuer, OAuthErrorCode, ScopeRe
 use tower_passport::store::{GrantType, PostgresStore};
 use tower_passport::{GuardLayer, TokenOnly};
 
-async fn status<S>(guard: &GuardLayer<S, tower_passport::issuer::RevocationList<PostgresStore>>, token: &str) -> StatusCode
+async fn status<S>(
+    guard: &GuardLayer<S, tower_passport::issuer::RevocationList<PostgresStore>>,
+    token: &str,
+) -> StatusCode
 where
     S: tower_passport::ResolvePrincipal,
 {
     let service = ServiceBuilder::new().layer(guard.clone()).service_fn(|_: Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
     });
-    let request =
-        Request::builder().header("authorization", format!("Bearer {token}")).body(Full::new(Bytes::new())).expect("request");
+    let request = Request::builder()
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
     service.oneshot(request).await.expect("infallible").status()
 }
 
@@ -40,17 +45,19 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
         return;
     };
     let options: PgConnectOptions = url.parse().expect("url");
-    let target: SocketAddr = tokio::net::lookup_host(format!("{}:{}", options.get_host(), options.get_port()))
-        .await
-        .expect("resolve")
-        .next()
-        .expect("address");
+    let target: SocketAddr =
+        tokio::net::lookup_host(format!("{}:{}", options.get_host(), options.get_port()))
+            .await
+            .expect("resolve")
+            .next()
+            .expect("address");
     let proxy = Proxy::start(target).await;
     let schema = format!("tpout_{}", std::process::id());
     let admin = sqlx::PgPool::connect(&url).await.expect("admin");
     sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&admin).await.expect("drop");
     sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("schema");
-    let through_proxy = options.host("127.0.0.1").port(proxy.addr.port()).options([("search_path", schema.as_str())]);
+    let through_proxy =
+        options.host("127.0.0.1").port(proxy.addr.port()).options([("search_path", schema.as_str())]);
     let store = Arc::new(PostgresStore::connect_with_options(through_proxy, "passport_").expect("store"));
     store.migrate().await.expect("migrate");
 
@@ -95,9 +102,14 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
     }
     assert_eq!(recovered, StatusCode::OK, "recovered without a restart");
     // A fresh node (empty caches) still sees the revocation made before the outage.
-    let fresh = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
+    let fresh =
+        GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
     issuer.revocation_list().invalidate_all();
-    assert_eq!(status(&fresh, &revoked).await, StatusCode::UNAUTHORIZED, "no acknowledged revocation was lost");
+    assert_eq!(
+        status(&fresh, &revoked).await,
+        StatusCode::UNAUTHORIZED,
+        "no acknowledged revocation was lost"
+    );
     assert!(issuer.client_credentials_grant(&client, Some("read")).await.is_ok());
 
     let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&admin).await;

@@ -27,7 +27,8 @@ async fn node(config: &QuickstartConfig) -> (SocketAddr, Quickstart) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_quickstart_nodes_share_tokens_and_revocations() {
-    let (Ok(postgres), Ok(redis)) = (std::env::var("TEST_POSTGRES_URL"), std::env::var("TEST_REDIS_URL")) else {
+    let (Ok(postgres), Ok(redis)) = (std::env::var("TEST_POSTGRES_URL"), std::env::var("TEST_REDIS_URL"))
+    else {
         eprintln!("skipping: TEST_POSTGRES_URL and TEST_REDIS_URL must both be set");
         return;
     };
@@ -51,7 +52,10 @@ async fn two_quickstart_nodes_share_tokens_and_revocations() {
     let send = |request: http::request::Builder, body: String| {
         let client = client.clone();
         async move {
-            let response = client.request(request.body(Full::new(Bytes::from(body))).expect("request")).await.expect("response");
+            let response = client
+                .request(request.body(Full::new(Bytes::from(body))).expect("request"))
+                .await
+                .expect("response");
             let status = response.status();
             let bytes = response.into_body().collect().await.expect("body").to_bytes();
             (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
@@ -68,12 +72,17 @@ async fn two_quickstart_nodes_share_tokens_and_revocations() {
         form_urlencoded::byte_serialize(config.client_id.as_bytes()).collect::<String>(),
         form_urlencoded::byte_serialize(config.client_secret.as_bytes()).collect::<String>()
     );
-    let (status, tokens) =
-        send(form(a, "/oauth/token"), format!("grant_type=client_credentials&scope=check-status&{credentials}")).await;
+    let (status, tokens) = send(
+        form(a, "/oauth/token"),
+        format!("grant_type=client_credentials&scope=check-status&{credentials}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
     let token = tokens["access_token"].as_str().expect("token").to_owned();
     let api = |addr: SocketAddr| {
-        Request::builder().uri(format!("http://{addr}/api/m2m")).header("authorization", format!("Bearer {token}"))
+        Request::builder()
+            .uri(format!("http://{addr}/api/m2m"))
+            .header("authorization", format!("Bearer {token}"))
     };
     assert_eq!(send(api(b), String::new()).await.0, StatusCode::OK, "node B accepts node A's token");
     let (status, _) = send(form(a, "/oauth/revoke"), format!("token={token}&{credentials}")).await;

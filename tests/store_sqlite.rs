@@ -45,7 +45,10 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     }
     let reopened = SqliteStore::connect(&url).await.expect("reopen");
     reopened.migrate().await.expect("migrate again");
-    assert_eq!(reopened.client("restart-client").await.expect("client"), Some(conformance::client("restart-client")));
+    assert_eq!(
+        reopened.client("restart-client").await.expect("client"),
+        Some(conformance::client("restart-client"))
+    );
     assert!(reopened.family(&family).await.expect("family").is_some());
     assert!(reopened.refresh_token(&format!("{family}-r0")).await.expect("refresh").is_some());
     assert!(reopened.is_revoked("restart-jti").await.expect("revocation"), "the revocation survived");
@@ -84,7 +87,10 @@ async fn a_half_applied_migration_is_reported_clearly() {
         .execute(&pool)
         .await
         .expect("migrations table");
-    sqlx::query("INSERT INTO died_migrations VALUES (1, 'initial', FALSE, 0)").execute(&pool).await.expect("marker");
+    sqlx::query("INSERT INTO died_migrations VALUES (1, 'initial', FALSE, 0)")
+        .execute(&pool)
+        .await
+        .expect("marker");
     let error = other.migrate().await.expect_err("interrupted").to_string();
     assert!(error.contains("migration 1") && error.contains("never finished"), "{error}");
 }

@@ -17,7 +17,10 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::{Algorithm, GuardLayer, KeySet, ManualClock, RequireLayer, Verifier};
 
 fn request(token: &str) -> Request<Full<Bytes>> {
-    Request::builder().header(AUTHORIZATION, format!("Bearer {token}")).body(Full::new(Bytes::new())).expect("request")
+    Request::builder()
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .expect("request")
 }
 
 /// Captures tracing output into a shared buffer.
@@ -54,7 +57,9 @@ async fn each_rejection_emits_a_tracing_event_with_its_reason_and_never_the_toke
     let service = ServiceBuilder::new()
         .layer(GuardLayer::new(verifier))
         .layer(RequireLayer::all_scopes(["admin"]))
-        .service_fn(|_: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) });
+        .service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        });
     let expired_token = {
         let mut claims = user_claims("7", "a");
         claims["exp"] = json!(NOW - 3600);

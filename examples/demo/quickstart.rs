@@ -140,9 +140,10 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         (Some(url), _) => {
             Some(RedisRevocationBus::connect(url, "passport:revocations").await?.start(Some(&issuer), caches))
         }
-        (None, AnyStore::Postgres(postgres)) => {
-            Some(PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?.start(Some(&issuer), caches))
-        }
+        (None, AnyStore::Postgres(postgres)) => Some(
+            PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
+                .start(Some(&issuer), caches),
+        ),
         (None, _) => None,
     };
     let personal =

@@ -24,12 +24,12 @@ mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use postgres::PgRevocationBus;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisRevocationBus;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PgRevocationBus;
 
 #[cfg(any(feature = "postgres", feature = "redis"))]
 pub(crate) use forward::forward_issuer_events;

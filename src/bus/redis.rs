@@ -52,7 +52,8 @@ impl RedisRevocationBus {
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(Duration::from_millis(500)))
             .set_number_of_retries(3);
-        let publisher = ConnectionManager::new_with_config(client.clone(), config).await.map_err(StoreError::backend)?;
+        let publisher =
+            ConnectionManager::new_with_config(client.clone(), config).await.map_err(StoreError::backend)?;
         Ok(Self { client, publisher, channel: channel.to_owned() })
     }
 

@@ -113,7 +113,9 @@ where
     let context = request.extensions().get::<GuardContext>().cloned();
     let (token, responses) = match context {
         None => return reject(&AuthError::missing_guard(), &Arc::new(ResponseConfig::default())),
-        Some(GuardContext { token: None, responses }) => return reject(&AuthError::missing_token(), &responses),
+        Some(GuardContext { token: None, responses }) => {
+            return reject(&AuthError::missing_token(), &responses)
+        }
         Some(GuardContext { token: Some(token), responses }) => (token, responses),
     };
     let user_id = match (token.kind(), token.subject()) {
@@ -140,7 +142,8 @@ where
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
             Err(error) => Err(error),
         },
-        (_, _) => Ok(response::empty(StatusCode::METHOD_NOT_ALLOWED)),
+        (_, None) => Ok(response::method_not_allowed("GET, POST")),
+        (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),
     };
     outcome.unwrap_or_else(|error| response::error(&error, false))
 }
@@ -159,13 +162,21 @@ async fn create<S: Store>(
 ) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
-    if !caller.scopes().can_all(&request.scopes) {
+    // The scopes the new token would get (the registry's defaults when none are asked
+    // for) must all be the caller's own: a narrow token cannot mint a wider one.
+    let granted = if request.scopes.is_empty() {
+        issuer.scope_registry().defaults().to_vec()
+    } else {
+        request.scopes.clone()
+    };
+    if !caller.scopes().can_all(&granted) {
         return Err(OAuthError::new(
             crate::issuer::OAuthErrorCode::InvalidScope,
             "A personal access token cannot have scopes the calling token lacks",
         ));
     }
     let created = issuer.create_personal_access_token(user_id, &request.name, &request.scopes).await?;
-    let body = serde_json::json!({ "accessToken": created.access_token, "token": Listed::from(&created.record) });
+    let body =
+        serde_json::json!({ "accessToken": created.access_token, "token": Listed::from(&created.record) });
     Ok(response::json(StatusCode::OK, &body))
 }

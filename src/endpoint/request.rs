@@ -91,7 +91,10 @@ pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<Cli
             let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
             let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
             let unescape = |s: &str| -> String {
-                form_urlencoded::parse(format!("v={s}").as_bytes()).map(|(_, v)| v.into_owned()).next().unwrap_or_default()
+                form_urlencoded::parse(format!("v={s}").as_bytes())
+                    .map(|(_, v)| v.into_owned())
+                    .next()
+                    .unwrap_or_default()
             };
             Some((unescape(id), unescape(secret)))
         }
@@ -103,13 +106,19 @@ pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<Cli
         }
         Some((id, secret)) => {
             if form.get("client_id").is_some_and(|posted| posted != id) {
-                return Err(OAuthError::invalid_request("The client_id does not match the authenticated client"));
+                return Err(OAuthError::invalid_request(
+                    "The client_id does not match the authenticated client",
+                ));
             }
             Ok(ClientCredentials { id, secret: Some(secret), basic: true })
         }
         None => {
             let id = form.get("client_id").ok_or_else(OAuthError::invalid_client)?;
-            Ok(ClientCredentials { id: id.to_owned(), secret: posted_secret.map(str::to_owned), basic: false })
+            Ok(ClientCredentials {
+                id: id.to_owned(),
+                secret: posted_secret.map(str::to_owned),
+                basic: false,
+            })
         }
     }
 }

@@ -14,8 +14,17 @@ pub type EndpointResponse = Response<Full<Bytes>>;
 pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> EndpointResponse {
     match serde_json::to_vec(body) {
         Ok(bytes) => with_headers(status, Some("application/json"), Bytes::from(bytes)),
-        Err(_) => error(&OAuthError::new(OAuthErrorCode::ServerError, "The response could not be encoded"), false),
+        Err(_) => {
+            error(&OAuthError::new(OAuthErrorCode::ServerError, "The response could not be encoded"), false)
+        }
     }
+}
+
+/// 405 with the `Allow` header RFC 9110 §15.5.6 requires.
+pub(crate) fn method_not_allowed(allow: &'static str) -> EndpointResponse {
+    let mut response = empty(StatusCode::METHOD_NOT_ALLOWED);
+    response.headers_mut().insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 pub(crate) fn empty(status: StatusCode) -> EndpointResponse {

@@ -65,13 +65,13 @@ where
         "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" | "/oauth/scopes"
             if method != Method::GET && method != Method::HEAD =>
         {
-            response::empty(StatusCode::METHOD_NOT_ALLOWED)
+            response::method_not_allowed("GET, HEAD")
         }
         "/.well-known/jwks.json" => response::json(StatusCode::OK, &issuer.jwks()),
         "/.well-known/oauth-authorization-server" => response::json(StatusCode::OK, &issuer.metadata()),
         "/oauth/scopes" => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
         "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" if method != Method::POST => {
-            response::empty(StatusCode::METHOD_NOT_ALLOWED)
+            response::method_not_allowed("POST")
         }
         "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" => {
             let form = match read_body(body).await.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
@@ -80,7 +80,9 @@ where
             };
             let credentials = match client_credentials(&parts.headers, &form) {
                 Ok(credentials) => credentials,
-                Err(error) => return response::error(&error, parts.headers.contains_key(http::header::AUTHORIZATION)),
+                Err(error) => {
+                    return response::error(&error, parts.headers.contains_key(http::header::AUTHORIZATION))
+                }
             };
             let basic = credentials.basic;
             let outcome = match path {
@@ -94,7 +96,10 @@ where
     }
 }
 
-async fn authenticate<S: Store>(issuer: &Issuer<S>, credentials: &ClientCredentials) -> Result<ClientRecord, OAuthError> {
+async fn authenticate<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: &ClientCredentials,
+) -> Result<ClientRecord, OAuthError> {
     issuer.authenticate_client(&credentials.id, credentials.secret.as_deref()).await
 }
 
@@ -113,7 +118,12 @@ async fn token<S: Store>(
             let (username, password) = (form.require("username")?, form.require("password")?);
             issuer.password_grant(&client, username, password, scope).await?
         }
-        _ => return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported")),
+        _ => {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "The grant type is not supported",
+            ))
+        }
     };
     Ok(response::json(StatusCode::OK, &tokens))
 }

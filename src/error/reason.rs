@@ -65,6 +65,9 @@ pub enum Reason {
     ResolverFailed,
     /// The revocation check could not answer.
     RevocationUnavailable,
+    /// The verifying keys are unavailable: a remote key set was never fetched, or its
+    /// last good copy is older than the configured stale bound.
+    KeysUnavailable,
     /// A scope layer or extractor found no guard in front of it.
     MissingGuard,
     /// An extractor asked for `Principal<U>` with another `U` than the guard's resolver
@@ -110,6 +113,7 @@ impl Reason {
             Self::UserTokenRequired => "This resource requires a user token",
             Self::ResolverFailed => "The service cannot authenticate requests right now",
             Self::RevocationUnavailable => "The service cannot authenticate requests right now",
+            Self::KeysUnavailable => "The service cannot authenticate requests right now",
             Self::PrincipalTypeMismatch => {
                 "The principal type asked for differs from the one the guard's resolver yields"
             }

@@ -125,7 +125,11 @@ impl ResponseConfig {
     }
 
     /// As [`respond`](Self::respond), with the body type built by `make_body`.
-    pub(crate) fn respond_with<T>(&self, error: &AuthError, make_body: impl FnOnce(Bytes) -> T) -> Response<T> {
+    pub(crate) fn respond_with<T>(
+        &self,
+        error: &AuthError,
+        make_body: impl FnOnce(Bytes) -> T,
+    ) -> Response<T> {
         let body = self.responder.body(error);
         let mut response = Response::new(make_body(body.bytes.clone()));
         *response.status_mut() = error.status();

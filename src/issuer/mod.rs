@@ -387,6 +387,9 @@ impl<S: Store> Issuer<S> {
             Some(_) => return Err(IssuerError::Invalid("a client id cannot be empty".into())),
             None => secrets::random_b64(16).map_err(crypto)?,
         };
+        if self.inner.store.client(&id).await?.is_some() {
+            return Err(IssuerError::Invalid(format!("a client with id {id:?} exists already")));
+        }
         let client = ClientRecord {
             id,
             name: registration.name,
@@ -427,6 +430,8 @@ impl<S: Store> Issuer<S> {
     ) -> Result<ClientRecord, OAuthError> {
         let client = self.inner.store.client(client_id).await?;
         match client {
+            // The personal access client is internal: nobody signs in as it.
+            Some(client) if client.id == self.inner.personal_client_id => Err(OAuthError::invalid_client()),
             Some(client) if !client.revoked && clients::secret_matches(&client, secret) => Ok(client),
             Some(_) => Err(OAuthError::invalid_client()),
             None => {
@@ -844,10 +849,23 @@ impl<S: Store> Issuer<S> {
     }
 
     async fn introspect_access(&self, token: &str) -> Result<Option<Value>, OAuthError> {
-        let Ok(verified) = self.verifier().verify_uncached(token, self.now()) else { return Ok(None) };
+        let now = self.now();
+        let Ok(verified) = self.verifier().verify_uncached(token, now) else { return Ok(None) };
+        // The verifier allows clock skew; introspection answers for this server's clock
+        // (RFC 7662 §2.2: an expired token is not active).
+        if now >= verified.expires_at() {
+            return Ok(None);
+        }
         if let Some(jti) = verified.jti() {
             if self.inner.revocations.is_revoked(jti).await? {
                 return Ok(None);
+            }
+        }
+        // A revoked client's tokens are refused by the guard; introspection agrees.
+        if let Some(client_id) = verified.client_id() {
+            match self.inner.store.client(client_id).await? {
+                Some(client) if !client.revoked => {}
+                _ => return Ok(None),
             }
         }
         let mut answer = json!({

@@ -63,15 +63,56 @@ impl KeySet {
     /// # Errors
     /// As [`from_jwks`](Self::from_jwks).
     pub fn from_jwks_with(json: &str, options: &JwkOptions) -> Result<Self, ConfigError> {
-        let document: JwksDocument =
-            serde_json::from_str(json).map_err(|e| ConfigError::new(format!("invalid JWKS: {e}")))?;
         let mut set = Self::new();
-        for (index, value) in document.keys.into_iter().enumerate() {
-            let jwk: JwkDocument = serde_json::from_value(value)
-                .map_err(|e| ConfigError::new(format!("JWKS key #{index}: {e}")))?;
-            let key = VerifyingKey::from_jwk_document(&jwk, options)
-                .map_err(|e| ConfigError::new(format!("JWKS key #{index}: {e}")))?;
+        let entries = jwks_entries_raw(json).map_err(|e| ConfigError::new(format!("invalid JWKS: {e}")))?;
+        for (index, value) in entries {
+            let key = parse_entry(value, options).map_err(|refused| {
+                let detail = match refused {
+                    Refused::Shape(e) => e.to_string(),
+                    Refused::Key(e) => e.to_string(),
+                };
+                ConfigError::new(format!("JWKS key #{index}: {detail}"))
+            })?;
             set.insert(key);
+        }
+        Ok(set)
+    }
+
+    /// Every usable key of a JWKS document, skipping (and reporting to `skipped`) each key
+    /// that is malformed or refused, so that one bad key never costs the rest of the set.
+    /// A remote set is someone else's document; a static one is configuration and uses
+    /// the strict [`from_jwks_with`](Self::from_jwks_with).
+    ///
+    /// `skipped` gets the key's index, its `kid` if it has one, and why it was refused.
+    /// The reason never holds key material: a shape error is reported without serde's
+    /// text, which may quote the offending value.
+    ///
+    /// # Errors
+    /// Only when the document itself is not a JWKS (`{"keys": [...]}`).
+    #[cfg(feature = "jwks")]
+    pub(crate) fn from_jwks_lenient(
+        json: &str,
+        options: &JwkOptions,
+        mut skipped: impl FnMut(usize, Option<&str>, &str),
+    ) -> Result<Self, ConfigError> {
+        let mut set = Self::new();
+        let entries = jwks_entries_raw(json).map_err(|e| {
+            // Position only: serde's text may quote a fragment of the document.
+            ConfigError::new(format!(
+                "the document is not a JWKS (a JSON object with a \"keys\" array): line {}, column {}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        for (index, entry) in entries {
+            let kid = entry.get("kid").and_then(serde_json::Value::as_str).map(str::to_owned);
+            match parse_entry(entry, options) {
+                Ok(key) => set.insert(key),
+                Err(Refused::Shape(_)) => {
+                    skipped(index, kid.as_deref(), "not a JWK object of the expected shape");
+                }
+                Err(Refused::Key(e)) => skipped(index, kid.as_deref(), &e.to_string()),
+            }
         }
         Ok(set)
     }
@@ -79,6 +120,12 @@ impl KeySet {
     /// The key with this `kid`.
     pub fn get(&self, kid: &str) -> Option<&VerifyingKey> {
         self.keys.iter().find(|key| key.kid() == Some(kid)).map(|key| &**key)
+    }
+
+    /// The `kid`s of the keys that have one, in order.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(|key| key.kid())
     }
 
     /// How many keys the set holds.
@@ -110,4 +157,25 @@ impl KeySet {
             }
         }
     }
+}
+
+/// Why one JWKS entry was not loaded.
+enum Refused {
+    /// The entry is not a JWK object of the expected shape (serde's error may quote values).
+    Shape(serde_json::Error),
+    /// The JWK is well-formed but refused (unsupported type, encryption key, `oct`, …).
+    Key(ConfigError),
+}
+
+/// The entries of a JWKS document, unparsed.
+fn jwks_entries_raw(
+    json: &str,
+) -> Result<impl Iterator<Item = (usize, serde_json::Value)>, serde_json::Error> {
+    let document: JwksDocument = serde_json::from_str(json)?;
+    Ok(document.keys.into_iter().enumerate())
+}
+
+fn parse_entry(value: serde_json::Value, options: &JwkOptions) -> Result<VerifyingKey, Refused> {
+    let jwk: JwkDocument = serde_json::from_value(value).map_err(Refused::Shape)?;
+    VerifyingKey::from_jwk_document(&jwk, options).map_err(Refused::Key)
 }

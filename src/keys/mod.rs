@@ -3,13 +3,24 @@
 //! Keys come from PEM (SPKI, PKCS#1), DER, a JWK, or a JWKS document. A key is never
 //! used with an algorithm other than its own, so an RSA public key can never be
 //! misused as an HMAC secret, and `alg: none` never verifies.
+//!
+//! A verifier reads an issuer's keys from a [`KeySource`]: a static [`KeySet`], or with
+//! the `jwks` feature a [`RemoteKeySet`] fetched over HTTP (directly or through OpenID /
+//! RFC 8414 discovery) and refreshed in the background.
 
 mod algorithm;
 mod jwk;
 mod key_set;
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub mod remote;
+mod source;
 mod verifying_key;
 
 pub use algorithm::Algorithm;
 pub use jwk::JwkOptions;
 pub use key_set::KeySet;
+#[cfg(feature = "jwks")]
+pub use remote::{HttpClient, HyperClient, RemoteKeySet, RemoteKeySetBuilder};
+pub use source::KeySource;
 pub use verifying_key::VerifyingKey;

@@ -1,7 +1,7 @@
 use std::fmt;
 
-use aws_lc_rs::hmac;
 use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::hmac;
 use aws_lc_rs::rsa::PublicEncryptingKey;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 

@@ -105,29 +105,16 @@ impl Store for AnyStore {
     async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
         dispatch!(self, store => store.client(id))
     }
-    async fn set_client_revoked(
-        &self,
-        id: &str,
-        revoked: bool,
-    ) -> Result<bool, StoreError> {
+    async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
         dispatch!(self, store => store.set_client_revoked(id, revoked))
     }
-    async fn put_access_token(
-        &self,
-        record: AccessTokenRecord,
-    ) -> Result<(), StoreError> {
+    async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
         dispatch!(self, store => store.put_access_token(record))
     }
-    async fn access_token(
-        &self,
-        jti: &str,
-    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+    async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
         dispatch!(self, store => store.access_token(jti))
     }
-    async fn personal_access_tokens(
-        &self,
-        user_id: &str,
-    ) -> Result<Vec<AccessTokenRecord>, StoreError> {
+    async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
         dispatch!(self, store => store.personal_access_tokens(user_id))
     }
     async fn revoke_access_token(
@@ -148,10 +135,7 @@ impl Store for AnyStore {
     ) -> Result<(), StoreError> {
         dispatch!(self, store => store.start_family(family, first, access))
     }
-    async fn refresh_token(
-        &self,
-        id: &str,
-    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
         dispatch!(self, store => store.refresh_token(id))
     }
     async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
@@ -160,21 +144,13 @@ impl Store for AnyStore {
     async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
         dispatch!(self, store => store.rotate(rotation))
     }
-    async fn revoke_family(
-        &self,
-        family_id: &str,
-        now: u64,
-    ) -> Result<Vec<RevokedAccess>, StoreError> {
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
         dispatch!(self, store => store.revoke_family(family_id, now))
     }
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         dispatch!(self, store => store.purge(purge))
     }
-    async fn put_setting_if_absent(
-        &self,
-        name: &str,
-        value: &str,
-    ) -> Result<String, StoreError> {
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         dispatch!(self, store => store.put_setting_if_absent(name, value))
     }
 }

@@ -90,7 +90,9 @@ impl State {
         let live: Vec<String> = self
             .access
             .values()
-            .filter(|a| a.family_id.as_deref() == Some(family_id) && a.revoked_at.is_none() && a.expires_at > now)
+            .filter(|a| {
+                a.family_id.as_deref() == Some(family_id) && a.revoked_at.is_none() && a.expires_at > now
+            })
             .map(|a| a.jti.clone())
             .collect();
         live.iter().filter_map(|jti| self.revoke_access(jti, now)).collect()
@@ -141,8 +143,9 @@ impl State {
                 Ok(RotationOutcome::Rotated { revoked })
             }
             Some(used_at) => {
-                let in_grace = rotation.grace_seconds.is_some_and(|grace| now <= used_at.saturating_add(grace))
-                    && family.previous.as_deref() == Some(presented.id.as_str());
+                let in_grace =
+                    rotation.grace_seconds.is_some_and(|grace| now <= used_at.saturating_add(grace))
+                        && family.previous.as_deref() == Some(presented.id.as_str());
                 if !in_grace {
                     let revoked = self.revoke_family(&family.id, now);
                     return Ok(RotationOutcome::ReuseDetected { family_id: family.id, revoked });
@@ -208,13 +211,18 @@ impl Store for MemoryStore {
         self.with(move |state| Ok(state.clients.get(id).cloned()))
     }
 
-    fn set_client_revoked(&self, id: &str, revoked: bool) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.with(move |state| {
-            Ok(state.clients.get_mut(id).map(|client| client.revoked = revoked).is_some())
-        })
+    fn set_client_revoked(
+        &self,
+        id: &str,
+        revoked: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.with(move |state| Ok(state.clients.get_mut(id).map(|client| client.revoked = revoked).is_some()))
     }
 
-    fn put_access_token(&self, record: AccessTokenRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn put_access_token(
+        &self,
+        record: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.with(move |state| {
             if state.access.contains_key(&record.jti) {
                 return Err(StoreError::conflict("duplicate jti"));
@@ -224,7 +232,10 @@ impl Store for MemoryStore {
         })
     }
 
-    fn access_token(&self, jti: &str) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+    fn access_token(
+        &self,
+        jti: &str,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
         self.with(move |state| Ok(state.access.get(jti).cloned()))
     }
 
@@ -275,7 +286,10 @@ impl Store for MemoryStore {
         })
     }
 
-    fn refresh_token(&self, id: &str) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+    fn refresh_token(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
         self.with(move |state| Ok(state.refresh.get(id).cloned()))
     }
 
@@ -304,6 +318,8 @@ impl Store for MemoryStore {
         name: &str,
         value: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send {
-        self.with(move |state| Ok(state.settings.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone()))
+        self.with(move |state| {
+            Ok(state.settings.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone())
+        })
     }
 }

@@ -82,10 +82,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
 /// "+" / "/" ) *"="`.
 fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
     let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
-    let valid = body_len > 0
-        && token[..body_len]
-            .iter()
-            .fold(true, |ok, &b| ok & is_b64token_byte(b));
+    let valid = body_len > 0 && token[..body_len].iter().fold(true, |ok, &b| ok & is_b64token_byte(b));
     if !valid {
         return Err(AuthError::invalid_request(Reason::MalformedHeader));
     }

@@ -3,10 +3,11 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
-use crate::keys::KeySet;
+use crate::keys::KeySource;
 
 use super::cache::VerifiedCache;
 use super::claims_check::ClaimsPolicy;
+use super::issuers::TrustedIssuer;
 use super::{Inner, Verifier};
 
 /// Which JOSE `typ` values are accepted.
@@ -28,6 +29,11 @@ pub enum TypPolicy {
 
 /// Builds a [`Verifier`]. Every method is chained; [`build`](Self::build) checks the whole.
 ///
+/// [`issuer`](Self::issuer), [`audience`](Self::audience) and the `typ` methods configure
+/// the first trusted issuer (the one whose keys were given to
+/// [`Verifier::builder`](Verifier::builder)); [`trust`](Self::trust) adds more, each with
+/// its own keys, audiences and `typ` policy. Leeway, scopes, clock and cache are shared.
+///
 /// ```
 /// use std::time::Duration;
 /// use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
@@ -46,11 +52,9 @@ pub enum TypPolicy {
 /// ```
 #[must_use]
 pub struct VerifierBuilder {
-    keys: KeySet,
-    issuer: Option<Box<str>>,
-    audiences: Vec<Box<str>>,
+    /// Never empty: the first is the one the issuer/audience/typ methods configure.
+    issuers: Vec<TrustedIssuer>,
     leeway: Duration,
-    typ: TypPolicy,
     inherited_scopes: bool,
     clock: Arc<dyn Clock>,
     cache_capacity: u64,
@@ -58,13 +62,14 @@ pub struct VerifierBuilder {
 }
 
 impl VerifierBuilder {
-    pub(super) fn new(keys: KeySet) -> Self {
+    pub(super) fn new(keys: KeySource) -> Self {
+        Self::trusting(TrustedIssuer::new("", keys))
+    }
+
+    pub(super) fn trusting(first: TrustedIssuer) -> Self {
         Self {
-            keys,
-            issuer: None,
-            audiences: Vec::new(),
+            issuers: vec![first],
             leeway: Duration::from_secs(60),
-            typ: TypPolicy::AccessTokenOnly,
             inherited_scopes: false,
             clock: Arc::new(SystemClock),
             cache_capacity: 10_000,
@@ -74,14 +79,18 @@ impl VerifierBuilder {
 
     /// The issuer (`iss`) tokens must name, compared exactly. Required.
     pub fn issuer(mut self, issuer: impl Into<Box<str>>) -> Self {
-        self.issuer = Some(issuer.into());
+        if let Some(first) = self.issuers.first_mut() {
+            first.issuer = issuer.into();
+        }
         self
     }
 
     /// An audience tokens may name in `aud`; call again to accept several. At least one is
     /// required (RFC 9068 §4).
     pub fn audience(mut self, audience: impl Into<Box<str>>) -> Self {
-        self.audiences.push(audience.into());
+        if let Some(first) = self.issuers.first_mut() {
+            first.audiences.push(audience.into());
+        }
         self
     }
 
@@ -93,14 +102,46 @@ impl VerifierBuilder {
 
     /// Accepts `typ: JWT` and tokens without `typ`, as Passport and many identity
     /// providers issue them. By default only `at+jwt` passes.
-    pub fn accept_generic_jwt_typ(mut self) -> Self {
-        self.typ = TypPolicy::AllowGenericJwt;
-        self
+    pub fn accept_generic_jwt_typ(self) -> Self {
+        self.typ_policy(TypPolicy::AllowGenericJwt)
     }
 
     /// Sets the `typ` policy.
     pub fn typ_policy(mut self, policy: TypPolicy) -> Self {
-        self.typ = policy;
+        if let Some(first) = self.issuers.first_mut() {
+            first.typ = policy;
+        }
+        self
+    }
+
+    /// Also trusts `issuer`, with its own keys, audiences and `typ` policy. Tokens are
+    /// routed by their `iss` claim to exactly one issuer's keys.
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, KeySet, TrustedIssuer, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let ours = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let theirs = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[8; 32])?);
+    /// let verifier = Verifier::builder(ours)
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .trust(TrustedIssuer::new("https://idp.example", theirs).audience("orders-api"))
+    ///     .build()?;
+    /// # let _ = verifier;
+    /// // The same issuer twice is a mistake.
+    /// # let ours = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// # let theirs = ours.clone();
+    /// let twice = Verifier::builder(ours)
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .trust(TrustedIssuer::new("https://auth.example.com", theirs).audience("orders-api"))
+    ///     .build();
+    /// assert!(twice.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trust(mut self, issuer: TrustedIssuer) -> Self {
+        self.issuers.push(issuer);
         self
     }
 
@@ -138,27 +179,21 @@ impl VerifierBuilder {
     /// Checks the configuration and builds the verifier. Synchronous, never blocks.
     ///
     /// # Errors
-    /// When the issuer or every audience is missing, or the key set is empty.
+    /// When an issuer or every audience of an issuer is missing, a static key set is
+    /// empty, or the same issuer is trusted twice.
     pub fn build(self) -> Result<Verifier, ConfigError> {
-        let issuer = self
-            .issuer
-            .filter(|issuer| !issuer.is_empty())
-            .ok_or_else(|| ConfigError::new("the verifier needs an issuer (VerifierBuilder::issuer)"))?;
-        if self.audiences.iter().all(|aud| aud.is_empty()) {
-            return Err(ConfigError::new("the verifier needs an audience (VerifierBuilder::audience)"));
-        }
-        if self.keys.is_empty() {
-            return Err(ConfigError::new("the verifier needs at least one key"));
+        let mut issuers = Vec::with_capacity(self.issuers.len());
+        for (position, trusted) in self.issuers.into_iter().enumerate() {
+            let policy = trusted.into_policy(position)?;
+            if issuers.iter().any(|known: &super::issuers::IssuerPolicy| known.issuer == policy.issuer) {
+                return Err(ConfigError::new(format!("the issuer {:?} is trusted twice", policy.issuer)));
+            }
+            issuers.push(policy);
         }
         let cache = (self.cache_capacity > 0 && !self.cache_max_ttl.is_zero())
             .then(|| VerifiedCache::new(self.cache_capacity, self.cache_max_ttl, self.clock.clone()));
-        let policy = ClaimsPolicy {
-            issuer,
-            audiences: self.audiences.into_iter().filter(|aud| !aud.is_empty()).collect(),
-            leeway: self.leeway.as_secs(),
-            typ: self.typ,
-            inherited_scopes: self.inherited_scopes,
-        };
-        Ok(Verifier { inner: Arc::new(Inner { keys: self.keys, policy, clock: self.clock, cache }) })
+        let policy = ClaimsPolicy { leeway: self.leeway.as_secs(), inherited_scopes: self.inherited_scopes };
+        let issuers = issuers.into_boxed_slice();
+        Ok(Verifier { inner: Arc::new(Inner { issuers, policy, clock: self.clock, cache }) })
     }
 }

@@ -36,8 +36,10 @@ impl Expiry<Box<str>, VerifiedToken> for TokenLifetime {
 
 impl VerifiedCache {
     pub(super) fn new(capacity: u64, cap: Duration, clock: Arc<dyn Clock>) -> Self {
-        let cache =
-            Cache::builder().max_capacity(capacity).expire_after(TokenLifetime { clock, cap }).build_with_hasher(TailHash::default());
+        let cache = Cache::builder()
+            .max_capacity(capacity)
+            .expire_after(TokenLifetime { clock, cap })
+            .build_with_hasher(TailHash::default());
         Self { cache }
     }
 

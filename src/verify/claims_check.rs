@@ -3,18 +3,39 @@
 use crate::error::{AuthError, Reason};
 use crate::token::{is_json_object, PrincipalKind, RawClaims, Scopes, VerifiedToken};
 
+use super::issuers::IssuerPolicy;
 use super::TypPolicy;
 
+/// What every trusted issuer shares: clock leeway and scope inheritance.
 #[derive(Debug)]
 pub(super) struct ClaimsPolicy {
-    pub(super) issuer: Box<str>,
-    pub(super) audiences: Box<[Box<str>]>,
     pub(super) leeway: u64,
-    pub(super) typ: TypPolicy,
     pub(super) inherited_scopes: bool,
 }
 
-impl ClaimsPolicy {
+/// A token's claims, decoded and parsed once, and not trusted until its signature verifies.
+pub(super) struct Payload {
+    claims: RawClaims,
+    raw: String,
+}
+
+impl Payload {
+    pub(super) fn parse(raw: String) -> Result<Self, AuthError> {
+        if !is_json_object(raw.as_bytes()) {
+            return Err(AuthError::invalid_token(Reason::MalformedClaims));
+        }
+        let claims: RawClaims =
+            serde_json::from_str(&raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
+        Ok(Self { claims, raw })
+    }
+
+    /// `iss` as sent: only for choosing which issuer's keys to verify with.
+    pub(super) fn unverified_issuer(&self) -> Option<&str> {
+        self.claims.iss.as_deref()
+    }
+}
+
+impl IssuerPolicy {
     pub(super) fn check_type(&self, typ: Option<&str>) -> Result<(), AuthError> {
         let accepted = match typ {
             Some(typ) => {
@@ -32,7 +53,9 @@ impl ClaimsPolicy {
             Err(AuthError::invalid_token(Reason::WrongType))
         }
     }
+}
 
+impl ClaimsPolicy {
     pub(super) fn check_expiry(&self, expires_at: u64, now: u64) -> Result<(), AuthError> {
         // RFC 7519 §4.1.4: the token is valid strictly before `exp`.
         if now >= expires_at.saturating_add(self.leeway) {
@@ -41,17 +64,15 @@ impl ClaimsPolicy {
         Ok(())
     }
 
+    /// Checks the claims of a token whose signature verified under `trusted`'s keys.
     pub(super) fn check_claims(
         &self,
-        payload: String,
+        trusted: &IssuerPolicy,
+        payload: Payload,
         kid: Option<&str>,
         now: u64,
     ) -> Result<VerifiedToken, AuthError> {
-        if !is_json_object(payload.as_bytes()) {
-            return Err(AuthError::invalid_token(Reason::MalformedClaims));
-        }
-        let claims: RawClaims =
-            serde_json::from_str(&payload).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
+        let Payload { claims, raw: payload } = payload;
         let expires_at = claims.exp.ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;
         self.check_expiry(expires_at, now)?;
         let horizon = now.saturating_add(self.leeway);
@@ -63,10 +84,10 @@ impl ClaimsPolicy {
         }
         let issuer = claims
             .iss
-            .filter(|iss| **iss == *self.issuer)
+            .filter(|iss| **iss == *trusted.issuer)
             .ok_or(AuthError::invalid_token(Reason::WrongIssuer))?;
         let audience = claims.aud.map(|aud| aud.0).unwrap_or_default();
-        let for_us = audience.iter().any(|aud| self.audiences.iter().any(|expected| expected == aud));
+        let for_us = audience.iter().any(|aud| trusted.audiences.iter().any(|expected| expected == aud));
         if !for_us {
             return Err(AuthError::invalid_token(Reason::WrongAudience));
         }

@@ -4,21 +4,24 @@
 mod builder;
 mod cache;
 mod claims_check;
+mod issuers;
 mod jws;
 mod revocation;
 
 pub use builder::{TypPolicy, VerifierBuilder};
+pub use issuers::TrustedIssuer;
 pub use revocation::{NoRevocation, RevocationCheck};
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::error::AuthError;
-use crate::keys::KeySet;
+use crate::error::{AuthError, Reason};
+use crate::keys::KeySource;
 use crate::token::VerifiedToken;
 
 use cache::VerifiedCache;
-use claims_check::ClaimsPolicy;
+use claims_check::{ClaimsPolicy, Payload};
+use issuers::IssuerPolicy;
 
 /// Verifies JWT access tokens against a key set and a claims policy. Cheap to clone.
 ///
@@ -30,6 +33,12 @@ use claims_check::ClaimsPolicy;
 /// A verified-token cache (on by default) remembers tokens that passed, keyed on the
 /// whole token string, for no longer than the token's remaining lifetime. A hit still
 /// checks expiry.
+///
+/// A verifier may trust several issuers ([`VerifierBuilder::trust`], [`TrustedIssuer`]),
+/// each with its own [`KeySource`], audiences and `typ` policy. A token is routed by its
+/// `iss` claim, read before the signature is checked, to exactly one issuer's keys; its
+/// claims are trusted only once the signature verifies under them. A verifier with a
+/// single issuer checks `iss` with the other claims, after the signature.
 ///
 /// ```
 /// use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey, error::Reason};
@@ -50,16 +59,44 @@ pub struct Verifier {
 }
 
 struct Inner {
-    keys: KeySet,
+    /// Never empty.
+    issuers: Box<[IssuerPolicy]>,
     policy: ClaimsPolicy,
     clock: Arc<dyn Clock>,
     cache: Option<VerifiedCache>,
 }
 
 impl Verifier {
-    /// Starts a verifier over `keys`. The issuer and at least one audience are required.
-    pub fn builder(keys: KeySet) -> VerifierBuilder {
-        VerifierBuilder::new(keys)
+    /// Starts a verifier over `keys`: a [`KeySet`](crate::KeySet) or (feature `jwks`) a
+    /// `RemoteKeySet`. The issuer and at least one audience are required.
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// assert!(Verifier::builder(keys.clone()).issuer("https://auth.example.com").audience("api").build().is_ok());
+    /// assert!(Verifier::builder(keys).audience("api").build().is_err()); // no issuer
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(keys: impl Into<KeySource>) -> VerifierBuilder {
+        VerifierBuilder::new(keys.into())
+    }
+
+    /// Starts a verifier that trusts `issuer`; add more with [`VerifierBuilder::trust`].
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, KeySet, TrustedIssuer, Verifier, VerifyingKey, error::Reason};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::trusting(TrustedIssuer::new("https://auth.example.com", keys).audience("api"))
+    ///     .build()?;
+    /// assert_eq!(verifier.verify("not.a.jwt").unwrap_err().reason(), Reason::MalformedHeaderParameters);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trusting(issuer: TrustedIssuer) -> VerifierBuilder {
+        VerifierBuilder::trusting(issuer)
     }
 
     /// Verifies `token` (the compact JWS, without the `Bearer ` prefix).
@@ -88,18 +125,66 @@ impl Verifier {
     pub fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
         let parts = jws::split(token)?;
         let header_bytes = jws::decode_part(parts.header)
-            .map_err(|_| AuthError::invalid_token(crate::error::Reason::MalformedHeaderParameters))?;
+            .map_err(|_| AuthError::invalid_token(Reason::MalformedHeaderParameters))?;
         let header = jws::Header::parse(&header_bytes)?;
-        self.inner.policy.check_type(header.typ.as_deref())?;
+        // The claims are decoded and parsed once, here, but trusted only after the
+        // signature verifies; a payload error is reported in its old place, after it.
+        let payload = jws::decode_payload(parts.payload).and_then(Payload::parse);
+        let trusted = self.route(&payload)?;
+        trusted.check_type(header.typ.as_deref())?;
         let algorithm = header.algorithm()?;
-        let key =
-            self.inner.keys.select(header.kid.as_deref(), algorithm).map_err(AuthError::invalid_token)?;
-        let signature = jws::decode_part(parts.signature)?;
-        if !key.verify(parts.signing_input.as_bytes(), &signature) {
-            return Err(AuthError::invalid_token(crate::error::Reason::BadSignature));
+        trusted.keys.with_key(header.kid.as_deref(), algorithm, |key| {
+            let signature = jws::decode_part(parts.signature)?;
+            if key.verify(parts.signing_input.as_bytes(), &signature) {
+                Ok(())
+            } else {
+                Err(AuthError::invalid_token(Reason::BadSignature))
+            }
+        })?;
+        self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)
+    }
+
+    /// The issuer whose keys verify this token: the only one, or the one its unverified
+    /// `iss` names. Never a trial of several.
+    fn route(&self, payload: &Result<Payload, AuthError>) -> Result<&IssuerPolicy, AuthError> {
+        match &*self.inner.issuers {
+            // One issuer: `iss` is checked with the other claims, after the signature.
+            [only] => Ok(only),
+            issuers => {
+                let iss = payload.as_ref().map_err(Clone::clone)?.unverified_issuer();
+                iss.and_then(|iss| issuers.iter().find(|trusted| *trusted.issuer == *iss))
+                    .ok_or(AuthError::invalid_token(Reason::WrongIssuer))
+            }
         }
-        let payload = jws::decode_payload(parts.payload)?;
-        self.inner.policy.check_claims(payload, header.kid.as_deref(), now)
+    }
+
+    /// Fetches every remote key set this verifier reads, now, and starts their background
+    /// refresh: the explicit start-up step for [`RemoteKeySet`](crate::RemoteKeySet)s.
+    /// Static key sets need nothing.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+    /// verifier.warm_up().await?; // nothing remote: done at once
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The first remote set whose fetch fails, with why. The sets keep retrying in the
+    /// background either way.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub async fn warm_up(&self) -> Result<(), crate::BackendError> {
+        for trusted in self.inner.issuers.iter() {
+            if let KeySource::Remote(remote) = &trusted.keys {
+                remote.warm_up().await?;
+            }
+        }
+        Ok(())
     }
 
     /// The clock this verifier reads.
@@ -107,14 +192,31 @@ impl Verifier {
         self.inner.clock.now()
     }
 
-    /// Drops a token from the verified-token cache (for example when it is revoked).
+    /// Drops the verified tokens with this `jti` from the cache (a revocation announced by
+    /// another node, for instance).
     ///
     /// ```
     /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
     /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap()))
     /// #     .issuer("i").audience("a").build().unwrap();
+    /// verifier.forget_jti("3f6c1b2a");
+    /// verifier.forget_everything();
     /// verifier.forget("eyJ...");
     /// ```
+    pub fn forget_jti(&self, jti: &str) {
+        if let Some(cache) = &self.inner.cache {
+            cache.remove_jti(jti);
+        }
+    }
+
+    /// Empties the verified-token cache.
+    pub fn forget_everything(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.clear();
+        }
+    }
+
+    /// Drops a token from the verified-token cache (for example when it is revoked).
     pub fn forget(&self, token: &str) {
         if let Some(cache) = &self.inner.cache {
             cache.remove(token);
@@ -125,7 +227,7 @@ impl Verifier {
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("keys", &self.inner.keys.len())
+            .field("issuers", &self.inner.issuers)
             .field("policy", &self.inner.policy)
             .field("cache", &self.inner.cache.is_some())
             .finish()

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, RefreshTokenRecord, Rotation, RotationOutcome,
-    SecretHash, Store,
+    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, RefreshTokenRecord, Rotation,
+    RotationOutcome, SecretHash, Store,
 };
 
 pub const T0: u64 = 1_900_000_000;
@@ -70,7 +70,8 @@ pub fn refresh(id: &str, family: &str, secret: &str, access_jti: &str, issued_at
 /// (`<family>-a0`), started at `T0`.
 pub async fn start<S: Store>(store: &S) -> String {
     let family = unique("family");
-    let first = refresh(&format!("{family}-r0"), &family, &format!("{family}-s0"), &format!("{family}-a0"), T0);
+    let first =
+        refresh(&format!("{family}-r0"), &family, &format!("{family}-s0"), &format!("{family}-a0"), T0);
     let record = FamilyRecord {
         id: family.clone(),
         client_id: "client".into(),
@@ -96,7 +97,13 @@ pub fn rotation(family: &str, from: u32, to: u32, now: u64, grace: Option<u64>) 
         grace_seconds: grace,
         consume: true,
         revoke_previous_access: true,
-        next: refresh(&format!("{family}-r{to}"), family, &format!("{family}-s{to}"), &format!("{family}-a{to}"), now),
+        next: refresh(
+            &format!("{family}-r{to}"),
+            family,
+            &format!("{family}-s{to}"),
+            &format!("{family}-a{to}"),
+            now,
+        ),
         next_access: access(&format!("{family}-a{to}"), Some(family), now, 3600),
     }
 }
@@ -120,7 +127,10 @@ pub async fn access_tokens_and_the_revocation_list<S: Store>(store: S) {
     assert!(!store.is_revoked(&jti).await.unwrap());
     store.put_access_token(access(&jti, None, T0, 3600)).await.unwrap();
     assert_eq!(store.access_token(&jti).await.unwrap(), Some(access(&jti, None, T0, 3600)));
-    assert!(store.put_access_token(access(&jti, None, T0, 3600)).await.is_err(), "a duplicate jti is refused");
+    assert!(
+        store.put_access_token(access(&jti, None, T0, 3600)).await.is_err(),
+        "a duplicate jti is refused"
+    );
     let revoked = store.revoke_access_token(&jti, T0 + 5).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(T0 + 5));
     assert!(store.is_revoked(&jti).await.unwrap());
@@ -205,22 +215,36 @@ pub async fn a_wrong_secret_an_unknown_or_expired_token_is_invalid_and_changes_n
 
 pub async fn reuse_revokes_the_whole_family<S: Store>(store: S) {
     let family = start(&store).await;
-    assert!(matches!(store.rotate(rotation(&family, 0, 1, T0 + 60, None)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    assert!(matches!(
+        store.rotate(rotation(&family, 0, 1, T0 + 60, None)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
     let reuse = store.rotate(rotation(&family, 0, 9, T0 + 90, None)).await.unwrap();
-    let RotationOutcome::ReuseDetected { family_id, revoked } = reuse else { panic!("expected reuse, got {reuse:?}") };
+    let RotationOutcome::ReuseDetected { family_id, revoked } = reuse else {
+        panic!("expected reuse, got {reuse:?}")
+    };
     assert_eq!(family_id, family);
     assert_eq!(revoked.iter().map(|r| r.jti.as_str()).collect::<Vec<_>>(), [format!("{family}-a1")]);
-    assert!(store.is_revoked(&format!("{family}-a1")).await.unwrap(), "live access tokens die with the family");
+    assert!(
+        store.is_revoked(&format!("{family}-a1")).await.unwrap(),
+        "live access tokens die with the family"
+    );
     assert!(store.family(&family).await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.refresh_token(&format!("{family}-r9")).await.unwrap().is_none(), "no token was issued");
-    assert_eq!(store.rotate(rotation(&family, 1, 2, T0 + 120, None)).await.unwrap(), RotationOutcome::Invalid);
+    assert_eq!(
+        store.rotate(rotation(&family, 1, 2, T0 + 120, None)).await.unwrap(),
+        RotationOutcome::Invalid
+    );
 }
 
 pub async fn the_grace_window_covers_only_the_previous_token<S: Store>(store: S) {
     let family = start(&store).await;
     let grace = Some(30);
-    assert!(matches!(store.rotate(rotation(&family, 0, 1, T0 + 60, grace)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    assert!(matches!(
+        store.rotate(rotation(&family, 0, 1, T0 + 60, grace)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
     // r0 is the previous token: inside the window it yields a fresh pair, superseding r1.
     let again = store.rotate(rotation(&family, 0, 2, T0 + 70, grace)).await.unwrap();
     assert!(matches!(again, RotationOutcome::GraceReissued { .. }), "{again:?}");
@@ -228,7 +252,10 @@ pub async fn the_grace_window_covers_only_the_previous_token<S: Store>(store: S)
     assert_eq!((record.current.as_str(), record.revoked_at), (format!("{family}-r2").as_str(), None));
     assert!(store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap().used_at.is_some());
     // r2 goes on normally.
-    assert!(matches!(store.rotate(rotation(&family, 2, 3, T0 + 80, grace)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    assert!(matches!(
+        store.rotate(rotation(&family, 2, 3, T0 + 80, grace)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
     // r0 is no longer the previous token: even inside the window, reuse kills the family.
     let late = store.rotate(rotation(&family, 0, 4, T0 + 85, grace)).await.unwrap();
     assert!(matches!(late, RotationOutcome::ReuseDetected { .. }), "{late:?}");
@@ -237,7 +264,10 @@ pub async fn the_grace_window_covers_only_the_previous_token<S: Store>(store: S)
 pub async fn the_grace_window_ends<S: Store>(store: S) {
     let family = start(&store).await;
     let grace = Some(30);
-    assert!(matches!(store.rotate(rotation(&family, 0, 1, T0 + 60, grace)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    assert!(matches!(
+        store.rotate(rotation(&family, 0, 1, T0 + 60, grace)).await.unwrap(),
+        RotationOutcome::Rotated { .. }
+    ));
     let late = store.rotate(rotation(&family, 0, 2, T0 + 91, grace)).await.unwrap();
     assert!(matches!(late, RotationOutcome::ReuseDetected { .. }), "{late:?}");
 }
@@ -248,7 +278,9 @@ pub async fn concurrent_rotations_have_exactly_one_winner<S: Store>(store: S) {
     let mut tasks = Vec::new();
     for attempt in 1..=50u32 {
         let (store, family) = (store.clone(), family.clone());
-        tasks.push(tokio::spawn(async move { store.rotate(rotation(&family, 0, attempt, T0 + 60, None)).await }));
+        tasks.push(tokio::spawn(
+            async move { store.rotate(rotation(&family, 0, attempt, T0 + 60, None)).await },
+        ));
     }
     let mut rotated = 0;
     for task in tasks {
@@ -328,7 +360,9 @@ pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
     let mut tasks = Vec::new();
     for writer in 0..20 {
         let (store, name) = (store.clone(), name.clone());
-        tasks.push(tokio::spawn(async move { store.put_setting_if_absent(&name, &format!("value-{writer}")).await }));
+        tasks.push(tokio::spawn(async move {
+            store.put_setting_if_absent(&name, &format!("value-{writer}")).await
+        }));
     }
     let mut seen = Vec::new();
     for task in tasks {

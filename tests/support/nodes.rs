@@ -151,7 +151,12 @@ pub async fn time_until_refused(node: &Node, token: &str, limit: Duration) -> Op
 }
 
 /// As [`time_until_refused`], polling every `interval` (zero: as fast as the runtime allows).
-pub async fn time_until_refused_every(node: &Node, token: &str, limit: Duration, interval: Duration) -> Option<Duration> {
+pub async fn time_until_refused_every(
+    node: &Node,
+    token: &str,
+    limit: Duration,
+    interval: Duration,
+) -> Option<Duration> {
     let started = Instant::now();
     while started.elapsed() < limit {
         if node.status(token).await == StatusCode::UNAUTHORIZED {
@@ -165,4 +170,3 @@ pub async fn time_until_refused_every(node: &Node, token: &str, limit: Duration,
     }
     None
 }
-

@@ -32,6 +32,8 @@ fn checked_prefix(prefix: &str) -> Result<String, crate::store::StoreError> {
     if schema::valid_prefix(prefix) {
         Ok(prefix.to_owned())
     } else {
-        Err(crate::store::StoreError::conflict("a table prefix may hold only ASCII letters, digits and '_' (32 at most)"))
+        Err(crate::store::StoreError::conflict(
+            "a table prefix may hold only ASCII letters, digits and '_' (32 at most)",
+        ))
     }
 }

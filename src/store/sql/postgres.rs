@@ -7,8 +7,8 @@ use super::convert::{self, MigrationError, MigrationProblem};
 use super::schema;
 use super::store::{now, sql_store};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, Rotation,
-    RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
+    Rotation, RotationOutcome, Store, StoreError,
 };
 
 /// A [`Store`] in PostgreSQL, shared by every node of a deployment. Rotation locks the

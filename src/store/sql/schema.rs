@@ -25,7 +25,10 @@ pub(crate) fn statements(migration: &Migration, prefix: &str) -> Vec<String> {
         .sql
         .split(';')
         .map(|statement| statement.trim())
-        .filter(|statement| !statement.is_empty() && !statement.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--")))
+        .filter(|statement| {
+            !statement.is_empty()
+                && !statement.lines().all(|l| l.trim().is_empty() || l.trim().starts_with("--"))
+        })
         .map(|statement| statement.replace("{p}", prefix))
         .collect()
 }

@@ -8,8 +8,8 @@ use super::convert::{self, MigrationError, MigrationProblem};
 use super::schema;
 use super::store::{now, sql_store};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, Rotation,
-    RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
+    Rotation, RotationOutcome, Store, StoreError,
 };
 
 /// A [`Store`] in one SQLite file: the embedded, durable default. WAL mode, migrations

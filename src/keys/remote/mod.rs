@@ -1,0 +1,239 @@
+//! Remote key sets (feature `jwks`): a JWKS fetched over HTTP, directly or through
+//! OpenID Connect / RFC 8414 discovery, and refreshed in the background.
+//!
+//! # What a request sees
+//!
+//! Requests read the current set from an immutable snapshot (an `arc-swap` load: no
+//! lock, no waiting). Fetching happens in one background task per set (spawned on the
+//! tokio runtime of the first request or [`RemoteKeySet::warm_up`]), never on the
+//! request path.
+//!
+//! | state of the set | token with a known `kid` | token with an unknown `kid` |
+//! |---|---|---|
+//! | never fetched successfully | 503, [`Reason::KeysUnavailable`] | 503, `KeysUnavailable` |
+//! | fetched, within the stale bound (even if later fetches fail) | verified | 401 `invalid_token`, [`Reason::UnknownKid`] |
+//! | last success older than [`max_stale`](RemoteKeySetBuilder::max_stale) | 503, `KeysUnavailable` | 503, `KeysUnavailable` |
+//!
+//! A 503 carries the last fetch error as its [`BackendError`] and no challenge, as for
+//! any backend failure. An unknown `kid` fails at once; the first one after the
+//! [cooldown](RemoteKeySetBuilder::unknown_kid_cooldown) also asks the task to refetch
+//! (at most one fetch in flight), and every other one during the cooldown only counts,
+//! so a flood of random `kid`s costs at most one fetch per cooldown. Once the refetch
+//! publishes a set holding the new `kid`, its tokens pass.
+//!
+//! Tokens found in the verifier's verified-token cache are not looked up again: a key
+//! removed from the set stops verifying new tokens at once, and cached ones within the
+//! cache's TTL (5 minutes at most by default).
+//!
+//! # Refresh
+//!
+//! - After `Cache-Control: max-age` (less `Age`), clamped between the configured minimum
+//!   and maximum, or the default interval without one (1 min ..= 1 h, 5 min).
+//! - With `If-None-Match` when the last set came with an `ETag`; `304 Not Modified`
+//!   keeps the set and counts as a success.
+//! - A failure (transport error, timeout, status other than 200/304, a document that is
+//!   not a JWKS or has no usable key) keeps the last good set, records the error, and
+//!   retries with exponential backoff and jitter.
+//! - Each key is parsed on its own: one that is malformed, of an unsupported
+//!   `kty`/`crv`/`alg`, an encryption key (`use: enc`) or an `oct` key (unless
+//!   [`JwkOptions::allow_symmetric`](crate::keys::JwkOptions::allow_symmetric)) is
+//!   skipped and logged with its index and `kid`, never its material; the rest is used.
+//!   A key without `alg` gets one only from an unambiguous type: RSA → RS256 (or
+//!   [`JwkOptions::default_rsa_algorithm`](crate::keys::JwkOptions::default_rsa_algorithm)),
+//!   EC P-256 → ES256, P-384 → ES384, OKP Ed25519 → EdDSA.
+//!
+//! # Observability
+//!
+//! `tracing` events report each fetch (source, status, key count, skipped keys, next
+//! refresh), each failure (the error chain, the retry delay, whether the last good set
+//! still serves), each skipped key and each unknown `kid`; [`RemoteKeySet::metrics`]
+//! counts fetches, failures, 304s, skipped keys, kid misses, refetches and cooldown
+//! rejections; [`RemoteKeySet::status`] gives the current `kid`s, fetch time, next
+//! refresh and last error.
+//!
+//! [`Reason::KeysUnavailable`]: crate::error::Reason::KeysUnavailable
+//! [`Reason::UnknownKid`]: crate::error::Reason::UnknownKid
+//! [`BackendError`]: crate::BackendError
+
+mod builder;
+mod client;
+mod discovery;
+mod fetch;
+mod hyper_client;
+mod refresh;
+mod status;
+mod url;
+
+pub use builder::RemoteKeySetBuilder;
+pub use client::{FetchFuture, HttpClient};
+pub use hyper_client::{HyperClient, HyperClientBuilder};
+pub use status::{KeySetMetrics, KeySetStatus};
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::{Algorithm, VerifyingKey};
+use crate::error::{AuthError, BackendError, Reason};
+use builder::Config;
+use refresh::Shared;
+
+/// A JWKS fetched over HTTP and refreshed in the background; see the
+/// [module docs](self) for exactly what requests see. Cheap to clone: clones share the
+/// set, its task and its counters.
+///
+/// Give it to [`Verifier::builder`](crate::Verifier::builder) or
+/// [`TrustedIssuer::new`](crate::TrustedIssuer::new). Building is synchronous and fetches
+/// nothing; [`warm_up`](Self::warm_up) fetches now and reports failure, so a server can
+/// refuse to start without keys.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use tower_passport::{BackendError, RemoteKeySet, Verifier};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A stand-in for the identity provider; by default the set fetches with hyper.
+/// let idp = |_request: Request<()>| async {
+///     let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"2025-06",
+///                   "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+///     Ok::<_, BackendError>(Response::new(Bytes::from(jwks)))
+/// };
+/// let keys = RemoteKeySet::builder("https://auth.example.com/.well-known/jwks.json")
+///     .http_client(idp)
+///     .build()?;
+/// keys.warm_up().await?;
+/// assert_eq!(keys.status().kids, ["2025-06"]);
+///
+/// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+/// # let _ = verifier;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RemoteKeySet {
+    shared: Arc<Shared>,
+}
+
+impl RemoteKeySet {
+    /// Starts configuring a set fetched from `jwks_url`. It must be `https`, except to a
+    /// loopback address or after [`allow_http`](RemoteKeySetBuilder::allow_http).
+    ///
+    /// ```
+    /// use tower_passport::RemoteKeySet;
+    /// assert!(RemoteKeySet::builder("https://login.example.com/oauth/jwks").build().is_ok());
+    /// ```
+    pub fn builder(jwks_url: impl Into<String>) -> RemoteKeySetBuilder {
+        RemoteKeySetBuilder::jwks(jwks_url.into())
+    }
+
+    /// Starts configuring a set found through the metadata of `issuer`: first
+    /// `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery), then RFC
+    /// 8414's `/.well-known/oauth-authorization-server`. The document's `issuer` must equal
+    /// `issuer` exactly, and its `jwks_uri` obeys the same https rule. A discovered
+    /// `jwks_uri` is looked up again after a failed fetch.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = tower_passport::RemoteKeySet::discover("https://idp.example.com/realms/shop").build()?;
+    /// # let _ = keys;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn discover(issuer: impl Into<String>) -> RemoteKeySetBuilder {
+        RemoteKeySetBuilder::discovery(issuer.into())
+    }
+
+    fn from_config(config: Config) -> Self {
+        Self { shared: Arc::new(Shared::new(config)) }
+    }
+
+    /// Fetches the set now (single flight with the background task), then makes sure the
+    /// background task runs to keep it fresh. Call it at start-up, inside the tokio
+    /// runtime that will serve requests.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use tower_passport::{BackendError, RemoteKeySet};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let down = |_request: Request<()>| async { Err::<Response<Bytes>, _>(BackendError::msg("connection refused")) };
+    /// let keys = RemoteKeySet::builder("https://auth.example.com/jwks").http_client(down).build()?;
+    /// let error = keys.warm_up().await.unwrap_err();
+    /// assert_eq!(error.to_string(), "GET https://auth.example.com/jwks failed");
+    /// assert!(keys.status().last_error.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When this fetch fails: the error says why (discovery, transport, timeout, status,
+    /// document). The set keeps retrying in the background either way.
+    pub async fn warm_up(&self) -> Result<(), BackendError> {
+        let fetched = self.shared.refresh().await;
+        self.shared.ensure_task();
+        fetched
+    }
+
+    /// The set's state now: whether it serves, its `kid`s, when it was fetched, when it
+    /// refreshes next, and the last error.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = tower_passport::RemoteKeySet::builder("https://auth.example.com/jwks").build()?;
+    /// let status = keys.status();
+    /// assert!(!status.usable && status.kids.is_empty() && status.last_error.is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn status(&self) -> KeySetStatus {
+        self.shared.status()
+    }
+
+    /// The set's counters since it was built.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = tower_passport::RemoteKeySet::builder("https://auth.example.com/jwks").build()?;
+    /// assert_eq!(keys.metrics(), Default::default());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn metrics(&self) -> KeySetMetrics {
+        self.shared.counters.read()
+    }
+
+    /// Runs `verify` with the key for `kid` and `alg` from the current snapshot. Never
+    /// waits: see the module docs for the answers without a usable key.
+    #[inline]
+    pub(crate) fn with_key<R>(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        verify: impl FnOnce(&VerifyingKey) -> Result<R, AuthError>,
+    ) -> Result<R, AuthError> {
+        let current = self.shared.current();
+        let Some(snapshot) = current.as_deref().filter(|snapshot| snapshot.usable()) else {
+            return Err(self.shared.unavailable());
+        };
+        match snapshot.keys.select(kid, alg) {
+            Ok(key) => verify(key),
+            Err(Reason::UnknownKid) => {
+                self.shared.unknown_kid(kid);
+                Err(AuthError::invalid_token(Reason::UnknownKid))
+            }
+            Err(reason) => Err(AuthError::invalid_token(reason)),
+        }
+    }
+}
+
+impl fmt::Debug for RemoteKeySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.shared.current();
+        f.debug_struct("RemoteKeySet")
+            .field("source", &self.shared.config.location)
+            .field("keys", &current.as_deref().map_or(0, |snapshot| snapshot.keys.len()))
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,286 @@
+//! The shared state of a remote key set: the snapshot requests read, the gates that
+//! decide when a fetch is triggered, and the background task that fetches.
+//!
+//! Requests only ever touch the snapshot (an `ArcSwap` load) and atomics. The fetch
+//! lock is taken by the background task and by `warm_up`, never by a request, so no
+//! request waits on network I/O.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::{ArcSwapOption, Guard};
+use tokio::sync::{Mutex, Notify};
+
+use super::builder::Config;
+use super::fetch::{chain, fetch, short, FetchState, Outcome};
+use super::status::{bump, Counters, KeySetStatus};
+use crate::error::{AuthError, BackendError, Reason};
+use crate::keys::KeySet;
+
+/// One fetched set, immutable once published.
+pub(super) struct Snapshot {
+    pub(super) keys: KeySet,
+    /// Past this the set is stale beyond the bound; `None` when the bound is out of reach.
+    usable_until: Option<Instant>,
+    fetched_at: SystemTime,
+    skipped: usize,
+}
+
+impl Snapshot {
+    pub(super) fn usable(&self) -> bool {
+        self.usable_until.is_none_or(|until| Instant::now() <= until)
+    }
+}
+
+pub(super) struct Shared {
+    pub(super) config: Config,
+    snapshot: ArcSwapOption<Snapshot>,
+    last_error: ArcSwapOption<BackendError>,
+    /// The origin of the millisecond clocks below.
+    epoch: Instant,
+    /// When the next scheduled refresh is due.
+    next_refresh_ms: AtomicU64,
+    /// Before this, unknown `kid`s do not trigger a refetch (the cooldown).
+    refetch_allowed_ms: AtomicU64,
+    /// An unknown `kid` asked the task for a fetch.
+    fetch_requested: AtomicBool,
+    /// A background task is running (or being spawned).
+    task_running: AtomicBool,
+    wake: Arc<Notify>,
+    /// Held across network I/O, so never taken on the request path.
+    fetch: Mutex<FetchState>,
+    pub(super) counters: Counters,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Shared {
+    pub(super) fn new(config: Config) -> Self {
+        Self {
+            config,
+            snapshot: ArcSwapOption::empty(),
+            last_error: ArcSwapOption::empty(),
+            epoch: Instant::now(),
+            next_refresh_ms: AtomicU64::new(0),
+            refetch_allowed_ms: AtomicU64::new(0),
+            fetch_requested: AtomicBool::new(false),
+            task_running: AtomicBool::new(false),
+            wake: Arc::new(Notify::new()),
+            fetch: Mutex::new(FetchState::default()),
+            counters: Counters::default(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        millis(self.epoch.elapsed())
+    }
+
+    /// The current snapshot: a lock-free load.
+    #[inline]
+    pub(super) fn current(&self) -> Guard<Option<Arc<Snapshot>>> {
+        self.snapshot.load()
+    }
+
+    /// The 503 for a request that finds no usable snapshot. Makes sure a task is
+    /// fetching; the request itself never waits for it.
+    pub(super) fn unavailable(self: &Arc<Self>) -> AuthError {
+        self.ensure_task();
+        let source = match self.last_error.load_full() {
+            Some(error) => (*error).clone(),
+            None if self.snapshot.load().is_none() => {
+                BackendError::msg("the key set has not been fetched yet")
+            }
+            None => BackendError::msg("the key set is older than its stale bound"),
+        };
+        AuthError::unavailable(Reason::KeysUnavailable, source)
+    }
+
+    /// A token named a `kid` the snapshot does not hold. The first such token after the
+    /// cooldown asks the task for a refetch and starts a new cooldown; every other one
+    /// only counts. Neither waits.
+    pub(super) fn unknown_kid(self: &Arc<Self>, kid: Option<&str>) {
+        bump(&self.counters.kid_misses, 1);
+        let now = self.now_ms();
+        let allowed = self.refetch_allowed_ms.load(Ordering::Acquire);
+        let until = now.saturating_add(millis(self.config.settings.cooldown));
+        let won = now >= allowed
+            && self
+                .refetch_allowed_ms
+                .compare_exchange(allowed, until, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if won {
+            bump(&self.counters.refetches, 1);
+            self.fetch_requested.store(true, Ordering::Release);
+            self.ensure_task();
+            self.wake.notify_one();
+            tracing::info!(kid = ?kid.map(short), "unknown kid: refetching the key set in the background");
+        } else {
+            bump(&self.counters.cooldown_rejections, 1);
+            tracing::debug!(kid = ?kid.map(short), "unknown kid during the refetch cooldown: refused, no fetch");
+        }
+    }
+
+    /// Starts the background task unless one runs. It needs a tokio runtime; without one
+    /// the failure is recorded as the last error.
+    pub(super) fn ensure_task(self: &Arc<Self>) {
+        if self.task_running.load(Ordering::Acquire) || self.task_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(run(Arc::downgrade(self), self.wake.clone()))),
+            Err(_) => {
+                self.task_running.store(false, Ordering::Release);
+                if self.last_error.load().is_none() {
+                    let error = "no tokio runtime to fetch the key set on: call warm_up() from within one";
+                    self.last_error.store(Some(Arc::new(BackendError::msg(error))));
+                }
+            }
+        }
+    }
+
+    /// One fetch, under the fetch lock (single flight with the task and other warm-ups);
+    /// publishes the result, schedules the next attempt, and logs the outcome.
+    pub(super) async fn refresh(&self) -> Result<(), BackendError> {
+        let mut state = self.fetch.lock().await;
+        bump(&self.counters.fetches, 1);
+        let location = &self.config.location;
+        match fetch(&self.config, &mut state).await {
+            Ok(Outcome::Fresh { keys, skipped, max_age }) => {
+                state.failures = 0;
+                bump(&self.counters.skipped_keys, u64::try_from(skipped).unwrap_or(u64::MAX));
+                let next = self.interval(max_age);
+                let count = keys.len();
+                self.publish(keys, skipped);
+                self.last_error.store(None);
+                self.schedule(next);
+                tracing::info!(source = ?location, status = 200, keys = count, skipped, next_refresh_secs = next.as_secs(), "key set fetched");
+                Ok(())
+            }
+            Ok(Outcome::NotModified { max_age }) => {
+                state.failures = 0;
+                bump(&self.counters.not_modified, 1);
+                let next = self.interval(max_age);
+                if let Some(current) = self.snapshot.load_full() {
+                    self.publish(current.keys.clone(), current.skipped);
+                }
+                self.last_error.store(None);
+                self.schedule(next);
+                tracing::debug!(source = ?location, status = 304, next_refresh_secs = next.as_secs(), "key set not modified");
+                Ok(())
+            }
+            Err(error) => {
+                state.failures = state.failures.saturating_add(1);
+                bump(&self.counters.failures, 1);
+                let retry = self.backoff(state.failures);
+                self.schedule(retry);
+                let serving = self.snapshot.load().as_deref().is_some_and(Snapshot::usable);
+                tracing::warn!(
+                    source = ?location,
+                    error = %chain(&error),
+                    retry_in_ms = millis(retry),
+                    serving_last_good_set = serving,
+                    "key set fetch failed"
+                );
+                self.last_error.store(Some(Arc::new(error.clone())));
+                Err(error)
+            }
+        }
+    }
+
+    fn publish(&self, keys: KeySet, skipped: usize) {
+        let usable_until = Instant::now().checked_add(self.config.settings.max_stale);
+        let snapshot = Snapshot { keys, usable_until, fetched_at: SystemTime::now(), skipped };
+        self.snapshot.store(Some(Arc::new(snapshot)));
+    }
+
+    /// The refresh interval for a response's freshness: clamped, and at most half the
+    /// stale bound so that a set is refreshed before it goes stale.
+    fn interval(&self, max_age: Option<Duration>) -> Duration {
+        let config = &self.config;
+        max_age
+            .unwrap_or(config.settings.default_refresh)
+            .clamp(config.settings.min_refresh, config.settings.max_refresh)
+            .min(config.settings.max_stale / 2)
+    }
+
+    /// The delay before retry number `failures`: exponential, capped, with jitter.
+    fn backoff(&self, failures: u32) -> Duration {
+        let doubled =
+            self.config.settings.retry_initial.saturating_mul(1 << failures.saturating_sub(1).min(20));
+        let delay = doubled.min(self.config.settings.retry_max);
+        // Up to a quarter less, so that many instances do not retry in step.
+        let jitter = u32::try_from(RandomState::new().hash_one(failures) % 1000).unwrap_or(0);
+        delay.saturating_sub((delay / 4).checked_mul(jitter).unwrap_or(Duration::ZERO) / 1000)
+    }
+
+    fn schedule(&self, after: Duration) {
+        self.next_refresh_ms.store(self.now_ms().saturating_add(millis(after)), Ordering::Release);
+    }
+
+    fn refresh_due(&self) -> bool {
+        self.now_ms() >= self.next_refresh_ms.load(Ordering::Acquire)
+    }
+
+    fn until_next_refresh(&self) -> Duration {
+        Duration::from_millis(self.next_refresh_ms.load(Ordering::Acquire).saturating_sub(self.now_ms()))
+    }
+
+    pub(super) fn status(&self) -> KeySetStatus {
+        let snapshot = self.snapshot.load_full();
+        let current = snapshot.as_deref();
+        KeySetStatus {
+            usable: current.is_some_and(Snapshot::usable),
+            keys: current.map_or(0, |snapshot| snapshot.keys.len()),
+            kids: current
+                .map(|snapshot| snapshot.keys.kids().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            skipped: current.map_or(0, |snapshot| snapshot.skipped),
+            fetched_at: current.map(|snapshot| snapshot.fetched_at),
+            next_refresh_in: self.until_next_refresh(),
+            last_error: self.last_error.load_full().map(|error| (*error).clone()),
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Wake the task so that it sees the set is gone and ends.
+        self.wake.notify_one();
+    }
+}
+
+/// Clears `task_running` when the task ends, also when its runtime shuts down, so that
+/// the next request or warm-up starts a new one.
+struct Running(Weak<Shared>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.task_running.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// The background task: fetches when a refresh is due or an unknown `kid` asked, then
+/// sleeps until the next one or a wake-up. It holds the set weakly and ends once every
+/// handle is dropped.
+async fn run(set: Weak<Shared>, wake: Arc<Notify>) {
+    let _running = Running(set.clone());
+    loop {
+        let wait = {
+            let Some(shared) = set.upgrade() else { return };
+            let requested = shared.fetch_requested.swap(false, Ordering::AcqRel);
+            if requested || shared.refresh_due() {
+                // The outcome is published, counted and logged by `refresh`.
+                let _outcome = shared.refresh().await;
+            }
+            shared.until_next_refresh()
+        };
+        let _woken = tokio::time::timeout(wait, wake.notified()).await;
+    }
+}
