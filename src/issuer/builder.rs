@@ -9,7 +9,7 @@ use super::key_ring::KeyRing;
 use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, ConfigError};
-use crate::keys::Algorithm;
+use crate::keys::{Algorithm, SharedKeySet};
 use crate::store::Store;
 
 pub(crate) type BoxedUserProvider = Arc<
@@ -188,7 +188,8 @@ impl<S: Store> IssuerBuilder<S> {
             None => SigningKey::generate(Algorithm::ES256)?,
         };
         let keys = KeyRing::new(signing_key);
-        let verifier = super::build_verifier(&self.issuer, &self.audiences, &keys, &self.clock)?;
+        let published = SharedKeySet::new(keys.key_set(self.clock.now())?);
+        let verifier = super::build_verifier(&self.issuer, &self.audiences, &published, &self.clock)?;
         let revocations = RevocationList::with_options(
             self.store.clone(),
             self.clock.clone(),
@@ -209,7 +210,8 @@ impl<S: Store> IssuerBuilder<S> {
                 users: self.users,
                 scopes: self.scopes,
                 keys: RwLock::new(keys),
-                verifier: RwLock::new(verifier),
+                published,
+                verifier,
                 store: self.store,
                 revocations,
                 clock: self.clock,

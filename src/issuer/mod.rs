@@ -64,6 +64,7 @@ use tokio::sync::broadcast;
 use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::guard::ResolvePrincipal;
+use crate::keys::SharedKeySet;
 use crate::store::{
     AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, PurgeCounts, RefreshTokenRecord,
     RevokedAccess, Rotation, RotationOutcome, Store, StoreError,
@@ -149,7 +150,9 @@ struct IssuerInner<S> {
     users: Option<BoxedUserProvider>,
     scopes: ScopeRegistry,
     keys: RwLock<KeyRing>,
-    verifier: RwLock<Verifier>,
+    /// The published keys, shared with every verifier built from this issuer.
+    published: SharedKeySet,
+    verifier: Verifier,
     store: Arc<S>,
     revocations: RevocationList<S>,
     clock: Arc<dyn Clock>,
@@ -219,11 +222,10 @@ fn crypto<T>(_: T) -> IssuerError {
 pub(crate) fn build_verifier(
     issuer: &str,
     audiences: &[String],
-    keys: &KeyRing,
+    published: &SharedKeySet,
     clock: &Arc<dyn Clock>,
 ) -> Result<Verifier, ConfigError> {
-    let mut builder =
-        Verifier::builder(keys.key_set(clock.now())?).issuer(issuer).clock(ClockRef(clock.clone()));
+    let mut builder = Verifier::builder(published.clone()).issuer(issuer).clock(ClockRef(clock.clone()));
     for audience in audiences {
         builder = builder.audience(audience.as_str());
     }
@@ -281,12 +283,10 @@ impl<S: Store> Issuer<S> {
         self.inner.revocations.clone()
     }
 
-    /// A verifier for this issuer's tokens, over every published key.
+    /// A verifier for this issuer's tokens, over every published key. It follows key
+    /// rotations: a guard built from it before a rotation accepts the new key at once.
     pub fn verifier(&self) -> Verifier {
-        match self.inner.verifier.read() {
-            Ok(verifier) => verifier.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.inner.verifier.clone()
     }
 
     /// A guard resolver that resolves users with `users` and refuses the tokens of
@@ -941,16 +941,11 @@ impl<S: Store> Issuer<S> {
     pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), IssuerError> {
         let now = self.now();
         let longest = self.inner.access_ttl.max(self.inner.personal_ttl);
-        let verifier = {
-            let mut keys =
-                self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
-            keys.prune(now);
-            keys.rotate(key, now.saturating_add(longest).saturating_add(60));
-            build_verifier(&self.inner.issuer, &self.inner.audiences, &keys, &self.inner.clock)?
-        };
-        if let Ok(mut current) = self.inner.verifier.write() {
-            *current = verifier;
-        }
+        let mut keys =
+            self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
+        keys.prune(now);
+        keys.rotate(key, now.saturating_add(longest).saturating_add(60));
+        self.inner.published.replace(keys.key_set(now)?);
         Ok(())
     }
 

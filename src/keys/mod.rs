@@ -6,7 +6,8 @@
 //!
 //! A verifier reads an issuer's keys from a [`KeySource`]: a static [`KeySet`], or with
 //! the `jwks` feature a [`RemoteKeySet`] fetched over HTTP (directly or through OpenID /
-//! RFC 8414 discovery) and refreshed in the background.
+//! RFC 8414 discovery) and refreshed in the background, or a [`SharedKeySet`] its owner
+//! replaces at run time (the issuer's keys across a rotation).
 
 mod algorithm;
 mod jwk;
@@ -14,6 +15,8 @@ mod key_set;
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub mod remote;
+#[cfg(any(feature = "issuer", feature = "jwks"))]
+mod shared;
 mod source;
 mod verifying_key;
 
@@ -22,5 +25,8 @@ pub use jwk::JwkOptions;
 pub use key_set::KeySet;
 #[cfg(feature = "jwks")]
 pub use remote::{HttpClient, HyperClient, RemoteKeySet, RemoteKeySetBuilder};
+#[cfg(any(feature = "issuer", feature = "jwks"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "issuer", feature = "jwks"))))]
+pub use shared::SharedKeySet;
 pub use source::KeySource;
 pub use verifying_key::VerifyingKey;

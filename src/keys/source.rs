@@ -5,6 +5,8 @@ use crate::error::AuthError;
 
 #[cfg(feature = "jwks")]
 use super::RemoteKeySet;
+#[cfg(any(feature = "issuer", feature = "jwks"))]
+use super::SharedKeySet;
 
 /// The keys one issuer signs with, as the [`Verifier`](crate::Verifier) reads them.
 ///
@@ -32,6 +34,10 @@ pub enum KeySource {
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     Remote(RemoteKeySet),
+    /// Keys replaced at run time by their owner (the issuer, on rotation).
+    #[cfg(any(feature = "issuer", feature = "jwks"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "issuer", feature = "jwks"))))]
+    Shared(SharedKeySet),
 }
 
 impl KeySource {
@@ -52,6 +58,8 @@ impl KeySource {
             Self::Static(keys) => verify(keys.select(kid, alg).map_err(AuthError::invalid_token)?),
             #[cfg(feature = "jwks")]
             Self::Remote(remote) => remote.with_key(kid, alg, verify),
+            #[cfg(any(feature = "issuer", feature = "jwks"))]
+            Self::Shared(shared) => shared.with_key(kid, alg, verify),
         }
     }
 
@@ -61,6 +69,8 @@ impl KeySource {
             Self::Static(keys) => keys.is_empty(),
             #[cfg(feature = "jwks")]
             Self::Remote(_) => false,
+            #[cfg(any(feature = "issuer", feature = "jwks"))]
+            Self::Shared(_) => false,
         }
     }
 }
@@ -75,5 +85,12 @@ impl From<KeySet> for KeySource {
 impl From<RemoteKeySet> for KeySource {
     fn from(keys: RemoteKeySet) -> Self {
         Self::Remote(keys)
+    }
+}
+
+#[cfg(any(feature = "issuer", feature = "jwks"))]
+impl From<SharedKeySet> for KeySource {
+    fn from(keys: SharedKeySet) -> Self {
+        Self::Shared(keys)
     }
 }
