@@ -1,5 +1,7 @@
-//! The registered claims the verifier reads, parsed once in one pass.
+//! The registered claims the verifier reads, parsed once in one pass, borrowing from the
+//! decoded payload wherever a string has no escapes.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -9,69 +11,87 @@ use serde::Deserialize;
 /// available raw through [`VerifiedToken::claims`](crate::VerifiedToken::claims).
 /// A duplicated registered claim is a parse error, so two parsers can never disagree.
 #[derive(Deserialize)]
-pub(crate) struct RawClaims {
-    pub(crate) iss: Option<Box<str>>,
-    pub(crate) sub: Option<Box<str>>,
-    pub(crate) aud: Option<AudienceList>,
+pub(crate) struct RawClaims<'a> {
+    #[serde(borrow)]
+    pub(crate) iss: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) sub: Option<Cow<'a, str>>,
+    #[serde(borrow = "'a")]
+    pub(crate) aud: Option<AudienceList<'a>>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
-    pub(crate) jti: Option<Box<str>>,
-    pub(crate) client_id: Option<Box<str>>,
-    pub(crate) azp: Option<Box<str>>,
-    pub(crate) scope: Option<StringList>,
-    pub(crate) scp: Option<StringList>,
-    pub(crate) scopes: Option<StringList>,
+    #[serde(borrow)]
+    pub(crate) jti: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) client_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub(crate) azp: Option<Cow<'a, str>>,
+    #[serde(borrow = "'a")]
+    pub(crate) scope: Option<StringList<'a>>,
+    #[serde(borrow = "'a")]
+    pub(crate) scp: Option<StringList<'a>>,
+    #[serde(borrow = "'a")]
+    pub(crate) scopes: Option<StringList<'a>>,
 }
 
-/// A JSON string or array of strings. A string is split on spaces, so the same type reads
-/// `aud` ("a" or ["a", "b"]) and the scope claims ("a b" or ["a", "b"]).
-pub(crate) struct StringList(pub(crate) Vec<Box<str>>);
+/// A JSON string or array of strings. A string is split on spaces, as the scope claims
+/// ("a b" or ["a", "b"]) want.
+pub(crate) struct StringList<'a>(pub(crate) Vec<Cow<'a, str>>);
 
-struct ListVisitor;
+/// Splits a space-delimited string, keeping borrowed pieces borrowed.
+fn split_spaces(value: Cow<'_, str>) -> Vec<Cow<'_, str>> {
+    match value {
+        Cow::Borrowed(value) => value.split(' ').filter(|s| !s.is_empty()).map(Cow::Borrowed).collect(),
+        Cow::Owned(value) => {
+            value.split(' ').filter(|s| !s.is_empty()).map(|s| Cow::Owned(s.to_owned())).collect()
+        }
+    }
+}
+
+/// Reads a string or an array of strings; `split` says whether a single string is split
+/// on spaces.
+struct ListVisitor {
+    split: bool,
+}
 
 impl<'de> Visitor<'de> for ListVisitor {
-    type Value = StringList;
+    type Value = Vec<Cow<'de, str>>;
+
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string or an array of strings")
     }
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<StringList, E> {
-        Ok(StringList(value.split(' ').filter(|s| !s.is_empty()).map(Box::from).collect()))
+
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(if self.split { split_spaces(Cow::Borrowed(value)) } else { vec![Cow::Borrowed(value)] })
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringList, A::Error> {
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        let owned = Cow::Owned(value.to_owned());
+        Ok(if self.split { split_spaces(owned) } else { vec![owned] })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
-        while let Some(item) = seq.next_element::<Box<str>>()? {
+        while let Some(item) = seq.next_element::<Cow<'de, str>>()? {
             items.push(item);
         }
-        Ok(StringList(items))
+        Ok(items)
     }
 }
 
-impl<'de> Deserialize<'de> for StringList {
+impl<'de: 'a, 'a> Deserialize<'de> for StringList<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor)
+        deserializer.deserialize_any(ListVisitor { split: true }).map(StringList)
     }
 }
 
 /// `aud`: one string (a single audience, never split, RFC 7519 §4.1.3) or an array.
-pub(crate) struct AudienceList(pub(crate) Vec<Box<str>>);
+pub(crate) struct AudienceList<'a>(pub(crate) Vec<Cow<'a, str>>);
 
-impl<'de> Deserialize<'de> for AudienceList {
+impl<'de: 'a, 'a> Deserialize<'de> for AudienceList<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct AudienceVisitor;
-        impl<'de> Visitor<'de> for AudienceVisitor {
-            type Value = AudienceList;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an array of strings")
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<AudienceList, E> {
-                Ok(AudienceList(vec![Box::from(value)]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<AudienceList, A::Error> {
-                ListVisitor.visit_seq(seq).map(|list| AudienceList(list.0))
-            }
-        }
-        deserializer.deserialize_any(AudienceVisitor)
+        deserializer.deserialize_any(ListVisitor { split: false }).map(AudienceList)
     }
 }
 

@@ -8,5 +8,5 @@ mod verified;
 pub(crate) use bearer::{extract_bearer, BearerOptions};
 pub(crate) use claims::{is_json_object, RawClaims};
 pub use scopes::Scopes;
-pub(crate) use verified::Inner as VerifiedInner;
+pub(crate) use verified::{Inner as VerifiedInner, Strings};
 pub use verified::{PrincipalKind, VerifiedToken};

@@ -18,7 +18,10 @@ use std::fmt;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Scopes {
-    granted: Box<[Box<str>]>,
+    /// The granted scopes, sorted, without duplicates, concatenated.
+    text: Box<str>,
+    /// Where each scope ends in `text`.
+    ends: Box<[u32]>,
     wildcard: bool,
     inherit: bool,
 }
@@ -46,20 +49,36 @@ impl Scopes {
         self
     }
 
-    pub(crate) fn from_parts(granted: Vec<Box<str>>, inherit: bool) -> Self {
-        let mut granted = granted;
-        granted.retain(|scope| !scope.is_empty());
+    pub(crate) fn from_parts<S: AsRef<str>>(granted: Vec<S>, inherit: bool) -> Self {
+        let mut granted: Vec<&str> =
+            granted.iter().map(AsRef::as_ref).filter(|scope| !scope.is_empty()).collect();
         granted.sort_unstable();
         granted.dedup();
-        let wildcard = granted.iter().any(|scope| &**scope == "*");
-        Self { granted: granted.into_boxed_slice(), wildcard, inherit }
+        let wildcard = granted.contains(&"*");
+        // Two allocations whatever the number of scopes: the text and the ends.
+        let mut text = String::with_capacity(granted.iter().map(|scope| scope.len()).sum());
+        let mut ends = Vec::with_capacity(granted.len());
+        for scope in granted {
+            text.push_str(scope);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        Self { text: text.into_boxed_str(), ends: ends.into_boxed_slice(), wildcard, inherit }
+    }
+
+    fn granted(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&end| {
+            let end = end as usize;
+            let scope = self.text.get(start..end).unwrap_or_default();
+            start = end;
+            scope
+        })
     }
 
     /// Whether the token may do `scope` (Passport's `tokenCan`).
     pub fn can(&self, scope: &str) -> bool {
         self.wildcard
-            || self.granted.iter().any(|granted| {
-                let granted: &str = granted;
+            || self.granted().any(|granted| {
                 granted == scope
                     || (self.inherit
                         && scope.len() > granted.len()
@@ -103,7 +122,7 @@ impl Scopes {
     /// assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b"]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        self.granted.iter().map(|scope| &**scope)
+        self.granted()
     }
 
     /// How many distinct scopes were granted.
@@ -112,7 +131,7 @@ impl Scopes {
     /// assert_eq!(tower_passport::Scopes::from_space_delimited("a b").len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.granted.len()
+        self.ends.len()
     }
 
     /// Whether no scope was granted.
@@ -121,13 +140,14 @@ impl Scopes {
     /// assert!(tower_passport::Scopes::from_space_delimited("").is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.granted.is_empty()
+        self.ends.is_empty()
     }
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Scopes {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Self::from_parts(iter.into_iter().map(|s| Box::from(s.as_ref())).collect(), false)
+        let owned: Vec<S> = iter.into_iter().collect();
+        Self::from_parts(owned, false)
     }
 }
 

@@ -53,18 +53,46 @@ pub enum PrincipalKind {
 pub struct VerifiedToken(Arc<Inner>);
 
 pub(crate) struct Inner {
-    pub(crate) issuer: Box<str>,
-    pub(crate) subject: Option<Box<str>>,
-    pub(crate) client_id: Option<Box<str>>,
-    pub(crate) audience: Box<[Box<str>]>,
-    pub(crate) jti: Option<Box<str>>,
+    /// Every string claim, concatenated: one allocation instead of one per claim.
+    pub(crate) strings: Box<str>,
+    pub(crate) issuer: Span,
+    pub(crate) subject: Option<Span>,
+    pub(crate) client_id: Option<Span>,
+    pub(crate) audience: Box<[Span]>,
+    pub(crate) jti: Option<Span>,
     pub(crate) expires_at: u64,
     pub(crate) issued_at: Option<u64>,
     pub(crate) not_before: Option<u64>,
-    pub(crate) key_id: Option<Box<str>>,
+    pub(crate) key_id: Option<Span>,
     pub(crate) scopes: Scopes,
     pub(crate) kind: PrincipalKind,
     pub(crate) raw: Box<str>,
+}
+
+/// Where a string lies in [`Inner::strings`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// Collects the strings of a verified token into one buffer.
+pub(crate) struct Strings(String);
+
+impl Strings {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self(String::with_capacity(capacity))
+    }
+
+    pub(crate) fn push(&mut self, value: &str) -> Span {
+        let start = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
+        self.0.push_str(value);
+        Span { start, end: u32::try_from(self.0.len()).unwrap_or(u32::MAX) }
+    }
+
+    pub(crate) fn finish(self) -> Box<str> {
+        self.0.into_boxed_str()
+    }
 }
 
 impl VerifiedToken {
@@ -72,30 +100,34 @@ impl VerifiedToken {
         Self(Arc::new(inner))
     }
 
+    fn text(&self, span: Span) -> &str {
+        self.0.strings.get(span.start as usize..span.end as usize).unwrap_or_default()
+    }
+
     /// `iss`: the issuer that signed the token.
     pub fn issuer(&self) -> &str {
-        &self.0.issuer
+        self.text(self.0.issuer)
     }
 
     /// `sub`: the user, or the client for a client-credentials token. `None` when absent
     /// or empty.
     pub fn subject(&self) -> Option<&str> {
-        self.0.subject.as_deref()
+        self.0.subject.map(|span| self.text(span))
     }
 
     /// `client_id` (RFC 9068), or `azp` where an OpenID provider sends that instead.
     pub fn client_id(&self) -> Option<&str> {
-        self.0.client_id.as_deref()
+        self.0.client_id.map(|span| self.text(span))
     }
 
     /// `aud`, as a list.
     pub fn audience(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.audience.iter().map(|aud| &**aud)
+        self.0.audience.iter().map(|&span| self.text(span))
     }
 
     /// `jti`: the token's unique id, which revocation works by.
     pub fn jti(&self) -> Option<&str> {
-        self.0.jti.as_deref()
+        self.0.jti.map(|span| self.text(span))
     }
 
     /// `exp`, in seconds since the Unix epoch.
@@ -115,7 +147,7 @@ impl VerifiedToken {
 
     /// The `kid` of the key that verified the token, when the token named one.
     pub fn key_id(&self) -> Option<&str> {
-        self.0.key_id.as_deref()
+        self.0.key_id.map(|span| self.text(span))
     }
 
     /// The granted scopes.

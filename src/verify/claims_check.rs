@@ -1,7 +1,7 @@
 //! The claims policy: `typ`, time, issuer and audience, applied to one parsed payload.
 
 use crate::error::{AuthError, Reason};
-use crate::token::{is_json_object, PrincipalKind, RawClaims, Scopes, VerifiedToken};
+use crate::token::{is_json_object, PrincipalKind, RawClaims, Scopes, Strings, VerifiedInner, VerifiedToken};
 
 use super::issuers::IssuerPolicy;
 use super::TypPolicy;
@@ -13,20 +13,20 @@ pub(super) struct ClaimsPolicy {
     pub(super) inherited_scopes: bool,
 }
 
-/// A token's claims, decoded and parsed once, and not trusted until its signature verifies.
-pub(super) struct Payload {
-    claims: RawClaims,
-    raw: String,
+/// A token's claims, decoded and parsed once (borrowing from the decoded payload), and
+/// not trusted until its signature verifies.
+pub(super) struct Payload<'a> {
+    claims: RawClaims<'a>,
 }
 
-impl Payload {
-    pub(super) fn parse(raw: String) -> Result<Self, AuthError> {
+impl<'a> Payload<'a> {
+    pub(super) fn parse(raw: &'a str) -> Result<Self, AuthError> {
         if !is_json_object(raw.as_bytes()) {
             return Err(AuthError::invalid_token(Reason::MalformedClaims));
         }
-        let claims: RawClaims =
-            serde_json::from_str(&raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
-        Ok(Self { claims, raw })
+        let claims: RawClaims<'a> =
+            serde_json::from_str(raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
+        Ok(Self { claims })
     }
 
     /// `iss` as sent: only for choosing which issuer's keys to verify with.
@@ -64,15 +64,16 @@ impl ClaimsPolicy {
         Ok(())
     }
 
-    /// Checks the claims of a token whose signature verified under `trusted`'s keys.
+    /// Checks the claims of a token whose signature verified under `trusted`'s keys, and
+    /// builds the verified token around `raw`, the decoded payload the claims came from.
     pub(super) fn check_claims(
         &self,
         trusted: &IssuerPolicy,
-        payload: Payload,
+        payload: Payload<'_>,
         kid: Option<&str>,
         now: u64,
-    ) -> Result<VerifiedToken, AuthError> {
-        let Payload { claims, raw: payload } = payload;
+    ) -> Result<impl FnOnce(Box<str>) -> VerifiedToken, AuthError> {
+        let Payload { claims } = payload;
         let expires_at = claims.exp.ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;
         self.check_expiry(expires_at, now)?;
         let horizon = now.saturating_add(self.leeway);
@@ -87,7 +88,7 @@ impl ClaimsPolicy {
             .filter(|iss| **iss == *trusted.issuer)
             .ok_or(AuthError::invalid_token(Reason::WrongIssuer))?;
         let audience = claims.aud.map(|aud| aud.0).unwrap_or_default();
-        let for_us = audience.iter().any(|aud| trusted.audiences.iter().any(|expected| expected == aud));
+        let for_us = audience.iter().any(|aud| trusted.audiences.iter().any(|expected| **expected == **aud));
         if !for_us {
             return Err(AuthError::invalid_token(Reason::WrongAudience));
         }
@@ -99,24 +100,42 @@ impl ClaimsPolicy {
             (Some(sub), Some(client)) if sub == client => PrincipalKind::Client,
             _ => PrincipalKind::User,
         };
-        let mut granted = Vec::new();
-        for list in [claims.scope, claims.scp, claims.scopes].into_iter().flatten() {
-            granted.extend(list.0);
-        }
-        Ok(VerifiedToken::new(crate::token::VerifiedInner {
-            issuer,
-            subject,
-            client_id,
-            audience: audience.into_boxed_slice(),
-            jti: claims.jti,
-            expires_at,
-            issued_at: claims.iat.map(|iat| iat.0),
-            not_before: claims.nbf.map(|nbf| nbf.0),
-            key_id: kid.map(Box::from),
-            scopes: Scopes::from_parts(granted, self.inherited_scopes),
-            kind,
-            raw: payload.into_boxed_str(),
-        }))
+        let granted: Vec<_> =
+            [claims.scope, claims.scp, claims.scopes].into_iter().flatten().flat_map(|list| list.0).collect();
+        let scopes = Scopes::from_parts(granted, self.inherited_scopes);
+
+        let length = issuer.len()
+            + subject.as_ref().map_or(0, |s| s.len())
+            + client_id.as_ref().map_or(0, |s| s.len())
+            + claims.jti.as_ref().map_or(0, |s| s.len())
+            + kid.map_or(0, str::len)
+            + audience.iter().map(|aud| aud.len()).sum::<usize>();
+        let mut strings = Strings::with_capacity(length);
+        let issuer = strings.push(&issuer);
+        let subject = subject.map(|sub| strings.push(&sub));
+        let client_id = client_id.map(|id| strings.push(&id));
+        let jti = claims.jti.map(|jti| strings.push(&jti));
+        let key_id = kid.map(|kid| strings.push(kid));
+        let audience: Box<[_]> = audience.iter().map(|aud| strings.push(aud)).collect();
+        let strings = strings.finish();
+        let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
+        Ok(move |raw| {
+            VerifiedToken::new(VerifiedInner {
+                strings,
+                issuer,
+                subject,
+                client_id,
+                audience,
+                jti,
+                expires_at,
+                issued_at,
+                not_before,
+                key_id,
+                scopes,
+                kind,
+                raw,
+            })
+        })
     }
 }
 

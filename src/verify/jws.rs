@@ -19,16 +19,39 @@ pub(super) struct Parts<'a> {
 
 pub(super) fn split(token: &str) -> Result<Parts<'_>, AuthError> {
     let malformed = || AuthError::invalid_token(Reason::MalformedToken);
-    let (signing_input, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
-    let (header, payload) = signing_input.split_once('.').ok_or_else(malformed)?;
-    if payload.contains('.') || header.is_empty() || payload.is_empty() || signature.is_empty() {
+    // One pass: exactly two dots, three non-empty parts.
+    let mut dots = token.bytes().enumerate().filter(|&(_, b)| b == b'.').map(|(i, _)| i);
+    let (first, second) = match (dots.next(), dots.next(), dots.next()) {
+        (Some(first), Some(second), None) => (first, second),
+        _ => return Err(malformed()),
+    };
+    let (header, payload, signature) = (&token[..first], &token[first + 1..second], &token[second + 1..]);
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(malformed());
     }
-    Ok(Parts { header, payload, signature, signing_input })
+    Ok(Parts { header, payload, signature, signing_input: &token[..second] })
 }
 
 pub(super) fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| AuthError::invalid_token(Reason::MalformedToken))
+}
+
+/// Decodes `part` into `buffer` when it fits (no allocation), else into `spill`.
+pub(super) fn decode_with<'b>(
+    part: &str,
+    buffer: &'b mut [u8],
+    spill: &'b mut Vec<u8>,
+) -> Result<&'b [u8], AuthError> {
+    match URL_SAFE_NO_PAD.decode_slice(part, &mut *buffer) {
+        Ok(len) => Ok(&buffer[..len]),
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+            *spill = decode_part(part)?;
+            Ok(spill.as_slice())
+        }
+        Err(base64::DecodeSliceError::DecodeError(_)) => {
+            Err(AuthError::invalid_token(Reason::MalformedToken))
+        }
+    }
 }
 
 pub(super) fn decode_payload(part: &str) -> Result<String, AuthError> {

@@ -124,29 +124,35 @@ impl Verifier {
     /// As [`verify`](Self::verify).
     pub fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
         let parts = jws::split(token)?;
-        let header_bytes = jws::decode_part(parts.header)
+        let (mut header_buffer, mut header_spill) = ([0u8; 512], Vec::new());
+        let header_bytes = jws::decode_with(parts.header, &mut header_buffer, &mut header_spill)
             .map_err(|_| AuthError::invalid_token(Reason::MalformedHeaderParameters))?;
-        let header = jws::Header::parse(&header_bytes)?;
+        let header = jws::Header::parse(header_bytes)?;
         // The claims are decoded and parsed once, here, but trusted only after the
         // signature verifies; a payload error is reported in its old place, after it.
-        let payload = jws::decode_payload(parts.payload).and_then(Payload::parse);
+        let raw = jws::decode_payload(parts.payload);
+        let payload = raw.as_deref().map_err(Clone::clone).and_then(Payload::parse);
         let trusted = self.route(&payload)?;
         trusted.check_type(header.typ.as_deref())?;
         let algorithm = header.algorithm()?;
         trusted.keys.with_key(header.kid.as_deref(), algorithm, |key| {
-            let signature = jws::decode_part(parts.signature)?;
-            if key.verify(parts.signing_input.as_bytes(), &signature) {
+            // Room for the longest signature a supported key makes (RSA 8192 bits).
+            let (mut buffer, mut spill) = ([0u8; 1024], Vec::new());
+            let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
+            if key.verify(parts.signing_input.as_bytes(), signature) {
                 Ok(())
             } else {
                 Err(AuthError::invalid_token(Reason::BadSignature))
             }
         })?;
-        self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)
+        let build = self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)?;
+        // The claims no longer borrow the payload: it moves into the token as its raw claims.
+        Ok(build(raw?.into_boxed_str()))
     }
 
     /// The issuer whose keys verify this token: the only one, or the one its unverified
     /// `iss` names. Never a trial of several.
-    fn route(&self, payload: &Result<Payload, AuthError>) -> Result<&IssuerPolicy, AuthError> {
+    fn route(&self, payload: &Result<Payload<'_>, AuthError>) -> Result<&IssuerPolicy, AuthError> {
         match &*self.inner.issuers {
             // One issuer: `iss` is checked with the other claims, after the signature.
             [only] => Ok(only),
