@@ -95,3 +95,32 @@ impl<'a> Header<'a> {
         Algorithm::from_name(&self.alg).ok_or(AuthError::invalid_token(Reason::UnsupportedAlgorithm))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_with_uses_the_buffer_when_it_fits_and_spills_when_not() {
+        let encoded = URL_SAFE_NO_PAD.encode([7u8; 300]);
+        let (mut small, mut spill) = ([0u8; 16], Vec::new());
+        assert_eq!(decode_with(&encoded, &mut small, &mut spill).unwrap(), &[7u8; 300][..]);
+        assert_eq!(spill.len(), 300, "too long for the buffer: decoded into the spill");
+        let (mut large, mut unused) = ([0u8; 512], Vec::new());
+        assert_eq!(decode_with(&encoded, &mut large, &mut unused).unwrap().len(), 300);
+        assert!(unused.is_empty(), "fits: no allocation");
+        assert!(decode_with("not*base64", &mut large, &mut unused).is_err());
+    }
+
+    #[test]
+    fn split_needs_exactly_three_non_empty_parts() {
+        let parts = split("a.b.c").unwrap();
+        assert_eq!(
+            (parts.header, parts.payload, parts.signature, parts.signing_input),
+            ("a", "b", "c", "a.b")
+        );
+        for bad in ["a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "abc"] {
+            assert!(split(bad).is_err(), "{bad}");
+        }
+    }
+}
