@@ -5,7 +5,7 @@
 //!    b64token charset, length cap; the `access_token` query parameter only if enabled);
 //! 2. verifies it with the [`Verifier`](crate::Verifier) (or finds it in the verified-token
 //!    cache);
-//! 3. asks the [`RevocationCheck`](crate::RevocationCheck);
+//! 3. asks the [`RevocationCheck`];
 //! 4. checks the client and resolves the user through the [`ResolvePrincipal`] resolver
 //!    (cached);
 //! 5. puts the [`Principal`] into the request extensions and calls the inner service.
