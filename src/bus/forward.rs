@@ -34,6 +34,51 @@ impl Drop for BusHandle {
 
 type BusTask = JoinHandle<()>;
 
+/// Starts a node's bus: `listener` (spawned, told when it connects through `connected`)
+/// and, with an issuer, a task that publishes its revocations through `publish`.
+pub(crate) fn start<S, P, F, L>(
+    issuer: Option<&crate::issuer::Issuer<S>>,
+    publish: P,
+    listener: impl FnOnce(Arc<AtomicBool>) -> L,
+) -> BusHandle
+where
+    S: crate::store::Store,
+    P: Fn(Invalidation) -> F + Send + 'static,
+    F: Future<Output = Result<(), crate::store::StoreError>> + Send,
+    L: Future<Output = ()> + Send + 'static,
+{
+    let connected = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    if let Some(issuer) = issuer {
+        tasks.push(forward_issuer_events(issuer.subscribe(), move |message| {
+            let published = publish(message);
+            async move {
+                if let Err(error) = published.await {
+                    tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
+                }
+            }
+        }));
+    }
+    tasks.push(tokio::spawn(listener(connected.clone())));
+    BusHandle { connected, tasks }
+}
+
+/// The listener is connected: what was missed meanwhile is unknown, so every cache starts
+/// over from the store.
+pub(crate) fn connected(caches: &super::LocalCaches, flag: &AtomicBool, channel: &str) {
+    caches.apply(&Invalidation::Everything);
+    caches.bus_connected(true);
+    flag.store(true, Ordering::SeqCst);
+    tracing::info!(channel, "revocation bus connected");
+}
+
+/// The listener lost its connection: caches fall back to their TTL.
+pub(crate) fn disconnected(caches: &super::LocalCaches, flag: &AtomicBool) {
+    flag.store(false, Ordering::SeqCst);
+    caches.bus_connected(false);
+    tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+}
+
 /// The message for an issuer event, if it revokes something.
 fn message_for(event: IssuerEvent) -> Option<Invalidation> {
     match event {
@@ -46,7 +91,7 @@ fn message_for(event: IssuerEvent) -> Option<Invalidation> {
 /// Publishes every revocation `events` reports. If the task falls behind the issuer and
 /// events are lost, it publishes [`Invalidation::Everything`] instead, so no node keeps a
 /// stale answer.
-pub(crate) fn forward_issuer_events<P, F>(mut events: broadcast::Receiver<IssuerEvent>, publish: P) -> BusTask
+fn forward_issuer_events<P, F>(mut events: broadcast::Receiver<IssuerEvent>, publish: P) -> BusTask
 where
     P: Fn(Invalidation) -> F + Send + 'static,
     F: Future<Output = ()> + Send,

@@ -32,8 +32,6 @@ pub use self::redis::RedisRevocationBus;
 pub use postgres::PgRevocationBus;
 
 #[cfg(any(feature = "postgres", feature = "redis"))]
-pub(crate) use forward::forward_issuer_events;
-#[cfg(any(feature = "postgres", feature = "redis"))]
 pub use forward::BusHandle;
 
 use std::fmt;

@@ -1,13 +1,13 @@
 //! The revocation bus on PostgreSQL `LISTEN/NOTIFY`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
-use super::{forward_issuer_events, BusHandle, Invalidation, LocalCaches};
+use super::{forward, BusHandle, Invalidation, LocalCaches};
 use crate::issuer::Issuer;
 use crate::store::{Store, StoreError};
 
@@ -66,21 +66,15 @@ impl PgRevocationBus {
     /// `issuer` is given, a publisher of that issuer's revocations. Must run inside a
     /// tokio runtime.
     pub fn start<S: Store>(self, issuer: Option<&Issuer<S>>, caches: LocalCaches) -> BusHandle {
-        let connected = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        if let Some(issuer) = issuer {
-            let publisher = self.clone();
-            tasks.push(forward_issuer_events(issuer.subscribe(), move |message| {
+        let publisher = self.clone();
+        forward::start(
+            issuer,
+            move |message| {
                 let publisher = publisher.clone();
-                async move {
-                    if let Err(error) = publisher.publish(&message).await {
-                        tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
-                    }
-                }
-            }));
-        }
-        tasks.push(tokio::spawn(listen(self, caches, connected.clone())));
-        BusHandle { connected, tasks }
+                async move { publisher.publish(&message).await }
+            },
+            |connected| listen(self, caches, connected),
+        )
     }
 }
 
@@ -104,10 +98,7 @@ async fn listen(bus: PgRevocationBus, caches: LocalCaches, connected: Arc<Atomic
         };
         backoff = Duration::from_millis(100);
         // Messages sent while we were away are lost: start from the store again.
-        caches.apply(&Invalidation::Everything);
-        caches.bus_connected(true);
-        connected.store(true, Ordering::SeqCst);
-        tracing::info!(channel = %bus.channel, "revocation bus connected");
+        forward::connected(&caches, &connected, &bus.channel);
         // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
         while let Ok(Some(notification)) = listener.try_recv().await {
             match Invalidation::decode(notification.payload()) {
@@ -115,8 +106,6 @@ async fn listen(bus: PgRevocationBus, caches: LocalCaches, connected: Arc<Atomic
                 None => tracing::warn!("revocation bus: ignoring a malformed message"),
             }
         }
-        connected.store(false, Ordering::SeqCst);
-        caches.bus_connected(false);
-        tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+        forward::disconnected(&caches, &connected);
     }
 }

@@ -1,13 +1,13 @@
 //! The revocation bus on Redis pub/sub.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 
-use super::{forward_issuer_events, BusHandle, Invalidation, LocalCaches};
+use super::{forward, BusHandle, Invalidation, LocalCaches};
 use crate::issuer::Issuer;
 use crate::store::{Store, StoreError};
 
@@ -76,21 +76,15 @@ impl RedisRevocationBus {
     /// if `issuer` is given, a publisher of that issuer's revocations. Must run inside a
     /// tokio runtime.
     pub fn start<S: Store>(self, issuer: Option<&Issuer<S>>, caches: LocalCaches) -> BusHandle {
-        let connected = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        if let Some(issuer) = issuer {
-            let publisher = self.clone();
-            tasks.push(forward_issuer_events(issuer.subscribe(), move |message| {
+        let publisher = self.clone();
+        forward::start(
+            issuer,
+            move |message| {
                 let publisher = publisher.clone();
-                async move {
-                    if let Err(error) = publisher.publish(&message).await {
-                        tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
-                    }
-                }
-            }));
-        }
-        tasks.push(tokio::spawn(subscribe(self, caches, connected.clone())));
-        BusHandle { connected, tasks }
+                async move { publisher.publish(&message).await }
+            },
+            |connected| subscribe(self, caches, connected),
+        )
     }
 }
 
@@ -114,10 +108,7 @@ async fn subscribe(bus: RedisRevocationBus, caches: LocalCaches, connected: Arc<
         };
         backoff = Duration::from_millis(100);
         // Messages sent while we were away are lost: start from the store again.
-        caches.apply(&Invalidation::Everything);
-        caches.bus_connected(true);
-        connected.store(true, Ordering::SeqCst);
-        tracing::info!(channel = %bus.channel, "revocation bus connected");
+        forward::connected(&caches, &connected, &bus.channel);
         let mut messages = pubsub.into_on_message();
         while let Some(message) = messages.next().await {
             match message.get_payload::<String>().ok().as_deref().and_then(Invalidation::decode) {
@@ -125,8 +116,6 @@ async fn subscribe(bus: RedisRevocationBus, caches: LocalCaches, connected: Arc<
                 None => tracing::warn!("revocation bus: ignoring a malformed message"),
             }
         }
-        connected.store(false, Ordering::SeqCst);
-        caches.bus_connected(false);
-        tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+        forward::disconnected(&caches, &connected);
     }
 }
