@@ -117,10 +117,12 @@ fn eddsa_fixture() -> Fixture {
 fn assert_verifies(path: &str, fixture: &Fixture, verify: impl Fn(&[u8], &[u8]) -> bool) {
     assert!(verify(&fixture.message, &fixture.signature), "{} {path} accepts", fixture.alg);
     let mut message = fixture.message.clone();
-    message[message.len() / 2] ^= 1;
+    let middle = message.len() / 2;
+    message[middle] ^= 1;
     assert!(!verify(&message, &fixture.signature), "{} {path} rejects a flipped message byte", fixture.alg);
     let mut signature = fixture.signature.clone();
-    signature[signature.len() / 2] ^= 1;
+    let middle = signature.len() / 2;
+    signature[middle] ^= 1;
     assert!(!verify(&fixture.message, &signature), "{} {path} rejects a flipped signature byte", fixture.alg);
 }
 
