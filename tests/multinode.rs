@@ -38,7 +38,8 @@ async fn without_the_bus_the_other_node_catches_up_within_the_staleness_bound() 
     assert_eq!(b.status(&token).await, StatusCode::OK);
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     let delay = time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the token");
-    assert!(delay <= Duration::from_millis(1_500), "bounded by the 1 s negative TTL (took {delay:?})");
+    // The bound is the 1 s TTL; the slack is for a loaded CI machine's scheduling.
+    assert!(delay <= Duration::from_millis(2_500), "bounded by the 1 s negative TTL (took {delay:?})");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

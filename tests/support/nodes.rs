@@ -66,6 +66,7 @@ pub async fn two_nodes_on(bus_kind: Bus, negative_ttl: Duration) -> Option<(Node
         return None;
     };
     let admin = sqlx::PgPool::connect(&url).await.expect("connect");
+    drop_stale_schemas(&admin).await;
     let schema = format!("tpmn_{}_{}", std::process::id(), rand_suffix());
     sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("schema");
     admin.close().await;
@@ -134,6 +135,25 @@ pub async fn two_nodes_on(bus_kind: Bus, negative_ttl: Duration) -> Option<(Node
         }
     }
     Some((node_a, node_b, registered.client))
+}
+
+/// Drops the schemas earlier runs (other processes) left behind, once per process.
+async fn drop_stale_schemas(admin: &sqlx::PgPool) {
+    static CLEANED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if CLEANED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let ours = format!("tpmn\\_{}\\_%", std::process::id());
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tpmn\\_%' AND nspname NOT LIKE $1",
+    )
+    .bind(ours)
+    .fetch_all(admin)
+    .await
+    .unwrap_or_default();
+    for schema in stale {
+        let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(admin).await;
+    }
 }
 
 fn rand_suffix() -> String {
