@@ -2,7 +2,6 @@
 //! [`RevocationCheck`]. No database hit per request (Passport #858, #672), no stale
 //! answer on the node that revoked, and store failures fail closed.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -172,16 +171,14 @@ impl<S: Store> RevocationList<S> {
 }
 
 impl<S: Store> RevocationCheck for RevocationList<S> {
-    fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send {
-        // Borrows the list and the token: no clone, no allocation on a cache hit.
-        async move {
-            let Some(jti) = token.jti() else { return Ok(false) };
-            let revoked = RevocationList::is_revoked(self, jti).await?;
-            if revoked {
-                self.record_revoked(jti, token.expires_at());
-            }
-            Ok(revoked)
+    // Borrows the list and the token: no clone, no allocation on a cache hit.
+    async fn is_revoked(&self, token: &VerifiedToken) -> Result<bool, BackendError> {
+        let Some(jti) = token.jti() else { return Ok(false) };
+        let revoked = RevocationList::is_revoked(self, jti).await?;
+        if revoked {
+            self.record_revoked(jti, token.expires_at());
         }
+        Ok(revoked)
     }
 }
 
