@@ -72,6 +72,34 @@ pub(crate) fn connected(caches: &super::LocalCaches, flag: &AtomicBool, channel:
     tracing::info!(channel, "revocation bus connected");
 }
 
+/// Retries `connect` with exponential backoff (100 ms doubling to 5 s) until it succeeds.
+pub(crate) async fn connect_with_backoff<T, E, F, Fut>(mut connect: F) -> T
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match connect().await {
+            Ok(connection) => return connection,
+            Err(error) => {
+                tracing::warn!(%error, "revocation bus: cannot listen; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Applies one received payload, ignoring (and logging) anything that is not a message.
+pub(crate) fn apply_payload(caches: &super::LocalCaches, payload: Option<&str>) {
+    match payload.and_then(Invalidation::decode) {
+        Some(message) => caches.apply(&message),
+        None => tracing::warn!("revocation bus: ignoring a malformed message"),
+    }
+}
+
 /// The listener lost its connection: caches fall back to their TTL.
 pub(crate) fn disconnected(caches: &super::LocalCaches, flag: &AtomicBool) {
     flag.store(false, Ordering::SeqCst);

@@ -2,7 +2,6 @@
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -79,32 +78,18 @@ impl PgRevocationBus {
 }
 
 async fn listen(bus: PgRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
-    let mut backoff = Duration::from_millis(100);
     loop {
-        let listener = async {
+        let mut listener = forward::connect_with_backoff(|| async {
             let mut listener = PgListener::connect_with(&bus.pool).await?;
             listener.listen(&bus.channel).await?;
             Ok::<_, sqlx::Error>(listener)
-        }
+        })
         .await;
-        let mut listener = match listener {
-            Ok(listener) => listener,
-            Err(error) => {
-                tracing::warn!(%error, "revocation bus: cannot listen; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(100);
         // Messages sent while we were away are lost: start from the store again.
         forward::connected(&caches, &connected, &bus.channel);
         // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
         while let Ok(Some(notification)) = listener.try_recv().await {
-            match Invalidation::decode(notification.payload()) {
-                Some(message) => caches.apply(&message),
-                None => tracing::warn!("revocation bus: ignoring a malformed message"),
-            }
+            forward::apply_payload(&caches, Some(notification.payload()));
         }
         forward::disconnected(&caches, &connected);
     }

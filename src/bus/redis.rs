@@ -89,32 +89,18 @@ impl RedisRevocationBus {
 }
 
 async fn subscribe(bus: RedisRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
-    let mut backoff = Duration::from_millis(100);
     loop {
-        let subscription = async {
+        let pubsub = forward::connect_with_backoff(|| async {
             let mut pubsub = bus.client.get_async_pubsub().await?;
             pubsub.subscribe(&bus.channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
-        }
+        })
         .await;
-        let pubsub = match subscription {
-            Ok(pubsub) => pubsub,
-            Err(error) => {
-                tracing::warn!(%error, "revocation bus: cannot subscribe; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(100);
         // Messages sent while we were away are lost: start from the store again.
         forward::connected(&caches, &connected, &bus.channel);
         let mut messages = pubsub.into_on_message();
         while let Some(message) = messages.next().await {
-            match message.get_payload::<String>().ok().as_deref().and_then(Invalidation::decode) {
-                Some(message) => caches.apply(&message),
-                None => tracing::warn!("revocation bus: ignoring a malformed message"),
-            }
+            forward::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
         }
         forward::disconnected(&caches, &connected);
     }
