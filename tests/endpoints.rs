@@ -24,8 +24,8 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
 use support::{claims, scopes, verify_with_jsonwebtoken, AUDIENCE, ISSUER};
 use tower::ServiceBuilder;
-use tower_passport::issuer::{ClientRegistration, Issuer, IssuerBuilder, StaticUsers};
-use tower_passport::store::{ClientRecord, GrantType, MemoryStore};
+use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, IssuerBuilder, StaticUsers};
+use tower_passport::store::{GrantType, MemoryStore};
 use tower_passport::{GuardLayer, Principal, TokenOnly};
 
 const DAY: u64 = 24 * 3600;
@@ -224,7 +224,7 @@ impl Server {
         self.confidential(&[GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken]).await
     }
 
-    async fn record(&self, id: &str, secret: &str) -> ClientRecord {
+    async fn record(&self, id: &str, secret: &str) -> AuthenticatedClient {
         self.issuer.authenticate_client(id, Some(secret)).await.expect("authenticated")
     }
 
@@ -736,6 +736,39 @@ async fn the_authorization_server_metadata() {
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])
     );
+}
+
+#[tokio::test]
+async fn routes_mounted_under_a_prefix_publish_endpoints_that_answer() {
+    use tower::ServiceExt;
+    let issuer = base().mount_path("/auth").build().expect("issuer");
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("App")).await.expect("registered");
+    let secret = registered.secret.as_ref().expect("secret").expose().to_owned();
+    // axum strips the prefix; a router that does not strip it works the same.
+    let nested: Router = Router::new().nest_service("/auth", issuer.routes());
+    let unstripped: Router = Router::new().route_service("/auth/{*rest}", issuer.routes());
+    for app in [nested, unstripped] {
+        let request = Request::get("/auth/.well-known/oauth-authorization-server")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let reply = app.clone().oneshot(request).await.expect("reply");
+        assert_eq!(reply.status(), StatusCode::OK);
+        let body = reply.into_body().collect().await.expect("body").to_bytes();
+        let metadata: Value = serde_json::from_slice(&body).expect("json");
+        let token_endpoint = metadata["token_endpoint"].as_str().expect("token endpoint");
+        assert_eq!(token_endpoint, format!("{ISSUER}/auth/oauth/token"));
+        assert_eq!(metadata["jwks_uri"], format!("{ISSUER}/auth/.well-known/jwks.json"));
+        // The published path is where the token endpoint answers.
+        let path = token_endpoint.strip_prefix(ISSUER).expect("under the issuer");
+        let request = Request::post(path)
+            .header(AUTHORIZATION, basic(&registered.client.id, &secret))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from("grant_type=client_credentials"))
+            .expect("request");
+        let reply = app.oneshot(request).await.expect("reply");
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
 }
 
 #[tokio::test]

@@ -20,8 +20,9 @@ use support::{
 use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
-    ClientRegistration, ClientSecret, Issuer, IssuerBuilder, IssuerError, IssuerEvent, OAuthError,
-    OAuthErrorCode, RevocationList, ScopeRegistry, SigningKey, StaticUsers, TokenResponse, TokenTypeHint,
+    AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder, IssuerError, IssuerEvent,
+    OAuthError, OAuthErrorCode, RevocationList, ScopeRegistry, SigningKey, StaticUsers, TokenResponse,
+    TokenTypeHint,
 };
 use tower_passport::store::{
     AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
@@ -56,14 +57,14 @@ fn password_issuer(clock: &ManualClock) -> Issuer<MemoryStore> {
 }
 
 /// Registers a client and authenticates it, as the token endpoint would.
-async fn register<S: Store>(issuer: &Issuer<S>, registration: ClientRegistration) -> ClientRecord {
+async fn register<S: Store>(issuer: &Issuer<S>, registration: ClientRegistration) -> AuthenticatedClient {
     let registered = issuer.register_client(registration).await.expect("registered");
     let secret = registered.secret.as_ref().map(ClientSecret::expose);
     issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated")
 }
 
 /// A confidential first-party app that may use every grant.
-async fn app<S: Store>(issuer: &Issuer<S>) -> ClientRecord {
+async fn app<S: Store>(issuer: &Issuer<S>) -> AuthenticatedClient {
     register(
         issuer,
         ClientRegistration::confidential("App").grants([
@@ -75,7 +76,11 @@ async fn app<S: Store>(issuer: &Issuer<S>) -> ClientRecord {
     .await
 }
 
-async fn login<S: Store>(issuer: &Issuer<S>, client: &ClientRecord, scope: Option<&str>) -> TokenResponse {
+async fn login<S: Store>(
+    issuer: &Issuer<S>,
+    client: &AuthenticatedClient,
+    scope: Option<&str>,
+) -> TokenResponse {
     issuer.password_grant(client, "taylor@example.com", "password123", scope).await.expect("password grant")
 }
 
@@ -98,6 +103,11 @@ fn code<T: std::fmt::Debug>(result: Result<T, OAuthError>) -> OAuthErrorCode {
 
 fn drain(events: &mut broadcast::Receiver<IssuerEvent>) -> Vec<IssuerEvent> {
     std::iter::from_fn(|| events.try_recv().ok()).collect()
+}
+
+/// The typed issuer answers (introspection, JWKS, metadata) as JSON, as they go on the wire.
+fn json_of<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).expect("serializes")
 }
 
 fn kids(jwks: &Value) -> BTreeSet<String> {
@@ -135,7 +145,7 @@ async fn client_credentials_token_is_an_rfc9068_jwt_whose_kid_is_the_key_thumbpr
     assert_eq!(tokens.refresh_token, None);
     assert_eq!(tokens.scope, "check-status read-posts");
 
-    let jwks = issuer.jwks();
+    let jwks = json_of(issuer.jwks());
     let keys = jwks["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["kty"], "EC");
@@ -165,7 +175,7 @@ async fn every_key_type_gets_its_rfc7638_thumbprint_as_kid() {
         assert_eq!(key.kid(), thumbprint(key.public_jwk()), "{algorithm}");
         let clock = ManualClock::new(NOW);
         let issuer = builder(&clock).signing_key(key).build().expect("issuer");
-        let jwk = &issuer.jwks()["keys"][0];
+        let jwk = &json_of(issuer.jwks())["keys"][0];
         assert_eq!(jwk["kid"], thumbprint(jwk), "{algorithm}");
         assert_eq!(jwk["alg"], algorithm.name());
         assert_eq!(jwk["use"], "sig");
@@ -209,8 +219,8 @@ async fn assert_jsonwebtoken_verifies(algorithm: Algorithm, expected: jsonwebtok
         .expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
     let tokens = issuer.client_credentials_grant(&client, Some("read-posts")).await.expect("tokens");
-    let claims =
-        verify_with_jsonwebtoken(&issuer.jwks(), &tokens.access_token, expected).expect("jsonwebtoken");
+    let claims = verify_with_jsonwebtoken(&json_of(issuer.jwks()), &tokens.access_token, expected)
+        .expect("jsonwebtoken");
     assert_eq!(claims["sub"], "billing");
     assert_eq!(claims["scope"], "read-posts");
 
@@ -219,7 +229,7 @@ async fn assert_jsonwebtoken_verifies(algorithm: Algorithm, expected: jsonwebtok
     let mut bytes = signature.as_bytes().to_vec();
     bytes[5] = if bytes[5] == b'A' { b'B' } else { b'A' };
     let forged = format!("{signing_input}.{}", String::from_utf8(bytes).expect("ascii"));
-    assert!(verify_with_jsonwebtoken(&issuer.jwks(), &forged, expected).is_err());
+    assert!(verify_with_jsonwebtoken(&json_of(issuer.jwks()), &forged, expected).is_err());
 }
 
 #[tokio::test]
@@ -244,7 +254,7 @@ async fn the_default_signing_key_is_es256() {
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
     assert_eq!(header(&tokens.access_token)["alg"], "ES256");
-    verify_with_jsonwebtoken(&issuer.jwks(), &tokens.access_token, jsonwebtoken::Algorithm::ES256)
+    verify_with_jsonwebtoken(&json_of(issuer.jwks()), &tokens.access_token, jsonwebtoken::Algorithm::ES256)
         .expect("jsonwebtoken");
 }
 
@@ -286,7 +296,7 @@ async fn issuing_emits_access_token_created() {
         drain(&mut events),
         [IssuerEvent::AccessTokenCreated {
             jti: jti(&tokens.access_token),
-            client_id: client.id,
+            client_id: client.id.clone(),
             user_id: None
         }]
     );
@@ -1198,7 +1208,7 @@ async fn rotating_the_signing_key_keeps_old_tokens_valid_and_publishes_both_keys
     let verifier = issuer.verifier();
     assert_eq!(verifier.verify(&old.access_token).expect("old token").key_id(), Some(first_kid.as_str()));
     assert_eq!(verifier.verify(&new.access_token).expect("new token").key_id(), Some(second_kid.as_str()));
-    assert_eq!(kids(&issuer.jwks()), BTreeSet::from([first_kid, second_kid]));
+    assert_eq!(kids(&json_of(issuer.jwks())), BTreeSet::from([first_kid, second_kid]));
 }
 
 #[tokio::test]
@@ -1217,13 +1227,13 @@ async fn a_retired_key_is_unpublished_once_its_tokens_have_expired() {
 
     // Still published just before the longest lifetime (personal tokens, 180 days) passes.
     clock.advance(180 * DAY);
-    assert!(kids(&issuer.jwks()).contains(&first_kid));
+    assert!(kids(&json_of(issuer.jwks())).contains(&first_kid));
 
     clock.advance(61);
     let third_key = SigningKey::generate(Algorithm::RS256).expect("key");
     let third_kid = third_key.kid().to_owned();
     issuer.rotate_signing_key(third_key).expect("rotated");
-    assert_eq!(kids(&issuer.jwks()), BTreeSet::from([second_kid, third_kid]));
+    assert_eq!(kids(&json_of(issuer.jwks())), BTreeSet::from([second_kid, third_kid]));
     let verifier = issuer.verifier();
     assert_eq!(verifier.verify(&old.access_token).expect_err("key gone").reason(), Reason::UnknownKid);
     // The second key is still known (its token is merely expired).
@@ -1359,7 +1369,8 @@ async fn introspecting_an_active_access_token() {
     let client = app(&issuer).await;
     let resource_server = register(&issuer, ClientRegistration::confidential("Resource server")).await;
     let tokens = login(&issuer, &client, Some("read-posts write-posts")).await;
-    let answer = issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer");
+    let answer =
+        json_of(issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer"));
     assert_eq!(
         answer,
         json!({
@@ -1377,7 +1388,7 @@ async fn introspecting_an_active_access_token() {
     );
     let hinted =
         issuer.introspect(&resource_server, &tokens.access_token, Some(TokenTypeHint::RefreshToken)).await;
-    assert_eq!(hinted.expect("answer"), answer, "a wrong hint is only a hint");
+    assert_eq!(json_of(hinted.expect("answer")), answer, "a wrong hint is only a hint");
 }
 
 #[tokio::test]
@@ -1387,8 +1398,9 @@ async fn introspecting_a_refresh_token_active_then_inactive_after_rotation() {
     let client = app(&issuer).await;
     let tokens = login(&issuer, &client, Some("read-posts")).await;
     let refresh = refresh_of(&tokens);
-    let answer =
-        issuer.introspect(&client, &refresh, Some(TokenTypeHint::RefreshToken)).await.expect("answer");
+    let answer = json_of(
+        issuer.introspect(&client, &refresh, Some(TokenTypeHint::RefreshToken)).await.expect("answer"),
+    );
     assert_eq!(
         answer,
         json!({
@@ -1402,11 +1414,14 @@ async fn introspecting_a_refresh_token_active_then_inactive_after_rotation() {
             "iss": ISSUER,
         })
     );
-    assert_eq!(issuer.introspect(&client, &refresh, None).await.expect("answer"), answer);
+    assert_eq!(json_of(issuer.introspect(&client, &refresh, None).await.expect("answer")), answer);
 
     let next = issuer.refresh_token_grant(&client, &refresh, None).await.expect("refreshed");
-    assert_eq!(issuer.introspect(&client, &refresh, None).await.expect("answer"), json!({"active": false}));
-    let newest = issuer.introspect(&client, &refresh_of(&next), None).await.expect("answer");
+    assert_eq!(
+        json_of(issuer.introspect(&client, &refresh, None).await.expect("answer")),
+        json!({"active": false})
+    );
+    let newest = json_of(issuer.introspect(&client, &refresh_of(&next), None).await.expect("answer"));
     assert_eq!(newest["active"], true);
 }
 
@@ -1439,21 +1454,30 @@ async fn introspection_answers_exactly_inactive_for_revoked_expired_garbage_and_
     ] {
         for hint in [None, Some(TokenTypeHint::AccessToken), Some(TokenTypeHint::RefreshToken)] {
             assert_eq!(
-                issuer.introspect(&client, token, hint).await.expect("answer"),
+                json_of(issuer.introspect(&client, token, hint).await.expect("answer")),
                 inactive,
                 "{token} {hint:?}"
             );
         }
     }
     // Another client's refresh token is none of this client's business.
-    assert_eq!(issuer.introspect(&other, &refresh_of(&live), None).await.expect("answer"), inactive);
-    assert_eq!(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer")["active"], true);
+    assert_eq!(json_of(issuer.introspect(&other, &refresh_of(&live), None).await.expect("answer")), inactive);
+    assert_eq!(
+        json_of(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer"))["active"],
+        true
+    );
 
     // Past the access token's expiry (and the verifier's 60 s leeway), and past the
     // refresh token's.
     clock.advance(7200);
-    assert_eq!(issuer.introspect(&client, &live.access_token, None).await.expect("answer"), inactive);
-    assert_eq!(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer"), inactive);
+    assert_eq!(
+        json_of(issuer.introspect(&client, &live.access_token, None).await.expect("answer")),
+        inactive
+    );
+    assert_eq!(
+        json_of(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer")),
+        inactive
+    );
 }
 
 #[tokio::test]
@@ -1463,7 +1487,7 @@ async fn introspection_reports_an_access_token_inactive_as_soon_as_it_expires() 
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
     clock.advance(3600 + 30); // 30 s past exp
-    let answer = issuer.introspect(&client, &tokens.access_token, None).await.expect("answer");
+    let answer = json_of(issuer.introspect(&client, &tokens.access_token, None).await.expect("answer"));
     // RFC 7662 §2.2: active means "before its expiration time"; today this answers
     // {"active": true, "exp": <30 s ago>, …}.
     assert_eq!(answer, json!({"active": false}));
@@ -1482,7 +1506,8 @@ async fn introspection_reports_a_revoked_clients_access_tokens_inactive() {
     through_guard(&guard, &tokens.access_token)
         .await
         .assert_invalid_token("The access token's client was revoked");
-    let answer = issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer");
+    let answer =
+        json_of(issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer"));
     // Today: {"active": true, "client_id": "billing", …}.
     assert_eq!(answer, json!({"active": false}));
 }
@@ -1694,7 +1719,9 @@ async fn debug_output_never_contains_tokens_or_secrets() {
         .await
         .expect("registered");
     let secret = registered.secret.clone().expect("secret");
-    let tokens = login(&issuer, &registered.client, Some("read-posts")).await;
+    let client =
+        issuer.authenticate_client(&registered.client.id, Some(secret.expose())).await.expect("client");
+    let tokens = login(&issuer, &client, Some("read-posts")).await;
     let refresh = refresh_of(&tokens);
     let personal = issuer.create_personal_access_token("1", "cli", &[]).await.expect("created");
 
@@ -1730,10 +1757,10 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
         .expect("i");
     assert_eq!(issuer.scope_registry().scopes().len(), 1);
     assert_eq!(issuer.issuer_url(), ISSUER);
-    let metadata = issuer.metadata();
+    let metadata = json_of(issuer.metadata());
     assert_eq!(metadata["grant_types_supported"], json!(["client_credentials", "refresh_token"]));
     assert_eq!(metadata["scopes_supported"], json!(["a"]));
-    let with_password = password_issuer(&clock).metadata();
+    let with_password = json_of(password_issuer(&clock).metadata());
     assert_eq!(
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])

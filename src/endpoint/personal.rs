@@ -162,19 +162,7 @@ async fn create<S: Store>(
 ) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
-    // The scopes the new token would get (the registry's defaults when none are asked
-    // for) must all be the caller's own: a narrow token cannot mint a wider one.
-    let granted = if request.scopes.is_empty() {
-        issuer.scope_registry().defaults().to_vec()
-    } else {
-        request.scopes.clone()
-    };
-    if !caller.scopes().can_all(&granted) {
-        return Err(OAuthError::new(
-            crate::issuer::OAuthErrorCode::InvalidScope,
-            "A personal access token cannot have scopes the calling token lacks",
-        ));
-    }
+    issuer.scope_registry().within_caller(caller.scopes(), &request.scopes)?;
     let created = issuer.create_personal_access_token(user_id, &request.name, &request.scopes).await?;
     let body =
         serde_json::json!({ "accessToken": created.access_token, "token": Listed::from(&created.record) });

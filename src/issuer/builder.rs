@@ -55,6 +55,7 @@ pub struct IssuerBuilder<S> {
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
     personal_client_id: String,
+    mount_path: String,
 }
 
 impl<S: Store> IssuerBuilder<S> {
@@ -75,6 +76,7 @@ impl<S: Store> IssuerBuilder<S> {
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: Duration::from_secs(5),
             personal_client_id: "personal-access-client".into(),
+            mount_path: String::new(),
         }
     }
 
@@ -168,6 +170,35 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
+    /// Where [`Issuer::routes`] is mounted below the issuer URL, such as `/auth` for
+    /// `https://auth.example.com/auth/oauth/token`. The metadata publishes every endpoint
+    /// under it, and the router accepts paths with or without it (so it works both behind
+    /// a router that strips the prefix, like axum's `nest_service`, and one that does not).
+    /// Trailing slashes are dropped; an empty path (the default) is the root.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://example.com", Arc::new(MemoryStore::new())).audience("api")
+    ///     .mount_path("/auth/")
+    ///     .build()?;
+    /// assert_eq!(issuer.metadata().jwks_uri, "https://example.com/auth/.well-known/jwks.json");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn mount_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        let trimmed = path.trim_end_matches('/');
+        self.mount_path = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
+        self
+    }
+
     /// Checks the configuration and builds the issuer. Synchronous.
     ///
     /// # Errors
@@ -200,6 +231,7 @@ impl<S: Store> IssuerBuilder<S> {
         Ok(Issuer {
             inner: Arc::new(IssuerInner {
                 issuer: self.issuer,
+                mount_path: self.mount_path,
                 audiences: self.audiences,
                 access_ttl: self.access_ttl.as_secs(),
                 refresh_ttl: self.refresh_ttl.as_secs(),

@@ -3,6 +3,7 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::error::ConfigError;
 use crate::store::StoreError;
 
 /// An RFC 6749 §5.2 error code (plus RFC 7009's `unsupported_token_type`).
@@ -138,4 +139,63 @@ impl From<crate::error::BackendError> for OAuthError {
         tracing::warn!(%error, "backend failure while issuing");
         Self::new(OAuthErrorCode::TemporarilyUnavailable, "The authorization server cannot answer right now")
     }
+}
+
+/// What an administrative call (registration, rotation, purge) can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IssuerError {
+    /// The store failed.
+    Store(StoreError),
+    /// The input was refused; the message says why.
+    Invalid(String),
+    /// Signing or randomness failed.
+    Crypto,
+}
+
+impl fmt::Display for IssuerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(error) => write!(f, "{error}"),
+            Self::Invalid(message) => f.write_str(message),
+            Self::Crypto => f.write_str("signing or random generation failed"),
+        }
+    }
+}
+
+impl std::error::Error for IssuerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for IssuerError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl From<ConfigError> for IssuerError {
+    fn from(error: ConfigError) -> Self {
+        Self::Invalid(error.to_string())
+    }
+}
+
+impl From<IssuerError> for OAuthError {
+    fn from(error: IssuerError) -> Self {
+        match error {
+            IssuerError::Store(error) => error.into(),
+            IssuerError::Invalid(message) => OAuthError::invalid_request(message),
+            IssuerError::Crypto => {
+                OAuthError::new(OAuthErrorCode::ServerError, "The token could not be signed")
+            }
+        }
+    }
+}
+
+pub(super) fn crypto<T>(_: T) -> IssuerError {
+    IssuerError::Crypto
 }
