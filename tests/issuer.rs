@@ -989,6 +989,28 @@ async fn registration_refuses_short_secrets_and_secret_bearing_public_clients() 
     assert!(matches!(public_cc, Err(IssuerError::Invalid(_))), "{public_cc:?}");
 }
 
+#[tokio::test]
+async fn chosen_secrets_outside_the_unreserved_characters_are_refused() {
+    // Some libraries form-encode Basic credentials (RFC 6749 §2.3.1), others send them raw;
+    // only unreserved characters reach the server the same either way.
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    for odd in ['+', '%', '&', ' ', ':', '=', '/', 'é'] {
+        let secret = format!("{}{odd}{}", "a".repeat(20), "b".repeat(20));
+        let refused = issuer.register_client(ClientRegistration::confidential("Odd").secret(secret)).await;
+        match refused {
+            Err(IssuerError::Invalid(message)) => assert!(message.contains("unreserved"), "{message}"),
+            other => panic!("{odd:?} must be refused: {other:?}"),
+        }
+    }
+    let fine = "Az09-._~".repeat(5);
+    let registered = issuer
+        .register_client(ClientRegistration::confidential("Fine").secret(fine.clone()))
+        .await
+        .expect("unreserved characters are fine");
+    assert!(issuer.authenticate_client(&registered.client.id, Some(&fine)).await.is_ok());
+}
+
 // ---- personal access tokens -------------------------------------------------------------
 
 #[tokio::test]
@@ -1375,7 +1397,7 @@ async fn introspecting_an_active_access_token() {
         answer,
         json!({
             "active": true,
-            "token_type": "access_token",
+            "token_type": "Bearer",
             "scope": "read-posts write-posts",
             "client_id": client.id,
             "sub": "1",
@@ -1405,7 +1427,6 @@ async fn introspecting_a_refresh_token_active_then_inactive_after_rotation() {
         answer,
         json!({
             "active": true,
-            "token_type": "refresh_token",
             "scope": "read-posts",
             "client_id": client.id,
             "sub": "1",

@@ -131,7 +131,7 @@ where
             if !has_media_type(&parts.headers, "application/json") {
                 Err(OAuthError::invalid_request("The body must be application/json"))
             } else {
-                match read_body(body).await {
+                match read_body(&parts.headers, body).await {
                     Ok(bytes) => create(&issuer, &token, &user_id, &bytes).await,
                     Err(error) => Err(error),
                 }
@@ -145,7 +145,7 @@ where
         (_, None) => Ok(response::method_not_allowed("GET, POST")),
         (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),
     };
-    outcome.unwrap_or_else(|error| response::error(&error, false))
+    outcome.unwrap_or_else(|error| response::error(&error))
 }
 
 async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {

@@ -12,6 +12,9 @@ use super::response::{self, EndpointResponse};
 use crate::issuer::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
 use crate::store::Store;
 
+/// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
+const METADATA_MAX_AGE: u64 = 3600;
+
 /// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
 /// else is 404. Built by [`Issuer::routes`].
 pub struct OAuthRoutes<S> {
@@ -65,30 +68,28 @@ where
         paths::JWKS | paths::METADATA | paths::SCOPES if !readable => {
             response::method_not_allowed("GET, HEAD")
         }
-        paths::JWKS => response::json(StatusCode::OK, &issuer.jwks()),
-        paths::METADATA => response::json(StatusCode::OK, &issuer.metadata()),
+        paths::JWKS => response::cacheable_json(&issuer.jwks(), issuer.jwks_max_age()),
+        paths::METADATA => response::cacheable_json(&issuer.metadata(), METADATA_MAX_AGE),
         paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
         paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
             response::method_not_allowed("POST")
         }
         paths::TOKEN | paths::REVOKE | paths::INTROSPECT => {
-            let form = match read_body(body).await.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
+            let read = read_body(&parts.headers, body).await;
+            let form = match read.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
                 Ok(form) => form,
-                Err(error) => return response::error(&error, false),
+                Err(error) => return response::error(&error),
             };
             let credentials = match client_credentials(&parts.headers, &form) {
                 Ok(credentials) => credentials,
-                Err(error) => {
-                    return response::error(&error, parts.headers.contains_key(http::header::AUTHORIZATION))
-                }
+                Err(error) => return response::error(&error),
             };
-            let basic = credentials.basic;
             let outcome = match path {
                 paths::TOKEN => token(&issuer, credentials, &form).await,
                 paths::REVOKE => revoke(&issuer, credentials, &form).await,
                 _ => introspect(&issuer, credentials, &form).await,
             };
-            outcome.unwrap_or_else(|error| response::error(&error, basic))
+            outcome.unwrap_or_else(|error| response::error(&error))
         }
         _ => response::empty(StatusCode::NOT_FOUND),
     }

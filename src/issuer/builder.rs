@@ -56,6 +56,7 @@ pub struct IssuerBuilder<S> {
     negative_revocation_ttl: Duration,
     personal_client_id: String,
     mount_path: String,
+    jwks_max_age: Duration,
 }
 
 impl<S: Store> IssuerBuilder<S> {
@@ -77,6 +78,7 @@ impl<S: Store> IssuerBuilder<S> {
             negative_revocation_ttl: Duration::from_secs(5),
             personal_client_id: "personal-access-client".into(),
             mount_path: String::new(),
+            jwks_max_age: Duration::from_secs(300),
         }
     }
 
@@ -164,6 +166,15 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
+    /// How long clients may cache the JWKS (`Cache-Control: public, max-age=…`; 5 minutes
+    /// by default). A resource server holding a cached set learns of a new signing key
+    /// within this bound, or at once if it refetches on an unknown `kid` as this crate's
+    /// remote key sets do; retired keys stay published long after it.
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
+        self
+    }
+
     /// The client id personal access tokens are issued to (`personal-access-client`).
     pub fn personal_access_client_id(mut self, id: impl Into<String>) -> Self {
         self.personal_client_id = id.into();
@@ -232,6 +243,7 @@ impl<S: Store> IssuerBuilder<S> {
             inner: Arc::new(IssuerInner {
                 issuer: self.issuer,
                 mount_path: self.mount_path,
+                jwks_max_age: self.jwks_max_age.as_secs(),
                 audiences: self.audiences,
                 access_ttl: self.access_ttl.as_secs(),
                 refresh_ttl: self.refresh_ttl.as_secs(),

@@ -82,7 +82,9 @@ impl ClientRegistration {
         self
     }
 
-    /// A chosen secret (at least 32 characters), for confidential clients.
+    /// A chosen secret, for confidential clients: at least 32 characters, all RFC 3986
+    /// unreserved (letters, digits, `-`, `.`, `_`, `~`), so that it reaches the server the
+    /// same from every client library. Generated secrets (the default) are.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Some(ClientSecret::new(secret));
         self
@@ -123,6 +125,13 @@ pub struct RegisteredClient {
 
 /// Checks a presented secret against the stored hash, in constant time. A public client
 /// must present none; a confidential client must present its own.
+/// RFC 3986 §2.3's unreserved characters: the same whether or not a client library
+/// form-encodes its Basic credentials (RFC 6749 §2.3.1 says to; authlib, requests and
+/// `curl -u` do not).
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
 pub(crate) fn secret_matches(client: &ClientRecord, presented: Option<&str>) -> bool {
     match (&client.secret_hash, presented) {
         (None, None) => true,
@@ -197,10 +206,17 @@ impl<S: Store> Issuer<S> {
         registration: ClientRegistration,
     ) -> Result<RegisteredClient, IssuerError> {
         let secret = match (registration.confidential, registration.secret) {
-            (true, Some(secret)) if secret.expose().len() >= 32 => Some(secret),
-            (true, Some(_)) => {
+            (true, Some(secret)) if secret.expose().len() < 32 => {
                 return Err(IssuerError::Invalid("a client secret must be at least 32 characters".into()))
             }
+            (true, Some(secret)) if !secret.expose().bytes().all(is_unreserved) => {
+                return Err(IssuerError::Invalid(
+                    "a chosen client secret may hold only letters, digits and - . _ ~ \
+                     (RFC 3986 unreserved characters), so that every client library sends it alike"
+                        .into(),
+                ))
+            }
+            (true, Some(secret)) => Some(secret),
             (true, None) => Some(ClientSecret::new(secrets::random_b64(32).map_err(crypto)?)),
             (false, Some(_)) => return Err(IssuerError::Invalid("a public client has no secret".into())),
             (false, None) => None,

@@ -65,12 +65,30 @@ impl OAuthErrorCode {
 pub struct OAuthError {
     code: OAuthErrorCode,
     description: Cow<'static, str>,
+    /// A status other than the code's own (413 for an oversized body).
+    status: Option<StatusCode>,
 }
 
 impl OAuthError {
-    /// An error with this code and description.
+    /// An error with this code and description. The description is kept within RFC 6749
+    /// §5.2's character set (printable ASCII without `"` and `\`): a `"` becomes `'`, and
+    /// any other character outside it becomes `?`.
+    ///
+    /// ```
+    /// use tower_passport::issuer::{OAuthError, OAuthErrorCode};
+    /// let error = OAuthError::new(OAuthErrorCode::InvalidRequest, "Expected {\"name\": …}");
+    /// assert_eq!(error.description(), "Expected {'name': ?}");
+    /// ```
     pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into() }
+        Self { code, description: rfc6749_description(description.into()), status: None }
+    }
+
+    /// 413: the request body is larger than the endpoint reads (`invalid_request`).
+    pub(crate) fn payload_too_large() -> Self {
+        Self {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..Self::invalid_request("The request body is too large")
+        }
     }
 
     /// The error code.
@@ -85,6 +103,9 @@ impl OAuthError {
 
     /// The HTTP status: 401 for `invalid_client`, 500 and 503 for server errors, else 400.
     pub fn status(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
         match self.code {
             OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,6 +138,24 @@ impl OAuthError {
     pub(crate) fn unauthorized_client(description: &'static str) -> Self {
         Self::new(OAuthErrorCode::UnauthorizedClient, description)
     }
+}
+
+/// RFC 6749 §5.2: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`.
+fn rfc6749_description(description: Cow<'static, str>) -> Cow<'static, str> {
+    let allowed = |c: char| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5B}' | '\u{5D}'..='\u{7E}');
+    if description.chars().all(allowed) {
+        return description;
+    }
+    Cow::Owned(
+        description
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                c if allowed(c) => c,
+                _ => '?',
+            })
+            .collect(),
+    )
 }
 
 impl fmt::Display for OAuthError {

@@ -19,7 +19,8 @@ use crate::store::Store;
 pub struct Introspection {
     /// Whether the token is active.
     pub active: bool,
-    /// `access_token` or `refresh_token`.
+    /// `Bearer` for an access token (RFC 7662 §2.2 means the RFC 6749 §7.1 token type);
+    /// absent for a refresh token, which has none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
     /// The granted scopes, space-delimited.
@@ -103,7 +104,8 @@ impl<S: Store> Issuer<S> {
         }
         Ok(Some(Introspection {
             active: true,
-            token_type: Some("access_token"),
+            // RFC 7662 §2.2: `token_type` is the RFC 6749 §7.1 type of the token.
+            token_type: Some("Bearer"),
             scope: Some(verified.scopes().to_string()),
             client_id: verified.client_id().map(str::to_owned),
             sub: verified.subject().map(str::to_owned),
@@ -138,7 +140,6 @@ impl<S: Store> Issuer<S> {
         }
         Ok(Some(Introspection {
             active: true,
-            token_type: Some("refresh_token"),
             scope: Some(record.scopes.join(" ")),
             client_id: Some(record.client_id),
             sub: record.user_id,

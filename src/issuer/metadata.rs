@@ -79,6 +79,12 @@ impl<S: Store> Issuer<S> {
         }
     }
 
+    /// How long clients may cache the JWKS, in seconds
+    /// ([`IssuerBuilder::jwks_max_age`](super::IssuerBuilder::jwks_max_age)).
+    pub fn jwks_max_age(&self) -> u64 {
+        self.inner.jwks_max_age
+    }
+
     /// The public URL of an endpoint path from [`paths`]: the issuer URL, the mount
     /// path, then the path.
     pub fn endpoint_url(&self, path: &str) -> String {
@@ -103,7 +109,10 @@ impl<S: Store> Issuer<S> {
         if self.inner.users.is_some() {
             grants.push("password");
         }
+        // Public clients (`none`) may use the token and revocation endpoints; only
+        // confidential clients may introspect.
         let auth_methods = vec!["client_secret_basic", "client_secret_post", "none"];
+        let confidential_only = vec!["client_secret_basic", "client_secret_post"];
         ServerMetadata {
             issuer: self.inner.issuer.clone(),
             token_endpoint: self.endpoint_url(paths::TOKEN),
@@ -113,8 +122,8 @@ impl<S: Store> Issuer<S> {
             grant_types_supported: grants,
             response_types_supported: Vec::new(),
             token_endpoint_auth_methods_supported: auth_methods.clone(),
-            revocation_endpoint_auth_methods_supported: auth_methods.clone(),
-            introspection_endpoint_auth_methods_supported: auth_methods,
+            revocation_endpoint_auth_methods_supported: auth_methods,
+            introspection_endpoint_auth_methods_supported: confidential_only,
             scopes_supported: self.inner.scopes.scopes().iter().map(|s| s.id.clone()).collect(),
         }
     }

@@ -135,6 +135,8 @@ struct IssuerInner<S> {
     issuer: String,
     /// Where the routes are mounted below the issuer URL (`""` or `/prefix`).
     mount_path: String,
+    /// `Cache-Control: max-age` of the JWKS, in seconds.
+    jwks_max_age: u64,
     audiences: Vec<String>,
     access_ttl: u64,
     refresh_ttl: u64,
