@@ -1079,3 +1079,23 @@ async fn the_oauth_routes_serve_plain_hyper() {
     let missing = http.request(request(Method::GET, "/elsewhere", "")).await.expect("response");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+/// Refuses every attempt.
+struct Closed;
+
+impl tower_passport::issuer::AuthLimiter for Closed {
+    fn check(&self, _: &tower_passport::issuer::AuthAttempt<'_>) -> Result<(), std::time::Duration> {
+        Err(std::time::Duration::from_secs(7))
+    }
+    fn failed(&self, _: &tower_passport::issuer::AuthAttempt<'_>) {}
+}
+
+#[tokio::test]
+async fn a_rate_limited_client_gets_429_with_retry_after() {
+    let server = start_with(base().auth_limiter(Closed)).await;
+    let (id, secret) = server.app().await;
+    let reply = server.token(Auth::Basic(&id, &secret), &[CC]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{reply:?}");
+    assert_eq!(reply.header("retry-after"), Some("7"));
+    assert_eq!(reply.json()["error"], "temporarily_unavailable");
+}

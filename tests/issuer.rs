@@ -20,9 +20,9 @@ use support::{
 use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
-    AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder, IssuerError, IssuerEvent,
-    OAuthError, OAuthErrorCode, RevocationList, ScopeRegistry, SigningKey, StaticUsers, TokenResponse,
-    TokenTypeHint,
+    AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
+    IssuerError, IssuerEvent, OAuthError, OAuthErrorCode, RevocationList, ScopeRegistry, SigningKey,
+    StaticUsers, TokenResponse, TokenTypeHint,
 };
 use tower_passport::store::{
     AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
@@ -1786,4 +1786,132 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])
     );
+}
+
+// ---- password checks off the executor, bounded, and rate-limited -------------------------
+
+/// An issuer whose one user's password takes long to check (many PBKDF2 iterations).
+fn slow_password_issuer(clock: &ManualClock, checks: usize) -> Issuer<MemoryStore> {
+    let users = StaticUsers::new(1_000_000).user("slow@example.com", "password123", "9").expect("user");
+    builder(clock)
+        .enable_password_grant(users)
+        .max_concurrent_password_checks(checks)
+        .build()
+        .expect("issuer")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn password_hashing_never_blocks_the_executor() {
+    // One executor thread: if PBKDF2 ran on it, the grant would finish inside the first
+    // poll, before this task runs again.
+    let clock = ManualClock::new(NOW);
+    let issuer = slow_password_issuer(&clock, 4);
+    let client = app(&issuer).await;
+    let grant = tokio::spawn({
+        let issuer = issuer.clone();
+        async move { issuer.password_grant(&client, "slow@example.com", "wrong", None).await }
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!grant.is_finished(), "the hash runs on a blocking thread while the executor goes on");
+    let refused = grant.await.expect("joined");
+    assert_eq!(refused.expect_err("wrong password").code(), OAuthErrorCode::InvalidGrant);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn password_checks_beyond_the_bound_are_refused_with_503() {
+    let clock = ManualClock::new(NOW);
+    let issuer = slow_password_issuer(&clock, 1);
+    let client = app(&issuer).await;
+    let first = tokio::spawn({
+        let (issuer, client) = (issuer.clone(), client.clone());
+        async move { issuer.password_grant(&client, "slow@example.com", "wrong", None).await }
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!first.is_finished());
+    let second = issuer.password_grant(&client, "slow@example.com", "password123", None).await;
+    let busy = second.expect_err("no slot left");
+    assert_eq!(busy.code(), OAuthErrorCode::TemporarilyUnavailable);
+    assert_eq!(busy.status(), 503);
+    first.await.expect("joined").expect_err("wrong password");
+    // The slot is free again.
+    assert!(issuer.password_grant(&client, "slow@example.com", "password123", None).await.is_ok());
+}
+
+/// Refuses every key after `limit` failures, and counts what it is told.
+#[derive(Clone, Default)]
+struct Strikes {
+    limit: u32,
+    failures: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+impl Strikes {
+    fn key(attempt: &AuthAttempt<'_>) -> String {
+        match attempt {
+            AuthAttempt::Client { client_id } => format!("client:{client_id}"),
+            AuthAttempt::User { username, .. } => format!("user:{username}"),
+            _ => "other".to_owned(),
+        }
+    }
+}
+
+impl AuthLimiter for Strikes {
+    fn check(&self, attempt: &AuthAttempt<'_>) -> Result<(), std::time::Duration> {
+        let failures = self.failures.lock().expect("lock").get(&Self::key(attempt)).copied().unwrap_or(0);
+        if failures >= self.limit {
+            Err(std::time::Duration::from_secs(30))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn failed(&self, attempt: &AuthAttempt<'_>) {
+        *self.failures.lock().expect("lock").entry(Self::key(attempt)).or_default() += 1;
+    }
+
+    fn succeeded(&self, attempt: &AuthAttempt<'_>) {
+        self.failures.lock().expect("lock").remove(&Self::key(attempt));
+    }
+}
+
+#[tokio::test]
+async fn the_auth_limiter_sees_failed_client_and_user_authentication_and_can_refuse_it() {
+    let clock = ManualClock::new(NOW);
+    let strikes = Strikes { limit: 2, ..Strikes::default() };
+    let issuer =
+        builder(&clock).enable_password_grant(users()).auth_limiter(strikes.clone()).build().expect("i");
+    let registered = issuer
+        .register_client(ClientRegistration::confidential("App").grants([GrantType::Password]))
+        .await
+        .expect("registered");
+    let id = registered.client.id.clone();
+    let secret = registered.secret.clone().expect("secret");
+
+    // Wrong passwords count against the username; the third attempt is refused before
+    // any hashing, with 429 and a Retry-After.
+    let client = issuer.authenticate_client(&id, Some(secret.expose())).await.expect("client");
+    for _ in 0..2 {
+        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
+    }
+    let limited = issuer.password_grant(&client, "taylor@example.com", "password123", None).await;
+    let limited = limited.expect_err("limited");
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.retry_after(), Some(30));
+    // Another user is not affected.
+    assert!(issuer.password_grant(&client, "abigail@example.com", "secret456", None).await.is_ok());
+
+    // Wrong client secrets count against the client id; a success resets the count.
+    assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
+    assert!(issuer.authenticate_client(&id, Some(secret.expose())).await.is_ok());
+    assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
+    assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
+    let refused = issuer.authenticate_client(&id, Some(secret.expose())).await.expect_err("limited");
+    assert_eq!(refused.status(), 429);
+    let seen = strikes.failures.lock().expect("lock").clone();
+    assert_eq!(seen.get(&format!("client:{id}")), Some(&2));
+    assert_eq!(seen.get("user:taylor@example.com"), Some(&2));
 }

@@ -1,7 +1,7 @@
 //! Responses of the OAuth endpoints: JSON, `Cache-Control: no-store`, RFC 6749 errors.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
@@ -47,6 +47,9 @@ pub(crate) fn empty(status: StatusCode) -> EndpointResponse {
 /// challenge on every 401, whatever method the client tried.
 pub(crate) fn error(error: &OAuthError) -> EndpointResponse {
     let mut response = with_headers(error.status(), Some("application/json"), Bytes::from(error.to_json()));
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if error.code() == OAuthErrorCode::InvalidClient {
         response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="oauth""#));
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::key_ring::KeyRing;
+use super::limits::{default_password_checks, AuthLimiter, NoLimit, PasswordChecks};
 use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, ConfigError};
@@ -57,6 +58,8 @@ pub struct IssuerBuilder<S> {
     personal_client_id: String,
     mount_path: String,
     jwks_max_age: Duration,
+    limiter: Arc<dyn AuthLimiter>,
+    password_checks: usize,
 }
 
 impl<S: Store> IssuerBuilder<S> {
@@ -79,6 +82,8 @@ impl<S: Store> IssuerBuilder<S> {
             personal_client_id: "personal-access-client".into(),
             mount_path: String::new(),
             jwks_max_age: Duration::from_secs(300),
+            limiter: Arc::new(NoLimit),
+            password_checks: default_password_checks(),
         }
     }
 
@@ -150,6 +155,22 @@ impl<S: Store> IssuerBuilder<S> {
             let provider = provider.clone();
             Box::pin(async move { provider.authenticate(&username, &password).await })
         }));
+        self
+    }
+
+    /// How many password checks may run at once, each on a blocking thread (the machine's
+    /// parallelism by default). A password grant beyond that answers 503
+    /// `temporarily_unavailable` at once, so a burst of guesses cannot queue unbounded
+    /// CPU work or slow down other requests.
+    pub fn max_concurrent_password_checks(mut self, checks: usize) -> Self {
+        self.password_checks = checks.max(1);
+        self
+    }
+
+    /// Rate-limits failed client and user authentication through `limiter` (none by
+    /// default); see [`AuthLimiter`].
+    pub fn auth_limiter(mut self, limiter: impl AuthLimiter) -> Self {
+        self.limiter = Arc::new(limiter);
         self
     }
 
@@ -244,6 +265,8 @@ impl<S: Store> IssuerBuilder<S> {
                 issuer: self.issuer,
                 mount_path: self.mount_path,
                 jwks_max_age: self.jwks_max_age.as_secs(),
+                limiter: self.limiter,
+                password_checks: PasswordChecks::new(self.password_checks),
                 audiences: self.audiences,
                 access_ttl: self.access_ttl.as_secs(),
                 refresh_ttl: self.refresh_ttl.as_secs(),

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use super::secrets;
-use super::{crypto, Issuer, IssuerError, IssuerEvent, OAuthError};
+use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
 use crate::store::{ClientRecord, GrantType, SecretHash, Store};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
@@ -272,10 +272,25 @@ impl<S: Store> Issuer<S> {
         client_id: &str,
         secret: Option<&str>,
     ) -> Result<AuthenticatedClient, OAuthError> {
+        let attempt = AuthAttempt::Client { client_id };
+        self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
         let client = self.inner.store.client(client_id).await?;
+        let outcome = Self::check_client(&self.inner.personal_client_id, client, secret);
+        match &outcome {
+            Ok(_) => self.inner.limiter.succeeded(&attempt),
+            Err(_) => self.inner.limiter.failed(&attempt),
+        }
+        outcome
+    }
+
+    fn check_client(
+        personal_client_id: &str,
+        client: Option<ClientRecord>,
+        secret: Option<&str>,
+    ) -> Result<AuthenticatedClient, OAuthError> {
         match client {
             // The personal access client is internal: nobody signs in as it.
-            Some(client) if client.id == self.inner.personal_client_id => Err(OAuthError::invalid_client()),
+            Some(client) if client.id == personal_client_id => Err(OAuthError::invalid_client()),
             Some(client) if !client.revoked && secret_matches(&client, secret) => {
                 Ok(AuthenticatedClient { record: client })
             }

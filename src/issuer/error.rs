@@ -67,6 +67,8 @@ pub struct OAuthError {
     description: Cow<'static, str>,
     /// A status other than the code's own (413 for an oversized body).
     status: Option<StatusCode>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -80,7 +82,27 @@ impl OAuthError {
     /// assert_eq!(error.description(), "Expected {'name': ?}");
     /// ```
     pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: rfc6749_description(description.into()), status: None }
+        Self { code, description: rfc6749_description(description.into()), status: None, retry_after: None }
+    }
+
+    /// 503 `temporarily_unavailable`: the server is saturated, not broken.
+    pub(crate) fn busy(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, description)
+    }
+
+    /// 429 `temporarily_unavailable`: an [`AuthLimiter`](super::AuthLimiter) refused the
+    /// attempt; the endpoint adds `Retry-After`.
+    pub(crate) fn rate_limited(retry_after: std::time::Duration) -> Self {
+        Self {
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(retry_after.as_secs().max(1)),
+            ..Self::new(OAuthErrorCode::TemporarilyUnavailable, "Too many failed attempts; try again later")
+        }
+    }
+
+    /// Seconds after which a refused request may be retried (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// 413: the request body is larger than the endpoint reads (`invalid_request`).

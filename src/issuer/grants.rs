@@ -3,7 +3,7 @@
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
-use super::{crypto, Grant, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
+use super::{crypto, AuthAttempt, Grant, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
 use crate::store::{ClientRecord, FamilyRecord, GrantType, RefreshTokenRecord, Store};
 
 impl<S: Store> Issuer<S> {
@@ -55,9 +55,17 @@ impl<S: Store> Issuer<S> {
         Self::require_grant(client, GrantType::Password)?;
         let client = client.record();
         let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
-        let Some(user_id) = users(username.to_owned(), password.to_owned()).await? else {
+        let attempt = AuthAttempt::User { client_id: &client.id, username };
+        self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
+        // A bounded number of (CPU-heavy) password checks at once; 503 beyond.
+        let permit = self.inner.password_checks.acquire()?;
+        let user = users(username.to_owned(), password.to_owned()).await;
+        drop(permit);
+        let Some(user_id) = user? else {
+            self.inner.limiter.failed(&attempt);
             return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
         };
+        self.inner.limiter.succeeded(&attempt);
         self.issue_with_refresh(client, &user_id, &scopes).await
     }
 

@@ -37,6 +37,7 @@ mod events;
 mod grants;
 mod introspect;
 mod key_ring;
+mod limits;
 mod metadata;
 mod mint;
 pub mod paths;
@@ -56,6 +57,7 @@ pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, Registe
 pub use error::{IssuerError, OAuthError, OAuthErrorCode};
 pub use events::IssuerEvent;
 pub use introspect::Introspection;
+pub use limits::{AuthAttempt, AuthLimiter};
 pub use metadata::{Jwks, ServerMetadata};
 pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
@@ -137,6 +139,8 @@ struct IssuerInner<S> {
     mount_path: String,
     /// `Cache-Control: max-age` of the JWKS, in seconds.
     jwks_max_age: u64,
+    limiter: Arc<dyn AuthLimiter>,
+    password_checks: limits::PasswordChecks,
     audiences: Vec<String>,
     access_ttl: u64,
     refresh_ttl: u64,
