@@ -54,6 +54,12 @@ impl StoreError {
     }
 
     /// Whether this is a configuration mistake.
+    ///
+    /// ```
+    /// use tower_passport::store::StoreError;
+    /// assert!(StoreError::config("bad prefix").is_config());
+    /// assert!(!StoreError::conflict("duplicate jti").is_config());
+    /// ```
     pub fn is_config(&self) -> bool {
         matches!(self.kind, Kind::Config(_))
     }

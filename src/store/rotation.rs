@@ -197,9 +197,12 @@ mod tests {
     const REVOKE: RotationPlan<'static> = RotationPlan::RevokeFamily { family_id: "f" };
     const INVALID: RotationPlan<'static> = RotationPlan::Invalid;
 
+    /// A row: what it is, how it changes the base case, and the plan it must get.
+    type Row = (&'static str, fn(&mut Case), RotationPlan<'static>);
+
     #[test]
     fn every_row_of_the_rule() {
-        let rows: &[(&str, fn(&mut Case), RotationPlan<'static>)] = &[
+        let rows: &[Row] = &[
             // Invalid, and every way to get there.
             ("an unknown token", |c| c.presented = None, INVALID),
             ("a wrong hash", |c| c.rotation.presented_hash = SecretHash::of(b"guess"), INVALID),
