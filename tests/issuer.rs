@@ -25,8 +25,9 @@ use tower_passport::issuer::{
     StaticUsers, TokenResponse, TokenTypeHint,
 };
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
-    RefreshTokenRecord, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash,
+    SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::{Algorithm, BackendError, GuardLayer, ManualClock, PrincipalKind, TokenOnly};
 
@@ -1535,7 +1536,8 @@ async fn introspection_reports_a_revoked_clients_access_tokens_inactive() {
 
 // ---- store failures -------------------------------------------------------------------
 
-/// A memory store that can be switched to fail every call.
+/// A memory store whose clients, tokens and revocation list can be switched to fail (purge
+/// and settings always work).
 #[derive(Default)]
 struct FlakyStore {
     inner: MemoryStore,
@@ -1547,92 +1549,84 @@ impl FlakyStore {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    async fn run<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    /// Fails, or makes the call (only then: a memory store does its work when called).
+    async fn run<T, F: Future<Output = Result<T, StoreError>>>(
+        &self,
+        call: impl FnOnce() -> F,
+    ) -> Result<T, StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::backend(std::io::Error::other("connection refused")));
         }
-        call.await
+        call().await
     }
 }
 
-impl Store for FlakyStore {
-    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.run(async move { self.inner.put_client(client).await })
+impl ClientStore for FlakyStore {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_client(client)).await
     }
-    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.client(id).await })
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.run(|| self.inner.client(id)).await
     }
-    fn set_client_revoked(
-        &self,
-        id: &str,
-        revoked: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.run(async move { self.inner.set_client_revoked(id, revoked).await })
+    async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
+        self.run(|| self.inner.set_client_revoked(id, revoked)).await
     }
-    fn put_access_token(
-        &self,
-        record: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.run(async move { self.inner.put_access_token(record).await })
+}
+
+impl TokenStore for FlakyStore {
+    async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_access_token(record)).await
     }
-    fn access_token(
-        &self,
-        jti: &str,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.access_token(jti).await })
+    async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.run(|| self.inner.access_token(jti)).await
     }
-    fn personal_access_tokens(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.personal_access_tokens(user_id).await })
+    async fn personal_access_tokens(&self, user: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
+        self.run(|| self.inner.personal_access_tokens(user)).await
     }
-    fn revoke_access_token(
+    async fn revoke_access_token(
         &self,
         jti: &str,
         now: u64,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.revoke_access_token(jti, now).await })
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.run(|| self.inner.revoke_access_token(jti, now)).await
     }
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.run(async move { self.inner.is_revoked(jti).await })
-    }
-    fn start_family(
+    async fn start_family(
         &self,
         family: FamilyRecord,
         first: RefreshTokenRecord,
         access: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.run(async move { self.inner.start_family(family, first, access).await })
+    ) -> Result<(), StoreError> {
+        self.run(|| self.inner.start_family(family, first, access)).await
     }
-    fn refresh_token(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.refresh_token(id).await })
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.run(|| self.inner.refresh_token(id)).await
     }
-    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.family(id).await })
+    async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        self.run(|| self.inner.family(id)).await
     }
-    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
-        self.run(async move { self.inner.rotate(rotation).await })
+    async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
+        self.run(|| self.inner.rotate(rotation)).await
     }
-    fn revoke_family(
-        &self,
-        family_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
-        self.run(async move { self.inner.revoke_family(family_id, now).await })
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
+        self.run(|| self.inner.revoke_family(family_id, now)).await
     }
-    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
-        self.run(async move { self.inner.purge(purge).await })
+}
+
+impl RevocationStore for FlakyStore {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.run(|| self.inner.is_revoked(jti)).await
     }
-    fn put_setting_if_absent(
-        &self,
-        name: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send {
-        self.run(async move { self.inner.put_setting_if_absent(name, value).await })
+}
+
+impl PurgeStore for FlakyStore {
+    async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
+        self.inner.purge(purge).await
+    }
+}
+
+impl SettingsStore for FlakyStore {
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        self.inner.put_setting_if_absent(name, value).await
     }
 }
 
@@ -1710,7 +1704,7 @@ async fn a_confidential_clients_secret_is_returned_once_and_stored_only_as_a_has
     let stored = issuer.store().client(&registered.client.id).await.expect("store").expect("record");
     assert_eq!(stored, registered.client);
     let hash = stored.secret_hash.expect("a hash");
-    assert_ne!(&hash.0[..], secret.expose().as_bytes());
+    assert_ne!(&hash.as_bytes()[..], secret.expose().as_bytes());
     assert!(!hash.to_hex().contains(secret.expose()));
     assert_eq!(hash, SecretHash::of(secret.expose().as_bytes()));
     assert!(hash.matches(secret.expose().as_bytes()));
