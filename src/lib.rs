@@ -43,20 +43,20 @@
 //! The layout mirrors the request path: [`token`] (bearer extraction, claims,
 //! scopes) → [`keys`] (verifying keys bound to one algorithm) → [`verify`]
 //! (the [`Verifier`] and its verified-token cache) → [`guard`] (the
-//! [`GuardLayer`], principal resolution, revocation) → [`scope`] (the
-//! [`RequireLayer`] checks) → your handler, which reads the [`Principal`].
+//! [`GuardLayer`], principal resolution) → [`scope`] (the [`RequireLayer`] checks) →
+//! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
+//! issuer meet: the revocation check, invalidation of every cache, and the buses that
+//! carry revocations between nodes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod body;
-#[cfg(feature = "issuer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
-pub mod bus;
 pub mod clock;
 pub mod error;
 pub mod guard;
 pub mod keys;
+pub mod revocation;
 pub mod scope;
 pub mod token;
 pub mod verify;
@@ -90,5 +90,6 @@ pub use keys::RemoteKeySet;
 pub use keys::{Algorithm, KeySet, VerifyingKey};
 pub use scope::{Require, RequireLayer};
 pub use token::{Scopes, VerifiedToken};
+pub use revocation::{NoRevocation, RevocationCheck};
 pub use verify::TrustedIssuer;
-pub use verify::{NoRevocation, RevocationCheck, TypPolicy, Verifier, VerifierBuilder};
+pub use verify::{TypPolicy, Verifier, VerifierBuilder};

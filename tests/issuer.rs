@@ -21,8 +21,9 @@ use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
     ClientRegistration, ClientSecret, Issuer, IssuerBuilder, IssuerError, IssuerEvent, OAuthError,
-    OAuthErrorCode, RevocationList, ScopeRegistry, SigningKey, StaticUsers, TokenResponse, TokenTypeHint,
+    OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers, TokenResponse, TokenTypeHint,
 };
+use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
     AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store, StoreError,
@@ -110,7 +111,7 @@ fn kids(jwks: &Value) -> BTreeSet<String> {
 }
 
 /// The guard as an API would mount it: the issuer's verifier and revocation list.
-fn revocation_guard<S: Store>(issuer: &Issuer<S>) -> GuardLayer<TokenOnly, RevocationList<S>> {
+fn revocation_guard<S: Store>(issuer: &Issuer<S>) -> GuardLayer {
     GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard")
 }
 

@@ -37,7 +37,6 @@ mod events;
 mod key_ring;
 mod mint;
 mod resolver;
-mod revocation_list;
 mod scopes;
 mod secrets;
 mod signing_key;
@@ -48,7 +47,6 @@ pub use clients::{ClientRegistration, ClientSecret, RegisteredClient};
 pub use error::{OAuthError, OAuthErrorCode};
 pub use events::IssuerEvent;
 pub use resolver::RegistryResolver;
-pub use revocation_list::RevocationList;
 pub use scopes::{ScopeDefinition, ScopeRegistry};
 pub use signing_key::SigningKey;
 pub use users::{PasswordHash, StaticUsers, UserProvider};
@@ -65,6 +63,7 @@ use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::guard::ResolvePrincipal;
 use crate::keys::SharedKeySet;
+use crate::revocation::RevocationList;
 use crate::store::{
     AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, PurgeCounts, RefreshTokenRecord,
     RevokedAccess, Rotation, RotationOutcome, Store, StoreError,

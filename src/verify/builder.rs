@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::KeySource;
 
 use super::cache::VerifiedCache;
@@ -186,7 +186,10 @@ impl VerifierBuilder {
         for (position, trusted) in self.issuers.into_iter().enumerate() {
             let policy = trusted.into_policy(position)?;
             if issuers.iter().any(|known: &super::issuers::IssuerPolicy| known.issuer == policy.issuer) {
-                return Err(ConfigError::new(format!("the issuer {:?} is trusted twice", policy.issuer)));
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Issuer,
+                    format!("the issuer {:?} is trusted twice", policy.issuer),
+                ));
             }
             issuers.push(policy);
         }

@@ -12,19 +12,14 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport::issuer::{
-    ClientRegistration, Issuer, RevocationList, ScopeRegistry, SigningKey, StaticUsers,
-};
+use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{ClientRecord, GrantType, PostgresStore};
 use tower_passport::{Algorithm, GuardLayer, TokenOnly};
 
 pub struct Node {
     pub issuer: Issuer<PostgresStore>,
-    pub guard: GuardLayer<
-        tower_passport::issuer::RegistryResolver<TokenOnly, PostgresStore>,
-        RevocationList<PostgresStore>,
-    >,
+    pub guard: GuardLayer,
     pub bus: Option<BusHandle>,
 }
 
@@ -103,13 +98,13 @@ pub async fn two_nodes_on(bus_kind: Bus, negative_ttl: Duration) -> Option<(Node
             (Bus::Postgres, _) => Some(
                 PgRevocationBus::new(store.pool().clone(), &format!("{schema}_bus"))
                     .expect("bus")
-                    .start(Some(&issuer), caches),
+                    .start(issuer.subscribe(), caches),
             ),
             (Bus::Redis, Some(url)) => Some(
                 RedisRevocationBus::connect(url, &format!("{schema}:bus"))
                     .await
                     .expect("redis bus")
-                    .start(Some(&issuer), caches),
+                    .start(issuer.subscribe(), caches),
             ),
         };
         nodes.push(Node { issuer, guard, bus });

@@ -7,23 +7,24 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 
-use super::{forward, BusHandle, Invalidation, LocalCaches};
-use crate::issuer::Issuer;
-use crate::store::{Store, StoreError};
+use super::{BusHandle, Silent};
+use crate::error::BackendError;
+use crate::revocation::{Invalidation, InvalidationSource, LocalCaches};
 
 /// Revocation messages over Redis pub/sub: beside a SQL store (`PASSPORT_REDIS_URL`), or
 /// with the Redis store.
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use tower_passport::bus::{LocalCaches, RedisRevocationBus};
 /// use tower_passport::issuer::Issuer;
+/// use tower_passport::revocation::{LocalCaches, RedisRevocationBus};
 /// use tower_passport::store::MemoryStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
 /// let bus = RedisRevocationBus::connect("redis://127.0.0.1:6379", "passport:revocations").await?;
-/// let _running = bus.start(Some(&issuer), LocalCaches::new().with(issuer.revocation_list()));
+/// // Publishes the issuer's revocations, applies every node's to this node's caches.
+/// let _running = bus.start(issuer.subscribe(), LocalCaches::new().with(issuer.revocation_list()));
 /// # Ok(())
 /// # }
 /// ```
@@ -46,14 +47,14 @@ impl RedisRevocationBus {
     ///
     /// # Errors
     /// When the URL is invalid or the server cannot be reached.
-    pub async fn connect(url: &str, channel: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::backend)?;
+    pub async fn connect(url: &str, channel: &str) -> Result<Self, BackendError> {
+        let client = redis::Client::open(url).map_err(BackendError::new)?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(Duration::from_millis(500)))
             .set_number_of_retries(3);
         let publisher =
-            ConnectionManager::new_with_config(client.clone(), config).await.map_err(StoreError::backend)?;
+            ConnectionManager::new_with_config(client.clone(), config).await.map_err(BackendError::new)?;
         Ok(Self { client, publisher, channel: channel.to_owned() })
     }
 
@@ -61,24 +62,34 @@ impl RedisRevocationBus {
     ///
     /// # Errors
     /// When Redis is unreachable.
-    pub async fn publish(&self, message: &Invalidation) -> Result<(), StoreError> {
+    pub async fn publish(&self, message: &Invalidation) -> Result<(), BackendError> {
         let mut connection = self.publisher.clone();
         redis::cmd("PUBLISH")
             .arg(&self.channel)
             .arg(message.encode())
             .query_async::<i64>(&mut connection)
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(BackendError::new)?;
         Ok(())
     }
 
-    /// Starts the bus of this node: a subscriber that applies messages to `caches`, and,
-    /// if `issuer` is given, a publisher of that issuer's revocations. Must run inside a
+    /// Starts the bus of this node: a subscriber that applies every node's messages to
+    /// `caches`, and a publisher of what `source` yields (the issuer's revocations:
+    /// `issuer.subscribe()`). Must run inside a tokio runtime.
+    pub fn start(self, source: impl InvalidationSource, caches: LocalCaches) -> BusHandle {
+        self.run(Some(source), caches)
+    }
+
+    /// Starts a subscriber only, for a node that revokes nothing itself. Must run inside a
     /// tokio runtime.
-    pub fn start<S: Store>(self, issuer: Option<&Issuer<S>>, caches: LocalCaches) -> BusHandle {
+    pub fn listen(self, caches: LocalCaches) -> BusHandle {
+        self.run(None::<Silent>, caches)
+    }
+
+    fn run(self, source: Option<impl InvalidationSource>, caches: LocalCaches) -> BusHandle {
         let publisher = self.clone();
-        forward::start(
-            issuer,
+        super::start(
+            source,
             move |message| {
                 let publisher = publisher.clone();
                 async move { publisher.publish(&message).await }
@@ -90,18 +101,18 @@ impl RedisRevocationBus {
 
 async fn subscribe(bus: RedisRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
     loop {
-        let pubsub = forward::connect_with_backoff(|| async {
+        let pubsub = super::connect_with_backoff(|| async {
             let mut pubsub = bus.client.get_async_pubsub().await?;
             pubsub.subscribe(&bus.channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
         })
         .await;
         // Messages sent while we were away are lost: start from the store again.
-        forward::connected(&caches, &connected, &bus.channel);
+        super::connected(&caches, &connected, &bus.channel);
         let mut messages = pubsub.into_on_message();
         while let Some(message) = messages.next().await {
-            forward::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
+            super::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
         }
-        forward::disconnected(&caches, &connected);
+        super::disconnected(&caches, &connected);
     }
 }

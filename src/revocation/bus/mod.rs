@@ -1,20 +1,31 @@
-//! Turning an issuer's events into bus messages, and the handle of the bus tasks.
+//! The revocation buses (PostgreSQL `LISTEN/NOTIFY`, Redis pub/sub) and what they share:
+//! the handle of a node's bus tasks, the publisher fed by an [`InvalidationSource`], the
+//! reconnect loop and the payload handler.
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PgRevocationBus;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisRevocationBus;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::Invalidation;
-use crate::issuer::IssuerEvent;
+use super::{Invalidation, InvalidationSource, LocalCaches};
+use crate::error::BackendError;
 
 /// The running bus of one node: its listener and publisher tasks. Dropping it stops them.
 #[derive(Debug)]
 pub struct BusHandle {
-    pub(crate) connected: Arc<AtomicBool>,
-    pub(crate) tasks: Vec<JoinHandle<()>>,
+    connected: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl BusHandle {
@@ -32,28 +43,24 @@ impl Drop for BusHandle {
     }
 }
 
-type BusTask = JoinHandle<()>;
-
 /// Starts a node's bus: `listener` (spawned, told when it connects through `connected`)
-/// and, with an issuer, a task that publishes its revocations through `publish`.
-pub(crate) fn start<S, P, F, L>(
-    issuer: Option<&crate::issuer::Issuer<S>>,
+/// and, with a source, a task that publishes what it yields through `publish`.
+fn start<P, F, L>(
+    source: Option<impl InvalidationSource>,
     publish: P,
     listener: impl FnOnce(Arc<AtomicBool>) -> L,
 ) -> BusHandle
 where
-    S: crate::store::Store,
     P: Fn(Invalidation) -> F + Send + 'static,
-    F: Future<Output = Result<(), crate::store::StoreError>> + Send,
+    F: Future<Output = Result<(), BackendError>> + Send,
     L: Future<Output = ()> + Send + 'static,
 {
     let connected = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
-    if let Some(issuer) = issuer {
-        tasks.push(forward_issuer_events(issuer.subscribe(), move |message| {
-            let published = publish(message);
-            async move {
-                if let Err(error) = published.await {
+    if let Some(mut source) = source {
+        tasks.push(tokio::spawn(async move {
+            while let Some(invalidation) = source.next_invalidation().await {
+                if let Err(error) = publish(invalidation).await {
                     tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
                 }
             }
@@ -63,9 +70,18 @@ where
     BusHandle { connected, tasks }
 }
 
+/// A source that never yields: for a node that only listens.
+struct Silent;
+
+impl InvalidationSource for Silent {
+    fn next_invalidation(&mut self) -> impl Future<Output = Option<Invalidation>> + Send {
+        std::future::ready(None)
+    }
+}
+
 /// The listener is connected: what was missed meanwhile is unknown, so every cache starts
 /// over from the store.
-pub(crate) fn connected(caches: &super::LocalCaches, flag: &AtomicBool, channel: &str) {
+fn connected(caches: &LocalCaches, flag: &AtomicBool, channel: &str) {
     caches.apply(&Invalidation::Everything);
     caches.bus_connected(true);
     flag.store(true, Ordering::SeqCst);
@@ -73,7 +89,7 @@ pub(crate) fn connected(caches: &super::LocalCaches, flag: &AtomicBool, channel:
 }
 
 /// Retries `connect` with exponential backoff (100 ms doubling to 5 s) until it succeeds.
-pub(crate) async fn connect_with_backoff<T, E, F, Fut>(mut connect: F) -> T
+async fn connect_with_backoff<T, E, F, Fut>(mut connect: F) -> T
 where
     E: std::fmt::Display,
     F: FnMut() -> Fut,
@@ -93,7 +109,7 @@ where
 }
 
 /// Applies one received payload, ignoring (and logging) anything that is not a message.
-pub(crate) fn apply_payload(caches: &super::LocalCaches, payload: Option<&str>) {
+fn apply_payload(caches: &LocalCaches, payload: Option<&str>) {
     match payload.and_then(Invalidation::decode) {
         Some(message) => caches.apply(&message),
         None => tracing::warn!("revocation bus: ignoring a malformed message"),
@@ -101,43 +117,8 @@ pub(crate) fn apply_payload(caches: &super::LocalCaches, payload: Option<&str>) 
 }
 
 /// The listener lost its connection: caches fall back to their TTL.
-pub(crate) fn disconnected(caches: &super::LocalCaches, flag: &AtomicBool) {
+fn disconnected(caches: &LocalCaches, flag: &AtomicBool) {
     flag.store(false, Ordering::SeqCst);
     caches.bus_connected(false);
     tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
-}
-
-/// The message for an issuer event, if it revokes something.
-fn message_for(event: IssuerEvent) -> Option<Invalidation> {
-    match event {
-        IssuerEvent::AccessTokenRevoked { jti } => Some(Invalidation::AccessToken { jti }),
-        IssuerEvent::ClientRevoked { client_id } => Some(Invalidation::Client { client_id }),
-        _ => None,
-    }
-}
-
-/// Publishes every revocation `events` reports. If the task falls behind the issuer and
-/// events are lost, it publishes [`Invalidation::Everything`] instead, so no node keeps a
-/// stale answer.
-fn forward_issuer_events<P, F>(mut events: broadcast::Receiver<IssuerEvent>, publish: P) -> BusTask
-where
-    P: Fn(Invalidation) -> F + Send + 'static,
-    F: Future<Output = ()> + Send,
-{
-    tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(event) => {
-                    if let Some(message) = message_for(event) {
-                        publish(message).await;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "revocation bus fell behind the issuer; invalidating everything");
-                    publish(Invalidation::Everything).await;
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            }
-        }
-    })
 }

@@ -6,23 +6,24 @@ use std::sync::Arc;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
-use super::{forward, BusHandle, Invalidation, LocalCaches};
-use crate::issuer::Issuer;
-use crate::store::{Store, StoreError};
+use super::{BusHandle, Silent};
+use crate::error::{BackendError, ConfigError, ConfigErrorKind};
+use crate::revocation::{Invalidation, InvalidationSource, LocalCaches};
 
 /// Revocation messages over PostgreSQL `LISTEN/NOTIFY`, for deployments without Redis.
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use tower_passport::bus::{LocalCaches, PgRevocationBus};
 /// use tower_passport::issuer::Issuer;
+/// use tower_passport::revocation::{LocalCaches, PgRevocationBus};
 /// use tower_passport::store::PostgresStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Arc::new(PostgresStore::connect("postgres://postgres@127.0.0.1/test").await?);
 /// let issuer = Issuer::builder("https://auth.example.com", store.clone()).audience("api").build()?;
 /// let bus = PgRevocationBus::new(store.pool().clone(), "passport_revocations")?;
-/// let _running = bus.start(Some(&issuer), LocalCaches::new().with(issuer.revocation_list()));
+/// // Publishes the issuer's revocations, applies every node's to this node's caches.
+/// let _running = bus.start(issuer.subscribe(), LocalCaches::new().with(issuer.revocation_list()));
 /// # Ok(())
 /// # }
 /// ```
@@ -36,13 +37,28 @@ impl PgRevocationBus {
     /// A bus on `channel` (letters, digits and `_`) over `pool`.
     ///
     /// # Errors
-    /// When the channel name is not a plain identifier.
-    pub fn new(pool: PgPool, channel: &str) -> Result<Self, StoreError> {
+    /// A [`ConfigErrorKind::Channel`] error when the channel name is not a plain
+    /// identifier.
+    ///
+    /// ```
+    /// # use tower_passport::error::ConfigErrorKind;
+    /// # use tower_passport::revocation::PgRevocationBus;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = sqlx::PgPool::connect_lazy("postgres://localhost/db").expect("a URL");
+    /// let error = PgRevocationBus::new(pool, "passport-revocations").unwrap_err();
+    /// assert_eq!(error.kind(), ConfigErrorKind::Channel);
+    /// # }
+    /// ```
+    pub fn new(pool: PgPool, channel: &str) -> Result<Self, ConfigError> {
         let plain = !channel.is_empty()
             && channel.len() <= 63
             && channel.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !plain {
-            return Err(StoreError::conflict("a channel name may hold only ASCII letters, digits and '_'"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Channel,
+                "a channel name may hold only ASCII letters, digits and '_' (63 at most)",
+            ));
         }
         Ok(Self { pool, channel: channel.to_owned() })
     }
@@ -51,23 +67,33 @@ impl PgRevocationBus {
     ///
     /// # Errors
     /// When the database is unreachable.
-    pub async fn publish(&self, message: &Invalidation) -> Result<(), StoreError> {
+    pub async fn publish(&self, message: &Invalidation) -> Result<(), BackendError> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(&self.channel)
             .bind(message.encode())
             .execute(&self.pool)
             .await
-            .map_err(StoreError::backend)?;
+            .map_err(BackendError::new)?;
         Ok(())
     }
 
-    /// Starts the bus of this node: a listener that applies messages to `caches`, and, if
-    /// `issuer` is given, a publisher of that issuer's revocations. Must run inside a
+    /// Starts the bus of this node: a listener that applies every node's messages to
+    /// `caches`, and a publisher of what `source` yields (the issuer's revocations:
+    /// `issuer.subscribe()`). Must run inside a tokio runtime.
+    pub fn start(self, source: impl InvalidationSource, caches: LocalCaches) -> BusHandle {
+        self.run(Some(source), caches)
+    }
+
+    /// Starts a listener only, for a node that revokes nothing itself. Must run inside a
     /// tokio runtime.
-    pub fn start<S: Store>(self, issuer: Option<&Issuer<S>>, caches: LocalCaches) -> BusHandle {
+    pub fn listen(self, caches: LocalCaches) -> BusHandle {
+        self.run(None::<Silent>, caches)
+    }
+
+    fn run(self, source: Option<impl InvalidationSource>, caches: LocalCaches) -> BusHandle {
         let publisher = self.clone();
-        forward::start(
-            issuer,
+        super::start(
+            source,
             move |message| {
                 let publisher = publisher.clone();
                 async move { publisher.publish(&message).await }
@@ -79,18 +105,18 @@ impl PgRevocationBus {
 
 async fn listen(bus: PgRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
     loop {
-        let mut listener = forward::connect_with_backoff(|| async {
+        let mut listener = super::connect_with_backoff(|| async {
             let mut listener = PgListener::connect_with(&bus.pool).await?;
             listener.listen(&bus.channel).await?;
             Ok::<_, sqlx::Error>(listener)
         })
         .await;
         // Messages sent while we were away are lost: start from the store again.
-        forward::connected(&caches, &connected, &bus.channel);
+        super::connected(&caches, &connected, &bus.channel);
         // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
         while let Ok(Some(notification)) = listener.try_recv().await {
-            forward::apply_payload(&caches, Some(notification.payload()));
+            super::apply_payload(&caches, Some(notification.payload()));
         }
-        forward::disconnected(&caches, &connected);
+        super::disconnected(&caches, &connected);
     }
 }
