@@ -51,6 +51,29 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// `get_ref`, `get_mut` and `into_inner` for a service that wraps `inner: S`, as
+/// tower-http's `define_inner_service_accessors!`. The attributes given (a doc example)
+/// go on `get_ref`.
+macro_rules! inner_service_accessors {
+    ($(#[$attr:meta])*) => {
+        /// The inner service.
+        $(#[$attr])*
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The inner service, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Consumes this service, returning the inner one.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 pub mod body;
 pub mod clock;
 pub mod error;

@@ -66,33 +66,20 @@ impl<S, U> Guard<S, U> {
         Self { inner, config }
     }
 
-    /// The inner service.
-    ///
-    /// ```
-    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
-    /// use tower::Layer;
-    /// # fn main() -> Result<(), tower_passport::ConfigError> {
-    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
-    /// #     .issuer("https://auth.example.com").audience("api").build()?;
-    /// let mut guard = GuardLayer::new(verifier).layer(41_u32);
-    /// assert_eq!(*guard.get_ref(), 41);
-    /// *guard.get_mut() += 1;
-    /// assert_eq!(guard.into_inner(), 42);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the guard, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
+    inner_service_accessors! {
+        /// ```
+        /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+        /// use tower::Layer;
+        /// # fn main() -> Result<(), tower_passport::ConfigError> {
+        /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+        /// #     .issuer("https://auth.example.com").audience("api").build()?;
+        /// let mut guard = GuardLayer::new(verifier).layer(41_u32);
+        /// assert_eq!(*guard.get_ref(), 41);
+        /// *guard.get_mut() += 1;
+        /// assert_eq!(guard.into_inner(), 42);
+        /// # Ok(())
+        /// # }
+        /// ```
     }
 }
 

@@ -116,3 +116,27 @@ impl InvalidationSource for broadcast::Receiver<IssuerEvent> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_event_stream_yields_revocations_and_everything_after_a_lag() {
+        let (events, mut source) = broadcast::channel(2);
+        for jti in ["a", "b", "c"] {
+            events.send(IssuerEvent::AccessTokenRevoked { jti: jti.into() }).expect("a receiver");
+        }
+        // "a" was lost: every cache must start over.
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::Everything));
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::AccessToken { jti: "b".into() }));
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::AccessToken { jti: "c".into() }));
+        let created = IssuerEvent::AccessTokenCreated { jti: "d".into(), client_id: "app".into(), user_id: None };
+        events.send(created).expect("a receiver");
+        events.send(IssuerEvent::ClientRevoked { client_id: "app".into() }).expect("a receiver");
+        // Events that revoke nothing are skipped.
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::Client { client_id: "app".into() }));
+        drop(events);
+        assert_eq!(source.next_invalidation().await, None);
+    }
+}

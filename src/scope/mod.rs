@@ -104,28 +104,15 @@ pub struct Require<S> {
 }
 
 impl<S> Require<S> {
-    /// The inner service.
-    ///
-    /// ```
-    /// use tower::Layer;
-    /// use tower_passport::RequireLayer;
-    /// let mut require = RequireLayer::client_only().layer(41_u32);
-    /// assert_eq!(*require.get_ref(), 41);
-    /// *require.get_mut() += 1;
-    /// assert_eq!(require.into_inner(), 42);
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes the check, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
+    inner_service_accessors! {
+        /// ```
+        /// use tower::Layer;
+        /// use tower_passport::RequireLayer;
+        /// let mut require = RequireLayer::client_only().layer(41_u32);
+        /// assert_eq!(*require.get_ref(), 41);
+        /// *require.get_mut() += 1;
+        /// assert_eq!(require.into_inner(), 42);
+        /// ```
     }
 }
 

@@ -43,30 +43,31 @@ impl Drop for BusHandle {
     }
 }
 
-/// Starts a node's bus: `listener` (spawned, told when it connects through `connected`)
-/// and, with a source, a task that publishes what it yields through `publish`.
-fn start<P, F, L>(
-    source: Option<impl InvalidationSource>,
-    publish: P,
-    listener: impl FnOnce(Arc<AtomicBool>) -> L,
-) -> BusHandle
-where
-    P: Fn(Invalidation) -> F + Send + 'static,
-    F: Future<Output = Result<(), BackendError>> + Send,
-    L: Future<Output = ()> + Send + 'static,
-{
+/// What a bus is made of: publishing one message to every node, and a listener that
+/// applies every node's messages to this node's caches (reconnecting on its own).
+trait Transport: Clone + Send + Sync + 'static {
+    /// Publishes `message`.
+    fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// Listens for ever, telling `connected` whether it is.
+    fn receive(self, caches: LocalCaches, connected: Arc<AtomicBool>) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// Starts a node's bus: the listener and, with a source, a task that publishes what the
+/// source yields.
+fn start<T: Transport>(transport: T, source: Option<impl InvalidationSource>, caches: LocalCaches) -> BusHandle {
     let connected = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     if let Some(mut source) = source {
+        let publisher = transport.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(invalidation) = source.next_invalidation().await {
-                if let Err(error) = publish(invalidation).await {
+                if let Err(error) = publisher.send(invalidation).await {
                     tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
                 }
             }
         }));
     }
-    tasks.push(tokio::spawn(listener(connected.clone())));
+    tasks.push(tokio::spawn(transport.receive(caches, connected.clone())));
     BusHandle { connected, tasks }
 }
 

@@ -1,5 +1,6 @@
 //! The revocation bus on PostgreSQL `LISTEN/NOTIFY`.
 
+use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -81,42 +82,39 @@ impl PgRevocationBus {
     /// `caches`, and a publisher of what `source` yields (the issuer's revocations:
     /// `issuer.subscribe()`). Must run inside a tokio runtime.
     pub fn start(self, source: impl InvalidationSource, caches: LocalCaches) -> BusHandle {
-        self.run(Some(source), caches)
+        super::start(self, Some(source), caches)
     }
 
     /// Starts a listener only, for a node that revokes nothing itself. Must run inside a
     /// tokio runtime.
     pub fn listen(self, caches: LocalCaches) -> BusHandle {
-        self.run(None::<Silent>, caches)
-    }
-
-    fn run(self, source: Option<impl InvalidationSource>, caches: LocalCaches) -> BusHandle {
-        let publisher = self.clone();
-        super::start(
-            source,
-            move |message| {
-                let publisher = publisher.clone();
-                async move { publisher.publish(&message).await }
-            },
-            |connected| listen(self, caches, connected),
-        )
+        super::start(self, None::<Silent>, caches)
     }
 }
 
-async fn listen(bus: PgRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
-    loop {
-        let mut listener = super::connect_with_backoff(|| async {
-            let mut listener = PgListener::connect_with(&bus.pool).await?;
-            listener.listen(&bus.channel).await?;
-            Ok::<_, sqlx::Error>(listener)
-        })
-        .await;
-        // Messages sent while we were away are lost: start from the store again.
-        super::connected(&caches, &connected, &bus.channel);
-        // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
-        while let Ok(Some(notification)) = listener.try_recv().await {
-            super::apply_payload(&caches, Some(notification.payload()));
+impl super::Transport for PgRevocationBus {
+    fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send {
+        async move { self.publish(&message).await }
+    }
+
+    fn receive(self, caches: LocalCaches, connected: Arc<AtomicBool>) -> impl Future<Output = ()> + Send + 'static {
+        let bus = self;
+        async move {
+            loop {
+                let mut listener = super::connect_with_backoff(|| async {
+                    let mut listener = PgListener::connect_with(&bus.pool).await?;
+                    listener.listen(&bus.channel).await?;
+                    Ok::<_, sqlx::Error>(listener)
+                })
+                .await;
+                // Messages sent while we were away are lost: start from the store again.
+                super::connected(&caches, &connected, &bus.channel);
+                // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
+                while let Ok(Some(notification)) = listener.try_recv().await {
+                    super::apply_payload(&caches, Some(notification.payload()));
+                }
+                super::disconnected(&caches, &connected);
+            }
         }
-        super::disconnected(&caches, &connected);
     }
 }

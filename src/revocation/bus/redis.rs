@@ -1,5 +1,6 @@
 //! The revocation bus on Redis pub/sub.
 
+use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,42 +78,39 @@ impl RedisRevocationBus {
     /// `caches`, and a publisher of what `source` yields (the issuer's revocations:
     /// `issuer.subscribe()`). Must run inside a tokio runtime.
     pub fn start(self, source: impl InvalidationSource, caches: LocalCaches) -> BusHandle {
-        self.run(Some(source), caches)
+        super::start(self, Some(source), caches)
     }
 
     /// Starts a subscriber only, for a node that revokes nothing itself. Must run inside a
     /// tokio runtime.
     pub fn listen(self, caches: LocalCaches) -> BusHandle {
-        self.run(None::<Silent>, caches)
-    }
-
-    fn run(self, source: Option<impl InvalidationSource>, caches: LocalCaches) -> BusHandle {
-        let publisher = self.clone();
-        super::start(
-            source,
-            move |message| {
-                let publisher = publisher.clone();
-                async move { publisher.publish(&message).await }
-            },
-            |connected| subscribe(self, caches, connected),
-        )
+        super::start(self, None::<Silent>, caches)
     }
 }
 
-async fn subscribe(bus: RedisRevocationBus, caches: LocalCaches, connected: Arc<AtomicBool>) {
-    loop {
-        let pubsub = super::connect_with_backoff(|| async {
-            let mut pubsub = bus.client.get_async_pubsub().await?;
-            pubsub.subscribe(&bus.channel).await?;
-            Ok::<_, redis::RedisError>(pubsub)
-        })
-        .await;
-        // Messages sent while we were away are lost: start from the store again.
-        super::connected(&caches, &connected, &bus.channel);
-        let mut messages = pubsub.into_on_message();
-        while let Some(message) = messages.next().await {
-            super::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
+impl super::Transport for RedisRevocationBus {
+    fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send {
+        async move { self.publish(&message).await }
+    }
+
+    fn receive(self, caches: LocalCaches, connected: Arc<AtomicBool>) -> impl Future<Output = ()> + Send + 'static {
+        let bus = self;
+        async move {
+            loop {
+                let pubsub = super::connect_with_backoff(|| async {
+                    let mut pubsub = bus.client.get_async_pubsub().await?;
+                    pubsub.subscribe(&bus.channel).await?;
+                    Ok::<_, redis::RedisError>(pubsub)
+                })
+                .await;
+                // Messages sent while we were away are lost: start from the store again.
+                super::connected(&caches, &connected, &bus.channel);
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    super::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
+                }
+                super::disconnected(&caches, &connected);
+            }
         }
-        super::disconnected(&caches, &connected);
     }
 }
