@@ -18,8 +18,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
+use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, ClientRecord, GrantType, PostgresStore, RedisStore, Store};
 use tower_passport::GuardLayer;
 

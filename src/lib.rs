@@ -111,8 +111,8 @@ pub use keys::KeySource;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use keys::RemoteKeySet;
 pub use keys::{Algorithm, KeySet, VerifyingKey};
+pub use revocation::{NoRevocation, RevocationCheck};
 pub use scope::{Require, RequireLayer};
 pub use token::{Scopes, VerifiedToken};
-pub use revocation::{NoRevocation, RevocationCheck};
 pub use verify::TrustedIssuer;
 pub use verify::{TypPolicy, Verifier, VerifierBuilder};

@@ -754,9 +754,13 @@ async fn a_guard_layer_in_local_caches_drops_what_an_invalidation_names() {
 fn guard_types_are_debug_without_key_material() {
     let secret = [0x5a_u8; 32];
     let key = tower_passport::VerifyingKey::from_hmac_secret(Algorithm::HS256, &secret).expect("key");
-    let verifier =
-        Verifier::builder(KeySet::new().with_key(key)).issuer(ISSUER).audience(AUDIENCE).build().expect("verifier");
-    let builder = GuardLayer::builder(verifier.clone()).realm("orders").resolver(Arc::new(CountingUsers::default()));
+    let verifier = Verifier::builder(KeySet::new().with_key(key))
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build()
+        .expect("verifier");
+    let builder =
+        GuardLayer::builder(verifier.clone()).realm("orders").resolver(Arc::new(CountingUsers::default()));
     let builder_debug = format!("{builder:?}");
     let layer = builder.build().expect("layer");
     let layer_debug = format!("{layer:?}");

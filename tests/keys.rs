@@ -782,12 +782,15 @@ fn configuration_errors_say_what_they_are_about() {
     assert_eq!(jwks.kind(), ConfigErrorKind::InvalidKey);
     assert!(std::error::Error::source(&jwks).is_some(), "the entry's own error is kept");
 
-    let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).expect("key"));
+    let keys =
+        KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).expect("key"));
     let no_issuer = Verifier::builder(keys.clone()).audience("api").build().expect_err("no issuer");
     assert_eq!(no_issuer.kind(), ConfigErrorKind::Issuer);
-    let no_audience = Verifier::builder(keys.clone()).issuer("https://i.test").build().expect_err("no audience");
+    let no_audience =
+        Verifier::builder(keys.clone()).issuer("https://i.test").build().expect_err("no audience");
     assert_eq!(no_audience.kind(), ConfigErrorKind::Audience);
-    let verifier = Verifier::builder(keys).issuer("https://i.test").audience("api").build().expect("verifier");
+    let verifier =
+        Verifier::builder(keys).issuer("https://i.test").audience("api").build().expect("verifier");
     let realm = tower_passport::GuardLayer::builder(verifier.clone()).realm("a \"realm\"").build();
     assert_eq!(realm.expect_err("quoted realm").kind(), ConfigErrorKind::Realm);
     let cap = tower_passport::GuardLayer::builder(verifier).max_token_len(0).build();

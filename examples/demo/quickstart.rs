@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower::ServiceBuilder;
-use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, GrantType, SecretHash, Store};
 use tower_passport::{Algorithm, GuardLayer};
 
@@ -137,9 +137,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let redis_url =
         config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
     let bus = match (&redis_url, &*store) {
-        (Some(url), _) => {
-            Some(RedisRevocationBus::connect(url, "passport:revocations").await?.start(issuer.subscribe(), caches))
-        }
+        (Some(url), _) => Some(
+            RedisRevocationBus::connect(url, "passport:revocations").await?.start(issuer.subscribe(), caches),
+        ),
         (None, AnyStore::Postgres(postgres)) => Some(
             PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
                 .start(issuer.subscribe(), caches),

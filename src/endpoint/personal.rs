@@ -111,7 +111,9 @@ where
     let context = request.extensions().get::<GuardContext>().cloned();
     let (token, responses) = match context {
         None => return reject(AuthError::missing_guard(), &ResponseConfig::default()),
-        Some(GuardContext { token: None, responses }) => return reject(AuthError::missing_token(), &responses),
+        Some(GuardContext { token: None, responses }) => {
+            return reject(AuthError::missing_token(), &responses)
+        }
         Some(GuardContext { token: Some(token), responses }) => (token, responses),
     };
     let user_id = match (token.kind(), token.subject()) {

@@ -66,10 +66,10 @@ pub enum ConfigErrorKind {
     Feature,
     /// Key generation or the random source failed.
     Crypto,
-    /// A revocation bus channel name is not a plain identifier.
+    /// A `LISTEN/NOTIFY` or pub/sub channel name is not a plain identifier.
     Channel,
-    /// A store setting is invalid: its URL scheme, its table prefix.
-    Store,
+    /// A storage setting is invalid: its URL scheme, its table prefix.
+    Storage,
 }
 
 impl ConfigError {

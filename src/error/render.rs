@@ -1,5 +1,6 @@
 //! The one rejection path. The guard, the scope layers, the axum extractors and the
-//! personal-token endpoint all answer a rejection through [`ResponseConfig::reject`]: it
+//! services that read the guard's context (the personal-access-token API) all answer a
+//! rejection through [`ResponseConfig::reject`]: it
 //! traces the rejection, renders the [`AuthError`] (status and challenge from the error,
 //! body from the configured responder) and puts the error into the response's extensions,
 //! as tower-http's csrf layer does, so outer layers (metrics, access logs) can read the

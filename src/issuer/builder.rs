@@ -178,10 +178,16 @@ impl<S: Store> IssuerBuilder<S> {
             return Err(ConfigError::new(ConfigErrorKind::Issuer, "the issuer needs its URL"));
         }
         if self.audiences.is_empty() {
-            return Err(ConfigError::new(ConfigErrorKind::Audience, "the issuer needs an audience (IssuerBuilder::audience)"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Audience,
+                "the issuer needs an audience (IssuerBuilder::audience)",
+            ));
         }
         if [self.access_ttl, self.refresh_ttl, self.personal_ttl].iter().any(|ttl| ttl.as_secs() == 0) {
-            return Err(ConfigError::new(ConfigErrorKind::Limit, "token lifetimes must be at least one second"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "token lifetimes must be at least one second",
+            ));
         }
         let signing_key = match self.signing_key {
             Some(key) => key,

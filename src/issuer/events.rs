@@ -131,7 +131,8 @@ mod tests {
         assert_eq!(source.next_invalidation().await, Some(Invalidation::Everything));
         assert_eq!(source.next_invalidation().await, Some(Invalidation::AccessToken { jti: "b".into() }));
         assert_eq!(source.next_invalidation().await, Some(Invalidation::AccessToken { jti: "c".into() }));
-        let created = IssuerEvent::AccessTokenCreated { jti: "d".into(), client_id: "app".into(), user_id: None };
+        let created =
+            IssuerEvent::AccessTokenCreated { jti: "d".into(), client_id: "app".into(), user_id: None };
         events.send(created).expect("a receiver");
         events.send(IssuerEvent::ClientRevoked { client_id: "app".into() }).expect("a receiver");
         // Events that revoke nothing are skipped.

@@ -96,8 +96,7 @@ impl SigningKey {
     /// # Errors
     /// When the PEM does not hold one of those keys.
     pub fn from_pem(pem: &[u8]) -> Result<Self, ConfigError> {
-        let parsed =
-            pem::parse(pem).map_err(|e| invalid_key("invalid PEM private key").with_source(e))?;
+        let parsed = pem::parse(pem).map_err(|e| invalid_key("invalid PEM private key").with_source(e))?;
         match parsed.tag() {
             "PRIVATE KEY" => Self::from_pkcs8_der(parsed.contents()),
             "RSA PRIVATE KEY" => {
@@ -124,11 +123,13 @@ impl SigningKey {
     /// When the file cannot be read or does not hold a supported key.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let pem = std::fs::read(path)
-            .map_err(|e| {
-                ConfigError::new(ConfigErrorKind::KeyFile, format!("cannot read the private key {}", path.display()))
-                    .with_source(e)
-            })?;
+        let pem = std::fs::read(path).map_err(|e| {
+            ConfigError::new(
+                ConfigErrorKind::KeyFile,
+                format!("cannot read the private key {}", path.display()),
+            )
+            .with_source(e)
+        })?;
         Self::from_pem(&pem)
     }
 

@@ -73,9 +73,8 @@ impl PasswordHash {
     /// # Errors
     /// When `iterations` is 0 or the random source fails.
     pub fn new(password: &str, iterations: u32) -> Result<Self, ConfigError> {
-        let iterations =
-            NonZeroU32::new(iterations)
-                .ok_or_else(|| ConfigError::new(ConfigErrorKind::Limit, "iterations must be positive"))?;
+        let iterations = NonZeroU32::new(iterations)
+            .ok_or_else(|| ConfigError::new(ConfigErrorKind::Limit, "iterations must be positive"))?;
         let mut salt = [0u8; 16];
         SystemRandom::new()
             .fill(&mut salt)

@@ -145,7 +145,8 @@ impl FromStr for Algorithm {
     type Err = ConfigError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::from_name(name)
-            .ok_or_else(|| ConfigError::new(ConfigErrorKind::Algorithm, format!("unsupported JWS algorithm {name:?}")))
+        Self::from_name(name).ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Algorithm, format!("unsupported JWS algorithm {name:?}"))
+        })
     }
 }

@@ -87,11 +87,10 @@ impl VerifyingKey {
                 format!("{algorithm} is symmetric: load its secret with VerifyingKey::from_hmac_secret"),
             )
         })?;
-        let parsed = ParsedPublicKey::new(verification, der)
-            .map_err(|rejected| {
-                ConfigError::new(ConfigErrorKind::InvalidKey, format!("the key does not fit {algorithm}"))
-                    .with_source(rejected)
-            })?;
+        let parsed = ParsedPublicKey::new(verification, der).map_err(|rejected| {
+            ConfigError::new(ConfigErrorKind::InvalidKey, format!("the key does not fit {algorithm}"))
+                .with_source(rejected)
+        })?;
         Self::public(algorithm, parsed)
     }
 
@@ -105,7 +104,10 @@ impl VerifyingKey {
                 .and_then(|spki| PublicEncryptingKey::from_der(spki.as_ref()).ok())
                 .map(|key| key.key_size_bits());
             if !size.is_some_and(|bits| (2048..=8192).contains(&bits)) {
-                return Err(ConfigError::new(ConfigErrorKind::InvalidKey, "an RSA key must have 2048 to 8192 bits"));
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidKey,
+                    "an RSA key must have 2048 to 8192 bits",
+                ));
             }
         }
         Ok(Self { algorithm, kid: None, material: Material::Public(parsed) })
@@ -117,12 +119,12 @@ impl VerifyingKey {
     /// When `algorithm` is not an RSA algorithm or the components do not form a key of
     /// 2048 bits or more.
     pub fn from_rsa_components(n: &[u8], e: &[u8], algorithm: Algorithm) -> Result<Self, ConfigError> {
-        let params = algorithm
-            .rsa_parameters()
-            .ok_or_else(|| ConfigError::new(ConfigErrorKind::Algorithm, format!("{algorithm} is not an RSA algorithm")))?;
-        let parsed = RsaPublicKeyComponents { n, e }
-            .to_parsed_public_key(params)
-            .map_err(|rejected| ConfigError::new(ConfigErrorKind::InvalidKey, "invalid RSA key").with_source(rejected))?;
+        let params = algorithm.rsa_parameters().ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Algorithm, format!("{algorithm} is not an RSA algorithm"))
+        })?;
+        let parsed = RsaPublicKeyComponents { n, e }.to_parsed_public_key(params).map_err(|rejected| {
+            ConfigError::new(ConfigErrorKind::InvalidKey, "invalid RSA key").with_source(rejected)
+        })?;
         Self::public(algorithm, parsed)
     }
 
@@ -141,9 +143,9 @@ impl VerifyingKey {
     /// # Errors
     /// When `algorithm` is not HS256/384/512, or the secret is shorter than its hash output.
     pub fn from_hmac_secret(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        let (hmac_algorithm, min_len) = algorithm
-            .hmac()
-            .ok_or_else(|| ConfigError::new(ConfigErrorKind::Algorithm, format!("{algorithm} is not an HMAC algorithm")))?;
+        let (hmac_algorithm, min_len) = algorithm.hmac().ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Algorithm, format!("{algorithm} is not an HMAC algorithm"))
+        })?;
         if secret.len() < min_len {
             return Err(ConfigError::new(
                 ConfigErrorKind::InvalidKey,
@@ -198,16 +200,14 @@ impl fmt::Debug for VerifyingKey {
 }
 
 fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, ConfigError> {
-    let parsed =
-        pem::parse(pem).map_err(|e| ConfigError::new(ConfigErrorKind::InvalidKey, "invalid PEM").with_source(e))?;
+    let parsed = pem::parse(pem)
+        .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidKey, "invalid PEM").with_source(e))?;
     match parsed.tag() {
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Ok(parsed.into_contents()),
-        tag if tag.contains("PRIVATE") => {
-            Err(ConfigError::new(
-                ConfigErrorKind::InvalidKey,
-                "the PEM holds a private key; give the guard the public key only",
-            ))
-        }
+        tag if tag.contains("PRIVATE") => Err(ConfigError::new(
+            ConfigErrorKind::InvalidKey,
+            "the PEM holds a private key; give the guard the public key only",
+        )),
         tag => Err(ConfigError::new(
             ConfigErrorKind::InvalidKey,
             format!("unsupported PEM type {tag:?}; expected PUBLIC KEY or RSA PUBLIC KEY"),

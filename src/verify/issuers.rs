@@ -115,7 +115,10 @@ impl TrustedIssuer {
         };
         if self.issuer.is_empty() {
             return Err(match position {
-                0 => ConfigError::new(ConfigErrorKind::Issuer, "the verifier needs an issuer (VerifierBuilder::issuer)"),
+                0 => ConfigError::new(
+                    ConfigErrorKind::Issuer,
+                    "the verifier needs an issuer (VerifierBuilder::issuer)",
+                ),
                 _ => name(ConfigErrorKind::Issuer, "the issuer is empty"),
             });
         }

@@ -117,8 +117,8 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// Verifies `token` at `now` without consulting or filling the cache: for the issuer's
-    /// own checks (introspection, revocation). A verifier built with
+    /// Verifies `token` at `now` without consulting or filling the cache, for the crate's
+    /// own checks that must not touch it. A verifier built with
     /// [`no_cache`](VerifierBuilder::no_cache) does the same through
     /// [`verify`](Self::verify).
     pub(crate) fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {

@@ -75,10 +75,16 @@ impl Settings {
             ));
         }
         if self.min_refresh > self.default_refresh || self.default_refresh > self.max_refresh {
-            return Err(ConfigError::new(ConfigErrorKind::Limit, "the refresh intervals must satisfy min <= default <= max"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "the refresh intervals must satisfy min <= default <= max",
+            ));
         }
         if self.retry_initial > self.retry_max {
-            return Err(ConfigError::new(ConfigErrorKind::Limit, "the initial retry backoff must not exceed the maximum"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "the initial retry backoff must not exceed the maximum",
+            ));
         }
         Ok(())
     }
@@ -321,12 +327,11 @@ impl RemoteKeySetBuilder {
     pub fn build(self) -> Result<RemoteKeySet, ConfigError> {
         let settings = self.settings;
         let location = match &self.target {
-            Target::Jwks(url) => Location::Jwks(
-                parse_fetch_url(url, settings.allow_http, "JWKS URL").map_err(url_error)?,
-            ),
+            Target::Jwks(url) => {
+                Location::Jwks(parse_fetch_url(url, settings.allow_http, "JWKS URL").map_err(url_error)?)
+            }
             Target::Discovery(issuer) => {
-                let uri =
-                    parse_fetch_url(issuer, settings.allow_http, "issuer URL").map_err(url_error)?;
+                let uri = parse_fetch_url(issuer, settings.allow_http, "issuer URL").map_err(url_error)?;
                 let metadata = metadata_urls(&uri).map_err(url_error)?;
                 Location::Discovery { issuer: issuer.as_str().into(), metadata }
             }

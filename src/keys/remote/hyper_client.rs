@@ -176,7 +176,10 @@ impl HyperClientBuilder {
     /// ```
     pub fn build(self) -> Result<HyperClient, ConfigError> {
         if self.connect_timeout.is_zero() || self.max_response_bytes == 0 {
-            return Err(ConfigError::new(ConfigErrorKind::Limit, "the connect timeout and the response size cap must be positive"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "the connect timeout and the response size cap must be positive",
+            ));
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = hyper_rustls::HttpsConnectorBuilder::new();
@@ -208,10 +211,9 @@ fn with_native_roots(
     tls: TlsBuilder,
     provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<TlsWithRoots, ConfigError> {
-    tls.with_provider_and_native_roots(provider)
-        .map_err(|e| {
-            ConfigError::new(ConfigErrorKind::Tls, "cannot load the platform's root certificates").with_source(e)
-        })
+    tls.with_provider_and_native_roots(provider).map_err(|e| {
+        ConfigError::new(ConfigErrorKind::Tls, "cannot load the platform's root certificates").with_source(e)
+    })
 }
 
 #[cfg(not(feature = "jwks-native-roots"))]

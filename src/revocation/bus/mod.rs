@@ -7,10 +7,10 @@ mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
-#[cfg(feature = "postgres")]
-pub use postgres::PgRevocationBus;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisRevocationBus;
+#[cfg(feature = "postgres")]
+pub use postgres::PgRevocationBus;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,12 +49,20 @@ trait Transport: Clone + Send + Sync + 'static {
     /// Publishes `message`.
     fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// Listens for ever, telling `connected` whether it is.
-    fn receive(self, caches: LocalCaches, connected: Arc<AtomicBool>) -> impl Future<Output = ()> + Send + 'static;
+    fn receive(
+        self,
+        caches: LocalCaches,
+        connected: Arc<AtomicBool>,
+    ) -> impl Future<Output = ()> + Send + 'static;
 }
 
 /// Starts a node's bus: the listener and, with a source, a task that publishes what the
 /// source yields.
-fn start<T: Transport>(transport: T, source: Option<impl InvalidationSource>, caches: LocalCaches) -> BusHandle {
+fn start<T: Transport>(
+    transport: T,
+    source: Option<impl InvalidationSource>,
+    caches: LocalCaches,
+) -> BusHandle {
     let connected = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     if let Some(mut source) = source {

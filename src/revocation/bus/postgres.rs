@@ -93,11 +93,15 @@ impl PgRevocationBus {
 }
 
 impl super::Transport for PgRevocationBus {
-    fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send {
-        async move { self.publish(&message).await }
+    async fn send(&self, message: Invalidation) -> Result<(), BackendError> {
+        self.publish(&message).await
     }
 
-    fn receive(self, caches: LocalCaches, connected: Arc<AtomicBool>) -> impl Future<Output = ()> + Send + 'static {
+    fn receive(
+        self,
+        caches: LocalCaches,
+        connected: Arc<AtomicBool>,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let bus = self;
         async move {
             loop {

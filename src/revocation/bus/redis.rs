@@ -89,11 +89,15 @@ impl RedisRevocationBus {
 }
 
 impl super::Transport for RedisRevocationBus {
-    fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send {
-        async move { self.publish(&message).await }
+    async fn send(&self, message: Invalidation) -> Result<(), BackendError> {
+        self.publish(&message).await
     }
 
-    fn receive(self, caches: LocalCaches, connected: Arc<AtomicBool>) -> impl Future<Output = ()> + Send + 'static {
+    fn receive(
+        self,
+        caches: LocalCaches,
+        connected: Arc<AtomicBool>,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let bus = self;
         async move {
             loop {
