@@ -18,16 +18,16 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
-use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
+use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
 use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport::store::{AnyStore, ClientRecord, GrantType, PostgresStore, RedisStore, Store};
+use tower_passport::store::{AnyStore, GrantType, PostgresStore, RedisStore, Store};
 use tower_passport::GuardLayer;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
-async fn issuer_on<S: Store>(store: Arc<S>) -> (Issuer<S>, ClientRecord) {
+async fn issuer_on<S: Store>(store: Arc<S>) -> (Issuer<S>, AuthenticatedClient) {
     let issuer = Issuer::builder("https://bench.test", store)
         .audience("api")
         .scopes(ScopeRegistry::new().scope("read", "Read"))
@@ -43,8 +43,9 @@ async fn issuer_on<S: Store>(store: Arc<S>) -> (Issuer<S>, ClientRecord) {
             GrantType::ClientCredentials,
         ]))
         .await
-        .expect("client")
-        .client;
+        .expect("client");
+    let secret = client.secret.as_ref().map(|s| s.expose());
+    let client = issuer.authenticate_client(&client.client.id, secret).await.expect("authenticated");
     (issuer, client)
 }
 

@@ -24,8 +24,8 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
 use support::{claims, scopes, verify_with_jsonwebtoken, AUDIENCE, ISSUER};
 use tower::ServiceBuilder;
-use tower_passport::issuer::{ClientRegistration, Issuer, IssuerBuilder, StaticUsers};
-use tower_passport::store::{ClientRecord, GrantType, MemoryStore};
+use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, IssuerBuilder, StaticUsers};
+use tower_passport::store::{GrantType, MemoryStore};
 use tower_passport::{GuardLayer, Principal, TokenOnly};
 
 const DAY: u64 = 24 * 3600;
@@ -224,7 +224,7 @@ impl Server {
         self.confidential(&[GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken]).await
     }
 
-    async fn record(&self, id: &str, secret: &str) -> ClientRecord {
+    async fn record(&self, id: &str, secret: &str) -> AuthenticatedClient {
         self.issuer.authenticate_client(id, Some(secret)).await.expect("authenticated")
     }
 
@@ -309,12 +309,53 @@ async fn a_wrong_secret_via_basic_is_invalid_client_with_a_basic_challenge() {
 }
 
 #[tokio::test]
-async fn a_wrong_secret_via_post_is_invalid_client_without_a_challenge() {
+async fn a_wrong_secret_via_post_is_invalid_client_with_a_challenge_too() {
+    // RFC 9110 §15.5.2: a 401 always carries a challenge, whatever method the client used.
     let server = start().await;
     let (id, _) = server.app().await;
     let reply = server.token(Auth::Post(&id, "not-the-secret"), &[CC]).await;
     reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    assert_eq!(reply.header("www-authenticate"), None);
+    assert_eq!(reply.header("www-authenticate"), Some(r#"Basic realm="oauth""#));
+    let unknown = server.token(Auth::Public("nobody"), &[CC]).await;
+    unknown.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    assert_eq!(unknown.header("www-authenticate"), Some(r#"Basic realm="oauth""#));
+}
+
+#[tokio::test]
+async fn two_authorization_headers_are_invalid_request() {
+    let server = start().await;
+    let (id, secret) = server.app().await;
+    let reply = server
+        .raw(
+            Method::POST,
+            "/oauth/token",
+            &[
+                ("content-type", "application/x-www-form-urlencoded".to_owned()),
+                ("authorization", basic(&id, &secret)),
+                ("authorization", basic(&id, &secret)),
+            ],
+            "grant_type=client_credentials",
+        )
+        .await;
+    reply.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+#[tokio::test]
+async fn a_secret_with_anything_after_an_ampersand_does_not_authenticate() {
+    let server = start().await;
+    let (id, secret) = server.app().await;
+    for forged in [format!("{secret}&anything"), format!("{secret}&"), format!("{secret}=x")] {
+        let raw = format!("Basic {}", STANDARD.encode(format!("{id}:{forged}")));
+        let reply = server
+            .raw(
+                Method::POST,
+                "/oauth/token",
+                &[("content-type", "application/x-www-form-urlencoded".to_owned()), ("authorization", raw)],
+                "grant_type=client_credentials",
+            )
+            .await;
+        reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
 }
 
 #[tokio::test]
@@ -478,15 +519,34 @@ async fn a_body_that_is_not_form_encoded_is_invalid_request() {
 }
 
 #[tokio::test]
-async fn a_body_over_16_kib_is_invalid_request() {
+async fn a_body_over_16_kib_is_413() {
     let server = start().await;
     let (id, secret) = server.app().await;
     let padding = "a".repeat(16 * 1024);
     let reply = server.token(Auth::Basic(&id, &secret), &[CC, ("padding", &padding)]).await;
-    reply.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{reply:?}");
+    assert_eq!(reply.json()["error"], "invalid_request");
     // Just under the cap is read (and the unknown parameter ignored).
     let padding = "a".repeat(16 * 1024 - 200);
     server.token(Auth::Basic(&id, &secret), &[CC, ("padding", &padding)]).await.assert_tokens();
+}
+
+#[tokio::test]
+async fn an_announced_oversized_body_is_413_before_any_of_it_is_sent() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start().await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    // Headers only: the 10 MB body never comes, so only an answer given up front arrives.
+    let head = "POST /oauth/token HTTP/1.1\r\nhost: localhost\r\n\
+                content-type: application/x-www-form-urlencoded\r\ncontent-length: 10000000\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered without waiting for the body")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
 
 #[tokio::test]
@@ -518,8 +578,8 @@ async fn a_405_names_the_allowed_methods() {
 #[tokio::test]
 async fn basic_credentials_are_form_decoded_as_rfc6749_section_2_3_1_says() {
     let server = start().await;
-    let id = "client:with spaces+äöü";
-    let secret = "s3cret with spaces:colons+plus&amp=equals%percent/slash-é-0123456789";
+    let id = "client:with spaces+äöü&amp=equals%percent";
+    let secret = "s3cret-with.only_unreserved~characters-0123456789";
     server
         .issuer
         .register_client(ClientRegistration::confidential("Odd").id(id).secret(secret))
@@ -528,8 +588,8 @@ async fn basic_credentials_are_form_decoded_as_rfc6749_section_2_3_1_says() {
     let body = server.token(Auth::Basic(id, secret), &[CC]).await.assert_tokens();
     assert_eq!(claims(body["access_token"].as_str().expect("token"))["client_id"], id);
 
-    // Sent without the form-encoding, `+` decodes to a space: the secret no longer matches.
-    let raw = format!("Basic {}", STANDARD.encode(format!("{}:{secret}", form_encode(id))));
+    // The id sent without the form-encoding decodes to another id: no such client.
+    let raw = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
     let reply = server
         .raw(
             Method::POST,
@@ -648,7 +708,7 @@ async fn introspecting_an_active_token() {
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let body = reply.json();
     assert_eq!(body["active"], true);
-    assert_eq!(body["token_type"], "access_token");
+    assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["scope"], "read-posts");
     assert_eq!(body["sub"], "1");
     assert_eq!(body["iss"], ISSUER);
@@ -730,12 +790,68 @@ async fn the_authorization_server_metadata() {
     assert_eq!(metadata["introspection_endpoint"], format!("{ISSUER}/oauth/introspect"));
     assert_eq!(metadata["grant_types_supported"], json!(["client_credentials", "refresh_token"]));
     assert_eq!(metadata["scopes_supported"], json!(["read-posts", "write-posts", "admin", "check-status"]));
+    // Each endpoint lists only the client authentication it accepts: public clients
+    // (`none`) may not introspect.
+    let with_public = json!(["client_secret_basic", "client_secret_post", "none"]);
+    assert_eq!(metadata["token_endpoint_auth_methods_supported"], with_public);
+    assert_eq!(metadata["revocation_endpoint_auth_methods_supported"], with_public);
+    assert_eq!(
+        metadata["introspection_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post"])
+    );
 
     let with_password = start().await.get("/.well-known/oauth-authorization-server", None).await.json();
     assert_eq!(
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])
     );
+}
+
+#[tokio::test]
+async fn routes_mounted_under_a_prefix_publish_endpoints_that_answer() {
+    use tower::ServiceExt;
+    let issuer = base().mount_path("/auth").build().expect("issuer");
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("App")).await.expect("registered");
+    let secret = registered.secret.as_ref().expect("secret").expose().to_owned();
+    // axum strips the prefix; a router that does not strip it works the same.
+    let nested: Router = Router::new().nest_service("/auth", issuer.routes());
+    let unstripped: Router = Router::new().route_service("/auth/{*rest}", issuer.routes());
+    for app in [nested, unstripped] {
+        let request = Request::get("/auth/.well-known/oauth-authorization-server")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let reply = app.clone().oneshot(request).await.expect("reply");
+        assert_eq!(reply.status(), StatusCode::OK);
+        let body = reply.into_body().collect().await.expect("body").to_bytes();
+        let metadata: Value = serde_json::from_slice(&body).expect("json");
+        let token_endpoint = metadata["token_endpoint"].as_str().expect("token endpoint");
+        assert_eq!(token_endpoint, format!("{ISSUER}/auth/oauth/token"));
+        assert_eq!(metadata["jwks_uri"], format!("{ISSUER}/auth/.well-known/jwks.json"));
+        // The published path is where the token endpoint answers.
+        let path = token_endpoint.strip_prefix(ISSUER).expect("under the issuer");
+        let request = Request::post(path)
+            .header(AUTHORIZATION, basic(&registered.client.id, &secret))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from("grant_type=client_credentials"))
+            .expect("request");
+        let reply = app.oneshot(request).await.expect("reply");
+        assert_eq!(reply.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn the_jwks_and_metadata_may_be_cached_and_token_responses_may_not() {
+    let server = start_with(base().jwks_max_age(std::time::Duration::from_secs(120))).await;
+    let jwks = server.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.status, StatusCode::OK);
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=120"));
+    assert_eq!(jwks.header("pragma"), None);
+    let metadata = server.get("/.well-known/oauth-authorization-server", None).await;
+    assert_eq!(metadata.header("cache-control"), Some("public, max-age=3600"));
+    let (id, secret) = server.app().await;
+    let tokens = server.token(Auth::Basic(&id, &secret), &[CC]).await;
+    assert_eq!(tokens.header("cache-control"), Some("no-store"));
 }
 
 #[tokio::test]
@@ -962,4 +1078,24 @@ async fn the_oauth_routes_serve_plain_hyper() {
 
     let missing = http.request(request(Method::GET, "/elsewhere", "")).await.expect("response");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+/// Refuses every attempt.
+struct Closed;
+
+impl tower_passport::issuer::AuthLimiter for Closed {
+    fn check(&self, _: &tower_passport::issuer::AuthAttempt<'_>) -> Result<(), std::time::Duration> {
+        Err(std::time::Duration::from_secs(7))
+    }
+    fn failed(&self, _: &tower_passport::issuer::AuthAttempt<'_>) {}
+}
+
+#[tokio::test]
+async fn a_rate_limited_client_gets_429_with_retry_after() {
+    let server = start_with(base().auth_limiter(Closed)).await;
+    let (id, secret) = server.app().await;
+    let reply = server.token(Auth::Basic(&id, &secret), &[CC]).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{reply:?}");
+    assert_eq!(reply.header("retry-after"), Some("7"));
+    assert_eq!(reply.json()["error"], "temporarily_unavailable");
 }

@@ -20,13 +20,15 @@ use support::{
 use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
-    ClientRegistration, ClientSecret, Issuer, IssuerBuilder, IssuerError, IssuerEvent, OAuthError,
-    OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers, TokenResponse, TokenTypeHint,
+    AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
+    IssuerError, IssuerEvent, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
+    TokenResponse, TokenTypeHint,
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
-    RefreshTokenRecord, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash,
+    SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::{Algorithm, BackendError, GuardLayer, ManualClock, PrincipalKind, TokenOnly};
 
@@ -57,14 +59,14 @@ fn password_issuer(clock: &ManualClock) -> Issuer<MemoryStore> {
 }
 
 /// Registers a client and authenticates it, as the token endpoint would.
-async fn register<S: Store>(issuer: &Issuer<S>, registration: ClientRegistration) -> ClientRecord {
+async fn register<S: Store>(issuer: &Issuer<S>, registration: ClientRegistration) -> AuthenticatedClient {
     let registered = issuer.register_client(registration).await.expect("registered");
     let secret = registered.secret.as_ref().map(ClientSecret::expose);
     issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated")
 }
 
 /// A confidential first-party app that may use every grant.
-async fn app<S: Store>(issuer: &Issuer<S>) -> ClientRecord {
+async fn app<S: Store>(issuer: &Issuer<S>) -> AuthenticatedClient {
     register(
         issuer,
         ClientRegistration::confidential("App").grants([
@@ -76,7 +78,11 @@ async fn app<S: Store>(issuer: &Issuer<S>) -> ClientRecord {
     .await
 }
 
-async fn login<S: Store>(issuer: &Issuer<S>, client: &ClientRecord, scope: Option<&str>) -> TokenResponse {
+async fn login<S: Store>(
+    issuer: &Issuer<S>,
+    client: &AuthenticatedClient,
+    scope: Option<&str>,
+) -> TokenResponse {
     issuer.password_grant(client, "taylor@example.com", "password123", scope).await.expect("password grant")
 }
 
@@ -99,6 +105,11 @@ fn code<T: std::fmt::Debug>(result: Result<T, OAuthError>) -> OAuthErrorCode {
 
 fn drain(events: &mut broadcast::Receiver<IssuerEvent>) -> Vec<IssuerEvent> {
     std::iter::from_fn(|| events.try_recv().ok()).collect()
+}
+
+/// The typed issuer answers (introspection, JWKS, metadata) as JSON, as they go on the wire.
+fn json_of<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).expect("serializes")
 }
 
 fn kids(jwks: &Value) -> BTreeSet<String> {
@@ -136,7 +147,7 @@ async fn client_credentials_token_is_an_rfc9068_jwt_whose_kid_is_the_key_thumbpr
     assert_eq!(tokens.refresh_token, None);
     assert_eq!(tokens.scope, "check-status read-posts");
 
-    let jwks = issuer.jwks();
+    let jwks = json_of(issuer.jwks());
     let keys = jwks["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0]["kty"], "EC");
@@ -166,7 +177,7 @@ async fn every_key_type_gets_its_rfc7638_thumbprint_as_kid() {
         assert_eq!(key.kid(), thumbprint(key.public_jwk()), "{algorithm}");
         let clock = ManualClock::new(NOW);
         let issuer = builder(&clock).signing_key(key).build().expect("issuer");
-        let jwk = &issuer.jwks()["keys"][0];
+        let jwk = &json_of(issuer.jwks())["keys"][0];
         assert_eq!(jwk["kid"], thumbprint(jwk), "{algorithm}");
         assert_eq!(jwk["alg"], algorithm.name());
         assert_eq!(jwk["use"], "sig");
@@ -210,8 +221,8 @@ async fn assert_jsonwebtoken_verifies(algorithm: Algorithm, expected: jsonwebtok
         .expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
     let tokens = issuer.client_credentials_grant(&client, Some("read-posts")).await.expect("tokens");
-    let claims =
-        verify_with_jsonwebtoken(&issuer.jwks(), &tokens.access_token, expected).expect("jsonwebtoken");
+    let claims = verify_with_jsonwebtoken(&json_of(issuer.jwks()), &tokens.access_token, expected)
+        .expect("jsonwebtoken");
     assert_eq!(claims["sub"], "billing");
     assert_eq!(claims["scope"], "read-posts");
 
@@ -220,7 +231,7 @@ async fn assert_jsonwebtoken_verifies(algorithm: Algorithm, expected: jsonwebtok
     let mut bytes = signature.as_bytes().to_vec();
     bytes[5] = if bytes[5] == b'A' { b'B' } else { b'A' };
     let forged = format!("{signing_input}.{}", String::from_utf8(bytes).expect("ascii"));
-    assert!(verify_with_jsonwebtoken(&issuer.jwks(), &forged, expected).is_err());
+    assert!(verify_with_jsonwebtoken(&json_of(issuer.jwks()), &forged, expected).is_err());
 }
 
 #[tokio::test]
@@ -245,7 +256,7 @@ async fn the_default_signing_key_is_es256() {
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
     assert_eq!(header(&tokens.access_token)["alg"], "ES256");
-    verify_with_jsonwebtoken(&issuer.jwks(), &tokens.access_token, jsonwebtoken::Algorithm::ES256)
+    verify_with_jsonwebtoken(&json_of(issuer.jwks()), &tokens.access_token, jsonwebtoken::Algorithm::ES256)
         .expect("jsonwebtoken");
 }
 
@@ -287,7 +298,7 @@ async fn issuing_emits_access_token_created() {
         drain(&mut events),
         [IssuerEvent::AccessTokenCreated {
             jti: jti(&tokens.access_token),
-            client_id: client.id,
+            client_id: client.id.clone(),
             user_id: None
         }]
     );
@@ -980,6 +991,28 @@ async fn registration_refuses_short_secrets_and_secret_bearing_public_clients() 
     assert!(matches!(public_cc, Err(IssuerError::Invalid(_))), "{public_cc:?}");
 }
 
+#[tokio::test]
+async fn chosen_secrets_outside_the_unreserved_characters_are_refused() {
+    // Some libraries form-encode Basic credentials (RFC 6749 §2.3.1), others send them raw;
+    // only unreserved characters reach the server the same either way.
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    for odd in ['+', '%', '&', ' ', ':', '=', '/', 'é'] {
+        let secret = format!("{}{odd}{}", "a".repeat(20), "b".repeat(20));
+        let refused = issuer.register_client(ClientRegistration::confidential("Odd").secret(secret)).await;
+        match refused {
+            Err(IssuerError::Invalid(message)) => assert!(message.contains("unreserved"), "{message}"),
+            other => panic!("{odd:?} must be refused: {other:?}"),
+        }
+    }
+    let fine = "Az09-._~".repeat(5);
+    let registered = issuer
+        .register_client(ClientRegistration::confidential("Fine").secret(fine.clone()))
+        .await
+        .expect("unreserved characters are fine");
+    assert!(issuer.authenticate_client(&registered.client.id, Some(&fine)).await.is_ok());
+}
+
 // ---- personal access tokens -------------------------------------------------------------
 
 #[tokio::test]
@@ -1199,7 +1232,7 @@ async fn rotating_the_signing_key_keeps_old_tokens_valid_and_publishes_both_keys
     let verifier = issuer.verifier();
     assert_eq!(verifier.verify(&old.access_token).expect("old token").key_id(), Some(first_kid.as_str()));
     assert_eq!(verifier.verify(&new.access_token).expect("new token").key_id(), Some(second_kid.as_str()));
-    assert_eq!(kids(&issuer.jwks()), BTreeSet::from([first_kid, second_kid]));
+    assert_eq!(kids(&json_of(issuer.jwks())), BTreeSet::from([first_kid, second_kid]));
 }
 
 #[tokio::test]
@@ -1218,13 +1251,13 @@ async fn a_retired_key_is_unpublished_once_its_tokens_have_expired() {
 
     // Still published just before the longest lifetime (personal tokens, 180 days) passes.
     clock.advance(180 * DAY);
-    assert!(kids(&issuer.jwks()).contains(&first_kid));
+    assert!(kids(&json_of(issuer.jwks())).contains(&first_kid));
 
     clock.advance(61);
     let third_key = SigningKey::generate(Algorithm::RS256).expect("key");
     let third_kid = third_key.kid().to_owned();
     issuer.rotate_signing_key(third_key).expect("rotated");
-    assert_eq!(kids(&issuer.jwks()), BTreeSet::from([second_kid, third_kid]));
+    assert_eq!(kids(&json_of(issuer.jwks())), BTreeSet::from([second_kid, third_kid]));
     let verifier = issuer.verifier();
     assert_eq!(verifier.verify(&old.access_token).expect_err("key gone").reason(), Reason::UnknownKid);
     // The second key is still known (its token is merely expired).
@@ -1360,12 +1393,13 @@ async fn introspecting_an_active_access_token() {
     let client = app(&issuer).await;
     let resource_server = register(&issuer, ClientRegistration::confidential("Resource server")).await;
     let tokens = login(&issuer, &client, Some("read-posts write-posts")).await;
-    let answer = issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer");
+    let answer =
+        json_of(issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer"));
     assert_eq!(
         answer,
         json!({
             "active": true,
-            "token_type": "access_token",
+            "token_type": "Bearer",
             "scope": "read-posts write-posts",
             "client_id": client.id,
             "sub": "1",
@@ -1378,7 +1412,7 @@ async fn introspecting_an_active_access_token() {
     );
     let hinted =
         issuer.introspect(&resource_server, &tokens.access_token, Some(TokenTypeHint::RefreshToken)).await;
-    assert_eq!(hinted.expect("answer"), answer, "a wrong hint is only a hint");
+    assert_eq!(json_of(hinted.expect("answer")), answer, "a wrong hint is only a hint");
 }
 
 #[tokio::test]
@@ -1388,13 +1422,13 @@ async fn introspecting_a_refresh_token_active_then_inactive_after_rotation() {
     let client = app(&issuer).await;
     let tokens = login(&issuer, &client, Some("read-posts")).await;
     let refresh = refresh_of(&tokens);
-    let answer =
-        issuer.introspect(&client, &refresh, Some(TokenTypeHint::RefreshToken)).await.expect("answer");
+    let answer = json_of(
+        issuer.introspect(&client, &refresh, Some(TokenTypeHint::RefreshToken)).await.expect("answer"),
+    );
     assert_eq!(
         answer,
         json!({
             "active": true,
-            "token_type": "refresh_token",
             "scope": "read-posts",
             "client_id": client.id,
             "sub": "1",
@@ -1403,11 +1437,14 @@ async fn introspecting_a_refresh_token_active_then_inactive_after_rotation() {
             "iss": ISSUER,
         })
     );
-    assert_eq!(issuer.introspect(&client, &refresh, None).await.expect("answer"), answer);
+    assert_eq!(json_of(issuer.introspect(&client, &refresh, None).await.expect("answer")), answer);
 
     let next = issuer.refresh_token_grant(&client, &refresh, None).await.expect("refreshed");
-    assert_eq!(issuer.introspect(&client, &refresh, None).await.expect("answer"), json!({"active": false}));
-    let newest = issuer.introspect(&client, &refresh_of(&next), None).await.expect("answer");
+    assert_eq!(
+        json_of(issuer.introspect(&client, &refresh, None).await.expect("answer")),
+        json!({"active": false})
+    );
+    let newest = json_of(issuer.introspect(&client, &refresh_of(&next), None).await.expect("answer"));
     assert_eq!(newest["active"], true);
 }
 
@@ -1440,21 +1477,30 @@ async fn introspection_answers_exactly_inactive_for_revoked_expired_garbage_and_
     ] {
         for hint in [None, Some(TokenTypeHint::AccessToken), Some(TokenTypeHint::RefreshToken)] {
             assert_eq!(
-                issuer.introspect(&client, token, hint).await.expect("answer"),
+                json_of(issuer.introspect(&client, token, hint).await.expect("answer")),
                 inactive,
                 "{token} {hint:?}"
             );
         }
     }
     // Another client's refresh token is none of this client's business.
-    assert_eq!(issuer.introspect(&other, &refresh_of(&live), None).await.expect("answer"), inactive);
-    assert_eq!(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer")["active"], true);
+    assert_eq!(json_of(issuer.introspect(&other, &refresh_of(&live), None).await.expect("answer")), inactive);
+    assert_eq!(
+        json_of(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer"))["active"],
+        true
+    );
 
     // Past the access token's expiry (and the verifier's 60 s leeway), and past the
     // refresh token's.
     clock.advance(7200);
-    assert_eq!(issuer.introspect(&client, &live.access_token, None).await.expect("answer"), inactive);
-    assert_eq!(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer"), inactive);
+    assert_eq!(
+        json_of(issuer.introspect(&client, &live.access_token, None).await.expect("answer")),
+        inactive
+    );
+    assert_eq!(
+        json_of(issuer.introspect(&client, &refresh_of(&live), None).await.expect("answer")),
+        inactive
+    );
 }
 
 #[tokio::test]
@@ -1464,7 +1510,7 @@ async fn introspection_reports_an_access_token_inactive_as_soon_as_it_expires() 
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
     clock.advance(3600 + 30); // 30 s past exp
-    let answer = issuer.introspect(&client, &tokens.access_token, None).await.expect("answer");
+    let answer = json_of(issuer.introspect(&client, &tokens.access_token, None).await.expect("answer"));
     // RFC 7662 §2.2: active means "before its expiration time"; today this answers
     // {"active": true, "exp": <30 s ago>, …}.
     assert_eq!(answer, json!({"active": false}));
@@ -1483,14 +1529,16 @@ async fn introspection_reports_a_revoked_clients_access_tokens_inactive() {
     through_guard(&guard, &tokens.access_token)
         .await
         .assert_invalid_token("The access token's client was revoked");
-    let answer = issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer");
+    let answer =
+        json_of(issuer.introspect(&resource_server, &tokens.access_token, None).await.expect("answer"));
     // Today: {"active": true, "client_id": "billing", …}.
     assert_eq!(answer, json!({"active": false}));
 }
 
 // ---- store failures -------------------------------------------------------------------
 
-/// A memory store that can be switched to fail every call.
+/// A memory store whose clients, tokens and revocation list can be switched to fail (purge
+/// and settings always work).
 #[derive(Default)]
 struct FlakyStore {
     inner: MemoryStore,
@@ -1502,92 +1550,84 @@ impl FlakyStore {
         self.failing.store(failing, Ordering::SeqCst);
     }
 
-    async fn run<T>(&self, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    /// Fails, or makes the call (only then: a memory store does its work when called).
+    async fn run<T, F: Future<Output = Result<T, StoreError>>>(
+        &self,
+        call: impl FnOnce() -> F,
+    ) -> Result<T, StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::backend(std::io::Error::other("connection refused")));
         }
-        call.await
+        call().await
     }
 }
 
-impl Store for FlakyStore {
-    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.run(async move { self.inner.put_client(client).await })
+impl ClientStore for FlakyStore {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_client(client)).await
     }
-    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.client(id).await })
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.run(|| self.inner.client(id)).await
     }
-    fn set_client_revoked(
-        &self,
-        id: &str,
-        revoked: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.run(async move { self.inner.set_client_revoked(id, revoked).await })
+    async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
+        self.run(|| self.inner.set_client_revoked(id, revoked)).await
     }
-    fn put_access_token(
-        &self,
-        record: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.run(async move { self.inner.put_access_token(record).await })
+}
+
+impl TokenStore for FlakyStore {
+    async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_access_token(record)).await
     }
-    fn access_token(
-        &self,
-        jti: &str,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.access_token(jti).await })
+    async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.run(|| self.inner.access_token(jti)).await
     }
-    fn personal_access_tokens(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.personal_access_tokens(user_id).await })
+    async fn personal_access_tokens(&self, user: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
+        self.run(|| self.inner.personal_access_tokens(user)).await
     }
-    fn revoke_access_token(
+    async fn revoke_access_token(
         &self,
         jti: &str,
         now: u64,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.revoke_access_token(jti, now).await })
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.run(|| self.inner.revoke_access_token(jti, now)).await
     }
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.run(async move { self.inner.is_revoked(jti).await })
-    }
-    fn start_family(
+    async fn start_family(
         &self,
         family: FamilyRecord,
         first: RefreshTokenRecord,
         access: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.run(async move { self.inner.start_family(family, first, access).await })
+    ) -> Result<(), StoreError> {
+        self.run(|| self.inner.start_family(family, first, access)).await
     }
-    fn refresh_token(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.refresh_token(id).await })
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.run(|| self.inner.refresh_token(id)).await
     }
-    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
-        self.run(async move { self.inner.family(id).await })
+    async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        self.run(|| self.inner.family(id)).await
     }
-    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
-        self.run(async move { self.inner.rotate(rotation).await })
+    async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
+        self.run(|| self.inner.rotate(rotation)).await
     }
-    fn revoke_family(
-        &self,
-        family_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
-        self.run(async move { self.inner.revoke_family(family_id, now).await })
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
+        self.run(|| self.inner.revoke_family(family_id, now)).await
     }
-    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
-        self.run(async move { self.inner.purge(purge).await })
+}
+
+impl RevocationStore for FlakyStore {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.run(|| self.inner.is_revoked(jti)).await
     }
-    fn put_setting_if_absent(
-        &self,
-        name: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send {
-        self.run(async move { self.inner.put_setting_if_absent(name, value).await })
+}
+
+impl PurgeStore for FlakyStore {
+    async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
+        self.inner.purge(purge).await
+    }
+}
+
+impl SettingsStore for FlakyStore {
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        self.inner.put_setting_if_absent(name, value).await
     }
 }
 
@@ -1665,7 +1705,7 @@ async fn a_confidential_clients_secret_is_returned_once_and_stored_only_as_a_has
     let stored = issuer.store().client(&registered.client.id).await.expect("store").expect("record");
     assert_eq!(stored, registered.client);
     let hash = stored.secret_hash.expect("a hash");
-    assert_ne!(&hash.0[..], secret.expose().as_bytes());
+    assert_ne!(&hash.as_bytes()[..], secret.expose().as_bytes());
     assert!(!hash.to_hex().contains(secret.expose()));
     assert_eq!(hash, SecretHash::of(secret.expose().as_bytes()));
     assert!(hash.matches(secret.expose().as_bytes()));
@@ -1695,7 +1735,9 @@ async fn debug_output_never_contains_tokens_or_secrets() {
         .await
         .expect("registered");
     let secret = registered.secret.clone().expect("secret");
-    let tokens = login(&issuer, &registered.client, Some("read-posts")).await;
+    let client =
+        issuer.authenticate_client(&registered.client.id, Some(secret.expose())).await.expect("client");
+    let tokens = login(&issuer, &client, Some("read-posts")).await;
     let refresh = refresh_of(&tokens);
     let personal = issuer.create_personal_access_token("1", "cli", &[]).await.expect("created");
 
@@ -1731,12 +1773,140 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
         .expect("i");
     assert_eq!(issuer.scope_registry().scopes().len(), 1);
     assert_eq!(issuer.issuer_url(), ISSUER);
-    let metadata = issuer.metadata();
+    let metadata = json_of(issuer.metadata());
     assert_eq!(metadata["grant_types_supported"], json!(["client_credentials", "refresh_token"]));
     assert_eq!(metadata["scopes_supported"], json!(["a"]));
-    let with_password = password_issuer(&clock).metadata();
+    let with_password = json_of(password_issuer(&clock).metadata());
     assert_eq!(
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])
     );
+}
+
+// ---- password checks off the executor, bounded, and rate-limited -------------------------
+
+/// An issuer whose one user's password takes long to check (many PBKDF2 iterations).
+fn slow_password_issuer(clock: &ManualClock, checks: usize) -> Issuer<MemoryStore> {
+    let users = StaticUsers::new(1_000_000).user("slow@example.com", "password123", "9").expect("user");
+    builder(clock)
+        .enable_password_grant(users)
+        .max_concurrent_password_checks(checks)
+        .build()
+        .expect("issuer")
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn password_hashing_never_blocks_the_executor() {
+    // One executor thread: if PBKDF2 ran on it, the grant would finish inside the first
+    // poll, before this task runs again.
+    let clock = ManualClock::new(NOW);
+    let issuer = slow_password_issuer(&clock, 4);
+    let client = app(&issuer).await;
+    let grant = tokio::spawn({
+        let issuer = issuer.clone();
+        async move { issuer.password_grant(&client, "slow@example.com", "wrong", None).await }
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!grant.is_finished(), "the hash runs on a blocking thread while the executor goes on");
+    let refused = grant.await.expect("joined");
+    assert_eq!(refused.expect_err("wrong password").code(), OAuthErrorCode::InvalidGrant);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn password_checks_beyond_the_bound_are_refused_with_503() {
+    let clock = ManualClock::new(NOW);
+    let issuer = slow_password_issuer(&clock, 1);
+    let client = app(&issuer).await;
+    let first = tokio::spawn({
+        let (issuer, client) = (issuer.clone(), client.clone());
+        async move { issuer.password_grant(&client, "slow@example.com", "wrong", None).await }
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!first.is_finished());
+    let second = issuer.password_grant(&client, "slow@example.com", "password123", None).await;
+    let busy = second.expect_err("no slot left");
+    assert_eq!(busy.code(), OAuthErrorCode::TemporarilyUnavailable);
+    assert_eq!(busy.status(), 503);
+    first.await.expect("joined").expect_err("wrong password");
+    // The slot is free again.
+    assert!(issuer.password_grant(&client, "slow@example.com", "password123", None).await.is_ok());
+}
+
+/// Refuses every key after `limit` failures, and counts what it is told.
+#[derive(Clone, Default)]
+struct Strikes {
+    limit: u32,
+    failures: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+impl Strikes {
+    fn key(attempt: &AuthAttempt<'_>) -> String {
+        match attempt {
+            AuthAttempt::Client { client_id } => format!("client:{client_id}"),
+            AuthAttempt::User { username, .. } => format!("user:{username}"),
+            _ => "other".to_owned(),
+        }
+    }
+}
+
+impl AuthLimiter for Strikes {
+    fn check(&self, attempt: &AuthAttempt<'_>) -> Result<(), std::time::Duration> {
+        let failures = self.failures.lock().expect("lock").get(&Self::key(attempt)).copied().unwrap_or(0);
+        if failures >= self.limit {
+            Err(std::time::Duration::from_secs(30))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn failed(&self, attempt: &AuthAttempt<'_>) {
+        *self.failures.lock().expect("lock").entry(Self::key(attempt)).or_default() += 1;
+    }
+
+    fn succeeded(&self, attempt: &AuthAttempt<'_>) {
+        self.failures.lock().expect("lock").remove(&Self::key(attempt));
+    }
+}
+
+#[tokio::test]
+async fn the_auth_limiter_sees_failed_client_and_user_authentication_and_can_refuse_it() {
+    let clock = ManualClock::new(NOW);
+    let strikes = Strikes { limit: 2, ..Strikes::default() };
+    let issuer =
+        builder(&clock).enable_password_grant(users()).auth_limiter(strikes.clone()).build().expect("i");
+    let registered = issuer
+        .register_client(ClientRegistration::confidential("App").grants([GrantType::Password]))
+        .await
+        .expect("registered");
+    let id = registered.client.id.clone();
+    let secret = registered.secret.clone().expect("secret");
+
+    // Wrong passwords count against the username; the third attempt is refused before
+    // any hashing, with 429 and a Retry-After.
+    let client = issuer.authenticate_client(&id, Some(secret.expose())).await.expect("client");
+    for _ in 0..2 {
+        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
+    }
+    let limited = issuer.password_grant(&client, "taylor@example.com", "password123", None).await;
+    let limited = limited.expect_err("limited");
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.retry_after(), Some(30));
+    // Another user is not affected.
+    assert!(issuer.password_grant(&client, "abigail@example.com", "secret456", None).await.is_ok());
+
+    // Wrong client secrets count against the client id; a success resets the count.
+    assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
+    assert!(issuer.authenticate_client(&id, Some(secret.expose())).await.is_ok());
+    assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
+    assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
+    let refused = issuer.authenticate_client(&id, Some(secret.expose())).await.expect_err("limited");
+    assert_eq!(refused.status(), 429);
+    let seen = strikes.failures.lock().expect("lock").clone();
+    assert_eq!(seen.get(&format!("client:{id}")), Some(&2));
+    assert_eq!(seen.get("user:taylor@example.com"), Some(&2));
 }

@@ -71,8 +71,9 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
     let client = issuer
         .register_client(ClientRegistration::confidential("outage").grants([GrantType::ClientCredentials]))
         .await
-        .expect("client")
-        .client;
+        .expect("client");
+    let secret = client.secret.as_ref().map(|s| s.expose());
+    let client = issuer.authenticate_client(&client.client.id, secret).await.expect("authenticated");
     let live = issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
     let revoked = issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
     issuer.revoke(&client, &revoked, None).await.expect("revocation acknowledged");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use conformance::T0;
 use sqlx::postgres::PgConnectOptions;
-use tower_passport::store::{PostgresStore, Store};
+use tower_passport::store::{PostgresStore, RevocationStore, TokenStore};
 
 /// A store in a fresh schema, or `None` (with the reason printed) without a server.
 async fn fresh() -> Option<PostgresStore> {

@@ -14,6 +14,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,8 +23,8 @@ use ::redis::aio::MultiplexedConnection;
 use conformance::{access, refresh, rotation, unique, T0};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RedisStore, RefreshTokenRecord,
-    RevokedAccess, Rotation, RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientStore, FamilyRecord, Purge, PurgeStore, RedisStore, RefreshTokenRecord,
+    RevocationStore, RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// Shared by every ordinary test, held exclusively by the tests that kill connections.
@@ -118,86 +119,15 @@ async fn make() -> Option<TestStore> {
     Some(TestStore { store, _cleanup: Cleanup { url, prefix }, _shared: shared })
 }
 
-conformance_suite!(redis, make().await);
+// Each case gets a clone of the store (sharing its connection); the fixture keeps the prefix
+// cleaned up and `QUIET` shared until the case ends.
+conformance_suite!(redis, make().await, |fixture| fixture.store.clone());
 
-impl Store for TestStore {
-    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.store.put_client(client)
-    }
-    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
-        self.store.client(id)
-    }
-    fn set_client_revoked(
-        &self,
-        id: &str,
-        revoked: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.store.set_client_revoked(id, revoked)
-    }
-    fn put_access_token(
-        &self,
-        record: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.store.put_access_token(record)
-    }
-    fn access_token(
-        &self,
-        jti: &str,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.store.access_token(jti)
-    }
-    fn personal_access_tokens(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
-        self.store.personal_access_tokens(user_id)
-    }
-    fn revoke_access_token(
-        &self,
-        jti: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        self.store.revoke_access_token(jti, now)
-    }
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.store.is_revoked(jti)
-    }
-    fn start_family(
-        &self,
-        family: FamilyRecord,
-        first: RefreshTokenRecord,
-        access: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.store.start_family(family, first, access)
-    }
-    fn refresh_token(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
-        self.store.refresh_token(id)
-    }
-    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
-        self.store.family(id)
-    }
-    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
-        self.store.rotate(rotation)
-    }
-    fn revoke_family(
-        &self,
-        family_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
-        self.store.revoke_family(family_id, now)
-    }
-    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
-        self.store.purge(purge)
-    }
-    fn put_setting_if_absent(
-        &self,
-        name: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send {
-        self.store.put_setting_if_absent(name, value)
+/// The other tests use a `TestStore` as the store it holds.
+impl Deref for TestStore {
+    type Target = RedisStore;
+    fn deref(&self) -> &RedisStore {
+        &self.store
     }
 }
 

@@ -7,7 +7,7 @@ mod conformance;
 use std::path::PathBuf;
 
 use conformance::{start, T0};
-use tower_passport::store::{SqliteStore, Store};
+use tower_passport::store::{ClientStore, RevocationStore, SettingsStore, SqliteStore, TokenStore};
 
 fn temp_db() -> PathBuf {
     std::env::temp_dir().join(format!("{}.db", conformance::unique("tower-passport-test")))

@@ -9,7 +9,7 @@ use axum::Router;
 use tower::ServiceBuilder;
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport::store::{AnyStore, GrantType, SecretHash, Store};
+use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
 use super::{find_user, router};

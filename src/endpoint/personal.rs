@@ -129,7 +129,7 @@ where
             if !has_media_type(&parts.headers, "application/json") {
                 Err(OAuthError::invalid_request("The body must be application/json"))
             } else {
-                match read_body(body).await {
+                match read_body(&parts.headers, body).await {
                     Ok(bytes) => create(&issuer, &token, &user_id, &bytes).await,
                     Err(error) => Err(error),
                 }
@@ -143,7 +143,7 @@ where
         (_, None) => Ok(response::method_not_allowed("GET, POST")),
         (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),
     };
-    outcome.unwrap_or_else(|error| response::error(&error, false))
+    outcome.unwrap_or_else(|error| response::error(&error))
 }
 
 async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {
@@ -160,19 +160,7 @@ async fn create<S: Store>(
 ) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
-    // The scopes the new token would get (the registry's defaults when none are asked
-    // for) must all be the caller's own: a narrow token cannot mint a wider one.
-    let granted = if request.scopes.is_empty() {
-        issuer.scope_registry().defaults().to_vec()
-    } else {
-        request.scopes.clone()
-    };
-    if !caller.scopes().can_all(&granted) {
-        return Err(OAuthError::new(
-            crate::issuer::OAuthErrorCode::InvalidScope,
-            "A personal access token cannot have scopes the calling token lacks",
-        ));
-    }
+    issuer.scope_registry().within_caller(caller.scopes(), &request.scopes)?;
     let created = issuer.create_personal_access_token(user_id, &request.name, &request.scopes).await?;
     let body =
         serde_json::json!({ "accessToken": created.access_token, "token": Listed::from(&created.record) });

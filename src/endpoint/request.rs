@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::HeaderMap;
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
@@ -16,15 +16,24 @@ use crate::issuer::OAuthError;
 /// The largest request body an endpoint reads.
 pub(crate) const MAX_BODY: usize = 16 * 1024;
 
-/// Reads the whole body, refusing more than [`MAX_BODY`] bytes.
-pub(crate) async fn read_body<B>(body: B) -> Result<Bytes, OAuthError>
+/// Reads the whole body, refusing more than [`MAX_BODY`] bytes: a body announced larger
+/// (by `Content-Length`) is refused with 413 before a byte of it is read, and one that
+/// turns out larger is refused with 413 as soon as it passes the cap.
+pub(crate) async fn read_body<B>(headers: &HeaderMap, body: B) -> Result<Bytes, OAuthError>
 where
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let announced = body.size_hint().exact().or_else(|| {
+        headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+    });
+    if announced.is_some_and(|length| length > MAX_BODY as u64) {
+        return Err(OAuthError::payload_too_large());
+    }
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(_) => Err(OAuthError::invalid_request("The request body is too large or could not be read")),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(OAuthError::payload_too_large()),
+        Err(_) => Err(OAuthError::invalid_request("The request body could not be read")),
     }
 }
 
@@ -71,15 +80,27 @@ impl Form {
 pub(crate) struct ClientCredentials {
     pub(crate) id: String,
     pub(crate) secret: Option<String>,
-    /// `client_secret_basic` was used: an `invalid_client` answer carries a Basic challenge.
-    pub(crate) basic: bool,
+}
+
+/// Undoes RFC 6749 §2.3.1's `application/x-www-form-urlencoded` encoding of a Basic
+/// credential: `+` is a space, then percent-decoding of the whole value (never a split at
+/// `&` or `=`, which are literal characters here). `None` when the result is not UTF-8.
+fn form_decode(value: &str) -> Option<String> {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|decoded| decoded.into_owned())
 }
 
 /// Reads client authentication: `client_secret_basic` (RFC 6749 §2.3.1, with the
 /// form-encoding of id and secret undone), `client_secret_post`, or a public client's bare
-/// `client_id`. Using two methods at once is `invalid_request`.
+/// `client_id`. Using two methods at once, or sending two `Authorization` headers, is
+/// `invalid_request`.
 pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<ClientCredentials, OAuthError> {
-    let basic = match headers.get(AUTHORIZATION) {
+    let mut authorization = headers.get_all(AUTHORIZATION).iter();
+    let first = authorization.next();
+    if authorization.next().is_some() {
+        return Err(OAuthError::invalid_request("Send one Authorization header, not several"));
+    }
+    let basic = match first {
         None => None,
         Some(value) => {
             let value = value.to_str().map_err(|_| OAuthError::invalid_client())?;
@@ -90,13 +111,9 @@ pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<Cli
             let decoded = STANDARD.decode(encoded.trim()).map_err(|_| OAuthError::invalid_client())?;
             let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
             let (id, secret) = decoded.split_once(':').ok_or_else(OAuthError::invalid_client)?;
-            let unescape = |s: &str| -> String {
-                form_urlencoded::parse(format!("v={s}").as_bytes())
-                    .map(|(_, v)| v.into_owned())
-                    .next()
-                    .unwrap_or_default()
-            };
-            Some((unescape(id), unescape(secret)))
+            let id = form_decode(id).ok_or_else(OAuthError::invalid_client)?;
+            let secret = form_decode(secret).ok_or_else(OAuthError::invalid_client)?;
+            Some((id, secret))
         }
     };
     let posted_secret = form.get("client_secret");
@@ -110,15 +127,25 @@ pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<Cli
                     "The client_id does not match the authenticated client",
                 ));
             }
-            Ok(ClientCredentials { id, secret: Some(secret), basic: true })
+            Ok(ClientCredentials { id, secret: Some(secret) })
         }
         None => {
             let id = form.get("client_id").ok_or_else(OAuthError::invalid_client)?;
-            Ok(ClientCredentials {
-                id: id.to_owned(),
-                secret: posted_secret.map(str::to_owned),
-                basic: false,
-            })
+            Ok(ClientCredentials { id: id.to_owned(), secret: posted_secret.map(str::to_owned) })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+
+    #[test]
+    fn form_decoding_takes_the_whole_value() {
+        assert_eq!(form_decode("secret&anything").as_deref(), Some("secret&anything"));
+        assert_eq!(form_decode("a=b").as_deref(), Some("a=b"));
+        assert_eq!(form_decode("with+space%2Bplus%26amp").as_deref(), Some("with space+plus&amp"));
+        assert_eq!(form_decode("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(form_decode("%FF"), None);
     }
 }

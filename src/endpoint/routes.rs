@@ -5,13 +5,15 @@ use std::task::{Context, Poll};
 
 use http::{Method, Request, StatusCode};
 use http_body::Body;
-use serde_json::json;
 use tower_service::Service;
 
 use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
-use crate::issuer::{Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
-use crate::store::{ClientRecord, Store};
+use crate::issuer::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
+use crate::store::Store;
+
+/// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
+const METADATA_MAX_AGE: u64 = 3600;
 
 /// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
 /// else is 404. Built by [`Issuer::routes`].
@@ -59,38 +61,35 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path();
+    let path = issuer.route_path(parts.uri.path());
     let method = &parts.method;
+    let readable = method == Method::GET || method == Method::HEAD;
     match path {
-        "/.well-known/jwks.json" | "/.well-known/oauth-authorization-server" | "/oauth/scopes"
-            if method != Method::GET && method != Method::HEAD =>
-        {
+        paths::JWKS | paths::METADATA | paths::SCOPES if !readable => {
             response::method_not_allowed("GET, HEAD")
         }
-        "/.well-known/jwks.json" => response::json(StatusCode::OK, &issuer.jwks()),
-        "/.well-known/oauth-authorization-server" => response::json(StatusCode::OK, &issuer.metadata()),
-        "/oauth/scopes" => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
-        "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" if method != Method::POST => {
+        paths::JWKS => response::cacheable_json(&issuer.jwks(), issuer.jwks_max_age()),
+        paths::METADATA => response::cacheable_json(&issuer.metadata(), METADATA_MAX_AGE),
+        paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
+        paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
             response::method_not_allowed("POST")
         }
-        "/oauth/token" | "/oauth/revoke" | "/oauth/introspect" => {
-            let form = match read_body(body).await.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
+        paths::TOKEN | paths::REVOKE | paths::INTROSPECT => {
+            let read = read_body(&parts.headers, body).await;
+            let form = match read.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
                 Ok(form) => form,
-                Err(error) => return response::error(&error, false),
+                Err(error) => return response::error(&error),
             };
             let credentials = match client_credentials(&parts.headers, &form) {
                 Ok(credentials) => credentials,
-                Err(error) => {
-                    return response::error(&error, parts.headers.contains_key(http::header::AUTHORIZATION))
-                }
+                Err(error) => return response::error(&error),
             };
-            let basic = credentials.basic;
             let outcome = match path {
-                "/oauth/token" => token(&issuer, credentials, &form).await,
-                "/oauth/revoke" => revoke(&issuer, credentials, &form).await,
+                paths::TOKEN => token(&issuer, credentials, &form).await,
+                paths::REVOKE => revoke(&issuer, credentials, &form).await,
                 _ => introspect(&issuer, credentials, &form).await,
             };
-            outcome.unwrap_or_else(|error| response::error(&error, basic))
+            outcome.unwrap_or_else(|error| response::error(&error))
         }
         _ => response::empty(StatusCode::NOT_FOUND),
     }
@@ -99,7 +98,7 @@ where
 async fn authenticate<S: Store>(
     issuer: &Issuer<S>,
     credentials: &ClientCredentials,
-) -> Result<ClientRecord, OAuthError> {
+) -> Result<AuthenticatedClient, OAuthError> {
     issuer.authenticate_client(&credentials.id, credentials.secret.as_deref()).await
 }
 
@@ -153,13 +152,12 @@ async fn introspect<S: Store>(
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {
     let client = authenticate(issuer, &credentials).await?;
-    if !client.is_confidential() {
+    if !client.record().is_confidential() {
         // Introspection reveals token contents: only confidential clients (resource
         // servers) may ask.
         return Err(OAuthError::unauthorized_client("Only confidential clients may introspect tokens"));
     }
     let token = form.require("token")?;
     let answer = issuer.introspect(&client, token, hint(form)).await?;
-    let answer = if answer.get("active") == Some(&json!(true)) { answer } else { json!({ "active": false }) };
     Ok(response::json(StatusCode::OK, &answer))
 }

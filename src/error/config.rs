@@ -68,8 +68,6 @@ pub enum ConfigErrorKind {
     Crypto,
     /// A `LISTEN/NOTIFY` or pub/sub channel name is not a plain identifier.
     Channel,
-    /// A storage setting is invalid: its URL scheme, its table prefix.
-    Storage,
 }
 
 impl ConfigError {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::key_ring::KeyRing;
+use super::limits::{default_password_checks, AuthLimiter, NoLimit, PasswordChecks};
 use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, ConfigError, ConfigErrorKind};
@@ -55,6 +56,10 @@ pub struct IssuerBuilder<S> {
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
     personal_client_id: String,
+    mount_path: String,
+    jwks_max_age: Duration,
+    limiter: Arc<dyn AuthLimiter>,
+    password_checks: usize,
 }
 
 impl<S: Store> IssuerBuilder<S> {
@@ -75,6 +80,10 @@ impl<S: Store> IssuerBuilder<S> {
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: Duration::from_secs(5),
             personal_client_id: "personal-access-client".into(),
+            mount_path: String::new(),
+            jwks_max_age: Duration::from_secs(300),
+            limiter: Arc::new(NoLimit),
+            password_checks: default_password_checks(),
         }
     }
 
@@ -149,6 +158,22 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
+    /// How many password checks may run at once, each on a blocking thread (the machine's
+    /// parallelism by default). A password grant beyond that answers 503
+    /// `temporarily_unavailable` at once, so a burst of guesses cannot queue unbounded
+    /// CPU work or slow down other requests.
+    pub fn max_concurrent_password_checks(mut self, checks: usize) -> Self {
+        self.password_checks = checks.max(1);
+        self
+    }
+
+    /// Rate-limits failed client and user authentication through `limiter` (none by
+    /// default); see [`AuthLimiter`].
+    pub fn auth_limiter(mut self, limiter: impl AuthLimiter) -> Self {
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
     /// The clock (the system clock by default).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -162,9 +187,47 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
+    /// How long clients may cache the JWKS (`Cache-Control: public, max-age=…`; 5 minutes
+    /// by default). A resource server holding a cached set learns of a new signing key
+    /// within this bound, or at once if it refetches on an unknown `kid` as this crate's
+    /// remote key sets do; retired keys stay published long after it.
+    pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
+        self.jwks_max_age = max_age;
+        self
+    }
+
     /// The client id personal access tokens are issued to (`personal-access-client`).
     pub fn personal_access_client_id(mut self, id: impl Into<String>) -> Self {
         self.personal_client_id = id.into();
+        self
+    }
+
+    /// Where [`Issuer::routes`] is mounted below the issuer URL, such as `/auth` for
+    /// `https://auth.example.com/auth/oauth/token`. The metadata publishes every endpoint
+    /// under it, and the router accepts paths with or without it (so it works both behind
+    /// a router that strips the prefix, like axum's `nest_service`, and one that does not).
+    /// Trailing slashes are dropped; an empty path (the default) is the root.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://example.com", Arc::new(MemoryStore::new())).audience("api")
+    ///     .mount_path("/auth/")
+    ///     .build()?;
+    /// assert_eq!(issuer.metadata().jwks_uri, "https://example.com/auth/.well-known/jwks.json");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn mount_path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        let trimmed = path.trim_end_matches('/');
+        self.mount_path = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
         self
     }
 
@@ -206,6 +269,10 @@ impl<S: Store> IssuerBuilder<S> {
         Ok(Issuer {
             inner: Arc::new(IssuerInner {
                 issuer: self.issuer,
+                mount_path: self.mount_path,
+                jwks_max_age: self.jwks_max_age.as_secs(),
+                limiter: self.limiter,
+                password_checks: PasswordChecks::new(self.password_checks),
                 audiences: self.audiences,
                 access_ttl: self.access_ttl.as_secs(),
                 refresh_ttl: self.refresh_ttl.as_secs(),

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::store::{ClientRecord, GrantType, SecretHash};
+use super::secrets;
+use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
+use crate::store::{ClientRecord, GrantType, SecretHash, Store};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
 ///
@@ -80,7 +82,9 @@ impl ClientRegistration {
         self
     }
 
-    /// A chosen secret (at least 32 characters), for confidential clients.
+    /// A chosen secret, for confidential clients: at least 32 characters, all RFC 3986
+    /// unreserved (letters, digits, `-`, `.`, `_`, `~`), so that it reaches the server the
+    /// same from every client library. Generated secrets (the default) are.
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Some(ClientSecret::new(secret));
         self
@@ -121,6 +125,13 @@ pub struct RegisteredClient {
 
 /// Checks a presented secret against the stored hash, in constant time. A public client
 /// must present none; a confidential client must present its own.
+/// RFC 3986 §2.3's unreserved characters: the same whether or not a client library
+/// form-encodes its Basic credentials (RFC 6749 §2.3.1 says to; authlib, requests and
+/// `curl -u` do not).
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
 pub(crate) fn secret_matches(client: &ClientRecord, presented: Option<&str>) -> bool {
     match (&client.secret_hash, presented) {
         (None, None) => true,
@@ -129,6 +140,174 @@ pub(crate) fn secret_matches(client: &ClientRecord, presented: Option<&str>) -> 
         (_, presented) => {
             let _ = SecretHash::of(presented.unwrap_or_default().as_bytes());
             false
+        }
+    }
+}
+
+/// A client that proved who it is. Only [`Issuer::authenticate_client`] makes one, so a
+/// grant, a revocation or an introspection can never be handed a store row that skipped
+/// authentication.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_passport::issuer::{ClientRegistration, Issuer};
+/// use tower_passport::store::MemoryStore;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+/// let registered = issuer.register_client(ClientRegistration::confidential("Billing")).await?;
+/// let secret = registered.secret.as_ref().map(|s| s.expose());
+/// let client = issuer.authenticate_client(&registered.client.id, secret).await?;
+/// assert_eq!(client.id, registered.client.id);
+/// assert!(issuer.authenticate_client(&registered.client.id, Some("a wrong secret")).await.is_err());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A store row is not proof of authentication: this does not compile.
+///
+/// ```compile_fail
+/// use tower_passport::issuer::AuthenticatedClient;
+/// use tower_passport::store::ClientRecord;
+/// fn forge(record: ClientRecord) -> AuthenticatedClient {
+///     AuthenticatedClient { record }
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AuthenticatedClient {
+    record: ClientRecord,
+}
+
+impl AuthenticatedClient {
+    /// The client's registration, as the store holds it (also reachable through `Deref`:
+    /// `client.id`, `client.is_confidential()`).
+    pub fn record(&self) -> &ClientRecord {
+        &self.record
+    }
+}
+
+impl std::ops::Deref for AuthenticatedClient {
+    type Target = ClientRecord;
+
+    fn deref(&self) -> &ClientRecord {
+        &self.record
+    }
+}
+
+impl<S: Store> Issuer<S> {
+    /// Registers a client. A confidential client's secret is returned here once and
+    /// stored only as a hash.
+    ///
+    /// # Errors
+    /// When a chosen secret is shorter than 32 characters, a public client is given a
+    /// secret or a client-credentials grant, or the store fails.
+    pub async fn register_client(
+        &self,
+        registration: ClientRegistration,
+    ) -> Result<RegisteredClient, IssuerError> {
+        let secret = match (registration.confidential, registration.secret) {
+            (true, Some(secret)) if secret.expose().len() < 32 => {
+                return Err(IssuerError::Invalid("a client secret must be at least 32 characters".into()))
+            }
+            (true, Some(secret)) if !secret.expose().bytes().all(is_unreserved) => {
+                return Err(IssuerError::Invalid(
+                    "a chosen client secret may hold only letters, digits and - . _ ~ \
+                     (RFC 3986 unreserved characters), so that every client library sends it alike"
+                        .into(),
+                ))
+            }
+            (true, Some(secret)) => Some(secret),
+            (true, None) => Some(ClientSecret::new(secrets::random_b64(32).map_err(crypto)?)),
+            (false, Some(_)) => return Err(IssuerError::Invalid("a public client has no secret".into())),
+            (false, None) => None,
+        };
+        if secret.is_none() && registration.grants.contains(&GrantType::ClientCredentials) {
+            return Err(IssuerError::Invalid(
+                "the client credentials grant needs a confidential client".into(),
+            ));
+        }
+        let id = match registration.id {
+            Some(id) if !id.is_empty() => id,
+            Some(_) => return Err(IssuerError::Invalid("a client id cannot be empty".into())),
+            None => secrets::random_b64(16).map_err(crypto)?,
+        };
+        if self.inner.store.client(&id).await?.is_some() {
+            return Err(IssuerError::Invalid(format!("a client with id {id:?} exists already")));
+        }
+        let client = ClientRecord {
+            id,
+            name: registration.name,
+            secret_hash: secret.as_ref().map(|s| SecretHash::of(s.expose().as_bytes())),
+            grants: registration.grants,
+            allowed_scopes: registration.allowed_scopes,
+            first_party: registration.first_party,
+            revoked: false,
+            created_at: self.now(),
+        };
+        self.inner.store.put_client(client.clone()).await?;
+        Ok(RegisteredClient { client, secret })
+    }
+
+    /// Revokes a client: it gets no more tokens, and the guard (through
+    /// [`resolver`](Self::resolver)) refuses the ones it holds. `false` if unknown.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn revoke_client(&self, client_id: &str) -> Result<bool, IssuerError> {
+        let known = self.inner.store.set_client_revoked(client_id, true).await?;
+        if known {
+            self.emit(IssuerEvent::ClientRevoked { client_id: client_id.to_owned() });
+        }
+        Ok(known)
+    }
+
+    /// Authenticates a client by id and secret (`None` for a public client), comparing the
+    /// secret's hash in constant time.
+    ///
+    /// # Errors
+    /// `invalid_client` for an unknown or revoked client or a wrong secret; 503 when the
+    /// store fails.
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+    ) -> Result<AuthenticatedClient, OAuthError> {
+        let attempt = AuthAttempt::Client { client_id };
+        self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
+        let client = self.inner.store.client(client_id).await?;
+        let outcome = Self::check_client(&self.inner.personal_client_id, client, secret);
+        match &outcome {
+            Ok(_) => self.inner.limiter.succeeded(&attempt),
+            Err(_) => self.inner.limiter.failed(&attempt),
+        }
+        outcome
+    }
+
+    fn check_client(
+        personal_client_id: &str,
+        client: Option<ClientRecord>,
+        secret: Option<&str>,
+    ) -> Result<AuthenticatedClient, OAuthError> {
+        match client {
+            // The personal access client is internal: nobody signs in as it.
+            Some(client) if client.id == personal_client_id => Err(OAuthError::invalid_client()),
+            Some(client) if !client.revoked && secret_matches(&client, secret) => {
+                Ok(AuthenticatedClient { record: client })
+            }
+            Some(_) => Err(OAuthError::invalid_client()),
+            None => {
+                // Same work as a wrong secret, so the timing does not tell ids apart.
+                let _ = SecretHash::of(secret.unwrap_or_default().as_bytes());
+                Err(OAuthError::invalid_client())
+            }
+        }
+    }
+
+    pub(super) fn require_grant(client: &AuthenticatedClient, grant: GrantType) -> Result<(), OAuthError> {
+        if client.record.allows_grant(grant) {
+            Ok(())
+        } else {
+            Err(OAuthError::unauthorized_client("The client is not allowed to use this grant type"))
         }
     }
 }

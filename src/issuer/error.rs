@@ -3,6 +3,7 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::error::ConfigError;
 use crate::store::StoreError;
 
 /// An RFC 6749 §5.2 error code (plus RFC 7009's `unsupported_token_type`).
@@ -64,12 +65,52 @@ impl OAuthErrorCode {
 pub struct OAuthError {
     code: OAuthErrorCode,
     description: Cow<'static, str>,
+    /// A status other than the code's own (413 for an oversized body).
+    status: Option<StatusCode>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
-    /// An error with this code and description.
+    /// An error with this code and description. The description is kept within RFC 6749
+    /// §5.2's character set (printable ASCII without `"` and `\`): a `"` becomes `'`, and
+    /// any other character outside it becomes `?`.
+    ///
+    /// ```
+    /// use tower_passport::issuer::{OAuthError, OAuthErrorCode};
+    /// let error = OAuthError::new(OAuthErrorCode::InvalidRequest, "Expected {\"name\": …}");
+    /// assert_eq!(error.description(), "Expected {'name': ?}");
+    /// ```
     pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into() }
+        Self { code, description: rfc6749_description(description.into()), status: None, retry_after: None }
+    }
+
+    /// 503 `temporarily_unavailable`: the server is saturated, not broken.
+    pub(crate) fn busy(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, description)
+    }
+
+    /// 429 `temporarily_unavailable`: an [`AuthLimiter`](super::AuthLimiter) refused the
+    /// attempt; the endpoint adds `Retry-After`.
+    pub(crate) fn rate_limited(retry_after: std::time::Duration) -> Self {
+        Self {
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(retry_after.as_secs().max(1)),
+            ..Self::new(OAuthErrorCode::TemporarilyUnavailable, "Too many failed attempts; try again later")
+        }
+    }
+
+    /// Seconds after which a refused request may be retried (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// 413: the request body is larger than the endpoint reads (`invalid_request`).
+    pub(crate) fn payload_too_large() -> Self {
+        Self {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..Self::invalid_request("The request body is too large")
+        }
     }
 
     /// The error code.
@@ -84,6 +125,9 @@ impl OAuthError {
 
     /// The HTTP status: 401 for `invalid_client`, 500 and 503 for server errors, else 400.
     pub fn status(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
         match self.code {
             OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -118,6 +162,24 @@ impl OAuthError {
     }
 }
 
+/// RFC 6749 §5.2: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`.
+fn rfc6749_description(description: Cow<'static, str>) -> Cow<'static, str> {
+    let allowed = |c: char| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5B}' | '\u{5D}'..='\u{7E}');
+    if description.chars().all(allowed) {
+        return description;
+    }
+    Cow::Owned(
+        description
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                c if allowed(c) => c,
+                _ => '?',
+            })
+            .collect(),
+    )
+}
+
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.description)
@@ -138,4 +200,63 @@ impl From<crate::error::BackendError> for OAuthError {
         tracing::warn!(%error, "backend failure while issuing");
         Self::new(OAuthErrorCode::TemporarilyUnavailable, "The authorization server cannot answer right now")
     }
+}
+
+/// What an administrative call (registration, rotation, purge) can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IssuerError {
+    /// The store failed.
+    Store(StoreError),
+    /// The input was refused; the message says why.
+    Invalid(String),
+    /// Signing or randomness failed.
+    Crypto,
+}
+
+impl fmt::Display for IssuerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(error) => write!(f, "{error}"),
+            Self::Invalid(message) => f.write_str(message),
+            Self::Crypto => f.write_str("signing or random generation failed"),
+        }
+    }
+}
+
+impl std::error::Error for IssuerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for IssuerError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl From<ConfigError> for IssuerError {
+    fn from(error: ConfigError) -> Self {
+        Self::Invalid(error.to_string())
+    }
+}
+
+impl From<IssuerError> for OAuthError {
+    fn from(error: IssuerError) -> Self {
+        match error {
+            IssuerError::Store(error) => error.into(),
+            IssuerError::Invalid(message) => OAuthError::invalid_request(message),
+            IssuerError::Crypto => {
+                OAuthError::new(OAuthErrorCode::ServerError, "The token could not be signed")
+            }
+        }
+    }
+}
+
+pub(super) fn crypto<T>(_: T) -> IssuerError {
+    IssuerError::Crypto
 }

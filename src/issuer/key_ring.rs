@@ -3,11 +3,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
-
-use super::SigningKey;
+use super::{Issuer, IssuerError, Jwks, SigningKey};
 use crate::error::ConfigError;
 use crate::keys::KeySet;
+use crate::store::Store;
 
 pub(crate) struct KeyRing {
     current: Arc<SigningKey>,
@@ -43,8 +42,8 @@ impl KeyRing {
     }
 
     /// The JWKS document of every published key.
-    pub(crate) fn jwks(&self, now: u64) -> Value {
-        json!({ "keys": self.published(now).map(|key| key.public_jwk().clone()).collect::<Vec<_>>() })
+    pub(crate) fn jwks(&self, now: u64) -> Jwks {
+        Jwks { keys: self.published(now).map(|key| key.public_jwk().clone()).collect() }
     }
 
     /// Every published key as a verifying key set.
@@ -54,5 +53,36 @@ impl KeyRing {
             set.insert(key.verifying_key()?);
         }
         Ok(set)
+    }
+}
+
+impl<S: Store> Issuer<S> {
+    /// Makes `key` the signing key. The old key stays published in the JWKS (and
+    /// accepted by [`verifier`](Self::verifier)) until every token it signed has expired.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{Issuer, SigningKey};
+    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::Algorithm;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// issuer.rotate_signing_key(SigningKey::generate(Algorithm::ES256)?)?;
+    /// assert_eq!(issuer.jwks().keys.len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the verifier cannot be rebuilt.
+    pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), IssuerError> {
+        let now = self.now();
+        let longest = self.inner.access_ttl.max(self.inner.personal_ttl);
+        let mut keys =
+            self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
+        keys.prune(now);
+        keys.rotate(key, now.saturating_add(longest).saturating_add(60));
+        self.inner.published.replace(keys.key_set(now)?);
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::error::BackendError;
 use crate::guard::{ClientStatus, ResolvePrincipal};
-use crate::store::Store;
+use crate::store::ClientStore;
 use crate::token::VerifiedToken;
 
 /// Resolves users with `R` and checks every token's client against the issuer's store:
@@ -16,7 +16,7 @@ pub struct RegistryResolver<R, S> {
     pub(crate) store: Arc<S>,
 }
 
-impl<R: ResolvePrincipal, S: Store> ResolvePrincipal for RegistryResolver<R, S> {
+impl<R: ResolvePrincipal, S: ClientStore> ResolvePrincipal for RegistryResolver<R, S> {
     type User = R::User;
 
     fn resolve_user(

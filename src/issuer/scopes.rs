@@ -113,6 +113,71 @@ impl ScopeRegistry {
 }
 
 /// Splits a `scope` parameter, refusing characters RFC 6749 §3.3 does not allow.
+impl ScopeRegistry {
+    /// The scopes a refresh may ask for: none asked keeps the original grant's, and any
+    /// asked must lie within it (RFC 6749 §6: narrow, never widen). A `*` grant covers
+    /// every scope this registry defines.
+    ///
+    /// ```
+    /// use tower_passport::issuer::ScopeRegistry;
+    /// let registry = ScopeRegistry::new().scope("read", "Read").scope("write", "Write");
+    /// let original = vec!["read".to_owned(), "write".to_owned()];
+    /// assert_eq!(registry.narrow(&original, None).unwrap(), original);
+    /// assert_eq!(registry.narrow(&original, Some("read")).unwrap(), ["read"]);
+    /// assert!(registry.narrow(&["read".to_owned()], Some("read write")).is_err());
+    /// assert_eq!(registry.narrow(&["*".to_owned()], Some("write")).unwrap(), ["write"]);
+    /// ```
+    ///
+    /// # Errors
+    /// `invalid_scope` for a malformed scope or one outside the original grant.
+    pub fn narrow(&self, original: &[String], requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+        let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
+            return Ok(original.to_vec());
+        };
+        let mut requested = parse(requested)?;
+        requested.sort();
+        requested.dedup();
+        let wildcard = original.iter().any(|s| s == "*");
+        let within = requested.iter().all(|s| original.contains(s) || (wildcard && self.has_scope(s)));
+        if within {
+            Ok(requested)
+        } else {
+            Err(OAuthError::invalid_scope())
+        }
+    }
+
+    /// The scopes a new personal access token gets when its caller holds `caller`
+    /// scopes: the registry's defaults when none are asked, and never a scope the caller
+    /// lacks (a token cannot mint a wider one).
+    ///
+    /// ```
+    /// use tower_passport::issuer::ScopeRegistry;
+    /// use tower_passport::Scopes;
+    /// let registry = ScopeRegistry::new().scope("read", "Read").scope("write", "Write").default_scopes(["read"]);
+    /// let caller = Scopes::from_space_delimited("read");
+    /// assert_eq!(registry.within_caller(&caller, &[]).unwrap(), ["read"]);
+    /// assert!(registry.within_caller(&caller, &["write".to_owned()]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// `invalid_scope` when a requested (or default) scope is not among the caller's.
+    pub fn within_caller(
+        &self,
+        caller: &crate::token::Scopes,
+        requested: &[String],
+    ) -> Result<Vec<String>, OAuthError> {
+        let granted = if requested.is_empty() { self.defaults.clone() } else { requested.to_vec() };
+        if caller.can_all(&granted) {
+            Ok(granted)
+        } else {
+            Err(OAuthError::new(
+                super::OAuthErrorCode::InvalidScope,
+                "A personal access token cannot have scopes the calling token lacks",
+            ))
+        }
+    }
+}
+
 pub(crate) fn parse(scope: &str) -> Result<Vec<String>, OAuthError> {
     let valid =
         |s: &str| s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));

@@ -173,7 +173,7 @@ impl SigningKey {
     ///
     /// # Errors
     /// When the store fails or holds something that is not a key.
-    pub async fn load_or_generate<S: crate::store::Store>(
+    pub async fn load_or_generate<S: crate::store::SettingsStore>(
         store: &S,
         name: &str,
         algorithm: Algorithm,

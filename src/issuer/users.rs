@@ -14,7 +14,11 @@ use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 /// Finds a user by username and verifies the password, for the password grant.
 ///
 /// Implementations must verify in constant time and should spend the same time on an
-/// unknown username as on a wrong password ([`PasswordHash::verify_dummy`] helps).
+/// unknown username as on a wrong password ([`PasswordHash::verify_dummy`] helps). A
+/// password hash is CPU-heavy: run it off the executor
+/// ([`PasswordHash::verify_off_executor`], or `tokio::task::spawn_blocking`), or one slow
+/// sign-in stalls every request on that thread. The issuer bounds how many checks run at
+/// once ([`IssuerBuilder::max_concurrent_password_checks`](super::IssuerBuilder::max_concurrent_password_checks)).
 /// Returns the user's subject (`sub`), or `None` for bad credentials.
 ///
 /// Implemented for closures `Fn(String, String) -> impl Future<Output = Result<Option<String>, BackendError>>`:
@@ -96,6 +100,28 @@ impl PasswordHash {
         .is_ok()
     }
 
+    /// [`verify`](Self::verify) on tokio's blocking threads, so that the executor keeps
+    /// serving other requests while PBKDF2 runs (without a tokio runtime it runs inline).
+    /// Use this from a [`UserProvider`].
+    ///
+    /// ```
+    /// use tower_passport::issuer::PasswordHash;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let hash = PasswordHash::new("correct horse", 1_000)?;
+    /// assert!(hash.verify_off_executor("correct horse").await?);
+    /// assert!(!hash.verify_off_executor("battery staple").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the blocking task could not finish.
+    pub async fn verify_off_executor(&self, password: &str) -> Result<bool, BackendError> {
+        let (hash, password) = (self.clone(), password.to_owned());
+        super::limits::off_executor(move || hash.verify(&password)).await
+    }
+
     /// Spends the time of one verification and returns `false`: call it for unknown
     /// usernames so that timing does not tell them from wrong passwords.
     pub fn verify_dummy(&self, password: &str) -> bool {
@@ -156,15 +182,17 @@ impl UserProvider for StaticUsers {
         username: &str,
         password: &str,
     ) -> impl Future<Output = Result<Option<String>, BackendError>> + Send {
-        let subject = match self.users.get(username) {
-            Some((hash, subject)) => hash.verify(password).then(|| subject.clone()),
-            None => {
-                if let Some(dummy) = &self.dummy {
-                    dummy.verify_dummy(password);
-                }
-                None
-            }
+        // PBKDF2 runs on a blocking thread, never on the executor. An unknown user costs
+        // the same hash as a known one, so timing does not tell them apart.
+        let (hash, subject) = match self.users.get(username) {
+            Some((hash, subject)) => (Some(hash.clone()), Some(subject.clone())),
+            None => (self.dummy.clone(), None),
         };
-        std::future::ready(Ok(subject))
+        let password = password.to_owned();
+        async move {
+            let Some(hash) = hash else { return Ok(None) };
+            let matches = hash.verify_off_executor(&password).await?;
+            Ok(subject.filter(|_| matches))
+        }
     }
 }

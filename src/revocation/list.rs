@@ -13,12 +13,11 @@ use moka::Expiry;
 use super::{Invalidate, RevocationCheck};
 use crate::clock::Clock;
 use crate::error::BackendError;
-// TODO(integrator): RevocationStore. The list calls `is_revoked` only; once the store's
-// role traits are merged, every `S: Store` bound below narrows to `S: RevocationStore`.
-use crate::store::Store;
+use crate::store::RevocationStore;
 use crate::token::VerifiedToken;
 
-/// Revoked access-token `jti`s, cached in front of a [`Store`]. Cheap to clone.
+/// Revoked access-token `jti`s, cached in front of a [`RevocationStore`]: the one store
+/// role it needs. Cheap to clone.
 ///
 /// - A revoked entry is cached until the token's own expiry.
 /// - A "not revoked" answer is cached for a short, configured time (the bounded
@@ -82,7 +81,7 @@ impl Expiry<Box<str>, Entry> for EntryTtl {
     }
 }
 
-impl<S: Store> RevocationList<S> {
+impl<S: RevocationStore> RevocationList<S> {
     /// A list over `store`, on the system clock, caching 100 000 entries and negative
     /// answers for 5 seconds.
     pub fn new(store: Arc<S>) -> Self {
@@ -172,7 +171,7 @@ impl<S: Store> RevocationList<S> {
     }
 }
 
-impl<S: Store> RevocationCheck for RevocationList<S> {
+impl<S: RevocationStore> RevocationCheck for RevocationList<S> {
     // Borrows the list and the token: no clone, no allocation on a cache hit.
     async fn is_revoked(&self, token: &VerifiedToken) -> Result<bool, BackendError> {
         let Some(jti) = token.jti() else { return Ok(false) };
@@ -184,7 +183,7 @@ impl<S: Store> RevocationCheck for RevocationList<S> {
     }
 }
 
-impl<S: Store> Invalidate for RevocationList<S> {
+impl<S: RevocationStore> Invalidate for RevocationList<S> {
     fn invalidate_jti(&self, jti: &str) {
         RevocationList::invalidate_jti(self, jti);
     }

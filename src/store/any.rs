@@ -1,8 +1,9 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
 use super::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, MemoryStore, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, Rotation, RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, MemoryStore, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
+    TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
@@ -10,13 +11,13 @@ use super::{
 /// `redis://…` (feature `redis`).
 ///
 /// ```
-/// use tower_passport::store::{AnyStore, Store};
+/// use tower_passport::store::{AnyStore, RevocationStore};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
 /// let store = AnyStore::open("memory").await?;
 /// assert_eq!(store.kind(), "memory");
 /// assert!(!store.is_revoked("jti").await?);
-/// assert!(AnyStore::open("ftp://nope").await.is_err());
+/// assert!(AnyStore::open("ftp://nope").await.is_err_and(|error| error.is_config()));
 /// # Ok(())
 /// # }
 /// ```
@@ -42,8 +43,8 @@ impl AnyStore {
     /// Opens the store `url` names and runs its migrations.
     ///
     /// # Errors
-    /// For an unknown scheme (or one whose feature is off), or when the store cannot be
-    /// opened or migrated.
+    /// A configuration error ([`StoreError::is_config`]) for an unknown scheme (or one whose
+    /// feature is off); a backend error when the store cannot be opened or migrated.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         if url == "memory" || url.starts_with("memory:") {
             return Ok(Self::Memory(MemoryStore::new()));
@@ -65,7 +66,7 @@ impl AnyStore {
             return Ok(Self::Redis(super::RedisStore::connect(url).await?));
         }
         let scheme = url.split(':').next().unwrap_or_default();
-        Err(StoreError::conflict(format!(
+        Err(StoreError::config(format!(
             "unsupported store {scheme:?}: use memory, sqlite://… (feature sqlite), postgres://… (feature postgres) or redis://… (feature redis)"
         )))
     }
@@ -98,7 +99,7 @@ macro_rules! dispatch {
     };
 }
 
-impl Store for AnyStore {
+impl ClientStore for AnyStore {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
         dispatch!(self, store => store.put_client(client))
     }
@@ -108,6 +109,9 @@ impl Store for AnyStore {
     async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
         dispatch!(self, store => store.set_client_revoked(id, revoked))
     }
+}
+
+impl TokenStore for AnyStore {
     async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
         dispatch!(self, store => store.put_access_token(record))
     }
@@ -123,9 +127,6 @@ impl Store for AnyStore {
         now: u64,
     ) -> Result<Option<AccessTokenRecord>, StoreError> {
         dispatch!(self, store => store.revoke_access_token(jti, now))
-    }
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        dispatch!(self, store => store.is_revoked(jti))
     }
     async fn start_family(
         &self,
@@ -147,9 +148,21 @@ impl Store for AnyStore {
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
         dispatch!(self, store => store.revoke_family(family_id, now))
     }
+}
+
+impl RevocationStore for AnyStore {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        dispatch!(self, store => store.is_revoked(jti))
+    }
+}
+
+impl PurgeStore for AnyStore {
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         dispatch!(self, store => store.purge(purge))
     }
+}
+
+impl SettingsStore for AnyStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         dispatch!(self, store => store.put_setting_if_absent(name, value))
     }

@@ -4,16 +4,18 @@ use std::collections::HashMap;
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
+use super::rotation::{plan, RotationPlan};
 use super::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
+    TokenStore,
 };
 
-/// A [`Store`] in process memory: no server, nothing survives a restart. The default for
+/// A [`Store`](super::Store) in process memory: no server, nothing survives a restart. The default for
 /// tests and single-process demos; the `sqlite` feature is the durable embedded store.
 ///
 /// ```
-/// use tower_passport::store::{MemoryStore, Store};
+/// use tower_passport::store::{ClientStore, MemoryStore, RevocationStore};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
 /// let store = MemoryStore::new();
@@ -107,63 +109,48 @@ impl State {
         Ok(())
     }
 
+    /// Moves the family on to `current`, with `previous` before it.
+    fn move_family(&mut self, family_id: &str, current: &str, previous: Option<&str>) {
+        if let Some(family) = self.families.get_mut(family_id) {
+            family.current = current.to_owned();
+            family.previous = previous.map(str::to_owned);
+        }
+    }
+
+    /// Reads, asks [`plan`], and carries the plan out; the caller holds the lock.
     fn rotate(&mut self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
         let now = rotation.now;
-        let Some(presented) = self.refresh.get(&rotation.presented_id).cloned() else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        if !presented.secret_hash.ct_eq(&rotation.presented_hash) {
-            return Ok(RotationOutcome::Invalid);
-        }
-        let Some(family) = self.families.get(&presented.family_id).cloned() else {
-            return Ok(RotationOutcome::Invalid);
-        };
-        if family.revoked_at.is_some() || presented.revoked_at.is_some() || presented.expires_at <= now {
-            return Ok(RotationOutcome::Invalid);
-        }
+        let presented = self.refresh.get(&rotation.presented_id).cloned();
+        let family = presented.as_ref().and_then(|token| self.families.get(&token.family_id)).cloned();
         let next_id = rotation.next.id.clone();
-        match presented.used_at {
-            None => {
+        match plan(presented.as_ref(), family.as_ref(), &rotation) {
+            RotationPlan::Invalid => Ok(RotationOutcome::Invalid),
+            RotationPlan::Rotate { family_id, revoke_access, mark_used, previous } => {
                 self.insert_new(rotation.next, rotation.next_access)?;
-                let mut revoked = Vec::new();
-                if rotation.revoke_previous_access {
-                    revoked.extend(self.revoke_access(&presented.access_jti, now));
+                let revoked =
+                    revoke_access.and_then(|jti| self.revoke_access(jti, now)).into_iter().collect();
+                if let Some(token) = mark_used.and_then(|id| self.refresh.get_mut(id)) {
+                    token.used_at = Some(now);
                 }
-                if let Some(token) = self.refresh.get_mut(&presented.id) {
-                    if rotation.consume {
-                        token.used_at = Some(now);
-                    }
-                }
-                if let Some(family) = self.families.get_mut(&presented.family_id) {
-                    if rotation.consume {
-                        family.previous = Some(presented.id.clone());
-                    }
-                    family.current = next_id;
-                }
+                self.move_family(family_id, &next_id, previous);
                 Ok(RotationOutcome::Rotated { revoked })
             }
-            Some(used_at) => {
-                let in_grace =
-                    rotation.grace_seconds.is_some_and(|grace| now <= used_at.saturating_add(grace))
-                        && family.previous.as_deref() == Some(presented.id.as_str());
-                if !in_grace {
-                    let revoked = self.revoke_family(&family.id, now);
-                    return Ok(RotationOutcome::ReuseDetected { family_id: family.id, revoked });
-                }
-                // The response that carried `current` was probably lost: supersede it.
+            RotationPlan::ReissueInGrace { family_id, superseded, revoke_access, previous } => {
                 self.insert_new(rotation.next, rotation.next_access)?;
                 let mut revoked = Vec::new();
-                if let Some(current) = self.refresh.get_mut(&family.current) {
+                if let Some(current) = self.refresh.get_mut(superseded) {
                     current.used_at.get_or_insert(now);
                     let access_jti = current.access_jti.clone();
-                    if rotation.revoke_previous_access {
+                    if revoke_access {
                         revoked.extend(self.revoke_access(&access_jti, now));
                     }
                 }
-                if let Some(family) = self.families.get_mut(&presented.family_id) {
-                    family.current = next_id;
-                }
+                self.move_family(family_id, &next_id, previous);
                 Ok(RotationOutcome::GraceReissued { revoked })
+            }
+            RotationPlan::RevokeFamily { family_id } => {
+                let revoked = self.revoke_family(family_id, now);
+                Ok(RotationOutcome::ReuseDetected { family_id: family_id.to_owned(), revoked })
             }
         }
     }
@@ -199,7 +186,7 @@ impl State {
     }
 }
 
-impl Store for MemoryStore {
+impl ClientStore for MemoryStore {
     fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.with(move |state| {
             state.clients.insert(client.id.clone(), client);
@@ -218,7 +205,9 @@ impl Store for MemoryStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.with(move |state| Ok(state.clients.get_mut(id).map(|client| client.revoked = revoked).is_some()))
     }
+}
 
+impl TokenStore for MemoryStore {
     fn put_access_token(
         &self,
         record: AccessTokenRecord,
@@ -266,10 +255,6 @@ impl Store for MemoryStore {
         })
     }
 
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.with(move |state| Ok(state.revoked.contains_key(jti)))
-    }
-
     fn start_family(
         &self,
         family: FamilyRecord,
@@ -308,11 +293,21 @@ impl Store for MemoryStore {
     ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
         self.with(move |state| Ok(state.revoke_family(family_id, now)))
     }
+}
 
+impl RevocationStore for MemoryStore {
+    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.with(move |state| Ok(state.revoked.contains_key(jti)))
+    }
+}
+
+impl PurgeStore for MemoryStore {
     fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
         self.with(move |state| Ok(state.purge(purge)))
     }
+}
 
+impl SettingsStore for MemoryStore {
     fn put_setting_if_absent(
         &self,
         name: &str,

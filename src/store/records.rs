@@ -13,7 +13,7 @@ use std::fmt;
 /// assert_eq!(format!("{hash:?}"), "SecretHash(..)");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SecretHash(pub [u8; 32]);
+pub struct SecretHash([u8; 32]);
 
 impl SecretHash {
     /// The SHA-256 digest of `secret`.
@@ -22,6 +22,18 @@ impl SecretHash {
         let mut bytes = [0u8; 32];
         bytes.copy_from_slice(digest.as_ref());
         Self(bytes)
+    }
+
+    /// The 32 bytes of the digest.
+    ///
+    /// ```
+    /// use tower_passport::store::SecretHash;
+    /// let hash = SecretHash::of(b"s3cret");
+    /// assert_eq!(hash.as_bytes().len(), 32);
+    /// assert_ne!(&hash.as_bytes()[..], b"s3cret");
+    /// ```
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// Whether `secret` hashes to this digest, compared in constant time.
@@ -261,7 +273,7 @@ pub enum RotationOutcome {
     Invalid,
 }
 
-/// What [`Store::purge`](super::Store::purge) removes: records that expired, or were
+/// What [`PurgeStore::purge`](super::PurgeStore::purge) removes: records that expired, or were
 /// revoked, before `before`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Purge {

@@ -372,14 +372,20 @@ pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
     assert_eq!(seen.len(), 1, "every writer saw the same winner: {seen:?}");
 }
 
-/// One test per case against the store `$make` builds.
+/// One test per case against the store `$make` builds. `$make` may instead build a fixture
+/// that holds the store and what must live as long as the case: then
+/// `conformance_suite!(name, make().await, |fixture| store_of(fixture))` hands each case the
+/// store, and drops the fixture when the case ends.
 #[macro_export]
 macro_rules! conformance_suite {
     ($name:ident, $make:expr) => {
+        $crate::conformance_suite!($name, $make, |store| store);
+    };
+    ($name:ident, $make:expr, |$fixture:ident| $store:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::conformance_suite!(@cases $make;
+            $crate::conformance_suite!(@cases $make, $fixture, $store;
                 clients_round_trip,
                 access_tokens_and_the_revocation_list,
                 personal_tokens_are_listed_per_user_newest_first,
@@ -400,12 +406,12 @@ macro_rules! conformance_suite {
             );
         }
     };
-    (@cases $make:expr; $($case:ident),+) => {
+    (@cases $make:expr, $fixture:ident, $store:expr; $($case:ident),+) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let Some(store) = $make else { return };
-                $crate::conformance::$case(store).await;
+                let Some($fixture) = $make else { return };
+                $crate::conformance::$case($store).await;
             }
         )+
     };

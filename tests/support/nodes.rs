@@ -12,9 +12,11 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::issuer::{
+    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers,
+};
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport::store::{ClientRecord, GrantType, PostgresStore};
+use tower_passport::store::{GrantType, PostgresStore};
 use tower_passport::{Algorithm, GuardLayer, TokenOnly};
 
 pub struct Node {
@@ -45,12 +47,15 @@ pub enum Bus {
 }
 
 /// A fresh schema and two nodes on it, with the LISTEN/NOTIFY bus or none.
-pub async fn two_nodes(with_bus: bool, negative_ttl: Duration) -> Option<(Node, Node, ClientRecord)> {
+pub async fn two_nodes(with_bus: bool, negative_ttl: Duration) -> Option<(Node, Node, AuthenticatedClient)> {
     two_nodes_on(if with_bus { Bus::Postgres } else { Bus::None }, negative_ttl).await
 }
 
 /// A fresh schema and two nodes on it. `negative_ttl` bounds staleness without a bus.
-pub async fn two_nodes_on(bus_kind: Bus, negative_ttl: Duration) -> Option<(Node, Node, ClientRecord)> {
+pub async fn two_nodes_on(
+    bus_kind: Bus,
+    negative_ttl: Duration,
+) -> Option<(Node, Node, AuthenticatedClient)> {
     let redis_url = std::env::var("TEST_REDIS_URL").ok();
     if bus_kind == Bus::Redis && redis_url.is_none() {
         eprintln!("skipping: TEST_REDIS_URL is not set");
@@ -129,7 +134,10 @@ pub async fn two_nodes_on(bus_kind: Bus, negative_ttl: Duration) -> Option<(Node
             assert!(bus.is_connected(), "the bus connects");
         }
     }
-    Some((node_a, node_b, registered.client))
+    let secret = registered.secret.as_ref().map(|s| s.expose());
+    let client =
+        node_a.issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
+    Some((node_a, node_b, client))
 }
 
 /// Drops the schemas earlier runs (other processes) left behind, once per process.

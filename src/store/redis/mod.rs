@@ -1,9 +1,10 @@
-//! A [`Store`] on a Redis server (the `redis` feature).
+//! A [`Store`](super::Store) on a Redis server (the `redis` feature).
 //!
 //! Every operation that must be atomic is one Lua script (EVALSHA), so Redis runs it without
-//! interleaving: [`Store::rotate`] among them, which makes exactly one of N concurrent
-//! refreshes of a token win. The scripts make the same decisions as [`MemoryStore`], and the
-//! conformance suite checks both.
+//! interleaving: [`TokenStore::rotate`] among them, which makes exactly one of N concurrent
+//! refreshes of a token win. The scripts make the same decisions as [`MemoryStore`]
+//! (`rotate.lua` mirrors the rotation rule, `store::rotation::plan`, branch by branch), and
+//! the conformance suite checks both.
 //!
 //! # Keys
 //! Everything lives under one prefix (default [`DEFAULT_PREFIX`]) as `<prefix><kind>:<id>`:
@@ -21,7 +22,7 @@
 //!
 //! `record` is the record's immutable part as JSON. Expiries are absolute (EXPIREAT, on the
 //! server's clock); a record whose expiry has already passed when it is written, or lies
-//! beyond the year 9999, gets no TTL and stays until [`Store::purge`], which removes what
+//! beyond the year 9999, gets no TTL and stays until [`PurgeStore::purge`], which removes what
 //! [`MemoryStore`]'s purge would. Timestamps inside records are the caller's clock, as
 //! everywhere else in the store.
 //!
@@ -50,17 +51,18 @@ use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
+    TokenStore,
 };
 
-/// A [`Store`] on a Redis server, shared by every node of the issuer. Cheap to clone: clones
+/// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
 /// share one managed, multiplexed connection, which reconnects on its own after the server
 /// or the network comes back (the commands in flight when it dropped fail with a
 /// [`StoreError`]).
 ///
 /// ```no_run
-/// use tower_passport::store::{RedisStore, Store};
+/// use tower_passport::store::{RedisStore, RevocationStore};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;
@@ -156,7 +158,7 @@ impl RedisStore {
     }
 }
 
-impl Store for RedisStore {
+impl ClientStore for RedisStore {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
         let record = codec::client_json(&client)?;
         let mut connection = self.connection.clone();
@@ -182,7 +184,9 @@ impl Store for RedisStore {
         let found: i64 = self.eval(&self.scripts.set_client_revoked, &[], &args).await?;
         Ok(found == 1)
     }
+}
 
+impl TokenStore for RedisStore {
     async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
         let args = codec::access_args(&record)?;
         let stored: i64 = self.eval(&self.scripts.put_access, &[], &args).await?;
@@ -226,15 +230,6 @@ impl Store for RedisStore {
         let (record, revoked_at): (Option<String>, Option<String>) =
             self.eval(&self.scripts.revoke_access, &[], &args).await?;
         codec::access(record, revoked_at)
-    }
-
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let mut connection = self.connection.clone();
-        redis::cmd("EXISTS")
-            .arg(self.keys.key(REVOKED, jti))
-            .query_async(&mut connection)
-            .await
-            .map_err(StoreError::backend)
     }
 
     async fn start_family(
@@ -302,11 +297,26 @@ impl Store for RedisStore {
         let flat: Vec<String> = self.eval(&self.scripts.revoke_family, &[], &args).await?;
         codec::revoked(&flat)
     }
+}
 
+impl RevocationStore for RedisStore {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("EXISTS")
+            .arg(self.keys.key(REVOKED, jti))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)
+    }
+}
+
+impl PurgeStore for RedisStore {
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         self.purge_batches(purge).await
     }
+}
 
+impl SettingsStore for RedisStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         let args = [name.to_owned(), value.to_owned()];
         self.eval(&self.scripts.put_setting, &[], &args).await

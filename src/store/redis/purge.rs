@@ -1,4 +1,4 @@
-//! [`Store::purge`](crate::store::Store::purge) by SCAN: each batch of keys SCAN returns goes
+//! [`PurgeStore::purge`](crate::store::PurgeStore::purge) by SCAN: each batch of keys SCAN returns goes
 //! to a script that re-reads every record and removes it if it qualifies, so each removal is
 //! atomic with its decision and its index updates. Phases run in [`MemoryStore`]'s order
 //! (access tokens, refresh tokens, families, revocation entries), because whether a family

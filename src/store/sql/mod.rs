@@ -7,9 +7,19 @@
 //! - Rotation runs in one transaction: PostgreSQL locks the family row and the token row
 //!   (`SELECT … FOR UPDATE`), SQLite takes the database write lock up front
 //!   (`BEGIN IMMEDIATE`), so concurrent refreshes, on one node or several, have exactly
-//!   one winner.
+//!   one winner. Which way a rotation goes is `store::rotation::plan`, as for every store.
+//!
+//! The code is written once, generic over the sqlx engine: the statements are constants in
+//! `queries.rs` (rendered for the table prefix once per store), the row decoders are generic
+//! functions in `rows.rs`, the migration runner is `migrate.rs`, and the store's operations
+//! are `store.rs`. What differs per engine (how a write transaction begins, the row-lock
+//! clause) is one small `Engine` impl (`engine.rs`) in `sqlite.rs` and `postgres.rs`.
 
 mod convert;
+mod engine;
+mod migrate;
+mod queries;
+mod rows;
 mod schema;
 mod store;
 
@@ -28,11 +38,12 @@ pub use sqlite::SqliteStore;
 /// The default table prefix.
 pub const DEFAULT_PREFIX: &str = "passport_";
 
+/// `prefix`, if it is a plain identifier fragment; a configuration error otherwise.
 fn checked_prefix(prefix: &str) -> Result<String, crate::store::StoreError> {
     if schema::valid_prefix(prefix) {
         Ok(prefix.to_owned())
     } else {
-        Err(crate::store::StoreError::conflict(
+        Err(crate::store::StoreError::config(
             "a table prefix may hold only ASCII letters, digits and '_' (32 at most)",
         ))
     }

@@ -1,17 +1,17 @@
+use std::future::Future;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use sqlx::{PgPool, Pool, Postgres, Transaction};
 
-use super::convert::{self, MigrationError, MigrationProblem};
-use super::schema;
-use super::store::{now, sql_store};
+use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
+    TokenStore,
 };
 
-/// A [`Store`] in PostgreSQL, shared by every node of a deployment. Rotation locks the
+/// A [`Store`](crate::store::Store) in PostgreSQL, shared by every node of a deployment. Rotation locks the
 /// family and token rows (`SELECT … FOR UPDATE`) in one transaction, so concurrent
 /// refreshes on different nodes still have exactly one winner.
 ///
@@ -26,13 +26,12 @@ use crate::store::{
 /// ```
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
-    prefix: String,
+    sql: Sql<Postgres>,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("PostgresStore").field("prefix", &self.sql.prefix()).finish_non_exhaustive()
     }
 }
 
@@ -66,13 +65,27 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(3))
             .test_before_acquire(true)
             .connect_lazy_with(options);
-        Ok(Self { pool, prefix })
+        Ok(Self { sql: Sql::new(pool, &prefix) })
     }
 
     /// The connection pool (for LISTEN/NOTIFY and tests).
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        &self.sql.pool
     }
 }
 
-sql_store!(PostgresStore, sqlx::Postgres, begin = |pool| pool.begin(), lock = "FOR UPDATE");
+impl Engine for Postgres {
+    const LOCK: &'static str = " FOR UPDATE";
+
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send {
+        pool.begin()
+    }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+sql_store!(PostgresStore);

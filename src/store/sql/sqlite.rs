@@ -1,22 +1,24 @@
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous,
+};
+use sqlx::{Pool, Sqlite, Transaction};
 
-use super::convert::{self, MigrationError, MigrationProblem};
-use super::schema;
-use super::store::{now, sql_store};
+use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, Store, StoreError,
+    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
+    TokenStore,
 };
 
-/// A [`Store`] in one SQLite file: the embedded, durable default. WAL mode, migrations
+/// A [`Store`](crate::store::Store) in one SQLite file: the embedded, durable default. WAL mode, migrations
 /// embedded, nothing to run beside the process.
 ///
 /// ```
-/// use tower_passport::store::{SqliteStore, Store};
+/// use tower_passport::store::{RevocationStore, SqliteStore};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
 /// let store = SqliteStore::connect("sqlite::memory:").await?;
@@ -27,13 +29,12 @@ use crate::store::{
 /// ```
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    prefix: String,
+    sql: Sql<Sqlite>,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("SqliteStore").field("prefix", &self.sql.prefix()).finish_non_exhaustive()
     }
 }
 
@@ -69,13 +70,28 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(StoreError::backend)?;
-        Ok(Self { pool, prefix })
+        Ok(Self { sql: Sql::new(pool, &prefix) })
     }
 
     /// Closes the pool (waiting for connections in use), as before a restart.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.sql.pool.close().await;
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite, begin = |pool| pool.begin_with("BEGIN IMMEDIATE"), lock = "");
+impl Engine for Sqlite {
+    // `BEGIN IMMEDIATE` took the write lock already.
+    const LOCK: &'static str = "";
+
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send {
+        pool.begin_with("BEGIN IMMEDIATE")
+    }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+sql_store!(SqliteStore);

@@ -1,4 +1,4 @@
--- Store::personal_access_tokens. ARGV[2] user id. Returns {record, revoked_at, ...} of the
+-- TokenStore::personal_access_tokens. ARGV[2] user id. Returns {record, revoked_at, ...} of the
 -- user's personal access tokens that still exist, in no particular order.
 local out = {}
 for _, jti in ipairs(redis.call('SMEMBERS', key('pats', ARGV[2]))) do

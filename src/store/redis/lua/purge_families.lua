@@ -1,4 +1,4 @@
--- Store::purge, one SCAN batch of families (KEYS), after the token records were purged.
+-- PurgeStore::purge, one SCAN batch of families (KEYS), after the token records were purged.
 -- ARGV[2] purge revoked ('1'/'0'), [3] before. Removes a family that has no refresh token
 -- left, or that was revoked before `before` (when purging revoked). Returns how many.
 local revoked, before = ARGV[2] == '1', tonumber(ARGV[3])

@@ -1,4 +1,4 @@
--- Store::purge, one SCAN batch of revocation-list entries (KEYS). ARGV[2] before. Removes
+-- PurgeStore::purge, one SCAN batch of revocation-list entries (KEYS). ARGV[2] before. Removes
 -- each entry whose token expired before `before`. Returns how many.
 local before = tonumber(ARGV[2])
 local removed = 0

@@ -1,4 +1,4 @@
--- Store::purge, one SCAN batch of access- or refresh-token records (KEYS). ARGV[2] the kind
+-- PurgeStore::purge, one SCAN batch of access- or refresh-token records (KEYS). ARGV[2] the kind
 -- ('access' or 'refresh'), [3] purge revoked ('1'/'0'), [4] purge expired ('1'/'0'),
 -- [5] before. Removes each record revoked, or expired, before `before` (deciding on what is
 -- stored now, not on what SCAN saw), and its index entries. Returns how many it removed.

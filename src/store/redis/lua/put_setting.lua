@@ -1,4 +1,4 @@
--- Store::put_setting_if_absent. ARGV[2] name, [3] value. Returns the stored value.
+-- SettingsStore::put_setting_if_absent. ARGV[2] name, [3] value. Returns the stored value.
 local k = key('setting', ARGV[2])
 local stored = redis.call('GET', k)
 if stored then

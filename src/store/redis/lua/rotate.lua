@@ -1,4 +1,10 @@
--- Store::rotate, the same decisions as MemoryStore::rotate in one atomic step.
+-- TokenStore::rotate in one atomic step.
+--
+-- THE RULE IS `store::rotation::plan` (src/store/rotation.rs). This script cannot call it, so
+-- it mirrors it: the same checks in the same order, each branch marked with the step number
+-- and plan variant it mirrors. Change the rule there first, then here; the conformance suite
+-- runs against this script too.
+--
 -- ARGV[2] presented id, [3] presented hash (hex), [4] now, [5] grace seconds?, [6] consume
 -- ('1'/'0'), [7] revoke the previous access token ('1'/'0'), [8..] the successor refresh
 -- token, then the new access token.
@@ -13,9 +19,12 @@ local next_access = access_args(8 + REFRESH_ARGS)
 
 local pk = key('refresh', presented_id)
 local p = redis.call('HMGET', pk, 'secret_hash', 'family_id', 'expires_at', 'used_at', 'revoked_at', 'access_jti')
+-- 1. Unknown token, or not its secret (constant time): Invalid.
 if not p[1] or not same_digest(p[1], presented_hash) then
   return { 'invalid' }
 end
+-- 2. No family (it is read by the token's family id, so it is always the token's own), a
+-- revoked family, a revoked token, an expired token: Invalid.
 local family_id = p[2]
 local fk = key('family', family_id)
 local family = redis.call('HMGET', fk, 'current', 'previous', 'revoked_at')
@@ -35,6 +44,9 @@ local function insert_next()
   return true
 end
 
+-- 3. Unused: Rotate. Store the successor pair, revoke the presented token's access token if
+-- asked, mark the presented token used and make it `previous` when it is consumed, and make
+-- the successor `current`.
 if not p[4] then
   if not insert_next() then
     return { 'conflict' }
@@ -51,11 +63,15 @@ if not p[4] then
   return out
 end
 
+-- 4. Used, but the family's previous token, no later than used_at + grace: ReissueInGrace.
+-- 5. Any other used token (also with no grace window): RevokeFamily, storing nothing.
 local in_grace = grace and tonumber(now) <= tonumber(p[4]) + tonumber(grace) and family[2] == presented_id
 if not in_grace then
   return append({ 'reuse', family_id }, revoke_family(family_id, now, now_ms))
 end
--- The response that carried `current` was probably lost: supersede it.
+-- 4. ReissueInGrace: the response that carried `current` was probably lost. Store the
+-- successor pair, mark `current` (the superseded token) used unless it was, revoke its access
+-- token if asked, and make the successor `current`; `previous` stays.
 if not insert_next() then
   return { 'conflict' }
 end

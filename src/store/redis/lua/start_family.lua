@@ -1,4 +1,4 @@
--- Store::start_family. ARGV[2..6]: the family, then its first refresh token, then the access
+-- TokenStore::start_family. ARGV[2..6]: the family, then its first refresh token, then the access
 -- token issued with it. Returns 'ok', 'duplicate-family' or 'duplicate-token'; nothing is
 -- written unless it returns 'ok'.
 local f = family_args(2)

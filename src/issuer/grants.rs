@@ -1,0 +1,122 @@
+//! The client-credentials and password grants, and the access + refresh pair they issue.
+
+use super::clients::AuthenticatedClient;
+use super::events::IssuerEvent;
+use super::secrets;
+use super::{crypto, AuthAttempt, Grant, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
+use crate::store::{ClientRecord, FamilyRecord, GrantType, RefreshTokenRecord, Store};
+
+impl<S: Store> Issuer<S> {
+    /// The client-credentials grant: an access token whose `sub` is the client id, and
+    /// no refresh token (RFC 6749 §4.4.3).
+    ///
+    /// # Errors
+    /// `unauthorized_client` if the client may not use it, `invalid_scope`, or 503.
+    pub async fn client_credentials_grant(
+        &self,
+        client: &AuthenticatedClient,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        Self::require_grant(client, GrantType::ClientCredentials)?;
+        let client = client.record();
+        if !client.is_confidential() {
+            return Err(OAuthError::unauthorized_client(
+                "The client credentials grant needs a confidential client",
+            ));
+        }
+        let scopes = self.inner.scopes.resolve(scope, GrantType::ClientCredentials, Some(client))?;
+        let grant =
+            Grant { client_id: &client.id, user_id: None, scopes: &scopes, ttl: self.inner.access_ttl };
+        let minted = self.mint(&grant)?;
+        self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
+        self.emit_access(&minted, &client.id, None);
+        Ok(self.response(minted, None, &scopes))
+    }
+
+    /// The password grant (explicit opt-in; RFC 9700 says not to use it): an access token
+    /// for the user, and a refresh token if the client may use the refresh grant.
+    ///
+    /// # Errors
+    /// `unsupported_grant_type` when not enabled, `unauthorized_client`, `invalid_grant`
+    /// for wrong credentials, `invalid_scope`, or 503.
+    pub async fn password_grant(
+        &self,
+        client: &AuthenticatedClient,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let Some(users) = &self.inner.users else {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "The password grant is not enabled",
+            ));
+        };
+        Self::require_grant(client, GrantType::Password)?;
+        let client = client.record();
+        let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
+        let attempt = AuthAttempt::User { client_id: &client.id, username };
+        self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
+        // A bounded number of (CPU-heavy) password checks at once; 503 beyond.
+        let permit = self.inner.password_checks.acquire()?;
+        let user = users(username.to_owned(), password.to_owned()).await;
+        drop(permit);
+        let Some(user_id) = user? else {
+            self.inner.limiter.failed(&attempt);
+            return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
+        };
+        self.inner.limiter.succeeded(&attempt);
+        self.issue_with_refresh(client, &user_id, &scopes).await
+    }
+
+    /// Mints an access token and, if the client may refresh, starts a refresh family.
+    pub(super) async fn issue_with_refresh(
+        &self,
+        client: &ClientRecord,
+        user_id: &str,
+        scopes: &[String],
+    ) -> Result<TokenResponse, OAuthError> {
+        let grant =
+            Grant { client_id: &client.id, user_id: Some(user_id), scopes, ttl: self.inner.access_ttl };
+        let minted = self.mint(&grant)?;
+        if !client.allows_grant(GrantType::RefreshToken) {
+            self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
+            self.emit_access(&minted, &client.id, Some(user_id));
+            return Ok(self.response(minted, None, scopes));
+        }
+        let family_id = secrets::random_b64(16).map_err(crypto)?;
+        let refresh = secrets::new_refresh_token().map_err(crypto)?;
+        let now = minted.issued_at;
+        let record = RefreshTokenRecord {
+            id: refresh.id.clone(),
+            secret_hash: refresh.hash,
+            family_id: family_id.clone(),
+            client_id: client.id.clone(),
+            user_id: Some(user_id.to_owned()),
+            scopes: scopes.to_vec(),
+            access_jti: minted.jti.clone(),
+            issued_at: now,
+            expires_at: now.saturating_add(self.inner.refresh_ttl),
+            used_at: None,
+            revoked_at: None,
+        };
+        let family = FamilyRecord {
+            id: family_id.clone(),
+            client_id: client.id.clone(),
+            user_id: Some(user_id.to_owned()),
+            created_at: now,
+            revoked_at: None,
+            current: refresh.id.clone(),
+            previous: None,
+        };
+        let access = Self::access_record(&grant, &minted, Some(&family_id));
+        self.inner.store.start_family(family, record, access).await?;
+        self.emit_access(&minted, &client.id, Some(user_id));
+        self.emit(IssuerEvent::RefreshTokenCreated {
+            id: refresh.id,
+            family_id,
+            client_id: client.id.clone(),
+        });
+        Ok(self.response(minted, Some(refresh.token), scopes))
+    }
+}

@@ -1,0 +1,89 @@
+//! The refresh-token grant: rotation with reuse detection (the decision itself is
+//! `store::rotation`; this file builds the request and reports the outcome).
+
+use super::clients::AuthenticatedClient;
+use super::events::IssuerEvent;
+use super::secrets;
+use super::{crypto, Grant, Issuer, OAuthError, TokenResponse};
+use crate::store::{GrantType, RefreshTokenRecord, Rotation, RotationOutcome, Store};
+
+impl<S: Store> Issuer<S> {
+    /// The refresh-token grant: atomically consumes the presented token and issues a new
+    /// pair in the same family, revoking the old access token. Reusing a consumed token
+    /// revokes the whole family. `scope` may narrow, never widen (RFC 6749 §6).
+    ///
+    /// # Errors
+    /// `invalid_grant` for an unknown, expired, revoked, reused or foreign token;
+    /// `invalid_scope` for a wider scope; `unauthorized_client`; or 503.
+    pub async fn refresh_token_grant(
+        &self,
+        client: &AuthenticatedClient,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        Self::require_grant(client, GrantType::RefreshToken)?;
+        let client = client.record();
+        let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
+        let (id, hash) = secrets::parse_refresh_token(refresh_token).ok_or_else(invalid)?;
+        let presented = self.inner.store.refresh_token(id).await?.ok_or_else(invalid)?;
+        if !presented.secret_hash.ct_eq(&hash) || presented.client_id != client.id {
+            return Err(invalid());
+        }
+        let scopes = self.inner.scopes.narrow(&presented.scopes, scope)?;
+        let user_id = presented.user_id.as_deref();
+        let grant = Grant { client_id: &client.id, user_id, scopes: &scopes, ttl: self.inner.access_ttl };
+        let minted = self.mint(&grant)?;
+        let next = secrets::new_refresh_token().map_err(crypto)?;
+        let now = minted.issued_at;
+        let rotation = Rotation {
+            presented_id: presented.id.clone(),
+            presented_hash: hash,
+            now,
+            grace_seconds: self.inner.grace,
+            // RFC 9700 §4.14.2: public clients' refresh tokens always rotate.
+            consume: self.inner.rotate_refresh_tokens || !client.is_confidential(),
+            revoke_previous_access: self.inner.revoke_access_on_refresh,
+            next: RefreshTokenRecord {
+                id: next.id.clone(),
+                secret_hash: next.hash,
+                family_id: presented.family_id.clone(),
+                client_id: client.id.clone(),
+                user_id: presented.user_id.clone(),
+                // RFC 6749 §6: the new refresh token keeps the original scope.
+                scopes: presented.scopes.clone(),
+                access_jti: minted.jti.clone(),
+                issued_at: now,
+                expires_at: now.saturating_add(self.inner.refresh_ttl),
+                used_at: None,
+                revoked_at: None,
+            },
+            next_access: Self::access_record(&grant, &minted, Some(&presented.family_id)),
+        };
+        match self.inner.store.rotate(rotation).await? {
+            RotationOutcome::Rotated { revoked } | RotationOutcome::GraceReissued { revoked } => {
+                self.record_revoked(&revoked);
+                self.emit_access(&minted, &client.id, user_id);
+                self.emit(IssuerEvent::RefreshTokenCreated {
+                    id: next.id,
+                    family_id: presented.family_id.clone(),
+                    client_id: client.id.clone(),
+                });
+                Ok(self.response(minted, Some(next.token), &scopes))
+            }
+            RotationOutcome::ReuseDetected { family_id, revoked } => {
+                tracing::warn!(family_id = %family_id, client_id = %client.id, "refresh token reuse detected; family revoked");
+                self.record_revoked(&revoked);
+                self.emit(IssuerEvent::RefreshTokenReuseDetected {
+                    family_id: family_id.clone(),
+                    client_id: client.id.clone(),
+                    user_id: presented.user_id.clone(),
+                });
+                self.emit(IssuerEvent::FamilyRevoked { family_id });
+                Err(OAuthError::invalid_grant(
+                    "The refresh token was already used; its grant has been revoked",
+                ))
+            }
+            RotationOutcome::Invalid => Err(invalid()),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The store's roles, one trait each, and [`Store`], the umbrella a backend implements by
+//! implementing every role. A consumer asks only for the role it uses: the revocation list
+//! needs [`RevocationStore`], the client resolver [`ClientStore`], the signing-key loader
+//! [`SettingsStore`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::{
+    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
+    Rotation, RotationOutcome, StoreError,
+};
+
+/// Registered clients.
+///
+/// ```
+/// use tower_passport::store::{ClientStore, MemoryStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let store = MemoryStore::new();
+/// assert_eq!(store.client("nobody").await?, None);
+/// assert!(!store.set_client_revoked("nobody", true).await?, "no such client");
+/// # Ok(())
+/// # }
+/// ```
+pub trait ClientStore: Send + Sync + 'static {
+    /// Inserts or replaces a client.
+    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The client with this id.
+    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send;
+
+    /// Sets a client's revoked flag; `false` if there is no such client.
+    fn set_client_revoked(
+        &self,
+        id: &str,
+        revoked: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Access-token records, refresh tokens and their families. Every method is atomic on its
+/// own; [`rotate`](Self::rotate) and [`revoke_family`](Self::revoke_family) are atomic as a
+/// whole.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, TokenStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let store = MemoryStore::new();
+/// assert_eq!(store.access_token("some-jti").await?, None);
+/// assert!(store.revoke_family("no-family", 0).await?.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+pub trait TokenStore: Send + Sync + 'static {
+    /// Records an access token that belongs to no refresh family (client credentials,
+    /// personal access tokens).
+    fn put_access_token(
+        &self,
+        record: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The access-token record with this `jti`.
+    fn access_token(
+        &self,
+        jti: &str,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send;
+
+    /// A user's personal access tokens, newest first.
+    fn personal_access_tokens(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send;
+
+    /// Revokes an access token and puts its `jti` on the revocation list until its
+    /// expiry. Returns the record, or `None` if there is no such token.
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send;
+
+    /// Starts a refresh-token family: the family, its first refresh token and the access
+    /// token issued with it, atomically.
+    fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The refresh-token record with this id.
+    fn refresh_token(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send;
+
+    /// The family with this id.
+    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send;
+
+    /// Exchanges a refresh token atomically; see [`Rotation`] and [`RotationOutcome`]. The
+    /// decision is `store::rotation::plan`, the same for every backend.
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send;
+
+    /// Revokes a family atomically: the family, every refresh token in it, and every
+    /// still-live access token in it (which go on the revocation list). Returns the
+    /// access tokens it revoked; empty if the family was already revoked or is unknown.
+    fn revoke_family(
+        &self,
+        family_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send;
+}
+
+/// The revocation list: what a guard asks on every request it has not cached.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, RevocationStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// assert!(!MemoryStore::new().is_revoked("some-jti").await?);
+/// # Ok(())
+/// # }
+/// ```
+pub trait RevocationStore: Send + Sync + 'static {
+    /// Whether `jti` is on the revocation list.
+    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Removal of what expired or was revoked.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, Purge, PurgeCounts, PurgeStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let counts = MemoryStore::new().purge(Purge { revoked: true, expired: true, before: 0 }).await?;
+/// assert_eq!(counts, PurgeCounts::default());
+/// # Ok(())
+/// # }
+/// ```
+pub trait PurgeStore: Send + Sync + 'static {
+    /// Removes expired and/or revoked records older than [`Purge::before`].
+    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send;
+}
+
+/// Settings every node must share, written once.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, SettingsStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let store = MemoryStore::new();
+/// assert_eq!(store.put_setting_if_absent("key", "first").await?, "first");
+/// assert_eq!(store.put_setting_if_absent("key", "second").await?, "first");
+/// # Ok(())
+/// # }
+/// ```
+pub trait SettingsStore: Send + Sync + 'static {
+    /// Stores `value` under `name` unless a value is already there, and returns the stored
+    /// value: the first writer wins, atomically. For state every node must share, such as
+    /// a generated signing key (which is why values are kept as given, not hashed).
+    fn put_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+}
+
+/// Where the issuer keeps its state: every role at once. Implemented for every type that
+/// implements all five roles; implement those, never this.
+///
+/// The conformance suite in `tests/conformance/` runs against every implementation.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, Store};
+/// fn takes_a_store(_: &impl Store) {}
+/// takes_a_store(&MemoryStore::new());
+/// takes_a_store(&std::sync::Arc::new(MemoryStore::new()));
+/// ```
+pub trait Store: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore {}
+
+impl<S: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore> Store for S {}
+
+impl<S: ClientStore> ClientStore for Arc<S> {
+    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_client(client)
+    }
+    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+        (**self).client(id)
+    }
+    fn set_client_revoked(
+        &self,
+        id: &str,
+        revoked: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).set_client_revoked(id, revoked)
+    }
+}
+
+impl<S: TokenStore> TokenStore for Arc<S> {
+    fn put_access_token(
+        &self,
+        record: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).put_access_token(record)
+    }
+    fn access_token(
+        &self,
+        jti: &str,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        (**self).access_token(jti)
+    }
+    fn personal_access_tokens(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
+        (**self).personal_access_tokens(user_id)
+    }
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        (**self).revoke_access_token(jti, now)
+    }
+    fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).start_family(family, first, access)
+    }
+    fn refresh_token(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+        (**self).refresh_token(id)
+    }
+    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
+        (**self).family(id)
+    }
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
+        (**self).rotate(rotation)
+    }
+    fn revoke_family(
+        &self,
+        family_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
+        (**self).revoke_family(family_id, now)
+    }
+}
+
+impl<S: RevocationStore> RevocationStore for Arc<S> {
+    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).is_revoked(jti)
+    }
+}
+
+impl<S: PurgeStore> PurgeStore for Arc<S> {
+    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
+        (**self).purge(purge)
+    }
+}
+
+impl<S: SettingsStore> SettingsStore for Arc<S> {
+    fn put_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send {
+        (**self).put_setting_if_absent(name, value)
+    }
+}

@@ -1,0 +1,143 @@
+//! The two halves of the SQL store that are not its operations: [`Engine`], what differs
+//! between SQLite and PostgreSQL, and [`Sql`], the engine-generic store the public types
+//! wrap, whose operations are in `store.rs`. [`sql_store!`] implements the store roles for
+//! the two public types by handing each call to [`Sql`].
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sqlx::{Database, Pool, Transaction};
+
+use super::queries::Queries;
+
+/// What differs between the engines.
+pub(crate) trait Engine: Database {
+    /// Appended to the row reads that must lock (PostgreSQL: ` FOR UPDATE`).
+    const LOCK: &'static str;
+
+    /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, which takes the database's
+    /// write lock up front).
+    fn begin_write(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Transaction<'static, Self>, sqlx::Error>> + Send;
+
+    /// How many rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+/// The pool and the queries for its table prefix. Cheap to clone.
+pub(crate) struct Sql<DB: Database> {
+    pub(crate) pool: Pool<DB>,
+    pub(crate) queries: Arc<Queries>,
+}
+
+impl<DB: Database> Clone for Sql<DB> {
+    fn clone(&self) -> Self {
+        Self { pool: self.pool.clone(), queries: self.queries.clone() }
+    }
+}
+
+impl<DB: Engine> Sql<DB> {
+    /// A store on `pool` whose tables start with `prefix` (already checked).
+    pub(crate) fn new(pool: Pool<DB>, prefix: &str) -> Self {
+        Self { pool, queries: Arc::new(Queries::new(prefix, DB::LOCK)) }
+    }
+
+    /// The table prefix.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.queries.prefix
+    }
+}
+
+/// Implements every store role, and `migrate`, for `$store`, a struct with a field
+/// `sql: Sql<_>`, by handing each call to [`Sql`].
+macro_rules! sql_store {
+    ($store:ty) => {
+        impl $store {
+            /// Creates or upgrades the schema. Run it explicitly, once per deployment (it is
+            /// safe to run again). A step that a previous run left unfinished is reported,
+            /// never silently re-run.
+            ///
+            /// # Errors
+            /// When the database is unreachable or a step fails or was left half-applied.
+            pub async fn migrate(&self) -> Result<(), StoreError> {
+                self.sql.migrate().await
+            }
+        }
+
+        impl ClientStore for $store {
+            async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
+                self.sql.put_client(client).await
+            }
+            async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+                self.sql.client(id).await
+            }
+            async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
+                self.sql.set_client_revoked(id, revoked).await
+            }
+        }
+
+        impl TokenStore for $store {
+            async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
+                self.sql.put_access_token(record).await
+            }
+            async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
+                self.sql.access_token(jti).await
+            }
+            async fn personal_access_tokens(&self, user: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
+                self.sql.personal_access_tokens(user).await
+            }
+            async fn revoke_access_token(
+                &self,
+                jti: &str,
+                now: u64,
+            ) -> Result<Option<AccessTokenRecord>, StoreError> {
+                self.sql.revoke_access_token(jti, now).await
+            }
+            async fn start_family(
+                &self,
+                family: FamilyRecord,
+                first: RefreshTokenRecord,
+                access: AccessTokenRecord,
+            ) -> Result<(), StoreError> {
+                self.sql.start_family(family, first, access).await
+            }
+            async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+                self.sql.refresh_token(id).await
+            }
+            async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+                self.sql.family(id).await
+            }
+            async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
+                self.sql.rotate(rotation).await
+            }
+            async fn revoke_family(
+                &self,
+                family_id: &str,
+                now: u64,
+            ) -> Result<Vec<RevokedAccess>, StoreError> {
+                self.sql.revoke_family(family_id, now).await
+            }
+        }
+
+        impl RevocationStore for $store {
+            async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+                self.sql.is_revoked(jti).await
+            }
+        }
+
+        impl PurgeStore for $store {
+            async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
+                self.sql.purge(purge).await
+            }
+        }
+
+        impl SettingsStore for $store {
+            async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
+                self.sql.put_setting_if_absent(name, value).await
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;

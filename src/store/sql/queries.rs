@@ -1,0 +1,194 @@
+//! Every SQL statement the stores run, once for both engines. `{p}` stands for the table
+//! prefix and `{lock}` for the engine's row-lock clause (PostgreSQL: ` FOR UPDATE`, SQLite:
+//! nothing, because its transaction took the write lock when it began). [`Queries`] renders
+//! them once per store; the prefix has been checked to be a plain identifier by then.
+
+// ---- migrations ---------------------------------------------------------------------
+
+pub(crate) const CREATE_MIGRATIONS: &str =
+    "CREATE TABLE IF NOT EXISTS {p}migrations (version BIGINT PRIMARY KEY, \
+     description TEXT NOT NULL, success BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)";
+pub(crate) const MIGRATION_STATE: &str = "SELECT success FROM {p}migrations WHERE version = $1";
+pub(crate) const MIGRATION_STARTED: &str =
+    "INSERT INTO {p}migrations (version, description, success, applied_at) VALUES ($1, $2, FALSE, $3)";
+pub(crate) const MIGRATION_DONE: &str = "UPDATE {p}migrations SET success = TRUE WHERE version = $1";
+pub(crate) const MIGRATION_FORGET: &str = "DELETE FROM {p}migrations WHERE version = $1";
+
+// ---- clients ------------------------------------------------------------------------
+
+pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
+     first_party, revoked, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+     name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
+     allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
+     created_at = excluded.created_at";
+pub(crate) const CLIENT: &str = "SELECT * FROM {p}clients WHERE id = $1";
+pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
+
+// ---- access tokens and the revocation list ------------------------------------------
+
+pub(crate) const INSERT_ACCESS: &str =
+    "INSERT INTO {p}access_tokens (jti, client_id, user_id, scopes, family_id, \
+     name, personal, issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (jti) DO NOTHING";
+pub(crate) const ACCESS_TOKEN: &str = "SELECT * FROM {p}access_tokens WHERE jti = $1";
+pub(crate) const PERSONAL_TOKENS: &str =
+    "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND personal = TRUE ORDER BY issued_at DESC, jti ASC";
+/// Revokes one live access token, returning its expiry.
+pub(crate) const REVOKE_ACCESS: &str =
+    "UPDATE {p}access_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL RETURNING expires_at";
+pub(crate) const INSERT_REVOCATION: &str =
+    "INSERT INTO {p}revocations (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
+pub(crate) const IS_REVOKED: &str = "SELECT expires_at FROM {p}revocations WHERE jti = $1";
+
+// ---- refresh tokens and families ----------------------------------------------------
+
+pub(crate) const INSERT_FAMILY: &str =
+    "INSERT INTO {p}families (id, client_id, user_id, created_at, revoked_at, \
+     current_id, previous_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+pub(crate) const INSERT_REFRESH: &str =
+    "INSERT INTO {p}refresh_tokens (id, secret_hash, family_id, client_id, \
+     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING";
+pub(crate) const REFRESH_TOKEN: &str = "SELECT * FROM {p}refresh_tokens WHERE id = $1";
+pub(crate) const FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1";
+/// A token's family id, read before locking: it never changes.
+pub(crate) const FAMILY_OF_TOKEN: &str = "SELECT family_id FROM {p}refresh_tokens WHERE id = $1";
+pub(crate) const LOCK_FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1{lock}";
+pub(crate) const LOCK_REFRESH: &str = "SELECT * FROM {p}refresh_tokens WHERE id = $1{lock}";
+pub(crate) const LOCK_FAMILY_REVOKED: &str = "SELECT revoked_at FROM {p}families WHERE id = $1{lock}";
+pub(crate) const MARK_USED: &str = "UPDATE {p}refresh_tokens SET used_at = $1 WHERE id = $2";
+/// Marks a superseded token used (keeping an earlier use), returning its access token.
+pub(crate) const SUPERSEDE: &str =
+    "UPDATE {p}refresh_tokens SET used_at = COALESCE(used_at, $1) WHERE id = $2 RETURNING access_jti";
+pub(crate) const MOVE_FAMILY: &str = "UPDATE {p}families SET current_id = $1, previous_id = $2 WHERE id = $3";
+pub(crate) const REVOKE_FAMILY: &str =
+    "UPDATE {p}families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+pub(crate) const REVOKE_FAMILY_REFRESH: &str =
+    "UPDATE {p}refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL";
+/// Revokes a family's access tokens still live at `$1`, returning them.
+pub(crate) const REVOKE_FAMILY_ACCESS: &str =
+    "UPDATE {p}access_tokens SET revoked_at = $1 WHERE family_id = $2 \
+     AND revoked_at IS NULL AND expires_at > $1 RETURNING jti, expires_at";
+
+// ---- purge: $1 revoked?, $2 before, $3 expired? -------------------------------------
+
+pub(crate) const PURGE_ACCESS: &str = "DELETE FROM {p}access_tokens \
+     WHERE ($1 AND revoked_at IS NOT NULL AND revoked_at < $2) OR ($3 AND expires_at < $2)";
+pub(crate) const PURGE_REFRESH: &str = "DELETE FROM {p}refresh_tokens \
+     WHERE ($1 AND revoked_at IS NOT NULL AND revoked_at < $2) OR ($3 AND expires_at < $2)";
+pub(crate) const PURGE_FAMILIES: &str = "DELETE FROM {p}families WHERE NOT EXISTS \
+     (SELECT 1 FROM {p}refresh_tokens r WHERE r.family_id = {p}families.id) \
+     OR ($1 AND revoked_at IS NOT NULL AND revoked_at < $2)";
+/// `$1` before.
+pub(crate) const PURGE_REVOCATIONS: &str = "DELETE FROM {p}revocations WHERE expires_at < $1";
+
+// ---- settings -----------------------------------------------------------------------
+
+pub(crate) const PUT_SETTING: &str =
+    "INSERT INTO {p}settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+pub(crate) const SETTING: &str = "SELECT value FROM {p}settings WHERE name = $1";
+
+/// Every statement above, for one table prefix and one engine.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    pub(crate) prefix: String,
+    pub(crate) create_migrations: String,
+    pub(crate) migration_state: String,
+    pub(crate) migration_started: String,
+    pub(crate) migration_done: String,
+    pub(crate) migration_forget: String,
+    pub(crate) put_client: String,
+    pub(crate) client: String,
+    pub(crate) set_client_revoked: String,
+    pub(crate) insert_access: String,
+    pub(crate) access_token: String,
+    pub(crate) personal_tokens: String,
+    pub(crate) revoke_access: String,
+    pub(crate) insert_revocation: String,
+    pub(crate) is_revoked: String,
+    pub(crate) insert_family: String,
+    pub(crate) insert_refresh: String,
+    pub(crate) refresh_token: String,
+    pub(crate) family: String,
+    pub(crate) family_of_token: String,
+    pub(crate) lock_family: String,
+    pub(crate) lock_refresh: String,
+    pub(crate) lock_family_revoked: String,
+    pub(crate) mark_used: String,
+    pub(crate) supersede: String,
+    pub(crate) move_family: String,
+    pub(crate) revoke_family: String,
+    pub(crate) revoke_family_refresh: String,
+    pub(crate) revoke_family_access: String,
+    pub(crate) purge_access: String,
+    pub(crate) purge_refresh: String,
+    pub(crate) purge_families: String,
+    pub(crate) purge_revocations: String,
+    pub(crate) put_setting: String,
+    pub(crate) setting: String,
+}
+
+impl Queries {
+    /// The statements for tables named `<prefix><table>`, with `lock` as the row-lock
+    /// clause. `prefix` must have passed `schema::valid_prefix`.
+    pub(crate) fn new(prefix: &str, lock: &str) -> Self {
+        let render = |template: &str| template.replace("{p}", prefix).replace("{lock}", lock);
+        Self {
+            prefix: prefix.to_owned(),
+            create_migrations: render(CREATE_MIGRATIONS),
+            migration_state: render(MIGRATION_STATE),
+            migration_started: render(MIGRATION_STARTED),
+            migration_done: render(MIGRATION_DONE),
+            migration_forget: render(MIGRATION_FORGET),
+            put_client: render(PUT_CLIENT),
+            client: render(CLIENT),
+            set_client_revoked: render(SET_CLIENT_REVOKED),
+            insert_access: render(INSERT_ACCESS),
+            access_token: render(ACCESS_TOKEN),
+            personal_tokens: render(PERSONAL_TOKENS),
+            revoke_access: render(REVOKE_ACCESS),
+            insert_revocation: render(INSERT_REVOCATION),
+            is_revoked: render(IS_REVOKED),
+            insert_family: render(INSERT_FAMILY),
+            insert_refresh: render(INSERT_REFRESH),
+            refresh_token: render(REFRESH_TOKEN),
+            family: render(FAMILY),
+            family_of_token: render(FAMILY_OF_TOKEN),
+            lock_family: render(LOCK_FAMILY),
+            lock_refresh: render(LOCK_REFRESH),
+            lock_family_revoked: render(LOCK_FAMILY_REVOKED),
+            mark_used: render(MARK_USED),
+            supersede: render(SUPERSEDE),
+            move_family: render(MOVE_FAMILY),
+            revoke_family: render(REVOKE_FAMILY),
+            revoke_family_refresh: render(REVOKE_FAMILY_REFRESH),
+            revoke_family_access: render(REVOKE_FAMILY_ACCESS),
+            purge_access: render(PURGE_ACCESS),
+            purge_refresh: render(PURGE_REFRESH),
+            purge_families: render(PURGE_FAMILIES),
+            purge_revocations: render(PURGE_REVOCATIONS),
+            put_setting: render(PUT_SETTING),
+            setting: render(SETTING),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_and_the_lock_clause_are_filled_in_everywhere() {
+        let queries = Queries::new("blue_", " FOR UPDATE");
+        assert_eq!(queries.lock_family, "SELECT * FROM blue_families WHERE id = $1 FOR UPDATE");
+        assert_eq!(
+            queries.purge_families,
+            "DELETE FROM blue_families WHERE NOT EXISTS (SELECT 1 FROM blue_refresh_tokens r \
+             WHERE r.family_id = blue_families.id) OR ($1 AND revoked_at IS NOT NULL AND revoked_at < $2)"
+        );
+        let sqlite = Queries::new("passport_", "");
+        assert_eq!(sqlite.lock_refresh, "SELECT * FROM passport_refresh_tokens WHERE id = $1");
+        let debug = format!("{queries:?}");
+        assert!(!debug.contains("{p}") && !debug.contains("{lock}"), "{debug}");
+    }
+}
