@@ -773,3 +773,42 @@ fn guard_types_are_debug_without_key_material() {
         assert!(!debug.contains("5a") && !debug.contains("90, 90"), "no secret in {debug}");
     }
 }
+
+/// A revocation store in a few lines: the one role the revocation list needs.
+#[derive(Default)]
+struct RevokedJtis(Mutex<Vec<String>>, AtomicUsize);
+
+impl tower_passport::store::RevocationStore for RevokedJtis {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::store::StoreError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Ok(self.0.lock().expect("lock").iter().any(|revoked| revoked == jti))
+    }
+}
+
+#[tokio::test]
+async fn the_revocation_list_caches_a_revocation_store_and_is_invalidated_through_local_caches() {
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let store = Arc::new(RevokedJtis::default());
+    let list = tower_passport::revocation::RevocationList::with_options(
+        store.clone(),
+        Arc::new(clock.clone()),
+        100,
+        std::time::Duration::from_secs(300),
+    );
+    let layer = GuardLayer::builder(verifier(&key, &clock)).revocation(list.clone()).build().expect("layer");
+    let caches = LocalCaches::new().with(list).with(layer.clone());
+    let service = ServiceBuilder::new().layer(layer).service_fn(echo::<()>);
+    let claims = user_claims("7", "a");
+    let token = key.sign(&claims);
+    let jti = claims["jti"].as_str().expect("jti").to_owned();
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+    store.0.lock().expect("lock").push(jti.clone());
+    // "Not revoked" is cached for 300 s: the store is not asked again...
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+    assert_eq!(store.1.load(Ordering::SeqCst), 1);
+    // ...until an invalidation names the token.
+    caches.apply(&Invalidation::AccessToken { jti });
+    let answer = call(service, request(Some(&token))).await;
+    assert_eq!(answer.json()["error_description"], "The access token was revoked");
+    assert_eq!(store.1.load(Ordering::SeqCst), 2);
+}
