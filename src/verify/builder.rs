@@ -61,6 +61,18 @@ pub struct VerifierBuilder {
     cache_max_ttl: Duration,
 }
 
+impl std::fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("issuers", &self.issuers)
+            .field("leeway", &self.leeway)
+            .field("inherited_scopes", &self.inherited_scopes)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("cache_max_ttl", &self.cache_max_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
 impl VerifierBuilder {
     pub(super) fn new(keys: KeySource) -> Self {
         Self::trusting(TrustedIssuer::new("", keys))
