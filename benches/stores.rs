@@ -18,8 +18,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
-use tower_passport::bus::{LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
+use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, GrantType, PostgresStore, RedisStore, Store};
 use tower_passport::GuardLayer;
 
@@ -125,14 +125,14 @@ fn guard_hot_path(c: &mut Criterion) {
                 Some(
                     PgRevocationBus::new(store.pool().clone(), "passport_bench")
                         .expect("bus")
-                        .start(Some(&issuer), caches),
+                        .start(issuer.subscribe(), caches),
                 )
             }
             ("with_redis_bus", Some(url)) => {
                 let bus =
                     rt.block_on(RedisRevocationBus::connect(url, "passport-bench:bus")).expect("redis bus");
                 let _entered = rt.enter();
-                Some(bus.start(Some(&issuer), caches))
+                Some(bus.start(issuer.subscribe(), caches))
             }
             ("with_redis_bus", None) => {
                 eprintln!("skipping with_redis_bus: TEST_REDIS_URL is not set");

@@ -58,14 +58,29 @@ impl From<AuthError> for PrincipalRejection {
     }
 }
 
+/// Answers with the guard's realm, metadata URL and responder when the guard ran, the
+/// defaults otherwise; the [`AuthError`] is left in the response's extensions.
 impl IntoResponse for PrincipalRejection {
     fn into_response(self) -> Response {
-        crate::guard::future::trace_rejection(&self.error);
         let responses = self.responses.unwrap_or_default();
-        responses.respond::<Body>(&self.error).map(Body::new)
+        responses.reject(self.error, Body::from)
     }
 }
 
+/// Renders the error with the **defaults only**: realm `api`, no RFC 9728 metadata URL,
+/// the [`JsonResponder`](crate::JsonResponder) body. An `AuthError` does not know which
+/// guard it came from; behind a guard configured otherwise, return the extractor's
+/// [`PrincipalRejection`], or let the guard and scope layers answer, which use the guard's
+/// configuration. The error is left in the response's extensions.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use tower_passport::AuthError;
+/// let response = AuthError::missing_token().into_response();
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"");
+/// assert!(response.extensions().get::<AuthError>().is_some());
+/// ```
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         PrincipalRejection::from(self).into_response()

@@ -43,20 +43,43 @@
 //! The layout mirrors the request path: [`token`] (bearer extraction, claims,
 //! scopes) → [`keys`] (verifying keys bound to one algorithm) → [`verify`]
 //! (the [`Verifier`] and its verified-token cache) → [`guard`] (the
-//! [`GuardLayer`], principal resolution, revocation) → [`scope`] (the
-//! [`RequireLayer`] checks) → your handler, which reads the [`Principal`].
+//! [`GuardLayer`], principal resolution) → [`scope`] (the [`RequireLayer`] checks) →
+//! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
+//! issuer meet: the revocation check, invalidation of every cache, and the buses that
+//! carry revocations between nodes.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// `get_ref`, `get_mut` and `into_inner` for a service that wraps `inner: S`, as
+/// tower-http's `define_inner_service_accessors!`. The attributes given (a doc example)
+/// go on `get_ref`.
+macro_rules! inner_service_accessors {
+    ($(#[$attr:meta])*) => {
+        /// The inner service.
+        $(#[$attr])*
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The inner service, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Consumes this service, returning the inner one.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 pub mod body;
-#[cfg(feature = "issuer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
-pub mod bus;
 pub mod clock;
 pub mod error;
 pub mod guard;
 pub mod keys;
+pub mod revocation;
 pub mod scope;
 pub mod token;
 pub mod verify;
@@ -88,7 +111,8 @@ pub use keys::KeySource;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use keys::RemoteKeySet;
 pub use keys::{Algorithm, KeySet, VerifyingKey};
+pub use revocation::{NoRevocation, RevocationCheck};
 pub use scope::{Require, RequireLayer};
 pub use token::{Scopes, VerifiedToken};
 pub use verify::TrustedIssuer;
-pub use verify::{NoRevocation, RevocationCheck, TypPolicy, Verifier, VerifierBuilder};
+pub use verify::{TypPolicy, Verifier, VerifierBuilder};

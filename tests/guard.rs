@@ -14,6 +14,8 @@ use http_body_util::{BodyExt, Empty, Full};
 use serde_json::{json, Value};
 use support::{client_claims, user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{service_fn, ServiceBuilder, ServiceExt};
+use tower_passport::error::Reason;
+use tower_passport::revocation::{Invalidation, LocalCaches};
 use tower_passport::{
     Algorithm, AuthError, BackendError, ClientStatus, ErrorBody, GuardLayer, KeySet, ManualClock, Principal,
     PrincipalKind, RequireLayer, ResolvePrincipal, ResponseBody, RevocationCheck, VerifiedToken, Verifier,
@@ -644,4 +646,168 @@ async fn the_principal_exposes_its_claims() {
     assert_eq!(principal.claims::<Tenant>().expect("claims").tenant, "acme");
     let debug = format!("{principal:?}");
     assert!(!debug.contains(&token) && !debug.contains(token.rsplit('.').next().expect("sig")));
+}
+
+/// Wraps `inner` in an outer layer that records the reason of every rejection it sees, as
+/// a metrics or access-log layer would: from the response extensions, not the body.
+fn observed<S, B>(
+    seen: &Arc<Mutex<Vec<Option<Reason>>>>,
+    inner: S,
+) -> impl tower::Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone
+where
+    S: tower::Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    let seen = seen.clone();
+    ServiceBuilder::new()
+        .map_response(move |response: Response<B>| {
+            let reason = response.extensions().get::<AuthError>().map(AuthError::reason);
+            seen.lock().expect("lock").push(reason);
+            response
+        })
+        .service(inner)
+}
+
+#[tokio::test]
+async fn an_outer_layer_reads_the_rejection_from_the_response_extensions() {
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let service = observed(
+        &seen,
+        ServiceBuilder::new()
+            .layer(GuardLayer::new(verifier(&key, &clock)))
+            .layer(RequireLayer::all_scopes(["admin"]))
+            .service_fn(echo::<()>),
+    );
+    let mut expired = user_claims("7", "admin");
+    expired["exp"] = json!(NOW - 3600);
+    let guard_rejection = call(service.clone(), request(Some(&key.sign(&expired)))).await;
+    assert_eq!(guard_rejection.status, StatusCode::UNAUTHORIZED);
+    let scope_rejection = call(service.clone(), request(Some(&key.sign(&user_claims("7", "read"))))).await;
+    assert_eq!(scope_rejection.status, StatusCode::FORBIDDEN);
+    let missing = call(service.clone(), request(None)).await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    let passed = call(service, request(Some(&key.sign(&user_claims("7", "admin"))))).await;
+    assert_eq!(passed.status, StatusCode::OK);
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        [Some(Reason::Expired), Some(Reason::MissingScope), Some(Reason::MissingToken), None]
+    );
+
+    // A scope layer without a guard in front leaves its error too.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let unguarded =
+        observed(&seen, ServiceBuilder::new().layer(RequireLayer::client_only()).service_fn(echo::<()>));
+    assert_eq!(call(unguarded, request(None)).await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(*seen.lock().expect("lock"), [Some(Reason::MissingGuard)]);
+}
+
+#[tokio::test]
+async fn the_error_in_the_extensions_is_the_one_rendered() {
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let service = ServiceBuilder::new()
+        .layer(GuardLayer::new(verifier(&key, &clock)))
+        .layer(RequireLayer::any_scope(["admin", "write"]))
+        .service_fn(echo::<()>);
+    let response =
+        service.oneshot(request(Some(&key.sign(&user_claims("7", "read"))))).await.expect("infallible");
+    let error = response.extensions().get::<AuthError>().expect("the rejection's error").clone();
+    assert_eq!(error.status(), response.status());
+    assert_eq!(error.required_scope(), Some("admin write"));
+    let challenge = response.headers()[WWW_AUTHENTICATE].to_str().expect("ascii");
+    assert_eq!(Some(challenge), error.challenge("api", None).as_deref());
+}
+
+#[tokio::test]
+async fn a_guard_layer_in_local_caches_drops_what_an_invalidation_names() {
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let users = Arc::new(CountingUsers::default());
+    let layer: GuardLayer<String> =
+        GuardLayer::builder(verifier(&key, &clock)).resolver(users.clone()).build().expect("layer");
+    let caches = LocalCaches::new().with(layer.clone());
+    let service = ServiceBuilder::new().layer(layer).service_fn(echo::<String>);
+    let claims = user_claims("1", "a");
+    let token = key.sign(&claims);
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+
+    // A client invalidation makes the guard ask the resolver about the client again.
+    caches.apply(&Invalidation::Client { client_id: "app".into() });
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+    assert_eq!(users.client_calls.load(Ordering::SeqCst), 2);
+    assert_eq!(users.user_calls.load(Ordering::SeqCst), 1, "the user answer stays cached");
+
+    // Before `iat`, only a cache hit passes: after a jti invalidation the token is verified
+    // afresh and refused.
+    clock.set(NOW - 1000);
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+    caches.apply(&Invalidation::AccessToken { jti: claims["jti"].as_str().expect("jti").to_owned() });
+    let answer = call(service.clone(), request(Some(&token))).await;
+    assert_eq!(answer.json()["error_description"], "The access token was issued in the future");
+
+    // Everything: the resolver is asked again for the user as well.
+    clock.set(NOW);
+    caches.apply(&Invalidation::Everything);
+    assert_eq!(call(service, request(Some(&token))).await.status, StatusCode::OK);
+    assert_eq!(users.user_calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn guard_types_are_debug_without_key_material() {
+    let secret = [0x5a_u8; 32];
+    let key = tower_passport::VerifyingKey::from_hmac_secret(Algorithm::HS256, &secret).expect("key");
+    let verifier_builder = Verifier::builder(KeySet::new().with_key(key)).issuer(ISSUER).audience(AUDIENCE);
+    let verifier_builder_debug = format!("{verifier_builder:?}");
+    assert!(verifier_builder_debug.starts_with("VerifierBuilder"), "{verifier_builder_debug}");
+    let verifier = verifier_builder.build().expect("verifier");
+    let builder =
+        GuardLayer::builder(verifier.clone()).realm("orders").resolver(Arc::new(CountingUsers::default()));
+    let builder_debug = format!("{builder:?}");
+    let layer = builder.build().expect("layer");
+    let layer_debug = format!("{layer:?}");
+    let guard = tower::Layer::layer(&layer, "inner service");
+    let guard_debug = format!("{guard:?}");
+    assert!(builder_debug.starts_with("GuardBuilder") && builder_debug.contains("orders"), "{builder_debug}");
+    assert!(layer_debug.starts_with("GuardLayer") && layer_debug.contains("orders"), "{layer_debug}");
+    assert!(guard_debug.starts_with("Guard") && guard_debug.contains("inner service"), "{guard_debug}");
+    for debug in [verifier_builder_debug, builder_debug, layer_debug, guard_debug] {
+        assert!(!debug.contains("5a") && !debug.contains("90, 90"), "no secret in {debug}");
+    }
+}
+
+/// A revocation store in a few lines: the one role the revocation list needs.
+#[derive(Default)]
+struct RevokedJtis(Mutex<Vec<String>>, AtomicUsize);
+
+impl tower_passport::store::RevocationStore for RevokedJtis {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::store::StoreError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        Ok(self.0.lock().expect("lock").iter().any(|revoked| revoked == jti))
+    }
+}
+
+#[tokio::test]
+async fn the_revocation_list_caches_a_revocation_store_and_is_invalidated_through_local_caches() {
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let store = Arc::new(RevokedJtis::default());
+    let list = tower_passport::revocation::RevocationList::with_options(
+        store.clone(),
+        Arc::new(clock.clone()),
+        100,
+        std::time::Duration::from_secs(300),
+    );
+    let layer = GuardLayer::builder(verifier(&key, &clock)).revocation(list.clone()).build().expect("layer");
+    let caches = LocalCaches::new().with(list).with(layer.clone());
+    let service = ServiceBuilder::new().layer(layer).service_fn(echo::<()>);
+    let claims = user_claims("7", "a");
+    let token = key.sign(&claims);
+    let jti = claims["jti"].as_str().expect("jti").to_owned();
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+    store.0.lock().expect("lock").push(jti.clone());
+    // "Not revoked" is cached for 300 s: the store is not asked again...
+    assert_eq!(call(service.clone(), request(Some(&token))).await.status, StatusCode::OK);
+    assert_eq!(store.1.load(Ordering::SeqCst), 1);
+    // ...until an invalidation names the token.
+    caches.apply(&Invalidation::AccessToken { jti });
+    let answer = call(service, request(Some(&token))).await;
+    assert_eq!(answer.json()["error_description"], "The access token was revoked");
+    assert_eq!(store.1.load(Ordering::SeqCst), 2);
 }

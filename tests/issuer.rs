@@ -21,9 +21,10 @@ use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
-    IssuerError, IssuerEvent, OAuthError, OAuthErrorCode, RevocationList, ScopeRegistry, SigningKey,
-    StaticUsers, TokenResponse, TokenTypeHint,
+    IssuerError, IssuerEvent, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
+    TokenResponse, TokenTypeHint,
 };
+use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
     AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
     PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash,
@@ -121,7 +122,7 @@ fn kids(jwks: &Value) -> BTreeSet<String> {
 }
 
 /// The guard as an API would mount it: the issuer's verifier and revocation list.
-fn revocation_guard<S: Store>(issuer: &Issuer<S>) -> GuardLayer<TokenOnly, RevocationList<S>> {
+fn revocation_guard<S: Store>(issuer: &Issuer<S>) -> GuardLayer {
     GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard")
 }
 

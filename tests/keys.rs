@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
 use support::TestKey;
-use tower_passport::error::Reason;
+use tower_passport::error::{ConfigErrorKind, Reason};
 use tower_passport::keys::JwkOptions;
 use tower_passport::{Algorithm, KeySet, ManualClock, Verifier, VerifyingKey};
 
@@ -748,4 +748,53 @@ fn rsa_key_shorter_than_2048_bits_is_refused_at_load() {
         VerifyingKey::from_pem_infer_alg(pem.as_bytes()).is_err(),
         "from_pem_infer_alg documents RSA keys of 2048 bits or more"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration errors: a kind to match on, and the error behind them
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_unreadable_key_file_keeps_its_io_error() {
+    let path = std::env::temp_dir().join("tower-passport-no-such-key.pem");
+    let error = tower_passport::issuer::SigningKey::from_pem_file(&path).expect_err("no such file");
+    assert_eq!(error.kind(), ConfigErrorKind::KeyFile);
+    assert!(error.to_string().contains("tower-passport-no-such-key.pem"), "{error}");
+    let source = std::error::Error::source(&error).expect("the io::Error");
+    let io = source.downcast_ref::<std::io::Error>().expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    // The Display text still tells the whole story.
+    assert!(error.to_string().ends_with(&io.to_string()), "{error}");
+}
+
+#[test]
+fn configuration_errors_say_what_they_are_about() {
+    let pem = VerifyingKey::from_pem(b"not a pem", Algorithm::RS256).expect_err("bad PEM");
+    assert_eq!(pem.kind(), ConfigErrorKind::InvalidKey);
+    assert!(std::error::Error::source(&pem).is_some(), "the PEM parser's error is kept");
+    let short = VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 8]).expect_err("too short");
+    assert_eq!(short.kind(), ConfigErrorKind::InvalidKey);
+    let family = VerifyingKey::from_hmac_secret(Algorithm::RS256, &[7; 64]).expect_err("not HMAC");
+    assert_eq!(family.kind(), ConfigErrorKind::Algorithm);
+    let unknown = "none".parse::<Algorithm>().expect_err("unsupported");
+    assert_eq!(unknown.kind(), ConfigErrorKind::Algorithm);
+    let jwks = KeySet::from_jwks("{\"keys\": [{\"kty\": \"RSA\"}]}").expect_err("no n");
+    assert_eq!(jwks.kind(), ConfigErrorKind::InvalidKey);
+    assert!(std::error::Error::source(&jwks).is_some(), "the entry's own error is kept");
+
+    let keys =
+        KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).expect("key"));
+    let no_issuer = Verifier::builder(keys.clone()).audience("api").build().expect_err("no issuer");
+    assert_eq!(no_issuer.kind(), ConfigErrorKind::Issuer);
+    let no_audience =
+        Verifier::builder(keys.clone()).issuer("https://i.test").build().expect_err("no audience");
+    assert_eq!(no_audience.kind(), ConfigErrorKind::Audience);
+    let verifier =
+        Verifier::builder(keys).issuer("https://i.test").audience("api").build().expect("verifier");
+    let realm = tower_passport::GuardLayer::builder(verifier.clone()).realm("a \"realm\"").build();
+    assert_eq!(realm.expect_err("quoted realm").kind(), ConfigErrorKind::Realm);
+    let cap = tower_passport::GuardLayer::builder(verifier).max_token_len(0).build();
+    assert_eq!(cap.expect_err("zero cap").kind(), ConfigErrorKind::Limit);
+    let http = tower_passport::RemoteKeySet::builder("http://idp.example/jwks.json").build();
+    assert_eq!(http.expect_err("plain http").kind(), ConfigErrorKind::Url);
 }

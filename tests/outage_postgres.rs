@@ -21,13 +21,7 @@ use tower_passport::issuer::{ClientRegistration, Issuer, OAuthErrorCode, ScopeRe
 use tower_passport::store::{GrantType, PostgresStore};
 use tower_passport::{GuardLayer, TokenOnly};
 
-async fn status<S>(
-    guard: &GuardLayer<S, tower_passport::issuer::RevocationList<PostgresStore>>,
-    token: &str,
-) -> StatusCode
-where
-    S: tower_passport::ResolvePrincipal,
-{
+async fn status<U: Clone + Send + Sync + 'static>(guard: &GuardLayer<U>, token: &str) -> StatusCode {
     let service = ServiceBuilder::new().layer(guard.clone()).service_fn(|_: Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
     });
@@ -105,7 +99,7 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
     // A fresh node (empty caches) still sees the revocation made before the outage.
     let fresh =
         GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
-    issuer.revocation_list().invalidate_all();
+    issuer.revocation_list().invalidate_everything();
     assert_eq!(
         status(&fresh, &revoked).await,
         StatusCode::UNAUTHORIZED,

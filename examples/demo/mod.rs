@@ -20,8 +20,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower_passport::{
-    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, ResolvePrincipal,
-    RevocationCheck, VerifiedToken, Verifier,
+    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, VerifiedToken, Verifier,
 };
 
 /// A demo user. Only subjects `1` and `2` exist; any other user token gets 401.
@@ -41,16 +40,12 @@ pub async fn find_user(token: VerifiedToken) -> Result<Option<DemoUser>, Backend
 }
 
 /// The guard of the demo API for tokens `verifier` accepts, resolving demo users.
-pub fn guard(verifier: Verifier) -> Result<GuardLayer<impl ResolvePrincipal<User = DemoUser>>, ConfigError> {
+pub fn guard(verifier: Verifier) -> Result<GuardLayer<DemoUser>, ConfigError> {
     GuardLayer::builder(verifier).realm("demo").resolver(find_user).build()
 }
 
 /// The demo API behind `guard` (any guard whose resolver yields [`DemoUser`]s).
-pub fn router<R, C>(guard: GuardLayer<R, C>) -> Router
-where
-    R: ResolvePrincipal<User = DemoUser>,
-    C: RevocationCheck,
-{
+pub fn router(guard: GuardLayer<DemoUser>) -> Router {
     let api = Router::new()
         .route("/user", get(current_user))
         .route(

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower::ServiceBuilder;
-use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
@@ -137,12 +137,12 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let redis_url =
         config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
     let bus = match (&redis_url, &*store) {
-        (Some(url), _) => {
-            Some(RedisRevocationBus::connect(url, "passport:revocations").await?.start(Some(&issuer), caches))
-        }
+        (Some(url), _) => Some(
+            RedisRevocationBus::connect(url, "passport:revocations").await?.start(issuer.subscribe(), caches),
+        ),
         (None, AnyStore::Postgres(postgres)) => Some(
             PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
-                .start(Some(&issuer), caches),
+                .start(issuer.subscribe(), caches),
         ),
         (None, _) => None,
     };

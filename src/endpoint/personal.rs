@@ -1,7 +1,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Method, Request, StatusCode};
@@ -99,9 +98,8 @@ where
     }
 }
 
-fn reject(error: &AuthError, responses: &ResponseConfig) -> EndpointResponse {
-    crate::guard::future::trace_rejection(error);
-    responses.respond_with(error, Full::new)
+fn reject(error: AuthError, responses: &ResponseConfig) -> EndpointResponse {
+    responses.reject(error, Full::new)
 }
 
 async fn handle<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
@@ -112,15 +110,15 @@ where
 {
     let context = request.extensions().get::<GuardContext>().cloned();
     let (token, responses) = match context {
-        None => return reject(&AuthError::missing_guard(), &Arc::new(ResponseConfig::default())),
+        None => return reject(AuthError::missing_guard(), &ResponseConfig::default()),
         Some(GuardContext { token: None, responses }) => {
-            return reject(&AuthError::missing_token(), &responses)
+            return reject(AuthError::missing_token(), &responses)
         }
         Some(GuardContext { token: Some(token), responses }) => (token, responses),
     };
     let user_id = match (token.kind(), token.subject()) {
         (PrincipalKind::User, Some(user_id)) => user_id.to_owned(),
-        _ => return reject(&AuthError::wrong_principal_kind(Reason::UserTokenRequired), &responses),
+        _ => return reject(AuthError::wrong_principal_kind(Reason::UserTokenRequired), &responses),
     };
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().trim_end_matches('/');

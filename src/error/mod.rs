@@ -2,15 +2,40 @@
 //!
 //! An [`AuthError`] knows its HTTP status, its `WWW-Authenticate` challenge and its
 //! JSON body. A [`Responder`] may replace the body, never the status or the
-//! challenge. Configuration mistakes are a separate [`ConfigError`].
+//! challenge. Configuration mistakes are a separate [`ConfigError`], with a
+//! [`ConfigErrorKind`] and the error that caused them.
+//!
+//! Every rejection the guard, the scope layers and the extractors answer carries its
+//! [`AuthError`] in the response's extensions, so an outer layer (metrics, access logs)
+//! can read the [`Reason`] without parsing the body:
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use http::{Request, Response};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_passport::error::{AuthError, Reason};
+//! use tower_passport::RequireLayer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Infallible> {
+//! let service = ServiceBuilder::new()
+//!     .layer(RequireLayer::all_scopes(["admin"])) // no guard in front: a server bug
+//!     .service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(http_body_util::Empty::<bytes::Bytes>::new())) });
+//! let response = service.oneshot(Request::new(String::new())).await?;
+//! let error = response.extensions().get::<AuthError>().expect("the rejection's error");
+//! assert_eq!(error.reason(), Reason::MissingGuard);
+//! # Ok(())
+//! # }
+//! ```
 
 mod backend;
 mod config;
 mod reason;
+mod render;
 mod responder;
 
 pub use backend::BackendError;
-pub use config::ConfigError;
+pub use config::{ConfigError, ConfigErrorKind};
 pub use reason::Reason;
 pub use responder::{ErrorBody, JsonResponder, Responder};
 

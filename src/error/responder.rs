@@ -1,11 +1,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response};
+use http::HeaderValue;
 
 use super::AuthError;
-use crate::body::ResponseBody;
 
 /// The body of a rejection: its content type and bytes.
 ///
@@ -16,8 +14,8 @@ use crate::body::ResponseBody;
 /// ```
 #[derive(Clone, Debug)]
 pub struct ErrorBody {
-    content_type: HeaderValue,
-    bytes: Bytes,
+    pub(super) content_type: HeaderValue,
+    pub(super) bytes: Bytes,
 }
 
 impl ErrorBody {
@@ -114,36 +112,5 @@ impl std::fmt::Debug for ResponseConfig {
 impl Default for ResponseConfig {
     fn default() -> Self {
         Self { realm: Arc::from("api"), resource_metadata: None, responder: Arc::new(JsonResponder) }
-    }
-}
-
-impl ResponseConfig {
-    /// Renders `error` as a response: the status and challenge come from the error, the
-    /// body from the responder.
-    pub(crate) fn respond<B>(&self, error: &AuthError) -> Response<ResponseBody<B>> {
-        self.respond_with(error, ResponseBody::full)
-    }
-
-    /// As [`respond`](Self::respond), with the body type built by `make_body`.
-    pub(crate) fn respond_with<T>(
-        &self,
-        error: &AuthError,
-        make_body: impl FnOnce(Bytes) -> T,
-    ) -> Response<T> {
-        let body = self.responder.body(error);
-        let mut response = Response::new(make_body(body.bytes.clone()));
-        *response.status_mut() = error.status();
-        let headers = response.headers_mut();
-        if !body.content_type.is_empty() {
-            headers.insert(CONTENT_TYPE, body.content_type);
-        }
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = error.challenge(&self.realm, self.resource_metadata.as_deref()) {
-            // Realm and metadata URL were validated when configured, scopes are escaped;
-            // a value that still cannot be a header falls back to the bare scheme.
-            let value = HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer"));
-            headers.insert(WWW_AUTHENTICATE, value);
-        }
-        response
     }
 }

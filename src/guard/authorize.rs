@@ -1,5 +1,8 @@
-//! The asynchronous half of the guard: revocation, client check, user resolution.
+//! The asynchronous half of the guard: revocation, client check, user resolution, behind
+//! an object-safe trait that erases the resolver and revocation types.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,8 +10,23 @@ use moka::sync::Cache;
 
 use super::{ClientStatus, Principal, ResolvePrincipal};
 use crate::error::{AuthError, Reason};
+use crate::revocation::RevocationCheck;
 use crate::token::{PrincipalKind, VerifiedToken};
-use crate::verify::RevocationCheck;
+
+/// What the guard waits for once a token verified: the principal, or why not.
+pub(crate) type AuthorizeFuture<U> = Pin<Box<dyn Future<Output = Result<Principal<U>, AuthError>> + Send>>;
+
+/// The guard's asynchronous half, its resolver and revocation check erased: the guard
+/// boxes the authorize future anyway, so the types buy nothing at run time and only
+/// `U` stays visible (`GuardLayer<U>`).
+pub(crate) trait Authorize<U>: Send + Sync {
+    /// Checks revocation and the client, resolves the user.
+    fn authorize(self: Arc<Self>, token: VerifiedToken) -> AuthorizeFuture<U>;
+    /// Drops what the resolver cache holds about `client_id`.
+    fn invalidate_client(&self, client_id: &str);
+    /// Drops every cached resolver answer.
+    fn invalidate_everything(&self);
+}
 
 /// Caches the resolver's answers, keyed by issuer and subject or client id, for a TTL.
 /// Errors are never cached.
@@ -28,7 +46,7 @@ impl<U: Clone + Send + Sync + 'static> ResolverCache<U> {
 
 impl<U: Clone + Send + Sync + 'static> ResolverCache<U> {
     /// Drops the cached status of `client_id`, whatever its issuer.
-    pub(crate) fn forget_client(&self, client_id: &str) {
+    fn invalidate_client(&self, client_id: &str) {
         let suffix = format!("\0{client_id}");
         let keys: Vec<_> =
             self.clients.iter().map(|(key, _)| key).filter(|key| key.ends_with(&suffix)).collect();
@@ -37,7 +55,7 @@ impl<U: Clone + Send + Sync + 'static> ResolverCache<U> {
         }
     }
 
-    pub(crate) fn forget_everything(&self) {
+    fn invalidate_everything(&self) {
         self.users.invalidate_all();
         self.clients.invalidate_all();
     }
@@ -57,11 +75,26 @@ pub(crate) struct Authorizer<R: ResolvePrincipal, C> {
     pub(crate) revocation: C,
 }
 
+impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<R, C> {
+    fn authorize(self: Arc<Self>, token: VerifiedToken) -> AuthorizeFuture<R::User> {
+        Box::pin(async move { self.run(token).await })
+    }
+
+    fn invalidate_client(&self, client_id: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_client(client_id);
+        }
+    }
+
+    fn invalidate_everything(&self) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_everything();
+        }
+    }
+}
+
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
-    pub(crate) async fn authorize(
-        self: Arc<Self>,
-        token: VerifiedToken,
-    ) -> Result<Principal<R::User>, AuthError> {
+    async fn run(&self, token: VerifiedToken) -> Result<Principal<R::User>, AuthError> {
         match self.revocation.is_revoked(&token).await {
             Ok(false) => {}
             Ok(true) => return Err(AuthError::invalid_token(Reason::Revoked)),

@@ -9,11 +9,10 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use super::{GuardContext, Principal};
+use super::authorize::AuthorizeFuture;
+use super::GuardContext;
 use crate::body::ResponseBody;
 use crate::error::{AuthError, ResponseConfig};
-
-type Authorize<U> = Pin<Box<dyn Future<Output = Result<Principal<U>, AuthError>> + Send>>;
 
 pin_project! {
     /// Response future of [`Guard`](super::Guard): authorizes, then calls the inner service.
@@ -33,7 +32,7 @@ pin_project! {
         S: Service<Request<ReqBody>>,
     {
         Authorizing {
-            authorize: Authorize<U>,
+            authorize: AuthorizeFuture<U>,
             call: Option<(S, Request<ReqBody>)>,
             responses: Arc<ResponseConfig>,
         },
@@ -42,7 +41,8 @@ pin_project! {
             future: S::Future,
         },
         Rejected {
-            error: AuthError,
+            // Taken when answered.
+            error: Option<AuthError>,
             responses: Arc<ResponseConfig>,
         },
     }
@@ -53,7 +53,7 @@ where
     S: Service<Request<ReqBody>>,
 {
     pub(super) fn authorizing(
-        authorize: Authorize<U>,
+        authorize: AuthorizeFuture<U>,
         inner: S,
         request: Request<ReqBody>,
         responses: Arc<ResponseConfig>,
@@ -66,8 +66,7 @@ where
     }
 
     pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>) -> Self {
-        trace_rejection(&error);
-        Self { state: State::Rejected { error, responses } }
+        Self { state: State::Rejected { error: Some(error), responses } }
     }
 }
 
@@ -99,24 +98,19 @@ where
                         (Err(error), _) => error,
                         (Ok(_), None) => AuthError::polled_after_completion(),
                     };
-                    trace_rejection(&error);
-                    return Poll::Ready(Ok(responses.respond(&error)));
+                    // A second poll answers "polled after completion", never re-polls.
+                    let responses = responses.clone();
+                    state.set(State::Rejected { error: None, responses: responses.clone() });
+                    return Poll::Ready(Ok(responses.reject(error, ResponseBody::full)));
                 }
                 StateProj::Calling { future } => {
                     return future.poll(cx).map_ok(|response| response.map(ResponseBody::inner));
                 }
-                StateProj::Rejected { error, responses } => return Poll::Ready(Ok(responses.respond(error))),
+                StateProj::Rejected { error, responses } => {
+                    let error = error.take().unwrap_or_else(AuthError::polled_after_completion);
+                    return Poll::Ready(Ok(responses.reject(error, ResponseBody::full)));
+                }
             }
         }
-    }
-}
-
-/// One event per rejection, with its reason and never the token.
-pub(crate) fn trace_rejection(error: &AuthError) {
-    let status = error.status().as_u16();
-    if status >= 500 {
-        tracing::warn!(status, reason = ?error.reason(), source = ?error.backend_error(), "request rejected");
-    } else {
-        tracing::debug!(status, reason = ?error.reason(), "request rejected");
     }
 }

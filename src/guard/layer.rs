@@ -1,14 +1,16 @@
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
 use tower_layer::Layer;
 
-use super::authorize::{Authorizer, ResolverCache};
+use super::authorize::{Authorize, Authorizer, ResolverCache};
 use super::{Guard, ResolvePrincipal, TokenOnly};
-use crate::error::{ConfigError, Responder, ResponseConfig};
+use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
+use crate::revocation::{Invalidate, NoRevocation, RevocationCheck};
 use crate::token::BearerOptions;
-use crate::verify::{NoRevocation, RevocationCheck, Verifier};
+use crate::verify::Verifier;
 
 /// Whether a request without a token is rejected or passed through.
 ///
@@ -25,16 +27,33 @@ pub enum GuardMode {
     Optional,
 }
 
-pub(crate) struct GuardConfig<R: ResolvePrincipal, C> {
+/// What every [`Guard`] of one layer shares. The resolver and revocation types are
+/// erased behind [`Authorize`]: only the user type remains.
+pub(crate) struct GuardConfig<U> {
     pub(crate) verifier: Verifier,
     pub(crate) mode: GuardMode,
     pub(crate) bearer: BearerOptions,
     pub(crate) responses: Arc<ResponseConfig>,
-    pub(crate) authorizer: Arc<Authorizer<R, C>>,
+    pub(crate) authorizer: Arc<dyn Authorize<U>>,
+}
+
+impl<U> fmt::Debug for GuardConfig<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardConfig")
+            .field("verifier", &self.verifier)
+            .field("mode", &self.mode)
+            .field("bearer", &self.bearer)
+            .field("responses", &self.responses)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Applies the [`Guard`]: every request is either authenticated, with a
-/// [`Principal`](crate::Principal) in its extensions, or answered as RFC 6750 prescribes.
+/// [`Principal<U>`](crate::Principal) in its extensions, or answered as RFC 6750 prescribes.
+///
+/// `U` is the user type the resolver yields (`()` without one); the resolver and the
+/// revocation check chosen on the [`GuardBuilder`] do not show in the type, so a helper
+/// that takes a guard writes `GuardLayer<User>`.
 ///
 /// ```
 /// use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
@@ -44,7 +63,7 @@ pub(crate) struct GuardConfig<R: ResolvePrincipal, C> {
 /// #[derive(Clone)]
 /// struct User { name: String }
 ///
-/// let layer = GuardLayer::builder(verifier)
+/// let layer: GuardLayer<User> = GuardLayer::builder(verifier)
 ///     .optional()
 ///     .realm("orders")
 ///     .resolver(|token: tower_passport::VerifiedToken| async move {
@@ -54,19 +73,36 @@ pub(crate) struct GuardConfig<R: ResolvePrincipal, C> {
 /// # Ok(())
 /// # }
 /// ```
-pub struct GuardLayer<R: ResolvePrincipal = TokenOnly, C = NoRevocation> {
-    config: Arc<GuardConfig<R, C>>,
+#[must_use]
+pub struct GuardLayer<U = ()> {
+    config: Arc<GuardConfig<U>>,
 }
 
-impl<R: ResolvePrincipal, C> Clone for GuardLayer<R, C> {
+impl<U> Clone for GuardLayer<U> {
     fn clone(&self) -> Self {
         Self { config: self.config.clone() }
+    }
+}
+
+impl<U> fmt::Debug for GuardLayer<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardLayer").field("config", &self.config).finish()
     }
 }
 
 impl GuardLayer {
     /// A required guard with the defaults: no resolver (the token is the principal), no
     /// revocation check, realm `api`, JSON error bodies, 8 KiB token cap.
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+    /// let _layer: GuardLayer = GuardLayer::new(verifier);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(verifier: Verifier) -> Self {
         Self::builder(verifier).build_infallible()
     }
@@ -85,55 +121,66 @@ impl GuardLayer {
     }
 }
 
-impl<R: ResolvePrincipal, C> GuardLayer<R, C> {
+impl<U> GuardLayer<U> {
     /// Drops what the resolver cache holds about `client_id`, so the next request asks
     /// the resolver again (after a client was revoked on another node, for instance).
-    pub fn forget_client(&self, client_id: &str) {
-        if let Some(cache) = &self.config.authorizer.cache {
-            cache.forget_client(client_id);
-        }
+    pub fn invalidate_client(&self, client_id: &str) {
+        self.config.authorizer.invalidate_client(client_id);
     }
 
     /// Drops every cached resolver answer and every verified token.
-    pub fn forget_everything(&self) {
-        if let Some(cache) = &self.config.authorizer.cache {
-            cache.forget_everything();
-        }
-        self.config.verifier.forget_everything();
+    pub fn invalidate_everything(&self) {
+        self.config.authorizer.invalidate_everything();
+        self.config.verifier.invalidate_everything();
     }
 
     /// Drops the verified tokens whose `jti` is `jti`.
-    pub fn forget_access_token(&self, jti: &str) {
-        self.config.verifier.forget_jti(jti);
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let guard = GuardLayer::new(verifier);
+    /// guard.invalidate_jti("3f6c1b2a");
+    /// guard.invalidate_client("billing");
+    /// guard.invalidate_everything();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn invalidate_jti(&self, jti: &str) {
+        self.config.verifier.invalidate_jti(jti);
     }
 }
 
-#[cfg(feature = "issuer")]
-impl<R: ResolvePrincipal, C: Send + Sync + 'static> crate::bus::Forget for GuardLayer<R, C> {
-    fn forget_access_token(&self, jti: &str) {
-        GuardLayer::forget_access_token(self, jti);
+/// A guard layer is one of a node's caches: add it to
+/// [`LocalCaches`](crate::revocation::LocalCaches) so revocations reach it.
+impl<U: 'static> Invalidate for GuardLayer<U> {
+    fn invalidate_jti(&self, jti: &str) {
+        GuardLayer::invalidate_jti(self, jti);
     }
 
-    fn forget_client(&self, client_id: &str) {
-        GuardLayer::forget_client(self, client_id);
+    fn invalidate_client(&self, client_id: &str) {
+        GuardLayer::invalidate_client(self, client_id);
     }
 
-    fn forget_everything(&self) {
-        GuardLayer::forget_everything(self);
+    fn invalidate_everything(&self) {
+        GuardLayer::invalidate_everything(self);
     }
 }
 
-impl<S, R: ResolvePrincipal, C> Layer<S> for GuardLayer<R, C> {
-    type Service = Guard<S, R, C>;
+impl<S, U> Layer<S> for GuardLayer<U> {
+    type Service = Guard<S, U>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Guard::from_config(inner, self.config.clone())
     }
 }
 
-/// Configures a [`GuardLayer`].
+/// Configures a [`GuardLayer`]. Its type follows the resolver (`R`) and revocation check
+/// (`C`) chosen so far; [`build`](Self::build) erases both.
 #[must_use]
-pub struct GuardBuilder<R: ResolvePrincipal = TokenOnly, C = NoRevocation> {
+pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     verifier: Verifier,
     mode: GuardMode,
     bearer: BearerOptions,
@@ -141,6 +188,18 @@ pub struct GuardBuilder<R: ResolvePrincipal = TokenOnly, C = NoRevocation> {
     resolver: R,
     resolver_cache: Option<(u64, Duration)>,
     revocation: C,
+}
+
+impl<R, C> fmt::Debug for GuardBuilder<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("verifier", &self.verifier)
+            .field("mode", &self.mode)
+            .field("bearer", &self.bearer)
+            .field("responses", &self.responses)
+            .field("resolver_cache", &self.resolver_cache)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
@@ -221,36 +280,41 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         }
     }
 
-    /// Checks the configuration and builds the layer. Synchronous, never blocks.
+    /// Checks the configuration and builds the layer, erasing the resolver and revocation
+    /// types: the layer is a `GuardLayer<R::User>`. Synchronous, never blocks.
     ///
     /// # Errors
-    /// When the realm or metadata URL cannot be carried in a header, or the token cap is 0.
-    pub fn build(self) -> Result<GuardLayer<R, C>, ConfigError> {
-        for (name, value) in [
-            ("realm", Some(&self.responses.realm)),
-            ("resource_metadata", self.responses.resource_metadata.as_ref()),
+    /// When the realm ([`ConfigErrorKind::Realm`]) or metadata URL
+    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, or the token cap is 0
+    /// ([`ConfigErrorKind::Limit`]).
+    pub fn build(self) -> Result<GuardLayer<R::User>, ConfigError> {
+        for (kind, name, value) in [
+            (ConfigErrorKind::Realm, "realm", Some(&self.responses.realm)),
+            (ConfigErrorKind::Url, "resource_metadata", self.responses.resource_metadata.as_ref()),
         ] {
             if let Some(value) = value {
                 let printable = HeaderValue::from_str(value).is_ok() && !value.contains(['"', '\\']);
                 if !printable {
-                    return Err(ConfigError::new(format!(
-                        "the {name} must be printable ASCII without quotes or backslashes"
-                    )));
+                    return Err(ConfigError::new(
+                        kind,
+                        format!("the {name} must be printable ASCII without quotes or backslashes"),
+                    ));
                 }
             }
         }
         if self.bearer.max_len == 0 {
-            return Err(ConfigError::new("the token length cap must be positive"));
+            return Err(ConfigError::new(ConfigErrorKind::Limit, "the token length cap must be positive"));
         }
         Ok(self.build_infallible())
     }
 
-    fn build_infallible(self) -> GuardLayer<R, C> {
+    fn build_infallible(self) -> GuardLayer<R::User> {
         let cache = self
             .resolver_cache
             .filter(|(capacity, ttl)| *capacity > 0 && !ttl.is_zero())
             .map(|(capacity, ttl)| ResolverCache::new(capacity, ttl));
-        let authorizer = Arc::new(Authorizer { resolver: self.resolver, cache, revocation: self.revocation });
+        let authorizer: Arc<dyn Authorize<R::User>> =
+            Arc::new(Authorizer { resolver: self.resolver, cache, revocation: self.revocation });
         GuardLayer {
             config: Arc::new(GuardConfig {
                 verifier: self.verifier,

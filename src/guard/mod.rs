@@ -5,7 +5,7 @@
 //!    b64token charset, length cap; the `access_token` query parameter only if enabled);
 //! 2. verifies it with the [`Verifier`](crate::Verifier) (or finds it in the verified-token
 //!    cache);
-//! 3. asks the [`RevocationCheck`];
+//! 3. asks the [`RevocationCheck`](crate::revocation::RevocationCheck);
 //! 4. checks the client and resolves the user through the [`ResolvePrincipal`] resolver
 //!    (cached);
 //! 5. puts the [`Principal`] into the request extensions and calls the inner service.
@@ -25,6 +25,7 @@ pub use layer::{GuardBuilder, GuardLayer, GuardMode};
 pub use principal::Principal;
 pub use resolve::{ClientStatus, ResolvePrincipal, TokenOnly};
 
+use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -34,7 +35,6 @@ use tower_service::Service;
 use crate::body::ResponseBody;
 use crate::error::AuthError;
 use crate::token::extract_bearer;
-use crate::verify::{NoRevocation, RevocationCheck};
 
 use future::ResponseFuture;
 use layer::GuardConfig;
@@ -42,38 +42,55 @@ use layer::GuardConfig;
 /// The guard service. Built by [`GuardLayer`]; see the [module docs](self).
 ///
 /// It is generic over the request and response bodies and keeps the inner service's
-/// error type: rejections are `Ok` responses, as axum requires.
-pub struct Guard<S, R: ResolvePrincipal = TokenOnly, C = NoRevocation> {
+/// error type: rejections are `Ok` responses, as axum requires. `U` is the user type of
+/// the [`Principal<U>`] it puts into the request extensions.
+pub struct Guard<S, U = ()> {
     inner: S,
-    config: Arc<GuardConfig<R, C>>,
+    config: Arc<GuardConfig<U>>,
 }
 
-impl<S: Clone, R: ResolvePrincipal, C> Clone for Guard<S, R, C> {
+impl<S: Clone, U> Clone for Guard<S, U> {
     fn clone(&self) -> Self {
         Self { inner: self.inner.clone(), config: self.config.clone() }
     }
 }
 
-impl<S, R: ResolvePrincipal, C> Guard<S, R, C> {
-    pub(crate) fn from_config(inner: S, config: Arc<GuardConfig<R, C>>) -> Self {
-        Self { inner, config }
-    }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
+impl<S: fmt::Debug, U> fmt::Debug for Guard<S, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard").field("inner", &self.inner).field("config", &self.config).finish()
     }
 }
 
-impl<S, R, C, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S, R, C>
+impl<S, U> Guard<S, U> {
+    pub(crate) fn from_config(inner: S, config: Arc<GuardConfig<U>>) -> Self {
+        Self { inner, config }
+    }
+
+    inner_service_accessors! {
+        /// ```
+        /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+        /// use tower::Layer;
+        /// # fn main() -> Result<(), tower_passport::ConfigError> {
+        /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+        /// #     .issuer("https://auth.example.com").audience("api").build()?;
+        /// let mut guard = GuardLayer::new(verifier).layer(41_u32);
+        /// assert_eq!(*guard.get_ref(), 41);
+        /// *guard.get_mut() += 1;
+        /// assert_eq!(guard.into_inner(), 42);
+        /// # Ok(())
+        /// # }
+        /// ```
+    }
+}
+
+impl<S, U, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S, U>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    R: ResolvePrincipal,
-    C: RevocationCheck,
+    U: Clone + Send + Sync + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, R::User>;
+    type Future = ResponseFuture<S, ReqBody, U>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -95,7 +112,7 @@ where
         match verified {
             Err(error) => ResponseFuture::rejected(error, config.responses.clone()),
             Ok(token) => {
-                let authorize = Box::pin(config.authorizer.clone().authorize(token));
+                let authorize = config.authorizer.clone().authorize(token);
                 // Keep the service that was polled ready; leave a fresh clone behind.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);

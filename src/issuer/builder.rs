@@ -9,7 +9,7 @@ use super::key_ring::KeyRing;
 use super::limits::{default_password_checks, AuthLimiter, NoLimit, PasswordChecks};
 use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
 use crate::clock::{Clock, SystemClock};
-use crate::error::{BackendError, ConfigError};
+use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 use crate::keys::{Algorithm, SharedKeySet};
 use crate::store::Store;
 
@@ -238,13 +238,19 @@ impl<S: Store> IssuerBuilder<S> {
     /// fails.
     pub fn build(self) -> Result<Issuer<S>, ConfigError> {
         if self.issuer.is_empty() {
-            return Err(ConfigError::new("the issuer needs its URL"));
+            return Err(ConfigError::new(ConfigErrorKind::Issuer, "the issuer needs its URL"));
         }
         if self.audiences.is_empty() {
-            return Err(ConfigError::new("the issuer needs an audience (IssuerBuilder::audience)"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Audience,
+                "the issuer needs an audience (IssuerBuilder::audience)",
+            ));
         }
         if [self.access_ttl, self.refresh_ttl, self.personal_ttl].iter().any(|ttl| ttl.as_secs() == 0) {
-            return Err(ConfigError::new("token lifetimes must be at least one second"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "token lifetimes must be at least one second",
+            ));
         }
         let signing_key = match self.signing_key {
             Some(key) => key,

@@ -1,3 +1,7 @@
+use tokio::sync::broadcast;
+
+use crate::revocation::{Invalidation, InvalidationSource};
+
 /// Something the issuer did, published on its broadcast channel
 /// ([`Issuer::subscribe`](super::Issuer::subscribe)): a Rust-shaped version of Passport's
 /// `AccessTokenCreated`, `RefreshTokenCreated` and revocation events. No event carries a
@@ -53,4 +57,87 @@ pub enum IssuerEvent {
         /// Its user, if any.
         user_id: Option<String>,
     },
+}
+
+impl IssuerEvent {
+    /// What every cache should drop after this event, if anything.
+    ///
+    /// ```
+    /// use tower_passport::issuer::IssuerEvent;
+    /// use tower_passport::revocation::Invalidation;
+    /// let revoked = IssuerEvent::ClientRevoked { client_id: "billing".into() };
+    /// assert_eq!(revoked.invalidation(), Some(Invalidation::Client { client_id: "billing".into() }));
+    /// let family = IssuerEvent::FamilyRevoked { family_id: "f".into() };
+    /// assert_eq!(family.invalidation(), None); // its access tokens come as their own events
+    /// ```
+    pub fn invalidation(&self) -> Option<Invalidation> {
+        match self {
+            Self::AccessTokenRevoked { jti } => Some(Invalidation::AccessToken { jti: jti.clone() }),
+            Self::ClientRevoked { client_id } => Some(Invalidation::Client { client_id: client_id.clone() }),
+            _ => None,
+        }
+    }
+}
+
+/// The issuer's event stream ([`Issuer::subscribe`](super::Issuer::subscribe)) is a source
+/// of invalidations: it yields every revocation the issuer makes. If the subscriber falls
+/// behind and events are lost, it yields [`Invalidation::Everything`] instead, so no node
+/// keeps a stale answer.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_passport::issuer::Issuer;
+/// use tower_passport::revocation::{Invalidation, InvalidationSource};
+/// use tower_passport::store::MemoryStore;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+/// let mut source = issuer.subscribe();
+/// drop(issuer); // the channel closes with the last issuer
+/// assert_eq!(source.next_invalidation().await, None);
+/// # Ok(())
+/// # }
+/// ```
+impl InvalidationSource for broadcast::Receiver<IssuerEvent> {
+    async fn next_invalidation(&mut self) -> Option<Invalidation> {
+        loop {
+            match self.recv().await {
+                Ok(event) => {
+                    if let Some(invalidation) = event.invalidation() {
+                        return Some(invalidation);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "fell behind the issuer's events; invalidating everything");
+                    return Some(Invalidation::Everything);
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_event_stream_yields_revocations_and_everything_after_a_lag() {
+        let (events, mut source) = broadcast::channel(2);
+        for jti in ["a", "b", "c"] {
+            events.send(IssuerEvent::AccessTokenRevoked { jti: jti.into() }).expect("a receiver");
+        }
+        // "a" was lost: every cache must start over.
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::Everything));
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::AccessToken { jti: "b".into() }));
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::AccessToken { jti: "c".into() }));
+        let created =
+            IssuerEvent::AccessTokenCreated { jti: "d".into(), client_id: "app".into(), user_id: None };
+        events.send(created).expect("a receiver");
+        events.send(IssuerEvent::ClientRevoked { client_id: "app".into() }).expect("a receiver");
+        // Events that revoke nothing are skipped.
+        assert_eq!(source.next_invalidation().await, Some(Invalidation::Client { client_id: "app".into() }));
+        drop(events);
+        assert_eq!(source.next_invalidation().await, None);
+    }
 }

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::{Algorithm, VerifyingKey};
 
 /// A private key the issuer signs access tokens with: ES256 (the default), RS256
@@ -47,8 +47,12 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+fn invalid_key(message: impl Into<std::borrow::Cow<'static, str>>) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::InvalidKey, message)
+}
+
 fn keygen_failed(_: aws_lc_rs::error::Unspecified) -> ConfigError {
-    ConfigError::new("key generation failed")
+    ConfigError::new(ConfigErrorKind::Crypto, "key generation failed")
 }
 
 impl SigningKey {
@@ -76,9 +80,10 @@ impl SigningKey {
                 .as_ref()
                 .to_vec(),
             other => {
-                return Err(ConfigError::new(format!(
-                    "the issuer signs with ES256, RS256 or EdDSA, not {other}"
-                )))
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Algorithm,
+                    format!("the issuer signs with ES256, RS256 or EdDSA, not {other}"),
+                ))
             }
         };
         Self::from_pkcs8_der(&pkcs8)
@@ -91,25 +96,24 @@ impl SigningKey {
     /// # Errors
     /// When the PEM does not hold one of those keys.
     pub fn from_pem(pem: &[u8]) -> Result<Self, ConfigError> {
-        let parsed =
-            pem::parse(pem).map_err(|e| ConfigError::new(format!("invalid PEM private key: {e}")))?;
+        let parsed = pem::parse(pem).map_err(|e| invalid_key("invalid PEM private key").with_source(e))?;
         match parsed.tag() {
             "PRIVATE KEY" => Self::from_pkcs8_der(parsed.contents()),
             "RSA PRIVATE KEY" => {
                 let pair = RsaKeyPair::from_der(parsed.contents())
-                    .map_err(|e| ConfigError::new(format!("invalid RSA private key: {e}")))?;
+                    .map_err(|e| invalid_key("invalid RSA private key").with_source(e))?;
                 let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
-                    .map_err(|_| ConfigError::new("cannot re-encode the RSA key"))?;
+                    .map_err(|_| invalid_key("cannot re-encode the RSA key"))?;
                 Self::from_pkcs8_der(pkcs8.as_ref())
             }
             "EC PRIVATE KEY" => {
                 let pair =
                     EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, parsed.contents())
-                        .map_err(|e| ConfigError::new(format!("invalid P-256 private key: {e}")))?;
-                let pkcs8 = pair.to_pkcs8v1().map_err(|_| ConfigError::new("cannot re-encode the EC key"))?;
+                        .map_err(|e| invalid_key("invalid P-256 private key").with_source(e))?;
+                let pkcs8 = pair.to_pkcs8v1().map_err(|_| invalid_key("cannot re-encode the EC key"))?;
                 Self::from_pkcs8_der(pkcs8.as_ref())
             }
-            tag => Err(ConfigError::new(format!("unsupported PEM type {tag:?} for a signing key"))),
+            tag => Err(invalid_key(format!("unsupported PEM type {tag:?} for a signing key"))),
         }
     }
 
@@ -119,8 +123,13 @@ impl SigningKey {
     /// When the file cannot be read or does not hold a supported key.
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let pem = std::fs::read(path)
-            .map_err(|e| ConfigError::new(format!("cannot read the private key {}: {e}", path.display())))?;
+        let pem = std::fs::read(path).map_err(|e| {
+            ConfigError::new(
+                ConfigErrorKind::KeyFile,
+                format!("cannot read the private key {}", path.display()),
+            )
+            .with_source(e)
+        })?;
         Self::from_pem(&pem)
     }
 
@@ -182,7 +191,7 @@ impl SigningKey {
         if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8) {
             let point = pair.public_key().as_ref();
             let (x, y) =
-                point.get(1..).map(|xy| xy.split_at(32)).ok_or_else(|| ConfigError::new("bad EC point"))?;
+                point.get(1..).map(|xy| xy.split_at(32)).ok_or_else(|| invalid_key("bad EC point"))?;
             let (x, y) = (b64(x), b64(y));
             let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
             let jwk = json!({"crv": "P-256", "kty": "EC", "x": x, "y": y});
@@ -201,7 +210,7 @@ impl SigningKey {
             let jwk = json!({"e": e, "kty": "RSA", "n": n});
             return Self::assemble(Algorithm::RS256, Pair::Rsa(pair), &canonical, jwk, pkcs8);
         }
-        Err(ConfigError::new("the private key is not an RSA (2048 bits or more), P-256 or Ed25519 key"))
+        Err(invalid_key("the private key is not an RSA (2048 bits or more), P-256 or Ed25519 key"))
     }
 
     /// `canonical` is the RFC 7638 form: the required members, lexicographically

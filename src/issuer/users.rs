@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use aws_lc_rs::pbkdf2;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
-use crate::error::{BackendError, ConfigError};
+use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 
 /// Finds a user by username and verifies the password, for the password grant.
 ///
@@ -77,10 +77,12 @@ impl PasswordHash {
     /// # Errors
     /// When `iterations` is 0 or the random source fails.
     pub fn new(password: &str, iterations: u32) -> Result<Self, ConfigError> {
-        let iterations =
-            NonZeroU32::new(iterations).ok_or_else(|| ConfigError::new("iterations must be positive"))?;
+        let iterations = NonZeroU32::new(iterations)
+            .ok_or_else(|| ConfigError::new(ConfigErrorKind::Limit, "iterations must be positive"))?;
         let mut salt = [0u8; 16];
-        SystemRandom::new().fill(&mut salt).map_err(|_| ConfigError::new("random source failed"))?;
+        SystemRandom::new()
+            .fill(&mut salt)
+            .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "random source failed"))?;
         let mut hash = [0u8; 32];
         pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, &salt, password.as_bytes(), &mut hash);
         Ok(Self { iterations, salt, hash })

@@ -3,7 +3,7 @@ use std::str::FromStr;
 
 use aws_lc_rs::{hmac, signature};
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 
 /// A JWS algorithm this crate verifies. `none` is not one of them.
 ///
@@ -145,6 +145,8 @@ impl FromStr for Algorithm {
     type Err = ConfigError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::from_name(name).ok_or_else(|| ConfigError::new(format!("unsupported JWS algorithm {name:?}")))
+        Self::from_name(name).ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Algorithm, format!("unsupported JWS algorithm {name:?}"))
+        })
     }
 }

@@ -5,7 +5,7 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::{Algorithm, VerifyingKey};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 
 /// How JWKs are turned into keys.
 ///
@@ -109,21 +109,25 @@ impl VerifyingKey {
     /// # Errors
     /// As [`from_jwk`](Self::from_jwk), except that `oct` keys are accepted when allowed.
     pub fn from_jwk_with(json: &str, options: &JwkOptions) -> Result<Self, ConfigError> {
-        let document: JwkDocument =
-            serde_json::from_str(json).map_err(|e| ConfigError::new(format!("invalid JWK: {e}")))?;
+        let document: JwkDocument = serde_json::from_str(json)
+            .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidKey, "invalid JWK").with_source(e))?;
         Self::from_jwk_document(&document, options)
     }
 
     pub(crate) fn from_jwk_document(jwk: &JwkDocument, options: &JwkOptions) -> Result<Self, ConfigError> {
         if jwk.key_use.as_deref().is_some_and(|key_use| key_use != "sig") {
-            return Err(ConfigError::new("the JWK is not a signature key (use is not \"sig\")"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidKey,
+                "the JWK is not a signature key (use is not \"sig\")",
+            ));
         }
         let named = jwk
             .alg
             .as_deref()
             .map(|alg| {
-                Algorithm::from_name(alg)
-                    .ok_or_else(|| ConfigError::new(format!("unsupported JWK alg {alg:?}")))
+                Algorithm::from_name(alg).ok_or_else(|| {
+                    ConfigError::new(ConfigErrorKind::Algorithm, format!("unsupported JWK alg {alg:?}"))
+                })
             })
             .transpose()?;
         let key = match jwk.kty.as_str() {
@@ -137,13 +141,21 @@ impl VerifyingKey {
                 let (curve_alg, size) = match jwk.crv.as_deref() {
                     Some("P-256") => (Algorithm::ES256, 32),
                     Some("P-384") => (Algorithm::ES384, 48),
-                    other => return Err(ConfigError::new(format!("unsupported EC curve {other:?}"))),
+                    other => {
+                        return Err(ConfigError::new(
+                            ConfigErrorKind::InvalidKey,
+                            format!("unsupported EC curve {other:?}"),
+                        ))
+                    }
                 };
                 let algorithm = agree(named, curve_alg)?;
                 let x = decode_member(&jwk.x, "x")?;
                 let y = decode_member(&jwk.y, "y")?;
                 if x.len() != size || y.len() != size {
-                    return Err(ConfigError::new("EC JWK coordinates have the wrong length"));
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidKey,
+                        "EC JWK coordinates have the wrong length",
+                    ));
                 }
                 let mut point = Vec::with_capacity(1 + 2 * size);
                 point.push(0x04);
@@ -153,7 +165,10 @@ impl VerifyingKey {
             }
             "OKP" => {
                 if jwk.crv.as_deref() != Some("Ed25519") {
-                    return Err(ConfigError::new(format!("unsupported OKP curve {:?}", jwk.crv)));
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidKey,
+                        format!("unsupported OKP curve {:?}", jwk.crv),
+                    ));
                 }
                 let algorithm = agree(named, Algorithm::EdDSA)?;
                 Self::from_der(&decode_member(&jwk.x, "x")?, algorithm)?
@@ -161,15 +176,21 @@ impl VerifyingKey {
             "oct" => {
                 if !options.allow_symmetric {
                     return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidKey,
                         "oct (symmetric) JWKs are refused unless explicitly allowed",
                     ));
                 }
-                let algorithm = named
-                    .filter(|alg| alg.is_symmetric())
-                    .ok_or_else(|| ConfigError::new("an oct JWK must name an HMAC alg"))?;
+                let algorithm = named.filter(|alg| alg.is_symmetric()).ok_or_else(|| {
+                    ConfigError::new(ConfigErrorKind::Algorithm, "an oct JWK must name an HMAC alg")
+                })?;
                 Self::from_hmac_secret(algorithm, &decode_member(&jwk.k, "k")?)?
             }
-            other => return Err(ConfigError::new(format!("unsupported JWK kty {other:?}"))),
+            other => {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidKey,
+                    format!("unsupported JWK kty {other:?}"),
+                ))
+            }
         };
         Ok(match &jwk.kid {
             Some(kid) => key.with_kid(kid.as_str()),
@@ -181,17 +202,19 @@ impl VerifyingKey {
 /// A JWK's `alg`, when present, must be the one its `kty`/`crv` implies.
 fn agree(named: Option<Algorithm>, implied: Algorithm) -> Result<Algorithm, ConfigError> {
     match named {
-        Some(alg) if alg != implied => {
-            Err(ConfigError::new(format!("JWK alg {alg} does not fit its key type ({implied})")))
-        }
+        Some(alg) if alg != implied => Err(ConfigError::new(
+            ConfigErrorKind::Algorithm,
+            format!("JWK alg {alg} does not fit its key type ({implied})"),
+        )),
         _ => Ok(implied),
     }
 }
 
 fn decode_member(value: &Option<String>, name: &str) -> Result<Vec<u8>, ConfigError> {
-    let value =
-        value.as_deref().ok_or_else(|| ConfigError::new(format!("the JWK has no {name:?} member")))?;
-    URL_SAFE_NO_PAD
-        .decode(value)
-        .map_err(|_| ConfigError::new(format!("the JWK member {name:?} is not base64url")))
+    let value = value.as_deref().ok_or_else(|| {
+        ConfigError::new(ConfigErrorKind::InvalidKey, format!("the JWK has no {name:?} member"))
+    })?;
+    URL_SAFE_NO_PAD.decode(value).map_err(|_| {
+        ConfigError::new(ConfigErrorKind::InvalidKey, format!("the JWK member {name:?} is not base64url"))
+    })
 }

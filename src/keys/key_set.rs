@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::jwk::JwkDocument;
 use super::{Algorithm, JwkOptions, VerifyingKey};
-use crate::error::{ConfigError, Reason};
+use crate::error::{ConfigError, ConfigErrorKind, Reason};
 
 /// A static set of verifying keys.
 ///
@@ -64,14 +64,15 @@ impl KeySet {
     /// As [`from_jwks`](Self::from_jwks).
     pub fn from_jwks_with(json: &str, options: &JwkOptions) -> Result<Self, ConfigError> {
         let mut set = Self::new();
-        let entries = jwks_entries_raw(json).map_err(|e| ConfigError::new(format!("invalid JWKS: {e}")))?;
+        let entries = jwks_entries_raw(json)
+            .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidKey, "invalid JWKS").with_source(e))?;
         for (index, value) in entries {
             let key = parse_entry(value, options).map_err(|refused| {
-                let detail = match refused {
-                    Refused::Shape(e) => e.to_string(),
-                    Refused::Key(e) => e.to_string(),
-                };
-                ConfigError::new(format!("JWKS key #{index}: {detail}"))
+                let error = ConfigError::new(ConfigErrorKind::InvalidKey, format!("JWKS key #{index}"));
+                match refused {
+                    Refused::Shape(e) => error.with_source(e),
+                    Refused::Key(e) => error.with_source(e),
+                }
             })?;
             set.insert(key);
         }
@@ -98,11 +99,14 @@ impl KeySet {
         let mut set = Self::new();
         let entries = jwks_entries_raw(json).map_err(|e| {
             // Position only: serde's text may quote a fragment of the document.
-            ConfigError::new(format!(
-                "the document is not a JWKS (a JSON object with a \"keys\" array): line {}, column {}",
-                e.line(),
-                e.column()
-            ))
+            ConfigError::new(
+                ConfigErrorKind::InvalidKey,
+                format!(
+                    "the document is not a JWKS (a JSON object with a \"keys\" array): line {}, column {}",
+                    e.line(),
+                    e.column()
+                ),
+            )
         })?;
         for (index, entry) in entries {
             let kid = entry.get("kid").and_then(serde_json::Value::as_str).map(str::to_owned);

@@ -7,7 +7,7 @@
 //! A verifier reads an issuer's keys from a [`KeySource`]: a static [`KeySet`], or with
 //! the `jwks` feature a [`RemoteKeySet`] fetched over HTTP (directly or through OpenID /
 //! RFC 8414 discovery) and refreshed in the background, or a [`SharedKeySet`] its owner
-//! replaces at run time (the issuer's keys across a rotation).
+//! replaces at run time (a signer's keys across a rotation).
 
 mod algorithm;
 mod jwk;

@@ -34,7 +34,7 @@ pub enum KeySource {
     #[cfg(feature = "jwks")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     Remote(RemoteKeySet),
-    /// Keys replaced at run time by their owner (the issuer, on rotation).
+    /// Keys replaced at run time by their owner (a signer rotating its keys).
     #[cfg(any(feature = "issuer", feature = "jwks"))]
     #[cfg_attr(docsrs, doc(cfg(any(feature = "issuer", feature = "jwks"))))]
     Shared(SharedKeySet),

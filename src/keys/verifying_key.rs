@@ -6,7 +6,7 @@ use aws_lc_rs::rsa::PublicEncryptingKey;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 
 use super::Algorithm;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 
 /// A public key (or, by explicit opt-in, an HMAC secret) bound to exactly one algorithm.
 ///
@@ -68,6 +68,7 @@ impl VerifyingKey {
             .find_map(|algorithm| Self::from_der(&der, algorithm).ok())
             .ok_or_else(|| {
                 ConfigError::new(
+                    ConfigErrorKind::InvalidKey,
                     "the PEM key is not an RSA (2048 bits or more), P-256, P-384 or Ed25519 public key",
                 )
             })
@@ -81,12 +82,15 @@ impl VerifyingKey {
     /// algorithm (use [`from_hmac_secret`](Self::from_hmac_secret)).
     pub fn from_der(der: &[u8], algorithm: Algorithm) -> Result<Self, ConfigError> {
         let verification = algorithm.verification().ok_or_else(|| {
-            ConfigError::new(format!(
-                "{algorithm} is symmetric: load its secret with VerifyingKey::from_hmac_secret"
-            ))
+            ConfigError::new(
+                ConfigErrorKind::Algorithm,
+                format!("{algorithm} is symmetric: load its secret with VerifyingKey::from_hmac_secret"),
+            )
         })?;
-        let parsed = ParsedPublicKey::new(verification, der)
-            .map_err(|rejected| ConfigError::new(format!("the key does not fit {algorithm}: {rejected}")))?;
+        let parsed = ParsedPublicKey::new(verification, der).map_err(|rejected| {
+            ConfigError::new(ConfigErrorKind::InvalidKey, format!("the key does not fit {algorithm}"))
+                .with_source(rejected)
+        })?;
         Self::public(algorithm, parsed)
     }
 
@@ -100,7 +104,10 @@ impl VerifyingKey {
                 .and_then(|spki| PublicEncryptingKey::from_der(spki.as_ref()).ok())
                 .map(|key| key.key_size_bits());
             if !size.is_some_and(|bits| (2048..=8192).contains(&bits)) {
-                return Err(ConfigError::new("an RSA key must have 2048 to 8192 bits"));
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidKey,
+                    "an RSA key must have 2048 to 8192 bits",
+                ));
             }
         }
         Ok(Self { algorithm, kid: None, material: Material::Public(parsed) })
@@ -112,12 +119,12 @@ impl VerifyingKey {
     /// When `algorithm` is not an RSA algorithm or the components do not form a key of
     /// 2048 bits or more.
     pub fn from_rsa_components(n: &[u8], e: &[u8], algorithm: Algorithm) -> Result<Self, ConfigError> {
-        let params = algorithm
-            .rsa_parameters()
-            .ok_or_else(|| ConfigError::new(format!("{algorithm} is not an RSA algorithm")))?;
-        let parsed = RsaPublicKeyComponents { n, e }
-            .to_parsed_public_key(params)
-            .map_err(|rejected| ConfigError::new(format!("invalid RSA key: {rejected}")))?;
+        let params = algorithm.rsa_parameters().ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Algorithm, format!("{algorithm} is not an RSA algorithm"))
+        })?;
+        let parsed = RsaPublicKeyComponents { n, e }.to_parsed_public_key(params).map_err(|rejected| {
+            ConfigError::new(ConfigErrorKind::InvalidKey, "invalid RSA key").with_source(rejected)
+        })?;
         Self::public(algorithm, parsed)
     }
 
@@ -136,13 +143,14 @@ impl VerifyingKey {
     /// # Errors
     /// When `algorithm` is not HS256/384/512, or the secret is shorter than its hash output.
     pub fn from_hmac_secret(algorithm: Algorithm, secret: &[u8]) -> Result<Self, ConfigError> {
-        let (hmac_algorithm, min_len) = algorithm
-            .hmac()
-            .ok_or_else(|| ConfigError::new(format!("{algorithm} is not an HMAC algorithm")))?;
+        let (hmac_algorithm, min_len) = algorithm.hmac().ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Algorithm, format!("{algorithm} is not an HMAC algorithm"))
+        })?;
         if secret.len() < min_len {
-            return Err(ConfigError::new(format!(
-                "an {algorithm} secret must be at least {min_len} bytes (RFC 7518 §3.2)"
-            )));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidKey,
+                format!("an {algorithm} secret must be at least {min_len} bytes (RFC 7518 §3.2)"),
+            ));
         }
         let key = Box::new(hmac::Key::new(hmac_algorithm, secret));
         Ok(Self { algorithm, kid: None, material: Material::Hmac(key) })
@@ -192,14 +200,17 @@ impl fmt::Debug for VerifyingKey {
 }
 
 fn pem_to_der(pem: &[u8]) -> Result<Vec<u8>, ConfigError> {
-    let parsed = pem::parse(pem).map_err(|e| ConfigError::new(format!("invalid PEM: {e}")))?;
+    let parsed = pem::parse(pem)
+        .map_err(|e| ConfigError::new(ConfigErrorKind::InvalidKey, "invalid PEM").with_source(e))?;
     match parsed.tag() {
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Ok(parsed.into_contents()),
-        tag if tag.contains("PRIVATE") => {
-            Err(ConfigError::new("the PEM holds a private key; give the guard the public key only"))
-        }
-        tag => Err(ConfigError::new(format!(
-            "unsupported PEM type {tag:?}; expected PUBLIC KEY or RSA PUBLIC KEY"
-        ))),
+        tag if tag.contains("PRIVATE") => Err(ConfigError::new(
+            ConfigErrorKind::InvalidKey,
+            "the PEM holds a private key; give the guard the public key only",
+        )),
+        tag => Err(ConfigError::new(
+            ConfigErrorKind::InvalidKey,
+            format!("unsupported PEM type {tag:?}; expected PUBLIC KEY or RSA PUBLIC KEY"),
+        )),
     }
 }

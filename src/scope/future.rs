@@ -23,7 +23,8 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Inner { #[pin] future: F },
-        Rejected { error: AuthError, responses: Arc<ResponseConfig> },
+        // The error is taken when answered.
+        Rejected { error: Option<AuthError>, responses: Arc<ResponseConfig> },
     }
 }
 
@@ -33,7 +34,7 @@ impl<F> ResponseFuture<F> {
     }
 
     pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>) -> Self {
-        Self { state: State::Rejected { error, responses } }
+        Self { state: State::Rejected { error: Some(error), responses } }
     }
 }
 
@@ -46,7 +47,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
-            StateProj::Rejected { error, responses } => Poll::Ready(Ok(responses.respond(error))),
+            StateProj::Rejected { error, responses } => {
+                let error = error.take().unwrap_or_else(AuthError::polled_after_completion);
+                Poll::Ready(Ok(responses.reject(error, ResponseBody::full)))
+            }
         }
     }
 }

@@ -35,7 +35,6 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::error::{AuthError, ResponseConfig};
-use crate::guard::future::trace_rejection;
 use crate::guard::GuardContext;
 
 use future::ResponseFuture;
@@ -52,6 +51,7 @@ use requirement::Requirement;
 /// let _human = RequireLayer::user_only();
 /// ```
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct RequireLayer {
     requirement: Arc<Requirement>,
 }
@@ -103,6 +103,19 @@ pub struct Require<S> {
     requirement: Arc<Requirement>,
 }
 
+impl<S> Require<S> {
+    inner_service_accessors! {
+        /// ```
+        /// use tower::Layer;
+        /// use tower_passport::RequireLayer;
+        /// let mut require = RequireLayer::client_only().layer(41_u32);
+        /// assert_eq!(*require.get_ref(), 41);
+        /// *require.get_mut() += 1;
+        /// assert_eq!(require.into_inner(), 42);
+        /// ```
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -127,10 +140,7 @@ where
         };
         match verdict {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err((error, responses)) => {
-                trace_rejection(&error);
-                ResponseFuture::rejected(error, responses)
-            }
+            Err((error, responses)) => ResponseFuture::rejected(error, responses),
         }
     }
 }

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::KeySource;
 
 use super::cache::VerifiedCache;
@@ -59,6 +59,18 @@ pub struct VerifierBuilder {
     clock: Arc<dyn Clock>,
     cache_capacity: u64,
     cache_max_ttl: Duration,
+}
+
+impl std::fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("issuers", &self.issuers)
+            .field("leeway", &self.leeway)
+            .field("inherited_scopes", &self.inherited_scopes)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("cache_max_ttl", &self.cache_max_ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifierBuilder {
@@ -186,7 +198,10 @@ impl VerifierBuilder {
         for (position, trusted) in self.issuers.into_iter().enumerate() {
             let policy = trusted.into_policy(position)?;
             if issuers.iter().any(|known: &super::issuers::IssuerPolicy| known.issuer == policy.issuer) {
-                return Err(ConfigError::new(format!("the issuer {:?} is trusted twice", policy.issuer)));
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Issuer,
+                    format!("the issuer {:?} is trusted twice", policy.issuer),
+                ));
             }
             issuers.push(policy);
         }

@@ -1,6 +1,6 @@
 //! The issuers a verifier trusts, each with its own keys, audiences and `typ` policy.
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::KeySource;
 
 use super::TypPolicy;
@@ -110,25 +110,31 @@ impl TrustedIssuer {
     /// Checks this issuer's configuration. `position` is 0 for the issuer configured
     /// through [`VerifierBuilder`](super::VerifierBuilder)'s own methods.
     pub(super) fn into_policy(self, position: usize) -> Result<IssuerPolicy, ConfigError> {
-        let name = |problem: &str| {
-            ConfigError::new(format!("trusted issuer #{} ({:?}): {problem}", position + 1, self.issuer))
+        let name = |kind, problem: &str| {
+            ConfigError::new(kind, format!("trusted issuer #{} ({:?}): {problem}", position + 1, self.issuer))
         };
         if self.issuer.is_empty() {
             return Err(match position {
-                0 => ConfigError::new("the verifier needs an issuer (VerifierBuilder::issuer)"),
-                _ => name("the issuer is empty"),
+                0 => ConfigError::new(
+                    ConfigErrorKind::Issuer,
+                    "the verifier needs an issuer (VerifierBuilder::issuer)",
+                ),
+                _ => name(ConfigErrorKind::Issuer, "the issuer is empty"),
             });
         }
         if self.audiences.iter().all(|aud| aud.is_empty()) {
             return Err(match position {
-                0 => ConfigError::new("the verifier needs an audience (VerifierBuilder::audience)"),
-                _ => name("needs an audience (TrustedIssuer::audience)"),
+                0 => ConfigError::new(
+                    ConfigErrorKind::Audience,
+                    "the verifier needs an audience (VerifierBuilder::audience)",
+                ),
+                _ => name(ConfigErrorKind::Audience, "needs an audience (TrustedIssuer::audience)"),
             });
         }
         if self.keys.is_empty_static() {
             return Err(match position {
-                0 => ConfigError::new("the verifier needs at least one key"),
-                _ => name("needs at least one key"),
+                0 => ConfigError::new(ConfigErrorKind::InvalidKey, "the verifier needs at least one key"),
+                _ => name(ConfigErrorKind::InvalidKey, "needs at least one key"),
             });
         }
         Ok(IssuerPolicy {

@@ -6,17 +6,16 @@ mod cache;
 mod claims_check;
 mod issuers;
 mod jws;
-mod revocation;
 
 pub use builder::{TypPolicy, VerifierBuilder};
 pub use issuers::TrustedIssuer;
-pub use revocation::{NoRevocation, RevocationCheck};
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::error::{AuthError, Reason};
 use crate::keys::KeySource;
+use crate::revocation::Invalidate;
 use crate::token::VerifiedToken;
 
 use cache::VerifiedCache;
@@ -118,11 +117,11 @@ impl Verifier {
         Ok(verified)
     }
 
-    /// Verifies `token` without consulting or filling the cache.
-    ///
-    /// # Errors
-    /// As [`verify`](Self::verify).
-    pub fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
+    /// Verifies `token` at `now` without consulting or filling the cache, for the crate's
+    /// own checks that must not touch it. A verifier built with
+    /// [`no_cache`](VerifierBuilder::no_cache) does the same through
+    /// [`verify`](Self::verify).
+    pub(crate) fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
         let parts = jws::split(token)?;
         let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
         let header_bytes = jws::decode_with(parts.header, &mut header_buffer, &mut header_spill)
@@ -193,11 +192,6 @@ impl Verifier {
         Ok(())
     }
 
-    /// The clock this verifier reads.
-    pub fn now(&self) -> u64 {
-        self.inner.clock.now()
-    }
-
     /// Drops the verified tokens with this `jti` from the cache (a revocation announced by
     /// another node, for instance).
     ///
@@ -205,28 +199,42 @@ impl Verifier {
     /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
     /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap()))
     /// #     .issuer("i").audience("a").build().unwrap();
-    /// verifier.forget_jti("3f6c1b2a");
-    /// verifier.forget_everything();
-    /// verifier.forget("eyJ...");
+    /// verifier.invalidate_jti("3f6c1b2a");
+    /// verifier.invalidate_everything();
+    /// verifier.invalidate("eyJ...");
     /// ```
-    pub fn forget_jti(&self, jti: &str) {
+    pub fn invalidate_jti(&self, jti: &str) {
         if let Some(cache) = &self.inner.cache {
             cache.remove_jti(jti);
         }
     }
 
     /// Empties the verified-token cache.
-    pub fn forget_everything(&self) {
+    pub fn invalidate_everything(&self) {
         if let Some(cache) = &self.inner.cache {
             cache.clear();
         }
     }
 
     /// Drops a token from the verified-token cache (for example when it is revoked).
-    pub fn forget(&self, token: &str) {
+    pub fn invalidate(&self, token: &str) {
         if let Some(cache) = &self.inner.cache {
             cache.remove(token);
         }
+    }
+}
+
+/// The verified-token cache as a target of [`LocalCaches`](crate::revocation::LocalCaches).
+/// It holds nothing per client: a client invalidation leaves it as it is.
+impl Invalidate for Verifier {
+    fn invalidate_jti(&self, jti: &str) {
+        Verifier::invalidate_jti(self, jti);
+    }
+
+    fn invalidate_client(&self, _client_id: &str) {}
+
+    fn invalidate_everything(&self) {
+        Verifier::invalidate_everything(self);
     }
 }
 

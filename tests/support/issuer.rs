@@ -17,7 +17,7 @@ use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::issuer::ScopeRegistry;
-use tower_passport::{GuardLayer, Principal, ResolvePrincipal, RevocationCheck};
+use tower_passport::{GuardLayer, Principal};
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "test-api";
@@ -120,12 +120,8 @@ async fn echo<U: Clone + Send + Sync + 'static>(
 }
 
 /// Calls a service behind `layer` with `token` as the bearer token.
-pub async fn through_guard<R, C>(layer: &GuardLayer<R, C>, token: &str) -> Answer
-where
-    R: ResolvePrincipal,
-    C: RevocationCheck,
-{
-    let service = ServiceBuilder::new().layer(layer.clone()).service_fn(echo::<R::User>);
+pub async fn through_guard<U: Clone + Send + Sync + 'static>(layer: &GuardLayer<U>, token: &str) -> Answer {
+    let service = ServiceBuilder::new().layer(layer.clone()).service_fn(echo::<U>);
     let request = Request::builder()
         .uri("/api/thing")
         .header(AUTHORIZATION, format!("Bearer {token}"))

@@ -12,19 +12,16 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::bus::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::issuer::{
-    AuthenticatedClient, ClientRegistration, Issuer, RevocationList, ScopeRegistry, SigningKey, StaticUsers,
+    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers,
 };
+use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{GrantType, PostgresStore};
 use tower_passport::{Algorithm, GuardLayer, TokenOnly};
 
 pub struct Node {
     pub issuer: Issuer<PostgresStore>,
-    pub guard: GuardLayer<
-        tower_passport::issuer::RegistryResolver<TokenOnly, PostgresStore>,
-        RevocationList<PostgresStore>,
-    >,
+    pub guard: GuardLayer,
     pub bus: Option<BusHandle>,
 }
 
@@ -106,13 +103,13 @@ pub async fn two_nodes_on(
             (Bus::Postgres, _) => Some(
                 PgRevocationBus::new(store.pool().clone(), &format!("{schema}_bus"))
                     .expect("bus")
-                    .start(Some(&issuer), caches),
+                    .start(issuer.subscribe(), caches),
             ),
             (Bus::Redis, Some(url)) => Some(
                 RedisRevocationBus::connect(url, &format!("{schema}:bus"))
                     .await
                     .expect("redis bus")
-                    .start(Some(&issuer), caches),
+                    .start(issuer.subscribe(), caches),
             ),
         };
         nodes.push(Node { issuer, guard, bus });

@@ -11,7 +11,7 @@ use super::discovery::metadata_urls;
 use super::hyper_client::{HyperClient, DEFAULT_MAX_RESPONSE_BYTES};
 use super::url::{display, parse_fetch_url};
 use super::RemoteKeySet;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::JwkOptions;
 
 /// Where the set comes from.
@@ -70,14 +70,21 @@ impl Settings {
         let durations = [self.timeout, self.min_refresh, self.max_stale, self.cooldown, self.retry_initial];
         if durations.iter().any(Duration::is_zero) || self.max_response_bytes == 0 {
             return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
                 "the timeout, refresh interval, stale bound, cooldown, retry backoff and size cap must be positive",
             ));
         }
         if self.min_refresh > self.default_refresh || self.default_refresh > self.max_refresh {
-            return Err(ConfigError::new("the refresh intervals must satisfy min <= default <= max"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "the refresh intervals must satisfy min <= default <= max",
+            ));
         }
         if self.retry_initial > self.retry_max {
-            return Err(ConfigError::new("the initial retry backoff must not exceed the maximum"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "the initial retry backoff must not exceed the maximum",
+            ));
         }
         Ok(())
     }
@@ -320,13 +327,12 @@ impl RemoteKeySetBuilder {
     pub fn build(self) -> Result<RemoteKeySet, ConfigError> {
         let settings = self.settings;
         let location = match &self.target {
-            Target::Jwks(url) => Location::Jwks(
-                parse_fetch_url(url, settings.allow_http, "JWKS URL").map_err(ConfigError::new)?,
-            ),
+            Target::Jwks(url) => {
+                Location::Jwks(parse_fetch_url(url, settings.allow_http, "JWKS URL").map_err(url_error)?)
+            }
             Target::Discovery(issuer) => {
-                let uri =
-                    parse_fetch_url(issuer, settings.allow_http, "issuer URL").map_err(ConfigError::new)?;
-                let metadata = metadata_urls(&uri).map_err(ConfigError::new)?;
+                let uri = parse_fetch_url(issuer, settings.allow_http, "issuer URL").map_err(url_error)?;
+                let metadata = metadata_urls(&uri).map_err(url_error)?;
                 Location::Discovery { issuer: issuer.as_str().into(), metadata }
             }
         };
@@ -342,4 +348,9 @@ impl RemoteKeySetBuilder {
         };
         Ok(RemoteKeySet::from_config(Config { location, client, settings }))
     }
+}
+
+/// A URL the configuration names cannot be fetched from; `problem` says why.
+fn url_error(problem: String) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::Url, problem)
 }

@@ -14,7 +14,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::client::{FetchFuture, HttpClient};
-use crate::error::{BackendError, ConfigError};
+use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 
 /// The largest JWKS or discovery document read by default: 256 KiB, a hundred times the
 /// size of a typical identity provider's set.
@@ -176,7 +176,10 @@ impl HyperClientBuilder {
     /// ```
     pub fn build(self) -> Result<HyperClient, ConfigError> {
         if self.connect_timeout.is_zero() || self.max_response_bytes == 0 {
-            return Err(ConfigError::new("the connect timeout and the response size cap must be positive"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "the connect timeout and the response size cap must be positive",
+            ));
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = hyper_rustls::HttpsConnectorBuilder::new();
@@ -188,7 +191,7 @@ impl HyperClientBuilder {
             with_native_roots(tls, provider)?
         } else {
             tls.with_provider_and_webpki_roots(provider)
-                .map_err(|e| ConfigError::new(format!("cannot configure TLS: {e}")))?
+                .map_err(|e| ConfigError::new(ConfigErrorKind::Tls, "cannot configure TLS").with_source(e))?
         };
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -208,8 +211,9 @@ fn with_native_roots(
     tls: TlsBuilder,
     provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<TlsWithRoots, ConfigError> {
-    tls.with_provider_and_native_roots(provider)
-        .map_err(|e| ConfigError::new(format!("cannot load the platform's root certificates: {e}")))
+    tls.with_provider_and_native_roots(provider).map_err(|e| {
+        ConfigError::new(ConfigErrorKind::Tls, "cannot load the platform's root certificates").with_source(e)
+    })
 }
 
 #[cfg(not(feature = "jwks-native-roots"))]
@@ -217,5 +221,5 @@ fn with_native_roots(
     _tls: TlsBuilder,
     _provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<TlsWithRoots, ConfigError> {
-    Err(ConfigError::new("native roots need the jwks-native-roots feature"))
+    Err(ConfigError::new(ConfigErrorKind::Feature, "native roots need the jwks-native-roots feature"))
 }

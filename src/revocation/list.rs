@@ -10,25 +10,26 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 use moka::Expiry;
 
+use super::{Invalidate, RevocationCheck};
 use crate::clock::Clock;
 use crate::error::BackendError;
-use crate::store::Store;
+use crate::store::RevocationStore;
 use crate::token::VerifiedToken;
-use crate::verify::RevocationCheck;
 
-/// Revoked access-token `jti`s, cached in front of a [`Store`]. Cheap to clone.
+/// Revoked access-token `jti`s, cached in front of a [`RevocationStore`]: the one store
+/// role it needs. Cheap to clone.
 ///
 /// - A revoked entry is cached until the token's own expiry.
 /// - A "not revoked" answer is cached for a short, configured time (the bounded
 ///   staleness a multi-node deployment accepts without a revocation bus; 5 s by default).
 /// - Revocations made through the issuer update this node's cache at once, so a single
 ///   node never serves a stale "not revoked".
-/// - [`invalidate`](Self::invalidate) drops an entry on a message from another node.
+/// - [`invalidate_jti`](Self::invalidate_jti) drops an entry on a message from another node.
 /// - A store error is an error, never "not revoked": the guard answers 503.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_passport::issuer::RevocationList;
+/// use tower_passport::revocation::RevocationList;
 /// use tower_passport::store::MemoryStore;
 /// let list = RevocationList::new(Arc::new(MemoryStore::new()));
 /// list.record_revoked("jti-1", u64::MAX);
@@ -80,7 +81,7 @@ impl Expiry<Box<str>, Entry> for EntryTtl {
     }
 }
 
-impl<S: Store> RevocationList<S> {
+impl<S: RevocationStore> RevocationList<S> {
     /// A list over `store`, on the system clock, caching 100 000 entries and negative
     /// answers for 5 seconds.
     pub fn new(store: Arc<S>) -> Self {
@@ -123,12 +124,12 @@ impl<S: Store> RevocationList<S> {
 
     /// Drops what this node cached for `jti`: the next check asks the store. For
     /// invalidation messages from other nodes.
-    pub fn invalidate(&self, jti: &str) {
+    pub fn invalidate_jti(&self, jti: &str) {
         self.inner.cache.invalidate(jti);
     }
 
     /// Drops every cached answer (after a lost invalidation channel, for instance).
-    pub fn invalidate_all(&self) {
+    pub fn invalidate_everything(&self) {
         self.inner.cache.invalidate_all();
     }
 
@@ -170,7 +171,7 @@ impl<S: Store> RevocationList<S> {
     }
 }
 
-impl<S: Store> RevocationCheck for RevocationList<S> {
+impl<S: RevocationStore> RevocationCheck for RevocationList<S> {
     // Borrows the list and the token: no clone, no allocation on a cache hit.
     async fn is_revoked(&self, token: &VerifiedToken) -> Result<bool, BackendError> {
         let Some(jti) = token.jti() else { return Ok(false) };
@@ -182,21 +183,22 @@ impl<S: Store> RevocationCheck for RevocationList<S> {
     }
 }
 
-impl<S: Store> crate::bus::Forget for RevocationList<S> {
-    fn forget_access_token(&self, jti: &str) {
-        self.invalidate(jti);
+impl<S: RevocationStore> Invalidate for RevocationList<S> {
+    fn invalidate_jti(&self, jti: &str) {
+        RevocationList::invalidate_jti(self, jti);
     }
 
-    fn forget_client(&self, _client_id: &str) {}
+    /// The list holds no client answers: nothing to drop.
+    fn invalidate_client(&self, _client_id: &str) {}
 
-    fn forget_everything(&self) {
-        self.invalidate_all();
+    fn invalidate_everything(&self) {
+        RevocationList::invalidate_everything(self);
     }
 
     fn bus_connected(&self, connected: bool) {
         if self.inner.bus_up.swap(connected, Ordering::SeqCst) != connected {
             // Answers cached under the other regime have the wrong lifetime: start over.
-            self.invalidate_all();
+            self.invalidate_everything();
         }
     }
 }

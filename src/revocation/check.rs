@@ -1,3 +1,5 @@
+//! Asking whether a verified token was revoked.
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -7,13 +9,14 @@ use crate::token::VerifiedToken;
 /// Asks whether a verified token was revoked, typically by its `jti`.
 ///
 /// The guard consults it on every request, cache hit or not. An `Err` is never taken as
-/// "not revoked": the guard answers 503 and fails closed. The issuer's revocation list
-/// implements it; [`NoRevocation`] is the default.
+/// "not revoked": the guard answers 503 and fails closed. The cached revocation list
+/// (`RevocationList`, feature `issuer`) implements it; [`NoRevocation`] is the default.
 ///
 /// ```
 /// use std::collections::HashSet;
 /// use std::sync::{Arc, RwLock};
-/// use tower_passport::{BackendError, RevocationCheck, VerifiedToken};
+/// use tower_passport::revocation::RevocationCheck;
+/// use tower_passport::{BackendError, VerifiedToken};
 ///
 /// #[derive(Default)]
 /// struct DenyList(RwLock<HashSet<String>>);
@@ -33,7 +36,7 @@ pub trait RevocationCheck: Send + Sync + 'static {
 /// Never revokes anything: the default when no revocation list is configured.
 ///
 /// ```
-/// # use tower_passport::NoRevocation;
+/// # use tower_passport::revocation::NoRevocation;
 /// let _none = NoRevocation;
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
