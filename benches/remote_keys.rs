@@ -15,7 +15,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 use tower_passport::{
-    Algorithm, KeySet, ManualClock, RemoteKeySet, TrustedIssuer, Verifier, VerifierBuilder,
+    clock::ManualClock, verify::TrustedIssuer, verify::VerifierBuilder, Algorithm, KeySet, RemoteKeySet,
+    Verifier,
 };
 
 #[path = "../tests/jwks_server/mod.rs"]

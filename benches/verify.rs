@@ -26,7 +26,7 @@ use http_body_util::Empty;
 use jsonwebtoken::{DecodingKey, DecodingKeyKind, Validation};
 use serde_json::json;
 use tower::{service_fn, Layer, Service};
-use tower_passport::{Algorithm, GuardLayer, KeySet, ManualClock, Verifier};
+use tower_passport::{clock::ManualClock, Algorithm, GuardLayer, KeySet, Verifier};
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -22,7 +22,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Empty;
 use tower::{service_fn, Service, ServiceBuilder};
-use tower_passport::{Algorithm, GuardLayer, KeySet, ManualClock, RequireLayer, Verifier};
+use tower_passport::{clock::ManualClock, Algorithm, GuardLayer, KeySet, RequireLayer, Verifier};
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -32,7 +32,7 @@ mod demo;
 
 use std::error::Error;
 
-use tower_passport::{Algorithm, KeySet, KeySource, RemoteKeySet, Verifier, VerifyingKey};
+use tower_passport::{keys::KeySource, Algorithm, KeySet, RemoteKeySet, Verifier, VerifyingKey};
 
 fn required(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("set {name} (see the top of examples/resource_server.rs)"))

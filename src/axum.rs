@@ -68,7 +68,7 @@ impl IntoResponse for PrincipalRejection {
 }
 
 /// Renders the error with the **defaults only**: realm `api`, no RFC 9728 metadata URL,
-/// the [`JsonResponder`](crate::JsonResponder) body. An `AuthError` does not know which
+/// the [`JsonResponder`](crate::error::JsonResponder) body. An `AuthError` does not know which
 /// guard it came from; behind a guard configured otherwise, return the extractor's
 /// [`PrincipalRejection`], or let the guard and scope layers answer, which use the guard's
 /// configuration. The error is left in the response's extensions.

@@ -14,7 +14,7 @@ pin_project! {
     ///
     /// ```
     /// use http_body::Body;
-    /// use tower_passport::ResponseBody;
+    /// use tower_passport::body::ResponseBody;
     /// let body: ResponseBody<http_body_util::Empty<bytes::Bytes>> = ResponseBody::full("denied");
     /// assert_eq!(body.size_hint().exact(), Some(6));
     /// ```

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A source of the current time in whole seconds since the Unix epoch.
 ///
 /// ```
-/// use tower_passport::{Clock, SystemClock};
+/// use tower_passport::{clock::Clock, clock::SystemClock};
 /// assert!(SystemClock.now() > 1_700_000_000);
 /// ```
 pub trait Clock: Send + Sync + 'static {
@@ -18,7 +18,7 @@ pub trait Clock: Send + Sync + 'static {
 /// The system's wall clock.
 ///
 /// ```
-/// use tower_passport::{Clock, SystemClock};
+/// use tower_passport::{clock::Clock, clock::SystemClock};
 /// let now = SystemClock.now();
 /// assert!(SystemClock.now() >= now);
 /// ```
@@ -36,7 +36,7 @@ impl Clock for SystemClock {
 /// A clock that only moves when told to; cheap to clone, clones share the time.
 ///
 /// ```
-/// use tower_passport::{Clock, ManualClock};
+/// use tower_passport::{clock::Clock, clock::ManualClock};
 /// let clock = ManualClock::new(1_000);
 /// let shared = clock.clone();
 /// clock.advance(60);

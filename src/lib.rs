@@ -100,19 +100,14 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
 pub mod endpoint;
 
-pub use body::ResponseBody;
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{AuthError, BackendError, ConfigError, ErrorBody, JsonResponder, Responder};
-pub use guard::{
-    ClientStatus, Guard, GuardLayer, GuardMode, Principal, PrincipalKind, ResolvePrincipal, TokenOnly,
-};
-pub use keys::KeySource;
+// The names a resource server needs, at the root; everything else at its module's path.
+pub use error::{AuthError, BackendError, ConfigError};
+pub use guard::{GuardLayer, Principal, ResolvePrincipal};
 #[cfg(feature = "jwks")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use keys::RemoteKeySet;
 pub use keys::{Algorithm, KeySet, VerifyingKey};
-pub use revocation::{NoRevocation, RevocationCheck};
-pub use scope::{Require, RequireLayer};
+pub use revocation::RevocationCheck;
+pub use scope::RequireLayer;
 pub use token::{Scopes, VerifiedToken};
-pub use verify::TrustedIssuer;
-pub use verify::{TypPolicy, Verifier, VerifierBuilder};
+pub use verify::Verifier;

@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use support::{client_claims, user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::ServiceExt;
 use tower_passport::{
-    Algorithm, BackendError, GuardLayer, KeySet, ManualClock, Principal, VerifiedToken, Verifier,
+    clock::ManualClock, Algorithm, BackendError, GuardLayer, KeySet, Principal, VerifiedToken, Verifier,
 };
 
 fn verifier(key: &TestKey) -> Verifier {

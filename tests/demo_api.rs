@@ -15,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use support::{client_claims, user_claims, TestKey, AUDIENCE, ISSUER, NOW};
-use tower_passport::{Algorithm, KeySet, ManualClock, Verifier};
+use tower_passport::{clock::ManualClock, Algorithm, KeySet, Verifier};
 
 struct Demo {
     addr: SocketAddr,

@@ -26,7 +26,7 @@ use support::{claims, scopes, verify_with_jsonwebtoken, AUDIENCE, ISSUER};
 use tower::ServiceBuilder;
 use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, IssuerBuilder, StaticUsers};
 use tower_passport::store::{GrantType, MemoryStore};
-use tower_passport::{GuardLayer, Principal, TokenOnly};
+use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
 
 const DAY: u64 = 24 * 3600;
 

@@ -17,8 +17,9 @@ use tower::{service_fn, ServiceBuilder, ServiceExt};
 use tower_passport::error::Reason;
 use tower_passport::revocation::{Invalidation, LocalCaches};
 use tower_passport::{
-    Algorithm, AuthError, BackendError, ClientStatus, ErrorBody, GuardLayer, KeySet, ManualClock, Principal,
-    PrincipalKind, RequireLayer, ResolvePrincipal, ResponseBody, RevocationCheck, VerifiedToken, Verifier,
+    body::ResponseBody, clock::ManualClock, error::ErrorBody, guard::ClientStatus, token::PrincipalKind,
+    Algorithm, AuthError, BackendError, GuardLayer, KeySet, Principal, RequireLayer, ResolvePrincipal,
+    RevocationCheck, VerifiedToken, Verifier,
 };
 
 fn verifier(key: &TestKey, clock: &ManualClock) -> Verifier {

@@ -15,7 +15,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use support::{client_claims, user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::ServiceBuilder;
-use tower_passport::{Algorithm, GuardLayer, KeySet, ManualClock, Principal, RequireLayer, Verifier};
+use tower_passport::{clock::ManualClock, Algorithm, GuardLayer, KeySet, Principal, RequireLayer, Verifier};
 
 async fn hello(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let who = request

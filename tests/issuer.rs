@@ -30,7 +30,9 @@ use tower_passport::store::{
     PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash,
     SettingsStore, Store, StoreError, TokenStore,
 };
-use tower_passport::{Algorithm, BackendError, GuardLayer, ManualClock, PrincipalKind, TokenOnly};
+use tower_passport::{
+    clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
+};
 
 const DAY: u64 = 24 * 3600;
 const REVOKED: &str = "The access token was revoked";

@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use support::{user_claims, TestKey, NOW};
 use tower_passport::error::Reason;
 use tower_passport::{
-    Algorithm, AuthError, KeySet, ManualClock, RemoteKeySet, TrustedIssuer, VerifiedToken, Verifier,
+    clock::ManualClock, verify::TrustedIssuer, Algorithm, AuthError, KeySet, RemoteKeySet, VerifiedToken,
+    Verifier,
 };
 
 const PASSPORT: &str = "https://passport.test";

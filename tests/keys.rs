@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use support::TestKey;
 use tower_passport::error::{ConfigErrorKind, Reason};
 use tower_passport::keys::JwkOptions;
-use tower_passport::{Algorithm, KeySet, ManualClock, Verifier, VerifyingKey};
+use tower_passport::{clock::ManualClock, Algorithm, KeySet, Verifier, VerifyingKey};
 
 const ASYMMETRIC: [Algorithm; 9] = [
     Algorithm::RS256,

@@ -19,7 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::issuer::{ClientRegistration, Issuer, OAuthErrorCode, ScopeRegistry};
 use tower_passport::store::{GrantType, PostgresStore};
-use tower_passport::{GuardLayer, TokenOnly};
+use tower_passport::{guard::TokenOnly, GuardLayer};
 
 async fn status<U: Clone + Send + Sync + 'static>(guard: &GuardLayer<U>, token: &str) -> StatusCode {
     let service = ServiceBuilder::new().layer(guard.clone()).service_fn(|_: Request<Full<Bytes>>| async {

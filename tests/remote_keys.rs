@@ -20,7 +20,9 @@ use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::error::Reason;
 use tower_passport::keys::JwkOptions;
-use tower_passport::{Algorithm, AuthError, BackendError, GuardLayer, ManualClock, RemoteKeySet, Verifier};
+use tower_passport::{
+    clock::ManualClock, Algorithm, AuthError, BackendError, GuardLayer, RemoteKeySet, Verifier,
+};
 
 const JWKS: &str = "/jwks";
 

@@ -15,7 +15,7 @@ use jwks_server::{JwksServer, Reply};
 use serde_json::json;
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower_passport::error::Reason;
-use tower_passport::{Algorithm, ManualClock, RemoteKeySet, Verifier};
+use tower_passport::{clock::ManualClock, Algorithm, RemoteKeySet, Verifier};
 
 #[tokio::test]
 async fn fetches_skipped_keys_failures_and_kid_misses_are_logged_without_key_material() {

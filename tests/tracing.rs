@@ -14,7 +14,7 @@ use http_body_util::Full;
 use serde_json::json;
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::{Algorithm, GuardLayer, KeySet, ManualClock, RequireLayer, Verifier};
+use tower_passport::{clock::ManualClock, Algorithm, GuardLayer, KeySet, RequireLayer, Verifier};
 
 fn request(token: &str) -> Request<Full<Bytes>> {
     Request::builder()

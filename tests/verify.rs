@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use support::{TestKey, AUDIENCE, ISSUER, NOW};
 use tower_passport::error::Reason;
 use tower_passport::{
-    Algorithm, AuthError, KeySet, ManualClock, PrincipalKind, TypPolicy, VerifiedToken, Verifier,
-    VerifierBuilder, VerifyingKey,
+    clock::ManualClock, token::PrincipalKind, verify::TypPolicy, verify::VerifierBuilder, Algorithm,
+    AuthError, KeySet, VerifiedToken, Verifier, VerifyingKey,
 };
 
 // ---------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower_passport::{
-    BackendError, ConfigError, GuardLayer, Principal, PrincipalKind, RequireLayer, VerifiedToken, Verifier,
+    token::PrincipalKind, BackendError, ConfigError, GuardLayer, Principal, RequireLayer, VerifiedToken,
+    Verifier,
 };
 
 /// A demo user. Only subjects `1` and `2` exist; any other user token gets 401.

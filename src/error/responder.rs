@@ -8,7 +8,7 @@ use super::AuthError;
 /// The body of a rejection: its content type and bytes.
 ///
 /// ```
-/// use tower_passport::ErrorBody;
+/// use tower_passport::error::ErrorBody;
 /// let body = ErrorBody::new("text/plain", "nope");
 /// assert_eq!(body.bytes(), "nope");
 /// ```
@@ -30,7 +30,7 @@ impl ErrorBody {
     /// An empty body, with no content type.
     ///
     /// ```
-    /// assert!(tower_passport::ErrorBody::empty().bytes().is_empty());
+    /// assert!(tower_passport::error::ErrorBody::empty().bytes().is_empty());
     /// ```
     pub fn empty() -> Self {
         Self { content_type: HeaderValue::from_static(""), bytes: Bytes::new() }
@@ -48,7 +48,7 @@ impl ErrorBody {
 /// Implemented for closures:
 ///
 /// ```
-/// use tower_passport::{AuthError, ErrorBody, Responder};
+/// use tower_passport::{AuthError, error::ErrorBody, error::Responder};
 /// let html = |error: &AuthError| ErrorBody::new("text/html", format!("<h1>{}</h1>", error.status()));
 /// let body = html.body(&AuthError::missing_token());
 /// assert_eq!(body.bytes(), "<h1>401 Unauthorized</h1>");
@@ -71,7 +71,7 @@ where
 /// token came (RFC 6750 §3.1 asks for no error information then).
 ///
 /// ```
-/// use tower_passport::{AuthError, JsonResponder, Responder};
+/// use tower_passport::{AuthError, error::JsonResponder, error::Responder};
 /// let body = JsonResponder.body(&AuthError::insufficient_scope("admin"));
 /// assert_eq!(
 ///     body.bytes(),

@@ -15,7 +15,7 @@ use crate::verify::Verifier;
 /// Whether a request without a token is rejected or passed through.
 ///
 /// ```
-/// use tower_passport::GuardMode;
+/// use tower_passport::guard::GuardMode;
 /// assert_eq!(GuardMode::default(), GuardMode::Required);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -19,7 +19,6 @@ mod layer;
 mod principal;
 mod resolve;
 
-pub use crate::token::PrincipalKind;
 pub(crate) use context::GuardContext;
 pub use layer::{GuardBuilder, GuardLayer, GuardMode};
 pub use principal::Principal;

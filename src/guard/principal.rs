@@ -13,7 +13,7 @@ use crate::token::{PrincipalKind, Scopes, VerifiedToken};
 /// and the resolver was not asked for a user.
 ///
 /// ```
-/// use tower_passport::{Principal, PrincipalKind};
+/// use tower_passport::{Principal, token::PrincipalKind};
 ///
 /// fn describe(principal: &Principal<String>) -> String {
 ///     match principal.user() {

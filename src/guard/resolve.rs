@@ -7,7 +7,7 @@ use crate::token::VerifiedToken;
 /// What the resolver knows of the client a token was issued to.
 ///
 /// ```
-/// use tower_passport::ClientStatus;
+/// use tower_passport::guard::ClientStatus;
 /// assert_ne!(ClientStatus::Active, ClientStatus::Revoked);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,7 +32,7 @@ pub enum ClientStatus {
 /// A client-credentials token never reaches [`resolve_user`](Self::resolve_user).
 ///
 /// ```
-/// use tower_passport::{BackendError, ClientStatus, ResolvePrincipal, VerifiedToken};
+/// use tower_passport::{BackendError, guard::ClientStatus, ResolvePrincipal, VerifiedToken};
 ///
 /// #[derive(Clone)]
 /// struct User { id: u64, name: String }
@@ -86,7 +86,7 @@ pub trait ResolvePrincipal: Send + Sync + 'static {
 /// and every client is active.
 ///
 /// ```
-/// # use tower_passport::TokenOnly;
+/// # use tower_passport::guard::TokenOnly;
 /// let _resolver = TokenOnly;
 /// ```
 #[derive(Clone, Copy, Debug, Default)]

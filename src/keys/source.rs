@@ -14,10 +14,10 @@ use super::SharedKeySet;
 /// directly, a remote set from its current immutable snapshot (lock-free), never
 /// waiting for a fetch. Both convert with `into()`, so
 /// [`Verifier::builder`](crate::Verifier::builder) and
-/// [`TrustedIssuer::new`](crate::TrustedIssuer::new) take either.
+/// [`TrustedIssuer::new`](crate::verify::TrustedIssuer::new) take either.
 ///
 /// ```
-/// use tower_passport::{Algorithm, KeySet, KeySource, VerifyingKey};
+/// use tower_passport::{Algorithm, KeySet, keys::KeySource, VerifyingKey};
 /// # fn main() -> Result<(), tower_passport::ConfigError> {
 /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
 /// let source = KeySource::from(keys);

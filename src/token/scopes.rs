@@ -4,7 +4,7 @@ use std::fmt;
 /// and the `scp` / `scopes` arrays (Okta, Azure, Passport, league).
 ///
 /// `*` grants every scope, as in Passport. With inherited scopes switched on
-/// ([`VerifierBuilder::inherited_scopes`](crate::VerifierBuilder::inherited_scopes)),
+/// ([`VerifierBuilder::inherited_scopes`](crate::verify::VerifierBuilder::inherited_scopes)),
 /// a granted `orders` also satisfies `orders:create`.
 ///
 /// ```

@@ -10,7 +10,7 @@ use super::Scopes;
 /// A client-credentials token has no `sub`, an empty one, or `sub == client_id`.
 ///
 /// ```
-/// use tower_passport::PrincipalKind;
+/// use tower_passport::token::PrincipalKind;
 /// assert_ne!(PrincipalKind::User, PrincipalKind::Client);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,7 +27,7 @@ pub enum PrincipalKind {
 /// The token string itself is not kept, so it cannot leak through `Debug` or logs.
 ///
 /// ```
-/// # use tower_passport::{Algorithm, KeySet, ManualClock, Verifier, VerifyingKey, PrincipalKind};
+/// # use tower_passport::{Algorithm, KeySet, clock::ManualClock, Verifier, VerifyingKey, token::PrincipalKind};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let secret = b"a-shared-secret-of-at-least-32-bytes!!";
 /// # let clock = ManualClock::new(1_700_000_000);

@@ -13,7 +13,7 @@ use super::{Inner, Verifier};
 /// Which JOSE `typ` values are accepted.
 ///
 /// ```
-/// use tower_passport::TypPolicy;
+/// use tower_passport::verify::TypPolicy;
 /// assert_eq!(TypPolicy::default(), TypPolicy::AccessTokenOnly);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -130,7 +130,7 @@ impl VerifierBuilder {
     /// routed by their `iss` claim to exactly one issuer's keys.
     ///
     /// ```
-    /// use tower_passport::{Algorithm, KeySet, TrustedIssuer, Verifier, VerifyingKey};
+    /// use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, Verifier, VerifyingKey};
     /// # fn main() -> Result<(), tower_passport::ConfigError> {
     /// let ours = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
     /// let theirs = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[8; 32])?);
@@ -164,7 +164,7 @@ impl VerifierBuilder {
     }
 
     /// The clock to read; the system clock by default. Tests use
-    /// [`ManualClock`](crate::ManualClock).
+    /// [`ManualClock`](crate::clock::ManualClock).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self

@@ -15,7 +15,7 @@ use super::TypPolicy;
 /// ([`Reason::WrongIssuer`](crate::error::Reason::WrongIssuer)).
 ///
 /// ```
-/// use tower_passport::{Algorithm, KeySet, TrustedIssuer, Verifier, VerifyingKey};
+/// use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, Verifier, VerifyingKey};
 /// # fn main() -> Result<(), tower_passport::ConfigError> {
 /// let ours = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
 /// let partner = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS512, &[9; 64])?);
@@ -45,7 +45,7 @@ impl TrustedIssuer {
     /// `RemoteKeySet`). At least one [`audience`](Self::audience) is required.
     ///
     /// ```
-    /// use tower_passport::{Algorithm, KeySet, TrustedIssuer, Verifier, VerifyingKey};
+    /// use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, Verifier, VerifyingKey};
     /// # fn main() -> Result<(), tower_passport::ConfigError> {
     /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
     /// let issuer = TrustedIssuer::new("https://auth.example.com", keys);
@@ -61,7 +61,7 @@ impl TrustedIssuer {
     /// An audience this issuer's tokens may name in `aud`; call again to accept several.
     ///
     /// ```
-    /// # use tower_passport::{Algorithm, KeySet, TrustedIssuer, VerifyingKey};
+    /// # use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, VerifyingKey};
     /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap());
     /// let issuer = TrustedIssuer::new("https://auth.example.com", keys).audience("a").audience("b");
     /// assert_eq!(issuer.issuer(), "https://auth.example.com");
@@ -74,7 +74,7 @@ impl TrustedIssuer {
     /// Sets this issuer's `typ` policy ([`TypPolicy::AccessTokenOnly`] by default).
     ///
     /// ```
-    /// # use tower_passport::{Algorithm, KeySet, TrustedIssuer, TypPolicy, VerifyingKey};
+    /// # use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, verify::TypPolicy, VerifyingKey};
     /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap());
     /// let issuer = TrustedIssuer::new("https://idp.example", keys).typ_policy(TypPolicy::AllowGenericJwt);
     /// # let _ = issuer;
@@ -88,7 +88,7 @@ impl TrustedIssuer {
     /// providers issue them.
     ///
     /// ```
-    /// # use tower_passport::{Algorithm, KeySet, TrustedIssuer, VerifyingKey};
+    /// # use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, VerifyingKey};
     /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap());
     /// let issuer = TrustedIssuer::new("https://idp.example", keys).accept_generic_jwt_typ();
     /// # let _ = issuer;
@@ -100,7 +100,7 @@ impl TrustedIssuer {
     /// The `iss` value this issuer's tokens carry.
     ///
     /// ```
-    /// # use tower_passport::{KeySet, TrustedIssuer};
+    /// # use tower_passport::{KeySet, verify::TrustedIssuer};
     /// assert_eq!(TrustedIssuer::new("https://idp.example", KeySet::new()).issuer(), "https://idp.example");
     /// ```
     pub fn issuer(&self) -> &str {

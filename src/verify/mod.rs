@@ -85,7 +85,7 @@ impl Verifier {
     /// Starts a verifier that trusts `issuer`; add more with [`VerifierBuilder::trust`].
     ///
     /// ```
-    /// use tower_passport::{Algorithm, KeySet, TrustedIssuer, Verifier, VerifyingKey, error::Reason};
+    /// use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, Verifier, VerifyingKey, error::Reason};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
     /// let verifier = Verifier::trusting(TrustedIssuer::new("https://auth.example.com", keys).audience("api"))

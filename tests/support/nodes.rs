@@ -17,7 +17,7 @@ use tower_passport::issuer::{
 };
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{GrantType, PostgresStore};
-use tower_passport::{Algorithm, GuardLayer, TokenOnly};
+use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 
 pub struct Node {
     pub issuer: Issuer<PostgresStore>,

@@ -82,7 +82,7 @@ use refresh::Shared;
 /// set, its task and its counters.
 ///
 /// Give it to [`Verifier::builder`](crate::Verifier::builder) or
-/// [`TrustedIssuer::new`](crate::TrustedIssuer::new). Building is synchronous and fetches
+/// [`TrustedIssuer::new`](crate::verify::TrustedIssuer::new). Building is synchronous and fetches
 /// nothing; [`warm_up`](Self::warm_up) fetches now and reports failure, so a server can
 /// refuse to start without keys.
 ///
