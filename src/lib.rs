@@ -74,6 +74,12 @@ macro_rules! inner_service_accessors {
     };
 }
 
+/// The README's code blocks, compiled (and run, unless marked `no_run`) by `cargo test`,
+/// so the README cannot drift from the API.
+#[cfg(all(doctest, feature = "axum", feature = "issuer", feature = "jwks"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub mod body;
 pub mod clock;
 pub mod error;
