@@ -62,6 +62,21 @@ pub struct IssuerBuilder<S> {
     password_checks: usize,
 }
 
+impl<S> std::fmt::Debug for IssuerBuilder<S> {
+    /// The settings, never a key or a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerBuilder")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .field("mount_path", &self.mount_path)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("personal_ttl", &self.personal_ttl)
+            .field("password_grant", &self.users.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: Store> IssuerBuilder<S> {
     pub(super) fn new(issuer: String, store: Arc<S>) -> Self {
         Self {
