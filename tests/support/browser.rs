@@ -77,11 +77,8 @@ fn tool(variable: &str, default: &str) -> PathBuf {
 fn fresh_dir() -> PathBuf {
     static COUNT: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let name = format!(
-        "passport-browser-{}-{}-{nanos}",
-        std::process::id(),
-        COUNT.fetch_add(1, Ordering::Relaxed)
-    );
+    let name =
+        format!("passport-browser-{}-{}-{nanos}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
     let dir = std::env::temp_dir().join(name);
     std::fs::create_dir_all(dir.join("profile")).expect("a temporary browser profile folder");
     dir
@@ -137,7 +134,11 @@ impl Driver {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("chromedriver exited at start ({status})\n{}", self.log_tail());
             }
-            assert!(Instant::now() < deadline, "chromedriver did not listen within {WAIT:?}\n{}", self.log_tail());
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen within {WAIT:?}\n{}",
+                self.log_tail()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -167,7 +168,11 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            let _ = writeln!(std::io::stderr(), "browser profile and chromedriver.log kept in {}", self.dir.display());
+            let _ = writeln!(
+                std::io::stderr(),
+                "browser profile and chromedriver.log kept in {}",
+                self.dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -209,7 +214,10 @@ impl Browser {
         let chromium = tool("PASSPORT_CHROMIUM", "/usr/bin/chromium");
         for path in [&chromedriver, &chromium] {
             if !path.is_file() {
-                return tools::unavailable("the browser test", format!("{} is not installed", path.display()));
+                return tools::unavailable(
+                    "the browser test",
+                    format!("{} is not installed", path.display()),
+                );
             }
         }
         let dir = fresh_dir();
@@ -380,7 +388,10 @@ impl Browser {
         ";
         let answer = self.execute_async_script(FETCH, vec![json!(url), init]).await;
         let headers = answer["headers"].as_object().map_or_else(BTreeMap::new, |headers| {
-            headers.iter().map(|(name, value)| (name.clone(), value.as_str().unwrap_or("").to_owned())).collect()
+            headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.as_str().unwrap_or("").to_owned()))
+                .collect()
         });
         FetchReply {
             status: answer["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0),
