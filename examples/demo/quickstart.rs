@@ -131,6 +131,8 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
         .build()?;
+    // This node's revocations reach its own guard at once, bus or no bus.
+    issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
     // The revocation bus: Redis when configured (or when Redis is the store), else
     // LISTEN/NOTIFY when the store is PostgreSQL. A single-node store needs none.
     let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());

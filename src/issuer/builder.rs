@@ -305,6 +305,7 @@ impl<S: Store> IssuerBuilder<S> {
                 clock: self.clock,
                 events,
                 personal_client_id: self.personal_client_id,
+                local_caches: RwLock::new(Vec::new()),
             }),
         })
     }
