@@ -638,7 +638,7 @@ pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Stor
     // One client: its families and loose tokens, nothing else.
     let now = T0 + 100;
     let revoked = store.revoke_user_tokens(&user, Some(&web), now).await.unwrap();
-    assert_eq!(revoked.families, [web_family.clone()]);
+    assert_eq!(revoked.families, std::slice::from_ref(&web_family));
     let mut expected = vec![format!("{web_family}-a0"), loose.jti.clone()];
     expected.sort();
     assert_eq!(jtis(&revoked.access_tokens), expected, "sorted by jti; the expired token needs nothing");
@@ -651,7 +651,7 @@ pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Stor
 
     // Every client: the rest.
     let revoked = store.revoke_user_tokens(&user, None, now).await.unwrap();
-    assert_eq!(revoked.families, [mobile_family.clone()]);
+    assert_eq!(revoked.families, std::slice::from_ref(&mobile_family));
     let mut expected = vec![format!("{mobile_family}-a0"), pat.jti.clone()];
     expected.sort();
     assert_eq!(jtis(&revoked.access_tokens), expected);
