@@ -24,7 +24,7 @@ use support::{claims, scopes, AUDIENCE};
 use tower::ServiceBuilder;
 use tower_passport::issuer::{ClientRegistration, Issuer};
 use tower_passport::store::{GrantType, MemoryStore};
-use tower_passport::{GuardLayer, Principal, TokenOnly};
+use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
 
 /// The guarded API route: who the guard let in.
 async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>, Infallible> {

@@ -75,6 +75,9 @@ pub enum Reason {
     PrincipalTypeMismatch,
     /// A response future was polled after it completed.
     PolledAfterCompletion,
+    /// The route is for tokens of first-party clients only (the issuer's token-management
+    /// APIs, by default).
+    FirstPartyClientRequired,
 }
 
 impl Reason {
@@ -118,6 +121,7 @@ impl Reason {
                 "The principal type asked for differs from the one the guard's resolver yields"
             }
             Self::PolledAfterCompletion => "Internal error",
+            Self::FirstPartyClientRequired => "This resource requires a token of a first-party client",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

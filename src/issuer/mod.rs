@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+mod authorized;
 mod builder;
 mod clients;
 mod error;
@@ -51,6 +52,7 @@ mod secrets;
 mod signing_key;
 mod users;
 
+pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
 pub use error::{IssuerError, OAuthError, OAuthErrorCode};
@@ -147,7 +149,11 @@ struct IssuerInner<S> {
     personal_ttl: u64,
     rotate_refresh_tokens: bool,
     revoke_access_on_refresh: bool,
+    /// The race window, in seconds; `None` for strict reuse detection.
+    race: Option<u64>,
     grace: Option<u64>,
+    /// Whether only first-party clients' tokens may use the token-management APIs.
+    first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
     scopes: ScopeRegistry,
     keys: RwLock<KeyRing>,

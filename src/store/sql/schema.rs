@@ -13,11 +13,18 @@ pub(crate) struct Migration {
     pub(crate) sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "clients, tokens, families, revocations, settings",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "clients, tokens, families, revocations, settings",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "families and refresh tokens by user",
+        sql: include_str!("migrations/0002_user_indexes.sql"),
+    },
+];
 
 /// The SQL of `migration` for `prefix`, split into statements.
 pub(crate) fn statements(migration: &Migration, prefix: &str) -> Vec<String> {
