@@ -58,3 +58,17 @@ async fn without_it_the_cached_answer_would_stand() {
     assert!(issuer.revoke_client(&client_id).await.expect("revoked"));
     assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn logging_out_by_jti_refuses_the_token_on_the_next_request() {
+    // Passport's `$request->user()->token()->revoke()`: the verified-token cache and the
+    // revocation list on this node forget the token at once.
+    let (issuer, guard) = issuer_and_guard();
+    issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
+    let (_, token) = client_token(&issuer).await;
+    assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
+    let verified = issuer.verifier().verify(&token).expect("verifies");
+    let jti = verified.jti().expect("jti").to_owned();
+    assert!(issuer.revoke_access_token_by_jti(&jti).await.expect("revoked").is_some());
+    through_guard(&guard, &token).await.assert_invalid_token("The access token was revoked");
+}
