@@ -2010,6 +2010,10 @@ impl SettingsStore for FlakyStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         self.inner.put_setting_if_absent(name, value).await
     }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.inner.setting(name).await
+    }
 }
 
 fn flaky_issuer(clock: &ManualClock) -> Issuer<FlakyStore> {

@@ -21,6 +21,36 @@ async fn a_token_issued_by_one_node_is_accepted_by_the_other() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signing_key_rotated_on_one_node_is_published_and_used_by_the_other() {
+    let Some((a, b, client)) = two_nodes(true, Duration::from_secs(5)).await else { return };
+    let kids = |node: &nodes::Node| -> Vec<String> {
+        node.issuer.jwks().keys.iter().filter_map(|k| k["kid"].as_str().map(str::to_owned)).collect()
+    };
+    let before = kids(&b);
+    assert_eq!(before.len(), 1);
+    let next = tower_passport::issuer::SigningKey::generate(tower_passport::Algorithm::ES256).expect("key");
+    // Signs at once: every node reloads from the store when the bus says so.
+    let taken = a.issuer.rotate_shared_signing_key(next, Duration::ZERO).await.expect("rotated");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !kids(&b).iter().any(|kid| kid == taken.kid()) {
+        assert!(Instant::now() < deadline, "node B never published the new key");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(kids(&b).contains(&before[0]), "the old key stays published while its tokens live");
+    // A's token under the new key passes B's guard, and B signs with the new key too.
+    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    assert_eq!(b.status(&token).await, StatusCode::OK);
+    let from_b = b.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let header = from_b.split('.').next().expect("header");
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(header["kid"], taken.kid());
+    assert_eq!(a.status(&from_b).await, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_node_is_rejected_on_the_other_through_the_bus() {
     // A long negative TTL: without the bus, node B would keep saying "not revoked".
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(300)).await else { return };

@@ -361,7 +361,8 @@ impl<S: Store> IssuerBuilder<S> {
             Some(key) => key,
             None => SigningKey::generate(Algorithm::ES256)?,
         };
-        let keys = KeyRing::new(signing_key);
+        let retire_after = self.access_ttl.max(self.personal_ttl).as_secs().saturating_add(60);
+        let keys = KeyRing::new(signing_key, retire_after);
         let published = SharedKeySet::new(keys.key_set(self.clock.now())?);
         let verifier = super::build_verifier(&self.issuer, &self.audiences, &published, &self.clock)?;
         let revocations = RevocationList::with_options(
@@ -398,6 +399,7 @@ impl<S: Store> IssuerBuilder<S> {
                 events,
                 personal_client_id: self.personal_client_id,
                 local_caches: RwLock::new(Vec::new()),
+                shared_keys: RwLock::new(None),
             }),
         })
     }

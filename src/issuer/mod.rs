@@ -49,6 +49,7 @@ mod resolver;
 mod revoke;
 mod scopes;
 mod secrets;
+mod shared_keys;
 mod signing_key;
 mod users;
 
@@ -168,6 +169,9 @@ struct IssuerInner<S> {
     /// This node's caches, told of every revocation synchronously
     /// ([`Issuer::invalidate_locally`]).
     local_caches: RwLock<Vec<LocalCaches>>,
+    /// The setting name of the key ring every node shares, once
+    /// [`Issuer::share_signing_keys`] was called.
+    shared_keys: RwLock<Option<String>>,
 }
 
 pub(crate) fn build_verifier(
@@ -308,10 +312,11 @@ impl<S: Store> Issuer<S> {
         }
     }
 
-    fn current_key(&self) -> Arc<signing_key::SigningKey> {
+    fn current_key(&self) -> Option<Arc<signing_key::SigningKey>> {
+        let now = self.now();
         match self.inner.keys.read() {
-            Ok(keys) => keys.current(),
-            Err(poisoned) => poisoned.into_inner().current(),
+            Ok(keys) => keys.current(now),
+            Err(poisoned) => poisoned.into_inner().current(now),
         }
     }
 
@@ -329,7 +334,8 @@ impl<S: Store> Issuer<S> {
             jti: &jti,
             scope: grant.scopes.join(" "),
         };
-        let token = mint::mint(&self.current_key(), &claims).map_err(crypto)?;
+        let key = self.current_key().ok_or(IssuerError::Crypto)?;
+        let token = mint::mint(&key, &claims).map_err(crypto)?;
         Ok(Minted { token, jti, issued_at, expires_at })
     }
 

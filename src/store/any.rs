@@ -177,4 +177,8 @@ impl SettingsStore for AnyStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         dispatch!(self, store => store.put_setting_if_absent(name, value))
     }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, store => store.setting(name))
+    }
 }

@@ -370,4 +370,8 @@ impl SettingsStore for MemoryStore {
             Ok(state.settings.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone())
         })
     }
+
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        self.with(move |state| Ok(state.settings.get(name).cloned()))
+    }
 }

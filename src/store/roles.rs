@@ -213,6 +213,8 @@ pub trait PurgeStore: Send + Sync + 'static {
 /// let store = MemoryStore::new();
 /// assert_eq!(store.put_setting_if_absent("key", "first").await?, "first");
 /// assert_eq!(store.put_setting_if_absent("key", "second").await?, "first");
+/// assert_eq!(store.setting("key").await?.as_deref(), Some("first"));
+/// assert_eq!(store.setting("other").await?, None);
 /// # Ok(())
 /// # }
 /// ```
@@ -225,6 +227,9 @@ pub trait SettingsStore: Send + Sync + 'static {
         name: &str,
         value: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The value stored under `name`, if any.
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
 /// Where the issuer keeps its state: every role at once. Implemented for every type that
@@ -347,5 +352,8 @@ impl<S: SettingsStore> SettingsStore for Arc<S> {
         value: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send {
         (**self).put_setting_if_absent(name, value)
+    }
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        (**self).setting(name)
     }
 }

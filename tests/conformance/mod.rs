@@ -391,6 +391,12 @@ pub async fn settings_are_first_writer_wins<S: Store>(store: S) {
     let multiline = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n";
     let other = unique("setting");
     assert_eq!(store.put_setting_if_absent(&other, multiline).await.unwrap(), multiline);
+    // Reading never writes.
+    assert_eq!(store.setting(&name).await.unwrap().as_deref(), Some("first"));
+    assert_eq!(store.setting(&other).await.unwrap().as_deref(), Some(multiline));
+    let absent = unique("setting");
+    assert_eq!(store.setting(&absent).await.unwrap(), None);
+    assert_eq!(store.setting(&absent).await.unwrap(), None);
 }
 
 pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {

@@ -112,12 +112,14 @@ async fn two_nodes_with(
             builder = builder.refresh_race_window(window);
         }
         let issuer = builder.build().expect("issuer");
+        issuer.share_signing_keys("signing_key").await.expect("shared keys");
         let guard = GuardLayer::builder(issuer.verifier())
             .resolver(issuer.resolver(TokenOnly))
             .revocation(issuer.revocation_list())
             .build()
             .expect("guard");
-        let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+        let caches =
+            LocalCaches::new().with(issuer.revocation_list()).with(guard.clone()).with(issuer.clone());
         let bus = match (bus_kind, &redis_url) {
             (Bus::None, _) | (Bus::Redis, None) => None,
             (Bus::Postgres, _) => Some(

@@ -362,4 +362,13 @@ impl SettingsStore for RedisStore {
         let args = [name.to_owned(), value.to_owned()];
         self.eval(&self.scripts.put_setting, &[], &args).await
     }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("GET")
+            .arg(self.keys.key("setting", name))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)
+    }
 }

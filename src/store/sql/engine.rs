@@ -147,6 +147,9 @@ macro_rules! sql_store {
             async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
                 self.sql.put_setting_if_absent(name, value).await
             }
+            async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+                self.sql.setting(name).await
+            }
         }
     };
 }

@@ -161,6 +161,15 @@ where
         Ok(counts)
     }
 
+    pub(crate) async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(&self.queries.setting)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        row.map(|row| row.text("value")).transpose()
+    }
+
     pub(crate) async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         sqlx::query(&self.queries.put_setting)
             .bind(name)
