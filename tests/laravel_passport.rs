@@ -1,20 +1,13 @@
-//! Laravel Passport's own tokens, shaped exactly as league/oauth2-server's
-//! `AccessTokenTrait::convertToJWT` builds them with lcobucci/jwt's default formatters:
-//! header `{"typ":"JWT","alg":"RS256"}` with no `kid`; claims `aud` (the client id, one
-//! string), `jti`, `iat`, `nbf`, `exp` (floats with microseconds, since they come from
-//! `new DateTimeImmutable()`, or integers when the microseconds are zero), `sub` (the user
-//! id; for client credentials an empty string up to league 8 / Passport 12, the client id
-//! from league 9 / Passport 13) and `scopes`; no `iss`. Minted here with jsonwebtoken.
+//! The verifier's Laravel Passport preset, with Passport's own tokens shaped exactly as
+//! league/oauth2-server builds them (see `tests/league`).
 
+mod league;
 mod support;
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{EncodingKey, Header};
-use serde::Serialize;
+use jsonwebtoken::Header;
+use league::{Date, LeagueClaims};
 use support::NOW;
 use tower_passport::error::{ConfigErrorKind, Reason};
 use tower_passport::{
@@ -22,69 +15,16 @@ use tower_passport::{
     verify::VerifierBuilder, Algorithm, KeySet, Verifier, VerifyingKey,
 };
 
-/// Passport's `storage/oauth-private.key` and `oauth-public.key`.
-struct PassportKeys {
-    private: EncodingKey,
-    public_pem: String,
-}
-
-fn passport_keys() -> &'static PassportKeys {
-    static KEYS: std::sync::OnceLock<PassportKeys> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("rsa keygen");
-        let private = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).expect("pkcs8");
-        let private_pem = pem::encode(&pem::Pem::new("PRIVATE KEY", private.as_ref().to_vec()));
-        let public = pair.public_key().as_der().expect("spki");
-        PassportKeys {
-            private: EncodingKey::from_rsa_pem(private_pem.as_bytes()).expect("pem"),
-            public_pem: pem::encode(&pem::Pem::new("PUBLIC KEY", public.as_ref().to_vec())),
-        }
-    })
-}
-
-/// A NumericDate as lcobucci's `MicrosecondBasedDateConversion` writes it.
-#[derive(Clone, Copy, Serialize)]
-#[serde(untagged)]
-enum Date {
-    /// Microseconds exactly zero: `(int) $date->format('U')`.
-    Seconds(u64),
-    /// Otherwise `(float) $date->format('U.u')`.
-    Micro(f64),
-}
-
-/// The claims in league's order: `permittedFor`, `identifiedBy`, `issuedAt`,
-/// `canOnlyBeUsedAfter`, `expiresAt`, `relatedTo`, then `withClaim('scopes', …)`.
-#[derive(Serialize)]
-struct LeagueClaims<'a> {
-    aud: &'a str,
-    jti: &'a str,
-    iat: Date,
-    nbf: Date,
-    exp: Date,
-    sub: &'a str,
-    scopes: &'a [&'a str],
-}
-
-/// A token for `client` on behalf of `sub` ("" for client credentials under league 8),
-/// issued just now for an hour, with microseconds.
 fn league_token(client: &str, sub: &str, scopes: &[&str]) -> String {
-    let now = NOW as f64 - 0.25;
-    league_token_with(&LeagueClaims {
-        aud: client,
-        // `bin2hex(random_bytes(40))`: 80 hex digits.
-        jti: &"5d2a4e8ba1f03c6d".repeat(5),
-        iat: Date::Micro(now),
-        nbf: Date::Micro(now),
-        exp: Date::Micro(now + 3600.0),
-        sub,
-        scopes,
-    })
+    league::token_at(NOW as f64 - 0.25, client, sub, scopes)
 }
 
 fn league_token_with(claims: &LeagueClaims<'_>) -> String {
-    // jsonwebtoken's default header is lcobucci's: `{"typ":"JWT","alg":"RS256"}`, no kid.
-    let header = Header::new(jsonwebtoken::Algorithm::RS256);
-    jsonwebtoken::encode(&header, claims, &passport_keys().private).expect("sign")
+    league::token_with(claims)
+}
+
+fn passport_keys() -> &'static league::PassportKeys {
+    league::keys()
 }
 
 fn public_key() -> VerifyingKey {
