@@ -164,7 +164,7 @@ fn rust_log_is_read_as_target_level_pairs() {
     for spec in [None, Some(""), Some("debug"), Some("warn,tower_passport=debug,hyper=error")] {
         assert!(resource_server::log_filter(spec).is_ok(), "{spec:?}");
     }
-    let error = resource_server::log_filter(Some("tower_passport=loud")).err().expect("not a level");
+    let error = resource_server::log_filter(Some("tower_passport=loud")).expect_err("not a level");
     assert!(error.contains("RUST_LOG"), "{error}");
 }
 

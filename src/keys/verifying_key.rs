@@ -33,6 +33,7 @@ pub struct VerifyingKey {
     material: Material,
     /// SHA-256 of the key material (SPKI DER, or the HMAC secret): which key this is, to
     /// tell whether a refreshed set still holds it. Never shown.
+    #[cfg_attr(not(any(feature = "issuer", feature = "jwks")), allow(dead_code))]
     fingerprint: [u8; 32],
 }
 

@@ -199,6 +199,7 @@ impl Verifier {
     /// own checks that must not touch it. A verifier built with
     /// [`no_cache`](VerifierBuilder::no_cache) does the same through
     /// [`verify`](Self::verify).
+    #[cfg(feature = "issuer")]
     pub(crate) fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
         self.check(token, now, Lookup::NoWait).map(|cached| cached.token).map_err(Miss::into_error)
     }
