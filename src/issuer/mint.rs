@@ -6,8 +6,8 @@
 //! the client id in `sub` when no user is involved, so `sub == client_id` alone is
 //! ambiguous whenever a client id can equal a user id. Every token minted here therefore
 //! also *states* its kind in the private claim `idtyp`: `"app"` for a client-credentials
-//! token, `"user"` for a token issued on a user's behalf (the name and values of Microsoft
-//! Entra ID's claim for the same purpose). `sub` stays as RFC 9068 wants it (the user id,
+//! token, `"user"` for a token issued on a user's behalf (Microsoft Entra ID marks its
+//! app-only tokens with the same `idtyp: "app"`). `sub` stays as RFC 9068 wants it (the user id,
 //! or the client id), so resource servers that only know the `sub == client_id` reading
 //! keep working, and this crate's guard reads `idtyp` first
 //! ([`ClientTokenRule`](crate::verify::ClientTokenRule)): a user token, which always says

@@ -8,9 +8,9 @@ use crate::token::PrincipalKind;
 ///
 /// **A token that states its kind wins, whatever the rule.** The private claim `idtyp`
 /// says `"app"` for a client acting for itself and `"user"` for a user's token, as this
-/// crate's issuer states it on every access token it mints (and as Microsoft Entra ID's
-/// optional `idtyp` claim does). Only `"app"` makes a client token; any other value
-/// makes a user token. The rule decides for tokens without the claim:
+/// crate's issuer states it on every access token it mints (`idtyp: "app"` is also how
+/// Microsoft Entra ID marks app-only tokens). Only `"app"` makes a client token; any
+/// other value makes a user token. The rule decides for tokens without the claim:
 ///
 /// | rule | client token when the token has no `idtyp` and |
 /// |---|---|
