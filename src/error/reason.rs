@@ -49,6 +49,11 @@ pub enum Reason {
     WrongIssuer,
     /// `aud` is missing or does not contain the configured audience.
     WrongAudience,
+    /// The token carries a `cnf` (RFC 7800 confirmation) claim: it is bound to a key
+    /// (DPoP's `jkt`, mutual TLS's `x5t#S256`, or any other), and the guard does not
+    /// check proofs of possession. A bound token is never accepted as a plain bearer
+    /// token, or a stolen one would work anywhere.
+    KeyBoundToken,
     /// The revocation check reports the token revoked.
     Revoked,
     /// The resolver does not know the token's user.
@@ -108,6 +113,7 @@ impl Reason {
             Self::IssuedInFuture => "The access token was issued in the future",
             Self::WrongIssuer => "The access token was issued by an untrusted issuer",
             Self::WrongAudience => "The access token is not meant for this resource",
+            Self::KeyBoundToken => "The access token is bound to a key and is not accepted as a bearer token",
             Self::Revoked => "The access token was revoked",
             Self::UnknownUser => "The access token's user does not exist",
             Self::RevokedClient => "The access token's client was revoked",
