@@ -172,7 +172,12 @@ async fn client_credentials_token_is_an_rfc9068_jwt_whose_kid_is_the_key_thumbpr
     assert_eq!(claims["scope"], "check-status read-posts");
     assert_eq!(claims["jti"].as_str().expect("jti").len(), 22, "128 random bits, base64url");
     let names: BTreeSet<&str> = claims.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(names, BTreeSet::from(["aud", "client_id", "exp", "iat", "iss", "jti", "scope", "sub"]));
+    // `idtyp` says it is the client's own token (RFC 9700 §4.15), so no user can pass as it.
+    assert_eq!(
+        names,
+        BTreeSet::from(["aud", "client_id", "exp", "iat", "idtyp", "iss", "jti", "scope", "sub"])
+    );
+    assert_eq!(claims["idtyp"], "app");
 }
 
 #[tokio::test]
@@ -1000,6 +1005,46 @@ async fn registration_refuses_short_secrets_and_secret_bearing_public_clients() 
         .register_client(ClientRegistration::public("SPA").grants([GrantType::ClientCredentials]))
         .await;
     assert!(matches!(public_cc, Err(IssuerError::Invalid(_))), "{public_cc:?}");
+}
+
+#[tokio::test]
+async fn client_ids_that_can_equal_a_user_subject_are_refused() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    // Integer user ids (Passport's own) never collide with a client id.
+    let digits = issuer.register_client(ClientRegistration::confidential("Numbers").id("42")).await;
+    assert!(matches!(digits, Err(IssuerError::Invalid(_))), "{digits:?}");
+    // Nor does the id of a user who holds tokens.
+    let client = app(&issuer).await;
+    login(&issuer, &client, None).await; // user "1", as `users()` says… and then a named one:
+    let named = StaticUsers::new(1_000).user("ann@example.com", "password123", "ann").expect("user");
+    let other = builder(&clock).enable_password_grant(named).build().expect("issuer");
+    let app_client = app(&other).await;
+    other.password_grant(&app_client, "ann@example.com", "password123", None).await.expect("ann's tokens");
+    let taken = other.register_client(ClientRegistration::confidential("Ann").id("ann")).await;
+    assert!(matches!(taken, Err(IssuerError::Invalid(_))), "{taken:?}");
+}
+
+#[tokio::test]
+async fn a_user_whose_id_is_a_client_id_gets_no_user_tokens() {
+    let clock = ManualClock::new(NOW);
+    let named = StaticUsers::new(1_000).user("billing@example.com", "password123", "billing").expect("user");
+    let issuer = builder(&clock).enable_password_grant(named).build().expect("issuer");
+    register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
+    let client = app(&issuer).await;
+    let refused = issuer.password_grant(&client, "billing@example.com", "password123", None).await;
+    assert_eq!(refused.expect_err("refused").code(), OAuthErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn issued_tokens_state_whose_they_are() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let client = app(&issuer).await;
+    let user = login(&issuer, &client, None).await;
+    assert_eq!(claims(&user.access_token)["idtyp"], "user");
+    let machine = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    assert_eq!(claims(&machine.access_token)["idtyp"], "app");
 }
 
 #[tokio::test]

@@ -234,6 +234,20 @@ impl<S: Store> Issuer<S> {
         if self.inner.store.client(&id).await?.is_some() {
             return Err(IssuerError::Invalid(format!("a client with id {id:?} exists already")));
         }
+        // A client id that can equal a user's `sub` would let a resource server that tells
+        // client tokens by `sub == client_id` take that user's tokens for the client's
+        // (RFC 9700 §4.15). Our own tokens say which they are (`idtyp`); these checks
+        // protect the other resource servers.
+        if id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IssuerError::Invalid(
+                "a client id cannot be all digits: it could equal a user id".into(),
+            ));
+        }
+        if !self.inner.store.user_tokens(&id, self.now()).await?.is_empty() {
+            return Err(IssuerError::Invalid(format!(
+                "{id:?} is a user's id: a client id must not equal one"
+            )));
+        }
         let client = ClientRecord {
             id,
             name: registration.name,

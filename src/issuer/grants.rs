@@ -76,6 +76,12 @@ impl<S: Store> Issuer<S> {
         user_id: &str,
         scopes: &[String],
     ) -> Result<TokenResponse, OAuthError> {
+        // A user whose id is a client's id would get tokens that read as that client's to
+        // a resource server comparing `sub` with `client_id` (RFC 9700 §4.15).
+        if self.inner.store.client(user_id).await?.is_some() {
+            tracing::warn!("refused a user token for a user id that is also a client id");
+            return Err(OAuthError::invalid_grant("This user cannot be issued tokens: its id is a client's"));
+        }
         let grant =
             Grant { client_id: &client.id, user_id: Some(user_id), scopes, ttl: self.inner.access_ttl };
         let minted = self.mint(&grant)?;

@@ -69,12 +69,6 @@ fn idtyp(kind: PrincipalKind) -> &'static str {
     }
 }
 
-/// [`mint_stated`] without a statement of the token's kind; the guard then reads it
-/// from `sub` and `client_id` (RFC 9068 §2.2).
-pub(crate) fn mint(key: &SigningKey, claims: &AccessClaims<'_>) -> Result<String, MintError> {
-    mint_stated(key, claims, None)
-}
-
 /// `header.payload.signature`, header `{"alg", "kid", "typ": "at+jwt"}`; with `stated`,
 /// the payload says in `idtyp` whether the token is a user's or the client's own (see
 /// the module docs). The grant knows which: a user's token when it has a user.
@@ -149,7 +143,7 @@ mod tests {
         assert_eq!(verifier.verify(&client).unwrap().kind(), PrincipalKind::Client);
 
         // Without the statement the same token reads as the client's: the ambiguity.
-        let unstated = mint(&key, &colliding).unwrap();
+        let unstated = mint_stated(&key, &colliding, None).unwrap();
         assert!(payload(&unstated).get("idtyp").is_none());
         assert_eq!(verifier.verify(&unstated).unwrap().kind(), PrincipalKind::Client);
     }

@@ -80,6 +80,7 @@ use crate::keys::SharedKeySet;
 use crate::revocation::LocalCaches;
 use crate::revocation::RevocationList;
 use crate::store::{AccessTokenRecord, RevokedAccess, Store};
+use crate::token::PrincipalKind;
 use crate::verify::Verifier;
 
 use error::crypto;
@@ -335,7 +336,10 @@ impl<S: Store> Issuer<S> {
             scope: grant.scopes.join(" "),
         };
         let key = self.current_key().ok_or(IssuerError::Crypto)?;
-        let token = mint::mint(&key, &claims).map_err(crypto)?;
+        // `idtyp` says whose token it is, so a user whose id equals a client id can never
+        // pass as that client (RFC 9700 §4.15).
+        let kind = if grant.user_id.is_some() { PrincipalKind::User } else { PrincipalKind::Client };
+        let token = mint::mint_stated(&key, &claims, Some(kind)).map_err(crypto)?;
         Ok(Minted { token, jti, issued_at, expires_at })
     }
 
