@@ -13,7 +13,8 @@
 //! and kept in the store), `PASSPORT_STORE` (`sqlite://quickstart.db` by default,
 //! `memory`, `postgres://…` (which also starts the LISTEN/NOTIFY revocation bus) or
 //! `redis://…`), `PASSPORT_REDIS_URL` (the Redis revocation bus beside a SQL store),
-//! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`.
+//! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`, and `RUST_LOG`
+//! (`target=level` pairs, `info` by default).
 
 #[path = "demo/mod.rs"]
 mod demo;
@@ -24,7 +25,7 @@ use demo::quickstart::{build, QuickstartConfig};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt().with_max_level(tracing::Level::INFO).with_target(false).init();
+    demo::serve::init_tracing()?;
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let config = QuickstartConfig::from_env(&bind)?;
     let node = build(&config).await?;
@@ -75,10 +76,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/revoke; curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"");
     println!("\nCtrl-C stops the server.");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Header-read and idle timeouts, a connection bound, load shedding, a concurrency
+    // limit and a request timeout in front of the routes (see examples/demo/serve.rs).
+    demo::serve::serve(listener, app, demo::serve::Limits::default(), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -53,34 +53,18 @@
 #[path = "demo/mod.rs"]
 mod demo;
 
-use std::convert::Infallible;
 use std::error::Error;
-use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use axum::Router;
-use http::header::RETRY_AFTER;
-use http::{Request, StatusCode};
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tower::{BoxError, ServiceBuilder, ServiceExt};
 use tower_passport::keys::{JwkOptions, KeySource};
 use tower_passport::{Algorithm, KeySet, RemoteKeySet, Verifier, VerifyingKey};
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::prelude::*;
+
+pub use demo::serve::{init_tracing, log_filter, serve, Limits};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref())?;
-    tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_target(false))
-        .with(filter)
-        .init();
+    init_tracing()?;
     let env = |name: &str| std::env::var(name).ok();
     let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
     let Configured { verifier, described } = verifier_from(&env)?;
@@ -101,15 +85,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
 /// The demo API behind a guard over `verifier`.
 pub fn app(verifier: Verifier) -> Result<Router, tower_passport::ConfigError> {
     Ok(demo::router(demo::guard(verifier)?))
-}
-
-/// The log filter for a `RUST_LOG` value (`info` when unset), parsed by
-/// `tracing_subscriber::filter::Targets`: `target=level` pairs and a default level.
-pub fn log_filter(rust_log: Option<&str>) -> Result<Targets, String> {
-    let spec = rust_log.map(str::trim).filter(|spec| !spec.is_empty()).unwrap_or("info");
-    spec.parse().map_err(|e| {
-        format!("RUST_LOG={spec:?}: {e} (use target=level pairs, e.g. info,tower_passport=debug)")
-    })
 }
 
 /// A verifier built from the environment, and what it verifies, for the start-up line.
@@ -201,91 +176,4 @@ fn static_key(var: &dyn Fn(&str) -> Option<String>) -> Result<VerifyingKey, Box<
         Some(kid) => key.with_kid(kid),
         None => key,
     })
-}
-
-/// What the server admits.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// hyper closes a connection whose request headers take longer than this (slowloris),
-    /// and a keep-alive connection that stays idle this long.
-    pub header_read_timeout: Duration,
-    /// Open connections at most, idle ones included; further clients wait in the listen
-    /// backlog until one closes.
-    pub max_connections: usize,
-    /// The longest a request may take; past it, 408.
-    pub request_timeout: Duration,
-    /// Requests handled at once; past it, 503 with `Retry-After` at once (load shedding).
-    pub max_in_flight: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 1024,
-            request_timeout: Duration::from_secs(30),
-            max_in_flight: 512,
-        }
-    }
-}
-
-/// Serves `app` on `listener` within `limits` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    limits: Limits,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    // Outermost first: shed what the limit has no room for, then time the rest out.
-    let stack = ServiceBuilder::new()
-        .load_shed()
-        .concurrency_limit(limits.max_in_flight)
-        .timeout(limits.request_timeout)
-        .service(app);
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let mut shutdown = pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
-            () = &mut shutdown => return Ok(()),
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // Out of file descriptors, say: wait a little rather than spin.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => return Ok(()),
-        };
-        let stack = stack.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let stack = stack.clone();
-            async move { Ok::<_, Infallible>(stack.oneshot(request).await.unwrap_or_else(rejected)) }
-        });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection closed");
-            }
-            drop(permit);
-        });
-    }
-}
-
-/// The answer for a request the limits refused: errors become responses.
-fn rejected(error: BoxError) -> Response {
-    if error.is::<tower::load_shed::error::Overloaded>() {
-        (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "1")], "overloaded, retry shortly").into_response()
-    } else if error.is::<tower::timeout::error::Elapsed>() {
-        (StatusCode::REQUEST_TIMEOUT, "the request took too long").into_response()
-    } else {
-        tracing::error!(%error, "request failed");
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
-    }
 }

@@ -13,6 +13,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod quickstart;
+pub mod serve;
 
 use axum::extract::Path;
 use axum::routing::{delete, get};
