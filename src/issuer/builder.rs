@@ -60,6 +60,8 @@ pub struct IssuerBuilder<S> {
     jwks_max_age: Duration,
     limiter: Arc<dyn AuthLimiter>,
     password_checks: usize,
+    /// The authorization code grant's settings (`issuer/authorization.rs`).
+    pub(crate) codes: super::authorization::CodeSettings<S>,
 }
 
 impl<S> std::fmt::Debug for IssuerBuilder<S> {
@@ -99,6 +101,7 @@ impl<S: Store> IssuerBuilder<S> {
             jwks_max_age: Duration::from_secs(300),
             limiter: Arc::new(NoLimit),
             password_checks: default_password_checks(),
+            codes: Default::default(),
         }
     }
 
@@ -305,6 +308,7 @@ impl<S: Store> IssuerBuilder<S> {
                 clock: self.clock,
                 events,
                 personal_client_id: self.personal_client_id,
+                codes: self.codes.checked()?,
             }),
         })
     }

@@ -30,8 +30,10 @@
 //! # }
 //! ```
 
+mod authorization;
 mod builder;
 mod clients;
+mod code_grant;
 mod error;
 mod events;
 mod grants;
@@ -42,15 +44,18 @@ mod metadata;
 mod mint;
 pub mod paths;
 mod personal;
+pub(crate) mod pkce;
 mod purge;
+pub(crate) mod redirect_uri;
 mod refresh;
 mod resolver;
 mod revoke;
 mod scopes;
-mod secrets;
+pub(crate) mod secrets;
 mod signing_key;
 mod users;
 
+pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
 pub use error::{IssuerError, OAuthError, OAuthErrorCode};
@@ -158,6 +163,8 @@ struct IssuerInner<S> {
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<IssuerEvent>,
     personal_client_id: String,
+    /// The authorization code grant's settings.
+    codes: authorization::CodeSettings<S>,
 }
 
 pub(crate) fn build_verifier(

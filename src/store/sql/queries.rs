@@ -17,10 +17,12 @@ pub(crate) const MIGRATION_FORGET: &str = "DELETE FROM {p}migrations WHERE versi
 // ---- clients ------------------------------------------------------------------------
 
 pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
-     first_party, revoked, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET \
      name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
      allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
-     created_at = excluded.created_at";
+     created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
+     require_pkce = excluded.require_pkce";
 pub(crate) const CLIENT: &str = "SELECT * FROM {p}clients WHERE id = $1";
 pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
 

@@ -13,11 +13,18 @@ pub(crate) struct Migration {
     pub(crate) sql: &'static str,
 }
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "clients, tokens, families, revocations, settings",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "clients, tokens, families, revocations, settings",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "client redirect URIs, owner and PKCE requirement",
+        sql: include_str!("migrations/0003_client_redirect_uris.sql"),
+    },
+];
 
 /// The SQL of `migration` for `prefix`, split into statements.
 pub(crate) fn statements(migration: &Migration, prefix: &str) -> Vec<String> {
