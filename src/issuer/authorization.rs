@@ -209,7 +209,8 @@ impl AuthorizationRequest {
             params.push(("redirect_uri", self.redirect_uri.clone()));
         }
         params.push(("scope", self.scopes.join(" ")));
-        let optional = [("state", &self.state), ("code_challenge", &self.code_challenge), ("nonce", &self.nonce)];
+        let optional =
+            [("state", &self.state), ("code_challenge", &self.code_challenge), ("nonce", &self.nonce)];
         for (name, value) in optional {
             if let Some(value) = value {
                 params.push((name, value.clone()));
@@ -353,7 +354,10 @@ impl<S: Store + CodeStore> Issuer<S> {
     ///
     /// # Errors
     /// An [`AuthorizationError`], to show or to redirect with.
-    pub async fn authorization_request(&self, query: &str) -> Result<AuthorizationRequest, AuthorizationError> {
+    pub async fn authorization_request(
+        &self,
+        query: &str,
+    ) -> Result<AuthorizationRequest, AuthorizationError> {
         let params = Params::parse(query);
         if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
             return Err(page("The client_id or redirect_uri parameter is repeated"));
@@ -365,7 +369,9 @@ impl<S: Store + CodeStore> Issuer<S> {
             Err(error) => return Err(AuthorizationError::page(error.into())),
         };
         let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
-            Some(uri) if client.redirect_uris.iter().any(|registered| redirect_uri::matches(registered, uri)) => {
+            Some(uri)
+                if client.redirect_uris.iter().any(|registered| redirect_uri::matches(registered, uri)) =>
+            {
                 (uri.to_owned(), true)
             }
             Some(_) => return Err(page("The redirect_uri is not registered for this client")),
@@ -407,7 +413,8 @@ impl<S: Store + CodeStore> Issuer<S> {
         if params.get("response_mode").is_some_and(|mode| mode != "query") {
             return Err(invalid("Only response_mode=query is supported"));
         }
-        let scopes = self.inner.scopes.resolve(params.get("scope"), GrantType::AuthorizationCode, Some(&client));
+        let scopes =
+            self.inner.scopes.resolve(params.get("scope"), GrantType::AuthorizationCode, Some(&client));
         let scopes = scopes.map_err(redirect)?;
         let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
             (None, None) if client.requires_pkce() => {
@@ -420,12 +427,22 @@ impl<S: Store + CodeStore> Issuer<S> {
             // RFC 7636 §4.3: no method means plain, which RFC 9700 §2.1.1 says not to use.
             (Some(_), _) => return Err(invalid("Only code_challenge_method=S256 is supported")),
         };
-        let prompt = Prompt::parse(params.get("prompt")).ok_or_else(|| invalid("The prompt parameter is invalid"))?;
+        let prompt =
+            Prompt::parse(params.get("prompt")).ok_or_else(|| invalid("The prompt parameter is invalid"))?;
         let nonce = params.get("nonce").map(str::to_owned);
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
             return Err(invalid("The nonce parameter is too long"));
         }
-        Ok(AuthorizationRequest { client, redirect_uri, redirect_uri_sent, scopes, state, code_challenge, nonce, prompt })
+        Ok(AuthorizationRequest {
+            client,
+            redirect_uri,
+            redirect_uri_sent,
+            scopes,
+            state,
+            code_challenge,
+            nonce,
+            prompt,
+        })
     }
 
     /// Whether the approval screen can be skipped for `user_id`: never with
@@ -512,7 +529,11 @@ impl<S: Store + CodeStore> Issuer<S> {
             reused_at: None,
             issued: None,
         };
-        self.inner.store.put_code(record).await.map_err(|error| self.redirect_error(request, error.into()))?;
+        self.inner
+            .store
+            .put_code(record)
+            .await
+            .map_err(|error| self.redirect_error(request, error.into()))?;
         let mut params = vec![("code", code.as_str())];
         params.extend(request.state.as_deref().map(|state| ("state", state)));
         params.push(("iss", &self.inner.issuer));
@@ -547,7 +568,11 @@ impl<S: Store + CodeStore> Issuer<S> {
     }
 
     /// The error `error` for `request`, sent back to its client.
-    pub(crate) fn redirect_error(&self, request: &AuthorizationRequest, error: OAuthError) -> AuthorizationError {
+    pub(crate) fn redirect_error(
+        &self,
+        request: &AuthorizationRequest,
+        error: OAuthError,
+    ) -> AuthorizationError {
         AuthorizationError {
             redirect: Some(self.error_redirect(&request.redirect_uri, &error, request.state.as_deref())),
             error,
@@ -617,7 +642,10 @@ mod tests {
     #[test]
     fn prompt_values_parse_as_a_set() {
         assert_eq!(Prompt::parse(Some("none")), Some(Prompt { none: true, login: false, consent: false }));
-        assert_eq!(Prompt::parse(Some("consent  login")), Some(Prompt { none: false, login: true, consent: true }));
+        assert_eq!(
+            Prompt::parse(Some("consent  login")),
+            Some(Prompt { none: false, login: true, consent: true })
+        );
         assert_eq!(Prompt::parse(Some("select_account")), None);
         assert_eq!(Prompt::parse(Some("none consent")), None);
         assert_eq!(Prompt { none: false, login: true, consent: false }.after_sign_in(), None);

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::{redirect_uri, secrets};
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
+use super::{redirect_uri, secrets};
 use crate::store::{ClientRecord, GrantType, SecretHash, Store};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
@@ -163,7 +163,9 @@ fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, I
         return Err(IssuerError::Invalid("a public client always uses PKCE".into()));
     }
     if registration.redirect_uris.len() > MAX_REDIRECT_URIS {
-        return Err(IssuerError::Invalid(format!("a client may register at most {MAX_REDIRECT_URIS} redirect URIs")));
+        return Err(IssuerError::Invalid(format!(
+            "a client may register at most {MAX_REDIRECT_URIS} redirect URIs"
+        )));
     }
     let mut uris: Vec<String> = Vec::with_capacity(registration.redirect_uris.len());
     for uri in &registration.redirect_uris {

@@ -108,7 +108,8 @@ impl<S: Store + CodeStore> Issuer<S> {
         struct Jti {
             jti: String,
         }
-        let unreadable = || OAuthError::new(OAuthErrorCode::ServerError, "The issued token could not be read");
+        let unreadable =
+            || OAuthError::new(OAuthErrorCode::ServerError, "The issued token could not be read");
         let payload = access_token.split('.').nth(1).ok_or_else(unreadable)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| unreadable())?;
         let Jti { jti } = serde_json::from_slice(&payload).map_err(|_| unreadable())?;
@@ -130,7 +131,9 @@ impl<S: Store + CodeStore> Issuer<S> {
 }
 
 fn reused() -> OAuthError {
-    OAuthError::invalid_grant("The authorization code was already used; the tokens issued from it are revoked")
+    OAuthError::invalid_grant(
+        "The authorization code was already used; the tokens issued from it are revoked",
+    )
 }
 
 /// The checks of RFC 6749 §4.1.3 and RFC 7636 §4.6 on a code just taken.
@@ -160,7 +163,9 @@ fn check_binding(
         (Some(_), None) | (None, Some(_)) => false,
     };
     if !pkce_ok {
-        return Err(OAuthError::invalid_grant("The code_verifier is missing or does not match the code_challenge"));
+        return Err(OAuthError::invalid_grant(
+            "The code_verifier is missing or does not match the code_challenge",
+        ));
     }
     Ok(())
 }

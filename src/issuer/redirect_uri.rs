@@ -72,7 +72,9 @@ fn authority(rest: &str) -> Option<&str> {
 fn is_localhost(rest: &str) -> bool {
     match authority(rest).and_then(|host| host.strip_prefix("localhost")) {
         Some("") => true,
-        Some(port) => port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+        Some(port) => {
+            port.strip_prefix(':').is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        }
         None => false,
     }
 }

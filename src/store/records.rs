@@ -107,9 +107,15 @@ impl GrantType {
 
     /// The grant named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::ClientCredentials, Self::RefreshToken, Self::Password, Self::PersonalAccess, Self::AuthorizationCode]
-            .into_iter()
-            .find(|grant| grant.name() == name)
+        [
+            Self::ClientCredentials,
+            Self::RefreshToken,
+            Self::Password,
+            Self::PersonalAccess,
+            Self::AuthorizationCode,
+        ]
+        .into_iter()
+        .find(|grant| grant.name() == name)
     }
 }
 

@@ -66,7 +66,13 @@ pub(crate) fn token(key: &hmac::Key, user_id: &str, request: &AuthorizationReque
 
 /// Whether `token` was made by [`token`] for this user and request, no longer than
 /// [`LIFETIME`] ago (compared in constant time).
-pub(crate) fn verify(key: &hmac::Key, user_id: &str, request: &AuthorizationRequest, token: &str, now: u64) -> bool {
+pub(crate) fn verify(
+    key: &hmac::Key,
+    user_id: &str,
+    request: &AuthorizationRequest,
+    token: &str,
+    now: u64,
+) -> bool {
     let Some((issued_at, tag)) = token.split_once('.') else { return false };
     let Ok(issued_at) = issued_at.parse::<u64>() else { return false };
     let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };

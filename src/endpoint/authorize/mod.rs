@@ -30,8 +30,8 @@ use http_body_util::Full;
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
 use crate::issuer::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer, IssuerBuilder,
-    OAuthError, OAuthErrorCode, TokenResponse,
+    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
+    IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
 };
 use crate::store::{CodeStore, Store};
 
@@ -58,7 +58,11 @@ pub(crate) struct Flow<S> {
     pub(crate) exchange: ExchangeFn<S>,
 }
 
-fn authorize<S: Store + CodeStore>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> Boxed<'_, EndpointResponse> {
+fn authorize<S: Store + CodeStore>(
+    issuer: &Issuer<S>,
+    parts: Parts,
+    body: Bytes,
+) -> Boxed<'_, EndpointResponse> {
     Box::pin(handle(issuer, parts, body))
 }
 
@@ -69,7 +73,9 @@ fn exchange<'a, S: Store + CodeStore>(
 ) -> Boxed<'a, Result<TokenResponse, OAuthError>> {
     Box::pin(async move {
         let code = form.require("code")?;
-        issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
+        issuer
+            .authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier"))
+            .await
     })
 }
 
@@ -264,14 +270,16 @@ async fn signed_in<S: Store + CodeStore>(
     match flow.hook.ask(&asked).await {
         Ok(SignIn::User(user_id)) if !user_id.is_empty() => Ok(user_id),
         Ok(_) if request.prompt().none() => Err(failed(
-            issuer.redirect_error(request, OAuthError::new(OAuthErrorCode::LoginRequired, "Nobody is signed in")),
+            issuer.redirect_error(
+                request,
+                OAuthError::new(OAuthErrorCode::LoginRequired, "Nobody is signed in"),
+            ),
             status,
         )),
         Ok(SignIn::Redirect(location)) => Err(redirect(status, &location)),
-        Ok(SignIn::User(_)) => Err(error_page(&OAuthError::new(
-            OAuthErrorCode::ServerError,
-            "The application named no user",
-        ))),
+        Ok(SignIn::User(_)) => {
+            Err(error_page(&OAuthError::new(OAuthErrorCode::ServerError, "The application named no user")))
+        }
         Err(error) => Err(failed(issuer.redirect_error(request, error.into()), status)),
     }
 }
@@ -300,7 +308,8 @@ async fn show<S: Store + CodeStore>(
             }
         }
         Ok(false) if request.prompt().none() => {
-            let error = OAuthError::new(OAuthErrorCode::ConsentRequired, "The user has not approved this client");
+            let error =
+                OAuthError::new(OAuthErrorCode::ConsentRequired, "The user has not approved this client");
             return failed(issuer.redirect_error(&request, error), found);
         }
         Ok(false) => {}
@@ -318,7 +327,9 @@ async fn show<S: Store + CodeStore>(
         .iter()
         .map(|id| {
             let defined = registry.scopes().iter().find(|scope| &scope.id == id);
-            defined.cloned().unwrap_or_else(|| crate::issuer::ScopeDefinition { id: id.clone(), description: id.clone() })
+            defined
+                .cloned()
+                .unwrap_or_else(|| crate::issuer::ScopeDefinition { id: id.clone(), description: id.clone() })
         })
         .collect();
     let client = request.client();

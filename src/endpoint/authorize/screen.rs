@@ -77,7 +77,11 @@ impl ApprovalContext<'_> {
     pub fn hidden_inputs(&self) -> String {
         self.hidden_fields()
             .map(|(name, value)| {
-                format!(r#"<input type="hidden" name="{}" value="{}">"#, escape_html(name), escape_html(value))
+                format!(
+                    r#"<input type="hidden" name="{}" value="{}">"#,
+                    escape_html(name),
+                    escape_html(value)
+                )
             })
             .collect()
     }

@@ -5,7 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::{ready, Future};
 
 use super::{MemoryStore, Poisoned};
-use crate::store::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode, SecretHash, StoreError};
+use crate::store::{
+    AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode, SecretHash, StoreError,
+};
 
 /// How long a code's record is kept past its expiry, so that a late second presentation
 /// is still recognised as reuse (and revokes what the code issued).
@@ -93,9 +95,8 @@ impl CodeStore for MemoryStore {
         now: u64,
     ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send {
         self.with(move |state| {
-            let ours = |user: &Option<String>, client: &str| {
-                user.as_deref() == Some(user_id) && client == client_id
-            };
+            let ours =
+                |user: &Option<String>, client: &str| user.as_deref() == Some(user_id) && client == client_id;
             let access = state.access.values().filter(|a| {
                 ours(&a.user_id, &a.client_id) && !a.personal && a.revoked_at.is_none() && a.expires_at > now
             });
