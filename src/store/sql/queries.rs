@@ -23,7 +23,13 @@ pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_ha
      allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
      created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
      require_pkce = excluded.require_pkce";
-pub(crate) const CLIENT: &str = "SELECT * FROM {p}clients WHERE id = $1";
+/// The columns by name, not `*`: a SQLite connection that loaded the schema before a
+/// migration added columns would otherwise prepare `*` as the old columns, and sqlx would
+/// keep that column list after SQLite re-prepares the statement (a named column that is
+/// missing makes SQLite reload the schema and prepare again instead).
+pub(crate) const CLIENT: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce FROM {p}clients WHERE id = $1";
 pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
 
 // ---- access tokens and the revocation list ------------------------------------------
