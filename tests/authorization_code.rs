@@ -964,6 +964,30 @@ async fn scopes_already_granted_skip_the_screen_and_wider_ones_do_not() {
 }
 
 #[tokio::test]
+async fn a_public_client_on_a_loopback_or_private_use_uri_always_gets_the_screen() {
+    let h = harness().await;
+    let query = format!(
+        "response_type=code&client_id={NATIVE}&redirect_uri={}&scope=read-posts&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(b"http://127.0.0.1:5000/callback").collect::<String>()
+    );
+    let code = h.code(&query, "7").await;
+    let tokens = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", NATIVE),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:5000/callback"),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(tokens.status, StatusCode::OK, "{tokens:?}");
+    // Any app on the device could claim this client's id (RFC 8252 §8.6): no skipping.
+    assert_eq!(h.authorize(&query, Some("7")).await.status, StatusCode::OK);
+    let silent = h.authorize(&format!("{query}&prompt=none&state=n"), Some("7")).await;
+    silent.assert_error_redirect("http://127.0.0.1:5000/callback", "consent_required", Some("n"));
+}
+
+#[tokio::test]
 async fn revoking_the_tokens_withdraws_the_consent() {
     let h = harness().await;
     let code = h.spa_code("read-posts").await;

@@ -352,6 +352,26 @@ impl<S: Store + CodeStore> Issuer<S> {
     /// for confidential ones), `prompt`, `state` and `nonce`, whose failures redirect back
     /// to the client.
     ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, OAuthErrorCode};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// issuer.register_client(ClientRegistration::public("SPA").id("spa")
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["https://spa.example.com/cb"])).await?;
+    /// // The implicit grant is refused, back at the client, with `state` and `iss`.
+    /// let error = issuer.authorization_request("response_type=token&client_id=spa&state=s").await.unwrap_err();
+    /// assert_eq!(error.error().code(), OAuthErrorCode::UnsupportedResponseType);
+    /// assert!(error.redirect_to().unwrap().starts_with("https://spa.example.com/cb?error=unsupported_response_type"));
+    /// // A public client without PKCE: invalid_request.
+    /// let error = issuer.authorization_request("response_type=code&client_id=spa").await.unwrap_err();
+    /// assert_eq!(error.error().code(), OAuthErrorCode::InvalidRequest);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// An [`AuthorizationError`], to show or to redirect with.
     pub async fn authorization_request(
@@ -449,7 +469,32 @@ impl<S: Store + CodeStore> Issuer<S> {
     /// `prompt=consent`; always for a first-party client (Passport's `skipsAuthorization`);
     /// otherwise when the user already holds live tokens of this client that cover every
     /// requested scope ([`CodeStore::granted_scopes`], as Passport looks at the user's
-    /// tokens), so that revoking them withdraws the consent.
+    /// tokens), so that revoking them withdraws the consent, and the client's identity is
+    /// assured: it is confidential, or its redirect URI is `https`. A public client that
+    /// redirects to a loopback or private-use URI could be any app on the device claiming
+    /// its id (RFC 8252 §8.6): it always gets the screen.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let pkce = "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    /// for (id, first_party) in [("ours", true), ("theirs", false)] {
+    ///     issuer.register_client(ClientRegistration::public(id).id(id).first_party(first_party)
+    ///         .grants([GrantType::AuthorizationCode]).redirect_uris(["https://app.example.com/cb"])).await?;
+    /// }
+    /// let ours = issuer.authorization_request(&format!("response_type=code&client_id=ours&{pkce}")).await?;
+    /// assert!(issuer.skips_approval(&ours, "7").await?);
+    /// let theirs = issuer.authorization_request(&format!("response_type=code&client_id=theirs&{pkce}")).await?;
+    /// assert!(!issuer.skips_approval(&theirs, "7").await?, "nothing granted yet");
+    /// let again = issuer.authorization_request(&format!("response_type=code&client_id=ours&prompt=consent&{pkce}")).await?;
+    /// assert!(!issuer.skips_approval(&again, "7").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// `temporarily_unavailable` (redirected) when the store fails.
@@ -463,6 +508,9 @@ impl<S: Store + CodeStore> Issuer<S> {
         }
         if request.client.first_party {
             return Ok(true);
+        }
+        if !request.client.is_confidential() && !request.redirect_uri.starts_with("https://") {
+            return Ok(false);
         }
         let granted = self.inner.store.granted_scopes(user_id, &request.client.id, self.now()).await;
         let granted = granted.map_err(|error| self.redirect_error(request, error.into()))?;

@@ -12,6 +12,19 @@ use super::{SecretHash, StoreError};
 
 /// An authorization code as the store keeps it: the hash of the code (never the code),
 /// what it is bound to, and what became of it.
+///
+/// ```
+/// use tower_passport::store::{AuthorizationCodeRecord, SecretHash};
+/// let code = AuthorizationCodeRecord {
+///     hash: SecretHash::of(b"the code, which is not stored"),
+///     client_id: "app".into(), user_id: "7".into(),
+///     redirect_uri: Some("https://app.example.com/cb".into()),
+///     scopes: vec!["read".into()],
+///     code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()), nonce: None,
+///     issued_at: 100, expires_at: 700, used_at: None, reused_at: None, issued: None,
+/// };
+/// assert!(!format!("{code:?}").contains("the code"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthorizationCodeRecord {
     /// The SHA-256 of the code: the key it is found by.
@@ -43,6 +56,12 @@ pub struct AuthorizationCodeRecord {
 }
 
 /// What an exchange issued from a code: what a second presentation revokes.
+///
+/// ```
+/// use tower_passport::store::IssuedFromCode;
+/// let issued = IssuedFromCode { access_jti: "jti-1".into(), family_id: Some("family-1".into()) };
+/// assert_eq!(issued.family_id.as_deref(), Some("family-1"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuedFromCode {
     /// The access token's `jti`.
@@ -52,6 +71,16 @@ pub struct IssuedFromCode {
 }
 
 /// What [`CodeStore::take_code`] found.
+///
+/// ```
+/// use tower_passport::store::{CodeRedemption, CodeStore, MemoryStore, SecretHash};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let taken = MemoryStore::new().take_code(&SecretHash::of(b"never issued"), 0).await?;
+/// assert_eq!(taken, CodeRedemption::Invalid);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CodeRedemption {
     /// The code was unused and unexpired; it is now marked used. The record is as stored,

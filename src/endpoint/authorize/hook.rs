@@ -9,6 +9,13 @@ use http::request::Parts;
 use crate::error::BackendError;
 
 /// What the [`SignedInUser`] hook answers.
+///
+/// ```
+/// use tower_passport::endpoint::SignIn;
+/// let signed_in = SignIn::User("7".into());
+/// let not_yet = SignIn::Redirect("/login?next=%2Foauth%2Fauthorize%3F...".into());
+/// assert_ne!(signed_in, not_yet);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignIn {
     /// This user is signed in; their id becomes the tokens' `sub`.
@@ -19,7 +26,15 @@ pub enum SignIn {
 }
 
 /// What the hook is asked about: the browser's request, and where the sign-in page should
-/// send the browser back to.
+/// send the browser back to. The [`SignedInUser`] example reads one.
+///
+/// ```
+/// use tower_passport::endpoint::{SignIn, SignInRequest};
+/// fn where_to_sign_in(request: &SignInRequest<'_>) -> SignIn {
+///     // Your sign-in page checks that `next` is one of your URLs before it follows it.
+///     SignIn::Redirect(format!("/login?next={}", request.return_to_encoded()))
+/// }
+/// ```
 #[derive(Debug)]
 pub struct SignInRequest<'a> {
     parts: &'a Parts,

@@ -12,6 +12,13 @@ use crate::issuer::ScopeDefinition;
 
 /// What an approval screen shows and posts back. Every value is raw text: escape it
 /// ([`escape_html`]) when you put it in HTML.
+///
+/// ```
+/// use tower_passport::endpoint::{escape_html, ApprovalContext};
+/// fn scope_list(context: &ApprovalContext<'_>) -> String {
+///     context.scopes().iter().map(|scope| format!("<li>{}</li>", escape_html(&scope.description))).collect()
+/// }
+/// ```
 #[derive(Debug)]
 pub struct ApprovalContext<'a> {
     pub(crate) client_name: &'a str,
