@@ -1,7 +1,13 @@
 //! The demo API as a resource server for tokens from your own authorization server
-//! (Passport, Keycloak, Auth0, or this crate's issuer).
+//! (Laravel Passport, Keycloak, Auth0, or this crate's issuer), served by hyper with the
+//! limits a public server needs.
 //!
 //! ```text
+//! # Laravel Passport's own tokens (no iss, aud = the client id), with its public key:
+//! PASSPORT_LARAVEL=1 PASSPORT_PUBLIC_KEY="$(cat storage/oauth-public.key)" \
+//! cargo run --example resource_server
+//!
+//! # an RFC 9068 issuer with a PEM key file:
 //! PASSPORT_PUBLIC_KEY=oauth-public.key \
 //! PASSPORT_ISSUER=https://auth.example.com \
 //! PASSPORT_AUDIENCE=orders-api \
@@ -15,85 +21,271 @@
 //!
 //! Environment:
 //! - `BIND` (default `127.0.0.1:8080`);
-//! - `PASSPORT_AUDIENCE` (required);
+//! - `RUST_LOG`: what to log, as `target=level` pairs and a default level
+//!   (`info,tower_passport=debug`; `info` when unset);
+//! - `PASSPORT_LARAVEL=1`: take Laravel Passport's own tokens
+//!   ([`VerifierBuilder::laravel_passport`](tower_passport::verify::VerifierBuilder::laravel_passport)):
+//!   `PASSPORT_ISSUER` becomes optional and `PASSPORT_AUDIENCE`, when set, lists the
+//!   client ids whose tokens are accepted (any client's otherwise);
+//! - `PASSPORT_AUDIENCE`: the accepted audiences, comma-separated (required but with
+//!   `PASSPORT_LARAVEL=1`);
 //! - the keys, one of:
 //!   - `PASSPORT_JWKS_URL`: a JWKS URL, fetched at start and refreshed in the background;
 //!   - `PASSPORT_DISCOVERY_URL`: an issuer URL whose OpenID / RFC 8414 metadata names the
 //!     JWKS; it is also the issuer tokens must name, unless `PASSPORT_ISSUER` says otherwise;
-//!   - `PASSPORT_PUBLIC_KEY`: path to a PEM public key (SPKI or PKCS#1), with
+//!   - `PASSPORT_PUBLIC_KEY`: a PEM public key (SPKI or PKCS#1), the PEM text itself (as
+//!     Passport's own variable holds it, real or `\n` line breaks) or a path to it, with
 //!     `PASSPORT_ALG` (otherwise RS256 for RSA, ES256 for P-256, ES384 for P-384 and
 //!     EdDSA for Ed25519) and `PASSPORT_KEY_ID` (the `kid` your tokens carry, if any);
-//! - `PASSPORT_ISSUER`: the `iss` tokens must carry (required but with discovery);
+//! - `PASSPORT_JWK_RSA_ALG`: the algorithm of RSA keys a JWKS publishes without `alg`
+//!   (RS256 by default; PS256 for FAPI providers);
+//! - `PASSPORT_ISSUER`: the `iss` tokens must carry (required but with discovery or
+//!   `PASSPORT_LARAVEL=1`);
 //! - `PASSPORT_ACCEPT_JWT_TYP=1`: also accept `typ: JWT` and no `typ`, as most identity
 //!   providers issue. Otherwise only `at+jwt` access tokens (RFC 9068) pass.
+//!
+//! In front of the routes ([`serve`], [`Limits`]): hyper closes connections whose
+//! request headers take longer than the header-read timeout (which also ends idle
+//! keep-alive connections), the open connections are bounded, and a `ServiceBuilder`
+//! sheds load beyond a concurrency limit (503) and times requests out (408).
+#![allow(dead_code)]
 
 #[path = "demo/mod.rs"]
 mod demo;
 
+use std::convert::Infallible;
 use std::error::Error;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tower_passport::{keys::KeySource, Algorithm, KeySet, RemoteKeySet, Verifier, VerifyingKey};
-
-fn required(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("set {name} (see the top of examples/resource_server.rs)"))
-}
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use http::header::RETRY_AFTER;
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::{BoxError, ServiceBuilder, ServiceExt};
+use tower_passport::keys::{JwkOptions, KeySource};
+use tower_passport::{Algorithm, KeySet, RemoteKeySet, Verifier, VerifyingKey};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_target(false).init();
-    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let discovery = std::env::var("PASSPORT_DISCOVERY_URL").ok();
-    let issuer = match (std::env::var("PASSPORT_ISSUER"), &discovery) {
-        (Ok(issuer), _) => issuer,
-        (Err(_), Some(discovered)) => discovered.clone(),
-        (Err(_), None) => required("PASSPORT_ISSUER")?,
-    };
-    let audience = required("PASSPORT_AUDIENCE")?;
-    let (keys, described): (KeySource, String) = match (std::env::var("PASSPORT_JWKS_URL"), discovery) {
-        (Ok(url), _) => (RemoteKeySet::builder(url.as_str()).build()?.into(), format!("keys from {url}")),
-        (Err(_), Some(issuer_url)) => {
-            let described = format!("keys discovered from {issuer_url}");
-            (RemoteKeySet::discover(issuer_url).build()?.into(), described)
-        }
-        (Err(_), None) => {
-            let key = static_key()?;
-            let described = format!("{} key {:?}", key.algorithm(), key.kid());
-            (KeySet::new().with_key(key).into(), described)
-        }
-    };
-    let mut builder = Verifier::builder(keys).issuer(issuer.as_str()).audience(audience.as_str());
-    if std::env::var("PASSPORT_ACCEPT_JWT_TYP").is_ok_and(|accept| accept == "1") {
-        builder = builder.accept_generic_jwt_typ();
-    }
-    let verifier = builder.build()?;
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref())?;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .with(filter)
+        .init();
+    let env = |name: &str| std::env::var(name).ok();
+    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    let Configured { verifier, described } = verifier_from(&env)?;
     // Remote keys are fetched now, so a wrong URL stops the server here rather than
     // answering every request 503.
-    verifier.warm_up().await.map_err(|e| format!("cannot fetch the keys ({described}): {e}"))?;
-    println!("verifying tokens from {issuer} for {audience} with {described} on http://{bind}");
+    verifier.warm_up().await.map_err(|e| format!("cannot fetch the keys: {e}"))?;
+    println!("verifying {described} on http://{bind}");
 
-    let app = demo::router(demo::guard(verifier)?);
-    let listener =
-        tokio::net::TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let app = app(verifier)?;
+    let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    serve(listener, app, Limits::default(), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 
-/// The key named by `PASSPORT_PUBLIC_KEY`, `PASSPORT_ALG` and `PASSPORT_KEY_ID`.
-fn static_key() -> Result<VerifyingKey, Box<dyn Error>> {
-    let key_path = required("PASSPORT_PUBLIC_KEY")
-        .map_err(|_| "set PASSPORT_JWKS_URL, PASSPORT_DISCOVERY_URL or PASSPORT_PUBLIC_KEY")?;
-    let pem =
-        std::fs::read(&key_path).map_err(|e| format!("cannot read PASSPORT_PUBLIC_KEY {key_path}: {e}"))?;
-    let key = match std::env::var("PASSPORT_ALG") {
-        Ok(alg) => VerifyingKey::from_pem(&pem, alg.parse::<Algorithm>()?)?,
-        Err(_) => VerifyingKey::from_pem_infer_alg(&pem)?,
-    };
-    Ok(match std::env::var("PASSPORT_KEY_ID") {
-        Ok(kid) => key.with_kid(kid),
-        Err(_) => key,
+/// The demo API behind a guard over `verifier`.
+pub fn app(verifier: Verifier) -> Result<Router, tower_passport::ConfigError> {
+    Ok(demo::router(demo::guard(verifier)?))
+}
+
+/// The log filter for a `RUST_LOG` value (`info` when unset), parsed by
+/// `tracing_subscriber::filter::Targets`: `target=level` pairs and a default level.
+pub fn log_filter(rust_log: Option<&str>) -> Result<Targets, String> {
+    let spec = rust_log.map(str::trim).filter(|spec| !spec.is_empty()).unwrap_or("info");
+    spec.parse().map_err(|e| {
+        format!("RUST_LOG={spec:?}: {e} (use target=level pairs, e.g. info,tower_passport=debug)")
     })
+}
+
+/// A verifier built from the environment, and what it verifies, for the start-up line.
+pub struct Configured {
+    pub verifier: Verifier,
+    pub described: String,
+}
+
+/// The verifier the environment describes (see the top of this file). `env` reads one
+/// variable: the process environment in `main`, a map in tests.
+pub fn verifier_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Configured, Box<dyn Error>> {
+    let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    let laravel = var("PASSPORT_LARAVEL").is_some_and(|on| on == "1" || on.eq_ignore_ascii_case("true"));
+    let discovery = var("PASSPORT_DISCOVERY_URL");
+    let issuer = var("PASSPORT_ISSUER").or_else(|| discovery.clone());
+    let audiences: Vec<String> = var("PASSPORT_AUDIENCE")
+        .map(|list| list.split(',').map(str::trim).filter(|aud| !aud.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let jwk_options = jwk_options(var("PASSPORT_JWK_RSA_ALG").as_deref())?;
+    let (keys, keys_described): (KeySource, String) = match (var("PASSPORT_JWKS_URL"), discovery) {
+        (Some(url), _) => {
+            let keys = RemoteKeySet::builder(url.as_str()).jwk_options(jwk_options).build()?;
+            (keys.into(), format!("keys from {url}"))
+        }
+        (None, Some(issuer_url)) => {
+            let described = format!("keys discovered from {issuer_url}");
+            (RemoteKeySet::discover(issuer_url).jwk_options(jwk_options).build()?.into(), described)
+        }
+        (None, None) => {
+            let key = static_key(&var)?;
+            let described = format!("the {} key {:?}", key.algorithm(), key.kid().unwrap_or("without kid"));
+            (KeySet::new().with_key(key).into(), described)
+        }
+    };
+    let mut builder = Verifier::builder(keys);
+    let from = if laravel {
+        builder = builder.laravel_passport();
+        if let Some(issuer) = &issuer {
+            builder = builder.issuer(issuer.as_str());
+        }
+        match audiences.as_slice() {
+            [] => "Laravel Passport tokens of any client".to_owned(),
+            clients => format!("Laravel Passport tokens of the clients {}", clients.join(", ")),
+        }
+    } else {
+        let issuer = issuer.ok_or("set PASSPORT_ISSUER (see the top of examples/resource_server.rs)")?;
+        if audiences.is_empty() {
+            return Err("set PASSPORT_AUDIENCE (see the top of examples/resource_server.rs)".into());
+        }
+        builder = builder.issuer(issuer.as_str());
+        format!("tokens from {issuer} for {}", audiences.join(", "))
+    };
+    for audience in &audiences {
+        builder = builder.audience(audience.as_str());
+    }
+    if var("PASSPORT_ACCEPT_JWT_TYP").is_some_and(|accept| accept == "1") {
+        builder = builder.accept_generic_jwt_typ();
+    }
+    Ok(Configured { verifier: builder.build()?, described: format!("{from} with {keys_described}") })
+}
+
+/// `PASSPORT_JWK_RSA_ALG`: the algorithm of RSA JWKs without `alg` (RS256 unless set).
+fn jwk_options(rsa_alg: Option<&str>) -> Result<JwkOptions, Box<dyn Error>> {
+    let Some(name) = rsa_alg else { return Ok(JwkOptions::default()) };
+    let algorithm: Algorithm = name.trim().parse()?;
+    use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
+    if !matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512) {
+        return Err(format!("PASSPORT_JWK_RSA_ALG={name}: not an RSA algorithm (RS256 … PS512)").into());
+    }
+    Ok(JwkOptions::default().default_rsa_algorithm(algorithm))
+}
+
+/// The key named by `PASSPORT_PUBLIC_KEY`, `PASSPORT_ALG` and `PASSPORT_KEY_ID`.
+fn static_key(var: &dyn Fn(&str) -> Option<String>) -> Result<VerifyingKey, Box<dyn Error>> {
+    let value = var("PASSPORT_PUBLIC_KEY")
+        .ok_or("set PASSPORT_JWKS_URL, PASSPORT_DISCOVERY_URL or PASSPORT_PUBLIC_KEY")?;
+    let pem = if value.trim_start().starts_with("-----BEGIN") {
+        // The PEM itself, as Laravel's .env holds PASSPORT_PUBLIC_KEY: real line breaks,
+        // or `\n` escapes when it was written on one line.
+        if value.contains('\n') { value } else { value.replace("\\n", "\n") }.into_bytes()
+    } else {
+        std::fs::read(value.trim()).map_err(|e| format!("cannot read PASSPORT_PUBLIC_KEY {value}: {e}"))?
+    };
+    let key = match var("PASSPORT_ALG") {
+        Some(alg) => VerifyingKey::from_pem(&pem, alg.parse::<Algorithm>()?)?,
+        None => VerifyingKey::from_pem_infer_alg(&pem)?,
+    };
+    Ok(match var("PASSPORT_KEY_ID") {
+        Some(kid) => key.with_kid(kid),
+        None => key,
+    })
+}
+
+/// What the server admits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// hyper closes a connection whose request headers take longer than this (slowloris),
+    /// and a keep-alive connection that stays idle this long.
+    pub header_read_timeout: Duration,
+    /// Open connections at most, idle ones included; further clients wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// The longest a request may take; past it, 408.
+    pub request_timeout: Duration,
+    /// Requests handled at once; past it, 503 with `Retry-After` at once (load shedding).
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 512,
+        }
+    }
+}
+
+/// Serves `app` on `listener` within `limits` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    // Outermost first: shed what the limit has no room for, then time the rest out.
+    let stack = ServiceBuilder::new()
+        .load_shed()
+        .concurrency_limit(limits.max_in_flight)
+        .timeout(limits.request_timeout)
+        .service(app);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let stack = stack.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let stack = stack.clone();
+            async move { Ok::<_, Infallible>(stack.oneshot(request).await.unwrap_or_else(rejected)) }
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// The answer for a request the limits refused: errors become responses.
+fn rejected(error: BoxError) -> Response {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "1")], "overloaded, retry shortly").into_response()
+    } else if error.is::<tower::timeout::error::Elapsed>() {
+        (StatusCode::REQUEST_TIMEOUT, "the request took too long").into_response()
+    } else {
+        tracing::error!(%error, "request failed");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
 }

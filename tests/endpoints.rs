@@ -1,6 +1,7 @@
 //! The OAuth HTTP endpoints over a real loopback socket: axum serving `issuer.routes()` as
-//! its fallback and the personal-access-token API behind the guard (as the example in
-//! `src/endpoint/mod.rs` mounts them), called with hyper's client; and once in plain hyper.
+//! its fallback and the personal-access-token and authorized-tokens APIs behind the guard
+//! (as the example in `src/endpoint/mod.rs` mounts them), called with hyper's client; and
+//! once in plain hyper.
 
 #[path = "support/issuer.rs"]
 mod support;
@@ -71,9 +72,12 @@ async fn start_with(builder: IssuerBuilder<MemoryStore>) -> Server {
         .expect("guard");
     let personal =
         ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
+    let authorized = ServiceBuilder::new().layer(guard.clone()).service(issuer.authorized_tokens_endpoint());
     let app: Router = Router::new()
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
+        .route_service("/oauth/tokens", authorized.clone())
+        .route_service("/oauth/tokens/{id}", authorized)
         .route_service("/api/me", ServiceBuilder::new().layer(guard).service_fn(me))
         .fallback_service(issuer.routes());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -211,12 +215,19 @@ impl Server {
 
     /// Registers a confidential client; returns its id and secret.
     async fn confidential(&self, grants: &[GrantType]) -> (String, String) {
-        let registered = self
-            .issuer
-            .register_client(ClientRegistration::confidential("App").grants(grants.iter().copied()))
-            .await
-            .expect("registered");
+        self.register(ClientRegistration::confidential("App").grants(grants.iter().copied())).await
+    }
+
+    /// Registers a client; returns its id and secret.
+    async fn register(&self, registration: ClientRegistration) -> (String, String) {
+        let registered = self.issuer.register_client(registration).await.expect("registered");
         (registered.client.id, registered.secret.expect("secret").expose().to_owned())
+    }
+
+    /// A confidential first-party app (your own web app) that may use every grant.
+    async fn first_party_app(&self) -> (String, String) {
+        let grants = [GrantType::ClientCredentials, GrantType::Password, GrantType::RefreshToken];
+        self.register(ClientRegistration::confidential("Web").first_party(true).grants(grants)).await
     }
 
     /// A confidential client that may use every grant.
@@ -228,16 +239,25 @@ impl Server {
         self.issuer.authenticate_client(id, Some(secret)).await.expect("authenticated")
     }
 
-    /// A user token for user 1 with `scope`, minted by the issuer.
+    /// A user token for user 1 with `scope`, minted by the issuer for a first-party app
+    /// (the token-management APIs serve only those by default).
     async fn user_token(&self, scope: &str) -> String {
-        let (id, secret) = self.app().await;
-        let client = self.record(&id, &secret).await;
-        let tokens = self
-            .issuer
+        self.user_login(scope).await.access_token
+    }
+
+    /// A password-grant login of user 1 with `scope` at a first-party app.
+    async fn user_login(&self, scope: &str) -> tower_passport::issuer::TokenResponse {
+        let (id, secret) = self.first_party_app().await;
+        self.login_at(&id, &secret, scope).await
+    }
+
+    /// A password-grant login of user 1 with `scope` at the client `id`.
+    async fn login_at(&self, id: &str, secret: &str, scope: &str) -> tower_passport::issuer::TokenResponse {
+        let client = self.record(id, secret).await;
+        self.issuer
             .password_grant(&client, "taylor@example.com", "password123", Some(scope))
             .await
-            .expect("password grant");
-        tokens.access_token
+            .expect("password grant")
     }
 }
 
@@ -424,7 +444,10 @@ async fn the_password_grant_when_disabled() {
 
 #[tokio::test]
 async fn the_refresh_token_grant_rotates_and_a_reuse_is_invalid_grant() {
-    let server = start().await;
+    // Strict reuse detection: an immediate reuse is reuse, not a lost race.
+    let server =
+        start_with(base().enable_password_grant(users()).refresh_race_window(std::time::Duration::ZERO))
+            .await;
     let (id, secret) = server.app().await;
     let login = [("grant_type", "password"), ("username", "taylor@example.com"), ("password", "password123")];
     let first = server.token(Auth::Basic(&id, &secret), &login).await.assert_tokens();
@@ -1014,6 +1037,164 @@ async fn creating_a_personal_access_token_needs_a_json_body() {
         server.json_request(Method::POST, PATS, &caller, Some(json!({"name": " ", "scopes": []}))).await;
     unnamed.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
     assert_eq!(server.get(PATS, Some(&caller)).await.json(), json!([]));
+}
+
+#[tokio::test]
+async fn a_third_party_clients_user_token_cannot_use_the_personal_token_api() {
+    let server = start().await;
+    let (id, secret) = server.app().await; // third-party: first_party is off by default
+    let third_party = server.login_at(&id, &secret, "read-posts").await.access_token;
+    let listed = server.get(PATS, Some(&third_party)).await;
+    assert_eq!(listed.status, StatusCode::FORBIDDEN, "{listed:?}");
+    assert_eq!(listed.json()["error"], "insufficient_scope");
+    assert_eq!(listed.json()["error_description"], "This resource requires a token of a first-party client");
+    assert!(listed.header("www-authenticate").is_some_and(|c| c.contains("insufficient_scope")));
+    let created =
+        server.json_request(Method::POST, PATS, &third_party, Some(json!({"name": "x", "scopes": []}))).await;
+    assert_eq!(created.status, StatusCode::FORBIDDEN);
+    let first_party = server.user_token("read-posts").await;
+    assert_eq!(server.get(PATS, Some(&first_party)).await.json(), json!([]), "nothing was created");
+}
+
+#[tokio::test]
+async fn the_first_party_rule_can_be_turned_off() {
+    let server =
+        start_with(base().enable_password_grant(users()).token_management_first_party_only(false)).await;
+    let (id, secret) = server.app().await;
+    let third_party = server.login_at(&id, &secret, "read-posts").await.access_token;
+    let created =
+        server.json_request(Method::POST, PATS, &third_party, Some(json!({"name": "x", "scopes": []}))).await;
+    assert_eq!(created.status, StatusCode::OK, "{created:?}");
+    assert_eq!(server.get(TOKENS, Some(&third_party)).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_personal_token_minted_through_a_login_dies_when_the_login_is_revoked() {
+    let server = start().await;
+    let (id, secret) = server.first_party_app().await;
+    let login = server.login_at(&id, &secret, "read-posts").await;
+    let created = server
+        .json_request(Method::POST, PATS, &login.access_token, Some(json!({"name": "cli", "scopes": []})))
+        .await
+        .json();
+    let personal = created["accessToken"].as_str().expect("token");
+    assert_eq!(server.get("/api/me", Some(personal)).await.status, StatusCode::OK);
+
+    // Logging out: RFC 7009 revocation of the login's refresh token.
+    let refresh = login.refresh_token.as_deref().expect("refresh token");
+    let revoked = server.post_form("/oauth/revoke", Auth::Basic(&id, &secret), &[("token", refresh)]).await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let refused = server.get("/api/me", Some(personal)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "the personal token died with its login");
+    assert_eq!(refused.json()["error_description"], "The access token was revoked");
+}
+
+const TOKENS: &str = "/oauth/tokens";
+
+#[tokio::test]
+async fn the_authorized_tokens_api_lists_the_users_clients() {
+    let server = start().await;
+    let (web, web_secret) = server.first_party_app().await;
+    let caller = server.login_at(&web, &web_secret, "read-posts").await;
+    let (reader, reader_secret) = server.app().await;
+    server.login_at(&reader, &reader_secret, "write-posts").await;
+    server
+        .json_request(Method::POST, PATS, &caller.access_token, Some(json!({"name": "cli", "scopes": []})))
+        .await;
+
+    let reply = server.get(TOKENS, Some(&caller.access_token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let listed = reply.json();
+    let entries = listed.as_array().expect("an array");
+    assert_eq!(entries.len(), 2, "one per client, the personal access client left out: {listed}");
+    let web_entry = entries.iter().find(|e| e["id"] == web.as_str()).expect("the web app");
+    assert_eq!(web_entry["client_id"], web.as_str());
+    assert_eq!(web_entry["client"], json!({"id": web, "name": "Web", "first_party": true}));
+    assert_eq!(web_entry["scopes"], json!(["read-posts"]));
+    assert_eq!(web_entry["revoked"], false);
+    let lifetime =
+        web_entry["expires_at"].as_u64().expect("exp") - web_entry["created_at"].as_u64().expect("iat");
+    assert_eq!(lifetime, 30 * DAY, "the refresh token's");
+    let reader_entry = entries.iter().find(|e| e["id"] == reader.as_str()).expect("the other app");
+    assert_eq!(reader_entry["client"]["first_party"], false);
+    assert_eq!(reader_entry["scopes"], json!(["write-posts"]));
+}
+
+#[tokio::test]
+async fn deleting_an_authorized_client_revokes_its_tokens() {
+    let server = start().await;
+    let (web, web_secret) = server.first_party_app().await;
+    let caller = server.login_at(&web, &web_secret, "read-posts").await;
+    let (reader, reader_secret) = server.app().await;
+    let reader_login = server.login_at(&reader, &reader_secret, "read-posts").await;
+    let (mobile, mobile_secret) = server.app().await;
+    let mobile_login = server.login_at(&mobile, &mobile_secret, "read-posts").await;
+
+    // By client id (an entry's id).
+    let deleted =
+        server.json_request(Method::DELETE, &format!("{TOKENS}/{reader}"), &caller.access_token, None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{deleted:?}");
+    assert!(deleted.body.is_empty());
+    assert_eq!(
+        server.get("/api/me", Some(&reader_login.access_token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refresh = reader_login.refresh_token.as_deref().expect("refresh");
+    server
+        .token(
+            Auth::Basic(&reader, &reader_secret),
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let again =
+        server.json_request(Method::DELETE, &format!("{TOKENS}/{reader}"), &caller.access_token, None).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+    // By token id, as Passport's `DELETE /oauth/tokens/{token-id}`.
+    let token_id = claims(&mobile_login.access_token)["jti"].as_str().expect("jti").to_owned();
+    let deleted = server
+        .json_request(Method::DELETE, &format!("{TOKENS}/{token_id}"), &caller.access_token, None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        server.get("/api/me", Some(&mobile_login.access_token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let left = server.get(TOKENS, Some(&caller.access_token)).await.json();
+    assert_eq!(left.as_array().map(|entries| entries.len()), Some(1), "{left}");
+    assert_eq!(left[0]["id"], web.as_str());
+    let unknown = server
+        .json_request(Method::DELETE, &format!("{TOKENS}/no-such-id"), &caller.access_token, None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_authorized_tokens_api_refuses_what_the_personal_token_api_refuses() {
+    let server = start().await;
+    let none = server.get(TOKENS, None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.header("www-authenticate"), Some(r#"Bearer realm="api""#));
+    let (id, secret) = server.app().await;
+    let machine = server.token(Auth::Basic(&id, &secret), &[CC]).await.assert_tokens();
+    let machine = machine["access_token"].as_str().expect("token");
+    assert_eq!(server.get(TOKENS, Some(machine)).await.status, StatusCode::FORBIDDEN);
+    let third_party = server.login_at(&id, &secret, "read-posts").await;
+    let refused = server.get(TOKENS, Some(&third_party.access_token)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["error"], "insufficient_scope");
+    let deleted =
+        server.json_request(Method::DELETE, &format!("{TOKENS}/{id}"), &third_party.access_token, None).await;
+    assert_eq!(deleted.status, StatusCode::FORBIDDEN, "a third-party app cannot revoke anything");
+    assert_eq!(server.get("/api/me", Some(&third_party.access_token)).await.status, StatusCode::OK);
+
+    let caller = server.user_token("read-posts").await;
+    let posted = server.json_request(Method::POST, TOKENS, &caller, Some(json!({}))).await;
+    assert_eq!(posted.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(posted.header("allow"), Some("GET"));
 }
 
 // ---- plain hyper -----------------------------------------------------------------------

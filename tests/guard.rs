@@ -812,3 +812,48 @@ async fn the_revocation_list_caches_a_revocation_store_and_is_invalidated_throug
     assert_eq!(answer.json()["error_description"], "The access token was revoked");
     assert_eq!(store.1.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_token_bound_to_a_key_is_invalid_token_when_sent_as_bearer() {
+    // A DPoP-bound token from a certified provider, sent as `Bearer` with no proof.
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let service = ServiceBuilder::new().layer(GuardLayer::new(verifier(&key, &clock))).service_fn(echo::<()>);
+    for cnf in
+        [json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}), json!({"x5t#S256": "bwcK0esc3A"})]
+    {
+        let mut claims = user_claims("1", "a");
+        claims["cnf"] = cnf;
+        let answer = call(service.clone(), request(Some(&key.sign(&claims)))).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.json()["error_description"], Reason::KeyBoundToken.description());
+        assert!(answer.challenge.expect("challenge").contains(r#"error="invalid_token""#));
+    }
+}
+
+#[tokio::test]
+async fn a_user_whose_id_equals_a_client_id_never_passes_as_that_client() {
+    // RFC 9700 §4.15: user "machine" signed in through the client "machine". The token
+    // states it is a user's, as this crate's issuer mints every user token.
+    let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
+    let users = Arc::new(CountingUsers::default());
+    let layer = GuardLayer::builder(verifier(&key, &clock)).resolver(users.clone()).build().expect("layer");
+    let mut user = client_claims("machine", "a");
+    user["idtyp"] = json!("user");
+    let user = key.sign(&user);
+    let mut client = client_claims("machine", "a");
+    client["idtyp"] = json!("app");
+    let client = key.sign(&client);
+
+    let client_only = ServiceBuilder::new()
+        .layer(layer.clone())
+        .layer(RequireLayer::client_only())
+        .service_fn(echo::<String>);
+    // No user "machine" exists: the user token is refused instead of reaching the route.
+    let answer = call(client_only.clone(), request(Some(&user))).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.json()["error_description"], Reason::UnknownUser.description());
+    assert_eq!(users.user_calls.load(Ordering::SeqCst), 1, "user resolution is not skipped");
+    let answer = call(client_only, request(Some(&client))).await;
+    assert_eq!((answer.status, answer.json()["kind"].clone()), (StatusCode::OK, json!("Client")));
+    assert_eq!(users.user_calls.load(Ordering::SeqCst), 1, "a client token asks for no user");
+}

@@ -26,9 +26,9 @@ use tower_passport::issuer::{
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, GrantType, MemoryStore, Purge, PurgeCounts,
-    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, Store, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, GrantType, MemoryStore, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::{
     clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
@@ -36,6 +36,9 @@ use tower_passport::{
 
 const DAY: u64 = 24 * 3600;
 const REVOKED: &str = "The access token was revoked";
+/// Seconds past the default race window (3 s): a rotated refresh token that comes back
+/// this late is reuse.
+const PAST_THE_RACE_WINDOW: u64 = 4;
 
 // ---- helpers ----------------------------------------------------------------------------
 
@@ -581,7 +584,12 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
 #[tokio::test]
 async fn without_a_grace_window_an_immediate_reuse_revokes_the_family() {
     let clock = ManualClock::new(NOW);
-    let issuer = password_issuer(&clock);
+    // Strict: no race window either.
+    let issuer = builder(&clock)
+        .enable_password_grant(users())
+        .refresh_race_window(Duration::ZERO)
+        .build()
+        .expect("issuer");
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
     let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
@@ -842,6 +850,7 @@ async fn without_rotation_a_public_clients_refresh_tokens_still_rotate() {
     assert!(!public.is_confidential());
     let first = login(&issuer, &public, None).await;
     let second = issuer.refresh_token_grant(&public, &refresh_of(&first), None).await.expect("refreshed");
+    clock.advance(PAST_THE_RACE_WINDOW);
     let reuse = issuer.refresh_token_grant(&public, &refresh_of(&first), None).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
@@ -1122,6 +1131,365 @@ async fn revoking_someone_elses_personal_access_token_returns_false() {
     assert_eq!(issuer.personal_access_tokens("2").await.expect("listed")[0].revoked_at, None);
     assert_eq!(through_guard(&guard, &theirs.access_token).await.status, StatusCode::OK);
     assert_eq!(through_guard(&guard, &granted.access_token).await.status, StatusCode::OK);
+}
+
+// ---- race window: two tabs refreshing at once ------------------------------------------
+
+fn has_family_events(events: &[IssuerEvent]) -> bool {
+    events.iter().any(|e| {
+        matches!(e, IssuerEvent::FamilyRevoked { .. } | IssuerEvent::RefreshTokenReuseDetected { .. })
+    })
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_keep_the_session() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let client = app(&issuer).await;
+    let guard = revocation_guard(&issuer);
+    let first = login(&issuer, &client, None).await;
+    let mut events = issuer.subscribe();
+
+    let winner = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("first tab");
+    clock.advance(2);
+    let loser = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let error = loser.expect_err("the second tab lost the race");
+    assert_eq!(error.code(), OAuthErrorCode::InvalidGrant);
+    assert!(error.description().contains("another request"), "{error}");
+
+    // The winner's pair works, the family lives, and no reuse was reported.
+    assert_eq!(through_guard(&guard, &winner.access_token).await.status, StatusCode::OK);
+    assert_eq!(family_of(&issuer, &refresh_of(&winner)).await.revoked_at, None);
+    assert!(!has_family_events(&drain(&mut events)));
+    let next =
+        issuer.refresh_token_grant(&client, &refresh_of(&winner), None).await.expect("winner refreshes");
+    assert_eq!(through_guard(&guard, &next.access_token).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reuse_just_past_the_race_window_revokes_the_family() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let client = app(&issuer).await;
+    let guard = revocation_guard(&issuer);
+    let first = login(&issuer, &client, None).await;
+    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+
+    clock.advance(3);
+    let inside = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    assert_eq!(code(inside), OAuthErrorCode::InvalidGrant);
+    assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, None, "the window's last second");
+
+    clock.advance(1);
+    let mut events = issuer.subscribe();
+    let outside = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    assert_eq!(code(outside), OAuthErrorCode::InvalidGrant);
+    assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 4));
+    assert!(has_family_events(&drain(&mut events)));
+    through_guard(&guard, &second.access_token).await.assert_invalid_token(REVOKED);
+}
+
+#[tokio::test]
+async fn the_race_window_is_configurable() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock)
+        .enable_password_grant(users())
+        .refresh_race_window(Duration::from_secs(10))
+        .build()
+        .expect("issuer");
+    let client = app(&issuer).await;
+    let first = login(&issuer, &client, None).await;
+    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    clock.advance(9);
+    assert_eq!(
+        code(issuer.refresh_token_grant(&client, &refresh_of(&first), None).await),
+        OAuthErrorCode::InvalidGrant
+    );
+    assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, None);
+    clock.advance(2);
+    assert_eq!(
+        code(issuer.refresh_token_grant(&client, &refresh_of(&first), None).await),
+        OAuthErrorCode::InvalidGrant
+    );
+    assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
+}
+
+#[tokio::test]
+async fn with_a_grace_window_a_concurrent_duplicate_still_keeps_the_winners_pair() {
+    let clock = ManualClock::new(NOW);
+    let issuer = grace_issuer(&clock);
+    let client = app(&issuer).await;
+    let guard = revocation_guard(&issuer);
+    let first = login(&issuer, &client, None).await;
+    let winner = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    // A sibling inside the race window: refused, nothing superseded.
+    assert_eq!(
+        code(issuer.refresh_token_grant(&client, &refresh_of(&first), None).await),
+        OAuthErrorCode::InvalidGrant
+    );
+    assert_eq!(through_guard(&guard, &winner.access_token).await.status, StatusCode::OK);
+    assert_eq!(family_of(&issuer, &refresh_of(&winner)).await.current, refresh_id(&refresh_of(&winner)));
+    // Past the race window, inside the grace window: a lost response, reissued as before.
+    clock.advance(10);
+    let retried = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("within grace");
+    assert_eq!(family_of(&issuer, &refresh_of(&retried)).await.current, refresh_id(&refresh_of(&retried)));
+}
+
+// ---- personal access tokens and the grant that minted them ------------------------------
+
+/// A first-party app's login of user 1, and the jti of its access token.
+async fn first_party_login<S: Store>(issuer: &Issuer<S>) -> (AuthenticatedClient, TokenResponse, String) {
+    let client = register(
+        issuer,
+        ClientRegistration::confidential("Web").first_party(true).grants([
+            GrantType::Password,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+        ]),
+    )
+    .await;
+    let tokens = login(issuer, &client, Some("read-posts")).await;
+    let caller = jti(&tokens.access_token);
+    (client, tokens, caller)
+}
+
+#[tokio::test]
+async fn a_personal_token_minted_through_a_login_dies_with_its_family_on_reuse() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let guard = revocation_guard(&issuer);
+    let (client, tokens, caller) = first_party_login(&issuer).await;
+    let family = family_of(&issuer, &refresh_of(&tokens)).await;
+    let personal = issuer.create_personal_access_token_through(&caller, "cli", &[]).await.expect("created");
+    assert_eq!(personal.record.family_id.as_deref(), Some(family.id.as_str()));
+    assert_eq!(personal.record.user_id.as_deref(), Some("1"));
+    assert!(personal.record.personal);
+    assert_eq!(through_guard(&guard, &personal.access_token).await.status, StatusCode::OK);
+
+    issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await.expect("refreshed");
+    assert_eq!(
+        through_guard(&guard, &personal.access_token).await.status,
+        StatusCode::OK,
+        "a rotation spares it"
+    );
+    clock.advance(PAST_THE_RACE_WINDOW);
+    let reuse = issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await;
+    assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
+    through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
+    assert!(issuer.store().is_revoked(&personal.record.jti).await.expect("answer"));
+}
+
+#[tokio::test]
+async fn revoking_the_login_revokes_the_personal_tokens_minted_through_it() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let guard = revocation_guard(&issuer);
+    // RFC 7009 revocation of the refresh token.
+    let (client, tokens, caller) = first_party_login(&issuer).await;
+    let personal = issuer.create_personal_access_token_through(&caller, "cli", &[]).await.expect("created");
+    // A personal token minted by that personal token belongs to the same family.
+    let grandchild =
+        issuer.create_personal_access_token_through(&personal.record.jti, "ci", &[]).await.expect("created");
+    assert_eq!(grandchild.record.family_id, personal.record.family_id);
+    issuer.revoke(&client, &refresh_of(&tokens), Some(TokenTypeHint::RefreshToken)).await.expect("revoked");
+    for token in [&personal.access_token, &grandchild.access_token] {
+        through_guard(&guard, token).await.assert_invalid_token(REVOKED);
+    }
+    // revoke_family.
+    let (_, tokens, caller) = first_party_login(&issuer).await;
+    let personal = issuer.create_personal_access_token_through(&caller, "cli", &[]).await.expect("created");
+    issuer.revoke_family(&family_of(&issuer, &refresh_of(&tokens)).await.id).await.expect("revoked");
+    through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
+    // A token minted without a family (the programmatic API) is not tied to any.
+    let loose = issuer.create_personal_access_token("1", "loose", &[]).await.expect("created");
+    assert_eq!(loose.record.family_id, None);
+    assert_eq!(through_guard(&guard, &loose.access_token).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_personal_token_cannot_be_minted_through_a_dead_or_unknown_token() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let (client, tokens, caller) = first_party_login(&issuer).await;
+    assert_eq!(
+        code(issuer.create_personal_access_token_through("no-such-jti", "cli", &[]).await),
+        OAuthErrorCode::InvalidGrant
+    );
+    let machine = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    assert_eq!(
+        code(issuer.create_personal_access_token_through(&jti(&machine.access_token), "cli", &[]).await),
+        OAuthErrorCode::InvalidGrant,
+        "a client token has no user"
+    );
+    issuer.revoke_family(&family_of(&issuer, &refresh_of(&tokens)).await.id).await.expect("revoked");
+    assert_eq!(
+        code(issuer.create_personal_access_token_through(&caller, "cli", &[]).await),
+        OAuthErrorCode::InvalidGrant
+    );
+    assert!(issuer.personal_access_tokens("1").await.expect("listed").is_empty(), "nothing was created");
+}
+
+// ---- logout and session management ------------------------------------------------------
+
+#[tokio::test]
+async fn revoking_an_access_token_by_its_jti_logs_it_out_at_once() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock)
+        .enable_password_grant(users())
+        // Without the local cache update, the guard would keep its "not revoked" answer.
+        .revocation_cache_ttl(Duration::from_secs(600))
+        .build()
+        .expect("issuer");
+    let client = app(&issuer).await;
+    let guard = revocation_guard(&issuer);
+    let tokens = login(&issuer, &client, None).await;
+    let token_jti = jti(&tokens.access_token);
+    assert_eq!(through_guard(&guard, &tokens.access_token).await.status, StatusCode::OK);
+
+    let mut events = issuer.subscribe();
+    let record = issuer.revoke_access_token_by_jti(&token_jti).await.expect("revoked").expect("known");
+    assert_eq!(record.revoked_at, Some(NOW));
+    assert_eq!(record.family_id, Some(family_of(&issuer, &refresh_of(&tokens)).await.id));
+    through_guard(&guard, &tokens.access_token).await.assert_invalid_token(REVOKED);
+    assert!(issuer.store().is_revoked(&token_jti).await.expect("answer"));
+    assert_eq!(drain(&mut events), [IssuerEvent::AccessTokenRevoked { jti: token_jti.clone() }]);
+    assert_eq!(issuer.revoke_access_token_by_jti("no-such-jti").await.expect("answer"), None);
+    // Only the access token: its refresh token still works.
+    issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await.expect("the session lives");
+}
+
+#[tokio::test]
+async fn revoke_all_for_user_revokes_every_token_and_family_of_that_user_only() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let guard = revocation_guard(&issuer);
+    let web = app(&issuer).await;
+    let mobile = app(&issuer).await;
+    let laptop = login(&issuer, &web, None).await;
+    let phone = login(&issuer, &mobile, None).await;
+    let personal = issuer.create_personal_access_token("1", "cli", &[]).await.expect("created");
+    let machine = issuer.client_credentials_grant(&web, None).await.expect("tokens");
+    let abigail = issuer.password_grant(&web, "abigail@example.com", "secret456", None).await.expect("login");
+
+    let mut events = issuer.subscribe();
+    let revoked = issuer.revoke_all_for_user("1").await.expect("revoked");
+    let mut families = vec![
+        family_of(&issuer, &refresh_of(&laptop)).await.id,
+        family_of(&issuer, &refresh_of(&phone)).await.id,
+    ];
+    families.sort();
+    assert_eq!(revoked.families, families);
+    assert_eq!(revoked.access_tokens.len(), 3);
+    for token in [&laptop.access_token, &phone.access_token, &personal.access_token] {
+        through_guard(&guard, token).await.assert_invalid_token(REVOKED);
+    }
+    for (client, tokens) in [(&web, &laptop), (&mobile, &phone)] {
+        assert_eq!(
+            code(issuer.refresh_token_grant(client, &refresh_of(tokens), None).await),
+            OAuthErrorCode::InvalidGrant
+        );
+    }
+    let events = drain(&mut events);
+    for family_id in &families {
+        assert!(events.contains(&IssuerEvent::FamilyRevoked { family_id: family_id.clone() }));
+    }
+    assert!(events.contains(&IssuerEvent::AccessTokenRevoked { jti: personal.record.jti.clone() }));
+    // The client's own token and another user's session are untouched.
+    for token in [&machine.access_token, &abigail.access_token] {
+        assert_eq!(through_guard(&guard, token).await.status, StatusCode::OK);
+    }
+    issuer.refresh_token_grant(&web, &refresh_of(&abigail), None).await.expect("abigail's session lives");
+    assert!(issuer.revoke_all_for_user("1").await.expect("again").is_empty());
+}
+
+#[tokio::test]
+async fn authorized_clients_lists_one_entry_per_client_with_live_tokens() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let web = register(
+        &issuer,
+        ClientRegistration::confidential("Web")
+            .first_party(true)
+            .grants([GrantType::Password, GrantType::RefreshToken]),
+    )
+    .await;
+    let reader =
+        register(&issuer, ClientRegistration::confidential("Reader").grants([GrantType::Password])).await;
+    login(&issuer, &web, Some("read-posts")).await;
+    clock.advance(10);
+    login(&issuer, &web, Some("write-posts")).await;
+    login(&issuer, &reader, Some("read-posts")).await; // no refresh grant: an access token only
+    issuer.create_personal_access_token("1", "cli", &[]).await.expect("created");
+    issuer.password_grant(&web, "abigail@example.com", "secret456", None).await.expect("someone else");
+
+    let listed = issuer.authorized_clients("1").await.expect("listed");
+    let mut ids = vec![web.id.clone(), reader.id.clone()];
+    ids.sort();
+    assert_eq!(
+        listed.iter().map(|c| c.client_id.clone()).collect::<Vec<_>>(),
+        ids,
+        "no personal access client"
+    );
+    let web_entry = listed.iter().find(|c| c.client_id == web.id).expect("web");
+    assert_eq!(web_entry.client_name.as_deref(), Some("Web"));
+    assert!(web_entry.first_party);
+    assert_eq!(web_entry.scopes, ["read-posts", "write-posts"]);
+    assert_eq!((web_entry.access_tokens, web_entry.refresh_tokens), (2, 2));
+    assert_eq!(web_entry.created_at, NOW);
+    assert_eq!(web_entry.expires_at, NOW + 10 + 30 * DAY);
+    let reader_entry = listed.iter().find(|c| c.client_id == reader.id).expect("reader");
+    assert!(!reader_entry.first_party);
+    assert_eq!((reader_entry.access_tokens, reader_entry.refresh_tokens), (1, 0));
+    assert_eq!(reader_entry.expires_at, NOW + 10 + 3600);
+
+    // Once the access tokens expire, only the sessions with refresh tokens remain.
+    clock.advance(2 * 3600);
+    let later = issuer.authorized_clients("1").await.expect("listed");
+    assert_eq!(later.iter().map(|c| c.client_id.as_str()).collect::<Vec<_>>(), [web.id.as_str()]);
+}
+
+#[tokio::test]
+async fn revoke_authorized_client_takes_that_clients_tokens_by_client_id_or_token_id() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let guard = revocation_guard(&issuer);
+    let (web, web_login, _) = first_party_login(&issuer).await;
+    let mobile = app(&issuer).await;
+    let phone = login(&issuer, &mobile, None).await;
+    let loose = issuer.create_personal_access_token("1", "loose", &[]).await.expect("created");
+    let through = issuer
+        .create_personal_access_token_through(&jti(&web_login.access_token), "cli", &[])
+        .await
+        .expect("created");
+    let abigail =
+        issuer.password_grant(&mobile, "abigail@example.com", "secret456", None).await.expect("login");
+
+    // By client id: the web app's session, and the personal token minted through it.
+    assert!(issuer.revoke_authorized_client("1", &web.id).await.expect("revoked"));
+    through_guard(&guard, &web_login.access_token).await.assert_invalid_token(REVOKED);
+    through_guard(&guard, &through.access_token).await.assert_invalid_token(REVOKED);
+    assert_eq!(through_guard(&guard, &phone.access_token).await.status, StatusCode::OK);
+    assert!(!issuer.revoke_authorized_client("1", &web.id).await.expect("answer"), "nothing left");
+
+    // Neither the personal access client nor a personal token's id, nor someone else's token.
+    assert!(!issuer.revoke_authorized_client("1", "personal-access-client").await.expect("answer"));
+    assert!(!issuer.revoke_authorized_client("1", &loose.record.jti).await.expect("answer"));
+    assert!(!issuer.revoke_authorized_client("1", &jti(&abigail.access_token)).await.expect("answer"));
+    assert_eq!(through_guard(&guard, &loose.access_token).await.status, StatusCode::OK);
+
+    // By token id (Passport's form): that token's client, every token of it.
+    assert!(issuer.revoke_authorized_client("1", &jti(&phone.access_token)).await.expect("revoked"));
+    through_guard(&guard, &phone.access_token).await.assert_invalid_token(REVOKED);
+    assert_eq!(
+        code(issuer.refresh_token_grant(&mobile, &refresh_of(&phone), None).await),
+        OAuthErrorCode::InvalidGrant
+    );
+    assert_eq!(
+        through_guard(&guard, &abigail.access_token).await.status,
+        StatusCode::OK,
+        "another user of it"
+    );
+    assert!(issuer.authorized_clients("1").await.expect("listed").is_empty());
 }
 
 // ---- purge ----------------------------------------------------------------------------
@@ -1613,6 +1981,17 @@ impl TokenStore for FlakyStore {
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
         self.run(|| self.inner.revoke_family(family_id, now)).await
     }
+    async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
+        self.run(|| self.inner.user_tokens(user_id, now)).await
+    }
+    async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> Result<RevokedTokens, StoreError> {
+        self.run(|| self.inner.revoke_user_tokens(user_id, client_id, now)).await
+    }
 }
 
 impl RevocationStore for FlakyStore {
@@ -1630,6 +2009,10 @@ impl PurgeStore for FlakyStore {
 impl SettingsStore for FlakyStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         self.inner.put_setting_if_absent(name, value).await
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.inner.setting(name).await
     }
 }
 

@@ -583,7 +583,7 @@ fn unsupported_kty_crv_and_alg_are_refused() {
         (json!({"kty": "oKp", "crv": "Ed25519", "x": ed.jwk["x"]}), "kty"),
         (json!({"kty": "EC", "crv": "P-256", "alg": "ES512", "x": p256.jwk["x"], "y": p256.jwk["y"]}), "alg"),
         (json!({"kty": "EC", "crv": "P-256", "alg": "none", "x": p256.jwk["x"], "y": p256.jwk["y"]}), "alg"),
-        (json!({"kty": "OKP", "crv": "Ed25519", "alg": "Ed25519", "x": ed.jwk["x"]}), "alg"),
+        (json!({"kty": "OKP", "crv": "Ed448", "alg": "Ed448", "x": ed.jwk["x"]}), "alg"),
     ];
     for (jwk, word) in cases {
         let error = config_error(VerifyingKey::from_jwk(&jwk.to_string()));

@@ -17,6 +17,7 @@ use http_body_util::Full;
 use jwks_server::{jwks, JwksServer, Reply};
 use serde_json::json;
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
+use tower::util::BoxCloneSyncService;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::error::Reason;
 use tower_passport::keys::JwkOptions;
@@ -215,7 +216,11 @@ async fn the_first_request_starts_the_fetch_without_waiting_for_it() {
 async fn a_flood_of_unknown_kids_costs_at_most_one_fetch_and_no_request_waits() {
     let key = TestKey::generate(Algorithm::ES256);
     let server = serving(&[&key]).await;
-    let keys = RemoteKeySet::builder(server.url(JWKS)).build().expect("remote set");
+    // The request that triggers the refetch waits for it, but only this long.
+    let keys = RemoteKeySet::builder(server.url(JWKS))
+        .unknown_kid_wait(Duration::from_millis(200))
+        .build()
+        .expect("remote set");
     keys.warm_up().await.expect("warm-up");
     // From now on the server takes 10 s to answer.
     server.serve(JWKS, Reply::json(&jwks(&[&key.jwk])).delay(Duration::from_secs(10)));
@@ -547,4 +552,248 @@ fn debug_output_names_the_source_but_never_the_keys_or_query() {
     let debug = format!("{keys:?}");
     assert!(debug.contains("https://auth.example.com/jwks"), "{debug}");
     assert!(!debug.contains("secret"), "{debug}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Key rotation through the guard: the request that brings a new kid waits for its refetch
+// ---------------------------------------------------------------------------------------
+
+/// The guard over `verifier` in front of a handler that answers 200, answering statuses.
+fn guarded(verifier: Verifier) -> BoxCloneSyncService<Request<Full<Bytes>>, StatusCode, Infallible> {
+    let service =
+        ServiceBuilder::new().layer(GuardLayer::new(verifier)).service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        });
+    BoxCloneSyncService::new(service.map_response(|response| response.status()))
+}
+
+async fn send(
+    service: &BoxCloneSyncService<Request<Full<Bytes>>, StatusCode, Infallible>,
+    token: &str,
+) -> StatusCode {
+    let request = Request::builder()
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    service.clone().oneshot(request).await.expect("infallible")
+}
+
+/// A provider that publishes the key `2025-01` and will rotate to `2025-02`, and a remote
+/// set over it, warmed up.
+struct Rotation {
+    old: TestKey,
+    new: TestKey,
+    server: JwksServer,
+    keys: RemoteKeySet,
+}
+
+async fn before_rotation() -> Rotation {
+    let old = TestKey::generate_with_kid(Algorithm::ES256, "2025-01");
+    let new = TestKey::generate_with_kid(Algorithm::ES256, "2025-02");
+    let server = serving(&[&old]).await;
+    let keys = RemoteKeySet::builder(server.url(JWKS)).build().expect("remote set");
+    keys.warm_up().await.expect("warm-up");
+    Rotation { old, new, server, keys }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newly_published_key_passes_on_its_first_request_through_the_guard() {
+    let Rotation { old, new, server, keys } = before_rotation().await;
+    let service = guarded(verifier(&keys));
+
+    // The provider publishes the new key and signs with it at once.
+    server.serve(JWKS, Reply::json(&jwks(&[&old.jwk, &new.jwk])));
+    assert_eq!(send(&service, &token(&new)).await, StatusCode::OK, "the first request with the new kid");
+    assert_eq!(send(&service, &token(&old)).await, StatusCode::OK, "the old key while it is published");
+    assert_eq!(server.hits(JWKS), 2, "the warm-up and the one refetch");
+    let metrics = keys.metrics();
+    assert_eq!((metrics.refetches, metrics.refetch_waits, metrics.kid_misses), (1, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_with_the_same_new_kid_join_the_one_refetch_and_all_pass() {
+    let Rotation { old, new, server, keys } = before_rotation().await;
+    let service = guarded(verifier(&keys));
+
+    // The provider takes 300 ms to answer: the others arrive while the refetch runs.
+    server.serve(JWKS, Reply::json(&jwks(&[&old.jwk, &new.jwk])).delay(Duration::from_millis(300)));
+    let new_token = token(&new);
+    let first = tokio::spawn({
+        let (service, token) = (service.clone(), new_token.clone());
+        async move { send(&service, &token).await }
+    });
+    eventually("the refetch is in flight", || server.hits(JWKS) == 2).await;
+    let joined: Vec<_> = (0..20)
+        .map(|_| {
+            let (service, token) = (service.clone(), new_token.clone());
+            tokio::spawn(async move { send(&service, &token).await })
+        })
+        .collect();
+    // Another unknown kid during the refetch does not wait for it.
+    let started = Instant::now();
+    assert_eq!(send(&service, &token_with_kid(&new, "2025-03")).await, StatusCode::UNAUTHORIZED);
+    assert!(started.elapsed() < Duration::from_millis(150), "fails fast: {:?}", started.elapsed());
+
+    assert_eq!(first.await.expect("task"), StatusCode::OK);
+    for request in joined {
+        assert_eq!(request.await.expect("task"), StatusCode::OK, "a request that joined the refetch");
+    }
+    assert_eq!(server.hits(JWKS), 2, "one refetch for 21 requests with the new kid");
+    let metrics = keys.metrics();
+    assert_eq!((metrics.refetches, metrics.refetch_waits, metrics.cooldown_rejections), (1, 21, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_is_bounded_by_the_configured_wait_and_the_fetch_timeout() {
+    let key = TestKey::generate(Algorithm::ES256);
+    let server = serving(&[&key]).await;
+    for (wait, timeout, bound) in [
+        (Duration::from_millis(300), Duration::from_secs(10), Duration::from_millis(300)),
+        (Duration::from_secs(5), Duration::from_millis(400), Duration::from_millis(400)),
+    ] {
+        let keys = RemoteKeySet::builder(server.url(JWKS))
+            .unknown_kid_wait(wait)
+            .timeout(timeout)
+            .build()
+            .expect("set");
+        keys.warm_up().await.expect("warm-up");
+        let service = guarded(verifier(&keys));
+        // The refetch hangs for 10 s.
+        server.serve(JWKS, Reply::json(&jwks(&[&key.jwk])).delay(Duration::from_secs(10)));
+
+        let started = Instant::now();
+        assert_eq!(send(&service, &token_with_kid(&key, "next")).await, StatusCode::UNAUTHORIZED);
+        let waited = started.elapsed();
+        assert!(
+            waited >= bound && waited < bound + Duration::from_millis(700),
+            "{wait:?}/{timeout:?}: {waited:?}"
+        );
+        // During the cooldown, the same kid again fails at once.
+        let started = Instant::now();
+        assert_eq!(send(&service, &token_with_kid(&key, "next")).await, StatusCode::UNAUTHORIZED);
+        assert!(started.elapsed() < Duration::from_millis(150), "cooldown: {:?}", started.elapsed());
+        assert_eq!(send(&service, &token(&key)).await, StatusCode::OK, "known kids never wait");
+        server.serve(JWKS, Reply::json(&jwks(&[&key.jwk])));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_async_waits_for_the_refetch_and_verify_does_not() {
+    let Rotation { old, new, server, keys } = before_rotation().await;
+    let verifier = verifier(&keys);
+    server.serve(JWKS, Reply::json(&jwks(&[&old.jwk, &new.jwk])));
+    let verified = verifier.verify_async(&token(&new)).await.expect("waits and passes");
+    assert_eq!(verified.key_id(), Some("2025-02"));
+
+    let newer = TestKey::generate_with_kid(Algorithm::ES256, "2025-03");
+    server.serve(JWKS, Reply::json(&jwks(&[&new.jwk, &newer.jwk])));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Within the cooldown nothing is refetched, waiting or not.
+    assert_eq!(reason(verifier.verify(&token(&newer))), Reason::UnknownKid);
+    assert_eq!(
+        verifier.verify_async(&token(&newer)).await.map_err(|e| e.reason()).err(),
+        Some(Reason::UnknownKid)
+    );
+}
+
+/// `clients` clients send requests for `run` through a guard over a remote set whose
+/// provider answers in 50 ms; at `rotate_at` the provider publishes a new key and every
+/// client signs with it from then on. Returns the requests sent and those not answered 200.
+async fn across_a_rotation(wait: Duration) -> (usize, usize) {
+    let (clients, run, rotate_at) = (8, Duration::from_millis(800), Duration::from_millis(300));
+    let old = TestKey::generate_with_kid(Algorithm::ES256, "2025-01");
+    let new = TestKey::generate_with_kid(Algorithm::ES256, "2025-02");
+    let server = JwksServer::start().await;
+    server.serve(JWKS, Reply::json(&jwks(&[&old.jwk])).delay(Duration::from_millis(50)));
+    let keys = RemoteKeySet::builder(server.url(JWKS)).unknown_kid_wait(wait).build().expect("remote set");
+    keys.warm_up().await.expect("warm-up");
+    let service = guarded(verifier(&keys));
+    let rotated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tokens = std::sync::Arc::new((token(&old), token(&new)));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (service, rotated, tokens) = (service.clone(), rotated.clone(), tokens.clone());
+            tokio::spawn(async move {
+                let (mut sent, mut failed) = (0, 0);
+                while start.elapsed() < run {
+                    let token = if rotated.load(std::sync::atomic::Ordering::Acquire) {
+                        &tokens.1
+                    } else {
+                        &tokens.0
+                    };
+                    sent += 1;
+                    if send(&service, token).await != StatusCode::OK {
+                        failed += 1;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                (sent, failed)
+            })
+        })
+        .collect();
+    tokio::time::sleep(rotate_at).await;
+    server.serve(JWKS, Reply::json(&jwks(&[&old.jwk, &new.jwk])).delay(Duration::from_millis(50)));
+    rotated.store(true, std::sync::atomic::Ordering::Release);
+    let (mut sent, mut failed) = (0, 0);
+    for worker in workers {
+        let (worker_sent, worker_failed) = worker.await.expect("client");
+        sent += worker_sent;
+        failed += worker_failed;
+    }
+    assert_eq!(keys.metrics().refetches, 1);
+    (sent, failed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_fails_no_request_through_the_guard() {
+    // Without waiting (the behaviour before the wait existed), every request with the
+    // new kid fails until the refetch lands.
+    let (sent, failed) = across_a_rotation(Duration::ZERO).await;
+    println!("rotation, no wait: {failed} of {sent} requests failed");
+    assert!(failed > 0, "the first request with the new kid fails when nothing waits");
+    let (sent, failed) = across_a_rotation(Duration::from_secs(2)).await;
+    println!("rotation, default wait: {failed} of {sent} requests failed");
+    assert_eq!(failed, 0, "of {sent} requests across the rotation");
+}
+
+// ---------------------------------------------------------------------------------------
+// A withdrawn key stops admitting the tokens it signed from the verified-token cache
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_withdrawn_key_stops_admitting_cached_tokens_once_the_set_without_it_is_published() {
+    let Rotation { old, new, server, keys } = before_rotation().await;
+    server.serve(JWKS, Reply::json(&jwks(&[&old.jwk, &new.jwk])));
+    keys.warm_up().await.expect("both keys published");
+    // The verified-token cache on (5 min by default).
+    let verifier = Verifier::builder(keys.clone())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(ManualClock::new(NOW))
+        .build()
+        .expect("verifier");
+    let (old_token, new_token) = (token(&old), token(&new));
+    assert!(verifier.verify(&old_token).is_ok() && verifier.verify(&new_token).is_ok(), "both cached");
+
+    // A refresh that only revalidates (same keys) changes nothing.
+    keys.warm_up().await.expect("refresh");
+    assert!(verifier.verify(&old_token).is_ok());
+
+    // The provider withdraws the old key; the next fetch publishes the set without it.
+    server.serve(JWKS, Reply::json(&jwks(&[&new.jwk])));
+    keys.warm_up().await.expect("refresh");
+    assert_eq!(
+        reason(verifier.verify(&old_token)),
+        Reason::UnknownKid,
+        "the cached token is refused at once"
+    );
+    assert_eq!(reason(verifier.verify(&old_token)), Reason::UnknownKid, "and stays refused");
+    assert!(verifier.verify(&new_token).is_ok(), "tokens of the keys still published pass");
+
+    // A key replaced under the same kid is a withdrawal too.
+    let impostor = TestKey::generate_with_kid(Algorithm::ES256, "2025-02");
+    server.serve(JWKS, Reply::json(&jwks(&[&impostor.jwk])));
+    keys.warm_up().await.expect("refresh");
+    assert_eq!(reason(verifier.verify(&new_token)), Reason::BadSignature);
 }

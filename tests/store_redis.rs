@@ -565,6 +565,8 @@ async fn everything_lives_under_the_prefix() {
         "family-refresh",
         "family-access",
         "pats",
+        "user-access",
+        "user-families",
         "setting",
         "client",
     ]
@@ -586,4 +588,36 @@ async fn nothing_secret_in_debug_or_errors() {
     assert!(!format!("{refused} {refused:?}").contains("hunter2"), "{refused:?}");
     let malformed = RedisStore::connect("redis://:hunter2@[::1").await.expect_err("not a URL");
     assert!(!format!("{malformed} {malformed:?}").contains("hunter2"), "{malformed:?}");
+}
+
+async fn zcard(connection: &mut MultiplexedConnection, key: &str) -> u64 {
+    ::redis::cmd("ZCARD").arg(key).query_async(connection).await.expect("ZCARD")
+}
+
+/// A user's indexes (sorted sets scored by expiry) drop what expired on every write, and a
+/// purge takes out what it removes: they never outgrow what is live.
+#[tokio::test]
+async fn a_users_indexes_hold_only_what_is_live() {
+    let Some(store) = make().await else { return };
+    let Some(url) = url() else { return };
+    let mut admin = plain(&url).await;
+    let now = server_now(&mut admin).await;
+    let user = unique("user");
+    let index = format!("{}user-access:{user}", store.store.prefix());
+    let of_user = |jti: &str, issued_at: u64| AccessTokenRecord {
+        user_id: Some(user.clone()),
+        ..access(jti, None, issued_at, 3600)
+    };
+    store.put_access_token(of_user(&unique("old"), now - 7200)).await.expect("put");
+    assert_eq!(zcard(&mut admin, &index).await, 0, "expired on the server's clock: dropped at once");
+    let live = of_user(&unique("live"), now);
+    store.put_access_token(live.clone()).await.expect("put");
+    assert_eq!(zcard(&mut admin, &index).await, 1);
+    assert_eq!(
+        store.user_tokens(&user, now).await.expect("listed")[0].access_tokens,
+        std::slice::from_ref(&live)
+    );
+    store.revoke_access_token(&live.jti, now + 1).await.expect("revoke");
+    store.purge(Purge { revoked: true, expired: false, before: now + 10 }).await.expect("purge");
+    assert_eq!(zcard(&mut admin, &index).await, 0, "the purge took it out of the index");
 }

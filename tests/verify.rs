@@ -15,9 +15,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use support::{TestKey, AUDIENCE, ISSUER, NOW};
 use tower_passport::error::Reason;
+use tower_passport::keys::SharedKeySet;
 use tower_passport::{
-    clock::ManualClock, token::PrincipalKind, verify::TypPolicy, verify::VerifierBuilder, Algorithm,
-    AuthError, KeySet, VerifiedToken, Verifier, VerifyingKey,
+    clock::ManualClock, token::PrincipalKind, verify::ClientTokenRule, verify::TypPolicy,
+    verify::VerifierBuilder, Algorithm, AuthError, KeySet, VerifiedToken, Verifier, VerifyingKey,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -1033,6 +1034,59 @@ fn azp_is_the_client_id_when_client_id_is_absent() {
     assert_eq!(verified.client_id(), Some("app"));
 }
 
+#[test]
+fn a_stated_kind_wins_over_the_subject_whatever_the_rule() {
+    // RFC 9700 §4.15: user "app" signed in through the client "app" keeps a user token.
+    let key = es256();
+    let clock = ManualClock::new(NOW);
+    for rule in
+        [ClientTokenRule::SubjectOrClientId, ClientTokenRule::EmptySubject, ClientTokenRule::StatedOnly]
+    {
+        let verifier = builder(&[&key], &clock).client_token_rule(rule).build().unwrap();
+        let user = kind_of(&verifier, &key, |claims| {
+            claims["sub"] = json!("app");
+            claims["idtyp"] = json!("user");
+        });
+        assert_eq!(user.kind(), PrincipalKind::User, "{rule:?}");
+        assert_eq!(user.subject(), Some("app"));
+        let client = kind_of(&verifier, &key, |claims| {
+            claims["sub"] = json!("app");
+            claims["idtyp"] = json!("app");
+        });
+        assert_eq!(client.kind(), PrincipalKind::Client, "{rule:?}");
+        // Only "app" makes a client token.
+        let other = kind_of(&verifier, &key, |claims| {
+            claims.as_object_mut().unwrap().remove("sub");
+            claims["idtyp"] = json!("device");
+        });
+        assert_eq!(other.kind(), PrincipalKind::User, "{rule:?}");
+    }
+    // A statement that is not a string is a malformed token, never a guess.
+    let (verifier, _) = setup(&[&key]);
+    let token = key.sign(&{
+        let mut claims = claims();
+        claims["idtyp"] = json!(["app"]);
+        claims
+    });
+    assert_eq!(reason(verifier.verify(&token)), Reason::MalformedClaims);
+}
+
+#[test]
+fn the_client_token_rule_decides_for_tokens_that_state_nothing() {
+    let key = es256();
+    let clock = ManualClock::new(NOW);
+    let kinds = |rule: ClientTokenRule| {
+        let verifier = builder(&[&key], &clock).client_token_rule(rule).build().unwrap();
+        let same = verifier.verify(&key.sign(&support::client_claims("app", "read"))).unwrap().kind();
+        let empty = kind_of(&verifier, &key, |claims| claims["sub"] = json!("")).kind();
+        (same, empty)
+    };
+    use PrincipalKind::{Client, User};
+    assert_eq!(kinds(ClientTokenRule::default()), (Client, Client), "sub == client_id, or no sub");
+    assert_eq!(kinds(ClientTokenRule::EmptySubject), (User, Client), "a subject always means a user");
+    assert_eq!(kinds(ClientTokenRule::StatedOnly), (User, User), "nothing but idtyp");
+}
+
 // ---------------------------------------------------------------------------------------
 // Cache
 // ---------------------------------------------------------------------------------------
@@ -1315,4 +1369,102 @@ proptest! {
         let token = format!("{}{suffix}", fixture.token);
         prop_assert!(fixture.verifier.verify(&token).is_err());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokens bound to a key (cnf) are never bearer tokens
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_token_bound_to_a_key_is_refused_as_a_bearer_token() {
+    let key = es256();
+    let (verifier, _) = setup(&[&key]);
+    for cnf in [
+        json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}),
+        json!({}),
+        Value::Null,
+    ] {
+        let mut claims = claims();
+        claims["cnf"] = cnf.clone();
+        let token = key.sign(&claims);
+        let error = verifier.verify(&token).expect_err("bound");
+        assert_eq!(error.reason(), Reason::KeyBoundToken, "{cnf}");
+        assert_eq!(error.status(), http::StatusCode::UNAUTHORIZED);
+        assert_eq!(error.error_code(), Some("invalid_token"));
+    }
+    // The same token without cnf passes.
+    assert!(verifier.verify(&key.sign(&claims())).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9864: Ed25519 is the algorithm's name, EdDSA its deprecated one
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn an_ed25519_key_verifies_tokens_that_say_ed25519_or_eddsa() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let pair = Ed25519KeyPair::generate().unwrap();
+    let x = b64(pair.public_key().as_ref());
+    let sign = |alg: &str| {
+        let header = json!({"alg": alg, "typ": "at+jwt", "kid": "ed"});
+        let input =
+            format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims().to_string().as_bytes()));
+        format!("{input}.{}", b64(pair.sign(input.as_bytes()).as_ref()))
+    };
+    let jwks = [
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": x}),
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "alg": "EdDSA", "x": x}),
+        json!({"kty": "OKP", "crv": "Ed25519", "kid": "ed", "alg": "Ed25519", "x": x}),
+    ];
+    for jwk in jwks {
+        let key = VerifyingKey::from_jwk(&jwk.to_string()).expect("an Ed25519 JWK");
+        assert_eq!(key.algorithm(), Algorithm::EdDSA);
+        let verifier = Verifier::builder(KeySet::new().with_key(key))
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .clock(ManualClock::new(NOW))
+            .no_cache()
+            .build()
+            .unwrap();
+        for alg in ["EdDSA", "Ed25519"] {
+            assert!(verifier.verify(&sign(alg)).is_ok(), "{jwk}: alg {alg}");
+        }
+        assert_eq!(reason(verifier.verify(&sign("Ed448"))), Reason::UnsupportedAlgorithm);
+    }
+    // Other key types do not answer to Ed25519.
+    let es = es256();
+    let (verifier, _) = setup(&[&es]);
+    let header = json!({"alg": "Ed25519", "typ": "at+jwt", "kid": es.kid});
+    let token = support::raw_token(&header, &claims(), &[0; 64]);
+    assert_eq!(reason(verifier.verify(&token)), Reason::AlgorithmMismatch);
+}
+
+// ---------------------------------------------------------------------------------------
+// A key withdrawn from a shared set stops admitting cached tokens
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_key_retired_from_a_shared_set_stops_admitting_its_cached_tokens() {
+    let (old, new) = (
+        TestKey::generate_with_kid(Algorithm::ES256, "old"),
+        TestKey::generate_with_kid(Algorithm::ES256, "new"),
+    );
+    let both = KeySet::new().with_key(old.verifying_key()).with_key(new.verifying_key());
+    let shared = SharedKeySet::new(both.clone());
+    let verifier = Verifier::builder(shared.clone())
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(ManualClock::new(NOW))
+        .build()
+        .unwrap();
+    let (old_token, new_token) = (old.sign(&claims()), new.sign(&support::client_claims("app", "read")));
+    assert!(verifier.verify(&old_token).is_ok() && verifier.verify(&new_token).is_ok());
+    // The same keys again withdraw nothing.
+    shared.replace(both);
+    assert!(verifier.verify(&old_token).is_ok());
+    shared.replace(KeySet::new().with_key(new.verifying_key()));
+    assert_eq!(reason(verifier.verify(&old_token)), Reason::UnknownKid, "cached, but its key is gone");
+    assert!(verifier.verify(&new_token).is_ok());
 }

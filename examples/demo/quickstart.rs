@@ -93,6 +93,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let users = StaticUsers::new(config.password_iterations).user(&config.username, &config.password, "1")?;
     let store = Arc::new(AnyStore::open(&config.store).await?);
     // Every node signs with the same key: the given one, or the one kept in the store.
+    let shared_key = config.signing_key.is_none();
     let signing_key = match &config.signing_key {
         Some(pem) => SigningKey::from_pem(pem.0.as_bytes())?,
         None => SigningKey::load_or_generate(&*store, "quickstart_signing_key", Algorithm::ES256).await?,
@@ -103,6 +104,11 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .enable_password_grant(users)
         .signing_key(signing_key)
         .build()?;
+    if shared_key {
+        // The store's key ring: a rotation on any node (`rotate_shared_signing_key`)
+        // reaches every node through the store and the bus.
+        issuer.share_signing_keys("quickstart_signing_key").await?;
+    }
     // Seed the demo client, or bring a stored one in line with the configured secret.
     let grants = [GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken];
     match store.client(&config.client_id).await? {
@@ -131,9 +137,11 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
         .build()?;
+    // This node's revocations reach its own guard at once, bus or no bus.
+    issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
     // The revocation bus: Redis when configured (or when Redis is the store), else
     // LISTEN/NOTIFY when the store is PostgreSQL. A single-node store needs none.
-    let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+    let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone()).with(issuer.clone());
     let redis_url =
         config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
     let bus = match (&redis_url, &*store) {

@@ -11,10 +11,12 @@
 //! | `GET /.well-known/oauth-authorization-server` | RFC 8414 metadata |
 //! | `GET /oauth/scopes` | the scope registry |
 //! | `GET/POST /oauth/personal-access-tokens`, `DELETE …/{id}` | Passport's JSON API, behind the guard |
+//! | `GET /oauth/tokens`, `DELETE /oauth/tokens/{id}` | Passport's authorized-tokens API, behind the guard |
 //!
 //! [`OAuthRoutes`] serves the first six and answers 404 elsewhere;
-//! [`PersonalAccessTokens`] serves the last and must sit behind a
-//! [`GuardLayer`](crate::GuardLayer).
+//! [`PersonalAccessTokens`] and [`AuthorizedTokens`] serve the last two and must sit
+//! behind a [`GuardLayer`](crate::GuardLayer). Both serve first-party clients' user tokens
+//! only, by default.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -30,22 +32,87 @@
 //! let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build()?;
 //! let app: Router = Router::new()
 //!     .route_service("/oauth/personal-access-tokens", tower::ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint()))
-//!     .route_service("/oauth/personal-access-tokens/{id}", tower::ServiceBuilder::new().layer(guard).service(issuer.personal_access_tokens_endpoint()))
+//!     .route_service("/oauth/personal-access-tokens/{id}", tower::ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint()))
+//!     .route_service("/oauth/tokens", tower::ServiceBuilder::new().layer(guard.clone()).service(issuer.authorized_tokens_endpoint()))
+//!     .route_service("/oauth/tokens/{id}", tower::ServiceBuilder::new().layer(guard).service(issuer.authorized_tokens_endpoint()))
 //!     .fallback_service(issuer.routes());
 //! # Ok(())
 //! # }
 //! ```
 
+/// Defines a tower service over an [`Issuer`]: the struct (documented by the attributes
+/// given), `Clone`, `Debug`, a `new` for this module, and a `Service` impl whose boxed future
+/// answers with `$handle(issuer, request)`. Rejections are responses, so it never fails.
+macro_rules! issuer_service {
+    ($(#[$meta:meta])* $name:ident => $handle:path) => {
+        $(#[$meta])*
+        pub struct $name<S> {
+            issuer: $crate::issuer::Issuer<S>,
+        }
+
+        impl<S> Clone for $name<S> {
+            fn clone(&self) -> Self {
+                Self { issuer: self.issuer.clone() }
+            }
+        }
+
+        impl<S> ::std::fmt::Debug for $name<S> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("issuer", &self.issuer).finish()
+            }
+        }
+
+        impl<S: $crate::store::Store> $name<S> {
+            pub(super) fn new(issuer: $crate::issuer::Issuer<S>) -> Self {
+                Self { issuer }
+            }
+        }
+
+        impl<S, B> ::tower_service::Service<::http::Request<B>> for $name<S>
+        where
+            S: $crate::store::Store,
+            B: ::http_body::Body + Send + 'static,
+            B::Data: Send,
+            B::Error: Into<Box<dyn ::std::error::Error + Send + Sync>>,
+        {
+            type Response = $crate::endpoint::EndpointResponse;
+            type Error = ::std::convert::Infallible;
+            type Future = ::std::pin::Pin<
+                Box<
+                    dyn ::std::future::Future<
+                            Output = Result<$crate::endpoint::EndpointResponse, ::std::convert::Infallible>,
+                        > + Send,
+                >,
+            >;
+
+            fn poll_ready(
+                &mut self,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<Result<(), ::std::convert::Infallible>> {
+                ::std::task::Poll::Ready(Ok(()))
+            }
+
+            fn call(&mut self, request: ::http::Request<B>) -> Self::Future {
+                let issuer = self.issuer.clone();
+                Box::pin(async move { Ok($handle(issuer, request).await) })
+            }
+        }
+    };
+}
+
+mod caller;
 pub(crate) mod authorize;
 mod personal;
 mod request;
 mod response;
 mod routes;
+mod tokens;
 
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
 pub use personal::PersonalAccessTokens;
 pub use response::EndpointResponse;
 pub use routes::OAuthRoutes;
+pub use tokens::AuthorizedTokens;
 
 use crate::issuer::Issuer;
 use crate::store::Store;
@@ -60,5 +127,26 @@ impl<S: Store> Issuer<S> {
     /// Passport's personal-access-token JSON API; put a guard in front of it.
     pub fn personal_access_tokens_endpoint(&self) -> PersonalAccessTokens<S> {
         PersonalAccessTokens::new(self.clone())
+    }
+
+    /// Passport's authorized-tokens JSON API (`GET /oauth/tokens`,
+    /// `DELETE /oauth/tokens/{id}`): the user's authorized clients, to list and revoke;
+    /// put a guard in front of it. See [`AuthorizedTokens`] for a mounted example.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::GuardLayer;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build()?;
+    /// let tokens = tower::ServiceBuilder::new().layer(guard).service(issuer.authorized_tokens_endpoint());
+    /// # let _ = tokens;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn authorized_tokens_endpoint(&self) -> AuthorizedTokens<S> {
+        AuthorizedTokens::new(self.clone())
     }
 }

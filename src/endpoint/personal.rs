@@ -1,46 +1,29 @@
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use http::{Method, Request, StatusCode};
 use http_body::Body;
-use http_body_util::Full;
 use serde::{Deserialize, Serialize};
-use tower_service::Service;
 
+use super::caller::{user_caller, UserCaller};
 use super::request::{has_media_type, read_body};
 use super::response::{self, EndpointResponse};
-use crate::error::{AuthError, Reason, ResponseConfig};
-use crate::guard::GuardContext;
 use crate::issuer::{Issuer, OAuthError};
 use crate::store::{AccessTokenRecord, Store};
-use crate::token::{PrincipalKind, VerifiedToken};
 
-/// Passport's personal-access-token JSON API, for user principals:
-///
-/// - `GET /oauth/personal-access-tokens`: the user's tokens;
-/// - `POST /oauth/personal-access-tokens` with `{"name": …, "scopes": [...]}`: a new token,
-///   answered `{"accessToken": …, "token": {…}}` (the only time the token is shown);
-/// - `DELETE /oauth/personal-access-tokens/{id}`: revokes one (204, or 404).
-///
-/// It reads the principal the guard left in the request: without a guard it answers 500,
-/// without a token 401, and for a client token 403. A new token's scopes must lie within
-/// the calling token's own, so a narrow token cannot mint a wider one.
-pub struct PersonalAccessTokens<S> {
-    issuer: Issuer<S>,
-}
-
-impl<S> Clone for PersonalAccessTokens<S> {
-    fn clone(&self) -> Self {
-        Self { issuer: self.issuer.clone() }
-    }
-}
-
-impl<S: Store> PersonalAccessTokens<S> {
-    pub(super) fn new(issuer: Issuer<S>) -> Self {
-        Self { issuer }
-    }
+issuer_service! {
+    /// Passport's personal-access-token JSON API, for user principals:
+    ///
+    /// - `GET /oauth/personal-access-tokens`: the user's tokens;
+    /// - `POST /oauth/personal-access-tokens` with `{"name": …, "scopes": [...]}`: a new token,
+    ///   answered `{"accessToken": …, "token": {…}}` (the only time the token is shown);
+    /// - `DELETE /oauth/personal-access-tokens/{id}`: revokes one (204, or 404).
+    ///
+    /// It reads the principal the guard left in the request: without a guard it answers 500,
+    /// without a token 401, and for a client token 403. By default it serves first-party
+    /// clients' tokens only: a third-party client's token gets 403 too
+    /// ([`IssuerBuilder::token_management_first_party_only`](crate::issuer::IssuerBuilder::token_management_first_party_only)).
+    /// A new token's scopes must lie within the calling token's own, so a narrow token cannot
+    /// mint a wider one, and a token minted by a token of a refresh family (a login) belongs to
+    /// that family: it is revoked with it, so it cannot outlive the grant that minted it.
+    PersonalAccessTokens => handle
 }
 
 #[derive(Deserialize)]
@@ -77,65 +60,33 @@ impl<'a> From<&'a AccessTokenRecord> for Listed<'a> {
     }
 }
 
-impl<S, B> Service<Request<B>> for PersonalAccessTokens<S>
-where
-    S: Store,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = EndpointResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<EndpointResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let issuer = self.issuer.clone();
-        Box::pin(async move { Ok(handle(issuer, request).await) })
-    }
-}
-
-fn reject(error: AuthError, responses: &ResponseConfig) -> EndpointResponse {
-    responses.reject(error, Full::new)
-}
-
 async fn handle<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
 where
     S: Store,
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let context = request.extensions().get::<GuardContext>().cloned();
-    let (token, responses) = match context {
-        None => return reject(AuthError::missing_guard(), &ResponseConfig::default()),
-        Some(GuardContext { token: None, responses }) => {
-            return reject(AuthError::missing_token(), &responses)
-        }
-        Some(GuardContext { token: Some(token), responses }) => (token, responses),
+    let caller = match user_caller(&issuer, request.extensions()).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
     };
-    let user_id = match (token.kind(), token.subject()) {
-        (PrincipalKind::User, Some(user_id)) => user_id.to_owned(),
-        _ => return reject(AuthError::wrong_principal_kind(Reason::UserTokenRequired), &responses),
-    };
+    let user_id = caller.user_id.as_str();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/personal-access-tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
     let outcome = match (&parts.method, id) {
-        (&Method::GET, None) => list(&issuer, &user_id).await,
+        (&Method::GET, None) => list(&issuer, user_id).await,
         (&Method::POST, None) => {
             if !has_media_type(&parts.headers, "application/json") {
                 Err(OAuthError::invalid_request("The body must be application/json"))
             } else {
                 match read_body(&parts.headers, body).await {
-                    Ok(bytes) => create(&issuer, &token, &user_id, &bytes).await,
+                    Ok(bytes) => create(&issuer, &caller, &bytes).await,
                     Err(error) => Err(error),
                 }
             }
         }
-        (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(&user_id, id).await {
+        (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(user_id, id).await {
             Ok(true) => Ok(response::empty(StatusCode::NO_CONTENT)),
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
             Err(error) => Err(error),
@@ -154,14 +105,17 @@ async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointRes
 
 async fn create<S: Store>(
     issuer: &Issuer<S>,
-    caller: &VerifiedToken,
-    user_id: &str,
+    caller: &UserCaller,
     body: &[u8],
 ) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
-    issuer.scope_registry().within_caller(caller.scopes(), &request.scopes)?;
-    let created = issuer.create_personal_access_token(user_id, &request.name, &request.scopes).await?;
+    issuer.scope_registry().within_caller(caller.token.scopes(), &request.scopes)?;
+    let jti = caller
+        .token
+        .jti()
+        .ok_or_else(|| OAuthError::invalid_grant("The calling token is not a live token of this issuer"))?;
+    let created = issuer.create_personal_access_token_through(jti, &request.name, &request.scopes).await?;
     let body =
         serde_json::json!({ "accessToken": created.access_token, "token": Listed::from(&created.record) });
     Ok(response::json(StatusCode::OK, &body))

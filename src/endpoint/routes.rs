@@ -1,11 +1,5 @@
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use http::{Method, Request, StatusCode};
 use http_body::Body;
-use tower_service::Service;
 
 use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
@@ -15,43 +9,10 @@ use crate::store::Store;
 /// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
 const METADATA_MAX_AGE: u64 = 3600;
 
-/// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
-/// else is 404. Built by [`Issuer::routes`].
-pub struct OAuthRoutes<S> {
-    issuer: Issuer<S>,
-}
-
-impl<S> Clone for OAuthRoutes<S> {
-    fn clone(&self) -> Self {
-        Self { issuer: self.issuer.clone() }
-    }
-}
-
-impl<S: Store> OAuthRoutes<S> {
-    pub(super) fn new(issuer: Issuer<S>) -> Self {
-        Self { issuer }
-    }
-}
-
-impl<S, B> Service<Request<B>> for OAuthRoutes<S>
-where
-    S: Store,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = EndpointResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<EndpointResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let issuer = self.issuer.clone();
-        Box::pin(async move { Ok(route(issuer, request).await) })
-    }
+issuer_service! {
+    /// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
+    /// else is 404. Built by [`Issuer::routes`].
+    OAuthRoutes => route
 }
 
 async fn route<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse

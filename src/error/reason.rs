@@ -49,6 +49,11 @@ pub enum Reason {
     WrongIssuer,
     /// `aud` is missing or does not contain the configured audience.
     WrongAudience,
+    /// The token carries a `cnf` (RFC 7800 confirmation) claim: it is bound to a key
+    /// (DPoP's `jkt`, mutual TLS's `x5t#S256`, or any other), and the guard does not
+    /// check proofs of possession. A bound token is never accepted as a plain bearer
+    /// token, or a stolen one would work anywhere.
+    KeyBoundToken,
     /// The revocation check reports the token revoked.
     Revoked,
     /// The resolver does not know the token's user.
@@ -75,6 +80,9 @@ pub enum Reason {
     PrincipalTypeMismatch,
     /// A response future was polled after it completed.
     PolledAfterCompletion,
+    /// The route is for tokens of first-party clients only (the issuer's token-management
+    /// APIs, by default).
+    FirstPartyClientRequired,
 }
 
 impl Reason {
@@ -105,6 +113,7 @@ impl Reason {
             Self::IssuedInFuture => "The access token was issued in the future",
             Self::WrongIssuer => "The access token was issued by an untrusted issuer",
             Self::WrongAudience => "The access token is not meant for this resource",
+            Self::KeyBoundToken => "The access token is bound to a key and is not accepted as a bearer token",
             Self::Revoked => "The access token was revoked",
             Self::UnknownUser => "The access token's user does not exist",
             Self::RevokedClient => "The access token's client was revoked",
@@ -118,6 +127,7 @@ impl Reason {
                 "The principal type asked for differs from the one the guard's resolver yields"
             }
             Self::PolledAfterCompletion => "Internal error",
+            Self::FirstPartyClientRequired => "This resource requires a token of a first-party client",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

@@ -4,7 +4,8 @@
 //! 1. reads the bearer token (`Authorization: Bearer …`, case-insensitive scheme,
 //!    b64token charset, length cap; the `access_token` query parameter only if enabled);
 //! 2. verifies it with the [`Verifier`](crate::Verifier) (or finds it in the verified-token
-//!    cache);
+//!    cache); a token whose `kid` a remote key set does not know yet waits for the one
+//!    bounded refetch it triggers, so a key rotation fails no request;
 //! 3. asks the [`RevocationCheck`](crate::revocation::RevocationCheck);
 //! 4. checks the client and resolves the user through the [`ResolvePrincipal`] resolver
 //!    (cached);
@@ -33,6 +34,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::error::AuthError;
+use crate::keys::Miss;
 use crate::token::extract_bearer;
 
 use future::ResponseFuture;
@@ -97,26 +99,36 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let verified = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
-            Err(error) => Err(error),
+        let token = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
+            Err(error) => return ResponseFuture::rejected(error, config.responses.clone()),
             Ok(None) if config.mode == GuardMode::Optional => {
                 request
                     .extensions_mut()
                     .insert(GuardContext { token: None, responses: config.responses.clone() });
                 return ResponseFuture::calling(self.inner.call(request));
             }
-            Ok(None) => Err(AuthError::missing_token()),
-            Ok(Some(token)) => config.verifier.verify(&token),
-        };
-        match verified {
-            Err(error) => ResponseFuture::rejected(error, config.responses.clone()),
-            Ok(token) => {
-                let authorize = config.authorizer.clone().authorize(token);
-                // Keep the service that was polled ready; leave a fresh clone behind.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::authorizing(authorize, inner, request, config.responses.clone())
+            Ok(None) => {
+                return ResponseFuture::rejected(AuthError::missing_token(), config.responses.clone())
             }
-        }
+            Ok(Some(token)) => token,
+        };
+        let authorize = match config.verifier.begin(&token) {
+            Ok(verified) => config.authorizer.clone().authorize(verified),
+            Err(Miss::Refused(error)) => return ResponseFuture::rejected(error, config.responses.clone()),
+            Err(Miss::Refetching(refetch)) => {
+                // A new `kid`: wait for the refetch it triggered (bounded), then verify again.
+                let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
+                let token = token.into_owned();
+                Box::pin(async move {
+                    refetch.wait().await;
+                    let verified = verifier.after_refetch(&token)?;
+                    authorizer.authorize(verified).await
+                })
+            }
+        };
+        // Keep the service that was polled ready; leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::authorizing(authorize, inner, request, config.responses.clone())
     }
 }

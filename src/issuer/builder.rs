@@ -19,8 +19,14 @@ pub(crate) type BoxedUserProvider = Arc<
         + Sync,
 >;
 
+/// The default [`IssuerBuilder::refresh_race_window`].
+const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
+
 /// Configures an [`Issuer`]. Lifetimes default short (unlike Passport's one year): 1 hour
 /// for access tokens, 30 days for refresh tokens, 180 days for personal access tokens.
+/// Refresh tokens rotate with reuse detection and a 3-second race window
+/// ([`refresh_race_window`](Self::refresh_race_window)), so that two tabs refreshing at once
+/// keep the session.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -51,7 +57,9 @@ pub struct IssuerBuilder<S> {
     personal_ttl: Duration,
     rotate_refresh_tokens: bool,
     revoke_access_on_refresh: bool,
+    race: Duration,
     grace: Option<Duration>,
+    first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
@@ -92,7 +100,9 @@ impl<S: Store> IssuerBuilder<S> {
             personal_ttl: Duration::from_secs(180 * 24 * 3600),
             rotate_refresh_tokens: true,
             revoke_access_on_refresh: true,
+            race: DEFAULT_RACE_WINDOW,
             grace: None,
+            first_party_token_management: true,
             users: None,
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: Duration::from_secs(5),
@@ -156,8 +166,59 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
+    /// The race window (3 seconds by default; zero for strict reuse detection). When two
+    /// requests (two browser tabs, a retrying client) present the same refresh token at
+    /// once, one of them wins the rotation; a loser that arrives no later than this after
+    /// the winner's rotation gets `invalid_grant` and changes nothing: the winner's new
+    /// pair works, the family lives on, and no reuse is reported. Past the window, a
+    /// rotated token that comes back is reuse and revokes the whole family. Only the
+    /// family's immediately previous token is covered; whole seconds, rounded down (at
+    /// least one).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, OAuthErrorCode, StaticUsers};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// use tower_passport::clock::ManualClock;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let clock = ManualClock::new(1_800_000_000);
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .clock(clock.clone())
+    ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
+    ///     .refresh_race_window(Duration::from_secs(5))
+    ///     .build()?;
+    /// let registered = issuer
+    ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
+    ///     .await?;
+    /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
+    /// let first = issuer.password_grant(&client, "ann", "a-password", None).await?.refresh_token.unwrap();
+    ///
+    /// // Two tabs refresh at once: one wins, the other is refused, and the session lives on.
+    /// let winner = issuer.refresh_token_grant(&client, &first, None).await?;
+    /// let loser = issuer.refresh_token_grant(&client, &first, None).await.unwrap_err();
+    /// assert_eq!(loser.code(), OAuthErrorCode::InvalidGrant);
+    /// let next = issuer.refresh_token_grant(&client, winner.refresh_token.as_deref().unwrap(), None).await?;
+    ///
+    /// // Past the window, the same presentation is reuse: the family dies.
+    /// clock.advance(6);
+    /// assert!(issuer.refresh_token_grant(&client, winner.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert!(issuer.refresh_token_grant(&client, next.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn refresh_race_window(mut self, window: Duration) -> Self {
+        self.race = window;
+        self
+    }
+
     /// A grace window (off by default) during which the family's immediately previous
-    /// refresh token may be exchanged again, for clients that lost a response. Past it,
+    /// refresh token may be exchanged again for a fresh pair, for clients that lost a
+    /// response: the pair they never saw is superseded. It starts where the race window
+    /// ([`refresh_race_window`](Self::refresh_race_window)) ends, since inside that a
+    /// repeat is a concurrent request whose sibling's pair must keep working. Past it,
     /// reuse revokes the family.
     pub fn refresh_grace_window(mut self, window: Duration) -> Self {
         self.grace = (!window.is_zero()).then_some(window);
@@ -211,6 +272,35 @@ impl<S: Store> IssuerBuilder<S> {
     /// remote key sets do; retired keys stay published long after it.
     pub fn jwks_max_age(mut self, max_age: Duration) -> Self {
         self.jwks_max_age = max_age;
+        self
+    }
+
+    /// Whether only first-party clients' user tokens (a [`ClientRecord::first_party`]
+    /// client, such as your own web app, or a personal access token) may call the
+    /// token-management JSON APIs: [`PersonalAccessTokens`] and [`AuthorizedTokens`]. On by
+    /// default, as Passport guards them with your own app's session: a third-party app's
+    /// token gets 403 `insufficient_scope`, so it can neither mint long-lived tokens nor
+    /// see or revoke the user's other authorizations.
+    ///
+    /// [`ClientRecord::first_party`]: crate::store::ClientRecord::first_party
+    /// [`PersonalAccessTokens`]: crate::endpoint::PersonalAccessTokens
+    /// [`AuthorizedTokens`]: crate::endpoint::AuthorizedTokens
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// // Any client's user tokens may mint personal access tokens (not recommended).
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .token_management_first_party_only(false)
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn token_management_first_party_only(mut self, first_party_only: bool) -> Self {
+        self.first_party_token_management = first_party_only;
         self
     }
 
@@ -274,7 +364,8 @@ impl<S: Store> IssuerBuilder<S> {
             Some(key) => key,
             None => SigningKey::generate(Algorithm::ES256)?,
         };
-        let keys = KeyRing::new(signing_key);
+        let retire_after = self.access_ttl.max(self.personal_ttl).as_secs().saturating_add(60);
+        let keys = KeyRing::new(signing_key, retire_after);
         let published = SharedKeySet::new(keys.key_set(self.clock.now())?);
         let verifier = super::build_verifier(&self.issuer, &self.audiences, &published, &self.clock)?;
         let revocations = RevocationList::with_options(
@@ -297,7 +388,9 @@ impl<S: Store> IssuerBuilder<S> {
                 personal_ttl: self.personal_ttl.as_secs(),
                 rotate_refresh_tokens: self.rotate_refresh_tokens,
                 revoke_access_on_refresh: self.revoke_access_on_refresh,
+                race: (!self.race.is_zero()).then(|| self.race.as_secs().max(1)),
                 grace: self.grace.map(|g| g.as_secs().max(1)),
+                first_party_token_management: self.first_party_token_management,
                 users: self.users,
                 scopes: self.scopes,
                 keys: RwLock::new(keys),
@@ -308,6 +401,8 @@ impl<S: Store> IssuerBuilder<S> {
                 clock: self.clock,
                 events,
                 personal_client_id: self.personal_client_id,
+                local_caches: RwLock::new(Vec::new()),
+                shared_keys: RwLock::new(None),
                 codes: self.codes.checked()?,
             }),
         })

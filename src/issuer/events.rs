@@ -57,6 +57,12 @@ pub enum IssuerEvent {
         /// Its user, if any.
         user_id: Option<String>,
     },
+    /// The signing keys every node shares changed
+    /// ([`Issuer::rotate_shared_signing_key`](super::Issuer::rotate_shared_signing_key)).
+    SigningKeysChanged {
+        /// The new key's `kid`.
+        kid: String,
+    },
 }
 
 impl IssuerEvent {
@@ -74,6 +80,7 @@ impl IssuerEvent {
         match self {
             Self::AccessTokenRevoked { jti } => Some(Invalidation::AccessToken { jti: jti.clone() }),
             Self::ClientRevoked { client_id } => Some(Invalidation::Client { client_id: client_id.clone() }),
+            Self::SigningKeysChanged { .. } => Some(Invalidation::SigningKeys),
             _ => None,
         }
     }

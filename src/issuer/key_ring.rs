@@ -9,36 +9,68 @@ use crate::keys::KeySet;
 use crate::store::Store;
 
 pub(crate) struct KeyRing {
-    current: Arc<SigningKey>,
-    /// Retired keys and the time until which they stay published.
-    retired: Vec<(Arc<SigningKey>, u64)>,
+    /// Every key, oldest first, with the time from which it signs. The newest key whose
+    /// time has come signs; newer ones are published ahead of use; older ones stay
+    /// published until `retire_after` seconds after their successor started signing.
+    keys: Vec<(Arc<SigningKey>, u64)>,
+    /// The longest token lifetime plus a minute: how long a key may still have live tokens
+    /// once it stopped signing.
+    retire_after: u64,
 }
 
 impl KeyRing {
-    pub(crate) fn new(current: SigningKey) -> Self {
-        Self { current: Arc::new(current), retired: Vec::new() }
+    pub(crate) fn new(current: SigningKey, retire_after: u64) -> Self {
+        Self { keys: vec![(Arc::new(current), 0)], retire_after }
     }
 
-    pub(crate) fn current(&self) -> Arc<SigningKey> {
-        self.current.clone()
+    /// A ring of stored generations (oldest first, each with the time it signs from).
+    /// `None` when there is none.
+    pub(crate) fn from_generations(keys: Vec<(Arc<SigningKey>, u64)>, retire_after: u64) -> Option<Self> {
+        (!keys.is_empty()).then_some(Self { keys, retire_after })
     }
 
-    /// Makes `next` the signing key; the old one stays published until `publish_until`.
-    pub(crate) fn rotate(&mut self, next: SigningKey, publish_until: u64) {
-        let previous = std::mem::replace(&mut self.current, Arc::new(next));
-        if previous.kid() != self.current.kid() {
-            self.retired.push((previous, publish_until));
+    /// The index of the key that signs at `now`.
+    fn signing_index(&self, now: u64) -> usize {
+        self.keys.iter().rposition(|(_, from)| *from <= now).unwrap_or(0)
+    }
+
+    /// The key that signs at `now` (`None` only for an empty ring, which the constructors
+    /// never make).
+    pub(crate) fn current(&self, now: u64) -> Option<Arc<SigningKey>> {
+        self.keys.get(self.signing_index(now)).map(|(key, _)| key.clone())
+    }
+
+    /// Makes `next` the signing key from `now`; the old one stays published until its
+    /// tokens have expired.
+    pub(crate) fn rotate(&mut self, next: SigningKey, now: u64) {
+        if self.current(now).is_none_or(|current| current.kid() != next.kid()) {
+            self.keys.push((Arc::new(next), now));
         }
     }
 
-    /// Drops retired keys whose tokens have all expired.
+    /// Drops keys whose tokens have all expired.
     pub(crate) fn prune(&mut self, now: u64) {
-        self.retired.retain(|(_, until)| *until > now);
+        let signing = self.signing_index(now);
+        let starts: Vec<u64> = self.keys.iter().map(|(_, from)| *from).collect();
+        let retire_after = self.retire_after;
+        let mut index = 0;
+        self.keys.retain(|_| {
+            let keep = index >= signing
+                || starts.get(index + 1).is_some_and(|next| next.saturating_add(retire_after) > now);
+            index += 1;
+            keep
+        });
     }
 
     fn published(&self, now: u64) -> impl Iterator<Item = &SigningKey> {
-        std::iter::once(&*self.current)
-            .chain(self.retired.iter().filter(move |(_, until)| *until > now).map(|(key, _)| &**key))
+        let signing = self.signing_index(now);
+        let retire_after = self.retire_after;
+        let starts: Vec<u64> = self.keys.iter().map(|(_, from)| *from).collect();
+        self.keys.iter().enumerate().filter_map(move |(index, (key, _))| {
+            let live = index >= signing
+                || starts.get(index + 1).is_some_and(|next| next.saturating_add(retire_after) > now);
+            live.then_some(&**key)
+        })
     }
 
     /// The JWKS document of every published key.
@@ -77,11 +109,10 @@ impl<S: Store> Issuer<S> {
     /// When the verifier cannot be rebuilt.
     pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), IssuerError> {
         let now = self.now();
-        let longest = self.inner.access_ttl.max(self.inner.personal_ttl);
         let mut keys =
             self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
         keys.prune(now);
-        keys.rotate(key, now.saturating_add(longest).saturating_add(60));
+        keys.rotate(key, now);
         self.inner.published.replace(keys.key_set(now)?);
         Ok(())
     }

@@ -31,6 +31,7 @@
 //! ```
 
 mod authorization;
+mod authorized;
 mod builder;
 mod clients;
 mod code_grant;
@@ -52,10 +53,12 @@ mod resolver;
 mod revoke;
 mod scopes;
 pub(crate) mod secrets;
+mod shared_keys;
 mod signing_key;
 mod users;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
+pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
 pub use error::{IssuerError, OAuthError, OAuthErrorCode};
@@ -79,6 +82,7 @@ use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::guard::ResolvePrincipal;
 use crate::keys::SharedKeySet;
+use crate::revocation::LocalCaches;
 use crate::revocation::RevocationList;
 use crate::store::{AccessTokenRecord, RevokedAccess, Store};
 use crate::verify::Verifier;
@@ -151,7 +155,11 @@ struct IssuerInner<S> {
     personal_ttl: u64,
     rotate_refresh_tokens: bool,
     revoke_access_on_refresh: bool,
+    /// The race window, in seconds; `None` for strict reuse detection.
+    race: Option<u64>,
     grace: Option<u64>,
+    /// Whether only first-party clients' tokens may use the token-management APIs.
+    first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
     scopes: ScopeRegistry,
     keys: RwLock<KeyRing>,
@@ -163,6 +171,12 @@ struct IssuerInner<S> {
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<IssuerEvent>,
     personal_client_id: String,
+    /// This node's caches, told of every revocation synchronously
+    /// ([`Issuer::invalidate_locally`]).
+    local_caches: RwLock<Vec<LocalCaches>>,
+    /// The setting name of the key ring every node shares, once
+    /// [`Issuer::share_signing_keys`] was called.
+    shared_keys: RwLock<Option<String>>,
     /// The authorization code grant's settings.
     codes: authorization::CodeSettings<S>,
 }
@@ -248,11 +262,52 @@ impl<S: Store> Issuer<S> {
         self.inner.events.subscribe()
     }
 
+    /// Makes every revocation this issuer makes reach `caches` at once, synchronously,
+    /// before the revoking call returns: a revoked client's tokens are refused by this
+    /// node's guard on the very next request, with no bus. (A bus carries the same
+    /// revocations to the other nodes.) Call it once per node with every cache that
+    /// should follow; later calls add to the set.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::guard::TokenOnly;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::revocation::LocalCaches;
+    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::GuardLayer;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let guard = GuardLayer::builder(issuer.verifier())
+    ///     .resolver(issuer.resolver(TokenOnly))
+    ///     .revocation(issuer.revocation_list())
+    ///     .build()?;
+    /// // The revocation list records this issuer's revocations itself; the guard's caches follow.
+    /// issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn invalidate_locally(&self, caches: LocalCaches) {
+        let mut local = match self.inner.local_caches.write() {
+            Ok(local) => local,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        local.push(caches);
+    }
+
     fn now(&self) -> u64 {
         self.inner.clock.now()
     }
 
     fn emit(&self, event: IssuerEvent) {
+        if let Some(invalidation) = event.invalidation() {
+            let local = match self.inner.local_caches.read() {
+                Ok(local) => local,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for caches in local.iter() {
+                caches.apply(&invalidation);
+            }
+        }
         // No subscriber is fine.
         let _ = self.inner.events.send(event);
     }
@@ -264,10 +319,11 @@ impl<S: Store> Issuer<S> {
         }
     }
 
-    fn current_key(&self) -> Arc<signing_key::SigningKey> {
+    fn current_key(&self) -> Option<Arc<signing_key::SigningKey>> {
+        let now = self.now();
         match self.inner.keys.read() {
-            Ok(keys) => keys.current(),
-            Err(poisoned) => poisoned.into_inner().current(),
+            Ok(keys) => keys.current(now),
+            Err(poisoned) => poisoned.into_inner().current(now),
         }
     }
 
@@ -285,7 +341,8 @@ impl<S: Store> Issuer<S> {
             jti: &jti,
             scope: grant.scopes.join(" "),
         };
-        let token = mint::mint(&self.current_key(), &claims).map_err(crypto)?;
+        let key = self.current_key().ok_or(IssuerError::Crypto)?;
+        let token = mint::mint(&key, &claims).map_err(crypto)?;
         Ok(Minted { token, jti, issued_at, expires_at })
     }
 

@@ -1,4 +1,5 @@
-//! Personal access tokens (Passport's `createToken`): long-lived, no refresh token.
+//! Personal access tokens (Passport's `createToken`): long-lived, no refresh token. One
+//! minted by a token of a refresh family belongs to that family and is revoked with it.
 
 use std::fmt;
 
@@ -32,6 +33,88 @@ impl<S: Store> Issuer<S> {
         name: &str,
         scopes: &[String],
     ) -> Result<PersonalAccessToken, OAuthError> {
+        self.mint_personal_access_token(user_id, name, scopes, None).await
+    }
+
+    /// Creates a personal access token for the user of the access token `caller_jti`, as
+    /// the personal-access-token API does for the token that calls it: the user is that
+    /// token's, and when that token descends from a refresh family (a login), the new token
+    /// belongs to the family too and is revoked with it: by reuse detection, by RFC 7009
+    /// revocation of the refresh token, by [`revoke_family`](Self::revoke_family). It can
+    /// not outlive the grant that minted it. Check the scopes against the caller's first
+    /// ([`ScopeRegistry::within_caller`](super::ScopeRegistry::within_caller)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::store::{GrantType, MemoryStore, RevocationStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
+    ///     .build()?;
+    /// let registered = issuer
+    ///     .register_client(ClientRegistration::confidential("Web").first_party(true).grants([GrantType::Password, GrantType::RefreshToken]))
+    ///     .await?;
+    /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
+    /// let login = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let caller = issuer.verifier().verify(&login.access_token)?;
+    ///
+    /// let personal = issuer.create_personal_access_token_through(caller.jti().unwrap(), "cli", &[]).await?;
+    /// assert_eq!(personal.record.user_id.as_deref(), Some("7"));
+    /// assert!(personal.record.family_id.is_some(), "it belongs to the login's family");
+    ///
+    /// // Logging out (revoking the refresh token) takes the personal token with it.
+    /// issuer.revoke(&client, login.refresh_token.as_deref().unwrap(), None).await?;
+    /// assert!(issuer.store().is_revoked(&personal.record.jti).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// `invalid_grant` when `caller_jti` is not a live user token of this issuer, or its
+    /// family was revoked meanwhile; as [`create_personal_access_token`](Self::create_personal_access_token)
+    /// otherwise.
+    pub async fn create_personal_access_token_through(
+        &self,
+        caller_jti: &str,
+        name: &str,
+        scopes: &[String],
+    ) -> Result<PersonalAccessToken, OAuthError> {
+        let caller = self.inner.store.access_token(caller_jti).await?;
+        let now = self.now();
+        let caller =
+            caller.filter(|record| record.revoked_at.is_none() && record.expires_at > now).ok_or_else(
+                || OAuthError::invalid_grant("The calling token is not a live token of this issuer"),
+            )?;
+        let user_id = caller
+            .user_id
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_grant("The calling token is not a user token"))?;
+        self.mint_personal_access_token(user_id, name, scopes, caller.family_id.as_deref()).await
+    }
+
+    /// Whether a token of `client_id` may use the token-management APIs
+    /// ([`IssuerBuilder::token_management_first_party_only`](super::IssuerBuilder::token_management_first_party_only)):
+    /// always when the option is off; otherwise only when the client is a known,
+    /// first-party, unrevoked one.
+    pub(crate) async fn may_manage_tokens(&self, client_id: Option<&str>) -> Result<bool, OAuthError> {
+        if !self.inner.first_party_token_management {
+            return Ok(true);
+        }
+        let Some(client_id) = client_id else { return Ok(false) };
+        let client = self.inner.store.client(client_id).await?;
+        Ok(client.is_some_and(|client| client.first_party && !client.revoked))
+    }
+
+    async fn mint_personal_access_token(
+        &self,
+        user_id: &str,
+        name: &str,
+        scopes: &[String],
+        family_id: Option<&str>,
+    ) -> Result<PersonalAccessToken, OAuthError> {
         if name.trim().is_empty() || name.len() > 255 {
             return Err(OAuthError::invalid_request(
                 "A personal access token needs a name of 1 to 255 characters",
@@ -47,10 +130,16 @@ impl<S: Store> Issuer<S> {
             ttl: self.inner.personal_ttl,
         };
         let minted = self.mint(&grant)?;
-        let mut record = Self::access_record(&grant, &minted, None);
+        let mut record = Self::access_record(&grant, &minted, family_id);
         record.personal = true;
         record.name = Some(name.to_owned());
-        self.inner.store.put_access_token(record.clone()).await?;
+        match self.inner.store.put_access_token(record.clone()).await {
+            // The store refuses a family that was revoked since the caller was checked.
+            Err(error) if error.is_conflict() && family_id.is_some() => {
+                return Err(OAuthError::invalid_grant("The grant the calling token belongs to was revoked"));
+            }
+            stored => stored?,
+        }
         self.emit_access(&minted, &client.id, Some(user_id));
         Ok(PersonalAccessToken { access_token: minted.token, record })
     }

@@ -10,10 +10,14 @@ use crate::store::{GrantType, RefreshTokenRecord, Rotation, RotationOutcome, Sto
 impl<S: Store> Issuer<S> {
     /// The refresh-token grant: atomically consumes the presented token and issues a new
     /// pair in the same family, revoking the old access token. Reusing a consumed token
-    /// revokes the whole family. `scope` may narrow, never widen (RFC 6749 §6).
+    /// revokes the whole family, except inside the race window
+    /// ([`IssuerBuilder::refresh_race_window`](super::IssuerBuilder::refresh_race_window)),
+    /// where a concurrent duplicate gets `invalid_grant` and changes nothing. `scope` may
+    /// narrow, never widen (RFC 6749 §6).
     ///
     /// # Errors
-    /// `invalid_grant` for an unknown, expired, revoked, reused or foreign token;
+    /// `invalid_grant` for an unknown, expired, revoked, reused or foreign token, or one a
+    /// concurrent request has just exchanged;
     /// `invalid_scope` for a wider scope; `unauthorized_client`; or 503.
     pub async fn refresh_token_grant(
         &self,
@@ -39,6 +43,7 @@ impl<S: Store> Issuer<S> {
             presented_id: presented.id.clone(),
             presented_hash: hash,
             now,
+            race_seconds: self.inner.race,
             grace_seconds: self.inner.grace,
             // RFC 9700 §4.14.2: public clients' refresh tokens always rotate.
             consume: self.inner.rotate_refresh_tokens || !client.is_confidential(),
@@ -81,6 +86,14 @@ impl<S: Store> Issuer<S> {
                 self.emit(IssuerEvent::FamilyRevoked { family_id });
                 Err(OAuthError::invalid_grant(
                     "The refresh token was already used; its grant has been revoked",
+                ))
+            }
+            RotationOutcome::AlreadyRotated => {
+                // Another request (a second tab) exchanged this token a moment ago: its new
+                // pair, and the family, stay as they are.
+                tracing::info!(client_id = %client.id, "refresh token already rotated by a concurrent request");
+                Err(OAuthError::invalid_grant(
+                    "The refresh token was just exchanged by another request; use the newest refresh token",
                 ))
             }
             RotationOutcome::Invalid => Err(invalid()),

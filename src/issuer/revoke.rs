@@ -1,17 +1,119 @@
-//! Revocation: RFC 7009, families, single access tokens.
+//! Revocation: RFC 7009, families, single access tokens, everything of a user.
 
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
 use super::{Issuer, OAuthError, TokenTypeHint};
-use crate::store::{AccessTokenRecord, RevokedAccess, Store};
+use crate::store::{AccessTokenRecord, RevokedAccess, RevokedTokens, Store};
 
 impl<S: Store> Issuer<S> {
     pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), OAuthError> {
-        let now = self.now();
-        self.inner.store.revoke_access_token(&record.jti, now).await?;
+        self.revoke_access_token_by_jti(&record.jti).await.map(|_| ())
+    }
+
+    /// Revokes the access token whose `jti` this is: Passport's
+    /// `$request->user()->token()->revoke()`, to log out the token a request came with. It
+    /// goes on the store's revocation list, into this node's revocation cache at once, and
+    /// out as [`IssuerEvent::AccessTokenRevoked`] (which a revocation bus carries to the
+    /// other nodes). Returns the token's record, or `None` for an unknown `jti`. Its
+    /// refresh tokens are untouched: to end the whole session, revoke its family too.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
+    ///     .build()?;
+    /// let registered = issuer
+    ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
+    ///     .await?;
+    /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
+    /// let tokens = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// // In a handler: the jti of the token the guard verified.
+    /// let jti = issuer.verifier().verify(&tokens.access_token)?.jti().unwrap().to_owned();
+    ///
+    /// let record = issuer.revoke_access_token_by_jti(&jti).await?.expect("a known token");
+    /// assert_eq!(issuer.revocation_list().cached(&jti), Some(true), "this node knows at once");
+    /// // The whole session: the family the token descends from.
+    /// if let Some(family_id) = &record.family_id {
+    ///     issuer.revoke_family(family_id).await?;
+    /// }
+    /// assert!(issuer.refresh_token_grant(&client, tokens.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert_eq!(issuer.revoke_access_token_by_jti("no-such-jti").await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn revoke_access_token_by_jti(
+        &self,
+        jti: &str,
+    ) -> Result<Option<AccessTokenRecord>, OAuthError> {
+        let Some(record) = self.inner.store.revoke_access_token(jti, self.now()).await? else {
+            return Ok(None);
+        };
         self.record_revoked(&[RevokedAccess { jti: record.jti.clone(), expires_at: record.expires_at }]);
-        Ok(())
+        Ok(Some(record))
+    }
+
+    /// Revokes every token of `user_id`: every refresh-token family (with its access tokens
+    /// and the personal access tokens minted through it) and every other live access token,
+    /// personal access tokens included, atomically in the store. A logout everywhere, after
+    /// a password change or an account compromise. The revocations reach this node's
+    /// cache at once and go out as events (hence the bus).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
+    ///     .build()?;
+    /// let registered = issuer
+    ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
+    ///     .await?;
+    /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
+    /// let laptop = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let phone = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let cli = issuer.create_personal_access_token("7", "cli", &[]).await?;
+    ///
+    /// let revoked = issuer.revoke_all_for_user("7").await?;
+    /// assert_eq!(revoked.families.len(), 2);
+    /// assert_eq!(revoked.access_tokens.len(), 3);
+    /// for session in [&laptop, &phone] {
+    ///     assert!(issuer.refresh_token_grant(&client, session.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// }
+    /// assert_eq!(issuer.revocation_list().cached(&cli.record.jti), Some(true));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn revoke_all_for_user(&self, user_id: &str) -> Result<RevokedTokens, OAuthError> {
+        self.revoke_user_tokens(user_id, None).await
+    }
+
+    /// Revokes `user_id`'s tokens (of `client_id` only, when given) and reports it.
+    pub(super) async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+    ) -> Result<RevokedTokens, OAuthError> {
+        let revoked = self.inner.store.revoke_user_tokens(user_id, client_id, self.now()).await?;
+        self.record_revoked(&revoked.access_tokens);
+        for family_id in &revoked.families {
+            self.emit(IssuerEvent::FamilyRevoked { family_id: family_id.clone() });
+        }
+        Ok(revoked)
     }
 
     /// Revokes a refresh-token family with every access token in it.

@@ -12,6 +12,8 @@ use crate::error::{ConfigError, ConfigErrorKind};
 /// assert_eq!("ES256".parse::<Algorithm>().ok(), Some(Algorithm::ES256));
 /// assert!("none".parse::<Algorithm>().is_err());
 /// assert_eq!(Algorithm::PS384.name(), "PS384");
+/// // RFC 9864's fully specified name and the deprecated polymorphic one: the same key type.
+/// assert_eq!("Ed25519".parse::<Algorithm>().ok(), Some(Algorithm::EdDSA));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms)]
@@ -32,7 +34,10 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
-    /// EdDSA on Ed25519.
+    /// Ed25519 signatures (RFC 8037). RFC 9864 registers the fully specified name
+    /// `Ed25519` and deprecates the polymorphic `EdDSA`: both names are accepted in token
+    /// headers and JWKs, and a key bound to this algorithm verifies tokens that say
+    /// either. [`name`](Self::name) gives `EdDSA`, which every JOSE library knows.
     EdDSA,
     /// HMAC with SHA-256: symmetric, explicit opt-in only.
     HS256,
@@ -77,15 +82,22 @@ impl Algorithm {
         }
     }
 
-    /// The algorithm named `name` in a JOSE header, if this crate verifies it.
+    /// The algorithm named `name` in a JOSE header or a JWK, if this crate verifies it.
+    /// `Ed25519` (RFC 9864) and `EdDSA` (RFC 8037, deprecated by RFC 9864) both name
+    /// [`EdDSA`](Self::EdDSA).
     ///
     /// ```
     /// use tower_passport::Algorithm;
     /// assert_eq!(Algorithm::from_name("EdDSA"), Some(Algorithm::EdDSA));
+    /// assert_eq!(Algorithm::from_name("Ed25519"), Some(Algorithm::EdDSA));
+    /// assert_eq!(Algorithm::from_name("Ed448"), None); // not verified by this crate
     /// assert_eq!(Algorithm::from_name("rs256"), None); // names are case-sensitive
     /// ```
     pub fn from_name(name: &str) -> Option<Self> {
-        ALL.into_iter().find(|alg| alg.name() == name)
+        match name {
+            "Ed25519" => Some(Self::EdDSA),
+            name => ALL.into_iter().find(|alg| alg.name() == name),
+        }
     }
 
     /// Whether this is an HMAC algorithm (a shared secret rather than a public key).

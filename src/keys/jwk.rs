@@ -80,7 +80,8 @@ impl VerifyingKey {
     /// A key from a JWK JSON object, with default [`JwkOptions`].
     ///
     /// The algorithm comes from `alg`, or else only from an unambiguous `kty`/`crv`: RSA →
-    /// RS256 (configurable), EC P-256 → ES256, P-384 → ES384, OKP Ed25519 → EdDSA.
+    /// RS256 (configurable), EC P-256 → ES256, P-384 → ES384, OKP Ed25519 → EdDSA. An OKP
+    /// key may name its `alg` `EdDSA` or, as RFC 9864 registers it, `Ed25519`.
     ///
     /// ```
     /// use tower_passport::{Algorithm, VerifyingKey};
@@ -88,6 +89,9 @@ impl VerifyingKey {
     ///               "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
     /// let key = VerifyingKey::from_jwk(jwk).unwrap();
     /// assert_eq!((key.algorithm(), key.kid()), (Algorithm::EdDSA, Some("k1")));
+    /// let named = r#"{"kty":"OKP","crv":"Ed25519","alg":"Ed25519",
+    ///                 "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    /// assert_eq!(VerifyingKey::from_jwk(named).unwrap().algorithm(), Algorithm::EdDSA);
     /// ```
     ///
     /// # Errors

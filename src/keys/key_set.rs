@@ -132,6 +132,13 @@ impl KeySet {
         self.keys.iter().filter_map(|key| key.kid())
     }
 
+    /// Whether every key of `previous` is still in this set (same `kid`, algorithm and
+    /// material): when not, a key was withdrawn.
+    #[cfg(any(feature = "issuer", feature = "jwks"))]
+    pub(crate) fn keeps_every_key_of(&self, previous: &KeySet) -> bool {
+        previous.keys.iter().all(|old| self.keys.iter().any(|key| key.same_key(old)))
+    }
+
     /// How many keys the set holds.
     pub fn len(&self) -> usize {
         self.keys.len()

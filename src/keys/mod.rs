@@ -29,4 +29,5 @@ pub use remote::{HttpClient, HyperClient, RemoteKeySet, RemoteKeySetBuilder};
 #[cfg_attr(docsrs, doc(cfg(any(feature = "issuer", feature = "jwks"))))]
 pub use shared::SharedKeySet;
 pub use source::KeySource;
+pub(crate) use source::{Lookup, Miss};
 pub use verifying_key::VerifyingKey;

@@ -1,5 +1,6 @@
 //! A key set that can be replaced while verifiers use it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -10,6 +11,9 @@ use crate::error::AuthError;
 /// A [`KeySet`] shared between its owner and any number of verifiers, replaced atomically
 /// at run time. Reads are lock-free (arc-swap). The issuer publishes its keys this way, so
 /// a guard built before a signing-key rotation accepts the new key at once.
+///
+/// A replacement that drops a key (a retired signing key) also stops the verifiers'
+/// caches from admitting tokens that key signed: their next hit verifies them again.
 ///
 /// ```
 /// use tower_passport::keys::SharedKeySet;
@@ -25,22 +29,40 @@ use crate::error::AuthError;
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct SharedKeySet(Arc<ArcSwap<KeySet>>);
+pub struct SharedKeySet(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    keys: ArcSwap<KeySet>,
+    /// Counts the replacements that withdrew a key (see [`KeySource::epoch`](super::KeySource)).
+    epoch: AtomicU64,
+}
 
 impl SharedKeySet {
     /// Shares `keys`.
     pub fn new(keys: KeySet) -> Self {
-        Self(Arc::new(ArcSwap::from_pointee(keys)))
+        Self(Arc::new(Inner { keys: ArcSwap::from_pointee(keys), epoch: AtomicU64::new(0) }))
     }
 
     /// Replaces the keys for every verifier reading this set.
     pub fn replace(&self, keys: KeySet) {
-        self.0.store(Arc::new(keys));
+        let keys = Arc::new(keys);
+        let previous = self.0.keys.swap(keys.clone());
+        if !keys.keeps_every_key_of(&previous) {
+            // After the store: a verifier that reads the new epoch also reads the new keys.
+            self.0.epoch.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// The current keys.
     pub fn snapshot(&self) -> Arc<KeySet> {
-        self.0.load_full()
+        self.0.keys.load_full()
+    }
+
+    /// How many replacements so far withdrew a key.
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.0.epoch.load(Ordering::Acquire)
     }
 
     #[inline]
@@ -50,7 +72,7 @@ impl SharedKeySet {
         alg: Algorithm,
         verify: impl FnOnce(&VerifyingKey) -> Result<R, AuthError>,
     ) -> Result<R, AuthError> {
-        let keys = self.0.load();
+        let keys = self.0.keys.load();
         verify(keys.select(kid, alg).map_err(AuthError::invalid_token)?)
     }
 }

@@ -10,10 +10,11 @@ use super::SharedKeySet;
 
 /// The keys one issuer signs with, as the [`Verifier`](crate::Verifier) reads them.
 ///
-/// Either way a request reads the keys synchronously, from memory: a static [`KeySet`]
-/// directly, a remote set from its current immutable snapshot (lock-free), never
-/// waiting for a fetch. Both convert with `into()`, so
-/// [`Verifier::builder`](crate::Verifier::builder) and
+/// Either way a request reads the keys from memory: a static [`KeySet`] directly, a
+/// remote set from its current immutable snapshot (lock-free). Only a token whose `kid` a
+/// remote set does not know yet may wait, through the guard, for the one refetch that
+/// kid triggers (bounded; see `RemoteKeySetBuilder::unknown_kid_wait`, feature `jwks`).
+/// Both convert with `into()`, so [`Verifier::builder`](crate::Verifier::builder) and
 /// [`TrustedIssuer::new`](crate::verify::TrustedIssuer::new) take either.
 ///
 /// ```
@@ -40,26 +41,94 @@ pub enum KeySource {
     Shared(SharedKeySet),
 }
 
+/// How a key is looked up, as far as an unknown `kid` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Refuse at once (the refetch is still asked for).
+    NoWait,
+    /// The caller can wait for the refetch: hand it back as [`Miss::Refetching`].
+    MayWait,
+    /// Once more after that wait: no new refetch, not counted again.
+    AfterRefetch,
+}
+
+/// Why a key source verified nothing.
+pub(crate) enum Miss {
+    /// The answer for this request.
+    Refused(AuthError),
+    /// A remote set does not know the token's `kid` and is refetching: the request may
+    /// wait for that one fetch, then verify again (without waiting a second time).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    Refetching(KeyWait),
+}
+
+impl Miss {
+    /// The answer for a caller that does not wait: an unknown `kid`.
+    pub(crate) fn into_error(self) -> AuthError {
+        match self {
+            Self::Refused(error) => error,
+            Self::Refetching(_) => AuthError::invalid_token(crate::error::Reason::UnknownKid),
+        }
+    }
+}
+
+impl From<AuthError> for Miss {
+    fn from(error: AuthError) -> Self {
+        Self::Refused(error)
+    }
+}
+
+#[cfg(feature = "jwks")]
+pub(crate) use super::remote::KeyWait;
+
+/// Without remote sets nothing refetches, so nothing is waited for.
+#[cfg(not(feature = "jwks"))]
+pub(crate) enum KeyWait {}
+
+#[cfg(not(feature = "jwks"))]
+impl KeyWait {
+    pub(crate) async fn wait(self) {
+        match self {}
+    }
+}
+
 impl KeySource {
     /// Runs `verify` with the key for a token with this `kid` and `alg`.
     ///
     /// A static set answers `invalid_token` when no key fits. A remote set also answers
     /// 503 `KeysUnavailable` when it holds no usable snapshot, and on an unknown `kid`
-    /// schedules a background refetch (single flight, then a cooldown) while this request
-    /// fails at once.
+    /// asks for a refetch (single flight, then a cooldown): with [`Lookup::MayWait`], the
+    /// request that triggered it and those with the same `kid` that join it get
+    /// [`Miss::Refetching`]; every other one fails at once.
     #[inline]
+    #[cfg_attr(not(feature = "jwks"), allow(unused_variables))]
     pub(crate) fn with_key<R>(
         &self,
         kid: Option<&str>,
         alg: Algorithm,
+        lookup: Lookup,
         verify: impl FnOnce(&VerifyingKey) -> Result<R, AuthError>,
-    ) -> Result<R, AuthError> {
+    ) -> Result<R, Miss> {
         match self {
-            Self::Static(keys) => verify(keys.select(kid, alg).map_err(AuthError::invalid_token)?),
+            Self::Static(keys) => Ok(verify(keys.select(kid, alg).map_err(AuthError::invalid_token)?)?),
             #[cfg(feature = "jwks")]
-            Self::Remote(remote) => remote.with_key(kid, alg, verify),
+            Self::Remote(remote) => remote.with_key(kid, alg, lookup, verify),
             #[cfg(any(feature = "issuer", feature = "jwks"))]
-            Self::Shared(shared) => shared.with_key(kid, alg, verify),
+            Self::Shared(shared) => Ok(shared.with_key(kid, alg, verify)?),
+        }
+    }
+
+    /// Counts the key withdrawals this source has seen: a verified-token cache entry made
+    /// at an older epoch may name a key that is gone, and is verified again. Read it
+    /// before [`with_key`](Self::with_key). A static set never changes.
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        match self {
+            Self::Static(_) => 0,
+            #[cfg(feature = "jwks")]
+            Self::Remote(remote) => remote.epoch(),
+            #[cfg(any(feature = "issuer", feature = "jwks"))]
+            Self::Shared(shared) => shared.epoch(),
         }
     }
 

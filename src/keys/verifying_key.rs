@@ -31,6 +31,17 @@ pub struct VerifyingKey {
     algorithm: Algorithm,
     kid: Option<Box<str>>,
     material: Material,
+    /// SHA-256 of the key material (SPKI DER, or the HMAC secret): which key this is, to
+    /// tell whether a refreshed set still holds it. Never shown.
+    #[cfg_attr(not(any(feature = "issuer", feature = "jwks")), allow(dead_code))]
+    fingerprint: [u8; 32],
+}
+
+fn fingerprint(bytes: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 enum Material {
@@ -91,12 +102,13 @@ impl VerifyingKey {
             ConfigError::new(ConfigErrorKind::InvalidKey, format!("the key does not fit {algorithm}"))
                 .with_source(rejected)
         })?;
-        Self::public(algorithm, parsed)
+        Self::public(algorithm, parsed, der)
     }
 
     /// Wraps a parsed public key, refusing RSA keys outside 2048..=8192 bits at load time
     /// (aws-lc would otherwise only refuse them at verification, as a bad signature).
-    fn public(algorithm: Algorithm, parsed: ParsedPublicKey) -> Result<Self, ConfigError> {
+    /// `source` is what the key was parsed from, fingerprinted when the key has no SPKI form.
+    fn public(algorithm: Algorithm, parsed: ParsedPublicKey, source: &[u8]) -> Result<Self, ConfigError> {
         if algorithm.rsa_parameters().is_some() {
             let size = parsed
                 .as_der()
@@ -110,7 +122,11 @@ impl VerifyingKey {
                 ));
             }
         }
-        Ok(Self { algorithm, kid: None, material: Material::Public(parsed) })
+        let fingerprint = match parsed.as_der() {
+            Ok(spki) => fingerprint(spki.as_ref()),
+            Err(_) => fingerprint(source),
+        };
+        Ok(Self { algorithm, kid: None, material: Material::Public(parsed), fingerprint })
     }
 
     /// An RSA key from its JWK components: the big-endian modulus and exponent.
@@ -125,7 +141,10 @@ impl VerifyingKey {
         let parsed = RsaPublicKeyComponents { n, e }.to_parsed_public_key(params).map_err(|rejected| {
             ConfigError::new(ConfigErrorKind::InvalidKey, "invalid RSA key").with_source(rejected)
         })?;
-        Self::public(algorithm, parsed)
+        let mut source = Vec::with_capacity(n.len() + e.len());
+        source.extend_from_slice(n);
+        source.extend_from_slice(e);
+        Self::public(algorithm, parsed, &source)
     }
 
     /// An HMAC secret for HS256, HS384 or HS512. Symmetric keys are an explicit opt-in:
@@ -153,7 +172,7 @@ impl VerifyingKey {
             ));
         }
         let key = Box::new(hmac::Key::new(hmac_algorithm, secret));
-        Ok(Self { algorithm, kid: None, material: Material::Hmac(key) })
+        Ok(Self { algorithm, kid: None, material: Material::Hmac(key), fingerprint: fingerprint(secret) })
     }
 
     /// The same key with a key id (`kid`).
@@ -171,6 +190,12 @@ impl VerifyingKey {
     /// The key id, if any.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
+    }
+
+    /// Whether `other` is this key: the same `kid`, algorithm and material.
+    #[cfg(any(feature = "issuer", feature = "jwks"))]
+    pub(crate) fn same_key(&self, other: &Self) -> bool {
+        self.algorithm == other.algorithm && self.kid == other.kid && self.fingerprint == other.fingerprint
     }
 
     /// Whether `signature` is a valid signature of `message` under this key. HMAC tags are

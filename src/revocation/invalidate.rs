@@ -35,6 +35,10 @@ pub enum Invalidation {
     },
     /// Drop everything cached (a publisher lost track of what it revoked).
     Everything,
+    /// The signing keys every node shares changed (a rotation): issuers reload them from
+    /// the store, so every node publishes, accepts and, once it is current, signs with the
+    /// new key.
+    SigningKeys,
 }
 
 impl Invalidation {
@@ -83,6 +87,9 @@ pub trait Invalidate: Send + Sync + 'static {
     fn invalidate_client(&self, client_id: &str);
     /// Drops everything.
     fn invalidate_everything(&self);
+    /// The shared signing keys changed. Only an issuer keeps them; the default does
+    /// nothing.
+    fn signing_keys_changed(&self) {}
     /// The bus went up (`true`) or down (`false`). Caches whose staleness depends on it
     /// adjust; the default does nothing.
     fn bus_connected(&self, connected: bool) {
@@ -101,6 +108,10 @@ impl<T: Invalidate> Invalidate for Arc<T> {
 
     fn invalidate_everything(&self) {
         (**self).invalidate_everything();
+    }
+
+    fn signing_keys_changed(&self) {
+        (**self).signing_keys_changed();
     }
 
     fn bus_connected(&self, connected: bool) {
@@ -158,6 +169,7 @@ impl LocalCaches {
                 Invalidation::AccessToken { jti } => target.invalidate_jti(jti),
                 Invalidation::Client { client_id } => target.invalidate_client(client_id),
                 Invalidation::Everything => target.invalidate_everything(),
+                Invalidation::SigningKeys => target.signing_keys_changed(),
             }
         }
     }

@@ -1,9 +1,9 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, MemoryStore, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
-    TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, MemoryStore, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
@@ -148,6 +148,17 @@ impl TokenStore for AnyStore {
     async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
         dispatch!(self, store => store.revoke_family(family_id, now))
     }
+    async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
+        dispatch!(self, store => store.user_tokens(user_id, now))
+    }
+    async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> Result<RevokedTokens, StoreError> {
+        dispatch!(self, store => store.revoke_user_tokens(user_id, client_id, now))
+    }
 }
 
 impl RevocationStore for AnyStore {
@@ -165,5 +176,9 @@ impl PurgeStore for AnyStore {
 impl SettingsStore for AnyStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         dispatch!(self, store => store.put_setting_if_absent(name, value))
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, store => store.setting(name))
     }
 }

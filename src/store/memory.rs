@@ -8,9 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::rotation::{plan, RotationPlan};
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
-    TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) in process memory: no server, nothing survives a restart. The default for
@@ -129,6 +129,7 @@ impl State {
         let next_id = rotation.next.id.clone();
         match plan(presented.as_ref(), family.as_ref(), &rotation) {
             RotationPlan::Invalid => Ok(RotationOutcome::Invalid),
+            RotationPlan::AlreadyRotated => Ok(RotationOutcome::AlreadyRotated),
             RotationPlan::Rotate { family_id, revoke_access, mark_used, previous } => {
                 self.insert_new(rotation.next, rotation.next_access)?;
                 let revoked =
@@ -157,6 +158,33 @@ impl State {
                 Ok(RotationOutcome::ReuseDetected { family_id: family_id.to_owned(), revoked })
             }
         }
+    }
+
+    /// Whether `family_id` names a family that exists and is not revoked.
+    fn family_is_live(&self, family_id: &str) -> bool {
+        self.families.get(family_id).is_some_and(|family| family.revoked_at.is_none())
+    }
+
+    fn revoke_user_tokens(&mut self, user_id: &str, client_id: Option<&str>, now: u64) -> RevokedTokens {
+        let of_user = |user: &Option<String>, client: &str| {
+            user.as_deref() == Some(user_id) && client_id.is_none_or(|wanted| wanted == client)
+        };
+        let families: Vec<String> = self
+            .families
+            .values()
+            .filter(|f| f.revoked_at.is_none() && of_user(&f.user_id, &f.client_id))
+            .map(|f| f.id.clone())
+            .collect();
+        let mut revoked: Vec<RevokedAccess> =
+            families.iter().flat_map(|family| self.revoke_family(family, now)).collect();
+        let live: Vec<String> = self
+            .access
+            .values()
+            .filter(|a| a.revoked_at.is_none() && a.expires_at > now && of_user(&a.user_id, &a.client_id))
+            .map(|a| a.jti.clone())
+            .collect();
+        revoked.extend(live.iter().filter_map(|jti| self.revoke_access(jti, now)));
+        RevokedTokens::new(families, revoked)
     }
 
     fn purge(&mut self, purge: Purge) -> PurgeCounts {
@@ -219,6 +247,9 @@ impl TokenStore for MemoryStore {
         self.with(move |state| {
             if state.access.contains_key(&record.jti) {
                 return Err(StoreError::conflict("duplicate jti"));
+            }
+            if record.family_id.as_deref().is_some_and(|family| !state.family_is_live(family)) {
+                return Err(StoreError::conflict("the token's family is revoked or unknown"));
             }
             state.access.insert(record.jti.clone(), record);
             Ok(())
@@ -297,6 +328,28 @@ impl TokenStore for MemoryStore {
     ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
         self.with(move |state| Ok(state.revoke_family(family_id, now)))
     }
+
+    fn user_tokens(
+        &self,
+        user_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send {
+        self.with(move |state| {
+            let of_user = |user: &Option<String>| user.as_deref() == Some(user_id);
+            let access = state.access.values().filter(|a| of_user(&a.user_id)).cloned();
+            let refresh = state.refresh.values().filter(|r| of_user(&r.user_id)).cloned();
+            Ok(ClientTokens::group_live(access, refresh, now))
+        })
+    }
+
+    fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send {
+        self.with(move |state| Ok(state.revoke_user_tokens(user_id, client_id, now)))
+    }
 }
 
 impl RevocationStore for MemoryStore {
@@ -320,5 +373,9 @@ impl SettingsStore for MemoryStore {
         self.with(move |state| {
             Ok(state.settings.entry(name.to_owned()).or_insert_with(|| value.to_owned()).clone())
         })
+    }
+
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        self.with(move |state| Ok(state.settings.get(name).cloned()))
     }
 }

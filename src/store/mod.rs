@@ -6,8 +6,9 @@
 //! [`Store`] is all of them at once, implemented for every type that implements the five.
 //! None carries a backend dependency. Rotation is one call, [`TokenStore::rotate`], so that
 //! a SQL backend can run it in one transaction with row locking and Redis in one script:
-//! exactly one of N concurrent refreshes of a token wins. Which way a rotation goes is
-//! decided once, by a pure function (`rotation::plan`) every backend carries out.
+//! exactly one of N concurrent refreshes of a token wins, and the losers, inside the race
+//! window, change nothing (the family lives on). Which way a rotation goes is decided once,
+//! by a pure function (`rotation::plan`) every backend carries out.
 //! [`MemoryStore`] is the embedded implementation.
 //!
 //! [`CodeStore`] (authorization codes) is a role outside the umbrella: the authorization
@@ -34,8 +35,8 @@ pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCo
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use records::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, Rotation, RotationOutcome, SecretHash,
+    AccessTokenRecord, ClientRecord, ClientTokens, FamilyRecord, GrantType, Purge, PurgeCounts,
+    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
 pub use roles::{ClientStore, PurgeStore, RevocationStore, SettingsStore, Store, TokenStore};
 #[cfg(feature = "postgres")]

@@ -1,5 +1,6 @@
 //! What the stores keep. Plain data: no backend type appears here.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A SHA-256 digest of a secret (a client secret or a refresh token). The secret itself
@@ -281,8 +282,16 @@ pub struct Rotation {
     pub presented_hash: SecretHash,
     /// The current time.
     pub now: u64,
-    /// How long after its use the family's immediately previous token may still be
-    /// exchanged (the grace window); `None` for no window.
+    /// The race window: how long after its use the family's immediately previous token,
+    /// presented again, is taken for a concurrent request that lost the race (two tabs
+    /// refreshing at once) rather than for reuse: it gets
+    /// [`RotationOutcome::AlreadyRotated`] and the family lives on. `None` for no window
+    /// (strict: such a presentation is reuse, unless the grace window covers it).
+    pub race_seconds: Option<u64>,
+    /// The grace window: how long after its use the family's immediately previous token
+    /// may still be exchanged for a fresh pair, for clients that lost a response; `None`
+    /// for no window. It starts where the race window ends: inside both, the race window
+    /// decides.
     pub grace_seconds: Option<u64>,
     /// Whether the presented token is consumed (rotation on, the default). When off, it
     /// stays valid and no reuse detection applies.
@@ -317,6 +326,10 @@ pub enum RotationOutcome {
         /// The access tokens revoked with it.
         revoked: Vec<RevokedAccess>,
     },
+    /// The family's previous token came back inside the race window: a concurrent
+    /// request exchanged it a moment ago. Nothing changed: the pair that request got, and
+    /// the family, live on.
+    AlreadyRotated,
     /// Unknown, mismatched, expired or revoked token, or a revoked family. Nothing changed.
     Invalid,
 }
@@ -345,4 +358,110 @@ pub struct PurgeCounts {
     pub families: u64,
     /// Revocation-list entries.
     pub revocations: u64,
+}
+
+/// A user's live tokens of one client: what [`TokenStore::user_tokens`] lists, one entry
+/// per client. Live means not revoked and not expired; for a refresh token, also not used.
+///
+/// [`TokenStore::user_tokens`]: super::TokenStore::user_tokens
+///
+/// ```
+/// use tower_passport::store::{ClientTokens, MemoryStore, TokenStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let listed: Vec<ClientTokens> = MemoryStore::new().user_tokens("user-1", 0).await?;
+/// assert!(listed.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientTokens {
+    /// The client.
+    pub client_id: String,
+    /// Its live access tokens for the user, newest first.
+    pub access_tokens: Vec<AccessTokenRecord>,
+    /// Its live refresh tokens for the user, newest first.
+    pub refresh_tokens: Vec<RefreshTokenRecord>,
+}
+
+impl ClientTokens {
+    /// The live records among `access` and `refresh` at `now`, grouped by client (by client
+    /// id), each list newest first: the one ordering every store answers with.
+    pub(crate) fn group_live(
+        access: impl IntoIterator<Item = AccessTokenRecord>,
+        refresh: impl IntoIterator<Item = RefreshTokenRecord>,
+        now: u64,
+    ) -> Vec<Self> {
+        let mut by_client: BTreeMap<String, Self> = BTreeMap::new();
+        for record in access.into_iter().filter(|a| a.revoked_at.is_none() && a.expires_at > now) {
+            Self::entry(&mut by_client, &record.client_id).access_tokens.push(record);
+        }
+        for record in refresh
+            .into_iter()
+            .filter(|r| r.used_at.is_none() && r.revoked_at.is_none() && r.expires_at > now)
+        {
+            Self::entry(&mut by_client, &record.client_id).refresh_tokens.push(record);
+        }
+        let mut listed: Vec<Self> = by_client.into_values().collect();
+        for entry in &mut listed {
+            entry.access_tokens.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then_with(|| a.jti.cmp(&b.jti)));
+            entry.access_tokens.dedup_by(|a, b| a.jti == b.jti);
+            entry.refresh_tokens.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then_with(|| a.id.cmp(&b.id)));
+            entry.refresh_tokens.dedup_by(|a, b| a.id == b.id);
+        }
+        listed
+    }
+
+    fn entry<'a>(groups: &'a mut BTreeMap<String, Self>, client_id: &str) -> &'a mut Self {
+        groups.entry(client_id.to_owned()).or_insert_with(|| Self {
+            client_id: client_id.to_owned(),
+            access_tokens: Vec::new(),
+            refresh_tokens: Vec::new(),
+        })
+    }
+}
+
+/// What [`TokenStore::revoke_user_tokens`] revoked: the families, and every access token
+/// that went on the revocation list (with a family, or on its own), so that caches can
+/// drop them at once.
+///
+/// [`TokenStore::revoke_user_tokens`]: super::TokenStore::revoke_user_tokens
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, TokenStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let revoked = MemoryStore::new().revoke_user_tokens("user-1", None, 0).await?;
+/// assert!(revoked.is_empty());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RevokedTokens {
+    /// The families revoked, by id.
+    pub families: Vec<String>,
+    /// The access tokens revoked, by `jti`.
+    pub access_tokens: Vec<RevokedAccess>,
+}
+
+impl RevokedTokens {
+    /// The two lists sorted by id, without duplicates: the one ordering every store
+    /// answers with.
+    pub(crate) fn new(mut families: Vec<String>, mut access_tokens: Vec<RevokedAccess>) -> Self {
+        families.sort();
+        families.dedup();
+        access_tokens.sort_by(|a, b| a.jti.cmp(&b.jti));
+        access_tokens.dedup_by(|a, b| a.jti == b.jti);
+        Self { families, access_tokens }
+    }
+
+    /// Whether nothing was revoked.
+    ///
+    /// ```
+    /// use tower_passport::store::RevokedTokens;
+    /// assert!(RevokedTokens::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.families.is_empty() && self.access_tokens.is_empty()
+    }
 }

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord,
+    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 
 /// Registered clients.
@@ -53,8 +53,12 @@ pub trait ClientStore: Send + Sync + 'static {
 /// # }
 /// ```
 pub trait TokenStore: Send + Sync + 'static {
-    /// Records an access token that belongs to no refresh family (client credentials,
-    /// personal access tokens).
+    /// Records an access token issued outside a rotation (client credentials, personal
+    /// access tokens). A record that names a family (a personal access token minted
+    /// through one, which dies with it) is stored only while that family is live, checked
+    /// atomically with the write: for an unknown or revoked family it is a conflict
+    /// ([`StoreError::is_conflict`]) and nothing is written. So no token of a family can
+    /// be written after the family's revocation and outlive it.
     fn put_access_token(
         &self,
         record: AccessTokenRecord,
@@ -103,13 +107,70 @@ pub trait TokenStore: Send + Sync + 'static {
     fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send;
 
     /// Revokes a family atomically: the family, every refresh token in it, and every
-    /// still-live access token in it (which go on the revocation list). Returns the
-    /// access tokens it revoked; empty if the family was already revoked or is unknown.
+    /// still-live access token in it (which go on the revocation list), personal access
+    /// tokens minted through it included. Returns the access tokens it revoked; empty if
+    /// the family was already revoked or is unknown.
     fn revoke_family(
         &self,
         family_id: &str,
         now: u64,
     ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send;
+
+    /// `user_id`'s live tokens at `now` (access tokens not revoked and not expired, refresh
+    /// tokens also not used), grouped by client in client-id order, each list newest
+    /// first. Personal access tokens are listed too, under their client.
+    ///
+    /// ```
+    /// use tower_passport::store::{AccessTokenRecord, MemoryStore, TokenStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let token = |jti: &str, client: &str| AccessTokenRecord {
+    ///     jti: jti.into(), client_id: client.into(), user_id: Some("ann".into()), scopes: vec![],
+    ///     family_id: None, name: None, personal: false, issued_at: 100, expires_at: 200, revoked_at: None,
+    /// };
+    /// store.put_access_token(token("a", "billing")).await?;
+    /// store.put_access_token(token("b", "mobile")).await?;
+    /// let listed = store.user_tokens("ann", 150).await?;
+    /// assert_eq!(listed.iter().map(|c| c.client_id.as_str()).collect::<Vec<_>>(), ["billing", "mobile"]);
+    /// assert!(store.user_tokens("ann", 200).await?.is_empty(), "expired at 200");
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn user_tokens(
+        &self,
+        user_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send;
+
+    /// Revokes every live family of `user_id` (of `client_id` only, when given), as
+    /// [`revoke_family`](Self::revoke_family) does, then every access token of the user (of
+    /// that client) still live at `now`, in one atomic step: a logout everywhere, or the
+    /// withdrawal of one client's authorization. Returns what it revoked; empty when there
+    /// was nothing live.
+    ///
+    /// ```
+    /// use tower_passport::store::{AccessTokenRecord, MemoryStore, RevocationStore, TokenStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+    /// let store = MemoryStore::new();
+    /// store.put_access_token(AccessTokenRecord {
+    ///     jti: "a".into(), client_id: "billing".into(), user_id: Some("ann".into()), scopes: vec![],
+    ///     family_id: None, name: None, personal: false, issued_at: 100, expires_at: 200, revoked_at: None,
+    /// }).await?;
+    /// assert!(store.revoke_user_tokens("ann", Some("mobile"), 150).await?.is_empty());
+    /// let revoked = store.revoke_user_tokens("ann", None, 150).await?;
+    /// assert_eq!(revoked.access_tokens[0].jti, "a");
+    /// assert!(store.is_revoked("a").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send;
 }
 
 /// The revocation list: what a guard asks on every request it has not cached.
@@ -152,6 +213,8 @@ pub trait PurgeStore: Send + Sync + 'static {
 /// let store = MemoryStore::new();
 /// assert_eq!(store.put_setting_if_absent("key", "first").await?, "first");
 /// assert_eq!(store.put_setting_if_absent("key", "second").await?, "first");
+/// assert_eq!(store.setting("key").await?.as_deref(), Some("first"));
+/// assert_eq!(store.setting("other").await?, None);
 /// # Ok(())
 /// # }
 /// ```
@@ -164,6 +227,9 @@ pub trait SettingsStore: Send + Sync + 'static {
         name: &str,
         value: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// The value stored under `name`, if any.
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
 /// Where the issuer keeps its state: every role at once. Implemented for every type that
@@ -250,6 +316,21 @@ impl<S: TokenStore> TokenStore for Arc<S> {
     ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
         (**self).revoke_family(family_id, now)
     }
+    fn user_tokens(
+        &self,
+        user_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send {
+        (**self).user_tokens(user_id, now)
+    }
+    fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send {
+        (**self).revoke_user_tokens(user_id, client_id, now)
+    }
 }
 
 impl<S: RevocationStore> RevocationStore for Arc<S> {
@@ -271,5 +352,8 @@ impl<S: SettingsStore> SettingsStore for Arc<S> {
         value: &str,
     ) -> impl Future<Output = Result<String, StoreError>> + Send {
         (**self).put_setting_if_absent(name, value)
+    }
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        (**self).setting(name)
     }
 }

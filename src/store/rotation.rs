@@ -7,8 +7,9 @@
 
 use super::{FamilyRecord, RefreshTokenRecord, Rotation};
 
-/// What a rotation does. Every plan but [`Invalid`](Self::Invalid) writes, atomically with
-/// the reads it was made from.
+/// What a rotation does. Every plan but [`Invalid`](Self::Invalid) and
+/// [`AlreadyRotated`](Self::AlreadyRotated) writes, atomically with the reads it was made
+/// from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RotationPlan<'a> {
     /// Unknown or mismatched token, unknown or revoked family, revoked or expired token:
@@ -29,6 +30,10 @@ pub(crate) enum RotationPlan<'a> {
         /// otherwise unchanged.
         previous: Option<&'a str>,
     },
+    /// The family's previous token came back inside the race window: a concurrent request
+    /// (a second tab) presented it too and lost. Nothing changes: the winner's pair and the
+    /// family live on ([`RotationOutcome::AlreadyRotated`](super::RotationOutcome::AlreadyRotated)).
+    AlreadyRotated,
     /// The family's previous token came back inside the grace window: the response that
     /// carried `current` was probably lost. Store the successor pair, mark `superseded` used
     /// at `now` unless it was used already, revoke its access token if `revoke_access`, and
@@ -44,7 +49,7 @@ pub(crate) enum RotationPlan<'a> {
         /// The family's `previous`, unchanged.
         previous: Option<&'a str>,
     },
-    /// A used token came back outside the grace window: revoke the whole family, with every
+    /// A used token came back outside both windows: revoke the whole family, with every
     /// still-live access token in it, and store nothing
     /// ([`RotationOutcome::ReuseDetected`](super::RotationOutcome::ReuseDetected)).
     RevokeFamily {
@@ -63,8 +68,15 @@ pub(crate) enum RotationPlan<'a> {
 ///    expired at `now` (its expiry is the first second it is no longer valid);
 /// 3. an unused token rotates; `consume` and `revoke_previous_access` shape what that writes;
 /// 4. a used token that is the family's previous one, presented no later than
+///    `used_at + race_seconds`, lost a race: it is already rotated, and nothing changes;
+/// 5. a used token that is the family's previous one, presented no later than
 ///    `used_at + grace_seconds`, reissues in grace;
-/// 5. any other used token (also with no grace window) revokes the family.
+/// 6. any other used token (also with neither window) revokes the family.
+///
+/// Steps 4 and 5 are one rule, "the family's previous token came back soon after its
+/// use", with two answers by how soon: within the race window the winner's response is
+/// still on its way to a sibling request, so the family must not change at all; after it,
+/// up to the grace window, the response was probably lost, so a fresh pair replaces it.
 pub(crate) fn plan<'a>(
     presented: Option<&'a RefreshTokenRecord>,
     family: Option<&'a FamilyRecord>,
@@ -93,10 +105,14 @@ pub(crate) fn plan<'a>(
             previous: mark_used.or(family.previous.as_deref()),
         };
     };
-    // 4. Used, but the family's previous token, inside the window: reissue.
-    let in_grace = rotation.grace_seconds.is_some_and(|grace| now <= used_at.saturating_add(grace))
-        && family.previous.as_deref() == Some(presented.id.as_str());
-    if in_grace {
+    let is_previous = family.previous.as_deref() == Some(presented.id.as_str());
+    let within = |window: Option<u64>| window.is_some_and(|window| now <= used_at.saturating_add(window));
+    // 4. Used, the family's previous token, inside the race window: already rotated.
+    if is_previous && within(rotation.race_seconds) {
+        return RotationPlan::AlreadyRotated;
+    }
+    // 5. Used, the family's previous token, inside the grace window: reissue.
+    if is_previous && within(rotation.grace_seconds) {
         return RotationPlan::ReissueInGrace {
             family_id: &family.id,
             superseded: &family.current,
@@ -104,7 +120,7 @@ pub(crate) fn plan<'a>(
             previous: family.previous.as_deref(),
         };
     }
-    // 5. Reuse: the family dies.
+    // 6. Reuse: the family dies.
     RotationPlan::RevokeFamily { family_id: &family.id }
 }
 
@@ -165,6 +181,7 @@ mod tests {
             presented_id: "r1".into(),
             presented_hash: SecretHash::of(b"r1-secret"),
             now: NOW,
+            race_seconds: None,
             grace_seconds: Some(GRACE),
             consume: true,
             revoke_previous_access: true,
@@ -195,6 +212,8 @@ mod tests {
         previous: Some("r0"),
     };
     const REVOKE: RotationPlan<'static> = RotationPlan::RevokeFamily { family_id: "f" };
+    const ALREADY: RotationPlan<'static> = RotationPlan::AlreadyRotated;
+    const RACE: u64 = 3;
     const INVALID: RotationPlan<'static> = RotationPlan::Invalid;
 
     /// A row: what it is, how it changes the base case, and the plan it must get.
@@ -321,7 +340,124 @@ mod tests {
                 },
                 REISSUE,
             ),
+            // Already rotated: a lost race, inside the race window.
+            (
+                "the previous token, inside the race window",
+                |c| {
+                    previous_used_at(c, NOW - 1);
+                    c.rotation.race_seconds = Some(RACE);
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token, in the same second, with no grace window",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(RACE);
+                    c.rotation.grace_seconds = None;
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token, at the race window's last second",
+                |c| {
+                    previous_used_at(c, NOW - RACE);
+                    c.rotation.race_seconds = Some(RACE);
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token, presented before its use was recorded (another node's clock)",
+                |c| {
+                    previous_used_at(c, NOW + 1);
+                    c.rotation.race_seconds = Some(RACE);
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token, a zero race window, at once",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(0);
+                    c.rotation.grace_seconds = None;
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token, inside both windows: the race window decides",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(GRACE);
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token with consume off, inside the race window",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(RACE);
+                    c.rotation.consume = false;
+                },
+                ALREADY,
+            ),
+            (
+                "the previous token, a second past the race window, inside grace",
+                |c| {
+                    previous_used_at(c, NOW - RACE - 1);
+                    c.rotation.race_seconds = Some(RACE);
+                },
+                REISSUE,
+            ),
+            (
+                "a wrong hash, inside the race window",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(RACE);
+                    c.rotation.presented_hash = SecretHash::of(b"guess");
+                },
+                INVALID,
+            ),
+            (
+                "the previous token of a revoked family, inside the race window",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(RACE);
+                    c.family.as_mut().unwrap().revoked_at = Some(NOW);
+                },
+                INVALID,
+            ),
+            (
+                "an unused token, inside anybody's race window: it rotates",
+                |c| c.rotation.race_seconds = Some(RACE),
+                ROTATE,
+            ),
             // Revoke the family.
+            (
+                "the previous token, a second past the race window, no grace window",
+                |c| {
+                    previous_used_at(c, NOW - RACE - 1);
+                    c.rotation.race_seconds = Some(RACE);
+                    c.rotation.grace_seconds = None;
+                },
+                REVOKE,
+            ),
+            (
+                "a used token that is not the previous one, inside the race window",
+                |c| {
+                    c.presented.as_mut().unwrap().used_at = Some(NOW);
+                    c.rotation.race_seconds = Some(RACE);
+                },
+                REVOKE,
+            ),
+            (
+                "an older used token, inside the race window",
+                |c| {
+                    previous_used_at(c, NOW);
+                    c.rotation.race_seconds = Some(RACE);
+                    c.family.as_mut().unwrap().previous = Some("r-older".into());
+                },
+                REVOKE,
+            ),
             (
                 "the previous token, a second past the window",
                 |c| previous_used_at(c, NOW - GRACE - 1),

@@ -33,6 +33,19 @@ pub(crate) struct RawClaims<'a> {
     pub(crate) scp: Option<StringList<'a>>,
     #[serde(borrow = "'a")]
     pub(crate) scopes: Option<StringList<'a>>,
+    /// The token's own statement of its kind: `app` for a client acting for itself,
+    /// `user` for a user's token (this crate's issuer states it on every token).
+    #[serde(borrow)]
+    pub(crate) idtyp: Option<Cow<'a, str>>,
+    /// RFC 7800 confirmation: present at all (even `null`) means bound to a key.
+    #[serde(default, deserialize_with = "present")]
+    pub(crate) cnf: Option<()>,
+}
+
+/// `Some(())` for a member that is present, whatever its value (`null` included); with
+/// `#[serde(default)]` a missing member stays `None`.
+pub(crate) fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    de::IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
 
 /// A JSON string or array of strings. A string is split on spaces, as the scope claims

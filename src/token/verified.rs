@@ -7,7 +7,10 @@ use super::Scopes;
 
 /// Whether a token stands for a user or for a client acting on its own behalf.
 ///
-/// A client-credentials token has no `sub`, an empty one, or `sub == client_id`.
+/// A token that states its kind in `idtyp` (`"app"` for a client, as this crate's issuer
+/// marks every token) is taken at its word; for any other the issuer's
+/// [`ClientTokenRule`](crate::verify::ClientTokenRule) decides (by default: no `sub`, an
+/// empty one, or `sub == client_id` makes a client-credentials token).
 ///
 /// ```
 /// use tower_passport::token::PrincipalKind;
@@ -104,7 +107,8 @@ impl VerifiedToken {
         self.0.strings.get(span.start as usize..span.end as usize).unwrap_or_default()
     }
 
-    /// `iss`: the issuer that signed the token.
+    /// `iss`: the issuer that signed the token. A Laravel Passport token carries none: it
+    /// is then the issuer the verifier was configured with, or empty.
     pub fn issuer(&self) -> &str {
         self.text(self.0.issuer)
     }
@@ -115,7 +119,8 @@ impl VerifiedToken {
         self.0.subject.map(|span| self.text(span))
     }
 
-    /// `client_id` (RFC 9068), or `azp` where an OpenID provider sends that instead.
+    /// `client_id` (RFC 9068), or `azp` where an OpenID provider sends that instead, or
+    /// for a Laravel Passport token (which names its client only there) the `aud`.
     pub fn client_id(&self) -> Option<&str> {
         self.0.client_id.map(|span| self.text(span))
     }

@@ -8,7 +8,7 @@ use crate::keys::KeySource;
 use super::cache::VerifiedCache;
 use super::claims_check::ClaimsPolicy;
 use super::issuers::TrustedIssuer;
-use super::{Inner, Verifier};
+use super::{ClientTokenRule, Inner, Verifier};
 
 /// Which JOSE `typ` values are accepted.
 ///
@@ -121,9 +121,87 @@ impl VerifierBuilder {
     /// Sets the `typ` policy.
     pub fn typ_policy(mut self, policy: TypPolicy) -> Self {
         if let Some(first) = self.issuers.first_mut() {
-            first.typ = policy;
+            first.typ = Some(policy);
         }
         self
+    }
+
+    /// How tokens without an `idtyp` claim are told to be client-credentials tokens
+    /// ([`ClientTokenRule::SubjectOrClientId`] by default; see [`ClientTokenRule`]).
+    ///
+    /// ```
+    /// use tower_passport::verify::ClientTokenRule;
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys)
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("api")
+    ///     .client_token_rule(ClientTokenRule::StatedOnly)
+    ///     .build()?;
+    /// # let _ = verifier;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn client_token_rule(mut self, rule: ClientTokenRule) -> Self {
+        if let Some(first) = self.issuers.first_mut() {
+            first.client_rule = Some(rule);
+        }
+        self
+    }
+
+    /// Takes Laravel Passport's own access tokens, as league/oauth2-server mints them:
+    ///
+    /// - header `{"typ":"JWT","alg":"RS256"}`, no `kid` (the one key of the set is used);
+    /// - **no `iss`**: [`issuer`](Self::issuer) becomes optional, and when it is set a
+    ///   token that does carry `iss` must name it;
+    /// - `aud` is the client id: tokens of any client pass, unless
+    ///   [`laravel_passport_clients`](Self::laravel_passport_clients) (or
+    ///   [`audience`](Self::audience)) lists the accepted ones;
+    /// - the client id comes from `aud` when there is no `client_id` claim;
+    /// - `sub` is the user id, or empty in a client-credentials token (Passport up to 12;
+    ///   league/oauth2-server 9, in Passport 13, puts the client id there); the preset's
+    ///   [`ClientTokenRule`] is [`EmptySubject`](ClientTokenRule::EmptySubject), so a user
+    ///   whose id equals a client id (both sequential integers) stays a user;
+    /// - `jti`, `iat`, `nbf` and `exp`, fractional NumericDates included;
+    /// - the `scopes` array.
+    ///
+    /// [`VerifiedToken::issuer`](crate::VerifiedToken::issuer) is the token's `iss`, or
+    /// the configured issuer (empty without one) when the token has none.
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// // Passport's storage/oauth-public.key (or the PASSPORT_PUBLIC_KEY it reads).
+    /// # let pem = b"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
+    /// # let algorithm = Algorithm::EdDSA; // an RSA key and RS256 in a real deployment
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_pem(pem, algorithm)?);
+    /// let any_client = Verifier::builder(keys.clone()).laravel_passport().build()?;
+    /// let two_clients = Verifier::builder(keys)
+    ///     .laravel_passport_clients(["9c1b7f3e-5d2a-4e8b-a1f0-3c6d2e9b8a71", "mobile-app"])
+    ///     .build()?;
+    /// # let _ = (any_client, two_clients);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn laravel_passport(mut self) -> Self {
+        if let Some(first) = self.issuers.first_mut() {
+            first.laravel_passport = true;
+        }
+        self
+    }
+
+    /// The [Laravel Passport preset](Self::laravel_passport), taking only the tokens of
+    /// these clients (their ids, as Passport puts them in `aud`).
+    pub fn laravel_passport_clients<I>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<Box<str>>,
+    {
+        for client in clients {
+            self = self.audience(client);
+        }
+        self.laravel_passport()
     }
 
     /// Also trusts `issuer`, with its own keys, audiences and `typ` policy. Tokens are
@@ -191,9 +269,16 @@ impl VerifierBuilder {
     /// Checks the configuration and builds the verifier. Synchronous, never blocks.
     ///
     /// # Errors
-    /// When an issuer or every audience of an issuer is missing, a static key set is
-    /// empty, or the same issuer is trusted twice.
+    /// When an issuer or every audience of an issuer is missing (both are optional with
+    /// the Laravel Passport preset), a static key set is empty, the same issuer is trusted
+    /// twice, or two issuers take tokens without `iss`.
     pub fn build(self) -> Result<Verifier, ConfigError> {
+        if self.issuers.iter().filter(|trusted| trusted.laravel_passport).count() > 1 {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Issuer,
+                "only one trusted issuer can take tokens without iss (the Laravel Passport preset)",
+            ));
+        }
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for (position, trusted) in self.issuers.into_iter().enumerate() {
             let policy = trusted.into_policy(position)?;

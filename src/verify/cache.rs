@@ -1,5 +1,7 @@
 //! The verified-token cache. A hit proves the *whole* token string was verified before:
 //! the key is the full token, compared in full on lookup, never a prefix or the signature.
+//! Each entry remembers which trusted issuer's keys verified it, and their key-withdrawal
+//! epoch then, so that a hit after a key was withdrawn is verified again.
 
 use std::collections::hash_map::{DefaultHasher, RandomState};
 use std::hash::{BuildHasher, Hasher};
@@ -13,7 +15,18 @@ use crate::clock::Clock;
 use crate::token::VerifiedToken;
 
 pub(super) struct VerifiedCache {
-    cache: Cache<Box<str>, VerifiedToken, TailHash>,
+    cache: Cache<Box<str>, Cached, TailHash>,
+}
+
+/// A verified token, with what it was verified under.
+#[derive(Clone)]
+pub(super) struct Cached {
+    pub(super) token: VerifiedToken,
+    /// The position of the trusted issuer whose keys verified it.
+    pub(super) issuer: usize,
+    /// That issuer's key source's [`epoch`](crate::keys::KeySource::epoch), read before
+    /// the key was looked up.
+    pub(super) epoch: u64,
 }
 
 /// An entry lives no longer than its token's remaining lifetime, nor than the cap.
@@ -22,14 +35,9 @@ struct TokenLifetime {
     cap: Duration,
 }
 
-impl Expiry<Box<str>, VerifiedToken> for TokenLifetime {
-    fn expire_after_create(
-        &self,
-        _token: &Box<str>,
-        verified: &VerifiedToken,
-        _at: Instant,
-    ) -> Option<Duration> {
-        let remaining = verified.expires_at().saturating_sub(self.clock.now());
+impl Expiry<Box<str>, Cached> for TokenLifetime {
+    fn expire_after_create(&self, _token: &Box<str>, verified: &Cached, _at: Instant) -> Option<Duration> {
+        let remaining = verified.token.expires_at().saturating_sub(self.clock.now());
         Some(Duration::from_secs(remaining).min(self.cap))
     }
 }
@@ -43,11 +51,11 @@ impl VerifiedCache {
         Self { cache }
     }
 
-    pub(super) fn get(&self, token: &str) -> Option<VerifiedToken> {
+    pub(super) fn get(&self, token: &str) -> Option<Cached> {
         self.cache.get(token)
     }
 
-    pub(super) fn insert(&self, token: &str, verified: VerifiedToken) {
+    pub(super) fn insert(&self, token: &str, verified: Cached) {
         self.cache.insert(Box::from(token), verified);
     }
 
@@ -62,7 +70,7 @@ impl VerifiedCache {
         let keys: Vec<_> = self
             .cache
             .iter()
-            .filter(|(_, verified)| verified.jti() == Some(jti))
+            .filter(|(_, verified)| verified.token.jti() == Some(jti))
             .map(|(token, _)| token)
             .collect();
         for token in keys {

@@ -3,7 +3,7 @@
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::KeySource;
 
-use super::TypPolicy;
+use super::{ClientTokenRule, TypPolicy};
 
 /// One issuer a [`Verifier`](super::Verifier) trusts: its `iss`, its keys, the audiences
 /// its tokens may name, and its `typ` policy.
@@ -36,7 +36,11 @@ pub struct TrustedIssuer {
     pub(super) issuer: Box<str>,
     pub(super) keys: KeySource,
     pub(super) audiences: Vec<Box<str>>,
-    pub(super) typ: TypPolicy,
+    /// `None`: the default, or the preset's.
+    pub(super) typ: Option<TypPolicy>,
+    /// `None`: the default, or the preset's.
+    pub(super) client_rule: Option<ClientTokenRule>,
+    pub(super) laravel_passport: bool,
 }
 
 impl TrustedIssuer {
@@ -55,7 +59,14 @@ impl TrustedIssuer {
     /// # }
     /// ```
     pub fn new(issuer: impl Into<Box<str>>, keys: impl Into<KeySource>) -> Self {
-        Self { issuer: issuer.into(), keys: keys.into(), audiences: Vec::new(), typ: TypPolicy::default() }
+        Self {
+            issuer: issuer.into(),
+            keys: keys.into(),
+            audiences: Vec::new(),
+            typ: None,
+            client_rule: None,
+            laravel_passport: false,
+        }
     }
 
     /// An audience this issuer's tokens may name in `aud`; call again to accept several.
@@ -80,7 +91,46 @@ impl TrustedIssuer {
     /// # let _ = issuer;
     /// ```
     pub fn typ_policy(mut self, policy: TypPolicy) -> Self {
-        self.typ = policy;
+        self.typ = Some(policy);
+        self
+    }
+
+    /// How this issuer's tokens without an `idtyp` claim are told to be client tokens
+    /// ([`ClientTokenRule::SubjectOrClientId`] by default, [`ClientTokenRule::EmptySubject`]
+    /// with the Laravel Passport preset).
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, verify::{ClientTokenRule, TrustedIssuer}, VerifyingKey};
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap());
+    /// let issuer = TrustedIssuer::new("https://idp.example", keys).client_token_rule(ClientTokenRule::StatedOnly);
+    /// # let _ = issuer;
+    /// ```
+    pub fn client_token_rule(mut self, rule: ClientTokenRule) -> Self {
+        self.client_rule = Some(rule);
+        self
+    }
+
+    /// Takes Laravel Passport's own tokens (league/oauth2-server's), as
+    /// [`VerifierBuilder::laravel_passport`](super::VerifierBuilder::laravel_passport)
+    /// describes: no `iss` needed (the issuer given to [`new`](Self::new) may be empty;
+    /// when it is not, a token that does carry `iss` must name it), `typ: JWT`, `aud` the
+    /// client id, from any client unless [`audience`](Self::audience) lists the accepted
+    /// ones. Among several trusted issuers, tokens without `iss` go to this one.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let passport = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// # let keycloak = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[8; 32])?);
+    /// let verifier = Verifier::trusting(TrustedIssuer::new("", passport).laravel_passport())
+    ///     .trust(TrustedIssuer::new("https://sso.example/realms/shop", keycloak).audience("orders-api"))
+    ///     .build()?;
+    /// # let _ = verifier;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn laravel_passport(mut self) -> Self {
+        self.laravel_passport = true;
         self
     }
 
@@ -113,7 +163,8 @@ impl TrustedIssuer {
         let name = |kind, problem: &str| {
             ConfigError::new(kind, format!("trusted issuer #{} ({:?}): {problem}", position + 1, self.issuer))
         };
-        if self.issuer.is_empty() {
+        let passport = self.laravel_passport;
+        if self.issuer.is_empty() && !passport {
             return Err(match position {
                 0 => ConfigError::new(
                     ConfigErrorKind::Issuer,
@@ -122,7 +173,7 @@ impl TrustedIssuer {
                 _ => name(ConfigErrorKind::Issuer, "the issuer is empty"),
             });
         }
-        if self.audiences.iter().all(|aud| aud.is_empty()) {
+        if self.audiences.iter().all(|aud| aud.is_empty()) && !passport {
             return Err(match position {
                 0 => ConfigError::new(
                     ConfigErrorKind::Audience,
@@ -137,10 +188,16 @@ impl TrustedIssuer {
                 _ => name(ConfigErrorKind::InvalidKey, "needs at least one key"),
             });
         }
+        let (typ, rule) = match passport {
+            true => (TypPolicy::AllowGenericJwt, ClientTokenRule::EmptySubject),
+            false => (TypPolicy::default(), ClientTokenRule::default()),
+        };
         Ok(IssuerPolicy {
             issuer: self.issuer,
             audiences: self.audiences.into_iter().filter(|aud| !aud.is_empty()).collect(),
-            typ: self.typ,
+            typ: self.typ.unwrap_or(typ),
+            client_rule: self.client_rule.unwrap_or(rule),
+            laravel_passport: passport,
             keys: self.keys,
         })
     }
@@ -149,8 +206,23 @@ impl TrustedIssuer {
 /// A trusted issuer, checked and ready for requests.
 #[derive(Debug)]
 pub(super) struct IssuerPolicy {
+    /// Empty only for a Laravel Passport issuer with no `iss` of its own.
     pub(super) issuer: Box<str>,
+    /// Empty only for a Laravel Passport issuer that takes every client.
     pub(super) audiences: Box<[Box<str>]>,
     pub(super) typ: TypPolicy,
+    pub(super) client_rule: ClientTokenRule,
+    /// Missing `iss` accepted; `aud` is the client id (and gives `client_id`).
+    pub(super) laravel_passport: bool,
     pub(super) keys: KeySource,
+}
+
+impl IssuerPolicy {
+    /// Whether a token naming `aud` is for us.
+    pub(super) fn accepts_audience(&self, aud: &str) -> bool {
+        match &*self.audiences {
+            [] => self.laravel_passport && !aud.is_empty(),
+            audiences => audiences.iter().any(|expected| **expected == *aud),
+        }
+    }
 }

@@ -68,12 +68,8 @@ pub(super) struct Header<'a> {
     #[serde(borrow, default)]
     pub(super) typ: Option<Cow<'a, str>>,
     /// Present at all (even `null`) means refused.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::token::present")]
     crit: Option<()>,
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
-    serde::de::IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
 
 impl<'a> Header<'a> {

@@ -4,21 +4,23 @@
 mod builder;
 mod cache;
 mod claims_check;
+mod client_rule;
 mod issuers;
 mod jws;
 
 pub use builder::{TypPolicy, VerifierBuilder};
+pub use client_rule::ClientTokenRule;
 pub use issuers::TrustedIssuer;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::error::{AuthError, Reason};
-use crate::keys::KeySource;
+use crate::keys::{KeySource, Lookup, Miss};
 use crate::revocation::Invalidate;
 use crate::token::VerifiedToken;
 
-use cache::VerifiedCache;
+use cache::{Cached, VerifiedCache};
 use claims_check::{ClaimsPolicy, Payload};
 use issuers::IssuerPolicy;
 
@@ -29,9 +31,16 @@ use issuers::IssuerPolicy;
 /// not in the future (each with the leeway), `iss` is the configured issuer and `aud`
 /// contains a configured audience.
 ///
+/// A token carrying a `cnf` claim (bound to a key: DPoP, mutual TLS) is refused
+/// ([`Reason::KeyBoundToken`]): no proof of possession is checked here, so it is never
+/// accepted as a plain bearer token. `alg` may be `Ed25519` or `EdDSA` for an Ed25519
+/// key (RFC 9864). Whether a token is a client's own or a user's follows the issuer's
+/// [`ClientTokenRule`].
+///
 /// A verified-token cache (on by default) remembers tokens that passed, keyed on the
 /// whole token string, for no longer than the token's remaining lifetime. A hit still
-/// checks expiry.
+/// checks expiry, and is verified again when its key source has withdrawn a key since
+/// (a remote set refreshed without it, a signer's retired key).
 ///
 /// A verifier may trust several issuers ([`VerifierBuilder::trust`], [`TrustedIssuer`]),
 /// each with its own [`KeySource`], audiences and `typ` policy. A token is routed by its
@@ -98,30 +107,104 @@ impl Verifier {
         VerifierBuilder::trusting(issuer)
     }
 
-    /// Verifies `token` (the compact JWS, without the `Bearer ` prefix).
+    /// Verifies `token` (the compact JWS, without the `Bearer ` prefix). Never waits: a
+    /// token whose `kid` a remote key set does not know yet is refused at once
+    /// ([`Reason::UnknownKid`]), while the set refetches. The guard uses
+    /// [`verify_async`](Self::verify_async), which waits for that refetch.
     ///
     /// # Errors
     /// An `invalid_token` [`AuthError`] whose [`reason`](AuthError::reason) says why.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        self.attempt(token, Lookup::NoWait).map_err(Miss::into_error)
+    }
+
+    /// Verifies `token` as [`verify`](Self::verify) does, except that a token whose `kid`
+    /// a remote key set does not know yet waits for the one refetch it triggers (or
+    /// joins), bounded by
+    /// [`unknown_kid_wait`](crate::keys::RemoteKeySetBuilder::unknown_kid_wait), and is
+    /// then verified against the refetched set: a key rotation at the identity provider
+    /// fails no request. It needs the tokio runtime only when it waits.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey, error::Reason};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+    /// let error = verifier.verify_async("not.a.jwt").await.unwrap_err();
+    /// assert_eq!(error.reason(), Reason::MalformedHeaderParameters);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub async fn verify_async(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        match self.begin(token) {
+            Err(Miss::Refetching(wait)) => {
+                wait.wait().await;
+                self.after_refetch(token)
+            }
+            other => other.map_err(Miss::into_error),
+        }
+    }
+
+    /// The first attempt of a caller that waits: `Miss::Refetching` says what for; then
+    /// [`after_refetch`](Self::after_refetch).
+    pub(crate) fn begin(&self, token: &str) -> Result<VerifiedToken, Miss> {
+        self.attempt(token, Lookup::MayWait)
+    }
+
+    /// The attempt after waiting for the refetch: an unknown `kid` is refused at once,
+    /// without asking for another fetch or counting another miss.
+    pub(crate) fn after_refetch(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        self.attempt(token, Lookup::AfterRefetch).map_err(Miss::into_error)
+    }
+
+    fn attempt(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
         let now = self.inner.clock.now();
-        if let Some(cache) = &self.inner.cache {
-            if let Some(hit) = cache.get(token) {
-                self.inner.policy.check_expiry(hit.expires_at(), now)?;
-                return Ok(hit);
+        let Some(cache) = &self.inner.cache else {
+            return self.check(token, now, lookup).map(|cached| cached.token);
+        };
+        let stale = match cache.get(token) {
+            Some(hit) if self.current(&hit) => {
+                self.inner.policy.check_expiry(hit.token.expires_at(), now)?;
+                return Ok(hit.token);
+            }
+            hit => hit.is_some(),
+        };
+        match self.check(token, now, lookup) {
+            Ok(cached) => {
+                let verified = cached.token.clone();
+                cache.insert(token, cached);
+                Ok(verified)
+            }
+            Err(miss) => {
+                if stale {
+                    // Verified under a key since withdrawn, and refused now.
+                    cache.remove(token);
+                }
+                Err(miss)
             }
         }
-        let verified = self.verify_uncached(token, now)?;
-        if let Some(cache) = &self.inner.cache {
-            cache.insert(token, verified.clone());
-        }
-        Ok(verified)
+    }
+
+    /// Whether a cache entry was verified under keys that have withdrawn none since.
+    #[inline]
+    fn current(&self, hit: &Cached) -> bool {
+        self.inner.issuers.get(hit.issuer).is_some_and(|trusted| trusted.keys.epoch() == hit.epoch)
     }
 
     /// Verifies `token` at `now` without consulting or filling the cache, for the crate's
     /// own checks that must not touch it. A verifier built with
     /// [`no_cache`](VerifierBuilder::no_cache) does the same through
     /// [`verify`](Self::verify).
+    #[cfg(feature = "issuer")]
     pub(crate) fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
+        self.check(token, now, Lookup::NoWait).map(|cached| cached.token).map_err(Miss::into_error)
+    }
+
+    fn check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
         let parts = jws::split(token)?;
         let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
         let header_bytes = jws::decode_with(parts.header, &mut header_buffer, &mut header_spill)
@@ -131,10 +214,12 @@ impl Verifier {
         // signature verifies; a payload error is reported in its old place, after it.
         let raw = jws::decode_payload(parts.payload);
         let payload = raw.as_deref().map_err(Clone::clone).and_then(Payload::parse);
-        let trusted = self.route(&payload)?;
+        let (issuer, trusted) = self.route(&payload)?;
         trusted.check_type(header.typ.as_deref())?;
         let algorithm = header.algorithm()?;
-        trusted.keys.with_key(header.kid.as_deref(), algorithm, |key| {
+        // Read before the key: a withdrawal published after this makes the entry stale.
+        let epoch = trusted.keys.epoch();
+        trusted.keys.with_key(header.kid.as_deref(), algorithm, lookup, |key| {
             // Room for RSA-4096 and every EC/EdDSA/HMAC signature; longer ones spill.
             let (mut buffer, mut spill) = ([0u8; 512], Vec::new());
             let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
@@ -146,18 +231,26 @@ impl Verifier {
         })?;
         let build = self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)?;
         // The claims no longer borrow the payload: it moves into the token as its raw claims.
-        Ok(build(raw?.into_boxed_str()))
+        Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })
     }
 
-    /// The issuer whose keys verify this token: the only one, or the one its unverified
-    /// `iss` names. Never a trial of several.
-    fn route(&self, payload: &Result<Payload<'_>, AuthError>) -> Result<&IssuerPolicy, AuthError> {
+    /// The issuer whose keys verify this token, with its position: the only one, or the
+    /// one its unverified `iss` names (the Laravel Passport one when it has none). Never a
+    /// trial of several.
+    fn route(&self, payload: &Result<Payload<'_>, AuthError>) -> Result<(usize, &IssuerPolicy), AuthError> {
         match &*self.inner.issuers {
             // One issuer: `iss` is checked with the other claims, after the signature.
-            [only] => Ok(only),
+            [only] => Ok((0, only)),
             issuers => {
                 let iss = payload.as_ref().map_err(Clone::clone)?.unverified_issuer();
-                iss.and_then(|iss| issuers.iter().find(|trusted| *trusted.issuer == *iss))
+                let named = |trusted: &&IssuerPolicy| match iss {
+                    Some(iss) => *trusted.issuer == *iss,
+                    None => trusted.laravel_passport,
+                };
+                issuers
+                    .iter()
+                    .enumerate()
+                    .find(|(_, trusted)| named(trusted))
                     .ok_or(AuthError::invalid_token(Reason::WrongIssuer))
             }
         }

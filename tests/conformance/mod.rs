@@ -5,13 +5,22 @@
 //! Ids are unique per call, so backends that share a server between cases do not collide.
 #![allow(dead_code, unreachable_pub)]
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use base64::Engine;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, RefreshTokenRecord, Rotation,
-    RotationOutcome, SecretHash, Store,
+    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, RefreshTokenRecord, RevokedAccess,
+    Rotation, RotationOutcome, SecretHash, Store,
 };
+use tower_passport::{clock::ManualClock, GuardLayer};
 
 pub const T0: u64 = 1_900_000_000;
 
@@ -72,23 +81,52 @@ pub fn refresh(id: &str, family: &str, secret: &str, access_jti: &str, issued_at
 /// A family with its first token (`<family>-r0`, secret `<family>-s0`) and access token
 /// (`<family>-a0`), started at `T0`.
 pub async fn start<S: Store>(store: &S) -> String {
+    start_of(store, "user-1", "client").await
+}
+
+/// As [`start`], for `user` and `client`.
+pub async fn start_of<S: Store>(store: &S, user: &str, client: &str) -> String {
     let family = unique("family");
-    let first =
+    let mut first =
         refresh(&format!("{family}-r0"), &family, &format!("{family}-s0"), &format!("{family}-a0"), T0);
+    first.user_id = Some(user.to_owned());
+    first.client_id = client.to_owned();
     let record = FamilyRecord {
         id: family.clone(),
-        client_id: "client".into(),
-        user_id: Some("user-1".into()),
+        client_id: client.to_owned(),
+        user_id: Some(user.to_owned()),
         created_at: T0,
         revoked_at: None,
         current: first.id.clone(),
         previous: None,
     };
-    store
-        .start_family(record, first, access(&format!("{family}-a0"), Some(&family), T0, 3600))
-        .await
-        .expect("start family");
+    let mut first_access = access(&format!("{family}-a0"), Some(&family), T0, 3600);
+    first_access.user_id = Some(user.to_owned());
+    first_access.client_id = client.to_owned();
+    store.start_family(record, first, first_access).await.expect("start family");
     family
+}
+
+/// `rotation`'s successor pair, for `user` and `client`.
+pub fn owned_by(mut rotation: Rotation, user: &str, client: &str) -> Rotation {
+    rotation.next.user_id = Some(user.to_owned());
+    rotation.next.client_id = client.to_owned();
+    rotation.next_access.user_id = Some(user.to_owned());
+    rotation.next_access.client_id = client.to_owned();
+    rotation
+}
+
+/// An access token of `user` and `client`, outside any family.
+pub fn access_of(jti: &str, user: &str, client: &str, issued_at: u64, ttl: u64) -> AccessTokenRecord {
+    AccessTokenRecord {
+        user_id: Some(user.to_owned()),
+        client_id: client.to_owned(),
+        ..access(jti, None, issued_at, ttl)
+    }
+}
+
+fn jtis(revoked: &[RevokedAccess]) -> Vec<&str> {
+    revoked.iter().map(|r| r.jti.as_str()).collect()
 }
 
 /// Rotation of generation `from` to `to` of `family` at `now`.
@@ -97,6 +135,7 @@ pub fn rotation(family: &str, from: u32, to: u32, now: u64, grace: Option<u64>) 
         presented_id: format!("{family}-r{from}"),
         presented_hash: SecretHash::of(format!("{family}-s{from}").as_bytes()),
         now,
+        race_seconds: None,
         grace_seconds: grace,
         consume: true,
         revoke_previous_access: true,
@@ -355,6 +394,12 @@ pub async fn settings_are_first_writer_wins<S: Store>(store: S) {
     let multiline = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n";
     let other = unique("setting");
     assert_eq!(store.put_setting_if_absent(&other, multiline).await.unwrap(), multiline);
+    // Reading never writes.
+    assert_eq!(store.setting(&name).await.unwrap().as_deref(), Some("first"));
+    assert_eq!(store.setting(&other).await.unwrap().as_deref(), Some(multiline));
+    let absent = unique("setting");
+    assert_eq!(store.setting(&absent).await.unwrap(), None);
+    assert_eq!(store.setting(&absent).await.unwrap(), None);
 }
 
 pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
@@ -373,6 +418,261 @@ pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
     }
     seen.dedup();
     assert_eq!(seen.len(), 1, "every writer saw the same winner: {seen:?}");
+}
+
+pub async fn a_duplicate_inside_the_race_window_changes_nothing<S: Store>(store: S) {
+    let family = start(&store).await;
+    let racing = |from, to, now| Rotation { race_seconds: Some(3), ..rotation(&family, from, to, now, None) };
+    assert!(matches!(store.rotate(racing(0, 1, T0 + 60)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    // A second request with r0, a moment later: it lost the race, and nothing changes.
+    assert_eq!(store.rotate(racing(0, 2, T0 + 62)).await.unwrap(), RotationOutcome::AlreadyRotated);
+    assert_eq!(store.rotate(racing(0, 3, T0 + 63)).await.unwrap(), RotationOutcome::AlreadyRotated);
+    let record = store.family(&family).await.unwrap().unwrap();
+    assert_eq!((record.current, record.revoked_at), (format!("{family}-r1"), None));
+    for lost in [2, 3] {
+        assert!(store.refresh_token(&format!("{family}-r{lost}")).await.unwrap().is_none(), "nothing stored");
+        assert!(store.access_token(&format!("{family}-a{lost}")).await.unwrap().is_none());
+    }
+    assert!(!store.is_revoked(&format!("{family}-a1")).await.unwrap(), "the winner's access token lives");
+    let winner = store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap();
+    assert_eq!((winner.used_at, winner.revoked_at), (None, None));
+    // Past the window, the same presentation is reuse.
+    let late = store.rotate(racing(0, 4, T0 + 64)).await.unwrap();
+    assert!(matches!(late, RotationOutcome::ReuseDetected { .. }), "{late:?}");
+    assert!(store.is_revoked(&format!("{family}-a1")).await.unwrap());
+}
+
+pub async fn the_race_window_comes_before_the_grace_window<S: Store>(store: S) {
+    let family = start(&store).await;
+    let both =
+        |from, to, now| Rotation { race_seconds: Some(3), ..rotation(&family, from, to, now, Some(30)) };
+    assert!(matches!(store.rotate(both(0, 1, T0 + 60)).await.unwrap(), RotationOutcome::Rotated { .. }));
+    assert_eq!(store.rotate(both(0, 2, T0 + 61)).await.unwrap(), RotationOutcome::AlreadyRotated);
+    // After the race window, inside the grace window: a fresh pair supersedes r1.
+    let again = store.rotate(both(0, 3, T0 + 70)).await.unwrap();
+    assert!(matches!(again, RotationOutcome::GraceReissued { .. }), "{again:?}");
+    assert_eq!(store.family(&family).await.unwrap().unwrap().current, format!("{family}-r3"));
+    assert!(store.refresh_token(&format!("{family}-r2")).await.unwrap().is_none());
+}
+
+/// 24 requests refresh one token at once through the issuer's token endpoint, with its
+/// default race window: every pair answered with 200 still works afterwards (its access
+/// token is not revoked, its refresh token refreshes), and the family lives.
+pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Store>(store: S) {
+    const RACERS: usize = 24;
+    let user = unique("user");
+    let issuer = Issuer::builder("https://conformance.test", Arc::new(store))
+        .audience("api")
+        .clock(ManualClock::new(T0))
+        .scopes(ScopeRegistry::new().scope("read", "Read"))
+        .enable_password_grant(StaticUsers::new(1_000).user("ann", "password-for-ann", &user).unwrap())
+        .build()
+        .unwrap();
+    let registered = issuer
+        .register_client(
+            ClientRegistration::confidential("Tabs").grants([GrantType::Password, GrantType::RefreshToken]),
+        )
+        .await
+        .unwrap();
+    let secret = registered.secret.as_ref().map(|s| s.expose().to_owned()).unwrap();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", registered.client.id))
+    );
+    let client = issuer.authenticate_client(&registered.client.id, Some(&secret)).await.unwrap();
+    let login = issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.unwrap();
+    let refresh = login.refresh_token.unwrap();
+
+    let token_request = |refresh: &str| {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", refresh)
+            .finish();
+        Request::builder()
+            .method("POST")
+            .uri("/oauth/token")
+            .header("authorization", &basic)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    let routes = issuer.routes();
+    let send = move |request: Request<Full<Bytes>>| {
+        let routes = routes.clone();
+        async move {
+            let response = routes.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null))
+        }
+    };
+    let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+    let racers: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let (start, request, send) = (start.clone(), token_request(&refresh), send.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                send(request).await
+            })
+        })
+        .collect();
+    let mut pairs = Vec::new();
+    for racer in racers {
+        let (status, body) = racer.await.unwrap();
+        match status {
+            StatusCode::OK => pairs.push(body),
+            StatusCode::BAD_REQUEST => assert_eq!(body["error"], "invalid_grant", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(pairs.len(), 1, "one request wins the rotation");
+
+    let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().unwrap();
+    let api = ServiceBuilder::new().layer(guard).service_fn(|_: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    });
+    for pair in &pairs {
+        let access = pair["access_token"].as_str().unwrap();
+        let jti = issuer.verifier().verify(access).unwrap().jti().unwrap().to_owned();
+        assert!(!issuer.store().is_revoked(&jti).await.unwrap(), "the access token of a 200 is not revoked");
+        let call = Request::builder()
+            .header("authorization", format!("Bearer {access}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        assert_eq!(api.clone().oneshot(call).await.unwrap().status(), StatusCode::OK);
+        let (status, next) = send(token_request(pair["refresh_token"].as_str().unwrap())).await;
+        assert_eq!(status, StatusCode::OK, "the refresh token of a 200 refreshes: {next}");
+    }
+    let record = issuer.store().refresh_token(refresh.split('.').next().unwrap()).await.unwrap().unwrap();
+    assert_eq!(issuer.store().family(&record.family_id).await.unwrap().unwrap().revoked_at, None);
+}
+
+pub async fn a_personal_token_of_a_family_dies_with_it<S: Store>(store: S) {
+    let personal = |family: &str| AccessTokenRecord {
+        personal: true,
+        name: Some("cli".into()),
+        client_id: "personal-access-client".into(),
+        ..access(&unique("pat"), Some(family), T0, 180 * 24 * 3600)
+    };
+    // Revoking the family takes it.
+    let family = start(&store).await;
+    let pat = personal(&family);
+    store.put_access_token(pat.clone()).await.unwrap();
+    assert_eq!(
+        store.access_token(&pat.jti).await.unwrap().unwrap().family_id.as_deref(),
+        Some(family.as_str())
+    );
+    let revoked = store.revoke_family(&family, T0 + 10).await.unwrap();
+    let mut expected = vec![format!("{family}-a0"), pat.jti.clone()];
+    expected.sort();
+    let mut got: Vec<String> = jtis(&revoked).into_iter().map(str::to_owned).collect();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(store.is_revoked(&pat.jti).await.unwrap());
+    // So does reuse detection.
+    let family = start(&store).await;
+    let pat = personal(&family);
+    store.put_access_token(pat.clone()).await.unwrap();
+    store.rotate(rotation(&family, 0, 1, T0 + 60, None)).await.unwrap();
+    let reuse = store.rotate(rotation(&family, 0, 2, T0 + 90, None)).await.unwrap();
+    let RotationOutcome::ReuseDetected { revoked, .. } = reuse else {
+        panic!("expected reuse, got {reuse:?}")
+    };
+    assert!(jtis(&revoked).contains(&pat.jti.as_str()), "{revoked:?}");
+    assert!(store.is_revoked(&pat.jti).await.unwrap());
+    // And once the family is revoked, no token of it can be written any more.
+    let late = personal(&family);
+    assert!(store.put_access_token(late.clone()).await.unwrap_err().is_conflict());
+    assert_eq!(store.access_token(&late.jti).await.unwrap(), None, "nothing was written");
+    let orphan = personal(&unique("no-such-family"));
+    assert!(store.put_access_token(orphan.clone()).await.unwrap_err().is_conflict());
+    assert_eq!(store.access_token(&orphan.jti).await.unwrap(), None);
+}
+
+pub async fn a_users_live_tokens_are_listed_by_client<S: Store>(store: S) {
+    let (user, other) = (unique("user"), unique("user"));
+    let (web, mobile) = (unique("web"), unique("mobile"));
+    // A web login, refreshed once (a0 and r0 are spent), a mobile login, and loose tokens.
+    let web_family = start_of(&store, &user, &web).await;
+    store.rotate(owned_by(rotation(&web_family, 0, 1, T0 + 60, None), &user, &web)).await.unwrap();
+    let mobile_family = start_of(&store, &user, &mobile).await;
+    let loose = access_of(&unique("loose"), &user, &web, T0 + 100, 3600);
+    let expired = access_of(&unique("expired"), &user, &web, T0, 10);
+    let revoked = access_of(&unique("revoked"), &user, &web, T0, 3600);
+    for record in [&loose, &expired, &revoked] {
+        store.put_access_token(record.clone()).await.unwrap();
+    }
+    store.revoke_access_token(&revoked.jti, T0 + 1).await.unwrap();
+    start_of(&store, &other, &web).await;
+
+    let listed = store.user_tokens(&user, T0 + 200).await.unwrap();
+    let mut clients = vec![web.clone(), mobile.clone()];
+    clients.sort();
+    assert_eq!(listed.iter().map(|c| c.client_id.clone()).collect::<Vec<_>>(), clients);
+    let of = |client: &str| listed.iter().find(|c| c.client_id == client).unwrap();
+    let web_tokens = of(&web);
+    let access_ids: Vec<&str> = web_tokens.access_tokens.iter().map(|a| a.jti.as_str()).collect();
+    assert_eq!(access_ids, [loose.jti.clone(), format!("{web_family}-a1")], "newest first");
+    let refresh_ids: Vec<&str> = web_tokens.refresh_tokens.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(refresh_ids, [format!("{web_family}-r1")], "the used r0 is not live");
+    let mobile_tokens = of(&mobile);
+    assert_eq!(mobile_tokens.access_tokens[0].jti, format!("{mobile_family}-a0"));
+    assert_eq!(mobile_tokens.refresh_tokens[0].id, format!("{mobile_family}-r0"));
+    assert!(mobile_tokens
+        .access_tokens
+        .iter()
+        .chain(&web_tokens.access_tokens)
+        .all(|a| a.user_id.as_deref() == Some(user.as_str())));
+
+    // Later, only the refresh tokens are live; much later, nothing.
+    let later = store.user_tokens(&user, T0 + 7200).await.unwrap();
+    assert!(later.iter().all(|c| c.access_tokens.is_empty() && c.refresh_tokens.len() == 1), "{later:?}");
+    assert!(store.user_tokens(&user, T0 + 40 * 24 * 3600).await.unwrap().is_empty());
+    assert!(store.user_tokens(&unique("nobody"), T0).await.unwrap().is_empty());
+}
+
+pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Store>(store: S) {
+    let (user, other) = (unique("user"), unique("user"));
+    let (web, mobile) = (unique("web"), unique("mobile"));
+    let web_family = start_of(&store, &user, &web).await;
+    let mobile_family = start_of(&store, &user, &mobile).await;
+    let loose = access_of(&unique("loose"), &user, &web, T0, 3600);
+    let pat = AccessTokenRecord { personal: true, ..access_of(&unique("pat"), &user, "personal", T0, 3600) };
+    let expired = access_of(&unique("expired"), &user, &web, T0, 10);
+    for record in [&loose, &pat, &expired] {
+        store.put_access_token(record.clone()).await.unwrap();
+    }
+    let theirs = start_of(&store, &other, &web).await;
+
+    // One client: its families and loose tokens, nothing else.
+    let now = T0 + 100;
+    let revoked = store.revoke_user_tokens(&user, Some(&web), now).await.unwrap();
+    assert_eq!(revoked.families, std::slice::from_ref(&web_family));
+    let mut expected = vec![format!("{web_family}-a0"), loose.jti.clone()];
+    expected.sort();
+    assert_eq!(jtis(&revoked.access_tokens), expected, "sorted by jti; the expired token needs nothing");
+    assert!(store.family(&web_family).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.refresh_token(&format!("{web_family}-r0")).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(store.is_revoked(&loose.jti).await.unwrap());
+    assert!(!store.is_revoked(&pat.jti).await.unwrap());
+    assert!(store.family(&mobile_family).await.unwrap().unwrap().revoked_at.is_none());
+    assert!(store.family(&theirs).await.unwrap().unwrap().revoked_at.is_none(), "another user's family");
+
+    // Every client: the rest.
+    let revoked = store.revoke_user_tokens(&user, None, now).await.unwrap();
+    assert_eq!(revoked.families, std::slice::from_ref(&mobile_family));
+    let mut expected = vec![format!("{mobile_family}-a0"), pat.jti.clone()];
+    expected.sort();
+    assert_eq!(jtis(&revoked.access_tokens), expected);
+    assert!(store.is_revoked(&pat.jti).await.unwrap());
+    assert!(store.user_tokens(&user, now).await.unwrap().is_empty());
+    assert_eq!(
+        store.rotate(owned_by(rotation(&mobile_family, 0, 1, now, None), &user, &mobile)).await.unwrap(),
+        RotationOutcome::Invalid
+    );
+    assert!(store.revoke_user_tokens(&user, None, now).await.unwrap().is_empty(), "idempotent");
+    assert!(store.family(&theirs).await.unwrap().unwrap().revoked_at.is_none());
+    assert!(!store.is_revoked(&format!("{theirs}-a0")).await.unwrap());
 }
 
 /// One test per case against the store `$make` builds. `$make` may instead build a fixture
@@ -405,7 +705,13 @@ macro_rules! conformance_suite {
                 purge_drops_old_expired_and_revoked_records,
                 purge_drops_revoked_families,
                 settings_are_first_writer_wins,
-                concurrent_settings_agree_on_one_value
+                concurrent_settings_agree_on_one_value,
+                a_duplicate_inside_the_race_window_changes_nothing,
+                the_race_window_comes_before_the_grace_window,
+                concurrent_refreshes_inside_the_race_window_keep_every_pair,
+                a_personal_token_of_a_family_dies_with_it,
+                a_users_live_tokens_are_listed_by_client,
+                revoking_a_users_tokens_takes_every_family_and_access_token
             );
         }
     };

@@ -51,10 +51,28 @@ pub async fn two_nodes(with_bus: bool, negative_ttl: Duration) -> Option<(Node, 
     two_nodes_on(if with_bus { Bus::Postgres } else { Bus::None }, negative_ttl).await
 }
 
-/// A fresh schema and two nodes on it. `negative_ttl` bounds staleness without a bus.
+/// A fresh schema and two nodes on it. `negative_ttl` bounds staleness without a bus. Their
+/// reuse detection is strict (no race window), so that an immediate reuse is reuse.
 pub async fn two_nodes_on(
     bus_kind: Bus,
     negative_ttl: Duration,
+) -> Option<(Node, Node, AuthenticatedClient)> {
+    two_nodes_with(bus_kind, negative_ttl, Some(Duration::ZERO)).await
+}
+
+/// As [`two_nodes_on`], with the issuer's default refresh race window.
+pub async fn two_racing_nodes(
+    bus_kind: Bus,
+    negative_ttl: Duration,
+) -> Option<(Node, Node, AuthenticatedClient)> {
+    two_nodes_with(bus_kind, negative_ttl, None).await
+}
+
+/// Two nodes with `race_window` (the issuer's default when `None`).
+async fn two_nodes_with(
+    bus_kind: Bus,
+    negative_ttl: Duration,
+    race_window: Option<Duration>,
 ) -> Option<(Node, Node, AuthenticatedClient)> {
     let redis_url = std::env::var("TEST_REDIS_URL").ok();
     if bus_kind == Bus::Redis && redis_url.is_none() {
@@ -82,22 +100,26 @@ pub async fn two_nodes_on(
     assert_eq!(key_a.kid(), key_b.kid(), "both nodes sign with the shared key");
     let mut nodes = Vec::new();
     for (store, key) in [(store_a, key_a), (store_b, key_b)] {
-        let issuer = Issuer::builder("https://auth.multinode.test", store.clone())
+        let mut builder = Issuer::builder("https://auth.multinode.test", store.clone())
             .audience("api")
             .signing_key(key)
             .scopes(ScopeRegistry::new().scope("read", "Read"))
             .enable_password_grant(
                 StaticUsers::new(1_000).user("ann", "password-for-ann", "7").expect("user"),
             )
-            .revocation_cache_ttl(negative_ttl)
-            .build()
-            .expect("issuer");
+            .revocation_cache_ttl(negative_ttl);
+        if let Some(window) = race_window {
+            builder = builder.refresh_race_window(window);
+        }
+        let issuer = builder.build().expect("issuer");
+        issuer.share_signing_keys("signing_key").await.expect("shared keys");
         let guard = GuardLayer::builder(issuer.verifier())
             .resolver(issuer.resolver(TokenOnly))
             .revocation(issuer.revocation_list())
             .build()
             .expect("guard");
-        let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
+        let caches =
+            LocalCaches::new().with(issuer.revocation_list()).with(guard.clone()).with(issuer.clone());
         let bus = match (bus_kind, &redis_url) {
             (Bus::None, _) | (Bus::Redis, None) => None,
             (Bus::Postgres, _) => Some(

@@ -41,6 +41,9 @@ pub(super) struct Settings {
     pub(super) max_refresh: Duration,
     pub(super) max_stale: Duration,
     pub(super) cooldown: Duration,
+    /// How long the request that triggers an unknown-`kid` refetch (and those that join
+    /// it) may wait for it; zero for never. Capped by `timeout` where it is read.
+    pub(super) kid_wait: Duration,
     pub(super) retry_initial: Duration,
     pub(super) retry_max: Duration,
     pub(super) jwk_options: JwkOptions,
@@ -57,6 +60,7 @@ impl Default for Settings {
             max_refresh: Duration::from_secs(3600),
             max_stale: Duration::from_secs(24 * 3600),
             cooldown: Duration::from_secs(30),
+            kid_wait: Duration::from_secs(2),
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(120),
             jwk_options: JwkOptions::default(),
@@ -121,6 +125,7 @@ enum Target {
 /// | [`refresh`](Self::refresh): `Cache-Control: max-age` clamped to `min..=max`, or `default` without one | 1 min ..= 1 h, 5 min |
 /// | [`max_stale`](Self::max_stale): the last good set serves while fetches fail, this long after it was fetched | 24 h |
 /// | [`unknown_kid_cooldown`](Self::unknown_kid_cooldown): after an unknown `kid` triggers a refetch, no other does for | 30 s |
+/// | [`unknown_kid_wait`](Self::unknown_kid_wait): the request that triggers that refetch, and those with the same `kid` during it, wait for it at most | 2 s (never more than the timeout) |
 /// | [`retry_backoff`](Self::retry_backoff) after a failed fetch, doubling, with jitter | 1 s up to 2 min |
 /// | [`jwk_options`](Self::jwk_options) | RSA without `alg` is RS256; no `oct` keys |
 /// | plain `http` | loopback addresses only, unless [`allow_http`](Self::allow_http) |
@@ -264,6 +269,29 @@ impl RemoteKeySetBuilder {
     /// ```
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.settings.cooldown = cooldown;
+        self
+    }
+
+    /// How long the request whose unknown `kid` triggers a refetch waits for it through
+    /// the guard (2 s by default, and never longer than the [`timeout`](Self::timeout)).
+    /// Requests with the same `kid` that arrive while that fetch runs join it and wait
+    /// with it; any other unknown `kid` during the cooldown fails at once. When the fetch
+    /// publishes the new key before the wait runs out, the waiting requests pass: a key
+    /// rotation at the identity provider costs no failed request. `Duration::ZERO` turns
+    /// waiting off (every unknown `kid` fails at once while the refetch runs).
+    ///
+    /// [`Verifier::verify`](crate::Verifier::verify) never waits;
+    /// [`Verifier::verify_async`](crate::Verifier::verify_async) and the guard do.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_passport::RemoteKeySet;
+    /// let url = "https://auth.example.com/jwks";
+    /// assert!(RemoteKeySet::builder(url).unknown_kid_wait(Duration::from_millis(500)).build().is_ok());
+    /// assert!(RemoteKeySet::builder(url).unknown_kid_wait(Duration::ZERO).build().is_ok()); // never wait
+    /// ```
+    pub fn unknown_kid_wait(mut self, wait: Duration) -> Self {
+        self.settings.kid_wait = wait;
         self
     }
 

@@ -4,26 +4,43 @@
 //! # What a request sees
 //!
 //! Requests read the current set from an immutable snapshot (an `arc-swap` load: no
-//! lock, no waiting). Fetching happens in one background task per set (spawned on the
-//! tokio runtime of the first request or [`RemoteKeySet::warm_up`]), never on the
-//! request path.
+//! lock). Fetching happens in one background task per set (spawned on the tokio runtime
+//! of the first request or [`RemoteKeySet::warm_up`]), never on the request path.
 //!
 //! | state of the set | token with a known `kid` | token with an unknown `kid` |
 //! |---|---|---|
 //! | never fetched successfully | 503, [`Reason::KeysUnavailable`] | 503, `KeysUnavailable` |
-//! | fetched, within the stale bound (even if later fetches fail) | verified | 401 `invalid_token`, [`Reason::UnknownKid`] |
+//! | fetched, within the stale bound (even if later fetches fail) | verified | waits for one refetch, then verified, or 401 `invalid_token`, [`Reason::UnknownKid`] |
 //! | last success older than [`max_stale`](RemoteKeySetBuilder::max_stale) | 503, `KeysUnavailable` | 503, `KeysUnavailable` |
 //!
 //! A 503 carries the last fetch error as its [`BackendError`] and no challenge, as for
-//! any backend failure. An unknown `kid` fails at once; the first one after the
-//! [cooldown](RemoteKeySetBuilder::unknown_kid_cooldown) also asks the task to refetch
-//! (at most one fetch in flight), and every other one during the cooldown only counts,
-//! so a flood of random `kid`s costs at most one fetch per cooldown. Once the refetch
-//! publishes a set holding the new `kid`, its tokens pass.
+//! any backend failure.
 //!
-//! Tokens found in the verifier's verified-token cache are not looked up again: a key
-//! removed from the set stops verifying new tokens at once, and cached ones within the
-//! cache's TTL (5 minutes at most by default).
+//! # Key rotation: no failed request
+//!
+//! The first token with an unknown `kid` after the
+//! [cooldown](RemoteKeySetBuilder::unknown_kid_cooldown) asks the task to refetch (at
+//! most one fetch in flight), and the request that carries it waits for that fetch,
+//! at most [`unknown_kid_wait`](RemoteKeySetBuilder::unknown_kid_wait) (2 s by
+//! default, never longer than the fetch timeout). Requests with the same `kid` that
+//! arrive while it runs join it and wait with it. When the fetch publishes a set holding
+//! the `kid`, they all pass: an identity provider that publishes a new key and signs
+//! with it at once costs no failed request. Every other unknown `kid` during the
+//! cooldown fails at once without a fetch, so a flood of random `kid`s costs at most one
+//! fetch per cooldown and only its first request waits. The guard and
+//! [`Verifier::verify_async`](crate::Verifier::verify_async) wait;
+//! [`Verifier::verify`](crate::Verifier::verify) never does.
+//!
+//! # Withdrawn keys and the verified-token cache
+//!
+//! A key removed from the set stops verifying new tokens as soon as a set without it is
+//! published. Tokens it signed that sit in the verifier's verified-token cache are
+//! refused from the same moment: each cache entry remembers the set's *epoch* (how many
+//! published sets so far withdrew a key), and a hit made at an older epoch is verified
+//! again against the current set. The bound is therefore the time until the set
+//! without the key is fetched: the [refresh interval](RemoteKeySetBuilder::refresh)
+//! (5 min by default, at most the configured maximum), or at once after an unknown-`kid`
+//! refetch.
 //!
 //! # Refresh
 //!
@@ -40,7 +57,8 @@
 //!   skipped and logged with its index and `kid`, never its material; the rest is used.
 //!   A key without `alg` gets one only from an unambiguous type: RSA → RS256 (or
 //!   [`JwkOptions::default_rsa_algorithm`](crate::keys::JwkOptions::default_rsa_algorithm)),
-//!   EC P-256 → ES256, P-384 → ES384, OKP Ed25519 → EdDSA.
+//!   EC P-256 → ES256, P-384 → ES384, OKP Ed25519 → EdDSA (`alg: Ed25519`, RFC 9864's
+//!   name, is accepted as well as `EdDSA`).
 //!
 //! # Observability
 //!
@@ -67,12 +85,13 @@ mod url;
 pub use builder::RemoteKeySetBuilder;
 pub use client::{FetchFuture, HttpClient};
 pub use hyper_client::{HyperClient, HyperClientBuilder};
+pub(crate) use refresh::KeyWait;
 pub use status::{KeySetMetrics, KeySetStatus};
 
 use std::fmt;
 use std::sync::Arc;
 
-use super::{Algorithm, VerifyingKey};
+use super::{Algorithm, Lookup, Miss, VerifyingKey};
 use crate::error::{AuthError, BackendError, Reason};
 use builder::Config;
 use refresh::Shared;
@@ -205,26 +224,40 @@ impl RemoteKeySet {
     }
 
     /// Runs `verify` with the key for `kid` and `alg` from the current snapshot. Never
-    /// waits: see the module docs for the answers without a usable key.
+    /// waits itself: on an unknown `kid` it may hand back the refetch to wait for (see the
+    /// module docs).
     #[inline]
     pub(crate) fn with_key<R>(
         &self,
         kid: Option<&str>,
         alg: Algorithm,
+        lookup: Lookup,
         verify: impl FnOnce(&VerifyingKey) -> Result<R, AuthError>,
-    ) -> Result<R, AuthError> {
+    ) -> Result<R, Miss> {
         let current = self.shared.current();
         let Some(snapshot) = current.as_deref().filter(|snapshot| snapshot.usable()) else {
-            return Err(self.shared.unavailable());
+            return Err(Miss::Refused(self.shared.unavailable()));
         };
         match snapshot.keys.select(kid, alg) {
-            Ok(key) => verify(key),
+            Ok(key) => Ok(verify(key)?),
             Err(Reason::UnknownKid) => {
-                self.shared.unknown_kid(kid);
-                Err(AuthError::invalid_token(Reason::UnknownKid))
+                let wait = match lookup {
+                    Lookup::AfterRefetch => None,
+                    lookup => self.shared.unknown_kid(kid, lookup == Lookup::MayWait),
+                };
+                Err(match wait {
+                    Some(wait) => Miss::Refetching(wait),
+                    None => Miss::Refused(AuthError::invalid_token(Reason::UnknownKid)),
+                })
             }
-            Err(reason) => Err(AuthError::invalid_token(reason)),
+            Err(reason) => Err(Miss::Refused(AuthError::invalid_token(reason))),
         }
+    }
+
+    /// How many published sets so far withdrew a key.
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.shared.epoch()
     }
 }
 

@@ -2,11 +2,14 @@
 //! decide when a fetch is triggered, and the background task that fetches.
 //!
 //! Requests only ever touch the snapshot (an `ArcSwap` load) and atomics. The fetch
-//! lock is taken by the background task and by `warm_up`, never by a request, so no
-//! request waits on network I/O.
+//! lock is taken by the background task and by `warm_up`, never by a request. The one
+//! wait a request may have is for a [`Flight`]: the refetch its unknown `kid` triggered
+//! (or joined), released when that fetch ends or at the wait bound, whichever is first,
+//! by a notification; the request itself holds no lock and runs no timer.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
@@ -35,9 +38,63 @@ impl Snapshot {
     }
 }
 
+/// One unknown-`kid` refetch that requests wait for.
+pub(super) struct Flight {
+    /// The `kid` that triggered it: only requests naming the same one join.
+    kid: Box<str>,
+    done: AtomicBool,
+    notify: Notify,
+}
+
+impl Flight {
+    fn new(kid: &str) -> Self {
+        Self { kid: kid.into(), done: AtomicBool::new(false), notify: Notify::new() }
+    }
+
+    /// Releases every waiter (once): the fetch ended, or the wait bound passed.
+    fn finish(&self) {
+        if !self.done.swap(true, Ordering::AcqRel) {
+            self.notify.notify_waiters();
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+}
+
+/// Finishes its flight when dropped: at the wait bound, or when the task holding it ends
+/// some other way (its runtime shutting down), so that no waiter is ever left behind.
+struct Release(Arc<Flight>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// What a request whose unknown `kid` triggered or joined a refetch waits on.
+pub(crate) struct KeyWait(Arc<Flight>);
+
+impl KeyWait {
+    /// Returns once the refetch ended (published or failed) or the wait bound passed.
+    pub(crate) async fn wait(self) {
+        let mut notified = pin!(self.0.notify.notified());
+        // Registered before the check, so a `finish` in between is not missed.
+        notified.as_mut().enable();
+        if !self.0.is_done() {
+            notified.await;
+        }
+    }
+}
+
 pub(super) struct Shared {
     pub(super) config: Config,
     snapshot: ArcSwapOption<Snapshot>,
+    /// Counts the published sets that withdrew a key of the one before.
+    key_epoch: AtomicU64,
+    /// The latest unknown-`kid` refetch requests may wait for.
+    flight: ArcSwapOption<Flight>,
     last_error: ArcSwapOption<BackendError>,
     /// The origin of the millisecond clocks below.
     epoch: Instant,
@@ -64,6 +121,8 @@ impl Shared {
         Self {
             config,
             snapshot: ArcSwapOption::empty(),
+            key_epoch: AtomicU64::new(0),
+            flight: ArcSwapOption::empty(),
             last_error: ArcSwapOption::empty(),
             epoch: Instant::now(),
             next_refresh_ms: AtomicU64::new(0),
@@ -100,10 +159,17 @@ impl Shared {
         AuthError::unavailable(Reason::KeysUnavailable, source)
     }
 
+    /// How many published sets so far withdrew a key of the set before them.
+    #[inline]
+    pub(super) fn epoch(&self) -> u64 {
+        self.key_epoch.load(Ordering::Acquire)
+    }
+
     /// A token named a `kid` the snapshot does not hold. The first such token after the
-    /// cooldown asks the task for a refetch and starts a new cooldown; every other one
-    /// only counts. Neither waits.
-    pub(super) fn unknown_kid(self: &Arc<Self>, kid: Option<&str>) {
+    /// cooldown asks the task for a refetch, starts a new cooldown and a [`Flight`] it and
+    /// later tokens with the same `kid` may wait for (when `may_wait`); every other one
+    /// only counts, and fails at once.
+    pub(super) fn unknown_kid(self: &Arc<Self>, kid: Option<&str>, may_wait: bool) -> Option<KeyWait> {
         bump(&self.counters.kid_misses, 1);
         let now = self.now_ms();
         let allowed = self.refetch_allowed_ms.load(Ordering::Acquire);
@@ -115,14 +181,54 @@ impl Shared {
                 .is_ok();
         if won {
             bump(&self.counters.refetches, 1);
+            // Published before the request flag, so the task that sees the flag finds it.
+            let flight = self.start_flight(kid);
             self.fetch_requested.store(true, Ordering::Release);
             self.ensure_task();
             self.wake.notify_one();
-            tracing::info!(kid = ?kid.map(short), "unknown kid: refetching the key set in the background");
-        } else {
-            bump(&self.counters.cooldown_rejections, 1);
-            tracing::debug!(kid = ?kid.map(short), "unknown kid during the refetch cooldown: refused, no fetch");
+            tracing::info!(kid = ?kid.map(short), "unknown kid: refetching the key set");
+            return flight.filter(|_| may_wait).map(|flight| self.waiting(flight));
         }
+        if may_wait {
+            let joined = self
+                .flight
+                .load_full()
+                .filter(|flight| !flight.is_done() && kid.is_some_and(|kid| *flight.kid == *kid));
+            if let Some(flight) = joined {
+                tracing::debug!(kid = ?kid.map(short), "unknown kid: joining the refetch it triggered");
+                return Some(self.waiting(flight));
+            }
+        }
+        bump(&self.counters.cooldown_rejections, 1);
+        tracing::debug!(kid = ?kid.map(short), "unknown kid during the refetch cooldown: refused, no fetch");
+        None
+    }
+
+    fn waiting(&self, flight: Arc<Flight>) -> KeyWait {
+        bump(&self.counters.refetch_waits, 1);
+        KeyWait(flight)
+    }
+
+    /// The flight of a refetch `kid` triggers, released at the wait bound by a timer task
+    /// on the current runtime, or by the background task when the fetch ends. `None`
+    /// when waiting is off, the token named no `kid`, or there is no runtime.
+    fn start_flight(&self, kid: Option<&str>) -> Option<Arc<Flight>> {
+        let settings = &self.config.settings;
+        let wait = settings.kid_wait.min(settings.timeout);
+        let started = match (kid, tokio::runtime::Handle::try_current()) {
+            (Some(kid), Ok(runtime)) if !wait.is_zero() => {
+                let flight = Arc::new(Flight::new(kid));
+                let release = Release(flight.clone());
+                drop(runtime.spawn(async move {
+                    tokio::time::sleep(wait).await;
+                    drop(release);
+                }));
+                Some(flight)
+            }
+            _ => None,
+        };
+        self.flight.store(started.clone());
+        started
     }
 
     /// Starts the background task unless one runs. It needs a tokio runtime; without one
@@ -194,8 +300,13 @@ impl Shared {
 
     fn publish(&self, keys: KeySet, skipped: usize) {
         let usable_until = Instant::now().checked_add(self.config.settings.max_stale);
-        let snapshot = Snapshot { keys, usable_until, fetched_at: SystemTime::now(), skipped };
-        self.snapshot.store(Some(Arc::new(snapshot)));
+        let snapshot = Arc::new(Snapshot { keys, usable_until, fetched_at: SystemTime::now(), skipped });
+        let previous = self.snapshot.swap(Some(snapshot.clone()));
+        if previous.is_some_and(|previous| !snapshot.keys.keeps_every_key_of(&previous.keys)) {
+            // After the store: a verifier that reads the new epoch also reads the new set.
+            self.key_epoch.fetch_add(1, Ordering::AcqRel);
+            tracing::info!(source = ?self.config.location, "a key was withdrawn: cached tokens it signed are verified again");
+        }
     }
 
     /// The refresh interval for a response's freshness: clamped, and at most half the
@@ -276,8 +387,11 @@ async fn run(set: Weak<Shared>, wake: Arc<Notify>) {
             let Some(shared) = set.upgrade() else { return };
             let requested = shared.fetch_requested.swap(false, Ordering::AcqRel);
             if requested || shared.refresh_due() {
+                // A requested fetch releases the requests waiting for it when it ends.
+                let flight = if requested { shared.flight.load_full().map(Release) } else { None };
                 // The outcome is published, counted and logged by `refresh`.
                 let _outcome = shared.refresh().await;
+                drop(flight);
             }
             shared.until_next_refresh()
         };

@@ -35,6 +35,9 @@ pub struct KeySetMetrics {
     pub refetches: u64,
     /// Unknown `kid`s refused during the cooldown, without a fetch.
     pub cooldown_rejections: u64,
+    /// Requests that waited for an unknown-`kid` refetch: the one that triggered it, and
+    /// those with the same `kid` that joined it.
+    pub refetch_waits: u64,
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +49,7 @@ pub(super) struct Counters {
     pub(super) kid_misses: AtomicU64,
     pub(super) refetches: AtomicU64,
     pub(super) cooldown_rejections: AtomicU64,
+    pub(super) refetch_waits: AtomicU64,
 }
 
 /// Adds `n` to `counter`.
@@ -64,6 +68,7 @@ impl Counters {
             kid_misses: read(&self.kid_misses),
             refetches: read(&self.refetches),
             cooldown_rejections: read(&self.cooldown_rejections),
+            refetch_waits: read(&self.refetch_waits),
         }
     }
 }

@@ -157,6 +157,8 @@ pub(super) fn access_args(record: &AccessTokenRecord) -> Result<Vec<String>, Sto
         optional(record.family_id.as_deref()),
         optional(personal_of),
         optional(record.revoked_at),
+        record.client_id.clone(),
+        optional(record.user_id.as_deref()),
     ])
 }
 
@@ -271,6 +273,8 @@ pub(super) fn family_args(family: &FamilyRecord) -> Result<Vec<String>, StoreErr
         family.current.clone(),
         optional(family.previous.as_deref()),
         optional(family.revoked_at),
+        family.client_id.clone(),
+        optional(family.user_id.as_deref()),
     ])
 }
 
@@ -329,7 +333,8 @@ mod tests {
         let record = access_record();
         let args = access_args(&record)?;
         assert_eq!(args[2], u64::MAX.to_string(), "numbers travel as exact decimal strings");
-        assert_eq!(&args[3..], ["", "=u", "=7"]);
+        assert_eq!(&args[3..6], ["", "=u", "=7"]);
+        assert_eq!(&args[6..], ["c", "=u"], "client and user, for the user's index");
         let back = access(Some(args[1].clone()), Some("7".into()))?;
         assert_eq!(back, Some(record));
         Ok(())

@@ -14,9 +14,10 @@ pub(super) const REFRESH: &str = "refresh";
 /// longest-lived token's expiry.
 pub(super) const FAMILY: &str = "family";
 // Written and read by the scripts only: `setting:<name>` (string, no TTL), and the indexes
-// `family-refresh:<family>` and `family-access:<family>` (sets of the family's token ids) and
-// `pats:<user>` (set of a user's personal access tokens), each living as long as its
-// longest-lived member.
+// `family-refresh:<family>` and `family-access:<family>` (sets of the family's token ids),
+// `pats:<user>` (set of a user's personal access tokens), and `user-access:<user>` and
+// `user-families:<user>` (sorted sets of a user's access tokens and families, scored by
+// expiry), each living as long as its longest-lived member.
 
 /// The key names under one prefix.
 #[derive(Clone, Debug)]

@@ -12,12 +12,13 @@
 //! | key | type | expires |
 //! |---|---|---|
 //! | `client:<id>` | hash: `record`, `revoked` | never |
-//! | `access:<jti>` | hash: `record`, `expires_at`, `revoked_at`, `family_id`, `pat_user` | at the token's expiry |
+//! | `access:<jti>` | hash: `record`, `expires_at`, `revoked_at`, `family_id`, `pat_user`, `client_id`, `user_id` | at the token's expiry |
 //! | `revoked:<jti>` | string: the token's expiry | at the token's expiry |
 //! | `refresh:<id>` | hash: `record`, `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `revoked_at` | at the token's expiry |
-//! | `family:<id>` | hash: `record`, `current`, `previous`, `revoked_at` | when its last token expires |
+//! | `family:<id>` | hash: `record`, `current`, `previous`, `revoked_at`, `client_id`, `user_id` | when its last token expires |
 //! | `family-refresh:<id>`, `family-access:<id>` | sets of the family's token ids | when their last member expires |
 //! | `pats:<user>` | set of the user's personal access tokens | when its last member expires |
+//! | `user-access:<user>`, `user-families:<user>` | sorted sets of the user's access tokens and families, scored by expiry (expired members are dropped on every write) | when their last member expires |
 //! | `setting:<name>` | string | never |
 //!
 //! `record` is the record's immutable part as JSON. Expiries are absolute (EXPIREAT, on the
@@ -51,9 +52,9 @@ use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, FamilyRecord, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SettingsStore, StoreError,
-    TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
@@ -190,10 +191,10 @@ impl TokenStore for RedisStore {
     async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
         let args = codec::access_args(&record)?;
         let stored: i64 = self.eval(&self.scripts.put_access, &[], &args).await?;
-        if stored == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::conflict("duplicate jti"))
+        match stored {
+            1 => Ok(()),
+            2 => Err(StoreError::conflict("the token's family is revoked or unknown")),
+            _ => Err(StoreError::conflict("duplicate jti")),
         }
     }
 
@@ -267,6 +268,7 @@ impl TokenStore for RedisStore {
             rotation.presented_id.clone(),
             rotation.presented_hash.to_hex(),
             rotation.now.to_string(),
+            codec::optional(rotation.race_seconds),
             codec::optional(rotation.grace_seconds),
             flag(rotation.consume).to_owned(),
             flag(rotation.revoke_previous_access).to_owned(),
@@ -286,6 +288,7 @@ impl TokenStore for RedisStore {
                 family_id: family_id.to_owned(),
                 revoked: codec::revoked(revoked)?,
             }),
+            "already" => Ok(RotationOutcome::AlreadyRotated),
             "invalid" => Ok(RotationOutcome::Invalid),
             "conflict" => Err(StoreError::conflict("duplicate refresh-token id or jti")),
             _ => Err(Malformed::error("rotate reply")),
@@ -296,6 +299,44 @@ impl TokenStore for RedisStore {
         let args = [family_id.to_owned(), now.to_string()];
         let flat: Vec<String> = self.eval(&self.scripts.revoke_family, &[], &args).await?;
         codec::revoked(&flat)
+    }
+
+    async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
+        let args = [user_id.to_owned(), now.to_string()];
+        let (access, refresh): (Vec<Option<String>>, Vec<Option<String>>) =
+            self.eval(&self.scripts.user_tokens, &[], &args).await?;
+        if access.len() % 2 != 0 || refresh.len() % 3 != 0 {
+            return Err(Malformed::error("user tokens reply"));
+        }
+        let mut access_tokens = Vec::with_capacity(access.len() / 2);
+        let mut access = access.into_iter();
+        while let (Some(record), Some(revoked_at)) = (access.next(), access.next()) {
+            access_tokens.extend(codec::access(record, revoked_at)?);
+        }
+        let mut refresh_tokens = Vec::with_capacity(refresh.len() / 3);
+        let mut refresh = refresh.into_iter();
+        while let (Some(record), Some(used_at), Some(revoked_at)) =
+            (refresh.next(), refresh.next(), refresh.next())
+        {
+            refresh_tokens.extend(codec::refresh(record, used_at, revoked_at)?);
+        }
+        // The indexes are the user's own, but a record says whose it is: trust that.
+        let of_user = |user: &Option<String>| user.as_deref() == Some(user_id);
+        access_tokens.retain(|a| of_user(&a.user_id));
+        refresh_tokens.retain(|r| of_user(&r.user_id));
+        Ok(ClientTokens::group_live(access_tokens, refresh_tokens, now))
+    }
+
+    async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> Result<RevokedTokens, StoreError> {
+        let args = [user_id.to_owned(), codec::optional(client_id), now.to_string()];
+        let (families, revoked): (Vec<String>, Vec<String>) =
+            self.eval(&self.scripts.revoke_user, &[], &args).await?;
+        Ok(RevokedTokens::new(families, codec::revoked(&revoked)?))
     }
 }
 
@@ -320,5 +361,14 @@ impl SettingsStore for RedisStore {
     async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
         let args = [name.to_owned(), value.to_owned()];
         self.eval(&self.scripts.put_setting, &[], &args).await
+    }
+
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("GET")
+            .arg(self.keys.key("setting", name))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)
     }
 }

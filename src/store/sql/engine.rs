@@ -118,6 +118,17 @@ macro_rules! sql_store {
             ) -> Result<Vec<RevokedAccess>, StoreError> {
                 self.sql.revoke_family(family_id, now).await
             }
+            async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
+                self.sql.user_tokens(user_id, now).await
+            }
+            async fn revoke_user_tokens(
+                &self,
+                user_id: &str,
+                client_id: Option<&str>,
+                now: u64,
+            ) -> Result<RevokedTokens, StoreError> {
+                self.sql.revoke_user_tokens(user_id, client_id, now).await
+            }
         }
 
         impl RevocationStore for $store {
@@ -135,6 +146,9 @@ macro_rules! sql_store {
         impl SettingsStore for $store {
             async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
                 self.sql.put_setting_if_absent(name, value).await
+            }
+            async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+                self.sql.setting(name).await
             }
         }
     };

@@ -78,6 +78,23 @@ pub(crate) const REVOKE_FAMILY_ACCESS: &str =
     "UPDATE {p}access_tokens SET revoked_at = $1 WHERE family_id = $2 \
      AND revoked_at IS NULL AND expires_at > $1 RETURNING jti, expires_at";
 
+// ---- a user's tokens: $1 user, then $2 client? (NULL: every client) or now -----------
+
+/// The user's access tokens live at `$2`.
+pub(crate) const LIVE_USER_ACCESS: &str =
+    "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
+/// The user's unused refresh tokens live at `$2`.
+pub(crate) const LIVE_USER_REFRESH: &str = "SELECT * FROM {p}refresh_tokens WHERE user_id = $1 \
+     AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+/// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
+/// two such calls queue instead of deadlocking.
+pub(crate) const LOCK_USER_FAMILIES: &str = "SELECT id FROM {p}families WHERE user_id = $1 \
+     AND ($2 IS NULL OR client_id = $2) AND revoked_at IS NULL ORDER BY id{lock}";
+/// `$1` now, `$2` user, `$3` client?: revokes the user's access tokens live at `$1`.
+pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked_at = $1 \
+     WHERE user_id = $2 AND ($3 IS NULL OR client_id = $3) AND revoked_at IS NULL AND expires_at > $1 \
+     RETURNING jti, expires_at";
+
 // ---- purge: $1 revoked?, $2 before, $3 expired? -------------------------------------
 
 pub(crate) const PURGE_ACCESS: &str = "DELETE FROM {p}access_tokens \
@@ -128,6 +145,10 @@ pub(crate) struct Queries {
     pub(crate) revoke_family: String,
     pub(crate) revoke_family_refresh: String,
     pub(crate) revoke_family_access: String,
+    pub(crate) live_user_access: String,
+    pub(crate) live_user_refresh: String,
+    pub(crate) lock_user_families: String,
+    pub(crate) revoke_user_access: String,
     pub(crate) purge_access: String,
     pub(crate) purge_refresh: String,
     pub(crate) purge_families: String,
@@ -171,6 +192,10 @@ impl Queries {
             revoke_family: render(REVOKE_FAMILY),
             revoke_family_refresh: render(REVOKE_FAMILY_REFRESH),
             revoke_family_access: render(REVOKE_FAMILY_ACCESS),
+            live_user_access: render(LIVE_USER_ACCESS),
+            live_user_refresh: render(LIVE_USER_REFRESH),
+            lock_user_families: render(LOCK_USER_FAMILIES),
+            revoke_user_access: render(REVOKE_USER_ACCESS),
             purge_access: render(PURGE_ACCESS),
             purge_refresh: render(PURGE_REFRESH),
             purge_families: render(PURGE_FAMILIES),

@@ -20,6 +20,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0001_initial.sql"),
     },
     Migration {
+        version: 2,
+        description: "families and refresh tokens by user",
+        sql: include_str!("migrations/0002_user_indexes.sql"),
+    },
+    Migration {
         version: 3,
         description: "client redirect URIs, owner and PKCE requirement",
         sql: include_str!("migrations/0003_client_redirect_uris.sql"),

@@ -9,8 +9,8 @@ use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
 use crate::store::rotation::{plan, RotationPlan};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord,
+    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 
 impl<DB> Sql<DB>
@@ -79,6 +79,14 @@ where
 
     pub(crate) async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        if let Some(family_id) = &record.family_id {
+            // Locked as a rotation or a revocation locks it: the family cannot be revoked
+            // between this check and the insert.
+            let family = self.locked(&mut tx, &self.queries.lock_family_revoked, family_id).await?;
+            if !matches!(family.map(|row| row.opt_int("revoked_at")).transpose()?, Some(None)) {
+                return Err(StoreError::conflict("the token's family is revoked or unknown"));
+            }
+        }
         self.insert_access(&mut tx, &record).await?;
         tx.commit().await.map_err(StoreError::backend)
     }
@@ -154,6 +162,15 @@ where
         }
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(counts)
+    }
+
+    pub(crate) async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(&self.queries.setting)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        row.map(|row| row.text("value")).transpose()
     }
 
     pub(crate) async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
@@ -280,6 +297,7 @@ where
         let now = rotation.now;
         let outcome = match plan(presented.as_ref(), family.as_ref(), &rotation) {
             RotationPlan::Invalid => return Ok(RotationOutcome::Invalid),
+            RotationPlan::AlreadyRotated => return Ok(RotationOutcome::AlreadyRotated),
             RotationPlan::Rotate { family_id, revoke_access, mark_used, previous } => {
                 self.insert_refresh(&mut tx, &rotation.next).await?;
                 self.insert_access(&mut tx, &rotation.next_access).await?;
@@ -337,6 +355,58 @@ where
         };
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(revoked)
+    }
+
+    pub(crate) async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
+        let access = self.user_rows(&self.queries.live_user_access, user_id, now).await?;
+        let refresh = self.user_rows(&self.queries.live_user_refresh, user_id, now).await?;
+        let access = access.iter().map(rows::access).collect::<Result<Vec<_>, _>>()?;
+        let refresh = refresh.iter().map(rows::refresh).collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientTokens::group_live(access, refresh, now))
+    }
+
+    /// The rows `query` finds for a user (`$1`) at `now` (`$2`).
+    async fn user_rows(&self, query: &str, user_id: &str, now: u64) -> Result<Vec<DB::Row>, StoreError> {
+        sqlx::query(query)
+            .bind(user_id)
+            .bind(convert::int(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::backend)
+    }
+
+    pub(crate) async fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> Result<RevokedTokens, StoreError> {
+        let mut tx = self.begin().await?;
+        let families = sqlx::query(&self.queries.lock_user_families)
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        let families = families.iter().map(|row| row.text("id")).collect::<Result<Vec<_>, _>>()?;
+        let mut revoked = Vec::new();
+        for family_id in &families {
+            revoked.extend(self.revoke_family_in(&mut tx, family_id, now).await?);
+        }
+        let live = sqlx::query(&self.queries.revoke_user_access)
+            .bind(convert::int(now))
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        for row in &live {
+            let (jti, expires_at) = (row.text("jti")?, row.int("expires_at")?);
+            self.list_revoked(&mut tx, &jti, expires_at).await?;
+            revoked.push(RevokedAccess { jti, expires_at: convert::uint(expires_at) });
+        }
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(RevokedTokens::new(families, revoked))
     }
 
     /// The row `query` (a locking read) finds for `key`, inside `tx`.

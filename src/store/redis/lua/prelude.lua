@@ -62,15 +62,50 @@ local function outlive(k, exp, now_ms)
   end
 end
 
--- Adds `member` to the set `k`, which lives as long as its longest-lived member.
-local function add_member(k, member, exp, now_ms)
-  local fresh = redis.call('EXISTS', k) == 0
-  redis.call('SADD', k, member)
+-- Gives an index key that was just created (`fresh`) the lifetime of its member expiring at
+-- `exp`, or keeps an existing one alive at least that long.
+local function keep_index(k, fresh, exp, now_ms)
   if fresh then
     expire_with(k, exp, now_ms)
   else
     outlive(k, exp, now_ms)
   end
+end
+
+-- Adds `member` to the set `k`, which lives as long as its longest-lived member.
+local function add_member(k, member, exp, now_ms)
+  local fresh = redis.call('EXISTS', k) == 0
+  redis.call('SADD', k, member)
+  keep_index(k, fresh, exp, now_ms)
+end
+
+-- Adds `member` to the sorted set `k`, scored by its expiry `exp` (a later score it has is
+-- kept), drops the members that expired on the server's clock, and keeps `k` alive as long as
+-- its longest-lived member. A user's indexes are such sets, so they never outgrow what is live.
+local function add_expiring(k, member, exp, now_ms)
+  local fresh = redis.call('EXISTS', k) == 0
+  local score = redis.call('ZSCORE', k, member)
+  if not score or tonumber(score) < tonumber(exp) then
+    redis.call('ZADD', k, exp, member)
+  end
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. math.floor(now_ms / 1000))
+  keep_index(k, fresh, exp, now_ms)
+end
+
+-- The members of the sorted-set index `k` whose `kind` record still exists, as {id, fields}
+-- with the record's `fields` (the first one always present in such a record); members whose
+-- record is gone are dropped from the index.
+local function indexed(k, kind, ...)
+  local found = {}
+  for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+    local f = redis.call('HMGET', key(kind, id), ...)
+    if f[1] then
+      found[#found + 1] = { id, f }
+    else
+      redis.call('ZREM', k, id)
+    end
+  end
+  return found
 end
 
 -- Keeps a family (if there is one) alive as long as a token of it expiring at `exp`.
@@ -95,8 +130,8 @@ local function same_digest(a, b)
 end
 
 -- An access-token record at ARGV[i..]: jti, record JSON, expires_at, family_id?, pat_user?,
--- revoked_at?. `pat_user` is the user of a personal access token.
-local ACCESS_ARGS = 6
+-- revoked_at?, client_id, user_id?. `pat_user` is the user of a personal access token.
+local ACCESS_ARGS = 8
 local function access_args(i)
   return {
     jti = ARGV[i],
@@ -105,6 +140,8 @@ local function access_args(i)
     family_id = opt(ARGV[i + 3]),
     pat_user = opt(ARGV[i + 4]),
     revoked_at = opt(ARGV[i + 5]),
+    client_id = ARGV[i + 6],
+    user_id = opt(ARGV[i + 7]),
   }
 end
 
@@ -124,8 +161,8 @@ local function refresh_args(i)
   }
 end
 
--- A family at ARGV[i..]: id, record JSON, current, previous?, revoked_at?.
-local FAMILY_ARGS = 5
+-- A family at ARGV[i..]: id, record JSON, current, previous?, revoked_at?, client_id, user_id?.
+local FAMILY_ARGS = 7
 local function family_args(i)
   return {
     id = ARGV[i],
@@ -133,6 +170,8 @@ local function family_args(i)
     current = ARGV[i + 2],
     previous = opt(ARGV[i + 3]),
     revoked_at = opt(ARGV[i + 4]),
+    client_id = ARGV[i + 5],
+    user_id = opt(ARGV[i + 6]),
   }
 end
 
@@ -144,10 +183,11 @@ end
 
 local function insert_access(a, now_ms)
   local k = key('access', a.jti)
-  redis.call('HSET', k, 'record', a.record, 'expires_at', a.expires_at)
+  redis.call('HSET', k, 'record', a.record, 'expires_at', a.expires_at, 'client_id', a.client_id)
   set_optional(k, 'family_id', a.family_id)
   set_optional(k, 'pat_user', a.pat_user)
   set_optional(k, 'revoked_at', a.revoked_at)
+  set_optional(k, 'user_id', a.user_id)
   expire_with(k, a.expires_at, now_ms)
   if a.family_id then
     add_member(key('family-access', a.family_id), a.jti, a.expires_at, now_ms)
@@ -156,8 +196,12 @@ local function insert_access(a, now_ms)
   if a.pat_user then
     add_member(key('pats', a.pat_user), a.jti, a.expires_at, now_ms)
   end
+  if a.user_id then
+    add_expiring(key('user-access', a.user_id), a.jti, a.expires_at, now_ms)
+  end
 end
 
+-- Stores a refresh token; its family must have been written first (its user is read there).
 local function insert_refresh(r, now_ms)
   local k = key('refresh', r.id)
   redis.call('HSET', k, 'record', r.record, 'secret_hash', r.secret_hash, 'family_id', r.family_id,
@@ -167,6 +211,16 @@ local function insert_refresh(r, now_ms)
   expire_with(k, r.expires_at, now_ms)
   add_member(key('family-refresh', r.family_id), r.id, r.expires_at, now_ms)
   keep_family(r.family_id, r.expires_at, now_ms)
+  local user = redis.call('HGET', key('family', r.family_id), 'user_id')
+  if user then
+    add_expiring(key('user-families', user), r.family_id, r.expires_at, now_ms)
+  end
+end
+
+-- Whether `family_id` names a family that exists and is not revoked.
+local function family_is_live(family_id)
+  local f = redis.call('HMGET', key('family', family_id), 'current', 'revoked_at')
+  return f[1] and not f[2]
 end
 
 -- Whether neither the refresh-token id nor the jti is taken.

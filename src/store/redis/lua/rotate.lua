@@ -5,17 +5,17 @@
 -- and plan variant it mirrors. Change the rule there first, then here; the conformance suite
 -- runs against this script too.
 --
--- ARGV[2] presented id, [3] presented hash (hex), [4] now, [5] grace seconds?, [6] consume
--- ('1'/'0'), [7] revoke the previous access token ('1'/'0'), [8..] the successor refresh
--- token, then the new access token.
+-- ARGV[2] presented id, [3] presented hash (hex), [4] now, [5] race seconds?, [6] grace
+-- seconds?, [7] consume ('1'/'0'), [8] revoke the previous access token ('1'/'0'), [9..] the
+-- successor refresh token, then the new access token.
 -- Returns {outcome, family_id, jti, expires_at, ...}: outcome is 'rotated', 'grace', 'reuse',
--- 'invalid' or 'conflict' (the successor's id or jti is taken; nothing was written), followed
--- by the access tokens revoked.
+-- 'already' (a lost race; nothing was written), 'invalid' or 'conflict' (the successor's id or
+-- jti is taken; nothing was written), followed by the access tokens revoked.
 local presented_id, presented_hash, now = ARGV[2], ARGV[3], ARGV[4]
-local grace = opt(ARGV[5])
-local consume, revoke_previous = ARGV[6] == '1', ARGV[7] == '1'
-local next_refresh = refresh_args(8)
-local next_access = access_args(8 + REFRESH_ARGS)
+local race, grace = opt(ARGV[5]), opt(ARGV[6])
+local consume, revoke_previous = ARGV[7] == '1', ARGV[8] == '1'
+local next_refresh = refresh_args(9)
+local next_access = access_args(9 + REFRESH_ARGS)
 
 local pk = key('refresh', presented_id)
 local p = redis.call('HMGET', pk, 'secret_hash', 'family_id', 'expires_at', 'used_at', 'revoked_at', 'access_jti')
@@ -63,13 +63,21 @@ if not p[4] then
   return out
 end
 
--- 4. Used, but the family's previous token, no later than used_at + grace: ReissueInGrace.
--- 5. Any other used token (also with no grace window): RevokeFamily, storing nothing.
-local in_grace = grace and tonumber(now) <= tonumber(p[4]) + tonumber(grace) and family[2] == presented_id
-if not in_grace then
+local is_previous = family[2] == presented_id
+local function within(window)
+  return window and tonumber(now) <= tonumber(p[4]) + tonumber(window)
+end
+-- 4. Used, the family's previous token, no later than used_at + race: AlreadyRotated,
+-- storing nothing.
+if is_previous and within(race) then
+  return { 'already' }
+end
+-- 5. Used, the family's previous token, no later than used_at + grace: ReissueInGrace.
+-- 6. Any other used token (also with neither window): RevokeFamily, storing nothing.
+if not (is_previous and within(grace)) then
   return append({ 'reuse', family_id }, revoke_family(family_id, now, now_ms))
 end
--- 4. ReissueInGrace: the response that carried `current` was probably lost. Store the
+-- 5. ReissueInGrace: the response that carried `current` was probably lost. Store the
 -- successor pair, mark `current` (the superseded token) used unless it was, revoke its access
 -- token if asked, and make the successor `current`; `previous` stays.
 if not insert_next() then
