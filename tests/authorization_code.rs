@@ -23,7 +23,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
 use tower_passport::endpoint::{ApprovalContext, SignIn, SignInRequest};
 use tower_passport::issuer::{ClientRegistration, Issuer, IssuerBuilder, IssuerEvent};
-use tower_passport::store::{CodeStore, GrantType, MemoryStore, RevocationStore};
+use tower_passport::store::{GrantType, MemoryStore, RevocationStore};
 use tower_passport::{BackendError, GuardLayer, Principal};
 
 /// The fake session: who is signed in.
@@ -1011,18 +1011,21 @@ async fn revoking_the_tokens_withdraws_the_consent() {
 }
 
 #[tokio::test]
-async fn granted_scopes_come_from_live_tokens_only() {
+async fn consent_lasts_as_long_as_a_live_token_and_ends_with_the_authorization() {
     let h = harness().await;
-    let store = h.issuer.store();
-    assert_eq!(store.granted_scopes("7", SPA, NOW).await.expect("store"), None);
     let code = h.spa_code("read-posts write-posts").await;
-    h.exchange_spa(&code).await;
-    let granted = store.granted_scopes("7", SPA, NOW).await.expect("store");
-    assert_eq!(granted, Some(vec!["read-posts".to_owned(), "write-posts".to_owned()]));
-    assert_eq!(store.granted_scopes("8", SPA, NOW).await.expect("store"), None);
-    assert_eq!(store.granted_scopes("7", WEB, NOW).await.expect("store"), None);
-    // Past every expiry (the refresh token's 30 days), nothing is granted any more.
-    assert_eq!(store.granted_scopes("7", SPA, NOW + 31 * 24 * 3600).await.expect("store"), None);
+    assert_eq!(h.exchange_spa(&code).await.status, StatusCode::OK);
+    assert_eq!(h.authorize(&spa_query("write-posts", "s"), Some("7")).await.status, StatusCode::FOUND);
+    // Revoked through the authorized-apps API: the screen again.
+    assert!(h.issuer.revoke_authorized_client("7", SPA).await.expect("revoke"));
+    assert_eq!(h.authorize(&spa_query("write-posts", "s"), Some("7")).await.status, StatusCode::OK);
+
+    // Past the refresh token's 30 days, nothing is granted any more either.
+    let code = h.spa_code("read-posts").await;
+    assert_eq!(h.exchange_spa(&code).await.status, StatusCode::OK);
+    assert_eq!(h.authorize(&spa_query("read-posts", "s"), Some("7")).await.status, StatusCode::FOUND);
+    h.clock.advance(30 * 24 * 3600);
+    assert_eq!(h.authorize(&spa_query("read-posts", "s"), Some("7")).await.status, StatusCode::OK);
 }
 
 // ---- CSRF ---------------------------------------------------------------------------

@@ -100,8 +100,8 @@ macro_rules! issuer_service {
     };
 }
 
-mod caller;
 pub(crate) mod authorize;
+mod caller;
 mod personal;
 mod request;
 mod response;

@@ -468,8 +468,10 @@ impl<S: Store + CodeStore> Issuer<S> {
     /// Whether the approval screen can be skipped for `user_id`: never with
     /// `prompt=consent`; always for a first-party client (Passport's `skipsAuthorization`);
     /// otherwise when the user already holds live tokens of this client that cover every
-    /// requested scope ([`CodeStore::granted_scopes`], as Passport looks at the user's
-    /// tokens), so that revoking them withdraws the consent, and the client's identity is
+    /// requested scope (as Passport looks at the user's tokens:
+    /// [`TokenStore::user_tokens`](crate::store::TokenStore::user_tokens)), so that revoking
+    /// them (one by one, by family, with the client, or through the authorized-apps API)
+    /// withdraws the consent, and the client's identity is
     /// assured: it is confidential, or its redirect URI is `https`. A public client that
     /// redirects to a loopback or private-use URI could be any app on the device claiming
     /// its id (RFC 8252 §8.6): it always gets the screen.
@@ -512,12 +514,16 @@ impl<S: Store + CodeStore> Issuer<S> {
         if !request.client.is_confidential() && !request.redirect_uri.starts_with("https://") {
             return Ok(false);
         }
-        let granted = self.inner.store.granted_scopes(user_id, &request.client.id, self.now()).await;
-        let granted = granted.map_err(|error| self.redirect_error(request, error.into()))?;
-        Ok(granted.is_some_and(|granted| {
-            let wildcard = granted.iter().any(|s| s == "*");
-            request.scopes.iter().all(|scope| wildcard || granted.contains(scope))
-        }))
+        let live = self.inner.store.user_tokens(user_id, self.now()).await;
+        let live = live.map_err(|error| self.redirect_error(request, error.into()))?;
+        let Some(tokens) = live.iter().find(|tokens| tokens.client_id == request.client.id) else {
+            return Ok(false);
+        };
+        let access = tokens.access_tokens.iter().filter(|a| !a.personal).map(|a| &a.scopes);
+        let granted: Vec<&String> =
+            access.chain(tokens.refresh_tokens.iter().map(|r| &r.scopes)).flatten().collect();
+        let wildcard = granted.iter().any(|s| *s == "*");
+        Ok(request.scopes.iter().all(|scope| wildcard || granted.contains(&scope)))
     }
 
     /// Approves `request` for `user_id`: stores a code (only its hash, bound to the

@@ -1,5 +1,4 @@
-//! The authorization code role: codes kept as hashes, taken once, atomically, and the
-//! user's live grants, from which the approval screen learns what was already granted.
+//! The authorization code role: codes kept as hashes, taken once, atomically.
 //!
 //! Not part of the [`Store`](super::Store) umbrella: the authorization code grant exists
 //! for the stores that implement [`CodeStore`] (today [`MemoryStore`](super::MemoryStore)),
@@ -95,7 +94,7 @@ pub enum CodeRedemption {
     Invalid,
 }
 
-/// Authorization codes, and the user's live grants to a client. Every method is atomic.
+/// Authorization codes. Every method is atomic.
 ///
 /// ```
 /// use tower_passport::store::{AuthorizationCodeRecord, CodeRedemption, CodeStore, MemoryStore, SecretHash};
@@ -111,7 +110,6 @@ pub enum CodeRedemption {
 /// assert!(matches!(store.take_code(&hash, 101).await?, CodeRedemption::Fresh(_)));
 /// assert!(matches!(store.take_code(&hash, 102).await?, CodeRedemption::Reused(_)));
 /// assert_eq!(store.take_code(&SecretHash::of(b"another"), 103).await?, CodeRedemption::Invalid);
-/// assert_eq!(store.granted_scopes("7", "app", 104).await?, None, "no tokens yet");
 /// # Ok(())
 /// # }
 /// ```
@@ -140,19 +138,6 @@ pub trait CodeStore: Send + Sync + 'static {
         hash: &SecretHash,
         issued: IssuedFromCode,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// What `user_id` has granted `client_id` and still holds, at `now` (Passport derives
-    /// the approval screen's "already approved" from live tokens the same way): the union
-    /// of the scopes of the user's live access tokens (not revoked, not expired, not
-    /// personal) and live refresh tokens (also not used) of that client, sorted; `None`
-    /// when the user holds no live token of the client. Revoking the client's tokens
-    /// (one by one, by family, or with the client) thus withdraws the consent too.
-    fn granted_scopes(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send;
 }
 
 impl<S: CodeStore> CodeStore for Arc<S> {
@@ -172,13 +157,5 @@ impl<S: CodeStore> CodeStore for Arc<S> {
         issued: IssuedFromCode,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         (**self).record_code_issue(hash, issued)
-    }
-    fn granted_scopes(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send {
-        (**self).granted_scopes(user_id, client_id, now)
     }
 }

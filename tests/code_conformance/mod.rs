@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use tower_passport::store::{
-    AuthorizationCodeRecord, CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, SecretHash, Store,
+    AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode, SecretHash, Store,
 };
 
-use crate::conformance::{access, refresh, unique, T0};
+use crate::conformance::{unique, T0};
 
 /// A code `secret` of client `client`, for user `user-1`, issued at `T0`, living 600 s.
 pub fn code(secret: &str, client: &str) -> AuthorizationCodeRecord {
@@ -136,51 +136,6 @@ pub async fn of_24_concurrent_takes_exactly_one_is_fresh<S: Store + CodeStore>(s
     assert_eq!(fresh, 1);
 }
 
-pub async fn granted_scopes_are_those_of_live_tokens<S: Store + CodeStore>(store: S) {
-    let user = unique("user");
-    let client = unique("client");
-    let mine = |mut record: tower_passport::store::AccessTokenRecord, scopes: &[&str]| {
-        record.user_id = Some(user.clone());
-        record.client_id = client.clone();
-        record.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
-        record
-    };
-    assert_eq!(store.granted_scopes(&user, &client, T0).await.unwrap(), None);
-    store.put_access_token(mine(access(&unique("jti"), None, T0, 3600), &["read"])).await.unwrap();
-    // Revoked, expired and personal tokens grant nothing.
-    let revoked = unique("jti");
-    store.put_access_token(mine(access(&revoked, None, T0, 3600), &["admin"])).await.unwrap();
-    store.revoke_access_token(&revoked, T0 + 1).await.unwrap();
-    store.put_access_token(mine(access(&unique("jti"), None, T0 - 7200, 3600), &["expired"])).await.unwrap();
-    let mut personal = mine(access(&unique("jti"), None, T0, 3600), &["personal"]);
-    personal.personal = true;
-    store.put_access_token(personal).await.unwrap();
-    // A live refresh token grants its scopes.
-    let family = unique("family");
-    let mut first = refresh(&format!("{family}-r0"), &family, "secret", &format!("{family}-a0"), T0);
-    first.user_id = Some(user.clone());
-    first.client_id = client.clone();
-    first.scopes = vec!["write".into()];
-    let family_record = FamilyRecord {
-        id: family.clone(),
-        client_id: client.clone(),
-        user_id: Some(user.clone()),
-        created_at: T0,
-        revoked_at: None,
-        current: first.id.clone(),
-        previous: None,
-    };
-    let family_access = mine(access(&format!("{family}-a0"), Some(&family), T0, 60), &["write"]);
-    store.start_family(family_record, first, family_access).await.unwrap();
-    let granted = store.granted_scopes(&user, &client, T0 + 2).await.unwrap();
-    assert_eq!(granted, Some(vec!["read".to_owned(), "write".to_owned()]));
-    assert_eq!(store.granted_scopes(&user, &unique("other-client"), T0 + 2).await.unwrap(), None);
-    assert_eq!(store.granted_scopes(&unique("other-user"), &client, T0 + 2).await.unwrap(), None);
-    // Revoking the family withdraws what it granted.
-    store.revoke_family(&family, T0 + 3).await.unwrap();
-    assert_eq!(store.granted_scopes(&user, &client, T0 + 4).await.unwrap(), Some(vec!["read".to_owned()]));
-}
-
 #[macro_export]
 macro_rules! code_conformance_suite {
     ($name:ident, $make:expr) => {
@@ -193,8 +148,7 @@ macro_rules! code_conformance_suite {
                 a_code_expires_unused,
                 a_reuse_is_recorded_once_and_seen_even_past_expiry,
                 the_issue_record_tells_the_winner_about_a_reuse_and_the_reuse_about_the_issue,
-                of_24_concurrent_takes_exactly_one_is_fresh,
-                granted_scopes_are_those_of_live_tokens
+                of_24_concurrent_takes_exactly_one_is_fresh
             );
         }
     };

@@ -1,7 +1,7 @@
-//! [`CodeStore`] for [`MemoryStore`]: the codes behind their own mutex (never held with
-//! the token state's), keyed by the code's hash.
+//! [`CodeStore`] for [`MemoryStore`]: the codes behind their own mutex, keyed by the
+//! code's hash.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::future::{ready, Future};
 
 use super::{MemoryStore, Poisoned};
@@ -85,34 +85,6 @@ impl CodeStore for MemoryStore {
                 code.issued = Some(issued);
                 code.reused_at.is_some()
             }))
-        })
-    }
-
-    fn granted_scopes(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send {
-        self.with(move |state| {
-            let ours =
-                |user: &Option<String>, client: &str| user.as_deref() == Some(user_id) && client == client_id;
-            let access = state.access.values().filter(|a| {
-                ours(&a.user_id, &a.client_id) && !a.personal && a.revoked_at.is_none() && a.expires_at > now
-            });
-            let refresh = state.refresh.values().filter(|r| {
-                ours(&r.user_id, &r.client_id)
-                    && r.used_at.is_none()
-                    && r.revoked_at.is_none()
-                    && r.expires_at > now
-            });
-            let mut live = false;
-            let mut scopes = BTreeSet::new();
-            for granted in access.map(|a| &a.scopes).chain(refresh.map(|r| &r.scopes)) {
-                live = true;
-                scopes.extend(granted.iter().cloned());
-            }
-            Ok(live.then(|| scopes.into_iter().collect()))
         })
     }
 }
