@@ -2,7 +2,10 @@
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod code_conformance;
 
 use tower_passport::store::MemoryStore;
 
 conformance_suite!(memory, Some(MemoryStore::new()));
+code_conformance_suite!(memory_codes, Some(MemoryStore::new()));

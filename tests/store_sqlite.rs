@@ -94,3 +94,38 @@ async fn a_half_applied_migration_is_reported_clearly() {
     let error = other.migrate().await.expect_err("interrupted").to_string();
     assert!(error.contains("migration 1") && error.contains("never finished"), "{error}");
 }
+
+#[tokio::test]
+async fn a_database_from_before_redirect_uris_upgrades_and_keeps_its_clients() {
+    let url = format!("sqlite://{}", temp_db().display());
+    // The schema as migration 1 left it, with a client in it.
+    let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc")).await.expect("raw pool");
+    let initial = include_str!("../src/store/sql/migrations/0001_initial.sql").replace("{p}", "old_");
+    for statement in initial.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        sqlx::query(statement).execute(&pool).await.expect("migration 1");
+    }
+    sqlx::query(
+        "CREATE TABLE old_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+         success BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&pool)
+    .await
+    .expect("migrations table");
+    sqlx::query("INSERT INTO old_migrations VALUES (1, 'initial', TRUE, 0)")
+        .execute(&pool)
+        .await
+        .expect("v1");
+    sqlx::query(
+        "INSERT INTO old_clients VALUES ('legacy', 'Legacy', NULL, 'refresh_token', NULL, FALSE, FALSE, 7)",
+    )
+    .execute(&pool)
+    .await
+    .expect("a client");
+    let store = SqliteStore::connect_with_prefix(&url, "old_").await.expect("open");
+    store.migrate().await.expect("upgrade");
+    let client = store.client("legacy").await.expect("read").expect("kept");
+    assert_eq!((client.name.as_str(), client.created_at), ("Legacy", 7));
+    assert!(client.redirect_uris.is_empty());
+    assert_eq!(client.owner, None);
+    assert!(client.require_pkce, "PKCE stays required for clients that predate the setting");
+}

@@ -3,7 +3,8 @@
 //!
 //! | endpoint | behaviour |
 //! |---|---|
-//! | `POST /oauth/token` | `client_credentials`, `refresh_token`, `password` (opt-in) |
+//! | `GET/POST /oauth/authorize` | the authorization code grant's approval screen (opt-in: [`IssuerBuilder::enable_authorization_code`](crate::issuer::IssuerBuilder::enable_authorization_code)) |
+//! | `POST /oauth/token` | `client_credentials`, `refresh_token`, `password` (opt-in), `authorization_code` (opt-in) |
 //! | `POST /oauth/revoke` | RFC 7009 |
 //! | `POST /oauth/introspect` | RFC 7662 |
 //! | `GET /.well-known/jwks.json` | the published keys |
@@ -99,6 +100,7 @@ macro_rules! issuer_service {
     };
 }
 
+pub(crate) mod authorize;
 mod caller;
 mod personal;
 mod request;
@@ -106,6 +108,7 @@ mod response;
 mod routes;
 mod tokens;
 
+pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
 pub use personal::PersonalAccessTokens;
 pub use response::EndpointResponse;
 pub use routes::OAuthRoutes;
@@ -115,7 +118,8 @@ use crate::issuer::Issuer;
 use crate::store::Store;
 
 impl<S: Store> Issuer<S> {
-    /// The OAuth endpoints: token, revoke, introspect, JWKS, metadata and scopes.
+    /// The OAuth endpoints: token, revoke, introspect, JWKS, metadata and scopes, and the
+    /// authorization endpoint once the authorization code grant is enabled.
     pub fn routes(&self) -> OAuthRoutes<S> {
         OAuthRoutes::new(self.clone())
     }

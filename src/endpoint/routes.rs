@@ -32,6 +32,7 @@ where
         paths::JWKS => response::cacheable_json(&issuer.jwks(), issuer.jwks_max_age()),
         paths::METADATA => response::cacheable_json(&issuer.metadata(), METADATA_MAX_AGE),
         paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
+        paths::AUTHORIZE => super::authorize::serve(&issuer, parts, body).await,
         paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
             response::method_not_allowed("POST")
         }
@@ -78,6 +79,7 @@ async fn token<S: Store>(
             let (username, password) = (form.require("username")?, form.require("password")?);
             issuer.password_grant(&client, username, password, scope).await?
         }
+        "authorization_code" => super::authorize::code_grant(issuer, &client, form).await?,
         _ => {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,

@@ -68,6 +68,8 @@ pub struct IssuerBuilder<S> {
     jwks_max_age: Duration,
     limiter: Arc<dyn AuthLimiter>,
     password_checks: usize,
+    /// The authorization code grant's settings (`issuer/authorization.rs`).
+    pub(crate) codes: super::authorization::CodeSettings<S>,
 }
 
 impl<S> std::fmt::Debug for IssuerBuilder<S> {
@@ -109,6 +111,7 @@ impl<S: Store> IssuerBuilder<S> {
             jwks_max_age: Duration::from_secs(300),
             limiter: Arc::new(NoLimit),
             password_checks: default_password_checks(),
+            codes: Default::default(),
         }
     }
 
@@ -400,6 +403,7 @@ impl<S: Store> IssuerBuilder<S> {
                 personal_client_id: self.personal_client_id,
                 local_caches: RwLock::new(Vec::new()),
                 shared_keys: RwLock::new(None),
+                codes: self.codes.checked()?,
             }),
         })
     }

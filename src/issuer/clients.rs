@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::secrets;
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
+use super::{redirect_uri, secrets};
 use crate::store::{ClientRecord, GrantType, SecretHash, Store};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
@@ -44,6 +44,10 @@ impl fmt::Debug for ClientSecret {
 ///     .grants([GrantType::ClientCredentials])
 ///     .allowed_scopes(["check-status"]);
 /// let public = ClientRegistration::public("Mobile app").grants([GrantType::RefreshToken]);
+/// let third_party = ClientRegistration::confidential("Photo printer")
+///     .grants([GrantType::AuthorizationCode, GrantType::RefreshToken])
+///     .redirect_uris(["https://printer.example.com/oauth/callback"])
+///     .owner("42");
 /// ```
 #[derive(Clone, Debug)]
 #[must_use]
@@ -55,6 +59,9 @@ pub struct ClientRegistration {
     pub(crate) grants: Vec<GrantType>,
     pub(crate) allowed_scopes: Option<Vec<String>>,
     pub(crate) first_party: bool,
+    pub(crate) redirect_uris: Vec<String>,
+    pub(crate) owner: Option<String>,
+    pub(crate) require_pkce: Option<bool>,
 }
 
 impl ClientRegistration {
@@ -68,6 +75,9 @@ impl ClientRegistration {
             grants: vec![GrantType::ClientCredentials],
             allowed_scopes: None,
             first_party: false,
+            redirect_uris: Vec::new(),
+            owner: None,
+            require_pkce: None,
         }
     }
 
@@ -106,11 +116,75 @@ impl ClientRegistration {
         self
     }
 
-    /// Marks the client first-party.
+    /// Marks the client first-party: the authorization code grant then skips the approval
+    /// screen for it (Passport's `skipsAuthorization`).
     pub fn first_party(mut self, first_party: bool) -> Self {
         self.first_party = first_party;
         self
     }
+
+    /// The redirect URIs of the authorization code grant (Passport's `redirect`, which
+    /// takes a comma-separated list). Each must be absolute, without a fragment, and
+    /// `https`, a loopback `http` URI (`http://127.0.0.1:…`, `http://[::1]:…`, or
+    /// `http://localhost…`), or a native app's private-use scheme (`com.example.app:/cb`).
+    /// A client with the [`GrantType::AuthorizationCode`] grant needs at least one.
+    pub fn redirect_uris<I>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The user who owns the client (Passport's `user_id`): for clients users register
+    /// themselves.
+    pub fn owner(mut self, user_id: impl Into<String>) -> Self {
+        self.owner = Some(user_id.into());
+        self
+    }
+
+    /// Whether a confidential client must use PKCE in the authorization code grant (on by
+    /// default). A public client always must: turning it off for one is refused at
+    /// registration.
+    pub fn require_pkce(mut self, required: bool) -> Self {
+        self.require_pkce = Some(required);
+        self
+    }
+}
+
+/// The most redirect URIs one client may register, and the longest one.
+const MAX_REDIRECT_URIS: usize = 32;
+const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// Checks a registration's redirect URIs and PKCE setting; the URIs, deduplicated.
+fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, IssuerError> {
+    if !registration.confidential && registration.require_pkce == Some(false) {
+        return Err(IssuerError::Invalid("a public client always uses PKCE".into()));
+    }
+    if registration.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(IssuerError::Invalid(format!(
+            "a client may register at most {MAX_REDIRECT_URIS} redirect URIs"
+        )));
+    }
+    let mut uris: Vec<String> = Vec::with_capacity(registration.redirect_uris.len());
+    for uri in &registration.redirect_uris {
+        if uri.len() > MAX_REDIRECT_URI_LEN || !redirect_uri::registrable(uri) {
+            return Err(IssuerError::Invalid(format!(
+                "{uri:?} cannot be a redirect URI: it must be absolute, without a fragment, and https, \
+                 loopback http, or a private-use scheme such as com.example.app:/callback"
+            )));
+        }
+        if !uris.contains(uri) {
+            uris.push(uri.clone());
+        }
+    }
+    if uris.is_empty() && registration.grants.contains(&GrantType::AuthorizationCode) {
+        return Err(IssuerError::Invalid(
+            "the authorization code grant needs at least one redirect URI (ClientRegistration::redirect_uris)".into(),
+        ));
+    }
+    Ok(uris)
 }
 
 /// A registered client and, for a confidential client, its secret: the only time the
@@ -200,11 +274,14 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When a chosen secret is shorter than 32 characters, a public client is given a
-    /// secret or a client-credentials grant, or the store fails.
+    /// secret or a client-credentials grant or has PKCE turned off, a redirect URI cannot
+    /// be registered, the authorization code grant comes without a redirect URI, or the
+    /// store fails.
     pub async fn register_client(
         &self,
         registration: ClientRegistration,
     ) -> Result<RegisteredClient, IssuerError> {
+        let redirect_uris = checked_redirects(&registration)?;
         let secret = match (registration.confidential, registration.secret) {
             (true, Some(secret)) if secret.expose().len() < 32 => {
                 return Err(IssuerError::Invalid("a client secret must be at least 32 characters".into()))
@@ -257,6 +334,9 @@ impl<S: Store> Issuer<S> {
             first_party: registration.first_party,
             revoked: false,
             created_at: self.now(),
+            redirect_uris,
+            owner: registration.owner,
+            require_pkce: registration.require_pkce.unwrap_or(true),
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })

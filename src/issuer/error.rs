@@ -6,7 +6,8 @@ use http::StatusCode;
 use crate::error::ConfigError;
 use crate::store::StoreError;
 
-/// An RFC 6749 §5.2 error code (plus RFC 7009's `unsupported_token_type`).
+/// An RFC 6749 §5.2 or §4.1.2.1 error code (plus RFC 7009's `unsupported_token_type` and
+/// the OpenID Connect `login_required` and `consent_required` of `prompt=none`).
 ///
 /// ```
 /// use tower_passport::issuer::OAuthErrorCode;
@@ -33,6 +34,14 @@ pub enum OAuthErrorCode {
     ServerError,
     /// A store is unavailable (503).
     TemporarilyUnavailable,
+    /// The user (or the server) denied the authorization request.
+    AccessDenied,
+    /// The authorization endpoint does not serve this `response_type` (only `code`).
+    UnsupportedResponseType,
+    /// `prompt=none`, and nobody is signed in.
+    LoginRequired,
+    /// `prompt=none`, and the user has not approved this client for these scopes.
+    ConsentRequired,
 }
 
 impl OAuthErrorCode {
@@ -48,6 +57,10 @@ impl OAuthErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
         }
     }
 }

@@ -55,10 +55,21 @@ pub struct ServerMetadata {
     pub revocation_endpoint: String,
     /// The RFC 7662 introspection endpoint.
     pub introspection_endpoint: String,
+    /// The authorization endpoint, when the authorization code grant is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
     /// The grants this issuer serves.
     pub grant_types_supported: Vec<&'static str>,
-    /// The `response_type`s the authorization endpoint serves (none yet).
+    /// The `response_type`s the authorization endpoint serves: `code` when the
+    /// authorization code grant is enabled, none otherwise.
     pub response_types_supported: Vec<&'static str>,
+    /// The PKCE methods (RFC 7636): `S256` only, when the authorization code grant is enabled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// RFC 9207: every authorization response carries `iss` (when the authorization code
+    /// grant is enabled).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub authorization_response_iss_parameter_supported: bool,
     /// How clients authenticate at the token endpoint.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// How clients authenticate at the revocation endpoint.
@@ -109,6 +120,10 @@ impl<S: Store> Issuer<S> {
         if self.inner.users.is_some() {
             grants.push("password");
         }
+        let codes = self.inner.codes.flow.is_some();
+        if codes {
+            grants.insert(0, "authorization_code");
+        }
         // Public clients (`none`) may use the token and revocation endpoints; only
         // confidential clients may introspect.
         let auth_methods = vec!["client_secret_basic", "client_secret_post", "none"];
@@ -119,8 +134,11 @@ impl<S: Store> Issuer<S> {
             jwks_uri: self.endpoint_url(paths::JWKS),
             revocation_endpoint: self.endpoint_url(paths::REVOKE),
             introspection_endpoint: self.endpoint_url(paths::INTROSPECT),
+            authorization_endpoint: codes.then(|| self.endpoint_url(paths::AUTHORIZE)),
             grant_types_supported: grants,
-            response_types_supported: Vec::new(),
+            response_types_supported: if codes { vec!["code"] } else { Vec::new() },
+            code_challenge_methods_supported: if codes { vec!["S256"] } else { Vec::new() },
+            authorization_response_iss_parameter_supported: codes,
             token_endpoint_auth_methods_supported: auth_methods.clone(),
             revocation_endpoint_auth_methods_supported: auth_methods,
             introspection_endpoint_auth_methods_supported: confidential_only,

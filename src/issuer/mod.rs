@@ -30,9 +30,11 @@
 //! # }
 //! ```
 
+mod authorization;
 mod authorized;
 mod builder;
 mod clients;
+mod code_grant;
 mod error;
 mod events;
 mod grants;
@@ -43,16 +45,19 @@ mod metadata;
 mod mint;
 pub mod paths;
 mod personal;
+pub(crate) mod pkce;
 mod purge;
+pub(crate) mod redirect_uri;
 mod refresh;
 mod resolver;
 mod revoke;
 mod scopes;
-mod secrets;
+pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
 mod users;
 
+pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
@@ -173,6 +178,8 @@ struct IssuerInner<S> {
     /// The setting name of the key ring every node shares, once
     /// [`Issuer::share_signing_keys`] was called.
     shared_keys: RwLock<Option<String>>,
+    /// The authorization code grant's settings.
+    codes: authorization::CodeSettings<S>,
 }
 
 pub(crate) fn build_verifier(

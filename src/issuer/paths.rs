@@ -9,6 +9,10 @@
 //! assert_eq!(paths::METADATA, "/.well-known/oauth-authorization-server");
 //! ```
 
+/// The authorization endpoint (RFC 6749 §3.1): the approval screen of the authorization
+/// code grant, served once it is enabled
+/// ([`IssuerBuilder::enable_authorization_code`](super::IssuerBuilder::enable_authorization_code)).
+pub const AUTHORIZE: &str = "/oauth/authorize";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/oauth/token";
 /// The revocation endpoint (RFC 7009).

@@ -161,6 +161,9 @@ impl<S: Store> Issuer<S> {
             first_party: true,
             revoked: false,
             created_at: self.now(),
+            redirect_uris: Vec::new(),
+            owner: None,
+            require_pkce: true,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(client)

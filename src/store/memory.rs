@@ -1,5 +1,7 @@
 //! The in-memory store: one mutex around plain maps, never held across an await.
 
+mod codes;
+
 use std::collections::HashMap;
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +29,8 @@ use super::{
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// Authorization codes ([`CodeStore`](super::CodeStore)), behind their own lock.
+    codes: Mutex<codes::Codes>,
 }
 
 #[derive(Debug, Default)]

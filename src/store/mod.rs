@@ -10,8 +10,12 @@
 //! window, change nothing (the family lives on). Which way a rotation goes is decided once,
 //! by a pure function (`rotation::plan`) every backend carries out.
 //! [`MemoryStore`] is the embedded implementation.
+//!
+//! [`CodeStore`] (authorization codes) is a role outside the umbrella: the authorization
+//! code grant is available with the stores that implement it.
 
 mod any;
+mod codes;
 mod error;
 mod memory;
 mod records;
@@ -27,6 +31,7 @@ pub mod sql;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use any::AnyStore;
+pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use records::{

@@ -77,6 +77,7 @@ impl fmt::Debug for SecretHash {
 /// use tower_passport::store::GrantType;
 /// assert_eq!(GrantType::from_name("client_credentials"), Some(GrantType::ClientCredentials));
 /// assert_eq!(GrantType::RefreshToken.name(), "refresh_token");
+/// assert_eq!(GrantType::from_name("authorization_code"), Some(GrantType::AuthorizationCode));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GrantType {
@@ -89,6 +90,8 @@ pub enum GrantType {
     Password,
     /// Personal access tokens (Passport's personal access client).
     PersonalAccess,
+    /// `authorization_code`: the browser flow, with PKCE (RFC 6749 §4.1, RFC 7636).
+    AuthorizationCode,
 }
 
 impl GrantType {
@@ -99,14 +102,21 @@ impl GrantType {
             Self::RefreshToken => "refresh_token",
             Self::Password => "password",
             Self::PersonalAccess => "personal_access",
+            Self::AuthorizationCode => "authorization_code",
         }
     }
 
     /// The grant named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::ClientCredentials, Self::RefreshToken, Self::Password, Self::PersonalAccess]
-            .into_iter()
-            .find(|grant| grant.name() == name)
+        [
+            Self::ClientCredentials,
+            Self::RefreshToken,
+            Self::Password,
+            Self::PersonalAccess,
+            Self::AuthorizationCode,
+        ]
+        .into_iter()
+        .find(|grant| grant.name() == name)
     }
 }
 
@@ -123,12 +133,24 @@ pub struct ClientRecord {
     pub grants: Vec<GrantType>,
     /// The scopes the client may ask for; `None` allows every registered scope.
     pub allowed_scopes: Option<Vec<String>>,
-    /// A first-party client (Passport's notion; informational here).
+    /// A first-party client (Passport's notion): the authorization code grant skips the
+    /// approval screen for it, as Passport's `skipsAuthorization`.
     pub first_party: bool,
     /// A revoked client gets no tokens, and the guard refuses the tokens it holds.
     pub revoked: bool,
     /// Creation time, seconds since the Unix epoch.
     pub created_at: u64,
+    /// Where the authorization code grant may send the browser back to, compared as exact
+    /// strings (RFC 9700 §4.1.3; a loopback URI of a native app may differ in its port,
+    /// RFC 8252 §7.3). Empty for clients that do not use the browser flow.
+    pub redirect_uris: Vec<String>,
+    /// The user who owns the client (Passport's `user_id`), for clients users register
+    /// themselves; `None` for the application's own.
+    pub owner: Option<String>,
+    /// Whether a confidential client must use PKCE in the authorization code grant (on
+    /// unless turned off at registration). A public client always must, whatever this says:
+    /// see [`requires_pkce`](Self::requires_pkce).
+    pub require_pkce: bool,
 }
 
 impl ClientRecord {
@@ -140,6 +162,32 @@ impl ClientRecord {
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grants.contains(&grant)
+    }
+
+    /// Whether the authorization code grant must use PKCE for this client: always for a
+    /// public client, and for a confidential one unless its registration turned it off.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let web = ClientRegistration::confidential("Web app")
+    ///     .grants([GrantType::AuthorizationCode])
+    ///     .redirect_uris(["https://app.example.com/callback"])
+    ///     .require_pkce(false);
+    /// assert!(!issuer.register_client(web).await?.client.requires_pkce());
+    /// let spa = ClientRegistration::public("SPA")
+    ///     .grants([GrantType::AuthorizationCode])
+    ///     .redirect_uris(["https://spa.example.com/callback"]);
+    /// assert!(issuer.register_client(spa).await?.client.requires_pkce());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn requires_pkce(&self) -> bool {
+        self.require_pkce || !self.is_confidential()
     }
 }
 

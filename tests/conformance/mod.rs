@@ -40,6 +40,9 @@ pub fn client(id: &str) -> ClientRecord {
         first_party: true,
         revoked: false,
         created_at: T0,
+        redirect_uris: vec!["https://app.example.com/callback".into(), "http://127.0.0.1/callback".into()],
+        owner: Some("owner-1".into()),
+        require_pkce: false,
     }
 }
 

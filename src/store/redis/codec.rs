@@ -60,6 +60,18 @@ struct ClientBody {
     allowed_scopes: Option<Vec<String>>,
     first_party: bool,
     created_at: u64,
+    // Added with the authorization code grant: records written before it read as a
+    // client with no redirect URI, no owner, and PKCE required.
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default = "pkce_required")]
+    require_pkce: bool,
+}
+
+fn pkce_required() -> bool {
+    true
 }
 
 /// The `record` field of a client (whose `revoked` field is [`flag`]).
@@ -74,6 +86,9 @@ pub(super) fn client_json(client: &ClientRecord) -> Result<String, StoreError> {
             allowed_scopes: client.allowed_scopes.clone(),
             first_party: client.first_party,
             created_at: client.created_at,
+            redirect_uris: client.redirect_uris.clone(),
+            owner: client.owner.clone(),
+            require_pkce: client.require_pkce,
         },
     )
 }
@@ -99,6 +114,9 @@ pub(super) fn client(
         first_party: body.first_party,
         revoked: revoked.as_deref() == Some("1"),
         created_at: body.created_at,
+        redirect_uris: body.redirect_uris,
+        owner: body.owner,
+        require_pkce: body.require_pkce,
     }))
 }
 
@@ -319,6 +337,16 @@ mod tests {
         assert_eq!(&args[6..], ["c", "=u"], "client and user, for the user's index");
         let back = access(Some(args[1].clone()), Some("7".into()))?;
         assert_eq!(back, Some(record));
+        Ok(())
+    }
+
+    #[test]
+    fn a_client_written_before_redirect_uris_existed_still_decodes() -> Result<(), StoreError> {
+        let old = r#"{"id":"c","name":"n","secret_hash":null,"grants":["refresh_token"],"allowed_scopes":null,"first_party":false,"created_at":3}"#;
+        let client = client(Some(old.into()), Some("0".into()))?.ok_or_else(|| Malformed::error(CLIENT))?;
+        assert!(client.redirect_uris.is_empty());
+        assert_eq!(client.owner, None);
+        assert!(client.require_pkce, "PKCE stays required for records that predate the setting");
         Ok(())
     }
 

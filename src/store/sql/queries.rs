@@ -17,11 +17,19 @@ pub(crate) const MIGRATION_FORGET: &str = "DELETE FROM {p}migrations WHERE versi
 // ---- clients ------------------------------------------------------------------------
 
 pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
-     first_party, revoked, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET \
+     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET \
      name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
      allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
-     created_at = excluded.created_at";
-pub(crate) const CLIENT: &str = "SELECT * FROM {p}clients WHERE id = $1";
+     created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
+     require_pkce = excluded.require_pkce";
+/// The columns by name, not `*`: a SQLite connection that loaded the schema before a
+/// migration added columns would otherwise prepare `*` as the old columns, and sqlx would
+/// keep that column list after SQLite re-prepares the statement (a named column that is
+/// missing makes SQLite reload the schema and prepare again instead).
+pub(crate) const CLIENT: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce FROM {p}clients WHERE id = $1";
 pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
 
 // ---- access tokens and the revocation list ------------------------------------------

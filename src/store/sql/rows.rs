@@ -57,6 +57,9 @@ pub(crate) fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
         first_party: row.flag("first_party")?,
         revoked: row.flag("revoked")?,
         created_at: convert::uint(row.int("created_at")?),
+        redirect_uris: convert::split(&row.text("redirect_uris")?),
+        owner: row.opt_text("owner_id")?,
+        require_pkce: row.flag("require_pkce")?,
     })
 }
 

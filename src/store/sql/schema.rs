@@ -24,6 +24,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "families and refresh tokens by user",
         sql: include_str!("migrations/0002_user_indexes.sql"),
     },
+    Migration {
+        version: 3,
+        description: "client redirect URIs, owner and PKCE requirement",
+        sql: include_str!("migrations/0003_client_redirect_uris.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.

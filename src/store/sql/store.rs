@@ -54,6 +54,9 @@ where
             .bind(client.first_party)
             .bind(client.revoked)
             .bind(convert::int(client.created_at))
+            .bind(convert::join(&client.redirect_uris))
+            .bind(client.owner.as_deref())
+            .bind(client.require_pkce)
             .execute(&self.pool)
             .await
             .map_err(StoreError::backend)?;

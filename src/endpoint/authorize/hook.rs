@@ -1,0 +1,135 @@
+//! The signed-in-user hook: the crate does not own the app's login, so the app says who
+//! is signed in on a request (from its session or cookie), or where to sign in.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use http::request::Parts;
+
+use crate::error::BackendError;
+
+/// What the [`SignedInUser`] hook answers.
+///
+/// ```
+/// use tower_passport::endpoint::SignIn;
+/// let signed_in = SignIn::User("7".into());
+/// let not_yet = SignIn::Redirect("/login?next=%2Foauth%2Fauthorize%3F...".into());
+/// assert_ne!(signed_in, not_yet);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignIn {
+    /// This user is signed in; their id becomes the tokens' `sub`.
+    User(String),
+    /// Nobody is signed in (or the user must sign in again): send the browser to this URL,
+    /// your sign-in page, which should come back to [`SignInRequest::return_to`] after.
+    Redirect(String),
+}
+
+/// What the hook is asked about: the browser's request, and where the sign-in page should
+/// send the browser back to. The [`SignedInUser`] example reads one.
+///
+/// ```
+/// use tower_passport::endpoint::{SignIn, SignInRequest};
+/// fn where_to_sign_in(request: &SignInRequest<'_>) -> SignIn {
+///     // Your sign-in page checks that `next` is one of your URLs before it follows it.
+///     SignIn::Redirect(format!("/login?next={}", request.return_to_encoded()))
+/// }
+/// ```
+#[derive(Debug)]
+pub struct SignInRequest<'a> {
+    parts: &'a Parts,
+    return_to: &'a str,
+    reauthenticate: bool,
+}
+
+impl<'a> SignInRequest<'a> {
+    pub(crate) fn new(parts: &'a Parts, return_to: &'a str, reauthenticate: bool) -> Self {
+        Self { parts, return_to, reauthenticate }
+    }
+
+    /// The request's method, URI, headers (cookies) and extensions (where a session layer
+    /// such as tower-sessions leaves the session).
+    pub fn parts(&self) -> &'a Parts {
+        self.parts
+    }
+
+    /// The absolute URL of this authorization request, to come back to after signing in
+    /// (percent-encode it when you put it in a query).
+    pub fn return_to(&self) -> &'a str {
+        self.return_to
+    }
+
+    /// Whether the client asked for `prompt=login`: the user should sign in again even if
+    /// signed in, so answer [`SignIn::Redirect`]. [`return_to`](Self::return_to) then no
+    /// longer asks for it, so the trip back does not loop.
+    pub fn reauthenticate(&self) -> bool {
+        self.reauthenticate
+    }
+
+    /// `return_to`, percent-encoded for a query: `format!("/login?next={}", request.return_to_encoded())`.
+    pub fn return_to_encoded(&self) -> String {
+        form_urlencoded::byte_serialize(self.return_to.as_bytes()).collect()
+    }
+}
+
+/// Who is signed in on a request, or where to sign in: the app's side of the
+/// authorization endpoint (Passport relies on Laravel's `auth` middleware for it).
+///
+/// Implemented for closures `Fn(&SignInRequest<'_>) -> impl Future<Output = Result<SignIn, BackendError>>`
+/// whose future does not borrow the request (copy out what you need first):
+///
+/// ```
+/// use tower_passport::endpoint::{SignIn, SignInRequest, SignedInUser};
+/// use tower_passport::BackendError;
+///
+/// // A demo hook: the user id is in a cookie `demo_user` (use a real session layer).
+/// let hook = |request: &SignInRequest<'_>| {
+///     let user = request.parts().headers.get_all(http::header::COOKIE).iter()
+///         .filter_map(|value| value.to_str().ok())
+///         .flat_map(|cookies| cookies.split(';'))
+///         .find_map(|cookie| cookie.trim().strip_prefix("demo_user=").map(str::to_owned));
+///     let sign_in = format!("/login?next={}", request.return_to_encoded());
+///     let reauthenticate = request.reauthenticate();
+///     async move {
+///         Ok::<_, BackendError>(match user {
+///             Some(user) if !reauthenticate => SignIn::User(user),
+///             _ => SignIn::Redirect(sign_in),
+///         })
+///     }
+/// };
+/// # fn is_hook<H: SignedInUser>(_: &H) {}
+/// # is_hook(&hook);
+/// ```
+pub trait SignedInUser: Send + Sync + 'static {
+    /// Who is signed in on `request`, or where to send the browser to sign in.
+    fn signed_in_user(
+        &self,
+        request: &SignInRequest<'_>,
+    ) -> impl Future<Output = Result<SignIn, BackendError>> + Send;
+}
+
+impl<F, Fut> SignedInUser for F
+where
+    F: Fn(&SignInRequest<'_>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<SignIn, BackendError>> + Send + 'static,
+{
+    fn signed_in_user(
+        &self,
+        request: &SignInRequest<'_>,
+    ) -> impl Future<Output = Result<SignIn, BackendError>> + Send {
+        self(request)
+    }
+}
+
+type BoxedAnswer<'a> = Pin<Box<dyn Future<Output = Result<SignIn, BackendError>> + Send + 'a>>;
+
+/// [`SignedInUser`] as an object, so the issuer does not carry the hook's type.
+pub(crate) trait ErasedHook: Send + Sync + 'static {
+    fn ask<'a>(&'a self, request: &'a SignInRequest<'a>) -> BoxedAnswer<'a>;
+}
+
+impl<H: SignedInUser> ErasedHook for H {
+    fn ask<'a>(&'a self, request: &'a SignInRequest<'a>) -> BoxedAnswer<'a> {
+        Box::pin(self.signed_in_user(request))
+    }
+}
