@@ -1,7 +1,8 @@
-//! The quickstart: one process that issues tokens (client credentials, password,
-//! refresh with rotation and reuse detection, personal access tokens) and serves the
-//! demo API guarded by its own keys and revocation list. It prints the demo credentials
-//! and a curl walkthrough.
+//! The quickstart: one process that issues tokens (the authorization code flow with PKCE
+//! and its approval screen, client credentials, password, refresh with rotation and reuse
+//! detection, personal access tokens) and serves the demo API guarded by its own keys and
+//! revocation list. It prints the demo credentials, a URL to walk the authorization code
+//! flow in a browser, and a curl walkthrough.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -13,15 +14,19 @@
 //! and kept in the store), `PASSPORT_STORE` (`sqlite://quickstart.db` by default,
 //! `memory`, `postgres://…` (which also starts the LISTEN/NOTIFY revocation bus) or
 //! `redis://…`), `PASSPORT_REDIS_URL` (the Redis revocation bus beside a SQL store),
-//! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`, and `RUST_LOG`
-//! (`target=level` pairs, `info` by default).
+//! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`, the demo
+//! third-party app's `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and
+//! `DEMO_APP_REDIRECT_URI` (by default the quickstart's own `/demo-app/callback` page, which
+//! shows the code), and `RUST_LOG` (`target=level` pairs, `info` by default).
 
 #[path = "demo/mod.rs"]
 mod demo;
 
 use std::error::Error;
 
-use demo::quickstart::{build, QuickstartConfig};
+use demo::quickstart::{
+    build, authorization_url, pkce_pair, QuickstartConfig, NATIVE_CLIENT_ID, SCOPES,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -41,8 +46,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("  issuer    {}", issuer.issuer_url());
     println!("  audience  {}", config.audience);
     println!("  client    {id} / {secret}   (password, client_credentials, refresh_token)");
-    println!("  user      {user} / {password}   (sub 1)");
-    println!("  scopes    read-posts write-posts admin check-status place-orders");
+    println!("  user      {user} / {password}   (sub 1; signs in at {url}/login too)");
+    let app_config = &config.demo_app;
+    println!(
+        "  demo app  {} / {}   \"{}\", third-party: authorization_code -> {}",
+        app_config.client_id, app_config.client_secret, app_config.name, app_config.redirect_uri
+    );
+    println!("  CLI app   {NATIVE_CLIENT_ID}   first-party public client (no approval screen), http://127.0.0.1:<any port>/callback");
+    println!("  scopes    {}", SCOPES.map(|(id, _)| id).join(" "));
     println!(
         "  store     {}{}",
         config.store,
@@ -51,6 +62,23 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!(
         "  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server\n"
     );
+    // A fresh PKCE pair and state for the walkthrough: the URL carries the challenge, the
+    // terminal keeps the verifier for the exchange.
+    let (verifier, challenge) = pkce_pair()?;
+    let (state, _) = pkce_pair()?;
+    let state = &state[..16];
+    let authorize =
+        authorization_url(issuer, &app_config.client_id, &app_config.redirect_uri, state, &challenge);
+    println!("# 0. The authorization code flow with PKCE, in a browser. Open:");
+    println!("#    {authorize}");
+    println!("#    sign in as {user}, approve, and the demo app's callback page shows the code");
+    println!("#    (with state={state} and iss). Then, in this shell:");
+    println!("APP='{}:{}'; VERIFIER='{verifier}'", app_config.client_id, app_config.client_secret);
+    println!("#    and run the curl command the callback page shows (once, within 10 minutes).");
+    println!("#    Open the same URL again: the screen is skipped, the scopes are already granted.");
+    let cli = authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
+    println!("#    The first-party CLI never sees the screen (nothing listens on port 8976: the code");
+    println!("#    is in the address bar; a real CLI listens there):\n#    {cli}\n");
     println!("# The walkthrough uses curl and jq.");
     println!("# 1. A client-credentials token (no user), and the client-only route:");
     println!("M2M=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=check-status {url}/oauth/token | jq -r .access_token)");

@@ -13,6 +13,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod quickstart;
+pub mod sign_in;
 pub mod serve;
 
 use axum::extract::Path;

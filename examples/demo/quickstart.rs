@@ -1,6 +1,7 @@
-//! The quickstart deployment: one process that issues tokens and serves the demo API
-//! guarded by its own keys and revocation list. Shared by `examples/quickstart.rs` and
-//! `tests/quickstart.rs`.
+//! The quickstart deployment: one process that issues tokens (the authorization code flow
+//! with its demo sign-in page included) and serves the demo API guarded by its own keys and
+//! revocation list. Shared by `examples/quickstart.rs` and the `tests/quickstart*.rs`,
+//! `tests/browser_authorization.rs` and `tests/interop_python.rs` tests.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -8,10 +9,12 @@ use std::sync::Arc;
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::store::ClientRecord;
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
+use super::sign_in::{self, SignInPages};
 use super::{find_user, router};
 
 /// What the quickstart is configured with (from the environment in the example).
@@ -30,7 +33,27 @@ pub struct QuickstartConfig {
     pub store: String,
     /// `PASSPORT_REDIS_URL`: the Redis revocation bus.
     pub redis_url: Option<String>,
+    /// The demo third-party app: a confidential client that must get the user's approval.
+    pub demo_app: DemoApp,
 }
+
+/// The demo third-party app (`DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`,
+/// `DEMO_APP_NAME`, `DEMO_APP_REDIRECT_URI`): a confidential client of the authorization
+/// code grant that may ask for every demo scope, and is not first-party, so users see the
+/// approval screen.
+#[derive(Clone, Debug)]
+pub struct DemoApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub name: String,
+    /// Its one redirect URI; by default the quickstart's own demo callback page.
+    pub redirect_uri: String,
+}
+
+/// The first-party public client (a CLI or desktop app): it skips the approval screen.
+pub const NATIVE_CLIENT_ID: &str = "demo-cli";
+/// Its loopback redirect URI; the port may vary (RFC 8252 §7.3).
+pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
 /// A PEM private key given by `PASSPORT_PRIVATE_KEY`.
 #[derive(Debug)]
@@ -46,7 +69,10 @@ pub const SCOPES: [(&str, &str); 5] = [
 
 impl QuickstartConfig {
     /// Defaults for `bind`, overridable with `PASSPORT_ISSUER`, `PASSPORT_AUDIENCE`,
-    /// `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER` and `DEMO_PASSWORD`.
+    /// `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`,
+    /// `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and
+    /// `DEMO_APP_REDIRECT_URI`. A client secret must be at least 32 characters of letters,
+    /// digits and `-._~`.
     pub fn from_env(bind: &str) -> Result<Self, Box<dyn Error>> {
         let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
         let signing_key = match std::env::var("PASSPORT_PRIVATE_KEY") {
@@ -57,19 +83,121 @@ impl QuickstartConfig {
             ))),
             Err(_) => None,
         };
+        let issuer = var("PASSPORT_ISSUER", &format!("http://{bind}"));
+        let demo_app = DemoApp {
+            client_id: var("DEMO_APP_CLIENT_ID", "demo-app"),
+            client_secret: var("DEMO_APP_CLIENT_SECRET", "demo-app-secret-0123456789-abcdefghij"),
+            name: var("DEMO_APP_NAME", "Demo Photo Printer"),
+            redirect_uri: var(
+                "DEMO_APP_REDIRECT_URI",
+                &format!("{}{}", sign_in::origin(&issuer), sign_in::CALLBACK_PATH),
+            ),
+        };
+        let client_secret = var("DEMO_CLIENT_SECRET", "demo-secret-0123456789-abcdefghijklmn");
+        check_secret("DEMO_CLIENT_SECRET", &client_secret)?;
+        check_secret("DEMO_APP_CLIENT_SECRET", &demo_app.client_secret)?;
         Ok(Self {
-            issuer: var("PASSPORT_ISSUER", &format!("http://{bind}")),
+            issuer,
             audience: var("PASSPORT_AUDIENCE", "quickstart-api"),
             client_id: var("DEMO_CLIENT_ID", "demo-client"),
-            client_secret: var("DEMO_CLIENT_SECRET", "demo-secret-0123456789-abcdefghijklmn"),
+            client_secret,
             username: var("DEMO_USER", "taylor@example.com"),
             password: var("DEMO_PASSWORD", "password"),
             password_iterations: 100_000,
             signing_key,
             store: var("PASSPORT_STORE", "sqlite://quickstart.db"),
             redis_url: std::env::var("PASSPORT_REDIS_URL").ok().filter(|url| !url.is_empty()),
+            demo_app,
         })
     }
+}
+
+/// The issuer's rule for a chosen secret (at least 32 RFC 3986 unreserved characters),
+/// checked at start-up so that the message names the variable, and so that a client kept
+/// in a durable store from an earlier run is held to it too.
+fn check_secret(variable: &str, secret: &str) -> Result<(), String> {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    if secret.len() < 32 || !secret.bytes().all(unreserved) {
+        return Err(format!(
+            "{variable} must be at least 32 characters, each a letter, a digit or one of - . _ ~"
+        ));
+    }
+    Ok(())
+}
+
+/// A client the quickstart seeds.
+struct Seed<'a> {
+    id: &'a str,
+    name: &'a str,
+    secret: Option<&'a str>,
+    grants: &'a [GrantType],
+    redirect_uris: &'a [&'a str],
+    first_party: bool,
+}
+
+/// Registers `seed`, or brings a client a durable store kept from an earlier run in line
+/// with it.
+async fn seed(issuer: &Issuer<AnyStore>, seed: Seed<'_>) -> Result<(), Box<dyn Error>> {
+    let store = issuer.store();
+    let Some(mut client) = store.client(seed.id).await? else {
+        let registration = match seed.secret {
+            Some(secret) => ClientRegistration::confidential(seed.name).secret(secret),
+            None => ClientRegistration::public(seed.name),
+        };
+        let registration = registration
+            .id(seed.id)
+            .grants(seed.grants.iter().copied())
+            .allowed_scopes(SCOPES.map(|(id, _)| id))
+            .first_party(seed.first_party)
+            .redirect_uris(seed.redirect_uris.iter().copied());
+        issuer.register_client(registration).await?;
+        return Ok(());
+    };
+    let ClientRecord { name, secret_hash, grants, allowed_scopes, first_party, revoked, redirect_uris, .. } =
+        &mut client;
+    *name = seed.name.to_owned();
+    *secret_hash = seed.secret.map(|secret| SecretHash::of(secret.as_bytes()));
+    *grants = seed.grants.to_vec();
+    *allowed_scopes = Some(SCOPES.map(|(id, _)| id.to_owned()).to_vec());
+    *first_party = seed.first_party;
+    *revoked = false;
+    *redirect_uris = seed.redirect_uris.iter().map(|uri| (*uri).to_owned()).collect();
+    store.put_client(client).await?;
+    Ok(())
+}
+
+/// The URL that starts the authorization code flow for `client_id` (the metadata's
+/// `authorization_endpoint`): `response_type=code`, every demo scope, `state`, and the PKCE
+/// `S256` challenge of a verifier the caller keeps.
+pub fn authorization_url(
+    issuer: &Issuer<AnyStore>,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    code_challenge: &str,
+) -> String {
+    let endpoint = issuer.metadata().authorization_endpoint.unwrap_or_default();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", &SCOPES.map(|(id, _)| id).join(" "))
+        .append_pair("state", state)
+        .append_pair("code_challenge", code_challenge)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    format!("{endpoint}?{query}")
+}
+
+/// A fresh PKCE pair: a 43-character verifier and its `S256` challenge (RFC 7636 §4.2).
+pub fn pkce_pair() -> Result<(String, String), Box<dyn Error>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| "no randomness for a PKCE verifier")?;
+    let verifier = URL_SAFE_NO_PAD.encode(bytes);
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
+    Ok((verifier, URL_SAFE_NO_PAD.encode(digest.as_ref())))
 }
 
 /// A running quickstart node.
@@ -98,10 +226,12 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         Some(pem) => SigningKey::from_pem(pem.0.as_bytes())?,
         None => SigningKey::load_or_generate(&*store, "quickstart_signing_key", Algorithm::ES256).await?,
     };
+    // The authorization code flow: the demo sign-in session tells who is signed in.
     let issuer = Issuer::builder(config.issuer.as_str(), store.clone())
         .audience(config.audience.as_str())
         .scopes(scopes)
-        .enable_password_grant(users)
+        .enable_password_grant(users.clone())
+        .enable_authorization_code(sign_in::signed_in_user)
         .signing_key(signing_key)
         .build()?;
     if shared_key {
@@ -109,27 +239,39 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         // reaches every node through the store and the bus.
         issuer.share_signing_keys("quickstart_signing_key").await?;
     }
-    // Seed the demo client, or bring a stored one in line with the configured secret.
-    let grants = [GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken];
-    match store.client(&config.client_id).await? {
-        None => {
-            issuer
-                .register_client(
-                    ClientRegistration::confidential("Quickstart demo client")
-                        .id(config.client_id.as_str())
-                        .secret(config.client_secret.as_str())
-                        .grants(grants)
-                        .allowed_scopes(SCOPES.map(|(id, _)| id))
-                        .first_party(true),
-                )
-                .await?;
-        }
-        Some(mut client) => {
-            client.secret_hash = Some(SecretHash::of(config.client_secret.as_bytes()));
-            client.grants = grants.to_vec();
-            client.revoked = false;
-            store.put_client(client).await?;
-        }
+    // Seed the demo clients, or bring stored ones in line with the configuration: the
+    // first-party password client, the third-party demo app (approval screen), and a
+    // first-party public CLI on a loopback redirect URI (no screen).
+    let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+    let app = &config.demo_app;
+    let seeds = [
+        Seed {
+            id: &config.client_id,
+            name: "Quickstart demo client",
+            secret: Some(&config.client_secret),
+            grants: &[GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken],
+            redirect_uris: &[],
+            first_party: true,
+        },
+        Seed {
+            id: &app.client_id,
+            name: &app.name,
+            secret: Some(&app.client_secret),
+            grants: &code_grants,
+            redirect_uris: &[&app.redirect_uri],
+            first_party: false,
+        },
+        Seed {
+            id: NATIVE_CLIENT_ID,
+            name: "Quickstart CLI",
+            secret: None,
+            grants: &code_grants,
+            redirect_uris: &[NATIVE_REDIRECT_URI],
+            first_party: true,
+        },
+    ];
+    for client in seeds {
+        seed(&issuer, client).await?;
     }
 
     let guard = GuardLayer::builder(issuer.verifier())
@@ -156,9 +298,15 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     };
     let personal =
         ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
+    let token_url = issuer.metadata().token_endpoint;
+    let pages = SignInPages::new(users, &config.issuer, &token_url, &app.redirect_uri);
+    // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
+    // both: the hook reads the session the sign-in page wrote.
     let app = router(guard)
+        .merge(pages.routes())
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
-        .fallback_service(issuer.routes());
+        .fallback_service(issuer.routes())
+        .layer(sign_in::session_layer(config.issuer.starts_with("https://")));
     Ok(Quickstart { issuer, app, bus })
 }

@@ -172,12 +172,17 @@ const STYLE: &str = "\
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1rem;\
 background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}\
 main{width:100%;max-width:28rem;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.5rem}\
-h1{font-size:1.25rem;margin:0 0 .75rem}\
+h1{font-size:1.25rem;line-height:1.35;margin:0 0 .75rem;font-weight:600}\
+h1 strong{font-weight:700}\
 h2{font-size:1rem;margin:1.25rem 0 .5rem}\
 p{margin:.5rem 0}\
 .muted{color:var(--muted);font-size:.9rem}\
 ul{margin:.25rem 0 0;padding-left:1.25rem}\
 li{margin:.25rem 0}\
+ul.scopes{list-style:none;padding:0;margin:.5rem 0 0;border:1px solid var(--line);border-radius:8px}\
+ul.scopes li{margin:0;padding:.625rem .75rem .625rem 2.25rem;position:relative;border-top:1px solid var(--line)}\
+ul.scopes li:first-child{border-top:0}\
+ul.scopes li::before{content:\"\\2713\";position:absolute;left:.875rem;color:var(--accent);font-weight:700}\
 strong{overflow-wrap:anywhere}\
 .buttons{display:flex;gap:.75rem;margin-top:1.5rem}\
 .buttons form{flex:1;margin:0}\
@@ -222,7 +227,7 @@ impl ApprovalScreen for DefaultScreen {
                 .iter()
                 .map(|scope| format!("<li>{}</li>", escape_html(&scope.description)))
                 .collect();
-            format!("<h2>This application will be able to:</h2>\n<ul>{items}</ul>")
+            format!("<h2>It will be able to:</h2>\n<ul class=\"scopes\">{items}</ul>")
         };
         let form = |decision: &str, class: &str, label: &str| {
             format!(
@@ -233,10 +238,10 @@ impl ApprovalScreen for DefaultScreen {
             )
         };
         let main = format!(
-            "<h1>Authorization request</h1>\n\
-             <p><strong>{client}</strong> is requesting permission to access your account.</p>\n\
+            "<h1><strong>{client}</strong> wants to access your account</h1>\n\
              {scopes}\n\
-             <p class=\"muted\">Whichever you choose, you will be sent back to <strong>{}</strong>.</p>\n\
+             <p class=\"muted\">Approve only if you trust this application. Whichever you choose, \
+             you will be sent back to <strong>{}</strong>.</p>\n\
              <div class=\"buttons\">{}{}</div>",
             escape_html(context.redirect_host()),
             form("approve", "approve", "Approve"),
