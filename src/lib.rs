@@ -106,6 +106,10 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
 pub mod endpoint;
 
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
 // The names a resource server needs, at the root; everything else at its module's path.
 pub use error::{AuthError, BackendError, ConfigError};
 pub use guard::{GuardLayer, Principal, ResolvePrincipal};

@@ -180,29 +180,8 @@ impl Answer {
 
     /// The hidden fields of the approval screen's Approve form, unescaped.
     fn form_fields(&self) -> Vec<(String, String)> {
-        let approve = self.body.split("</form>").next().expect("a form");
-        approve
-            .split("<input type=\"hidden\" ")
-            .skip(1)
-            .map(|input| {
-                let attribute = |name: &str| {
-                    let start = input.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
-                    let end = start + input[start..].find('"').expect("closing quote");
-                    unescape(&input[start..end])
-                };
-                (attribute("name"), attribute("value"))
-            })
-            .filter(|(name, _)| name != "decision")
-            .collect()
+        support::approve_form_fields(&self.body)
     }
-}
-
-fn unescape(html: &str) -> String {
-    html.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 impl Harness {

@@ -3,6 +3,8 @@
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod code_conformance;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,6 +57,13 @@ async fn schema_for_this_case(url: &str) -> String {
 }
 
 conformance_suite!(postgres, fresh().await);
+code_conformance_suite!(postgres_codes, fresh().await);
+
+#[tokio::test]
+async fn a_purge_removes_codes_a_day_past_their_expiry() {
+    let Some(store) = fresh().await else { return };
+    code_conformance::a_purge_removes_codes_a_day_past_their_expiry(store).await;
+}
 
 #[tokio::test]
 async fn migrate_is_idempotent() {

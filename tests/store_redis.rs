@@ -9,6 +9,8 @@
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod code_conformance;
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
@@ -23,8 +25,8 @@ use ::redis::aio::MultiplexedConnection;
 use conformance::{access, refresh, rotation, unique, T0};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tower_passport::store::{
-    AccessTokenRecord, ClientStore, FamilyRecord, Purge, PurgeStore, RedisStore, RefreshTokenRecord,
-    RevocationStore, RotationOutcome, SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, ClientStore, CodeRedemption, CodeStore, FamilyRecord, Purge, PurgeStore, RedisStore,
+    RefreshTokenRecord, RevocationStore, RotationOutcome, SecretHash, SettingsStore, StoreError, TokenStore,
 };
 
 /// Shared by every ordinary test, held exclusively by the tests that kill connections.
@@ -122,6 +124,7 @@ async fn make() -> Option<TestStore> {
 // Each case gets a clone of the store (sharing its connection); the fixture keeps the prefix
 // cleaned up and `QUIET` shared until the case ends.
 conformance_suite!(redis, make().await, |fixture| fixture.store.clone());
+code_conformance_suite!(redis_codes, make().await, |fixture| fixture.store.clone());
 
 /// The other tests use a `TestStore` as the store it holds.
 impl Deref for TestStore {
@@ -538,6 +541,42 @@ async fn keys_expire_with_their_tokens() {
     assert_eq!((counts.access_tokens, counts.revocations), (1, 1), "{counts:?}");
     assert!(!store.is_revoked(&old).await.expect("is_revoked"));
     assert!(store.is_revoked(&jti).await.expect("is_revoked"), "the live revocation stays");
+}
+
+/// A code is one key under the prefix, named by the code's hash (never the code), that
+/// expires a day after the code does, on the server's clock; a code written after that day
+/// had passed still gets a TTL (a day), so no code key ever stays.
+#[tokio::test]
+async fn a_codes_key_is_its_hash_and_expires_a_day_after_the_code() {
+    let Some(store) = make().await else { return };
+    let Some(url) = url() else { return };
+    let mut admin = plain(&url).await;
+    let now = server_now(&mut admin).await;
+    let day = code_conformance::KEPT_AFTER_EXPIRY;
+    let secret = unique("code");
+    let hash = SecretHash::of(secret.as_bytes());
+    let code = tower_passport::store::AuthorizationCodeRecord {
+        issued_at: now,
+        expires_at: now + 600,
+        ..code_conformance::code(&secret, "client")
+    };
+    store.put_code(code).await.expect("put");
+    let keys = store._cleanup.keys().expect("SCAN");
+    assert_eq!(keys, [format!("{}code:{}", store.store.prefix(), hash.to_hex())]);
+    assert!(!keys[0].contains(&secret), "the code itself is not in its key");
+    assert_ttl_near(pttl(&mut admin, &keys[0]).await, 600 + day, "code");
+    assert!(matches!(store.take_code(&hash, now + 1).await.expect("take"), CodeRedemption::Fresh(_)));
+    assert_ttl_near(pttl(&mut admin, &keys[0]).await, 600 + day, "code after its take");
+
+    let late = unique("code");
+    let old = tower_passport::store::AuthorizationCodeRecord {
+        issued_at: now - 3 * day,
+        expires_at: now - 3 * day + 600,
+        ..code_conformance::code(&late, "client")
+    };
+    store.put_code(old).await.expect("put");
+    let key = format!("{}code:{}", store.store.prefix(), SecretHash::of(late.as_bytes()).to_hex());
+    assert_ttl_near(pttl(&mut admin, &key).await, day, "a code past its day when written");
 }
 
 /// Every key the store writes sits under its prefix, and the cleanup finds them all.

@@ -3,11 +3,16 @@
 
 #[macro_use]
 mod conformance;
+#[macro_use]
+mod code_conformance;
 
 use std::path::PathBuf;
 
 use conformance::{start, T0};
-use tower_passport::store::{ClientStore, RevocationStore, SettingsStore, SqliteStore, TokenStore};
+use tower_passport::store::{
+    AnyStore, ClientStore, CodeRedemption, CodeStore, RevocationStore, SecretHash, SettingsStore,
+    SqliteStore, TokenStore,
+};
 
 fn temp_db() -> PathBuf {
     std::env::temp_dir().join(format!("{}.db", conformance::unique("tower-passport-test")))
@@ -21,6 +26,42 @@ async fn fresh() -> Option<SqliteStore> {
 }
 
 conformance_suite!(sqlite, fresh().await);
+code_conformance_suite!(sqlite_codes, fresh().await);
+// The store `PASSPORT_STORE=sqlite::memory:` opens: one connection, so takes queue on it.
+code_conformance_suite!(
+    any_sqlite_memory_codes,
+    Some(AnyStore::open("sqlite::memory:").await.expect("open"))
+);
+
+#[tokio::test]
+async fn a_purge_removes_codes_a_day_past_their_expiry() {
+    code_conformance::a_purge_removes_codes_a_day_past_their_expiry(fresh().await.expect("store")).await;
+}
+
+#[tokio::test]
+async fn a_used_code_survives_a_restart_and_its_reuse_is_still_caught() {
+    let path = temp_db();
+    let url = format!("sqlite://{}", path.display());
+    let secret = conformance::unique("code");
+    let hash = SecretHash::of(secret.as_bytes());
+    {
+        let store = SqliteStore::connect(&url).await.expect("open");
+        store.migrate().await.expect("migrate");
+        store.put_code(code_conformance::code(&secret, "client")).await.expect("put");
+        assert!(matches!(store.take_code(&hash, T0 + 1).await.expect("take"), CodeRedemption::Fresh(_)));
+        store.close().await;
+    }
+    let reopened = SqliteStore::connect(&url).await.expect("reopen");
+    reopened.migrate().await.expect("migrate again");
+    let CodeRedemption::Reused(reused) = reopened.take_code(&hash, T0 + 2).await.expect("take") else {
+        panic!("the use survived the restart")
+    };
+    assert_eq!(reused.used_at, Some(T0 + 1));
+    let stored = std::fs::read(&path).expect("the database file");
+    let needle = secret.as_bytes();
+    assert!(!stored.windows(needle.len()).any(|w| w == needle), "the code itself is not stored");
+    let _ = std::fs::remove_file(&path);
+}
 
 #[tokio::test]
 async fn migrate_is_idempotent() {

@@ -42,7 +42,7 @@ mod introspect;
 mod key_ring;
 mod limits;
 mod metadata;
-mod mint;
+pub(crate) mod mint;
 pub mod paths;
 mod personal;
 pub(crate) mod pkce;

@@ -144,6 +144,29 @@ impl<S: Store> Issuer<S> {
         Ok(PersonalAccessToken { access_token: minted.token, record })
     }
 
+    /// The personal access client, created if it does not exist yet: what
+    /// `passport install` (and `passport client --personal`) ensures. Idempotent.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let first = issuer.ensure_personal_access_client().await?;
+    /// let again = issuer.ensure_personal_access_client().await?;
+    /// assert_eq!((first.id.as_str(), again.id.as_str()), ("personal-access-client", "personal-access-client"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the store fails, or the personal access client was revoked.
+    pub async fn ensure_personal_access_client(&self) -> Result<ClientRecord, OAuthError> {
+        self.personal_access_client().await
+    }
+
     async fn personal_access_client(&self) -> Result<ClientRecord, OAuthError> {
         let id = &self.inner.personal_client_id;
         if let Some(client) = self.inner.store.client(id).await? {

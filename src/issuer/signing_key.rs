@@ -89,6 +89,65 @@ impl SigningKey {
         Self::from_pkcs8_der(&pkcs8)
     }
 
+    /// A fresh RS256 key of `bits` bits: 2048, 3072, 4096 or 8192 (`passport keys --length`).
+    ///
+    /// ```
+    /// use tower_passport::issuer::SigningKey;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let key = SigningKey::generate_rsa(3072)?;
+    /// assert_eq!(key.algorithm(), tower_passport::Algorithm::RS256);
+    /// assert!(SigningKey::generate_rsa(1024).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// For another size, or if the system random source fails.
+    pub fn generate_rsa(bits: usize) -> Result<Self, ConfigError> {
+        let size = match bits {
+            2048 => KeySize::Rsa2048,
+            3072 => KeySize::Rsa3072,
+            4096 => KeySize::Rsa4096,
+            8192 => KeySize::Rsa8192,
+            other => {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidKey,
+                    format!("an RSA key has 2048, 3072, 4096 or 8192 bits, not {other}"),
+                ))
+            }
+        };
+        let pair = RsaKeyPair::generate(size).map_err(keygen_failed)?;
+        let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair).map_err(keygen_failed)?;
+        Self::from_pkcs8_der(pkcs8.as_ref())
+    }
+
+    /// The public key as an SPKI PEM (`PUBLIC KEY`), what `passport keys` writes beside the
+    /// private key and what resource servers load.
+    ///
+    /// ```
+    /// use tower_passport::issuer::SigningKey;
+    /// use tower_passport::{Algorithm, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let key = SigningKey::generate(Algorithm::ES256)?;
+    /// let public = key.to_public_pem()?;
+    /// assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"));
+    /// assert_eq!(VerifyingKey::from_pem_infer_alg(public.as_bytes())?.algorithm(), Algorithm::ES256);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// If the public key cannot be encoded (it always can for a key this type holds).
+    pub fn to_public_pem(&self) -> Result<String, ConfigError> {
+        let spki: Vec<u8> = match &self.pair {
+            Pair::Rsa(pair) => pair.public_key().as_der().map(|der| der.as_ref().to_vec()),
+            Pair::Ec(pair) => pair.public_key().as_der().map(|der| der.as_ref().to_vec()),
+            Pair::Ed(pair) => pair.public_key().as_der().map(|der| der.as_ref().to_vec()),
+        }
+        .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "the public key could not be encoded"))?;
+        Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", spki)))
+    }
+
     /// A key from a PEM document: PKCS#8 `PRIVATE KEY` (RSA, P-256 or Ed25519), PKCS#1
     /// `RSA PRIVATE KEY` (Passport's `oauth-private.key`) or SEC1 `EC PRIVATE KEY`.
     /// RSA keys sign RS256, P-256 keys ES256 and Ed25519 keys EdDSA.

@@ -1,14 +1,16 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, MemoryStore, Purge,
-    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
-    RotationOutcome, SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, CodeRedemption,
+    CodeStore, FamilyRecord, IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord,
+    RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore,
+    StoreError, TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
 /// `memory`, `sqlite://file.db` (feature `sqlite`), `postgres://…` (feature `postgres`) or
-/// `redis://…` (feature `redis`).
+/// `redis://…` (feature `redis`). Every one keeps authorization codes too
+/// ([`CodeStore`]), so the authorization code grant works whichever it is.
 ///
 /// ```
 /// use tower_passport::store::{AnyStore, RevocationStore};
@@ -170,6 +172,18 @@ impl RevocationStore for AnyStore {
 impl PurgeStore for AnyStore {
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         dispatch!(self, store => store.purge(purge))
+    }
+}
+
+impl CodeStore for AnyStore {
+    async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        dispatch!(self, store => store.put_code(code))
+    }
+    async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+        dispatch!(self, store => store.take_code(hash, now))
+    }
+    async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
+        dispatch!(self, store => store.record_code_issue(hash, issued))
     }
 }
 

@@ -1,13 +1,22 @@
 //! The authorization code role: codes kept as hashes, taken once, atomically.
 //!
 //! Not part of the [`Store`](super::Store) umbrella: the authorization code grant exists
-//! for the stores that implement [`CodeStore`] (today [`MemoryStore`](super::MemoryStore)),
-//! and its methods on the issuer ask for `S: Store + CodeStore`.
+//! for the stores that implement [`CodeStore`] (every built-in store: memory, SQLite,
+//! PostgreSQL, Redis and [`AnyStore`](super::AnyStore)), and its methods on the issuer ask
+//! for `S: Store + CodeStore`.
+//!
+//! Each store takes a code in one atomic step: the memory store under its lock, the SQL
+//! stores in one write transaction that locks the code's row, Redis in one Lua script. A
+//! code's record is kept a day past its expiry, so that a late second presentation is
+//! still recognised as reuse (and revokes what the code issued).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use super::{SecretHash, StoreError};
+
+/// How long a code's record is kept past its expiry, in seconds: a day.
+pub(crate) const KEPT_AFTER_EXPIRY: u64 = 24 * 3600;
 
 /// An authorization code as the store keeps it: the hash of the code (never the code),
 /// what it is bound to, and what became of it.
@@ -138,6 +147,21 @@ pub trait CodeStore: Send + Sync + 'static {
         hash: &SecretHash,
         issued: IssuedFromCode,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The rule of [`CodeStore::take_code`], written once for every store: what taking the
+/// stored `code` at `now` finds, with the record changed as the store must write it back
+/// (`used_at` set on a fresh take, `reused_at` on the first reuse; nothing when invalid).
+pub(crate) fn take(code: &mut AuthorizationCodeRecord, now: u64) -> CodeRedemption {
+    if code.used_at.is_some() {
+        code.reused_at.get_or_insert(now);
+        return CodeRedemption::Reused(code.clone());
+    }
+    if code.expires_at <= now {
+        return CodeRedemption::Invalid;
+    }
+    code.used_at = Some(now);
+    CodeRedemption::Fresh(code.clone())
 }
 
 impl<S: CodeStore> CodeStore for Arc<S> {

@@ -12,7 +12,7 @@
 //! [`MemoryStore`] is the embedded implementation.
 //!
 //! [`CodeStore`] (authorization codes) is a role outside the umbrella: the authorization
-//! code grant is available with the stores that implement it.
+//! code grant is available with the stores that implement it (every built-in store does).
 
 mod any;
 mod codes;

@@ -103,6 +103,46 @@ impl VerifiedToken {
         Self(Arc::new(inner))
     }
 
+    /// A token that was never a JWT, for the `testing` helpers: what a verified token with
+    /// these claims would be. Nothing outside `testing` makes one.
+    #[cfg(feature = "testing")]
+    pub(crate) fn synthetic(
+        issuer: &str,
+        subject: Option<&str>,
+        client_id: Option<&str>,
+        scopes: Scopes,
+        kind: PrincipalKind,
+        expires_at: u64,
+    ) -> Self {
+        let raw = serde_json::json!({
+            "iss": issuer,
+            "sub": subject,
+            "client_id": client_id,
+            "exp": expires_at,
+            "scope": scopes.to_string(),
+        })
+        .to_string();
+        let mut strings = Strings::with_capacity(64);
+        let issuer = strings.push(issuer);
+        let subject = subject.map(|sub| strings.push(sub));
+        let client_id = client_id.map(|id| strings.push(id));
+        Self::new(Inner {
+            strings: strings.finish(),
+            issuer,
+            subject,
+            client_id,
+            audience: Box::new([]),
+            jti: None,
+            expires_at,
+            issued_at: None,
+            not_before: None,
+            key_id: None,
+            scopes,
+            kind,
+            raw: raw.into_boxed_str(),
+        })
+    }
+
     fn text(&self, span: Span) -> &str {
         self.0.strings.get(span.start as usize..span.end as usize).unwrap_or_default()
     }

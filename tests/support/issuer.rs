@@ -133,3 +133,31 @@ pub async fn through_guard<U: Clone + Send + Sync + 'static>(layer: &GuardLayer<
     let bytes = response.into_body().collect().await.expect("body").to_bytes();
     Answer { status, challenge, body: String::from_utf8(bytes.to_vec()).expect("utf8") }
 }
+
+/// The hidden fields of the approval screen's Approve form (its first form), unescaped,
+/// without the `decision` button.
+pub fn approve_form_fields(screen: &str) -> Vec<(String, String)> {
+    let approve = screen.split("</form>").next().expect("a form");
+    approve
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|input| {
+            let attribute = |name: &str| {
+                let start = input.find(&format!("{name}=\"")).expect("attribute") + name.len() + 2;
+                let end = start + input[start..].find('"').expect("closing quote");
+                unescape_html(&input[start..end])
+            };
+            (attribute("name"), attribute("value"))
+        })
+        .filter(|(name, _)| name != "decision")
+        .collect()
+}
+
+/// What `escape_html` escaped, back.
+pub fn unescape_html(html: &str) -> String {
+    html.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

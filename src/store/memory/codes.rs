@@ -5,13 +5,10 @@ use std::collections::HashMap;
 use std::future::{ready, Future};
 
 use super::{MemoryStore, Poisoned};
+use crate::store::codes::{self, KEPT_AFTER_EXPIRY};
 use crate::store::{
     AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode, SecretHash, StoreError,
 };
-
-/// How long a code's record is kept past its expiry, so that a late second presentation
-/// is still recognised as reuse (and revokes what the code issued).
-const KEPT_AFTER_EXPIRY: u64 = 24 * 3600;
 
 /// How often (at most) expired records are swept, in seconds.
 const SWEEP_EVERY: u64 = 60;
@@ -33,15 +30,7 @@ impl Codes {
 
     fn take(&mut self, hash: &SecretHash, now: u64) -> CodeRedemption {
         let Some(code) = self.by_hash.get_mut(hash.as_bytes()) else { return CodeRedemption::Invalid };
-        if code.used_at.is_some() {
-            code.reused_at.get_or_insert(now);
-            return CodeRedemption::Reused(code.clone());
-        }
-        if code.expires_at <= now {
-            return CodeRedemption::Invalid;
-        }
-        code.used_at = Some(now);
-        CodeRedemption::Fresh(code.clone())
+        codes::take(code, now)
     }
 }
 

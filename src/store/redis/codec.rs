@@ -7,9 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::Malformed;
+use crate::store::codes::KEPT_AFTER_EXPIRY;
 use crate::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, RefreshTokenRecord, RevokedAccess, SecretHash,
-    StoreError,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, FamilyRecord, GrantType, IssuedFromCode,
+    RefreshTokenRecord, RevokedAccess, SecretHash, StoreError,
 };
 
 /// An optional script argument: `""` for none, `"=value"` for a value.
@@ -50,6 +51,7 @@ const CLIENT: &str = "client record";
 const ACCESS: &str = "access-token record";
 const REFRESH: &str = "refresh-token record";
 const FAMILY: &str = "family record";
+const CODE: &str = "authorization code record";
 
 #[derive(Serialize, Deserialize)]
 struct ClientBody {
@@ -298,6 +300,70 @@ pub(super) fn family(
     }))
 }
 
+#[derive(Serialize, Deserialize)]
+struct CodeBody {
+    client_id: String,
+    user_id: String,
+    redirect_uri: Option<String>,
+    scopes: Vec<String>,
+    code_challenge: Option<String>,
+    nonce: Option<String>,
+    issued_at: u64,
+    expires_at: u64,
+}
+
+/// The arguments of `put_code.lua` for `code`, after the prefix.
+pub(super) fn code_args(code: &AuthorizationCodeRecord) -> Result<Vec<String>, StoreError> {
+    let body = to_json(
+        CODE,
+        &CodeBody {
+            client_id: code.client_id.clone(),
+            user_id: code.user_id.clone(),
+            redirect_uri: code.redirect_uri.clone(),
+            scopes: code.scopes.clone(),
+            code_challenge: code.code_challenge.clone(),
+            nonce: code.nonce.clone(),
+            issued_at: code.issued_at,
+            expires_at: code.expires_at,
+        },
+    )?;
+    let issued = code.issued.as_ref();
+    Ok(vec![
+        code.hash.to_hex(),
+        body,
+        code.expires_at.to_string(),
+        code.expires_at.saturating_add(KEPT_AFTER_EXPIRY).to_string(),
+        KEPT_AFTER_EXPIRY.to_string(),
+        optional(code.used_at),
+        optional(code.reused_at),
+        optional(issued.map(|issued| issued.access_jti.as_str())),
+        optional(issued.and_then(|issued| issued.family_id.as_deref())),
+    ])
+}
+
+/// A code of `hash` from its `record`, `used_at`, `reused_at`, `access_jti` and
+/// `family_id` fields.
+pub(super) fn code(
+    hash: SecretHash,
+    [record, used_at, reused_at, access_jti, family_id]: [Option<String>; 5],
+) -> Result<AuthorizationCodeRecord, StoreError> {
+    let body: CodeBody = from_json(CODE, &record.ok_or_else(|| Malformed::error(CODE))?)?;
+    Ok(AuthorizationCodeRecord {
+        hash,
+        client_id: body.client_id,
+        user_id: body.user_id,
+        redirect_uri: body.redirect_uri,
+        scopes: body.scopes,
+        code_challenge: body.code_challenge,
+        nonce: body.nonce,
+        issued_at: body.issued_at,
+        expires_at: body.expires_at,
+        used_at: optional_number(CODE, used_at)?,
+        reused_at: optional_number(CODE, reused_at)?,
+        issued: access_jti.map(|access_jti| IssuedFromCode { access_jti, family_id }),
+    })
+}
+
 /// The `{jti, expires_at, ...}` list the revoking scripts return.
 pub(super) fn revoked(flat: &[String]) -> Result<Vec<RevokedAccess>, StoreError> {
     const WHAT: &str = "revocation reply";
@@ -347,6 +413,31 @@ mod tests {
         assert!(client.redirect_uris.is_empty());
         assert_eq!(client.owner, None);
         assert!(client.require_pkce, "PKCE stays required for records that predate the setting");
+        Ok(())
+    }
+
+    #[test]
+    fn a_code_round_trips_through_its_fields_and_its_key_outlives_it_by_a_day() -> Result<(), StoreError> {
+        let code = AuthorizationCodeRecord {
+            hash: SecretHash::of(b"the code"),
+            client_id: "c".into(),
+            user_id: "u".into(),
+            redirect_uri: None,
+            scopes: vec!["read".into()],
+            code_challenge: Some("challenge".into()),
+            nonce: None,
+            issued_at: 100,
+            expires_at: 700,
+            used_at: Some(150),
+            reused_at: None,
+            issued: Some(IssuedFromCode { access_jti: "j".into(), family_id: None }),
+        };
+        let args = code_args(&code)?;
+        assert_eq!(args[0], code.hash.to_hex(), "the key is the hash");
+        assert!(!args.iter().any(|arg| arg.contains("the code")), "the code itself is never sent");
+        assert_eq!(&args[2..], ["700", "87100", "86400", "=150", "", "=j", ""]);
+        let fields = [Some(args[1].clone()), Some("150".into()), None, Some("j".into()), None];
+        assert_eq!(super::code(code.hash, fields)?, code);
         Ok(())
     }
 

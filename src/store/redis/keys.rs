@@ -13,11 +13,13 @@ pub(super) const REFRESH: &str = "refresh";
 /// A family: hash of `record` (JSON), `current`, `previous`, `revoked_at`. TTL: its
 /// longest-lived token's expiry.
 pub(super) const FAMILY: &str = "family";
-// Written and read by the scripts only: `setting:<name>` (string, no TTL), and the indexes
-// `family-refresh:<family>` and `family-access:<family>` (sets of the family's token ids),
-// `pats:<user>` (set of a user's personal access tokens), and `user-access:<user>` and
-// `user-families:<user>` (sorted sets of a user's access tokens and families, scored by
-// expiry), each living as long as its longest-lived member.
+// Written and read by the scripts only: `code:<hash>` (an authorization code, by the hex
+// SHA-256 of the code: hash of `record` (JSON), `expires_at`, `used_at`, `reused_at`,
+// `access_jti`, `family_id`; gone a day after the code's expiry), `setting:<name>` (string,
+// no TTL), and the indexes `family-refresh:<family>` and `family-access:<family>` (sets of
+// the family's token ids), `pats:<user>` (set of a user's personal access tokens), and
+// `user-access:<user>` and `user-families:<user>` (sorted sets of a user's access tokens and
+// families, scored by expiry), each living as long as its longest-lived member.
 
 /// The key names under one prefix.
 #[derive(Clone, Debug)]

@@ -2,7 +2,8 @@
 //!
 //! Every operation that must be atomic is one Lua script (EVALSHA), so Redis runs it without
 //! interleaving: [`TokenStore::rotate`] among them, which makes exactly one of N concurrent
-//! refreshes of a token win. The scripts make the same decisions as [`MemoryStore`]
+//! refreshes of a token win, and [`CodeStore::take_code`], which makes exactly one of N
+//! concurrent exchanges of an authorization code find it unused. The scripts make the same decisions as [`MemoryStore`]
 //! (`rotate.lua` mirrors the rotation rule, `store::rotation::plan`, branch by branch), and
 //! the conformance suite checks both.
 //!
@@ -19,6 +20,7 @@
 //! | `family-refresh:<id>`, `family-access:<id>` | sets of the family's token ids | when their last member expires |
 //! | `pats:<user>` | set of the user's personal access tokens | when its last member expires |
 //! | `user-access:<user>`, `user-families:<user>` | sorted sets of the user's access tokens and families, scored by expiry (expired members are dropped on every write) | when their last member expires |
+//! | `code:<hash>` | hash: `record`, `expires_at`, `used_at`, `reused_at`, `access_jti`, `family_id` (an authorization code, by the hex SHA-256 of the code) | a day after the code's expiry |
 //! | `setting:<name>` | string | never |
 //!
 //! `record` is the record's immutable part as JSON. Expiries are absolute (EXPIREAT, on the
@@ -52,9 +54,10 @@ use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
-    SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, CodeRedemption,
+    CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord,
+    RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore,
+    StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
@@ -351,6 +354,39 @@ impl RevocationStore for RedisStore {
     }
 }
 
+impl CodeStore for RedisStore {
+    async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        let stored: i64 = self.eval(&self.scripts.put_code, &[], &codec::code_args(&code)?).await?;
+        if stored == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::conflict("duplicate authorization code"))
+        }
+    }
+
+    async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+        let args = [hash.to_hex(), now.to_string()];
+        let reply: Vec<Option<String>> = self.eval(&self.scripts.take_code, &[], &args).await?;
+        let mut reply = reply.into_iter();
+        let status = reply.next().flatten();
+        let mut fields = || reply.next().flatten();
+        let fields = [fields(), fields(), fields(), fields(), fields()];
+        match status.as_deref() {
+            Some("invalid") => Ok(CodeRedemption::Invalid),
+            Some("fresh") => Ok(CodeRedemption::Fresh(codec::code(*hash, fields)?)),
+            Some("reused") => Ok(CodeRedemption::Reused(codec::code(*hash, fields)?)),
+            _ => Err(Malformed::error("take_code reply")),
+        }
+    }
+
+    async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
+        let args = [hash.to_hex(), issued.access_jti, codec::optional(issued.family_id)];
+        let reused: i64 = self.eval(&self.scripts.record_code_issue, &[], &args).await?;
+        Ok(reused == 1)
+    }
+}
+
+// Codes are not swept: their keys always expire, a day after the codes do.
 impl PurgeStore for RedisStore {
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         self.purge_batches(purge).await

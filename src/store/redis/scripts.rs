@@ -25,6 +25,9 @@ pub(super) struct Scripts {
     pub(super) purge_tokens: Script,
     pub(super) purge_families: Script,
     pub(super) purge_revocations: Script,
+    pub(super) put_code: Script,
+    pub(super) take_code: Script,
+    pub(super) record_code_issue: Script,
 }
 
 impl Scripts {
@@ -43,6 +46,9 @@ impl Scripts {
             purge_tokens: script!("purge_tokens.lua"),
             purge_families: script!("purge_families.lua"),
             purge_revocations: script!("purge_revocations.lua"),
+            put_code: script!("put_code.lua"),
+            take_code: script!("take_code.lua"),
+            record_code_issue: script!("record_code_issue.lua"),
         }
     }
 }

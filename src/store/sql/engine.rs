@@ -49,7 +49,7 @@ impl<DB: Engine> Sql<DB> {
     }
 }
 
-/// Implements every store role, and `migrate`, for `$store`, a struct with a field
+/// Implements every store role, [`CodeStore`](crate::store::CodeStore) and `migrate`, for `$store`, a struct with a field
 /// `sql: Sql<_>`, by handing each call to [`Sql`].
 macro_rules! sql_store {
     ($store:ty) => {
@@ -140,6 +140,22 @@ macro_rules! sql_store {
         impl PurgeStore for $store {
             async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
                 self.sql.purge(purge).await
+            }
+        }
+
+        impl CodeStore for $store {
+            async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+                self.sql.put_code(code).await
+            }
+            async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+                self.sql.take_code(hash, now).await
+            }
+            async fn record_code_issue(
+                &self,
+                hash: &SecretHash,
+                issued: IssuedFromCode,
+            ) -> Result<bool, StoreError> {
+                self.sql.record_code_issue(hash, issued).await
             }
         }
 

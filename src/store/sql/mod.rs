@@ -8,6 +8,10 @@
 //!   (`SELECT … FOR UPDATE`), SQLite takes the database write lock up front
 //!   (`BEGIN IMMEDIATE`), so concurrent refreshes, on one node or several, have exactly
 //!   one winner. Which way a rotation goes is `store::rotation::plan`, as for every store.
+//! - Authorization codes ([`CodeStore`](crate::store::CodeStore)) are taken the same way:
+//!   one write transaction locks the code's row, so of concurrent exchanges exactly one
+//!   finds the code unused. A code's record is kept a day past its expiry, then
+//!   [`PurgeStore::purge`](crate::store::PurgeStore::purge) (with `expired`) removes it.
 //!
 //! The code is written once, generic over the sqlx engine: the statements are constants in
 //! `queries.rs` (rendered for the table prefix once per store), the row decoders are generic

@@ -95,6 +95,27 @@ pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked
      WHERE user_id = $2 AND ($3 IS NULL OR client_id = $3) AND revoked_at IS NULL AND expires_at > $1 \
      RETURNING jti, expires_at";
 
+// ---- authorization codes, by the hex SHA-256 of the code ----------------------------
+
+pub(crate) const INSERT_CODE: &str = "INSERT INTO {p}authorization_codes (hash, client_id, user_id, \
+     redirect_uri, scopes, code_challenge, nonce, issued_at, expires_at, used_at, reused_at, \
+     issued_access_jti, issued_family_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (hash) DO NOTHING";
+/// Locks the code's row for [`TAKE_CODE`] or [`REUSE_CODE`]; the columns by name, as for
+/// [`CLIENT`].
+pub(crate) const LOCK_CODE: &str = "SELECT hash, client_id, user_id, redirect_uri, scopes, \
+     code_challenge, nonce, issued_at, expires_at, used_at, reused_at, issued_access_jti, \
+     issued_family_id FROM {p}authorization_codes WHERE hash = $1{lock}";
+/// `$1` now, `$2` hash: marks the (locked, unused) code used.
+pub(crate) const TAKE_CODE: &str = "UPDATE {p}authorization_codes SET used_at = $1 WHERE hash = $2";
+/// `$1` now, `$2` hash: records the first reuse of the (locked, used) code.
+pub(crate) const REUSE_CODE: &str =
+    "UPDATE {p}authorization_codes SET reused_at = $1 WHERE hash = $2 AND reused_at IS NULL";
+/// `$1` access jti, `$2` family?, `$3` hash: what the exchange issued, and, in the same
+/// statement (which locks the row), whether a reuse came first.
+pub(crate) const RECORD_CODE_ISSUE: &str = "UPDATE {p}authorization_codes \
+     SET issued_access_jti = $1, issued_family_id = $2 WHERE hash = $3 RETURNING reused_at";
+
 // ---- purge: $1 revoked?, $2 before, $3 expired? -------------------------------------
 
 pub(crate) const PURGE_ACCESS: &str = "DELETE FROM {p}access_tokens \
@@ -106,6 +127,8 @@ pub(crate) const PURGE_FAMILIES: &str = "DELETE FROM {p}families WHERE NOT EXIST
      OR ($1 AND revoked_at IS NOT NULL AND revoked_at < $2)";
 /// `$1` before.
 pub(crate) const PURGE_REVOCATIONS: &str = "DELETE FROM {p}revocations WHERE expires_at < $1";
+/// `$1` before, less the day a code's record is kept past its expiry.
+pub(crate) const PURGE_CODES: &str = "DELETE FROM {p}authorization_codes WHERE expires_at < $1";
 
 // ---- settings -----------------------------------------------------------------------
 
@@ -149,10 +172,16 @@ pub(crate) struct Queries {
     pub(crate) live_user_refresh: String,
     pub(crate) lock_user_families: String,
     pub(crate) revoke_user_access: String,
+    pub(crate) insert_code: String,
+    pub(crate) lock_code: String,
+    pub(crate) take_code: String,
+    pub(crate) reuse_code: String,
+    pub(crate) record_code_issue: String,
     pub(crate) purge_access: String,
     pub(crate) purge_refresh: String,
     pub(crate) purge_families: String,
     pub(crate) purge_revocations: String,
+    pub(crate) purge_codes: String,
     pub(crate) put_setting: String,
     pub(crate) setting: String,
 }
@@ -196,10 +225,16 @@ impl Queries {
             live_user_refresh: render(LIVE_USER_REFRESH),
             lock_user_families: render(LOCK_USER_FAMILIES),
             revoke_user_access: render(REVOKE_USER_ACCESS),
+            insert_code: render(INSERT_CODE),
+            lock_code: render(LOCK_CODE),
+            take_code: render(TAKE_CODE),
+            reuse_code: render(REUSE_CODE),
+            record_code_issue: render(RECORD_CODE_ISSUE),
             purge_access: render(PURGE_ACCESS),
             purge_refresh: render(PURGE_REFRESH),
             purge_families: render(PURGE_FAMILIES),
             purge_revocations: render(PURGE_REVOCATIONS),
+            purge_codes: render(PURGE_CODES),
             put_setting: render(PUT_SETTING),
             setting: render(SETTING),
         }
@@ -221,6 +256,8 @@ mod tests {
         );
         let sqlite = Queries::new("passport_", "");
         assert_eq!(sqlite.lock_refresh, "SELECT * FROM passport_refresh_tokens WHERE id = $1");
+        assert!(queries.lock_code.starts_with("SELECT hash, client_id, "));
+        assert!(queries.lock_code.ends_with("FROM blue_authorization_codes WHERE hash = $1 FOR UPDATE"));
         let debug = format!("{queries:?}");
         assert!(!debug.contains("{p}") && !debug.contains("{lock}"), "{debug}");
     }

@@ -4,7 +4,10 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::convert;
-use crate::store::{AccessTokenRecord, ClientRecord, FamilyRecord, RefreshTokenRecord, StoreError};
+use crate::store::{
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, FamilyRecord, IssuedFromCode,
+    RefreshTokenRecord, StoreError,
+};
 
 /// Reading a row's columns by name, as the schema's types: `TEXT`, `BIGINT`, `BOOLEAN`, each
 /// maybe `NULL`. A column that is missing or of another type is a backend error.
@@ -106,5 +109,26 @@ pub(crate) fn family(row: &impl Columns) -> Result<FamilyRecord, StoreError> {
         revoked_at: convert::opt_uint(row.opt_int("revoked_at")?),
         current: row.text("current_id")?,
         previous: row.opt_text("previous_id")?,
+    })
+}
+
+/// A `{p}authorization_codes` row.
+pub(crate) fn code(row: &impl Columns) -> Result<AuthorizationCodeRecord, StoreError> {
+    let issued = row.opt_text("issued_access_jti")?.map(|access_jti| -> Result<_, StoreError> {
+        Ok(IssuedFromCode { access_jti, family_id: row.opt_text("issued_family_id")? })
+    });
+    Ok(AuthorizationCodeRecord {
+        hash: convert::hash(&row.text("hash")?)?,
+        client_id: row.text("client_id")?,
+        user_id: row.text("user_id")?,
+        redirect_uri: row.opt_text("redirect_uri")?,
+        scopes: convert::split(&row.text("scopes")?),
+        code_challenge: row.opt_text("code_challenge")?,
+        nonce: row.opt_text("nonce")?,
+        issued_at: convert::uint(row.int("issued_at")?),
+        expires_at: convert::uint(row.int("expires_at")?),
+        used_at: convert::opt_uint(row.opt_int("used_at")?),
+        reused_at: convert::opt_uint(row.opt_int("reused_at")?),
+        issued: issued.transpose()?,
     })
 }

@@ -29,6 +29,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "client redirect URIs, owner and PKCE requirement",
         sql: include_str!("migrations/0003_client_redirect_uris.sql"),
     },
+    Migration {
+        version: 4,
+        description: "authorization codes",
+        sql: include_str!("migrations/0004_authorization_codes.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.

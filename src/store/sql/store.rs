@@ -1,16 +1,20 @@
 //! The SQL store's operations, written once for SQLite and PostgreSQL, generic over the
 //! sqlx engine: clients, access tokens and the revocation list, refresh tokens and their
-//! families (rotation: lock, read, ask [`plan`], carry the plan out), purge and settings.
+//! families (rotation: lock, read, ask [`plan`], carry the plan out), authorization codes
+//! (taken as rotation is: lock the row, read, ask `codes::take`, write the change back),
+//! purge and settings.
 
 use sqlx::{Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
+use crate::store::codes::{self, KEPT_AFTER_EXPIRY};
 use crate::store::rotation::{plan, RotationPlan};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, ClientTokens, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientTokens, CodeRedemption, FamilyRecord,
+    IssuedFromCode, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SecretHash, StoreError,
 };
 
 impl<DB> Sql<DB>
@@ -159,9 +163,87 @@ where
                 .await
                 .map_err(StoreError::backend)?;
             counts.revocations = DB::rows_affected(&done);
+            // A code's record is kept a day past its expiry, to catch a late reuse.
+            sqlx::query(&self.queries.purge_codes)
+                .bind(convert::int(purge.before.saturating_sub(KEPT_AFTER_EXPIRY)))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::backend)?;
         }
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(counts)
+    }
+
+    pub(crate) async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        let issued = code.issued.as_ref();
+        let inserted = sqlx::query(&self.queries.insert_code)
+            .bind(code.hash.to_hex())
+            .bind(&code.client_id)
+            .bind(&code.user_id)
+            .bind(&code.redirect_uri)
+            .bind(convert::join(&code.scopes))
+            .bind(&code.code_challenge)
+            .bind(&code.nonce)
+            .bind(convert::int(code.issued_at))
+            .bind(convert::int(code.expires_at))
+            .bind(code.used_at.map(convert::int))
+            .bind(code.reused_at.map(convert::int))
+            .bind(issued.map(|issued| issued.access_jti.as_str()))
+            .bind(issued.and_then(|issued| issued.family_id.as_deref()))
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        if DB::rows_affected(&inserted) == 0 {
+            return Err(StoreError::conflict("duplicate authorization code"));
+        }
+        Ok(())
+    }
+
+    /// One write transaction: the code's row is locked (PostgreSQL: `FOR UPDATE`; SQLite:
+    /// the write lock `BEGIN IMMEDIATE` took), read, and updated as `codes::take` says, so
+    /// that of concurrent takes exactly one finds the code unused.
+    pub(crate) async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+        let key = hash.to_hex();
+        let mut tx = self.begin().await?;
+        let row = self.locked(&mut tx, &self.queries.lock_code, &key).await?;
+        let Some(mut code) = row.as_ref().map(rows::code).transpose()? else {
+            return Ok(CodeRedemption::Invalid);
+        };
+        let first_reuse = code.reused_at.is_none();
+        let redemption = codes::take(&mut code, now);
+        let update = match &redemption {
+            CodeRedemption::Invalid => return Ok(CodeRedemption::Invalid),
+            CodeRedemption::Fresh(_) => Some(&self.queries.take_code),
+            CodeRedemption::Reused(_) => first_reuse.then_some(&self.queries.reuse_code),
+        };
+        if let Some(update) = update {
+            sqlx::query(update)
+                .bind(convert::int(now))
+                .bind(&key)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::backend)?;
+        }
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(redemption)
+    }
+
+    /// One statement, atomic on both engines (it locks the row on PostgreSQL, and runs under
+    /// SQLite's write lock): it records what was issued and returns `reused_at` as it is
+    /// once any take that held the row has committed.
+    pub(crate) async fn record_code_issue(
+        &self,
+        hash: &SecretHash,
+        issued: IssuedFromCode,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(&self.queries.record_code_issue)
+            .bind(&issued.access_jti)
+            .bind(&issued.family_id)
+            .bind(hash.to_hex())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(row.map(|row| row.opt_int("reused_at")).transpose()?.flatten().is_some())
     }
 
     pub(crate) async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {

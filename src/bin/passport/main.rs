@@ -1,0 +1,159 @@
+//! `passport`: Laravel Passport's Artisan commands for tower-passport's stores (feature
+//! `cli`). Every command works against any store URL (`--store` or `PASSPORT_STORE`:
+//! `sqlite://…`, `postgres://…`, `redis://…`).
+//!
+//! Exit codes: 0 on success, 1 when the command failed (the message says why, never a
+//! secret), 2 for a usage mistake.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Manage a tower-passport authorization server's keys, clients and tokens.
+///
+/// Every command takes the store to work on from --store or PASSPORT_STORE, for example
+/// sqlite://passport.db, postgres://user@host/db or redis://127.0.0.1:6379.
+#[derive(Parser, Debug)]
+#[command(name = "passport", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The store: sqlite://FILE, postgres://…, redis://… (or `memory`, for trying things out).
+    #[arg(long, env = "PASSPORT_STORE", global = true, default_value = "sqlite://passport.db")]
+    pub(crate) store: String,
+
+    /// The issuer URL (the `iss` of the tokens), as the servers are configured.
+    #[arg(long, env = "PASSPORT_ISSUER", global = true, default_value = "http://localhost")]
+    pub(crate) issuer: String,
+
+    /// The store setting that holds the shared signing key.
+    #[arg(long, env = "PASSPORT_KEY_SETTING", global = true, default_value = "signing_key")]
+    pub(crate) key_setting: String,
+
+    /// A Redis URL whose pub/sub channel carries revocations to the servers (with a
+    /// PostgreSQL store, LISTEN/NOTIFY is used when this is not set).
+    #[arg(long, env = "PASSPORT_REDIS_URL", global = true)]
+    pub(crate) redis_url: Option<String>,
+
+    /// The revocation bus channel the servers listen on (the quickstart's by default:
+    /// `passport:revocations` on Redis, `passport_revocations` on PostgreSQL).
+    #[arg(long, env = "PASSPORT_BUS_CHANNEL", global = true)]
+    pub(crate) bus_channel: Option<String>,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Run the migrations, create the signing key if there is none, and create the personal
+    /// access client. Safe to run again: what exists is kept.
+    Install {
+        /// The algorithm of a new signing key.
+        #[arg(long, value_enum, default_value = "es256")]
+        alg: Alg,
+    },
+    /// Write a new private key and its public key as PEM files (oauth-private.key, mode
+    /// 0600, and oauth-public.key).
+    Keys(KeysArgs),
+    /// Create a client (or list or revoke clients). Prints its id and, once only, its
+    /// secret.
+    Client(ClientArgs),
+    /// Remove revoked and/or expired tokens, families and codes older than --hours.
+    Purge {
+        /// Only revoked records.
+        #[arg(long)]
+        revoked: bool,
+        /// Only expired records.
+        #[arg(long)]
+        expired: bool,
+        /// Keep records that expired or were revoked less than this many hours ago.
+        #[arg(long, default_value_t = 168)]
+        hours: u64,
+    },
+    /// Revoke an access token by its `jti` (the servers' caches drop it through the bus).
+    Token {
+        /// The `jti` of the token to revoke.
+        #[arg(long, value_name = "JTI")]
+        revoke: String,
+    },
+    /// Revoke every token and refresh family of a user.
+    User {
+        /// The user id (the tokens' `sub`).
+        #[arg(long = "revoke-all", value_name = "ID")]
+        revoke_all: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct KeysArgs {
+    /// The algorithm: RS256 is Passport's.
+    #[arg(long, value_enum, default_value = "rs256")]
+    pub(crate) alg: Alg,
+    /// The RSA key size in bits (2048, 3072, 4096 or 8192).
+    #[arg(long, default_value_t = 4096)]
+    pub(crate) length: usize,
+    /// Overwrite existing key files.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// The directory to write the two files to.
+    #[arg(long, default_value = ".")]
+    pub(crate) path: std::path::PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ClientArgs {
+    /// The client's name, shown to users on the approval screen.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// A client for the client-credentials grant (machine to machine).
+    #[arg(long, group = "kind")]
+    pub(crate) client_credentials: bool,
+    /// A first-party client for the password grant (RFC 9700 discourages it).
+    #[arg(long, group = "kind")]
+    pub(crate) password: bool,
+    /// The personal access client (there is one).
+    #[arg(long, group = "kind")]
+    pub(crate) personal: bool,
+    /// A public client (SPA, mobile, desktop): no secret, PKCE required.
+    #[arg(long, group = "kind")]
+    pub(crate) public: bool,
+    /// A redirect URI for the authorization code grant (repeat for several).
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// Print the result as one JSON object, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Revoke the client with this id instead of creating one.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["kind", "name", "redirect_uris"])]
+    pub(crate) revoke: Option<String>,
+}
+
+/// Signing algorithms.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Alg {
+    /// RSA with SHA-256 (Passport's).
+    Rs256,
+    /// ECDSA on P-256.
+    Es256,
+    /// Ed25519.
+    Eddsa,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
