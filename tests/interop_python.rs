@@ -2,11 +2,16 @@
 //! (Python, over requests) discovers the RFC 8414 metadata, gets client-credentials tokens
 //! with `client_secret_basic` and `client_secret_post`, calls a guarded API, introspects and
 //! revokes them (tests/interop/client_credentials.py asserts each step; this file checks
-//! what it printed against the issuer). Skips, with the reason printed, when the interop
-//! virtualenv is missing, except under CI.
+//! what it printed against the issuer). And against the quickstart app (on its default
+//! store, SQLite), authlib performs the authorization code grant with PKCE and the RFC 9207
+//! `iss` check, a requests session signing in and approving as the browser would, then
+//! refreshes (tests/interop/authorization_code.py). Skips, with the reason printed, when
+//! the interop virtualenv is missing, except under CI.
 
 #[path = "support/python.rs"]
 mod python;
+#[path = "support/quickstart.rs"]
+mod quickstart;
 #[path = "support/issuer.rs"]
 mod support;
 
@@ -22,9 +27,10 @@ use python::Python;
 use serde_json::{json, Value};
 use support::{claims, scopes, AUDIENCE};
 use tower::ServiceBuilder;
+use tower_passport::endpoint::{SignIn, SignInRequest};
 use tower_passport::issuer::{ClientRegistration, Issuer};
 use tower_passport::store::{GrantType, MemoryStore};
-use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
+use tower_passport::{guard::TokenOnly, BackendError, GuardLayer, Principal};
 
 /// The guarded API route: who the guard let in.
 async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -44,6 +50,11 @@ async fn start() -> (String, Issuer<MemoryStore>) {
     let issuer = Issuer::builder(url.as_str(), Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
+        // The flow is on, as on a full deployment, so that the metadata is complete; this
+        // test signs nobody in.
+        .enable_authorization_code(|_: &SignInRequest<'_>| async {
+            Ok::<_, BackendError>(SignIn::Redirect("/login".into()))
+        })
         .build()
         .expect("issuer");
     let guard = GuardLayer::builder(issuer.verifier())
@@ -84,17 +95,12 @@ async fn authlib_discovers_gets_client_credentials_tokens_introspects_and_revoke
     ];
     let result = python.run("client_credentials.py", &env).await.json();
 
-    // (a) The metadata authlib read, and what its RFC 8414 validators refused: only the empty
-    // `response_types_supported` (the issuer has no authorization endpoint yet). When the
-    // authorization code grant lands, it advertises `code` and this map must be empty.
+    // (a) The metadata authlib read, and what its RFC 8414 validators refused: nothing
+    // (`response_types_supported` is `["code"]` since the authorization code grant).
     assert_eq!(result["metadata"]["issuer"], url.as_str());
     assert_eq!(result["metadata"]["token_endpoint"], format!("{url}/oauth/token"));
     let errors = result["metadata_errors"].as_object().expect("a map");
-    assert_eq!(
-        errors.keys().collect::<Vec<_>>(),
-        ["response_types_supported"],
-        "authlib's metadata validators: {errors:?}"
-    );
+    assert!(errors.is_empty(), "authlib's metadata validators: {errors:?}");
 
     // (b), (c) Each grant authenticated as named, and its token is the issuer's own.
     for (method, scheme, posted) in [("basic", "Basic", false), ("post", "", true)] {
@@ -134,4 +140,75 @@ async fn authlib_discovers_gets_client_credentials_tokens_introspects_and_revoke
     let revoked: Vec<&Value> =
         ["basic", "post"].iter().map(|m| &result[*m]["token"]["access_token"]).collect();
     assert_ne!(revoked[0], revoked[1], "two grants, two tokens");
+}
+
+#[tokio::test]
+async fn authlib_performs_the_authorization_code_flow_with_pkce_and_iss_then_refreshes() {
+    let Some(python) = Python::find() else { return };
+    let app = quickstart::start_sqlite().await;
+    let scope = "read-posts write-posts";
+    let api = format!("{}/api/user", app.base);
+    let demo = &app.config.demo_app;
+    let env = [
+        ("PASSPORT_ISSUER", app.base.as_str()),
+        ("PASSPORT_CLIENT_ID", demo.client_id.as_str()),
+        ("PASSPORT_CLIENT_SECRET", demo.client_secret.as_str()),
+        ("PASSPORT_REDIRECT_URI", demo.redirect_uri.as_str()),
+        ("PASSPORT_SCOPE", scope),
+        ("PASSPORT_USERNAME", app.config.username.as_str()),
+        ("PASSPORT_PASSWORD", app.config.password.as_str()),
+        ("PASSPORT_API", api.as_str()),
+    ];
+    let result = python.run("authorization_code.py", &env).await.json();
+    let issuer = app.node.issuer.verifier();
+
+    // (a) The metadata authlib validated advertises the flow.
+    let metadata = &result["metadata"];
+    assert_eq!(metadata["authorization_endpoint"], format!("{}/oauth/authorize", app.base));
+    assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(metadata["authorization_response_iss_parameter_supported"], true);
+
+    // (b) What authlib sent: PKCE S256, its own state.
+    let sent = &result["authorization_request"];
+    assert_eq!(sent["client_id"], demo.client_id.as_str());
+    assert_eq!(sent["code_challenge_method"], "S256");
+    assert_eq!(sent["redirect_uri"], demo.redirect_uri.as_str());
+
+    // (e) The callback authlib parsed: a code, its state, and our iss.
+    let callback = &result["callback"];
+    assert_eq!(callback["state"], sent["state"]);
+    assert_eq!(callback["iss"], app.base.as_str());
+    assert!(callback["code"].as_str().is_some_and(|code| code.len() >= 32), "{callback}");
+
+    // (f) The exchange: the issuer's token for the signed-in user and the demo app, which
+    // the API took; reusing the code revoked it (the script saw 401).
+    let first = &result["first"];
+    let access = first["token"]["access_token"].as_str().expect("an access token");
+    assert_eq!(claims(access)["sub"], "1");
+    assert_eq!(claims(access)["client_id"], demo.client_id.as_str());
+    assert_eq!(words(&first["token"]["scope"]), words(&json!(scope)));
+    assert_eq!(first["api"]["sub"], "1");
+    assert_eq!(first["api"]["kind"], "user");
+
+    // (g) The refresh: a new pair the issuer verifies, for the same user and client.
+    let refreshed = &result["second"]["refreshed"];
+    let access = refreshed["access_token"].as_str().expect("a refreshed access token");
+    let verified = issuer.verify(access).expect("the issuer verifies it");
+    assert_eq!(verified.subject(), Some("1"));
+    assert_eq!(verified.client_id(), Some(demo.client_id.as_str()));
+    assert_ne!(refreshed["refresh_token"], result["second"]["token"]["refresh_token"]);
+    assert_eq!(result["second"]["api"]["sub"], "1");
+
+    // (h) The third round skipped the screen and still carried iss.
+    assert_eq!(result["third"]["callback"]["iss"], app.base.as_str());
+
+    // Every token request authenticated with client_secret_basic.
+    let token_requests: Vec<&Value> = result["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter(|request| request["url"] == format!("{}/oauth/token", app.base))
+        .collect();
+    assert_eq!(token_requests.len(), 4, "three exchanges and a refresh: {token_requests:?}");
+    assert!(token_requests.iter().all(|request| request["authorization"] == "Basic"));
 }

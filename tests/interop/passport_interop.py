@@ -9,6 +9,7 @@ the Rust test checks again are printed as one JSON object on the last line of st
 import json
 import os
 import sys
+from html.parser import HTMLParser
 
 import requests
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
@@ -87,3 +88,27 @@ class Recorder:
     def last(self):
         check(self.requests, "no request was recorded")
         return self.requests[-1]
+
+
+class _Forms(HTMLParser):
+    """Collects each <form>: its method, action and the name/value of its inputs."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.forms = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append(
+                {"method": (attrs.get("method") or "get").lower(), "action": attrs.get("action") or "", "fields": {}}
+            )
+        elif tag == "input" and self.forms and attrs.get("name"):
+            self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
+
+
+def forms(page):
+    """The forms of an HTML page, as a browser would submit them (values unescaped)."""
+    parser = _Forms()
+    parser.feed(page)
+    return parser.forms

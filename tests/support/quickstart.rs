@@ -81,6 +81,27 @@ pub struct QuickstartApp {
     pub node: Quickstart,
     pub callback: Callback,
     client: Client<HttpConnector, Full<Bytes>>,
+    /// The SQLite file of [`start_sqlite`], removed on drop.
+    db: Option<std::path::PathBuf>,
+}
+
+impl Drop for QuickstartApp {
+    fn drop(&mut self) {
+        if let Some(db) = &self.db {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+            }
+        }
+    }
+}
+
+/// [`start`] on the quickstart's default store, SQLite, in a fresh file.
+pub async fn start_sqlite() -> QuickstartApp {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let db = std::env::temp_dir().join(format!("passport-quickstart-{}-{nanos}.db", std::process::id()));
+    let mut app = start(&format!("sqlite://{}", db.display())).await;
+    app.db = Some(db);
+    app
 }
 
 /// A response, read.
@@ -109,6 +130,7 @@ pub async fn start(store: &str) -> QuickstartApp {
         node,
         callback,
         client: Client::builder(TokioExecutor::new()).build_http(),
+        db: None,
     }
 }
 
