@@ -24,9 +24,7 @@ mod demo;
 
 use std::error::Error;
 
-use demo::quickstart::{
-    build, authorization_url, pkce_pair, QuickstartConfig, NATIVE_CLIENT_ID, SCOPES,
-};
+use demo::quickstart::{authorization_url, build, pkce_pair, QuickstartConfig, NATIVE_CLIENT_ID, SCOPES};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -76,7 +74,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("APP='{}:{}'; VERIFIER='{verifier}'", app_config.client_id, app_config.client_secret);
     println!("#    and run the curl command the callback page shows (once, within 10 minutes).");
     println!("#    Open the same URL again: the screen is skipped, the scopes are already granted.");
-    let cli = authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
+    let cli =
+        authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
     println!("#    The first-party CLI never sees the screen (nothing listens on port 8976: the code");
     println!("#    is in the address bar; a real CLI listens there):\n#    {cli}\n");
     println!("# The walkthrough uses curl and jq.");

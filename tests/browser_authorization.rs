@@ -73,6 +73,7 @@ async fn a_third_party_app_signs_in_approves_exchanges_the_code_and_calls_the_ap
     // comes back to the authorization request afterwards.
     browser.goto(&app.demo_app_url("xyz-state", &challenge)).await;
     assert_eq!(browser.title().await, "Sign in");
+    browser.screenshot("sign-in.png").await;
     sign_in(&browser, &app).await;
     let session = browser.cookie(quickstart::demo::sign_in::SESSION_COOKIE).await.expect("a session cookie");
     assert_eq!(session.http_only(), Some(true));
@@ -92,9 +93,8 @@ async fn a_third_party_app_signs_in_approves_exchanges_the_code_and_calls_the_ap
     browser.set_window_size(390, 844).await;
     let phone = browser.screenshot("approval-screen-phone.png").await;
     assert!(std::fs::read(&phone).expect("png").starts_with(b"\x89PNG"));
-    let fits = browser
-        .execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![])
-        .await;
+    let fits =
+        browser.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await;
     assert_eq!(fits, true, "no sideways scrolling on a phone");
     browser.set_window_size(1280, 900).await;
     // The page may open no connection (the CSP's default-src 'none'), so no injected
@@ -110,7 +110,13 @@ async fn a_third_party_app_signs_in_approves_exchanges_the_code_and_calls_the_ap
     assert_eq!(headers["x-frame-options"], "DENY");
     let policy = headers["content-security-policy"].to_str().expect("ascii");
     assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"), "{policy}");
-    assert!(policy.contains(&format!("form-action 'self' {}", quickstart::demo::sign_in::origin(&app.callback.url))), "{policy}");
+    assert!(
+        policy.contains(&format!(
+            "form-action 'self' {}",
+            quickstart::demo::sign_in::origin(&app.callback.url)
+        )),
+        "{policy}"
+    );
 
     // (4) Approve: the 303 after the form post is followed to the app's origin (so the
     // CSP's form-action allows it), with code, state and iss (RFC 9207).

@@ -145,7 +145,7 @@ async fn authlib_discovers_gets_client_credentials_tokens_introspects_and_revoke
 #[tokio::test]
 async fn authlib_performs_the_authorization_code_flow_with_pkce_and_iss_then_refreshes() {
     let Some(python) = Python::find() else { return };
-    let app = quickstart::start_sqlite().await;
+    let app = quickstart::start_sqlite(|_| {}).await;
     let scope = "read-posts write-posts";
     let api = format!("{}/api/user", app.base);
     let demo = &app.config.demo_app;

@@ -13,8 +13,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod quickstart;
-pub mod sign_in;
 pub mod serve;
+pub mod sign_in;
 
 use axum::extract::Path;
 use axum::routing::{delete, get};

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
-use tower_passport::store::ClientRecord;
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport::store::ClientRecord;
 use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
@@ -153,8 +153,9 @@ async fn seed(issuer: &Issuer<AnyStore>, seed: Seed<'_>) -> Result<(), Box<dyn E
         issuer.register_client(registration).await?;
         return Ok(());
     };
-    let ClientRecord { name, secret_hash, grants, allowed_scopes, first_party, revoked, redirect_uris, .. } =
-        &mut client;
+    let ClientRecord {
+        name, secret_hash, grants, allowed_scopes, first_party, revoked, redirect_uris, ..
+    } = &mut client;
     *name = seed.name.to_owned();
     *secret_hash = seed.secret.map(|secret| SecretHash::of(secret.as_bytes()));
     *grants = seed.grants.to_vec();

@@ -178,7 +178,11 @@ fn page(status: StatusCode, title: &str, main: &str) -> Response {
 
 fn session_failed(error: tower_sessions::session::Error) -> Response {
     tracing::error!(%error, "the demo session store failed");
-    page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "<h1>Something went wrong</h1><p>Try again in a moment.</p>")
+    page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Try again",
+        "<h1>Something went wrong</h1><p>Try again in a moment.</p>",
+    )
 }
 
 /// A fresh random token (256 bits, base64url).
@@ -194,7 +198,11 @@ struct Next {
 }
 
 /// `GET /login`: the form, with a token kept in the session.
-async fn show_form(State(pages): State<SignInPages>, session: Session, Query(query): Query<Next>) -> Response {
+async fn show_form(
+    State(pages): State<SignInPages>,
+    session: Session,
+    Query(query): Query<Next>,
+) -> Response {
     let next = query.next.unwrap_or_default();
     match form_page(&pages, &session, &next, None).await {
         Ok(response) => response,
@@ -212,7 +220,11 @@ async fn form_page(
         Some(token) => token,
         None => {
             let Ok(token) = random_token() else {
-                return Ok(page(StatusCode::INTERNAL_SERVER_ERROR, "Try again", "<h1>Something went wrong</h1>"));
+                return Ok(page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Try again",
+                    "<h1>Something went wrong</h1>",
+                ));
             };
             session.insert(FORM_TOKEN, &token).await?;
             token
@@ -220,25 +232,31 @@ async fn form_page(
     };
     let signed_in: Option<String> = session.get(USERNAME).await?;
     let status = match signed_in {
-        Some(name) => format!("<p class=\"muted\">You are signed in as <strong>{}</strong>.</p>", escape_html(&name)),
+        Some(name) => {
+            format!("<p class=\"muted\">You are signed in as <strong>{}</strong>.</p>", escape_html(&name))
+        }
         None => String::new(),
     };
     let (code, alert) = match error {
-        Some(message) => (StatusCode::UNAUTHORIZED, format!("<p class=\"error\" role=\"alert\">{}</p>", escape_html(message))),
+        Some(message) => (
+            StatusCode::UNAUTHORIZED,
+            format!("<p class=\"error\" role=\"alert\">{}</p>", escape_html(message)),
+        ),
         None => (StatusCode::OK, String::new()),
     };
-    let continuing = if local_path(next, &pages.origin).is_some_and(|path| path.starts_with("/oauth/authorize")) {
-        "<p class=\"muted\">Sign in to continue to the authorization request.</p>"
-    } else {
-        ""
-    };
+    let continuing =
+        if local_path(next, &pages.origin).is_some_and(|path| path.starts_with("/oauth/authorize")) {
+            "<p class=\"muted\">Sign in to continue to the authorization request.</p>"
+        } else {
+            ""
+        };
     let main = format!(
         "<h1>Sign in to the quickstart</h1>\n{status}{continuing}{alert}\n\
          <form method=\"post\" action=\"{LOGIN_PATH}\">\n\
          <input type=\"hidden\" name=\"next\" value=\"{}\">\n\
          <input type=\"hidden\" name=\"token\" value=\"{}\">\n\
          <label for=\"username\">Email</label>\n\
-         <input id=\"username\" name=\"username\" type=\"email\" autocomplete=\"username\" required autofocus>\n\
+         <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" spellcheck=\"false\" required autofocus>\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
          <button type=\"submit\">Sign in</button>\n</form>\n\
@@ -290,7 +308,8 @@ async fn try_sign_in(
     form: Credentials,
 ) -> Result<Response, tower_sessions::session::Error> {
     let expected: Option<String> = session.get(FORM_TOKEN).await?;
-    let token_ok = expected.is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(form.token.as_bytes())));
+    let token_ok =
+        expected.is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(form.token.as_bytes())));
     if !token_ok {
         let message = "This sign-in form has expired. Please sign in again.";
         return form_page(pages, session, &form.next, Some(message)).await;
@@ -348,7 +367,9 @@ struct Callback {
 /// what it sent, then exchanges the code from its server with its `code_verifier`.
 async fn callback(State(pages): State<SignInPages>, Query(query): Query<Callback>) -> Response {
     let row = |name: &str, value: &Option<String>| {
-        value.as_ref().map_or_else(String::new, |value| format!("<dt>{name}</dt><dd>{}</dd>", escape_html(value)))
+        value
+            .as_ref()
+            .map_or_else(String::new, |value| format!("<dt>{name}</dt><dd>{}</dd>", escape_html(value)))
     };
     let fields = [
         row("code", &query.code),
@@ -376,15 +397,14 @@ async fn callback(State(pages): State<SignInPages>, Query(query): Query<Callback
                 ),
             )
         }
-        Some(_) => ("The demo app got a code", "<p>This code is not one the quickstart issues.</p>".to_owned()),
+        Some(_) => {
+            ("The demo app got a code", "<p>This code is not one the quickstart issues.</p>".to_owned())
+        }
         None => ("The demo app got no code", "<p>The authorization ended without a code.</p>".to_owned()),
     };
     page(StatusCode::OK, title, &format!("<h1>{}</h1>\n<dl>{fields}</dl>\n{next}", escape_html(title)))
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")],
-        STYLE,
-    )
+    ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=3600")], STYLE)
 }

@@ -95,11 +95,18 @@ impl Drop for QuickstartApp {
     }
 }
 
-/// [`start`] on the quickstart's default store, SQLite, in a fresh file.
-pub async fn start_sqlite() -> QuickstartApp {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+/// A fresh SQLite file's store URL (the quickstart's default store), and its path.
+pub fn temp_sqlite() -> (String, std::path::PathBuf) {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let db = std::env::temp_dir().join(format!("passport-quickstart-{}-{nanos}.db", std::process::id()));
-    let mut app = start(&format!("sqlite://{}", db.display())).await;
+    (format!("sqlite://{}", db.display()), db)
+}
+
+/// [`start_with`] on a fresh SQLite file, removed when the app is dropped.
+pub async fn start_sqlite(configure: impl FnOnce(&mut QuickstartConfig)) -> QuickstartApp {
+    let (url, db) = temp_sqlite();
+    let mut app = start_with(&url, configure).await;
     app.db = Some(db);
     app
 }
@@ -114,6 +121,12 @@ pub struct Reply {
 /// Serves the quickstart's app on `store` (`memory`, `sqlite://…`), with the demo app's
 /// redirect URI on a callback server of its own.
 pub async fn start(store: &str) -> QuickstartApp {
+    start_with(store, |_| {}).await
+}
+
+/// [`start`], with `configure` having the last word on the configuration (it may put the
+/// demo app's redirect URI back on the quickstart's own callback page, say).
+pub async fn start_with(store: &str, configure: impl FnOnce(&mut QuickstartConfig)) -> QuickstartApp {
     let callback = Callback::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -121,6 +134,7 @@ pub async fn start(store: &str) -> QuickstartApp {
     config.password_iterations = 1_000;
     config.store = store.into();
     config.demo_app.redirect_uri = callback.url.clone();
+    configure(&mut config);
     let node = build(&config).await.expect("quickstart app");
     let app = node.app.clone();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -143,15 +157,18 @@ impl QuickstartApp {
 
     /// The same for the first-party CLI, on a loopback port of the callback server.
     pub fn cli_url(&self, state: &str, challenge: &str) -> String {
-        authorization_url(&self.node.issuer, demo::quickstart::NATIVE_CLIENT_ID, &self.callback.url, state, challenge)
+        authorization_url(
+            &self.node.issuer,
+            demo::quickstart::NATIVE_CLIENT_ID,
+            &self.callback.url,
+            state,
+            challenge,
+        )
     }
 
     async fn send(&self, request: http::request::Builder, body: String) -> Reply {
-        let request = request.body(Full::new(Bytes::from(body))).expect("request");
-        let response = self.client.request(request).await.expect("response");
-        let status = response.status();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        let (status, _, body) = self.raw(request, body).await;
+        Reply { status, body: serde_json::from_str(&body).unwrap_or(Value::Null) }
     }
 
     /// `POST /oauth/token` with `form`, authenticated as the demo app (Basic) or, with
@@ -181,13 +198,36 @@ impl QuickstartApp {
         self.token(&form, Some((&app.client_id, &app.client_secret))).await
     }
 
-    /// `GET url` as the browser with `cookie` (`name=value`) would: status, headers, body.
-    pub async fn get_page(&self, url: &str, cookie: &str) -> (StatusCode, http::HeaderMap, String) {
-        let request = Request::builder().uri(url).header("cookie", cookie).body(Full::new(Bytes::new()));
-        let response = self.client.request(request.expect("request")).await.expect("response");
+    /// Sends `request` and reads the whole answer: status, headers, body.
+    async fn raw(
+        &self,
+        request: http::request::Builder,
+        body: String,
+    ) -> (StatusCode, http::HeaderMap, String) {
+        let request = request.body(Full::new(Bytes::from(body))).expect("request");
+        let response = self.client.request(request).await.expect("response");
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.expect("body").to_bytes();
         (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// `GET url` as the browser with `cookie` (`name=value`) would: status, headers, body.
+    pub async fn get_page(&self, url: &str, cookie: &str) -> (StatusCode, http::HeaderMap, String) {
+        self.raw(Request::get(url).header("cookie", cookie), String::new()).await
+    }
+
+    /// `POST url` with a form body, as the browser with `cookie` would.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        cookie: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, http::HeaderMap, String) {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let request = Request::post(url)
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded");
+        self.raw(request, body).await
     }
 
     /// `GET path` on the demo API with `token`: the status and the JSON body.
