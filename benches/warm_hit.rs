@@ -8,7 +8,12 @@
 //!
 //! ```text
 //! cargo bench --bench warm_hit -- --warm-up-time 1 --measurement-time 3
+//! WARM_HIT_RECORDER=1 cargo bench --bench warm_hit -- …   # with a `metrics` recorder installed
 //! ```
+//!
+//! With `WARM_HIT_RECORDER=1` a counting `metrics` recorder is installed first, so the
+//! crate's counters (feature `metrics`) really count: run both ways, one after the other,
+//! for what the counters cost on the warm path.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -82,7 +87,56 @@ fn bench_service<S, B>(
     });
 }
 
+/// A recorder whose counters and histograms are plain atomics: about what a real one
+/// costs per increment once its handles are registered.
+mod recorder {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString,
+        Unit,
+    };
+
+    struct Atomic(AtomicU64);
+
+    impl CounterFn for Atomic {
+        fn increment(&self, value: u64) {
+            self.0.fetch_add(value, Ordering::Relaxed);
+        }
+        fn absolute(&self, value: u64) {
+            self.0.store(value, Ordering::Relaxed);
+        }
+    }
+
+    impl HistogramFn for Atomic {
+        fn record(&self, value: f64) {
+            self.0.fetch_add(value.to_bits() & 1, Ordering::Relaxed);
+        }
+    }
+
+    pub(super) struct Counting;
+
+    impl Recorder for Counting {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(Arc::new(Atomic(AtomicU64::new(0))))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::from_arc(Arc::new(Atomic(AtomicU64::new(0))))
+        }
+    }
+}
+
 fn bench_warm_hit(c: &mut Criterion) {
+    if std::env::var_os("WARM_HIT_RECORDER").is_some() {
+        metrics::set_global_recorder(recorder::Counting).expect("the first recorder");
+    }
     let key = support::TestKey::generate(ALGORITHM);
     let token = key.sign(&support::user_claims("1", "read-posts"));
     let authorization = HeaderValue::from_str(&format!("Bearer {token}")).expect("token is a header value");

@@ -87,6 +87,7 @@ pub mod guard;
 pub mod keys;
 pub mod revocation;
 pub mod scope;
+mod telemetry;
 pub mod token;
 pub mod verify;
 

@@ -70,6 +70,23 @@ async fn token<S: Store>(
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {
     let grant_type = form.require("grant_type")?;
+    let outcome = grant(issuer, credentials, form, grant_type).await;
+    crate::telemetry::token_request(
+        grant_type,
+        match &outcome {
+            Ok(_) => "issued",
+            Err(error) => error.code().as_str(),
+        },
+    );
+    outcome
+}
+
+async fn grant<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+    grant_type: &str,
+) -> Result<EndpointResponse, OAuthError> {
     let client = authenticate(issuer, &credentials).await?;
     let scope = form.get("scope");
     let tokens = match grant_type {

@@ -17,6 +17,7 @@ impl ResponseConfig {
     /// and leaves it in the response's extensions.
     pub(crate) fn reject<T>(&self, error: AuthError, make_body: impl FnOnce(Bytes) -> T) -> Response<T> {
         trace(&error);
+        crate::telemetry::rejected(error.reason());
         let mut response = self.render(&error, make_body);
         response.extensions_mut().insert(error);
         response

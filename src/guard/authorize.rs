@@ -116,8 +116,10 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
         let key = self.cache.as_ref().map(|_| cache_key(issuer, client_id));
         if let (Some(cache), Some(key)) = (&self.cache, &key) {
             if let Some(status) = cache.clients.get(key) {
+                crate::telemetry::principal_cache(true, true);
                 return Ok(status);
             }
+            crate::telemetry::principal_cache(true, false);
         }
         let status = self
             .resolver
@@ -139,6 +141,9 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
             (Some(cache), Some(key)) => cache.users.get(key),
             _ => None,
         };
+        if key.is_some() {
+            crate::telemetry::principal_cache(false, cached.is_some());
+        }
         let user = match cached {
             Some(user) => user,
             None => {

@@ -85,6 +85,7 @@ where
                     let outcome = ready!(authorize.as_mut().poll(cx));
                     let error = match (outcome, call.take()) {
                         (Ok(principal), Some((mut inner, mut request))) => {
+                            crate::telemetry::allowed();
                             let extensions = request.extensions_mut();
                             extensions.insert(GuardContext {
                                 token: Some(principal.token().clone()),

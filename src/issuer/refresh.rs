@@ -77,6 +77,7 @@ impl<S: Store> Issuer<S> {
             }
             RotationOutcome::ReuseDetected { family_id, revoked } => {
                 tracing::warn!(family_id = %family_id, client_id = %client.id, "refresh token reuse detected; family revoked");
+                crate::telemetry::refresh_reuse();
                 self.record_revoked(&revoked);
                 self.emit(IssuerEvent::RefreshTokenReuseDetected {
                     family_id: family_id.clone(),

@@ -152,8 +152,10 @@ impl<S: RevocationStore> RevocationList<S> {
     /// When the store fails.
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
         if let Some(entry) = self.inner.cache.get(jti) {
+            crate::telemetry::revocation_cache(true);
             return Ok(entry.revoked);
         }
+        crate::telemetry::revocation_cache(false);
         let revoked = self.inner.store.is_revoked(jti).await.map_err(BackendError::new)?;
         if revoked {
             // The store only says "revoked"; keep it for the cache's own bound (the token

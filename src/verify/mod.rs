@@ -164,16 +164,18 @@ impl Verifier {
     fn attempt(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
         let now = self.inner.clock.now();
         let Some(cache) = &self.inner.cache else {
-            return self.check(token, now, lookup).map(|cached| cached.token);
+            return self.timed_check(token, now, lookup).map(|cached| cached.token);
         };
         let stale = match cache.get(token) {
             Some(hit) if self.current(&hit) => {
+                crate::telemetry::verified_cache(true);
                 self.inner.policy.check_expiry(hit.token.expires_at(), now)?;
                 return Ok(hit.token);
             }
             hit => hit.is_some(),
         };
-        match self.check(token, now, lookup) {
+        crate::telemetry::verified_cache(false);
+        match self.timed_check(token, now, lookup) {
             Ok(cached) => {
                 let verified = cached.token.clone();
                 cache.insert(token, cached);
@@ -187,6 +189,17 @@ impl Verifier {
                 Err(miss)
             }
         }
+    }
+
+    /// [`check`](Self::check), timed into `passport_verify_cold_seconds` with `metrics`.
+    #[inline]
+    fn timed_check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let checked = self.check(token, now, lookup);
+        #[cfg(feature = "metrics")]
+        crate::telemetry::cold_verify(started.elapsed().as_secs_f64());
+        checked
     }
 
     /// Whether a cache entry was verified under keys that have withdrawn none since.

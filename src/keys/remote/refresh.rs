@@ -181,6 +181,7 @@ impl Shared {
                 .is_ok();
         if won {
             bump(&self.counters.refetches, 1);
+            crate::telemetry::jwks_unknown_kid("refetch");
             // Published before the request flag, so the task that sees the flag finds it.
             let flight = self.start_flight(kid);
             self.fetch_requested.store(true, Ordering::Release);
@@ -200,12 +201,14 @@ impl Shared {
             }
         }
         bump(&self.counters.cooldown_rejections, 1);
+        crate::telemetry::jwks_unknown_kid("cooldown");
         tracing::debug!(kid = ?kid.map(short), "unknown kid during the refetch cooldown: refused, no fetch");
         None
     }
 
     fn waiting(&self, flight: Arc<Flight>) -> KeyWait {
         bump(&self.counters.refetch_waits, 1);
+        crate::telemetry::jwks_unknown_kid("joined");
         KeyWait(flight)
     }
 
@@ -259,6 +262,7 @@ impl Shared {
             Ok(Outcome::Fresh { keys, skipped, max_age }) => {
                 state.failures = 0;
                 bump(&self.counters.skipped_keys, u64::try_from(skipped).unwrap_or(u64::MAX));
+                crate::telemetry::jwks_fetch("ok");
                 let next = self.interval(max_age);
                 let count = keys.len();
                 self.publish(keys, skipped);
@@ -270,6 +274,7 @@ impl Shared {
             Ok(Outcome::NotModified { max_age }) => {
                 state.failures = 0;
                 bump(&self.counters.not_modified, 1);
+                crate::telemetry::jwks_fetch("not_modified");
                 let next = self.interval(max_age);
                 if let Some(current) = self.snapshot.load_full() {
                     self.publish(current.keys.clone(), current.skipped);
@@ -282,6 +287,7 @@ impl Shared {
             Err(error) => {
                 state.failures = state.failures.saturating_add(1);
                 bump(&self.counters.failures, 1);
+                crate::telemetry::jwks_fetch("failed");
                 let retry = self.backoff(state.failures);
                 self.schedule(retry);
                 let serving = self.snapshot.load().as_deref().is_some_and(Snapshot::usable);

@@ -118,6 +118,7 @@ impl super::Transport for PgRevocationBus {
                     super::apply_payload(&caches, Some(notification.payload()));
                 }
                 super::disconnected(&caches, &connected);
+                crate::telemetry::bus_reconnect("postgres");
             }
         }
     }

@@ -114,6 +114,7 @@ impl super::Transport for RedisRevocationBus {
                     super::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
                 }
                 super::disconnected(&caches, &connected);
+                crate::telemetry::bus_reconnect("redis");
             }
         }
     }
