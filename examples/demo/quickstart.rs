@@ -202,6 +202,20 @@ pub fn pkce_pair() -> Result<(String, String), Box<dyn Error>> {
 }
 
 /// A running quickstart node.
+/// The Prometheus recorder the crate's counters go to (feature `metrics`), installed once
+/// per process before the first request; `None` if something else installed one first.
+fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok().map(|()| handle)
+        })
+        .clone()
+}
+
 pub struct Quickstart {
     pub issuer: Issuer<AnyStore>,
     pub app: Router,
@@ -303,7 +317,23 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let pages = SignInPages::new(users, &config.issuer, &token_url, &app.redirect_uri);
     // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
     // both: the hook reads the session the sign-in page wrote.
+    let metrics = prometheus();
     let app = router(guard)
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    match metrics {
+                        Some(handle) => (http::StatusCode::OK, handle.render()),
+                        None => (
+                            http::StatusCode::SERVICE_UNAVAILABLE,
+                            "another metrics recorder is installed".into(),
+                        ),
+                    }
+                }
+            }),
+        )
         .merge(pages.routes())
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
