@@ -62,6 +62,7 @@ pub struct ClientRegistration {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) owner: Option<String>,
     pub(crate) require_pkce: Option<bool>,
+    pub(crate) provider: Option<String>,
 }
 
 impl ClientRegistration {
@@ -78,6 +79,7 @@ impl ClientRegistration {
             redirect_uris: Vec::new(),
             owner: None,
             require_pkce: None,
+            provider: None,
         }
     }
 
@@ -337,6 +339,7 @@ impl<S: Store> Issuer<S> {
             redirect_uris,
             owner: registration.owner,
             require_pkce: registration.require_pkce.unwrap_or(true),
+            provider: registration.provider,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })

@@ -164,6 +164,7 @@ impl<S: Store> Issuer<S> {
             redirect_uris: Vec::new(),
             owner: None,
             require_pkce: true,
+            provider: None,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(client)

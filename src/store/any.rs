@@ -1,7 +1,7 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, MemoryStore, Purge,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, MemoryStore, Purge,
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
@@ -108,6 +108,12 @@ impl ClientStore for AnyStore {
     }
     async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
         dispatch!(self, store => store.set_client_revoked(id, revoked))
+    }
+    async fn update_client(&self, id: &str, update: ClientUpdate) -> Result<Option<ClientRecord>, StoreError> {
+        dispatch!(self, store => store.update_client(id, update))
+    }
+    async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        dispatch!(self, store => store.clients_owned_by(owner))
     }
 }
 

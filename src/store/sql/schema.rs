@@ -29,6 +29,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "client redirect URIs, owner and PKCE requirement",
         sql: include_str!("migrations/0003_client_redirect_uris.sql"),
     },
+    // Version 4 is left to the authorization codes' table (another branch).
+    Migration {
+        version: 5,
+        description: "the user provider of a client",
+        sql: include_str!("migrations/0005_client_provider.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.

@@ -9,7 +9,7 @@ use sqlx::{Pool, Sqlite, Transaction};
 
 use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, Purge, PurgeCounts, PurgeStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts, PurgeStore,
     RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
     SettingsStore, StoreError, TokenStore,
 };
