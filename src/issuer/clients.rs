@@ -156,8 +156,18 @@ impl ClientRegistration {
 }
 
 /// The most redirect URIs one client may register, and the longest one.
-const MAX_REDIRECT_URIS: usize = 32;
+pub(super) const MAX_REDIRECT_URIS: usize = 32;
 const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// Why `uri` cannot be registered as a redirect URI, if it cannot.
+pub(super) fn redirect_uri_problem(uri: &str) -> Option<String> {
+    (uri.len() > MAX_REDIRECT_URI_LEN || !redirect_uri::registrable(uri)).then(|| {
+        format!(
+            "{uri:?} cannot be a redirect URI: it must be absolute, without a fragment, and https, \
+             loopback http, or a private-use scheme such as com.example.app:/callback"
+        )
+    })
+}
 
 /// Checks a registration's redirect URIs and PKCE setting; the URIs, deduplicated.
 fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, IssuerError> {
@@ -171,11 +181,8 @@ fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, I
     }
     let mut uris: Vec<String> = Vec::with_capacity(registration.redirect_uris.len());
     for uri in &registration.redirect_uris {
-        if uri.len() > MAX_REDIRECT_URI_LEN || !redirect_uri::registrable(uri) {
-            return Err(IssuerError::Invalid(format!(
-                "{uri:?} cannot be a redirect URI: it must be absolute, without a fragment, and https, \
-                 loopback http, or a private-use scheme such as com.example.app:/callback"
-            )));
+        if let Some(problem) = redirect_uri_problem(uri) {
+            return Err(IssuerError::Invalid(problem));
         }
         if !uris.contains(uri) {
             uris.push(uri.clone());

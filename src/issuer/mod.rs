@@ -55,6 +55,7 @@ mod scopes;
 pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
+pub(crate) mod user_clients;
 mod users;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};

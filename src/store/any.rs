@@ -1,9 +1,9 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, MemoryStore, Purge,
-    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
-    RotationOutcome, SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, MemoryStore,
+    Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens,
+    Rotation, RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
@@ -109,7 +109,11 @@ impl ClientStore for AnyStore {
     async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
         dispatch!(self, store => store.set_client_revoked(id, revoked))
     }
-    async fn update_client(&self, id: &str, update: ClientUpdate) -> Result<Option<ClientRecord>, StoreError> {
+    async fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> Result<Option<ClientRecord>, StoreError> {
         dispatch!(self, store => store.update_client(id, update))
     }
     async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {

@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts,
+    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 
 /// Registered clients.

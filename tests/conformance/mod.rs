@@ -17,8 +17,8 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, ClientUpdate, FamilyRecord, GrantType, Purge, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, SecretHash, Store,
+    AccessTokenRecord, ClientRecord, ClientUpdate, FamilyRecord, GrantType, Purge, RefreshTokenRecord,
+    RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
 };
 use tower_passport::{clock::ManualClock, GuardLayer};
 
@@ -204,7 +204,10 @@ pub async fn concurrent_client_updates_all_land<S: Store>(store: S) {
     // Each task changes a different field: none of the changes may be lost.
     let updates = [
         ClientUpdate { name: Some("Concurrent".into()), ..ClientUpdate::default() },
-        ClientUpdate { redirect_uris: Some(vec!["https://other.example.com/cb".into()]), ..ClientUpdate::default() },
+        ClientUpdate {
+            redirect_uris: Some(vec!["https://other.example.com/cb".into()]),
+            ..ClientUpdate::default()
+        },
         ClientUpdate { secret_hash: Some(SecretHash::of(b"concurrent-secret")), ..ClientUpdate::default() },
         ClientUpdate { revoked: Some(true), ..ClientUpdate::default() },
     ];
@@ -239,7 +242,11 @@ pub async fn clients_are_listed_by_owner<S: Store>(store: S) {
     store.put_client(owned(&bobs, &bob, T0)).await.unwrap();
     store.put_client(ClientRecord { owner: None, ..client(&unique("client")) }).await.unwrap();
     let ids = |clients: Vec<ClientRecord>| clients.into_iter().map(|c| c.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.clients_owned_by(&ann).await.unwrap()), [first.clone(), second.clone()], "oldest first");
+    assert_eq!(
+        ids(store.clients_owned_by(&ann).await.unwrap()),
+        [first.clone(), second.clone()],
+        "oldest first"
+    );
     assert_eq!(ids(store.clients_owned_by(&bob).await.unwrap()), [bobs.clone()]);
 
     // Revoked clients are listed too, as stored.

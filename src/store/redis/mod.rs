@@ -53,9 +53,9 @@ use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
-    SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
@@ -184,7 +184,11 @@ impl ClientStore for RedisStore {
         Ok(found == 1)
     }
 
-    async fn update_client(&self, id: &str, update: ClientUpdate) -> Result<Option<ClientRecord>, StoreError> {
+    async fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> Result<Option<ClientRecord>, StoreError> {
         // Read, apply, and write only if the record did not change meanwhile; a lost race
         // reads again. The revoked flag is a field of its own, set by the same script.
         for _ in 0..UPDATE_ATTEMPTS {
@@ -192,8 +196,12 @@ impl ClientStore for RedisStore {
             let Some(read) = record.clone() else { return Ok(None) };
             let Some(mut client) = codec::client(record, revoked)? else { return Ok(None) };
             update.apply(&mut client);
-            let args =
-                [id.to_owned(), read, codec::client_json(&client)?, codec::optional(update.revoked.map(flag))];
+            let args = [
+                id.to_owned(),
+                read,
+                codec::client_json(&client)?,
+                codec::optional(update.revoked.map(flag)),
+            ];
             let reply: Vec<Option<String>> = self.eval(&self.scripts.update_client, &[], &args).await?;
             match reply.first().cloned().flatten().as_deref() {
                 Some("0") => return Ok(None),
@@ -209,7 +217,8 @@ impl ClientStore for RedisStore {
     }
 
     async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
-        let flat: Vec<Option<String>> = self.eval(&self.scripts.owner_clients, &[], &[owner.to_owned()]).await?;
+        let flat: Vec<Option<String>> =
+            self.eval(&self.scripts.owner_clients, &[], &[owner.to_owned()]).await?;
         if flat.len() % 2 != 0 {
             return Err(Malformed::error("owner clients reply"));
         }

@@ -6,9 +6,9 @@ use sqlx::{PgPool, Pool, Postgres, Transaction};
 
 use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
-    SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](crate::store::Store) in PostgreSQL, shared by every node of a deployment. Rotation locks the

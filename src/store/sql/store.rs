@@ -9,8 +9,8 @@ use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
 use crate::store::rotation::{plan, RotationPlan};
 use crate::store::{
-    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts,
+    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 
 impl<DB> Sql<DB>
