@@ -53,7 +53,8 @@ impl UserCaller {
 
 /// The caller, or the answer that refuses it.
 ///
-/// With a token (from the guard in front): 403 `insufficient_scope` for a client token or
+/// With a token (from the guard in front): 401 `invalid_token` for a user of another user
+/// provider than the default one, 403 `insufficient_scope` for a client token or
 /// (unless `IssuerBuilder::token_management_first_party_only` is off) a third-party client's
 /// token, 503 when the client registry cannot answer.
 ///
@@ -77,6 +78,12 @@ pub(super) async fn user_caller<S: Store>(
         (PrincipalKind::User, Some(user_id)) => user_id.to_owned(),
         _ => return Err(reject(AuthError::wrong_principal_kind(Reason::UserTokenRequired), &responses)),
     };
+    // What the APIs manage (clients, personal access tokens, a user's tokens) is known by
+    // user id only: they serve the default provider's users, or customer 5 would manage
+    // user 5's.
+    if token.provider_or_default() != crate::token::DEFAULT_PROVIDER {
+        return Err(reject(AuthError::invalid_token(Reason::WrongProvider), &responses));
+    }
     match issuer.may_manage_tokens(token.client_id()).await {
         Ok(true) => Ok(UserCaller { token: Some(token), user_id, csrf: None }),
         Ok(false) => {

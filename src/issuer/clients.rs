@@ -146,6 +146,23 @@ impl ClientRegistration {
         self
     }
 
+    /// The user provider the client's users come from (Passport's `--provider`), such as
+    /// `"customers"`: the password grant resolves them through the issuer's
+    /// [`user_provider`](super::IssuerBuilder::user_provider) of that name, the
+    /// authorization code grant's sign-in hook is told it
+    /// ([`SignInRequest::provider`](crate::endpoint::SignInRequest::provider)), and their
+    /// tokens name it in the `provider` claim. Without it, the default provider (`"users"`).
+    ///
+    /// ```
+    /// use tower_passport::issuer::ClientRegistration;
+    /// use tower_passport::store::GrantType;
+    /// let shop = ClientRegistration::confidential("Shop").grants([GrantType::Password]).provider("customers");
+    /// ```
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
     /// Whether a confidential client must use PKCE in the authorization code grant (on by
     /// default). A public client always must: turning it off for one is refused at
     /// registration.
@@ -311,6 +328,9 @@ impl<S: Store> Issuer<S> {
             return Err(IssuerError::Invalid(
                 "the client credentials grant needs a confidential client".into(),
             ));
+        }
+        if registration.provider.as_deref().is_some_and(|provider| provider.trim().is_empty()) {
+            return Err(IssuerError::Invalid("a user provider needs a name".into()));
         }
         let id = match registration.id {
             Some(id) if !id.is_empty() => id,

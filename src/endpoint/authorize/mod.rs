@@ -300,7 +300,8 @@ async fn signed_in<S: Store + CodeStore>(
     status: StatusCode,
 ) -> Result<String, EndpointResponse> {
     let return_to = issuer.authorization_url(request);
-    let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login());
+    let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login())
+        .for_provider(request.client().provider.as_deref());
     match flow.hook.ask(&asked).await {
         Ok(SignIn::User(user_id)) if !user_id.is_empty() => Ok(user_id),
         Ok(_) if request.prompt().none() => Err(failed(
