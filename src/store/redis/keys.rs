@@ -17,7 +17,8 @@ pub(super) const FAMILY: &str = "family";
 // `family-refresh:<family>` and `family-access:<family>` (sets of the family's token ids),
 // `pats:<user>` (set of a user's personal access tokens), and `user-access:<user>` and
 // `user-families:<user>` (sorted sets of a user's access tokens and families, scored by
-// expiry), each living as long as its longest-lived member.
+// expiry), each living as long as its longest-lived member; and `owner-clients:<owner>` (set
+// of the ids of the clients an owner owns, kept by `put_client.lua`, no TTL).
 
 /// The key names under one prefix.
 #[derive(Clone, Debug)]
