@@ -26,9 +26,9 @@ use tower_passport::issuer::{
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, GrantType, MemoryStore, Purge,
-    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
-    RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, GrantType,
+    MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
+    RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::{
     clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
@@ -1986,6 +1986,16 @@ impl ClientStore for FlakyStore {
     }
     async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
         self.run(|| self.inner.set_client_revoked(id, revoked)).await
+    }
+    async fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        self.run(|| self.inner.update_client(id, update)).await
+    }
+    async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        self.run(|| self.inner.clients_owned_by(owner)).await
     }
 }
 

@@ -608,6 +608,7 @@ async fn everything_lives_under_the_prefix() {
         "user-families",
         "setting",
         "client",
+        "owner-clients",
     ]
     .into();
     assert_eq!(kinds, expected, "{keys:?}");

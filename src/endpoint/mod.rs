@@ -12,11 +12,20 @@
 //! | `GET /oauth/scopes` | the scope registry |
 //! | `GET/POST /oauth/personal-access-tokens`, `DELETE …/{id}` | Passport's JSON API, behind the guard |
 //! | `GET /oauth/tokens`, `DELETE /oauth/tokens/{id}` | Passport's authorized-tokens API, behind the guard |
+//! | `GET/POST /oauth/clients`, `GET/PUT/DELETE …/{id}`, `POST …/{id}/secret` | Passport's clients API, behind the guard |
 //!
 //! [`OAuthRoutes`] serves the first six and answers 404 elsewhere;
-//! [`PersonalAccessTokens`] and [`AuthorizedTokens`] serve the last two and must sit
-//! behind a [`GuardLayer`](crate::GuardLayer). Both serve first-party clients' user tokens
-//! only, by default.
+//! [`PersonalAccessTokens`], [`AuthorizedTokens`] and [`Clients`] serve the last three and
+//! sit behind a [`GuardLayer`](crate::GuardLayer). They serve first-party clients' user
+//! tokens only, by default, and, once the authorization code grant is enabled, the user
+//! signed in on the app's session, through the same
+//! [`SignedInUser`] hook as the approval screen (as Passport guards them with `web` and
+//! `auth`): put an [optional](crate::guard::GuardBuilder::optional) guard in front to
+//! accept both. A session call that changes something (any method but `GET`, `HEAD` and
+//! `OPTIONS`) must carry an `X-CSRF-TOKEN` header ([`Issuer::session_csrf_token`], or the
+//! header every answer to a session call carries), or it is refused with 403
+//! `{"message": "CSRF token mismatch."}` (Laravel answers 419, which is not a registered
+//! status). Bearer calls need none.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -102,6 +111,7 @@ macro_rules! issuer_service {
 
 pub(crate) mod authorize;
 mod caller;
+mod clients;
 mod personal;
 mod request;
 mod response;
@@ -109,12 +119,13 @@ mod routes;
 mod tokens;
 
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
+pub use clients::Clients;
 pub use personal::PersonalAccessTokens;
 pub use response::EndpointResponse;
 pub use routes::OAuthRoutes;
 pub use tokens::AuthorizedTokens;
 
-use crate::issuer::Issuer;
+use crate::issuer::{Issuer, IssuerError};
 use crate::store::Store;
 
 impl<S: Store> Issuer<S> {
@@ -148,5 +159,66 @@ impl<S: Store> Issuer<S> {
     /// ```
     pub fn authorized_tokens_endpoint(&self) -> AuthorizedTokens<S> {
         AuthorizedTokens::new(self.clone())
+    }
+
+    /// Passport's clients JSON API (`GET/POST /oauth/clients`, `GET/PUT/DELETE
+    /// /oauth/clients/{id}`, `POST /oauth/clients/{id}/secret`): the signed-in user's own
+    /// clients. Put a guard in front of it (an optional one to accept the session too);
+    /// see [`Clients`] for a mounted example.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::GuardLayer;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build()?;
+    /// let clients = tower::ServiceBuilder::new().layer(guard).service(issuer.clients_endpoint());
+    /// # let _ = clients;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn clients_endpoint(&self) -> Clients<S> {
+        Clients::new(self.clone())
+    }
+
+    /// A CSRF token for the JSON APIs' calls made through `user_id`'s session: put it in
+    /// your page (Laravel's `csrf_token()` in a `<meta>` tag) and send it as the
+    /// `X-CSRF-TOKEN` header with every `POST`, `PUT` and `DELETE`. It is an HMAC over the
+    /// user and the time, under the key the approval screen's tokens use (shared by every
+    /// node through the store), and stays good for 12 hours. Every answer to a session call
+    /// carries a fresh one in its `X-CSRF-TOKEN` header too.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::endpoint::{SignIn, SignInRequest};
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::BackendError;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_authorization_code(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("7".into())) })
+    ///     .build()?;
+    /// let token = issuer.session_csrf_token("7").await?;
+    /// assert_ne!(token, issuer.session_csrf_token("8").await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the authorization code grant (which brings the session hook) is not enabled,
+    /// or the store fails.
+    pub async fn session_csrf_token(&self, user_id: &str) -> Result<String, IssuerError> {
+        let Some(flow) = &self.code_settings().flow else {
+            return Err(IssuerError::Invalid(
+                "the JSON APIs accept sessions only once the authorization code grant is enabled \
+                 (IssuerBuilder::enable_authorization_code)"
+                    .into(),
+            ));
+        };
+        Ok(flow.api_csrf_token(&**self.store(), user_id, self.now_for_endpoint()).await?)
     }
 }

@@ -3,7 +3,7 @@ use http_body::Body;
 use serde::{Deserialize, Serialize};
 
 use super::caller::{user_caller, UserCaller};
-use super::request::{has_media_type, read_body};
+use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
 use crate::issuer::{Issuer, OAuthError};
 use crate::store::{AccessTokenRecord, Store};
@@ -16,8 +16,12 @@ issuer_service! {
     ///   answered `{"accessToken": …, "token": {…}}` (the only time the token is shown);
     /// - `DELETE /oauth/personal-access-tokens/{id}`: revokes one (204, or 404).
     ///
-    /// It reads the principal the guard left in the request: without a guard it answers 500,
-    /// without a token 401, and for a client token 403. By default it serves first-party
+    /// It reads the principal the guard left in the request or, once the authorization code
+    /// grant is enabled, the user the app's [`SignedInUser`](super::SignedInUser) hook says
+    /// is signed in (a session call that changes something needs `X-CSRF-TOKEN`, see
+    /// [`Issuer::session_csrf_token`](crate::issuer::Issuer::session_csrf_token)). Without
+    /// a guard or a hook it answers 500, without a token or a session 401, and for a client
+    /// token 403. By default it serves first-party
     /// clients' tokens only: a third-party client's token gets 403 too
     /// ([`IssuerBuilder::token_management_first_party_only`](crate::issuer::IssuerBuilder::token_management_first_party_only)).
     /// A new token's scopes must lie within the calling token's own, so a narrow token cannot
@@ -66,26 +70,20 @@ where
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let caller = match user_caller(&issuer, request.extensions()).await {
+    let (parts, body) = request.into_parts();
+    let caller = match user_caller(&issuer, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
     let user_id = caller.user_id.as_str();
-    let (parts, body) = request.into_parts();
     let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/personal-access-tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
     let outcome = match (&parts.method, id) {
         (&Method::GET, None) => list(&issuer, user_id).await,
-        (&Method::POST, None) => {
-            if !has_media_type(&parts.headers, "application/json") {
-                Err(OAuthError::invalid_request("The body must be application/json"))
-            } else {
-                match read_body(&parts.headers, body).await {
-                    Ok(bytes) => create(&issuer, &caller, &bytes).await,
-                    Err(error) => Err(error),
-                }
-            }
-        }
+        (&Method::POST, None) => match read_json_body(&parts.headers, body).await {
+            Ok(bytes) => create(&issuer, &caller, &bytes).await,
+            Err(error) => Err(error),
+        },
         (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(user_id, id).await {
             Ok(true) => Ok(response::empty(StatusCode::NO_CONTENT)),
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
@@ -94,7 +92,7 @@ where
         (_, None) => Ok(response::method_not_allowed("GET, POST")),
         (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),
     };
-    outcome.unwrap_or_else(|error| response::error(&error))
+    caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
 async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {
@@ -110,12 +108,17 @@ async fn create<S: Store>(
 ) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
-    issuer.scope_registry().within_caller(caller.token.scopes(), &request.scopes)?;
-    let jti = caller
-        .token
-        .jti()
-        .ok_or_else(|| OAuthError::invalid_grant("The calling token is not a live token of this issuer"))?;
-    let created = issuer.create_personal_access_token_through(jti, &request.name, &request.scopes).await?;
+    let created = match &caller.token {
+        Some(token) => {
+            issuer.scope_registry().within_caller(token.scopes(), &request.scopes)?;
+            let jti = token.jti().ok_or_else(|| {
+                OAuthError::invalid_grant("The calling token is not a live token of this issuer")
+            })?;
+            issuer.create_personal_access_token_through(jti, &request.name, &request.scopes).await?
+        }
+        // The user's own session, as Passport's `web` + `auth`: any registered scope.
+        None => issuer.create_personal_access_token(&caller.user_id, &request.name, &request.scopes).await?,
+    };
     let body =
         serde_json::json!({ "accessToken": created.access_token, "token": Listed::from(&created.record) });
     Ok(response::json(StatusCode::OK, &body))

@@ -37,6 +37,19 @@ where
     }
 }
 
+/// Reads a body that must be declared `application/json` (`invalid_request` otherwise), as
+/// [`read_body`] does.
+pub(crate) async fn read_json_body<B>(headers: &HeaderMap, body: B) -> Result<Bytes, OAuthError>
+where
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if !has_media_type(headers, "application/json") {
+        return Err(OAuthError::invalid_request("The body must be application/json"));
+    }
+    read_body(headers, body).await
+}
+
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
     Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())

@@ -23,9 +23,11 @@ issuer_service! {
     ///
     /// Unlike Passport, which hides first-party clients, every client is listed, with
     /// `first_party` so that a page can tell your own apps from others. It reads the principal
-    /// the guard left in the request and refuses the callers the personal-access-token API
-    /// refuses: 500 without a guard, 401 without a token, 403 for a client token and, by
-    /// default, for a third-party client's token
+    /// the guard left in the request, or the user signed in on the app's session (as
+    /// [`PersonalAccessTokens`](super::PersonalAccessTokens) does), and refuses the callers
+    /// the personal-access-token API refuses: 500 without a guard or a hook, 401 without a
+    /// token or a session, 403 for a session `DELETE` without `X-CSRF-TOKEN`, for a client
+    /// token and, by default, for a third-party client's token
     /// ([`IssuerBuilder::token_management_first_party_only`](crate::issuer::IssuerBuilder::token_management_first_party_only)).
     ///
     /// ```
@@ -110,13 +112,14 @@ impl<'a> From<&'a AuthorizedClient> for Listed<'a> {
 }
 
 async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse {
-    let caller = match user_caller(&issuer, request.extensions()).await {
+    let (parts, _) = request.into_parts();
+    let caller = match user_caller(&issuer, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
-    let path = request.uri().path().trim_end_matches('/');
+    let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
-    let outcome = match (request.method(), id) {
+    let outcome = match (&parts.method, id) {
         (&Method::GET, None) => list(&issuer, &caller.user_id).await,
         (&Method::DELETE, Some(id)) => {
             // An id is a client id or a jti; a client id may have been percent-encoded.
@@ -132,7 +135,7 @@ async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> Endpoint
         (_, None) => Ok(response::method_not_allowed("GET")),
         (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),
     };
-    outcome.unwrap_or_else(|error| response::error(&error))
+    caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
 async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {

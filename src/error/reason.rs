@@ -83,6 +83,10 @@ pub enum Reason {
     /// The route is for tokens of first-party clients only (the issuer's token-management
     /// APIs, by default).
     FirstPartyClientRequired,
+    /// The token's user comes from another user provider than the guard's
+    /// ([`GuardBuilder::provider`](crate::guard::GuardBuilder::provider)): a customer is
+    /// never the user with the same id.
+    WrongProvider,
 }
 
 impl Reason {
@@ -128,6 +132,7 @@ impl Reason {
             }
             Self::PolledAfterCompletion => "Internal error",
             Self::FirstPartyClientRequired => "This resource requires a token of a first-party client",
+            Self::WrongProvider => "The access token's user belongs to another user provider",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

@@ -73,6 +73,8 @@ pub(crate) struct Authorizer<R: ResolvePrincipal, C> {
     pub(crate) resolver: R,
     pub(crate) cache: Option<ResolverCache<R::User>>,
     pub(crate) revocation: C,
+    /// The user provider the guard is bound to, if any.
+    pub(crate) provider: Option<Arc<str>>,
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<R, C> {
@@ -95,6 +97,11 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<
 
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
     async fn run(&self, token: VerifiedToken) -> Result<Principal<R::User>, AuthError> {
+        if let Some(provider) = &self.provider {
+            if token.kind() == PrincipalKind::User && token.provider_or_default() != &**provider {
+                return Err(AuthError::invalid_token(Reason::WrongProvider));
+            }
+        }
         match self.revocation.is_revoked(&token).await {
             Ok(false) => {}
             Ok(true) => return Err(AuthError::invalid_token(Reason::Revoked)),

@@ -117,6 +117,7 @@ impl GuardLayer {
             resolver: TokenOnly,
             resolver_cache: None,
             revocation: NoRevocation,
+            provider: None,
         }
     }
 }
@@ -188,6 +189,7 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     resolver: R,
     resolver_cache: Option<(u64, Duration)>,
     revocation: C,
+    provider: Option<Arc<str>>,
 }
 
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
@@ -203,6 +205,30 @@ impl<R, C> fmt::Debug for GuardBuilder<R, C> {
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
+    /// Binds the guard to one user provider (Passport's guard `provider`, "Multiple
+    /// Authentication Guards"): a user token is accepted only when its user comes from
+    /// `provider`, as its `provider` claim says (a token without the claim comes from
+    /// [`DEFAULT_PROVIDER`](crate::token::DEFAULT_PROVIDER), `"users"`). Any other user
+    /// token is refused with 401 `invalid_token` ([`Reason::WrongProvider`](crate::error::Reason::WrongProvider))
+    /// before the resolver sees it, even when its `sub` is the id of one of this provider's
+    /// users: customer 5 is never user 5. Client-credentials tokens have no user and are not
+    /// affected. Unbound (the default), the guard accepts every provider's users: then tell
+    /// them apart with [`VerifiedToken::provider`](crate::VerifiedToken::provider).
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let customers_only: GuardLayer = GuardLayer::builder(verifier).provider("customers").build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn provider(mut self, provider: impl Into<Arc<str>>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
     /// Passes requests without a token through, without a principal.
     pub fn optional(mut self) -> Self {
         self.mode = GuardMode::Optional;
@@ -257,6 +283,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             resolver,
             resolver_cache: Some(self.resolver_cache.unwrap_or((10_000, Duration::from_secs(60)))),
             revocation: self.revocation,
+            provider: self.provider,
         }
     }
 
@@ -277,6 +304,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             resolver: self.resolver,
             resolver_cache: self.resolver_cache,
             revocation,
+            provider: self.provider,
         }
     }
 
@@ -313,8 +341,12 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             .resolver_cache
             .filter(|(capacity, ttl)| *capacity > 0 && !ttl.is_zero())
             .map(|(capacity, ttl)| ResolverCache::new(capacity, ttl));
-        let authorizer: Arc<dyn Authorize<R::User>> =
-            Arc::new(Authorizer { resolver: self.resolver, cache, revocation: self.revocation });
+        let authorizer: Arc<dyn Authorize<R::User>> = Arc::new(Authorizer {
+            resolver: self.resolver,
+            cache,
+            revocation: self.revocation,
+            provider: self.provider,
+        });
         GuardLayer {
             config: Arc::new(GuardConfig {
                 verifier: self.verifier,

@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
@@ -18,6 +19,14 @@ pub(crate) type BoxedUserProvider = Arc<
         + Send
         + Sync,
 >;
+
+fn boxed_provider<P: UserProvider>(provider: P) -> BoxedUserProvider {
+    let provider = Arc::new(provider);
+    Arc::new(move |username: String, password: String| {
+        let provider = provider.clone();
+        Box::pin(async move { provider.authenticate(&username, &password).await })
+    })
+}
 
 /// The default [`IssuerBuilder::refresh_race_window`].
 const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
@@ -61,6 +70,7 @@ pub struct IssuerBuilder<S> {
     grace: Option<Duration>,
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    providers: HashMap<String, BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
     personal_client_id: String,
@@ -83,6 +93,7 @@ impl<S> std::fmt::Debug for IssuerBuilder<S> {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("personal_ttl", &self.personal_ttl)
             .field("password_grant", &self.users.is_some())
+            .field("user_providers", &self.providers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +115,7 @@ impl<S: Store> IssuerBuilder<S> {
             grace: None,
             first_party_token_management: true,
             users: None,
+            providers: HashMap::new(),
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: Duration::from_secs(5),
             personal_client_id: "personal-access-client".into(),
@@ -229,11 +241,45 @@ impl<S: Store> IssuerBuilder<S> {
     /// password grant MUST NOT be used; it is here, as in Passport 12+, only by explicit
     /// opt-in, for first-party migrations.
     pub fn enable_password_grant<P: UserProvider>(mut self, provider: P) -> Self {
-        let provider = Arc::new(provider);
-        self.users = Some(Arc::new(move |username: String, password: String| {
-            let provider = provider.clone();
-            Box::pin(async move { provider.authenticate(&username, &password).await })
-        }));
+        self.users = Some(boxed_provider(provider));
+        self
+    }
+
+    /// A named user provider (Passport's `--provider`, "Customizing The User Provider"):
+    /// the password grant of a client registered with
+    /// [`ClientRegistration::provider`](super::ClientRegistration::provider)`(name)`
+    /// resolves its users here, and it enables the password grant for those clients
+    /// (clients without a provider use [`enable_password_grant`](Self::enable_password_grant)'s,
+    /// the default `"users"`). Every token issued to such a client's users names the
+    /// provider in its `provider` claim, and a guard bound to another provider
+    /// ([`GuardBuilder::provider`](crate::guard::GuardBuilder::provider)) refuses it, so
+    /// that two providers' ids may overlap: customer 5 is never user 5. Naming a provider
+    /// again replaces it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "ann-password", "5")?)
+    ///     .user_provider("customers", StaticUsers::new(1_000).user("carl", "carl-password", "5")?)
+    ///     .build()?;
+    /// let shop = ClientRegistration::confidential("Shop").grants([GrantType::Password]).provider("customers");
+    /// let shop = issuer.register_client(shop).await?;
+    /// let shop = issuer.authenticate_client(&shop.client.id, shop.secret.as_ref().map(|s| s.expose())).await?;
+    /// let token = issuer.password_grant(&shop, "carl", "carl-password", None).await?;
+    /// let verified = issuer.verifier().verify(&token.access_token)?;
+    /// assert_eq!((verified.subject(), verified.provider()), (Some("5"), Some("customers")));
+    /// // The default provider's users do not sign in through the shop.
+    /// assert!(issuer.password_grant(&shop, "ann", "ann-password", None).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn user_provider<P: UserProvider>(mut self, name: impl Into<String>, provider: P) -> Self {
+        self.providers.insert(name.into(), boxed_provider(provider));
         self
     }
 
@@ -392,6 +438,7 @@ impl<S: Store> IssuerBuilder<S> {
                 grace: self.grace.map(|g| g.as_secs().max(1)),
                 first_party_token_management: self.first_party_token_management,
                 users: self.users,
+                providers: self.providers,
                 scopes: self.scopes,
                 keys: RwLock::new(keys),
                 published,

@@ -62,6 +62,7 @@ pub struct ClientRegistration {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) owner: Option<String>,
     pub(crate) require_pkce: Option<bool>,
+    pub(crate) provider: Option<String>,
 }
 
 impl ClientRegistration {
@@ -78,6 +79,7 @@ impl ClientRegistration {
             redirect_uris: Vec::new(),
             owner: None,
             require_pkce: None,
+            provider: None,
         }
     }
 
@@ -144,6 +146,23 @@ impl ClientRegistration {
         self
     }
 
+    /// The user provider the client's users come from (Passport's `--provider`), such as
+    /// `"customers"`: the password grant resolves them through the issuer's
+    /// [`user_provider`](super::IssuerBuilder::user_provider) of that name, the
+    /// authorization code grant's sign-in hook is told it
+    /// ([`SignInRequest::provider`](crate::endpoint::SignInRequest::provider)), and their
+    /// tokens name it in the `provider` claim. Without it, the default provider (`"users"`).
+    ///
+    /// ```
+    /// use tower_passport::issuer::ClientRegistration;
+    /// use tower_passport::store::GrantType;
+    /// let shop = ClientRegistration::confidential("Shop").grants([GrantType::Password]).provider("customers");
+    /// ```
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
     /// Whether a confidential client must use PKCE in the authorization code grant (on by
     /// default). A public client always must: turning it off for one is refused at
     /// registration.
@@ -154,8 +173,18 @@ impl ClientRegistration {
 }
 
 /// The most redirect URIs one client may register, and the longest one.
-const MAX_REDIRECT_URIS: usize = 32;
+pub(super) const MAX_REDIRECT_URIS: usize = 32;
 const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// Why `uri` cannot be registered as a redirect URI, if it cannot.
+pub(super) fn redirect_uri_problem(uri: &str) -> Option<String> {
+    (uri.len() > MAX_REDIRECT_URI_LEN || !redirect_uri::registrable(uri)).then(|| {
+        format!(
+            "{uri:?} cannot be a redirect URI: it must be absolute, without a fragment, and https, \
+             loopback http, or a private-use scheme such as com.example.app:/callback"
+        )
+    })
+}
 
 /// Checks a registration's redirect URIs and PKCE setting; the URIs, deduplicated.
 fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, IssuerError> {
@@ -169,11 +198,8 @@ fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, I
     }
     let mut uris: Vec<String> = Vec::with_capacity(registration.redirect_uris.len());
     for uri in &registration.redirect_uris {
-        if uri.len() > MAX_REDIRECT_URI_LEN || !redirect_uri::registrable(uri) {
-            return Err(IssuerError::Invalid(format!(
-                "{uri:?} cannot be a redirect URI: it must be absolute, without a fragment, and https, \
-                 loopback http, or a private-use scheme such as com.example.app:/callback"
-            )));
+        if let Some(problem) = redirect_uri_problem(uri) {
+            return Err(IssuerError::Invalid(problem));
         }
         if !uris.contains(uri) {
             uris.push(uri.clone());
@@ -303,6 +329,9 @@ impl<S: Store> Issuer<S> {
                 "the client credentials grant needs a confidential client".into(),
             ));
         }
+        if registration.provider.as_deref().is_some_and(|provider| provider.trim().is_empty()) {
+            return Err(IssuerError::Invalid("a user provider needs a name".into()));
+        }
         let id = match registration.id {
             Some(id) if !id.is_empty() => id,
             Some(_) => return Err(IssuerError::Invalid("a client id cannot be empty".into())),
@@ -337,6 +366,7 @@ impl<S: Store> Issuer<S> {
             redirect_uris,
             owner: registration.owner,
             require_pkce: registration.require_pkce.unwrap_or(true),
+            provider: registration.provider,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })

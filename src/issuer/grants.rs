@@ -25,8 +25,13 @@ impl<S: Store> Issuer<S> {
             ));
         }
         let scopes = self.inner.scopes.resolve(scope, GrantType::ClientCredentials, Some(client))?;
-        let grant =
-            Grant { client_id: &client.id, user_id: None, scopes: &scopes, ttl: self.inner.access_ttl };
+        let grant = Grant {
+            client_id: &client.id,
+            user_id: None,
+            provider: None,
+            scopes: &scopes,
+            ttl: self.inner.access_ttl,
+        };
         let minted = self.mint(&grant)?;
         self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
         self.emit_access(&minted, &client.id, None);
@@ -46,14 +51,25 @@ impl<S: Store> Issuer<S> {
         password: &str,
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
-        let Some(users) = &self.inner.users else {
+        if self.inner.users.is_none() && self.inner.providers.is_empty() {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 "The password grant is not enabled",
             ));
-        };
+        }
         Self::require_grant(client, GrantType::Password)?;
         let client = client.record();
+        // The client's user provider resolves its users (Passport's `--provider`).
+        let users = match client.provider.as_deref() {
+            None => self.inner.users.as_ref(),
+            Some(provider) => self.inner.providers.get(provider),
+        };
+        let Some(users) = users else {
+            tracing::warn!(client_id = %client.id, provider = ?client.provider, "password grant for a client whose user provider is not configured");
+            return Err(OAuthError::unauthorized_client(
+                "The client's user provider does not take passwords here",
+            ));
+        };
         let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
         let attempt = AuthAttempt::User { client_id: &client.id, username };
         self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
@@ -82,8 +98,13 @@ impl<S: Store> Issuer<S> {
             tracing::warn!("refused a user token for a user id that is also a client id");
             return Err(OAuthError::invalid_grant("This user cannot be issued tokens: its id is a client's"));
         }
-        let grant =
-            Grant { client_id: &client.id, user_id: Some(user_id), scopes, ttl: self.inner.access_ttl };
+        let grant = Grant {
+            client_id: &client.id,
+            user_id: Some(user_id),
+            provider: client.provider.as_deref(),
+            scopes,
+            ttl: self.inner.access_ttl,
+        };
         let minted = self.mint(&grant)?;
         if !client.allows_grant(GrantType::RefreshToken) {
             self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;

@@ -33,6 +33,10 @@ pub(crate) struct AccessClaims<'a> {
     pub(crate) exp: u64,
     pub(crate) jti: &'a str,
     pub(crate) scope: String,
+    /// The user provider of a user token whose client names one (absent for the default
+    /// provider and for client tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) provider: Option<&'a str>,
 }
 
 /// `aud` is a string for one audience and an array for several.
@@ -112,6 +116,7 @@ mod tests {
             exp: 1_800_000_600,
             jti: "j1",
             scope: "read".into(),
+            provider: None,
         }
     }
 

@@ -55,6 +55,7 @@ mod scopes;
 pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
+pub(crate) mod user_clients;
 mod users;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
@@ -162,6 +163,8 @@ struct IssuerInner<S> {
     /// Whether only first-party clients' tokens may use the token-management APIs.
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    /// The named user providers (`IssuerBuilder::user_provider`).
+    providers: std::collections::HashMap<String, BoxedUserProvider>,
     scopes: ScopeRegistry,
     keys: RwLock<KeyRing>,
     /// The published keys, shared with every verifier built from this issuer.
@@ -208,6 +211,8 @@ impl Clock for ClockRef {
 struct Grant<'a> {
     client_id: &'a str,
     user_id: Option<&'a str>,
+    /// The user provider of the user (the client's), stated in the `provider` claim.
+    provider: Option<&'a str>,
     scopes: &'a [String],
     ttl: u64,
 }
@@ -341,6 +346,7 @@ impl<S: Store> Issuer<S> {
             exp: expires_at,
             jti: &jti,
             scope: grant.scopes.join(" "),
+            provider: grant.user_id.and(grant.provider),
         };
         let key = self.current_key().ok_or(IssuerError::Crypto)?;
         // `idtyp` says whose token it is, so a user whose id equals a client id can never

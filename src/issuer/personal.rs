@@ -92,6 +92,14 @@ impl<S: Store> Issuer<S> {
             .user_id
             .as_deref()
             .ok_or_else(|| OAuthError::invalid_grant("The calling token is not a user token"))?;
+        // Personal access tokens are the default user provider's (their records, like the
+        // store's per-user lists, know users by id only): a token of a client with another
+        // provider cannot mint one, or customer 5 would get a token of user 5.
+        if self.inner.store.client(&caller.client_id).await?.is_some_and(|client| client.provider.is_some()) {
+            return Err(OAuthError::invalid_grant(
+                "Personal access tokens are for the users of the default user provider",
+            ));
+        }
         self.mint_personal_access_token(user_id, name, scopes, caller.family_id.as_deref()).await
     }
 
@@ -126,6 +134,8 @@ impl<S: Store> Issuer<S> {
         let grant = Grant {
             client_id: &client.id,
             user_id: Some(user_id),
+            // The default provider's users only (see `create_personal_access_token_through`).
+            provider: None,
             scopes: &scopes,
             ttl: self.inner.personal_ttl,
         };
@@ -187,6 +197,7 @@ impl<S: Store> Issuer<S> {
             redirect_uris: Vec::new(),
             owner: None,
             require_pkce: true,
+            provider: None,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(client)

@@ -35,7 +35,13 @@ impl<S: Store> Issuer<S> {
         }
         let scopes = self.inner.scopes.narrow(&presented.scopes, scope)?;
         let user_id = presented.user_id.as_deref();
-        let grant = Grant { client_id: &client.id, user_id, scopes: &scopes, ttl: self.inner.access_ttl };
+        let grant = Grant {
+            client_id: &client.id,
+            user_id,
+            provider: client.provider.as_deref(),
+            scopes: &scopes,
+            ttl: self.inner.access_ttl,
+        };
         let minted = self.mint(&grant)?;
         let next = secrets::new_refresh_token().map_err(crypto)?;
         let now = minted.issued_at;

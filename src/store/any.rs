@@ -1,10 +1,10 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
 use super::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, CodeRedemption,
-    CodeStore, FamilyRecord, IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord,
-    RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore,
-    StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
+    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
+    SettingsStore, StoreError, TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
@@ -110,6 +110,16 @@ impl ClientStore for AnyStore {
     }
     async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
         dispatch!(self, store => store.set_client_revoked(id, revoked))
+    }
+    async fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        dispatch!(self, store => store.update_client(id, update))
+    }
+    async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        dispatch!(self, store => store.clients_owned_by(owner))
     }
 }
 

@@ -8,9 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::rotation::{plan, RotationPlan};
 use super::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, FamilyRecord, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
-    SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) in process memory: no server, nothing survives a restart. The default for
@@ -236,6 +236,31 @@ impl ClientStore for MemoryStore {
         revoked: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.with(move |state| Ok(state.clients.get_mut(id).map(|client| client.revoked = revoked).is_some()))
+    }
+
+    fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+        self.with(move |state| {
+            Ok(state.clients.get_mut(id).map(|client| {
+                update.apply(client);
+                client.clone()
+            }))
+        })
+    }
+
+    fn clients_owned_by(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
+        self.with(move |state| {
+            let mut owned: Vec<ClientRecord> =
+                state.clients.values().filter(|c| c.owner.as_deref() == Some(owner)).cloned().collect();
+            owned.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+            Ok(owned)
+        })
     }
 }
 

@@ -35,7 +35,7 @@ pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCo
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use records::{
-    AccessTokenRecord, ClientRecord, ClientTokens, FamilyRecord, GrantType, Purge, PurgeCounts,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
 pub use roles::{ClientStore, PurgeStore, RevocationStore, SettingsStore, Store, TokenStore};

@@ -151,6 +151,59 @@ pub struct ClientRecord {
     /// unless turned off at registration). A public client always must, whatever this says:
     /// see [`requires_pkce`](Self::requires_pkce).
     pub require_pkce: bool,
+    /// The user provider its users come from (Passport's `--provider`), such as
+    /// `"customers"`; `None` for the default provider (`"users"`, the password grant's
+    /// [`enable_password_grant`](crate::issuer::IssuerBuilder::enable_password_grant)).
+    /// Tokens issued to the client's users name it in their `provider` claim.
+    pub provider: Option<String>,
+}
+
+/// Changes to a stored client, for [`ClientStore::update_client`](super::ClientStore::update_client):
+/// each field that is `Some` replaces the stored value, the others stay.
+///
+/// ```
+/// use tower_passport::store::{ClientUpdate, SecretHash};
+/// let rename = ClientUpdate { name: Some("Photo printer".into()), ..ClientUpdate::default() };
+/// let new_secret = ClientUpdate { secret_hash: Some(SecretHash::of(b"a new secret")), ..ClientUpdate::default() };
+/// assert_ne!(rename, new_secret);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientUpdate {
+    /// A new display name.
+    pub name: Option<String>,
+    /// New redirect URIs (replacing every stored one).
+    pub redirect_uris: Option<Vec<String>>,
+    /// The hash of a new secret, for a confidential client.
+    pub secret_hash: Option<SecretHash>,
+    /// A new revoked flag.
+    pub revoked: Option<bool>,
+}
+
+impl ClientUpdate {
+    /// Applies the changes to `client`.
+    ///
+    /// ```
+    /// use tower_passport::store::{ClientRecord, ClientUpdate};
+    /// # let mut client = ClientRecord { id: "c".into(), name: "Old".into(), secret_hash: None, grants: vec![],
+    /// #     allowed_scopes: None, first_party: false, revoked: false, created_at: 0, redirect_uris: vec![],
+    /// #     owner: None, require_pkce: true, provider: None };
+    /// ClientUpdate { name: Some("New".into()), revoked: Some(true), ..ClientUpdate::default() }.apply(&mut client);
+    /// assert_eq!((client.name.as_str(), client.revoked), ("New", true));
+    /// ```
+    pub fn apply(&self, client: &mut ClientRecord) {
+        if let Some(name) = &self.name {
+            client.name.clone_from(name);
+        }
+        if let Some(uris) = &self.redirect_uris {
+            client.redirect_uris.clone_from(uris);
+        }
+        if let Some(hash) = self.secret_hash {
+            client.secret_hash = Some(hash);
+        }
+        if let Some(revoked) = self.revoked {
+            client.revoked = revoked;
+        }
+    }
 }
 
 impl ClientRecord {

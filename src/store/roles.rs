@@ -7,8 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientTokens, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord,
-    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts,
+    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 
 /// Registered clients.
@@ -36,6 +36,41 @@ pub trait ClientStore: Send + Sync + 'static {
         id: &str,
         revoked: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Applies `update` to the client with this id, atomically, and returns the client as
+    /// stored afterwards; `None` (and nothing written) if there is no such client.
+    ///
+    /// ```
+    /// use tower_passport::store::{ClientStore, ClientUpdate, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let rename = ClientUpdate { name: Some("New name".into()), ..ClientUpdate::default() };
+    /// assert_eq!(store.update_client("nobody", rename).await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send;
+
+    /// The clients `owner` owns ([`ClientRecord::owner`]), revoked ones included, oldest
+    /// first (by creation time, then id).
+    ///
+    /// ```
+    /// use tower_passport::store::{ClientStore, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+    /// assert!(MemoryStore::new().clients_owned_by("42").await?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn clients_owned_by(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send;
 }
 
 /// Access-token records, refresh tokens and their families. Every method is atomic on its
@@ -260,6 +295,19 @@ impl<S: ClientStore> ClientStore for Arc<S> {
         revoked: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         (**self).set_client_revoked(id, revoked)
+    }
+    fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+        (**self).update_client(id, update)
+    }
+    fn clients_owned_by(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
+        (**self).clients_owned_by(owner)
     }
 }
 

@@ -133,6 +133,7 @@ impl TestIssuer {
             exp: now.saturating_add(3600),
             jti: &jti,
             scope,
+            provider: None,
         };
         mint_stated(&self.key, &claims, Some(kind))
             .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "the test token could not be signed"))

@@ -37,6 +37,10 @@ pub(crate) struct RawClaims<'a> {
     /// `user` for a user's token (this crate's issuer states it on every token).
     #[serde(borrow)]
     pub(crate) idtyp: Option<Cow<'a, str>>,
+    /// The user provider the token's user comes from (this crate's issuer names it for
+    /// clients registered with one); absent for the default provider.
+    #[serde(borrow)]
+    pub(crate) provider: Option<Cow<'a, str>>,
     /// RFC 7800 confirmation: present at all (even `null`) means bound to a key.
     #[serde(default, deserialize_with = "present")]
     pub(crate) cnf: Option<()>,

@@ -10,3 +10,12 @@ pub(crate) use claims::{is_json_object, present, RawClaims};
 pub use scopes::Scopes;
 pub(crate) use verified::{Inner as VerifiedInner, Strings};
 pub use verified::{PrincipalKind, VerifiedToken};
+
+/// The user provider of a user token that names none in its `provider` claim: Passport's
+/// default `users` provider (the issuer's
+/// [`enable_password_grant`](crate::issuer::IssuerBuilder::enable_password_grant) one).
+///
+/// ```
+/// assert_eq!(tower_passport::token::DEFAULT_PROVIDER, "users");
+/// ```
+pub const DEFAULT_PROVIDER: &str = "users";

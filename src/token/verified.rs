@@ -67,6 +67,7 @@ pub(crate) struct Inner {
     pub(crate) issued_at: Option<u64>,
     pub(crate) not_before: Option<u64>,
     pub(crate) key_id: Option<Span>,
+    pub(crate) provider: Option<Span>,
     pub(crate) scopes: Scopes,
     pub(crate) kind: PrincipalKind,
     pub(crate) raw: Box<str>,
@@ -139,6 +140,7 @@ impl VerifiedToken {
             key_id: None,
             scopes,
             kind,
+            provider: None,
             raw: raw.into_boxed_str(),
         })
     }
@@ -193,6 +195,45 @@ impl VerifiedToken {
     /// The `kid` of the key that verified the token, when the token named one.
     pub fn key_id(&self) -> Option<&str> {
         self.0.key_id.map(|span| self.text(span))
+    }
+
+    /// `provider`: the user provider the token's user comes from (Passport's `--provider`),
+    /// when the token names one. This crate's issuer names it for the users of a client
+    /// registered with a provider; a user token without it comes from the default
+    /// provider, [`DEFAULT_PROVIDER`](super::DEFAULT_PROVIDER), which
+    /// [`provider_or_default`](Self::provider_or_default) says.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, clock::ManualClock, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = b"a-shared-secret-of-at-least-32-bytes!!";
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, secret)?))
+    /// #     .issuer("https://auth.example.com").audience("api").clock(ManualClock::new(1_700_000_000)).build()?;
+    /// # let mint = |claims: serde_json::Value| jsonwebtoken::encode(
+    /// #     &{ let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256); h.typ = Some("at+jwt".into()); h },
+    /// #     &claims, &jsonwebtoken::EncodingKey::from_secret(secret));
+    /// let customer = mint(serde_json::json!({"iss": "https://auth.example.com", "aud": "api", "sub": "5",
+    ///     "client_id": "shop", "exp": 1_700_000_600, "provider": "customers"}))?;
+    /// let user = mint(serde_json::json!({"iss": "https://auth.example.com", "aud": "api", "sub": "5",
+    ///     "client_id": "web", "exp": 1_700_000_600}))?;
+    /// assert_eq!(verifier.verify(&customer)?.provider(), Some("customers"));
+    /// assert_eq!(verifier.verify(&user)?.provider(), None);
+    /// assert_eq!(verifier.verify(&user)?.provider_or_default(), "users");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn provider(&self) -> Option<&str> {
+        self.0.provider.map(|span| self.text(span))
+    }
+
+    /// [`provider`](Self::provider), or [`DEFAULT_PROVIDER`](super::DEFAULT_PROVIDER)
+    /// (`"users"`) for a token that names none.
+    ///
+    /// ```
+    /// assert_eq!(tower_passport::token::DEFAULT_PROVIDER, "users");
+    /// ```
+    pub fn provider_or_default(&self) -> &str {
+        self.provider().unwrap_or(super::DEFAULT_PROVIDER)
     }
 
     /// The granted scopes.

@@ -114,6 +114,7 @@ impl ClaimsPolicy {
             + client_id.as_ref().map_or(0, |s| s.len())
             + claims.jti.as_ref().map_or(0, |s| s.len())
             + kid.map_or(0, str::len)
+            + claims.provider.as_ref().map_or(0, |s| s.len())
             + audience.iter().map(|aud| aud.len()).sum::<usize>();
         let mut strings = Strings::with_capacity(length);
         let issuer = strings.push(issuer);
@@ -121,6 +122,7 @@ impl ClaimsPolicy {
         let client_id = client_id.map(|id| strings.push(&id));
         let jti = claims.jti.map(|jti| strings.push(&jti));
         let key_id = kid.map(|kid| strings.push(kid));
+        let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
         let audience: Box<[_]> = audience.iter().map(|aud| strings.push(aud)).collect();
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
@@ -136,6 +138,7 @@ impl ClaimsPolicy {
                 issued_at,
                 not_before,
                 key_id,
+                provider,
                 scopes,
                 kind,
                 raw,

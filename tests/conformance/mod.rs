@@ -17,8 +17,8 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, FamilyRecord, GrantType, Purge, RefreshTokenRecord, RevokedAccess,
-    Rotation, RotationOutcome, SecretHash, Store,
+    AccessTokenRecord, ClientRecord, ClientUpdate, FamilyRecord, GrantType, Purge, RefreshTokenRecord,
+    RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
 };
 use tower_passport::{clock::ManualClock, GuardLayer};
 
@@ -43,6 +43,7 @@ pub fn client(id: &str) -> ClientRecord {
         redirect_uris: vec!["https://app.example.com/callback".into(), "http://127.0.0.1/callback".into()],
         owner: Some("owner-1".into()),
         require_pkce: false,
+        provider: Some("customers".into()),
     }
 }
 
@@ -162,6 +163,103 @@ pub async fn clients_round_trip<S: Store>(store: S) {
     renamed.name = "Renamed".into();
     store.put_client(renamed.clone()).await.unwrap();
     assert_eq!(store.client(&id).await.unwrap(), Some(renamed));
+}
+
+pub async fn clients_are_updated_in_place<S: Store>(store: S) {
+    let id = unique("client");
+    let rename = ClientUpdate { name: Some("Renamed".into()), ..ClientUpdate::default() };
+    assert_eq!(store.update_client(&id, rename.clone()).await.unwrap(), None, "no such client");
+    assert_eq!(store.client(&id).await.unwrap(), None, "an update creates nothing");
+    store.put_client(client(&id)).await.unwrap();
+
+    let mut expected = client(&id);
+    expected.name = "Renamed".into();
+    assert_eq!(store.update_client(&id, rename).await.unwrap(), Some(expected.clone()));
+    assert_eq!(store.client(&id).await.unwrap(), Some(expected.clone()));
+
+    let everything = ClientUpdate {
+        name: Some("Photo printer".into()),
+        redirect_uris: Some(vec!["https://printer.example.com/cb".into()]),
+        secret_hash: Some(SecretHash::of(b"a-regenerated-secret-of-32-characters")),
+        revoked: Some(true),
+    };
+    expected.name = "Photo printer".into();
+    expected.redirect_uris = vec!["https://printer.example.com/cb".into()];
+    expected.secret_hash = Some(SecretHash::of(b"a-regenerated-secret-of-32-characters"));
+    expected.revoked = true;
+    assert_eq!(store.update_client(&id, everything).await.unwrap(), Some(expected.clone()));
+    let stored = store.client(&id).await.unwrap().unwrap();
+    assert_eq!(stored, expected, "every other field kept: grants, owner, provider, PKCE, creation time");
+    assert!(stored.secret_hash.unwrap().matches(b"a-regenerated-secret-of-32-characters"));
+
+    let unrevoke = ClientUpdate { revoked: Some(false), ..ClientUpdate::default() };
+    assert!(!store.update_client(&id, unrevoke).await.unwrap().unwrap().revoked);
+    assert!(!store.client(&id).await.unwrap().unwrap().revoked);
+}
+
+pub async fn concurrent_client_updates_all_land<S: Store>(store: S) {
+    let id = unique("client");
+    store.put_client(client(&id)).await.unwrap();
+    let store = Arc::new(store);
+    // Each task changes a different field: none of the changes may be lost.
+    let updates = [
+        ClientUpdate { name: Some("Concurrent".into()), ..ClientUpdate::default() },
+        ClientUpdate {
+            redirect_uris: Some(vec!["https://other.example.com/cb".into()]),
+            ..ClientUpdate::default()
+        },
+        ClientUpdate { secret_hash: Some(SecretHash::of(b"concurrent-secret")), ..ClientUpdate::default() },
+        ClientUpdate { revoked: Some(true), ..ClientUpdate::default() },
+    ];
+    let tasks: Vec<_> = updates
+        .into_iter()
+        .map(|update| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move { store.update_client(&id, update).await.unwrap().is_some() })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    let stored = store.client(&id).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Concurrent");
+    assert_eq!(stored.redirect_uris, ["https://other.example.com/cb"]);
+    assert!(stored.secret_hash.unwrap().matches(b"concurrent-secret"));
+    assert!(stored.revoked);
+}
+
+pub async fn clients_are_listed_by_owner<S: Store>(store: S) {
+    let (ann, bob) = (unique("ann"), unique("bob"));
+    assert!(store.clients_owned_by(&ann).await.unwrap().is_empty());
+    let owned = |id: &str, owner: &str, created_at: u64| ClientRecord {
+        owner: Some(owner.to_owned()),
+        created_at,
+        ..client(id)
+    };
+    let (first, second, bobs) = (unique("client"), unique("client"), unique("client"));
+    store.put_client(owned(&second, &ann, T0 + 10)).await.unwrap();
+    store.put_client(owned(&first, &ann, T0)).await.unwrap();
+    store.put_client(owned(&bobs, &bob, T0)).await.unwrap();
+    store.put_client(ClientRecord { owner: None, ..client(&unique("client")) }).await.unwrap();
+    let ids = |clients: Vec<ClientRecord>| clients.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.clients_owned_by(&ann).await.unwrap()),
+        [first.clone(), second.clone()],
+        "oldest first"
+    );
+    assert_eq!(ids(store.clients_owned_by(&bob).await.unwrap()), std::slice::from_ref(&bobs));
+
+    // Revoked clients are listed too, as stored.
+    store.set_client_revoked(&first, true).await.unwrap();
+    let listed = store.clients_owned_by(&ann).await.unwrap();
+    assert_eq!(listed[0], ClientRecord { revoked: true, ..owned(&first, &ann, T0) });
+
+    // A replacement that changes the owner moves the client from one list to the other.
+    store.put_client(owned(&second, &bob, T0 + 10)).await.unwrap();
+    assert_eq!(ids(store.clients_owned_by(&ann).await.unwrap()), std::slice::from_ref(&first));
+    assert_eq!(ids(store.clients_owned_by(&bob).await.unwrap()), [bobs, second.clone()]);
+    store.put_client(ClientRecord { owner: None, ..client(&second) }).await.unwrap();
+    assert_eq!(store.clients_owned_by(&bob).await.unwrap().len(), 1);
 }
 
 pub async fn access_tokens_and_the_revocation_list<S: Store>(store: S) {
@@ -690,6 +788,9 @@ macro_rules! conformance_suite {
             use super::*;
             $crate::conformance_suite!(@cases $make, $fixture, $store;
                 clients_round_trip,
+                clients_are_updated_in_place,
+                concurrent_client_updates_all_land,
+                clients_are_listed_by_owner,
                 access_tokens_and_the_revocation_list,
                 personal_tokens_are_listed_per_user_newest_first,
                 a_family_starts_atomically,

@@ -2,6 +2,10 @@
 //! share through the store ([`SettingsStore`], first writer wins), over the user, the
 //! authorization request and the time it was made. Stateless: the form carries the
 //! request, the token proves this server rendered it for this user, recently.
+//!
+//! The JSON APIs' `X-CSRF-TOKEN` for calls made through the session is the same HMAC under
+//! the same key, over another domain tag, the user and the time: it proves that this
+//! server handed it to this user's page, recently.
 
 use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -58,10 +62,50 @@ fn message(user_id: &str, request: &AuthorizationRequest, issued_at: u64) -> Vec
     message
 }
 
+/// How long a JSON API token (`X-CSRF-TOKEN`) stays good: a working day.
+pub(crate) const API_LIFETIME: u64 = 12 * 3600;
+
+fn api_message(user_id: &str, issued_at: u64) -> Vec<u8> {
+    let mut message = b"tower-passport json api v1\0".to_vec();
+    message.extend_from_slice(&(user_id.len() as u64).to_be_bytes());
+    message.extend_from_slice(user_id.as_bytes());
+    message.extend_from_slice(&issued_at.to_be_bytes());
+    message
+}
+
+/// A JSON API token for `user_id`, made at `now`: `<now>.<mac>`.
+pub(crate) fn api_token(key: &hmac::Key, user_id: &str, now: u64) -> String {
+    stamped(key, &api_message(user_id, now), now)
+}
+
+/// Whether `token` was made by [`api_token`] for this user, no longer than
+/// [`API_LIFETIME`] ago (compared in constant time).
+pub(crate) fn verify_api(key: &hmac::Key, user_id: &str, token: &str, now: u64) -> bool {
+    verify_stamped(key, token, now, API_LIFETIME, |issued_at| api_message(user_id, issued_at))
+}
+
+fn stamped(key: &hmac::Key, message: &[u8], now: u64) -> String {
+    let tag = hmac::sign(key, message);
+    format!("{now}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+fn verify_stamped(
+    key: &hmac::Key,
+    token: &str,
+    now: u64,
+    lifetime: u64,
+    message: impl FnOnce(u64) -> Vec<u8>,
+) -> bool {
+    let Some((issued_at, tag)) = token.split_once('.') else { return false };
+    let Ok(issued_at) = issued_at.parse::<u64>() else { return false };
+    let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };
+    let fresh = issued_at <= now.saturating_add(SKEW) && now.saturating_sub(issued_at) <= lifetime;
+    fresh && hmac::verify(key, &message(issued_at), &tag).is_ok()
+}
+
 /// A token for `user_id` approving `request`, made at `now`: `<now>.<mac>`.
 pub(crate) fn token(key: &hmac::Key, user_id: &str, request: &AuthorizationRequest, now: u64) -> String {
-    let tag = hmac::sign(key, &message(user_id, request, now));
-    format!("{now}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    stamped(key, &message(user_id, request, now), now)
 }
 
 /// Whether `token` was made by [`token`] for this user and request, no longer than
@@ -73,9 +117,29 @@ pub(crate) fn verify(
     token: &str,
     now: u64,
 ) -> bool {
-    let Some((issued_at, tag)) = token.split_once('.') else { return false };
-    let Ok(issued_at) = issued_at.parse::<u64>() else { return false };
-    let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };
-    let fresh = issued_at <= now.saturating_add(SKEW) && now.saturating_sub(issued_at) <= LIFETIME;
-    fresh && hmac::verify(key, &message(user_id, request, issued_at), &tag).is_ok()
+    verify_stamped(key, token, now, LIFETIME, |issued_at| message(user_id, request, issued_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_api_token_is_bound_to_its_user_and_its_time() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &[7; 32]);
+        let other_key = hmac::Key::new(hmac::HMAC_SHA256, &[8; 32]);
+        let now = 1_800_000_000;
+        let token = api_token(&key, "7", now);
+        assert!(verify_api(&key, "7", &token, now + API_LIFETIME));
+        assert!(!verify_api(&key, "70", &token, now), "another user");
+        assert!(!verify_api(&other_key, "7", &token, now), "another key");
+        assert!(!verify_api(&key, "7", &token, now + API_LIFETIME + 1), "stale");
+        assert!(!verify_api(&key, "7", &token, now - SKEW - 1), "from the future");
+        let (stamp, tag) = token.split_once('.').unwrap_or_default();
+        let restamped = format!("{}.{tag}", stamp.parse::<u64>().unwrap_or_default() + 1);
+        assert!(!verify_api(&key, "7", &restamped, now), "a changed time breaks the tag");
+        for broken in ["", "x", "1.", ".abc", "abc.def"] {
+            assert!(!verify_api(&key, "7", broken, now), "{broken:?}");
+        }
+    }
 }

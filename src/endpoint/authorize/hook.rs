@@ -40,11 +40,37 @@ pub struct SignInRequest<'a> {
     parts: &'a Parts,
     return_to: &'a str,
     reauthenticate: bool,
+    provider: Option<&'a str>,
 }
 
 impl<'a> SignInRequest<'a> {
     pub(crate) fn new(parts: &'a Parts, return_to: &'a str, reauthenticate: bool) -> Self {
-        Self { parts, return_to, reauthenticate }
+        Self { parts, return_to, reauthenticate, provider: None }
+    }
+
+    /// The same request, for a client whose users come from `provider`.
+    pub(crate) fn for_provider(self, provider: Option<&'a str>) -> Self {
+        Self { provider, ..self }
+    }
+
+    /// The user provider of the client asking for authorization
+    /// ([`ClientRegistration::provider`](crate::issuer::ClientRegistration::provider)), such
+    /// as `"customers"`; `None` for the default provider (`"users"`), and for the JSON APIs,
+    /// which serve the default provider's users. Answer with a user of that provider (sign
+    /// the browser in to that provider's session), since the user id you answer becomes the
+    /// `sub` of tokens that name this provider.
+    ///
+    /// ```
+    /// use tower_passport::endpoint::{SignIn, SignInRequest};
+    /// fn who(request: &SignInRequest<'_>) -> SignIn {
+    ///     match request.provider() {
+    ///         Some("customers") => SignIn::Redirect("/customers/login".into()),
+    ///         _ => SignIn::Redirect("/login".into()),
+    ///     }
+    /// }
+    /// ```
+    pub fn provider(&self) -> Option<&'a str> {
+        self.provider
     }
 
     /// The request's method, URI, headers (cookies) and extensions (where a session layer

@@ -156,6 +156,40 @@ impl<S: Store + CodeStore> IssuerBuilder<S> {
     }
 }
 
+impl<S: Store> Flow<S> {
+    /// Who is signed in on `parts`, through the app's hook, for the JSON APIs: `None` when
+    /// nobody is (the hook would send the browser to sign in).
+    pub(crate) async fn session_user(&self, parts: &Parts) -> Result<Option<String>, crate::BackendError> {
+        let return_to = parts.uri.to_string();
+        let asked = hook::SignInRequest::new(parts, &return_to, false);
+        Ok(match self.hook.ask(&asked).await? {
+            SignIn::User(user_id) if !user_id.is_empty() => Some(user_id),
+            _ => None,
+        })
+    }
+
+    /// A JSON API CSRF token (`X-CSRF-TOKEN`) for `user_id`, made at `now`.
+    pub(crate) async fn api_csrf_token(
+        &self,
+        store: &S,
+        user_id: &str,
+        now: u64,
+    ) -> Result<String, crate::store::StoreError> {
+        Ok(csrf::api_token(self.csrf.get(store).await?, user_id, now))
+    }
+
+    /// Whether `token` is a JSON API CSRF token of `user_id`, still fresh at `now`.
+    pub(crate) async fn api_csrf_valid(
+        &self,
+        store: &S,
+        user_id: &str,
+        token: &str,
+        now: u64,
+    ) -> Result<bool, crate::store::StoreError> {
+        Ok(csrf::verify_api(self.csrf.get(store).await?, user_id, token, now))
+    }
+}
+
 impl<S> std::fmt::Debug for Flow<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flow").finish_non_exhaustive()
@@ -266,7 +300,8 @@ async fn signed_in<S: Store + CodeStore>(
     status: StatusCode,
 ) -> Result<String, EndpointResponse> {
     let return_to = issuer.authorization_url(request);
-    let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login());
+    let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login())
+        .for_provider(request.client().provider.as_deref());
     match flow.hook.ask(&asked).await {
         Ok(SignIn::User(user_id)) if !user_id.is_empty() => Ok(user_id),
         Ok(_) if request.prompt().none() => Err(failed(

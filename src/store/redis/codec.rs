@@ -70,6 +70,9 @@ struct ClientBody {
     owner: Option<String>,
     #[serde(default = "pkce_required")]
     require_pkce: bool,
+    // Added with user providers: records written before it read as the default provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
 }
 
 fn pkce_required() -> bool {
@@ -91,6 +94,7 @@ pub(super) fn client_json(client: &ClientRecord) -> Result<String, StoreError> {
             redirect_uris: client.redirect_uris.clone(),
             owner: client.owner.clone(),
             require_pkce: client.require_pkce,
+            provider: client.provider.clone(),
         },
     )
 }
@@ -119,6 +123,7 @@ pub(super) fn client(
         redirect_uris: body.redirect_uris,
         owner: body.owner,
         require_pkce: body.require_pkce,
+        provider: body.provider,
     }))
 }
 

@@ -17,9 +17,11 @@ pub(super) const FAMILY: &str = "family";
 // SHA-256 of the code: hash of `record` (JSON), `expires_at`, `used_at`, `reused_at`,
 // `access_jti`, `family_id`; gone a day after the code's expiry), `setting:<name>` (string,
 // no TTL), and the indexes `family-refresh:<family>` and `family-access:<family>` (sets of
-// the family's token ids), `pats:<user>` (set of a user's personal access tokens), and
+// the family's token ids), `pats:<user>` (set of a user's personal access tokens),
 // `user-access:<user>` and `user-families:<user>` (sorted sets of a user's access tokens and
-// families, scored by expiry), each living as long as its longest-lived member.
+// families, scored by expiry), each living as long as its longest-lived member; and
+// `owner-clients:<owner>` (set of the ids of the clients an owner owns, kept by
+// `put_client.lua`, no TTL).
 
 /// The key names under one prefix.
 #[derive(Clone, Debug)]

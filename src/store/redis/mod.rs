@@ -12,7 +12,8 @@
 //!
 //! | key | type | expires |
 //! |---|---|---|
-//! | `client:<id>` | hash: `record`, `revoked` | never |
+//! | `client:<id>` | hash: `record`, `revoked`, `owner` | never |
+//! | `owner-clients:<owner>` | set of the ids of the clients `owner` owns | never |
 //! | `access:<jti>` | hash: `record`, `expires_at`, `revoked_at`, `family_id`, `pat_user`, `client_id`, `user_id` | at the token's expiry |
 //! | `revoked:<jti>` | string: the token's expiry | at the token's expiry |
 //! | `refresh:<id>` | hash: `record`, `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `revoked_at` | at the token's expiry |
@@ -54,10 +55,10 @@ use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, CodeRedemption,
-    CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord,
-    RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore,
-    StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
+    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
+    SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
@@ -164,18 +165,15 @@ impl RedisStore {
 
 impl ClientStore for RedisStore {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
-        let record = codec::client_json(&client)?;
-        let mut connection = self.connection.clone();
-        // Both fields at once: a whole replacement, atomically.
-        redis::cmd("HSET")
-            .arg(self.keys.key(CLIENT, &client.id))
-            .arg("record")
-            .arg(record)
-            .arg("revoked")
-            .arg(flag(client.revoked))
-            .query_async::<()>(&mut connection)
-            .await
-            .map_err(StoreError::backend)
+        let args = [
+            client.id.clone(),
+            codec::client_json(&client)?,
+            flag(client.revoked).to_owned(),
+            codec::optional(client.owner.as_deref()),
+        ];
+        // A whole replacement and the owner index, atomically.
+        let _: i64 = self.eval(&self.scripts.put_client, &[], &args).await?;
+        Ok(())
     }
 
     async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
@@ -188,7 +186,61 @@ impl ClientStore for RedisStore {
         let found: i64 = self.eval(&self.scripts.set_client_revoked, &[], &args).await?;
         Ok(found == 1)
     }
+
+    async fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        // Read, apply, and write only if the record did not change meanwhile; a lost race
+        // reads again. The revoked flag is a field of its own, set by the same script.
+        for _ in 0..UPDATE_ATTEMPTS {
+            let [record, revoked] = self.fields(CLIENT, id, ["record", "revoked"]).await?;
+            let Some(read) = record.clone() else { return Ok(None) };
+            let Some(mut client) = codec::client(record, revoked)? else { return Ok(None) };
+            update.apply(&mut client);
+            let args = [
+                id.to_owned(),
+                read,
+                codec::client_json(&client)?,
+                codec::optional(update.revoked.map(flag)),
+            ];
+            let reply: Vec<Option<String>> = self.eval(&self.scripts.update_client, &[], &args).await?;
+            match reply.first().cloned().flatten().as_deref() {
+                Some("0") => return Ok(None),
+                Some("1") => {
+                    client.revoked = reply.get(1).cloned().flatten().as_deref() == Some("1");
+                    return Ok(Some(client));
+                }
+                Some("2") => continue,
+                _ => return Err(Malformed::error("client update reply")),
+            }
+        }
+        Err(StoreError::conflict("the client kept changing during the update"))
+    }
+
+    async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        let flat: Vec<Option<String>> =
+            self.eval(&self.scripts.owner_clients, &[], &[owner.to_owned()]).await?;
+        if flat.len() % 2 != 0 {
+            return Err(Malformed::error("owner clients reply"));
+        }
+        let mut clients = Vec::with_capacity(flat.len() / 2);
+        let mut flat = flat.into_iter();
+        while let (Some(record), Some(revoked)) = (flat.next(), flat.next()) {
+            if let Some(client) = codec::client(record, revoked)? {
+                if client.owner.as_deref() == Some(owner) {
+                    clients.push(client);
+                }
+            }
+        }
+        clients.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(clients)
+    }
 }
+
+/// How often [`ClientStore::update_client`] reads again after losing a race.
+const UPDATE_ATTEMPTS: usize = 16;
 
 impl TokenStore for RedisStore {
     async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {

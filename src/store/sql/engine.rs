@@ -75,6 +75,16 @@ macro_rules! sql_store {
             async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
                 self.sql.set_client_revoked(id, revoked).await
             }
+            async fn update_client(
+                &self,
+                id: &str,
+                update: ClientUpdate,
+            ) -> Result<Option<ClientRecord>, StoreError> {
+                self.sql.update_client(id, update).await
+            }
+            async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+                self.sql.clients_owned_by(owner).await
+            }
         }
 
         impl TokenStore for $store {

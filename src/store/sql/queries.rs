@@ -17,20 +17,32 @@ pub(crate) const MIGRATION_FORGET: &str = "DELETE FROM {p}migrations WHERE versi
 // ---- clients ------------------------------------------------------------------------
 
 pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
-     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO UPDATE SET \
+     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO UPDATE SET \
      name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
      allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
      created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
-     require_pkce = excluded.require_pkce";
+     require_pkce = excluded.require_pkce, provider = excluded.provider";
 /// The columns by name, not `*`: a SQLite connection that loaded the schema before a
 /// migration added columns would otherwise prepare `*` as the old columns, and sqlx would
 /// keep that column list after SQLite re-prepares the statement (a named column that is
 /// missing makes SQLite reload the schema and prepare again instead).
 pub(crate) const CLIENT: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce FROM {p}clients WHERE id = $1";
+     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients WHERE id = $1";
 pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
+/// A client, locked for an update (its columns by name, as [`CLIENT`]).
+pub(crate) const LOCK_CLIENT: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients WHERE id = $1{lock}";
+/// The columns a [`ClientUpdate`](crate::store::ClientUpdate) may change.
+pub(crate) const UPDATE_CLIENT: &str =
+    "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4 WHERE id = $5";
+/// An owner's clients, oldest first (the `{p}clients_owner` index).
+pub(crate) const CLIENTS_OF_OWNER: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients WHERE owner_id = $1 \
+     ORDER BY created_at ASC, id ASC";
 
 // ---- access tokens and the revocation list ------------------------------------------
 
@@ -148,6 +160,9 @@ pub(crate) struct Queries {
     pub(crate) put_client: String,
     pub(crate) client: String,
     pub(crate) set_client_revoked: String,
+    pub(crate) lock_client: String,
+    pub(crate) update_client: String,
+    pub(crate) clients_of_owner: String,
     pub(crate) insert_access: String,
     pub(crate) access_token: String,
     pub(crate) personal_tokens: String,
@@ -201,6 +216,9 @@ impl Queries {
             put_client: render(PUT_CLIENT),
             client: render(CLIENT),
             set_client_revoked: render(SET_CLIENT_REVOKED),
+            lock_client: render(LOCK_CLIENT),
+            update_client: render(UPDATE_CLIENT),
+            clients_of_owner: render(CLIENTS_OF_OWNER),
             insert_access: render(INSERT_ACCESS),
             access_token: render(ACCESS_TOKEN),
             personal_tokens: render(PERSONAL_TOKENS),

@@ -63,6 +63,7 @@ pub(crate) fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
         redirect_uris: convert::split(&row.text("redirect_uris")?),
         owner: row.opt_text("owner_id")?,
         require_pkce: row.flag("require_pkce")?,
+        provider: row.opt_text("provider")?,
     })
 }
 

@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "authorization codes",
         sql: include_str!("migrations/0004_authorization_codes.sql"),
     },
+    Migration {
+        version: 5,
+        description: "the user provider of a client",
+        sql: include_str!("migrations/0005_client_provider.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.

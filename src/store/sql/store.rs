@@ -12,9 +12,9 @@ use super::rows::{self, Columns};
 use crate::store::codes::{self, KEPT_AFTER_EXPIRY};
 use crate::store::rotation::{plan, RotationPlan};
 use crate::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientTokens, CodeRedemption, FamilyRecord,
-    IssuedFromCode, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation,
-    RotationOutcome, SecretHash, StoreError,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientTokens, ClientUpdate, CodeRedemption,
+    FamilyRecord, IssuedFromCode, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, RevokedTokens,
+    Rotation, RotationOutcome, SecretHash, StoreError,
 };
 
 impl<DB> Sql<DB>
@@ -61,6 +61,7 @@ where
             .bind(convert::join(&client.redirect_uris))
             .bind(client.owner.as_deref())
             .bind(client.require_pkce)
+            .bind(client.provider.as_deref())
             .execute(&self.pool)
             .await
             .map_err(StoreError::backend)?;
@@ -79,6 +80,41 @@ where
             .await
             .map_err(StoreError::backend)?;
         Ok(DB::rows_affected(&done) > 0)
+    }
+
+    /// Locks the client, applies the update as [`ClientUpdate::apply`] does, and writes the
+    /// columns it may change, in one transaction.
+    pub(crate) async fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        let mut tx = self.begin().await?;
+        let Some(row) = self.locked(&mut tx, &self.queries.lock_client, id).await? else {
+            return Ok(None);
+        };
+        let mut client = rows::client(&row)?;
+        update.apply(&mut client);
+        sqlx::query(&self.queries.update_client)
+            .bind(&client.name)
+            .bind(convert::join(&client.redirect_uris))
+            .bind(client.secret_hash.map(|hash| hash.to_hex()))
+            .bind(client.revoked)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(Some(client))
+    }
+
+    pub(crate) async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        let found = sqlx::query(&self.queries.clients_of_owner)
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        found.iter().map(rows::client).collect()
     }
 
     pub(crate) async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {

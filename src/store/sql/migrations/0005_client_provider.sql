@@ -1,0 +1,3 @@
+-- tower-passport: the user provider a client's users come from (Passport's --provider).
+-- {p} is the table prefix. No semicolons in comments: the runner splits statements at them.
+ALTER TABLE {p}clients ADD COLUMN provider TEXT;
