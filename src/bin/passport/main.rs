@@ -56,7 +56,7 @@ pub(crate) enum Command {
     /// Write a new private key and its public key as PEM files (oauth-private.key, mode
     /// 0600, and oauth-public.key).
     Keys(KeysArgs),
-    /// Create a client (or list or revoke clients). Prints its id and, once only, its
+    /// Create a client (or revoke one). Prints its id and, once only, its
     /// secret.
     Client(ClientArgs),
     /// Remove revoked and/or expired tokens, families and codes older than --hours.
