@@ -88,7 +88,7 @@ async fn install(cli: &Cli, alg: Alg) -> Outcome {
     Ok(())
 }
 
-fn keys(args: &KeysArgs) -> Outcome {
+pub(crate) fn keys(args: &KeysArgs) -> Outcome {
     let key = match args.alg {
         Alg::Rs256 => SigningKey::generate_rsa(args.length)?,
         other => SigningKey::generate(algorithm(other))?,

@@ -142,6 +142,17 @@ pub(crate) enum Alg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Key generation (RSA up to 8192 bits) is CPU work with no I/O: it runs here, on the
+    // main thread, never on the async runtime.
+    if let Command::Keys(args) = &cli.command {
+        return match commands::keys(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
