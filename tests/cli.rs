@@ -153,9 +153,20 @@ async fn clients_are_created_printed_once_and_revoked() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(stderr(&missing).contains("--name is required"), "{}", stderr(&missing));
 
+    let listed = passport(&store, "signing_key", &["client", "--list", "--json"]);
+    assert_ok(&listed);
+    let listed: serde_json::Value = serde_json::from_str(stdout(&listed).trim()).expect("a JSON array");
+    let billing =
+        listed.as_array().expect("array").iter().find(|c| c["client_id"] == id.as_str()).expect("listed");
+    assert_eq!((billing["name"].as_str(), billing["revoked"].as_bool()), (Some("Billing"), Some(false)));
+    assert!(!stdout(&passport(&store, "signing_key", &["client", "--list"])).contains(&secret), "no secret");
+
     let revoked = passport(&store, "signing_key", &["client", "--revoke", &id]);
     assert_ok(&revoked);
     assert!(issuer.store().client(&id).await.expect("store").expect("client").revoked);
+    let table = stdout(&passport(&store, "signing_key", &["client", "--list"]));
+    let row = table.lines().find(|line| line.starts_with(&id)).expect("a row for the client");
+    assert!(row.trim_end().ends_with("yes"), "listed as revoked: {row}");
     let unknown = passport(&store, "signing_key", &["client", "--revoke", "nobody"]);
     assert_eq!(unknown.status.code(), Some(1));
 }

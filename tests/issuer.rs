@@ -1997,6 +1997,9 @@ impl ClientStore for FlakyStore {
     async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
         self.run(|| self.inner.clients_owned_by(owner)).await
     }
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        self.run(|| self.inner.clients()).await
+    }
 }
 
 impl TokenStore for FlakyStore {

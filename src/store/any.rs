@@ -121,6 +121,10 @@ impl ClientStore for AnyStore {
     async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
         dispatch!(self, store => store.clients_owned_by(owner))
     }
+
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        dispatch!(self, store => store.clients())
+    }
 }
 
 impl TokenStore for AnyStore {

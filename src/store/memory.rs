@@ -251,6 +251,14 @@ impl ClientStore for MemoryStore {
         })
     }
 
+    fn clients(&self) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
+        self.with(|state| {
+            let mut all: Vec<ClientRecord> = state.clients.values().cloned().collect();
+            all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+            Ok(all)
+        })
+    }
+
     fn clients_owned_by(
         &self,
         owner: &str,

@@ -71,6 +71,9 @@ pub trait ClientStore: Send + Sync + 'static {
         &self,
         owner: &str,
     ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send;
+
+    /// Every client, oldest first (`passport client --list`).
+    fn clients(&self) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send;
 }
 
 /// Access-token records, refresh tokens and their families. Every method is atomic on its
@@ -308,6 +311,9 @@ impl<S: ClientStore> ClientStore for Arc<S> {
         owner: &str,
     ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
         (**self).clients_owned_by(owner)
+    }
+    fn clients(&self) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
+        (**self).clients()
     }
 }
 

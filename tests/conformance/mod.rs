@@ -228,6 +228,17 @@ pub async fn concurrent_client_updates_all_land<S: Store>(store: S) {
     assert!(stored.revoked);
 }
 
+pub async fn every_client_is_listed_oldest_first<S: Store>(store: S) {
+    let (older, newer) = (unique("listed"), unique("listed"));
+    store.put_client(ClientRecord { created_at: T0 + 5, ..client(&newer) }).await.unwrap();
+    store.put_client(ClientRecord { created_at: T0, revoked: true, ..client(&older) }).await.unwrap();
+    let all = store.clients().await.unwrap();
+    let position = |id: &str| all.iter().position(|c| c.id == id).expect("listed");
+    assert!(position(&older) < position(&newer), "oldest first");
+    assert!(all[position(&older)].revoked, "revoked clients are listed, as stored");
+    assert_eq!(all[position(&newer)], ClientRecord { created_at: T0 + 5, ..client(&newer) });
+}
+
 pub async fn clients_are_listed_by_owner<S: Store>(store: S) {
     let (ann, bob) = (unique("ann"), unique("bob"));
     assert!(store.clients_owned_by(&ann).await.unwrap().is_empty());
@@ -791,6 +802,7 @@ macro_rules! conformance_suite {
                 clients_are_updated_in_place,
                 concurrent_client_updates_all_land,
                 clients_are_listed_by_owner,
+                every_client_is_listed_oldest_first,
                 access_tokens_and_the_revocation_list,
                 personal_tokens_are_listed_per_user_newest_first,
                 a_family_starts_atomically,

@@ -144,6 +144,9 @@ fn ask(what: &str, flag: &str) -> Result<String, Box<dyn Error>> {
 
 async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
     let issuer = issuer(cli).await?;
+    if args.list {
+        return list_clients(&issuer, args.json).await;
+    }
     if let Some(id) = &args.revoke {
         if issuer.revoke_client(id).await? {
             publish(cli, &issuer, &[Invalidation::Client { client_id: id.clone() }]).await?;
@@ -182,6 +185,41 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
     let registered = issuer.register_client(registration).await?;
     let secret = registered.secret.as_ref().map(|s| s.expose());
     print_client(args.json, &registered.client.id, &registered.client.name, secret)
+}
+
+async fn list_clients(issuer: &Issuer<AnyStore>, json: bool) -> Outcome {
+    let clients = tower_passport::store::ClientStore::clients(&**issuer.store()).await?;
+    let grants = |client: &tower_passport::store::ClientRecord| {
+        client.grants.iter().map(|grant| grant.name()).collect::<Vec<_>>().join(",")
+    };
+    if json {
+        let listed: Vec<serde_json::Value> = clients
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "client_id": c.id, "name": c.name, "grants": grants(c), "confidential": c.is_confidential(),
+                    "first_party": c.first_party, "revoked": c.revoked, "redirect_uris": c.redirect_uris,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(listed));
+        return Ok(());
+    }
+    if clients.is_empty() {
+        println!("No clients.");
+        return Ok(());
+    }
+    println!("{:<24}  {:<28}  {:<40}  revoked", "Client ID", "Name", "Grants");
+    for client in &clients {
+        println!(
+            "{:<24}  {:<28}  {:<40}  {}",
+            client.id,
+            client.name,
+            grants(client),
+            if client.revoked { "yes" } else { "no" }
+        );
+    }
+    Ok(())
 }
 
 fn print_client(json: bool, id: &str, name: &str, secret: Option<&str>) -> Outcome {

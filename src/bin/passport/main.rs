@@ -56,7 +56,7 @@ pub(crate) enum Command {
     /// Write a new private key and its public key as PEM files (oauth-private.key, mode
     /// 0600, and oauth-public.key).
     Keys(KeysArgs),
-    /// Create a client (or revoke one). Prints its id and, once only, its
+    /// Create a client (or list or revoke clients). Prints its id and, once only, its
     /// secret.
     Client(ClientArgs),
     /// Remove revoked and/or expired tokens, families and codes older than --hours.
@@ -124,6 +124,9 @@ pub(crate) struct ClientArgs {
     /// Print the result as one JSON object, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
+    /// List every client (id, name, grants, revoked) instead of creating one.
+    #[arg(long, conflicts_with_all = ["kind", "name", "redirect_uris", "revoke"])]
+    pub(crate) list: bool,
     /// Revoke the client with this id instead of creating one.
     #[arg(long, value_name = "ID", conflicts_with_all = ["kind", "name", "redirect_uris"])]
     pub(crate) revoke: Option<String>,

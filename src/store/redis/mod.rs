@@ -219,6 +219,41 @@ impl ClientStore for RedisStore {
         Err(StoreError::conflict("the client kept changing during the update"))
     }
 
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        // No index of every client: SCAN the client keys (an operator's command, not a
+        // request path), then read each through the one client decoder.
+        let pattern = self.keys.pattern(CLIENT);
+        let prefix = self.keys.key(CLIENT, "");
+        let mut connection = self.connection.clone();
+        let (mut cursor, mut ids) = (0u64, Vec::new());
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut connection)
+                .await
+                .map_err(StoreError::backend)?;
+            ids.extend(keys.into_iter().filter_map(|key| key.strip_prefix(&prefix).map(str::to_owned)));
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        ids.sort();
+        ids.dedup();
+        let mut clients = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(client) = self.client(&id).await? {
+                clients.push(client);
+            }
+        }
+        clients.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(clients)
+    }
+
     async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
         let flat: Vec<Option<String>> =
             self.eval(&self.scripts.owner_clients, &[], &[owner.to_owned()]).await?;

@@ -85,6 +85,9 @@ macro_rules! sql_store {
             async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
                 self.sql.clients_owned_by(owner).await
             }
+            async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+                self.sql.clients().await
+            }
         }
 
         impl TokenStore for $store {

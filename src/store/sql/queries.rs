@@ -38,6 +38,11 @@ pub(crate) const LOCK_CLIENT: &str =
 /// The columns a [`ClientUpdate`](crate::store::ClientUpdate) may change.
 pub(crate) const UPDATE_CLIENT: &str =
     "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4 WHERE id = $5";
+/// Every client, oldest first.
+pub(crate) const ALL_CLIENTS: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients \
+     ORDER BY created_at ASC, id ASC";
 /// An owner's clients, oldest first (the `{p}clients_owner` index).
 pub(crate) const CLIENTS_OF_OWNER: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
@@ -163,6 +168,7 @@ pub(crate) struct Queries {
     pub(crate) lock_client: String,
     pub(crate) update_client: String,
     pub(crate) clients_of_owner: String,
+    pub(crate) all_clients: String,
     pub(crate) insert_access: String,
     pub(crate) access_token: String,
     pub(crate) personal_tokens: String,
@@ -219,6 +225,7 @@ impl Queries {
             lock_client: render(LOCK_CLIENT),
             update_client: render(UPDATE_CLIENT),
             clients_of_owner: render(CLIENTS_OF_OWNER),
+            all_clients: render(ALL_CLIENTS),
             insert_access: render(INSERT_ACCESS),
             access_token: render(ACCESS_TOKEN),
             personal_tokens: render(PERSONAL_TOKENS),

@@ -108,6 +108,14 @@ where
         Ok(Some(client))
     }
 
+    pub(crate) async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        let found = sqlx::query(&self.queries.all_clients)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        found.iter().map(rows::client).collect()
+    }
+
     pub(crate) async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
         let found = sqlx::query(&self.queries.clients_of_owner)
             .bind(owner)
