@@ -19,6 +19,8 @@
 //! are `store.rs`. What differs per engine (how a write transaction begins, the row-lock
 //! clause) is one small `Engine` impl (`engine.rs`) in `sqlite.rs` and `postgres.rs`.
 
+mod clients;
+mod codes;
 mod convert;
 mod engine;
 mod migrate;

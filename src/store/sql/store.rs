@@ -1,20 +1,18 @@
-//! The SQL store's operations, written once for SQLite and PostgreSQL, generic over the
-//! sqlx engine: clients, access tokens and the revocation list, refresh tokens and their
-//! families (rotation: lock, read, ask [`plan`], carry the plan out), authorization codes
-//! (taken as rotation is: lock the row, read, ask `codes::take`, write the change back),
-//! purge and settings.
+//! The SQL store's token operations, written once for SQLite and PostgreSQL, generic over
+//! the sqlx engine: access tokens and the revocation list, refresh tokens and their
+//! families (rotation: lock, read, ask [`plan`], carry the plan out), purge and settings.
+//! Clients are in `clients.rs`, authorization codes in `codes.rs`.
 
 use sqlx::{Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
-use crate::store::codes::{self, KEPT_AFTER_EXPIRY};
+use crate::store::codes::KEPT_AFTER_EXPIRY;
 use crate::store::rotation::{plan, RotationPlan};
 use crate::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientTokens, ClientUpdate, CodeRedemption,
-    FamilyRecord, IssuedFromCode, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, RevokedTokens,
-    Rotation, RotationOutcome, SecretHash, StoreError,
+    AccessTokenRecord, ClientTokens, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
+    RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 
 impl<DB> Sql<DB>
@@ -46,83 +44,6 @@ where
     /// The row `query` finds for its one parameter, `key`.
     pub(crate) async fn find(&self, query: &str, key: &str) -> Result<Option<DB::Row>, StoreError> {
         sqlx::query(query).bind(key).fetch_optional(&self.pool).await.map_err(StoreError::backend)
-    }
-
-    pub(crate) async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
-        sqlx::query(&self.queries.put_client)
-            .bind(&client.id)
-            .bind(&client.name)
-            .bind(client.secret_hash.map(|hash| hash.to_hex()))
-            .bind(convert::grants_text(&client.grants))
-            .bind(client.allowed_scopes.as_deref().map(convert::join))
-            .bind(client.first_party)
-            .bind(client.revoked)
-            .bind(convert::int(client.created_at))
-            .bind(convert::join(&client.redirect_uris))
-            .bind(client.owner.as_deref())
-            .bind(client.require_pkce)
-            .bind(client.provider.as_deref())
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
-    }
-
-    pub(crate) async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        self.find(&self.queries.client, id).await?.as_ref().map(rows::client).transpose()
-    }
-
-    pub(crate) async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
-        let done = sqlx::query(&self.queries.set_client_revoked)
-            .bind(revoked)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(DB::rows_affected(&done) > 0)
-    }
-
-    /// Locks the client, applies the update as [`ClientUpdate::apply`] does, and writes the
-    /// columns it may change, in one transaction.
-    pub(crate) async fn update_client(
-        &self,
-        id: &str,
-        update: ClientUpdate,
-    ) -> Result<Option<ClientRecord>, StoreError> {
-        let mut tx = self.begin().await?;
-        let Some(row) = self.locked(&mut tx, &self.queries.lock_client, id).await? else {
-            return Ok(None);
-        };
-        let mut client = rows::client(&row)?;
-        update.apply(&mut client);
-        sqlx::query(&self.queries.update_client)
-            .bind(&client.name)
-            .bind(convert::join(&client.redirect_uris))
-            .bind(client.secret_hash.map(|hash| hash.to_hex()))
-            .bind(client.revoked)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::backend)?;
-        tx.commit().await.map_err(StoreError::backend)?;
-        Ok(Some(client))
-    }
-
-    pub(crate) async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
-        let found = sqlx::query(&self.queries.all_clients)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        found.iter().map(rows::client).collect()
-    }
-
-    pub(crate) async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
-        let found = sqlx::query(&self.queries.clients_of_owner)
-            .bind(owner)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        found.iter().map(rows::client).collect()
     }
 
     pub(crate) async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
@@ -216,78 +137,6 @@ where
         }
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(counts)
-    }
-
-    pub(crate) async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
-        let issued = code.issued.as_ref();
-        let inserted = sqlx::query(&self.queries.insert_code)
-            .bind(code.hash.to_hex())
-            .bind(&code.client_id)
-            .bind(&code.user_id)
-            .bind(&code.redirect_uri)
-            .bind(convert::join(&code.scopes))
-            .bind(&code.code_challenge)
-            .bind(&code.nonce)
-            .bind(convert::int(code.issued_at))
-            .bind(convert::int(code.expires_at))
-            .bind(code.used_at.map(convert::int))
-            .bind(code.reused_at.map(convert::int))
-            .bind(issued.map(|issued| issued.access_jti.as_str()))
-            .bind(issued.and_then(|issued| issued.family_id.as_deref()))
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        if DB::rows_affected(&inserted) == 0 {
-            return Err(StoreError::conflict("duplicate authorization code"));
-        }
-        Ok(())
-    }
-
-    /// One write transaction: the code's row is locked (PostgreSQL: `FOR UPDATE`; SQLite:
-    /// the write lock `BEGIN IMMEDIATE` took), read, and updated as `codes::take` says, so
-    /// that of concurrent takes exactly one finds the code unused.
-    pub(crate) async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
-        let key = hash.to_hex();
-        let mut tx = self.begin().await?;
-        let row = self.locked(&mut tx, &self.queries.lock_code, &key).await?;
-        let Some(mut code) = row.as_ref().map(rows::code).transpose()? else {
-            return Ok(CodeRedemption::Invalid);
-        };
-        let first_reuse = code.reused_at.is_none();
-        let redemption = codes::take(&mut code, now);
-        let update = match &redemption {
-            CodeRedemption::Invalid => return Ok(CodeRedemption::Invalid),
-            CodeRedemption::Fresh(_) => Some(&self.queries.take_code),
-            CodeRedemption::Reused(_) => first_reuse.then_some(&self.queries.reuse_code),
-        };
-        if let Some(update) = update {
-            sqlx::query(update)
-                .bind(convert::int(now))
-                .bind(&key)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::backend)?;
-        }
-        tx.commit().await.map_err(StoreError::backend)?;
-        Ok(redemption)
-    }
-
-    /// One statement, atomic on both engines (it locks the row on PostgreSQL, and runs under
-    /// SQLite's write lock): it records what was issued and returns `reused_at` as it is
-    /// once any take that held the row has committed.
-    pub(crate) async fn record_code_issue(
-        &self,
-        hash: &SecretHash,
-        issued: IssuedFromCode,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query(&self.queries.record_code_issue)
-            .bind(&issued.access_jti)
-            .bind(&issued.family_id)
-            .bind(hash.to_hex())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(row.map(|row| row.opt_int("reused_at")).transpose()?.flatten().is_some())
     }
 
     pub(crate) async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
@@ -536,7 +385,7 @@ where
     }
 
     /// The row `query` (a locking read) finds for `key`, inside `tx`.
-    async fn locked(
+    pub(super) async fn locked(
         &self,
         tx: &mut Transaction<'static, DB>,
         query: &str,
