@@ -82,6 +82,7 @@ struct ReadmeDoctests;
 
 pub mod body;
 pub mod clock;
+pub mod cookie;
 pub mod error;
 pub mod guard;
 pub mod keys;

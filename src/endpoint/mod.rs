@@ -112,6 +112,7 @@ macro_rules! issuer_service {
 pub(crate) mod authorize;
 mod caller;
 mod clients;
+mod fresh_token;
 mod personal;
 mod request;
 mod response;
@@ -120,6 +121,7 @@ mod tokens;
 
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
 pub use clients::Clients;
+pub use fresh_token::{FreshApiToken, FreshApiTokenFuture, FreshApiTokenLayer};
 pub use personal::PersonalAccessTokens;
 pub use response::EndpointResponse;
 pub use routes::OAuthRoutes;

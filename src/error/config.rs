@@ -68,6 +68,8 @@ pub enum ConfigErrorKind {
     Crypto,
     /// A `LISTEN/NOTIFY` or pub/sub channel name is not a plain identifier.
     Channel,
+    /// A cookie name, path or domain cannot be carried in a `Set-Cookie` header.
+    Cookie,
 }
 
 impl ConfigError {

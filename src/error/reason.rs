@@ -87,6 +87,19 @@ pub enum Reason {
     /// ([`GuardBuilder::provider`](crate::guard::GuardBuilder::provider)): a customer is
     /// never the user with the same id.
     WrongProvider,
+    /// The first-party cookie does not open: not sealed with this app's cookie secret, or
+    /// not a cookie of this shape.
+    InvalidCookie,
+    /// A first-party cookie request that changes something (not `GET`, `HEAD` or `OPTIONS`)
+    /// came without the CSRF token bound to its cookie (`X-CSRF-TOKEN`, or `X-XSRF-TOKEN`
+    /// matching the `XSRF-TOKEN` cookie), or with another one.
+    CsrfTokenMismatch,
+    /// A first-party cookie came on a request from another origin (`Origin` or
+    /// `Sec-Fetch-Site` say so).
+    CrossSiteRequest,
+    /// The route is for bearer tokens only, and the request came with the first-party
+    /// cookie.
+    BearerTokenRequired,
 }
 
 impl Reason {
@@ -133,6 +146,10 @@ impl Reason {
             Self::PolledAfterCompletion => "Internal error",
             Self::FirstPartyClientRequired => "This resource requires a token of a first-party client",
             Self::WrongProvider => "The access token's user belongs to another user provider",
+            Self::InvalidCookie => "The first-party cookie is invalid",
+            Self::CsrfTokenMismatch => "The CSRF token is missing or does not match",
+            Self::CrossSiteRequest => "The first-party cookie is not accepted from another origin",
+            Self::BearerTokenRequired => "This resource requires a bearer token",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

@@ -7,6 +7,7 @@ use tower_layer::Layer;
 
 use super::authorize::{Authorize, Authorizer, ResolverCache};
 use super::{Guard, ResolvePrincipal, TokenOnly};
+use crate::cookie::FirstPartyCookie;
 use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
 use crate::revocation::{Invalidate, NoRevocation, RevocationCheck};
 use crate::token::BearerOptions;
@@ -35,6 +36,7 @@ pub(crate) struct GuardConfig<U> {
     pub(crate) bearer: BearerOptions,
     pub(crate) responses: Arc<ResponseConfig>,
     pub(crate) authorizer: Arc<dyn Authorize<U>>,
+    pub(crate) cookie: Option<FirstPartyCookie>,
 }
 
 impl<U> fmt::Debug for GuardConfig<U> {
@@ -44,6 +46,7 @@ impl<U> fmt::Debug for GuardConfig<U> {
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
+            .field("cookie", &self.cookie)
             .finish_non_exhaustive()
     }
 }
@@ -118,6 +121,7 @@ impl GuardLayer {
             resolver_cache: None,
             revocation: NoRevocation,
             provider: None,
+            cookie: None,
         }
     }
 }
@@ -190,6 +194,7 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     resolver_cache: Option<(u64, Duration)>,
     revocation: C,
     provider: Option<Arc<str>>,
+    cookie: Option<FirstPartyCookie>,
 }
 
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
@@ -200,6 +205,7 @@ impl<R, C> fmt::Debug for GuardBuilder<R, C> {
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
             .field("resolver_cache", &self.resolver_cache)
+            .field("cookie", &self.cookie)
             .finish_non_exhaustive()
     }
 }
@@ -284,6 +290,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             resolver_cache: Some(self.resolver_cache.unwrap_or((10_000, Duration::from_secs(60)))),
             revocation: self.revocation,
             provider: self.provider,
+            cookie: self.cookie,
         }
     }
 
@@ -305,7 +312,31 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             resolver_cache: self.resolver_cache,
             revocation,
             provider: self.provider,
+            cookie: self.cookie,
         }
+    }
+
+    /// Also accepts the first-party cookie (Passport's `laravel_token`, attached by
+    /// [`FreshApiTokenLayer`](crate::endpoint::FreshApiTokenLayer) on the app's web routes)
+    /// when no `Authorization` header came: the app's own JavaScript calls the API with no
+    /// token handling. A bearer token, when sent, is used instead. The cookie's user is
+    /// resolved and checked as a token's would be, and holds every scope. See
+    /// [`cookie`](crate::cookie) for the origin and CSRF checks.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::cookie::FirstPartyCookie;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let cookie = FirstPartyCookie::new(b"a secret of at least thirty-two bytes!")?;
+    /// let guard: GuardLayer = GuardLayer::builder(verifier).first_party_cookie(cookie).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn first_party_cookie(mut self, cookie: FirstPartyCookie) -> Self {
+        self.cookie = Some(cookie);
+        self
     }
 
     /// Checks the configuration and builds the layer, erasing the resolver and revocation
@@ -329,6 +360,9 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
                     ));
                 }
             }
+        }
+        if let Some(cookie) = &self.cookie {
+            cookie.validate()?;
         }
         if self.bearer.max_len == 0 {
             return Err(ConfigError::new(ConfigErrorKind::Limit, "the token length cap must be positive"));
@@ -354,6 +388,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
                 bearer: self.bearer,
                 responses: Arc::new(self.responses),
                 authorizer,
+                cookie: self.cookie,
             }),
         }
     }

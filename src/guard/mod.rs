@@ -11,6 +11,10 @@
 //!    (cached);
 //! 5. puts the [`Principal`] into the request extensions and calls the inner service.
 //!
+//! With [`GuardBuilder::first_party_cookie`], a request without a bearer token may
+//! authenticate with the app's first-party cookie instead (steps 3 to 5 then apply to its
+//! user); see [`cookie`](crate::cookie).
+//!
 //! Any failure is answered by the guard itself, as RFC 6750 prescribes.
 
 mod authorize;
@@ -33,6 +37,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
+use crate::cookie;
 use crate::error::AuthError;
 use crate::keys::Miss;
 use crate::token::extract_bearer;
@@ -101,16 +106,29 @@ where
         let config = &self.config;
         let token = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone()),
-            Ok(None) if config.mode == GuardMode::Optional => {
-                request
-                    .extensions_mut()
-                    .insert(GuardContext { token: None, responses: config.responses.clone() });
-                return ResponseFuture::calling(self.inner.call(request));
-            }
-            Ok(None) => {
-                return ResponseFuture::rejected(AuthError::missing_token(), config.responses.clone())
-            }
             Ok(Some(token)) => token,
+            Ok(None) => {
+                let from_cookie = match &config.cookie {
+                    Some(cookie) => {
+                        cookie::authenticate(cookie, request.method(), request.uri(), request.headers())
+                    }
+                    None => Ok(None),
+                };
+                let authorize = match from_cookie {
+                    Err(error) => return ResponseFuture::rejected(error, config.responses.clone()),
+                    Ok(Some(verified)) => config.authorizer.clone().authorize(verified),
+                    Ok(None) if config.mode == GuardMode::Optional => {
+                        request
+                            .extensions_mut()
+                            .insert(GuardContext { token: None, responses: config.responses.clone() });
+                        return ResponseFuture::calling(self.inner.call(request));
+                    }
+                    Ok(None) => {
+                        return ResponseFuture::rejected(AuthError::missing_token(), config.responses.clone())
+                    }
+                };
+                return self.authorizing(authorize, request);
+            }
         };
         let authorize = match config.verifier.begin(&token) {
             Ok(verified) => config.authorizer.clone().authorize(verified),
@@ -126,9 +144,23 @@ where
                 })
             }
         };
-        // Keep the service that was polled ready; leave a fresh clone behind.
+        self.authorizing(authorize, request)
+    }
+}
+
+impl<S: Clone, U> Guard<S, U> {
+    /// Waits for `authorize`, then calls the inner service that was polled ready, leaving
+    /// a fresh clone behind.
+    fn authorizing<ReqBody>(
+        &mut self,
+        authorize: authorize::AuthorizeFuture<U>,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::authorizing(authorize, inner, request, config.responses.clone())
+        ResponseFuture::authorizing(authorize, inner, request, self.config.responses.clone())
     }
 }

@@ -52,6 +52,12 @@ impl<U> Principal<U> {
         self.token.kind()
     }
 
+    /// How the request authenticated: a bearer token, or the first-party cookie
+    /// (whose principal holds every scope).
+    pub fn credential(&self) -> crate::token::Credential {
+        self.token.credential()
+    }
+
     /// Whether this is a client-credentials principal (no user).
     pub fn is_client(&self) -> bool {
         self.kind() == PrincipalKind::Client

@@ -86,6 +86,20 @@ impl RequireLayer {
     pub fn user_only() -> Self {
         Self { requirement: Arc::new(Requirement::UserOnly) }
     }
+
+    /// The request must carry a bearer token: the first-party cookie
+    /// ([`GuardBuilder::first_party_cookie`](crate::guard::GuardBuilder::first_party_cookie)),
+    /// which carries every scope, is refused here with 403
+    /// ([`Reason::BearerTokenRequired`](crate::error::Reason::BearerTokenRequired)). For
+    /// routes the app's own pages should not reach, such as token management.
+    ///
+    /// ```
+    /// use tower_passport::RequireLayer;
+    /// let _tokens_only = RequireLayer::bearer_token();
+    /// ```
+    pub fn bearer_token() -> Self {
+        Self { requirement: Arc::new(Requirement::BearerOnly) }
+    }
 }
 
 impl<S> Layer<S> for RequireLayer {

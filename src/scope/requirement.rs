@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::error::{AuthError, Reason};
-use crate::token::{PrincipalKind, VerifiedToken};
+use crate::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// What a [`RequireLayer`](super::RequireLayer) checks.
 #[derive(Debug)]
@@ -14,6 +14,8 @@ pub(crate) enum Requirement {
     ClientOnly,
     /// A user token.
     UserOnly,
+    /// A bearer token, not the first-party cookie.
+    BearerOnly,
 }
 
 impl Requirement {
@@ -45,6 +47,9 @@ impl Requirement {
             }
             Self::UserOnly if token.kind() != PrincipalKind::User => {
                 Err(AuthError::wrong_principal_kind(Reason::UserTokenRequired))
+            }
+            Self::BearerOnly if token.credential() != Credential::Bearer => {
+                Err(AuthError::wrong_principal_kind(Reason::BearerTokenRequired))
             }
             _ => Ok(()),
         }

@@ -24,6 +24,23 @@ pub enum PrincipalKind {
     Client,
 }
 
+/// How a token came with its request.
+///
+/// ```
+/// use tower_passport::token::Credential;
+/// assert_ne!(Credential::Bearer, Credential::FirstPartyCookie);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Credential {
+    /// An access token in the `Authorization` header (or the `access_token` query
+    /// parameter, where allowed).
+    Bearer,
+    /// The first-party cookie ([`FirstPartyCookie`](crate::cookie::FirstPartyCookie),
+    /// Passport's `laravel_token`): the app's own JavaScript, with every scope.
+    FirstPartyCookie,
+}
+
 /// An access token whose signature and claims were verified. Cheap to clone.
 ///
 /// It exposes the registered claims and keeps the whole claims object for custom checks.
@@ -70,6 +87,7 @@ pub(crate) struct Inner {
     pub(crate) provider: Option<Span>,
     pub(crate) scopes: Scopes,
     pub(crate) kind: PrincipalKind,
+    pub(crate) credential: Credential,
     pub(crate) raw: Box<str>,
 }
 
@@ -104,9 +122,8 @@ impl VerifiedToken {
         Self(Arc::new(inner))
     }
 
-    /// A token that was never a JWT, for the `testing` helpers: what a verified token with
-    /// these claims would be. Nothing outside `testing` makes one.
-    #[cfg(feature = "testing")]
+    /// A token that was never a JWT: what a verified token with these claims would be. Made
+    /// by the `testing` helpers and, for an opened first-party cookie, by the guard.
     pub(crate) fn synthetic(
         issuer: &str,
         subject: Option<&str>,
@@ -115,18 +132,35 @@ impl VerifiedToken {
         kind: PrincipalKind,
         expires_at: u64,
     ) -> Self {
+        Self::synthetic_with(issuer, subject, client_id, scopes, kind, expires_at, None, Credential::Bearer)
+    }
+
+    /// [`synthetic`](Self::synthetic), with a user provider and the credential it came as.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn synthetic_with(
+        issuer: &str,
+        subject: Option<&str>,
+        client_id: Option<&str>,
+        scopes: Scopes,
+        kind: PrincipalKind,
+        expires_at: u64,
+        provider: Option<&str>,
+        credential: Credential,
+    ) -> Self {
         let raw = serde_json::json!({
             "iss": issuer,
             "sub": subject,
             "client_id": client_id,
             "exp": expires_at,
             "scope": scopes.to_string(),
+            "provider": provider,
         })
         .to_string();
         let mut strings = Strings::with_capacity(64);
         let issuer = strings.push(issuer);
         let subject = subject.map(|sub| strings.push(sub));
         let client_id = client_id.map(|id| strings.push(id));
+        let provider = provider.map(|provider| strings.push(provider));
         Self::new(Inner {
             strings: strings.finish(),
             issuer,
@@ -140,7 +174,8 @@ impl VerifiedToken {
             key_id: None,
             scopes,
             kind,
-            provider: None,
+            provider,
+            credential,
             raw: raw.into_boxed_str(),
         })
     }
@@ -244,6 +279,27 @@ impl VerifiedToken {
     /// A user token or a client-credentials token.
     pub fn kind(&self) -> PrincipalKind {
         self.0.kind
+    }
+
+    /// How the token came: as a bearer token, or as the first-party cookie.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::token::Credential;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = b"a-shared-secret-of-at-least-32-bytes!!";
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, secret)?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// # let token = jsonwebtoken::encode(
+    /// #     &{ let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256); h.typ = Some("at+jwt".into()); h },
+    /// #     &serde_json::json!({"iss": "https://auth.example.com", "aud": "api", "sub": "42", "exp": 4_000_000_000_u64}),
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret))?;
+    /// assert_eq!(verifier.verify(&token)?.credential(), Credential::Bearer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn credential(&self) -> Credential {
+        self.0.credential
     }
 
     /// The whole claims object as JSON text, as sent, for custom checks.

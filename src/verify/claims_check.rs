@@ -1,7 +1,7 @@
 //! The claims policy: `typ`, time, issuer and audience, applied to one parsed payload.
 
 use crate::error::{AuthError, Reason};
-use crate::token::{is_json_object, RawClaims, Scopes, Strings, VerifiedInner, VerifiedToken};
+use crate::token::{is_json_object, Credential, RawClaims, Scopes, Strings, VerifiedInner, VerifiedToken};
 
 use super::issuers::IssuerPolicy;
 use super::TypPolicy;
@@ -141,6 +141,7 @@ impl ClaimsPolicy {
                 provider,
                 scopes,
                 kind,
+                credential: Credential::Bearer,
                 raw,
             })
         })

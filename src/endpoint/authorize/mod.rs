@@ -11,6 +11,7 @@ mod csrf;
 mod hook;
 mod screen;
 
+pub(crate) use hook::ErasedHook;
 pub use hook::{SignIn, SignInRequest, SignedInUser};
 pub use screen::{escape_html, ApprovalContext, ApprovalScreen};
 
