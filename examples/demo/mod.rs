@@ -15,6 +15,7 @@
 pub mod quickstart;
 pub mod serve;
 pub mod sign_in;
+pub mod spa;
 
 use axum::extract::Path;
 use axum::routing::{delete, get};

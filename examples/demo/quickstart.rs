@@ -8,13 +8,17 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower::ServiceBuilder;
+use tower_passport::cookie::FirstPartyCookie;
+use tower_passport::endpoint::FreshApiTokenLayer;
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::ClientRecord;
+use tower_passport::store::SettingsStore;
 use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
 use super::sign_in::{self, SignInPages};
+use super::spa;
 use super::{find_user, router};
 
 /// What the quickstart is configured with (from the environment in the example).
@@ -201,7 +205,22 @@ pub fn pkce_pair() -> Result<(String, String), Box<dyn Error>> {
     Ok((verifier, URL_SAFE_NO_PAD.encode(digest.as_ref())))
 }
 
-/// A running quickstart node.
+/// The first-party cookie, sealed with a secret kept in the store (the first node to start
+/// makes it). `Secure` is dropped only for a plain-http issuer (local development).
+async fn first_party_cookie(store: &AnyStore, plain_http: bool) -> Result<FirstPartyCookie, Box<dyn Error>> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let mut candidate = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut candidate).map_err(|_| "no randomness for the cookie secret")?;
+    let stored =
+        store.put_setting_if_absent("quickstart_cookie_secret", &URL_SAFE_NO_PAD.encode(candidate)).await?;
+    let secret = URL_SAFE_NO_PAD
+        .decode(stored)
+        .map_err(|_| "the quickstart_cookie_secret setting is not base64url")?;
+    let cookie = FirstPartyCookie::new(&secret)?;
+    Ok(if plain_http { cookie.insecure_for_local_http() } else { cookie })
+}
+
 /// The Prometheus recorder the crate's counters go to (feature `metrics`), installed once
 /// per process before the first request; `None` if something else installed one first.
 fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
@@ -216,6 +235,7 @@ fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
         .clone()
 }
 
+/// A running quickstart node.
 pub struct Quickstart {
     pub issuer: Issuer<AnyStore>,
     pub app: Router,
@@ -289,8 +309,12 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         seed(&issuer, client).await?;
     }
 
+    // The first-party cookie (Passport's CreateFreshApiToken): its secret is shared through
+    // the store, as the signing key is, so every node opens every node's cookies.
+    let cookie = first_party_cookie(&*store, config.issuer.starts_with("http://")).await?;
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
+        .first_party_cookie(cookie.clone())
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
         .build()?;
@@ -334,7 +358,12 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
                 }
             }),
         )
-        .merge(pages.routes())
+        .merge(
+            pages
+                .routes()
+                .merge(spa::routes())
+                .layer(FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?),
+        )
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
         .fallback_service(issuer.routes())

@@ -40,7 +40,7 @@ use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 /// The session keys: who is signed in (their `sub`, and the name they signed in with), and
 /// the sign-in form's token.
 const USER_ID: &str = "user_id";
-const USERNAME: &str = "username";
+pub const USERNAME: &str = "username";
 const FORM_TOKEN: &str = "sign_in_token";
 
 /// The session cookie's name.
