@@ -77,7 +77,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let cli =
         authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
     println!("#    The first-party CLI never sees the screen (nothing listens on port 8976: the code");
-    println!("#    is in the address bar; a real CLI listens there):\n#    {cli}\n");
+    println!("#    is in the address bar; a real CLI listens there):\n#    {cli}");
+    println!("#    And {url}/demo/spa: the first-party page, whose script calls the API over the");
+    println!("#    laravel_token cookie (Passport's CreateFreshApiToken), with no token at all.\n");
     println!("# The walkthrough uses curl and jq.");
     println!("# 1. A client-credentials token (no user), and the client-only route:");
     println!("M2M=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=check-status {url}/oauth/token | jq -r .access_token)");

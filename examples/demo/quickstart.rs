@@ -311,7 +311,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
 
     // The first-party cookie (Passport's CreateFreshApiToken): its secret is shared through
     // the store, as the signing key is, so every node opens every node's cookies.
-    let cookie = first_party_cookie(&*store, config.issuer.starts_with("http://")).await?;
+    let cookie = first_party_cookie(&store, config.issuer.starts_with("http://")).await?;
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
         .first_party_cookie(cookie.clone())

@@ -150,7 +150,10 @@ mod tests {
         let f = fixture();
         let jar = format!("laravel_token={}; XSRF-TOKEN={}", f.sealed, f.csrf.as_str());
         let cookie = ("cookie", jar);
-        assert_eq!(run(&f, Method::POST, &[cookie.clone()]).err(), Some(Reason::CsrfTokenMismatch));
+        assert_eq!(
+            run(&f, Method::POST, std::slice::from_ref(&cookie)).err(),
+            Some(Reason::CsrfTokenMismatch)
+        );
         let csrf = ("x-csrf-token", f.csrf.as_str().to_owned());
         assert!(run(&f, Method::POST, &[cookie.clone(), csrf.clone()]).is_ok_and(|t| t.is_some()));
         let xsrf = ("x-xsrf-token", f.csrf.as_str().to_owned());
