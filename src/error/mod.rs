@@ -1,7 +1,8 @@
 //! One error type for every rejection, mapped to RFC 6750 in one place.
 //!
 //! An [`AuthError`] knows its HTTP status, its `WWW-Authenticate` challenge and its
-//! JSON body. A [`Responder`] may replace the body, never the status or the
+//! JSON body. A [`Responder`] may replace the body, and for protocols that need it the
+//! status and extra headers ([`GrpcResponder`] answers as gRPC does), never the
 //! challenge. Configuration mistakes are a separate [`ConfigError`], with a
 //! [`ConfigErrorKind`] and the error that caused them.
 //!
@@ -30,12 +31,14 @@
 
 mod backend;
 mod config;
+mod grpc;
 mod reason;
 mod render;
 mod responder;
 
 pub use backend::BackendError;
 pub use config::{ConfigError, ConfigErrorKind};
+pub use grpc::GrpcResponder;
 pub use reason::Reason;
 pub use responder::{ErrorBody, JsonResponder, Responder};
 

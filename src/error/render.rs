@@ -1,8 +1,9 @@
 //! The one rejection path. The guard, the scope layers, the axum extractors and the
 //! services that read the guard's context (the personal-access-token API) all answer a
 //! rejection through [`ResponseConfig::reject`]: it
-//! traces the rejection, renders the [`AuthError`] (status and challenge from the error,
-//! body from the configured responder) and puts the error into the response's extensions,
+//! traces the rejection, renders the [`AuthError`] (the challenge from the error; body,
+//! status and any extra headers from the configured responder, which defaults to the
+//! error's status) and puts the error into the response's extensions,
 //! as tower-http's csrf layer does, so outer layers (metrics, access logs) can read the
 //! [`Reason`](super::Reason) without parsing a body.
 
@@ -23,12 +24,14 @@ impl ResponseConfig {
         response
     }
 
-    /// The status and challenge come from the error, the body from the responder.
+    /// The body, status and extra headers come from the responder; the challenge from the
+    /// error, set last, so no responder can drop or replace it.
     fn render<T>(&self, error: &AuthError, make_body: impl FnOnce(Bytes) -> T) -> Response<T> {
         let body = self.responder.body(error);
         let mut response = Response::new(make_body(body.bytes));
-        *response.status_mut() = error.status();
+        *response.status_mut() = self.responder.status(error);
         let headers = response.headers_mut();
+        self.responder.headers(error, headers);
         if !body.content_type.is_empty() {
             headers.insert(CONTENT_TYPE, body.content_type);
         }

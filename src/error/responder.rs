@@ -42,20 +42,76 @@ impl ErrorBody {
     }
 }
 
-/// Chooses the body of rejection responses. It cannot change the status or drop the
-/// `WWW-Authenticate` challenge: the layers set those from the [`AuthError`] themselves.
+/// Shapes rejection responses: their body and, for protocols that want it (gRPC's
+/// [`GrpcResponder`](super::GrpcResponder)), their HTTP status and extra headers. Every
+/// rejection keeps what the layers set from the [`AuthError`] themselves, after the
+/// responder: the `WWW-Authenticate` challenge, `Cache-Control: no-store`, and the
+/// [`AuthError`] in the response's extensions.
 ///
-/// Implemented for closures:
+/// Only [`body`](Responder::body) is required; the status defaults to
+/// [`AuthError::status`] and no header is added. Implemented for closures, which choose
+/// the body:
 ///
 /// ```
 /// use tower_passport::{AuthError, error::ErrorBody, error::Responder};
 /// let html = |error: &AuthError| ErrorBody::new("text/html", format!("<h1>{}</h1>", error.status()));
 /// let body = html.body(&AuthError::missing_token());
 /// assert_eq!(body.bytes(), "<h1>401 Unauthorized</h1>");
+/// assert_eq!(html.status(&AuthError::missing_token()), 401);
+/// ```
+///
+/// A responder of its own, for a protocol that carries the error in a header:
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+/// use tower_passport::{AuthError, error::ErrorBody, error::Responder};
+///
+/// struct Teapot;
+///
+/// impl Responder for Teapot {
+///     fn body(&self, _error: &AuthError) -> ErrorBody {
+///         ErrorBody::empty()
+///     }
+///     fn status(&self, _error: &AuthError) -> StatusCode {
+///         StatusCode::IM_A_TEAPOT
+///     }
+///     fn headers(&self, error: &AuthError, headers: &mut HeaderMap) {
+///         headers.insert("x-auth-error", HeaderValue::from_static(error.error_code().unwrap_or("none")));
+///     }
+/// }
+///
+/// let mut headers = HeaderMap::new();
+/// Teapot.headers(&AuthError::insufficient_scope("admin"), &mut headers);
+/// assert_eq!(headers["x-auth-error"], "insufficient_scope");
 /// ```
 pub trait Responder: Send + Sync + 'static {
-    /// The body for `error`.
+    /// The body for `error`, and its content type.
     fn body(&self, error: &AuthError) -> ErrorBody;
+
+    /// The HTTP status for `error`: [`AuthError::status`] unless the protocol wants
+    /// another (gRPC answers every error `200 OK`, with the code in `grpc-status`).
+    ///
+    /// ```
+    /// use tower_passport::{AuthError, error::JsonResponder, error::Responder};
+    /// assert_eq!(JsonResponder.status(&AuthError::insufficient_scope("admin")), 403);
+    /// ```
+    fn status(&self, error: &AuthError) -> http::StatusCode {
+        error.status()
+    }
+
+    /// Adds headers of the responder's own for `error` (none by default). The layers set
+    /// `Content-Type` (from the [`body`](Responder::body)), `Cache-Control` and
+    /// `WWW-Authenticate` after it, so those always say what the rejection says.
+    ///
+    /// ```
+    /// use tower_passport::{AuthError, error::JsonResponder, error::Responder};
+    /// let mut headers = http::HeaderMap::new();
+    /// JsonResponder.headers(&AuthError::missing_token(), &mut headers);
+    /// assert!(headers.is_empty());
+    /// ```
+    fn headers(&self, error: &AuthError, headers: &mut http::HeaderMap) {
+        let _ = (error, headers);
+    }
 }
 
 impl<F> Responder for F

@@ -259,7 +259,20 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         self
     }
 
-    /// Replaces the body of rejections. The status and challenge stay.
+    /// Shapes rejections through `responder`: their body and, with a responder that sets
+    /// them, their status and extra headers, for the guard and every scope layer behind
+    /// it. The challenge stays. For a tonic service, [`GrpcResponder`](crate::error::GrpcResponder):
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::error::GrpcResponder;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let grpc: GuardLayer = GuardLayer::builder(verifier).responder(GrpcResponder).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn responder(mut self, responder: impl Responder) -> Self {
         self.responses.responder = Arc::new(responder);
         self
