@@ -122,7 +122,10 @@ impl TestIssuer {
     {
         let now = SystemClock.now();
         let scope = scopes.into_iter().map(Into::into).collect::<Vec<String>>().join(" ");
-        let jti = format!("test-{now}-{}", scope.len());
+        // Random, so two tokens minted in the same second never share a `jti` (revoking
+        // one in a test must not revoke the other).
+        let jti = crate::issuer::secrets::random_b64(16)
+            .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "no randomness for a test token id"))?;
         let audiences = [self.audience.clone()];
         let claims = AccessClaims {
             iss: &self.issuer,
@@ -137,5 +140,21 @@ impl TestIssuer {
         };
         mint_stated(&self.key, &claims, Some(kind))
             .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "the test token could not be signed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_minted_alike_in_one_second_have_distinct_ids() {
+        let issuer = TestIssuer::new().expect("test issuer");
+        let verifier = issuer.verifier().expect("verifier");
+        let jti = |token: String| verifier.verify(&token).expect("valid").jti().map(str::to_owned);
+        let first = jti(issuer.user_token("7", ["read"]).expect("token"));
+        let second = jti(issuer.user_token("7", ["read"]).expect("token"));
+        assert!(first.is_some());
+        assert_ne!(first, second);
     }
 }
