@@ -21,6 +21,7 @@ use base64::Engine;
 pub struct CsrfToken(Box<str>);
 
 impl CsrfToken {
+    #[cfg(feature = "issuer")]
     /// A fresh token: 256 random bits, base64url.
     pub(crate) fn generate() -> Option<Self> {
         let mut bytes = [0u8; 32];
@@ -28,6 +29,7 @@ impl CsrfToken {
         Some(Self(URL_SAFE_NO_PAD.encode(bytes).into()))
     }
 
+    #[cfg(feature = "issuer")]
     /// A token as a request carried it (the `XSRF-TOKEN` cookie).
     pub(crate) fn from_presented(value: &str) -> Self {
         Self(value.into())
@@ -38,6 +40,7 @@ impl CsrfToken {
         &self.0
     }
 
+    #[cfg(feature = "issuer")]
     /// What the cookie seals: SHA-256 of the token, base64url.
     pub(crate) fn hash(&self) -> String {
         hash(self.0.as_bytes())

@@ -57,7 +57,9 @@ mod seal;
 
 pub use csrf::CsrfToken;
 
-pub(crate) use read::{authenticate, single_cookie};
+pub(crate) use read::authenticate;
+#[cfg(feature = "issuer")]
+pub(crate) use read::single_cookie;
 pub(crate) use seal::CookieClaims;
 
 use std::fmt;
@@ -259,6 +261,7 @@ impl FirstPartyCookie {
         self.inner.clock.now()
     }
 
+    #[cfg(feature = "issuer")]
     pub(crate) fn lifetime_secs(&self) -> u64 {
         self.inner.lifetime.as_secs()
     }
@@ -271,17 +274,20 @@ impl FirstPartyCookie {
         self.inner.allowed_origins.iter().map(|origin| &**origin)
     }
 
+    #[cfg(feature = "issuer")]
     /// `Set-Cookie` for the token cookie: `HttpOnly`, `SameSite=Lax`, `Secure` unless turned
     /// off, on the configured path, for the configured lifetime.
     pub(crate) fn token_cookie(&self, value: &str) -> String {
         self.set_cookie(&self.inner.name, value, &self.inner.path, true, self.lifetime_secs())
     }
 
+    #[cfg(feature = "issuer")]
     /// `Set-Cookie` for the `XSRF-TOKEN` cookie: readable by the page (no `HttpOnly`), on `/`.
     pub(crate) fn xsrf_cookie(&self, csrf: &CsrfToken) -> String {
         self.set_cookie(XSRF_COOKIE_NAME, csrf.as_str(), "/", false, self.lifetime_secs())
     }
 
+    #[cfg(feature = "issuer")]
     /// `Set-Cookie` headers that remove both cookies (signed out).
     pub(crate) fn expired_cookies(&self) -> [String; 2] {
         [
@@ -290,6 +296,7 @@ impl FirstPartyCookie {
         ]
     }
 
+    #[cfg(feature = "issuer")]
     fn set_cookie(&self, name: &str, value: &str, path: &str, http_only: bool, max_age: u64) -> String {
         let mut cookie = format!("{name}={value}; Path={path}; Max-Age={max_age}; SameSite=Lax");
         if let Some(domain) = &self.inner.domain {

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use super::csrf::hash;
 use super::{origin, CookieClaims, FirstPartyCookie, CSRF_HEADER, XSRF_COOKIE_NAME, XSRF_HEADER};
 use crate::error::{AuthError, Reason};
-use crate::token::{Credential, PrincipalKind, Scopes, VerifiedToken};
+use crate::token::{Credential, PrincipalKind, Scopes, Synthetic, VerifiedToken};
 
 /// The issuer a cookie principal's token names: it was never a JWT from an issuer, and
 /// resolver caches keyed by issuer keep its answers apart from bearer tokens'.
@@ -33,16 +33,16 @@ pub(crate) fn authenticate(
     if !is_safe(method) && !csrf_matches(headers, &claims.csrf) {
         return Err(AuthError::invalid_token(Reason::CsrfTokenMismatch));
     }
-    Ok(Some(VerifiedToken::synthetic_with(
-        COOKIE_ISSUER,
-        Some(&claims.sub),
-        None,
-        Scopes::from_space_delimited("*"),
-        PrincipalKind::User,
-        claims.exp,
-        claims.prv.as_deref(),
-        Credential::FirstPartyCookie,
-    )))
+    Ok(Some(VerifiedToken::synthetic(Synthetic {
+        issuer: COOKIE_ISSUER,
+        subject: Some(&claims.sub),
+        client_id: None,
+        scopes: Scopes::from_space_delimited("*"),
+        kind: PrincipalKind::User,
+        expires_at: claims.exp,
+        provider: claims.prv.as_deref(),
+        credential: Credential::FirstPartyCookie,
+    })))
 }
 
 /// `GET`, `HEAD` and `OPTIONS` change nothing and need no CSRF token.

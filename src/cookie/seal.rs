@@ -30,10 +30,12 @@ pub(crate) struct CookieClaims {
     pub(crate) csrf: String,
 }
 
+#[cfg(feature = "issuer")]
 /// A cookie value, sealed.
 pub(crate) struct SealedCookie(pub(crate) String);
 
 impl CookieClaims {
+    #[cfg(feature = "issuer")]
     /// Seals the claims with `cookie`'s secret.
     pub(crate) fn seal(&self, cookie: &FirstPartyCookie) -> SealedCookie {
         // Serializing a struct of strings and integers cannot fail.

@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use crate::error::ResponseConfig;
 use crate::guard::{GuardContext, Principal};
-use crate::token::{PrincipalKind, Scopes, VerifiedToken};
+use crate::token::{Credential, PrincipalKind, Scopes, Synthetic, VerifiedToken};
 
 /// The issuer the helpers' tokens name, unless [`ActingAs::issuer`] says otherwise.
 const TEST_ISSUER: &str = "https://tower-passport.test";
@@ -91,21 +91,32 @@ impl<U: Clone + Send + Sync + 'static> ActingAs<U> {
         I::Item: Into<String>,
     {
         let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        let token = VerifiedToken::synthetic(
-            TEST_ISSUER,
+        let token = VerifiedToken::synthetic(Synthetic {
+            issuer: TEST_ISSUER,
             subject,
-            Some(client_id),
-            Scopes::from_parts(scopes, false),
+            client_id: Some(client_id),
+            scopes: Scopes::from_parts(scopes, false),
             kind,
-            u64::MAX,
-        );
+            expires_at: u64::MAX,
+            provider: None,
+            credential: Credential::Bearer,
+        });
         Self { principal: Principal::new(token, user), responses: Arc::new(ResponseConfig::default()) }
     }
 
     fn with_token(mut self, issuer: &str, subject: Option<&str>, client_id: Option<&str>) -> Self {
         let token = self.principal.token();
         let scopes = Scopes::from_parts(token.scopes().iter().collect::<Vec<_>>(), false);
-        let token = VerifiedToken::synthetic(issuer, subject, client_id, scopes, token.kind(), u64::MAX);
+        let token = VerifiedToken::synthetic(Synthetic {
+            issuer,
+            subject,
+            client_id,
+            scopes,
+            kind: token.kind(),
+            expires_at: u64::MAX,
+            provider: None,
+            credential: Credential::Bearer,
+        });
         self.principal = Principal::new(token, self.principal.user().cloned());
         self
     }

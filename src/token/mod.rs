@@ -9,7 +9,7 @@ pub(crate) use bearer::{extract_bearer, BearerOptions};
 pub(crate) use claims::{is_json_object, present, RawClaims};
 pub use scopes::Scopes;
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
-pub(crate) use verified::{Inner as VerifiedInner, Strings};
+pub(crate) use verified::{Inner as VerifiedInner, Strings, Synthetic};
 
 /// The user provider of a user token that names none in its `provider` claim: Passport's
 /// default `users` provider (the issuer's

@@ -91,6 +91,18 @@ pub(crate) struct Inner {
     pub(crate) raw: Box<str>,
 }
 
+/// The claims of a [`VerifiedToken::synthetic`] token.
+pub(crate) struct Synthetic<'a> {
+    pub(crate) issuer: &'a str,
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) scopes: Scopes,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) expires_at: u64,
+    pub(crate) provider: Option<&'a str>,
+    pub(crate) credential: Credential,
+}
+
 /// Where a string lies in [`Inner::strings`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Span {
@@ -124,29 +136,8 @@ impl VerifiedToken {
 
     /// A token that was never a JWT: what a verified token with these claims would be. Made
     /// by the `testing` helpers and, for an opened first-party cookie, by the guard.
-    pub(crate) fn synthetic(
-        issuer: &str,
-        subject: Option<&str>,
-        client_id: Option<&str>,
-        scopes: Scopes,
-        kind: PrincipalKind,
-        expires_at: u64,
-    ) -> Self {
-        Self::synthetic_with(issuer, subject, client_id, scopes, kind, expires_at, None, Credential::Bearer)
-    }
-
-    /// [`synthetic`](Self::synthetic), with a user provider and the credential it came as.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn synthetic_with(
-        issuer: &str,
-        subject: Option<&str>,
-        client_id: Option<&str>,
-        scopes: Scopes,
-        kind: PrincipalKind,
-        expires_at: u64,
-        provider: Option<&str>,
-        credential: Credential,
-    ) -> Self {
+    pub(crate) fn synthetic(claims: Synthetic<'_>) -> Self {
+        let Synthetic { issuer, subject, client_id, scopes, kind, expires_at, provider, credential } = claims;
         let raw = serde_json::json!({
             "iss": issuer,
             "sub": subject,
