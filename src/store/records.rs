@@ -411,6 +411,10 @@ pub struct PurgeCounts {
     pub families: u64,
     /// Revocation-list entries.
     pub revocations: u64,
+    /// Authorization-code records, a day past their expiry (the SQL stores; the memory
+    /// store sweeps its codes on its own and Redis lets their keys expire, so they report
+    /// 0 here).
+    pub codes: u64,
 }
 
 /// A user's live tokens of one client: what [`TokenStore::user_tokens`] lists, one entry

@@ -227,12 +227,14 @@ pub async fn a_purge_removes_codes_a_day_past_their_expiry<S: Store + CodeStore>
     store.take_code(&SecretHash::of(used.as_bytes()), T0 + 1).await.unwrap();
     let after = T0 + 600 + KEPT_AFTER_EXPIRY + 1;
     // An expired-only purge is what removes them; a revoked-only one leaves them.
-    store.purge(Purge { revoked: true, expired: false, before: after }).await.unwrap();
+    let counts = store.purge(Purge { revoked: true, expired: false, before: after }).await.unwrap();
+    assert_eq!(counts.codes, 0);
     assert!(matches!(
         store.take_code(&SecretHash::of(used.as_bytes()), T0 + 2).await.unwrap(),
         CodeRedemption::Reused(_)
     ));
-    store.purge(Purge { revoked: false, expired: true, before: after }).await.unwrap();
+    let counts = store.purge(Purge { revoked: false, expired: true, before: after }).await.unwrap();
+    assert_eq!(counts.codes, 2, "both codes are counted");
     for secret in [&used, &unused] {
         let hash = SecretHash::of(secret.as_bytes());
         assert_eq!(store.take_code(&hash, T0 + 3).await.unwrap(), CodeRedemption::Invalid, "purged");

@@ -258,8 +258,9 @@ async fn purge(cli: &Cli, revoked: bool, expired: bool, hours: u64) -> Outcome {
     ticker.abort();
     let counts = counts?;
     println!(
-        "Purged {} access tokens, {} refresh tokens, {} refresh families and {} revocation-list entries.",
-        counts.access_tokens, counts.refresh_tokens, counts.families, counts.revocations
+        "Purged {} access tokens, {} refresh tokens, {} refresh families, {} revocation-list entries \
+         and {} authorization codes.",
+        counts.access_tokens, counts.refresh_tokens, counts.families, counts.revocations, counts.codes
     );
     Ok(())
 }

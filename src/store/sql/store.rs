@@ -129,11 +129,12 @@ where
                 .map_err(StoreError::backend)?;
             counts.revocations = DB::rows_affected(&done);
             // A code's record is kept a day past its expiry, to catch a late reuse.
-            sqlx::query(&self.queries.purge_codes)
+            let done = sqlx::query(&self.queries.purge_codes)
                 .bind(convert::int(purge.before.saturating_sub(KEPT_AFTER_EXPIRY)))
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::backend)?;
+            counts.codes = DB::rows_affected(&done);
         }
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(counts)
