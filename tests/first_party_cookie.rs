@@ -326,3 +326,58 @@ async fn bad_cookie_settings_are_configuration_errors() {
         assert!(guard.is_err());
     }
 }
+
+#[tokio::test]
+async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
+    use std::sync::Arc;
+    use tower_passport::guard::TokenOnly;
+    use tower_passport::issuer::{Issuer, ScopeRegistry};
+    use tower_passport::store::MemoryStore;
+
+    let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
+        .audience("api")
+        .scopes(ScopeRegistry::new().scope("read-posts", "Read posts"))
+        .build()
+        .expect("issuer");
+    let cookie = FirstPartyCookie::new(SECRET).expect("cookie");
+    let guard = GuardLayer::builder(issuer.verifier())
+        .revocation(issuer.revocation_list())
+        .resolver(issuer.resolver(TokenOnly))
+        .first_party_cookie(cookie.clone())
+        .build()
+        .expect("guard");
+    let personal =
+        tower::ServiceBuilder::new().layer(guard).service(issuer.personal_access_tokens_endpoint());
+    let router = Router::new()
+        .route("/dashboard", get(|| async { "the SPA" }))
+        .layer(FreshApiTokenLayer::new(cookie, hook).expect("layer"))
+        .route_service("/oauth/personal-access-tokens", personal);
+    let app = App { router, issuer: TestIssuer::new().expect("test issuer") };
+    let jar = signed_in(&app, "7").await;
+    let xsrf = jar.get("XSRF-TOKEN").expect("XSRF-TOKEN").to_owned();
+
+    let listed = send(&app, "GET", "/oauth/personal-access-tokens", &jar, &[]).await;
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(json_body(listed).await, json!([]));
+    let create = |csrf: Option<&str>| {
+        let mut request = Request::post("/oauth/personal-access-tokens")
+            .header("host", "app.test")
+            .header(COOKIE, jar.header())
+            .header("content-type", "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-xsrf-token", csrf);
+        }
+        let body = Body::from(json!({"name": "cli", "scopes": ["read-posts"]}).to_string());
+        app.router.clone().oneshot(request.body(body).expect("request"))
+    };
+    let refused = create(None).await.expect("infallible");
+    assert_eq!(reason(&refused), Some(Reason::CsrfTokenMismatch));
+    let created = create(Some(&xsrf)).await.expect("infallible");
+    let status = created.status();
+    let created = json_body(created).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let minted = created["accessToken"].as_str().expect("accessToken");
+    assert_eq!(issuer.verifier().verify(minted).expect("a token of this issuer").subject(), Some("7"));
+    let listed = send(&app, "GET", "/oauth/personal-access-tokens", &jar, &[]).await;
+    assert_eq!(json_body(listed).await, json!([created["token"]]));
+}

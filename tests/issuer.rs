@@ -1557,7 +1557,10 @@ async fn purging_expired_records_drops_the_old_ones_and_keeps_the_newer() {
 
     // Cutoff: NOW + 20 000 − 3 600 = NOW + 16 400.
     let counts = issuer.purge(false, true, Duration::from_secs(3600)).await.expect("purged");
-    assert_eq!(counts, PurgeCounts { access_tokens: 2, refresh_tokens: 1, families: 1, revocations: 0 });
+    assert_eq!(
+        counts,
+        PurgeCounts { access_tokens: 2, refresh_tokens: 1, families: 1, revocations: 0, codes: 0 }
+    );
 
     let store = issuer.store();
     assert_eq!(store.access_token(&jti(&old_machine.access_token)).await.expect("store"), None);
@@ -1595,7 +1598,10 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     // Cutoff NOW + 6 400: the family, its tokens and the personal token were revoked
     // before it; `recent` after it; `machine` was never revoked.
     let counts = issuer.purge(true, false, Duration::from_secs(3600)).await.expect("purged");
-    assert_eq!(counts, PurgeCounts { access_tokens: 2, refresh_tokens: 1, families: 1, revocations: 0 });
+    assert_eq!(
+        counts,
+        PurgeCounts { access_tokens: 2, refresh_tokens: 1, families: 1, revocations: 0, codes: 0 }
+    );
     let store = issuer.store();
     assert_eq!(store.access_token(&jti(&user.access_token)).await.expect("store"), None);
     assert_eq!(store.access_token(&personal.record.jti).await.expect("store"), None);
@@ -1613,14 +1619,20 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     // Later, expired purges drop entries whose tokens expired before the cutoff only.
     clock.set(NOW + 20_000); // cutoff NOW + 16 400
     let counts = issuer.purge(true, true, Duration::from_secs(3600)).await.expect("purged");
-    assert_eq!(counts, PurgeCounts { access_tokens: 2, refresh_tokens: 0, families: 0, revocations: 2 });
+    assert_eq!(
+        counts,
+        PurgeCounts { access_tokens: 2, refresh_tokens: 0, families: 0, revocations: 2, codes: 0 }
+    );
     assert!(!store.is_revoked(&jti(&user.access_token)).await.expect("store"));
     assert!(!store.is_revoked(&jti(&recent.access_token)).await.expect("store"));
     assert!(store.is_revoked(&personal.record.jti).await.expect("store"));
 
     clock.set(NOW + 180 * DAY + 3600 + 1); // cutoff just after the personal token's expiry
     let counts = issuer.purge(true, true, Duration::from_secs(3600)).await.expect("purged");
-    assert_eq!(counts, PurgeCounts { access_tokens: 0, refresh_tokens: 0, families: 0, revocations: 1 });
+    assert_eq!(
+        counts,
+        PurgeCounts { access_tokens: 0, refresh_tokens: 0, families: 0, revocations: 1, codes: 0 }
+    );
     assert!(!store.is_revoked(&personal.record.jti).await.expect("store"));
 }
 

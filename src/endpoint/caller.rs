@@ -23,7 +23,7 @@ use crate::error::{AuthError, Reason, ResponseConfig};
 use crate::guard::GuardContext;
 use crate::issuer::{Issuer, OAuthError};
 use crate::store::Store;
-use crate::token::{PrincipalKind, VerifiedToken};
+use crate::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// The header a session call that changes something carries, and that a session `GET`
 /// answers with.
@@ -53,7 +53,9 @@ impl UserCaller {
 
 /// The caller, or the answer that refuses it.
 ///
-/// With a token (from the guard in front): 401 `invalid_token` for a user of another user
+/// With the first-party cookie (the guard's
+/// [`first_party_cookie`](crate::guard::GuardBuilder::first_party_cookie)): its user, as
+/// through the session. With a token (from the guard in front): 401 `invalid_token` for a user of another user
 /// provider than the default one, 403 `insufficient_scope` for a client token or
 /// (unless `IssuerBuilder::token_management_first_party_only` is off) a third-party client's
 /// token, 503 when the client registry cannot answer.
@@ -83,6 +85,12 @@ pub(super) async fn user_caller<S: Store>(
     // user 5's.
     if token.provider_or_default() != crate::token::DEFAULT_PROVIDER {
         return Err(reject(AuthError::invalid_token(Reason::WrongProvider), &responses));
+    }
+    // The app's own page over the first-party cookie is its signed-in user, as a call
+    // through the session is; the guard checked the cookie's CSRF token on calls that
+    // change something. Like a session call it has no calling token of this issuer.
+    if token.credential() == Credential::FirstPartyCookie {
+        return Ok(UserCaller { token: None, user_id, csrf: None });
     }
     match issuer.may_manage_tokens(token.client_id()).await {
         Ok(true) => Ok(UserCaller { token: Some(token), user_id, csrf: None }),
