@@ -99,6 +99,7 @@ pub struct FirstPartyCookie {
     inner: Arc<Settings>,
 }
 
+#[derive(Clone)]
 struct Settings {
     key: hmac::Key,
     name: Box<str>,
@@ -312,25 +313,9 @@ impl FirstPartyCookie {
         cookie
     }
 
+    /// Changes the settings; copies them first only when a clone shares them.
     fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
-        match Arc::get_mut(&mut self.inner) {
-            Some(settings) => change(settings),
-            None => {
-                let s = &*self.inner;
-                let mut copy = Settings {
-                    key: s.key.clone(),
-                    name: s.name.clone(),
-                    path: s.path.clone(),
-                    domain: s.domain.clone(),
-                    secure: s.secure,
-                    lifetime: s.lifetime,
-                    allowed_origins: s.allowed_origins.clone(),
-                    clock: s.clock.clone(),
-                };
-                change(&mut copy);
-                self.inner = Arc::new(copy);
-            }
-        }
+        change(Arc::make_mut(&mut self.inner));
         self
     }
 }

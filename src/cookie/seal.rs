@@ -8,6 +8,7 @@ use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use super::FirstPartyCookie;
 use crate::error::Reason;
@@ -41,11 +42,11 @@ impl CookieClaims {
         // Serializing a struct of strings and integers cannot fail.
         let json = serde_json::to_vec(self).unwrap_or_default();
         let body = URL_SAFE_NO_PAD.encode(json);
-        let tag = hmac::sign(cookie.key(), &mac_input(cookie, &body));
+        let tag = mac(cookie, &body);
         SealedCookie(format!("{body}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())))
     }
 
-    /// Opens `value`: the MAC is checked (in constant time) before the claims are read,
+    /// Opens `value`: the MAC is compared (in constant time, with `subtle`) before the claims are read,
     /// and the expiry after.
     pub(crate) fn open(cookie: &FirstPartyCookie, value: &str) -> Result<Self, Reason> {
         if value.len() > MAX_LEN {
@@ -53,7 +54,9 @@ impl CookieClaims {
         }
         let (body, tag) = value.split_once('.').ok_or(Reason::InvalidCookie)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| Reason::InvalidCookie)?;
-        hmac::verify(cookie.key(), &mac_input(cookie, body), &tag).map_err(|_| Reason::InvalidCookie)?;
+        if !bool::from(mac(cookie, body).as_ref().ct_eq(&tag)) {
+            return Err(Reason::InvalidCookie);
+        }
         let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| Reason::InvalidCookie)?;
         let claims: Self = serde_json::from_slice(&json).map_err(|_| Reason::InvalidCookie)?;
         if claims.exp <= cookie.now() {
@@ -63,14 +66,15 @@ impl CookieClaims {
     }
 }
 
-fn mac_input(cookie: &FirstPartyCookie, body: &str) -> Vec<u8> {
-    let name = cookie.cookie_name().as_bytes();
-    let mut input = Vec::with_capacity(CONTEXT.len() + name.len() + 1 + body.len());
-    input.extend_from_slice(CONTEXT);
-    input.extend_from_slice(name);
-    input.push(0);
-    input.extend_from_slice(body.as_bytes());
-    input
+/// The MAC over a context string, the cookie name and the encoded claims, fed piece by
+/// piece (no buffer to allocate).
+fn mac(cookie: &FirstPartyCookie, body: &str) -> hmac::Tag {
+    let mut context = hmac::Context::with_key(cookie.key());
+    context.update(CONTEXT);
+    context.update(cookie.cookie_name().as_bytes());
+    context.update(&[0]);
+    context.update(body.as_bytes());
+    context.sign()
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! What the cookie layer does for one page: a pure decision over who is signed in and
 //! what cookies the browser sent, so every case is a table row in the tests.
 
+use subtle::ConstantTimeEq;
+
 use crate::cookie::{CookieClaims, CsrfToken, FirstPartyCookie};
 
 /// What to do with the cookies of one response.
@@ -43,9 +45,8 @@ pub(super) fn plan(
     // The browser's CSRF token, if it is the one bound to a cookie of this same user.
     let own = presented.claims.as_ref().filter(|claims| claims.sub == user && claims.prv.is_none());
     let bound_csrf = match (own, presented.xsrf) {
-        (Some(claims), Some(xsrf)) if CsrfToken::from_presented(xsrf).hash() == claims.csrf => {
-            Some(CsrfToken::from_presented(xsrf))
-        }
+        (Some(claims), Some(xsrf)) => Some(CsrfToken::from_presented(xsrf))
+            .filter(|csrf| bool::from(csrf.hash().as_bytes().ct_eq(claims.csrf.as_bytes()))),
         _ => None,
     };
     let half_life = cookie.lifetime_secs() / 2;
