@@ -559,9 +559,11 @@ async fn a_custom_responder_replaces_the_body_but_keeps_the_challenge() {
         ServiceBuilder::new().layer(layer).layer(RequireLayer::all_scopes(["admin"])).service_fn(echo::<()>);
     let unauthorized = call(service.clone(), request(Some("junk"))).await;
     assert_eq!(unauthorized.body, "denied: 401");
+    assert_eq!(unauthorized.status, StatusCode::UNAUTHORIZED, "a body-only responder keeps the status");
     assert!(unauthorized.challenge.expect("challenge").contains("invalid_token"));
     let forbidden = call(service, request(Some(&key.sign(&user_claims("7", "a"))))).await;
     assert_eq!(forbidden.body, "denied: 403");
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
     assert!(forbidden.challenge.expect("challenge").contains("insufficient_scope"));
 }
 
