@@ -42,7 +42,7 @@ pub(crate) async fn open_store(cli: &Cli, create: Create) -> Result<Arc<AnyStore
     }
     let store = AnyStore::open(&cli.store)
         .await
-        .map_err(|e| format!("cannot open the store {}: {e}", redacted(&cli.store)))?;
+        .map_err(|e| format!("PASSPORT_STORE={}: cannot open the store: {e}", redacted(&cli.store)))?;
     Ok(Arc::new(store))
 }
 
