@@ -38,9 +38,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let config = QuickstartConfig::from_env(&bind)?;
     let node = build(&config).await?;
     let (issuer, app) = (&node.issuer, node.app.clone());
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| demo::exit::context(format!("BIND={bind}: cannot listen there (set BIND to another address)"), e))?;
+    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+        demo::exit::context(format!("BIND={bind}: cannot listen there (set BIND to another address)"), e)
+    })?;
 
     let url = format!("http://{bind}");
     let (id, secret) = (&config.client_id, &config.client_secret);

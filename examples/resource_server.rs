@@ -76,13 +76,15 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let Configured { verifier, described } = verifier_from(&env)?;
     // Remote keys are fetched now, so a wrong URL stops the server here rather than
     // answering every request 503.
-    let keys_from = if env("PASSPORT_JWKS_URL").is_some() { "PASSPORT_JWKS_URL" } else { "PASSPORT_DISCOVERY_URL" };
+    let keys_from =
+        if env("PASSPORT_JWKS_URL").is_some() { "PASSPORT_JWKS_URL" } else { "PASSPORT_DISCOVERY_URL" };
     verifier.warm_up().await.map_err(|e| context(format!("{keys_from}: cannot fetch the keys"), e))?;
     println!("verifying {described} on http://{bind}");
 
     let app = app(verifier)?;
-    let listener =
-        TcpListener::bind(&bind).await.map_err(|e| context(format!("BIND={bind}: cannot listen there"), e))?;
+    let listener = TcpListener::bind(&bind)
+        .await
+        .map_err(|e| context(format!("BIND={bind}: cannot listen there"), e))?;
     serve(listener, app, Limits::default(), async {
         let _ = tokio::signal::ctrl_c().await;
     })

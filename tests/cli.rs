@@ -11,8 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
 use tower_passport::guard::DEFAULT_RESOLVER_CACHE_TTL;
+use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
 use tower_passport::revocation::{Invalidate, LocalCaches, PgRevocationBus, DEFAULT_NOT_REVOKED_TTL};
 use tower_passport::store::{AnyStore, ClientStore, GrantType, RevocationStore, SettingsStore};
 use tower_passport::Algorithm;
@@ -371,10 +371,47 @@ async fn install_refuses_another_algorithm_over_a_stored_key_unless_forced() {
     assert_ok(&passport(&store, "signing_key", &["install", "--alg", "RS256"]));
 }
 
+/// The revocation message names the bus the servers of each setup listen on, as the
+/// quickstart picks it: `PASSPORT_REDIS_URL`, else a Redis store itself, else a PostgreSQL
+/// store's LISTEN/NOTIFY; a SQLite store alone has none (checked above).
+#[test]
+fn the_revocation_message_names_the_bus_of_each_setup() {
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return;
+    };
+    let dir = scratch("bus_message");
+    let sqlite = sqlite_url(&dir);
+    assert_ok(&passport(&sqlite, "signing_key", &["install"]));
+    let user = unique("nobody");
+    let beside_sqlite = Command::new(BIN)
+        .args(["user", "--revoke-all", &user])
+        .env("PASSPORT_STORE", &sqlite)
+        .env("PASSPORT_REDIS_URL", &redis)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_ok(&beside_sqlite);
+    assert!(
+        stdout(&beside_sqlite).contains("(Redis pub/sub) refuse it within milliseconds"),
+        "{}",
+        stdout(&beside_sqlite)
+    );
+    // A Redis store is its own bus, as in the quickstart.
+    let on_redis = passport(&redis, &unique("cli_key"), &["user", "--revoke-all", &user]);
+    assert_ok(&on_redis);
+    assert!(
+        stdout(&on_redis).contains("(Redis pub/sub) refuse it within milliseconds"),
+        "{}",
+        stdout(&on_redis)
+    );
+}
+
 #[test]
 fn algorithm_names_are_case_insensitive() {
     let dir = scratch("alg_case");
-    for (alg, expected) in [("ES256", Algorithm::ES256), ("EdDSA", Algorithm::EdDSA), ("ED25519", Algorithm::EdDSA)]
+    for (alg, expected) in
+        [("ES256", Algorithm::ES256), ("EdDSA", Algorithm::EdDSA), ("ED25519", Algorithm::EdDSA)]
     {
         let path = dir.join(alg);
         let path = path.to_string_lossy().into_owned();
@@ -468,8 +505,11 @@ fn misconfigurations_are_reported_as_one_sentence_naming_the_variable_and_the_ca
             // `es256` in lower case passes: the server stops at the address.
             &resource_server,
             vec![],
-            [&resource[..], &[("PASSPORT_PUBLIC_KEY", &public), ("PASSPORT_ALG", "es256"), ("BIND", "300.0.0.1:80")]]
-                .concat(),
+            [
+                &resource[..],
+                &[("PASSPORT_PUBLIC_KEY", &public), ("PASSPORT_ALG", "es256"), ("BIND", "300.0.0.1:80")],
+            ]
+            .concat(),
             "BIND=300.0.0.1:80",
             "cannot listen",
         ),

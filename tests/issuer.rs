@@ -187,11 +187,9 @@ async fn client_credentials_token_is_an_rfc9068_jwt_whose_kid_is_the_key_thumbpr
 async fn generated_client_ids_and_jtis_never_start_with_a_dash() {
     let issuer = builder(&ManualClock::new(NOW)).build().expect("issuer");
     for _ in 0..2_000 {
-        let client = register(
-            &issuer,
-            ClientRegistration::confidential("App").grants([GrantType::ClientCredentials]),
-        )
-        .await;
+        let client =
+            register(&issuer, ClientRegistration::confidential("App").grants([GrantType::ClientCredentials]))
+                .await;
         assert!(!client.id.starts_with('-'), "client id {}", client.id);
         let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
         let jti = jti(&token);

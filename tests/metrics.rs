@@ -25,7 +25,9 @@ use tower_passport::clock::ManualClock;
 use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus, RevocationList};
 use tower_passport::store::MemoryStore;
 use tower_passport::testing::TestIssuer;
-use tower_passport::{Algorithm, BackendError, GuardLayer, RemoteKeySet, RequireLayer, VerifiedToken, Verifier};
+use tower_passport::{
+    Algorithm, BackendError, GuardLayer, RemoteKeySet, RequireLayer, VerifiedToken, Verifier,
+};
 
 #[derive(Default)]
 struct Count(AtomicU64);
@@ -209,7 +211,10 @@ async fn token_requests_are_counted_by_grant_type_and_outcome() {
     };
     assert_eq!(post("client_credentials").await, StatusCode::OK);
     assert_eq!(post("urn:something:else").await, StatusCode::BAD_REQUEST);
-    assert_eq!(moved(&before, "passport_token_requests_total{grant_type=client_credentials,outcome=issued}"), 1);
+    assert_eq!(
+        moved(&before, "passport_token_requests_total{grant_type=client_credentials,outcome=issued}"),
+        1
+    );
     assert_eq!(
         moved(&before, "passport_token_requests_total{grant_type=other,outcome=unsupported_grant_type}"),
         1
@@ -263,8 +268,10 @@ async fn status_through_guard(keys: &RemoteKeySet, token: &str) -> StatusCode {
     let service = ServiceBuilder::new()
         .layer(GuardLayer::new(verifier))
         .service_fn(|_: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });
-    let request =
-        Request::builder().header("authorization", format!("Bearer {token}")).body(String::new()).expect("request");
+    let request = Request::builder()
+        .header("authorization", format!("Bearer {token}"))
+        .body(String::new())
+        .expect("request");
     service.oneshot(request).await.expect("infallible").status()
 }
 
@@ -273,8 +280,10 @@ async fn key_set_fetches_and_unknown_kids_are_counted() {
     collected();
     let _serial = serial().await;
     let before = counts();
-    let (old, new) =
-        (TestKey::generate_with_kid(Algorithm::ES256, "old"), TestKey::generate_with_kid(Algorithm::ES256, "new"));
+    let (old, new) = (
+        TestKey::generate_with_kid(Algorithm::ES256, "old"),
+        TestKey::generate_with_kid(Algorithm::ES256, "new"),
+    );
     let stranger = TestKey::generate_with_kid(Algorithm::ES256, "stranger");
     let server = JwksServer::start().await;
     server.serve(JWKS, Reply::json(&jwks(&[&old.jwk])).etag("\"v1\""));
@@ -378,7 +387,9 @@ async fn a_bus_that_lost_its_connection_counts_the_reconnect() {
         let _: redis::Value =
             redis::cmd("CLIENT").arg("KILL").arg("ID").arg(id).query_async(&mut admin).await.expect("kill");
     }
-    until("the Redis reconnect is counted", || moved(&before, "passport_bus_reconnects_total{bus=redis}") >= 1)
-        .await;
+    until("the Redis reconnect is counted", || {
+        moved(&before, "passport_bus_reconnects_total{bus=redis}") >= 1
+    })
+    .await;
     until("the Redis bus is back", || bus.is_connected()).await;
 }

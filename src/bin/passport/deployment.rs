@@ -143,8 +143,9 @@ pub(crate) fn token_reach(bus: Option<&str>) -> String {
         ),
         None => format!(
             "There is no revocation bus (a PostgreSQL or Redis store, or PASSPORT_REDIS_URL, has \
-             one): nodes on this store refuse it within {}, their revocation list's cache of \
-             \"not revoked\"; stand-alone resource servers accept it until it expires.",
+             one): nodes on this store refuse it within {} (their revocation list keeps a \
+             \"not revoked\" that long by default); stand-alone resource servers accept it until \
+             it expires.",
             seconds(DEFAULT_NOT_REVOKED_TTL)
         ),
     }
@@ -159,8 +160,9 @@ pub(crate) fn client_reach(bus: Option<&str>) -> String {
         ),
         None => format!(
             "There is no revocation bus (a PostgreSQL or Redis store, or PASSPORT_REDIS_URL, has \
-             one): nodes on this store refuse its tokens within {}, their guard's cache of \
-             clients; stand-alone resource servers accept them until they expire.",
+             one): nodes on this store refuse its tokens within {} (their guard keeps a client's \
+             status that long by default); stand-alone resource servers accept them until they \
+             expire.",
             seconds(DEFAULT_RESOLVER_CACHE_TTL)
         ),
     }

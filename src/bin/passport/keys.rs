@@ -39,9 +39,8 @@ async fn generate(algorithm: Algorithm, length: usize) -> Result<SigningKey, Box
 /// to sign).
 fn newest(issuer: &Issuer<AnyStore>) -> (String, String) {
     let jwks = issuer.jwks();
-    let member = |name: &str| {
-        jwks.keys.last().and_then(|key| key[name].as_str()).unwrap_or("unknown").to_owned()
-    };
+    let member =
+        |name: &str| jwks.keys.last().and_then(|key| key[name].as_str()).unwrap_or("unknown").to_owned();
     (member("alg"), member("kid"))
 }
 

@@ -21,7 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Manage a tower-passport authorization server's keys, clients and tokens.
 ///
 /// Every command takes the store to work on from --store or PASSPORT_STORE, for example
-/// sqlite://passport.db, postgres://user@host/db or redis://127.0.0.1:6379.
+/// sqlite://quickstart.db (the default), postgres://user@host/db or redis://127.0.0.1:6379.
 #[derive(Parser, Debug)]
 #[command(name = "passport", version, propagate_version = true)]
 pub(crate) struct Cli {
