@@ -461,6 +461,25 @@ fn run_misconfigured(program: &Path, args: &[&str], env: &[(&str, &str)], dir: &
     child.wait_with_output().expect("output")
 }
 
+/// A misconfigured run, and what its message must name.
+struct Case<'a> {
+    program: &'a Path,
+    args: Vec<&'a str>,
+    env: Vec<(&'a str, &'a str)>,
+    variable: &'a str,
+    cause: &'a str,
+}
+
+fn case<'a>(
+    program: &'a Path,
+    args: Vec<&'a str>,
+    env: Vec<(&'a str, &'a str)>,
+    variable: &'a str,
+    cause: &'a str,
+) -> Case<'a> {
+    Case { program, args, env, variable, cause }
+}
+
 #[test]
 fn misconfigurations_are_reported_as_one_sentence_naming_the_variable_and_the_cause() {
     let dir = scratch("misconfigured");
@@ -472,36 +491,36 @@ fn misconfigurations_are_reported_as_one_sentence_naming_the_variable_and_the_ca
     let (quickstart, resource_server, grpc) =
         (example("quickstart"), example("resource_server"), example("grpc"));
     let resource = [("PASSPORT_ISSUER", "https://auth.example.com"), ("PASSPORT_AUDIENCE", "api")];
-    let cases: Vec<(&Path, Vec<&str>, Vec<(&str, &str)>, &str, &str)> = vec![
-        (
+    let cases = vec![
+        case(
             &quickstart,
             vec![],
             vec![("PASSPORT_STORE", "memory"), ("BIND", "127.0.0.1:0"), ("PASSPORT_PRIVATE_KEY", bad_pem)],
             "PASSPORT_PRIVATE_KEY",
             "key",
         ),
-        (
+        case(
             &quickstart,
             vec![],
             vec![("PASSPORT_STORE", "postgres://postgres@127.0.0.1:1/test"), ("BIND", "127.0.0.1:0")],
             "PASSPORT_STORE",
             "connection refused",
         ),
-        (
+        case(
             &quickstart,
             vec![],
             vec![("PASSPORT_STORE", "ftp://nowhere"), ("BIND", "127.0.0.1:0")],
             "PASSPORT_STORE",
             "unsupported store",
         ),
-        (
+        case(
             &resource_server,
             vec![],
             [&resource[..], &[("PASSPORT_JWKS_URL", "https://127.0.0.1:1/jwks.json")]].concat(),
             "PASSPORT_JWKS_URL",
             "refused",
         ),
-        (
+        case(
             // `es256` in lower case passes: the server stops at the address.
             &resource_server,
             vec![],
@@ -513,15 +532,15 @@ fn misconfigurations_are_reported_as_one_sentence_naming_the_variable_and_the_ca
             "BIND=300.0.0.1:80",
             "cannot listen",
         ),
-        (
+        case(
             &resource_server,
             vec![],
             [&resource[..], &[("PASSPORT_PUBLIC_KEY", &public), ("PASSPORT_ALG", "ES257")]].concat(),
             "PASSPORT_ALG",
             "unsupported JWS algorithm",
         ),
-        (&grpc, vec![], vec![("BIND", "300.0.0.1:80")], "BIND=300.0.0.1:80", "cannot listen"),
-        (
+        case(&grpc, vec![], vec![("BIND", "300.0.0.1:80")], "BIND=300.0.0.1:80", "cannot listen"),
+        case(
             Path::new(BIN),
             vec!["client", "--list"],
             vec![("PASSPORT_STORE", "postgres://postgres@127.0.0.1:1/test")],
@@ -531,7 +550,7 @@ fn misconfigurations_are_reported_as_one_sentence_naming_the_variable_and_the_ca
     ];
     // Every case runs, and every failing one is reported.
     let mut wrong = Vec::new();
-    for (program, args, env, variable, cause) in cases {
+    for Case { program, args, env, variable, cause } in cases {
         let output = run_misconfigured(program, &args, &env, &dir);
         let text = stderr(&output);
         let name = program.file_name().map_or("".into(), |name| name.to_string_lossy());

@@ -1,6 +1,6 @@
 //! How the examples stop on an error: one line on stderr, `error: <what>: <cause>: <cause>`
-//! (the error's `Display`, then each `source()` that was not already said), and exit code
-//! 1. Never the `Debug` dump (`ConfigError { kind: …, source: … }`) that a `main`
+//! (the error's `Display`, then each `source()` that was not already said), and the exit
+//! code 1; never the `Debug` dump (`ConfigError { kind: …, source: … }`) that a `main`
 //! returning `Result<(), Box<dyn Error>>` prints. Included by every example (`grpc` takes
 //! this file alone), and the messages are checked by `tests/cli.rs`.
 
