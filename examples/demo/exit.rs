@@ -42,8 +42,8 @@ pub fn sentence(error: &dyn Error) -> String {
     text
 }
 
-/// An error that says what was being done (naming the variable the user set), keeping
-/// the error that stopped it as its `source()`.
+/// An error that says what was being done (naming the variable the user set), then the
+/// error that stopped it, which it keeps as its `source()`.
 #[derive(Debug)]
 pub struct Context {
     what: String,
@@ -57,7 +57,7 @@ pub fn context(what: impl Into<String>, cause: impl Into<Box<dyn Error + Send + 
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.what)
+        write!(f, "{}: {}", self.what, self.cause)
     }
 }
 
