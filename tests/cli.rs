@@ -166,6 +166,10 @@ async fn clients_are_created_printed_once_and_revoked() {
         listed.as_array().expect("array").iter().find(|c| c["client_id"] == id.as_str()).expect("listed");
     assert_eq!((billing["name"].as_str(), billing["revoked"].as_bool()), (Some("Billing"), Some(false)));
     assert!(!stdout(&passport(&store, "signing_key", &["client", "--list"])).contains(&secret), "no secret");
+    // Listing, creating and revoking sign nothing: no key appears under another setting.
+    assert_ok(&passport(&store, "never_created", &["client", "--list"]));
+    assert_ok(&passport(&store, "never_created", &["client", "--client-credentials", "--name", "Other"]));
+    assert!(issuer.store().setting("never_created").await.expect("store").is_none(), "a key was created");
 
     let revoked = passport(&store, "signing_key", &["client", "--revoke", &id]);
     assert_ok(&revoked);
