@@ -33,10 +33,14 @@
 //! service builds its [`Verifier`] from its authorization server's keys, as
 //! `examples/resource_server.rs` does, and nothing else changes.
 
+#[path = "demo/exit.rs"]
+mod exit;
+
 use std::convert::Infallible;
 use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
+use std::process::ExitCode;
 use std::task::{Context, Poll};
 
 use http::uri::PathAndQuery;
@@ -176,10 +180,16 @@ pub async fn serve(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
+async fn main() -> ExitCode {
+    exit::exit_on_error(run().await.map_err(|error| error as Box<dyn Error>))
+}
+
+async fn run() -> Result<(), Box<dyn Error + Send + Sync>> {
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:50051".into());
     let issuer = TestIssuer::new()?;
-    let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let listener = TcpListener::bind(&bind)
+        .await
+        .map_err(|e| exit::context(format!("BIND={bind}: cannot listen there"), e))?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(serve(listener, issuer.verifier()?, async {
         let _ = tokio::signal::ctrl_c().await;

@@ -23,19 +23,24 @@
 mod demo;
 
 use std::error::Error;
+use std::process::ExitCode;
 
 use demo::quickstart::{authorization_url, build, pkce_pair, QuickstartConfig, NATIVE_CLIENT_ID, SCOPES};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    demo::exit::exit_on_error(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     demo::serve::init_tracing()?;
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let config = QuickstartConfig::from_env(&bind)?;
     let node = build(&config).await?;
     let (issuer, app) = (&node.issuer, node.app.clone());
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e} (set BIND to another address)"))?;
+    let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
+        demo::exit::context(format!("BIND={bind}: cannot listen there (set BIND to another address)"), e)
+    })?;
 
     let url = format!("http://{bind}");
     let (id, secret) = (&config.client_id, &config.client_secret);

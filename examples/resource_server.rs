@@ -54,27 +54,37 @@
 mod demo;
 
 use std::error::Error;
+use std::process::ExitCode;
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_passport::keys::{JwkOptions, KeySource};
 use tower_passport::{Algorithm, KeySet, RemoteKeySet, Verifier, VerifyingKey};
 
+use demo::exit::context;
 pub use demo::serve::{init_tracing, log_filter, serve, Limits};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    demo::exit::exit_on_error(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     init_tracing()?;
     let env = |name: &str| std::env::var(name).ok();
     let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
     let Configured { verifier, described } = verifier_from(&env)?;
     // Remote keys are fetched now, so a wrong URL stops the server here rather than
     // answering every request 503.
-    verifier.warm_up().await.map_err(|e| format!("cannot fetch the keys: {e}"))?;
+    let keys_from =
+        if env("PASSPORT_JWKS_URL").is_some() { "PASSPORT_JWKS_URL" } else { "PASSPORT_DISCOVERY_URL" };
+    verifier.warm_up().await.map_err(|e| context(format!("{keys_from}: cannot fetch the keys"), e))?;
     println!("verifying {described} on http://{bind}");
 
     let app = app(verifier)?;
-    let listener = TcpListener::bind(&bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let listener = TcpListener::bind(&bind)
+        .await
+        .map_err(|e| context(format!("BIND={bind}: cannot listen there"), e))?;
     serve(listener, app, Limits::default(), async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -106,12 +116,19 @@ pub fn verifier_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Configured,
     let jwk_options = jwk_options(var("PASSPORT_JWK_RSA_ALG").as_deref())?;
     let (keys, keys_described): (KeySource, String) = match (var("PASSPORT_JWKS_URL"), discovery) {
         (Some(url), _) => {
-            let keys = RemoteKeySet::builder(url.as_str()).jwk_options(jwk_options).build()?;
+            let keys = RemoteKeySet::builder(url.as_str())
+                .jwk_options(jwk_options)
+                .build()
+                .map_err(|e| context("PASSPORT_JWKS_URL", e))?;
             (keys.into(), format!("keys from {url}"))
         }
         (None, Some(issuer_url)) => {
             let described = format!("keys discovered from {issuer_url}");
-            (RemoteKeySet::discover(issuer_url).jwk_options(jwk_options).build()?.into(), described)
+            let keys = RemoteKeySet::discover(issuer_url)
+                .jwk_options(jwk_options)
+                .build()
+                .map_err(|e| context("PASSPORT_DISCOVERY_URL", e))?;
+            (keys.into(), described)
         }
         (None, None) => {
             let key = static_key(&var)?;
@@ -149,7 +166,7 @@ pub fn verifier_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Configured,
 /// `PASSPORT_JWK_RSA_ALG`: the algorithm of RSA JWKs without `alg` (RS256 unless set).
 fn jwk_options(rsa_alg: Option<&str>) -> Result<JwkOptions, Box<dyn Error>> {
     let Some(name) = rsa_alg else { return Ok(JwkOptions::default()) };
-    let algorithm: Algorithm = name.trim().parse()?;
+    let algorithm: Algorithm = name.parse().map_err(|e| context("PASSPORT_JWK_RSA_ALG", e))?;
     use Algorithm::{PS256, PS384, PS512, RS256, RS384, RS512};
     if !matches!(algorithm, RS256 | RS384 | RS512 | PS256 | PS384 | PS512) {
         return Err(format!("PASSPORT_JWK_RSA_ALG={name}: not an RSA algorithm (RS256 … PS512)").into());
@@ -169,8 +186,11 @@ fn static_key(var: &dyn Fn(&str) -> Option<String>) -> Result<VerifyingKey, Box<
         std::fs::read(value.trim()).map_err(|e| format!("cannot read PASSPORT_PUBLIC_KEY {value}: {e}"))?
     };
     let key = match var("PASSPORT_ALG") {
-        Some(alg) => VerifyingKey::from_pem(&pem, alg.parse::<Algorithm>()?)?,
-        None => VerifyingKey::from_pem_infer_alg(&pem)?,
+        Some(alg) => {
+            let alg = alg.parse::<Algorithm>().map_err(|e| context("PASSPORT_ALG", e))?;
+            VerifyingKey::from_pem(&pem, alg).map_err(|e| context("PASSPORT_PUBLIC_KEY", e))?
+        }
+        None => VerifyingKey::from_pem_infer_alg(&pem).map_err(|e| context("PASSPORT_PUBLIC_KEY", e))?,
     };
     Ok(match var("PASSPORT_KEY_ID") {
         Some(kid) => key.with_kid(kid),

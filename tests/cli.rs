@@ -1,5 +1,9 @@
 //! The `passport` binary, run for real against SQLite and PostgreSQL
-//! (`TEST_POSTGRES_URL`; those cases skip, saying why, without it).
+//! (`TEST_POSTGRES_URL`; those cases skip, saying why, without it), and the examples'
+//! error messages, run as processes.
+
+#[path = "../examples/demo/mod.rs"]
+mod demo;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -7,8 +11,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tower_passport::guard::DEFAULT_RESOLVER_CACHE_TTL;
 use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
-use tower_passport::revocation::{Invalidate, LocalCaches, PgRevocationBus};
+use tower_passport::revocation::{Invalidate, LocalCaches, PgRevocationBus, DEFAULT_NOT_REVOKED_TTL};
 use tower_passport::store::{AnyStore, ClientStore, GrantType, RevocationStore, SettingsStore};
 use tower_passport::Algorithm;
 
@@ -121,6 +126,7 @@ fn keys_are_written_private_0600_and_never_overwritten_without_force() {
 async fn clients_are_created_printed_once_and_revoked() {
     let dir = scratch("clients");
     let store = sqlite_url(&dir);
+    assert_ok(&passport(&store, "signing_key", &["install"]));
     let created = passport(&store, "signing_key", &["client", "--client-credentials", "--name", "Billing"]);
     assert_ok(&created);
     let text = stdout(&created);
@@ -160,6 +166,10 @@ async fn clients_are_created_printed_once_and_revoked() {
         listed.as_array().expect("array").iter().find(|c| c["client_id"] == id.as_str()).expect("listed");
     assert_eq!((billing["name"].as_str(), billing["revoked"].as_bool()), (Some("Billing"), Some(false)));
     assert!(!stdout(&passport(&store, "signing_key", &["client", "--list"])).contains(&secret), "no secret");
+    // Listing, creating and revoking sign nothing: no key appears under another setting.
+    assert_ok(&passport(&store, "never_created", &["client", "--list"]));
+    assert_ok(&passport(&store, "never_created", &["client", "--client-credentials", "--name", "Other"]));
+    assert!(issuer.store().setting("never_created").await.expect("store").is_none(), "a key was created");
 
     let revoked = passport(&store, "signing_key", &["client", "--revoke", &id]);
     assert_ok(&revoked);
@@ -191,9 +201,25 @@ async fn purge_token_and_user_revocation_work_on_sqlite() {
     let again = passport(&store, "signing_key", &["token", "--revoke", "no-such-jti"]);
     assert_eq!(again.status.code(), Some(1));
 
+    // Without a bus, the message gives the real bound: the revocation list's cache.
+    let bound = format!("within {} s", DEFAULT_NOT_REVOKED_TTL.as_secs());
+    assert!(stdout(&revoked).contains(&bound), "{}", stdout(&revoked));
+    assert!(stdout(&revoked).contains("until it expires"), "{}", stdout(&revoked));
+    assert!(!stdout(&revoked).contains("milliseconds"), "{}", stdout(&revoked));
+
     let user = passport(&store, "signing_key", &["user", "--revoke-all", "7"]);
     assert_ok(&user);
     assert!(stdout(&user).contains("of user 7"));
+    assert!(stdout(&user).contains(&bound), "{}", stdout(&user));
+
+    let billing = issuer
+        .register_client(ClientRegistration::confidential("Billing").grants([GrantType::ClientCredentials]))
+        .await
+        .expect("client");
+    let client = passport(&store, "signing_key", &["client", "--revoke", &billing.client.id]);
+    assert_ok(&client);
+    let bound = format!("within {} s", DEFAULT_RESOLVER_CACHE_TTL.as_secs());
+    assert!(stdout(&client).contains(&bound), "{}", stdout(&client));
 
     let purged = passport(&store, "signing_key", &["purge", "--revoked", "--hours", "0"]);
     assert_ok(&purged);
@@ -207,6 +233,9 @@ fn errors_never_echo_a_store_password() {
     let text = format!("{}{}", stdout(&failed), stderr(&failed));
     assert!(!text.contains("hunter2-secret"), "{text}");
     assert!(text.contains("***"), "{text}");
+    // The cause, not the pool's "pool timed out", and no Debug dump.
+    assert!(text.to_lowercase().contains("connection refused"), "{text}");
+    assert!(!text.contains('{'), "{text}");
 }
 
 /// Remembers the access tokens a bus told it about.
@@ -263,10 +292,391 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
         .output()
         .expect("runs");
     assert_ok(&revoked);
+    assert!(stdout(&revoked).contains("within milliseconds"), "{}", stdout(&revoked));
+    assert!(stdout(&revoked).contains("LISTEN/NOTIFY"), "{}", stdout(&revoked));
     assert!(issuer.store().is_revoked(&jti).await.expect("store"));
     let deadline = Instant::now() + Duration::from_secs(10);
     while !seen.0.lock().expect("lock").contains(&jti) {
         assert!(Instant::now() < deadline, "the server never heard of the revocation");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[test]
+fn the_default_store_is_the_quickstarts_and_read_only_commands_never_create_one() {
+    let dir = scratch("read_only");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("PASSPORT_STORE")
+            .env_remove("PASSPORT_KEY_SETTING")
+            .env_remove("PASSPORT_REDIS_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    for args in [
+        &["client", "--list"][..],
+        &["client", "--list", "--json"],
+        &["token", "--revoke", "some-jti"],
+        &["user", "--revoke-all", "7"],
+        &["client", "--revoke", "some-client"],
+        &["purge"],
+        &["keys", "--rotate"],
+    ] {
+        let refused = run(args);
+        assert_eq!(refused.status.code(), Some(1), "{args:?}: {}", stdout(&refused));
+        let message = stderr(&refused);
+        assert!(message.contains("no store at quickstart.db"), "{args:?}: {message}");
+        assert!(message.contains("run `passport install` first"), "{args:?}: {message}");
+        assert!(!dir.join("quickstart.db").exists(), "{args:?} created the database");
+    }
+    // `install` creates it, under the quickstart's name, with the quickstart's key setting.
+    assert_ok(&run(&["install"]));
+    let db = dir.join("quickstart.db");
+    assert!(db.exists());
+    let listed = run(&["client", "--list", "--json"]);
+    assert_ok(&listed);
+    assert!(stdout(&listed).contains("personal-access-client"), "{}", stdout(&listed));
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let key = runtime.block_on(async {
+        let store = AnyStore::open(&format!("sqlite://{}", db.display())).await.expect("store");
+        store.setting("quickstart_signing_key").await.expect("setting")
+    });
+    assert!(key.is_some(), "the key is where the quickstart looks for it");
+}
+
+#[tokio::test]
+async fn install_refuses_another_algorithm_over_a_stored_key_unless_forced() {
+    let dir = scratch("install_alg");
+    let store = sqlite_url(&dir);
+    let first = passport(&store, "signing_key", &["install", "--alg", "ES256"]);
+    assert_ok(&first);
+    assert!(stdout(&first).contains("Signing key created (ES256"), "{}", stdout(&first));
+    // The same algorithm, in any case: nothing to do.
+    assert_ok(&passport(&store, "signing_key", &["install", "--alg", "es256"]));
+    let refused = passport(&store, "signing_key", &["install", "--alg", "RS256"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    let message = stderr(&refused);
+    assert!(message.contains("ES256") && message.contains("--force"), "{message}");
+    let issuer = issuer_on(&store, "signing_key").await;
+    issuer.share_signing_keys("signing_key").await.expect("ring");
+    assert_eq!(issuer.jwks().keys.len(), 1, "the stored key was not touched");
+
+    let forced = passport(&store, "signing_key", &["install", "--alg", "rs256", "--force"]);
+    assert_ok(&forced);
+    assert!(stdout(&forced).contains("rotated: RS256"), "{}", stdout(&forced));
+    issuer.reload_signing_keys().await.expect("reload");
+    let algs: Vec<String> =
+        issuer.jwks().keys.iter().map(|key| key["alg"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(algs, ["ES256", "RS256"], "rotated, the old key still published");
+    // Once rotated, the same request is satisfied.
+    assert_ok(&passport(&store, "signing_key", &["install", "--alg", "RS256"]));
+}
+
+/// The revocation message names the bus the servers of each setup listen on, as the
+/// quickstart picks it: `PASSPORT_REDIS_URL`, else a Redis store itself, else a PostgreSQL
+/// store's LISTEN/NOTIFY; a SQLite store alone has none (checked above).
+#[test]
+fn the_revocation_message_names_the_bus_of_each_setup() {
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return;
+    };
+    let dir = scratch("bus_message");
+    let sqlite = sqlite_url(&dir);
+    assert_ok(&passport(&sqlite, "signing_key", &["install"]));
+    let user = unique("nobody");
+    let beside_sqlite = Command::new(BIN)
+        .args(["user", "--revoke-all", &user])
+        .env("PASSPORT_STORE", &sqlite)
+        .env("PASSPORT_REDIS_URL", &redis)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_ok(&beside_sqlite);
+    assert!(
+        stdout(&beside_sqlite).contains("(Redis pub/sub) refuse it within milliseconds"),
+        "{}",
+        stdout(&beside_sqlite)
+    );
+    // A Redis store is its own bus, as in the quickstart.
+    let on_redis = passport(&redis, &unique("cli_key"), &["user", "--revoke-all", &user]);
+    assert_ok(&on_redis);
+    assert!(
+        stdout(&on_redis).contains("(Redis pub/sub) refuse it within milliseconds"),
+        "{}",
+        stdout(&on_redis)
+    );
+}
+
+#[test]
+fn algorithm_names_are_case_insensitive() {
+    let dir = scratch("alg_case");
+    for (alg, expected) in
+        [("ES256", Algorithm::ES256), ("EdDSA", Algorithm::EdDSA), ("ED25519", Algorithm::EdDSA)]
+    {
+        let path = dir.join(alg);
+        let path = path.to_string_lossy().into_owned();
+        let written = passport("memory", "signing_key", &["keys", "--alg", alg, "--path", &path]);
+        assert_ok(&written);
+        let pem = std::fs::read(dir.join(alg).join("oauth-private.key")).expect("written");
+        assert_eq!(SigningKey::from_pem(&pem).expect("key").algorithm(), expected, "{alg}");
+    }
+}
+
+// ---- errors read as sentences -------------------------------------------------------------
+
+/// An example's binary, which `cargo test` builds beside the test binaries.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let debug = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let path = debug.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: `cargo test` builds the examples (alone: cargo build --examples)",
+        path.display()
+    );
+    path
+}
+
+/// Runs `program` with only `env`, in `dir`, and waits (at most two minutes) for it to
+/// stop: a misconfigured server must not start.
+fn run_misconfigured(program: &Path, args: &[&str], env: &[(&str, &str)], dir: &Path) -> Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{} {env:?} started instead of stopping", program.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A misconfigured run, and what its message must name.
+struct Case<'a> {
+    program: &'a Path,
+    args: Vec<&'a str>,
+    env: Vec<(&'a str, &'a str)>,
+    variable: &'a str,
+    cause: &'a str,
+}
+
+fn case<'a>(
+    program: &'a Path,
+    args: Vec<&'a str>,
+    env: Vec<(&'a str, &'a str)>,
+    variable: &'a str,
+    cause: &'a str,
+) -> Case<'a> {
+    Case { program, args, env, variable, cause }
+}
+
+#[test]
+fn misconfigurations_are_reported_as_one_sentence_naming_the_variable_and_the_cause() {
+    let dir = scratch("misconfigured");
+    let key = SigningKey::generate(Algorithm::ES256).expect("key");
+    let public = dir.join("public.pem");
+    std::fs::write(&public, key.to_public_pem().expect("pem")).expect("write");
+    let public = public.to_string_lossy().into_owned();
+    let bad_pem = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
+    let (quickstart, resource_server, grpc) =
+        (example("quickstart"), example("resource_server"), example("grpc"));
+    let resource = [("PASSPORT_ISSUER", "https://auth.example.com"), ("PASSPORT_AUDIENCE", "api")];
+    let cases = vec![
+        case(
+            &quickstart,
+            vec![],
+            vec![("PASSPORT_STORE", "memory"), ("BIND", "127.0.0.1:0"), ("PASSPORT_PRIVATE_KEY", bad_pem)],
+            "PASSPORT_PRIVATE_KEY",
+            "key",
+        ),
+        case(
+            &quickstart,
+            vec![],
+            vec![("PASSPORT_STORE", "postgres://postgres@127.0.0.1:1/test"), ("BIND", "127.0.0.1:0")],
+            "PASSPORT_STORE",
+            "connection refused",
+        ),
+        case(
+            &quickstart,
+            vec![],
+            vec![("PASSPORT_STORE", "ftp://nowhere"), ("BIND", "127.0.0.1:0")],
+            "PASSPORT_STORE",
+            "unsupported store",
+        ),
+        case(
+            &resource_server,
+            vec![],
+            [&resource[..], &[("PASSPORT_JWKS_URL", "https://127.0.0.1:1/jwks.json")]].concat(),
+            "PASSPORT_JWKS_URL",
+            "refused",
+        ),
+        case(
+            // `es256` in lower case passes: the server stops at the address.
+            &resource_server,
+            vec![],
+            [
+                &resource[..],
+                &[("PASSPORT_PUBLIC_KEY", &public), ("PASSPORT_ALG", "es256"), ("BIND", "300.0.0.1:80")],
+            ]
+            .concat(),
+            "BIND=300.0.0.1:80",
+            "cannot listen",
+        ),
+        case(
+            &resource_server,
+            vec![],
+            [&resource[..], &[("PASSPORT_PUBLIC_KEY", &public), ("PASSPORT_ALG", "ES257")]].concat(),
+            "PASSPORT_ALG",
+            "unsupported JWS algorithm",
+        ),
+        case(&grpc, vec![], vec![("BIND", "300.0.0.1:80")], "BIND=300.0.0.1:80", "cannot listen"),
+        case(
+            Path::new(BIN),
+            vec!["client", "--list"],
+            vec![("PASSPORT_STORE", "postgres://postgres@127.0.0.1:1/test")],
+            "PASSPORT_STORE=postgres://postgres@127.0.0.1:1/test",
+            "connection refused",
+        ),
+    ];
+    // Every case runs, and every failing one is reported.
+    let mut wrong = Vec::new();
+    for Case { program, args, env, variable, cause } in cases {
+        let output = run_misconfigured(program, &args, &env, &dir);
+        let text = stderr(&output);
+        let name = program.file_name().map_or("".into(), |name| name.to_string_lossy());
+        let lines: Vec<&str> = text.lines().filter(|line| line.starts_with("error: ")).collect();
+        let line = lines.first().copied().unwrap_or("");
+        eprintln!("{name}: {line}");
+        let sentence = output.status.code() == Some(1)
+            && lines.len() == 1
+            && line.contains(variable)
+            && line.to_lowercase().contains(&cause.to_lowercase())
+            && !line.contains('{');
+        if !sentence {
+            wrong.push(format!(
+                "{name} {env:?}: exit {:?}, wanted one `error: ` line naming {variable} and {cause:?} \
+                 with no Debug dump, got:\n{text}",
+                output.status.code()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+// ---- key rotation across two quickstart nodes ---------------------------------------------
+
+/// The `kid` in a token's header.
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().expect("a JWT");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).expect("base64url");
+    let header: serde_json::Value = serde_json::from_slice(&json).expect("JSON header");
+    header["kid"].as_str().expect("a kid").to_owned()
+}
+
+/// The status a node's demo API answers to `token` (`/api/m2m`, through its guard).
+async fn status_on(node: &demo::quickstart::Quickstart, token: &str) -> http::StatusCode {
+    use tower::ServiceExt;
+    let request = http::Request::get("/api/m2m")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    node.app.clone().oneshot(request).await.expect("infallible").status()
+}
+
+/// `passport keys --rotate`, run as a process against the store two quickstart nodes share
+/// (PostgreSQL, its LISTEN/NOTIFY bus, the quickstart's key setting by default): node A
+/// signs with the new key, node B accepts its tokens, and a token signed before the
+/// rotation still passes both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_reaches_every_quickstart_node_and_older_tokens_keep_passing() {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipping: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // A schema of its own: other tests' quickstarts keep their keys.
+    let schema = unique("cli_rotate");
+    let admin = sqlx::PgPool::connect(&url).await.expect("admin connection");
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("schema");
+    admin.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let store = format!("{url}{separator}options[search_path]={schema}");
+
+    let mut config = demo::quickstart::QuickstartConfig::from_env("127.0.0.1:0").expect("config");
+    config.issuer = "http://auth.rotate.test".into();
+    config.store = store.clone();
+    config.redis_url = None;
+    config.signing_key = None;
+    config.password_iterations = 1_000;
+    let a = demo::quickstart::build(&config).await.expect("node A");
+    let b = demo::quickstart::build(&config).await.expect("node B");
+    for node in [&a, &b] {
+        let bus = node.bus.as_ref().expect("LISTEN/NOTIFY");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !bus.is_connected() {
+            assert!(Instant::now() < deadline, "the bus connects");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let client =
+        a.issuer.authenticate_client(&config.client_id, Some(&config.client_secret)).await.expect("client");
+    let mint = || async {
+        a.issuer.client_credentials_grant(&client, Some("check-status")).await.expect("token").access_token
+    };
+    let before = mint().await;
+    let old_kid = kid_of(&before);
+    assert_eq!(status_on(&b, &before).await, http::StatusCode::OK);
+
+    let rotated = Command::new(BIN)
+        .args(["keys", "--rotate", "--alg", "ES256"])
+        .env("PASSPORT_STORE", &store)
+        .env_remove("PASSPORT_KEY_SETTING")
+        .env_remove("PASSPORT_REDIS_URL")
+        .env_remove("PASSPORT_BUS_CHANNEL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_ok(&rotated);
+    let text = stdout(&rotated);
+    assert!(text.contains("within milliseconds") && text.contains(&old_kid), "{text}");
+
+    // Node A hears of it on the bus and signs with the new key.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let after = loop {
+        let token = mint().await;
+        if kid_of(&token) != old_kid {
+            break token;
+        }
+        assert!(Instant::now() < deadline, "node A never signed with the new key");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let new_kid = kid_of(&after);
+    assert!(text.contains(&format!("kid {new_kid}")), "the CLI named the new key: {text}");
+    // Node B heard it too (the same message, within milliseconds).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status_on(&b, &after).await != http::StatusCode::OK {
+        assert!(Instant::now() < deadline, "node B never accepted the new key's tokens");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status_on(&a, &after).await, http::StatusCode::OK);
+    for node in [&a, &b] {
+        assert_eq!(status_on(node, &before).await, http::StatusCode::OK, "the old key's tokens still pass");
+    }
+    let published: Vec<String> =
+        b.issuer.jwks().keys.iter().map(|key| key["kid"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(published, [old_kid, new_kid], "node B publishes both");
 }

@@ -180,6 +180,23 @@ async fn client_credentials_token_is_an_rfc9068_jwt_whose_kid_is_the_key_thumbpr
     assert_eq!(claims["idtyp"], "app");
 }
 
+/// Generated client ids and `jti`s never start with `-`, so an operator can pass any of them
+/// to `passport client --revoke` or `passport token --revoke` without it being read as a
+/// flag. Without the rule, one id in 64 would: about 31 of these 2 000 of each.
+#[tokio::test]
+async fn generated_client_ids_and_jtis_never_start_with_a_dash() {
+    let issuer = builder(&ManualClock::new(NOW)).build().expect("issuer");
+    for _ in 0..2_000 {
+        let client =
+            register(&issuer, ClientRegistration::confidential("App").grants([GrantType::ClientCredentials]))
+                .await;
+        assert!(!client.id.starts_with('-'), "client id {}", client.id);
+        let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+        let jti = jti(&token);
+        assert!(!jti.starts_with('-'), "jti {jti}");
+    }
+}
+
 #[tokio::test]
 async fn every_key_type_gets_its_rfc7638_thumbprint_as_kid() {
     for algorithm in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {

@@ -17,6 +17,7 @@ use tower_passport::store::SettingsStore;
 use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
+use super::exit::context;
 use super::sign_in::{self, SignInPages};
 use super::spa;
 use super::{find_user, router};
@@ -254,11 +255,17 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         scopes = scopes.scope(id, description);
     }
     let users = StaticUsers::new(config.password_iterations).user(&config.username, &config.password, "1")?;
-    let store = Arc::new(AnyStore::open(&config.store).await?);
+    let store = Arc::new(
+        AnyStore::open(&config.store)
+            .await
+            .map_err(|e| context("PASSPORT_STORE: cannot open the store", e))?,
+    );
     // Every node signs with the same key: the given one, or the one kept in the store.
     let shared_key = config.signing_key.is_none();
     let signing_key = match &config.signing_key {
-        Some(pem) => SigningKey::from_pem(pem.0.as_bytes())?,
+        Some(pem) => {
+            SigningKey::from_pem(pem.0.as_bytes()).map_err(|e| context("PASSPORT_PRIVATE_KEY", e))?
+        }
         None => SigningKey::load_or_generate(&*store, "quickstart_signing_key", Algorithm::ES256).await?,
     };
     // The authorization code flow: the demo sign-in session tells who is signed in.

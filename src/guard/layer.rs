@@ -28,6 +28,11 @@ pub enum GuardMode {
     Optional,
 }
 
+/// How long a guard caches its resolver's answers unless
+/// [`GuardBuilder::resolver_cache`] says otherwise: the longest a node keeps accepting the
+/// tokens of a client revoked on another node when no revocation bus tells it.
+pub const DEFAULT_RESOLVER_CACHE_TTL: Duration = Duration::from_secs(60);
+
 /// What every [`Guard`] of one layer shares. The resolver and revocation types are
 /// erased behind [`Authorize`]: only the user type remains.
 pub(crate) struct GuardConfig<U> {
@@ -300,7 +305,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             bearer: self.bearer,
             responses: self.responses,
             resolver,
-            resolver_cache: Some(self.resolver_cache.unwrap_or((10_000, Duration::from_secs(60)))),
+            resolver_cache: Some(self.resolver_cache.unwrap_or((10_000, DEFAULT_RESOLVER_CACHE_TTL))),
             revocation: self.revocation,
             provider: self.provider,
             cookie: self.cookie,

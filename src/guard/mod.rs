@@ -25,7 +25,7 @@ mod principal;
 mod resolve;
 
 pub(crate) use context::GuardContext;
-pub use layer::{GuardBuilder, GuardLayer, GuardMode};
+pub use layer::{GuardBuilder, GuardLayer, GuardMode, DEFAULT_RESOLVER_CACHE_TTL};
 pub use principal::Principal;
 pub use resolve::{ClientStatus, ResolvePrincipal, TokenOnly};
 

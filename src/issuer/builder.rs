@@ -117,7 +117,7 @@ impl<S: Store> IssuerBuilder<S> {
             users: None,
             providers: HashMap::new(),
             clock: Arc::new(SystemClock),
-            negative_revocation_ttl: Duration::from_secs(5),
+            negative_revocation_ttl: crate::revocation::DEFAULT_NOT_REVOKED_TTL,
             personal_client_id: "personal-access-client".into(),
             mount_path: String::new(),
             jwks_max_age: Duration::from_secs(300),

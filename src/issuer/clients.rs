@@ -335,7 +335,7 @@ impl<S: Store> Issuer<S> {
         let id = match registration.id {
             Some(id) if !id.is_empty() => id,
             Some(_) => return Err(IssuerError::Invalid("a client id cannot be empty".into())),
-            None => secrets::random_b64(16).map_err(crypto)?,
+            None => secrets::random_id().map_err(crypto)?,
         };
         if self.inner.store.client(&id).await?.is_some() {
             return Err(IssuerError::Invalid(format!("a client with id {id:?} exists already")));

@@ -336,7 +336,7 @@ impl<S: Store> Issuer<S> {
     fn mint(&self, grant: &Grant<'_>) -> Result<Minted, IssuerError> {
         let issued_at = self.now();
         let expires_at = issued_at.saturating_add(grant.ttl);
-        let jti = secrets::random_b64(16).map_err(crypto)?;
+        let jti = secrets::random_id().map_err(crypto)?;
         let claims = AccessClaims {
             iss: &self.inner.issuer,
             sub: grant.user_id.unwrap_or(grant.client_id),

@@ -13,6 +13,19 @@ pub(crate) fn random_b64(n: usize) -> Result<String, aws_lc_rs::error::Unspecifi
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A random identifier of 128 bits (a client id, a `jti`): 22 base64url characters, never
+/// starting with `-`, so that no id can be taken for a flag on a command line
+/// (`passport token --revoke <jti>`). An id that would start with `-` is drawn again, which
+/// keeps every accepted id equally likely.
+pub(crate) fn random_id() -> Result<String, aws_lc_rs::error::Unspecified> {
+    loop {
+        let id = random_b64(16)?;
+        if !id.starts_with('-') {
+            return Ok(id);
+        }
+    }
+}
+
 /// A fresh refresh token `"<id>.<secret>"`: a 128-bit lookup id and a 256-bit secret.
 /// Only the id and the hash of the whole token are stored.
 pub(crate) struct NewRefreshToken {
@@ -49,6 +62,17 @@ mod tests {
         assert!(hash.ct_eq(&fresh.hash));
         assert_eq!(fresh.token.len(), 22 + 1 + 43);
         assert_ne!(new_refresh_token().unwrap().token, fresh.token);
+    }
+
+    #[test]
+    fn random_ids_never_start_with_a_dash() {
+        // One draw in 64 would start with `-` without the redraw: 10 000 draws would
+        // hold about 156 of them.
+        for _ in 0..10_000 {
+            let id = random_id().unwrap();
+            assert!(!id.starts_with('-'), "{id}");
+            assert_eq!(id.len(), 22);
+        }
     }
 
     #[test]

@@ -156,8 +156,25 @@ impl fmt::Display for Algorithm {
 impl FromStr for Algorithm {
     type Err = ConfigError;
 
+    /// A configured name (`PASSPORT_ALG=es256`, `--alg ES256`), in any case; a token's
+    /// header is read with the case-sensitive [`from_name`](Algorithm::from_name).
+    ///
+    /// ```
+    /// use tower_passport::Algorithm;
+    /// assert_eq!("es256".parse::<Algorithm>().ok(), Some(Algorithm::ES256));
+    /// assert_eq!("EDDSA".parse::<Algorithm>().ok(), Some(Algorithm::EdDSA));
+    /// assert_eq!("ed25519".parse::<Algorithm>().ok(), Some(Algorithm::EdDSA));
+    /// assert!("NONE".parse::<Algorithm>().is_err());
+    /// ```
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::from_name(name).ok_or_else(|| {
+        let trimmed = name.trim();
+        let named = |alg: &Algorithm| alg.name().eq_ignore_ascii_case(trimmed);
+        let found = if trimmed.eq_ignore_ascii_case("Ed25519") {
+            Some(Self::EdDSA)
+        } else {
+            ALL.iter().copied().find(named)
+        };
+        found.ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Algorithm, format!("unsupported JWS algorithm {name:?}"))
         })
     }

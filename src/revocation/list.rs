@@ -16,6 +16,12 @@ use crate::error::BackendError;
 use crate::store::RevocationStore;
 use crate::token::VerifiedToken;
 
+/// How long a [`RevocationList`] caches a "not revoked" answer unless told otherwise
+/// ([`IssuerBuilder::revocation_cache_ttl`](crate::issuer::IssuerBuilder::revocation_cache_ttl)):
+/// without a revocation bus, the longest a node keeps accepting a token revoked on another
+/// node.
+pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_secs(5);
+
 /// Revoked access-token `jti`s, cached in front of a [`RevocationStore`]: the one store
 /// role it needs. Cheap to clone.
 ///
@@ -85,7 +91,7 @@ impl<S: RevocationStore> RevocationList<S> {
     /// A list over `store`, on the system clock, caching 100 000 entries and negative
     /// answers for 5 seconds.
     pub fn new(store: Arc<S>) -> Self {
-        Self::with_options(store, Arc::new(crate::clock::SystemClock), 100_000, Duration::from_secs(5))
+        Self::with_options(store, Arc::new(crate::clock::SystemClock), 100_000, DEFAULT_NOT_REVOKED_TTL)
     }
 
     /// A list with explicit clock, capacity and negative-answer TTL (the staleness bound

@@ -37,7 +37,7 @@ pub use check::{NoRevocation, RevocationCheck};
 pub use invalidate::{Invalidate, Invalidation, InvalidationSource, LocalCaches};
 #[cfg(feature = "issuer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
-pub use list::RevocationList;
+pub use list::{RevocationList, DEFAULT_NOT_REVOKED_TTL};
 
 #[cfg(any(feature = "postgres", feature = "redis"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "redis"))))]

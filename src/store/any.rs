@@ -60,6 +60,8 @@ impl AnyStore {
         #[cfg(feature = "postgres")]
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let store = super::PostgresStore::connect(url).await?;
+            // The pool would report an unreachable server as "pool timed out".
+            store.check_connection().await?;
             store.migrate().await?;
             return Ok(Self::Postgres(store));
         }

@@ -124,7 +124,7 @@ impl TestIssuer {
         let scope = scopes.into_iter().map(Into::into).collect::<Vec<String>>().join(" ");
         // Random, so two tokens minted in the same second never share a `jti` (revoking
         // one in a test must not revoke the other).
-        let jti = crate::issuer::secrets::random_b64(16)
+        let jti = crate::issuer::secrets::random_id()
             .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "no randomness for a test token id"))?;
         let audiences = [self.audience.clone()];
         let claims = AccessClaims {

@@ -1,25 +1,23 @@
-//! What each command does.
+//! What each command does (the key commands are in `keys.rs`).
 
 use std::error::Error;
-use std::fs::OpenOptions;
 use std::io::{BufRead, IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
-use tower_passport::revocation::{Invalidation, PgRevocationBus, RedisRevocationBus};
+use tower_passport::issuer::{ClientRegistration, Issuer};
+use tower_passport::revocation::Invalidation;
 use tower_passport::store::{AnyStore, GrantType};
-use tower_passport::Algorithm;
 
-use crate::{Alg, Cli, ClientArgs, Command, KeysArgs};
+use crate::deployment::{self, client_reach, token_reach, Create};
+use crate::{keys, Cli, ClientArgs, Command};
 
 type Outcome = Result<(), Box<dyn Error>>;
 
 pub(crate) async fn run(cli: Cli) -> Outcome {
     match &cli.command {
-        Command::Keys(args) => keys(args),
-        Command::Install { alg } => install(&cli, *alg).await,
+        Command::Keys(args) if args.rotate => keys::rotate_command(&cli, args).await,
+        Command::Keys(args) => keys::write_files(args),
+        Command::Install { alg, force } => keys::install(&cli, *alg, *force).await,
         Command::Client(args) => client(&cli, args).await,
         Command::Purge { revoked, expired, hours } => purge(&cli, *revoked, *expired, *hours).await,
         Command::Token { revoke } => revoke_token(&cli, revoke).await,
@@ -27,103 +25,9 @@ pub(crate) async fn run(cli: Cli) -> Outcome {
     }
 }
 
-fn algorithm(alg: Alg) -> Algorithm {
-    match alg {
-        Alg::Rs256 => Algorithm::RS256,
-        Alg::Es256 => Algorithm::ES256,
-        Alg::Eddsa => Algorithm::EdDSA,
-    }
-}
-
-/// Opens (and migrates) the store, and builds an issuer over it that signs with the
-/// store's shared key.
+/// An issuer over the installed store (never a new one).
 async fn issuer(cli: &Cli) -> Result<Issuer<AnyStore>, Box<dyn Error>> {
-    let store = Arc::new(
-        AnyStore::open(&cli.store)
-            .await
-            .map_err(|e| format!("cannot open the store {}: {e}", redacted(&cli.store)))?,
-    );
-    let key = SigningKey::load_or_generate(&*store, &cli.key_setting, Algorithm::ES256).await?;
-    Ok(Issuer::builder(cli.issuer.as_str(), store).audience("passport-cli").signing_key(key).build()?)
-}
-
-/// A store URL without its password, for messages.
-fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-async fn install(cli: &Cli, alg: Alg) -> Outcome {
-    let store = Arc::new(
-        AnyStore::open(&cli.store)
-            .await
-            .map_err(|e| format!("cannot open the store {}: {e}", redacted(&cli.store)))?,
-    );
-    println!("Store ready ({}), migrations applied.", store.kind());
-    let candidate = SigningKey::generate(algorithm(alg))?;
-    let stored = tower_passport::store::SettingsStore::put_setting_if_absent(
-        &*store,
-        &cli.key_setting,
-        &candidate.to_pkcs8_pem(),
-    )
-    .await?;
-    let key = SigningKey::from_pem(stored.as_bytes())?;
-    if key.kid() == candidate.kid() {
-        println!("Signing key created ({}, kid {}).", key.algorithm(), key.kid());
-    } else {
-        println!("Signing key already present ({}, kid {}).", key.algorithm(), key.kid());
-    }
-    let issuer =
-        Issuer::builder(cli.issuer.as_str(), store).audience("passport-cli").signing_key(key).build()?;
-    let personal = issuer.ensure_personal_access_client().await?;
-    println!("Personal access client ready (Client ID: {}).", personal.id);
-    Ok(())
-}
-
-pub(crate) fn keys(args: &KeysArgs) -> Outcome {
-    let key = match args.alg {
-        Alg::Rs256 => SigningKey::generate_rsa(args.length)?,
-        other => SigningKey::generate(algorithm(other))?,
-    };
-    let private = args.path.join("oauth-private.key");
-    let public = args.path.join("oauth-public.key");
-    if !args.force {
-        for path in [&private, &public] {
-            if path.exists() {
-                return Err(format!("{} exists already; use --force to overwrite it", path.display()).into());
-            }
-        }
-    }
-    std::fs::create_dir_all(&args.path).map_err(|e| format!("cannot create {}: {e}", args.path.display()))?;
-    write_file(&private, key.to_pkcs8_pem().as_bytes(), 0o600)?;
-    write_file(&public, key.to_public_pem()?.as_bytes(), 0o644)?;
-    println!("Encryption keys generated ({}, kid {}):", key.algorithm(), key.kid());
-    println!("  {} (private, mode 0600)", private.display());
-    println!("  {}", public.display());
-    Ok(())
-}
-
-fn write_file(path: &std::path::Path, contents: &[u8], mode: u32) -> Outcome {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    // `mode` applies only to a file this call created; an overwritten one is set too.
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))?;
-    file.write_all(contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(())
+    deployment::issuer(cli, deployment::open_store(cli, Create::No).await?)
 }
 
 /// Asks on the terminal for what was not given, or says it is needed.
@@ -149,8 +53,9 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
     }
     if let Some(id) = &args.revoke {
         if issuer.revoke_client(id).await? {
-            publish(cli, &issuer, &[Invalidation::Client { client_id: id.clone() }]).await?;
-            println!("Client {id} revoked.");
+            let messages = [Invalidation::Client { client_id: id.clone() }];
+            let bus = deployment::publish(cli, issuer.store(), &messages).await?;
+            println!("Client {id} revoked. {}", client_reach(bus));
             return Ok(());
         }
         return Err(format!("there is no client {id}").into());
@@ -269,8 +174,9 @@ async fn revoke_token(cli: &Cli, jti: &str) -> Outcome {
     let issuer = issuer(cli).await?;
     match issuer.revoke_access_token_by_jti(jti).await? {
         Some(_) => {
-            publish(cli, &issuer, &[Invalidation::AccessToken { jti: jti.to_owned() }]).await?;
-            println!("Access token {jti} revoked.");
+            let messages = [Invalidation::AccessToken { jti: jti.to_owned() }];
+            let bus = deployment::publish(cli, issuer.store(), &messages).await?;
+            println!("Access token {jti} revoked. {}", token_reach(bus));
             Ok(())
         }
         None => Err(format!("there is no access token {jti}").into()),
@@ -285,38 +191,12 @@ async fn revoke_user(cli: &Cli, user_id: &str) -> Outcome {
         .iter()
         .map(|access| Invalidation::AccessToken { jti: access.jti.clone() })
         .collect();
-    publish(cli, &issuer, &messages).await?;
+    let bus = deployment::publish(cli, issuer.store(), &messages).await?;
     println!(
-        "Revoked {} access tokens and {} refresh families of user {user_id}.",
+        "Revoked {} access tokens and {} refresh families of user {user_id}. {}",
         revoked.access_tokens.len(),
-        revoked.families.len()
+        revoked.families.len(),
+        token_reach(bus)
     );
-    Ok(())
-}
-
-/// Tells the servers' caches through the revocation bus: Redis when `--redis-url` is set,
-/// else LISTEN/NOTIFY on a PostgreSQL store. With neither there is no bus, and the servers
-/// see the revocation within their cache bound.
-async fn publish(cli: &Cli, issuer: &Issuer<AnyStore>, messages: &[Invalidation]) -> Outcome {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    if let Some(url) = &cli.redis_url {
-        let channel = cli.bus_channel.as_deref().unwrap_or("passport:revocations");
-        let bus = RedisRevocationBus::connect(url, channel).await?;
-        for message in messages {
-            bus.publish(message).await?;
-        }
-        return Ok(());
-    }
-    if let AnyStore::Postgres(postgres) = &**issuer.store() {
-        let channel = cli.bus_channel.as_deref().unwrap_or("passport_revocations");
-        let bus = PgRevocationBus::new(postgres.pool().clone(), channel)?;
-        for message in messages {
-            bus.publish(message).await?;
-        }
-        return Ok(());
-    }
-    eprintln!("(No revocation bus: servers see this within their revocation cache bound.)");
     Ok(())
 }

@@ -1,12 +1,19 @@
 //! `passport`: Laravel Passport's Artisan commands for tower-passport's stores (feature
 //! `cli`). Every command works against any store URL (`--store` or `PASSPORT_STORE`:
-//! `sqlite://…`, `postgres://…`, `redis://…`).
+//! `sqlite://…`, `postgres://…`, `redis://…`), the quickstart's `sqlite://quickstart.db`
+//! by default, and on the quickstart's key ring (`PASSPORT_KEY_SETTING`).
 //!
-//! Exit codes: 0 on success, 1 when the command failed (the message says why, never a
-//! secret), 2 for a usage mistake.
+//! Only `install` creates a store or a signing key; every other command needs an
+//! installed store and says so ("no store at …; run `passport install` first").
+//!
+//! Exit codes: 0 on success, 1 when the command failed (one line, `error: <what>: <cause>`,
+//! never a secret), 2 for a usage mistake.
 
 mod commands;
+mod deployment;
+mod keys;
 
+use std::error::Error;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -14,20 +21,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Manage a tower-passport authorization server's keys, clients and tokens.
 ///
 /// Every command takes the store to work on from --store or PASSPORT_STORE, for example
-/// sqlite://passport.db, postgres://user@host/db or redis://127.0.0.1:6379.
+/// sqlite://quickstart.db (the default), postgres://user@host/db or redis://127.0.0.1:6379.
 #[derive(Parser, Debug)]
 #[command(name = "passport", version, propagate_version = true)]
 pub(crate) struct Cli {
-    /// The store: sqlite://FILE, postgres://…, redis://… (or `memory`, for trying things out).
-    #[arg(long, env = "PASSPORT_STORE", global = true, default_value = "sqlite://passport.db")]
+    /// The store: sqlite://FILE, postgres://…, redis://… (or `memory`, for trying things
+    /// out). The quickstart's by default, as the quickstart reads PASSPORT_STORE too.
+    #[arg(long, env = "PASSPORT_STORE", global = true, default_value = "sqlite://quickstart.db")]
     pub(crate) store: String,
 
     /// The issuer URL (the `iss` of the tokens), as the servers are configured.
     #[arg(long, env = "PASSPORT_ISSUER", global = true, default_value = "http://localhost")]
     pub(crate) issuer: String,
 
-    /// The store setting that holds the shared signing key.
-    #[arg(long, env = "PASSPORT_KEY_SETTING", global = true, default_value = "signing_key")]
+    /// The store setting that holds the shared signing key ring (the quickstart's by
+    /// default; `SigningKey::load_or_generate` and `Issuer::share_signing_keys` name it).
+    #[arg(long, env = "PASSPORT_KEY_SETTING", global = true, default_value = "quickstart_signing_key")]
     pub(crate) key_setting: String,
 
     /// A Redis URL whose pub/sub channel carries revocations to the servers (with a
@@ -46,15 +55,20 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Run the migrations, create the signing key if there is none, and create the personal
-    /// access client. Safe to run again: what exists is kept.
+    /// Create the store if needed, run the migrations, create the signing key if there is
+    /// none, and create the personal access client. Safe to run again: what exists is kept.
     Install {
-        /// The algorithm of a new signing key.
-        #[arg(long, value_enum, default_value = "es256")]
-        alg: Alg,
+        /// The algorithm of the signing key (ES256 for a new one unless given). A stored key
+        /// of another algorithm is an error unless --force.
+        #[arg(long, value_enum, ignore_case = true)]
+        alg: Option<Alg>,
+        /// With --alg: rotate a stored key of another algorithm to a new key of this one
+        /// (tokens it signed stay valid until they expire).
+        #[arg(long, requires = "alg")]
+        force: bool,
     },
     /// Write a new private key and its public key as PEM files (oauth-private.key, mode
-    /// 0600, and oauth-public.key).
+    /// 0600, and oauth-public.key), or, with --rotate, rotate the store's shared key.
     Keys(KeysArgs),
     /// Create a client (or list or revoke clients). Prints its id and, once only, its
     /// secret.
@@ -87,9 +101,9 @@ pub(crate) enum Command {
 
 #[derive(Args, Debug)]
 pub(crate) struct KeysArgs {
-    /// The algorithm: RS256 is Passport's.
-    #[arg(long, value_enum, default_value = "rs256")]
-    pub(crate) alg: Alg,
+    /// The algorithm: RS256 (Passport's) for key files; with --rotate, the current key's.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub(crate) alg: Option<Alg>,
     /// The RSA key size in bits (2048, 3072, 4096 or 8192).
     #[arg(long, default_value_t = 4096)]
     pub(crate) length: usize,
@@ -99,6 +113,15 @@ pub(crate) struct KeysArgs {
     /// The directory to write the two files to.
     #[arg(long, default_value = ".")]
     pub(crate) path: std::path::PathBuf,
+    /// Rotate the store's shared signing key instead of writing files: the new key is
+    /// published by every node at once and signs from --signs-after on; the old one stays
+    /// published until every token it signed has expired.
+    #[arg(long, conflicts_with_all = ["force", "path"])]
+    pub(crate) rotate: bool,
+    /// With --rotate: seconds before the new key signs (give resource servers that cache
+    /// the JWKS its max-age to see it first).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, requires = "rotate")]
+    pub(crate) signs_after: u64,
 }
 
 #[derive(Args, Debug)]
@@ -140,34 +163,47 @@ pub(crate) enum Alg {
     /// ECDSA on P-256.
     Es256,
     /// Ed25519.
+    #[value(alias = "ed25519")]
     Eddsa,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Key generation (RSA up to 8192 bits) is CPU work with no I/O: it runs here, on the
-    // main thread, never on the async runtime.
-    if let Command::Keys(args) = &cli.command {
-        return match commands::keys(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error}");
-                ExitCode::FAILURE
-            }
-        };
+    // Writing key files (RSA up to 8192 bits) is CPU work with no I/O: it runs here, on
+    // the main thread, never on the async runtime.
+    if let Command::Keys(args @ KeysArgs { rotate: false, .. }) = &cli.command {
+        return exit_code(keys::write_files(args));
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return exit_code(Err(format!("cannot start the runtime: {error}").into())),
     };
-    match runtime.block_on(commands::run(cli)) {
+    exit_code(runtime.block_on(commands::run(cli)))
+}
+
+/// 0, or the error as one line on stderr and 1.
+fn exit_code(outcome: Result<(), Box<dyn Error>>) -> ExitCode {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", sentence(&*error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, each said once (this crate's errors print
+/// their source themselves): never a `Debug` dump.
+fn sentence(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let said = next.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = next.source();
+    }
+    text
 }

@@ -69,6 +69,29 @@ impl PostgresStore {
         Ok(Self { sql: Sql::new(pool, &prefix) })
     }
 
+    /// Opens one connection outside the pool and closes it: a server that refuses the
+    /// connection, a wrong password or a missing database is reported with its cause
+    /// (`Connection refused`), which the pool's acquire hides behind "pool timed out"
+    /// because it retries a refused connection until its timeout.
+    ///
+    /// # Errors
+    /// The connection's own error, or a timeout after 10 seconds without an answer.
+    pub async fn check_connection(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let options = self.sql.pool.connect_options();
+        let connecting = sqlx::PgConnection::connect_with(&*options);
+        let connection = tokio::time::timeout(Duration::from_secs(10), connecting)
+            .await
+            .map_err(|_| {
+                StoreError::backend(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "PostgreSQL did not answer within 10 seconds",
+                ))
+            })?
+            .map_err(StoreError::backend)?;
+        connection.close().await.map_err(StoreError::backend)
+    }
+
     /// The connection pool (for LISTEN/NOTIFY and tests).
     pub fn pool(&self) -> &PgPool {
         &self.sql.pool
