@@ -7,6 +7,7 @@ mod conformance;
 mod code_conformance;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use conformance::{start, T0};
 use tower_passport::store::{
@@ -169,4 +170,60 @@ async fn a_database_from_before_redirect_uris_upgrades_and_keeps_its_clients() {
     assert!(client.redirect_uris.is_empty());
     assert_eq!(client.owner, None);
     assert!(client.require_pkce, "PKCE stays required for clients that predate the setting");
+}
+
+/// Four nodes started at the same instant on one new database file, ten rounds (a fresh
+/// file each): every node comes up, and the schema is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_once() {
+    const NODES: usize = 4;
+    const ROUNDS: usize = 10;
+    let mut failures = Vec::new();
+    for round in 0..ROUNDS {
+        let path = temp_db();
+        let url = format!("sqlite://{}", path.display());
+        let start = Arc::new(tokio::sync::Barrier::new(NODES));
+        let nodes: Vec<_> = (0..NODES)
+            .map(|_| {
+                let (start, url) = (start.clone(), url.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let store = SqliteStore::connect(&url).await.map_err(|e| format!("connect: {e}"))?;
+                    store.migrate().await.map(|()| store).map_err(|e| format!("migrate: {e}"))
+                })
+            })
+            .collect();
+        let mut up = Vec::new();
+        for node in nodes {
+            match node.await.expect("node task") {
+                Ok(store) => up.push(store),
+                Err(error) => failures.push(format!("round {round}: {error}")),
+            }
+        }
+        for store in up {
+            store.close().await;
+        }
+        if failures.is_empty() {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+            let recorded: Vec<(i64, bool)> =
+                sqlx::query_as("SELECT version, success FROM passport_migrations ORDER BY version")
+                    .fetch_all(&pool)
+                    .await
+                    .expect("the migrations table");
+            assert!(!recorded.is_empty() && recorded.iter().all(|(_, success)| *success), "{recorded:?}");
+            let versions: Vec<i64> = recorded.iter().map(|(version, _)| *version).collect();
+            assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>(), "each step once");
+            let tables: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'passport_clients'")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("sqlite_master");
+            assert_eq!(tables, 1);
+            pool.close().await;
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let started = NODES * ROUNDS;
+    eprintln!("nodes up / nodes started: {} / {started}", started - failures.len());
+    assert!(failures.is_empty(), "every node comes up: {failures:#?}");
 }

@@ -9,10 +9,10 @@ pub(crate) const CREATE_MIGRATIONS: &str =
     "CREATE TABLE IF NOT EXISTS {p}migrations (version BIGINT PRIMARY KEY, \
      description TEXT NOT NULL, success BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)";
 pub(crate) const MIGRATION_STATE: &str = "SELECT success FROM {p}migrations WHERE version = $1";
-pub(crate) const MIGRATION_STARTED: &str =
-    "INSERT INTO {p}migrations (version, description, success, applied_at) VALUES ($1, $2, FALSE, $3)";
-pub(crate) const MIGRATION_DONE: &str = "UPDATE {p}migrations SET success = TRUE WHERE version = $1";
-pub(crate) const MIGRATION_FORGET: &str = "DELETE FROM {p}migrations WHERE version = $1";
+/// Records a step, in the step's own transaction. (Rows with `success` false were left by
+/// versions that marked a step as started in a commit of its own; they are reported.)
+pub(crate) const MIGRATION_APPLIED: &str =
+    "INSERT INTO {p}migrations (version, description, success, applied_at) VALUES ($1, $2, TRUE, $3)";
 
 // ---- clients ------------------------------------------------------------------------
 
@@ -159,9 +159,7 @@ pub(crate) struct Queries {
     pub(crate) prefix: String,
     pub(crate) create_migrations: String,
     pub(crate) migration_state: String,
-    pub(crate) migration_started: String,
-    pub(crate) migration_done: String,
-    pub(crate) migration_forget: String,
+    pub(crate) migration_applied: String,
     pub(crate) put_client: String,
     pub(crate) client: String,
     pub(crate) set_client_revoked: String,
@@ -216,9 +214,7 @@ impl Queries {
             prefix: prefix.to_owned(),
             create_migrations: render(CREATE_MIGRATIONS),
             migration_state: render(MIGRATION_STATE),
-            migration_started: render(MIGRATION_STARTED),
-            migration_done: render(MIGRATION_DONE),
-            migration_forget: render(MIGRATION_FORGET),
+            migration_applied: render(MIGRATION_APPLIED),
             put_client: render(PUT_CLIENT),
             client: render(CLIENT),
             set_client_revoked: render(SET_CLIENT_REVOKED),

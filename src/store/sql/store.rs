@@ -34,7 +34,7 @@ where
     DB::Row: Columns,
 {
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        super::migrate::migrate(&self.pool, &self.queries).await
+        DB::migrate(&self.pool, &self.queries).await
     }
 
     pub(crate) async fn begin(&self) -> Result<Transaction<'static, DB>, StoreError> {
