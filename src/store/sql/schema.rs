@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "the user provider of a client",
         sql: include_str!("migrations/0005_client_provider.sql"),
     },
+    Migration {
+        version: 6,
+        description: "when a refresh token was used, in milliseconds",
+        sql: include_str!("migrations/0006_refresh_used_at_ms.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.
