@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use conformance::{start, T0};
 use tower_passport::store::{
-    AnyStore, ClientStore, CodeRedemption, CodeStore, RevocationStore, SecretHash, SettingsStore,
-    SqliteStore, TokenStore,
+    AnyStore, ClientStore, CodeRedemption, CodeStore, RevocationStore, RotationOutcome, SecretHash,
+    SettingsStore, SqliteStore, TokenStore,
 };
 
 fn temp_db() -> PathBuf {
@@ -226,4 +226,36 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_onc
     let started = NODES * ROUNDS;
     eprintln!("nodes up / nodes started: {} / {started}", started - failures.len());
     assert!(failures.is_empty(), "every node comes up: {failures:#?}");
+}
+
+/// A refresh token used before migration 6 has `used_at` in seconds only: its race window
+/// is measured from the start of that second, never longer than configured.
+#[tokio::test]
+async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second() {
+    let url = format!("sqlite://{}", temp_db().display());
+    let store = SqliteStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    let raw = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+    let used_at_second = (T0 + 60) * 1_000;
+    let mut families = Vec::new();
+    for _ in 0..2 {
+        let family = start(&store).await;
+        store.rotate(conformance::racing_at_millis(&family, 0, 1, used_at_second + 900)).await.expect("rotate");
+        // As an older version wrote it: seconds only.
+        sqlx::query("UPDATE passport_refresh_tokens SET used_at_ms = NULL WHERE id = $1")
+            .bind(format!("{family}-r0"))
+            .execute(&raw)
+            .await
+            .expect("an old row");
+        let old = store.refresh_token(&format!("{family}-r0")).await.expect("read").expect("kept");
+        assert_eq!((old.used_at, old.used_at_millis), (Some(T0 + 60), None));
+        families.push(family);
+    }
+    // 0.8 s into the window (from the start of the second): a lost race.
+    let inside = store.rotate(conformance::racing_at_millis(&families[0], 0, 2, used_at_second + 800)).await;
+    assert_eq!(inside.expect("rotate"), RotationOutcome::AlreadyRotated);
+    // 1.5 s from the start of the second, though only 0.6 s from the real use: reuse.
+    let past = store.rotate(conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
+    assert!(matches!(past.expect("rotate"), RotationOutcome::ReuseDetected { .. }));
+    raw.close().await;
 }
