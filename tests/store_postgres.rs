@@ -158,24 +158,15 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_onc
         let database = conformance::unique("passport_race").replace('-', "_");
         sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&admin).await.expect("create database");
         let options: PgConnectOptions = url.parse::<PgConnectOptions>().expect("url").database(&database);
-        let start = Arc::new(tokio::sync::Barrier::new(NODES));
-        let nodes: Vec<_> = (0..NODES)
-            .map(|_| {
-                let (start, options) = (start.clone(), options.clone());
-                tokio::spawn(async move {
-                    start.wait().await;
-                    let store = PostgresStore::connect_with_options(options, "passport_")?;
-                    store.migrate().await.map(|()| store)
-                })
-            })
-            .collect();
-        let mut up = Vec::new();
-        for node in nodes {
-            match node.await.expect("node task") {
-                Ok(store) => up.push(store),
-                Err(error) => failures.push(format!("round {round}: {error}")),
+        let (up, failed) = conformance::start_together(NODES, || {
+            let options = options.clone();
+            async move {
+                let store = PostgresStore::connect_with_options(options, "passport_").map_err(|e| e.to_string())?;
+                store.migrate().await.map(|()| store).map_err(|e| e.to_string())
             }
-        }
+        })
+        .await;
+        failures.extend(failed.into_iter().map(|error| format!("round {round}: {error}")));
         if let Some(store) = up.first() {
             if let Err(problem) = applied_once(store).await {
                 schema_problems.push(format!("round {round}: {problem}"));

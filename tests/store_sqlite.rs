@@ -7,7 +7,6 @@ mod conformance;
 mod code_conformance;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use conformance::{start, T0};
 use tower_passport::store::{
@@ -182,24 +181,15 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_onc
     for round in 0..ROUNDS {
         let path = temp_db();
         let url = format!("sqlite://{}", path.display());
-        let start = Arc::new(tokio::sync::Barrier::new(NODES));
-        let nodes: Vec<_> = (0..NODES)
-            .map(|_| {
-                let (start, url) = (start.clone(), url.clone());
-                tokio::spawn(async move {
-                    start.wait().await;
-                    let store = SqliteStore::connect(&url).await.map_err(|e| format!("connect: {e}"))?;
-                    store.migrate().await.map(|()| store).map_err(|e| format!("migrate: {e}"))
-                })
-            })
-            .collect();
-        let mut up = Vec::new();
-        for node in nodes {
-            match node.await.expect("node task") {
-                Ok(store) => up.push(store),
-                Err(error) => failures.push(format!("round {round}: {error}")),
+        let (up, failed) = conformance::start_together(NODES, || {
+            let url = url.clone();
+            async move {
+                let store = SqliteStore::connect(&url).await.map_err(|e| format!("connect: {e}"))?;
+                store.migrate().await.map(|()| store).map_err(|e| format!("migrate: {e}"))
             }
-        }
+        })
+        .await;
+        failures.extend(failed.into_iter().map(|error| format!("round {round}: {error}")));
         for store in up {
             store.close().await;
         }

@@ -567,6 +567,34 @@ pub async fn the_race_window_comes_before_the_grace_window<S: Store>(store: S) {
     assert!(store.refresh_token(&format!("{family}-r2")).await.unwrap().is_none());
 }
 
+/// Starts `nodes` nodes at the same instant (a barrier, each on its own task), each
+/// running `open`: the nodes that came up, and the errors of those that did not.
+pub async fn start_together<S, F, Fut>(nodes: usize, open: F) -> (Vec<S>, Vec<String>)
+where
+    S: Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<S, String>> + Send + 'static,
+{
+    let start = Arc::new(tokio::sync::Barrier::new(nodes));
+    let tasks: Vec<_> = (0..nodes)
+        .map(|_| {
+            let (start, node) = (start.clone(), open());
+            tokio::spawn(async move {
+                start.wait().await;
+                node.await
+            })
+        })
+        .collect();
+    let (mut up, mut failures) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.expect("node task") {
+            Ok(store) => up.push(store),
+            Err(error) => failures.push(error),
+        }
+    }
+    (up, failures)
+}
+
 /// Rotation of generation `from` to `to` of `family` at `at_millis`, with a race window of
 /// one second and no grace window.
 pub fn racing_at_millis(family: &str, from: u32, to: u32, at_millis: u64) -> Rotation {
@@ -601,28 +629,41 @@ pub async fn the_race_window_is_measured_in_milliseconds<S: Store>(store: S) {
     assert_eq!(store.family(&family).await.unwrap().unwrap().revoked_at, None);
 }
 
-/// Through the issuer, on a clock moved by milliseconds: with a one-second race window, a
-/// replay of the rotated token 0.5 s later changes nothing, and 1.5 s later it revokes the
-/// family, so the winner's refresh token stops working.
-pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S) {
+/// An issuer on `store` and `clock` (with `race` as its race window, if given) where "ann"
+/// signs in with the password grant, and the id and secret of its confidential client
+/// "Tabs", which may use the password and refresh grants.
+async fn tabs<S: Store>(
+    store: S,
+    clock: ManualClock,
+    race: Option<std::time::Duration>,
+) -> (Issuer<S>, String, String) {
     let user = unique("user");
-    let clock = ManualClock::new(T0);
-    let issuer = Issuer::builder("https://conformance.test", Arc::new(store))
+    let mut builder = Issuer::builder("https://conformance.test", Arc::new(store))
         .audience("api")
-        .clock(clock.clone())
+        .clock(clock)
         .scopes(ScopeRegistry::new().scope("read", "Read"))
-        .enable_password_grant(StaticUsers::new(1_000).user("ann", "password-for-ann", &user).unwrap())
-        .refresh_race_window(std::time::Duration::from_secs(1))
-        .build()
-        .unwrap();
+        .enable_password_grant(StaticUsers::new(1_000).user("ann", "password-for-ann", &user).unwrap());
+    if let Some(race) = race {
+        builder = builder.refresh_race_window(race);
+    }
+    let issuer = builder.build().unwrap();
     let registered = issuer
         .register_client(
             ClientRegistration::confidential("Tabs").grants([GrantType::Password, GrantType::RefreshToken]),
         )
         .await
         .unwrap();
-    let secret = registered.secret.as_ref().map(|s| s.expose().to_owned());
-    let client = issuer.authenticate_client(&registered.client.id, secret.as_deref()).await.unwrap();
+    let secret = registered.secret.as_ref().map(|s| s.expose().to_owned()).unwrap();
+    (issuer, registered.client.id, secret)
+}
+
+/// Through the issuer, on a clock moved by milliseconds: with a one-second race window, a
+/// replay of the rotated token 0.5 s later changes nothing, and 1.5 s later it revokes the
+/// family, so the winner's refresh token stops working.
+pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S) {
+    let clock = ManualClock::new(T0);
+    let (issuer, client_id, secret) = tabs(store, clock.clone(), Some(std::time::Duration::from_secs(1))).await;
+    let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
     let first = issuer.password_grant(&client, "ann", "password-for-ann", None).await.unwrap();
     let first = first.refresh_token.unwrap();
     let winner = issuer.refresh_token_grant(&client, &first, None).await.unwrap().refresh_token.unwrap();
@@ -644,26 +685,10 @@ pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S)
 /// token is not revoked, its refresh token refreshes), and the family lives.
 pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Store>(store: S) {
     const RACERS: usize = 24;
-    let user = unique("user");
-    let issuer = Issuer::builder("https://conformance.test", Arc::new(store))
-        .audience("api")
-        .clock(ManualClock::new(T0))
-        .scopes(ScopeRegistry::new().scope("read", "Read"))
-        .enable_password_grant(StaticUsers::new(1_000).user("ann", "password-for-ann", &user).unwrap())
-        .build()
-        .unwrap();
-    let registered = issuer
-        .register_client(
-            ClientRegistration::confidential("Tabs").grants([GrantType::Password, GrantType::RefreshToken]),
-        )
-        .await
-        .unwrap();
-    let secret = registered.secret.as_ref().map(|s| s.expose().to_owned()).unwrap();
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", registered.client.id))
-    );
-    let client = issuer.authenticate_client(&registered.client.id, Some(&secret)).await.unwrap();
+    let (issuer, client_id, secret) = tabs(store, ManualClock::new(T0), None).await;
+    let basic =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}")));
+    let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
     let login = issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.unwrap();
     let refresh = login.refresh_token.unwrap();
 
