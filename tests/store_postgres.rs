@@ -156,12 +156,16 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_onc
     let mut schema_problems = Vec::new();
     for round in 0..ROUNDS {
         let database = conformance::unique("passport_race").replace('-', "_");
-        sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&admin).await.expect("create database");
+        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+            .execute(&admin)
+            .await
+            .expect("create database");
         let options: PgConnectOptions = url.parse::<PgConnectOptions>().expect("url").database(&database);
         let (up, failed) = conformance::start_together(NODES, || {
             let options = options.clone();
             async move {
-                let store = PostgresStore::connect_with_options(options, "passport_").map_err(|e| e.to_string())?;
+                let store =
+                    PostgresStore::connect_with_options(options, "passport_").map_err(|e| e.to_string())?;
                 store.migrate().await.map(|()| store).map_err(|e| e.to_string())
             }
         })
@@ -200,10 +204,11 @@ async fn applied_once(store: &PostgresStore) -> Result<(), String> {
     if recorded.iter().any(|(_, success)| !success) {
         return Err(format!("unfinished steps: {recorded:?}"));
     }
-    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'passport_clients'")
-        .fetch_one(store.pool())
-        .await
-        .map_err(|error| error.to_string())?;
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'passport_clients'")
+            .fetch_one(store.pool())
+            .await
+            .map_err(|error| error.to_string())?;
     if tables != 1 {
         return Err(format!("{tables} passport_clients tables"));
     }

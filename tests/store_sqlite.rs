@@ -230,7 +230,10 @@ async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second(
     let mut families = Vec::new();
     for _ in 0..2 {
         let family = start(&store).await;
-        store.rotate(conformance::racing_at_millis(&family, 0, 1, used_at_second + 900)).await.expect("rotate");
+        store
+            .rotate(conformance::racing_at_millis(&family, 0, 1, used_at_second + 900))
+            .await
+            .expect("rotate");
         // As an older version wrote it: seconds only.
         sqlx::query("UPDATE passport_refresh_tokens SET used_at_ms = NULL WHERE id = $1")
             .bind(format!("{family}-r0"))

@@ -534,7 +534,8 @@ pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
 
 pub async fn a_duplicate_inside_the_race_window_changes_nothing<S: Store>(store: S) {
     let family = start(&store).await;
-    let racing = |from, to, now| Rotation { race_millis: Some(3_000), ..rotation(&family, from, to, now, None) };
+    let racing =
+        |from, to, now| Rotation { race_millis: Some(3_000), ..rotation(&family, from, to, now, None) };
     assert!(matches!(store.rotate(racing(0, 1, T0 + 60)).await.unwrap(), RotationOutcome::Rotated { .. }));
     // A second request with r0, a moment later: it lost the race, and nothing changes.
     assert_eq!(store.rotate(racing(0, 2, T0 + 62)).await.unwrap(), RotationOutcome::AlreadyRotated);
@@ -625,7 +626,11 @@ pub async fn the_race_window_is_measured_in_milliseconds<S: Store>(store: S) {
     let used = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
     assert_eq!((used.used_at, used.used_at_millis), (Some(T0 + 60), Some(late_in_its_second)));
     let replay = store.rotate(racing_at_millis(&family, 0, 2, late_in_its_second + 900)).await.unwrap();
-    assert_eq!(replay, RotationOutcome::AlreadyRotated, "0.9 s after the rotation, 1.8 s after its second began");
+    assert_eq!(
+        replay,
+        RotationOutcome::AlreadyRotated,
+        "0.9 s after the rotation, 1.8 s after its second began"
+    );
     assert_eq!(store.family(&family).await.unwrap().unwrap().revoked_at, None);
 }
 
@@ -662,12 +667,14 @@ async fn tabs<S: Store>(
 /// family, so the winner's refresh token stops working.
 pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S) {
     let clock = ManualClock::new(T0);
-    let (issuer, client_id, secret) = tabs(store, clock.clone(), Some(std::time::Duration::from_secs(1))).await;
+    let (issuer, client_id, secret) =
+        tabs(store, clock.clone(), Some(std::time::Duration::from_secs(1))).await;
     let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
     let first = issuer.password_grant(&client, "ann", "password-for-ann", None).await.unwrap();
     let first = first.refresh_token.unwrap();
     let winner = issuer.refresh_token_grant(&client, &first, None).await.unwrap().refresh_token.unwrap();
-    let family_id = issuer.store().refresh_token(first.split('.').next().unwrap()).await.unwrap().unwrap().family_id;
+    let family_id =
+        issuer.store().refresh_token(first.split('.').next().unwrap()).await.unwrap().unwrap().family_id;
     let family_revoked = || async { issuer.store().family(&family_id).await.unwrap().unwrap().revoked_at };
 
     clock.advance_millis(500);
@@ -677,7 +684,10 @@ pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S)
     clock.advance_millis(1_000);
     assert!(issuer.refresh_token_grant(&client, &first, None).await.is_err());
     assert!(family_revoked().await.is_some(), "1.5 s after the rotation: reuse, the family dies");
-    assert!(issuer.refresh_token_grant(&client, &winner, None).await.is_err(), "the winner's token died with it");
+    assert!(
+        issuer.refresh_token_grant(&client, &winner, None).await.is_err(),
+        "the winner's token died with it"
+    );
 }
 
 /// 24 requests refresh one token at once through the issuer's token endpoint, with its
@@ -686,8 +696,10 @@ pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S)
 pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Store>(store: S) {
     const RACERS: usize = 24;
     let (issuer, client_id, secret) = tabs(store, ManualClock::new(T0), None).await;
-    let basic =
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}")));
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+    );
     let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
     let login = issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.unwrap();
     let refresh = login.refresh_token.unwrap();

@@ -159,7 +159,8 @@ mod tests {
     fn each_schema_and_prefix_has_its_own_lock_key_and_it_never_changes() {
         let key = lock_key("public", "passport_");
         assert_eq!(key, lock_key("public", "passport_"), "the same tables, the same lock");
-        let others = [lock_key("public", "blue_"), lock_key("tenant", "passport_"), lock_key("publicp", "assport_")];
+        let others =
+            [lock_key("public", "blue_"), lock_key("tenant", "passport_"), lock_key("publicp", "assport_")];
         assert!(others.iter().all(|other| *other != key), "{key} {others:?}");
     }
 }

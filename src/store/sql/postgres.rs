@@ -94,25 +94,23 @@ impl Engine for Postgres {
     /// connection taken out of the pool for the run: if the run is dropped half-way, the
     /// connection closes and the lock goes with it, rather than staying on a pooled
     /// connection.
-    fn migrate(pool: &Pool<Self>, queries: &Queries) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            let mut conn = pool.acquire().await.map_err(StoreError::backend)?.detach();
-            let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
-                .fetch_one(&mut conn)
-                .await
-                .map_err(StoreError::backend)?;
-            let key = migrate::lock_key(schema.as_deref().unwrap_or_default(), &queries.prefix);
-            sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(key)
-                .execute(&mut conn)
-                .await
-                .map_err(StoreError::backend)?;
-            let outcome = migrate::apply::<Postgres>(&mut conn, queries).await;
-            // Closing the session releases the lock anyway; unlocking first is the polite way.
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut conn).await;
-            let _ = conn.close().await;
-            outcome
-        }
+    async fn migrate(pool: &Pool<Self>, queries: &Queries) -> Result<(), StoreError> {
+        let mut conn = pool.acquire().await.map_err(StoreError::backend)?.detach();
+        let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(StoreError::backend)?;
+        let key = migrate::lock_key(schema.as_deref().unwrap_or_default(), &queries.prefix);
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(key)
+            .execute(&mut conn)
+            .await
+            .map_err(StoreError::backend)?;
+        let outcome = migrate::apply::<Postgres>(&mut conn, queries).await;
+        // Closing the session releases the lock anyway; unlocking first is the polite way.
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut conn).await;
+        let _ = conn.close().await;
+        outcome
     }
 }
 

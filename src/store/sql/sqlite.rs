@@ -124,14 +124,12 @@ impl Engine for Sqlite {
     /// In one write transaction taken up front (`BEGIN IMMEDIATE`), each step a savepoint
     /// in it: other openers wait for it (the pool's busy timeout), then find the steps
     /// applied. A step that fails rolls back to its savepoint; the steps before it are kept.
-    fn migrate(pool: &Pool<Self>, queries: &Queries) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move {
-            let mut conn = pool.acquire().await.map_err(StoreError::backend)?;
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::backend)?;
-            let outcome = migrate::apply::<Sqlite>(&mut tx, queries).await;
-            tx.commit().await.map_err(StoreError::backend)?;
-            outcome
-        }
+    async fn migrate(pool: &Pool<Self>, queries: &Queries) -> Result<(), StoreError> {
+        let mut conn = pool.acquire().await.map_err(StoreError::backend)?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::backend)?;
+        let outcome = migrate::apply::<Sqlite>(&mut tx, queries).await;
+        tx.commit().await.map_err(StoreError::backend)?;
+        outcome
     }
 }
 
