@@ -128,8 +128,9 @@ impl Engine for Sqlite {
         let mut conn = pool.acquire().await.map_err(StoreError::backend)?;
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::backend)?;
         let outcome = migrate::apply::<Sqlite>(&mut tx, queries).await;
-        tx.commit().await.map_err(StoreError::backend)?;
-        outcome
+        // Keeps the steps that were applied before a failed one; the failure is the news.
+        let committed = tx.commit().await.map_err(StoreError::backend);
+        outcome.and(committed)
     }
 }
 
