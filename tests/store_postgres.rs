@@ -137,3 +137,80 @@ async fn killed_connections_give_errors_not_wrong_answers_and_recover() {
         assert!(answer.expect("recovered"), "acknowledged revocation of {jti} was lost");
     }
 }
+
+/// How many nodes start together on one empty database, and how many times.
+const NODES: usize = 4;
+const ROUNDS: usize = 10;
+
+/// Four nodes started at the same instant on one empty database (a fresh `CREATE DATABASE`
+/// each round, as a Kubernetes rollout of a new deployment meets it), ten rounds: every node
+/// comes up, and the schema is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_once() {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipping: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let admin = sqlx::PgPool::connect(&url).await.expect("connect to TEST_POSTGRES_URL");
+    let mut failures = Vec::new();
+    let mut schema_problems = Vec::new();
+    for round in 0..ROUNDS {
+        let database = conformance::unique("passport_race").replace('-', "_");
+        sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        let options: PgConnectOptions = url.parse::<PgConnectOptions>().expect("url").database(&database);
+        let (up, failed) = conformance::start_together(NODES, || {
+            let options = options.clone();
+            async move {
+                let store =
+                    PostgresStore::connect_with_options(options, "passport_").map_err(|e| e.to_string())?;
+                store.migrate().await.map(|()| store).map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        failures.extend(failed.into_iter().map(|error| format!("round {round}: {error}")));
+        if let Some(store) = up.first() {
+            if let Err(problem) = applied_once(store).await {
+                schema_problems.push(format!("round {round}: {problem}"));
+            }
+        }
+        for store in up {
+            store.pool().close().await;
+        }
+        sqlx::query(&format!("DROP DATABASE \"{database}\" WITH (FORCE)"))
+            .execute(&admin)
+            .await
+            .expect("drop database");
+    }
+    let started = NODES * ROUNDS;
+    eprintln!("nodes up / nodes started: {} / {started}", started - failures.len());
+    assert!(failures.is_empty(), "every node comes up: {failures:#?}");
+    assert!(schema_problems.is_empty(), "{schema_problems:#?}");
+}
+
+/// Every migration is recorded once, finished, and the tables exist once.
+async fn applied_once(store: &PostgresStore) -> Result<(), String> {
+    let recorded: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT version, success FROM passport_migrations ORDER BY version")
+            .fetch_all(store.pool())
+            .await
+            .map_err(|error| error.to_string())?;
+    let versions: Vec<i64> = recorded.iter().map(|(version, _)| *version).collect();
+    if versions.is_empty() || versions != (1..=versions.len() as i64).collect::<Vec<_>>() {
+        return Err(format!("versions recorded: {versions:?}"));
+    }
+    if recorded.iter().any(|(_, success)| !success) {
+        return Err(format!("unfinished steps: {recorded:?}"));
+    }
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'passport_clients'")
+            .fetch_one(store.pool())
+            .await
+            .map_err(|error| error.to_string())?;
+    if tables != 1 {
+        return Err(format!("{tables} passport_clients tables"));
+    }
+    Ok(())
+}

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use conformance::{start, T0};
 use tower_passport::store::{
-    AnyStore, ClientStore, CodeRedemption, CodeStore, RevocationStore, SecretHash, SettingsStore,
-    SqliteStore, TokenStore,
+    AnyStore, ClientStore, CodeRedemption, CodeStore, RevocationStore, RotationOutcome, SecretHash,
+    SettingsStore, SqliteStore, TokenStore,
 };
 
 fn temp_db() -> PathBuf {
@@ -169,4 +169,86 @@ async fn a_database_from_before_redirect_uris_upgrades_and_keeps_its_clients() {
     assert!(client.redirect_uris.is_empty());
     assert_eq!(client.owner, None);
     assert!(client.require_pkce, "PKCE stays required for clients that predate the setting");
+}
+
+/// Four nodes started at the same instant on one new database file, ten rounds (a fresh
+/// file each): every node comes up, and the schema is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_once() {
+    const NODES: usize = 4;
+    const ROUNDS: usize = 10;
+    let mut failures = Vec::new();
+    for round in 0..ROUNDS {
+        let path = temp_db();
+        let url = format!("sqlite://{}", path.display());
+        let (up, failed) = conformance::start_together(NODES, || {
+            let url = url.clone();
+            async move {
+                let store = SqliteStore::connect(&url).await.map_err(|e| format!("connect: {e}"))?;
+                store.migrate().await.map(|()| store).map_err(|e| format!("migrate: {e}"))
+            }
+        })
+        .await;
+        failures.extend(failed.into_iter().map(|error| format!("round {round}: {error}")));
+        for store in up {
+            store.close().await;
+        }
+        if failures.is_empty() {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+            let recorded: Vec<(i64, bool)> =
+                sqlx::query_as("SELECT version, success FROM passport_migrations ORDER BY version")
+                    .fetch_all(&pool)
+                    .await
+                    .expect("the migrations table");
+            assert!(!recorded.is_empty() && recorded.iter().all(|(_, success)| *success), "{recorded:?}");
+            let versions: Vec<i64> = recorded.iter().map(|(version, _)| *version).collect();
+            assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>(), "each step once");
+            let tables: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'passport_clients'")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("sqlite_master");
+            assert_eq!(tables, 1);
+            pool.close().await;
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let started = NODES * ROUNDS;
+    eprintln!("nodes up / nodes started: {} / {started}", started - failures.len());
+    assert!(failures.is_empty(), "every node comes up: {failures:#?}");
+}
+
+/// A refresh token used before migration 6 has `used_at` in seconds only: its race window
+/// is measured from the start of that second, never longer than configured.
+#[tokio::test]
+async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second() {
+    let url = format!("sqlite://{}", temp_db().display());
+    let store = SqliteStore::connect(&url).await.expect("open");
+    store.migrate().await.expect("migrate");
+    let raw = sqlx::SqlitePool::connect(&url).await.expect("raw pool");
+    let used_at_second = (T0 + 60) * 1_000;
+    let mut families = Vec::new();
+    for _ in 0..2 {
+        let family = start(&store).await;
+        store
+            .rotate(conformance::racing_at_millis(&family, 0, 1, used_at_second + 900))
+            .await
+            .expect("rotate");
+        // As an older version wrote it: seconds only.
+        sqlx::query("UPDATE passport_refresh_tokens SET used_at_ms = NULL WHERE id = $1")
+            .bind(format!("{family}-r0"))
+            .execute(&raw)
+            .await
+            .expect("an old row");
+        let old = store.refresh_token(&format!("{family}-r0")).await.expect("read").expect("kept");
+        assert_eq!((old.used_at, old.used_at_millis), (Some(T0 + 60), None));
+        families.push(family);
+    }
+    // 0.8 s into the window (from the start of the second): a lost race.
+    let inside = store.rotate(conformance::racing_at_millis(&families[0], 0, 2, used_at_second + 800)).await;
+    assert_eq!(inside.expect("rotate"), RotationOutcome::AlreadyRotated);
+    // 1.5 s from the start of the second, though only 0.6 s from the real use: reuse.
+    let past = store.rotate(conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
+    assert!(matches!(past.expect("rotate"), RotationOutcome::ReuseDetected { .. }));
+    raw.close().await;
 }

@@ -184,8 +184,9 @@ impl<S: Store> IssuerBuilder<S> {
     /// the winner's rotation gets `invalid_grant` and changes nothing: the winner's new
     /// pair works, the family lives on, and no reuse is reported. Past the window, a
     /// rotated token that comes back is reuse and revokes the whole family. Only the
-    /// family's immediately previous token is covered; whole seconds, rounded down (at
-    /// least one).
+    /// family's immediately previous token is covered. Measured in milliseconds, from the
+    /// instant of the winner's rotation ([`Clock::now_millis`]), to within a millisecond
+    /// (at least one).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -231,7 +232,7 @@ impl<S: Store> IssuerBuilder<S> {
     /// response: the pair they never saw is superseded. It starts where the race window
     /// ([`refresh_race_window`](Self::refresh_race_window)) ends, since inside that a
     /// repeat is a concurrent request whose sibling's pair must keep working. Past it,
-    /// reuse revokes the family.
+    /// reuse revokes the family. Measured in milliseconds, as the race window.
     pub fn refresh_grace_window(mut self, window: Duration) -> Self {
         self.grace = (!window.is_zero()).then_some(window);
         self
@@ -434,8 +435,8 @@ impl<S: Store> IssuerBuilder<S> {
                 personal_ttl: self.personal_ttl.as_secs(),
                 rotate_refresh_tokens: self.rotate_refresh_tokens,
                 revoke_access_on_refresh: self.revoke_access_on_refresh,
-                race: (!self.race.is_zero()).then(|| self.race.as_secs().max(1)),
-                grace: self.grace.map(|g| g.as_secs().max(1)),
+                race: (!self.race.is_zero()).then(|| millis(self.race)),
+                grace: self.grace.map(millis),
                 first_party_token_management: self.first_party_token_management,
                 users: self.users,
                 providers: self.providers,
@@ -454,4 +455,9 @@ impl<S: Store> IssuerBuilder<S> {
             }),
         })
     }
+}
+
+/// A window in whole milliseconds, at least one (a non-zero window never rounds to none).
+fn millis(window: Duration) -> u64 {
+    u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1)
 }

@@ -125,6 +125,7 @@ impl<S: Store> Issuer<S> {
             issued_at: now,
             expires_at: now.saturating_add(self.inner.refresh_ttl),
             used_at: None,
+            used_at_millis: None,
             revoked_at: None,
         };
         let family = FamilyRecord {

@@ -157,8 +157,9 @@ struct IssuerInner<S> {
     personal_ttl: u64,
     rotate_refresh_tokens: bool,
     revoke_access_on_refresh: bool,
-    /// The race window, in seconds; `None` for strict reuse detection.
+    /// The race window, in milliseconds; `None` for strict reuse detection.
     race: Option<u64>,
+    /// The grace window, in milliseconds; `None` for none.
     grace: Option<u64>,
     /// Whether only first-party clients' tokens may use the token-management APIs.
     first_party_token_management: bool,
@@ -204,6 +205,10 @@ struct ClockRef(Arc<dyn Clock>);
 impl Clock for ClockRef {
     fn now(&self) -> u64 {
         self.0.now()
+    }
+
+    fn now_millis(&self) -> u64 {
+        self.0.now_millis()
     }
 }
 

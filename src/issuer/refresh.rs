@@ -42,6 +42,7 @@ impl<S: Store> Issuer<S> {
             scopes: &scopes,
             ttl: self.inner.access_ttl,
         };
+        let now_millis = self.inner.clock.now_millis();
         let minted = self.mint(&grant)?;
         let next = secrets::new_refresh_token().map_err(crypto)?;
         let now = minted.issued_at;
@@ -49,8 +50,9 @@ impl<S: Store> Issuer<S> {
             presented_id: presented.id.clone(),
             presented_hash: hash,
             now,
-            race_seconds: self.inner.race,
-            grace_seconds: self.inner.grace,
+            now_millis,
+            race_millis: self.inner.race,
+            grace_millis: self.inner.grace,
             // RFC 9700 §4.14.2: public clients' refresh tokens always rotate.
             consume: self.inner.rotate_refresh_tokens || !client.is_confidential(),
             revoke_previous_access: self.inner.revoke_access_on_refresh,
@@ -66,6 +68,7 @@ impl<S: Store> Issuer<S> {
                 issued_at: now,
                 expires_at: now.saturating_add(self.inner.refresh_ttl),
                 used_at: None,
+                used_at_millis: None,
                 revoked_at: None,
             },
             next_access: Self::access_record(&grant, &minted, Some(&presented.family_id)),

@@ -136,6 +136,7 @@ impl State {
                     revoke_access.and_then(|jti| self.revoke_access(jti, now)).into_iter().collect();
                 if let Some(token) = mark_used.and_then(|id| self.refresh.get_mut(id)) {
                     token.used_at = Some(now);
+                    token.used_at_millis = Some(rotation.now_millis);
                 }
                 self.move_family(family_id, &next_id, previous);
                 Ok(RotationOutcome::Rotated { revoked })
@@ -144,7 +145,10 @@ impl State {
                 self.insert_new(rotation.next, rotation.next_access)?;
                 let mut revoked = Vec::new();
                 if let Some(current) = self.refresh.get_mut(superseded) {
-                    current.used_at.get_or_insert(now);
+                    if current.used_at.is_none() {
+                        current.used_at = Some(now);
+                        current.used_at_millis = Some(rotation.now_millis);
+                    }
                     let access_jti = current.access_jti.clone();
                     if revoke_access {
                         revoked.extend(self.revoke_access(&access_jti, now));

@@ -291,8 +291,12 @@ pub struct RefreshTokenRecord {
     pub issued_at: u64,
     /// Expiry.
     pub expires_at: u64,
-    /// When it was exchanged, if it was (rotation marks it used).
+    /// When it was exchanged, if it was (rotation marks it used), in seconds.
     pub used_at: Option<u64>,
+    /// The same instant in milliseconds since the Unix epoch: the race and grace windows
+    /// are measured from it. `None` on a record stored by a version that kept whole
+    /// seconds only; the windows then start at the beginning of `used_at`'s second.
+    pub used_at_millis: Option<u64>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<u64>,
 }
@@ -333,19 +337,23 @@ pub struct Rotation {
     pub presented_id: String,
     /// The hash of the presented token, compared in constant time with the stored one.
     pub presented_hash: SecretHash,
-    /// The current time.
+    /// The current time, in seconds: what expiry is checked against and what the
+    /// `*_at` fields record.
     pub now: u64,
-    /// The race window: how long after its use the family's immediately previous token,
+    /// The same instant in milliseconds since the Unix epoch: what the race and grace
+    /// windows are measured with, and what `used_at_millis` records.
+    pub now_millis: u64,
+    /// The race window, in milliseconds: how long after its use the family's immediately previous token,
     /// presented again, is taken for a concurrent request that lost the race (two tabs
     /// refreshing at once) rather than for reuse: it gets
     /// [`RotationOutcome::AlreadyRotated`] and the family lives on. `None` for no window
     /// (strict: such a presentation is reuse, unless the grace window covers it).
-    pub race_seconds: Option<u64>,
-    /// The grace window: how long after its use the family's immediately previous token
+    pub race_millis: Option<u64>,
+    /// The grace window, in milliseconds: how long after its use the family's immediately previous token
     /// may still be exchanged for a fresh pair, for clients that lost a response; `None`
     /// for no window. It starts where the race window ends: inside both, the race window
     /// decides.
-    pub grace_seconds: Option<u64>,
+    pub grace_millis: Option<u64>,
     /// Whether the presented token is consumed (rotation on, the default). When off, it
     /// stays valid and no reuse detection applies.
     pub consume: bool,

@@ -16,7 +16,7 @@ pub(crate) enum RotationPlan<'a> {
     /// nothing changes ([`RotationOutcome::Invalid`](super::RotationOutcome::Invalid)).
     Invalid,
     /// The presented token is unused. Store the successor pair (a taken id or `jti` is a
-    /// conflict and writes nothing), revoke `revoke_access`, mark `mark_used` used at `now`,
+    /// conflict and writes nothing), revoke `revoke_access`, mark `mark_used` used at `now` (`now_millis`),
     /// and move the family: `current` becomes the successor, `previous` becomes `previous`
     /// ([`RotationOutcome::Rotated`](super::RotationOutcome::Rotated)).
     Rotate {
@@ -36,7 +36,7 @@ pub(crate) enum RotationPlan<'a> {
     AlreadyRotated,
     /// The family's previous token came back inside the grace window: the response that
     /// carried `current` was probably lost. Store the successor pair, mark `superseded` used
-    /// at `now` unless it was used already, revoke its access token if `revoke_access`, and
+    /// at `now` (`now_millis`) unless it was used already, revoke its access token if `revoke_access`, and
     /// move the family: `current` becomes the successor, `previous` stays `previous`
     /// ([`RotationOutcome::GraceReissued`](super::RotationOutcome::GraceReissued)).
     ReissueInGrace {
@@ -68,15 +68,20 @@ pub(crate) enum RotationPlan<'a> {
 ///    expired at `now` (its expiry is the first second it is no longer valid);
 /// 3. an unused token rotates; `consume` and `revoke_previous_access` shape what that writes;
 /// 4. a used token that is the family's previous one, presented no later than
-///    `used_at + race_seconds`, lost a race: it is already rotated, and nothing changes;
+///    `used_at + race_millis`, lost a race: it is already rotated, and nothing changes;
 /// 5. a used token that is the family's previous one, presented no later than
-///    `used_at + grace_seconds`, reissues in grace;
+///    `used_at + grace_millis`, reissues in grace;
 /// 6. any other used token (also with neither window) revokes the family.
 ///
 /// Steps 4 and 5 are one rule, "the family's previous token came back soon after its
 /// use", with two answers by how soon: within the race window the winner's response is
 /// still on its way to a sibling request, so the family must not change at all; after it,
 /// up to the grace window, the response was probably lost, so a fresh pair replaces it.
+///
+/// Both windows are measured in milliseconds: from the token's `used_at_millis` to the
+/// rotation's `now_millis`. A record stored before milliseconds were kept has `used_at`
+/// only; its windows start at the beginning of that second (the earliest the use can have
+/// been), so they are never longer than configured.
 pub(crate) fn plan<'a>(
     presented: Option<&'a RefreshTokenRecord>,
     family: Option<&'a FamilyRecord>,
@@ -106,13 +111,16 @@ pub(crate) fn plan<'a>(
         };
     };
     let is_previous = family.previous.as_deref() == Some(presented.id.as_str());
-    let within = |window: Option<u64>| window.is_some_and(|window| now <= used_at.saturating_add(window));
+    let used_at_millis = presented.used_at_millis.unwrap_or(used_at.saturating_mul(1_000));
+    let within = |window: Option<u64>| {
+        window.is_some_and(|window| rotation.now_millis <= used_at_millis.saturating_add(window))
+    };
     // 4. Used, the family's previous token, inside the race window: already rotated.
-    if is_previous && within(rotation.race_seconds) {
+    if is_previous && within(rotation.race_millis) {
         return RotationPlan::AlreadyRotated;
     }
     // 5. Used, the family's previous token, inside the grace window: reissue.
-    if is_previous && within(rotation.grace_seconds) {
+    if is_previous && within(rotation.grace_millis) {
         return RotationPlan::ReissueInGrace {
             family_id: &family.id,
             superseded: &family.current,
@@ -130,7 +138,8 @@ mod tests {
     use crate::store::{AccessTokenRecord, SecretHash};
 
     const NOW: u64 = 1_000;
-    const GRACE: u64 = 30;
+    const NOW_MS: u64 = NOW * 1_000;
+    const GRACE: u64 = 30_000;
 
     /// Family `f`: `r0` was rotated to `r1` (so `r0` is `previous`), and `r1` is presented.
     struct Case {
@@ -151,6 +160,7 @@ mod tests {
             issued_at: 0,
             expires_at: NOW + 100,
             used_at: None,
+            used_at_millis: None,
             revoked_at: None,
         }
     }
@@ -181,8 +191,9 @@ mod tests {
             presented_id: "r1".into(),
             presented_hash: SecretHash::of(b"r1-secret"),
             now: NOW,
-            race_seconds: None,
-            grace_seconds: Some(GRACE),
+            now_millis: NOW_MS,
+            race_millis: None,
+            grace_millis: Some(GRACE),
             consume: true,
             revoke_previous_access: true,
             next: token("r2"),
@@ -191,10 +202,11 @@ mod tests {
         Case { presented: Some(token("r1")), family: Some(family), rotation }
     }
 
-    /// `r0`, the family's previous token, is presented; it was used at `used_at`.
-    fn previous_used_at(c: &mut Case, used_at: u64) {
+    /// `r0`, the family's previous token, is presented; it was used at `used_at_millis`.
+    fn previous_used_at(c: &mut Case, used_at_millis: u64) {
         let mut r0 = token("r0");
-        r0.used_at = Some(used_at);
+        r0.used_at = Some(used_at_millis / 1_000);
+        r0.used_at_millis = Some(used_at_millis);
         c.rotation.presented_hash = r0.secret_hash;
         c.presented = Some(r0);
     }
@@ -213,7 +225,7 @@ mod tests {
     };
     const REVOKE: RotationPlan<'static> = RotationPlan::RevokeFamily { family_id: "f" };
     const ALREADY: RotationPlan<'static> = RotationPlan::AlreadyRotated;
-    const RACE: u64 = 3;
+    const RACE: u64 = 3_000;
     const INVALID: RotationPlan<'static> = RotationPlan::Invalid;
 
     /// A row: what it is, how it changes the base case, and the plan it must get.
@@ -234,7 +246,7 @@ mod tests {
             (
                 "a used token of a revoked family, in grace",
                 |c| {
-                    previous_used_at(c, NOW);
+                    previous_used_at(c, NOW_MS);
                     c.family.as_mut().unwrap().revoked_at = Some(NOW);
                 },
                 INVALID,
@@ -250,7 +262,7 @@ mod tests {
             (
                 "a used token with a wrong hash",
                 |c| {
-                    previous_used_at(c, NOW);
+                    previous_used_at(c, NOW_MS);
                     c.rotation.presented_hash = SecretHash::of(b"guess");
                 },
                 INVALID,
@@ -262,7 +274,7 @@ mod tests {
                 |c| c.presented.as_mut().unwrap().expires_at = NOW + 1,
                 ROTATE,
             ),
-            ("an unused token without a grace window", |c| c.rotation.grace_seconds = None, ROTATE),
+            ("an unused token without a grace window", |c| c.rotation.grace_millis = None, ROTATE),
             (
                 "an unused token, not consumed: previous stays",
                 |c| c.rotation.consume = false,
@@ -297,32 +309,32 @@ mod tests {
                 },
             ),
             // Reissue in grace.
-            ("the previous token, inside the window", |c| previous_used_at(c, NOW - 10), REISSUE),
+            ("the previous token, inside the window", |c| previous_used_at(c, NOW_MS - 10_000), REISSUE),
             (
-                "the previous token, at the window's last second",
-                |c| previous_used_at(c, NOW - GRACE),
+                "the previous token, at the window's last millisecond",
+                |c| previous_used_at(c, NOW_MS - GRACE),
                 REISSUE,
             ),
             (
                 "the previous token, a zero window, at once",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.grace_seconds = Some(0);
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.grace_millis = Some(0);
                 },
                 REISSUE,
             ),
             (
                 "the previous token, an unbounded window",
                 |c| {
-                    previous_used_at(c, NOW - 500);
-                    c.rotation.grace_seconds = Some(u64::MAX);
+                    previous_used_at(c, NOW_MS - 500_000);
+                    c.rotation.grace_millis = Some(u64::MAX);
                 },
                 REISSUE,
             ),
             (
                 "the previous token in grace, keeping the access token",
                 |c| {
-                    previous_used_at(c, NOW - 10);
+                    previous_used_at(c, NOW_MS - 10_000);
                     c.rotation.revoke_previous_access = false;
                 },
                 RotationPlan::ReissueInGrace {
@@ -335,7 +347,7 @@ mod tests {
             (
                 "the previous token in grace, with consume off",
                 |c| {
-                    previous_used_at(c, NOW - 10);
+                    previous_used_at(c, NOW_MS - 10_000);
                     c.rotation.consume = false;
                 },
                 REISSUE,
@@ -344,75 +356,124 @@ mod tests {
             (
                 "the previous token, inside the race window",
                 |c| {
-                    previous_used_at(c, NOW - 1);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS - 1_000);
+                    c.rotation.race_millis = Some(RACE);
                 },
                 ALREADY,
             ),
             (
                 "the previous token, in the same second, with no grace window",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(RACE);
-                    c.rotation.grace_seconds = None;
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(RACE);
+                    c.rotation.grace_millis = None;
                 },
                 ALREADY,
             ),
             (
-                "the previous token, at the race window's last second",
+                "the previous token, at the race window's last millisecond",
                 |c| {
-                    previous_used_at(c, NOW - RACE);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS - RACE);
+                    c.rotation.race_millis = Some(RACE);
                 },
                 ALREADY,
             ),
             (
                 "the previous token, presented before its use was recorded (another node's clock)",
                 |c| {
-                    previous_used_at(c, NOW + 1);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS + 1_000);
+                    c.rotation.race_millis = Some(RACE);
                 },
                 ALREADY,
             ),
             (
                 "the previous token, a zero race window, at once",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(0);
-                    c.rotation.grace_seconds = None;
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(0);
+                    c.rotation.grace_millis = None;
                 },
                 ALREADY,
             ),
             (
                 "the previous token, inside both windows: the race window decides",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(GRACE);
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(GRACE);
                 },
                 ALREADY,
             ),
             (
                 "the previous token with consume off, inside the race window",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(RACE);
                     c.rotation.consume = false;
                 },
                 ALREADY,
             ),
             (
-                "the previous token, a second past the race window, inside grace",
+                "the previous token, a millisecond past the race window, inside grace",
                 |c| {
-                    previous_used_at(c, NOW - RACE - 1);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS - RACE - 1);
+                    c.rotation.race_millis = Some(RACE);
+                },
+                REISSUE,
+            ),
+            // The windows are milliseconds: no whole second of slack at either end.
+            (
+                "the previous token, 3.999 s after its use, a 3 s race window: past it",
+                |c| {
+                    previous_used_at(c, NOW_MS - RACE);
+                    c.rotation.now_millis = NOW_MS + 999;
+                    c.rotation.race_millis = Some(RACE);
                 },
                 REISSUE,
             ),
             (
+                "the previous token, 3.5 s after its use, a 3 s race window, no grace: reuse",
+                |c| {
+                    previous_used_at(c, NOW_MS - RACE);
+                    c.rotation.now_millis = NOW_MS + 500;
+                    c.rotation.race_millis = Some(RACE);
+                    c.rotation.grace_millis = None;
+                },
+                REVOKE,
+            ),
+            (
+                "the previous token, 2.9 s after a use late in its second: inside",
+                |c| {
+                    previous_used_at(c, NOW_MS - 2_100);
+                    c.rotation.now_millis = NOW_MS + 800;
+                    c.rotation.race_millis = Some(RACE);
+                },
+                ALREADY,
+            ),
+            (
+                "a record with seconds only: the window starts with its second (3.999 s: past)",
+                |c| {
+                    previous_used_at(c, NOW_MS - RACE);
+                    c.presented.as_mut().unwrap().used_at_millis = None;
+                    c.rotation.now_millis = NOW_MS + 999;
+                    c.rotation.race_millis = Some(RACE);
+                },
+                REISSUE,
+            ),
+            (
+                "a record with seconds only, 2.999 s into its second: inside",
+                |c| {
+                    previous_used_at(c, NOW_MS - 2_000);
+                    c.presented.as_mut().unwrap().used_at_millis = None;
+                    c.rotation.now_millis = NOW_MS + 999;
+                    c.rotation.race_millis = Some(RACE);
+                },
+                ALREADY,
+            ),
+            (
                 "a wrong hash, inside the race window",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(RACE);
                     c.rotation.presented_hash = SecretHash::of(b"guess");
                 },
                 INVALID,
@@ -420,24 +481,24 @@ mod tests {
             (
                 "the previous token of a revoked family, inside the race window",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(RACE);
                     c.family.as_mut().unwrap().revoked_at = Some(NOW);
                 },
                 INVALID,
             ),
             (
                 "an unused token, inside anybody's race window: it rotates",
-                |c| c.rotation.race_seconds = Some(RACE),
+                |c| c.rotation.race_millis = Some(RACE),
                 ROTATE,
             ),
             // Revoke the family.
             (
-                "the previous token, a second past the race window, no grace window",
+                "the previous token, a millisecond past the race window, no grace window",
                 |c| {
-                    previous_used_at(c, NOW - RACE - 1);
-                    c.rotation.race_seconds = Some(RACE);
-                    c.rotation.grace_seconds = None;
+                    previous_used_at(c, NOW_MS - RACE - 1);
+                    c.rotation.race_millis = Some(RACE);
+                    c.rotation.grace_millis = None;
                 },
                 REVOKE,
             ),
@@ -445,29 +506,29 @@ mod tests {
                 "a used token that is not the previous one, inside the race window",
                 |c| {
                     c.presented.as_mut().unwrap().used_at = Some(NOW);
-                    c.rotation.race_seconds = Some(RACE);
+                    c.rotation.race_millis = Some(RACE);
                 },
                 REVOKE,
             ),
             (
                 "an older used token, inside the race window",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.race_seconds = Some(RACE);
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.race_millis = Some(RACE);
                     c.family.as_mut().unwrap().previous = Some("r-older".into());
                 },
                 REVOKE,
             ),
             (
-                "the previous token, a second past the window",
-                |c| previous_used_at(c, NOW - GRACE - 1),
+                "the previous token, a millisecond past the window",
+                |c| previous_used_at(c, NOW_MS - GRACE - 1),
                 REVOKE,
             ),
             (
                 "the previous token, no grace window",
                 |c| {
-                    previous_used_at(c, NOW);
-                    c.rotation.grace_seconds = None;
+                    previous_used_at(c, NOW_MS);
+                    c.rotation.grace_millis = None;
                 },
                 REVOKE,
             ),
@@ -479,7 +540,7 @@ mod tests {
             (
                 "an older used token, inside the window",
                 |c| {
-                    previous_used_at(c, NOW);
+                    previous_used_at(c, NOW_MS);
                     c.family.as_mut().unwrap().previous = Some("r-older".into());
                 },
                 REVOKE,
@@ -487,9 +548,9 @@ mod tests {
             (
                 "a used token with consume off and no window",
                 |c| {
-                    previous_used_at(c, NOW);
+                    previous_used_at(c, NOW_MS);
                     c.rotation.consume = false;
-                    c.rotation.grace_seconds = None;
+                    c.rotation.grace_millis = None;
                 },
                 REVOKE,
             ),

@@ -75,6 +75,7 @@ pub fn refresh(id: &str, family: &str, secret: &str, access_jti: &str, issued_at
         issued_at,
         expires_at: issued_at + 30 * 24 * 3600,
         used_at: None,
+        used_at_millis: None,
         revoked_at: None,
     }
 }
@@ -130,14 +131,16 @@ fn jtis(revoked: &[RevokedAccess]) -> Vec<&str> {
     revoked.iter().map(|r| r.jti.as_str()).collect()
 }
 
-/// Rotation of generation `from` to `to` of `family` at `now`.
+/// Rotation of generation `from` to `to` of `family` at `now`, with a grace window of
+/// `grace` seconds.
 pub fn rotation(family: &str, from: u32, to: u32, now: u64, grace: Option<u64>) -> Rotation {
     Rotation {
         presented_id: format!("{family}-r{from}"),
         presented_hash: SecretHash::of(format!("{family}-s{from}").as_bytes()),
         now,
-        race_seconds: None,
-        grace_seconds: grace,
+        now_millis: now * 1_000,
+        race_millis: None,
+        grace_millis: grace.map(|seconds| seconds * 1_000),
         consume: true,
         revoke_previous_access: true,
         next: refresh(
@@ -531,7 +534,8 @@ pub async fn concurrent_settings_agree_on_one_value<S: Store>(store: S) {
 
 pub async fn a_duplicate_inside_the_race_window_changes_nothing<S: Store>(store: S) {
     let family = start(&store).await;
-    let racing = |from, to, now| Rotation { race_seconds: Some(3), ..rotation(&family, from, to, now, None) };
+    let racing =
+        |from, to, now| Rotation { race_millis: Some(3_000), ..rotation(&family, from, to, now, None) };
     assert!(matches!(store.rotate(racing(0, 1, T0 + 60)).await.unwrap(), RotationOutcome::Rotated { .. }));
     // A second request with r0, a moment later: it lost the race, and nothing changes.
     assert_eq!(store.rotate(racing(0, 2, T0 + 62)).await.unwrap(), RotationOutcome::AlreadyRotated);
@@ -554,7 +558,7 @@ pub async fn a_duplicate_inside_the_race_window_changes_nothing<S: Store>(store:
 pub async fn the_race_window_comes_before_the_grace_window<S: Store>(store: S) {
     let family = start(&store).await;
     let both =
-        |from, to, now| Rotation { race_seconds: Some(3), ..rotation(&family, from, to, now, Some(30)) };
+        |from, to, now| Rotation { race_millis: Some(3_000), ..rotation(&family, from, to, now, Some(30)) };
     assert!(matches!(store.rotate(both(0, 1, T0 + 60)).await.unwrap(), RotationOutcome::Rotated { .. }));
     assert_eq!(store.rotate(both(0, 2, T0 + 61)).await.unwrap(), RotationOutcome::AlreadyRotated);
     // After the race window, inside the grace window: a fresh pair supersedes r1.
@@ -564,19 +568,90 @@ pub async fn the_race_window_comes_before_the_grace_window<S: Store>(store: S) {
     assert!(store.refresh_token(&format!("{family}-r2")).await.unwrap().is_none());
 }
 
-/// 24 requests refresh one token at once through the issuer's token endpoint, with its
-/// default race window: every pair answered with 200 still works afterwards (its access
-/// token is not revoked, its refresh token refreshes), and the family lives.
-pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Store>(store: S) {
-    const RACERS: usize = 24;
+/// Starts `nodes` nodes at the same instant (a barrier, each on its own task), each
+/// running `open`: the nodes that came up, and the errors of those that did not.
+pub async fn start_together<S, F, Fut>(nodes: usize, open: F) -> (Vec<S>, Vec<String>)
+where
+    S: Send + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<S, String>> + Send + 'static,
+{
+    let start = Arc::new(tokio::sync::Barrier::new(nodes));
+    let tasks: Vec<_> = (0..nodes)
+        .map(|_| {
+            let (start, node) = (start.clone(), open());
+            tokio::spawn(async move {
+                start.wait().await;
+                node.await
+            })
+        })
+        .collect();
+    let (mut up, mut failures) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.expect("node task") {
+            Ok(store) => up.push(store),
+            Err(error) => failures.push(error),
+        }
+    }
+    (up, failures)
+}
+
+/// Rotation of generation `from` to `to` of `family` at `at_millis`, with a race window of
+/// one second and no grace window.
+pub fn racing_at_millis(family: &str, from: u32, to: u32, at_millis: u64) -> Rotation {
+    Rotation {
+        now_millis: at_millis,
+        race_millis: Some(1_000),
+        ..rotation(family, from, to, at_millis / 1_000, None)
+    }
+}
+
+/// The race window is counted in milliseconds, from the instant of the rotation: with a
+/// one-second window, a replay 0.5 s after it is a lost race and 1.5 s after it is reuse,
+/// even when both land in the second after the rotation's; and a rotation late in its
+/// second is measured from that instant, not from the start of the second.
+pub async fn the_race_window_is_measured_in_milliseconds<S: Store>(store: S) {
+    let at_second = (T0 + 60) * 1_000;
+    let family = start(&store).await;
+    let rotated = store.rotate(racing_at_millis(&family, 0, 1, at_second)).await.unwrap();
+    assert!(matches!(rotated, RotationOutcome::Rotated { .. }), "{rotated:?}");
+    let early = store.rotate(racing_at_millis(&family, 0, 2, at_second + 500)).await.unwrap();
+    assert_eq!(early, RotationOutcome::AlreadyRotated, "0.5 s after the rotation: a lost race");
+    let late = store.rotate(racing_at_millis(&family, 0, 3, at_second + 1_500)).await.unwrap();
+    assert!(matches!(late, RotationOutcome::ReuseDetected { .. }), "1.5 s after the rotation: {late:?}");
+
+    let family = start(&store).await;
+    let late_in_its_second = at_second + 900;
+    store.rotate(racing_at_millis(&family, 0, 1, late_in_its_second)).await.unwrap();
+    let used = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!((used.used_at, used.used_at_millis), (Some(T0 + 60), Some(late_in_its_second)));
+    let replay = store.rotate(racing_at_millis(&family, 0, 2, late_in_its_second + 900)).await.unwrap();
+    assert_eq!(
+        replay,
+        RotationOutcome::AlreadyRotated,
+        "0.9 s after the rotation, 1.8 s after its second began"
+    );
+    assert_eq!(store.family(&family).await.unwrap().unwrap().revoked_at, None);
+}
+
+/// An issuer on `store` and `clock` (with `race` as its race window, if given) where "ann"
+/// signs in with the password grant, and the id and secret of its confidential client
+/// "Tabs", which may use the password and refresh grants.
+async fn tabs<S: Store>(
+    store: S,
+    clock: ManualClock,
+    race: Option<std::time::Duration>,
+) -> (Issuer<S>, String, String) {
     let user = unique("user");
-    let issuer = Issuer::builder("https://conformance.test", Arc::new(store))
+    let mut builder = Issuer::builder("https://conformance.test", Arc::new(store))
         .audience("api")
-        .clock(ManualClock::new(T0))
+        .clock(clock)
         .scopes(ScopeRegistry::new().scope("read", "Read"))
-        .enable_password_grant(StaticUsers::new(1_000).user("ann", "password-for-ann", &user).unwrap())
-        .build()
-        .unwrap();
+        .enable_password_grant(StaticUsers::new(1_000).user("ann", "password-for-ann", &user).unwrap());
+    if let Some(race) = race {
+        builder = builder.refresh_race_window(race);
+    }
+    let issuer = builder.build().unwrap();
     let registered = issuer
         .register_client(
             ClientRegistration::confidential("Tabs").grants([GrantType::Password, GrantType::RefreshToken]),
@@ -584,11 +659,48 @@ pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Stor
         .await
         .unwrap();
     let secret = registered.secret.as_ref().map(|s| s.expose().to_owned()).unwrap();
+    (issuer, registered.client.id, secret)
+}
+
+/// Through the issuer, on a clock moved by milliseconds: with a one-second race window, a
+/// replay of the rotated token 0.5 s later changes nothing, and 1.5 s later it revokes the
+/// family, so the winner's refresh token stops working.
+pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S) {
+    let clock = ManualClock::new(T0);
+    let (issuer, client_id, secret) =
+        tabs(store, clock.clone(), Some(std::time::Duration::from_secs(1))).await;
+    let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
+    let first = issuer.password_grant(&client, "ann", "password-for-ann", None).await.unwrap();
+    let first = first.refresh_token.unwrap();
+    let winner = issuer.refresh_token_grant(&client, &first, None).await.unwrap().refresh_token.unwrap();
+    let family_id =
+        issuer.store().refresh_token(first.split('.').next().unwrap()).await.unwrap().unwrap().family_id;
+    let family_revoked = || async { issuer.store().family(&family_id).await.unwrap().unwrap().revoked_at };
+
+    clock.advance_millis(500);
+    assert!(issuer.refresh_token_grant(&client, &first, None).await.is_err(), "the loser is refused");
+    assert_eq!(family_revoked().await, None, "0.5 s after the rotation: a lost race, the family lives");
+
+    clock.advance_millis(1_000);
+    assert!(issuer.refresh_token_grant(&client, &first, None).await.is_err());
+    assert!(family_revoked().await.is_some(), "1.5 s after the rotation: reuse, the family dies");
+    assert!(
+        issuer.refresh_token_grant(&client, &winner, None).await.is_err(),
+        "the winner's token died with it"
+    );
+}
+
+/// 24 requests refresh one token at once through the issuer's token endpoint, with its
+/// default race window: every pair answered with 200 still works afterwards (its access
+/// token is not revoked, its refresh token refreshes), and the family lives.
+pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Store>(store: S) {
+    const RACERS: usize = 24;
+    let (issuer, client_id, secret) = tabs(store, ManualClock::new(T0), None).await;
     let basic = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{secret}", registered.client.id))
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
     );
-    let client = issuer.authenticate_client(&registered.client.id, Some(&secret)).await.unwrap();
+    let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
     let login = issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.unwrap();
     let refresh = login.refresh_token.unwrap();
 
@@ -821,6 +933,8 @@ macro_rules! conformance_suite {
                 concurrent_settings_agree_on_one_value,
                 a_duplicate_inside_the_race_window_changes_nothing,
                 the_race_window_comes_before_the_grace_window,
+                the_race_window_is_measured_in_milliseconds,
+                the_issuers_race_window_ends_to_the_millisecond,
                 concurrent_refreshes_inside_the_race_window_keep_every_pair,
                 a_personal_token_of_a_family_dies_with_it,
                 a_users_live_tokens_are_listed_by_client,

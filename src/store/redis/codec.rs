@@ -229,14 +229,14 @@ pub(super) fn refresh_args(record: &RefreshTokenRecord) -> Result<Vec<String>, S
         record.expires_at.to_string(),
         optional(record.used_at),
         optional(record.revoked_at),
+        optional(record.used_at_millis),
     ])
 }
 
-/// A refresh-token record from its `record`, `used_at` and `revoked_at` fields.
+/// A refresh-token record from its `record`, `used_at`, `used_at_ms` and `revoked_at`
+/// fields.
 pub(super) fn refresh(
-    record: Option<String>,
-    used_at: Option<String>,
-    revoked_at: Option<String>,
+    [record, used_at, used_at_ms, revoked_at]: [Option<String>; 4],
 ) -> Result<Option<RefreshTokenRecord>, StoreError> {
     let Some(record) = record else { return Ok(None) };
     let body: RefreshBody = from_json(REFRESH, &record)?;
@@ -251,6 +251,7 @@ pub(super) fn refresh(
         issued_at: body.issued_at,
         expires_at: body.expires_at,
         used_at: optional_number(REFRESH, used_at)?,
+        used_at_millis: optional_number(REFRESH, used_at_ms)?,
         revoked_at: optional_number(REFRESH, revoked_at)?,
     }))
 }

@@ -16,7 +16,7 @@
 //! | `owner-clients:<owner>` | set of the ids of the clients `owner` owns | never |
 //! | `access:<jti>` | hash: `record`, `expires_at`, `revoked_at`, `family_id`, `pat_user`, `client_id`, `user_id` | at the token's expiry |
 //! | `revoked:<jti>` | string: the token's expiry | at the token's expiry |
-//! | `refresh:<id>` | hash: `record`, `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `revoked_at` | at the token's expiry |
+//! | `refresh:<id>` | hash: `record`, `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `used_at_ms` (milliseconds, for the refresh windows), `revoked_at` | at the token's expiry |
 //! | `family:<id>` | hash: `record`, `current`, `previous`, `revoked_at`, `client_id`, `user_id` | when its last token expires |
 //! | `family-refresh:<id>`, `family-access:<id>` | sets of the family's token ids | when their last member expires |
 //! | `pats:<user>` | set of the user's personal access tokens | when its last member expires |
@@ -342,9 +342,7 @@ impl TokenStore for RedisStore {
     }
 
     async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let [record, used_at, revoked_at] =
-            self.fields(REFRESH, id, ["record", "used_at", "revoked_at"]).await?;
-        codec::refresh(record, used_at, revoked_at)
+        codec::refresh(self.fields(REFRESH, id, ["record", "used_at", "used_at_ms", "revoked_at"]).await?)
     }
 
     async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
@@ -358,8 +356,9 @@ impl TokenStore for RedisStore {
             rotation.presented_id.clone(),
             rotation.presented_hash.to_hex(),
             rotation.now.to_string(),
-            codec::optional(rotation.race_seconds),
-            codec::optional(rotation.grace_seconds),
+            rotation.now_millis.to_string(),
+            codec::optional(rotation.race_millis),
+            codec::optional(rotation.grace_millis),
             flag(rotation.consume).to_owned(),
             flag(rotation.revoke_previous_access).to_owned(),
         ];
@@ -408,7 +407,8 @@ impl TokenStore for RedisStore {
         while let (Some(record), Some(used_at), Some(revoked_at)) =
             (refresh.next(), refresh.next(), refresh.next())
         {
-            refresh_tokens.extend(codec::refresh(record, used_at, revoked_at)?);
+            // Unused tokens only: no `used_at_ms` to read.
+            refresh_tokens.extend(codec::refresh([record, used_at, None, revoked_at])?);
         }
         // The indexes are the user's own, but a record says whose it is: trust that.
         let of_user = |user: &Option<String>| user.as_deref() == Some(user_id);

@@ -1,5 +1,5 @@
 //! The two halves of the SQL store that are not its operations: [`Engine`], what differs
-//! between SQLite and PostgreSQL, and [`Sql`], the engine-generic store the public types
+//! between SQLite and PostgreSQL (down to the lock its migrations run under), and [`Sql`], the engine-generic store the public types
 //! wrap, whose operations are in `store.rs`. [`sql_store!`] implements the store roles for
 //! the two public types by handing each call to [`Sql`].
 
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sqlx::{Database, Pool, Transaction};
 
 use super::queries::Queries;
+use crate::store::StoreError;
 
 /// What differs between the engines.
 pub(crate) trait Engine: Database {
@@ -23,6 +24,12 @@ pub(crate) trait Engine: Database {
 
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Creates or upgrades the schema with `migrate::apply`, under this engine's migration
+    /// lock for `queries.prefix`, so that nodes started together apply each step once and
+    /// the others wait, then find it applied (PostgreSQL: an advisory lock; SQLite:
+    /// `BEGIN IMMEDIATE`; see the docs of `migrate.rs`). A new engine brings its own lock.
+    fn migrate(pool: &Pool<Self>, queries: &Queries) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The pool and the queries for its table prefix. Cheap to clone.
@@ -54,9 +61,12 @@ impl<DB: Engine> Sql<DB> {
 macro_rules! sql_store {
     ($store:ty) => {
         impl $store {
-            /// Creates or upgrades the schema. Run it explicitly, once per deployment (it is
-            /// safe to run again). A step that a previous run left unfinished is reported,
-            /// never silently re-run.
+            /// Creates or upgrades the schema. Run it explicitly at start-up; it is safe to run
+            /// again, and nodes that start together on one database may all run it: they take
+            /// the engine's migration lock in turn (PostgreSQL: an advisory lock per schema and
+            /// table prefix; SQLite: `BEGIN IMMEDIATE`), one applies each step and the others
+            /// find it applied. A step that a previous run left unfinished is reported, never
+            /// silently re-run.
             ///
             /// # Errors
             /// When the database is unreachable or a step fails or was left half-applied.

@@ -1,8 +1,10 @@
 //! SQL stores (features `sqlite` and `postgres`), on sqlx, with one schema and one set of
 //! queries for both engines.
 //!
-//! - Migrations are embedded and run by an explicit `migrate()` call. A step a previous
-//!   run left unfinished is reported clearly, never re-run behind your back.
+//! - Migrations are embedded and run by an explicit `migrate()` call, under a lock the
+//!   engine provides (PostgreSQL: `pg_advisory_lock`; SQLite: `BEGIN IMMEDIATE`), so nodes
+//!   started together on an empty database all come up and the schema is applied once. A
+//!   step a previous run left unfinished is reported clearly, never re-run behind your back.
 //! - Every table name starts with a configurable prefix (`passport_` by default).
 //! - Rotation runs in one transaction: PostgreSQL locks the family row and the token row
 //!   (`SELECT … FOR UPDATE`), SQLite takes the database write lock up front
@@ -17,7 +19,7 @@
 //! `queries.rs` (rendered for the table prefix once per store), the row decoders are generic
 //! functions in `rows.rs`, the migration runner is `migrate.rs`, and the store's operations
 //! are `store.rs`. What differs per engine (how a write transaction begins, the row-lock
-//! clause) is one small `Engine` impl (`engine.rs`) in `sqlite.rs` and `postgres.rs`.
+//! clause, the migration lock) is one small `Engine` impl (`engine.rs`) in `sqlite.rs` and `postgres.rs`.
 
 mod clients;
 mod codes;

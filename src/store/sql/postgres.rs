@@ -2,9 +2,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
-use sqlx::{PgPool, Pool, Postgres, Transaction};
+use sqlx::{Connection, PgPool, Pool, Postgres, Transaction};
 
 use super::engine::{sql_store, Engine, Sql};
+use super::migrate;
+use super::queries::Queries;
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
@@ -109,6 +111,29 @@ impl Engine for Postgres {
 
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    /// Under a session-level advisory lock keyed by the schema and the table prefix, on a
+    /// connection taken out of the pool for the run: if the run is dropped half-way, the
+    /// connection closes and the lock goes with it, rather than staying on a pooled
+    /// connection.
+    async fn migrate(pool: &Pool<Self>, queries: &Queries) -> Result<(), StoreError> {
+        let mut conn = pool.acquire().await.map_err(StoreError::backend)?.detach();
+        let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(StoreError::backend)?;
+        let key = migrate::lock_key(schema.as_deref().unwrap_or_default(), &queries.prefix);
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(key)
+            .execute(&mut conn)
+            .await
+            .map_err(StoreError::backend)?;
+        let outcome = migrate::apply::<Postgres>(&mut conn, queries).await;
+        // Closing the session releases the lock anyway; unlocking first is the polite way.
+        let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut conn).await;
+        let _ = conn.close().await;
+        outcome
     }
 }
 

@@ -9,10 +9,10 @@ pub(crate) const CREATE_MIGRATIONS: &str =
     "CREATE TABLE IF NOT EXISTS {p}migrations (version BIGINT PRIMARY KEY, \
      description TEXT NOT NULL, success BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)";
 pub(crate) const MIGRATION_STATE: &str = "SELECT success FROM {p}migrations WHERE version = $1";
-pub(crate) const MIGRATION_STARTED: &str =
-    "INSERT INTO {p}migrations (version, description, success, applied_at) VALUES ($1, $2, FALSE, $3)";
-pub(crate) const MIGRATION_DONE: &str = "UPDATE {p}migrations SET success = TRUE WHERE version = $1";
-pub(crate) const MIGRATION_FORGET: &str = "DELETE FROM {p}migrations WHERE version = $1";
+/// Records a step, in the step's own transaction. (Rows with `success` false were left by
+/// versions that marked a step as started in a commit of its own; they are reported.)
+pub(crate) const MIGRATION_APPLIED: &str =
+    "INSERT INTO {p}migrations (version, description, success, applied_at) VALUES ($1, $2, TRUE, $3)";
 
 // ---- clients ------------------------------------------------------------------------
 
@@ -72,19 +72,26 @@ pub(crate) const INSERT_FAMILY: &str =
      current_id, previous_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
 pub(crate) const INSERT_REFRESH: &str =
     "INSERT INTO {p}refresh_tokens (id, secret_hash, family_id, client_id, \
-     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING";
-pub(crate) const REFRESH_TOKEN: &str = "SELECT * FROM {p}refresh_tokens WHERE id = $1";
+     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at, used_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING";
+/// A refresh token; its columns by name, as for [`CLIENT`] (`used_at_ms` came later).
+pub(crate) const REFRESH_TOKEN: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens WHERE id = $1";
 pub(crate) const FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1";
 /// A token's family id, read before locking: it never changes.
 pub(crate) const FAMILY_OF_TOKEN: &str = "SELECT family_id FROM {p}refresh_tokens WHERE id = $1";
 pub(crate) const LOCK_FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1{lock}";
-pub(crate) const LOCK_REFRESH: &str = "SELECT * FROM {p}refresh_tokens WHERE id = $1{lock}";
+/// A refresh token, locked (its columns by name, as [`REFRESH_TOKEN`]).
+pub(crate) const LOCK_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens \
+     WHERE id = $1{lock}";
 pub(crate) const LOCK_FAMILY_REVOKED: &str = "SELECT revoked_at FROM {p}families WHERE id = $1{lock}";
-pub(crate) const MARK_USED: &str = "UPDATE {p}refresh_tokens SET used_at = $1 WHERE id = $2";
-/// Marks a superseded token used (keeping an earlier use), returning its access token.
-pub(crate) const SUPERSEDE: &str =
-    "UPDATE {p}refresh_tokens SET used_at = COALESCE(used_at, $1) WHERE id = $2 RETURNING access_jti";
+/// `$1` now, `$2` now in milliseconds, `$3` id.
+pub(crate) const MARK_USED: &str = "UPDATE {p}refresh_tokens SET used_at = $1, used_at_ms = $2 WHERE id = $3";
+/// Marks a superseded token used (keeping an earlier use), returning its access token;
+/// `$1` now, `$2` now in milliseconds, `$3` id. (`SET` reads the row as it was.)
+pub(crate) const SUPERSEDE: &str = "UPDATE {p}refresh_tokens SET used_at = COALESCE(used_at, $1), \
+     used_at_ms = CASE WHEN used_at IS NULL THEN $2 ELSE used_at_ms END WHERE id = $3 RETURNING access_jti";
 pub(crate) const MOVE_FAMILY: &str = "UPDATE {p}families SET current_id = $1, previous_id = $2 WHERE id = $3";
 pub(crate) const REVOKE_FAMILY: &str =
     "UPDATE {p}families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
@@ -100,9 +107,10 @@ pub(crate) const REVOKE_FAMILY_ACCESS: &str =
 /// The user's access tokens live at `$2`.
 pub(crate) const LIVE_USER_ACCESS: &str =
     "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
-/// The user's unused refresh tokens live at `$2`.
-pub(crate) const LIVE_USER_REFRESH: &str = "SELECT * FROM {p}refresh_tokens WHERE user_id = $1 \
-     AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+/// The user's unused refresh tokens live at `$2` (the columns by name, as [`REFRESH_TOKEN`]).
+pub(crate) const LIVE_USER_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
+     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens \
+     WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
 /// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
 /// two such calls queue instead of deadlocking.
 pub(crate) const LOCK_USER_FAMILIES: &str = "SELECT id FROM {p}families WHERE user_id = $1 \
@@ -159,9 +167,7 @@ pub(crate) struct Queries {
     pub(crate) prefix: String,
     pub(crate) create_migrations: String,
     pub(crate) migration_state: String,
-    pub(crate) migration_started: String,
-    pub(crate) migration_done: String,
-    pub(crate) migration_forget: String,
+    pub(crate) migration_applied: String,
     pub(crate) put_client: String,
     pub(crate) client: String,
     pub(crate) set_client_revoked: String,
@@ -216,9 +222,7 @@ impl Queries {
             prefix: prefix.to_owned(),
             create_migrations: render(CREATE_MIGRATIONS),
             migration_state: render(MIGRATION_STATE),
-            migration_started: render(MIGRATION_STARTED),
-            migration_done: render(MIGRATION_DONE),
-            migration_forget: render(MIGRATION_FORGET),
+            migration_applied: render(MIGRATION_APPLIED),
             put_client: render(PUT_CLIENT),
             client: render(CLIENT),
             set_client_revoked: render(SET_CLIENT_REVOKED),
@@ -280,7 +284,7 @@ mod tests {
              WHERE r.family_id = blue_families.id) OR ($1 AND revoked_at IS NOT NULL AND revoked_at < $2)"
         );
         let sqlite = Queries::new("passport_", "");
-        assert_eq!(sqlite.lock_refresh, "SELECT * FROM passport_refresh_tokens WHERE id = $1");
+        assert!(sqlite.lock_refresh.ends_with("FROM passport_refresh_tokens WHERE id = $1"));
         assert!(queries.lock_code.starts_with("SELECT hash, client_id, "));
         assert!(queries.lock_code.ends_with("FROM blue_authorization_codes WHERE hash = $1 FOR UPDATE"));
         let debug = format!("{queries:?}");

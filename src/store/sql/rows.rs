@@ -96,6 +96,7 @@ pub(crate) fn refresh(row: &impl Columns) -> Result<RefreshTokenRecord, StoreErr
         issued_at: convert::uint(row.int("issued_at")?),
         expires_at: convert::uint(row.int("expires_at")?),
         used_at: convert::opt_uint(row.opt_int("used_at")?),
+        used_at_millis: convert::opt_uint(row.opt_int("used_at_ms")?),
         revoked_at: convert::opt_uint(row.opt_int("revoked_at")?),
     })
 }

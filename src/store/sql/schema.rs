@@ -2,9 +2,9 @@
 //! configurable table prefix.
 //!
 //! sqlx's migrator keeps one fixed `_sqlx_migrations` table and static SQL, so two
-//! prefixes could not share a database; this runner keeps `<prefix>migrations`, applies
-//! each step in its own transaction, and marks a step as started before running it, so a
-//! step that died half-way is reported rather than silently re-run.
+//! prefixes could not share a database; this runner (`migrate.rs`) keeps
+//! `<prefix>migrations`, applies each step with its record in one transaction, under the
+//! engine's migration lock, and reports a step an older version left marked as started.
 
 /// One migration step: its version, what it does, and its SQL with `{p}` for the prefix.
 pub(crate) struct Migration {
@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 5,
         description: "the user provider of a client",
         sql: include_str!("migrations/0005_client_provider.sql"),
+    },
+    Migration {
+        version: 6,
+        description: "when a refresh token was used, in milliseconds",
+        sql: include_str!("migrations/0006_refresh_used_at_ms.sql"),
     },
 ];
 

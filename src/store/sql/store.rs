@@ -34,7 +34,7 @@ where
     DB::Row: Columns,
 {
     pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        super::migrate::migrate(&self.pool, &self.queries).await
+        DB::migrate(&self.pool, &self.queries).await
     }
 
     pub(crate) async fn begin(&self) -> Result<Transaction<'static, DB>, StoreError> {
@@ -284,6 +284,7 @@ where
                 if let Some(id) = mark_used {
                     sqlx::query(&self.queries.mark_used)
                         .bind(convert::int(now))
+                        .bind(convert::int(rotation.now_millis))
                         .bind(id)
                         .execute(&mut *tx)
                         .await
@@ -297,6 +298,7 @@ where
                 self.insert_access(&mut tx, &rotation.next_access).await?;
                 let current = sqlx::query(&self.queries.supersede)
                     .bind(convert::int(now))
+                    .bind(convert::int(rotation.now_millis))
                     .bind(superseded)
                     .fetch_optional(&mut *tx)
                     .await
@@ -413,6 +415,7 @@ where
             .bind(convert::int(record.expires_at))
             .bind(record.used_at.map(convert::int))
             .bind(record.revoked_at.map(convert::int))
+            .bind(record.used_at_millis.map(convert::int))
             .execute(&mut **tx)
             .await
             .map_err(StoreError::backend)?;

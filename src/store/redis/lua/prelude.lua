@@ -146,8 +146,8 @@ local function access_args(i)
 end
 
 -- A refresh-token record at ARGV[i..]: id, record JSON, secret_hash (hex), family_id,
--- access_jti, expires_at, used_at?, revoked_at?.
-local REFRESH_ARGS = 8
+-- access_jti, expires_at, used_at?, revoked_at?, used_at_ms?.
+local REFRESH_ARGS = 9
 local function refresh_args(i)
   return {
     id = ARGV[i],
@@ -158,6 +158,7 @@ local function refresh_args(i)
     expires_at = ARGV[i + 5],
     used_at = opt(ARGV[i + 6]),
     revoked_at = opt(ARGV[i + 7]),
+    used_at_ms = opt(ARGV[i + 8]),
   }
 end
 
@@ -207,6 +208,7 @@ local function insert_refresh(r, now_ms)
   redis.call('HSET', k, 'record', r.record, 'secret_hash', r.secret_hash, 'family_id', r.family_id,
     'access_jti', r.access_jti, 'expires_at', r.expires_at)
   set_optional(k, 'used_at', r.used_at)
+  set_optional(k, 'used_at_ms', r.used_at_ms)
   set_optional(k, 'revoked_at', r.revoked_at)
   expire_with(k, r.expires_at, now_ms)
   add_member(key('family-refresh', r.family_id), r.id, r.expires_at, now_ms)

@@ -5,20 +5,24 @@
 -- and plan variant it mirrors. Change the rule there first, then here; the conformance suite
 -- runs against this script too.
 --
--- ARGV[2] presented id, [3] presented hash (hex), [4] now, [5] race seconds?, [6] grace
--- seconds?, [7] consume ('1'/'0'), [8] revoke the previous access token ('1'/'0'), [9..] the
--- successor refresh token, then the new access token.
+-- ARGV[2] presented id, [3] presented hash (hex), [4] now (seconds), [5] now in
+-- milliseconds, [6] race window in milliseconds?, [7] grace window in milliseconds?, [8]
+-- consume ('1'/'0'), [9] revoke the previous access token ('1'/'0'), [10..] the successor
+-- refresh token, then the new access token. The windows are measured in milliseconds, from
+-- the token's `used_at_ms`, or from the start of its `used_at` second when it was used
+-- before milliseconds were kept.
 -- Returns {outcome, family_id, jti, expires_at, ...}: outcome is 'rotated', 'grace', 'reuse',
 -- 'already' (a lost race; nothing was written), 'invalid' or 'conflict' (the successor's id or
 -- jti is taken; nothing was written), followed by the access tokens revoked.
-local presented_id, presented_hash, now = ARGV[2], ARGV[3], ARGV[4]
-local race, grace = opt(ARGV[5]), opt(ARGV[6])
-local consume, revoke_previous = ARGV[7] == '1', ARGV[8] == '1'
-local next_refresh = refresh_args(9)
-local next_access = access_args(9 + REFRESH_ARGS)
+local presented_id, presented_hash, now, now_millis = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local race, grace = opt(ARGV[6]), opt(ARGV[7])
+local consume, revoke_previous = ARGV[8] == '1', ARGV[9] == '1'
+local next_refresh = refresh_args(10)
+local next_access = access_args(10 + REFRESH_ARGS)
 
 local pk = key('refresh', presented_id)
-local p = redis.call('HMGET', pk, 'secret_hash', 'family_id', 'expires_at', 'used_at', 'revoked_at', 'access_jti')
+local p = redis.call('HMGET', pk, 'secret_hash', 'family_id', 'expires_at', 'used_at', 'revoked_at', 'access_jti',
+  'used_at_ms')
 -- 1. Unknown token, or not its secret (constant time): Invalid.
 if not p[1] or not same_digest(p[1], presented_hash) then
   return { 'invalid' }
@@ -56,7 +60,7 @@ if not p[4] then
     revoke_access_into(out, p[6], now, now_ms)
   end
   if consume then
-    redis.call('HSET', pk, 'used_at', now)
+    redis.call('HSET', pk, 'used_at', now, 'used_at_ms', now_millis)
     redis.call('HSET', fk, 'previous', presented_id)
   end
   redis.call('HSET', fk, 'current', next_refresh.id)
@@ -64,8 +68,9 @@ if not p[4] then
 end
 
 local is_previous = family[2] == presented_id
+local used_at_millis = tonumber(p[7]) or tonumber(p[4]) * 1000
 local function within(window)
-  return window and tonumber(now) <= tonumber(p[4]) + tonumber(window)
+  return window and tonumber(now_millis) <= used_at_millis + tonumber(window)
 end
 -- 4. Used, the family's previous token, no later than used_at + race: AlreadyRotated,
 -- storing nothing.
@@ -88,7 +93,7 @@ local ck = key('refresh', family[1])
 local current = redis.call('HMGET', ck, 'record', 'used_at', 'access_jti')
 if current[1] then
   if not current[2] then
-    redis.call('HSET', ck, 'used_at', now)
+    redis.call('HSET', ck, 'used_at', now, 'used_at_ms', now_millis)
   end
   if revoke_previous then
     revoke_access_into(out, current[3], now, now_ms)
