@@ -20,6 +20,7 @@ pub mod remote;
 mod shared;
 mod source;
 pub(crate) mod thumbprint;
+pub(crate) mod unknown_kid;
 mod verifying_key;
 
 pub use algorithm::Algorithm;
