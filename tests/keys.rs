@@ -1,17 +1,17 @@
 //! Key loading: every key is bound to exactly one algorithm when it is loaded, from PEM,
 //! DER, a JWK or a JWKS document, and nothing else loads.
 
-mod support;
 #[path = "support/issuer.rs"]
 mod issuer_support;
+mod support;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{json, Value};
 use support::TestKey;
 use tower_passport::error::{ConfigErrorKind, Reason};
-use tower_passport::keys::JwkOptions;
 use tower_passport::issuer::SigningKey;
+use tower_passport::keys::JwkOptions;
 use tower_passport::{clock::ManualClock, Algorithm, KeySet, Verifier, VerifyingKey};
 
 const ASYMMETRIC: [Algorithm; 9] = [

@@ -106,7 +106,10 @@ async fn an_unknown_kid_is_logged_at_warn_once_per_kid_with_the_known_key_ids() 
     };
     let lines = || {
         let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
-        logs.lines().filter(|line| line.contains("WARN") && line.contains("kid")).map(str::to_owned).collect::<Vec<_>>()
+        logs.lines()
+            .filter(|line| line.contains("WARN") && line.contains("kid"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
     };
     for _ in 0..2 {
         let refused = verifier.verify(&signed_as("rotated-in")).expect_err("unknown kid");
