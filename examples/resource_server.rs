@@ -13,6 +13,13 @@
 //! PASSPORT_AUDIENCE=orders-api \
 //! cargo run --example resource_server
 //!
+//! # this crate's issuer (`passport keys` wrote oauth-public.key; no key id needed),
+//! # seeing its revocations through its PostgreSQL store (LISTEN/NOTIFY):
+//! PASSPORT_PUBLIC_KEY=oauth-public.key \
+//! PASSPORT_ISSUER=https://auth.example.com PASSPORT_AUDIENCE=orders-api \
+//! PASSPORT_STORE=postgres://localhost/passport \
+//! cargo run --example resource_server
+//!
 //! # or with the keys your identity provider publishes, found through discovery:
 //! PASSPORT_DISCOVERY_URL=https://keycloak.example.com/realms/shop \
 //! PASSPORT_AUDIENCE=account PASSPORT_ACCEPT_JWT_TYP=1 \
@@ -132,9 +139,7 @@ pub struct ResourceServer {
 /// Builds the server `env` describes (see the top of this file): the verifier, its keys
 /// fetched now (a wrong URL stops the server here rather than answering every request
 /// 503), the issuer's store and revocation bus when given, and the demo API.
-pub async fn build(
-    env: &(dyn Fn(&str) -> Option<String> + Sync),
-) -> Result<ResourceServer, Box<dyn Error>> {
+pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<ResourceServer, Box<dyn Error>> {
     let Configured { verifier, described } = verifier_from(env)?;
     verifier.warm_up().await.map_err(|e| format!("cannot fetch the keys: {e}"))?;
     let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());

@@ -281,6 +281,16 @@ where
     (issuer, pem)
 }
 
+/// The settings for `issuer_on`'s tokens, verified with its PEM key (no key id), and `more`.
+fn issuer_vars<'a>(pem: &'a str, more: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+    let key = [
+        ("PASSPORT_PUBLIC_KEY", pem),
+        ("PASSPORT_ISSUER", support::ISSUER),
+        ("PASSPORT_AUDIENCE", support::AUDIENCE),
+    ];
+    key.into_iter().chain(more.iter().copied()).collect()
+}
+
 /// A client-credentials token of a new client: (client id, token, jti).
 async fn client_token<S: tower_passport::store::Store>(issuer: &Issuer<S>) -> (String, String, String) {
     let registered =
@@ -322,12 +332,7 @@ async fn wait_connected(bus: Option<&tower_passport::revocation::BusHandle>) {
 async fn the_issuers_own_pem_key_verifies_the_issuers_tokens_without_a_key_id() {
     let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
     let (client_id, token, _) = client_token(&issuer).await;
-    let vars = [
-        ("PASSPORT_PUBLIC_KEY", pem.as_str()),
-        ("PASSPORT_ISSUER", support::ISSUER),
-        ("PASSPORT_AUDIENCE", support::AUDIENCE),
-    ];
-    let (addr, server) = start_built(&vars).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[])).await;
     let reply = get_once(addr, "/api/m2m", Some(&token)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(json_body(&reply)["client_id"], json!(client_id));
@@ -373,14 +378,8 @@ async fn revocations_reach_a_resource_server_on_the_redis_bus() {
         .expect("redis")
         .start(issuer.subscribe(), caches);
     wait_connected(Some(&issuer_bus)).await;
-    let key = [
-        ("PASSPORT_PUBLIC_KEY", pem.as_str()),
-        ("PASSPORT_ISSUER", support::ISSUER),
-        ("PASSPORT_AUDIENCE", support::AUDIENCE),
-    ];
-    let (stateless, _) = start_built(&key).await;
-    let with_bus: Vec<_> = key.iter().copied().chain([("PASSPORT_REDIS_URL", redis_url.as_str())]).collect();
-    let (addr, server) = start_built(&with_bus).await;
+    let (stateless, _) = start_built(&issuer_vars(&pem, &[])).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_REDIS_URL", &redis_url)])).await;
     wait_connected(server.bus.as_ref()).await;
     assert!(server.revocations.contains("since start-up"), "{}", server.revocations);
 
@@ -426,13 +425,7 @@ async fn revocations_from_the_store(store_url: String) {
         .expect("bus")
         .start(issuer.subscribe(), caches);
     wait_connected(Some(&issuer_bus)).await;
-    let vars = [
-        ("PASSPORT_PUBLIC_KEY", pem.as_str()),
-        ("PASSPORT_ISSUER", support::ISSUER),
-        ("PASSPORT_AUDIENCE", support::AUDIENCE),
-        ("PASSPORT_STORE", store_url.as_str()),
-    ];
-    let (addr, server) = start_built(&vars).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_STORE", &store_url)])).await;
     wait_connected(server.bus.as_ref()).await;
     assert!(server.revocations.contains("LISTEN/NOTIFY"), "{}", server.revocations);
 
