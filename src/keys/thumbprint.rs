@@ -9,6 +9,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::ParsedPublicKey;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+#[cfg(feature = "issuer")]
 use serde_json::{json, Value};
 
 use super::Algorithm;
@@ -80,7 +81,8 @@ impl PublicJwk {
         b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.canonical().as_bytes()).as_ref())
     }
 
-    /// The members as a JSON object, to publish the key.
+    /// The members as a JSON object, to publish the key (the issuer's JWKS).
+    #[cfg(feature = "issuer")]
     pub(crate) fn to_json(&self) -> Value {
         match self {
             Self::Rsa { n, e } => json!({"e": e, "kty": "RSA", "n": n}),
