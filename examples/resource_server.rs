@@ -169,12 +169,13 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
             let seen = format!("checked in the {} store", store.kind());
             (guard.clone(), LocalCaches::new().with(list).with(guard), seen)
         }
-        None => {
+        None if redis_url.is_some() => {
             let heard = HeardRevocations::new();
             let guard = guard.resolver(demo::find_user).revocation(heard.clone()).build()?;
             let seen = "those announced on the bus since start-up".to_owned();
             (guard.clone(), LocalCaches::new().with(heard).with(guard), seen)
         }
+        None => (guard.resolver(demo::find_user).build()?, LocalCaches::new(), String::new()),
     };
     let postgres = match store.as_deref() {
         Some(AnyStore::Postgres(postgres)) => Some(postgres.pool().clone()),
