@@ -43,6 +43,11 @@ use issuers::IssuerPolicy;
 /// checks expiry, and is verified again when its key source has withdrawn a key since
 /// (a remote set refreshed without it, a signer's retired key).
 ///
+/// A token refused because its `kid` names no key its issuer's key source holds (a
+/// resource server given the wrong key, or an issuer that rotated to a key it was never
+/// given) is logged at `warn`, once per `kid` per minute, with the `kid` and the key ids
+/// that are known; a flood of random `kid`s gets one summary line a minute.
+///
 /// A verifier may trust several issuers ([`VerifierBuilder::trust`], [`TrustedIssuer`]),
 /// each with its own [`KeySource`], audiences and `typ` policy. A token is routed by its
 /// `iss` claim, read before the signature is checked, to exactly one issuer's keys; its

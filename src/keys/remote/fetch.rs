@@ -13,6 +13,7 @@ use super::builder::{Config, Location};
 use super::discovery;
 use super::url::display;
 use crate::error::BackendError;
+use crate::keys::unknown_kid::short;
 use crate::keys::KeySet;
 
 /// What only the fetching side knows, behind the fetch lock.
@@ -68,8 +69,6 @@ pub(super) fn chain(error: &BackendError) -> String {
     }
     text
 }
-
-pub(super) use crate::keys::unknown_kid::short;
 
 /// One attempt: discovery if the `jwks_uri` is not known yet, then the JWKS.
 pub(super) async fn fetch(config: &Config, state: &mut FetchState) -> Result<Outcome, BackendError> {
