@@ -1,6 +1,8 @@
 //! Key loading: every key is bound to exactly one algorithm when it is loaded, from PEM,
 //! DER, a JWK or a JWKS document, and nothing else loads.
 
+#[path = "support/issuer.rs"]
+mod issuer_support;
 mod support;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -8,6 +10,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use support::TestKey;
 use tower_passport::error::{ConfigErrorKind, Reason};
+use tower_passport::issuer::SigningKey;
 use tower_passport::keys::JwkOptions;
 use tower_passport::{clock::ManualClock, Algorithm, KeySet, Verifier, VerifyingKey};
 
@@ -121,11 +124,70 @@ fn every_asymmetric_algorithm_loads_from_spki_pem_and_verifies() {
         let signer = TestKey::generate(alg);
         assert!(signer.public_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
         let key = VerifyingKey::from_pem(signer.public_pem.as_bytes(), alg).expect("SPKI PEM loads");
-        assert_eq!(key.kid(), None);
-        // Without kid: the only key of that alg is chosen.
+        assert_eq!(key.kid(), Some(issuer_support::thumbprint(&signer.jwk).as_str()), "{alg}");
+        // Named by its thumbprint.
         assert_verifies(key, &signer);
         let key = VerifyingKey::from_pem(signer.public_pem.as_bytes(), alg).unwrap().with_kid("pem-kid");
         assert_verifies(key, &signer);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Key ids: a public key is named by its RFC 7638 thumbprint unless given a kid
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_issuers_pem_public_key_is_named_by_the_issuers_kid() {
+    for alg in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {
+        let signing = SigningKey::generate(alg).expect("signing key");
+        let public = signing.to_public_pem().expect("public PEM");
+        let inferred = VerifyingKey::from_pem_infer_alg(public.as_bytes()).expect("PEM loads");
+        assert_eq!(inferred.kid(), Some(signing.kid()), "{alg}: the thumbprint, as the issuer computes it");
+        let named = VerifyingKey::from_pem(public.as_bytes(), alg).expect("PEM loads");
+        assert_eq!(named.kid(), Some(signing.kid()), "{alg}");
+        // Every form of the same key has the same kid.
+        let spki = pem::parse(public.as_bytes()).expect("PEM").into_contents();
+        assert_eq!(VerifyingKey::from_der(&spki, alg).expect("DER").kid(), Some(signing.kid()), "{alg}");
+        let mut jwk = signing.public_jwk().clone();
+        jwk.as_object_mut().expect("object").remove("kid");
+        let from_jwk = VerifyingKey::from_jwk(&jwk.to_string()).expect("JWK without kid");
+        assert_eq!(from_jwk.kid(), Some(signing.kid()), "{alg}");
+    }
+}
+
+#[test]
+fn with_kid_still_wins_over_the_thumbprint() {
+    let signer = TestKey::generate(Algorithm::ES256);
+    let thumbprint = issuer_support::thumbprint(&signer.jwk);
+    let key = VerifyingKey::from_pem(signer.public_pem.as_bytes(), Algorithm::ES256).expect("PEM");
+    let key = key.with_kid("2025-06");
+    assert_eq!(key.kid(), Some("2025-06"));
+    let verifier = verifier(KeySet::new().with_key(key));
+    assert!(verifier.verify(&token(&signer, Some("2025-06"))).is_ok());
+    let by_thumbprint = verifier.verify(&token(&signer, Some(&thumbprint))).expect_err("replaced");
+    assert_eq!(by_thumbprint.reason(), Reason::UnknownKid);
+}
+
+#[test]
+fn a_token_without_kid_still_finds_the_one_pem_key_of_its_alg() {
+    // Laravel Passport's tokens carry no kid: the one key that fits the alg verifies them,
+    // thumbprint or not.
+    for alg in [Algorithm::RS256, Algorithm::ES256] {
+        let signer = TestKey::generate(alg);
+        let key = VerifyingKey::from_pem(signer.public_pem.as_bytes(), alg).expect("PEM");
+        assert!(key.kid().is_some());
+        let verified = verifier(KeySet::new().with_key(key)).verify(&token(&signer, None)).expect("no kid");
+        assert_eq!(verified.key_id(), None);
+    }
+}
+
+#[test]
+fn an_hmac_secret_gets_no_kid_from_its_secret() {
+    for alg in HMAC {
+        let signer = TestKey::generate(alg);
+        let key = VerifyingKey::from_hmac_secret(alg, &signer.public_der).expect("secret");
+        assert_eq!(key.kid(), None, "{alg}: a kid derived from the secret would publish a hash of it");
+        assert_eq!(key.with_kid("hs").kid(), Some("hs"));
     }
 }
 

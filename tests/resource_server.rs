@@ -1,8 +1,11 @@
 //! `examples/resource_server`, configured from an environment map and served on
 //! loopback: Laravel Passport's own tokens with `PASSPORT_LARAVEL=1`, the PEM given
-//! inline or as a path, the RSA algorithm of JWKs without `alg`, `RUST_LOG`, and the
-//! limits in front of the routes (load shedding, request timeout, header-read timeout,
-//! connection bound).
+//! inline or as a path, the RSA algorithm of JWKs without `alg`, `RUST_LOG`, the limits
+//! in front of the routes (load shedding, request timeout, header-read timeout,
+//! connection bound), and in front of this crate's issuer: its PEM key with no key id,
+//! Passport 13 client tokens (`PASSPORT_CLIENT_TOKENS`), and revocations over the Redis
+//! bus (`PASSPORT_REDIS_URL`, `TEST_REDIS_URL`) or from the PostgreSQL store with
+//! LISTEN/NOTIFY (`PASSPORT_STORE`, `TEST_POSTGRES_URL`).
 #![cfg(feature = "jwks")]
 
 mod jwks_server;
@@ -18,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jwks_server::{jwks, JwksServer, Reply};
 use resource_server::{serve, verifier_from, Configured, Limits};
 use serde_json::{json, Value};
@@ -25,6 +30,9 @@ use support::TestKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_passport::error::Reason;
+use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey};
+use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport::store::{AnyStore, MemoryStore};
 use tower_passport::Algorithm;
 
 const CLIENT: &str = "9c1b7f3e-5d2a-4e8b-a1f0-3c6d2e9b8a71";
@@ -243,4 +251,195 @@ async fn open_connections_are_bounded() {
     drop(held);
     let status = tokio::time::timeout(Duration::from_secs(3), waiting).await.expect("served").expect("task");
     assert_eq!(status, 200);
+}
+
+// ---------------------------------------------------------------------------------------
+// This crate's issuer in front: its PEM key, client tokens, and its revocations
+// ---------------------------------------------------------------------------------------
+
+/// The server `resource_server::build` makes of `vars`, served on loopback.
+async fn start_built(vars: &[(&str, &str)]) -> (SocketAddr, resource_server::ResourceServer) {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let mut server = resource_server::build(&move |name: &str| map.get(name).cloned()).await.expect("built");
+    let app = std::mem::replace(&mut server.app, Router::new());
+    (start(app, Limits::default()).await, server)
+}
+
+/// An issuer on `store` signing with a fresh ES256 key, and that key's public PEM.
+fn issuer_on<S>(store: std::sync::Arc<S>) -> (Issuer<S>, String)
+where
+    S: tower_passport::store::Store,
+{
+    let key = SigningKey::generate(Algorithm::ES256).expect("key");
+    let pem = key.to_public_pem().expect("public PEM");
+    let issuer = Issuer::builder(support::ISSUER, store)
+        .audience(support::AUDIENCE)
+        .scopes(ScopeRegistry::new().scope("read-posts", "Read posts"))
+        .signing_key(key)
+        .build()
+        .expect("issuer");
+    (issuer, pem)
+}
+
+/// The settings for `issuer_on`'s tokens, verified with its PEM key (no key id), and `more`.
+fn issuer_vars<'a>(pem: &'a str, more: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+    let key = [
+        ("PASSPORT_PUBLIC_KEY", pem),
+        ("PASSPORT_ISSUER", support::ISSUER),
+        ("PASSPORT_AUDIENCE", support::AUDIENCE),
+    ];
+    key.into_iter().chain(more.iter().copied()).collect()
+}
+
+/// A client-credentials token of a new client: (client id, token, jti).
+async fn client_token<S: tower_passport::store::Store>(issuer: &Issuer<S>) -> (String, String, String) {
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
+    let secret = registered.secret.as_ref().map(|secret| secret.expose());
+    let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
+    let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+    let payload = token.split('.').nth(1).expect("claims");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json");
+    let jti = claims["jti"].as_str().expect("jti").to_owned();
+    (registered.client.id, token, jti)
+}
+
+/// Whether `addr` answers 401 to `token` within `bound`, asking every 50 ms.
+async fn refused_within(addr: SocketAddr, token: &str, bound: Duration) -> bool {
+    let deadline = Instant::now() + bound;
+    loop {
+        if get_once(addr, "/api/m2m", Some(token)).await.status == 401 {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_connected(bus: Option<&tower_passport::revocation::BusHandle>) {
+    let bus = bus.expect("a bus");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !bus.is_connected() {
+        assert!(Instant::now() < deadline, "the bus never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_issuers_own_pem_key_verifies_the_issuers_tokens_without_a_key_id() {
+    let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    let (client_id, token, _) = client_token(&issuer).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[])).await;
+    let reply = get_once(addr, "/api/m2m", Some(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(json_body(&reply)["client_id"], json!(client_id));
+    assert!(server.revocations.contains("not seen"), "no bus, no store: {}", server.revocations);
+}
+
+#[tokio::test]
+async fn passport_13_client_tokens_pass_as_clients_with_passport_client_tokens() {
+    let pem = league::keys().public_pem.clone();
+    // Passport 13 (league 9): a client-credentials token's sub is the client id.
+    let token = league::token_now(CLIENT, CLIENT, &[]);
+    let preset = [("PASSPORT_LARAVEL", "1"), ("PASSPORT_PUBLIC_KEY", pem.as_str())];
+    let (addr, _) = start_built(&preset).await;
+    let refused = get_once(addr, "/api/m2m", Some(&token)).await;
+    assert_eq!(refused.status, 401, "taken for a user {CLIENT} that does not exist: {}", refused.body);
+    let with_rule: Vec<_> =
+        preset.iter().copied().chain([("PASSPORT_CLIENT_TOKENS", "subject-or-client-id")]).collect();
+    let (addr, _) = start_built(&with_rule).await;
+    let client = get_once(addr, "/api/m2m", Some(&token)).await;
+    assert_eq!(client.status, 200, "{}", client.body);
+    let me = get_once(addr, "/api/user", Some(&token)).await;
+    assert_eq!(
+        (json_body(&me)["kind"].clone(), json_body(&me)["user"].clone()),
+        (json!("client"), Value::Null)
+    );
+    let user = get_once(addr, "/api/user", Some(&league::token_now(CLIENT, "1", &[]))).await;
+    assert_eq!(json_body(&user)["kind"], "user", "a user's token stays a user's");
+    let bad: Vec<_> = preset.iter().copied().chain([("PASSPORT_CLIENT_TOKENS", "sub")]).collect();
+    assert!(configure(&bad).err().expect("unknown rule").contains("PASSPORT_CLIENT_TOKENS"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_a_resource_server_on_the_redis_bus() {
+    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return;
+    };
+    // The issuer node, as the quickstart runs it with PASSPORT_REDIS_URL.
+    let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    let caches = LocalCaches::new().with(issuer.revocation_list());
+    let issuer_bus = RedisRevocationBus::connect(&redis_url, resource_server::REDIS_REVOCATION_CHANNEL)
+        .await
+        .expect("redis")
+        .start(issuer.subscribe(), caches);
+    wait_connected(Some(&issuer_bus)).await;
+    let (stateless, _) = start_built(&issuer_vars(&pem, &[])).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_REDIS_URL", &redis_url)])).await;
+    wait_connected(server.bus.as_ref()).await;
+    assert!(server.revocations.contains("since start-up"), "{}", server.revocations);
+
+    let (_, token, jti) = client_token(&issuer).await;
+    let (_, other, _) = client_token(&issuer).await;
+    assert_eq!(get_once(addr, "/api/m2m", Some(&token)).await.status, 200);
+    assert!(issuer.revoke_access_token_by_jti(&jti).await.expect("revoked").is_some());
+    assert!(refused_within(addr, &token, Duration::from_secs(10)).await, "the revocation reached it");
+    assert_eq!(get_once(addr, "/api/m2m", Some(&other)).await.status, 200, "only that token");
+    // Without a bus the same server keeps taking it: it cannot know.
+    assert_eq!(get_once(stateless, "/api/m2m", Some(&token)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_a_resource_server_reading_the_postgres_store() {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipping: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // A schema of its own, named in the store URL both sides open, dropped pass or fail.
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
+    let schema = format!("tprs_{}_{nanos}", std::process::id());
+    let admin = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("schema");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let store_url = format!("{url}{separator}options[search_path]={schema}");
+    let outcome = tokio::spawn(revocations_from_the_store(store_url)).await;
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&admin).await.expect("drop schema");
+    if let Err(failed) = outcome {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+async fn revocations_from_the_store(store_url: String) {
+    // The issuer node, as the quickstart runs it on PostgreSQL: LISTEN/NOTIFY.
+    let store = std::sync::Arc::new(AnyStore::open(&store_url).await.expect("store"));
+    let AnyStore::Postgres(postgres) = &*store else { panic!("a PostgreSQL store") };
+    let pool = postgres.pool().clone();
+    let (issuer, pem) = issuer_on(store.clone());
+    let caches = LocalCaches::new().with(issuer.revocation_list());
+    let issuer_bus = PgRevocationBus::new(pool, resource_server::POSTGRES_REVOCATION_CHANNEL)
+        .expect("bus")
+        .start(issuer.subscribe(), caches);
+    wait_connected(Some(&issuer_bus)).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_STORE", &store_url)])).await;
+    wait_connected(server.bus.as_ref()).await;
+    assert!(server.revocations.contains("LISTEN/NOTIFY"), "{}", server.revocations);
+
+    let (_, token, jti) = client_token(&issuer).await;
+    let (client_id, other, _) = client_token(&issuer).await;
+    // Both cached as "not revoked" (60 s while the bus is up) and "client active".
+    assert_eq!(get_once(addr, "/api/m2m", Some(&token)).await.status, 200);
+    assert_eq!(get_once(addr, "/api/m2m", Some(&other)).await.status, 200);
+    assert!(issuer.revoke_access_token_by_jti(&jti).await.expect("revoked").is_some());
+    assert!(refused_within(addr, &token, Duration::from_secs(10)).await, "the token's revocation reached it");
+    assert_eq!(get_once(addr, "/api/m2m", Some(&other)).await.status, 200, "only that token");
+    assert!(issuer.revoke_client(&client_id).await.expect("revoked"));
+    assert!(
+        refused_within(addr, &other, Duration::from_secs(10)).await,
+        "the client's revocation reached it"
+    );
 }

@@ -640,14 +640,55 @@ fn one_kid_on_keys_of_different_algs_selects_by_alg() {
 }
 
 #[test]
-fn a_key_loaded_without_kid_is_not_found_by_a_kid() {
+fn a_key_loaded_without_a_kid_is_found_by_its_thumbprint_or_by_no_kid() {
     let key = es256();
-    let set =
-        KeySet::new().with_key(VerifyingKey::from_pem(key.public_pem.as_bytes(), Algorithm::ES256).unwrap());
+    let loaded = VerifyingKey::from_pem(key.public_pem.as_bytes(), Algorithm::ES256).unwrap();
+    let thumbprint = loaded.kid().expect("a thumbprint").to_owned();
     let clock = ManualClock::new(NOW);
-    let verifier = Verifier::builder(set).issuer(ISSUER).audience(AUDIENCE).clock(clock).build().unwrap();
+    let verifier = Verifier::builder(KeySet::new().with_key(loaded))
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(clock)
+        .build()
+        .unwrap();
+    // Another kid (the one the signer was given) is unknown.
     assert_eq!(reason(verifier.verify(&key.sign(&claims()))), Reason::UnknownKid);
+    let by_thumbprint = key.sign_with(&header_with_kid(&key, Some(&thumbprint)), &claims());
+    assert_eq!(
+        verifier.verify(&by_thumbprint).expect("named by its thumbprint").key_id(),
+        Some(&*thumbprint)
+    );
     assert!(verifier.verify(&key.sign_with(&header_with_kid(&key, None), &claims())).is_ok());
+}
+
+#[tokio::test]
+async fn the_issuers_pem_public_key_verifies_the_issuers_tokens() {
+    use std::sync::Arc;
+    use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
+    use tower_passport::store::MemoryStore;
+    for alg in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {
+        let signing = SigningKey::generate(alg).expect("key");
+        let pem = signing.to_public_pem().expect("public PEM");
+        let issuer = Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
+            .audience(AUDIENCE)
+            .signing_key(signing)
+            .build()
+            .expect("issuer");
+        let registered =
+            issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
+        let secret = registered.secret.as_ref().map(|secret| secret.expose());
+        let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
+        let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+        // Only the PEM, as a resource server is given it: no key id.
+        let key = VerifyingKey::from_pem_infer_alg(pem.as_bytes()).expect("PEM");
+        let verifier = Verifier::builder(KeySet::new().with_key(key))
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .build()
+            .expect("verifier");
+        let verified = verifier.verify(&token).unwrap_or_else(|e| panic!("{alg}: {:?}", e.reason()));
+        assert_eq!(verified.client_id(), Some(registered.client.id.as_str()));
+    }
 }
 
 // ---------------------------------------------------------------------------------------

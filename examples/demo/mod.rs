@@ -28,6 +28,11 @@ use tower_passport::{
     Verifier,
 };
 
+/// The revocation bus channels the quickstart publishes on and `resource_server` listens
+/// on: Redis pub/sub, and PostgreSQL `LISTEN/NOTIFY`.
+pub const REDIS_REVOCATION_CHANNEL: &str = "passport:revocations";
+pub const POSTGRES_REVOCATION_CHANNEL: &str = "passport_revocations";
+
 /// A demo user. Only subjects `1` and `2` exist; any other user token gets 401.
 #[derive(Clone, Debug, Serialize)]
 pub struct DemoUser {

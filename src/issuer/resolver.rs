@@ -16,6 +16,15 @@ pub struct RegistryResolver<R, S> {
     pub(crate) store: Arc<S>,
 }
 
+impl<R, S> RegistryResolver<R, S> {
+    /// Resolves users with `users` and checks clients in `store`: what
+    /// [`Issuer::resolver`](super::Issuer::resolver) builds, for a resource server that
+    /// reads the issuer's store without running an issuer.
+    pub fn new(users: R, store: Arc<S>) -> Self {
+        Self { users, store }
+    }
+}
+
 impl<R: ResolvePrincipal, S: ClientStore> ResolvePrincipal for RegistryResolver<R, S> {
     type User = R::User;
 

@@ -10,11 +10,10 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
 };
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::keys::thumbprint::PublicJwk;
 use crate::keys::{Algorithm, VerifyingKey};
 
 /// A private key the issuer signs access tokens with: ES256 (the default), RS256
@@ -41,10 +40,6 @@ enum Pair {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn invalid_key(message: impl Into<std::borrow::Cow<'static, str>>) -> ConfigError {
@@ -251,44 +246,32 @@ impl SigningKey {
             let point = pair.public_key().as_ref();
             let (x, y) =
                 point.get(1..).map(|xy| xy.split_at(32)).ok_or_else(|| invalid_key("bad EC point"))?;
-            let (x, y) = (b64(x), b64(y));
-            let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-            let jwk = json!({"crv": "P-256", "kty": "EC", "x": x, "y": y});
-            return Self::assemble(Algorithm::ES256, Pair::Ec(pair), &canonical, jwk, pkcs8);
+            let jwk = PublicJwk::ec("P-256", x, y);
+            return Ok(Self::assemble(Algorithm::ES256, Pair::Ec(pair), &jwk, pkcs8));
         }
         if let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8) {
-            let x = b64(pair.public_key().as_ref());
-            let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-            let jwk = json!({"crv": "Ed25519", "kty": "OKP", "x": x});
-            return Self::assemble(Algorithm::EdDSA, Pair::Ed(pair), &canonical, jwk, pkcs8);
+            let jwk = PublicJwk::ed25519(pair.public_key().as_ref());
+            return Ok(Self::assemble(Algorithm::EdDSA, Pair::Ed(pair), &jwk, pkcs8));
         }
         if let Ok(pair) = RsaKeyPair::from_pkcs8(pkcs8) {
             let components: aws_lc_rs::rsa::PublicKeyComponents<Vec<u8>> = pair.public_key().into();
-            let (e, n) = (b64(&components.e), b64(&components.n));
-            let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-            let jwk = json!({"e": e, "kty": "RSA", "n": n});
-            return Self::assemble(Algorithm::RS256, Pair::Rsa(pair), &canonical, jwk, pkcs8);
+            let jwk = PublicJwk::rsa(&components.n, &components.e);
+            return Ok(Self::assemble(Algorithm::RS256, Pair::Rsa(pair), &jwk, pkcs8));
         }
         Err(invalid_key("the private key is not an RSA (2048 bits or more), P-256 or Ed25519 key"))
     }
 
-    /// `canonical` is the RFC 7638 form: the required members, lexicographically
-    /// ordered, no whitespace.
-    fn assemble(
-        algorithm: Algorithm,
-        pair: Pair,
-        canonical: &str,
-        thumbprint_members: Value,
-        pkcs8: &[u8],
-    ) -> Result<Self, ConfigError> {
-        let kid = b64(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref());
-        let mut public_jwk = thumbprint_members;
+    /// The key named by its RFC 7638 thumbprint, the `kid` a resource server computes
+    /// from the public key alone (see [`VerifyingKey::kid`]).
+    fn assemble(algorithm: Algorithm, pair: Pair, jwk: &PublicJwk, pkcs8: &[u8]) -> Self {
+        let kid = jwk.thumbprint();
+        let mut public_jwk = jwk.to_json();
         if let Some(members) = public_jwk.as_object_mut() {
             members.insert("kid".into(), Value::String(kid.clone()));
             members.insert("alg".into(), Value::String(algorithm.name().into()));
             members.insert("use".into(), Value::String("sig".into()));
         }
-        Ok(Self { algorithm, kid, pair, public_jwk, pkcs8: pkcs8.to_vec() })
+        Self { algorithm, kid, pair, public_jwk, pkcs8: pkcs8.to_vec() }
     }
 
     /// The algorithm this key signs with.

@@ -127,7 +127,6 @@ impl KeySet {
     }
 
     /// The `kid`s of the keys that have one, in order.
-    #[cfg(feature = "jwks")]
     pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().filter_map(|key| key.kid())
     }

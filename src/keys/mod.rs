@@ -2,7 +2,8 @@
 //!
 //! Keys come from PEM (SPKI, PKCS#1), DER, a JWK, or a JWKS document. A key is never
 //! used with an algorithm other than its own, so an RSA public key can never be
-//! misused as an HMAC secret, and `alg: none` never verifies.
+//! misused as an HMAC secret, and `alg: none` never verifies. A public key's `kid` is its
+//! RFC 7638 thumbprint unless it is given one (`thumbprint`); an HMAC secret has none.
 //!
 //! A verifier reads an issuer's keys from a [`KeySource`]: a static [`KeySet`], or with
 //! the `jwks` feature a [`RemoteKeySet`] fetched over HTTP (directly or through OpenID /
@@ -18,6 +19,8 @@ pub mod remote;
 #[cfg(any(feature = "issuer", feature = "jwks"))]
 mod shared;
 mod source;
+pub(crate) mod thumbprint;
+pub(crate) mod unknown_kid;
 mod verifying_key;
 
 pub use algorithm::Algorithm;

@@ -132,6 +132,17 @@ impl KeySource {
         }
     }
 
+    /// The key ids known now, for the unknown-`kid` log line.
+    pub(crate) fn known_kids(&self) -> Vec<String> {
+        match self {
+            Self::Static(keys) => keys.kids().map(str::to_owned).collect(),
+            #[cfg(feature = "jwks")]
+            Self::Remote(remote) => remote.status().kids,
+            #[cfg(any(feature = "issuer", feature = "jwks"))]
+            Self::Shared(shared) => shared.snapshot().kids().map(str::to_owned).collect(),
+        }
+    }
+
     /// Whether this is a static set with no key in it: a configuration mistake.
     pub(crate) fn is_empty_static(&self) -> bool {
         match self {

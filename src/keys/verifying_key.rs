@@ -5,6 +5,7 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rsa::PublicEncryptingKey;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 
+use super::thumbprint::PublicJwk;
 use super::Algorithm;
 use crate::error::{ConfigError, ConfigErrorKind};
 
@@ -12,6 +13,14 @@ use crate::error::{ConfigError, ConfigErrorKind};
 ///
 /// The key is parsed once, when it is loaded, so verifying costs one signature check and
 /// no key decoding.
+///
+/// A public key loaded from PEM, DER or JWK components has a key id from the start: its
+/// RFC 7638 JWK thumbprint, the `kid` this crate's issuer gives its signing keys, so a
+/// resource server given the issuer's PEM public key finds the key its tokens name.
+/// [`with_kid`](Self::with_kid) (or a JWK's own `kid`) replaces it. A token without
+/// `kid` (Laravel Passport's) still picks the one key that fits its `alg` (see
+/// [`KeySet`](crate::KeySet)). An HMAC secret gets no thumbprint, which would be derived
+/// from the secret and sent in every token header: it has a `kid` only when given one.
 ///
 /// ```
 /// use tower_passport::{Algorithm, VerifyingKey};
@@ -126,7 +135,8 @@ impl VerifyingKey {
             Ok(spki) => fingerprint(spki.as_ref()),
             Err(_) => fingerprint(source),
         };
-        Ok(Self { algorithm, kid: None, material: Material::Public(parsed), fingerprint })
+        let kid = PublicJwk::of(&parsed, algorithm).map(|jwk| jwk.thumbprint().into_boxed_str());
+        Ok(Self { algorithm, kid, material: Material::Public(parsed), fingerprint })
     }
 
     /// An RSA key from its JWK components: the big-endian modulus and exponent.
@@ -175,7 +185,7 @@ impl VerifyingKey {
         Ok(Self { algorithm, kid: None, material: Material::Hmac(key), fingerprint: fingerprint(secret) })
     }
 
-    /// The same key with a key id (`kid`).
+    /// The same key with this key id (`kid`), in place of its thumbprint.
     #[must_use]
     pub fn with_kid(mut self, kid: impl Into<Box<str>>) -> Self {
         self.kid = Some(kid.into());
@@ -187,7 +197,8 @@ impl VerifyingKey {
         self.algorithm
     }
 
-    /// The key id, if any.
+    /// The key id: the one given ([`with_kid`](Self::with_kid), a JWK's `kid`), else a
+    /// public key's RFC 7638 thumbprint; `None` only for an HMAC secret never given one.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }

@@ -10,6 +10,8 @@
 //! - [`InvalidationSource`]: where invalidations come from.
 //! - `RevocationList` (feature `issuer`): a moka cache in front of a store, implementing
 //!   [`RevocationCheck`].
+//! - [`HeardRevocations`]: the `jti`s a bus announced as revoked, for a resource server
+//!   with no store to ask (it cannot see what was published while it was not listening).
 //! - `PgRevocationBus` (feature `postgres`) and `RedisRevocationBus` (feature `redis`):
 //!   every revocation one node makes reaches the caches of every other node.
 //!
@@ -26,6 +28,7 @@
 //! ```
 
 mod check;
+mod heard;
 mod invalidate;
 #[cfg(feature = "issuer")]
 mod list;
@@ -34,6 +37,7 @@ mod list;
 mod bus;
 
 pub use check::{NoRevocation, RevocationCheck};
+pub use heard::HeardRevocations;
 pub use invalidate::{Invalidate, Invalidation, InvalidationSource, LocalCaches};
 #[cfg(feature = "issuer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::keys::unknown_kid::UnknownKidLog;
 use crate::keys::KeySource;
 
 use super::cache::VerifiedCache;
@@ -294,6 +295,14 @@ impl VerifierBuilder {
             .then(|| VerifiedCache::new(self.cache_capacity, self.cache_max_ttl, self.clock.clone()));
         let policy = ClaimsPolicy { leeway: self.leeway.as_secs(), inherited_scopes: self.inherited_scopes };
         let issuers = issuers.into_boxed_slice();
-        Ok(Verifier { inner: Arc::new(Inner { issuers, policy, clock: self.clock, cache }) })
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                issuers,
+                policy,
+                clock: self.clock,
+                cache,
+                unknown_kids: UnknownKidLog::default(),
+            }),
+        })
     }
 }

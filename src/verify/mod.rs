@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::error::{AuthError, Reason};
+use crate::keys::unknown_kid::UnknownKidLog;
 use crate::keys::{KeySource, Lookup, Miss};
 use crate::revocation::Invalidate;
 use crate::token::VerifiedToken;
@@ -41,6 +42,11 @@ use issuers::IssuerPolicy;
 /// whole token string, for no longer than the token's remaining lifetime. A hit still
 /// checks expiry, and is verified again when its key source has withdrawn a key since
 /// (a remote set refreshed without it, a signer's retired key).
+///
+/// A token refused because its `kid` names no key its issuer's key source holds (a
+/// resource server given the wrong key, or an issuer that rotated to a key it was never
+/// given) is logged at `warn`, once per `kid` per minute, with the `kid` and the key ids
+/// that are known; a flood of random `kid`s gets one summary line a minute.
 ///
 /// A verifier may trust several issuers ([`VerifierBuilder::trust`], [`TrustedIssuer`]),
 /// each with its own [`KeySource`], audiences and `typ` policy. A token is routed by its
@@ -72,6 +78,8 @@ struct Inner {
     policy: ClaimsPolicy,
     clock: Arc<dyn Clock>,
     cache: Option<VerifiedCache>,
+    /// The rate-limited `warn` line for tokens whose `kid` names no known key.
+    unknown_kids: UnknownKidLog,
 }
 
 impl Verifier {
@@ -232,19 +240,33 @@ impl Verifier {
         let algorithm = header.algorithm()?;
         // Read before the key: a withdrawal published after this makes the entry stale.
         let epoch = trusted.keys.epoch();
-        trusted.keys.with_key(header.kid.as_deref(), algorithm, lookup, |key| {
-            // Room for RSA-4096 and every EC/EdDSA/HMAC signature; longer ones spill.
-            let (mut buffer, mut spill) = ([0u8; 512], Vec::new());
-            let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
-            if key.verify(parts.signing_input.as_bytes(), signature) {
-                Ok(())
-            } else {
-                Err(AuthError::invalid_token(Reason::BadSignature))
-            }
-        })?;
+        trusted
+            .keys
+            .with_key(header.kid.as_deref(), algorithm, lookup, |key| {
+                // Room for RSA-4096 and every EC/EdDSA/HMAC signature; longer ones spill.
+                let (mut buffer, mut spill) = ([0u8; 512], Vec::new());
+                let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
+                if key.verify(parts.signing_input.as_bytes(), signature) {
+                    Ok(())
+                } else {
+                    Err(AuthError::invalid_token(Reason::BadSignature))
+                }
+            })
+            .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid.as_deref()))?;
         let build = self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)?;
         // The claims no longer borrow the payload: it moves into the token as its raw claims.
         Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })
+    }
+
+    /// Logs a refusal for an unknown `kid` (rate-limited, at `warn`): the refusal path only.
+    #[cold]
+    fn note_unknown_kid(&self, miss: Miss, trusted: &IssuerPolicy, kid: Option<&str>) -> Miss {
+        if let (Miss::Refused(error), Some(kid)) = (&miss, kid) {
+            if error.reason() == Reason::UnknownKid {
+                self.inner.unknown_kids.refused(&trusted.issuer, kid, || trusted.keys.known_kids());
+            }
+        }
+        miss
     }
 
     /// The issuer whose keys verify this token, with its position: the only one, or the

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{json, Value};
-use tower_passport::{Algorithm, VerifyingKey};
+use tower_passport::{clock::ManualClock, Algorithm, KeySet, Verifier, VerifyingKey};
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "test-api";
@@ -123,6 +123,16 @@ impl TestKey {
     pub fn sign_with(&self, header: &Header, claims: &Value) -> String {
         jsonwebtoken::encode(header, claims, &self.encoding).expect("sign")
     }
+}
+
+/// A verifier for `key`'s tokens of `ISSUER` for `AUDIENCE`, at `NOW`.
+pub fn verifier_for(key: &TestKey) -> Verifier {
+    Verifier::builder(KeySet::new().with_key(key.verifying_key()))
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .clock(ManualClock::new(NOW))
+        .build()
+        .expect("verifier")
 }
 
 /// Valid user-token claims at `NOW`, for user `sub` of client `app`.

@@ -13,6 +13,7 @@ use super::builder::{Config, Location};
 use super::discovery;
 use super::url::display;
 use crate::error::BackendError;
+use crate::keys::unknown_kid::short;
 use crate::keys::KeySet;
 
 /// What only the fetching side knows, behind the fetch lock.
@@ -67,15 +68,6 @@ pub(super) fn chain(error: &BackendError) -> String {
         source = cause.source();
     }
     text
-}
-
-/// At most 64 bytes of a `kid` taken from a token or a document, for logs.
-pub(super) fn short(kid: &str) -> &str {
-    let mut end = kid.len().min(64);
-    while !kid.is_char_boundary(end) {
-        end -= 1;
-    }
-    &kid[..end]
 }
 
 /// One attempt: discovery if the `jwks_uri` is not known yet, then the JWKS.
@@ -234,13 +226,5 @@ mod tests {
         assert_eq!(max_age(&headers(&[])), None);
         assert_eq!(max_age(&headers(&[("cache-control", "max-age=soon")])), None);
         assert_eq!(max_age(&headers(&[("cache-control", "s-maxage=60")])), None);
-    }
-
-    #[test]
-    fn short_cuts_long_kids_on_a_char_boundary() {
-        assert_eq!(short("k1"), "k1");
-        let long = "é".repeat(40);
-        assert_eq!(short(&long).len(), 64);
-        assert!(short(&long).chars().all(|c| c == 'é'));
     }
 }

@@ -18,9 +18,10 @@ use arc_swap::{ArcSwapOption, Guard};
 use tokio::sync::{Mutex, Notify};
 
 use super::builder::Config;
-use super::fetch::{chain, fetch, short, FetchState, Outcome};
+use super::fetch::{chain, fetch, FetchState, Outcome};
 use super::status::{bump, Counters, KeySetStatus};
 use crate::error::{AuthError, BackendError, Reason};
+use crate::keys::unknown_kid::short;
 use crate::keys::KeySet;
 
 /// One fetched set, immutable once published.
