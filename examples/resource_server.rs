@@ -20,7 +20,7 @@
 //! ```
 //!
 //! Environment:
-//! - `BIND` (default `127.0.0.1:8080`);
+//! - `BIND` (default `127.0.0.1:8090`, beside the quickstart's 8080);
 //! - `RUST_LOG`: what to log, as `target=level` pairs and a default level
 //!   (`info,tower_passport=debug`; `info` when unset);
 //! - `PASSPORT_LARAVEL=1`: take Laravel Passport's own tokens
@@ -66,7 +66,7 @@ pub use demo::serve::{init_tracing, log_filter, serve, Limits};
 async fn main() -> Result<(), Box<dyn Error>> {
     init_tracing()?;
     let env = |name: &str| std::env::var(name).ok();
-    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    let bind = env("BIND").unwrap_or_else(|| demo::serve::RESOURCE_SERVER_BIND.into());
     let Configured { verifier, described } = verifier_from(&env)?;
     // Remote keys are fetched now, so a wrong URL stops the server here rather than
     // answering every request 503.

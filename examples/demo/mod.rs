@@ -12,7 +12,9 @@
 //! | `GET /api/m2m` | client-only |
 #![allow(dead_code, unreachable_pub)]
 
+pub mod config;
 pub mod quickstart;
+pub mod seed;
 pub mod serve;
 pub mod sign_in;
 pub mod spa;
