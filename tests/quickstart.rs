@@ -176,24 +176,27 @@ async fn wrong_demo_credentials_are_refused() {
 }
 
 /// Runs `script` through `bash -e` (as a terminal runs a pasted block, stopping at a failed
-/// command): its exit status and stdout, or a panic after `limit`.
-fn run_bash(script: &str, limit: std::time::Duration) -> (std::process::ExitStatus, String) {
+/// command): its exit status, stdout and stderr, or a panic after `limit`.
+fn run_bash(script: &str, limit: std::time::Duration) -> (std::process::ExitStatus, String, String) {
     use std::io::{Read, Write};
     use std::process::{Command, Stdio};
     let mut bash = Command::new("bash")
         .arg("-e")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("bash");
     bash.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("the script");
-    let mut stdout = bash.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut output = String::new();
-        let _ = stdout.read_to_string(&mut output);
-        output
-    });
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut output = String::new();
+            let _ = pipe.read_to_string(&mut output);
+            output
+        })
+    };
+    let stdout = read(Box::new(bash.stdout.take().expect("stdout")));
+    let stderr = read(Box::new(bash.stderr.take().expect("stderr")));
     let deadline = std::time::Instant::now() + limit;
     let status = loop {
         if let Some(status) = bash.try_wait().expect("wait") {
@@ -206,7 +209,7 @@ fn run_bash(script: &str, limit: std::time::Duration) -> (std::process::ExitStat
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    (status, reader.join().expect("stdout"))
+    (status, stdout.join().expect("stdout"), stderr.join().expect("stderr"))
 }
 
 /// Whether `output` (of a walkthrough line) shows what its comment says: each word before
@@ -256,7 +259,7 @@ fn the_printed_walkthrough_holds_when_pasted_as_one_block() {
     let walkthrough = &banner[first..banner.len() - 1];
     let script: String =
         walkthrough.iter().enumerate().map(|(i, line)| format!("{line}\nprintf '\\n@@@ {i}\\n'\n")).collect();
-    let (status, output) = run_bash(&script, std::time::Duration::from_secs(180));
+    let (status, output, errors) = run_bash(&script, std::time::Duration::from_secs(180));
     let mut outputs = vec![String::new(); walkthrough.len()];
     let mut current = String::new();
     for line in output.lines() {
@@ -265,7 +268,7 @@ fn the_printed_walkthrough_holds_when_pasted_as_one_block() {
             None => current.push_str(&format!("{line}\n")),
         }
     }
-    assert!(status.success(), "the walkthrough stopped ({status}):\n{output}");
+    assert!(status.success(), "the walkthrough stopped ({status}):\n{output}\n{errors}");
     let mut checked = 0;
     let mut wrong = Vec::new();
     for (line, output) in walkthrough.iter().zip(&outputs) {

@@ -32,7 +32,7 @@ pub const RESOURCE_SERVER_BIND: &str = "127.0.0.1:8090";
 pub fn init_tracing() -> Result<(), String> {
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref())?;
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .with(tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stderr))
         .with(filter)
         .init();
     Ok(())
