@@ -1,7 +1,7 @@
 //! The quickstart's demo sign-in, the app's side of the authorization code flow: a plain
 //! HTML sign-in form for the demo users (the same `DEMO_USER` / `DEMO_PASSWORD` and
-//! `DEMO_USER2` / `DEMO_PASSWORD2` the password
-//! grant takes) over a real session layer (tower-sessions, in memory), the
+//! `DEMO_USER2` / `DEMO_PASSWORD2` the password grant takes) over a real session layer
+//! (tower-sessions, in memory), the
 //! [`SignedInUser`](tower_passport::endpoint::SignedInUser) hook that reads that session,
 //! and the demo third-party app's callback page, which shows the code it was sent.
 //!
