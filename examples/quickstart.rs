@@ -54,7 +54,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("  audience  {}", config.audience);
     println!("  client    {id} / {secret}   (password, client_credentials, refresh_token)");
     println!("  user      {user} / {password}   (sub 1; signs in at {url}/login too)");
-    println!("  user      {} / {}   (sub 2; signs in at {url}/login too)", config.username2, config.password2);
+    println!(
+        "  user      {} / {}   (sub 2; signs in at {url}/login too)",
+        config.username2, config.password2
+    );
     let app_config = &config.demo_app;
     let redirect_uri = &node.demo_app_redirect_uri;
     println!(
@@ -65,7 +68,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("  scopes    {}", SCOPES.map(|(id, _)| id).join(" "));
     let bus = node.bus_name.map(|name| format!("   (revocation bus: {name})")).unwrap_or_default();
     println!("  store     {}{bus}", demo::config::without_password(&config.store));
-    println!("  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server");
+    println!(
+        "  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server"
+    );
     for note in &config.notes {
         println!("  note      {note}");
     }
@@ -104,7 +109,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("# 3. Refresh: a new pair in the same family; the old access token is revoked.");
     println!("NEW=$(curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token)");
     println!("NEW_ACCESS=$(echo \"$NEW\" | jq -r .access_token)");
-    println!("curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"      # 401: revoked by the refresh");
+    println!(
+        "curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"      # 401: revoked by the refresh"
+    );
     println!("curl -i {url}/api/user -H \"Authorization: Bearer $NEW_ACCESS\"  # 200\n");
     println!("# 4. Reuse the old refresh token: reuse detection revokes the whole family. A reuse within");
     println!("#    3 seconds of the refresh is taken for two tabs refreshing at once, not for theft, and");

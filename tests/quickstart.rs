@@ -217,7 +217,8 @@ fn run_bash(script: &str, limit: std::time::Duration) -> (std::process::ExitStat
 /// output holds (an OAuth error code, `"active":true`).
 fn shows(output: &str, comment: &str) -> Result<(), String> {
     let expected = comment.split(':').next().unwrap_or_default();
-    let status = output.lines().filter(|line| line.starts_with("HTTP/")).last().and_then(|l| l.split_whitespace().nth(1));
+    let status =
+        output.lines().rfind(|line| line.starts_with("HTTP/")).and_then(|l| l.split_whitespace().nth(1));
     for word in expected.split_whitespace() {
         let ok = if word.len() == 3 && word.bytes().all(|b| b.is_ascii_digit()) {
             status == Some(word)
@@ -234,7 +235,8 @@ fn shows(output: &str, comment: &str) -> Result<(), String> {
 #[test]
 fn the_printed_walkthrough_holds_when_pasted_as_one_block() {
     for tool in ["bash", "curl", "jq"] {
-        let found = std::process::Command::new(tool).arg("--version").output().is_ok_and(|out| out.status.success());
+        let found =
+            std::process::Command::new(tool).arg("--version").output().is_ok_and(|out| out.status.success());
         if !found {
             let reason = format!("{tool} is not installed (apt-get install curl jq)");
             let _: Option<()> = tools::unavailable("the printed walkthrough", reason);
@@ -242,14 +244,18 @@ fn the_printed_walkthrough_holds_when_pasted_as_one_block() {
         }
     }
     // The default store, `sqlite://quickstart.db`, in a folder of this test's own.
-    let dir = std::env::temp_dir().join(format!("passport-walkthrough-{}-{}", std::process::id(), rand_suffix()));
+    let dir =
+        std::env::temp_dir().join(format!("passport-walkthrough-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).expect("a folder");
     let mut node = process::QuickstartProcess::start(&[("BIND", "127.0.0.1:0")], Some(&dir));
     let banner = node.banner(process::START).expect("the quickstart starts");
     assert_eq!(process::banner_field(&banner, "store"), "sqlite://quickstart.db", "the default store");
     assert!(dir.join("quickstart.db").exists());
     assert!(
-        banner.iter().any(|line| line.contains("Once you exchanged the code, opening the same URL again skips the screen")),
+        banner
+            .iter()
+            .any(|line| line
+                .contains("Once you exchanged the code, opening the same URL again skips the screen")),
         "the banner says when the screen is skipped: {banner:#?}"
     );
 
@@ -318,20 +324,26 @@ async fn a_container_bind_on_every_interface_gets_a_loopback_issuer() {
     let node = serve(listener, &config).await;
     assert_eq!(node.issuer.issuer_url(), config.issuer);
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let jwks = Request::get(format!("{}/.well-known/jwks.json", config.issuer)).body(Full::default()).expect("request");
+    let jwks = Request::get(format!("{}/.well-known/jwks.json", config.issuer))
+        .body(Full::default())
+        .expect("request");
     assert_eq!(client.request(jwks).await.expect("the issuer URL answers").status(), StatusCode::OK);
 }
 
 #[test]
 fn a_container_bind_starts_the_quickstart_process_with_a_loopback_issuer() {
-    let dir = std::env::temp_dir().join(format!("passport-container-{}-{}", std::process::id(), rand_suffix()));
+    let dir =
+        std::env::temp_dir().join(format!("passport-container-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).expect("a folder");
     let mut node = process::QuickstartProcess::start(&[("BIND", "0.0.0.0:0")], Some(&dir));
     let banner = node.banner(process::START).expect("the quickstart starts on 0.0.0.0");
     let issuer = process::banner_field(&banner, "issuer");
     let url = process::listening_url(&banner);
     assert!(issuer.starts_with("http://127.0.0.1:") && issuer == url, "{issuer} {url}");
-    assert!(banner.iter().any(|line| line.starts_with("  note") && line.contains("PASSPORT_ISSUER")), "{banner:#?}");
+    assert!(
+        banner.iter().any(|line| line.starts_with("  note") && line.contains("PASSPORT_ISSUER")),
+        "{banner:#?}"
+    );
     let jwks = process::http("GET", &format!("{issuer}/.well-known/jwks.json"), &[], "");
     assert_eq!(jwks.map(|(status, _)| status), Some(200));
     drop(node);
@@ -368,7 +380,8 @@ async fn a_bad_demo_app_redirect_uri_is_blamed_on_its_variable() {
 /// A fresh SQLite store URL, and its files to remove.
 fn temp_store() -> (String, Vec<std::path::PathBuf>) {
     let db = std::env::temp_dir().join(format!("passport-seed-{}-{}.db", std::process::id(), rand_suffix()));
-    let files = ["", "-wal", "-shm"].map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", db.display())));
+    let files =
+        ["", "-wal", "-shm"].map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", db.display())));
     (format!("sqlite://{}", db.display()), files.to_vec())
 }
 
@@ -401,7 +414,11 @@ async fn a_second_node_with_other_demo_app_settings_changes_nothing_and_says_so(
     let secret = "another-demo-app-secret-0123456789-abc";
     let second_config = config_of(
         listening,
-        &[("PASSPORT_STORE", &store), ("DEMO_APP_REDIRECT_URI", elsewhere), ("DEMO_APP_CLIENT_SECRET", secret)],
+        &[
+            ("PASSPORT_STORE", &store),
+            ("DEMO_APP_REDIRECT_URI", elsewhere),
+            ("DEMO_APP_CLIENT_SECRET", secret),
+        ],
     );
     let second = build(&second_config).await.expect("the second node starts");
     let after = second.issuer.store().client("demo-app").await.expect("store").expect("the demo app");

@@ -165,7 +165,12 @@ async fn both_demo_users_sign_in_on_the_page_and_through_the_password_grant() {
         (app.config.username2.as_str(), app.config.password2.as_str(), "2"),
     ];
     for (username, password, sub) in users {
-        let form = [("grant_type", "password"), ("username", username), ("password", password), ("scope", "read-posts")];
+        let form = [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+            ("scope", "read-posts"),
+        ];
         let tokens = app.token(&form, Some(client)).await;
         assert_eq!(tokens.status, StatusCode::OK, "{username}: {:?}", tokens.body);
         let me = app.api("/api/user", &text(&tokens.body, "access_token")).await;
@@ -173,7 +178,8 @@ async fn both_demo_users_sign_in_on_the_page_and_through_the_password_grant() {
         assert_eq!(me.body["user"]["id"], sub.parse::<u64>().expect("a number"));
 
         let (cookie, token) = sign_in_page(&app, "/login").await;
-        let (status, _, renewed) = post_sign_in_as(&app, &cookie, &token, (username, password), "/login").await;
+        let (status, _, renewed) =
+            post_sign_in_as(&app, &cookie, &token, (username, password), "/login").await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{username} signs in on the page");
         let cookie = renewed.expect("signing in renews the session id");
         let (_, _, page) = app.get_page(&format!("{}/login", app.base), &cookie).await;
@@ -201,7 +207,10 @@ async fn opening_the_url_again_skips_the_screen_only_once_the_code_was_exchanged
     let (status, headers, _) = app.get_page(&authorize, &cookie).await;
     assert!(status.is_redirection(), "exchanged: the screen is skipped ({status})");
     let callback = location(&headers);
-    assert!(callback.starts_with(&app.config.demo_app.redirect_uri) && callback.contains("code="), "{callback}");
+    assert!(
+        callback.starts_with(&app.config.demo_app.redirect_uri) && callback.contains("code="),
+        "{callback}"
+    );
 }
 
 #[test]

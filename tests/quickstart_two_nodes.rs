@@ -22,13 +22,22 @@ use std::time::{Duration, Instant};
 use process::{banner_field, http, listening_url, QuickstartProcess, START};
 use serde_json::Value;
 
+/// `NAME=value` pairs: an environment.
+type Vars = Vec<(String, String)>;
+
 /// The README's two-node block: the environment both nodes share, and each node's own
 /// variables (the assignments in front of `cargo run`).
-fn readme_two_nodes() -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
+fn readme_two_nodes() -> (Vars, Vec<Vars>) {
     let readme = include_str!("../README.md");
-    let section = readme.find("**A two-node deployment with the quickstart.**").expect("the README's two-node section");
-    let block = readme[section..].split("```sh\n").nth(1).and_then(|rest| rest.split("```").next()).expect("its block");
-    let assignment = |word: &str| word.split_once('=').map(|(name, value)| (name.to_owned(), value.to_owned()));
+    let section =
+        readme.find("**A two-node deployment with the quickstart.**").expect("the README's two-node section");
+    let block = readme[section..]
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("its block");
+    let assignment =
+        |word: &str| word.split_once('=').map(|(name, value)| (name.to_owned(), value.to_owned()));
     let mut shared = Vec::new();
     let mut nodes = Vec::new();
     for line in block.lines().map(str::trim).filter(|line| !line.is_empty()) {
@@ -65,13 +74,16 @@ fn start_together(envs: &[Vec<(String, String)>]) -> Vec<(QuickstartProcess, Res
 fn the_readme_two_node_block_works_as_printed() {
     let (shared, nodes) = readme_two_nodes();
     assert_eq!(nodes.len(), 2, "two nodes: {nodes:?}");
-    let (Ok(postgres), Ok(redis)) = (std::env::var("TEST_POSTGRES_URL"), std::env::var("TEST_REDIS_URL")) else {
+    let (Ok(postgres), Ok(redis)) = (std::env::var("TEST_POSTGRES_URL"), std::env::var("TEST_REDIS_URL"))
+    else {
         eprintln!("skipping: TEST_POSTGRES_URL and TEST_REDIS_URL must both be set");
         return;
     };
     let (store, bus) = (value(&shared, "PASSPORT_STORE"), value(&shared, "PASSPORT_REDIS_URL"));
     if store != Some(postgres.as_str()) || bus != Some(redis.as_str()) {
-        let reason = format!("the README names {store:?} and {bus:?}; this machine's servers are {postgres} and {redis}");
+        let reason = format!(
+            "the README names {store:?} and {bus:?}; this machine's servers are {postgres} and {redis}"
+        );
         let _: Option<()> = tools::unavailable("the README's two-node block", reason);
         return;
     }
@@ -106,7 +118,12 @@ fn the_readme_two_node_block_works_as_printed() {
     let (id, secret) = (words.next().expect("id"), words.nth(1).expect("secret"));
     let form = "content-type: application/x-www-form-urlencoded";
     let credentials = format!("client_id={id}&client_secret={secret}");
-    let issued = http("POST", &format!("{a}/oauth/token"), &[form], &format!("grant_type=client_credentials&scope=check-status&{credentials}"));
+    let issued = http(
+        "POST",
+        &format!("{a}/oauth/token"),
+        &[form],
+        &format!("grant_type=client_credentials&scope=check-status&{credentials}"),
+    );
     let (status, body) = issued.expect("node A answers");
     assert_eq!(status, 200, "{body}");
     let token: Value = serde_json::from_str(&body).expect("json");
@@ -114,7 +131,8 @@ fn the_readme_two_node_block_works_as_printed() {
     let bearer = format!("authorization: Bearer {token}");
     let at_b = || http("GET", &format!("{b}/api/m2m"), &[&bearer], "").map(|(status, _)| status);
     assert_eq!(at_b(), Some(200), "node B accepts node A's token");
-    let revoked = http("POST", &format!("{a}/oauth/revoke"), &[form], &format!("token={token}&{credentials}"));
+    let revoked =
+        http("POST", &format!("{a}/oauth/revoke"), &[form], &format!("token={token}&{credentials}"));
     assert_eq!(revoked.map(|(status, _)| status), Some(200));
     let deadline = Instant::now() + Duration::from_secs(30);
     while at_b() != Some(401) && Instant::now() < deadline {
@@ -150,13 +168,17 @@ fn four_quickstarts_started_at_once_on_an_empty_database_all_come_up() {
     let ours = format!("tpqs\\_{}\\_%", std::process::id());
     let stale: Vec<String> = runtime
         .block_on(
-            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'tpqs\\_%' AND datname NOT LIKE $1")
-                .bind(ours)
-                .fetch_all(&admin),
+            sqlx::query_scalar(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'tpqs\\_%' AND datname NOT LIKE $1",
+            )
+            .bind(ours)
+            .fetch_all(&admin),
         )
         .unwrap_or_default();
     for name in stale {
-        let _ = runtime.block_on(sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&admin));
+        let _ = runtime.block_on(
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&admin),
+        );
     }
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/sql/migrations"))
         .expect("the migrations")
@@ -166,9 +188,12 @@ fn four_quickstarts_started_at_once_on_an_empty_database_all_come_up() {
     let mut good_rounds = 0;
     for round in 0..ROUNDS {
         let name = format!("tpqs_{}_{round}", std::process::id());
-        runtime.block_on(sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin)).expect("create");
+        runtime
+            .block_on(sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin))
+            .expect("create");
         let store = with_database(&url, &name);
-        let env = vec![("PASSPORT_STORE".to_owned(), store.clone()), ("BIND".to_owned(), "127.0.0.1:0".to_owned())];
+        let env =
+            vec![("PASSPORT_STORE".to_owned(), store.clone()), ("BIND".to_owned(), "127.0.0.1:0".to_owned())];
         let started = start_together(&vec![env; NODES]);
         let mut failures = Vec::new();
         for (node, banner) in &started {
@@ -187,11 +212,15 @@ fn four_quickstarts_started_at_once_on_an_empty_database_all_come_up() {
         let applied = runtime.block_on(async {
             let pool = sqlx::PgPool::connect(&store).await?;
             let rows: Vec<(i64, bool)> =
-                sqlx::query_as("SELECT version, success FROM passport_migrations ORDER BY version").fetch_all(&pool).await?;
+                sqlx::query_as("SELECT version, success FROM passport_migrations ORDER BY version")
+                    .fetch_all(&pool)
+                    .await?;
             pool.close().await;
             Ok::<_, sqlx::Error>(rows)
         });
-        let _ = runtime.block_on(sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&admin));
+        let _ = runtime.block_on(
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&admin),
+        );
         let once = matches!(&applied, Ok(rows) if rows.len() == migrations && rows.iter().all(|(_, ok)| *ok));
         good_rounds += usize::from(once && failures.is_empty());
         rounds.push(format!(

@@ -90,13 +90,18 @@ impl QuickstartConfig {
     /// `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and `DEMO_APP_REDIRECT_URI` (an empty
     /// value counts as unset). A client secret must be at least 32 characters of letters,
     /// digits and `-._~`.
-    pub fn from_vars(listening: SocketAddr, var: impl Fn(&str) -> Option<String>) -> Result<Self, Box<dyn Error>> {
+    pub fn from_vars(
+        listening: SocketAddr,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Box<dyn Error>> {
         let set = |name: &str| var(name).filter(|value| !value.is_empty());
         let set_variables: Vec<&'static str> =
             VARIABLES.into_iter().filter(|name| set(name).is_some()).collect();
         let or = |name: &str, default: &str| set(name).unwrap_or_else(|| default.to_owned());
         let signing_key = match set("PASSPORT_PRIVATE_KEY") {
-            Some(value) if value.trim_start().starts_with("-----BEGIN") => Some(Arc::new(SigningKeyPem(value))),
+            Some(value) if value.trim_start().starts_with("-----BEGIN") => {
+                Some(Arc::new(SigningKeyPem(value)))
+            }
             Some(path) => Some(Arc::new(SigningKeyPem(
                 std::fs::read_to_string(path.trim())
                     .map_err(|e| format!("cannot read PASSPORT_PRIVATE_KEY {path}: {e}"))?,

@@ -97,7 +97,10 @@ async fn seed_demo_clients(
     for client in &seeds {
         let seeded = seed(issuer, client).await?;
         if seeded.client.revoked {
-            tracing::info!(client_id = client.id, "this demo client is revoked in the store and stays revoked");
+            tracing::info!(
+                client_id = client.id,
+                "this demo client is revoked in the store and stays revoked"
+            );
         }
         for conflict in &seeded.conflicts {
             tracing::warn!("{conflict}");

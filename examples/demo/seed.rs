@@ -60,7 +60,8 @@ impl fmt::Display for SeedConflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self { client_id, field, variable, values } = self;
         let name = variable.name;
-        let configured = if variable.set { format!("{name}") } else { format!("this node's default ({name} is unset)") };
+        let configured =
+            if variable.set { name.to_owned() } else { format!("this node's default ({name} is unset)") };
         write!(f, "demo client {client_id:?} is already stored with another {field} than {configured}")?;
         if let Some((stored, configured)) = values {
             write!(f, " (stored {stored}, configured {configured})")?;

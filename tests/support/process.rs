@@ -42,7 +42,8 @@ pub fn quickstart_binary() -> PathBuf {
     for dir in ["src", "examples"] {
         collect_sources(&root.join(dir), &mut sources);
     }
-    if let Some((newer, _)) = sources.iter().filter(|(_, modified)| *modified > built).max_by_key(|(_, m)| *m) {
+    if let Some((newer, _)) = sources.iter().filter(|(_, modified)| *modified > built).max_by_key(|(_, m)| *m)
+    {
         panic!("{} is older than {}: {hint}", binary.display(), newer.display());
     }
     binary
@@ -74,7 +75,12 @@ impl QuickstartProcess {
     /// (this process's when `None`).
     pub fn start(vars: &[(&str, &str)], cwd: Option<&Path>) -> Self {
         let mut command = Command::new(quickstart_binary());
-        command.env_clear().envs(vars.iter().copied()).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .env_clear()
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }
@@ -159,7 +165,8 @@ pub fn banner_field(banner: &[String], label: &str) -> String {
 pub fn http(method: &str, url: &str, headers: &[&str], body: &str) -> Option<(u16, String)> {
     use std::io::Write;
     let rest = url.strip_prefix("http://")?;
-    let (authority, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let (authority, path) =
+        rest.split_once('/').map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
     let mut stream = std::net::TcpStream::connect(authority).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
