@@ -10,6 +10,8 @@ mod demo;
 mod process;
 #[path = "support/tools.rs"]
 mod tools;
+#[path = "support/walkthrough.rs"]
+mod walkthrough;
 
 use std::net::SocketAddr;
 
@@ -175,63 +177,6 @@ async fn wrong_demo_credentials_are_refused() {
     assert_eq!(jwks.body["keys"].as_array().map(Vec::len), Some(1));
 }
 
-/// Runs `script` through `bash -e` (as a terminal runs a pasted block, stopping at a failed
-/// command): its exit status, stdout and stderr, or a panic after `limit`.
-fn run_bash(script: &str, limit: std::time::Duration) -> (std::process::ExitStatus, String, String) {
-    use std::io::{Read, Write};
-    use std::process::{Command, Stdio};
-    let mut bash = Command::new("bash")
-        .arg("-e")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("bash");
-    bash.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("the script");
-    let read = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut output = String::new();
-            let _ = pipe.read_to_string(&mut output);
-            output
-        })
-    };
-    let stdout = read(Box::new(bash.stdout.take().expect("stdout")));
-    let stderr = read(Box::new(bash.stderr.take().expect("stderr")));
-    let deadline = std::time::Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = bash.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = bash.kill();
-            let _ = bash.wait();
-            panic!("the walkthrough took longer than {limit:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    (status, stdout.join().expect("stdout"), stderr.join().expect("stderr"))
-}
-
-/// Whether `output` (of a walkthrough line) shows what its comment says: each word before
-/// the comment's `:` is an HTTP status (the status line `curl -i` printed) or text the
-/// output holds (an OAuth error code, `"active":true`).
-fn shows(output: &str, comment: &str) -> Result<(), String> {
-    let expected = comment.split(':').next().unwrap_or_default();
-    let status =
-        output.lines().rfind(|line| line.starts_with("HTTP/")).and_then(|l| l.split_whitespace().nth(1));
-    for word in expected.split_whitespace() {
-        let ok = if word.len() == 3 && word.bytes().all(|b| b.is_ascii_digit()) {
-            status == Some(word)
-        } else {
-            output.contains(word)
-        };
-        if !ok {
-            return Err(format!("expected {word} (status {status:?})"));
-        }
-    }
-    Ok(())
-}
-
 #[test]
 fn the_printed_walkthrough_holds_when_pasted_as_one_block() {
     for tool in ["bash", "curl", "jq"] {
@@ -259,35 +204,27 @@ fn the_printed_walkthrough_holds_when_pasted_as_one_block() {
         "the banner says when the screen is skipped: {banner:#?}"
     );
 
-    // Everything from step 0 to the last line before "Ctrl-C", as printed, with a marker
-    // after each line to tell the lines' outputs apart.
+    // Everything from step 0 to the last line before "Ctrl-C", as printed.
     let first = banner.iter().position(|line| line.starts_with("# 0.")).expect("step 0");
-    let walkthrough = &banner[first..banner.len() - 1];
-    let script: String =
-        walkthrough.iter().enumerate().map(|(i, line)| format!("{line}\nprintf '\\n@@@ {i}\\n'\n")).collect();
-    let (status, output, errors) = run_bash(&script, std::time::Duration::from_secs(180));
-    let mut outputs = vec![String::new(); walkthrough.len()];
-    let mut current = String::new();
-    for line in output.lines() {
-        match line.strip_prefix("@@@ ").and_then(|i| i.parse::<usize>().ok()) {
-            Some(i) => outputs[i] = std::mem::take(&mut current),
-            None => current.push_str(&format!("{line}\n")),
-        }
-    }
-    assert!(status.success(), "the walkthrough stopped ({status}):\n{output}\n{errors}");
-    let mut checked = 0;
-    let mut wrong = Vec::new();
-    for (line, output) in walkthrough.iter().zip(&outputs) {
-        let Some((_, comment)) = line.rsplit_once(" # ").filter(|_| !line.starts_with('#')) else { continue };
-        checked += 1;
-        if let Err(why) = shows(output, comment) {
-            wrong.push(format!("{line}\n  {why}; it printed:\n{output}"));
-        }
-    }
-    assert!(wrong.is_empty(), "the walkthrough says otherwise than it does:\n{}", wrong.join("\n"));
+    let checked =
+        walkthrough::run_and_check(&banner[first..banner.len() - 1]).unwrap_or_else(|why| panic!("{why}"));
     assert!(checked >= 10, "every step's lines are checked ({checked})");
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_walkthrough_check_reads_statuses_and_codes() {
+    let unauthorized =
+        "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer error=\"invalid_token\"\r\n\r\n";
+    assert!(walkthrough::shows(unauthorized, "401: the family died").is_ok());
+    assert!(walkthrough::shows(unauthorized, "200").is_err());
+    let forbidden = "HTTP/1.1 403 Forbidden\r\nwww-authenticate: Bearer error=\"insufficient_scope\"\r\n";
+    assert!(walkthrough::shows(forbidden, "403 insufficient_scope: admin is not").is_ok());
+    assert!(walkthrough::shows(unauthorized, "403 insufficient_scope").is_err());
+    assert!(walkthrough::shows(r#"{"active":true,"scope":"x"}"#, r#""active":true"#).is_ok());
+    assert!(walkthrough::shows(r#"{"active":false}"#, r#""active":true"#).is_err());
+    assert!(walkthrough::shows(r#"{"error":"invalid_request"}"#, "invalid_grant").is_err());
 }
 
 fn rand_suffix() -> u128 {
