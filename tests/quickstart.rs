@@ -376,6 +376,21 @@ async fn a_second_node_with_other_demo_app_settings_changes_nothing_and_says_so(
 }
 
 #[test]
+fn the_banner_prints_a_store_url_without_its_password() {
+    use demo::config::without_password;
+    assert_eq!(
+        without_password("postgres://app:s3cret@db:5432/passport"),
+        "postgres://app:***@db:5432/passport"
+    );
+    assert_eq!(without_password("redis://:s3cret@cache:6379/0"), "redis://:***@cache:6379/0");
+    assert_eq!(
+        without_password("postgres://postgres@127.0.0.1:5432/test"),
+        "postgres://postgres@127.0.0.1:5432/test"
+    );
+    assert_eq!(without_password("sqlite://quickstart.db"), "sqlite://quickstart.db");
+}
+
+#[test]
 fn the_two_examples_default_to_different_ports() {
     assert_ne!(demo::serve::QUICKSTART_BIND, demo::serve::RESOURCE_SERVER_BIND);
 }

@@ -198,6 +198,10 @@ fn four_quickstarts_started_at_once_on_an_empty_database_all_come_up() {
         let mut failures = Vec::new();
         for (node, banner) in &started {
             let up = banner.as_ref().map_err(Clone::clone).and_then(|banner| {
+                let store_line = banner_field(banner, "store");
+                if !store_line.ends_with("(revocation bus: PostgreSQL LISTEN/NOTIFY)") {
+                    return Err(format!("the banner names another bus: {store_line}"));
+                }
                 let jwks = format!("{}/.well-known/jwks.json", listening_url(banner));
                 match http("GET", &jwks, &[], "") {
                     Some((200, _)) => Ok(()),
