@@ -258,6 +258,11 @@ async fn a_container_bind_on_every_interface_gets_a_loopback_issuer() {
     let config = config_of(listening, &[]);
     assert_eq!(config.issuer, format!("http://127.0.0.1:{}", listening.port()), "never 0.0.0.0");
     assert!(config.notes.iter().any(|note| note.contains("PASSPORT_ISSUER")), "{:?}", config.notes);
+    let v6 = config_of("[::]:8080".parse().expect("addr"), &[]);
+    assert_eq!(
+        (v6.issuer.as_str(), v6.demo_app.redirect_uri.as_str()),
+        ("http://[::1]:8080", "http://[::1]:8080/demo-app/callback")
+    );
     let node = serve(listener, &config).await;
     assert_eq!(node.issuer.issuer_url(), config.issuer);
     let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
