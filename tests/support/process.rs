@@ -37,13 +37,19 @@ pub fn quickstart_binary() -> PathBuf {
     let built = std::fs::metadata(&binary)
         .and_then(|meta| meta.modified())
         .unwrap_or_else(|e| panic!("{} is missing ({e}): {hint}", binary.display()));
+    // What the example is built from: the library (not its `passport` binary), the example
+    // and its demo modules.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut sources = Vec::new();
-    for dir in ["src", "examples"] {
-        collect_sources(&root.join(dir), &mut sources);
+    collect_sources(&root.join("src"), &mut sources);
+    collect_sources(&root.join("examples/demo"), &mut sources);
+    sources.retain(|(path, _)| !path.starts_with(root.join("src/bin")));
+    if let Ok(modified) = std::fs::metadata(root.join("examples/quickstart.rs")).and_then(|m| m.modified()) {
+        sources.push((root.join("examples/quickstart.rs"), modified));
     }
-    if let Some((newer, _)) = sources.iter().filter(|(_, modified)| *modified > built).max_by_key(|(_, m)| *m)
-    {
+    let newest =
+        sources.iter().filter(|(_, modified)| *modified > built).max_by_key(|(_, modified)| *modified);
+    if let Some((newer, _)) = newest {
         panic!("{} is older than {}: {hint}", binary.display(), newer.display());
     }
     binary
