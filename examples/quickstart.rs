@@ -8,16 +8,23 @@
 //! cargo run --example quickstart
 //! ```
 //!
-//! Environment: `BIND` (default `127.0.0.1:8080`), `PASSPORT_ISSUER` (default
-//! `http://<BIND>`), `PASSPORT_AUDIENCE` (default `quickstart-api`),
-//! `PASSPORT_PRIVATE_KEY` (a PEM, or the path of one; otherwise a key is generated once
-//! and kept in the store), `PASSPORT_STORE` (`sqlite://quickstart.db` by default,
-//! `memory`, `postgres://…` (which also starts the LISTEN/NOTIFY revocation bus) or
-//! `redis://…`), `PASSPORT_REDIS_URL` (the Redis revocation bus beside a SQL store),
-//! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`, the demo
-//! third-party app's `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and
-//! `DEMO_APP_REDIRECT_URI` (by default the quickstart's own `/demo-app/callback` page, which
-//! shows the code), and `RUST_LOG` (`target=level` pairs, `info` by default).
+//! Environment: `BIND` (default `127.0.0.1:8080`; `0.0.0.0:8080` in a container),
+//! `PASSPORT_ISSUER` (default `http://<BIND>`, with `127.0.0.1` for `0.0.0.0`),
+//! `PASSPORT_AUDIENCE` (default `quickstart-api`), `PASSPORT_PRIVATE_KEY` (a PEM, or the
+//! path of one; otherwise a key is generated once and kept in the store), `PASSPORT_STORE`
+//! (`sqlite://quickstart.db` by default, `memory`, `postgres://…` (which also starts the
+//! LISTEN/NOTIFY revocation bus) or `redis://…`), `PASSPORT_REDIS_URL` (the Redis
+//! revocation bus beside a SQL store), `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, the demo
+//! users `DEMO_USER` / `DEMO_PASSWORD` (sub 1) and `DEMO_USER2` / `DEMO_PASSWORD2` (sub 2),
+//! the demo third-party app's `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`,
+//! `DEMO_APP_NAME` and `DEMO_APP_REDIRECT_URI` (by default the quickstart's own
+//! `/demo-app/callback` page, which shows the code: on the issuer's origin when that is
+//! https or loopback, else on a loopback address of this node), and `RUST_LOG`
+//! (`target=level` pairs, `info` by default).
+//!
+//! On a store that already holds the demo clients (a restart, or another node), the stored
+//! clients stay as they are: a revoked one stays revoked, and a setting that differs is
+//! logged as a warning naming the variable, not applied.
 
 #[path = "demo/mod.rs"]
 mod demo;
@@ -25,6 +32,7 @@ mod demo;
 use std::error::Error;
 use std::process::ExitCode;
 
+use demo::config::reachable_url;
 use demo::quickstart::{authorization_url, build, pkce_pair, QuickstartConfig, NATIVE_CLIENT_ID, SCOPES};
 
 #[tokio::main]
@@ -34,15 +42,16 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn Error>> {
     demo::serve::init_tracing()?;
-    let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let config = QuickstartConfig::from_env(&bind)?;
-    let node = build(&config).await?;
-    let (issuer, app) = (&node.issuer, node.app.clone());
+    let bind = std::env::var("BIND").unwrap_or_else(|_| demo::serve::QUICKSTART_BIND.into());
     let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|e| {
         demo::exit::context(format!("BIND={bind}: cannot listen there (set BIND to another address)"), e)
     })?;
+    let listening = listener.local_addr()?;
+    let config = QuickstartConfig::from_env(listening)?;
+    let node = build(&config).await?;
+    let (issuer, app) = (&node.issuer, node.app.clone());
 
-    let url = format!("http://{bind}");
+    let url = reachable_url(listening);
     let (id, secret) = (&config.client_id, &config.client_secret);
     let (user, password) = (&config.username, &config.password);
     println!("tower-passport quickstart on {url}");
@@ -50,51 +59,58 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("  audience  {}", config.audience);
     println!("  client    {id} / {secret}   (password, client_credentials, refresh_token)");
     println!("  user      {user} / {password}   (sub 1; signs in at {url}/login too)");
-    let app_config = &config.demo_app;
     println!(
-        "  demo app  {} / {}   \"{}\", third-party: authorization_code -> {}",
-        app_config.client_id, app_config.client_secret, app_config.name, app_config.redirect_uri
+        "  user      {} / {}   (sub 2; signs in at {url}/login too)",
+        config.username2, config.password2
+    );
+    let app_config = &config.demo_app;
+    let redirect_uri = &node.demo_app_redirect_uri;
+    println!(
+        "  demo app  {} / {}   \"{}\", third-party: authorization_code -> {redirect_uri}",
+        app_config.client_id, app_config.client_secret, app_config.name
     );
     println!("  CLI app   {NATIVE_CLIENT_ID}   first-party public client (no approval screen), http://127.0.0.1:<any port>/callback");
     println!("  scopes    {}", SCOPES.map(|(id, _)| id).join(" "));
+    let bus = node.bus_name.map(|name| format!("   (revocation bus: {name})")).unwrap_or_default();
+    println!("  store     {}{bus}", demo::config::without_password(&config.store));
     println!(
-        "  store     {}{}",
-        config.store,
-        if node.bus.is_some() { "   (revocation bus: LISTEN/NOTIFY)" } else { "" }
+        "  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server"
     );
-    println!(
-        "  keys      {url}/.well-known/jwks.json   metadata {url}/.well-known/oauth-authorization-server\n"
-    );
+    for note in &config.notes {
+        println!("  note      {note}");
+    }
+    println!();
     // A fresh PKCE pair and state for the walkthrough: the URL carries the challenge, the
     // terminal keeps the verifier for the exchange.
     let (verifier, challenge) = pkce_pair()?;
     let (state, _) = pkce_pair()?;
     let state = &state[..16];
-    let authorize =
-        authorization_url(issuer, &app_config.client_id, &app_config.redirect_uri, state, &challenge);
+    let authorize = authorization_url(issuer, &app_config.client_id, redirect_uri, state, &challenge);
     println!("# 0. The authorization code flow with PKCE, in a browser. Open:");
     println!("#    {authorize}");
     println!("#    sign in as {user}, approve, and the demo app's callback page shows the code");
     println!("#    (with state={state} and iss). Then, in this shell:");
     println!("APP='{}:{}'; VERIFIER='{verifier}'", app_config.client_id, app_config.client_secret);
     println!("#    and run the curl command the callback page shows (once, within 10 minutes).");
-    println!("#    Open the same URL again: the screen is skipped, the scopes are already granted.");
+    println!("#    Once you exchanged the code, opening the same URL again skips the screen: the user");
+    println!("#    holds the demo app's tokens for these scopes (revoking them brings the screen back).");
     let cli =
         authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
     println!("#    The first-party CLI never sees the screen (nothing listens on port 8976: the code");
     println!("#    is in the address bar; a real CLI listens there):\n#    {cli}");
     println!("#    And {url}/demo/spa: the first-party page, whose script calls the API over the");
     println!("#    laravel_token cookie (Passport's CreateFreshApiToken), with no token at all.\n");
-    println!("# The walkthrough uses curl and jq.");
+    println!("# The walkthrough uses curl and jq; paste it whole or a line at a time. A comment at the");
+    println!("# end of a line says what it answers.");
     println!("# 1. A client-credentials token (no user), and the client-only route:");
     println!("M2M=$(curl -s -u '{id}:{secret}' -d grant_type=client_credentials -d scope=check-status {url}/oauth/token | jq -r .access_token)");
-    println!("curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"\n");
+    println!("curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"   # 200\n");
     println!("# 2. A user token through the password grant (an explicit opt-in; RFC 9700 discourages it):");
     println!("TOKENS=$(curl -s -u '{id}:{secret}' -d grant_type=password --data-urlencode 'username={user}' --data-urlencode 'password={password}' -d 'scope=read-posts write-posts' {url}/oauth/token)");
     println!("ACCESS=$(echo \"$TOKENS\" | jq -r .access_token); REFRESH=$(echo \"$TOKENS\" | jq -r .refresh_token)");
-    println!("curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"");
-    println!("curl -i {url}/api/posts -H \"Authorization: Bearer $ACCESS\"            # read-posts: 200");
-    println!("curl -i -X DELETE {url}/api/posts/1 -H \"Authorization: Bearer $ACCESS\" # admin: 403 insufficient_scope\n");
+    println!("curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"             # 200");
+    println!("curl -i {url}/api/posts -H \"Authorization: Bearer $ACCESS\"            # 200: read-posts is granted");
+    println!("curl -i -X DELETE {url}/api/posts/1 -H \"Authorization: Bearer $ACCESS\" # 403 insufficient_scope: admin is not\n");
     println!("# 3. Refresh: a new pair in the same family; the old access token is revoked.");
     println!("NEW=$(curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token)");
     println!("NEW_ACCESS=$(echo \"$NEW\" | jq -r .access_token)");
@@ -102,12 +118,15 @@ async fn run() -> Result<(), Box<dyn Error>> {
         "curl -i {url}/api/user -H \"Authorization: Bearer $ACCESS\"      # 401: revoked by the refresh"
     );
     println!("curl -i {url}/api/user -H \"Authorization: Bearer $NEW_ACCESS\"  # 200\n");
-    println!("# 4. Reuse the old refresh token: reuse detection revokes the whole family.");
+    println!("# 4. Reuse the old refresh token: reuse detection revokes the whole family. A reuse within");
+    println!("#    3 seconds of the refresh is taken for two tabs refreshing at once, not for theft, and");
+    println!("#    changes nothing; so wait that race window out first.");
+    println!("sleep 4");
     println!("curl -s -u '{id}:{secret}' -d grant_type=refresh_token -d \"refresh_token=$REFRESH\" {url}/oauth/token   # invalid_grant");
     println!("curl -i {url}/api/user -H \"Authorization: Bearer $NEW_ACCESS\"  # 401: the family died\n");
     println!("# 5. Introspect and revoke (RFC 7662, RFC 7009):");
-    println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/introspect");
-    println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/revoke; curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"");
+    println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/introspect   # \"active\":true");
+    println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/revoke; curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"   # 401: revoked");
     println!("\nCtrl-C stops the server.");
 
     // Header-read and idle timeouts, a connection bound, load shedding, a concurrency

@@ -27,7 +27,7 @@
 //! ```
 //!
 //! Environment:
-//! - `BIND` (default `127.0.0.1:8080`);
+//! - `BIND` (default `127.0.0.1:8090`, beside the quickstart's 8080);
 //! - `RUST_LOG`: what to log, as `target=level` pairs and a default level
 //!   (`info,tower_passport=debug`; `info` when unset);
 //! - `PASSPORT_LARAVEL=1`: take Laravel Passport's own tokens
@@ -113,7 +113,7 @@ async fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn Error>> {
     init_tracing()?;
     let env = |name: &str| std::env::var(name).ok();
-    let bind = env("BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+    let bind = env("BIND").unwrap_or_else(|| demo::serve::RESOURCE_SERVER_BIND.into());
     let ResourceServer { app, described, revocations, bus: _bus } = build(&env).await?;
     println!("verifying {described} on http://{bind}");
     println!("revocations: {revocations}");

@@ -49,7 +49,8 @@ async fn sign_in_page(app: &QuickstartApp, next: &str) -> (String, String) {
     (cookie, hidden(&body, "token"))
 }
 
-/// Posts the sign-in form; the status, the Location if any, and the renewed session cookie.
+/// Posts the sign-in form as the first demo user; the status, the Location if any, and the
+/// renewed session cookie.
 async fn post_sign_in(
     app: &QuickstartApp,
     cookie: &str,
@@ -57,12 +58,18 @@ async fn post_sign_in(
     password: &str,
     next: &str,
 ) -> (StatusCode, Option<String>, Option<String>) {
-    let form = [
-        ("username", app.config.username.as_str()),
-        ("password", password),
-        ("next", next),
-        ("token", token),
-    ];
+    post_sign_in_as(app, cookie, token, (&app.config.username, password), next).await
+}
+
+/// [`post_sign_in`] as `(username, password)`.
+async fn post_sign_in_as(
+    app: &QuickstartApp,
+    cookie: &str,
+    token: &str,
+    (username, password): (&str, &str),
+    next: &str,
+) -> (StatusCode, Option<String>, Option<String>) {
+    let form = [("username", username), ("password", password), ("next", next), ("token", token)];
     let (status, headers, _) = app.post_form(&format!("{}/login", app.base), cookie, &form).await;
     (status, headers.get(LOCATION).map(|_| location(&headers)), session_cookie(&headers))
 }
@@ -93,22 +100,7 @@ async fn the_walkthrough_flow_works_on_sqlite_with_the_own_callback_page() {
     let (status, _, screen) = app.get_page(&authorize, &cookie).await;
     assert_eq!(status, StatusCode::OK, "{screen}");
     assert!(screen.contains(&app.config.demo_app.name));
-    let approve = screen.split("</form>").next().expect("the Approve form");
-    let fields: Vec<(String, String)> = approve
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|input| {
-            let name = input.split('"').next().expect("a name").to_owned();
-            (name.clone(), hidden(approve, &name))
-        })
-        .collect();
-    assert!(fields.iter().any(|(name, _)| name == "csrf_token"), "{approve}");
-    let mut form: Vec<(&str, &str)> =
-        fields.iter().filter(|(name, _)| name != "decision").map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    form.push(("decision", "approve"));
-    let (status, headers, _) = app.post_form(&format!("{}/oauth/authorize", app.base), &cookie, &form).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let callback = location(&headers);
+    let callback = approve(&app, &screen, &cookie).await;
     assert!(callback.starts_with(&app.config.demo_app.redirect_uri), "{callback}");
 
     // The callback page shows the code, state and iss, and the exchange to run.
@@ -135,6 +127,90 @@ async fn the_walkthrough_flow_works_on_sqlite_with_the_own_callback_page() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["sub"], "1");
     assert_eq!(me.body["client_id"], "demo-app");
+}
+
+/// Posts the approval screen's Approve form with its hidden fields: where it sends the
+/// browser (the client's redirect URI, with the code).
+async fn approve(app: &QuickstartApp, screen: &str, cookie: &str) -> String {
+    let approve = screen.split("</form>").next().expect("the Approve form");
+    let fields: Vec<(String, String)> = approve
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|input| {
+            let name = input.split('"').next().expect("a name").to_owned();
+            (name.clone(), hidden(approve, &name))
+        })
+        .collect();
+    assert!(fields.iter().any(|(name, _)| name == "csrf_token"), "{approve}");
+    let mut form: Vec<(&str, &str)> =
+        fields.iter().filter(|(name, _)| name != "decision").map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    form.push(("decision", "approve"));
+    let (status, headers, _) = app.post_form(&format!("{}/oauth/authorize", app.base), cookie, &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    location(&headers)
+}
+
+/// The `code` parameter of a redirect to the callback.
+fn code_in(callback: &str) -> String {
+    let query = callback.split_once('?').expect("a query").1;
+    form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "code").expect("a code").1.into_owned()
+}
+
+#[tokio::test]
+async fn both_demo_users_sign_in_on_the_page_and_through_the_password_grant() {
+    let app = start("memory").await;
+    let client = (app.config.client_id.as_str(), app.config.client_secret.as_str());
+    let users = [
+        (app.config.username.as_str(), app.config.password.as_str(), "1"),
+        (app.config.username2.as_str(), app.config.password2.as_str(), "2"),
+    ];
+    for (username, password, sub) in users {
+        let form = [
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+            ("scope", "read-posts"),
+        ];
+        let tokens = app.token(&form, Some(client)).await;
+        assert_eq!(tokens.status, StatusCode::OK, "{username}: {:?}", tokens.body);
+        let me = app.api("/api/user", &text(&tokens.body, "access_token")).await;
+        assert_eq!(me.body["sub"], sub);
+        assert_eq!(me.body["user"]["id"], sub.parse::<u64>().expect("a number"));
+
+        let (cookie, token) = sign_in_page(&app, "/login").await;
+        let (status, _, renewed) =
+            post_sign_in_as(&app, &cookie, &token, (username, password), "/login").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{username} signs in on the page");
+        let cookie = renewed.expect("signing in renews the session id");
+        let (_, _, page) = app.get_page(&format!("{}/login", app.base), &cookie).await;
+        assert!(page.contains(&format!("signed in as <strong>{username}</strong>")), "{page}");
+    }
+}
+
+#[tokio::test]
+async fn opening_the_url_again_skips_the_screen_only_once_the_code_was_exchanged() {
+    let app = start("memory").await;
+    let (verifier, challenge) = pkce_pair().expect("pkce");
+    let authorize = app.demo_app_url("again", &challenge);
+    let (cookie, token) = sign_in_page(&app, &authorize).await;
+    let (_, _, renewed) = post_sign_in(&app, &cookie, &token, &app.config.password, &authorize).await;
+    let cookie = renewed.expect("signed in");
+    let (status, _, screen) = app.get_page(&authorize, &cookie).await;
+    assert_eq!(status, StatusCode::OK, "the screen");
+    let code = code_in(&approve(&app, &screen, &cookie).await);
+
+    let (status, _, _) = app.get_page(&authorize, &cookie).await;
+    assert_eq!(status, StatusCode::OK, "approved but not exchanged: the screen again");
+
+    let tokens = app.exchange(&code, &verifier).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{:?}", tokens.body);
+    let (status, headers, _) = app.get_page(&authorize, &cookie).await;
+    assert!(status.is_redirection(), "exchanged: the screen is skipped ({status})");
+    let callback = location(&headers);
+    assert!(
+        callback.starts_with(&app.config.demo_app.redirect_uri) && callback.contains("code="),
+        "{callback}"
+    );
 }
 
 #[test]

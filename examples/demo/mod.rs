@@ -12,8 +12,10 @@
 //! | `GET /api/m2m` | client-only |
 #![allow(dead_code, unreachable_pub)]
 
+pub mod config;
 pub mod exit;
 pub mod quickstart;
+pub mod seed;
 pub mod serve;
 pub mod sign_in;
 pub mod spa;

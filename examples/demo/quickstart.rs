@@ -10,59 +10,23 @@ use axum::Router;
 use tower::ServiceBuilder;
 use tower_passport::cookie::FirstPartyCookie;
 use tower_passport::endpoint::FreshApiTokenLayer;
-use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers};
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport::store::ClientRecord;
 use tower_passport::store::SettingsStore;
-use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
+use tower_passport::store::{AnyStore, GrantType};
 use tower_passport::{Algorithm, GuardLayer};
 
+pub use super::config::QuickstartConfig;
 use super::exit::context;
+use super::seed::{seed, Seed, SeedConflict, SeedVariables, Variable};
 use super::sign_in::{self, SignInPages};
 use super::spa;
 use super::{find_user, router};
-
-/// What the quickstart is configured with (from the environment in the example).
-#[derive(Clone, Debug)]
-pub struct QuickstartConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub client_id: String,
-    pub client_secret: String,
-    pub username: String,
-    pub password: String,
-    /// PBKDF2 rounds for the demo user's password.
-    pub password_iterations: u32,
-    pub signing_key: Option<Arc<SigningKeyPem>>,
-    /// `PASSPORT_STORE`: `memory`, `sqlite://…`, `postgres://…` or `redis://…`.
-    pub store: String,
-    /// `PASSPORT_REDIS_URL`: the Redis revocation bus.
-    pub redis_url: Option<String>,
-    /// The demo third-party app: a confidential client that must get the user's approval.
-    pub demo_app: DemoApp,
-}
-
-/// The demo third-party app (`DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`,
-/// `DEMO_APP_NAME`, `DEMO_APP_REDIRECT_URI`): a confidential client of the authorization
-/// code grant that may ask for every demo scope, and is not first-party, so users see the
-/// approval screen.
-#[derive(Clone, Debug)]
-pub struct DemoApp {
-    pub client_id: String,
-    pub client_secret: String,
-    pub name: String,
-    /// Its one redirect URI; by default the quickstart's own demo callback page.
-    pub redirect_uri: String,
-}
 
 /// The first-party public client (a CLI or desktop app): it skips the approval screen.
 pub const NATIVE_CLIENT_ID: &str = "demo-cli";
 /// Its loopback redirect URI; the port may vary (RFC 8252 §7.3).
 pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
-
-/// A PEM private key given by `PASSPORT_PRIVATE_KEY`.
-#[derive(Debug)]
-pub struct SigningKeyPem(pub String);
 
 pub const SCOPES: [(&str, &str); 5] = [
     ("read-posts", "Read posts"),
@@ -72,104 +36,83 @@ pub const SCOPES: [(&str, &str); 5] = [
     ("place-orders", "Place orders"),
 ];
 
-impl QuickstartConfig {
-    /// Defaults for `bind`, overridable with `PASSPORT_ISSUER`, `PASSPORT_AUDIENCE`,
-    /// `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`,
-    /// `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and
-    /// `DEMO_APP_REDIRECT_URI`. A client secret must be at least 32 characters of letters,
-    /// digits and `-._~`.
-    pub fn from_env(bind: &str) -> Result<Self, Box<dyn Error>> {
-        let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
-        let signing_key = match std::env::var("PASSPORT_PRIVATE_KEY") {
-            Ok(value) if value.trim_start().starts_with("-----BEGIN") => Some(Arc::new(SigningKeyPem(value))),
-            Ok(path) => Some(Arc::new(SigningKeyPem(
-                std::fs::read_to_string(path.trim())
-                    .map_err(|e| format!("cannot read PASSPORT_PRIVATE_KEY {path}: {e}"))?,
-            ))),
-            Err(_) => None,
-        };
-        let issuer = var("PASSPORT_ISSUER", &format!("http://{bind}"));
-        let demo_app = DemoApp {
-            client_id: var("DEMO_APP_CLIENT_ID", "demo-app"),
-            client_secret: var("DEMO_APP_CLIENT_SECRET", "demo-app-secret-0123456789-abcdefghij"),
-            name: var("DEMO_APP_NAME", "Demo Photo Printer"),
-            redirect_uri: var(
-                "DEMO_APP_REDIRECT_URI",
-                &format!("{}{}", sign_in::origin(&issuer), sign_in::CALLBACK_PATH),
-            ),
-        };
-        let client_secret = var("DEMO_CLIENT_SECRET", "demo-secret-0123456789-abcdefghijklmn");
-        check_secret("DEMO_CLIENT_SECRET", &client_secret)?;
-        check_secret("DEMO_APP_CLIENT_SECRET", &demo_app.client_secret)?;
-        Ok(Self {
-            issuer,
-            audience: var("PASSPORT_AUDIENCE", "quickstart-api"),
-            client_id: var("DEMO_CLIENT_ID", "demo-client"),
-            client_secret,
-            username: var("DEMO_USER", "taylor@example.com"),
-            password: var("DEMO_PASSWORD", "password"),
-            password_iterations: 100_000,
-            signing_key,
-            store: var("PASSPORT_STORE", "sqlite://quickstart.db"),
-            redis_url: std::env::var("PASSPORT_REDIS_URL").ok().filter(|url| !url.is_empty()),
-            demo_app,
-        })
-    }
-}
-
-/// The issuer's rule for a chosen secret (at least 32 RFC 3986 unreserved characters),
-/// checked at start-up so that the message names the variable, and so that a client kept
-/// in a durable store from an earlier run is held to it too.
-fn check_secret(variable: &str, secret: &str) -> Result<(), String> {
-    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
-    if secret.len() < 32 || !secret.bytes().all(unreserved) {
-        return Err(format!(
-            "{variable} must be at least 32 characters, each a letter, a digit or one of - . _ ~"
-        ));
-    }
-    Ok(())
-}
-
-/// A client the quickstart seeds.
-struct Seed<'a> {
-    id: &'a str,
-    name: &'a str,
-    secret: Option<&'a str>,
-    grants: &'a [GrantType],
-    redirect_uris: &'a [&'a str],
-    first_party: bool,
-}
-
-/// Registers `seed`, or brings a client a durable store kept from an earlier run in line
-/// with it.
-async fn seed(issuer: &Issuer<AnyStore>, seed: Seed<'_>) -> Result<(), Box<dyn Error>> {
-    let store = issuer.store();
-    let Some(mut client) = store.client(seed.id).await? else {
-        let registration = match seed.secret {
-            Some(secret) => ClientRegistration::confidential(seed.name).secret(secret),
-            None => ClientRegistration::public(seed.name),
-        };
-        let registration = registration
-            .id(seed.id)
-            .grants(seed.grants.iter().copied())
-            .allowed_scopes(SCOPES.map(|(id, _)| id))
-            .first_party(seed.first_party)
-            .redirect_uris(seed.redirect_uris.iter().copied());
-        issuer.register_client(registration).await?;
-        return Ok(());
+/// Seeds the demo clients (see [`super::seed`]): the first-party password client, the
+/// third-party demo app (approval screen), and a first-party public CLI on a loopback
+/// redirect URI (no screen). Each conflict with a stored client is logged as a warning.
+/// The demo app's redirect URI in force, and the conflicts.
+async fn seed_demo_clients(
+    issuer: &Issuer<AnyStore>,
+    config: &QuickstartConfig,
+) -> Result<(String, Vec<SeedConflict>), Box<dyn Error>> {
+    let variable = |name: &'static str| Some(Variable { name, set: config.is_set(name) });
+    let if_set = |name: &'static str| config.is_set(name).then_some(Variable { name, set: true });
+    let app = &config.demo_app;
+    let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
+    let app_redirect = [app.redirect_uri.as_str()];
+    let app_blame = if config.is_set("DEMO_APP_REDIRECT_URI") {
+        format!("the demo app {:?} (DEMO_APP_REDIRECT_URI={})", app.client_id, app.redirect_uri)
+    } else {
+        format!(
+            "the demo app {:?} (its redirect URI {} is derived from PASSPORT_ISSUER; set DEMO_APP_REDIRECT_URI)",
+            app.client_id, app.redirect_uri
+        )
     };
-    let ClientRecord {
-        name, secret_hash, grants, allowed_scopes, first_party, revoked, redirect_uris, ..
-    } = &mut client;
-    *name = seed.name.to_owned();
-    *secret_hash = seed.secret.map(|secret| SecretHash::of(secret.as_bytes()));
-    *grants = seed.grants.to_vec();
-    *allowed_scopes = Some(SCOPES.map(|(id, _)| id.to_owned()).to_vec());
-    *first_party = seed.first_party;
-    *revoked = false;
-    *redirect_uris = seed.redirect_uris.iter().map(|uri| (*uri).to_owned()).collect();
-    store.put_client(client).await?;
-    Ok(())
+    let seeds = [
+        Seed {
+            id: &config.client_id,
+            name: "Quickstart demo client",
+            secret: Some(&config.client_secret),
+            grants: &[GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken],
+            redirect_uris: &[],
+            first_party: true,
+            variables: SeedVariables { secret: variable("DEMO_CLIENT_SECRET"), ..SeedVariables::default() },
+            blame: format!("the demo client {:?} (DEMO_CLIENT_ID)", config.client_id),
+        },
+        Seed {
+            id: &app.client_id,
+            name: &app.name,
+            secret: Some(&app.client_secret),
+            grants: &code_grants,
+            redirect_uris: &app_redirect,
+            first_party: false,
+            variables: SeedVariables {
+                name: if_set("DEMO_APP_NAME"),
+                secret: variable("DEMO_APP_CLIENT_SECRET"),
+                redirect_uri: if_set("DEMO_APP_REDIRECT_URI"),
+            },
+            blame: app_blame,
+        },
+        Seed {
+            id: NATIVE_CLIENT_ID,
+            name: "Quickstart CLI",
+            secret: None,
+            grants: &code_grants,
+            redirect_uris: &[NATIVE_REDIRECT_URI],
+            first_party: true,
+            variables: SeedVariables::default(),
+            blame: format!("the demo CLI {NATIVE_CLIENT_ID:?}"),
+        },
+    ];
+    let mut redirect_uri = app.redirect_uri.clone();
+    let mut conflicts = Vec::new();
+    for client in &seeds {
+        let seeded = seed(issuer, client).await?;
+        if seeded.client.revoked {
+            tracing::info!(
+                client_id = client.id,
+                "this demo client is revoked in the store and stays revoked"
+            );
+        }
+        for conflict in &seeded.conflicts {
+            tracing::warn!("{conflict}");
+        }
+        let stored = &seeded.client.redirect_uris;
+        if client.id == app.client_id && !stored.contains(&redirect_uri) {
+            redirect_uri = stored.first().cloned().unwrap_or(redirect_uri);
+        }
+        conflicts.extend(seeded.conflicts);
+    }
+    Ok((redirect_uri, conflicts))
 }
 
 /// The URL that starts the authorization code flow for `client_id` (the metadata's
@@ -243,6 +186,13 @@ pub struct Quickstart {
     /// The revocation bus, when the store is shared (PostgreSQL, Redis) or
     /// `PASSPORT_REDIS_URL` is set.
     pub bus: Option<BusHandle>,
+    /// The bus's name for the banner: `Redis pub/sub` or `PostgreSQL LISTEN/NOTIFY`.
+    pub bus_name: Option<&'static str>,
+    /// The demo app's redirect URI in force: the stored one, when the store held the app.
+    pub demo_app_redirect_uri: String,
+    /// Where the stored demo clients differ from this node's configuration (each was
+    /// logged as a warning; the stored values stay in force).
+    pub seed_conflicts: Vec<SeedConflict>,
 }
 
 /// The issuer, seeded with the demo client and user, and the whole app: the OAuth
@@ -254,7 +204,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     for (id, description) in SCOPES {
         scopes = scopes.scope(id, description);
     }
-    let users = StaticUsers::new(config.password_iterations).user(&config.username, &config.password, "1")?;
+    let users = StaticUsers::new(config.password_iterations)
+        .user(&config.username, &config.password, "1")?
+        .user(&config.username2, &config.password2, "2")?;
     let store = Arc::new(
         AnyStore::open(&config.store)
             .await
@@ -281,40 +233,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         // reaches every node through the store and the bus.
         issuer.share_signing_keys("quickstart_signing_key").await?;
     }
-    // Seed the demo clients, or bring stored ones in line with the configuration: the
-    // first-party password client, the third-party demo app (approval screen), and a
-    // first-party public CLI on a loopback redirect URI (no screen).
-    let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
-    let app = &config.demo_app;
-    let seeds = [
-        Seed {
-            id: &config.client_id,
-            name: "Quickstart demo client",
-            secret: Some(&config.client_secret),
-            grants: &[GrantType::Password, GrantType::ClientCredentials, GrantType::RefreshToken],
-            redirect_uris: &[],
-            first_party: true,
-        },
-        Seed {
-            id: &app.client_id,
-            name: &app.name,
-            secret: Some(&app.client_secret),
-            grants: &code_grants,
-            redirect_uris: &[&app.redirect_uri],
-            first_party: false,
-        },
-        Seed {
-            id: NATIVE_CLIENT_ID,
-            name: "Quickstart CLI",
-            secret: None,
-            grants: &code_grants,
-            redirect_uris: &[NATIVE_REDIRECT_URI],
-            first_party: true,
-        },
-    ];
-    for client in seeds {
-        seed(&issuer, client).await?;
-    }
+    let (demo_app_redirect_uri, seed_conflicts) = seed_demo_clients(&issuer, config).await?;
 
     // The first-party cookie (Passport's CreateFreshApiToken): its secret is shared through
     // the store, as the signing key is, so every node opens every node's cookies.
@@ -332,20 +251,28 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone()).with(issuer.clone());
     let redis_url =
         config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
-    let bus = match (&redis_url, &*store) {
-        (Some(url), _) => Some(
-            RedisRevocationBus::connect(url, "passport:revocations").await?.start(issuer.subscribe(), caches),
+    let (bus, bus_name) = match (&redis_url, &*store) {
+        (Some(url), _) => (
+            Some(
+                RedisRevocationBus::connect(url, "passport:revocations")
+                    .await?
+                    .start(issuer.subscribe(), caches),
+            ),
+            Some("Redis pub/sub"),
         ),
-        (None, AnyStore::Postgres(postgres)) => Some(
-            PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
-                .start(issuer.subscribe(), caches),
+        (None, AnyStore::Postgres(postgres)) => (
+            Some(
+                PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
+                    .start(issuer.subscribe(), caches),
+            ),
+            Some("PostgreSQL LISTEN/NOTIFY"),
         ),
-        (None, _) => None,
+        (None, _) => (None, None),
     };
     let personal =
         ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
     let token_url = issuer.metadata().token_endpoint;
-    let pages = SignInPages::new(users, &config.issuer, &token_url, &app.redirect_uri);
+    let pages = SignInPages::new(users, &config.issuer, &token_url, &demo_app_redirect_uri);
     // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
     // both: the hook reads the session the sign-in page wrote.
     let metrics = prometheus();
@@ -375,5 +302,5 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .route_service("/oauth/personal-access-tokens/{id}", personal)
         .fallback_service(issuer.routes())
         .layer(sign_in::session_layer(config.issuer.starts_with("https://")));
-    Ok(Quickstart { issuer, app, bus })
+    Ok(Quickstart { issuer, app, bus, bus_name, demo_app_redirect_uri, seed_conflicts })
 }

@@ -22,11 +22,17 @@ use tower::{BoxError, ServiceBuilder, ServiceExt};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
+/// The quickstart's default `BIND`.
+pub const QUICKSTART_BIND: &str = "127.0.0.1:8080";
+/// The resource server's default `BIND`: another port than the quickstart's, so that one
+/// runs against the other with no variable set.
+pub const RESOURCE_SERVER_BIND: &str = "127.0.0.1:8090";
+
 /// Logs to stderr, filtered by `RUST_LOG` (`info` when unset).
 pub fn init_tracing() -> Result<(), String> {
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref())?;
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_target(false))
+        .with(tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stderr))
         .with(filter)
         .init();
     Ok(())

@@ -1,6 +1,7 @@
 //! The quickstart's demo sign-in, the app's side of the authorization code flow: a plain
-//! HTML sign-in form for the demo user (the same `DEMO_USER` / `DEMO_PASSWORD` the password
-//! grant takes) over a real session layer (tower-sessions, in memory), the
+//! HTML sign-in form for the demo users (the same `DEMO_USER` / `DEMO_PASSWORD` and
+//! `DEMO_USER2` / `DEMO_PASSWORD2` the password grant takes) over a real session layer
+//! (tower-sessions, in memory), the
 //! [`SignedInUser`](tower_passport::endpoint::SignedInUser) hook that reads that session,
 //! and the demo third-party app's callback page, which shows the code it was sent.
 //!
@@ -260,7 +261,7 @@ async fn form_page(
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\n\
          <button type=\"submit\">Sign in</button>\n</form>\n\
-         <p class=\"muted\">The demo user is the one the quickstart printed (DEMO_USER / DEMO_PASSWORD).</p>",
+         <p class=\"muted\">The demo users are the two the quickstart printed (DEMO_USER, DEMO_USER2).</p>",
         escape_html(next),
         escape_html(&token),
     );

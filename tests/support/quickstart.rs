@@ -130,7 +130,7 @@ pub async fn start_with(store: &str, configure: impl FnOnce(&mut QuickstartConfi
     let callback = Callback::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let mut config = QuickstartConfig::from_env(&addr.to_string()).expect("config");
+    let mut config = QuickstartConfig::from_env(addr).expect("config");
     config.password_iterations = 1_000;
     config.store = store.into();
     config.demo_app.redirect_uri = callback.url.clone();
