@@ -54,7 +54,8 @@ pub struct DemoApp {
     pub redirect_uri: String,
 }
 
-/// The first-party public client (a CLI or desktop app): it skips the approval screen.
+/// The first-party public client (a CLI or desktop app): it gets the approval screen, as
+/// any local process could claim it on its loopback redirect URI (RFC 8252 §8.6).
 pub const NATIVE_CLIENT_ID: &str = "demo-cli";
 /// Its loopback redirect URI; the port may vary (RFC 8252 §7.3).
 pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
@@ -276,7 +277,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     }
     // Seed the demo clients, or bring stored ones in line with the configuration: the
     // first-party password client, the third-party demo app (approval screen), and a
-    // first-party public CLI on a loopback redirect URI (no screen).
+    // first-party public CLI on a loopback redirect URI (the screen too).
     let code_grants = [GrantType::AuthorizationCode, GrantType::RefreshToken];
     let app = &config.demo_app;
     let seeds = [

@@ -59,6 +59,8 @@ pub struct ClientRegistration {
     pub(crate) grants: Vec<GrantType>,
     pub(crate) allowed_scopes: Option<Vec<String>>,
     pub(crate) first_party: bool,
+    pub(crate) skips_authorization: bool,
+    pub(crate) skips_even_if_public: bool,
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) owner: Option<String>,
     pub(crate) require_pkce: Option<bool>,
@@ -76,6 +78,8 @@ impl ClientRegistration {
             grants: vec![GrantType::ClientCredentials],
             allowed_scopes: None,
             first_party: false,
+            skips_authorization: false,
+            skips_even_if_public: false,
             redirect_uris: Vec::new(),
             owner: None,
             require_pkce: None,
@@ -118,10 +122,67 @@ impl ClientRegistration {
         self
     }
 
-    /// Marks the client first-party: the authorization code grant then skips the approval
-    /// screen for it (Passport's `skipsAuthorization`).
+    /// Marks the client first-party: the application's own, whose tokens may manage the
+    /// user's tokens and clients through the JSON APIs. It still shows the approval screen
+    /// unless [`skips_authorization`](Self::skips_authorization) is set too.
     pub fn first_party(mut self, first_party: bool) -> Self {
         self.first_party = first_party;
+        self
+    }
+
+    /// Approves the client's authorization requests without showing the approval screen
+    /// (Passport's `skipsAuthorization`): for the application's own confidential web app.
+    /// Off by default. A public client is refused at registration: its redirect proves
+    /// nothing about who receives the code, so see
+    /// [`skips_authorization_even_if_public`](Self::skips_authorization_even_if_public).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let web = ClientRegistration::confidential("Our web app").first_party(true).skips_authorization(true)
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["https://app.example.com/cb"]);
+    /// assert!(issuer.register_client(web).await?.client.skips_authorization);
+    /// let cli = ClientRegistration::public("Our CLI").first_party(true).skips_authorization(true)
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["http://127.0.0.1/cb"]);
+    /// assert!(issuer.register_client(cli).await.is_err(), "a public client needs the loud call");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn skips_authorization(mut self, skips: bool) -> Self {
+        self.skips_authorization = skips;
+        self.skips_even_if_public = false;
+        self
+    }
+
+    /// Skips the approval screen even for a public client, knowingly. **The risk:** a
+    /// public client has no secret, so anything that can receive its redirect can claim
+    /// its id. For a loopback redirect URI (`http://127.0.0.1:<any port>/…`) that is any
+    /// process on the user's machine: it opens the authorization URL with its own port and
+    /// gets the signed-in user's tokens, for any scope the client may ask for, without the
+    /// user seeing anything (RFC 8252 §8.6 says not to approve such clients silently). A
+    /// private-use scheme can be claimed by another installed app. Use it only where every
+    /// program that could receive the redirect is trusted as much as the user.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let kiosk = ClientRegistration::public("Kiosk").skips_authorization_even_if_public()
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["http://127.0.0.1/cb"]);
+    /// assert!(issuer.register_client(kiosk).await?.client.skips_authorization);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn skips_authorization_even_if_public(mut self) -> Self {
+        self.skips_authorization = true;
+        self.skips_even_if_public = true;
         self
     }
 
@@ -300,7 +361,8 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When a chosen secret is shorter than 32 characters, a public client is given a
-    /// secret or a client-credentials grant or has PKCE turned off, a redirect URI cannot
+    /// secret or a client-credentials grant or has PKCE turned off or skips the approval
+    /// screen without [`ClientRegistration::skips_authorization_even_if_public`], a redirect URI cannot
     /// be registered, the authorization code grant comes without a redirect URI, or the
     /// store fails.
     pub async fn register_client(
@@ -324,6 +386,14 @@ impl<S: Store> Issuer<S> {
             (false, Some(_)) => return Err(IssuerError::Invalid("a public client has no secret".into())),
             (false, None) => None,
         };
+        if secret.is_none() && registration.skips_authorization && !registration.skips_even_if_public {
+            return Err(IssuerError::Invalid(
+                "a public client skips the approval screen only through \
+                 ClientRegistration::skips_authorization_even_if_public: anything that receives its \
+                 redirect would get the user's tokens unseen (RFC 8252 §8.6)"
+                    .into(),
+            ));
+        }
         if secret.is_none() && registration.grants.contains(&GrantType::ClientCredentials) {
             return Err(IssuerError::Invalid(
                 "the client credentials grant needs a confidential client".into(),
@@ -361,6 +431,7 @@ impl<S: Store> Issuer<S> {
             grants: registration.grants,
             allowed_scopes: registration.allowed_scopes,
             first_party: registration.first_party,
+            skips_authorization: registration.skips_authorization,
             revoked: false,
             created_at: self.now(),
             redirect_uris,

@@ -175,10 +175,21 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
             redirect_uris
                 .push(ask("Where should we redirect the request after authorization?", "--redirect-uri")?);
         }
+        if args.public && args.skips_authorization && !args.skips_authorization_even_if_public {
+            return Err("a --public client skips the approval screen only with \
+                        --skips-authorization-even-if-public: anything that can receive its redirect \
+                        would get users' tokens without them seeing anything"
+                .into());
+        }
         let base = if args.public {
             ClientRegistration::public(name)
         } else {
             ClientRegistration::confidential(name)
+        };
+        let base = if args.skips_authorization_even_if_public {
+            base.skips_authorization_even_if_public()
+        } else {
+            base.skips_authorization(args.skips_authorization)
         };
         base.grants([GrantType::AuthorizationCode, GrantType::RefreshToken]).redirect_uris(redirect_uris)
     };
@@ -198,7 +209,8 @@ async fn list_clients(issuer: &Issuer<AnyStore>, json: bool) -> Outcome {
             .map(|c| {
                 serde_json::json!({
                     "client_id": c.id, "name": c.name, "grants": grants(c), "confidential": c.is_confidential(),
-                    "first_party": c.first_party, "revoked": c.revoked, "redirect_uris": c.redirect_uris,
+                    "first_party": c.first_party, "skips_authorization": c.skips_authorization,
+                    "revoked": c.revoked, "redirect_uris": c.redirect_uris,
                 })
             })
             .collect();

@@ -40,6 +40,7 @@ where
             .bind(client.owner.as_deref())
             .bind(client.require_pkce)
             .bind(client.provider.as_deref())
+            .bind(client.skips_authorization)
             .execute(&self.pool)
             .await
             .map_err(StoreError::backend)?;

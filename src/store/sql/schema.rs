@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "the user provider of a client",
         sql: include_str!("migrations/0005_client_provider.sql"),
     },
+    Migration {
+        version: 8,
+        description: "whether a client skips the approval screen",
+        sql: include_str!("migrations/0008_client_skips_authorization.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.
