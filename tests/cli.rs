@@ -188,7 +188,8 @@ async fn skipping_the_approval_screen_is_set_per_client_and_loudly_for_a_public_
     let refused = passport(&store, "signing_key", &[&cli[..], &["--skips-authorization"]].concat());
     assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
     assert!(stderr(&refused).contains("--skips-authorization-even-if-public"), "{}", stderr(&refused));
-    let knowingly = passport(&store, "signing_key", &[&cli[..], &["--skips-authorization-even-if-public"]].concat());
+    let knowingly =
+        passport(&store, "signing_key", &[&cli[..], &["--skips-authorization-even-if-public"]].concat());
     assert_ok(&knowingly);
 
     let issuer = issuer_on(&store, "signing_key").await;
@@ -198,7 +199,8 @@ async fn skipping_the_approval_screen_is_set_per_client_and_loudly_for_a_public_
     }
     let listed = stdout(&passport(&store, "signing_key", &["client", "--list", "--json"]));
     let listed: serde_json::Value = serde_json::from_str(listed.trim()).expect("a JSON array");
-    let shown = listed.as_array().expect("array").iter().find(|c| c["client_id"] == id_of(&skipping).as_str());
+    let shown =
+        listed.as_array().expect("array").iter().find(|c| c["client_id"] == id_of(&skipping).as_str());
     assert_eq!(shown.expect("listed")["skips_authorization"], true);
 }
 

@@ -94,11 +94,16 @@ async fn approve(app: &QuickstartApp, cookie: &str, fields: &[(String, String)])
 /// Signs in on a fresh sign-in page (as `cookie`'s session, if any) coming back to
 /// `next`: the renewed session cookie.
 async fn signed_in(app: &QuickstartApp, cookie: &str, next: &str) -> String {
-    let url = format!("{}/login?next={}", app.base, form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+    let url = format!(
+        "{}/login?next={}",
+        app.base,
+        form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
     let (status, headers, body) = app.get_page(&url, cookie).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let cookie = session_cookie(&headers).unwrap_or_else(|| cookie.to_owned());
-    let (status, _, renewed) = post_sign_in(app, &cookie, &hidden(&body, "token"), &app.config.password, next).await;
+    let (status, _, renewed) =
+        post_sign_in(app, &cookie, &hidden(&body, "token"), &app.config.password, next).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     renewed.expect("signing in renews the session id")
 }

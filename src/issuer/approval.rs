@@ -147,7 +147,11 @@ mod tests {
         ];
         for (confidential, skips, first_party, consent, uri, expected) in table {
             let client = client(confidential, skips, first_party);
-            assert_eq!(rule(&client, consent, uri), expected, "{confidential} {skips} {first_party} {consent} {uri}");
+            assert_eq!(
+                rule(&client, consent, uri),
+                expected,
+                "{confidential} {skips} {first_party} {consent} {uri}"
+            );
         }
     }
 }
