@@ -202,6 +202,32 @@ async fn skipping_the_approval_screen_is_set_per_client_and_loudly_for_a_public_
     let shown =
         listed.as_array().expect("array").iter().find(|c| c["client_id"] == id_of(&skipping).as_str());
     assert_eq!(shown.expect("listed")["skips_authorization"], true);
+
+    // An existing client's setting changes with --update (after the upgrade that turned it
+    // off for every stored client, say).
+    let (plain_id, skipping_id) = (id_of(&plain), id_of(&skipping));
+    assert_ok(&passport(&store, "signing_key", &["client", "--update", &plain_id, "--skips-authorization"]));
+    let off = ["client", "--update", &skipping_id, "--skips-authorization=false"];
+    assert_ok(&passport(&store, "signing_key", &off));
+    for (id, skips) in [(&plain_id, true), (&skipping_id, false)] {
+        assert_eq!(
+            issuer.store().client(id).await.expect("store").expect("client").skips_authorization,
+            skips
+        );
+    }
+    let public_id = id_of(&knowingly);
+    assert_ok(&passport(
+        &store,
+        "signing_key",
+        &["client", "--update", &public_id, "--skips-authorization=false"],
+    ));
+    let plainly =
+        passport(&store, "signing_key", &["client", "--update", &public_id, "--skips-authorization"]);
+    assert_eq!(plainly.status.code(), Some(1));
+    assert!(stderr(&plainly).contains("--skips-authorization-even-if-public"), "{}", stderr(&plainly));
+    assert!(!issuer.store().client(&public_id).await.expect("store").expect("client").skips_authorization);
+    let unknown = passport(&store, "signing_key", &["client", "--update", "nobody", "--skips-authorization"]);
+    assert_eq!(unknown.status.code(), Some(1));
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
-use crate::store::{ClientRecord, GrantType, SecretHash, Store};
+use crate::store::{ClientRecord, ClientUpdate, GrantType, SecretHash, Store};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
 ///
@@ -233,6 +233,11 @@ impl ClientRegistration {
     }
 }
 
+/// Why a public client may not simply skip the approval screen.
+const PUBLIC_SKIPS: &str = "a public client skips the approval screen only through \
+     skips_authorization_even_if_public: anything that receives its redirect would get the \
+     user's tokens unseen (RFC 8252 §8.6)";
+
 /// The most redirect URIs one client may register, and the longest one.
 pub(super) const MAX_REDIRECT_URIS: usize = 32;
 const MAX_REDIRECT_URI_LEN: usize = 2048;
@@ -387,12 +392,7 @@ impl<S: Store> Issuer<S> {
             (false, None) => None,
         };
         if secret.is_none() && registration.skips_authorization && !registration.skips_even_if_public {
-            return Err(IssuerError::Invalid(
-                "a public client skips the approval screen only through \
-                 ClientRegistration::skips_authorization_even_if_public: anything that receives its \
-                 redirect would get the user's tokens unseen (RFC 8252 §8.6)"
-                    .into(),
-            ));
+            return Err(IssuerError::Invalid(PUBLIC_SKIPS.into()));
         }
         if secret.is_none() && registration.grants.contains(&GrantType::ClientCredentials) {
             return Err(IssuerError::Invalid(
@@ -441,6 +441,64 @@ impl<S: Store> Issuer<S> {
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })
+    }
+
+    /// Turns skipping the approval screen on or off for a registered client, as
+    /// [`ClientRegistration::skips_authorization`] sets it at registration (`passport
+    /// client --update ID --skips-authorization`). Turning it on for a public client is
+    /// refused: see [`set_skips_authorization_even_if_public`](Self::set_skips_authorization_even_if_public).
+    /// `false` for an unknown client.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let web = ClientRegistration::confidential("Web").id("web").grants([GrantType::AuthorizationCode])
+    ///     .redirect_uris(["https://app.example.com/cb"]);
+    /// issuer.register_client(web).await?;
+    /// assert!(issuer.set_skips_authorization("web", true).await?);
+    /// assert!(!issuer.set_skips_authorization("nobody", true).await?);
+    /// let cli = ClientRegistration::public("CLI").id("cli").grants([GrantType::AuthorizationCode])
+    ///     .redirect_uris(["http://127.0.0.1/cb"]);
+    /// issuer.register_client(cli).await?;
+    /// assert!(issuer.set_skips_authorization("cli", true).await.is_err());
+    /// assert!(issuer.set_skips_authorization("cli", false).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Turning it on for a public client, or when the store fails.
+    pub async fn set_skips_authorization(&self, client_id: &str, skips: bool) -> Result<bool, IssuerError> {
+        self.update_skips_authorization(client_id, skips, false).await
+    }
+
+    /// Skips the approval screen for a registered client even if it is public, knowingly:
+    /// the risk is the one [`ClientRegistration::skips_authorization_even_if_public`]
+    /// states (any program that can receive its redirect gets the user's tokens unseen).
+    /// `false` for an unknown client.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn set_skips_authorization_even_if_public(&self, client_id: &str) -> Result<bool, IssuerError> {
+        self.update_skips_authorization(client_id, true, true).await
+    }
+
+    async fn update_skips_authorization(
+        &self,
+        client_id: &str,
+        skips: bool,
+        even_if_public: bool,
+    ) -> Result<bool, IssuerError> {
+        let Some(client) = self.inner.store.client(client_id).await? else { return Ok(false) };
+        if skips && !even_if_public && !client.is_confidential() {
+            return Err(IssuerError::Invalid(PUBLIC_SKIPS.into()));
+        }
+        let update = ClientUpdate { skips_authorization: Some(skips), ..ClientUpdate::default() };
+        Ok(self.inner.store.update_client(client_id, update).await?.is_some())
     }
 
     /// Revokes a client: it gets no more tokens, and the guard (through

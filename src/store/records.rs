@@ -189,6 +189,9 @@ pub struct ClientUpdate {
     pub secret_hash: Option<SecretHash>,
     /// A new revoked flag.
     pub revoked: Option<bool>,
+    /// A new [`ClientRecord::skips_authorization`]: the operator's setting, which nothing a
+    /// user sends may reach.
+    pub skips_authorization: Option<bool>,
 }
 
 impl ClientUpdate {
@@ -214,6 +217,9 @@ impl ClientUpdate {
         }
         if let Some(revoked) = self.revoked {
             client.revoked = revoked;
+        }
+        if let Some(skips) = self.skips_authorization {
+            client.skips_authorization = skips;
         }
     }
 }

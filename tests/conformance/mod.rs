@@ -175,6 +175,13 @@ pub async fn a_clients_approval_screen_setting_is_kept_both_ways<S: Store>(store
         let updated = store.update_client(&id, rename).await.unwrap().unwrap();
         assert_eq!(updated.skips_authorization, skips, "an update keeps it");
         assert_eq!(store.client(&id).await.unwrap().unwrap().skips_authorization, skips);
+        let flip = ClientUpdate { skips_authorization: Some(!skips), ..ClientUpdate::default() };
+        assert_eq!(store.update_client(&id, flip).await.unwrap().unwrap().skips_authorization, !skips);
+        assert_eq!(
+            store.client(&id).await.unwrap().unwrap().skips_authorization,
+            !skips,
+            "an update sets it"
+        );
     }
 }
 
@@ -195,8 +202,10 @@ pub async fn clients_are_updated_in_place<S: Store>(store: S) {
         redirect_uris: Some(vec!["https://printer.example.com/cb".into()]),
         secret_hash: Some(SecretHash::of(b"a-regenerated-secret-of-32-characters")),
         revoked: Some(true),
+        skips_authorization: Some(false),
     };
     expected.name = "Photo printer".into();
+    expected.skips_authorization = false;
     expected.redirect_uris = vec!["https://printer.example.com/cb".into()];
     expected.secret_hash = Some(SecretHash::of(b"a-regenerated-secret-of-32-characters"));
     expected.revoked = true;

@@ -79,6 +79,7 @@ where
             .bind(convert::join(&client.redirect_uris))
             .bind(client.secret_hash.map(|hash| hash.to_hex()))
             .bind(client.revoked)
+            .bind(client.skips_authorization)
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -38,7 +38,8 @@ pub(crate) const LOCK_CLIENT: &str =
      created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1{lock}";
 /// The columns a [`ClientUpdate`](crate::store::ClientUpdate) may change.
 pub(crate) const UPDATE_CLIENT: &str =
-    "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4 WHERE id = $5";
+    "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4, \
+     skips_authorization = $5 WHERE id = $6";
 /// Every client, oldest first.
 pub(crate) const ALL_CLIENTS: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
