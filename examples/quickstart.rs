@@ -69,7 +69,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         "  demo app  {} / {}   \"{}\", third-party: authorization_code -> {redirect_uri}",
         app_config.client_id, app_config.client_secret, app_config.name
     );
-    println!("  CLI app   {NATIVE_CLIENT_ID}   first-party public client (no approval screen), http://127.0.0.1:<any port>/callback");
+    println!("  CLI app   {NATIVE_CLIENT_ID}   first-party public client (approval screen), http://127.0.0.1:<any port>/callback");
     println!("  scopes    {}", SCOPES.map(|(id, _)| id).join(" "));
     let bus = node.bus_name.map(|name| format!("   (revocation bus: {name})")).unwrap_or_default();
     println!("  store     {}{bus}", demo::config::without_password(&config.store));
@@ -96,7 +96,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("#    holds the demo app's tokens for these scopes (revoking them brings the screen back).");
     let cli =
         authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
-    println!("#    The first-party CLI never sees the screen (nothing listens on port 8976: the code");
+    println!("#    The first-party CLI gets the screen too (nothing listens on port 8976: the code");
     println!("#    is in the address bar; a real CLI listens there):\n#    {cli}");
     println!("#    And {url}/demo/spa: the first-party page, whose script calls the API over the");
     println!("#    laravel_token cookie (Passport's CreateFreshApiToken), with no token at all.\n");

@@ -28,6 +28,8 @@ use tower_passport::{BackendError, GuardLayer, Principal};
 
 /// The fake session: who is signed in.
 const USER: &str = "x-test-user";
+/// The fake session's identifier, which the hook reports when present.
+const SESSION: &str = "x-test-session";
 /// Makes the hook fail, as a session store that is down would.
 const HOOK_FAILS: &str = "x-test-hook-fails";
 const SIGN_IN: &str = "https://app.auth.test/login";
@@ -43,6 +45,15 @@ const SPA: &str = "spa";
 const SPA_CALLBACK: &str = "https://spa.example.com/cb";
 const NATIVE: &str = "native";
 const FIRST: &str = "first-party";
+/// A confidential first-party client marked to skip the screen.
+const OURS: &str = "our-web";
+const OURS_SECRET: &str = "our-web-secret-of-at-least-32-characters";
+const OURS_CALLBACK: &str = "https://ours.example.com/cb";
+/// A public client marked to skip the screen knowingly.
+const KIOSK: &str = "kiosk";
+/// A confidential client registered with a loopback redirect URI.
+const LOCAL_WEB: &str = "local-web";
+const LOCAL_WEB_SECRET: &str = "local-web-secret-of-at-least-32-chars";
 const LEGACY: &str = "legacy-web";
 const LEGACY_SECRET: &str = "legacy-web-secret-of-at-least-32-chars";
 const M2M: &str = "m2m";
@@ -58,6 +69,7 @@ struct Harness {
 fn hook(request: &SignInRequest<'_>) -> impl std::future::Future<Output = Result<SignIn, BackendError>> {
     let headers = &request.parts().headers;
     let user = headers.get(USER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let session = headers.get(SESSION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let fails = headers.contains_key(HOOK_FAILS);
     let sign_in = format!("{SIGN_IN}?next={}", request.return_to_encoded());
     let reauthenticate = request.reauthenticate();
@@ -65,8 +77,9 @@ fn hook(request: &SignInRequest<'_>) -> impl std::future::Future<Output = Result
         if fails {
             return Err(BackendError::msg("the session store is down"));
         }
-        Ok(match user {
-            Some(user) if !reauthenticate => SignIn::User(user),
+        Ok(match (user, session) {
+            (Some(user), Some(session)) if !reauthenticate => SignIn::user_in_session(user, session),
+            (Some(user), None) if !reauthenticate => SignIn::User(user),
             _ => SignIn::Redirect(sign_in),
         })
     }
@@ -103,6 +116,23 @@ async fn harness_with(builder: IssuerBuilder<MemoryStore>, clock: ManualClock) -
             .id(FIRST)
             .grants(both)
             .first_party(true)
+            .redirect_uris(["http://127.0.0.1:8000/callback"]),
+        ClientRegistration::confidential("Our web app")
+            .id(OURS)
+            .secret(OURS_SECRET)
+            .grants(both)
+            .first_party(true)
+            .skips_authorization(true)
+            .redirect_uris([OURS_CALLBACK]),
+        ClientRegistration::public("Kiosk")
+            .id(KIOSK)
+            .grants(both)
+            .skips_authorization_even_if_public()
+            .redirect_uris(["http://127.0.0.1/kiosk"]),
+        ClientRegistration::confidential("Local web")
+            .id(LOCAL_WEB)
+            .secret(LOCAL_WEB_SECRET)
+            .grants(both)
             .redirect_uris(["http://127.0.0.1:8000/callback"]),
         ClientRegistration::confidential("Legacy web")
             .id(LEGACY)
@@ -204,13 +234,33 @@ impl Harness {
 
     /// `POST /oauth/authorize` with `fields`.
     async fn decide(&self, fields: &[(String, String)], user: Option<&str>) -> Answer {
+        self.decide_in_session(fields, user, None).await
+    }
+
+    /// `POST /oauth/authorize` with `fields`, in the session `session` if given.
+    async fn decide_in_session(
+        &self,
+        fields: &[(String, String)],
+        user: Option<&str>,
+        session: Option<&str>,
+    ) -> Answer {
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let mut request =
             Request::post("/oauth/authorize").header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(user) = user {
             request = request.header(USER, user);
         }
+        if let Some(session) = session {
+            request = request.header(SESSION, session);
+        }
         self.send(request.body(axum::body::Body::from(body)).expect("request")).await
+    }
+
+    /// `GET /oauth/authorize?<query>`, signed in as `user` in the session `session`.
+    async fn authorize_in_session(&self, query: &str, user: &str, session: &str) -> Answer {
+        let request =
+            Request::get(format!("/oauth/authorize?{query}")).header(USER, user).header(SESSION, session);
+        self.send(request.body(axum::body::Body::empty()).expect("request")).await
     }
 
     /// `POST /oauth/token` with `fields` (client credentials in the form).
@@ -279,6 +329,14 @@ fn spa_query(scope: &str, state: &str) -> String {
             ("code_challenge_method", "S256"),
         ])
         .finish()
+}
+
+/// A PKCE request of `client` to `redirect`, asking for `read-posts`, with `state=q`.
+fn query_for(client: &str, redirect: &str) -> String {
+    format!(
+        "response_type=code&client_id={client}&redirect_uri={}&scope=read-posts&state=q&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+    )
 }
 
 fn web_query(extra: &str) -> String {
@@ -386,7 +444,7 @@ async fn a_confidential_client_without_its_secret_is_invalid_client() {
         .await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
     assert_eq!(answer.json()["error"], "invalid_client");
-    assert!(answer.headers.contains_key("www-authenticate"));
+    assert!(!answer.headers.contains_key("www-authenticate"), "no Authorization header tried: no challenge");
 }
 
 // ---- the order of checks: client and redirect URI first, on a page ------------------
@@ -424,6 +482,36 @@ async fn an_unregistered_redirect_uri_is_a_page_even_when_nearly_right() {
         let answer = h.authorize(&query, Some("7")).await;
         answer.assert_error_page();
         assert!(answer.body.contains("redirect_uri is not registered"), "{wrong}");
+    }
+}
+
+#[tokio::test]
+async fn a_registered_redirect_uri_the_rules_refuse_is_never_redirected_to() {
+    use tower_passport::store::ClientStore;
+    let h = harness().await;
+    let store = h.issuer.store();
+    // Written to the store directly (or by an older version): registration never saw them.
+    for (id, uri) in [
+        ("bad-js", "javascript:alert(document.domain)//"),
+        ("bad-fragment", "https://app.example.com/cb#fragment"),
+        ("bad-http", "http://app.example.com/cb"),
+    ] {
+        let mut record = store.client(SPA).await.expect("store").expect("the SPA");
+        record.id = id.to_owned();
+        record.redirect_uris = vec![uri.to_owned()];
+        store.put_client(record).await.expect("put");
+        let named = query_for(id, uri);
+        let implied = named.replace(
+            &format!("&redirect_uri={}", form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>()),
+            "",
+        );
+        // Even errors that would go back to the client stay on the page (RFC 6749 §4.1.2.1).
+        let unsupported = named.replace("response_type=code", "response_type=token");
+        for query in [named, implied, unsupported] {
+            let answer = h.authorize(&query, Some("7")).await;
+            answer.assert_error_page();
+            assert!(answer.body.contains("registered redirect URI is not valid"), "{id}: {}", answer.body);
+        }
     }
 }
 
@@ -486,6 +574,17 @@ async fn loopback_redirect_uris_may_vary_only_in_the_port() {
     assert!(private_use.location().starts_with("com.example.desktop:/oauth2redirect?code="));
     h.authorize(&query("http://127.0.0.1:49152/other"), Some("7")).await.assert_error_page();
     h.authorize(&query("http://localhost:49152/callback"), Some("7")).await.assert_error_page();
+}
+
+#[tokio::test]
+async fn a_confidential_clients_loopback_redirect_uri_must_match_exactly() {
+    let h = harness().await;
+    let registered = h.authorize(&query_for(LOCAL_WEB, "http://127.0.0.1:8000/callback"), Some("7")).await;
+    assert_eq!(registered.status, StatusCode::OK, "the registered URI: the screen: {registered:?}");
+    // RFC 8252's any-port rule is for native (public) apps only.
+    let other_port = h.authorize(&query_for(LOCAL_WEB, "http://127.0.0.1:49152/callback"), Some("7")).await;
+    other_port.assert_error_page();
+    assert!(other_port.body.contains("redirect_uri is not registered"), "{}", other_port.body);
 }
 
 // ---- errors that go back to the client (RFC 6749 §4.1.2.1) --------------------------
@@ -897,12 +996,9 @@ async fn prompt_login_asks_to_sign_in_again_and_the_return_does_not_ask_again() 
 #[tokio::test]
 async fn prompt_consent_shows_the_screen_even_when_it_could_be_skipped() {
     let h = harness().await;
-    let first = format!(
-        "response_type=code&client_id={FIRST}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256",
-        form_urlencoded::byte_serialize(b"http://127.0.0.1:8000/callback").collect::<String>()
-    );
-    assert_eq!(h.authorize(&first, Some("7")).await.status, StatusCode::FOUND);
-    let consent = h.authorize(&format!("{first}&prompt=consent"), Some("7")).await;
+    let ours = query_for(OURS, OURS_CALLBACK);
+    assert_eq!(h.authorize(&ours, Some("7")).await.status, StatusCode::FOUND);
+    let consent = h.authorize(&format!("{ours}&prompt=consent"), Some("7")).await;
     assert_eq!(consent.status, StatusCode::OK, "{consent:?}");
     assert!(consent.body.contains(">Approve</button>"));
 }
@@ -910,18 +1006,43 @@ async fn prompt_consent_shows_the_screen_even_when_it_could_be_skipped() {
 // ---- skipping the screen -------------------------------------------------------------
 
 #[tokio::test]
-async fn a_first_party_client_skips_the_screen() {
+async fn a_client_marked_to_skip_the_screen_skips_it() {
     let h = harness().await;
-    let query = format!(
-        "response_type=code&client_id={FIRST}&redirect_uri={}&state=f&code_challenge={CHALLENGE}&code_challenge_method=S256",
-        form_urlencoded::byte_serialize(b"http://127.0.0.1:8000/callback").collect::<String>()
-    );
-    let answer = h.authorize(&query, Some("7")).await;
+    let answer = h.authorize(&query_for(OURS, OURS_CALLBACK), Some("7")).await;
     assert_eq!(answer.status, StatusCode::FOUND, "{answer:?}");
+    assert!(answer.location().starts_with(&format!("{OURS_CALLBACK}?code=")), "{answer:?}");
     let params = answer.redirect_params();
-    assert!(params.contains_key("code"));
-    assert_eq!(params["state"], "f");
+    assert_eq!(params["state"], "q");
     assert_eq!(params["iss"], ISSUER);
+}
+
+#[tokio::test]
+async fn a_first_party_public_client_on_a_loopback_uri_gets_the_screen_on_any_port() {
+    let h = harness().await;
+    // Any local process could open this URL with its own port (RFC 8252 §8.6).
+    for port in ["8000", "49152"] {
+        let redirect = format!("http://127.0.0.1:{port}/callback");
+        let screen = h.authorize(&query_for(FIRST, &redirect), Some("7")).await;
+        assert_eq!(screen.status, StatusCode::OK, "first-party is not enough: {screen:?}");
+        assert!(screen.body.contains(">Approve</button>"));
+        let silent = h.authorize(&format!("{}&prompt=none", query_for(FIRST, &redirect)), Some("7")).await;
+        silent.assert_error_redirect(&redirect, "consent_required", Some("q"));
+    }
+}
+
+#[tokio::test]
+async fn a_public_client_skips_the_screen_only_when_marked_knowingly() {
+    let h = harness().await;
+    let answer = h.authorize(&query_for(KIOSK, "http://127.0.0.1:5123/kiosk"), Some("7")).await;
+    assert_eq!(answer.status, StatusCode::FOUND, "{answer:?}");
+    assert!(answer.location().starts_with("http://127.0.0.1:5123/kiosk?code="), "{answer:?}");
+    // The plain setting is refused for a public client at registration.
+    let quiet = ClientRegistration::public("Quiet CLI")
+        .grants([GrantType::AuthorizationCode])
+        .skips_authorization(true)
+        .redirect_uris(["http://127.0.0.1/cb"]);
+    let refused = h.issuer.register_client(quiet).await.expect_err("refused");
+    assert!(refused.to_string().contains("skips_authorization_even_if_public"), "{refused}");
 }
 
 #[tokio::test]
@@ -1048,6 +1169,24 @@ async fn another_users_csrf_token_is_refused() {
     let h = harness().await;
     let fields = approval_fields(&h, "7").await;
     assert_refused(&h.decide(&fields, Some("8")).await);
+}
+
+#[tokio::test]
+async fn an_approval_form_is_bound_to_the_session_it_was_rendered_in() {
+    let h = harness().await;
+    let query = spa_query("read-posts", "c1");
+    let screen = h.authorize_in_session(&query, "7", "session-a").await;
+    assert_eq!(screen.status, StatusCode::OK, "{screen:?}");
+    let mut fields = screen.form_fields();
+    fields.push(("decision".into(), "approve".into()));
+    // The same user, in another session (signed out and in again, or another browser).
+    assert_refused(&h.decide_in_session(&fields, Some("7"), Some("session-b")).await);
+    assert_refused(&h.decide_in_session(&fields, Some("7"), None).await);
+    let approved = h.decide_in_session(&fields, Some("7"), Some("session-a")).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "the session it was made in: {approved:?}");
+    // A form made without a session does not approve inside one either.
+    let bare = approval_fields(&h, "7").await;
+    assert_refused(&h.decide_in_session(&bare, Some("7"), Some("session-a")).await);
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 //! the flow, the browser signs in on the demo sign-in page, the approval screen shows the
 //! scopes, Approve sends the browser (a 303 after the form post, across origins) to the
 //! app's callback with `code`, `state` and `iss`, and the code is exchanged and used. Then
-//! the other paths: Deny, a first-party client, a second authorization, a tampered CSRF
-//! token. Screenshots of the approval screen go to `target/approval-screen.png` and
+//! the other paths: Deny, a first-party public client (the screen too), a second
+//! authorization, a tampered CSRF token. Screenshots of the approval screen go to `target/approval-screen.png` and
 //! `target/approval-screen-phone.png` (390 px wide) on every run.
 //!
 //! Skips, with the reason printed, when no browser is installed, except under CI. The tests
@@ -165,21 +165,24 @@ async fn deny_sends_access_denied_back_to_the_app() {
 }
 
 #[tokio::test]
-async fn a_first_party_client_skips_the_screen() {
+async fn a_first_party_public_client_on_a_loopback_uri_gets_the_screen() {
     let _turn = TURN.lock().await;
     let Some(browser) = Browser::start().await else { return };
     let app = start("memory").await;
     let (verifier, challenge) = pkce_pair().expect("pkce");
 
-    // The first-party public CLI, on a loopback redirect URI (any port): signing in leads
-    // straight back to it with a code.
+    // The first-party public CLI, on a loopback redirect URI (any port): any local process
+    // could claim it (RFC 8252 §8.6), so the user sees the screen and approves.
     browser.goto(&app.cli_url("cli-state", &challenge)).await;
     sign_in(&browser, &app).await;
+    browser.find(APPROVE).await;
+    assert_eq!(app.callback.count(), 0, "no code before the user approves");
+    browser.submit(APPROVE).await;
     let query = at_callback(&browser, &app).await;
     assert_eq!(app.callback.count(), 1);
     assert_eq!(param(&query, "state"), Some("cli-state"));
     assert_eq!(param(&query, "iss"), Some(app.base.as_str()));
-    let code = param(&query, "code").expect("a code, with no screen in between");
+    let code = param(&query, "code").expect("a code, once approved");
 
     // A public client: no secret, its client_id in the form, PKCE.
     let form = [

@@ -182,6 +182,65 @@ async fn clients_are_created_printed_once_and_revoked() {
 }
 
 #[tokio::test]
+async fn skipping_the_approval_screen_is_set_per_client_and_loudly_for_a_public_one() {
+    let dir = scratch("skips");
+    let store = sqlite_url(&dir);
+    let id_of = |output: &Output| -> String {
+        let parsed: serde_json::Value = serde_json::from_str(stdout(output).trim()).expect("one JSON object");
+        parsed["client_id"].as_str().expect("id").to_owned()
+    };
+    let web = ["client", "--name", "Our web", "--redirect-uri", "https://ours.example.com/cb", "--json"];
+    let skipping = passport(&store, "signing_key", &[&web[..], &["--skips-authorization"]].concat());
+    assert_ok(&skipping);
+    let plain = passport(&store, "signing_key", &web);
+    assert_ok(&plain);
+    let cli = ["client", "--public", "--name", "CLI", "--redirect-uri", "http://127.0.0.1/cb", "--json"];
+    let refused = passport(&store, "signing_key", &[&cli[..], &["--skips-authorization"]].concat());
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    assert!(stderr(&refused).contains("--skips-authorization-even-if-public"), "{}", stderr(&refused));
+    let knowingly =
+        passport(&store, "signing_key", &[&cli[..], &["--skips-authorization-even-if-public"]].concat());
+    assert_ok(&knowingly);
+
+    let issuer = issuer_on(&store, "signing_key").await;
+    for (output, skips) in [(&skipping, true), (&plain, false), (&knowingly, true)] {
+        let client = issuer.store().client(&id_of(output)).await.expect("store").expect("client");
+        assert_eq!(client.skips_authorization, skips, "{}", client.name);
+    }
+    let listed = stdout(&passport(&store, "signing_key", &["client", "--list", "--json"]));
+    let listed: serde_json::Value = serde_json::from_str(listed.trim()).expect("a JSON array");
+    let shown =
+        listed.as_array().expect("array").iter().find(|c| c["client_id"] == id_of(&skipping).as_str());
+    assert_eq!(shown.expect("listed")["skips_authorization"], true);
+
+    // An existing client's setting changes with --update (after the upgrade that turned it
+    // off for every stored client, say).
+    let (plain_id, skipping_id) = (id_of(&plain), id_of(&skipping));
+    assert_ok(&passport(&store, "signing_key", &["client", "--update", &plain_id, "--skips-authorization"]));
+    let off = ["client", "--update", &skipping_id, "--skips-authorization=false"];
+    assert_ok(&passport(&store, "signing_key", &off));
+    for (id, skips) in [(&plain_id, true), (&skipping_id, false)] {
+        assert_eq!(
+            issuer.store().client(id).await.expect("store").expect("client").skips_authorization,
+            skips
+        );
+    }
+    let public_id = id_of(&knowingly);
+    assert_ok(&passport(
+        &store,
+        "signing_key",
+        &["client", "--update", &public_id, "--skips-authorization=false"],
+    ));
+    let plainly =
+        passport(&store, "signing_key", &["client", "--update", &public_id, "--skips-authorization"]);
+    assert_eq!(plainly.status.code(), Some(1));
+    assert!(stderr(&plainly).contains("--skips-authorization-even-if-public"), "{}", stderr(&plainly));
+    assert!(!issuer.store().client(&public_id).await.expect("store").expect("client").skips_authorization);
+    let unknown = passport(&store, "signing_key", &["client", "--update", "nobody", "--skips-authorization"]);
+    assert_eq!(unknown.status.code(), Some(1));
+}
+
+#[tokio::test]
 async fn purge_token_and_user_revocation_work_on_sqlite() {
     let dir = scratch("revoke");
     let store = sqlite_url(&dir);

@@ -158,6 +158,10 @@ async fn a_user_registers_a_confidential_client_and_sees_its_secret_once() {
     assert_eq!(created["redirect_uris"], json!([PRINTER]));
     assert_eq!(created["confidential"], true);
     assert_eq!(created["first_party"], false);
+    assert!(
+        created.get("skips_authorization").is_none(),
+        "Passport does not show it (a method, not a column)"
+    );
     assert_eq!(created["revoked"], false);
     let id = created["id"].as_str().expect("id");
     let secret = created["secret"].as_str().expect("the secret, this once");
@@ -333,6 +337,7 @@ async fn bodies_are_parsed_strictly() {
     let ann = As::Session("7", Some(&csrf));
     for body in [
         r#"{"name": "App", "redirect": "https://printer.example.com/cb", "first_party": true}"#,
+        r#"{"name": "App", "redirect": "https://printer.example.com/cb", "skips_authorization": true}"#,
         r#"{"name": "App", "redirect": "https://printer.example.com/cb", "user_id": "8"}"#,
         r#"{"name": 5, "redirect": "https://printer.example.com/cb"}"#,
         r#"{"name": "App", "redirect": "https://printer.example.com/cb", "confidential": "yes"}"#,

@@ -329,16 +329,27 @@ async fn a_wrong_secret_via_basic_is_invalid_client_with_a_basic_challenge() {
 }
 
 #[tokio::test]
-async fn a_wrong_secret_via_post_is_invalid_client_with_a_challenge_too() {
-    // RFC 9110 §15.5.2: a 401 always carries a challenge, whatever method the client used.
+async fn a_basic_challenge_comes_back_only_when_the_client_used_the_authorization_header() {
+    // RFC 6749 §5.2 and league/oauth2-server: a challenge answers an attempt at HTTP
+    // authentication. A client that posted its credentials gets a bare 401 invalid_client,
+    // which openid-client reports as such (not as a challenge error).
     let server = start().await;
     let (id, _) = server.app().await;
-    let reply = server.token(Auth::Post(&id, "not-the-secret"), &[CC]).await;
-    reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    assert_eq!(reply.header("www-authenticate"), Some(r#"Basic realm="oauth""#));
-    let unknown = server.token(Auth::Public("nobody"), &[CC]).await;
-    unknown.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
-    assert_eq!(unknown.header("www-authenticate"), Some(r#"Basic realm="oauth""#));
+    for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
+        let params: &[(&str, &str)] = if path == "/oauth/token" { &[CC] } else { &[("token", "anything")] };
+        let basic = server.post_form(path, Auth::Basic(&id, "not-the-secret"), params).await;
+        basic.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        assert_eq!(basic.header("www-authenticate"), Some(r#"Basic realm="oauth""#), "{path}");
+        for (how, auth) in [
+            ("client_secret_post", Auth::Post(&id, "not-the-secret")),
+            ("an unknown public client", Auth::Public("nobody")),
+            ("no client at all", Auth::None),
+        ] {
+            let reply = server.post_form(path, auth, params).await;
+            reply.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+            assert_eq!(reply.header("www-authenticate"), None, "{path}, {how}: no challenge");
+        }
+    }
 }
 
 #[tokio::test]

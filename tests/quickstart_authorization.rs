@@ -74,6 +74,69 @@ async fn post_sign_in_as(
     (status, headers.get(LOCATION).map(|_| location(&headers)), session_cookie(&headers))
 }
 
+/// The hidden fields of the screen's Approve form (its `decision` left out).
+fn approve_fields(screen: &str) -> Vec<(String, String)> {
+    let approve = screen.split("</form>").next().expect("the Approve form");
+    let fields: Vec<(String, String)> = approve
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|input| {
+            let name = input.split('"').next().expect("a name").to_owned();
+            (name.clone(), hidden(approve, &name))
+        })
+        .filter(|(name, _)| name != "decision")
+        .collect();
+    assert!(fields.iter().any(|(name, _)| name == "csrf_token"), "{approve}");
+    fields
+}
+
+/// Posts `fields` with `decision=approve` in the session `cookie`: the status and headers.
+async fn approve(app: &QuickstartApp, cookie: &str, fields: &[(String, String)]) -> (StatusCode, HeaderMap) {
+    let mut form: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    form.push(("decision", "approve"));
+    let (status, headers, _) = app.post_form(&format!("{}/oauth/authorize", app.base), cookie, &form).await;
+    (status, headers)
+}
+
+/// Signs in on a fresh sign-in page (as `cookie`'s session, if any) coming back to
+/// `next`: the renewed session cookie.
+async fn signed_in(app: &QuickstartApp, cookie: &str, next: &str) -> String {
+    let url = format!(
+        "{}/login?next={}",
+        app.base,
+        form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
+    let (status, headers, body) = app.get_page(&url, cookie).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = session_cookie(&headers).unwrap_or_else(|| cookie.to_owned());
+    let (status, _, renewed) =
+        post_sign_in(app, &cookie, &hidden(&body, "token"), &app.config.password, next).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    renewed.expect("signing in renews the session id")
+}
+
+#[tokio::test]
+async fn an_approval_form_does_not_approve_after_signing_out_and_in_again() {
+    let app = start("memory").await;
+    let (_, challenge) = pkce_pair().expect("pkce");
+    let authorize = app.demo_app_url("sessions", &challenge);
+    let first = signed_in(&app, "", &authorize).await;
+    let (status, _, screen) = app.get_page(&authorize, &first).await;
+    assert_eq!(status, StatusCode::OK, "{screen}");
+    let fields = approve_fields(&screen);
+
+    // The same user signs in again (in that browser, or another): the old form is dead.
+    for again in [signed_in(&app, &first, &authorize).await, signed_in(&app, "", &authorize).await] {
+        let (status, headers) = approve(&app, &again, &fields).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "refused in another sign-in: {headers:?}");
+        assert!(headers.get(LOCATION).is_none());
+    }
+    // A form shown in the current sign-in approves.
+    let current = signed_in(&app, "", &authorize).await;
+    let (_, _, screen) = app.get_page(&authorize, &current).await;
+    assert_eq!(approve(&app, &current, &approve_fields(&screen)).await.0, StatusCode::SEE_OTHER);
+}
+
 #[tokio::test]
 async fn the_walkthrough_flow_works_on_sqlite_with_the_own_callback_page() {
     let app = start_sqlite(|config: &mut QuickstartConfig| {
@@ -100,7 +163,9 @@ async fn the_walkthrough_flow_works_on_sqlite_with_the_own_callback_page() {
     let (status, _, screen) = app.get_page(&authorize, &cookie).await;
     assert_eq!(status, StatusCode::OK, "{screen}");
     assert!(screen.contains(&app.config.demo_app.name));
-    let callback = approve(&app, &screen, &cookie).await;
+    let (status, headers) = approve(&app, &cookie, &approve_fields(&screen)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let callback = location(&headers);
     assert!(callback.starts_with(&app.config.demo_app.redirect_uri), "{callback}");
 
     // The callback page shows the code, state and iss, and the exchange to run.
@@ -127,27 +192,6 @@ async fn the_walkthrough_flow_works_on_sqlite_with_the_own_callback_page() {
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["sub"], "1");
     assert_eq!(me.body["client_id"], "demo-app");
-}
-
-/// Posts the approval screen's Approve form with its hidden fields: where it sends the
-/// browser (the client's redirect URI, with the code).
-async fn approve(app: &QuickstartApp, screen: &str, cookie: &str) -> String {
-    let approve = screen.split("</form>").next().expect("the Approve form");
-    let fields: Vec<(String, String)> = approve
-        .split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|input| {
-            let name = input.split('"').next().expect("a name").to_owned();
-            (name.clone(), hidden(approve, &name))
-        })
-        .collect();
-    assert!(fields.iter().any(|(name, _)| name == "csrf_token"), "{approve}");
-    let mut form: Vec<(&str, &str)> =
-        fields.iter().filter(|(name, _)| name != "decision").map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    form.push(("decision", "approve"));
-    let (status, headers, _) = app.post_form(&format!("{}/oauth/authorize", app.base), cookie, &form).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    location(&headers)
 }
 
 /// The `code` parameter of a redirect to the callback.
@@ -197,7 +241,9 @@ async fn opening_the_url_again_skips_the_screen_only_once_the_code_was_exchanged
     let cookie = renewed.expect("signed in");
     let (status, _, screen) = app.get_page(&authorize, &cookie).await;
     assert_eq!(status, StatusCode::OK, "the screen");
-    let code = code_in(&approve(&app, &screen, &cookie).await);
+    let (status, headers) = approve(&app, &cookie, &approve_fields(&screen)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let code = code_in(&location(&headers));
 
     let (status, _, _) = app.get_page(&authorize, &cookie).await;
     assert_eq!(status, StatusCode::OK, "approved but not exchanged: the screen again");

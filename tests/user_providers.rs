@@ -179,7 +179,7 @@ async fn a_client_whose_provider_is_not_configured_gets_no_password_tokens() {
 async fn the_authorization_code_grant_asks_the_hook_for_the_clients_provider_and_names_it() {
     let issuer = issuer();
     let shop = ClientRegistration::public("Shop")
-        .first_party(true)
+        .skips_authorization_even_if_public()
         .grants([GrantType::AuthorizationCode])
         .redirect_uris([CALLBACK])
         .provider("customers");
@@ -191,7 +191,7 @@ async fn the_authorization_code_grant_asks_the_hook_for_the_clients_provider_and
     );
     let request = Request::get(format!("/oauth/authorize?{query}")).body(Body::empty()).expect("request");
     let response = issuer.routes().oneshot(request).await.expect("infallible");
-    assert_eq!(response.status(), StatusCode::FOUND, "first-party: no screen");
+    assert_eq!(response.status(), StatusCode::FOUND, "marked to skip the screen: no screen");
     let location = response.headers()["location"].to_str().expect("location").to_owned();
     let code = url_param(&location, "code").expect("a code");
 

@@ -23,7 +23,8 @@ use super::sign_in::{self, SignInPages};
 use super::spa;
 use super::{find_user, router};
 
-/// The first-party public client (a CLI or desktop app): it skips the approval screen.
+/// The first-party public client (a CLI or desktop app): it gets the approval screen, as
+/// any local process could claim it on its loopback redirect URI (RFC 8252 §8.6).
 pub const NATIVE_CLIENT_ID: &str = "demo-cli";
 /// Its loopback redirect URI; the port may vary (RFC 8252 §7.3).
 pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
@@ -38,7 +39,7 @@ pub const SCOPES: [(&str, &str); 5] = [
 
 /// Seeds the demo clients (see [`super::seed`]): the first-party password client, the
 /// third-party demo app (approval screen), and a first-party public CLI on a loopback
-/// redirect URI (no screen). Each conflict with a stored client is logged as a warning.
+/// redirect URI (the screen too). Each conflict with a stored client is logged as a warning.
 /// The demo app's redirect URI in force, and the conflicts.
 async fn seed_demo_clients(
     issuer: &Issuer<AnyStore>,

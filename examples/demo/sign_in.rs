@@ -38,9 +38,10 @@ use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 
-/// The session keys: who is signed in (their `sub`, and the name they signed in with), and
-/// the sign-in form's token.
+/// The session keys: who is signed in (their `sub`, the name they signed in with, and a
+/// random value new on every sign-in), and the sign-in form's token.
 const USER_ID: &str = "user_id";
+const SIGN_IN_ID: &str = "sign_in_id";
 pub const USERNAME: &str = "username";
 const FORM_TOKEN: &str = "sign_in_token";
 
@@ -124,7 +125,9 @@ pub fn session_layer(secure: bool) -> SessionManagerLayer<MemoryStore> {
 }
 
 /// The [`SignedInUser`](tower_passport::endpoint::SignedInUser) hook: the user of the
-/// session the session layer put in the request's extensions, or the sign-in page, which
+/// session the session layer put in the request's extensions, with the random value that
+/// sign-in stored (so an approval form is good only in the sign-in it was shown in: not
+/// after signing out and in again, even as the same user), or the sign-in page, which
 /// comes back here afterwards. `prompt=login` always signs in again.
 pub fn signed_in_user(request: &SignInRequest<'_>) -> impl Future<Output = Result<SignIn, BackendError>> {
     let session = request.parts().extensions.get::<Session>().cloned();
@@ -135,8 +138,9 @@ pub fn signed_in_user(request: &SignInRequest<'_>) -> impl Future<Output = Resul
             return Err(BackendError::msg("no session layer in front of /oauth/authorize"));
         };
         let user: Option<String> = session.get(USER_ID).await.map_err(BackendError::new)?;
-        Ok(match user {
-            Some(user) if !reauthenticate => SignIn::User(user),
+        let sign_in_id: Option<String> = session.get(SIGN_IN_ID).await.map_err(BackendError::new)?;
+        Ok(match (user, sign_in_id) {
+            (Some(user), Some(sign_in_id)) if !reauthenticate => SignIn::user_in_session(user, sign_in_id),
             _ => SignIn::Redirect(sign_in),
         })
     }
@@ -325,8 +329,12 @@ async fn try_sign_in(
     let Some(user_id) = user else {
         return form_page(pages, session, &form.next, Some("That email and password do not match.")).await;
     };
+    let Ok(sign_in_id) = random_token() else {
+        return Ok(page(StatusCode::INTERNAL_SERVER_ERROR, "Try again", "<h1>Something went wrong</h1>"));
+    };
     session.cycle_id().await?;
     session.insert(USER_ID, &user_id).await?;
+    session.insert(SIGN_IN_ID, &sign_in_id).await?;
     session.insert(USERNAME, &form.username).await?;
     let location = local_path(&form.next, &pages.origin).unwrap_or(LOGIN_PATH);
     let mut response = StatusCode::SEE_OTHER.into_response();

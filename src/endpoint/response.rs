@@ -1,8 +1,8 @@
 //! Responses of the OAuth endpoints: JSON, `Cache-Control: no-store`, RFC 6749 errors.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response, StatusCode};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use serde::Serialize;
 
@@ -42,15 +42,26 @@ pub(crate) fn empty(status: StatusCode) -> EndpointResponse {
     with_headers(status, None, Bytes::new())
 }
 
-/// An RFC 6749 §5.2 error. `invalid_client` is 401 and always carries a Basic challenge:
-/// RFC 6749 §5.2 requires it after Basic authentication, and RFC 9110 §15.5.2 requires a
-/// challenge on every 401, whatever method the client tried.
+/// An RFC 6749 §5.2 error, with no challenge: see [`client_error`] for the endpoints
+/// where clients authenticate.
 pub(crate) fn error(error: &OAuthError) -> EndpointResponse {
     let mut response = with_headers(error.status(), Some("application/json"), Bytes::from(error.to_json()));
     if let Some(seconds) = error.retry_after() {
         response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
-    if error.code() == OAuthErrorCode::InvalidClient {
+    response
+}
+
+/// An error of an endpoint where the client authenticates (token, revocation,
+/// introspection): `invalid_client` is 401 and carries a Basic challenge only when the
+/// client tried the `Authorization` header (RFC 6749 §5.2, as league/oauth2-server does).
+/// A client that posted its credentials (`client_secret_post`, or a public client's bare
+/// `client_id`) gets no challenge: it did not try HTTP authentication, and a challenge
+/// would make a library such as openid-client report a challenge error instead of
+/// `invalid_client`.
+pub(crate) fn client_error(error: &OAuthError, headers: &HeaderMap) -> EndpointResponse {
+    let mut response = self::error(error);
+    if error.code() == OAuthErrorCode::InvalidClient && headers.contains_key(AUTHORIZATION) {
         response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="oauth""#));
     }
     response

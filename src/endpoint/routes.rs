@@ -44,14 +44,14 @@ where
             };
             let credentials = match client_credentials(&parts.headers, &form) {
                 Ok(credentials) => credentials,
-                Err(error) => return response::error(&error),
+                Err(error) => return response::client_error(&error, &parts.headers),
             };
             let outcome = match path {
                 paths::TOKEN => token(&issuer, credentials, &form).await,
                 paths::REVOKE => revoke(&issuer, credentials, &form).await,
                 _ => introspect(&issuer, credentials, &form).await,
             };
-            outcome.unwrap_or_else(|error| response::error(&error))
+            outcome.unwrap_or_else(|error| response::client_error(&error, &parts.headers))
         }
         _ => response::empty(StatusCode::NOT_FOUND),
     }

@@ -1,11 +1,13 @@
 //! The authorization request of the authorization code grant (RFC 6749 §4.1.1, RFC 7636,
 //! RFC 9700, RFC 9207): validation in the order that keeps a bad request from redirecting
-//! anywhere, the decision to skip the approval screen, and the code it ends with.
+//! anywhere, and the code it ends with (the decision to skip the approval screen is in
+//! `approval.rs`).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
+use super::clients::redirect_uri_problem;
 use super::{crypto, paths, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
 use crate::error::ConfigError;
 use crate::store::{AuthorizationCodeRecord, ClientRecord, CodeStore, GrantType, SecretHash, Store};
@@ -388,19 +390,26 @@ impl<S: Store + CodeStore> Issuer<S> {
             Ok(_) => return Err(page("The client is unknown")),
             Err(error) => return Err(AuthorizationError::page(error.into())),
         };
-        let (redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
-            Some(uri)
-                if client.redirect_uris.iter().any(|registered| redirect_uri::matches(registered, uri)) =>
-            {
-                (uri.to_owned(), true)
-            }
-            Some(_) => return Err(page("The redirect_uri is not registered for this client")),
+        // RFC 8252 §7.3's any-port loopback rule is for native apps: public clients.
+        let native = !client.is_confidential();
+        let (registered, redirect_uri, redirect_uri_sent) = match params.get("redirect_uri") {
+            Some(uri) => match client.redirect_uris.iter().find(|r| redirect_uri::matches(r, uri, native)) {
+                Some(registered) => (registered.as_str(), uri.to_owned(), true),
+                None => return Err(page("The redirect_uri is not registered for this client")),
+            },
             None => match client.redirect_uris.as_slice() {
-                [only] => (only.clone(), false),
+                [only] => (only.as_str(), only.clone(), false),
                 [] => return Err(page("The client has no redirect URI registered")),
                 _ => return Err(page("The redirect_uri parameter is missing")),
             },
         };
+        // The registration rules hold for every client, however it was stored (written to
+        // the store directly, or by an older version): a URI they refuse is never
+        // redirected to, not even with an error (RFC 6749 §4.1.2.1).
+        if [registered, redirect_uri.as_str()].into_iter().any(|uri| redirect_uri_problem(uri).is_some()) {
+            tracing::warn!(client_id = %client.id, "a registered redirect URI breaks the registration rules: refused");
+            return Err(page("The client's registered redirect URI is not valid"));
+        }
         // From here on, errors go back to the client.
         let state = params.get("state").filter(|s| s.len() <= MAX_STATE_LEN).map(str::to_owned);
         let redirect = |error: OAuthError| AuthorizationError {
@@ -463,67 +472,6 @@ impl<S: Store + CodeStore> Issuer<S> {
             nonce,
             prompt,
         })
-    }
-
-    /// Whether the approval screen can be skipped for `user_id`: never with
-    /// `prompt=consent`; always for a first-party client (Passport's `skipsAuthorization`);
-    /// otherwise when the user already holds live tokens of this client that cover every
-    /// requested scope (as Passport looks at the user's tokens:
-    /// [`TokenStore::user_tokens`](crate::store::TokenStore::user_tokens)), so that revoking
-    /// them (one by one, by family, with the client, or through the authorized-apps API)
-    /// withdraws the consent, and the client's identity is
-    /// assured: it is confidential, or its redirect URI is `https`. A public client that
-    /// redirects to a loopback or private-use URI could be any app on the device claiming
-    /// its id (RFC 8252 §8.6): it always gets the screen.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer};
-    /// use tower_passport::store::{GrantType, MemoryStore};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
-    /// let pkce = "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
-    /// for (id, first_party) in [("ours", true), ("theirs", false)] {
-    ///     issuer.register_client(ClientRegistration::public(id).id(id).first_party(first_party)
-    ///         .grants([GrantType::AuthorizationCode]).redirect_uris(["https://app.example.com/cb"])).await?;
-    /// }
-    /// let ours = issuer.authorization_request(&format!("response_type=code&client_id=ours&{pkce}")).await?;
-    /// assert!(issuer.skips_approval(&ours, "7").await?);
-    /// let theirs = issuer.authorization_request(&format!("response_type=code&client_id=theirs&{pkce}")).await?;
-    /// assert!(!issuer.skips_approval(&theirs, "7").await?, "nothing granted yet");
-    /// let again = issuer.authorization_request(&format!("response_type=code&client_id=ours&prompt=consent&{pkce}")).await?;
-    /// assert!(!issuer.skips_approval(&again, "7").await?);
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    /// `temporarily_unavailable` (redirected) when the store fails.
-    pub async fn skips_approval(
-        &self,
-        request: &AuthorizationRequest,
-        user_id: &str,
-    ) -> Result<bool, AuthorizationError> {
-        if request.prompt.consent {
-            return Ok(false);
-        }
-        if request.client.first_party {
-            return Ok(true);
-        }
-        if !request.client.is_confidential() && !request.redirect_uri.starts_with("https://") {
-            return Ok(false);
-        }
-        let live = self.inner.store.user_tokens(user_id, self.now()).await;
-        let live = live.map_err(|error| self.redirect_error(request, error.into()))?;
-        let Some(tokens) = live.iter().find(|tokens| tokens.client_id == request.client.id) else {
-            return Ok(false);
-        };
-        let access = tokens.access_tokens.iter().filter(|a| !a.personal).map(|a| &a.scopes);
-        let granted: Vec<&String> =
-            access.chain(tokens.refresh_tokens.iter().map(|r| &r.scopes)).flatten().collect();
-        let wildcard = granted.iter().any(|s| *s == "*");
-        Ok(request.scopes.iter().all(|scope| wildcard || granted.contains(&scope)))
     }
 
     /// Approves `request` for `user_id`: stores a code (only its hash, bound to the

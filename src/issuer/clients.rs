@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
-use crate::store::{ClientRecord, GrantType, SecretHash, Store};
+use crate::store::{ClientRecord, ClientUpdate, GrantType, SecretHash, Store};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
 ///
@@ -59,6 +59,8 @@ pub struct ClientRegistration {
     pub(crate) grants: Vec<GrantType>,
     pub(crate) allowed_scopes: Option<Vec<String>>,
     pub(crate) first_party: bool,
+    pub(crate) skips_authorization: bool,
+    pub(crate) skips_even_if_public: bool,
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) owner: Option<String>,
     pub(crate) require_pkce: Option<bool>,
@@ -76,6 +78,8 @@ impl ClientRegistration {
             grants: vec![GrantType::ClientCredentials],
             allowed_scopes: None,
             first_party: false,
+            skips_authorization: false,
+            skips_even_if_public: false,
             redirect_uris: Vec::new(),
             owner: None,
             require_pkce: None,
@@ -118,10 +122,67 @@ impl ClientRegistration {
         self
     }
 
-    /// Marks the client first-party: the authorization code grant then skips the approval
-    /// screen for it (Passport's `skipsAuthorization`).
+    /// Marks the client first-party: the application's own, whose tokens may manage the
+    /// user's tokens and clients through the JSON APIs. It still shows the approval screen
+    /// unless [`skips_authorization`](Self::skips_authorization) is set too.
     pub fn first_party(mut self, first_party: bool) -> Self {
         self.first_party = first_party;
+        self
+    }
+
+    /// Approves the client's authorization requests without showing the approval screen
+    /// (Passport's `skipsAuthorization`): for the application's own confidential web app.
+    /// Off by default. A public client is refused at registration: its redirect proves
+    /// nothing about who receives the code, so see
+    /// [`skips_authorization_even_if_public`](Self::skips_authorization_even_if_public).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let web = ClientRegistration::confidential("Our web app").first_party(true).skips_authorization(true)
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["https://app.example.com/cb"]);
+    /// assert!(issuer.register_client(web).await?.client.skips_authorization);
+    /// let cli = ClientRegistration::public("Our CLI").first_party(true).skips_authorization(true)
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["http://127.0.0.1/cb"]);
+    /// assert!(issuer.register_client(cli).await.is_err(), "a public client needs the loud call");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn skips_authorization(mut self, skips: bool) -> Self {
+        self.skips_authorization = skips;
+        self.skips_even_if_public = false;
+        self
+    }
+
+    /// Skips the approval screen even for a public client, knowingly. **The risk:** a
+    /// public client has no secret, so anything that can receive its redirect can claim
+    /// its id. For a loopback redirect URI (`http://127.0.0.1:<any port>/…`) that is any
+    /// process on the user's machine: it opens the authorization URL with its own port and
+    /// gets the signed-in user's tokens, for any scope the client may ask for, without the
+    /// user seeing anything (RFC 8252 §8.6 says not to approve such clients silently). A
+    /// private-use scheme can be claimed by another installed app. Use it only where every
+    /// program that could receive the redirect is trusted as much as the user.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let kiosk = ClientRegistration::public("Kiosk").skips_authorization_even_if_public()
+    ///     .grants([GrantType::AuthorizationCode]).redirect_uris(["http://127.0.0.1/cb"]);
+    /// assert!(issuer.register_client(kiosk).await?.client.skips_authorization);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn skips_authorization_even_if_public(mut self) -> Self {
+        self.skips_authorization = true;
+        self.skips_even_if_public = true;
         self
     }
 
@@ -171,6 +232,11 @@ impl ClientRegistration {
         self
     }
 }
+
+/// Why a public client may not simply skip the approval screen.
+const PUBLIC_SKIPS: &str = "a public client skips the approval screen only through \
+     skips_authorization_even_if_public: anything that receives its redirect would get the \
+     user's tokens unseen (RFC 8252 §8.6)";
 
 /// The most redirect URIs one client may register, and the longest one.
 pub(super) const MAX_REDIRECT_URIS: usize = 32;
@@ -300,7 +366,8 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When a chosen secret is shorter than 32 characters, a public client is given a
-    /// secret or a client-credentials grant or has PKCE turned off, a redirect URI cannot
+    /// secret or a client-credentials grant or has PKCE turned off or skips the approval
+    /// screen without [`ClientRegistration::skips_authorization_even_if_public`], a redirect URI cannot
     /// be registered, the authorization code grant comes without a redirect URI, or the
     /// store fails.
     pub async fn register_client(
@@ -324,6 +391,9 @@ impl<S: Store> Issuer<S> {
             (false, Some(_)) => return Err(IssuerError::Invalid("a public client has no secret".into())),
             (false, None) => None,
         };
+        if secret.is_none() && registration.skips_authorization && !registration.skips_even_if_public {
+            return Err(IssuerError::Invalid(PUBLIC_SKIPS.into()));
+        }
         if secret.is_none() && registration.grants.contains(&GrantType::ClientCredentials) {
             return Err(IssuerError::Invalid(
                 "the client credentials grant needs a confidential client".into(),
@@ -361,6 +431,7 @@ impl<S: Store> Issuer<S> {
             grants: registration.grants,
             allowed_scopes: registration.allowed_scopes,
             first_party: registration.first_party,
+            skips_authorization: registration.skips_authorization,
             revoked: false,
             created_at: self.now(),
             redirect_uris,
@@ -370,6 +441,64 @@ impl<S: Store> Issuer<S> {
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })
+    }
+
+    /// Turns skipping the approval screen on or off for a registered client, as
+    /// [`ClientRegistration::skips_authorization`] sets it at registration (`passport
+    /// client --update ID --skips-authorization`). Turning it on for a public client is
+    /// refused: see [`set_skips_authorization_even_if_public`](Self::set_skips_authorization_even_if_public).
+    /// `false` for an unknown client.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::{GrantType, MemoryStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let web = ClientRegistration::confidential("Web").id("web").grants([GrantType::AuthorizationCode])
+    ///     .redirect_uris(["https://app.example.com/cb"]);
+    /// issuer.register_client(web).await?;
+    /// assert!(issuer.set_skips_authorization("web", true).await?);
+    /// assert!(!issuer.set_skips_authorization("nobody", true).await?);
+    /// let cli = ClientRegistration::public("CLI").id("cli").grants([GrantType::AuthorizationCode])
+    ///     .redirect_uris(["http://127.0.0.1/cb"]);
+    /// issuer.register_client(cli).await?;
+    /// assert!(issuer.set_skips_authorization("cli", true).await.is_err());
+    /// assert!(issuer.set_skips_authorization("cli", false).await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Turning it on for a public client, or when the store fails.
+    pub async fn set_skips_authorization(&self, client_id: &str, skips: bool) -> Result<bool, IssuerError> {
+        self.update_skips_authorization(client_id, skips, false).await
+    }
+
+    /// Skips the approval screen for a registered client even if it is public, knowingly:
+    /// the risk is the one [`ClientRegistration::skips_authorization_even_if_public`]
+    /// states (any program that can receive its redirect gets the user's tokens unseen).
+    /// `false` for an unknown client.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn set_skips_authorization_even_if_public(&self, client_id: &str) -> Result<bool, IssuerError> {
+        self.update_skips_authorization(client_id, true, true).await
+    }
+
+    async fn update_skips_authorization(
+        &self,
+        client_id: &str,
+        skips: bool,
+        even_if_public: bool,
+    ) -> Result<bool, IssuerError> {
+        let Some(client) = self.inner.store.client(client_id).await? else { return Ok(false) };
+        if skips && !even_if_public && !client.is_confidential() {
+            return Err(IssuerError::Invalid(PUBLIC_SKIPS.into()));
+        }
+        let update = ClientUpdate { skips_authorization: Some(skips), ..ClientUpdate::default() };
+        Ok(self.inner.store.update_client(client_id, update).await?.is_some())
     }
 
     /// Revokes a client: it gets no more tokens, and the guard (through

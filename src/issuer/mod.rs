@@ -30,6 +30,7 @@
 //! # }
 //! ```
 
+mod approval;
 mod authorization;
 mod authorized;
 mod builder;

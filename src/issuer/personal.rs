@@ -192,6 +192,7 @@ impl<S: Store> Issuer<S> {
             grants: vec![GrantType::PersonalAccess],
             allowed_scopes: None,
             first_party: true,
+            skips_authorization: false,
             revoked: false,
             created_at: self.now(),
             redirect_uris: Vec::new(),

@@ -1,10 +1,17 @@
 //! Redirect URI matching: exact string comparison (RFC 9700 §4.1.3), except that a
-//! loopback redirect URI of a native app may differ in its port (RFC 8252 §7.3).
+//! loopback redirect URI of a native app (a public client) may differ in its port (RFC 8252
+//! §7.3).
 
-/// Whether `presented` matches the registered `registered` redirect URI.
-pub(crate) fn matches(registered: &str, presented: &str) -> bool {
+/// Whether `presented` matches the registered `registered` redirect URI. `native`: the
+/// client is a native app (public), so a loopback URI may differ in its port; a
+/// confidential client's must match exactly, loopback or not (RFC 8252 is about native
+/// apps, which cannot keep a secret).
+pub(crate) fn matches(registered: &str, presented: &str, native: bool) -> bool {
     if registered == presented {
         return true;
+    }
+    if !native {
+        return false;
     }
     match (loopback_parts(registered), loopback_parts(presented)) {
         (Some(registered), Some(presented)) => registered == presented,
@@ -102,7 +109,7 @@ mod tests {
     #[test]
     fn only_the_exact_string_matches() {
         let registered = "https://app.example.com/callback";
-        assert!(matches(registered, registered));
+        assert!(matches(registered, registered, true) && matches(registered, registered, false));
         for other in [
             "https://app.example.com/callback/",
             "https://app.example.com/callback?x=1",
@@ -111,20 +118,28 @@ mod tests {
             "https://app.example.com/Callback",
             "https://app.example.com.evil.test/callback",
         ] {
-            assert!(!matches(registered, other), "{other}");
+            assert!(!matches(registered, other, true), "{other}");
         }
     }
 
     #[test]
     fn loopback_uris_may_vary_only_in_the_port() {
-        assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb"));
-        assert!(matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:51234/cb"));
-        assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb"));
-        assert!(!matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:8000/other"));
-        assert!(!matches("http://127.0.0.1/cb", "http://[::1]/cb"));
-        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1.evil.test/cb"));
-        assert!(!matches("http://localhost:1/cb", "http://localhost:2/cb"));
-        assert!(!matches("https://127.0.0.1:1/cb", "https://127.0.0.1:2/cb"));
+        assert!(matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", true));
+        assert!(matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:51234/cb", true));
+        assert!(matches("http://[::1]:1/cb", "http://[::1]:2/cb", true));
+        assert!(!matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:8000/other", true));
+        assert!(!matches("http://127.0.0.1/cb", "http://[::1]/cb", true));
+        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1.evil.test/cb", true));
+        assert!(!matches("http://localhost:1/cb", "http://localhost:2/cb", true));
+        assert!(!matches("https://127.0.0.1:1/cb", "https://127.0.0.1:2/cb", true));
+    }
+
+    #[test]
+    fn a_confidential_clients_loopback_uri_must_match_exactly() {
+        assert!(!matches("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", false));
+        assert!(!matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:51234/cb", false));
+        assert!(!matches("http://[::1]:1/cb", "http://[::1]:2/cb", false));
+        assert!(matches("http://127.0.0.1:8000/cb", "http://127.0.0.1:8000/cb", false));
     }
 
     #[test]

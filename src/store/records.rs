@@ -133,9 +133,21 @@ pub struct ClientRecord {
     pub grants: Vec<GrantType>,
     /// The scopes the client may ask for; `None` allows every registered scope.
     pub allowed_scopes: Option<Vec<String>>,
-    /// A first-party client (Passport's notion): the authorization code grant skips the
-    /// approval screen for it, as Passport's `skipsAuthorization`.
+    /// A first-party client (Passport's notion): the application's own, whose tokens may
+    /// manage the user's tokens and clients through the JSON APIs. It does not skip the
+    /// approval screen: [`skips_authorization`](Self::skips_authorization) does.
     pub first_party: bool,
+    /// Whether the authorization code grant approves this client's requests without
+    /// showing the approval screen (Passport's `skipsAuthorization`); off unless the
+    /// operator turns it on for the client
+    /// ([`ClientRegistration::skips_authorization`](crate::issuer::ClientRegistration::skips_authorization)).
+    ///
+    /// On a public client it means that any program that can receive the redirect (any
+    /// local process, for a loopback redirect URI) gets the signed-in user's tokens
+    /// without the user seeing anything (RFC 8252 §8.6): registration refuses it there
+    /// unless asked for by
+    /// [`skips_authorization_even_if_public`](crate::issuer::ClientRegistration::skips_authorization_even_if_public).
+    pub skips_authorization: bool,
     /// A revoked client gets no tokens, and the guard refuses the tokens it holds.
     pub revoked: bool,
     /// Creation time, seconds since the Unix epoch.
@@ -177,6 +189,9 @@ pub struct ClientUpdate {
     pub secret_hash: Option<SecretHash>,
     /// A new revoked flag.
     pub revoked: Option<bool>,
+    /// A new [`ClientRecord::skips_authorization`]: the operator's setting, which nothing a
+    /// user sends may reach.
+    pub skips_authorization: Option<bool>,
 }
 
 impl ClientUpdate {
@@ -185,7 +200,7 @@ impl ClientUpdate {
     /// ```
     /// use tower_passport::store::{ClientRecord, ClientUpdate};
     /// # let mut client = ClientRecord { id: "c".into(), name: "Old".into(), secret_hash: None, grants: vec![],
-    /// #     allowed_scopes: None, first_party: false, revoked: false, created_at: 0, redirect_uris: vec![],
+    /// #     allowed_scopes: None, first_party: false, skips_authorization: false, revoked: false, created_at: 0, redirect_uris: vec![],
     /// #     owner: None, require_pkce: true, provider: None };
     /// ClientUpdate { name: Some("New".into()), revoked: Some(true), ..ClientUpdate::default() }.apply(&mut client);
     /// assert_eq!((client.name.as_str(), client.revoked), ("New", true));
@@ -202,6 +217,9 @@ impl ClientUpdate {
         }
         if let Some(revoked) = self.revoked {
             client.revoked = revoked;
+        }
+        if let Some(skips) = self.skips_authorization {
+            client.skips_authorization = skips;
         }
     }
 }

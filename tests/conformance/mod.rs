@@ -38,6 +38,7 @@ pub fn client(id: &str) -> ClientRecord {
         grants: vec![GrantType::ClientCredentials, GrantType::RefreshToken],
         allowed_scopes: Some(vec!["read".into(), "write".into()]),
         first_party: true,
+        skips_authorization: true,
         revoked: false,
         created_at: T0,
         redirect_uris: vec!["https://app.example.com/callback".into(), "http://127.0.0.1/callback".into()],
@@ -168,6 +169,25 @@ pub async fn clients_round_trip<S: Store>(store: S) {
     assert_eq!(store.client(&id).await.unwrap(), Some(renamed));
 }
 
+pub async fn a_clients_approval_screen_setting_is_kept_both_ways<S: Store>(store: S) {
+    for skips in [true, false] {
+        let id = unique("skips");
+        store.put_client(ClientRecord { skips_authorization: skips, ..client(&id) }).await.unwrap();
+        assert_eq!(store.client(&id).await.unwrap().unwrap().skips_authorization, skips);
+        let rename = ClientUpdate { name: Some("Renamed".into()), ..ClientUpdate::default() };
+        let updated = store.update_client(&id, rename).await.unwrap().unwrap();
+        assert_eq!(updated.skips_authorization, skips, "an update keeps it");
+        assert_eq!(store.client(&id).await.unwrap().unwrap().skips_authorization, skips);
+        let flip = ClientUpdate { skips_authorization: Some(!skips), ..ClientUpdate::default() };
+        assert_eq!(store.update_client(&id, flip).await.unwrap().unwrap().skips_authorization, !skips);
+        assert_eq!(
+            store.client(&id).await.unwrap().unwrap().skips_authorization,
+            !skips,
+            "an update sets it"
+        );
+    }
+}
+
 pub async fn clients_are_updated_in_place<S: Store>(store: S) {
     let id = unique("client");
     let rename = ClientUpdate { name: Some("Renamed".into()), ..ClientUpdate::default() };
@@ -185,8 +205,10 @@ pub async fn clients_are_updated_in_place<S: Store>(store: S) {
         redirect_uris: Some(vec!["https://printer.example.com/cb".into()]),
         secret_hash: Some(SecretHash::of(b"a-regenerated-secret-of-32-characters")),
         revoked: Some(true),
+        skips_authorization: Some(false),
     };
     expected.name = "Photo printer".into();
+    expected.skips_authorization = false;
     expected.redirect_uris = vec!["https://printer.example.com/cb".into()];
     expected.secret_hash = Some(SecretHash::of(b"a-regenerated-secret-of-32-characters"));
     expected.revoked = true;
@@ -911,6 +933,7 @@ macro_rules! conformance_suite {
             use super::*;
             $crate::conformance_suite!(@cases $make, $fixture, $store;
                 clients_round_trip,
+                a_clients_approval_screen_setting_is_kept_both_ways,
                 clients_are_updated_in_place,
                 concurrent_client_updates_all_land,
                 clients_are_listed_by_owner,

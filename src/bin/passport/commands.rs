@@ -60,6 +60,9 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
         }
         return Err(format!("there is no client {id}").into());
     }
+    if let Some(id) = &args.update {
+        return update_client(&issuer, id, args).await;
+    }
     if args.personal {
         let personal = issuer.ensure_personal_access_client().await?;
         return print_client(args.json, &personal.id, &personal.name, None);
@@ -80,16 +83,54 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
             redirect_uris
                 .push(ask("Where should we redirect the request after authorization?", "--redirect-uri")?);
         }
+        let skips = args.skips_authorization == Some(true);
+        if args.public && skips {
+            return Err(PUBLIC_SKIPS.into());
+        }
+        if args.skips_authorization_even_if_public && !args.public {
+            return Err("--skips-authorization-even-if-public is for a --public client".into());
+        }
         let base = if args.public {
             ClientRegistration::public(name)
         } else {
             ClientRegistration::confidential(name)
+        };
+        let base = if args.skips_authorization_even_if_public {
+            base.skips_authorization_even_if_public()
+        } else {
+            base.skips_authorization(skips)
         };
         base.grants([GrantType::AuthorizationCode, GrantType::RefreshToken]).redirect_uris(redirect_uris)
     };
     let registered = issuer.register_client(registration).await?;
     let secret = registered.secret.as_ref().map(|s| s.expose());
     print_client(args.json, &registered.client.id, &registered.client.name, secret)
+}
+
+/// What an operator reads when a public client is told to skip the screen plainly.
+const PUBLIC_SKIPS: &str = "a public client skips the approval screen only with \
+     --skips-authorization-even-if-public: anything that can receive its redirect would get \
+     users' tokens without them seeing anything";
+
+/// `client --update ID`: the approval-screen setting of an existing client.
+async fn update_client(issuer: &Issuer<AnyStore>, id: &str, args: &ClientArgs) -> Outcome {
+    let known = match (args.skips_authorization, args.skips_authorization_even_if_public) {
+        (_, true) => issuer.set_skips_authorization_even_if_public(id).await?,
+        (Some(skips), false) => match issuer.set_skips_authorization(id, skips).await {
+            Err(tower_passport::issuer::IssuerError::Invalid(_)) => return Err(PUBLIC_SKIPS.into()),
+            outcome => outcome?,
+        },
+        (None, false) => {
+            return Err(
+                "--update needs --skips-authorization[=false] or --skips-authorization-even-if-public".into(),
+            )
+        }
+    };
+    if !known {
+        return Err(format!("there is no client {id}").into());
+    }
+    println!("Client {id} updated.");
+    Ok(())
 }
 
 async fn list_clients(issuer: &Issuer<AnyStore>, json: bool) -> Outcome {
@@ -103,7 +144,8 @@ async fn list_clients(issuer: &Issuer<AnyStore>, json: bool) -> Outcome {
             .map(|c| {
                 serde_json::json!({
                     "client_id": c.id, "name": c.name, "grants": grants(c), "confidential": c.is_confidential(),
-                    "first_party": c.first_party, "revoked": c.revoked, "redirect_uris": c.redirect_uris,
+                    "first_party": c.first_party, "skips_authorization": c.skips_authorization,
+                    "revoked": c.revoked, "redirect_uris": c.redirect_uris,
                 })
             })
             .collect();

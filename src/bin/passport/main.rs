@@ -144,14 +144,30 @@ pub(crate) struct ClientArgs {
     /// A redirect URI for the authorization code grant (repeat for several).
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub(crate) redirect_uris: Vec<String>,
+    /// Approve this authorization-code client's requests without the approval screen
+    /// (Passport's skipsAuthorization): for your own confidential web app. Refused for a
+    /// public client: see --skips-authorization-even-if-public. With --update,
+    /// --skips-authorization=false turns it off.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          conflicts_with_all = ["client_credentials", "password", "personal"])]
+    pub(crate) skips_authorization: Option<bool>,
+    /// Skip the approval screen even for a public client, knowingly: anything that can
+    /// receive its redirect (any local process, for a loopback URI) then gets a signed-in
+    /// user's tokens without the user seeing anything (RFC 8252 §8.6).
+    #[arg(long, conflicts_with_all = ["client_credentials", "password", "personal", "skips_authorization"])]
+    pub(crate) skips_authorization_even_if_public: bool,
+    /// Change the approval-screen setting of the existing client with this id
+    /// (with --skips-authorization[=false] or --skips-authorization-even-if-public).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["kind", "name", "redirect_uris", "list", "revoke"])]
+    pub(crate) update: Option<String>,
     /// Print the result as one JSON object, for scripts.
     #[arg(long)]
     pub(crate) json: bool,
     /// List every client (id, name, grants, revoked) instead of creating one.
-    #[arg(long, conflicts_with_all = ["kind", "name", "redirect_uris", "revoke"])]
+    #[arg(long, conflicts_with_all = ["kind", "name", "redirect_uris", "revoke", "skips_authorization"])]
     pub(crate) list: bool,
     /// Revoke the client with this id instead of creating one.
-    #[arg(long, value_name = "ID", conflicts_with_all = ["kind", "name", "redirect_uris"])]
+    #[arg(long, value_name = "ID", conflicts_with_all = ["kind", "name", "redirect_uris", "skips_authorization"])]
     pub(crate) revoke: Option<String>,
 }
 

@@ -1,7 +1,8 @@
 //! The approval form's CSRF token: an HMAC-SHA256, under a random key the issuer's nodes
-//! share through the store ([`SettingsStore`], first writer wins), over the user, the
-//! authorization request and the time it was made. Stateless: the form carries the
-//! request, the token proves this server rendered it for this user, recently.
+//! share through the store ([`SettingsStore`], first writer wins), over the user, the hash
+//! of the session the app's hook reported (if it reported one), the authorization request
+//! and the time it was made. Stateless: the form carries the request, the token proves
+//! this server rendered it for this user, in this session, recently.
 //!
 //! The JSON APIs' `X-CSRF-TOKEN` for calls made through the session is the same HMAC under
 //! the same key, over another domain tag, the user and the time: it proves that this
@@ -13,7 +14,7 @@ use base64::Engine;
 use tokio::sync::OnceCell;
 
 use crate::issuer::AuthorizationRequest;
-use crate::store::{SettingsStore, StoreError};
+use crate::store::{SecretHash, SettingsStore, StoreError};
 
 /// The setting that holds the key.
 const KEY_SETTING: &str = "authorization_csrf_key";
@@ -53,10 +54,24 @@ impl CsrfKey {
     }
 }
 
-fn message(user_id: &str, request: &AuthorizationRequest, issued_at: u64) -> Vec<u8> {
-    let mut message = b"tower-passport authorize v1\0".to_vec();
-    message.extend_from_slice(&(user_id.len() as u64).to_be_bytes());
-    message.extend_from_slice(user_id.as_bytes());
+/// Who the approval form is for: the user and, if the hook reported one, the session.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Signer<'a> {
+    pub(crate) user_id: &'a str,
+    pub(crate) session: Option<&'a SecretHash>,
+}
+
+fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -> Vec<u8> {
+    let mut message = b"tower-passport authorize v2\0".to_vec();
+    message.extend_from_slice(&(signer.user_id.len() as u64).to_be_bytes());
+    message.extend_from_slice(signer.user_id.as_bytes());
+    match signer.session {
+        Some(session) => {
+            message.push(1);
+            message.extend_from_slice(session.as_bytes());
+        }
+        None => message.push(0),
+    }
     message.extend_from_slice(&request.binding());
     message.extend_from_slice(&issued_at.to_be_bytes());
     message
@@ -103,21 +118,21 @@ fn verify_stamped(
     fresh && hmac::verify(key, &message(issued_at), &tag).is_ok()
 }
 
-/// A token for `user_id` approving `request`, made at `now`: `<now>.<mac>`.
-pub(crate) fn token(key: &hmac::Key, user_id: &str, request: &AuthorizationRequest, now: u64) -> String {
-    stamped(key, &message(user_id, request, now), now)
+/// A token for `signer` approving `request`, made at `now`: `<now>.<mac>`.
+pub(crate) fn token(key: &hmac::Key, signer: Signer<'_>, request: &AuthorizationRequest, now: u64) -> String {
+    stamped(key, &message(signer, request, now), now)
 }
 
-/// Whether `token` was made by [`token`] for this user and request, no longer than
-/// [`LIFETIME`] ago (compared in constant time).
+/// Whether `token` was made by [`token`] for this user, session and request, no longer
+/// than [`LIFETIME`] ago (compared in constant time).
 pub(crate) fn verify(
     key: &hmac::Key,
-    user_id: &str,
+    signer: Signer<'_>,
     request: &AuthorizationRequest,
     token: &str,
     now: u64,
 ) -> bool {
-    verify_stamped(key, token, now, LIFETIME, |issued_at| message(user_id, request, issued_at))
+    verify_stamped(key, token, now, LIFETIME, |issued_at| message(signer, request, issued_at))
 }
 
 #[cfg(test)]

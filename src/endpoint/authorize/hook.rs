@@ -7,22 +7,65 @@ use std::pin::Pin;
 use http::request::Parts;
 
 use crate::error::BackendError;
+use crate::store::SecretHash;
 
 /// What the [`SignedInUser`] hook answers.
 ///
 /// ```
 /// use tower_passport::endpoint::SignIn;
-/// let signed_in = SignIn::User("7".into());
+/// let signed_in = SignIn::user_in_session("7", "a value that changes on every sign-in");
 /// let not_yet = SignIn::Redirect("/login?next=%2Foauth%2Fauthorize%3F...".into());
 /// assert_ne!(signed_in, not_yet);
+/// assert_eq!(signed_in.user_id(), Some("7"));
+/// assert!(!format!("{signed_in:?}").contains("changes"), "the session is never shown");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignIn {
-    /// This user is signed in; their id becomes the tokens' `sub`.
+    /// This user is signed in; their id becomes the tokens' `sub`. The approval form is
+    /// then bound to the user and the request only: prefer
+    /// [`UserInSession`](Self::UserInSession).
     User(String),
+    /// This user is signed in, in this session: the approval form's CSRF token is bound to
+    /// the session too, so a form rendered in one session approves in no other (not even
+    /// the same user's, after signing out and in again). Made by
+    /// [`SignIn::user_in_session`].
+    UserInSession {
+        /// The user's id, which becomes the tokens' `sub`.
+        user_id: String,
+        /// A hash of the session's identifier (never the identifier itself).
+        session: SecretHash,
+    },
     /// Nobody is signed in (or the user must sign in again): send the browser to this URL,
     /// your sign-in page, which should come back to [`SignInRequest::return_to`] after.
     Redirect(String),
+}
+
+impl SignIn {
+    /// `user_id` is signed in, in the session `session` identifies: an opaque value of the
+    /// app's that changes whenever someone signs in (best a random value stored in the
+    /// session at sign-in; the session id will do if the app renews it at sign-in). Only
+    /// its SHA-256 hash is kept.
+    pub fn user_in_session(user_id: impl Into<String>, session: impl AsRef<[u8]>) -> Self {
+        Self::UserInSession { user_id: user_id.into(), session: SecretHash::of(session.as_ref()) }
+    }
+
+    /// The signed-in user's id; `None` for [`SignIn::Redirect`].
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            Self::User(user_id) | Self::UserInSession { user_id, .. } => Some(user_id),
+            Self::Redirect(_) => None,
+        }
+    }
+
+    /// The user's id and the session's hash, if someone is signed in (with a non-empty id).
+    pub(crate) fn into_signed_in(self) -> Option<(String, Option<SecretHash>)> {
+        let (user_id, session) = match self {
+            Self::User(user_id) => (user_id, None),
+            Self::UserInSession { user_id, session } => (user_id, Some(session)),
+            Self::Redirect(_) => return None,
+        };
+        (!user_id.is_empty()).then_some((user_id, session))
+    }
 }
 
 /// What the hook is asked about: the browser's request, and where the sign-in page should
@@ -110,15 +153,17 @@ impl<'a> SignInRequest<'a> {
 ///
 /// // A demo hook: the user id is in a cookie `demo_user` (use a real session layer).
 /// let hook = |request: &SignInRequest<'_>| {
-///     let user = request.parts().headers.get_all(http::header::COOKIE).iter()
+///     let cookie = |name: &str| request.parts().headers.get_all(http::header::COOKIE).iter()
 ///         .filter_map(|value| value.to_str().ok())
 ///         .flat_map(|cookies| cookies.split(';'))
-///         .find_map(|cookie| cookie.trim().strip_prefix("demo_user=").map(str::to_owned));
+///         .find_map(|cookie| cookie.trim().strip_prefix(name)?.strip_prefix('=').map(str::to_owned));
+///     // And a random value the sign-in page set, new on every sign-in.
+///     let (user, session) = (cookie("demo_user"), cookie("demo_sign_in"));
 ///     let sign_in = format!("/login?next={}", request.return_to_encoded());
 ///     let reauthenticate = request.reauthenticate();
 ///     async move {
-///         Ok::<_, BackendError>(match user {
-///             Some(user) if !reauthenticate => SignIn::User(user),
+///         Ok::<_, BackendError>(match (user, session) {
+///             (Some(user), Some(session)) if !reauthenticate => SignIn::user_in_session(user, session),
 ///             _ => SignIn::Redirect(sign_in),
 ///         })
 ///     }

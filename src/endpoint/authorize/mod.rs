@@ -3,8 +3,9 @@
 //! `GET` validates the request (an unknown client or redirect URI is a 400 page; later
 //! errors redirect back with `error`, `state` and `iss`), asks the app's
 //! [`SignedInUser`] hook who is signed in (or sends the browser to sign in), then either
-//! skips the screen (a first-party client, or scopes the user already granted) or renders
-//! the [`ApprovalScreen`] with a CSRF token bound to the request and the user. `POST`
+//! skips the screen (a client marked to skip it, or scopes the user already granted) or
+//! renders the [`ApprovalScreen`] with a CSRF token bound to the request, the user and the
+//! session the hook reported ([`SignIn::UserInSession`]). `POST`
 //! takes the decision: the same request again, the token, and `decision=approve|deny`.
 
 mod csrf;
@@ -34,7 +35,7 @@ use crate::issuer::{
     paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
     IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
 };
-use crate::store::{CodeStore, Store};
+use crate::store::{CodeStore, SecretHash, Store};
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -163,10 +164,7 @@ impl<S: Store> Flow<S> {
     pub(crate) async fn session_user(&self, parts: &Parts) -> Result<Option<String>, crate::BackendError> {
         let return_to = parts.uri.to_string();
         let asked = hook::SignInRequest::new(parts, &return_to, false);
-        Ok(match self.hook.ask(&asked).await? {
-            SignIn::User(user_id) if !user_id.is_empty() => Some(user_id),
-            _ => None,
-        })
+        Ok(self.hook.ask(&asked).await?.into_signed_in().map(|(user_id, _)| user_id))
     }
 
     /// A JSON API CSRF token (`X-CSRF-TOKEN`) for `user_id`, made at `now`.
@@ -292,31 +290,39 @@ async fn handle<S: Store + CodeStore>(issuer: &Issuer<S>, parts: Parts, body: By
     }
 }
 
-/// Who is signed in, or the response that sends the browser to sign in (`Err`).
+/// Who is signed in (the user, and the hash of the session the hook reported), or the
+/// response that sends the browser to sign in (`Err`).
 async fn signed_in<S: Store + CodeStore>(
     issuer: &Issuer<S>,
     flow: &Flow<S>,
     parts: &Parts,
     request: &AuthorizationRequest,
     status: StatusCode,
-) -> Result<String, EndpointResponse> {
+) -> Result<(String, Option<SecretHash>), EndpointResponse> {
     let return_to = issuer.authorization_url(request);
     let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login())
         .for_provider(request.client().provider.as_deref());
-    match flow.hook.ask(&asked).await {
-        Ok(SignIn::User(user_id)) if !user_id.is_empty() => Ok(user_id),
-        Ok(_) if request.prompt().none() => Err(failed(
+    let sign_in = match flow.hook.ask(&asked).await {
+        Ok(sign_in) => sign_in,
+        Err(error) => return Err(failed(issuer.redirect_error(request, error.into()), status)),
+    };
+    let location = match &sign_in {
+        SignIn::Redirect(location) => Some(location.clone()),
+        _ => None,
+    };
+    match (sign_in.into_signed_in(), location) {
+        (Some(signed_in), _) => Ok(signed_in),
+        (None, _) if request.prompt().none() => Err(failed(
             issuer.redirect_error(
                 request,
                 OAuthError::new(OAuthErrorCode::LoginRequired, "Nobody is signed in"),
             ),
             status,
         )),
-        Ok(SignIn::Redirect(location)) => Err(redirect(status, &location)),
-        Ok(SignIn::User(_)) => {
+        (None, Some(location)) => Err(redirect(status, &location)),
+        (None, None) => {
             Err(error_page(&OAuthError::new(OAuthErrorCode::ServerError, "The application named no user")))
         }
-        Err(error) => Err(failed(issuer.redirect_error(request, error.into()), status)),
     }
 }
 
@@ -332,10 +338,11 @@ async fn show<S: Store + CodeStore>(
         Ok(request) => request,
         Err(error) => return failed(error, found),
     };
-    let user_id = match signed_in(issuer, flow, parts, &request, found).await {
-        Ok(user_id) => user_id,
+    let (user_id, session) = match signed_in(issuer, flow, parts, &request, found).await {
+        Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
+    let signer = csrf::Signer { user_id: &user_id, session: session.as_ref() };
     match issuer.skips_approval(&request, &user_id).await {
         Ok(true) => {
             return match issuer.approve_authorization(&request, &user_id).await {
@@ -356,7 +363,7 @@ async fn show<S: Store + CodeStore>(
         Err(error) => return failed(issuer.redirect_error(&request, error.into()), found),
     };
     let mut fields = request.parameters(false);
-    fields.push(("csrf_token", csrf::token(key, &user_id, &request, issuer.now_for_endpoint())));
+    fields.push(("csrf_token", csrf::token(key, signer, &request, issuer.now_for_endpoint())));
     let registry = issuer.scope_registry();
     let scopes = request
         .scopes()
@@ -430,17 +437,18 @@ async fn decide<S: Store + CodeStore>(
         Some("deny") => false,
         _ => return error_page(&OAuthError::invalid_request("The decision must be approve or deny")),
     };
-    let user_id = match signed_in(issuer, flow, parts, &request, see_other).await {
-        Ok(user_id) => user_id,
+    let (user_id, session) = match signed_in(issuer, flow, parts, &request, see_other).await {
+        Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
+    let signer = csrf::Signer { user_id: &user_id, session: session.as_ref() };
     let key = match flow.csrf.get(&**issuer.store()).await {
         Ok(key) => key,
         Err(error) => return failed(issuer.redirect_error(&request, error.into()), see_other),
     };
     let token = form.get("csrf_token").unwrap_or_default();
-    if !csrf::verify(key, &user_id, &request, token, issuer.now_for_endpoint()) {
-        tracing::warn!(client_id = %request.client().id, "approval form refused: CSRF token missing, stale or not this user's");
+    if !csrf::verify(key, signer, &request, token, issuer.now_for_endpoint()) {
+        tracing::warn!(client_id = %request.client().id, "approval form refused: CSRF token missing, stale, or not this user's or session's");
         return error_page(&OAuthError::invalid_request(
             "This approval form has expired or was not made for you. Go back to the application and start again.",
         ));

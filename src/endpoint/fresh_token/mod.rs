@@ -14,7 +14,7 @@ use http::{HeaderValue, Method, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::authorize::{ErasedHook, SignIn, SignInRequest, SignedInUser};
+use super::authorize::{ErasedHook, SignInRequest, SignedInUser};
 use crate::cookie::{single_cookie, CookieClaims, CsrfToken, FirstPartyCookie, XSRF_COOKIE_NAME};
 use crate::error::ConfigError;
 use decide::{Plan, Presented};
@@ -153,8 +153,7 @@ impl Shared {
         let return_to = parts.uri.path_and_query().map_or("/", |path| path.as_str());
         let request = SignInRequest::new(parts, return_to, false);
         let user = match self.hook.ask(&request).await {
-            Ok(SignIn::User(user)) => Some(user),
-            Ok(SignIn::Redirect(_)) => None,
+            Ok(sign_in) => sign_in.user_id().map(str::to_owned),
             Err(error) => {
                 tracing::warn!(%error, "the signed-in-user hook failed; the page keeps its cookies");
                 return None;

@@ -73,6 +73,10 @@ struct ClientBody {
     // Added with user providers: records written before it read as the default provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider: Option<String>,
+    // Added with the opt-in to skip the approval screen: records written before it read as
+    // a client that shows the screen.
+    #[serde(default)]
+    skips_authorization: bool,
 }
 
 fn pkce_required() -> bool {
@@ -95,6 +99,7 @@ pub(super) fn client_json(client: &ClientRecord) -> Result<String, StoreError> {
             owner: client.owner.clone(),
             require_pkce: client.require_pkce,
             provider: client.provider.clone(),
+            skips_authorization: client.skips_authorization,
         },
     )
 }
@@ -118,6 +123,7 @@ pub(super) fn client(
         grants,
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,
+        skips_authorization: body.skips_authorization,
         revoked: revoked.as_deref() == Some("1"),
         created_at: body.created_at,
         redirect_uris: body.redirect_uris,
@@ -419,6 +425,7 @@ mod tests {
         assert!(client.redirect_uris.is_empty());
         assert_eq!(client.owner, None);
         assert!(client.require_pkce, "PKCE stays required for records that predate the setting");
+        assert!(!client.skips_authorization, "the screen stays on for records that predate the setting");
         Ok(())
     }
 

@@ -40,6 +40,7 @@ where
             .bind(client.owner.as_deref())
             .bind(client.require_pkce)
             .bind(client.provider.as_deref())
+            .bind(client.skips_authorization)
             .execute(&self.pool)
             .await
             .map_err(StoreError::backend)?;
@@ -78,6 +79,7 @@ where
             .bind(convert::join(&client.redirect_uris))
             .bind(client.secret_hash.map(|hash| hash.to_hex()))
             .bind(client.revoked)
+            .bind(client.skips_authorization)
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -17,36 +17,38 @@ pub(crate) const MIGRATION_APPLIED: &str =
 // ---- clients ------------------------------------------------------------------------
 
 pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
-     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO UPDATE SET \
+     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO UPDATE SET \
      name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
      allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
      created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
-     require_pkce = excluded.require_pkce, provider = excluded.provider";
+     require_pkce = excluded.require_pkce, provider = excluded.provider, \
+     skips_authorization = excluded.skips_authorization";
 /// The columns by name, not `*`: a SQLite connection that loaded the schema before a
 /// migration added columns would otherwise prepare `*` as the old columns, and sqlx would
 /// keep that column list after SQLite re-prepares the statement (a named column that is
 /// missing makes SQLite reload the schema and prepare again instead).
 pub(crate) const CLIENT: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients WHERE id = $1";
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1";
 pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
 /// A client, locked for an update (its columns by name, as [`CLIENT`]).
 pub(crate) const LOCK_CLIENT: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients WHERE id = $1{lock}";
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1{lock}";
 /// The columns a [`ClientUpdate`](crate::store::ClientUpdate) may change.
 pub(crate) const UPDATE_CLIENT: &str =
-    "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4 WHERE id = $5";
+    "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4, \
+     skips_authorization = $5 WHERE id = $6";
 /// Every client, oldest first.
 pub(crate) const ALL_CLIENTS: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients \
      ORDER BY created_at ASC, id ASC";
 /// An owner's clients, oldest first (the `{p}clients_owner` index).
 pub(crate) const CLIENTS_OF_OWNER: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider FROM {p}clients WHERE owner_id = $1 \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE owner_id = $1 \
      ORDER BY created_at ASC, id ASC";
 
 // ---- access tokens and the revocation list ------------------------------------------

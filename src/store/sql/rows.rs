@@ -58,6 +58,7 @@ pub(crate) fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
         grants: convert::grants(&row.text("grants")?)?,
         allowed_scopes: row.opt_text("allowed_scopes")?.map(|scopes| convert::split(&scopes)),
         first_party: row.flag("first_party")?,
+        skips_authorization: row.flag("skips_authorization")?,
         revoked: row.flag("revoked")?,
         created_at: convert::uint(row.int("created_at")?),
         redirect_uris: convert::split(&row.text("redirect_uris")?),

@@ -44,6 +44,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "when a refresh token was used, in milliseconds",
         sql: include_str!("migrations/0006_refresh_used_at_ms.sql"),
     },
+    Migration {
+        version: 8,
+        description: "whether a client skips the approval screen",
+        sql: include_str!("migrations/0008_client_skips_authorization.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.
