@@ -1265,10 +1265,15 @@ async fn the_oauth_routes_serve_plain_hyper() {
 struct Closed;
 
 impl tower_passport::issuer::AuthLimiter for Closed {
-    fn check(&self, _: &tower_passport::issuer::AuthAttempt<'_>) -> Result<(), std::time::Duration> {
-        Err(std::time::Duration::from_secs(7))
+    async fn check(
+        &self,
+        _: &tower_passport::issuer::AuthAttempt<'_>,
+    ) -> Result<tower_passport::issuer::Verdict, tower_passport::BackendError> {
+        Ok(tower_passport::issuer::Verdict::RetryAfter(std::time::Duration::from_secs(7)))
     }
-    fn failed(&self, _: &tower_passport::issuer::AuthAttempt<'_>) {}
+    async fn failed(&self, _: &tower_passport::issuer::AuthAttempt<'_>) -> Result<(), tower_passport::BackendError> {
+        Ok(())
+    }
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use tower_passport::error::Reason;
 use tower_passport::issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
     IssuerError, IssuerEvent, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
-    TokenResponse, TokenTypeHint,
+    TokenResponse, TokenTypeHint, Verdict,
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
@@ -2301,7 +2301,7 @@ struct Strikes {
 impl Strikes {
     fn key(attempt: &AuthAttempt<'_>) -> String {
         match attempt {
-            AuthAttempt::Client { client_id } => format!("client:{client_id}"),
+            AuthAttempt::Client { client_id, .. } => format!("client:{client_id}"),
             AuthAttempt::User { username, .. } => format!("user:{username}"),
             _ => "other".to_owned(),
         }
@@ -2309,21 +2309,23 @@ impl Strikes {
 }
 
 impl AuthLimiter for Strikes {
-    fn check(&self, attempt: &AuthAttempt<'_>) -> Result<(), std::time::Duration> {
+    async fn check(&self, attempt: &AuthAttempt<'_>) -> Result<Verdict, BackendError> {
         let failures = self.failures.lock().expect("lock").get(&Self::key(attempt)).copied().unwrap_or(0);
-        if failures >= self.limit {
-            Err(std::time::Duration::from_secs(30))
+        Ok(if failures >= self.limit {
+            Verdict::RetryAfter(std::time::Duration::from_secs(30))
         } else {
-            Ok(())
-        }
+            Verdict::Allow
+        })
     }
 
-    fn failed(&self, attempt: &AuthAttempt<'_>) {
+    async fn failed(&self, attempt: &AuthAttempt<'_>) -> Result<(), BackendError> {
         *self.failures.lock().expect("lock").entry(Self::key(attempt)).or_default() += 1;
+        Ok(())
     }
 
-    fn succeeded(&self, attempt: &AuthAttempt<'_>) {
+    async fn succeeded(&self, attempt: &AuthAttempt<'_>) -> Result<(), BackendError> {
         self.failures.lock().expect("lock").remove(&Self::key(attempt));
+        Ok(())
     }
 }
 

@@ -65,7 +65,7 @@ pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, Registe
 pub use error::{IssuerError, OAuthError, OAuthErrorCode};
 pub use events::IssuerEvent;
 pub use introspect::Introspection;
-pub use limits::{AuthAttempt, AuthLimiter};
+pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
 pub use metadata::{Jwks, ServerMetadata};
 pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
@@ -149,7 +149,9 @@ struct IssuerInner<S> {
     mount_path: String,
     /// `Cache-Control: max-age` of the JWKS, in seconds.
     jwks_max_age: u64,
-    limiter: Arc<dyn AuthLimiter>,
+    limiter: limits::Limiter,
+    /// Proxies trusted to append the client's address to `X-Forwarded-For`.
+    trusted_proxies: usize,
     password_checks: limits::PasswordChecks,
     audiences: Vec<String>,
     access_ttl: u64,
@@ -302,6 +304,11 @@ impl<S: Store> Issuer<S> {
 
     fn now(&self) -> u64 {
         self.inner.clock.now()
+    }
+
+    /// How many proxies are trusted to append to `X-Forwarded-For`.
+    pub(crate) fn trusted_proxies(&self) -> usize {
+        self.inner.trusted_proxies
     }
 
     fn emit(&self, event: IssuerEvent) {

@@ -7,7 +7,7 @@ use sqlx::{PgPool, Pool, Postgres, Transaction};
 use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
+    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
     RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
     SettingsStore, StoreError, TokenStore,
 };

@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "the user provider of a client",
         sql: include_str!("migrations/0005_client_provider.sql"),
     },
+    Migration {
+        version: 9,
+        description: "failed authentication attempts, for the throttle",
+        sql: include_str!("migrations/0009_auth_failures.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.
