@@ -47,7 +47,9 @@ fn connection_peer(parts: &Parts) -> Option<IpAddr> {
         return Some(peer.ip());
     }
     #[cfg(feature = "axum")]
-    if let Some(axum::extract::ConnectInfo(peer)) = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+    if let Some(axum::extract::ConnectInfo(peer)) =
+        parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
         return Some(peer.ip());
     }
     None

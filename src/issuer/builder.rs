@@ -462,9 +462,10 @@ impl<S: Store> IssuerBuilder<S> {
                 issuer: self.issuer,
                 mount_path: self.mount_path,
                 jwks_max_age: self.jwks_max_age.as_secs(),
-                limiter: Limiter(self.limiter.unwrap_or_else(|| {
-                    Arc::new(Throttle::in_memory().clock_shared(self.clock.clone()))
-                })),
+                limiter: Limiter(
+                    self.limiter
+                        .unwrap_or_else(|| Arc::new(Throttle::in_memory().clock_shared(self.clock.clone()))),
+                ),
                 trusted_proxies: self.trusted_proxies,
                 password_checks: PasswordChecks::new(self.password_checks),
                 audiences: self.audiences,

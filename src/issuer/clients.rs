@@ -460,9 +460,7 @@ impl<S: Store> Issuer<S> {
         match client {
             // The personal access client is internal: nobody signs in as it.
             Some(client) if client.id == personal_client_id => Err(OAuthError::invalid_client()),
-            Some(client) if !client.revoked && secret_matches(&client, secret) => {
-                Ok(client)
-            }
+            Some(client) if !client.revoked && secret_matches(&client, secret) => Ok(client),
             Some(_) => Err(OAuthError::invalid_client()),
             None => {
                 // Same work as a wrong secret, so the timing does not tell ids apart.

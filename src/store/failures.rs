@@ -137,10 +137,9 @@ impl FailureStore for MemoryFailures {
 
     async fn record_failure(&self, key: &str, now: u64, forget_every: u64) -> Result<Failures, StoreError> {
         // One atomic read-modify-write per key.
-        let entry = self
-            .cache
-            .entry(key.to_owned())
-            .and_upsert_with(|previous| Failures::after(previous.map(|entry| *entry.value()), now, forget_every));
+        let entry = self.cache.entry(key.to_owned()).and_upsert_with(|previous| {
+            Failures::after(previous.map(|entry| *entry.value()), now, forget_every)
+        });
         Ok(entry.into_value())
     }
 

@@ -34,16 +34,23 @@ impl Backoff {
     /// Per account and per client: 5 free failures, then 1 s, 2 s, 4 s … up to 15 minutes;
     /// one failure forgotten every 15 minutes. A guesser on one account settles at about
     /// one guess per 15 minutes; a user who mistypes a few times never waits.
-    pub const ACCOUNTS: Self = Self::new(5, Duration::from_secs(1), Duration::from_secs(15 * 60), Duration::from_secs(15 * 60));
+    pub const ACCOUNTS: Self =
+        Self::new(5, Duration::from_secs(1), Duration::from_secs(15 * 60), Duration::from_secs(15 * 60));
 
     /// Per client address (an IPv6 address by its /64): 20 free failures, then 1 s, 2 s,
     /// 4 s … up to 15 minutes; one failure forgotten every minute. Spraying one password
     /// over many accounts from one address settles at about one guess a minute, while an
     /// office behind one NAT address that mistypes less than once a minute never waits.
-    pub const ADDRESSES: Self = Self::new(20, Duration::from_secs(1), Duration::from_secs(15 * 60), Duration::from_secs(60));
+    pub const ADDRESSES: Self =
+        Self::new(20, Duration::from_secs(1), Duration::from_secs(15 * 60), Duration::from_secs(60));
 
     /// A policy; durations are counted in whole seconds (`forget_every` at least one).
-    pub const fn new(free_failures: u32, first_wait: Duration, max_wait: Duration, forget_every: Duration) -> Self {
+    pub const fn new(
+        free_failures: u32,
+        first_wait: Duration,
+        max_wait: Duration,
+        forget_every: Duration,
+    ) -> Self {
         Self { free_failures, first_wait, max_wait, forget_every }
     }
 
@@ -78,7 +85,8 @@ mod tests {
     use super::Backoff;
     use crate::store::Failures;
 
-    const POLICY: Backoff = Backoff::new(3, Duration::from_secs(2), Duration::from_secs(60), Duration::from_secs(600));
+    const POLICY: Backoff =
+        Backoff::new(3, Duration::from_secs(2), Duration::from_secs(60), Duration::from_secs(600));
 
     #[test]
     fn waits_double_past_the_free_failures_up_to_the_cap() {

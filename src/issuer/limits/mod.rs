@@ -207,8 +207,7 @@ impl Limiter {
     /// Tells the limiter the outcome. A limiter that cannot record it is logged, and the
     /// answer stays what the credentials earned.
     pub(crate) async fn record(&self, attempt: &AuthAttempt<'_>, succeeded: bool) {
-        let recorded =
-            if succeeded { self.0.succeeded(attempt).await } else { self.0.failed(attempt).await };
+        let recorded = if succeeded { self.0.succeeded(attempt).await } else { self.0.failed(attempt).await };
         if let Err(error) = recorded {
             tracing::warn!(%error, succeeded, "the authentication limiter could not record an attempt");
         }

@@ -57,9 +57,9 @@ use self::keys::{Keys, ACCESS, CLIENT, FAILURES, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, StoreError, TokenStore,
+    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SecretHash, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones

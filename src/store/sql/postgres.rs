@@ -7,9 +7,9 @@ use sqlx::{PgPool, Pool, Postgres, Transaction};
 use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, StoreError, TokenStore,
+    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SecretHash, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](crate::store::Store) in PostgreSQL, shared by every node of a deployment. Rotation locks the

@@ -166,8 +166,7 @@ pub(crate) const RECORD_FAILURE: &str =
      RETURNING failures, last_failure";
 /// The count after one more failure: what is left after forgetting one per `$3` seconds
 /// since the last (never below zero), plus one.
-pub(crate) const NEW_FAILURES: &str =
-    "CASE WHEN {p}auth_failures.failures > {forgotten} \
+pub(crate) const NEW_FAILURES: &str = "CASE WHEN {p}auth_failures.failures > {forgotten} \
      THEN {p}auth_failures.failures - {forgotten} + 1 ELSE 1 END";
 /// How many failures `$3`-second periods since the last one forget (none if the clock went back).
 pub(crate) const FORGOTTEN: &str =

@@ -10,9 +10,9 @@ use sqlx::{Pool, Sqlite, Transaction};
 use super::engine::{sql_store, Engine, Sql};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, StoreError, TokenStore,
+    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SecretHash, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](crate::store::Store) in one SQLite file: the embedded, durable default. WAL mode, migrations
