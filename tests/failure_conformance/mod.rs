@@ -35,7 +35,9 @@ pub async fn one_failure_is_forgotten_per_period_as_the_rule_says<S: FailureStor
     let mut expected = None;
     // (now, forget_every): counting up, forgetting two periods' worth, forgetting
     // everything, and a clock that went back (nothing forgotten).
-    for (now, every) in [(T0, 60), (T0 + 10, 60), (T0 + 20, 60), (T0 + 140, 60), (T0 + 1_000, 60), (T0 + 990, 60)] {
+    for (now, every) in
+        [(T0, 60), (T0 + 10, 60), (T0 + 20, 60), (T0 + 140, 60), (T0 + 1_000, 60), (T0 + 990, 60)]
+    {
         expected = Some(Failures::after(expected, now, every));
         let recorded = store.record_failure(&key, now, every).await.expect("recorded");
         assert_eq!(Some(recorded), expected, "at {now}");
