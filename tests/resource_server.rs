@@ -244,3 +244,18 @@ async fn open_connections_are_bounded() {
     let status = tokio::time::timeout(Duration::from_secs(3), waiting).await.expect("served").expect("task");
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn the_server_passes_the_peer_address_on_for_the_throttle() {
+    // What the issuer's throttle keys on (axum's ConnectInfo); without it this route's
+    // extractor answers 500.
+    let app = Router::new().route(
+        "/peer",
+        get(|axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| async move {
+            peer.ip().to_string()
+        }),
+    );
+    let addr = start(app, Limits::default()).await;
+    let reply = get_once(addr, "/peer", None).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "127.0.0.1"), "{}", reply.headers);
+}

@@ -29,6 +29,25 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Defaults that protect the credential checks
+//!
+//! - **Failed authentication is throttled** ([`Throttle`], on unless
+//!   [`IssuerBuilder::auth_limiter`] installs another limiter or [`NoLimit`]): per account
+//!   (password grant and [`Issuer::sign_in`] share the count), per client id from one
+//!   address, and per client address, with exponential back-off past a few free failures
+//!   ([`Backoff::ACCOUNTS`], [`Backoff::ADDRESSES`]). A throttled attempt answers 429
+//!   `temporarily_unavailable` with `Retry-After` before any secret is hashed, the right
+//!   password included. The counters are in this process's memory (bounded); a deployment
+//!   of several nodes gives the throttle its shared store (`Throttle::new(store)` with a
+//!   `PostgresStore`, `SqliteStore` or `RedisStore`).
+//! - **The client address** is the connection's peer, which the server passes on
+//!   ([`PeerAddr`](crate::endpoint::PeerAddr), or axum's `ConnectInfo<SocketAddr>` from
+//!   `into_make_service_with_connect_info`); `X-Forwarded-For` is read only behind
+//!   proxies the operator trusts ([`IssuerBuilder::trusted_proxies`]). Without a peer
+//!   address, accounts and clients are still throttled, addresses are not.
+//! - **Password checks** run on blocking threads, at most
+//!   [`IssuerBuilder::max_concurrent_password_checks`] at once (503 beyond).
 
 mod authorization;
 mod authorized;
