@@ -431,7 +431,7 @@ impl<S: Store> Issuer<S> {
     /// }
     /// issuer.authenticate_client_from(&billing.client.id, Some("wrong"), peer).await.unwrap_err();
     /// let refused = issuer.authenticate_client_from(&billing.client.id, Some("wrong"), peer).await.unwrap_err();
-    /// assert_eq!((refused.status(), refused.retry_after()), (429, Some(1)));
+    /// assert_eq!((refused.status().as_u16(), refused.retry_after()), (429, Some(1)));
     /// # Ok(())
     /// # }
     /// ```

@@ -113,7 +113,7 @@ impl<S: Store> Issuer<S> {
     /// }
     /// // Throttled: even the right password waits (429, `Retry-After`).
     /// let refused = issuer.sign_in("ann", "a-password", peer).await.unwrap_err();
-    /// assert_eq!((refused.status(), refused.retry_after()), (429, Some(1)));
+    /// assert_eq!((refused.status().as_u16(), refused.retry_after()), (429, Some(1)));
     /// # Ok(())
     /// # }
     /// ```
