@@ -114,7 +114,9 @@ fn main() {
         // No throttle: it would refuse the burst after five failures, before any hashing, and
         // this measures what the hashing costs the other requests.
         let base = || {
-            Issuer::builder("https://bench.test", Arc::new(MemoryStore::new())).audience("api").auth_limiter(NoLimit)
+            Issuer::builder("https://bench.test", Arc::new(MemoryStore::new()))
+                .audience("api")
+                .auth_limiter(NoLimit)
         };
         let hash = PasswordHash::new("password", iterations).expect("hash");
         // Hashing inside the async fn: PBKDF2 on the executor thread.

@@ -171,8 +171,15 @@ impl<F: FailureStore> AuthLimiter for Throttle<F> {
     }
 
     async fn succeeded(&self, attempt: &AuthAttempt<'_>) -> Result<(), BackendError> {
-        // The account's (or the client's) failures only: an address keeps its count.
-        self.store.clear_failures(&subject_key(attempt)).await.map_err(backend)
+        // The account's (or the client's) failures only: an address keeps its count. Read
+        // first, so that the usual success (nothing to forget) writes nothing: every token
+        // request authenticates a client.
+        let key = subject_key(attempt);
+        let found = self.store.failures(&[&key]).await.map_err(backend)?;
+        if found.iter().any(Option::is_some) {
+            self.store.clear_failures(&key).await.map_err(backend)?;
+        }
+        Ok(())
     }
 }
 
