@@ -25,7 +25,10 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
 use support::{claims, scopes, verify_with_jsonwebtoken, AUDIENCE, ISSUER};
 use tower::ServiceBuilder;
-use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, IssuerBuilder, StaticUsers};
+use tower_passport::clock::ManualClock;
+use tower_passport::issuer::{
+    AuthenticatedClient, Backoff, ClientRegistration, Issuer, IssuerBuilder, StaticUsers, Throttle,
+};
 use tower_passport::store::{GrantType, MemoryStore};
 use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
 
@@ -82,7 +85,10 @@ async fn start_with(builder: IssuerBuilder<MemoryStore>) -> Server {
         .fallback_service(issuer.routes());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    // With the peer address (axum's `ConnectInfo`), which the throttle keys on.
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    });
     Server { addr, issuer, http: Client::builder(TokioExecutor::new()).build_http() }
 }
 
@@ -1276,10 +1282,18 @@ async fn the_oauth_routes_serve_plain_hyper() {
 struct Closed;
 
 impl tower_passport::issuer::AuthLimiter for Closed {
-    fn check(&self, _: &tower_passport::issuer::AuthAttempt<'_>) -> Result<(), std::time::Duration> {
-        Err(std::time::Duration::from_secs(7))
+    async fn check(
+        &self,
+        _: &tower_passport::issuer::AuthAttempt<'_>,
+    ) -> Result<tower_passport::issuer::Verdict, tower_passport::BackendError> {
+        Ok(tower_passport::issuer::Verdict::RetryAfter(std::time::Duration::from_secs(7)))
     }
-    fn failed(&self, _: &tower_passport::issuer::AuthAttempt<'_>) {}
+    async fn failed(
+        &self,
+        _: &tower_passport::issuer::AuthAttempt<'_>,
+    ) -> Result<(), tower_passport::BackendError> {
+        Ok(())
+    }
 }
 
 #[tokio::test]
@@ -1290,4 +1304,86 @@ async fn a_rate_limited_client_gets_429_with_retry_after() {
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{reply:?}");
     assert_eq!(reply.header("retry-after"), Some("7"));
     assert_eq!(reply.json()["error"], "temporarily_unavailable");
+}
+
+// ---- throttling --------------------------------------------------------------------------
+
+/// The default throttle's policies, on a clock the test moves (the tokens themselves keep the
+/// system clock, which jsonwebtoken checks).
+fn throttled(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+    base().enable_password_grant(users()).auth_limiter(Throttle::in_memory().clock(clock.clone()))
+}
+
+#[tokio::test]
+async fn wrong_passwords_at_the_token_endpoint_get_429_with_retry_after() {
+    let clock = ManualClock::new(1_800_000_000);
+    let server = start_with(throttled(&clock)).await;
+    let (id, secret) = server.app().await;
+    let password = |password: &'static str| {
+        [("grant_type", "password"), ("username", "taylor@example.com"), ("password", password)]
+    };
+    for _ in 0..6 {
+        server
+            .token(Auth::Basic(&id, &secret), &password("wrong"))
+            .await
+            .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    // The right password is refused while the account waits.
+    let refused = server.token(Auth::Basic(&id, &secret), &password("password123")).await;
+    refused.assert_oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    clock.advance(1);
+    server.token(Auth::Basic(&id, &secret), &password("password123")).await.assert_tokens();
+}
+
+#[tokio::test]
+async fn wrong_client_secrets_at_token_revoke_and_introspect_are_throttled() {
+    let clock = ManualClock::new(1_800_000_000);
+    let server = start_with(throttled(&clock)).await;
+    let (id, secret) = server.app().await;
+    let token = [("token", "anything")];
+    for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
+        for _ in 0..2 {
+            let wrong = server.post_form(path, Auth::Post(&id, "a-wrong-secret"), &[CC, token[0]]).await;
+            wrong.assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        }
+    }
+    // Six failures for this client from this address: even the right secret waits, at every
+    // endpoint, and the answer says how long.
+    for path in ["/oauth/introspect", "/oauth/token"] {
+        let refused = server.post_form(path, Auth::Basic(&id, &secret), &[CC, token[0]]).await;
+        refused.assert_oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable");
+        assert_eq!(refused.header("retry-after"), Some("1"));
+    }
+    clock.advance(1);
+    server.token(Auth::Basic(&id, &secret), &[CC]).await.assert_tokens();
+}
+
+#[tokio::test]
+async fn failures_spread_over_many_clients_from_one_address_are_throttled_by_the_address() {
+    // Failures under 21 client ids, one each: no client id reaches its limit, but the
+    // address (which the endpoint takes from axum's ConnectInfo) does.
+    let clock = ManualClock::new(1_800_000_000);
+    let policy = Backoff::new(
+        20,
+        std::time::Duration::from_secs(30),
+        std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(60),
+    );
+    let server =
+        start_with(base().auth_limiter(Throttle::in_memory().clock(clock.clone()).addresses(Some(policy))))
+            .await;
+    let (id, secret) = server.app().await;
+    for n in 0..21 {
+        let unknown = format!("no-such-client-{n}");
+        server
+            .token(Auth::Basic(&unknown, "guess"), &[CC])
+            .await
+            .assert_oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let refused = server.token(Auth::Basic(&id, &secret), &[CC]).await;
+    refused.assert_oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable");
+    assert_eq!(refused.header("retry-after"), Some("30"));
+    clock.advance(30);
+    server.token(Auth::Basic(&id, &secret), &[CC]).await.assert_tokens();
 }

@@ -21,8 +21,8 @@ use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
-    IssuerError, IssuerEvent, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
-    TokenResponse, TokenTypeHint,
+    IssuerError, IssuerEvent, NoLimit, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
+    TokenResponse, TokenTypeHint, Verdict,
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
@@ -2318,7 +2318,7 @@ struct Strikes {
 impl Strikes {
     fn key(attempt: &AuthAttempt<'_>) -> String {
         match attempt {
-            AuthAttempt::Client { client_id } => format!("client:{client_id}"),
+            AuthAttempt::Client { client_id, .. } => format!("client:{client_id}"),
             AuthAttempt::User { username, .. } => format!("user:{username}"),
             _ => "other".to_owned(),
         }
@@ -2326,21 +2326,23 @@ impl Strikes {
 }
 
 impl AuthLimiter for Strikes {
-    fn check(&self, attempt: &AuthAttempt<'_>) -> Result<(), std::time::Duration> {
+    async fn check(&self, attempt: &AuthAttempt<'_>) -> Result<Verdict, BackendError> {
         let failures = self.failures.lock().expect("lock").get(&Self::key(attempt)).copied().unwrap_or(0);
-        if failures >= self.limit {
-            Err(std::time::Duration::from_secs(30))
+        Ok(if failures >= self.limit {
+            Verdict::RetryAfter(std::time::Duration::from_secs(30))
         } else {
-            Ok(())
-        }
+            Verdict::Allow
+        })
     }
 
-    fn failed(&self, attempt: &AuthAttempt<'_>) {
+    async fn failed(&self, attempt: &AuthAttempt<'_>) -> Result<(), BackendError> {
         *self.failures.lock().expect("lock").entry(Self::key(attempt)).or_default() += 1;
+        Ok(())
     }
 
-    fn succeeded(&self, attempt: &AuthAttempt<'_>) {
+    async fn succeeded(&self, attempt: &AuthAttempt<'_>) -> Result<(), BackendError> {
         self.failures.lock().expect("lock").remove(&Self::key(attempt));
+        Ok(())
     }
 }
 
@@ -2381,4 +2383,116 @@ async fn the_auth_limiter_sees_failed_client_and_user_authentication_and_can_ref
     let seen = strikes.failures.lock().expect("lock").clone();
     assert_eq!(seen.get(&format!("client:{id}")), Some(&2));
     assert_eq!(seen.get("user:taylor@example.com"), Some(&2));
+}
+
+#[tokio::test]
+async fn the_password_grant_is_throttled_by_default_and_waits_out_on_the_issuers_clock() {
+    // No `auth_limiter`: the default throttle, on the issuer's (manual) clock.
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let registered = issuer
+        .register_client(ClientRegistration::confidential("App").grants([GrantType::Password]))
+        .await
+        .expect("registered");
+    let secret = registered.secret.clone().expect("secret");
+    let peer = Some(std::net::IpAddr::from([192, 0, 2, 10]));
+    let client = issuer.authenticate_client_from(&registered.client.id, Some(secret.expose()), peer).await;
+    let client = client.expect("client");
+    assert_eq!(client.peer(), peer);
+    let grant = |password: &'static str| issuer.password_grant(&client, "taylor@example.com", password, None);
+
+    // Today's complaint: 30 wrong passwords in a row, then the right one. Five are free, the
+    // sixth starts the back-off, and from then on every attempt (the right password too)
+    // is refused with 429 before anything is hashed, for as long as the back-off lasts.
+    let mut answers = Vec::new();
+    for _ in 0..30 {
+        answers.push(grant("wrong").await.expect_err("wrong").status().as_u16());
+    }
+    assert_eq!(answers[..6], [400; 6]);
+    assert!(answers[6..].iter().all(|status| *status == 429), "{answers:?}");
+    let refused = grant("password123").await.expect_err("throttled");
+    assert_eq!(
+        (refused.status(), refused.code()),
+        (StatusCode::TOO_MANY_REQUESTS, OAuthErrorCode::TemporarilyUnavailable)
+    );
+    assert_eq!(refused.retry_after(), Some(1));
+    // Another account is not held back by this one's failures.
+    assert!(issuer.password_grant(&client, "abigail@example.com", "secret456", None).await.is_ok());
+
+    // Once the wait is over, one more wrong password doubles it...
+    clock.advance(1);
+    assert_eq!(grant("wrong").await.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
+    assert_eq!(grant("password123").await.expect_err("throttled").retry_after(), Some(2));
+    clock.advance(1);
+    assert_eq!(grant("password123").await.expect_err("throttled").retry_after(), Some(1));
+    // ...and the right password, after it, signs in and forgets the failures.
+    clock.advance(1);
+    assert!(grant("password123").await.is_ok());
+    for _ in 0..5 {
+        assert_eq!(grant("wrong").await.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
+    }
+    assert!(grant("password123").await.is_ok(), "five fresh failures are free again");
+}
+
+#[tokio::test]
+async fn sign_in_shares_the_accounts_count_with_the_password_grant() {
+    let clock = ManualClock::new(NOW);
+    let issuer = password_issuer(&clock);
+    let client = app(&issuer).await;
+    let peer = Some(std::net::IpAddr::from([192, 0, 2, 11]));
+    assert_eq!(
+        issuer.sign_in("taylor@example.com", "password123", peer).await.expect("ok"),
+        Some("1".into())
+    );
+    for _ in 0..3 {
+        assert_eq!(issuer.sign_in("Taylor@Example.com", "wrong", peer).await.expect("answered"), None);
+    }
+    for _ in 0..3 {
+        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
+    }
+    let refused = issuer.sign_in("taylor@example.com", "password123", peer).await.expect_err("throttled");
+    assert_eq!((refused.status(), refused.retry_after()), (StatusCode::TOO_MANY_REQUESTS, Some(1)));
+    clock.advance(1);
+    assert_eq!(
+        issuer.sign_in("taylor@example.com", "password123", peer).await.expect("ok"),
+        Some("1".into())
+    );
+}
+
+#[tokio::test]
+async fn no_limit_turns_the_default_throttle_off() {
+    let clock = ManualClock::new(NOW);
+    let issuer =
+        builder(&clock).enable_password_grant(users()).auth_limiter(NoLimit).build().expect("issuer");
+    let client = app(&issuer).await;
+    for _ in 0..10 {
+        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
+    }
+    assert!(issuer.password_grant(&client, "taylor@example.com", "password123", None).await.is_ok());
+}
+
+/// A limiter whose store is down.
+struct Unreachable;
+
+impl AuthLimiter for Unreachable {
+    async fn check(&self, _: &AuthAttempt<'_>) -> Result<Verdict, BackendError> {
+        Err(BackendError::msg("the limiter's store is down"))
+    }
+
+    async fn failed(&self, _: &AuthAttempt<'_>) -> Result<(), BackendError> {
+        Err(BackendError::msg("the limiter's store is down"))
+    }
+}
+
+#[tokio::test]
+async fn a_limiter_that_cannot_answer_makes_authentication_answer_503() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).auth_limiter(Unreachable).build().expect("issuer");
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("App")).await.expect("registered");
+    let secret = registered.secret.clone().expect("secret");
+    let refused = issuer.authenticate_client(&registered.client.id, Some(secret.expose())).await;
+    assert_eq!(refused.expect_err("503").status(), StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -1,8 +1,9 @@
 //! The quickstart's side of the authorization code flow over HTTP (no browser): the
 //! printed walkthrough on the default store (SQLite) and the default redirect URI (the
 //! quickstart's own callback page), and the demo sign-in page's defences: `next` stays on
-//! this origin, the form needs its session token, a wrong password signs nobody in, and
-//! the callback page escapes what it shows.
+//! this origin, the form needs its session token, a wrong password signs nobody in, failed
+//! sign-ins are throttled (with the password grant's count), and the callback page escapes
+//! what it shows.
 
 #[path = "support/quickstart.rs"]
 mod quickstart;
@@ -12,6 +13,7 @@ use http::{HeaderMap, StatusCode};
 use quickstart::demo::quickstart::{pkce_pair, QuickstartConfig};
 use quickstart::demo::sign_in::{local_path, origin, CALLBACK_PATH, SESSION_COOKIE};
 use quickstart::{start, start_sqlite, text, QuickstartApp};
+use tower_passport::issuer::Backoff;
 
 /// The value of a hidden input `name` in `html` (its escaping undone for `&amp;`).
 fn hidden(html: &str, name: &str) -> String {
@@ -325,4 +327,42 @@ async fn the_callback_page_escapes_what_it_shows() {
     assert!(!page.contains("<script>") && !page.contains("<img>") && !page.contains("<b>"), "{page}");
     assert!(page.contains("&lt;script&gt;x&lt;/script&gt;&#x27;;rm"), "{page}");
     assert!(!page.contains("curl"), "a code that is not ours goes into no shell command: {page}");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_and_count_with_the_password_grant() {
+    // On the default store (SQLite, whose table keeps the counts), with a back-off long enough
+    // that no clock tick can end it during the test: 3 free failures, then an hour.
+    let hour = std::time::Duration::from_secs(3600);
+    let app =
+        start_sqlite(|config: &mut QuickstartConfig| config.accounts = Backoff::new(3, hour, hour, hour))
+            .await;
+    let (cookie, token) = sign_in_page(&app, "/login").await;
+    for _ in 0..4 {
+        let wrong = post_sign_in(&app, &cookie, &token, "wrong password", "/login").await;
+        assert_eq!(wrong, (StatusCode::UNAUTHORIZED, None, None));
+    }
+    // The right password now waits, with a Retry-After, and signs nobody in.
+    let form = [
+        ("username", app.config.username.as_str()),
+        ("password", app.config.password.as_str()),
+        ("next", "/login"),
+        ("token", token.as_str()),
+    ];
+    let (status, headers, body) = app.post_form(&format!("{}/login", app.base), &cookie, &form).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let retry_after: u64 = headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((3_500..=3_600).contains(&retry_after), "{retry_after}");
+    assert!(body.contains("Too many failed sign-ins"), "{body}");
+    assert_eq!(headers.get(LOCATION), None);
+    assert_eq!(session_cookie(&headers), None, "no session was renewed");
+    // The password grant counts the same account: it waits too.
+    let grant = [
+        ("grant_type", "password"),
+        ("username", app.config.username.as_str()),
+        ("password", app.config.password.as_str()),
+    ];
+    let reply = app.token(&grant, Some((&app.config.client_id, &app.config.client_secret))).await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", reply.body);
+    assert_eq!(text(&reply.body, "error"), "temporarily_unavailable");
 }

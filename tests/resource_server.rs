@@ -443,3 +443,18 @@ async fn revocations_from_the_store(store_url: String) {
         "the client's revocation reached it"
     );
 }
+
+#[tokio::test]
+async fn the_server_passes_the_peer_address_on_for_the_throttle() {
+    // What the issuer's throttle keys on (axum's ConnectInfo); without it this route's
+    // extractor answers 500.
+    let app = Router::new().route(
+        "/peer",
+        get(|axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| async move {
+            peer.ip().to_string()
+        }),
+    );
+    let addr = start(app, Limits::default()).await;
+    let reply = get_once(addr, "/peer", None).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "127.0.0.1"), "{}", reply.headers);
+}

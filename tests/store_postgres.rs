@@ -5,6 +5,8 @@
 mod conformance;
 #[macro_use]
 mod code_conformance;
+#[macro_use]
+mod failure_conformance;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -58,6 +60,16 @@ async fn schema_for_this_case(url: &str) -> String {
 
 conformance_suite!(postgres, fresh().await);
 code_conformance_suite!(postgres_codes, fresh().await);
+failure_conformance_suite!(postgres_failures, fresh().await);
+
+/// Two nodes: two pools on one schema, each under its own throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_throttles_on_one_database_share_their_counts() {
+    let Some(node_a) = fresh().await else { return };
+    let options = (*node_a.pool().connect_options()).clone();
+    let node_b = PostgresStore::connect_with_options(options, "passport_").expect("second node");
+    failure_conformance::two_nodes_share_one_count(node_a, node_b).await;
+}
 
 #[tokio::test]
 async fn a_purge_removes_codes_a_day_past_their_expiry() {

@@ -11,6 +11,8 @@
 mod conformance;
 #[macro_use]
 mod code_conformance;
+#[macro_use]
+mod failure_conformance;
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
@@ -125,6 +127,16 @@ async fn make() -> Option<TestStore> {
 // cleaned up and `QUIET` shared until the case ends.
 conformance_suite!(redis, make().await, |fixture| fixture.store.clone());
 code_conformance_suite!(redis_codes, make().await, |fixture| fixture.store.clone());
+failure_conformance_suite!(redis_failures, make().await, |fixture| fixture.store.clone());
+
+/// Two nodes: two connections under one prefix, each under its own throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_throttles_on_one_server_share_their_counts() {
+    let Some(fixture) = make().await else { return };
+    let Some(url) = url() else { return };
+    let node_b = connect(&url, fixture.store.prefix()).await;
+    failure_conformance::two_nodes_share_one_count(fixture.store.clone(), node_b).await;
+}
 
 /// The other tests use a `TestStore` as the store it holds.
 impl Deref for TestStore {

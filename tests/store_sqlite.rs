@@ -5,6 +5,8 @@
 mod conformance;
 #[macro_use]
 mod code_conformance;
+#[macro_use]
+mod failure_conformance;
 
 use std::path::PathBuf;
 
@@ -27,6 +29,7 @@ async fn fresh() -> Option<SqliteStore> {
 
 conformance_suite!(sqlite, fresh().await);
 code_conformance_suite!(sqlite_codes, fresh().await);
+failure_conformance_suite!(sqlite_failures, fresh().await);
 // The store `PASSPORT_STORE=sqlite::memory:` opens: one connection, so takes queue on it.
 code_conformance_suite!(
     any_sqlite_memory_codes,

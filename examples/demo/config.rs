@@ -9,6 +9,8 @@ use std::error::Error;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use tower_passport::issuer::Backoff;
+
 use super::sign_in;
 
 /// What the quickstart is configured with (from the environment in the example).
@@ -33,6 +35,8 @@ pub struct QuickstartConfig {
     pub redis_url: Option<String>,
     /// The demo third-party app: a confidential client that must get the user's approval.
     pub demo_app: DemoApp,
+    /// How failed sign-ins and password grants hold an account back (`Backoff::ACCOUNTS`).
+    pub accounts: Backoff,
     /// The variables the environment set (non-empty). A problem with a seeded value names
     /// its variable when it is here, and says the value was derived otherwise.
     pub set_variables: Vec<&'static str>,
@@ -147,6 +151,7 @@ impl QuickstartConfig {
             store: or("PASSPORT_STORE", "sqlite://quickstart.db"),
             redis_url: set("PASSPORT_REDIS_URL"),
             demo_app,
+            accounts: Backoff::ACCOUNTS,
             set_variables,
             notes,
         })

@@ -10,7 +10,7 @@ use axum::Router;
 use tower::ServiceBuilder;
 use tower_passport::cookie::FirstPartyCookie;
 use tower_passport::endpoint::FreshApiTokenLayer;
-use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers};
+use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers, Throttle};
 use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::SettingsStore;
 use tower_passport::store::{AnyStore, GrantType};
@@ -221,11 +221,26 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         }
         None => SigningKey::load_or_generate(&*store, "quickstart_signing_key", Algorithm::ES256).await?,
     };
-    // The authorization code flow: the demo sign-in session tells who is signed in.
-    let issuer = Issuer::builder(config.issuer.as_str(), store.clone())
+    // The authorization code flow: the demo sign-in session tells who is signed in. Failed
+    // sign-ins are throttled with their counts in the store, so that every node sharing it
+    // sees them (in memory with the memory store).
+    let builder = Issuer::builder(config.issuer.as_str(), store.clone());
+    let builder = match &*store {
+        AnyStore::Sqlite(sqlite) => {
+            builder.auth_limiter(Throttle::new(sqlite.clone()).accounts(config.accounts))
+        }
+        AnyStore::Postgres(postgres) => {
+            builder.auth_limiter(Throttle::new(postgres.clone()).accounts(config.accounts))
+        }
+        AnyStore::Redis(redis) => {
+            builder.auth_limiter(Throttle::new(redis.clone()).accounts(config.accounts))
+        }
+        _ => builder.auth_limiter(Throttle::in_memory().accounts(config.accounts)),
+    };
+    let issuer = builder
         .audience(config.audience.as_str())
         .scopes(scopes)
-        .enable_password_grant(users.clone())
+        .enable_password_grant(users)
         .enable_authorization_code(sign_in::signed_in_user)
         .signing_key(signing_key)
         .build()?;
@@ -273,7 +288,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let personal =
         ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
     let token_url = issuer.metadata().token_endpoint;
-    let pages = SignInPages::new(users, &config.issuer, &token_url, &demo_app_redirect_uri);
+    let pages = SignInPages::new(issuer.clone(), &token_url, &demo_app_redirect_uri);
     // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
     // both: the hook reads the session the sign-in page wrote.
     let metrics = prometheus();

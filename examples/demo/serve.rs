@@ -1,7 +1,8 @@
 //! Serving the examples' routes as a deployment should: `RUST_LOG`, hyper's header-read
 //! timeout (which also closes idle keep-alive connections), a bound on open connections,
-//! and a `ServiceBuilder` that sheds load beyond a concurrency limit (503) and times
-//! requests out (408). Shared by `quickstart` and `resource_server`, and driven by
+//! the peer address in every request (axum's `ConnectInfo`, which the issuer's throttle
+//! reads), and a `ServiceBuilder` that sheds load beyond a concurrency limit (503) and
+//! times requests out (408). Shared by `quickstart` and `resource_server`, and driven by
 //! `tests/resource_server.rs`.
 
 use std::convert::Infallible;
@@ -10,6 +11,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use http::header::RETRY_AFTER;
@@ -95,9 +97,9 @@ pub async fn serve(
             permit = connections.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
             () = &mut shutdown => return Ok(()),
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, say: wait a little rather than spin.
                     tracing::warn!(%error, "accept failed");
@@ -108,8 +110,11 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         let stack = stack.clone();
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             let stack = stack.clone();
+            // The peer address, as axum's `serve` with connect info passes it: the issuer's
+            // throttle keys failed sign-ins on it.
+            request.extensions_mut().insert(ConnectInfo(peer));
             async move { Ok::<_, Infallible>(stack.oneshot(request).await.unwrap_or_else(rejected)) }
         });
         let connection = http.serve_connection(TokioIo::new(stream), service);

@@ -16,13 +16,19 @@
 //! The session cookie is `HttpOnly` and `SameSite=Lax` (`Secure` when the issuer is
 //! https), so no other site can post a form with it; the sign-in form also carries a token
 //! kept in the session, which a cross-site post cannot know (login CSRF). Signing in
-//! renews the session id (session fixation).
+//! renews the session id (session fixation). Passwords are checked by the issuer
+//! (`Issuer::sign_in`): off the executor, and throttled like the password grant, per
+//! account (the same count) and per client address; a throttled sign-in answers 429 with
+//! `Retry-After`.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_FRAME_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, RETRY_AFTER, X_FRAME_OPTIONS,
+};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,7 +38,8 @@ use base64::Engine;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower_passport::endpoint::{escape_html, SignIn, SignInRequest};
-use tower_passport::issuer::{StaticUsers, UserProvider};
+use tower_passport::issuer::{Issuer, OAuthError};
+use tower_passport::store::AnyStore;
 use tower_passport::BackendError;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
@@ -79,23 +86,23 @@ dd{margin:0;overflow-wrap:anywhere;font-family:ui-monospace,monospace;font-size:
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.75rem;font-size:.85rem}
 ";
 
-/// What the sign-in routes need: the demo users (shared with the password grant) and this
-/// deployment's origin, the only one `next` may lead to.
+/// What the sign-in routes need: the issuer (whose password-grant users sign in here, under
+/// its throttle) and this deployment's origin, the only one `next` may lead to.
 #[derive(Clone)]
 pub struct SignInPages {
-    users: Arc<StaticUsers>,
+    issuer: Issuer<AnyStore>,
     origin: Arc<str>,
     token_url: Arc<str>,
     redirect_uri: Arc<str>,
 }
 
 impl SignInPages {
-    /// `issuer` is the issuer URL: its origin is where `next` may go; the callback page
-    /// shows an exchange against its token endpoint for `redirect_uri`.
-    pub fn new(users: StaticUsers, issuer: &str, token_url: &str, redirect_uri: &str) -> Self {
+    /// Users sign in through `issuer`; its URL's origin is where `next` may go; the callback
+    /// page shows an exchange against its token endpoint for `redirect_uri`.
+    pub fn new(issuer: Issuer<AnyStore>, token_url: &str, redirect_uri: &str) -> Self {
         Self {
-            users: Arc::new(users),
-            origin: origin(issuer).into(),
+            origin: origin(issuer.issuer_url()).into(),
+            issuer,
             token_url: token_url.into(),
             redirect_uri: redirect_uri.into(),
         }
@@ -179,6 +186,22 @@ fn page(status: StatusCode, title: &str, main: &str) -> Response {
         (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
     ];
     (status, headers, Html(html)).into_response()
+}
+
+/// A sign-in the issuer refused: throttled (429, `Retry-After`) or unable to check (503).
+fn refused(error: &OAuthError) -> Response {
+    let Some(seconds) = error.retry_after() else {
+        tracing::error!(%error, "the demo user check failed");
+        return page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "<h1>Something went wrong</h1>");
+    };
+    let main = format!(
+        "<h1>Too many attempts</h1>\n<p class=\"error\" role=\"alert\">Too many failed sign-ins. \
+         Try again in {seconds} second{}.</p>",
+        if seconds == 1 { "" } else { "s" }
+    );
+    let mut response = page(StatusCode::TOO_MANY_REQUESTS, "Try again later", &main);
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 fn session_failed(error: tower_sessions::session::Error) -> Response {
@@ -300,8 +323,9 @@ impl Credentials {
 
 /// `POST /login`: checks the form token and the password, renews the session id, stores
 /// the user, then follows `next` if it stays on this origin.
-async fn sign_in(State(pages): State<SignInPages>, session: Session, body: String) -> Response {
-    match try_sign_in(&pages, &session, Credentials::parse(&body)).await {
+async fn sign_in(State(pages): State<SignInPages>, session: Session, parts: Parts, body: String) -> Response {
+    let peer = pages.issuer.client_ip(&parts);
+    match try_sign_in(&pages, &session, Credentials::parse(&body), peer).await {
         Ok(response) => response,
         Err(error) => session_failed(error),
     }
@@ -311,6 +335,7 @@ async fn try_sign_in(
     pages: &SignInPages,
     session: &Session,
     form: Credentials,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Response, tower_sessions::session::Error> {
     let expected: Option<String> = session.get(FORM_TOKEN).await?;
     let token_ok =
@@ -319,12 +344,9 @@ async fn try_sign_in(
         let message = "This sign-in form has expired. Please sign in again.";
         return form_page(pages, session, &form.next, Some(message)).await;
     }
-    let user = match pages.users.authenticate(&form.username, &form.password).await {
+    let user = match pages.issuer.sign_in(&form.username, &form.password, peer).await {
         Ok(user) => user,
-        Err(error) => {
-            tracing::error!(%error, "the demo user check failed");
-            return Ok(page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "<h1>Something went wrong</h1>"));
-        }
+        Err(error) => return Ok(refused(&error)),
     };
     let Some(user_id) = user else {
         return form_page(pages, session, &form.next, Some("That email and password do not match.")).await;

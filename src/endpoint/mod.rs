@@ -113,6 +113,7 @@ pub(crate) mod authorize;
 mod caller;
 mod clients;
 mod fresh_token;
+mod peer;
 mod personal;
 mod request;
 mod response;
@@ -122,6 +123,7 @@ mod tokens;
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
 pub use clients::Clients;
 pub use fresh_token::{FreshApiToken, FreshApiTokenFuture, FreshApiTokenLayer};
+pub use peer::PeerAddr;
 pub use personal::PersonalAccessTokens;
 pub use response::EndpointResponse;
 pub use routes::OAuthRoutes;
@@ -183,6 +185,33 @@ impl<S: Store> Issuer<S> {
     /// ```
     pub fn clients_endpoint(&self) -> Clients<S> {
         Clients::new(self.clone())
+    }
+
+    /// The address a request came from, as the issuer's throttle sees it: the connection's
+    /// peer ([`PeerAddr`], or axum's `ConnectInfo<SocketAddr>`), or, behind proxies the
+    /// issuer trusts ([`IssuerBuilder::trusted_proxies`](crate::issuer::IssuerBuilder::trusted_proxies)),
+    /// the address the outermost of them appended to `X-Forwarded-For`. `None` when the
+    /// server passed no peer on. For an app's own sign-in page, with
+    /// [`Issuer::sign_in`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::endpoint::PeerAddr;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let mut request = http::Request::new(());
+    /// request.headers_mut().insert("x-forwarded-for", "203.0.113.9".parse()?);
+    /// request.extensions_mut().insert(PeerAddr("192.0.2.1:50123".parse()?));
+    /// let (parts, ()) = request.into_parts();
+    /// // No proxy is trusted by default: the header is the client's say.
+    /// assert_eq!(issuer.client_ip(&parts), Some([192, 0, 2, 1].into()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn client_ip(&self, parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+        peer::client_ip(parts, self.trusted_proxies())
     }
 
     /// A CSRF token for the JSON APIs' calls made through `user_id`'s session: put it in

@@ -89,10 +89,12 @@ impl Form {
     }
 }
 
-/// How the client presented itself.
+/// How the client presented itself, and from where.
 pub(crate) struct ClientCredentials {
     pub(crate) id: String,
     pub(crate) secret: Option<String>,
+    /// The client's address ([`Issuer::client_ip`](crate::issuer::Issuer::client_ip)).
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 /// Undoes RFC 6749 §2.3.1's `application/x-www-form-urlencoded` encoding of a Basic
@@ -140,11 +142,11 @@ pub(crate) fn client_credentials(headers: &HeaderMap, form: &Form) -> Result<Cli
                     "The client_id does not match the authenticated client",
                 ));
             }
-            Ok(ClientCredentials { id, secret: Some(secret) })
+            Ok(ClientCredentials { id, secret: Some(secret), peer: None })
         }
         None => {
             let id = form.get("client_id").ok_or_else(OAuthError::invalid_client)?;
-            Ok(ClientCredentials { id: id.to_owned(), secret: posted_secret.map(str::to_owned) })
+            Ok(ClientCredentials { id: id.to_owned(), secret: posted_secret.map(str::to_owned), peer: None })
         }
     }
 }

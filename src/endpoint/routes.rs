@@ -43,7 +43,7 @@ where
                 Err(error) => return response::error(&error),
             };
             let credentials = match client_credentials(&parts.headers, &form) {
-                Ok(credentials) => credentials,
+                Ok(credentials) => ClientCredentials { peer: issuer.client_ip(&parts), ..credentials },
                 Err(error) => return response::client_error(&error, &parts.headers),
             };
             let outcome = match path {
@@ -61,7 +61,7 @@ async fn authenticate<S: Store>(
     issuer: &Issuer<S>,
     credentials: &ClientCredentials,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    issuer.authenticate_client(&credentials.id, credentials.secret.as_deref()).await
+    issuer.authenticate_client_from(&credentials.id, credentials.secret.as_deref(), credentials.peer).await
 }
 
 async fn token<S: Store>(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::key_ring::KeyRing;
-use super::limits::{default_password_checks, AuthLimiter, NoLimit, PasswordChecks};
+use super::limits::{default_password_checks, AuthLimiter, DynLimiter, Limiter, PasswordChecks, Throttle};
 use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, ConfigError, ConfigErrorKind};
@@ -76,7 +76,9 @@ pub struct IssuerBuilder<S> {
     personal_client_id: String,
     mount_path: String,
     jwks_max_age: Duration,
-    limiter: Arc<dyn AuthLimiter>,
+    /// `None`: the default [`Throttle`], in memory, on the issuer's clock.
+    limiter: Option<Arc<dyn DynLimiter>>,
+    trusted_proxies: usize,
     password_checks: usize,
     /// The authorization code grant's settings (`issuer/authorization.rs`).
     pub(crate) codes: super::authorization::CodeSettings<S>,
@@ -121,7 +123,8 @@ impl<S: Store> IssuerBuilder<S> {
             personal_client_id: "personal-access-client".into(),
             mount_path: String::new(),
             jwks_max_age: Duration::from_secs(300),
-            limiter: Arc::new(NoLimit),
+            limiter: None,
+            trusted_proxies: 0,
             password_checks: default_password_checks(),
             codes: Default::default(),
         }
@@ -293,10 +296,43 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
-    /// Rate-limits failed client and user authentication through `limiter` (none by
-    /// default); see [`AuthLimiter`].
+    /// Rate-limits failed client and user authentication through `limiter`; see
+    /// [`AuthLimiter`]. By default a [`Throttle`] in memory, on the issuer's clock:
+    /// exponential back-off per account, per client and per client address (for several
+    /// nodes, give it a [`Throttle`] over the shared store). [`NoLimit`](super::NoLimit)
+    /// turns throttling off.
     pub fn auth_limiter(mut self, limiter: impl AuthLimiter) -> Self {
-        self.limiter = Arc::new(limiter);
+        self.limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// How many proxies in front of the issuer are trusted to append the client's address to
+    /// `X-Forwarded-For` (none by default: the header is the client's own say, and the
+    /// throttle keys on the connection's peer). With `n`, the client's address is the `n`th
+    /// entry from the right, the one the outermost trusted proxy appended; set it to exactly
+    /// the number of proxies that always append, or a client can pick its own address.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::endpoint::PeerAddr;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // One load balancer in front.
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .trusted_proxies(1)
+    ///     .build()?;
+    /// let mut request = http::Request::new(());
+    /// request.headers_mut().insert("x-forwarded-for", "198.51.100.4, 203.0.113.9".parse()?);
+    /// request.extensions_mut().insert(PeerAddr("10.0.0.2:50123".parse()?));
+    /// let (parts, ()) = request.into_parts();
+    /// assert_eq!(issuer.client_ip(&parts), Some([203, 0, 113, 9].into()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trusted_proxies(mut self, proxies: usize) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 
@@ -427,7 +463,11 @@ impl<S: Store> IssuerBuilder<S> {
                 issuer: self.issuer,
                 mount_path: self.mount_path,
                 jwks_max_age: self.jwks_max_age.as_secs(),
-                limiter: self.limiter,
+                limiter: Limiter(
+                    self.limiter
+                        .unwrap_or_else(|| Arc::new(Throttle::in_memory().clock_shared(self.clock.clone()))),
+                ),
+                trusted_proxies: self.trusted_proxies,
                 password_checks: PasswordChecks::new(self.password_checks),
                 audiences: self.audiences,
                 access_ttl: self.access_ttl.as_secs(),

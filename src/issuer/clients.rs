@@ -1,6 +1,7 @@
 //! Client registration: confidential clients get a secret shown once and stored hashed.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
@@ -342,6 +343,9 @@ pub(crate) fn secret_matches(client: &ClientRecord, presented: Option<&str>) -> 
 #[derive(Clone, Debug)]
 pub struct AuthenticatedClient {
     record: ClientRecord,
+    /// The address the client authenticated from, when known: the password grant's
+    /// throttle keys on it too.
+    peer: Option<IpAddr>,
 }
 
 impl AuthenticatedClient {
@@ -349,6 +353,12 @@ impl AuthenticatedClient {
     /// `client.id`, `client.is_confidential()`).
     pub fn record(&self) -> &ClientRecord {
         &self.record
+    }
+
+    /// The address the client authenticated from
+    /// ([`Issuer::authenticate_client_from`]), when known.
+    pub fn peer(&self) -> Option<IpAddr> {
+        self.peer
     }
 }
 
@@ -515,38 +525,71 @@ impl<S: Store> Issuer<S> {
     }
 
     /// Authenticates a client by id and secret (`None` for a public client), comparing the
-    /// secret's hash in constant time.
+    /// secret's hash in constant time. As [`authenticate_client_from`](Self::authenticate_client_from)
+    /// with no address: only the client id is throttled.
     ///
     /// # Errors
-    /// `invalid_client` for an unknown or revoked client or a wrong secret; 503 when the
-    /// store fails.
+    /// `invalid_client` for an unknown or revoked client or a wrong secret; 429
+    /// `temporarily_unavailable` (with [`OAuthError::retry_after`]) after too many failures;
+    /// 503 when the store fails.
     pub async fn authenticate_client(
         &self,
         client_id: &str,
         secret: Option<&str>,
     ) -> Result<AuthenticatedClient, OAuthError> {
-        let attempt = AuthAttempt::Client { client_id };
-        self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
+        self.authenticate_client_from(client_id, secret, None).await
+    }
+
+    /// Authenticates a client that called from `peer`, under the issuer's
+    /// [`AuthLimiter`](super::AuthLimiter): failures count against the client id from that
+    /// address and against the address, and past the limit the attempt is refused with 429
+    /// before the secret is hashed. The OAuth endpoints call this with the request's peer
+    /// address ([`PeerAddr`](crate::endpoint::PeerAddr)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::store::MemoryStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let billing = issuer.register_client(ClientRegistration::confidential("Billing")).await?;
+    /// let peer = Some([192, 0, 2, 1].into());
+    /// for _ in 0..5 {
+    ///     assert_eq!(issuer.authenticate_client_from(&billing.client.id, Some("wrong"), peer).await.unwrap_err().status(), 401);
+    /// }
+    /// issuer.authenticate_client_from(&billing.client.id, Some("wrong"), peer).await.unwrap_err();
+    /// let refused = issuer.authenticate_client_from(&billing.client.id, Some("wrong"), peer).await.unwrap_err();
+    /// assert_eq!((refused.status().as_u16(), refused.retry_after()), (429, Some(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`authenticate_client`](Self::authenticate_client).
+    pub async fn authenticate_client_from(
+        &self,
+        client_id: &str,
+        secret: Option<&str>,
+        peer: Option<IpAddr>,
+    ) -> Result<AuthenticatedClient, OAuthError> {
+        let attempt = AuthAttempt::Client { client_id, peer };
+        self.inner.limiter.admit(&attempt).await?;
         let client = self.inner.store.client(client_id).await?;
         let outcome = Self::check_client(&self.inner.personal_client_id, client, secret);
-        match &outcome {
-            Ok(_) => self.inner.limiter.succeeded(&attempt),
-            Err(_) => self.inner.limiter.failed(&attempt),
-        }
-        outcome
+        self.inner.limiter.record(&attempt, outcome.is_ok()).await;
+        outcome.map(|record| AuthenticatedClient { record, peer })
     }
 
     fn check_client(
         personal_client_id: &str,
         client: Option<ClientRecord>,
         secret: Option<&str>,
-    ) -> Result<AuthenticatedClient, OAuthError> {
+    ) -> Result<ClientRecord, OAuthError> {
         match client {
             // The personal access client is internal: nobody signs in as it.
             Some(client) if client.id == personal_client_id => Err(OAuthError::invalid_client()),
-            Some(client) if !client.revoked && secret_matches(&client, secret) => {
-                Ok(AuthenticatedClient { record: client })
-            }
+            Some(client) if !client.revoked && secret_matches(&client, secret) => Ok(client),
             Some(_) => Err(OAuthError::invalid_client()),
             None => {
                 // Same work as a wrong secret, so the timing does not tell ids apart.

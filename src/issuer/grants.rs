@@ -1,5 +1,8 @@
 //! The client-credentials and password grants, and the access + refresh pair they issue.
 
+use std::net::IpAddr;
+
+use super::builder::BoxedUserProvider;
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
@@ -43,7 +46,9 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// `unsupported_grant_type` when not enabled, `unauthorized_client`, `invalid_grant`
-    /// for wrong credentials, `invalid_scope`, or 503.
+    /// for wrong credentials, `invalid_scope`, 429 `temporarily_unavailable` (with
+    /// [`OAuthError::retry_after`]) while the account or the client's address is throttled
+    /// (see [`Throttle`](super::Throttle)), or 503.
     pub async fn password_grant(
         &self,
         client: &AuthenticatedClient,
@@ -58,6 +63,7 @@ impl<S: Store> Issuer<S> {
             ));
         }
         Self::require_grant(client, GrantType::Password)?;
+        let authenticated = client;
         let client = client.record();
         // The client's user provider resolves its users (Passport's `--provider`).
         let users = match client.provider.as_deref() {
@@ -71,18 +77,83 @@ impl<S: Store> Issuer<S> {
             ));
         };
         let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
-        let attempt = AuthAttempt::User { client_id: &client.id, username };
-        self.inner.limiter.check(&attempt).map_err(OAuthError::rate_limited)?;
+        let attempt = AuthAttempt::User {
+            client_id: Some(&client.id),
+            provider: client.provider.as_deref(),
+            username,
+            peer: authenticated.peer(),
+        };
+        let Some(user_id) = self.check_password(users, &attempt, username, password).await? else {
+            return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
+        };
+        self.issue_with_refresh(client, &user_id, &scopes).await
+    }
+
+    /// Checks a password typed on the app's own sign-in page against the password grant's
+    /// default user provider ([`IssuerBuilder::enable_password_grant`](super::IssuerBuilder::enable_password_grant)),
+    /// under the same limits as the grant: the issuer's [`AuthLimiter`](super::AuthLimiter)
+    /// (failures count against the account, shared with the password grant, and against
+    /// `peer`) and the bound on concurrent password checks. The hash runs off the
+    /// executor. Returns the user's id, or `None` for wrong credentials.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::{Issuer, StaticUsers};
+    /// use tower_passport::store::MemoryStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
+    ///     .build()?;
+    /// let peer = Some([192, 0, 2, 1].into());
+    /// assert_eq!(issuer.sign_in("ann", "a-password", peer).await?, Some("7".to_owned()));
+    /// for _ in 0..6 {
+    ///     assert_eq!(issuer.sign_in("ann", "wrong", peer).await?, None);
+    /// }
+    /// // Throttled: even the right password waits (429, `Retry-After`).
+    /// let refused = issuer.sign_in("ann", "a-password", peer).await.unwrap_err();
+    /// assert_eq!((refused.status().as_u16(), refused.retry_after()), (429, Some(1)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// 429 `temporarily_unavailable` with [`OAuthError::retry_after`] while throttled,
+    /// `unsupported_grant_type` without a default user provider, 503 when the password
+    /// checks are saturated or the provider or the limiter fails.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        peer: Option<IpAddr>,
+    ) -> Result<Option<String>, OAuthError> {
+        let Some(users) = self.inner.users.as_ref() else {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "No user provider takes passwords here (IssuerBuilder::enable_password_grant)",
+            ));
+        };
+        let attempt = AuthAttempt::User { client_id: None, provider: None, username, peer };
+        self.check_password(users, &attempt, username, password).await
+    }
+
+    /// One password check under the limiter and the bound on concurrent checks.
+    async fn check_password(
+        &self,
+        users: &BoxedUserProvider,
+        attempt: &AuthAttempt<'_>,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<String>, OAuthError> {
+        self.inner.limiter.admit(attempt).await?;
         // A bounded number of (CPU-heavy) password checks at once; 503 beyond.
         let permit = self.inner.password_checks.acquire()?;
         let user = users(username.to_owned(), password.to_owned()).await;
         drop(permit);
-        let Some(user_id) = user? else {
-            self.inner.limiter.failed(&attempt);
-            return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
-        };
-        self.inner.limiter.succeeded(&attempt);
-        self.issue_with_refresh(client, &user_id, &scopes).await
+        let user = user?;
+        self.inner.limiter.record(attempt, user.is_some()).await;
+        Ok(user)
     }
 
     /// Mints an access token and, if the client may refresh, starts a refresh family.

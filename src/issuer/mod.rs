@@ -29,6 +29,25 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Defaults that protect the credential checks
+//!
+//! - **Failed authentication is throttled** ([`Throttle`], on unless
+//!   [`IssuerBuilder::auth_limiter`] installs another limiter or [`NoLimit`]): per account
+//!   (password grant and [`Issuer::sign_in`] share the count), per client id from one
+//!   address, and per client address, with exponential back-off past a few free failures
+//!   ([`Backoff::ACCOUNTS`], [`Backoff::ADDRESSES`]). A throttled attempt answers 429
+//!   `temporarily_unavailable` with `Retry-After` before any secret is hashed, the right
+//!   password included. The counters are in this process's memory (bounded); a deployment
+//!   of several nodes gives the throttle its shared store (`Throttle::new(store)` with a
+//!   `PostgresStore`, `SqliteStore` or `RedisStore`).
+//! - **The client address** is the connection's peer, which the server passes on
+//!   ([`PeerAddr`](crate::endpoint::PeerAddr), or axum's `ConnectInfo<SocketAddr>` from
+//!   `into_make_service_with_connect_info`); `X-Forwarded-For` is read only behind
+//!   proxies the operator trusts ([`IssuerBuilder::trusted_proxies`]). Without a peer
+//!   address, accounts and clients are still throttled, addresses are not.
+//! - **Password checks** run on blocking threads, at most
+//!   [`IssuerBuilder::max_concurrent_password_checks`] at once (503 beyond).
 
 mod approval;
 mod authorization;
@@ -66,7 +85,7 @@ pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, Registe
 pub use error::{IssuerError, OAuthError, OAuthErrorCode};
 pub use events::IssuerEvent;
 pub use introspect::Introspection;
-pub use limits::{AuthAttempt, AuthLimiter};
+pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
 pub use metadata::{Jwks, ServerMetadata};
 pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
@@ -150,7 +169,9 @@ struct IssuerInner<S> {
     mount_path: String,
     /// `Cache-Control: max-age` of the JWKS, in seconds.
     jwks_max_age: u64,
-    limiter: Arc<dyn AuthLimiter>,
+    limiter: limits::Limiter,
+    /// Proxies trusted to append the client's address to `X-Forwarded-For`.
+    trusted_proxies: usize,
     password_checks: limits::PasswordChecks,
     audiences: Vec<String>,
     access_ttl: u64,
@@ -308,6 +329,11 @@ impl<S: Store> Issuer<S> {
 
     fn now(&self) -> u64 {
         self.inner.clock.now()
+    }
+
+    /// How many proxies are trusted to append to `X-Forwarded-For`.
+    pub(crate) fn trusted_proxies(&self) -> usize {
+        self.inner.trusted_proxies
     }
 
     fn emit(&self, event: IssuerEvent) {

@@ -13,10 +13,14 @@
 //!
 //! [`CodeStore`] (authorization codes) is a role outside the umbrella: the authorization
 //! code grant is available with the stores that implement it (every built-in store does).
+//! So is [`FailureStore`] (failed authentication attempts, for the issuer's
+//! [`Throttle`](crate::issuer::Throttle)): [`MemoryFailures`] for one node, and the SQL and
+//! Redis stores for several.
 
 mod any;
 mod codes;
 mod error;
+mod failures;
 mod memory;
 mod records;
 #[cfg(feature = "redis")]
@@ -33,6 +37,7 @@ pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use any::AnyStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub use error::StoreError;
+pub use failures::{FailureStore, Failures, MemoryFailures};
 pub use memory::MemoryStore;
 pub use records::{
     AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,

@@ -137,6 +137,8 @@ pub async fn start_with(store: &str, configure: impl FnOnce(&mut QuickstartConfi
     configure(&mut config);
     let node = build(&config).await.expect("quickstart app");
     let app = node.app.clone();
+    // With the peer address, as the example's server passes it on (examples/demo/serve.rs).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     QuickstartApp {
         base: format!("http://{addr}"),

@@ -10,6 +10,9 @@ pub(super) const ACCESS: &str = "access";
 pub(super) const REVOKED: &str = "revoked";
 /// A refresh-token record, laid out like an access-token record. TTL: the token's expiry.
 pub(super) const REFRESH: &str = "refresh";
+/// Failed authentication attempts under one throttle key (a hash): hash of `count` and
+/// `last`. TTL: until every failure is forgotten.
+pub(super) const FAILURES: &str = "failures";
 /// A family: hash of `record` (JSON), `current`, `previous`, `revoked_at`. TTL: its
 /// longest-lived token's expiry.
 pub(super) const FAMILY: &str = "family";

@@ -23,6 +23,7 @@
 //! | `user-access:<user>`, `user-families:<user>` | sorted sets of the user's access tokens and families, scored by expiry (expired members are dropped on every write) | when their last member expires |
 //! | `code:<hash>` | hash: `record`, `expires_at`, `used_at`, `reused_at`, `access_jti`, `family_id` (an authorization code, by the hex SHA-256 of the code) | a day after the code's expiry |
 //! | `setting:<name>` | string | never |
+//! | `failures:<hash>` | hash: `count`, `last` (failed authentication attempts under one throttle key) | when every failure is forgotten |
 //!
 //! `record` is the record's immutable part as JSON. Expiries are absolute (EXPIREAT, on the
 //! server's clock); a record whose expiry has already passed when it is written, or lies
@@ -52,13 +53,13 @@ use redis::{FromRedisValue, Script};
 
 use self::codec::flag;
 use self::error::Malformed;
-use self::keys::{Keys, ACCESS, CLIENT, FAMILY, REFRESH, REVOKED};
+use self::keys::{Keys, ACCESS, CLIENT, FAILURES, FAMILY, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, StoreError, TokenStore,
+    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SecretHash, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
@@ -477,6 +478,44 @@ impl CodeStore for RedisStore {
 impl PurgeStore for RedisStore {
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         self.purge_batches(purge).await
+    }
+}
+
+impl FailureStore for RedisStore {
+    async fn failures(&self, keys: &[&str]) -> Result<Vec<Option<Failures>>, StoreError> {
+        // One round trip for every key.
+        let mut pipeline = redis::pipe();
+        for key in keys {
+            pipeline.cmd("HMGET").arg(self.keys.key(FAILURES, key)).arg("count").arg("last");
+        }
+        let mut connection = self.connection.clone();
+        let replies: Vec<(Option<u64>, Option<u64>)> =
+            pipeline.query_async(&mut connection).await.map_err(StoreError::backend)?;
+        Ok(replies
+            .into_iter()
+            .map(|reply| match reply {
+                (Some(count), Some(last_at)) => {
+                    Some(Failures { count: u32::try_from(count).unwrap_or(u32::MAX), last_at })
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn record_failure(&self, key: &str, now: u64, forget_every: u64) -> Result<Failures, StoreError> {
+        let args = [key.to_owned(), now.to_string(), forget_every.to_string()];
+        let (count, last_at): (u64, u64) = self.eval(&self.scripts.record_failure, &[], &args).await?;
+        Ok(Failures { count: u32::try_from(count).unwrap_or(u32::MAX), last_at })
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.keys.key(FAILURES, key))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
     }
 }
 

@@ -31,6 +31,7 @@ pub(super) struct Scripts {
     pub(super) put_code: Script,
     pub(super) take_code: Script,
     pub(super) record_code_issue: Script,
+    pub(super) record_failure: Script,
 }
 
 impl Scripts {
@@ -55,6 +56,7 @@ impl Scripts {
             put_code: script!("put_code.lua"),
             take_code: script!("take_code.lua"),
             record_code_issue: script!("record_code_issue.lua"),
+            record_failure: script!("record_failure.lua"),
         }
     }
 }

@@ -56,7 +56,7 @@ impl<DB: Engine> Sql<DB> {
     }
 }
 
-/// Implements every store role, [`CodeStore`](crate::store::CodeStore) and `migrate`, for `$store`, a struct with a field
+/// Implements every store role, [`CodeStore`](crate::store::CodeStore), [`FailureStore`](crate::store::FailureStore) and `migrate`, for `$store`, a struct with a field
 /// `sql: Sql<_>`, by handing each call to [`Sql`].
 macro_rules! sql_store {
     ($store:ty) => {
@@ -179,6 +179,23 @@ macro_rules! sql_store {
                 issued: IssuedFromCode,
             ) -> Result<bool, StoreError> {
                 self.sql.record_code_issue(hash, issued).await
+            }
+        }
+
+        impl FailureStore for $store {
+            async fn failures(&self, keys: &[&str]) -> Result<Vec<Option<Failures>>, StoreError> {
+                self.sql.failures(keys).await
+            }
+            async fn record_failure(
+                &self,
+                key: &str,
+                now: u64,
+                forget_every: u64,
+            ) -> Result<Failures, StoreError> {
+                self.sql.record_failure(key, now, forget_every).await
+            }
+            async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+                self.sql.clear_failures(key).await
             }
         }
 

@@ -15,6 +15,10 @@
 //!   finds the code unused. A code's record is kept a day past its expiry, then
 //!   [`PurgeStore::purge`](crate::store::PurgeStore::purge) (with `expired`) removes it.
 //!
+//! - Failed authentication attempts ([`FailureStore`](crate::store::FailureStore), for the
+//!   issuer's [`Throttle`](crate::issuer::Throttle)) are one row per hashed key, recorded by
+//!   one atomic upsert, so every node of a deployment counts the same failures.
+//!
 //! The code is written once, generic over the sqlx engine: the statements are constants in
 //! `queries.rs` (rendered for the table prefix once per store), the row decoders are generic
 //! functions in `rows.rs`, the migration runner is `migrate.rs`, and the store's operations
@@ -25,6 +29,7 @@ mod clients;
 mod codes;
 mod convert;
 mod engine;
+mod failures;
 mod migrate;
 mod queries;
 mod rows;

@@ -163,6 +163,28 @@ pub(crate) const PUT_SETTING: &str =
     "INSERT INTO {p}settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
 pub(crate) const SETTING: &str = "SELECT value FROM {p}settings WHERE name = $1";
 
+// ---- failed authentication attempts (the throttle) -------------------------------------
+
+/// The failures under up to two keys (a single key is bound twice).
+pub(crate) const FAILURES: &str =
+    "SELECT key_hash, failures, last_failure FROM {p}auth_failures WHERE key_hash IN ($1, $2)";
+/// One more failure under `$1` at `$2`, forgetting one per `$3` seconds: the rule of
+/// `Failures::after`, in one atomic upsert. `{new}` is [`NEW_FAILURES`]; SET reads the old row.
+pub(crate) const RECORD_FAILURE: &str =
+    "INSERT INTO {p}auth_failures (key_hash, failures, last_failure, forget_at) VALUES ($1, 1, $2, $2 + $3) \
+     ON CONFLICT (key_hash) DO UPDATE SET failures = {new}, forget_at = $2 + ({new}) * $3, last_failure = $2 \
+     RETURNING failures, last_failure";
+/// The count after one more failure: what is left after forgetting one per `$3` seconds
+/// since the last (never below zero), plus one.
+pub(crate) const NEW_FAILURES: &str = "CASE WHEN {p}auth_failures.failures > {forgotten} \
+     THEN {p}auth_failures.failures - {forgotten} + 1 ELSE 1 END";
+/// How many failures `$3`-second periods since the last one forget (none if the clock went back).
+pub(crate) const FORGOTTEN: &str =
+    "(CASE WHEN $2 > {p}auth_failures.last_failure THEN ($2 - {p}auth_failures.last_failure) / $3 ELSE 0 END)";
+pub(crate) const CLEAR_FAILURES: &str = "DELETE FROM {p}auth_failures WHERE key_hash = $1";
+/// Drops the rows whose every failure is forgotten by `$1`.
+pub(crate) const DROP_FORGOTTEN_FAILURES: &str = "DELETE FROM {p}auth_failures WHERE forget_at <= $1";
+
 /// Every statement above, for one table prefix and one engine.
 #[derive(Debug)]
 pub(crate) struct Queries {
@@ -213,6 +235,10 @@ pub(crate) struct Queries {
     pub(crate) purge_codes: String,
     pub(crate) put_setting: String,
     pub(crate) setting: String,
+    pub(crate) failures: String,
+    pub(crate) record_failure: String,
+    pub(crate) clear_failures: String,
+    pub(crate) drop_forgotten_failures: String,
 }
 
 impl Queries {
@@ -268,6 +294,12 @@ impl Queries {
             purge_codes: render(PURGE_CODES),
             put_setting: render(PUT_SETTING),
             setting: render(SETTING),
+            failures: render(FAILURES),
+            record_failure: render(
+                &RECORD_FAILURE.replace("{new}", &NEW_FAILURES.replace("{forgotten}", FORGOTTEN)),
+            ),
+            clear_failures: render(CLEAR_FAILURES),
+            drop_forgotten_failures: render(DROP_FORGOTTEN_FAILURES),
         }
     }
 }

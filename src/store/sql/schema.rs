@@ -49,6 +49,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "whether a client skips the approval screen",
         sql: include_str!("migrations/0008_client_skips_authorization.sql"),
     },
+    Migration {
+        version: 9,
+        description: "failed authentication attempts, for the throttle",
+        sql: include_str!("migrations/0009_auth_failures.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.
