@@ -2,6 +2,9 @@
 //! `CreateFreshApiToken` middleware as a tower layer.
 
 mod decide;
+mod private;
+
+pub use private::private_if_setting_cookies;
 
 use std::fmt;
 use std::future::Future;
@@ -9,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{HeaderValue, Method, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -37,9 +40,10 @@ use decide::{Plan, Presented};
 /// CSRF token, so requests in flight keep working). Another user's cookie is replaced, and
 /// a signed-out browser's cookies are removed. The page's [`CsrfToken`] is in the request
 /// extensions for templates (`<meta name="csrf-token">`). Other methods pass untouched. A
-/// response that attaches cookies and has no `Cache-Control` gets `private`, so no shared
-/// cache keeps a user's cookie. A failing hook is logged, and the page is served without
-/// cookie changes.
+/// response that sets or clears cookies is made private
+/// ([`private_if_setting_cookies`]: `Cache-Control: private`, never `public` or
+/// `s-maxage`, and `Vary: Cookie`), so no shared cache hands a user's cookie to another. A
+/// failing hook is logged, and the page is served without cookie changes.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -188,8 +192,6 @@ impl Shared {
                 headers.append(SET_COOKIE, value);
             }
         }
-        if !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-        }
+        private_if_setting_cookies(headers);
     }
 }
