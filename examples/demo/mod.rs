@@ -12,6 +12,7 @@
 //! | `GET /api/m2m` | client-only |
 #![allow(dead_code, unreachable_pub)]
 
+pub mod cors;
 pub mod quickstart;
 pub mod serve;
 pub mod sign_in;
