@@ -17,7 +17,10 @@
 //! `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`, the demo
 //! third-party app's `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and
 //! `DEMO_APP_REDIRECT_URI` (by default the quickstart's own `/demo-app/callback` page, which
-//! shows the code), and `RUST_LOG` (`target=level` pairs, `info` by default).
+//! shows the code), `PASSPORT_COOKIE_ORIGINS` (comma-separated origins of apps on another
+//! host or port whose pages call the demo API with the first-party cookie: the guard
+//! accepts them and the API answers them with CORS headers), and `RUST_LOG`
+//! (`target=level` pairs, `info` by default).
 
 #[path = "demo/mod.rs"]
 mod demo;

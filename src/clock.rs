@@ -13,6 +13,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
+
+    /// Milliseconds since the Unix epoch, for instants that must order events within one
+    /// second (a sign-out and the cookies minted just before or after it). By default the
+    /// start of the second [`now`](Self::now) reads.
+    ///
+    /// ```
+    /// use tower_passport::clock::{Clock, ManualClock};
+    /// assert_eq!(ManualClock::new(1_000).now_millis(), 1_000_000);
+    /// ```
+    fn now_millis(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The system's wall clock.
@@ -30,6 +42,12 @@ impl Clock for SystemClock {
         // A clock set before 1970 reads as the epoch; every token then looks "not yet valid",
         // which fails closed.
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+    }
+
+    fn now_millis(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
     }
 }
 

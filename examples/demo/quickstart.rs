@@ -18,7 +18,7 @@ use tower_passport::store::{AnyStore, ClientStore, GrantType, SecretHash};
 use tower_passport::{Algorithm, GuardLayer};
 
 use super::sign_in::{self, SignInPages};
-use super::spa;
+use super::{cors, spa};
 use super::{find_user, router};
 
 /// What the quickstart is configured with (from the environment in the example).
@@ -39,6 +39,9 @@ pub struct QuickstartConfig {
     pub redis_url: Option<String>,
     /// The demo third-party app: a confidential client that must get the user's approval.
     pub demo_app: DemoApp,
+    /// `PASSPORT_COOKIE_ORIGINS` (comma-separated `scheme://host[:port]`): apps on other
+    /// origins whose pages call the demo API with the first-party cookie.
+    pub cookie_origins: Vec<String>,
 }
 
 /// The demo third-party app (`DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`,
@@ -74,8 +77,8 @@ pub const SCOPES: [(&str, &str); 5] = [
 impl QuickstartConfig {
     /// Defaults for `bind`, overridable with `PASSPORT_ISSUER`, `PASSPORT_AUDIENCE`,
     /// `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`, `DEMO_PASSWORD`,
-    /// `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and
-    /// `DEMO_APP_REDIRECT_URI`. A client secret must be at least 32 characters of letters,
+    /// `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME`,
+    /// `DEMO_APP_REDIRECT_URI` and `PASSPORT_COOKIE_ORIGINS`. A client secret must be at least 32 characters of letters,
     /// digits and `-._~`.
     pub fn from_env(bind: &str) -> Result<Self, Box<dyn Error>> {
         let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
@@ -112,6 +115,9 @@ impl QuickstartConfig {
             store: var("PASSPORT_STORE", "sqlite://quickstart.db"),
             redis_url: std::env::var("PASSPORT_REDIS_URL").ok().filter(|url| !url.is_empty()),
             demo_app,
+            cookie_origins: std::env::var("PASSPORT_COOKIE_ORIGINS")
+                .map(|origins| origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
         })
     }
 }
@@ -206,7 +212,9 @@ pub fn pkce_pair() -> Result<(String, String), Box<dyn Error>> {
 }
 
 /// The first-party cookie, sealed with a secret kept in the store (the first node to start
-/// makes it). `Secure` is dropped only for a plain-http issuer (local development).
+/// makes it). `Secure` is dropped only for a plain-http issuer (local development). It
+/// lives as long as an idle session ([`sign_in::SESSION_IDLE`]): the layer renews it
+/// while the session is used, so it never outlives the session it was minted for.
 async fn first_party_cookie(store: &AnyStore, plain_http: bool) -> Result<FirstPartyCookie, Box<dyn Error>> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -217,7 +225,7 @@ async fn first_party_cookie(store: &AnyStore, plain_http: bool) -> Result<FirstP
     let secret = URL_SAFE_NO_PAD
         .decode(stored)
         .map_err(|_| "the quickstart_cookie_secret setting is not base64url")?;
-    let cookie = FirstPartyCookie::new(&secret)?;
+    let cookie = FirstPartyCookie::new(&secret)?.lifetime(sign_in::SESSION_IDLE);
     Ok(if plain_http { cookie.insecure_for_local_http() } else { cookie })
 }
 
@@ -311,7 +319,10 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
 
     // The first-party cookie (Passport's CreateFreshApiToken): its secret is shared through
     // the store, as the signing key is, so every node opens every node's cookies.
-    let cookie = first_party_cookie(&store, config.issuer.starts_with("http://")).await?;
+    let mut cookie = first_party_cookie(&store, config.issuer.starts_with("http://")).await?;
+    for origin in &config.cookie_origins {
+        cookie = cookie.allow_origin(origin.as_str());
+    }
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
         .first_party_cookie(cookie.clone())
@@ -338,11 +349,12 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     let personal =
         ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
     let token_url = issuer.metadata().token_endpoint;
-    let pages = SignInPages::new(users, &config.issuer, &token_url, &app.redirect_uri);
+    let pages = SignInPages::new(users, &config.issuer, &token_url, &app.redirect_uri)
+        .sign_out_revokes_cookies(issuer.clone());
     // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
     // both: the hook reads the session the sign-in page wrote.
     let metrics = prometheus();
-    let app = router(guard)
+    let app = cors::allow(router(guard), &config.cookie_origins)
         .route(
             "/metrics",
             axum::routing::get(move || {

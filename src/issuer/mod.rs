@@ -205,6 +205,10 @@ impl Clock for ClockRef {
     fn now(&self) -> u64 {
         self.0.now()
     }
+
+    fn now_millis(&self) -> u64 {
+        self.0.now_millis()
+    }
 }
 
 /// The access token to mint: who, for whom, with what.

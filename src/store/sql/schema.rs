@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         description: "the user provider of a client",
         sql: include_str!("migrations/0005_client_provider.sql"),
     },
+    Migration {
+        version: 7,
+        description: "each user's first-party cookie not-before instant",
+        sql: include_str!("migrations/0007_user_not_before.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix`, split into statements.
