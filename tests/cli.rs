@@ -194,6 +194,8 @@ async fn purge_token_and_user_revocation_work_on_sqlite() {
     let user = passport(&store, "signing_key", &["user", "--revoke-all", "7"]);
     assert_ok(&user);
     assert!(stdout(&user).contains("of user 7"));
+    let not_before = issuer.store().user_not_before("users", "7").await.expect("store");
+    assert!(not_before.is_some(), "the user's first-party cookies are revoked too");
 
     let purged = passport(&store, "signing_key", &["purge", "--revoked", "--hours", "0"]);
     assert_ok(&purged);
@@ -218,6 +220,9 @@ impl Invalidate for Seen {
         self.0.lock().expect("lock").push(jti.to_owned());
     }
     fn invalidate_client(&self, _client_id: &str) {}
+    fn invalidate_user(&self, provider: &str, user_id: &str) {
+        self.0.lock().expect("lock").push(format!("user {provider} {user_id}"));
+    }
     fn invalidate_everything(&self) {}
 }
 
@@ -267,6 +272,24 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !seen.0.lock().expect("lock").contains(&jti) {
         assert!(Instant::now() < deadline, "the server never heard of the revocation");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Everything of a user: their first-party cookies too.
+    let user = unique("user");
+    let revoked = Command::new(BIN)
+        .args(["user", "--revoke-all", &user, "--bus-channel", &channel])
+        .env("PASSPORT_STORE", &url)
+        .env("PASSPORT_KEY_SETTING", &key_setting)
+        .env_remove("PASSPORT_REDIS_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    assert_ok(&revoked);
+    let expected = format!("user users {user}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.0.lock().expect("lock").contains(&expected) {
+        assert!(Instant::now() < deadline, "the server never heard of the user's cookies");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
