@@ -497,9 +497,10 @@ async fn a_cookie_sealed_before_its_users_not_before_is_refused_and_a_later_one_
         .first_party_cookie(cookie.clone())
         .build()
         .expect("guard");
+    let layer = FreshApiTokenLayer::new(cookie, hook).expect("layer").revocation(issuer.revocation_list());
     let router = Router::new()
         .route("/dashboard", get(|| async { "the SPA" }))
-        .layer(FreshApiTokenLayer::new(cookie, hook).expect("layer"))
+        .layer(layer)
         .route("/api/user", get(|| async { "you" }).route_layer(guard));
     let app = App { router, issuer: TestIssuer::new().expect("test issuer") };
     let before = signed_in(&app, "7").await;
@@ -516,6 +517,13 @@ async fn a_cookie_sealed_before_its_users_not_before_is_refused_and_a_later_one_
     clock.advance(1);
     let after = signed_in(&app, "7").await;
     assert_eq!(send(&app, "GET", "/api/user", &after, &[]).await.status(), StatusCode::OK);
+
+    // A session of the user that outlived the sign-out (another browser): its next page
+    // replaces the refused cookie, though it is far from due for renewal.
+    let mut phone = before;
+    let page = send(&app, "GET", "/dashboard", &phone, &[]).await;
+    phone.take(&page);
+    assert_eq!(send(&app, "GET", "/api/user", &phone, &[]).await.status(), StatusCode::OK);
 }
 
 // ---- early rejections and keep-alive clients ---------------------------------------------

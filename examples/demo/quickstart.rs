@@ -374,7 +374,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
             pages
                 .routes()
                 .merge(spa::routes())
-                .layer(FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?),
+                .layer(
+                    FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
+                ),
         )
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
