@@ -402,8 +402,14 @@ fn header_text(headers: &http::HeaderMap, name: &str) -> String {
 /// A response that sets a cookie is never publicly cacheable, and varies on `Cookie`.
 fn assert_private(headers: &http::HeaderMap, what: &str) {
     let cache_control = header_text(headers, "cache-control").to_ascii_lowercase();
-    assert!(!cache_control.contains("public") && !cache_control.contains("s-maxage"), "{what}: {cache_control}");
-    assert!(cache_control.contains("private") || cache_control.contains("no-store"), "{what}: {cache_control}");
+    assert!(
+        !cache_control.contains("public") && !cache_control.contains("s-maxage"),
+        "{what}: {cache_control}"
+    );
+    assert!(
+        cache_control.contains("private") || cache_control.contains("no-store"),
+        "{what}: {cache_control}"
+    );
     let vary = header_text(headers, "vary").to_ascii_lowercase();
     assert_eq!(vary.matches("cookie").count(), 1, "{what}: Vary {vary}");
 }
@@ -413,10 +419,9 @@ async fn the_quickstart_never_lets_a_shared_cache_keep_a_cookie_it_sets() {
     let app = quickstart::start("memory").await;
     let (session, _) = app.sign_in().await;
     // A signed-in browser with no first-party cookie, or a stale one, fetches the stylesheet.
-    for (what, jar) in [
-        ("no cookie", session.clone()),
-        ("a stale cookie", format!("{session}; laravel_token=stale.value")),
-    ] {
+    for (what, jar) in
+        [("no cookie", session.clone()), ("a stale cookie", format!("{session}; laravel_token=stale.value"))]
+    {
         let (status, headers) = quickstart_get(&app, "/demo/style.css", &jar).await;
         assert_eq!(status, StatusCode::OK, "{what}");
         assert!(quickstart::set_cookie(&headers, "laravel_token").is_some(), "{what}: the cookie is set");
@@ -548,11 +553,16 @@ async fn exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> (String
                 }
             }
             let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the connection closed before a whole response: {:?}", String::from_utf8_lossy(&buffer));
+            assert!(
+                n > 0,
+                "the connection closed before a whole response: {:?}",
+                String::from_utf8_lossy(&buffer)
+            );
             buffer.extend_from_slice(&chunk[..n]);
         }
     };
-    let head = tokio::time::timeout(std::time::Duration::from_secs(10), read).await.expect("a response in time");
+    let head =
+        tokio::time::timeout(std::time::Duration::from_secs(10), read).await.expect("a response in time");
     let closed = head.lines().any(|line| line == "connection: close");
     (head, closed)
 }
@@ -560,7 +570,8 @@ async fn exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> (String
 /// A request that announces a body of a megabyte but sends only its first bytes, as a
 /// slow upload does: the server answers before reading it.
 fn with_big_body(head: &str) -> Vec<u8> {
-    let mut request = format!("{head}Content-Length: 1048576\r\nContent-Type: text/plain\r\n\r\n").into_bytes();
+    let mut request =
+        format!("{head}Content-Length: 1048576\r\nContent-Type: text/plain\r\n\r\n").into_bytes();
     request.extend_from_slice(b"the first bytes of a long body");
     request
 }
@@ -610,7 +621,8 @@ async fn the_json_apis_csrf_refusal_of_a_request_with_a_body_closes_the_connecti
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
-    let request = with_big_body(&format!("POST /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n"));
+    let request =
+        with_big_body(&format!("POST /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n"));
     let (head, closed) = exchange(&mut stream, &request).await;
     assert!(head.starts_with("http/1.1 403"), "{head}");
     assert!(closed, "the client is told to open a new connection: {head}");

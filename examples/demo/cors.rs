@@ -30,7 +30,9 @@ async fn cors(State(origins): State<Arc<[String]>>, request: Request, next: Next
     let listed = request
         .headers()
         .get(ORIGIN)
-        .filter(|origin| origin.to_str().is_ok_and(|origin| origins.iter().any(|o| o.eq_ignore_ascii_case(origin))))
+        .filter(|origin| {
+            origin.to_str().is_ok_and(|origin| origins.iter().any(|o| o.eq_ignore_ascii_case(origin)))
+        })
         .cloned();
     let preflight =
         request.method() == Method::OPTIONS && request.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);

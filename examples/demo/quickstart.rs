@@ -116,7 +116,9 @@ impl QuickstartConfig {
             redis_url: std::env::var("PASSPORT_REDIS_URL").ok().filter(|url| !url.is_empty()),
             demo_app,
             cookie_origins: std::env::var("PASSPORT_COOKIE_ORIGINS")
-                .map(|origins| origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect())
+                .map(|origins| {
+                    origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect()
+                })
                 .unwrap_or_default(),
         })
     }
@@ -370,14 +372,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
                 }
             }),
         )
-        .merge(
-            pages
-                .routes()
-                .merge(spa::routes())
-                .layer(
-                    FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
-                ),
-        )
+        .merge(pages.routes().merge(spa::routes()).layer(
+            FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
+        ))
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
         .fallback_service(issuer.routes())

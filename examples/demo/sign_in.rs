@@ -134,7 +134,9 @@ pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(60 
 /// [`SESSION_IDLE`]. It renews the cookie on any response whose request read the session,
 /// a stylesheet's included: every response that sets a cookie is made private
 /// ([`private_if_setting_cookies`]), so no shared cache keeps it.
-pub fn session_layer(secure: bool) -> Stack<SessionManagerLayer<MemoryStore>, MapResponseLayer<PrivateCookies>> {
+pub fn session_layer(
+    secure: bool,
+) -> Stack<SessionManagerLayer<MemoryStore>, MapResponseLayer<PrivateCookies>> {
     let idle = Duration::seconds(i64::try_from(SESSION_IDLE.as_secs()).unwrap_or(i64::MAX));
     let sessions = SessionManagerLayer::new(MemoryStore::default())
         .with_name(SESSION_COOKIE)
@@ -372,15 +374,17 @@ async fn try_sign_in(
 /// that signing out again can finish it.
 async fn sign_out(State(pages): State<SignInPages>, session: Session, body: String) -> Response {
     let form = Credentials::parse(&body);
-    let (expected, user) = match (session.get::<String>(FORM_TOKEN).await, session.get::<String>(USER_ID).await) {
-        (Ok(expected), Ok(user)) => (expected, user),
-        (Err(error), _) | (_, Err(error)) => return session_failed(error),
-    };
+    let (expected, user) =
+        match (session.get::<String>(FORM_TOKEN).await, session.get::<String>(USER_ID).await) {
+            (Ok(expected), Ok(user)) => (expected, user),
+            (Err(error), _) | (_, Err(error)) => return session_failed(error),
+        };
     if expected.is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(form.token.as_bytes()))) {
         if let (Some(issuer), Some(user)) = (&pages.issuer, &user) {
             if let Err(error) = issuer.revoke_first_party_cookies(user).await {
                 tracing::error!(%error, "could not revoke the first-party cookies of a user signing out");
-                let main = "<h1>Something went wrong</h1><p>You are still signed in. Try again in a moment.</p>";
+                let main =
+                    "<h1>Something went wrong</h1><p>You are still signed in. Try again in a moment.</p>";
                 return page(StatusCode::SERVICE_UNAVAILABLE, "Try again", main);
             }
         }

@@ -18,7 +18,9 @@ pub(crate) fn same_origin(cookie: &FirstPartyCookie, uri: &Uri, headers: &Header
         (Some(origin), None) => Some(origin.to_str().unwrap_or_default()),
         _ => return false,
     };
-    if origin.is_some_and(|origin| cookie.allowed_origins().any(|allowed| allowed.eq_ignore_ascii_case(origin))) {
+    if origin
+        .is_some_and(|origin| cookie.allowed_origins().any(|allowed| allowed.eq_ignore_ascii_case(origin)))
+    {
         return true;
     }
     let mut sites = headers.get_all("sec-fetch-site").iter();
@@ -62,9 +64,17 @@ mod tests {
     #[test]
     fn an_allowed_origin_passes_from_another_site_or_port() {
         for site in ["same-site", "cross-site", "same-origin"] {
-            let headers = [("host", "api.example.com"), ("sec-fetch-site", site), ("origin", "https://app.example.com")];
+            let headers = [
+                ("host", "api.example.com"),
+                ("sec-fetch-site", site),
+                ("origin", "https://app.example.com"),
+            ];
             assert!(check(&headers), "{site}");
-            let headers = [("host", "api.example.com"), ("sec-fetch-site", site), ("origin", "HTTPS://APP.example.com")];
+            let headers = [
+                ("host", "api.example.com"),
+                ("sec-fetch-site", site),
+                ("origin", "HTTPS://APP.example.com"),
+            ];
             assert!(check(&headers), "{site}, case-insensitive");
         }
         // Not listed, absent, or doubled: refused as before.

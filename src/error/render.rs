@@ -8,7 +8,9 @@
 //! [`Reason`](super::Reason) without parsing a body.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, WWW_AUTHENTICATE};
+use http::header::{
+    CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, HeaderValue, Response, Version};
 
 use super::{AuthError, ResponseConfig};
@@ -95,7 +97,9 @@ mod tests {
             }
             map
         };
-        for announced in [&[("content-length", "5")][..], &[("transfer-encoding", "chunked")], &[("content-length", "x")]] {
+        for announced in
+            [&[("content-length", "5")][..], &[("transfer-encoding", "chunked")], &[("content-length", "x")]]
+        {
             assert!(body_left_unread(Version::HTTP_11, &headers(announced)), "{announced:?}");
             assert!(!body_left_unread(Version::HTTP_2, &headers(announced)), "{announced:?}");
         }

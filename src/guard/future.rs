@@ -68,7 +68,11 @@ where
     }
 
     /// Answers `error` at once, before anything reads `request`'s body.
-    pub(super) fn rejected<B>(error: AuthError, responses: Arc<ResponseConfig>, request: &Request<B>) -> Self {
+    pub(super) fn rejected<B>(
+        error: AuthError,
+        responses: Arc<ResponseConfig>,
+        request: &Request<B>,
+    ) -> Self {
         let close = body_left_unread(request.version(), request.headers());
         Self { state: State::Rejected { error: Some(error), responses, close } }
     }

@@ -141,8 +141,17 @@ impl VerifiedToken {
     /// A token that was never a JWT: what a verified token with these claims would be. Made
     /// by the `testing` helpers and, for an opened first-party cookie, by the guard.
     pub(crate) fn synthetic(claims: Synthetic<'_>) -> Self {
-        let Synthetic { issuer, subject, client_id, scopes, kind, expires_at, issued_at_ms, provider, credential } =
-            claims;
+        let Synthetic {
+            issuer,
+            subject,
+            client_id,
+            scopes,
+            kind,
+            expires_at,
+            issued_at_ms,
+            provider,
+            credential,
+        } = claims;
         let raw = serde_json::json!({
             "iss": issuer,
             "sub": subject,

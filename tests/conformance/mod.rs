@@ -791,7 +791,11 @@ pub async fn a_users_not_before_only_moves_forward_and_is_theirs_alone<S: Store>
     store.set_user_not_before("users", &user, at).await.unwrap();
     assert_eq!(store.user_not_before("users", &user).await.unwrap(), Some(at));
     store.set_user_not_before("users", &user, at - 1).await.unwrap();
-    assert_eq!(store.user_not_before("users", &user).await.unwrap(), Some(at), "an earlier instant never wins");
+    assert_eq!(
+        store.user_not_before("users", &user).await.unwrap(),
+        Some(at),
+        "an earlier instant never wins"
+    );
     store.set_user_not_before("users", &user, at + 1).await.unwrap();
     assert_eq!(store.user_not_before("users", &user).await.unwrap(), Some(at + 1));
     assert_eq!(store.user_not_before("users", &other).await.unwrap(), None, "another user");

@@ -23,8 +23,8 @@ use crate::cookie::{single_cookie, CookieClaims, CsrfToken, FirstPartyCookie, XS
 use crate::error::ConfigError;
 use crate::revocation::RevocationCheck;
 use crate::token::DEFAULT_PROVIDER;
-use not_before::UserNotBefore;
 use decide::{Plan, Presented};
+use not_before::UserNotBefore;
 
 /// Attaches the first-party cookie to the app's web pages (Passport's
 /// `CreateFreshApiToken`): on every `GET` or `HEAD` response to a signed-in user, as the

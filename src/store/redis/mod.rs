@@ -440,7 +440,12 @@ impl RevocationStore for RedisStore {
             .map_err(StoreError::backend)
     }
 
-    async fn set_user_not_before(&self, provider: &str, user_id: &str, not_before_ms: u64) -> Result<(), StoreError> {
+    async fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> Result<(), StoreError> {
         let args = [Keys::user_id(provider, user_id), not_before_ms.to_string()];
         let _: i64 = self.eval(&self.scripts.set_not_before, &[], &args).await?;
         Ok(())

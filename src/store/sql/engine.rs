@@ -156,7 +156,11 @@ macro_rules! sql_store {
             ) -> Result<(), StoreError> {
                 self.sql.set_user_not_before(provider, user_id, not_before_ms).await
             }
-            async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+            async fn user_not_before(
+                &self,
+                provider: &str,
+                user_id: &str,
+            ) -> Result<Option<u64>, StoreError> {
                 self.sql.user_not_before(provider, user_id).await
             }
         }

@@ -156,7 +156,11 @@ where
         Ok(())
     }
 
-    pub(crate) async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+    pub(crate) async fn user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
         let row = sqlx::query(&self.queries.not_before)
             .bind(provider)
             .bind(user_id)
