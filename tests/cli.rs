@@ -215,6 +215,17 @@ fn errors_never_echo_a_store_password() {
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<String>>>);
 
+impl Seen {
+    /// Waits (10 s at most) until the bus brought `what`.
+    async fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.0.lock().expect("lock").iter().any(|seen| seen == what) {
+            assert!(Instant::now() < deadline, "the server never heard of {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Invalidate for Seen {
     fn invalidate_jti(&self, jti: &str) {
         self.0.lock().expect("lock").push(jti.to_owned());
@@ -259,37 +270,23 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
     let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
     let jti = issuer.verifier().verify(&token).expect("verifies").jti().expect("jti").to_owned();
 
-    let revoked = Command::new(BIN)
-        .args(["token", "--revoke", &jti, "--bus-channel", &channel])
-        .env("PASSPORT_STORE", &url)
-        .env("PASSPORT_KEY_SETTING", &key_setting)
-        .env_remove("PASSPORT_REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    assert_ok(&revoked);
+    let on_the_bus = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .args(["--bus-channel", &channel])
+            .env("PASSPORT_STORE", &url)
+            .env("PASSPORT_KEY_SETTING", &key_setting)
+            .env_remove("PASSPORT_REDIS_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    assert_ok(&on_the_bus(&["token", "--revoke", &jti]));
     assert!(issuer.store().is_revoked(&jti).await.expect("store"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !seen.0.lock().expect("lock").contains(&jti) {
-        assert!(Instant::now() < deadline, "the server never heard of the revocation");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    seen.wait_for(&jti).await;
 
     // Everything of a user: their first-party cookies too.
     let user = unique("user");
-    let revoked = Command::new(BIN)
-        .args(["user", "--revoke-all", &user, "--bus-channel", &channel])
-        .env("PASSPORT_STORE", &url)
-        .env("PASSPORT_KEY_SETTING", &key_setting)
-        .env_remove("PASSPORT_REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    assert_ok(&revoked);
-    let expected = format!("user users {user}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !seen.0.lock().expect("lock").contains(&expected) {
-        assert!(Instant::now() < deadline, "the server never heard of the user's cookies");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_ok(&on_the_bus(&["user", "--revoke-all", &user]));
+    seen.wait_for(&format!("user users {user}")).await;
 }

@@ -576,24 +576,34 @@ fn with_big_body(head: &str) -> Vec<u8> {
     request
 }
 
+/// On a new connection to `host`: `head` announcing a megabyte body, of which only the first
+/// bytes follow, is answered `status` at once, with `Connection: close`.
+async fn assert_refused_and_closed(host: &str, head: &str, status: &str) {
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let (answer, closed) = exchange(&mut stream, &with_big_body(head)).await;
+    assert!(answer.starts_with(&format!("http/1.1 {status}")), "{answer}");
+    assert!(closed, "the client is told to open a new connection: {answer}");
+}
+
+/// On one connection to `host`: each request (with no body) is answered its status, and
+/// the connection stays open for the next.
+async fn assert_kept_alive(host: &str, exchanges: &[(&str, &str)]) {
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    for (request, status) in exchanges {
+        let (answer, closed) = exchange(&mut stream, request.as_bytes()).await;
+        assert!(answer.starts_with(&format!("http/1.1 {status}")) && !closed, "{request}: {answer}");
+    }
+}
+
 #[tokio::test]
 async fn the_guards_early_rejection_of_a_request_with_a_body_closes_the_connection() {
     let app = quickstart::start("memory").await;
     let host = app.base.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
-    let request = with_big_body(&format!("POST /api/posts HTTP/1.1\r\nHost: {host}\r\n"));
-    let (head, closed) = exchange(&mut stream, &request).await;
-    assert!(head.starts_with("http/1.1 401"), "{head}");
-    assert!(closed, "the client is told to open a new connection: {head}");
-
+    assert_refused_and_closed(&host, &format!("POST /api/posts HTTP/1.1\r\nHost: {host}\r\n"), "401").await;
     // Without a body, the connection stays open for the next request.
-    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
     let no_body = format!("GET /api/user HTTP/1.1\r\nHost: {host}\r\n\r\n");
-    let (head, closed) = exchange(&mut stream, no_body.as_bytes()).await;
-    assert!(head.starts_with("http/1.1 401") && !closed, "{head}");
     let health = format!("GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n");
-    let (head, _) = exchange(&mut stream, health.as_bytes()).await;
-    assert!(head.starts_with("http/1.1 200"), "the second request on the connection: {head}");
+    assert_kept_alive(&host, &[(&no_body, "401"), (&health, "200")]).await;
 }
 
 #[tokio::test]
@@ -620,18 +630,9 @@ async fn the_json_apis_csrf_refusal_of_a_request_with_a_body_closes_the_connecti
     let host = listener.local_addr().expect("addr").to_string();
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
-    let request =
-        with_big_body(&format!("POST /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n"));
-    let (head, closed) = exchange(&mut stream, &request).await;
-    assert!(head.starts_with("http/1.1 403"), "{head}");
-    assert!(closed, "the client is told to open a new connection: {head}");
-
+    let create = format!("POST /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n");
+    assert_refused_and_closed(&host, &create, "403").await;
     // A session GET needs no CSRF token, reads no body, and keeps the connection.
-    let mut stream = tokio::net::TcpStream::connect(&host).await.expect("connect");
     let list = format!("GET /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n\r\n");
-    let (head, closed) = exchange(&mut stream, list.as_bytes()).await;
-    assert!(head.starts_with("http/1.1 200") && !closed, "{head}");
-    let (head, _) = exchange(&mut stream, list.as_bytes()).await;
-    assert!(head.starts_with("http/1.1 200"), "the second request on the connection: {head}");
+    assert_kept_alive(&host, &[(&list, "200"), (&list, "200")]).await;
 }
