@@ -332,10 +332,22 @@ async fn bad_cookie_settings_are_configuration_errors() {
     }
 }
 
+/// A guard over `issuer`'s tokens and revocation list that accepts `cookie`.
+fn issuer_guard(
+    issuer: &tower_passport::issuer::Issuer<tower_passport::store::MemoryStore>,
+    cookie: &FirstPartyCookie,
+) -> GuardLayer {
+    GuardLayer::builder(issuer.verifier())
+        .revocation(issuer.revocation_list())
+        .resolver(issuer.resolver(tower_passport::guard::TokenOnly))
+        .first_party_cookie(cookie.clone())
+        .build()
+        .expect("guard")
+}
+
 #[tokio::test]
 async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
     use std::sync::Arc;
-    use tower_passport::guard::TokenOnly;
     use tower_passport::issuer::{Issuer, ScopeRegistry};
     use tower_passport::store::MemoryStore;
 
@@ -345,12 +357,7 @@ async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
         .build()
         .expect("issuer");
     let cookie = FirstPartyCookie::new(SECRET).expect("cookie");
-    let guard = GuardLayer::builder(issuer.verifier())
-        .revocation(issuer.revocation_list())
-        .resolver(issuer.resolver(TokenOnly))
-        .first_party_cookie(cookie.clone())
-        .build()
-        .expect("guard");
+    let guard = issuer_guard(&issuer, &cookie);
     let personal =
         tower::ServiceBuilder::new().layer(guard).service(issuer.personal_access_tokens_endpoint());
     let router = Router::new()
@@ -485,7 +492,6 @@ async fn signing_out_of_the_quickstart_ends_api_access_through_a_copied_cookie()
 async fn a_cookie_sealed_before_its_users_not_before_is_refused_and_a_later_one_is_not() {
     use std::sync::Arc;
     use tower_passport::clock::ManualClock;
-    use tower_passport::guard::TokenOnly;
     use tower_passport::issuer::Issuer;
     use tower_passport::store::MemoryStore;
 
@@ -496,12 +502,7 @@ async fn a_cookie_sealed_before_its_users_not_before_is_refused_and_a_later_one_
         .build()
         .expect("issuer");
     let cookie = FirstPartyCookie::new(SECRET).expect("cookie").clock(clock.clone());
-    let guard = GuardLayer::builder(issuer.verifier())
-        .revocation(issuer.revocation_list())
-        .resolver(issuer.resolver(TokenOnly))
-        .first_party_cookie(cookie.clone())
-        .build()
-        .expect("guard");
+    let guard = issuer_guard(&issuer, &cookie);
     let layer = FreshApiTokenLayer::new(cookie, hook).expect("layer").revocation(issuer.revocation_list());
     let router = Router::new()
         .route("/dashboard", get(|| async { "the SPA" }))
