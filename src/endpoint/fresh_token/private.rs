@@ -4,9 +4,10 @@ use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 
 /// Makes a response that sets a cookie private to its browser: when `headers` hold a
-/// `Set-Cookie`, `Cache-Control` gets `private` (`public` and `s-maxage` are dropped, the
-/// other directives, such as `max-age`, are kept: the browser's own cache may still keep
-/// the page) and `Vary` gets `Cookie` (once, after what it names already). A shared cache
+/// `Set-Cookie`, `Cache-Control` gets `private` unless it says `no-store` (`public` and
+/// `s-maxage` are dropped, the other directives, such as `max-age`, are kept: the
+/// browser's own cache may still keep the page) and `Vary` gets `Cookie` (once, after what
+/// it names already). A shared cache
 /// then never hands one user's cookie, or a page made for one user's cookies, to another.
 /// Without a `Set-Cookie`, nothing changes.
 ///
@@ -38,7 +39,7 @@ pub fn private_if_setting_cookies(headers: &mut HeaderMap) {
 }
 
 /// Every `Cache-Control` directive but `public` and `s-maxage`, then `private` (unless
-/// there already).
+/// there already, or `no-store` is, which says more).
 fn private_cache_control(headers: &HeaderMap) -> HeaderValue {
     let mut kept: Vec<&str> = directives(headers, CACHE_CONTROL)
         .filter(|directive| {
@@ -46,7 +47,10 @@ fn private_cache_control(headers: &HeaderMap) -> HeaderValue {
             !name.eq_ignore_ascii_case("public") && !name.eq_ignore_ascii_case("s-maxage")
         })
         .collect();
-    if !kept.iter().any(|directive| directive.eq_ignore_ascii_case("private")) {
+    let private = |directive: &&str| {
+        directive.eq_ignore_ascii_case("private") || directive.eq_ignore_ascii_case("no-store")
+    };
+    if !kept.iter().any(private) {
         kept.push("private");
     }
     // Pieces of valid header values joined by ", " are a valid header value.
@@ -109,7 +113,7 @@ mod tests {
         let kept = rewrite(&[("set-cookie", "a=b"), ("cache-control", "private, max-age=60")]);
         assert_eq!(all(&kept, "cache-control"), ["private, max-age=60"]);
         let no_store = rewrite(&[("set-cookie", "a=b"), ("cache-control", "no-store")]);
-        assert_eq!(all(&no_store, "cache-control"), ["no-store, private"]);
+        assert_eq!(all(&no_store, "cache-control"), ["no-store"]);
     }
 
     #[test]
