@@ -19,7 +19,10 @@
 //! the demo third-party app's `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`,
 //! `DEMO_APP_NAME` and `DEMO_APP_REDIRECT_URI` (by default the quickstart's own
 //! `/demo-app/callback` page, which shows the code: on the issuer's origin when that is
-//! https or loopback, else on a loopback address of this node), and `RUST_LOG`
+//! https or loopback, else on a loopback address of this node), `PASSPORT_COOKIE_ORIGINS`
+//! (comma-separated origins of apps on another host or port whose pages call the demo API
+//! with the first-party cookie: the guard accepts them and the API answers them with CORS
+//! headers), and `RUST_LOG`
 //! (`target=level` pairs, `info` by default).
 //!
 //! On a store that already holds the demo clients (a restart, or another node), the stored

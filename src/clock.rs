@@ -16,10 +16,16 @@ pub trait Clock: Send + Sync + 'static {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
 
-    /// Milliseconds since the Unix epoch. By default the start of [`now`](Self::now)'s
-    /// second; a clock that knows better says so.
+    /// Milliseconds since the Unix epoch, for instants that must order events within one
+    /// second (a sign-out and the cookies minted just before or after it). By default the
+    /// start of the second [`now`](Self::now) reads.
+    ///
+    /// ```
+    /// use tower_passport::clock::{Clock, ManualClock};
+    /// assert_eq!(ManualClock::new(1_000).now_millis(), 1_000_000);
+    /// ```
     fn now_millis(&self) -> u64 {
-        self.now().saturating_mul(1_000)
+        self.now().saturating_mul(1000)
     }
 }
 

@@ -4,7 +4,9 @@
 //! that changes something works with the `X-XSRF-TOKEN` header and is refused without it;
 //! a page on another origin (another port of the same host: the same *site*, so the
 //! `SameSite=Lax` cookie does go along) cannot use the cookie, which the quickstart's
-//! `/metrics` counters show, since CORS hides the answer from that page.
+//! `/metrics` counters show, since CORS hides the answer from that page; a page on an origin
+//! the quickstart lists (`PASSPORT_COOKIE_ORIGINS`, `FirstPartyCookie::allow_origin`) can,
+//! and reads the answer through the CORS headers the quickstart sends it.
 //!
 //! Skips, with the reason printed, when no browser is installed, except under CI.
 
@@ -15,7 +17,7 @@ mod quickstart;
 
 use browser::Browser;
 use quickstart::demo::spa::SPA_PATH;
-use quickstart::{start, QuickstartApp};
+use quickstart::{start_with, QuickstartApp};
 use serde_json::json;
 
 /// `passport_auth_decisions_total{outcome="rejected",reason="<reason>"}` on the
@@ -45,10 +47,24 @@ async fn shown(browser: &Browser, css: &str) -> String {
     panic!("{css} never showed an answer");
 }
 
+/// An app on another origin (another port of 127.0.0.1): a page with nothing on it.
+async fn other_app() -> String {
+    let page = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html("<!DOCTYPE html><title>Listed app</title>") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let origin = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, page).await });
+    origin
+}
+
 #[tokio::test]
 async fn the_signed_in_page_calls_the_api_with_the_cookie_and_the_csrf_header() {
     let Some(browser) = Browser::start().await else { return };
-    let app = start("memory").await;
+    let listed = other_app().await;
+    let origins = vec![listed.clone()];
+    let app = start_with("memory", move |config| config.cookie_origins = origins).await;
 
     // Signing in comes back to the first-party page, which the cookie layer wraps.
     browser.goto(&format!("{}{SPA_PATH}", app.base)).await;
@@ -105,4 +121,18 @@ async fn the_signed_in_page_calls_the_api_with_the_cookie_and_the_csrf_header() 
         before + 2,
         "both reached the guard and were refused"
     );
+
+    // A page on a listed origin (another port too: `same-site`) uses the cookie, and the
+    // API's CORS headers let it read the answer.
+    browser.goto(&format!("{listed}/")).await;
+    assert_eq!(browser.title().await, "Listed app");
+    let allowed = browser.fetch(&api, json!({"credentials": "include"})).await;
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    let body: serde_json::Value = serde_json::from_str(&allowed.body).expect("json");
+    assert_eq!(body["sub"], "1", "the signed-in user, through the cookie");
+    // Its POST with X-XSRF-TOKEN: a preflight the quickstart answers, then the guard's CSRF check.
+    let xsrf = browser.cookie("XSRF-TOKEN").await.expect("the XSRF-TOKEN cookie (cookies ignore ports)");
+    let init = json!({"method": "POST", "credentials": "include", "headers": {"X-XSRF-TOKEN": xsrf.value()}});
+    let posted = browser.fetch(&format!("{}/api/posts", app.base), init).await;
+    assert_eq!(posted.status, 201, "{posted:?}");
 }

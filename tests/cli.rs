@@ -279,6 +279,8 @@ async fn purge_token_and_user_revocation_work_on_sqlite() {
     assert_ok(&client);
     let bound = format!("within {} s", DEFAULT_RESOLVER_CACHE_TTL.as_secs());
     assert!(stdout(&client).contains(&bound), "{}", stdout(&client));
+    let not_before = issuer.store().user_not_before("users", "7").await.expect("store");
+    assert!(not_before.is_some(), "the user's first-party cookies are revoked too");
 
     let purged = passport(&store, "signing_key", &["purge", "--revoked", "--hours", "0"]);
     assert_ok(&purged);
@@ -301,11 +303,25 @@ fn errors_never_echo_a_store_password() {
 #[derive(Clone, Default)]
 struct Seen(Arc<Mutex<Vec<String>>>);
 
+impl Seen {
+    /// Waits (10 s at most) until the bus brought `what`.
+    async fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.0.lock().expect("lock").iter().any(|seen| seen == what) {
+            assert!(Instant::now() < deadline, "the server never heard of {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Invalidate for Seen {
     fn invalidate_jti(&self, jti: &str) {
         self.0.lock().expect("lock").push(jti.to_owned());
     }
     fn invalidate_client(&self, _client_id: &str) {}
+    fn invalidate_user(&self, provider: &str, user_id: &str) {
+        self.0.lock().expect("lock").push(format!("user {provider} {user_id}"));
+    }
     fn invalidate_everything(&self) {}
 }
 
@@ -342,23 +358,28 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
     let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
     let jti = issuer.verifier().verify(&token).expect("verifies").jti().expect("jti").to_owned();
 
-    let revoked = Command::new(BIN)
-        .args(["token", "--revoke", &jti, "--bus-channel", &channel])
-        .env("PASSPORT_STORE", &url)
-        .env("PASSPORT_KEY_SETTING", &key_setting)
-        .env_remove("PASSPORT_REDIS_URL")
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
+    let on_the_bus = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .args(["--bus-channel", &channel])
+            .env("PASSPORT_STORE", &url)
+            .env("PASSPORT_KEY_SETTING", &key_setting)
+            .env_remove("PASSPORT_REDIS_URL")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs")
+    };
+    let revoked = on_the_bus(&["token", "--revoke", &jti]);
     assert_ok(&revoked);
     assert!(stdout(&revoked).contains("within milliseconds"), "{}", stdout(&revoked));
     assert!(stdout(&revoked).contains("LISTEN/NOTIFY"), "{}", stdout(&revoked));
     assert!(issuer.store().is_revoked(&jti).await.expect("store"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !seen.0.lock().expect("lock").contains(&jti) {
-        assert!(Instant::now() < deadline, "the server never heard of the revocation");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    seen.wait_for(&jti).await;
+
+    // Everything of a user: their first-party cookies too.
+    let user = unique("user");
+    assert_ok(&on_the_bus(&["user", "--revoke-all", &user]));
+    seen.wait_for(&format!("user users {user}")).await;
 }
 
 #[test]

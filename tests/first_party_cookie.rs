@@ -2,6 +2,9 @@
 //! routes and the guard's opt-in on the API, through an axum app (Passport's
 //! `CreateFreshApiToken` and its `TokenGuard` cookie path).
 
+#[path = "support/quickstart.rs"]
+mod quickstart;
+
 use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -15,6 +18,8 @@ use tower_passport::error::{AuthError, Reason};
 use tower_passport::testing::TestIssuer;
 use tower_passport::token::Credential;
 use tower_passport::{BackendError, GuardLayer, Principal, RequireLayer};
+
+use quickstart::QuickstartApp;
 
 const SECRET: &[u8] = b"the first-party cookie secret, 32+ bytes";
 
@@ -327,10 +332,22 @@ async fn bad_cookie_settings_are_configuration_errors() {
     }
 }
 
+/// A guard over `issuer`'s tokens and revocation list that accepts `cookie`.
+fn issuer_guard(
+    issuer: &tower_passport::issuer::Issuer<tower_passport::store::MemoryStore>,
+    cookie: &FirstPartyCookie,
+) -> GuardLayer {
+    GuardLayer::builder(issuer.verifier())
+        .revocation(issuer.revocation_list())
+        .resolver(issuer.resolver(tower_passport::guard::TokenOnly))
+        .first_party_cookie(cookie.clone())
+        .build()
+        .expect("guard")
+}
+
 #[tokio::test]
 async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
     use std::sync::Arc;
-    use tower_passport::guard::TokenOnly;
     use tower_passport::issuer::{Issuer, ScopeRegistry};
     use tower_passport::store::MemoryStore;
 
@@ -340,12 +357,7 @@ async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
         .build()
         .expect("issuer");
     let cookie = FirstPartyCookie::new(SECRET).expect("cookie");
-    let guard = GuardLayer::builder(issuer.verifier())
-        .revocation(issuer.revocation_list())
-        .resolver(issuer.resolver(TokenOnly))
-        .first_party_cookie(cookie.clone())
-        .build()
-        .expect("guard");
+    let guard = issuer_guard(&issuer, &cookie);
     let personal =
         tower::ServiceBuilder::new().layer(guard).service(issuer.personal_access_tokens_endpoint());
     let router = Router::new()
@@ -380,4 +392,248 @@ async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
     assert_eq!(issuer.verifier().verify(minted).expect("a token of this issuer").subject(), Some("7"));
     let listed = send(&app, "GET", "/oauth/personal-access-tokens", &jar, &[]).await;
     assert_eq!(json_body(listed).await, json!([created["token"]]));
+}
+
+// ---- the quickstart's app, in process --------------------------------------------------
+
+/// `GET url` with `cookie` on the quickstart: status and headers.
+async fn quickstart_get(app: &QuickstartApp, path: &str, cookie: &str) -> (StatusCode, http::HeaderMap) {
+    let (status, headers, _) = app.get_page(&format!("{}{path}", app.base), cookie).await;
+    (status, headers)
+}
+
+fn header_text(headers: &http::HeaderMap, name: &str) -> String {
+    headers.get_all(name).iter().map(|v| v.to_str().expect("text")).collect::<Vec<_>>().join(", ")
+}
+
+/// A response that sets a cookie is never publicly cacheable, and varies on `Cookie`.
+fn assert_private(headers: &http::HeaderMap, what: &str) {
+    let cache_control = header_text(headers, "cache-control").to_ascii_lowercase();
+    assert!(
+        !cache_control.contains("public") && !cache_control.contains("s-maxage"),
+        "{what}: {cache_control}"
+    );
+    assert!(
+        cache_control.contains("private") || cache_control.contains("no-store"),
+        "{what}: {cache_control}"
+    );
+    let vary = header_text(headers, "vary").to_ascii_lowercase();
+    assert_eq!(vary.matches("cookie").count(), 1, "{what}: Vary {vary}");
+}
+
+#[tokio::test]
+async fn the_quickstart_never_lets_a_shared_cache_keep_a_cookie_it_sets() {
+    let app = quickstart::start("memory").await;
+    let (session, _) = app.sign_in().await;
+    // A signed-in browser with no first-party cookie, or a stale one, fetches the stylesheet.
+    for (what, jar) in
+        [("no cookie", session.clone()), ("a stale cookie", format!("{session}; laravel_token=stale.value"))]
+    {
+        let (status, headers) = quickstart_get(&app, "/demo/style.css", &jar).await;
+        assert_eq!(status, StatusCode::OK, "{what}");
+        assert!(quickstart::set_cookie(&headers, "laravel_token").is_some(), "{what}: the cookie is set");
+        assert_private(&headers, what);
+        assert!(header_text(&headers, "cache-control").contains("max-age=3600"), "the browser may keep it");
+    }
+    // The session layer's own cookie: a stale session id is removed, on the stylesheet too.
+    let (status, headers) = quickstart_get(&app, "/demo/style.css", "quickstart_session=stale").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(quickstart::set_cookie(&headers, "quickstart_session").is_some(), "the stale session is removed");
+    assert_private(&headers, "the session cookie");
+    // Nothing set: the stylesheet stays publicly cacheable.
+    let (_, headers) = quickstart_get(&app, "/demo/style.css", "").await;
+    assert!(!headers.contains_key(SET_COOKIE));
+    assert_eq!(header_text(&headers, "cache-control"), "public, max-age=3600");
+}
+
+#[tokio::test]
+async fn in_the_quickstart_the_cookie_lives_no_longer_than_an_idle_session() {
+    let app = quickstart::start("memory").await;
+    let (session, _) = app.sign_in().await;
+    let (_, headers) = quickstart_get(&app, "/demo/spa", &session).await;
+    let set: Vec<_> = headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().expect("ascii")).collect();
+    let max_age = |name: &str| -> u64 {
+        let cookie = set.iter().find(|c| c.starts_with(&format!("{name}="))).expect(name);
+        let age = cookie.split("; ").find_map(|a| a.strip_prefix("Max-Age=")).expect("Max-Age");
+        age.parse().expect("seconds")
+    };
+    let idle = quickstart::demo::sign_in::SESSION_IDLE.as_secs();
+    assert!(max_age("laravel_token") <= idle, "{set:?}");
+    assert!(max_age("XSRF-TOKEN") <= idle, "{set:?}");
+}
+
+#[tokio::test]
+async fn signing_out_of_the_quickstart_ends_api_access_through_a_copied_cookie() {
+    let app = quickstart::start("memory").await;
+    let (session, form_token) = app.sign_in().await;
+    let (_, headers) = quickstart_get(&app, "/demo/spa", &session).await;
+    let copied = quickstart::set_cookie(&headers, "laravel_token").expect("the first-party cookie");
+    let (status, _) = quickstart_get(&app, "/api/user", &copied).await;
+    assert_eq!(status, StatusCode::OK, "the copied cookie works while signed in");
+
+    let logout = format!("{}/logout", app.base);
+    let (status, _, _) = app.post_form(&logout, &session, &[("token", &form_token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, headers) = quickstart_get(&app, "/api/user", &copied).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the copied cookie is refused after signing out");
+    assert!(header_text(&headers, "www-authenticate").contains("invalid_token"));
+
+    // Signing in again: the new cookie works, the copied one still does not. (A cookie
+    // sealed in the very millisecond of the sign-out is refused too; let the clock move.)
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (session, _) = app.sign_in().await;
+    let (_, headers) = quickstart_get(&app, "/demo/spa", &session).await;
+    let fresh = quickstart::set_cookie(&headers, "laravel_token").expect("a new first-party cookie");
+    assert_eq!(quickstart_get(&app, "/api/user", &fresh).await.0, StatusCode::OK);
+    assert_eq!(quickstart_get(&app, "/api/user", &copied).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_cookie_sealed_before_its_users_not_before_is_refused_and_a_later_one_is_not() {
+    use std::sync::Arc;
+    use tower_passport::clock::ManualClock;
+    use tower_passport::issuer::Issuer;
+    use tower_passport::store::MemoryStore;
+
+    let clock = ManualClock::new(1_700_000_000);
+    let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
+        .audience("api")
+        .clock(clock.clone())
+        .build()
+        .expect("issuer");
+    let cookie = FirstPartyCookie::new(SECRET).expect("cookie").clock(clock.clone());
+    let guard = issuer_guard(&issuer, &cookie);
+    let layer = FreshApiTokenLayer::new(cookie, hook).expect("layer").revocation(issuer.revocation_list());
+    let router = Router::new()
+        .route("/dashboard", get(|| async { "the SPA" }))
+        .layer(layer)
+        .route("/api/user", get(|| async { "you" }).route_layer(guard));
+    let app = App { router, issuer: TestIssuer::new().expect("test issuer") };
+    let before = signed_in(&app, "7").await;
+    let other = signed_in(&app, "8").await;
+    assert_eq!(send(&app, "GET", "/api/user", &before, &[]).await.status(), StatusCode::OK);
+
+    clock.advance(1);
+    issuer.revoke_first_party_cookies("7").await.expect("revoked");
+    let refused = send(&app, "GET", "/api/user", &before, &[]).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(reason(&refused), Some(Reason::Revoked));
+    assert_eq!(send(&app, "GET", "/api/user", &other, &[]).await.status(), StatusCode::OK, "user 8 is not");
+
+    clock.advance(1);
+    let after = signed_in(&app, "7").await;
+    assert_eq!(send(&app, "GET", "/api/user", &after, &[]).await.status(), StatusCode::OK);
+
+    // A session of the user that outlived the sign-out (another browser): its next page
+    // replaces the refused cookie, though it is far from due for renewal.
+    let mut phone = before;
+    let page = send(&app, "GET", "/dashboard", &phone, &[]).await;
+    phone.take(&page);
+    assert_eq!(send(&app, "GET", "/api/user", &phone, &[]).await.status(), StatusCode::OK);
+}
+
+// ---- early rejections and keep-alive clients ---------------------------------------------
+
+/// One HTTP/1.1 exchange on a kept-alive connection: writes `request`, reads one response.
+/// Its head (lower-case) and whether the server closed the connection after it.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> (String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await.expect("write");
+    let mut buffer = Vec::new();
+    let read = async {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .map_or(0, |n| n.trim().parse().expect("length"));
+                if buffer.len() >= end + 4 + length {
+                    return head;
+                }
+            }
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(
+                n > 0,
+                "the connection closed before a whole response: {:?}",
+                String::from_utf8_lossy(&buffer)
+            );
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+    };
+    let head =
+        tokio::time::timeout(std::time::Duration::from_secs(10), read).await.expect("a response in time");
+    let closed = head.lines().any(|line| line == "connection: close");
+    (head, closed)
+}
+
+/// A request that announces a body of a megabyte but sends only its first bytes, as a
+/// slow upload does: the server answers before reading it.
+fn with_big_body(head: &str) -> Vec<u8> {
+    let mut request =
+        format!("{head}Content-Length: 1048576\r\nContent-Type: text/plain\r\n\r\n").into_bytes();
+    request.extend_from_slice(b"the first bytes of a long body");
+    request
+}
+
+/// On a new connection to `host`: `head` announcing a megabyte body, of which only the first
+/// bytes follow, is answered `status` at once, with `Connection: close`.
+async fn assert_refused_and_closed(host: &str, head: &str, status: &str) {
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let (answer, closed) = exchange(&mut stream, &with_big_body(head)).await;
+    assert!(answer.starts_with(&format!("http/1.1 {status}")), "{answer}");
+    assert!(closed, "the client is told to open a new connection: {answer}");
+}
+
+/// On one connection to `host`: each request (with no body) is answered its status, and
+/// the connection stays open for the next.
+async fn assert_kept_alive(host: &str, exchanges: &[(&str, &str)]) {
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    for (request, status) in exchanges {
+        let (answer, closed) = exchange(&mut stream, request.as_bytes()).await;
+        assert!(answer.starts_with(&format!("http/1.1 {status}")) && !closed, "{request}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn the_guards_early_rejection_of_a_request_with_a_body_closes_the_connection() {
+    let app = quickstart::start("memory").await;
+    let host = app.base.trim_start_matches("http://").to_owned();
+    assert_refused_and_closed(&host, &format!("POST /api/posts HTTP/1.1\r\nHost: {host}\r\n"), "401").await;
+    // Without a body, the connection stays open for the next request.
+    let no_body = format!("GET /api/user HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    let health = format!("GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    assert_kept_alive(&host, &[(&no_body, "401"), (&health, "200")]).await;
+}
+
+#[tokio::test]
+async fn the_json_apis_csrf_refusal_of_a_request_with_a_body_closes_the_connection() {
+    use std::sync::Arc;
+    use tower_passport::guard::TokenOnly;
+    use tower_passport::issuer::Issuer;
+    use tower_passport::store::MemoryStore;
+
+    let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
+        .audience("api")
+        .enable_authorization_code(hook)
+        .build()
+        .expect("issuer");
+    let guard = GuardLayer::builder(issuer.verifier())
+        .optional()
+        .revocation(issuer.revocation_list())
+        .resolver(issuer.resolver(TokenOnly))
+        .build()
+        .expect("guard");
+    let clients = tower::ServiceBuilder::new().layer(guard).service(issuer.clients_endpoint());
+    let router = Router::new().route_service("/oauth/clients", clients);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let host = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let create = format!("POST /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n");
+    assert_refused_and_closed(&host, &create, "403").await;
+    // A session GET needs no CSRF token, reads no body, and keeps the connection.
+    let list = format!("GET /oauth/clients HTTP/1.1\r\nHost: {host}\r\nCookie: session=7\r\n\r\n");
+    assert_kept_alive(&host, &[(&list, "200"), (&list, "200")]).await;
 }

@@ -202,3 +202,66 @@ async fn concurrent_refreshes_across_nodes_keep_every_pair_working() {
         assert_eq!(b.status(&next.access_token).await, StatusCode::OK);
     }
 }
+
+/// A first-party cookie of user 7, sealed now, as the cookie layer hands it to a browser.
+async fn cookie_of_user_7(cookie: &tower_passport::cookie::FirstPartyCookie) -> String {
+    use tower_passport::endpoint::{FreshApiTokenLayer, SignIn, SignInRequest};
+    let hook =
+        |_: &SignInRequest<'_>| async { Ok::<_, tower_passport::BackendError>(SignIn::User("7".into())) };
+    let page = tower::ServiceBuilder::new()
+        .layer(FreshApiTokenLayer::new(cookie.clone(), hook).expect("layer"))
+        .service_fn(|_: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+        });
+    let response = tower::ServiceExt::oneshot(page, http::Request::new(String::new())).await.expect("page");
+    response
+        .headers()
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok()?.split(';').next())
+        .find(|pair| pair.starts_with("laravel_token="))
+        .expect("the cookie")
+        .to_owned()
+}
+
+/// The status `node`'s guard, accepting `cookie`s, answers a request carrying `jar`.
+async fn cookie_status(
+    node: &nodes::Node,
+    cookie: &tower_passport::cookie::FirstPartyCookie,
+    jar: &str,
+) -> StatusCode {
+    let guard = tower_passport::GuardLayer::builder(node.issuer.verifier())
+        .resolver(node.issuer.resolver(tower_passport::guard::TokenOnly))
+        .revocation(node.issuer.revocation_list())
+        .first_party_cookie(cookie.clone())
+        .build()
+        .expect("guard");
+    let api = tower::ServiceBuilder::new().layer(guard).service_fn(|_: http::Request<String>| async {
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    });
+    let request = http::Request::builder().header("cookie", jar).body(String::new()).expect("request");
+    tower::ServiceExt::oneshot(api, request).await.expect("infallible").status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_everything_of_a_user_on_one_node_refuses_their_cookie_on_the_other_through_the_bus() {
+    // A long cache bound: without the bus, node B would keep accepting the cookie.
+    let Some((a, b, _)) = two_nodes(true, Duration::from_secs(300)).await else { return };
+    let cookie = tower_passport::cookie::FirstPartyCookie::new(&[9; 32]).expect("cookie");
+    let copied = cookie_of_user_7(&cookie).await;
+    assert_eq!(cookie_status(&b, &cookie, &copied).await, StatusCode::OK, "B has now cached \"none\"");
+
+    a.issuer.revoke_all_for_user("7").await.expect("revoked");
+    assert_eq!(cookie_status(&a, &cookie, &copied).await, StatusCode::UNAUTHORIZED, "at once on A");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cookie_status(&b, &cookie, &copied).await != StatusCode::UNAUTHORIZED {
+        assert!(Instant::now() < deadline, "node B never heard of the revocation");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A cookie sealed afterwards works on both nodes.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let fresh = cookie_of_user_7(&cookie).await;
+    assert_eq!(cookie_status(&a, &cookie, &fresh).await, StatusCode::OK);
+    assert_eq!(cookie_status(&b, &cookie, &fresh).await, StatusCode::OK);
+}

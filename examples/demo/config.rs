@@ -37,6 +37,9 @@ pub struct QuickstartConfig {
     pub demo_app: DemoApp,
     /// How failed sign-ins and password grants hold an account back (`Backoff::ACCOUNTS`).
     pub accounts: Backoff,
+    /// `PASSPORT_COOKIE_ORIGINS` (comma-separated `scheme://host[:port]`): apps on other
+    /// origins whose pages call the demo API with the first-party cookie.
+    pub cookie_origins: Vec<String>,
     /// The variables the environment set (non-empty). A problem with a seeded value names
     /// its variable when it is here, and says the value was derived otherwise.
     pub set_variables: Vec<&'static str>,
@@ -152,6 +155,11 @@ impl QuickstartConfig {
             redis_url: set("PASSPORT_REDIS_URL"),
             demo_app,
             accounts: Backoff::ACCOUNTS,
+            cookie_origins: set("PASSPORT_COOKIE_ORIGINS")
+                .map(|origins| {
+                    origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect()
+                })
+                .unwrap_or_default(),
             set_variables,
             notes,
         })

@@ -13,6 +13,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod config;
+pub mod cors;
 pub mod exit;
 pub mod quickstart;
 pub mod seed;

@@ -20,7 +20,7 @@ pub use super::config::QuickstartConfig;
 use super::exit::context;
 use super::seed::{seed, Seed, SeedConflict, SeedVariables, Variable};
 use super::sign_in::{self, SignInPages};
-use super::spa;
+use super::{cors, spa};
 use super::{find_user, router};
 
 /// The first-party public client (a CLI or desktop app): it gets the approval screen, as
@@ -151,7 +151,9 @@ pub fn pkce_pair() -> Result<(String, String), Box<dyn Error>> {
 }
 
 /// The first-party cookie, sealed with a secret kept in the store (the first node to start
-/// makes it). `Secure` is dropped only for a plain-http issuer (local development).
+/// makes it). `Secure` is dropped only for a plain-http issuer (local development). It
+/// lives as long as an idle session ([`sign_in::SESSION_IDLE`]): the layer renews it
+/// while the session is used, so it never outlives the session it was minted for.
 async fn first_party_cookie(store: &AnyStore, plain_http: bool) -> Result<FirstPartyCookie, Box<dyn Error>> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
@@ -162,7 +164,7 @@ async fn first_party_cookie(store: &AnyStore, plain_http: bool) -> Result<FirstP
     let secret = URL_SAFE_NO_PAD
         .decode(stored)
         .map_err(|_| "the quickstart_cookie_secret setting is not base64url")?;
-    let cookie = FirstPartyCookie::new(&secret)?;
+    let cookie = FirstPartyCookie::new(&secret)?.lifetime(sign_in::SESSION_IDLE);
     Ok(if plain_http { cookie.insecure_for_local_http() } else { cookie })
 }
 
@@ -253,7 +255,10 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
 
     // The first-party cookie (Passport's CreateFreshApiToken): its secret is shared through
     // the store, as the signing key is, so every node opens every node's cookies.
-    let cookie = first_party_cookie(&store, config.issuer.starts_with("http://")).await?;
+    let mut cookie = first_party_cookie(&store, config.issuer.starts_with("http://")).await?;
+    for origin in &config.cookie_origins {
+        cookie = cookie.allow_origin(origin.as_str());
+    }
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
         .first_party_cookie(cookie.clone())
@@ -292,7 +297,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
     // both: the hook reads the session the sign-in page wrote.
     let metrics = prometheus();
-    let app = router(guard)
+    let app = cors::allow(router(guard), &config.cookie_origins)
         .route(
             "/metrics",
             axum::routing::get(move || {
@@ -308,12 +313,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
                 }
             }),
         )
-        .merge(
-            pages
-                .routes()
-                .merge(spa::routes())
-                .layer(FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?),
-        )
+        .merge(pages.routes().merge(spa::routes()).layer(
+            FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
+        ))
         .route_service("/oauth/personal-access-tokens", personal.clone())
         .route_service("/oauth/personal-access-tokens/{id}", personal)
         .fallback_service(issuer.routes())

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `GET /login?next=…` | the sign-in form |
 //! | `POST /login` | signs in, then follows `next` if it is a path on this origin |
-//! | `POST /logout` | signs out |
+//! | `POST /logout` | signs out, and revokes the first-party cookies sealed until then |
 //! | `GET /demo-app/callback` | the demo app's redirect URI: shows `code`, `state`, `iss` |
 //! | `GET /demo/style.css` | the pages' stylesheet (their CSP allows no inline style) |
 //!
@@ -37,7 +37,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use tower_passport::endpoint::{escape_html, SignIn, SignInRequest};
+use tower::layer::util::Stack;
+use tower::util::MapResponseLayer;
+use tower_passport::endpoint::{escape_html, private_if_setting_cookies, SignIn, SignInRequest};
 use tower_passport::issuer::{Issuer, OAuthError};
 use tower_passport::store::AnyStore;
 use tower_passport::BackendError;
@@ -120,15 +122,34 @@ impl SignInPages {
     }
 }
 
+/// How long a session lives without a request: an hour. The first-party cookie lives no
+/// longer (see `quickstart::build`).
+pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
 /// The session layer: sessions in memory (a real app would use a shared store), an
-/// `HttpOnly`, `SameSite=Lax` cookie, `Secure` when `secure`, ending after an hour idle.
-pub fn session_layer(secure: bool) -> SessionManagerLayer<MemoryStore> {
-    SessionManagerLayer::new(MemoryStore::default())
+/// `HttpOnly`, `SameSite=Lax` cookie, `Secure` when `secure`, ending after
+/// [`SESSION_IDLE`]. It renews the cookie on any response whose request read the session,
+/// a stylesheet's included: every response that sets a cookie is made private
+/// ([`private_if_setting_cookies`]), so no shared cache keeps it.
+pub fn session_layer(
+    secure: bool,
+) -> Stack<SessionManagerLayer<MemoryStore>, MapResponseLayer<PrivateCookies>> {
+    let idle = Duration::seconds(i64::try_from(SESSION_IDLE.as_secs()).unwrap_or(i64::MAX));
+    let sessions = SessionManagerLayer::new(MemoryStore::default())
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
-        .with_expiry(Expiry::OnInactivity(Duration::hours(1)))
+        .with_expiry(Expiry::OnInactivity(idle));
+    Stack::new(sessions, MapResponseLayer::new(private_cookies as PrivateCookies))
+}
+
+/// What the session layer's responses go through.
+pub type PrivateCookies = fn(Response) -> Response;
+
+fn private_cookies(mut response: Response) -> Response {
+    private_if_setting_cookies(response.headers_mut());
+    response
 }
 
 /// The [`SignedInUser`](tower_passport::endpoint::SignedInUser) hook: the user of the
@@ -367,14 +388,25 @@ async fn try_sign_in(
     Ok(response)
 }
 
-/// `POST /logout`: ends the session (with the form token, as signing in needs).
-async fn sign_out(session: Session, body: String) -> Response {
+/// `POST /logout`: revokes the user's first-party cookies, then ends the session (with
+/// the form token, as signing in needs). If the revocation fails, the session stays, so
+/// that signing out again can finish it.
+async fn sign_out(State(pages): State<SignInPages>, session: Session, body: String) -> Response {
     let form = Credentials::parse(&body);
-    let expected = match session.get::<String>(FORM_TOKEN).await {
-        Ok(expected) => expected,
-        Err(error) => return session_failed(error),
-    };
+    let (expected, user) =
+        match (session.get::<String>(FORM_TOKEN).await, session.get::<String>(USER_ID).await) {
+            (Ok(expected), Ok(user)) => (expected, user),
+            (Err(error), _) | (_, Err(error)) => return session_failed(error),
+        };
     if expected.is_some_and(|expected| bool::from(expected.as_bytes().ct_eq(form.token.as_bytes()))) {
+        if let Some(user) = &user {
+            if let Err(error) = pages.issuer.revoke_first_party_cookies(user).await {
+                tracing::error!(%error, "could not revoke the first-party cookies of a user signing out");
+                let main =
+                    "<h1>Something went wrong</h1><p>You are still signed in. Try again in a moment.</p>";
+                return page(StatusCode::SERVICE_UNAVAILABLE, "Try again", main);
+            }
+        }
         if let Err(error) = session.flush().await {
             return session_failed(error);
         }

@@ -17,9 +17,11 @@
 //! What the guard checks on a cookie request, in this order, each refusal a 401 with its
 //! own [`Reason`](crate::error::Reason):
 //!
-//! 1. **Where it comes from.** `Sec-Fetch-Site`, when sent, must be `same-origin` or
-//!    `none`; `Origin`, when sent, must be the request's own origin (its `Host`) or one
-//!    of [`allow_origin`](FirstPartyCookie::allow_origin). Otherwise
+//! 1. **Where it comes from.** An `Origin` listed with
+//!    [`allow_origin`](FirstPartyCookie::allow_origin) passes, whatever `Sec-Fetch-Site`
+//!    says (`same-site` or `cross-site`, for an app on another host or port). Otherwise
+//!    `Sec-Fetch-Site`, when sent, must be `same-origin` or `none`, and `Origin`, when
+//!    sent, the request's own origin (its `Host`). Anything else is a
 //!    [`CrossSiteRequest`](crate::error::Reason::CrossSiteRequest): a page on another
 //!    port of the same host is the same *site*, so `SameSite=Lax` alone would let it in.
 //! 2. **The seal.** An HMAC-SHA256 over the cookie's claims with this configuration's
@@ -209,9 +211,14 @@ impl FirstPartyCookie {
         self.with(|s| s.lifetime = lifetime)
     }
 
-    /// Also accepts cookie requests whose `Origin` is `origin` (`https://app.example.com`),
-    /// for an app served from another host than its API, or behind a proxy that rewrites
-    /// `Host`.
+    /// Also accepts cookie requests whose `Origin` is `origin` (`https://app.example.com`,
+    /// compared case-insensitively), for an app served from another host or port than its
+    /// API, or behind a proxy that rewrites `Host`. Such requests come marked
+    /// `Sec-Fetch-Site: same-site` or `cross-site`; the listed origin is what lets them in.
+    /// The browser only shows the page the answer, and only sends the cookie, when the API
+    /// answers that origin with CORS headers (`Access-Control-Allow-Origin: <origin>`,
+    /// `Access-Control-Allow-Credentials: true`) and the cookie's `SameSite` lets it go
+    /// (`Lax` does for another port or subdomain of the same site).
     pub fn allow_origin(self, origin: impl Into<Box<str>>) -> Self {
         self.with(|s| s.allowed_origins.push(origin.into()))
     }
@@ -260,6 +267,11 @@ impl FirstPartyCookie {
 
     pub(crate) fn now(&self) -> u64 {
         self.inner.clock.now()
+    }
+
+    #[cfg(feature = "issuer")]
+    pub(crate) fn now_millis(&self) -> u64 {
+        self.inner.clock.now_millis()
     }
 
     #[cfg(feature = "issuer")]

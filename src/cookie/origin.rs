@@ -5,26 +5,31 @@ use http::{HeaderMap, Uri};
 
 use super::FirstPartyCookie;
 
-/// Whether a request carrying the first-party cookie may use it: `Sec-Fetch-Site`, when
-/// sent, is `same-origin` or `none` (the user typed the URL); `Origin`, when sent, is the
-/// request's own origin or an allowed one. A request with neither header (no browser, or
-/// a very old one) passes this check; CSRF still guards its unsafe methods.
+/// Whether a request carrying the first-party cookie may use it: its `Origin` is one of
+/// the allowed ones ([`FirstPartyCookie::allow_origin`], an app on another host or port:
+/// `Sec-Fetch-Site` then says `same-site` or `cross-site`, and that is expected), or else
+/// `Sec-Fetch-Site`, when sent, is `same-origin` or `none` (the user typed the URL) and
+/// `Origin`, when sent, is the request's own origin. A request with neither header (no
+/// browser, or a very old one) passes this check; CSRF still guards its unsafe methods.
 pub(crate) fn same_origin(cookie: &FirstPartyCookie, uri: &Uri, headers: &HeaderMap) -> bool {
+    let mut origins = headers.get_all(ORIGIN).iter();
+    let origin = match (origins.next(), origins.next()) {
+        (None, _) => None,
+        (Some(origin), None) => Some(origin.to_str().unwrap_or_default()),
+        _ => return false,
+    };
+    if origin
+        .is_some_and(|origin| cookie.allowed_origins().any(|allowed| allowed.eq_ignore_ascii_case(origin)))
+    {
+        return true;
+    }
     let mut sites = headers.get_all("sec-fetch-site").iter();
     match (sites.next(), sites.next()) {
         (None, _) => {}
         (Some(site), None) if matches!(site.as_bytes(), b"same-origin" | b"none") => {}
         _ => return false,
     }
-    let mut origins = headers.get_all(ORIGIN).iter();
-    let origin = match (origins.next(), origins.next()) {
-        (None, _) => return true,
-        (Some(origin), None) => origin.to_str().unwrap_or_default(),
-        _ => return false,
-    };
-    if cookie.allowed_origins().any(|allowed| allowed.eq_ignore_ascii_case(origin)) {
-        return true;
-    }
+    let Some(origin) = origin else { return true };
     // `scheme://host[:port]` against the request's authority (`Host` in HTTP/1.1,
     // `:authority` in HTTP/2). "null" and anything with a path are never equal.
     let Some((_, authority)) = origin.split_once("://") else { return false };
@@ -54,6 +59,37 @@ mod tests {
         assert!(check(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]));
         assert!(check(&[("host", "api.example.com"), ("origin", "https://app.example.com")]));
         assert!(check(&[("sec-fetch-site", "none")]));
+    }
+
+    #[test]
+    fn an_allowed_origin_passes_from_another_site_or_port() {
+        for site in ["same-site", "cross-site", "same-origin"] {
+            let headers = [
+                ("host", "api.example.com"),
+                ("sec-fetch-site", site),
+                ("origin", "https://app.example.com"),
+            ];
+            assert!(check(&headers), "{site}");
+            let headers = [
+                ("host", "api.example.com"),
+                ("sec-fetch-site", site),
+                ("origin", "HTTPS://APP.example.com"),
+            ];
+            assert!(check(&headers), "{site}, case-insensitive");
+        }
+        // Not listed, absent, or doubled: refused as before.
+        assert!(!check(&[("sec-fetch-site", "same-site"), ("origin", "https://other.example.com")]));
+        assert!(!check(&[("host", "api.example.com"), ("sec-fetch-site", "cross-site")]));
+        assert!(!check(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://app.example.com"),
+            ("origin", "https://app.example.com")
+        ]));
+        assert!(!check(&[
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example")
+        ]));
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub(crate) fn authenticate(
         scopes: Scopes::from_space_delimited("*"),
         kind: PrincipalKind::User,
         expires_at: claims.exp,
+        issued_at_ms: Some(claims.iat_ms),
         provider: claims.prv.as_deref(),
         credential: Credential::FirstPartyCookie,
     })))
@@ -109,7 +110,8 @@ mod tests {
     fn fixture() -> Fixture {
         let cookie = FirstPartyCookie::new(&[3; 32]).expect("secret").clock(ManualClock::new(1_000));
         let csrf = CsrfToken::generate().expect("randomness");
-        let claims = CookieClaims { sub: "7".into(), prv: None, iat: 1_000, exp: 8_200, csrf: csrf.hash() };
+        let claims =
+            CookieClaims { sub: "7".into(), prv: None, iat_ms: 1_000_000, exp: 8_200, csrf: csrf.hash() };
         Fixture { sealed: claims.seal(&cookie).0, cookie, csrf }
     }
 

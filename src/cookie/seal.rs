@@ -25,7 +25,10 @@ pub(crate) struct CookieClaims {
     /// Their user provider, when not the default one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) prv: Option<String>,
-    pub(crate) iat: u64,
+    /// When it was sealed, in Unix milliseconds: a sign-out refuses the cookies sealed
+    /// before it, even within the same second (absent in older cookies: the epoch).
+    #[serde(default)]
+    pub(crate) iat_ms: u64,
     pub(crate) exp: u64,
     /// SHA-256 of the CSRF token bound to this cookie, base64url.
     pub(crate) csrf: String,
@@ -83,7 +86,7 @@ mod tests {
     use crate::clock::ManualClock;
 
     fn claims(exp: u64) -> CookieClaims {
-        CookieClaims { sub: "7".into(), prv: None, iat: 1_000, exp, csrf: "hash".into() }
+        CookieClaims { sub: "7".into(), prv: None, iat_ms: 1_000_000, exp, csrf: "hash".into() }
     }
 
     fn cookie(clock: &ManualClock) -> FirstPartyCookie {

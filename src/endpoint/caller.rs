@@ -19,7 +19,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::Full;
 
 use super::response::{self, EndpointResponse};
-use crate::error::{AuthError, Reason, ResponseConfig};
+use crate::error::{body_left_unread, close_if, AuthError, Reason, ResponseConfig};
 use crate::guard::GuardContext;
 use crate::issuer::{Issuer, OAuthError};
 use crate::store::Store;
@@ -64,10 +64,18 @@ impl UserCaller {
 /// is signed in, 401 when nobody is, 403 for a call that changes something without a valid
 /// `X-CSRF-TOKEN`, 503 when the hook or the store fails. Without the grant (no hook): 500
 /// without a guard, 401 without a token.
+///
+/// Every refusal comes before the request's body is read: it closes the connection when a
+/// body was announced, so a keep-alive client knows to open a new one.
 pub(super) async fn user_caller<S: Store>(
     issuer: &Issuer<S>,
     parts: &Parts,
 ) -> Result<UserCaller, EndpointResponse> {
+    let close = body_left_unread(parts.version, &parts.headers);
+    check_caller(issuer, parts).await.map_err(|refusal| close_if(refusal, close))
+}
+
+async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let context = parts.extensions.get::<GuardContext>().cloned();
     let (token, responses) = match context {
         Some(GuardContext { token: Some(token), responses }) => (token, responses),

@@ -122,7 +122,7 @@ mod tokens;
 
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
 pub use clients::Clients;
-pub use fresh_token::{FreshApiToken, FreshApiTokenFuture, FreshApiTokenLayer};
+pub use fresh_token::{private_if_setting_cookies, FreshApiToken, FreshApiTokenFuture, FreshApiTokenLayer};
 pub use peer::PeerAddr;
 pub use personal::PersonalAccessTokens;
 pub use response::EndpointResponse;

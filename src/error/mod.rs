@@ -42,6 +42,7 @@ pub use grpc::GrpcResponder;
 pub use reason::Reason;
 pub use responder::{ErrorBody, JsonResponder, Responder};
 
+pub(crate) use render::{body_left_unread, close_if};
 pub(crate) use responder::ResponseConfig;
 
 use std::fmt;

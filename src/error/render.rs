@@ -8,8 +8,10 @@
 //! [`Reason`](super::Reason) without parsing a body.
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response};
+use http::header::{
+    CACHE_CONTROL, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, HeaderValue, Response, Version};
 
 use super::{AuthError, ResponseConfig};
 
@@ -46,6 +48,31 @@ impl ResponseConfig {
     }
 }
 
+/// Whether a rejection answered before the request's body is read must close the
+/// connection: an HTTP/1 request that announced a body (`Content-Length` above zero, or
+/// `Transfer-Encoding`). hyper does not read a body nobody asked for: it drops the
+/// connection after the answer, and a keep-alive client that was not told so fails its
+/// next request on it. HTTP/2 streams need nothing (and forbid `Connection`).
+pub(crate) fn body_left_unread(version: Version, headers: &HeaderMap) -> bool {
+    if !matches!(version, Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11) {
+        return false;
+    }
+    let announced_length = headers.get_all(CONTENT_LENGTH).iter().any(|length| {
+        // An unreadable length announces something too.
+        length.to_str().ok().and_then(|length| length.trim().parse::<u64>().ok()).is_none_or(|n| n > 0)
+    });
+    announced_length || headers.contains_key(TRANSFER_ENCODING)
+}
+
+/// Adds `Connection: close` to an early rejection when [`body_left_unread`] said so, so
+/// the client opens a new connection for its next request.
+pub(crate) fn close_if<T>(mut response: Response<T>, body_left_unread: bool) -> Response<T> {
+    if body_left_unread {
+        response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 /// One event per rejection, with its reason and never the token.
 fn trace(error: &AuthError) {
     let status = error.status().as_u16();
@@ -60,6 +87,30 @@ fn trace(error: &AuthError) {
 mod tests {
     use super::*;
     use crate::error::Reason;
+
+    #[test]
+    fn a_request_with_a_body_announced_over_http1_closes_the_connection_of_an_early_rejection() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        for announced in
+            [&[("content-length", "5")][..], &[("transfer-encoding", "chunked")], &[("content-length", "x")]]
+        {
+            assert!(body_left_unread(Version::HTTP_11, &headers(announced)), "{announced:?}");
+            assert!(!body_left_unread(Version::HTTP_2, &headers(announced)), "{announced:?}");
+        }
+        for none in [&[][..], &[("content-length", "0")]] {
+            assert!(!body_left_unread(Version::HTTP_11, &headers(none)), "{none:?}");
+        }
+        let response = ResponseConfig::default().reject(AuthError::missing_token(), |b| b);
+        assert_eq!(close_if(response, true).headers()["connection"], "close");
+        let response = ResponseConfig::default().reject(AuthError::missing_token(), |b| b);
+        assert!(!close_if(response, false).headers().contains_key("connection"));
+    }
 
     #[test]
     fn a_rejection_carries_its_error_in_the_extensions() {

@@ -11,7 +11,7 @@ use moka::sync::Cache;
 use super::{ClientStatus, Principal, ResolvePrincipal};
 use crate::error::{AuthError, Reason};
 use crate::revocation::RevocationCheck;
-use crate::token::{PrincipalKind, VerifiedToken};
+use crate::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// What the guard waits for once a token verified: the principal, or why not.
 pub(crate) type AuthorizeFuture<U> = Pin<Box<dyn Future<Output = Result<Principal<U>, AuthError>> + Send>>;
@@ -107,6 +107,9 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
             Ok(true) => return Err(AuthError::invalid_token(Reason::Revoked)),
             Err(error) => return Err(AuthError::unavailable(Reason::RevocationUnavailable, error)),
         }
+        if token.credential() == Credential::FirstPartyCookie && self.signed_out(&token).await? {
+            return Err(AuthError::invalid_token(Reason::Revoked));
+        }
         if let Some(client_id) = token.client_id() {
             if self.client_status(token.issuer(), client_id).await? != ClientStatus::Active {
                 return Err(AuthError::invalid_token(Reason::RevokedClient));
@@ -117,6 +120,19 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
             PrincipalKind::User => Some(self.user(&token).await?),
         };
         Ok(Principal::new(token, user))
+    }
+
+    /// Whether a first-party cookie was sealed before its user's "not before" instant, or
+    /// in the same millisecond (a sign-out since: what was sealed in that millisecond may
+    /// have come before it). Bearer tokens are revoked one by one instead.
+    async fn signed_out(&self, token: &VerifiedToken) -> Result<bool, AuthError> {
+        let Some(subject) = token.subject() else { return Ok(false) };
+        let not_before = self
+            .revocation
+            .user_not_before(token.provider_or_default(), subject)
+            .await
+            .map_err(|error| AuthError::unavailable(Reason::RevocationUnavailable, error))?;
+        Ok(not_before.is_some_and(|not_before| token.issued_at_ms().unwrap_or(0) <= not_before))
     }
 
     async fn client_status(&self, issuer: &str, client_id: &str) -> Result<ClientStatus, AuthError> {

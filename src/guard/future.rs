@@ -12,7 +12,7 @@ use tower_service::Service;
 use super::authorize::AuthorizeFuture;
 use super::GuardContext;
 use crate::body::ResponseBody;
-use crate::error::{AuthError, ResponseConfig};
+use crate::error::{body_left_unread, close_if, AuthError, ResponseConfig};
 
 pin_project! {
     /// Response future of [`Guard`](super::Guard): authorizes, then calls the inner service.
@@ -44,6 +44,8 @@ pin_project! {
             // Taken when answered.
             error: Option<AuthError>,
             responses: Arc<ResponseConfig>,
+            // The request announced a body nobody will read: close the connection.
+            close: bool,
         },
     }
 }
@@ -65,8 +67,14 @@ where
         Self { state: State::Calling { future } }
     }
 
-    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>) -> Self {
-        Self { state: State::Rejected { error: Some(error), responses } }
+    /// Answers `error` at once, before anything reads `request`'s body.
+    pub(super) fn rejected<B>(
+        error: AuthError,
+        responses: Arc<ResponseConfig>,
+        request: &Request<B>,
+    ) -> Self {
+        let close = body_left_unread(request.version(), request.headers());
+        Self { state: State::Rejected { error: Some(error), responses, close } }
     }
 }
 
@@ -83,7 +91,7 @@ where
             match state.as_mut().project() {
                 StateProj::Authorizing { authorize, call, responses } => {
                     let outcome = ready!(authorize.as_mut().poll(cx));
-                    let error = match (outcome, call.take()) {
+                    let (error, close) = match (outcome, call.take()) {
                         (Ok(principal), Some((mut inner, mut request))) => {
                             crate::telemetry::allowed();
                             let extensions = request.extensions_mut();
@@ -96,20 +104,23 @@ where
                             state.set(State::Calling { future });
                             continue;
                         }
-                        (Err(error), _) => error,
-                        (Ok(_), None) => AuthError::polled_after_completion(),
+                        (Err(error), Some((_, request))) => {
+                            (error, body_left_unread(request.version(), request.headers()))
+                        }
+                        (Err(error), None) => (error, false),
+                        (Ok(_), None) => (AuthError::polled_after_completion(), false),
                     };
                     // A second poll answers "polled after completion", never re-polls.
                     let responses = responses.clone();
-                    state.set(State::Rejected { error: None, responses: responses.clone() });
-                    return Poll::Ready(Ok(responses.reject(error, ResponseBody::full)));
+                    state.set(State::Rejected { error: None, responses: responses.clone(), close: false });
+                    return Poll::Ready(Ok(close_if(responses.reject(error, ResponseBody::full), close)));
                 }
                 StateProj::Calling { future } => {
                     return future.poll(cx).map_ok(|response| response.map(ResponseBody::inner));
                 }
-                StateProj::Rejected { error, responses } => {
+                StateProj::Rejected { error, responses, close } => {
                     let error = error.take().unwrap_or_else(AuthError::polled_after_completion);
-                    return Poll::Ready(Ok(responses.reject(error, ResponseBody::full)));
+                    return Poll::Ready(Ok(close_if(responses.reject(error, ResponseBody::full), *close)));
                 }
             }
         }

@@ -105,7 +105,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let token = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
-            Err(error) => return ResponseFuture::rejected(error, config.responses.clone()),
+            Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
             Ok(Some(token)) => token,
             Ok(None) => {
                 let from_cookie = match &config.cookie {
@@ -115,7 +115,7 @@ where
                     None => Ok(None),
                 };
                 let authorize = match from_cookie {
-                    Err(error) => return ResponseFuture::rejected(error, config.responses.clone()),
+                    Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
                     Ok(Some(verified)) => config.authorizer.clone().authorize(verified),
                     Ok(None) if config.mode == GuardMode::Optional => {
                         request
@@ -124,7 +124,8 @@ where
                         return ResponseFuture::calling(self.inner.call(request));
                     }
                     Ok(None) => {
-                        return ResponseFuture::rejected(AuthError::missing_token(), config.responses.clone())
+                        let responses = config.responses.clone();
+                        return ResponseFuture::rejected(AuthError::missing_token(), responses, &request);
                     }
                 };
                 return self.authorizing(authorize, request);
@@ -132,7 +133,9 @@ where
         };
         let authorize = match config.verifier.begin(&token) {
             Ok(verified) => config.authorizer.clone().authorize(verified),
-            Err(Miss::Refused(error)) => return ResponseFuture::rejected(error, config.responses.clone()),
+            Err(Miss::Refused(error)) => {
+                return ResponseFuture::rejected(error, config.responses.clone(), &request)
+            }
             Err(Miss::Refetching(refetch)) => {
                 // A new `kid`: wait for the refetch it triggered (bounded), then verify again.
                 let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());

@@ -38,6 +38,14 @@ pub enum IssuerEvent {
         /// Its `jti`.
         jti: String,
     },
+    /// A user's first-party cookies sealed until now are refused from now on
+    /// ([`Issuer::revoke_first_party_cookies`](super::Issuer::revoke_first_party_cookies)).
+    FirstPartyCookiesRevoked {
+        /// The user provider (`users` for the default one).
+        provider: String,
+        /// The user.
+        user_id: String,
+    },
     /// A client was revoked: its tokens are refused from now on.
     ClientRevoked {
         /// The client.
@@ -80,6 +88,9 @@ impl IssuerEvent {
         match self {
             Self::AccessTokenRevoked { jti } => Some(Invalidation::AccessToken { jti: jti.clone() }),
             Self::ClientRevoked { client_id } => Some(Invalidation::Client { client_id: client_id.clone() }),
+            Self::FirstPartyCookiesRevoked { provider, user_id } => {
+                Some(Invalidation::User { provider: provider.clone(), user_id: user_id.clone() })
+            }
             Self::SigningKeysChanged { .. } => Some(Invalidation::SigningKeys),
             _ => None,
         }

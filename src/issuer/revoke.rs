@@ -5,6 +5,7 @@ use super::events::IssuerEvent;
 use super::secrets;
 use super::{Issuer, OAuthError, TokenTypeHint};
 use crate::store::{AccessTokenRecord, RevokedAccess, RevokedTokens, Store};
+use crate::token::DEFAULT_PROVIDER;
 
 impl<S: Store> Issuer<S> {
     pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), OAuthError> {
@@ -61,11 +62,51 @@ impl<S: Store> Issuer<S> {
         Ok(Some(record))
     }
 
+    /// Signs `user_id` (of the default user provider) out of the first-party cookie: every
+    /// `laravel_token` sealed for them until now is refused by every guard that asks this
+    /// issuer's [`revocation_list`](Self::revocation_list), on every node. The instant
+    /// (in milliseconds: a cookie sealed in a later millisecond counts) goes into the
+    /// store, into this node's cache at once, and out as
+    /// [`IssuerEvent::FirstPartyCookiesRevoked`] (which a revocation bus carries to the
+    /// other nodes; without one they see it within the list's cache bound). Call it when
+    /// the user signs out: the browser's cookie may have been copied, and it would
+    /// otherwise work until it expires. Pages the user still has open elsewhere get a
+    /// fresh cookie from [`FreshApiTokenLayer`](crate::endpoint::FreshApiTokenLayer) while
+    /// their session lives. Bearer tokens are untouched (see
+    /// [`revoke_all_for_user`](Self::revoke_all_for_user)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::store::MemoryStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// issuer.revoke_first_party_cookies("7").await?;
+    /// assert!(issuer.revocation_list().user_not_before("users", "7").await?.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the store fails (the sign-out must not look done when it is not).
+    pub async fn revoke_first_party_cookies(&self, user_id: &str) -> Result<(), OAuthError> {
+        let now_ms = self.inner.clock.now_millis();
+        self.inner.store.set_user_not_before(DEFAULT_PROVIDER, user_id, now_ms).await?;
+        self.inner.revocations.record_user_not_before(DEFAULT_PROVIDER, user_id, now_ms);
+        self.emit(IssuerEvent::FirstPartyCookiesRevoked {
+            provider: DEFAULT_PROVIDER.to_owned(),
+            user_id: user_id.to_owned(),
+        });
+        Ok(())
+    }
+
     /// Revokes every token of `user_id`: every refresh-token family (with its access tokens
     /// and the personal access tokens minted through it) and every other live access token,
-    /// personal access tokens included, atomically in the store. A logout everywhere, after
-    /// a password change or an account compromise. The revocations reach this node's
-    /// cache at once and go out as events (hence the bus).
+    /// personal access tokens included, atomically in the store, and the user's
+    /// first-party cookies ([`revoke_first_party_cookies`](Self::revoke_first_party_cookies)).
+    /// A logout everywhere, after a password change or an account compromise. The
+    /// revocations reach this node's cache at once and go out as events (hence the bus).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -99,7 +140,9 @@ impl<S: Store> Issuer<S> {
     /// # Errors
     /// When the store fails.
     pub async fn revoke_all_for_user(&self, user_id: &str) -> Result<RevokedTokens, OAuthError> {
-        self.revoke_user_tokens(user_id, None).await
+        let revoked = self.revoke_user_tokens(user_id, None).await?;
+        self.revoke_first_party_cookies(user_id).await?;
+        Ok(revoked)
     }
 
     /// Revokes `user_id`'s tokens (of `client_id` only, when given) and reports it.

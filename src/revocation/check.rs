@@ -31,6 +31,21 @@ use crate::token::VerifiedToken;
 pub trait RevocationCheck: Send + Sync + 'static {
     /// Whether `token` was revoked.
     fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send;
+
+    /// The instant, in Unix milliseconds, up to which (included) the first-party cookies of `subject`
+    /// (a user of the user provider `provider`) are refused: set when the user signs out or
+    /// has every token revoked. `None` (the default) when there is none. The guard asks it
+    /// for every request that authenticates with the
+    /// [first-party cookie](crate::cookie); an `Err` fails closed (503), as for
+    /// [`is_revoked`](Self::is_revoked).
+    fn user_not_before(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<u64>, BackendError>> + Send {
+        let _ = (provider, subject);
+        std::future::ready(Ok(None))
+    }
 }
 
 /// Never revokes anything: the default when no revocation list is configured.
@@ -51,5 +66,13 @@ impl RevocationCheck for NoRevocation {
 impl<T: RevocationCheck> RevocationCheck for Arc<T> {
     fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send {
         (**self).is_revoked(token)
+    }
+
+    fn user_not_before(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<u64>, BackendError>> + Send {
+        (**self).user_not_before(provider, subject)
     }
 }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-/// Something every cache should drop: a revoked access token, a revoked client, or
-/// everything. It is also the message on a revocation bus; no token or secret is in it,
-/// only `jti`s and client ids.
+/// Something every cache should drop: a revoked access token, a revoked client, a user's
+/// first-party cookies, or everything. It is also the message on a revocation bus; no token
+/// or secret is in it, only `jti`s, client ids and user ids.
 ///
 /// ```
 /// use tower_passport::revocation::Invalidation;
@@ -32,6 +32,14 @@ pub enum Invalidation {
     Client {
         /// Its id.
         client_id: String,
+    },
+    /// A user's first-party cookies issued until now were revoked (a sign-out, or every
+    /// token of the user): the instant is in the store, caches drop what they hold.
+    User {
+        /// The user provider (`users` for the default one).
+        provider: String,
+        /// The user's id (`sub`).
+        user_id: String,
     },
     /// Drop everything cached (a publisher lost track of what it revoked).
     Everything,
@@ -85,6 +93,11 @@ pub trait Invalidate: Send + Sync + 'static {
     fn invalidate_jti(&self, jti: &str);
     /// Drops what is cached about the client `client_id`.
     fn invalidate_client(&self, client_id: &str);
+    /// Drops what is cached about the user `user_id` of the user provider `provider` (when
+    /// their first-party cookies stop counting). The default does nothing.
+    fn invalidate_user(&self, provider: &str, user_id: &str) {
+        let _ = (provider, user_id);
+    }
     /// Drops everything.
     fn invalidate_everything(&self);
     /// The shared signing keys changed. Only an issuer keeps them; the default does
@@ -104,6 +117,10 @@ impl<T: Invalidate> Invalidate for Arc<T> {
 
     fn invalidate_client(&self, client_id: &str) {
         (**self).invalidate_client(client_id);
+    }
+
+    fn invalidate_user(&self, provider: &str, user_id: &str) {
+        (**self).invalidate_user(provider, user_id);
     }
 
     fn invalidate_everything(&self) {
@@ -168,6 +185,7 @@ impl LocalCaches {
             match invalidation {
                 Invalidation::AccessToken { jti } => target.invalidate_jti(jti),
                 Invalidation::Client { client_id } => target.invalidate_client(client_id),
+                Invalidation::User { provider, user_id } => target.invalidate_user(provider, user_id),
                 Invalidation::Everything => target.invalidate_everything(),
                 Invalidation::SigningKeys => target.signing_keys_changed(),
             }

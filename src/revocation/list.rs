@@ -33,6 +33,12 @@ pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_secs(5);
 /// - [`invalidate_jti`](Self::invalidate_jti) drops an entry on a message from another node.
 /// - A store error is an error, never "not revoked": the guard answers 503.
 ///
+/// It also keeps, the same way, each user's "not before" instant: first-party cookies
+/// sealed up to it (included) are refused ([`RevocationCheck::user_not_before`]). An instant this
+/// node sets is cached at once; one set elsewhere arrives as
+/// [`Invalidation::User`](super::Invalidation::User) over the bus, or is read from the
+/// store once the cached answer expires (the same bound as "not revoked").
+///
 /// ```
 /// use std::sync::Arc;
 /// use tower_passport::revocation::RevocationList;
@@ -53,7 +59,9 @@ impl<S> Clone for RevocationList<S> {
 
 struct Inner<S> {
     store: Arc<S>,
-    cache: Cache<Box<str>, Entry>,
+    cache: Cache<Box<str>, Entry<bool>>,
+    /// Each user's "not before" (Unix ms), keyed by [`user_key`].
+    users: Cache<Box<str>, Entry<Option<u64>>>,
     clock: Arc<dyn Clock>,
     /// How long "not revoked" is cached without a connected revocation bus.
     negative_ttl: Duration,
@@ -63,28 +71,38 @@ struct Inner<S> {
     bus_up: AtomicBool,
 }
 
+/// A cached answer and how long it may be kept.
 #[derive(Clone, Copy)]
-struct Entry {
-    revoked: bool,
+struct Entry<T> {
+    value: T,
     ttl: Duration,
 }
 
 struct EntryTtl;
 
-impl Expiry<Box<str>, Entry> for EntryTtl {
-    fn expire_after_create(&self, _key: &Box<str>, entry: &Entry, _at: Instant) -> Option<Duration> {
+impl<T> Expiry<Box<str>, Entry<T>> for EntryTtl {
+    fn expire_after_create(&self, _key: &Box<str>, entry: &Entry<T>, _at: Instant) -> Option<Duration> {
         Some(entry.ttl)
     }
 
     fn expire_after_update(
         &self,
         _key: &Box<str>,
-        entry: &Entry,
+        entry: &Entry<T>,
         _at: Instant,
         _remaining: Option<Duration>,
     ) -> Option<Duration> {
         Some(entry.ttl)
     }
+}
+
+/// How long a user's known "not before" is cached before the store is asked again.
+const USER_TTL: Duration = Duration::from_secs(3600);
+
+/// The cache key of a user: the provider's length, the provider, the user (no two users
+/// share one, whatever their names hold).
+fn user_key(provider: &str, user_id: &str) -> Box<str> {
+    format!("{}:{provider}:{user_id}", provider.len()).into_boxed_str()
 }
 
 impl<S: RevocationStore> RevocationList<S> {
@@ -98,9 +116,11 @@ impl<S: RevocationStore> RevocationList<S> {
     /// when revocations come from other nodes without a bus; zero disables negative caching).
     pub fn with_options(store: Arc<S>, clock: Arc<dyn Clock>, capacity: u64, negative_ttl: Duration) -> Self {
         let cache = Cache::builder().max_capacity(capacity).expire_after(EntryTtl).build();
+        let users = Cache::builder().max_capacity(capacity).expire_after(EntryTtl).build();
         let inner = Inner {
             store,
             cache,
+            users,
             clock,
             negative_ttl,
             negative_ttl_with_bus_ms: AtomicU64::new(
@@ -124,7 +144,7 @@ impl<S: RevocationStore> RevocationList<S> {
     /// every revocation it makes, after the store has it.
     pub fn record_revoked(&self, jti: &str, expires_at: u64) {
         let ttl = Duration::from_secs(expires_at.saturating_sub(self.inner.clock.now()).max(1));
-        let entry = Entry { revoked: true, ttl };
+        let entry = Entry { value: true, ttl };
         self.inner.cache.entry(Box::from(jti)).and_compute_with(|_| Op::Put(entry));
     }
 
@@ -137,6 +157,60 @@ impl<S: RevocationStore> RevocationList<S> {
     /// Drops every cached answer (after a lost invalidation channel, for instance).
     pub fn invalidate_everything(&self) {
         self.inner.cache.invalidate_all();
+        self.inner.users.invalidate_all();
+    }
+
+    /// Records locally that `user_id`'s first-party cookies sealed up to `not_before_ms`
+    /// (Unix milliseconds) are refused. The issuer calls this after the store has it; a
+    /// later instant already known is kept.
+    pub fn record_user_not_before(&self, provider: &str, user_id: &str, not_before_ms: u64) {
+        self.inner.users.entry(user_key(provider, user_id)).and_compute_with(|existing| {
+            let known = existing.and_then(|entry| entry.value().value);
+            let value = Some(known.map_or(not_before_ms, |known| known.max(not_before_ms)));
+            Op::Put(Entry { value, ttl: USER_TTL })
+        });
+    }
+
+    /// Drops what this node cached for the user: the next check asks the store. For
+    /// invalidation messages from other nodes.
+    pub fn invalidate_user(&self, provider: &str, user_id: &str) {
+        self.inner.users.invalidate(&user_key(provider, user_id));
+    }
+
+    /// The instant (Unix milliseconds) up to which (included) `user_id`'s first-party cookies are
+    /// refused, if any: from the cache, else from the store (and then cached).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::revocation::RevocationList;
+    /// use tower_passport::store::MemoryStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport::BackendError> {
+    /// let list = RevocationList::new(Arc::new(MemoryStore::new()));
+    /// assert_eq!(list.user_not_before("users", "7").await?, None);
+    /// list.record_user_not_before("users", "7", 1_700_000_000_123);
+    /// assert_eq!(list.user_not_before("users", "7").await?, Some(1_700_000_000_123));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, BackendError> {
+        let key = user_key(provider, user_id);
+        if let Some(entry) = self.inner.users.get(&key) {
+            return Ok(entry.value);
+        }
+        let stored = self.inner.store.user_not_before(provider, user_id).await.map_err(BackendError::new)?;
+        let ttl = if stored.is_some() { USER_TTL } else { self.negative_ttl() };
+        if !ttl.is_zero() {
+            // Never replace a later instant recorded while the store was being asked.
+            self.inner.users.entry(key).and_compute_with(|existing| match existing {
+                Some(existing) if existing.value().value >= stored => Op::Nop,
+                _ => Op::Put(Entry { value: stored, ttl }),
+            });
+        }
+        Ok(stored)
     }
 
     fn negative_ttl(&self) -> Duration {
@@ -149,7 +223,7 @@ impl<S: RevocationStore> RevocationList<S> {
 
     /// What the cache holds for `jti`, without asking the store.
     pub fn cached(&self, jti: &str) -> Option<bool> {
-        self.inner.cache.get(jti).map(|entry| entry.revoked)
+        self.inner.cache.get(jti).map(|entry| entry.value)
     }
 
     /// Whether `jti` is revoked: from the cache, else from the store (and then cached).
@@ -159,7 +233,7 @@ impl<S: RevocationStore> RevocationList<S> {
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
         if let Some(entry) = self.inner.cache.get(jti) {
             crate::telemetry::revocation_cache(true);
-            return Ok(entry.revoked);
+            return Ok(entry.value);
         }
         crate::telemetry::revocation_cache(false);
         let revoked = self.inner.store.is_revoked(jti).await.map_err(BackendError::new)?;
@@ -168,10 +242,10 @@ impl<S: RevocationStore> RevocationList<S> {
             // expiry is not known here; the guard passes it when it can).
             self.record_revoked(jti, self.inner.clock.now().saturating_add(3600));
         } else if !self.negative_ttl().is_zero() {
-            let entry = Entry { revoked: false, ttl: self.negative_ttl() };
+            let entry = Entry { value: false, ttl: self.negative_ttl() };
             // Never overwrite a revocation recorded while the store was being asked.
             self.inner.cache.entry(Box::from(jti)).and_compute_with(|existing| match existing {
-                Some(existing) if existing.value().revoked => Op::Nop,
+                Some(existing) if existing.value().value => Op::Nop,
                 _ => Op::Put(entry),
             });
         }
@@ -189,6 +263,10 @@ impl<S: RevocationStore> RevocationCheck for RevocationList<S> {
         }
         Ok(revoked)
     }
+
+    async fn user_not_before(&self, provider: &str, subject: &str) -> Result<Option<u64>, BackendError> {
+        RevocationList::user_not_before(self, provider, subject).await
+    }
 }
 
 impl<S: RevocationStore> Invalidate for RevocationList<S> {
@@ -198,6 +276,10 @@ impl<S: RevocationStore> Invalidate for RevocationList<S> {
 
     /// The list holds no client answers: nothing to drop.
     fn invalidate_client(&self, _client_id: &str) {}
+
+    fn invalidate_user(&self, provider: &str, user_id: &str) {
+        RevocationList::invalidate_user(self, provider, user_id);
+    }
 
     fn invalidate_everything(&self) {
         RevocationList::invalidate_everything(self);

@@ -9,7 +9,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
-use crate::error::{AuthError, ResponseConfig};
+use crate::error::{close_if, AuthError, ResponseConfig};
 
 pin_project! {
     /// Response future of [`Require`](super::Require): the inner service's, or a rejection.
@@ -23,8 +23,8 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         Inner { #[pin] future: F },
-        // The error is taken when answered.
-        Rejected { error: Option<AuthError>, responses: Arc<ResponseConfig> },
+        // The error is taken when answered; `close`: the request's body is left unread.
+        Rejected { error: Option<AuthError>, responses: Arc<ResponseConfig>, close: bool },
     }
 }
 
@@ -33,8 +33,8 @@ impl<F> ResponseFuture<F> {
         Self { state: State::Inner { future } }
     }
 
-    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>) -> Self {
-        Self { state: State::Rejected { error: Some(error), responses } }
+    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>, close: bool) -> Self {
+        Self { state: State::Rejected { error: Some(error), responses, close } }
     }
 }
 
@@ -47,9 +47,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(ResponseBody::inner)),
-            StateProj::Rejected { error, responses } => {
+            StateProj::Rejected { error, responses, close } => {
                 let error = error.take().unwrap_or_else(AuthError::polled_after_completion);
-                Poll::Ready(Ok(responses.reject(error, ResponseBody::full)))
+                Poll::Ready(Ok(close_if(responses.reject(error, ResponseBody::full), *close)))
             }
         }
     }

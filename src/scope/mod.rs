@@ -34,7 +34,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::error::{AuthError, ResponseConfig};
+use crate::error::{body_left_unread, AuthError, ResponseConfig};
 use crate::guard::GuardContext;
 
 use future::ResponseFuture;
@@ -154,7 +154,10 @@ where
         };
         match verdict {
             Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err((error, responses)) => ResponseFuture::rejected(error, responses),
+            Err((error, responses)) => {
+                let close = body_left_unread(request.version(), request.headers());
+                ResponseFuture::rejected(error, responses, close)
+            }
         }
     }
 }

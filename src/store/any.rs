@@ -183,6 +183,17 @@ impl RevocationStore for AnyStore {
     async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         dispatch!(self, store => store.is_revoked(jti))
     }
+    async fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, store => store.set_user_not_before(provider, user_id, not_before_ms))
+    }
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+        dispatch!(self, store => store.user_not_before(provider, user_id))
+    }
 }
 
 impl PurgeStore for AnyStore {

@@ -41,6 +41,8 @@ struct State {
     families: HashMap<String, FamilyRecord>,
     /// The revocation list: `jti` → the token's expiry.
     revoked: HashMap<String, u64>,
+    /// Each user's "not before" (Unix ms), by (provider, user id).
+    not_before: HashMap<(String, String), u64>,
     settings: HashMap<String, String>,
 }
 
@@ -392,6 +394,27 @@ impl TokenStore for MemoryStore {
 impl RevocationStore for MemoryStore {
     fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.with(move |state| Ok(state.revoked.contains_key(jti)))
+    }
+
+    fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.with(move |state| {
+            let stored = state.not_before.entry((provider.to_owned(), user_id.to_owned())).or_default();
+            *stored = (*stored).max(not_before_ms);
+            Ok(())
+        })
+    }
+
+    fn user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+        self.with(move |state| Ok(state.not_before.get(&(provider.to_owned(), user_id.to_owned())).copied()))
     }
 }
 

@@ -98,6 +98,7 @@ impl<U: Clone + Send + Sync + 'static> ActingAs<U> {
             scopes: Scopes::from_parts(scopes, false),
             kind,
             expires_at: u64::MAX,
+            issued_at_ms: None,
             provider: None,
             credential: Credential::Bearer,
         });
@@ -114,6 +115,7 @@ impl<U: Clone + Send + Sync + 'static> ActingAs<U> {
             scopes,
             kind: token.kind(),
             expires_at: u64::MAX,
+            issued_at_ms: None,
             provider: None,
             credential: Credential::Bearer,
         });

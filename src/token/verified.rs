@@ -82,6 +82,8 @@ pub(crate) struct Inner {
     pub(crate) jti: Option<Span>,
     pub(crate) expires_at: u64,
     pub(crate) issued_at: Option<u64>,
+    /// When a first-party cookie was sealed, in milliseconds (JWTs: `None`).
+    pub(crate) issued_at_ms: Option<u64>,
     pub(crate) not_before: Option<u64>,
     pub(crate) key_id: Option<Span>,
     pub(crate) provider: Option<Span>,
@@ -99,6 +101,8 @@ pub(crate) struct Synthetic<'a> {
     pub(crate) scopes: Scopes,
     pub(crate) kind: PrincipalKind,
     pub(crate) expires_at: u64,
+    /// When it was issued, in Unix milliseconds, if known.
+    pub(crate) issued_at_ms: Option<u64>,
     pub(crate) provider: Option<&'a str>,
     pub(crate) credential: Credential,
 }
@@ -137,7 +141,17 @@ impl VerifiedToken {
     /// A token that was never a JWT: what a verified token with these claims would be. Made
     /// by the `testing` helpers and, for an opened first-party cookie, by the guard.
     pub(crate) fn synthetic(claims: Synthetic<'_>) -> Self {
-        let Synthetic { issuer, subject, client_id, scopes, kind, expires_at, provider, credential } = claims;
+        let Synthetic {
+            issuer,
+            subject,
+            client_id,
+            scopes,
+            kind,
+            expires_at,
+            issued_at_ms,
+            provider,
+            credential,
+        } = claims;
         let raw = serde_json::json!({
             "iss": issuer,
             "sub": subject,
@@ -160,7 +174,8 @@ impl VerifiedToken {
             audience: Box::new([]),
             jti: None,
             expires_at,
-            issued_at: None,
+            issued_at: issued_at_ms.map(|ms| ms / 1000),
+            issued_at_ms,
             not_before: None,
             key_id: None,
             scopes,
@@ -211,6 +226,11 @@ impl VerifiedToken {
     /// `iat`, in seconds since the Unix epoch, when present.
     pub fn issued_at(&self) -> Option<u64> {
         self.0.issued_at
+    }
+
+    /// When a first-party cookie was sealed, in milliseconds since the Unix epoch.
+    pub(crate) fn issued_at_ms(&self) -> Option<u64> {
+        self.0.issued_at_ms
     }
 
     /// `nbf`, in seconds since the Unix epoch, when present.

@@ -136,6 +136,7 @@ impl ClaimsPolicy {
                 jti,
                 expires_at,
                 issued_at,
+                issued_at_ms: None,
                 not_before,
                 key_id,
                 provider,

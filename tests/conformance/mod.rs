@@ -918,6 +918,27 @@ pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Stor
     assert!(!store.is_revoked(&format!("{theirs}-a0")).await.unwrap());
 }
 
+pub async fn a_users_not_before_only_moves_forward_and_is_theirs_alone<S: Store>(store: S) {
+    let (user, other) = (unique("user"), unique("user"));
+    assert_eq!(store.user_not_before("users", &user).await.unwrap(), None);
+    let at = 1_700_000_000_123;
+    store.set_user_not_before("users", &user, at).await.unwrap();
+    assert_eq!(store.user_not_before("users", &user).await.unwrap(), Some(at));
+    store.set_user_not_before("users", &user, at - 1).await.unwrap();
+    assert_eq!(
+        store.user_not_before("users", &user).await.unwrap(),
+        Some(at),
+        "an earlier instant never wins"
+    );
+    store.set_user_not_before("users", &user, at + 1).await.unwrap();
+    assert_eq!(store.user_not_before("users", &user).await.unwrap(), Some(at + 1));
+    assert_eq!(store.user_not_before("users", &other).await.unwrap(), None, "another user");
+    assert_eq!(store.user_not_before("customers", &user).await.unwrap(), None, "another provider");
+    // Separators in names never make two users one.
+    store.set_user_not_before("a:b", &format!("c:{user}"), at).await.unwrap();
+    assert_eq!(store.user_not_before("a", &format!("b:c:{user}")).await.unwrap(), None);
+}
+
 /// One test per case against the store `$make` builds. `$make` may instead build a fixture
 /// that holds the store and what must live as long as the case: then
 /// `conformance_suite!(name, make().await, |fixture| store_of(fixture))` hands each case the
@@ -961,7 +982,8 @@ macro_rules! conformance_suite {
                 concurrent_refreshes_inside_the_race_window_keep_every_pair,
                 a_personal_token_of_a_family_dies_with_it,
                 a_users_live_tokens_are_listed_by_client,
-                revoking_a_users_tokens_takes_every_family_and_access_token
+                revoking_a_users_tokens_takes_every_family_and_access_token,
+                a_users_not_before_only_moves_forward_and_is_theirs_alone
             );
         }
     };

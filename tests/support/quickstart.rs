@@ -232,6 +232,27 @@ impl QuickstartApp {
         self.raw(request, body).await
     }
 
+    /// Signs the demo user in through the sign-in page, as a browser does: the session
+    /// cookie (`name=value`) it ends with, and the form token kept in that session (which
+    /// signing out needs too).
+    pub async fn sign_in(&self) -> (String, String) {
+        let login = format!("{}{}", self.base, demo::sign_in::LOGIN_PATH);
+        let (status, headers, page) = self.get_page(&login, "").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let cookie = set_cookie(&headers, demo::sign_in::SESSION_COOKIE).expect("a session cookie");
+        let token = hidden_input(&page, "token");
+        let form = [
+            ("username", self.config.username.as_str()),
+            ("password", self.config.password.as_str()),
+            ("next", "/"),
+            ("token", token.as_str()),
+        ];
+        let (status, headers, page) = self.post_form(&login, &cookie, &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+        let session = set_cookie(&headers, demo::sign_in::SESSION_COOKIE).expect("a renewed session cookie");
+        (session, token)
+    }
+
     /// `GET path` on the demo API with `token`: the status and the JSON body.
     pub async fn api(&self, path: &str, token: &str) -> Reply {
         let request = Request::builder()
@@ -239,6 +260,22 @@ impl QuickstartApp {
             .header("authorization", format!("Bearer {token}"));
         self.send(request, String::new()).await
     }
+}
+
+/// The cookie `name` a response set, as `name=value`.
+pub fn set_cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(http::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|cookie| {
+        let pair = cookie.split(';').next()?;
+        pair.starts_with(&format!("{name}=")).then(|| pair.to_owned())
+    })
+}
+
+/// The value of a hidden input `name` in `html` (its escaping undone for `&amp;`).
+pub fn hidden_input(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    let end = start + html[start..].find('"').expect("closing quote");
+    html[start..end].replace("&amp;", "&")
 }
 
 /// `value[field]` as a string, or a panic naming it.

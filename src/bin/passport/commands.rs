@@ -7,6 +7,7 @@ use std::time::Duration;
 use tower_passport::issuer::{ClientRegistration, Issuer};
 use tower_passport::revocation::Invalidation;
 use tower_passport::store::{AnyStore, GrantType};
+use tower_passport::token::DEFAULT_PROVIDER;
 
 use crate::deployment::{self, client_reach, token_reach, Create};
 use crate::{keys, Cli, ClientArgs, Command};
@@ -228,10 +229,12 @@ async fn revoke_token(cli: &Cli, jti: &str) -> Outcome {
 async fn revoke_user(cli: &Cli, user_id: &str) -> Outcome {
     let issuer = issuer(cli).await?;
     let revoked = issuer.revoke_all_for_user(user_id).await?;
+    // Its tokens, and its first-party cookies (`revoke_all_for_user` revoked them too).
     let messages: Vec<Invalidation> = revoked
         .access_tokens
         .iter()
         .map(|access| Invalidation::AccessToken { jti: access.jti.clone() })
+        .chain([Invalidation::User { provider: DEFAULT_PROVIDER.to_owned(), user_id: user_id.to_owned() }])
         .collect();
     let bus = deployment::publish(cli, issuer.store(), &messages).await?;
     println!(

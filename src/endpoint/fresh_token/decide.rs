@@ -62,7 +62,7 @@ pub(super) fn plan(
             let claims = CookieClaims {
                 sub: user.to_owned(),
                 prv: None,
-                iat: now,
+                iat_ms: cookie.now_millis(),
                 exp: now.saturating_add(cookie.lifetime_secs()),
                 csrf: csrf.hash(),
             };
@@ -85,7 +85,7 @@ mod tests {
     }
 
     fn claims(sub: &str, exp: u64, csrf: &CsrfToken) -> CookieClaims {
-        CookieClaims { sub: sub.into(), prv: None, iat: exp - LIFETIME, exp, csrf: csrf.hash() }
+        CookieClaims { sub: sub.into(), prv: None, iat_ms: (exp - LIFETIME) * 1000, exp, csrf: csrf.hash() }
     }
 
     fn fresh() -> Option<CsrfToken> {
@@ -99,7 +99,7 @@ mod tests {
         let Some(Plan::Attach { claims, csrf }) = plan(&cookie, Some("7"), presented, fresh) else {
             panic!("a cookie is attached")
         };
-        assert_eq!((claims.sub.as_str(), claims.iat, claims.exp), ("7", 10_000, 10_000 + LIFETIME));
+        assert_eq!((claims.sub.as_str(), claims.iat_ms, claims.exp), ("7", 10_000_000, 10_000 + LIFETIME));
         assert_eq!(claims.csrf, csrf.hash());
     }
 

@@ -2,6 +2,10 @@
 //! `CreateFreshApiToken` middleware as a tower layer.
 
 mod decide;
+mod not_before;
+mod private;
+
+pub use private::private_if_setting_cookies;
 
 use std::fmt;
 use std::future::Future;
@@ -9,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{HeaderValue, Method, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -17,7 +21,10 @@ use tower_service::Service;
 use super::authorize::{ErasedHook, SignInRequest, SignedInUser};
 use crate::cookie::{single_cookie, CookieClaims, CsrfToken, FirstPartyCookie, XSRF_COOKIE_NAME};
 use crate::error::ConfigError;
+use crate::revocation::RevocationCheck;
+use crate::token::DEFAULT_PROVIDER;
 use decide::{Plan, Presented};
+use not_before::UserNotBefore;
 
 /// Attaches the first-party cookie to the app's web pages (Passport's
 /// `CreateFreshApiToken`): on every `GET` or `HEAD` response to a signed-in user, as the
@@ -37,9 +44,10 @@ use decide::{Plan, Presented};
 /// CSRF token, so requests in flight keep working). Another user's cookie is replaced, and
 /// a signed-out browser's cookies are removed. The page's [`CsrfToken`] is in the request
 /// extensions for templates (`<meta name="csrf-token">`). Other methods pass untouched. A
-/// response that attaches cookies and has no `Cache-Control` gets `private`, so no shared
-/// cache keeps a user's cookie. A failing hook is logged, and the page is served without
-/// cookie changes.
+/// response that sets or clears cookies is made private
+/// ([`private_if_setting_cookies`]: `Cache-Control: private`, never `public` or
+/// `s-maxage`, and `Vary: Cookie`), so no shared cache hands a user's cookie to another. A
+/// failing hook is logged, and the page is served without cookie changes.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -63,9 +71,12 @@ pub struct FreshApiTokenLayer {
     shared: Arc<Shared>,
 }
 
+#[derive(Clone)]
 struct Shared {
     cookie: FirstPartyCookie,
     hook: Arc<dyn ErasedHook>,
+    /// Where sign-outs are known: a cookie sealed before its user's is replaced.
+    revocation: Option<Arc<dyn UserNotBefore>>,
 }
 
 impl fmt::Debug for FreshApiTokenLayer {
@@ -82,7 +93,18 @@ impl FreshApiTokenLayer {
     /// lifetime is under a minute.
     pub fn new(cookie: FirstPartyCookie, hook: impl SignedInUser) -> Result<Self, ConfigError> {
         cookie.validate()?;
-        Ok(Self { shared: Arc::new(Shared { cookie, hook: Arc::new(hook) }) })
+        Ok(Self { shared: Arc::new(Shared { cookie, hook: Arc::new(hook), revocation: None }) })
+    }
+
+    /// Replaces a cookie the guard would refuse because its user signed out since it was
+    /// sealed ([`RevocationCheck::user_not_before`]; give the guard's check, such as the
+    /// issuer's `revocation_list()`). Without it, a browser whose session outlived a
+    /// sign-out elsewhere (the user's phone, after signing out on a laptop) keeps its
+    /// refused cookie until the cookie is due for renewal. When the check fails, the page
+    /// keeps its cookies (and the guard, which fails closed, answers 503).
+    pub fn revocation(mut self, check: impl RevocationCheck) -> Self {
+        Arc::make_mut(&mut self.shared).revocation = Some(Arc::new(check));
+        self
     }
 }
 
@@ -160,8 +182,18 @@ impl Shared {
             }
         };
         let token = single_cookie(&parts.headers, self.cookie.cookie_name()).ok().flatten();
+        let mut claims = token.and_then(|value| CookieClaims::open(&self.cookie, value).ok());
+        if let (Some(revocation), Some(sealed)) = (&self.revocation, &claims) {
+            let provider = sealed.prv.as_deref().unwrap_or(DEFAULT_PROVIDER);
+            match revocation.user_not_before(provider, &sealed.sub).await {
+                // Signed out since it was sealed: the guard refuses it, so replace it.
+                Ok(Some(not_before)) if sealed.iat_ms <= not_before => claims = None,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "could not tell whether the cookie's user signed out"),
+            }
+        }
         let presented = Presented {
-            claims: token.and_then(|value| CookieClaims::open(&self.cookie, value).ok()),
+            claims,
             token_cookie_sent: token.is_some(),
             xsrf: single_cookie(&parts.headers, XSRF_COOKIE_NAME).ok().flatten(),
         };
@@ -187,8 +219,6 @@ impl Shared {
                 headers.append(SET_COOKIE, value);
             }
         }
-        if !headers.contains_key(CACHE_CONTROL) {
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-        }
+        private_if_setting_cookies(headers);
     }
 }

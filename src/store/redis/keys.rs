@@ -13,6 +13,9 @@ pub(super) const REFRESH: &str = "refresh";
 /// Failed authentication attempts under one throttle key (a hash): hash of `count` and
 /// `last`. TTL: until every failure is forgotten.
 pub(super) const FAILURES: &str = "failures";
+/// A user's first-party cookie "not before" (Unix ms, a string), by
+/// [`user_id`](Keys::user_id). No TTL.
+pub(super) const NOT_BEFORE: &str = "not-before";
 /// A family: hash of `record` (JSON), `current`, `previous`, `revoked_at`. TTL: its
 /// longest-lived token's expiry.
 pub(super) const FAMILY: &str = "family";
@@ -39,6 +42,12 @@ impl Keys {
 
     pub(super) fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The id of a user of `provider` under [`NOT_BEFORE`]: the provider's length first,
+    /// so that no two users share one.
+    pub(super) fn user_id(provider: &str, user_id: &str) -> String {
+        format!("{}:{provider}:{user_id}", provider.len())
     }
 
     /// The key of `id` of `kind`.

@@ -53,7 +53,7 @@ use redis::{FromRedisValue, Script};
 
 use self::codec::flag;
 use self::error::Malformed;
-use self::keys::{Keys, ACCESS, CLIENT, FAILURES, FAMILY, REFRESH, REVOKED};
+use self::keys::{Keys, ACCESS, CLIENT, FAILURES, FAMILY, NOT_BEFORE, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
@@ -439,6 +439,27 @@ impl RevocationStore for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(StoreError::backend)
+    }
+
+    async fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> Result<(), StoreError> {
+        let args = [Keys::user_id(provider, user_id), not_before_ms.to_string()];
+        let _: i64 = self.eval(&self.scripts.set_not_before, &[], &args).await?;
+        Ok(())
+    }
+
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+        let mut connection = self.connection.clone();
+        let stored: Option<String> = redis::cmd("GET")
+            .arg(self.keys.key(NOT_BEFORE, &Keys::user_id(provider, user_id)))
+            .query_async(&mut connection)
+            .await
+            .map_err(StoreError::backend)?;
+        stored.map(|text| text.parse::<u64>().map_err(|_| Malformed::error("not-before"))).transpose()
     }
 }
 

@@ -158,6 +158,21 @@ macro_rules! sql_store {
             async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
                 self.sql.is_revoked(jti).await
             }
+            async fn set_user_not_before(
+                &self,
+                provider: &str,
+                user_id: &str,
+                not_before_ms: u64,
+            ) -> Result<(), StoreError> {
+                self.sql.set_user_not_before(provider, user_id, not_before_ms).await
+            }
+            async fn user_not_before(
+                &self,
+                provider: &str,
+                user_id: &str,
+            ) -> Result<Option<u64>, StoreError> {
+                self.sql.user_not_before(provider, user_id).await
+            }
         }
 
         impl PurgeStore for $store {

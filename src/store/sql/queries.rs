@@ -157,6 +157,15 @@ pub(crate) const PURGE_REVOCATIONS: &str = "DELETE FROM {p}revocations WHERE exp
 /// `$1` before, less the day a code's record is kept past its expiry.
 pub(crate) const PURGE_CODES: &str = "DELETE FROM {p}authorization_codes WHERE expires_at < $1";
 
+// ---- first-party cookies' not-before ---------------------------------------------------
+
+/// `$1` provider, `$2` user, `$3` instant (ms): a later instant already stored stays.
+pub(crate) const SET_NOT_BEFORE: &str = "INSERT INTO {p}user_not_before (provider, user_id, not_before) \
+     VALUES ($1, $2, $3) ON CONFLICT (provider, user_id) DO UPDATE SET not_before = excluded.not_before \
+     WHERE excluded.not_before > {p}user_not_before.not_before";
+pub(crate) const NOT_BEFORE: &str =
+    "SELECT not_before FROM {p}user_not_before WHERE provider = $1 AND user_id = $2";
+
 // ---- settings -----------------------------------------------------------------------
 
 pub(crate) const PUT_SETTING: &str =
@@ -233,6 +242,8 @@ pub(crate) struct Queries {
     pub(crate) purge_families: String,
     pub(crate) purge_revocations: String,
     pub(crate) purge_codes: String,
+    pub(crate) set_not_before: String,
+    pub(crate) not_before: String,
     pub(crate) put_setting: String,
     pub(crate) setting: String,
     pub(crate) failures: String,
@@ -292,6 +303,8 @@ impl Queries {
             purge_families: render(PURGE_FAMILIES),
             purge_revocations: render(PURGE_REVOCATIONS),
             purge_codes: render(PURGE_CODES),
+            set_not_before: render(SET_NOT_BEFORE),
+            not_before: render(NOT_BEFORE),
             put_setting: render(PUT_SETTING),
             setting: render(SETTING),
             failures: render(FAILURES),

@@ -45,6 +45,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0006_refresh_used_at_ms.sql"),
     },
     Migration {
+        version: 7,
+        description: "each user's first-party cookie not-before instant",
+        sql: include_str!("migrations/0007_user_not_before.sql"),
+    },
+    Migration {
         version: 8,
         description: "whether a client skips the approval screen",
         sql: include_str!("migrations/0008_client_skips_authorization.sql"),

@@ -140,6 +140,36 @@ where
         Ok(counts)
     }
 
+    pub(crate) async fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(&self.queries.set_not_before)
+            .bind(provider)
+            .bind(user_id)
+            .bind(convert::int(not_before_ms))
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(())
+    }
+
+    pub(crate) async fn user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+    ) -> Result<Option<u64>, StoreError> {
+        let row = sqlx::query(&self.queries.not_before)
+            .bind(provider)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        row.map(|row| row.int("not_before").map(convert::uint)).transpose()
+    }
+
     pub(crate) async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(&self.queries.setting)
             .bind(name)
