@@ -185,6 +185,7 @@ async fn clients_are_created_printed_once_and_revoked() {
 async fn skipping_the_approval_screen_is_set_per_client_and_loudly_for_a_public_one() {
     let dir = scratch("skips");
     let store = sqlite_url(&dir);
+    assert_ok(&passport(&store, "signing_key", &["install"]));
     let id_of = |output: &Output| -> String {
         let parsed: serde_json::Value = serde_json::from_str(stdout(output).trim()).expect("one JSON object");
         parsed["client_id"].as_str().expect("id").to_owned()
