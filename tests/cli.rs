@@ -697,7 +697,8 @@ async fn keys_rotate_reaches_every_quickstart_node_and_older_tokens_keep_passing
     let separator = if url.contains('?') { '&' } else { '?' };
     let store = format!("{url}{separator}options[search_path]={schema}");
 
-    let mut config = demo::quickstart::QuickstartConfig::from_env(([127, 0, 0, 1], 0).into()).expect("config");
+    let mut config =
+        demo::quickstart::QuickstartConfig::from_env(([127, 0, 0, 1], 0).into()).expect("config");
     config.issuer = "http://auth.rotate.test".into();
     config.store = store.clone();
     config.redis_url = None;
