@@ -96,6 +96,7 @@ where
 /// The key of the PostgreSQL advisory lock that migrations of the tables `<prefix>…` in
 /// `schema` hold: the first 8 bytes of a SHA-256 over both, so another prefix or schema in
 /// the same database (advisory locks are per database already) takes another key.
+#[cfg(feature = "postgres")]
 pub(crate) fn lock_key(schema: &str, prefix: &str) -> i64 {
     let named = format!("tower-passport migrations\0{schema}\0{prefix}");
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, named.as_bytes());
@@ -151,7 +152,7 @@ impl std::error::Error for MigrationError {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "postgres"))]
 mod tests {
     use super::lock_key;
 
