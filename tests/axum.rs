@@ -7,19 +7,12 @@ use axum::routing::get;
 use axum::Router;
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use support::{client_claims, user_claims, TestKey, AUDIENCE, ISSUER, NOW};
+use support::{client_claims, user_claims, TestKey};
 use tower::ServiceExt;
-use tower_passport::{
-    clock::ManualClock, Algorithm, BackendError, GuardLayer, KeySet, Principal, VerifiedToken, Verifier,
-};
+use tower_passport::{Algorithm, BackendError, GuardLayer, Principal, VerifiedToken, Verifier};
 
 fn verifier(key: &TestKey) -> Verifier {
-    Verifier::builder(KeySet::new().with_key(key.verifying_key()))
-        .issuer(ISSUER)
-        .audience(AUDIENCE)
-        .clock(ManualClock::new(NOW))
-        .build()
-        .expect("verifier")
+    support::verifier_for(key)
 }
 
 #[derive(Clone, Debug)]

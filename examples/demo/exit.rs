@@ -8,6 +8,8 @@ use std::error::Error;
 use std::fmt;
 use std::process::ExitCode;
 
+use tower_passport::error::sentence;
+
 /// Success, or the error printed as one sentence and exit code 1.
 ///
 /// ```ignore
@@ -24,22 +26,6 @@ pub fn exit_on_error<E: Into<Box<dyn Error>>>(outcome: Result<(), E>) -> ExitCod
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes, `: `-separated. A cause whose text the message already holds
-/// is said once: many errors (this crate's among them) print their source themselves.
-pub fn sentence(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        let said = next.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = next.source();
-    }
-    text
 }
 
 /// An error that says what was being done (naming the variable the user set), then the

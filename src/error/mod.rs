@@ -35,12 +35,14 @@ mod grpc;
 mod reason;
 mod render;
 mod responder;
+mod sentence;
 
 pub use backend::BackendError;
 pub use config::{ConfigError, ConfigErrorKind};
 pub use grpc::GrpcResponder;
 pub use reason::Reason;
 pub use responder::{ErrorBody, JsonResponder, Responder};
+pub use sentence::sentence;
 
 pub(crate) use render::{body_left_unread, close_if};
 pub(crate) use responder::ResponseConfig;

@@ -17,6 +17,7 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tower_passport::error::sentence;
 
 /// Manage a tower-passport authorization server's keys, clients and tokens.
 ///
@@ -206,20 +207,4 @@ fn exit_code(outcome: Result<(), Box<dyn Error>>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes, `: `-separated, each said once (this crate's errors print
-/// their source themselves): never a `Debug` dump.
-fn sentence(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        let said = next.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = next.source();
-    }
-    text
 }
