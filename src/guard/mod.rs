@@ -13,7 +13,7 @@
 //!
 //! With [`GuardBuilder::first_party_cookie`], a request without a bearer token may
 //! authenticate with the app's first-party cookie instead (steps 3 to 5 then apply to its
-//! user); see [`cookie`](crate::cookie).
+//! user); see [`crate::cookie`].
 //!
 //! Any failure is answered by the guard itself, as RFC 6750 prescribes.
 
