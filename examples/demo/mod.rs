@@ -12,6 +12,7 @@
 //! | `GET /api/m2m` | client-only |
 #![allow(dead_code, unreachable_pub)]
 
+pub mod callback;
 pub mod config;
 pub mod cors;
 pub mod exit;

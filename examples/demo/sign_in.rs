@@ -3,7 +3,8 @@
 //! `DEMO_USER2` / `DEMO_PASSWORD2` the password grant takes) over a real session layer
 //! (tower-sessions, in memory), the
 //! [`SignedInUser`](tower_passport::endpoint::SignedInUser) hook that reads that session,
-//! and the demo third-party app's callback page, which shows the code it was sent.
+//! and (in `callback.rs`) the demo third-party app's callback page, which shows the code
+//! it was sent.
 //!
 //! | route | what |
 //! |---|---|
@@ -94,8 +95,8 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px 
 pub struct SignInPages {
     issuer: Issuer<AnyStore>,
     origin: Arc<str>,
-    token_url: Arc<str>,
-    redirect_uri: Arc<str>,
+    pub(super) token_url: Arc<str>,
+    pub(super) redirect_uri: Arc<str>,
 }
 
 impl SignInPages {
@@ -116,7 +117,7 @@ impl SignInPages {
         Router::new()
             .route(LOGIN_PATH, get(show_form).post(sign_in))
             .route("/logout", post(sign_out))
-            .route(CALLBACK_PATH, get(callback))
+            .route(CALLBACK_PATH, get(super::callback::callback))
             .route("/demo/style.css", get(stylesheet))
             .with_state(self)
     }
@@ -193,7 +194,7 @@ pub fn origin(url: &str) -> String {
     format!("{scheme}://{}", &rest[..end])
 }
 
-fn page(status: StatusCode, title: &str, main: &str) -> Response {
+pub(super) fn page(status: StatusCode, title: &str, main: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -414,58 +415,6 @@ async fn sign_out(State(pages): State<SignInPages>, session: Session, body: Stri
     let mut response = StatusCode::SEE_OTHER.into_response();
     response.headers_mut().insert(LOCATION, HeaderValue::from_static(LOGIN_PATH));
     response
-}
-
-#[derive(Deserialize)]
-struct Callback {
-    code: Option<String>,
-    state: Option<String>,
-    iss: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
-/// `GET /demo-app/callback`: what a third-party app's callback receives, shown (escaped),
-/// with the exchange to run from a terminal. A real app checks `state` and `iss` against
-/// what it sent, then exchanges the code from its server with its `code_verifier`.
-async fn callback(State(pages): State<SignInPages>, Query(query): Query<Callback>) -> Response {
-    let row = |name: &str, value: &Option<String>| {
-        value
-            .as_ref()
-            .map_or_else(String::new, |value| format!("<dt>{name}</dt><dd>{}</dd>", escape_html(value)))
-    };
-    let fields = [
-        row("code", &query.code),
-        row("state", &query.state),
-        row("iss", &query.iss),
-        row("error", &query.error),
-        row("error_description", &query.error_description),
-    ]
-    .concat();
-    // Only a code that cannot break out of the shell quoting goes into the command shown.
-    let shell_safe = |code: &String| code.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let (title, next) = match &query.code {
-        Some(code) if shell_safe(code) => {
-            let exchange = format!(
-                "curl -s -u \"$APP\" -d grant_type=authorization_code \\\n  --data-urlencode 'code={code}' \\\n  \
-                 --data-urlencode 'redirect_uri={}' \\\n  -d \"code_verifier=$VERIFIER\" {}",
-                pages.redirect_uri, pages.token_url
-            );
-            (
-                "The demo app got a code",
-                format!(
-                    "<p>Exchange it within 10 minutes, once, from the terminal where the quickstart \
-                     printed <code>APP</code> and <code>VERIFIER</code>:</p>\n<pre>{}</pre>",
-                    escape_html(&exchange)
-                ),
-            )
-        }
-        Some(_) => {
-            ("The demo app got a code", "<p>This code is not one the quickstart issues.</p>".to_owned())
-        }
-        None => ("The demo app got no code", "<p>The authorization ended without a code.</p>".to_owned()),
-    };
-    page(StatusCode::OK, title, &format!("<h1>{}</h1>\n<dl>{fields}</dl>\n{next}", escape_html(title)))
 }
 
 async fn stylesheet() -> impl IntoResponse {
