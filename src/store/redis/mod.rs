@@ -38,7 +38,9 @@
 
 mod builder;
 mod codec;
+mod codes;
 mod error;
+mod failures;
 mod keys;
 mod purge;
 mod scripts;
@@ -53,13 +55,12 @@ use redis::{FromRedisValue, Script};
 
 use self::codec::flag;
 use self::error::Malformed;
-use self::keys::{Keys, ACCESS, CLIENT, FAILURES, FAMILY, NOT_BEFORE, REFRESH, REVOKED};
+use self::keys::{Keys, ACCESS, CLIENT, FAMILY, NOT_BEFORE, REFRESH, REVOKED};
 use self::scripts::Scripts;
 use super::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
-    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
-    SecretHash, SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
@@ -463,80 +464,10 @@ impl RevocationStore for RedisStore {
     }
 }
 
-impl CodeStore for RedisStore {
-    async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
-        let stored: i64 = self.eval(&self.scripts.put_code, &[], &codec::code_args(&code)?).await?;
-        if stored == 1 {
-            Ok(())
-        } else {
-            Err(StoreError::conflict("duplicate authorization code"))
-        }
-    }
-
-    async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
-        let args = [hash.to_hex(), now.to_string()];
-        let reply: Vec<Option<String>> = self.eval(&self.scripts.take_code, &[], &args).await?;
-        let mut reply = reply.into_iter();
-        let status = reply.next().flatten();
-        let mut fields = || reply.next().flatten();
-        let fields = [fields(), fields(), fields(), fields(), fields()];
-        match status.as_deref() {
-            Some("invalid") => Ok(CodeRedemption::Invalid),
-            Some("fresh") => Ok(CodeRedemption::Fresh(codec::code(*hash, fields)?)),
-            Some("reused") => Ok(CodeRedemption::Reused(codec::code(*hash, fields)?)),
-            _ => Err(Malformed::error("take_code reply")),
-        }
-    }
-
-    async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
-        let args = [hash.to_hex(), issued.access_jti, codec::optional(issued.family_id)];
-        let reused: i64 = self.eval(&self.scripts.record_code_issue, &[], &args).await?;
-        Ok(reused == 1)
-    }
-}
-
 // Codes are not swept: their keys always expire, a day after the codes do.
 impl PurgeStore for RedisStore {
     async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
         self.purge_batches(purge).await
-    }
-}
-
-impl FailureStore for RedisStore {
-    async fn failures(&self, keys: &[&str]) -> Result<Vec<Option<Failures>>, StoreError> {
-        // One round trip for every key.
-        let mut pipeline = redis::pipe();
-        for key in keys {
-            pipeline.cmd("HMGET").arg(self.keys.key(FAILURES, key)).arg("count").arg("last");
-        }
-        let mut connection = self.connection.clone();
-        let replies: Vec<(Option<u64>, Option<u64>)> =
-            pipeline.query_async(&mut connection).await.map_err(StoreError::backend)?;
-        Ok(replies
-            .into_iter()
-            .map(|reply| match reply {
-                (Some(count), Some(last_at)) => {
-                    Some(Failures { count: u32::try_from(count).unwrap_or(u32::MAX), last_at })
-                }
-                _ => None,
-            })
-            .collect())
-    }
-
-    async fn record_failure(&self, key: &str, now: u64, forget_every: u64) -> Result<Failures, StoreError> {
-        let args = [key.to_owned(), now.to_string(), forget_every.to_string()];
-        let (count, last_at): (u64, u64) = self.eval(&self.scripts.record_failure, &[], &args).await?;
-        Ok(Failures { count: u32::try_from(count).unwrap_or(u32::MAX), last_at })
-    }
-
-    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
-        let _: i64 = redis::cmd("DEL")
-            .arg(self.keys.key(FAILURES, key))
-            .query_async(&mut connection)
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
     }
 }
 

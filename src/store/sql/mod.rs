@@ -35,6 +35,7 @@ mod queries;
 mod rows;
 mod schema;
 mod store;
+mod upkeep;
 
 #[cfg(feature = "postgres")]
 mod postgres;

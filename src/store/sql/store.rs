@@ -1,18 +1,18 @@
 //! The SQL store's token operations, written once for SQLite and PostgreSQL, generic over
 //! the sqlx engine: access tokens and the revocation list, refresh tokens and their
-//! families (rotation: lock, read, ask [`plan`], carry the plan out), purge and settings.
-//! Clients are in `clients.rs`, authorization codes in `codes.rs`.
+//! families (rotation: lock, read, ask [`plan`], carry the plan out). Clients are in
+//! `clients.rs`, authorization codes in `codes.rs`, purge, settings and the users'
+//! cookie not-before instants in `upkeep.rs`.
 
 use sqlx::{Encode, Executor, IntoArguments, Transaction, Type};
 
 use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
-use crate::store::codes::KEPT_AFTER_EXPIRY;
 use crate::store::rotation::{plan, RotationPlan};
 use crate::store::{
-    AccessTokenRecord, ClientTokens, FamilyRecord, Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess,
-    RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientTokens, FamilyRecord, RefreshTokenRecord, RevokedAccess, RevokedTokens,
+    Rotation, RotationOutcome, StoreError,
 };
 
 impl<DB> Sql<DB>
@@ -94,104 +94,6 @@ where
 
     pub(crate) async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.find(&self.queries.is_revoked, jti).await?.is_some())
-    }
-
-    pub(crate) async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
-        let mut tx = self.begin().await?;
-        let before = convert::int(purge.before);
-        let mut counts = PurgeCounts::default();
-        for (query, count) in [
-            (&self.queries.purge_access, &mut counts.access_tokens),
-            (&self.queries.purge_refresh, &mut counts.refresh_tokens),
-        ] {
-            let done = sqlx::query(query)
-                .bind(purge.revoked)
-                .bind(before)
-                .bind(purge.expired)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::backend)?;
-            *count = DB::rows_affected(&done);
-        }
-        let families = sqlx::query(&self.queries.purge_families)
-            .bind(purge.revoked)
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::backend)?;
-        counts.families = DB::rows_affected(&families);
-        // A revocation entry is needed only while its token could still be presented.
-        if purge.expired {
-            let done = sqlx::query(&self.queries.purge_revocations)
-                .bind(before)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::backend)?;
-            counts.revocations = DB::rows_affected(&done);
-            // A code's record is kept a day past its expiry, to catch a late reuse.
-            let done = sqlx::query(&self.queries.purge_codes)
-                .bind(convert::int(purge.before.saturating_sub(KEPT_AFTER_EXPIRY)))
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::backend)?;
-            counts.codes = DB::rows_affected(&done);
-        }
-        tx.commit().await.map_err(StoreError::backend)?;
-        Ok(counts)
-    }
-
-    pub(crate) async fn set_user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-        not_before_ms: u64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(&self.queries.set_not_before)
-            .bind(provider)
-            .bind(user_id)
-            .bind(convert::int(not_before_ms))
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        Ok(())
-    }
-
-    pub(crate) async fn user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-    ) -> Result<Option<u64>, StoreError> {
-        let row = sqlx::query(&self.queries.not_before)
-            .bind(provider)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        row.map(|row| row.int("not_before").map(convert::uint)).transpose()
-    }
-
-    pub(crate) async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query(&self.queries.setting)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        row.map(|row| row.text("value")).transpose()
-    }
-
-    pub(crate) async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
-        sqlx::query(&self.queries.put_setting)
-            .bind(name)
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        let row = sqlx::query(&self.queries.setting)
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        row.text("value")
     }
 
     /// Inserts an access-token record; a taken `jti` is a conflict.
