@@ -2,8 +2,9 @@
 //!
 //! Every operation that must be atomic is one Lua script (EVALSHA), so Redis runs it without
 //! interleaving: [`TokenStore::rotate`] among them, which makes exactly one of N concurrent
-//! refreshes of a token win, and [`CodeStore::take_code`], which makes exactly one of N
-//! concurrent exchanges of an authorization code find it unused. The scripts make the same decisions as [`MemoryStore`]
+//! refreshes of a token win, and [`CodeStore::take_code`](super::CodeStore::take_code),
+//! which makes exactly one of N concurrent exchanges of an authorization code find it
+//! unused. The scripts make the same decisions as [`MemoryStore`]
 //! (`rotate.lua` mirrors the rotation rule, `store::rotation::plan`, branch by branch), and
 //! the conformance suite checks both.
 //!
