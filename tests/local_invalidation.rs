@@ -72,3 +72,26 @@ async fn logging_out_by_jti_refuses_the_token_on_the_next_request() {
     assert!(issuer.revoke_access_token_by_jti(&jti).await.expect("revoked").is_some());
     through_guard(&guard, &token).await.assert_invalid_token("The access token was revoked");
 }
+
+/// Without a bus, a later sign-out on another node (a later "not before" in the shared
+/// store) is seen once this node's cached answer expires: the same bound as a cached "not
+/// revoked", however long ago the earlier instant was cached.
+#[tokio::test]
+async fn a_later_not_before_set_elsewhere_is_seen_within_the_negative_bound() {
+    use std::time::Duration;
+    use tower_passport::clock::SystemClock;
+    use tower_passport::revocation::RevocationList;
+    use tower_passport::store::RevocationStore;
+
+    let store = Arc::new(MemoryStore::new());
+    let bound = Duration::from_millis(50);
+    let list = RevocationList::with_options(store.clone(), Arc::new(SystemClock), 1_000, bound);
+    // This node signs the user out, then reads it back: both cached.
+    store.set_user_not_before("users", "7", 1_000).await.expect("store");
+    list.record_user_not_before("users", "7", 1_000);
+    assert_eq!(list.user_not_before("users", "7").await.expect("list"), Some(1_000));
+    // Another node, with no bus to tell this one, signs the user out again later.
+    store.set_user_not_before("users", "7", 2_000).await.expect("store");
+    tokio::time::sleep(bound * 6).await;
+    assert_eq!(list.user_not_before("users", "7").await.expect("list"), Some(2_000));
+}

@@ -96,9 +96,6 @@ impl<T> Expiry<Box<str>, Entry<T>> for EntryTtl {
     }
 }
 
-/// How long a user's known "not before" is cached before the store is asked again.
-const USER_TTL: Duration = Duration::from_secs(3600);
-
 /// The cache key of a user: the provider's length, the provider, the user (no two users
 /// share one, whatever their names hold).
 fn user_key(provider: &str, user_id: &str) -> Box<str> {
@@ -164,10 +161,17 @@ impl<S: RevocationStore> RevocationList<S> {
     /// (Unix milliseconds) are refused. The issuer calls this after the store has it; a
     /// later instant already known is kept.
     pub fn record_user_not_before(&self, provider: &str, user_id: &str, not_before_ms: u64) {
+        // Kept as long as a "not revoked" answer: a later instant set on another node must
+        // be read from the store within the same bound.
+        let ttl = self.negative_ttl();
         self.inner.users.entry(user_key(provider, user_id)).and_compute_with(|existing| {
             let known = existing.and_then(|entry| entry.value().value);
             let value = Some(known.map_or(not_before_ms, |known| known.max(not_before_ms)));
-            Op::Put(Entry { value, ttl: USER_TTL })
+            if ttl.is_zero() {
+                Op::Remove
+            } else {
+                Op::Put(Entry { value, ttl })
+            }
         });
     }
 
@@ -202,7 +206,8 @@ impl<S: RevocationStore> RevocationList<S> {
             return Ok(entry.value);
         }
         let stored = self.inner.store.user_not_before(provider, user_id).await.map_err(BackendError::new)?;
-        let ttl = if stored.is_some() { USER_TTL } else { self.negative_ttl() };
+        // A known instant ages like "not revoked": a later one may be set elsewhere.
+        let ttl = self.negative_ttl();
         if !ttl.is_zero() {
             // Never replace a later instant recorded while the store was being asked.
             self.inner.users.entry(key).and_compute_with(|existing| match existing {
