@@ -130,11 +130,11 @@ impl<F: FailureStore> Throttle<F> {
 
     /// The keys of an attempt with their policies: the account or client first, then the
     /// address when it is known and throttled.
-    fn keys(&self, attempt: &AuthAttempt<'_>) -> ([String; 2], usize) {
+    fn keys(&self, attempt: &AuthAttempt<'_>) -> Vec<String> {
         let subject = subject_key(attempt);
         match (attempt.peer(), self.addresses) {
-            (Some(peer), Some(_)) => ([subject, address_key(peer)], 2),
-            _ => ([subject, String::new()], 1),
+            (Some(peer), Some(_)) => vec![subject, address_key(peer)],
+            _ => vec![subject],
         }
     }
 
@@ -148,8 +148,8 @@ impl<F: FailureStore> Throttle<F> {
 
 impl<F: FailureStore> AuthLimiter for Throttle<F> {
     async fn check(&self, attempt: &AuthAttempt<'_>) -> Result<Verdict, BackendError> {
-        let (keys, used) = self.keys(attempt);
-        let keys: Vec<&str> = keys[..used].iter().map(String::as_str).collect();
+        let keys = self.keys(attempt);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let found = self.store.failures(&keys).await.map_err(backend)?;
         let now = self.clock.now();
         let wait = found
@@ -161,9 +161,8 @@ impl<F: FailureStore> AuthLimiter for Throttle<F> {
     }
 
     async fn failed(&self, attempt: &AuthAttempt<'_>) -> Result<(), BackendError> {
-        let (keys, used) = self.keys(attempt);
         let now = self.clock.now();
-        for (index, key) in keys[..used].iter().enumerate() {
+        for (index, key) in self.keys(attempt).iter().enumerate() {
             let forget_every = self.policy(index).forget_every_secs();
             let _: Failures = self.store.record_failure(key, now, forget_every).await.map_err(backend)?;
         }
