@@ -1,0 +1,105 @@
+//! The axum extractors (feature `axum`): `Principal<U>` and `Option<Principal<U>>`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use support::{client_claims, user_claims, TestKey};
+use tower::ServiceExt;
+use tower_passport::{Algorithm, BackendError, GuardLayer, Principal, VerifiedToken, Verifier};
+
+fn verifier(key: &TestKey) -> Verifier {
+    support::verifier_for(key)
+}
+
+#[derive(Clone, Debug)]
+struct Account {
+    name: String,
+}
+
+async fn resolve(token: VerifiedToken) -> Result<Option<Account>, BackendError> {
+    Ok(token.subject().map(|sub| Account { name: format!("account {sub}") }))
+}
+
+async fn who(principal: Principal<Account>) -> String {
+    match principal.user() {
+        Some(account) => account.name.clone(),
+        None => format!("client {}", principal.client_id().unwrap_or("?")),
+    }
+}
+
+async fn maybe(principal: Option<Principal<Account>>) -> String {
+    principal.map_or_else(|| "anonymous".to_owned(), |p| p.subject().unwrap_or("?").to_owned())
+}
+
+async fn get_text(app: Router, token: Option<&str>) -> (StatusCode, Option<String>, String) {
+    let mut request = Request::builder().uri("/");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app.oneshot(request.body(Body::empty()).expect("request")).await.expect("infallible");
+    let status = response.status();
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().expect("ascii").to_owned());
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, challenge, String::from_utf8(body.to_vec()).expect("utf8"))
+}
+
+#[tokio::test]
+async fn principal_extracts_the_resolved_user_or_client() {
+    let key = TestKey::generate(Algorithm::ES256);
+    let guard = GuardLayer::builder(verifier(&key)).resolver(resolve).build().expect("guard");
+    let app = Router::new().route("/", get(who)).layer(guard);
+    let (status, _, body) = get_text(app.clone(), Some(&key.sign(&user_claims("4", "a")))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "account 4"));
+    let (status, _, body) = get_text(app, Some(&key.sign(&client_claims("cron", "a")))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "client cron"));
+}
+
+#[tokio::test]
+async fn optional_principal_is_none_without_a_token_behind_an_optional_guard() {
+    let key = TestKey::generate(Algorithm::ES256);
+    let guard = GuardLayer::builder(verifier(&key)).optional().resolver(resolve).build().expect("guard");
+    let app = Router::new().route("/", get(maybe)).layer(guard);
+    assert_eq!(get_text(app.clone(), None).await.2, "anonymous");
+    assert_eq!(get_text(app.clone(), Some(&key.sign(&user_claims("8", "a")))).await.2, "8");
+    assert_eq!(get_text(app, Some("bad-token")).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn required_principal_behind_an_optional_guard_without_token_is_a_bare_401() {
+    let key = TestKey::generate(Algorithm::ES256);
+    let guard = GuardLayer::builder(verifier(&key))
+        .optional()
+        .realm("accounts")
+        .resolver(resolve)
+        .build()
+        .expect("guard");
+    let app = Router::new().route("/", get(who)).layer(guard);
+    let (status, challenge, _) = get_text(app, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge.as_deref(), Some(r#"Bearer realm="accounts""#));
+}
+
+#[tokio::test]
+async fn extractors_without_a_guard_answer_500_saying_so() {
+    for app in [Router::new().route("/", get(who)), Router::new().route("/", get(maybe))] {
+        let (status, challenge, body) = get_text(app, None).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(challenge, None);
+        assert!(body.contains("forgot to add GuardLayer"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn asking_for_another_user_type_than_the_resolver_yields_is_500() {
+    let key = TestKey::generate(Algorithm::ES256);
+    // The guard resolves no user type (`()`), the handler asks for `Account`.
+    let app = Router::new().route("/", get(who)).layer(GuardLayer::new(verifier(&key)));
+    let (status, _, body) = get_text(app, Some(&key.sign(&user_claims("4", "a")))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("principal type"), "{body}");
+}

@@ -1,0 +1,3 @@
+//! The telemetry tests, one binary (each module was its own test binary before the workspace split).
+
+mod metrics;

@@ -1,0 +1,462 @@
+//! `examples/resource_server`, configured from an environment map and served on
+//! loopback: Laravel Passport's own tokens with `PASSPORT_LARAVEL=1`, the PEM given
+//! inline or as a path, the RSA algorithm of JWKs without `alg`, `RUST_LOG`, the limits
+//! in front of the routes (load shedding, request timeout, header-read timeout,
+//! connection bound), and in front of this crate's issuer: its PEM key with no key id,
+//! Passport 13 client tokens (`PASSPORT_CLIENT_TOKENS`), and revocations over the Redis
+//! bus (`PASSPORT_REDIS_URL`, `TEST_REDIS_URL`) or from the PostgreSQL store with
+//! LISTEN/NOTIFY (`PASSPORT_STORE`, `TEST_POSTGRES_URL`).
+
+#[path = "../../../integration/tests/jwks_server/mod.rs"]
+mod jwks_server;
+#[path = "../../../integration/tests/league/mod.rs"]
+mod league;
+#[path = "../../../integration/tests/support/mod.rs"]
+mod support;
+
+#[path = "../../src/bin/resource_server.rs"]
+mod resource_server;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jwks_server::{jwks, JwksServer, Reply};
+use resource_server::{serve, verifier_from, Configured, Limits};
+use serde_json::{json, Value};
+use support::TestKey;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower_passport::error::Reason;
+use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey};
+use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport_issuer::store::{AnyStore, MemoryStore};
+use tower_passport::Algorithm;
+
+const CLIENT: &str = "9c1b7f3e-5d2a-4e8b-a1f0-3c6d2e9b8a71";
+
+fn configure(vars: &[(&str, &str)]) -> Result<Configured, String> {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    verifier_from(&move |name: &str| map.get(name).cloned()).map_err(|e| e.to_string())
+}
+
+/// Serves `app` on loopback within `limits`; the server stops with the test's runtime.
+async fn start(app: Router, limits: Limits) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(serve(listener, app, limits, std::future::pending()));
+    addr
+}
+
+struct Reply1 {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+/// One HTTP/1.1 request on its own connection (`Connection: close`), read to the end.
+async fn get_once(addr: SocketAddr, path: &str, token: Option<&str>) -> Reply1 {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{authorization}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a response");
+    let status = head.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line");
+    Reply1 { status, headers: head.to_ascii_lowercase(), body: body.to_owned() }
+}
+
+fn json_body(reply: &Reply1) -> Value {
+    serde_json::from_str(&reply.body).expect("json")
+}
+
+#[tokio::test]
+async fn laravel_passport_tokens_reach_the_demo_api() {
+    let pem = league::keys().public_pem.clone();
+    let one_line = pem.trim_end().replace('\n', "\\n");
+    let path = std::env::temp_dir().join(format!("oauth-public-{}.key", std::process::id()));
+    std::fs::write(&path, &pem).expect("key file");
+    let path = path.to_str().expect("utf-8 path").to_owned();
+    for key in [pem.as_str(), one_line.as_str(), path.as_str()] {
+        let configured = configure(&[
+            ("PASSPORT_LARAVEL", "1"),
+            ("PASSPORT_PUBLIC_KEY", key),
+            ("PASSPORT_AUDIENCE", &format!("{CLIENT}, 2")),
+        ])
+        .expect("configured");
+        assert!(
+            configured.described.contains("Laravel Passport tokens of the clients"),
+            "{}",
+            configured.described
+        );
+        let addr = start(resource_server::app(configured.verifier).expect("guard"), Limits::default()).await;
+
+        // User 1 (Taylor) through the client CLIENT.
+        let user = get_once(addr, "/api/user", Some(&league::token_now(CLIENT, "1", &["read-posts"]))).await;
+        assert_eq!(user.status, 200, "{}", user.body);
+        let body = json_body(&user);
+        assert_eq!((body["sub"].clone(), body["client_id"].clone()), (json!("1"), json!(CLIENT)));
+        assert_eq!(body["kind"], "user");
+        // Client 2's client-credentials token (league 8: an empty sub) on the client-only route.
+        let client = get_once(addr, "/api/m2m", Some(&league::token_now("2", "", &[]))).await;
+        assert_eq!(client.status, 200, "{}", client.body);
+        // Another client's token is refused.
+        let other = get_once(addr, "/api/user", Some(&league::token_now("3", "1", &[]))).await;
+        assert_eq!(other.status, 401);
+        assert_eq!(json_body(&other)["error_description"], Reason::WrongAudience.description());
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn the_settings_are_checked() {
+    let pem = league::keys().public_pem.clone();
+    let error =
+        configure(&[("PASSPORT_PUBLIC_KEY", &pem), ("PASSPORT_AUDIENCE", "api")]).err().expect("no issuer");
+    assert!(error.contains("PASSPORT_ISSUER"), "{error}");
+    let error = configure(&[("PASSPORT_PUBLIC_KEY", &pem), ("PASSPORT_ISSUER", "https://a.test")])
+        .err()
+        .expect("no aud");
+    assert!(error.contains("PASSPORT_AUDIENCE"), "{error}");
+    // With the preset neither is needed.
+    let configured = configure(&[("PASSPORT_LARAVEL", "1"), ("PASSPORT_PUBLIC_KEY", &pem)]).expect("preset");
+    assert!(configured.described.contains("of any client"), "{}", configured.described);
+    let missing =
+        configure(&[("PASSPORT_LARAVEL", "1"), ("PASSPORT_PUBLIC_KEY", "/nonexistent/oauth-public.key")]);
+    assert!(missing.err().expect("no file").contains("cannot read PASSPORT_PUBLIC_KEY"));
+    let url = "https://auth.example.com/jwks";
+    for bad in ["ES256", "RS1"] {
+        let vars = [
+            ("PASSPORT_JWKS_URL", url),
+            ("PASSPORT_ISSUER", "i"),
+            ("PASSPORT_AUDIENCE", "a"),
+            ("PASSPORT_JWK_RSA_ALG", bad),
+        ];
+        assert!(configure(&vars).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsa_keys_published_without_alg_take_the_configured_algorithm() {
+    let key = TestKey::generate_with_kid(Algorithm::PS256, "fapi-1");
+    let mut jwk = key.jwk.clone();
+    jwk.as_object_mut().expect("object").remove("alg");
+    let server = JwksServer::start().await;
+    server.serve("/jwks", Reply::json(&jwks(&[&jwk])));
+    let url = server.url("/jwks");
+    let common = [
+        ("PASSPORT_JWKS_URL", url.as_str()),
+        ("PASSPORT_ISSUER", support::ISSUER),
+        ("PASSPORT_AUDIENCE", support::AUDIENCE),
+    ];
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let mut claims = support::user_claims("1", "read");
+    claims["iat"] = json!(now);
+    claims["exp"] = json!(now + 600);
+    let token = key.sign(&claims);
+
+    let default = configure(&common).expect("configured").verifier;
+    default.warm_up().await.expect("fetch");
+    assert_eq!(default.verify(&token).expect_err("RS256 by default").reason(), Reason::AlgorithmMismatch);
+    let vars: Vec<_> = common.iter().copied().chain([("PASSPORT_JWK_RSA_ALG", "PS256")]).collect();
+    let fapi = configure(&vars).expect("configured").verifier;
+    fapi.warm_up().await.expect("fetch");
+    assert!(fapi.verify(&token).is_ok(), "PS256, as configured");
+}
+
+#[test]
+fn rust_log_is_read_as_target_level_pairs() {
+    for spec in [None, Some(""), Some("debug"), Some("warn,tower_passport=debug,hyper=error")] {
+        assert!(resource_server::log_filter(spec).is_ok(), "{spec:?}");
+    }
+    let error = resource_server::log_filter(Some("tower_passport=loud")).expect_err("not a level");
+    assert!(error.contains("RUST_LOG"), "{error}");
+}
+
+/// A router with a route that takes `delay` to answer.
+fn slow_app(delay: Duration) -> Router {
+    Router::new().route(
+        "/slow",
+        get(move || async move {
+            tokio::time::sleep(delay).await;
+            "done"
+        }),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_concurrency_limit_requests_are_shed_with_503() {
+    let limits = Limits { max_in_flight: 1, ..Limits::default() };
+    let addr = start(slow_app(Duration::from_millis(500)), limits).await;
+    let first = tokio::spawn(async move { get_once(addr, "/slow", None).await.status });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let started = Instant::now();
+    let shed = get_once(addr, "/slow", None).await;
+    assert_eq!(shed.status, 503);
+    assert!(shed.headers.contains("retry-after: 1"), "{}", shed.headers);
+    assert!(started.elapsed() < Duration::from_millis(300), "shed at once: {:?}", started.elapsed());
+    assert_eq!(first.await.expect("task"), 200);
+    assert_eq!(get_once(addr, "/slow", None).await.status, 200, "room again");
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_answered_408() {
+    let limits = Limits { request_timeout: Duration::from_millis(100), ..Limits::default() };
+    let addr = start(slow_app(Duration::from_secs(5)), limits).await;
+    let started = Instant::now();
+    assert_eq!(get_once(addr, "/slow", None).await.status, 408);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_closed_after_the_header_read_timeout() {
+    let limits = Limits { header_read_timeout: Duration::from_millis(200), ..Limits::default() };
+    let addr = start(slow_app(Duration::ZERO), limits).await;
+    // Headers that never end.
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n").await.expect("write");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server closed the connection");
+    // A keep-alive connection that goes idle after one request.
+    let mut idle = TcpStream::connect(addr).await.expect("connect");
+    idle.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("write");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(3), idle.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the idle connection was closed");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "answered first");
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "kept alive for a while: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn open_connections_are_bounded() {
+    let limits = Limits { max_connections: 1, ..Limits::default() };
+    let addr = start(slow_app(Duration::ZERO), limits).await;
+    let mut held = TcpStream::connect(addr).await.expect("connect");
+    held.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n").await.expect("write");
+    let mut buffer = [0; 512];
+    assert!(held.read(&mut buffer).await.expect("read") > 0, "the first connection is served");
+    // The held connection is idle but open: the next client waits for it.
+    let waiting = tokio::spawn(async move { get_once(addr, "/slow", None).await.status });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a second connection waits while the first is open");
+    drop(held);
+    let status = tokio::time::timeout(Duration::from_secs(3), waiting).await.expect("served").expect("task");
+    assert_eq!(status, 200);
+}
+
+// ---------------------------------------------------------------------------------------
+// This crate's issuer in front: its PEM key, client tokens, and its revocations
+// ---------------------------------------------------------------------------------------
+
+/// The server `resource_server::build` makes of `vars`, served on loopback.
+async fn start_built(vars: &[(&str, &str)]) -> (SocketAddr, resource_server::ResourceServer) {
+    let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let mut server = resource_server::build(&move |name: &str| map.get(name).cloned()).await.expect("built");
+    let app = std::mem::replace(&mut server.app, Router::new());
+    (start(app, Limits::default()).await, server)
+}
+
+/// An issuer on `store` signing with a fresh ES256 key, and that key's public PEM.
+fn issuer_on<S>(store: std::sync::Arc<S>) -> (Issuer<S>, String)
+where
+    S: tower_passport_issuer::store::Store,
+{
+    let key = SigningKey::generate(Algorithm::ES256).expect("key");
+    let pem = key.to_public_pem().expect("public PEM");
+    let issuer = Issuer::builder(support::ISSUER, store)
+        .audience(support::AUDIENCE)
+        .scopes(ScopeRegistry::new().scope("read-posts", "Read posts"))
+        .signing_key(key)
+        .build()
+        .expect("issuer");
+    (issuer, pem)
+}
+
+/// The settings for `issuer_on`'s tokens, verified with its PEM key (no key id), and `more`.
+fn issuer_vars<'a>(pem: &'a str, more: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+    let key = [
+        ("PASSPORT_PUBLIC_KEY", pem),
+        ("PASSPORT_ISSUER", support::ISSUER),
+        ("PASSPORT_AUDIENCE", support::AUDIENCE),
+    ];
+    key.into_iter().chain(more.iter().copied()).collect()
+}
+
+/// A client-credentials token of a new client: (client id, token, jti).
+async fn client_token<S: tower_passport_issuer::store::Store>(issuer: &Issuer<S>) -> (String, String, String) {
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
+    let secret = registered.secret.as_ref().map(|secret| secret.expose());
+    let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
+    let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+    let payload = token.split('.').nth(1).expect("claims");
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json");
+    let jti = claims["jti"].as_str().expect("jti").to_owned();
+    (registered.client.id, token, jti)
+}
+
+/// Whether `addr` answers 401 to `token` within `bound`, asking every 50 ms.
+async fn refused_within(addr: SocketAddr, token: &str, bound: Duration) -> bool {
+    let deadline = Instant::now() + bound;
+    loop {
+        if get_once(addr, "/api/m2m", Some(token)).await.status == 401 {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_connected(bus: Option<&tower_passport::revocation::BusHandle>) {
+    let bus = bus.expect("a bus");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !bus.is_connected() {
+        assert!(Instant::now() < deadline, "the bus never connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_issuers_own_pem_key_verifies_the_issuers_tokens_without_a_key_id() {
+    let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    let (client_id, token, _) = client_token(&issuer).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[])).await;
+    let reply = get_once(addr, "/api/m2m", Some(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(json_body(&reply)["client_id"], json!(client_id));
+    assert!(server.revocations.contains("not seen"), "no bus, no store: {}", server.revocations);
+}
+
+#[tokio::test]
+async fn passport_13_client_tokens_pass_as_clients_with_passport_client_tokens() {
+    let pem = league::keys().public_pem.clone();
+    // Passport 13 (league 9): a client-credentials token's sub is the client id.
+    let token = league::token_now(CLIENT, CLIENT, &[]);
+    let preset = [("PASSPORT_LARAVEL", "1"), ("PASSPORT_PUBLIC_KEY", pem.as_str())];
+    let (addr, _) = start_built(&preset).await;
+    let refused = get_once(addr, "/api/m2m", Some(&token)).await;
+    assert_eq!(refused.status, 401, "taken for a user {CLIENT} that does not exist: {}", refused.body);
+    let with_rule: Vec<_> =
+        preset.iter().copied().chain([("PASSPORT_CLIENT_TOKENS", "subject-or-client-id")]).collect();
+    let (addr, _) = start_built(&with_rule).await;
+    let client = get_once(addr, "/api/m2m", Some(&token)).await;
+    assert_eq!(client.status, 200, "{}", client.body);
+    let me = get_once(addr, "/api/user", Some(&token)).await;
+    assert_eq!(
+        (json_body(&me)["kind"].clone(), json_body(&me)["user"].clone()),
+        (json!("client"), Value::Null)
+    );
+    let user = get_once(addr, "/api/user", Some(&league::token_now(CLIENT, "1", &[]))).await;
+    assert_eq!(json_body(&user)["kind"], "user", "a user's token stays a user's");
+    let bad: Vec<_> = preset.iter().copied().chain([("PASSPORT_CLIENT_TOKENS", "sub")]).collect();
+    assert!(configure(&bad).err().expect("unknown rule").contains("PASSPORT_CLIENT_TOKENS"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_a_resource_server_on_the_redis_bus() {
+    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return;
+    };
+    // The issuer node, as the quickstart runs it with PASSPORT_REDIS_URL.
+    let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    let caches = LocalCaches::new().with(issuer.revocation_list());
+    let issuer_bus = RedisRevocationBus::connect(&redis_url, resource_server::REDIS_REVOCATION_CHANNEL)
+        .await
+        .expect("redis")
+        .start(issuer.subscribe(), caches);
+    wait_connected(Some(&issuer_bus)).await;
+    let (stateless, _) = start_built(&issuer_vars(&pem, &[])).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_REDIS_URL", &redis_url)])).await;
+    wait_connected(server.bus.as_ref()).await;
+    assert!(server.revocations.contains("since start-up"), "{}", server.revocations);
+
+    let (_, token, jti) = client_token(&issuer).await;
+    let (_, other, _) = client_token(&issuer).await;
+    assert_eq!(get_once(addr, "/api/m2m", Some(&token)).await.status, 200);
+    assert!(issuer.revoke_access_token_by_jti(&jti).await.expect("revoked").is_some());
+    assert!(refused_within(addr, &token, Duration::from_secs(10)).await, "the revocation reached it");
+    assert_eq!(get_once(addr, "/api/m2m", Some(&other)).await.status, 200, "only that token");
+    // Without a bus the same server keeps taking it: it cannot know.
+    assert_eq!(get_once(stateless, "/api/m2m", Some(&token)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_reach_a_resource_server_reading_the_postgres_store() {
+    let Ok(url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipping: TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // A schema of its own, named in the store URL both sides open, dropped pass or fail.
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
+    let schema = format!("tprs_{}_{nanos}", std::process::id());
+    let admin = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&admin).await.expect("schema");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let store_url = format!("{url}{separator}options[search_path]={schema}");
+    let outcome = tokio::spawn(revocations_from_the_store(store_url)).await;
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&admin).await.expect("drop schema");
+    if let Err(failed) = outcome {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+}
+
+async fn revocations_from_the_store(store_url: String) {
+    // The issuer node, as the quickstart runs it on PostgreSQL: LISTEN/NOTIFY.
+    let store = std::sync::Arc::new(AnyStore::open(&store_url).await.expect("store"));
+    let AnyStore::Postgres(postgres) = &*store else { panic!("a PostgreSQL store") };
+    let pool = postgres.pool().clone();
+    let (issuer, pem) = issuer_on(store.clone());
+    let caches = LocalCaches::new().with(issuer.revocation_list());
+    let issuer_bus = PgRevocationBus::new(pool, resource_server::POSTGRES_REVOCATION_CHANNEL)
+        .expect("bus")
+        .start(issuer.subscribe(), caches);
+    wait_connected(Some(&issuer_bus)).await;
+    let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_STORE", &store_url)])).await;
+    wait_connected(server.bus.as_ref()).await;
+    assert!(server.revocations.contains("LISTEN/NOTIFY"), "{}", server.revocations);
+
+    let (_, token, jti) = client_token(&issuer).await;
+    let (client_id, other, _) = client_token(&issuer).await;
+    // Both cached as "not revoked" (60 s while the bus is up) and "client active".
+    assert_eq!(get_once(addr, "/api/m2m", Some(&token)).await.status, 200);
+    assert_eq!(get_once(addr, "/api/m2m", Some(&other)).await.status, 200);
+    assert!(issuer.revoke_access_token_by_jti(&jti).await.expect("revoked").is_some());
+    assert!(refused_within(addr, &token, Duration::from_secs(10)).await, "the token's revocation reached it");
+    assert_eq!(get_once(addr, "/api/m2m", Some(&other)).await.status, 200, "only that token");
+    assert!(issuer.revoke_client(&client_id).await.expect("revoked"));
+    assert!(
+        refused_within(addr, &other, Duration::from_secs(10)).await,
+        "the client's revocation reached it"
+    );
+}
+
+#[tokio::test]
+async fn the_server_passes_the_peer_address_on_for_the_throttle() {
+    // What the issuer's throttle keys on (axum's ConnectInfo); without it this route's
+    // extractor answers 500.
+    let app = Router::new().route(
+        "/peer",
+        get(|axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>| async move {
+            peer.ip().to_string()
+        }),
+    );
+    let addr = start(app, Limits::default()).await;
+    let reply = get_once(addr, "/peer", None).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, "127.0.0.1"), "{}", reply.headers);
+}

@@ -1,0 +1,3 @@
+//! The cli tests, one binary (each module was its own test binary before the workspace split).
+
+mod cli;

@@ -1,0 +1,143 @@
+use http::{Method, Request, StatusCode};
+use http_body::Body;
+
+use super::request::{client_credentials, read_body, ClientCredentials, Form};
+use super::response::{self, EndpointResponse};
+use crate::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
+use crate::store::Store;
+
+/// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
+const METADATA_MAX_AGE: u64 = 3600;
+
+issuer_service! {
+    /// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
+    /// else is 404. Built by [`Issuer::routes`].
+    OAuthRoutes => route
+}
+
+async fn route<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+where
+    S: Store,
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (parts, body) = request.into_parts();
+    let path = issuer.route_path(parts.uri.path());
+    let method = &parts.method;
+    let readable = method == Method::GET || method == Method::HEAD;
+    match path {
+        paths::JWKS | paths::METADATA | paths::SCOPES if !readable => {
+            response::method_not_allowed("GET, HEAD")
+        }
+        paths::JWKS => response::cacheable_json(&issuer.jwks(), issuer.jwks_max_age()),
+        paths::METADATA => response::cacheable_json(&issuer.metadata(), METADATA_MAX_AGE),
+        paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
+        paths::AUTHORIZE => super::authorize::serve(&issuer, parts, body).await,
+        paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
+            response::method_not_allowed("POST")
+        }
+        paths::TOKEN | paths::REVOKE | paths::INTROSPECT => {
+            let read = read_body(&parts.headers, body).await;
+            let form = match read.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
+                Ok(form) => form,
+                Err(error) => return response::error(&error),
+            };
+            let credentials = match client_credentials(&parts.headers, &form) {
+                Ok(credentials) => ClientCredentials { peer: issuer.client_ip(&parts), ..credentials },
+                Err(error) => return response::client_error(&error, &parts.headers),
+            };
+            let outcome = match path {
+                paths::TOKEN => token(&issuer, credentials, &form).await,
+                paths::REVOKE => revoke(&issuer, credentials, &form).await,
+                _ => introspect(&issuer, credentials, &form).await,
+            };
+            outcome.unwrap_or_else(|error| response::client_error(&error, &parts.headers))
+        }
+        _ => response::empty(StatusCode::NOT_FOUND),
+    }
+}
+
+async fn authenticate<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: &ClientCredentials,
+) -> Result<AuthenticatedClient, OAuthError> {
+    issuer.authenticate_client_from(&credentials.id, credentials.secret.as_deref(), credentials.peer).await
+}
+
+async fn token<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let grant_type = form.require("grant_type")?;
+    let outcome = grant(issuer, credentials, form, grant_type).await;
+    crate::telemetry::token_request(
+        grant_type,
+        match &outcome {
+            Ok(_) => "issued",
+            Err(error) => error.code().as_str(),
+        },
+    );
+    outcome
+}
+
+async fn grant<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+    grant_type: &str,
+) -> Result<EndpointResponse, OAuthError> {
+    let client = authenticate(issuer, &credentials).await?;
+    let scope = form.get("scope");
+    let tokens = match grant_type {
+        "client_credentials" => issuer.client_credentials_grant(&client, scope).await?,
+        "refresh_token" => issuer.refresh_token_grant(&client, form.require("refresh_token")?, scope).await?,
+        "password" => {
+            let (username, password) = (form.require("username")?, form.require("password")?);
+            issuer.password_grant(&client, username, password, scope).await?
+        }
+        "authorization_code" => super::authorize::code_grant(issuer, &client, form).await?,
+        _ => {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "The grant type is not supported",
+            ))
+        }
+    };
+    Ok(response::json(StatusCode::OK, &tokens))
+}
+
+fn hint(form: &Form) -> Option<TokenTypeHint> {
+    match form.get("token_type_hint") {
+        Some("access_token") => Some(TokenTypeHint::AccessToken),
+        Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
+        // An unknown hint is only a hint (RFC 7009 §2.1): search everywhere.
+        _ => None,
+    }
+}
+
+async fn revoke<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let client = authenticate(issuer, &credentials).await?;
+    issuer.revoke(&client, form.require("token")?, hint(form)).await?;
+    Ok(response::empty(StatusCode::OK))
+}
+
+async fn introspect<S: Store>(
+    issuer: &Issuer<S>,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let client = authenticate(issuer, &credentials).await?;
+    if !client.record().is_confidential() {
+        // Introspection reveals token contents: only confidential clients (resource
+        // servers) may ask.
+        return Err(OAuthError::unauthorized_client("Only confidential clients may introspect tokens"));
+    }
+    let token = form.require("token")?;
+    let answer = issuer.introspect(&client, token, hint(form)).await?;
+    Ok(response::json(StatusCode::OK, &answer))
+}

@@ -1,0 +1,275 @@
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+use tower_passport::error::ConfigError;
+use crate::store::StoreError;
+
+/// An RFC 6749 §5.2 or §4.1.2.1 error code (plus RFC 7009's `unsupported_token_type` and
+/// the OpenID Connect `login_required` and `consent_required` of `prompt=none`).
+///
+/// ```
+/// use tower_passport_issuer::OAuthErrorCode;
+/// assert_eq!(OAuthErrorCode::InvalidGrant.as_str(), "invalid_grant");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthErrorCode {
+    /// A parameter is missing, repeated or malformed.
+    InvalidRequest,
+    /// Client authentication failed (401).
+    InvalidClient,
+    /// The grant (refresh token, credentials) is invalid, expired or revoked.
+    InvalidGrant,
+    /// The client may not use this grant, or act on this token.
+    UnauthorizedClient,
+    /// The grant type is not supported (or not enabled).
+    UnsupportedGrantType,
+    /// A requested scope is unknown, not allowed, or wider than the original grant.
+    InvalidScope,
+    /// RFC 7009: the token type cannot be revoked.
+    UnsupportedTokenType,
+    /// An internal failure (500).
+    ServerError,
+    /// A store is unavailable (503).
+    TemporarilyUnavailable,
+    /// The user (or the server) denied the authorization request.
+    AccessDenied,
+    /// The authorization endpoint does not serve this `response_type` (only `code`).
+    UnsupportedResponseType,
+    /// `prompt=none`, and nobody is signed in.
+    LoginRequired,
+    /// `prompt=none`, and the user has not approved this client for these scopes.
+    ConsentRequired,
+}
+
+impl OAuthErrorCode {
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+        }
+    }
+}
+
+/// An OAuth error answer: a code, a description that never contains a secret, and the
+/// HTTP status RFC 6749 gives it.
+///
+/// ```
+/// use tower_passport_issuer::{OAuthError, OAuthErrorCode};
+/// let error = OAuthError::new(OAuthErrorCode::InvalidClient, "Client authentication failed");
+/// assert_eq!(error.status(), 401);
+/// assert_eq!(error.to_json(), r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthError {
+    code: OAuthErrorCode,
+    description: Cow<'static, str>,
+    /// A status other than the code's own (413 for an oversized body).
+    status: Option<StatusCode>,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
+}
+
+impl OAuthError {
+    /// An error with this code and description. The description is kept within RFC 6749
+    /// §5.2's character set (printable ASCII without `"` and `\`): a `"` becomes `'`, and
+    /// any other character outside it becomes `?`.
+    ///
+    /// ```
+    /// use tower_passport_issuer::{OAuthError, OAuthErrorCode};
+    /// let error = OAuthError::new(OAuthErrorCode::InvalidRequest, "Expected {\"name\": …}");
+    /// assert_eq!(error.description(), "Expected {'name': ?}");
+    /// ```
+    pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self { code, description: rfc6749_description(description.into()), status: None, retry_after: None }
+    }
+
+    /// 503 `temporarily_unavailable`: the server is saturated, not broken.
+    pub(crate) fn busy(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, description)
+    }
+
+    /// 429 `temporarily_unavailable`: an [`AuthLimiter`](super::AuthLimiter) refused the
+    /// attempt; the endpoint adds `Retry-After`.
+    pub(crate) fn rate_limited(retry_after: std::time::Duration) -> Self {
+        Self {
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(retry_after.as_secs().max(1)),
+            ..Self::new(OAuthErrorCode::TemporarilyUnavailable, "Too many failed attempts; try again later")
+        }
+    }
+
+    /// Seconds after which a refused request may be retried (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// 413: the request body is larger than the endpoint reads (`invalid_request`).
+    pub(crate) fn payload_too_large() -> Self {
+        Self {
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            ..Self::invalid_request("The request body is too large")
+        }
+    }
+
+    /// The error code.
+    pub fn code(&self) -> OAuthErrorCode {
+        self.code
+    }
+
+    /// The description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The HTTP status: 401 for `invalid_client`, 500 and 503 for server errors, else 400.
+    pub fn status(&self) -> StatusCode {
+        if let Some(status) = self.status {
+            return status;
+        }
+        match self.code {
+            OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The JSON body, `{"error": …, "error_description": …}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({ "error": self.code.as_str(), "error_description": self.description }).to_string()
+    }
+
+    pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(OAuthErrorCode::InvalidRequest, description)
+    }
+
+    pub(crate) fn invalid_client() -> Self {
+        Self::new(OAuthErrorCode::InvalidClient, "Client authentication failed")
+    }
+
+    pub(crate) fn invalid_grant(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::InvalidGrant, description)
+    }
+
+    pub(crate) fn invalid_scope() -> Self {
+        Self::new(OAuthErrorCode::InvalidScope, "The requested scope is invalid, unknown, or not allowed")
+    }
+
+    pub(crate) fn unauthorized_client(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::UnauthorizedClient, description)
+    }
+}
+
+/// RFC 6749 §5.2: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`.
+fn rfc6749_description(description: Cow<'static, str>) -> Cow<'static, str> {
+    let allowed = |c: char| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5B}' | '\u{5D}'..='\u{7E}');
+    if description.chars().all(allowed) {
+        return description;
+    }
+    Cow::Owned(
+        description
+            .chars()
+            .map(|c| match c {
+                '"' => '\'',
+                c if allowed(c) => c,
+                _ => '?',
+            })
+            .collect(),
+    )
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+impl From<StoreError> for OAuthError {
+    fn from(error: StoreError) -> Self {
+        tracing::warn!(%error, "store failure while issuing");
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, "The authorization server cannot answer right now")
+    }
+}
+
+impl From<tower_passport::error::BackendError> for OAuthError {
+    fn from(error: tower_passport::error::BackendError) -> Self {
+        tracing::warn!(%error, "backend failure while issuing");
+        Self::new(OAuthErrorCode::TemporarilyUnavailable, "The authorization server cannot answer right now")
+    }
+}
+
+/// What an administrative call (registration, rotation, purge) can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IssuerError {
+    /// The store failed.
+    Store(StoreError),
+    /// The input was refused; the message says why.
+    Invalid(String),
+    /// Signing or randomness failed.
+    Crypto,
+}
+
+impl fmt::Display for IssuerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Store(error) => write!(f, "{error}"),
+            Self::Invalid(message) => f.write_str(message),
+            Self::Crypto => f.write_str("signing or random generation failed"),
+        }
+    }
+}
+
+impl std::error::Error for IssuerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for IssuerError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl From<ConfigError> for IssuerError {
+    fn from(error: ConfigError) -> Self {
+        Self::Invalid(error.to_string())
+    }
+}
+
+impl From<IssuerError> for OAuthError {
+    fn from(error: IssuerError) -> Self {
+        match error {
+            IssuerError::Store(error) => error.into(),
+            IssuerError::Invalid(message) => OAuthError::invalid_request(message),
+            IssuerError::Crypto => {
+                OAuthError::new(OAuthErrorCode::ServerError, "The token could not be signed")
+            }
+        }
+    }
+}
+
+pub(super) fn crypto<T>(_: T) -> IssuerError {
+    IssuerError::Crypto
+}

@@ -1,0 +1,36 @@
+//! Storage for the issuer: clients, access-token records, refresh-token families and the
+//! revocation list.
+//!
+//! The store is split by role: [`ClientStore`], [`TokenStore`] (access tokens, refresh
+//! tokens and their families), [`RevocationStore`], [`PurgeStore`] and [`SettingsStore`].
+//! [`Store`] is all of them at once, implemented for every type that implements the five.
+//! None carries a backend dependency. Rotation is one call, [`TokenStore::rotate`], so that
+//! a SQL backend can run it in one transaction with row locking and Redis in one script:
+//! exactly one of N concurrent refreshes of a token wins, and the losers, inside the race
+//! window, change nothing (the family lives on). Which way a rotation goes is decided once,
+//! by a pure function (`rotation::plan`) every backend carries out.
+//! [`MemoryStore`] is the embedded implementation.
+//!
+//! [`CodeStore`] (authorization codes) is a role outside the umbrella: the authorization
+//! code grant is available with the stores that implement it (every built-in store does).
+//! So is [`FailureStore`] (failed authentication attempts, for the issuer's
+//! [`Throttle`](crate::Throttle)): [`MemoryFailures`] for one node, and the SQL and
+//! Redis stores for several.
+
+pub mod codes;
+mod error;
+mod failures;
+mod memory;
+mod records;
+mod roles;
+pub mod rotation;
+
+pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
+pub use error::StoreError;
+pub use failures::{FailureStore, Failures, MemoryFailures};
+pub use memory::MemoryStore;
+pub use records::{
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,
+    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
+};
+pub use roles::{ClientStore, PurgeStore, RevocationStore, SettingsStore, Store, TokenStore};

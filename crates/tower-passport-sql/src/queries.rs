@@ -1,0 +1,340 @@
+//! Every SQL statement the stores run, once for both engines. `{p}` stands for the table
+//! prefix and `{lock}` for the engine's row-lock clause (PostgreSQL: ` FOR UPDATE`, SQLite:
+//! nothing, because its transaction took the write lock when it began). [`Queries`] renders
+//! them once per store; the prefix has been checked to be a plain identifier by then.
+
+// ---- migrations ---------------------------------------------------------------------
+
+pub(crate) const CREATE_MIGRATIONS: &str =
+    "CREATE TABLE IF NOT EXISTS {p}migrations (version BIGINT PRIMARY KEY, \
+     description TEXT NOT NULL, success BOOLEAN NOT NULL, applied_at BIGINT NOT NULL)";
+pub(crate) const MIGRATION_STATE: &str = "SELECT success FROM {p}migrations WHERE version = $1";
+/// Records a step, in the step's own transaction. (Rows with `success` false were left by
+/// versions that marked a step as started in a commit of its own; they are reported.)
+pub(crate) const MIGRATION_APPLIED: &str =
+    "INSERT INTO {p}migrations (version, description, success, applied_at) VALUES ($1, $2, TRUE, $3)";
+
+// ---- clients ------------------------------------------------------------------------
+
+pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
+     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO UPDATE SET \
+     name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
+     allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
+     created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
+     require_pkce = excluded.require_pkce, provider = excluded.provider, \
+     skips_authorization = excluded.skips_authorization";
+/// The columns by name, not `*`: a SQLite connection that loaded the schema before a
+/// migration added columns would otherwise prepare `*` as the old columns, and sqlx would
+/// keep that column list after SQLite re-prepares the statement (a named column that is
+/// missing makes SQLite reload the schema and prepare again instead).
+pub(crate) const CLIENT: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1";
+pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
+/// A client, locked for an update (its columns by name, as [`CLIENT`]).
+pub(crate) const LOCK_CLIENT: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1{lock}";
+/// The columns a [`ClientUpdate`](tower_passport_issuer::store::ClientUpdate) may change.
+pub(crate) const UPDATE_CLIENT: &str =
+    "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4, \
+     skips_authorization = $5 WHERE id = $6";
+/// Every client, oldest first.
+pub(crate) const ALL_CLIENTS: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients \
+     ORDER BY created_at ASC, id ASC";
+/// An owner's clients, oldest first (the `{p}clients_owner` index).
+pub(crate) const CLIENTS_OF_OWNER: &str =
+    "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE owner_id = $1 \
+     ORDER BY created_at ASC, id ASC";
+
+// ---- access tokens and the revocation list ------------------------------------------
+
+pub(crate) const INSERT_ACCESS: &str =
+    "INSERT INTO {p}access_tokens (jti, client_id, user_id, scopes, family_id, \
+     name, personal, issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (jti) DO NOTHING";
+pub(crate) const ACCESS_TOKEN: &str = "SELECT * FROM {p}access_tokens WHERE jti = $1";
+pub(crate) const PERSONAL_TOKENS: &str =
+    "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND personal = TRUE ORDER BY issued_at DESC, jti ASC";
+/// Revokes one live access token, returning its expiry.
+pub(crate) const REVOKE_ACCESS: &str =
+    "UPDATE {p}access_tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL RETURNING expires_at";
+pub(crate) const INSERT_REVOCATION: &str =
+    "INSERT INTO {p}revocations (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
+pub(crate) const IS_REVOKED: &str = "SELECT expires_at FROM {p}revocations WHERE jti = $1";
+
+// ---- refresh tokens and families ----------------------------------------------------
+
+pub(crate) const INSERT_FAMILY: &str =
+    "INSERT INTO {p}families (id, client_id, user_id, created_at, revoked_at, \
+     current_id, previous_id) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+pub(crate) const INSERT_REFRESH: &str =
+    "INSERT INTO {p}refresh_tokens (id, secret_hash, family_id, client_id, \
+     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at, used_at_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING";
+/// A refresh token; its columns by name, as for [`CLIENT`] (`used_at_ms` came later).
+pub(crate) const REFRESH_TOKEN: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens WHERE id = $1";
+pub(crate) const FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1";
+/// A token's family id, read before locking: it never changes.
+pub(crate) const FAMILY_OF_TOKEN: &str = "SELECT family_id FROM {p}refresh_tokens WHERE id = $1";
+pub(crate) const LOCK_FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1{lock}";
+/// A refresh token, locked (its columns by name, as [`REFRESH_TOKEN`]).
+pub(crate) const LOCK_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens \
+     WHERE id = $1{lock}";
+pub(crate) const LOCK_FAMILY_REVOKED: &str = "SELECT revoked_at FROM {p}families WHERE id = $1{lock}";
+/// `$1` now, `$2` now in milliseconds, `$3` id.
+pub(crate) const MARK_USED: &str = "UPDATE {p}refresh_tokens SET used_at = $1, used_at_ms = $2 WHERE id = $3";
+/// Marks a superseded token used (keeping an earlier use), returning its access token;
+/// `$1` now, `$2` now in milliseconds, `$3` id. (`SET` reads the row as it was.)
+pub(crate) const SUPERSEDE: &str = "UPDATE {p}refresh_tokens SET used_at = COALESCE(used_at, $1), \
+     used_at_ms = CASE WHEN used_at IS NULL THEN $2 ELSE used_at_ms END WHERE id = $3 RETURNING access_jti";
+pub(crate) const MOVE_FAMILY: &str = "UPDATE {p}families SET current_id = $1, previous_id = $2 WHERE id = $3";
+pub(crate) const REVOKE_FAMILY: &str =
+    "UPDATE {p}families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+pub(crate) const REVOKE_FAMILY_REFRESH: &str =
+    "UPDATE {p}refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL";
+/// Revokes a family's access tokens still live at `$1`, returning them.
+pub(crate) const REVOKE_FAMILY_ACCESS: &str =
+    "UPDATE {p}access_tokens SET revoked_at = $1 WHERE family_id = $2 \
+     AND revoked_at IS NULL AND expires_at > $1 RETURNING jti, expires_at";
+
+// ---- a user's tokens: $1 user, then $2 client? (NULL: every client) or now -----------
+
+/// The user's access tokens live at `$2`.
+pub(crate) const LIVE_USER_ACCESS: &str =
+    "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
+/// The user's unused refresh tokens live at `$2` (the columns by name, as [`REFRESH_TOKEN`]).
+pub(crate) const LIVE_USER_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
+     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens \
+     WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+/// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
+/// two such calls queue instead of deadlocking.
+pub(crate) const LOCK_USER_FAMILIES: &str = "SELECT id FROM {p}families WHERE user_id = $1 \
+     AND ($2 IS NULL OR client_id = $2) AND revoked_at IS NULL ORDER BY id{lock}";
+/// `$1` now, `$2` user, `$3` client?: revokes the user's access tokens live at `$1`.
+pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked_at = $1 \
+     WHERE user_id = $2 AND ($3 IS NULL OR client_id = $3) AND revoked_at IS NULL AND expires_at > $1 \
+     RETURNING jti, expires_at";
+
+// ---- authorization codes, by the hex SHA-256 of the code ----------------------------
+
+pub(crate) const INSERT_CODE: &str = "INSERT INTO {p}authorization_codes (hash, client_id, user_id, \
+     redirect_uri, scopes, code_challenge, nonce, issued_at, expires_at, used_at, reused_at, \
+     issued_access_jti, issued_family_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (hash) DO NOTHING";
+/// Locks the code's row for [`TAKE_CODE`] or [`REUSE_CODE`]; the columns by name, as for
+/// [`CLIENT`].
+pub(crate) const LOCK_CODE: &str = "SELECT hash, client_id, user_id, redirect_uri, scopes, \
+     code_challenge, nonce, issued_at, expires_at, used_at, reused_at, issued_access_jti, \
+     issued_family_id FROM {p}authorization_codes WHERE hash = $1{lock}";
+/// `$1` now, `$2` hash: marks the (locked, unused) code used.
+pub(crate) const TAKE_CODE: &str = "UPDATE {p}authorization_codes SET used_at = $1 WHERE hash = $2";
+/// `$1` now, `$2` hash: records the first reuse of the (locked, used) code.
+pub(crate) const REUSE_CODE: &str =
+    "UPDATE {p}authorization_codes SET reused_at = $1 WHERE hash = $2 AND reused_at IS NULL";
+/// `$1` access jti, `$2` family?, `$3` hash: what the exchange issued, and, in the same
+/// statement (which locks the row), whether a reuse came first.
+pub(crate) const RECORD_CODE_ISSUE: &str = "UPDATE {p}authorization_codes \
+     SET issued_access_jti = $1, issued_family_id = $2 WHERE hash = $3 RETURNING reused_at";
+
+// ---- purge: $1 revoked?, $2 before, $3 expired? -------------------------------------
+
+pub(crate) const PURGE_ACCESS: &str = "DELETE FROM {p}access_tokens \
+     WHERE ($1 AND revoked_at IS NOT NULL AND revoked_at < $2) OR ($3 AND expires_at < $2)";
+pub(crate) const PURGE_REFRESH: &str = "DELETE FROM {p}refresh_tokens \
+     WHERE ($1 AND revoked_at IS NOT NULL AND revoked_at < $2) OR ($3 AND expires_at < $2)";
+pub(crate) const PURGE_FAMILIES: &str = "DELETE FROM {p}families WHERE NOT EXISTS \
+     (SELECT 1 FROM {p}refresh_tokens r WHERE r.family_id = {p}families.id) \
+     OR ($1 AND revoked_at IS NOT NULL AND revoked_at < $2)";
+/// `$1` before.
+pub(crate) const PURGE_REVOCATIONS: &str = "DELETE FROM {p}revocations WHERE expires_at < $1";
+/// `$1` before, less the day a code's record is kept past its expiry.
+pub(crate) const PURGE_CODES: &str = "DELETE FROM {p}authorization_codes WHERE expires_at < $1";
+
+// ---- first-party cookies' not-before ---------------------------------------------------
+
+/// `$1` provider, `$2` user, `$3` instant (ms): a later instant already stored stays.
+pub(crate) const SET_NOT_BEFORE: &str = "INSERT INTO {p}user_not_before (provider, user_id, not_before) \
+     VALUES ($1, $2, $3) ON CONFLICT (provider, user_id) DO UPDATE SET not_before = excluded.not_before \
+     WHERE excluded.not_before > {p}user_not_before.not_before";
+pub(crate) const NOT_BEFORE: &str =
+    "SELECT not_before FROM {p}user_not_before WHERE provider = $1 AND user_id = $2";
+
+// ---- settings -----------------------------------------------------------------------
+
+pub(crate) const PUT_SETTING: &str =
+    "INSERT INTO {p}settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+pub(crate) const SETTING: &str = "SELECT value FROM {p}settings WHERE name = $1";
+
+// ---- failed authentication attempts (the throttle) -------------------------------------
+
+/// The failures under up to two keys (a single key is bound twice).
+pub(crate) const FAILURES: &str =
+    "SELECT key_hash, failures, last_failure FROM {p}auth_failures WHERE key_hash IN ($1, $2)";
+/// One more failure under `$1` at `$2`, forgetting one per `$3` seconds: the rule of
+/// `Failures::after`, in one atomic upsert. `{new}` is [`NEW_FAILURES`]; SET reads the old row.
+pub(crate) const RECORD_FAILURE: &str =
+    "INSERT INTO {p}auth_failures (key_hash, failures, last_failure, forget_at) VALUES ($1, 1, $2, $2 + $3) \
+     ON CONFLICT (key_hash) DO UPDATE SET failures = {new}, forget_at = $2 + ({new}) * $3, last_failure = $2 \
+     RETURNING failures, last_failure";
+/// The count after one more failure: what is left after forgetting one per `$3` seconds
+/// since the last (never below zero), plus one.
+pub(crate) const NEW_FAILURES: &str = "CASE WHEN {p}auth_failures.failures > {forgotten} \
+     THEN {p}auth_failures.failures - {forgotten} + 1 ELSE 1 END";
+/// How many failures `$3`-second periods since the last one forget (none if the clock went back).
+pub(crate) const FORGOTTEN: &str =
+    "(CASE WHEN $2 > {p}auth_failures.last_failure THEN ($2 - {p}auth_failures.last_failure) / $3 ELSE 0 END)";
+pub(crate) const CLEAR_FAILURES: &str = "DELETE FROM {p}auth_failures WHERE key_hash = $1";
+/// Drops the rows whose every failure is forgotten by `$1`.
+pub(crate) const DROP_FORGOTTEN_FAILURES: &str = "DELETE FROM {p}auth_failures WHERE forget_at <= $1";
+
+/// Every statement above, for one table prefix and one engine.
+#[derive(Debug)]
+pub(crate) struct Queries {
+    pub(crate) prefix: String,
+    pub(crate) create_migrations: String,
+    pub(crate) migration_state: String,
+    pub(crate) migration_applied: String,
+    pub(crate) put_client: String,
+    pub(crate) client: String,
+    pub(crate) set_client_revoked: String,
+    pub(crate) lock_client: String,
+    pub(crate) update_client: String,
+    pub(crate) clients_of_owner: String,
+    pub(crate) all_clients: String,
+    pub(crate) insert_access: String,
+    pub(crate) access_token: String,
+    pub(crate) personal_tokens: String,
+    pub(crate) revoke_access: String,
+    pub(crate) insert_revocation: String,
+    pub(crate) is_revoked: String,
+    pub(crate) insert_family: String,
+    pub(crate) insert_refresh: String,
+    pub(crate) refresh_token: String,
+    pub(crate) family: String,
+    pub(crate) family_of_token: String,
+    pub(crate) lock_family: String,
+    pub(crate) lock_refresh: String,
+    pub(crate) lock_family_revoked: String,
+    pub(crate) mark_used: String,
+    pub(crate) supersede: String,
+    pub(crate) move_family: String,
+    pub(crate) revoke_family: String,
+    pub(crate) revoke_family_refresh: String,
+    pub(crate) revoke_family_access: String,
+    pub(crate) live_user_access: String,
+    pub(crate) live_user_refresh: String,
+    pub(crate) lock_user_families: String,
+    pub(crate) revoke_user_access: String,
+    pub(crate) insert_code: String,
+    pub(crate) lock_code: String,
+    pub(crate) take_code: String,
+    pub(crate) reuse_code: String,
+    pub(crate) record_code_issue: String,
+    pub(crate) purge_access: String,
+    pub(crate) purge_refresh: String,
+    pub(crate) purge_families: String,
+    pub(crate) purge_revocations: String,
+    pub(crate) purge_codes: String,
+    pub(crate) set_not_before: String,
+    pub(crate) not_before: String,
+    pub(crate) put_setting: String,
+    pub(crate) setting: String,
+    pub(crate) failures: String,
+    pub(crate) record_failure: String,
+    pub(crate) clear_failures: String,
+    pub(crate) drop_forgotten_failures: String,
+}
+
+impl Queries {
+    /// The statements for tables named `<prefix><table>`, with `lock` as the row-lock
+    /// clause. `prefix` must have passed `schema::valid_prefix`.
+    pub(crate) fn new(prefix: &str, lock: &str) -> Self {
+        let render = |template: &str| template.replace("{p}", prefix).replace("{lock}", lock);
+        Self {
+            prefix: prefix.to_owned(),
+            create_migrations: render(CREATE_MIGRATIONS),
+            migration_state: render(MIGRATION_STATE),
+            migration_applied: render(MIGRATION_APPLIED),
+            put_client: render(PUT_CLIENT),
+            client: render(CLIENT),
+            set_client_revoked: render(SET_CLIENT_REVOKED),
+            lock_client: render(LOCK_CLIENT),
+            update_client: render(UPDATE_CLIENT),
+            clients_of_owner: render(CLIENTS_OF_OWNER),
+            all_clients: render(ALL_CLIENTS),
+            insert_access: render(INSERT_ACCESS),
+            access_token: render(ACCESS_TOKEN),
+            personal_tokens: render(PERSONAL_TOKENS),
+            revoke_access: render(REVOKE_ACCESS),
+            insert_revocation: render(INSERT_REVOCATION),
+            is_revoked: render(IS_REVOKED),
+            insert_family: render(INSERT_FAMILY),
+            insert_refresh: render(INSERT_REFRESH),
+            refresh_token: render(REFRESH_TOKEN),
+            family: render(FAMILY),
+            family_of_token: render(FAMILY_OF_TOKEN),
+            lock_family: render(LOCK_FAMILY),
+            lock_refresh: render(LOCK_REFRESH),
+            lock_family_revoked: render(LOCK_FAMILY_REVOKED),
+            mark_used: render(MARK_USED),
+            supersede: render(SUPERSEDE),
+            move_family: render(MOVE_FAMILY),
+            revoke_family: render(REVOKE_FAMILY),
+            revoke_family_refresh: render(REVOKE_FAMILY_REFRESH),
+            revoke_family_access: render(REVOKE_FAMILY_ACCESS),
+            live_user_access: render(LIVE_USER_ACCESS),
+            live_user_refresh: render(LIVE_USER_REFRESH),
+            lock_user_families: render(LOCK_USER_FAMILIES),
+            revoke_user_access: render(REVOKE_USER_ACCESS),
+            insert_code: render(INSERT_CODE),
+            lock_code: render(LOCK_CODE),
+            take_code: render(TAKE_CODE),
+            reuse_code: render(REUSE_CODE),
+            record_code_issue: render(RECORD_CODE_ISSUE),
+            purge_access: render(PURGE_ACCESS),
+            purge_refresh: render(PURGE_REFRESH),
+            purge_families: render(PURGE_FAMILIES),
+            purge_revocations: render(PURGE_REVOCATIONS),
+            purge_codes: render(PURGE_CODES),
+            set_not_before: render(SET_NOT_BEFORE),
+            not_before: render(NOT_BEFORE),
+            put_setting: render(PUT_SETTING),
+            setting: render(SETTING),
+            failures: render(FAILURES),
+            record_failure: render(
+                &RECORD_FAILURE.replace("{new}", &NEW_FAILURES.replace("{forgotten}", FORGOTTEN)),
+            ),
+            clear_failures: render(CLEAR_FAILURES),
+            drop_forgotten_failures: render(DROP_FORGOTTEN_FAILURES),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_and_the_lock_clause_are_filled_in_everywhere() {
+        let queries = Queries::new("blue_", " FOR UPDATE");
+        assert_eq!(queries.lock_family, "SELECT * FROM blue_families WHERE id = $1 FOR UPDATE");
+        assert_eq!(
+            queries.purge_families,
+            "DELETE FROM blue_families WHERE NOT EXISTS (SELECT 1 FROM blue_refresh_tokens r \
+             WHERE r.family_id = blue_families.id) OR ($1 AND revoked_at IS NOT NULL AND revoked_at < $2)"
+        );
+        let sqlite = Queries::new("passport_", "");
+        assert!(sqlite.lock_refresh.ends_with("FROM passport_refresh_tokens WHERE id = $1"));
+        assert!(queries.lock_code.starts_with("SELECT hash, client_id, "));
+        assert!(queries.lock_code.ends_with("FROM blue_authorization_codes WHERE hash = $1 FOR UPDATE"));
+        let debug = format!("{queries:?}");
+        assert!(!debug.contains("{p}") && !debug.contains("{lock}"), "{debug}");
+    }
+}

@@ -1,0 +1,413 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+use tower_layer::Layer;
+
+use super::authorize::{Authorize, Authorizer, ResolverCache};
+use super::{Guard, ResolvePrincipal, TokenOnly};
+use crate::cookie::FirstPartyCookie;
+use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
+use crate::revocation::{Invalidate, NoRevocation, RevocationCheck};
+use crate::token::BearerOptions;
+use crate::verify::Verifier;
+
+/// Whether a request without a token is rejected or passed through.
+///
+/// ```
+/// use tower_passport::guard::GuardMode;
+/// assert_eq!(GuardMode::default(), GuardMode::Required);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GuardMode {
+    /// No token → 401 with a bare challenge.
+    #[default]
+    Required,
+    /// No token → the request passes without a principal. A bad token is still rejected.
+    Optional,
+}
+
+/// How long a guard caches its resolver's answers unless
+/// [`GuardBuilder::resolver_cache`] says otherwise: the longest a node keeps accepting the
+/// tokens of a client revoked on another node when no revocation bus tells it.
+pub const DEFAULT_RESOLVER_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// What every [`Guard`] of one layer shares. The resolver and revocation types are
+/// erased behind [`Authorize`]: only the user type remains.
+pub(crate) struct GuardConfig<U> {
+    pub(crate) verifier: Verifier,
+    pub(crate) mode: GuardMode,
+    pub(crate) bearer: BearerOptions,
+    pub(crate) responses: Arc<ResponseConfig>,
+    pub(crate) authorizer: Arc<dyn Authorize<U>>,
+    pub(crate) cookie: Option<FirstPartyCookie>,
+}
+
+impl<U> fmt::Debug for GuardConfig<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardConfig")
+            .field("verifier", &self.verifier)
+            .field("mode", &self.mode)
+            .field("bearer", &self.bearer)
+            .field("responses", &self.responses)
+            .field("cookie", &self.cookie)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Applies the [`Guard`]: every request is either authenticated, with a
+/// [`Principal<U>`](crate::Principal) in its extensions, or answered as RFC 6750 prescribes.
+///
+/// `U` is the user type the resolver yields (`()` without one); the resolver and the
+/// revocation check chosen on the [`GuardBuilder`] do not show in the type, so a helper
+/// that takes a guard writes `GuardLayer<User>`.
+///
+/// ```
+/// use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+/// # fn main() -> Result<(), tower_passport::ConfigError> {
+/// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+/// #     .issuer("https://auth.example.com").audience("api").build()?;
+/// #[derive(Clone)]
+/// struct User { name: String }
+///
+/// let layer: GuardLayer<User> = GuardLayer::builder(verifier)
+///     .optional()
+///     .realm("orders")
+///     .resolver(|token: tower_passport::VerifiedToken| async move {
+///         Ok(token.subject().map(|sub| User { name: format!("user {sub}") }))
+///     })
+///     .build()?;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub struct GuardLayer<U = ()> {
+    config: Arc<GuardConfig<U>>,
+}
+
+impl<U> Clone for GuardLayer<U> {
+    fn clone(&self) -> Self {
+        Self { config: self.config.clone() }
+    }
+}
+
+impl<U> fmt::Debug for GuardLayer<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardLayer").field("config", &self.config).finish()
+    }
+}
+
+impl GuardLayer {
+    /// A required guard with the defaults: no resolver (the token is the principal), no
+    /// revocation check, realm `api`, JSON error bodies, 8 KiB token cap.
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+    /// let _layer: GuardLayer = GuardLayer::new(verifier);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn new(verifier: Verifier) -> Self {
+        Self::builder(verifier).build_infallible()
+    }
+
+    /// Starts configuring a guard.
+    pub fn builder(verifier: Verifier) -> GuardBuilder {
+        GuardBuilder {
+            verifier,
+            mode: GuardMode::Required,
+            bearer: BearerOptions::default(),
+            responses: ResponseConfig::default(),
+            resolver: TokenOnly,
+            resolver_cache: None,
+            revocation: NoRevocation,
+            provider: None,
+            cookie: None,
+        }
+    }
+}
+
+impl<U> GuardLayer<U> {
+    /// Drops what the resolver cache holds about `client_id`, so the next request asks
+    /// the resolver again (after a client was revoked on another node, for instance).
+    pub fn invalidate_client(&self, client_id: &str) {
+        self.config.authorizer.invalidate_client(client_id);
+    }
+
+    /// Drops every cached resolver answer and every verified token.
+    pub fn invalidate_everything(&self) {
+        self.config.authorizer.invalidate_everything();
+        self.config.verifier.invalidate_everything();
+    }
+
+    /// Drops the verified tokens whose `jti` is `jti`.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let guard = GuardLayer::new(verifier);
+    /// guard.invalidate_jti("3f6c1b2a");
+    /// guard.invalidate_client("billing");
+    /// guard.invalidate_everything();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn invalidate_jti(&self, jti: &str) {
+        self.config.verifier.invalidate_jti(jti);
+    }
+}
+
+/// A guard layer is one of a node's caches: add it to
+/// [`LocalCaches`](crate::revocation::LocalCaches) so revocations reach it.
+impl<U: 'static> Invalidate for GuardLayer<U> {
+    fn invalidate_jti(&self, jti: &str) {
+        GuardLayer::invalidate_jti(self, jti);
+    }
+
+    fn invalidate_client(&self, client_id: &str) {
+        GuardLayer::invalidate_client(self, client_id);
+    }
+
+    fn invalidate_everything(&self) {
+        GuardLayer::invalidate_everything(self);
+    }
+}
+
+impl<S, U> Layer<S> for GuardLayer<U> {
+    type Service = Guard<S, U>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Guard::from_config(inner, self.config.clone())
+    }
+}
+
+/// Configures a [`GuardLayer`]. Its type follows the resolver (`R`) and revocation check
+/// (`C`) chosen so far; [`build`](Self::build) erases both.
+#[must_use]
+pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
+    verifier: Verifier,
+    mode: GuardMode,
+    bearer: BearerOptions,
+    responses: ResponseConfig,
+    resolver: R,
+    resolver_cache: Option<(u64, Duration)>,
+    revocation: C,
+    provider: Option<Arc<str>>,
+    cookie: Option<FirstPartyCookie>,
+}
+
+impl<R, C> fmt::Debug for GuardBuilder<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardBuilder")
+            .field("verifier", &self.verifier)
+            .field("mode", &self.mode)
+            .field("bearer", &self.bearer)
+            .field("responses", &self.responses)
+            .field("resolver_cache", &self.resolver_cache)
+            .field("cookie", &self.cookie)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
+    /// Binds the guard to one user provider (Passport's guard `provider`, "Multiple
+    /// Authentication Guards"): a user token is accepted only when its user comes from
+    /// `provider`, as its `provider` claim says (a token without the claim comes from
+    /// [`DEFAULT_PROVIDER`](crate::token::DEFAULT_PROVIDER), `"users"`). Any other user
+    /// token is refused with 401 `invalid_token` ([`Reason::WrongProvider`](crate::error::Reason::WrongProvider))
+    /// before the resolver sees it, even when its `sub` is the id of one of this provider's
+    /// users: customer 5 is never user 5. Client-credentials tokens have no user and are not
+    /// affected. Unbound (the default), the guard accepts every provider's users: then tell
+    /// them apart with [`VerifiedToken::provider`](crate::VerifiedToken::provider).
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let customers_only: GuardLayer = GuardLayer::builder(verifier).provider("customers").build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn provider(mut self, provider: impl Into<Arc<str>>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
+    /// Passes requests without a token through, without a principal.
+    pub fn optional(mut self) -> Self {
+        self.mode = GuardMode::Optional;
+        self
+    }
+
+    /// Sets the mode.
+    pub fn mode(mut self, mode: GuardMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The realm of the `WWW-Authenticate` challenge (`api` by default).
+    pub fn realm(mut self, realm: impl Into<Arc<str>>) -> Self {
+        self.responses.realm = realm.into();
+        self
+    }
+
+    /// An RFC 9728 protected-resource metadata URL, added to every challenge.
+    pub fn resource_metadata(mut self, url: impl Into<Arc<str>>) -> Self {
+        self.responses.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// Shapes rejections through `responder`: their body and, with a responder that sets
+    /// them, their status and extra headers, for the guard and every scope layer behind
+    /// it. The challenge stays. For a tonic service, [`GrpcResponder`](crate::error::GrpcResponder):
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::error::GrpcResponder;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let grpc: GuardLayer = GuardLayer::builder(verifier).responder(GrpcResponder).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn responder(mut self, responder: impl Responder) -> Self {
+        self.responses.responder = Arc::new(responder);
+        self
+    }
+
+    /// The longest token accepted, in bytes (8 KiB by default). Longer is `invalid_request`.
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.bearer.max_len = bytes;
+        self
+    }
+
+    /// Also reads the `access_token` query parameter (RFC 6750 §2.3). Off by default:
+    /// URLs end up in logs and browser history.
+    pub fn allow_query_parameter(mut self) -> Self {
+        self.bearer.query_parameter = true;
+        self
+    }
+
+    /// Resolves users and checks clients through `resolver`, caching its answers for
+    /// 60 seconds unless [`resolver_cache`](Self::resolver_cache) says otherwise.
+    pub fn resolver<R2: ResolvePrincipal>(self, resolver: R2) -> GuardBuilder<R2, C> {
+        GuardBuilder {
+            verifier: self.verifier,
+            mode: self.mode,
+            bearer: self.bearer,
+            responses: self.responses,
+            resolver,
+            resolver_cache: Some(self.resolver_cache.unwrap_or((10_000, DEFAULT_RESOLVER_CACHE_TTL))),
+            revocation: self.revocation,
+            provider: self.provider,
+            cookie: self.cookie,
+        }
+    }
+
+    /// How many resolver answers are cached, and for how long. A zero capacity or TTL
+    /// turns the cache off.
+    pub fn resolver_cache(mut self, capacity: u64, ttl: Duration) -> Self {
+        self.resolver_cache = Some((capacity, ttl));
+        self
+    }
+
+    /// Consults `revocation` for every verified token, cache hit or not.
+    pub fn revocation<C2: RevocationCheck>(self, revocation: C2) -> GuardBuilder<R, C2> {
+        GuardBuilder {
+            verifier: self.verifier,
+            mode: self.mode,
+            bearer: self.bearer,
+            responses: self.responses,
+            resolver: self.resolver,
+            resolver_cache: self.resolver_cache,
+            revocation,
+            provider: self.provider,
+            cookie: self.cookie,
+        }
+    }
+
+    /// Also accepts the first-party cookie (Passport's `laravel_token`, attached by
+    /// `FreshApiTokenLayer` (tower-passport-issuer) on the app's web routes)
+    /// when no `Authorization` header came: the app's own JavaScript calls the API with no
+    /// token handling. A bearer token, when sent, is used instead. The cookie's user is
+    /// resolved and checked as a token's would be, and holds every scope. See
+    /// [`cookie`](crate::cookie) for the origin and CSRF checks.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::cookie::FirstPartyCookie;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let cookie = FirstPartyCookie::new(b"a secret of at least thirty-two bytes!")?;
+    /// let guard: GuardLayer = GuardLayer::builder(verifier).first_party_cookie(cookie).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn first_party_cookie(mut self, cookie: FirstPartyCookie) -> Self {
+        self.cookie = Some(cookie);
+        self
+    }
+
+    /// Checks the configuration and builds the layer, erasing the resolver and revocation
+    /// types: the layer is a `GuardLayer<R::User>`. Synchronous, never blocks.
+    ///
+    /// # Errors
+    /// When the realm ([`ConfigErrorKind::Realm`]) or metadata URL
+    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, or the token cap is 0
+    /// ([`ConfigErrorKind::Limit`]).
+    pub fn build(self) -> Result<GuardLayer<R::User>, ConfigError> {
+        for (kind, name, value) in [
+            (ConfigErrorKind::Realm, "realm", Some(&self.responses.realm)),
+            (ConfigErrorKind::Url, "resource_metadata", self.responses.resource_metadata.as_ref()),
+        ] {
+            if let Some(value) = value {
+                let printable = HeaderValue::from_str(value).is_ok() && !value.contains(['"', '\\']);
+                if !printable {
+                    return Err(ConfigError::new(
+                        kind,
+                        format!("the {name} must be printable ASCII without quotes or backslashes"),
+                    ));
+                }
+            }
+        }
+        if let Some(cookie) = &self.cookie {
+            cookie.validate()?;
+        }
+        if self.bearer.max_len == 0 {
+            return Err(ConfigError::new(ConfigErrorKind::Limit, "the token length cap must be positive"));
+        }
+        Ok(self.build_infallible())
+    }
+
+    fn build_infallible(self) -> GuardLayer<R::User> {
+        let cache = self
+            .resolver_cache
+            .filter(|(capacity, ttl)| *capacity > 0 && !ttl.is_zero())
+            .map(|(capacity, ttl)| ResolverCache::new(capacity, ttl));
+        let authorizer: Arc<dyn Authorize<R::User>> = Arc::new(Authorizer {
+            resolver: self.resolver,
+            cache,
+            revocation: self.revocation,
+            provider: self.provider,
+        });
+        GuardLayer {
+            config: Arc::new(GuardConfig {
+                verifier: self.verifier,
+                mode: self.mode,
+                bearer: self.bearer,
+                responses: Arc::new(self.responses),
+                authorizer,
+                cookie: self.cookie,
+            }),
+        }
+    }
+}

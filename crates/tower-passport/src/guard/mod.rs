@@ -1,0 +1,169 @@
+//! The guard: bearer extraction, verification, revocation and principal resolution.
+//!
+//! [`GuardLayer`] wraps a service in a [`Guard`]. For every request the guard
+//! 1. reads the bearer token (`Authorization: Bearer …`, case-insensitive scheme,
+//!    b64token charset, length cap; the `access_token` query parameter only if enabled);
+//! 2. verifies it with the [`Verifier`](crate::Verifier) (or finds it in the verified-token
+//!    cache); a token whose `kid` a remote key set does not know yet waits for the one
+//!    bounded refetch it triggers, so a key rotation fails no request;
+//! 3. asks the [`RevocationCheck`](crate::revocation::RevocationCheck);
+//! 4. checks the client and resolves the user through the [`ResolvePrincipal`] resolver
+//!    (cached);
+//! 5. puts the [`Principal`] into the request extensions and calls the inner service.
+//!
+//! With [`GuardBuilder::first_party_cookie`], a request without a bearer token may
+//! authenticate with the app's first-party cookie instead (steps 3 to 5 then apply to its
+//! user); see [`crate::cookie`].
+//!
+//! Any failure is answered by the guard itself, as RFC 6750 prescribes.
+
+mod authorize;
+mod context;
+pub mod future;
+mod layer;
+mod principal;
+mod resolve;
+
+pub use context::GuardContext;
+pub use layer::{GuardBuilder, GuardLayer, GuardMode, DEFAULT_RESOLVER_CACHE_TTL};
+pub use principal::Principal;
+pub use resolve::{ClientStatus, ResolvePrincipal, TokenOnly};
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::cookie;
+use crate::error::AuthError;
+use crate::keys::Miss;
+use crate::token::extract_bearer;
+
+use future::ResponseFuture;
+use layer::GuardConfig;
+
+/// The guard service. Built by [`GuardLayer`]; see the [module docs](self).
+///
+/// It is generic over the request and response bodies and keeps the inner service's
+/// error type: rejections are `Ok` responses, as axum requires. `U` is the user type of
+/// the [`Principal<U>`] it puts into the request extensions.
+pub struct Guard<S, U = ()> {
+    inner: S,
+    config: Arc<GuardConfig<U>>,
+}
+
+impl<S: Clone, U> Clone for Guard<S, U> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone(), config: self.config.clone() }
+    }
+}
+
+impl<S: fmt::Debug, U> fmt::Debug for Guard<S, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard").field("inner", &self.inner).field("config", &self.config).finish()
+    }
+}
+
+impl<S, U> Guard<S, U> {
+    pub(crate) fn from_config(inner: S, config: Arc<GuardConfig<U>>) -> Self {
+        Self { inner, config }
+    }
+
+    inner_service_accessors! {
+        /// ```
+        /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+        /// use tower::Layer;
+        /// # fn main() -> Result<(), tower_passport::ConfigError> {
+        /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+        /// #     .issuer("https://auth.example.com").audience("api").build()?;
+        /// let mut guard = GuardLayer::new(verifier).layer(41_u32);
+        /// assert_eq!(*guard.get_ref(), 41);
+        /// *guard.get_mut() += 1;
+        /// assert_eq!(guard.into_inner(), 42);
+        /// # Ok(())
+        /// # }
+        /// ```
+    }
+}
+
+impl<S, U, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S, U>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    U: Clone + Send + Sync + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, U>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let config = &self.config;
+        let token = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
+            Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
+            Ok(Some(token)) => token,
+            Ok(None) => {
+                let from_cookie = match &config.cookie {
+                    Some(cookie) => {
+                        cookie::authenticate(cookie, request.method(), request.uri(), request.headers())
+                    }
+                    None => Ok(None),
+                };
+                let authorize = match from_cookie {
+                    Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
+                    Ok(Some(verified)) => config.authorizer.clone().authorize(verified),
+                    Ok(None) if config.mode == GuardMode::Optional => {
+                        request
+                            .extensions_mut()
+                            .insert(GuardContext { token: None, responses: config.responses.clone() });
+                        return ResponseFuture::calling(self.inner.call(request));
+                    }
+                    Ok(None) => {
+                        let responses = config.responses.clone();
+                        return ResponseFuture::rejected(AuthError::missing_token(), responses, &request);
+                    }
+                };
+                return self.authorizing(authorize, request);
+            }
+        };
+        let authorize = match config.verifier.begin(&token) {
+            Ok(verified) => config.authorizer.clone().authorize(verified),
+            Err(Miss::Refused(error)) => {
+                return ResponseFuture::rejected(error, config.responses.clone(), &request)
+            }
+            Err(Miss::Refetching(refetch)) => {
+                // A new `kid`: wait for the refetch it triggered (bounded), then verify again.
+                let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
+                let token = token.into_owned();
+                Box::pin(async move {
+                    refetch.wait().await;
+                    let verified = verifier.after_refetch(&token)?;
+                    authorizer.authorize(verified).await
+                })
+            }
+        };
+        self.authorizing(authorize, request)
+    }
+}
+
+impl<S: Clone, U> Guard<S, U> {
+    /// Waits for `authorize`, then calls the inner service that was polled ready, leaving
+    /// a fresh clone behind.
+    fn authorizing<ReqBody>(
+        &mut self,
+        authorize: authorize::AuthorizeFuture<U>,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::authorizing(authorize, inner, request, self.config.responses.clone())
+    }
+}

@@ -1,0 +1,107 @@
+//! # tower-passport
+//!
+//! What Laravel Passport gives Laravel apps, for the tower ecosystem: bearer-token
+//! guard layers that verify JWT access tokens (RFC 9068), resolve the user or the
+//! client behind each token, and enforce Passport's two scope checks, all-of
+//! (`scopes`) and any-of (`scope`). Every failure answers exactly as RFC 6750 says.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_passport::{GuardLayer, KeySet, RequireLayer, Verifier, VerifyingKey, Algorithm};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(
+//!     Algorithm::HS256,
+//!     b"a-shared-secret-of-at-least-32-bytes!!",
+//! )?);
+//! let verifier = Verifier::builder(keys)
+//!     .issuer("https://auth.example.com")
+//!     .audience("orders-api")
+//!     .build()?;
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(GuardLayer::new(verifier))
+//!     .layer(RequireLayer::all_scopes(["place-orders"]))
+//!     .service_fn(|_req: Request<Full<Bytes>>| async {
+//!         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("ok"))))
+//!     });
+//!
+//! // No token: a bare challenge, as RFC 6750 §3.1 asks.
+//! let response = service.oneshot(Request::new(Full::new(Bytes::new()))).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Modules
+//! The layout mirrors the request path: [`token`] (bearer extraction, claims,
+//! scopes) → [`keys`] (verifying keys bound to one algorithm) → [`verify`]
+//! (the [`Verifier`] and its verified-token cache) → [`guard`] (the
+//! [`GuardLayer`], principal resolution) → [`scope`] (the [`RequireLayer`] checks) →
+//! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
+//! issuer meet: the revocation check, invalidation of every cache, and the buses that
+//! carry revocations between nodes.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// `get_ref`, `get_mut` and `into_inner` for a service that wraps `inner: S`, as
+/// tower-http's `define_inner_service_accessors!`. The attributes given (a doc example)
+/// go on `get_ref`.
+macro_rules! inner_service_accessors {
+    ($(#[$attr:meta])*) => {
+        /// The inner service.
+        $(#[$attr])*
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The inner service, mutably.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Consumes this service, returning the inner one.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
+pub mod body;
+pub mod clock;
+pub mod cookie;
+pub mod error;
+pub mod guard;
+pub mod keys;
+pub mod revocation;
+pub mod scope;
+mod telemetry;
+pub mod token;
+pub mod verify;
+
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+// The names a resource server needs, at the root; everything else at its module's path.
+pub use error::{AuthError, BackendError, ConfigError};
+pub use guard::{GuardLayer, Principal, ResolvePrincipal};
+#[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+pub use keys::RemoteKeySet;
+pub use keys::{Algorithm, KeySet, VerifyingKey};
+pub use revocation::RevocationCheck;
+pub use scope::RequireLayer;
+pub use token::{Scopes, VerifiedToken};
+pub use verify::Verifier;

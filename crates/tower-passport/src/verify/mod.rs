@@ -1,0 +1,376 @@
+//! The [`Verifier`]: signature, `typ`, time, issuer and audience checks, in front of a
+//! verified-token cache.
+
+mod builder;
+mod cache;
+mod claims_check;
+mod client_rule;
+mod issuers;
+mod jws;
+
+pub use builder::{TypPolicy, VerifierBuilder};
+pub use client_rule::ClientTokenRule;
+pub use issuers::TrustedIssuer;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::error::{AuthError, Reason};
+use crate::keys::unknown_kid::UnknownKidLog;
+use crate::keys::{KeySource, Lookup, Miss};
+use crate::revocation::Invalidate;
+use crate::token::VerifiedToken;
+
+use cache::{Cached, VerifiedCache};
+use claims_check::{ClaimsPolicy, Payload};
+use issuers::IssuerPolicy;
+
+/// Verifies JWT access tokens against a key set and a claims policy. Cheap to clone.
+///
+/// A token passes when its signature verifies under the key its `kid` names (bound to the
+/// token's `alg`), its `typ` fits the [`TypPolicy`], `exp` has not passed, `nbf`/`iat` are
+/// not in the future (each with the leeway), `iss` is the configured issuer and `aud`
+/// contains a configured audience.
+///
+/// A token carrying a `cnf` claim (bound to a key: DPoP, mutual TLS) is refused
+/// ([`Reason::KeyBoundToken`]): no proof of possession is checked here, so it is never
+/// accepted as a plain bearer token. `alg` may be `Ed25519` or `EdDSA` for an Ed25519
+/// key (RFC 9864). Whether a token is a client's own or a user's follows the issuer's
+/// [`ClientTokenRule`].
+///
+/// A verified-token cache (on by default) remembers tokens that passed, keyed on the
+/// whole token string, for no longer than the token's remaining lifetime. A hit still
+/// checks expiry, and is verified again when its key source has withdrawn a key since
+/// (a remote set refreshed without it, a signer's retired key).
+///
+/// A token refused because its `kid` names no key its issuer's key source holds (a
+/// resource server given the wrong key, or an issuer that rotated to a key it was never
+/// given) is logged at `warn`, once per `kid` per minute, with the `kid` and the key ids
+/// that are known; a flood of random `kid`s gets one summary line a minute.
+///
+/// A verifier may trust several issuers ([`VerifierBuilder::trust`], [`TrustedIssuer`]),
+/// each with its own [`KeySource`], audiences and `typ` policy. A token is routed by its
+/// `iss` claim, read before the signature is checked, to exactly one issuer's keys; its
+/// claims are trusted only once the signature verifies under them. A verifier with a
+/// single issuer checks `iss` with the other claims, after the signature.
+///
+/// ```
+/// use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey, error::Reason};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+/// let verifier = Verifier::builder(keys)
+///     .issuer("https://auth.example.com")
+///     .audience("orders-api")
+///     .build()?;
+/// let error = verifier.verify("not.a.jwt").unwrap_err();
+/// assert_eq!(error.reason(), Reason::MalformedHeaderParameters);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Never empty.
+    issuers: Box<[IssuerPolicy]>,
+    policy: ClaimsPolicy,
+    clock: Arc<dyn Clock>,
+    cache: Option<VerifiedCache>,
+    /// The rate-limited `warn` line for tokens whose `kid` names no known key.
+    unknown_kids: UnknownKidLog,
+}
+
+impl Verifier {
+    /// Starts a verifier over `keys`: a [`KeySet`](crate::KeySet) or (feature `jwks`) a
+    /// `RemoteKeySet`. The issuer and at least one audience are required.
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// assert!(Verifier::builder(keys.clone()).issuer("https://auth.example.com").audience("api").build().is_ok());
+    /// assert!(Verifier::builder(keys).audience("api").build().is_err()); // no issuer
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(keys: impl Into<KeySource>) -> VerifierBuilder {
+        VerifierBuilder::new(keys.into())
+    }
+
+    /// Starts a verifier that trusts `issuer`; add more with [`VerifierBuilder::trust`].
+    ///
+    /// ```
+    /// use tower_passport::{Algorithm, KeySet, verify::TrustedIssuer, Verifier, VerifyingKey, error::Reason};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::trusting(TrustedIssuer::new("https://auth.example.com", keys).audience("api"))
+    ///     .build()?;
+    /// assert_eq!(verifier.verify("not.a.jwt").unwrap_err().reason(), Reason::MalformedHeaderParameters);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn trusting(issuer: TrustedIssuer) -> VerifierBuilder {
+        VerifierBuilder::trusting(issuer)
+    }
+
+    /// Verifies `token` (the compact JWS, without the `Bearer ` prefix). Never waits: a
+    /// token whose `kid` a remote key set does not know yet is refused at once
+    /// ([`Reason::UnknownKid`]), while the set refetches. The guard uses
+    /// [`verify_async`](Self::verify_async), which waits for that refetch.
+    ///
+    /// # Errors
+    /// An `invalid_token` [`AuthError`] whose [`reason`](AuthError::reason) says why.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        self.attempt(token, Lookup::NoWait).map_err(Miss::into_error)
+    }
+
+    /// Verifies `token` as [`verify`](Self::verify) does, except that a token whose `kid`
+    /// a remote key set does not know yet waits for the one refetch it triggers (or
+    /// joins), bounded by
+    /// [`unknown_kid_wait`](crate::keys::RemoteKeySetBuilder::unknown_kid_wait), and is
+    /// then verified against the refetched set: a key rotation at the identity provider
+    /// fails no request. It needs the tokio runtime only when it waits.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey, error::Reason};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+    /// let error = verifier.verify_async("not.a.jwt").await.unwrap_err();
+    /// assert_eq!(error.reason(), Reason::MalformedHeaderParameters);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify).
+    pub async fn verify_async(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        match self.begin(token) {
+            Err(Miss::Refetching(wait)) => {
+                wait.wait().await;
+                self.after_refetch(token)
+            }
+            other => other.map_err(Miss::into_error),
+        }
+    }
+
+    /// The first attempt of a caller that waits: `Miss::Refetching` says what for; then
+    /// [`after_refetch`](Self::after_refetch).
+    pub(crate) fn begin(&self, token: &str) -> Result<VerifiedToken, Miss> {
+        self.attempt(token, Lookup::MayWait)
+    }
+
+    /// The attempt after waiting for the refetch: an unknown `kid` is refused at once,
+    /// without asking for another fetch or counting another miss.
+    pub(crate) fn after_refetch(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        self.attempt(token, Lookup::AfterRefetch).map_err(Miss::into_error)
+    }
+
+    fn attempt(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
+        let now = self.inner.clock.now();
+        let Some(cache) = &self.inner.cache else {
+            return self.timed_check(token, now, lookup).map(|cached| cached.token);
+        };
+        let stale = match cache.get(token) {
+            Some(hit) if self.current(&hit) => {
+                crate::telemetry::verified_cache(true);
+                self.inner.policy.check_expiry(hit.token.expires_at(), now)?;
+                return Ok(hit.token);
+            }
+            hit => hit.is_some(),
+        };
+        crate::telemetry::verified_cache(false);
+        match self.timed_check(token, now, lookup) {
+            Ok(cached) => {
+                let verified = cached.token.clone();
+                cache.insert(token, cached);
+                Ok(verified)
+            }
+            Err(miss) => {
+                if stale {
+                    // Verified under a key since withdrawn, and refused now.
+                    cache.remove(token);
+                }
+                Err(miss)
+            }
+        }
+    }
+
+    /// [`check`](Self::check), timed into `passport_verify_cold_seconds` with `metrics`.
+    #[inline]
+    fn timed_check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let checked = self.check(token, now, lookup);
+        #[cfg(feature = "metrics")]
+        crate::telemetry::cold_verify(started.elapsed().as_secs_f64());
+        checked
+    }
+
+    /// Whether a cache entry was verified under keys that have withdrawn none since.
+    #[inline]
+    fn current(&self, hit: &Cached) -> bool {
+        self.inner.issuers.get(hit.issuer).is_some_and(|trusted| trusted.keys.epoch() == hit.epoch)
+    }
+
+    /// Verifies `token` at `now` without consulting or filling the cache, for the crate's
+    /// own checks that must not touch it. A verifier built with
+    /// [`no_cache`](VerifierBuilder::no_cache) does the same through
+    /// [`verify`](Self::verify).
+    pub fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
+        self.check(token, now, Lookup::NoWait).map(|cached| cached.token).map_err(Miss::into_error)
+    }
+
+    fn check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
+        let parts = jws::split(token)?;
+        let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
+        let header_bytes = jws::decode_with(parts.header, &mut header_buffer, &mut header_spill)
+            .map_err(|_| AuthError::invalid_token(Reason::MalformedHeaderParameters))?;
+        let header = jws::Header::parse(header_bytes)?;
+        // The claims are decoded and parsed once, here, but trusted only after the
+        // signature verifies; a payload error is reported in its old place, after it.
+        let raw = jws::decode_payload(parts.payload);
+        let payload = raw.as_deref().map_err(Clone::clone).and_then(Payload::parse);
+        let (issuer, trusted) = self.route(&payload)?;
+        trusted.check_type(header.typ.as_deref())?;
+        let algorithm = header.algorithm()?;
+        // Read before the key: a withdrawal published after this makes the entry stale.
+        let epoch = trusted.keys.epoch();
+        trusted
+            .keys
+            .with_key(header.kid.as_deref(), algorithm, lookup, |key| {
+                // Room for RSA-4096 and every EC/EdDSA/HMAC signature; longer ones spill.
+                let (mut buffer, mut spill) = ([0u8; 512], Vec::new());
+                let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
+                if key.verify(parts.signing_input.as_bytes(), signature) {
+                    Ok(())
+                } else {
+                    Err(AuthError::invalid_token(Reason::BadSignature))
+                }
+            })
+            .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid.as_deref()))?;
+        let build = self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)?;
+        // The claims no longer borrow the payload: it moves into the token as its raw claims.
+        Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })
+    }
+
+    /// Logs a refusal for an unknown `kid` (rate-limited, at `warn`): the refusal path only.
+    #[cold]
+    fn note_unknown_kid(&self, miss: Miss, trusted: &IssuerPolicy, kid: Option<&str>) -> Miss {
+        if let (Miss::Refused(error), Some(kid)) = (&miss, kid) {
+            if error.reason() == Reason::UnknownKid {
+                self.inner.unknown_kids.refused(&trusted.issuer, kid, || trusted.keys.known_kids());
+            }
+        }
+        miss
+    }
+
+    /// The issuer whose keys verify this token, with its position: the only one, or the
+    /// one its unverified `iss` names (the Laravel Passport one when it has none). Never a
+    /// trial of several.
+    fn route(&self, payload: &Result<Payload<'_>, AuthError>) -> Result<(usize, &IssuerPolicy), AuthError> {
+        match &*self.inner.issuers {
+            // One issuer: `iss` is checked with the other claims, after the signature.
+            [only] => Ok((0, only)),
+            issuers => {
+                let iss = payload.as_ref().map_err(Clone::clone)?.unverified_issuer();
+                let named = |trusted: &&IssuerPolicy| match iss {
+                    Some(iss) => *trusted.issuer == *iss,
+                    None => trusted.laravel_passport,
+                };
+                issuers
+                    .iter()
+                    .enumerate()
+                    .find(|(_, trusted)| named(trusted))
+                    .ok_or(AuthError::invalid_token(Reason::WrongIssuer))
+            }
+        }
+    }
+
+    /// Fetches every remote key set this verifier reads, now, and starts their background
+    /// refresh: the explicit start-up step for [`RemoteKeySet`](crate::RemoteKeySet)s.
+    /// Static key sets need nothing.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+    /// let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+    /// verifier.warm_up().await?; // nothing remote: done at once
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The first remote set whose fetch fails, with why. The sets keep retrying in the
+    /// background either way.
+    #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
+    pub async fn warm_up(&self) -> Result<(), crate::BackendError> {
+        for trusted in self.inner.issuers.iter() {
+            if let KeySource::Remote(remote) = &trusted.keys {
+                remote.warm_up().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the verified tokens with this `jti` from the cache (a revocation announced by
+    /// another node, for instance).
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap()))
+    /// #     .issuer("i").audience("a").build().unwrap();
+    /// verifier.invalidate_jti("3f6c1b2a");
+    /// verifier.invalidate_everything();
+    /// verifier.invalidate("eyJ...");
+    /// ```
+    pub fn invalidate_jti(&self, jti: &str) {
+        if let Some(cache) = &self.inner.cache {
+            cache.remove_jti(jti);
+        }
+    }
+
+    /// Empties the verified-token cache.
+    pub fn invalidate_everything(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.clear();
+        }
+    }
+
+    /// Drops a token from the verified-token cache (for example when it is revoked).
+    pub fn invalidate(&self, token: &str) {
+        if let Some(cache) = &self.inner.cache {
+            cache.remove(token);
+        }
+    }
+}
+
+/// The verified-token cache as a target of [`LocalCaches`](crate::revocation::LocalCaches).
+/// It holds nothing per client: a client invalidation leaves it as it is.
+impl Invalidate for Verifier {
+    fn invalidate_jti(&self, jti: &str) {
+        Verifier::invalidate_jti(self, jti);
+    }
+
+    fn invalidate_client(&self, _client_id: &str) {}
+
+    fn invalidate_everything(&self) {
+        Verifier::invalidate_everything(self);
+    }
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuers", &self.inner.issuers)
+            .field("policy", &self.inner.policy)
+            .field("cache", &self.inner.cache.is_some())
+            .finish()
+    }
+}
