@@ -19,9 +19,9 @@ use tower_passport::{
     Verifier,
 };
 
-#[path = "../tests/jwks_server/mod.rs"]
+#[path = "../../integration/tests/jwks_server/mod.rs"]
 mod jwks_server;
-#[path = "../tests/support/mod.rs"]
+#[path = "../../integration/tests/support/mod.rs"]
 mod support;
 
 const ALGORITHMS: [Algorithm; 3] = [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA];

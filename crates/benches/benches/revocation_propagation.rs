@@ -10,7 +10,7 @@
 //! Latency percentiles are what this measures, so it is a plain program rather than a
 //! criterion bench (criterion reports means of repeated work, not tails).
 
-#[path = "../tests/support/nodes.rs"]
+#[path = "../../integration/tests/support/nodes.rs"]
 mod nodes;
 
 use std::time::Duration;

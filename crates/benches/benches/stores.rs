@@ -19,8 +19,13 @@ use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
 use tower_passport_issuer::{AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport_issuer::store::{AnyStore, GrantType, PostgresStore, RedisStore, Store};
+use tower_passport::revocation::LocalCaches;
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_issuer::store::{GrantType, Store};
+use tower_passport_cli::AnyStore;
+use tower_passport_sql::PostgresStore;
+use tower_passport_redis::RedisStore;
 use tower_passport::GuardLayer;
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -28,7 +28,7 @@ use serde_json::json;
 use tower::{service_fn, Layer, Service};
 use tower_passport::{clock::ManualClock, Algorithm, GuardLayer, KeySet, Verifier};
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../../integration/tests/support/mod.rs"]
 mod support;
 
 /// The algorithms compared, one criterion group each.

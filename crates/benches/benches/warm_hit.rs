@@ -29,7 +29,7 @@ use http_body_util::Empty;
 use tower::{service_fn, Service, ServiceBuilder};
 use tower_passport::{clock::ManualClock, Algorithm, GuardLayer, KeySet, RequireLayer, Verifier};
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../../integration/tests/support/mod.rs"]
 mod support;
 
 /// The request body every service here takes.

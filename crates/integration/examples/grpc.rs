@@ -33,7 +33,7 @@
 //! service builds its [`Verifier`] from its authorization server's keys, as
 //! `examples/resource_server.rs` does, and nothing else changes.
 
-#[path = "demo/exit.rs"]
+#[path = "../../quickstart/src/demo/exit.rs"]
 mod exit;
 
 use std::convert::Infallible;

@@ -108,7 +108,7 @@ fn code<T: std::fmt::Debug>(result: Result<T, OAuthError>) -> OAuthErrorCode {
     result.expect_err("an OAuth error").code()
 }
 
-fn drain(events: &mut broadcast::Receiver<IssuerEvent>) -> Vec<IssuerEvent> {
+fn drain(events: &mut tower_passport_issuer::IssuerEvents) -> Vec<IssuerEvent> {
     std::iter::from_fn(|| events.try_recv().ok()).collect()
 }
 

@@ -21,7 +21,9 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
 use tower_passport_issuer::endpoint::{SignIn, SignInRequest};
 use tower_passport_issuer::{ClientRegistration, Issuer};
-use tower_passport_issuer::store::{AnyStore, CodeStore, GrantType, RevocationStore, SqliteStore, Store};
+use tower_passport_issuer::store::{CodeStore, GrantType, RevocationStore, Store};
+use tower_passport_cli::AnyStore;
+use tower_passport_sql::SqliteStore;
 use tower_passport::{BackendError, GuardLayer, Principal};
 
 /// The fake session: the signed-in user's id, in a header.

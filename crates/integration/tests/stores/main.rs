@@ -1,5 +1,15 @@
 //! The stores tests, one binary (each module was its own test binary before the workspace split).
 
+#[macro_use]
+#[path = "../conformance/mod.rs"]
+mod conformance;
+#[macro_use]
+#[path = "../code_conformance/mod.rs"]
+mod code_conformance;
+#[macro_use]
+#[path = "../failure_conformance/mod.rs"]
+mod failure_conformance;
+
 mod authorization_code_stores;
 mod multinode;
 mod outage_postgres;

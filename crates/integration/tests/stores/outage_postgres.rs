@@ -18,7 +18,8 @@ use proxy::Proxy;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode, ScopeRegistry};
-use tower_passport_issuer::store::{GrantType, PostgresStore};
+use tower_passport_issuer::store::GrantType;
+use tower_passport_sql::PostgresStore;
 use tower_passport::{guard::TokenOnly, GuardLayer};
 
 async fn status<U: Clone + Send + Sync + 'static>(guard: &GuardLayer<U>, token: &str) -> StatusCode {

@@ -2,21 +2,16 @@
 //! in its own schema; migrations; and a killed connection mid-traffic.
 
 #[macro_use]
-#[path = "../conformance/mod.rs"]
-mod conformance;
 #[macro_use]
-#[path = "../code_conformance/mod.rs"]
-mod code_conformance;
 #[macro_use]
-#[path = "../failure_conformance/mod.rs"]
-mod failure_conformance;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use conformance::T0;
+use crate::conformance::T0;
 use sqlx::postgres::PgConnectOptions;
-use tower_passport_issuer::store::{PostgresStore, RevocationStore, TokenStore};
+use tower_passport_issuer::store::{RevocationStore, TokenStore};
+use tower_passport_sql::PostgresStore;
 
 /// A store in a fresh schema, or `None` (with the reason printed) without a server.
 async fn fresh() -> Option<PostgresStore> {
@@ -54,7 +49,7 @@ async fn schema_for_this_case(url: &str) -> String {
             let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&pool).await;
         }
     }
-    let schema = conformance::unique("tp").replace('-', "_");
+    let schema = crate::conformance::unique("tp").replace('-', "_");
     let schema = format!("tp_{pid}_{}", schema.rsplit('_').next().unwrap_or("0"));
     sqlx::query(&format!("CREATE SCHEMA \"{schema}\"")).execute(&pool).await.expect("create schema");
     pool.close().await;
@@ -71,13 +66,13 @@ async fn two_throttles_on_one_database_share_their_counts() {
     let Some(node_a) = fresh().await else { return };
     let options = (*node_a.pool().connect_options()).clone();
     let node_b = PostgresStore::connect_with_options(options, "passport_").expect("second node");
-    failure_conformance::two_nodes_share_one_count(node_a, node_b).await;
+    crate::failure_conformance::two_nodes_share_one_count(node_a, node_b).await;
 }
 
 #[tokio::test]
 async fn a_purge_removes_codes_a_day_past_their_expiry() {
     let Some(store) = fresh().await else { return };
-    code_conformance::a_purge_removes_codes_a_day_past_their_expiry(store).await;
+    crate::code_conformance::a_purge_removes_codes_a_day_past_their_expiry(store).await;
 }
 
 #[tokio::test]
@@ -129,8 +124,8 @@ async fn killed_connections_give_errors_not_wrong_answers_and_recover() {
     let mut acknowledged = Vec::new();
     let mut kills = 0;
     for round in 0..30u64 {
-        let jti = conformance::unique("kill");
-        let _ = store.put_access_token(conformance::access(&jti, None, T0, 3600)).await;
+        let jti = crate::conformance::unique("kill");
+        let _ = store.put_access_token(crate::conformance::access(&jti, None, T0, 3600)).await;
         if round % 10 == 5 {
             kills += kill_connections(&name).await;
         }
@@ -170,13 +165,13 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_onc
     let mut failures = Vec::new();
     let mut schema_problems = Vec::new();
     for round in 0..ROUNDS {
-        let database = conformance::unique("passport_race").replace('-', "_");
+        let database = crate::conformance::unique("passport_race").replace('-', "_");
         sqlx::query(&format!("CREATE DATABASE \"{database}\""))
             .execute(&admin)
             .await
             .expect("create database");
         let options: PgConnectOptions = url.parse::<PgConnectOptions>().expect("url").database(&database);
-        let (up, failed) = conformance::start_together(NODES, || {
+        let (up, failed) = crate::conformance::start_together(NODES, || {
             let options = options.clone();
             async move {
                 let store =

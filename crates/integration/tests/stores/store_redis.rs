@@ -7,14 +7,8 @@
 //! `QUIET` exclusively: no other test of this file runs meanwhile.
 
 #[macro_use]
-#[path = "../conformance/mod.rs"]
-mod conformance;
 #[macro_use]
-#[path = "../code_conformance/mod.rs"]
-mod code_conformance;
 #[macro_use]
-#[path = "../failure_conformance/mod.rs"]
-mod failure_conformance;
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
@@ -26,12 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ::redis::aio::MultiplexedConnection;
-use conformance::{access, refresh, rotation, unique, T0};
+use crate::conformance::{access, refresh, rotation, unique, T0};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use tower_passport_issuer::store::{
-    AccessTokenRecord, ClientStore, CodeRedemption, CodeStore, FamilyRecord, Purge, PurgeStore, RedisStore,
-    RefreshTokenRecord, RevocationStore, RotationOutcome, SecretHash, SettingsStore, StoreError, TokenStore,
-};
+use tower_passport_issuer::store::{AccessTokenRecord, ClientStore, CodeRedemption, CodeStore, FamilyRecord, Purge, PurgeStore, RefreshTokenRecord, RevocationStore, RotationOutcome, SecretHash, SettingsStore, StoreError, TokenStore};
+use tower_passport_redis::RedisStore;
 
 /// Shared by every ordinary test, held exclusively by the tests that kill connections.
 static QUIET: RwLock<()> = RwLock::const_new(());
@@ -137,7 +129,7 @@ async fn two_throttles_on_one_server_share_their_counts() {
     let Some(fixture) = make().await else { return };
     let Some(url) = url() else { return };
     let node_b = connect(&url, fixture.store.prefix()).await;
-    failure_conformance::two_nodes_share_one_count(fixture.store.clone(), node_b).await;
+    crate::failure_conformance::two_nodes_share_one_count(fixture.store.clone(), node_b).await;
 }
 
 /// The other tests use a `TestStore` as the store it holds.
@@ -202,7 +194,7 @@ async fn eventually<T, F: Future<Output = Result<T, StoreError>>>(mut op: impl F
     panic!("the store did not recover: {last:?}");
 }
 
-/// A new family issued at `now`, as `conformance::start` makes them: the family, its first
+/// A new family issued at `now`, as `crate::conformance::start` makes them: the family, its first
 /// refresh token (`<family>-r0`, secret `<family>-s0`, 30 days) and access token
 /// (`<family>-a0`, an hour).
 fn new_family(now: u64) -> (FamilyRecord, RefreshTokenRecord, AccessTokenRecord) {
@@ -222,7 +214,7 @@ fn new_family(now: u64) -> (FamilyRecord, RefreshTokenRecord, AccessTokenRecord)
     (record, first, access)
 }
 
-/// Starts a family like `conformance::start`, but reports a failure instead of panicking.
+/// Starts a family like `crate::conformance::start`, but reports a failure instead of panicking.
 async fn try_start(store: &RedisStore) -> Result<String, StoreError> {
     let (family, first, access) = new_family(T0);
     let id = family.id.clone();
@@ -566,13 +558,13 @@ async fn a_codes_key_is_its_hash_and_expires_a_day_after_the_code() {
     let Some(url) = url() else { return };
     let mut admin = plain(&url).await;
     let now = server_now(&mut admin).await;
-    let day = code_conformance::KEPT_AFTER_EXPIRY;
+    let day = crate::code_conformance::KEPT_AFTER_EXPIRY;
     let secret = unique("code");
     let hash = SecretHash::of(secret.as_bytes());
     let code = tower_passport_issuer::store::AuthorizationCodeRecord {
         issued_at: now,
         expires_at: now + 600,
-        ..code_conformance::code(&secret, "client")
+        ..crate::code_conformance::code(&secret, "client")
     };
     store.put_code(code).await.expect("put");
     let keys = store._cleanup.keys().expect("SCAN");
@@ -586,7 +578,7 @@ async fn a_codes_key_is_its_hash_and_expires_a_day_after_the_code() {
     let old = tower_passport_issuer::store::AuthorizationCodeRecord {
         issued_at: now - 3 * day,
         expires_at: now - 3 * day + 600,
-        ..code_conformance::code(&late, "client")
+        ..crate::code_conformance::code(&late, "client")
     };
     store.put_code(old).await.expect("put");
     let key = format!("{}code:{}", store.store.prefix(), SecretHash::of(late.as_bytes()).to_hex());
@@ -603,7 +595,7 @@ async fn everything_lives_under_the_prefix() {
     pat.personal = true;
     store.put_access_token(pat).await.expect("put");
     store.put_setting_if_absent(&unique("setting"), "v").await.expect("setting");
-    store.put_client(conformance::client(&unique("client"))).await.expect("client");
+    store.put_client(crate::conformance::client(&unique("client"))).await.expect("client");
     let keys = store._cleanup.keys().expect("SCAN");
     let kinds: HashSet<&str> = keys
         .iter()

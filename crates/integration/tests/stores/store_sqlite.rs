@@ -2,25 +2,18 @@
 //! persistence across a restart.
 
 #[macro_use]
-#[path = "../conformance/mod.rs"]
-mod conformance;
 #[macro_use]
-#[path = "../code_conformance/mod.rs"]
-mod code_conformance;
 #[macro_use]
-#[path = "../failure_conformance/mod.rs"]
-mod failure_conformance;
 
 use std::path::PathBuf;
 
-use conformance::{start, T0};
-use tower_passport_issuer::store::{
-    AnyStore, ClientStore, CodeRedemption, CodeStore, RevocationStore, RotationOutcome, SecretHash,
-    SettingsStore, SqliteStore, TokenStore,
-};
+use crate::conformance::{start, T0};
+use tower_passport_issuer::store::{ClientStore, CodeRedemption, CodeStore, RevocationStore, RotationOutcome, SecretHash, SettingsStore, TokenStore};
+use tower_passport_cli::AnyStore;
+use tower_passport_sql::SqliteStore;
 
 fn temp_db() -> PathBuf {
-    std::env::temp_dir().join(format!("{}.db", conformance::unique("tower-passport-test")))
+    std::env::temp_dir().join(format!("{}.db", crate::conformance::unique("tower-passport-test")))
 }
 
 async fn fresh() -> Option<SqliteStore> {
@@ -41,19 +34,19 @@ code_conformance_suite!(
 
 #[tokio::test]
 async fn a_purge_removes_codes_a_day_past_their_expiry() {
-    code_conformance::a_purge_removes_codes_a_day_past_their_expiry(fresh().await.expect("store")).await;
+    crate::code_conformance::a_purge_removes_codes_a_day_past_their_expiry(fresh().await.expect("store")).await;
 }
 
 #[tokio::test]
 async fn a_used_code_survives_a_restart_and_its_reuse_is_still_caught() {
     let path = temp_db();
     let url = format!("sqlite://{}", path.display());
-    let secret = conformance::unique("code");
+    let secret = crate::conformance::unique("code");
     let hash = SecretHash::of(secret.as_bytes());
     {
         let store = SqliteStore::connect(&url).await.expect("open");
         store.migrate().await.expect("migrate");
-        store.put_code(code_conformance::code(&secret, "client")).await.expect("put");
+        store.put_code(crate::code_conformance::code(&secret, "client")).await.expect("put");
         assert!(matches!(store.take_code(&hash, T0 + 1).await.expect("take"), CodeRedemption::Fresh(_)));
         store.close().await;
     }
@@ -83,9 +76,9 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     {
         let store = SqliteStore::connect(&url).await.expect("open");
         store.migrate().await.expect("migrate");
-        store.put_client(conformance::client("restart-client")).await.expect("client");
+        store.put_client(crate::conformance::client("restart-client")).await.expect("client");
         family = start(&store).await;
-        store.put_access_token(conformance::access("restart-jti", None, T0, 3600)).await.expect("access");
+        store.put_access_token(crate::conformance::access("restart-jti", None, T0, 3600)).await.expect("access");
         store.revoke_access_token("restart-jti", T0 + 1).await.expect("revoke");
         store.put_setting_if_absent("signing_key", "pem").await.expect("setting");
         store.close().await;
@@ -94,7 +87,7 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
     reopened.migrate().await.expect("migrate again");
     assert_eq!(
         reopened.client("restart-client").await.expect("client"),
-        Some(conformance::client("restart-client"))
+        Some(crate::conformance::client("restart-client"))
     );
     assert!(reopened.family(&family).await.expect("family").is_some());
     assert!(reopened.refresh_token(&format!("{family}-r0")).await.expect("refresh").is_some());
@@ -110,7 +103,7 @@ async fn a_custom_table_prefix_keeps_deployments_apart() {
     let green = SqliteStore::connect_with_prefix(&url, "green_").await.expect("green");
     blue.migrate().await.expect("blue migrate");
     green.migrate().await.expect("green migrate");
-    blue.put_client(conformance::client("only-blue")).await.expect("client");
+    blue.put_client(crate::conformance::client("only-blue")).await.expect("client");
     assert!(blue.client("only-blue").await.expect("blue").is_some());
     assert!(green.client("only-blue").await.expect("green").is_none());
     assert!(SqliteStore::connect_with_prefix(&url, "bad; drop table x").await.is_err());
@@ -147,7 +140,7 @@ async fn a_database_from_before_redirect_uris_upgrades_and_keeps_its_clients() {
     let url = format!("sqlite://{}", temp_db().display());
     // The schema as migration 1 left it, with a client in it.
     let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc")).await.expect("raw pool");
-    let initial = include_str!("../../src/store/sql/migrations/0001_initial.sql").replace("{p}", "old_");
+    let initial = include_str!("../../../tower-passport-sql/src/migrations/0001_initial.sql").replace("{p}", "old_");
     for statement in initial.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         sqlx::query(statement).execute(&pool).await.expect("migration 1");
     }
@@ -187,7 +180,7 @@ async fn nodes_started_together_on_an_empty_database_all_come_up_and_migrate_onc
     for round in 0..ROUNDS {
         let path = temp_db();
         let url = format!("sqlite://{}", path.display());
-        let (up, failed) = conformance::start_together(NODES, || {
+        let (up, failed) = crate::conformance::start_together(NODES, || {
             let url = url.clone();
             async move {
                 let store = SqliteStore::connect(&url).await.map_err(|e| format!("connect: {e}"))?;
@@ -237,7 +230,7 @@ async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second(
     for _ in 0..2 {
         let family = start(&store).await;
         store
-            .rotate(conformance::racing_at_millis(&family, 0, 1, used_at_second + 900))
+            .rotate(crate::conformance::racing_at_millis(&family, 0, 1, used_at_second + 900))
             .await
             .expect("rotate");
         // As an older version wrote it: seconds only.
@@ -251,10 +244,10 @@ async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second(
         families.push(family);
     }
     // 0.8 s into the window (from the start of the second): a lost race.
-    let inside = store.rotate(conformance::racing_at_millis(&families[0], 0, 2, used_at_second + 800)).await;
+    let inside = store.rotate(crate::conformance::racing_at_millis(&families[0], 0, 2, used_at_second + 800)).await;
     assert_eq!(inside.expect("rotate"), RotationOutcome::AlreadyRotated);
     // 1.5 s from the start of the second, though only 0.6 s from the real use: reuse.
-    let past = store.rotate(conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
+    let past = store.rotate(crate::conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
     assert!(matches!(past.expect("rotate"), RotationOutcome::ReuseDetected { .. }));
     raw.close().await;
 }

@@ -15,8 +15,11 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport_issuer::{
     AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers,
 };
-use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport_issuer::store::{GrantType, PostgresStore};
+use tower_passport::revocation::{BusHandle, LocalCaches};
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_issuer::store::GrantType;
+use tower_passport_sql::PostgresStore;
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 
 pub struct Node {

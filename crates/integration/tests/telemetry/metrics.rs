@@ -23,7 +23,10 @@ use jwks_server::{jwks, JwksServer, Reply};
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus, RevocationList};
+use tower_passport::revocation::LocalCaches;
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_issuer::RevocationList;
 use tower_passport_issuer::store::MemoryStore;
 use tower_passport_issuer::testing::TestIssuer;
 use tower_passport::{

@@ -33,8 +33,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_passport::error::Reason;
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey};
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
-use tower_passport_issuer::store::{AnyStore, MemoryStore};
+use tower_passport::revocation::LocalCaches;
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_issuer::store::MemoryStore;
+use tower_passport_cli::AnyStore;
 use tower_passport::Algorithm;
 
 const CLIENT: &str = "9c1b7f3e-5d2a-4e8b-a1f0-3c6d2e9b8a71";

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 
 use tower_passport::guard::DEFAULT_RESOLVER_CACHE_TTL;
 use tower_passport_issuer::{ClientRegistration, Issuer, SigningKey};
-use tower_passport::revocation::{Invalidate, LocalCaches, PgRevocationBus, DEFAULT_NOT_REVOKED_TTL};
-use tower_passport_issuer::store::{AnyStore, ClientStore, GrantType, RevocationStore, SettingsStore};
+use tower_passport::revocation::{Invalidate, LocalCaches};
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_issuer::DEFAULT_NOT_REVOKED_TTL;
+use tower_passport_issuer::store::{ClientStore, GrantType, RevocationStore, SettingsStore};
+use tower_passport_cli::AnyStore;
 use tower_passport::Algorithm;
 
 const BIN: &str = env!("CARGO_BIN_EXE_passport");
