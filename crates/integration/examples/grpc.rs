@@ -5,7 +5,7 @@
 //! `www-authenticate` (tonic puts it in `Status::metadata()`).
 //!
 //! ```text
-//! cargo run --example grpc     # BIND=127.0.0.1:50051 by default
+//! cargo run -p integration --example grpc     # BIND=127.0.0.1:50051 by default
 //! ```
 //!
 //! It serves `orders.Orders/Get` on loopback, calls itself with a tonic client (a good

@@ -5,7 +5,7 @@
 //! flow in a browser, and a curl walkthrough.
 //!
 //! ```text
-//! cargo run --example quickstart
+//! cargo run -p quickstart
 //! ```
 //!
 //! Environment: `BIND` (default `127.0.0.1:8080`; `0.0.0.0:8080` in a container),

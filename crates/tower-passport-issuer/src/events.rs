@@ -161,7 +161,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_event_stream_yields_revocations_and_everything_after_a_lag() {
-        let (events, mut source) = broadcast::channel(2);
+        let (events, receiver) = broadcast::channel(2);
+        let mut source = IssuerEvents(receiver);
         for jti in ["a", "b", "c"] {
             events.send(IssuerEvent::AccessTokenRevoked { jti: jti.into() }).expect("a receiver");
         }

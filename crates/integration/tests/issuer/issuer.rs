@@ -17,7 +17,6 @@ use serde_json::{json, Value};
 use support::{
     claims, header, scopes, through_guard, thumbprint, verify_with_jsonwebtoken, AUDIENCE, ISSUER, NOW,
 };
-use tokio::sync::broadcast;
 use tower_passport::error::Reason;
 use tower_passport_issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,

@@ -1,8 +1,5 @@
 //! The store conformance suite against the in-memory store.
 
-#[macro_use]
-#[macro_use]
-#[macro_use]
 
 use tower_passport_issuer::store::{MemoryFailures, MemoryStore};
 

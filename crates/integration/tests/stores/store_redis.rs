@@ -6,9 +6,6 @@
 //! its test panics). The fault tests kill every client connection on the server, so they hold
 //! `QUIET` exclusively: no other test of this file runs meanwhile.
 
-#[macro_use]
-#[macro_use]
-#[macro_use]
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;

@@ -1,9 +1,6 @@
 //! The store conformance suite against SQLite (a fresh file per case), migrations, and
 //! persistence across a restart.
 
-#[macro_use]
-#[macro_use]
-#[macro_use]
 
 use std::path::PathBuf;
 

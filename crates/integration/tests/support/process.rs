@@ -1,4 +1,4 @@
-//! The quickstart example as a real process (`target/debug/examples/quickstart`, which
+//! The quickstart example as a real process (`target/debug/quickstart`, which
 //! `cargo test` builds before the tests): started with a clean environment and the
 //! variables a test gives, its banner read from stdout, its stderr kept for the failure
 //! message, and killed on drop, also when the test fails.
@@ -27,25 +27,22 @@ pub const START: Duration = Duration::from_secs(120);
 pub const BANNER_END: &str = "Ctrl-C stops the server.";
 
 /// The quickstart binary beside this test binary (`target/debug/deps/…` →
-/// `target/debug/examples/quickstart`). Panics, saying how to build it, when it is missing
-/// or older than a source file it is built from.
+/// `target/debug/quickstart`). Panics, saying how to build it, when it is missing or older
+/// than a source file it is built from.
 pub fn quickstart_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let debug = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let binary = debug.join("examples").join("quickstart");
-    let hint = "`cargo test` builds it; alone: `cargo build --locked --example quickstart`";
+    let binary = debug.join("quickstart");
+    let hint = "`cargo test` builds it; alone: `cargo build --locked -p quickstart`";
     let built = std::fs::metadata(&binary)
         .and_then(|meta| meta.modified())
         .unwrap_or_else(|e| panic!("{} is missing ({e}): {hint}", binary.display()));
-    // What the example is built from: the library (not its `passport` binary), the example
-    // and its demo modules.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // What it is built from: the workspace's library crates and the quickstart package
+    // (not the CLI's binary, the tests or the benches).
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut sources = Vec::new();
-    collect_sources(&root.join("src"), &mut sources);
-    collect_sources(&root.join("examples/demo"), &mut sources);
-    sources.retain(|(path, _)| !path.starts_with(root.join("src/bin")));
-    if let Ok(modified) = std::fs::metadata(root.join("examples/quickstart.rs")).and_then(|m| m.modified()) {
-        sources.push((root.join("examples/quickstart.rs"), modified));
+    for member in ["tower-passport", "tower-passport-issuer", "tower-passport-sql", "tower-passport-redis", "quickstart"] {
+        collect_sources(&crates.join(member).join("src"), &mut sources);
     }
     let newest =
         sources.iter().filter(|(_, modified)| *modified > built).max_by_key(|(_, modified)| *modified);

@@ -76,7 +76,7 @@ impl Python {
     pub fn find() -> Option<Self> {
         const WHAT: &str = "the Python interop test";
         let interpreter = std::env::var_os("PASSPORT_TEST_PYTHON").map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/interop-venv/bin/python"),
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv/bin/python"),
             PathBuf::from,
         );
         if !interpreter.is_file() {
@@ -101,7 +101,7 @@ impl Python {
     /// (on a blocking thread, so servers on the test's runtime keep answering it), killing
     /// it after [`SCRIPT_TIMEOUT`]. Proxy variables are removed: the script talks to loopback.
     pub async fn run(&self, script: &str, env: &[(&str, &str)]) -> ScriptRun {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop").join(script);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integration/tests/interop").join(script);
         let mut command = Command::new(&self.interpreter);
         command
             .arg(&path)

@@ -5,25 +5,25 @@
 //! ```text
 //! # Laravel Passport's own tokens (no iss, aud = the client id), with its public key:
 //! PASSPORT_LARAVEL=1 PASSPORT_PUBLIC_KEY="$(cat storage/oauth-public.key)" \
-//! cargo run --example resource_server
+//! cargo run -p quickstart --bin resource_server
 //!
 //! # an RFC 9068 issuer with a PEM key file:
 //! PASSPORT_PUBLIC_KEY=oauth-public.key \
 //! PASSPORT_ISSUER=https://auth.example.com \
 //! PASSPORT_AUDIENCE=orders-api \
-//! cargo run --example resource_server
+//! cargo run -p quickstart --bin resource_server
 //!
 //! # this crate's issuer (`passport keys` wrote oauth-public.key; no key id needed),
 //! # seeing its revocations through its PostgreSQL store (LISTEN/NOTIFY):
 //! PASSPORT_PUBLIC_KEY=oauth-public.key \
 //! PASSPORT_ISSUER=https://auth.example.com PASSPORT_AUDIENCE=orders-api \
 //! PASSPORT_STORE=postgres://localhost/passport \
-//! cargo run --example resource_server
+//! cargo run -p quickstart --bin resource_server
 //!
 //! # or with the keys your identity provider publishes, found through discovery:
 //! PASSPORT_DISCOVERY_URL=https://keycloak.example.com/realms/shop \
 //! PASSPORT_AUDIENCE=account PASSPORT_ACCEPT_JWT_TYP=1 \
-//! cargo run --example resource_server
+//! cargo run -p quickstart --bin resource_server
 //! ```
 //!
 //! Environment:

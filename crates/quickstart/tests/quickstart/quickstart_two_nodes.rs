@@ -44,7 +44,7 @@ fn readme_two_nodes() -> (Vars, Vec<Vars>) {
         if let Some(export) = line.strip_prefix("export ") {
             shared.push(assignment(export).unwrap_or_else(|| panic!("an assignment: {line}")));
         } else {
-            assert!(line.contains("cargo run --example quickstart") && line.ends_with('&'), "a node: {line}");
+            assert!(line.contains("cargo run -p quickstart") && line.ends_with('&'), "a node: {line}");
             let words = line.split_whitespace().take_while(|word| *word != "cargo");
             nodes.push(words.map(|word| assignment(word).expect("NAME=value")).collect());
         }

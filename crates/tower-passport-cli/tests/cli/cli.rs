@@ -512,14 +512,15 @@ fn algorithm_names_are_case_insensitive() {
 
 // ---- errors read as sentences -------------------------------------------------------------
 
-/// An example's binary, which `cargo test` builds beside the test binaries.
+/// One of the quickstart package's binaries, which `cargo test` builds beside the test
+/// binaries.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary");
     let debug = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let path = debug.join("examples").join(name);
+    let path = debug.join(name);
     assert!(
         path.exists(),
-        "{} is missing: `cargo test` builds the examples (alone: cargo build --examples)",
+        "{} is missing: `cargo test` builds it (alone: cargo build -p quickstart)",
         path.display()
     );
     path

@@ -45,7 +45,7 @@ impl CsrfToken {
 }
 
 /// SHA-256 of `value`, base64url.
-pub fn hash(value: &[u8]) -> String {
+pub(crate) fn hash(value: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value);
     URL_SAFE_NO_PAD.encode(digest.as_ref())
 }

@@ -264,23 +264,26 @@ impl FirstPartyCookie {
         Ok(())
     }
 
+    /// Now, in Unix seconds, by this cookie's clock.
     pub fn now(&self) -> u64 {
         self.inner.clock.now()
     }
 
+    /// Now, in Unix milliseconds, by this cookie's clock.
     pub fn now_millis(&self) -> u64 {
         self.inner.clock.now_millis()
     }
 
+    /// How long a cookie lives, in seconds.
     pub fn lifetime_secs(&self) -> u64 {
         self.inner.lifetime.as_secs()
     }
 
-    pub fn key(&self) -> &hmac::Key {
+    pub(crate) fn key(&self) -> &hmac::Key {
         &self.inner.key
     }
 
-    pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn allowed_origins(&self) -> impl Iterator<Item = &str> {
         self.inner.allowed_origins.iter().map(|origin| &**origin)
     }
 

@@ -29,6 +29,7 @@ pub struct CookieClaims {
     /// before it, even within the same second (absent in older cookies: the epoch).
     #[serde(default)]
     pub iat_ms: u64,
+    /// When it expires, in Unix seconds.
     pub exp: u64,
     /// SHA-256 of the CSRF token bound to this cookie, base64url.
     pub csrf: String,

@@ -151,8 +151,11 @@ impl Responder for JsonResponder {
 /// the guard with the layers behind it through the request extensions.
 #[derive(Clone)]
 pub struct ResponseConfig {
+    /// The `realm` of the challenges.
     pub realm: Arc<str>,
+    /// The RFC 9728 `resource_metadata` URL the challenges name, if any.
     pub resource_metadata: Option<Arc<str>>,
+    /// Renders the body of each rejection.
     pub responder: Arc<dyn Responder>,
 }
 

@@ -10,6 +10,8 @@ use crate::token::VerifiedToken;
 /// Its absence means no guard ran: a server bug, answered 500.
 #[derive(Clone)]
 pub struct GuardContext {
+    /// The verified token; `None` behind an optional guard that saw no token.
     pub token: Option<VerifiedToken>,
+    /// How the layers behind the guard render their rejections.
     pub responses: Arc<ResponseConfig>,
 }

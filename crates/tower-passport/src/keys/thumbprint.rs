@@ -14,9 +14,13 @@ use serde_json::{json, Value};
 use super::Algorithm;
 
 /// The members of a public JWK that RFC 7638 §3.2 hashes, base64url-encoded.
+#[allow(missing_docs)] // the members are RFC 7517's, named as there
 pub enum PublicJwk {
+    /// An RSA key: modulus and exponent.
     Rsa { n: String, e: String },
+    /// An elliptic-curve key: curve and coordinates.
     Ec { crv: &'static str, x: String, y: String },
+    /// An Ed25519 key (`OKP`).
     Ed25519 { x: String },
 }
 
