@@ -7,6 +7,7 @@ use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::rotation::{plan, RotationPlan};
+use crate::error::BackendError;
 use super::{
     AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
@@ -391,30 +392,40 @@ impl TokenStore for MemoryStore {
     }
 }
 
+/// The revocation port, kept in memory: a later "not before" wins.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, RevocationStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::BackendError> {
+/// let store = MemoryStore::new();
+/// store.set_user_not_before("users", "7", 2_000).await?;
+/// store.set_user_not_before("users", "7", 1_000).await?;
+/// assert_eq!(store.user_not_before("users", "7").await?, Some(2_000));
+/// assert_eq!(store.user_not_before("customers", "7").await?, None);
+/// assert!(!store.is_revoked("some-jti").await?);
+/// # Ok(())
+/// # }
+/// ```
 impl RevocationStore for MemoryStore {
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.with(move |state| Ok(state.revoked.contains_key(jti)))
+    async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
+        self.with(move |state| Ok(state.revoked.contains_key(jti))).await.map_err(BackendError::new)
     }
 
-    fn set_user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-        not_before_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    async fn set_user_not_before(&self, provider: &str, user_id: &str, not_before_ms: u64) -> Result<(), BackendError> {
         self.with(move |state| {
             let stored = state.not_before.entry((provider.to_owned(), user_id.to_owned())).or_default();
             *stored = (*stored).max(not_before_ms);
             Ok(())
         })
+        .await
+        .map_err(BackendError::new)
     }
 
-    fn user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, BackendError> {
         self.with(move |state| Ok(state.not_before.get(&(provider.to_owned(), user_id.to_owned())).copied()))
+            .await
+            .map_err(BackendError::new)
     }
 }
 

@@ -43,7 +43,8 @@ pub use records::{
     AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
-pub use roles::{ClientStore, PurgeStore, RevocationStore, SettingsStore, Store, TokenStore};
+pub use crate::revocation::RevocationStore;
+pub use roles::{ClientStore, PurgeStore, SettingsStore, Store, TokenStore};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sql::PostgresStore;
