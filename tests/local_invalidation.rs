@@ -47,6 +47,32 @@ async fn a_revoked_client_is_refused_on_the_next_request_without_a_bus() {
 }
 
 #[tokio::test]
+async fn a_guard_with_only_the_issuers_resolver_follows_too() {
+    // No revocation check: the resolver from `Issuer::resolver` ties the guard to the
+    // issuer's hub just the same, so its cached "client active" answer is dropped.
+    let (issuer, _) = issuer_and_guard();
+    let registered = issuer.hub().len();
+    let guard = GuardLayer::builder(issuer.verifier()).resolver(issuer.resolver(TokenOnly)).build().expect("guard");
+    assert_eq!(issuer.hub().len(), registered + 1);
+    let (client_id, token) = client_token(&issuer).await;
+    assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
+    assert!(issuer.revoke_client(&client_id).await.expect("revoked"));
+    through_guard(&guard, &token).await.assert_invalid_token("The access token's client was revoked");
+}
+
+#[tokio::test]
+async fn a_guard_registers_once_when_its_check_and_resolver_share_a_hub() {
+    let (issuer, _) = issuer_and_guard();
+    let registered = issuer.hub().len();
+    let _guard = GuardLayer::builder(issuer.verifier())
+        .resolver(issuer.resolver(TokenOnly))
+        .revocation(issuer.revocation_list())
+        .build()
+        .expect("guard");
+    assert_eq!(issuer.hub().len(), registered + 1, "one registration, so one application per invalidation");
+}
+
+#[tokio::test]
 async fn without_it_the_cached_answer_would_stand() {
     // The same steps with a guard tied to no hub (a resolver of its own over the same
     // store, no revocation check): its cached "active" answer outlives the revocation.

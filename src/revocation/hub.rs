@@ -19,6 +19,26 @@ use super::{Invalidate, Invalidation};
 /// check, and the issuer registers its list and its key-ring reload at its build. A cache
 /// of your own registers with [`register`](Self::register).
 ///
+/// A node whose caches are not registered cannot be built: a revocation list or heard
+/// list cannot be made without a hub, and a guard built with one (or with
+/// `Issuer::resolver`) is registered by its `build()`. This does not compile:
+///
+/// ```compile_fail
+/// use std::sync::Arc;
+/// use tower_passport::revocation::{RevocationList, RevocationStore};
+/// use tower_passport::BackendError;
+///
+/// struct NothingRevoked;
+///
+/// impl RevocationStore for NothingRevoked {
+///     async fn is_revoked(&self, _jti: &str) -> Result<bool, BackendError> {
+///         Ok(false)
+///     }
+/// }
+///
+/// let list = RevocationList::new(Arc::new(NothingRevoked)); // no hub: refused
+/// ```
+///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use std::sync::Arc;
