@@ -1628,8 +1628,13 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     // The personal token is still within its lifetime: its revocation entry survives the
     // purge of its record, and a guard asking the store (no warm cache) still refuses it.
     assert!(store.is_revoked(&personal.record.jti).await.expect("store"));
-    let cold =
-        RevocationList::with_options(issuer.hub(), issuer.store().clone(), Arc::new(clock.clone()), 100, Duration::ZERO);
+    let cold = RevocationList::with_options(
+        issuer.hub(),
+        issuer.store().clone(),
+        Arc::new(clock.clone()),
+        100,
+        Duration::ZERO,
+    );
     let guard = GuardLayer::builder(issuer.verifier()).revocation(cold).build().expect("guard");
     through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
 
@@ -2083,7 +2088,9 @@ impl TokenStore for FlakyStore {
 
 impl RevocationStore for FlakyStore {
     async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::BackendError> {
-        self.run(|| async { Ok(self.inner.is_revoked(jti).await?) }).await.map_err(tower_passport::BackendError::new)
+        self.run(|| async { Ok(self.inner.is_revoked(jti).await?) })
+            .await
+            .map_err(tower_passport::BackendError::new)
     }
 }
 

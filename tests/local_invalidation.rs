@@ -52,7 +52,8 @@ async fn a_guard_with_only_the_issuers_resolver_follows_too() {
     // issuer's hub just the same, so its cached "client active" answer is dropped.
     let (issuer, _) = issuer_and_guard();
     let registered = issuer.hub().len();
-    let guard = GuardLayer::builder(issuer.verifier()).resolver(issuer.resolver(TokenOnly)).build().expect("guard");
+    let guard =
+        GuardLayer::builder(issuer.verifier()).resolver(issuer.resolver(TokenOnly)).build().expect("guard");
     assert_eq!(issuer.hub().len(), registered + 1);
     let (client_id, token) = client_token(&issuer).await;
     assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);

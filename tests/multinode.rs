@@ -292,9 +292,8 @@ async fn each_revocation_is_applied_once_per_node(bus: Bus) {
     let (on_a, on_b) = (std::sync::Arc::new(Applied::default()), std::sync::Arc::new(Applied::default()));
     a.issuer.hub().register(on_a.clone());
     b.issuer.hub().register(on_b.clone());
-    let jti = |token: &str| {
-        a.issuer.verifier().verify(token).expect("verifies").jti().expect("jti").to_owned()
-    };
+    let jti =
+        |token: &str| a.issuer.verifier().verify(token).expect("verifies").jti().expect("jti").to_owned();
     let first = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
     let second = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
     let (first_jti, second_jti) = (jti(&first), jti(&second));

@@ -273,17 +273,11 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
     let (bus, bus_name) = match (&redis_url, &*store) {
         (Some(url), _) => (
-            Some(
-                RedisRevocationBus::connect(url, "passport:revocations")
-                    .await?
-                    .start(issuer.hub()),
-            ),
+            Some(RedisRevocationBus::connect(url, "passport:revocations").await?.start(issuer.hub())),
             Some("Redis pub/sub"),
         ),
         (None, AnyStore::Postgres(postgres)) => (
-            Some(
-                PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?.start(issuer.hub()),
-            ),
+            Some(PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?.start(issuer.hub())),
             Some("PostgreSQL LISTEN/NOTIFY"),
         ),
         (None, _) => (None, None),

@@ -68,7 +68,8 @@ impl Invalidation {
     /// assert_eq!(Invalidation::decode(&wire), Some(message));
     /// ```
     pub fn encode_from(&self, node_id: &str) -> String {
-        let message = Message { v: Some(WIRE_VERSION), node: Some(node_id.to_owned()), invalidation: self.clone() };
+        let message =
+            Message { v: Some(WIRE_VERSION), node: Some(node_id.to_owned()), invalidation: self.clone() };
         serde_json::to_string(&message).unwrap_or_else(|_| self.encode())
     }
 
@@ -235,7 +236,10 @@ mod tests {
         ] {
             assert_eq!(older(&message.encode_from("node")), Some(message.clone()));
             assert_eq!(Invalidation::decode_with_sender(&message.encode()), Some((message.clone(), None)));
-            assert_eq!(Invalidation::decode_with_sender(&message.encode_from("n")), Some((message, Some("n".into()))));
+            assert_eq!(
+                Invalidation::decode_with_sender(&message.encode_from("n")),
+                Some((message, Some("n".into())))
+            );
         }
     }
 }

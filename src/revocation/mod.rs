@@ -50,12 +50,12 @@ pub use invalidate::{Invalidate, Invalidation, InvalidationSource};
 pub use list::{RevocationList, DEFAULT_NOT_REVOKED_TTL};
 pub use port::RevocationStore;
 
-#[cfg(any(feature = "postgres", feature = "redis"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "redis"))))]
-pub use bus::{start_bus, BusHandle, Transport};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use bus::PgRevocationBus;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use bus::RedisRevocationBus;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "redis"))))]
+pub use bus::{start_bus, BusHandle, Transport};

@@ -7,12 +7,12 @@ use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
 use super::rotation::{plan, RotationPlan};
-use crate::error::BackendError;
 use super::{
     AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
+use crate::error::BackendError;
 
 /// A [`Store`](super::Store) in process memory: no server, nothing survives a restart. The default for
 /// tests and single-process demos; the `sqlite` feature is the durable embedded store.
@@ -412,7 +412,12 @@ impl RevocationStore for MemoryStore {
         self.with(move |state| Ok(state.revoked.contains_key(jti))).await.map_err(BackendError::new)
     }
 
-    async fn set_user_not_before(&self, provider: &str, user_id: &str, not_before_ms: u64) -> Result<(), BackendError> {
+    async fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> Result<(), BackendError> {
         self.with(move |state| {
             let stored = state.not_before.entry((provider.to_owned(), user_id.to_owned())).or_default();
             *stored = (*stored).max(not_before_ms);

@@ -34,6 +34,7 @@ pub mod sql;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
+pub use crate::revocation::RevocationStore;
 pub use any::AnyStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub use error::StoreError;
@@ -43,7 +44,6 @@ pub use records::{
     AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
-pub use crate::revocation::RevocationStore;
 pub use roles::{ClientStore, PurgeStore, SettingsStore, Store, TokenStore};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -58,12 +58,12 @@ use self::codec::flag;
 use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, NOT_BEFORE, REFRESH, REVOKED};
 use self::scripts::Scripts;
-use crate::error::BackendError;
 use super::{
     AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
+use crate::error::BackendError;
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
 /// share one managed, multiplexed connection, which reconnects on its own after the server
@@ -444,7 +444,12 @@ impl RevocationStore for RedisStore {
             .map_err(BackendError::new)
     }
 
-    async fn set_user_not_before(&self, provider: &str, user_id: &str, not_before_ms: u64) -> Result<(), BackendError> {
+    async fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> Result<(), BackendError> {
         let args = [Keys::user_id(provider, user_id), not_before_ms.to_string()];
         let _: i64 = self.eval(&self.scripts.set_not_before, &[], &args).await.map_err(BackendError::new)?;
         Ok(())
