@@ -143,7 +143,8 @@ impl Hub {
     }
 
     /// Tells every cache the bus went up or down.
-    pub fn bus_connected(&self, connected: bool) {
+    #[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
+    pub(super) fn bus_connected(&self, connected: bool) {
         for target in read(&self.inner.targets).iter() {
             target.bus_connected(connected);
         }

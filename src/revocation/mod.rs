@@ -15,8 +15,8 @@
 //! - [`HeardRevocations`]: the `jti`s a bus announced as revoked, for a resource server
 //!   with no store to ask (it cannot see what was published while it was not listening).
 //! - `PgRevocationBus` (feature `postgres`) and `RedisRevocationBus` (feature `redis`) over
-//!   the bus core ([`Transport`](crate::revocation::Transport)): every revocation one node
-//!   makes reaches the caches of every other node.
+//!   the bus core (`Transport`, `start_bus`, `BusHandle`): every revocation one node makes
+//!   reaches the caches of every other node, once.
 //!
 //! Edges run one way: this module knows nothing of the guard, the verifier, the issuer or
 //! its stores; they name it. When a bus is lost, the caches fall back to a bounded staleness
