@@ -83,7 +83,6 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-mod revocation_list;
 mod telemetry;
 
 mod approval;
@@ -126,7 +125,6 @@ pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
 pub use metadata::{Jwks, ServerMetadata};
 pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
-pub use revocation_list::{RevocationList, DEFAULT_NOT_REVOKED_TTL};
 pub use scopes::{ScopeDefinition, ScopeRegistry};
 pub use signing_key::SigningKey;
 pub use users::{PasswordHash, StaticUsers, UserProvider};
@@ -141,7 +139,7 @@ use tower_passport::clock::Clock;
 use tower_passport::error::ConfigError;
 use tower_passport::guard::ResolvePrincipal;
 use tower_passport::keys::SharedKeySet;
-use tower_passport::revocation::LocalCaches;
+use tower_passport::revocation::{Hub, RevocationList};
 use crate::store::{AccessTokenRecord, RevokedAccess, Store};
 use tower_passport::token::PrincipalKind;
 use tower_passport::verify::Verifier;
@@ -231,13 +229,13 @@ struct IssuerInner<S> {
     published: SharedKeySet,
     verifier: Verifier,
     store: Arc<S>,
-    revocations: RevocationList<S>,
+    revocations: RevocationList,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<IssuerEvent>,
     personal_client_id: String,
-    /// This node's caches, told of every revocation synchronously
-    /// ([`Issuer::invalidate_locally`]).
-    local_caches: RwLock<Vec<LocalCaches>>,
+    /// This node's revocation hub: every revocation reaches the node's caches through it
+    /// before the revoking call returns, and the other nodes through its bus.
+    hub: Hub,
     /// The setting name of the key ring every node shares, once
     /// [`Issuer::share_signing_keys`] was called.
     shared_keys: RwLock<Option<String>>,
@@ -310,8 +308,9 @@ impl<S: Store> Issuer<S> {
     }
 
     /// The revocation list, which the guard consults
-    /// (`GuardBuilder::revocation(issuer.revocation_list())`).
-    pub fn revocation_list(&self) -> RevocationList<S> {
+    /// (`GuardBuilder::revocation(issuer.revocation_list())`, which registers the guard's
+    /// caches with the issuer's [`hub`](Self::hub)).
+    pub fn revocation_list(&self) -> RevocationList {
         self.inner.revocations.clone()
     }
 
@@ -324,7 +323,7 @@ impl<S: Store> Issuer<S> {
     /// A guard resolver that resolves users with `users` and refuses the tokens of
     /// unknown or revoked clients, as the client registry says.
     pub fn resolver<R: ResolvePrincipal>(&self, users: R) -> RegistryResolver<R, S> {
-        RegistryResolver { users, store: self.inner.store.clone() }
+        RegistryResolver { users, store: self.inner.store.clone(), hub: Some(self.inner.hub.clone()) }
     }
 
     /// Subscribes to the issuer's events.
@@ -332,36 +331,31 @@ impl<S: Store> Issuer<S> {
         IssuerEvents(self.inner.events.subscribe())
     }
 
-    /// Makes every revocation this issuer makes reach `caches` at once, synchronously,
-    /// before the revoking call returns: a revoked client's tokens are refused by this
-    /// node's guard on the very next request, with no bus. (A bus carries the same
-    /// revocations to the other nodes.) Call it once per node with every cache that
-    /// should follow; later calls add to the set.
+    /// This node's revocation hub: the issuer's revocation list and key-ring reload are
+    /// registered there, every revocation the issuer makes reaches the node's caches
+    /// through it before the revoking call returns, and a bus started on it
+    /// (`bus.start(issuer.hub())`) carries them to the other nodes. A guard built with
+    /// [`revocation_list`](Self::revocation_list) registers its caches there itself.
     ///
     /// ```
     /// use std::sync::Arc;
     /// use tower_passport::guard::TokenOnly;
     /// use tower_passport_issuer::Issuer;
-    /// use tower_passport::revocation::LocalCaches;
     /// use tower_passport_issuer::store::MemoryStore;
     /// use tower_passport::GuardLayer;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
-    /// let guard = GuardLayer::builder(issuer.verifier())
+    /// let registered = issuer.hub().len();
+    /// let _guard = GuardLayer::builder(issuer.verifier())
     ///     .resolver(issuer.resolver(TokenOnly))
     ///     .revocation(issuer.revocation_list())
     ///     .build()?;
-    /// // The revocation list records this issuer's revocations itself; the guard's caches follow.
-    /// issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
+    /// assert_eq!(issuer.hub().len(), registered + 1, "the guard's caches follow");
     /// # Ok(())
     /// # }
     /// ```
-    pub fn invalidate_locally(&self, caches: LocalCaches) {
-        let mut local = match self.inner.local_caches.write() {
-            Ok(local) => local,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        local.push(caches);
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
     }
 
     fn now(&self) -> u64 {
@@ -375,13 +369,7 @@ impl<S: Store> Issuer<S> {
 
     fn emit(&self, event: IssuerEvent) {
         if let Some(invalidation) = event.invalidation() {
-            let local = match self.inner.local_caches.read() {
-                Ok(local) => local,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            for caches in local.iter() {
-                caches.apply(&invalidation);
-            }
+            self.inner.hub.publish(invalidation);
         }
         // No subscriber is fine.
         let _ = self.inner.events.send(event);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tower_passport::error::BackendError;
 use tower_passport::guard::{ClientStatus, ResolvePrincipal};
+use tower_passport::revocation::Hub;
 use crate::store::ClientStore;
 use tower_passport::token::VerifiedToken;
 
@@ -14,6 +15,8 @@ use tower_passport::token::VerifiedToken;
 pub struct RegistryResolver<R, S> {
     pub(crate) users: R,
     pub(crate) store: Arc<S>,
+    /// The issuer's hub, for the guard to register with (`None` from [`new`](Self::new)).
+    pub(crate) hub: Option<Hub>,
 }
 
 impl<R, S> RegistryResolver<R, S> {
@@ -21,7 +24,7 @@ impl<R, S> RegistryResolver<R, S> {
     /// [`Issuer::resolver`](super::Issuer::resolver) builds, for a resource server that
     /// reads the issuer's store without running an issuer.
     pub fn new(users: R, store: Arc<S>) -> Self {
-        Self { users, store }
+        Self { users, store, hub: None }
     }
 }
 
@@ -47,5 +50,9 @@ impl<R: ResolvePrincipal, S: ClientStore> ResolvePrincipal for RegistryResolver<
                 Some(_) => ClientStatus::Active,
             })
         }
+    }
+
+    fn hub(&self) -> Option<Hub> {
+        self.hub.clone()
     }
 }

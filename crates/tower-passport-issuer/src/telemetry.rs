@@ -5,7 +5,6 @@
 //! |---|---|---|
 //! | `passport_token_requests_total` | counter | `grant_type`, `outcome` (`issued` or the OAuth error code) |
 //! | `passport_refresh_reuse_detected_total` | counter | — |
-//! | `passport_revocation_cache_total` | counter | `result` (`hit`, `miss`) |
 //!
 //! No label carries a token, a secret, a user or a client id: every label value comes
 //! from a fixed set.
@@ -30,11 +29,6 @@ mod recorded {
     pub(crate) fn refresh_reuse() {
         counter!("passport_refresh_reuse_detected_total").increment(1);
     }
-
-    pub(crate) fn revocation_cache(hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        counter!("passport_revocation_cache_total", "result" => result).increment(1);
-    }
 }
 
 #[cfg(not(feature = "metrics"))]
@@ -44,8 +38,6 @@ mod recorded {
     pub(crate) fn token_request(_grant_type: &str, _outcome: &'static str) {}
     #[inline(always)]
     pub(crate) fn refresh_reuse() {}
-    #[inline(always)]
-    pub(crate) fn revocation_cache(_hit: bool) {}
 }
 
 pub(crate) use recorded::*;

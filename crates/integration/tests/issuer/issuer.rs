@@ -23,7 +23,7 @@ use tower_passport_issuer::{
     IssuerError, IssuerEvent, NoLimit, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
     TokenResponse, TokenTypeHint, Verdict,
 };
-use tower_passport_issuer::RevocationList;
+use tower_passport::revocation::RevocationList;
 use tower_passport_issuer::store::{
     AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, GrantType,
     MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
@@ -1627,8 +1627,13 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     // The personal token is still within its lifetime: its revocation entry survives the
     // purge of its record, and a guard asking the store (no warm cache) still refuses it.
     assert!(store.is_revoked(&personal.record.jti).await.expect("store"));
-    let cold =
-        RevocationList::with_options(issuer.store().clone(), Arc::new(clock.clone()), 100, Duration::ZERO);
+    let cold = RevocationList::with_options(
+        issuer.hub(),
+        issuer.store().clone(),
+        Arc::new(clock.clone()),
+        100,
+        Duration::ZERO,
+    );
     let guard = GuardLayer::builder(issuer.verifier()).revocation(cold).build().expect("guard");
     through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
 
@@ -2081,8 +2086,10 @@ impl TokenStore for FlakyStore {
 }
 
 impl RevocationStore for FlakyStore {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        self.run(|| self.inner.is_revoked(jti)).await
+    async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::BackendError> {
+        self.run(|| async { Ok(self.inner.is_revoked(jti).await?) })
+            .await
+            .map_err(tower_passport::BackendError::new)
     }
 }
 

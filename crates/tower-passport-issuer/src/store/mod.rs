@@ -25,6 +25,7 @@ mod records;
 mod roles;
 pub mod rotation;
 
+pub use tower_passport::revocation::RevocationStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub use error::StoreError;
 pub use failures::{FailureStore, Failures, MemoryFailures};
@@ -33,4 +34,4 @@ pub use records::{
     AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
-pub use roles::{ClientStore, PurgeStore, RevocationStore, SettingsStore, Store, TokenStore};
+pub use roles::{ClientStore, PurgeStore, SettingsStore, Store, TokenStore};

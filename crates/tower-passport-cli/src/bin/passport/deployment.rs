@@ -13,7 +13,7 @@ use tower_passport_issuer::Issuer;
 use tower_passport::revocation::Invalidation;
 use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::SettingsStore;
-use tower_passport_issuer::DEFAULT_NOT_REVOKED_TTL;
+use tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL;
 use tower_passport_redis::RedisRevocationBus;
 use tower_passport_sql::PgRevocationBus;
 
