@@ -91,14 +91,15 @@ fn lookup<U>(parts: &Parts) -> Result<Option<Principal<U>>, PrincipalRejection>
 where
     U: Clone + Send + Sync + 'static,
 {
+    let asked = std::any::type_name::<U>();
     let Some(context) = parts.extensions.get::<GuardContext>() else {
-        return Err(AuthError::missing_guard().into());
+        return Err(AuthError::missing_guard_for(asked).into());
     };
     match (&context.token, parts.extensions.get::<Principal<U>>()) {
         (_, Some(principal)) => Ok(Some(principal.clone())),
         (None, None) => Ok(None),
         (Some(_), None) => Err(PrincipalRejection {
-            error: AuthError::principal_type_mismatch(),
+            error: AuthError::principal_type_mismatch(asked, context.principal_type),
             responses: Some(context.responses.clone()),
         }),
     }
