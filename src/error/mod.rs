@@ -28,6 +28,31 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # What the guard answers
+//!
+//! | case | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | no token | 401 | `Bearer realm="api"` (no error code, empty body) |
+//! | bad, expired, revoked token; unknown user; revoked client | 401 | `…, error="invalid_token", error_description="…"` |
+//! | two `Authorization` headers, a second scheme, bad syntax, token over 8 KiB | 400 | `…, error="invalid_request", …` |
+//! | missing scope | 403 | `…, error="insufficient_scope", …, scope="<required>"` |
+//! | resolver or revocation store failure; remote keys never fetched or stale beyond their bound | 503 | none |
+//! | scope layer or extractor with no guard in front | 500 | none, and a message that says so |
+//! | `Principal<U>` extractor behind a guard whose principals are another `U` | 500 | none, and a message naming both types |
+//!
+//! Bodies are `{"error": …, "error_description": …}` and never repeat the token. A
+//! `Responder` (a closure is enough) may replace the body, and the status stays; one that
+//! also overrides `Responder::status` (as `GrpcResponder` does, answering 200 with a
+//! `grpc-status`) may change it. The challenge and `Cache-Control: no-store` always stay. `GuardBuilder::resource_metadata(url)` adds the RFC 9728 `resource_metadata`
+//! parameter to every challenge. Each rejection emits a `tracing` event with its reason
+//! (`Expired`, `BadSignature`, `UnknownKid`, `MissingScope`, …), never the token.
+//!
+//! axum cannot tell at compile time which guard runs in front of a handler (layers are
+//! erased from the router's type), so a wiring mistake is found by the extractor at run
+//! time: its 500 says, in the body, in `Display` and in its `warn` line
+//! ([`AuthError::detail`]), which `Principal<U>` the handler asked for and which one the
+//! guard put in the request, or that no guard ran.
 
 mod backend;
 mod config;
