@@ -39,7 +39,8 @@
 //! `jwks_uri`s too); a total timeout per request (10 s), a connect timeout (5 s) and a
 //! response cap (256 KiB); no redirects. Discovery checks that the metadata's `issuer` is
 //! exactly the configured one. A document with no usable key at all counts as a failed
-//! fetch. `PASSPORT_JWK_RSA_ALG=PS256` in the examples
+//! fetch. `Ed25519` (RFC 9864) and `EdDSA` are both accepted, in token headers as in a
+//! JWK's `alg`. `PASSPORT_JWK_RSA_ALG=PS256` in the examples
 //! ([`JwkOptions::default_rsa_algorithm`](crate::keys::JwkOptions::default_rsa_algorithm))
 //! sets the algorithm of RSA JWKs published without `alg`.
 //!
