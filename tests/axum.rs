@@ -1,5 +1,7 @@
 //! The axum extractors (feature `axum`): `Principal<U>` and `Option<Principal<U>>`.
 
+#[path = "support/issuer.rs"]
+mod issuer_support;
 mod support;
 
 use axum::body::Body;
@@ -123,7 +125,7 @@ fn readme_app(public_key_pem: &[u8]) -> Result<Router, tower_passport::ConfigErr
 #[tokio::test]
 async fn the_readme_axum_app_given_the_issuers_pem_accepts_the_issuers_tokens() {
     use std::sync::Arc;
-    use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey};
+    use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey};
     use tower_passport::store::MemoryStore;
     for alg in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {
         let signing = SigningKey::generate(alg).expect("key");
@@ -134,16 +136,12 @@ async fn the_readme_axum_app_given_the_issuers_pem_accepts_the_issuers_tokens() 
             .signing_key(signing)
             .build()
             .expect("issuer");
-        let registered =
-            issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
-        let secret = registered.secret.as_ref().map(|secret| secret.expose());
-        let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-        let token =
-            issuer.client_credentials_grant(&client, Some("place-orders")).await.expect("token").access_token;
+        let (client_id, token) =
+            issuer_support::client_credentials_token(&issuer, Some("place-orders")).await;
         let app = readme_app(pem.as_bytes()).expect("app");
         let (status, _, body) = get_text(app, Some(&token)).await;
         assert_eq!(status, StatusCode::OK, "{alg}: {body}");
-        assert_eq!(body, format!("hi {:?}", Some(registered.client.id.as_str())), "{alg}");
+        assert_eq!(body, format!("hi {:?}", Some(client_id.as_str())), "{alg}");
     }
 }
 
