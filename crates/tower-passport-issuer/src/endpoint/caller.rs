@@ -78,8 +78,8 @@ pub(super) async fn user_caller<S: Store>(
 async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let context = parts.extensions.get::<GuardContext>().cloned();
     let (token, responses) = match context {
-        Some(GuardContext { token: Some(token), responses }) => (token, responses),
-        Some(GuardContext { token: None, responses }) => {
+        Some(GuardContext { token: Some(token), responses, .. }) => (token, responses),
+        Some(GuardContext { token: None, responses, .. }) => {
             return session_caller(issuer, parts, Some(&responses)).await
         }
         None => return session_caller(issuer, parts, None).await,

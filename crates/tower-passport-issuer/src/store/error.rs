@@ -90,11 +90,11 @@ impl Error for StoreError {
     }
 }
 
-/// A failure of the revocation port ([`RevocationStore`](crate::revocation::RevocationStore)),
+/// A failure of the revocation port ([`RevocationStore`](tower_passport::revocation::RevocationStore)),
 /// where a store error is expected.
 ///
 /// ```
-/// use tower_passport::store::StoreError;
+/// use tower_passport_issuer::store::StoreError;
 /// use tower_passport::BackendError;
 /// let error = StoreError::from(BackendError::new(StoreError::backend(std::io::Error::other("reset"))));
 /// assert_eq!(error.to_string(), "store backend error: reset");

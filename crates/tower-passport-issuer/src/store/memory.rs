@@ -395,7 +395,7 @@ impl TokenStore for MemoryStore {
 /// The revocation port, kept in memory: a later "not before" wins.
 ///
 /// ```
-/// use tower_passport::store::{MemoryStore, RevocationStore};
+/// use tower_passport_issuer::store::{MemoryStore, RevocationStore};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport::BackendError> {
 /// let store = MemoryStore::new();

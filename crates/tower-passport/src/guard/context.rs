@@ -14,4 +14,14 @@ pub struct GuardContext {
     pub token: Option<VerifiedToken>,
     /// How the layers behind the guard render their rejections.
     pub responses: Arc<ResponseConfig>,
+    /// The user type `U` of the `Principal<U>` the guard put beside it
+    /// (`std::any::type_name`), so that a handler asking for another can be told which.
+    pub principal_type: &'static str,
+}
+
+impl GuardContext {
+    /// The context of a guard whose principals are `Principal<U>`.
+    pub fn new<U>(token: Option<VerifiedToken>, responses: Arc<ResponseConfig>) -> Self {
+        Self { token, responses, principal_type: std::any::type_name::<U>() }
+    }
 }
