@@ -21,7 +21,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
 use tower_passport::endpoint::{SignIn, SignInRequest};
 use tower_passport::issuer::{ClientRegistration, Issuer};
-use tower_passport::store::{AnyStore, CodeStore, GrantType, RevocationStore, SqliteStore, Store};
+use tower_passport::store::{AnyStore, GrantType, RevocationStore, SqliteStore, Store};
 use tower_passport::{BackendError, GuardLayer, Principal};
 
 /// The fake session: the signed-in user's id, in a header.
@@ -68,7 +68,7 @@ fn unique(prefix: &str) -> String {
 }
 
 /// The whole exchange over `store`, through `issuer.routes()`; returns the code.
-async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store + CodeStore>(store: S) -> String {
+async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store>(store: S) -> String {
     let spa = unique("spa");
     let spa_id: &str = &spa;
     let clock = ManualClock::new(NOW);
@@ -218,7 +218,7 @@ struct Flow {
 }
 
 impl Flow {
-    async fn new<S: Store + CodeStore>(store: S) -> Self {
+    async fn new<S: Store>(store: S) -> Self {
         let clock = ManualClock::new(NOW);
         let issuer = Issuer::builder(ISSUER, Arc::new(store))
             .audience(AUDIENCE)
@@ -290,7 +290,7 @@ impl Flow {
 /// What every store must carry out alike: a wrong verifier, another redirect URI,
 /// another client and an expired code are `invalid_grant`; of 24 concurrent exchanges of
 /// one code at most one gets tokens, and they are revoked.
-async fn the_exchange_refuses_what_does_not_match<S: Store + CodeStore>(store: S) {
+async fn the_exchange_refuses_what_does_not_match<S: Store>(store: S) {
     let flow = Flow::new(store).await;
     let refused = (StatusCode::BAD_REQUEST, Some("invalid_grant".to_owned()));
     let wrong_verifier = "x".repeat(43);

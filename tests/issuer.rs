@@ -26,8 +26,8 @@ use tower_passport::issuer::{
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, GrantType,
-    MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, CodeRedemption, CodeStore, FamilyRecord, GrantType,
+    IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
     RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::{
@@ -2100,6 +2100,18 @@ impl SettingsStore for FlakyStore {
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.inner.setting(name).await
+    }
+}
+
+impl CodeStore for FlakyStore {
+    async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_code(code)).await
+    }
+    async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+        self.run(|| self.inner.take_code(hash, now)).await
+    }
+    async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
+        self.run(|| self.inner.record_code_issue(hash, issued)).await
     }
 }
 

@@ -55,7 +55,7 @@ impl<S> fmt::Debug for CodeSettings<S> {
     }
 }
 
-impl<S: Store + CodeStore> IssuerBuilder<S> {
+impl<S: Store> IssuerBuilder<S> {
     /// How long an authorization code may wait to be exchanged: 10 minutes by default, and
     /// at most (RFC 6749 §4.1.2); [`build`](Self::build) refuses more.
     ///
@@ -346,7 +346,7 @@ fn page(description: &'static str) -> AuthorizationError {
     AuthorizationError::page(OAuthError::invalid_request(description))
 }
 
-impl<S: Store + CodeStore> Issuer<S> {
+impl<S: Store> Issuer<S> {
     /// Validates an authorization request (the query of `GET /oauth/authorize`): the client
     /// and the redirect URI first, whose failures must be shown on a page; then
     /// `response_type=code` (the implicit grant's `token` is `unsupported_response_type`),

@@ -23,7 +23,7 @@ use crate::store::{
 /// The longest code looked up: ours are 43 characters.
 const MAX_CODE_LEN: usize = 256;
 
-impl<S: Store + CodeStore> Issuer<S> {
+impl<S: Store> Issuer<S> {
     /// The authorization code grant: exchanges `code` for an access token and, if the
     /// client may refresh, a refresh token (rotated like every other). `redirect_uri` must
     /// repeat the authorization request's, and `code_verifier` must answer its PKCE

@@ -35,7 +35,7 @@ use crate::issuer::{
     paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
     IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
 };
-use crate::store::{CodeStore, SecretHash, Store};
+use crate::store::{SecretHash, Store};
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -60,7 +60,7 @@ pub(crate) struct Flow<S> {
     pub(crate) exchange: ExchangeFn<S>,
 }
 
-fn authorize<S: Store + CodeStore>(
+fn authorize<S: Store>(
     issuer: &Issuer<S>,
     parts: Parts,
     body: Bytes,
@@ -68,7 +68,7 @@ fn authorize<S: Store + CodeStore>(
     Box::pin(handle(issuer, parts, body))
 }
 
-fn exchange<'a, S: Store + CodeStore>(
+fn exchange<'a, S: Store>(
     issuer: &'a Issuer<S>,
     client: &'a AuthenticatedClient,
     form: &'a Form,
@@ -81,7 +81,7 @@ fn exchange<'a, S: Store + CodeStore>(
     })
 }
 
-impl<S: Store + CodeStore> IssuerBuilder<S> {
+impl<S: Store> IssuerBuilder<S> {
     /// Enables the authorization code grant on [`Issuer::routes`]: `GET` and
     /// `POST /oauth/authorize` (the approval screen), `grant_type=authorization_code` at
     /// the token endpoint, and the metadata that says so. `hook` tells who is signed in
@@ -277,7 +277,7 @@ pub(crate) async fn code_grant<S: Store>(
     }
 }
 
-async fn handle<S: Store + CodeStore>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> EndpointResponse {
+async fn handle<S: Store>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> EndpointResponse {
     let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
     match parts.method {
         // Not HEAD: a skipped screen issues a code, which no HEAD should.
@@ -292,7 +292,7 @@ async fn handle<S: Store + CodeStore>(issuer: &Issuer<S>, parts: Parts, body: By
 
 /// Who is signed in (the user, and the hash of the session the hook reported), or the
 /// response that sends the browser to sign in (`Err`).
-async fn signed_in<S: Store + CodeStore>(
+async fn signed_in<S: Store>(
     issuer: &Issuer<S>,
     flow: &Flow<S>,
     parts: &Parts,
@@ -327,7 +327,7 @@ async fn signed_in<S: Store + CodeStore>(
 }
 
 /// `GET`: validate, sign in, then skip the screen or show it.
-async fn show<S: Store + CodeStore>(
+async fn show<S: Store>(
     issuer: &Issuer<S>,
     flow: &Flow<S>,
     parts: &Parts,
@@ -405,7 +405,7 @@ const REQUEST_FIELDS: [&str; 8] = [
 
 /// `POST`: the decision. The request is validated again from the form, and the CSRF token
 /// must be this user's, for this request.
-async fn decide<S: Store + CodeStore>(
+async fn decide<S: Store>(
     issuer: &Issuer<S>,
     flow: &Flow<S>,
     parts: &Parts,
