@@ -33,7 +33,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Serves the issuer's routes and `/health`; returns the base URL.
-async fn serve(issuer: Issuer<MemoryStore>) -> String {
+async fn serve(issuer: Issuer) -> String {
     let app: Router =
         Router::new().route("/health", get(|| async { "ok" })).fallback_service(issuer.routes());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -42,7 +42,7 @@ async fn serve(issuer: Issuer<MemoryStore>) -> String {
     format!("http://{addr}")
 }
 
-async fn scenario(name: &str, builder: IssuerBuilder<MemoryStore>, burst: usize) {
+async fn scenario(name: &str, builder: IssuerBuilder, burst: usize) {
     let issuer = builder.build().expect("issuer");
     let registered = issuer
         .register_client(ClientRegistration::confidential("burst").grants([GrantType::Password]))

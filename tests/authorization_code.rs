@@ -60,7 +60,7 @@ const M2M: &str = "m2m";
 const M2M_SECRET: &str = "m2m-secret-of-at-least-thirty-two-chars";
 
 struct Harness {
-    issuer: Issuer<MemoryStore>,
+    issuer: Issuer,
     app: Router,
     clock: ManualClock,
 }
@@ -91,14 +91,14 @@ async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>,
     Ok(Response::new(Full::new(Bytes::from(sub))))
 }
 
-fn builder(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+fn builder(clock: &ManualClock) -> IssuerBuilder {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
         .clock(clock.clone())
 }
 
-async fn harness_with(builder: IssuerBuilder<MemoryStore>, clock: ManualClock) -> Harness {
+async fn harness_with(builder: IssuerBuilder, clock: ManualClock) -> Harness {
     let issuer = builder.build().expect("issuer");
     let both = [GrantType::AuthorizationCode, GrantType::RefreshToken];
     let registrations = [

@@ -33,7 +33,7 @@ fn session_hook(
     async move { Ok(user.map_or_else(|| SignIn::Redirect("/login".into()), SignIn::User)) }
 }
 
-fn builder() -> IssuerBuilder<MemoryStore> {
+fn builder() -> IssuerBuilder {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience("api")
         .scopes(ScopeRegistry::new().scope("read", "Read").scope("write", "Write"))
@@ -46,11 +46,11 @@ fn builder() -> IssuerBuilder<MemoryStore> {
 }
 
 struct App {
-    issuer: Issuer<MemoryStore>,
+    issuer: Issuer,
     router: Router,
 }
 
-fn mount(issuer: Issuer<MemoryStore>) -> App {
+fn mount(issuer: Issuer) -> App {
     let guard = GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(tower_passport::guard::TokenOnly))

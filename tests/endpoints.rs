@@ -38,7 +38,7 @@ const DAY: u64 = 24 * 3600;
 
 struct Server {
     addr: SocketAddr,
-    issuer: Issuer<MemoryStore>,
+    issuer: Issuer,
     http: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -61,12 +61,12 @@ fn users() -> StaticUsers {
         .expect("user")
 }
 
-fn base() -> IssuerBuilder<MemoryStore> {
+fn base() -> IssuerBuilder {
     // The system clock: jsonwebtoken checks `exp` against it.
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new())).audience(AUDIENCE).scopes(scopes())
 }
 
-async fn start_with(builder: IssuerBuilder<MemoryStore>) -> Server {
+async fn start_with(builder: IssuerBuilder) -> Server {
     let issuer = builder.build().expect("issuer");
     let guard = GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
@@ -1310,7 +1310,7 @@ async fn a_rate_limited_client_gets_429_with_retry_after() {
 
 /// The default throttle's policies, on a clock the test moves (the tokens themselves keep the
 /// system clock, which jsonwebtoken checks).
-fn throttled(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+fn throttled(clock: &ManualClock) -> IssuerBuilder {
     base().enable_password_grant(users()).auth_limiter(Throttle::in_memory().clock(clock.clone()))
 }
 

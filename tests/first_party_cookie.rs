@@ -333,10 +333,7 @@ async fn bad_cookie_settings_are_configuration_errors() {
 }
 
 /// A guard over `issuer`'s tokens and revocation list that accepts `cookie`.
-fn issuer_guard(
-    issuer: &tower_passport::issuer::Issuer<tower_passport::store::MemoryStore>,
-    cookie: &FirstPartyCookie,
-) -> GuardLayer {
+fn issuer_guard(issuer: &tower_passport::issuer::Issuer, cookie: &FirstPartyCookie) -> GuardLayer {
     GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(tower_passport::guard::TokenOnly))

@@ -44,7 +44,7 @@ async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>,
 
 /// The issuer at its real loopback address (so the metadata's endpoints are reachable),
 /// with `/api/me` behind the guard.
-async fn start() -> (String, Issuer<MemoryStore>) {
+async fn start() -> (String, Issuer) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let issuer = Issuer::builder(url.as_str(), Arc::new(MemoryStore::new()))

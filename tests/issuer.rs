@@ -26,9 +26,10 @@ use tower_passport::issuer::{
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, CodeRedemption, CodeStore, FamilyRecord, GrantType,
-    IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
-    RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
+    CodeRedemption, CodeStore, FamilyRecord, GrantType, IssuedFromCode, MemoryStore, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SecretHash, SettingsStore, StoreError, TokenStore,
 };
 use tower_passport::{
     clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
@@ -51,7 +52,7 @@ fn users() -> StaticUsers {
 }
 
 /// An issuer on a manual clock over a fresh memory store, with the test scopes.
-fn builder(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+fn builder(clock: &ManualClock) -> IssuerBuilder {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
@@ -59,19 +60,19 @@ fn builder(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
 }
 
 /// The same, with the password grant enabled.
-fn password_issuer(clock: &ManualClock) -> Issuer<MemoryStore> {
+fn password_issuer(clock: &ManualClock) -> Issuer {
     builder(clock).enable_password_grant(users()).build().expect("issuer")
 }
 
 /// Registers a client and authenticates it, as the token endpoint would.
-async fn register<S: Store>(issuer: &Issuer<S>, registration: ClientRegistration) -> AuthenticatedClient {
+async fn register(issuer: &Issuer, registration: ClientRegistration) -> AuthenticatedClient {
     let registered = issuer.register_client(registration).await.expect("registered");
     let secret = registered.secret.as_ref().map(ClientSecret::expose);
     issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated")
 }
 
 /// A confidential first-party app that may use every grant.
-async fn app<S: Store>(issuer: &Issuer<S>) -> AuthenticatedClient {
+async fn app(issuer: &Issuer) -> AuthenticatedClient {
     register(
         issuer,
         ClientRegistration::confidential("App").grants([
@@ -83,11 +84,7 @@ async fn app<S: Store>(issuer: &Issuer<S>) -> AuthenticatedClient {
     .await
 }
 
-async fn login<S: Store>(
-    issuer: &Issuer<S>,
-    client: &AuthenticatedClient,
-    scope: Option<&str>,
-) -> TokenResponse {
+async fn login(issuer: &Issuer, client: &AuthenticatedClient, scope: Option<&str>) -> TokenResponse {
     issuer.password_grant(client, "taylor@example.com", "password123", scope).await.expect("password grant")
 }
 
@@ -127,11 +124,11 @@ fn kids(jwks: &Value) -> BTreeSet<String> {
 }
 
 /// The guard as an API would mount it: the issuer's verifier and revocation list.
-fn revocation_guard<S: Store>(issuer: &Issuer<S>) -> GuardLayer {
+fn revocation_guard(issuer: &Issuer) -> GuardLayer {
     GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard")
 }
 
-async fn family_of<S: Store>(issuer: &Issuer<S>, refresh_token: &str) -> FamilyRecord {
+async fn family_of(issuer: &Issuer, refresh_token: &str) -> FamilyRecord {
     let record =
         issuer.store().refresh_token(refresh_id(refresh_token)).await.expect("store").expect("record");
     issuer.store().family(&record.family_id).await.expect("store").expect("family")
@@ -623,7 +620,7 @@ async fn without_a_grace_window_an_immediate_reuse_revokes_the_family() {
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
-fn grace_issuer(clock: &ManualClock) -> Issuer<MemoryStore> {
+fn grace_issuer(clock: &ManualClock) -> Issuer {
     builder(clock)
         .enable_password_grant(users())
         .refresh_grace_window(Duration::from_secs(30))
@@ -1300,7 +1297,7 @@ async fn with_a_grace_window_a_concurrent_duplicate_still_keeps_the_winners_pair
 // ---- personal access tokens and the grant that minted them ------------------------------
 
 /// A first-party app's login of user 1, and the jti of its access token.
-async fn first_party_login<S: Store>(issuer: &Issuer<S>) -> (AuthenticatedClient, TokenResponse, String) {
+async fn first_party_login(issuer: &Issuer) -> (AuthenticatedClient, TokenResponse, String) {
     let client = register(
         issuer,
         ClientRegistration::confidential("Web").first_party(true).grants([
@@ -1628,8 +1625,12 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     // The personal token is still within its lifetime: its revocation entry survives the
     // purge of its record, and a guard asking the store (no warm cache) still refuses it.
     assert!(store.is_revoked(&personal.record.jti).await.expect("store"));
-    let cold =
-        RevocationList::with_options(issuer.store().clone(), Arc::new(clock.clone()), 100, Duration::ZERO);
+    let cold = RevocationList::with_options(
+        Arc::new(issuer.store().clone()),
+        Arc::new(clock.clone()),
+        100,
+        Duration::ZERO,
+    );
     let guard = GuardLayer::builder(issuer.verifier()).revocation(cold).build().expect("guard");
     through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
 
@@ -2115,14 +2116,17 @@ impl CodeStore for FlakyStore {
     }
 }
 
-fn flaky_issuer(clock: &ManualClock) -> Issuer<FlakyStore> {
-    Issuer::builder(ISSUER, Arc::new(FlakyStore::default()))
+/// An issuer over a [`FlakyStore`], and the store, to switch.
+fn flaky_issuer(clock: &ManualClock) -> (Issuer, Arc<FlakyStore>) {
+    let store = Arc::new(FlakyStore::default());
+    let issuer = Issuer::builder(ISSUER, store.clone())
         .audience(AUDIENCE)
         .scopes(scopes())
         .clock(clock.clone())
         .enable_password_grant(users())
         .build()
-        .expect("issuer")
+        .expect("issuer");
+    (issuer, store)
 }
 
 fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, OAuthError>) {
@@ -2135,12 +2139,12 @@ fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, OAuthError>) {
 #[tokio::test]
 async fn a_failing_store_makes_every_grant_temporarily_unavailable() {
     let clock = ManualClock::new(NOW);
-    let issuer = flaky_issuer(&clock);
+    let (issuer, store) = flaky_issuer(&clock);
     let client = app(&issuer).await;
     let tokens = login(&issuer, &client, None).await;
     let refresh = refresh_of(&tokens);
 
-    issuer.store().set_failing(true);
+    store.set_failing(true);
     assert_unavailable(issuer.authenticate_client(&client.id, Some("whatever")).await);
     assert_unavailable(issuer.client_credentials_grant(&client, None).await);
     assert_unavailable(issuer.password_grant(&client, "taylor@example.com", "password123", None).await);
@@ -2152,26 +2156,26 @@ async fn a_failing_store_makes_every_grant_temporarily_unavailable() {
     assert!(matches!(issuer.revoke_client(&client.id).await, Err(IssuerError::Store(_))));
 
     // Nothing was lost: back up, the refresh token still works.
-    issuer.store().set_failing(false);
+    store.set_failing(false);
     issuer.refresh_token_grant(&client, &refresh, None).await.expect("refreshed once the store is back");
 }
 
 #[tokio::test]
 async fn the_guard_answers_503_when_the_revocation_store_fails() {
     let clock = ManualClock::new(NOW);
-    let issuer = flaky_issuer(&clock);
+    let (issuer, store) = flaky_issuer(&clock);
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let fresh = issuer.client_credentials_grant(&client, None).await.expect("tokens");
 
-    issuer.store().set_failing(true);
+    store.set_failing(true);
     let answer = through_guard(&guard, &fresh.access_token).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
     assert_eq!(answer.challenge, None);
     assert_eq!(answer.json()["error"], "temporarily_unavailable");
     assert!(issuer.revocation_list().is_revoked(&jti(&fresh.access_token)).await.is_err());
 
-    issuer.store().set_failing(false);
+    store.set_failing(false);
     assert_eq!(through_guard(&guard, &fresh.access_token).await.status, StatusCode::OK);
 }
 
@@ -2270,7 +2274,7 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
 // ---- password checks off the executor, bounded, and rate-limited -------------------------
 
 /// An issuer whose one user's password takes long to check (many PBKDF2 iterations).
-fn slow_password_issuer(clock: &ManualClock, checks: usize) -> Issuer<MemoryStore> {
+fn slow_password_issuer(clock: &ManualClock, checks: usize) -> Issuer {
     let users = StaticUsers::new(1_000_000).user("slow@example.com", "password123", "9").expect("user");
     builder(clock)
         .enable_password_grant(users)

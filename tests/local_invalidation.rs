@@ -14,7 +14,7 @@ use tower_passport::revocation::LocalCaches;
 use tower_passport::store::MemoryStore;
 use tower_passport::GuardLayer;
 
-async fn client_token(issuer: &Issuer<MemoryStore>) -> (String, String) {
+async fn client_token(issuer: &Issuer) -> (String, String) {
     let registered =
         issuer.register_client(ClientRegistration::confidential("Billing")).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
@@ -23,7 +23,7 @@ async fn client_token(issuer: &Issuer<MemoryStore>) -> (String, String) {
     (registered.client.id, tokens.access_token)
 }
 
-fn issuer_and_guard() -> (Issuer<MemoryStore>, GuardLayer) {
+fn issuer_and_guard() -> (Issuer, GuardLayer) {
     let issuer = Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())

@@ -35,7 +35,7 @@ fn hook(request: &SignInRequest<'_>) -> impl std::future::Future<Output = Result
     }
 }
 
-fn issuer() -> Issuer<MemoryStore> {
+fn issuer() -> Issuer {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience("api")
         .enable_password_grant(StaticUsers::new(1_000).user("ann", "ann-password", "5").expect("user"))
@@ -48,7 +48,7 @@ fn issuer() -> Issuer<MemoryStore> {
         .expect("issuer")
 }
 
-async fn client(issuer: &Issuer<MemoryStore>, registration: ClientRegistration) -> AuthenticatedClient {
+async fn client(issuer: &Issuer, registration: ClientRegistration) -> AuthenticatedClient {
     let registered = issuer.register_client(registration).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
     issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated")
@@ -66,7 +66,7 @@ fn claims(token: &str) -> Value {
 }
 
 /// A guard (bound to `provider`, when given) in front of a route that says who came in.
-async fn call(issuer: &Issuer<MemoryStore>, provider: Option<&str>, token: &str) -> (StatusCode, Value) {
+async fn call(issuer: &Issuer, provider: Option<&str>, token: &str) -> (StatusCode, Value) {
     let mut builder = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list());
     if let Some(provider) = provider {
         builder = builder.provider(provider);

@@ -42,7 +42,7 @@ pub const SCOPES: [(&str, &str); 5] = [
 /// redirect URI (the screen too). Each conflict with a stored client is logged as a warning.
 /// The demo app's redirect URI in force, and the conflicts.
 async fn seed_demo_clients(
-    issuer: &Issuer<AnyStore>,
+    issuer: &Issuer,
     config: &QuickstartConfig,
 ) -> Result<(String, Vec<SeedConflict>), Box<dyn Error>> {
     let variable = |name: &'static str| Some(Variable { name, set: config.is_set(name) });
@@ -120,7 +120,7 @@ async fn seed_demo_clients(
 /// `authorization_endpoint`): `response_type=code`, every demo scope, `state`, and the PKCE
 /// `S256` challenge of a verifier the caller keeps.
 pub fn authorization_url(
-    issuer: &Issuer<AnyStore>,
+    issuer: &Issuer,
     client_id: &str,
     redirect_uri: &str,
     state: &str,
@@ -184,7 +184,7 @@ fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
 
 /// A running quickstart node.
 pub struct Quickstart {
-    pub issuer: Issuer<AnyStore>,
+    pub issuer: Issuer,
     pub app: Router,
     /// The revocation bus, when the store is shared (PostgreSQL, Redis) or
     /// `PASSPORT_REDIS_URL` is set.

@@ -42,7 +42,6 @@ use tower::layer::util::Stack;
 use tower::util::MapResponseLayer;
 use tower_passport::endpoint::{escape_html, private_if_setting_cookies, SignIn, SignInRequest};
 use tower_passport::issuer::{Issuer, OAuthError};
-use tower_passport::store::AnyStore;
 use tower_passport::BackendError;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
@@ -93,7 +92,7 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px 
 /// its throttle) and this deployment's origin, the only one `next` may lead to.
 #[derive(Clone)]
 pub struct SignInPages {
-    issuer: Issuer<AnyStore>,
+    issuer: Issuer,
     origin: Arc<str>,
     pub(super) token_url: Arc<str>,
     pub(super) redirect_uri: Arc<str>,
@@ -102,7 +101,7 @@ pub struct SignInPages {
 impl SignInPages {
     /// Users sign in through `issuer`; its URL's origin is where `next` may go; the callback
     /// page shows an exchange against its token endpoint for `redirect_uri`.
-    pub fn new(issuer: Issuer<AnyStore>, token_url: &str, redirect_uri: &str) -> Self {
+    pub fn new(issuer: Issuer, token_url: &str, redirect_uri: &str) -> Self {
         Self {
             origin: origin(issuer.issuer_url()).into(),
             issuer,

@@ -22,7 +22,6 @@ use super::response::{self, EndpointResponse};
 use crate::error::{body_left_unread, close_if, AuthError, Reason, ResponseConfig};
 use crate::guard::GuardContext;
 use crate::issuer::{Issuer, OAuthError};
-use crate::store::Store;
 use crate::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// The header a session call that changes something carries, and that a session `GET`
@@ -67,15 +66,12 @@ impl UserCaller {
 ///
 /// Every refusal comes before the request's body is read: it closes the connection when a
 /// body was announced, so a keep-alive client knows to open a new one.
-pub(super) async fn user_caller<S: Store>(
-    issuer: &Issuer<S>,
-    parts: &Parts,
-) -> Result<UserCaller, EndpointResponse> {
+pub(super) async fn user_caller(issuer: &Issuer, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let close = body_left_unread(parts.version, &parts.headers);
     check_caller(issuer, parts).await.map_err(|refusal| close_if(refusal, close))
 }
 
-async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
+async fn check_caller(issuer: &Issuer, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let context = parts.extensions.get::<GuardContext>().cloned();
     let (token, responses) = match context {
         Some(GuardContext { token: Some(token), responses }) => (token, responses),
@@ -110,8 +106,8 @@ async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<Use
 }
 
 /// The user signed in on the session (see [`user_caller`]).
-async fn session_caller<S: Store>(
-    issuer: &Issuer<S>,
+async fn session_caller(
+    issuer: &Issuer,
     parts: &Parts,
     responses: Option<&Arc<ResponseConfig>>,
 ) -> Result<UserCaller, EndpointResponse> {
@@ -135,7 +131,7 @@ async fn session_caller<S: Store>(
         Ok(None) => return Err(reject(AuthError::missing_token(), responses)),
         Err(error) => return Err(response::error(&OAuthError::from(error))),
     };
-    let store = &**issuer.store();
+    let store = issuer.store();
     let now = issuer.now_for_endpoint();
     if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let presented = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());

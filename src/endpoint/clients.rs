@@ -7,7 +7,7 @@ use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
 use crate::issuer::user_clients::field_errors;
 use crate::issuer::{ClientSecret, Issuer, OAuthError};
-use crate::store::{ClientRecord, GrantType, Store};
+use crate::store::{ClientRecord, GrantType};
 
 issuer_service! {
     /// Passport's clients JSON API: the signed-in user's own clients, to list, register,
@@ -222,9 +222,8 @@ fn target(path: &str) -> Target {
     }
 }
 
-async fn handle<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+async fn handle<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse
 where
-    S: Store,
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -264,7 +263,7 @@ where
     caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
-async fn list<S: Store>(issuer: &Issuer<S>, owner: &str) -> Result<EndpointResponse, OAuthError> {
+async fn list(issuer: &Issuer, owner: &str) -> Result<EndpointResponse, OAuthError> {
     let clients = issuer.user_clients(owner).await?;
     let listed: Vec<Listed<'_>> = clients.iter().map(|client| Listed::new(client, None)).collect();
     Ok(response::json(StatusCode::OK, &listed))
@@ -279,11 +278,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &'static str) -> R
         .map_err(|_| OAuthError::invalid_request(expected))
 }
 
-async fn create<S: Store>(
-    issuer: &Issuer<S>,
-    owner: &str,
-    body: &[u8],
-) -> Result<EndpointResponse, OAuthError> {
+async fn create(issuer: &Issuer, owner: &str, body: &[u8]) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest =
         parse(body, "Expected {\"name\": string, \"redirect\": string or [string], \"confidential\": bool}")?;
     let name = request.name.unwrap_or_default();
@@ -298,12 +293,7 @@ async fn create<S: Store>(
     Ok(response::json(StatusCode::CREATED, &listed))
 }
 
-async fn update<S: Store>(
-    issuer: &Issuer<S>,
-    owner: &str,
-    id: &str,
-    body: &[u8],
-) -> Result<EndpointResponse, OAuthError> {
+async fn update(issuer: &Issuer, owner: &str, id: &str, body: &[u8]) -> Result<EndpointResponse, OAuthError> {
     let request: UpdateRequest =
         parse(body, "Expected {\"name\": string, \"redirect\": string or [string]}")?;
     let name = request.name.unwrap_or_default();
@@ -323,11 +313,7 @@ async fn update<S: Store>(
     }
 }
 
-async fn regenerate<S: Store>(
-    issuer: &Issuer<S>,
-    owner: &str,
-    id: &str,
-) -> Result<EndpointResponse, OAuthError> {
+async fn regenerate(issuer: &Issuer, owner: &str, id: &str) -> Result<EndpointResponse, OAuthError> {
     match issuer.user_client(owner, id).await? {
         None => return Ok(response::empty(StatusCode::NOT_FOUND)),
         Some(client) if !client.is_confidential() => {

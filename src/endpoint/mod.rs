@@ -55,31 +55,30 @@
 macro_rules! issuer_service {
     ($(#[$meta:meta])* $name:ident => $handle:path) => {
         $(#[$meta])*
-        pub struct $name<S> {
-            issuer: $crate::issuer::Issuer<S>,
+        pub struct $name {
+            issuer: $crate::issuer::Issuer,
         }
 
-        impl<S> Clone for $name<S> {
+        impl Clone for $name {
             fn clone(&self) -> Self {
                 Self { issuer: self.issuer.clone() }
             }
         }
 
-        impl<S> ::std::fmt::Debug for $name<S> {
+        impl ::std::fmt::Debug for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.debug_struct(stringify!($name)).field("issuer", &self.issuer).finish()
             }
         }
 
-        impl<S: $crate::store::Store> $name<S> {
-            pub(super) fn new(issuer: $crate::issuer::Issuer<S>) -> Self {
+        impl $name {
+            pub(super) fn new(issuer: $crate::issuer::Issuer) -> Self {
                 Self { issuer }
             }
         }
 
-        impl<S, B> ::tower_service::Service<::http::Request<B>> for $name<S>
+        impl<B> ::tower_service::Service<::http::Request<B>> for $name
         where
-            S: $crate::store::Store,
             B: ::http_body::Body + Send + 'static,
             B::Data: Send,
             B::Error: Into<Box<dyn ::std::error::Error + Send + Sync>>,
@@ -130,17 +129,16 @@ pub use routes::OAuthRoutes;
 pub use tokens::AuthorizedTokens;
 
 use crate::issuer::{Issuer, IssuerError};
-use crate::store::Store;
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// The OAuth endpoints: token, revoke, introspect, JWKS, metadata and scopes, and the
     /// authorization endpoint once the authorization code grant is enabled.
-    pub fn routes(&self) -> OAuthRoutes<S> {
+    pub fn routes(&self) -> OAuthRoutes {
         OAuthRoutes::new(self.clone())
     }
 
     /// Passport's personal-access-token JSON API; put a guard in front of it.
-    pub fn personal_access_tokens_endpoint(&self) -> PersonalAccessTokens<S> {
+    pub fn personal_access_tokens_endpoint(&self) -> PersonalAccessTokens {
         PersonalAccessTokens::new(self.clone())
     }
 
@@ -161,7 +159,7 @@ impl<S: Store> Issuer<S> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn authorized_tokens_endpoint(&self) -> AuthorizedTokens<S> {
+    pub fn authorized_tokens_endpoint(&self) -> AuthorizedTokens {
         AuthorizedTokens::new(self.clone())
     }
 
@@ -183,7 +181,7 @@ impl<S: Store> Issuer<S> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn clients_endpoint(&self) -> Clients<S> {
+    pub fn clients_endpoint(&self) -> Clients {
         Clients::new(self.clone())
     }
 
@@ -250,6 +248,6 @@ impl<S: Store> Issuer<S> {
                     .into(),
             ));
         };
-        Ok(flow.api_csrf_token(&**self.store(), user_id, self.now_for_endpoint()).await?)
+        Ok(flow.api_csrf_token(self.store(), user_id, self.now_for_endpoint()).await?)
     }
 }

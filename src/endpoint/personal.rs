@@ -6,7 +6,7 @@ use super::caller::{user_caller, UserCaller};
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
 use crate::issuer::{Issuer, OAuthError};
-use crate::store::{AccessTokenRecord, Store};
+use crate::store::AccessTokenRecord;
 
 issuer_service! {
     /// Passport's personal-access-token JSON API, for user principals:
@@ -64,9 +64,8 @@ impl<'a> From<&'a AccessTokenRecord> for Listed<'a> {
     }
 }
 
-async fn handle<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+async fn handle<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse
 where
-    S: Store,
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -95,17 +94,13 @@ where
     caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
-async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {
+async fn list(issuer: &Issuer, user_id: &str) -> Result<EndpointResponse, OAuthError> {
     let tokens = issuer.personal_access_tokens(user_id).await?;
     let listed: Vec<Listed<'_>> = tokens.iter().map(Listed::from).collect();
     Ok(response::json(StatusCode::OK, &listed))
 }
 
-async fn create<S: Store>(
-    issuer: &Issuer<S>,
-    caller: &UserCaller,
-    body: &[u8],
-) -> Result<EndpointResponse, OAuthError> {
+async fn create(issuer: &Issuer, caller: &UserCaller, body: &[u8]) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
     let created = match &caller.token {

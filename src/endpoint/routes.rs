@@ -4,7 +4,6 @@ use http_body::Body;
 use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
 use crate::issuer::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
-use crate::store::Store;
 
 /// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
 const METADATA_MAX_AGE: u64 = 3600;
@@ -15,9 +14,8 @@ issuer_service! {
     OAuthRoutes => route
 }
 
-async fn route<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+async fn route<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse
 where
-    S: Store,
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -57,15 +55,15 @@ where
     }
 }
 
-async fn authenticate<S: Store>(
-    issuer: &Issuer<S>,
+async fn authenticate(
+    issuer: &Issuer,
     credentials: &ClientCredentials,
 ) -> Result<AuthenticatedClient, OAuthError> {
     issuer.authenticate_client_from(&credentials.id, credentials.secret.as_deref(), credentials.peer).await
 }
 
-async fn token<S: Store>(
-    issuer: &Issuer<S>,
+async fn token(
+    issuer: &Issuer,
     credentials: ClientCredentials,
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {
@@ -81,8 +79,8 @@ async fn token<S: Store>(
     outcome
 }
 
-async fn grant<S: Store>(
-    issuer: &Issuer<S>,
+async fn grant(
+    issuer: &Issuer,
     credentials: ClientCredentials,
     form: &Form,
     grant_type: &str,
@@ -116,8 +114,8 @@ fn hint(form: &Form) -> Option<TokenTypeHint> {
     }
 }
 
-async fn revoke<S: Store>(
-    issuer: &Issuer<S>,
+async fn revoke(
+    issuer: &Issuer,
     credentials: ClientCredentials,
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {
@@ -126,8 +124,8 @@ async fn revoke<S: Store>(
     Ok(response::empty(StatusCode::OK))
 }
 
-async fn introspect<S: Store>(
-    issuer: &Issuer<S>,
+async fn introspect(
+    issuer: &Issuer,
     credentials: ClientCredentials,
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {

@@ -4,7 +4,6 @@ use serde::Serialize;
 use super::caller::user_caller;
 use super::response::{self, EndpointResponse};
 use crate::issuer::{AuthorizedClient, Issuer, OAuthError};
-use crate::store::Store;
 
 issuer_service! {
     /// Passport's authorized-tokens JSON API, for user principals: the user's sessions and
@@ -111,7 +110,7 @@ impl<'a> From<&'a AuthorizedClient> for Listed<'a> {
     }
 }
 
-async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse {
+async fn handle<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse {
     let (parts, _) = request.into_parts();
     let caller = match user_caller(&issuer, &parts).await {
         Ok(caller) => caller,
@@ -138,7 +137,7 @@ async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> Endpoint
     caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
-async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {
+async fn list(issuer: &Issuer, user_id: &str) -> Result<EndpointResponse, OAuthError> {
     let authorized = issuer.authorized_clients(user_id).await?;
     let listed: Vec<Listed<'_>> = authorized.iter().map(Listed::from).collect();
     Ok(response::json(StatusCode::OK, &listed))

@@ -4,7 +4,7 @@
 //! client whose identity the redirect assures. Never with `prompt=consent`.
 
 use super::{AuthorizationError, AuthorizationRequest, Issuer};
-use crate::store::{ClientRecord, ClientTokens, Store};
+use crate::store::{ClientRecord, ClientTokens, TokenStore};
 
 /// Why the screen is skipped, or not, before looking at what the user granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +46,7 @@ fn granted(tokens: &ClientTokens, scopes: &[String]) -> bool {
     scopes.iter().all(|scope| wildcard || granted.contains(&scope))
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Whether the approval screen can be skipped for `user_id`, as Passport decides it:
     /// never with `prompt=consent`; always for a client registered with
     /// [`skips_authorization`](super::ClientRegistration::skips_authorization) (off by

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::clients::redirect_uri_problem;
 use super::{crypto, paths, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
 use crate::error::ConfigError;
-use crate::store::{AuthorizationCodeRecord, ClientRecord, CodeStore, GrantType, SecretHash, Store};
+use crate::store::{AuthorizationCodeRecord, ClientRecord, ClientStore, CodeStore, GrantType, SecretHash};
 
 /// The longest an authorization code may live (RFC 6749 §4.1.2: "a maximum authorization
 /// code lifetime of 10 minutes is RECOMMENDED"), and the default.
@@ -22,18 +22,18 @@ const MAX_NONCE_LEN: usize = 512;
 
 /// What the issuer keeps for the authorization code grant: the code lifetime, and the
 /// endpoint's hook and screen once [`IssuerBuilder::enable_authorization_code`] is called.
-pub(crate) struct CodeSettings<S> {
+pub(crate) struct CodeSettings {
     pub(crate) ttl: Duration,
-    pub(crate) flow: Option<crate::endpoint::authorize::Flow<S>>,
+    pub(crate) flow: Option<crate::endpoint::authorize::Flow>,
 }
 
-impl<S> Default for CodeSettings<S> {
+impl Default for CodeSettings {
     fn default() -> Self {
         Self { ttl: MAX_CODE_TTL, flow: None }
     }
 }
 
-impl<S> CodeSettings<S> {
+impl CodeSettings {
     /// The settings, if they are valid.
     pub(crate) fn checked(self) -> Result<Self, ConfigError> {
         if self.ttl.is_zero() || self.ttl > MAX_CODE_TTL {
@@ -46,7 +46,7 @@ impl<S> CodeSettings<S> {
     }
 }
 
-impl<S> fmt::Debug for CodeSettings<S> {
+impl fmt::Debug for CodeSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CodeSettings")
             .field("ttl", &self.ttl)
@@ -55,7 +55,7 @@ impl<S> fmt::Debug for CodeSettings<S> {
     }
 }
 
-impl<S: Store> IssuerBuilder<S> {
+impl IssuerBuilder {
     /// How long an authorization code may wait to be exchanged: 10 minutes by default, and
     /// at most (RFC 6749 §4.1.2); [`build`](Self::build) refuses more.
     ///
@@ -346,7 +346,7 @@ fn page(description: &'static str) -> AuthorizationError {
     AuthorizationError::page(OAuthError::invalid_request(description))
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Validates an authorization request (the query of `GET /oauth/authorize`): the client
     /// and the redirect URI first, whose failures must be shown on a page; then
     /// `response_type=code` (the implicit grant's `token` is `unsupported_response_type`),
@@ -582,7 +582,7 @@ impl<S: Store> Issuer<S> {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     fn error_redirect(&self, redirect_uri: &str, error: &OAuthError, state: Option<&str>) -> String {
         let mut params = vec![("error", error.code().as_str()), ("error_description", error.description())];
         params.extend(state.map(|state| ("state", state)));
@@ -602,7 +602,7 @@ impl<S: Store> Issuer<S> {
     }
 
     /// The authorization code settings (lifetime, and the endpoint if enabled).
-    pub(crate) fn code_settings(&self) -> &CodeSettings<S> {
+    pub(crate) fn code_settings(&self) -> &CodeSettings {
         &self.inner.codes
     }
 

@@ -12,7 +12,7 @@ use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, User
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 use crate::keys::{Algorithm, SharedKeySet};
-use crate::store::Store;
+use crate::store::ErasedStore;
 
 pub(crate) type BoxedUserProvider = Arc<
     dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<Option<String>, BackendError>> + Send>>
@@ -55,9 +55,9 @@ const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
 /// # }
 /// ```
 #[must_use]
-pub struct IssuerBuilder<S> {
+pub struct IssuerBuilder {
     issuer: String,
-    store: Arc<S>,
+    store: ErasedStore,
     audiences: Vec<String>,
     signing_key: Option<SigningKey>,
     scopes: ScopeRegistry,
@@ -81,10 +81,10 @@ pub struct IssuerBuilder<S> {
     trusted_proxies: usize,
     password_checks: usize,
     /// The authorization code grant's settings (`issuer/authorization.rs`).
-    pub(crate) codes: super::authorization::CodeSettings<S>,
+    pub(crate) codes: super::authorization::CodeSettings,
 }
 
-impl<S> std::fmt::Debug for IssuerBuilder<S> {
+impl std::fmt::Debug for IssuerBuilder {
     /// The settings, never a key or a secret.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IssuerBuilder")
@@ -100,8 +100,8 @@ impl<S> std::fmt::Debug for IssuerBuilder<S> {
     }
 }
 
-impl<S: Store> IssuerBuilder<S> {
-    pub(super) fn new(issuer: String, store: Arc<S>) -> Self {
+impl IssuerBuilder {
+    pub(super) fn new(issuer: String, store: ErasedStore) -> Self {
         Self {
             issuer,
             store,
@@ -427,7 +427,7 @@ impl<S: Store> IssuerBuilder<S> {
     /// # Errors
     /// When the issuer URL or audience is missing, a lifetime is zero, or key generation
     /// fails.
-    pub fn build(self) -> Result<Issuer<S>, ConfigError> {
+    pub fn build(self) -> Result<Issuer, ConfigError> {
         if self.issuer.is_empty() {
             return Err(ConfigError::new(ConfigErrorKind::Issuer, "the issuer needs its URL"));
         }
@@ -452,7 +452,7 @@ impl<S: Store> IssuerBuilder<S> {
         let published = SharedKeySet::new(keys.key_set(self.clock.now())?);
         let verifier = super::build_verifier(&self.issuer, &self.audiences, &published, &self.clock)?;
         let revocations = RevocationList::with_options(
-            self.store.clone(),
+            Arc::new(self.store.clone()),
             self.clock.clone(),
             100_000,
             self.negative_revocation_ttl,

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
-use crate::store::{ClientRecord, ClientUpdate, GrantType, SecretHash, Store};
+use crate::store::{ClientRecord, ClientStore, ClientUpdate, GrantType, SecretHash, TokenStore};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
 ///
@@ -370,7 +370,7 @@ impl std::ops::Deref for AuthenticatedClient {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Registers a client. A confidential client's secret is returned here once and
     /// stored only as a hash.
     ///

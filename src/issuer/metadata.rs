@@ -4,7 +4,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{paths, Issuer};
-use crate::store::Store;
 
 /// A JWKS document (RFC 7517 §5): every key the issuer publishes.
 ///
@@ -80,7 +79,7 @@ pub struct ServerMetadata {
     pub scopes_supported: Vec<String>,
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// The JWKS document of every published key (`GET /.well-known/jwks.json`).
     pub fn jwks(&self) -> Jwks {
         let now = self.now();

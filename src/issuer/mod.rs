@@ -105,7 +105,7 @@ use crate::guard::ResolvePrincipal;
 use crate::keys::SharedKeySet;
 use crate::revocation::LocalCaches;
 use crate::revocation::RevocationList;
-use crate::store::{AccessTokenRecord, RevokedAccess, Store};
+use crate::store::{AccessTokenRecord, ErasedStore, RevokedAccess, Store};
 use crate::token::PrincipalKind;
 use crate::verify::Verifier;
 
@@ -153,17 +153,17 @@ pub enum TokenTypeHint {
 }
 
 /// Mints and manages tokens over a [`Store`]. Cheap to clone.
-pub struct Issuer<S> {
-    inner: Arc<IssuerInner<S>>,
+pub struct Issuer {
+    inner: Arc<IssuerInner>,
 }
 
-impl<S> Clone for Issuer<S> {
+impl Clone for Issuer {
     fn clone(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
 }
 
-struct IssuerInner<S> {
+struct IssuerInner {
     issuer: String,
     /// Where the routes are mounted below the issuer URL (`""` or `/prefix`).
     mount_path: String,
@@ -193,8 +193,8 @@ struct IssuerInner<S> {
     /// The published keys, shared with every verifier built from this issuer.
     published: SharedKeySet,
     verifier: Verifier,
-    store: Arc<S>,
-    revocations: RevocationList<S>,
+    store: ErasedStore,
+    revocations: RevocationList<ErasedStore>,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<IssuerEvent>,
     personal_client_id: String,
@@ -205,7 +205,7 @@ struct IssuerInner<S> {
     /// [`Issuer::share_signing_keys`] was called.
     shared_keys: RwLock<Option<String>>,
     /// The authorization code grant's settings.
-    codes: authorization::CodeSettings<S>,
+    codes: authorization::CodeSettings,
 }
 
 pub(crate) fn build_verifier(
@@ -251,10 +251,11 @@ struct Minted {
     expires_at: u64,
 }
 
-impl<S: Store> Issuer<S> {
-    /// Starts configuring an issuer identified by `issuer` (its URL, the `iss` claim).
-    pub fn builder(issuer: impl Into<String>, store: Arc<S>) -> IssuerBuilder<S> {
-        IssuerBuilder::new(issuer.into(), store)
+impl Issuer {
+    /// Starts configuring an issuer identified by `issuer` (its URL, the `iss` claim), over
+    /// `store`, whose type is erased at once: no issuer type names it.
+    pub fn builder(issuer: impl Into<String>, store: Arc<impl Store>) -> IssuerBuilder {
+        IssuerBuilder::new(issuer.into(), ErasedStore::new(store))
     }
 
     /// The issuer URL.
@@ -262,8 +263,8 @@ impl<S: Store> Issuer<S> {
         &self.inner.issuer
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<S> {
+    /// The store, behind its erased type (it implements every store role).
+    pub fn store(&self) -> &ErasedStore {
         &self.inner.store
     }
 
@@ -274,7 +275,7 @@ impl<S: Store> Issuer<S> {
 
     /// The revocation list, which the guard consults
     /// (`GuardBuilder::revocation(issuer.revocation_list())`).
-    pub fn revocation_list(&self) -> RevocationList<S> {
+    pub fn revocation_list(&self) -> RevocationList<ErasedStore> {
         self.inner.revocations.clone()
     }
 
@@ -286,8 +287,8 @@ impl<S: Store> Issuer<S> {
 
     /// A guard resolver that resolves users with `users` and refuses the tokens of
     /// unknown or revoked clients, as the client registry says.
-    pub fn resolver<R: ResolvePrincipal>(&self, users: R) -> RegistryResolver<R, S> {
-        RegistryResolver { users, store: self.inner.store.clone() }
+    pub fn resolver<R: ResolvePrincipal>(&self, users: R) -> RegistryResolver<R> {
+        RegistryResolver::new(users, Arc::new(self.inner.store.clone()))
     }
 
     /// Subscribes to the issuer's events.
@@ -422,7 +423,7 @@ impl<S: Store> Issuer<S> {
     }
 }
 
-impl<S> fmt::Debug for Issuer<S> {
+impl fmt::Debug for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Issuer").field("issuer", &self.inner.issuer).finish_non_exhaustive()
     }

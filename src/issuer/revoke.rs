@@ -4,10 +4,10 @@ use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
 use super::{Issuer, OAuthError, TokenTypeHint};
-use crate::store::{AccessTokenRecord, RevokedAccess, RevokedTokens, Store};
+use crate::store::{AccessTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, TokenStore};
 use crate::token::DEFAULT_PROVIDER;
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), OAuthError> {
         self.revoke_access_token_by_jti(&record.jti).await.map(|_| ())
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::key_ring::KeyRing;
 use super::{Issuer, IssuerError, IssuerEvent, SigningKey};
 use crate::revocation::Invalidate;
-use crate::store::Store;
+use crate::store::SettingsStore;
 
 /// One stored generation after the first.
 #[derive(Serialize, Deserialize)]
@@ -27,7 +27,7 @@ struct Generation {
     signs_from: u64,
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Follows the key ring kept in the store under `name`: loads every generation now,
     /// and reloads on [`Invalidation::SigningKeys`](crate::revocation::Invalidation::SigningKeys)
     /// (add the issuer to the [`LocalCaches`](crate::revocation::LocalCaches) a revocation
@@ -147,7 +147,7 @@ fn parse_generation(value: &str) -> Result<(SigningKey, u64), IssuerError> {
 
 /// An issuer told by a bus that the shared keys changed (or that it missed messages)
 /// reloads them from the store, in the background.
-impl<S: Store> Invalidate for Issuer<S> {
+impl Invalidate for Issuer {
     fn invalidate_jti(&self, _jti: &str) {}
 
     fn invalidate_client(&self, _client_id: &str) {}

@@ -18,6 +18,7 @@
 
 mod any;
 mod codes;
+mod dyn_store;
 mod error;
 mod failures;
 mod memory;
@@ -35,6 +36,7 @@ pub mod sql;
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use any::AnyStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
+pub use dyn_store::ErasedStore;
 pub use error::StoreError;
 pub use failures::{FailureStore, Failures, MemoryFailures};
 pub use memory::MemoryStore;

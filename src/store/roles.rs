@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, CodeStore, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, FamilyRecord, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 

@@ -87,9 +87,7 @@ pub async fn a_reuse_is_recorded_once_and_seen_even_past_expiry<S: Store>(store:
     assert_eq!(later.reused_at, Some(T0 + 2), "the first reuse is kept");
 }
 
-pub async fn the_issue_record_tells_the_winner_about_a_reuse_and_the_reuse_about_the_issue<
-    S: Store,
->(
+pub async fn the_issue_record_tells_the_winner_about_a_reuse_and_the_reuse_about_the_issue<S: Store>(
     store: S,
 ) {
     let issued = IssuedFromCode { access_jti: unique("jti"), family_id: Some(unique("family")) };

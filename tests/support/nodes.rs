@@ -20,7 +20,7 @@ use tower_passport::store::{GrantType, PostgresStore};
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 
 pub struct Node {
-    pub issuer: Issuer<PostgresStore>,
+    pub issuer: Issuer,
     pub guard: GuardLayer,
     pub bus: Option<BusHandle>,
 }

@@ -35,41 +35,34 @@ use crate::issuer::{
     paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
     IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
 };
-use crate::store::{SecretHash, Store};
+use crate::store::{ErasedStore, SecretHash};
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The authorization endpoint for an issuer over `S`.
-pub(crate) type AuthorizeFn<S> = for<'a> fn(&'a Issuer<S>, Parts, Bytes) -> Boxed<'a, EndpointResponse>;
+pub(crate) type AuthorizeFn = for<'a> fn(&'a Issuer, Parts, Bytes) -> Boxed<'a, EndpointResponse>;
 
 /// The `authorization_code` grant at the token endpoint, for an issuer over `S`.
-pub(crate) type ExchangeFn<S> = for<'a> fn(
-    &'a Issuer<S>,
-    &'a AuthenticatedClient,
-    &'a Form,
-) -> Boxed<'a, Result<TokenResponse, OAuthError>>;
+pub(crate) type ExchangeFn =
+    for<'a> fn(&'a Issuer, &'a AuthenticatedClient, &'a Form) -> Boxed<'a, Result<TokenResponse, OAuthError>>;
 
 /// The authorization code flow as the issuer's routes serve it: the app's hook and screen,
 /// and the two handlers, made where `S: CodeStore` is known so that the routes (for any
 /// store) can call them.
-pub(crate) struct Flow<S> {
+pub(crate) struct Flow {
     hook: Arc<dyn hook::ErasedHook>,
     screen: Arc<dyn ApprovalScreen>,
     csrf: csrf::CsrfKey,
-    pub(crate) authorize: AuthorizeFn<S>,
-    pub(crate) exchange: ExchangeFn<S>,
+    pub(crate) authorize: AuthorizeFn,
+    pub(crate) exchange: ExchangeFn,
 }
 
-fn authorize<S: Store>(
-    issuer: &Issuer<S>,
-    parts: Parts,
-    body: Bytes,
-) -> Boxed<'_, EndpointResponse> {
+fn authorize(issuer: &Issuer, parts: Parts, body: Bytes) -> Boxed<'_, EndpointResponse> {
     Box::pin(handle(issuer, parts, body))
 }
 
-fn exchange<'a, S: Store>(
-    issuer: &'a Issuer<S>,
+fn exchange<'a>(
+    issuer: &'a Issuer,
     client: &'a AuthenticatedClient,
     form: &'a Form,
 ) -> Boxed<'a, Result<TokenResponse, OAuthError>> {
@@ -81,7 +74,7 @@ fn exchange<'a, S: Store>(
     })
 }
 
-impl<S: Store> IssuerBuilder<S> {
+impl IssuerBuilder {
     /// Enables the authorization code grant on [`Issuer::routes`]: `GET` and
     /// `POST /oauth/authorize` (the approval screen), `grant_type=authorization_code` at
     /// the token endpoint, and the metadata that says so. `hook` tells who is signed in
@@ -123,8 +116,8 @@ impl<S: Store> IssuerBuilder<S> {
             hook: Arc::new(hook),
             screen,
             csrf: csrf::CsrfKey::default(),
-            authorize: authorize::<S>,
-            exchange: exchange::<S>,
+            authorize: authorize,
+            exchange: exchange,
         });
         self
     }
@@ -158,7 +151,7 @@ impl<S: Store> IssuerBuilder<S> {
     }
 }
 
-impl<S: Store> Flow<S> {
+impl Flow {
     /// Who is signed in on `parts`, through the app's hook, for the JSON APIs: `None` when
     /// nobody is (the hook would send the browser to sign in).
     pub(crate) async fn session_user(&self, parts: &Parts) -> Result<Option<String>, crate::BackendError> {
@@ -170,7 +163,7 @@ impl<S: Store> Flow<S> {
     /// A JSON API CSRF token (`X-CSRF-TOKEN`) for `user_id`, made at `now`.
     pub(crate) async fn api_csrf_token(
         &self,
-        store: &S,
+        store: &ErasedStore,
         user_id: &str,
         now: u64,
     ) -> Result<String, crate::store::StoreError> {
@@ -180,7 +173,7 @@ impl<S: Store> Flow<S> {
     /// Whether `token` is a JSON API CSRF token of `user_id`, still fresh at `now`.
     pub(crate) async fn api_csrf_valid(
         &self,
-        store: &S,
+        store: &ErasedStore,
         user_id: &str,
         token: &str,
         now: u64,
@@ -189,7 +182,7 @@ impl<S: Store> Flow<S> {
     }
 }
 
-impl<S> std::fmt::Debug for Flow<S> {
+impl std::fmt::Debug for Flow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flow").finish_non_exhaustive()
     }
@@ -251,9 +244,8 @@ fn failed(error: AuthorizationError, status: StatusCode) -> EndpointResponse {
 // ---- the endpoint -------------------------------------------------------------------
 
 /// `/oauth/authorize` on the issuer's routes: 404 unless the flow is enabled.
-pub(crate) async fn serve<S, B>(issuer: &Issuer<S>, parts: Parts, body: B) -> EndpointResponse
+pub(crate) async fn serve<B>(issuer: &Issuer, parts: Parts, body: B) -> EndpointResponse
 where
-    S: Store,
     B: http_body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
@@ -266,8 +258,8 @@ where
 
 /// `grant_type=authorization_code` on the issuer's token endpoint:
 /// `unsupported_grant_type` unless the flow is enabled.
-pub(crate) async fn code_grant<S: Store>(
-    issuer: &Issuer<S>,
+pub(crate) async fn code_grant(
+    issuer: &Issuer,
     client: &AuthenticatedClient,
     form: &Form,
 ) -> Result<TokenResponse, OAuthError> {
@@ -277,7 +269,7 @@ pub(crate) async fn code_grant<S: Store>(
     }
 }
 
-async fn handle<S: Store>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> EndpointResponse {
+async fn handle(issuer: &Issuer, parts: Parts, body: Bytes) -> EndpointResponse {
     let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
     match parts.method {
         // Not HEAD: a skipped screen issues a code, which no HEAD should.
@@ -292,9 +284,9 @@ async fn handle<S: Store>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> Endp
 
 /// Who is signed in (the user, and the hash of the session the hook reported), or the
 /// response that sends the browser to sign in (`Err`).
-async fn signed_in<S: Store>(
-    issuer: &Issuer<S>,
-    flow: &Flow<S>,
+async fn signed_in(
+    issuer: &Issuer,
+    flow: &Flow,
     parts: &Parts,
     request: &AuthorizationRequest,
     status: StatusCode,
@@ -327,12 +319,7 @@ async fn signed_in<S: Store>(
 }
 
 /// `GET`: validate, sign in, then skip the screen or show it.
-async fn show<S: Store>(
-    issuer: &Issuer<S>,
-    flow: &Flow<S>,
-    parts: &Parts,
-    query: &str,
-) -> EndpointResponse {
+async fn show(issuer: &Issuer, flow: &Flow, parts: &Parts, query: &str) -> EndpointResponse {
     let found = StatusCode::FOUND;
     let request = match issuer.authorization_request(query).await {
         Ok(request) => request,
@@ -358,7 +345,7 @@ async fn show<S: Store>(
         Ok(false) => {}
         Err(error) => return failed(error, found),
     }
-    let key = match flow.csrf.get(&**issuer.store()).await {
+    let key = match flow.csrf.get(issuer.store()).await {
         Ok(key) => key,
         Err(error) => return failed(issuer.redirect_error(&request, error.into()), found),
     };
@@ -405,12 +392,7 @@ const REQUEST_FIELDS: [&str; 8] = [
 
 /// `POST`: the decision. The request is validated again from the form, and the CSRF token
 /// must be this user's, for this request.
-async fn decide<S: Store>(
-    issuer: &Issuer<S>,
-    flow: &Flow<S>,
-    parts: &Parts,
-    body: &[u8],
-) -> EndpointResponse {
+async fn decide(issuer: &Issuer, flow: &Flow, parts: &Parts, body: &[u8]) -> EndpointResponse {
     let see_other = StatusCode::SEE_OTHER;
     if body.len() > MAX_BODY {
         return error_page(&OAuthError::invalid_request("The request body is too large"));
@@ -442,7 +424,7 @@ async fn decide<S: Store>(
         Err(response) => return response,
     };
     let signer = csrf::Signer { user_id: &user_id, session: session.as_ref() };
-    let key = match flow.csrf.get(&**issuer.store()).await {
+    let key = match flow.csrf.get(issuer.store()).await {
         Ok(key) => key,
         Err(error) => return failed(issuer.redirect_error(&request, error.into()), see_other),
     };

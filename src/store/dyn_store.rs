@@ -1,0 +1,354 @@
+//! The store behind one type: a private object-safe mirror of the six roles, with boxed
+//! futures, implemented for every [`Store`], and [`ErasedStore`], the cheap-to-clone handle
+//! the issuer holds, so that no issuer type carries a store parameter. Store calls do I/O,
+//! so one box per call costs nothing measurable; the guard's hot path never calls them.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::{
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
+    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
+    SettingsStore, Store, StoreError, TokenStore,
+};
+
+/// A boxed store call.
+type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Every role's calls, object-safe: what [`ErasedStore`] dispatches to.
+trait DynStore: Send + Sync + 'static {
+    fn put_client(&self, client: ClientRecord) -> Call<'_, ()>;
+    fn client<'a>(&'a self, id: &'a str) -> Call<'a, Option<ClientRecord>>;
+    fn set_client_revoked<'a>(&'a self, id: &'a str, revoked: bool) -> Call<'a, bool>;
+    fn update_client<'a>(&'a self, id: &'a str, update: ClientUpdate) -> Call<'a, Option<ClientRecord>>;
+    fn clients_owned_by<'a>(&'a self, owner: &'a str) -> Call<'a, Vec<ClientRecord>>;
+    fn clients(&self) -> Call<'_, Vec<ClientRecord>>;
+    fn put_access_token(&self, record: AccessTokenRecord) -> Call<'_, ()>;
+    fn access_token<'a>(&'a self, jti: &'a str) -> Call<'a, Option<AccessTokenRecord>>;
+    fn personal_access_tokens<'a>(&'a self, user_id: &'a str) -> Call<'a, Vec<AccessTokenRecord>>;
+    fn revoke_access_token<'a>(&'a self, jti: &'a str, now: u64) -> Call<'a, Option<AccessTokenRecord>>;
+    fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> Call<'_, ()>;
+    fn refresh_token<'a>(&'a self, id: &'a str) -> Call<'a, Option<RefreshTokenRecord>>;
+    fn family<'a>(&'a self, id: &'a str) -> Call<'a, Option<FamilyRecord>>;
+    fn rotate(&self, rotation: Rotation) -> Call<'_, RotationOutcome>;
+    fn revoke_family<'a>(&'a self, family_id: &'a str, now: u64) -> Call<'a, Vec<RevokedAccess>>;
+    fn user_tokens<'a>(&'a self, user_id: &'a str, now: u64) -> Call<'a, Vec<ClientTokens>>;
+    fn revoke_user_tokens<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: Option<&'a str>,
+        now: u64,
+    ) -> Call<'a, RevokedTokens>;
+    fn is_revoked<'a>(&'a self, jti: &'a str) -> Call<'a, bool>;
+    fn set_user_not_before<'a>(
+        &'a self,
+        provider: &'a str,
+        user_id: &'a str,
+        not_before_ms: u64,
+    ) -> Call<'a, ()>;
+    fn user_not_before<'a>(&'a self, provider: &'a str, user_id: &'a str) -> Call<'a, Option<u64>>;
+    fn purge(&self, purge: Purge) -> Call<'_, PurgeCounts>;
+    fn put_setting_if_absent<'a>(&'a self, name: &'a str, value: &'a str) -> Call<'a, String>;
+    fn setting<'a>(&'a self, name: &'a str) -> Call<'a, Option<String>>;
+    fn put_code(&self, code: AuthorizationCodeRecord) -> Call<'_, ()>;
+    fn take_code<'a>(&'a self, hash: &'a SecretHash, now: u64) -> Call<'a, CodeRedemption>;
+    fn record_code_issue<'a>(&'a self, hash: &'a SecretHash, issued: IssuedFromCode) -> Call<'a, bool>;
+}
+
+impl<S: Store> DynStore for S {
+    fn put_client(&self, client: ClientRecord) -> Call<'_, ()> {
+        Box::pin(ClientStore::put_client(self, client))
+    }
+    fn client<'a>(&'a self, id: &'a str) -> Call<'a, Option<ClientRecord>> {
+        Box::pin(ClientStore::client(self, id))
+    }
+    fn set_client_revoked<'a>(&'a self, id: &'a str, revoked: bool) -> Call<'a, bool> {
+        Box::pin(ClientStore::set_client_revoked(self, id, revoked))
+    }
+    fn update_client<'a>(&'a self, id: &'a str, update: ClientUpdate) -> Call<'a, Option<ClientRecord>> {
+        Box::pin(ClientStore::update_client(self, id, update))
+    }
+    fn clients_owned_by<'a>(&'a self, owner: &'a str) -> Call<'a, Vec<ClientRecord>> {
+        Box::pin(ClientStore::clients_owned_by(self, owner))
+    }
+    fn clients(&self) -> Call<'_, Vec<ClientRecord>> {
+        Box::pin(ClientStore::clients(self))
+    }
+    fn put_access_token(&self, record: AccessTokenRecord) -> Call<'_, ()> {
+        Box::pin(TokenStore::put_access_token(self, record))
+    }
+    fn access_token<'a>(&'a self, jti: &'a str) -> Call<'a, Option<AccessTokenRecord>> {
+        Box::pin(TokenStore::access_token(self, jti))
+    }
+    fn personal_access_tokens<'a>(&'a self, user_id: &'a str) -> Call<'a, Vec<AccessTokenRecord>> {
+        Box::pin(TokenStore::personal_access_tokens(self, user_id))
+    }
+    fn revoke_access_token<'a>(&'a self, jti: &'a str, now: u64) -> Call<'a, Option<AccessTokenRecord>> {
+        Box::pin(TokenStore::revoke_access_token(self, jti, now))
+    }
+    fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> Call<'_, ()> {
+        Box::pin(TokenStore::start_family(self, family, first, access))
+    }
+    fn refresh_token<'a>(&'a self, id: &'a str) -> Call<'a, Option<RefreshTokenRecord>> {
+        Box::pin(TokenStore::refresh_token(self, id))
+    }
+    fn family<'a>(&'a self, id: &'a str) -> Call<'a, Option<FamilyRecord>> {
+        Box::pin(TokenStore::family(self, id))
+    }
+    fn rotate(&self, rotation: Rotation) -> Call<'_, RotationOutcome> {
+        Box::pin(TokenStore::rotate(self, rotation))
+    }
+    fn revoke_family<'a>(&'a self, family_id: &'a str, now: u64) -> Call<'a, Vec<RevokedAccess>> {
+        Box::pin(TokenStore::revoke_family(self, family_id, now))
+    }
+    fn user_tokens<'a>(&'a self, user_id: &'a str, now: u64) -> Call<'a, Vec<ClientTokens>> {
+        Box::pin(TokenStore::user_tokens(self, user_id, now))
+    }
+    fn revoke_user_tokens<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: Option<&'a str>,
+        now: u64,
+    ) -> Call<'a, RevokedTokens> {
+        Box::pin(TokenStore::revoke_user_tokens(self, user_id, client_id, now))
+    }
+    fn is_revoked<'a>(&'a self, jti: &'a str) -> Call<'a, bool> {
+        Box::pin(RevocationStore::is_revoked(self, jti))
+    }
+    fn set_user_not_before<'a>(
+        &'a self,
+        provider: &'a str,
+        user_id: &'a str,
+        not_before_ms: u64,
+    ) -> Call<'a, ()> {
+        Box::pin(RevocationStore::set_user_not_before(self, provider, user_id, not_before_ms))
+    }
+    fn user_not_before<'a>(&'a self, provider: &'a str, user_id: &'a str) -> Call<'a, Option<u64>> {
+        Box::pin(RevocationStore::user_not_before(self, provider, user_id))
+    }
+    fn purge(&self, purge: Purge) -> Call<'_, PurgeCounts> {
+        Box::pin(PurgeStore::purge(self, purge))
+    }
+    fn put_setting_if_absent<'a>(&'a self, name: &'a str, value: &'a str) -> Call<'a, String> {
+        Box::pin(SettingsStore::put_setting_if_absent(self, name, value))
+    }
+    fn setting<'a>(&'a self, name: &'a str) -> Call<'a, Option<String>> {
+        Box::pin(SettingsStore::setting(self, name))
+    }
+    fn put_code(&self, code: AuthorizationCodeRecord) -> Call<'_, ()> {
+        Box::pin(CodeStore::put_code(self, code))
+    }
+    fn take_code<'a>(&'a self, hash: &'a SecretHash, now: u64) -> Call<'a, CodeRedemption> {
+        Box::pin(CodeStore::take_code(self, hash, now))
+    }
+    fn record_code_issue<'a>(&'a self, hash: &'a SecretHash, issued: IssuedFromCode) -> Call<'a, bool> {
+        Box::pin(CodeStore::record_code_issue(self, hash, issued))
+    }
+}
+
+/// Any [`Store`] behind one type: what the issuer holds, so that
+/// [`Issuer`](crate::issuer::Issuer) and everything built from it carry no store type
+/// parameter. Implements every role itself; cheap to clone (one `Arc`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_passport::store::{ClientStore, ErasedStore, MemoryStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
+/// let store = ErasedStore::new(Arc::new(MemoryStore::new()));
+/// assert_eq!(store.client("nobody").await?, None);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ErasedStore {
+    inner: Arc<dyn DynStore>,
+}
+
+impl ErasedStore {
+    /// Erases `store`'s type.
+    pub fn new<S: Store>(store: Arc<S>) -> Self {
+        Self { inner: store }
+    }
+}
+
+impl fmt::Debug for ErasedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErasedStore").finish_non_exhaustive()
+    }
+}
+
+impl ClientStore for ErasedStore {
+    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.inner.put_client(client).await }
+    }
+    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+        async move { self.inner.client(id).await }
+    }
+    fn set_client_revoked(
+        &self,
+        id: &str,
+        revoked: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move { self.inner.set_client_revoked(id, revoked).await }
+    }
+    fn update_client(
+        &self,
+        id: &str,
+        update: ClientUpdate,
+    ) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
+        async move { self.inner.update_client(id, update).await }
+    }
+    fn clients_owned_by(
+        &self,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
+        async move { self.inner.clients_owned_by(owner).await }
+    }
+    fn clients(&self) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
+        async move { self.inner.clients().await }
+    }
+}
+
+impl TokenStore for ErasedStore {
+    fn put_access_token(
+        &self,
+        record: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.inner.put_access_token(record).await }
+    }
+    fn access_token(
+        &self,
+        jti: &str,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        async move { self.inner.access_token(jti).await }
+    }
+    fn personal_access_tokens(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
+        async move { self.inner.personal_access_tokens(user_id).await }
+    }
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
+        async move { self.inner.revoke_access_token(jti, now).await }
+    }
+    fn start_family(
+        &self,
+        family: FamilyRecord,
+        first: RefreshTokenRecord,
+        access: AccessTokenRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.inner.start_family(family, first, access).await }
+    }
+    fn refresh_token(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
+        async move { self.inner.refresh_token(id).await }
+    }
+    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
+        async move { self.inner.family(id).await }
+    }
+    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
+        async move { self.inner.rotate(rotation).await }
+    }
+    fn revoke_family(
+        &self,
+        family_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
+        async move { self.inner.revoke_family(family_id, now).await }
+    }
+    fn user_tokens(
+        &self,
+        user_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send {
+        async move { self.inner.user_tokens(user_id, now).await }
+    }
+    fn revoke_user_tokens(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: u64,
+    ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send {
+        async move { self.inner.revoke_user_tokens(user_id, client_id, now).await }
+    }
+}
+
+impl RevocationStore for ErasedStore {
+    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move { self.inner.is_revoked(jti).await }
+    }
+    fn set_user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+        not_before_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.inner.set_user_not_before(provider, user_id, not_before_ms).await }
+    }
+    fn user_not_before(
+        &self,
+        provider: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+        async move { self.inner.user_not_before(provider, user_id).await }
+    }
+}
+
+impl PurgeStore for ErasedStore {
+    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
+        async move { self.inner.purge(purge).await }
+    }
+}
+
+impl SettingsStore for ErasedStore {
+    fn put_setting_if_absent(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send {
+        async move { self.inner.put_setting_if_absent(name, value).await }
+    }
+    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        async move { self.inner.setting(name).await }
+    }
+}
+
+impl CodeStore for ErasedStore {
+    fn put_code(&self, code: AuthorizationCodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move { self.inner.put_code(code).await }
+    }
+    fn take_code(
+        &self,
+        hash: &SecretHash,
+        now: u64,
+    ) -> impl Future<Output = Result<CodeRedemption, StoreError>> + Send {
+        async move { self.inner.take_code(hash, now).await }
+    }
+    fn record_code_issue(
+        &self,
+        hash: &SecretHash,
+        issued: IssuedFromCode,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        async move { self.inner.record_code_issue(hash, issued).await }
+    }
+}
