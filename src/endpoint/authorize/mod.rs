@@ -16,8 +16,6 @@ pub(crate) use hook::ErasedHook;
 pub use hook::{SignIn, SignInRequest, SignedInUser};
 pub use screen::{escape_html, ApprovalContext, ApprovalScreen};
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -37,41 +35,12 @@ use crate::issuer::{
 };
 use crate::store::{ErasedStore, SecretHash};
 
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The authorization endpoint for an issuer over `S`.
-pub(crate) type AuthorizeFn = for<'a> fn(&'a Issuer, Parts, Bytes) -> Boxed<'a, EndpointResponse>;
-
-/// The `authorization_code` grant at the token endpoint, for an issuer over `S`.
-pub(crate) type ExchangeFn =
-    for<'a> fn(&'a Issuer, &'a AuthenticatedClient, &'a Form) -> Boxed<'a, Result<TokenResponse, OAuthError>>;
-
 /// The authorization code flow as the issuer's routes serve it: the app's hook and screen,
-/// and the two handlers, made where `S: CodeStore` is known so that the routes (for any
-/// store) can call them.
+/// and the key of the approval form's CSRF tokens.
 pub(crate) struct Flow {
     hook: Arc<dyn hook::ErasedHook>,
     screen: Arc<dyn ApprovalScreen>,
     csrf: csrf::CsrfKey,
-    pub(crate) authorize: AuthorizeFn,
-    pub(crate) exchange: ExchangeFn,
-}
-
-fn authorize(issuer: &Issuer, parts: Parts, body: Bytes) -> Boxed<'_, EndpointResponse> {
-    Box::pin(handle(issuer, parts, body))
-}
-
-fn exchange<'a>(
-    issuer: &'a Issuer,
-    client: &'a AuthenticatedClient,
-    form: &'a Form,
-) -> Boxed<'a, Result<TokenResponse, OAuthError>> {
-    Box::pin(async move {
-        let code = form.require("code")?;
-        issuer
-            .authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier"))
-            .await
-    })
 }
 
 impl IssuerBuilder {
@@ -112,13 +81,7 @@ impl IssuerBuilder {
             Some(flow) => flow.screen,
             None => Arc::new(screen::DefaultScreen),
         };
-        self.codes.flow = Some(Flow {
-            hook: Arc::new(hook),
-            screen,
-            csrf: csrf::CsrfKey::default(),
-            authorize: authorize,
-            exchange: exchange,
-        });
+        self.codes.flow = Some(Flow { hook: Arc::new(hook), screen, csrf: csrf::CsrfKey::default() });
         self
     }
 
@@ -251,7 +214,7 @@ where
 {
     let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
     match super::request::read_body(&parts.headers, body).await {
-        Ok(bytes) => (flow.authorize)(issuer, parts, bytes).await,
+        Ok(bytes) => handle(issuer, flow, parts, bytes).await,
         Err(error) => error_page(&error),
     }
 }
@@ -263,14 +226,14 @@ pub(crate) async fn code_grant(
     client: &AuthenticatedClient,
     form: &Form,
 ) -> Result<TokenResponse, OAuthError> {
-    match &issuer.code_settings().flow {
-        Some(flow) => (flow.exchange)(issuer, client, form).await,
-        None => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported")),
+    if issuer.code_settings().flow.is_none() {
+        return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported"));
     }
+    let code = form.require("code")?;
+    issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
 }
 
-async fn handle(issuer: &Issuer, parts: Parts, body: Bytes) -> EndpointResponse {
-    let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
+async fn handle(issuer: &Issuer, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
     match parts.method {
         // Not HEAD: a skipped screen issues a code, which no HEAD should.
         Method::GET => {
