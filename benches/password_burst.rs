@@ -19,6 +19,7 @@ use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use tower_passport::endpoint::OAuthServer;
 use tower_passport::issuer::{ClientRegistration, Issuer, IssuerBuilder, NoLimit, PasswordHash, StaticUsers};
 use tower_passport::store::{GrantType, MemoryStore};
 use tower_passport::BackendError;
@@ -34,8 +35,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Serves the issuer's routes and `/health`; returns the base URL.
 async fn serve(issuer: Issuer) -> String {
-    let app: Router =
-        Router::new().route("/health", get(|| async { "ok" })).fallback_service(issuer.routes());
+    let app: Router = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .fallback_service(OAuthServer::new(issuer).build());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,4 +1,4 @@
-//! The authorization code grant through `issuer.routes()` over the durable stores: the
+//! The authorization code grant through the `OAuthServer`'s routes over the durable stores: the
 //! whole exchange (authorize, approve on the screen, exchange the code, call the API,
 //! present the code again and see its tokens revoked) over a `SqliteStore` in a file and
 //! over the `AnyStore` that `PASSPORT_STORE=sqlite::memory:` opens. `authorization_code.rs`
@@ -19,7 +19,7 @@ use serde_json::Value;
 use support::{claims, scopes, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport::endpoint::{SignIn, SignInRequest};
+use tower_passport::endpoint::{OAuthServer, SignIn, SignInRequest};
 use tower_passport::issuer::{ClientRegistration, Issuer};
 use tower_passport::store::{AnyStore, GrantType, RevocationStore, SqliteStore, Store};
 use tower_passport::{BackendError, GuardLayer, Principal};
@@ -67,7 +67,7 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// The whole exchange over `store`, through `issuer.routes()`; returns the code.
+/// The whole exchange over `store`, through the `OAuthServer`'s routes; returns the code.
 async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store>(store: S) -> String {
     let spa = unique("spa");
     let spa_id: &str = &spa;
@@ -76,7 +76,6 @@ async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store>(store: S) -> Stri
         .audience(AUDIENCE)
         .scopes(scopes())
         .clock(clock.clone())
-        .enable_authorization_code(hook)
         .build()
         .expect("issuer");
     let registration = ClientRegistration::public("Single-page app")
@@ -88,7 +87,7 @@ async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store>(store: S) -> Stri
         GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
     let app = Router::new()
         .route_service("/api/me", ServiceBuilder::new().layer(guard).service_fn(me))
-        .fallback_service(issuer.routes());
+        .fallback_service(OAuthServer::new(issuer.clone()).sign_in(hook).build());
     let api = |access: String| {
         let app = app.clone();
         async move {
@@ -224,7 +223,6 @@ impl Flow {
             .audience(AUDIENCE)
             .scopes(scopes())
             .clock(clock.clone())
-            .enable_authorization_code(hook)
             .build()
             .expect("issuer");
         let (spa, other) = (unique("spa"), unique("other"));
@@ -235,7 +233,7 @@ impl Flow {
                 .redirect_uris([CALLBACK]);
             issuer.register_client(registration).await.expect("register");
         }
-        let app = Router::new().fallback_service(issuer.routes());
+        let app = Router::new().fallback_service(OAuthServer::new(issuer).sign_in(hook).build());
         Self { clock, app, spa, other }
     }
 

@@ -18,6 +18,7 @@ use support::{
     claims, header, scopes, through_guard, thumbprint, verify_with_jsonwebtoken, AUDIENCE, ISSUER, NOW,
 };
 use tokio::sync::broadcast;
+use tower_passport::endpoint::OAuthServer;
 use tower_passport::error::Reason;
 use tower_passport::issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
@@ -2261,10 +2262,10 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
         .expect("i");
     assert_eq!(issuer.scope_registry().scopes().len(), 1);
     assert_eq!(issuer.issuer_url(), ISSUER);
-    let metadata = json_of(issuer.metadata());
+    let metadata = json_of(OAuthServer::new(issuer.clone()).build().metadata());
     assert_eq!(metadata["grant_types_supported"], json!(["client_credentials", "refresh_token"]));
     assert_eq!(metadata["scopes_supported"], json!(["a"]));
-    let with_password = json_of(password_issuer(&clock).metadata());
+    let with_password = json_of(OAuthServer::new(password_issuer(&clock)).build().metadata());
     assert_eq!(
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])

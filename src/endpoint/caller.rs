@@ -19,9 +19,10 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::Full;
 
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::error::{body_left_unread, close_if, AuthError, Reason, ResponseConfig};
 use crate::guard::GuardContext;
-use crate::issuer::{Issuer, OAuthError};
+use crate::issuer::OAuthError;
 use crate::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// The header a session call that changes something carries, and that a session `GET`
@@ -66,19 +67,19 @@ impl UserCaller {
 ///
 /// Every refusal comes before the request's body is read: it closes the connection when a
 /// body was announced, so a keep-alive client knows to open a new one.
-pub(super) async fn user_caller(issuer: &Issuer, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
+pub(super) async fn user_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let close = body_left_unread(parts.version, &parts.headers);
-    check_caller(issuer, parts).await.map_err(|refusal| close_if(refusal, close))
+    check_caller(server, parts).await.map_err(|refusal| close_if(refusal, close))
 }
 
-async fn check_caller(issuer: &Issuer, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
+async fn check_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let context = parts.extensions.get::<GuardContext>().cloned();
     let (token, responses) = match context {
         Some(GuardContext { token: Some(token), responses }) => (token, responses),
         Some(GuardContext { token: None, responses }) => {
-            return session_caller(issuer, parts, Some(&responses)).await
+            return session_caller(server, parts, Some(&responses)).await
         }
-        None => return session_caller(issuer, parts, None).await,
+        None => return session_caller(server, parts, None).await,
     };
     let user_id = match (token.kind(), token.subject()) {
         (PrincipalKind::User, Some(user_id)) => user_id.to_owned(),
@@ -96,7 +97,7 @@ async fn check_caller(issuer: &Issuer, parts: &Parts) -> Result<UserCaller, Endp
     if token.credential() == Credential::FirstPartyCookie {
         return Ok(UserCaller { token: None, user_id, csrf: None });
     }
-    match issuer.may_manage_tokens(token.client_id()).await {
+    match server.issuer.may_manage_tokens(token.client_id()).await {
         Ok(true) => Ok(UserCaller { token: Some(token), user_id, csrf: None }),
         Ok(false) => {
             Err(reject(AuthError::wrong_principal_kind(Reason::FirstPartyClientRequired), &responses))
@@ -107,7 +108,7 @@ async fn check_caller(issuer: &Issuer, parts: &Parts) -> Result<UserCaller, Endp
 
 /// The user signed in on the session (see [`user_caller`]).
 async fn session_caller(
-    issuer: &Issuer,
+    server: &Server,
     parts: &Parts,
     responses: Option<&Arc<ResponseConfig>>,
 ) -> Result<UserCaller, EndpointResponse> {
@@ -119,7 +120,7 @@ async fn session_caller(
             &default_responses
         }
     };
-    let Some(flow) = &issuer.code_settings().flow else {
+    let Some(flow) = &server.flow else {
         // No hook: the guard is the only way in.
         return Err(match parts.extensions.get::<GuardContext>() {
             None => reject(AuthError::missing_guard(), responses),
@@ -131,8 +132,8 @@ async fn session_caller(
         Ok(None) => return Err(reject(AuthError::missing_token(), responses)),
         Err(error) => return Err(response::error(&OAuthError::from(error))),
     };
-    let store = issuer.store();
-    let now = issuer.now_for_endpoint();
+    let store = server.issuer.store();
+    let now = server.issuer.now_for_endpoint();
     if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let presented = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());
         let valid = match presented {

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use http::{Method, Request, StatusCode};
 use http_body::Body;
 use serde::{Deserialize, Serialize};
@@ -5,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::caller::user_caller;
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::issuer::user_clients::field_errors;
 use crate::issuer::{ClientSecret, Issuer, OAuthError};
 use crate::store::{ClientRecord, GrantType};
@@ -222,22 +225,23 @@ fn target(path: &str) -> Target {
     }
 }
 
-async fn handle<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse
+async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse
 where
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let caller = match user_caller(&issuer, &parts).await {
+    let issuer = &server.issuer;
+    let caller = match user_caller(&server, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
     let owner = caller.user_id.as_str();
     let target = target(parts.uri.path());
     let outcome = match (&parts.method, target) {
-        (&Method::GET, Target::All) => list(&issuer, owner).await,
+        (&Method::GET, Target::All) => list(issuer, owner).await,
         (&Method::POST, Target::All) => match read_json_body(&parts.headers, body).await {
-            Ok(bytes) => create(&issuer, owner, &bytes).await,
+            Ok(bytes) => create(issuer, owner, &bytes).await,
             Err(error) => Err(error),
         },
         (&Method::GET, Target::One(id)) => match issuer.user_client(owner, &id).await {
@@ -246,7 +250,7 @@ where
             Err(error) => Err(error.into()),
         },
         (&Method::PUT, Target::One(id)) => match read_json_body(&parts.headers, body).await {
-            Ok(bytes) => update(&issuer, owner, &id, &bytes).await,
+            Ok(bytes) => update(issuer, owner, &id, &bytes).await,
             Err(error) => Err(error),
         },
         (&Method::DELETE, Target::One(id)) => match issuer.delete_user_client(owner, &id).await {
@@ -254,7 +258,7 @@ where
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
             Err(error) => Err(error.into()),
         },
-        (&Method::POST, Target::Secret(id)) => regenerate(&issuer, owner, &id).await,
+        (&Method::POST, Target::Secret(id)) => regenerate(issuer, owner, &id).await,
         (_, Target::All) => Ok(response::method_not_allowed("GET, POST")),
         (_, Target::One(_)) => Ok(response::method_not_allowed("GET, PUT, DELETE")),
         (_, Target::Secret(_)) => Ok(response::method_not_allowed("POST")),

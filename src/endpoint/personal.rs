@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use http::{Method, Request, StatusCode};
 use http_body::Body;
 use serde::{Deserialize, Serialize};
@@ -5,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::caller::{user_caller, UserCaller};
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::issuer::{Issuer, OAuthError};
 use crate::store::AccessTokenRecord;
 
@@ -64,13 +67,14 @@ impl<'a> From<&'a AccessTokenRecord> for Listed<'a> {
     }
 }
 
-async fn handle<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse
+async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse
 where
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let caller = match user_caller(&issuer, &parts).await {
+    let issuer = &server.issuer;
+    let caller = match user_caller(&server, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
@@ -78,9 +82,9 @@ where
     let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/personal-access-tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
     let outcome = match (&parts.method, id) {
-        (&Method::GET, None) => list(&issuer, user_id).await,
+        (&Method::GET, None) => list(issuer, user_id).await,
         (&Method::POST, None) => match read_json_body(&parts.headers, body).await {
-            Ok(bytes) => create(&issuer, &caller, &bytes).await,
+            Ok(bytes) => create(issuer, &caller, &bytes).await,
             Err(error) => Err(error),
         },
         (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(user_id, id).await {

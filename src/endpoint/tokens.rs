@@ -1,8 +1,11 @@
+use std::sync::Arc;
+
 use http::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use super::caller::user_caller;
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::issuer::{AuthorizedClient, Issuer, OAuthError};
 
 issuer_service! {
@@ -110,16 +113,17 @@ impl<'a> From<&'a AuthorizedClient> for Listed<'a> {
     }
 }
 
-async fn handle<B>(issuer: Issuer, request: Request<B>) -> EndpointResponse {
+async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse {
     let (parts, _) = request.into_parts();
-    let caller = match user_caller(&issuer, &parts).await {
+    let issuer = &server.issuer;
+    let caller = match user_caller(&server, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
     let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
     let outcome = match (&parts.method, id) {
-        (&Method::GET, None) => list(&issuer, &caller.user_id).await,
+        (&Method::GET, None) => list(issuer, &caller.user_id).await,
         (&Method::DELETE, Some(id)) => {
             // An id is a client id or a jti; a client id may have been percent-encoded.
             match percent_encoding::percent_decode_str(id).decode_utf8() {

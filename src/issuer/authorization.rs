@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::clients::redirect_uri_problem;
-use super::{crypto, paths, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
+use super::{crypto, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
 use crate::error::ConfigError;
 use crate::store::{AuthorizationCodeRecord, ClientRecord, ClientStore, CodeStore, GrantType, SecretHash};
 
@@ -20,16 +20,14 @@ const MAX_CODE_TTL: Duration = Duration::from_secs(600);
 const MAX_STATE_LEN: usize = 2048;
 const MAX_NONCE_LEN: usize = 512;
 
-/// What the issuer keeps for the authorization code grant: the code lifetime, and the
-/// endpoint's hook and screen once [`IssuerBuilder::enable_authorization_code`] is called.
+/// What the issuer keeps for the authorization code grant: the code lifetime.
 pub(crate) struct CodeSettings {
     pub(crate) ttl: Duration,
-    pub(crate) flow: Option<crate::endpoint::authorize::Flow>,
 }
 
 impl Default for CodeSettings {
     fn default() -> Self {
-        Self { ttl: MAX_CODE_TTL, flow: None }
+        Self { ttl: MAX_CODE_TTL }
     }
 }
 
@@ -48,10 +46,7 @@ impl CodeSettings {
 
 impl fmt::Debug for CodeSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CodeSettings")
-            .field("ttl", &self.ttl)
-            .field("endpoint", &self.flow.is_some())
-            .finish()
+        f.debug_struct("CodeSettings").field("ttl", &self.ttl).finish()
     }
 }
 
@@ -588,29 +583,6 @@ impl Issuer {
         params.extend(state.map(|state| ("state", state)));
         params.push(("iss", &self.inner.issuer));
         with_query(redirect_uri, &params)
-    }
-
-    /// The path `path` is served at, below the mount path: what a page of the issuer links
-    /// to (same origin as the page, whatever host the browser used).
-    pub(crate) fn mounted_path(&self, path: &str) -> String {
-        format!("{}{path}", self.inner.mount_path)
-    }
-
-    /// The issuer's clock, for the endpoint's CSRF tokens.
-    pub(crate) fn now_for_endpoint(&self) -> u64 {
-        self.now()
-    }
-
-    /// The authorization code settings (lifetime, and the endpoint if enabled).
-    pub(crate) fn code_settings(&self) -> &CodeSettings {
-        &self.inner.codes
-    }
-
-    /// The URL of the authorization endpoint for `request`: where a sign-in page returns.
-    pub(crate) fn authorization_url(&self, request: &AuthorizationRequest) -> String {
-        let params = request.parameters(true);
-        let pairs: Vec<(&str, &str)> = params.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        with_query(&self.endpoint_url(paths::AUTHORIZE), &pairs)
     }
 }
 

@@ -212,7 +212,7 @@ impl ClientRegistration {
     /// `"customers"`: the password grant resolves them through the issuer's
     /// [`user_provider`](super::IssuerBuilder::user_provider) of that name, the
     /// authorization code grant's sign-in hook is told it
-    /// ([`SignInRequest::provider`](crate::endpoint::SignInRequest::provider)), and their
+    /// (`endpoint::SignInRequest::provider`), and their
     /// tokens name it in the `provider` claim. Without it, the default provider (`"users"`).
     ///
     /// ```
@@ -544,7 +544,7 @@ impl Issuer {
     /// [`AuthLimiter`](super::AuthLimiter): failures count against the client id from that
     /// address and against the address, and past the limit the attempt is refused with 429
     /// before the secret is hashed. The OAuth endpoints call this with the request's peer
-    /// address ([`PeerAddr`](crate::endpoint::PeerAddr)).
+    /// address (`endpoint::PeerAddr`).
     ///
     /// ```
     /// use std::sync::Arc;

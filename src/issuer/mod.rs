@@ -42,15 +42,15 @@
 //!   of several nodes gives the throttle its shared store (`Throttle::new(store)` with a
 //!   `PostgresStore`, `SqliteStore` or `RedisStore`).
 //! - **The client address** is the connection's peer, which the server passes on
-//!   ([`PeerAddr`](crate::endpoint::PeerAddr), or axum's `ConnectInfo<SocketAddr>` from
+//!   (`endpoint::PeerAddr`, or axum's `ConnectInfo<SocketAddr>` from
 //!   `into_make_service_with_connect_info`); `X-Forwarded-For` is read only behind
-//!   proxies the operator trusts ([`IssuerBuilder::trusted_proxies`]). Without a peer
+//!   proxies the operator trusts (`OAuthServer::trusted_proxies`). Without a peer
 //!   address, accounts and clients are still throttled, addresses are not.
 //! - **Password checks** run on blocking threads, at most
 //!   [`IssuerBuilder::max_concurrent_password_checks`] at once (503 beyond).
 
 mod approval;
-mod authorization;
+pub(crate) mod authorization;
 mod authorized;
 mod builder;
 mod clients;
@@ -86,7 +86,7 @@ pub use error::{IssuerError, OAuthError, OAuthErrorCode};
 pub use events::IssuerEvent;
 pub use introspect::Introspection;
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
-pub use metadata::{Jwks, ServerMetadata};
+pub use metadata::Jwks;
 pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
 pub use scopes::{ScopeDefinition, ScopeRegistry};
@@ -165,13 +165,9 @@ impl Clone for Issuer {
 
 struct IssuerInner {
     issuer: String,
-    /// Where the routes are mounted below the issuer URL (`""` or `/prefix`).
-    mount_path: String,
     /// `Cache-Control: max-age` of the JWKS, in seconds.
     jwks_max_age: u64,
     limiter: limits::Limiter,
-    /// Proxies trusted to append the client's address to `X-Forwarded-For`.
-    trusted_proxies: usize,
     password_checks: limits::PasswordChecks,
     audiences: Vec<String>,
     access_ttl: u64,
@@ -332,9 +328,14 @@ impl Issuer {
         self.inner.clock.now()
     }
 
-    /// How many proxies are trusted to append to `X-Forwarded-For`.
-    pub(crate) fn trusted_proxies(&self) -> usize {
-        self.inner.trusted_proxies
+    /// Whether the password grant is enabled (a protocol fact the metadata states).
+    pub(crate) fn password_grant_enabled(&self) -> bool {
+        self.inner.users.is_some()
+    }
+
+    /// The issuer's clock, for the endpoint's CSRF tokens.
+    pub(crate) fn now_for_endpoint(&self) -> u64 {
+        self.now()
     }
 
     fn emit(&self, event: IssuerEvent) {

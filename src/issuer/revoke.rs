@@ -71,7 +71,7 @@ impl Issuer {
     /// other nodes; without one they see it within the list's cache bound). Call it when
     /// the user signs out: the browser's cookie may have been copied, and it would
     /// otherwise work until it expires. Pages the user still has open elsewhere get a
-    /// fresh cookie from [`FreshApiTokenLayer`](crate::endpoint::FreshApiTokenLayer) while
+    /// fresh cookie from `endpoint::FreshApiTokenLayer` while
     /// their session lives. Bearer tokens are untouched (see
     /// [`revoke_all_for_user`](Self::revoke_all_for_user)).
     ///

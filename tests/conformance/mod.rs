@@ -739,7 +739,7 @@ pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Stor
             .body(Full::new(Bytes::from(body)))
             .unwrap()
     };
-    let routes = issuer.routes();
+    let routes = tower_passport::endpoint::OAuthServer::new(issuer.clone()).build();
     let send = move |request: Request<Full<Bytes>>| {
         let routes = routes.clone();
         async move {

@@ -29,9 +29,10 @@ use http_body_util::Full;
 
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::issuer::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
-    IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
+    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, OAuthError,
+    OAuthErrorCode, TokenResponse,
 };
 use crate::store::{ErasedStore, SecretHash};
 
@@ -43,78 +44,18 @@ pub(crate) struct Flow {
     csrf: csrf::CsrfKey,
 }
 
-impl IssuerBuilder {
-    /// Enables the authorization code grant on [`Issuer::routes`]: `GET` and
-    /// `POST /oauth/authorize` (the approval screen), `grant_type=authorization_code` at
-    /// the token endpoint, and the metadata that says so. `hook` tells who is signed in
-    /// on a request, or where to sign in ([`SignedInUser`]; a closure will do).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower::ServiceExt;
-    /// use tower_passport::endpoint::{SignIn, SignInRequest};
-    /// use tower_passport::issuer::Issuer;
-    /// use tower_passport::store::MemoryStore;
-    /// use tower_passport::BackendError;
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .enable_authorization_code(|request: &SignInRequest<'_>| {
-    ///         let sign_in = format!("/login?next={}", request.return_to_encoded());
-    ///         async move { Ok::<_, BackendError>(SignIn::Redirect(sign_in)) }
-    ///     })
-    ///     .build()?;
-    /// assert_eq!(issuer.metadata().response_types_supported, ["code"]);
-    ///
-    /// // An unknown client is a page, never a redirect.
-    /// let request = http::Request::get("/oauth/authorize?response_type=code&client_id=nobody")
-    ///     .body(http_body_util::Empty::<bytes::Bytes>::new())?;
-    /// let response = issuer.routes().oneshot(request).await?;
-    /// assert_eq!(response.status(), 400);
-    /// assert!(response.headers().get("location").is_none());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn enable_authorization_code<H: SignedInUser>(mut self, hook: H) -> Self {
-        let screen = match self.codes.flow.take() {
-            Some(flow) => flow.screen,
-            None => Arc::new(screen::DefaultScreen),
-        };
-        self.codes.flow = Some(Flow { hook: Arc::new(hook), screen, csrf: csrf::CsrfKey::default() });
-        self
-    }
-
-    /// Replaces the approval screen ([`ApprovalScreen`]; a closure will do). Call it after
-    /// [`enable_authorization_code`](Self::enable_authorization_code); without that it does
-    /// nothing.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower_passport::endpoint::{escape_html, ApprovalContext, SignIn, SignInRequest};
-    /// use tower_passport::issuer::Issuer;
-    /// use tower_passport::store::MemoryStore;
-    /// use tower_passport::BackendError;
-    /// # fn main() -> Result<(), tower_passport::ConfigError> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .enable_authorization_code(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("1".into())) })
-    ///     .approval_screen(|context: &ApprovalContext<'_>| {
-    ///         format!("<h1>Let {} in?</h1>…", escape_html(context.client_name()))
-    ///     })
-    ///     .build()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn approval_screen<T: ApprovalScreen>(mut self, screen: T) -> Self {
-        if let Some(flow) = &mut self.codes.flow {
-            flow.screen = Arc::new(screen);
-        }
-        self
-    }
-}
-
 impl Flow {
+    /// The flow with the app's `hook`, the default approval screen and the CSRF key kept in
+    /// the store.
+    pub(crate) fn new<H: SignedInUser>(hook: H) -> Self {
+        Self { hook: Arc::new(hook), screen: Arc::new(screen::DefaultScreen), csrf: csrf::CsrfKey::default() }
+    }
+
+    /// Replaces the approval screen.
+    pub(crate) fn set_screen(&mut self, screen: Arc<dyn ApprovalScreen>) {
+        self.screen = screen;
+    }
+
     /// Who is signed in on `parts`, through the app's hook, for the JSON APIs: `None` when
     /// nobody is (the hook would send the browser to sign in).
     pub(crate) async fn session_user(&self, parts: &Parts) -> Result<Option<String>, crate::BackendError> {
@@ -207,14 +148,14 @@ fn failed(error: AuthorizationError, status: StatusCode) -> EndpointResponse {
 // ---- the endpoint -------------------------------------------------------------------
 
 /// `/oauth/authorize` on the issuer's routes: 404 unless the flow is enabled.
-pub(crate) async fn serve<B>(issuer: &Issuer, parts: Parts, body: B) -> EndpointResponse
+pub(crate) async fn serve<B>(server: &Server, parts: Parts, body: B) -> EndpointResponse
 where
     B: http_body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
+    let Some(flow) = &server.flow else { return response::empty(StatusCode::NOT_FOUND) };
     match super::request::read_body(&parts.headers, body).await {
-        Ok(bytes) => handle(issuer, flow, parts, bytes).await,
+        Ok(bytes) => handle(server, flow, parts, bytes).await,
         Err(error) => error_page(&error),
     }
 }
@@ -222,25 +163,28 @@ where
 /// `grant_type=authorization_code` on the issuer's token endpoint:
 /// `unsupported_grant_type` unless the flow is enabled.
 pub(crate) async fn code_grant(
-    issuer: &Issuer,
+    server: &Server,
     client: &AuthenticatedClient,
     form: &Form,
 ) -> Result<TokenResponse, OAuthError> {
-    if issuer.code_settings().flow.is_none() {
+    if server.flow.is_none() {
         return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported"));
     }
     let code = form.require("code")?;
-    issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
+    server
+        .issuer
+        .authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier"))
+        .await
 }
 
-async fn handle(issuer: &Issuer, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
+async fn handle(server: &Server, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
     match parts.method {
         // Not HEAD: a skipped screen issues a code, which no HEAD should.
         Method::GET => {
             let query = parts.uri.query().unwrap_or_default().to_owned();
-            show(issuer, flow, &parts, &query).await
+            show(server, flow, &parts, &query).await
         }
-        Method::POST => decide(issuer, flow, &parts, &body).await,
+        Method::POST => decide(server, flow, &parts, &body).await,
         _ => response::method_not_allowed("GET, POST"),
     }
 }
@@ -248,13 +192,14 @@ async fn handle(issuer: &Issuer, flow: &Flow, parts: Parts, body: Bytes) -> Endp
 /// Who is signed in (the user, and the hash of the session the hook reported), or the
 /// response that sends the browser to sign in (`Err`).
 async fn signed_in(
-    issuer: &Issuer,
+    server: &Server,
     flow: &Flow,
     parts: &Parts,
     request: &AuthorizationRequest,
     status: StatusCode,
 ) -> Result<(String, Option<SecretHash>), EndpointResponse> {
-    let return_to = issuer.authorization_url(request);
+    let issuer = &server.issuer;
+    let return_to = server.authorization_url(request);
     let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login())
         .for_provider(request.client().provider.as_deref());
     let sign_in = match flow.hook.ask(&asked).await {
@@ -282,13 +227,14 @@ async fn signed_in(
 }
 
 /// `GET`: validate, sign in, then skip the screen or show it.
-async fn show(issuer: &Issuer, flow: &Flow, parts: &Parts, query: &str) -> EndpointResponse {
+async fn show(server: &Server, flow: &Flow, parts: &Parts, query: &str) -> EndpointResponse {
+    let issuer = &server.issuer;
     let found = StatusCode::FOUND;
     let request = match issuer.authorization_request(query).await {
         Ok(request) => request,
         Err(error) => return failed(error, found),
     };
-    let (user_id, session) = match signed_in(issuer, flow, parts, &request, found).await {
+    let (user_id, session) = match signed_in(server, flow, parts, &request, found).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
@@ -332,7 +278,7 @@ async fn show(issuer: &Issuer, flow: &Flow, parts: &Parts, query: &str) -> Endpo
         redirect_uri: request.redirect_uri(),
         user_id: &user_id,
         scopes,
-        action: issuer.mounted_path(paths::AUTHORIZE),
+        action: server.mounted_path(paths::AUTHORIZE),
         fields,
     };
     let body = flow.screen.render(&context);
@@ -355,7 +301,8 @@ const REQUEST_FIELDS: [&str; 8] = [
 
 /// `POST`: the decision. The request is validated again from the form, and the CSRF token
 /// must be this user's, for this request.
-async fn decide(issuer: &Issuer, flow: &Flow, parts: &Parts, body: &[u8]) -> EndpointResponse {
+async fn decide(server: &Server, flow: &Flow, parts: &Parts, body: &[u8]) -> EndpointResponse {
+    let issuer = &server.issuer;
     let see_other = StatusCode::SEE_OTHER;
     if body.len() > MAX_BODY {
         return error_page(&OAuthError::invalid_request("The request body is too large"));
@@ -382,7 +329,7 @@ async fn decide(issuer: &Issuer, flow: &Flow, parts: &Parts, body: &[u8]) -> End
         Some("deny") => false,
         _ => return error_page(&OAuthError::invalid_request("The decision must be approve or deny")),
     };
-    let (user_id, session) = match signed_in(issuer, flow, parts, &request, see_other).await {
+    let (user_id, session) = match signed_in(server, flow, parts, &request, see_other).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };

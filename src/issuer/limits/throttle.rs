@@ -26,7 +26,7 @@ use crate::store::{FailureStore, Failures, MemoryFailures, SecretHash, StoreErro
 /// An attempt waits for the longest of its keys; the answer is 429 with `Retry-After`,
 /// before any password is hashed, and the right password is refused too while it waits.
 /// The address is known when the server passes it on
-/// ([`PeerAddr`](crate::endpoint::PeerAddr)); without it only accounts and clients are
+/// (`endpoint::PeerAddr`); without it only accounts and clients are
 /// throttled. Keys are SHA-256 hashes: no username or address is stored in clear.
 ///
 /// The counters live in [`MemoryFailures`] by default (one node, bounded); for several
