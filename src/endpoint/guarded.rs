@@ -1,12 +1,12 @@
 //! Passport's JSON APIs behind the guard [`OAuthServer::json_apis`](super::OAuthServer::json_apis)
 //! was given, served by the routes: the guard's user type is erased here, so the routes
-//! carry no type parameter.
+//! carry no type parameter. `A` is the APIs' service, made per call.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use http::{Request, Response};
@@ -17,18 +17,16 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::response::EndpointResponse;
-use super::server::Server;
-use super::{AuthorizedTokens, Clients, PersonalAccessTokens};
 use crate::guard::GuardLayer;
 use crate::issuer::paths;
 
 /// A request body of any type, boxed.
-type AnyBody = UnsyncBoxBody<Bytes, BodyError>;
+pub(crate) type AnyBody = UnsyncBoxBody<Bytes, BodyError>;
 
 /// A request body's error, boxed (a named type, so that the guarded call's future is `Send`
 /// for every lifetime the compiler asks about).
 #[derive(Debug)]
-struct BodyError(Box<dyn std::error::Error + Send + Sync>);
+pub(crate) struct BodyError(Box<dyn std::error::Error + Send + Sync>);
 
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,21 +37,25 @@ impl std::fmt::Display for BodyError {
 impl std::error::Error for BodyError {}
 
 /// A boxed answer.
-type Answer = Pin<Box<dyn Future<Output = EndpointResponse> + Send>>;
+pub(crate) type Answer = Pin<Box<dyn Future<Output = EndpointResponse> + Send>>;
 
-/// The JSON APIs behind their guard, for any guard user type.
-#[derive(Clone)]
-pub(crate) struct GuardedApis {
-    serve: Arc<dyn Fn(Arc<Server>, Request<AnyBody>) -> Answer + Send + Sync>,
+/// The JSON APIs (the service `A`) behind their guard, for any guard user type.
+pub(crate) struct GuardedApis<A> {
+    serve: Arc<dyn Fn(A, Request<AnyBody>) -> Answer + Send + Sync>,
+    apis: PhantomData<fn(A)>,
 }
 
-impl GuardedApis {
+impl<A> GuardedApis<A>
+where
+    A: Service<Request<AnyBody>, Response = EndpointResponse, Error = Infallible> + Clone + Send + 'static,
+    A::Future: Send,
+{
     /// The APIs behind `guard`.
     pub(crate) fn new<U: Clone + Send + Sync + 'static>(guard: GuardLayer<U>) -> Self {
-        let serve = move |server: Arc<Server>, request: Request<AnyBody>| -> Answer {
+        let serve = move |apis: A, request: Request<AnyBody>| -> Answer {
             // The guard is layered per call (it clones a shared configuration), so that the
             // server does not hold itself.
-            let mut guarded = guard.layer(JsonApis { server });
+            let mut guarded = guard.layer(apis);
             Box::pin(async move {
                 let Ok(()) = std::future::poll_fn(|cx| guarded.poll_ready(cx)).await;
                 let Ok(response) = guarded.call(request).await;
@@ -65,11 +67,11 @@ impl GuardedApis {
                 Response::from_parts(parts, Full::new(bytes))
             })
         };
-        Self { serve: Arc::new(serve) }
+        Self { serve: Arc::new(serve), apis: PhantomData }
     }
 
-    /// Serves `request` (a path [`is_json_api`] accepted).
-    pub(crate) fn call<B>(&self, server: Arc<Server>, request: Request<B>) -> Answer
+    /// Serves `request` (a path [`is_json_api`] accepted) through `apis`.
+    pub(crate) fn call<B>(&self, apis: A, request: Request<B>) -> Answer
     where
         B: Body + Send + 'static,
         B::Data: Send,
@@ -81,7 +83,7 @@ impl GuardedApis {
                 .map_err(|error| BodyError(error.into()));
             UnsyncBoxBody::new(body)
         });
-        (self.serve)(server, request)
+        (self.serve)(apis, request)
     }
 }
 
@@ -90,32 +92,4 @@ pub(crate) fn is_json_api(path: &str) -> bool {
     [paths::PERSONAL_ACCESS_TOKENS, paths::TOKENS, paths::CLIENTS]
         .iter()
         .any(|api| path.strip_prefix(api).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
-}
-
-/// The three JSON APIs as one service, dispatched by path.
-#[derive(Clone)]
-struct JsonApis {
-    server: Arc<Server>,
-}
-
-impl Service<Request<AnyBody>> for JsonApis {
-    type Response = EndpointResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<EndpointResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<AnyBody>) -> Self::Future {
-        let server = self.server.clone();
-        let path = server.route_path(request.uri().path()).to_owned();
-        if path.starts_with(paths::PERSONAL_ACCESS_TOKENS) {
-            PersonalAccessTokens::new(server).call(request)
-        } else if path.starts_with(paths::TOKENS) {
-            AuthorizedTokens::new(server).call(request)
-        } else {
-            Clients::new(server).call(request)
-        }
-    }
 }

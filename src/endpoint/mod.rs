@@ -111,6 +111,7 @@ pub(crate) mod authorize;
 mod caller;
 mod clients;
 mod fresh_token;
+mod front;
 mod guarded;
 mod metadata;
 mod peer;

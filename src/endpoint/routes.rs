@@ -3,7 +3,6 @@ use http_body::Body;
 
 use std::sync::Arc;
 
-use super::guarded::is_json_api;
 use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
 use super::server::Server;
@@ -25,11 +24,11 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Some(apis) = &server.apis {
-        if is_json_api(server.route_path(request.uri().path())) {
-            return apis.call(server.clone(), request).await;
-        }
-    }
+    let path = server.route_path(request.uri().path()).to_owned();
+    let request = match server.json_api(&path, request) {
+        Ok(answer) => return answer.await,
+        Err(request) => request,
+    };
     let issuer = &server.issuer;
     let (parts, body) = request.into_parts();
     let path = server.route_path(parts.uri.path());
@@ -42,7 +41,7 @@ where
         paths::JWKS => response::cacheable_json(&issuer.jwks(), issuer.jwks_max_age()),
         paths::METADATA => response::cacheable_json(&ServerMetadata::of(&server), METADATA_MAX_AGE),
         paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
-        paths::AUTHORIZE => super::authorize::serve(&server, parts, body).await,
+        paths::AUTHORIZE => super::authorize::serve(&server, server.flow.as_ref(), parts, body).await,
         paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
             response::method_not_allowed("POST")
         }
@@ -107,7 +106,9 @@ async fn grant(
             let (username, password) = (form.require("username")?, form.require("password")?);
             issuer.password_grant(&client, username, password, scope).await?
         }
-        "authorization_code" => super::authorize::code_grant(server, &client, form).await?,
+        "authorization_code" => {
+            super::authorize::code_grant(issuer, server.flow.as_ref(), &client, form).await?
+        }
         _ => {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,

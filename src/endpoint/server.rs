@@ -2,16 +2,26 @@
 //! approval screen, the mount path, the trusted proxies, the guarded JSON APIs) and built
 //! into one tower service, [`OAuthRoutes`].
 
+use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::net::IpAddr;
+use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::Request;
+use http_body::Body;
+use tower_service::Service;
 
 use super::authorize::{ApprovalScreen, Flow, SignedInUser};
-use super::guarded::GuardedApis;
-use super::{peer, AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, ServerMetadata};
+use super::front::Front;
+use super::guarded::{is_json_api, Answer, AnyBody, GuardedApis};
+use super::response::EndpointResponse;
+use super::{AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, ServerMetadata};
 use crate::guard::GuardLayer;
-use crate::issuer::authorization::with_query;
-use crate::issuer::{paths, AuthorizationRequest, Issuer, IssuerError};
+use crate::issuer::{paths, Issuer, IssuerError};
 
 /// Configures the HTTP front of an [`Issuer`]: which endpoints are served, where, and how
 /// the browser side signs users in. [`build`](Self::build) makes one cloneable tower
@@ -57,7 +67,7 @@ pub struct OAuthServer {
     trusted_proxies: usize,
     flow: Option<Flow>,
     screen: Option<Arc<dyn ApprovalScreen>>,
-    apis: Option<GuardedApis>,
+    apis: Option<GuardedApis<JsonApis>>,
 }
 
 impl fmt::Debug for OAuthServer {
@@ -190,9 +200,11 @@ impl OAuthServer {
             flow.set_screen(screen);
         }
         OAuthRoutes::new(Arc::new(Server {
-            issuer: self.issuer,
-            mount_path: self.mount_path,
-            trusted_proxies: self.trusted_proxies,
+            front: Front {
+                issuer: self.issuer,
+                mount_path: self.mount_path,
+                trusted_proxies: self.trusted_proxies,
+            },
             flow,
             apis: self.apis,
         }))
@@ -207,49 +219,66 @@ impl OAuthServer {
     }
 }
 
-/// What the built routes share: the issuer and the HTTP settings.
+/// What the built routes share: the issuer and the HTTP settings ([`Front`], which it
+/// dereferences to), the authorization code flow and the guarded JSON APIs.
 pub(crate) struct Server {
-    pub(crate) issuer: Issuer,
-    mount_path: String,
-    trusted_proxies: usize,
+    front: Front,
     /// The authorization code flow, once a sign-in hook is set.
     pub(crate) flow: Option<Flow>,
     /// The JSON APIs and their guard, if served.
-    pub(crate) apis: Option<GuardedApis>,
+    pub(crate) apis: Option<GuardedApis<JsonApis>>,
+}
+
+impl Deref for Server {
+    type Target = Front;
+
+    fn deref(&self) -> &Front {
+        &self.front
+    }
+}
+
+/// The three JSON APIs as one service, dispatched by path: what the guard of
+/// [`OAuthServer::json_apis`] is put in front of.
+#[derive(Clone)]
+pub(crate) struct JsonApis {
+    server: Arc<Server>,
+}
+
+impl Service<Request<AnyBody>> for JsonApis {
+    type Response = EndpointResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<EndpointResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<AnyBody>) -> Self::Future {
+        let server = self.server.clone();
+        let path = server.route_path(request.uri().path()).to_owned();
+        if path.starts_with(paths::PERSONAL_ACCESS_TOKENS) {
+            PersonalAccessTokens::new(server).call(request)
+        } else if path.starts_with(paths::TOKENS) {
+            AuthorizedTokens::new(server).call(request)
+        } else {
+            Clients::new(server).call(request)
+        }
+    }
 }
 
 impl Server {
-    /// The URL of the endpoint at `path`, below the issuer URL and the mount path.
-    pub(crate) fn endpoint_url(&self, path: &str) -> String {
-        let base = self.issuer.issuer_url().trim_end_matches('/');
-        format!("{base}{}{path}", self.mount_path)
-    }
-
-    /// `path` without the mount prefix, if it has it.
-    pub(crate) fn route_path<'p>(&self, path: &'p str) -> &'p str {
-        let mount = self.mount_path.as_str();
-        match path.strip_prefix(mount) {
-            Some(rest) if !mount.is_empty() && rest.starts_with('/') => rest,
-            _ => path,
+    /// Serves `request` through the guarded JSON APIs, if `path` is theirs and they are
+    /// served.
+    pub(crate) fn json_api<B>(self: &Arc<Self>, path: &str, request: Request<B>) -> Result<Answer, Request<B>>
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        match &self.apis {
+            Some(apis) if is_json_api(path) => Ok(apis.call(JsonApis { server: self.clone() }, request)),
+            _ => Err(request),
         }
-    }
-
-    /// The path `path` is served at, below the mount path: what a page of the issuer links
-    /// to (same origin as the page, whatever host the browser used).
-    pub(crate) fn mounted_path(&self, path: &str) -> String {
-        format!("{}{path}", self.mount_path)
-    }
-
-    /// The URL of the authorization endpoint for `request`: where a sign-in page returns.
-    pub(crate) fn authorization_url(&self, request: &AuthorizationRequest) -> String {
-        let params = request.parameters(true);
-        let pairs: Vec<(&str, &str)> = params.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        with_query(&self.endpoint_url(paths::AUTHORIZE), &pairs)
-    }
-
-    /// The client's address, as the issuer's throttle sees it.
-    pub(crate) fn client_ip(&self, parts: &http::request::Parts) -> Option<IpAddr> {
-        peer::client_ip(parts, self.trusted_proxies)
     }
 }
 

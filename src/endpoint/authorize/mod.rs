@@ -27,11 +27,11 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
 
+use super::front::Front;
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
-use super::server::Server;
 use crate::issuer::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, OAuthError,
+    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer, OAuthError,
     OAuthErrorCode, TokenResponse,
 };
 use crate::store::{ErasedStore, SecretHash};
@@ -148,14 +148,14 @@ fn failed(error: AuthorizationError, status: StatusCode) -> EndpointResponse {
 // ---- the endpoint -------------------------------------------------------------------
 
 /// `/oauth/authorize` on the issuer's routes: 404 unless the flow is enabled.
-pub(crate) async fn serve<B>(server: &Server, parts: Parts, body: B) -> EndpointResponse
+pub(crate) async fn serve<B>(front: &Front, flow: Option<&Flow>, parts: Parts, body: B) -> EndpointResponse
 where
     B: http_body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let Some(flow) = &server.flow else { return response::empty(StatusCode::NOT_FOUND) };
+    let Some(flow) = flow else { return response::empty(StatusCode::NOT_FOUND) };
     match super::request::read_body(&parts.headers, body).await {
-        Ok(bytes) => handle(server, flow, parts, bytes).await,
+        Ok(bytes) => handle(front, flow, parts, bytes).await,
         Err(error) => error_page(&error),
     }
 }
@@ -163,28 +163,26 @@ where
 /// `grant_type=authorization_code` on the issuer's token endpoint:
 /// `unsupported_grant_type` unless the flow is enabled.
 pub(crate) async fn code_grant(
-    server: &Server,
+    issuer: &Issuer,
+    flow: Option<&Flow>,
     client: &AuthenticatedClient,
     form: &Form,
 ) -> Result<TokenResponse, OAuthError> {
-    if server.flow.is_none() {
+    if flow.is_none() {
         return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported"));
     }
     let code = form.require("code")?;
-    server
-        .issuer
-        .authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier"))
-        .await
+    issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
 }
 
-async fn handle(server: &Server, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
+async fn handle(front: &Front, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
     match parts.method {
         // Not HEAD: a skipped screen issues a code, which no HEAD should.
         Method::GET => {
             let query = parts.uri.query().unwrap_or_default().to_owned();
-            show(server, flow, &parts, &query).await
+            show(front, flow, &parts, &query).await
         }
-        Method::POST => decide(server, flow, &parts, &body).await,
+        Method::POST => decide(front, flow, &parts, &body).await,
         _ => response::method_not_allowed("GET, POST"),
     }
 }
@@ -192,14 +190,14 @@ async fn handle(server: &Server, flow: &Flow, parts: Parts, body: Bytes) -> Endp
 /// Who is signed in (the user, and the hash of the session the hook reported), or the
 /// response that sends the browser to sign in (`Err`).
 async fn signed_in(
-    server: &Server,
+    front: &Front,
     flow: &Flow,
     parts: &Parts,
     request: &AuthorizationRequest,
     status: StatusCode,
 ) -> Result<(String, Option<SecretHash>), EndpointResponse> {
-    let issuer = &server.issuer;
-    let return_to = server.authorization_url(request);
+    let issuer = &front.issuer;
+    let return_to = front.authorization_url(request);
     let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login())
         .for_provider(request.client().provider.as_deref());
     let sign_in = match flow.hook.ask(&asked).await {
@@ -227,14 +225,14 @@ async fn signed_in(
 }
 
 /// `GET`: validate, sign in, then skip the screen or show it.
-async fn show(server: &Server, flow: &Flow, parts: &Parts, query: &str) -> EndpointResponse {
-    let issuer = &server.issuer;
+async fn show(front: &Front, flow: &Flow, parts: &Parts, query: &str) -> EndpointResponse {
+    let issuer = &front.issuer;
     let found = StatusCode::FOUND;
     let request = match issuer.authorization_request(query).await {
         Ok(request) => request,
         Err(error) => return failed(error, found),
     };
-    let (user_id, session) = match signed_in(server, flow, parts, &request, found).await {
+    let (user_id, session) = match signed_in(front, flow, parts, &request, found).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
@@ -278,7 +276,7 @@ async fn show(server: &Server, flow: &Flow, parts: &Parts, query: &str) -> Endpo
         redirect_uri: request.redirect_uri(),
         user_id: &user_id,
         scopes,
-        action: server.mounted_path(paths::AUTHORIZE),
+        action: front.mounted_path(paths::AUTHORIZE),
         fields,
     };
     let body = flow.screen.render(&context);
@@ -301,8 +299,8 @@ const REQUEST_FIELDS: [&str; 8] = [
 
 /// `POST`: the decision. The request is validated again from the form, and the CSRF token
 /// must be this user's, for this request.
-async fn decide(server: &Server, flow: &Flow, parts: &Parts, body: &[u8]) -> EndpointResponse {
-    let issuer = &server.issuer;
+async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> EndpointResponse {
+    let issuer = &front.issuer;
     let see_other = StatusCode::SEE_OTHER;
     if body.len() > MAX_BODY {
         return error_page(&OAuthError::invalid_request("The request body is too large"));
@@ -329,7 +327,7 @@ async fn decide(server: &Server, flow: &Flow, parts: &Parts, body: &[u8]) -> End
         Some("deny") => false,
         _ => return error_page(&OAuthError::invalid_request("The decision must be approve or deny")),
     };
-    let (user_id, session) = match signed_in(server, flow, parts, &request, see_other).await {
+    let (user_id, session) = match signed_in(front, flow, parts, &request, see_other).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
