@@ -940,9 +940,12 @@ async fn of_24_concurrent_exchanges_one_issues_and_its_tokens_end_revoked() {
 
 #[tokio::test]
 async fn the_code_is_stored_only_as_a_hash() {
-    let h = harness().await;
+    let clock = ManualClock::new(NOW);
+    let store = Arc::new(MemoryStore::new());
+    let builder = Issuer::builder(ISSUER, store.clone()).audience(AUDIENCE).scopes(scopes()).clock(clock.clone());
+    let h = harness_with(builder, with_hook, clock).await;
     let code = h.spa_code("read-posts").await;
-    let stored = format!("{:?}", h.issuer.store());
+    let stored = format!("{store:?}");
     assert!(!stored.contains(&code), "the code itself is not stored");
     assert!(stored.contains("SecretHash(..)"));
 }
