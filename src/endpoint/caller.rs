@@ -6,7 +6,7 @@
 //!
 //! A call through the session that changes something (any method but `GET`, `HEAD` and
 //! `OPTIONS`) must carry the `X-CSRF-TOKEN` header: a token the app got from
-//! [`Issuer::session_csrf_token`] or from the `X-CSRF-TOKEN` header of a `GET` answered
+//! [`OAuthRoutes::session_csrf_token`](super::OAuthRoutes::session_csrf_token) or from the `X-CSRF-TOKEN` header of a `GET` answered
 //! through the session. Without a valid one it is refused with 403 (Laravel answers 419).
 //! Bearer calls need none: a cross-site page cannot make the browser send a bearer token.
 //!

@@ -46,9 +46,9 @@ issuer_service! {
     /// **Who may call.** As [`PersonalAccessTokens`](super::PersonalAccessTokens): a
     /// first-party client's user token from the guard in front, or the user signed in on the
     /// app's session through the [`SignedInUser`](super::SignedInUser) hook of
-    /// [`enable_authorization_code`](crate::issuer::IssuerBuilder::enable_authorization_code).
+    /// [`OAuthServer::sign_in`](super::OAuthServer::sign_in).
     /// A session call that changes something (`POST`, `PUT`, `DELETE`) must send
-    /// `X-CSRF-TOKEN` ([`Issuer::session_csrf_token`], or the header of any `GET` answered
+    /// `X-CSRF-TOKEN` ([`OAuthRoutes::session_csrf_token`](super::OAuthRoutes::session_csrf_token), or the header of any `GET` answered
     /// through the session), or it is refused with 403 `{"message": "CSRF token mismatch."}`.
     ///
     /// ```
@@ -57,7 +57,7 @@ issuer_service! {
     /// use http::{Request, StatusCode};
     /// use http_body_util::BodyExt;
     /// use tower::{ServiceBuilder, ServiceExt};
-    /// use tower_passport::endpoint::{SignIn, SignInRequest};
+    /// use tower_passport::endpoint::{OAuthServer, SignIn, SignInRequest};
     /// use tower_passport::issuer::Issuer;
     /// use tower_passport::store::MemoryStore;
     /// use tower_passport::{BackendError, GuardLayer};
@@ -65,14 +65,14 @@ issuer_service! {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// // The app's session says user 7 is signed in (a real app reads its session layer).
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .enable_authorization_code(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("7".into())) })
-    ///     .build()?;
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let routes = OAuthServer::new(issuer.clone())
+    ///     .sign_in(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("7".into())) })
+    ///     .build();
     /// // An optional guard: bearer tokens are checked, and requests without one reach the
     /// // session hook.
     /// let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).optional().build()?;
-    /// let clients = ServiceBuilder::new().layer(guard).service(issuer.clients_endpoint());
+    /// let clients = ServiceBuilder::new().layer(guard).service(routes.clients());
     /// let app: Router = Router::new()
     ///     .route_service("/oauth/clients", clients.clone())
     ///     .route_service("/oauth/clients/{*rest}", clients);
@@ -87,7 +87,7 @@ issuer_service! {
     /// };
     /// // Without the CSRF header, a session call that changes something is refused.
     /// assert_eq!(app.clone().oneshot(post(None)?).await?.status(), StatusCode::FORBIDDEN);
-    /// let csrf = issuer.session_csrf_token("7").await?;
+    /// let csrf = routes.session_csrf_token("7").await?;
     /// let created = app.clone().oneshot(post(Some(&csrf))?).await?;
     /// assert_eq!(created.status(), StatusCode::CREATED);
     /// let body: serde_json::Value = serde_json::from_slice(&created.into_body().collect().await?.to_bytes())?;

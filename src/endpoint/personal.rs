@@ -19,10 +19,11 @@ issuer_service! {
     ///   answered `{"accessToken": …, "token": {…}}` (the only time the token is shown);
     /// - `DELETE /oauth/personal-access-tokens/{id}`: revokes one (204, or 404).
     ///
-    /// It reads the principal the guard left in the request or, once the authorization code
-    /// grant is enabled, the user the app's [`SignedInUser`](super::SignedInUser) hook says
-    /// is signed in (a session call that changes something needs `X-CSRF-TOKEN`, see
-    /// [`Issuer::session_csrf_token`](crate::issuer::Issuer::session_csrf_token)). Without
+    /// It reads the principal the guard left in the request or, once a sign-in hook is set
+    /// ([`OAuthServer::sign_in`](super::OAuthServer::sign_in)), the user the app's
+    /// [`SignedInUser`](super::SignedInUser) hook says is signed in (a session call that
+    /// changes something needs `X-CSRF-TOKEN`, see
+    /// [`OAuthRoutes::session_csrf_token`](super::OAuthRoutes::session_csrf_token)). Without
     /// a guard or a hook it answers 500, without a token or a session 401, and for a client
     /// token 403. By default it serves first-party
     /// clients' tokens only: a third-party client's token gets 403 too

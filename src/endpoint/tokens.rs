@@ -37,6 +37,7 @@ issuer_service! {
     /// use axum::Router;
     /// use http::{Request, StatusCode};
     /// use tower::{ServiceBuilder, ServiceExt};
+    /// use tower_passport::endpoint::OAuthServer;
     /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
     /// use tower_passport::store::{GrantType, MemoryStore};
     /// use tower_passport::GuardLayer;
@@ -48,7 +49,8 @@ issuer_service! {
     ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
     ///     .build()?;
     /// let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build()?;
-    /// let tokens = ServiceBuilder::new().layer(guard).service(issuer.authorized_tokens_endpoint());
+    /// let routes = OAuthServer::new(issuer.clone()).build();
+    /// let tokens = ServiceBuilder::new().layer(guard).service(routes.authorized_tokens());
     /// let app: Router = Router::new()
     ///     .route_service("/oauth/tokens", tokens.clone())
     ///     .route_service("/oauth/tokens/{id}", tokens);

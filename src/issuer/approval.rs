@@ -52,7 +52,7 @@ impl Issuer {
     /// [`skips_authorization`](super::ClientRegistration::skips_authorization) (off by
     /// default, first-party or not); otherwise when the user already holds live tokens of
     /// this client that cover every requested scope (as Passport looks at the user's
-    /// tokens: [`TokenStore::user_tokens`](crate::store::TokenStore::user_tokens)), so that
+    /// tokens: [`TokenStore::user_tokens`]), so that
     /// revoking them (one by one, by family, with the client, or through the
     /// authorized-apps API) withdraws the consent, and only if the client's identity is
     /// assured: it is confidential, or its redirect URI is `https`. A public client that
