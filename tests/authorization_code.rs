@@ -942,7 +942,8 @@ async fn of_24_concurrent_exchanges_one_issues_and_its_tokens_end_revoked() {
 async fn the_code_is_stored_only_as_a_hash() {
     let clock = ManualClock::new(NOW);
     let store = Arc::new(MemoryStore::new());
-    let builder = Issuer::builder(ISSUER, store.clone()).audience(AUDIENCE).scopes(scopes()).clock(clock.clone());
+    let builder =
+        Issuer::builder(ISSUER, store.clone()).audience(AUDIENCE).scopes(scopes()).clock(clock.clone());
     let h = harness_with(builder, with_hook, clock).await;
     let code = h.spa_code("read-posts").await;
     let stored = format!("{store:?}");

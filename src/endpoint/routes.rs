@@ -24,11 +24,9 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let path = server.route_path(request.uri().path()).to_owned();
-    let request = match server.json_api(&path, request) {
-        Ok(answer) => return answer.await,
-        Err(request) => request,
-    };
+    if let Some(apis) = server.json_apis_for(server.route_path(request.uri().path())) {
+        return apis.call(server.json_apis(), request).await;
+    }
     let issuer = &server.issuer;
     let (parts, body) = request.into_parts();
     let path = server.route_path(parts.uri.path());

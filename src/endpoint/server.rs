@@ -12,12 +12,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::Request;
-use http_body::Body;
 use tower_service::Service;
 
 use super::authorize::{ApprovalScreen, Flow, SignedInUser};
 use super::front::Front;
-use super::guarded::{is_json_api, Answer, AnyBody, GuardedApis};
+use super::guarded::{is_json_api, AnyBody, GuardedApis};
 use super::response::EndpointResponse;
 use super::{AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, ServerMetadata};
 use crate::guard::GuardLayer;
@@ -267,18 +266,14 @@ impl Service<Request<AnyBody>> for JsonApis {
 }
 
 impl Server {
-    /// Serves `request` through the guarded JSON APIs, if `path` is theirs and they are
-    /// served.
-    pub(crate) fn json_api<B>(self: &Arc<Self>, path: &str, request: Request<B>) -> Result<Answer, Request<B>>
-    where
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        match &self.apis {
-            Some(apis) if is_json_api(path) => Ok(apis.call(JsonApis { server: self.clone() }, request)),
-            _ => Err(request),
-        }
+    /// The guarded JSON APIs, if `path` (below the mount path) is theirs and they are served.
+    pub(crate) fn json_apis_for(&self, path: &str) -> Option<&GuardedApis<JsonApis>> {
+        self.apis.as_ref().filter(|_| is_json_api(path))
+    }
+
+    /// The JSON APIs over this server, to put behind their guard.
+    pub(crate) fn json_apis(self: &Arc<Self>) -> JsonApis {
+        JsonApis { server: self.clone() }
     }
 }
 

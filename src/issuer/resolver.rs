@@ -58,16 +58,11 @@ impl<R: ResolvePrincipal> ResolvePrincipal for RegistryResolver<R> {
         self.users.resolve_user(token)
     }
 
-    fn client_status(
-        &self,
-        client_id: &str,
-    ) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
-        async move {
-            Ok(match self.store.client(client_id).await.map_err(BackendError::new)? {
-                None => ClientStatus::Unknown,
-                Some(client) if client.revoked => ClientStatus::Revoked,
-                Some(_) => ClientStatus::Active,
-            })
-        }
+    async fn client_status(&self, client_id: &str) -> Result<ClientStatus, BackendError> {
+        Ok(match self.store.client(client_id).await.map_err(BackendError::new)? {
+            None => ClientStatus::Unknown,
+            Some(client) if client.revoked => ClientStatus::Revoked,
+            Some(_) => ClientStatus::Active,
+        })
     }
 }

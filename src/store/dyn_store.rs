@@ -192,163 +192,120 @@ impl fmt::Debug for ErasedStore {
 }
 
 impl ClientStore for ErasedStore {
-    fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.inner.put_client(client).await }
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
+        self.inner.put_client(client).await
     }
-    fn client(&self, id: &str) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
-        async move { self.inner.client(id).await }
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        self.inner.client(id).await
     }
-    fn set_client_revoked(
-        &self,
-        id: &str,
-        revoked: bool,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        async move { self.inner.set_client_revoked(id, revoked).await }
+    async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
+        self.inner.set_client_revoked(id, revoked).await
     }
-    fn update_client(
+    async fn update_client(
         &self,
         id: &str,
         update: ClientUpdate,
-    ) -> impl Future<Output = Result<Option<ClientRecord>, StoreError>> + Send {
-        async move { self.inner.update_client(id, update).await }
+    ) -> Result<Option<ClientRecord>, StoreError> {
+        self.inner.update_client(id, update).await
     }
-    fn clients_owned_by(
-        &self,
-        owner: &str,
-    ) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
-        async move { self.inner.clients_owned_by(owner).await }
+    async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
+        self.inner.clients_owned_by(owner).await
     }
-    fn clients(&self) -> impl Future<Output = Result<Vec<ClientRecord>, StoreError>> + Send {
-        async move { self.inner.clients().await }
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
+        self.inner.clients().await
     }
 }
 
 impl TokenStore for ErasedStore {
-    fn put_access_token(
-        &self,
-        record: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.inner.put_access_token(record).await }
+    async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
+        self.inner.put_access_token(record).await
     }
-    fn access_token(
-        &self,
-        jti: &str,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        async move { self.inner.access_token(jti).await }
+    async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.inner.access_token(jti).await
     }
-    fn personal_access_tokens(
-        &self,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Vec<AccessTokenRecord>, StoreError>> + Send {
-        async move { self.inner.personal_access_tokens(user_id).await }
+    async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
+        self.inner.personal_access_tokens(user_id).await
     }
-    fn revoke_access_token(
+    async fn revoke_access_token(
         &self,
         jti: &str,
         now: u64,
-    ) -> impl Future<Output = Result<Option<AccessTokenRecord>, StoreError>> + Send {
-        async move { self.inner.revoke_access_token(jti, now).await }
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        self.inner.revoke_access_token(jti, now).await
     }
-    fn start_family(
+    async fn start_family(
         &self,
         family: FamilyRecord,
         first: RefreshTokenRecord,
         access: AccessTokenRecord,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.inner.start_family(family, first, access).await }
+    ) -> Result<(), StoreError> {
+        self.inner.start_family(family, first, access).await
     }
-    fn refresh_token(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send {
-        async move { self.inner.refresh_token(id).await }
+    async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        self.inner.refresh_token(id).await
     }
-    fn family(&self, id: &str) -> impl Future<Output = Result<Option<FamilyRecord>, StoreError>> + Send {
-        async move { self.inner.family(id).await }
+    async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
+        self.inner.family(id).await
     }
-    fn rotate(&self, rotation: Rotation) -> impl Future<Output = Result<RotationOutcome, StoreError>> + Send {
-        async move { self.inner.rotate(rotation).await }
+    async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
+        self.inner.rotate(rotation).await
     }
-    fn revoke_family(
-        &self,
-        family_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Vec<RevokedAccess>, StoreError>> + Send {
-        async move { self.inner.revoke_family(family_id, now).await }
+    async fn revoke_family(&self, family_id: &str, now: u64) -> Result<Vec<RevokedAccess>, StoreError> {
+        self.inner.revoke_family(family_id, now).await
     }
-    fn user_tokens(
-        &self,
-        user_id: &str,
-        now: u64,
-    ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send {
-        async move { self.inner.user_tokens(user_id, now).await }
+    async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
+        self.inner.user_tokens(user_id, now).await
     }
-    fn revoke_user_tokens(
+    async fn revoke_user_tokens(
         &self,
         user_id: &str,
         client_id: Option<&str>,
         now: u64,
-    ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send {
-        async move { self.inner.revoke_user_tokens(user_id, client_id, now).await }
+    ) -> Result<RevokedTokens, StoreError> {
+        self.inner.revoke_user_tokens(user_id, client_id, now).await
     }
 }
 
 impl RevocationStore for ErasedStore {
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        async move { self.inner.is_revoked(jti).await }
+    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.inner.is_revoked(jti).await
     }
-    fn set_user_not_before(
+    async fn set_user_not_before(
         &self,
         provider: &str,
         user_id: &str,
         not_before_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.inner.set_user_not_before(provider, user_id, not_before_ms).await }
+    ) -> Result<(), StoreError> {
+        self.inner.set_user_not_before(provider, user_id, not_before_ms).await
     }
-    fn user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
-        async move { self.inner.user_not_before(provider, user_id).await }
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.user_not_before(provider, user_id).await
     }
 }
 
 impl PurgeStore for ErasedStore {
-    fn purge(&self, purge: Purge) -> impl Future<Output = Result<PurgeCounts, StoreError>> + Send {
-        async move { self.inner.purge(purge).await }
+    async fn purge(&self, purge: Purge) -> Result<PurgeCounts, StoreError> {
+        self.inner.purge(purge).await
     }
 }
 
 impl SettingsStore for ErasedStore {
-    fn put_setting_if_absent(
-        &self,
-        name: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send {
-        async move { self.inner.put_setting_if_absent(name, value).await }
+    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
+        self.inner.put_setting_if_absent(name, value).await
     }
-    fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
-        async move { self.inner.setting(name).await }
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.inner.setting(name).await
     }
 }
 
 impl CodeStore for ErasedStore {
-    fn put_code(&self, code: AuthorizationCodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
-        async move { self.inner.put_code(code).await }
+    async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        self.inner.put_code(code).await
     }
-    fn take_code(
-        &self,
-        hash: &SecretHash,
-        now: u64,
-    ) -> impl Future<Output = Result<CodeRedemption, StoreError>> + Send {
-        async move { self.inner.take_code(hash, now).await }
+    async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+        self.inner.take_code(hash, now).await
     }
-    fn record_code_issue(
-        &self,
-        hash: &SecretHash,
-        issued: IssuedFromCode,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        async move { self.inner.record_code_issue(hash, issued).await }
+    async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
+        self.inner.record_code_issue(hash, issued).await
     }
 }
