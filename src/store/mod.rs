@@ -18,6 +18,7 @@
 
 mod any;
 mod codes;
+mod dyn_failures;
 mod dyn_store;
 mod error;
 mod failures;
@@ -36,6 +37,7 @@ pub mod sql;
 pub use self::redis::{RedisStore, RedisStoreBuilder};
 pub use any::AnyStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
+pub(crate) use dyn_failures::DynFailures;
 pub use dyn_store::ErasedStore;
 pub use error::StoreError;
 pub use failures::{FailureStore, Failures, MemoryFailures};
