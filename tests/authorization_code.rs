@@ -1351,6 +1351,16 @@ async fn an_app_can_replace_the_screen() {
     assert_eq!(h.decide(&fields, Some("7")).await.status, StatusCode::SEE_OTHER);
 }
 
+#[tokio::test]
+async fn the_screen_may_be_given_before_the_sign_in_hook() {
+    let clock = ManualClock::new(NOW);
+    let screen = |context: &ApprovalContext<'_>| format!("<p>early {}</p>", context.client_id());
+    let h = harness_with(builder(&clock), |server| server.approval_screen(screen).sign_in(hook), clock).await;
+    let page = h.authorize(&spa_query("read-posts", "s"), Some("7")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body, format!("<p>early {SPA}</p>"));
+}
+
 // ---- metadata and registration ------------------------------------------------------
 
 #[tokio::test]
