@@ -19,7 +19,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
 use tower_passport::issuer::{AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport::revocation::{PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, GrantType, PostgresStore, RedisStore, Store};
 use tower_passport::GuardLayer;
 
@@ -118,21 +118,20 @@ fn guard_hot_path(c: &mut Criterion) {
             .revocation(issuer.revocation_list())
             .build()
             .expect("guard");
-        let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone());
         let bus = match (bus_kind, &redis_url) {
             ("with_pg_bus", _) => {
                 let _entered = rt.enter();
                 Some(
                     PgRevocationBus::new(store.pool().clone(), "passport_bench")
                         .expect("bus")
-                        .start(issuer.subscribe(), caches),
+                        .start(issuer.hub()),
                 )
             }
             ("with_redis_bus", Some(url)) => {
                 let bus =
                     rt.block_on(RedisRevocationBus::connect(url, "passport-bench:bus")).expect("redis bus");
                 let _entered = rt.enter();
-                Some(bus.start(issuer.subscribe(), caches))
+                Some(bus.start(issuer.hub()))
             }
             ("with_redis_bus", None) => {
                 eprintln!("skipping with_redis_bus: TEST_REDIS_URL is not set");

@@ -95,7 +95,7 @@ use tokio::net::TcpListener;
 use tower_passport::issuer::RegistryResolver;
 use tower_passport::keys::{JwkOptions, KeySource};
 use tower_passport::revocation::{
-    BusHandle, HeardRevocations, LocalCaches, PgRevocationBus, RedisRevocationBus, RevocationList,
+    BusHandle, HeardRevocations, Hub, PgRevocationBus, RedisRevocationBus, RevocationList,
 };
 use tower_passport::store::AnyStore;
 use tower_passport::verify::ClientTokenRule;
@@ -168,24 +168,23 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
     let redis_url = var("PASSPORT_REDIS_URL").or_else(|| {
         var("PASSPORT_STORE").filter(|_| store.as_deref().is_some_and(|store| store.kind() == "redis"))
     });
+    // This node's revocation hub: the revocation check is made on it, and the guard built
+    // with that check registers its caches there; the bus below starts on it.
+    let hub = Hub::new();
     let guard = GuardLayer::builder(verifier).realm("demo");
-    let (guard, caches, mut revocations) = match &store {
+    let (guard, mut revocations) = match &store {
         Some(store) => {
-            let list = RevocationList::new(store.clone());
             let guard = guard
                 .resolver(RegistryResolver::new(demo::find_user, store.clone()))
-                .revocation(list.clone())
+                .revocation(RevocationList::new(&hub, store.clone()))
                 .build()?;
-            let seen = format!("checked in the {} store", store.kind());
-            (guard.clone(), LocalCaches::new().with(list).with(guard), seen)
+            (guard, format!("checked in the {} store", store.kind()))
         }
         None if redis_url.is_some() => {
-            let heard = HeardRevocations::new();
-            let guard = guard.resolver(demo::find_user).revocation(heard.clone()).build()?;
-            let seen = "those announced on the bus since start-up".to_owned();
-            (guard.clone(), LocalCaches::new().with(heard).with(guard), seen)
+            let guard = guard.resolver(demo::find_user).revocation(HeardRevocations::new(&hub)).build()?;
+            (guard, "those announced on the bus since start-up".to_owned())
         }
-        None => (guard.resolver(demo::find_user).build()?, LocalCaches::new(), String::new()),
+        None => (guard.resolver(demo::find_user).build()?, String::new()),
     };
     let postgres = match store.as_deref() {
         Some(AnyStore::Postgres(postgres)) => Some(postgres.pool().clone()),
@@ -197,11 +196,11 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
                 .await
                 .map_err(|e| context("PASSPORT_REDIS_URL: cannot reach the Redis revocation bus", e))?;
             revocations.push_str(", kept current by Redis pub/sub");
-            Some(bus.listen(caches))
+            Some(bus.start(&hub))
         }
         (None, Some(pool)) => {
             revocations.push_str(", kept current by PostgreSQL LISTEN/NOTIFY");
-            Some(PgRevocationBus::new(pool, demo::POSTGRES_REVOCATION_CHANNEL)?.listen(caches))
+            Some(PgRevocationBus::new(pool, demo::POSTGRES_REVOCATION_CHANNEL)?.start(&hub))
         }
         (None, None) if store.is_some() => {
             revocations.push_str(" (no bus: seen within 5 s)");

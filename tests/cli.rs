@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tower_passport::guard::DEFAULT_RESOLVER_CACHE_TTL;
 use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
-use tower_passport::revocation::{Invalidate, LocalCaches, PgRevocationBus, DEFAULT_NOT_REVOKED_TTL};
+use tower_passport::revocation::{Hub, Invalidate, PgRevocationBus, DEFAULT_NOT_REVOKED_TTL};
 use tower_passport::store::{AnyStore, ClientStore, GrantType, RevocationStore, SettingsStore};
 use tower_passport::Algorithm;
 
@@ -341,9 +341,9 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
     // A server's caches, listening on the bus.
     let channel = unique("cli_bus");
     let seen = Seen::default();
-    let bus = PgRevocationBus::new(postgres.pool().clone(), &channel)
-        .expect("bus")
-        .listen(LocalCaches::new().with(seen.clone()));
+    let hub = Hub::new();
+    hub.register(seen.clone());
+    let bus = PgRevocationBus::new(postgres.pool().clone(), &channel).expect("bus").start(&hub);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !bus.is_connected() {
         assert!(Instant::now() < deadline, "the bus connects");

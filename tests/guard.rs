@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use support::{client_claims, user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 use tower_passport::error::Reason;
-use tower_passport::revocation::{Invalidation, LocalCaches};
+use tower_passport::revocation::{Hub, Invalidation};
 use tower_passport::{
     body::ResponseBody, clock::ManualClock, error::ErrorBody, guard::ClientStatus, token::PrincipalKind,
     Algorithm, AuthError, BackendError, GuardLayer, KeySet, Principal, RequireLayer, ResolvePrincipal,
@@ -721,12 +721,13 @@ async fn the_error_in_the_extensions_is_the_one_rendered() {
 }
 
 #[tokio::test]
-async fn a_guard_layer_in_local_caches_drops_what_an_invalidation_names() {
+async fn a_guard_layer_registered_with_a_hub_drops_what_an_invalidation_names() {
     let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
     let users = Arc::new(CountingUsers::default());
     let layer: GuardLayer<String> =
         GuardLayer::builder(verifier(&key, &clock)).resolver(users.clone()).build().expect("layer");
-    let caches = LocalCaches::new().with(layer.clone());
+    let caches = Hub::new();
+    caches.register(layer.clone());
     let service = ServiceBuilder::new().layer(layer).service_fn(echo::<String>);
     let claims = user_claims("1", "a");
     let token = key.sign(&claims);
@@ -780,25 +781,27 @@ fn guard_types_are_debug_without_key_material() {
 #[derive(Default)]
 struct RevokedJtis(Mutex<Vec<String>>, AtomicUsize);
 
-impl tower_passport::store::RevocationStore for RevokedJtis {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::store::StoreError> {
+impl tower_passport::revocation::RevocationStore for RevokedJtis {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::BackendError> {
         self.1.fetch_add(1, Ordering::SeqCst);
         Ok(self.0.lock().expect("lock").iter().any(|revoked| revoked == jti))
     }
 }
 
 #[tokio::test]
-async fn the_revocation_list_caches_a_revocation_store_and_is_invalidated_through_local_caches() {
+async fn the_revocation_list_caches_a_revocation_store_and_is_invalidated_through_its_hub() {
     let (key, clock) = (TestKey::generate(Algorithm::ES256), ManualClock::new(NOW));
     let store = Arc::new(RevokedJtis::default());
+    let caches = Hub::new();
     let list = tower_passport::revocation::RevocationList::with_options(
+        &caches,
         store.clone(),
         Arc::new(clock.clone()),
         100,
         std::time::Duration::from_secs(300),
     );
-    let layer = GuardLayer::builder(verifier(&key, &clock)).revocation(list.clone()).build().expect("layer");
-    let caches = LocalCaches::new().with(list).with(layer.clone());
+    let layer = GuardLayer::builder(verifier(&key, &clock)).revocation(list).build().expect("layer");
+    assert_eq!(caches.len(), 2, "the list, and the guard built with it");
     let service = ServiceBuilder::new().layer(layer).service_fn(echo::<()>);
     let claims = user_claims("7", "a");
     let token = key.sign(&claims);

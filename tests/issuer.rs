@@ -1627,6 +1627,7 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     // purge of its record, and a guard asking the store (no warm cache) still refuses it.
     assert!(store.is_revoked(&personal.record.jti).await.expect("store"));
     let cold = RevocationList::with_options(
+        issuer.hub(),
         Arc::new(issuer.store().clone()),
         Arc::new(clock.clone()),
         100,
@@ -2084,8 +2085,10 @@ impl TokenStore for FlakyStore {
 }
 
 impl RevocationStore for FlakyStore {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        self.run(|| self.inner.is_revoked(jti)).await
+    async fn is_revoked(&self, jti: &str) -> Result<bool, tower_passport::BackendError> {
+        self.run(|| async { Ok(self.inner.is_revoked(jti).await?) })
+            .await
+            .map_err(tower_passport::BackendError::new)
     }
 }
 

@@ -1,5 +1,5 @@
 //! A revocation reaches this node's caches before the revoking call returns, with no
-//! bus: the issuer tells the caches it was given (`Issuer::invalidate_locally`).
+//! bus: the issuer publishes into its hub, where the guard registered at `build()`.
 
 #[path = "support/issuer.rs"]
 mod support;
@@ -9,8 +9,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use support::{scopes, through_guard, AUDIENCE, ISSUER};
 use tower_passport::guard::TokenOnly;
-use tower_passport::issuer::{ClientRegistration, Issuer};
-use tower_passport::revocation::LocalCaches;
+use tower_passport::issuer::{ClientRegistration, Issuer, RegistryResolver};
 use tower_passport::store::MemoryStore;
 use tower_passport::GuardLayer;
 
@@ -40,7 +39,6 @@ fn issuer_and_guard() -> (Issuer, GuardLayer) {
 #[tokio::test]
 async fn a_revoked_client_is_refused_on_the_next_request_without_a_bus() {
     let (issuer, guard) = issuer_and_guard();
-    issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
     let (client_id, token) = client_token(&issuer).await;
     // The guard now caches "this client is active" (for 60 s by default).
     assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
@@ -49,10 +47,42 @@ async fn a_revoked_client_is_refused_on_the_next_request_without_a_bus() {
 }
 
 #[tokio::test]
+async fn a_guard_with_only_the_issuers_resolver_follows_too() {
+    // No revocation check: the resolver from `Issuer::resolver` ties the guard to the
+    // issuer's hub just the same, so its cached "client active" answer is dropped.
+    let (issuer, _) = issuer_and_guard();
+    let registered = issuer.hub().len();
+    let guard =
+        GuardLayer::builder(issuer.verifier()).resolver(issuer.resolver(TokenOnly)).build().expect("guard");
+    assert_eq!(issuer.hub().len(), registered + 1);
+    let (client_id, token) = client_token(&issuer).await;
+    assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
+    assert!(issuer.revoke_client(&client_id).await.expect("revoked"));
+    through_guard(&guard, &token).await.assert_invalid_token("The access token's client was revoked");
+}
+
+#[tokio::test]
+async fn a_guard_registers_once_when_its_check_and_resolver_share_a_hub() {
+    let (issuer, _) = issuer_and_guard();
+    let registered = issuer.hub().len();
+    let _guard = GuardLayer::builder(issuer.verifier())
+        .resolver(issuer.resolver(TokenOnly))
+        .revocation(issuer.revocation_list())
+        .build()
+        .expect("guard");
+    assert_eq!(issuer.hub().len(), registered + 1, "one registration, so one application per invalidation");
+}
+
+#[tokio::test]
 async fn without_it_the_cached_answer_would_stand() {
-    // The same steps with no local caches attached: the guard's cached "active" answer
-    // outlives the revocation. This is what `invalidate_locally` fixes.
-    let (issuer, guard) = issuer_and_guard();
+    // The same steps with a guard tied to no hub (a resolver of its own over the same
+    // store, no revocation check): its cached "active" answer outlives the revocation.
+    // This is what registering with the hub at `build()` fixes.
+    let (issuer, _) = issuer_and_guard();
+    let guard = GuardLayer::builder(issuer.verifier())
+        .resolver(RegistryResolver::new(TokenOnly, Arc::new(issuer.store().clone())))
+        .build()
+        .expect("guard");
     let (client_id, token) = client_token(&issuer).await;
     assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
     assert!(issuer.revoke_client(&client_id).await.expect("revoked"));
@@ -64,7 +94,6 @@ async fn logging_out_by_jti_refuses_the_token_on_the_next_request() {
     // Passport's `$request->user()->token()->revoke()`: the verified-token cache and the
     // revocation list on this node forget the token at once.
     let (issuer, guard) = issuer_and_guard();
-    issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
     let (_, token) = client_token(&issuer).await;
     assert_eq!(through_guard(&guard, &token).await.status, StatusCode::OK);
     let verified = issuer.verifier().verify(&token).expect("verifies");
@@ -80,12 +109,12 @@ async fn logging_out_by_jti_refuses_the_token_on_the_next_request() {
 async fn a_later_not_before_set_elsewhere_is_seen_within_the_negative_bound() {
     use std::time::Duration;
     use tower_passport::clock::SystemClock;
-    use tower_passport::revocation::RevocationList;
+    use tower_passport::revocation::{Hub, RevocationList};
     use tower_passport::store::RevocationStore;
 
     let store = Arc::new(MemoryStore::new());
     let bound = Duration::from_millis(50);
-    let list = RevocationList::with_options(store.clone(), Arc::new(SystemClock), 1_000, bound);
+    let list = RevocationList::with_options(&Hub::new(), store.clone(), Arc::new(SystemClock), 1_000, bound);
     // This node signs the user out, then reads it back: both cached.
     store.set_user_not_before("users", "7", 1_000).await.expect("store");
     list.record_user_not_before("users", "7", 1_000);

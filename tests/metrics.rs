@@ -22,7 +22,7 @@ use jwks_server::{jwks, JwksServer, Reply};
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus, RevocationList};
+use tower_passport::revocation::{Hub, PgRevocationBus, RedisRevocationBus, RevocationList};
 use tower_passport::store::MemoryStore;
 use tower_passport::testing::TestIssuer;
 use tower_passport::{
@@ -132,7 +132,7 @@ async fn guard_decisions_caches_and_cold_verifications_are_counted() {
     let issuer = TestIssuer::new().expect("issuer");
     let guard = GuardLayer::builder(issuer.verifier().expect("verifier"))
         .resolver(find_user)
-        .revocation(RevocationList::new(Arc::new(MemoryStore::new())))
+        .revocation(RevocationList::new(&Hub::new(), Arc::new(MemoryStore::new())))
         .build()
         .expect("guard");
     let service = ServiceBuilder::new()
@@ -345,7 +345,7 @@ async fn a_bus_that_lost_its_connection_counts_the_reconnect() {
     let name = unique("tp-metrics-bus");
     let options: sqlx::postgres::PgConnectOptions = postgres.parse().expect("url");
     let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy_with(options.application_name(&name));
-    let bus = PgRevocationBus::new(pool, &unique("metrics_bus")).expect("bus").listen(LocalCaches::new());
+    let bus = PgRevocationBus::new(pool, &unique("metrics_bus")).expect("bus").start(&Hub::new());
     until("the PostgreSQL bus connects", || bus.is_connected()).await;
     let admin = sqlx::PgPool::connect(&postgres).await.expect("admin");
     let killed: Vec<bool> = sqlx::query_scalar(
@@ -376,7 +376,7 @@ async fn a_bus_that_lost_its_connection_counts_the_reconnect() {
     let bus = RedisRevocationBus::connect(&redis_url, &unique("metrics:bus"))
         .await
         .expect("bus")
-        .listen(LocalCaches::new());
+        .start(&Hub::new());
     until("the Redis bus connects", || bus.is_connected()).await;
     let ours: Vec<String> = subscribers(list().query_async(&mut admin).await.expect("CLIENT LIST"))
         .into_iter()

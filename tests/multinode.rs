@@ -265,3 +265,72 @@ async fn revoking_everything_of_a_user_on_one_node_refuses_their_cookie_on_the_o
     assert_eq!(cookie_status(&a, &cookie, &fresh).await, StatusCode::OK);
     assert_eq!(cookie_status(&b, &cookie, &fresh).await, StatusCode::OK);
 }
+
+/// Counts, per `jti`, how many times an access-token invalidation reached one node's hub.
+#[derive(Default)]
+struct Applied(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl Applied {
+    fn times(&self, jti: &str) -> usize {
+        self.0.lock().expect("lock").get(jti).copied().unwrap_or(0)
+    }
+}
+
+impl tower_passport::revocation::Invalidate for Applied {
+    fn invalidate_jti(&self, jti: &str) {
+        *self.0.lock().expect("lock").entry(jti.to_owned()).or_default() += 1;
+    }
+    fn invalidate_client(&self, _client_id: &str) {}
+    fn invalidate_everything(&self) {}
+}
+
+/// Each revocation is applied once on every node: at once on the revoking node (through
+/// its hub), once on the other (through the bus), and never again on the revoking node
+/// when the bus brings its own message back.
+async fn each_revocation_is_applied_once_per_node(bus: Bus) {
+    let Some((a, b, client)) = two_nodes_on(bus, Duration::from_secs(300)).await else { return };
+    let (on_a, on_b) = (std::sync::Arc::new(Applied::default()), std::sync::Arc::new(Applied::default()));
+    a.issuer.hub().register(on_a.clone());
+    b.issuer.hub().register(on_b.clone());
+    let jti =
+        |token: &str| a.issuer.verifier().verify(token).expect("verifies").jti().expect("jti").to_owned();
+    let first = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let second = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let (first_jti, second_jti) = (jti(&first), jti(&second));
+
+    a.issuer.revoke(&client, &first, None).await.expect("revoke");
+    assert_eq!(on_a.times(&first_jti), 1, "applied on the revoking node before the call returns");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while on_b.times(&first_jti) == 0 {
+        assert!(Instant::now() < deadline, "the revocation never reached node B");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // B revokes too: the bus delivers in order, so once A has B's message, A's own earlier
+    // message has come back to A as well (and was dropped).
+    assert!(b.issuer.revoke_access_token_by_jti(&second_jti).await.expect("revoke").is_some());
+    while on_a.times(&second_jti) == 0 {
+        assert!(Instant::now() < deadline, "B's revocation never reached node A");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    while on_b.times(&second_jti) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // The same barrier for B's own message, coming back to B after A's.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for (node, applied) in [("A", &on_a), ("B", &on_b)] {
+        assert_eq!(applied.times(&first_jti), 1, "the first revocation, on node {node}");
+        assert_eq!(applied.times(&second_jti), 1, "the second revocation, on node {node}");
+    }
+    assert_eq!(a.status(&first).await, StatusCode::UNAUTHORIZED, "the revoked entry stayed");
+    assert_eq!(b.status(&second).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_revocation_is_applied_once_per_node_over_postgres() {
+    each_revocation_is_applied_once_per_node(Bus::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_revocation_is_applied_once_per_node_over_redis() {
+    each_revocation_is_applied_once_per_node(Bus::Redis).await;
+}

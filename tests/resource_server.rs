@@ -31,7 +31,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_passport::error::Reason;
 use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey};
-use tower_passport::revocation::{LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport::revocation::{PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{AnyStore, MemoryStore};
 use tower_passport::Algorithm;
 
@@ -372,11 +372,10 @@ async fn revocations_reach_a_resource_server_on_the_redis_bus() {
     };
     // The issuer node, as the quickstart runs it with PASSPORT_REDIS_URL.
     let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
-    let caches = LocalCaches::new().with(issuer.revocation_list());
     let issuer_bus = RedisRevocationBus::connect(&redis_url, resource_server::REDIS_REVOCATION_CHANNEL)
         .await
         .expect("redis")
-        .start(issuer.subscribe(), caches);
+        .start(issuer.hub());
     wait_connected(Some(&issuer_bus)).await;
     let (stateless, _) = start_built(&issuer_vars(&pem, &[])).await;
     let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_REDIS_URL", &redis_url)])).await;
@@ -420,10 +419,9 @@ async fn revocations_from_the_store(store_url: String) {
     let AnyStore::Postgres(postgres) = &*store else { panic!("a PostgreSQL store") };
     let pool = postgres.pool().clone();
     let (issuer, pem) = issuer_on(store.clone());
-    let caches = LocalCaches::new().with(issuer.revocation_list());
     let issuer_bus = PgRevocationBus::new(pool, resource_server::POSTGRES_REVOCATION_CHANNEL)
         .expect("bus")
-        .start(issuer.subscribe(), caches);
+        .start(issuer.hub());
     wait_connected(Some(&issuer_bus)).await;
     let (addr, server) = start_built(&issuer_vars(&pem, &[("PASSPORT_STORE", &store_url)])).await;
     wait_connected(server.bus.as_ref()).await;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use support::{scopes, AUDIENCE, ISSUER};
 use tower_passport::clock::ManualClock;
 use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
-use tower_passport::revocation::{InvalidationSource, LocalCaches};
+use tower_passport::revocation::InvalidationSource;
 use tower_passport::store::MemoryStore;
 use tower_passport::Algorithm;
 
@@ -63,8 +63,9 @@ async fn a_rotation_on_one_node_is_published_accepted_and_used_by_the_other() {
     assert_eq!(kids(&a), kids(&b), "both nodes start with the shared key");
     let first = kids(&a).into_iter().next().expect("a key");
 
-    // What a revocation bus does: A's events, applied to B's caches (B's issuer among them).
-    let caches_b = LocalCaches::new().with(b.clone());
+    // What a revocation bus does: A's events, applied to B's hub (where B's issuer
+    // registered its key-ring reload at build).
+    let caches_b = b.hub().clone();
     let mut events_a = a.subscribe();
     tokio::spawn(async move {
         while let Some(invalidation) = events_a.next_invalidation().await {

@@ -10,7 +10,7 @@ use axum::Router;
 use tower_passport::cookie::FirstPartyCookie;
 use tower_passport::endpoint::{FreshApiTokenLayer, OAuthRoutes, OAuthServer};
 use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers, Throttle};
-use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport::revocation::{BusHandle, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::SettingsStore;
 use tower_passport::store::{AnyStore, GrantType};
 use tower_passport::{Algorithm, GuardLayer};
@@ -264,27 +264,19 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
         .build()?;
-    // This node's revocations reach its own guard at once, bus or no bus.
-    issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
-    // The revocation bus: Redis when configured (or when Redis is the store), else
-    // LISTEN/NOTIFY when the store is PostgreSQL. A single-node store needs none.
-    let caches = LocalCaches::new().with(issuer.revocation_list()).with(guard.clone()).with(issuer.clone());
+    // The guard's caches joined the issuer's hub at `build()`: this node's revocations
+    // reach them at once, bus or no bus. The revocation bus, started on the same hub: Redis
+    // when configured (or when Redis is the store), else LISTEN/NOTIFY when the store is
+    // PostgreSQL. A single-node store needs none.
     let redis_url =
         config.redis_url.clone().or_else(|| config.store.starts_with("redis").then(|| config.store.clone()));
     let (bus, bus_name) = match (&redis_url, &*store) {
         (Some(url), _) => (
-            Some(
-                RedisRevocationBus::connect(url, "passport:revocations")
-                    .await?
-                    .start(issuer.subscribe(), caches),
-            ),
+            Some(RedisRevocationBus::connect(url, "passport:revocations").await?.start(issuer.hub())),
             Some("Redis pub/sub"),
         ),
         (None, AnyStore::Postgres(postgres)) => (
-            Some(
-                PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?
-                    .start(issuer.subscribe(), caches),
-            ),
+            Some(PgRevocationBus::new(postgres.pool().clone(), "passport_revocations")?.start(issuer.hub())),
             Some("PostgreSQL LISTEN/NOTIFY"),
         ),
         (None, _) => (None, None),

@@ -1,5 +1,5 @@
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -163,8 +163,10 @@ impl<U> GuardLayer<U> {
     }
 }
 
-/// A guard layer is one of a node's caches: add it to
-/// [`LocalCaches`](crate::revocation::LocalCaches) so revocations reach it.
+/// A guard layer is one of a node's caches. Built with a revocation check or resolver tied
+/// to a [`Hub`](crate::revocation::Hub) (a `RevocationList`, `HeardRevocations`,
+/// `Issuer::resolver`), it is registered there at `build()`; otherwise
+/// [`Hub::register`](crate::revocation::Hub::register) it.
 impl<U: 'static> Invalidate for GuardLayer<U> {
     fn invalidate_jti(&self, jti: &str) {
         GuardLayer::invalidate_jti(self, jti);
@@ -319,7 +321,10 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         self
     }
 
-    /// Consults `revocation` for every verified token, cache hit or not.
+    /// Consults `revocation` for every verified token, cache hit or not. When it belongs to
+    /// a node's [`Hub`](crate::revocation::Hub) ([`RevocationCheck::hub`]), the guard's
+    /// caches register there at [`build`](Self::build), so the node's invalidations reach
+    /// them: there is no step to forget.
     pub fn revocation<C2: RevocationCheck>(self, revocation: C2) -> GuardBuilder<R, C2> {
         GuardBuilder {
             verifier: self.verifier,
@@ -389,6 +394,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     }
 
     fn build_infallible(self) -> GuardLayer<R::User> {
+        let hubs = [self.revocation.hub(), self.resolver.hub()];
         let cache = self
             .resolver_cache
             .filter(|(capacity, ttl)| *capacity > 0 && !ttl.is_zero())
@@ -399,7 +405,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation: self.revocation,
             provider: self.provider,
         });
-        GuardLayer {
+        let layer = GuardLayer {
             config: Arc::new(GuardConfig {
                 verifier: self.verifier,
                 mode: self.mode,
@@ -408,6 +414,37 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
                 authorizer,
                 cookie: self.cookie,
             }),
+        };
+        // Every hub the revocation check and the resolver answer to, once each.
+        let [first, second] = hubs;
+        let second = second.filter(|hub| !first.as_ref().is_some_and(|first| first.same_as(hub)));
+        for hub in first.into_iter().chain(second) {
+            hub.register(RegisteredGuard(Arc::downgrade(&layer.config)));
+        }
+        layer
+    }
+}
+
+/// A guard's caches as registered with a hub: weak, so a dropped guard is not kept alive
+/// (and is then no longer invalidated).
+struct RegisteredGuard<U>(Weak<GuardConfig<U>>);
+
+impl<U: 'static> Invalidate for RegisteredGuard<U> {
+    fn invalidate_jti(&self, jti: &str) {
+        if let Some(config) = self.0.upgrade() {
+            GuardLayer { config }.invalidate_jti(jti);
+        }
+    }
+
+    fn invalidate_client(&self, client_id: &str) {
+        if let Some(config) = self.0.upgrade() {
+            GuardLayer { config }.invalidate_client(client_id);
+        }
+    }
+
+    fn invalidate_everything(&self) {
+        if let Some(config) = self.0.upgrade() {
+            GuardLayer { config }.invalidate_everything();
         }
     }
 }

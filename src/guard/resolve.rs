@@ -2,6 +2,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::error::BackendError;
+use crate::revocation::Hub;
 use crate::token::VerifiedToken;
 
 /// What the resolver knows of the client a token was issued to.
@@ -80,6 +81,13 @@ pub trait ResolvePrincipal: Send + Sync + 'static {
         let _ = client_id;
         std::future::ready(Ok(ClientStatus::Active))
     }
+
+    /// The revocation [`Hub`] of the node whose client revocations this resolver's cached
+    /// answers must follow, if any (the issuer's, for `Issuer::resolver`): the guard
+    /// registers its caches there at `build()`. The default is none.
+    fn hub(&self) -> Option<Hub> {
+        None
+    }
 }
 
 /// The default resolver: the token alone is the principal. Every user exists (as `()`)
@@ -134,5 +142,9 @@ impl<R: ResolvePrincipal> ResolvePrincipal for Arc<R> {
         client_id: &str,
     ) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
         (**self).client_status(client_id)
+    }
+
+    fn hub(&self) -> Option<Hub> {
+        (**self).hub()
     }
 }

@@ -12,6 +12,7 @@ use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, User
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 use crate::keys::{Algorithm, SharedKeySet};
+use crate::revocation::Hub;
 use crate::store::ErasedStore;
 
 pub(crate) type BoxedUserProvider = Arc<
@@ -73,6 +74,8 @@ pub struct IssuerBuilder {
     providers: HashMap<String, BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
+    /// The node's revocation hub; `None`: a hub of the issuer's own.
+    hub: Option<Hub>,
     personal_client_id: String,
     jwks_max_age: Duration,
     /// `None`: the default [`Throttle`], in memory, on the issuer's clock.
@@ -117,6 +120,7 @@ impl IssuerBuilder {
             providers: HashMap::new(),
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: crate::revocation::DEFAULT_NOT_REVOKED_TTL,
+            hub: None,
             personal_client_id: "personal-access-client".into(),
             jwks_max_age: Duration::from_secs(300),
             limiter: None,
@@ -314,6 +318,31 @@ impl IssuerBuilder {
         self
     }
 
+    /// The node's revocation hub, when the node made one before the issuer (a hub of the
+    /// issuer's own otherwise, [`Issuer::hub`]). At [`build`](Self::build) the issuer
+    /// registers its revocation list and its key-ring reload there, and publishes every
+    /// revocation it makes into it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport::issuer::Issuer;
+    /// use tower_passport::revocation::Hub;
+    /// use tower_passport::store::MemoryStore;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let hub = Hub::new();
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .revocation_hub(&hub)
+    ///     .build()?;
+    /// assert!(issuer.hub().same_as(&hub));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn revocation_hub(mut self, hub: &Hub) -> Self {
+        self.hub = Some(hub.clone());
+        self
+    }
+
     /// How long clients may cache the JWKS (`Cache-Control: public, max-age=…`; 5 minutes
     /// by default). A resource server holding a cached set learns of a new signing key
     /// within this bound, or at once if it refetches on an unknown `kid` as this crate's
@@ -385,14 +414,16 @@ impl IssuerBuilder {
         let keys = KeyRing::new(signing_key, retire_after);
         let published = SharedKeySet::new(keys.key_set(self.clock.now())?);
         let verifier = super::build_verifier(&self.issuer, &self.audiences, &published, &self.clock)?;
+        let hub = self.hub.unwrap_or_default();
         let revocations = RevocationList::with_options(
+            &hub,
             Arc::new(self.store.clone()),
             self.clock.clone(),
             100_000,
             self.negative_revocation_ttl,
         );
         let (events, _) = broadcast::channel(1024);
-        Ok(Issuer {
+        let issuer = Issuer {
             inner: Arc::new(IssuerInner {
                 issuer: self.issuer,
                 jwks_max_age: self.jwks_max_age.as_secs(),
@@ -421,11 +452,13 @@ impl IssuerBuilder {
                 clock: self.clock,
                 events,
                 personal_client_id: self.personal_client_id,
-                local_caches: RwLock::new(Vec::new()),
+                hub: hub.clone(),
                 shared_keys: RwLock::new(None),
                 codes: self.codes.checked()?,
             }),
-        })
+        };
+        hub.register(super::shared_keys::KeyReload::of(&issuer));
+        Ok(issuer)
     }
 }
 

@@ -103,8 +103,7 @@ use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::guard::ResolvePrincipal;
 use crate::keys::SharedKeySet;
-use crate::revocation::LocalCaches;
-use crate::revocation::RevocationList;
+use crate::revocation::{Hub, RevocationList};
 use crate::store::{AccessTokenRecord, ErasedStore, RevokedAccess, Store};
 use crate::token::PrincipalKind;
 use crate::verify::Verifier;
@@ -190,13 +189,13 @@ struct IssuerInner {
     published: SharedKeySet,
     verifier: Verifier,
     store: ErasedStore,
-    revocations: RevocationList<ErasedStore>,
+    revocations: RevocationList,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<IssuerEvent>,
     personal_client_id: String,
-    /// This node's caches, told of every revocation synchronously
-    /// ([`Issuer::invalidate_locally`]).
-    local_caches: RwLock<Vec<LocalCaches>>,
+    /// This node's revocation hub: every revocation reaches the node's caches through it
+    /// before the revoking call returns, and the other nodes through its bus.
+    hub: Hub,
     /// The setting name of the key ring every node shares, once
     /// [`Issuer::share_signing_keys`] was called.
     shared_keys: RwLock<Option<String>>,
@@ -270,8 +269,9 @@ impl Issuer {
     }
 
     /// The revocation list, which the guard consults
-    /// (`GuardBuilder::revocation(issuer.revocation_list())`).
-    pub fn revocation_list(&self) -> RevocationList<ErasedStore> {
+    /// (`GuardBuilder::revocation(issuer.revocation_list())`, which registers the guard's
+    /// caches with the issuer's [`hub`](Self::hub)).
+    pub fn revocation_list(&self) -> RevocationList {
         self.inner.revocations.clone()
     }
 
@@ -284,7 +284,9 @@ impl Issuer {
     /// A guard resolver that resolves users with `users` and refuses the tokens of
     /// unknown or revoked clients, as the client registry says.
     pub fn resolver<R: ResolvePrincipal>(&self, users: R) -> RegistryResolver<R> {
-        RegistryResolver::new(users, Arc::new(self.inner.store.clone()))
+        let mut resolver = RegistryResolver::new(users, Arc::new(self.inner.store.clone()));
+        resolver.hub = Some(self.inner.hub.clone());
+        resolver
     }
 
     /// Subscribes to the issuer's events.
@@ -292,36 +294,31 @@ impl Issuer {
         self.inner.events.subscribe()
     }
 
-    /// Makes every revocation this issuer makes reach `caches` at once, synchronously,
-    /// before the revoking call returns: a revoked client's tokens are refused by this
-    /// node's guard on the very next request, with no bus. (A bus carries the same
-    /// revocations to the other nodes.) Call it once per node with every cache that
-    /// should follow; later calls add to the set.
+    /// This node's revocation hub: the issuer's revocation list and key-ring reload are
+    /// registered there, every revocation the issuer makes reaches the node's caches
+    /// through it before the revoking call returns, and a bus started on it
+    /// (`bus.start(issuer.hub())`) carries them to the other nodes. A guard built with
+    /// [`revocation_list`](Self::revocation_list) registers its caches there itself.
     ///
     /// ```
     /// use std::sync::Arc;
     /// use tower_passport::guard::TokenOnly;
     /// use tower_passport::issuer::Issuer;
-    /// use tower_passport::revocation::LocalCaches;
     /// use tower_passport::store::MemoryStore;
     /// use tower_passport::GuardLayer;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
-    /// let guard = GuardLayer::builder(issuer.verifier())
+    /// let registered = issuer.hub().len();
+    /// let _guard = GuardLayer::builder(issuer.verifier())
     ///     .resolver(issuer.resolver(TokenOnly))
     ///     .revocation(issuer.revocation_list())
     ///     .build()?;
-    /// // The revocation list records this issuer's revocations itself; the guard's caches follow.
-    /// issuer.invalidate_locally(LocalCaches::new().with(guard.clone()));
+    /// assert_eq!(issuer.hub().len(), registered + 1, "the guard's caches follow");
     /// # Ok(())
     /// # }
     /// ```
-    pub fn invalidate_locally(&self, caches: LocalCaches) {
-        let mut local = match self.inner.local_caches.write() {
-            Ok(local) => local,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        local.push(caches);
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
     }
 
     fn now(&self) -> u64 {
@@ -340,13 +337,7 @@ impl Issuer {
 
     fn emit(&self, event: IssuerEvent) {
         if let Some(invalidation) = event.invalidation() {
-            let local = match self.inner.local_caches.read() {
-                Ok(local) => local,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            for caches in local.iter() {
-                caches.apply(&invalidation);
-            }
+            self.inner.hub.publish(invalidation);
         }
         // No subscriber is fine.
         let _ = self.inner.events.send(event);

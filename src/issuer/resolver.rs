@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::error::BackendError;
 use crate::guard::{ClientStatus, ResolvePrincipal};
+use crate::revocation::Hub;
 use crate::store::{ClientRecord, ClientStore, StoreError};
 use crate::token::VerifiedToken;
 
@@ -16,6 +17,8 @@ use crate::token::VerifiedToken;
 pub struct RegistryResolver<R> {
     users: R,
     store: Arc<dyn ClientLookup>,
+    /// The issuer's hub, for the guard to register with (`None` from [`new`](Self::new)).
+    pub(crate) hub: Option<Hub>,
 }
 
 impl<R> RegistryResolver<R> {
@@ -24,7 +27,7 @@ impl<R> RegistryResolver<R> {
     /// [`Issuer::resolver`](super::Issuer::resolver) builds, for a resource server that
     /// reads the issuer's store without running an issuer.
     pub fn new<S: ClientStore>(users: R, store: Arc<S>) -> Self {
-        Self { users, store }
+        Self { users, store, hub: None }
     }
 }
 
@@ -64,5 +67,9 @@ impl<R: ResolvePrincipal> ResolvePrincipal for RegistryResolver<R> {
             Some(client) if client.revoked => ClientStatus::Revoked,
             Some(_) => ClientStatus::Active,
         })
+    }
+
+    fn hub(&self) -> Option<Hub> {
+        self.hub.clone()
     }
 }

@@ -9,13 +9,13 @@
 //! its tokens, and signs with it from its `signs_from` time; the previous key stays
 //! published until every token it signed has expired.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::key_ring::KeyRing;
-use super::{Issuer, IssuerError, IssuerEvent, SigningKey};
+use super::{Issuer, IssuerError, IssuerEvent, IssuerInner, SigningKey};
 use crate::revocation::Invalidate;
 use crate::store::SettingsStore;
 
@@ -30,8 +30,7 @@ struct Generation {
 impl Issuer {
     /// Follows the key ring kept in the store under `name`: loads every generation now,
     /// and reloads on [`Invalidation::SigningKeys`](crate::revocation::Invalidation::SigningKeys)
-    /// (add the issuer to the [`LocalCaches`](crate::revocation::LocalCaches) a revocation
-    /// bus applies). If the store holds no ring yet, this issuer's signing key becomes its
+    /// (which a revocation bus started on the issuer's [`hub`](Issuer::hub) applies). If the store holds no ring yet, this issuer's signing key becomes its
     /// first generation.
     ///
     /// ```
@@ -145,9 +144,18 @@ fn parse_generation(value: &str) -> Result<(SigningKey, u64), IssuerError> {
     Ok((SigningKey::from_pem(generation.pem.as_bytes())?, generation.signs_from))
 }
 
-/// An issuer told by a bus that the shared keys changed (or that it missed messages)
-/// reloads them from the store, in the background.
-impl Invalidate for Issuer {
+/// The issuer's key-ring reload, registered with its hub at build: told by a bus that the
+/// shared keys changed (or that it missed messages), the issuer reloads them from the
+/// store, in the background. Weak, as the issuer holds the hub.
+pub(super) struct KeyReload(Weak<IssuerInner>);
+
+impl KeyReload {
+    pub(super) fn of(issuer: &Issuer) -> Self {
+        Self(Arc::downgrade(&issuer.inner))
+    }
+}
+
+impl Invalidate for KeyReload {
     fn invalidate_jti(&self, _jti: &str) {}
 
     fn invalidate_client(&self, _client_id: &str) {}
@@ -157,11 +165,12 @@ impl Invalidate for Issuer {
     }
 
     fn signing_keys_changed(&self) {
+        let Some(inner) = self.0.upgrade() else { return };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("signing keys changed, but no runtime to reload them on");
             return;
         };
-        let issuer = self.clone();
+        let issuer = Issuer { inner };
         runtime.spawn(async move {
             if let Err(error) = issuer.reload_signing_keys().await {
                 tracing::warn!(%error, "could not reload the shared signing keys");

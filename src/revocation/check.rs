@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use super::Hub;
 use crate::error::BackendError;
 use crate::token::VerifiedToken;
 
@@ -10,7 +11,7 @@ use crate::token::VerifiedToken;
 ///
 /// The guard consults it on every request, cache hit or not. An `Err` is never taken as
 /// "not revoked": the guard answers 503 and fails closed. The cached revocation list
-/// (`RevocationList`, feature `issuer`) implements it; [`NoRevocation`] is the default.
+/// ([`RevocationList`](super::RevocationList)) implements it; [`NoRevocation`] is the default.
 ///
 /// ```
 /// use std::collections::HashSet;
@@ -46,6 +47,14 @@ pub trait RevocationCheck: Send + Sync + 'static {
         let _ = (provider, subject);
         std::future::ready(Ok(None))
     }
+
+    /// The [`Hub`] of the node this check serves, if it has one: the guard built with this
+    /// check registers its own caches there at `build()`, so invalidations reach them too.
+    /// A [`RevocationList`](super::RevocationList) and [`HeardRevocations`](super::HeardRevocations)
+    /// answer the hub they were made on; the default is none.
+    fn hub(&self) -> Option<Hub> {
+        None
+    }
 }
 
 /// Never revokes anything: the default when no revocation list is configured.
@@ -74,5 +83,9 @@ impl<T: RevocationCheck> RevocationCheck for Arc<T> {
         subject: &str,
     ) -> impl Future<Output = Result<Option<u64>, BackendError>> + Send {
         (**self).user_not_before(provider, subject)
+    }
+
+    fn hub(&self) -> Option<Hub> {
+        (**self).hub()
     }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
-use super::{Invalidate, RevocationCheck};
+use super::hub::WeakHub;
+use super::{Hub, Invalidate, RevocationCheck};
 use crate::error::BackendError;
 use crate::token::VerifiedToken;
 
@@ -13,15 +14,16 @@ use crate::token::VerifiedToken;
 /// revocation for a stand-alone resource server that shares no store with its issuer.
 /// Cheap to clone.
 ///
-/// Add it to the [`LocalCaches`](super::LocalCaches) a bus listens into
-/// (`RedisRevocationBus::listen`, `PgRevocationBus::listen`) and give it to the guard
-/// (`GuardBuilder::revocation`). Every [`Invalidation::AccessToken`](super::Invalidation)
-/// names a revoked token, so each one heard is refused from then on.
+/// Made on the node's [`Hub`] (it registers there, so the bus started on the hub,
+/// `RedisRevocationBus::start` or `PgRevocationBus::start`, reaches it) and given to the
+/// guard (`GuardBuilder::revocation`, which registers the guard's caches with the same
+/// hub). Every [`Invalidation::AccessToken`](super::Invalidation) names a revoked token,
+/// so each one heard is refused from then on.
 ///
 /// What it cannot see, having no store:
 /// - a revocation published while it was not listening (before it started, or while the
 ///   bus was down): such a token passes until its `exp`. A resource server that can
-///   read the issuer's store uses `RevocationList` (feature `issuer`) instead, which asks
+///   read the issuer's store uses [`RevocationList`](super::RevocationList) instead, which asks
 ///   the store and is kept fresh by the same bus;
 /// - a client's revocation ([`Invalidation::Client`](super::Invalidation) also means
 ///   "changed"): that needs the issuer's client registry.
@@ -30,31 +32,34 @@ use crate::token::VerifiedToken;
 /// one-year personal access tokens) or until `capacity` newer ones push it out.
 ///
 /// ```
-/// use tower_passport::revocation::{HeardRevocations, Invalidation, LocalCaches};
-/// let heard = HeardRevocations::new();
-/// let caches = LocalCaches::new().with(heard.clone());
-/// caches.apply(&Invalidation::AccessToken { jti: "3f6c1b2a".into() });
+/// use tower_passport::revocation::{HeardRevocations, Hub, Invalidation};
+/// let hub = Hub::new();
+/// let heard = HeardRevocations::new(&hub);
+/// hub.apply(&Invalidation::AccessToken { jti: "3f6c1b2a".into() });
 /// assert!(heard.is_revoked("3f6c1b2a"));
 /// // "Start over" means nothing here: what was heard stays.
-/// caches.apply(&Invalidation::Everything);
+/// hub.apply(&Invalidation::Everything);
 /// assert!(heard.is_revoked("3f6c1b2a") && !heard.is_revoked("another"));
 /// ```
 #[derive(Clone)]
 pub struct HeardRevocations {
     revoked: Arc<Cache<Box<str>, ()>>,
+    hub: WeakHub,
 }
 
 impl HeardRevocations {
-    /// Remembers up to 100 000 revoked `jti`s, each for 366 days.
-    pub fn new() -> Self {
-        Self::with_options(100_000, Duration::from_secs(366 * 24 * 3600))
+    /// Remembers, for `hub`'s node, up to 100 000 revoked `jti`s, each for 366 days.
+    pub fn new(hub: &Hub) -> Self {
+        Self::with_options(hub, 100_000, Duration::from_secs(366 * 24 * 3600))
     }
 
-    /// Remembers up to `capacity` revoked `jti`s, each for `keep_for` (at least as long as
-    /// the issuer's longest-lived token).
-    pub fn with_options(capacity: u64, keep_for: Duration) -> Self {
+    /// Remembers, for `hub`'s node, up to `capacity` revoked `jti`s, each for `keep_for` (at
+    /// least as long as the issuer's longest-lived token).
+    pub fn with_options(hub: &Hub, capacity: u64, keep_for: Duration) -> Self {
         let revoked = Cache::builder().max_capacity(capacity).time_to_live(keep_for).build();
-        Self { revoked: Arc::new(revoked) }
+        let heard = Self { revoked: Arc::new(revoked), hub: hub.downgrade() };
+        hub.register(heard.clone());
+        heard
     }
 
     /// Records that the access token `jti` was revoked.
@@ -65,12 +70,6 @@ impl HeardRevocations {
     /// Whether a revocation of `jti` was heard.
     pub fn is_revoked(&self, jti: &str) -> bool {
         self.revoked.contains_key(jti)
-    }
-}
-
-impl Default for HeardRevocations {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -86,6 +85,10 @@ impl RevocationCheck for HeardRevocations {
         token: &VerifiedToken,
     ) -> impl std::future::Future<Output = Result<bool, BackendError>> + Send {
         std::future::ready(Ok(token.jti().is_some_and(|jti| HeardRevocations::is_revoked(self, jti))))
+    }
+
+    fn hub(&self) -> Option<Hub> {
+        self.hub.upgrade()
     }
 }
 

@@ -1,8 +1,6 @@
 //! One vocabulary for invalidation: what to drop ([`Invalidation`]), who can drop it
-//! ([`Invalidate`]), the caches of one node ([`LocalCaches`]) and where invalidations come
-//! from ([`InvalidationSource`]).
+//! ([`Invalidate`]) and where invalidations come from ([`InvalidationSource`]).
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -50,15 +48,67 @@ pub enum Invalidation {
 }
 
 impl Invalidation {
-    /// The wire form (JSON).
+    /// The wire form of an anonymous message (JSON, no sender: every node applies it), as
+    /// the `passport` command line publishes.
     pub fn encode(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| r#"{"kind":"everything"}"#.to_owned())
     }
 
-    /// Reads the wire form; `None` for anything else (a bus then ignores and logs it).
-    pub fn decode(text: &str) -> Option<Self> {
-        serde_json::from_str(text).ok()
+    /// The wire form of a message sent by the node `node_id` (a [`Hub`](super::Hub)'s):
+    /// the anonymous form with the format version `"v":2` and `"node"` added, so the sender
+    /// knows its own message when the bus brings it back. Older nodes read it as the
+    /// anonymous form.
+    ///
+    /// ```
+    /// use tower_passport::revocation::Invalidation;
+    /// let message = Invalidation::AccessToken { jti: "abc".into() };
+    /// let wire = message.encode_from("9f3a");
+    /// assert_eq!(wire, r#"{"v":2,"node":"9f3a","kind":"access_token","jti":"abc"}"#);
+    /// assert_eq!(Invalidation::decode_with_sender(&wire), Some((message.clone(), Some("9f3a".into()))));
+    /// assert_eq!(Invalidation::decode(&wire), Some(message));
+    /// ```
+    pub fn encode_from(&self, node_id: &str) -> String {
+        let message =
+            Message { v: Some(WIRE_VERSION), node: Some(node_id.to_owned()), invalidation: self.clone() };
+        serde_json::to_string(&message).unwrap_or_else(|_| self.encode())
     }
+
+    /// Reads the wire form, whoever sent it; `None` for anything else (a bus then ignores
+    /// and logs it).
+    pub fn decode(text: &str) -> Option<Self> {
+        Self::decode_with_sender(text).map(|(invalidation, _)| invalidation)
+    }
+
+    /// Reads the wire form and its sender's node id (`None` for an anonymous message, or one
+    /// from a node older than the node ids).
+    ///
+    /// ```
+    /// use tower_passport::revocation::Invalidation;
+    /// let old = r#"{"kind":"client","client_id":"billing"}"#;
+    /// assert_eq!(
+    ///     Invalidation::decode_with_sender(old),
+    ///     Some((Invalidation::Client { client_id: "billing".into() }, None))
+    /// );
+    /// ```
+    pub fn decode_with_sender(text: &str) -> Option<(Self, Option<String>)> {
+        let message: Message = serde_json::from_str(text).ok()?;
+        Some((message.invalidation, message.node))
+    }
+}
+
+/// The wire format version of a message carrying its sender (an anonymous message, with no
+/// `v`, is version 1).
+const WIRE_VERSION: u32 = 2;
+
+/// A message on the wire: the invalidation's own fields, and for version 2 its sender.
+#[derive(Serialize, Deserialize)]
+struct Message {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<String>,
+    #[serde(flatten)]
+    invalidation: Invalidation,
 }
 
 /// A cache that can drop what an [`Invalidation`] names: the verifier's verified-token
@@ -66,7 +116,7 @@ impl Invalidation {
 ///
 /// ```
 /// use std::sync::Mutex;
-/// use tower_passport::revocation::{Invalidate, Invalidation, LocalCaches};
+/// use tower_passport::revocation::{Hub, Invalidate, Invalidation};
 ///
 /// #[derive(Default)]
 /// struct Seen(Mutex<Vec<String>>);
@@ -84,8 +134,9 @@ impl Invalidation {
 /// }
 ///
 /// let seen = std::sync::Arc::new(Seen::default());
-/// let caches = LocalCaches::new().with(seen.clone());
-/// caches.apply(&Invalidation::Client { client_id: "billing".into() });
+/// let hub = Hub::new();
+/// hub.register(seen.clone());
+/// hub.apply(&Invalidation::Client { client_id: "billing".into() });
 /// assert_eq!(*seen.0.lock().unwrap(), ["client billing"]);
 /// ```
 pub trait Invalidate: Send + Sync + 'static {
@@ -136,79 +187,10 @@ impl<T: Invalidate> Invalidate for Arc<T> {
     }
 }
 
-/// The caches of one node that invalidations apply to. Cheap to clone.
-///
-/// ```
-/// use tower_passport::revocation::{Invalidation, LocalCaches};
-/// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
-/// # fn main() -> Result<(), tower_passport::ConfigError> {
-/// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
-/// #     .issuer("https://auth.example.com").audience("api").build()?;
-/// let guard = GuardLayer::new(verifier);
-/// let caches = LocalCaches::new().with(guard.clone());
-/// assert_eq!(caches.len(), 1);
-/// caches.apply(&Invalidation::AccessToken { jti: "abc".into() });
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Default)]
-pub struct LocalCaches {
-    targets: Vec<Arc<dyn Invalidate>>,
-}
-
-impl LocalCaches {
-    /// No caches yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a cache.
-    #[must_use]
-    pub fn with(mut self, target: impl Invalidate) -> Self {
-        self.targets.push(Arc::new(target));
-        self
-    }
-
-    /// How many caches are registered.
-    pub fn len(&self) -> usize {
-        self.targets.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
-    }
-
-    /// Applies `invalidation` to every cache.
-    pub fn apply(&self, invalidation: &Invalidation) {
-        for target in &self.targets {
-            match invalidation {
-                Invalidation::AccessToken { jti } => target.invalidate_jti(jti),
-                Invalidation::Client { client_id } => target.invalidate_client(client_id),
-                Invalidation::User { provider, user_id } => target.invalidate_user(provider, user_id),
-                Invalidation::Everything => target.invalidate_everything(),
-                Invalidation::SigningKeys => target.signing_keys_changed(),
-            }
-        }
-    }
-
-    /// Tells every cache the bus went up or down.
-    pub fn bus_connected(&self, connected: bool) {
-        for target in &self.targets {
-            target.bus_connected(connected);
-        }
-    }
-}
-
-impl fmt::Debug for LocalCaches {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalCaches").field("targets", &self.targets.len()).finish()
-    }
-}
-
 /// Where invalidations come from: the issuer's event stream
 /// (`Issuer::subscribe`, feature `issuer`) is one; a test or another server's feed can be
-/// another. A revocation bus publishes what its source yields to every node.
+/// another. What one yields can be applied to a node's [`Hub`](super::Hub)
+/// ([`Hub::apply`](super::Hub::apply)), as a bus does with other nodes' messages.
 ///
 /// A source that lost track of what it missed yields [`Invalidation::Everything`], so no
 /// node keeps a stale answer.
@@ -235,4 +217,29 @@ impl fmt::Debug for LocalCaches {
 pub trait InvalidationSource: Send + 'static {
     /// The next invalidation, waiting for it; `None` once the source is closed for good.
     fn next_invalidation(&mut self) -> impl Future<Output = Option<Invalidation>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_node_reads_a_tagged_message_and_a_newer_one_reads_an_untagged_one() {
+        // What a node before node ids decoded with: the bare enum, unknown fields ignored.
+        let older = |text: &str| serde_json::from_str::<Invalidation>(text).ok();
+        for message in [
+            Invalidation::AccessToken { jti: "a".into() },
+            Invalidation::Client { client_id: "c".into() },
+            Invalidation::User { provider: "users".into(), user_id: "7".into() },
+            Invalidation::Everything,
+            Invalidation::SigningKeys,
+        ] {
+            assert_eq!(older(&message.encode_from("node")), Some(message.clone()));
+            assert_eq!(Invalidation::decode_with_sender(&message.encode()), Some((message.clone(), None)));
+            assert_eq!(
+                Invalidation::decode_with_sender(&message.encode_from("n")),
+                Some((message, Some("n".into())))
+            );
+        }
+    }
 }

@@ -10,27 +10,30 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 use moka::Expiry;
 
-use super::{Invalidate, RevocationCheck};
+use super::hub::WeakHub;
+use super::port::ErasedRevocationStore;
+use super::{Hub, Invalidate, RevocationCheck, RevocationStore};
 use crate::clock::Clock;
 use crate::error::BackendError;
-use crate::store::RevocationStore;
 use crate::token::VerifiedToken;
 
 /// How long a [`RevocationList`] caches a "not revoked" answer unless told otherwise
-/// ([`IssuerBuilder::revocation_cache_ttl`](crate::issuer::IssuerBuilder::revocation_cache_ttl)):
+/// (`IssuerBuilder::revocation_cache_ttl`, feature `issuer`):
 /// without a revocation bus, the longest a node keeps accepting a token revoked on another
 /// node.
 pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_secs(5);
 
 /// Revoked access-token `jti`s, cached in front of a [`RevocationStore`]: the one store
-/// role it needs. Cheap to clone.
+/// role it needs. Made on the node's [`Hub`], where it registers. Cheap to clone.
 ///
-/// - A revoked entry is cached until the token's own expiry.
+/// - A revoked entry is cached until the token's own expiry, whatever invalidation comes:
+///   revocation is permanent.
 /// - A "not revoked" answer is cached for a short, configured time (the bounded
 ///   staleness a multi-node deployment accepts without a revocation bus; 5 s by default).
 /// - Revocations made through the issuer update this node's cache at once, so a single
 ///   node never serves a stale "not revoked".
-/// - [`invalidate_jti`](Self::invalidate_jti) drops an entry on a message from another node.
+/// - [`invalidate_jti`](Self::invalidate_jti) drops a "not revoked" entry on a message from
+///   another node.
 /// - A store error is an error, never "not revoked": the guard answers 503.
 ///
 /// It also keeps, the same way, each user's "not before" instant: first-party cookies
@@ -41,24 +44,41 @@ pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_secs(5);
 ///
 /// ```
 /// use std::sync::Arc;
-/// use tower_passport::revocation::RevocationList;
-/// use tower_passport::store::MemoryStore;
-/// let list = RevocationList::new(Arc::new(MemoryStore::new()));
+/// use tower_passport::revocation::{Hub, Invalidation, RevocationList, RevocationStore};
+/// use tower_passport::BackendError;
+///
+/// struct NothingRevoked;
+///
+/// impl RevocationStore for NothingRevoked {
+///     async fn is_revoked(&self, _jti: &str) -> Result<bool, BackendError> {
+///         Ok(false)
+///     }
+/// }
+///
+/// let hub = Hub::new();
+/// let list = RevocationList::new(&hub, Arc::new(NothingRevoked));
 /// list.record_revoked("jti-1", u64::MAX);
+/// hub.apply(&Invalidation::Everything);
 /// assert_eq!(list.cached("jti-1"), Some(true));
 /// ```
-pub struct RevocationList<S> {
-    inner: Arc<Inner<S>>,
+#[derive(Clone)]
+pub struct RevocationList {
+    inner: Arc<Inner>,
 }
 
-impl<S> Clone for RevocationList<S> {
-    fn clone(&self) -> Self {
-        Self { inner: self.inner.clone() }
+impl std::fmt::Debug for RevocationList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationList")
+            .field("cached", &self.inner.cache.entry_count())
+            .field("negative_ttl", &self.inner.negative_ttl)
+            .finish_non_exhaustive()
     }
 }
 
-struct Inner<S> {
-    store: Arc<S>,
+struct Inner {
+    store: Arc<dyn ErasedRevocationStore>,
+    /// The hub the list is registered with (weak: the hub holds the list).
+    hub: WeakHub,
     cache: Cache<Box<str>, Entry<bool>>,
     /// Each user's "not before" (Unix ms), keyed by [`user_key`].
     users: Cache<Box<str>, Entry<Option<u64>>>,
@@ -102,20 +122,28 @@ fn user_key(provider: &str, user_id: &str) -> Box<str> {
     format!("{}:{provider}:{user_id}", provider.len()).into_boxed_str()
 }
 
-impl<S: RevocationStore> RevocationList<S> {
-    /// A list over `store`, on the system clock, caching 100 000 entries and negative
-    /// answers for 5 seconds.
-    pub fn new(store: Arc<S>) -> Self {
-        Self::with_options(store, Arc::new(crate::clock::SystemClock), 100_000, DEFAULT_NOT_REVOKED_TTL)
+impl RevocationList {
+    /// A list over `store` for `hub`'s node (registered there), on the system clock,
+    /// caching 100 000 entries and negative answers for 5 seconds.
+    pub fn new(hub: &Hub, store: Arc<impl RevocationStore>) -> Self {
+        Self::with_options(hub, store, Arc::new(crate::clock::SystemClock), 100_000, DEFAULT_NOT_REVOKED_TTL)
     }
 
-    /// A list with explicit clock, capacity and negative-answer TTL (the staleness bound
-    /// when revocations come from other nodes without a bus; zero disables negative caching).
-    pub fn with_options(store: Arc<S>, clock: Arc<dyn Clock>, capacity: u64, negative_ttl: Duration) -> Self {
+    /// A list for `hub`'s node (registered there) with explicit clock, capacity and
+    /// negative-answer TTL (the staleness bound when revocations come from other nodes
+    /// without a bus; zero disables negative caching).
+    pub fn with_options(
+        hub: &Hub,
+        store: Arc<impl RevocationStore>,
+        clock: Arc<dyn Clock>,
+        capacity: u64,
+        negative_ttl: Duration,
+    ) -> Self {
         let cache = Cache::builder().max_capacity(capacity).expire_after(EntryTtl).build();
         let users = Cache::builder().max_capacity(capacity).expire_after(EntryTtl).build();
         let inner = Inner {
             store,
+            hub: hub.downgrade(),
             cache,
             users,
             clock,
@@ -125,7 +153,9 @@ impl<S: RevocationStore> RevocationList<S> {
             ),
             bus_up: AtomicBool::new(false),
         };
-        Self { inner: Arc::new(inner) }
+        let list = Self { inner: Arc::new(inner) };
+        hub.register(list.clone());
+        list
     }
 
     /// How long "not revoked" is cached while a revocation bus is connected (60 s, or the
@@ -145,15 +175,20 @@ impl<S: RevocationStore> RevocationList<S> {
         self.inner.cache.entry(Box::from(jti)).and_compute_with(|_| Op::Put(entry));
     }
 
-    /// Drops what this node cached for `jti`: the next check asks the store. For
-    /// invalidation messages from other nodes.
+    /// Drops a cached "not revoked" for `jti`: the next check asks the store. A cached
+    /// "revoked" stays (revocation is permanent). For invalidation messages.
     pub fn invalidate_jti(&self, jti: &str) {
-        self.inner.cache.invalidate(jti);
+        self.inner.cache.entry(Box::from(jti)).and_compute_with(forget_not_revoked);
     }
 
-    /// Drops every cached answer (after a lost invalidation channel, for instance).
+    /// Drops every cached "not revoked" and "not before" (after a lost invalidation
+    /// channel, for instance). Cached "revoked" answers stay.
     pub fn invalidate_everything(&self) {
-        self.inner.cache.invalidate_all();
+        for (jti, entry) in self.inner.cache.iter() {
+            if !entry.value {
+                self.inner.cache.entry(Box::clone(&jti)).and_compute_with(forget_not_revoked);
+            }
+        }
         self.inner.users.invalidate_all();
     }
 
@@ -186,11 +221,20 @@ impl<S: RevocationStore> RevocationList<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::revocation::RevocationList;
-    /// use tower_passport::store::MemoryStore;
+    /// use tower_passport::revocation::{Hub, RevocationList, RevocationStore};
+    /// use tower_passport::BackendError;
+    ///
+    /// struct NoSignOut;
+    ///
+    /// impl RevocationStore for NoSignOut {
+    ///     async fn is_revoked(&self, _jti: &str) -> Result<bool, BackendError> {
+    ///         Ok(false)
+    ///     }
+    /// }
+    ///
     /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tower_passport::BackendError> {
-    /// let list = RevocationList::new(Arc::new(MemoryStore::new()));
+    /// # async fn main() -> Result<(), BackendError> {
+    /// let list = RevocationList::new(&Hub::new(), Arc::new(NoSignOut));
     /// assert_eq!(list.user_not_before("users", "7").await?, None);
     /// list.record_user_not_before("users", "7", 1_700_000_000_123);
     /// assert_eq!(list.user_not_before("users", "7").await?, Some(1_700_000_000_123));
@@ -205,7 +249,7 @@ impl<S: RevocationStore> RevocationList<S> {
         if let Some(entry) = self.inner.users.get(&key) {
             return Ok(entry.value);
         }
-        let stored = self.inner.store.user_not_before(provider, user_id).await.map_err(BackendError::new)?;
+        let stored = self.inner.store.user_not_before(provider, user_id).await?;
         // A known instant ages like "not revoked": a later one may be set elsewhere.
         let ttl = self.negative_ttl();
         if !ttl.is_zero() {
@@ -241,7 +285,7 @@ impl<S: RevocationStore> RevocationList<S> {
             return Ok(entry.value);
         }
         crate::telemetry::revocation_cache(false);
-        let revoked = self.inner.store.is_revoked(jti).await.map_err(BackendError::new)?;
+        let revoked = self.inner.store.is_revoked(jti).await?;
         if revoked {
             // The store only says "revoked"; keep it for the cache's own bound (the token
             // expiry is not known here; the guard passes it when it can).
@@ -258,7 +302,16 @@ impl<S: RevocationStore> RevocationList<S> {
     }
 }
 
-impl<S: RevocationStore> RevocationCheck for RevocationList<S> {
+/// Removes a cached "not revoked", keeps a cached "revoked" (checked under the entry's
+/// lock, so a revocation recorded meanwhile is never lost).
+fn forget_not_revoked(existing: Option<moka::Entry<Box<str>, Entry<bool>>>) -> Op<Entry<bool>> {
+    match existing {
+        Some(existing) if !existing.value().value => Op::Remove,
+        _ => Op::Nop,
+    }
+}
+
+impl RevocationCheck for RevocationList {
     // Borrows the list and the token: no clone, no allocation on a cache hit.
     async fn is_revoked(&self, token: &VerifiedToken) -> Result<bool, BackendError> {
         let Some(jti) = token.jti() else { return Ok(false) };
@@ -272,9 +325,13 @@ impl<S: RevocationStore> RevocationCheck for RevocationList<S> {
     async fn user_not_before(&self, provider: &str, subject: &str) -> Result<Option<u64>, BackendError> {
         RevocationList::user_not_before(self, provider, subject).await
     }
+
+    fn hub(&self) -> Option<Hub> {
+        self.inner.hub.upgrade()
+    }
 }
 
-impl<S: RevocationStore> Invalidate for RevocationList<S> {
+impl Invalidate for RevocationList {
     fn invalidate_jti(&self, jti: &str) {
         RevocationList::invalidate_jti(self, jti);
     }
@@ -295,5 +352,60 @@ impl<S: RevocationStore> Invalidate for RevocationList<S> {
             // Answers cached under the other regime have the wrong lifetime: start over.
             self.invalidate_everything();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::revocation::Invalidation;
+
+    /// Revokes nothing, and counts how often it is asked.
+    #[derive(Default)]
+    struct Asked(AtomicUsize);
+
+    impl RevocationStore for Asked {
+        async fn is_revoked(&self, _jti: &str) -> Result<bool, BackendError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(false)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_revoked_entry_survives_every_invalidation_and_a_not_revoked_one_does_not() {
+        let (hub, store) = (Hub::new(), Arc::new(Asked::default()));
+        let list = RevocationList::with_options(
+            &hub,
+            store.clone(),
+            Arc::new(crate::clock::SystemClock),
+            100,
+            Duration::from_secs(300),
+        );
+        list.record_revoked("revoked", u64::MAX);
+        assert!(!list.is_revoked("fine").await.expect("answer"));
+        assert_eq!(list.cached("fine"), Some(false));
+
+        hub.apply(&Invalidation::AccessToken { jti: "revoked".into() });
+        hub.apply(&Invalidation::AccessToken { jti: "fine".into() });
+        assert_eq!((list.cached("revoked"), list.cached("fine")), (Some(true), None));
+
+        assert!(!list.is_revoked("fine").await.expect("answer"));
+        hub.apply(&Invalidation::Everything);
+        list.bus_connected(true);
+        assert_eq!((list.cached("revoked"), list.cached("fine")), (Some(true), None));
+        assert!(list.is_revoked("revoked").await.expect("answer"), "from the cache");
+        assert_eq!(store.0.load(Ordering::SeqCst), 2, "only the \"not revoked\" answers were read again");
+    }
+
+    #[test]
+    fn a_list_registers_with_its_hub_and_answers_it_while_the_hub_lives() {
+        let hub = Hub::new();
+        let list = RevocationList::new(&hub, Arc::new(Asked::default()));
+        assert_eq!(hub.len(), 1);
+        assert!(RevocationCheck::hub(&list).is_some_and(|answered| answered.same_as(&hub)));
+        drop(hub);
+        assert!(RevocationCheck::hub(&list).is_none(), "the list does not keep its hub alive");
     }
 }

@@ -4,51 +4,58 @@
 //!
 //! - [`RevocationCheck`] and [`NoRevocation`]: the question the guard asks of every
 //!   verified token.
-//! - [`Invalidation`], [`Invalidate`] and [`LocalCaches`]: one word, *invalidate*, for
-//!   dropping cached answers. The verifier, the guard layer and the revocation list
-//!   implement [`Invalidate`].
-//! - [`InvalidationSource`]: where invalidations come from.
-//! - `RevocationList` (feature `issuer`): a moka cache in front of a store, implementing
-//!   [`RevocationCheck`].
+//! - [`Hub`]: one per node. Its caches register with it where they are made, the issuer
+//!   publishes into it, and a bus started on it (`bus.start(&hub)`) carries the node's
+//!   invalidations to the other nodes and applies theirs, each once.
+//! - [`Invalidation`] and [`Invalidate`]: one word, *invalidate*, for dropping cached
+//!   answers. The verifier, the guard layer and the revocation list implement [`Invalidate`].
+//! - [`InvalidationSource`]: a stream of invalidations (the issuer's events are one).
+//! - [`RevocationList`]: a moka cache in front of a [`RevocationStore`] (the port every
+//!   store implements), implementing [`RevocationCheck`].
 //! - [`HeardRevocations`]: the `jti`s a bus announced as revoked, for a resource server
 //!   with no store to ask (it cannot see what was published while it was not listening).
-//! - `PgRevocationBus` (feature `postgres`) and `RedisRevocationBus` (feature `redis`):
-//!   every revocation one node makes reaches the caches of every other node.
+//! - `PgRevocationBus` (feature `postgres`) and `RedisRevocationBus` (feature `redis`) over
+//!   the bus core (`Transport`, `start_bus`, `BusHandle`): every revocation one node makes
+//!   reaches the caches of every other node, once.
 //!
-//! Edges run one way: this module knows nothing of the guard, the verifier or the issuer;
-//! they name it. When a bus is lost, the caches fall back to a bounded staleness (the
-//! revocation list's negative TTL) and, once it is back, drop everything they cached, so
-//! answers are re-read from the store and no revocation is lost to a dropped message.
+//! Edges run one way: this module knows nothing of the guard, the verifier, the issuer or
+//! its stores; they name it. When a bus is lost, the caches fall back to a bounded staleness
+//! (the revocation list's negative TTL) and, once it is back, drop everything they cached
+//! but revocations, so answers are re-read from the store and no revocation is lost to a
+//! dropped message.
 //!
 //! ```
-//! use tower_passport::revocation::{Invalidation, LocalCaches};
-//! let caches = LocalCaches::new();
-//! caches.apply(&Invalidation::AccessToken { jti: "abc".into() });
+//! use tower_passport::revocation::{HeardRevocations, Hub, Invalidation};
+//! let hub = Hub::new();
+//! let heard = HeardRevocations::new(&hub);
+//! hub.publish(Invalidation::AccessToken { jti: "abc".into() });
+//! assert!(heard.is_revoked("abc"));
 //! assert_eq!(Invalidation::decode(&Invalidation::Everything.encode()), Some(Invalidation::Everything));
 //! ```
 
 mod check;
 mod heard;
+mod hub;
 mod invalidate;
-#[cfg(feature = "issuer")]
 mod list;
+mod port;
 
 #[cfg(any(feature = "postgres", feature = "redis"))]
 mod bus;
 
 pub use check::{NoRevocation, RevocationCheck};
 pub use heard::HeardRevocations;
-pub use invalidate::{Invalidate, Invalidation, InvalidationSource, LocalCaches};
-#[cfg(feature = "issuer")]
-#[cfg_attr(docsrs, doc(cfg(feature = "issuer")))]
+pub use hub::Hub;
+pub use invalidate::{Invalidate, Invalidation, InvalidationSource};
 pub use list::{RevocationList, DEFAULT_NOT_REVOKED_TTL};
+pub use port::RevocationStore;
 
-#[cfg(any(feature = "postgres", feature = "redis"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "redis"))))]
-pub use bus::BusHandle;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use bus::PgRevocationBus;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use bus::RedisRevocationBus;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "redis"))))]
+pub use bus::{start_bus, BusHandle, Transport};

@@ -6,6 +6,7 @@ use super::{
     RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
     SettingsStore, StoreError, TokenStore,
 };
+use crate::error::BackendError;
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
 /// `memory`, `sqlite://file.db` (feature `sqlite`), `postgres://…` (feature `postgres`) or
@@ -180,7 +181,7 @@ impl TokenStore for AnyStore {
 }
 
 impl RevocationStore for AnyStore {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
         dispatch!(self, store => store.is_revoked(jti))
     }
     async fn set_user_not_before(
@@ -188,10 +189,10 @@ impl RevocationStore for AnyStore {
         provider: &str,
         user_id: &str,
         not_before_ms: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), BackendError> {
         dispatch!(self, store => store.set_user_not_before(provider, user_id, not_before_ms))
     }
-    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, BackendError> {
         dispatch!(self, store => store.user_not_before(provider, user_id))
     }
 }

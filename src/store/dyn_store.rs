@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::error::BackendError;
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
@@ -126,7 +127,7 @@ impl<S: Store> DynStore for S {
         Box::pin(TokenStore::revoke_user_tokens(self, user_id, client_id, now))
     }
     fn is_revoked<'a>(&'a self, jti: &'a str) -> Call<'a, bool> {
-        Box::pin(RevocationStore::is_revoked(self, jti))
+        Box::pin(async move { RevocationStore::is_revoked(self, jti).await.map_err(StoreError::from) })
     }
     fn set_user_not_before<'a>(
         &'a self,
@@ -134,10 +135,12 @@ impl<S: Store> DynStore for S {
         user_id: &'a str,
         not_before_ms: u64,
     ) -> Call<'a, ()> {
-        Box::pin(RevocationStore::set_user_not_before(self, provider, user_id, not_before_ms))
+        Box::pin(async move {
+            RevocationStore::set_user_not_before(self, provider, user_id, not_before_ms).await.map_err(StoreError::from)
+        })
     }
     fn user_not_before<'a>(&'a self, provider: &'a str, user_id: &'a str) -> Call<'a, Option<u64>> {
-        Box::pin(RevocationStore::user_not_before(self, provider, user_id))
+        Box::pin(async move { RevocationStore::user_not_before(self, provider, user_id).await.map_err(StoreError::from) })
     }
     fn purge(&self, purge: Purge) -> Call<'_, PurgeCounts> {
         Box::pin(PurgeStore::purge(self, purge))
@@ -267,19 +270,19 @@ impl TokenStore for ErasedStore {
 }
 
 impl RevocationStore for ErasedStore {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        self.inner.is_revoked(jti).await
+    async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
+        self.inner.is_revoked(jti).await.map_err(BackendError::new)
     }
     async fn set_user_not_before(
         &self,
         provider: &str,
         user_id: &str,
         not_before_ms: u64,
-    ) -> Result<(), StoreError> {
-        self.inner.set_user_not_before(provider, user_id, not_before_ms).await
+    ) -> Result<(), BackendError> {
+        self.inner.set_user_not_before(provider, user_id, not_before_ms).await.map_err(BackendError::new)
     }
-    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
-        self.inner.user_not_before(provider, user_id).await
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, BackendError> {
+        self.inner.user_not_before(provider, user_id).await.map_err(BackendError::new)
     }
 }
 

@@ -1,6 +1,8 @@
 use std::error::Error;
 use std::fmt;
 
+use crate::error::BackendError;
+
 /// A store could not do what was asked: the backend failed or is unreachable (keeping the
 /// backend's own error as its source), a write would break an invariant (a conflict), or
 /// the store was configured wrongly (a bad table prefix, an unsupported URL). Never taken
@@ -23,6 +25,8 @@ enum Kind {
     Backend(Box<dyn Error + Send + Sync + 'static>),
     Conflict(String),
     Config(String),
+    /// A failure the revocation port reported (its error is a [`BackendError`]): shown as is.
+    Relayed(BackendError),
 }
 
 impl StoreError {
@@ -71,6 +75,7 @@ impl fmt::Display for StoreError {
             Kind::Backend(source) => write!(f, "store backend error: {source}"),
             Kind::Conflict(message) => write!(f, "store conflict: {message}"),
             Kind::Config(message) => write!(f, "invalid store configuration: {message}"),
+            Kind::Relayed(error) => fmt::Display::fmt(error, f),
         }
     }
 }
@@ -79,7 +84,23 @@ impl Error for StoreError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.kind {
             Kind::Backend(source) => Some(&**source),
+            Kind::Relayed(error) => error.source(),
             Kind::Conflict(_) | Kind::Config(_) => None,
         }
+    }
+}
+
+/// A failure of the revocation port ([`RevocationStore`](crate::revocation::RevocationStore)),
+/// where a store error is expected.
+///
+/// ```
+/// use tower_passport::store::StoreError;
+/// use tower_passport::BackendError;
+/// let error = StoreError::from(BackendError::new(StoreError::backend(std::io::Error::other("reset"))));
+/// assert_eq!(error.to_string(), "store backend error: reset");
+/// ```
+impl From<BackendError> for StoreError {
+    fn from(error: BackendError) -> Self {
+        Self { kind: Kind::Relayed(error) }
     }
 }

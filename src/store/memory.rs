@@ -12,6 +12,7 @@ use super::{
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
+use crate::error::BackendError;
 
 /// A [`Store`](super::Store) in process memory: no server, nothing survives a restart. The default for
 /// tests and single-process demos; the `sqlite` feature is the durable embedded store.
@@ -391,30 +392,45 @@ impl TokenStore for MemoryStore {
     }
 }
 
+/// The revocation port, kept in memory: a later "not before" wins.
+///
+/// ```
+/// use tower_passport::store::{MemoryStore, RevocationStore};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_passport::BackendError> {
+/// let store = MemoryStore::new();
+/// store.set_user_not_before("users", "7", 2_000).await?;
+/// store.set_user_not_before("users", "7", 1_000).await?;
+/// assert_eq!(store.user_not_before("users", "7").await?, Some(2_000));
+/// assert_eq!(store.user_not_before("customers", "7").await?, None);
+/// assert!(!store.is_revoked("some-jti").await?);
+/// # Ok(())
+/// # }
+/// ```
 impl RevocationStore for MemoryStore {
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.with(move |state| Ok(state.revoked.contains_key(jti)))
+    async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
+        self.with(move |state| Ok(state.revoked.contains_key(jti))).await.map_err(BackendError::new)
     }
 
-    fn set_user_not_before(
+    async fn set_user_not_before(
         &self,
         provider: &str,
         user_id: &str,
         not_before_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+    ) -> Result<(), BackendError> {
         self.with(move |state| {
             let stored = state.not_before.entry((provider.to_owned(), user_id.to_owned())).or_default();
             *stored = (*stored).max(not_before_ms);
             Ok(())
         })
+        .await
+        .map_err(BackendError::new)
     }
 
-    fn user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, BackendError> {
         self.with(move |state| Ok(state.not_before.get(&(provider.to_owned(), user_id.to_owned())).copied()))
+            .await
+            .map_err(BackendError::new)
     }
 }
 

@@ -35,6 +35,7 @@ pub mod sql;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{RedisStore, RedisStoreBuilder};
+pub use crate::revocation::RevocationStore;
 pub use any::AnyStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub(crate) use dyn_failures::DynFailures;
@@ -46,7 +47,7 @@ pub use records::{
     AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
-pub use roles::{ClientStore, PurgeStore, RevocationStore, SettingsStore, Store, TokenStore};
+pub use roles::{ClientStore, PurgeStore, SettingsStore, Store, TokenStore};
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use sql::PostgresStore;

@@ -1,7 +1,8 @@
 //! The store's roles, one trait each, and [`Store`], the umbrella a backend implements by
 //! implementing every role. A consumer asks only for the role it uses: the revocation list
 //! needs [`RevocationStore`], the client resolver [`ClientStore`], the signing-key loader
-//! [`SettingsStore`].
+//! [`SettingsStore`]. [`RevocationStore`] is the revocation module's port, which every
+//! store implements too.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use super::{
     AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, FamilyRecord, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
+use crate::revocation::RevocationStore;
 
 /// Registered clients.
 ///
@@ -211,60 +213,6 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send;
 }
 
-/// The revocation list: what a guard asks on every request it has not cached.
-///
-/// ```
-/// use tower_passport::store::{MemoryStore, RevocationStore};
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), tower_passport::store::StoreError> {
-/// assert!(!MemoryStore::new().is_revoked("some-jti").await?);
-/// # Ok(())
-/// # }
-/// ```
-pub trait RevocationStore: Send + Sync + 'static {
-    /// Whether `jti` is on the revocation list.
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Refuses, from now on, the first-party cookies of `user_id` (of the user provider
-    /// `provider`) sealed up to `not_before_ms` (Unix milliseconds, included): a sign-out. An
-    /// instant already stored that is later stays. Every built-in store implements it; the
-    /// default is a configuration error, so a store that cannot keep it never lets a
-    /// sign-out pass silently.
-    ///
-    /// ```
-    /// use tower_passport::store::{MemoryStore, RevocationStore};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tower_passport::store::StoreError> {
-    /// let store = MemoryStore::new();
-    /// store.set_user_not_before("users", "7", 2_000).await?;
-    /// store.set_user_not_before("users", "7", 1_000).await?;
-    /// assert_eq!(store.user_not_before("users", "7").await?, Some(2_000));
-    /// assert_eq!(store.user_not_before("customers", "7").await?, None);
-    /// # Ok(())
-    /// # }
-    /// ```
-    fn set_user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-        not_before_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let _ = (provider, user_id, not_before_ms);
-        std::future::ready(Err(StoreError::config("this store cannot revoke first-party cookies")))
-    }
-
-    /// What [`set_user_not_before`](Self::set_user_not_before) stored for the user, if
-    /// anything. The default: nothing.
-    fn user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
-        let _ = (provider, user_id);
-        std::future::ready(Ok(None))
-    }
-}
-
 /// Removal of what expired or was revoked.
 ///
 /// ```
@@ -424,27 +372,6 @@ impl<S: TokenStore> TokenStore for Arc<S> {
         now: u64,
     ) -> impl Future<Output = Result<RevokedTokens, StoreError>> + Send {
         (**self).revoke_user_tokens(user_id, client_id, now)
-    }
-}
-
-impl<S: RevocationStore> RevocationStore for Arc<S> {
-    fn is_revoked(&self, jti: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        (**self).is_revoked(jti)
-    }
-    fn set_user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-        not_before_ms: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        (**self).set_user_not_before(provider, user_id, not_before_ms)
-    }
-    fn user_not_before(
-        &self,
-        provider: &str,
-        user_id: &str,
-    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send {
-        (**self).user_not_before(provider, user_id)
     }
 }
 

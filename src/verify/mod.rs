@@ -352,7 +352,7 @@ impl Verifier {
     }
 }
 
-/// The verified-token cache as a target of [`LocalCaches`](crate::revocation::LocalCaches).
+/// The verified-token cache as a target of a [`Hub`](crate::revocation::Hub).
 /// It holds nothing per client: a client invalidation leaves it as it is.
 impl Invalidate for Verifier {
     fn invalidate_jti(&self, jti: &str) {

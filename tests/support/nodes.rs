@@ -15,7 +15,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::issuer::{
     AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers,
 };
-use tower_passport::revocation::{BusHandle, LocalCaches, PgRevocationBus, RedisRevocationBus};
+use tower_passport::revocation::{BusHandle, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{GrantType, PostgresStore};
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 
@@ -118,20 +118,18 @@ async fn two_nodes_with(
             .revocation(issuer.revocation_list())
             .build()
             .expect("guard");
-        let caches =
-            LocalCaches::new().with(issuer.revocation_list()).with(guard.clone()).with(issuer.clone());
         let bus = match (bus_kind, &redis_url) {
             (Bus::None, _) | (Bus::Redis, None) => None,
             (Bus::Postgres, _) => Some(
                 PgRevocationBus::new(store.pool().clone(), &format!("{schema}_bus"))
                     .expect("bus")
-                    .start(issuer.subscribe(), caches),
+                    .start(issuer.hub()),
             ),
             (Bus::Redis, Some(url)) => Some(
                 RedisRevocationBus::connect(url, &format!("{schema}:bus"))
                     .await
                     .expect("redis bus")
-                    .start(issuer.subscribe(), caches),
+                    .start(issuer.hub()),
             ),
         };
         nodes.push(Node { issuer, guard, bus });

@@ -1,6 +1,8 @@
-//! The revocation buses (PostgreSQL `LISTEN/NOTIFY`, Redis pub/sub) and what they share:
-//! the handle of a node's bus tasks, the publisher fed by an [`InvalidationSource`], the
-//! reconnect loop and the payload handler.
+//! The bus core, whatever carries the messages (PostgreSQL `LISTEN/NOTIFY`, Redis
+//! pub/sub): the [`Transport`] a backend implements, and what [`start_bus`] runs over it
+//! for one node's [`Hub`]: the publisher of the node's own invalidations, the listener that
+//! applies the other nodes' (dropping its own echo), reconnection with backoff, and the
+//! [`BusHandle`].
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -15,11 +17,17 @@ pub use postgres::PgRevocationBus;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{Invalidation, InvalidationSource, LocalCaches};
+use super::{Hub, Invalidation};
 use crate::error::BackendError;
+
+/// How many of the node's own invalidations wait for the publisher before the bus gives up
+/// on them and sends [`Invalidation::Everything`] instead.
+const OUTBOX: usize = 1024;
 
 /// The running bus of one node: its listener and publisher tasks. Dropping it stops them.
 #[derive(Debug)]
@@ -43,91 +51,148 @@ impl Drop for BusHandle {
     }
 }
 
-/// What a bus is made of: publishing one message to every node, and a listener that
-/// applies every node's messages to this node's caches (reconnecting on its own).
-trait Transport: Clone + Send + Sync + 'static {
-    /// Publishes `message`.
-    fn send(&self, message: Invalidation) -> impl Future<Output = Result<(), BackendError>> + Send;
-    /// Listens for ever, telling `connected` whether it is.
-    fn receive(
-        self,
-        caches: LocalCaches,
-        connected: Arc<AtomicBool>,
-    ) -> impl Future<Output = ()> + Send + 'static;
+/// What a bus backend provides: sending one payload to every node, and a subscription
+/// yielding every node's payloads. [`start_bus`] does the rest (encoding, the node id,
+/// reconnecting with backoff, applying to the [`Hub`]).
+pub trait Transport: Clone + Send + Sync + 'static {
+    /// A live subscription to the channel.
+    type Subscription: Send + 'static;
+
+    /// The backend's name in logs and metrics (`postgres`, `redis`).
+    const BACKEND: &'static str;
+
+    /// The channel's name, for logs.
+    fn channel(&self) -> &str;
+
+    /// Sends `payload` to every node (this one included).
+    fn send(&self, payload: String) -> impl Future<Output = Result<(), BackendError>> + Send;
+
+    /// Subscribes to the channel.
+    fn subscribe(&self) -> impl Future<Output = Result<Self::Subscription, BackendError>> + Send;
+
+    /// The next payload: `Some(Some(text))`, `Some(None)` for one that is not text, `None`
+    /// once the subscription is lost.
+    fn next_payload(
+        subscription: &mut Self::Subscription,
+    ) -> impl Future<Output = Option<Option<String>>> + Send;
 }
 
-/// Starts a node's bus: the listener and, with a source, a task that publishes what the
-/// source yields.
-fn start<T: Transport>(
-    transport: T,
-    source: Option<impl InvalidationSource>,
-    caches: LocalCaches,
-) -> BusHandle {
+/// Starts `hub`'s bus over `transport`: a publisher of what the node publishes into the hub
+/// (tagged with the hub's node id), and a listener that applies every other node's
+/// messages to the hub (a message carrying this node's id is its own echo, and is
+/// dropped). Must run inside a tokio runtime. What the buses' `start` call.
+pub fn start_bus<T: Transport>(transport: T, hub: &Hub) -> BusHandle {
     let connected = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    if let Some(mut source) = source {
-        let publisher = transport.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(invalidation) = source.next_invalidation().await {
-                if let Err(error) = publisher.send(invalidation).await {
-                    tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
-                }
+    let (outbox, mut outgoing) = mpsc::channel::<Invalidation>(OUTBOX);
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let lost = overflowed.clone();
+    hub.add_outlet(Box::new(move |invalidation| match outbox.try_send(invalidation.clone()) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            lost.store(true, Ordering::SeqCst);
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }));
+    let publisher = transport.clone();
+    let node_id = hub.node_id().to_owned();
+    let publish = tokio::spawn(async move {
+        while let Some(invalidation) = outgoing.recv().await {
+            send(&publisher, &invalidation, &node_id).await;
+            if overflowed.swap(false, Ordering::SeqCst) {
+                // Some were dropped: every node starts over from the store.
+                send(&publisher, &Invalidation::Everything, &node_id).await;
             }
-        }));
-    }
-    tasks.push(tokio::spawn(transport.receive(caches, connected.clone())));
-    BusHandle { connected, tasks }
+        }
+    });
+    let listen = tokio::spawn(listen(transport, hub.clone(), connected.clone()));
+    BusHandle { connected, tasks: vec![publish, listen] }
 }
 
-/// A source that never yields: for a node that only listens.
-struct Silent;
-
-impl InvalidationSource for Silent {
-    fn next_invalidation(&mut self) -> impl Future<Output = Option<Invalidation>> + Send {
-        std::future::ready(None)
+async fn send<T: Transport>(transport: &T, invalidation: &Invalidation, node_id: &str) {
+    if let Err(error) = transport.send(invalidation.encode_from(node_id)).await {
+        tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
     }
 }
 
-/// The listener is connected: what was missed meanwhile is unknown, so every cache starts
-/// over from the store.
-fn connected(caches: &LocalCaches, flag: &AtomicBool, channel: &str) {
-    caches.apply(&Invalidation::Everything);
-    caches.bus_connected(true);
-    flag.store(true, Ordering::SeqCst);
-    tracing::info!(channel, "revocation bus connected");
+/// Listens for ever, reconnecting with backoff, telling `connected` whether it is.
+async fn listen<T: Transport>(transport: T, hub: Hub, connected: Arc<AtomicBool>) {
+    loop {
+        let mut subscription = connect_with_backoff(|| transport.subscribe()).await;
+        // Messages sent while we were away are lost: start from the store again.
+        hub.apply(&Invalidation::Everything);
+        hub.bus_connected(true);
+        connected.store(true, Ordering::SeqCst);
+        tracing::info!(channel = transport.channel(), "revocation bus connected");
+        while let Some(payload) = T::next_payload(&mut subscription).await {
+            deliver(&hub, payload.as_deref());
+        }
+        connected.store(false, Ordering::SeqCst);
+        hub.bus_connected(false);
+        tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+        crate::telemetry::bus_reconnect(T::BACKEND);
+    }
 }
 
 /// Retries `connect` with exponential backoff (100 ms doubling to 5 s) until it succeeds.
-async fn connect_with_backoff<T, E, F, Fut>(mut connect: F) -> T
+async fn connect_with_backoff<S, F, Fut>(mut connect: F) -> S
 where
-    E: std::fmt::Display,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
+    Fut: Future<Output = Result<S, BackendError>>,
 {
-    let mut backoff = std::time::Duration::from_millis(100);
+    let mut backoff = Duration::from_millis(100);
     loop {
         match connect().await {
-            Ok(connection) => return connection,
+            Ok(subscription) => return subscription,
             Err(error) => {
                 tracing::warn!(%error, "revocation bus: cannot listen; retrying");
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }
 }
 
-/// Applies one received payload, ignoring (and logging) anything that is not a message.
-fn apply_payload(caches: &LocalCaches, payload: Option<&str>) {
-    match payload.and_then(Invalidation::decode) {
-        Some(message) => caches.apply(&message),
+/// Applies one received payload to `hub`, unless this node sent it; ignores (and logs)
+/// anything that is not a message.
+fn deliver(hub: &Hub, payload: Option<&str>) {
+    match payload.and_then(Invalidation::decode_with_sender) {
+        Some((_, Some(sender))) if sender == hub.node_id() => {}
+        Some((invalidation, _)) => hub.apply(&invalidation),
         None => tracing::warn!("revocation bus: ignoring a malformed message"),
     }
 }
 
-/// The listener lost its connection: caches fall back to their TTL.
-fn disconnected(caches: &LocalCaches, flag: &AtomicBool) {
-    flag.store(false, Ordering::SeqCst);
-    caches.bus_connected(false);
-    tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::revocation::Invalidate;
+
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Invalidate for Count {
+        fn invalidate_jti(&self, _jti: &str) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn invalidate_client(&self, _client_id: &str) {}
+        fn invalidate_everything(&self) {}
+    }
+
+    #[test]
+    fn a_node_drops_its_own_echo_and_applies_the_others_and_the_anonymous() {
+        let (hub, other) = (Hub::new(), Hub::new());
+        let count = Arc::new(Count::default());
+        hub.register(count.clone());
+        let message = Invalidation::AccessToken { jti: "abc".into() };
+        deliver(&hub, Some(&message.encode_from(hub.node_id())));
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "its own echo");
+        deliver(&hub, Some(&message.encode_from(other.node_id())));
+        deliver(&hub, Some(&message.encode()));
+        deliver(&hub, Some("not a message"));
+        deliver(&hub, None);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2, "another node's, and an older node's");
+    }
 }

@@ -1,30 +1,25 @@
 //! The revocation bus on PostgreSQL `LISTEN/NOTIFY`.
 
-use std::future::Future;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 
-use super::{BusHandle, Silent};
 use crate::error::{BackendError, ConfigError, ConfigErrorKind};
-use crate::revocation::{Invalidation, InvalidationSource, LocalCaches};
+use crate::revocation::{start_bus, BusHandle, Hub, Invalidation, Transport};
 
 /// Revocation messages over PostgreSQL `LISTEN/NOTIFY`, for deployments without Redis.
 ///
 /// ```no_run
 /// use std::sync::Arc;
 /// use tower_passport::issuer::Issuer;
-/// use tower_passport::revocation::{LocalCaches, PgRevocationBus};
+/// use tower_passport::revocation::PgRevocationBus;
 /// use tower_passport::store::PostgresStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Arc::new(PostgresStore::connect("postgres://postgres@127.0.0.1/test").await?);
 /// let issuer = Issuer::builder("https://auth.example.com", store.clone()).audience("api").build()?;
 /// let bus = PgRevocationBus::new(store.pool().clone(), "passport_revocations")?;
-/// // Publishes the issuer's revocations, applies every node's to this node's caches.
-/// let _running = bus.start(issuer.subscribe(), LocalCaches::new().with(issuer.revocation_list()));
+/// // Publishes this node's revocations, applies every other node's to this node's caches.
+/// let _running = bus.start(issuer.hub());
 /// # Ok(())
 /// # }
 /// ```
@@ -64,62 +59,53 @@ impl PgRevocationBus {
         Ok(Self { pool, channel: channel.to_owned() })
     }
 
-    /// Publishes `message` to every node.
+    /// Publishes `message` to every node, from no node: every node applies it (the
+    /// `passport` command line's way).
     ///
     /// # Errors
     /// When the database is unreachable.
     pub async fn publish(&self, message: &Invalidation) -> Result<(), BackendError> {
+        self.send(message.encode()).await
+    }
+
+    /// Starts the bus of `hub`'s node: what the node publishes into the hub goes to every
+    /// other node, and what they send is applied to the hub's caches. Must run inside a
+    /// tokio runtime.
+    pub fn start(self, hub: &Hub) -> BusHandle {
+        start_bus(self, hub)
+    }
+}
+
+impl Transport for PgRevocationBus {
+    type Subscription = PgListener;
+
+    const BACKEND: &'static str = "postgres";
+
+    fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    async fn send(&self, payload: String) -> Result<(), BackendError> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(&self.channel)
-            .bind(message.encode())
+            .bind(payload)
             .execute(&self.pool)
             .await
             .map_err(BackendError::new)?;
         Ok(())
     }
 
-    /// Starts the bus of this node: a listener that applies every node's messages to
-    /// `caches`, and a publisher of what `source` yields (the issuer's revocations:
-    /// `issuer.subscribe()`). Must run inside a tokio runtime.
-    pub fn start(self, source: impl InvalidationSource, caches: LocalCaches) -> BusHandle {
-        super::start(self, Some(source), caches)
+    async fn subscribe(&self) -> Result<PgListener, BackendError> {
+        let mut listener = PgListener::connect_with(&self.pool).await.map_err(BackendError::new)?;
+        listener.listen(&self.channel).await.map_err(BackendError::new)?;
+        Ok(listener)
     }
 
-    /// Starts a listener only, for a node that revokes nothing itself. Must run inside a
-    /// tokio runtime.
-    pub fn listen(self, caches: LocalCaches) -> BusHandle {
-        super::start(self, None::<Silent>, caches)
-    }
-}
-
-impl super::Transport for PgRevocationBus {
-    async fn send(&self, message: Invalidation) -> Result<(), BackendError> {
-        self.publish(&message).await
-    }
-
-    fn receive(
-        self,
-        caches: LocalCaches,
-        connected: Arc<AtomicBool>,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let bus = self;
-        async move {
-            loop {
-                let mut listener = super::connect_with_backoff(|| async {
-                    let mut listener = PgListener::connect_with(&bus.pool).await?;
-                    listener.listen(&bus.channel).await?;
-                    Ok::<_, sqlx::Error>(listener)
-                })
-                .await;
-                // Messages sent while we were away are lost: start from the store again.
-                super::connected(&caches, &connected, &bus.channel);
-                // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
-                while let Ok(Some(notification)) = listener.try_recv().await {
-                    super::apply_payload(&caches, Some(notification.payload()));
-                }
-                super::disconnected(&caches, &connected);
-                crate::telemetry::bus_reconnect("postgres");
-            }
+    async fn next_payload(listener: &mut PgListener) -> Option<Option<String>> {
+        // `Ok(None)` or an error: the connection was lost (sqlx reconnects on the next call).
+        match listener.try_recv().await {
+            Ok(Some(notification)) => Some(Some(notification.payload().to_owned())),
+            Ok(None) | Err(_) => None,
         }
     }
 }

@@ -1,16 +1,13 @@
 //! The revocation bus on Redis pub/sub.
 
-use std::future::Future;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use redis::aio::ConnectionManager;
 
-use super::{BusHandle, Silent};
 use crate::error::BackendError;
-use crate::revocation::{Invalidation, InvalidationSource, LocalCaches};
+use crate::revocation::{start_bus, BusHandle, Hub, Invalidation, Transport};
 
 /// Revocation messages over Redis pub/sub: beside a SQL store (`PASSPORT_REDIS_URL`), or
 /// with the Redis store.
@@ -18,14 +15,14 @@ use crate::revocation::{Invalidation, InvalidationSource, LocalCaches};
 /// ```no_run
 /// use std::sync::Arc;
 /// use tower_passport::issuer::Issuer;
-/// use tower_passport::revocation::{LocalCaches, RedisRevocationBus};
+/// use tower_passport::revocation::RedisRevocationBus;
 /// use tower_passport::store::MemoryStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
 /// let bus = RedisRevocationBus::connect("redis://127.0.0.1:6379", "passport:revocations").await?;
-/// // Publishes the issuer's revocations, applies every node's to this node's caches.
-/// let _running = bus.start(issuer.subscribe(), LocalCaches::new().with(issuer.revocation_list()));
+/// // Publishes this node's revocations, applies every other node's to this node's caches.
+/// let _running = bus.start(issuer.hub());
 /// # Ok(())
 /// # }
 /// ```
@@ -59,63 +56,53 @@ impl RedisRevocationBus {
         Ok(Self { client, publisher, channel: channel.to_owned() })
     }
 
-    /// Publishes `message` to every node.
+    /// Publishes `message` to every node, from no node: every node applies it (the
+    /// `passport` command line's way).
     ///
     /// # Errors
     /// When Redis is unreachable.
     pub async fn publish(&self, message: &Invalidation) -> Result<(), BackendError> {
+        self.send(message.encode()).await
+    }
+
+    /// Starts the bus of `hub`'s node: what the node publishes into the hub goes to every
+    /// other node, and what they send is applied to the hub's caches. Must run inside a
+    /// tokio runtime.
+    pub fn start(self, hub: &Hub) -> BusHandle {
+        start_bus(self, hub)
+    }
+}
+
+/// The messages of a subscribed connection.
+type Messages = Pin<Box<dyn Stream<Item = redis::Msg> + Send>>;
+
+impl Transport for RedisRevocationBus {
+    type Subscription = Messages;
+
+    const BACKEND: &'static str = "redis";
+
+    fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    async fn send(&self, payload: String) -> Result<(), BackendError> {
         let mut connection = self.publisher.clone();
         redis::cmd("PUBLISH")
             .arg(&self.channel)
-            .arg(message.encode())
+            .arg(payload)
             .query_async::<i64>(&mut connection)
             .await
             .map_err(BackendError::new)?;
         Ok(())
     }
 
-    /// Starts the bus of this node: a subscriber that applies every node's messages to
-    /// `caches`, and a publisher of what `source` yields (the issuer's revocations:
-    /// `issuer.subscribe()`). Must run inside a tokio runtime.
-    pub fn start(self, source: impl InvalidationSource, caches: LocalCaches) -> BusHandle {
-        super::start(self, Some(source), caches)
+    async fn subscribe(&self) -> Result<Messages, BackendError> {
+        let mut pubsub = self.client.get_async_pubsub().await.map_err(BackendError::new)?;
+        pubsub.subscribe(&self.channel).await.map_err(BackendError::new)?;
+        Ok(Box::pin(pubsub.into_on_message()))
     }
 
-    /// Starts a subscriber only, for a node that revokes nothing itself. Must run inside a
-    /// tokio runtime.
-    pub fn listen(self, caches: LocalCaches) -> BusHandle {
-        super::start(self, None::<Silent>, caches)
-    }
-}
-
-impl super::Transport for RedisRevocationBus {
-    async fn send(&self, message: Invalidation) -> Result<(), BackendError> {
-        self.publish(&message).await
-    }
-
-    fn receive(
-        self,
-        caches: LocalCaches,
-        connected: Arc<AtomicBool>,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        let bus = self;
-        async move {
-            loop {
-                let pubsub = super::connect_with_backoff(|| async {
-                    let mut pubsub = bus.client.get_async_pubsub().await?;
-                    pubsub.subscribe(&bus.channel).await?;
-                    Ok::<_, redis::RedisError>(pubsub)
-                })
-                .await;
-                // Messages sent while we were away are lost: start from the store again.
-                super::connected(&caches, &connected, &bus.channel);
-                let mut messages = pubsub.into_on_message();
-                while let Some(message) = messages.next().await {
-                    super::apply_payload(&caches, message.get_payload::<String>().ok().as_deref());
-                }
-                super::disconnected(&caches, &connected);
-                crate::telemetry::bus_reconnect("redis");
-            }
-        }
+    async fn next_payload(messages: &mut Messages) -> Option<Option<String>> {
+        messages.next().await.map(|message| message.get_payload::<String>().ok())
     }
 }

@@ -63,6 +63,7 @@ use super::{
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
+use crate::error::BackendError;
 
 /// A [`Store`](super::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
 /// share one managed, multiplexed connection, which reconnects on its own after the server
@@ -434,13 +435,13 @@ impl TokenStore for RedisStore {
 }
 
 impl RevocationStore for RedisStore {
-    async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+    async fn is_revoked(&self, jti: &str) -> Result<bool, BackendError> {
         let mut connection = self.connection.clone();
         redis::cmd("EXISTS")
             .arg(self.keys.key(REVOKED, jti))
             .query_async(&mut connection)
             .await
-            .map_err(StoreError::backend)
+            .map_err(BackendError::new)
     }
 
     async fn set_user_not_before(
@@ -448,20 +449,22 @@ impl RevocationStore for RedisStore {
         provider: &str,
         user_id: &str,
         not_before_ms: u64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), BackendError> {
         let args = [Keys::user_id(provider, user_id), not_before_ms.to_string()];
-        let _: i64 = self.eval(&self.scripts.set_not_before, &[], &args).await?;
+        let _: i64 = self.eval(&self.scripts.set_not_before, &[], &args).await.map_err(BackendError::new)?;
         Ok(())
     }
 
-    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, StoreError> {
+    async fn user_not_before(&self, provider: &str, user_id: &str) -> Result<Option<u64>, BackendError> {
         let mut connection = self.connection.clone();
         let stored: Option<String> = redis::cmd("GET")
             .arg(self.keys.key(NOT_BEFORE, &Keys::user_id(provider, user_id)))
             .query_async(&mut connection)
             .await
-            .map_err(StoreError::backend)?;
-        stored.map(|text| text.parse::<u64>().map_err(|_| Malformed::error("not-before"))).transpose()
+            .map_err(BackendError::new)?;
+        stored
+            .map(|text| text.parse::<u64>().map_err(|_| BackendError::new(Malformed::error("not-before"))))
+            .transpose()
     }
 }
 

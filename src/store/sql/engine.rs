@@ -155,23 +155,26 @@ macro_rules! sql_store {
         }
 
         impl RevocationStore for $store {
-            async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-                self.sql.is_revoked(jti).await
+            async fn is_revoked(&self, jti: &str) -> Result<bool, $crate::error::BackendError> {
+                self.sql.is_revoked(jti).await.map_err($crate::error::BackendError::new)
             }
             async fn set_user_not_before(
                 &self,
                 provider: &str,
                 user_id: &str,
                 not_before_ms: u64,
-            ) -> Result<(), StoreError> {
-                self.sql.set_user_not_before(provider, user_id, not_before_ms).await
+            ) -> Result<(), $crate::error::BackendError> {
+                self.sql
+                    .set_user_not_before(provider, user_id, not_before_ms)
+                    .await
+                    .map_err($crate::error::BackendError::new)
             }
             async fn user_not_before(
                 &self,
                 provider: &str,
                 user_id: &str,
-            ) -> Result<Option<u64>, StoreError> {
-                self.sql.user_not_before(provider, user_id).await
+            ) -> Result<Option<u64>, $crate::error::BackendError> {
+                self.sql.user_not_before(provider, user_id).await.map_err($crate::error::BackendError::new)
             }
         }
 
