@@ -20,6 +20,25 @@
 //!
 //! let app: Router = Router::new().route("/me", get(me)).route("/hello", get(greeting));
 //! ```
+//!
+//! Handlers can check more scopes with [`can`](crate::Principal::can),
+//! [`can_all`](crate::Principal::can_all) and [`can_any`](crate::Principal::can_any),
+//! Passport's `tokenCan`.
+//!
+//! # Wiring mistakes
+//!
+//! A handler that asks for `Principal<Admin>` behind a guard whose resolver yields `User`,
+//! or that runs with no guard in front, is a server bug. axum cannot catch it at compile
+//! time: `Router::layer` and `route_layer` erase the layer's type, so nothing links a
+//! handler's extractor to the guard that runs before it (a typed state would, at the cost
+//! of a state type in every router, the common case included). The extractor answers 500
+//! instead, and its body, its `warn` log line and the error's `Display` name both sides
+//! ([`AuthError::detail`]):
+//!
+//! ```text
+//! The principal type asked for differs from the one the guard's resolver yields: the
+//! handler asked for `Principal<app::Admin>`, the guard put `Principal<app::User>` in the request
+//! ```
 
 use std::sync::Arc;
 
@@ -91,14 +110,15 @@ fn lookup<U>(parts: &Parts) -> Result<Option<Principal<U>>, PrincipalRejection>
 where
     U: Clone + Send + Sync + 'static,
 {
+    let asked = std::any::type_name::<U>();
     let Some(context) = parts.extensions.get::<GuardContext>() else {
-        return Err(AuthError::missing_guard().into());
+        return Err(AuthError::missing_guard_for(asked).into());
     };
     match (&context.token, parts.extensions.get::<Principal<U>>()) {
         (_, Some(principal)) => Ok(Some(principal.clone())),
         (None, None) => Ok(None),
         (Some(_), None) => Err(PrincipalRejection {
-            error: AuthError::principal_type_mismatch(),
+            error: AuthError::principal_type_mismatch(asked, context.principal_type),
             responses: Some(context.responses.clone()),
         }),
     }

@@ -47,6 +47,31 @@
 //! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
 //! issuer meet: the revocation check, invalidation of every cache, and the buses that
 //! carry revocations between nodes.
+//!
+//! ## Features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | *(default)* | the verifier, guard and scope layers; no runtime dependency |
+//! | `axum` | `Principal<U>` / `Option<Principal<U>>` extractors and `IntoResponse` for errors |
+//! | `issuer` | the issuer, the `Store` trait with `MemoryStore`, and the OAuth endpoints (adds tokio's `sync` and http-body-util) |
+//! | `sqlite` | `SqliteStore` (sqlx, bundled SQLite) |
+//! | `postgres` | `PostgresStore` (sqlx) and the `LISTEN/NOTIFY` revocation bus |
+//! | `redis` | `RedisStore` and the Redis pub/sub revocation bus (redis crate) |
+//! | `jwks` | `RemoteKeySet`: JWKS fetching, discovery, background refresh (adds tokio's `rt`, `time`, `sync`, hyper-util's legacy client, hyper-rustls, rustls, arc-swap) |
+//! | `metrics` | counters and histograms through the `metrics` facade |
+//! | `cli` | the `passport` binary (clap), for every store (implies `issuer`, `sqlite`, `postgres`, `redis`) |
+//! | `testing` | dev-only test helpers: `acting_as`, `acting_as_client`, `TestIssuer` (implies `issuer`) |
+//! | `jwks-native-roots` | `jwks`, plus the platform's root certificates (`HyperClientBuilder::native_roots`) |
+//!
+//! ## Guides
+//!
+//! Prose that spans modules lives in the repository's `docs/` directory (its Rust blocks
+//! are compiled by `cargo test`): `quickstart.md` (the two examples and their settings),
+//! `servers.md` (hyper and tonic without axum), `passport.md` (from Laravel Passport, and
+//! where this crate differs on purpose), `issuer.md`, `authorization-code.md`,
+//! `first-party-cookie.md`, `stores-and-nodes.md` (stores, revocation across nodes, key
+//! rotation), `metrics.md`, `cli.md`, `testing.md` and `performance.md`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -79,6 +104,34 @@ macro_rules! inner_service_accessors {
 #[cfg(all(doctest, feature = "axum", feature = "issuer", feature = "jwks"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The Rust blocks of the `docs/` guides, compiled (and run, unless marked `no_run`) by
+/// `cargo test`, as the README's are.
+#[cfg(all(doctest, feature = "axum", feature = "issuer", feature = "jwks"))]
+mod guide_doctests {
+    macro_rules! guides {
+        ($($name:ident = $file:literal),* $(,)?) => {
+            $(
+                #[doc = include_str!(concat!("../docs/", $file))]
+                struct $name;
+            )*
+        };
+    }
+
+    guides! {
+        Quickstart = "quickstart.md",
+        Servers = "servers.md",
+        Passport = "passport.md",
+        Issuer = "issuer.md",
+        AuthorizationCode = "authorization-code.md",
+        FirstPartyCookie = "first-party-cookie.md",
+        StoresAndNodes = "stores-and-nodes.md",
+        Metrics = "metrics.md",
+        Cli = "cli.md",
+        Testing = "testing.md",
+        Performance = "performance.md",
+    }
+}
 
 pub mod body;
 pub mod clock;

@@ -1,5 +1,7 @@
 //! The axum extractors (feature `axum`): `Principal<U>` and `Option<Principal<U>>`.
 
+#[path = "support/issuer.rs"]
+mod issuer_support;
 mod support;
 
 use axum::body::Body;
@@ -101,4 +103,65 @@ async fn asking_for_another_user_type_than_the_resolver_yields_is_500() {
     let (status, _, body) = get_text(app, Some(&key.sign(&user_claims("4", "a")))).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("principal type"), "{body}");
+}
+
+/// The README's "axum in ten lines", verbatim: the issuer's public key PEM is all it gets.
+fn readme_app(public_key_pem: &[u8]) -> Result<Router, tower_passport::ConfigError> {
+    use tower_passport::{KeySet, RequireLayer, VerifyingKey};
+    let key = VerifyingKey::from_pem_infer_alg(public_key_pem)?;
+    let verifier = Verifier::builder(KeySet::new().with_key(key))
+        .issuer("https://auth.example.com")
+        .audience("orders-api")
+        .build()?;
+    Ok(Router::new()
+        .route(
+            "/",
+            get(|p: Principal| async move { format!("hi {:?}", p.subject()) })
+                .route_layer(RequireLayer::any_scope(["check-status", "place-orders"])),
+        )
+        .route_layer(GuardLayer::new(verifier)))
+}
+
+#[tokio::test]
+async fn the_readme_axum_app_given_the_issuers_pem_accepts_the_issuers_tokens() {
+    use std::sync::Arc;
+    use tower_passport::issuer::{Issuer, ScopeRegistry, SigningKey};
+    use tower_passport::store::MemoryStore;
+    for alg in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {
+        let signing = SigningKey::generate(alg).expect("key");
+        let pem = signing.to_public_pem().expect("public PEM");
+        let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+            .audience("orders-api")
+            .scopes(ScopeRegistry::new().scope("place-orders", "Place orders"))
+            .signing_key(signing)
+            .build()
+            .expect("issuer");
+        let (client_id, token) =
+            issuer_support::client_credentials_token(&issuer, Some("place-orders")).await;
+        let app = readme_app(pem.as_bytes()).expect("app");
+        let (status, _, body) = get_text(app, Some(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{alg}: {body}");
+        assert_eq!(body, format!("hi {:?}", Some(client_id.as_str())), "{alg}");
+    }
+}
+
+#[tokio::test]
+async fn a_mistyped_principal_answers_500_naming_the_type_asked_for_and_the_guards() {
+    let key = TestKey::generate(Algorithm::ES256);
+    // The guard resolves no user type (`()`), the handler asks for `Account`.
+    let app = Router::new().route("/", get(who)).layer(GuardLayer::new(verifier(&key)));
+    let (status, challenge, body) = get_text(app, Some(&key.sign(&user_claims("4", "a")))).await;
+    assert_eq!((status, challenge), (StatusCode::INTERNAL_SERVER_ERROR, None));
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let description = body["error_description"].as_str().expect("a description");
+    assert!(description.contains("asked for `Principal<axum::Account>`"), "{description}");
+    assert!(description.contains("the guard put `Principal<()>`"), "{description}");
+}
+
+#[tokio::test]
+async fn a_principal_without_a_guard_answers_500_naming_the_type_and_that_no_guard_ran() {
+    let app = Router::new().route("/", get(who));
+    let (status, challenge, body) = get_text(app, None).await;
+    assert_eq!((status, challenge), (StatusCode::INTERNAL_SERVER_ERROR, None));
+    assert!(body.contains("asked for `Principal<axum::Account>`, and no guard ran"), "{body}");
 }

@@ -1,10 +1,11 @@
-//! The guard in a plain hyper 1 server (no axum): the README's "hyper without axum" code,
-//! exactly as printed (`tests/readme/hyper_without_axum.rs` is that block, checked against
-//! README.md below), serving each connection of a real loopback socket.
+//! The guard in a plain hyper 1 server (no axum): the "hyper without axum" code of
+//! `docs/servers.md`, exactly as printed (`tests/readme/hyper_without_axum.rs` is that
+//! block, checked against the guide below), serving each connection of a real loopback
+//! socket.
 
 mod support;
 
-// The README's block: `serve`, with its imports.
+// The guide's block: `serve`, with its imports.
 include!("readme/hyper_without_axum.rs");
 
 use bytes::Bytes;
@@ -16,14 +17,14 @@ use tower_passport::{clock::ManualClock, Algorithm, KeySet};
 
 #[test]
 fn the_served_code_is_the_readme_block() {
-    let readme = include_str!("../README.md");
-    let section = readme.find("## hyper without axum").expect("the README's hyper section");
+    let readme = include_str!("../docs/servers.md");
+    let section = readme.find("## hyper without axum").expect("the guide's hyper section");
     let block = readme[section..]
         .split("```rust,no_run\n")
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("its code block");
-    assert_eq!(block, include_str!("readme/hyper_without_axum.rs"), "the README and the code it runs differ");
+    assert_eq!(block, include_str!("readme/hyper_without_axum.rs"), "the guide and the code it runs differ");
 }
 
 #[tokio::test]

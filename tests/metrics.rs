@@ -1,5 +1,5 @@
 //! The counters and histograms the crate records through the `metrics` facade, read back
-//! from a recorder installed for this test binary: every metric the README lists, after
+//! from a recorder installed for this test binary: every metric `docs/metrics.md` lists, after
 //! traffic that moves it. The tests share one recorder, so they run one at a time
 //! ([`serial`]) and compare counts before and after.
 #![cfg(feature = "jwks")]

@@ -1,7 +1,7 @@
 //! Quickstart nodes started together, as real processes (the example binary).
 //!
-//! - The README's two-node block, as printed: its `export` lines and its `BIND` host are
-//!   read from README.md (so the two cannot drift), and both nodes start at the same
+//! - The two-node block of `docs/stores-and-nodes.md`, as printed: its `export` lines and
+//!   its `BIND` host are read from the guide (so the two cannot drift), and both nodes start at the same
 //!   moment on the PostgreSQL and Redis it names. A token issued by one is accepted by
 //!   the other, a revocation on one is refused by the other, and each banner names the
 //!   bus it uses. The one change: the ports are the system's free ones, not 8081 and 8082,
@@ -25,12 +25,12 @@ use serde_json::Value;
 /// `NAME=value` pairs: an environment.
 type Vars = Vec<(String, String)>;
 
-/// The README's two-node block: the environment both nodes share, and each node's own
+/// The guide's two-node block: the environment both nodes share, and each node's own
 /// variables (the assignments in front of `cargo run`).
 fn readme_two_nodes() -> (Vars, Vec<Vars>) {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/stores-and-nodes.md");
     let section =
-        readme.find("**A two-node deployment with the quickstart.**").expect("the README's two-node section");
+        readme.find("**A two-node deployment with the quickstart.**").expect("the guide's two-node section");
     let block = readme[section..]
         .split("```sh\n")
         .nth(1)
@@ -82,9 +82,9 @@ fn the_readme_two_node_block_works_as_printed() {
     let (store, bus) = (value(&shared, "PASSPORT_STORE"), value(&shared, "PASSPORT_REDIS_URL"));
     if store != Some(postgres.as_str()) || bus != Some(redis.as_str()) {
         let reason = format!(
-            "the README names {store:?} and {bus:?}; this machine's servers are {postgres} and {redis}"
+            "the guide names {store:?} and {bus:?}; this machine's servers are {postgres} and {redis}"
         );
-        let _: Option<()> = tools::unavailable("the README's two-node block", reason);
+        let _: Option<()> = tools::unavailable("the guide's two-node block", reason);
         return;
     }
     let envs: Vec<Vec<(String, String)>> = nodes
@@ -101,7 +101,7 @@ fn the_readme_two_node_block_works_as_printed() {
     let started = start_together(&envs);
     let mut up = Vec::new();
     for (node, banner) in &started {
-        let banner = banner.as_ref().unwrap_or_else(|why| panic!("a README node did not start: {why}"));
+        let banner = banner.as_ref().unwrap_or_else(|why| panic!("a guide node did not start: {why}"));
         assert_eq!(banner_field(banner, "issuer"), value(&shared, "PASSPORT_ISSUER").expect("an issuer"));
         let store_line = banner_field(banner, "store");
         assert!(store_line.ends_with("(revocation bus: Redis pub/sub)"), "the bus it uses: {store_line}");

@@ -116,3 +116,34 @@ async fn an_unknown_kid_is_logged_at_warn_once_per_kid_with_the_known_key_ids() 
     assert!(verifier.verify(&signed_as("known-2025")).is_ok(), "the known kid passes");
     assert_eq!(lines().len(), 2);
 }
+
+#[derive(Clone)]
+struct Admin;
+
+#[tokio::test]
+async fn an_axum_extractor_wiring_mistake_is_logged_at_warn_naming_the_principal_types() {
+    use axum::routing::get;
+    use tower_passport::Principal;
+    let (captured, _guard) = Captured::start();
+    let key = TestKey::generate(Algorithm::ES256);
+    let handler = |_: Principal<Admin>| async { "never" };
+    let mistyped =
+        axum::Router::new().route("/", get(handler)).layer(GuardLayer::new(support::verifier_for(&key)));
+    let unguarded = axum::Router::new().route("/", get(handler));
+    let token = key.sign(&user_claims("7", "a"));
+    let to_request = |request: Request<Full<Bytes>>| request.map(axum::body::Body::new);
+    assert_eq!(mistyped.oneshot(to_request(request(&token))).await.expect("infallible").status(), 500);
+    assert_eq!(unguarded.oneshot(to_request(request(&token))).await.expect("infallible").status(), 500);
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let warnings: Vec<&str> = logs.lines().filter(|line| line.contains("WARN")).collect();
+    let asked = "Principal<tracing::Admin>";
+    assert!(
+        warnings.iter().any(|line| line.contains(asked) && line.contains("Principal<()>")),
+        "the mistyped extractor names both types: {warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|line| line.contains(asked) && line.contains("no guard ran")),
+        "the unguarded extractor names its type and that no guard ran: {warnings:?}"
+    );
+    assert!(!logs.contains(token.split('.').nth(2).expect("signature")), "the token never leaks");
+}

@@ -2,6 +2,8 @@
 //! selection, claims parsing, scopes, principal kind and the verified-token cache. Every
 //! rejection is asserted by its exact `Reason`.
 
+#[path = "support/issuer.rs"]
+mod issuer_support;
 mod support;
 
 use std::sync::OnceLock;
@@ -664,7 +666,7 @@ fn a_key_loaded_without_a_kid_is_found_by_its_thumbprint_or_by_no_kid() {
 #[tokio::test]
 async fn the_issuers_pem_public_key_verifies_the_issuers_tokens() {
     use std::sync::Arc;
-    use tower_passport::issuer::{ClientRegistration, Issuer, SigningKey};
+    use tower_passport::issuer::{Issuer, SigningKey};
     use tower_passport::store::MemoryStore;
     for alg in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {
         let signing = SigningKey::generate(alg).expect("key");
@@ -674,11 +676,7 @@ async fn the_issuers_pem_public_key_verifies_the_issuers_tokens() {
             .signing_key(signing)
             .build()
             .expect("issuer");
-        let registered =
-            issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
-        let secret = registered.secret.as_ref().map(|secret| secret.expose());
-        let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-        let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+        let (client_id, token) = issuer_support::client_credentials_token(&issuer, None).await;
         // Only the PEM, as a resource server is given it: no key id.
         let key = VerifyingKey::from_pem_infer_alg(pem.as_bytes()).expect("PEM");
         let verifier = Verifier::builder(KeySet::new().with_key(key))
@@ -687,7 +685,7 @@ async fn the_issuers_pem_public_key_verifies_the_issuers_tokens() {
             .build()
             .expect("verifier");
         let verified = verifier.verify(&token).unwrap_or_else(|e| panic!("{alg}: {:?}", e.reason()));
-        assert_eq!(verified.client_id(), Some(registered.client.id.as_str()));
+        assert_eq!(verified.client_id(), Some(client_id.as_str()));
     }
 }
 

@@ -51,6 +51,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The guide `docs/first-party-cookie.md` (in the repository) shows the whole setup: the
+//! issuer's layer that sets the cookie on your web routes, the guard that reads it, and
+//! signing out.
 
 mod csrf;
 mod origin;

@@ -75,8 +75,8 @@ pub(super) async fn user_caller(server: &Server, parts: &Parts) -> Result<UserCa
 async fn check_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let context = parts.extensions.get::<GuardContext>().cloned();
     let (token, responses) = match context {
-        Some(GuardContext { token: Some(token), responses }) => (token, responses),
-        Some(GuardContext { token: None, responses }) => {
+        Some(GuardContext { token: Some(token), responses, .. }) => (token, responses),
+        Some(GuardContext { token: None, responses, .. }) => {
             return session_caller(server, parts, Some(&responses)).await
         }
         None => return session_caller(server, parts, None).await,

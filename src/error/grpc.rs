@@ -75,7 +75,8 @@ impl Responder for GrpcResponder {
     /// `grpc-status` and `grpc-message`.
     fn headers(&self, error: &AuthError, headers: &mut HeaderMap) {
         headers.insert(GRPC_STATUS, HeaderValue::from_static(code(error)));
-        if let Some(message) = message(error.reason().description()) {
+        let detail = error.detail();
+        if let Some(message) = message(detail.as_deref().unwrap_or(error.reason().description())) {
             headers.insert(GRPC_MESSAGE, message);
         }
     }
@@ -88,7 +89,7 @@ fn code(error: &AuthError) -> &'static str {
         Kind::InsufficientScope { .. } => "7",
         Kind::InvalidRequest(_) => "3",
         Kind::Unavailable { .. } => "14",
-        Kind::MissingGuard | Kind::Internal(_) => "13",
+        Kind::MissingGuard { .. } | Kind::PrincipalTypeMismatch { .. } | Kind::Internal(_) => "13",
     }
 }
 

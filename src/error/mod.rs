@@ -28,6 +28,31 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # What the guard answers
+//!
+//! | case | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | no token | 401 | `Bearer realm="api"` (no error code, empty body) |
+//! | bad, expired, revoked token; unknown user; revoked client | 401 | `…, error="invalid_token", error_description="…"` |
+//! | two `Authorization` headers, a second scheme, bad syntax, token over 8 KiB | 400 | `…, error="invalid_request", …` |
+//! | missing scope | 403 | `…, error="insufficient_scope", …, scope="<required>"` |
+//! | resolver or revocation store failure; remote keys never fetched or stale beyond their bound | 503 | none |
+//! | scope layer or extractor with no guard in front | 500 | none, and a message that says so |
+//! | `Principal<U>` extractor behind a guard whose principals are another `U` | 500 | none, and a message naming both types |
+//!
+//! Bodies are `{"error": …, "error_description": …}` and never repeat the token. A
+//! `Responder` (a closure is enough) may replace the body, and the status stays; one that
+//! also overrides `Responder::status` (as `GrpcResponder` does, answering 200 with a
+//! `grpc-status`) may change it. The challenge and `Cache-Control: no-store` always stay. `GuardBuilder::resource_metadata(url)` adds the RFC 9728 `resource_metadata`
+//! parameter to every challenge. Each rejection emits a `tracing` event with its reason
+//! (`Expired`, `BadSignature`, `UnknownKid`, `MissingScope`, …), never the token.
+//!
+//! axum cannot tell at compile time which guard runs in front of a handler (layers are
+//! erased from the router's type), so a wiring mistake is found by the extractor at run
+//! time: its 500 says, in the body, in `Display` and in its `warn` line
+//! ([`AuthError::detail`]), which `Principal<U>` the handler asked for and which one the
+//! guard put in the request, or that no guard ran.
 
 mod backend;
 mod config;
@@ -84,9 +109,23 @@ enum Kind {
     MissingToken,
     InvalidRequest(Reason),
     InvalidToken(Reason),
-    InsufficientScope { reason: Reason, scope: Arc<str> },
-    Unavailable { reason: Reason, source: Option<BackendError> },
-    MissingGuard,
+    InsufficientScope {
+        reason: Reason,
+        scope: Arc<str>,
+    },
+    Unavailable {
+        reason: Reason,
+        source: Option<BackendError>,
+    },
+    /// No guard ran; `asked` is the user type of the `Principal<U>` an extractor wanted.
+    MissingGuard {
+        asked: Option<&'static str>,
+    },
+    /// An extractor wanted `Principal<asked>`; the guard put `Principal<carried>` there.
+    PrincipalTypeMismatch {
+        asked: &'static str,
+        carried: &'static str,
+    },
     Internal(Reason),
 }
 
@@ -158,7 +197,14 @@ impl AuthError {
     /// assert_eq!(AuthError::missing_guard().status(), http::StatusCode::INTERNAL_SERVER_ERROR);
     /// ```
     pub const fn missing_guard() -> Self {
-        Self { kind: Kind::MissingGuard }
+        Self { kind: Kind::MissingGuard { asked: None } }
+    }
+
+    /// An extractor of `Principal<U>` found no guard in front of it; `asked` is
+    /// `type_name::<U>()`, named in [`detail`](Self::detail): 500.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) const fn missing_guard_for(asked: &'static str) -> Self {
+        Self { kind: Kind::MissingGuard { asked: Some(asked) } }
     }
 
     /// A layer was driven against its contract (a future polled after completion): 500.
@@ -166,10 +212,11 @@ impl AuthError {
         Self { kind: Kind::Internal(Reason::PolledAfterCompletion) }
     }
 
-    /// A principal of another user type than the one asked for: 500.
+    /// An extractor asked for `Principal<asked>` and the guard put `Principal<carried>` in
+    /// the request (both `type_name`s, named in [`detail`](Self::detail)): 500.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) const fn principal_type_mismatch() -> Self {
-        Self { kind: Kind::Internal(Reason::PrincipalTypeMismatch) }
+    pub(crate) const fn principal_type_mismatch(asked: &'static str, carried: &'static str) -> Self {
+        Self { kind: Kind::PrincipalTypeMismatch { asked, carried } }
     }
 
     /// The HTTP status this error answers with.
@@ -184,7 +231,9 @@ impl AuthError {
             Kind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Kind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Kind::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::MissingGuard | Kind::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Kind::MissingGuard { .. } | Kind::PrincipalTypeMismatch { .. } | Kind::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -202,7 +251,9 @@ impl AuthError {
             Kind::InvalidToken(_) => Some("invalid_token"),
             Kind::InsufficientScope { .. } => Some("insufficient_scope"),
             Kind::Unavailable { .. } => Some("temporarily_unavailable"),
-            Kind::MissingGuard | Kind::Internal(_) => Some("server_error"),
+            Kind::MissingGuard { .. } | Kind::PrincipalTypeMismatch { .. } | Kind::Internal(_) => {
+                Some("server_error")
+            }
         }
     }
 
@@ -217,7 +268,8 @@ impl AuthError {
             Kind::MissingToken => Reason::MissingToken,
             Kind::InvalidRequest(reason) | Kind::InvalidToken(reason) | Kind::Internal(reason) => *reason,
             Kind::InsufficientScope { reason, .. } | Kind::Unavailable { reason, .. } => *reason,
-            Kind::MissingGuard => Reason::MissingGuard,
+            Kind::MissingGuard { .. } => Reason::MissingGuard,
+            Kind::PrincipalTypeMismatch { .. } => Reason::PrincipalTypeMismatch,
         }
     }
 
@@ -231,6 +283,30 @@ impl AuthError {
         match self.kind {
             Kind::MissingToken => None,
             _ => Some(self.reason().description()),
+        }
+    }
+
+    /// For a wiring mistake found by an axum extractor (500), the
+    /// [`description`](Self::description) with the types involved: the `Principal<U>` the
+    /// handler asked for, and the one the guard put in the request or that no guard ran.
+    /// `None` for every other error. The JSON body, the gRPC message, the log line and
+    /// `Display` use it; it names Rust types, never a token.
+    ///
+    /// ```
+    /// # use tower_passport::AuthError;
+    /// assert_eq!(AuthError::missing_token().detail(), None);
+    /// ```
+    pub fn detail(&self) -> Option<String> {
+        let description = self.reason().description();
+        match self.kind {
+            Kind::MissingGuard { asked: Some(asked) } => Some(format!(
+                "{description} (the handler asked for `Principal<{asked}>`, and no guard ran in front of it)"
+            )),
+            Kind::PrincipalTypeMismatch { asked, carried } => Some(format!(
+                "{description}: the handler asked for `Principal<{asked}>`, the guard put `Principal<{carried}>` \
+                 in the request"
+            )),
+            _ => None,
         }
     }
 
@@ -269,7 +345,13 @@ impl AuthError {
     /// assert!(!AuthError::missing_guard().has_challenge());
     /// ```
     pub fn has_challenge(&self) -> bool {
-        !matches!(self.kind, Kind::Unavailable { .. } | Kind::MissingGuard | Kind::Internal(_))
+        !matches!(
+            self.kind,
+            Kind::Unavailable { .. }
+                | Kind::MissingGuard { .. }
+                | Kind::PrincipalTypeMismatch { .. }
+                | Kind::Internal(_)
+        )
     }
 
     /// The `WWW-Authenticate` value for this error, given the realm and optional RFC 9728
@@ -329,6 +411,15 @@ impl fmt::Debug for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("AuthError");
         debug.field("status", &self.status().as_u16()).field("reason", &self.reason());
+        match self.kind {
+            Kind::MissingGuard { asked: Some(asked) } => {
+                debug.field("asked", &asked);
+            }
+            Kind::PrincipalTypeMismatch { asked, carried } => {
+                debug.field("asked", &asked).field("carried", &carried);
+            }
+            _ => {}
+        }
         if let Some(scope) = self.required_scope() {
             debug.field("scope", &scope);
         }
@@ -341,9 +432,11 @@ impl fmt::Debug for AuthError {
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let detail = self.detail();
+        let text = detail.as_deref().unwrap_or(self.reason().description());
         match self.error_code() {
-            Some(code) => write!(f, "{code}: {}", self.reason().description()),
-            None => f.write_str(self.reason().description()),
+            Some(code) => write!(f, "{code}: {text}"),
+            None => f.write_str(text),
         }
     }
 }

@@ -76,7 +76,9 @@ pub(crate) fn close_if<T>(mut response: Response<T>, body_left_unread: bool) -> 
 /// One event per rejection, with its reason and never the token.
 fn trace(error: &AuthError) {
     let status = error.status().as_u16();
-    if status >= 500 {
+    if let Some(detail) = error.detail() {
+        tracing::warn!(status, reason = ?error.reason(), detail = %detail, "request rejected");
+    } else if status >= 500 {
         tracing::warn!(status, reason = ?error.reason(), source = ?error.backend_error(), "request rejected");
     } else {
         tracing::debug!(status, reason = ?error.reason(), "request rejected");

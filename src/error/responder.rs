@@ -142,6 +142,8 @@ impl Responder for JsonResponder {
         let (Some(code), Some(description)) = (error.error_code(), error.description()) else {
             return ErrorBody::empty();
         };
+        let detail = error.detail();
+        let description = detail.as_deref().unwrap_or(description);
         let json = serde_json::json!({ "error": code, "error_description": description });
         ErrorBody::new("application/json", json.to_string())
     }

@@ -95,10 +95,10 @@ where
                         (Ok(principal), Some((mut inner, mut request))) => {
                             crate::telemetry::allowed();
                             let extensions = request.extensions_mut();
-                            extensions.insert(GuardContext {
-                                token: Some(principal.token().clone()),
-                                responses: responses.clone(),
-                            });
+                            extensions.insert(GuardContext::new::<U>(
+                                Some(principal.token().clone()),
+                                responses.clone(),
+                            ));
                             extensions.insert(principal);
                             let future = inner.call(request);
                             state.set(State::Calling { future });

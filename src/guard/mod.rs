@@ -120,7 +120,7 @@ where
                     Ok(None) if config.mode == GuardMode::Optional => {
                         request
                             .extensions_mut()
-                            .insert(GuardContext { token: None, responses: config.responses.clone() });
+                            .insert(GuardContext::new::<U>(None, config.responses.clone()));
                         return ResponseFuture::calling(self.inner.call(request));
                     }
                     Ok(None) => {

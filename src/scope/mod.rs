@@ -145,10 +145,10 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let verdict = match request.extensions().get::<GuardContext>() {
             None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
-            Some(GuardContext { token: None, responses }) => {
+            Some(GuardContext { token: None, responses, .. }) => {
                 Err((AuthError::missing_token(), responses.clone()))
             }
-            Some(GuardContext { token: Some(token), responses }) => {
+            Some(GuardContext { token: Some(token), responses, .. }) => {
                 self.requirement.check(token).map_err(|error| (error, responses.clone()))
             }
         };

@@ -145,10 +145,8 @@ impl<U: Clone + Send + Sync + 'static> ActingAs<U> {
     /// Puts the principal into `request`, as the guard would.
     pub fn apply<B>(&self, request: &mut Request<B>) {
         let extensions = request.extensions_mut();
-        extensions.insert(GuardContext {
-            token: Some(self.principal.token().clone()),
-            responses: self.responses.clone(),
-        });
+        extensions
+            .insert(GuardContext::new::<U>(Some(self.principal.token().clone()), self.responses.clone()));
         extensions.insert(self.principal.clone());
     }
 

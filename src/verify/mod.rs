@@ -1,5 +1,64 @@
 //! The [`Verifier`]: signature, `typ`, time, issuer and audience checks, in front of a
 //! verified-token cache.
+//!
+//! # What is checked
+//!
+//! - **Keys** come from PEM (SPKI or PKCS#1), DER, a JWK, or a JWKS document, and each is
+//!   bound to exactly one algorithm when it is loaded: RS256/384/512, PS256/384/512,
+//!   ES256/384, EdDSA, and HS256/384/512 by explicit opt-in. A token whose `alg` differs
+//!   from its key's is refused, and so is `none`.
+//! - **Key choice** is by `kid`. A token without `kid` is accepted only when exactly one key
+//!   fits its `alg`: there is no trial verification.
+//!   A public key loaded without one (from PEM, DER or a JWK without `kid`) is named by its
+//!   RFC 7638 thumbprint, the `kid` this crate's issuer gives its signing keys, so the
+//!   issuer's public key PEM is all a resource server needs.
+//! - **Claims.** `exp` is required; `nbf` and `iat` are checked when present; each with a
+//!   leeway (60 s by default). `iss` must match exactly and `aud` (string or array) must
+//!   contain a configured audience. Duplicate registered claims are refused.
+//! - **Scopes** are read from `scope` (space-delimited, RFC 9068) and from the `scp` and
+//!   `scopes` arrays (Okta/Azure, Passport/league). `*` grants every scope. Inherited
+//!   scopes (`orders` satisfies `orders:create`) are an opt-in:
+//!   `VerifierBuilder::inherited_scopes(true)`.
+//! - **Verified-token cache** (moka). It is keyed on the whole token string, so a hit proves
+//!   that exact token was verified before; an entry lives no longer than the token's
+//!   remaining lifetime (and 5 minutes at most). A hit still checks expiry and still asks
+//!   the revocation check.
+//! - **Revocation** is a small trait, `RevocationCheck`, consulted for every request. Its
+//!   errors fail closed with 503.
+//! - **Bound tokens.** A token with a `cnf` claim (DPoP `jkt`, mTLS `x5t#S256`, …) is 401
+//!   `invalid_token` (`Reason::KeyBoundToken`): without a proof-of-possession check it is
+//!   never accepted as a bearer token.
+//!
+//! # Several issuers
+//!
+//! A verifier may trust several issuers, each with its own key source
+//! (static or remote), audiences and `typ` policy:
+//!
+//! ```rust
+//! use tower_passport::verify::TrustedIssuer;
+//! use tower_passport::{KeySet, Verifier};
+//!
+//! # fn main() -> Result<(), tower_passport::ConfigError> {
+//! # use tower_passport::{Algorithm, VerifyingKey};
+//! # let key = |secret: &[u8]| VerifyingKey::from_hmac_secret(Algorithm::HS256, secret);
+//! # let (passport_keys, partner_jwks) = (KeySet::new().with_key(key(&[1; 32])?), KeySet::new().with_key(key(&[2; 32])?));
+//! let verifier = Verifier::builder(passport_keys)
+//!     .issuer("https://auth.example.com")
+//!     .audience("orders-api")
+//!     .trust(TrustedIssuer::new("https://login.partner.example", partner_jwks)
+//!         .audience("orders-api")
+//!         .accept_generic_jwt_typ())
+//!     .build()?;
+//! # let _ = verifier;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A token is routed by its `iss`, read before the signature is checked, to exactly that
+//! issuer's keys, and its claims are trusted only once the signature verifies under them.
+//! There is no trial verification against the other issuers; an `iss` no issuer claims is
+//! 401 `invalid_token`. A verifier with one issuer checks `iss` after the signature, as
+//! before.
 
 mod builder;
 mod cache;

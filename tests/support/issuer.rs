@@ -16,12 +16,23 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::issuer::ScopeRegistry;
+use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry};
 use tower_passport::{GuardLayer, Principal};
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "test-api";
 pub const NOW: u64 = 1_800_000_000;
+
+/// A confidential client registered at `issuer`, and the token the client-credentials
+/// grant gives it for `scope`: `(client id, access token)`.
+pub async fn client_credentials_token(issuer: &Issuer, scope: Option<&str>) -> (String, String) {
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
+    let secret = registered.secret.as_ref().map(|secret| secret.expose());
+    let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
+    let token = issuer.client_credentials_grant(&client, scope).await.expect("token").access_token;
+    (registered.client.id, token)
+}
 
 /// The API's scopes.
 pub fn scopes() -> ScopeRegistry {
