@@ -19,6 +19,7 @@ use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use tower_passport_issuer::endpoint::OAuthServer;
 use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, NoLimit, PasswordHash, StaticUsers};
 use tower_passport_issuer::store::{GrantType, MemoryStore};
 use tower_passport::BackendError;
@@ -33,16 +34,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Serves the issuer's routes and `/health`; returns the base URL.
-async fn serve(issuer: Issuer<MemoryStore>) -> String {
-    let app: Router =
-        Router::new().route("/health", get(|| async { "ok" })).fallback_service(issuer.routes());
+async fn serve(issuer: Issuer) -> String {
+    let app: Router = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .fallback_service(OAuthServer::new(issuer).build());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}")
 }
 
-async fn scenario(name: &str, builder: IssuerBuilder<MemoryStore>, burst: usize) {
+async fn scenario(name: &str, builder: IssuerBuilder, burst: usize) {
     let issuer = builder.build().expect("issuer");
     let registered = issuer
         .register_client(ClientRegistration::confidential("burst").grants([GrantType::Password]))

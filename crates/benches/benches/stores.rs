@@ -31,7 +31,7 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 }
 
-async fn issuer_on<S: Store>(store: Arc<S>) -> (Issuer<S>, AuthenticatedClient) {
+async fn issuer_on<S: Store>(store: Arc<S>) -> (Issuer, AuthenticatedClient) {
     let issuer = Issuer::builder("https://bench.test", store)
         .audience("api")
         .scopes(ScopeRegistry::new().scope("read", "Read"))

@@ -88,7 +88,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let (verifier, challenge) = pkce_pair()?;
     let (state, _) = pkce_pair()?;
     let state = &state[..16];
-    let authorize = authorization_url(issuer, &app_config.client_id, redirect_uri, state, &challenge);
+    let authorize = authorization_url(&node.oauth, &app_config.client_id, redirect_uri, state, &challenge);
     println!("# 0. The authorization code flow with PKCE, in a browser. Open:");
     println!("#    {authorize}");
     println!("#    sign in as {user}, approve, and the demo app's callback page shows the code");
@@ -98,7 +98,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("#    Once you exchanged the code, opening the same URL again skips the screen: the user");
     println!("#    holds the demo app's tokens for these scopes (revoking them brings the screen back).");
     let cli =
-        authorization_url(issuer, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
+        authorization_url(&node.oauth, NATIVE_CLIENT_ID, "http://127.0.0.1:8976/callback", state, &challenge);
     println!("#    The first-party CLI gets the screen too (nothing listens on port 8976: the code");
     println!("#    is in the address bar; a real CLI listens there):\n#    {cli}");
     println!("#    And {url}/demo/spa: the first-party page, whose script calls the API over the");

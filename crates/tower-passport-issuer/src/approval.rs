@@ -4,7 +4,7 @@
 //! client whose identity the redirect assures. Never with `prompt=consent`.
 
 use super::{AuthorizationError, AuthorizationRequest, Issuer};
-use crate::store::{ClientRecord, ClientTokens, CodeStore, Store};
+use crate::store::{ClientRecord, ClientTokens, TokenStore};
 
 /// Why the screen is skipped, or not, before looking at what the user granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,13 +46,13 @@ fn granted(tokens: &ClientTokens, scopes: &[String]) -> bool {
     scopes.iter().all(|scope| wildcard || granted.contains(&scope))
 }
 
-impl<S: Store + CodeStore> Issuer<S> {
+impl Issuer {
     /// Whether the approval screen can be skipped for `user_id`, as Passport decides it:
     /// never with `prompt=consent`; always for a client registered with
     /// [`skips_authorization`](super::ClientRegistration::skips_authorization) (off by
     /// default, first-party or not); otherwise when the user already holds live tokens of
     /// this client that cover every requested scope (as Passport looks at the user's
-    /// tokens: [`TokenStore::user_tokens`](crate::store::TokenStore::user_tokens)), so that
+    /// tokens: [`TokenStore::user_tokens`]), so that
     /// revoking them (one by one, by family, with the client, or through the
     /// authorized-apps API) withdraws the consent, and only if the client's identity is
     /// assured: it is confidential, or its redirect URI is `https`. A public client that

@@ -8,9 +8,9 @@ use std::fmt;
 use std::time::Duration;
 
 use super::clients::redirect_uri_problem;
-use super::{crypto, paths, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
+use super::{crypto, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
 use tower_passport::error::ConfigError;
-use crate::store::{AuthorizationCodeRecord, ClientRecord, CodeStore, GrantType, SecretHash, Store};
+use crate::store::{AuthorizationCodeRecord, ClientRecord, ClientStore, CodeStore, GrantType, SecretHash};
 
 /// The longest an authorization code may live (RFC 6749 §4.1.2: "a maximum authorization
 /// code lifetime of 10 minutes is RECOMMENDED"), and the default.
@@ -20,20 +20,18 @@ const MAX_CODE_TTL: Duration = Duration::from_secs(600);
 const MAX_STATE_LEN: usize = 2048;
 const MAX_NONCE_LEN: usize = 512;
 
-/// What the issuer keeps for the authorization code grant: the code lifetime, and the
-/// endpoint's hook and screen once [`IssuerBuilder::enable_authorization_code`] is called.
-pub(crate) struct CodeSettings<S> {
+/// What the issuer keeps for the authorization code grant: the code lifetime.
+pub(crate) struct CodeSettings {
     pub(crate) ttl: Duration,
-    pub(crate) flow: Option<crate::endpoint::authorize::Flow<S>>,
 }
 
-impl<S> Default for CodeSettings<S> {
+impl Default for CodeSettings {
     fn default() -> Self {
-        Self { ttl: MAX_CODE_TTL, flow: None }
+        Self { ttl: MAX_CODE_TTL }
     }
 }
 
-impl<S> CodeSettings<S> {
+impl CodeSettings {
     /// The settings, if they are valid.
     pub(crate) fn checked(self) -> Result<Self, ConfigError> {
         if self.ttl.is_zero() || self.ttl > MAX_CODE_TTL {
@@ -46,16 +44,13 @@ impl<S> CodeSettings<S> {
     }
 }
 
-impl<S> fmt::Debug for CodeSettings<S> {
+impl fmt::Debug for CodeSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CodeSettings")
-            .field("ttl", &self.ttl)
-            .field("endpoint", &self.flow.is_some())
-            .finish()
+        f.debug_struct("CodeSettings").field("ttl", &self.ttl).finish()
     }
 }
 
-impl<S: Store + CodeStore> IssuerBuilder<S> {
+impl IssuerBuilder {
     /// How long an authorization code may wait to be exchanged: 10 minutes by default, and
     /// at most (RFC 6749 §4.1.2); [`build`](Self::build) refuses more.
     ///
@@ -346,7 +341,7 @@ fn page(description: &'static str) -> AuthorizationError {
     AuthorizationError::page(OAuthError::invalid_request(description))
 }
 
-impl<S: Store + CodeStore> Issuer<S> {
+impl Issuer {
     /// Validates an authorization request (the query of `GET /oauth/authorize`): the client
     /// and the redirect URI first, whose failures must be shown on a page; then
     /// `response_type=code` (the implicit grant's `token` is `unsupported_response_type`),
@@ -582,35 +577,12 @@ impl<S: Store + CodeStore> Issuer<S> {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     fn error_redirect(&self, redirect_uri: &str, error: &OAuthError, state: Option<&str>) -> String {
         let mut params = vec![("error", error.code().as_str()), ("error_description", error.description())];
         params.extend(state.map(|state| ("state", state)));
         params.push(("iss", &self.inner.issuer));
         with_query(redirect_uri, &params)
-    }
-
-    /// The path `path` is served at, below the mount path: what a page of the issuer links
-    /// to (same origin as the page, whatever host the browser used).
-    pub(crate) fn mounted_path(&self, path: &str) -> String {
-        format!("{}{path}", self.inner.mount_path)
-    }
-
-    /// The issuer's clock, for the endpoint's CSRF tokens.
-    pub(crate) fn now_for_endpoint(&self) -> u64 {
-        self.now()
-    }
-
-    /// The authorization code settings (lifetime, and the endpoint if enabled).
-    pub(crate) fn code_settings(&self) -> &CodeSettings<S> {
-        &self.inner.codes
-    }
-
-    /// The URL of the authorization endpoint for `request`: where a sign-in page returns.
-    pub(crate) fn authorization_url(&self, request: &AuthorizationRequest) -> String {
-        let params = request.parameters(true);
-        let pairs: Vec<(&str, &str)> = params.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        with_query(&self.endpoint_url(paths::AUTHORIZE), &pairs)
     }
 }
 

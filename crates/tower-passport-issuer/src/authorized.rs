@@ -2,7 +2,7 @@
 //! one entry per client holding live tokens of the user, and the withdrawal of one.
 
 use super::{Issuer, OAuthError};
-use crate::store::{ClientTokens, Store};
+use crate::store::{ClientStore, ClientTokens, TokenStore};
 
 /// A client `user_id` has authorized, as [`Issuer::authorized_clients`] lists it: one entry
 /// per client holding live tokens of the user, personal access tokens left out (they have
@@ -28,7 +28,7 @@ pub struct AuthorizedClient {
     pub refresh_tokens: usize,
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// The clients `user_id` has authorized: one entry per client with live tokens of the
     /// user, in client-id order, personal access tokens left out.
     ///

@@ -13,7 +13,7 @@ use tower_passport::clock::{Clock, SystemClock};
 use tower_passport::error::{BackendError, ConfigError, ConfigErrorKind};
 use tower_passport::keys::{Algorithm, SharedKeySet};
 use tower_passport::revocation::Hub;
-use crate::store::Store;
+use crate::store::ErasedStore;
 
 pub(crate) type BoxedUserProvider = Arc<
     dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<Option<String>, BackendError>> + Send>>
@@ -56,9 +56,9 @@ const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
 /// # }
 /// ```
 #[must_use]
-pub struct IssuerBuilder<S> {
+pub struct IssuerBuilder {
     issuer: String,
-    store: Arc<S>,
+    store: ErasedStore,
     audiences: Vec<String>,
     signing_key: Option<SigningKey>,
     scopes: ScopeRegistry,
@@ -77,23 +77,20 @@ pub struct IssuerBuilder<S> {
     /// The node's revocation hub; `None`: a hub of the issuer's own.
     hub: Option<Hub>,
     personal_client_id: String,
-    mount_path: String,
     jwks_max_age: Duration,
     /// `None`: the default [`Throttle`], in memory, on the issuer's clock.
     limiter: Option<Arc<dyn DynLimiter>>,
-    trusted_proxies: usize,
     password_checks: usize,
     /// The authorization code grant's settings (`issuer/authorization.rs`).
-    pub(crate) codes: super::authorization::CodeSettings<S>,
+    pub(crate) codes: super::authorization::CodeSettings,
 }
 
-impl<S> std::fmt::Debug for IssuerBuilder<S> {
+impl std::fmt::Debug for IssuerBuilder {
     /// The settings, never a key or a secret.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IssuerBuilder")
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
-            .field("mount_path", &self.mount_path)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("personal_ttl", &self.personal_ttl)
@@ -103,8 +100,8 @@ impl<S> std::fmt::Debug for IssuerBuilder<S> {
     }
 }
 
-impl<S: Store> IssuerBuilder<S> {
-    pub(super) fn new(issuer: String, store: Arc<S>) -> Self {
+impl IssuerBuilder {
+    pub(super) fn new(issuer: String, store: ErasedStore) -> Self {
         Self {
             issuer,
             store,
@@ -125,10 +122,8 @@ impl<S: Store> IssuerBuilder<S> {
             negative_revocation_ttl: tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL,
             hub: None,
             personal_client_id: "personal-access-client".into(),
-            mount_path: String::new(),
             jwks_max_age: Duration::from_secs(300),
             limiter: None,
-            trusted_proxies: 0,
             password_checks: default_password_checks(),
             codes: Default::default(),
         }
@@ -310,36 +305,6 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
-    /// How many proxies in front of the issuer are trusted to append the client's address to
-    /// `X-Forwarded-For` (none by default: the header is the client's own say, and the
-    /// throttle keys on the connection's peer). With `n`, the client's address is the `n`th
-    /// entry from the right, the one the outermost trusted proxy appended; set it to exactly
-    /// the number of proxies that always append, or a client can pick its own address.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower_passport_issuer::endpoint::PeerAddr;
-    /// use tower_passport_issuer::Issuer;
-    /// use tower_passport_issuer::store::MemoryStore;
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// // One load balancer in front.
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .trusted_proxies(1)
-    ///     .build()?;
-    /// let mut request = http::Request::new(());
-    /// request.headers_mut().insert("x-forwarded-for", "198.51.100.4, 203.0.113.9".parse()?);
-    /// request.extensions_mut().insert(PeerAddr("10.0.0.2:50123".parse()?));
-    /// let (parts, ()) = request.into_parts();
-    /// assert_eq!(issuer.client_ip(&parts), Some([203, 0, 113, 9].into()));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn trusted_proxies(mut self, proxies: usize) -> Self {
-        self.trusted_proxies = proxies;
-        self
-    }
-
     /// The clock (the system clock by default).
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -389,14 +354,12 @@ impl<S: Store> IssuerBuilder<S> {
 
     /// Whether only first-party clients' user tokens (a [`ClientRecord::first_party`]
     /// client, such as your own web app, or a personal access token) may call the
-    /// token-management JSON APIs: [`PersonalAccessTokens`] and [`AuthorizedTokens`]. On by
+    /// token-management JSON APIs: `endpoint::PersonalAccessTokens` and `endpoint::AuthorizedTokens`. On by
     /// default, as Passport guards them with your own app's session: a third-party app's
     /// token gets 403 `insufficient_scope`, so it can neither mint long-lived tokens nor
     /// see or revoke the user's other authorizations.
     ///
     /// [`ClientRecord::first_party`]: crate::store::ClientRecord::first_party
-    /// [`PersonalAccessTokens`]: crate::endpoint::PersonalAccessTokens
-    /// [`AuthorizedTokens`]: crate::endpoint::AuthorizedTokens
     ///
     /// ```
     /// use std::sync::Arc;
@@ -422,41 +385,12 @@ impl<S: Store> IssuerBuilder<S> {
         self
     }
 
-    /// Where [`Issuer::routes`] is mounted below the issuer URL, such as `/auth` for
-    /// `https://auth.example.com/auth/oauth/token`. The metadata publishes every endpoint
-    /// under it, and the router accepts paths with or without it (so it works both behind
-    /// a router that strips the prefix, like axum's `nest_service`, and one that does not).
-    /// Trailing slashes are dropped; an empty path (the default) is the root.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower_passport_issuer::Issuer;
-    /// use tower_passport_issuer::store::MemoryStore;
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let issuer = Issuer::builder("https://example.com", Arc::new(MemoryStore::new())).audience("api")
-    ///     .mount_path("/auth/")
-    ///     .build()?;
-    /// assert_eq!(issuer.metadata().jwks_uri, "https://example.com/auth/.well-known/jwks.json");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn mount_path(mut self, path: impl Into<String>) -> Self {
-        let path = path.into();
-        let trimmed = path.trim_end_matches('/');
-        self.mount_path = if trimmed.is_empty() || trimmed.starts_with('/') {
-            trimmed.to_owned()
-        } else {
-            format!("/{trimmed}")
-        };
-        self
-    }
-
     /// Checks the configuration and builds the issuer. Synchronous.
     ///
     /// # Errors
     /// When the issuer URL or audience is missing, a lifetime is zero, or key generation
     /// fails.
-    pub fn build(self) -> Result<Issuer<S>, ConfigError> {
+    pub fn build(self) -> Result<Issuer, ConfigError> {
         if self.issuer.is_empty() {
             return Err(ConfigError::new(ConfigErrorKind::Issuer, "the issuer needs its URL"));
         }
@@ -483,7 +417,7 @@ impl<S: Store> IssuerBuilder<S> {
         let hub = self.hub.unwrap_or_default();
         let revocations = RevocationList::with_options(
             &hub,
-            self.store.clone(),
+            Arc::new(self.store.clone()),
             self.clock.clone(),
             100_000,
             self.negative_revocation_ttl,
@@ -492,13 +426,11 @@ impl<S: Store> IssuerBuilder<S> {
         let issuer = Issuer {
             inner: Arc::new(IssuerInner {
                 issuer: self.issuer,
-                mount_path: self.mount_path,
                 jwks_max_age: self.jwks_max_age.as_secs(),
                 limiter: Limiter(
                     self.limiter
                         .unwrap_or_else(|| Arc::new(Throttle::in_memory().clock_shared(self.clock.clone()))),
                 ),
-                trusted_proxies: self.trusted_proxies,
                 password_checks: PasswordChecks::new(self.password_checks),
                 audiences: self.audiences,
                 access_ttl: self.access_ttl.as_secs(),

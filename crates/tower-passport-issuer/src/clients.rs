@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
-use crate::store::{ClientRecord, ClientUpdate, GrantType, SecretHash, Store};
+use crate::store::{ClientRecord, ClientStore, ClientUpdate, GrantType, SecretHash, TokenStore};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
 ///
@@ -212,7 +212,7 @@ impl ClientRegistration {
     /// `"customers"`: the password grant resolves them through the issuer's
     /// [`user_provider`](super::IssuerBuilder::user_provider) of that name, the
     /// authorization code grant's sign-in hook is told it
-    /// ([`SignInRequest::provider`](crate::endpoint::SignInRequest::provider)), and their
+    /// (`endpoint::SignInRequest::provider`), and their
     /// tokens name it in the `provider` claim. Without it, the default provider (`"users"`).
     ///
     /// ```
@@ -370,7 +370,7 @@ impl std::ops::Deref for AuthenticatedClient {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Registers a client. A confidential client's secret is returned here once and
     /// stored only as a hash.
     ///
@@ -544,7 +544,7 @@ impl<S: Store> Issuer<S> {
     /// [`AuthLimiter`](super::AuthLimiter): failures count against the client id from that
     /// address and against the address, and past the limit the attempt is refused with 429
     /// before the secret is hashed. The OAuth endpoints call this with the request's peer
-    /// address ([`PeerAddr`](crate::endpoint::PeerAddr)).
+    /// address (`endpoint::PeerAddr`).
     ///
     /// ```
     /// use std::sync::Arc;

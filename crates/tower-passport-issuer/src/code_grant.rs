@@ -17,13 +17,13 @@ use serde::Deserialize;
 use super::clients::AuthenticatedClient;
 use super::{pkce, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
 use crate::store::{
-    AuthorizationCodeRecord, CodeRedemption, CodeStore, GrantType, IssuedFromCode, SecretHash, Store,
+    AuthorizationCodeRecord, CodeRedemption, CodeStore, GrantType, IssuedFromCode, SecretHash, TokenStore,
 };
 
 /// The longest code looked up: ours are 43 characters.
 const MAX_CODE_LEN: usize = 256;
 
-impl<S: Store + CodeStore> Issuer<S> {
+impl Issuer {
     /// The authorization code grant: exchanges `code` for an access token and, if the
     /// client may refresh, a refresh token (rotated like every other). `redirect_uri` must
     /// repeat the authorization request's, and `code_verifier` must answer its PKCE

@@ -7,9 +7,9 @@ use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
 use super::{crypto, AuthAttempt, Grant, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
-use crate::store::{ClientRecord, FamilyRecord, GrantType, RefreshTokenRecord, Store};
+use crate::store::{ClientRecord, ClientStore, FamilyRecord, GrantType, RefreshTokenRecord, TokenStore};
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// The client-credentials grant: an access token whose `sub` is the client id, and
     /// no refresh token (RFC 6749 §4.4.3).
     ///

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::clients::AuthenticatedClient;
 use super::secrets;
 use super::{Issuer, OAuthError, TokenTypeHint};
-use crate::store::Store;
+use crate::store::{ClientStore, TokenStore};
 
 /// An RFC 7662 §2.2 introspection answer. An inactive token answers exactly
 /// `{"active":false}`: every other member is left out.
@@ -56,7 +56,7 @@ impl Introspection {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// RFC 7662 introspection by an authenticated client. Inactive, unknown, expired,
     /// revoked (or another client's refresh token) answers exactly `{"active":false}`.
     ///

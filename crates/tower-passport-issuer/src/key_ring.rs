@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::{Issuer, IssuerError, Jwks, SigningKey};
 use tower_passport::error::ConfigError;
 use tower_passport::keys::KeySet;
-use crate::store::Store;
 
 pub(crate) struct KeyRing {
     /// Every key, oldest first, with the time from which it signs. The newest key whose
@@ -88,7 +87,7 @@ impl KeyRing {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Makes `key` the signing key. The old key stays published in the JWKS (and
     /// accepted by [`verifier`](Self::verifier)) until every token it signed has expired.
     ///

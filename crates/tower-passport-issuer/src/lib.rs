@@ -42,9 +42,9 @@
 //!   of several nodes gives the throttle its shared store (`Throttle::new(store)` with a
 //!   `PostgresStore`, `SqliteStore` or `RedisStore`).
 //! - **The client address** is the connection's peer, which the server passes on
-//!   ([`PeerAddr`](crate::endpoint::PeerAddr), or axum's `ConnectInfo<SocketAddr>` from
+//!   (`endpoint::PeerAddr`, or axum's `ConnectInfo<SocketAddr>` from
 //!   `into_make_service_with_connect_info`); `X-Forwarded-For` is read only behind
-//!   proxies the operator trusts ([`IssuerBuilder::trusted_proxies`]). Without a peer
+//!   proxies the operator trusts (`OAuthServer::trusted_proxies`). Without a peer
 //!   address, accounts and clients are still throttled, addresses are not.
 //! - **Password checks** run on blocking threads, at most
 //!   [`IssuerBuilder::max_concurrent_password_checks`] at once (503 beyond).
@@ -86,7 +86,7 @@ pub mod testing;
 mod telemetry;
 
 mod approval;
-mod authorization;
+pub(crate) mod authorization;
 mod authorized;
 mod builder;
 mod clients;
@@ -122,7 +122,7 @@ pub use error::{IssuerError, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
-pub use metadata::{Jwks, ServerMetadata};
+pub use metadata::Jwks;
 pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
 pub use scopes::{ScopeDefinition, ScopeRegistry};
@@ -140,7 +140,7 @@ use tower_passport::error::ConfigError;
 use tower_passport::guard::ResolvePrincipal;
 use tower_passport::keys::SharedKeySet;
 use tower_passport::revocation::{Hub, RevocationList};
-use crate::store::{AccessTokenRecord, RevokedAccess, Store};
+use crate::store::{AccessTokenRecord, ErasedStore, RevokedAccess, Store};
 use tower_passport::token::PrincipalKind;
 use tower_passport::verify::Verifier;
 
@@ -188,25 +188,21 @@ pub enum TokenTypeHint {
 }
 
 /// Mints and manages tokens over a [`Store`]. Cheap to clone.
-pub struct Issuer<S> {
-    inner: Arc<IssuerInner<S>>,
+pub struct Issuer {
+    inner: Arc<IssuerInner>,
 }
 
-impl<S> Clone for Issuer<S> {
+impl Clone for Issuer {
     fn clone(&self) -> Self {
         Self { inner: self.inner.clone() }
     }
 }
 
-struct IssuerInner<S> {
+struct IssuerInner {
     issuer: String,
-    /// Where the routes are mounted below the issuer URL (`""` or `/prefix`).
-    mount_path: String,
     /// `Cache-Control: max-age` of the JWKS, in seconds.
     jwks_max_age: u64,
     limiter: limits::Limiter,
-    /// Proxies trusted to append the client's address to `X-Forwarded-For`.
-    trusted_proxies: usize,
     password_checks: limits::PasswordChecks,
     audiences: Vec<String>,
     access_ttl: u64,
@@ -228,7 +224,7 @@ struct IssuerInner<S> {
     /// The published keys, shared with every verifier built from this issuer.
     published: SharedKeySet,
     verifier: Verifier,
-    store: Arc<S>,
+    store: ErasedStore,
     revocations: RevocationList,
     clock: Arc<dyn Clock>,
     events: broadcast::Sender<IssuerEvent>,
@@ -240,7 +236,7 @@ struct IssuerInner<S> {
     /// [`Issuer::share_signing_keys`] was called.
     shared_keys: RwLock<Option<String>>,
     /// The authorization code grant's settings.
-    codes: authorization::CodeSettings<S>,
+    codes: authorization::CodeSettings,
 }
 
 pub(crate) fn build_verifier(
@@ -286,10 +282,11 @@ struct Minted {
     expires_at: u64,
 }
 
-impl<S: Store> Issuer<S> {
-    /// Starts configuring an issuer identified by `issuer` (its URL, the `iss` claim).
-    pub fn builder(issuer: impl Into<String>, store: Arc<S>) -> IssuerBuilder<S> {
-        IssuerBuilder::new(issuer.into(), store)
+impl Issuer {
+    /// Starts configuring an issuer identified by `issuer` (its URL, the `iss` claim), over
+    /// `store`, whose type is erased at once: no issuer type names it.
+    pub fn builder(issuer: impl Into<String>, store: Arc<impl Store>) -> IssuerBuilder {
+        IssuerBuilder::new(issuer.into(), ErasedStore::new(store))
     }
 
     /// The issuer URL.
@@ -297,8 +294,8 @@ impl<S: Store> Issuer<S> {
         &self.inner.issuer
     }
 
-    /// The store.
-    pub fn store(&self) -> &Arc<S> {
+    /// The store, behind its erased type (it implements every store role).
+    pub fn store(&self) -> &ErasedStore {
         &self.inner.store
     }
 
@@ -322,8 +319,10 @@ impl<S: Store> Issuer<S> {
 
     /// A guard resolver that resolves users with `users` and refuses the tokens of
     /// unknown or revoked clients, as the client registry says.
-    pub fn resolver<R: ResolvePrincipal>(&self, users: R) -> RegistryResolver<R, S> {
-        RegistryResolver { users, store: self.inner.store.clone(), hub: Some(self.inner.hub.clone()) }
+    pub fn resolver<R: ResolvePrincipal>(&self, users: R) -> RegistryResolver<R> {
+        let mut resolver = RegistryResolver::new(users, Arc::new(self.inner.store.clone()));
+        resolver.hub = Some(self.inner.hub.clone());
+        resolver
     }
 
     /// Subscribes to the issuer's events.
@@ -362,9 +361,14 @@ impl<S: Store> Issuer<S> {
         self.inner.clock.now()
     }
 
-    /// How many proxies are trusted to append to `X-Forwarded-For`.
-    pub(crate) fn trusted_proxies(&self) -> usize {
-        self.inner.trusted_proxies
+    /// Whether the password grant is enabled (a protocol fact the metadata states).
+    pub(crate) fn password_grant_enabled(&self) -> bool {
+        self.inner.users.is_some()
+    }
+
+    /// The issuer's clock, for the endpoint's CSRF tokens.
+    pub(crate) fn now_for_endpoint(&self) -> u64 {
+        self.now()
     }
 
     fn emit(&self, event: IssuerEvent) {
@@ -447,7 +451,7 @@ impl<S: Store> Issuer<S> {
     }
 }
 
-impl<S> fmt::Debug for Issuer<S> {
+impl fmt::Debug for Issuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Issuer").field("issuer", &self.inner.issuer).finish_non_exhaustive()
     }

@@ -1,7 +1,6 @@
-//! The issuer's endpoint paths, relative to where [`Issuer::routes`](super::Issuer::routes)
+//! The issuer's endpoint paths, relative to where its HTTP front (`endpoint::OAuthServer`)
 //! is mounted. The router matches them and the RFC 8414 metadata publishes them, so the two
-//! cannot disagree; a mount prefix ([`IssuerBuilder::mount_path`](super::IssuerBuilder::mount_path))
-//! is applied to both.
+//! cannot disagree; a mount prefix (`OAuthServer::mount_path`) is applied to both.
 //!
 //! ```
 //! use tower_passport_issuer::paths;
@@ -10,8 +9,7 @@
 //! ```
 
 /// The authorization endpoint (RFC 6749 §3.1): the approval screen of the authorization
-/// code grant, served once it is enabled
-/// ([`IssuerBuilder::enable_authorization_code`](super::IssuerBuilder::enable_authorization_code)).
+/// code grant, served once the HTTP front has a sign-in hook (`OAuthServer::sign_in`).
 pub const AUTHORIZE: &str = "/oauth/authorize";
 /// The token endpoint (RFC 6749 §3.2).
 pub const TOKEN: &str = "/oauth/token";
@@ -23,6 +21,10 @@ pub const INTROSPECT: &str = "/oauth/introspect";
 pub const SCOPES: &str = "/oauth/scopes";
 /// Passport's personal-access-token API.
 pub const PERSONAL_ACCESS_TOKENS: &str = "/oauth/personal-access-tokens";
+/// Passport's authorized-tokens API.
+pub const TOKENS: &str = "/oauth/tokens";
+/// Passport's clients API.
+pub const CLIENTS: &str = "/oauth/clients";
 /// The JWKS of every published signing key.
 pub const JWKS: &str = "/.well-known/jwks.json";
 /// The RFC 8414 authorization server metadata.

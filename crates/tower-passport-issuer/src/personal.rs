@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{Grant, Issuer, OAuthError};
-use crate::store::{AccessTokenRecord, ClientRecord, GrantType, Store};
+use crate::store::{AccessTokenRecord, ClientRecord, ClientStore, GrantType, TokenStore};
 
 /// A new personal access token: the token itself (shown once) and its record.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ impl fmt::Debug for PersonalAccessToken {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Creates a personal access token for `user_id`: a long-lived access token with no
     /// refresh token (Passport's `createToken`).
     ///

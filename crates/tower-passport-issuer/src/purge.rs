@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::{Issuer, IssuerError};
-use crate::store::{Purge, PurgeCounts, Store};
+use crate::store::{Purge, PurgeCounts, PurgeStore};
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Drops records that expired, or were revoked, more than `older_than` ago, like
     /// `passport:purge --revoked --expired --hours=N`. Revocation-list entries go only
     /// once their token has expired.

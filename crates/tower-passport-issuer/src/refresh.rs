@@ -5,9 +5,9 @@ use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
 use super::{crypto, Grant, Issuer, OAuthError, TokenResponse};
-use crate::store::{GrantType, RefreshTokenRecord, Rotation, RotationOutcome, Store};
+use crate::store::{GrantType, RefreshTokenRecord, Rotation, RotationOutcome, TokenStore};
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// The refresh-token grant: atomically consumes the presented token and issues a new
     /// pair in the same family, revoking the old access token. Reusing a consumed token
     /// revokes the whole family, except inside the race window

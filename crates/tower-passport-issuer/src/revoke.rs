@@ -4,10 +4,10 @@ use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
 use super::{Issuer, OAuthError, TokenTypeHint};
-use crate::store::{AccessTokenRecord, RevokedAccess, RevokedTokens, Store};
+use crate::store::{AccessTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, TokenStore};
 use tower_passport::token::DEFAULT_PROVIDER;
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), OAuthError> {
         self.revoke_access_token_by_jti(&record.jti).await.map(|_| ())
     }
@@ -71,7 +71,7 @@ impl<S: Store> Issuer<S> {
     /// other nodes; without one they see it within the list's cache bound). Call it when
     /// the user signs out: the browser's cookie may have been copied, and it would
     /// otherwise work until it expires. Pages the user still has open elsewhere get a
-    /// fresh cookie from [`FreshApiTokenLayer`](crate::endpoint::FreshApiTokenLayer) while
+    /// fresh cookie from `endpoint::FreshApiTokenLayer` while
     /// their session lives. Bearer tokens are untouched (see
     /// [`revoke_all_for_user`](Self::revoke_all_for_user)).
     ///

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::key_ring::KeyRing;
 use super::{Issuer, IssuerError, IssuerEvent, IssuerInner, SigningKey};
 use tower_passport::revocation::Invalidate;
-use crate::store::Store;
+use crate::store::SettingsStore;
 
 /// One stored generation after the first.
 #[derive(Serialize, Deserialize)]
@@ -27,7 +27,7 @@ struct Generation {
     signs_from: u64,
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// Follows the key ring kept in the store under `name`: loads every generation now,
     /// and reloads on [`Invalidation::SigningKeys`](tower_passport::revocation::Invalidation::SigningKeys)
     /// (which a revocation bus started on the issuer's [`hub`](Issuer::hub) applies). If the store holds no ring yet, this issuer's signing key becomes its
@@ -147,15 +147,15 @@ fn parse_generation(value: &str) -> Result<(SigningKey, u64), IssuerError> {
 /// The issuer's key-ring reload, registered with its hub at build: told by a bus that the
 /// shared keys changed (or that it missed messages), the issuer reloads them from the
 /// store, in the background. Weak, as the issuer holds the hub.
-pub(super) struct KeyReload<S>(Weak<IssuerInner<S>>);
+pub(super) struct KeyReload(Weak<IssuerInner>);
 
-impl<S: Store> KeyReload<S> {
-    pub(super) fn of(issuer: &Issuer<S>) -> Self {
+impl KeyReload {
+    pub(super) fn of(issuer: &Issuer) -> Self {
         Self(Arc::downgrade(&issuer.inner))
     }
 }
 
-impl<S: Store> Invalidate for KeyReload<S> {
+impl Invalidate for KeyReload {
     fn invalidate_jti(&self, _jti: &str) {}
 
     fn invalidate_client(&self, _client_id: &str) {}

@@ -5,7 +5,7 @@
 
 use super::clients::{redirect_uri_problem, ClientSecret, RegisteredClient, MAX_REDIRECT_URIS};
 use super::{crypto, secrets, ClientRegistration, Issuer, IssuerError};
-use crate::store::{ClientRecord, ClientUpdate, GrantType, SecretHash, Store};
+use crate::store::{ClientRecord, ClientStore, ClientUpdate, GrantType, SecretHash};
 
 /// The longest client name, in characters (Passport's `max:255`).
 pub(crate) const MAX_NAME_CHARS: usize = 255;
@@ -39,7 +39,7 @@ fn checked(name: &str, redirect_uris: &[String]) -> Result<(), IssuerError> {
     }
 }
 
-impl<S: Store> Issuer<S> {
+impl Issuer {
     /// The live (not deleted) clients `owner` registered, oldest first.
     ///
     /// ```

@@ -36,7 +36,7 @@ pub fn code(secret: &str, client: &str) -> AuthorizationCodeRecord {
     }
 }
 
-pub async fn a_code_is_taken_once_with_everything_it_was_bound_to<S: Store + CodeStore>(store: S) {
+pub async fn a_code_is_taken_once_with_everything_it_was_bound_to<S: Store>(store: S) {
     let secret = unique("code");
     store.put_code(code(&secret, "client")).await.unwrap();
     let mut expected = code(&secret, "client");
@@ -52,13 +52,13 @@ pub async fn a_code_is_taken_once_with_everything_it_was_bound_to<S: Store + Cod
     assert_eq!(store.take_code(&SecretHash::of(b"unknown"), T0).await.unwrap(), CodeRedemption::Invalid);
 }
 
-pub async fn a_duplicate_code_is_a_conflict<S: Store + CodeStore>(store: S) {
+pub async fn a_duplicate_code_is_a_conflict<S: Store>(store: S) {
     let secret = unique("code");
     store.put_code(code(&secret, "client")).await.unwrap();
     assert!(store.put_code(code(&secret, "other")).await.unwrap_err().is_conflict());
 }
 
-pub async fn a_code_expires_unused<S: Store + CodeStore>(store: S) {
+pub async fn a_code_expires_unused<S: Store>(store: S) {
     let (fresh, late) = (unique("code"), unique("code"));
     store.put_code(code(&fresh, "client")).await.unwrap();
     store.put_code(code(&late, "client")).await.unwrap();
@@ -72,7 +72,7 @@ pub async fn a_code_expires_unused<S: Store + CodeStore>(store: S) {
     assert!(matches!(store.take_code(&hash, T0 + 599).await.unwrap(), CodeRedemption::Fresh(_)));
 }
 
-pub async fn a_reuse_is_recorded_once_and_seen_even_past_expiry<S: Store + CodeStore>(store: S) {
+pub async fn a_reuse_is_recorded_once_and_seen_even_past_expiry<S: Store>(store: S) {
     let secret = unique("code");
     let hash = SecretHash::of(secret.as_bytes());
     store.put_code(code(&secret, "client")).await.unwrap();
@@ -87,9 +87,7 @@ pub async fn a_reuse_is_recorded_once_and_seen_even_past_expiry<S: Store + CodeS
     assert_eq!(later.reused_at, Some(T0 + 2), "the first reuse is kept");
 }
 
-pub async fn the_issue_record_tells_the_winner_about_a_reuse_and_the_reuse_about_the_issue<
-    S: Store + CodeStore,
->(
+pub async fn the_issue_record_tells_the_winner_about_a_reuse_and_the_reuse_about_the_issue<S: Store>(
     store: S,
 ) {
     let issued = IssuedFromCode { access_jti: unique("jti"), family_id: Some(unique("family")) };
@@ -118,7 +116,7 @@ pub async fn the_issue_record_tells_the_winner_about_a_reuse_and_the_reuse_about
     assert!(!store.record_code_issue(&SecretHash::of(b"unknown"), unknown).await.unwrap());
 }
 
-pub async fn of_24_concurrent_takes_exactly_one_is_fresh<S: Store + CodeStore>(store: S) {
+pub async fn of_24_concurrent_takes_exactly_one_is_fresh<S: Store>(store: S) {
     let store = Arc::new(store);
     let secret = unique("code");
     store.put_code(code(&secret, "client")).await.unwrap();
@@ -140,7 +138,7 @@ pub async fn of_24_concurrent_takes_exactly_one_is_fresh<S: Store + CodeStore>(s
     assert_eq!(fresh, 1);
 }
 
-pub async fn a_code_without_optional_bindings_keeps_them_absent<S: Store + CodeStore>(store: S) {
+pub async fn a_code_without_optional_bindings_keeps_them_absent<S: Store>(store: S) {
     let secret = unique("code");
     let bare = AuthorizationCodeRecord {
         redirect_uri: None,
@@ -156,7 +154,7 @@ pub async fn a_code_without_optional_bindings_keeps_them_absent<S: Store + CodeS
     assert_eq!(taken, AuthorizationCodeRecord { used_at: Some(T0 + 1), ..bare });
 }
 
-pub async fn what_a_code_issued_without_a_refresh_token_is_reported_on_reuse<S: Store + CodeStore>(store: S) {
+pub async fn what_a_code_issued_without_a_refresh_token_is_reported_on_reuse<S: Store>(store: S) {
     let secret = unique("code");
     let hash = SecretHash::of(secret.as_bytes());
     store.put_code(code(&secret, "client")).await.unwrap();
@@ -172,7 +170,7 @@ pub async fn what_a_code_issued_without_a_refresh_token_is_reported_on_reuse<S: 
 
 /// The handshake under concurrency: the winner's record and a reuse race, and whichever
 /// comes second sees the other (the winner hears of the reuse, or the reuse of the issue).
-pub async fn the_issue_record_and_a_concurrent_reuse_always_meet<S: Store + CodeStore>(store: S) {
+pub async fn the_issue_record_and_a_concurrent_reuse_always_meet<S: Store>(store: S) {
     let store = Arc::new(store);
     for round in 0..20 {
         let secret = unique("code");
@@ -204,7 +202,7 @@ pub async fn the_issue_record_and_a_concurrent_reuse_always_meet<S: Store + Code
     }
 }
 
-pub async fn a_purge_keeps_a_used_code_for_a_day_past_its_expiry<S: Store + CodeStore>(store: S) {
+pub async fn a_purge_keeps_a_used_code_for_a_day_past_its_expiry<S: Store>(store: S) {
     let secret = unique("code");
     let hash = SecretHash::of(secret.as_bytes());
     let record = code(&secret, "client");
@@ -220,7 +218,7 @@ pub async fn a_purge_keeps_a_used_code_for_a_day_past_its_expiry<S: Store + Code
 
 /// Not in the suite (the memory store sweeps codes on its own, Redis lets their keys
 /// expire): a purge a day past a code's expiry removes it.
-pub async fn a_purge_removes_codes_a_day_past_their_expiry<S: Store + CodeStore>(store: S) {
+pub async fn a_purge_removes_codes_a_day_past_their_expiry<S: Store>(store: S) {
     let (used, unused) = (unique("code"), unique("code"));
     store.put_code(code(&used, "client")).await.unwrap();
     store.put_code(code(&unused, "client")).await.unwrap();

@@ -18,7 +18,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
 use tower_passport_issuer::store::{
     AccessTokenRecord, ClientRecord, ClientUpdate, FamilyRecord, GrantType, Purge, RefreshTokenRecord,
-    RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
+    RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store, TokenStore,
 };
 use tower_passport::{clock::ManualClock, GuardLayer};
 
@@ -663,7 +663,7 @@ async fn tabs<S: Store>(
     store: S,
     clock: ManualClock,
     race: Option<std::time::Duration>,
-) -> (Issuer<S>, String, String) {
+) -> (Issuer, String, String) {
     let user = unique("user");
     let mut builder = Issuer::builder("https://conformance.test", Arc::new(store))
         .audience("api")
@@ -739,7 +739,7 @@ pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Stor
             .body(Full::new(Bytes::from(body)))
             .unwrap()
     };
-    let routes = issuer.routes();
+    let routes = tower_passport_issuer::endpoint::OAuthServer::new(issuer.clone()).build();
     let send = move |request: Request<Full<Bytes>>| {
         let routes = routes.clone();
         async move {

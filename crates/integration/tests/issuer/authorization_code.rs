@@ -1,5 +1,5 @@
 //! The authorization code grant with PKCE, end to end and in process: an axum router
-//! serving `issuer.routes()` (the authorization endpoint, the approval screen, the token
+//! serving the `OAuthServer`'s routes (the authorization endpoint, the approval screen, the token
 //! endpoint) and an API behind the guard, driven with `oneshot`; a fake sign-in hook (the
 //! user id in a header stands for the app's session); the memory store; a manual clock.
 //!
@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full};
 use support::{claims, scopes, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport_issuer::endpoint::{ApprovalContext, SignIn, SignInRequest};
+use tower_passport_issuer::endpoint::{ApprovalContext, OAuthRoutes, OAuthServer, SignIn, SignInRequest};
 use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, IssuerEvent};
 use tower_passport_issuer::store::{GrantType, MemoryStore, RevocationStore};
 use tower_passport::{BackendError, GuardLayer, Principal};
@@ -60,7 +60,8 @@ const M2M: &str = "m2m";
 const M2M_SECRET: &str = "m2m-secret-of-at-least-thirty-two-chars";
 
 struct Harness {
-    issuer: Issuer<MemoryStore>,
+    issuer: Issuer,
+    oauth: OAuthRoutes,
     app: Router,
     clock: ManualClock,
 }
@@ -91,15 +92,25 @@ async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>,
     Ok(Response::new(Full::new(Bytes::from(sub))))
 }
 
-fn builder(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+fn builder(clock: &ManualClock) -> IssuerBuilder {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
         .clock(clock.clone())
 }
 
-async fn harness_with(builder: IssuerBuilder<MemoryStore>, clock: ManualClock) -> Harness {
+/// The HTTP front with the sign-in hook: the authorization code flow enabled.
+fn with_hook(server: OAuthServer) -> OAuthServer {
+    server.sign_in(hook)
+}
+
+async fn harness_with(
+    builder: IssuerBuilder,
+    server: impl FnOnce(OAuthServer) -> OAuthServer,
+    clock: ManualClock,
+) -> Harness {
     let issuer = builder.build().expect("issuer");
+    let oauth = server(OAuthServer::new(issuer.clone())).build();
     let both = [GrantType::AuthorizationCode, GrantType::RefreshToken];
     let registrations = [
         ClientRegistration::confidential("Web <b>App</b>")
@@ -153,13 +164,13 @@ async fn harness_with(builder: IssuerBuilder<MemoryStore>, clock: ManualClock) -
         GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
     let app = Router::new()
         .route_service("/api/me", ServiceBuilder::new().layer(guard).service_fn(me))
-        .fallback_service(issuer.routes());
-    Harness { issuer, app, clock }
+        .fallback_service(oauth.clone());
+    Harness { issuer, oauth, app, clock }
 }
 
 async fn harness() -> Harness {
     let clock = ManualClock::new(NOW);
-    harness_with(builder(&clock).enable_authorization_code(hook), clock).await
+    harness_with(builder(&clock), with_hook, clock).await
 }
 
 /// A response, read.
@@ -631,7 +642,7 @@ async fn the_implicit_grant_is_unsupported_response_type() {
 #[tokio::test]
 async fn unknown_wildcard_or_unallowed_scopes_are_invalid_scope() {
     let clock = ManualClock::new(NOW);
-    let h = harness_with(builder(&clock).enable_authorization_code(hook), clock).await;
+    let h = harness_with(builder(&clock), with_hook, clock).await;
     let narrow = ClientRegistration::public("Narrow")
         .id("narrow")
         .grants([GrantType::AuthorizationCode])
@@ -808,11 +819,11 @@ async fn a_client_without_the_grant_is_unauthorized_client_at_the_token_endpoint
 #[tokio::test]
 async fn without_the_flow_the_endpoint_is_404_and_the_grant_unsupported() {
     let clock = ManualClock::new(NOW);
-    let h = harness_with(builder(&clock), clock).await;
+    let h = harness_with(builder(&clock), |server| server, clock).await;
     assert_eq!(h.authorize(&spa_query("read-posts", "s"), Some("7")).await.status, StatusCode::NOT_FOUND);
     let answer = h.exchange_spa("whatever").await;
     assert_eq!(answer.json()["error"], "unsupported_grant_type");
-    let metadata = h.issuer.metadata();
+    let metadata = h.oauth.metadata();
     assert_eq!(metadata.authorization_endpoint, None);
     assert!(metadata.response_types_supported.is_empty());
 }
@@ -833,10 +844,8 @@ async fn codes_expire_after_ten_minutes() {
 #[tokio::test]
 async fn the_code_lifetime_is_configurable() {
     let clock = ManualClock::new(NOW);
-    let builder = builder(&clock)
-        .authorization_code_ttl(std::time::Duration::from_secs(30))
-        .enable_authorization_code(hook);
-    let h = harness_with(builder, clock).await;
+    let builder = builder(&clock).authorization_code_ttl(std::time::Duration::from_secs(30));
+    let h = harness_with(builder, with_hook, clock).await;
     let code = h.spa_code("read-posts").await;
     h.clock.advance(30);
     assert_eq!(h.exchange_spa(&code).await.json()["error"], "invalid_grant");
@@ -931,9 +940,13 @@ async fn of_24_concurrent_exchanges_one_issues_and_its_tokens_end_revoked() {
 
 #[tokio::test]
 async fn the_code_is_stored_only_as_a_hash() {
-    let h = harness().await;
+    let clock = ManualClock::new(NOW);
+    let store = Arc::new(MemoryStore::new());
+    let builder =
+        Issuer::builder(ISSUER, store.clone()).audience(AUDIENCE).scopes(scopes()).clock(clock.clone());
+    let h = harness_with(builder, with_hook, clock).await;
     let code = h.spa_code("read-posts").await;
-    let stored = format!("{:?}", h.issuer.store());
+    let stored = format!("{store:?}");
     assert!(!stored.contains(&code), "the code itself is not stored");
     assert!(stored.contains("SecretHash(..)"));
 }
@@ -1232,14 +1245,10 @@ async fn the_csrf_key_is_shared_by_every_node_on_one_store() {
     let clock = ManualClock::new(NOW);
     let store = Arc::new(MemoryStore::new());
     let node = |store: Arc<MemoryStore>| {
-        Issuer::builder(ISSUER, store)
-            .audience(AUDIENCE)
-            .scopes(scopes())
-            .clock(clock.clone())
-            .enable_authorization_code(hook)
+        Issuer::builder(ISSUER, store).audience(AUDIENCE).scopes(scopes()).clock(clock.clone())
     };
-    let a = harness_with(node(store.clone()), clock.clone()).await;
-    let b_issuer = node(store).build().expect("second node");
+    let a = harness_with(node(store.clone()), with_hook, clock.clone()).await;
+    let b_routes = OAuthServer::new(node(store).build().expect("second node")).sign_in(hook).build();
     let fields = approval_fields(&a, "7").await;
     let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish();
     let request = Request::post("/oauth/authorize")
@@ -1247,7 +1256,7 @@ async fn the_csrf_key_is_shared_by_every_node_on_one_store() {
         .header(USER, "7")
         .body(Full::new(Bytes::from(body)))
         .expect("request");
-    let answer = b_issuer.routes().oneshot(request).await.expect("infallible");
+    let answer = b_routes.oneshot(request).await.expect("infallible");
     assert_eq!(
         answer.status(),
         StatusCode::SEE_OTHER,
@@ -1329,8 +1338,7 @@ async fn an_app_can_replace_the_screen() {
             context.hidden_inputs()
         )
     };
-    let h =
-        harness_with(builder(&clock).enable_authorization_code(hook).approval_screen(screen), clock).await;
+    let h = harness_with(builder(&clock), |server| server.sign_in(hook).approval_screen(screen), clock).await;
     let page = h.authorize(&spa_query("read-posts", "s"), Some("7")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.starts_with("<p>custom Single-page app read-posts</p>"), "{}", page.body);
@@ -1341,6 +1349,16 @@ async fn an_app_can_replace_the_screen() {
     let mut fields = page.form_fields();
     fields.push(("decision".into(), "approve".into()));
     assert_eq!(h.decide(&fields, Some("7")).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn the_screen_may_be_given_before_the_sign_in_hook() {
+    let clock = ManualClock::new(NOW);
+    let screen = |context: &ApprovalContext<'_>| format!("<p>early {}</p>", context.client_id());
+    let h = harness_with(builder(&clock), |server| server.approval_screen(screen).sign_in(hook), clock).await;
+    let page = h.authorize(&spa_query("read-posts", "s"), Some("7")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.body, format!("<p>early {SPA}</p>"));
 }
 
 // ---- metadata and registration ------------------------------------------------------

@@ -11,7 +11,7 @@ use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::endpoint::{SignIn, SignInRequest};
+use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer, SignIn, SignInRequest};
 use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, ScopeRegistry, StaticUsers};
 use tower_passport_issuer::store::{ClientStore, GrantType, MemoryStore};
 use tower_passport::{BackendError, GuardLayer};
@@ -33,7 +33,7 @@ fn session_hook(
     async move { Ok(user.map_or_else(|| SignIn::Redirect("/login".into()), SignIn::User)) }
 }
 
-fn builder() -> IssuerBuilder<MemoryStore> {
+fn builder() -> IssuerBuilder {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience("api")
         .scopes(ScopeRegistry::new().scope("read", "Read").scope("write", "Write"))
@@ -46,21 +46,24 @@ fn builder() -> IssuerBuilder<MemoryStore> {
 }
 
 struct App {
-    issuer: Issuer<MemoryStore>,
+    issuer: Issuer,
+    oauth: OAuthRoutes,
     router: Router,
 }
 
-fn mount(issuer: Issuer<MemoryStore>) -> App {
+/// The three JSON APIs, each mounted alone behind the optional guard.
+fn mount(server: OAuthServer) -> App {
+    let oauth = server.build();
+    let issuer = oauth.issuer().clone();
     let guard = GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(tower_passport::guard::TokenOnly))
         .optional()
         .build()
         .expect("guard");
-    let clients = ServiceBuilder::new().layer(guard.clone()).service(issuer.clients_endpoint());
-    let personal =
-        ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
-    let tokens = ServiceBuilder::new().layer(guard).service(issuer.authorized_tokens_endpoint());
+    let clients = ServiceBuilder::new().layer(guard.clone()).service(oauth.clients());
+    let personal = ServiceBuilder::new().layer(guard.clone()).service(oauth.personal_access_tokens());
+    let tokens = ServiceBuilder::new().layer(guard).service(oauth.authorized_tokens());
     let router = Router::new()
         .route_service("/oauth/clients", clients.clone())
         .route_service("/oauth/clients/{*rest}", clients)
@@ -68,11 +71,11 @@ fn mount(issuer: Issuer<MemoryStore>) -> App {
         .route_service("/oauth/personal-access-tokens/{id}", personal)
         .route_service("/oauth/tokens", tokens.clone())
         .route_service("/oauth/tokens/{id}", tokens);
-    App { issuer, router }
+    App { issuer, oauth, router }
 }
 
 fn app() -> App {
-    mount(builder().enable_authorization_code(session_hook).build().expect("issuer"))
+    mount(OAuthServer::new(builder().build().expect("issuer")).sign_in(session_hook))
 }
 
 /// How a request is authenticated.
@@ -119,7 +122,7 @@ impl App {
 
     /// A CSRF token for `user`'s session.
     async fn csrf(&self, user: &str) -> String {
-        self.issuer.session_csrf_token(user).await.expect("csrf token")
+        self.oauth.session_csrf_token(user).await.expect("csrf token")
     }
 
     /// Creates a client for `user` through the session; its JSON.
@@ -438,10 +441,10 @@ async fn nobody_signed_in_is_401() {
 #[tokio::test]
 async fn without_the_session_hook_only_tokens_get_in() {
     // No authorization code grant, so no hook: the session cookie means nothing.
-    let app = mount(builder().build().expect("issuer"));
+    let app = mount(OAuthServer::new(builder().build().expect("issuer")));
     let answer = app.call(As::Session("7", None), Method::GET, "/oauth/clients", None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert!(app.issuer.session_csrf_token("7").await.is_err());
+    assert!(app.oauth.session_csrf_token("7").await.is_err());
     let token = app.bearer(true, "ann", "ann-password").await;
     assert_eq!(
         app.call(As::Bearer(&token), Method::GET, "/oauth/clients", None).await.status,

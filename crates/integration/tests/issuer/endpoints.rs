@@ -1,7 +1,6 @@
-//! The OAuth HTTP endpoints over a real loopback socket: axum serving `issuer.routes()` as
-//! its fallback and the personal-access-token and authorized-tokens APIs behind the guard
-//! (as the example in `src/endpoint/mod.rs` mounts them), called with hyper's client; and
-//! once in plain hyper.
+//! The OAuth HTTP endpoints over a real loopback socket: axum serving the `OAuthServer` as
+//! its fallback, the JSON APIs behind the guard (`OAuthServer::json_apis`), called with
+//! hyper's client; and once in plain hyper.
 
 #[path = "../support/issuer.rs"]
 mod support;
@@ -26,6 +25,7 @@ use serde_json::{json, Value};
 use support::{claims, scopes, verify_with_jsonwebtoken, AUDIENCE, ISSUER};
 use tower::ServiceBuilder;
 use tower_passport::clock::ManualClock;
+use tower_passport_issuer::endpoint::OAuthServer;
 use tower_passport_issuer::{
     AuthenticatedClient, Backoff, ClientRegistration, Issuer, IssuerBuilder, StaticUsers, Throttle,
 };
@@ -38,7 +38,7 @@ const DAY: u64 = 24 * 3600;
 
 struct Server {
     addr: SocketAddr,
-    issuer: Issuer<MemoryStore>,
+    issuer: Issuer,
     http: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -61,28 +61,23 @@ fn users() -> StaticUsers {
         .expect("user")
 }
 
-fn base() -> IssuerBuilder<MemoryStore> {
+fn base() -> IssuerBuilder {
     // The system clock: jsonwebtoken checks `exp` against it.
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new())).audience(AUDIENCE).scopes(scopes())
 }
 
-async fn start_with(builder: IssuerBuilder<MemoryStore>) -> Server {
+async fn start_with(builder: IssuerBuilder) -> Server {
     let issuer = builder.build().expect("issuer");
     let guard = GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(TokenOnly))
         .build()
         .expect("guard");
-    let personal =
-        ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
-    let authorized = ServiceBuilder::new().layer(guard.clone()).service(issuer.authorized_tokens_endpoint());
+    // Every endpoint, the JSON APIs behind the guard, from the one service.
+    let oauth = OAuthServer::new(issuer.clone()).json_apis(guard.clone()).build();
     let app: Router = Router::new()
-        .route_service("/oauth/personal-access-tokens", personal.clone())
-        .route_service("/oauth/personal-access-tokens/{id}", personal)
-        .route_service("/oauth/tokens", authorized.clone())
-        .route_service("/oauth/tokens/{id}", authorized)
         .route_service("/api/me", ServiceBuilder::new().layer(guard).service_fn(me))
-        .fallback_service(issuer.routes());
+        .fallback_service(oauth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     // With the peer address (axum's `ConnectInfo`), which the throttle keys on.
@@ -850,13 +845,14 @@ async fn the_authorization_server_metadata() {
 #[tokio::test]
 async fn routes_mounted_under_a_prefix_publish_endpoints_that_answer() {
     use tower::ServiceExt;
-    let issuer = base().mount_path("/auth").build().expect("issuer");
+    let issuer = base().build().expect("issuer");
+    let routes = OAuthServer::new(issuer.clone()).mount_path("/auth").build();
     let registered =
         issuer.register_client(ClientRegistration::confidential("App")).await.expect("registered");
     let secret = registered.secret.as_ref().expect("secret").expose().to_owned();
     // axum strips the prefix; a router that does not strip it works the same.
-    let nested: Router = Router::new().nest_service("/auth", issuer.routes());
-    let unstripped: Router = Router::new().route_service("/auth/{*rest}", issuer.routes());
+    let nested: Router = Router::new().nest_service("/auth", routes.clone());
+    let unstripped: Router = Router::new().route_service("/auth/{*rest}", routes);
     for app in [nested, unstripped] {
         let request = Request::get("/auth/.well-known/oauth-authorization-server")
             .body(axum::body::Body::empty())
@@ -1222,7 +1218,7 @@ async fn the_oauth_routes_serve_plain_hyper() {
     let registered =
         issuer.register_client(ClientRegistration::confidential("Billing")).await.expect("registered");
     let (id, secret) = (registered.client.id.clone(), registered.secret.expect("secret").expose().to_owned());
-    let routes = issuer.routes();
+    let routes = OAuthServer::new(issuer.clone()).build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -1310,7 +1306,7 @@ async fn a_rate_limited_client_gets_429_with_retry_after() {
 
 /// The default throttle's policies, on a clock the test moves (the tokens themselves keep the
 /// system clock, which jsonwebtoken checks).
-fn throttled(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+fn throttled(clock: &ManualClock) -> IssuerBuilder {
     base().enable_password_grant(users()).auth_limiter(Throttle::in_memory().clock(clock.clone()))
 }
 

@@ -333,10 +333,7 @@ async fn bad_cookie_settings_are_configuration_errors() {
 }
 
 /// A guard over `issuer`'s tokens and revocation list that accepts `cookie`.
-fn issuer_guard(
-    issuer: &tower_passport_issuer::Issuer<tower_passport_issuer::store::MemoryStore>,
-    cookie: &FirstPartyCookie,
-) -> GuardLayer {
+fn issuer_guard(issuer: &tower_passport_issuer::Issuer, cookie: &FirstPartyCookie) -> GuardLayer {
     GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(tower_passport::guard::TokenOnly))
@@ -358,8 +355,9 @@ async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
         .expect("issuer");
     let cookie = FirstPartyCookie::new(SECRET).expect("cookie");
     let guard = issuer_guard(&issuer, &cookie);
-    let personal =
-        tower::ServiceBuilder::new().layer(guard).service(issuer.personal_access_tokens_endpoint());
+    let personal = tower::ServiceBuilder::new()
+        .layer(guard)
+        .service(tower_passport_issuer::endpoint::OAuthServer::new(issuer.clone()).build().personal_access_tokens());
     let router = Router::new()
         .route("/dashboard", get(|| async { "the SPA" }))
         .layer(FreshApiTokenLayer::new(cookie, hook).expect("layer"))
@@ -616,7 +614,6 @@ async fn the_json_apis_csrf_refusal_of_a_request_with_a_body_closes_the_connecti
 
     let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
         .audience("api")
-        .enable_authorization_code(hook)
         .build()
         .expect("issuer");
     let guard = GuardLayer::builder(issuer.verifier())
@@ -625,7 +622,8 @@ async fn the_json_apis_csrf_refusal_of_a_request_with_a_body_closes_the_connecti
         .resolver(issuer.resolver(TokenOnly))
         .build()
         .expect("guard");
-    let clients = tower::ServiceBuilder::new().layer(guard).service(issuer.clients_endpoint());
+    let oauth = tower_passport_issuer::endpoint::OAuthServer::new(issuer.clone()).sign_in(hook).build();
+    let clients = tower::ServiceBuilder::new().layer(guard).service(oauth.clients());
     let router = Router::new().route_service("/oauth/clients", clients);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let host = listener.local_addr().expect("addr").to_string();

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use support::{
     claims, header, scopes, through_guard, thumbprint, verify_with_jsonwebtoken, AUDIENCE, ISSUER, NOW,
 };
+use tower_passport_issuer::endpoint::OAuthServer;
 use tower_passport::error::Reason;
 use tower_passport_issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
@@ -25,9 +26,10 @@ use tower_passport_issuer::{
 };
 use tower_passport::revocation::RevocationList;
 use tower_passport_issuer::store::{
-    AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, GrantType,
-    MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
-    RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
+    CodeRedemption, CodeStore, FamilyRecord, GrantType, IssuedFromCode, MemoryStore, Purge, PurgeCounts,
+    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    SecretHash, SettingsStore, StoreError, TokenStore,
 };
 use tower_passport::{
     clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
@@ -50,7 +52,7 @@ fn users() -> StaticUsers {
 }
 
 /// An issuer on a manual clock over a fresh memory store, with the test scopes.
-fn builder(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
+fn builder(clock: &ManualClock) -> IssuerBuilder {
     Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
@@ -58,19 +60,19 @@ fn builder(clock: &ManualClock) -> IssuerBuilder<MemoryStore> {
 }
 
 /// The same, with the password grant enabled.
-fn password_issuer(clock: &ManualClock) -> Issuer<MemoryStore> {
+fn password_issuer(clock: &ManualClock) -> Issuer {
     builder(clock).enable_password_grant(users()).build().expect("issuer")
 }
 
 /// Registers a client and authenticates it, as the token endpoint would.
-async fn register<S: Store>(issuer: &Issuer<S>, registration: ClientRegistration) -> AuthenticatedClient {
+async fn register(issuer: &Issuer, registration: ClientRegistration) -> AuthenticatedClient {
     let registered = issuer.register_client(registration).await.expect("registered");
     let secret = registered.secret.as_ref().map(ClientSecret::expose);
     issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated")
 }
 
 /// A confidential first-party app that may use every grant.
-async fn app<S: Store>(issuer: &Issuer<S>) -> AuthenticatedClient {
+async fn app(issuer: &Issuer) -> AuthenticatedClient {
     register(
         issuer,
         ClientRegistration::confidential("App").grants([
@@ -82,11 +84,7 @@ async fn app<S: Store>(issuer: &Issuer<S>) -> AuthenticatedClient {
     .await
 }
 
-async fn login<S: Store>(
-    issuer: &Issuer<S>,
-    client: &AuthenticatedClient,
-    scope: Option<&str>,
-) -> TokenResponse {
+async fn login(issuer: &Issuer, client: &AuthenticatedClient, scope: Option<&str>) -> TokenResponse {
     issuer.password_grant(client, "taylor@example.com", "password123", scope).await.expect("password grant")
 }
 
@@ -126,11 +124,11 @@ fn kids(jwks: &Value) -> BTreeSet<String> {
 }
 
 /// The guard as an API would mount it: the issuer's verifier and revocation list.
-fn revocation_guard<S: Store>(issuer: &Issuer<S>) -> GuardLayer {
+fn revocation_guard(issuer: &Issuer) -> GuardLayer {
     GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard")
 }
 
-async fn family_of<S: Store>(issuer: &Issuer<S>, refresh_token: &str) -> FamilyRecord {
+async fn family_of(issuer: &Issuer, refresh_token: &str) -> FamilyRecord {
     let record =
         issuer.store().refresh_token(refresh_id(refresh_token)).await.expect("store").expect("record");
     issuer.store().family(&record.family_id).await.expect("store").expect("family")
@@ -622,7 +620,7 @@ async fn without_a_grace_window_an_immediate_reuse_revokes_the_family() {
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
-fn grace_issuer(clock: &ManualClock) -> Issuer<MemoryStore> {
+fn grace_issuer(clock: &ManualClock) -> Issuer {
     builder(clock)
         .enable_password_grant(users())
         .refresh_grace_window(Duration::from_secs(30))
@@ -1299,7 +1297,7 @@ async fn with_a_grace_window_a_concurrent_duplicate_still_keeps_the_winners_pair
 // ---- personal access tokens and the grant that minted them ------------------------------
 
 /// A first-party app's login of user 1, and the jti of its access token.
-async fn first_party_login<S: Store>(issuer: &Issuer<S>) -> (AuthenticatedClient, TokenResponse, String) {
+async fn first_party_login(issuer: &Issuer) -> (AuthenticatedClient, TokenResponse, String) {
     let client = register(
         issuer,
         ClientRegistration::confidential("Web").first_party(true).grants([
@@ -1629,7 +1627,7 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     assert!(store.is_revoked(&personal.record.jti).await.expect("store"));
     let cold = RevocationList::with_options(
         issuer.hub(),
-        issuer.store().clone(),
+        Arc::new(issuer.store().clone()),
         Arc::new(clock.clone()),
         100,
         Duration::ZERO,
@@ -2109,14 +2107,29 @@ impl SettingsStore for FlakyStore {
     }
 }
 
-fn flaky_issuer(clock: &ManualClock) -> Issuer<FlakyStore> {
-    Issuer::builder(ISSUER, Arc::new(FlakyStore::default()))
+impl CodeStore for FlakyStore {
+    async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_code(code)).await
+    }
+    async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
+        self.run(|| self.inner.take_code(hash, now)).await
+    }
+    async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
+        self.run(|| self.inner.record_code_issue(hash, issued)).await
+    }
+}
+
+/// An issuer over a [`FlakyStore`], and the store, to switch.
+fn flaky_issuer(clock: &ManualClock) -> (Issuer, Arc<FlakyStore>) {
+    let store = Arc::new(FlakyStore::default());
+    let issuer = Issuer::builder(ISSUER, store.clone())
         .audience(AUDIENCE)
         .scopes(scopes())
         .clock(clock.clone())
         .enable_password_grant(users())
         .build()
-        .expect("issuer")
+        .expect("issuer");
+    (issuer, store)
 }
 
 fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, OAuthError>) {
@@ -2129,12 +2142,12 @@ fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, OAuthError>) {
 #[tokio::test]
 async fn a_failing_store_makes_every_grant_temporarily_unavailable() {
     let clock = ManualClock::new(NOW);
-    let issuer = flaky_issuer(&clock);
+    let (issuer, store) = flaky_issuer(&clock);
     let client = app(&issuer).await;
     let tokens = login(&issuer, &client, None).await;
     let refresh = refresh_of(&tokens);
 
-    issuer.store().set_failing(true);
+    store.set_failing(true);
     assert_unavailable(issuer.authenticate_client(&client.id, Some("whatever")).await);
     assert_unavailable(issuer.client_credentials_grant(&client, None).await);
     assert_unavailable(issuer.password_grant(&client, "taylor@example.com", "password123", None).await);
@@ -2146,26 +2159,26 @@ async fn a_failing_store_makes_every_grant_temporarily_unavailable() {
     assert!(matches!(issuer.revoke_client(&client.id).await, Err(IssuerError::Store(_))));
 
     // Nothing was lost: back up, the refresh token still works.
-    issuer.store().set_failing(false);
+    store.set_failing(false);
     issuer.refresh_token_grant(&client, &refresh, None).await.expect("refreshed once the store is back");
 }
 
 #[tokio::test]
 async fn the_guard_answers_503_when_the_revocation_store_fails() {
     let clock = ManualClock::new(NOW);
-    let issuer = flaky_issuer(&clock);
+    let (issuer, store) = flaky_issuer(&clock);
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let fresh = issuer.client_credentials_grant(&client, None).await.expect("tokens");
 
-    issuer.store().set_failing(true);
+    store.set_failing(true);
     let answer = through_guard(&guard, &fresh.access_token).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{answer:?}");
     assert_eq!(answer.challenge, None);
     assert_eq!(answer.json()["error"], "temporarily_unavailable");
     assert!(issuer.revocation_list().is_revoked(&jti(&fresh.access_token)).await.is_err());
 
-    issuer.store().set_failing(false);
+    store.set_failing(false);
     assert_eq!(through_guard(&guard, &fresh.access_token).await.status, StatusCode::OK);
 }
 
@@ -2251,10 +2264,10 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
         .expect("i");
     assert_eq!(issuer.scope_registry().scopes().len(), 1);
     assert_eq!(issuer.issuer_url(), ISSUER);
-    let metadata = json_of(issuer.metadata());
+    let metadata = json_of(OAuthServer::new(issuer.clone()).build().metadata());
     assert_eq!(metadata["grant_types_supported"], json!(["client_credentials", "refresh_token"]));
     assert_eq!(metadata["scopes_supported"], json!(["a"]));
-    let with_password = json_of(password_issuer(&clock).metadata());
+    let with_password = json_of(OAuthServer::new(password_issuer(&clock)).build().metadata());
     assert_eq!(
         with_password["grant_types_supported"],
         json!(["client_credentials", "refresh_token", "password"])
@@ -2264,7 +2277,7 @@ async fn the_scope_registry_and_metadata_describe_the_issuer() {
 // ---- password checks off the executor, bounded, and rate-limited -------------------------
 
 /// An issuer whose one user's password takes long to check (many PBKDF2 iterations).
-fn slow_password_issuer(clock: &ManualClock, checks: usize) -> Issuer<MemoryStore> {
+fn slow_password_issuer(clock: &ManualClock, checks: usize) -> Issuer {
     let users = StaticUsers::new(1_000_000).user("slow@example.com", "password123", "9").expect("user");
     builder(clock)
         .enable_password_grant(users)

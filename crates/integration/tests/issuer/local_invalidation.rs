@@ -13,7 +13,7 @@ use tower_passport_issuer::{ClientRegistration, Issuer, RegistryResolver};
 use tower_passport_issuer::store::MemoryStore;
 use tower_passport::GuardLayer;
 
-async fn client_token(issuer: &Issuer<MemoryStore>) -> (String, String) {
+async fn client_token(issuer: &Issuer) -> (String, String) {
     let registered =
         issuer.register_client(ClientRegistration::confidential("Billing")).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
@@ -22,7 +22,7 @@ async fn client_token(issuer: &Issuer<MemoryStore>) -> (String, String) {
     (registered.client.id, tokens.access_token)
 }
 
-fn issuer_and_guard() -> (Issuer<MemoryStore>, GuardLayer) {
+fn issuer_and_guard() -> (Issuer, GuardLayer) {
     let issuer = Issuer::builder(ISSUER, Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
@@ -80,7 +80,7 @@ async fn without_it_the_cached_answer_would_stand() {
     // This is what registering with the hub at `build()` fixes.
     let (issuer, _) = issuer_and_guard();
     let guard = GuardLayer::builder(issuer.verifier())
-        .resolver(RegistryResolver::new(TokenOnly, issuer.store().clone()))
+        .resolver(RegistryResolver::new(TokenOnly, Arc::new(issuer.store().clone())))
         .build()
         .expect("guard");
     let (client_id, token) = client_token(&issuer).await;

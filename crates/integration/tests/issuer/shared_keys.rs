@@ -18,7 +18,7 @@ use tower_passport::Algorithm;
 
 const NOW: u64 = 1_800_000_000;
 
-async fn node(store: &Arc<MemoryStore>, clock: &ManualClock) -> Issuer<MemoryStore> {
+async fn node(store: &Arc<MemoryStore>, clock: &ManualClock) -> Issuer {
     let key = SigningKey::load_or_generate(&**store, "signing_key", Algorithm::ES256).await.expect("key");
     let issuer = Issuer::builder(ISSUER, store.clone())
         .audience(AUDIENCE)
@@ -31,11 +31,11 @@ async fn node(store: &Arc<MemoryStore>, clock: &ManualClock) -> Issuer<MemorySto
     issuer
 }
 
-fn kids(issuer: &Issuer<MemoryStore>) -> BTreeSet<String> {
+fn kids(issuer: &Issuer) -> BTreeSet<String> {
     issuer.jwks().keys.iter().filter_map(|key| key["kid"].as_str().map(str::to_owned)).collect()
 }
 
-async fn token_kid(issuer: &Issuer<MemoryStore>) -> (String, String) {
+async fn token_kid(issuer: &Issuer) -> (String, String) {
     let registered = issuer.register_client(ClientRegistration::confidential("App")).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");

@@ -1,4 +1,4 @@
-//! The authorization code grant through `issuer.routes()` over the durable stores: the
+//! The authorization code grant through the `OAuthServer`'s routes over the durable stores: the
 //! whole exchange (authorize, approve on the screen, exchange the code, call the API,
 //! present the code again and see its tokens revoked) over a `SqliteStore` in a file and
 //! over the `AnyStore` that `PASSPORT_STORE=sqlite::memory:` opens. `authorization_code.rs`
@@ -19,9 +19,9 @@ use serde_json::Value;
 use support::{claims, scopes, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport_issuer::endpoint::{SignIn, SignInRequest};
+use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
 use tower_passport_issuer::{ClientRegistration, Issuer};
-use tower_passport_issuer::store::{CodeStore, GrantType, RevocationStore, Store};
+use tower_passport_issuer::store::{GrantType, RevocationStore, Store};
 use tower_passport_cli::AnyStore;
 use tower_passport_sql::SqliteStore;
 use tower_passport::{BackendError, GuardLayer, Principal};
@@ -69,8 +69,8 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
-/// The whole exchange over `store`, through `issuer.routes()`; returns the code.
-async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store + CodeStore>(store: S) -> String {
+/// The whole exchange over `store`, through the `OAuthServer`'s routes; returns the code.
+async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store>(store: S) -> String {
     let spa = unique("spa");
     let spa_id: &str = &spa;
     let clock = ManualClock::new(NOW);
@@ -78,7 +78,6 @@ async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store + CodeStore>(store
         .audience(AUDIENCE)
         .scopes(scopes())
         .clock(clock.clone())
-        .enable_authorization_code(hook)
         .build()
         .expect("issuer");
     let registration = ClientRegistration::public("Single-page app")
@@ -90,7 +89,7 @@ async fn the_whole_exchange_and_a_reuse_that_revokes<S: Store + CodeStore>(store
         GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build().expect("guard");
     let app = Router::new()
         .route_service("/api/me", ServiceBuilder::new().layer(guard).service_fn(me))
-        .fallback_service(issuer.routes());
+        .fallback_service(OAuthServer::new(issuer.clone()).sign_in(hook).build());
     let api = |access: String| {
         let app = app.clone();
         async move {
@@ -220,13 +219,12 @@ struct Flow {
 }
 
 impl Flow {
-    async fn new<S: Store + CodeStore>(store: S) -> Self {
+    async fn new<S: Store>(store: S) -> Self {
         let clock = ManualClock::new(NOW);
         let issuer = Issuer::builder(ISSUER, Arc::new(store))
             .audience(AUDIENCE)
             .scopes(scopes())
             .clock(clock.clone())
-            .enable_authorization_code(hook)
             .build()
             .expect("issuer");
         let (spa, other) = (unique("spa"), unique("other"));
@@ -237,7 +235,7 @@ impl Flow {
                 .redirect_uris([CALLBACK]);
             issuer.register_client(registration).await.expect("register");
         }
-        let app = Router::new().fallback_service(issuer.routes());
+        let app = Router::new().fallback_service(OAuthServer::new(issuer).sign_in(hook).build());
         Self { clock, app, spa, other }
     }
 
@@ -292,7 +290,7 @@ impl Flow {
 /// What every store must carry out alike: a wrong verifier, another redirect URI,
 /// another client and an expired code are `invalid_grant`; of 24 concurrent exchanges of
 /// one code at most one gets tokens, and they are revoked.
-async fn the_exchange_refuses_what_does_not_match<S: Store + CodeStore>(store: S) {
+async fn the_exchange_refuses_what_does_not_match<S: Store>(store: S) {
     let flow = Flow::new(store).await;
     let refused = (StatusCode::BAD_REQUEST, Some("invalid_grant".to_owned()));
     let wrong_verifier = "x".repeat(43);

@@ -16,7 +16,6 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::store::MemoryStore;
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry};
 use tower_passport::{GuardLayer, Principal};
 
@@ -26,7 +25,7 @@ pub const NOW: u64 = 1_800_000_000;
 
 /// A confidential client registered at `issuer`, and the token the client-credentials
 /// grant gives it for `scope`: `(client id, access token)`.
-pub async fn client_credentials_token(issuer: &Issuer<MemoryStore>, scope: Option<&str>) -> (String, String) {
+pub async fn client_credentials_token(issuer: &Issuer, scope: Option<&str>) -> (String, String) {
     let registered =
         issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
     let secret = registered.secret.as_ref().map(|secret| secret.expose());

@@ -23,7 +23,7 @@ use tower_passport_sql::PostgresStore;
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 
 pub struct Node {
-    pub issuer: Issuer<PostgresStore>,
+    pub issuer: Issuer,
     pub guard: GuardLayer,
     pub bus: Option<BusHandle>,
 }

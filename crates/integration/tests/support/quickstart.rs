@@ -154,13 +154,13 @@ impl QuickstartApp {
     /// The URL that starts the flow for the demo third-party app, with every demo scope.
     pub fn demo_app_url(&self, state: &str, challenge: &str) -> String {
         let app = &self.config.demo_app;
-        authorization_url(&self.node.issuer, &app.client_id, &app.redirect_uri, state, challenge)
+        authorization_url(&self.node.oauth, &app.client_id, &app.redirect_uri, state, challenge)
     }
 
     /// The same for the first-party CLI, on a loopback port of the callback server.
     pub fn cli_url(&self, state: &str, challenge: &str) -> String {
         authorization_url(
-            &self.node.issuer,
+            &self.node.oauth,
             demo::quickstart::NATIVE_CLIENT_ID,
             &self.callback.url,
             state,

@@ -203,7 +203,7 @@ async fn token_requests_are_counted_by_grant_type_and_outcome() {
         .expect("client");
     let (id, secret) = (registered.client.id.clone(), registered.secret.expect("secret").expose().to_owned());
     let post = |grant: &'static str| {
-        let routes = issuer.routes();
+        let routes = tower_passport_issuer::endpoint::OAuthServer::new(issuer.clone()).build();
         let body = format!("grant_type={grant}&client_id={id}&client_secret={secret}");
         async move {
             let request = Request::post("/oauth/token")

@@ -7,9 +7,8 @@ use std::error::Error;
 use std::sync::Arc;
 
 use axum::Router;
-use tower::ServiceBuilder;
 use tower_passport::cookie::FirstPartyCookie;
-use tower_passport_issuer::endpoint::FreshApiTokenLayer;
+use tower_passport_issuer::endpoint::{FreshApiTokenLayer, OAuthRoutes, OAuthServer};
 use tower_passport_issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers, Throttle};
 use tower_passport::revocation::BusHandle;
 use tower_passport_sql::PgRevocationBus;
@@ -45,7 +44,7 @@ pub const SCOPES: [(&str, &str); 5] = [
 /// redirect URI (the screen too). Each conflict with a stored client is logged as a warning.
 /// The demo app's redirect URI in force, and the conflicts.
 async fn seed_demo_clients(
-    issuer: &Issuer<AnyStore>,
+    issuer: &Issuer,
     config: &QuickstartConfig,
 ) -> Result<(String, Vec<SeedConflict>), Box<dyn Error>> {
     let variable = |name: &'static str| Some(Variable { name, set: config.is_set(name) });
@@ -123,13 +122,13 @@ async fn seed_demo_clients(
 /// `authorization_endpoint`): `response_type=code`, every demo scope, `state`, and the PKCE
 /// `S256` challenge of a verifier the caller keeps.
 pub fn authorization_url(
-    issuer: &Issuer<AnyStore>,
+    oauth: &OAuthRoutes,
     client_id: &str,
     redirect_uri: &str,
     state: &str,
     code_challenge: &str,
 ) -> String {
-    let endpoint = issuer.metadata().authorization_endpoint.unwrap_or_default();
+    let endpoint = oauth.metadata().authorization_endpoint.unwrap_or_default();
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
@@ -187,7 +186,9 @@ fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
 
 /// A running quickstart node.
 pub struct Quickstart {
-    pub issuer: Issuer<AnyStore>,
+    pub issuer: Issuer,
+    /// The issuer's HTTP front, as the app serves it.
+    pub oauth: OAuthRoutes,
     pub app: Router,
     /// The revocation bus, when the store is shared (PostgreSQL, Redis) or
     /// `PASSPORT_REDIS_URL` is set.
@@ -226,8 +227,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         }
         None => SigningKey::load_or_generate(&*store, "quickstart_signing_key", Algorithm::ES256).await?,
     };
-    // The authorization code flow: the demo sign-in session tells who is signed in. Failed
-    // sign-ins are throttled with their counts in the store, so that every node sharing it
+    // Failed sign-ins are throttled with their counts in the store, so that every node sharing it
     // sees them (in memory with the memory store).
     let builder = Issuer::builder(config.issuer.as_str(), store.clone());
     let builder = match &*store {
@@ -246,7 +246,6 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .audience(config.audience.as_str())
         .scopes(scopes)
         .enable_password_grant(users)
-        .enable_authorization_code(sign_in::signed_in_user)
         .signing_key(signing_key)
         .build()?;
     if shared_key {
@@ -285,10 +284,12 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         ),
         (None, _) => (None, None),
     };
-    let personal =
-        ServiceBuilder::new().layer(guard.clone()).service(issuer.personal_access_tokens_endpoint());
-    let token_url = issuer.metadata().token_endpoint;
-    let pages = SignInPages::new(issuer.clone(), &token_url, &demo_app_redirect_uri);
+    // Every OAuth endpoint: the authorization code flow (the demo sign-in session tells who
+    // is signed in) and Passport's JSON APIs behind the guard.
+    let oauth =
+        OAuthServer::new(issuer.clone()).sign_in(sign_in::signed_in_user).json_apis(guard.clone()).build();
+    let token_url = oauth.metadata().token_endpoint;
+    let pages = SignInPages::new(oauth.clone(), &token_url, &demo_app_redirect_uri);
     // The session layer wraps the sign-in pages and `/oauth/authorize` (in the fallback)
     // both: the hook reads the session the sign-in page wrote.
     let metrics = prometheus();
@@ -311,9 +312,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         .merge(pages.routes().merge(spa::routes()).layer(
             FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
         ))
-        .route_service("/oauth/personal-access-tokens", personal.clone())
-        .route_service("/oauth/personal-access-tokens/{id}", personal)
-        .fallback_service(issuer.routes())
+        .fallback_service(oauth.clone())
         .layer(sign_in::session_layer(config.issuer.starts_with("https://")));
-    Ok(Quickstart { issuer, app, bus, bus_name, demo_app_redirect_uri, seed_conflicts })
+    Ok(Quickstart { issuer, oauth, app, bus, bus_name, demo_app_redirect_uri, seed_conflicts })
 }

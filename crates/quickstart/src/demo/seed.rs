@@ -8,7 +8,6 @@ use std::error::Error;
 use std::fmt;
 
 use tower_passport_issuer::{ClientRegistration, Issuer, IssuerError};
-use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::{ClientRecord, ClientStore, GrantType};
 
 use super::quickstart::SCOPES;
@@ -81,7 +80,7 @@ pub struct Seeded {
 
 /// Registers `seed` if the store lacks it (another node may register it at the same
 /// moment: then theirs is the stored one); otherwise compares the stored client with it.
-pub async fn seed(issuer: &Issuer<AnyStore>, seed: &Seed<'_>) -> Result<Seeded, Box<dyn Error>> {
+pub async fn seed(issuer: &Issuer, seed: &Seed<'_>) -> Result<Seeded, Box<dyn Error>> {
     let store = issuer.store();
     let client = match store.client(seed.id).await? {
         Some(client) => client,

@@ -40,9 +40,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower::layer::util::Stack;
 use tower::util::MapResponseLayer;
-use tower_passport_issuer::endpoint::{escape_html, private_if_setting_cookies, SignIn, SignInRequest};
+use tower_passport_issuer::endpoint::{escape_html, private_if_setting_cookies, OAuthRoutes, SignIn, SignInRequest};
 use tower_passport_issuer::{Issuer, OAuthError};
-use tower_passport_cli::AnyStore;
 use tower_passport::BackendError;
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
@@ -93,19 +92,22 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px 
 /// its throttle) and this deployment's origin, the only one `next` may lead to.
 #[derive(Clone)]
 pub struct SignInPages {
-    issuer: Issuer<AnyStore>,
+    issuer: Issuer,
+    oauth: OAuthRoutes,
     origin: Arc<str>,
     pub(super) token_url: Arc<str>,
     pub(super) redirect_uri: Arc<str>,
 }
 
 impl SignInPages {
-    /// Users sign in through `issuer`; its URL's origin is where `next` may go; the callback
+    /// Users sign in through `oauth`'s issuer (at the address `oauth` reads); its URL's origin is where `next` may go; the callback
     /// page shows an exchange against its token endpoint for `redirect_uri`.
-    pub fn new(issuer: Issuer<AnyStore>, token_url: &str, redirect_uri: &str) -> Self {
+    pub fn new(oauth: OAuthRoutes, token_url: &str, redirect_uri: &str) -> Self {
+        let issuer = oauth.issuer().clone();
         Self {
             origin: origin(issuer.issuer_url()).into(),
             issuer,
+            oauth,
             token_url: token_url.into(),
             redirect_uri: redirect_uri.into(),
         }
@@ -346,7 +348,7 @@ impl Credentials {
 /// `POST /login`: checks the form token and the password, renews the session id, stores
 /// the user, then follows `next` if it stays on this origin.
 async fn sign_in(State(pages): State<SignInPages>, session: Session, parts: Parts, body: String) -> Response {
-    let peer = pages.issuer.client_ip(&parts);
+    let peer = pages.oauth.client_ip(&parts);
     match try_sign_in(&pages, &session, Credentials::parse(&body), peer).await {
         Ok(response) => response,
         Err(error) => session_failed(error),

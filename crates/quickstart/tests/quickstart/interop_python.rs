@@ -27,7 +27,7 @@ use python::Python;
 use serde_json::{json, Value};
 use support::{claims, scopes, AUDIENCE};
 use tower::ServiceBuilder;
-use tower_passport_issuer::endpoint::{SignIn, SignInRequest};
+use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
 use tower_passport_issuer::{ClientRegistration, Issuer};
 use tower_passport_issuer::store::{GrantType, MemoryStore};
 use tower_passport::{guard::TokenOnly, BackendError, GuardLayer, Principal};
@@ -44,19 +44,19 @@ async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>,
 
 /// The issuer at its real loopback address (so the metadata's endpoints are reachable),
 /// with `/api/me` behind the guard.
-async fn start() -> (String, Issuer<MemoryStore>) {
+async fn start() -> (String, Issuer) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let issuer = Issuer::builder(url.as_str(), Arc::new(MemoryStore::new()))
         .audience(AUDIENCE)
         .scopes(scopes())
-        // The flow is on, as on a full deployment, so that the metadata is complete; this
-        // test signs nobody in.
-        .enable_authorization_code(|_: &SignInRequest<'_>| async {
-            Ok::<_, BackendError>(SignIn::Redirect("/login".into()))
-        })
         .build()
         .expect("issuer");
+    // The flow is on, as on a full deployment, so that the metadata is complete; this test
+    // signs nobody in.
+    let oauth = OAuthServer::new(issuer.clone())
+        .sign_in(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::Redirect("/login".into())) })
+        .build();
     let guard = GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(TokenOnly))
@@ -64,7 +64,7 @@ async fn start() -> (String, Issuer<MemoryStore>) {
         .expect("guard");
     let app: Router = Router::new()
         .route_service("/api/me", ServiceBuilder::new().layer(guard).service_fn(me))
-        .fallback_service(issuer.routes());
+        .fallback_service(oauth);
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, issuer)
 }

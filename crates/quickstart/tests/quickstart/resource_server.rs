@@ -270,7 +270,7 @@ async fn start_built(vars: &[(&str, &str)]) -> (SocketAddr, resource_server::Res
 }
 
 /// An issuer on `store` signing with a fresh ES256 key, and that key's public PEM.
-fn issuer_on<S>(store: std::sync::Arc<S>) -> (Issuer<S>, String)
+fn issuer_on<S>(store: std::sync::Arc<S>) -> (Issuer, String)
 where
     S: tower_passport_issuer::store::Store,
 {
@@ -296,7 +296,7 @@ fn issuer_vars<'a>(pem: &'a str, more: &[(&'static str, &'a str)]) -> Vec<(&'sta
 }
 
 /// A client-credentials token of a new client: (client id, token, jti).
-async fn client_token<S: tower_passport_issuer::store::Store>(issuer: &Issuer<S>) -> (String, String, String) {
+async fn client_token(issuer: &Issuer) -> (String, String, String) {
     let registered =
         issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
     let secret = registered.secret.as_ref().map(|secret| secret.expose());

@@ -64,7 +64,7 @@ fn assert_ok(output: &Output) {
 }
 
 /// An issuer over the same store, signing with the key the CLI uses.
-async fn issuer_on(store: &str, key_setting: &str) -> Issuer<AnyStore> {
+async fn issuer_on(store: &str, key_setting: &str) -> Issuer {
     let store = Arc::new(AnyStore::open(store).await.expect("store"));
     let key = SigningKey::load_or_generate(&*store, key_setting, Algorithm::ES256).await.expect("key");
     Issuer::builder("http://localhost", store).audience("api").signing_key(key).build().expect("issuer")
@@ -339,7 +339,8 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
     let install = passport(&url, &key_setting, &["install"]);
     assert_ok(&install);
     let issuer = issuer_on(&url, &key_setting).await;
-    let AnyStore::Postgres(postgres) = &**issuer.store() else { panic!("a PostgreSQL store") };
+    let store = AnyStore::open(&url).await.expect("store");
+    let AnyStore::Postgres(postgres) = &store else { panic!("a PostgreSQL store") };
     // A server's caches, listening on the bus.
     let channel = unique("cli_bus");
     let seen = Seen::default();

@@ -6,7 +6,7 @@
 //!
 //! A call through the session that changes something (any method but `GET`, `HEAD` and
 //! `OPTIONS`) must carry the `X-CSRF-TOKEN` header: a token the app got from
-//! [`Issuer::session_csrf_token`] or from the `X-CSRF-TOKEN` header of a `GET` answered
+//! [`OAuthRoutes::session_csrf_token`](super::OAuthRoutes::session_csrf_token) or from the `X-CSRF-TOKEN` header of a `GET` answered
 //! through the session. Without a valid one it is refused with 403 (Laravel answers 419).
 //! Bearer calls need none: a cross-site page cannot make the browser send a bearer token.
 //!
@@ -19,10 +19,10 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::Full;
 
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use tower_passport::error::{body_left_unread, close_if, AuthError, Reason, ResponseConfig};
 use tower_passport::guard::GuardContext;
-use crate::{Issuer, OAuthError};
-use crate::store::Store;
+use crate::OAuthError;
 use tower_passport::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// The header a session call that changes something carries, and that a session `GET`
@@ -67,22 +67,19 @@ impl UserCaller {
 ///
 /// Every refusal comes before the request's body is read: it closes the connection when a
 /// body was announced, so a keep-alive client knows to open a new one.
-pub(super) async fn user_caller<S: Store>(
-    issuer: &Issuer<S>,
-    parts: &Parts,
-) -> Result<UserCaller, EndpointResponse> {
+pub(super) async fn user_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let close = body_left_unread(parts.version, &parts.headers);
-    check_caller(issuer, parts).await.map_err(|refusal| close_if(refusal, close))
+    check_caller(server, parts).await.map_err(|refusal| close_if(refusal, close))
 }
 
-async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
+async fn check_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
     let context = parts.extensions.get::<GuardContext>().cloned();
     let (token, responses) = match context {
         Some(GuardContext { token: Some(token), responses, .. }) => (token, responses),
         Some(GuardContext { token: None, responses, .. }) => {
-            return session_caller(issuer, parts, Some(&responses)).await
+            return session_caller(server, parts, Some(&responses)).await
         }
-        None => return session_caller(issuer, parts, None).await,
+        None => return session_caller(server, parts, None).await,
     };
     let user_id = match (token.kind(), token.subject()) {
         (PrincipalKind::User, Some(user_id)) => user_id.to_owned(),
@@ -100,7 +97,7 @@ async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<Use
     if token.credential() == Credential::FirstPartyCookie {
         return Ok(UserCaller { token: None, user_id, csrf: None });
     }
-    match issuer.may_manage_tokens(token.client_id()).await {
+    match server.issuer.may_manage_tokens(token.client_id()).await {
         Ok(true) => Ok(UserCaller { token: Some(token), user_id, csrf: None }),
         Ok(false) => {
             Err(reject(AuthError::wrong_principal_kind(Reason::FirstPartyClientRequired), &responses))
@@ -110,8 +107,8 @@ async fn check_caller<S: Store>(issuer: &Issuer<S>, parts: &Parts) -> Result<Use
 }
 
 /// The user signed in on the session (see [`user_caller`]).
-async fn session_caller<S: Store>(
-    issuer: &Issuer<S>,
+async fn session_caller(
+    server: &Server,
     parts: &Parts,
     responses: Option<&Arc<ResponseConfig>>,
 ) -> Result<UserCaller, EndpointResponse> {
@@ -123,7 +120,7 @@ async fn session_caller<S: Store>(
             &default_responses
         }
     };
-    let Some(flow) = &issuer.code_settings().flow else {
+    let Some(flow) = &server.flow else {
         // No hook: the guard is the only way in.
         return Err(match parts.extensions.get::<GuardContext>() {
             None => reject(AuthError::missing_guard(), responses),
@@ -135,8 +132,8 @@ async fn session_caller<S: Store>(
         Ok(None) => return Err(reject(AuthError::missing_token(), responses)),
         Err(error) => return Err(response::error(&OAuthError::from(error))),
     };
-    let store = &**issuer.store();
-    let now = issuer.now_for_endpoint();
+    let store = server.issuer.store();
+    let now = server.issuer.now_for_endpoint();
     if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         let presented = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok());
         let valid = match presented {

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use http::{Method, Request, StatusCode};
 use http_body::Body;
 use serde::{Deserialize, Serialize};
@@ -5,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::caller::user_caller;
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::user_clients::field_errors;
 use crate::{ClientSecret, Issuer, OAuthError};
-use crate::store::{ClientRecord, GrantType, Store};
+use crate::store::{ClientRecord, GrantType};
 
 issuer_service! {
     /// Passport's clients JSON API: the signed-in user's own clients, to list, register,
@@ -43,9 +46,9 @@ issuer_service! {
     /// **Who may call.** As [`PersonalAccessTokens`](super::PersonalAccessTokens): a
     /// first-party client's user token from the guard in front, or the user signed in on the
     /// app's session through the [`SignedInUser`](super::SignedInUser) hook of
-    /// [`enable_authorization_code`](crate::IssuerBuilder::enable_authorization_code).
+    /// [`OAuthServer::sign_in`](super::OAuthServer::sign_in).
     /// A session call that changes something (`POST`, `PUT`, `DELETE`) must send
-    /// `X-CSRF-TOKEN` ([`Issuer::session_csrf_token`], or the header of any `GET` answered
+    /// `X-CSRF-TOKEN` ([`OAuthRoutes::session_csrf_token`](super::OAuthRoutes::session_csrf_token), or the header of any `GET` answered
     /// through the session), or it is refused with 403 `{"message": "CSRF token mismatch."}`.
     ///
     /// ```
@@ -54,7 +57,7 @@ issuer_service! {
     /// use http::{Request, StatusCode};
     /// use http_body_util::BodyExt;
     /// use tower::{ServiceBuilder, ServiceExt};
-    /// use tower_passport_issuer::endpoint::{SignIn, SignInRequest};
+    /// use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
     /// use tower_passport_issuer::Issuer;
     /// use tower_passport_issuer::store::MemoryStore;
     /// use tower_passport::{BackendError, GuardLayer};
@@ -62,14 +65,14 @@ issuer_service! {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// // The app's session says user 7 is signed in (a real app reads its session layer).
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .enable_authorization_code(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("7".into())) })
-    ///     .build()?;
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let routes = OAuthServer::new(issuer.clone())
+    ///     .sign_in(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("7".into())) })
+    ///     .build();
     /// // An optional guard: bearer tokens are checked, and requests without one reach the
     /// // session hook.
     /// let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).optional().build()?;
-    /// let clients = ServiceBuilder::new().layer(guard).service(issuer.clients_endpoint());
+    /// let clients = ServiceBuilder::new().layer(guard).service(routes.clients());
     /// let app: Router = Router::new()
     ///     .route_service("/oauth/clients", clients.clone())
     ///     .route_service("/oauth/clients/{*rest}", clients);
@@ -84,7 +87,7 @@ issuer_service! {
     /// };
     /// // Without the CSRF header, a session call that changes something is refused.
     /// assert_eq!(app.clone().oneshot(post(None)?).await?.status(), StatusCode::FORBIDDEN);
-    /// let csrf = issuer.session_csrf_token("7").await?;
+    /// let csrf = routes.session_csrf_token("7").await?;
     /// let created = app.clone().oneshot(post(Some(&csrf))?).await?;
     /// assert_eq!(created.status(), StatusCode::CREATED);
     /// let body: serde_json::Value = serde_json::from_slice(&created.into_body().collect().await?.to_bytes())?;
@@ -222,23 +225,23 @@ fn target(path: &str) -> Target {
     }
 }
 
-async fn handle<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse
 where
-    S: Store,
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let caller = match user_caller(&issuer, &parts).await {
+    let issuer = &server.issuer;
+    let caller = match user_caller(&server, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
     let owner = caller.user_id.as_str();
     let target = target(parts.uri.path());
     let outcome = match (&parts.method, target) {
-        (&Method::GET, Target::All) => list(&issuer, owner).await,
+        (&Method::GET, Target::All) => list(issuer, owner).await,
         (&Method::POST, Target::All) => match read_json_body(&parts.headers, body).await {
-            Ok(bytes) => create(&issuer, owner, &bytes).await,
+            Ok(bytes) => create(issuer, owner, &bytes).await,
             Err(error) => Err(error),
         },
         (&Method::GET, Target::One(id)) => match issuer.user_client(owner, &id).await {
@@ -247,7 +250,7 @@ where
             Err(error) => Err(error.into()),
         },
         (&Method::PUT, Target::One(id)) => match read_json_body(&parts.headers, body).await {
-            Ok(bytes) => update(&issuer, owner, &id, &bytes).await,
+            Ok(bytes) => update(issuer, owner, &id, &bytes).await,
             Err(error) => Err(error),
         },
         (&Method::DELETE, Target::One(id)) => match issuer.delete_user_client(owner, &id).await {
@@ -255,7 +258,7 @@ where
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
             Err(error) => Err(error.into()),
         },
-        (&Method::POST, Target::Secret(id)) => regenerate(&issuer, owner, &id).await,
+        (&Method::POST, Target::Secret(id)) => regenerate(issuer, owner, &id).await,
         (_, Target::All) => Ok(response::method_not_allowed("GET, POST")),
         (_, Target::One(_)) => Ok(response::method_not_allowed("GET, PUT, DELETE")),
         (_, Target::Secret(_)) => Ok(response::method_not_allowed("POST")),
@@ -264,7 +267,7 @@ where
     caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
-async fn list<S: Store>(issuer: &Issuer<S>, owner: &str) -> Result<EndpointResponse, OAuthError> {
+async fn list(issuer: &Issuer, owner: &str) -> Result<EndpointResponse, OAuthError> {
     let clients = issuer.user_clients(owner).await?;
     let listed: Vec<Listed<'_>> = clients.iter().map(|client| Listed::new(client, None)).collect();
     Ok(response::json(StatusCode::OK, &listed))
@@ -279,11 +282,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &'static str) -> R
         .map_err(|_| OAuthError::invalid_request(expected))
 }
 
-async fn create<S: Store>(
-    issuer: &Issuer<S>,
-    owner: &str,
-    body: &[u8],
-) -> Result<EndpointResponse, OAuthError> {
+async fn create(issuer: &Issuer, owner: &str, body: &[u8]) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest =
         parse(body, "Expected {\"name\": string, \"redirect\": string or [string], \"confidential\": bool}")?;
     let name = request.name.unwrap_or_default();
@@ -298,12 +297,7 @@ async fn create<S: Store>(
     Ok(response::json(StatusCode::CREATED, &listed))
 }
 
-async fn update<S: Store>(
-    issuer: &Issuer<S>,
-    owner: &str,
-    id: &str,
-    body: &[u8],
-) -> Result<EndpointResponse, OAuthError> {
+async fn update(issuer: &Issuer, owner: &str, id: &str, body: &[u8]) -> Result<EndpointResponse, OAuthError> {
     let request: UpdateRequest =
         parse(body, "Expected {\"name\": string, \"redirect\": string or [string]}")?;
     let name = request.name.unwrap_or_default();
@@ -323,11 +317,7 @@ async fn update<S: Store>(
     }
 }
 
-async fn regenerate<S: Store>(
-    issuer: &Issuer<S>,
-    owner: &str,
-    id: &str,
-) -> Result<EndpointResponse, OAuthError> {
+async fn regenerate(issuer: &Issuer, owner: &str, id: &str) -> Result<EndpointResponse, OAuthError> {
     match issuer.user_client(owner, id).await? {
         None => return Ok(response::empty(StatusCode::NOT_FOUND)),
         Some(client) if !client.is_confidential() => {

@@ -1,6 +1,6 @@
 //! The address a request came from, for the issuer's throttle: the peer of the connection
 //! as the server passed it on, or, only when the operator trusts a proxy in front
-//! ([`IssuerBuilder::trusted_proxies`](crate::IssuerBuilder::trusted_proxies)), the
+//! ([`OAuthServer::trusted_proxies`](super::OAuthServer::trusted_proxies)), the
 //! address that proxy appended to `X-Forwarded-For`.
 
 use std::net::{IpAddr, SocketAddr};

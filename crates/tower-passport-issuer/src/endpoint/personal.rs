@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use http::{Method, Request, StatusCode};
 use http_body::Body;
 use serde::{Deserialize, Serialize};
@@ -5,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use super::caller::{user_caller, UserCaller};
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::{Issuer, OAuthError};
-use crate::store::{AccessTokenRecord, Store};
+use crate::store::AccessTokenRecord;
 
 issuer_service! {
     /// Passport's personal-access-token JSON API, for user principals:
@@ -16,10 +19,11 @@ issuer_service! {
     ///   answered `{"accessToken": …, "token": {…}}` (the only time the token is shown);
     /// - `DELETE /oauth/personal-access-tokens/{id}`: revokes one (204, or 404).
     ///
-    /// It reads the principal the guard left in the request or, once the authorization code
-    /// grant is enabled, the user the app's [`SignedInUser`](super::SignedInUser) hook says
-    /// is signed in (a session call that changes something needs `X-CSRF-TOKEN`, see
-    /// [`Issuer::session_csrf_token`](crate::Issuer::session_csrf_token)). Without
+    /// It reads the principal the guard left in the request or, once a sign-in hook is set
+    /// ([`OAuthServer::sign_in`](super::OAuthServer::sign_in)), the user the app's
+    /// [`SignedInUser`](super::SignedInUser) hook says is signed in (a session call that
+    /// changes something needs `X-CSRF-TOKEN`, see
+    /// [`OAuthRoutes::session_csrf_token`](super::OAuthRoutes::session_csrf_token)). Without
     /// a guard or a hook it answers 500, without a token or a session 401, and for a client
     /// token 403. By default it serves first-party
     /// clients' tokens only: a third-party client's token gets 403 too
@@ -64,14 +68,14 @@ impl<'a> From<&'a AccessTokenRecord> for Listed<'a> {
     }
 }
 
-async fn handle<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse
 where
-    S: Store,
     B: Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let (parts, body) = request.into_parts();
-    let caller = match user_caller(&issuer, &parts).await {
+    let issuer = &server.issuer;
+    let caller = match user_caller(&server, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
@@ -79,9 +83,9 @@ where
     let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/personal-access-tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
     let outcome = match (&parts.method, id) {
-        (&Method::GET, None) => list(&issuer, user_id).await,
+        (&Method::GET, None) => list(issuer, user_id).await,
         (&Method::POST, None) => match read_json_body(&parts.headers, body).await {
-            Ok(bytes) => create(&issuer, &caller, &bytes).await,
+            Ok(bytes) => create(issuer, &caller, &bytes).await,
             Err(error) => Err(error),
         },
         (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(user_id, id).await {
@@ -95,17 +99,13 @@ where
     caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
-async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {
+async fn list(issuer: &Issuer, user_id: &str) -> Result<EndpointResponse, OAuthError> {
     let tokens = issuer.personal_access_tokens(user_id).await?;
     let listed: Vec<Listed<'_>> = tokens.iter().map(Listed::from).collect();
     Ok(response::json(StatusCode::OK, &listed))
 }
 
-async fn create<S: Store>(
-    issuer: &Issuer<S>,
-    caller: &UserCaller,
-    body: &[u8],
-) -> Result<EndpointResponse, OAuthError> {
+async fn create(issuer: &Issuer, caller: &UserCaller, body: &[u8]) -> Result<EndpointResponse, OAuthError> {
     let request: CreateRequest = serde_json::from_slice(body)
         .map_err(|_| OAuthError::invalid_request("Expected {\"name\": string, \"scopes\": [string]}"))?;
     let created = match &caller.token {

@@ -93,7 +93,7 @@ impl Form {
 pub(crate) struct ClientCredentials {
     pub(crate) id: String,
     pub(crate) secret: Option<String>,
-    /// The client's address ([`Issuer::client_ip`](crate::Issuer::client_ip)).
+    /// The client's address ([`OAuthRoutes::client_ip`](super::OAuthRoutes::client_ip)).
     pub(crate) peer: Option<std::net::IpAddr>,
 }
 

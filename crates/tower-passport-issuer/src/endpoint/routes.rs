@@ -1,28 +1,35 @@
 use http::{Method, Request, StatusCode};
 use http_body::Body;
 
+use std::sync::Arc;
+
 use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
+use super::server::Server;
+use super::ServerMetadata;
 use crate::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
-use crate::store::Store;
 
 /// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
 const METADATA_MAX_AGE: u64 = 3600;
 
 issuer_service! {
-    /// The public OAuth endpoints of an [`Issuer`], dispatched by method and path; anything
-    /// else is 404. Built by [`Issuer::routes`].
+    /// The HTTP front of an [`Issuer`], dispatched by method and path; anything else is 404.
+    /// Built by [`OAuthServer::build`](super::OAuthServer::build), which says what it serves.
     OAuthRoutes => route
 }
 
-async fn route<S, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse
+async fn route<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse
 where
-    S: Store,
-    B: Body,
+    B: Body + Send + 'static,
+    B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    if let Some(apis) = server.json_apis_for(server.route_path(request.uri().path())) {
+        return apis.call(server.json_apis(), request).await;
+    }
+    let issuer = &server.issuer;
     let (parts, body) = request.into_parts();
-    let path = issuer.route_path(parts.uri.path());
+    let path = server.route_path(parts.uri.path());
     let method = &parts.method;
     let readable = method == Method::GET || method == Method::HEAD;
     match path {
@@ -30,9 +37,9 @@ where
             response::method_not_allowed("GET, HEAD")
         }
         paths::JWKS => response::cacheable_json(&issuer.jwks(), issuer.jwks_max_age()),
-        paths::METADATA => response::cacheable_json(&issuer.metadata(), METADATA_MAX_AGE),
+        paths::METADATA => response::cacheable_json(&ServerMetadata::of(&server), METADATA_MAX_AGE),
         paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
-        paths::AUTHORIZE => super::authorize::serve(&issuer, parts, body).await,
+        paths::AUTHORIZE => super::authorize::serve(&server, server.flow.as_ref(), parts, body).await,
         paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
             response::method_not_allowed("POST")
         }
@@ -43,13 +50,13 @@ where
                 Err(error) => return response::error(&error),
             };
             let credentials = match client_credentials(&parts.headers, &form) {
-                Ok(credentials) => ClientCredentials { peer: issuer.client_ip(&parts), ..credentials },
+                Ok(credentials) => ClientCredentials { peer: server.client_ip(&parts), ..credentials },
                 Err(error) => return response::client_error(&error, &parts.headers),
             };
             let outcome = match path {
-                paths::TOKEN => token(&issuer, credentials, &form).await,
-                paths::REVOKE => revoke(&issuer, credentials, &form).await,
-                _ => introspect(&issuer, credentials, &form).await,
+                paths::TOKEN => token(&server, credentials, &form).await,
+                paths::REVOKE => revoke(issuer, credentials, &form).await,
+                _ => introspect(issuer, credentials, &form).await,
             };
             outcome.unwrap_or_else(|error| response::client_error(&error, &parts.headers))
         }
@@ -57,20 +64,20 @@ where
     }
 }
 
-async fn authenticate<S: Store>(
-    issuer: &Issuer<S>,
+async fn authenticate(
+    issuer: &Issuer,
     credentials: &ClientCredentials,
 ) -> Result<AuthenticatedClient, OAuthError> {
     issuer.authenticate_client_from(&credentials.id, credentials.secret.as_deref(), credentials.peer).await
 }
 
-async fn token<S: Store>(
-    issuer: &Issuer<S>,
+async fn token(
+    server: &Server,
     credentials: ClientCredentials,
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {
     let grant_type = form.require("grant_type")?;
-    let outcome = grant(issuer, credentials, form, grant_type).await;
+    let outcome = grant(server, credentials, form, grant_type).await;
     crate::telemetry::token_request(
         grant_type,
         match &outcome {
@@ -81,12 +88,13 @@ async fn token<S: Store>(
     outcome
 }
 
-async fn grant<S: Store>(
-    issuer: &Issuer<S>,
+async fn grant(
+    server: &Server,
     credentials: ClientCredentials,
     form: &Form,
     grant_type: &str,
 ) -> Result<EndpointResponse, OAuthError> {
+    let issuer = &server.issuer;
     let client = authenticate(issuer, &credentials).await?;
     let scope = form.get("scope");
     let tokens = match grant_type {
@@ -96,7 +104,9 @@ async fn grant<S: Store>(
             let (username, password) = (form.require("username")?, form.require("password")?);
             issuer.password_grant(&client, username, password, scope).await?
         }
-        "authorization_code" => super::authorize::code_grant(issuer, &client, form).await?,
+        "authorization_code" => {
+            super::authorize::code_grant(issuer, server.flow.as_ref(), &client, form).await?
+        }
         _ => {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
@@ -116,8 +126,8 @@ fn hint(form: &Form) -> Option<TokenTypeHint> {
     }
 }
 
-async fn revoke<S: Store>(
-    issuer: &Issuer<S>,
+async fn revoke(
+    issuer: &Issuer,
     credentials: ClientCredentials,
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {
@@ -126,8 +136,8 @@ async fn revoke<S: Store>(
     Ok(response::empty(StatusCode::OK))
 }
 
-async fn introspect<S: Store>(
-    issuer: &Issuer<S>,
+async fn introspect(
+    issuer: &Issuer,
     credentials: ClientCredentials,
     form: &Form,
 ) -> Result<EndpointResponse, OAuthError> {

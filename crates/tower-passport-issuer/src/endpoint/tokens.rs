@@ -1,10 +1,12 @@
+use std::sync::Arc;
+
 use http::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use super::caller::user_caller;
 use super::response::{self, EndpointResponse};
+use super::server::Server;
 use crate::{AuthorizedClient, Issuer, OAuthError};
-use crate::store::Store;
 
 issuer_service! {
     /// Passport's authorized-tokens JSON API, for user principals: the user's sessions and
@@ -35,6 +37,7 @@ issuer_service! {
     /// use axum::Router;
     /// use http::{Request, StatusCode};
     /// use tower::{ServiceBuilder, ServiceExt};
+    /// use tower_passport_issuer::endpoint::OAuthServer;
     /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// use tower_passport::GuardLayer;
@@ -46,7 +49,8 @@ issuer_service! {
     ///     .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7")?)
     ///     .build()?;
     /// let guard = GuardLayer::builder(issuer.verifier()).revocation(issuer.revocation_list()).build()?;
-    /// let tokens = ServiceBuilder::new().layer(guard).service(issuer.authorized_tokens_endpoint());
+    /// let routes = OAuthServer::new(issuer.clone()).build();
+    /// let tokens = ServiceBuilder::new().layer(guard).service(routes.authorized_tokens());
     /// let app: Router = Router::new()
     ///     .route_service("/oauth/tokens", tokens.clone())
     ///     .route_service("/oauth/tokens/{id}", tokens);
@@ -111,16 +115,17 @@ impl<'a> From<&'a AuthorizedClient> for Listed<'a> {
     }
 }
 
-async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> EndpointResponse {
+async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse {
     let (parts, _) = request.into_parts();
-    let caller = match user_caller(&issuer, &parts).await {
+    let issuer = &server.issuer;
+    let caller = match user_caller(&server, &parts).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
     let path = parts.uri.path().trim_end_matches('/');
     let id = path.rsplit_once("/tokens/").map(|(_, id)| id).filter(|id| !id.is_empty());
     let outcome = match (&parts.method, id) {
-        (&Method::GET, None) => list(&issuer, &caller.user_id).await,
+        (&Method::GET, None) => list(issuer, &caller.user_id).await,
         (&Method::DELETE, Some(id)) => {
             // An id is a client id or a jti; a client id may have been percent-encoded.
             match percent_encoding::percent_decode_str(id).decode_utf8() {
@@ -138,7 +143,7 @@ async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> Endpoint
     caller.answer(outcome.unwrap_or_else(|error| response::error(&error)))
 }
 
-async fn list<S: Store>(issuer: &Issuer<S>, user_id: &str) -> Result<EndpointResponse, OAuthError> {
+async fn list(issuer: &Issuer, user_id: &str) -> Result<EndpointResponse, OAuthError> {
     let authorized = issuer.authorized_clients(user_id).await?;
     let listed: Vec<Listed<'_>> = authorized.iter().map(Listed::from).collect();
     Ok(response::json(StatusCode::OK, &listed))

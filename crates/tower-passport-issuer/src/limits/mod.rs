@@ -37,7 +37,7 @@ pub enum AuthAttempt<'a> {
         /// The client id it claims.
         client_id: &'a str,
         /// The address the request came from, when the server passed it on (see
-        /// [`PeerAddr`](crate::endpoint::PeerAddr)).
+        /// `endpoint::PeerAddr`).
         peer: Option<IpAddr>,
     },
     /// A user signing in: through the password grant, or on the app's own sign-in page

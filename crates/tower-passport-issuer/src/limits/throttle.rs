@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{AuthAttempt, AuthLimiter, Backoff, Verdict};
 use tower_passport::clock::{Clock, SystemClock};
 use tower_passport::error::BackendError;
-use crate::store::{FailureStore, Failures, MemoryFailures, SecretHash, StoreError};
+use crate::store::{DynFailures, FailureStore, Failures, MemoryFailures, SecretHash, StoreError};
 
 /// The built-in [`AuthLimiter`], and every issuer's default: exponential back-off
 /// ([`Backoff`]) per account and per client address.
@@ -26,7 +26,7 @@ use crate::store::{FailureStore, Failures, MemoryFailures, SecretHash, StoreErro
 /// An attempt waits for the longest of its keys; the answer is 429 with `Retry-After`,
 /// before any password is hashed, and the right password is refused too while it waits.
 /// The address is known when the server passes it on
-/// ([`PeerAddr`](crate::endpoint::PeerAddr)); without it only accounts and clients are
+/// (`endpoint::PeerAddr`); without it only accounts and clients are
 /// throttled. Keys are SHA-256 hashes: no username or address is stored in clear.
 ///
 /// The counters live in [`MemoryFailures`] by default (one node, bounded); for several
@@ -61,14 +61,14 @@ use crate::store::{FailureStore, Failures, MemoryFailures, SecretHash, StoreErro
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct Throttle<F = MemoryFailures> {
-    store: Arc<F>,
+pub struct Throttle {
+    store: Arc<dyn DynFailures>,
     accounts: Backoff,
     addresses: Option<Backoff>,
     clock: Arc<dyn Clock>,
 }
 
-impl<F> std::fmt::Debug for Throttle<F> {
+impl std::fmt::Debug for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Throttle")
             .field("accounts", &self.accounts)
@@ -77,23 +77,23 @@ impl<F> std::fmt::Debug for Throttle<F> {
     }
 }
 
-impl Throttle<MemoryFailures> {
+impl Throttle {
     /// A throttle with its counters in this process's memory (100 000 keys at most).
     pub fn in_memory() -> Self {
         Self::new(MemoryFailures::default())
     }
 }
 
-impl Default for Throttle<MemoryFailures> {
+impl Default for Throttle {
     fn default() -> Self {
         Self::in_memory()
     }
 }
 
-impl<F: FailureStore> Throttle<F> {
-    /// A throttle with its counters in `store`, with the default policies and the system
-    /// clock.
-    pub fn new(store: F) -> Self {
+impl Throttle {
+    /// A throttle with its counters in `store` (any [`FailureStore`], whose type is erased),
+    /// with the default policies and the system clock.
+    pub fn new(store: impl FailureStore) -> Self {
         Self {
             store: Arc::new(store),
             accounts: Backoff::ACCOUNTS,
@@ -146,7 +146,7 @@ impl<F: FailureStore> Throttle<F> {
     }
 }
 
-impl<F: FailureStore> AuthLimiter for Throttle<F> {
+impl AuthLimiter for Throttle {
     async fn check(&self, attempt: &AuthAttempt<'_>) -> Result<Verdict, BackendError> {
         let keys = self.keys(attempt);
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();

@@ -1,9 +1,7 @@
 //! The authorization code role: codes kept as hashes, taken once, atomically.
 //!
-//! Not part of the [`Store`](super::Store) umbrella: the authorization code grant exists
-//! for the stores that implement [`CodeStore`] (every built-in store: memory, SQLite,
-//! PostgreSQL, Redis and [`AnyStore`](super::AnyStore)), and its methods on the issuer ask
-//! for `S: Store + CodeStore`.
+//! Part of the [`Store`](super::Store) umbrella: every built-in store implements it
+//! (memory, SQLite, PostgreSQL, Redis and [`AnyStore`](super::AnyStore)).
 //!
 //! Each store takes a code in one atomic step: the memory store under its lock, the SQL
 //! stores in one write transaction that locks the code's row, Redis in one Lua script. A

@@ -2,8 +2,9 @@
 //! revocation list.
 //!
 //! The store is split by role: [`ClientStore`], [`TokenStore`] (access tokens, refresh
-//! tokens and their families), [`RevocationStore`], [`PurgeStore`] and [`SettingsStore`].
-//! [`Store`] is all of them at once, implemented for every type that implements the five.
+//! tokens and their families), [`RevocationStore`], [`PurgeStore`], [`SettingsStore`] and
+//! [`CodeStore`] (authorization codes). [`Store`] is all of them at once, implemented for
+//! every type that implements the six.
 //! None carries a backend dependency. Rotation is one call, [`TokenStore::rotate`], so that
 //! a SQL backend can run it in one transaction with row locking and Redis in one script:
 //! exactly one of N concurrent refreshes of a token wins, and the losers, inside the race
@@ -11,13 +12,13 @@
 //! by a pure function (`rotation::plan`) every backend carries out.
 //! [`MemoryStore`] is the embedded implementation.
 //!
-//! [`CodeStore`] (authorization codes) is a role outside the umbrella: the authorization
-//! code grant is available with the stores that implement it (every built-in store does).
-//! So is [`FailureStore`] (failed authentication attempts, for the issuer's
-//! [`Throttle`](crate::Throttle)): [`MemoryFailures`] for one node, and the SQL and
+//! [`FailureStore`] (failed authentication attempts, for the issuer's
+//! [`Throttle`](crate::Throttle)) is a role outside the umbrella: [`MemoryFailures`] for one node, and the SQL and
 //! Redis stores for several.
 
 pub mod codes;
+mod dyn_failures;
+mod dyn_store;
 mod error;
 mod failures;
 mod memory;
@@ -27,6 +28,8 @@ pub mod rotation;
 
 pub use tower_passport::revocation::RevocationStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
+pub(crate) use dyn_failures::DynFailures;
+pub use dyn_store::ErasedStore;
 pub use error::StoreError;
 pub use failures::{FailureStore, Failures, MemoryFailures};
 pub use memory::MemoryStore;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, FamilyRecord, Purge, PurgeCounts,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, FamilyRecord, Purge, PurgeCounts,
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
 };
 use tower_passport::revocation::RevocationStore;
@@ -258,7 +258,8 @@ pub trait SettingsStore: Send + Sync + 'static {
 }
 
 /// Where the issuer keeps its state: every role at once. Implemented for every type that
-/// implements all five roles; implement those, never this.
+/// implements all six roles (authorization codes, [`CodeStore`], included); implement
+/// those, never this.
 ///
 /// The conformance suite in `tests/conformance/` runs against every implementation.
 ///
@@ -268,9 +269,9 @@ pub trait SettingsStore: Send + Sync + 'static {
 /// takes_a_store(&MemoryStore::new());
 /// takes_a_store(&std::sync::Arc::new(MemoryStore::new()));
 /// ```
-pub trait Store: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore {}
+pub trait Store: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore + CodeStore {}
 
-impl<S: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore> Store for S {}
+impl<S: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore + CodeStore> Store for S {}
 
 impl<S: ClientStore> ClientStore for Arc<S> {
     fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {

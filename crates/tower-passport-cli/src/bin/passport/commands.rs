@@ -2,12 +2,13 @@
 
 use std::error::Error;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tower_passport_issuer::{ClientRegistration, Issuer};
 use tower_passport::revocation::Invalidation;
-use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::GrantType;
+use tower_passport_cli::AnyStore;
 use tower_passport::token::DEFAULT_PROVIDER;
 
 use crate::deployment::{self, client_reach, token_reach, Create};
@@ -27,9 +28,10 @@ pub(crate) async fn run(cli: Cli) -> Outcome {
     }
 }
 
-/// An issuer over the installed store (never a new one).
-async fn issuer(cli: &Cli) -> Result<Issuer<AnyStore>, Box<dyn Error>> {
-    deployment::issuer(cli, deployment::open_store(cli, Create::No).await?)
+/// An issuer over the installed store (never a new one), and the store, for the bus.
+async fn issuer(cli: &Cli) -> Result<(Issuer, Arc<AnyStore>), Box<dyn Error>> {
+    let store = deployment::open_store(cli, Create::No).await?;
+    Ok((deployment::issuer(cli, store.clone())?, store))
 }
 
 /// Asks on the terminal for what was not given, or says it is needed.
@@ -49,14 +51,14 @@ fn ask(what: &str, flag: &str) -> Result<String, Box<dyn Error>> {
 }
 
 async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
-    let issuer = issuer(cli).await?;
+    let (issuer, store) = issuer(cli).await?;
     if args.list {
         return list_clients(&issuer, args.json).await;
     }
     if let Some(id) = &args.revoke {
         if issuer.revoke_client(id).await? {
             let messages = [Invalidation::Client { client_id: id.clone() }];
-            let bus = deployment::publish(cli, issuer.store(), &messages).await?;
+            let bus = deployment::publish(cli, &store, &messages).await?;
             println!("Client {id} revoked. {}", client_reach(bus));
             return Ok(());
         }
@@ -115,7 +117,7 @@ const PUBLIC_SKIPS: &str = "a public client skips the approval screen only with 
      users' tokens without them seeing anything";
 
 /// `client --update ID`: the approval-screen setting of an existing client.
-async fn update_client(issuer: &Issuer<AnyStore>, id: &str, args: &ClientArgs) -> Outcome {
+async fn update_client(issuer: &Issuer, id: &str, args: &ClientArgs) -> Outcome {
     let known = match (args.skips_authorization, args.skips_authorization_even_if_public) {
         (_, true) => issuer.set_skips_authorization_even_if_public(id).await?,
         (Some(skips), false) => match issuer.set_skips_authorization(id, skips).await {
@@ -135,8 +137,8 @@ async fn update_client(issuer: &Issuer<AnyStore>, id: &str, args: &ClientArgs) -
     Ok(())
 }
 
-async fn list_clients(issuer: &Issuer<AnyStore>, json: bool) -> Outcome {
-    let clients = tower_passport_issuer::store::ClientStore::clients(&**issuer.store()).await?;
+async fn list_clients(issuer: &Issuer, json: bool) -> Outcome {
+    let clients = tower_passport_issuer::store::ClientStore::clients(issuer.store()).await?;
     let grants = |client: &tower_passport_issuer::store::ClientRecord| {
         client.grants.iter().map(|grant| grant.name()).collect::<Vec<_>>().join(",")
     };
@@ -185,7 +187,7 @@ fn print_client(json: bool, id: &str, name: &str, secret: Option<&str>) -> Outco
 }
 
 async fn purge(cli: &Cli, revoked: bool, expired: bool, hours: u64) -> Outcome {
-    let issuer = issuer(cli).await?;
+    let (issuer, _) = issuer(cli).await?;
     // Artisan's default: both.
     let (revoked, expired) = if revoked || expired { (revoked, expired) } else { (true, true) };
     let what = match (revoked, expired) {
@@ -215,11 +217,11 @@ async fn purge(cli: &Cli, revoked: bool, expired: bool, hours: u64) -> Outcome {
 }
 
 async fn revoke_token(cli: &Cli, jti: &str) -> Outcome {
-    let issuer = issuer(cli).await?;
+    let (issuer, store) = issuer(cli).await?;
     match issuer.revoke_access_token_by_jti(jti).await? {
         Some(_) => {
             let messages = [Invalidation::AccessToken { jti: jti.to_owned() }];
-            let bus = deployment::publish(cli, issuer.store(), &messages).await?;
+            let bus = deployment::publish(cli, &store, &messages).await?;
             println!("Access token {jti} revoked. {}", token_reach(bus));
             Ok(())
         }
@@ -228,7 +230,7 @@ async fn revoke_token(cli: &Cli, jti: &str) -> Outcome {
 }
 
 async fn revoke_user(cli: &Cli, user_id: &str) -> Outcome {
-    let issuer = issuer(cli).await?;
+    let (issuer, store) = issuer(cli).await?;
     let revoked = issuer.revoke_all_for_user(user_id).await?;
     // Its tokens, and its first-party cookies (`revoke_all_for_user` revoked them too).
     let messages: Vec<Invalidation> = revoked
@@ -237,7 +239,7 @@ async fn revoke_user(cli: &Cli, user_id: &str) -> Outcome {
         .map(|access| Invalidation::AccessToken { jti: access.jti.clone() })
         .chain([Invalidation::User { provider: DEFAULT_PROVIDER.to_owned(), user_id: user_id.to_owned() }])
         .collect();
-    let bus = deployment::publish(cli, issuer.store(), &messages).await?;
+    let bus = deployment::publish(cli, &store, &messages).await?;
     println!(
         "Revoked {} access tokens and {} refresh families of user {user_id}. {}",
         revoked.access_tokens.len(),

@@ -58,16 +58,13 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 }
 
 /// An issuer over `store`, for the commands that sign nothing (its own key is throwaway).
-pub(crate) fn issuer(cli: &Cli, store: Arc<AnyStore>) -> Result<Issuer<AnyStore>, Box<dyn Error>> {
+pub(crate) fn issuer(cli: &Cli, store: Arc<AnyStore>) -> Result<Issuer, Box<dyn Error>> {
     Ok(Issuer::builder(cli.issuer.as_str(), store).audience("passport-cli").build()?)
 }
 
 /// An issuer over `store` that follows its shared key ring; an error if the store holds
 /// none.
-pub(crate) async fn issuer_with_keys(
-    cli: &Cli,
-    store: Arc<AnyStore>,
-) -> Result<Issuer<AnyStore>, Box<dyn Error>> {
+pub(crate) async fn issuer_with_keys(cli: &Cli, store: Arc<AnyStore>) -> Result<Issuer, Box<dyn Error>> {
     if store.setting(&cli.key_setting).await?.is_none() {
         return Err(format!(
             "the store holds no signing key under {:?} (PASSPORT_KEY_SETTING); run `passport install` first",

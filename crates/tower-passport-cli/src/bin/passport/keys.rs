@@ -38,7 +38,7 @@ async fn generate(algorithm: Algorithm, length: usize) -> Result<SigningKey, Box
 
 /// The algorithm and kid of the newest key of the issuer's ring (the one signing, or about
 /// to sign).
-fn newest(issuer: &Issuer<AnyStore>) -> (String, String) {
+fn newest(issuer: &Issuer) -> (String, String) {
     let jwks = issuer.jwks();
     let member =
         |name: &str| jwks.keys.last().and_then(|key| key[name].as_str()).unwrap_or("unknown").to_owned();
@@ -69,7 +69,7 @@ pub(crate) async fn install(cli: &Cli, alg: Option<Alg>, force: bool) -> Outcome
         }
         Some(wanted) if wanted.name() != current => {
             println!("Signing key present ({current}, kid {kid}); rotating to {wanted} (--force).");
-            rotate(cli, &issuer, wanted, 2048, Duration::ZERO).await?;
+            rotate(cli, &issuer, &store, wanted, 2048, Duration::ZERO).await?;
         }
         _ if created => println!("Signing key created ({current}, kid {kid})."),
         _ => println!("Signing key already present ({current}, kid {kid})."),
@@ -82,18 +82,19 @@ pub(crate) async fn install(cli: &Cli, alg: Option<Alg>, force: bool) -> Outcome
 /// `keys --rotate`.
 pub(crate) async fn rotate_command(cli: &Cli, args: &KeysArgs) -> Outcome {
     let store = deployment::open_store(cli, Create::No).await?;
-    let issuer = deployment::issuer_with_keys(cli, store).await?;
+    let issuer = deployment::issuer_with_keys(cli, store.clone()).await?;
     let wanted = match args.alg {
         Some(alg) => algorithm(alg),
         None => newest(&issuer).0.parse()?,
     };
-    rotate(cli, &issuer, wanted, args.length, Duration::from_secs(args.signs_after)).await
+    rotate(cli, &issuer, &store, wanted, args.length, Duration::from_secs(args.signs_after)).await
 }
 
 /// Writes the next generation of the ring and announces it on the bus.
 async fn rotate(
     cli: &Cli,
-    issuer: &Issuer<AnyStore>,
+    issuer: &Issuer,
+    store: &AnyStore,
     algorithm: Algorithm,
     length: usize,
     signs_after: Duration,
@@ -101,7 +102,7 @@ async fn rotate(
     let (_, previous) = newest(issuer);
     let key = generate(algorithm, length).await?;
     let taken = issuer.rotate_shared_signing_key(key, signs_after).await?;
-    let bus = deployment::publish(cli, issuer.store(), &[Invalidation::SigningKeys]).await?;
+    let bus = deployment::publish(cli, store, &[Invalidation::SigningKeys]).await?;
     let from = match signs_after.as_secs() {
         0 => "now".to_owned(),
         seconds => format!("in {seconds} s"),

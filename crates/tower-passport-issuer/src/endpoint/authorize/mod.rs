@@ -16,8 +16,6 @@ pub(crate) use hook::ErasedHook;
 pub use hook::{SignIn, SignInRequest, SignedInUser};
 pub use screen::{escape_html, ApprovalContext, ApprovalScreen};
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -29,136 +27,35 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
 
+use super::front::Front;
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
 use crate::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
-    IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
+    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer, OAuthError,
+    OAuthErrorCode, TokenResponse,
 };
-use crate::store::{CodeStore, SecretHash, Store};
-
-type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The authorization endpoint for an issuer over `S`.
-pub(crate) type AuthorizeFn<S> = for<'a> fn(&'a Issuer<S>, Parts, Bytes) -> Boxed<'a, EndpointResponse>;
-
-/// The `authorization_code` grant at the token endpoint, for an issuer over `S`.
-pub(crate) type ExchangeFn<S> = for<'a> fn(
-    &'a Issuer<S>,
-    &'a AuthenticatedClient,
-    &'a Form,
-) -> Boxed<'a, Result<TokenResponse, OAuthError>>;
+use crate::store::{ErasedStore, SecretHash};
 
 /// The authorization code flow as the issuer's routes serve it: the app's hook and screen,
-/// and the two handlers, made where `S: CodeStore` is known so that the routes (for any
-/// store) can call them.
-pub(crate) struct Flow<S> {
+/// and the key of the approval form's CSRF tokens.
+pub(crate) struct Flow {
     hook: Arc<dyn hook::ErasedHook>,
     screen: Arc<dyn ApprovalScreen>,
     csrf: csrf::CsrfKey,
-    pub(crate) authorize: AuthorizeFn<S>,
-    pub(crate) exchange: ExchangeFn<S>,
 }
 
-fn authorize<S: Store + CodeStore>(
-    issuer: &Issuer<S>,
-    parts: Parts,
-    body: Bytes,
-) -> Boxed<'_, EndpointResponse> {
-    Box::pin(handle(issuer, parts, body))
-}
-
-fn exchange<'a, S: Store + CodeStore>(
-    issuer: &'a Issuer<S>,
-    client: &'a AuthenticatedClient,
-    form: &'a Form,
-) -> Boxed<'a, Result<TokenResponse, OAuthError>> {
-    Box::pin(async move {
-        let code = form.require("code")?;
-        issuer
-            .authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier"))
-            .await
-    })
-}
-
-impl<S: Store + CodeStore> IssuerBuilder<S> {
-    /// Enables the authorization code grant on [`Issuer::routes`]: `GET` and
-    /// `POST /oauth/authorize` (the approval screen), `grant_type=authorization_code` at
-    /// the token endpoint, and the metadata that says so. `hook` tells who is signed in
-    /// on a request, or where to sign in ([`SignedInUser`]; a closure will do).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower::ServiceExt;
-    /// use tower_passport_issuer::endpoint::{SignIn, SignInRequest};
-    /// use tower_passport_issuer::Issuer;
-    /// use tower_passport_issuer::store::MemoryStore;
-    /// use tower_passport::BackendError;
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .enable_authorization_code(|request: &SignInRequest<'_>| {
-    ///         let sign_in = format!("/login?next={}", request.return_to_encoded());
-    ///         async move { Ok::<_, BackendError>(SignIn::Redirect(sign_in)) }
-    ///     })
-    ///     .build()?;
-    /// assert_eq!(issuer.metadata().response_types_supported, ["code"]);
-    ///
-    /// // An unknown client is a page, never a redirect.
-    /// let request = http::Request::get("/oauth/authorize?response_type=code&client_id=nobody")
-    ///     .body(http_body_util::Empty::<bytes::Bytes>::new())?;
-    /// let response = issuer.routes().oneshot(request).await?;
-    /// assert_eq!(response.status(), 400);
-    /// assert!(response.headers().get("location").is_none());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn enable_authorization_code<H: SignedInUser>(mut self, hook: H) -> Self {
-        let screen = match self.codes.flow.take() {
-            Some(flow) => flow.screen,
-            None => Arc::new(screen::DefaultScreen),
-        };
-        self.codes.flow = Some(Flow {
-            hook: Arc::new(hook),
-            screen,
-            csrf: csrf::CsrfKey::default(),
-            authorize: authorize::<S>,
-            exchange: exchange::<S>,
-        });
-        self
+impl Flow {
+    /// The flow with the app's `hook`, the default approval screen and the CSRF key kept in
+    /// the store.
+    pub(crate) fn new<H: SignedInUser>(hook: H) -> Self {
+        Self { hook: Arc::new(hook), screen: Arc::new(screen::DefaultScreen), csrf: csrf::CsrfKey::default() }
     }
 
-    /// Replaces the approval screen ([`ApprovalScreen`]; a closure will do). Call it after
-    /// [`enable_authorization_code`](Self::enable_authorization_code); without that it does
-    /// nothing.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower_passport_issuer::endpoint::{escape_html, ApprovalContext, SignIn, SignInRequest};
-    /// use tower_passport_issuer::Issuer;
-    /// use tower_passport_issuer::store::MemoryStore;
-    /// use tower_passport::BackendError;
-    /// # fn main() -> Result<(), tower_passport::ConfigError> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
-    ///     .audience("api")
-    ///     .enable_authorization_code(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::User("1".into())) })
-    ///     .approval_screen(|context: &ApprovalContext<'_>| {
-    ///         format!("<h1>Let {} in?</h1>…", escape_html(context.client_name()))
-    ///     })
-    ///     .build()?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn approval_screen<T: ApprovalScreen>(mut self, screen: T) -> Self {
-        if let Some(flow) = &mut self.codes.flow {
-            flow.screen = Arc::new(screen);
-        }
-        self
+    /// Replaces the approval screen.
+    pub(crate) fn set_screen(&mut self, screen: Arc<dyn ApprovalScreen>) {
+        self.screen = screen;
     }
-}
 
-impl<S: Store> Flow<S> {
     /// Who is signed in on `parts`, through the app's hook, for the JSON APIs: `None` when
     /// nobody is (the hook would send the browser to sign in).
     pub(crate) async fn session_user(&self, parts: &Parts) -> Result<Option<String>, tower_passport::BackendError> {
@@ -170,7 +67,7 @@ impl<S: Store> Flow<S> {
     /// A JSON API CSRF token (`X-CSRF-TOKEN`) for `user_id`, made at `now`.
     pub(crate) async fn api_csrf_token(
         &self,
-        store: &S,
+        store: &ErasedStore,
         user_id: &str,
         now: u64,
     ) -> Result<String, crate::store::StoreError> {
@@ -180,7 +77,7 @@ impl<S: Store> Flow<S> {
     /// Whether `token` is a JSON API CSRF token of `user_id`, still fresh at `now`.
     pub(crate) async fn api_csrf_valid(
         &self,
-        store: &S,
+        store: &ErasedStore,
         user_id: &str,
         token: &str,
         now: u64,
@@ -189,7 +86,7 @@ impl<S: Store> Flow<S> {
     }
 }
 
-impl<S> std::fmt::Debug for Flow<S> {
+impl std::fmt::Debug for Flow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flow").finish_non_exhaustive()
     }
@@ -251,55 +148,56 @@ fn failed(error: AuthorizationError, status: StatusCode) -> EndpointResponse {
 // ---- the endpoint -------------------------------------------------------------------
 
 /// `/oauth/authorize` on the issuer's routes: 404 unless the flow is enabled.
-pub(crate) async fn serve<S, B>(issuer: &Issuer<S>, parts: Parts, body: B) -> EndpointResponse
+pub(crate) async fn serve<B>(front: &Front, flow: Option<&Flow>, parts: Parts, body: B) -> EndpointResponse
 where
-    S: Store,
     B: http_body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
+    let Some(flow) = flow else { return response::empty(StatusCode::NOT_FOUND) };
     match super::request::read_body(&parts.headers, body).await {
-        Ok(bytes) => (flow.authorize)(issuer, parts, bytes).await,
+        Ok(bytes) => handle(front, flow, parts, bytes).await,
         Err(error) => error_page(&error),
     }
 }
 
 /// `grant_type=authorization_code` on the issuer's token endpoint:
 /// `unsupported_grant_type` unless the flow is enabled.
-pub(crate) async fn code_grant<S: Store>(
-    issuer: &Issuer<S>,
+pub(crate) async fn code_grant(
+    issuer: &Issuer,
+    flow: Option<&Flow>,
     client: &AuthenticatedClient,
     form: &Form,
 ) -> Result<TokenResponse, OAuthError> {
-    match &issuer.code_settings().flow {
-        Some(flow) => (flow.exchange)(issuer, client, form).await,
-        None => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported")),
+    if flow.is_none() {
+        return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported"));
     }
+    let code = form.require("code")?;
+    issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
 }
 
-async fn handle<S: Store + CodeStore>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> EndpointResponse {
-    let Some(flow) = &issuer.code_settings().flow else { return response::empty(StatusCode::NOT_FOUND) };
+async fn handle(front: &Front, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
     match parts.method {
         // Not HEAD: a skipped screen issues a code, which no HEAD should.
         Method::GET => {
             let query = parts.uri.query().unwrap_or_default().to_owned();
-            show(issuer, flow, &parts, &query).await
+            show(front, flow, &parts, &query).await
         }
-        Method::POST => decide(issuer, flow, &parts, &body).await,
+        Method::POST => decide(front, flow, &parts, &body).await,
         _ => response::method_not_allowed("GET, POST"),
     }
 }
 
 /// Who is signed in (the user, and the hash of the session the hook reported), or the
 /// response that sends the browser to sign in (`Err`).
-async fn signed_in<S: Store + CodeStore>(
-    issuer: &Issuer<S>,
-    flow: &Flow<S>,
+async fn signed_in(
+    front: &Front,
+    flow: &Flow,
     parts: &Parts,
     request: &AuthorizationRequest,
     status: StatusCode,
 ) -> Result<(String, Option<SecretHash>), EndpointResponse> {
-    let return_to = issuer.authorization_url(request);
+    let issuer = &front.issuer;
+    let return_to = front.authorization_url(request);
     let asked = hook::SignInRequest::new(parts, &return_to, request.prompt().login())
         .for_provider(request.client().provider.as_deref());
     let sign_in = match flow.hook.ask(&asked).await {
@@ -327,18 +225,14 @@ async fn signed_in<S: Store + CodeStore>(
 }
 
 /// `GET`: validate, sign in, then skip the screen or show it.
-async fn show<S: Store + CodeStore>(
-    issuer: &Issuer<S>,
-    flow: &Flow<S>,
-    parts: &Parts,
-    query: &str,
-) -> EndpointResponse {
+async fn show(front: &Front, flow: &Flow, parts: &Parts, query: &str) -> EndpointResponse {
+    let issuer = &front.issuer;
     let found = StatusCode::FOUND;
     let request = match issuer.authorization_request(query).await {
         Ok(request) => request,
         Err(error) => return failed(error, found),
     };
-    let (user_id, session) = match signed_in(issuer, flow, parts, &request, found).await {
+    let (user_id, session) = match signed_in(front, flow, parts, &request, found).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
@@ -358,7 +252,7 @@ async fn show<S: Store + CodeStore>(
         Ok(false) => {}
         Err(error) => return failed(error, found),
     }
-    let key = match flow.csrf.get(&**issuer.store()).await {
+    let key = match flow.csrf.get(issuer.store()).await {
         Ok(key) => key,
         Err(error) => return failed(issuer.redirect_error(&request, error.into()), found),
     };
@@ -382,7 +276,7 @@ async fn show<S: Store + CodeStore>(
         redirect_uri: request.redirect_uri(),
         user_id: &user_id,
         scopes,
-        action: issuer.mounted_path(paths::AUTHORIZE),
+        action: front.mounted_path(paths::AUTHORIZE),
         fields,
     };
     let body = flow.screen.render(&context);
@@ -405,12 +299,8 @@ const REQUEST_FIELDS: [&str; 8] = [
 
 /// `POST`: the decision. The request is validated again from the form, and the CSRF token
 /// must be this user's, for this request.
-async fn decide<S: Store + CodeStore>(
-    issuer: &Issuer<S>,
-    flow: &Flow<S>,
-    parts: &Parts,
-    body: &[u8],
-) -> EndpointResponse {
+async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> EndpointResponse {
+    let issuer = &front.issuer;
     let see_other = StatusCode::SEE_OTHER;
     if body.len() > MAX_BODY {
         return error_page(&OAuthError::invalid_request("The request body is too large"));
@@ -437,12 +327,12 @@ async fn decide<S: Store + CodeStore>(
         Some("deny") => false,
         _ => return error_page(&OAuthError::invalid_request("The decision must be approve or deny")),
     };
-    let (user_id, session) = match signed_in(issuer, flow, parts, &request, see_other).await {
+    let (user_id, session) = match signed_in(front, flow, parts, &request, see_other).await {
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
     let signer = csrf::Signer { user_id: &user_id, session: session.as_ref() };
-    let key = match flow.csrf.get(&**issuer.store()).await {
+    let key = match flow.csrf.get(issuer.store()).await {
         Ok(key) => key,
         Err(error) => return failed(issuer.redirect_error(&request, error.into()), see_other),
     };
