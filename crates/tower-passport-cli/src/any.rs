@@ -14,7 +14,8 @@ use tower_passport::error::BackendError;
 /// ([`CodeStore`]), so the authorization code grant works whichever it is.
 ///
 /// ```
-/// use tower_passport_issuer::store::{AnyStore, RevocationStore};
+/// use tower_passport_cli::AnyStore;
+/// use tower_passport_issuer::store::RevocationStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport_issuer::store::StoreError> {
 /// let store = AnyStore::open("memory").await?;

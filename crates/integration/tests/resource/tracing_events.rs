@@ -137,7 +137,7 @@ async fn an_axum_extractor_wiring_mistake_is_logged_at_warn_naming_the_principal
     assert_eq!(unguarded.oneshot(to_request(request(&token))).await.expect("infallible").status(), 500);
     let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
     let warnings: Vec<&str> = logs.lines().filter(|line| line.contains("WARN")).collect();
-    let asked = "Principal<tracing::Admin>";
+    let asked = "Principal<resource::tracing_events::Admin>";
     assert!(
         warnings.iter().any(|line| line.contains(asked) && line.contains("Principal<()>")),
         "the mistyped extractor names both types: {warnings:?}"

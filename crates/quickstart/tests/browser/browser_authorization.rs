@@ -13,8 +13,7 @@
 
 #[path = "../../../integration/tests/support/browser.rs"]
 mod browser;
-#[path = "../../../integration/tests/support/quickstart.rs"]
-mod quickstart;
+use crate::in_process as quickstart;
 
 use browser::Browser;
 use quickstart::demo::quickstart::{pkce_pair, SCOPES};

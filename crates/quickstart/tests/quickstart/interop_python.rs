@@ -10,8 +10,7 @@
 
 #[path = "../../../integration/tests/support/python.rs"]
 mod python;
-#[path = "../../../integration/tests/support/quickstart.rs"]
-mod quickstart;
+use crate::in_process as quickstart;
 #[path = "../../../integration/tests/support/issuer.rs"]
 mod support;
 

@@ -1,5 +1,10 @@
 //! The quickstart tests, one binary (each module was its own test binary before the workspace split).
 
+/// The quickstart run in this process, declared once: it installs the process's metrics
+/// recorder, so every module must share one copy.
+#[path = "../../../integration/tests/support/quickstart.rs"]
+mod in_process;
+
 mod demo_api;
 mod interop_python;
 mod quickstart;

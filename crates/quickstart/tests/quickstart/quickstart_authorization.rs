@@ -5,8 +5,7 @@
 //! sign-ins are throttled (with the password grant's count), and the callback page escapes
 //! what it shows.
 
-#[path = "../../../integration/tests/support/quickstart.rs"]
-mod quickstart;
+use crate::in_process as quickstart;
 
 use http::header::{LOCATION, SET_COOKIE};
 use http::{HeaderMap, StatusCode};

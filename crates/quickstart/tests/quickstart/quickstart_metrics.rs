@@ -1,8 +1,7 @@
 //! The quickstart's `/metrics` page (Prometheus text), scraped after some traffic: one
 //! test in its own binary, so the process-wide recorder sees only this traffic.
 
-#[path = "../../../integration/tests/support/quickstart.rs"]
-mod quickstart;
+use crate::in_process as quickstart;
 
 use http::StatusCode;
 

@@ -518,7 +518,9 @@ fn algorithm_names_are_case_insensitive() {
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary");
     let debug = exe.parent().and_then(Path::parent).expect("target/<profile>");
-    let path = debug.join(name);
+    // The quickstart's binaries sit in `target/<profile>`, the integration package's
+    // examples (grpc) in `target/<profile>/examples`.
+    let path = if name == "grpc" { debug.join("examples").join(name) } else { debug.join(name) };
     assert!(
         path.exists(),
         "{} is missing: `cargo test` builds it (alone: cargo build -p quickstart)",

@@ -44,7 +44,7 @@ impl<U> fmt::Debug for ActingAs<U> {
 /// scope.
 ///
 /// ```
-/// use tower_passport_issuer::testing::acting_as;
+/// use tower_passport::testing::acting_as;
 /// let acting = acting_as("taylor", ["read-posts"]).subject("1");
 /// assert_eq!(acting.principal().subject(), Some("1"));
 /// assert_eq!(acting.principal().user(), Some(&"taylor"));
@@ -62,7 +62,7 @@ where
 /// the user type of the handlers under test (`()` for `Principal`).
 ///
 /// ```
-/// use tower_passport_issuer::testing::acting_as_client;
+/// use tower_passport::testing::acting_as_client;
 /// let acting = acting_as_client::<()>("billing", ["check-status"]);
 /// assert!(acting.principal().is_client());
 /// assert_eq!(acting.principal().client_id(), Some("billing"));
@@ -170,7 +170,7 @@ impl<S, U: Clone + Send + Sync + 'static> Layer<S> for ActingAs<U> {
 /// ```
 /// use std::convert::Infallible;
 /// use tower::{ServiceBuilder, ServiceExt};
-/// use tower_passport_issuer::testing::acting_as_client;
+/// use tower_passport::testing::acting_as_client;
 /// use tower_passport::{Principal, RequireLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -188,7 +188,7 @@ impl<S, U: Clone + Send + Sync + 'static> Layer<S> for ActingAs<U> {
 ///
 /// // A user on the client-only route: 403, exactly as behind the real guard.
 /// let person = ServiceBuilder::new()
-///     .layer(tower_passport_issuer::testing::acting_as((), ["check-status"]))
+///     .layer(tower_passport::testing::acting_as((), ["check-status"]))
 ///     .layer(RequireLayer::client_only())
 ///     .service_fn(handler);
 /// assert_eq!(person.oneshot(http::Request::new(String::new())).await.unwrap().status(), 403);
