@@ -12,7 +12,9 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::endpoint::{SignIn, SignInRequest};
-use tower_passport::issuer::{ClientRegistration, Issuer, IssuerBuilder, ScopeRegistry, StaticUsers};
+use tower_passport::issuer::{
+    ClientRegistration, Issuer, IssuerBuilder, ScopeRegistry, StaticUsers, TokenRequest,
+};
 use tower_passport::store::{ClientStore, GrantType, MemoryStore};
 use tower_passport::{BackendError, GuardLayer};
 
@@ -140,7 +142,11 @@ impl App {
         let registered = self.issuer.register_client(registration).await.expect("client");
         let secret = registered.secret.as_ref().map(|s| s.expose());
         let client = self.issuer.authenticate_client(&registered.client.id, secret).await.expect("auth");
-        self.issuer.password_grant(&client, username, password, None).await.expect("grant").access_token
+        self.issuer
+            .grant(TokenRequest::password(client.clone(), username, password))
+            .await
+            .expect("grant")
+            .access_token
     }
 }
 

@@ -15,6 +15,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use support::{TestKey, AUDIENCE, ISSUER, NOW};
 use tower_passport::error::Reason;
+use tower_passport::issuer::TokenRequest;
 use tower_passport::keys::SharedKeySet;
 use tower_passport::{
     clock::ManualClock, token::PrincipalKind, verify::ClientTokenRule, verify::TypPolicy,
@@ -678,7 +679,8 @@ async fn the_issuers_pem_public_key_verifies_the_issuers_tokens() {
             issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
         let secret = registered.secret.as_ref().map(|secret| secret.expose());
         let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-        let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+        let token =
+            issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("token").access_token;
         // Only the PEM, as a resource server is given it: no key id.
         let key = VerifyingKey::from_pem_infer_alg(pem.as_bytes()).expect("PEM");
         let verifier = Verifier::builder(KeySet::new().with_key(key))

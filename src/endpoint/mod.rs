@@ -118,6 +118,7 @@ mod personal;
 mod request;
 mod response;
 mod routes;
+mod token_form;
 mod tokens;
 
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};
@@ -129,7 +130,7 @@ pub use response::EndpointResponse;
 pub use routes::OAuthRoutes;
 pub use tokens::AuthorizedTokens;
 
-use crate::issuer::{Issuer, IssuerError};
+use crate::issuer::{Issuer, IssuerError, IssuerErrorKind};
 use crate::store::Store;
 
 impl<S: Store> Issuer<S> {
@@ -244,10 +245,10 @@ impl<S: Store> Issuer<S> {
     /// or the store fails.
     pub async fn session_csrf_token(&self, user_id: &str) -> Result<String, IssuerError> {
         let Some(flow) = &self.code_settings().flow else {
-            return Err(IssuerError::Invalid(
+            return Err(IssuerError::new(
+                IssuerErrorKind::Config,
                 "the JSON APIs accept sessions only once the authorization code grant is enabled \
-                 (IssuerBuilder::enable_authorization_code)"
-                    .into(),
+                 (IssuerBuilder::enable_authorization_code)",
             ));
         };
         Ok(flow.api_csrf_token(&**self.store(), user_id, self.now_for_endpoint()).await?)

@@ -3,7 +3,7 @@ use http_body::Body;
 
 use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
-use crate::issuer::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
+use crate::issuer::{paths, AuthenticatedClient, Issuer, OAuthError, TokenRequest, TokenTypeHint};
 use crate::store::Store;
 
 /// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
@@ -88,22 +88,10 @@ async fn grant<S: Store>(
     grant_type: &str,
 ) -> Result<EndpointResponse, OAuthError> {
     let client = authenticate(issuer, &credentials).await?;
-    let scope = form.get("scope");
-    let tokens = match grant_type {
-        "client_credentials" => issuer.client_credentials_grant(&client, scope).await?,
-        "refresh_token" => issuer.refresh_token_grant(&client, form.require("refresh_token")?, scope).await?,
-        "password" => {
-            let (username, password) = (form.require("username")?, form.require("password")?);
-            issuer.password_grant(&client, username, password, scope).await?
-        }
-        "authorization_code" => super::authorize::code_grant(issuer, &client, form).await?,
-        _ => {
-            return Err(OAuthError::new(
-                OAuthErrorCode::UnsupportedGrantType,
-                "The grant type is not supported",
-            ))
-        }
-    };
+    if grant_type == "authorization_code" && !super::authorize::serves_code_grant(issuer) {
+        return Err(OAuthError::unsupported_grant_type());
+    }
+    let tokens = issuer.grant(TokenRequest::from_form(client, form)?).await?;
     Ok(response::json(StatusCode::OK, &tokens))
 }
 

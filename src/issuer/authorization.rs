@@ -480,11 +480,16 @@ impl<S: Store + CodeStore> Issuer<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::endpoint::{SignIn, SignInRequest};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore};
+    /// use tower_passport::BackendError;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .enable_authorization_code(|_: &SignInRequest<'_>| async { Ok::<_, BackendError>(SignIn::Redirect("/login".into())) })
+    ///     .build()?;
     /// issuer.register_client(ClientRegistration::public("App").id("app")
     ///     .grants([GrantType::AuthorizationCode, GrantType::RefreshToken])
     ///     .redirect_uris(["https://app.example.com/cb"])).await?;
@@ -500,7 +505,7 @@ impl<S: Store + CodeStore> Issuer<S> {
     /// let code = location.split(['=', '&']).nth(1).unwrap();
     /// let client = issuer.authenticate_client("app", None).await?;
     /// let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    /// let tokens = issuer.authorization_code_grant(&client, code, None, Some(verifier)).await?;
+    /// let tokens = issuer.grant(TokenRequest::authorization_code(client, code, None, Some(verifier))).await?;
     /// assert!(tokens.refresh_token.is_some());
     /// # Ok(())
     /// # }

@@ -34,7 +34,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,7 +46,7 @@ impl<S: Store> Issuer<S> {
     ///     .register_client(ClientRegistration::confidential("Mobile").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// issuer.create_personal_access_token("7", "cli", &[]).await?;
     ///
     /// let authorized = issuer.authorized_clients("7").await?;
@@ -86,7 +86,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -98,11 +98,11 @@ impl<S: Store> Issuer<S> {
     ///     .register_client(ClientRegistration::confidential("Mobile").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let tokens = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let tokens = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     ///
     /// assert!(issuer.revoke_authorized_client("7", &client.id).await?);
     /// assert!(issuer.authorized_clients("7").await?.is_empty());
-    /// assert!(issuer.refresh_token_grant(&client, tokens.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), tokens.refresh_token.as_deref().unwrap())).await.is_err());
     /// assert!(!issuer.revoke_authorized_client("7", &client.id).await?, "nothing left");
     /// # Ok(())
     /// # }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Grant, Issuer, OAuthError};
+use super::{Issuer, Minting, OAuthError};
 use crate::store::{AccessTokenRecord, ClientRecord, GrantType, Store};
 
 /// A new personal access token: the token itself (shown once) and its record.
@@ -46,7 +46,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore, RevocationStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,7 +58,7 @@ impl<S: Store> Issuer<S> {
     ///     .register_client(ClientRegistration::confidential("Web").first_party(true).grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let login = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let login = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// let caller = issuer.verifier().verify(&login.access_token)?;
     ///
     /// let personal = issuer.create_personal_access_token_through(caller.jti().unwrap(), "cli", &[]).await?;
@@ -131,7 +131,7 @@ impl<S: Store> Issuer<S> {
         let client = self.personal_access_client().await?;
         let requested = scopes.join(" ");
         let scopes = self.inner.scopes.resolve(Some(&requested), GrantType::PersonalAccess, Some(&client))?;
-        let grant = Grant {
+        let grant = Minting {
             client_id: &client.id,
             user_id: Some(user_id),
             // The default provider's users only (see `create_personal_access_token_through`).

@@ -21,7 +21,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +33,7 @@ impl<S: Store> Issuer<S> {
     ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let tokens = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let tokens = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// // In a handler: the jti of the token the guard verified.
     /// let jti = issuer.verifier().verify(&tokens.access_token)?.jti().unwrap().to_owned();
     ///
@@ -43,7 +43,7 @@ impl<S: Store> Issuer<S> {
     /// if let Some(family_id) = &record.family_id {
     ///     issuer.revoke_family(family_id).await?;
     /// }
-    /// assert!(issuer.refresh_token_grant(&client, tokens.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), tokens.refresh_token.as_deref().unwrap())).await.is_err());
     /// assert_eq!(issuer.revoke_access_token_by_jti("no-such-jti").await?, None);
     /// # Ok(())
     /// # }
@@ -110,7 +110,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -122,15 +122,15 @@ impl<S: Store> Issuer<S> {
     ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let laptop = issuer.password_grant(&client, "ann", "a-password", None).await?;
-    /// let phone = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let laptop = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
+    /// let phone = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// let cli = issuer.create_personal_access_token("7", "cli", &[]).await?;
     ///
     /// let revoked = issuer.revoke_all_for_user("7").await?;
     /// assert_eq!(revoked.families.len(), 2);
     /// assert_eq!(revoked.access_tokens.len(), 3);
     /// for session in [&laptop, &phone] {
-    ///     assert!(issuer.refresh_token_grant(&client, session.refresh_token.as_deref().unwrap(), None).await.is_err());
+    ///     assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), session.refresh_token.as_deref().unwrap())).await.is_err());
     /// }
     /// assert_eq!(issuer.revocation_list().cached(&cli.record.jti), Some(true));
     /// # Ok(())

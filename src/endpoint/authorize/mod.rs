@@ -32,8 +32,8 @@ use http_body_util::Full;
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
 use crate::issuer::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer,
-    IssuerBuilder, OAuthError, OAuthErrorCode, TokenResponse,
+    paths, redirect_uri, AuthorizationError, AuthorizationRequest, Grant, Issuer, IssuerBuilder, OAuthError,
+    OAuthErrorCode, TokenRequest, TokenResponse,
 };
 use crate::store::{CodeStore, SecretHash, Store};
 
@@ -42,12 +42,9 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The authorization endpoint for an issuer over `S`.
 pub(crate) type AuthorizeFn<S> = for<'a> fn(&'a Issuer<S>, Parts, Bytes) -> Boxed<'a, EndpointResponse>;
 
-/// The `authorization_code` grant at the token endpoint, for an issuer over `S`.
-pub(crate) type ExchangeFn<S> = for<'a> fn(
-    &'a Issuer<S>,
-    &'a AuthenticatedClient,
-    &'a Form,
-) -> Boxed<'a, Result<TokenResponse, OAuthError>>;
+/// The `authorization_code` grant of a token request, for an issuer over `S`.
+pub(crate) type ExchangeFn<S> =
+    for<'a> fn(&'a Issuer<S>, &'a TokenRequest) -> Boxed<'a, Result<TokenResponse, OAuthError>>;
 
 /// The authorization code flow as the issuer's routes serve it: the app's hook and screen,
 /// and the two handlers, made where `S: CodeStore` is known so that the routes (for any
@@ -70,14 +67,14 @@ fn authorize<S: Store + CodeStore>(
 
 fn exchange<'a, S: Store + CodeStore>(
     issuer: &'a Issuer<S>,
-    client: &'a AuthenticatedClient,
-    form: &'a Form,
+    request: &'a TokenRequest,
 ) -> Boxed<'a, Result<TokenResponse, OAuthError>> {
     Box::pin(async move {
-        let code = form.require("code")?;
-        issuer
-            .authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier"))
-            .await
+        let Grant::AuthorizationCode { code, redirect_uri, code_verifier } = &request.grant else {
+            return Err(OAuthError::unsupported_grant_type());
+        };
+        let (redirect_uri, code_verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
+        issuer.authorization_code_grant(&request.client, code, redirect_uri, code_verifier).await
     })
 }
 
@@ -264,17 +261,10 @@ where
     }
 }
 
-/// `grant_type=authorization_code` on the issuer's token endpoint:
-/// `unsupported_grant_type` unless the flow is enabled.
-pub(crate) async fn code_grant<S: Store>(
-    issuer: &Issuer<S>,
-    client: &AuthenticatedClient,
-    form: &Form,
-) -> Result<TokenResponse, OAuthError> {
-    match &issuer.code_settings().flow {
-        Some(flow) => (flow.exchange)(issuer, client, form).await,
-        None => Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported")),
-    }
+/// Whether the issuer's token endpoint serves `grant_type=authorization_code` (the flow is
+/// enabled).
+pub(crate) fn serves_code_grant<S: Store>(issuer: &Issuer<S>) -> bool {
+    issuer.code_settings().flow.is_some()
 }
 
 async fn handle<S: Store + CodeStore>(issuer: &Issuer<S>, parts: Parts, body: Bytes) -> EndpointResponse {
