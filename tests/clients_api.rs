@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::endpoint::{SignIn, SignInRequest};
 use tower_passport::issuer::{
-    ClientRegistration, Issuer, IssuerBuilder, ScopeRegistry, StaticUsers, TokenRequest,
+    ClientRegistration, Issuer, IssuerBuilder, IssuerErrorKind, ScopeRegistry, StaticUsers, TokenRequest,
 };
 use tower_passport::store::{ClientStore, GrantType, MemoryStore};
 use tower_passport::{BackendError, GuardLayer};
@@ -447,7 +447,8 @@ async fn without_the_session_hook_only_tokens_get_in() {
     let app = mount(builder().build().expect("issuer"));
     let answer = app.call(As::Session("7", None), Method::GET, "/oauth/clients", None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert!(app.issuer.session_csrf_token("7").await.is_err());
+    let refused = app.issuer.session_csrf_token("7").await.expect_err("no session hook");
+    assert_eq!(refused.kind(), IssuerErrorKind::Config, "{refused:?}");
     let token = app.bearer(true, "ann", "ann-password").await;
     assert_eq!(
         app.call(As::Bearer(&token), Method::GET, "/oauth/clients", None).await.status,

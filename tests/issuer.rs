@@ -820,7 +820,8 @@ async fn unknown_scopes_are_invalid_scope() {
         .await;
     assert_eq!(code(password), OAuthErrorCode::InvalidScope);
     let personal = issuer.create_personal_access_token("1", "cli", &["nope".to_owned()]).await;
-    assert_eq!(code(personal), OAuthErrorCode::InvalidScope);
+    assert_eq!(kind(&personal), Some(IssuerErrorKind::Invalid));
+    assert_eq!(code(personal.map_err(OAuthError::from)), OAuthErrorCode::InvalidScope);
     // Characters RFC 6749 §3.3 does not allow in a scope token.
     assert_eq!(
         code(issuer.grant(TokenRequest::client_credentials(client.clone()).scope("read\"posts")).await),
@@ -1240,7 +1241,7 @@ async fn personal_access_tokens_need_a_name() {
     let issuer = builder(&clock).build().expect("issuer");
     for name in ["", "   ", &"n".repeat(256)] {
         assert_eq!(
-            code(issuer.create_personal_access_token("1", name, &[]).await),
+            code(issuer.create_personal_access_token("1", name, &[]).await.map_err(OAuthError::from)),
             OAuthErrorCode::InvalidRequest
         );
     }
@@ -1502,18 +1503,30 @@ async fn a_personal_token_cannot_be_minted_through_a_dead_or_unknown_token() {
     let issuer = password_issuer(&clock);
     let (client, tokens, caller) = first_party_login(&issuer).await;
     assert_eq!(
-        code(issuer.create_personal_access_token_through("no-such-jti", "cli", &[]).await),
+        code(
+            issuer
+                .create_personal_access_token_through("no-such-jti", "cli", &[])
+                .await
+                .map_err(OAuthError::from)
+        ),
         OAuthErrorCode::InvalidGrant
     );
     let machine = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(
-        code(issuer.create_personal_access_token_through(&jti(&machine.access_token), "cli", &[]).await),
+        code(
+            issuer
+                .create_personal_access_token_through(&jti(&machine.access_token), "cli", &[])
+                .await
+                .map_err(OAuthError::from)
+        ),
         OAuthErrorCode::InvalidGrant,
         "a client token has no user"
     );
     issuer.revoke_family(&family_of(&issuer, &refresh_of(&tokens)).await.id).await.expect("revoked");
     assert_eq!(
-        code(issuer.create_personal_access_token_through(&caller, "cli", &[]).await),
+        code(
+            issuer.create_personal_access_token_through(&caller, "cli", &[]).await.map_err(OAuthError::from)
+        ),
         OAuthErrorCode::InvalidGrant
     );
     assert!(issuer.personal_access_tokens("1").await.expect("listed").is_empty(), "nothing was created");
@@ -2285,8 +2298,10 @@ async fn a_failing_store_makes_every_grant_temporarily_unavailable() {
         issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123")).await,
     );
     assert_unavailable(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await);
-    assert_unavailable(issuer.create_personal_access_token("1", "cli", &[]).await);
-    assert_unavailable(issuer.personal_access_tokens("1").await);
+    assert_unavailable(issuer.create_personal_access_token("1", "cli", &[]).await.map_err(OAuthError::from));
+    let listed = issuer.personal_access_tokens("1").await;
+    assert_eq!(kind(&listed), Some(IssuerErrorKind::Store));
+    assert_unavailable(listed.map_err(OAuthError::from));
     assert_unavailable(issuer.revoke(&client, &refresh, None).await);
     assert_unavailable(issuer.introspect(&client, &refresh, None).await);
     let refused = issuer.revoke_client(&client.id).await;
@@ -2672,4 +2687,72 @@ async fn a_limiter_that_cannot_answer_makes_authentication_answer_503() {
     let secret = registered.secret.clone().expect("secret");
     let refused = issuer.authenticate_client(&registered.client.id, Some(secret.expose())).await;
     assert_eq!(refused.expect_err("503").status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+// ---- one typed token request ----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_token_requests_debug_redacts_its_secrets() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).enable_password_grant(users()).build().expect("issuer");
+    let client = app(&issuer).await;
+    let password = TokenRequest::password(client.clone(), "taylor@example.com", "password123");
+    assert!(format!("{password:?}").contains("taylor@example.com"), "{password:?}");
+    let requests = [
+        password,
+        TokenRequest::refresh_token(client.clone(), "refresh-secret-value"),
+        TokenRequest::authorization_code(
+            client.clone(),
+            "code-secret-value",
+            Some("https://app.example.com/cb"),
+            Some("verifier-secret-value"),
+        ),
+    ];
+    for request in requests {
+        let debug = format!("{request:?}");
+        for secret in ["password123", "refresh-secret-value", "code-secret-value", "verifier-secret-value"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_code_grant_takes_no_scope_and_is_served_once_enabled() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    let client = app(&issuer).await;
+    let exchange = TokenRequest::authorization_code(client.clone(), "a-code", None, None);
+    assert_eq!(code(issuer.grant(exchange.clone()).await), OAuthErrorCode::UnsupportedGrantType);
+    let scoped = issuer.grant(exchange.scope("read-posts")).await.expect_err("a scope beside a code");
+    assert_eq!(scoped.code(), OAuthErrorCode::InvalidRequest);
+    assert!(scoped.description().contains("authorization request"), "{scoped:?}");
+}
+
+// ---- errors by caller --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_id_in_use_is_a_conflict_and_a_call_before_its_setup_is_config() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    issuer.register_client(ClientRegistration::confidential("First").id("billing")).await.expect("first");
+    let again = issuer.register_client(ClientRegistration::confidential("Second").id("billing")).await;
+    assert_eq!(kind(&again), Some(IssuerErrorKind::Conflict), "{again:?}");
+    assert!(again.expect_err("taken").to_string().contains("\"billing\" exists already"));
+
+    let key = SigningKey::generate(Algorithm::ES256).expect("key");
+    let early = issuer.rotate_shared_signing_key(key, Duration::ZERO).await;
+    assert_eq!(kind(&early), Some(IssuerErrorKind::Config), "{early:?}");
+}
+
+#[tokio::test]
+async fn an_oauth_refusal_inside_an_app_call_is_invalid_and_keeps_its_code_as_the_source() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    let refused = issuer.create_personal_access_token("1", "cli", &["nope".to_owned()]).await;
+    let refused = refused.expect_err("an unknown scope");
+    assert_eq!(refused.kind(), IssuerErrorKind::Invalid);
+    let source = std::error::Error::source(&refused).expect("the OAuth refusal");
+    assert!(source.is::<OAuthError>(), "{source}");
+    // The endpoints answer it as before.
+    assert_eq!(OAuthError::from(refused).code(), OAuthErrorCode::InvalidScope);
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::endpoint::{SignIn, SignInRequest};
 use tower_passport::issuer::{
-    AuthenticatedClient, ClientRegistration, Issuer, OAuthErrorCode, StaticUsers, TokenRequest,
+    AuthenticatedClient, ClientRegistration, Issuer, OAuthError, OAuthErrorCode, StaticUsers, TokenRequest,
 };
 use tower_passport::store::{GrantType, MemoryStore};
 use tower_passport::{BackendError, GuardLayer, Principal};
@@ -262,7 +262,7 @@ async fn another_providers_users_cannot_manage_the_default_providers_tokens() {
         .create_personal_access_token_through(verified.jti().expect("jti"), "cli", &[])
         .await
         .expect_err("refused");
-    assert_eq!(refused.code(), OAuthErrorCode::InvalidGrant);
+    assert_eq!(OAuthError::from(refused).code(), OAuthErrorCode::InvalidGrant);
 
     // The JSON APIs (known by user id only) serve the default provider's users.
     let guard =

@@ -127,7 +127,7 @@ async fn handle<S: Store, B>(issuer: Issuer<S>, request: Request<B>) -> Endpoint
                 Ok(id) => match issuer.revoke_authorized_client(&caller.user_id, &id).await {
                     Ok(true) => Ok(response::empty(StatusCode::NO_CONTENT)),
                     Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
-                    Err(error) => Err(error),
+                    Err(error) => Err(error.into()),
                 },
                 Err(_) => Ok(response::empty(StatusCode::NOT_FOUND)),
             }

@@ -1,7 +1,7 @@
 //! A user's authorized clients (Passport's `GET /oauth/tokens` and `DELETE /oauth/tokens/{id}`):
 //! one entry per client holding live tokens of the user, and the withdrawal of one.
 
-use super::{Issuer, OAuthError};
+use super::{Issuer, IssuerError};
 use crate::store::{ClientTokens, Store};
 
 /// A client `user_id` has authorized, as [`Issuer::authorized_clients`] lists it: one entry
@@ -59,7 +59,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn authorized_clients(&self, user_id: &str) -> Result<Vec<AuthorizedClient>, OAuthError> {
+    pub async fn authorized_clients(&self, user_id: &str) -> Result<Vec<AuthorizedClient>, IssuerError> {
         let listed = self.inner.store.user_tokens(user_id, self.now()).await?;
         let mut authorized = Vec::with_capacity(listed.len());
         for tokens in listed {
@@ -110,7 +110,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_authorized_client(&self, user_id: &str, id: &str) -> Result<bool, OAuthError> {
+    pub async fn revoke_authorized_client(&self, user_id: &str, id: &str) -> Result<bool, IssuerError> {
         let personal = self.inner.personal_client_id.as_str();
         if id != personal && !self.revoke_user_tokens(user_id, Some(id)).await?.is_empty() {
             return Ok(true);

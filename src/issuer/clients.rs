@@ -428,9 +428,10 @@ impl<S: Store> Issuer<S> {
             return Err(IssuerError::invalid("a client id cannot be all digits: it could equal a user id"));
         }
         if !self.inner.store.user_tokens(&id, self.now()).await?.is_empty() {
-            return Err(IssuerError::invalid(format!(
-                "{id:?} is a user's id: a client id must not equal one"
-            )));
+            return Err(IssuerError::new(
+                IssuerErrorKind::Conflict,
+                format!("{id:?} is a user's id: a client id must not equal one"),
+            ));
         }
         let client = ClientRecord {
             id,

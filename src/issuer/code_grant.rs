@@ -89,10 +89,10 @@ impl<S: Store + CodeStore> Issuer<S> {
     /// lone access token.
     async fn revoke_issued(&self, issued: &IssuedFromCode) -> Result<(), OAuthError> {
         if let Some(family_id) = &issued.family_id {
-            return self.revoke_family(family_id).await;
+            return Ok(self.revoke_family(family_id).await?);
         }
         match self.inner.store.access_token(&issued.access_jti).await? {
-            Some(record) if record.revoked_at.is_none() => self.revoke_access(&record).await,
+            Some(record) if record.revoked_at.is_none() => Ok(self.revoke_access(&record).await?),
             _ => Ok(()),
         }
     }

@@ -252,7 +252,8 @@ pub enum IssuerErrorKind {
     Invalid,
     /// What the call needs does not exist (the store holds no signing key).
     NotFound,
-    /// What the call would create exists already (a client id in use).
+    /// What the call would create collides with what exists (a client id in use, or a
+    /// user's id).
     Conflict,
     /// The issuer is not configured for the call (a call made before the one it needs, a
     /// feature not enabled).
@@ -328,8 +329,27 @@ impl From<ConfigError> for IssuerError {
     }
 }
 
+/// An OAuth refusal met inside an application call: its kind by the code, and the OAuth
+/// error kept as the source, so that an endpoint answers it unchanged.
+impl From<OAuthError> for IssuerError {
+    fn from(error: OAuthError) -> Self {
+        let kind = match error.code {
+            OAuthErrorCode::TemporarilyUnavailable => IssuerErrorKind::Store,
+            OAuthErrorCode::ServerError => IssuerErrorKind::Internal,
+            OAuthErrorCode::UnauthorizedClient | OAuthErrorCode::UnsupportedGrantType => {
+                IssuerErrorKind::Config
+            }
+            _ => IssuerErrorKind::Invalid,
+        };
+        Self::new(kind, error.description.clone()).with_source(error)
+    }
+}
+
 impl From<IssuerError> for OAuthError {
     fn from(error: IssuerError) -> Self {
+        if let Some(oauth) = error.source.as_deref().and_then(|source| source.downcast_ref::<OAuthError>()) {
+            return oauth.clone();
+        }
         match error.kind {
             IssuerErrorKind::Store => {
                 tracing::warn!(%error, "store failure while issuing");

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Issuer, Minting, OAuthError};
+use super::{Issuer, IssuerError, Minting, OAuthError};
 use crate::store::{AccessTokenRecord, ClientRecord, GrantType, Store};
 
 /// A new personal access token: the token itself (shown once) and its record.
@@ -32,7 +32,7 @@ impl<S: Store> Issuer<S> {
         user_id: &str,
         name: &str,
         scopes: &[String],
-    ) -> Result<PersonalAccessToken, OAuthError> {
+    ) -> Result<PersonalAccessToken, IssuerError> {
         self.mint_personal_access_token(user_id, name, scopes, None).await
     }
 
@@ -81,7 +81,7 @@ impl<S: Store> Issuer<S> {
         caller_jti: &str,
         name: &str,
         scopes: &[String],
-    ) -> Result<PersonalAccessToken, OAuthError> {
+    ) -> Result<PersonalAccessToken, IssuerError> {
         let caller = self.inner.store.access_token(caller_jti).await?;
         let now = self.now();
         let caller =
@@ -98,7 +98,8 @@ impl<S: Store> Issuer<S> {
         if self.inner.store.client(&caller.client_id).await?.is_some_and(|client| client.provider.is_some()) {
             return Err(OAuthError::invalid_grant(
                 "Personal access tokens are for the users of the default user provider",
-            ));
+            )
+            .into());
         }
         self.mint_personal_access_token(user_id, name, scopes, caller.family_id.as_deref()).await
     }
@@ -122,11 +123,12 @@ impl<S: Store> Issuer<S> {
         name: &str,
         scopes: &[String],
         family_id: Option<&str>,
-    ) -> Result<PersonalAccessToken, OAuthError> {
+    ) -> Result<PersonalAccessToken, IssuerError> {
         if name.trim().is_empty() || name.len() > 255 {
             return Err(OAuthError::invalid_request(
                 "A personal access token needs a name of 1 to 255 characters",
-            ));
+            )
+            .into());
         }
         let client = self.personal_access_client().await?;
         let requested = scopes.join(" ");
@@ -146,7 +148,9 @@ impl<S: Store> Issuer<S> {
         match self.inner.store.put_access_token(record.clone()).await {
             // The store refuses a family that was revoked since the caller was checked.
             Err(error) if error.is_conflict() && family_id.is_some() => {
-                return Err(OAuthError::invalid_grant("The grant the calling token belongs to was revoked"));
+                return Err(
+                    OAuthError::invalid_grant("The grant the calling token belongs to was revoked").into()
+                );
             }
             stored => stored?,
         }
@@ -173,15 +177,15 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails, or the personal access client was revoked.
-    pub async fn ensure_personal_access_client(&self) -> Result<ClientRecord, OAuthError> {
+    pub async fn ensure_personal_access_client(&self) -> Result<ClientRecord, IssuerError> {
         self.personal_access_client().await
     }
 
-    async fn personal_access_client(&self) -> Result<ClientRecord, OAuthError> {
+    async fn personal_access_client(&self) -> Result<ClientRecord, IssuerError> {
         let id = &self.inner.personal_client_id;
         if let Some(client) = self.inner.store.client(id).await? {
             if client.revoked {
-                return Err(OAuthError::unauthorized_client("The personal access client is revoked"));
+                return Err(OAuthError::unauthorized_client("The personal access client is revoked").into());
             }
             return Ok(client);
         }
@@ -208,7 +212,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, OAuthError> {
+    pub async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, IssuerError> {
         Ok(self.inner.store.personal_access_tokens(user_id).await?)
     }
 
@@ -216,7 +220,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_personal_access_token(&self, user_id: &str, jti: &str) -> Result<bool, OAuthError> {
+    pub async fn revoke_personal_access_token(&self, user_id: &str, jti: &str) -> Result<bool, IssuerError> {
         let record = self.inner.store.access_token(jti).await?;
         match record {
             Some(record) if record.personal && record.user_id.as_deref() == Some(user_id) => {

@@ -3,12 +3,12 @@
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
-use super::{Issuer, OAuthError, TokenTypeHint};
+use super::{Issuer, IssuerError, OAuthError, TokenTypeHint};
 use crate::store::{AccessTokenRecord, RevokedAccess, RevokedTokens, Store};
 use crate::token::DEFAULT_PROVIDER;
 
 impl<S: Store> Issuer<S> {
-    pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), OAuthError> {
+    pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), IssuerError> {
         self.revoke_access_token_by_jti(&record.jti).await.map(|_| ())
     }
 
@@ -54,7 +54,7 @@ impl<S: Store> Issuer<S> {
     pub async fn revoke_access_token_by_jti(
         &self,
         jti: &str,
-    ) -> Result<Option<AccessTokenRecord>, OAuthError> {
+    ) -> Result<Option<AccessTokenRecord>, IssuerError> {
         let Some(record) = self.inner.store.revoke_access_token(jti, self.now()).await? else {
             return Ok(None);
         };
@@ -90,7 +90,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails (the sign-out must not look done when it is not).
-    pub async fn revoke_first_party_cookies(&self, user_id: &str) -> Result<(), OAuthError> {
+    pub async fn revoke_first_party_cookies(&self, user_id: &str) -> Result<(), IssuerError> {
         let now_ms = self.inner.clock.now_millis();
         self.inner.store.set_user_not_before(DEFAULT_PROVIDER, user_id, now_ms).await?;
         self.inner.revocations.record_user_not_before(DEFAULT_PROVIDER, user_id, now_ms);
@@ -139,7 +139,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_all_for_user(&self, user_id: &str) -> Result<RevokedTokens, OAuthError> {
+    pub async fn revoke_all_for_user(&self, user_id: &str) -> Result<RevokedTokens, IssuerError> {
         let revoked = self.revoke_user_tokens(user_id, None).await?;
         self.revoke_first_party_cookies(user_id).await?;
         Ok(revoked)
@@ -150,7 +150,7 @@ impl<S: Store> Issuer<S> {
         &self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<RevokedTokens, OAuthError> {
+    ) -> Result<RevokedTokens, IssuerError> {
         let revoked = self.inner.store.revoke_user_tokens(user_id, client_id, self.now()).await?;
         self.record_revoked(&revoked.access_tokens);
         for family_id in &revoked.families {
@@ -163,7 +163,7 @@ impl<S: Store> Issuer<S> {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_family(&self, family_id: &str) -> Result<(), OAuthError> {
+    pub async fn revoke_family(&self, family_id: &str) -> Result<(), IssuerError> {
         let revoked = self.inner.store.revoke_family(family_id, self.now()).await?;
         self.record_revoked(&revoked);
         self.emit(IssuerEvent::FamilyRevoked { family_id: family_id.to_owned() });
