@@ -30,6 +30,15 @@
 //! # }
 //! ```
 //!
+//! # Errors by caller
+//!
+//! What an OAuth client triggers (a [`TokenRequest`] to [`Issuer::grant`], client
+//! authentication, authorize, approve or deny, RFC 7009 revoke, RFC 7662 introspect), and
+//! [`Issuer::sign_in`], which shares the password grant's throttle, answer [`OAuthError`]:
+//! an RFC 6749 code and status. What the application or an operator calls (clients,
+//! personal access tokens, a user's revocations, keys, purge) answers [`IssuerError`]: an
+//! [`IssuerErrorKind`] to match on, and the cause as its source.
+//!
 //! # Defaults that protect the credential checks
 //!
 //! - **Failed authentication is throttled** ([`Throttle`], on unless
