@@ -507,7 +507,7 @@ async fn refresh_revokes_the_previous_access_token() {
     assert_eq!(through_guard(&guard, &first.access_token).await.status, StatusCode::OK);
 
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     assert!(issuer.revocation_list().is_revoked(&jti(&first.access_token)).await.expect("answer"));
@@ -527,7 +527,7 @@ async fn refresh_can_keep_the_previous_access_token() {
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     assert!(!issuer.revocation_list().is_revoked(&jti(&first.access_token)).await.expect("answer"));
@@ -544,18 +544,18 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     let first = login(&issuer, &client, None).await;
     let family_id = family_of(&issuer, &refresh_of(&first)).await.id;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     assert_eq!(through_guard(&guard, &second.access_token).await.status, StatusCode::OK);
 
     clock.advance(5);
     let mut events = issuer.subscribe();
-    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
 
     // The newest refresh token died with its family, and so did the live access token.
-    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&second))).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
     through_guard(&guard, &second.access_token).await.assert_invalid_token(REVOKED);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 5));
@@ -582,11 +582,11 @@ async fn reuse_revokes_every_live_access_token_of_the_family() {
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     let third = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&second)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second)))
         .await
         .expect("refreshed");
     let unrelated = login(&issuer, &client, None).await;
@@ -594,19 +594,19 @@ async fn reuse_revokes_every_live_access_token_of_the_family() {
         assert_eq!(through_guard(&guard, &tokens.access_token).await.status, StatusCode::OK);
     }
 
-    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     for tokens in [&first, &second, &third] {
         through_guard(&guard, &tokens.access_token).await.assert_invalid_token(REVOKED);
     }
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&third))).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&third))).await),
         OAuthErrorCode::InvalidGrant
     );
     // Another grant of the same user is another family: untouched.
     assert_eq!(through_guard(&guard, &unrelated.access_token).await.status, StatusCode::OK);
     issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&unrelated)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&unrelated)))
         .await
         .expect("other family lives");
 }
@@ -656,14 +656,14 @@ async fn without_a_grace_window_an_immediate_reuse_revokes_the_family() {
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     // Same second: a client retrying a lost response.
-    let retry = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let retry = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(retry), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
-    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&second))).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
@@ -684,14 +684,14 @@ async fn within_the_grace_window_the_previous_token_gets_a_fresh_pair_in_the_sam
     let first = login(&issuer, &client, None).await;
     let family_id = family_of(&issuer, &refresh_of(&first)).await.id;
     let _lost = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
 
     clock.advance(10);
     let mut events = issuer.subscribe();
     let retried = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("within grace");
     let family = family_of(&issuer, &refresh_of(&retried)).await;
@@ -703,7 +703,7 @@ async fn within_the_grace_window_the_previous_token_gets_a_fresh_pair_in_the_sam
 
     // The newest token still works, in the same family.
     let next = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&retried)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&retried)))
         .await
         .expect("newest works");
     assert_eq!(family_of(&issuer, &refresh_of(&next)).await.id, family_id);
@@ -718,15 +718,15 @@ async fn after_the_grace_window_reuse_revokes_the_family() {
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
 
     clock.advance(31);
-    let late = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let late = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(late), OAuthErrorCode::InvalidGrant);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 31));
-    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&second))).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
     through_guard(&guard, &second.access_token).await.assert_invalid_token(REVOKED);
 }
@@ -738,21 +738,21 @@ async fn the_grace_window_covers_only_the_immediately_previous_token() {
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     clock.advance(1);
     let third = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&second)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second)))
         .await
         .expect("refreshed");
     clock.advance(1);
 
     // Two generations back, well within 30 seconds of its use.
-    let old = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let old = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(old), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&third)).await.revoked_at.is_some());
-    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&third))).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&third))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
@@ -767,7 +767,7 @@ async fn refresh_may_narrow_the_scope_and_a_later_refresh_may_return_to_the_orig
     assert_eq!(first.scope, "read-posts write-posts");
 
     let narrow = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)).scope("read-posts"))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)).scope("read-posts"))
         .await
         .expect("narrow");
     assert_eq!(narrow.scope, "read-posts");
@@ -777,7 +777,7 @@ async fn refresh_may_narrow_the_scope_and_a_later_refresh_may_return_to_the_orig
     assert_eq!(record.scopes, ["read-posts", "write-posts"], "the refresh token keeps the original scope");
 
     let back = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&narrow)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&narrow)))
         .await
         .expect("original again");
     assert_eq!(back.scope, "read-posts write-posts");
@@ -791,12 +791,12 @@ async fn refresh_cannot_widen_the_scope() {
     let client = app(&issuer).await;
     let first = login(&issuer, &client, Some("read-posts")).await;
     let wider = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)).scope("read-posts admin"))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)).scope("read-posts admin"))
         .await;
     assert_eq!(code(wider), OAuthErrorCode::InvalidScope);
     // The refused request consumed nothing.
     let ok = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("still usable");
     assert_eq!(ok.scope, "read-posts");
@@ -888,18 +888,18 @@ async fn the_wildcard_scope_cannot_be_obtained_by_widening_on_refresh() {
     let client = app(&issuer).await;
     let narrow = login(&issuer, &client, Some("read-posts")).await;
     let widened =
-        issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&narrow)).scope("*")).await;
+        issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&narrow)).scope("*")).await;
     assert_eq!(code(widened), OAuthErrorCode::InvalidScope);
 
     // A wildcard grant may narrow to any defined scope, and keep the wildcard.
     let wide = login(&issuer, &client, Some("*")).await;
     let narrowed = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&wide)).scope("admin"))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&wide)).scope("admin"))
         .await
         .expect("narrowed from *");
     assert_eq!(narrowed.scope, "admin");
     let kept = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&narrowed)).scope("*"))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&narrowed)).scope("*"))
         .await
         .expect("* again");
     assert_eq!(kept.scope, "*");
@@ -975,14 +975,14 @@ async fn without_rotation_a_public_clients_refresh_tokens_still_rotate() {
     assert!(!public.is_confidential());
     let first = login(&issuer, &public, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(public.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(public.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     clock.advance(PAST_THE_RACE_WINDOW);
-    let reuse = issuer.grant(TokenRequest::refresh_token(public.clone(), &refresh_of(&first))).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(public.clone(), refresh_of(&first))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
-    let newest = issuer.grant(TokenRequest::refresh_token(public.clone(), &refresh_of(&second))).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(public.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
@@ -993,10 +993,10 @@ async fn a_refresh_token_only_works_for_its_own_client() {
     let owner = app(&issuer).await;
     let other = app(&issuer).await;
     let tokens = login(&issuer, &owner, None).await;
-    let stolen = issuer.grant(TokenRequest::refresh_token(other.clone(), &refresh_of(&tokens))).await;
+    let stolen = issuer.grant(TokenRequest::refresh_token(other.clone(), refresh_of(&tokens))).await;
     assert_eq!(code(stolen), OAuthErrorCode::InvalidGrant);
     issuer
-        .grant(TokenRequest::refresh_token(owner.clone(), &refresh_of(&tokens)))
+        .grant(TokenRequest::refresh_token(owner.clone(), refresh_of(&tokens)))
         .await
         .expect("the owner's token still works");
 }
@@ -1013,7 +1013,7 @@ async fn an_expired_refresh_token_is_invalid_grant() {
     let tokens = login(&issuer, &client, None).await;
     clock.advance(7200);
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&tokens))).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens))).await),
         OAuthErrorCode::InvalidGrant
     );
     for garbage in ["", "garbage", "a.b", &format!("{}.{}", "A".repeat(22), "B".repeat(43))] {
@@ -1325,11 +1325,11 @@ async fn two_tabs_refreshing_at_once_keep_the_session() {
     let mut events = issuer.subscribe();
 
     let winner = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("first tab");
     clock.advance(2);
-    let loser = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let loser = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     let error = loser.expect_err("the second tab lost the race");
     assert_eq!(error.code(), OAuthErrorCode::InvalidGrant);
     assert!(error.description().contains("another request"), "{error}");
@@ -1339,7 +1339,7 @@ async fn two_tabs_refreshing_at_once_keep_the_session() {
     assert_eq!(family_of(&issuer, &refresh_of(&winner)).await.revoked_at, None);
     assert!(!has_family_events(&drain(&mut events)));
     let next = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&winner)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&winner)))
         .await
         .expect("winner refreshes");
     assert_eq!(through_guard(&guard, &next.access_token).await.status, StatusCode::OK);
@@ -1353,18 +1353,18 @@ async fn reuse_just_past_the_race_window_revokes_the_family() {
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
 
     clock.advance(3);
-    let inside = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let inside = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(inside), OAuthErrorCode::InvalidGrant);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, None, "the window's last second");
 
     clock.advance(1);
     let mut events = issuer.subscribe();
-    let outside = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await;
+    let outside = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(outside), OAuthErrorCode::InvalidGrant);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 4));
     assert!(has_family_events(&drain(&mut events)));
@@ -1382,18 +1382,18 @@ async fn the_race_window_is_configurable() {
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     clock.advance(9);
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, None);
     clock.advance(2);
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
@@ -1407,12 +1407,12 @@ async fn with_a_grace_window_a_concurrent_duplicate_still_keeps_the_winners_pair
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let winner = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     // A sibling inside the race window: refused, nothing superseded.
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first))).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert_eq!(through_guard(&guard, &winner.access_token).await.status, StatusCode::OK);
@@ -1420,7 +1420,7 @@ async fn with_a_grace_window_a_concurrent_duplicate_still_keeps_the_winners_pair
     // Past the race window, inside the grace window: a lost response, reissued as before.
     clock.advance(10);
     let retried = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("within grace");
     assert_eq!(family_of(&issuer, &refresh_of(&retried)).await.current, refresh_id(&refresh_of(&retried)));
@@ -1457,14 +1457,14 @@ async fn a_personal_token_minted_through_a_login_dies_with_its_family_on_reuse()
     assert!(personal.record.personal);
     assert_eq!(through_guard(&guard, &personal.access_token).await.status, StatusCode::OK);
 
-    issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&tokens))).await.expect("refreshed");
+    issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens))).await.expect("refreshed");
     assert_eq!(
         through_guard(&guard, &personal.access_token).await.status,
         StatusCode::OK,
         "a rotation spares it"
     );
     clock.advance(PAST_THE_RACE_WINDOW);
-    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&tokens))).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
     assert!(issuer.store().is_revoked(&personal.record.jti).await.expect("answer"));
@@ -1559,7 +1559,7 @@ async fn revoking_an_access_token_by_its_jti_logs_it_out_at_once() {
     assert_eq!(issuer.revoke_access_token_by_jti("no-such-jti").await.expect("answer"), None);
     // Only the access token: its refresh token still works.
     issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&tokens)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens)))
         .await
         .expect("the session lives");
 }
@@ -1594,7 +1594,7 @@ async fn revoke_all_for_user_revokes_every_token_and_family_of_that_user_only() 
     }
     for (client, tokens) in [(&web, &laptop), (&mobile, &phone)] {
         assert_eq!(
-            code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(tokens))).await),
+            code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(tokens))).await),
             OAuthErrorCode::InvalidGrant
         );
     }
@@ -1608,7 +1608,7 @@ async fn revoke_all_for_user_revokes_every_token_and_family_of_that_user_only() 
         assert_eq!(through_guard(&guard, token).await.status, StatusCode::OK);
     }
     issuer
-        .grant(TokenRequest::refresh_token(web.clone(), &refresh_of(&abigail)))
+        .grant(TokenRequest::refresh_token(web.clone(), refresh_of(&abigail)))
         .await
         .expect("abigail's session lives");
     assert!(issuer.revoke_all_for_user("1").await.expect("again").is_empty());
@@ -1698,7 +1698,7 @@ async fn revoke_authorized_client_takes_that_clients_tokens_by_client_id_or_toke
     assert!(issuer.revoke_authorized_client("1", &jti(&phone.access_token)).await.expect("revoked"));
     through_guard(&guard, &phone.access_token).await.assert_invalid_token(REVOKED);
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(mobile.clone(), &refresh_of(&phone))).await),
+        code(issuer.grant(TokenRequest::refresh_token(mobile.clone(), refresh_of(&phone))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert_eq!(
@@ -1741,7 +1741,7 @@ async fn purging_expired_records_drops_the_old_ones_and_keeps_the_newer() {
     assert!(store.access_token(&jti(&new_machine.access_token)).await.expect("store").is_some());
     assert!(store.access_token(&jti(&new_user.access_token)).await.expect("store").is_some());
     issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&new_user)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&new_user)))
         .await
         .expect("the newer family survives");
 
@@ -1904,7 +1904,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_its_access_tokens() {
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let second = issuer
-        .grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&first)))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
         .await
         .expect("refreshed");
     let family_id = family_of(&issuer, &refresh_of(&second)).await.id;
@@ -1913,7 +1913,7 @@ async fn revoking_a_refresh_token_revokes_its_family_and_its_access_tokens() {
     issuer.revoke(&client, &refresh_of(&second), Some(TokenTypeHint::RefreshToken)).await.expect("revoked");
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW));
     assert_eq!(
-        code(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh_of(&second))).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await),
         OAuthErrorCode::InvalidGrant
     );
     for tokens in [&first, &second] {
@@ -1985,7 +1985,7 @@ async fn revoking_another_clients_token_is_unauthorized_client_and_revokes_nothi
         assert_eq!(through_guard(&guard, token).await.status, StatusCode::OK);
     }
     issuer
-        .grant(TokenRequest::refresh_token(owner.clone(), &refresh_of(&user)))
+        .grant(TokenRequest::refresh_token(owner.clone(), refresh_of(&user)))
         .await
         .expect("the owner's family lives");
 }
