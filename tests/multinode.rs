@@ -8,20 +8,15 @@
 mod nodes;
 
 use std::time::{Duration, Instant};
-use tower_passport::issuer::TokenRequest;
 
 use http::StatusCode;
 use nodes::{time_until_refused, two_nodes, two_nodes_on, two_racing_nodes, Bus};
+use tower_passport::issuer::TokenRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_issued_by_one_node_is_accepted_by_the_other() {
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(5)).await else { return };
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
     assert_eq!(a.status(&token).await, StatusCode::OK);
 }
@@ -44,19 +39,9 @@ async fn a_signing_key_rotated_on_one_node_is_published_and_used_by_the_other() 
     }
     assert!(kids(&b).contains(&before[0]), "the old key stays published while its tokens live");
     // A's token under the new key passes B's guard, and B signs with the new key too.
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
-    let from_b = b
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let from_b = b.read_token(&client).await;
     let header = from_b.split('.').next().expect("header");
     let header: serde_json::Value = serde_json::from_slice(
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).expect("b64"),
@@ -70,12 +55,7 @@ async fn a_signing_key_rotated_on_one_node_is_published_and_used_by_the_other() 
 async fn a_revocation_on_one_node_is_rejected_on_the_other_through_the_bus() {
     // A long negative TTL: without the bus, node B would keep saying "not revoked".
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(300)).await else { return };
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK, "B has now cached \"not revoked\"");
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     assert_eq!(a.status(&token).await, StatusCode::UNAUTHORIZED, "immediately on the revoking node");
@@ -86,12 +66,7 @@ async fn a_revocation_on_one_node_is_rejected_on_the_other_through_the_bus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_bus_the_other_node_catches_up_within_the_staleness_bound() {
     let Some((a, b, client)) = two_nodes(false, Duration::from_secs(1)).await else { return };
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     let delay = time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the token");
@@ -153,12 +128,7 @@ async fn reuse_detected_on_one_node_kills_the_family_on_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_client_is_refused_on_the_other_node_through_the_bus() {
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(300)).await else { return };
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK, "B caches the client as active");
     a.issuer.revoke_client(&client.id).await.expect("revoke client");
     time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the revoked client");
@@ -167,12 +137,7 @@ async fn a_revoked_client_is_refused_on_the_other_node_through_the_bus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_crosses_nodes_over_the_redis_bus() {
     let Some((a, b, client)) = two_nodes_on(Bus::Redis, Duration::from_secs(300)).await else { return };
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     let delay = time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the token");
@@ -183,12 +148,7 @@ async fn a_revocation_crosses_nodes_over_the_redis_bus() {
 async fn a_killed_redis_subscriber_reconnects_and_loses_no_revocation() {
     let Some((a, b, client)) = two_nodes_on(Bus::Redis, Duration::from_secs(300)).await else { return };
     let url = std::env::var("TEST_REDIS_URL").expect("url");
-    let token = a
-        .issuer
-        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
-        .await
-        .expect("token")
-        .access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK, "B caches \"not revoked\" for 300 s");
     // Kill every pub/sub connection: B's subscriber drops and messages are lost meanwhile.
     let admin = redis::Client::open(url.as_str()).expect("client");
