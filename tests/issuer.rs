@@ -2753,6 +2753,9 @@ async fn an_oauth_refusal_inside_an_app_call_is_invalid_and_keeps_its_code_as_th
     assert_eq!(refused.kind(), IssuerErrorKind::Invalid);
     let source = std::error::Error::source(&refused).expect("the OAuth refusal");
     assert!(source.is::<OAuthError>(), "{source}");
+    let said = tower_passport::error::sentence(&refused);
+    assert_eq!(said, refused.to_string(), "the source is not said twice");
+    assert!(said.starts_with("invalid_scope: "), "{said}");
     // The endpoints answer it as before.
     assert_eq!(OAuthError::from(refused).code(), OAuthErrorCode::InvalidScope);
 }

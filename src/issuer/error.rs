@@ -341,7 +341,8 @@ impl From<OAuthError> for IssuerError {
             }
             _ => IssuerErrorKind::Invalid,
         };
-        Self::new(kind, error.description.clone()).with_source(error)
+        // `code: description`, which says what the source says: one sentence, not two.
+        Self::new(kind, error.to_string()).with_source(error)
     }
 }
 
