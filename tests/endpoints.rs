@@ -28,6 +28,7 @@ use tower_passport::clock::ManualClock;
 use tower_passport::endpoint::OAuthServer;
 use tower_passport::issuer::{
     AuthenticatedClient, Backoff, ClientRegistration, Issuer, IssuerBuilder, StaticUsers, Throttle,
+    TokenRequest,
 };
 use tower_passport::store::{GrantType, MemoryStore};
 use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
@@ -256,7 +257,7 @@ impl Server {
     async fn login_at(&self, id: &str, secret: &str, scope: &str) -> tower_passport::issuer::TokenResponse {
         let client = self.record(id, secret).await;
         self.issuer
-            .password_grant(&client, "taylor@example.com", "password123", Some(scope))
+            .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123").scope(scope))
             .await
             .expect("password grant")
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use http::StatusCode;
 use support::{scopes, through_guard, AUDIENCE, ISSUER};
 use tower_passport::guard::TokenOnly;
-use tower_passport::issuer::{ClientRegistration, Issuer, RegistryResolver};
+use tower_passport::issuer::{ClientRegistration, Issuer, RegistryResolver, TokenRequest};
 use tower_passport::store::MemoryStore;
 use tower_passport::GuardLayer;
 
@@ -18,7 +18,7 @@ async fn client_token(issuer: &Issuer) -> (String, String) {
         issuer.register_client(ClientRegistration::confidential("Billing")).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     (registered.client.id, tokens.access_token)
 }
 

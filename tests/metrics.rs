@@ -22,6 +22,7 @@ use jwks_server::{jwks, JwksServer, Reply};
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
+use tower_passport::issuer::TokenRequest;
 use tower_passport::revocation::{Hub, PgRevocationBus, RedisRevocationBus, RevocationList};
 use tower_passport::store::MemoryStore;
 use tower_passport::testing::TestIssuer;
@@ -245,12 +246,17 @@ async fn refresh_token_reuse_is_counted() {
         .expect("client");
     let secret = registered.secret.as_ref().map(|secret| secret.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("client");
-    let tokens =
-        issuer.password_grant(&client, "taylor@example.com", "password123", None).await.expect("tokens");
+    let tokens = issuer
+        .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123"))
+        .await
+        .expect("tokens");
     let refresh = tokens.refresh_token.expect("a refresh token");
-    issuer.refresh_token_grant(&client, &refresh, None).await.expect("rotated");
+    issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.expect("rotated");
     assert_eq!(moved(&before, "passport_refresh_reuse_detected_total{}"), 0, "a rotation is not reuse");
-    assert!(issuer.refresh_token_grant(&client, &refresh, None).await.is_err(), "reuse is refused");
+    assert!(
+        issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.is_err(),
+        "reuse is refused"
+    );
     assert_eq!(moved(&before, "passport_refresh_reuse_detected_total{}"), 1);
 }
 

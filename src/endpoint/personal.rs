@@ -91,7 +91,7 @@ where
         (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(user_id, id).await {
             Ok(true) => Ok(response::empty(StatusCode::NO_CONTENT)),
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         },
         (_, None) => Ok(response::method_not_allowed("GET, POST")),
         (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),

@@ -475,7 +475,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport::issuer::{ClientRegistration, Issuer};
+    /// use tower_passport::issuer::{ClientRegistration, Issuer, TokenRequest};
     /// use tower_passport::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -495,7 +495,7 @@ impl Issuer {
     /// let code = location.split(['=', '&']).nth(1).unwrap();
     /// let client = issuer.authenticate_client("app", None).await?;
     /// let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    /// let tokens = issuer.authorization_code_grant(&client, code, None, Some(verifier)).await?;
+    /// let tokens = issuer.grant(TokenRequest::authorization_code(client, code, None, Some(verifier))).await?;
     /// assert!(tokens.refresh_token.is_some());
     /// # Ok(())
     /// # }

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry};
+//! use tower_passport::issuer::{ClientRegistration, Issuer, ScopeRegistry, TokenRequest};
 //! use tower_passport::store::{GrantType, MemoryStore};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -19,7 +19,7 @@
 //!     .await?;
 //! let secret = registered.secret.as_ref().map(|s| s.expose());
 //! let client = issuer.authenticate_client(&registered.client.id, secret).await?;
-//! let tokens = issuer.client_credentials_grant(&client, Some("check-status")).await?;
+//! let tokens = issuer.grant(TokenRequest::client_credentials(client.clone()).scope("check-status")).await?;
 //! assert_eq!(tokens.token_type, "Bearer");
 //! assert!(tokens.refresh_token.is_none());
 //!
@@ -29,6 +29,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Errors by caller
+//!
+//! What an OAuth client triggers (a [`TokenRequest`] to [`Issuer::grant`], client
+//! authentication, authorize, approve or deny, RFC 7009 revoke, RFC 7662 introspect), and
+//! [`Issuer::sign_in`], which shares the password grant's throttle, answer [`OAuthError`]:
+//! an RFC 6749 code and status. What the application or an operator calls (clients,
+//! personal access tokens, a user's revocations, keys, purge) answers [`IssuerError`]: an
+//! [`IssuerErrorKind`] to match on, and the cause as its source.
 //!
 //! # Defaults that protect the credential checks
 //!
@@ -75,6 +84,7 @@ mod scopes;
 pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
+mod token_request;
 pub(crate) mod user_clients;
 mod users;
 
@@ -82,7 +92,7 @@ pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
-pub use error::{IssuerError, OAuthError, OAuthErrorCode};
+pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::IssuerEvent;
 pub use introspect::Introspection;
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
@@ -91,6 +101,7 @@ pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
 pub use scopes::{ScopeDefinition, ScopeRegistry};
 pub use signing_key::SigningKey;
+pub use token_request::{Grant, TokenRequest};
 pub use users::{PasswordHash, StaticUsers, UserProvider};
 
 use std::fmt;
@@ -230,7 +241,7 @@ impl Clock for ClockRef {
 }
 
 /// The access token to mint: who, for whom, with what.
-struct Grant<'a> {
+struct Minting<'a> {
     client_id: &'a str,
     user_id: Option<&'a str>,
     /// The user provider of the user (the client's), stated in the `provider` claim.
@@ -358,7 +369,7 @@ impl Issuer {
         }
     }
 
-    fn mint(&self, grant: &Grant<'_>) -> Result<Minted, IssuerError> {
+    fn mint(&self, grant: &Minting<'_>) -> Result<Minted, IssuerError> {
         let issued_at = self.now();
         let expires_at = issued_at.saturating_add(grant.ttl);
         let jti = secrets::random_id().map_err(crypto)?;
@@ -373,7 +384,7 @@ impl Issuer {
             scope: grant.scopes.join(" "),
             provider: grant.user_id.and(grant.provider),
         };
-        let key = self.current_key().ok_or(IssuerError::Crypto)?;
+        let key = self.current_key().ok_or(IssuerError::crypto())?;
         // `idtyp` says whose token it is, so a user whose id equals a client id can never
         // pass as that client (RFC 9700 §4.15).
         let kind = if grant.user_id.is_some() { PrincipalKind::User } else { PrincipalKind::Client };
@@ -381,7 +392,7 @@ impl Issuer {
         Ok(Minted { token, jti, issued_at, expires_at })
     }
 
-    fn access_record(grant: &Grant<'_>, minted: &Minted, family_id: Option<&str>) -> AccessTokenRecord {
+    fn access_record(grant: &Minting<'_>, minted: &Minted, family_id: Option<&str>) -> AccessTokenRecord {
         AccessTokenRecord {
             jti: minted.jti.clone(),
             client_id: grant.client_id.to_owned(),

@@ -13,7 +13,7 @@ use http_body_util::Full;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::issuer::{
-    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers,
+    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers, TokenRequest,
 };
 use tower_passport::revocation::{BusHandle, PgRevocationBus, RedisRevocationBus};
 use tower_passport::store::{GrantType, PostgresStore};
@@ -26,6 +26,12 @@ pub struct Node {
 }
 
 impl Node {
+    /// A client-credentials token of `client` for the `read` scope, issued by this node.
+    pub async fn read_token(&self, client: &AuthenticatedClient) -> String {
+        let request = TokenRequest::client_credentials(client.clone()).scope("read");
+        self.issuer.grant(request).await.expect("token").access_token
+    }
+
     pub async fn status(&self, token: &str) -> StatusCode {
         let service =
             ServiceBuilder::new().layer(self.guard.clone()).service_fn(|_: Request<Full<Bytes>>| async {

@@ -120,7 +120,9 @@ async fn update_client(issuer: &Issuer, id: &str, args: &ClientArgs) -> Outcome 
     let known = match (args.skips_authorization, args.skips_authorization_even_if_public) {
         (_, true) => issuer.set_skips_authorization_even_if_public(id).await?,
         (Some(skips), false) => match issuer.set_skips_authorization(id, skips).await {
-            Err(tower_passport::issuer::IssuerError::Invalid(_)) => return Err(PUBLIC_SKIPS.into()),
+            Err(error) if error.kind() == tower_passport::issuer::IssuerErrorKind::Invalid => {
+                return Err(PUBLIC_SKIPS.into())
+            }
             outcome => outcome?,
         },
         (None, false) => {

@@ -31,8 +31,7 @@ use super::front::Front;
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
 use crate::issuer::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer, OAuthError,
-    OAuthErrorCode, TokenResponse,
+    paths, redirect_uri, AuthorizationError, AuthorizationRequest, OAuthError, OAuthErrorCode,
 };
 use crate::store::{ErasedStore, SecretHash};
 
@@ -158,21 +157,6 @@ where
         Ok(bytes) => handle(front, flow, parts, bytes).await,
         Err(error) => error_page(&error),
     }
-}
-
-/// `grant_type=authorization_code` on the issuer's token endpoint:
-/// `unsupported_grant_type` unless the flow is enabled.
-pub(crate) async fn code_grant(
-    issuer: &Issuer,
-    flow: Option<&Flow>,
-    client: &AuthenticatedClient,
-    form: &Form,
-) -> Result<TokenResponse, OAuthError> {
-    if flow.is_none() {
-        return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported"));
-    }
-    let code = form.require("code")?;
-    issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
 }
 
 async fn handle(front: &Front, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {
