@@ -19,10 +19,10 @@ use http::Request;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tower_passport_issuer::endpoint::OAuthServer;
-use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, NoLimit, PasswordHash, StaticUsers};
-use tower_passport_issuer::store::{GrantType, MemoryStore};
 use tower_passport::BackendError;
+use tower_passport_issuer::endpoint::OAuthServer;
+use tower_passport_issuer::store::{GrantType, MemoryStore};
+use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, NoLimit, PasswordHash, StaticUsers};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

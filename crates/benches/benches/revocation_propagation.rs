@@ -32,8 +32,7 @@ async fn measure(bus: Bus, name: &str, negative_ttl: Duration, rounds: usize) {
     };
     let mut delays = Vec::with_capacity(rounds);
     for _ in 0..rounds {
-        let token =
-            a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+        let token = a.read_token(&client).await;
         // B verifies the token and caches "not revoked".
         assert_eq!(b.status(&token).await, StatusCode::OK);
         a.issuer.revoke(&client, &token, None).await.expect("revoke");

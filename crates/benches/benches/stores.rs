@@ -18,14 +18,16 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use http::{Request, Response};
 use http_body_util::Full;
 use tower::{Service, ServiceBuilder};
-use tower_passport_issuer::{AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
-use tower_passport_sql::PgRevocationBus;
-use tower_passport_redis::RedisRevocationBus;
-use tower_passport_issuer::store::{GrantType, Store};
-use tower_passport_cli::AnyStore;
-use tower_passport_sql::PostgresStore;
-use tower_passport_redis::RedisStore;
 use tower_passport::GuardLayer;
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::store::{GrantType, Store};
+use tower_passport_issuer::{
+    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, StaticUsers, TokenRequest,
+};
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_redis::RedisStore;
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_sql::PostgresStore;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
@@ -56,7 +58,7 @@ async fn issuer_on<S: Store>(store: Arc<S>) -> (Issuer, AuthenticatedClient) {
 fn bench_rotation<S: Store>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, store: S) {
     let (issuer, client) = rt.block_on(issuer_on(Arc::new(store)));
     let mut refresh = rt
-        .block_on(issuer.password_grant(&client, "ann", "password", Some("read")))
+        .block_on(issuer.grant(TokenRequest::password(client.clone(), "ann", "password").scope("read")))
         .expect("tokens")
         .refresh_token
         .expect("refresh");
@@ -65,8 +67,9 @@ fn bench_rotation<S: Store>(c: &mut Criterion, rt: &tokio::runtime::Runtime, nam
         b.iter_custom(|iterations| {
             let started = Instant::now();
             for _ in 0..iterations {
-                let next =
-                    rt.block_on(issuer.refresh_token_grant(&client, &refresh, None)).expect("rotation");
+                let next = rt
+                    .block_on(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)))
+                    .expect("rotation");
                 refresh = next.refresh_token.expect("refresh");
             }
             started.elapsed()
@@ -113,8 +116,10 @@ fn guard_hot_path(c: &mut Criterion) {
     let store = Arc::new(rt.block_on(PostgresStore::connect(&url)).expect("postgres"));
     rt.block_on(store.migrate()).expect("migrate");
     let (issuer, client) = rt.block_on(issuer_on(store.clone()));
-    let token =
-        rt.block_on(issuer.client_credentials_grant(&client, Some("read"))).expect("token").access_token;
+    let token = rt
+        .block_on(issuer.grant(TokenRequest::client_credentials(client.clone()).scope("read")))
+        .expect("token")
+        .access_token;
     let mut group = c.benchmark_group("guard_hot_path");
     let redis_url = std::env::var("TEST_REDIS_URL").ok();
     for bus_kind in ["without_bus", "with_pg_bus", "with_redis_bus"] {

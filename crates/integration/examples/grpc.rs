@@ -53,8 +53,8 @@ use tonic::Status;
 use tonic_prost::ProstCodec;
 use tower::ServiceBuilder;
 use tower_passport::error::GrpcResponder;
-use tower_passport_issuer::testing::TestIssuer;
 use tower_passport::{GuardLayer, Principal, RequireLayer, Verifier};
+use tower_passport_issuer::testing::TestIssuer;
 
 /// The scope `orders.Orders` asks of every call.
 pub const READ_ORDERS: &str = "orders:read";

@@ -1,12 +1,12 @@
 //! A store chosen at run time from a URL, for binaries configured by environment.
 
+use tower_passport::error::BackendError;
 use tower_passport_issuer::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore,
     RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
     SettingsStore, StoreError, TokenStore,
 };
-use tower_passport::error::BackendError;
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
 /// `memory`, `sqlite://file.db`, `postgres://…` or

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::clients::redirect_uri_problem;
 use super::{crypto, pkce, redirect_uri, secrets, Issuer, IssuerBuilder, OAuthError, OAuthErrorCode};
-use tower_passport::error::ConfigError;
 use crate::store::{AuthorizationCodeRecord, ClientRecord, ClientStore, CodeStore, GrantType, SecretHash};
+use tower_passport::error::ConfigError;
 
 /// The longest an authorization code may live (RFC 6749 §4.1.2: "a maximum authorization
 /// code lifetime of 10 minutes is RECOMMENDED"), and the default.
@@ -475,7 +475,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -495,7 +495,7 @@ impl Issuer {
     /// let code = location.split(['=', '&']).nth(1).unwrap();
     /// let client = issuer.authenticate_client("app", None).await?;
     /// let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    /// let tokens = issuer.authorization_code_grant(&client, code, None, Some(verifier)).await?;
+    /// let tokens = issuer.grant(TokenRequest::authorization_code(client, code, None, Some(verifier))).await?;
     /// assert!(tokens.refresh_token.is_some());
     /// # Ok(())
     /// # }

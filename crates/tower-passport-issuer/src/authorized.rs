@@ -1,7 +1,7 @@
 //! A user's authorized clients (Passport's `GET /oauth/tokens` and `DELETE /oauth/tokens/{id}`):
 //! one entry per client holding live tokens of the user, and the withdrawal of one.
 
-use super::{Issuer, OAuthError};
+use super::{Issuer, IssuerError};
 use crate::store::{ClientStore, ClientTokens, TokenStore};
 
 /// A client `user_id` has authorized, as [`Issuer::authorized_clients`] lists it: one entry
@@ -34,7 +34,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -46,7 +46,7 @@ impl Issuer {
     ///     .register_client(ClientRegistration::confidential("Mobile").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// issuer.create_personal_access_token("7", "cli", &[]).await?;
     ///
     /// let authorized = issuer.authorized_clients("7").await?;
@@ -59,7 +59,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn authorized_clients(&self, user_id: &str) -> Result<Vec<AuthorizedClient>, OAuthError> {
+    pub async fn authorized_clients(&self, user_id: &str) -> Result<Vec<AuthorizedClient>, IssuerError> {
         let listed = self.inner.store.user_tokens(user_id, self.now()).await?;
         let mut authorized = Vec::with_capacity(listed.len());
         for tokens in listed {
@@ -86,7 +86,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -98,11 +98,11 @@ impl Issuer {
     ///     .register_client(ClientRegistration::confidential("Mobile").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let tokens = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let tokens = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     ///
     /// assert!(issuer.revoke_authorized_client("7", &client.id).await?);
     /// assert!(issuer.authorized_clients("7").await?.is_empty());
-    /// assert!(issuer.refresh_token_grant(&client, tokens.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), tokens.refresh_token.as_deref().unwrap())).await.is_err());
     /// assert!(!issuer.revoke_authorized_client("7", &client.id).await?, "nothing left");
     /// # Ok(())
     /// # }
@@ -110,7 +110,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_authorized_client(&self, user_id: &str, id: &str) -> Result<bool, OAuthError> {
+    pub async fn revoke_authorized_client(&self, user_id: &str, id: &str) -> Result<bool, IssuerError> {
         let personal = self.inner.personal_client_id.as_str();
         if id != personal && !self.revoke_user_tokens(user_id, Some(id)).await?.is_empty() {
             return Ok(true);

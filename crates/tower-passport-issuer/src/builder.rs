@@ -9,11 +9,11 @@ use tokio::sync::broadcast;
 use super::key_ring::KeyRing;
 use super::limits::{default_password_checks, AuthLimiter, DynLimiter, Limiter, PasswordChecks, Throttle};
 use super::{Issuer, IssuerInner, RevocationList, ScopeRegistry, SigningKey, UserProvider};
+use crate::store::ErasedStore;
 use tower_passport::clock::{Clock, SystemClock};
 use tower_passport::error::{BackendError, ConfigError, ConfigErrorKind};
 use tower_passport::keys::{Algorithm, SharedKeySet};
 use tower_passport::revocation::Hub;
-use crate::store::ErasedStore;
 
 pub(crate) type BoxedUserProvider = Arc<
     dyn Fn(String, String) -> Pin<Box<dyn Future<Output = Result<Option<String>, BackendError>> + Send>>
@@ -193,7 +193,7 @@ impl IssuerBuilder {
     /// ```
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// use tower_passport::clock::ManualClock;
     /// # #[tokio::main(flavor = "current_thread")]
@@ -209,18 +209,18 @@ impl IssuerBuilder {
     ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let first = issuer.password_grant(&client, "ann", "a-password", None).await?.refresh_token.unwrap();
+    /// let first = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?.refresh_token.unwrap();
     ///
     /// // Two tabs refresh at once: one wins, the other is refused, and the session lives on.
-    /// let winner = issuer.refresh_token_grant(&client, &first, None).await?;
-    /// let loser = issuer.refresh_token_grant(&client, &first, None).await.unwrap_err();
+    /// let winner = issuer.grant(TokenRequest::refresh_token(client.clone(), &first)).await?;
+    /// let loser = issuer.grant(TokenRequest::refresh_token(client.clone(), &first)).await.unwrap_err();
     /// assert_eq!(loser.code(), OAuthErrorCode::InvalidGrant);
-    /// let next = issuer.refresh_token_grant(&client, winner.refresh_token.as_deref().unwrap(), None).await?;
+    /// let next = issuer.grant(TokenRequest::refresh_token(client.clone(), winner.refresh_token.as_deref().unwrap())).await?;
     ///
     /// // Past the window, the same presentation is reuse: the family dies.
     /// clock.advance(6);
-    /// assert!(issuer.refresh_token_grant(&client, winner.refresh_token.as_deref().unwrap(), None).await.is_err());
-    /// assert!(issuer.refresh_token_grant(&client, next.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), winner.refresh_token.as_deref().unwrap())).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), next.refresh_token.as_deref().unwrap())).await.is_err());
     /// # Ok(())
     /// # }
     /// ```
@@ -261,7 +261,7 @@ impl IssuerBuilder {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -273,11 +273,11 @@ impl IssuerBuilder {
     /// let shop = ClientRegistration::confidential("Shop").grants([GrantType::Password]).provider("customers");
     /// let shop = issuer.register_client(shop).await?;
     /// let shop = issuer.authenticate_client(&shop.client.id, shop.secret.as_ref().map(|s| s.expose())).await?;
-    /// let token = issuer.password_grant(&shop, "carl", "carl-password", None).await?;
+    /// let token = issuer.grant(TokenRequest::password(shop.clone(), "carl", "carl-password")).await?;
     /// let verified = issuer.verifier().verify(&token.access_token)?;
     /// assert_eq!((verified.subject(), verified.provider()), (Some("5"), Some("customers")));
     /// // The default provider's users do not sign in through the shop.
-    /// assert!(issuer.password_grant(&shop, "ann", "ann-password", None).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::password(shop.clone(), "ann", "ann-password")).await.is_err());
     /// # Ok(())
     /// # }
     /// ```

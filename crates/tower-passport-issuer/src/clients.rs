@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerEvent, OAuthError};
+use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerErrorKind, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
 use crate::store::{ClientRecord, ClientStore, ClientUpdate, GrantType, SecretHash, TokenStore};
 
@@ -256,25 +256,25 @@ pub(super) fn redirect_uri_problem(uri: &str) -> Option<String> {
 /// Checks a registration's redirect URIs and PKCE setting; the URIs, deduplicated.
 fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, IssuerError> {
     if !registration.confidential && registration.require_pkce == Some(false) {
-        return Err(IssuerError::Invalid("a public client always uses PKCE".into()));
+        return Err(IssuerError::invalid("a public client always uses PKCE"));
     }
     if registration.redirect_uris.len() > MAX_REDIRECT_URIS {
-        return Err(IssuerError::Invalid(format!(
+        return Err(IssuerError::invalid(format!(
             "a client may register at most {MAX_REDIRECT_URIS} redirect URIs"
         )));
     }
     let mut uris: Vec<String> = Vec::with_capacity(registration.redirect_uris.len());
     for uri in &registration.redirect_uris {
         if let Some(problem) = redirect_uri_problem(uri) {
-            return Err(IssuerError::Invalid(problem));
+            return Err(IssuerError::invalid(problem));
         }
         if !uris.contains(uri) {
             uris.push(uri.clone());
         }
     }
     if uris.is_empty() && registration.grants.contains(&GrantType::AuthorizationCode) {
-        return Err(IssuerError::Invalid(
-            "the authorization code grant needs at least one redirect URI (ClientRegistration::redirect_uris)".into(),
+        return Err(IssuerError::invalid(
+            "the authorization code grant needs at least one redirect URI (ClientRegistration::redirect_uris)",
         ));
     }
     Ok(uris)
@@ -387,52 +387,51 @@ impl Issuer {
         let redirect_uris = checked_redirects(&registration)?;
         let secret = match (registration.confidential, registration.secret) {
             (true, Some(secret)) if secret.expose().len() < 32 => {
-                return Err(IssuerError::Invalid("a client secret must be at least 32 characters".into()))
+                return Err(IssuerError::invalid("a client secret must be at least 32 characters"))
             }
             (true, Some(secret)) if !secret.expose().bytes().all(is_unreserved) => {
-                return Err(IssuerError::Invalid(
+                return Err(IssuerError::invalid(
                     "a chosen client secret may hold only letters, digits and - . _ ~ \
-                     (RFC 3986 unreserved characters), so that every client library sends it alike"
-                        .into(),
+                     (RFC 3986 unreserved characters), so that every client library sends it alike",
                 ))
             }
             (true, Some(secret)) => Some(secret),
             (true, None) => Some(ClientSecret::new(secrets::random_b64(32).map_err(crypto)?)),
-            (false, Some(_)) => return Err(IssuerError::Invalid("a public client has no secret".into())),
+            (false, Some(_)) => return Err(IssuerError::invalid("a public client has no secret")),
             (false, None) => None,
         };
         if secret.is_none() && registration.skips_authorization && !registration.skips_even_if_public {
-            return Err(IssuerError::Invalid(PUBLIC_SKIPS.into()));
+            return Err(IssuerError::invalid(PUBLIC_SKIPS));
         }
         if secret.is_none() && registration.grants.contains(&GrantType::ClientCredentials) {
-            return Err(IssuerError::Invalid(
-                "the client credentials grant needs a confidential client".into(),
-            ));
+            return Err(IssuerError::invalid("the client credentials grant needs a confidential client"));
         }
         if registration.provider.as_deref().is_some_and(|provider| provider.trim().is_empty()) {
-            return Err(IssuerError::Invalid("a user provider needs a name".into()));
+            return Err(IssuerError::invalid("a user provider needs a name"));
         }
         let id = match registration.id {
             Some(id) if !id.is_empty() => id,
-            Some(_) => return Err(IssuerError::Invalid("a client id cannot be empty".into())),
+            Some(_) => return Err(IssuerError::invalid("a client id cannot be empty")),
             None => secrets::random_id().map_err(crypto)?,
         };
         if self.inner.store.client(&id).await?.is_some() {
-            return Err(IssuerError::Invalid(format!("a client with id {id:?} exists already")));
+            return Err(IssuerError::new(
+                IssuerErrorKind::Conflict,
+                format!("a client with id {id:?} exists already"),
+            ));
         }
         // A client id that can equal a user's `sub` would let a resource server that tells
         // client tokens by `sub == client_id` take that user's tokens for the client's
         // (RFC 9700 §4.15). Our own tokens say which they are (`idtyp`); these checks
         // protect the other resource servers.
         if id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(IssuerError::Invalid(
-                "a client id cannot be all digits: it could equal a user id".into(),
-            ));
+            return Err(IssuerError::invalid("a client id cannot be all digits: it could equal a user id"));
         }
         if !self.inner.store.user_tokens(&id, self.now()).await?.is_empty() {
-            return Err(IssuerError::Invalid(format!(
-                "{id:?} is a user's id: a client id must not equal one"
-            )));
+            return Err(IssuerError::new(
+                IssuerErrorKind::Conflict,
+                format!("{id:?} is a user's id: a client id must not equal one"),
+            ));
         }
         let client = ClientRecord {
             id,
@@ -505,7 +504,7 @@ impl Issuer {
     ) -> Result<bool, IssuerError> {
         let Some(client) = self.inner.store.client(client_id).await? else { return Ok(false) };
         if skips && !even_if_public && !client.is_confidential() {
-            return Err(IssuerError::Invalid(PUBLIC_SKIPS.into()));
+            return Err(IssuerError::invalid(PUBLIC_SKIPS));
         }
         let update = ClientUpdate { skips_authorization: Some(skips), ..ClientUpdate::default() };
         Ok(self.inner.store.update_client(client_id, update).await?.is_some())

@@ -30,44 +30,12 @@ impl Issuer {
     /// challenge. A code works once: presenting it again fails and revokes every token
     /// issued from it (RFC 6749 §4.1.2).
     ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode};
-    /// use tower_passport_issuer::store::{GrantType, MemoryStore};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
-    /// let registered = issuer.register_client(ClientRegistration::confidential("Web app")
-    ///     .grants([GrantType::AuthorizationCode, GrantType::RefreshToken])
-    ///     .redirect_uris(["https://app.example.com/cb"])).await?;
-    /// let id = &registered.client.id;
-    /// let request = issuer.authorization_request(&format!(
-    ///     "response_type=code&client_id={id}&redirect_uri=https://app.example.com/cb\
-    ///      &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
-    /// )).await?;
-    /// let location = issuer.approve_authorization(&request, "user-7").await?;
-    /// let code = location.split(['=', '&']).nth(1).unwrap();
-    ///
-    /// let client = issuer.authenticate_client(id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let verifier = Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-    /// let redirect_uri = Some("https://app.example.com/cb");
-    /// let tokens = issuer.authorization_code_grant(&client, code, redirect_uri, verifier).await?;
-    /// assert_eq!(issuer.verifier().verify(&tokens.access_token)?.subject(), Some("user-7"));
-    ///
-    /// // Again: refused, and the tokens it issued are revoked.
-    /// let again = issuer.authorization_code_grant(&client, code, redirect_uri, verifier).await.unwrap_err();
-    /// assert_eq!(again.code(), OAuthErrorCode::InvalidGrant);
-    /// assert!(issuer.refresh_token_grant(&client, tokens.refresh_token.as_deref().unwrap(), None).await.is_err());
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
     /// # Errors
     /// `unauthorized_client` if the client may not use the grant; `invalid_grant` for an
     /// unknown, expired or used code, a code of another client, another redirect URI, or a
     /// missing or wrong verifier (or a verifier for a code that had no challenge, RFC 9700
     /// §4.8.2); 503 when the store fails.
-    pub async fn authorization_code_grant(
+    pub(crate) async fn authorization_code_grant(
         &self,
         client: &AuthenticatedClient,
         code: &str,
@@ -121,10 +89,10 @@ impl Issuer {
     /// lone access token.
     async fn revoke_issued(&self, issued: &IssuedFromCode) -> Result<(), OAuthError> {
         if let Some(family_id) = &issued.family_id {
-            return self.revoke_family(family_id).await;
+            return Ok(self.revoke_family(family_id).await?);
         }
         match self.inner.store.access_token(&issued.access_jti).await? {
-            Some(record) if record.revoked_at.is_none() => self.revoke_access(&record).await,
+            Some(record) if record.revoked_at.is_none() => Ok(self.revoke_access(&record).await?),
             _ => Ok(()),
         }
     }

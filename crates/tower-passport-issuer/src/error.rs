@@ -1,10 +1,11 @@
 use std::borrow::Cow;
+use std::error::Error;
 use std::fmt;
 
 use http::StatusCode;
 
-use tower_passport::error::ConfigError;
 use crate::store::StoreError;
+use tower_passport::error::ConfigError;
 
 /// An RFC 6749 §5.2 or §4.1.2.1 error code (plus RFC 7009's `unsupported_token_type` and
 /// the OpenID Connect `login_required` and `consent_required` of `prompt=none`).
@@ -173,6 +174,10 @@ impl OAuthError {
     pub(crate) fn unauthorized_client(description: &'static str) -> Self {
         Self::new(OAuthErrorCode::UnauthorizedClient, description)
     }
+
+    pub(crate) fn unsupported_grant_type() -> Self {
+        Self::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported")
+    }
 }
 
 /// RFC 6749 §5.2: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`.
@@ -199,7 +204,7 @@ impl fmt::Display for OAuthError {
     }
 }
 
-impl std::error::Error for OAuthError {}
+impl Error for OAuthError {}
 
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
@@ -215,61 +220,164 @@ impl From<tower_passport::error::BackendError> for OAuthError {
     }
 }
 
-/// What an administrative call (registration, rotation, purge) can fail with.
-#[derive(Debug)]
+/// What an application or administrative call (registering and updating clients, personal
+/// access tokens, signing keys, purge) can fail with: a [kind](IssuerErrorKind) to match
+/// on, a message that never contains a secret, and the cause ([`Error::source`]).
+///
+/// ```
+/// use std::sync::Arc;
+/// use tower_passport_issuer::{ClientRegistration, Issuer, IssuerErrorKind};
+/// use tower_passport_issuer::store::MemoryStore;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new())).audience("api").build()?;
+/// let short = ClientRegistration::confidential("Billing").secret("too short");
+/// let error = issuer.register_client(short).await.unwrap_err();
+/// assert_eq!(error.kind(), IssuerErrorKind::Invalid);
+/// assert_eq!(error.to_string(), "a client secret must be at least 32 characters");
+/// # Ok(())
+/// # }
+/// ```
+pub struct IssuerError {
+    kind: IssuerErrorKind,
+    message: Cow<'static, str>,
+    source: Option<Box<dyn Error + Send + Sync + 'static>>,
+}
+
+/// What an [`IssuerError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum IssuerError {
-    /// The store failed.
-    Store(StoreError),
+pub enum IssuerErrorKind {
     /// The input was refused; the message says why.
-    Invalid(String),
-    /// Signing or randomness failed.
+    Invalid,
+    /// What the call needs does not exist (the store holds no signing key).
+    NotFound,
+    /// What the call would create collides with what exists (a client id in use, or a
+    /// user's id).
+    Conflict,
+    /// The issuer is not configured for the call (a call made before the one it needs, a
+    /// feature not enabled).
+    Config,
+    /// The store failed, or holds a record that cannot be read; the source says how.
+    Store,
+    /// Signing or the random source failed.
     Crypto,
+    /// The issuer's own state is broken (a lock poisoned by a panic).
+    Internal,
+}
+
+impl IssuerError {
+    /// An error of `kind` saying `message`.
+    pub(crate) fn new(kind: IssuerErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self { kind, message: message.into(), source: None }
+    }
+
+    /// The input was refused: `message` says why.
+    pub(crate) fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(IssuerErrorKind::Invalid, message)
+    }
+
+    /// Signing or the random source failed.
+    pub(crate) fn crypto() -> Self {
+        Self::new(IssuerErrorKind::Crypto, "signing or random generation failed")
+    }
+
+    /// Keeps `source` as the cause.
+    pub(crate) fn with_source(mut self, source: impl Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// What the error is about.
+    pub fn kind(&self) -> IssuerErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Debug for IssuerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("IssuerError");
+        debug.field("kind", &self.kind).field("message", &self.message);
+        if let Some(source) = &self.source {
+            debug.field("source", &source.to_string());
+        }
+        debug.finish()
+    }
 }
 
 impl fmt::Display for IssuerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Store(error) => write!(f, "{error}"),
-            Self::Invalid(message) => f.write_str(message),
-            Self::Crypto => f.write_str("signing or random generation failed"),
-        }
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for IssuerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Store(error) => Some(error),
-            _ => None,
-        }
+impl Error for IssuerError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.source.as_deref().map(|source| source as &(dyn Error + 'static))
     }
 }
 
 impl From<StoreError> for IssuerError {
     fn from(error: StoreError) -> Self {
-        Self::Store(error)
+        Self::new(IssuerErrorKind::Store, error.to_string()).with_source(error)
+    }
+}
+
+/// A backend failure (the revocation side's store roles answer these): kind `Store`.
+impl From<tower_passport::error::BackendError> for IssuerError {
+    fn from(error: tower_passport::error::BackendError) -> Self {
+        Self::new(IssuerErrorKind::Store, error.to_string()).with_source(error)
     }
 }
 
 impl From<ConfigError> for IssuerError {
     fn from(error: ConfigError) -> Self {
-        Self::Invalid(error.to_string())
+        Self::new(IssuerErrorKind::Config, error.to_string()).with_source(error)
+    }
+}
+
+/// An OAuth refusal met inside an application call: its kind by the code, and the OAuth
+/// error kept as the source, so that an endpoint answers it unchanged.
+impl From<OAuthError> for IssuerError {
+    fn from(error: OAuthError) -> Self {
+        let kind = match error.code {
+            OAuthErrorCode::TemporarilyUnavailable => IssuerErrorKind::Store,
+            OAuthErrorCode::ServerError => IssuerErrorKind::Internal,
+            OAuthErrorCode::UnauthorizedClient | OAuthErrorCode::UnsupportedGrantType => {
+                IssuerErrorKind::Config
+            }
+            _ => IssuerErrorKind::Invalid,
+        };
+        // `code: description`, which says what the source says: one sentence, not two.
+        Self::new(kind, error.to_string()).with_source(error)
     }
 }
 
 impl From<IssuerError> for OAuthError {
     fn from(error: IssuerError) -> Self {
-        match error {
-            IssuerError::Store(error) => error.into(),
-            IssuerError::Invalid(message) => OAuthError::invalid_request(message),
-            IssuerError::Crypto => {
-                OAuthError::new(OAuthErrorCode::ServerError, "The token could not be signed")
+        if let Some(oauth) = error.source.as_deref().and_then(|source| source.downcast_ref::<OAuthError>()) {
+            return oauth.clone();
+        }
+        match error.kind {
+            IssuerErrorKind::Store => {
+                tracing::warn!(%error, "store failure while issuing");
+                Self::new(
+                    OAuthErrorCode::TemporarilyUnavailable,
+                    "The authorization server cannot answer right now",
+                )
             }
+            IssuerErrorKind::Crypto => {
+                Self::new(OAuthErrorCode::ServerError, "The token could not be signed")
+            }
+            IssuerErrorKind::Internal => {
+                tracing::error!(%error, "issuer failure");
+                Self::new(OAuthErrorCode::ServerError, "The authorization server failed")
+            }
+            _ => OAuthError::invalid_request(error.message),
         }
     }
 }
 
 pub(super) fn crypto<T>(_: T) -> IssuerError {
-    IssuerError::Crypto
+    IssuerError::crypto()
 }

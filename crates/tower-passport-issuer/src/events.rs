@@ -116,7 +116,6 @@ impl IssuerEvents {
     }
 }
 
-
 /// The issuer's event stream ([`Issuer::subscribe`](super::Issuer::subscribe)) is a source
 /// of invalidations: it yields every revocation the issuer makes. If the subscriber falls
 /// behind and events are lost, it yields [`Invalidation::Everything`] instead, so no node

@@ -6,7 +6,7 @@ use super::builder::BoxedUserProvider;
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
-use super::{crypto, AuthAttempt, Grant, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
+use super::{crypto, AuthAttempt, Issuer, Minting, OAuthError, OAuthErrorCode, TokenResponse};
 use crate::store::{ClientRecord, ClientStore, FamilyRecord, GrantType, RefreshTokenRecord, TokenStore};
 
 impl Issuer {
@@ -15,7 +15,7 @@ impl Issuer {
     ///
     /// # Errors
     /// `unauthorized_client` if the client may not use it, `invalid_scope`, or 503.
-    pub async fn client_credentials_grant(
+    pub(super) async fn client_credentials_grant(
         &self,
         client: &AuthenticatedClient,
         scope: Option<&str>,
@@ -28,7 +28,7 @@ impl Issuer {
             ));
         }
         let scopes = self.inner.scopes.resolve(scope, GrantType::ClientCredentials, Some(client))?;
-        let grant = Grant {
+        let grant = Minting {
             client_id: &client.id,
             user_id: None,
             provider: None,
@@ -49,7 +49,7 @@ impl Issuer {
     /// for wrong credentials, `invalid_scope`, 429 `temporarily_unavailable` (with
     /// [`OAuthError::retry_after`]) while the account or the client's address is throttled
     /// (see [`Throttle`](super::Throttle)), or 503.
-    pub async fn password_grant(
+    pub(super) async fn password_grant(
         &self,
         client: &AuthenticatedClient,
         username: &str,
@@ -169,7 +169,7 @@ impl Issuer {
             tracing::warn!("refused a user token for a user id that is also a client id");
             return Err(OAuthError::invalid_grant("This user cannot be issued tokens: its id is a client's"));
         }
-        let grant = Grant {
+        let grant = Minting {
             client_id: &client.id,
             user_id: Some(user_id),
             provider: client.provider.as_deref(),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Issuer, IssuerError, Jwks, SigningKey};
+use super::{Issuer, IssuerError, IssuerErrorKind, Jwks, SigningKey};
 use tower_passport::error::ConfigError;
 use tower_passport::keys::KeySet;
 
@@ -108,8 +108,11 @@ impl Issuer {
     /// When the verifier cannot be rebuilt.
     pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), IssuerError> {
         let now = self.now();
-        let mut keys =
-            self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
+        let mut keys = self
+            .inner
+            .keys
+            .write()
+            .map_err(|_| IssuerError::new(IssuerErrorKind::Internal, "key ring poisoned"))?;
         keys.prune(now);
         keys.rotate(key, now);
         self.inner.published.replace(keys.key_set(now)?);

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry};
+//! use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, TokenRequest};
 //! use tower_passport_issuer::store::{GrantType, MemoryStore};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -19,7 +19,7 @@
 //!     .await?;
 //! let secret = registered.secret.as_ref().map(|s| s.expose());
 //! let client = issuer.authenticate_client(&registered.client.id, secret).await?;
-//! let tokens = issuer.client_credentials_grant(&client, Some("check-status")).await?;
+//! let tokens = issuer.grant(TokenRequest::client_credentials(client.clone()).scope("check-status")).await?;
 //! assert_eq!(tokens.token_type, "Bearer");
 //! assert!(tokens.refresh_token.is_none());
 //!
@@ -29,6 +29,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Errors by caller
+//!
+//! What an OAuth client triggers (a [`TokenRequest`] to [`Issuer::grant`], client
+//! authentication, authorize, approve or deny, RFC 7009 revoke, RFC 7662 introspect), and
+//! [`Issuer::sign_in`], which shares the password grant's throttle, answer [`OAuthError`]:
+//! an RFC 6749 code and status. What the application or an operator calls (clients,
+//! personal access tokens, a user's revocations, keys, purge) answers [`IssuerError`]: an
+//! [`IssuerErrorKind`] to match on, and the cause as its source.
 //!
 //! # Defaults that protect the credential checks
 //!
@@ -111,6 +120,7 @@ mod scopes;
 pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
+mod token_request;
 pub(crate) mod user_clients;
 mod users;
 
@@ -118,7 +128,7 @@ pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
-pub use error::{IssuerError, OAuthError, OAuthErrorCode};
+pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
@@ -127,6 +137,7 @@ pub use personal::PersonalAccessToken;
 pub use resolver::RegistryResolver;
 pub use scopes::{ScopeDefinition, ScopeRegistry};
 pub use signing_key::SigningKey;
+pub use token_request::{Grant, TokenRequest};
 pub use users::{PasswordHash, StaticUsers, UserProvider};
 
 use std::fmt;
@@ -135,12 +146,12 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::store::{AccessTokenRecord, ErasedStore, RevokedAccess, Store};
 use tower_passport::clock::Clock;
 use tower_passport::error::ConfigError;
 use tower_passport::guard::ResolvePrincipal;
 use tower_passport::keys::SharedKeySet;
 use tower_passport::revocation::{Hub, RevocationList};
-use crate::store::{AccessTokenRecord, ErasedStore, RevokedAccess, Store};
 use tower_passport::token::PrincipalKind;
 use tower_passport::verify::Verifier;
 
@@ -266,7 +277,7 @@ impl Clock for ClockRef {
 }
 
 /// The access token to mint: who, for whom, with what.
-struct Grant<'a> {
+struct Minting<'a> {
     client_id: &'a str,
     user_id: Option<&'a str>,
     /// The user provider of the user (the client's), stated in the `provider` claim.
@@ -394,7 +405,7 @@ impl Issuer {
         }
     }
 
-    fn mint(&self, grant: &Grant<'_>) -> Result<Minted, IssuerError> {
+    fn mint(&self, grant: &Minting<'_>) -> Result<Minted, IssuerError> {
         let issued_at = self.now();
         let expires_at = issued_at.saturating_add(grant.ttl);
         let jti = secrets::random_id().map_err(crypto)?;
@@ -409,7 +420,7 @@ impl Issuer {
             scope: grant.scopes.join(" "),
             provider: grant.user_id.and(grant.provider),
         };
-        let key = self.current_key().ok_or(IssuerError::Crypto)?;
+        let key = self.current_key().ok_or(IssuerError::crypto())?;
         // `idtyp` says whose token it is, so a user whose id equals a client id can never
         // pass as that client (RFC 9700 §4.15).
         let kind = if grant.user_id.is_some() { PrincipalKind::User } else { PrincipalKind::Client };
@@ -417,7 +428,7 @@ impl Issuer {
         Ok(Minted { token, jti, issued_at, expires_at })
     }
 
-    fn access_record(grant: &Grant<'_>, minted: &Minted, family_id: Option<&str>) -> AccessTokenRecord {
+    fn access_record(grant: &Minting<'_>, minted: &Minted, family_id: Option<&str>) -> AccessTokenRecord {
         AccessTokenRecord {
             jti: minted.jti.clone(),
             client_id: grant.client_id.to_owned(),

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{Grant, Issuer, OAuthError};
+use super::{Issuer, IssuerError, Minting, OAuthError};
 use crate::store::{AccessTokenRecord, ClientRecord, ClientStore, GrantType, TokenStore};
 
 /// A new personal access token: the token itself (shown once) and its record.
@@ -32,7 +32,7 @@ impl Issuer {
         user_id: &str,
         name: &str,
         scopes: &[String],
-    ) -> Result<PersonalAccessToken, OAuthError> {
+    ) -> Result<PersonalAccessToken, IssuerError> {
         self.mint_personal_access_token(user_id, name, scopes, None).await
     }
 
@@ -46,7 +46,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore, RevocationStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,7 +58,7 @@ impl Issuer {
     ///     .register_client(ClientRegistration::confidential("Web").first_party(true).grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let login = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let login = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// let caller = issuer.verifier().verify(&login.access_token)?;
     ///
     /// let personal = issuer.create_personal_access_token_through(caller.jti().unwrap(), "cli", &[]).await?;
@@ -81,7 +81,7 @@ impl Issuer {
         caller_jti: &str,
         name: &str,
         scopes: &[String],
-    ) -> Result<PersonalAccessToken, OAuthError> {
+    ) -> Result<PersonalAccessToken, IssuerError> {
         let caller = self.inner.store.access_token(caller_jti).await?;
         let now = self.now();
         let caller =
@@ -98,7 +98,8 @@ impl Issuer {
         if self.inner.store.client(&caller.client_id).await?.is_some_and(|client| client.provider.is_some()) {
             return Err(OAuthError::invalid_grant(
                 "Personal access tokens are for the users of the default user provider",
-            ));
+            )
+            .into());
         }
         self.mint_personal_access_token(user_id, name, scopes, caller.family_id.as_deref()).await
     }
@@ -122,16 +123,17 @@ impl Issuer {
         name: &str,
         scopes: &[String],
         family_id: Option<&str>,
-    ) -> Result<PersonalAccessToken, OAuthError> {
+    ) -> Result<PersonalAccessToken, IssuerError> {
         if name.trim().is_empty() || name.len() > 255 {
             return Err(OAuthError::invalid_request(
                 "A personal access token needs a name of 1 to 255 characters",
-            ));
+            )
+            .into());
         }
         let client = self.personal_access_client().await?;
         let requested = scopes.join(" ");
         let scopes = self.inner.scopes.resolve(Some(&requested), GrantType::PersonalAccess, Some(&client))?;
-        let grant = Grant {
+        let grant = Minting {
             client_id: &client.id,
             user_id: Some(user_id),
             // The default provider's users only (see `create_personal_access_token_through`).
@@ -146,7 +148,9 @@ impl Issuer {
         match self.inner.store.put_access_token(record.clone()).await {
             // The store refuses a family that was revoked since the caller was checked.
             Err(error) if error.is_conflict() && family_id.is_some() => {
-                return Err(OAuthError::invalid_grant("The grant the calling token belongs to was revoked"));
+                return Err(
+                    OAuthError::invalid_grant("The grant the calling token belongs to was revoked").into()
+                );
             }
             stored => stored?,
         }
@@ -173,15 +177,15 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails, or the personal access client was revoked.
-    pub async fn ensure_personal_access_client(&self) -> Result<ClientRecord, OAuthError> {
+    pub async fn ensure_personal_access_client(&self) -> Result<ClientRecord, IssuerError> {
         self.personal_access_client().await
     }
 
-    async fn personal_access_client(&self) -> Result<ClientRecord, OAuthError> {
+    async fn personal_access_client(&self) -> Result<ClientRecord, IssuerError> {
         let id = &self.inner.personal_client_id;
         if let Some(client) = self.inner.store.client(id).await? {
             if client.revoked {
-                return Err(OAuthError::unauthorized_client("The personal access client is revoked"));
+                return Err(OAuthError::unauthorized_client("The personal access client is revoked").into());
             }
             return Ok(client);
         }
@@ -208,7 +212,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, OAuthError> {
+    pub async fn personal_access_tokens(&self, user_id: &str) -> Result<Vec<AccessTokenRecord>, IssuerError> {
         Ok(self.inner.store.personal_access_tokens(user_id).await?)
     }
 
@@ -216,7 +220,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_personal_access_token(&self, user_id: &str, jti: &str) -> Result<bool, OAuthError> {
+    pub async fn revoke_personal_access_token(&self, user_id: &str, jti: &str) -> Result<bool, IssuerError> {
         let record = self.inner.store.access_token(jti).await?;
         match record {
             Some(record) if record.personal && record.user_id.as_deref() == Some(user_id) => {

@@ -4,7 +4,7 @@
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
-use super::{crypto, Grant, Issuer, OAuthError, TokenResponse};
+use super::{crypto, Issuer, Minting, OAuthError, TokenResponse};
 use crate::store::{GrantType, RefreshTokenRecord, Rotation, RotationOutcome, TokenStore};
 
 impl Issuer {
@@ -19,7 +19,7 @@ impl Issuer {
     /// `invalid_grant` for an unknown, expired, revoked, reused or foreign token, or one a
     /// concurrent request has just exchanged;
     /// `invalid_scope` for a wider scope; `unauthorized_client`; or 503.
-    pub async fn refresh_token_grant(
+    pub(super) async fn refresh_token_grant(
         &self,
         client: &AuthenticatedClient,
         refresh_token: &str,
@@ -35,7 +35,7 @@ impl Issuer {
         }
         let scopes = self.inner.scopes.narrow(&presented.scopes, scope)?;
         let user_id = presented.user_id.as_deref();
-        let grant = Grant {
+        let grant = Minting {
             client_id: &client.id,
             user_id,
             provider: client.provider.as_deref(),

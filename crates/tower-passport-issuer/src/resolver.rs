@@ -5,10 +5,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::store::{ClientRecord, ClientStore, StoreError};
 use tower_passport::error::BackendError;
 use tower_passport::guard::{ClientStatus, ResolvePrincipal};
 use tower_passport::revocation::Hub;
-use crate::store::{ClientRecord, ClientStore, StoreError};
 use tower_passport::token::VerifiedToken;
 
 /// Resolves users with `R` and checks every token's client against the issuer's store:

@@ -3,12 +3,12 @@
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
-use super::{Issuer, OAuthError, TokenTypeHint};
+use super::{Issuer, IssuerError, OAuthError, TokenTypeHint};
 use crate::store::{AccessTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, TokenStore};
 use tower_passport::token::DEFAULT_PROVIDER;
 
 impl Issuer {
-    pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), OAuthError> {
+    pub(super) async fn revoke_access(&self, record: &AccessTokenRecord) -> Result<(), IssuerError> {
         self.revoke_access_token_by_jti(&record.jti).await.map(|_| ())
     }
 
@@ -21,7 +21,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +33,7 @@ impl Issuer {
     ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let tokens = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let tokens = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// // In a handler: the jti of the token the guard verified.
     /// let jti = issuer.verifier().verify(&tokens.access_token)?.jti().unwrap().to_owned();
     ///
@@ -43,7 +43,7 @@ impl Issuer {
     /// if let Some(family_id) = &record.family_id {
     ///     issuer.revoke_family(family_id).await?;
     /// }
-    /// assert!(issuer.refresh_token_grant(&client, tokens.refresh_token.as_deref().unwrap(), None).await.is_err());
+    /// assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), tokens.refresh_token.as_deref().unwrap())).await.is_err());
     /// assert_eq!(issuer.revoke_access_token_by_jti("no-such-jti").await?, None);
     /// # Ok(())
     /// # }
@@ -54,7 +54,7 @@ impl Issuer {
     pub async fn revoke_access_token_by_jti(
         &self,
         jti: &str,
-    ) -> Result<Option<AccessTokenRecord>, OAuthError> {
+    ) -> Result<Option<AccessTokenRecord>, IssuerError> {
         let Some(record) = self.inner.store.revoke_access_token(jti, self.now()).await? else {
             return Ok(None);
         };
@@ -90,7 +90,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails (the sign-out must not look done when it is not).
-    pub async fn revoke_first_party_cookies(&self, user_id: &str) -> Result<(), OAuthError> {
+    pub async fn revoke_first_party_cookies(&self, user_id: &str) -> Result<(), IssuerError> {
         let now_ms = self.inner.clock.now_millis();
         self.inner.store.set_user_not_before(DEFAULT_PROVIDER, user_id, now_ms).await?;
         self.inner.revocations.record_user_not_before(DEFAULT_PROVIDER, user_id, now_ms);
@@ -110,7 +110,7 @@ impl Issuer {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -122,15 +122,15 @@ impl Issuer {
     ///     .register_client(ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]))
     ///     .await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let laptop = issuer.password_grant(&client, "ann", "a-password", None).await?;
-    /// let phone = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let laptop = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
+    /// let phone = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     /// let cli = issuer.create_personal_access_token("7", "cli", &[]).await?;
     ///
     /// let revoked = issuer.revoke_all_for_user("7").await?;
     /// assert_eq!(revoked.families.len(), 2);
     /// assert_eq!(revoked.access_tokens.len(), 3);
     /// for session in [&laptop, &phone] {
-    ///     assert!(issuer.refresh_token_grant(&client, session.refresh_token.as_deref().unwrap(), None).await.is_err());
+    ///     assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), session.refresh_token.as_deref().unwrap())).await.is_err());
     /// }
     /// assert_eq!(issuer.revocation_list().cached(&cli.record.jti), Some(true));
     /// # Ok(())
@@ -139,7 +139,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_all_for_user(&self, user_id: &str) -> Result<RevokedTokens, OAuthError> {
+    pub async fn revoke_all_for_user(&self, user_id: &str) -> Result<RevokedTokens, IssuerError> {
         let revoked = self.revoke_user_tokens(user_id, None).await?;
         self.revoke_first_party_cookies(user_id).await?;
         Ok(revoked)
@@ -150,7 +150,7 @@ impl Issuer {
         &self,
         user_id: &str,
         client_id: Option<&str>,
-    ) -> Result<RevokedTokens, OAuthError> {
+    ) -> Result<RevokedTokens, IssuerError> {
         let revoked = self.inner.store.revoke_user_tokens(user_id, client_id, self.now()).await?;
         self.record_revoked(&revoked.access_tokens);
         for family_id in &revoked.families {
@@ -163,7 +163,7 @@ impl Issuer {
     ///
     /// # Errors
     /// When the store fails.
-    pub async fn revoke_family(&self, family_id: &str) -> Result<(), OAuthError> {
+    pub async fn revoke_family(&self, family_id: &str) -> Result<(), IssuerError> {
         let revoked = self.inner.store.revoke_family(family_id, self.now()).await?;
         self.record_revoked(&revoked);
         self.emit(IssuerEvent::FamilyRevoked { family_id: family_id.to_owned() });

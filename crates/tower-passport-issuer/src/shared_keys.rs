@@ -15,9 +15,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::key_ring::KeyRing;
-use super::{Issuer, IssuerError, IssuerEvent, IssuerInner, SigningKey};
-use tower_passport::revocation::Invalidate;
+use super::{Issuer, IssuerError, IssuerErrorKind, IssuerEvent, IssuerInner, SigningKey};
 use crate::store::SettingsStore;
+use tower_passport::revocation::Invalidate;
 
 /// One stored generation after the first.
 #[derive(Serialize, Deserialize)]
@@ -75,14 +75,17 @@ impl Issuer {
         signs_after: Duration,
     ) -> Result<SigningKey, IssuerError> {
         let name = self.shared_keys_name().ok_or_else(|| {
-            IssuerError::Invalid("rotate_shared_signing_key needs share_signing_keys first".into())
+            IssuerError::new(
+                IssuerErrorKind::Config,
+                "rotate_shared_signing_key needs share_signing_keys first",
+            )
         })?;
         let generations = self.load_generations(&name).await?;
         let next = Generation {
             pem: key.to_pkcs8_pem(),
             signs_from: self.now().saturating_add(signs_after.as_secs()),
         };
-        let value = serde_json::to_string(&next).map_err(|_| IssuerError::Crypto)?;
+        let value = serde_json::to_string(&next).map_err(|_| IssuerError::crypto())?;
         let setting = format!("{name}.{}", generations.len() + 1);
         let stored = self.inner.store.put_setting_if_absent(&setting, &value).await?;
         let taken = parse_generation(&stored)?.0;
@@ -103,9 +106,12 @@ impl Issuer {
         let now = self.now();
         let retire_after = self.inner.access_ttl.max(self.inner.personal_ttl).saturating_add(60);
         let ring = KeyRing::from_generations(generations, retire_after)
-            .ok_or_else(|| IssuerError::Invalid("the store holds no signing key".into()))?;
-        let mut keys =
-            self.inner.keys.write().map_err(|_| IssuerError::Invalid("key ring poisoned".into()))?;
+            .ok_or_else(|| IssuerError::new(IssuerErrorKind::NotFound, "the store holds no signing key"))?;
+        let mut keys = self
+            .inner
+            .keys
+            .write()
+            .map_err(|_| IssuerError::new(IssuerErrorKind::Internal, "key ring poisoned"))?;
         *keys = ring;
         self.inner.published.replace(keys.key_set(now)?);
         Ok(())
@@ -124,7 +130,7 @@ impl Issuer {
         let first = match store.setting(name).await? {
             Some(pem) => pem,
             None => {
-                let own = self.current_key().ok_or(IssuerError::Crypto)?;
+                let own = self.current_key().ok_or(IssuerError::crypto())?;
                 store.put_setting_if_absent(name, &own.to_pkcs8_pem()).await?
             }
         };
@@ -139,8 +145,10 @@ impl Issuer {
 }
 
 fn parse_generation(value: &str) -> Result<(SigningKey, u64), IssuerError> {
-    let generation: Generation = serde_json::from_str(value)
-        .map_err(|_| IssuerError::Invalid("a stored signing-key generation is not readable".into()))?;
+    let generation: Generation = serde_json::from_str(value).map_err(|error| {
+        IssuerError::new(IssuerErrorKind::Store, "a stored signing-key generation is not readable")
+            .with_source(error)
+    })?;
     Ok((SigningKey::from_pem(generation.pem.as_bytes())?, generation.signs_from))
 }
 

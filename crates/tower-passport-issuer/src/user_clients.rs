@@ -35,7 +35,7 @@ pub(crate) fn field_errors(name: &str, redirect_uris: &[String]) -> Vec<(&'stati
 fn checked(name: &str, redirect_uris: &[String]) -> Result<(), IssuerError> {
     match field_errors(name, redirect_uris).into_iter().next() {
         None => Ok(()),
-        Some((_, message)) => Err(IssuerError::Invalid(message)),
+        Some((_, message)) => Err(IssuerError::invalid(message)),
     }
 }
 
@@ -211,7 +211,7 @@ impl Issuer {
     ) -> Result<Option<RegisteredClient>, IssuerError> {
         let Some(client) = self.user_client(owner, id).await? else { return Ok(None) };
         if !client.is_confidential() {
-            return Err(IssuerError::Invalid("a public client has no secret".into()));
+            return Err(IssuerError::invalid("a public client has no secret"));
         }
         let secret = ClientSecret::new(secrets::random_b64(32).map_err(crypto)?);
         let update = ClientUpdate {

@@ -41,8 +41,8 @@
 #![warn(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod bus;
 mod builder;
+mod bus;
 mod codec;
 mod codes;
 mod error;
@@ -64,12 +64,12 @@ use self::codec::flag;
 use self::error::Malformed;
 use self::keys::{Keys, ACCESS, CLIENT, FAMILY, NOT_BEFORE, REFRESH, REVOKED};
 use self::scripts::Scripts;
+use tower_passport::error::BackendError;
 use tower_passport_issuer::store::{
     AccessTokenRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate, FamilyRecord, Purge,
     PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
-use tower_passport::error::BackendError;
 
 /// A [`Store`](tower_passport_issuer::store::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
 /// share one managed, multiplexed connection, which reconnects on its own after the server

@@ -7,7 +7,9 @@ use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
 use tower_passport_issuer::store::codes;
-use tower_passport_issuer::store::{AuthorizationCodeRecord, CodeRedemption, IssuedFromCode, SecretHash, StoreError};
+use tower_passport_issuer::store::{
+    AuthorizationCodeRecord, CodeRedemption, IssuedFromCode, SecretHash, StoreError,
+};
 
 // The engine bounds of `store.rs` (Rust has no alias for a where clause).
 impl<DB> Sql<DB>

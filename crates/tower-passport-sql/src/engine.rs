@@ -174,7 +174,10 @@ macro_rules! sql_store {
                 provider: &str,
                 user_id: &str,
             ) -> Result<Option<u64>, ::tower_passport::error::BackendError> {
-                self.sql.user_not_before(provider, user_id).await.map_err(::tower_passport::error::BackendError::new)
+                self.sql
+                    .user_not_before(provider, user_id)
+                    .await
+                    .map_err(::tower_passport::error::BackendError::new)
             }
         }
 

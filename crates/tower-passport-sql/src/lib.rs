@@ -50,10 +50,10 @@ mod postgres;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
+pub use bus::PgRevocationBus;
+#[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::PostgresStore;
-#[cfg(feature = "postgres")]
-pub use bus::PgRevocationBus;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;

@@ -15,12 +15,12 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers};
+use tower_passport::{clock::ManualClock, GuardLayer};
 use tower_passport_issuer::store::{
     AccessTokenRecord, ClientRecord, ClientUpdate, FamilyRecord, GrantType, Purge, RefreshTokenRecord,
     RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store, TokenStore,
 };
-use tower_passport::{clock::ManualClock, GuardLayer};
+use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers, TokenRequest};
 
 pub const T0: u64 = 1_900_000_000;
 
@@ -692,22 +692,31 @@ pub async fn the_issuers_race_window_ends_to_the_millisecond<S: Store>(store: S)
     let (issuer, client_id, secret) =
         tabs(store, clock.clone(), Some(std::time::Duration::from_secs(1))).await;
     let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
-    let first = issuer.password_grant(&client, "ann", "password-for-ann", None).await.unwrap();
+    let first =
+        issuer.grant(TokenRequest::password(client.clone(), "ann", "password-for-ann")).await.unwrap();
     let first = first.refresh_token.unwrap();
-    let winner = issuer.refresh_token_grant(&client, &first, None).await.unwrap().refresh_token.unwrap();
+    let winner = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), &first))
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
     let family_id =
         issuer.store().refresh_token(first.split('.').next().unwrap()).await.unwrap().unwrap().family_id;
     let family_revoked = || async { issuer.store().family(&family_id).await.unwrap().unwrap().revoked_at };
 
     clock.advance_millis(500);
-    assert!(issuer.refresh_token_grant(&client, &first, None).await.is_err(), "the loser is refused");
+    assert!(
+        issuer.grant(TokenRequest::refresh_token(client.clone(), &first)).await.is_err(),
+        "the loser is refused"
+    );
     assert_eq!(family_revoked().await, None, "0.5 s after the rotation: a lost race, the family lives");
 
     clock.advance_millis(1_000);
-    assert!(issuer.refresh_token_grant(&client, &first, None).await.is_err());
+    assert!(issuer.grant(TokenRequest::refresh_token(client.clone(), &first)).await.is_err());
     assert!(family_revoked().await.is_some(), "1.5 s after the rotation: reuse, the family dies");
     assert!(
-        issuer.refresh_token_grant(&client, &winner, None).await.is_err(),
+        issuer.grant(TokenRequest::refresh_token(client.clone(), &winner)).await.is_err(),
         "the winner's token died with it"
     );
 }
@@ -723,7 +732,10 @@ pub async fn concurrent_refreshes_inside_the_race_window_keep_every_pair<S: Stor
         base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
     );
     let client = issuer.authenticate_client(&client_id, Some(&secret)).await.unwrap();
-    let login = issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.unwrap();
+    let login = issuer
+        .grant(TokenRequest::password(client.clone(), "ann", "password-for-ann").scope("read"))
+        .await
+        .unwrap();
     let refresh = login.refresh_token.unwrap();
 
     let token_request = |refresh: &str| {

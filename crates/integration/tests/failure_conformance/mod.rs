@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_passport::clock::ManualClock;
-use tower_passport_issuer::{AuthAttempt, AuthLimiter, Throttle, Verdict};
 use tower_passport_issuer::store::{FailureStore, Failures};
+use tower_passport_issuer::{AuthAttempt, AuthLimiter, Throttle, Verdict};
 
 use crate::conformance::{unique, T0};
 

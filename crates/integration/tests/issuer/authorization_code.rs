@@ -21,10 +21,10 @@ use http_body_util::{BodyExt, Full};
 use support::{claims, scopes, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport_issuer::endpoint::{ApprovalContext, OAuthRoutes, OAuthServer, SignIn, SignInRequest};
-use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, IssuerEvent};
-use tower_passport_issuer::store::{GrantType, MemoryStore, RevocationStore};
 use tower_passport::{BackendError, GuardLayer, Principal};
+use tower_passport_issuer::endpoint::{ApprovalContext, OAuthRoutes, OAuthServer, SignIn, SignInRequest};
+use tower_passport_issuer::store::{GrantType, MemoryStore, RevocationStore};
+use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, IssuerEvent};
 
 /// The fake session: who is signed in.
 const USER: &str = "x-test-user";

@@ -11,10 +11,12 @@ use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer, SignIn, SignInRequest};
-use tower_passport_issuer::{ClientRegistration, Issuer, IssuerBuilder, ScopeRegistry, StaticUsers};
-use tower_passport_issuer::store::{ClientStore, GrantType, MemoryStore};
 use tower_passport::{BackendError, GuardLayer};
+use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer, SignIn, SignInRequest};
+use tower_passport_issuer::store::{ClientStore, GrantType, MemoryStore};
+use tower_passport_issuer::{
+    ClientRegistration, Issuer, IssuerBuilder, IssuerErrorKind, ScopeRegistry, StaticUsers, TokenRequest,
+};
 
 const ISSUER: &str = "https://auth.test";
 
@@ -143,7 +145,11 @@ impl App {
         let registered = self.issuer.register_client(registration).await.expect("client");
         let secret = registered.secret.as_ref().map(|s| s.expose());
         let client = self.issuer.authenticate_client(&registered.client.id, secret).await.expect("auth");
-        self.issuer.password_grant(&client, username, password, None).await.expect("grant").access_token
+        self.issuer
+            .grant(TokenRequest::password(client.clone(), username, password))
+            .await
+            .expect("grant")
+            .access_token
     }
 }
 
@@ -444,7 +450,8 @@ async fn without_the_session_hook_only_tokens_get_in() {
     let app = mount(OAuthServer::new(builder().build().expect("issuer")));
     let answer = app.call(As::Session("7", None), Method::GET, "/oauth/clients", None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert!(app.oauth.session_csrf_token("7").await.is_err());
+    let refused = app.oauth.session_csrf_token("7").await.expect_err("no session hook");
+    assert_eq!(refused.kind(), IssuerErrorKind::Config, "{refused:?}");
     let token = app.bearer(true, "ann", "ann-password").await;
     assert_eq!(
         app.call(As::Bearer(&token), Method::GET, "/oauth/clients", None).await.status,

@@ -25,12 +25,13 @@ use serde_json::{json, Value};
 use support::{claims, scopes, verify_with_jsonwebtoken, AUDIENCE, ISSUER};
 use tower::ServiceBuilder;
 use tower_passport::clock::ManualClock;
+use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
 use tower_passport_issuer::endpoint::OAuthServer;
+use tower_passport_issuer::store::{GrantType, MemoryStore};
 use tower_passport_issuer::{
     AuthenticatedClient, Backoff, ClientRegistration, Issuer, IssuerBuilder, StaticUsers, Throttle,
+    TokenRequest,
 };
-use tower_passport_issuer::store::{GrantType, MemoryStore};
-use tower_passport::{guard::TokenOnly, GuardLayer, Principal};
 
 const DAY: u64 = 24 * 3600;
 
@@ -256,7 +257,7 @@ impl Server {
     async fn login_at(&self, id: &str, secret: &str, scope: &str) -> tower_passport_issuer::TokenResponse {
         let client = self.record(id, secret).await;
         self.issuer
-            .password_grant(&client, "taylor@example.com", "password123", Some(scope))
+            .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123").scope(scope))
             .await
             .expect("password grant")
     }

@@ -13,11 +13,11 @@ use http::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use tower_passport::cookie::{CsrfToken, FirstPartyCookie};
-use tower_passport_issuer::endpoint::{FreshApiTokenLayer, SignIn, SignInRequest};
 use tower_passport::error::{AuthError, Reason};
-use tower_passport_issuer::testing::TestIssuer;
 use tower_passport::token::Credential;
 use tower_passport::{BackendError, GuardLayer, Principal, RequireLayer};
+use tower_passport_issuer::endpoint::{FreshApiTokenLayer, SignIn, SignInRequest};
+use tower_passport_issuer::testing::TestIssuer;
 
 use quickstart::QuickstartApp;
 
@@ -345,8 +345,8 @@ fn issuer_guard(issuer: &tower_passport_issuer::Issuer, cookie: &FirstPartyCooki
 #[tokio::test]
 async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
     use std::sync::Arc;
-    use tower_passport_issuer::{Issuer, ScopeRegistry};
     use tower_passport_issuer::store::MemoryStore;
+    use tower_passport_issuer::{Issuer, ScopeRegistry};
 
     let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
         .audience("api")
@@ -355,9 +355,9 @@ async fn the_apps_own_page_manages_personal_access_tokens_over_the_cookie() {
         .expect("issuer");
     let cookie = FirstPartyCookie::new(SECRET).expect("cookie");
     let guard = issuer_guard(&issuer, &cookie);
-    let personal = tower::ServiceBuilder::new()
-        .layer(guard)
-        .service(tower_passport_issuer::endpoint::OAuthServer::new(issuer.clone()).build().personal_access_tokens());
+    let personal = tower::ServiceBuilder::new().layer(guard).service(
+        tower_passport_issuer::endpoint::OAuthServer::new(issuer.clone()).build().personal_access_tokens(),
+    );
     let router = Router::new()
         .route("/dashboard", get(|| async { "the SPA" }))
         .layer(FreshApiTokenLayer::new(cookie, hook).expect("layer"))
@@ -490,8 +490,8 @@ async fn signing_out_of_the_quickstart_ends_api_access_through_a_copied_cookie()
 async fn a_cookie_sealed_before_its_users_not_before_is_refused_and_a_later_one_is_not() {
     use std::sync::Arc;
     use tower_passport::clock::ManualClock;
-    use tower_passport_issuer::Issuer;
     use tower_passport_issuer::store::MemoryStore;
+    use tower_passport_issuer::Issuer;
 
     let clock = ManualClock::new(1_700_000_000);
     let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
@@ -609,8 +609,8 @@ async fn the_guards_early_rejection_of_a_request_with_a_body_closes_the_connecti
 async fn the_json_apis_csrf_refusal_of_a_request_with_a_body_closes_the_connection() {
     use std::sync::Arc;
     use tower_passport::guard::TokenOnly;
-    use tower_passport_issuer::Issuer;
     use tower_passport_issuer::store::MemoryStore;
+    use tower_passport_issuer::Issuer;
 
     let issuer = Issuer::builder("https://auth.app.test", Arc::new(MemoryStore::new()))
         .audience("api")

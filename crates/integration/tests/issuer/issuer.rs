@@ -17,22 +17,22 @@ use serde_json::{json, Value};
 use support::{
     claims, header, scopes, through_guard, thumbprint, verify_with_jsonwebtoken, AUDIENCE, ISSUER, NOW,
 };
-use tower_passport_issuer::endpoint::OAuthServer;
 use tower_passport::error::Reason;
-use tower_passport_issuer::{
-    AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
-    IssuerError, IssuerEvent, NoLimit, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey, StaticUsers,
-    TokenResponse, TokenTypeHint, Verdict,
-};
 use tower_passport::revocation::RevocationList;
+use tower_passport::{
+    clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
+};
+use tower_passport_issuer::endpoint::OAuthServer;
 use tower_passport_issuer::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FamilyRecord, GrantType, IssuedFromCode, MemoryStore, Purge, PurgeCounts,
     PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
     SecretHash, SettingsStore, StoreError, TokenStore,
 };
-use tower_passport::{
-    clock::ManualClock, guard::TokenOnly, token::PrincipalKind, Algorithm, BackendError, GuardLayer,
+use tower_passport_issuer::{
+    AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
+    IssuerError, IssuerErrorKind, IssuerEvent, NoLimit, OAuthError, OAuthErrorCode, ScopeRegistry,
+    SigningKey, StaticUsers, TokenRequest, TokenResponse, TokenTypeHint, Verdict,
 };
 
 const DAY: u64 = 24 * 3600;
@@ -85,7 +85,14 @@ async fn app(issuer: &Issuer) -> AuthenticatedClient {
 }
 
 async fn login(issuer: &Issuer, client: &AuthenticatedClient, scope: Option<&str>) -> TokenResponse {
-    issuer.password_grant(client, "taylor@example.com", "password123", scope).await.expect("password grant")
+    let mut request = TokenRequest::password(client.clone(), "taylor@example.com", "password123");
+    request.scope = scope.map(str::to_owned);
+    issuer.grant(request).await.expect("password grant")
+}
+
+/// The kind of an admin call's error, if it failed.
+fn kind<T>(outcome: &Result<T, IssuerError>) -> Option<IssuerErrorKind> {
+    outcome.as_ref().err().map(IssuerError::kind)
 }
 
 fn refresh_of(tokens: &TokenResponse) -> String {
@@ -141,8 +148,10 @@ async fn client_credentials_token_is_an_rfc9068_jwt_whose_kid_is_the_key_thumbpr
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
-    let tokens =
-        issuer.client_credentials_grant(&client, Some("read-posts check-status")).await.expect("tokens");
+    let tokens = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("read-posts check-status"))
+        .await
+        .expect("tokens");
 
     assert_eq!(tokens.token_type, "Bearer");
     assert_eq!(tokens.expires_in, 3600);
@@ -188,7 +197,8 @@ async fn generated_client_ids_and_jtis_never_start_with_a_dash() {
             register(&issuer, ClientRegistration::confidential("App").grants([GrantType::ClientCredentials]))
                 .await;
         assert!(!client.id.starts_with('-'), "client id {}", client.id);
-        let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+        let token =
+            issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("token").access_token;
         let jti = jti(&token);
         assert!(!jti.starts_with('-'), "jti {jti}");
     }
@@ -206,7 +216,7 @@ async fn every_key_type_gets_its_rfc7638_thumbprint_as_kid() {
         assert_eq!(jwk["alg"], algorithm.name());
         assert_eq!(jwk["use"], "sig");
         let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-        let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+        let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
         assert_eq!(header(&tokens.access_token)["kid"], thumbprint(jwk), "{algorithm}");
         assert_eq!(header(&tokens.access_token)["alg"], algorithm.name());
     }
@@ -217,7 +227,7 @@ async fn client_credentials_lifetime_can_be_configured() {
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).access_token_ttl(Duration::from_secs(900)).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(tokens.expires_in, 900);
     assert_eq!(claims(&tokens.access_token)["exp"], NOW + 900);
 }
@@ -230,7 +240,7 @@ async fn client_credentials_is_refused_to_a_client_without_that_grant() {
         register(&issuer, ClientRegistration::confidential("Refresher").grants([GrantType::RefreshToken]))
             .await;
     assert_eq!(
-        code(issuer.client_credentials_grant(&client, None).await),
+        code(issuer.grant(TokenRequest::client_credentials(client.clone())).await),
         OAuthErrorCode::UnauthorizedClient
     );
 }
@@ -244,7 +254,10 @@ async fn assert_jsonwebtoken_verifies(algorithm: Algorithm, expected: jsonwebtok
         .build()
         .expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
-    let tokens = issuer.client_credentials_grant(&client, Some("read-posts")).await.expect("tokens");
+    let tokens = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("read-posts"))
+        .await
+        .expect("tokens");
     let claims = verify_with_jsonwebtoken(&json_of(issuer.jwks()), &tokens.access_token, expected)
         .expect("jsonwebtoken");
     assert_eq!(claims["sub"], "billing");
@@ -278,7 +291,7 @@ async fn the_default_signing_key_is_es256() {
     let issuer =
         Issuer::builder(ISSUER, Arc::new(MemoryStore::new())).audience(AUDIENCE).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(header(&tokens.access_token)["alg"], "ES256");
     verify_with_jsonwebtoken(&json_of(issuer.jwks()), &tokens.access_token, jsonwebtoken::Algorithm::ES256)
         .expect("jsonwebtoken");
@@ -290,7 +303,10 @@ async fn issued_tokens_pass_the_crates_own_verifier_and_guard() {
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
 
-    let machine = issuer.client_credentials_grant(&client, Some("check-status")).await.expect("tokens");
+    let machine = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("check-status"))
+        .await
+        .expect("tokens");
     let verified = issuer.verifier().verify(&machine.access_token).expect("verifies");
     assert_eq!(verified.kind(), PrincipalKind::Client);
     assert_eq!(verified.client_id(), Some(client.id.as_str()));
@@ -317,7 +333,7 @@ async fn issuing_emits_access_token_created() {
     let issuer = builder(&clock).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let mut events = issuer.subscribe();
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(
         drain(&mut events),
         [IssuerEvent::AccessTokenCreated {
@@ -335,7 +351,8 @@ async fn password_grant_is_off_by_default() {
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).build().expect("issuer");
     let client = app(&issuer).await;
-    let result = issuer.password_grant(&client, "taylor@example.com", "password123", None).await;
+    let result =
+        issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123")).await;
     assert_eq!(code(result), OAuthErrorCode::UnsupportedGrantType);
 }
 
@@ -375,9 +392,11 @@ async fn password_grant_refuses_wrong_passwords_and_unknown_users_alike() {
     let clock = ManualClock::new(NOW);
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
-    let wrong = issuer.password_grant(&client, "taylor@example.com", "password124", None).await;
+    let wrong =
+        issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "password124")).await;
     let wrong = wrong.expect_err("wrong password");
-    let unknown = issuer.password_grant(&client, "nobody@example.com", "password123", None).await;
+    let unknown =
+        issuer.grant(TokenRequest::password(client.clone(), "nobody@example.com", "password123")).await;
     let unknown = unknown.expect_err("unknown user");
     assert_eq!(wrong.code(), OAuthErrorCode::InvalidGrant);
     assert_eq!(wrong, unknown, "the answer does not tell unknown users from wrong passwords");
@@ -390,7 +409,8 @@ async fn password_grant_is_unauthorized_for_a_client_without_it() {
     let client =
         register(&issuer, ClientRegistration::confidential("Billing").grants([GrantType::ClientCredentials]))
             .await;
-    let result = issuer.password_grant(&client, "taylor@example.com", "password123", None).await;
+    let result =
+        issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123")).await;
     assert_eq!(code(result), OAuthErrorCode::UnauthorizedClient);
 }
 
@@ -404,11 +424,12 @@ async fn password_grant_accepts_a_closure_provider() {
         .build()
         .expect("issuer");
     let client = app(&issuer).await;
-    let tokens = issuer.password_grant(&client, "ada", "lovelace", None).await.expect("tokens");
+    let tokens =
+        issuer.grant(TokenRequest::password(client.clone(), "ada", "lovelace")).await.expect("tokens");
     assert_eq!(claims(&tokens.access_token)["sub"], "42");
     assert!(tokens.refresh_token.is_some());
     assert_eq!(
-        code(issuer.password_grant(&client, "ada", "babbage", None).await),
+        code(issuer.grant(TokenRequest::password(client.clone(), "ada", "babbage")).await),
         OAuthErrorCode::InvalidGrant
     );
 }
@@ -423,7 +444,8 @@ async fn a_failing_user_provider_is_temporarily_unavailable() {
         .build()
         .expect("issuer");
     let client = app(&issuer).await;
-    let error = issuer.password_grant(&client, "ada", "lovelace", None).await.expect_err("fails");
+    let error =
+        issuer.grant(TokenRequest::password(client.clone(), "ada", "lovelace")).await.expect_err("fails");
     assert_eq!(error.code(), OAuthErrorCode::TemporarilyUnavailable);
     assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(!error.description().contains("unreachable"), "backend details stay in the logs");
@@ -442,7 +464,8 @@ async fn refresh_rotates_to_a_new_pair_in_the_same_family() {
 
     clock.advance(60);
     let mut events = issuer.subscribe();
-    let second = issuer.refresh_token_grant(&client, &old_refresh, None).await.expect("refreshed");
+    let second =
+        issuer.grant(TokenRequest::refresh_token(client.clone(), &old_refresh)).await.expect("refreshed");
     let new_refresh = refresh_of(&second);
     assert_ne!(new_refresh, old_refresh);
     assert_ne!(second.access_token, first.access_token);
@@ -480,7 +503,10 @@ async fn refresh_revokes_the_previous_access_token() {
     let first = login(&issuer, &client, None).await;
     assert_eq!(through_guard(&guard, &first.access_token).await.status, StatusCode::OK);
 
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     assert!(issuer.revocation_list().is_revoked(&jti(&first.access_token)).await.expect("answer"));
     through_guard(&guard, &first.access_token).await.assert_invalid_token(REVOKED);
     assert_eq!(through_guard(&guard, &second.access_token).await.status, StatusCode::OK);
@@ -497,7 +523,10 @@ async fn refresh_can_keep_the_previous_access_token() {
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     assert!(!issuer.revocation_list().is_revoked(&jti(&first.access_token)).await.expect("answer"));
     assert_eq!(through_guard(&guard, &first.access_token).await.status, StatusCode::OK);
     assert_eq!(through_guard(&guard, &second.access_token).await.status, StatusCode::OK);
@@ -511,16 +540,19 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let family_id = family_of(&issuer, &refresh_of(&first)).await.id;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     assert_eq!(through_guard(&guard, &second.access_token).await.status, StatusCode::OK);
 
     clock.advance(5);
     let mut events = issuer.subscribe();
-    let reuse = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
 
     // The newest refresh token died with its family, and so did the live access token.
-    let newest = issuer.refresh_token_grant(&client, &refresh_of(&second), None).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
     through_guard(&guard, &second.access_token).await.assert_invalid_token(REVOKED);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 5));
@@ -546,25 +578,34 @@ async fn reuse_revokes_every_live_access_token_of_the_family() {
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
-    let third = issuer.refresh_token_grant(&client, &refresh_of(&second), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
+    let third = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second)))
+        .await
+        .expect("refreshed");
     let unrelated = login(&issuer, &client, None).await;
     for tokens in [&first, &second, &third] {
         assert_eq!(through_guard(&guard, &tokens.access_token).await.status, StatusCode::OK);
     }
 
-    let reuse = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     for tokens in [&first, &second, &third] {
         through_guard(&guard, &tokens.access_token).await.assert_invalid_token(REVOKED);
     }
     assert_eq!(
-        code(issuer.refresh_token_grant(&client, &refresh_of(&third), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&third))).await),
         OAuthErrorCode::InvalidGrant
     );
     // Another grant of the same user is another family: untouched.
     assert_eq!(through_guard(&guard, &unrelated.access_token).await.status, StatusCode::OK);
-    issuer.refresh_token_grant(&client, &refresh_of(&unrelated), None).await.expect("other family lives");
+    issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&unrelated)))
+        .await
+        .expect("other family lives");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -581,7 +622,7 @@ async fn concurrent_refreshes_of_one_token_have_exactly_one_winner() {
                 (issuer.clone(), client.clone(), refresh.clone(), start.clone());
             tokio::spawn(async move {
                 start.wait().await;
-                issuer.refresh_token_grant(&client, &refresh, None).await
+                issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await
             })
         })
         .collect();
@@ -611,12 +652,15 @@ async fn without_a_grace_window_an_immediate_reuse_revokes_the_family() {
         .expect("issuer");
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     // Same second: a client retrying a lost response.
-    let retry = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let retry = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(retry), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
-    let newest = issuer.refresh_token_grant(&client, &refresh_of(&second), None).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
@@ -636,11 +680,17 @@ async fn within_the_grace_window_the_previous_token_gets_a_fresh_pair_in_the_sam
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
     let family_id = family_of(&issuer, &refresh_of(&first)).await.id;
-    let _lost = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let _lost = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
 
     clock.advance(10);
     let mut events = issuer.subscribe();
-    let retried = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("within grace");
+    let retried = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("within grace");
     let family = family_of(&issuer, &refresh_of(&retried)).await;
     assert_eq!(family.id, family_id);
     assert_eq!(family.revoked_at, None);
@@ -649,7 +699,10 @@ async fn within_the_grace_window_the_previous_token_gets_a_fresh_pair_in_the_sam
     assert_eq!(through_guard(&guard, &retried.access_token).await.status, StatusCode::OK);
 
     // The newest token still works, in the same family.
-    let next = issuer.refresh_token_grant(&client, &refresh_of(&retried), None).await.expect("newest works");
+    let next = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&retried)))
+        .await
+        .expect("newest works");
     assert_eq!(family_of(&issuer, &refresh_of(&next)).await.id, family_id);
     assert_eq!(through_guard(&guard, &next.access_token).await.status, StatusCode::OK);
 }
@@ -661,13 +714,16 @@ async fn after_the_grace_window_reuse_revokes_the_family() {
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
 
     clock.advance(31);
-    let late = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let late = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(late), OAuthErrorCode::InvalidGrant);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 31));
-    let newest = issuer.refresh_token_grant(&client, &refresh_of(&second), None).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
     through_guard(&guard, &second.access_token).await.assert_invalid_token(REVOKED);
 }
@@ -678,16 +734,22 @@ async fn the_grace_window_covers_only_the_immediately_previous_token() {
     let issuer = grace_issuer(&clock);
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     clock.advance(1);
-    let third = issuer.refresh_token_grant(&client, &refresh_of(&second), None).await.expect("refreshed");
+    let third = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second)))
+        .await
+        .expect("refreshed");
     clock.advance(1);
 
     // Two generations back, well within 30 seconds of its use.
-    let old = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let old = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(old), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&third)).await.revoked_at.is_some());
-    let newest = issuer.refresh_token_grant(&client, &refresh_of(&third), None).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&third))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
@@ -701,15 +763,20 @@ async fn refresh_may_narrow_the_scope_and_a_later_refresh_may_return_to_the_orig
     let first = login(&issuer, &client, Some("read-posts write-posts")).await;
     assert_eq!(first.scope, "read-posts write-posts");
 
-    let narrow =
-        issuer.refresh_token_grant(&client, &refresh_of(&first), Some("read-posts")).await.expect("narrow");
+    let narrow = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)).scope("read-posts"))
+        .await
+        .expect("narrow");
     assert_eq!(narrow.scope, "read-posts");
     assert_eq!(claims(&narrow.access_token)["scope"], "read-posts");
     let record =
         issuer.store().refresh_token(refresh_id(&refresh_of(&narrow))).await.expect("store").expect("record");
     assert_eq!(record.scopes, ["read-posts", "write-posts"], "the refresh token keeps the original scope");
 
-    let back = issuer.refresh_token_grant(&client, &refresh_of(&narrow), None).await.expect("original again");
+    let back = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&narrow)))
+        .await
+        .expect("original again");
     assert_eq!(back.scope, "read-posts write-posts");
     assert_eq!(claims(&back.access_token)["scope"], "read-posts write-posts");
 }
@@ -720,10 +787,15 @@ async fn refresh_cannot_widen_the_scope() {
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
     let first = login(&issuer, &client, Some("read-posts")).await;
-    let wider = issuer.refresh_token_grant(&client, &refresh_of(&first), Some("read-posts admin")).await;
+    let wider = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)).scope("read-posts admin"))
+        .await;
     assert_eq!(code(wider), OAuthErrorCode::InvalidScope);
     // The refused request consumed nothing.
-    let ok = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("still usable");
+    let ok = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("still usable");
     assert_eq!(ok.scope, "read-posts");
 }
 
@@ -733,16 +805,23 @@ async fn unknown_scopes_are_invalid_scope() {
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
     assert_eq!(
-        code(issuer.client_credentials_grant(&client, Some("read-posts delete-everything")).await),
+        code(
+            issuer
+                .grant(TokenRequest::client_credentials(client.clone()).scope("read-posts delete-everything"))
+                .await
+        ),
         OAuthErrorCode::InvalidScope
     );
-    let password = issuer.password_grant(&client, "taylor@example.com", "password123", Some("nope")).await;
+    let password = issuer
+        .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123").scope("nope"))
+        .await;
     assert_eq!(code(password), OAuthErrorCode::InvalidScope);
     let personal = issuer.create_personal_access_token("1", "cli", &["nope".to_owned()]).await;
-    assert_eq!(code(personal), OAuthErrorCode::InvalidScope);
+    assert_eq!(kind(&personal), Some(IssuerErrorKind::Invalid));
+    assert_eq!(code(personal.map_err(OAuthError::from)), OAuthErrorCode::InvalidScope);
     // Characters RFC 6749 §3.3 does not allow in a scope token.
     assert_eq!(
-        code(issuer.client_credentials_grant(&client, Some("read\"posts")).await),
+        code(issuer.grant(TokenRequest::client_credentials(client.clone()).scope("read\"posts")).await),
         OAuthErrorCode::InvalidScope
     );
 }
@@ -757,12 +836,17 @@ async fn default_scopes_apply_when_none_are_requested() {
         .expect("issuer");
     let client = app(&issuer).await;
     for requested in [None, Some(""), Some("  ")] {
-        let tokens = issuer.client_credentials_grant(&client, requested).await.expect("tokens");
+        let mut request = TokenRequest::client_credentials(client.clone());
+        request.scope = requested.map(str::to_owned);
+        let tokens = issuer.grant(request).await.expect("tokens");
         assert_eq!(tokens.scope, "check-status", "{requested:?}");
         assert_eq!(claims(&tokens.access_token)["scope"], "check-status");
     }
     assert_eq!(login(&issuer, &client, None).await.scope, "check-status");
-    let asked = issuer.client_credentials_grant(&client, Some("read-posts")).await.expect("tokens");
+    let asked = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("read-posts"))
+        .await
+        .expect("tokens");
     assert_eq!(asked.scope, "read-posts", "defaults only apply when nothing is asked for");
 }
 
@@ -771,7 +855,7 @@ async fn without_defaults_a_request_for_no_scope_gets_an_empty_scope() {
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(tokens.scope, "");
     assert_eq!(claims(&tokens.access_token)["scope"], "");
 }
@@ -781,7 +865,10 @@ async fn the_wildcard_scope_is_granted_to_client_credentials_password_and_person
     let clock = ManualClock::new(NOW);
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
-    let machine = issuer.client_credentials_grant(&client, Some("*")).await.expect("client credentials");
+    let machine = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("*"))
+        .await
+        .expect("client credentials");
     assert_eq!(machine.scope, "*");
     assert!(issuer.verifier().verify(&machine.access_token).expect("verifies").scopes().can("admin"));
     assert_eq!(login(&issuer, &client, Some("*")).await.scope, "*");
@@ -797,17 +884,21 @@ async fn the_wildcard_scope_cannot_be_obtained_by_widening_on_refresh() {
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
     let narrow = login(&issuer, &client, Some("read-posts")).await;
-    let widened = issuer.refresh_token_grant(&client, &refresh_of(&narrow), Some("*")).await;
+    let widened =
+        issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&narrow)).scope("*")).await;
     assert_eq!(code(widened), OAuthErrorCode::InvalidScope);
 
     // A wildcard grant may narrow to any defined scope, and keep the wildcard.
     let wide = login(&issuer, &client, Some("*")).await;
     let narrowed = issuer
-        .refresh_token_grant(&client, &refresh_of(&wide), Some("admin"))
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&wide)).scope("admin"))
         .await
         .expect("narrowed from *");
     assert_eq!(narrowed.scope, "admin");
-    let kept = issuer.refresh_token_grant(&client, &refresh_of(&narrowed), Some("*")).await.expect("* again");
+    let kept = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&narrowed)).scope("*"))
+        .await
+        .expect("* again");
     assert_eq!(kept.scope, "*");
 }
 
@@ -823,17 +914,29 @@ async fn a_clients_allowed_scopes_restrict_what_it_may_ask_for() {
     )
     .await;
     assert_eq!(
-        code(issuer.client_credentials_grant(&client, Some("read-posts")).await),
+        code(issuer.grant(TokenRequest::client_credentials(client.clone()).scope("read-posts")).await),
         OAuthErrorCode::InvalidScope
     );
     assert_eq!(
-        code(issuer.client_credentials_grant(&client, Some("check-status read-posts")).await),
+        code(
+            issuer
+                .grant(TokenRequest::client_credentials(client.clone()).scope("check-status read-posts"))
+                .await
+        ),
         OAuthErrorCode::InvalidScope
     );
-    assert_eq!(code(issuer.client_credentials_grant(&client, Some("*")).await), OAuthErrorCode::InvalidScope);
-    let password = issuer.password_grant(&client, "taylor@example.com", "password123", Some("admin")).await;
+    assert_eq!(
+        code(issuer.grant(TokenRequest::client_credentials(client.clone()).scope("*")).await),
+        OAuthErrorCode::InvalidScope
+    );
+    let password = issuer
+        .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123").scope("admin"))
+        .await;
     assert_eq!(code(password), OAuthErrorCode::InvalidScope);
-    let allowed = issuer.client_credentials_grant(&client, Some("check-status")).await.expect("allowed");
+    let allowed = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("check-status"))
+        .await
+        .expect("allowed");
     assert_eq!(allowed.scope, "check-status");
 }
 
@@ -847,9 +950,9 @@ async fn without_rotation_a_confidential_clients_refresh_token_stays_usable() {
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
     let refresh = refresh_of(&first);
-    let a = issuer.refresh_token_grant(&client, &refresh, None).await.expect("first use");
+    let a = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.expect("first use");
     clock.advance(60);
-    let b = issuer.refresh_token_grant(&client, &refresh, None).await.expect("second use");
+    let b = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.expect("second use");
     assert_ne!(a.access_token, b.access_token);
     let record = issuer.store().refresh_token(refresh_id(&refresh)).await.expect("store").expect("record");
     assert_eq!(record.used_at, None);
@@ -868,12 +971,15 @@ async fn without_rotation_a_public_clients_refresh_tokens_still_rotate() {
     .await;
     assert!(!public.is_confidential());
     let first = login(&issuer, &public, None).await;
-    let second = issuer.refresh_token_grant(&public, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(public.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     clock.advance(PAST_THE_RACE_WINDOW);
-    let reuse = issuer.refresh_token_grant(&public, &refresh_of(&first), None).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(public.clone(), refresh_of(&first))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
-    let newest = issuer.refresh_token_grant(&public, &refresh_of(&second), None).await;
+    let newest = issuer.grant(TokenRequest::refresh_token(public.clone(), refresh_of(&second))).await;
     assert_eq!(code(newest), OAuthErrorCode::InvalidGrant);
 }
 
@@ -884,10 +990,10 @@ async fn a_refresh_token_only_works_for_its_own_client() {
     let owner = app(&issuer).await;
     let other = app(&issuer).await;
     let tokens = login(&issuer, &owner, None).await;
-    let stolen = issuer.refresh_token_grant(&other, &refresh_of(&tokens), None).await;
+    let stolen = issuer.grant(TokenRequest::refresh_token(other.clone(), refresh_of(&tokens))).await;
     assert_eq!(code(stolen), OAuthErrorCode::InvalidGrant);
     issuer
-        .refresh_token_grant(&owner, &refresh_of(&tokens), None)
+        .grant(TokenRequest::refresh_token(owner.clone(), refresh_of(&tokens)))
         .await
         .expect("the owner's token still works");
 }
@@ -904,12 +1010,12 @@ async fn an_expired_refresh_token_is_invalid_grant() {
     let tokens = login(&issuer, &client, None).await;
     clock.advance(7200);
     assert_eq!(
-        code(issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens))).await),
         OAuthErrorCode::InvalidGrant
     );
     for garbage in ["", "garbage", "a.b", &format!("{}.{}", "A".repeat(22), "B".repeat(43))] {
         assert_eq!(
-            code(issuer.refresh_token_grant(&client, garbage, None).await),
+            code(issuer.grant(TokenRequest::refresh_token(client.clone(), garbage)).await),
             OAuthErrorCode::InvalidGrant
         );
     }
@@ -927,7 +1033,7 @@ async fn a_revoked_client_cannot_authenticate_and_the_guard_refuses_its_tokens()
         .expect("registered");
     let secret = registered.secret.expect("secret");
     let client = issuer.authenticate_client("billing", Some(secret.expose())).await.expect("authenticated");
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     let guard = GuardLayer::builder(issuer.verifier())
         .revocation(issuer.revocation_list())
         .resolver(issuer.resolver(TokenOnly))
@@ -955,7 +1061,7 @@ async fn the_registry_resolver_refuses_tokens_of_unknown_clients() {
     let checking =
         builder(&clock).signing_key(SigningKey::from_pem(pem.as_bytes()).expect("pem")).build().expect("b");
     let client = register(&minting, ClientRegistration::confidential("Billing")).await;
-    let tokens = minting.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = minting.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     let guard = GuardLayer::builder(checking.verifier())
         .resolver(checking.resolver(TokenOnly))
         .build()
@@ -1012,13 +1118,13 @@ async fn registration_refuses_short_secrets_and_secret_bearing_public_clients() 
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).build().expect("issuer");
     let short = issuer.register_client(ClientRegistration::confidential("Billing").secret("too-short")).await;
-    assert!(matches!(short, Err(IssuerError::Invalid(_))), "{short:?}");
+    assert_eq!(kind(&short), Some(IssuerErrorKind::Invalid), "{short:?}");
     let public = issuer.register_client(ClientRegistration::public("SPA").secret("x".repeat(40))).await;
-    assert!(matches!(public, Err(IssuerError::Invalid(_))), "{public:?}");
+    assert_eq!(kind(&public), Some(IssuerErrorKind::Invalid), "{public:?}");
     let public_cc = issuer
         .register_client(ClientRegistration::public("SPA").grants([GrantType::ClientCredentials]))
         .await;
-    assert!(matches!(public_cc, Err(IssuerError::Invalid(_))), "{public_cc:?}");
+    assert_eq!(kind(&public_cc), Some(IssuerErrorKind::Invalid), "{public_cc:?}");
 }
 
 #[tokio::test]
@@ -1027,16 +1133,19 @@ async fn client_ids_that_can_equal_a_user_subject_are_refused() {
     let issuer = password_issuer(&clock);
     // Integer user ids (Passport's own) never collide with a client id.
     let digits = issuer.register_client(ClientRegistration::confidential("Numbers").id("42")).await;
-    assert!(matches!(digits, Err(IssuerError::Invalid(_))), "{digits:?}");
+    assert_eq!(kind(&digits), Some(IssuerErrorKind::Invalid), "{digits:?}");
     // Nor does the id of a user who holds tokens.
     let client = app(&issuer).await;
     login(&issuer, &client, None).await; // user "1", as `users()` says… and then a named one:
     let named = StaticUsers::new(1_000).user("ann@example.com", "password123", "ann").expect("user");
     let other = builder(&clock).enable_password_grant(named).build().expect("issuer");
     let app_client = app(&other).await;
-    other.password_grant(&app_client, "ann@example.com", "password123", None).await.expect("ann's tokens");
+    other
+        .grant(TokenRequest::password(app_client.clone(), "ann@example.com", "password123"))
+        .await
+        .expect("ann's tokens");
     let taken = other.register_client(ClientRegistration::confidential("Ann").id("ann")).await;
-    assert!(matches!(taken, Err(IssuerError::Invalid(_))), "{taken:?}");
+    assert_eq!(kind(&taken), Some(IssuerErrorKind::Conflict), "{taken:?}");
 }
 
 #[tokio::test]
@@ -1046,7 +1155,8 @@ async fn a_user_whose_id_is_a_client_id_gets_no_user_tokens() {
     let issuer = builder(&clock).enable_password_grant(named).build().expect("issuer");
     register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
     let client = app(&issuer).await;
-    let refused = issuer.password_grant(&client, "billing@example.com", "password123", None).await;
+    let refused =
+        issuer.grant(TokenRequest::password(client.clone(), "billing@example.com", "password123")).await;
     assert_eq!(refused.expect_err("refused").code(), OAuthErrorCode::InvalidGrant);
 }
 
@@ -1057,7 +1167,7 @@ async fn issued_tokens_state_whose_they_are() {
     let client = app(&issuer).await;
     let user = login(&issuer, &client, None).await;
     assert_eq!(claims(&user.access_token)["idtyp"], "user");
-    let machine = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let machine = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(claims(&machine.access_token)["idtyp"], "app");
 }
 
@@ -1071,7 +1181,9 @@ async fn chosen_secrets_outside_the_unreserved_characters_are_refused() {
         let secret = format!("{}{odd}{}", "a".repeat(20), "b".repeat(20));
         let refused = issuer.register_client(ClientRegistration::confidential("Odd").secret(secret)).await;
         match refused {
-            Err(IssuerError::Invalid(message)) => assert!(message.contains("unreserved"), "{message}"),
+            Err(error) if error.kind() == IssuerErrorKind::Invalid => {
+                assert!(error.to_string().contains("unreserved"), "{error}")
+            }
             other => panic!("{odd:?} must be refused: {other:?}"),
         }
     }
@@ -1126,7 +1238,7 @@ async fn personal_access_tokens_need_a_name() {
     let issuer = builder(&clock).build().expect("issuer");
     for name in ["", "   ", &"n".repeat(256)] {
         assert_eq!(
-            code(issuer.create_personal_access_token("1", name, &[]).await),
+            code(issuer.create_personal_access_token("1", name, &[]).await.map_err(OAuthError::from)),
             OAuthErrorCode::InvalidRequest
         );
     }
@@ -1209,9 +1321,12 @@ async fn two_tabs_refreshing_at_once_keep_the_session() {
     let first = login(&issuer, &client, None).await;
     let mut events = issuer.subscribe();
 
-    let winner = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("first tab");
+    let winner = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("first tab");
     clock.advance(2);
-    let loser = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let loser = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     let error = loser.expect_err("the second tab lost the race");
     assert_eq!(error.code(), OAuthErrorCode::InvalidGrant);
     assert!(error.description().contains("another request"), "{error}");
@@ -1220,8 +1335,10 @@ async fn two_tabs_refreshing_at_once_keep_the_session() {
     assert_eq!(through_guard(&guard, &winner.access_token).await.status, StatusCode::OK);
     assert_eq!(family_of(&issuer, &refresh_of(&winner)).await.revoked_at, None);
     assert!(!has_family_events(&drain(&mut events)));
-    let next =
-        issuer.refresh_token_grant(&client, &refresh_of(&winner), None).await.expect("winner refreshes");
+    let next = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&winner)))
+        .await
+        .expect("winner refreshes");
     assert_eq!(through_guard(&guard, &next.access_token).await.status, StatusCode::OK);
 }
 
@@ -1232,16 +1349,19 @@ async fn reuse_just_past_the_race_window_revokes_the_family() {
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
 
     clock.advance(3);
-    let inside = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let inside = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(inside), OAuthErrorCode::InvalidGrant);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, None, "the window's last second");
 
     clock.advance(1);
     let mut events = issuer.subscribe();
-    let outside = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await;
+    let outside = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await;
     assert_eq!(code(outside), OAuthErrorCode::InvalidGrant);
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW + 4));
     assert!(has_family_events(&drain(&mut events)));
@@ -1258,16 +1378,19 @@ async fn the_race_window_is_configurable() {
         .expect("issuer");
     let client = app(&issuer).await;
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     clock.advance(9);
     assert_eq!(
-        code(issuer.refresh_token_grant(&client, &refresh_of(&first), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, None);
     clock.advance(2);
     assert_eq!(
-        code(issuer.refresh_token_grant(&client, &refresh_of(&first), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert!(family_of(&issuer, &refresh_of(&second)).await.revoked_at.is_some());
@@ -1280,17 +1403,23 @@ async fn with_a_grace_window_a_concurrent_duplicate_still_keeps_the_winners_pair
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
-    let winner = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let winner = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     // A sibling inside the race window: refused, nothing superseded.
     assert_eq!(
-        code(issuer.refresh_token_grant(&client, &refresh_of(&first), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert_eq!(through_guard(&guard, &winner.access_token).await.status, StatusCode::OK);
     assert_eq!(family_of(&issuer, &refresh_of(&winner)).await.current, refresh_id(&refresh_of(&winner)));
     // Past the race window, inside the grace window: a lost response, reissued as before.
     clock.advance(10);
-    let retried = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("within grace");
+    let retried = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("within grace");
     assert_eq!(family_of(&issuer, &refresh_of(&retried)).await.current, refresh_id(&refresh_of(&retried)));
 }
 
@@ -1325,14 +1454,14 @@ async fn a_personal_token_minted_through_a_login_dies_with_its_family_on_reuse()
     assert!(personal.record.personal);
     assert_eq!(through_guard(&guard, &personal.access_token).await.status, StatusCode::OK);
 
-    issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await.expect("refreshed");
+    issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens))).await.expect("refreshed");
     assert_eq!(
         through_guard(&guard, &personal.access_token).await.status,
         StatusCode::OK,
         "a rotation spares it"
     );
     clock.advance(PAST_THE_RACE_WINDOW);
-    let reuse = issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await;
+    let reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens))).await;
     assert_eq!(code(reuse), OAuthErrorCode::InvalidGrant);
     through_guard(&guard, &personal.access_token).await.assert_invalid_token(REVOKED);
     assert!(issuer.store().is_revoked(&personal.record.jti).await.expect("answer"));
@@ -1371,18 +1500,30 @@ async fn a_personal_token_cannot_be_minted_through_a_dead_or_unknown_token() {
     let issuer = password_issuer(&clock);
     let (client, tokens, caller) = first_party_login(&issuer).await;
     assert_eq!(
-        code(issuer.create_personal_access_token_through("no-such-jti", "cli", &[]).await),
+        code(
+            issuer
+                .create_personal_access_token_through("no-such-jti", "cli", &[])
+                .await
+                .map_err(OAuthError::from)
+        ),
         OAuthErrorCode::InvalidGrant
     );
-    let machine = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let machine = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(
-        code(issuer.create_personal_access_token_through(&jti(&machine.access_token), "cli", &[]).await),
+        code(
+            issuer
+                .create_personal_access_token_through(&jti(&machine.access_token), "cli", &[])
+                .await
+                .map_err(OAuthError::from)
+        ),
         OAuthErrorCode::InvalidGrant,
         "a client token has no user"
     );
     issuer.revoke_family(&family_of(&issuer, &refresh_of(&tokens)).await.id).await.expect("revoked");
     assert_eq!(
-        code(issuer.create_personal_access_token_through(&caller, "cli", &[]).await),
+        code(
+            issuer.create_personal_access_token_through(&caller, "cli", &[]).await.map_err(OAuthError::from)
+        ),
         OAuthErrorCode::InvalidGrant
     );
     assert!(issuer.personal_access_tokens("1").await.expect("listed").is_empty(), "nothing was created");
@@ -1414,7 +1555,10 @@ async fn revoking_an_access_token_by_its_jti_logs_it_out_at_once() {
     assert_eq!(drain(&mut events), [IssuerEvent::AccessTokenRevoked { jti: token_jti.clone() }]);
     assert_eq!(issuer.revoke_access_token_by_jti("no-such-jti").await.expect("answer"), None);
     // Only the access token: its refresh token still works.
-    issuer.refresh_token_grant(&client, &refresh_of(&tokens), None).await.expect("the session lives");
+    issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&tokens)))
+        .await
+        .expect("the session lives");
 }
 
 #[tokio::test]
@@ -1427,8 +1571,11 @@ async fn revoke_all_for_user_revokes_every_token_and_family_of_that_user_only() 
     let laptop = login(&issuer, &web, None).await;
     let phone = login(&issuer, &mobile, None).await;
     let personal = issuer.create_personal_access_token("1", "cli", &[]).await.expect("created");
-    let machine = issuer.client_credentials_grant(&web, None).await.expect("tokens");
-    let abigail = issuer.password_grant(&web, "abigail@example.com", "secret456", None).await.expect("login");
+    let machine = issuer.grant(TokenRequest::client_credentials(web.clone())).await.expect("tokens");
+    let abigail = issuer
+        .grant(TokenRequest::password(web.clone(), "abigail@example.com", "secret456"))
+        .await
+        .expect("login");
 
     let mut events = issuer.subscribe();
     let revoked = issuer.revoke_all_for_user("1").await.expect("revoked");
@@ -1444,7 +1591,7 @@ async fn revoke_all_for_user_revokes_every_token_and_family_of_that_user_only() 
     }
     for (client, tokens) in [(&web, &laptop), (&mobile, &phone)] {
         assert_eq!(
-            code(issuer.refresh_token_grant(client, &refresh_of(tokens), None).await),
+            code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(tokens))).await),
             OAuthErrorCode::InvalidGrant
         );
     }
@@ -1457,7 +1604,10 @@ async fn revoke_all_for_user_revokes_every_token_and_family_of_that_user_only() 
     for token in [&machine.access_token, &abigail.access_token] {
         assert_eq!(through_guard(&guard, token).await.status, StatusCode::OK);
     }
-    issuer.refresh_token_grant(&web, &refresh_of(&abigail), None).await.expect("abigail's session lives");
+    issuer
+        .grant(TokenRequest::refresh_token(web.clone(), refresh_of(&abigail)))
+        .await
+        .expect("abigail's session lives");
     assert!(issuer.revoke_all_for_user("1").await.expect("again").is_empty());
 }
 
@@ -1479,7 +1629,10 @@ async fn authorized_clients_lists_one_entry_per_client_with_live_tokens() {
     login(&issuer, &web, Some("write-posts")).await;
     login(&issuer, &reader, Some("read-posts")).await; // no refresh grant: an access token only
     issuer.create_personal_access_token("1", "cli", &[]).await.expect("created");
-    issuer.password_grant(&web, "abigail@example.com", "secret456", None).await.expect("someone else");
+    issuer
+        .grant(TokenRequest::password(web.clone(), "abigail@example.com", "secret456"))
+        .await
+        .expect("someone else");
 
     let listed = issuer.authorized_clients("1").await.expect("listed");
     let mut ids = vec![web.id.clone(), reader.id.clone()];
@@ -1520,8 +1673,10 @@ async fn revoke_authorized_client_takes_that_clients_tokens_by_client_id_or_toke
         .create_personal_access_token_through(&jti(&web_login.access_token), "cli", &[])
         .await
         .expect("created");
-    let abigail =
-        issuer.password_grant(&mobile, "abigail@example.com", "secret456", None).await.expect("login");
+    let abigail = issuer
+        .grant(TokenRequest::password(mobile.clone(), "abigail@example.com", "secret456"))
+        .await
+        .expect("login");
 
     // By client id: the web app's session, and the personal token minted through it.
     assert!(issuer.revoke_authorized_client("1", &web.id).await.expect("revoked"));
@@ -1540,7 +1695,7 @@ async fn revoke_authorized_client_takes_that_clients_tokens_by_client_id_or_toke
     assert!(issuer.revoke_authorized_client("1", &jti(&phone.access_token)).await.expect("revoked"));
     through_guard(&guard, &phone.access_token).await.assert_invalid_token(REVOKED);
     assert_eq!(
-        code(issuer.refresh_token_grant(&mobile, &refresh_of(&phone), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(mobile.clone(), refresh_of(&phone))).await),
         OAuthErrorCode::InvalidGrant
     );
     assert_eq!(
@@ -1562,11 +1717,11 @@ async fn purging_expired_records_drops_the_old_ones_and_keeps_the_newer() {
         .build()
         .expect("issuer");
     let client = app(&issuer).await;
-    let old_machine = issuer.client_credentials_grant(&client, None).await.expect("tokens"); // exp NOW+3600
+    let old_machine = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens"); // exp NOW+3600
     let old_user = login(&issuer, &client, None).await; // access NOW+3600, refresh NOW+7200
 
     clock.set(NOW + 20_000);
-    let new_machine = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let new_machine = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     let new_user = login(&issuer, &client, None).await;
 
     // Cutoff: NOW + 20 000 − 3 600 = NOW + 16 400.
@@ -1583,7 +1738,7 @@ async fn purging_expired_records_drops_the_old_ones_and_keeps_the_newer() {
     assert!(store.access_token(&jti(&new_machine.access_token)).await.expect("store").is_some());
     assert!(store.access_token(&jti(&new_user.access_token)).await.expect("store").is_some());
     issuer
-        .refresh_token_grant(&client, &refresh_of(&new_user), None)
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&new_user)))
         .await
         .expect("the newer family survives");
 
@@ -1597,7 +1752,7 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     let clock = ManualClock::new(NOW);
     let issuer = password_issuer(&clock);
     let client = app(&issuer).await;
-    let machine = issuer.client_credentials_grant(&client, None).await.expect("tokens"); // exp NOW+3600
+    let machine = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens"); // exp NOW+3600
     let user = login(&issuer, &client, None).await; // access exp NOW+3600
     let personal = issuer.create_personal_access_token("1", "cli", &[]).await.expect("created"); // exp NOW+180d
 
@@ -1606,7 +1761,7 @@ async fn purging_revoked_records_keeps_revocation_entries_until_their_tokens_exp
     assert!(issuer.revoke_personal_access_token("1", &personal.record.jti).await.expect("revoked"));
 
     clock.set(NOW + 10_000);
-    let recent = issuer.client_credentials_grant(&client, None).await.expect("tokens"); // exp NOW+13600
+    let recent = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens"); // exp NOW+13600
     issuer.revoke(&client, &recent.access_token, Some(TokenTypeHint::AccessToken)).await.expect("revoked");
 
     // Cutoff NOW + 6 400: the family, its tokens and the personal token were revoked
@@ -1664,14 +1819,14 @@ async fn rotating_the_signing_key_keeps_old_tokens_valid_and_publishes_both_keys
     let first_kid = first_key.kid().to_owned();
     let issuer = builder(&clock).signing_key(first_key).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let old = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let old = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(header(&old.access_token)["kid"], first_kid);
 
     clock.advance(60);
     let second_key = SigningKey::generate(Algorithm::EdDSA).expect("key");
     let second_kid = second_key.kid().to_owned();
     issuer.rotate_signing_key(second_key).expect("rotated");
-    let new = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let new = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert_eq!(header(&new.access_token)["kid"], second_kid);
     assert_eq!(header(&new.access_token)["alg"], "EdDSA");
 
@@ -1688,12 +1843,12 @@ async fn a_retired_key_is_unpublished_once_its_tokens_have_expired() {
     let first_kid = first_key.kid().to_owned();
     let issuer = builder(&clock).signing_key(first_key).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let old = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let old = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
 
     let second_key = SigningKey::generate(Algorithm::ES256).expect("key");
     let second_kid = second_key.kid().to_owned();
     issuer.rotate_signing_key(second_key).expect("rotated");
-    let middle = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let middle = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
 
     // Still published just before the longest lifetime (personal tokens, 180 days) passes.
     clock.advance(180 * DAY);
@@ -1715,9 +1870,9 @@ async fn a_guard_built_after_a_rotation_accepts_tokens_of_both_keys() {
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let old = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let old = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     issuer.rotate_signing_key(SigningKey::generate(Algorithm::RS256).expect("key")).expect("rotated");
-    let new = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let new = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     let guard = revocation_guard(&issuer);
     assert_eq!(through_guard(&guard, &old.access_token).await.status, StatusCode::OK);
     assert_eq!(through_guard(&guard, &new.access_token).await.status, StatusCode::OK);
@@ -1731,7 +1886,7 @@ async fn a_guard_built_before_a_rotation_accepts_tokens_signed_by_the_new_key() 
     // As an application does: the guard is built once, at start-up.
     let guard = revocation_guard(&issuer);
     issuer.rotate_signing_key(SigningKey::generate(Algorithm::ES256).expect("key")).expect("rotated");
-    let new = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let new = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     let answer = through_guard(&guard, &new.access_token).await;
     // Today: 401 invalid_token "The access token was signed by an unknown key".
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
@@ -1750,14 +1905,17 @@ async fn revoking_a_refresh_token_revokes_its_family_and_its_access_tokens() {
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let first = login(&issuer, &client, None).await;
-    let second = issuer.refresh_token_grant(&client, &refresh_of(&first), None).await.expect("refreshed");
+    let second = issuer
+        .grant(TokenRequest::refresh_token(client.clone(), refresh_of(&first)))
+        .await
+        .expect("refreshed");
     let family_id = family_of(&issuer, &refresh_of(&second)).await.id;
 
     let mut events = issuer.subscribe();
     issuer.revoke(&client, &refresh_of(&second), Some(TokenTypeHint::RefreshToken)).await.expect("revoked");
     assert_eq!(family_of(&issuer, &refresh_of(&second)).await.revoked_at, Some(NOW));
     assert_eq!(
-        code(issuer.refresh_token_grant(&client, &refresh_of(&second), None).await),
+        code(issuer.grant(TokenRequest::refresh_token(client.clone(), refresh_of(&second))).await),
         OAuthErrorCode::InvalidGrant
     );
     for tokens in [&first, &second] {
@@ -1775,7 +1933,7 @@ async fn revoking_an_access_token_with_or_without_a_hint() {
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let guard = revocation_guard(&issuer);
     for hint in [Some(TokenTypeHint::AccessToken), None, Some(TokenTypeHint::RefreshToken)] {
-        let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+        let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
         assert_eq!(through_guard(&guard, &tokens.access_token).await.status, StatusCode::OK);
         issuer.revoke(&client, &tokens.access_token, hint).await.expect("revoked");
         let record =
@@ -1792,7 +1950,8 @@ async fn revoking_an_unknown_or_garbage_token_succeeds() {
     let elsewhere = builder(&clock).build().expect("another issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
     let foreign_client = register(&elsewhere, ClientRegistration::confidential("Billing")).await;
-    let foreign = elsewhere.client_credentials_grant(&foreign_client, None).await.expect("tokens");
+    let foreign =
+        elsewhere.grant(TokenRequest::client_credentials(foreign_client.clone())).await.expect("tokens");
     let unknown_refresh = format!("{}.{}", "A".repeat(22), "B".repeat(43));
     for token in ["garbage", "a.b.c", unknown_refresh.as_str(), foreign.access_token.as_str()] {
         for hint in [None, Some(TokenTypeHint::AccessToken), Some(TokenTypeHint::RefreshToken)] {
@@ -1809,7 +1968,7 @@ async fn revoking_another_clients_token_is_unauthorized_client_and_revokes_nothi
     let intruder = app(&issuer).await;
     let guard = revocation_guard(&issuer);
     let user = login(&issuer, &owner, None).await;
-    let machine = issuer.client_credentials_grant(&owner, None).await.expect("tokens");
+    let machine = issuer.grant(TokenRequest::client_credentials(owner.clone())).await.expect("tokens");
 
     for (token, hint) in [
         (refresh_of(&user), None),
@@ -1827,7 +1986,10 @@ async fn revoking_another_clients_token_is_unauthorized_client_and_revokes_nothi
         assert!(!issuer.revocation_list().is_revoked(&jti(token)).await.expect("answer"));
         assert_eq!(through_guard(&guard, token).await.status, StatusCode::OK);
     }
-    issuer.refresh_token_grant(&owner, &refresh_of(&user), None).await.expect("the owner's family lives");
+    issuer
+        .grant(TokenRequest::refresh_token(owner.clone(), refresh_of(&user)))
+        .await
+        .expect("the owner's family lives");
 }
 
 // ---- RFC 7662 introspection -------------------------------------------------------------
@@ -1885,7 +2047,7 @@ async fn introspecting_a_refresh_token_active_then_inactive_after_rotation() {
     );
     assert_eq!(json_of(issuer.introspect(&client, &refresh, None).await.expect("answer")), answer);
 
-    let next = issuer.refresh_token_grant(&client, &refresh, None).await.expect("refreshed");
+    let next = issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.expect("refreshed");
     assert_eq!(
         json_of(issuer.introspect(&client, &refresh, None).await.expect("answer")),
         json!({"active": false})
@@ -1906,7 +2068,8 @@ async fn introspection_answers_exactly_inactive_for_revoked_expired_garbage_and_
     let other = app(&issuer).await;
     let inactive = json!({"active": false});
 
-    let revoked_access = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let revoked_access =
+        issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     issuer.revoke(&client, &revoked_access.access_token, None).await.expect("revoked");
     let revoked_family = login(&issuer, &client, None).await;
     issuer.revoke(&client, &refresh_of(&revoked_family), None).await.expect("revoked");
@@ -1954,7 +2117,7 @@ async fn introspection_reports_an_access_token_inactive_as_soon_as_it_expires() 
     let clock = ManualClock::new(NOW);
     let issuer = builder(&clock).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing")).await;
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     clock.advance(3600 + 30); // 30 s past exp
     let answer = json_of(issuer.introspect(&client, &tokens.access_token, None).await.expect("answer"));
     // RFC 7662 §2.2: active means "before its expiration time"; today this answers
@@ -1968,7 +2131,7 @@ async fn introspection_reports_a_revoked_clients_access_tokens_inactive() {
     let issuer = builder(&clock).build().expect("issuer");
     let client = register(&issuer, ClientRegistration::confidential("Billing").id("billing")).await;
     let resource_server = register(&issuer, ClientRegistration::confidential("Resource server")).await;
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     assert!(issuer.revoke_client("billing").await.expect("revoked"));
     let guard =
         GuardLayer::builder(issuer.verifier()).resolver(issuer.resolver(TokenOnly)).build().expect("guard");
@@ -2149,18 +2312,31 @@ async fn a_failing_store_makes_every_grant_temporarily_unavailable() {
 
     store.set_failing(true);
     assert_unavailable(issuer.authenticate_client(&client.id, Some("whatever")).await);
-    assert_unavailable(issuer.client_credentials_grant(&client, None).await);
-    assert_unavailable(issuer.password_grant(&client, "taylor@example.com", "password123", None).await);
-    assert_unavailable(issuer.refresh_token_grant(&client, &refresh, None).await);
-    assert_unavailable(issuer.create_personal_access_token("1", "cli", &[]).await);
-    assert_unavailable(issuer.personal_access_tokens("1").await);
+    assert_unavailable(issuer.grant(TokenRequest::client_credentials(client.clone())).await);
+    assert_unavailable(
+        issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123")).await,
+    );
+    assert_unavailable(issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await);
+    assert_unavailable(issuer.create_personal_access_token("1", "cli", &[]).await.map_err(OAuthError::from));
+    let listed = issuer.personal_access_tokens("1").await;
+    assert_eq!(kind(&listed), Some(IssuerErrorKind::Store));
+    assert_unavailable(listed.map_err(OAuthError::from));
     assert_unavailable(issuer.revoke(&client, &refresh, None).await);
     assert_unavailable(issuer.introspect(&client, &refresh, None).await);
-    assert!(matches!(issuer.revoke_client(&client.id).await, Err(IssuerError::Store(_))));
+    let refused = issuer.revoke_client(&client.id).await;
+    assert_eq!(kind(&refused), Some(IssuerErrorKind::Store), "{refused:?}");
+    let refused = refused.expect_err("the store is down");
+    assert!(
+        std::error::Error::source(&refused).is_some_and(|source| source.is::<StoreError>()),
+        "{refused:?}"
+    );
 
     // Nothing was lost: back up, the refresh token still works.
     store.set_failing(false);
-    issuer.refresh_token_grant(&client, &refresh, None).await.expect("refreshed once the store is back");
+    issuer
+        .grant(TokenRequest::refresh_token(client.clone(), &refresh))
+        .await
+        .expect("refreshed once the store is back");
 }
 
 #[tokio::test]
@@ -2169,7 +2345,7 @@ async fn the_guard_answers_503_when_the_revocation_store_fails() {
     let (issuer, store) = flaky_issuer(&clock);
     let client = app(&issuer).await;
     let guard = revocation_guard(&issuer);
-    let fresh = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let fresh = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
 
     store.set_failing(true);
     let answer = through_guard(&guard, &fresh.access_token).await;
@@ -2295,7 +2471,7 @@ async fn password_hashing_never_blocks_the_executor() {
     let client = app(&issuer).await;
     let grant = tokio::spawn({
         let issuer = issuer.clone();
-        async move { issuer.password_grant(&client, "slow@example.com", "wrong", None).await }
+        async move { issuer.grant(TokenRequest::password(client.clone(), "slow@example.com", "wrong")).await }
     });
     for _ in 0..10 {
         tokio::task::yield_now().await;
@@ -2312,19 +2488,23 @@ async fn password_checks_beyond_the_bound_are_refused_with_503() {
     let client = app(&issuer).await;
     let first = tokio::spawn({
         let (issuer, client) = (issuer.clone(), client.clone());
-        async move { issuer.password_grant(&client, "slow@example.com", "wrong", None).await }
+        async move { issuer.grant(TokenRequest::password(client.clone(), "slow@example.com", "wrong")).await }
     });
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
     assert!(!first.is_finished());
-    let second = issuer.password_grant(&client, "slow@example.com", "password123", None).await;
+    let second =
+        issuer.grant(TokenRequest::password(client.clone(), "slow@example.com", "password123")).await;
     let busy = second.expect_err("no slot left");
     assert_eq!(busy.code(), OAuthErrorCode::TemporarilyUnavailable);
     assert_eq!(busy.status(), 503);
     first.await.expect("joined").expect_err("wrong password");
     // The slot is free again.
-    assert!(issuer.password_grant(&client, "slow@example.com", "password123", None).await.is_ok());
+    assert!(issuer
+        .grant(TokenRequest::password(client.clone(), "slow@example.com", "password123"))
+        .await
+        .is_ok());
 }
 
 /// Refuses every key after `limit` failures, and counts what it is told.
@@ -2382,15 +2562,19 @@ async fn the_auth_limiter_sees_failed_client_and_user_authentication_and_can_ref
     // any hashing, with 429 and a Retry-After.
     let client = issuer.authenticate_client(&id, Some(secret.expose())).await.expect("client");
     for _ in 0..2 {
-        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        let wrong = issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "wrong")).await;
         assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
     }
-    let limited = issuer.password_grant(&client, "taylor@example.com", "password123", None).await;
+    let limited =
+        issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123")).await;
     let limited = limited.expect_err("limited");
     assert_eq!(limited.status(), 429);
     assert_eq!(limited.retry_after(), Some(30));
     // Another user is not affected.
-    assert!(issuer.password_grant(&client, "abigail@example.com", "secret456", None).await.is_ok());
+    assert!(issuer
+        .grant(TokenRequest::password(client.clone(), "abigail@example.com", "secret456"))
+        .await
+        .is_ok());
 
     // Wrong client secrets count against the client id; a success resets the count.
     assert!(issuer.authenticate_client(&id, Some("wrong")).await.is_err());
@@ -2418,7 +2602,9 @@ async fn the_password_grant_is_throttled_by_default_and_waits_out_on_the_issuers
     let client = issuer.authenticate_client_from(&registered.client.id, Some(secret.expose()), peer).await;
     let client = client.expect("client");
     assert_eq!(client.peer(), peer);
-    let grant = |password: &'static str| issuer.password_grant(&client, "taylor@example.com", password, None);
+    let grant = |password: &'static str| {
+        issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", password))
+    };
 
     // Today's complaint: 30 wrong passwords in a row, then the right one. Five are free, the
     // sixth starts the back-off, and from then on every attempt (the right password too)
@@ -2436,7 +2622,10 @@ async fn the_password_grant_is_throttled_by_default_and_waits_out_on_the_issuers
     );
     assert_eq!(refused.retry_after(), Some(1));
     // Another account is not held back by this one's failures.
-    assert!(issuer.password_grant(&client, "abigail@example.com", "secret456", None).await.is_ok());
+    assert!(issuer
+        .grant(TokenRequest::password(client.clone(), "abigail@example.com", "secret456"))
+        .await
+        .is_ok());
 
     // Once the wait is over, one more wrong password doubles it...
     clock.advance(1);
@@ -2467,7 +2656,7 @@ async fn sign_in_shares_the_accounts_count_with_the_password_grant() {
         assert_eq!(issuer.sign_in("Taylor@Example.com", "wrong", peer).await.expect("answered"), None);
     }
     for _ in 0..3 {
-        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        let wrong = issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "wrong")).await;
         assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
     }
     let refused = issuer.sign_in("taylor@example.com", "password123", peer).await.expect_err("throttled");
@@ -2486,10 +2675,13 @@ async fn no_limit_turns_the_default_throttle_off() {
         builder(&clock).enable_password_grant(users()).auth_limiter(NoLimit).build().expect("issuer");
     let client = app(&issuer).await;
     for _ in 0..10 {
-        let wrong = issuer.password_grant(&client, "taylor@example.com", "wrong", None).await;
+        let wrong = issuer.grant(TokenRequest::password(client.clone(), "taylor@example.com", "wrong")).await;
         assert_eq!(wrong.expect_err("wrong").code(), OAuthErrorCode::InvalidGrant);
     }
-    assert!(issuer.password_grant(&client, "taylor@example.com", "password123", None).await.is_ok());
+    assert!(issuer
+        .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123"))
+        .await
+        .is_ok());
 }
 
 /// A limiter whose store is down.
@@ -2514,4 +2706,95 @@ async fn a_limiter_that_cannot_answer_makes_authentication_answer_503() {
     let secret = registered.secret.clone().expect("secret");
     let refused = issuer.authenticate_client(&registered.client.id, Some(secret.expose())).await;
     assert_eq!(refused.expect_err("503").status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+// ---- one typed token request ----------------------------------------------------------------
+
+#[tokio::test]
+async fn a_token_requests_debug_redacts_its_secrets() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).enable_password_grant(users()).build().expect("issuer");
+    let client = app(&issuer).await;
+    let password = TokenRequest::password(client.clone(), "taylor@example.com", "password123");
+    assert!(format!("{password:?}").contains("taylor@example.com"), "{password:?}");
+    let requests = [
+        password,
+        TokenRequest::refresh_token(client.clone(), "refresh-secret-value"),
+        TokenRequest::authorization_code(
+            client.clone(),
+            "code-secret-value",
+            Some("https://app.example.com/cb"),
+            Some("verifier-secret-value"),
+        ),
+    ];
+    for request in requests {
+        let debug = format!("{request:?}");
+        for secret in ["password123", "refresh-secret-value", "code-secret-value", "verifier-secret-value"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_code_grant_takes_no_scope_and_is_served_once_a_sign_in_hook_is_set() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    let web = ClientRegistration::public("Web")
+        .id("web")
+        .grants([GrantType::AuthorizationCode])
+        .redirect_uris(["https://app.example.com/cb"]);
+    let client = register(&issuer, web).await;
+    // The token endpoint serves the code grant only with the sign-in hook that issues codes.
+    let routes = OAuthServer::new(issuer.clone()).build();
+    let request = http::Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"grant_type=authorization_code&code=a-code&client_id=web",
+        )))
+        .expect("request");
+    let answer = routes.oneshot(request).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let body = answer.into_body().collect().await.expect("body").to_bytes();
+    let body: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(body["error"], "unsupported_grant_type");
+    // The issuer itself serves it: an unknown code is refused as such.
+    let exchange = TokenRequest::authorization_code(client.clone(), "a-code", None, None);
+    assert_eq!(code(issuer.grant(exchange.clone()).await), OAuthErrorCode::InvalidGrant);
+    let scoped = issuer.grant(exchange.scope("read-posts")).await.expect_err("a scope beside a code");
+    assert_eq!(scoped.code(), OAuthErrorCode::InvalidRequest);
+    assert!(scoped.description().contains("authorization request"), "{scoped:?}");
+}
+
+// ---- errors by caller --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_id_in_use_is_a_conflict_and_a_call_before_its_setup_is_config() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    issuer.register_client(ClientRegistration::confidential("First").id("billing")).await.expect("first");
+    let again = issuer.register_client(ClientRegistration::confidential("Second").id("billing")).await;
+    assert_eq!(kind(&again), Some(IssuerErrorKind::Conflict), "{again:?}");
+    assert!(again.expect_err("taken").to_string().contains("\"billing\" exists already"));
+
+    let key = SigningKey::generate(Algorithm::ES256).expect("key");
+    let early = issuer.rotate_shared_signing_key(key, Duration::ZERO).await;
+    assert_eq!(kind(&early), Some(IssuerErrorKind::Config), "{early:?}");
+}
+
+#[tokio::test]
+async fn an_oauth_refusal_inside_an_app_call_is_invalid_and_keeps_its_code_as_the_source() {
+    let clock = ManualClock::new(NOW);
+    let issuer = builder(&clock).build().expect("issuer");
+    let refused = issuer.create_personal_access_token("1", "cli", &["nope".to_owned()]).await;
+    let refused = refused.expect_err("an unknown scope");
+    assert_eq!(refused.kind(), IssuerErrorKind::Invalid);
+    let source = std::error::Error::source(&refused).expect("the OAuth refusal");
+    assert!(source.is::<OAuthError>(), "{source}");
+    let said = tower_passport::error::sentence(&refused);
+    assert_eq!(said, refused.to_string(), "the source is not said twice");
+    assert!(said.starts_with("invalid_scope: "), "{said}");
+    // The endpoints answer it as before.
+    assert_eq!(OAuthError::from(refused).code(), OAuthErrorCode::InvalidScope);
 }

@@ -9,16 +9,16 @@ use std::sync::Arc;
 use http::StatusCode;
 use support::{scopes, through_guard, AUDIENCE, ISSUER};
 use tower_passport::guard::TokenOnly;
-use tower_passport_issuer::{ClientRegistration, Issuer, RegistryResolver};
-use tower_passport_issuer::store::MemoryStore;
 use tower_passport::GuardLayer;
+use tower_passport_issuer::store::MemoryStore;
+use tower_passport_issuer::{ClientRegistration, Issuer, RegistryResolver, TokenRequest};
 
 async fn client_token(issuer: &Issuer) -> (String, String) {
     let registered =
         issuer.register_client(ClientRegistration::confidential("Billing")).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    let tokens = issuer.client_credentials_grant(&client, None).await.expect("tokens");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("tokens");
     (registered.client.id, tokens.access_token)
 }
 
@@ -109,8 +109,7 @@ async fn logging_out_by_jti_refuses_the_token_on_the_next_request() {
 async fn a_later_not_before_set_elsewhere_is_seen_within_the_negative_bound() {
     use std::time::Duration;
     use tower_passport::clock::SystemClock;
-    use tower_passport::revocation::Hub;
-    use tower_passport::revocation::RevocationList;
+    use tower_passport::revocation::{Hub, RevocationList};
     use tower_passport_issuer::store::RevocationStore;
 
     let store = Arc::new(MemoryStore::new());

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use support::{scopes, AUDIENCE, ISSUER};
 use tower_passport::clock::ManualClock;
-use tower_passport_issuer::{ClientRegistration, Issuer, SigningKey};
 use tower_passport::revocation::InvalidationSource;
-use tower_passport_issuer::store::MemoryStore;
 use tower_passport::Algorithm;
+use tower_passport_issuer::store::MemoryStore;
+use tower_passport_issuer::{ClientRegistration, Issuer, SigningKey, TokenRequest};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -39,7 +39,8 @@ async fn token_kid(issuer: &Issuer) -> (String, String) {
     let registered = issuer.register_client(ClientRegistration::confidential("App")).await.expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+    let token =
+        issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("token").access_token;
     let kid = support::header(&token)["kid"].as_str().expect("kid").to_owned();
     (token, kid)
 }

@@ -126,8 +126,8 @@ fn readme_app(public_key_pem: &[u8]) -> Result<Router, tower_passport::ConfigErr
 #[tokio::test]
 async fn the_readme_axum_app_given_the_issuers_pem_accepts_the_issuers_tokens() {
     use std::sync::Arc;
-    use tower_passport_issuer::{Issuer, ScopeRegistry, SigningKey};
     use tower_passport_issuer::store::MemoryStore;
+    use tower_passport_issuer::{Issuer, ScopeRegistry, SigningKey};
     for alg in [Algorithm::ES256, Algorithm::RS256, Algorithm::EdDSA] {
         let signing = SigningKey::generate(alg).expect("key");
         let pem = signing.to_public_pem().expect("public PEM");
@@ -155,7 +155,10 @@ async fn a_mistyped_principal_answers_500_naming_the_type_asked_for_and_the_guar
     assert_eq!((status, challenge), (StatusCode::INTERNAL_SERVER_ERROR, None));
     let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     let description = body["error_description"].as_str().expect("a description");
-    assert!(description.contains("asked for `Principal<resource::axum_extractors::Account>`"), "{description}");
+    assert!(
+        description.contains("asked for `Principal<resource::axum_extractors::Account>`"),
+        "{description}"
+    );
     assert!(description.contains("the guard put `Principal<()>`"), "{description}");
 }
 
@@ -164,5 +167,8 @@ async fn a_principal_without_a_guard_answers_500_naming_the_type_and_that_no_gua
     let app = Router::new().route("/", get(who));
     let (status, challenge, body) = get_text(app, None).await;
     assert_eq!((status, challenge), (StatusCode::INTERNAL_SERVER_ERROR, None));
-    assert!(body.contains("asked for `Principal<resource::axum_extractors::Account>`, and no guard ran"), "{body}");
+    assert!(
+        body.contains("asked for `Principal<resource::axum_extractors::Account>`, and no guard ran"),
+        "{body}"
+    );
 }

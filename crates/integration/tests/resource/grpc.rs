@@ -19,8 +19,8 @@ use tonic::transport::{Endpoint, Server};
 use tonic::{Code, Status};
 use tower::ServiceExt;
 use tower_passport::error::GrpcResponder;
-use tower_passport_issuer::testing::TestIssuer;
 use tower_passport::{GuardLayer, RequireLayer};
+use tower_passport_issuer::testing::TestIssuer;
 
 type TestResult = Result<(), Box<dyn Error + Send + Sync>>;
 

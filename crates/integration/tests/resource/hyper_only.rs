@@ -25,7 +25,11 @@ fn the_served_code_is_the_readme_block() {
         .nth(1)
         .and_then(|rest| rest.split("```").next())
         .expect("its code block");
-    assert_eq!(block, include_str!("../readme/hyper_without_axum.rs"), "the guide and the code it runs differ");
+    assert_eq!(
+        block,
+        include_str!("../readme/hyper_without_axum.rs"),
+        "the guide and the code it runs differ"
+    );
 }
 
 #[tokio::test]

@@ -11,9 +11,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 use support::TestKey;
 use tower_passport::error::{ConfigErrorKind, Reason};
-use tower_passport_issuer::SigningKey;
 use tower_passport::keys::JwkOptions;
 use tower_passport::{clock::ManualClock, Algorithm, KeySet, Verifier, VerifyingKey};
+use tower_passport_issuer::SigningKey;
 
 const ASYMMETRIC: [Algorithm; 9] = [
     Algorithm::RS256,

@@ -12,10 +12,12 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer, SignIn, SignInRequest};
-use tower_passport_issuer::{AuthenticatedClient, ClientRegistration, Issuer, OAuthErrorCode, StaticUsers};
-use tower_passport_issuer::store::{GrantType, MemoryStore};
 use tower_passport::{BackendError, GuardLayer, Principal};
+use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer, SignIn, SignInRequest};
+use tower_passport_issuer::store::{GrantType, MemoryStore};
+use tower_passport_issuer::{
+    AuthenticatedClient, ClientRegistration, Issuer, OAuthError, OAuthErrorCode, StaticUsers, TokenRequest,
+};
 
 const ISSUER: &str = "https://auth.test";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -104,30 +106,45 @@ async fn the_password_grant_resolves_users_through_the_clients_provider() {
     let web = client(&issuer, password_client("Web")).await;
     let shop = client(&issuer, password_client("Shop").provider("customers")).await;
 
-    let user = issuer.password_grant(&web, "ann", "ann-password", None).await.expect("ann is a user");
-    let customer =
-        issuer.password_grant(&shop, "carl", "carl-password", None).await.expect("carl is a customer");
+    let user = issuer
+        .grant(TokenRequest::password(web.clone(), "ann", "ann-password"))
+        .await
+        .expect("ann is a user");
+    let customer = issuer
+        .grant(TokenRequest::password(shop.clone(), "carl", "carl-password"))
+        .await
+        .expect("carl is a customer");
     assert_eq!(claims(&user.access_token)["sub"], "5");
     assert_eq!(claims(&customer.access_token)["sub"], "5", "the ids overlap");
     assert!(claims(&user.access_token).get("provider").is_none(), "the default provider is not named");
     assert_eq!(claims(&customer.access_token)["provider"], "customers");
 
     // Each client's users come from its own provider only.
-    let wrong =
-        issuer.password_grant(&shop, "ann", "ann-password", None).await.expect_err("ann is no customer");
+    let wrong = issuer
+        .grant(TokenRequest::password(shop.clone(), "ann", "ann-password"))
+        .await
+        .expect_err("ann is no customer");
     assert_eq!(wrong.code(), OAuthErrorCode::InvalidGrant);
-    let wrong =
-        issuer.password_grant(&web, "carl", "carl-password", None).await.expect_err("carl is no user");
+    let wrong = issuer
+        .grant(TokenRequest::password(web.clone(), "carl", "carl-password"))
+        .await
+        .expect_err("carl is no user");
     assert_eq!(wrong.code(), OAuthErrorCode::InvalidGrant);
 
     // A refreshed token keeps naming its provider.
     let refreshed = issuer
-        .refresh_token_grant(&shop, customer.refresh_token.as_deref().expect("refresh token"), None)
+        .grant(TokenRequest::refresh_token(
+            shop.clone(),
+            customer.refresh_token.as_deref().expect("refresh token"),
+        ))
         .await
         .expect("refresh");
     assert_eq!(claims(&refreshed.access_token)["provider"], "customers");
     let refreshed = issuer
-        .refresh_token_grant(&web, user.refresh_token.as_deref().expect("refresh token"), None)
+        .grant(TokenRequest::refresh_token(
+            web.clone(),
+            user.refresh_token.as_deref().expect("refresh token"),
+        ))
         .await
         .expect("refresh");
     assert!(claims(&refreshed.access_token).get("provider").is_none());
@@ -138,9 +155,16 @@ async fn a_guard_bound_to_one_provider_refuses_the_others_tokens_even_when_sub_c
     let issuer = issuer();
     let web = client(&issuer, password_client("Web")).await;
     let shop = client(&issuer, password_client("Shop").provider("customers")).await;
-    let user = issuer.password_grant(&web, "ann", "ann-password", None).await.expect("user").access_token;
-    let customer =
-        issuer.password_grant(&shop, "carl", "carl-password", None).await.expect("customer").access_token;
+    let user = issuer
+        .grant(TokenRequest::password(web.clone(), "ann", "ann-password"))
+        .await
+        .expect("user")
+        .access_token;
+    let customer = issuer
+        .grant(TokenRequest::password(shop.clone(), "carl", "carl-password"))
+        .await
+        .expect("customer")
+        .access_token;
 
     // `auth:api` (users): user 5 in, customer 5 out.
     let (status, body) = call(&issuer, Some("users"), &user).await;
@@ -164,7 +188,11 @@ async fn a_guard_bound_to_one_provider_refuses_the_others_tokens_even_when_sub_c
 async fn client_tokens_are_not_bound_to_a_provider() {
     let issuer = issuer();
     let service = client(&issuer, ClientRegistration::confidential("Billing").provider("customers")).await;
-    let token = issuer.client_credentials_grant(&service, None).await.expect("client token").access_token;
+    let token = issuer
+        .grant(TokenRequest::client_credentials(service.clone()))
+        .await
+        .expect("client token")
+        .access_token;
     assert!(claims(&token).get("provider").is_none(), "no user, no provider");
     assert_eq!(call(&issuer, Some("users"), &token).await.0, StatusCode::OK);
 }
@@ -173,8 +201,10 @@ async fn client_tokens_are_not_bound_to_a_provider() {
 async fn a_client_whose_provider_is_not_configured_gets_no_password_tokens() {
     let issuer = issuer();
     let staff = client(&issuer, password_client("Staff").provider("staff")).await;
-    let error =
-        issuer.password_grant(&staff, "ann", "ann-password", None).await.expect_err("no staff provider");
+    let error = issuer
+        .grant(TokenRequest::password(staff.clone(), "ann", "ann-password"))
+        .await
+        .expect_err("no staff provider");
     assert_eq!(error.code(), OAuthErrorCode::UnauthorizedClient);
     assert!(issuer.register_client(password_client("Blank").provider(" ")).await.is_err());
 }
@@ -225,15 +255,18 @@ async fn the_authorization_code_grant_asks_the_hook_for_the_clients_provider_and
 async fn another_providers_users_cannot_manage_the_default_providers_tokens() {
     let issuer = issuer();
     let shop = client(&issuer, password_client("Shop").provider("customers")).await;
-    let customer =
-        issuer.password_grant(&shop, "carl", "carl-password", None).await.expect("customer").access_token;
+    let customer = issuer
+        .grant(TokenRequest::password(shop.clone(), "carl", "carl-password"))
+        .await
+        .expect("customer")
+        .access_token;
     let verified = issuer.verifier().verify(&customer).expect("verified");
     // No personal access token for customer 5: it would read as user 5's.
     let refused = issuer
         .create_personal_access_token_through(verified.jti().expect("jti"), "cli", &[])
         .await
         .expect_err("refused");
-    assert_eq!(refused.code(), OAuthErrorCode::InvalidGrant);
+    assert_eq!(OAuthError::from(refused).code(), OAuthErrorCode::InvalidGrant);
 
     // The JSON APIs (known by user id only) serve the default provider's users.
     let guard =

@@ -19,12 +19,12 @@ use serde_json::Value;
 use support::{claims, scopes, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
-use tower_passport_issuer::{ClientRegistration, Issuer};
-use tower_passport_issuer::store::{GrantType, RevocationStore, Store};
-use tower_passport_cli::AnyStore;
-use tower_passport_sql::SqliteStore;
 use tower_passport::{BackendError, GuardLayer, Principal};
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
+use tower_passport_issuer::store::{GrantType, RevocationStore, Store};
+use tower_passport_issuer::{ClientRegistration, Issuer};
+use tower_passport_sql::SqliteStore;
 
 /// The fake session: the signed-in user's id, in a header.
 const USER: &str = "x-test-user";

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use nodes::{time_until_refused, two_nodes, two_nodes_on, two_racing_nodes, Bus};
+use tower_passport_issuer::TokenRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_issued_by_one_node_is_accepted_by_the_other() {
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(5)).await else { return };
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
     assert_eq!(a.status(&token).await, StatusCode::OK);
 }
@@ -38,9 +39,9 @@ async fn a_signing_key_rotated_on_one_node_is_published_and_used_by_the_other() 
     }
     assert!(kids(&b).contains(&before[0]), "the old key stays published while its tokens live");
     // A's token under the new key passes B's guard, and B signs with the new key too.
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
-    let from_b = b.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let from_b = b.read_token(&client).await;
     let header = from_b.split('.').next().expect("header");
     let header: serde_json::Value = serde_json::from_slice(
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).expect("b64"),
@@ -54,7 +55,7 @@ async fn a_signing_key_rotated_on_one_node_is_published_and_used_by_the_other() 
 async fn a_revocation_on_one_node_is_rejected_on_the_other_through_the_bus() {
     // A long negative TTL: without the bus, node B would keep saying "not revoked".
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(300)).await else { return };
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK, "B has now cached \"not revoked\"");
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     assert_eq!(a.status(&token).await, StatusCode::UNAUTHORIZED, "immediately on the revoking node");
@@ -65,7 +66,7 @@ async fn a_revocation_on_one_node_is_rejected_on_the_other_through_the_bus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_bus_the_other_node_catches_up_within_the_staleness_bound() {
     let Some((a, b, client)) = two_nodes(false, Duration::from_secs(1)).await else { return };
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     let delay = time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the token");
@@ -76,14 +77,19 @@ async fn without_the_bus_the_other_node_catches_up_within_the_staleness_bound() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refreshes_across_nodes_have_exactly_one_winner() {
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(5)).await else { return };
-    let tokens =
-        a.issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.expect("tokens");
+    let tokens = a
+        .issuer
+        .grant(TokenRequest::password(client.clone(), "ann", "password-for-ann").scope("read"))
+        .await
+        .expect("tokens");
     let refresh = tokens.refresh_token.expect("refresh token");
     let mut tasks = Vec::new();
     for attempt in 0..40 {
         let issuer = if attempt % 2 == 0 { a.issuer.clone() } else { b.issuer.clone() };
         let (client, refresh) = (client.clone(), refresh.clone());
-        tasks.push(tokio::spawn(async move { issuer.refresh_token_grant(&client, &refresh, None).await }));
+        tasks.push(tokio::spawn(async move {
+            issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await
+        }));
     }
     let mut winners = 0;
     for task in tasks {
@@ -97,25 +103,32 @@ async fn concurrent_refreshes_across_nodes_have_exactly_one_winner() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reuse_detected_on_one_node_kills_the_family_on_the_other() {
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(300)).await else { return };
-    let first =
-        a.issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.expect("tokens");
+    let first = a
+        .issuer
+        .grant(TokenRequest::password(client.clone(), "ann", "password-for-ann").scope("read"))
+        .await
+        .expect("tokens");
     let old_refresh = first.refresh_token.expect("refresh");
-    let second = b.issuer.refresh_token_grant(&client, &old_refresh, None).await.expect("rotated on B");
+    let second = b
+        .issuer
+        .grant(TokenRequest::refresh_token(client.clone(), &old_refresh))
+        .await
+        .expect("rotated on B");
     assert_eq!(b.status(&second.access_token).await, StatusCode::OK);
     assert_eq!(a.status(&second.access_token).await, StatusCode::OK, "A caches \"not revoked\" too");
-    let reuse = a.issuer.refresh_token_grant(&client, &old_refresh, None).await;
+    let reuse = a.issuer.grant(TokenRequest::refresh_token(client.clone(), &old_refresh)).await;
     assert!(reuse.is_err(), "reuse is refused");
     time_until_refused(&b, &second.access_token, Duration::from_secs(10))
         .await
         .expect("the family died on B");
     let newest = second.refresh_token.expect("refresh");
-    assert!(b.issuer.refresh_token_grant(&client, &newest, None).await.is_err());
+    assert!(b.issuer.grant(TokenRequest::refresh_token(client.clone(), &newest)).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_client_is_refused_on_the_other_node_through_the_bus() {
     let Some((a, b, client)) = two_nodes(true, Duration::from_secs(300)).await else { return };
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK, "B caches the client as active");
     a.issuer.revoke_client(&client.id).await.expect("revoke client");
     time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the revoked client");
@@ -124,7 +137,7 @@ async fn a_revoked_client_is_refused_on_the_other_node_through_the_bus() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_crosses_nodes_over_the_redis_bus() {
     let Some((a, b, client)) = two_nodes_on(Bus::Redis, Duration::from_secs(300)).await else { return };
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK);
     a.issuer.revoke(&client, &token, None).await.expect("revoke");
     let delay = time_until_refused(&b, &token, Duration::from_secs(10)).await.expect("B refuses the token");
@@ -135,7 +148,7 @@ async fn a_revocation_crosses_nodes_over_the_redis_bus() {
 async fn a_killed_redis_subscriber_reconnects_and_loses_no_revocation() {
     let Some((a, b, client)) = two_nodes_on(Bus::Redis, Duration::from_secs(300)).await else { return };
     let url = std::env::var("TEST_REDIS_URL").expect("url");
-    let token = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let token = a.read_token(&client).await;
     assert_eq!(b.status(&token).await, StatusCode::OK, "B caches \"not revoked\" for 300 s");
     // Kill every pub/sub connection: B's subscriber drops and messages are lost meanwhile.
     let admin = redis::Client::open(url.as_str()).expect("client");
@@ -167,8 +180,11 @@ async fn concurrent_refreshes_across_nodes_keep_every_pair_working() {
     let Some((a, b, client)) = two_racing_nodes(Bus::Postgres, Duration::from_secs(300)).await else {
         return;
     };
-    let tokens =
-        a.issuer.password_grant(&client, "ann", "password-for-ann", Some("read")).await.expect("tokens");
+    let tokens = a
+        .issuer
+        .grant(TokenRequest::password(client.clone(), "ann", "password-for-ann").scope("read"))
+        .await
+        .expect("tokens");
     let refresh = tokens.refresh_token.expect("refresh token");
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(24));
     let mut tasks = Vec::new();
@@ -177,7 +193,7 @@ async fn concurrent_refreshes_across_nodes_keep_every_pair_working() {
         let (client, refresh, start) = (client.clone(), refresh.clone(), start.clone());
         tasks.push(tokio::spawn(async move {
             start.wait().await;
-            issuer.refresh_token_grant(&client, &refresh, None).await
+            issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await
         }));
     }
     let mut pairs = Vec::new();
@@ -195,7 +211,10 @@ async fn concurrent_refreshes_across_nodes_keep_every_pair_working() {
         assert_eq!(b.status(&pair.access_token).await, StatusCode::OK, "node B accepts the winner's token");
         let other = if i % 2 == 0 { &b.issuer } else { &a.issuer };
         let next = other
-            .refresh_token_grant(&client, pair.refresh_token.as_deref().expect("refresh"), None)
+            .grant(TokenRequest::refresh_token(
+                client.clone(),
+                pair.refresh_token.as_deref().expect("refresh"),
+            ))
             .await
             .expect("the winner's refresh token refreshes on the other node");
         assert_eq!(a.status(&next.access_token).await, StatusCode::OK);
@@ -294,8 +313,8 @@ async fn each_revocation_is_applied_once_per_node(bus: Bus) {
     b.issuer.hub().register(on_b.clone());
     let jti =
         |token: &str| a.issuer.verifier().verify(token).expect("verifies").jti().expect("jti").to_owned();
-    let first = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
-    let second = a.issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let first = a.read_token(&client).await;
+    let second = a.read_token(&client).await;
     let (first_jti, second_jti) = (jti(&first), jti(&second));
 
     a.issuer.revoke(&client, &first, None).await.expect("revoke");

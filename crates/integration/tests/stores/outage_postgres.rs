@@ -17,10 +17,10 @@ use http_body_util::Full;
 use proxy::Proxy;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode, ScopeRegistry};
-use tower_passport_issuer::store::GrantType;
-use tower_passport_sql::PostgresStore;
 use tower_passport::{guard::TokenOnly, GuardLayer};
+use tower_passport_issuer::store::GrantType;
+use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode, ScopeRegistry, TokenRequest};
+use tower_passport_sql::PostgresStore;
 
 async fn status<U: Clone + Send + Sync + 'static>(guard: &GuardLayer<U>, token: &str) -> StatusCode {
     let service = ServiceBuilder::new().layer(guard.clone()).service_fn(|_: Request<Full<Bytes>>| async {
@@ -75,8 +75,16 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
         .expect("client");
     let secret = client.secret.as_ref().map(|s| s.expose());
     let client = issuer.authenticate_client(&client.client.id, secret).await.expect("authenticated");
-    let live = issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
-    let revoked = issuer.client_credentials_grant(&client, Some("read")).await.expect("token").access_token;
+    let live = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
+        .await
+        .expect("token")
+        .access_token;
+    let revoked = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
+        .await
+        .expect("token")
+        .access_token;
     issuer.revoke(&client, &revoked, None).await.expect("revocation acknowledged");
     assert_eq!(status(&guard, &live).await, StatusCode::OK);
 
@@ -85,7 +93,10 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
     assert_eq!(status(&guard, &revoked).await, StatusCode::UNAUTHORIZED);
     // Anything that needs the store answers 503 while it is gone: never a silent pass.
     assert_eq!(status(&guard, &live).await, StatusCode::SERVICE_UNAVAILABLE);
-    let grant = issuer.client_credentials_grant(&client, Some("read")).await.expect_err("no store, no token");
+    let grant = issuer
+        .grant(TokenRequest::client_credentials(client.clone()).scope("read"))
+        .await
+        .expect_err("no store, no token");
     assert_eq!(grant.code(), OAuthErrorCode::TemporarilyUnavailable);
     assert_eq!(grant.status(), StatusCode::SERVICE_UNAVAILABLE);
 
@@ -106,7 +117,7 @@ async fn a_postgres_outage_is_503_and_recovers_without_a_restart() {
         StatusCode::UNAUTHORIZED,
         "no acknowledged revocation was lost"
     );
-    assert!(issuer.client_credentials_grant(&client, Some("read")).await.is_ok());
+    assert!(issuer.grant(TokenRequest::client_credentials(client.clone()).scope("read")).await.is_ok());
 
     let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&admin).await;
 }

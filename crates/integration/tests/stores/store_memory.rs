@@ -1,6 +1,5 @@
 //! The store conformance suite against the in-memory store.
 
-
 use tower_passport_issuer::store::{MemoryFailures, MemoryStore};
 
 conformance_suite!(memory, Some(MemoryStore::new()));

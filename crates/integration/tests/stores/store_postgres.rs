@@ -1,7 +1,6 @@
 //! The store conformance suite against a real PostgreSQL (`TEST_POSTGRES_URL`), each case
 //! in its own schema; migrations; and a killed connection mid-traffic.
 
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 

@@ -6,7 +6,6 @@
 //! its test panics). The fault tests kill every client connection on the server, so they hold
 //! `QUIET` exclusively: no other test of this file runs meanwhile.
 
-
 use std::collections::hash_map::RandomState;
 use std::collections::HashSet;
 use std::future::Future;
@@ -16,10 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ::redis::aio::MultiplexedConnection;
 use crate::conformance::{access, refresh, rotation, unique, T0};
+use ::redis::aio::MultiplexedConnection;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use tower_passport_issuer::store::{AccessTokenRecord, ClientStore, CodeRedemption, CodeStore, FamilyRecord, Purge, PurgeStore, RefreshTokenRecord, RevocationStore, RotationOutcome, SecretHash, SettingsStore, StoreError, TokenStore};
+use tower_passport_issuer::store::{
+    AccessTokenRecord, ClientStore, CodeRedemption, CodeStore, FamilyRecord, Purge, PurgeStore,
+    RefreshTokenRecord, RevocationStore, RotationOutcome, SecretHash, SettingsStore, StoreError, TokenStore,
+};
 use tower_passport_redis::RedisStore;
 
 /// Shared by every ordinary test, held exclusively by the tests that kill connections.

@@ -1,12 +1,14 @@
 //! The store conformance suite against SQLite (a fresh file per case), migrations, and
 //! persistence across a restart.
 
-
 use std::path::PathBuf;
 
 use crate::conformance::{start, T0};
-use tower_passport_issuer::store::{ClientStore, CodeRedemption, CodeStore, RevocationStore, RotationOutcome, SecretHash, SettingsStore, TokenStore};
 use tower_passport_cli::AnyStore;
+use tower_passport_issuer::store::{
+    ClientStore, CodeRedemption, CodeStore, RevocationStore, RotationOutcome, SecretHash, SettingsStore,
+    TokenStore,
+};
 use tower_passport_sql::SqliteStore;
 
 fn temp_db() -> PathBuf {
@@ -31,7 +33,8 @@ code_conformance_suite!(
 
 #[tokio::test]
 async fn a_purge_removes_codes_a_day_past_their_expiry() {
-    crate::code_conformance::a_purge_removes_codes_a_day_past_their_expiry(fresh().await.expect("store")).await;
+    crate::code_conformance::a_purge_removes_codes_a_day_past_their_expiry(fresh().await.expect("store"))
+        .await;
 }
 
 #[tokio::test]
@@ -75,7 +78,10 @@ async fn nothing_acknowledged_is_lost_across_a_restart() {
         store.migrate().await.expect("migrate");
         store.put_client(crate::conformance::client("restart-client")).await.expect("client");
         family = start(&store).await;
-        store.put_access_token(crate::conformance::access("restart-jti", None, T0, 3600)).await.expect("access");
+        store
+            .put_access_token(crate::conformance::access("restart-jti", None, T0, 3600))
+            .await
+            .expect("access");
         store.revoke_access_token("restart-jti", T0 + 1).await.expect("revoke");
         store.put_setting_if_absent("signing_key", "pem").await.expect("setting");
         store.close().await;
@@ -137,7 +143,8 @@ async fn a_database_from_before_redirect_uris_upgrades_and_keeps_its_clients() {
     let url = format!("sqlite://{}", temp_db().display());
     // The schema as migration 1 left it, with a client in it.
     let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc")).await.expect("raw pool");
-    let initial = include_str!("../../../tower-passport-sql/src/migrations/0001_initial.sql").replace("{p}", "old_");
+    let initial =
+        include_str!("../../../tower-passport-sql/src/migrations/0001_initial.sql").replace("{p}", "old_");
     for statement in initial.split(';').map(str::trim).filter(|s| !s.is_empty()) {
         sqlx::query(statement).execute(&pool).await.expect("migration 1");
     }
@@ -241,10 +248,12 @@ async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second(
         families.push(family);
     }
     // 0.8 s into the window (from the start of the second): a lost race.
-    let inside = store.rotate(crate::conformance::racing_at_millis(&families[0], 0, 2, used_at_second + 800)).await;
+    let inside =
+        store.rotate(crate::conformance::racing_at_millis(&families[0], 0, 2, used_at_second + 800)).await;
     assert_eq!(inside.expect("rotate"), RotationOutcome::AlreadyRotated);
     // 1.5 s from the start of the second, though only 0.6 s from the real use: reuse.
-    let past = store.rotate(crate::conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
+    let past =
+        store.rotate(crate::conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
     assert!(matches!(past.expect("rotate"), RotationOutcome::ReuseDetected { .. }));
     raw.close().await;
 }

@@ -16,8 +16,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry};
 use tower_passport::{GuardLayer, Principal};
+use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, TokenRequest};
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "test-api";
@@ -30,7 +30,12 @@ pub async fn client_credentials_token(issuer: &Issuer, scope: Option<&str>) -> (
         issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
     let secret = registered.secret.as_ref().map(|secret| secret.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    let token = issuer.client_credentials_grant(&client, scope).await.expect("token").access_token;
+    let request = TokenRequest::client_credentials(client);
+    let request = match scope {
+        Some(scope) => request.scope(scope),
+        None => request,
+    };
+    let token = issuer.grant(request).await.expect("token").access_token;
     (registered.client.id, token)
 }
 

@@ -12,15 +12,15 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport_issuer::{
-    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers,
-};
 use tower_passport::revocation::BusHandle;
-use tower_passport_sql::PgRevocationBus;
-use tower_passport_redis::RedisRevocationBus;
-use tower_passport_issuer::store::GrantType;
-use tower_passport_sql::PostgresStore;
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
+use tower_passport_issuer::store::GrantType;
+use tower_passport_issuer::{
+    AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers, TokenRequest,
+};
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_sql::PgRevocationBus;
+use tower_passport_sql::PostgresStore;
 
 pub struct Node {
     pub issuer: Issuer,
@@ -29,6 +29,12 @@ pub struct Node {
 }
 
 impl Node {
+    /// A client-credentials token of `client` for the `read` scope, issued by this node.
+    pub async fn read_token(&self, client: &AuthenticatedClient) -> String {
+        let request = TokenRequest::client_credentials(client.clone()).scope("read");
+        self.issuer.grant(request).await.expect("token").access_token
+    }
+
     pub async fn status(&self, token: &str) -> StatusCode {
         let service =
             ServiceBuilder::new().layer(self.guard.clone()).service_fn(|_: Request<Full<Bytes>>| async {

@@ -41,7 +41,13 @@ pub fn quickstart_binary() -> PathBuf {
     // (not the CLI's binary, the tests or the benches).
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut sources = Vec::new();
-    for member in ["tower-passport", "tower-passport-issuer", "tower-passport-sql", "tower-passport-redis", "quickstart"] {
+    for member in [
+        "tower-passport",
+        "tower-passport-issuer",
+        "tower-passport-sql",
+        "tower-passport-redis",
+        "quickstart",
+    ] {
         collect_sources(&crates.join(member).join("src"), &mut sources);
     }
     let newest =

@@ -23,15 +23,15 @@ use jwks_server::{jwks, JwksServer, Reply};
 use support::{user_claims, TestKey, AUDIENCE, ISSUER, NOW};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::clock::ManualClock;
-use tower_passport::revocation::Hub;
-use tower_passport_sql::PgRevocationBus;
-use tower_passport_redis::RedisRevocationBus;
-use tower_passport::revocation::RevocationList;
-use tower_passport_issuer::store::MemoryStore;
-use tower_passport_issuer::testing::TestIssuer;
+use tower_passport::revocation::{Hub, RevocationList};
 use tower_passport::{
     Algorithm, BackendError, GuardLayer, RemoteKeySet, RequireLayer, VerifiedToken, Verifier,
 };
+use tower_passport_issuer::store::MemoryStore;
+use tower_passport_issuer::testing::TestIssuer;
+use tower_passport_issuer::TokenRequest;
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_sql::PgRevocationBus;
 
 #[derive(Default)]
 struct Count(AtomicU64);
@@ -188,8 +188,8 @@ async fn guard_decisions_caches_and_cold_verifications_are_counted() {
 
 #[tokio::test]
 async fn token_requests_are_counted_by_grant_type_and_outcome() {
-    use tower_passport_issuer::{ClientRegistration, Issuer};
     use tower_passport_issuer::store::GrantType;
+    use tower_passport_issuer::{ClientRegistration, Issuer};
     collected();
     let _serial = serial().await;
     let before = counts();
@@ -227,8 +227,8 @@ async fn token_requests_are_counted_by_grant_type_and_outcome() {
 
 #[tokio::test]
 async fn refresh_token_reuse_is_counted() {
-    use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
     use tower_passport_issuer::store::GrantType;
+    use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
     collected();
     let _serial = serial().await;
     let before = counts();
@@ -249,12 +249,17 @@ async fn refresh_token_reuse_is_counted() {
         .expect("client");
     let secret = registered.secret.as_ref().map(|secret| secret.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("client");
-    let tokens =
-        issuer.password_grant(&client, "taylor@example.com", "password123", None).await.expect("tokens");
+    let tokens = issuer
+        .grant(TokenRequest::password(client.clone(), "taylor@example.com", "password123"))
+        .await
+        .expect("tokens");
     let refresh = tokens.refresh_token.expect("a refresh token");
-    issuer.refresh_token_grant(&client, &refresh, None).await.expect("rotated");
+    issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.expect("rotated");
     assert_eq!(moved(&before, "passport_refresh_reuse_detected_total{}"), 0, "a rotation is not reuse");
-    assert!(issuer.refresh_token_grant(&client, &refresh, None).await.is_err(), "reuse is refused");
+    assert!(
+        issuer.grant(TokenRequest::refresh_token(client.clone(), &refresh)).await.is_err(),
+        "reuse is refused"
+    );
     assert_eq!(moved(&before, "passport_refresh_reuse_detected_total{}"), 1);
 }
 

@@ -92,15 +92,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_passport_issuer::RegistryResolver;
 use tower_passport::keys::{JwkOptions, KeySource};
-use tower_passport::revocation::{BusHandle, HeardRevocations, Hub};
-use tower_passport_sql::PgRevocationBus;
-use tower_passport_redis::RedisRevocationBus;
 use tower_passport::revocation::RevocationList;
-use tower_passport_cli::AnyStore;
+use tower_passport::revocation::{BusHandle, HeardRevocations, Hub};
 use tower_passport::verify::ClientTokenRule;
 use tower_passport::{Algorithm, GuardLayer, KeySet, RemoteKeySet, Verifier, VerifyingKey};
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::RegistryResolver;
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_sql::PgRevocationBus;
 
 use demo::exit::context;
 pub use demo::serve::{init_tracing, log_filter, serve, Limits};

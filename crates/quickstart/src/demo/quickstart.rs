@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower_passport::cookie::FirstPartyCookie;
-use tower_passport_issuer::endpoint::{FreshApiTokenLayer, OAuthRoutes, OAuthServer};
-use tower_passport_issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers, Throttle};
 use tower_passport::revocation::BusHandle;
-use tower_passport_sql::PgRevocationBus;
-use tower_passport_redis::RedisRevocationBus;
-use tower_passport_issuer::store::SettingsStore;
-use tower_passport_issuer::store::GrantType;
-use tower_passport_cli::AnyStore;
 use tower_passport::{Algorithm, GuardLayer};
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::endpoint::{FreshApiTokenLayer, OAuthRoutes, OAuthServer};
+use tower_passport_issuer::store::GrantType;
+use tower_passport_issuer::store::SettingsStore;
+use tower_passport_issuer::{Issuer, ScopeRegistry, SigningKey, StaticUsers, Throttle};
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_sql::PgRevocationBus;
 
 pub use super::config::QuickstartConfig;
 use super::exit::context;

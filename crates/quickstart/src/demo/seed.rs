@@ -7,8 +7,8 @@
 use std::error::Error;
 use std::fmt;
 
-use tower_passport_issuer::{ClientRegistration, Issuer, IssuerError};
 use tower_passport_issuer::store::{ClientRecord, ClientStore, GrantType};
+use tower_passport_issuer::{ClientRegistration, Issuer, IssuerErrorKind};
 
 use super::quickstart::SCOPES;
 
@@ -87,10 +87,12 @@ pub async fn seed(issuer: &Issuer, seed: &Seed<'_>) -> Result<Seeded, Box<dyn Er
         None => match issuer.register_client(registration(seed)).await {
             Ok(registered) => return Ok(Seeded { client: registered.client, conflicts: Vec::new() }),
             // Refused: another node registered it first, or the seed cannot be registered.
-            Err(IssuerError::Invalid(reason)) => match store.client(seed.id).await? {
-                Some(client) => client,
-                None => return Err(format!("{}: {reason}", seed.blame).into()),
-            },
+            Err(reason) if matches!(reason.kind(), IssuerErrorKind::Invalid | IssuerErrorKind::Conflict) => {
+                match store.client(seed.id).await? {
+                    Some(client) => client,
+                    None => return Err(format!("{}: {reason}", seed.blame).into()),
+                }
+            }
             Err(error) => return Err(error.into()),
         },
     };

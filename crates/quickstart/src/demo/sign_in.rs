@@ -40,9 +40,11 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tower::layer::util::Stack;
 use tower::util::MapResponseLayer;
-use tower_passport_issuer::endpoint::{escape_html, private_if_setting_cookies, OAuthRoutes, SignIn, SignInRequest};
-use tower_passport_issuer::{Issuer, OAuthError};
 use tower_passport::BackendError;
+use tower_passport_issuer::endpoint::{
+    escape_html, private_if_setting_cookies, OAuthRoutes, SignIn, SignInRequest,
+};
+use tower_passport_issuer::{Issuer, OAuthError};
 use tower_sessions::cookie::time::Duration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};

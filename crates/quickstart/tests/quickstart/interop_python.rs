@@ -26,10 +26,10 @@ use python::Python;
 use serde_json::{json, Value};
 use support::{claims, scopes, AUDIENCE};
 use tower::ServiceBuilder;
-use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
-use tower_passport_issuer::{ClientRegistration, Issuer};
-use tower_passport_issuer::store::{GrantType, MemoryStore};
 use tower_passport::{guard::TokenOnly, BackendError, GuardLayer, Principal};
+use tower_passport_issuer::endpoint::{OAuthServer, SignIn, SignInRequest};
+use tower_passport_issuer::store::{GrantType, MemoryStore};
+use tower_passport_issuer::{ClientRegistration, Issuer};
 
 /// The guarded API route: who the guard let in.
 async fn me(request: Request<axum::body::Body>) -> Result<Response<Full<Bytes>>, Infallible> {

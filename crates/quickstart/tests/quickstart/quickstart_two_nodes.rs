@@ -180,10 +180,13 @@ fn four_quickstarts_started_at_once_on_an_empty_database_all_come_up() {
             sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&admin),
         );
     }
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../tower-passport-sql/src/migrations"))
-        .expect("the migrations")
-        .filter(|entry| entry.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|ext| ext == "sql")))
-        .count();
+    let migrations =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../tower-passport-sql/src/migrations"))
+            .expect("the migrations")
+            .filter(|entry| {
+                entry.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|ext| ext == "sql"))
+            })
+            .count();
     let mut rounds = Vec::new();
     let mut good_rounds = 0;
     for round in 0..ROUNDS {

@@ -32,12 +32,12 @@ use support::TestKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower_passport::error::Reason;
-use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey};
-use tower_passport_sql::PgRevocationBus;
-use tower_passport_redis::RedisRevocationBus;
-use tower_passport_issuer::store::MemoryStore;
-use tower_passport_cli::AnyStore;
 use tower_passport::Algorithm;
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::store::MemoryStore;
+use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, SigningKey, TokenRequest};
+use tower_passport_redis::RedisRevocationBus;
+use tower_passport_sql::PgRevocationBus;
 
 const CLIENT: &str = "9c1b7f3e-5d2a-4e8b-a1f0-3c6d2e9b8a71";
 
@@ -301,7 +301,8 @@ async fn client_token(issuer: &Issuer) -> (String, String, String) {
         issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
     let secret = registered.secret.as_ref().map(|secret| secret.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+    let token =
+        issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("token").access_token;
     let payload = token.split('.').nth(1).expect("claims");
     let claims: Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json");

@@ -12,13 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tower_passport::guard::DEFAULT_RESOLVER_CACHE_TTL;
-use tower_passport_issuer::{ClientRegistration, Issuer, SigningKey};
-use tower_passport::revocation::{Hub, Invalidate};
-use tower_passport_sql::PgRevocationBus;
-use tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL;
-use tower_passport_issuer::store::{ClientStore, GrantType, RevocationStore, SettingsStore};
-use tower_passport_cli::AnyStore;
+use tower_passport::revocation::{Hub, Invalidate, DEFAULT_NOT_REVOKED_TTL};
 use tower_passport::Algorithm;
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::store::{ClientStore, GrantType, RevocationStore, SettingsStore};
+use tower_passport_issuer::{ClientRegistration, Issuer, SigningKey, TokenRequest};
+use tower_passport_sql::PgRevocationBus;
 
 const BIN: &str = env!("CARGO_BIN_EXE_passport");
 
@@ -255,7 +254,8 @@ async fn purge_token_and_user_revocation_work_on_sqlite() {
         .expect("client");
     let secret = registered.secret.as_ref().map(|s| s.expose());
     let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+    let token =
+        issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("token").access_token;
     let jti = issuer.verifier().verify(&token).expect("verifies").jti().expect("jti").to_owned();
 
     let revoked = passport(&store, "signing_key", &["token", "--revoke", &jti]);
@@ -360,7 +360,8 @@ async fn on_postgres_a_token_revocation_reaches_the_servers_through_the_bus() {
     let (id, secret) =
         (parsed["client_id"].as_str().expect("id"), parsed["client_secret"].as_str().expect("secret"));
     let client = issuer.authenticate_client(id, Some(secret)).await.expect("authenticated");
-    let token = issuer.client_credentials_grant(&client, None).await.expect("token").access_token;
+    let token =
+        issuer.grant(TokenRequest::client_credentials(client.clone())).await.expect("token").access_token;
     let jti = issuer.verifier().verify(&token).expect("verifies").jti().expect("jti").to_owned();
 
     let on_the_bus = |args: &[&str]| {
@@ -513,8 +514,8 @@ fn algorithm_names_are_case_insensitive() {
 
 // ---- errors read as sentences -------------------------------------------------------------
 
-/// One of the quickstart package's binaries, which `cargo test` builds beside the test
-/// binaries.
+/// One of the quickstart package's binaries, or the integration package's grpc example,
+/// which `cargo test` builds beside the test binaries.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary");
     let debug = exe.parent().and_then(Path::parent).expect("target/<profile>");
@@ -523,7 +524,7 @@ fn example(name: &str) -> PathBuf {
     let path = if name == "grpc" { debug.join("examples").join(name) } else { debug.join(name) };
     assert!(
         path.exists(),
-        "{} is missing: `cargo test` builds it (alone: cargo build -p quickstart)",
+        "{} is missing: `cargo test` builds it (alone: cargo build --workspace --all-targets)",
         path.display()
     );
     path
@@ -724,7 +725,11 @@ async fn keys_rotate_reaches_every_quickstart_node_and_older_tokens_keep_passing
     let client =
         a.issuer.authenticate_client(&config.client_id, Some(&config.client_secret)).await.expect("client");
     let mint = || async {
-        a.issuer.client_credentials_grant(&client, Some("check-status")).await.expect("token").access_token
+        a.issuer
+            .grant(TokenRequest::client_credentials(client.clone()).scope("check-status"))
+            .await
+            .expect("token")
+            .access_token
     };
     let before = mint().await;
     let old_kid = kid_of(&before);

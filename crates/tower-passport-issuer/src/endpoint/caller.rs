@@ -20,9 +20,9 @@ use http_body_util::Full;
 
 use super::response::{self, EndpointResponse};
 use super::server::Server;
+use crate::OAuthError;
 use tower_passport::error::{body_left_unread, close_if, AuthError, Reason, ResponseConfig};
 use tower_passport::guard::GuardContext;
-use crate::OAuthError;
 use tower_passport::token::{Credential, PrincipalKind, VerifiedToken};
 
 /// The header a session call that changes something carries, and that a session `GET`

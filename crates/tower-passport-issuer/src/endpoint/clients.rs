@@ -8,9 +8,9 @@ use super::caller::user_caller;
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
 use super::server::Server;
+use crate::store::{ClientRecord, GrantType};
 use crate::user_clients::field_errors;
 use crate::{ClientSecret, Issuer, OAuthError};
-use crate::store::{ClientRecord, GrantType};
 
 issuer_service! {
     /// Passport's clients JSON API: the signed-in user's own clients, to list, register,

@@ -17,8 +17,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::response::EndpointResponse;
-use tower_passport::guard::GuardLayer;
 use crate::paths;
+use tower_passport::guard::GuardLayer;
 
 /// A request body of any type, boxed.
 pub(crate) type AnyBody = UnsyncBoxBody<Bytes, BodyError>;

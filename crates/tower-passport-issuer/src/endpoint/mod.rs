@@ -120,6 +120,7 @@ mod request;
 mod response;
 mod routes;
 mod server;
+mod token_form;
 mod tokens;
 
 pub use authorize::{escape_html, ApprovalContext, ApprovalScreen, SignIn, SignInRequest, SignedInUser};

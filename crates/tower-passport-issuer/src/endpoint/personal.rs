@@ -8,8 +8,8 @@ use super::caller::{user_caller, UserCaller};
 use super::request::read_json_body;
 use super::response::{self, EndpointResponse};
 use super::server::Server;
-use crate::{Issuer, OAuthError};
 use crate::store::AccessTokenRecord;
+use crate::{Issuer, OAuthError};
 
 issuer_service! {
     /// Passport's personal-access-token JSON API, for user principals:
@@ -91,7 +91,7 @@ where
         (&Method::DELETE, Some(id)) => match issuer.revoke_personal_access_token(user_id, id).await {
             Ok(true) => Ok(response::empty(StatusCode::NO_CONTENT)),
             Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         },
         (_, None) => Ok(response::method_not_allowed("GET, POST")),
         (_, Some(_)) => Ok(response::method_not_allowed("DELETE")),

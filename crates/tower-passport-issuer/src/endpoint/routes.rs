@@ -7,7 +7,7 @@ use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
 use super::server::Server;
 use super::ServerMetadata;
-use crate::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenTypeHint};
+use crate::{paths, AuthenticatedClient, Issuer, OAuthError, TokenRequest, TokenTypeHint};
 
 /// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
 const METADATA_MAX_AGE: u64 = 3600;
@@ -96,24 +96,11 @@ async fn grant(
 ) -> Result<EndpointResponse, OAuthError> {
     let issuer = &server.issuer;
     let client = authenticate(issuer, &credentials).await?;
-    let scope = form.get("scope");
-    let tokens = match grant_type {
-        "client_credentials" => issuer.client_credentials_grant(&client, scope).await?,
-        "refresh_token" => issuer.refresh_token_grant(&client, form.require("refresh_token")?, scope).await?,
-        "password" => {
-            let (username, password) = (form.require("username")?, form.require("password")?);
-            issuer.password_grant(&client, username, password, scope).await?
-        }
-        "authorization_code" => {
-            super::authorize::code_grant(issuer, server.flow.as_ref(), &client, form).await?
-        }
-        _ => {
-            return Err(OAuthError::new(
-                OAuthErrorCode::UnsupportedGrantType,
-                "The grant type is not supported",
-            ))
-        }
-    };
+    // The code grant is served only with the sign-in hook that issues its codes.
+    if grant_type == "authorization_code" && server.flow.is_none() {
+        return Err(OAuthError::unsupported_grant_type());
+    }
+    let tokens = issuer.grant(TokenRequest::from_form(client, form)?).await?;
     Ok(response::json(StatusCode::OK, &tokens))
 }
 

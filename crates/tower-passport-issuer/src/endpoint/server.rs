@@ -19,8 +19,8 @@ use super::front::Front;
 use super::guarded::{is_json_api, AnyBody, GuardedApis};
 use super::response::EndpointResponse;
 use super::{AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, ServerMetadata};
+use crate::{paths, Issuer, IssuerError, IssuerErrorKind};
 use tower_passport::guard::GuardLayer;
-use crate::{paths, Issuer, IssuerError};
 
 /// Configures the HTTP front of an [`Issuer`]: which endpoints are served, where, and how
 /// the browser side signs users in. [`build`](Self::build) makes one cloneable tower
@@ -369,8 +369,9 @@ impl OAuthRoutes {
     /// When no sign-in hook is set ([`OAuthServer::sign_in`]), or the store fails.
     pub async fn session_csrf_token(&self, user_id: &str) -> Result<String, IssuerError> {
         let Some(flow) = &self.server.flow else {
-            return Err(IssuerError::Invalid(
-                "the JSON APIs accept sessions only once a sign-in hook is set (OAuthServer::sign_in)".into(),
+            return Err(IssuerError::new(
+                IssuerErrorKind::Config,
+                "the JSON APIs accept sessions only once a sign-in hook is set (OAuthServer::sign_in)",
             ));
         };
         let issuer = &self.server.issuer;

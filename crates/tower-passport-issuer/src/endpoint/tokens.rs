@@ -38,7 +38,7 @@ issuer_service! {
     /// use http::{Request, StatusCode};
     /// use tower::{ServiceBuilder, ServiceExt};
     /// use tower_passport_issuer::endpoint::OAuthServer;
-    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers};
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, StaticUsers, TokenRequest};
     /// use tower_passport_issuer::store::{GrantType, MemoryStore};
     /// use tower_passport::GuardLayer;
     ///
@@ -58,7 +58,7 @@ issuer_service! {
     /// let web = ClientRegistration::confidential("Web").first_party(true).grants([GrantType::Password, GrantType::RefreshToken]);
     /// let registered = issuer.register_client(web).await?;
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
-    /// let login = issuer.password_grant(&client, "ann", "a-password", None).await?;
+    /// let login = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await?;
     ///
     /// let request = |method: &str, path: String| {
     ///     Request::builder().method(method).uri(path)
@@ -132,7 +132,7 @@ async fn handle<B>(server: Arc<Server>, request: Request<B>) -> EndpointResponse
                 Ok(id) => match issuer.revoke_authorized_client(&caller.user_id, &id).await {
                     Ok(true) => Ok(response::empty(StatusCode::NO_CONTENT)),
                     Ok(false) => Ok(response::empty(StatusCode::NOT_FOUND)),
-                    Err(error) => Err(error),
+                    Err(error) => Err(error.into()),
                 },
                 Err(_) => Ok(response::empty(StatusCode::NOT_FOUND)),
             }

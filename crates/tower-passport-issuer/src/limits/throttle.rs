@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::{AuthAttempt, AuthLimiter, Backoff, Verdict};
+use crate::store::{DynFailures, FailureStore, Failures, MemoryFailures, SecretHash, StoreError};
 use tower_passport::clock::{Clock, SystemClock};
 use tower_passport::error::BackendError;
-use crate::store::{DynFailures, FailureStore, Failures, MemoryFailures, SecretHash, StoreError};
 
 /// The built-in [`AuthLimiter`], and every issuer's default: exponential back-off
 /// ([`Backoff`]) per account and per client address.
@@ -227,8 +227,8 @@ mod tests {
     use std::time::Duration;
 
     use super::{network, Throttle};
-    use tower_passport::clock::ManualClock;
     use crate::{AuthAttempt, AuthLimiter, Backoff, Verdict};
+    use tower_passport::clock::ManualClock;
 
     /// The seconds a verdict makes an attempt wait (0: allowed).
     fn secs(verdict: Verdict) -> u64 {

@@ -8,13 +8,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tower_passport::error::BackendError;
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
     RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
     SettingsStore, Store, StoreError, TokenStore,
 };
+use tower_passport::error::BackendError;
 
 /// A boxed store call.
 type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -136,11 +136,15 @@ impl<S: Store> DynStore for S {
         not_before_ms: u64,
     ) -> Call<'a, ()> {
         Box::pin(async move {
-            RevocationStore::set_user_not_before(self, provider, user_id, not_before_ms).await.map_err(StoreError::from)
+            RevocationStore::set_user_not_before(self, provider, user_id, not_before_ms)
+                .await
+                .map_err(StoreError::from)
         })
     }
     fn user_not_before<'a>(&'a self, provider: &'a str, user_id: &'a str) -> Call<'a, Option<u64>> {
-        Box::pin(async move { RevocationStore::user_not_before(self, provider, user_id).await.map_err(StoreError::from) })
+        Box::pin(async move {
+            RevocationStore::user_not_before(self, provider, user_id).await.map_err(StoreError::from)
+        })
     }
     fn purge(&self, purge: Purge) -> Call<'_, PurgeCounts> {
         Box::pin(PurgeStore::purge(self, purge))

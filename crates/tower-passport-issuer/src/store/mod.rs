@@ -26,7 +26,6 @@ mod records;
 mod roles;
 pub mod rotation;
 
-pub use tower_passport::revocation::RevocationStore;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub(crate) use dyn_failures::DynFailures;
 pub use dyn_store::ErasedStore;
@@ -38,3 +37,4 @@ pub use records::{
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
 pub use roles::{ClientStore, PurgeStore, SettingsStore, Store, TokenStore};
+pub use tower_passport::revocation::RevocationStore;

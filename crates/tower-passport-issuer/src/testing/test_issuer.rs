@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use tower_passport::clock::{Clock, SystemClock};
-use tower_passport::error::{ConfigError, ConfigErrorKind};
 use crate::mint::{mint_stated, AccessClaims, Audience};
 use crate::SigningKey;
+use tower_passport::clock::{Clock, SystemClock};
+use tower_passport::error::{ConfigError, ConfigErrorKind};
 use tower_passport::keys::{Algorithm, KeySet};
 use tower_passport::token::PrincipalKind;
 use tower_passport::verify::Verifier;

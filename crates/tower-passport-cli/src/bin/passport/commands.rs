@@ -5,11 +5,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower_passport_issuer::{ClientRegistration, Issuer};
 use tower_passport::revocation::Invalidation;
-use tower_passport_issuer::store::GrantType;
-use tower_passport_cli::AnyStore;
 use tower_passport::token::DEFAULT_PROVIDER;
+use tower_passport_cli::AnyStore;
+use tower_passport_issuer::store::GrantType;
+use tower_passport_issuer::{ClientRegistration, Issuer};
 
 use crate::deployment::{self, client_reach, token_reach, Create};
 use crate::{keys, Cli, ClientArgs, Command};
@@ -121,7 +121,9 @@ async fn update_client(issuer: &Issuer, id: &str, args: &ClientArgs) -> Outcome 
     let known = match (args.skips_authorization, args.skips_authorization_even_if_public) {
         (_, true) => issuer.set_skips_authorization_even_if_public(id).await?,
         (Some(skips), false) => match issuer.set_skips_authorization(id, skips).await {
-            Err(tower_passport_issuer::IssuerError::Invalid(_)) => return Err(PUBLIC_SKIPS.into()),
+            Err(error) if error.kind() == tower_passport_issuer::IssuerErrorKind::Invalid => {
+                return Err(PUBLIC_SKIPS.into())
+            }
             outcome => outcome?,
         },
         (None, false) => {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_passport::guard::DEFAULT_RESOLVER_CACHE_TTL;
-use tower_passport_issuer::Issuer;
 use tower_passport::revocation::Invalidation;
+use tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL;
 use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::SettingsStore;
-use tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL;
+use tower_passport_issuer::Issuer;
 use tower_passport_redis::RedisRevocationBus;
 use tower_passport_sql::PgRevocationBus;
 

@@ -7,11 +7,11 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
-use tower_passport_issuer::{Issuer, SigningKey};
 use tower_passport::revocation::Invalidation;
+use tower_passport::Algorithm;
 use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::SettingsStore;
-use tower_passport::Algorithm;
+use tower_passport_issuer::{Issuer, SigningKey};
 
 use crate::deployment::{self, Create};
 use crate::{Alg, Cli, KeysArgs};

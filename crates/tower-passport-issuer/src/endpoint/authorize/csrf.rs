@@ -13,8 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokio::sync::OnceCell;
 
-use crate::AuthorizationRequest;
 use crate::store::{SecretHash, SettingsStore, StoreError};
+use crate::AuthorizationRequest;
 
 /// The setting that holds the key.
 const KEY_SETTING: &str = "authorization_csrf_key";

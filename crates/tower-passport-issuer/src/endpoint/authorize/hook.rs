@@ -6,8 +6,8 @@ use std::pin::Pin;
 
 use http::request::Parts;
 
-use tower_passport::error::BackendError;
 use crate::store::SecretHash;
+use tower_passport::error::BackendError;
 
 /// What the [`SignedInUser`] hook answers.
 ///

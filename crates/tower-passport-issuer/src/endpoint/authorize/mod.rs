@@ -30,11 +30,8 @@ use http_body_util::Full;
 use super::front::Front;
 use super::request::{Form, MAX_BODY};
 use super::response::{self, EndpointResponse};
-use crate::{
-    paths, redirect_uri, AuthenticatedClient, AuthorizationError, AuthorizationRequest, Issuer, OAuthError,
-    OAuthErrorCode, TokenResponse,
-};
 use crate::store::{ErasedStore, SecretHash};
+use crate::{paths, redirect_uri, AuthorizationError, AuthorizationRequest, OAuthError, OAuthErrorCode};
 
 /// The authorization code flow as the issuer's routes serve it: the app's hook and screen,
 /// and the key of the approval form's CSRF tokens.
@@ -58,7 +55,10 @@ impl Flow {
 
     /// Who is signed in on `parts`, through the app's hook, for the JSON APIs: `None` when
     /// nobody is (the hook would send the browser to sign in).
-    pub(crate) async fn session_user(&self, parts: &Parts) -> Result<Option<String>, tower_passport::BackendError> {
+    pub(crate) async fn session_user(
+        &self,
+        parts: &Parts,
+    ) -> Result<Option<String>, tower_passport::BackendError> {
         let return_to = parts.uri.to_string();
         let asked = hook::SignInRequest::new(parts, &return_to, false);
         Ok(self.hook.ask(&asked).await?.into_signed_in().map(|(user_id, _)| user_id))
@@ -158,21 +158,6 @@ where
         Ok(bytes) => handle(front, flow, parts, bytes).await,
         Err(error) => error_page(&error),
     }
-}
-
-/// `grant_type=authorization_code` on the issuer's token endpoint:
-/// `unsupported_grant_type` unless the flow is enabled.
-pub(crate) async fn code_grant(
-    issuer: &Issuer,
-    flow: Option<&Flow>,
-    client: &AuthenticatedClient,
-    form: &Form,
-) -> Result<TokenResponse, OAuthError> {
-    if flow.is_none() {
-        return Err(OAuthError::new(OAuthErrorCode::UnsupportedGrantType, "The grant type is not supported"));
-    }
-    let code = form.require("code")?;
-    issuer.authorization_code_grant(client, code, form.get("redirect_uri"), form.get("code_verifier")).await
 }
 
 async fn handle(front: &Front, flow: &Flow, parts: Parts, body: Bytes) -> EndpointResponse {

@@ -19,12 +19,12 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::authorize::{ErasedHook, SignInRequest, SignedInUser};
+use decide::{Plan, Presented};
+use not_before::UserNotBefore;
 use tower_passport::cookie::{single_cookie, CookieClaims, CsrfToken, FirstPartyCookie, XSRF_COOKIE_NAME};
 use tower_passport::error::ConfigError;
 use tower_passport::revocation::RevocationCheck;
 use tower_passport::token::DEFAULT_PROVIDER;
-use decide::{Plan, Presented};
-use not_before::UserNotBefore;
 
 /// Attaches the first-party cookie to the app's web pages (Passport's
 /// `CreateFreshApiToken`): on every `GET` or `HEAD` response to a signed-in user, as the

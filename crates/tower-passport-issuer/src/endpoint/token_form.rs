@@ -1,0 +1,36 @@
+//! The token endpoint's form read into a [`TokenRequest`] (RFC 6749 §4.1.3, §4.3.2,
+//! §4.4.2, §6).
+
+use super::request::Form;
+use crate::{AuthenticatedClient, Grant, OAuthError, TokenRequest};
+
+impl TokenRequest {
+    /// The request `client` makes with `form`: `invalid_request` for a missing
+    /// `grant_type` or grant parameter, `unsupported_grant_type` for a grant not served.
+    /// The code grant's `scope` is the authorization request's, so a `scope` beside a code
+    /// is not read.
+    pub(crate) fn from_form(client: AuthenticatedClient, form: &Form) -> Result<Self, OAuthError> {
+        let owned = |value: &str| value.to_owned();
+        let grant = match form.require("grant_type")? {
+            "client_credentials" => Grant::ClientCredentials,
+            "refresh_token" => {
+                Grant::RefreshToken { refresh_token: form.require("refresh_token").map(owned)? }
+            }
+            "password" => {
+                let username = form.require("username").map(owned)?;
+                Grant::Password { username, password: form.require("password").map(owned)? }
+            }
+            "authorization_code" => {
+                let code = form.require("code").map(owned)?;
+                let (redirect_uri, code_verifier) = (form.get("redirect_uri"), form.get("code_verifier"));
+                return Ok(Self::authorization_code(client, code, redirect_uri, code_verifier));
+            }
+            _ => return Err(OAuthError::unsupported_grant_type()),
+        };
+        let request = Self::new(client, grant);
+        Ok(match form.get("scope") {
+            Some(scope) => request.scope(scope),
+            None => request,
+        })
+    }
+}
