@@ -133,7 +133,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("\nCtrl-C stops the server.");
 
     // Header-read and idle timeouts, a connection bound, load shedding, a concurrency
-    // limit and a request timeout in front of the routes (see examples/demo/serve.rs).
+    // limit and a request timeout in front of the routes (see crates/quickstart/src/demo/serve.rs).
     demo::serve::serve(listener, app, demo::serve::Limits::default(), async {
         let _ = tokio::signal::ctrl_c().await;
     })

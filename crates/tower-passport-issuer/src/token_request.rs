@@ -172,7 +172,7 @@ impl Issuer {
     ///   a code again fails and revokes every token issued from it (RFC 6749 §4.1.2). The
     ///   scopes are the authorization request's: a `scope` here is `invalid_request`.
     ///   (The token endpoint serves it only once the
-    ///   [`OAuthServer`](crate::endpoint::OAuthServer) has a sign-in hook, which issues
+    ///   `endpoint::OAuthServer` has a sign-in hook, which issues
     ///   the codes; `unsupported_grant_type` before.)
     /// - `refresh_token`: atomically consumes the token and issues a new pair in the same
     ///   family. Reusing a consumed token revokes the whole family, except inside the race

@@ -77,7 +77,8 @@ use tower_passport_issuer::store::{
 /// [`StoreError`]).
 ///
 /// ```no_run
-/// use tower_passport_issuer::store::{RedisStore, RevocationStore};
+/// use tower_passport_issuer::store::RevocationStore;
+/// use tower_passport_redis::RedisStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport_issuer::store::StoreError> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379").await?;

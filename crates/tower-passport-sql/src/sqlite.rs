@@ -21,7 +21,8 @@ use tower_passport_issuer::store::{
 /// embedded, nothing to run beside the process.
 ///
 /// ```
-/// use tower_passport_issuer::store::{RevocationStore, SqliteStore};
+/// use tower_passport_issuer::store::RevocationStore;
+/// use tower_passport_sql::SqliteStore;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower_passport_issuer::store::StoreError> {
 /// let store = SqliteStore::connect("sqlite::memory:").await?;

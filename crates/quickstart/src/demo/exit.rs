@@ -2,7 +2,7 @@
 //! (the error's `Display`, then each `source()` that was not already said), and the exit
 //! code 1; never the `Debug` dump (`ConfigError { kind: …, source: … }`) that a `main`
 //! returning `Result<(), Box<dyn Error>>` prints. Included by every example (`grpc` takes
-//! this file alone), and the messages are checked by `tests/cli.rs`.
+//! this file alone), and the messages are checked by `crates/tower-passport-cli/tests/cli/cli.rs`.
 
 use std::error::Error;
 use std::fmt;

@@ -1,5 +1,5 @@
 //! The demo API shared by the `quickstart` and `resource_server` examples (and driven by
-//! `tests/demo_api.rs` over a real loopback server).
+//! `crates/quickstart/tests/quickstart/demo_api.rs` over a real loopback server).
 //!
 //! | route | requirement |
 //! |---|---|

@@ -1,7 +1,7 @@
 //! The quickstart deployment: one process that issues tokens (the authorization code flow
 //! with its demo sign-in page included) and serves the demo API guarded by its own keys and
-//! revocation list. Shared by `examples/quickstart.rs` and the `tests/quickstart*.rs`,
-//! `tests/browser_authorization.rs` and `tests/interop_python.rs` tests.
+//! revocation list. Shared by `crates/quickstart/src/main.rs` and the `tests/quickstart*.rs`,
+//! `crates/quickstart/tests/browser/browser_authorization.rs` and `crates/quickstart/tests/quickstart/interop_python.rs` tests.
 
 use std::error::Error;
 use std::sync::Arc;

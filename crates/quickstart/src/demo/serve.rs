@@ -3,7 +3,7 @@
 //! the peer address in every request (axum's `ConnectInfo`, which the issuer's throttle
 //! reads), and a `ServiceBuilder` that sheds load beyond a concurrency limit (503) and
 //! times requests out (408). Shared by `quickstart` and `resource_server`, and driven by
-//! `tests/resource_server.rs`.
+//! `crates/quickstart/tests/quickstart/resource_server.rs`.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -9,6 +9,5 @@ mod demo_api;
 mod interop_python;
 mod quickstart;
 mod quickstart_authorization;
-mod quickstart_metrics;
 mod quickstart_two_nodes;
 mod resource_server;
