@@ -5,12 +5,12 @@
 
 #[allow(dead_code)]
 #[path = "../../examples/grpc.rs"]
-mod grpc;
+mod grpc_example;
 
 use std::error::Error;
 
 use bytes::Bytes;
-use grpc::{get_request, serve, OrdersClient, OrdersServer, READ_ORDERS};
+use grpc_example::{get_request, serve, OrdersClient, OrdersServer, READ_ORDERS};
 use http_body_util::BodyExt;
 use tokio::net::TcpListener;
 use tonic::service::Routes;

@@ -268,9 +268,12 @@ pub fn verifier_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Configured,
             clients => format!("Laravel Passport tokens of the clients {}", clients.join(", ")),
         }
     } else {
-        let issuer = issuer.ok_or("set PASSPORT_ISSUER (see the top of crates/quickstart/src/bin/resource_server.rs)")?;
+        let issuer = issuer
+            .ok_or("set PASSPORT_ISSUER (see the top of crates/quickstart/src/bin/resource_server.rs)")?;
         if audiences.is_empty() {
-            return Err("set PASSPORT_AUDIENCE (see the top of crates/quickstart/src/bin/resource_server.rs)".into());
+            return Err(
+                "set PASSPORT_AUDIENCE (see the top of crates/quickstart/src/bin/resource_server.rs)".into(),
+            );
         }
         builder = builder.issuer(issuer.as_str());
         format!("tokens from {issuer} for {}", audiences.join(", "))

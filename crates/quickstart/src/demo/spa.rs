@@ -1,6 +1,6 @@
 //! The quickstart's first-party page (Passport's `CreateFreshApiToken`): `GET /demo/spa`, for
 //! the signed-in user, calls the demo API from its own JavaScript with no token handling.
-//! The [`FreshApiTokenLayer`] around the web pages gives the browser the `laravel_token`
+//! The [`FreshApiTokenLayer`](tower_passport_issuer::endpoint::FreshApiTokenLayer) around the web pages gives the browser the `laravel_token`
 //! cookie (`HttpOnly`) and the `XSRF-TOKEN` cookie; the API's guard accepts the first, and
 //! the script sends the second back as `X-XSRF-TOKEN` on the call that changes something.
 //!

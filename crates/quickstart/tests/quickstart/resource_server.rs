@@ -15,7 +15,7 @@ mod league;
 mod support;
 
 #[path = "../../src/bin/resource_server.rs"]
-mod resource_server;
+mod server_binary;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,8 +26,8 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jwks_server::{jwks, JwksServer, Reply};
-use resource_server::{serve, verifier_from, Configured, Limits};
 use serde_json::{json, Value};
+use server_binary::{serve, verifier_from, Configured, Limits};
 use support::TestKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -96,7 +96,7 @@ async fn laravel_passport_tokens_reach_the_demo_api() {
             "{}",
             configured.described
         );
-        let addr = start(resource_server::app(configured.verifier).expect("guard"), Limits::default()).await;
+        let addr = start(server_binary::app(configured.verifier).expect("guard"), Limits::default()).await;
 
         // User 1 (Taylor) through the client CLIENT.
         let user = get_once(addr, "/api/user", Some(&league::token_now(CLIENT, "1", &["read-posts"]))).await;
@@ -174,9 +174,9 @@ async fn rsa_keys_published_without_alg_take_the_configured_algorithm() {
 #[test]
 fn rust_log_is_read_as_target_level_pairs() {
     for spec in [None, Some(""), Some("debug"), Some("warn,tower_passport=debug,hyper=error")] {
-        assert!(resource_server::log_filter(spec).is_ok(), "{spec:?}");
+        assert!(server_binary::log_filter(spec).is_ok(), "{spec:?}");
     }
-    let error = resource_server::log_filter(Some("tower_passport=loud")).expect_err("not a level");
+    let error = server_binary::log_filter(Some("tower_passport=loud")).expect_err("not a level");
     assert!(error.contains("RUST_LOG"), "{error}");
 }
 
@@ -261,10 +261,10 @@ async fn open_connections_are_bounded() {
 // This crate's issuer in front: its PEM key, client tokens, and its revocations
 // ---------------------------------------------------------------------------------------
 
-/// The server `resource_server::build` makes of `vars`, served on loopback.
-async fn start_built(vars: &[(&str, &str)]) -> (SocketAddr, resource_server::ResourceServer) {
+/// The server `server_binary::build` makes of `vars`, served on loopback.
+async fn start_built(vars: &[(&str, &str)]) -> (SocketAddr, server_binary::ResourceServer) {
     let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    let mut server = resource_server::build(&move |name: &str| map.get(name).cloned()).await.expect("built");
+    let mut server = server_binary::build(&move |name: &str| map.get(name).cloned()).await.expect("built");
     let app = std::mem::replace(&mut server.app, Router::new());
     (start(app, Limits::default()).await, server)
 }
@@ -377,7 +377,7 @@ async fn revocations_reach_a_resource_server_on_the_redis_bus() {
     };
     // The issuer node, as the quickstart runs it with PASSPORT_REDIS_URL.
     let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
-    let issuer_bus = RedisRevocationBus::connect(&redis_url, resource_server::REDIS_REVOCATION_CHANNEL)
+    let issuer_bus = RedisRevocationBus::connect(&redis_url, server_binary::REDIS_REVOCATION_CHANNEL)
         .await
         .expect("redis")
         .start(issuer.hub());
@@ -424,7 +424,7 @@ async fn revocations_from_the_store(store_url: String) {
     let AnyStore::Postgres(postgres) = &*store else { panic!("a PostgreSQL store") };
     let pool = postgres.pool().clone();
     let (issuer, pem) = issuer_on(store.clone());
-    let issuer_bus = PgRevocationBus::new(pool, resource_server::POSTGRES_REVOCATION_CHANNEL)
+    let issuer_bus = PgRevocationBus::new(pool, server_binary::POSTGRES_REVOCATION_CHANNEL)
         .expect("bus")
         .start(issuer.hub());
     wait_connected(Some(&issuer_bus)).await;

@@ -1,7 +1,7 @@
 //! The authorization code role: codes kept as hashes, taken once, atomically.
 //!
 //! Part of the [`Store`](super::Store) umbrella: every built-in store implements it
-//! (memory, SQLite, PostgreSQL, Redis and [`AnyStore`](super::AnyStore)).
+//! (memory, SQLite, PostgreSQL, Redis and `tower_passport_cli::AnyStore`).
 //!
 //! Each store takes a code in one atomic step: the memory store under its lock, the SQL
 //! stores in one write transaction that locks the code's row, Redis in one Lua script. A

@@ -64,7 +64,7 @@ mod seal;
 pub use csrf::CsrfToken;
 
 pub(crate) use read::authenticate;
-pub use read::single_cookie;
+pub use read::unambiguous_cookie;
 pub use seal::CookieClaims;
 
 use std::fmt;

@@ -76,7 +76,7 @@ fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The value of the cookie `name` in the request's `Cookie` headers: `Err` when it comes
 /// more than once (two paths or domains: which one is meant cannot be told).
-pub fn single_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
+pub(crate) fn single_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
     let mut found = None;
     let pairs = headers
         .get_all(COOKIE)
@@ -93,6 +93,12 @@ pub fn single_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'
         }
     }
     Ok(found)
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers; `None` when it is
+/// absent or comes more than once (two paths or domains: which one is meant cannot be told).
+pub fn unambiguous_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    single_cookie(headers, name).ok().flatten()
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ use tower_service::Service;
 use super::authorize::{ErasedHook, SignInRequest, SignedInUser};
 use decide::{Plan, Presented};
 use not_before::UserNotBefore;
-use tower_passport::cookie::{single_cookie, CookieClaims, CsrfToken, FirstPartyCookie, XSRF_COOKIE_NAME};
+use tower_passport::cookie::{
+    unambiguous_cookie, CookieClaims, CsrfToken, FirstPartyCookie, XSRF_COOKIE_NAME,
+};
 use tower_passport::error::ConfigError;
 use tower_passport::revocation::RevocationCheck;
 use tower_passport::token::DEFAULT_PROVIDER;
@@ -181,7 +183,7 @@ impl Shared {
                 return None;
             }
         };
-        let token = single_cookie(&parts.headers, self.cookie.cookie_name()).ok().flatten();
+        let token = unambiguous_cookie(&parts.headers, self.cookie.cookie_name());
         let mut claims = token.and_then(|value| CookieClaims::open(&self.cookie, value).ok());
         if let (Some(revocation), Some(sealed)) = (&self.revocation, &claims) {
             let provider = sealed.prv.as_deref().unwrap_or(DEFAULT_PROVIDER);
@@ -195,7 +197,7 @@ impl Shared {
         let presented = Presented {
             claims,
             token_cookie_sent: token.is_some(),
-            xsrf: single_cookie(&parts.headers, XSRF_COOKIE_NAME).ok().flatten(),
+            xsrf: unambiguous_cookie(&parts.headers, XSRF_COOKIE_NAME),
         };
         let plan = decide::plan(&self.cookie, user.as_deref(), presented, CsrfToken::generate);
         if plan.is_none() {
