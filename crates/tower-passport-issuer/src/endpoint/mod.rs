@@ -1,4 +1,4 @@
-//! The OAuth HTTP surface as one tower service (feature `issuer`), mountable in axum or
+//! The OAuth HTTP surface as one tower service, mountable in axum or
 //! plain hyper: [`OAuthServer`] configures it, [`OAuthRoutes`] serves it. Every response
 //! carries `Cache-Control: no-store`.
 //!

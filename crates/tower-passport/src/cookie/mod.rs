@@ -4,7 +4,7 @@
 //! share one [`FirstPartyCookie`]:
 //!
 //! - On the app's web routes, `FreshApiTokenLayer` (tower-passport-issuer)
-//!   (feature `issuer`) asks the signed-in-user hook who is signed in and attaches a
+//!   (in `tower-passport-issuer`) asks the signed-in-user hook who is signed in and attaches a
 //!   short-lived sealed cookie (`laravel_token` by default) naming that user, plus an
 //!   `XSRF-TOKEN` cookie the page's JavaScript reads.
 //! - On the API, [`GuardBuilder::first_party_cookie`](crate::guard::GuardBuilder::first_party_cookie)

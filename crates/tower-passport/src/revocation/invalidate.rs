@@ -188,7 +188,7 @@ impl<T: Invalidate> Invalidate for Arc<T> {
 }
 
 /// Where invalidations come from: the issuer's event stream
-/// (`Issuer::subscribe`, feature `issuer`) is one; a test or another server's feed can be
+/// (`Issuer::subscribe`, in `tower-passport-issuer`) is one; a test or another server's feed can be
 /// another. What one yields can be applied to a node's [`Hub`](super::Hub)
 /// ([`Hub::apply`](super::Hub::apply)), as a bus does with other nodes' messages.
 ///
