@@ -5,10 +5,12 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
 use serde::Deserialize;
 use tower_passport_issuer::endpoint::escape_html;
 
-use super::sign_in::{page, SignInPages};
+use super::sign_in::{page, SignInPages, CALLBACK_PATH};
 
 #[derive(Deserialize)]
 pub(super) struct Callback {
@@ -60,4 +62,9 @@ pub(super) async fn callback(State(pages): State<SignInPages>, Query(query): Que
         None => ("The demo app got no code", "<p>The authorization ended without a code.</p>".to_owned()),
     };
     page(StatusCode::OK, title, &format!("<h1>{}</h1>\n<dl>{fields}</dl>\n{next}", escape_html(title)))
+}
+
+/// The demo app's callback route on the quickstart ([`CALLBACK_PATH`]).
+pub(super) fn routes(pages: SignInPages) -> Router {
+    Router::new().route(CALLBACK_PATH, get(callback)).with_state(pages)
 }

@@ -31,13 +31,7 @@ pub const NATIVE_CLIENT_ID: &str = "demo-cli";
 /// Its loopback redirect URI; the port may vary (RFC 8252 §7.3).
 pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
-pub const SCOPES: [(&str, &str); 5] = [
-    ("read-posts", "Read posts"),
-    ("write-posts", "Create posts"),
-    ("admin", "Delete posts"),
-    ("check-status", "Check order status"),
-    ("place-orders", "Place orders"),
-];
+pub use super::seed::SCOPES;
 
 /// Seeds the demo clients (see [`super::seed`]): the first-party password client, the
 /// third-party demo app (approval screen), and a first-party public CLI on a loopback
@@ -309,7 +303,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
                 }
             }),
         )
-        .merge(pages.routes().merge(spa::routes()).layer(
+        .merge(pages.clone().routes().merge(super::callback::routes(pages)).merge(spa::routes()).layer(
             FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
         ))
         .fallback_service(oauth.clone())

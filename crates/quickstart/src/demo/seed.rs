@@ -10,8 +10,6 @@ use std::fmt;
 use tower_passport_issuer::store::{ClientRecord, ClientStore, GrantType};
 use tower_passport_issuer::{ClientRegistration, Issuer, IssuerErrorKind};
 
-use super::quickstart::SCOPES;
-
 /// A client the quickstart seeds. Add a field here, to [`registration`] and, when a
 /// variable sets it, to [`conflicts`].
 pub struct Seed<'a> {
@@ -144,3 +142,12 @@ pub fn conflicts(stored: &ClientRecord, seed: &Seed<'_>) -> Vec<SeedConflict> {
         })
         .collect()
 }
+
+/// The demo scopes the clients may ask for: id and description.
+pub const SCOPES: [(&str, &str); 5] = [
+    ("read-posts", "Read posts"),
+    ("write-posts", "Create posts"),
+    ("admin", "Delete posts"),
+    ("check-status", "Check order status"),
+    ("place-orders", "Place orders"),
+];

@@ -121,7 +121,6 @@ impl SignInPages {
         Router::new()
             .route(LOGIN_PATH, get(show_form).post(sign_in))
             .route("/logout", post(sign_out))
-            .route(CALLBACK_PATH, get(super::callback::callback))
             .route("/demo/style.css", get(stylesheet))
             .with_state(self)
     }
