@@ -8,10 +8,11 @@ use tower_passport_issuer::store::{
     SettingsStore, StoreError, TokenStore,
 };
 
-/// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`:
-/// `memory`, `sqlite://file.db`, `postgres://…` or
-/// `redis://…`. Every one keeps authorization codes too
-/// ([`CodeStore`]), so the authorization code grant works whichever it is.
+/// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`: `memory`,
+/// `sqlite://file.db`, `postgres://…` or `redis://…`.
+///
+/// Every one keeps authorization codes too ([`CodeStore`]), so the authorization code grant
+/// works whichever it is.
 ///
 /// ```
 /// use tower_passport_cli::AnyStore;

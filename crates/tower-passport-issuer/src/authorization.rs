@@ -243,10 +243,11 @@ impl AuthorizationRequest {
     }
 }
 
-/// Why an authorization request failed, and how to tell: on a page of the authorization
-/// server itself (400; an unknown client or redirect URI must never redirect, RFC 6749
-/// §4.1.2.1), or by sending the browser back to the client with `error`, `state` and
-/// `iss` (RFC 9207).
+/// Why an authorization request failed, and how to tell.
+///
+/// On a page of the authorization server itself (400; an unknown client or redirect URI must
+/// never redirect, RFC 6749 §4.1.2.1), or by sending the browser back to the client with
+/// `error`, `state` and `iss` (RFC 9207).
 ///
 /// ```
 /// use std::sync::Arc;

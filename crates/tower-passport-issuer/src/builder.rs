@@ -32,11 +32,12 @@ fn boxed_provider<P: UserProvider>(provider: P) -> BoxedUserProvider {
 /// The default [`IssuerBuilder::refresh_race_window`].
 const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
 
-/// Configures an [`Issuer`]. Lifetimes default short (unlike Passport's one year): 1 hour
-/// for access tokens, 30 days for refresh tokens, 180 days for personal access tokens.
-/// Refresh tokens rotate with reuse detection and a 3-second race window
-/// ([`refresh_race_window`](Self::refresh_race_window)), so that two tabs refreshing at once
-/// keep the session.
+/// Configures an [`Issuer`].
+///
+/// Lifetimes default short (unlike Passport's one year): 1 hour for access tokens, 30 days for
+/// refresh tokens, 180 days for personal access tokens. Refresh tokens rotate with reuse
+/// detection and a 3-second race window ([`refresh_race_window`](Self::refresh_race_window)),
+/// so that two tabs refreshing at once keep the session.
 ///
 /// ```
 /// use std::sync::Arc;

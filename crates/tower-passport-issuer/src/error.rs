@@ -221,8 +221,10 @@ impl From<tower_passport::error::BackendError> for OAuthError {
 }
 
 /// What an application or administrative call (registering and updating clients, personal
-/// access tokens, signing keys, purge) can fail with: a [kind](IssuerErrorKind) to match
-/// on, a message that never contains a secret, and the cause ([`Error::source`]).
+/// access tokens, signing keys, purge) can fail with.
+///
+/// A [kind](IssuerErrorKind) to match on, a message that never contains a secret, and the cause
+/// ([`Error::source`]).
 ///
 /// ```
 /// use std::sync::Arc;

@@ -3,9 +3,12 @@ use tokio::sync::broadcast;
 use tower_passport::revocation::{Invalidation, InvalidationSource};
 
 /// Something the issuer did, published on its broadcast channel
-/// ([`Issuer::subscribe`](super::Issuer::subscribe)): a Rust-shaped version of Passport's
-/// `AccessTokenCreated`, `RefreshTokenCreated` and revocation events. No event carries a
-/// token or a secret.
+/// ([`Issuer::subscribe`](super::Issuer::subscribe)).
+///
+/// A Rust-shaped version of Passport's `AccessTokenCreated`, `RefreshTokenCreated` and
+/// revocation events.
+///
+/// No event carries a token or a secret.
 ///
 /// ```
 /// use tower_passport_issuer::IssuerEvent;
@@ -97,8 +100,10 @@ impl IssuerEvent {
     }
 }
 
-/// The issuer's events as one subscriber receives them ([`Issuer::subscribe`](crate::Issuer::subscribe)):
-/// read them with [`recv`](Self::recv), or hand them to a revocation bus as its
+/// The issuer's events as one subscriber receives them
+/// ([`Issuer::subscribe`](crate::Issuer::subscribe)).
+///
+/// Read them with [`recv`](Self::recv), or hand them to a revocation bus as its
 /// [`InvalidationSource`].
 #[derive(Debug)]
 pub struct IssuerEvents(pub(crate) broadcast::Receiver<IssuerEvent>);

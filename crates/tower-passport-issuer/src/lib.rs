@@ -59,7 +59,7 @@
 //!   [`IssuerBuilder::max_concurrent_password_checks`] at once (503 beyond).
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs, unreachable_pub, clippy::too_long_first_doc_paragraph)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// `get_ref`, `get_mut` and `into_inner` for a service that wraps `inner: S`, as

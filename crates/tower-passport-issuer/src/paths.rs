@@ -1,6 +1,8 @@
-//! The issuer's endpoint paths, relative to where its HTTP front (`endpoint::OAuthServer`)
-//! is mounted. The router matches them and the RFC 8414 metadata publishes them, so the two
-//! cannot disagree; a mount prefix (`OAuthServer::mount_path`) is applied to both.
+//! The issuer's endpoint paths, relative to where its HTTP front (`endpoint::OAuthServer`) is
+//! mounted.
+//!
+//! The router matches them and the RFC 8414 metadata publishes them, so the two cannot
+//! disagree; a mount prefix (`OAuthServer::mount_path`) is applied to both.
 //!
 //! ```
 //! use tower_passport_issuer::paths;

@@ -74,10 +74,11 @@ impl fmt::Debug for Grant {
     }
 }
 
-/// A token request for [`Issuer::grant`]: the authenticated client, the grant it presents,
-/// and the parameters every grant shares (the requested `scope`). New shared parameters
-/// are added as fields here, so the struct is `#[non_exhaustive]`: build it with
-/// [`TokenRequest::new`] or a grant's shorthand. `Debug` redacts every secret.
+/// A token request for [`Issuer::grant`]: the authenticated client, the grant it presents, and
+/// the parameters every grant shares (the requested `scope`).
+///
+/// New shared parameters are added as fields here, so the struct is `#[non_exhaustive]`: build
+/// it with [`TokenRequest::new`] or a grant's shorthand. `Debug` redacts every secret.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -38,7 +38,7 @@
 //! [`MemoryStore`]: tower_passport_issuer::store::MemoryStore
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs, unreachable_pub, clippy::too_long_first_doc_paragraph)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
@@ -71,10 +71,12 @@ use tower_passport_issuer::store::{
     RotationOutcome, SettingsStore, StoreError, TokenStore,
 };
 
-/// A [`Store`](tower_passport_issuer::store::Store) on a Redis server, shared by every node of the issuer. Cheap to clone: clones
-/// share one managed, multiplexed connection, which reconnects on its own after the server
-/// or the network comes back (the commands in flight when it dropped fail with a
-/// [`StoreError`]).
+/// A [`Store`](tower_passport_issuer::store::Store) on a Redis server, shared by every node of
+/// the issuer.
+///
+/// Cheap to clone: clones share one managed, multiplexed connection, which reconnects on its
+/// own after the server or the network comes back (the commands in flight when it dropped fail
+/// with a [`StoreError`]).
 ///
 /// ```no_run
 /// use tower_passport_issuer::store::RevocationStore;

@@ -26,7 +26,7 @@
 //! clause, the migration lock) is one small `Engine` impl (`engine.rs`) in `sqlite.rs` and `postgres.rs`.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs, unreachable_pub, clippy::too_long_first_doc_paragraph)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // With neither backend on, the shared engine has nothing to serve.
 #![cfg_attr(

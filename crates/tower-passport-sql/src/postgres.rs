@@ -14,9 +14,11 @@ use tower_passport_issuer::store::{
     SecretHash, SettingsStore, StoreError, TokenStore,
 };
 
-/// A [`Store`](tower_passport_issuer::store::Store) in PostgreSQL, shared by every node of a deployment. Rotation locks the
-/// family and token rows (`SELECT … FOR UPDATE`) in one transaction, so concurrent
-/// refreshes on different nodes still have exactly one winner.
+/// A [`Store`](tower_passport_issuer::store::Store) in PostgreSQL, shared by every node of a
+/// deployment.
+///
+/// Rotation locks the family and token rows (`SELECT … FOR UPDATE`) in one transaction, so
+/// concurrent refreshes on different nodes still have exactly one winner.
 ///
 /// ```no_run
 /// use tower_passport_sql::PostgresStore;

@@ -73,7 +73,7 @@
 //! `first-party-cookie.md`, `stores-and-nodes.md` (stores, revocation across nodes, key
 //! rotation), `metrics.md`, `cli.md`, `testing.md` and `performance.md`.
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![warn(missing_docs, unreachable_pub, clippy::too_long_first_doc_paragraph)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// `get_ref`, `get_mut` and `into_inner` for a service that wraps `inner: S`, as

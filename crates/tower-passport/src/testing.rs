@@ -1,6 +1,8 @@
-//! Test helpers (feature `testing`; **for dev-dependencies only**, never in a release
-//! build): Passport's `actingAs` and `actingAsClient`. (A throwaway issuer for tests that
-//! want the whole guard is `tower_passport_issuer::testing::TestIssuer`.)
+//! Test helpers (feature `testing`; **for dev-dependencies only**, never in a release build):
+//! Passport's `actingAs` and `actingAsClient`.
+//!
+//! (A throwaway issuer for tests that want the whole guard is
+//! `tower_passport_issuer::testing::TestIssuer`.)
 //!
 //! [`acting_as`] and [`acting_as_client`] put exactly the [`Principal`](crate::Principal) a handler under
 //! test should see into a request, as the guard would, without keys or JWTs: call

@@ -8,11 +8,11 @@ use std::net::{IpAddr, SocketAddr};
 use http::request::Parts;
 use http::HeaderMap;
 
-/// The peer address of the connection a request came on, put in the request's extensions
-/// by a plain hyper server so that the issuer can throttle failed authentication per
-/// client address. With axum, serving with
-/// `into_make_service_with_connect_info::<SocketAddr>()` is enough (its `ConnectInfo` is
-/// read too, with the `axum` feature).
+/// The peer address of the connection a request came on, put in the request's extensions by a
+/// plain hyper server so that the issuer can throttle failed authentication per client address.
+///
+/// With axum, serving with `into_make_service_with_connect_info::<SocketAddr>()` is enough (its
+/// `ConnectInfo` is read too, with the `axum` feature).
 ///
 /// ```
 /// use std::net::SocketAddr;

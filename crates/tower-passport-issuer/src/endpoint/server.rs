@@ -22,9 +22,10 @@ use super::{AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, Server
 use crate::{paths, Issuer, IssuerError, IssuerErrorKind};
 use tower_passport::guard::GuardLayer;
 
-/// Configures the HTTP front of an [`Issuer`]: which endpoints are served, where, and how
-/// the browser side signs users in. [`build`](Self::build) makes one cloneable tower
-/// service, [`OAuthRoutes`], serving them all.
+/// Configures the HTTP front of an [`Issuer`]: which endpoints are served, where, and how the
+/// browser side signs users in.
+///
+/// [`build`](Self::build) makes one cloneable tower service, [`OAuthRoutes`], serving them all.
 ///
 /// ```
 /// use std::sync::Arc;

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use crate::store::Failures;
 
-/// How failures under one key (an account, a client, an address) slow further attempts:
-/// the first `free_failures` cost nothing; each one past them makes the next attempt wait,
-/// `first_wait` and then twice as long each time, up to `max_wait`. Failures are forgotten
-/// one per `forget_every`, and all at once by a success (for an account or a client, not
-/// for an address).
+/// How failures under one key (an account, a client, an address) slow further attempts.
+///
+/// The first `free_failures` cost nothing; each one past them makes the next attempt wait,
+/// `first_wait` and then twice as long each time, up to `max_wait`.
+///
+/// Failures are forgotten one per `forget_every`, and all at once by a success (for an account
+/// or a client, not for an address).
 ///
 /// ```
 /// use std::time::Duration;

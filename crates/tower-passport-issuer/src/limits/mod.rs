@@ -73,8 +73,9 @@ pub enum Verdict {
 }
 
 /// Rate-limits failed authentication: asked before each attempt, told of each outcome.
-/// Refusing an attempt answers 429 with `Retry-After`, before any secret is hashed; a
-/// limiter that cannot answer (its store is down) makes the attempt answer 503.
+///
+/// Refusing an attempt answers 429 with `Retry-After`, before any secret is hashed; a limiter
+/// that cannot answer (its store is down) makes the attempt answer 503.
 ///
 /// [`Throttle`] is the built-in one (and the default). The example below refuses a key
 /// after three failures:

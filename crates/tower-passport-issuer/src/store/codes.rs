@@ -147,9 +147,11 @@ pub trait CodeStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The rule of [`CodeStore::take_code`], written once for every store: what taking the
-/// stored `code` at `now` finds, with the record changed as the store must write it back
-/// (`used_at` set on a fresh take, `reused_at` on the first reuse; nothing when invalid).
+/// The rule of [`CodeStore::take_code`], written once for every store.
+///
+/// What taking the stored `code` at `now` finds, with the record changed as the store must
+/// write it back (`used_at` set on a fresh take, `reused_at` on the first reuse; nothing when
+/// invalid).
 pub fn take(code: &mut AuthorizationCodeRecord, now: u64) -> CodeRedemption {
     if code.used_at.is_some() {
         code.reused_at.get_or_insert(now);

@@ -166,9 +166,10 @@ impl<S: Store> DynStore for S {
     }
 }
 
-/// Any [`Store`] behind one type: what the issuer holds, so that
-/// [`Issuer`](crate::Issuer) and everything built from it carry no store type
-/// parameter. Implements every role itself; cheap to clone (one `Arc`).
+/// Any [`Store`] behind one type: what the issuer holds, so that [`Issuer`](crate::Issuer) and
+/// everything built from it carry no store type parameter.
+///
+/// Implements every role itself; cheap to clone (one `Arc`).
 ///
 /// ```
 /// use std::sync::Arc;

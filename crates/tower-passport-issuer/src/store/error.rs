@@ -3,10 +3,13 @@ use std::fmt;
 
 use tower_passport::error::BackendError;
 
-/// A store could not do what was asked: the backend failed or is unreachable (keeping the
-/// backend's own error as its source), a write would break an invariant (a conflict), or
-/// the store was configured wrongly (a bad table prefix, an unsupported URL). Never taken
-/// as "not revoked".
+/// A store could not do what was asked.
+///
+/// The backend failed or is unreachable (keeping the backend's own error as its source), a
+/// write would break an invariant (a conflict), or the store was configured wrongly (a bad
+/// table prefix, an unsupported URL).
+///
+/// Never taken as "not revoked".
 ///
 /// ```
 /// use tower_passport_issuer::store::StoreError;

@@ -58,9 +58,10 @@ impl Failures {
 }
 
 /// Counts failed authentication attempts by key (the role the issuer's
-/// [`Throttle`](crate::Throttle) keeps its counters in). Implemented by
-/// [`MemoryFailures`] (one node), and by the SQL and Redis stores (every node of a
-/// deployment sees the same counts).
+/// [`Throttle`](crate::Throttle) keeps its counters in).
+///
+/// Implemented by [`MemoryFailures`] (one node), and by the SQL and Redis stores (every node of
+/// a deployment sees the same counts).
 ///
 /// ```
 /// use tower_passport_issuer::store::{FailureStore, MemoryFailures};
@@ -99,8 +100,9 @@ pub trait FailureStore: Send + Sync + 'static {
 }
 
 /// A [`FailureStore`] in this process's memory, bounded: at most `capacity` keys (the least
-/// recently used go first), each dropped after a day without a failure at most. The
-/// default throttle of an issuer keeps its counters here. Cheap to clone: clones share the
+/// recently used go first), each dropped after a day without a failure at most.
+///
+/// The default throttle of an issuer keeps its counters here. Cheap to clone: clones share the
 /// counters.
 #[derive(Clone)]
 pub struct MemoryFailures {

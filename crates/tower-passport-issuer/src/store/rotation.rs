@@ -1,9 +1,10 @@
 //! The refresh-rotation decision, written once: [`plan`] looks at the presented token, its
-//! family and the [`Rotation`] asked for, and says what to do. It reads no store and writes
-//! nothing. [`MemoryStore`](super::MemoryStore) and the SQL stores lock, read the two
-//! records, call it and carry out the plan it returns; the Redis script `rotate.lua`, which
-//! cannot call Rust, mirrors its branches in the same order. Change the rule here, then
-//! there, and the conformance suite checks that every backend still agrees.
+//! family and the [`Rotation`] asked for, and says what to do.
+//!
+//! It reads no store and writes nothing. [`MemoryStore`](super::MemoryStore) and the SQL stores
+//! lock, read the two records, call it and carry out the plan it returns; the Redis script
+//! `rotate.lua`, which cannot call Rust, mirrors its branches in the same order. Change the
+//! rule here, then there, and the conformance suite checks that every backend still agrees.
 
 use super::{FamilyRecord, RefreshTokenRecord, Rotation};
 
@@ -58,9 +59,11 @@ pub enum RotationPlan<'a> {
     },
 }
 
-/// The rule. `presented` is the stored record with the presented id, `family` the stored
-/// family of that record (`None` when either is missing); both must have been read under
-/// the lock the plan will be carried out under.
+/// The rule.
+///
+/// `presented` is the stored record with the presented id, `family` the stored family of that
+/// record (`None` when either is missing); both must have been read under the lock the plan
+/// will be carried out under.
 ///
 /// The checks run in this order, which `rotate.lua` repeats:
 /// 1. an unknown token, or a hash that does not match the stored one, is invalid;

@@ -10,8 +10,9 @@ use tower_passport::keys::{Algorithm, KeySet};
 use tower_passport::token::PrincipalKind;
 use tower_passport::verify::Verifier;
 
-/// Mints real, signed RFC 9068 access tokens with a key generated for the test, and
-/// builds the [`Verifier`] that accepts them: the whole guard runs, with no key files.
+/// Mints real, signed RFC 9068 access tokens with a key generated for the test, and builds the
+/// [`Verifier`] that accepts them: the whole guard runs, with no key files.
+///
 /// Tokens live an hour from the system clock.
 ///
 /// ```

@@ -5,11 +5,12 @@ use std::fmt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-/// The CSRF token of a signed-in page: what its JavaScript sends back in `X-CSRF-TOKEN`
-/// (from a `<meta name="csrf-token">` tag the page renders) or `X-XSRF-TOKEN` (from the
-/// `XSRF-TOKEN` cookie). The cookie layer puts it in the request extensions of the web
-/// routes it wraps, so templates can render it. Only its hash is sealed in the cookie.
-/// `Debug` never shows it.
+/// The CSRF token of a signed-in page: what its JavaScript sends back in `X-CSRF-TOKEN` (from a
+/// `<meta name="csrf-token">` tag the page renders) or `X-XSRF-TOKEN` (from the `XSRF-TOKEN`
+/// cookie).
+///
+/// The cookie layer puts it in the request extensions of the web routes it wraps, so templates
+/// can render it. Only its hash is sealed in the cookie. `Debug` never shows it.
 ///
 /// ```
 /// use tower_passport::cookie::CsrfToken;

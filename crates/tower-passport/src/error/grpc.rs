@@ -13,12 +13,15 @@ const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 /// `%` (`%x20-%x24 / %x26-%x7E`); every other byte, non-ASCII UTF-8 included, is `%XX`.
 const MESSAGE_ENCODE: &AsciiSet = &CONTROLS.add(b'%');
 
-/// Answers rejections as a gRPC server does, for a tonic (or any gRPC-over-HTTP/2)
-/// service behind the guard: a "Trailers-Only" response, `200 OK` with
-/// `content-type: application/grpc`, the code in `grpc-status`, the error's description
-/// in `grpc-message` (percent-encoded, as the gRPC spec asks), and no body, so no JSON.
-/// The RFC 6750 challenge is still in `WWW-Authenticate`, where a gRPC client finds it
-/// in the status's metadata (tonic's `Status::metadata()`).
+/// Answers rejections as a gRPC server does, for a tonic (or any gRPC-over-HTTP/2) service
+/// behind the guard.
+///
+/// A "Trailers-Only" response, `200 OK` with `content-type: application/grpc`, the code in
+/// `grpc-status`, the error's description in `grpc-message` (percent-encoded, as the gRPC spec
+/// asks), and no body, so no JSON.
+///
+/// The RFC 6750 challenge is still in `WWW-Authenticate`, where a gRPC client finds it in the
+/// status's metadata (tonic's `Status::metadata()`).
 ///
 /// | rejection | HTTP status otherwise | `grpc-status` |
 /// |---|---|---|

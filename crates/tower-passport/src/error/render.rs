@@ -48,11 +48,12 @@ impl ResponseConfig {
     }
 }
 
-/// Whether a rejection answered before the request's body is read must close the
-/// connection: an HTTP/1 request that announced a body (`Content-Length` above zero, or
-/// `Transfer-Encoding`). hyper does not read a body nobody asked for: it drops the
-/// connection after the answer, and a keep-alive client that was not told so fails its
-/// next request on it. HTTP/2 streams need nothing (and forbid `Connection`).
+/// Whether a rejection answered before the request's body is read must close the connection: an
+/// HTTP/1 request that announced a body (`Content-Length` above zero, or `Transfer-Encoding`).
+///
+/// hyper does not read a body nobody asked for: it drops the connection after the answer, and a
+/// keep-alive client that was not told so fails its next request on it. HTTP/2 streams need
+/// nothing (and forbid `Connection`).
 pub fn body_left_unread(version: Version, headers: &HeaderMap) -> bool {
     if !matches!(version, Version::HTTP_09 | Version::HTTP_10 | Version::HTTP_11) {
         return false;

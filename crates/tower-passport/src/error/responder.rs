@@ -43,8 +43,9 @@ impl ErrorBody {
 }
 
 /// Shapes rejection responses: their body and, for protocols that want it (gRPC's
-/// [`GrpcResponder`](super::GrpcResponder)), their HTTP status and extra headers. Every
-/// rejection keeps what the layers set from the [`AuthError`] themselves, after the
+/// [`GrpcResponder`](super::GrpcResponder)), their HTTP status and extra headers.
+///
+/// Every rejection keeps what the layers set from the [`AuthError`] themselves, after the
 /// responder: the `WWW-Authenticate` challenge, `Cache-Control: no-store`, and the
 /// [`AuthError`] in the response's extensions.
 ///

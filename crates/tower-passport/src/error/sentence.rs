@@ -2,9 +2,12 @@
 
 use std::error::Error;
 
-/// `error` and its causes, `: `-separated, each said once: many errors (this crate's
-/// `ConfigError` and `StoreError` among them) already print their source themselves, so a
-/// cause whose text the line holds is skipped. Never a `Debug` dump.
+/// `error` and its causes, `: `-separated, each said once.
+///
+/// Many errors (this crate's `ConfigError` and `StoreError` among them) already print their
+/// source themselves, so a cause whose text the line holds is skipped.
+///
+/// Never a `Debug` dump.
 ///
 /// ```
 /// use std::io;

@@ -28,9 +28,11 @@ pub enum GuardMode {
     Optional,
 }
 
-/// How long a guard caches its resolver's answers unless
-/// [`GuardBuilder::resolver_cache`] says otherwise: the longest a node keeps accepting the
-/// tokens of a client revoked on another node when no revocation bus tells it.
+/// How long a guard caches its resolver's answers unless [`GuardBuilder::resolver_cache`] says
+/// otherwise.
+///
+/// The longest a node keeps accepting the tokens of a client revoked on another node when no
+/// revocation bus tells it.
 pub const DEFAULT_RESOLVER_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// What every [`Guard`] of one layer shares. The resolver and revocation types are

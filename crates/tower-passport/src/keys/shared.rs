@@ -8,9 +8,11 @@ use arc_swap::ArcSwap;
 use super::{Algorithm, KeySet, VerifyingKey};
 use crate::error::AuthError;
 
-/// A [`KeySet`] shared between its owner and any number of verifiers, replaced atomically
-/// at run time. Reads are lock-free (arc-swap). The issuer publishes its keys this way, so
-/// a guard built before a signing-key rotation accepts the new key at once.
+/// A [`KeySet`] shared between its owner and any number of verifiers, replaced atomically at
+/// run time.
+///
+/// Reads are lock-free (arc-swap). The issuer publishes its keys this way, so a guard built
+/// before a signing-key rotation accepts the new key at once.
 ///
 /// A replacement that drops a key (a retired signing key) also stops the verifiers'
 /// caches from admitting tokens that key signed: their next hit verifies them again.

@@ -1,6 +1,8 @@
-//! RFC 7638 JWK thumbprints: the `kid` a public key gets when it is loaded without one,
-//! and the one the issuer names its own signing keys by, so that a resource server given
-//! the issuer's PEM public key finds the key its tokens name.
+//! RFC 7638 JWK thumbprints.
+//!
+//! The `kid` a public key gets when it is loaded without one, and the one the issuer names its
+//! own signing keys by, so that a resource server given the issuer's PEM public key finds the
+//! key its tokens name.
 //!
 //! Only public keys have a thumbprint here. An HMAC secret's would be a hash of the
 //! secret, published in every token header: HMAC keys stay without `kid` unless given one.

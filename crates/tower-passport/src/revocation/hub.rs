@@ -8,10 +8,12 @@ use std::sync::{Arc, RwLock, Weak};
 
 use super::{Invalidate, Invalidation};
 
-/// The revocation hub of one node: every cache of the node registers with it, the issuer
-/// publishes its invalidations into it, and a bus (`bus.start(&hub)`) carries them to the
-/// other nodes and brings theirs back. Each invalidation reaches each cache of the node
-/// once. Cheap to clone.
+/// The revocation hub of one node.
+///
+/// Every cache of the node registers with it, the issuer publishes its invalidations into it,
+/// and a bus (`bus.start(&hub)`) carries them to the other nodes and brings theirs back.
+///
+/// Each invalidation reaches each cache of the node once. Cheap to clone.
 ///
 /// Caches register themselves where they are made: a
 /// [`RevocationList`](super::RevocationList) and [`HeardRevocations`](super::HeardRevocations)

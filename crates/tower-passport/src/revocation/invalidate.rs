@@ -7,8 +7,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// Something every cache should drop: a revoked access token, a revoked client, a user's
-/// first-party cookies, or everything. It is also the message on a revocation bus; no token
-/// or secret is in it, only `jti`s, client ids and user ids.
+/// first-party cookies, or everything.
+///
+/// It is also the message on a revocation bus; no token or secret is in it, only `jti`s, client
+/// ids and user ids.
 ///
 /// ```
 /// use tower_passport::revocation::Invalidation;
@@ -187,9 +189,10 @@ impl<T: Invalidate> Invalidate for Arc<T> {
     }
 }
 
-/// Where invalidations come from: the issuer's event stream
-/// (`Issuer::subscribe`, in `tower-passport-issuer`) is one; a test or another server's feed can be
-/// another. What one yields can be applied to a node's [`Hub`](super::Hub)
+/// Where invalidations come from: the issuer's event stream (`Issuer::subscribe`, in
+/// `tower-passport-issuer`) is one; a test or another server's feed can be another.
+///
+/// What one yields can be applied to a node's [`Hub`](super::Hub)
 /// ([`Hub::apply`](super::Hub::apply)), as a bus does with other nodes' messages.
 ///
 /// A source that lost track of what it missed yields [`Invalidation::Everything`], so no

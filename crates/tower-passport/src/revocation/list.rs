@@ -18,8 +18,9 @@ use crate::error::BackendError;
 use crate::token::VerifiedToken;
 
 /// How long a [`RevocationList`] caches a "not revoked" answer unless told otherwise
-/// (`IssuerBuilder::revocation_cache_ttl`, in `tower-passport-issuer`):
-/// without a revocation bus, the longest a node keeps accepting a token revoked on another
+/// (`IssuerBuilder::revocation_cache_ttl`, in `tower-passport-issuer`).
+///
+/// Without a revocation bus, the longest a node keeps accepting a token revoked on another
 /// node.
 pub const DEFAULT_NOT_REVOKED_TTL: Duration = Duration::from_secs(5);
 

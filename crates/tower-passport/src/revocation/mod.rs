@@ -1,6 +1,8 @@
-//! Revocation, where the two halves meet: the guard asks a [`RevocationCheck`], the caches
-//! of a node drop what an [`Invalidation`] names, and invalidations come from an
-//! [`InvalidationSource`] (the issuer's events) or from other nodes over a bus.
+//! Revocation, where the two halves meet.
+//!
+//! The guard asks a [`RevocationCheck`], the caches of a node drop what an [`Invalidation`]
+//! names, and invalidations come from an [`InvalidationSource`] (the issuer's events) or from
+//! other nodes over a bus.
 //!
 //! - [`RevocationCheck`] and [`NoRevocation`]: the question the guard asks of every
 //!   verified token.

@@ -58,8 +58,9 @@ where
 }
 
 /// Acts as the client `client_id` on its own behalf, holding `scopes` (Passport's
-/// `Passport::actingAsClient($client, [...])`): a client principal, with no user. `U` is
-/// the user type of the handlers under test (`()` for `Principal`).
+/// `Passport::actingAsClient($client, [...])`): a client principal, with no user.
+///
+/// `U` is the user type of the handlers under test (`()` for `Principal`).
 ///
 /// ```
 /// use tower_passport::testing::acting_as_client;

@@ -2,9 +2,10 @@
 
 use crate::token::PrincipalKind;
 
-/// How a token is recognised as a client-credentials token, for which the guard asks the
-/// resolver for no user and `principal.user()` is `None` (RFC 9700 §4.15: a user token
-/// must never pass as a client token).
+/// How a token is recognised as a client-credentials token.
+///
+/// For such a token the guard asks the resolver for no user, and `principal.user()` is
+/// `None` (RFC 9700 §4.15: a user token must never pass as a client token).
 ///
 /// **A token that states its kind wins, whatever the rule.** The private claim `idtyp`
 /// says `"app"` for a client acting for itself and `"user"` for a user's token, as this

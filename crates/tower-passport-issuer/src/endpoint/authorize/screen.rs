@@ -94,9 +94,10 @@ impl ApprovalContext<'_> {
     }
 }
 
-/// Renders the approval screen: the default one, or your own (Passport's published
-/// views). The page must post [`ApprovalContext::hidden_fields`] and a `decision`
-/// (`approve` or `deny`) to [`ApprovalContext::form_action`], as plain forms.
+/// Renders the approval screen: the default one, or your own (Passport's published views).
+///
+/// The page must post [`ApprovalContext::hidden_fields`] and a `decision` (`approve` or `deny`)
+/// to [`ApprovalContext::form_action`], as plain forms.
 ///
 /// The endpoint adds the headers: `Cache-Control: no-store`, `X-Frame-Options: DENY`,
 /// and a `Content-Security-Policy` made of

@@ -28,12 +28,14 @@ use tower_passport::error::ConfigError;
 use tower_passport::revocation::RevocationCheck;
 use tower_passport::token::DEFAULT_PROVIDER;
 
-/// Attaches the first-party cookie to the app's web pages (Passport's
-/// `CreateFreshApiToken`): on every `GET` or `HEAD` response to a signed-in user, as the
-/// [`SignedInUser`] hook tells (the same hook as the authorization screen's), it makes
-/// sure the browser holds a sealed cookie for that user (`laravel_token`; `HttpOnly`,
-/// `SameSite=Lax`, `Secure`, living as long as the session) and the `XSRF-TOKEN` cookie
-/// bound to it. A guard built with
+/// Attaches the first-party cookie to the app's web pages (Passport's `CreateFreshApiToken`).
+///
+/// On every `GET` or `HEAD` response to a signed-in user, as the [`SignedInUser`] hook tells
+/// (the same hook as the authorization screen's), it makes sure the browser holds a sealed
+/// cookie for that user (`laravel_token`; `HttpOnly`, `SameSite=Lax`, `Secure`, living as long
+/// as the session) and the `XSRF-TOKEN` cookie bound to it.
+///
+/// A guard built with
 /// [`first_party_cookie`](tower_passport::guard::GuardBuilder::first_party_cookie) accepts the
 /// cookie, so the page's JavaScript calls the API with no token handling:
 ///

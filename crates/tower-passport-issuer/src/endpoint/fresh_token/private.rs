@@ -3,13 +3,15 @@
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 
-/// Makes a response that sets a cookie private to its browser: when `headers` hold a
-/// `Set-Cookie`, `Cache-Control` gets `private` unless it says `no-store` (`public` and
-/// `s-maxage` are dropped, the other directives, such as `max-age`, are kept: the
-/// browser's own cache may still keep the page) and `Vary` gets `Cookie` (once, after what
-/// it names already). A shared cache
-/// then never hands one user's cookie, or a page made for one user's cookies, to another.
-/// Without a `Set-Cookie`, nothing changes.
+/// Makes a response that sets a cookie private to its browser.
+///
+/// When `headers` hold a `Set-Cookie`, `Cache-Control` gets `private` unless it says `no-store`
+/// (`public` and `s-maxage` are dropped, the other directives, such as `max-age`, are kept: the
+/// browser's own cache may still keep the page) and `Vary` gets `Cookie` (once, after what it
+/// names already).
+///
+/// A shared cache then never hands one user's cookie, or a page made for one user's cookies, to
+/// another. Without a `Set-Cookie`, nothing changes.
 ///
 /// [`FreshApiTokenLayer`](super::FreshApiTokenLayer) does this whenever it sets or clears
 /// its cookies; call it on the responses of your session layer too, which sets the session

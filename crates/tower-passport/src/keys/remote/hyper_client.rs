@@ -20,9 +20,11 @@ use crate::error::{BackendError, ConfigError, ConfigErrorKind};
 /// size of a typical identity provider's set.
 pub(super) const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
-/// The default [`HttpClient`]: hyper 1 with hyper-util's pooled client, TLS by rustls
-/// (aws-lc-rs crypto) trusting the Mozilla roots from `webpki-roots`, or the platform's
-/// roots with the `jwks-native-roots` feature and [`HyperClientBuilder::native_roots`].
+/// The default [`HttpClient`].
+///
+/// Hyper 1 with hyper-util's pooled client, TLS by rustls (aws-lc-rs crypto) trusting the
+/// Mozilla roots from `webpki-roots`, or the platform's roots with the `jwks-native-roots`
+/// feature and [`HyperClientBuilder::native_roots`].
 ///
 /// It has a connect timeout (5 s by default) and reads at most
 /// [`max_response_bytes`](HyperClientBuilder::max_response_bytes) of a body; the key set

@@ -5,9 +5,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::BackendError;
 
-/// Counters of a [`RemoteKeySet`](super::RemoteKeySet) since it was built: relaxed
-/// atomics, one increment each, cheap enough for the request path. Export them to any
-/// metrics system by polling [`RemoteKeySet::metrics`](super::RemoteKeySet::metrics).
+/// Counters of a [`RemoteKeySet`](super::RemoteKeySet) since it was built: relaxed atomics, one
+/// increment each, cheap enough for the request path.
+///
+/// Export them to any metrics system by polling
+/// [`RemoteKeySet::metrics`](super::RemoteKeySet::metrics).
 ///
 /// ```
 /// # fn main() -> Result<(), tower_passport::ConfigError> {

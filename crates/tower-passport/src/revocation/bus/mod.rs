@@ -41,9 +41,11 @@ impl Drop for BusHandle {
     }
 }
 
-/// What a bus backend provides: sending one payload to every node, and a subscription
-/// yielding every node's payloads. [`start_bus`] does the rest (encoding, the node id,
-/// reconnecting with backoff, applying to the [`Hub`]).
+/// What a bus backend provides: sending one payload to every node, and a subscription yielding
+/// every node's payloads.
+///
+/// [`start_bus`] does the rest (encoding, the node id, reconnecting with backoff, applying to
+/// the [`Hub`]).
 pub trait Transport: Clone + Send + Sync + 'static {
     /// A live subscription to the channel.
     type Subscription: Send + 'static;
@@ -67,10 +69,13 @@ pub trait Transport: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Option<Option<String>>> + Send;
 }
 
-/// Starts `hub`'s bus over `transport`: a publisher of what the node publishes into the hub
-/// (tagged with the hub's node id), and a listener that applies every other node's
-/// messages to the hub (a message carrying this node's id is its own echo, and is
-/// dropped). Must run inside a tokio runtime. What the buses' `start` call.
+/// Starts `hub`'s bus over `transport`.
+///
+/// A publisher of what the node publishes into the hub (tagged with the hub's node id), and a
+/// listener that applies every other node's messages to the hub (a message carrying this node's
+/// id is its own echo, and is dropped).
+///
+/// Must run inside a tokio runtime. What the buses' `start` call.
 pub fn start_bus<T: Transport>(transport: T, hub: &Hub) -> BusHandle {
     let connected = Arc::new(AtomicBool::new(false));
     let (outbox, mut outgoing) = mpsc::channel::<Invalidation>(OUTBOX);
