@@ -6,8 +6,7 @@
 //! Every error row of RFC 6749 §4.1.2.1 and §5.2 this grant can produce is here, except
 //! `invalid_scope` at the token endpoint: the exchange takes no `scope`.
 
-#[path = "../support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

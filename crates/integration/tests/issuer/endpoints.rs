@@ -2,8 +2,7 @@
 //! its fallback, the JSON APIs behind the guard (`OAuthServer::json_apis`), called with
 //! hyper's client; and once in plain hyper.
 
-#[path = "../support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

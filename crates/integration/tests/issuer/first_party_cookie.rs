@@ -2,8 +2,7 @@
 //! routes and the guard's opt-in on the API, through an axum app (Passport's
 //! `CreateFreshApiToken` and its `TokenGuard` cookie path).
 
-#[path = "../support/quickstart.rs"]
-mod quickstart;
+use crate::in_process as quickstart;
 
 use axum::body::Body;
 use axum::routing::{get, post};

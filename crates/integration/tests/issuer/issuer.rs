@@ -3,8 +3,7 @@
 //! introspection, store failures and secret handling. Issued tokens are cross-checked
 //! with jsonwebtoken (an independent JWT implementation) and with this crate's guard.
 
-#[path = "../support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
 
 use std::collections::BTreeSet;
 use std::future::Future;

@@ -1,10 +1,8 @@
 //! The verifier's Laravel Passport preset, with Passport's own tokens shaped exactly as
 //! league/oauth2-server builds them (see `tests/league`).
 
-#[path = "../league/mod.rs"]
-mod league;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::league;
+use crate::support;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -1,8 +1,7 @@
 //! A revocation reaches this node's caches before the revoking call returns, with no
 //! bus: the issuer publishes into its hub, where the guard registered at `build()`.
 
-#[path = "../support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
 
 use std::sync::Arc;
 

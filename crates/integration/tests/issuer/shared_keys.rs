@@ -2,8 +2,7 @@
 //! lives there) and an invalidation source (what a revocation bus carries; here the
 //! rotating issuer's own event stream, forwarded as a bus would).
 
-#[path = "../support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

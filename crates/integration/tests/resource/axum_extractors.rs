@@ -1,9 +1,7 @@
 //! The axum extractors (feature `axum`): `Principal<U>` and `Option<Principal<U>>`.
 
-#[path = "../support/issuer.rs"]
-mod issuer_support;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::issuer_support;
+use crate::support;
 
 use axum::body::Body;
 use axum::routing::get;

@@ -3,9 +3,7 @@
 //! rejection is a gRPC status (16 or 7), with the description in `grpc-message` and the
 //! RFC 6750 challenge in the status's metadata, and no JSON body.
 
-#[allow(dead_code)]
-#[path = "../../examples/grpc.rs"]
-mod grpc_example;
+use crate::grpc_example;
 
 use std::error::Error;
 

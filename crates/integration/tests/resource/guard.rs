@@ -1,8 +1,7 @@
 //! The guard layer, driven with `tower::ServiceBuilder` over non-axum body types: every
 //! RFC 6750 response row, modes, resolution, revocation, caching and tracing.
 
-#[path = "../support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -3,8 +3,7 @@
 //! block, checked against the guide below), serving each connection of a real loopback
 //! socket.
 
-#[path = "../support/mod.rs"]
-mod support;
+use crate::support;
 
 // The guide's block: `serve`, with its imports.
 include!("../readme/hyper_without_axum.rs");

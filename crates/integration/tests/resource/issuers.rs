@@ -2,10 +2,8 @@
 //! `typ` policy: tokens are routed by `iss` to exactly one issuer's keys, never tried
 //! against the others.
 
-#[path = "../jwks_server/mod.rs"]
-mod jwks_server;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::jwks_server;
+use crate::support;
 
 use jwks_server::{jwks, JwksServer, Reply};
 use serde_json::{json, Value};

@@ -1,10 +1,8 @@
 //! Key loading: every key is bound to exactly one algorithm when it is loaded, from PEM,
 //! DER, a JWK or a JWKS document, and nothing else loads.
 
-#[path = "../support/issuer.rs"]
-mod issuer_support;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::issuer_support;
+use crate::support;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;

@@ -1,10 +1,15 @@
 //! The resource tests, one binary (each module was its own test binary before the workspace split).
 
-// Each module was a test binary of its own and includes the helper files it needs
-// (`#[path]`), so a helper may be compiled once per module that uses it. Helpers that
-// hold process-wide state (the in-process quickstart and its metrics recorder) are
-// declared once, here.
-#![allow(clippy::duplicate_mod)]
+// The helper files the modules share, each compiled once.
+#[allow(dead_code)]
+#[path = "../../examples/grpc.rs"]
+mod grpc_example;
+#[path = "../support/issuer.rs"]
+mod issuer_support;
+#[path = "../jwks_server/mod.rs"]
+mod jwks_server;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod axum_extractors;
 mod grpc;

@@ -2,10 +2,8 @@
 //! unknown `kid`s, slow servers, malformed documents and bad keys, `ETag` revalidation,
 //! `Cache-Control` freshness, discovery, and the 503 when no keys can be had.
 
-#[path = "../jwks_server/mod.rs"]
-mod jwks_server;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::jwks_server;
+use crate::support;
 
 use std::convert::Infallible;
 use std::error::Error;

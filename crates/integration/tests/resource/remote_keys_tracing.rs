@@ -3,10 +3,8 @@
 //! because a thread-local subscriber races with callsite interest caching when other
 //! tests run on other threads.
 
-#[path = "../jwks_server/mod.rs"]
-mod jwks_server;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::jwks_server;
+use crate::support;
 
 use std::fs::File;
 use std::sync::Arc;

@@ -2,8 +2,7 @@
 //! its own test binary, because a thread-local subscriber races with callsite interest
 //! caching when other tests run on other threads.
 
-#[path = "../support/mod.rs"]
-mod support;
+use crate::support;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

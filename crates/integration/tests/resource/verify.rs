@@ -2,10 +2,8 @@
 //! selection, claims parsing, scopes, principal kind and the verified-token cache. Every
 //! rejection is asserted by its exact `Reason`.
 
-#[path = "../support/issuer.rs"]
-mod issuer_support;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::issuer_support;
+use crate::support;
 
 use std::sync::OnceLock;
 use std::time::Duration;

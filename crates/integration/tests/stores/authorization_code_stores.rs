@@ -4,8 +4,7 @@
 //! over the `AnyStore` that `PASSPORT_STORE=sqlite::memory:` opens. `authorization_code.rs`
 //! covers every error row over the memory store; this checks the SQL store carries the flow.
 
-#[path = "../support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -4,8 +4,7 @@
 //! everywhere, except for two tabs racing inside the race window, which keep the session on
 //! both nodes. Skipped, saying why, without the server.
 
-#[path = "../support/nodes.rs"]
-mod nodes;
+use crate::nodes;
 
 use std::time::{Duration, Instant};
 

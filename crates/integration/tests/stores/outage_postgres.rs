@@ -3,8 +3,7 @@
 //! revocations survive, and everything recovers without a restart. The server is real;
 //! a TCP proxy between it and the crate is cut and restored.
 
-#[path = "../faults/proxy.rs"]
-mod proxy;
+use crate::proxy;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -25,8 +25,7 @@
 //! `chromedriver.log` are kept and their folder is printed.
 #![allow(dead_code, unreachable_pub)]
 
-#[path = "tools.rs"]
-mod tools;
+use crate::tools;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -17,8 +17,7 @@
 //! (`PASSPORT_REQUIRE_BROWSER=1`, or `CI=true`) it panics instead.
 #![allow(dead_code, unreachable_pub)]
 
-#[path = "tools.rs"]
-mod tools;
+use crate::tools;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -15,8 +15,7 @@
 //! ```
 #![allow(dead_code, unreachable_pub)]
 
-#[path = "../../../quickstart/src/demo/mod.rs"]
-pub mod demo;
+pub(crate) use crate::demo;
 
 use std::sync::{Arc, Mutex};
 

@@ -3,10 +3,8 @@
 //! traffic that moves it. The tests share one recorder, so they run one at a time
 //! ([`serial`]) and compare counts before and after.
 
-#[path = "../jwks_server/mod.rs"]
-mod jwks_server;
-#[path = "../support/mod.rs"]
-mod support;
+use crate::jwks_server;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

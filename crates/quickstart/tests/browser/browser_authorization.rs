@@ -11,8 +11,7 @@
 //! take turns (one Chromium at a time), so a loaded machine does not slow them past their
 //! waits.
 
-#[path = "../../../integration/tests/support/browser.rs"]
-mod browser;
+use crate::browser;
 use crate::in_process as quickstart;
 
 use browser::Browser;

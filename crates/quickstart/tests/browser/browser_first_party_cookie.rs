@@ -10,8 +10,7 @@
 //!
 //! Skips, with the reason printed, when no browser is installed, except under CI.
 
-#[path = "../../../integration/tests/support/browser.rs"]
-mod browser;
+use crate::browser;
 use crate::in_process as quickstart;
 
 use browser::Browser;

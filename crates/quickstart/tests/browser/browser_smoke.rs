@@ -3,8 +3,7 @@
 //! and reads an `HttpOnly` cookie, and a screenshot is saved to `target/browser-smoke.png`.
 //! It skips (with the reason printed) when no browser is installed, except under CI.
 
-#[path = "../../../integration/tests/support/browser.rs"]
-mod browser;
+use crate::browser;
 
 use std::sync::{Arc, Mutex};
 

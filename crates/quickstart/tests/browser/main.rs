@@ -1,15 +1,14 @@
 //! The browser tests, one binary (each module was its own test binary before the workspace split).
 
-// Each module was a test binary of its own and includes the helper files it needs
-// (`#[path]`), so a helper may be compiled once per module that uses it. Helpers that
-// hold process-wide state (the in-process quickstart and its metrics recorder) are
-// declared once, here.
-#![allow(clippy::duplicate_mod)]
-
-/// The quickstart run in this process, declared once: it installs the process's metrics
-/// recorder, so every module must share one copy.
+// The helper files the modules share, each compiled once.
+#[path = "../../../integration/tests/support/browser.rs"]
+mod browser;
+#[path = "../../src/demo/mod.rs"]
+mod demo;
 #[path = "../../../integration/tests/support/quickstart.rs"]
 mod in_process;
+#[path = "../../../integration/tests/support/tools.rs"]
+mod tools;
 
 mod browser_authorization;
 mod browser_first_party_cookie;

@@ -1,11 +1,9 @@
 //! The demo API of the examples (`examples/demo`), served over a real loopback socket by
 //! axum and called with a hyper client: every route and every response row.
 
-#[path = "../../../integration/tests/support/mod.rs"]
-mod support;
+use crate::support;
 
-#[path = "../../src/demo/mod.rs"]
-mod demo;
+use crate::demo;
 
 use std::net::SocketAddr;
 

@@ -8,11 +8,9 @@
 //! refreshes (tests/interop/authorization_code.py). Skips, with the reason printed, when
 //! the interop virtualenv is missing, except under CI.
 
-#[path = "../../../integration/tests/support/python.rs"]
-mod python;
 use crate::in_process as quickstart;
-#[path = "../../../integration/tests/support/issuer.rs"]
-mod support;
+use crate::issuer_support as support;
+use crate::python;
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;

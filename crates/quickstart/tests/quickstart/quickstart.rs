@@ -4,14 +4,10 @@
 //! quickstart in a container (any bind address, any issuer URL), and on a store that
 //! already holds its demo clients (a restart, a second node): what is stored stays.
 
-#[path = "../../src/demo/mod.rs"]
-mod demo;
-#[path = "../../../integration/tests/support/process.rs"]
-mod process;
-#[path = "../../../integration/tests/support/tools.rs"]
-mod tools;
-#[path = "../../../integration/tests/support/walkthrough.rs"]
-mod walkthrough;
+use crate::demo;
+use crate::process;
+use crate::tools;
+use crate::walkthrough;
 
 use std::net::SocketAddr;
 

@@ -12,10 +12,8 @@
 //! Both need `TEST_POSTGRES_URL` (and the first `TEST_REDIS_URL`); they skip, saying why,
 //! without.
 
-#[path = "../../../integration/tests/support/process.rs"]
-mod process;
-#[path = "../../../integration/tests/support/tools.rs"]
-mod tools;
+use crate::process;
+use crate::tools;
 
 use std::time::{Duration, Instant};
 

@@ -7,15 +7,11 @@
 //! bus (`PASSPORT_REDIS_URL`, `TEST_REDIS_URL`) or from the PostgreSQL store with
 //! LISTEN/NOTIFY (`PASSPORT_STORE`, `TEST_POSTGRES_URL`).
 
-#[path = "../../../integration/tests/jwks_server/mod.rs"]
-mod jwks_server;
-#[path = "../../../integration/tests/league/mod.rs"]
-mod league;
-#[path = "../../../integration/tests/support/mod.rs"]
-mod support;
+use crate::jwks_server;
+use crate::league;
+use crate::support;
 
-#[path = "../../src/bin/resource_server.rs"]
-mod server_binary;
+use crate::server_binary;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -2,8 +2,7 @@
 //! (`TEST_POSTGRES_URL`; those cases skip, saying why, without it), and the examples'
 //! error messages, run as processes.
 
-#[path = "../../../quickstart/src/demo/mod.rs"]
-mod demo;
+use crate::demo;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
