@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Instructions per request of every scenario of the `instructions` bin, counted by callgrind:
+# (Ir(N2) - Ir(N1)) / (N2 - N1), collected only inside `run_measured` (setup excluded).
+#
+#   crates/benches/callgrind.sh                  # every scenario
+#   crates/benches/callgrind.sh warm_rs256 inner # some of them
+#   N1=100 N2=300 JOBS=1 crates/benches/callgrind.sh
+#
+# "- inner" is what the guard adds to the trivial service; "- floor" what verification
+# adds to aws-lc-rs's bare signature check of the same algorithm.
+set -euo pipefail
+
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "callgrind.sh: valgrind is not installed (e.g. apt-get install valgrind); nothing measured" >&2
+  exit 1
+fi
+
+N1="${N1:-1000}"
+N2="${N2:-3000}"
+JOBS="${JOBS:-2}"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+cd "$root"
+cargo build --release -j "$JOBS" -p benches --bin instructions >&2
+bin="$target/release/instructions"
+
+if [ "$#" -gt 0 ]; then
+  scenarios="$*"
+else
+  scenarios="inner"
+  for alg in rs256 es256 hs256; do
+    scenarios="$scenarios floor_$alg cold_$alg warm_$alg warm_scope_$alg"
+  done
+  scenarios="$scenarios grant_memory"
+fi
+
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+# Instructions collected in `run_measured` for `scenario` run `n` times.
+instructions() {
+  local scenario="$1" n="$2" file="$out/$1.$2.callgrind"
+  if ! valgrind --tool=callgrind --toggle-collect='*run_measured*' --callgrind-out-file="$file" \
+      "$bin" "$scenario" "$n" >"$out/$scenario.$n.log" 2>&1; then
+    echo "callgrind.sh: $scenario $n failed:" >&2
+    cat "$out/$scenario.$n.log" >&2
+    exit 1
+  fi
+  awk '/^(summary|totals):/ { print $2; exit }' "$file"
+}
+
+declare -A per_request
+for scenario in $scenarios; do
+  ir1="$(instructions "$scenario" "$N1")"
+  ir2="$(instructions "$scenario" "$N2")"
+  if [ -z "$ir1" ] || [ -z "$ir2" ] || [ "$ir2" -le "$ir1" ]; then
+    echo "callgrind.sh: $scenario: no instructions collected in run_measured ($ir1, $ir2)" >&2
+    exit 1
+  fi
+  per_request[$scenario]=$(( (ir2 - ir1) / (N2 - N1) ))
+  echo "$scenario: ${per_request[$scenario]}" >&2
+done
+
+# `minus baseline` as a number, or "-" when the baseline was not measured.
+minus() {
+  local value="$1" baseline="${per_request[$2]:-}"
+  if [ -n "$baseline" ]; then echo $(( value - baseline )); else echo "-"; fi
+}
+
+echo
+echo "| scenario | instructions / request | - inner | - floor |"
+echo "|---|---:|---:|---:|"
+for scenario in $scenarios; do
+  value="${per_request[$scenario]}"
+  over_inner="-"
+  over_floor="-"
+  case "$scenario" in
+    warm_*) over_inner="$(minus "$value" inner)" ;;
+    cold_*) over_floor="$(minus "$value" "floor_${scenario##*_}")" ;;
+  esac
+  echo "| $scenario | $value | $over_inner | $over_floor |"
+done
