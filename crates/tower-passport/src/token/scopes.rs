@@ -75,16 +75,36 @@ impl Scopes {
         })
     }
 
+    /// The bytes these scopes hold on the heap.
+    pub(crate) fn memory_size(&self) -> usize {
+        self.text.len() + self.ends.len() * std::mem::size_of::<u32>()
+    }
+
     /// Whether the token may do `scope` (Passport's `tokenCan`).
     pub fn can(&self, scope: &str) -> bool {
-        self.wildcard
-            || self.granted().any(|granted| {
-                granted == scope
-                    || (self.inherit
-                        && scope.len() > granted.len()
-                        && scope.starts_with(granted)
-                        && scope.as_bytes()[granted.len()] == b':')
-            })
+        if self.wildcard {
+            return true;
+        }
+        let (text, wanted) = (self.text.as_bytes(), scope.as_bytes());
+        let mut start = 0usize;
+        for &end in self.ends.iter() {
+            let end = end as usize;
+            let granted = text.get(start..end).unwrap_or_default();
+            start = end;
+            // Lengths first: most granted scopes differ from the wanted one in length.
+            if granted.len() == wanted.len() {
+                if granted == wanted {
+                    return true;
+                }
+            } else if self.inherit
+                && wanted.len() > granted.len()
+                && wanted.starts_with(granted)
+                && wanted[granted.len()] == b':'
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether the token may do every one of `scopes` (Passport's `scopes` middleware).
