@@ -54,38 +54,48 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opti
 
 /// A JSON string or array of strings. A string is split on spaces, as the scope claims
 /// ("a b" or ["a", "b"]) want.
-pub(crate) struct StringList<'a>(pub(crate) Vec<Cow<'a, str>>);
+/// A list of strings as a claim carries it: one space-delimited string (`scope`), one
+/// string (`aud`), or an array. A single string is kept as it came: no allocation.
+pub(crate) enum StringList<'a> {
+    /// One string: space-delimited for scopes, a single value for an audience.
+    One(Cow<'a, str>),
+    /// A JSON array of strings.
+    Many(Vec<Cow<'a, str>>),
+}
 
-/// Splits a space-delimited string, keeping borrowed pieces borrowed.
-fn split_spaces(value: Cow<'_, str>) -> Vec<Cow<'_, str>> {
-    match value {
-        Cow::Borrowed(value) => value.split(' ').filter(|s| !s.is_empty()).map(Cow::Borrowed).collect(),
-        Cow::Owned(value) => {
-            value.split(' ').filter(|s| !s.is_empty()).map(|s| Cow::Owned(s.to_owned())).collect()
-        }
+impl StringList<'_> {
+    /// The items: a single string as one item, or split on spaces (`split`, for scopes,
+    /// whose empty items are then skipped).
+    pub(crate) fn items(&self, split: bool) -> impl Iterator<Item = &str> + '_ {
+        let (one, many) = match self {
+            Self::One(value) => (Some(&**value), &[][..]),
+            Self::Many(items) => (None, items.as_slice()),
+        };
+        let whole = one.filter(|_| !split);
+        let words = one.filter(|_| split).into_iter().flat_map(|value| value.split(' '));
+        whole
+            .into_iter()
+            .chain(words)
+            .chain(many.iter().map(|item| &**item))
+            .filter(move |item| !(split && item.is_empty()))
     }
 }
 
-/// Reads a string or an array of strings; `split` says whether a single string is split
-/// on spaces.
-struct ListVisitor {
-    split: bool,
-}
+struct ListVisitor;
 
 impl<'de> Visitor<'de> for ListVisitor {
-    type Value = Vec<Cow<'de, str>>;
+    type Value = StringList<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string or an array of strings")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(if self.split { split_spaces(Cow::Borrowed(value)) } else { vec![Cow::Borrowed(value)] })
+        Ok(StringList::One(Cow::Borrowed(value)))
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        let owned = Cow::Owned(value.to_owned());
-        Ok(if self.split { split_spaces(owned) } else { vec![owned] })
+        Ok(StringList::One(Cow::Owned(value.to_owned())))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -93,26 +103,19 @@ impl<'de> Visitor<'de> for ListVisitor {
         while let Some(item) = seq.next_element::<Cow<'de, str>>()? {
             items.push(item);
         }
-        Ok(items)
+        Ok(StringList::Many(items))
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for StringList<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor { split: true }).map(StringList)
+        deserializer.deserialize_any(ListVisitor)
     }
 }
 
-/// `aud`: one string (a single audience, never split, RFC 7519 §4.1.3) or an array.
-pub(crate) struct AudienceList<'a>(pub(crate) Vec<Cow<'a, str>>);
+/// `aud`: one string or an array of them.
+pub(crate) type AudienceList<'a> = StringList<'a>;
 
-impl<'de: 'a, 'a> Deserialize<'de> for AudienceList<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor { split: false }).map(AudienceList)
-    }
-}
-
-/// Whether `json` is a JSON object (serde's derived structs also accept arrays).
 pub(crate) fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }

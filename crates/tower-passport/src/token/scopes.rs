@@ -50,17 +50,46 @@ impl Scopes {
     }
 
     pub(crate) fn from_parts<S: AsRef<str>>(granted: Vec<S>, inherit: bool) -> Self {
-        let mut granted: Vec<&str> =
-            granted.iter().map(AsRef::as_ref).filter(|scope| !scope.is_empty()).collect();
+        Self::from_granted(granted.iter().map(AsRef::as_ref), inherit)
+    }
+
+    /// Sorted, deduplicated and packed into two allocations whatever their number (the
+    /// text and the ends); up to 32 scopes are sorted on the stack.
+    pub(crate) fn from_granted<'s>(granted: impl Iterator<Item = &'s str>, inherit: bool) -> Self {
+        const ON_STACK: usize = 32;
+        let (mut stack, mut count, mut heap) = ([""; ON_STACK], 0usize, Vec::new());
+        for scope in granted.filter(|scope| !scope.is_empty()) {
+            if count < ON_STACK {
+                stack[count] = scope;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push(scope);
+            }
+            count += 1;
+        }
+        let granted: &mut [&str] = if heap.is_empty() { &mut stack[..count] } else { &mut heap };
         granted.sort_unstable();
-        granted.dedup();
-        let wildcard = granted.contains(&"*");
-        // Two allocations whatever the number of scopes: the text and the ends.
-        let mut text = String::with_capacity(granted.iter().map(|scope| scope.len()).sum());
-        let mut ends = Vec::with_capacity(granted.len());
-        for scope in granted {
-            text.push_str(scope);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        let mut wildcard = false;
+        let (mut text_len, mut distinct, mut previous) = (0usize, 0usize, None);
+        for &scope in granted.iter() {
+            if previous != Some(scope) {
+                text_len += scope.len();
+                distinct += 1;
+                wildcard |= scope == "*";
+                previous = Some(scope);
+            }
+        }
+        let mut text = String::with_capacity(text_len);
+        let mut ends = Vec::with_capacity(distinct);
+        let mut previous = None;
+        for &scope in granted.iter() {
+            if previous != Some(scope) {
+                text.push_str(scope);
+                ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+                previous = Some(scope);
+            }
         }
         Self { text: text.into_boxed_str(), ends: ends.into_boxed_slice(), wildcard, inherit }
     }
