@@ -13,20 +13,20 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 pub(crate) struct RawClaims<'a> {
     #[serde(borrow)]
-    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) iss: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Text<'a>>,
     #[serde(borrow = "'a")]
     pub(crate) aud: Option<AudienceList<'a>>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
     #[serde(borrow)]
-    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) jti: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) client_id: Option<Cow<'a, str>>,
+    pub(crate) client_id: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) azp: Option<Cow<'a, str>>,
+    pub(crate) azp: Option<Text<'a>>,
     #[serde(borrow = "'a")]
     pub(crate) scope: Option<StringList<'a>>,
     #[serde(borrow = "'a")]
@@ -36,11 +36,11 @@ pub(crate) struct RawClaims<'a> {
     /// The token's own statement of its kind: `app` for a client acting for itself,
     /// `user` for a user's token (this crate's issuer states it on every token).
     #[serde(borrow)]
-    pub(crate) idtyp: Option<Cow<'a, str>>,
+    pub(crate) idtyp: Option<Text<'a>>,
     /// The user provider the token's user comes from (this crate's issuer names it for
     /// clients registered with one); absent for the default provider.
     #[serde(borrow)]
-    pub(crate) provider: Option<Cow<'a, str>>,
+    pub(crate) provider: Option<Text<'a>>,
     /// RFC 7800 confirmation: present at all (even `null`) means bound to a key.
     #[serde(default, deserialize_with = "present")]
     pub(crate) cnf: Option<()>,
@@ -48,6 +48,39 @@ pub(crate) struct RawClaims<'a> {
 
 /// `Some(())` for a member that is present, whatever its value (`null` included); with
 /// `#[serde(default)]` a missing member stays `None`.
+/// A JSON string that borrows from the payload when it has no escapes. (`Option<Cow<str>>`
+/// with `#[serde(borrow)]` would always allocate: serde borrows only a bare `Cow`.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    #[inline]
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(value.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
 pub(crate) fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
     de::IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
@@ -60,7 +93,7 @@ pub(crate) enum StringList<'a> {
     /// One string: space-delimited for scopes, a single value for an audience.
     One(Cow<'a, str>),
     /// A JSON array of strings.
-    Many(Vec<Cow<'a, str>>),
+    Many(Vec<Text<'a>>),
 }
 
 impl StringList<'_> {
@@ -100,7 +133,7 @@ impl<'de> Visitor<'de> for ListVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
-        while let Some(item) = seq.next_element::<Cow<'de, str>>()? {
+        while let Some(item) = seq.next_element::<Text<'de>>()? {
             items.push(item);
         }
         Ok(StringList::Many(items))

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 
 use crate::error::{AuthError, Reason};
-use crate::token::{is_json_object, Credential, RawClaims, Scopes, Strings, VerifiedInner, VerifiedToken};
+use crate::token::{
+    is_json_object, Credential, RawClaims, Scopes, Strings, Text, VerifiedInner, VerifiedToken,
+};
 
 use super::issuers::IssuerPolicy;
 use super::TypPolicy;
@@ -104,10 +106,13 @@ impl ClaimsPolicy {
         let subject = claims.sub.filter(|sub| !sub.is_empty());
         let client_id = claims.client_id.or(claims.azp).filter(|id| !id.is_empty());
         // Passport names the client in `aud` only.
-        let client_id = client_id.or_else(|| trusted.laravel_passport.then(|| Cow::Borrowed(accepted)));
+        let client_id = client_id.or_else(|| trusted.laravel_passport.then(|| Text(Cow::Borrowed(accepted))));
         let kind =
             trusted.client_rule.kind(claims.idtyp.as_deref(), subject.as_deref(), client_id.as_deref());
-        let granted = [&claims.scope, &claims.scp, &claims.scopes].into_iter().flatten().flat_map(|list| list.items(true));
+        let granted = [&claims.scope, &claims.scp, &claims.scopes]
+            .into_iter()
+            .flatten()
+            .flat_map(|list| list.items(true));
         let scopes = Scopes::from_granted(granted, self.inherited_scopes);
 
         let length = issuer.len()
@@ -124,7 +129,8 @@ impl ClaimsPolicy {
         let jti = claims.jti.map(|jti| strings.push(&jti));
         let key_id = kid.map(|kid| strings.push(kid));
         let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
-        let audience: Box<[_]> = claims.aud.iter().flat_map(|aud| aud.items(false)).map(|aud| strings.push(aud)).collect();
+        let audience: Box<[_]> =
+            claims.aud.iter().flat_map(|aud| aud.items(false)).map(|aud| strings.push(aud)).collect();
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
         Ok(move |raw| {

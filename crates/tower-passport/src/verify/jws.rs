@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::error::{AuthError, Reason};
 use crate::keys::Algorithm;
+use crate::token::Text;
 
 pub(super) struct Parts<'a> {
     pub(super) header: &'a str,
@@ -42,7 +43,9 @@ pub(super) fn decode_with<'b>(
     let malformed = |_| AuthError::invalid_token(Reason::MalformedToken);
     let length = URL_SAFE_NO_PAD.decoded_length(part.as_bytes()).map_err(malformed)?;
     match buffer.get_mut(..length) {
-        Some(buffer) => Ok(URL_SAFE_NO_PAD.decode(part.as_bytes(), Out::from_slice(buffer)).map_err(malformed)?),
+        Some(buffer) => {
+            Ok(URL_SAFE_NO_PAD.decode(part.as_bytes(), Out::from_slice(buffer)).map_err(malformed)?)
+        }
         None => {
             *spill = decode_part(part)?;
             Ok(spill.as_slice())
@@ -64,9 +67,9 @@ pub(super) struct Header<'a> {
     #[serde(borrow)]
     alg: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub(super) kid: Option<Cow<'a, str>>,
+    pub(super) kid: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(super) typ: Option<Cow<'a, str>>,
+    pub(super) typ: Option<Text<'a>>,
     /// Present at all (even `null`) means refused.
     #[serde(default, deserialize_with = "crate::token::present")]
     crit: Option<()>,
@@ -128,8 +131,24 @@ mod tests {
         use base64::engine::general_purpose::URL_SAFE_NO_PAD as REFERENCE;
         use base64::Engine;
         let cases = [
-            "", "QQ", "QUI", "QUJD", "QR", "QUJ", "QQ==", "QUI=", "Q", "QUJDR", "a+b/", "a-b_", "ab\n",
-            "eyJhbGciOiJIUzI1NiJ9", "eyJhbGciOiJIUzI1NiJ9=", "eyJhbGciOiJIUzI1NiJ8", " QUJD", "QUJD ",
+            "",
+            "QQ",
+            "QUI",
+            "QUJD",
+            "QR",
+            "QUJ",
+            "QQ==",
+            "QUI=",
+            "Q",
+            "QUJDR",
+            "a+b/",
+            "a-b_",
+            "ab\n",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "eyJhbGciOiJIUzI1NiJ9=",
+            "eyJhbGciOiJIUzI1NiJ8",
+            " QUJD",
+            "QUJD ",
         ];
         for case in cases {
             let (mut buffer, mut spill) = ([0u8; 64], Vec::new());
