@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
-use tower_passport_issuer::store::{ClientStore, RotationOutcome, TokenStore};
+use tower_passport_issuer::store::{ClientStore, RevocationStore, RotationOutcome, TokenStore};
 use tower_passport_sql::MySqlStore;
 
 use crate::conformance::{self, T0};
@@ -231,4 +231,30 @@ async fn applied_once(store: &MySqlStore) -> Result<(), String> {
         return Err(format!("{tables} passport_clients tables"));
     }
     Ok(())
+}
+
+/// `PASSPORT_STORE=mysql://…` (or `mariadb://…`) opens this store through the CLI's
+/// `AnyStore`, migrated.
+#[tokio::test]
+async fn any_store_opens_mysql_and_mariadb_urls() {
+    let Some(url) = url() else { return };
+    let database = database_for_this_case(&url).await;
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    for scheme in ["mysql", "mariadb"] {
+        let at = format!("{}/{database}", base.replacen("mysql", scheme, 1));
+        let store = tower_passport_cli::AnyStore::open(&at).await.expect("open");
+        assert_eq!(store.kind(), "mysql");
+        assert!(!store.is_revoked("jti").await.expect("migrated and answering"));
+    }
+}
+
+/// A server that refuses the connection is reported with that cause, not "pool timed out".
+#[tokio::test]
+async fn an_unreachable_mysql_is_reported_with_its_cause() {
+    let error = tower_passport_cli::AnyStore::open("mysql://root@127.0.0.1:1/test")
+        .await
+        .expect_err("nothing listens on port 1")
+        .to_string()
+        .to_lowercase();
+    assert!(error.contains("refused"), "{error}");
 }
