@@ -326,8 +326,10 @@ pub(crate) struct Queries {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Syntax {
     /// SQLite and PostgreSQL: `$1` placeholders, `ON CONFLICT` upserts.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     Standard,
     /// MySQL and MariaDB: `?` placeholders, `ON DUPLICATE KEY UPDATE` upserts.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     MySql,
 }
 

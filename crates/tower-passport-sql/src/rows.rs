@@ -2,7 +2,7 @@
 //! the column types the schema uses ([`Columns`]).
 
 use sqlx::error::BoxDynError;
-use sqlx::{ColumnIndex, Database, Decode, Row, Type};
+use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::convert;
 use tower_passport_issuer::store::{
@@ -59,19 +59,20 @@ where
 pub(crate) struct Text(pub(crate) String);
 
 /// [`Text`] as `String`, on an engine whose text columns are all text.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 macro_rules! text_as_string {
     ($engine:ty) => {
         impl Type<$engine> for Text {
-            fn type_info() -> <$engine as Database>::TypeInfo {
+            fn type_info() -> <$engine as sqlx::Database>::TypeInfo {
                 <String as Type<$engine>>::type_info()
             }
-            fn compatible(ty: &<$engine as Database>::TypeInfo) -> bool {
+            fn compatible(ty: &<$engine as sqlx::Database>::TypeInfo) -> bool {
                 <String as Type<$engine>>::compatible(ty)
             }
         }
 
         impl<'r> Decode<'r, $engine> for Text {
-            fn decode(value: <$engine as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+            fn decode(value: <$engine as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
                 <String as Decode<'r, $engine>>::decode(value).map(Text)
             }
         }
