@@ -1,12 +1,17 @@
 //! The store conformance suite against a real MySQL or MariaDB (`TEST_MYSQL_URL`, for
 //! instance `mysql://root@127.0.0.1:3306/test`), each case in a database of its own;
-//! migrations and their lock; byte-for-byte ids. Skipped, saying why, without the
+//! migrations and their lock; byte-for-byte ids; two nodes with the Redis bus. Skipped, saying why, without the
 //! variable; under CI (`CI=true`) a missing variable fails instead.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
 use tower_passport_issuer::store::{ClientStore, RevocationStore, RotationOutcome, TokenStore};
+use tower_passport_issuer::{AuthenticatedClient, TokenRequest};
 use tower_passport_sql::MySqlStore;
 
 use crate::conformance::{self, T0};
@@ -121,7 +126,7 @@ async fn a_failed_migration_is_reported_as_half_applied_and_the_lock_is_released
     let other = MySqlStore::connect_with_options(options, "other_").expect("store");
     let error = other.migrate().await.expect_err("the table is in the way").to_string();
     assert!(error.contains("migration 1") && error.contains("half-applied"), "{error}");
-    let again = tokio::time::timeout(std::time::Duration::from_secs(20), other.migrate())
+    let again = tokio::time::timeout(Duration::from_secs(20), other.migrate())
         .await
         .expect("the lock was released")
         .expect_err("still unfinished")
@@ -257,4 +262,69 @@ async fn an_unreachable_mysql_is_reported_with_its_cause() {
         .to_string()
         .to_lowercase();
     assert!(error.contains("refused"), "{error}");
+}
+
+/// Two issuer + guard nodes on one MySQL database, with the Redis revocation bus (MySQL has
+/// no LISTEN/NOTIFY), or `None` without `TEST_MYSQL_URL` or `TEST_REDIS_URL`.
+async fn two_nodes_with_the_redis_bus(
+    negative_ttl: Duration,
+) -> Option<(crate::nodes::Node, crate::nodes::Node, AuthenticatedClient)> {
+    let Some(redis_url) = std::env::var("TEST_REDIS_URL").ok().filter(|url| !url.is_empty()) else {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return None;
+    };
+    let node_a = fresh().await?;
+    let options = (*node_a.pool().connect_options()).clone();
+    let node_b = MySqlStore::connect_with_options(options, "passport_").expect("second node");
+    let channel = format!("{}:bus", conformance::unique("tpm-nodes"));
+    let bus = crate::nodes::NodeBus::Redis(redis_url, channel);
+    Some(
+        crate::nodes::nodes_sharing(
+            Arc::new(node_a),
+            Arc::new(node_b),
+            bus,
+            negative_ttl,
+            Some(Duration::ZERO),
+        )
+        .await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_mysql_node_is_refused_on_the_other_through_the_redis_bus() {
+    // A long negative TTL: without the bus, node B would keep saying "not revoked".
+    let Some((a, b, client)) = two_nodes_with_the_redis_bus(Duration::from_secs(300)).await else { return };
+    let token = a.read_token(&client).await;
+    assert_eq!(b.status(&token).await, StatusCode::OK, "B has now cached \"not revoked\"");
+    a.issuer.revoke(&client, &token, None).await.expect("revoke");
+    assert_eq!(a.status(&token).await, StatusCode::UNAUTHORIZED, "immediately on the revoking node");
+    let delay = crate::nodes::time_until_refused(&b, &token, Duration::from_secs(10))
+        .await
+        .expect("B refuses the token");
+    eprintln!("revocation propagated to node B (MySQL + Redis bus) in {delay:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_refreshes_across_mysql_nodes_have_exactly_one_winner() {
+    let Some((a, b, client)) = two_nodes_with_the_redis_bus(Duration::from_secs(5)).await else { return };
+    let tokens = a
+        .issuer
+        .grant(TokenRequest::password(client.clone(), "ann", "password-for-ann").scope("read"))
+        .await
+        .expect("tokens");
+    let refresh = tokens.refresh_token.expect("refresh token");
+    let tasks: Vec<_> = (0..40)
+        .map(|attempt| {
+            let issuer = if attempt % 2 == 0 { a.issuer.clone() } else { b.issuer.clone() };
+            let (client, refresh) = (client.clone(), refresh.clone());
+            tokio::spawn(async move { issuer.grant(TokenRequest::refresh_token(client, &refresh)).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.expect("task").is_ok() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
 }
