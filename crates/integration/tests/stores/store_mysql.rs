@@ -1,6 +1,7 @@
 //! The store conformance suite against a real MySQL or MariaDB (`TEST_MYSQL_URL`, for
 //! instance `mysql://root@127.0.0.1:3306/test`), each case in a database of its own;
-//! migrations and their lock; byte-for-byte ids; two nodes with the Redis bus. Skipped, saying why, without the
+//! migrations and their lock; byte-for-byte ids; killed connections; two nodes with the
+//! Redis bus. Skipped, saying why, without the
 //! variable; under CI (`CI=true`) a missing variable fails instead.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -327,4 +328,56 @@ async fn concurrent_refreshes_across_mysql_nodes_have_exactly_one_winner() {
         }
     }
     assert_eq!(winners, 1);
+}
+
+/// Kills every connection to `database` but the caller's, as an operator or a failover would.
+async fn kill_connections(database: &str) -> u64 {
+    let admin = MySqlPool::connect(&url().expect("url")).await.expect("admin connection");
+    let ids: Vec<u64> = sqlx::query_scalar(
+        "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+    )
+    .bind(database)
+    .fetch_all(&admin)
+    .await
+    .expect("processlist");
+    for id in &ids {
+        let _ = sqlx::query(&format!("KILL {id}")).execute(&admin).await;
+    }
+    admin.close().await;
+    ids.len() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_connections_give_errors_not_wrong_answers_and_recover() {
+    let Some(store) = fresh().await else { return };
+    let database: String = sqlx::query_scalar("SELECT CAST(DATABASE() AS CHAR)")
+        .fetch_one(store.pool())
+        .await
+        .expect("database");
+    let store = Arc::new(store);
+    let mut acknowledged = Vec::new();
+    let mut kills = 0;
+    for round in 0..30u64 {
+        let jti = conformance::unique("kill");
+        let _ = store.put_access_token(conformance::access(&jti, None, T0, 3600)).await;
+        if round % 10 == 5 {
+            kills += kill_connections(&database).await;
+        }
+        // Every call answers Ok or Err; an Ok revocation is durable.
+        if let Ok(Some(_)) = store.revoke_access_token(&jti, T0 + 1).await {
+            acknowledged.push(jti);
+        }
+    }
+    assert!(kills > 0, "connections were killed mid-traffic");
+    assert!(!acknowledged.is_empty(), "the pool recovered between kills");
+    for jti in &acknowledged {
+        let mut answer = store.is_revoked(jti).await;
+        for _ in 0..5 {
+            if answer.is_ok() {
+                break;
+            }
+            answer = store.is_revoked(jti).await;
+        }
+        assert!(answer.expect("recovered"), "acknowledged revocation of {jti} was lost");
+    }
 }
