@@ -1,8 +1,8 @@
 //! The store conformance suite against a real MySQL or MariaDB (`TEST_MYSQL_URL`, for
 //! instance `mysql://root@127.0.0.1:3306/test`), each case in a database of its own;
 //! migrations and their lock; byte-for-byte ids; killed connections; two nodes with the
-//! Redis bus. Skipped, saying why, without the
-//! variable; under CI (`CI=true`) a missing variable fails instead.
+//! Redis bus. Skipped, saying why, without the variable; under CI (`CI=true`) a missing
+//! variable fails instead.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
