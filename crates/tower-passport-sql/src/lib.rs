@@ -3,7 +3,7 @@
 //!
 //! - [`SqliteStore`]: one file, the embedded default. [`PostgresStore`]: shared by every
 //!   node, with revocations sent to the other nodes by LISTEN/NOTIFY ([`PgRevocationBus`]).
-//!   [`MySqlStore`] (MySQL 8 and MariaDB 10.5 or later, InnoDB): shared by every node, the
+//!   [`MySqlStore`] (MySQL or MariaDB, InnoDB; tested on MariaDB 10.11): shared by every node, the
 //!   database a Laravel application usually has. MySQL has no LISTEN/NOTIFY, so there
 //!   revocations reach the other nodes through another bus (Redis:
 //!   `tower_passport_redis::RedisRevocationBus`), or within the revocation cache's TTL.

@@ -2,7 +2,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlQueryResult};
-use sqlx::{Connection, MySql, MySqlPool, Pool, Transaction};
+use sqlx::{Connection, Executor, MySql, MySqlPool, Pool, Transaction};
 
 use super::engine::{sql_store, Engine, Sql};
 use super::migrate;
@@ -76,6 +76,12 @@ impl MySqlStore {
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(3))
             .test_before_acquire(true)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(STRICT).await?;
+                    Ok(())
+                })
+            })
             .connect_lazy_with(options);
         Ok(Self { sql: Sql::new(pool, &prefix) })
     }
@@ -106,6 +112,11 @@ impl MySqlStore {
         &self.sql.pool
     }
 }
+
+/// Adds `STRICT_ALL_TABLES` to the session's SQL mode, whatever the server's default: a
+/// value too long for its column (an id past 255 bytes) is then an error, never cut short
+/// in silence, which could make two long ids one.
+const STRICT: &str = "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')";
 
 /// How long `migrate` waits for another node's migration run before giving up.
 const MIGRATION_LOCK_WAIT: Duration = Duration::from_secs(600);

@@ -381,3 +381,18 @@ async fn killed_connections_give_errors_not_wrong_answers_and_recover() {
         assert!(answer.expect("recovered"), "acknowledged revocation of {jti} was lost");
     }
 }
+
+/// Every connection runs in strict mode, whatever the server's default: an id too long for
+/// its column is refused, never cut short (two long ids cut to one would collide).
+#[tokio::test]
+async fn an_id_too_long_for_its_column_is_refused_not_truncated() {
+    let Some(store) = fresh().await else { return };
+    let mode: String = sqlx::query_scalar("SELECT CAST(@@SESSION.sql_mode AS CHAR)")
+        .fetch_one(store.pool())
+        .await
+        .expect("mode");
+    assert!(mode.contains("STRICT_ALL_TABLES"), "{mode}");
+    let long = "c".repeat(300);
+    assert!(store.put_client(conformance::client(&long)).await.is_err(), "300 bytes do not fit in 255");
+    assert!(store.client(&long[..255]).await.expect("read").is_none(), "nothing was stored cut short");
+}
