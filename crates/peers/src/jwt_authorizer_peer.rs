@@ -46,8 +46,9 @@ impl<B> Service<Request<B>> for AxumInner {
     }
 }
 
-/// jwt-authorizer's layer for `key`'s tokens of `support::ISSUER` for `support::AUDIENCE`.
-pub fn layer(key: &TestKey) -> Result<AuthorizationLayer<PeerClaims>, String> {
+/// jwt-authorizer's layer for `key`'s tokens of `support::ISSUER` for `support::AUDIENCE`
+/// (`build` is async for JWKS and OIDC discovery; a static key is ready at once).
+pub async fn layer(key: &TestKey) -> Result<AuthorizationLayer<PeerClaims>, String> {
     let builder = match key.alg {
         Algorithm::RS256 => JwtAuthorizer::<PeerClaims>::from_rsa_pem_text(&key.public_pem),
         Algorithm::ES256 => JwtAuthorizer::from_ec_pem_text(&key.public_pem),
@@ -55,14 +56,13 @@ pub fn layer(key: &TestKey) -> Result<AuthorizationLayer<PeerClaims>, String> {
         other => return Err(format!("jwt-authorizer peer: {} is not measured", other.name())),
     };
     let builder = builder.validation(Validation::new().iss(&[support::ISSUER]).aud(&[support::AUDIENCE]));
-    // `build` is async only for JWKS and OIDC discovery; a static key is ready at once.
-    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|error| error.to_string())?;
-    let authorizer: Authorizer<PeerClaims> =
-        runtime.block_on(builder.build()).map_err(|error| error.to_string())?;
+    let authorizer: Authorizer<PeerClaims> = builder.build().await.map_err(|error| error.to_string())?;
     Ok(Arc::new(authorizer).into_layer())
 }
 
-/// jwt-authorizer's layer around [`AxumInner`].
+/// jwt-authorizer's layer around [`AxumInner`], built on a current-thread runtime of its own
+/// (so not from inside one).
 pub fn service(key: &TestKey) -> Result<AuthorizationService<AxumInner, PeerClaims>, String> {
-    Ok(layer(key)?.layer(AxumInner))
+    let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(|error| error.to_string())?;
+    Ok(runtime.block_on(layer(key))?.layer(AxumInner))
 }

@@ -151,7 +151,7 @@ async fn run(options: Options) -> Result<(), String> {
                 ServiceExt::<Request<Incoming>>::map_response(Handler, |response: Response<Full<Bytes>>| {
                     response.map(AxumBody::new)
                 });
-            let service = jwt_authorizer_peer::layer(&key)?.layer(handler);
+            let service = jwt_authorizer_peer::layer(&key).await?.layer(handler);
             announce()?;
             serve(listener, service).await
         }
@@ -182,8 +182,13 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-    match runtime.block_on(run(options)) {
-        Ok(()) => ExitCode::SUCCESS,
+    // The accept loop runs on a worker too, so `--workers N` is every thread that serves.
+    match runtime.block_on(async { tokio::spawn(run(options)).await }) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(error)) => {
+            eprintln!("load_server: {error}");
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("load_server: {error}");
             ExitCode::FAILURE
