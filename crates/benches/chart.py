@@ -101,11 +101,12 @@ class Svg:
     def rect(self, x, y, width, height, fill):
         self.parts.append(f"<rect x='{x:.1f}' y='{y}' width='{max(width, 1):.1f}' height='{height}' fill='{fill}'/>")
 
-    def heading(self, title, note):
+    def heading(self, title, *notes):
         self.y += 34
         self.text(12, self.y, title, size=16, weight="bold")
-        self.y += 18
-        self.text(12, self.y, note, size=11, fill="#4b5563")
+        for note in notes:
+            self.y += 16
+            self.text(12, self.y, note, size=11, fill="#4b5563")
         self.y += 8
 
     def bars(self, title, rows, fmt, floor_value=None):
@@ -155,7 +156,10 @@ def instructions_section(svg, data):
     svg.heading(
         "Instructions per request (callgrind)",
         f"(Ir(N2) − Ir(N1)) / (N2 − N1), N1 = {data.get('n1')}, N2 = {data.get('n2')}; "
-        f"same token and inner service for all; grey = the floor inside each bar. {data.get('valgrind', '')}",
+        f"same token and inner service for all; {data.get('valgrind', '')}.",
+        "Grey: aws-lc-rs's bare check inside each bar. jwt-authorizer (jsonwebtoken 9) verifies with ring, aliri with "
+        "ring (RS256, HS256) and OpenSSL (ES256):",
+        "their bars carry their backend's difference from aws-lc-rs too.",
     )
     for alg in ALGS:
         floor_value = per_request.get(f"floor_{alg}")
@@ -172,7 +176,9 @@ def instructions_section(svg, data):
 def time_section(svg, data):
     medians = data.get("median_ns", {})
     svg.heading("Time per request (criterion medians, one run)",
-                "Side by side in one process; compare within a block, not across machines.")
+                "Side by side in one process, one function after another: on a shared machine the load moves "
+                "between them,",
+                "so the instruction counts above are the steadier comparison.")
     for alg in ALGS:
         group = medians.get(alg.upper(), {})
         rows = [(label, group.get(key), colour, inside) for label, key, colour, inside in TIME_ROWS]
