@@ -65,8 +65,9 @@ struct Options {
     port: u16,
 }
 
-fn options() -> Result<Options, String> {
-    let mut args = std::env::args().skip(1);
+/// The options in `args` (the program's name left out).
+fn options(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    let mut args = args.into_iter();
     let mode = args.next().ok_or("a mode is needed")?;
     let mut options = Options { mode, alg: Algorithm::RS256, workers: 2, port: 0 };
     while let Some(flag) = args.next() {
@@ -166,7 +167,7 @@ async fn run(options: Options) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
+    let options = match options(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(error) => {
             eprintln!("load_server: {error}\nusage: load_server <none|warm|cold|jwt-authorizer|aliri> [--alg rs256|es256|hs256] [--workers N] [--port P]");
@@ -192,6 +193,37 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("load_server: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Options, String> {
+        options(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn defaults_are_rs256_on_two_workers_on_any_port() {
+        let options = parse("warm").unwrap();
+        assert_eq!(options.mode, "warm");
+        assert_eq!(options.alg, Algorithm::RS256);
+        assert_eq!((options.workers, options.port), (2, 0));
+    }
+
+    #[test]
+    fn every_option_is_read() {
+        let options = parse("cold --alg es256 --workers 1 --port 8099").unwrap();
+        assert_eq!(options.alg, Algorithm::ES256);
+        assert_eq!((options.workers, options.port), (1, 8099));
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        for line in ["", "warm --alg ps256", "warm --workers 0", "warm --workers", "warm --threads 2"] {
+            assert!(parse(line).is_err(), "{line:?}");
         }
     }
 }
