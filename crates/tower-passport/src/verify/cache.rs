@@ -228,6 +228,56 @@ impl BuildHasher for TailHash {
 mod tests {
     use super::*;
 
+    fn token(subject: &str) -> Cached {
+        let token = VerifiedToken::synthetic(crate::token::Synthetic {
+            issuer: "https://auth.example.com",
+            subject: Some(subject),
+            client_id: Some("app"),
+            scopes: crate::token::Scopes::from_space_delimited("read write"),
+            kind: crate::token::PrincipalKind::User,
+            expires_at: 10_000,
+            issued_at_ms: None,
+            provider: None,
+            credential: crate::token::Credential::Bearer,
+        });
+        Cached { token, issuer: 0, epoch: 0 }
+    }
+
+    fn fill(cache: &VerifiedCache, count: usize) {
+        for i in 0..count {
+            let key = format!("header.payload-{i:05}.signature-of-token-number-{i:05}");
+            cache.insert(key.as_bytes(), token(&format!("user-{i}")), 100, 1_000);
+        }
+    }
+
+    #[test]
+    fn an_entry_budget_bounds_the_number_of_tokens() {
+        let cache = VerifiedCache::new(Budget::Entries(100), Duration::from_secs(300));
+        fill(&cache, 1_000);
+        assert!(cache.len() <= 100, "{} entries", cache.len());
+        assert!(cache.len() >= 50, "{} entries: the budget was not used", cache.len());
+    }
+
+    #[test]
+    fn a_byte_budget_bounds_the_bytes_and_counts_each_entrys_size() {
+        let cache = VerifiedCache::new(Budget::Bytes(64 * 1024), Duration::from_secs(300));
+        fill(&cache, 2_000);
+        assert!(cache.weight() <= 64 * 1024, "{} bytes", cache.weight());
+        let per_entry = cache.weight() / cache.len() as u64;
+        assert!((300..2_000).contains(&per_entry), "{per_entry} bytes an entry");
+    }
+
+    #[test]
+    fn a_hit_past_its_good_until_is_a_miss() {
+        let cache = VerifiedCache::new(Budget::Entries(10), Duration::from_secs(300));
+        cache.insert(b"a.b.c", token("u"), 100, 200);
+        assert!(cache.get(b"a.b.c", 199).is_some());
+        assert!(cache.get(b"a.b.c", 200).is_none(), "expired with its token");
+        cache.insert(b"d.e.f", token("u"), 100, 10_000);
+        assert!(cache.get(b"d.e.f", 399).is_some());
+        assert!(cache.get(b"d.e.f", 400).is_none(), "no longer than the longest lifetime");
+    }
+
     #[test]
     fn same_bytes_compares_every_byte_of_equal_lengths() {
         let token = b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLWJ5dGVz".to_vec();
