@@ -97,20 +97,34 @@ pub(crate) enum StringList<'a> {
 }
 
 impl StringList<'_> {
-    /// The items: a single string as one item, or split on spaces (`split`, for scopes,
-    /// whose empty items are then skipped).
-    pub(crate) fn items(&self, split: bool) -> impl Iterator<Item = &str> + '_ {
+    /// The items, a single string as one item (an audience).
+    pub(crate) fn items(&self) -> impl Iterator<Item = &str> + '_ {
         let (one, many) = match self {
             Self::One(value) => (Some(&**value), &[][..]),
             Self::Many(items) => (None, items.as_slice()),
         };
-        let whole = one.filter(|_| !split);
-        let words = one.filter(|_| split).into_iter().flat_map(|value| value.split(' '));
-        whole
-            .into_iter()
-            .chain(words)
-            .chain(many.iter().map(|item| &**item))
-            .filter(move |item| !(split && item.is_empty()))
+        one.into_iter().chain(many.iter().map(|item| &**item))
+    }
+
+    /// Hands each scope to `each`: a string split on spaces, an array item by item. Empty
+    /// scopes are skipped.
+    pub(crate) fn each_scope<'s>(&'s self, mut each: impl FnMut(&'s str)) {
+        match self {
+            Self::One(value) => {
+                let mut rest: &str = value;
+                while !rest.is_empty() {
+                    let (scope, after) = match rest.as_bytes().iter().position(|&b| b == b' ') {
+                        Some(space) => (&rest[..space], &rest[space + 1..]),
+                        None => (rest, ""),
+                    };
+                    if !scope.is_empty() {
+                        each(scope);
+                    }
+                    rest = after;
+                }
+            }
+            Self::Many(items) => items.iter().filter(|item| !item.is_empty()).for_each(|item| each(item)),
+        }
     }
 }
 

@@ -50,15 +50,18 @@ impl Scopes {
     }
 
     pub(crate) fn from_parts<S: AsRef<str>>(granted: Vec<S>, inherit: bool) -> Self {
-        Self::from_granted(granted.iter().map(AsRef::as_ref), inherit)
+        Self::collect(inherit, |push| granted.iter().for_each(|scope| push(scope.as_ref())))
     }
 
-    /// Sorted, deduplicated and packed into two allocations whatever their number (the
-    /// text and the ends); up to 32 scopes are sorted on the stack.
-    pub(crate) fn from_granted<'s>(granted: impl Iterator<Item = &'s str>, inherit: bool) -> Self {
-        const ON_STACK: usize = 32;
+    /// The scopes `feed` hands over, sorted, deduplicated and packed into two allocations
+    /// whatever their number (the text and the ends); up to 16 are sorted on the stack.
+    pub(crate) fn collect<'s>(inherit: bool, feed: impl FnOnce(&mut dyn FnMut(&'s str))) -> Self {
+        const ON_STACK: usize = 16;
         let (mut stack, mut count, mut heap) = ([""; ON_STACK], 0usize, Vec::new());
-        for scope in granted.filter(|scope| !scope.is_empty()) {
+        feed(&mut |scope: &'s str| {
+            if scope.is_empty() {
+                return;
+            }
             if count < ON_STACK {
                 stack[count] = scope;
             } else {
@@ -68,26 +71,25 @@ impl Scopes {
                 heap.push(scope);
             }
             count += 1;
-        }
+        });
         let granted: &mut [&str] = if heap.is_empty() { &mut stack[..count] } else { &mut heap };
         granted.sort_unstable();
-        let mut wildcard = false;
         let (mut text_len, mut distinct, mut previous) = (0usize, 0usize, None);
         for &scope in granted.iter() {
             if previous != Some(scope) {
                 text_len += scope.len();
                 distinct += 1;
-                wildcard |= scope == "*";
                 previous = Some(scope);
             }
         }
         let mut text = String::with_capacity(text_len);
         let mut ends = Vec::with_capacity(distinct);
-        let mut previous = None;
+        let (mut previous, mut wildcard) = (None, false);
         for &scope in granted.iter() {
             if previous != Some(scope) {
                 text.push_str(scope);
                 ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+                wildcard |= scope == "*";
                 previous = Some(scope);
             }
         }

@@ -98,7 +98,7 @@ impl ClaimsPolicy {
             None if trusted.laravel_passport => &trusted.issuer,
             _ => return Err(AuthError::invalid_token(Reason::WrongIssuer)),
         };
-        let audience = claims.aud.as_ref().map(|aud| aud.items(false));
+        let audience = claims.aud.as_ref().map(|aud| aud.items());
         let Some(accepted) = audience.into_iter().flatten().find(|aud| trusted.accepts_audience(aud)) else {
             return Err(AuthError::invalid_token(Reason::WrongAudience));
         };
@@ -109,11 +109,11 @@ impl ClaimsPolicy {
         let client_id = client_id.or_else(|| trusted.laravel_passport.then(|| Text(Cow::Borrowed(accepted))));
         let kind =
             trusted.client_rule.kind(claims.idtyp.as_deref(), subject.as_deref(), client_id.as_deref());
-        let granted = [&claims.scope, &claims.scp, &claims.scopes]
-            .into_iter()
-            .flatten()
-            .flat_map(|list| list.items(true));
-        let scopes = Scopes::from_granted(granted, self.inherited_scopes);
+        let scopes = Scopes::collect(self.inherited_scopes, |push| {
+            for list in [&claims.scope, &claims.scp, &claims.scopes].into_iter().flatten() {
+                list.each_scope(&mut *push);
+            }
+        });
 
         let length = issuer.len()
             + subject.as_ref().map_or(0, |s| s.len())
@@ -121,7 +121,7 @@ impl ClaimsPolicy {
             + claims.jti.as_ref().map_or(0, |s| s.len())
             + kid.map_or(0, str::len)
             + claims.provider.as_ref().map_or(0, |s| s.len())
-            + claims.aud.iter().flat_map(|aud| aud.items(false)).map(str::len).sum::<usize>();
+            + claims.aud.iter().flat_map(|aud| aud.items()).map(str::len).sum::<usize>();
         let mut strings = Strings::with_capacity(length);
         let issuer = strings.push(issuer);
         let subject = subject.map(|sub| strings.push(&sub));
@@ -130,7 +130,7 @@ impl ClaimsPolicy {
         let key_id = kid.map(|kid| strings.push(kid));
         let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
         let audience: Box<[_]> =
-            claims.aud.iter().flat_map(|aud| aud.items(false)).map(|aud| strings.push(aud)).collect();
+            claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)).collect();
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
         Ok(move |raw| {
