@@ -304,6 +304,8 @@ impl SigningKey {
 
     /// Signs `message`.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        #[cfg(test)]
+        signatures::count();
         let rng = SystemRandom::new();
         match &self.pair {
             Pair::Ec(pair) => Ok(pair.sign(&rng, message)?.as_ref().to_vec()),
@@ -314,6 +316,25 @@ impl SigningKey {
                 Ok(signature)
             }
         }
+    }
+}
+
+/// How many signatures this thread made, for tests that check when the issuer signs.
+#[cfg(test)]
+pub(crate) mod signatures {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MADE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn count() {
+        MADE.with(|made| made.set(made.get() + 1));
+    }
+
+    /// Signatures made on this thread so far.
+    pub(crate) fn made() -> usize {
+        MADE.with(Cell::get)
     }
 }
 
