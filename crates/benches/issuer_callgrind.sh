@@ -7,6 +7,7 @@
 #   crates/benches/issuer_callgrind.sh grant_es256 sign_es256 # some of them
 #   N1=50 N2=150 crates/benches/issuer_callgrind.sh           # quicker
 #   ANNOTATE=1 crates/benches/issuer_callgrind.sh grant_es256 # also the top functions
+#   OUT=/tmp/cg BIN=/tmp/baseline crates/benches/issuer_callgrind.sh # keep the profiles; a kept binary
 #
 # The table puts each request beside its floor: "- sign" is what minting or a grant adds to
 # the bare signature of the same algorithm, "- grant" what the HTTP endpoint adds to
@@ -26,8 +27,13 @@ JOBS="${JOBS:-2}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root"
-cargo build --release -j "$JOBS" -p benches --bin issuer_instructions >&2
-bin="$target/release/issuer_instructions"
+# BIN: a binary built before (a baseline kept aside), instead of building this tree's.
+if [ -n "${BIN:-}" ]; then
+  bin="$BIN"
+else
+  cargo build --release -j "$JOBS" -p benches --bin issuer_instructions >&2
+  bin="$target/release/issuer_instructions"
+fi
 
 if [ "$#" -gt 0 ]; then
   scenarios="$*"

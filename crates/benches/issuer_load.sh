@@ -8,6 +8,7 @@
 #   ROUNDS=5 DURATION=10s CONNECTIONS=64 crates/benches/issuer_load.sh
 #   ISSUER_STORE=sqlite ISSUER_ALG=rs256 crates/benches/issuer_load.sh
 #   TASKSET_SERVER=0 TASKSET_WRK=1 WORKERS=1 crates/benches/issuer_load.sh   # pinned
+#   SERVER=/tmp/issuer_server.before crates/benches/issuer_load.sh            # a kept baseline
 #
 # Needs wrk (Debian's package: apt-get install wrk). ISSUER_STORE (memory, sqlite, postgres,
 # redis) and ISSUER_ALG (es256, rs256, eddsa) are passed to the server; WORKERS is its
@@ -29,7 +30,13 @@ BIND="${BIND:-127.0.0.1:8099}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root"
-cargo build --release -j "$JOBS" -p benches --bin issuer_server >&2
+# SERVER: a server binary built before (a baseline kept aside), instead of this tree's.
+if [ -n "${SERVER:-}" ]; then
+  server="$SERVER"
+else
+  cargo build --release -j "$JOBS" -p benches --bin issuer_server >&2
+  server="$target/release/issuer_server"
+fi
 
 pin() {
   local cpus="$1"
@@ -45,7 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-BIND="$BIND" pin "${TASKSET_SERVER:-}" "$target/release/issuer_server" >"$work/server.out" 2>"$work/server.err" &
+BIND="$BIND" pin "${TASKSET_SERVER:-}" "$server" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 for _ in $(seq 1 200); do
   [ -s "$work/server.out" ] && break

@@ -462,6 +462,10 @@ impl Issuer {
     }
 
     fn emit_access(&self, planned: &Planned, client_id: &str, user_id: Option<&str>) {
+        // Nothing to invalidate in this event, and nobody to tell: skip building it.
+        if self.inner.events.receiver_count() == 0 {
+            return;
+        }
         self.emit(IssuerEvent::AccessTokenCreated {
             jti: planned.jti.clone(),
             client_id: client_id.to_owned(),

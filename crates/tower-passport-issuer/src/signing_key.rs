@@ -34,6 +34,8 @@ pub struct SigningKey {
     pair: Pair,
     public_jwk: Value,
     pkcs8: Vec<u8>,
+    /// The base64url JOSE header of every token this key signs.
+    encoded_header: String,
 }
 
 enum Pair {
@@ -271,7 +273,13 @@ impl SigningKey {
             members.insert("alg".into(), Value::String(algorithm.name().into()));
             members.insert("use".into(), Value::String("sig".into()));
         }
-        Self { algorithm, kid, pair, public_jwk, pkcs8: pkcs8.to_vec() }
+        let encoded_header = crate::mint::encoded_header(algorithm.name(), &kid);
+        Self { algorithm, kid, pair, public_jwk, pkcs8: pkcs8.to_vec(), encoded_header }
+    }
+
+    /// The base64url JOSE header of every token this key signs (see `mint`).
+    pub(crate) fn encoded_header(&self) -> &str {
+        &self.encoded_header
     }
 
     /// The algorithm this key signs with.
