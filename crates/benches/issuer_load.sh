@@ -38,10 +38,12 @@ else
   server="$target/release/issuer_server"
 fi
 
+# Runs a command pinned to the CPU list `$1` (if any), replacing the calling (sub)shell, so
+# that `$!` of `pin … &` is the command's own process id.
 pin() {
   local cpus="$1"
   shift
-  if [ -n "$cpus" ]; then taskset -c "$cpus" "$@"; else "$@"; fi
+  if [ -n "$cpus" ]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
 }
 
 work="$(mktemp -d)"

@@ -327,6 +327,15 @@ impl SigningKey {
     }
 }
 
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How many signatures this thread made, for tests that check when the issuer signs.
 #[cfg(test)]
 pub(crate) mod signatures {
@@ -343,14 +352,5 @@ pub(crate) mod signatures {
     /// Signatures made on this thread so far.
     pub(crate) fn made() -> usize {
         MADE.with(Cell::get)
-    }
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("algorithm", &self.algorithm)
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
     }
 }

@@ -276,13 +276,13 @@ mod tests {
         let hex = |text: &str| SecretHash::of(text.as_bytes()).to_hex();
         let peer: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let client = AuthAttempt::Client { client_id: "web", peer: Some(peer) };
-        assert_eq!(subject_key(&client), hex("client\0web\02001:db8:1:2::"));
+        assert_eq!(subject_key(&client), hex("client\x00web\x002001:db8:1:2::"));
         let unknown_peer = AuthAttempt::Client { client_id: "web", peer: None };
         assert_eq!(subject_key(&unknown_peer), hex("client\0web\0"));
         let account =
             AuthAttempt::User { client_id: None, provider: Some("admins"), username: " Ann ", peer: None };
         assert_eq!(subject_key(&account), hex("account\0admins\0ann"));
-        assert_eq!(address_key("192.0.2.7".parse().unwrap()), hex("address\0192.0.2.7"));
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), hex("address\x00192.0.2.7"));
     }
 
     #[test]
