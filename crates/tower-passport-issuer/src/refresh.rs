@@ -80,8 +80,9 @@ impl Issuer {
             RotationOutcome::Rotated { revoked } | RotationOutcome::GraceReissued { revoked } => {
                 self.record_revoked(&revoked);
                 // Signed after the decision. Should signing fail now (a broken key or random
-                // source), the rotation stands and the client gets a 500; with a grace window
-                // configured, presenting the same refresh token again gets a fresh pair.
+                // source), the rotation stands and the client gets an error; with a grace
+                // window configured, the same refresh token presented again after the race
+                // window gets a fresh pair.
                 let minted = self.sign_access(&grant, planned)?;
                 self.emit_access(&minted.planned, &client.id, user_id);
                 self.emit(IssuerEvent::RefreshTokenCreated {
