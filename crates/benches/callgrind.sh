@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Instructions per request of every scenario of the `instructions` bin, counted by callgrind:
-# (Ir(N2) - Ir(N1)) / (N2 - N1), collected only inside `run_measured` (setup excluded).
+# Instructions per request of every scenario of the `instructions` bin (tower-passport) and
+# of the `peer_instructions` bin (crates/peers: jsonwebtoken, jwt-authorizer, aliri_tower),
+# counted by callgrind: (Ir(N2) - Ir(N1)) / (N2 - N1), collected only inside
+# `run_measured` (setup excluded). One table, and the same figures as JSON in
+# <target>/bench-results/instructions.json for chart.py.
 #
-#   crates/benches/callgrind.sh                  # every scenario
+#   crates/benches/callgrind.sh                  # every scenario, ours and the peers'
 #   crates/benches/callgrind.sh warm_rs256 inner # some of them
+#   PEERS=0 crates/benches/callgrind.sh          # tower-passport's only (no peer crate built)
 #   N1=100 N2=300 JOBS=1 crates/benches/callgrind.sh
 #
-# "- inner" is what the guard adds to the trivial service; "- floor" what verification
-# adds to aws-lc-rs's bare signature check of the same algorithm.
+# "- inner" is what the warm guard adds to the inner service; "- floor" what a cold
+# verification (tower-passport's or a peer's, a layer's including its ~800-instruction
+# inner service) adds to aws-lc-rs's bare signature check of the same algorithm.
 set -euo pipefail
 
 if ! command -v valgrind >/dev/null 2>&1; then
@@ -18,18 +23,33 @@ fi
 N1="${N1:-1000}"
 N2="${N2:-3000}"
 JOBS="${JOBS:-2}"
+PEERS="${PEERS:-1}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root"
-cargo build --release -j "$JOBS" -p benches --bin instructions >&2
-bin="$target/release/instructions"
+if [ "$PEERS" = 1 ]; then
+  cargo build --locked --release -j "$JOBS" -p benches -p peers --bin instructions --bin peer_instructions >&2
+else
+  cargo build --locked --release -j "$JOBS" -p benches --bin instructions >&2
+fi
+
+# The peers' scenarios run in crates/peers' bin; everything else in ours.
+bin_for() {
+  case "$1" in
+    jsonwebtoken_* | jwt_authorizer_* | aliri_* | guard_cold_* | axum_inner) echo "$target/release/peer_instructions" ;;
+    *) echo "$target/release/instructions" ;;
+  esac
+}
 
 if [ "$#" -gt 0 ]; then
   scenarios="$*"
 else
   scenarios="inner"
+  [ "$PEERS" = 1 ] && scenarios="$scenarios axum_inner"
   for alg in rs256 es256 hs256; do
-    scenarios="$scenarios floor_$alg cold_$alg warm_$alg warm_scope_$alg"
+    scenarios="$scenarios floor_$alg cold_$alg"
+    [ "$PEERS" = 1 ] && scenarios="$scenarios guard_cold_$alg jsonwebtoken_$alg jwt_authorizer_$alg aliri_$alg"
+    scenarios="$scenarios warm_$alg warm_scope_$alg"
   done
   scenarios="$scenarios grant_memory"
 fi
@@ -41,7 +61,7 @@ trap 'rm -rf "$out"' EXIT
 instructions() {
   local scenario="$1" n="$2" file="$out/$1.$2.callgrind"
   if ! valgrind --tool=callgrind --toggle-collect='*run_measured*' --callgrind-out-file="$file" \
-      "$bin" "$scenario" "$n" >"$out/$scenario.$n.log" 2>&1; then
+      "$(bin_for "$scenario")" "$scenario" "$n" >"$out/$scenario.$n.log" 2>&1; then
     echo "callgrind.sh: $scenario $n failed:" >&2
     cat "$out/$scenario.$n.log" >&2
     exit 1
@@ -76,7 +96,25 @@ for scenario in $scenarios; do
   over_floor="-"
   case "$scenario" in
     warm_*) over_inner="$(minus "$value" inner)" ;;
-    cold_*) over_floor="$(minus "$value" "floor_${scenario##*_}")" ;;
+  esac
+  case "$scenario" in
+    cold_* | guard_cold_* | jsonwebtoken_* | jwt_authorizer_* | aliri_*)
+      over_floor="$(minus "$value" "floor_${scenario##*_}")" ;;
   esac
   echo "| $scenario | $value | $over_inner | $over_floor |"
 done
+
+# The same figures for chart.py.
+results="$target/bench-results"
+mkdir -p "$results"
+{
+  printf '{\n  "n1": %s,\n  "n2": %s,\n  "valgrind": "%s",\n  "per_request": {' "$N1" "$N2" "$(valgrind --version)"
+  separator=""
+  for scenario in $scenarios; do
+    printf '%s\n    "%s": %s' "$separator" "$scenario" "${per_request[$scenario]}"
+    separator=","
+  done
+  printf '\n  }\n}\n'
+} >"$results/instructions.json"
+echo
+echo "written to $results/instructions.json"

@@ -31,7 +31,7 @@ cd "$root"
 if [ -n "${BIN:-}" ]; then
   bin="$BIN"
 else
-  cargo build --release -j "$JOBS" -p benches --bin issuer_instructions >&2
+  cargo build --release -j "$JOBS" -p benches --features issuer --bin issuer_instructions >&2
   bin="$target/release/issuer_instructions"
 fi
 

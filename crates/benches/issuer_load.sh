@@ -34,7 +34,7 @@ cd "$root"
 if [ -n "${SERVER:-}" ]; then
   server="$SERVER"
 else
-  cargo build --release -j "$JOBS" -p benches --bin issuer_server >&2
+  cargo build --release -j "$JOBS" -p benches --features issuer --bin issuer_server >&2
   server="$target/release/issuer_server"
 fi
 

@@ -13,8 +13,8 @@
 //! `PASSPORT_AUDIENCE` (default `quickstart-api`), `PASSPORT_PRIVATE_KEY` (a PEM, or the
 //! path of one; otherwise a key is generated once and kept in the store), `PASSPORT_STORE`
 //! (`sqlite://quickstart.db` by default, `memory`, `postgres://…` (which also starts the
-//! LISTEN/NOTIFY revocation bus) or `redis://…`), `PASSPORT_REDIS_URL` (the Redis
-//! revocation bus beside a SQL store), `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, the demo
+//! LISTEN/NOTIFY revocation bus), `mysql://…` or `redis://…`), `PASSPORT_REDIS_URL` (the
+//! Redis revocation bus beside a SQL store), `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, the demo
 //! users `DEMO_USER` / `DEMO_PASSWORD` (sub 1) and `DEMO_USER2` / `DEMO_PASSWORD2` (sub 2),
 //! the demo third-party app's `DEMO_APP_CLIENT_ID`, `DEMO_APP_CLIENT_SECRET`,
 //! `DEMO_APP_NAME` and `DEMO_APP_REDIRECT_URI` (by default the quickstart's own

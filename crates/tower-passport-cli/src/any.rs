@@ -9,7 +9,7 @@ use tower_passport_issuer::store::{
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`: `memory`,
-/// `sqlite://file.db`, `postgres://…` or `redis://…`.
+/// `sqlite://file.db`, `postgres://…`, `mysql://…` (or `mariadb://…`) or `redis://…`.
 ///
 /// Every one keeps authorization codes too ([`CodeStore`]), so the authorization code grant
 /// works whichever it is.
@@ -37,6 +37,8 @@ pub enum AnyStore {
     Sqlite(tower_passport_sql::SqliteStore),
     /// [`PostgresStore`](tower_passport_sql::PostgresStore).
     Postgres(tower_passport_sql::PostgresStore),
+    /// [`MySqlStore`](tower_passport_sql::MySqlStore), for MySQL and MariaDB.
+    MySql(tower_passport_sql::MySqlStore),
     /// [`RedisStore`](tower_passport_redis::RedisStore).
     Redis(tower_passport_redis::RedisStore),
 }
@@ -63,21 +65,29 @@ impl AnyStore {
             store.migrate().await?;
             return Ok(Self::Postgres(store));
         }
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            let store = tower_passport_sql::MySqlStore::connect(url).await?;
+            // The pool would report an unreachable server as "pool timed out".
+            store.check_connection().await?;
+            store.migrate().await?;
+            return Ok(Self::MySql(store));
+        }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
             return Ok(Self::Redis(tower_passport_redis::RedisStore::connect(url).await?));
         }
         let scheme = url.split(':').next().unwrap_or_default();
         Err(StoreError::config(format!(
-            "unsupported store {scheme:?}: use memory, sqlite://…, postgres://… or redis://…"
+            "unsupported store {scheme:?}: use memory, sqlite://…, postgres://…, mysql://… or redis://…"
         )))
     }
 
-    /// `memory`, `sqlite`, `postgres` or `redis`.
+    /// `memory`, `sqlite`, `postgres`, `mysql` or `redis`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Memory(_) => "memory",
             Self::Sqlite(_) => "sqlite",
             Self::Postgres(_) => "postgres",
+            Self::MySql(_) => "mysql",
             Self::Redis(_) => "redis",
         }
     }
@@ -89,6 +99,7 @@ macro_rules! dispatch {
             AnyStore::Memory($store) => $call.await,
             AnyStore::Sqlite($store) => $call.await,
             AnyStore::Postgres($store) => $call.await,
+            AnyStore::MySql($store) => $call.await,
             AnyStore::Redis($store) => $call.await,
         }
     };

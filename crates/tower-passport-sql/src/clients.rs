@@ -1,4 +1,4 @@
-//! The SQL store's client operations, written once for SQLite and PostgreSQL.
+//! The SQL store's client operations, written once for SQLite, PostgreSQL and MySQL.
 
 use sqlx::{Encode, Executor, IntoArguments, Type};
 

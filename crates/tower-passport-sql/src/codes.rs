@@ -1,11 +1,12 @@
-//! The SQL store's authorization codes, written once for SQLite and PostgreSQL: taken as a
-//! rotation is (lock the row, read, ask `codes::take`, write the change back).
+//! The SQL store's authorization codes, written once for SQLite, PostgreSQL and MySQL: taken
+//! as a rotation is (lock the row, read, ask `codes::take`, write the change back).
 
 use sqlx::{Encode, Executor, IntoArguments, Type};
 
 use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
+use super::store::inserted;
 use tower_passport_issuer::store::codes;
 use tower_passport_issuer::store::{
     AuthorizationCodeRecord, CodeRedemption, IssuedFromCode, SecretHash, StoreError,
@@ -32,7 +33,7 @@ where
 {
     pub(crate) async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
         let issued = code.issued.as_ref();
-        let inserted = sqlx::query(&self.queries.insert_code)
+        let result = sqlx::query(&self.queries.insert_code)
             .bind(code.hash.to_hex())
             .bind(&code.client_id)
             .bind(&code.user_id)
@@ -47,16 +48,15 @@ where
             .bind(issued.map(|issued| issued.access_jti.as_str()))
             .bind(issued.and_then(|issued| issued.family_id.as_deref()))
             .execute(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        if DB::rows_affected(&inserted) == 0 {
+            .await;
+        if !inserted::<DB>(result)? {
             return Err(StoreError::conflict("duplicate authorization code"));
         }
         Ok(())
     }
 
-    /// One write transaction: the code's row is locked (PostgreSQL: `FOR UPDATE`; SQLite:
-    /// the write lock `BEGIN IMMEDIATE` took), read, and updated as `codes::take` says, so
+    /// One write transaction: the code's row is locked (PostgreSQL and MySQL: `FOR UPDATE`;
+    /// SQLite: the write lock `BEGIN IMMEDIATE` took), read, and updated as `codes::take` says, so
     /// that of concurrent takes exactly one finds the code unused.
     pub(crate) async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
         let key = hash.to_hex();
@@ -84,21 +84,28 @@ where
         Ok(redemption)
     }
 
-    /// One statement, atomic on both engines (it locks the row on PostgreSQL, and runs under
-    /// SQLite's write lock): it records what was issued and returns `reused_at` as it is
-    /// once any take that held the row has committed.
+    /// One write transaction, as [`take_code`](Self::take_code): the row is locked and its
+    /// `reused_at` read as it is once any take that held the row has committed, then what
+    /// was issued is recorded.
     pub(crate) async fn record_code_issue(
         &self,
         hash: &SecretHash,
         issued: IssuedFromCode,
     ) -> Result<bool, StoreError> {
-        let row = sqlx::query(&self.queries.record_code_issue)
+        let key = hash.to_hex();
+        let mut tx = self.begin().await?;
+        let Some(row) = self.locked(&mut tx, &self.queries.lock_code_reuse, &key).await? else {
+            return Ok(false);
+        };
+        let reused = row.opt_int("reused_at")?.is_some();
+        sqlx::query(&self.queries.record_code_issue)
             .bind(&issued.access_jti)
             .bind(&issued.family_id)
-            .bind(hash.to_hex())
-            .fetch_optional(&self.pool)
+            .bind(&key)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
-        Ok(row.map(|row| row.opt_int("reused_at")).transpose()?.flatten().is_some())
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(reused)
     }
 }

@@ -1,20 +1,28 @@
 //! The two halves of the SQL store that are not its operations: [`Engine`], what differs
-//! between SQLite and PostgreSQL (down to the lock its migrations run under), and [`Sql`], the engine-generic store the public types
-//! wrap, whose operations are in `store.rs`. [`sql_store!`] implements the store roles for
-//! the two public types by handing each call to [`Sql`].
+//! between SQLite, PostgreSQL and MySQL (down to the lock its migrations run under), and
+//! [`Sql`], the engine-generic store the public types wrap, whose operations are in
+//! `store.rs`. [`sql_store!`] implements the store roles for the public types by handing
+//! each call to [`Sql`].
 
 use std::future::Future;
 use std::sync::Arc;
 
 use sqlx::{Database, Pool, Transaction};
 
-use super::queries::Queries;
+use super::queries::{Queries, Syntax};
 use tower_passport_issuer::store::StoreError;
 
 /// What differs between the engines.
 pub(crate) trait Engine: Database {
-    /// Appended to the row reads that must lock (PostgreSQL: ` FOR UPDATE`).
+    /// Appended to the row reads that must lock (PostgreSQL and MySQL: ` FOR UPDATE`).
     const LOCK: &'static str;
+
+    /// The engine's dialect (placeholders, upserts).
+    const SYNTAX: Syntax;
+
+    /// Whether a schema change rolls back with its transaction (SQLite, PostgreSQL); MySQL
+    /// commits before and after every DDL statement.
+    const TRANSACTIONAL_DDL: bool;
 
     /// Opens a write transaction (SQLite: `BEGIN IMMEDIATE`, which takes the database's
     /// write lock up front).
@@ -28,7 +36,8 @@ pub(crate) trait Engine: Database {
     /// Creates or upgrades the schema with `migrate::apply`, under this engine's migration
     /// lock for `queries.prefix`, so that nodes started together apply each step once and
     /// the others wait, then find it applied (PostgreSQL: an advisory lock; SQLite:
-    /// `BEGIN IMMEDIATE`; see the docs of `migrate.rs`). A new engine brings its own lock.
+    /// `BEGIN IMMEDIATE`; MySQL: `GET_LOCK`; see the docs of `migrate.rs`). A new engine
+    /// brings its own lock.
     fn migrate(pool: &Pool<Self>, queries: &Queries) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -47,7 +56,7 @@ impl<DB: Database> Clone for Sql<DB> {
 impl<DB: Engine> Sql<DB> {
     /// A store on `pool` whose tables start with `prefix` (already checked).
     pub(crate) fn new(pool: Pool<DB>, prefix: &str) -> Self {
-        Self { pool, queries: Arc::new(Queries::new(prefix, DB::LOCK)) }
+        Self { pool, queries: Arc::new(Queries::new(prefix, DB::LOCK, DB::SYNTAX)) }
     }
 
     /// The table prefix.
@@ -64,9 +73,9 @@ macro_rules! sql_store {
             /// Creates or upgrades the schema. Run it explicitly at start-up; it is safe to run
             /// again, and nodes that start together on one database may all run it: they take
             /// the engine's migration lock in turn (PostgreSQL: an advisory lock per schema and
-            /// table prefix; SQLite: `BEGIN IMMEDIATE`), one applies each step and the others
-            /// find it applied. A step that a previous run left unfinished is reported, never
-            /// silently re-run.
+            /// table prefix; SQLite: `BEGIN IMMEDIATE`; MySQL: `GET_LOCK` per database and
+            /// table prefix), one applies each step and the others find it applied. A step
+            /// that a previous run left unfinished is reported, never silently re-run.
             ///
             /// # Errors
             /// When the database is unreachable or a step fails or was left half-applied.

@@ -6,7 +6,7 @@ use sqlx::{Connection, PgPool, Pool, Postgres, Transaction};
 
 use super::engine::{sql_store, Engine, Sql};
 use super::migrate;
-use super::queries::Queries;
+use super::queries::{Queries, Syntax};
 use tower_passport_issuer::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
@@ -104,6 +104,8 @@ impl PostgresStore {
 
 impl Engine for Postgres {
     const LOCK: &'static str = " FOR UPDATE";
+    const SYNTAX: Syntax = Syntax::Standard;
+    const TRANSACTIONAL_DDL: bool = true;
 
     fn begin_write(
         pool: &Pool<Self>,

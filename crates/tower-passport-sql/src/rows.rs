@@ -1,6 +1,7 @@
-//! Row decoders, written once for both engines: generic over any sqlx row that can decode
+//! Row decoders, written once for every engine: generic over any sqlx row that can decode
 //! the column types the schema uses ([`Columns`]).
 
+use sqlx::error::BoxDynError;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::convert;
@@ -9,8 +10,9 @@ use tower_passport_issuer::store::{
     RefreshTokenRecord, StoreError,
 };
 
-/// Reading a row's columns by name, as the schema's types: `TEXT`, `BIGINT`, `BOOLEAN`, each
-/// maybe `NULL`. A column that is missing or of another type is a backend error.
+/// Reading a row's columns by name, as the schema's types: `TEXT` (on MySQL also
+/// `VARBINARY`, see [`Text`]), `BIGINT`, `BOOLEAN`, each maybe `NULL`. A column that is
+/// missing or of another type is a backend error.
 pub(crate) trait Columns {
     /// A `TEXT NOT NULL` column.
     fn text(&self, column: &str) -> Result<String, StoreError>;
@@ -28,15 +30,17 @@ impl<R> Columns for R
 where
     R: Row,
     for<'c> &'c str: ColumnIndex<R>,
-    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    Text: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     i64: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     bool: for<'r> Decode<'r, R::Database> + Type<R::Database>,
 {
     fn text(&self, column: &str) -> Result<String, StoreError> {
-        self.try_get(column).map_err(StoreError::backend)
+        self.try_get(column).map(|Text(text)| text).map_err(StoreError::backend)
     }
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        self.try_get(column).map_err(StoreError::backend)
+        self.try_get(column)
+            .map(|text: Option<Text>| text.map(|Text(text)| text))
+            .map_err(StoreError::backend)
     }
     fn int(&self, column: &str) -> Result<i64, StoreError> {
         self.try_get(column).map_err(StoreError::backend)
@@ -46,6 +50,55 @@ where
     }
     fn flag(&self, column: &str) -> Result<bool, StoreError> {
         self.try_get(column).map_err(StoreError::backend)
+    }
+}
+
+/// A text column's value, decoded as a `String` is, except on MySQL: there the ids and
+/// hashes are `VARBINARY` (so that they compare byte for byte, see `schema.rs`), which sqlx
+/// will not decode as a `String`; [`Text`] takes both and checks the UTF-8 itself.
+pub(crate) struct Text(pub(crate) String);
+
+/// [`Text`] as `String`, on an engine whose text columns are all text.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+macro_rules! text_as_string {
+    ($engine:ty) => {
+        impl Type<$engine> for Text {
+            fn type_info() -> <$engine as sqlx::Database>::TypeInfo {
+                <String as Type<$engine>>::type_info()
+            }
+            fn compatible(ty: &<$engine as sqlx::Database>::TypeInfo) -> bool {
+                <String as Type<$engine>>::compatible(ty)
+            }
+        }
+
+        impl<'r> Decode<'r, $engine> for Text {
+            fn decode(value: <$engine as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                <String as Decode<'r, $engine>>::decode(value).map(Text)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlite")]
+text_as_string!(sqlx::Sqlite);
+#[cfg(feature = "postgres")]
+text_as_string!(sqlx::Postgres);
+
+#[cfg(feature = "mysql")]
+impl Type<sqlx::MySql> for Text {
+    fn type_info() -> sqlx::mysql::MySqlTypeInfo {
+        <String as Type<sqlx::MySql>>::type_info()
+    }
+    fn compatible(ty: &sqlx::mysql::MySqlTypeInfo) -> bool {
+        <String as Type<sqlx::MySql>>::compatible(ty) || <[u8] as Type<sqlx::MySql>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl<'r> Decode<'r, sqlx::MySql> for Text {
+    fn decode(value: sqlx::mysql::MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        let bytes = <&[u8] as Decode<'r, sqlx::MySql>>::decode(value)?;
+        Ok(Text(String::from_utf8(bytes.to_vec())?))
     }
 }
 

@@ -9,7 +9,7 @@ use sqlx::{Connection, Pool, Sqlite, Transaction};
 
 use super::engine::{sql_store, Engine, Sql};
 use super::migrate;
-use super::queries::Queries;
+use super::queries::{Queries, Syntax};
 use tower_passport_issuer::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
     CodeRedemption, CodeStore, FailureStore, Failures, FamilyRecord, IssuedFromCode, Purge, PurgeCounts,
@@ -111,6 +111,8 @@ fn is_busy(error: &sqlx::Error) -> bool {
 impl Engine for Sqlite {
     // `BEGIN IMMEDIATE` took the write lock already.
     const LOCK: &'static str = "";
+    const SYNTAX: Syntax = Syntax::Standard;
+    const TRANSACTIONAL_DDL: bool = true;
 
     fn begin_write(
         pool: &Pool<Self>,

@@ -1,5 +1,5 @@
-//! The SQL store's token operations, written once for SQLite and PostgreSQL, generic over
-//! the sqlx engine: access tokens and the revocation list, refresh tokens and their
+//! The SQL store's token operations, written once for SQLite, PostgreSQL and MySQL, generic
+//! over the sqlx engine: access tokens and the revocation list, refresh tokens and their
 //! families (rotation: lock, read, ask [`plan`], carry the plan out). Clients are in
 //! `clients.rs`, authorization codes in `codes.rs`, purge, settings and the users'
 //! cookie not-before instants in `upkeep.rs`.
@@ -102,7 +102,7 @@ where
         tx: &mut Transaction<'static, DB>,
         record: &AccessTokenRecord,
     ) -> Result<(), StoreError> {
-        let inserted = sqlx::query(&self.queries.insert_access)
+        let result = sqlx::query(&self.queries.insert_access)
             .bind(&record.jti)
             .bind(&record.client_id)
             .bind(&record.user_id)
@@ -114,28 +114,29 @@ where
             .bind(convert::int(record.expires_at))
             .bind(record.revoked_at.map(convert::int))
             .execute(&mut **tx)
-            .await
-            .map_err(StoreError::backend)?;
-        if DB::rows_affected(&inserted) == 0 {
+            .await;
+        if !inserted::<DB>(result)? {
             return Err(StoreError::conflict("duplicate jti"));
         }
         Ok(())
     }
 
-    /// Revokes one access token and puts it on the revocation list, if it was live.
+    /// Revokes one access token and puts it on the revocation list, if it was live: its row
+    /// is locked and read, then updated.
     pub(crate) async fn revoke_access_in(
         &self,
         tx: &mut Transaction<'static, DB>,
         jti: &str,
         now: u64,
     ) -> Result<Option<RevokedAccess>, StoreError> {
-        let row = sqlx::query(&self.queries.revoke_access)
+        let row = self.locked(tx, &self.queries.lock_live_access, jti).await?;
+        let Some(expires_at) = row.map(|row| row.int("expires_at")).transpose()? else { return Ok(None) };
+        sqlx::query(&self.queries.revoke_access)
             .bind(convert::int(now))
             .bind(jti)
-            .fetch_optional(&mut **tx)
+            .execute(&mut **tx)
             .await
             .map_err(StoreError::backend)?;
-        let Some(expires_at) = row.map(|row| row.int("expires_at")).transpose()? else { return Ok(None) };
         self.list_revoked(tx, jti, expires_at).await?;
         Ok(Some(RevokedAccess { jti: jti.to_owned(), expires_at: convert::uint(expires_at) }))
     }
@@ -163,7 +164,7 @@ where
         access: AccessTokenRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(&self.queries.insert_family)
+        let result = sqlx::query(&self.queries.insert_family)
             .bind(&family.id)
             .bind(&family.client_id)
             .bind(&family.user_id)
@@ -172,9 +173,8 @@ where
             .bind(&family.current)
             .bind(&family.previous)
             .execute(&mut *tx)
-            .await
-            .map_err(StoreError::backend)?;
-        if DB::rows_affected(&inserted) == 0 {
+            .await;
+        if !inserted::<DB>(result)? {
             return Err(StoreError::conflict("duplicate family id"));
         }
         self.insert_refresh(&mut tx, &first).await?;
@@ -228,11 +228,13 @@ where
             RotationPlan::ReissueInGrace { family_id, superseded, revoke_access, previous } => {
                 self.insert_refresh(&mut tx, &rotation.next).await?;
                 self.insert_access(&mut tx, &rotation.next_access).await?;
-                let current = sqlx::query(&self.queries.supersede)
-                    .bind(convert::int(now))
+                // The family's row lock covers its tokens; the superseded one is locked too.
+                let current = self.locked(&mut tx, &self.queries.lock_access_of_refresh, superseded).await?;
+                sqlx::query(&self.queries.supersede)
                     .bind(convert::int(rotation.now_millis))
+                    .bind(convert::int(now))
                     .bind(superseded)
-                    .fetch_optional(&mut *tx)
+                    .execute(&mut *tx)
                     .await
                     .map_err(StoreError::backend)?;
                 let mut revoked = Vec::new();
@@ -295,6 +297,7 @@ where
         let families = sqlx::query(&self.queries.lock_user_families)
             .bind(user_id)
             .bind(client_id)
+            .bind(client_id)
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
@@ -303,11 +306,22 @@ where
         for family_id in &families {
             revoked.extend(self.revoke_family_in(&mut tx, family_id, now).await?);
         }
-        let live = sqlx::query(&self.queries.revoke_user_access)
-            .bind(convert::int(now))
+        let now = convert::int(now);
+        let live = sqlx::query(&self.queries.lock_user_access)
             .bind(user_id)
             .bind(client_id)
+            .bind(client_id)
+            .bind(now)
             .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::backend)?;
+        sqlx::query(&self.queries.revoke_user_access)
+            .bind(now)
+            .bind(user_id)
+            .bind(client_id)
+            .bind(client_id)
+            .bind(now)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
         for row in &live {
@@ -335,7 +349,7 @@ where
         tx: &mut Transaction<'static, DB>,
         record: &RefreshTokenRecord,
     ) -> Result<(), StoreError> {
-        let inserted = sqlx::query(&self.queries.insert_refresh)
+        let result = sqlx::query(&self.queries.insert_refresh)
             .bind(&record.id)
             .bind(record.secret_hash.to_hex())
             .bind(&record.family_id)
@@ -349,9 +363,8 @@ where
             .bind(record.revoked_at.map(convert::int))
             .bind(record.used_at_millis.map(convert::int))
             .execute(&mut **tx)
-            .await
-            .map_err(StoreError::backend)?;
-        if DB::rows_affected(&inserted) == 0 {
+            .await;
+        if !inserted::<DB>(result)? {
             return Err(StoreError::conflict("duplicate refresh-token id"));
         }
         Ok(())
@@ -392,10 +405,17 @@ where
                 .await
                 .map_err(StoreError::backend)?;
         }
-        let live = sqlx::query(&self.queries.revoke_family_access)
+        let live = sqlx::query(&self.queries.lock_family_access)
+            .bind(family_id)
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(StoreError::backend)?;
+        sqlx::query(&self.queries.revoke_family_access)
             .bind(now)
             .bind(family_id)
-            .fetch_all(&mut **tx)
+            .bind(now)
+            .execute(&mut **tx)
             .await
             .map_err(StoreError::backend)?;
         let mut revoked = Vec::with_capacity(live.len());
@@ -406,5 +426,15 @@ where
         }
         revoked.sort_by(|a, b| a.jti.cmp(&b.jti));
         Ok(revoked)
+    }
+}
+
+/// Whether an insert without a conflict clause inserted its row: a unique violation (the
+/// key is taken) is `false`, any other failure an error.
+pub(crate) fn inserted<DB: Engine>(result: Result<DB::QueryResult, sqlx::Error>) -> Result<bool, StoreError> {
+    match result {
+        Ok(done) => Ok(DB::rows_affected(&done) > 0),
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(false),
+        Err(error) => Err(StoreError::backend(error)),
     }
 }

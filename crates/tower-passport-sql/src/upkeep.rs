@@ -1,4 +1,4 @@
-//! The SQL stores' upkeep, written once for SQLite and PostgreSQL: purging what can no
+//! The SQL stores' upkeep, written once for SQLite, PostgreSQL and MySQL: purging what can no
 //! longer be presented, the shared settings (first writer wins), and each user's
 //! first-party cookie "not before" instant (migration 7).
 
@@ -35,6 +35,7 @@ where
                 .bind(purge.revoked)
                 .bind(before)
                 .bind(purge.expired)
+                .bind(before)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::backend)?;

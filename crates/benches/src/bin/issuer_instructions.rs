@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! crates/benches/issuer_callgrind.sh                 # every scenario, as a table
-//! cargo build --release -p benches --bin issuer_instructions
+//! cargo build --release -p benches --features issuer --bin issuer_instructions
 //! valgrind --tool=callgrind --toggle-collect='*issuer_instructions::run_measured*' \
 //!     target/release/issuer_instructions grant_es256 1000
 //! ```

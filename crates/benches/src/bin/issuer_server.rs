@@ -1,7 +1,7 @@
 //! The token endpoint alone over a plain hyper server, for `issuer_load.sh` (wrk).
 //!
 //! ```text
-//! cargo run --release -p benches --bin issuer_server    # prints "<client id> <secret> <addr>"
+//! cargo run --release -p benches --features issuer --bin issuer_server    # prints "<client id> <secret> <addr>"
 //! ```
 //!
 //! Environment: `BIND` (default `127.0.0.1:8099`), `ISSUER_STORE` (`memory` by default,

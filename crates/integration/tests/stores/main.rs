@@ -21,6 +21,7 @@ mod authorization_code_stores;
 mod multinode;
 mod outage_postgres;
 mod store_memory;
+mod store_mysql;
 mod store_postgres;
 mod store_redis;
 mod store_sqlite;

@@ -1,6 +1,7 @@
 //! Two issuer + guard nodes sharing PostgreSQL, with a revocation bus (PostgreSQL
 //! LISTEN/NOTIFY or Redis pub/sub) or none: used by `tests/multinode.rs` and
-//! `benches/revocation_propagation.rs`.
+//! `benches/revocation_propagation.rs`. [`nodes_sharing`] builds the pair on any shared
+//! store (the MySQL tests use it with the Redis bus).
 #![allow(dead_code, unreachable_pub)]
 
 use std::convert::Infallible;
@@ -14,7 +15,7 @@ use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::revocation::BusHandle;
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
-use tower_passport_issuer::store::GrantType;
+use tower_passport_issuer::store::{GrantType, Store};
 use tower_passport_issuer::{
     AuthenticatedClient, ClientRegistration, Issuer, ScopeRegistry, SigningKey, StaticUsers, TokenRequest,
 };
@@ -104,6 +105,33 @@ async fn two_nodes_with(
     };
     let (store_a, store_b) = (Arc::new(open()), Arc::new(open()));
     store_a.migrate().await.expect("migrate");
+    let bus = match (bus_kind, redis_url) {
+        (Bus::None, _) | (Bus::Redis, None) => NodeBus::None,
+        (Bus::Postgres, _) => NodeBus::Postgres(store_a.pool().clone(), format!("{schema}_bus")),
+        (Bus::Redis, Some(url)) => NodeBus::Redis(url, format!("{schema}:bus")),
+    };
+    Some(nodes_sharing(store_a, store_b, bus, negative_ttl, race_window).await)
+}
+
+/// The revocation bus of a pair of nodes, with its channel.
+pub enum NodeBus {
+    None,
+    /// LISTEN/NOTIFY on this pool.
+    Postgres(sqlx::PgPool, String),
+    /// Redis pub/sub at this URL.
+    Redis(String, String),
+}
+
+/// Two nodes, one on each handle of a shared (migrated) store, with `bus`, and a
+/// confidential client registered on the first. `negative_ttl` bounds staleness without a
+/// bus; `race_window` is the issuer's default when `None`.
+pub async fn nodes_sharing<S: Store>(
+    store_a: Arc<S>,
+    store_b: Arc<S>,
+    bus: NodeBus,
+    negative_ttl: Duration,
+    race_window: Option<Duration>,
+) -> (Node, Node, AuthenticatedClient) {
     let key_a = SigningKey::load_or_generate(&*store_a, "signing_key", Algorithm::ES256).await.expect("key");
     let key_b = SigningKey::load_or_generate(&*store_b, "signing_key", Algorithm::ES256).await.expect("key");
     assert_eq!(key_a.kid(), key_b.kid(), "both nodes sign with the shared key");
@@ -127,19 +155,14 @@ async fn two_nodes_with(
             .revocation(issuer.revocation_list())
             .build()
             .expect("guard");
-        let bus = match (bus_kind, &redis_url) {
-            (Bus::None, _) | (Bus::Redis, None) => None,
-            (Bus::Postgres, _) => Some(
-                PgRevocationBus::new(store.pool().clone(), &format!("{schema}_bus"))
-                    .expect("bus")
-                    .start(issuer.hub()),
-            ),
-            (Bus::Redis, Some(url)) => Some(
-                RedisRevocationBus::connect(url, &format!("{schema}:bus"))
-                    .await
-                    .expect("redis bus")
-                    .start(issuer.hub()),
-            ),
+        let bus = match &bus {
+            NodeBus::None => None,
+            NodeBus::Postgres(pool, channel) => {
+                Some(PgRevocationBus::new(pool.clone(), channel).expect("bus").start(issuer.hub()))
+            }
+            NodeBus::Redis(url, channel) => {
+                Some(RedisRevocationBus::connect(url, channel).await.expect("redis bus").start(issuer.hub()))
+            }
         };
         nodes.push(Node { issuer, guard, bus });
     }
@@ -166,7 +189,7 @@ async fn two_nodes_with(
     let secret = registered.secret.as_ref().map(|s| s.expose());
     let client =
         node_a.issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
-    Some((node_a, node_b, client))
+    (node_a, node_b, client)
 }
 
 /// Drops the schemas earlier runs (other processes) left behind, once per process.

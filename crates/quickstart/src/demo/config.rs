@@ -29,7 +29,7 @@ pub struct QuickstartConfig {
     /// PBKDF2 rounds for the demo users' passwords.
     pub password_iterations: u32,
     pub signing_key: Option<Arc<SigningKeyPem>>,
-    /// `PASSPORT_STORE`: `memory`, `sqlite://…`, `postgres://…` or `redis://…`.
+    /// `PASSPORT_STORE`: `memory`, `sqlite://…`, `postgres://…`, `mysql://…` or `redis://…`.
     pub store: String,
     /// `PASSPORT_REDIS_URL`: the Redis revocation bus.
     pub redis_url: Option<String>,

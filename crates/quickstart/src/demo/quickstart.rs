@@ -231,6 +231,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         AnyStore::Postgres(postgres) => {
             builder.auth_limiter(Throttle::new(postgres.clone()).accounts(config.accounts))
         }
+        AnyStore::MySql(mysql) => {
+            builder.auth_limiter(Throttle::new(mysql.clone()).accounts(config.accounts))
+        }
         AnyStore::Redis(redis) => {
             builder.auth_limiter(Throttle::new(redis.clone()).accounts(config.accounts))
         }

@@ -6,8 +6,8 @@
 //!
 //! A key is an opaque string the throttle derives (a SHA-256 of what it limits: an account
 //! name, a client id, an address), never a password. The SQL stores keep one row per key
-//! (migration 9, an atomic upsert), Redis one hash per key (one Lua script), both written
-//! in the same rule.
+//! (migration 9), locked while they apply this rule; Redis one hash per key (one Lua
+//! script, written in the same rule).
 
 use std::future::Future;
 use std::time::Duration;
@@ -26,8 +26,8 @@ pub struct Failures {
 impl Failures {
     /// The rule: the failures after one more at `now`. One failure is forgotten per
     /// `forget_every` seconds since the last one (the count never drops below zero), then
-    /// this one is added. The SQL upsert (`RECORD_FAILURE`) and `record_failure.lua` mirror
-    /// it.
+    /// this one is added. The SQL stores call it under the key's row lock;
+    /// `record_failure.lua` mirrors it.
     ///
     /// ```
     /// use tower_passport_issuer::store::Failures;

@@ -20,12 +20,34 @@ pub(crate) type AuthorizeFuture<U> = Pin<Box<dyn Future<Output = Result<Principa
 /// boxes the authorize future anyway, so the types buy nothing at run time and only
 /// `U` stays visible (`GuardLayer<U>`).
 pub(crate) trait Authorize<U>: Send + Sync {
-    /// Checks revocation and the client, resolves the user.
-    fn authorize(self: Arc<Self>, token: VerifiedToken) -> AuthorizeFuture<U>;
+    /// Checks revocation and the client, resolves the user, from `stage` on: the stages
+    /// before it were passed already (by [`authorize_now`](Self::authorize_now)).
+    fn authorize(self: Arc<Self>, token: VerifiedToken, stage: Stage) -> AuthorizeFuture<U>;
+    /// [`authorize`](Self::authorize)'s answer when every part of it is at hand without
+    /// waiting (the revocation check's, the resolver's or its cache's). Otherwise the token
+    /// back, with the first stage that must wait: hand both to `authorize`.
+    fn authorize_now(
+        &self,
+        token: VerifiedToken,
+    ) -> Result<Result<Principal<U>, AuthError>, (VerifiedToken, Stage)>;
     /// Drops what the resolver cache holds about `client_id`.
     fn invalidate_client(&self, client_id: &str);
     /// Drops every cached resolver answer.
     fn invalidate_everything(&self);
+}
+
+/// The steps of authorizing a verified token, in order. Each is asked once per request:
+/// a step passed without waiting is not asked again when a later one has to wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// The revocation check (the provider was checked before every stage).
+    Revocation,
+    /// A first-party cookie's user's last sign-out.
+    SignedOut,
+    /// The client's status.
+    Client,
+    /// The user behind the token.
+    User,
 }
 
 /// Caches the resolver's answers, keyed by issuer and subject or client id, for a TTL.
@@ -78,8 +100,49 @@ pub(crate) struct Authorizer<R: ResolvePrincipal, C> {
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<R, C> {
-    fn authorize(self: Arc<Self>, token: VerifiedToken) -> AuthorizeFuture<R::User> {
-        Box::pin(async move { self.run(token).await })
+    fn authorize(self: Arc<Self>, token: VerifiedToken, stage: Stage) -> AuthorizeFuture<R::User> {
+        Box::pin(async move { self.run(token, stage).await })
+    }
+
+    fn authorize_now(
+        &self,
+        token: VerifiedToken,
+    ) -> Result<Result<Principal<R::User>, AuthError>, (VerifiedToken, Stage)> {
+        if let Err(error) = self.check_provider(&token) {
+            return Ok(Err(error));
+        }
+        match self.revocation.is_revoked_now(&token) {
+            None => return Err((token, Stage::Revocation)),
+            Some(revoked) => {
+                if let Err(error) = revocation_verdict(revoked) {
+                    return Ok(Err(error));
+                }
+            }
+        }
+        // A first-party cookie also asks when its user last signed out: that waits.
+        if token.credential() == Credential::FirstPartyCookie {
+            return Err((token, Stage::SignedOut));
+        }
+        if let Some(client_id) = token.client_id() {
+            match self.client_status_now(token.issuer(), client_id) {
+                None => return Err((token, Stage::Client)),
+                Some(Ok(ClientStatus::Active)) => {}
+                Some(Ok(_)) => return Ok(Err(AuthError::invalid_token(Reason::RevokedClient))),
+                Some(Err(error)) => return Ok(Err(error)),
+            }
+        }
+        let user = match token.kind() {
+            PrincipalKind::Client => None,
+            PrincipalKind::User => match self.user_now(&token) {
+                None => return Err((token, Stage::User)),
+                Some(Ok(user)) => match user {
+                    Some(user) => Some(user),
+                    None => return Ok(Err(AuthError::invalid_token(Reason::UnknownUser))),
+                },
+                Some(Err(error)) => return Ok(Err(error)),
+            },
+        };
+        Ok(Ok(Principal::new(token, user)))
     }
 
     fn invalidate_client(&self, client_id: &str) {
@@ -96,23 +159,22 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
-    async fn run(&self, token: VerifiedToken) -> Result<Principal<R::User>, AuthError> {
-        if let Some(provider) = &self.provider {
-            if token.kind() == PrincipalKind::User && token.provider_or_default() != &**provider {
-                return Err(AuthError::invalid_token(Reason::WrongProvider));
-            }
+    async fn run(&self, token: VerifiedToken, stage: Stage) -> Result<Principal<R::User>, AuthError> {
+        if stage <= Stage::Revocation {
+            self.check_provider(&token)?;
+            revocation_verdict(self.revocation.is_revoked(&token).await)?;
         }
-        match self.revocation.is_revoked(&token).await {
-            Ok(false) => {}
-            Ok(true) => return Err(AuthError::invalid_token(Reason::Revoked)),
-            Err(error) => return Err(AuthError::unavailable(Reason::RevocationUnavailable, error)),
-        }
-        if token.credential() == Credential::FirstPartyCookie && self.signed_out(&token).await? {
+        if stage <= Stage::SignedOut
+            && token.credential() == Credential::FirstPartyCookie
+            && self.signed_out(&token).await?
+        {
             return Err(AuthError::invalid_token(Reason::Revoked));
         }
-        if let Some(client_id) = token.client_id() {
-            if self.client_status(token.issuer(), client_id).await? != ClientStatus::Active {
-                return Err(AuthError::invalid_token(Reason::RevokedClient));
+        if stage <= Stage::Client {
+            if let Some(client_id) = token.client_id() {
+                if self.client_status(token.issuer(), client_id).await? != ClientStatus::Active {
+                    return Err(AuthError::invalid_token(Reason::RevokedClient));
+                }
             }
         }
         let user = match token.kind() {
@@ -122,9 +184,43 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
         Ok(Principal::new(token, user))
     }
 
-    /// Whether a first-party cookie was sealed before its user's "not before" instant, or
-    /// in the same millisecond (a sign-out since: what was sealed in that millisecond may
-    /// have come before it). Bearer tokens are revoked one by one instead.
+    /// A user token must come from the guard's user provider, when it names one.
+    fn check_provider(&self, token: &VerifiedToken) -> Result<(), AuthError> {
+        match &self.provider {
+            Some(provider)
+                if token.kind() == PrincipalKind::User && token.provider_or_default() != &**provider =>
+            {
+                Err(AuthError::invalid_token(Reason::WrongProvider))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The client's status from the resolver cache or the resolver, if at hand.
+    fn client_status_now(&self, issuer: &str, client_id: &str) -> Option<Result<ClientStatus, AuthError>> {
+        if let Some(cache) = &self.cache {
+            // A hit is counted here; a miss by the stage that then waits for the resolver.
+            let status = cache.clients.get(&cache_key(issuer, client_id))?;
+            crate::telemetry::principal_cache(true, true);
+            return Some(Ok(status));
+        }
+        let status = self.resolver.client_status_now(client_id)?;
+        Some(status.map_err(|error| AuthError::unavailable(Reason::ResolverFailed, error)))
+    }
+
+    /// The token's user from the resolver cache or the resolver, if at hand (`Ok(None)`:
+    /// the resolver knows no such user).
+    fn user_now(&self, token: &VerifiedToken) -> Option<Result<Option<R::User>, AuthError>> {
+        if let (Some(cache), Some(subject)) = (&self.cache, token.subject()) {
+            // A hit is counted here; a miss by the stage that then waits for the resolver.
+            let user = cache.users.get(&cache_key(token.issuer(), subject))?;
+            crate::telemetry::principal_cache(false, true);
+            return Some(Ok(user));
+        }
+        let user = self.resolver.resolve_user_now(token)?;
+        Some(user.map_err(|error| AuthError::unavailable(Reason::ResolverFailed, error)))
+    }
+
     async fn signed_out(&self, token: &VerifiedToken) -> Result<bool, AuthError> {
         let Some(subject) = token.subject() else { return Ok(false) };
         let not_before = self
@@ -182,5 +278,14 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
             }
         };
         user.ok_or(AuthError::invalid_token(Reason::UnknownUser))
+    }
+}
+
+/// The guard's answer to a revocation check's.
+fn revocation_verdict(revoked: Result<bool, crate::BackendError>) -> Result<(), AuthError> {
+    match revoked {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(AuthError::invalid_token(Reason::Revoked)),
+        Err(error) => Err(AuthError::unavailable(Reason::RevocationUnavailable, error)),
     }
 }

@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::authorize::AuthorizeFuture;
-use super::GuardContext;
+use super::{GuardContext, Principal};
 use crate::body::ResponseBody;
 use crate::error::{body_left_unread, close_if, AuthError, ResponseConfig};
 
@@ -78,6 +78,20 @@ where
     }
 }
 
+/// Lets an authorized request through: counts it, and puts its [`GuardContext`] and
+/// [`Principal`] into its extensions.
+#[inline]
+pub(super) fn admit<B, U: Clone + Send + Sync + 'static>(
+    request: &mut Request<B>,
+    principal: Principal<U>,
+    responses: &Arc<ResponseConfig>,
+) {
+    crate::telemetry::allowed();
+    let extensions = request.extensions_mut();
+    extensions.insert(GuardContext::new::<U>(Some(principal.token().clone()), responses.clone()));
+    extensions.insert(principal);
+}
+
 impl<S, ReqBody, ResBody, U> Future for ResponseFuture<S, ReqBody, U>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -93,13 +107,7 @@ where
                     let outcome = ready!(authorize.as_mut().poll(cx));
                     let (error, close) = match (outcome, call.take()) {
                         (Ok(principal), Some((mut inner, mut request))) => {
-                            crate::telemetry::allowed();
-                            let extensions = request.extensions_mut();
-                            extensions.insert(GuardContext::new::<U>(
-                                Some(principal.token().clone()),
-                                responses.clone(),
-                            ));
-                            extensions.insert(principal);
+                            admit(&mut request, principal, responses);
                             let future = inner.call(request);
                             state.set(State::Calling { future });
                             continue;

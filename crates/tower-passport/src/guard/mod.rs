@@ -40,7 +40,9 @@ use crate::body::ResponseBody;
 use crate::cookie;
 use crate::error::AuthError;
 use crate::keys::Miss;
-use crate::token::extract_bearer;
+use crate::token::{extract_bearer, VerifiedToken};
+
+use authorize::Stage;
 
 use future::ResponseFuture;
 use layer::GuardConfig;
@@ -104,9 +106,9 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let token = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
+        let presented = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
-            Ok(Some(token)) => token,
+            Ok(Some(presented)) => presented,
             Ok(None) => {
                 let from_cookie = match &config.cookie {
                     Some(cookie) => {
@@ -114,44 +116,76 @@ where
                     }
                     None => Ok(None),
                 };
-                let authorize = match from_cookie {
-                    Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
-                    Ok(Some(verified)) => config.authorizer.clone().authorize(verified),
+                return match from_cookie {
+                    Err(error) => ResponseFuture::rejected(error, config.responses.clone(), &request),
+                    Ok(Some(verified)) => self.authorize(verified, request),
                     Ok(None) if config.mode == GuardMode::Optional => {
                         request
                             .extensions_mut()
                             .insert(GuardContext::new::<U>(None, config.responses.clone()));
-                        return ResponseFuture::calling(self.inner.call(request));
+                        ResponseFuture::calling(self.inner.call(request))
                     }
                     Ok(None) => {
                         let responses = config.responses.clone();
-                        return ResponseFuture::rejected(AuthError::missing_token(), responses, &request);
+                        ResponseFuture::rejected(AuthError::missing_token(), responses, &request)
                     }
                 };
-                return self.authorizing(authorize, request);
             }
         };
-        let authorize = match config.verifier.begin(&token) {
-            Ok(verified) => config.authorizer.clone().authorize(verified),
-            Err(Miss::Refused(error)) => {
-                return ResponseFuture::rejected(error, config.responses.clone(), &request)
-            }
+        // A token verified before is answered from the cache, before its syntax is even
+        // looked at: it passed every check then.
+        if let Some(hit) = config.verifier.cached(presented.as_bytes()) {
+            return match hit {
+                Ok(verified) => self.authorize(verified, request),
+                Err(error) => ResponseFuture::rejected(error, config.responses.clone(), &request),
+            };
+        }
+        let token = match presented.into_token() {
+            Ok(token) => token,
+            Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
+        };
+        match config.verifier.begin_cold(&token) {
+            Ok(verified) => self.authorize(verified, request),
+            Err(Miss::Refused(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
             Err(Miss::Refetching(refetch)) => {
                 // A new `kid`: wait for the refetch it triggered (bounded), then verify again.
                 let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
                 let token = token.into_owned();
-                Box::pin(async move {
+                let authorize = Box::pin(async move {
                     refetch.wait().await;
                     let verified = verifier.after_refetch(&token)?;
-                    authorizer.authorize(verified).await
-                })
+                    authorizer.authorize(verified, Stage::Revocation).await
+                });
+                self.authorizing(authorize, request)
             }
-        };
-        self.authorizing(authorize, request)
+        }
     }
 }
 
-impl<S: Clone, U> Guard<S, U> {
+impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
+    /// Authorizes a verified token: at once when every answer is at hand (the inner
+    /// service is called now, and nothing is boxed), else through the boxed future.
+    fn authorize<ReqBody>(
+        &mut self,
+        verified: VerifiedToken,
+        mut request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        match self.config.authorizer.authorize_now(verified) {
+            Ok(Ok(principal)) => {
+                future::admit(&mut request, principal, &self.config.responses);
+                ResponseFuture::calling(self.inner.call(request))
+            }
+            Ok(Err(error)) => ResponseFuture::rejected(error, self.config.responses.clone(), &request),
+            Err((verified, stage)) => {
+                let authorize = self.config.authorizer.clone().authorize(verified, stage);
+                self.authorizing(authorize, request)
+            }
+        }
+    }
+
     /// Waits for `authorize`, then calls the inner service that was polled ready, leaving
     /// a fresh clone behind.
     fn authorizing<ReqBody>(

@@ -82,6 +82,23 @@ pub trait ResolvePrincipal: Send + Sync + 'static {
         std::future::ready(Ok(ClientStatus::Active))
     }
 
+    /// The answer [`resolve_user`](Self::resolve_user) would give, when it is at hand
+    /// without waiting; `None` (the default) to wait for `resolve_user`. The guard asks this
+    /// first (after its own resolver cache), so a request whose every answer is at hand is
+    /// authorized without a boxed future. It must agree with `resolve_user`.
+    fn resolve_user_now(&self, token: &VerifiedToken) -> Option<Result<Option<Self::User>, BackendError>> {
+        let _ = token;
+        None
+    }
+
+    /// The answer [`client_status`](Self::client_status) would give, when it is at hand
+    /// without waiting; `None` (the default) to wait for `client_status`. It must agree with
+    /// `client_status`.
+    fn client_status_now(&self, client_id: &str) -> Option<Result<ClientStatus, BackendError>> {
+        let _ = client_id;
+        None
+    }
+
     /// The revocation [`Hub`] of the node whose client revocations this resolver's cached
     /// answers must follow, if any (the issuer's, for `Issuer::resolver`): the guard
     /// registers its caches there at `build()`. The default is none.
@@ -109,6 +126,16 @@ impl ResolvePrincipal for TokenOnly {
     ) -> impl Future<Output = Result<Option<()>, BackendError>> + Send {
         std::future::ready(Ok(Some(())))
     }
+
+    #[inline]
+    fn resolve_user_now(&self, _token: &VerifiedToken) -> Option<Result<Option<()>, BackendError>> {
+        Some(Ok(Some(())))
+    }
+
+    #[inline]
+    fn client_status_now(&self, _client_id: &str) -> Option<Result<ClientStatus, BackendError>> {
+        Some(Ok(ClientStatus::Active))
+    }
 }
 
 impl<F, Fut, U> ResolvePrincipal for F
@@ -124,6 +151,12 @@ where
         token: &VerifiedToken,
     ) -> impl Future<Output = Result<Option<U>, BackendError>> + Send {
         self(token.clone())
+    }
+
+    /// A closure resolver never overrides `client_status`: every client is active.
+    #[inline]
+    fn client_status_now(&self, _client_id: &str) -> Option<Result<ClientStatus, BackendError>> {
+        Some(Ok(ClientStatus::Active))
     }
 }
 
@@ -142,6 +175,16 @@ impl<R: ResolvePrincipal> ResolvePrincipal for Arc<R> {
         client_id: &str,
     ) -> impl Future<Output = Result<ClientStatus, BackendError>> + Send {
         (**self).client_status(client_id)
+    }
+
+    #[inline]
+    fn resolve_user_now(&self, token: &VerifiedToken) -> Option<Result<Option<Self::User>, BackendError>> {
+        (**self).resolve_user_now(token)
+    }
+
+    #[inline]
+    fn client_status_now(&self, client_id: &str) -> Option<Result<ClientStatus, BackendError>> {
+        (**self).client_status_now(client_id)
     }
 
     fn hub(&self) -> Option<Hub> {

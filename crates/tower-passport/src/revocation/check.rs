@@ -33,6 +33,33 @@ pub trait RevocationCheck: Send + Sync + 'static {
     /// Whether `token` was revoked.
     fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send;
 
+    /// The answer [`is_revoked`](Self::is_revoked) would give, when it is known without
+    /// waiting (an in-memory list, a cached entry); `None` (the default) to wait for
+    /// `is_revoked`. The guard asks this first, so a request whose every answer is at hand
+    /// is authorized without a boxed future. It must agree with `is_revoked`.
+    ///
+    /// ```
+    /// use tower_passport::revocation::RevocationCheck;
+    /// use tower_passport::{BackendError, VerifiedToken};
+    ///
+    /// /// Revokes the tokens of one compromised client, known at start-up.
+    /// struct Compromised(String);
+    ///
+    /// impl RevocationCheck for Compromised {
+    ///     async fn is_revoked(&self, token: &VerifiedToken) -> Result<bool, BackendError> {
+    ///         Ok(token.client_id() == Some(self.0.as_str()))
+    ///     }
+    ///
+    ///     fn is_revoked_now(&self, token: &VerifiedToken) -> Option<Result<bool, BackendError>> {
+    ///         Some(Ok(token.client_id() == Some(self.0.as_str())))
+    ///     }
+    /// }
+    /// ```
+    fn is_revoked_now(&self, token: &VerifiedToken) -> Option<Result<bool, BackendError>> {
+        let _ = token;
+        None
+    }
+
     /// The instant, in Unix milliseconds, up to which (included) the first-party cookies of `subject`
     /// (a user of the user provider `provider`) are refused: set when the user signs out or
     /// has every token revoked. `None` (the default) when there is none. The guard asks it
@@ -70,11 +97,21 @@ impl RevocationCheck for NoRevocation {
     fn is_revoked(&self, _token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send {
         std::future::ready(Ok(false))
     }
+
+    #[inline]
+    fn is_revoked_now(&self, _token: &VerifiedToken) -> Option<Result<bool, BackendError>> {
+        Some(Ok(false))
+    }
 }
 
 impl<T: RevocationCheck> RevocationCheck for Arc<T> {
     fn is_revoked(&self, token: &VerifiedToken) -> impl Future<Output = Result<bool, BackendError>> + Send {
         (**self).is_revoked(token)
+    }
+
+    #[inline]
+    fn is_revoked_now(&self, token: &VerifiedToken) -> Option<Result<bool, BackendError>> {
+        (**self).is_revoked_now(token)
     }
 
     fn user_not_before(

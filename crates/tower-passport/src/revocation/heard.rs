@@ -87,6 +87,10 @@ impl RevocationCheck for HeardRevocations {
         std::future::ready(Ok(token.jti().is_some_and(|jti| HeardRevocations::is_revoked(self, jti))))
     }
 
+    fn is_revoked_now(&self, token: &VerifiedToken) -> Option<Result<bool, BackendError>> {
+        Some(Ok(token.jti().is_some_and(|jti| HeardRevocations::is_revoked(self, jti))))
+    }
+
     fn hub(&self) -> Option<Hub> {
         self.hub.upgrade()
     }

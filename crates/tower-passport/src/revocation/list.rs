@@ -323,6 +323,19 @@ impl RevocationCheck for RevocationList {
         Ok(revoked)
     }
 
+    /// A cached answer: a hit of the list's cache (a revoked entry is re-recorded with the
+    /// token's expiry by `is_revoked`, so a revoked hit takes that path).
+    fn is_revoked_now(&self, token: &VerifiedToken) -> Option<Result<bool, BackendError>> {
+        let Some(jti) = token.jti() else { return Some(Ok(false)) };
+        match self.cached(jti) {
+            Some(false) => {
+                crate::telemetry::revocation_cache(true);
+                Some(Ok(false))
+            }
+            _ => None,
+        }
+    }
+
     async fn user_not_before(&self, provider: &str, subject: &str) -> Result<Option<u64>, BackendError> {
         RevocationList::user_not_before(self, provider, subject).await
     }

@@ -20,17 +20,60 @@ impl Default for BearerOptions {
     }
 }
 
+/// A bearer token as the request presented it.
+///
+/// From the `Authorization` header it is the raw bytes, not yet checked against the
+/// b64token syntax: the verified-token cache is asked first, and a hit is a token that
+/// passed every check before, syntax included. [`into_token`](Self::into_token) checks it.
+#[derive(Debug)]
+pub(crate) enum Presented<'a> {
+    /// The credential of the `Authorization: Bearer` header, unchecked.
+    Header(&'a [u8]),
+    /// The `access_token` query parameter, decoded and checked.
+    Query(String),
+}
+
+impl<'a> Presented<'a> {
+    /// The token's bytes, as presented.
+    #[inline]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Header(token) => token,
+            Self::Query(token) => token.as_bytes(),
+        }
+    }
+
+    /// The token, once it is known to be a b64token.
+    ///
+    /// # Errors
+    /// `invalid_request`: bad syntax, or (when a `,` follows the token) a second credential.
+    pub(crate) fn into_token(self) -> Result<Cow<'a, str>, AuthError> {
+        match self {
+            Self::Query(token) => Ok(Cow::Owned(token)),
+            Self::Header(token) => as_b64token(token).map(Cow::Borrowed).map_err(|error| {
+                // "Bearer abc, Basic xyz": a second credential after ours. ',' is not a
+                // b64token character, so it is only looked for once the token failed the check.
+                if token.contains(&b',') {
+                    AuthError::invalid_request(Reason::DuplicateCredentials)
+                } else {
+                    error
+                }
+            }),
+        }
+    }
+}
+
 /// Finds the bearer token of a request.
 ///
 /// `Ok(None)` means no bearer credential came (no header, or only a non-Bearer scheme).
 /// Two `Authorization` headers, a non-Bearer scheme beside a Bearer one, or a header and a
-/// query parameter together are `invalid_request`, and so is bad syntax or an oversized
-/// token.
+/// query parameter together are `invalid_request`, and so is an oversized token. The
+/// syntax of a header's token is checked by [`Presented::into_token`].
 pub(crate) fn extract_bearer<'a>(
     headers: &'a HeaderMap,
     uri: &'a Uri,
     options: &BearerOptions,
-) -> Result<Option<Cow<'a, str>>, AuthError> {
+) -> Result<Option<Presented<'a>>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let from_header = match (values.next(), values.next()) {
         (None, _) => None,
@@ -40,13 +83,14 @@ pub(crate) fn extract_bearer<'a>(
     let from_query = if options.query_parameter { query_token(uri, options)? } else { None };
     match (from_header, from_query) {
         (Some(_), Some(_)) => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
-        (Some(token), None) => Ok(Some(Cow::Borrowed(token))),
-        (None, Some(token)) => Ok(Some(Cow::Owned(token))),
+        (Some(token), None) => Ok(Some(Presented::Header(token))),
+        (None, Some(token)) => Ok(Some(Presented::Query(token))),
         (None, None) => Ok(None),
     }
 }
 
-fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Option<&'a str>, AuthError> {
+/// The credential of a `Bearer` authorization value, its length checked but not its syntax.
+fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Option<&'a [u8]>, AuthError> {
     let value = trim_ows(value);
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -67,15 +111,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
     if token.len() > options.max_len {
         return Err(AuthError::invalid_request(Reason::TokenTooLong));
     }
-    as_b64token(token).map(Some).map_err(|error| {
-        // "Bearer abc, Basic xyz": a second credential after ours. ',' is not a b64token
-        // character, so it is only looked for once the token failed the check.
-        if token.contains(&b',') {
-            AuthError::invalid_request(Reason::DuplicateCredentials)
-        } else {
-            error
-        }
-    })
+    Ok(Some(token))
 }
 
 /// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -156,6 +192,7 @@ mod tests {
         let options = BearerOptions { max_len: 32, query_parameter: query };
         let uri: Uri = uri.parse().unwrap();
         extract_bearer(&headers(values), &uri, &options)
+            .and_then(|token| token.map(Presented::into_token).transpose())
             .map(|token| token.map(Cow::into_owned))
             .map_err(|e| e.reason())
     }

@@ -13,20 +13,20 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 pub(crate) struct RawClaims<'a> {
     #[serde(borrow)]
-    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) iss: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Text<'a>>,
     #[serde(borrow = "'a")]
     pub(crate) aud: Option<AudienceList<'a>>,
     pub(crate) exp: Option<NumericDate>,
     pub(crate) nbf: Option<NumericDate>,
     pub(crate) iat: Option<NumericDate>,
     #[serde(borrow)]
-    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) jti: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) client_id: Option<Cow<'a, str>>,
+    pub(crate) client_id: Option<Text<'a>>,
     #[serde(borrow)]
-    pub(crate) azp: Option<Cow<'a, str>>,
+    pub(crate) azp: Option<Text<'a>>,
     #[serde(borrow = "'a")]
     pub(crate) scope: Option<StringList<'a>>,
     #[serde(borrow = "'a")]
@@ -36,11 +36,11 @@ pub(crate) struct RawClaims<'a> {
     /// The token's own statement of its kind: `app` for a client acting for itself,
     /// `user` for a user's token (this crate's issuer states it on every token).
     #[serde(borrow)]
-    pub(crate) idtyp: Option<Cow<'a, str>>,
+    pub(crate) idtyp: Option<Text<'a>>,
     /// The user provider the token's user comes from (this crate's issuer names it for
     /// clients registered with one); absent for the default provider.
     #[serde(borrow)]
-    pub(crate) provider: Option<Cow<'a, str>>,
+    pub(crate) provider: Option<Text<'a>>,
     /// RFC 7800 confirmation: present at all (even `null`) means bound to a key.
     #[serde(default, deserialize_with = "present")]
     pub(crate) cnf: Option<()>,
@@ -48,71 +48,121 @@ pub(crate) struct RawClaims<'a> {
 
 /// `Some(())` for a member that is present, whatever its value (`null` included); with
 /// `#[serde(default)]` a missing member stays `None`.
+/// A JSON string that borrows from the payload when it has no escapes. (`Option<Cow<str>>`
+/// with `#[serde(borrow)]` would always allocate: serde borrows only a bare `Cow`.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+
+    #[inline]
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(value.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
 pub(crate) fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
     de::IgnoredAny::deserialize(deserializer).map(|_| Some(()))
 }
 
 /// A JSON string or array of strings. A string is split on spaces, as the scope claims
 /// ("a b" or ["a", "b"]) want.
-pub(crate) struct StringList<'a>(pub(crate) Vec<Cow<'a, str>>);
+/// A list of strings as a claim carries it: one space-delimited string (`scope`), one
+/// string (`aud`), or an array. A single string is kept as it came: no allocation.
+pub(crate) enum StringList<'a> {
+    /// One string: space-delimited for scopes, a single value for an audience.
+    One(Cow<'a, str>),
+    /// A JSON array of strings.
+    Many(Vec<Text<'a>>),
+}
 
-/// Splits a space-delimited string, keeping borrowed pieces borrowed.
-fn split_spaces(value: Cow<'_, str>) -> Vec<Cow<'_, str>> {
-    match value {
-        Cow::Borrowed(value) => value.split(' ').filter(|s| !s.is_empty()).map(Cow::Borrowed).collect(),
-        Cow::Owned(value) => {
-            value.split(' ').filter(|s| !s.is_empty()).map(|s| Cow::Owned(s.to_owned())).collect()
+impl StringList<'_> {
+    /// The items, a single string as one item (an audience).
+    pub(crate) fn items(&self) -> impl Iterator<Item = &str> + '_ {
+        let (one, many) = match self {
+            Self::One(value) => (Some(&**value), &[][..]),
+            Self::Many(items) => (None, items.as_slice()),
+        };
+        one.into_iter().chain(many.iter().map(|item| &**item))
+    }
+
+    /// Hands each scope to `each`: a string split on spaces, an array item by item. Empty
+    /// scopes are skipped.
+    pub(crate) fn each_scope<'s>(&'s self, mut each: impl FnMut(&'s str)) {
+        match self {
+            Self::One(value) => {
+                let mut rest: &str = value;
+                while !rest.is_empty() {
+                    let (scope, after) = match rest.as_bytes().iter().position(|&b| b == b' ') {
+                        Some(space) => (&rest[..space], &rest[space + 1..]),
+                        None => (rest, ""),
+                    };
+                    if !scope.is_empty() {
+                        each(scope);
+                    }
+                    rest = after;
+                }
+            }
+            Self::Many(items) => items.iter().filter(|item| !item.is_empty()).for_each(|item| each(item)),
         }
     }
 }
 
-/// Reads a string or an array of strings; `split` says whether a single string is split
-/// on spaces.
-struct ListVisitor {
-    split: bool,
-}
+struct ListVisitor;
 
 impl<'de> Visitor<'de> for ListVisitor {
-    type Value = Vec<Cow<'de, str>>;
+    type Value = StringList<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string or an array of strings")
     }
 
     fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-        Ok(if self.split { split_spaces(Cow::Borrowed(value)) } else { vec![Cow::Borrowed(value)] })
+        Ok(StringList::One(Cow::Borrowed(value)))
     }
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        let owned = Cow::Owned(value.to_owned());
-        Ok(if self.split { split_spaces(owned) } else { vec![owned] })
+        Ok(StringList::One(Cow::Owned(value.to_owned())))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
-        while let Some(item) = seq.next_element::<Cow<'de, str>>()? {
+        while let Some(item) = seq.next_element::<Text<'de>>()? {
             items.push(item);
         }
-        Ok(items)
+        Ok(StringList::Many(items))
     }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for StringList<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor { split: true }).map(StringList)
+        deserializer.deserialize_any(ListVisitor)
     }
 }
 
-/// `aud`: one string (a single audience, never split, RFC 7519 §4.1.3) or an array.
-pub(crate) struct AudienceList<'a>(pub(crate) Vec<Cow<'a, str>>);
+/// `aud`: one string or an array of them.
+pub(crate) type AudienceList<'a> = StringList<'a>;
 
-impl<'de: 'a, 'a> Deserialize<'de> for AudienceList<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ListVisitor { split: false }).map(AudienceList)
-    }
-}
-
-/// Whether `json` is a JSON object (serde's derived structs also accept arrays).
 pub(crate) fn is_json_object(json: &[u8]) -> bool {
     json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }

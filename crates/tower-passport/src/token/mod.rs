@@ -6,7 +6,7 @@ mod scopes;
 mod verified;
 
 pub(crate) use bearer::{extract_bearer, BearerOptions};
-pub(crate) use claims::{is_json_object, present, RawClaims};
+pub(crate) use claims::{is_json_object, present, RawClaims, Text};
 pub use scopes::Scopes;
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
 pub(crate) use verified::{Inner as VerifiedInner, Strings, Synthetic};

@@ -50,17 +50,48 @@ impl Scopes {
     }
 
     pub(crate) fn from_parts<S: AsRef<str>>(granted: Vec<S>, inherit: bool) -> Self {
-        let mut granted: Vec<&str> =
-            granted.iter().map(AsRef::as_ref).filter(|scope| !scope.is_empty()).collect();
+        Self::collect(inherit, |push| granted.iter().for_each(|scope| push(scope.as_ref())))
+    }
+
+    /// The scopes `feed` hands over, sorted, deduplicated and packed into two allocations
+    /// whatever their number (the text and the ends); up to 16 are sorted on the stack.
+    pub(crate) fn collect<'s>(inherit: bool, feed: impl FnOnce(&mut dyn FnMut(&'s str))) -> Self {
+        const ON_STACK: usize = 16;
+        let (mut stack, mut count, mut heap) = ([""; ON_STACK], 0usize, Vec::new());
+        feed(&mut |scope: &'s str| {
+            if scope.is_empty() {
+                return;
+            }
+            if count < ON_STACK {
+                stack[count] = scope;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&stack);
+                }
+                heap.push(scope);
+            }
+            count += 1;
+        });
+        let granted: &mut [&str] = if heap.is_empty() { &mut stack[..count] } else { &mut heap };
         granted.sort_unstable();
-        granted.dedup();
-        let wildcard = granted.contains(&"*");
-        // Two allocations whatever the number of scopes: the text and the ends.
-        let mut text = String::with_capacity(granted.iter().map(|scope| scope.len()).sum());
-        let mut ends = Vec::with_capacity(granted.len());
-        for scope in granted {
-            text.push_str(scope);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        let (mut text_len, mut distinct, mut previous) = (0usize, 0usize, None);
+        for &scope in granted.iter() {
+            if previous != Some(scope) {
+                text_len += scope.len();
+                distinct += 1;
+                previous = Some(scope);
+            }
+        }
+        let mut text = String::with_capacity(text_len);
+        let mut ends = Vec::with_capacity(distinct);
+        let (mut previous, mut wildcard) = (None, false);
+        for &scope in granted.iter() {
+            if previous != Some(scope) {
+                text.push_str(scope);
+                ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+                wildcard |= scope == "*";
+                previous = Some(scope);
+            }
         }
         Self { text: text.into_boxed_str(), ends: ends.into_boxed_slice(), wildcard, inherit }
     }
@@ -75,16 +106,36 @@ impl Scopes {
         })
     }
 
+    /// The bytes these scopes hold on the heap.
+    pub(crate) fn memory_size(&self) -> usize {
+        self.text.len() + self.ends.len() * std::mem::size_of::<u32>()
+    }
+
     /// Whether the token may do `scope` (Passport's `tokenCan`).
     pub fn can(&self, scope: &str) -> bool {
-        self.wildcard
-            || self.granted().any(|granted| {
-                granted == scope
-                    || (self.inherit
-                        && scope.len() > granted.len()
-                        && scope.starts_with(granted)
-                        && scope.as_bytes()[granted.len()] == b':')
-            })
+        if self.wildcard {
+            return true;
+        }
+        let (text, wanted) = (self.text.as_bytes(), scope.as_bytes());
+        let mut start = 0usize;
+        for &end in self.ends.iter() {
+            let end = end as usize;
+            let granted = text.get(start..end).unwrap_or_default();
+            start = end;
+            // Lengths first: most granted scopes differ from the wanted one in length.
+            if granted.len() == wanted.len() {
+                if granted == wanted {
+                    return true;
+                }
+            } else if self.inherit
+                && wanted.len() > granted.len()
+                && wanted.starts_with(granted)
+                && wanted[granted.len()] == b':'
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether the token may do every one of `scopes` (Passport's `scopes` middleware).

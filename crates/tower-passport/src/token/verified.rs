@@ -186,6 +186,18 @@ impl VerifiedToken {
         })
     }
 
+    /// About how many bytes this token holds in memory (its claims, strings, scopes and
+    /// the shared header), for caches with a byte budget.
+    pub(crate) fn memory_size(&self) -> usize {
+        let inner = &self.0;
+        std::mem::size_of::<Inner>()
+            + 2 * std::mem::size_of::<usize>()
+            + inner.strings.len()
+            + inner.raw.len()
+            + inner.audience.len() * std::mem::size_of::<Span>()
+            + inner.scopes.memory_size()
+    }
+
     fn text(&self, span: Span) -> &str {
         self.0.strings.get(span.start as usize..span.end as usize).unwrap_or_default()
     }

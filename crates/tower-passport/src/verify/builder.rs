@@ -6,7 +6,7 @@ use crate::error::{ConfigError, ConfigErrorKind};
 use crate::keys::unknown_kid::UnknownKidLog;
 use crate::keys::KeySource;
 
-use super::cache::VerifiedCache;
+use super::cache::{Budget, VerifiedCache};
 use super::claims_check::ClaimsPolicy;
 use super::issuers::TrustedIssuer;
 use super::{ClientTokenRule, Inner, Verifier};
@@ -58,7 +58,7 @@ pub struct VerifierBuilder {
     leeway: Duration,
     inherited_scopes: bool,
     clock: Arc<dyn Clock>,
-    cache_capacity: u64,
+    cache_budget: Budget,
     cache_max_ttl: Duration,
 }
 
@@ -68,7 +68,7 @@ impl std::fmt::Debug for VerifierBuilder {
             .field("issuers", &self.issuers)
             .field("leeway", &self.leeway)
             .field("inherited_scopes", &self.inherited_scopes)
-            .field("cache_capacity", &self.cache_capacity)
+            .field("cache_budget", &self.cache_budget)
             .field("cache_max_ttl", &self.cache_max_ttl)
             .finish_non_exhaustive()
     }
@@ -85,7 +85,7 @@ impl VerifierBuilder {
             leeway: Duration::from_secs(60),
             inherited_scopes: false,
             clock: Arc::new(SystemClock),
-            cache_capacity: 10_000,
+            cache_budget: Budget::Entries(10_000),
             cache_max_ttl: Duration::from_secs(300),
         }
     }
@@ -250,8 +250,29 @@ impl VerifierBuilder {
     }
 
     /// How many verified tokens the cache holds (10 000 by default); 0 turns it off.
+    /// Replaces a [`cache_memory`](Self::cache_memory) budget.
     pub fn cache_capacity(mut self, capacity: u64) -> Self {
-        self.cache_capacity = capacity;
+        self.cache_budget = Budget::Entries(capacity);
+        self
+    }
+
+    /// Bounds the verified-token cache by memory instead of by count: about `bytes` in all,
+    /// counting each entry's token, its decoded claims and the entry's own fields (about
+    /// 1.5 KB for a 600-byte token; the figures are in `docs/performance.md`). 0 turns the
+    /// cache off. Replaces a [`cache_capacity`](Self::cache_capacity) budget.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, KeySet, Verifier, VerifyingKey};
+    /// # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32]).unwrap());
+    /// let verifier = Verifier::builder(keys)
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .cache_memory(64 * 1024 * 1024) // 64 MiB of verified tokens
+    ///     .build();
+    /// assert!(verifier.is_ok());
+    /// ```
+    pub fn cache_memory(mut self, bytes: u64) -> Self {
+        self.cache_budget = Budget::Bytes(bytes);
         self
     }
 
@@ -291,8 +312,11 @@ impl VerifierBuilder {
             }
             issuers.push(policy);
         }
-        let cache = (self.cache_capacity > 0 && !self.cache_max_ttl.is_zero())
-            .then(|| VerifiedCache::new(self.cache_capacity, self.cache_max_ttl, self.clock.clone()));
+        let budget = match self.cache_budget {
+            Budget::Entries(limit) | Budget::Bytes(limit) => limit,
+        };
+        let cache = (budget > 0 && !self.cache_max_ttl.is_zero())
+            .then(|| VerifiedCache::new(self.cache_budget, self.cache_max_ttl));
         let policy = ClaimsPolicy { leeway: self.leeway.as_secs(), inherited_scopes: self.inherited_scopes };
         let issuers = issuers.into_boxed_slice();
         Ok(Verifier {

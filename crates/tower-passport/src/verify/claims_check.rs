@@ -1,7 +1,11 @@
 //! The claims policy: `typ`, time, issuer and audience, applied to one parsed payload.
 
+use std::borrow::Cow;
+
 use crate::error::{AuthError, Reason};
-use crate::token::{is_json_object, Credential, RawClaims, Scopes, Strings, VerifiedInner, VerifiedToken};
+use crate::token::{
+    is_json_object, Credential, RawClaims, Scopes, Strings, Text, VerifiedInner, VerifiedToken,
+};
 
 use super::issuers::IssuerPolicy;
 use super::TypPolicy;
@@ -94,20 +98,22 @@ impl ClaimsPolicy {
             None if trusted.laravel_passport => &trusted.issuer,
             _ => return Err(AuthError::invalid_token(Reason::WrongIssuer)),
         };
-        let audience = claims.aud.map(|aud| aud.0).unwrap_or_default();
-        let Some(accepted) = audience.iter().find(|aud| trusted.accepts_audience(aud)) else {
+        let audience = claims.aud.as_ref().map(|aud| aud.items());
+        let Some(accepted) = audience.into_iter().flatten().find(|aud| trusted.accepts_audience(aud)) else {
             return Err(AuthError::invalid_token(Reason::WrongAudience));
         };
 
         let subject = claims.sub.filter(|sub| !sub.is_empty());
         let client_id = claims.client_id.or(claims.azp).filter(|id| !id.is_empty());
         // Passport names the client in `aud` only.
-        let client_id = client_id.or_else(|| trusted.laravel_passport.then(|| accepted.clone()));
+        let client_id = client_id.or_else(|| trusted.laravel_passport.then(|| Text(Cow::Borrowed(accepted))));
         let kind =
             trusted.client_rule.kind(claims.idtyp.as_deref(), subject.as_deref(), client_id.as_deref());
-        let granted: Vec<_> =
-            [claims.scope, claims.scp, claims.scopes].into_iter().flatten().flat_map(|list| list.0).collect();
-        let scopes = Scopes::from_parts(granted, self.inherited_scopes);
+        let scopes = Scopes::collect(self.inherited_scopes, |push| {
+            for list in [&claims.scope, &claims.scp, &claims.scopes].into_iter().flatten() {
+                list.each_scope(&mut *push);
+            }
+        });
 
         let length = issuer.len()
             + subject.as_ref().map_or(0, |s| s.len())
@@ -115,7 +121,7 @@ impl ClaimsPolicy {
             + claims.jti.as_ref().map_or(0, |s| s.len())
             + kid.map_or(0, str::len)
             + claims.provider.as_ref().map_or(0, |s| s.len())
-            + audience.iter().map(|aud| aud.len()).sum::<usize>();
+            + claims.aud.iter().flat_map(|aud| aud.items()).map(str::len).sum::<usize>();
         let mut strings = Strings::with_capacity(length);
         let issuer = strings.push(issuer);
         let subject = subject.map(|sub| strings.push(&sub));
@@ -123,7 +129,8 @@ impl ClaimsPolicy {
         let jti = claims.jti.map(|jti| strings.push(&jti));
         let key_id = kid.map(|kid| strings.push(kid));
         let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
-        let audience: Box<[_]> = audience.iter().map(|aud| strings.push(aud)).collect();
+        let audience: Box<[_]> =
+            claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)).collect();
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
         Ok(move |raw| {

@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64_simd::{Out, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 
 use crate::error::{AuthError, Reason};
 use crate::keys::Algorithm;
+use crate::token::Text;
 
 pub(super) struct Parts<'a> {
     pub(super) header: &'a str,
@@ -19,21 +19,19 @@ pub(super) struct Parts<'a> {
 
 pub(super) fn split(token: &str) -> Result<Parts<'_>, AuthError> {
     let malformed = || AuthError::invalid_token(Reason::MalformedToken);
-    // One pass: exactly two dots, three non-empty parts.
-    let mut dots = token.bytes().enumerate().filter(|&(_, b)| b == b'.').map(|(i, _)| i);
-    let (first, second) = match (dots.next(), dots.next(), dots.next()) {
-        (Some(first), Some(second), None) => (first, second),
-        _ => return Err(malformed()),
-    };
+    // Exactly two dots, three non-empty parts. `find` on a byte is a memchr: a few
+    // instructions per 16 bytes, against several per byte for a byte-by-byte scan.
+    let first = token.find('.').ok_or_else(malformed)?;
+    let second = token[first + 1..].find('.').ok_or_else(malformed)? + first + 1;
     let (header, payload, signature) = (&token[..first], &token[first + 1..second], &token[second + 1..]);
-    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+    if header.is_empty() || payload.is_empty() || signature.is_empty() || signature.contains('.') {
         return Err(malformed());
     }
     Ok(Parts { header, payload, signature, signing_input: &token[..second] })
 }
 
 pub(super) fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| AuthError::invalid_token(Reason::MalformedToken))
+    URL_SAFE_NO_PAD.decode_to_vec(part).map_err(|_| AuthError::invalid_token(Reason::MalformedToken))
 }
 
 /// Decodes `part` into `buffer` when it fits (no allocation), else into `spill`.
@@ -42,20 +40,25 @@ pub(super) fn decode_with<'b>(
     buffer: &'b mut [u8],
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], AuthError> {
-    match URL_SAFE_NO_PAD.decode_slice(part, &mut *buffer) {
-        Ok(len) => Ok(&buffer[..len]),
-        Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+    let malformed = |_| AuthError::invalid_token(Reason::MalformedToken);
+    let length = URL_SAFE_NO_PAD.decoded_length(part.as_bytes()).map_err(malformed)?;
+    match buffer.get_mut(..length) {
+        Some(buffer) => {
+            Ok(URL_SAFE_NO_PAD.decode(part.as_bytes(), Out::from_slice(buffer)).map_err(malformed)?)
+        }
+        None => {
             *spill = decode_part(part)?;
             Ok(spill.as_slice())
-        }
-        Err(base64::DecodeSliceError::DecodeError(_)) => {
-            Err(AuthError::invalid_token(Reason::MalformedToken))
         }
     }
 }
 
+/// Decodes the payload into a buffer of exactly its decoded length, so that it becomes the
+/// token's raw claims without a reallocation.
 pub(super) fn decode_payload(part: &str) -> Result<String, AuthError> {
-    String::from_utf8(decode_part(part)?).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))
+    // Unpadded base64url: every 4 characters are 3 bytes, a tail of 2 or 3 is 1 or 2.
+    let decoded = decode_part(part)?;
+    String::from_utf8(decoded).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))
 }
 
 /// The JOSE header members the verifier reads. Duplicated members are refused by serde.
@@ -64,9 +67,9 @@ pub(super) struct Header<'a> {
     #[serde(borrow)]
     alg: Cow<'a, str>,
     #[serde(borrow, default)]
-    pub(super) kid: Option<Cow<'a, str>>,
+    pub(super) kid: Option<Text<'a>>,
     #[serde(borrow, default)]
-    pub(super) typ: Option<Cow<'a, str>>,
+    pub(super) typ: Option<Text<'a>>,
     /// Present at all (even `null`) means refused.
     #[serde(default, deserialize_with = "crate::token::present")]
     crit: Option<()>,
@@ -98,7 +101,7 @@ mod tests {
 
     #[test]
     fn decode_with_uses_the_buffer_when_it_fits_and_spills_when_not() {
-        let encoded = URL_SAFE_NO_PAD.encode([7u8; 300]);
+        let encoded = URL_SAFE_NO_PAD.encode_to_string([7u8; 300]);
         let (mut small, mut spill) = ([0u8; 16], Vec::new());
         assert_eq!(decode_with(&encoded, &mut small, &mut spill).unwrap(), &[7u8; 300][..]);
         assert_eq!(spill.len(), 300, "too long for the buffer: decoded into the spill");
@@ -117,6 +120,45 @@ mod tests {
         );
         for bad in ["a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "abc"] {
             assert!(split(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The SIMD decoder refuses exactly what the `base64` crate's strict URL-safe,
+    /// unpadded engine refuses: padding, the standard alphabet, a dangling character and
+    /// non-zero trailing bits.
+    #[test]
+    fn decoding_is_as_strict_as_the_base64_crate() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as REFERENCE;
+        use base64::Engine;
+        let cases = [
+            "",
+            "QQ",
+            "QUI",
+            "QUJD",
+            "QR",
+            "QUJ",
+            "QQ==",
+            "QUI=",
+            "Q",
+            "QUJDR",
+            "a+b/",
+            "a-b_",
+            "ab\n",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "eyJhbGciOiJIUzI1NiJ9=",
+            "eyJhbGciOiJIUzI1NiJ8",
+            " QUJD",
+            "QUJD ",
+        ];
+        for case in cases {
+            let (mut buffer, mut spill) = ([0u8; 64], Vec::new());
+            let ours = decode_with(case, &mut buffer, &mut spill).map(<[u8]>::to_vec).ok();
+            assert_eq!(ours, REFERENCE.decode(case).ok(), "{case:?}");
+        }
+        for length in 0..40 {
+            let bytes: Vec<u8> = (0..length).map(|i| (i * 37 + 11) as u8).collect();
+            let encoded = REFERENCE.encode(&bytes);
+            assert_eq!(decode_part(&encoded).unwrap(), bytes);
         }
     }
 }

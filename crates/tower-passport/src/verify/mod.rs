@@ -229,29 +229,52 @@ impl Verifier {
     }
 
     fn attempt(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
+        match self.cached(token.as_bytes()) {
+            Some(hit) => hit.map_err(Miss::Refused),
+            None => self.attempt_cold(token, lookup),
+        }
+    }
+
+    /// The verified-token cache's answer for exactly these bytes: `None` on a miss (or a
+    /// hit verified under a key withdrawn since), else the token or why it expired. Reads
+    /// the clock; allocates nothing.
+    #[inline]
+    pub(crate) fn cached(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
+        let cache = self.inner.cache.as_ref()?;
         let now = self.inner.clock.now();
+        let Some(hit) = cache.get(token, now).filter(|hit| self.current(hit)) else {
+            crate::telemetry::verified_cache(false);
+            return None;
+        };
+        crate::telemetry::verified_cache(true);
+        Some(self.inner.policy.check_expiry(hit.token.expires_at(), now).map(|()| hit.token))
+    }
+
+    /// The guard's first attempt after [`cached`](Self::cached) missed: verifies and caches
+    /// without asking the cache again. `Miss::Refetching` says what to wait for; then
+    /// [`after_refetch`](Self::after_refetch).
+    pub(crate) fn begin_cold(&self, token: &str) -> Result<VerifiedToken, Miss> {
+        self.attempt_cold(token, Lookup::MayWait)
+    }
+
+    /// Verifies `token` in full and caches it; a refused token's entry (verified under a key
+    /// since withdrawn, or expired) is dropped.
+    fn attempt_cold(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
+        let now = self.inner.clock.now();
+        let checked = self.timed_check(token, now, lookup);
         let Some(cache) = &self.inner.cache else {
-            return self.timed_check(token, now, lookup).map(|cached| cached.token);
+            return checked.map(|cached| cached.token);
         };
-        let stale = match cache.get(token) {
-            Some(hit) if self.current(&hit) => {
-                crate::telemetry::verified_cache(true);
-                self.inner.policy.check_expiry(hit.token.expires_at(), now)?;
-                return Ok(hit.token);
-            }
-            hit => hit.is_some(),
-        };
-        crate::telemetry::verified_cache(false);
-        match self.timed_check(token, now, lookup) {
+        match checked {
             Ok(cached) => {
                 let verified = cached.token.clone();
-                cache.insert(token, cached);
+                let good_until = verified.expires_at().saturating_add(self.inner.policy.leeway);
+                cache.insert(token.as_bytes(), cached, now, good_until);
                 Ok(verified)
             }
             Err(miss) => {
-                if stale {
-                    // Verified under a key since withdrawn, and refused now.
-                    cache.remove(token);
+                if matches!(miss, Miss::Refused(_)) && cache.holds(token.as_bytes()) {
+                    cache.remove(token.as_bytes());
                 }
                 Err(miss)
             }
@@ -405,7 +428,7 @@ impl Verifier {
     /// Drops a token from the verified-token cache (for example when it is revoked).
     pub fn invalidate(&self, token: &str) {
         if let Some(cache) = &self.inner.cache {
-            cache.remove(token);
+            cache.remove(token.as_bytes());
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `passport`: Laravel Passport's Artisan commands for tower-passport's stores (feature
 //! `cli`). Every command works against any store URL (`--store` or `PASSPORT_STORE`:
-//! `sqlite://…`, `postgres://…`, `redis://…`), the quickstart's `sqlite://quickstart.db`
+//! `sqlite://…`, `postgres://…`, `mysql://…`, `redis://…`), the quickstart's `sqlite://quickstart.db`
 //! by default, and on the quickstart's key ring (`PASSPORT_KEY_SETTING`).
 //!
 //! Only `install` creates a store or a signing key; every other command needs an
@@ -22,11 +22,12 @@ use tower_passport::error::sentence;
 /// Manage a tower-passport authorization server's keys, clients and tokens.
 ///
 /// Every command takes the store to work on from --store or PASSPORT_STORE, for example
-/// sqlite://quickstart.db (the default), postgres://user@host/db or redis://127.0.0.1:6379.
+/// sqlite://quickstart.db (the default), postgres://user@host/db, mysql://user@host/db or
+/// redis://127.0.0.1:6379.
 #[derive(Parser, Debug)]
 #[command(name = "passport", version, propagate_version = true)]
 pub(crate) struct Cli {
-    /// The store: sqlite://FILE, postgres://…, redis://… (or `memory`, for trying things
+    /// The store: sqlite://FILE, postgres://…, mysql://… (or mariadb://…), redis://… (or `memory`, for trying things
     /// out). The quickstart's by default, as the quickstart reads PASSPORT_STORE too.
     #[arg(long, env = "PASSPORT_STORE", global = true, default_value = "sqlite://quickstart.db")]
     pub(crate) store: String,

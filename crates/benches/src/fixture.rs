@@ -1,0 +1,174 @@
+//! The token, the inner service and the request every instruction count and peer
+//! comparison uses.
+//!
+//! [`claims`] are about 330 bytes (a Laravel Passport access token's size), signed with a
+//! `kid` and `typ: at+jwt` by [`support::TestKey::sign`]. They are valid both at
+//! [`support::NOW`], the manual clock tower-passport's verifiers run on, and on the real
+//! clock the peers read (`exp` is [`FAR_FUTURE`]), so the same token is accepted by every
+//! verifier measured. [`Inner`] answers 200 at once; [`call_once`] sends one request
+//! through a service and polls its response once, with no runtime.
+//!
+//! ```
+//! use benches::fixture::{bearer, call_once, claims, Inner};
+//! use benches::support::TestKey;
+//! use tower_passport::Algorithm;
+//!
+//! let token = TestKey::generate(Algorithm::HS256).sign(&claims("jti-doc"));
+//! assert!(call_once(&mut Inner, &bearer(&token).unwrap()));
+//! ```
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use bytes::Bytes;
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Empty;
+use serde_json::{json, Value};
+use tower_passport::Algorithm;
+use tower_service::Service;
+
+use crate::support;
+
+/// The request body every service here takes.
+pub type Body = Empty<Bytes>;
+
+/// One request of a scenario: `true` when it got the answer a valid token gets.
+pub type Step = Box<dyn FnMut() -> bool>;
+
+/// The algorithms the token scenarios run for.
+pub const ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::HS256];
+
+/// The tokens' `exp`: far beyond both [`support::NOW`] and the real clock, which the peers
+/// read (ten digits, like `NOW + 3600`, so the token's size does not change).
+pub const FAR_FUTURE: u64 = 4_000_000_000;
+const _: () = assert!(FAR_FUTURE > support::NOW + 3600);
+
+/// The algorithm of [`ALGORITHMS`] named `name` (`rs256`, `ES256`, ...).
+pub fn algorithm(name: &str) -> Option<Algorithm> {
+    ALGORITHMS.into_iter().find(|candidate| candidate.name().eq_ignore_ascii_case(name))
+}
+
+/// A service answering every request 200 with an empty body, without waiting.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Inner;
+
+impl<B> Service<Request<B>> for Inner {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        ready(Ok(Response::new(Body::new())))
+    }
+}
+
+/// Access-token claims of about 330 bytes (Passport's size), `jti` and all.
+pub fn claims(jti: &str) -> Value {
+    json!({
+        "iss": support::ISSUER, "aud": support::AUDIENCE,
+        "sub": "8d3c5f0e-4a1b-4c7e-9f2d-6b8a1e3c5d7f", "client_id": "9b2e7c41-0d6a-4f3b-8e5c-2a7d9f1b3c6e",
+        "iat": support::NOW, "nbf": support::NOW, "exp": FAR_FUTURE, "jti": jti,
+        "scope": "read-posts write-posts read-comments profile email",
+        "email": "bench.user.0001@example.com", "amr": ["pwd"],
+    })
+}
+
+/// `Bearer <token>` as a header value.
+pub fn bearer(token: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(&format!("Bearer {token}")).map_err(|error| error.to_string())
+}
+
+/// Builds the request with its `Authorization` header, readies `service`, calls it and
+/// polls the response future once with a no-op waker: `true` if it answered 200.
+pub fn call_once<S, B>(service: &mut S, authorization: &HeaderValue) -> bool
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
+{
+    let mut request = Request::new(Body::new());
+    request.headers_mut().insert(AUTHORIZATION, authorization.clone());
+    let mut cx = Context::from_waker(Waker::noop());
+    if service.poll_ready(&mut cx).is_pending() {
+        return false;
+    }
+    match pin!(service.call(request)).poll(&mut cx) {
+        Poll::Ready(Ok(response)) => response.status() == StatusCode::OK,
+        Poll::Ready(Err(never)) => match never {},
+        Poll::Pending => false,
+    }
+}
+
+/// `service` as a step, on the same request every time.
+pub fn service_step<S, B>(mut service: S, authorization: HeaderValue) -> Step
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + 'static,
+{
+    Box::new(move || call_once(&mut service, black_box(&authorization)))
+}
+
+/// The bare signature check of `token` by aws-lc-rs, the key parsed once: the floor every
+/// verifier sits on.
+pub fn floor(key: &support::TestKey, token: &str) -> Result<Step, String> {
+    let (signing_input, signature_b64) = token.rsplit_once('.').ok_or("not a compact JWS")?;
+    let signing_input = signing_input.as_bytes().to_vec();
+    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|error| error.to_string())?;
+    if key.alg == Algorithm::HS256 {
+        let hmac_key = hmac::Key::new(hmac::HMAC_SHA256, &key.public_der);
+        return Ok(Box::new(move || hmac::verify(&hmac_key, black_box(&signing_input), &signature).is_ok()));
+    }
+    let algorithm: &'static dyn VerificationAlgorithm = match key.alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        other => return Err(format!("no floor for {}", other.name())),
+    };
+    let parsed = ParsedPublicKey::new(algorithm, &key.public_der).map_err(|error| error.to_string())?;
+    Ok(Box::new(move || parsed.verify_sig(black_box(&signing_input), &signature).is_ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_are_passport_sized() {
+        let length = claims("jti-cold-000000").to_string().len();
+        assert!((300..=360).contains(&length), "{length} bytes of claims");
+    }
+
+    #[test]
+    fn the_token_is_valid_on_the_real_clock_too() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert!(FAR_FUTURE > now + 10 * 365 * 24 * 3600);
+    }
+
+    #[test]
+    fn the_floor_refuses_another_tokens_signature() {
+        for alg in ALGORITHMS {
+            let key = support::TestKey::generate(alg);
+            let token = key.sign(&claims("jti-floor"));
+            assert!(floor(&key, &token).unwrap()(), "{alg:?}");
+            let (signing_input, _) = token.rsplit_once('.').unwrap();
+            let other = key.sign(&claims("jti-other"));
+            let (_, signature) = other.rsplit_once('.').unwrap();
+            assert!(!floor(&key, &format!("{signing_input}.{signature}")).unwrap()(), "{alg:?}");
+        }
+    }
+
+    #[test]
+    fn algorithms_are_found_by_name_in_any_case() {
+        assert_eq!(algorithm("rs256"), Some(Algorithm::RS256));
+        assert_eq!(algorithm("ES256"), Some(Algorithm::ES256));
+        assert_eq!(algorithm("ps256"), None);
+    }
+}
