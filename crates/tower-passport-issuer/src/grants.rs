@@ -36,8 +36,8 @@ impl Issuer {
             ttl: self.inner.access_ttl,
         };
         let minted = self.mint(&grant)?;
-        self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
-        self.emit_access(&minted, &client.id, None);
+        self.inner.store.put_access_token(Self::access_record(&grant, &minted.planned, None)).await?;
+        self.emit_access(&minted.planned, &client.id, None);
         Ok(self.response(minted, None, &scopes))
     }
 
@@ -178,13 +178,13 @@ impl Issuer {
         };
         let minted = self.mint(&grant)?;
         if !client.allows_grant(GrantType::RefreshToken) {
-            self.inner.store.put_access_token(Self::access_record(&grant, &minted, None)).await?;
-            self.emit_access(&minted, &client.id, Some(user_id));
+            self.inner.store.put_access_token(Self::access_record(&grant, &minted.planned, None)).await?;
+            self.emit_access(&minted.planned, &client.id, Some(user_id));
             return Ok(self.response(minted, None, scopes));
         }
         let family_id = secrets::random_b64(16).map_err(crypto)?;
         let refresh = secrets::new_refresh_token().map_err(crypto)?;
-        let now = minted.issued_at;
+        let now = minted.planned.issued_at;
         let record = RefreshTokenRecord {
             id: refresh.id.clone(),
             secret_hash: refresh.hash,
@@ -192,7 +192,7 @@ impl Issuer {
             client_id: client.id.clone(),
             user_id: Some(user_id.to_owned()),
             scopes: scopes.to_vec(),
-            access_jti: minted.jti.clone(),
+            access_jti: minted.planned.jti.clone(),
             issued_at: now,
             expires_at: now.saturating_add(self.inner.refresh_ttl),
             used_at: None,
@@ -208,9 +208,9 @@ impl Issuer {
             current: refresh.id.clone(),
             previous: None,
         };
-        let access = Self::access_record(&grant, &minted, Some(&family_id));
+        let access = Self::access_record(&grant, &minted.planned, Some(&family_id));
         self.inner.store.start_family(family, record, access).await?;
-        self.emit_access(&minted, &client.id, Some(user_id));
+        self.emit_access(&minted.planned, &client.id, Some(user_id));
         self.emit(IssuerEvent::RefreshTokenCreated {
             id: refresh.id,
             family_id,

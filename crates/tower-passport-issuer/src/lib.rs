@@ -286,11 +286,19 @@ struct Minting<'a> {
     ttl: u64,
 }
 
-struct Minted {
-    token: String,
+/// An access token decided but not signed yet: its `jti` and lifetime, all a store records
+/// of it. The refresh grant hands this to the store's rotation and signs only once the store
+/// has let the presented token rotate.
+struct Planned {
     jti: String,
     issued_at: u64,
     expires_at: u64,
+}
+
+/// A signed access token and what the store records of it.
+struct Minted {
+    token: String,
+    planned: Planned,
 }
 
 impl Issuer {
@@ -405,18 +413,23 @@ impl Issuer {
         }
     }
 
-    fn mint(&self, grant: &Minting<'_>) -> Result<Minted, IssuerError> {
+    /// Decides the next access token's `jti` and lifetime, without signing it.
+    fn plan_access(&self, grant: &Minting<'_>) -> Result<Planned, IssuerError> {
         let issued_at = self.now();
-        let expires_at = issued_at.saturating_add(grant.ttl);
         let jti = secrets::random_id().map_err(crypto)?;
+        Ok(Planned { jti, issued_at, expires_at: issued_at.saturating_add(grant.ttl) })
+    }
+
+    /// Signs the access token `planned` for `grant`.
+    fn sign_access(&self, grant: &Minting<'_>, planned: Planned) -> Result<Minted, IssuerError> {
         let claims = AccessClaims {
             iss: &self.inner.issuer,
             sub: grant.user_id.unwrap_or(grant.client_id),
             aud: Audience::of(&self.inner.audiences),
             client_id: grant.client_id,
-            iat: issued_at,
-            exp: expires_at,
-            jti: &jti,
+            iat: planned.issued_at,
+            exp: planned.expires_at,
+            jti: &planned.jti,
             scope: grant.scopes.join(" "),
             provider: grant.user_id.and(grant.provider),
         };
@@ -425,27 +438,36 @@ impl Issuer {
         // pass as that client (RFC 9700 §4.15).
         let kind = if grant.user_id.is_some() { PrincipalKind::User } else { PrincipalKind::Client };
         let token = mint::mint_stated(&key, &claims, Some(kind)).map_err(crypto)?;
-        Ok(Minted { token, jti, issued_at, expires_at })
+        Ok(Minted { token, planned })
     }
 
-    fn access_record(grant: &Minting<'_>, minted: &Minted, family_id: Option<&str>) -> AccessTokenRecord {
+    /// Plans and signs an access token for `grant`.
+    fn mint(&self, grant: &Minting<'_>) -> Result<Minted, IssuerError> {
+        self.sign_access(grant, self.plan_access(grant)?)
+    }
+
+    fn access_record(grant: &Minting<'_>, planned: &Planned, family_id: Option<&str>) -> AccessTokenRecord {
         AccessTokenRecord {
-            jti: minted.jti.clone(),
+            jti: planned.jti.clone(),
             client_id: grant.client_id.to_owned(),
             user_id: grant.user_id.map(str::to_owned),
             scopes: grant.scopes.to_vec(),
             family_id: family_id.map(str::to_owned),
             name: None,
             personal: false,
-            issued_at: minted.issued_at,
-            expires_at: minted.expires_at,
+            issued_at: planned.issued_at,
+            expires_at: planned.expires_at,
             revoked_at: None,
         }
     }
 
-    fn emit_access(&self, minted: &Minted, client_id: &str, user_id: Option<&str>) {
+    fn emit_access(&self, planned: &Planned, client_id: &str, user_id: Option<&str>) {
+        // Nothing to invalidate in this event, and nobody to tell: skip building it.
+        if self.inner.events.receiver_count() == 0 {
+            return;
+        }
         self.emit(IssuerEvent::AccessTokenCreated {
-            jti: minted.jti.clone(),
+            jti: planned.jti.clone(),
             client_id: client_id.to_owned(),
             user_id: user_id.map(str::to_owned),
         });
@@ -455,7 +477,7 @@ impl Issuer {
         TokenResponse {
             access_token: minted.token,
             token_type: "Bearer",
-            expires_in: minted.expires_at.saturating_sub(minted.issued_at),
+            expires_in: minted.planned.expires_at.saturating_sub(minted.planned.issued_at),
             refresh_token,
             scope: scopes.join(" "),
         }

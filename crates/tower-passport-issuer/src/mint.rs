@@ -23,7 +23,6 @@ use super::SigningKey;
 use tower_passport::token::PrincipalKind;
 
 /// The claims of an RFC 9068 access token.
-#[derive(Serialize)]
 pub(crate) struct AccessClaims<'a> {
     pub(crate) iss: &'a str,
     pub(crate) sub: &'a str,
@@ -35,7 +34,6 @@ pub(crate) struct AccessClaims<'a> {
     pub(crate) scope: String,
     /// The user provider of a user token whose client names one (absent for the default
     /// provider and for client tokens).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) provider: Option<&'a str>,
 }
 
@@ -56,13 +54,28 @@ impl<'a> Audience<'a> {
     }
 }
 
-/// The claims with the token's statement of its kind.
+/// The payload: the claims with the token's statement of its kind, in this order. A plain
+/// struct rather than the claims `#[serde(flatten)]`ed, which serializes through a map.
 #[derive(Serialize)]
 struct Stated<'a> {
-    #[serde(flatten)]
-    claims: &'a AccessClaims<'a>,
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a Audience<'a>,
+    client_id: &'a str,
+    iat: u64,
+    exp: u64,
+    jti: &'a str,
+    scope: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     idtyp: Option<&'static str>,
+}
+
+/// The JOSE header of every token `kid` signs with `algorithm`, base64url-encoded:
+/// `{"alg", "kid", "typ": "at+jwt"}`. Computed once per key ([`SigningKey`] keeps it).
+pub(crate) fn encoded_header(algorithm: &str, kid: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{algorithm}","kid":"{kid}","typ":"at+jwt"}}"#))
 }
 
 /// The `idtyp` value that states `kind`.
@@ -81,10 +94,23 @@ pub(crate) fn mint_stated(
     claims: &AccessClaims<'_>,
     stated: Option<PrincipalKind>,
 ) -> Result<String, MintError> {
-    let header = format!(r#"{{"alg":"{}","kid":"{}","typ":"at+jwt"}}"#, key.algorithm().name(), key.kid());
-    let payload = serde_json::to_vec(&Stated { claims, idtyp: stated.map(idtyp) }).map_err(|_| MintError)?;
-    let mut token = String::with_capacity(512);
-    URL_SAFE_NO_PAD.encode_string(header, &mut token);
+    let stated = Stated {
+        iss: claims.iss,
+        sub: claims.sub,
+        aud: &claims.aud,
+        client_id: claims.client_id,
+        iat: claims.iat,
+        exp: claims.exp,
+        jti: claims.jti,
+        scope: &claims.scope,
+        provider: claims.provider,
+        idtyp: stated.map(idtyp),
+    };
+    let mut payload = Vec::with_capacity(384);
+    serde_json::to_writer(&mut payload, &stated).map_err(|_| MintError)?;
+    // Header, payload and an RS256 signature (342 characters) fit without growing.
+    let mut token = String::with_capacity(1024);
+    token.push_str(key.encoded_header());
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut token);
     let signature = key.sign(token.as_bytes()).map_err(|_| MintError)?;

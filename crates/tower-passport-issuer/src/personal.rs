@@ -142,7 +142,7 @@ impl Issuer {
             ttl: self.inner.personal_ttl,
         };
         let minted = self.mint(&grant)?;
-        let mut record = Self::access_record(&grant, &minted, family_id);
+        let mut record = Self::access_record(&grant, &minted.planned, family_id);
         record.personal = true;
         record.name = Some(name.to_owned());
         match self.inner.store.put_access_token(record.clone()).await {
@@ -154,7 +154,7 @@ impl Issuer {
             }
             stored => stored?,
         }
-        self.emit_access(&minted, &client.id, Some(user_id));
+        self.emit_access(&minted.planned, &client.id, Some(user_id));
         Ok(PersonalAccessToken { access_token: minted.token, record })
     }
 

@@ -43,9 +43,12 @@ impl Issuer {
             ttl: self.inner.access_ttl,
         };
         let now_millis = self.inner.clock.now_millis();
-        let minted = self.mint(&grant)?;
+        // The new access token is decided (its `jti` and lifetime, which the store records)
+        // but signed only once the store has let the presented token rotate: a reused,
+        // raced or invalid token costs no signature.
+        let planned = self.plan_access(&grant)?;
         let next = secrets::new_refresh_token().map_err(crypto)?;
-        let now = minted.issued_at;
+        let now = planned.issued_at;
         let rotation = Rotation {
             presented_id: presented.id.clone(),
             presented_hash: hash,
@@ -64,19 +67,24 @@ impl Issuer {
                 user_id: presented.user_id.clone(),
                 // RFC 6749 §6: the new refresh token keeps the original scope.
                 scopes: presented.scopes.clone(),
-                access_jti: minted.jti.clone(),
+                access_jti: planned.jti.clone(),
                 issued_at: now,
                 expires_at: now.saturating_add(self.inner.refresh_ttl),
                 used_at: None,
                 used_at_millis: None,
                 revoked_at: None,
             },
-            next_access: Self::access_record(&grant, &minted, Some(&presented.family_id)),
+            next_access: Self::access_record(&grant, &planned, Some(&presented.family_id)),
         };
         match self.inner.store.rotate(rotation).await? {
             RotationOutcome::Rotated { revoked } | RotationOutcome::GraceReissued { revoked } => {
                 self.record_revoked(&revoked);
-                self.emit_access(&minted, &client.id, user_id);
+                // Signed after the decision. Should signing fail now (a broken key or random
+                // source), the rotation stands and the client gets an error; with a grace
+                // window configured, the same refresh token presented again after the race
+                // window gets a fresh pair.
+                let minted = self.sign_access(&grant, planned)?;
+                self.emit_access(&minted.planned, &client.id, user_id);
                 self.emit(IssuerEvent::RefreshTokenCreated {
                     id: next.id,
                     family_id: presented.family_id.clone(),
@@ -108,5 +116,65 @@ impl Issuer {
             }
             RotationOutcome::Invalid => Err(invalid()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tower_passport::clock::ManualClock;
+
+    use crate::signing_key::signatures;
+    use crate::store::{GrantType, MemoryStore};
+    use crate::{AuthenticatedClient, ClientRegistration, Issuer, OAuthErrorCode, StaticUsers, TokenRequest};
+
+    async fn issuer_and_client(clock: &ManualClock) -> (Issuer, AuthenticatedClient) {
+        let issuer = Issuer::builder("https://auth.test", Arc::new(MemoryStore::new()))
+            .audience("api")
+            .clock(clock.clone())
+            .enable_password_grant(StaticUsers::new(1_000).user("ann", "a-password", "7").unwrap())
+            .refresh_race_window(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let web =
+            ClientRegistration::confidential("Web").grants([GrantType::Password, GrantType::RefreshToken]);
+        let registered = issuer.register_client(web).await.unwrap();
+        let secret = registered.secret.as_ref().map(|secret| secret.expose().to_owned());
+        let client = issuer.authenticate_client(&registered.client.id, secret.as_deref()).await.unwrap();
+        (issuer, client)
+    }
+
+    /// Signatures made by `issuer.grant(request)` on this thread, with its outcome's error code.
+    async fn signatures_made(issuer: &Issuer, request: TokenRequest) -> (usize, Option<OAuthErrorCode>) {
+        let before = signatures::made();
+        let outcome = issuer.grant(request).await;
+        (signatures::made() - before, outcome.err().map(|error| error.code()))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_refresh_signs_only_once_the_store_lets_the_token_rotate() {
+        let clock = ManualClock::new(1_800_000_000);
+        let (issuer, client) = issuer_and_client(&clock).await;
+        let login = issuer.grant(TokenRequest::password(client.clone(), "ann", "a-password")).await.unwrap();
+        let first = login.refresh_token.unwrap();
+
+        let rotated = TokenRequest::refresh_token(client.clone(), &first);
+        assert_eq!(signatures_made(&issuer, rotated).await, (1, None), "a rotation signs its new token");
+
+        // The same token again inside the race window: already rotated, nothing signed.
+        let raced = TokenRequest::refresh_token(client.clone(), &first);
+        assert_eq!(signatures_made(&issuer, raced).await, (0, Some(OAuthErrorCode::InvalidGrant)));
+
+        // Past the window it is reuse: the family is revoked, and still nothing is signed.
+        clock.advance(6);
+        let reused = TokenRequest::refresh_token(client.clone(), &first);
+        assert_eq!(signatures_made(&issuer, reused).await, (0, Some(OAuthErrorCode::InvalidGrant)));
+
+        // A token of the right shape that the store does not know: nothing signed either.
+        let unknown = format!("{}.{}", "a".repeat(22), "b".repeat(43));
+        let unknown = TokenRequest::refresh_token(client, &unknown);
+        assert_eq!(signatures_made(&issuer, unknown).await, (0, Some(OAuthErrorCode::InvalidGrant)));
     }
 }

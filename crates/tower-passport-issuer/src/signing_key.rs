@@ -34,6 +34,8 @@ pub struct SigningKey {
     pair: Pair,
     public_jwk: Value,
     pkcs8: Vec<u8>,
+    /// The base64url JOSE header of every token this key signs.
+    encoded_header: String,
 }
 
 enum Pair {
@@ -271,7 +273,13 @@ impl SigningKey {
             members.insert("alg".into(), Value::String(algorithm.name().into()));
             members.insert("use".into(), Value::String("sig".into()));
         }
-        Self { algorithm, kid, pair, public_jwk, pkcs8: pkcs8.to_vec() }
+        let encoded_header = crate::mint::encoded_header(algorithm.name(), &kid);
+        Self { algorithm, kid, pair, public_jwk, pkcs8: pkcs8.to_vec(), encoded_header }
+    }
+
+    /// The base64url JOSE header of every token this key signs (see `mint`).
+    pub(crate) fn encoded_header(&self) -> &str {
+        &self.encoded_header
     }
 
     /// The algorithm this key signs with.
@@ -304,6 +312,8 @@ impl SigningKey {
 
     /// Signs `message`.
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        #[cfg(test)]
+        signatures::count();
         let rng = SystemRandom::new();
         match &self.pair {
             Pair::Ec(pair) => Ok(pair.sign(&rng, message)?.as_ref().to_vec()),
@@ -323,5 +333,24 @@ impl fmt::Debug for SigningKey {
             .field("algorithm", &self.algorithm)
             .field("kid", &self.kid)
             .finish_non_exhaustive()
+    }
+}
+
+/// How many signatures this thread made, for tests that check when the issuer signs.
+#[cfg(test)]
+pub(crate) mod signatures {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MADE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn count() {
+        MADE.with(|made| made.set(made.get() + 1));
+    }
+
+    /// Signatures made on this thread so far.
+    pub(crate) fn made() -> usize {
+        MADE.with(Cell::get)
     }
 }

@@ -101,6 +101,10 @@ pub(crate) struct ClientCredentials {
 /// credential: `+` is a space, then percent-decoding of the whole value (never a split at
 /// `&` or `=`, which are literal characters here). `None` when the result is not UTF-8.
 fn form_decode(value: &str) -> Option<String> {
+    if !value.contains(['+', '%']) {
+        // Nothing encoded (generated ids and secrets): the value itself.
+        return Some(value.to_owned());
+    }
     let spaced = value.replace('+', " ");
     percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|decoded| decoded.into_owned())
 }

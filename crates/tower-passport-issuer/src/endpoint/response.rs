@@ -12,8 +12,10 @@ use crate::{OAuthError, OAuthErrorCode};
 pub type EndpointResponse = Response<Full<Bytes>>;
 
 pub(crate) fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> EndpointResponse {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => with_headers(status, Some("application/json"), Bytes::from(bytes)),
+    // A token response (an access token of up to about 1 KB) fits without growing.
+    let mut bytes = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => with_headers(status, Some("application/json"), Bytes::from(bytes)),
         Err(_) => error(&OAuthError::new(OAuthErrorCode::ServerError, "The response could not be encoded")),
     }
 }

@@ -1,6 +1,7 @@
 //! [`Throttle`]: the built-in [`AuthLimiter`], exponential back-off per account (or client)
 //! and per client address, with its counters in a [`FailureStore`].
 
+use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -188,25 +189,51 @@ fn backend(error: StoreError) -> BackendError {
 
 /// The hashed key of an attempt's account (the provider and the username, lowercased) or
 /// client (the client id and, when known, the address).
+/// SHA-256 fed through `write!`: a key's parts are hashed as they are formatted, with no
+/// string built in between.
+struct KeyDigest(aws_lc_rs::digest::Context);
+
+impl KeyDigest {
+    fn new() -> Self {
+        Self(aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256))
+    }
+
+    fn hex(self) -> String {
+        SecretHash::finish(self.0).to_hex()
+    }
+}
+
+impl fmt::Write for KeyDigest {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0.update(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// The hex SHA-256 of `account\0<provider>\0<username, trimmed and lowercased>` or
+/// `client\0<client id>\0<network>`.
 fn subject_key(attempt: &AuthAttempt<'_>) -> String {
-    let text = match attempt {
+    let mut digest = KeyDigest::new();
+    // Writing to a digest cannot fail.
+    let _ = match attempt {
         AuthAttempt::User { provider, username, .. } => {
-            format!("account\0{}\0{}", provider.unwrap_or(""), username.trim().to_lowercase())
+            write!(digest, "account\0{}\0{}", provider.unwrap_or(""), username.trim().to_lowercase())
         }
-        AuthAttempt::Client { client_id, peer } => {
-            format!("client\0{client_id}\0{}", peer.map(|peer| network(peer).to_string()).unwrap_or_default())
+        AuthAttempt::Client { client_id, peer: Some(peer) } => {
+            write!(digest, "client\0{client_id}\0{}", network(*peer))
         }
+        AuthAttempt::Client { client_id, peer: None } => write!(digest, "client\0{client_id}\0"),
     };
-    SecretHash::of(text.as_bytes()).to_hex()
+    digest.hex()
 }
 
-/// The hashed key of an address.
+/// The hex SHA-256 of `address\0<network>`.
 fn address_key(peer: IpAddr) -> String {
-    SecretHash::of(format!("address\0{}", network(peer)).as_bytes()).to_hex()
+    let mut digest = KeyDigest::new();
+    let _ = write!(digest, "address\0{}", network(peer));
+    digest.hex()
 }
 
-/// The address as throttled: an IPv4 address as is (an IPv4-mapped IPv6 one as IPv4), an
-/// IPv6 address by its /64, which one subscriber usually holds whole.
 fn network(peer: IpAddr) -> IpAddr {
     match peer {
         IpAddr::V4(v4) => IpAddr::V4(v4),
@@ -226,7 +253,8 @@ mod tests {
     use std::net::IpAddr;
     use std::time::Duration;
 
-    use super::{network, Throttle};
+    use super::{address_key, network, subject_key, Throttle};
+    use crate::store::SecretHash;
     use crate::{AuthAttempt, AuthLimiter, Backoff, Verdict};
     use tower_passport::clock::ManualClock;
 
@@ -240,6 +268,21 @@ mod tests {
 
     fn user<'a>(username: &'a str, peer: &str) -> AuthAttempt<'a> {
         AuthAttempt::User { client_id: Some("web"), provider: None, username, peer: peer.parse().ok() }
+    }
+
+    #[test]
+    fn keys_are_the_digests_of_their_texts_as_stored_before() {
+        // Shared failure stores keep counters under these keys: they must not change.
+        let hex = |text: &str| SecretHash::of(text.as_bytes()).to_hex();
+        let peer: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let client = AuthAttempt::Client { client_id: "web", peer: Some(peer) };
+        assert_eq!(subject_key(&client), hex("client\x00web\x002001:db8:1:2::"));
+        let unknown_peer = AuthAttempt::Client { client_id: "web", peer: None };
+        assert_eq!(subject_key(&unknown_peer), hex("client\0web\0"));
+        let account =
+            AuthAttempt::User { client_id: None, provider: Some("admins"), username: " Ann ", peer: None };
+        assert_eq!(subject_key(&account), hex("account\0admins\0ann"));
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), hex("address\x00192.0.2.7"));
     }
 
     #[test]

@@ -54,11 +54,25 @@ impl TestIssuer {
     /// # Errors
     /// When key generation fails.
     pub fn new() -> Result<Self, ConfigError> {
-        Ok(Self {
-            key: SigningKey::generate(Algorithm::ES256)?,
-            issuer: "https://tower-passport.test".into(),
-            audience: "test-api".into(),
-        })
+        Ok(Self::with_signing_key(SigningKey::generate(Algorithm::ES256)?))
+    }
+
+    /// As [`new`](Self::new), signing with `key` instead of a fresh ES256 key: tokens of
+    /// another algorithm, or of a key the test keeps.
+    ///
+    /// ```
+    /// use tower_passport_issuer::testing::TestIssuer;
+    /// use tower_passport_issuer::SigningKey;
+    /// use tower_passport::Algorithm;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::with_signing_key(SigningKey::generate(Algorithm::EdDSA)?);
+    /// let token = issuer.client_token("billing", ["read"])?;
+    /// assert_eq!(issuer.verifier()?.verify(&token)?.kind(), tower_passport::token::PrincipalKind::Client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_signing_key(key: SigningKey) -> Self {
+        Self { key, issuer: "https://tower-passport.test".into(), audience: "test-api".into() }
     }
 
     /// Sets the issuer (`iss`) the tokens carry and the verifier expects.
