@@ -1,0 +1,49 @@
+//! Moving off Laravel Passport without logging anyone out: its tables read from Rust.
+//!
+//! The guide is `docs/migrating-from-passport.md`. This crate holds what needs Passport's
+//! database (sqlx, features `mysql`, `postgres` and `sqlite`), so that the guard
+//! (`tower-passport`) and the issuer (`tower-passport-issuer`) never depend on sqlx:
+//!
+//! - [`PassportRevocations`]: a [`RevocationCheck`](tower_passport::RevocationCheck) over
+//!   `oauth_access_tokens` and `oauth_clients`, cached with a staleness bound and single
+//!   flight per `jti`, failing closed. Rust services behind Passport's tokens honour a
+//!   logout, a revoked client and a `passport:purge` within seconds (the strangler step).
+//!
+//! Every table name is configurable ([`PassportTables`]); the database is one
+//! [`PassportDatabase`], a sqlx pool on any of the three engines Laravel supports.
+//!
+//! ```
+//! use tower_passport_laravel::{MissingToken, PassportDatabase, PassportRevocations, PassportTables};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tower_passport_laravel::LaravelError> {
+//! let database = PassportDatabase::connect_lazy("sqlite::memory:")?;
+//! let revocations = PassportRevocations::builder(database)
+//!     .tables(PassportTables::with_prefix("app_")?)
+//!     .missing_token(MissingToken::Revoked)
+//!     .build()?;
+//! # let _ = revocations;
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, clippy::too_long_first_doc_paragraph)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// With no engine on, the database has no pool to run anything on.
+#![cfg_attr(
+    not(any(feature = "mysql", feature = "postgres", feature = "sqlite")),
+    allow(dead_code, unused_imports, unused_macros, unused_variables, unreachable_code)
+)]
+
+mod database;
+mod error;
+mod revocation;
+mod tables;
+
+pub use database::{Engine, PassportDatabase};
+pub use error::{LaravelError, LaravelErrorKind};
+pub use revocation::{
+    MissingToken, OnDatabaseError, PassportRevocations, PassportRevocationsBuilder, DEFAULT_QUERY_TIMEOUT,
+    DEFAULT_STALENESS,
+};
+pub use tables::PassportTables;
