@@ -72,6 +72,7 @@ pub struct IssuerBuilder {
     grace: Option<Duration>,
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    legacy_refresh: Option<crate::legacy_refresh::BoxedLegacy>,
     providers: HashMap<String, BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
@@ -96,6 +97,7 @@ impl std::fmt::Debug for IssuerBuilder {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("personal_ttl", &self.personal_ttl)
             .field("password_grant", &self.users.is_some())
+            .field("legacy_refresh_tokens", &self.legacy_refresh.is_some())
             .field("user_providers", &self.providers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -118,6 +120,7 @@ impl IssuerBuilder {
             grace: None,
             first_party_token_management: true,
             users: None,
+            legacy_refresh: None,
             providers: HashMap::new(),
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL,
@@ -238,6 +241,15 @@ impl IssuerBuilder {
     /// reuse revokes the family. Measured in milliseconds, as the race window.
     pub fn refresh_grace_window(mut self, window: Duration) -> Self {
         self.grace = (!window.is_zero()).then_some(window);
+        self
+    }
+
+    /// Redeems, once each, the refresh tokens of the server this issuer replaces (Laravel
+    /// Passport's, with `tower-passport-laravel`'s `PassportRefreshTokens`): the refresh
+    /// grant hands `legacy` every refresh token that is not its own, and starts a new
+    /// refresh family here for the client and user it answers. A replay is refused.
+    pub fn legacy_refresh_tokens(mut self, legacy: impl crate::LegacyRefreshTokens) -> Self {
+        self.legacy_refresh = Some(Arc::new(legacy));
         self
     }
 
@@ -443,6 +455,7 @@ impl IssuerBuilder {
                 grace: self.grace.map(millis),
                 first_party_token_management: self.first_party_token_management,
                 users: self.users,
+                legacy_refresh: self.legacy_refresh,
                 providers: self.providers,
                 scopes: self.scopes,
                 keys: RwLock::new(keys),

@@ -105,6 +105,7 @@ mod events;
 mod grants;
 mod introspect;
 mod key_ring;
+mod legacy_refresh;
 mod limits;
 mod metadata;
 pub(crate) mod mint;
@@ -131,6 +132,7 @@ pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, Registe
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;
+pub use legacy_refresh::{LegacyGrant, LegacyRefreshTokens};
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
 pub use metadata::Jwks;
 pub use personal::PersonalAccessToken;
@@ -228,6 +230,8 @@ struct IssuerInner {
     /// Whether only first-party clients' tokens may use the token-management APIs.
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    /// The refresh tokens of the server being replaced (`IssuerBuilder::legacy_refresh_tokens`).
+    legacy_refresh: Option<legacy_refresh::BoxedLegacy>,
     /// The named user providers (`IssuerBuilder::user_provider`).
     providers: std::collections::HashMap<String, BoxedUserProvider>,
     scopes: ScopeRegistry,

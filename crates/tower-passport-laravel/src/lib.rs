@@ -8,6 +8,9 @@
 //!   `oauth_access_tokens` and `oauth_clients`, cached with a staleness bound and single
 //!   flight per `jti`, failing closed. Rust services behind Passport's tokens honour a
 //!   logout, a revoked client and a `passport:purge` within seconds (the strangler step).
+//! - [`PassportRefreshTokens`]: the issuer's refresh grant redeems Passport's refresh
+//!   tokens once (decrypted with the [`AppKey`], spent in `oauth_refresh_tokens`), so
+//!   users keep their sessions through the cut-over.
 //!
 //! Every table name is configurable ([`PassportTables`]); the database is one
 //! [`PassportDatabase`], a sqlx pool on any of the three engines Laravel supports.
@@ -35,10 +38,15 @@
     allow(dead_code, unused_imports, unused_macros, unused_variables, unreachable_code)
 )]
 
+mod crypt;
 mod database;
 mod error;
+mod refresh;
 mod revocation;
 mod tables;
+
+pub use crypt::AppKey;
+pub use refresh::PassportRefreshTokens;
 
 pub use database::{Engine, PassportDatabase};
 pub use error::{LaravelError, LaravelErrorKind};

@@ -4,9 +4,13 @@
 
 #[path = "../league/mod.rs"]
 mod league;
+#[path = "../support/python.rs"]
+mod python;
 #[path = "../support/tools.rs"]
 mod tools;
 
+mod fixtures;
 #[allow(dead_code)] // Each helper is used by some of the modules.
 mod passport_db;
+mod refresh_tokens;
 mod revocations;
