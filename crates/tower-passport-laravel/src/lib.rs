@@ -11,6 +11,8 @@
 //! - [`PassportRefreshTokens`]: the issuer's refresh grant redeems Passport's refresh
 //!   tokens once (decrypted with the [`AppKey`], spent in `oauth_refresh_tokens`), so
 //!   users keep their sessions through the cut-over.
+//! - [`LaravelUsers`]: a user provider over Laravel's `users` table, verifying its
+//!   bcrypt (`$2y$`) hashes off the executor: users sign in with the passwords they have.
 //!
 //! Every table name is configurable ([`PassportTables`]); the database is one
 //! [`PassportDatabase`], a sqlx pool on any of the three engines Laravel supports.
@@ -44,6 +46,7 @@ mod error;
 mod refresh;
 mod revocation;
 mod tables;
+mod users;
 
 pub use crypt::AppKey;
 pub use refresh::PassportRefreshTokens;
@@ -55,3 +58,4 @@ pub use revocation::{
     DEFAULT_STALENESS,
 };
 pub use tables::PassportTables;
+pub use users::{LaravelUsers, LaravelUsersBuilder, DEFAULT_DUMMY_COST};

@@ -10,7 +10,6 @@ pub const APP_KEY: &str = "base64:c3VwZXItc2VjcmV0LWxhcmF2ZWwtYXBwLWtleSEhISE=";
 
 /// What the script made: refresh tokens (league's encrypted payloads) and `$2y$` hashes, in
 /// the order asked.
-#[allow(dead_code)] // The bcrypt hashes serve the users and import tests.
 pub struct Fixtures {
     pub refresh_tokens: Vec<String>,
     pub bcrypt: Vec<String>,

@@ -14,3 +14,4 @@ mod fixtures;
 mod passport_db;
 mod refresh_tokens;
 mod revocations;
+mod users;
