@@ -215,7 +215,7 @@ impl Issuer {
         }
         let secret = ClientSecret::new(secrets::random_b64(32).map_err(crypto)?);
         let update = ClientUpdate {
-            secret_hash: Some(SecretHash::of(secret.expose().as_bytes()).into()),
+            secret_hash: Some(SecretHash::of(secret.expose().as_bytes())),
             ..ClientUpdate::default()
         };
         let Some(client) = self.inner.store.update_client(id, update).await?.filter(|client| !client.revoked)
