@@ -11,6 +11,9 @@
 //! - [`PassportRefreshTokens`]: the issuer's refresh grant redeems Passport's refresh
 //!   tokens once (decrypted with the [`AppKey`], spent in `oauth_refresh_tokens`), so
 //!   users keep their sessions through the cut-over.
+//! - [`import_clients`]: Passport's `oauth_clients` copied into the issuer's store, ids
+//!   (integers too), bcrypt secret hashes, redirect URIs and grants kept (the CLI's
+//!   `passport import laravel --from <database URL>`).
 //! - [`LaravelUsers`]: a user provider over Laravel's `users` table, verifying its
 //!   bcrypt (`$2y$`) hashes off the executor: users sign in with the passwords they have.
 //!
@@ -43,6 +46,7 @@
 mod crypt;
 mod database;
 mod error;
+mod import;
 mod refresh;
 mod revocation;
 mod tables;
@@ -53,6 +57,7 @@ pub use refresh::PassportRefreshTokens;
 
 pub use database::{Engine, PassportDatabase};
 pub use error::{LaravelError, LaravelErrorKind};
+pub use import::{import_clients, ImportReport, SkipReason};
 pub use revocation::{
     MissingToken, OnDatabaseError, PassportRevocations, PassportRevocationsBuilder, DEFAULT_QUERY_TIMEOUT,
     DEFAULT_STALENESS,

@@ -10,8 +10,10 @@ mod python;
 mod tools;
 
 mod fixtures;
+mod import;
 #[allow(dead_code)] // Each helper is used by some of the modules.
 mod passport_db;
 mod refresh_tokens;
 mod revocations;
 mod users;
+mod whole_story;

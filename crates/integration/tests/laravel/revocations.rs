@@ -17,7 +17,7 @@ use crate::passport_db::{ClientFlags, Engine, PassportDb};
 const BOUND: Duration = Duration::from_millis(400);
 
 /// A Passport token with its own `jti` (league's `bin2hex(random_bytes(40))` shape).
-fn token(jti: &str, client: u64, user: &str) -> String {
+pub(crate) fn token(jti: &str, client: u64, user: &str) -> String {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs_f64();
     let client = client.to_string();
     league::token_with(&LeagueClaims {
@@ -31,7 +31,7 @@ fn token(jti: &str, client: u64, user: &str) -> String {
     })
 }
 
-fn jti(n: u8) -> String {
+pub(crate) fn jti(n: u8) -> String {
     format!("{n:02x}").repeat(40)
 }
 
@@ -41,7 +41,7 @@ fn verifier() -> Verifier {
 }
 
 /// The status a guarded route answers `token` with.
-async fn status(guard: &GuardLayer, token: &str) -> StatusCode {
+pub(crate) async fn status(guard: &GuardLayer, token: &str) -> StatusCode {
     let service =
         ServiceBuilder::new().layer(guard.clone()).service(service_fn(|_req: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
@@ -50,7 +50,7 @@ async fn status(guard: &GuardLayer, token: &str) -> StatusCode {
     service.oneshot(request.expect("request")).await.expect("infallible").status()
 }
 
-fn guard(revocations: PassportRevocations) -> GuardLayer {
+pub(crate) fn guard(revocations: PassportRevocations) -> GuardLayer {
     GuardLayer::builder(verifier()).revocation(revocations).build().expect("guard")
 }
 
