@@ -73,6 +73,7 @@ pub struct IssuerBuilder {
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
     legacy_refresh: Option<crate::legacy_refresh::BoxedLegacy>,
+    verification_jwks: Vec<serde_json::Value>,
     providers: HashMap<String, BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
@@ -121,6 +122,7 @@ impl IssuerBuilder {
             first_party_token_management: true,
             users: None,
             legacy_refresh: None,
+            verification_jwks: Vec::new(),
             providers: HashMap::new(),
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL,
@@ -242,6 +244,36 @@ impl IssuerBuilder {
     pub fn refresh_grace_window(mut self, window: Duration) -> Self {
         self.grace = (!window.is_zero()).then_some(window);
         self
+    }
+
+    /// Publishes another server's RSA public key (PEM, as Laravel Passport's
+    /// `oauth-public.key`) in the JWKS, for verification only: the issuer never signs with
+    /// it. Resource servers that read this issuer's JWKS then keep accepting the tokens
+    /// that server issued (RS256, named by the key's RFC 7638 thumbprint; a Passport token
+    /// has no `kid` and finds it as the one RS256 key) until they expire. Remove it once
+    /// they have.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tower_passport_issuer::{Issuer, SigningKey};
+    /// # use tower_passport_issuer::store::MemoryStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let passport = SigningKey::generate(tower_passport::Algorithm::RS256)?;
+    /// # let oauth_public_key = passport.to_public_pem()?;
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .verification_key(oauth_public_key.as_bytes())?
+    ///     .build()?;
+    /// assert_eq!(issuer.jwks().keys.len(), 2, "its own ES256 key and Passport's");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When `pem` is not an RSA public key in PEM.
+    pub fn verification_key(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+        self.verification_jwks.push(crate::verification_keys::rsa_verification_jwk(pem)?);
+        Ok(self)
     }
 
     /// Redeems, once each, the refresh tokens of the server this issuer replaces (Laravel
@@ -456,6 +488,7 @@ impl IssuerBuilder {
                 first_party_token_management: self.first_party_token_management,
                 users: self.users,
                 legacy_refresh: self.legacy_refresh,
+                verification_jwks: self.verification_jwks,
                 providers: self.providers,
                 scopes: self.scopes,
                 keys: RwLock::new(keys),

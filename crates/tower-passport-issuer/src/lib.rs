@@ -124,6 +124,7 @@ mod signing_key;
 mod token_request;
 pub(crate) mod user_clients;
 mod users;
+mod verification_keys;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
@@ -230,6 +231,8 @@ struct IssuerInner {
     /// Whether only first-party clients' tokens may use the token-management APIs.
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    /// Public keys published in the JWKS without signing (`IssuerBuilder::verification_key`).
+    verification_jwks: Vec<serde_json::Value>,
     /// The refresh tokens of the server being replaced (`IssuerBuilder::legacy_refresh_tokens`).
     legacy_refresh: Option<legacy_refresh::BoxedLegacy>,
     /// The named user providers (`IssuerBuilder::user_provider`).

@@ -2,7 +2,8 @@
 //! Passport-shaped database (integer client ids, bcrypt secrets, users, access and refresh
 //! tokens); the strangler step (the guard refuses a token revoked in Laravel within the
 //! bound); the cut-over (`import_clients` copies the clients, read only and idempotent);
-//! then the imported confidential client authenticates with its old secret, a Passport
+//! then the imported confidential client authenticates with its old secret, the issuer
+//! publishes Passport's public key beside its own, a Passport
 //! refresh token is exchanged once, and a Laravel user signs in with their old password.
 
 use std::sync::Arc;
@@ -126,8 +127,17 @@ async fn moving_off_passport_on_mariadb_logs_nobody_out() {
         .scopes(ScopeRegistry::new().scope("read-orders", "Read orders"))
         .enable_password_grant(users)
         .legacy_refresh_tokens(legacy)
+        .verification_key(crate::league::keys().public_pem.as_bytes())
+        .expect("Passport's public key")
         .build()
         .expect("issuer");
+
+    // Dual keys: a resource server reading the new issuer's JWKS still takes Passport's
+    // tokens (no kid: the one RS256 key), beside the issuer's own.
+    let jwks = serde_json::to_string(&issuer.jwks()).expect("jwks");
+    let keys = tower_passport::KeySet::from_jwks(&jwks).expect("the issuer's JWKS");
+    let verifier = tower_passport::Verifier::builder(keys).laravel_passport().build().expect("verifier");
+    verifier.verify(&token(&jti(22), 1, "2")).expect("a Passport token verifies with the issuer's JWKS");
 
     // The imported confidential client authenticates with its old secret.
     let client = issuer.authenticate_client("1", Some("mobile-app-secret")).await.expect("its old secret");
