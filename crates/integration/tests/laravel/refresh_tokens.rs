@@ -128,3 +128,44 @@ async fn postgres_passport_refresh_tokens_are_exchanged_once() {
 async fn sqlite_passport_refresh_tokens_are_exchanged_once() {
     a_passport_refresh_token_is_exchanged_once(Engine::Sqlite).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_redemptions_of_one_passport_token_exactly_one_wins() {
+    let Some(db) = PassportDb::create(Engine::MySql).await else { return };
+    let payload = fixtures::payload(CLIENT, &"rc".repeat(40), &"ac".repeat(40), "7", now() + 3600);
+    let Some(made) = fixtures::make(&[payload], &[]).await else { return };
+    db.insert_access_token(&"ac".repeat(40), Some(7), 1).await;
+    db.insert_refresh_token(&"rc".repeat(40), &"ac".repeat(40), 3600).await;
+    let legacy =
+        PassportRefreshTokens::with_tables(db.database(), AppKey::parse(APP_KEY).expect("key"), &db.tables());
+    let issuer = Issuer::builder("https://auth.test", Arc::new(MemoryStore::new()))
+        .audience("api")
+        .scopes(ScopeRegistry::new().scope("read-orders", "Read orders"))
+        .legacy_refresh_tokens(legacy)
+        .build()
+        .expect("issuer");
+    issuer
+        .register_client(
+            ClientRegistration::confidential("Web")
+                .id(CLIENT)
+                .secret(SECRET)
+                .grants([GrantType::RefreshToken]),
+        )
+        .await
+        .expect("client");
+    let client = issuer.authenticate_client(CLIENT, Some(SECRET)).await.expect("client");
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let (issuer, client, token) = (issuer.clone(), client.clone(), made.refresh_tokens[0].clone());
+            tokio::spawn(
+                async move { issuer.grant(TokenRequest::refresh_token(client, token)).await.is_ok() },
+            )
+        })
+        .collect();
+    let mut won = 0;
+    for attempt in attempts {
+        won += usize::from(attempt.await.expect("attempt"));
+    }
+    assert_eq!(won, 1, "one new family, whatever the race");
+    db.drop_tables().await;
+}
