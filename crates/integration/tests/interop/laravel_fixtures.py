@@ -10,6 +10,11 @@ Written from the formats, with Python's `cryptography` and `bcrypt`:
 - bcrypt hashes as Laravel's Hash::make writes them ("$2y$", cost 10 by default) for
   client secrets and user passwords.
 
+Cross-checked once (by hand, nothing of PHP's committed) with Debian's PHP 8.2 and
+defuse/php-encryption v2.4.0: Crypto::decryptWithPassword reads these tokens and
+password_verify accepts these hashes; the Rust side decrypts PHP's encryptWithPassword
+output and verifies password_hash's.
+
 Reads one JSON request from the FIXTURE_REQUEST variable:
   {"app_key": "base64:...", "refresh_tokens": [<payload object>, ...],
    "bcrypt": [{"password": "...", "cost": 10}, ...]}
