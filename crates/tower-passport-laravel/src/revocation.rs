@@ -180,7 +180,8 @@ impl PassportRevocations {
         };
         let ttl = if revoked {
             let left = expires_at.saturating_sub(unix_now());
-            Duration::from_secs(left).clamp(self.inner.staleness, MAX_REVOKED_TTL)
+            // Never shorter than the bound (whatever it is configured to), at most a day.
+            Duration::from_secs(left).min(MAX_REVOKED_TTL).max(self.inner.staleness)
         } else {
             self.inner.staleness
         };
