@@ -334,7 +334,9 @@ impl IssuerBuilder {
     /// How many password checks may run at once, each on a blocking thread (the machine's
     /// parallelism by default). A password grant beyond that answers 503
     /// `temporarily_unavailable` at once, so a burst of guesses cannot queue unbounded
-    /// CPU work or slow down other requests.
+    /// CPU work or slow down other requests. The same bound covers the other CPU-heavy
+    /// checks: an imported client's bcrypt secret and the decryption of a
+    /// [legacy refresh token](Self::legacy_refresh_tokens).
     pub fn max_concurrent_password_checks(mut self, checks: usize) -> Self {
         self.password_checks = checks.max(1);
         self

@@ -579,13 +579,17 @@ impl Issuer {
         let client = self.inner.store.client(client_id).await?;
         let secret_ok = match &client {
             // An imported client's bcrypt hash: CPU-heavy, so on a blocking thread.
+            // Bounded with the password checks (503 beyond).
             Some(record) if record.secret_hash.as_ref().is_some_and(ClientSecretHash::is_slow) => {
                 let (hash, presented) = (record.secret_hash.clone(), secret.map(str::to_owned));
-                crate::limits::off_executor(move || match (hash, presented) {
+                let permit = self.inner.password_checks.acquire()?;
+                let matches = crate::limits::off_executor(move || match (hash, presented) {
                     (Some(hash), Some(presented)) => hash.matches(presented.as_bytes()),
                     _ => false,
                 })
-                .await?
+                .await;
+                drop(permit);
+                matches?
             }
             Some(record) => secret_matches(record, secret),
             None => false,

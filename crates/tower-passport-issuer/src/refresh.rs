@@ -125,7 +125,12 @@ impl Issuer {
         let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
         let Some(legacy) = self.inner.legacy_refresh.as_ref() else { return Err(invalid()) };
         let client = client.record();
-        let grant = legacy.redeem(refresh_token, &client.id).await?.ok_or_else(invalid)?;
+        // Decrypting a legacy token can cost a key derivation: it shares the bound on
+        // CPU-heavy checks with password checks (503 beyond).
+        let permit = self.inner.password_checks.acquire()?;
+        let grant = legacy.redeem(refresh_token, &client.id).await;
+        drop(permit);
+        let grant = grant?.ok_or_else(invalid)?;
         if grant.client_id != client.id {
             // The implementation should have said `None`; never issue to another client.
             return Err(invalid());
