@@ -24,6 +24,7 @@ mod guide_doctests {
         Quickstart = "quickstart.md",
         Servers = "servers.md",
         Passport = "passport.md",
+        MigratingFromPassport = "migrating-from-passport.md",
         Issuer = "issuer.md",
         AuthorizationCode = "authorization-code.md",
         FirstPartyCookie = "first-party-cookie.md",

@@ -113,7 +113,7 @@ mod tests {
         ClientRecord {
             id: "c".into(),
             name: "C".into(),
-            secret_hash: confidential.then(|| SecretHash::of(b"a secret")),
+            secret_hash: confidential.then(|| SecretHash::of(b"a secret").into()),
             grants: Vec::new(),
             allowed_scopes: None,
             first_party,

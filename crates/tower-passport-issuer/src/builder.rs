@@ -72,6 +72,8 @@ pub struct IssuerBuilder {
     grace: Option<Duration>,
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    legacy_refresh: Option<crate::legacy_refresh::BoxedLegacy>,
+    verification_jwks: Vec<serde_json::Value>,
     providers: HashMap<String, BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
@@ -96,6 +98,7 @@ impl std::fmt::Debug for IssuerBuilder {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("personal_ttl", &self.personal_ttl)
             .field("password_grant", &self.users.is_some())
+            .field("legacy_refresh_tokens", &self.legacy_refresh.is_some())
             .field("user_providers", &self.providers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -118,6 +121,8 @@ impl IssuerBuilder {
             grace: None,
             first_party_token_management: true,
             users: None,
+            legacy_refresh: None,
+            verification_jwks: Vec::new(),
             providers: HashMap::new(),
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL,
@@ -241,6 +246,45 @@ impl IssuerBuilder {
         self
     }
 
+    /// Publishes another server's RSA public key (PEM, as Laravel Passport's
+    /// `oauth-public.key`) in the JWKS, for verification only: the issuer never signs with
+    /// it. Resource servers that read this issuer's JWKS then keep accepting the tokens
+    /// that server issued (RS256, named by the key's RFC 7638 thumbprint; a Passport token
+    /// has no `kid` and finds it as the one RS256 key) until they expire. Remove it once
+    /// they have.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tower_passport_issuer::{Issuer, SigningKey};
+    /// # use tower_passport_issuer::store::MemoryStore;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let passport = SigningKey::generate(tower_passport::Algorithm::RS256)?;
+    /// # let oauth_public_key = passport.to_public_pem()?;
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("api")
+    ///     .verification_key(oauth_public_key.as_bytes())?
+    ///     .build()?;
+    /// assert_eq!(issuer.jwks().keys.len(), 2, "its own ES256 key and Passport's");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// When `pem` is not an RSA public key in PEM.
+    pub fn verification_key(mut self, pem: &[u8]) -> Result<Self, ConfigError> {
+        self.verification_jwks.push(crate::verification_keys::rsa_verification_jwk(pem)?);
+        Ok(self)
+    }
+
+    /// Redeems, once each, the refresh tokens of the server this issuer replaces (Laravel
+    /// Passport's, with `tower-passport-laravel`'s `PassportRefreshTokens`): the refresh
+    /// grant hands `legacy` every refresh token that is not its own, and starts a new
+    /// refresh family here for the client and user it answers. A replay is refused.
+    pub fn legacy_refresh_tokens(mut self, legacy: impl crate::LegacyRefreshTokens) -> Self {
+        self.legacy_refresh = Some(Arc::new(legacy));
+        self
+    }
+
     /// Enables the password grant with this user provider. RFC 9700 §2.4 says the
     /// password grant MUST NOT be used; it is here, as in Passport 12+, only by explicit
     /// opt-in, for first-party migrations.
@@ -290,7 +334,9 @@ impl IssuerBuilder {
     /// How many password checks may run at once, each on a blocking thread (the machine's
     /// parallelism by default). A password grant beyond that answers 503
     /// `temporarily_unavailable` at once, so a burst of guesses cannot queue unbounded
-    /// CPU work or slow down other requests.
+    /// CPU work or slow down other requests. The same bound covers the other CPU-heavy
+    /// checks: an imported client's bcrypt secret and the decryption of a
+    /// [legacy refresh token](Self::legacy_refresh_tokens).
     pub fn max_concurrent_password_checks(mut self, checks: usize) -> Self {
         self.password_checks = checks.max(1);
         self
@@ -443,6 +489,8 @@ impl IssuerBuilder {
                 grace: self.grace.map(millis),
                 first_party_token_management: self.first_party_token_management,
                 users: self.users,
+                legacy_refresh: self.legacy_refresh,
+                verification_jwks: self.verification_jwks,
                 providers: self.providers,
                 scopes: self.scopes,
                 keys: RwLock::new(keys),

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 
 use super::{crypto, AuthAttempt, Issuer, IssuerError, IssuerErrorKind, IssuerEvent, OAuthError};
 use super::{redirect_uri, secrets};
-use crate::store::{ClientRecord, ClientStore, ClientUpdate, GrantType, SecretHash, TokenStore};
+use crate::store::{
+    ClientRecord, ClientSecretHash, ClientStore, ClientUpdate, GrantType, SecretHash, TokenStore,
+};
 
 /// A client secret, as shown once at registration. Its `Debug` is redacted.
 ///
@@ -436,7 +438,7 @@ impl Issuer {
         let client = ClientRecord {
             id,
             name: registration.name,
-            secret_hash: secret.as_ref().map(|s| SecretHash::of(s.expose().as_bytes())),
+            secret_hash: secret.as_ref().map(|s| SecretHash::of(s.expose().as_bytes()).into()),
             grants: registration.grants,
             allowed_scopes: registration.allowed_scopes,
             first_party: registration.first_party,
@@ -575,7 +577,24 @@ impl Issuer {
         let attempt = AuthAttempt::Client { client_id, peer };
         self.inner.limiter.admit(&attempt).await?;
         let client = self.inner.store.client(client_id).await?;
-        let outcome = Self::check_client(&self.inner.personal_client_id, client, secret);
+        let secret_ok = match &client {
+            // An imported client's bcrypt hash: CPU-heavy, so on a blocking thread.
+            // Bounded with the password checks (503 beyond).
+            Some(record) if record.secret_hash.as_ref().is_some_and(ClientSecretHash::is_slow) => {
+                let (hash, presented) = (record.secret_hash.clone(), secret.map(str::to_owned));
+                let permit = self.inner.password_checks.acquire()?;
+                let matches = crate::limits::off_executor(move || match (hash, presented) {
+                    (Some(hash), Some(presented)) => hash.matches(presented.as_bytes()),
+                    _ => false,
+                })
+                .await;
+                drop(permit);
+                matches?
+            }
+            Some(record) => secret_matches(record, secret),
+            None => false,
+        };
+        let outcome = Self::check_client(&self.inner.personal_client_id, client, secret, secret_ok);
         self.inner.limiter.record(&attempt, outcome.is_ok()).await;
         outcome.map(|record| AuthenticatedClient { record, peer })
     }
@@ -584,11 +603,12 @@ impl Issuer {
         personal_client_id: &str,
         client: Option<ClientRecord>,
         secret: Option<&str>,
+        secret_ok: bool,
     ) -> Result<ClientRecord, OAuthError> {
         match client {
             // The personal access client is internal: nobody signs in as it.
             Some(client) if client.id == personal_client_id => Err(OAuthError::invalid_client()),
-            Some(client) if !client.revoked && secret_matches(&client, secret) => Ok(client),
+            Some(client) if !client.revoked && secret_ok => Ok(client),
             Some(_) => Err(OAuthError::invalid_client()),
             None => {
                 // Same work as a wrong secret, so the timing does not tell ids apart.

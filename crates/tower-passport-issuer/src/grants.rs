@@ -164,8 +164,17 @@ impl Issuer {
         scopes: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         // A user whose id is a client's id would get tokens that read as that client's to
-        // a resource server comparing `sub` with `client_id` (RFC 9700 §4.15).
-        if self.inner.store.client(user_id).await?.is_some() {
+        // a resource server comparing `sub` with `client_id` (RFC 9700 §4.15). Imported
+        // clients keep Passport's integer ids, which Laravel's user ids share: there only a
+        // token of that very client could be misread (`sub == client_id`), so only that is
+        // refused; our own client ids are never all digits.
+        let clashes = self
+            .inner
+            .store
+            .client(user_id)
+            .await?
+            .is_some_and(|clash| clash.id == client.id || !clash.id.bytes().all(|b| b.is_ascii_digit()));
+        if clashes {
             tracing::warn!("refused a user token for a user id that is also a client id");
             return Err(OAuthError::invalid_grant("This user cannot be issued tokens: its id is a client's"));
         }

@@ -105,6 +105,7 @@ mod events;
 mod grants;
 mod introspect;
 mod key_ring;
+mod legacy_refresh;
 mod limits;
 mod metadata;
 pub(crate) mod mint;
@@ -123,6 +124,7 @@ mod signing_key;
 mod token_request;
 pub(crate) mod user_clients;
 mod users;
+mod verification_keys;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
@@ -131,6 +133,7 @@ pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, Registe
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;
+pub use legacy_refresh::{LegacyGrant, LegacyRefreshTokens};
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
 pub use metadata::Jwks;
 pub use personal::PersonalAccessToken;
@@ -228,6 +231,10 @@ struct IssuerInner {
     /// Whether only first-party clients' tokens may use the token-management APIs.
     first_party_token_management: bool,
     users: Option<BoxedUserProvider>,
+    /// Public keys published in the JWKS without signing (`IssuerBuilder::verification_key`).
+    verification_jwks: Vec<serde_json::Value>,
+    /// The refresh tokens of the server being replaced (`IssuerBuilder::legacy_refresh_tokens`).
+    legacy_refresh: Option<legacy_refresh::BoxedLegacy>,
     /// The named user providers (`IssuerBuilder::user_provider`).
     providers: std::collections::HashMap<String, BoxedUserProvider>,
     scopes: ScopeRegistry,

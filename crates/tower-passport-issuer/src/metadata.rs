@@ -30,10 +30,13 @@ impl Issuer {
     /// The JWKS document of every published key (`GET /.well-known/jwks.json`).
     pub fn jwks(&self) -> Jwks {
         let now = self.now();
-        match self.inner.keys.read() {
+        let mut jwks = match self.inner.keys.read() {
             Ok(keys) => keys.jwks(now),
             Err(poisoned) => poisoned.into_inner().jwks(now),
-        }
+        };
+        // Another server's keys, published for verification only.
+        jwks.keys.extend(self.inner.verification_jwks.iter().cloned());
+        jwks
     }
 
     /// How long clients may cache the JWKS, in seconds

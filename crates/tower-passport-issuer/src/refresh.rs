@@ -26,9 +26,12 @@ impl Issuer {
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::RefreshToken)?;
+        let authenticated = client;
         let client = client.record();
         let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
-        let (id, hash) = secrets::parse_refresh_token(refresh_token).ok_or_else(invalid)?;
+        let Some((id, hash)) = secrets::parse_refresh_token(refresh_token) else {
+            return self.legacy_refresh_grant(authenticated, refresh_token, scope).await;
+        };
         let presented = self.inner.store.refresh_token(id).await?.ok_or_else(invalid)?;
         if !presented.secret_hash.ct_eq(&hash) || presented.client_id != client.id {
             return Err(invalid());
@@ -116,6 +119,33 @@ impl Issuer {
             }
             RotationOutcome::Invalid => Err(invalid()),
         }
+    }
+
+    /// A refresh token that is not the issuer's own: redeemed once by the
+    /// [`LegacyRefreshTokens`](crate::LegacyRefreshTokens) configured, if any, starting a new
+    /// family here for the same client, user and (at most the same) scopes.
+    async fn legacy_refresh_grant(
+        &self,
+        client: &AuthenticatedClient,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
+        let Some(legacy) = self.inner.legacy_refresh.as_ref() else { return Err(invalid()) };
+        let client = client.record();
+        // Decrypting a legacy token can cost a key derivation: it shares the bound on
+        // CPU-heavy checks with password checks (503 beyond).
+        let permit = self.inner.password_checks.acquire()?;
+        let grant = legacy.redeem(refresh_token, &client.id).await;
+        drop(permit);
+        let grant = grant?.ok_or_else(invalid)?;
+        if grant.client_id != client.id {
+            // The implementation should have said `None`; never issue to another client.
+            return Err(invalid());
+        }
+        let scopes = self.inner.scopes.narrow(&grant.scopes, scope)?;
+        tracing::info!(client_id = %client.id, "a legacy refresh token was redeemed; a new family starts");
+        self.issue_with_refresh(client, &grant.user_id, &scopes).await
     }
 }
 

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::error::Malformed;
 use tower_passport_issuer::store::codes::KEPT_AFTER_EXPIRY;
 use tower_passport_issuer::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, FamilyRecord, GrantType, IssuedFromCode,
-    RefreshTokenRecord, RevokedAccess, SecretHash, StoreError,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientSecretHash, FamilyRecord, GrantType,
+    IssuedFromCode, RefreshTokenRecord, RevokedAccess, SecretHash, StoreError,
 };
 
 /// An optional script argument: `""` for none, `"=value"` for a value.
@@ -90,7 +90,7 @@ pub(super) fn client_json(client: &ClientRecord) -> Result<String, StoreError> {
         &ClientBody {
             id: client.id.clone(),
             name: client.name.clone(),
-            secret_hash: client.secret_hash.map(|hash| hash.to_hex()),
+            secret_hash: client.secret_hash.as_ref().map(ClientSecretHash::to_stored),
             grants: client.grants.iter().map(|grant| grant.name().to_owned()).collect(),
             allowed_scopes: client.allowed_scopes.clone(),
             first_party: client.first_party,
@@ -119,7 +119,10 @@ pub(super) fn client(
     Ok(Some(ClientRecord {
         id: body.id,
         name: body.name,
-        secret_hash: body.secret_hash.map(|hex| digest(CLIENT, &hex)).transpose()?,
+        secret_hash: body
+            .secret_hash
+            .map(|stored| ClientSecretHash::from_stored(&stored).ok_or_else(|| Malformed::error(CLIENT)))
+            .transpose()?,
         grants,
         allowed_scopes: body.allowed_scopes,
         first_party: body.first_party,

@@ -5,7 +5,7 @@ use sqlx::{Encode, Executor, IntoArguments, Type};
 use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
-use tower_passport_issuer::store::{ClientRecord, ClientUpdate, StoreError};
+use tower_passport_issuer::store::{ClientRecord, ClientSecretHash, ClientUpdate, StoreError};
 
 // The engine bounds of `store.rs` (Rust has no alias for a where clause).
 impl<DB> Sql<DB>
@@ -30,7 +30,7 @@ where
         sqlx::query(&self.queries.put_client)
             .bind(&client.id)
             .bind(&client.name)
-            .bind(client.secret_hash.map(|hash| hash.to_hex()))
+            .bind(client.secret_hash.as_ref().map(ClientSecretHash::to_stored))
             .bind(convert::grants_text(&client.grants))
             .bind(client.allowed_scopes.as_deref().map(convert::join))
             .bind(client.first_party)
@@ -77,7 +77,7 @@ where
         sqlx::query(&self.queries.update_client)
             .bind(&client.name)
             .bind(convert::join(&client.redirect_uris))
-            .bind(client.secret_hash.map(|hash| hash.to_hex()))
+            .bind(client.secret_hash.as_ref().map(ClientSecretHash::to_stored))
             .bind(client.revoked)
             .bind(client.skips_authorization)
             .bind(id)

@@ -1,6 +1,6 @@
 //! Column conversions shared by the SQL stores.
 
-use tower_passport_issuer::store::{GrantType, SecretHash, StoreError};
+use tower_passport_issuer::store::{ClientSecretHash, GrantType, SecretHash, StoreError};
 
 /// Timestamps are `u64` in the API and `BIGINT` in SQL.
 pub(crate) fn int(value: u64) -> i64 {
@@ -31,6 +31,12 @@ pub(crate) fn grants(text: &str) -> Result<Vec<GrantType>, StoreError> {
     text.split_whitespace()
         .map(|name| GrantType::from_name(name).ok_or_else(|| corrupt(format!("unknown grant {name:?}"))))
         .collect()
+}
+
+/// A client's stored secret hash: 64 hex digits (SHA-256) or an imported bcrypt hash.
+pub(crate) fn client_secret_hash(text: &str) -> Result<ClientSecretHash, StoreError> {
+    ClientSecretHash::from_stored(text)
+        .ok_or_else(|| corrupt("a stored client secret hash is neither 64 hex digits nor bcrypt".into()))
 }
 
 pub(crate) fn hash(text: &str) -> Result<SecretHash, StoreError> {

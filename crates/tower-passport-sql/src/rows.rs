@@ -107,7 +107,10 @@ pub(crate) fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
         id: row.text("id")?,
         name: row.text("name")?,
-        secret_hash: row.opt_text("secret_hash")?.map(|hash| convert::hash(&hash)).transpose()?,
+        secret_hash: row
+            .opt_text("secret_hash")?
+            .map(|hash| convert::client_secret_hash(&hash))
+            .transpose()?,
         grants: convert::grants(&row.text("grants")?)?,
         allowed_scopes: row.opt_text("allowed_scopes")?.map(|scopes| convert::split(&scopes)),
         first_party: row.flag("first_party")?,

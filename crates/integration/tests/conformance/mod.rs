@@ -17,8 +17,9 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::{clock::ManualClock, GuardLayer};
 use tower_passport_issuer::store::{
-    AccessTokenRecord, ClientRecord, ClientUpdate, FamilyRecord, GrantType, Purge, RefreshTokenRecord,
-    RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store, TokenStore,
+    AccessTokenRecord, ClientRecord, ClientSecretHash, ClientUpdate, FamilyRecord, GrantType, Purge,
+    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
+    TokenStore,
 };
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers, TokenRequest};
 
@@ -34,7 +35,7 @@ pub fn client(id: &str) -> ClientRecord {
     ClientRecord {
         id: id.to_owned(),
         name: "Conformance client".into(),
-        secret_hash: Some(SecretHash::of(b"a-secret-of-thirty-two-characters!")),
+        secret_hash: Some(SecretHash::of(b"a-secret-of-thirty-two-characters!").into()),
         grants: vec![GrantType::ClientCredentials, GrantType::RefreshToken],
         allowed_scopes: Some(vec!["read".into(), "write".into()]),
         first_party: true,
@@ -169,6 +170,21 @@ pub async fn clients_round_trip<S: Store>(store: S) {
     assert_eq!(store.client(&id).await.unwrap(), Some(renamed));
 }
 
+/// An imported client keeps its bcrypt secret hash (Laravel Passport's), and an all-digit
+/// id (Passport's integer keys), through every store.
+pub async fn an_imported_clients_bcrypt_hash_and_integer_id_are_kept<S: Store>(store: S) {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = format!("{}{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    let mut imported = client(&id);
+    // bcrypt("secret", cost 4), as Laravel's Hash::make writes it.
+    let hash = "$2y$04$zjv7WVsfcDz0.SvHCsMW/.4N7rjTaIK0QXRCc/rcou4COdFJiXTmK";
+    imported.secret_hash = Some(ClientSecretHash::bcrypt(hash).expect("a bcrypt hash"));
+    store.put_client(imported.clone()).await.unwrap();
+    let stored = store.client(&id).await.unwrap().expect("kept");
+    assert_eq!(stored, imported);
+    assert_eq!(stored.secret_hash.map(|hash| hash.to_stored()).as_deref(), Some(hash));
+}
+
 pub async fn a_clients_approval_screen_setting_is_kept_both_ways<S: Store>(store: S) {
     for skips in [true, false] {
         let id = unique("skips");
@@ -210,7 +226,7 @@ pub async fn clients_are_updated_in_place<S: Store>(store: S) {
     expected.name = "Photo printer".into();
     expected.skips_authorization = false;
     expected.redirect_uris = vec!["https://printer.example.com/cb".into()];
-    expected.secret_hash = Some(SecretHash::of(b"a-regenerated-secret-of-32-characters"));
+    expected.secret_hash = Some(SecretHash::of(b"a-regenerated-secret-of-32-characters").into());
     expected.revoked = true;
     assert_eq!(store.update_client(&id, everything).await.unwrap(), Some(expected.clone()));
     let stored = store.client(&id).await.unwrap().unwrap();
@@ -966,6 +982,7 @@ macro_rules! conformance_suite {
             use super::*;
             $crate::conformance_suite!(@cases $make, $fixture, $store;
                 clients_round_trip,
+                an_imported_clients_bcrypt_hash_and_integer_id_are_kept,
                 a_clients_approval_screen_setting_is_kept_both_ways,
                 clients_are_updated_in_place,
                 concurrent_client_updates_all_land,

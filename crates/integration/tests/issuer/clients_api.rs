@@ -517,5 +517,5 @@ async fn clients_survive_in_the_store_with_their_owner() {
     let owned = app.issuer.store().clients_owned_by("7").await.expect("store");
     assert_eq!(owned.len(), 1);
     assert_eq!(owned[0].id, created["id"].as_str().expect("id"));
-    assert!(owned[0].secret_hash.is_some_and(|hash| !hash.matches(b"")));
+    assert!(owned[0].secret_hash.as_ref().is_some_and(|hash| !hash.matches(b"")));
 }

@@ -23,10 +23,10 @@ use tower_passport::{
 };
 use tower_passport_issuer::endpoint::OAuthServer;
 use tower_passport_issuer::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FamilyRecord, GrantType, IssuedFromCode, MemoryStore, Purge, PurgeCounts,
-    PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
-    SecretHash, SettingsStore, StoreError, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientSecretHash, ClientStore, ClientTokens,
+    ClientUpdate, CodeRedemption, CodeStore, FamilyRecord, GrantType, IssuedFromCode, MemoryStore, Purge,
+    PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, SecretHash, SettingsStore, StoreError, TokenStore,
 };
 use tower_passport_issuer::{
     AuthAttempt, AuthLimiter, AuthenticatedClient, ClientRegistration, ClientSecret, Issuer, IssuerBuilder,
@@ -2370,7 +2370,7 @@ async fn a_confidential_clients_secret_is_returned_once_and_stored_only_as_a_has
 
     let stored = issuer.store().client(&registered.client.id).await.expect("store").expect("record");
     assert_eq!(stored, registered.client);
-    let hash = stored.secret_hash.expect("a hash");
+    let Some(ClientSecretHash::Sha256(hash)) = stored.secret_hash else { panic!("a SHA-256 hash") };
     assert_ne!(&hash.as_bytes()[..], secret.expose().as_bytes());
     assert!(!hash.to_hex().contains(secret.expose()));
     assert_eq!(hash, SecretHash::of(secret.expose().as_bytes()));
@@ -2383,7 +2383,7 @@ async fn a_confidential_clients_secret_is_returned_once_and_stored_only_as_a_has
         .expect("registered");
     assert_eq!(registered.secret.as_ref().map(ClientSecret::expose), Some(chosen));
     let stored = issuer.store().client(&registered.client.id).await.expect("store").expect("record");
-    assert_eq!(stored.secret_hash, Some(SecretHash::of(chosen.as_bytes())));
+    assert_eq!(stored.secret_hash, Some(SecretHash::of(chosen.as_bytes()).into()));
 
     let public = issuer.register_client(ClientRegistration::public("SPA")).await.expect("registered");
     assert!(public.secret.is_none());

@@ -58,7 +58,9 @@
 //!   `empty-subject` (the default with `PASSPORT_LARAVEL=1`: Passport up to 12) or
 //!   `stated-only`;
 //! - revocations (see below): `PASSPORT_REDIS_URL`, the Redis revocation bus, and
-//!   `PASSPORT_STORE`, the issuer's store (`postgres://…`, `redis://…`, `sqlite://…`).
+//!   `PASSPORT_STORE`, the issuer's store (`postgres://…`, `redis://…`, `sqlite://…`);
+//!   or, with `PASSPORT_LARAVEL=1`, `PASSPORT_LARAVEL_DB`, the Laravel application's
+//!   database (`mysql://…`, `postgres://…`, `sqlite:…`).
 //!
 //! # Revocations
 //!
@@ -73,6 +75,10 @@
 //!   kept current by the bus: `LISTEN/NOTIFY` on `passport_revocations` for PostgreSQL,
 //!   pub/sub on `passport:revocations` for Redis (or `PASSPORT_REDIS_URL`). Without a bus
 //!   (SQLite), a revocation is seen within 5 s;
+//! - `PASSPORT_LARAVEL_DB=mysql://…` (with `PASSPORT_LARAVEL=1`): Passport's own tables
+//!   ([`PassportRevocations`]), as Passport's `TokenGuard` reads them: a token whose
+//!   `oauth_access_tokens` row is revoked or gone, or whose client is revoked, is refused
+//!   within 5 s. A database that is down answers 503;
 //! - `PASSPORT_REDIS_URL` alone: the `jti`s announced on the bus since this server
 //!   started ([`HeardRevocations`]). A revocation published while it was not listening
 //!   is never seen, nor is a client's revocation: give it `PASSPORT_STORE` as well.
@@ -99,6 +105,7 @@ use tower_passport::verify::ClientTokenRule;
 use tower_passport::{Algorithm, GuardLayer, KeySet, RemoteKeySet, Verifier, VerifyingKey};
 use tower_passport_cli::AnyStore;
 use tower_passport_issuer::RegistryResolver;
+use tower_passport_laravel::{PassportDatabase, PassportRevocations};
 use tower_passport_redis::RedisRevocationBus;
 use tower_passport_sql::PgRevocationBus;
 
@@ -173,6 +180,25 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
     // with that check registers its caches there; the bus below starts on it.
     let hub = Hub::new();
     let guard = GuardLayer::builder(verifier).realm("demo");
+    if let Some(url) = var("PASSPORT_LARAVEL_DB") {
+        if store.is_some() || redis_url.is_some() {
+            return Err("PASSPORT_LARAVEL_DB: Passport's tables are the revocation source; \
+                        unset PASSPORT_STORE and PASSPORT_REDIS_URL"
+                .into());
+        }
+        if !laravel_preset(env) {
+            return Err(
+                "PASSPORT_LARAVEL_DB reads Laravel Passport's tables: set PASSPORT_LARAVEL=1 too".into()
+            );
+        }
+        let database = PassportDatabase::connect_lazy(&url)
+            .map_err(|e| context("PASSPORT_LARAVEL_DB: not a database URL", e))?;
+        let engine = format!("{:?}", database.engine());
+        let check = PassportRevocations::builder(database).build()?;
+        let guard = guard.resolver(demo::find_user).revocation(check).build()?;
+        let revocations = format!("checked in Laravel Passport's tables ({engine}), seen within 5 s");
+        return Ok(ResourceServer { app: demo::router(guard), described, revocations, bus: None });
+    }
     let (guard, mut revocations) = match &store {
         Some(store) => {
             let guard = guard
@@ -228,7 +254,7 @@ pub struct Configured {
 /// variable: the process environment in `main`, a map in tests.
 pub fn verifier_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Configured, Box<dyn Error>> {
     let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
-    let laravel = var("PASSPORT_LARAVEL").is_some_and(|on| on == "1" || on.eq_ignore_ascii_case("true"));
+    let laravel = laravel_preset(env);
     let discovery = var("PASSPORT_DISCOVERY_URL");
     let issuer = var("PASSPORT_ISSUER").or_else(|| discovery.clone());
     let audiences: Vec<String> = var("PASSPORT_AUDIENCE")
@@ -288,6 +314,11 @@ pub fn verifier_from(env: &dyn Fn(&str) -> Option<String>) -> Result<Configured,
         builder = builder.client_token_rule(client_token_rule(&rule)?);
     }
     Ok(Configured { verifier: builder.build()?, described: format!("{from} with {keys_described}") })
+}
+
+/// `PASSPORT_LARAVEL=1` (or `true`): Laravel Passport's own tokens.
+fn laravel_preset(env: &dyn Fn(&str) -> Option<String>) -> bool {
+    env("PASSPORT_LARAVEL").is_some_and(|on| on.trim() == "1" || on.trim().eq_ignore_ascii_case("true"))
 }
 
 /// `PASSPORT_JWK_RSA_ALG`: the algorithm of RSA JWKs without `alg` (RS256 unless set).

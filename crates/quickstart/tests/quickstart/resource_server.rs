@@ -457,3 +457,56 @@ async fn the_server_passes_the_peer_address_on_for_the_throttle() {
     let reply = get_once(addr, "/peer", None).await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "127.0.0.1"), "{}", reply.headers);
 }
+
+#[tokio::test]
+async fn passport_laravel_db_refuses_tokens_laravel_revoked() {
+    // Passport's two tables on SQLite, as its migrations shape them there.
+    let path = std::env::temp_dir().join(format!("laravel-{}.sqlite", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let laravel = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+    for statement in [
+        "CREATE TABLE oauth_clients (id integer not null primary key autoincrement, user_id integer, \
+         name varchar not null, secret varchar, provider varchar, redirect text not null, \
+         personal_access_client tinyint(1) not null, password_client tinyint(1) not null, \
+         revoked tinyint(1) not null, created_at datetime, updated_at datetime)",
+        "CREATE TABLE oauth_access_tokens (id varchar not null primary key, user_id integer, \
+         client_id integer not null, name varchar, scopes text, revoked tinyint(1) not null, \
+         created_at datetime, updated_at datetime, expires_at datetime)",
+        "INSERT INTO oauth_clients (id, name, redirect, personal_access_client, password_client, revoked) \
+         VALUES (2, 'Web', 'http://localhost/callback', 0, 0, 0)",
+    ] {
+        sqlx::query(statement).execute(&laravel).await.expect(statement);
+    }
+    let token = league::token_now("2", "1", &[]);
+    // league's shape: `bin2hex(random_bytes(40))`, fixed in the fixture.
+    let jti = "5d2a4e8ba1f03c6d".repeat(5);
+    sqlx::query("INSERT INTO oauth_access_tokens (id, user_id, client_id, revoked) VALUES (?, 1, 2, 0)")
+        .bind(&jti)
+        .execute(&laravel)
+        .await
+        .expect("token row");
+
+    let pem = league::keys().public_pem.clone();
+    let vars =
+        [("PASSPORT_LARAVEL", "1"), ("PASSPORT_PUBLIC_KEY", pem.as_str()), ("PASSPORT_LARAVEL_DB", &url)];
+    let (addr, server) = start_built(&vars).await;
+    assert!(server.revocations.contains("Laravel Passport's tables"), "{}", server.revocations);
+    assert_eq!(get_once(addr, "/api/user", Some(&token)).await.status, 200, "its row is not revoked");
+    sqlx::query("UPDATE oauth_access_tokens SET revoked = 1").execute(&laravel).await.expect("revoke");
+    tokio::time::sleep(Duration::from_millis(5_100)).await;
+    let refused = get_once(addr, "/api/user", Some(&token)).await;
+    assert_eq!(refused.status, 401, "revoked in Laravel, refused within 5 s: {}", refused.body);
+
+    let without_preset = [
+        ("PASSPORT_PUBLIC_KEY", pem.as_str()),
+        ("PASSPORT_ISSUER", "https://auth.test"),
+        ("PASSPORT_AUDIENCE", "api"),
+        ("PASSPORT_LARAVEL_DB", url.as_str()),
+    ];
+    let map: HashMap<String, String> =
+        without_preset.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let error = server_binary::build(&move |name: &str| map.get(name).cloned()).await.err().expect("refused");
+    assert!(error.to_string().contains("PASSPORT_LARAVEL=1"), "{error}");
+    let _ = std::fs::remove_file(&path);
+}

@@ -773,3 +773,44 @@ async fn keys_rotate_reaches_every_quickstart_node_and_older_tokens_keep_passing
         b.issuer.jwks().keys.iter().map(|key| key["kid"].as_str().unwrap_or("").to_owned()).collect();
     assert_eq!(published, [old_kid, new_kid], "node B publishes both");
 }
+
+#[tokio::test]
+async fn import_laravel_copies_passports_clients_once() {
+    let dir = scratch("import_laravel");
+    let laravel_url = format!("sqlite://{}?mode=rwc", dir.join("laravel.sqlite").display());
+    let laravel = sqlx::SqlitePool::connect(&laravel_url).await.expect("laravel db");
+    for statement in [
+        // Passport 12's migration on SQLite.
+        "CREATE TABLE oauth_clients (id integer not null primary key autoincrement, user_id integer, \
+         name varchar not null, secret varchar, provider varchar, redirect text not null, \
+         personal_access_client tinyint(1) not null, password_client tinyint(1) not null, \
+         revoked tinyint(1) not null, created_at datetime, updated_at datetime)",
+        "INSERT INTO oauth_clients (id, name, secret, redirect, personal_access_client, password_client, revoked) \
+         VALUES (1, 'Web', 'a-plaintext-secret-of-forty-characters-x', 'https://web.test/cb', 0, 0, 0), \
+         (2, 'Personal Access Client', 'another-plaintext-secret-of-forty-chars', 'http://localhost', 1, 0, 0)",
+    ] {
+        sqlx::query(statement).execute(&laravel).await.expect(statement);
+    }
+    laravel.close().await;
+    let store = sqlite_url(&dir);
+    let key_setting = unique("import_key");
+    assert_ok(&passport(&store, &key_setting, &["install"]));
+
+    let first = passport(&store, &key_setting, &["import", "laravel", "--from", &laravel_url, "--json"]);
+    assert_ok(&first);
+    let report: serde_json::Value = serde_json::from_str(stdout(&first).trim()).expect("json");
+    assert_eq!(report["copied"], serde_json::json!(["1"]));
+    assert_eq!(report["skipped"][0]["id"], "2");
+    let second = passport(&store, &key_setting, &["import", "laravel", "--from", &laravel_url]);
+    assert_ok(&second);
+    assert!(stdout(&second).contains("copied 0 client(s)"), "{}", stdout(&second));
+    assert!(stdout(&second).contains("skipped 1: already in the store"), "{}", stdout(&second));
+
+    let issuer = issuer_on(&store, &key_setting).await;
+    issuer
+        .authenticate_client("1", Some("a-plaintext-secret-of-forty-characters-x"))
+        .await
+        .expect("the imported client's secret");
+    let missing = passport(&store, &key_setting, &["import", "laravel", "--from", "sqlite://nowhere.sqlite"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+}

@@ -16,6 +16,7 @@
 //! [`Throttle`](crate::Throttle)) is a role outside the umbrella: [`MemoryFailures`] for one node, and the SQL and
 //! Redis stores for several.
 
+mod client_secret;
 pub mod codes;
 mod dyn_failures;
 mod dyn_store;
@@ -26,6 +27,7 @@ mod records;
 mod roles;
 pub mod rotation;
 
+pub use client_secret::ClientSecretHash;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
 pub(crate) use dyn_failures::DynFailures;
 pub use dyn_store::ErasedStore;

@@ -159,8 +159,9 @@ pub struct ClientRecord {
     pub id: String,
     /// A display name.
     pub name: String,
-    /// The hash of the client secret; `None` for a public client.
-    pub secret_hash: Option<SecretHash>,
+    /// The hash of the client secret; `None` for a public client. This issuer's own
+    /// secrets are SHA-256 digests; an imported client may keep its bcrypt hash.
+    pub secret_hash: Option<super::ClientSecretHash>,
     /// The grants the client may use.
     pub grants: Vec<GrantType>,
     /// The scopes the client may ask for; `None` allows every registered scope.
@@ -245,7 +246,7 @@ impl ClientUpdate {
             client.redirect_uris.clone_from(uris);
         }
         if let Some(hash) = self.secret_hash {
-            client.secret_hash = Some(hash);
+            client.secret_hash = Some(hash.into());
         }
         if let Some(revoked) = self.revoked {
             client.revoked = revoked;

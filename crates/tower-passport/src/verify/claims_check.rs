@@ -106,7 +106,8 @@ impl ClaimsPolicy {
         let subject = claims.sub.filter(|sub| !sub.is_empty());
         let client_id = claims.client_id.or(claims.azp).filter(|id| !id.is_empty());
         // Passport names the client in `aud` only.
-        let client_id = client_id.or_else(|| trusted.laravel_passport.then(|| Text(Cow::Borrowed(accepted))));
+        let client_id =
+            client_id.or_else(|| trusted.laravel_passport.then_some(Text(Cow::Borrowed(accepted))));
         let kind =
             trusted.client_rule.kind(claims.idtyp.as_deref(), subject.as_deref(), client_id.as_deref());
         let scopes = Scopes::collect(self.inherited_scopes, |push| {

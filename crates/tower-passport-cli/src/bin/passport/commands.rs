@@ -10,9 +10,10 @@ use tower_passport::token::DEFAULT_PROVIDER;
 use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::GrantType;
 use tower_passport_issuer::{ClientRegistration, Issuer};
+use tower_passport_laravel::{import_clients, PassportDatabase, PassportTables};
 
 use crate::deployment::{self, client_reach, token_reach, Create};
-use crate::{keys, Cli, ClientArgs, Command};
+use crate::{keys, Cli, ClientArgs, Command, ImportSource};
 
 type Outcome = Result<(), Box<dyn Error>>;
 
@@ -25,7 +26,35 @@ pub(crate) async fn run(cli: Cli) -> Outcome {
         Command::Purge { revoked, expired, hours } => purge(&cli, *revoked, *expired, *hours).await,
         Command::Token { revoke } => revoke_token(&cli, revoke).await,
         Command::User { revoke_all } => revoke_user(&cli, revoke_all).await,
+        Command::Import { source: ImportSource::Laravel { from, table_prefix, json } } => {
+            import_laravel(&cli, from, table_prefix, *json).await
+        }
     }
+}
+
+/// `passport import laravel --from <database URL>`: Passport's clients into the store.
+async fn import_laravel(cli: &Cli, from: &str, table_prefix: &str, json: bool) -> Outcome {
+    let store = deployment::open_store(cli, Create::No).await?;
+    let laravel = PassportDatabase::connect_lazy(from)?;
+    let tables = PassportTables::with_prefix(table_prefix)?;
+    let report = import_clients(&laravel, &tables, &*store).await?;
+    if json {
+        let skipped: Vec<_> = report
+            .skipped
+            .iter()
+            .map(|(id, reason)| serde_json::json!({"id": id, "reason": reason.describe()}))
+            .collect();
+        println!("{}", serde_json::json!({"copied": report.copied, "skipped": skipped}));
+        return Ok(());
+    }
+    println!("copied {} client(s) from Laravel Passport", report.copied.len());
+    for id in &report.copied {
+        println!("  copied  {id}");
+    }
+    for (id, reason) in &report.skipped {
+        println!("  skipped {id}: {}", reason.describe());
+    }
+    Ok(())
 }
 
 /// An issuer over the installed store (never a new one), and the store, for the bus.

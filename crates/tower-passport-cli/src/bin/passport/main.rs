@@ -99,6 +99,29 @@ pub(crate) enum Command {
         #[arg(long = "revoke-all", value_name = "ID")]
         revoke_all: String,
     },
+    /// Copy another authorization server's clients into the store.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+/// Where `passport import` copies from.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ImportSource {
+    /// Laravel Passport's `oauth_clients` (ids, bcrypt secret hashes, redirect URIs, grants,
+    /// revoked), read only. Idempotent: clients already in the store are skipped.
+    Laravel {
+        /// The Laravel application's database: mysql://…, postgres://… or sqlite:….
+        #[arg(long, value_name = "DATABASE_URL")]
+        from: String,
+        /// The prefix of Passport's table names (Laravel's `prefix` connection option).
+        #[arg(long, default_value = "")]
+        table_prefix: String,
+        /// Print the report as one JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug)]
