@@ -21,6 +21,7 @@ use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::hint::black_box;
 use std::pin::pin;
+use std::process::ExitCode;
 use std::task::{Context, Poll, Waker};
 
 use aws_lc_rs::hmac;
@@ -134,6 +135,46 @@ pub fn floor(key: &support::TestKey, token: &str) -> Result<Step, String> {
     };
     let parsed = ParsedPublicKey::new(algorithm, &key.public_der).map_err(|error| error.to_string())?;
     Ok(Box::new(move || parsed.verify_sig(black_box(&signing_input), &signature).is_ok()))
+}
+
+/// Runs `step` `n` times: the only function callgrind collects in (`callgrind.sh` passes
+/// `--toggle-collect='*run_measured*'`). Returns how many requests got the expected answer.
+#[inline(never)]
+pub fn run_measured(step: &mut dyn FnMut() -> bool, n: usize) -> usize {
+    let mut answered = 0;
+    for _ in 0..n {
+        answered += usize::from(step());
+    }
+    answered
+}
+
+/// The command line every instruction-count bin shares: `<bin> <scenario> <N>`. Sets the
+/// scenario up with `setup(scenario, N)` (outside the measured part), runs it `N` times in
+/// [`run_measured`], and fails unless every request got the expected answer.
+pub fn run_scenario_from_args(
+    bin: &str,
+    scenarios: &[String],
+    setup: impl FnOnce(&str, usize) -> Result<Step, String>,
+) -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(scenario), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse::<usize>().ok())) else {
+        eprintln!("usage: {bin} <scenario> <N>\nscenarios: {}", scenarios.join(" "));
+        return ExitCode::from(2);
+    };
+    let mut step = match setup(scenario, n) {
+        Ok(step) => step,
+        Err(error) => {
+            eprintln!("{error}\nscenarios: {}", scenarios.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    let answered = run_measured(&mut step, n);
+    if answered != n {
+        eprintln!("{scenario}: only {answered} of {n} requests got the expected answer");
+        return ExitCode::FAILURE;
+    }
+    println!("{scenario} n={n} ok");
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

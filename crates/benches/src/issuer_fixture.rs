@@ -104,9 +104,15 @@ pub(crate) async fn fixture(store: &str, key: SigningKey) -> Result<Fixture, Str
     match store {
         "memory" => on(Arc::new(MemoryStore::new()), key).await,
         "sqlite" => {
-            let path =
-                std::env::temp_dir().join(format!("tower-passport-issuerbench-{}.db", std::process::id()));
-            let _ = std::fs::remove_file(&path);
+            // A file of its own per fixture: an earlier one's pool may still hold its file
+            // (and its -wal and -shm) open for a moment after it is dropped.
+            static FIXTURES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let nth = FIXTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("tower-passport-issuerbench-{}-{nth}.db", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
             let url = format!("sqlite://{}", path.display());
             let sqlite = SqliteStore::connect_with_prefix(&url, PREFIX).await.map_err(|e| error(&e))?;
             sqlite.migrate().await.map_err(|e| error(&e))?;

@@ -4,7 +4,7 @@
 //! ```text
 //! crates/benches/callgrind.sh                       # every scenario, as a table
 //! cargo build --release -p benches --bin instructions
-//! valgrind --tool=callgrind --toggle-collect='*instructions::run_measured*' \
+//! valgrind --tool=callgrind --toggle-collect='*run_measured*' \
 //!     target/release/instructions warm_rs256 1000
 //! ```
 //!
@@ -196,46 +196,19 @@ fn scenarios() -> Vec<String> {
     names
 }
 
-/// Runs `step` `n` times: the only function callgrind collects in. Returns how many
-/// requests got the expected answer.
-#[inline(never)]
-fn run_measured(step: &mut dyn FnMut() -> bool, n: usize) -> usize {
-    let mut answered = 0;
-    for _ in 0..n {
-        answered += usize::from(step());
-    }
-    answered
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(scenario), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse::<usize>().ok())) else {
-        eprintln!("usage: instructions <scenario> <N>\nscenarios: {}", scenarios().join(" "));
-        return ExitCode::from(2);
-    };
-    if scenario.starts_with("cold_") && n > COLD_TOKENS {
-        eprintln!("cold scenarios run at most {COLD_TOKENS} requests");
-        return ExitCode::from(2);
-    }
-    let mut step = match setup(scenario, COLD_TOKENS) {
-        Ok(step) => step,
-        Err(error) => {
-            eprintln!("{error}\nscenarios: {}", scenarios().join(" "));
-            return ExitCode::from(2);
+    fixture::run_scenario_from_args("instructions", &scenarios(), |scenario, n| {
+        if scenario.starts_with("cold_") && n > COLD_TOKENS {
+            return Err(format!("cold scenarios run at most {COLD_TOKENS} requests"));
         }
-    };
-    let answered = run_measured(&mut step, n);
-    if answered != n {
-        eprintln!("{scenario}: only {answered} of {n} requests got the expected answer");
-        return ExitCode::FAILURE;
-    }
-    println!("{scenario} n={n} ok");
-    ExitCode::SUCCESS
+        setup(scenario, COLD_TOKENS)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use benches::fixture::run_measured;
     use tower_passport::Algorithm;
 
     #[test]

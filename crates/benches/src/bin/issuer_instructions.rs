@@ -4,7 +4,7 @@
 //! ```text
 //! crates/benches/issuer_callgrind.sh                 # every scenario, as a table
 //! cargo build --release -p benches --features issuer --bin issuer_instructions
-//! valgrind --tool=callgrind --toggle-collect='*issuer_instructions::run_measured*' \
+//! valgrind --tool=callgrind --toggle-collect='*run_measured*' \
 //!     target/release/issuer_instructions grant_es256 1000
 //! ```
 //!
@@ -197,42 +197,16 @@ fn scenarios() -> Vec<String> {
     names
 }
 
-/// Runs `step` `n` times: the only function callgrind collects in. Returns how many
-/// requests got the expected answer.
-#[inline(never)]
-fn run_measured(step: &mut dyn FnMut() -> bool, n: usize) -> usize {
-    let mut answered = 0;
-    for _ in 0..n {
-        answered += usize::from(step());
-    }
-    answered
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(scenario), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse::<usize>().ok())) else {
-        eprintln!("usage: issuer_instructions <scenario> <N>\nscenarios: {}", scenarios().join(" "));
-        return ExitCode::from(2);
-    };
-    let mut step = match setup(scenario) {
-        Ok(step) => step,
-        Err(error) => {
-            eprintln!("{error}\nscenarios: {}", scenarios().join(" "));
-            return ExitCode::from(2);
-        }
-    };
-    let answered = run_measured(&mut step, n);
-    if answered != n {
-        eprintln!("{scenario}: only {answered} of {n} requests got the expected answer");
-        return ExitCode::FAILURE;
-    }
-    println!("{scenario} n={n} ok");
-    ExitCode::SUCCESS
+    benches::fixture::run_scenario_from_args("issuer_instructions", &scenarios(), |scenario, _| {
+        setup(scenario)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use benches::fixture::run_measured;
 
     #[test]
     fn every_memory_scenario_answers_as_it_should() {

@@ -74,42 +74,14 @@ fn scenarios() -> Vec<String> {
     names
 }
 
-/// Runs `step` `n` times: the only function callgrind collects in. Returns how many
-/// requests got the expected answer.
-#[inline(never)]
-fn run_measured(step: &mut dyn FnMut() -> bool, n: usize) -> usize {
-    let mut answered = 0;
-    for _ in 0..n {
-        answered += usize::from(step());
-    }
-    answered
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(scenario), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse::<usize>().ok())) else {
-        eprintln!("usage: peer_instructions <scenario> <N>\nscenarios: {}", scenarios().join(" "));
-        return ExitCode::from(2);
-    };
-    let mut step = match setup(scenario) {
-        Ok(step) => step,
-        Err(error) => {
-            eprintln!("{error}\nscenarios: {}", scenarios().join(" "));
-            return ExitCode::from(2);
-        }
-    };
-    let answered = run_measured(&mut step, n);
-    if answered != n {
-        eprintln!("{scenario}: only {answered} of {n} requests got the expected answer");
-        return ExitCode::FAILURE;
-    }
-    println!("{scenario} n={n} ok");
-    ExitCode::SUCCESS
+    benches::fixture::run_scenario_from_args("peer_instructions", &scenarios(), |scenario, _| setup(scenario))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use benches::fixture::run_measured;
     use tower_passport::Algorithm;
 
     #[test]
