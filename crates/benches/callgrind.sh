@@ -55,7 +55,7 @@ else
   # SCALING=1: a warm hit among 1k and 100k cached tokens, and cold cost against token size
   # (warm_cached_1m fills a million-token cache: name it to run it, it takes a while).
   [ "${SCALING:-0}" = 1 ] &&
-    scenarios="$scenarios warm_cached_1k warm_cached_100k cold_scopes_10 cold_scopes_200 cold_claims_4k"
+    scenarios="$scenarios warm_cached_1k warm_cached_100k floor_scopes_10 cold_scopes_10 floor_scopes_200 cold_scopes_200 floor_claims_4k cold_claims_4k"
 fi
 
 out="$(mktemp -d)"
@@ -102,7 +102,7 @@ for scenario in $scenarios; do
     warm_*) over_inner="$(minus "$value" inner)" ;;
   esac
   case "$scenario" in
-    cold_scopes_* | cold_claims_*) over_floor="$(minus "$value" floor_hs256)" ;;
+    cold_scopes_* | cold_claims_*) over_floor="$(minus "$value" "floor_${scenario#cold_}")" ;;
     cold_* | guard_cold_* | jsonwebtoken_* | jwt_authorizer_* | aliri_*)
       over_floor="$(minus "$value" "floor_${scenario##*_}")" ;;
   esac

@@ -104,6 +104,9 @@ fn setup(scenario: &str, cold_tokens: usize) -> Result<Step, String> {
         "cold_scopes_10" => cold_shaped(10, 0, cold_tokens),
         "cold_scopes_200" => cold_shaped(200, 0, cold_tokens),
         "cold_claims_4k" => cold_shaped(5, 4096, cold_tokens),
+        "floor_scopes_10" => floor_shaped(10, 0),
+        "floor_scopes_200" => floor_shaped(200, 0),
+        "floor_claims_4k" => floor_shaped(5, 4096),
         _ => {
             let (kind, alg) =
                 scenario.rsplit_once('_').ok_or_else(|| format!("unknown scenario {scenario}"))?;
@@ -153,6 +156,7 @@ fn warm_among(cached: usize) -> Result<Step, String> {
 /// bytes of claims (one extra string claim): how the cold cost grows with the token.
 fn cold_shaped(scopes: usize, padding: usize, tokens: usize) -> Result<Step, String> {
     let key = support::TestKey::generate(tower_passport::Algorithm::HS256);
+    let minted: Vec<String> = (0..tokens).map(|i| shaped_token(&key, scopes, padding, i)).collect();
     let verifier = Verifier::builder(KeySet::new().with_key(key.verifying_key()))
         .issuer(support::ISSUER)
         .audience(support::AUDIENCE)
@@ -160,19 +164,24 @@ fn cold_shaped(scopes: usize, padding: usize, tokens: usize) -> Result<Step, Str
         .no_cache()
         .build()
         .map_err(|error| error.to_string())?;
-    let scope = (0..scopes).map(|i| format!("scope-{i:03}")).collect::<Vec<_>>().join(" ");
-    let minted: Vec<String> = (0..tokens)
-        .map(|i| {
-            let mut claims = claims(&format!("jti-shaped-{i:06}"));
-            claims["scope"] = scope.clone().into();
-            if padding > 0 {
-                claims["profile"] = "x".repeat(padding).into();
-            }
-            key.sign(&claims)
-        })
-        .collect();
     let mut next = minted.into_iter();
     Ok(Box::new(move || next.next().is_some_and(|token| verifier.verify(black_box(&token)).is_ok())))
+}
+
+/// A token of `cold_shaped`'s: `scopes` scopes, `padding` more bytes of claims.
+fn shaped_token(key: &support::TestKey, scopes: usize, padding: usize, nth: usize) -> String {
+    let mut claims = claims(&format!("jti-shaped-{nth:06}"));
+    claims["scope"] = (0..scopes).map(|i| format!("scope-{i:03}")).collect::<Vec<_>>().join(" ").into();
+    if padding > 0 {
+        claims["profile"] = "x".repeat(padding).into();
+    }
+    key.sign(&claims)
+}
+
+/// The bare signature check of a `cold_shaped` token: the floor grows with the token too.
+fn floor_shaped(scopes: usize, padding: usize) -> Result<Step, String> {
+    let key = support::TestKey::generate(tower_passport::Algorithm::HS256);
+    fixture::floor(&key, &shaped_token(&key, scopes, padding, 0))
 }
 
 /// Every scenario's name.
