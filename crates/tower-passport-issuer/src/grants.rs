@@ -163,6 +163,18 @@ impl Issuer {
         user_id: &str,
         scopes: &[String],
     ) -> Result<TokenResponse, OAuthError> {
+        self.issue_with_refresh_in(client, user_id, scopes, None).await
+    }
+
+    /// [`issue_with_refresh`](Self::issue_with_refresh), the family named `family_id` when
+    /// given (a redeemed legacy token's), else a random name.
+    pub(super) async fn issue_with_refresh_in(
+        &self,
+        client: &ClientRecord,
+        user_id: &str,
+        scopes: &[String],
+        family_id: Option<String>,
+    ) -> Result<TokenResponse, OAuthError> {
         // A user whose id is a client's id would get tokens that read as that client's to
         // a resource server comparing `sub` with `client_id` (RFC 9700 §4.15). Imported
         // clients keep Passport's integer ids, which Laravel's user ids share: there only a
@@ -191,7 +203,10 @@ impl Issuer {
             self.emit_access(&minted.planned, &client.id, Some(user_id));
             return Ok(self.response(minted, None, scopes));
         }
-        let family_id = secrets::random_b64(16).map_err(crypto)?;
+        let family_id = match family_id {
+            Some(family_id) => family_id,
+            None => secrets::random_b64(16).map_err(crypto)?,
+        };
         let refresh = secrets::new_refresh_token().map_err(crypto)?;
         let now = minted.planned.issued_at;
         let record = RefreshTokenRecord {

@@ -4,8 +4,9 @@
 //! The issuer knows nothing of the other server: a [`LegacyRefreshTokens`] (the
 //! `tower-passport-laravel` crate has Passport's) reads and consumes its tokens, and the
 //! refresh grant asks it about any refresh token that is not one of the issuer's own.
-//! What it redeems starts a new refresh family here: the token it answers for is spent
-//! there, so a replay is refused as reuse.
+//! What it redeems starts a new refresh family here, named after the legacy token's own id:
+//! the token it answers for is spent there, and a replay of it is reuse, which revokes that
+//! family (RFC 9700 §4.14.2), as a replay of one of the issuer's own refresh tokens does.
 
 use std::fmt;
 use std::future::Future;
@@ -19,6 +20,9 @@ use tower_passport::BackendError;
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LegacyGrant {
+    /// The other server's id for the token (Passport's `refresh_token_id`): the family the
+    /// redemption starts is named after it, so that a replay can revoke that family.
+    pub token_id: String,
     /// The client the token was issued to (the grant refuses it for any other).
     pub client_id: String,
     /// The user the token acts for.
@@ -28,15 +32,22 @@ pub struct LegacyGrant {
 }
 
 impl LegacyGrant {
-    /// A grant of `client_id` for `user_id` with `scopes`.
-    pub fn new(client_id: impl Into<String>, user_id: impl Into<String>, scopes: Vec<String>) -> Self {
-        Self { client_id: client_id.into(), user_id: user_id.into(), scopes }
+    /// The redemption of the token the other server knows as `token_id`: a grant of
+    /// `client_id` for `user_id` with `scopes`.
+    pub fn new(
+        token_id: impl Into<String>,
+        client_id: impl Into<String>,
+        user_id: impl Into<String>,
+        scopes: Vec<String>,
+    ) -> Self {
+        Self { token_id: token_id.into(), client_id: client_id.into(), user_id: user_id.into(), scopes }
     }
 }
 
 impl fmt::Debug for LegacyGrant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LegacyGrant")
+            .field("token_id", &"…")
             .field("client_id", &self.client_id)
             .field("user_id", &self.user_id)
             .field("scopes", &self.scopes)
@@ -44,34 +55,69 @@ impl fmt::Debug for LegacyGrant {
     }
 }
 
+/// What redeeming a legacy refresh token came to.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LegacyRedemption {
+    /// Redeemed now, and spent in the other server's storage: a new family starts here.
+    Granted(LegacyGrant),
+    /// A genuine token of the other server (it decrypted, and was this client's) that is
+    /// already spent or revoked there: a replay. `token_id` is the other server's id for
+    /// it; the family its redemption started, if any, is revoked.
+    Spent {
+        /// The other server's id for the token, as in [`LegacyGrant::token_id`].
+        token_id: String,
+    },
+    /// Not a token of the other server's, malformed, expired, or another client's.
+    Invalid,
+}
+
+/// The name of the family the redemption of legacy token `token_id` starts: derived from
+/// the id (hashed, so that no id's text reaches the store), the same on every node.
+pub(crate) fn legacy_family_id(token_id: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token_id.as_bytes());
+    let mut name = String::with_capacity(7 + 32);
+    name.push_str("legacy-");
+    for byte in &digest.as_ref()[..16] {
+        name.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        name.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    name
+}
+
 /// Redeems, once, a refresh token issued by the server this issuer replaces.
 ///
 /// [`redeem`](Self::redeem) is asked for every refresh token that is not the issuer's own
 /// (the grant passes the authenticated client's id). It answers:
-/// - `Ok(Some(grant))` once, having spent the token in the other server's storage, so
-///   that no replay (here or there) redeems it again;
-/// - `Ok(None)` for a token it does not know, that is malformed, expired, revoked or
-///   already spent, or that was issued to another client: the grant answers
-///   `invalid_grant`;
+/// - `Ok(LegacyRedemption::Granted(grant))` once, having spent the token in the other
+///   server's storage, so that no replay (here or there) redeems it again;
+/// - `Ok(LegacyRedemption::Spent { token_id })` for a genuine token already spent or
+///   revoked: the grant answers `invalid_grant` and revokes the family that token's
+///   redemption started (reuse);
+/// - `Ok(LegacyRedemption::Invalid)` for a token it does not know, that is malformed or
+///   expired, or that was issued to another client: `invalid_grant`;
 /// - `Err` when its storage fails: 503.
 ///
 /// CPU-heavy decryption belongs off the executor (`spawn_blocking`).
 ///
 /// ```
 /// use tower_passport::BackendError;
-/// use tower_passport_issuer::{LegacyGrant, LegacyRefreshTokens};
+/// use tower_passport_issuer::{LegacyGrant, LegacyRedemption, LegacyRefreshTokens};
 ///
 /// /// One token, for user 7 of the client "mobile", redeemable once.
 /// struct OneToken(std::sync::Mutex<bool>);
 ///
 /// impl LegacyRefreshTokens for OneToken {
-///     async fn redeem(&self, token: &str, client_id: &str) -> Result<Option<LegacyGrant>, BackendError> {
+///     async fn redeem(&self, token: &str, client_id: &str) -> Result<LegacyRedemption, BackendError> {
 ///         let mut spent = self.0.lock().map_err(|_| BackendError::msg("poisoned"))?;
-///         if token != "def50200abc" || client_id != "mobile" || *spent {
-///             return Ok(None);
+///         if token != "def50200abc" || client_id != "mobile" {
+///             return Ok(LegacyRedemption::Invalid);
+///         }
+///         if *spent {
+///             return Ok(LegacyRedemption::Spent { token_id: "rt-1".into() });
 ///         }
 ///         *spent = true;
-///         Ok(Some(LegacyGrant::new("mobile", "7", vec!["read".into()])))
+///         Ok(LegacyRedemption::Granted(LegacyGrant::new("rt-1", "mobile", "7", vec!["read".into()])))
 ///     }
 /// }
 /// # let _ = OneToken(std::sync::Mutex::new(false));
@@ -82,7 +128,7 @@ pub trait LegacyRefreshTokens: Send + Sync + 'static {
         &self,
         token: &str,
         client_id: &str,
-    ) -> impl Future<Output = Result<Option<LegacyGrant>, BackendError>> + Send;
+    ) -> impl Future<Output = Result<LegacyRedemption, BackendError>> + Send;
 }
 
 impl<T: LegacyRefreshTokens> LegacyRefreshTokens for Arc<T> {
@@ -90,7 +136,7 @@ impl<T: LegacyRefreshTokens> LegacyRefreshTokens for Arc<T> {
         &self,
         token: &str,
         client_id: &str,
-    ) -> impl Future<Output = Result<Option<LegacyGrant>, BackendError>> + Send {
+    ) -> impl Future<Output = Result<LegacyRedemption, BackendError>> + Send {
         (**self).redeem(token, client_id)
     }
 }
@@ -99,11 +145,11 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BackendError>> + S
 
 /// [`LegacyRefreshTokens`], object-safe, as the issuer holds it.
 pub(crate) trait ErasedLegacy: Send + Sync + 'static {
-    fn redeem<'a>(&'a self, token: &'a str, client_id: &'a str) -> BoxFuture<'a, Option<LegacyGrant>>;
+    fn redeem<'a>(&'a self, token: &'a str, client_id: &'a str) -> BoxFuture<'a, LegacyRedemption>;
 }
 
 impl<T: LegacyRefreshTokens> ErasedLegacy for T {
-    fn redeem<'a>(&'a self, token: &'a str, client_id: &'a str) -> BoxFuture<'a, Option<LegacyGrant>> {
+    fn redeem<'a>(&'a self, token: &'a str, client_id: &'a str) -> BoxFuture<'a, LegacyRedemption> {
         Box::pin(LegacyRefreshTokens::redeem(self, token, client_id))
     }
 }

@@ -133,7 +133,7 @@ pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, Registe
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;
-pub use legacy_refresh::{LegacyGrant, LegacyRefreshTokens};
+pub use legacy_refresh::{LegacyGrant, LegacyRedemption, LegacyRefreshTokens};
 pub use limits::{AuthAttempt, AuthLimiter, Backoff, NoLimit, Throttle, Verdict};
 pub use metadata::Jwks;
 pub use personal::PersonalAccessToken;

@@ -5,6 +5,7 @@ use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
 use super::{crypto, Issuer, Minting, OAuthError, TokenResponse};
+use crate::legacy_refresh::{legacy_family_id, LegacyRedemption};
 use crate::store::{GrantType, RefreshTokenRecord, Rotation, RotationOutcome, TokenStore};
 
 impl Issuer {
@@ -136,16 +137,38 @@ impl Issuer {
         // Decrypting a legacy token can cost a key derivation: it shares the bound on
         // CPU-heavy checks with password checks (503 beyond).
         let permit = self.inner.password_checks.acquire()?;
-        let grant = legacy.redeem(refresh_token, &client.id).await;
+        let redemption = legacy.redeem(refresh_token, &client.id).await;
         drop(permit);
-        let grant = grant?.ok_or_else(invalid)?;
+        let grant = match redemption? {
+            LegacyRedemption::Granted(grant) => grant,
+            LegacyRedemption::Invalid => return Err(invalid()),
+            LegacyRedemption::Spent { token_id } => {
+                // A replay of a legacy token is reuse: the family its redemption started
+                // (if it started one) goes, as for a replay of one of our own.
+                let family_id = legacy_family_id(&token_id);
+                let revoked = self.inner.store.revoke_family(&family_id, self.now()).await?;
+                tracing::warn!(family_id = %family_id, client_id = %client.id, "legacy refresh token reuse detected; family revoked");
+                crate::telemetry::refresh_reuse();
+                self.record_revoked(&revoked);
+                self.emit(IssuerEvent::RefreshTokenReuseDetected {
+                    family_id: family_id.clone(),
+                    client_id: client.id.clone(),
+                    user_id: None,
+                });
+                self.emit(IssuerEvent::FamilyRevoked { family_id });
+                return Err(OAuthError::invalid_grant(
+                    "The refresh token was already used; its grant has been revoked",
+                ));
+            }
+        };
         if grant.client_id != client.id {
-            // The implementation should have said `None`; never issue to another client.
+            // The implementation should have said `Invalid`; never issue to another client.
             return Err(invalid());
         }
         let scopes = self.inner.scopes.narrow(&grant.scopes, scope)?;
         tracing::info!(client_id = %client.id, "a legacy refresh token was redeemed; a new family starts");
-        self.issue_with_refresh(client, &grant.user_id, &scopes).await
+        self.issue_with_refresh_in(client, &grant.user_id, &scopes, Some(legacy_family_id(&grant.token_id)))
+            .await
     }
 }
 

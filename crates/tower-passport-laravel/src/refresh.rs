@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use tower_passport::BackendError;
-use tower_passport_issuer::{LegacyGrant, LegacyRefreshTokens};
+use tower_passport_issuer::{LegacyGrant, LegacyRedemption, LegacyRefreshTokens};
 
 use crate::crypt::{decrypt_with_password, AppKey};
 use crate::database::{on_pool, PassportDatabase};
@@ -103,10 +103,10 @@ impl PassportRefreshTokens {
 }
 
 impl LegacyRefreshTokens for PassportRefreshTokens {
-    async fn redeem(&self, token: &str, client_id: &str) -> Result<Option<LegacyGrant>, BackendError> {
+    async fn redeem(&self, token: &str, client_id: &str) -> Result<LegacyRedemption, BackendError> {
         // Not even shaped like one (league's tokens are hex of defuse's version 2): no KDF.
         if !token.starts_with("def50200") || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(None);
+            return Ok(LegacyRedemption::Invalid);
         }
         let (token, key) = (token.to_owned(), self.app_key.clone());
         let plaintext = tokio::task::spawn_blocking(move || decrypt_with_password(&token, key.bytes()))
@@ -114,17 +114,22 @@ impl LegacyRefreshTokens for PassportRefreshTokens {
             .map_err(|e| BackendError::msg(format!("the decryption task failed: {e}")))?;
         let Some(payload) = plaintext.as_deref().and_then(parse_payload) else {
             tracing::debug!("a refresh token that APP_KEY does not authenticate was refused");
-            return Ok(None);
+            return Ok(LegacyRedemption::Invalid);
         };
-        let Some(user_id) = payload.user_id.clone() else { return Ok(None) };
+        let Some(user_id) = payload.user_id.clone() else { return Ok(LegacyRedemption::Invalid) };
         if payload.client_id != client_id || payload.expire_time <= unix_now() {
-            return Ok(None);
+            return Ok(LegacyRedemption::Invalid);
         }
         if !self.spend(&payload.refresh_token_id, &payload.access_token_id).await? {
             tracing::warn!(client_id, "a Passport refresh token already spent or revoked was presented");
-            return Ok(None);
+            return Ok(LegacyRedemption::Spent { token_id: payload.refresh_token_id });
         }
-        Ok(Some(LegacyGrant::new(client_id, user_id, payload.scopes)))
+        Ok(LegacyRedemption::Granted(LegacyGrant::new(
+            payload.refresh_token_id,
+            client_id,
+            user_id,
+            payload.scopes,
+        )))
     }
 }
 

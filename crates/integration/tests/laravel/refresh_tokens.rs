@@ -79,10 +79,14 @@ async fn a_passport_refresh_token_is_exchanged_once(engine: Engine) {
         db.revoked("oauth_access_tokens", &"a1".repeat(40)).await,
         "{engine:?}: its access token revoked"
     );
+    // The new pair lives here: its refresh token rotates as the issuer's own.
+    let rotated = refresh(client.clone(), &new_refresh).await.expect("the new family refreshes");
     let replay = refresh(client.clone(), first).await.expect_err("a replay");
     assert_eq!(replay.code().as_str(), "invalid_grant", "{engine:?}");
-    // The new pair lives here: its refresh token rotates as the issuer's own.
-    refresh(client.clone(), &new_refresh).await.expect("the new family refreshes");
+    // A replay of the Passport token is reuse: the family it started goes with it.
+    let latest = rotated.refresh_token.clone().expect("a rotated refresh token");
+    let after_reuse = refresh(client.clone(), &latest).await.expect_err("revoked with its family");
+    assert_eq!(after_reuse.code().as_str(), "invalid_grant", "{engine:?}: the family was revoked");
 
     assert!(refresh(client.clone(), expired).await.is_err(), "{engine:?}: past its expire_time");
     assert!(refresh(client.clone(), revoked).await.is_err(), "{engine:?}: revoked in Laravel");

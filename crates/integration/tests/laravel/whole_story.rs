@@ -168,6 +168,14 @@ async fn moving_off_passport_on_mariadb_logs_nobody_out() {
     assert!(db.revoked("oauth_refresh_tokens", &"rf".repeat(40)).await, "spent in Passport's table");
     let replay = issuer.grant(TokenRequest::refresh_token(client.clone(), passport_refresh)).await;
     assert_eq!(replay.expect_err("a replay").code().as_str(), "invalid_grant");
+    // The replay is reuse: the family the exchange started is revoked with it.
+    let new_refresh = pair.refresh_token.clone().expect("a new refresh token");
+    let after_reuse = issuer.grant(TokenRequest::refresh_token(client.clone(), new_refresh)).await;
+    assert_eq!(
+        after_reuse.expect_err("the family was revoked").code().as_str(),
+        "invalid_grant",
+        "a replayed Passport token takes the family it started with it"
+    );
 
     // A Laravel user signs in with their old password (user 2, beside the imported client 2).
     let signed_in = issuer
