@@ -226,6 +226,30 @@ fn a_flipped_signature_byte_is_bad_signature() {
     }
 }
 
+/// The verifier keeps the JOSE headers of tokens that verified, parsed: a later token with
+/// the same header skips its parse, and nothing else.
+#[test]
+fn a_header_seen_before_skips_no_check_of_the_signature_or_the_claims() {
+    let key = TestKey::generate(Algorithm::ES256);
+    let (verifier, _) = setup(&[&key]);
+    let token = key.sign(&claims());
+    assert!(verifier.verify(&token).is_ok());
+    let same_header = |claims: &Value| {
+        let signed = key.sign(claims);
+        assert_eq!(parts(&signed).0, parts(&token).0, "the same header text");
+        signed
+    };
+    let mut expired = claims();
+    expired["exp"] = json!(NOW - 3_600);
+    assert_eq!(reason(verifier.verify(&same_header(&expired))), Reason::Expired);
+    let mut elsewhere = claims();
+    elsewhere["aud"] = json!("another-api");
+    assert_eq!(reason(verifier.verify(&same_header(&elsewhere))), Reason::WrongAudience);
+    let other = same_header(&support::user_claims("43", "read"));
+    assert_eq!(reason(verifier.verify(&flip_signature(&other))), Reason::BadSignature);
+    assert!(verifier.verify_uncached(&other, NOW).is_ok(), "and a good one still passes");
+}
+
 #[test]
 fn a_signature_by_another_key_with_the_same_alg_and_kid_is_bad_signature() {
     for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {

@@ -326,6 +326,7 @@ impl VerifierBuilder {
                 clock: self.clock,
                 cache,
                 unknown_kids: UnknownKidLog::default(),
+                headers: super::headers::KnownHeaders::new(),
             }),
         })
     }

@@ -64,6 +64,7 @@ mod builder;
 mod cache;
 mod claims_check;
 mod client_rule;
+mod headers;
 mod issuers;
 mod jws;
 
@@ -139,6 +140,8 @@ struct Inner {
     cache: Option<VerifiedCache>,
     /// The rate-limited `warn` line for tokens whose `kid` names no known key.
     unknown_kids: UnknownKidLog,
+    /// The JOSE headers of tokens that verified, parsed once.
+    headers: headers::KnownHeaders,
 }
 
 impl Verifier {
@@ -309,21 +312,19 @@ impl Verifier {
     fn check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
         let parts = jws::split(token)?;
         let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
-        let header_bytes = jws::decode_with(parts.header, &mut header_buffer, &mut header_spill)
-            .map_err(|_| AuthError::invalid_token(Reason::MalformedHeaderParameters))?;
-        let header = jws::Header::parse(header_bytes)?;
+        let header = self.inner.headers.read(parts.header, &mut header_buffer, &mut header_spill)?;
         // The claims are decoded and parsed once, here, but trusted only after the
         // signature verifies; a payload error is reported in its old place, after it.
         let raw = jws::decode_payload(parts.payload);
         let payload = raw.as_deref().map_err(Clone::clone).and_then(Payload::parse);
         let (issuer, trusted) = self.route(&payload)?;
-        trusted.check_type(header.typ.as_deref())?;
+        trusted.check_type(header.typ())?;
         let algorithm = header.algorithm()?;
         // Read before the key: a withdrawal published after this makes the entry stale.
         let epoch = trusted.keys.epoch();
         trusted
             .keys
-            .with_key(header.kid.as_deref(), algorithm, lookup, |key| {
+            .with_key(header.kid(), algorithm, lookup, |key| {
                 // Room for RSA-4096 and every EC/EdDSA/HMAC signature; longer ones spill.
                 let (mut buffer, mut spill) = ([0u8; 512], Vec::new());
                 let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
@@ -333,8 +334,9 @@ impl Verifier {
                     Err(AuthError::invalid_token(Reason::BadSignature))
                 }
             })
-            .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid.as_deref()))?;
-        let build = self.inner.policy.check_claims(trusted, payload?, header.kid.as_deref(), now)?;
+            .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid()))?;
+        let build = self.inner.policy.check_claims(trusted, payload?, header.kid(), now)?;
+        self.inner.headers.verified(parts.header, &header);
         // The claims no longer borrow the payload: it moves into the token as its raw claims.
         Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })
     }
