@@ -61,27 +61,13 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-# Instructions collected in `run_measured` for `scenario` run `n` times.
-instructions() {
-  local scenario="$1" n="$2" file="$out/$1.$2.callgrind"
-  if ! valgrind --tool=callgrind --toggle-collect='*run_measured*' --callgrind-out-file="$file" \
-      "$(bin_for "$scenario")" "$scenario" "$n" >"$out/$scenario.$n.log" 2>&1; then
-    echo "callgrind.sh: $scenario $n failed:" >&2
-    cat "$out/$scenario.$n.log" >&2
-    exit 1
-  fi
-  awk '/^(summary|totals):/ { print $2; exit }' "$file"
-}
+# The counting itself, shared with the other instruction-count script.
+# shellcheck source=crates/benches/callgrind_count.sh
+. "$(dirname "$0")/callgrind_count.sh"
 
 declare -A per_request
 for scenario in $scenarios; do
-  ir1="$(instructions "$scenario" "$N1")"
-  ir2="$(instructions "$scenario" "$N2")"
-  if [ -z "$ir1" ] || [ -z "$ir2" ] || [ "$ir2" -le "$ir1" ]; then
-    echo "callgrind.sh: $scenario: no instructions collected in run_measured ($ir1, $ir2)" >&2
-    exit 1
-  fi
-  per_request[$scenario]=$(( (ir2 - ir1) / (N2 - N1) ))
+  per_request[$scenario]="$(per_request_of callgrind.sh "$(bin_for "$scenario")" "$scenario" "$N1" "$N2" "$out")"
   echo "$scenario: ${per_request[$scenario]}" >&2
 done
 
