@@ -109,6 +109,7 @@ pub mod revocation;
 pub mod scope;
 mod telemetry;
 pub mod token;
+pub mod upstream_headers;
 pub mod verify;
 
 #[cfg(feature = "axum")]
@@ -118,6 +119,13 @@ pub mod axum;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod forward_auth;
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod policy;
 
 // The names a resource server needs, at the root; everything else at its module's path.
 pub use error::{AuthError, BackendError, ConfigError};

@@ -29,11 +29,11 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(super) fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F) -> Self {
         Self { state: State::Inner { future } }
     }
 
-    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>, close: bool) -> Self {
+    pub(crate) fn rejected(error: AuthError, responses: Arc<ResponseConfig>, close: bool) -> Self {
         Self { state: State::Rejected { error: Some(error), responses, close } }
     }
 }

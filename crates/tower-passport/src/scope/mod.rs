@@ -38,7 +38,7 @@ use crate::error::{body_left_unread, AuthError, ResponseConfig};
 use crate::guard::GuardContext;
 
 use future::ResponseFuture;
-use requirement::Requirement;
+pub(crate) use requirement::Requirement;
 
 /// Adds a [`Require`] check to a route: Passport's `scopes` / `scope` middleware, or a
 /// client-only or user-only rule.
