@@ -158,3 +158,6 @@ where
         ResponseFuture::inner(self.inner.call(request))
     }
 }
+
+#[cfg(test)]
+mod tests;
