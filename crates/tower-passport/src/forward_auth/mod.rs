@@ -138,3 +138,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
