@@ -214,7 +214,8 @@ impl Config {
     /// together.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
         Self::parse(&text, path)
     }
 
@@ -230,7 +231,8 @@ impl Config {
             (None, Mode::Proxy) => return Err(Error::new("proxy mode needs an [upstream] url")),
             (None, Mode::ForwardAuth) => None,
         };
-        let connect_timeout_ms = file.upstream.as_ref().map_or_else(default_connect_timeout_ms, |u| u.connect_timeout_ms);
+        let connect_timeout_ms =
+            file.upstream.as_ref().map_or_else(default_connect_timeout_ms, |u| u.connect_timeout_ms);
         if file.limits.concurrency == 0 || file.limits.request_timeout_ms == 0 {
             return Err(Error::new("[limits] concurrency and request_timeout_ms must be above zero"));
         }
@@ -271,8 +273,9 @@ fn header_rules(file: HeadersFile) -> Result<HeaderRules, Error> {
         None | Some(AuthorizationFile::Rule(AuthorizationRule::Forward)) => AuthorizationHeader::Forward,
         Some(AuthorizationFile::Rule(AuthorizationRule::Remove)) => AuthorizationHeader::Remove,
         Some(AuthorizationFile::Replace { header, value_env }) => {
-            let value = std::env::var(&value_env)
-                .map_err(|_| Error::new(format!("[headers] authorization: environment variable {value_env} is not set")))?;
+            let value = std::env::var(&value_env).map_err(|_| {
+                Error::new(format!("[headers] authorization: environment variable {value_env} is not set"))
+            })?;
             AuthorizationHeader::replace(&header, &value)?
         }
     };

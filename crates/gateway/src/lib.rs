@@ -108,7 +108,8 @@ fn answer_errors<B>(
         tracing::warn!(%error, "upstream request failed");
         StatusCode::BAD_GATEWAY
     };
-    let mut response = Response::new(ResponseBody::full(Bytes::from(status.canonical_reason().unwrap_or(""))));
+    let mut response =
+        Response::new(ResponseBody::full(Bytes::from(status.canonical_reason().unwrap_or(""))));
     *response.status_mut() = status;
     Ok(response)
 }
@@ -118,7 +119,8 @@ fn answer_errors<B>(
 async fn guard(file: &config::GuardFile) -> Result<GuardLayer, Error> {
     let builder = match (&file.public_key, &file.jwks_url) {
         (Some(path), None) => {
-            let pem = std::fs::read(path).map_err(|e| Error::new(format!("[guard] public_key {}: {e}", path.display())))?;
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::new(format!("[guard] public_key {}: {e}", path.display())))?;
             Verifier::builder(KeySet::new().with_key(VerifyingKey::from_pem_infer_alg(&pem)?))
         }
         (None, Some(url)) => {

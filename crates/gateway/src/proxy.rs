@@ -50,7 +50,8 @@ where
         let base = self.upstream.path().trim_end_matches('/');
         let path_and_query = uri.path_and_query().map_or("/", PathAndQuery::as_str);
         let mut parts = self.upstream.clone().into_parts();
-        parts.path_and_query = Some(format!("{base}{path_and_query}").parse().map_err(|_| Error::new("bad path"))?);
+        parts.path_and_query =
+            Some(format!("{base}{path_and_query}").parse().map_err(|_| Error::new("bad path"))?);
         Uri::from_parts(parts).map_err(|_| Error::new("bad upstream URI"))
     }
 }
@@ -83,7 +84,8 @@ where
         parts.headers.remove(header::HOST);
         let client = self.client.clone();
         Box::pin(async move {
-            let mut response = client.request(Request::from_parts(parts, body)).await.map_err(Error::upstream)?;
+            let mut response =
+                client.request(Request::from_parts(parts, body)).await.map_err(Error::upstream)?;
             remove_hop_by_hop(response.headers_mut());
             Ok(response)
         })

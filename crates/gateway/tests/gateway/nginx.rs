@@ -54,7 +54,10 @@ impl Nginx {
     /// `None` (and a note) when nginx is not installed, unless CI is set: then it fails.
     async fn start(gateway: std::net::SocketAddr, upstream: std::net::SocketAddr) -> Option<Self> {
         if !Path::new(NGINX).exists() {
-            assert!(std::env::var_os("CI").is_none(), "{NGINX} is missing: `bash .ci/run --install-only` installs it");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{NGINX} is missing: `bash .ci/run --install-only` installs it"
+            );
             eprintln!("skipped: {NGINX} is missing (`bash .ci/run --install-only` installs it)");
             return None;
         }
@@ -108,7 +111,8 @@ impl Nginx {
 
 async fn setup() -> Option<(Tokens, Upstream, Gateway, Nginx)> {
     let (tokens, upstream) = (Tokens::new(), Upstream::start().await);
-    let gateway = Gateway::start(&format!("mode = \"forward-auth\"\n{}{FORWARD_AUTH}", tokens.guard_toml())).await;
+    let gateway =
+        Gateway::start(&format!("mode = \"forward-auth\"\n{}{FORWARD_AUTH}", tokens.guard_toml())).await;
     let nginx = Nginx::start(gateway.addr, upstream.addr).await?;
     Some((tokens, upstream, gateway, nginx))
 }
@@ -163,7 +167,13 @@ async fn denied_requests_get_the_guards_status_and_challenge_from_nginx_and_neve
         ("GET", "/orders/1", None, StatusCode::UNAUTHORIZED, "Bearer realm=\"api\""),
         ("GET", "/orders/1", Some(forged.as_str()), StatusCode::UNAUTHORIZED, "error=\"invalid_token\""),
         ("POST", "/orders", Some(reader.as_str()), StatusCode::FORBIDDEN, "error=\"insufficient_scope\""),
-        ("POST", "/orders", Some(client.as_str()), StatusCode::FORBIDDEN, "This resource requires a user token"),
+        (
+            "POST",
+            "/orders",
+            Some(client.as_str()),
+            StatusCode::FORBIDDEN,
+            "This resource requires a user token",
+        ),
         ("GET", "/admin", Some(reader.as_str()), StatusCode::FORBIDDEN, "No policy allows this route"),
     ];
     for (method, path, token, status, challenge) in cases {
@@ -184,5 +194,8 @@ async fn denied_requests_get_the_guards_status_and_challenge_from_nginx_and_neve
 #[test]
 fn the_readme_shows_the_snippet_this_test_runs() {
     let readme = include_str!("../../../../README.md");
-    assert!(readme.contains(SNIPPET.trim_end()), "README.md must show crates/gateway/nginx/forward-auth.conf as it is");
+    assert!(
+        readme.contains(SNIPPET.trim_end()),
+        "README.md must show crates/gateway/nginx/forward-auth.conf as it is"
+    );
 }

@@ -7,7 +7,10 @@ use http::StatusCode;
 use crate::support::{bearer, send, Gateway, Tokens, Upstream, POLICY_AND_HEADERS};
 
 fn config(tokens: &Tokens, upstream: &str, limits: &str) -> String {
-    format!("[upstream]\nurl = \"{upstream}\"\nconnect_timeout_ms = 500\n\n{limits}\n{}{POLICY_AND_HEADERS}", tokens.guard_toml())
+    format!(
+        "[upstream]\nurl = \"{upstream}\"\nconnect_timeout_ms = 500\n\n{limits}\n{}{POLICY_AND_HEADERS}",
+        tokens.guard_toml()
+    )
 }
 
 #[tokio::test]
@@ -94,7 +97,10 @@ async fn denied_requests_never_reach_upstream() {
         assert_eq!(answer.status, status, "{method} {path}");
         let www_authenticate = answer.headers.get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
         if let Some(challenge) = challenge {
-            assert!(www_authenticate.as_deref().unwrap_or("").contains(challenge), "{method} {path}: {www_authenticate:?}");
+            assert!(
+                www_authenticate.as_deref().unwrap_or("").contains(challenge),
+                "{method} {path}: {www_authenticate:?}"
+            );
         }
     }
     assert!(upstream.seen().is_empty(), "denied requests reached upstream: {:?}", upstream.seen());

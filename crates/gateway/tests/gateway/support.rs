@@ -109,7 +109,8 @@ impl Tokens {
         let dir = TempDir::new("keys");
         let public_key = dir.path.join("oauth-public.key");
         std::fs::write(&public_key, key.to_public_pem().unwrap()).unwrap();
-        let issuer = TestIssuer::with_signing_key(key).issuer("https://auth.example.com").audience("orders-api");
+        let issuer =
+            TestIssuer::with_signing_key(key).issuer("https://auth.example.com").audience("orders-api");
         Self { issuer, public_key, _dir: dir }
     }
 

@@ -12,7 +12,9 @@ use crate::guard::GuardContext;
 use crate::upstream_headers::HeaderRules;
 
 /// Answers a request the guard and the policy let through: 200, with the header rules'
-/// headers for the proxy to copy upstream. Every configured header is present, empty when
+/// headers for the proxy to copy upstream.
+///
+/// Every configured header is present, empty when
 /// the principal has no value for it (or no token came, on a public route), so that a
 /// proxy replacing headers by the answer's (Traefik's `authResponseHeaders`, Envoy's
 /// `allowed_upstream_headers`) overwrites a spoofed copy instead of leaving it.

@@ -93,7 +93,12 @@ pub struct ForwardAuth<U = ()> {
 impl<U> ForwardAuth<U> {
     /// Answers sub-requests whose original request `original` locates, with `guard` (an
     /// optional guard, so that public routes need no token), `table` and `rules`.
-    pub fn new(guard: GuardLayer<U>, table: PolicyTable, rules: HeaderRules, original: OriginalRequest) -> Self {
+    pub fn new(
+        guard: GuardLayer<U>,
+        table: PolicyTable,
+        rules: HeaderRules,
+        original: OriginalRequest,
+    ) -> Self {
         let allow = PolicyLayer::new(table).layer(Allow::new(Arc::new(rules)));
         Self { inner: guard.layer(allow), original: Arc::new(original) }
     }

@@ -55,7 +55,10 @@ impl OriginalRequest {
     /// [`ConfigErrorKind::Url`] when `prefix` does not start with `/`.
     pub fn envoy_with_prefix(prefix: &str) -> Result<Self, ConfigError> {
         if !prefix.starts_with('/') {
-            return Err(ConfigError::new(ConfigErrorKind::Url, format!("path prefix `{prefix}` does not start with `/`")));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Url,
+                format!("path prefix `{prefix}` does not start with `/`"),
+            ));
         }
         let prefix = prefix.trim_end_matches('/');
         Ok(Self { source: Source::Itself { path_prefix: (!prefix.is_empty()).then(|| prefix.to_owned()) } })
@@ -68,7 +71,8 @@ impl OriginalRequest {
     pub fn headers(method: &str, uri: &str) -> Result<Self, ConfigError> {
         let parse = |name: &str| {
             HeaderName::from_bytes(name.as_bytes()).map_err(|source| {
-                ConfigError::new(ConfigErrorKind::Header, format!("`{name}` is not a valid header name")).with_source(source)
+                ConfigError::new(ConfigErrorKind::Header, format!("`{name}` is not a valid header name"))
+                    .with_source(source)
             })
         };
         Ok(Self { source: Source::Headers { method: parse(method)?, uri: parse(uri)? } })
@@ -93,7 +97,10 @@ impl OriginalRequest {
             Source::Itself { path_prefix: Some(prefix) } => {
                 let path_and_query = uri.path_and_query()?.as_str();
                 let rest = path_and_query.strip_prefix(prefix.as_str())?;
-                rest.starts_with('/').then(|| Uri::try_from(rest).ok()).flatten().map(|uri| (method.clone(), uri))
+                rest.starts_with('/')
+                    .then(|| Uri::try_from(rest).ok())
+                    .flatten()
+                    .map(|uri| (method.clone(), uri))
             }
         }
     }

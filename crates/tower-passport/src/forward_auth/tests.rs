@@ -33,7 +33,8 @@ fn token(scope: &str) -> String {
 
 fn service(original: OriginalRequest) -> ForwardAuth {
     let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, SECRET).unwrap());
-    let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build().unwrap();
+    let verifier =
+        Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build().unwrap();
     let guard = GuardLayer::builder(verifier).optional().build().unwrap();
     let rules = HeaderRules::builder()
         .subject("x-user-id")
@@ -44,7 +45,10 @@ fn service(original: OriginalRequest) -> ForwardAuth {
     ForwardAuth::new(guard, PolicyTable::from_toml(POLICY, "policy.toml").unwrap(), rules, original)
 }
 
-async fn ask(service: &ForwardAuth, request: http::request::Builder) -> http::Response<super::ForwardAuthBody> {
+async fn ask(
+    service: &ForwardAuth,
+    request: http::request::Builder,
+) -> http::Response<super::ForwardAuthBody> {
     service.clone().oneshot(request.body(String::new()).unwrap()).await.unwrap()
 }
 
@@ -54,20 +58,35 @@ async fn traefik_sends_the_original_request_in_x_forwarded_headers() {
     let asked = |method: &str, uri: &str| {
         Request::get("/").header("x-forwarded-method", method).header("x-forwarded-uri", uri)
     };
-    let answer = ask(&traefik, asked("DELETE", "/orders/7?force=1").header("authorization", format!("Bearer {}", token("cancel")))).await;
+    let answer = ask(
+        &traefik,
+        asked("DELETE", "/orders/7?force=1").header("authorization", format!("Bearer {}", token("cancel"))),
+    )
+    .await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert_eq!(answer.headers()["x-user-id"], "42");
     assert_eq!(answer.headers()["x-scopes"], "cancel");
     assert_eq!(answer.headers()["x-internal"], "gateway-secret");
 
     // The method is the original's: GET is no route of `/orders/{id}`.
-    let answer = ask(&traefik, asked("GET", "/orders/7").header("authorization", format!("Bearer {}", token("cancel")))).await;
+    let answer = ask(
+        &traefik,
+        asked("GET", "/orders/7").header("authorization", format!("Bearer {}", token("cancel"))),
+    )
+    .await;
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
 
-    let answer = ask(&traefik, asked("DELETE", "/orders/7").header("authorization", format!("Bearer {}", token("read")))).await;
+    let answer = ask(
+        &traefik,
+        asked("DELETE", "/orders/7").header("authorization", format!("Bearer {}", token("read"))),
+    )
+    .await;
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
     let challenge = answer.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"cancel\""), "{challenge}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"cancel\""),
+        "{challenge}"
+    );
 
     // Public, no token: allowed, every forwarded header present and empty but the internal one.
     let answer = ask(&traefik, asked("GET", "/health")).await;
@@ -80,7 +99,8 @@ async fn traefik_sends_the_original_request_in_x_forwarded_headers() {
 async fn envoy_sends_the_original_method_and_path_after_its_prefix() {
     let envoy = service(OriginalRequest::envoy_with_prefix("/authz").unwrap());
     let bearer = format!("Bearer {}", token("cancel"));
-    let answer = ask(&envoy, Request::delete("/authz/orders/7").header("authorization", bearer.as_str())).await;
+    let answer =
+        ask(&envoy, Request::delete("/authz/orders/7").header("authorization", bearer.as_str())).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert_eq!(answer.headers()["x-user-id"], "42");
     let answer = ask(&envoy, Request::delete("/orders/7").header("authorization", bearer.as_str())).await;
@@ -98,13 +118,16 @@ async fn a_sub_request_that_does_not_name_its_request_is_a_proxy_misconfiguratio
     for request in [
         Request::get("/auth"),
         Request::get("/auth").header("x-original-method", "GET"),
-        Request::get("/auth").header("x-original-method", "GET").header("x-original-uri", "http://evil/health"),
+        Request::get("/auth")
+            .header("x-original-method", "GET")
+            .header("x-original-uri", "http://evil/health"),
     ] {
         let answer = ask(&nginx, request).await;
         assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!answer.headers().contains_key("x-user-id"));
     }
     let custom = service(OriginalRequest::headers("x-auth-method", "x-auth-uri").unwrap());
-    let answer = ask(&custom, Request::get("/").header("x-auth-method", "GET").header("x-auth-uri", "/health")).await;
+    let answer =
+        ask(&custom, Request::get("/").header("x-auth-method", "GET").header("x-auth-uri", "/health")).await;
     assert_eq!(answer.status(), StatusCode::OK);
 }

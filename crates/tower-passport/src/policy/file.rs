@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-/// A policy table as written in TOML, before it is checked: see the
-/// [module docs](super) for the format. It can be a field of a larger configuration file
+/// A policy table as written in TOML, before it is checked.
+///
+/// See the [module docs](super) for the format. It can be a field of a larger configuration file
 /// read with `toml::from_str`; [`PolicyTable::from_document`](super::PolicyTable::from_document)
 /// then checks it, with that file's text for line numbers.
 #[derive(Debug, Deserialize)]
@@ -57,8 +58,9 @@ impl OneOrMany {
     }
 }
 
-/// Why a policy file was refused, and where: the file, the line (1-based) when known, and
-/// the problem. The source of a [`ConfigError`](crate::ConfigError) of kind
+/// Why a policy file was refused, and where.
+///
+/// It holds the file, the line (1-based) when known, and the problem. The source of a [`ConfigError`](crate::ConfigError) of kind
 /// [`Policy`](crate::error::ConfigErrorKind::Policy).
 ///
 /// ```
@@ -81,7 +83,12 @@ pub struct PolicyFileError {
 
 impl PolicyFileError {
     /// An error about the text at byte range `span` of `text`, the contents of `file`.
-    pub(crate) fn at(file: &Path, text: &str, span: Option<Range<usize>>, problem: impl Into<String>) -> Self {
+    pub(crate) fn at(
+        file: &Path,
+        text: &str,
+        span: Option<Range<usize>>,
+        problem: impl Into<String>,
+    ) -> Self {
         let line = span.map(|span| line_of(text, span.start));
         Self { file: file.to_owned(), line, problem: problem.into(), source: None }
     }

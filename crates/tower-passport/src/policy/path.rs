@@ -32,7 +32,9 @@ pub(crate) fn normalized(path: &str) -> Option<Cow<'_, str>> {
 /// `%2F` or `%5C`, in either case.
 fn has_encoded_separator(path: &str) -> bool {
     path.as_bytes().windows(3).any(|w| {
-        w[0] == b'%' && ((w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f')) || (w[1] == b'5' && w[2].eq_ignore_ascii_case(&b'c')))
+        w[0] == b'%'
+            && ((w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'f'))
+                || (w[1] == b'5' && w[2].eq_ignore_ascii_case(&b'c')))
     })
 }
 

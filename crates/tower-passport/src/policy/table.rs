@@ -13,6 +13,7 @@ use crate::scope::Requirement;
 use crate::token::VerifiedToken;
 
 /// The routes of a gateway and the checks each demands, matched by method and path.
+///
 /// Loaded from TOML ([`from_toml`](Self::from_toml), [`from_file`](Self::from_file));
 /// see the [module docs](super) for the format.
 pub struct PolicyTable {
@@ -79,7 +80,11 @@ impl PolicyTable {
     ///
     /// # Errors
     /// As [`from_toml`](Self::from_toml).
-    pub fn from_document(document: PolicyDocument, text: &str, file: impl AsRef<Path>) -> Result<Self, ConfigError> {
+    pub fn from_document(
+        document: PolicyDocument,
+        text: &str,
+        file: impl AsRef<Path>,
+    ) -> Result<Self, ConfigError> {
         let file = file.as_ref();
         let error = |span, problem: String| invalid(PolicyFileError::at(file, text, Some(span), problem));
         let unmatched = match &document.unmatched {
@@ -89,12 +94,14 @@ impl PolicyTable {
                 "public" => Access::Public,
                 "token" => Access::Token(Vec::new()),
                 other => {
-                    let problem = format!("unknown `unmatched` value `{other}`; expected `deny`, `public` or `token`");
+                    let problem =
+                        format!("unknown `unmatched` value `{other}`; expected `deny`, `public` or `token`");
                     return Err(error(value.span(), problem));
                 }
             },
         };
-        let mut table = Self { router: matchit::Router::new(), paths: Vec::new(), accesses: Vec::new(), unmatched };
+        let mut table =
+            Self { router: matchit::Router::new(), paths: Vec::new(), accesses: Vec::new(), unmatched };
         let mut by_pattern: HashMap<String, usize> = HashMap::new();
         for route in &document.routes {
             let line = line_of(text, route.span().start);
@@ -103,7 +110,10 @@ impl PolicyTable {
             let methods = methods(entry).map_err(|(span, problem)| error(span, problem))?;
             let pattern = entry.path.get_ref();
             if !pattern.starts_with('/') {
-                return Err(error(entry.path.span(), format!("path pattern `{pattern}` does not start with `/`")));
+                return Err(error(
+                    entry.path.span(),
+                    format!("path pattern `{pattern}` does not start with `/`"),
+                ));
             }
             let index = match by_pattern.get(pattern) {
                 Some(&index) => index,
@@ -111,7 +121,10 @@ impl PolicyTable {
                     let index = table.paths.len();
                     table.router.insert(pattern.as_str(), index).map_err(|source| {
                         let problem = format!("bad path pattern `{pattern}`: {source}");
-                        invalid(PolicyFileError::at(file, text, Some(entry.path.span()), problem).with_source(source))
+                        invalid(
+                            PolicyFileError::at(file, text, Some(entry.path.span()), problem)
+                                .with_source(source),
+                        )
                     })?;
                     by_pattern.insert(pattern.clone(), index);
                     table.paths.push(PathRules { pattern: pattern.clone(), methods: Vec::new() });
@@ -124,7 +137,8 @@ impl PolicyTable {
             for method in methods {
                 if let Some((_, _, earlier)) = rules.methods.iter().find(|(m, _, _)| *m == method) {
                     let shown = method.as_ref().map_or("every method", Method::as_str);
-                    let problem = format!("duplicate route: {shown} {pattern} is already declared at line {earlier}");
+                    let problem =
+                        format!("duplicate route: {shown} {pattern} is already declared at line {earlier}");
                     return Err(error(route.span(), problem));
                 }
                 rules.methods.push((method, access_index, line));
@@ -191,7 +205,12 @@ fn methods(entry: &RouteEntry) -> Result<Vec<Option<Method>>, (std::ops::Range<u
         match parsed {
             Some(parsed) if !methods.contains(&Some(parsed.clone())) => methods.push(Some(parsed)),
             Some(_) => return Err((method.span(), format!("method `{name}` is listed twice"))),
-            None => return Err((method.span(), format!("bad method `{name}`: methods are upper-case tokens, or `*`"))),
+            None => {
+                return Err((
+                    method.span(),
+                    format!("bad method `{name}`: methods are upper-case tokens, or `*`"),
+                ))
+            }
         }
     }
     if methods.is_empty() {

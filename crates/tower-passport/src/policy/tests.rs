@@ -130,7 +130,8 @@ fn refused(text: &str) -> (usize, String) {
         Err(error) => error,
     };
     assert_eq!(error.kind(), ConfigErrorKind::Policy);
-    let source = std::error::Error::source(&error).and_then(|source| source.downcast_ref::<PolicyFileError>());
+    let source =
+        std::error::Error::source(&error).and_then(|source| source.downcast_ref::<PolicyFileError>());
     let found = source.expect("a PolicyFileError as the source");
     assert_eq!(found.file(), std::path::Path::new("gateway/policy.toml"));
     let line = found.line().expect("a line");

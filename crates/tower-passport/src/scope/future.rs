@@ -12,7 +12,8 @@ use crate::body::ResponseBody;
 use crate::error::{close_if, AuthError, ResponseConfig};
 
 pin_project! {
-    /// Response future of [`Require`](super::Require): the inner service's, or a rejection.
+    /// Response future of [`Require`](super::Require) and of the gateway layers behind the
+    /// guard: the inner service's, or a rejection.
     pub struct ResponseFuture<F> {
         #[pin]
         state: State<F>,

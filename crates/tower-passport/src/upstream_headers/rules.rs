@@ -45,8 +45,11 @@ impl AuthorizationHeader {
     pub fn replace(name: &str, value: &str) -> Result<Self, ConfigError> {
         let name = header_name(name)?;
         let mut value = HeaderValue::from_str(value).map_err(|source| {
-            ConfigError::new(ConfigErrorKind::Header, format!("the value of header `{name}` is not a valid header value"))
-                .with_source(source)
+            ConfigError::new(
+                ConfigErrorKind::Header,
+                format!("the value of header `{name}` is not a valid header value"),
+            )
+            .with_source(source)
         })?;
         value.set_sensitive(true);
         Ok(Self::Replace(name, value))
@@ -153,7 +156,9 @@ impl HeaderRules {
                 Ok(value) => {
                     headers.insert(name.clone(), value);
                 }
-                Err(_) => tracing::debug!(header = %name, "claim not forwarded: a header cannot carry its value"),
+                Err(_) => {
+                    tracing::debug!(header = %name, "claim not forwarded: a header cannot carry its value")
+                }
             }
         }
     }
@@ -213,7 +218,9 @@ impl HeaderRulesBuilder {
     /// `Authorization`, or is configured twice.
     pub fn build(self) -> Result<HeaderRules, ConfigError> {
         let mut names = Vec::new();
-        let mut parse = |header: Option<String>, replacing: bool| -> Result<Option<HeaderName>, ConfigError> {
+        let mut parse = |header: Option<String>,
+                         replacing: bool|
+         -> Result<Option<HeaderName>, ConfigError> {
             let Some(header) = header else { return Ok(None) };
             let name = header_name(&header)?;
             if name == AUTHORIZATION && !replacing {
@@ -223,7 +230,10 @@ impl HeaderRulesBuilder {
                 ));
             }
             if names.contains(&name) {
-                return Err(ConfigError::new(ConfigErrorKind::Header, format!("header `{name}` is configured twice")));
+                return Err(ConfigError::new(
+                    ConfigErrorKind::Header,
+                    format!("header `{name}` is configured twice"),
+                ));
             }
             names.push(name.clone());
             Ok(Some(name))
@@ -247,6 +257,7 @@ impl HeaderRulesBuilder {
 /// `header` as a header name, or why not.
 fn header_name(header: &str) -> Result<HeaderName, ConfigError> {
     HeaderName::from_bytes(header.as_bytes()).map_err(|source| {
-        ConfigError::new(ConfigErrorKind::Header, format!("`{header}` is not a valid header name")).with_source(source)
+        ConfigError::new(ConfigErrorKind::Header, format!("`{header}` is not a valid header name"))
+            .with_source(source)
     })
 }

@@ -44,7 +44,9 @@ async fn upstream_sees(
     };
     let mut request = Request::new(String::new());
     for (name, value) in headers {
-        request.headers_mut().append(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        request
+            .headers_mut()
+            .append(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
     }
     if let Some(token) = guard {
         request.extensions_mut().insert(GuardContext::new::<()>(token, Arc::new(ResponseConfig::default())));
@@ -136,12 +138,18 @@ fn bad_header_rules_are_configuration_errors() {
         HeaderRules::builder().subject("x user").build(),
         HeaderRules::builder().subject("x-id").client_id("X-Id").build(),
         HeaderRules::builder().subject("authorization").build(),
-        HeaderRules::builder().subject("x-id").authorization(AuthorizationHeader::replace("x-id", "s").unwrap()).build(),
+        HeaderRules::builder()
+            .subject("x-id")
+            .authorization(AuthorizationHeader::replace("x-id", "s").unwrap())
+            .build(),
     ];
     for error in errors {
         assert_eq!(error.unwrap_err().kind(), ConfigErrorKind::Header);
     }
-    assert_eq!(AuthorizationHeader::replace("x-key", "bad\nvalue").unwrap_err().kind(), ConfigErrorKind::Header);
+    assert_eq!(
+        AuthorizationHeader::replace("x-key", "bad\nvalue").unwrap_err().kind(),
+        ConfigErrorKind::Header
+    );
     let debug = format!("{:?}", AuthorizationHeader::replace("x-key", "the-secret").unwrap());
     assert!(!debug.contains("the-secret"), "{debug}");
 }
