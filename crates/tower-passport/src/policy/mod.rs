@@ -113,8 +113,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::error::{body_left_unread, AuthError, ResponseConfig};
-use crate::guard::GuardContext;
+use crate::scope::call_behind_guard;
 use crate::scope::future::ResponseFuture;
 
 /// Applies a [`PolicyTable`] to every request, behind the guard: see the
@@ -181,20 +180,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let verdict = match request.extensions().get::<GuardContext>() {
-            None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
-            Some(context) => self
-                .table
-                .check(request.method(), request.uri().path(), context.token.as_ref())
-                .map_err(|error| (error, context.responses.clone())),
-        };
-        match verdict {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err((error, responses)) => {
-                let close = body_left_unread(request.version(), request.headers());
-                ResponseFuture::rejected(error, responses, close)
-            }
-        }
+        let table = &self.table;
+        call_behind_guard(&mut self.inner, request, |request, context| {
+            table.check(request.method, request.uri.path(), context.token.as_ref())
+        })
     }
 }
 

@@ -79,8 +79,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::error::{body_left_unread, AuthError, ResponseConfig};
-use crate::guard::GuardContext;
+use crate::scope::call_behind_guard;
 use crate::scope::future::ResponseFuture;
 
 /// Sets the principal's headers for the upstream: see the [module docs](self).
@@ -145,17 +144,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let token = match request.extensions().get::<GuardContext>() {
-            Some(context) => context.token.clone(),
-            None => {
-                let close = body_left_unread(request.version(), request.headers());
-                let responses = Arc::new(ResponseConfig::default());
-                return ResponseFuture::rejected(AuthError::missing_guard(), responses, close);
-            }
-        };
-        self.rules.apply(request.headers_mut(), token.as_ref());
-        ResponseFuture::inner(self.inner.call(request))
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let rules = &self.rules;
+        call_behind_guard(&mut self.inner, request, |request, context| {
+            rules.apply(request.headers, context.token.as_ref());
+            Ok(())
+        })
     }
 }
 
