@@ -164,23 +164,23 @@ async fn denied_requests_get_the_guards_status_and_challenge_from_nginx_and_neve
     let client = tokens.client("billing", &["place-orders"]);
     let forged = format!("{}x", tokens.user("42", &["place-orders"]));
     let cases = [
-        ("GET", "/orders/1", None, StatusCode::UNAUTHORIZED, "Bearer realm=\"api\""),
-        ("GET", "/orders/1", Some(forged.as_str()), StatusCode::UNAUTHORIZED, "error=\"invalid_token\""),
-        ("POST", "/orders", Some(reader.as_str()), StatusCode::FORBIDDEN, "error=\"insufficient_scope\""),
-        (
-            "POST",
-            "/orders",
-            Some(client.as_str()),
-            StatusCode::FORBIDDEN,
-            "This resource requires a user token",
-        ),
-        ("GET", "/admin", Some(reader.as_str()), StatusCode::FORBIDDEN, "No policy allows this route"),
+        ("GET", "/orders/1", None, StatusCode::UNAUTHORIZED, Some("Bearer realm=\"api\"")),
+        ("GET", "/orders/1", Some(forged.as_str()), StatusCode::UNAUTHORIZED, Some("error=\"invalid_token\"")),
+        ("POST", "/orders", Some(reader.as_str()), StatusCode::FORBIDDEN, Some("error=\"insufficient_scope\"")),
+        ("POST", "/orders", Some(client.as_str()), StatusCode::FORBIDDEN, Some("This resource requires a user token")),
+        ("GET", "/admin", Some(reader.as_str()), StatusCode::FORBIDDEN, Some("No policy allows this route")),
+        // The gateway's 400 for a path not in normal form: nginx makes any other status a 500.
+        ("GET", "/health/../admin", Some(reader.as_str()), StatusCode::INTERNAL_SERVER_ERROR, None),
     ];
     for (method, path, token, status, challenge) in cases {
         let headers: Vec<_> = token.map(bearer).into_iter().collect();
         let answer = send(nginx.addr, method, path, &headers).await;
         assert_eq!(answer.status, status, "{method} {path}");
         let challenges: Vec<_> = answer.headers.get_all("www-authenticate").iter().collect();
+        let Some(challenge) = challenge else {
+            assert!(challenges.is_empty(), "{method} {path}: {challenges:?}");
+            continue;
+        };
         assert_eq!(challenges.len(), 1, "{method} {path}: {challenges:?}");
         let challenge_seen = challenges[0].to_str().unwrap();
         assert!(challenge_seen.contains(challenge), "{method} {path}: {challenge_seen}");
