@@ -39,7 +39,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::{BoxError, Service, ServiceBuilder};
+use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_passport::body::ResponseBody;
 use tower_passport::forward_auth::ForwardAuth;
 use tower_passport::policy::PolicyLayer;
@@ -69,6 +69,19 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<(), Error> {
         }
         (Mode::Proxy, None) => Err(Error::new("proxy mode needs an [upstream] url")),
     }
+}
+
+/// The same server, limits and proxy as [`run`]'s proxy mode, without the guard, the
+/// policy table and the header rules: the pass-through baseline the gateway's benchmark
+/// (`crates/gateway/callgrind.sh`) compares with.
+///
+/// # Errors
+/// When `config` has no upstream, or the listener fails.
+pub async fn run_pass_through(config: Config, listener: TcpListener) -> Result<(), Error> {
+    let upstream = config.upstream.ok_or_else(|| Error::new("the pass-through proxy needs an [upstream] url"))?;
+    let service = Proxy::new(upstream, config.connect_timeout).map_response(|response| response.map(ResponseBody::inner));
+    let limits = (config.concurrency, config.request_timeout);
+    serve(listener, limited(limits, service), config.header_read_timeout).await
 }
 
 /// `service` behind the timeout, the concurrency limit and load shedding, with their
