@@ -109,10 +109,42 @@ impl HeaderRules {
 
     /// Strips every configured header from `headers`, applies the `Authorization` rule, then
     /// sets the principal's headers from `token` (none when `None`).
+    ///
+    /// With a token, each configured header is set (which replaces every incoming copy) or,
+    /// when the token has no value for it, removed: one lookup a header.
     pub fn apply(&self, headers: &mut HeaderMap, token: Option<&VerifiedToken>) {
-        for name in &self.names {
-            headers.remove(name);
+        let Some(token) = token else {
+            for name in &self.names {
+                headers.remove(name);
+            }
+            self.apply_authorization(headers);
+            return;
+        };
+        self.apply_authorization(headers);
+        set_or_remove(headers, self.subject.as_ref(), token.subject());
+        set_or_remove(headers, self.client_id.as_ref(), token.client_id());
+        if self.scopes.is_some() {
+            let mut joined = String::with_capacity(64);
+            for scope in token.scopes().iter() {
+                if !joined.is_empty() {
+                    joined.push(' ');
+                }
+                joined.push_str(scope);
+            }
+            set_or_remove(headers, self.scopes.as_ref(), Some(&joined));
         }
+        let kind = match token.kind() {
+            PrincipalKind::User => "user",
+            PrincipalKind::Client => "client",
+        };
+        set_or_remove(headers, self.kind.as_ref(), Some(kind));
+        if !self.claims.is_empty() {
+            self.set_claims(headers, token);
+        }
+    }
+
+    /// Forwards, removes or replaces `Authorization`.
+    fn apply_authorization(&self, headers: &mut HeaderMap) {
         match &self.authorization {
             AuthorizationHeader::Forward => {}
             AuthorizationHeader::Remove => {
@@ -123,52 +155,41 @@ impl HeaderRules {
                 headers.insert(name.clone(), value.clone());
             }
         }
-        let Some(token) = token else { return };
-        set(headers, &self.subject, token.subject());
-        set(headers, &self.client_id, token.client_id());
-        if self.scopes.is_some() {
-            let joined = token.scopes().iter().collect::<Vec<_>>().join(" ");
-            set(headers, &self.scopes, Some(&joined));
-        }
-        let kind = match token.kind() {
-            PrincipalKind::User => "user",
-            PrincipalKind::Client => "client",
-        };
-        set(headers, &self.kind, Some(kind));
-        if !self.claims.is_empty() {
-            self.set_claims(headers, token);
-        }
     }
 
     /// The named claims: a string as it is, anything else JSON-encoded. A claim that is
-    /// absent, or whose value a header cannot carry (control characters), sets nothing.
+    /// absent, or whose value a header cannot carry (control characters), sets nothing, and
+    /// its header is removed.
     fn set_claims(&self, headers: &mut HeaderMap, token: &VerifiedToken) {
-        let Ok(claims) = serde_json::from_str::<serde_json::Map<String, Value>>(token.raw_claims()) else {
-            return;
-        };
+        let claims = serde_json::from_str::<serde_json::Map<String, Value>>(token.raw_claims()).unwrap_or_default();
         for (claim, name) in &self.claims {
             let encoded = match claims.get(&**claim) {
-                None | Some(Value::Null) => continue,
-                Some(Value::String(text)) => HeaderValue::from_str(text),
-                Some(other) => HeaderValue::from_str(&other.to_string()),
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => HeaderValue::from_str(text).ok(),
+                Some(other) => HeaderValue::from_str(&other.to_string()).ok(),
             };
             match encoded {
-                Ok(value) => {
+                Some(value) => {
                     headers.insert(name.clone(), value);
                 }
-                Err(_) => {
-                    tracing::debug!(header = %name, "claim not forwarded: a header cannot carry its value")
+                None => {
+                    headers.remove(name);
                 }
             }
         }
     }
 }
 
-/// Sets `name` to `value` when both are there and the value is a valid header value.
-fn set(headers: &mut HeaderMap, name: &Option<HeaderName>, value: Option<&str>) {
-    if let (Some(name), Some(value)) = (name, value) {
-        if let Ok(value) = HeaderValue::from_str(value) {
+/// Sets `name` (when configured) to `value`, replacing every incoming copy; removes it when
+/// there is no value or a header cannot carry it.
+fn set_or_remove(headers: &mut HeaderMap, name: Option<&HeaderName>, value: Option<&str>) {
+    let Some(name) = name else { return };
+    match value.and_then(|value| HeaderValue::from_str(value).ok()) {
+        Some(value) => {
             headers.insert(name.clone(), value);
+        }
+        None => {
+            headers.remove(name);
         }
     }
 }
