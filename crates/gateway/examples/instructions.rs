@@ -73,8 +73,9 @@ async fn upstream() -> SocketAddr {
 /// One keep-alive connection to `addr`.
 async fn connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
     let stream = TcpStream::connect(addr).await.unwrap_or_else(|e| panic!("connect: {e}"));
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap_or_else(|e| panic!("handshake: {e}"));
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap_or_else(|e| panic!("handshake: {e}"));
     tokio::spawn(connection);
     sender
 }

@@ -78,8 +78,10 @@ pub async fn run(config: Config, listener: TcpListener) -> Result<(), Error> {
 /// # Errors
 /// When `config` has no upstream, or the listener fails.
 pub async fn run_pass_through(config: Config, listener: TcpListener) -> Result<(), Error> {
-    let upstream = config.upstream.ok_or_else(|| Error::new("the pass-through proxy needs an [upstream] url"))?;
-    let service = Proxy::new(upstream, config.connect_timeout).map_response(|response| response.map(ResponseBody::inner));
+    let upstream =
+        config.upstream.ok_or_else(|| Error::new("the pass-through proxy needs an [upstream] url"))?;
+    let service = Proxy::new(upstream, config.connect_timeout)
+        .map_response(|response| response.map(ResponseBody::inner));
     let limits = (config.concurrency, config.request_timeout);
     serve(listener, limited(limits, service), config.header_read_timeout).await
 }

@@ -30,7 +30,11 @@ fn readme_toml_blocks() -> Vec<String> {
     let readme = include_str!("../../../../README.md");
     let start = readme.find("## Gateways").expect("a Gateways section");
     let end = readme[start + 1..].find("\n## ").map_or(readme.len(), |end| start + 1 + end);
-    readme[start..end].split("```toml\n").skip(1).map(|block| block.split("```").next().unwrap().to_owned()).collect()
+    readme[start..end]
+        .split("```toml\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap().to_owned())
+        .collect()
 }
 
 #[test]

@@ -165,9 +165,27 @@ async fn denied_requests_get_the_guards_status_and_challenge_from_nginx_and_neve
     let forged = format!("{}x", tokens.user("42", &["place-orders"]));
     let cases = [
         ("GET", "/orders/1", None, StatusCode::UNAUTHORIZED, Some("Bearer realm=\"api\"")),
-        ("GET", "/orders/1", Some(forged.as_str()), StatusCode::UNAUTHORIZED, Some("error=\"invalid_token\"")),
-        ("POST", "/orders", Some(reader.as_str()), StatusCode::FORBIDDEN, Some("error=\"insufficient_scope\"")),
-        ("POST", "/orders", Some(client.as_str()), StatusCode::FORBIDDEN, Some("This resource requires a user token")),
+        (
+            "GET",
+            "/orders/1",
+            Some(forged.as_str()),
+            StatusCode::UNAUTHORIZED,
+            Some("error=\"invalid_token\""),
+        ),
+        (
+            "POST",
+            "/orders",
+            Some(reader.as_str()),
+            StatusCode::FORBIDDEN,
+            Some("error=\"insufficient_scope\""),
+        ),
+        (
+            "POST",
+            "/orders",
+            Some(client.as_str()),
+            StatusCode::FORBIDDEN,
+            Some("This resource requires a user token"),
+        ),
         ("GET", "/admin", Some(reader.as_str()), StatusCode::FORBIDDEN, Some("No policy allows this route")),
         // The gateway's 400 for a path not in normal form: nginx makes any other status a 500.
         ("GET", "/health/../admin", Some(reader.as_str()), StatusCode::INTERNAL_SERVER_ERROR, None),

@@ -161,7 +161,8 @@ impl HeaderRules {
     /// absent, or whose value a header cannot carry (control characters), sets nothing, and
     /// its header is removed.
     fn set_claims(&self, headers: &mut HeaderMap, token: &VerifiedToken) {
-        let claims = serde_json::from_str::<serde_json::Map<String, Value>>(token.raw_claims()).unwrap_or_default();
+        let claims =
+            serde_json::from_str::<serde_json::Map<String, Value>>(token.raw_claims()).unwrap_or_default();
         for (claim, name) in &self.claims {
             let encoded = match claims.get(&**claim) {
                 None | Some(Value::Null) => None,
