@@ -45,6 +45,9 @@
 //! segment, an empty segment, or an encoded `/` or `\` is refused with 400 before any route
 //! is looked at, so `/public/../admin` cannot borrow `/public`'s policy.
 //!
+//! The format is TOML only: serde_yaml, the YAML crate serde users reached for, is
+//! deprecated and unmaintained, and none of its forks is yet a safe default.
+//!
 //! A bad file fails when loaded, with the file, the line and the reason
 //! ([`PolicyFileError`]): an unknown check, a bad method or pattern, a duplicate route, two
 //! patterns matchit finds in conflict (`/a/{id}` and `/a/{name}`), `scopes` missing or
