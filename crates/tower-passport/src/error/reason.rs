@@ -104,12 +104,13 @@ pub enum Reason {
     /// the table denies unmatched routes (its default). Answered 403.
     RouteNotAllowed,
     /// The request path has dot segments (`.`, `..`, raw or percent-encoded), an encoded
-    /// slash or backslash, or no leading slash: the policy table refuses to judge a path
+    /// slash or backslash, or no leading slash (or a forward-auth sub-request names an
+    /// original method or URI that does not parse): the policy table refuses to judge a path
     /// the upstream might read as another. Answered 400 `invalid_request`.
     UnnormalizedPath,
     /// A forward-auth sub-request lacks the header that carries the original request's
-    /// method or URI, or carries one that does not parse: the proxy in front is
-    /// misconfigured. Answered 500.
+    /// method or URI (or, from Envoy, has a path outside the configured prefix): the proxy
+    /// in front is misconfigured. Answered 500.
     MissingOriginalRequest,
 }
 

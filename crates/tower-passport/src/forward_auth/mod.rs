@@ -10,9 +10,10 @@
 //!   Traefik's `authResponseHeaders`, Envoy's `allowed_upstream_headers`.
 //! - **401 and 403 deny**, with the guard's RFC 6750 challenge in `WWW-Authenticate` and its
 //!   JSON body, for the proxy to pass to the client.
-//! - **400** for a path not in normal form, **503** when the guard cannot decide (nginx turns
-//!   anything but 2xx, 401 and 403 into a 500), **500** when the sub-request does not say
-//!   which request it is about.
+//! - **400** for a path not in normal form or an original URI that does not parse, **503**
+//!   when the guard cannot decide (nginx turns anything but 2xx, 401 and 403 into a 500),
+//!   **500** when the sub-request does not say which request it is about (the proxy is
+//!   misconfigured).
 //!
 //! Only the original request's method and URI differ between the protocols
 //! ([`OriginalRequest`]): nginx sends them in headers the operator names
@@ -73,7 +74,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::error::{AuthError, ResponseConfig};
+use crate::error::ResponseConfig;
 use crate::guard::Guard;
 use crate::policy::{Policy, PolicyLayer, PolicyTable};
 use crate::upstream_headers::HeaderRules;
@@ -131,13 +132,12 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         match self.original.read(&parts.method, &parts.uri, &parts.headers) {
-            Some((method, uri)) => {
+            Ok((method, uri)) => {
                 parts.method = method;
                 parts.uri = uri;
                 ResponseFuture::guarded(self.inner.call(Request::from_parts(parts, body)))
             }
-            None => {
-                let error = AuthError::missing_original_request();
+            Err(error) => {
                 ResponseFuture::refused(ResponseConfig::default().reject(error, ResponseBody::full))
             }
         }

@@ -2,7 +2,7 @@
 
 use http::{HeaderMap, HeaderName, Method, Uri};
 
-use crate::error::{ConfigError, ConfigErrorKind};
+use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
 
 /// Where the original request's method and URI come from, per proxy protocol.
 ///
@@ -84,23 +84,41 @@ impl OriginalRequest {
     }
 
     /// The original method and URI of a sub-request with this `method`, `uri` and
-    /// `headers`; `None` when they are missing or do not parse.
-    pub(crate) fn read(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<(Method, Uri)> {
+    /// `headers`.
+    ///
+    /// # Errors
+    /// 500 when the proxy sent no method or URI header, or (Envoy) a path outside its
+    /// prefix: the proxy is misconfigured. 400 `invalid_request` when they came but do not
+    /// parse as a method and a path: the client's request is malformed.
+    pub(crate) fn read(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<(Method, Uri), AuthError> {
+        let malformed = || AuthError::invalid_request(Reason::UnnormalizedPath);
         match &self.source {
             Source::Headers { method, uri } => {
-                let method = Method::from_bytes(headers.get(method)?.as_bytes()).ok()?;
-                let uri = Uri::try_from(headers.get(uri)?.as_bytes()).ok()?;
+                let (Some(method), Some(uri)) = (headers.get(method), headers.get(uri)) else {
+                    return Err(AuthError::missing_original_request());
+                };
+                let method = Method::from_bytes(method.as_bytes()).map_err(|_| malformed())?;
+                let uri = Uri::try_from(uri.as_bytes()).map_err(|_| malformed())?;
                 // A path and query only: `$request_uri` never carries a scheme or host.
-                (uri.scheme().is_none() && uri.path().starts_with('/')).then_some((method, uri))
+                if uri.scheme().is_some() || !uri.path().starts_with('/') {
+                    return Err(malformed());
+                }
+                Ok((method, uri))
             }
-            Source::Itself { path_prefix: None } => Some((method.clone(), uri.clone())),
+            Source::Itself { path_prefix: None } => Ok((method.clone(), uri.clone())),
             Source::Itself { path_prefix: Some(prefix) } => {
-                let path_and_query = uri.path_and_query()?.as_str();
-                let rest = path_and_query.strip_prefix(prefix.as_str())?;
-                rest.starts_with('/')
-                    .then(|| Uri::try_from(rest).ok())
-                    .flatten()
-                    .map(|uri| (method.clone(), uri))
+                let path_and_query = uri.path_and_query().map_or("/", |path| path.as_str());
+                let Some(rest) =
+                    path_and_query.strip_prefix(prefix.as_str()).filter(|rest| rest.starts_with('/'))
+                else {
+                    return Err(AuthError::missing_original_request());
+                };
+                Ok((method.clone(), Uri::try_from(rest).map_err(|_| malformed())?))
             }
         }
     }
