@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::support::{bearer, send, Gateway, Tokens, Upstream, POLICY_AND_HEADERS};
+use crate::support::{bearer, jwks_server, send, Gateway, Tokens, Upstream, POLICY_AND_HEADERS};
 
 fn config(tokens: &Tokens, upstream: &str, limits: &str) -> String {
     format!(
@@ -144,4 +144,23 @@ async fn past_the_concurrency_limit_requests_are_shed_with_503() {
     assert_eq!(held.await.unwrap().status, StatusCode::OK);
     // The slot is free again.
     assert_eq!(send(gateway.addr, "GET", "/health", &[]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn keys_from_a_jwks_url_verify_tokens_too() {
+    let (tokens, upstream) = (Tokens::new(), Upstream::start().await);
+    let jwks = jwks_server(tokens.jwk.clone()).await;
+    let config = format!(
+        "[upstream]\nurl = \"http://{}\"\n\n[guard]\nissuer = \"https://auth.example.com\"\naudience = \"orders-api\"\n\
+         jwks_url = \"http://{jwks}/.well-known/jwks.json\"\n{POLICY_AND_HEADERS}",
+        upstream.addr
+    );
+    let gateway = Gateway::start(&config).await;
+    let user = tokens.user("42", &["check-status"]);
+    let answer = send(gateway.addr, "GET", "/orders/9", &[bearer(&user)]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(upstream.seen_at("/orders/9")[0].headers["x-user-id"], "42");
+    let other = Tokens::new().user("42", &["check-status"]); // another issuer's key
+    let answer = send(gateway.addr, "GET", "/orders/9", &[bearer(&other)]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }

@@ -100,6 +100,8 @@ impl Drop for Upstream {
 pub struct Tokens {
     pub issuer: TestIssuer,
     pub public_key: PathBuf,
+    /// The public key as a JWK, for a JWKS document.
+    pub jwk: serde_json::Value,
     _dir: TempDir,
 }
 
@@ -109,9 +111,10 @@ impl Tokens {
         let dir = TempDir::new("keys");
         let public_key = dir.path.join("oauth-public.key");
         std::fs::write(&public_key, key.to_public_pem().unwrap()).unwrap();
+        let jwk = key.public_jwk().clone();
         let issuer =
             TestIssuer::with_signing_key(key).issuer("https://auth.example.com").audience("orders-api");
-        Self { issuer, public_key, _dir: dir }
+        Self { issuer, public_key, jwk, _dir: dir }
     }
 
     pub fn user(&self, sub: &str, scopes: &[&str]) -> String {
@@ -243,3 +246,26 @@ check = "public"
 path = "/hold"
 check = "public"
 "#;
+
+/// Serves `{"keys": [jwk]}` at any path on loopback; the task ends with the runtime.
+pub async fn jwks_server(jwk: serde_json::Value) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let document = Bytes::from(serde_json::json!({ "keys": [jwk] }).to_string());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let document = document.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_: Request<Incoming>| {
+                    let mut response = Response::new(Full::new(document.clone()));
+                    response.headers_mut().insert("content-type", "application/json".parse().unwrap());
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
