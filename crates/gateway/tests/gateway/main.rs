@@ -2,6 +2,7 @@
 //! real nginx (`nginx`), and its configuration file (`config`).
 
 mod config;
+mod forward_auth;
 mod nginx;
 mod proxy;
 mod support;
