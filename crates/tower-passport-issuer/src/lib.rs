@@ -100,6 +100,7 @@ mod authorized;
 mod builder;
 mod clients;
 mod code_grant;
+mod device_grant;
 mod error;
 mod events;
 mod grants;
@@ -122,6 +123,7 @@ pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
 mod token_request;
+mod user_code;
 pub(crate) mod user_clients;
 mod users;
 mod verification_keys;
@@ -129,6 +131,7 @@ mod verification_keys;
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
+pub use device_grant::{DeviceAuthorization, DeviceRequest};
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
@@ -255,6 +258,8 @@ struct IssuerInner {
     shared_keys: RwLock<Option<String>>,
     /// The authorization code grant's settings.
     codes: authorization::CodeSettings,
+    /// The device grant's settings.
+    devices: device_grant::DeviceSettings,
 }
 
 pub(crate) fn build_verifier(

@@ -124,6 +124,9 @@ pub enum GrantType {
     PersonalAccess,
     /// `authorization_code`: the browser flow, with PKCE (RFC 6749 §4.1, RFC 7636).
     AuthorizationCode,
+    /// `urn:ietf:params:oauth:grant-type:device_code`: the device authorization grant
+    /// (RFC 8628), for devices without a browser or a keyboard (Passport's `--device`).
+    DeviceCode,
 }
 
 impl GrantType {
@@ -135,6 +138,7 @@ impl GrantType {
             Self::Password => "password",
             Self::PersonalAccess => "personal_access",
             Self::AuthorizationCode => "authorization_code",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -146,6 +150,7 @@ impl GrantType {
             Self::Password,
             Self::PersonalAccess,
             Self::AuthorizationCode,
+            Self::DeviceCode,
         ]
         .into_iter()
         .find(|grant| grant.name() == name)
