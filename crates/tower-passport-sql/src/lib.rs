@@ -49,6 +49,7 @@
 mod bus;
 mod clients;
 mod codes;
+mod devices;
 mod convert;
 mod engine;
 mod failures;
