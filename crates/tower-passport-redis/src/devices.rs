@@ -50,8 +50,18 @@ fn record(device_hash: SecretHash, fields: Vec<Option<String>>) -> Result<Device
     })
 }
 
+/// A decision as the scripts store it: its name and, approved, the user.
+fn decision_fields(decision: &DeviceDecision) -> (&'static str, Option<&str>) {
+    match decision {
+        DeviceDecision::Pending => ("pending", None),
+        DeviceDecision::Denied => ("denied", None),
+        DeviceDecision::Approved(user_id) => ("approved", Some(user_id.as_str())),
+    }
+}
+
 impl DeviceCodeStore for RedisStore {
     async fn put_device_code(&self, record: DeviceCodeRecord) -> Result<(), StoreError> {
+        let (decision, user_id) = decision_fields(&record.decision);
         let args = [
             record.device_hash.to_hex(),
             record.user_code_hash.to_hex(),
@@ -61,6 +71,10 @@ impl DeviceCodeStore for RedisStore {
             record.expires_at.to_string(),
             record.interval.to_string(),
             DAY.to_string(),
+            decision.to_owned(),
+            codec::optional(user_id),
+            codec::optional(record.last_polled_at_ms),
+            codec::optional(record.used_at),
         ];
         let stored: i64 = self.eval(&self.scripts.put_device, &[], &args).await?;
         if stored == 1 {
@@ -90,10 +104,9 @@ impl DeviceCodeStore for RedisStore {
         decision: DeviceDecision,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let (name, user_id) = match decision {
+        let (name, user_id) = match &decision {
             DeviceDecision::Pending => return Ok(false),
-            DeviceDecision::Denied => ("denied", None),
-            DeviceDecision::Approved(user_id) => ("approved", Some(user_id)),
+            other => decision_fields(other),
         };
         let args = [user_code_hash.to_hex(), name.to_owned(), codec::optional(user_id), now.to_string()];
         let decided: i64 = self.eval(&self.scripts.decide_device, &[], &args).await?;

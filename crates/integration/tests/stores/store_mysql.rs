@@ -87,6 +87,7 @@ async fn drop_database_of(store: &MySqlStore) {
 
 conformance_suite!(mysql, fresh().await);
 code_conformance_suite!(mysql_codes, fresh().await);
+device_conformance_suite!(mysql_devices, fresh().await);
 failure_conformance_suite!(mysql_failures, fresh().await);
 
 /// Two nodes: two pools on one database, each under its own throttle.

@@ -54,6 +54,7 @@ async fn schema_for_this_case(url: &str) -> String {
 
 conformance_suite!(postgres, fresh().await);
 code_conformance_suite!(postgres_codes, fresh().await);
+device_conformance_suite!(postgres_devices, fresh().await);
 failure_conformance_suite!(postgres_failures, fresh().await);
 
 /// Two nodes: two pools on one schema, each under its own throttle.
