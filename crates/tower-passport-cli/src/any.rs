@@ -3,9 +3,10 @@
 use tower_passport::error::BackendError;
 use tower_passport_issuer::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll, FamilyRecord, IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, StoreError, TokenStore,
+    CodeRedemption, CodeStore, DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll, FamilyRecord,
+    IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore,
+    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, StoreError,
+    TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`: `memory`,

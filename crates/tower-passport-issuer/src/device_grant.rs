@@ -58,7 +58,10 @@ impl DeviceSettings {
     /// The settings, if they are valid.
     pub(crate) fn checked(self) -> Result<Self, ConfigError> {
         if self.ttl.as_secs() == 0 || self.ttl > MAX_DEVICE_TTL {
-            return Err(ConfigError::new(ConfigErrorKind::Limit, "a device code lives between one second and 30 minutes"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::Limit,
+                "a device code lives between one second and 30 minutes",
+            ));
         }
         if self.interval.as_secs() == 0 || self.interval >= self.ttl {
             return Err(ConfigError::new(
@@ -134,12 +137,22 @@ impl fmt::Debug for DeviceAuthorization {
 }
 
 /// A pending device authorization request, found by its user code: what the approval
-/// screen shows.
-#[derive(Clone, Debug)]
+/// screen shows. `Debug` redacts the user code.
+#[derive(Clone)]
 pub struct DeviceRequest {
     client: ClientRecord,
     scopes: Vec<ScopeDefinition>,
     user_code: String,
+}
+
+impl fmt::Debug for DeviceRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceRequest")
+            .field("client_id", &self.client.id)
+            .field("scopes", &self.scopes)
+            .field("user_code", &"..")
+            .finish()
+    }
 }
 
 impl DeviceRequest {
@@ -217,9 +230,8 @@ impl Issuer {
                 Err(error) if error.is_conflict() => continue,
                 Err(error) => return Err(error.into()),
             }
-            let complete = form_urlencoded::Serializer::new(String::new())
-                .append_pair("user_code", &user_code)
-                .finish();
+            let complete =
+                form_urlencoded::Serializer::new(String::new()).append_pair("user_code", &user_code).finish();
             let separator = if verification_uri.contains('?') { '&' } else { '?' };
             return Ok(DeviceAuthorization {
                 device_code,
@@ -254,7 +266,12 @@ impl Issuer {
                 let hash = SecretHash::of(normalized.as_bytes());
                 let record = self.inner.store.pending_device_code(&hash, self.now()).await?;
                 match record {
-                    Some(record) => self.inner.store.client(&record.client_id).await?.map(|client| (record, client, normalized)),
+                    Some(record) => self
+                        .inner
+                        .store
+                        .client(&record.client_id)
+                        .await?
+                        .map(|client| (record, client, normalized)),
                     None => None,
                 }
             }
@@ -293,7 +310,8 @@ impl Issuer {
         user_id: &str,
         approve: bool,
     ) -> Result<bool, OAuthError> {
-        let decision = if approve { DeviceDecision::Approved(user_id.to_owned()) } else { DeviceDecision::Denied };
+        let decision =
+            if approve { DeviceDecision::Approved(user_id.to_owned()) } else { DeviceDecision::Denied };
         let hash = SecretHash::of(request.user_code.as_bytes());
         Ok(self.inner.store.decide_device_code(&hash, decision, self.now()).await?)
     }
@@ -321,13 +339,22 @@ impl Issuer {
             DevicePoll::Approved(record) => record,
             DevicePoll::Invalid | DevicePoll::Used => return Err(invalid()),
             DevicePoll::Expired => {
-                return Err(OAuthError::new(OAuthErrorCode::ExpiredToken, "The device code expired; start again"))
+                return Err(OAuthError::new(
+                    OAuthErrorCode::ExpiredToken,
+                    "The device code expired; start again",
+                ))
             }
             DevicePoll::SlowDown => {
-                return Err(OAuthError::new(OAuthErrorCode::SlowDown, "Polled too soon; wait five seconds longer"))
+                return Err(OAuthError::new(
+                    OAuthErrorCode::SlowDown,
+                    "Polled too soon; wait five seconds longer",
+                ))
             }
             DevicePoll::Pending => {
-                return Err(OAuthError::new(OAuthErrorCode::AuthorizationPending, "The user has not decided yet"))
+                return Err(OAuthError::new(
+                    OAuthErrorCode::AuthorizationPending,
+                    "The user has not decided yet",
+                ))
             }
             DevicePoll::Denied => {
                 return Err(OAuthError::new(OAuthErrorCode::AccessDenied, "The user denied the request"))

@@ -123,16 +123,16 @@ pub(crate) mod secrets;
 mod shared_keys;
 mod signing_key;
 mod token_request;
-mod user_code;
 pub(crate) mod user_clients;
+mod user_code;
 mod users;
 mod verification_keys;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
-pub use device_grant::{DeviceAuthorization, DeviceRequest};
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
+pub use device_grant::{DeviceAuthorization, DeviceRequest};
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;

@@ -103,7 +103,8 @@ where
         now: u64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let row = self.locked(&mut tx, &self.queries.lock_device_by_user_code, &user_code_hash.to_hex()).await?;
+        let row =
+            self.locked(&mut tx, &self.queries.lock_device_by_user_code, &user_code_hash.to_hex()).await?;
         let Some(mut found) = row.as_ref().map(record).transpose()? else { return Ok(false) };
         if !device::decide(&mut found, decision, now) {
             return Ok(false);

@@ -49,8 +49,8 @@
 mod bus;
 mod clients;
 mod codes;
-mod devices;
 mod convert;
+mod devices;
 mod engine;
 mod failures;
 mod migrate;

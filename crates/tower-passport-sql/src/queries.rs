@@ -200,7 +200,8 @@ const DEVICE_COLUMNS: &str = "device_hash, user_code_hash, client_id, scopes, is
 pub(crate) const INSERT_DEVICE: &str = "INSERT INTO {p}device_codes ({columns}) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 /// The request by its user code, unlocked (the verification page reads it).
-pub(crate) const DEVICE_BY_USER_CODE: &str = "SELECT {columns} FROM {p}device_codes WHERE user_code_hash = $1";
+pub(crate) const DEVICE_BY_USER_CODE: &str =
+    "SELECT {columns} FROM {p}device_codes WHERE user_code_hash = $1";
 /// Locks the request by its user code, for a decision.
 pub(crate) const LOCK_DEVICE_BY_USER_CODE: &str =
     "SELECT {columns} FROM {p}device_codes WHERE user_code_hash = $1{lock}";
@@ -364,7 +365,8 @@ impl Queries {
     /// clause, in `syntax`. `prefix` must have passed `schema::valid_prefix`.
     pub(crate) fn new(prefix: &str, lock: &str, syntax: Syntax) -> Self {
         let render = |template: &str| {
-            let sql = template.replace("{columns}", DEVICE_COLUMNS).replace("{p}", prefix).replace("{lock}", lock);
+            let sql =
+                template.replace("{columns}", DEVICE_COLUMNS).replace("{p}", prefix).replace("{lock}", lock);
             match syntax {
                 Syntax::Standard => sql,
                 Syntax::MySql => question_marks(&sql),

@@ -18,7 +18,8 @@ const T0_MS: u64 = T0 * 1000;
 /// A pending request of client `client` with a fresh device code and user code, issued at
 /// `T0`, living 600 s, polled every 5 s; returns it with its two hashes.
 pub fn request(client: &str) -> (DeviceCodeRecord, SecretHash, SecretHash) {
-    let (device, user) = (SecretHash::of(unique("device").as_bytes()), SecretHash::of(unique("user").as_bytes()));
+    let (device, user) =
+        (SecretHash::of(unique("device").as_bytes()), SecretHash::of(unique("user").as_bytes()));
     let record = DeviceCodeRecord {
         device_hash: device,
         user_code_hash: user,
@@ -62,10 +63,14 @@ pub async fn polling_answers_pending_then_slow_down_then_the_approval_once<S: St
     assert_eq!(store.poll_device_code(&device, "tv", T0_MS + 2_000).await.unwrap(), DevicePoll::SlowDown);
     // The interval grew to 10 s, counted from the refused poll.
     assert_eq!(store.poll_device_code(&device, "tv", T0_MS + 8_000).await.unwrap(), DevicePoll::SlowDown);
-    assert!(store.decide_device_code(&user, DeviceDecision::Approved("user-1".into()), T0 + 9).await.unwrap());
+    assert!(store
+        .decide_device_code(&user, DeviceDecision::Approved("user-1".into()), T0 + 9)
+        .await
+        .unwrap());
     assert!(!store.decide_device_code(&user, DeviceDecision::Denied, T0 + 9).await.unwrap(), "decided once");
     assert_eq!(store.poll_device_code(&device, "other", T0_MS + 30_000).await.unwrap(), DevicePoll::Invalid);
-    let DevicePoll::Approved(approved) = store.poll_device_code(&device, "tv", T0_MS + 30_000).await.unwrap() else {
+    let DevicePoll::Approved(approved) = store.poll_device_code(&device, "tv", T0_MS + 30_000).await.unwrap()
+    else {
         panic!("approved")
     };
     let expected = DeviceCodeRecord {
@@ -77,7 +82,10 @@ pub async fn polling_answers_pending_then_slow_down_then_the_approval_once<S: St
     };
     assert_eq!(approved, expected);
     assert_eq!(store.poll_device_code(&device, "tv", T0_MS + 60_000).await.unwrap(), DevicePoll::Used);
-    assert_eq!(store.poll_device_code(&SecretHash::of(b"unknown"), "tv", T0_MS).await.unwrap(), DevicePoll::Invalid);
+    assert_eq!(
+        store.poll_device_code(&SecretHash::of(b"unknown"), "tv", T0_MS).await.unwrap(),
+        DevicePoll::Invalid
+    );
 }
 
 pub async fn a_denied_request_answers_denied_and_an_expired_one_expired<S: Store>(store: S) {
@@ -88,7 +96,10 @@ pub async fn a_denied_request_answers_denied_and_an_expired_one_expired<S: Store
 
     let (late, device, user) = request("tv");
     store.put_device_code(late).await.unwrap();
-    assert!(!store.decide_device_code(&user, DeviceDecision::Approved("user-1".into()), T0 + 600).await.unwrap());
+    assert!(!store
+        .decide_device_code(&user, DeviceDecision::Approved("user-1".into()), T0 + 600)
+        .await
+        .unwrap());
     assert_eq!(store.poll_device_code(&device, "tv", T0_MS + 600_000).await.unwrap(), DevicePoll::Expired);
     // Nothing was recorded: a node whose clock is behind still finds it pending.
     assert_eq!(store.poll_device_code(&device, "tv", T0_MS + 599_000).await.unwrap(), DevicePoll::Pending);

@@ -2282,7 +2282,10 @@ impl CodeStore for FlakyStore {
 }
 
 impl tower_passport_issuer::store::DeviceCodeStore for FlakyStore {
-    async fn put_device_code(&self, record: tower_passport_issuer::store::DeviceCodeRecord) -> Result<(), StoreError> {
+    async fn put_device_code(
+        &self,
+        record: tower_passport_issuer::store::DeviceCodeRecord,
+    ) -> Result<(), StoreError> {
         self.run(|| self.inner.put_device_code(record)).await
     }
     async fn pending_device_code(

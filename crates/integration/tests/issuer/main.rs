@@ -14,6 +14,7 @@ mod support;
 
 mod authorization_code;
 mod clients_api;
+mod device_grant;
 mod endpoints;
 mod first_party_cookie;
 mod issuer;

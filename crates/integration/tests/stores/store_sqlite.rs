@@ -25,7 +25,10 @@ async fn fresh() -> Option<SqliteStore> {
 conformance_suite!(sqlite, fresh().await);
 code_conformance_suite!(sqlite_codes, fresh().await);
 device_conformance_suite!(sqlite_devices, fresh().await);
-device_conformance_suite!(any_sqlite_memory_devices, Some(AnyStore::open("sqlite::memory:").await.expect("open")));
+device_conformance_suite!(
+    any_sqlite_memory_devices,
+    Some(AnyStore::open("sqlite::memory:").await.expect("open"))
+);
 failure_conformance_suite!(sqlite_failures, fresh().await);
 // The store `PASSPORT_STORE=sqlite::memory:` opens: one connection, so takes queue on it.
 code_conformance_suite!(

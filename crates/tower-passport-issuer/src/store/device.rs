@@ -161,7 +161,10 @@ pub fn poll(record: &mut DeviceCodeRecord, client_id: &str, now_ms: u64) -> Devi
 /// assert!(!decide(&mut record, DeviceDecision::Denied, 201), "decided once");
 /// ```
 pub fn decide(record: &mut DeviceCodeRecord, decision: DeviceDecision, now: u64) -> bool {
-    if record.decision != DeviceDecision::Pending || record.expires_at <= now || decision == DeviceDecision::Pending {
+    if record.decision != DeviceDecision::Pending
+        || record.expires_at <= now
+        || decision == DeviceDecision::Pending
+    {
         return false;
     }
     record.decision = decision;
@@ -192,7 +195,10 @@ pub fn decide(record: &mut DeviceCodeRecord, decision: DeviceDecision, now: u64)
 pub trait DeviceCodeStore: Send + Sync + 'static {
     /// Stores a new request. A request whose device code hash or user code hash is already
     /// stored is a conflict (the caller draws new codes).
-    fn put_device_code(&self, record: DeviceCodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_device_code(
+        &self,
+        record: DeviceCodeRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The request whose user code has this hash, if it is pending and unexpired at `now`.
     fn pending_device_code(
@@ -223,7 +229,10 @@ pub trait DeviceCodeStore: Send + Sync + 'static {
 }
 
 impl<S: DeviceCodeStore> DeviceCodeStore for Arc<S> {
-    fn put_device_code(&self, record: DeviceCodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn put_device_code(
+        &self,
+        record: DeviceCodeRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).put_device_code(record)
     }
     fn pending_device_code(
@@ -304,7 +313,9 @@ mod tests {
     #[test]
     fn a_redeemed_approval_is_marked_used_and_a_slow_down_resets_the_wait() {
         let mut record = record(DeviceDecision::Approved("7".into()));
-        assert!(matches!(poll(&mut record, "tv", 105_000), DevicePoll::Approved(r) if r.used_at == Some(105)));
+        assert!(
+            matches!(poll(&mut record, "tv", 105_000), DevicePoll::Approved(r) if r.used_at == Some(105))
+        );
         assert_eq!(poll(&mut record, "tv", 200_000), DevicePoll::Used);
 
         let mut record = record_pending();

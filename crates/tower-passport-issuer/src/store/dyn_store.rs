@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, Store, StoreError, TokenStore,
+    CodeRedemption, CodeStore, DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll, FamilyRecord,
+    IssuedFromCode, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
+    RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::error::BackendError;
 
@@ -63,15 +63,23 @@ trait DynStore: Send + Sync + 'static {
     fn take_code<'a>(&'a self, hash: &'a SecretHash, now: u64) -> Call<'a, CodeRedemption>;
     fn record_code_issue<'a>(&'a self, hash: &'a SecretHash, issued: IssuedFromCode) -> Call<'a, bool>;
     fn put_device_code(&self, record: DeviceCodeRecord) -> Call<'_, ()>;
-    fn pending_device_code<'a>(&'a self, user_code: &'a SecretHash, now: u64) -> Call<'a, Option<DeviceCodeRecord>>;
+    fn pending_device_code<'a>(
+        &'a self,
+        user_code: &'a SecretHash,
+        now: u64,
+    ) -> Call<'a, Option<DeviceCodeRecord>>;
     fn decide_device_code<'a>(
         &'a self,
         user_code: &'a SecretHash,
         decision: DeviceDecision,
         now: u64,
     ) -> Call<'a, bool>;
-    fn poll_device_code<'a>(&'a self, device: &'a SecretHash, client_id: &'a str, now_ms: u64)
-        -> Call<'a, DevicePoll>;
+    fn poll_device_code<'a>(
+        &'a self,
+        device: &'a SecretHash,
+        client_id: &'a str,
+        now_ms: u64,
+    ) -> Call<'a, DevicePoll>;
 }
 
 impl<S: Store> DynStore for S {
@@ -177,7 +185,11 @@ impl<S: Store> DynStore for S {
     fn put_device_code(&self, record: DeviceCodeRecord) -> Call<'_, ()> {
         Box::pin(DeviceCodeStore::put_device_code(self, record))
     }
-    fn pending_device_code<'a>(&'a self, user_code: &'a SecretHash, now: u64) -> Call<'a, Option<DeviceCodeRecord>> {
+    fn pending_device_code<'a>(
+        &'a self,
+        user_code: &'a SecretHash,
+        now: u64,
+    ) -> Call<'a, Option<DeviceCodeRecord>> {
         Box::pin(DeviceCodeStore::pending_device_code(self, user_code, now))
     }
     fn decide_device_code<'a>(

@@ -8,8 +8,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, DeviceCodeStore, FamilyRecord, Purge, PurgeCounts,
-    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, DeviceCodeStore, FamilyRecord,
+    Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    StoreError,
 };
 use tower_passport::revocation::RevocationStore;
 

@@ -159,7 +159,13 @@ pub(crate) fn device_token(key: &hmac::Key, signer: Signer<'_>, user_code: &str,
 
 /// Whether `token` was made by [`device_token`] for this user, session and user code, no
 /// longer than [`LIFETIME`] ago (compared in constant time).
-pub(crate) fn verify_device(key: &hmac::Key, signer: Signer<'_>, user_code: &str, token: &str, now: u64) -> bool {
+pub(crate) fn verify_device(
+    key: &hmac::Key,
+    signer: Signer<'_>,
+    user_code: &str,
+    token: &str,
+    now: u64,
+) -> bool {
     verify_stamped(key, token, now, LIFETIME, |issued_at| device_message(signer, user_code, issued_at))
 }
 
@@ -195,10 +201,19 @@ mod tests {
         let token = device_token(&key, signer, "BCDFGHJK", now);
         assert!(verify_device(&key, signer, "BCDFGHJK", &token, now + LIFETIME));
         assert!(!verify_device(&key, signer, "BCDFGHJL", &token, now), "another code");
-        assert!(!verify_device(&key, Signer { user_id: "8", ..signer }, "BCDFGHJK", &token, now), "another user");
-        assert!(!verify_device(&key, Signer { session: None, ..signer }, "BCDFGHJK", &token, now), "another session");
+        assert!(
+            !verify_device(&key, Signer { user_id: "8", ..signer }, "BCDFGHJK", &token, now),
+            "another user"
+        );
+        assert!(
+            !verify_device(&key, Signer { session: None, ..signer }, "BCDFGHJK", &token, now),
+            "another session"
+        );
         assert!(!verify_device(&key, signer, "BCDFGHJK", &token, now + LIFETIME + 1), "stale");
         let api = api_token(&key, "7", now);
-        assert!(!verify_device(&key, signer, "BCDFGHJK", &api, now), "a JSON API token is not a device token");
+        assert!(
+            !verify_device(&key, signer, "BCDFGHJK", &api, now),
+            "a JSON API token is not a device token"
+        );
     }
 }

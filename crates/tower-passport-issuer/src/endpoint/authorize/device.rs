@@ -74,7 +74,8 @@ async fn signed_in(
 /// The page to type the code on, with `problem` above the form (400) or without (200).
 fn entry_page(front: &Front, problem: Option<&str>) -> EndpointResponse {
     let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let problem = problem.map(|text| format!("<p class=\"muted\"><strong>{}</strong></p>\n", escape_html(text)));
+    let problem =
+        problem.map(|text| format!("<p class=\"muted\"><strong>{}</strong></p>\n", escape_html(text)));
     let main = format!(
         "<h1>Connect a device</h1>\n{}<p>Type the code your device shows.</p>\n\
          <form method=\"get\" action=\"{}\"><p><input name=\"user_code\" autocomplete=\"off\" \
@@ -91,7 +92,10 @@ fn entry_page(front: &Front, problem: Option<&str>) -> EndpointResponse {
 /// store failed.
 fn refused(front: &Front, error: &OAuthError) -> EndpointResponse {
     if error.code() == OAuthErrorCode::InvalidGrant {
-        return entry_page(front, Some("That code is wrong, expired or already used. Check your device and try again."));
+        return entry_page(
+            front,
+            Some("That code is wrong, expired or already used. Check your device and try again."),
+        );
     }
     let mut page = error_page(error);
     if let Some(seconds) = error.retry_after() {
@@ -109,7 +113,9 @@ async fn show(front: &Front, flow: &Flow, parts: &Parts, typed: Option<&str>) ->
     let mut return_to = front.endpoint_url(paths::DEVICE);
     if let Some(typed) = typed {
         return_to.push('?');
-        return_to.push_str(&form_urlencoded::Serializer::new(String::new()).append_pair("user_code", typed).finish());
+        return_to.push_str(
+            &form_urlencoded::Serializer::new(String::new()).append_pair("user_code", typed).finish(),
+        );
     }
     let (user_id, session) = match signed_in(flow, parts, &return_to, StatusCode::FOUND).await {
         Ok(signed_in) => signed_in,

@@ -47,7 +47,10 @@ impl MemoryStore {
 }
 
 impl DeviceCodeStore for MemoryStore {
-    fn put_device_code(&self, record: DeviceCodeRecord) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn put_device_code(
+        &self,
+        record: DeviceCodeRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.with_devices(move |devices| {
             devices.sweep(record.issued_at);
             let (device, user_code) = (*record.device_hash.as_bytes(), *record.user_code_hash.as_bytes());
@@ -80,7 +83,9 @@ impl DeviceCodeStore for MemoryStore {
         now: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         self.with_devices(move |devices| {
-            Ok(devices.by_user_code(user_code_hash).is_some_and(|record| device::decide(record, decision, now)))
+            Ok(devices
+                .by_user_code(user_code_hash)
+                .is_some_and(|record| device::decide(record, decision, now)))
         })
     }
 
