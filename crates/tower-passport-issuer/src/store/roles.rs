@@ -258,9 +258,11 @@ pub trait SettingsStore: Send + Sync + 'static {
     fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
-/// Where the issuer keeps its state: every role at once. Implemented for every type that
-/// implements all seven roles (authorization codes, [`CodeStore`], and device authorization
-/// requests, [`DeviceCodeStore`], included); implement those, never this.
+/// Where the issuer keeps its state: every role at once.
+///
+/// Implemented for every type that implements all seven roles (authorization codes,
+/// [`CodeStore`], and device authorization requests, [`DeviceCodeStore`], included);
+/// implement those, never this.
 ///
 /// The conformance suite in `tests/conformance/` runs against every implementation.
 ///
