@@ -106,6 +106,9 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
     };
     let registration = if args.client_credentials {
         ClientRegistration::confidential(name).grants([GrantType::ClientCredentials])
+    } else if args.device {
+        // A device keeps no secret (RFC 8628 §5.6): the device grant's client is public.
+        ClientRegistration::public(name).grants([GrantType::DeviceCode, GrantType::RefreshToken])
     } else if args.password {
         ClientRegistration::confidential(name)
             .grants([GrantType::Password, GrantType::RefreshToken])
