@@ -164,6 +164,8 @@ async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> Endpo
         _ => return error_page(&OAuthError::invalid_request("The decision must be approve or deny")),
     };
     let typed = form.get("user_code").unwrap_or_default();
+    // The token is made over the normalised code; a form may post it as typed.
+    let normalized = crate::user_code::normalize(typed).unwrap_or_default();
     let return_to = front.endpoint_url(paths::DEVICE);
     let (user_id, session) = match signed_in(flow, parts, &return_to, StatusCode::SEE_OTHER).await {
         Ok(signed_in) => signed_in,
@@ -175,7 +177,7 @@ async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> Endpo
     };
     let signer = csrf::Signer { user_id: &user_id, session: session.as_ref() };
     let token = form.get("csrf_token").unwrap_or_default();
-    if !csrf::verify_device(key, signer, typed, token, issuer.now_for_endpoint()) {
+    if !csrf::verify_device(key, signer, &normalized, token, issuer.now_for_endpoint()) {
         tracing::warn!("device approval form refused: CSRF token missing, stale, or not this user's, session's or code's");
         return error_page(&OAuthError::invalid_request(
             "This approval form has expired or was not made for you. Type the code from your device again.",
