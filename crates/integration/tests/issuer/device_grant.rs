@@ -365,3 +365,15 @@ async fn the_response_and_the_request_never_show_the_codes_in_debug() {
     let shown = format!("{request:?}");
     assert!(!shown.contains(&started.user_code.replace('-', "")), "{shown}");
 }
+
+#[tokio::test]
+async fn the_approval_screen_is_never_skipped_for_a_device_even_after_an_approval() {
+    let h = harness().await;
+    for _ in 0..2 {
+        let started = h.start("read-posts").await;
+        let fields = h.approval_fields(started["user_code"].as_str().expect("user_code"), "7").await;
+        assert_eq!(h.decide(&fields, "approve", "7").await.status, StatusCode::OK);
+        let tokens = h.poll(TV, started["device_code"].as_str().expect("device_code")).await;
+        assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    }
+}
