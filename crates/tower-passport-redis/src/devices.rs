@@ -27,15 +27,9 @@ fn record(device_hash: SecretHash, fields: Vec<Option<String>>) -> Result<Device
     let expires_at = number(required()?)?;
     let interval = number(required()?)?;
     let last_polled_at_ms = next().map(number).transpose()?;
-    let decision = next();
-    let user_id = next();
+    let decision = next().unwrap_or_default();
+    let decision = DeviceDecision::from_parts(&decision, next()).ok_or_else(|| Malformed::error(WHAT))?;
     let used_at = next().map(number).transpose()?;
-    let decision = match (decision.as_deref(), user_id) {
-        (Some("pending"), _) => DeviceDecision::Pending,
-        (Some("denied"), _) => DeviceDecision::Denied,
-        (Some("approved"), Some(user_id)) => DeviceDecision::Approved(user_id),
-        _ => return Err(Malformed::error(WHAT)),
-    };
     Ok(DeviceCodeRecord {
         device_hash,
         user_code_hash: SecretHash::from_hex(&user_code).ok_or_else(|| Malformed::error(WHAT))?,
@@ -50,18 +44,9 @@ fn record(device_hash: SecretHash, fields: Vec<Option<String>>) -> Result<Device
     })
 }
 
-/// A decision as the scripts store it: its name and, approved, the user.
-fn decision_fields(decision: &DeviceDecision) -> (&'static str, Option<&str>) {
-    match decision {
-        DeviceDecision::Pending => ("pending", None),
-        DeviceDecision::Denied => ("denied", None),
-        DeviceDecision::Approved(user_id) => ("approved", Some(user_id.as_str())),
-    }
-}
-
 impl DeviceCodeStore for RedisStore {
     async fn put_device_code(&self, record: DeviceCodeRecord) -> Result<(), StoreError> {
-        let (decision, user_id) = decision_fields(&record.decision);
+        let (decision, user_id) = record.decision.to_parts();
         let args = [
             record.device_hash.to_hex(),
             record.user_code_hash.to_hex(),
@@ -104,10 +89,10 @@ impl DeviceCodeStore for RedisStore {
         decision: DeviceDecision,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let (name, user_id) = match &decision {
-            DeviceDecision::Pending => return Ok(false),
-            other => decision_fields(other),
-        };
+        if decision == DeviceDecision::Pending {
+            return Ok(false);
+        }
+        let (name, user_id) = decision.to_parts();
         let args = [user_code_hash.to_hex(), name.to_owned(), codec::optional(user_id), now.to_string()];
         let decided: i64 = self.eval(&self.scripts.decide_device, &[], &args).await?;
         Ok(decided == 1)

@@ -14,12 +14,8 @@ use tower_passport_issuer::store::{SecretHash, StoreError};
 
 /// A request's row.
 fn record(row: &impl Columns) -> Result<DeviceCodeRecord, StoreError> {
-    let decision = match (row.text("decision")?.as_str(), row.opt_text("user_id")?) {
-        ("pending", _) => DeviceDecision::Pending,
-        ("denied", _) => DeviceDecision::Denied,
-        ("approved", Some(user_id)) => DeviceDecision::Approved(user_id),
-        _ => return Err(StoreError::config("a device code row has an unknown decision")),
-    };
+    let decision = DeviceDecision::from_parts(&row.text("decision")?, row.opt_text("user_id")?)
+        .ok_or_else(|| StoreError::config("a device code row has an unknown decision"))?;
     Ok(DeviceCodeRecord {
         device_hash: convert::hash(&row.text("device_hash")?)?,
         user_code_hash: convert::hash(&row.text("user_code_hash")?)?,
@@ -32,15 +28,6 @@ fn record(row: &impl Columns) -> Result<DeviceCodeRecord, StoreError> {
         decision,
         used_at: convert::opt_uint(row.opt_int("used_at")?),
     })
-}
-
-/// The decision's two columns.
-fn decision_columns(decision: &DeviceDecision) -> (&'static str, Option<&str>) {
-    match decision {
-        DeviceDecision::Pending => ("pending", None),
-        DeviceDecision::Denied => ("denied", None),
-        DeviceDecision::Approved(user_id) => ("approved", Some(user_id.as_str())),
-    }
 }
 
 // The engine bounds of `store.rs` (Rust has no alias for a where clause).
@@ -63,7 +50,7 @@ where
     DB::Row: Columns,
 {
     pub(crate) async fn put_device_code(&self, record: DeviceCodeRecord) -> Result<(), StoreError> {
-        let (decision, user_id) = decision_columns(&record.decision);
+        let (decision, user_id) = record.decision.to_parts();
         let result = sqlx::query(&self.queries.insert_device)
             .bind(record.device_hash.to_hex())
             .bind(record.user_code_hash.to_hex())
@@ -139,7 +126,7 @@ where
         tx: &mut sqlx::Transaction<'static, DB>,
         record: &DeviceCodeRecord,
     ) -> Result<(), StoreError> {
-        let (decision, user_id) = decision_columns(&record.decision);
+        let (decision, user_id) = record.decision.to_parts();
         sqlx::query(&self.queries.update_device)
             .bind(convert::int(record.interval))
             .bind(record.last_polled_at_ms.map(convert::int))

@@ -10,6 +10,7 @@
 //! take turns (one Chromium at a time).
 
 use crate::browser;
+use crate::browser_authorization::sign_in;
 use crate::in_process as quickstart;
 
 use browser::Browser;
@@ -34,15 +35,6 @@ async fn start_device(app: &QuickstartApp) -> Value {
 async fn poll(app: &QuickstartApp, device_code: &str) -> Value {
     let grant = ("grant_type", "urn:ietf:params:oauth:grant-type:device_code");
     app.token(&[grant, ("client_id", DEVICE_CLIENT_ID), ("device_code", device_code)], None).await.body
-}
-
-/// Signs in on the demo sign-in page the browser was sent to.
-async fn sign_in(browser: &Browser, app: &QuickstartApp) {
-    let url = browser.current_url().await;
-    assert!(url.starts_with(&format!("{}/login?next=", app.base)), "sent to the sign-in page: {url}");
-    browser.fill("#username", &app.config.username).await;
-    browser.fill("#password", &app.config.password).await;
-    browser.submit("form").await;
 }
 
 #[tokio::test]

@@ -34,6 +34,36 @@ pub enum DeviceDecision {
     Denied,
 }
 
+impl DeviceDecision {
+    /// How a store writes it: the decision's name (`pending`, `approved`, `denied`) and, when
+    /// approved, the user.
+    ///
+    /// ```
+    /// use tower_passport_issuer::store::DeviceDecision;
+    /// let approved = DeviceDecision::Approved("7".into());
+    /// assert_eq!(approved.to_parts(), ("approved", Some("7")));
+    /// assert_eq!(DeviceDecision::from_parts("approved", Some("7".into())), Some(approved));
+    /// assert_eq!(DeviceDecision::from_parts("approved", None), None);
+    /// ```
+    pub fn to_parts(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Self::Pending => ("pending", None),
+            Self::Approved(user_id) => ("approved", Some(user_id)),
+            Self::Denied => ("denied", None),
+        }
+    }
+
+    /// The decision a store wrote with [`to_parts`](Self::to_parts); `None` for anything else.
+    pub fn from_parts(name: &str, user_id: Option<String>) -> Option<Self> {
+        match (name, user_id) {
+            ("pending", _) => Some(Self::Pending),
+            ("denied", _) => Some(Self::Denied),
+            ("approved", Some(user_id)) => Some(Self::Approved(user_id)),
+            _ => None,
+        }
+    }
+}
+
 /// A device authorization request as the store keeps it: the hashes of its two codes (never
 /// the codes), what it asks for, and where it stands.
 ///

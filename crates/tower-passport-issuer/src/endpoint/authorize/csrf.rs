@@ -61,8 +61,9 @@ pub(crate) struct Signer<'a> {
     pub(crate) session: Option<&'a SecretHash>,
 }
 
-fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -> Vec<u8> {
-    let mut message = b"tower-passport authorize v2\0".to_vec();
+/// `tag`, then the signer: the user (length-prefixed) and the session, if any.
+fn signed_by(tag: &[u8], signer: Signer<'_>) -> Vec<u8> {
+    let mut message = tag.to_vec();
     message.extend_from_slice(&(signer.user_id.len() as u64).to_be_bytes());
     message.extend_from_slice(signer.user_id.as_bytes());
     match signer.session {
@@ -72,6 +73,11 @@ fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -
         }
         None => message.push(0),
     }
+    message
+}
+
+fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -> Vec<u8> {
+    let mut message = signed_by(b"tower-passport authorize v2\0", signer);
     message.extend_from_slice(&request.binding());
     message.extend_from_slice(&issued_at.to_be_bytes());
     message
@@ -136,16 +142,7 @@ pub(crate) fn verify(
 }
 
 fn device_message(signer: Signer<'_>, user_code: &str, issued_at: u64) -> Vec<u8> {
-    let mut message = b"tower-passport device v1\0".to_vec();
-    message.extend_from_slice(&(signer.user_id.len() as u64).to_be_bytes());
-    message.extend_from_slice(signer.user_id.as_bytes());
-    match signer.session {
-        Some(session) => {
-            message.push(1);
-            message.extend_from_slice(session.as_bytes());
-        }
-        None => message.push(0),
-    }
+    let mut message = signed_by(b"tower-passport device v1\0", signer);
     message.extend_from_slice(user_code.as_bytes());
     message.extend_from_slice(&issued_at.to_be_bytes());
     message
