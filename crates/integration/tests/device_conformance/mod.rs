@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use tower_passport_issuer::store::{DeviceCodeRecord, DeviceDecision, DevicePoll, SecretHash, Store};
+use tower_passport_issuer::store::{DeviceCodeRecord, DeviceDecision, DevicePoll, Purge, SecretHash, Store};
 
 use crate::conformance::{unique, T0};
 
@@ -122,6 +122,21 @@ pub async fn of_16_concurrent_polls_of_an_approval_exactly_one_redeems_it<S: Sto
         }
     }
     assert_eq!(approved, 1);
+}
+
+/// The SQL stores' purge (memory sweeps on write, Redis keys expire): an expired-only purge
+/// removes requests past their expiry, counted with the codes, and frees both hashes.
+pub async fn a_purge_removes_expired_device_requests<S: Store>(store: S) {
+    let (record, device, _) = request("tv");
+    store.put_device_code(record.clone()).await.unwrap();
+    let counts = store.purge(Purge { revoked: true, expired: false, before: T0 + 601 }).await.unwrap();
+    assert_eq!(counts.codes, 0, "a revoked-only purge leaves it");
+    let counts = store.purge(Purge { revoked: false, expired: true, before: T0 + 600 }).await.unwrap();
+    assert_eq!(counts.codes, 0, "not yet past its expiry");
+    let counts = store.purge(Purge { revoked: false, expired: true, before: T0 + 601 }).await.unwrap();
+    assert_eq!(counts.codes, 1);
+    assert_eq!(store.poll_device_code(&device, "tv", T0_MS).await.unwrap(), DevicePoll::Invalid, "purged");
+    store.put_device_code(record).await.unwrap();
 }
 
 #[macro_export]

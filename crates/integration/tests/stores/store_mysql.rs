@@ -397,3 +397,9 @@ async fn an_id_too_long_for_its_column_is_refused_not_truncated() {
     assert!(store.put_client(conformance::client(&long)).await.is_err(), "300 bytes do not fit in 255");
     assert!(store.client(&long[..255]).await.expect("read").is_none(), "nothing was stored cut short");
 }
+
+#[tokio::test]
+async fn a_purge_removes_expired_device_requests() {
+    let Some(store) = fresh().await else { return };
+    crate::device_conformance::a_purge_removes_expired_device_requests(store).await;
+}

@@ -221,3 +221,9 @@ async fn applied_once(store: &PostgresStore) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_purge_removes_expired_device_requests() {
+    let Some(store) = fresh().await else { return };
+    crate::device_conformance::a_purge_removes_expired_device_requests(store).await;
+}

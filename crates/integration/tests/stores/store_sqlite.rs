@@ -262,3 +262,8 @@ async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second(
     assert!(matches!(past.expect("rotate"), RotationOutcome::ReuseDetected { .. }));
     raw.close().await;
 }
+
+#[tokio::test]
+async fn a_purge_removes_expired_device_requests() {
+    crate::device_conformance::a_purge_removes_expired_device_requests(fresh().await.expect("store")).await;
+}

@@ -475,9 +475,9 @@ pub struct PurgeCounts {
     pub families: u64,
     /// Revocation-list entries.
     pub revocations: u64,
-    /// Authorization-code records, a day past their expiry (the SQL stores; the memory
-    /// store sweeps its codes on its own and Redis lets their keys expire, so they report
-    /// 0 here).
+    /// Authorization-code records, a day past their expiry, and device authorization
+    /// requests past theirs (the SQL stores; the memory store sweeps both on its own and
+    /// Redis lets their keys expire, so they report 0 here).
     pub codes: u64,
 }
 

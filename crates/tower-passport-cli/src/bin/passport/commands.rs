@@ -244,7 +244,7 @@ async fn purge(cli: &Cli, revoked: bool, expired: bool, hours: u64) -> Outcome {
     let counts = counts?;
     println!(
         "Purged {} access tokens, {} refresh tokens, {} refresh families, {} revocation-list entries \
-         and {} authorization codes.",
+         and {} authorization and device codes.",
         counts.access_tokens, counts.refresh_tokens, counts.families, counts.revocations, counts.codes
     );
     Ok(())
