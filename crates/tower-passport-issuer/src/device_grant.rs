@@ -196,8 +196,9 @@ impl Issuer {
     /// ```
     ///
     /// # Errors
-    /// `unauthorized_client` if the client may not use the device grant, `invalid_scope`,
-    /// or 503.
+    /// `unauthorized_client` if the client may not use the device grant or has a user
+    /// provider of its own (the verification page signs users in through the default one),
+    /// `invalid_scope`, or 503.
     pub async fn device_authorization(
         &self,
         client: &AuthenticatedClient,
@@ -206,6 +207,14 @@ impl Issuer {
     ) -> Result<DeviceAuthorization, OAuthError> {
         Self::require_grant(client, GrantType::DeviceCode)?;
         let record = client.record();
+        // The verification page signs users in before it knows the client, so through the
+        // default provider only: a client of another provider would get tokens naming a
+        // provider its user never signed in with.
+        if record.provider.is_some() {
+            return Err(OAuthError::unauthorized_client(
+                "The device grant serves clients of the default user provider only",
+            ));
+        }
         let scopes = self.inner.scopes.resolve(scope, GrantType::DeviceCode, Some(record))?;
         let settings = &self.inner.devices;
         let (now, ttl, interval) = (self.now(), settings.ttl.as_secs(), settings.interval.as_secs());

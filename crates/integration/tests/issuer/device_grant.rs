@@ -62,6 +62,7 @@ async fn harness_with(hook_on: bool) -> Harness {
     for registration in [
         ClientRegistration::public("Living-room <b>TV</b>").id(TV).grants(device),
         ClientRegistration::confidential("Game console").id(CONSOLE).secret(CONSOLE_SECRET).grants(device),
+        ClientRegistration::public("Admin TV").id("admin-tv").grants(device).provider("admins"),
         ClientRegistration::public("Web")
             .id(WEB)
             .grants([GrantType::AuthorizationCode])
@@ -325,6 +326,9 @@ async fn a_device_code_works_only_for_its_client_and_only_for_clients_with_the_g
 
     let refused = h.post("/oauth/device/code", &[("client_id", WEB)], None).await;
     assert_eq!(refused.error(), "unauthorized_client");
+    // The page signs users in through the default provider: a client of another is refused.
+    let other_provider = h.post("/oauth/device/code", &[("client_id", "admin-tv")], None).await;
+    assert_eq!(other_provider.error(), "unauthorized_client");
     assert_eq!(
         h.post("/oauth/device/code", &[("client_id", TV), ("scope", "nope")], None).await.error(),
         "invalid_scope"
