@@ -35,11 +35,7 @@ pub(crate) fn generate() -> Result<String, aws_lc_rs::error::Unspecified> {
 }
 
 /// A typed user code as it is hashed: upper case, with spaces and dashes dropped; `None` when
-/// what is left is not a code of ours (so nothing is looked up).
-///
-/// ```ignore
-/// assert_eq!(normalize(" bcdf-ghjk ").as_deref(), Some("BCDFGHJK"));
-/// ```
+/// what is left is not a code of ours (so nothing is looked up): ` bcdf-ghjk ` is `BCDFGHJK`.
 pub(crate) fn normalize(typed: &str) -> Option<String> {
     if typed.len() > 64 {
         return None;
