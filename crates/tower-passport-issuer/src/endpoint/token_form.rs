@@ -25,6 +25,10 @@ impl TokenRequest {
                 let (redirect_uri, code_verifier) = (form.get("redirect_uri"), form.get("code_verifier"));
                 return Ok(Self::authorization_code(client, code, redirect_uri, code_verifier));
             }
+            "urn:ietf:params:oauth:grant-type:device_code" => {
+                let device_code = form.require("device_code")?;
+                return Ok(Self::device_code(client, device_code));
+            }
             _ => return Err(OAuthError::unsupported_grant_type()),
         };
         let request = Self::new(client, grant);
