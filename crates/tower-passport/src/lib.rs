@@ -63,6 +63,7 @@
 //! | `cli` | the `passport` binary (clap), for every store (implies `issuer`, `sqlite`, `postgres`, `redis`) |
 //! | `testing` | dev-only test helpers: `acting_as`, `acting_as_client`, `TestIssuer` (implies `issuer`) |
 //! | `jwks-native-roots` | `jwks`, plus the platform's root certificates (`HyperClientBuilder::native_roots`) |
+//! | `introspection` | opaque tokens through RFC 7662 introspection: `introspection::Introspector`, the guard's mixed mode (implies `jwks`) |
 //!
 //! ## Guides
 //!
@@ -104,6 +105,9 @@ pub mod clock;
 pub mod cookie;
 pub mod error;
 pub mod guard;
+#[cfg(feature = "introspection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+pub mod introspection;
 pub mod keys;
 pub mod revocation;
 pub mod scope;

@@ -70,6 +70,9 @@ pub enum ConfigErrorKind {
     Channel,
     /// A cookie name, path or domain cannot be carried in a `Set-Cookie` header.
     Cookie,
+    /// Client credentials are missing or empty: an RFC 7662 introspection client must
+    /// authenticate.
+    Credentials,
 }
 
 impl ConfigError {

@@ -100,6 +100,13 @@ pub enum Reason {
     /// The route is for bearer tokens only, and the request came with the first-party
     /// cookie.
     BearerTokenRequired,
+    /// The introspection endpoint (RFC 7662) answered that the token is not active:
+    /// unknown, expired, revoked, or never issued there.
+    InactiveToken,
+    /// The introspection endpoint could not be asked, or gave no usable answer: down,
+    /// too slow, an error status, a body that is not an RFC 7662 answer or is too large,
+    /// or too many calls already in flight.
+    IntrospectionUnavailable,
 }
 
 impl Reason {
@@ -150,6 +157,8 @@ impl Reason {
             Self::CsrfTokenMismatch => "The CSRF token is missing or does not match",
             Self::CrossSiteRequest => "The first-party cookie is not accepted from another origin",
             Self::BearerTokenRequired => "This resource requires a bearer token",
+            Self::InactiveToken => "The access token is not active",
+            Self::IntrospectionUnavailable => "The service cannot authenticate requests right now",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

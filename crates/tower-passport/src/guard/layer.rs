@@ -6,6 +6,7 @@ use http::HeaderValue;
 use tower_layer::Layer;
 
 use super::authorize::{Authorize, Authorizer, ResolverCache};
+use super::tokens::Tokens;
 use super::{Guard, ResolvePrincipal, TokenOnly};
 use crate::cookie::FirstPartyCookie;
 use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
@@ -38,7 +39,7 @@ pub const DEFAULT_RESOLVER_CACHE_TTL: Duration = Duration::from_secs(60);
 /// What every [`Guard`] of one layer shares. The resolver and revocation types are
 /// erased behind [`Authorize`]: only the user type remains.
 pub(crate) struct GuardConfig<U> {
-    pub(crate) verifier: Verifier,
+    pub(crate) tokens: Tokens,
     pub(crate) mode: GuardMode,
     pub(crate) bearer: BearerOptions,
     pub(crate) responses: Arc<ResponseConfig>,
@@ -49,7 +50,7 @@ pub(crate) struct GuardConfig<U> {
 impl<U> fmt::Debug for GuardConfig<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardConfig")
-            .field("verifier", &self.verifier)
+            .field("tokens", &self.tokens)
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
@@ -119,8 +120,36 @@ impl GuardLayer {
 
     /// Starts configuring a guard.
     pub fn builder(verifier: Verifier) -> GuardBuilder {
+        Self::checking(Tokens::Jwt(verifier))
+    }
+
+    /// Starts configuring a guard that introspects every token (RFC 7662), JWTs
+    /// included; see [`introspection`](crate::introspection). For JWTs verified locally
+    /// and every other token introspected, start from [`builder`](Self::builder) and add
+    /// [`GuardBuilder::introspection`].
+    ///
+    /// ```
+    /// use tower_passport::introspection::Introspector;
+    /// use tower_passport::GuardLayer;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let introspector = Introspector::builder("https://auth.example.com/oauth/introspect")
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .client_secret_basic("orders-api", "the-resource-servers-secret")
+    ///     .build()?;
+    /// let guard: GuardLayer = GuardLayer::introspecting(introspector).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "introspection")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+    pub fn introspecting(introspector: crate::introspection::Introspector) -> GuardBuilder {
+        Self::checking(Tokens::Opaque(introspector))
+    }
+
+    fn checking(tokens: Tokens) -> GuardBuilder {
         GuardBuilder {
-            verifier,
+            tokens,
             mode: GuardMode::Required,
             bearer: BearerOptions::default(),
             responses: ResponseConfig::default(),
@@ -138,12 +167,13 @@ impl<U> GuardLayer<U> {
     /// the resolver again (after a client was revoked on another node, for instance).
     pub fn invalidate_client(&self, client_id: &str) {
         self.config.authorizer.invalidate_client(client_id);
+        self.config.tokens.invalidate_client(client_id);
     }
 
     /// Drops every cached resolver answer and every verified token.
     pub fn invalidate_everything(&self) {
         self.config.authorizer.invalidate_everything();
-        self.config.verifier.invalidate_everything();
+        self.config.tokens.invalidate_everything();
     }
 
     /// Drops the verified tokens whose `jti` is `jti`.
@@ -161,7 +191,7 @@ impl<U> GuardLayer<U> {
     /// # }
     /// ```
     pub fn invalidate_jti(&self, jti: &str) {
-        self.config.verifier.invalidate_jti(jti);
+        self.config.tokens.invalidate_jti(jti);
     }
 }
 
@@ -195,7 +225,7 @@ impl<S, U> Layer<S> for GuardLayer<U> {
 /// (`C`) chosen so far; [`build`](Self::build) erases both.
 #[must_use]
 pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
-    verifier: Verifier,
+    tokens: Tokens,
     mode: GuardMode,
     bearer: BearerOptions,
     responses: ResponseConfig,
@@ -209,7 +239,7 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuardBuilder")
-            .field("verifier", &self.verifier)
+            .field("tokens", &self.tokens)
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
@@ -241,6 +271,32 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// ```
     pub fn provider(mut self, provider: impl Into<Arc<str>>) -> Self {
         self.provider = Some(provider.into());
+        self
+    }
+
+    /// Mixed mode: tokens shaped like a JWT are verified by the guard's verifier, as
+    /// before, and every other token is asked about at `introspector`'s endpoint (RFC
+    /// 7662). On a guard from [`GuardLayer::introspecting`], replaces its introspector.
+    /// See [`introspection`](crate::introspection).
+    ///
+    /// ```
+    /// use tower_passport::introspection::Introspector;
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("orders-api").build()?;
+    /// let introspector = Introspector::discover("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .client_secret_post("orders-api", "the-resource-servers-secret")
+    ///     .build()?;
+    /// let mixed: GuardLayer = GuardLayer::builder(verifier).introspection(introspector).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "introspection")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+    pub fn introspection(mut self, introspector: crate::introspection::Introspector) -> Self {
+        self.tokens = self.tokens.with_introspector(introspector);
         self
     }
 
@@ -304,7 +360,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// 60 seconds unless [`resolver_cache`](Self::resolver_cache) says otherwise.
     pub fn resolver<R2: ResolvePrincipal>(self, resolver: R2) -> GuardBuilder<R2, C> {
         GuardBuilder {
-            verifier: self.verifier,
+            tokens: self.tokens,
             mode: self.mode,
             bearer: self.bearer,
             responses: self.responses,
@@ -329,7 +385,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// them: there is no step to forget.
     pub fn revocation<C2: RevocationCheck>(self, revocation: C2) -> GuardBuilder<R, C2> {
         GuardBuilder {
-            verifier: self.verifier,
+            tokens: self.tokens,
             mode: self.mode,
             bearer: self.bearer,
             responses: self.responses,
@@ -409,7 +465,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         });
         let layer = GuardLayer {
             config: Arc::new(GuardConfig {
-                verifier: self.verifier,
+                tokens: self.tokens,
                 mode: self.mode,
                 bearer: self.bearer,
                 responses: Arc::new(self.responses),

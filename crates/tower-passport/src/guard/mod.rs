@@ -23,6 +23,7 @@ pub mod future;
 mod layer;
 mod principal;
 mod resolve;
+mod tokens;
 
 pub use context::GuardContext;
 pub use layer::{GuardBuilder, GuardLayer, GuardMode, DEFAULT_RESOLVER_CACHE_TTL};
@@ -43,6 +44,7 @@ use crate::keys::Miss;
 use crate::token::{extract_bearer, VerifiedToken};
 
 use authorize::Stage;
+use tokens::Route;
 
 use future::ResponseFuture;
 use layer::GuardConfig;
@@ -134,7 +136,8 @@ where
         };
         // A token verified before is answered from the cache, before its syntax is even
         // looked at: it passed every check then.
-        if let Some(hit) = config.verifier.cached(presented.as_bytes()) {
+        if let Some(hit) = config.tokens.verifier().and_then(|verifier| verifier.cached(presented.as_bytes()))
+        {
             return match hit {
                 Ok(verified) => self.authorize(verified, request),
                 Err(error) => ResponseFuture::rejected(error, config.responses.clone(), &request),
@@ -144,12 +147,20 @@ where
             Ok(token) => token,
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
         };
-        match config.verifier.begin_cold(&token) {
+        let verifier = match config.tokens.route(&token) {
+            Route::Verify(verifier) => verifier,
+            #[cfg(feature = "introspection")]
+            Route::Introspect(introspector) => {
+                let introspector = introspector.clone();
+                return self.introspect(introspector, token.into_owned(), request);
+            }
+        };
+        match verifier.begin_cold(&token) {
             Ok(verified) => self.authorize(verified, request),
             Err(Miss::Refused(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
             Err(Miss::Refetching(refetch)) => {
                 // A new `kid`: wait for the refetch it triggered (bounded), then verify again.
-                let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
+                let (verifier, authorizer) = (verifier.clone(), config.authorizer.clone());
                 let token = token.into_owned();
                 let authorize = Box::pin(async move {
                     refetch.wait().await;
@@ -181,6 +192,32 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
             Ok(Err(error)) => ResponseFuture::rejected(error, self.config.responses.clone(), &request),
             Err((verified, stage)) => {
                 let authorize = self.config.authorizer.clone().authorize(verified, stage);
+                self.authorizing(authorize, request)
+            }
+        }
+    }
+
+    /// Authorizes an opaque token: at once when its introspection answer is cached, else
+    /// after the call (or the one in flight for it).
+    #[cfg(feature = "introspection")]
+    fn introspect<ReqBody>(
+        &mut self,
+        introspector: crate::introspection::Introspector,
+        token: String,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        match introspector.cached(&token) {
+            Some(Ok(verified)) => self.authorize(verified, request),
+            Some(Err(error)) => ResponseFuture::rejected(error, self.config.responses.clone(), &request),
+            None => {
+                let authorizer = self.config.authorizer.clone();
+                let authorize = Box::pin(async move {
+                    let verified = introspector.introspect(&token).await?;
+                    authorizer.authorize(verified, Stage::Revocation).await
+                });
                 self.authorizing(authorize, request)
             }
         }
