@@ -7,6 +7,8 @@
 mod issuer_support;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/tools.rs"]
+mod tools;
 
 mod endpoint;
 mod faults;
