@@ -95,6 +95,10 @@ mod tests {
 
     use super::*;
 
+    fn key(n: u8) -> TokenDigest {
+        super::super::cache::digest(&n.to_string())
+    }
+
     fn refused() -> Verdict {
         Err(AuthError::invalid_token(Reason::InactiveToken))
     }
@@ -110,7 +114,7 @@ mod tests {
             let _ = gate.wait_for(|open| *open).await;
             refused()
         };
-        let waiters = (0..8).map(|_| flights.run([1; 32], call));
+        let waiters = (0..8).map(|_| flights.run(key(1), call));
         let opener = async {
             tokio::task::yield_now().await;
             let _ = release.send(true);
@@ -127,14 +131,14 @@ mod tests {
     async fn past_the_bound_a_new_call_is_refused_at_once() {
         let flights = Flights::new(1);
         let (release, gate) = tokio::sync::watch::channel(false);
-        let blocked = flights.run([1; 32], || async {
+        let blocked = flights.run(key(1), || async {
             let mut gate = gate.clone();
             let _ = gate.wait_for(|open| *open).await;
             refused()
         });
         let refused_at_once = async {
             tokio::task::yield_now().await;
-            let verdict = flights.run([2; 32], || async { refused() }).await;
+            let verdict = flights.run(key(2), || async { refused() }).await;
             let _ = release.send(true);
             verdict
         };
@@ -145,7 +149,7 @@ mod tests {
         assert_eq!(second.status(), http::StatusCode::SERVICE_UNAVAILABLE);
         // The permit came back: the next call is made.
         assert_eq!(
-            flights.run([2; 32], || async { refused() }).await.unwrap_err().reason(),
+            flights.run(key(2), || async { refused() }).await.unwrap_err().reason(),
             Reason::InactiveToken
         );
     }
@@ -153,7 +157,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn an_abandoned_call_leaves_no_entry_behind() {
         let flights = Flights::new(1);
-        let pending = flights.run([3; 32], std::future::pending);
+        let pending = flights.run(key(3), std::future::pending);
         assert!(futures_poll_once(pending).await, "still pending");
         assert_eq!(flights.in_flight(), 0);
     }
