@@ -47,6 +47,8 @@
 //! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
 //! issuer meet: the revocation check, invalidation of every cache, and the buses that
 //! carry revocations between nodes.
+//! With the `introspection` feature, `introspection` checks opaque tokens at their
+//! authorization server's RFC 7662 endpoint, in place of or beside the [`Verifier`].
 //!
 //! ## Features
 //!
