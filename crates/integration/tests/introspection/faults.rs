@@ -175,6 +175,8 @@ async fn the_answers_members_are_checked_like_a_jwts_claims() {
             Reason::KeyBoundToken,
         ),
         ("refresh", with(active(), "token_type", json!("refresh_token")), Reason::WrongType),
+        ("dpop", with(active(), "token_type", json!("DPoP")), Reason::WrongType),
+        ("hydra-refresh", with(active(), "token_use", json!("refresh_token")), Reason::WrongType),
     ];
     for (token, answer, _) in &cases {
         endpoint.reply(token, Reply::Json(answer.clone()));
@@ -188,10 +190,13 @@ async fn the_answers_members_are_checked_like_a_jwts_claims() {
     let answer = service.ask("no-iss").await;
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     assert_eq!(answer.json()["issuer"], ISSUER);
+    // Hydra's access tokens say so.
+    endpoint.reply("hydra-access", Reply::Json(with(active(), "token_use", json!("access_token"))));
+    assert_eq!(service.ask("hydra-access").await.status, StatusCode::OK);
     // A client-credentials token: `sub` is the client, so no user.
     endpoint.reply("client", Reply::Json(with(active(), "sub", json!("shop"))));
     assert_eq!(service.ask("client").await.json()["kind"], "Client");
-    assert_eq!(service.reached(), 2);
+    assert_eq!(service.reached(), 3);
 }
 
 #[tokio::test]

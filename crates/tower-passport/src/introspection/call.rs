@@ -64,6 +64,9 @@ struct Envelope<'a> {
     active: bool,
     #[serde(borrow, default)]
     token_type: Option<Cow<'a, str>>,
+    /// Ory Hydra's statement of what the token is: `access_token` or `refresh_token`.
+    #[serde(borrow, default)]
+    token_use: Option<Cow<'a, str>>,
 }
 
 impl Caller {
@@ -119,7 +122,9 @@ impl Caller {
         }
         // An access token's type is the RFC 6749 §7.1 one: a refresh token's answer, or a
         // DPoP-bound token's, is not a bearer access token.
-        if envelope.token_type.is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer")) {
+        let bearer = envelope.token_type.is_none_or(|kind| kind.eq_ignore_ascii_case("bearer"));
+        let access = envelope.token_use.is_none_or(|used| used == "access_token");
+        if !(bearer && access) {
             return Ok(Err(AuthError::invalid_token(Reason::WrongType)));
         }
         match self.policy.check(text, now) {

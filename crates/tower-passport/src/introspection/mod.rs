@@ -35,7 +35,7 @@
 //! |---|---|
 //! | `active: true`, members pass the checks | the request passes, with the principal |
 //! | `active: false` | 401 `invalid_token` ([`Reason::InactiveToken`](crate::error::Reason::InactiveToken)) |
-//! | `active: true` but `iss` not the issuer, no configured audience in `aud`, `exp` missing or past, `nbf`/`iat` ahead, a `cnf`, a `token_type` other than `Bearer` | 401 `invalid_token`, with the reason a JWT would get |
+//! | `active: true` but `iss` not the issuer, no configured audience in `aud`, `exp` missing or past, `nbf`/`iat` ahead, a `cnf`, a `token_type` other than `Bearer` (or Hydra's `token_use` other than `access_token`) | 401 `invalid_token`, with the reason a JWT would get |
 //! | endpoint down, slower than the [`timeout`](IntrospectorBuilder::timeout), a status other than 200, a body that is not a JSON object with a boolean `active` or over the [cap](IntrospectorBuilder::max_response_bytes), or [too many calls in flight](IntrospectorBuilder::max_in_flight) | 503, no challenge ([`Reason::IntrospectionUnavailable`](crate::error::Reason::IntrospectionUnavailable)): never a pass |
 //!
 //! An answer without `iss` speaks for the configured issuer. `scope`, `client_id`, `sub`,
