@@ -151,8 +151,15 @@ where
             Route::Verify(verifier) => verifier,
             #[cfg(feature = "introspection")]
             Route::Introspect(introspector) => {
-                let introspector = introspector.clone();
-                return self.introspect(introspector, token.into_owned(), request);
+                // An answer cached before is used at once, with no allocation.
+                return match introspector.cached(&token) {
+                    Some(Ok(verified)) => self.authorize(verified, request),
+                    Some(Err(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
+                    None => {
+                        let introspector = introspector.clone();
+                        self.introspect(introspector, token.into_owned(), request)
+                    }
+                };
             }
         };
         match verifier.begin_cold(&token) {
@@ -197,8 +204,8 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
         }
     }
 
-    /// Authorizes an opaque token: at once when its introspection answer is cached, else
-    /// after the call (or the one in flight for it).
+    /// Authorizes an opaque token whose answer is not cached, after the introspection call
+    /// (or the one in flight for it).
     #[cfg(feature = "introspection")]
     fn introspect<ReqBody>(
         &mut self,
@@ -209,18 +216,12 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
     where
         S: Service<Request<ReqBody>>,
     {
-        match introspector.cached(&token) {
-            Some(Ok(verified)) => self.authorize(verified, request),
-            Some(Err(error)) => ResponseFuture::rejected(error, self.config.responses.clone(), &request),
-            None => {
-                let authorizer = self.config.authorizer.clone();
-                let authorize = Box::pin(async move {
-                    let verified = introspector.introspect(&token).await?;
-                    authorizer.authorize(verified, Stage::Revocation).await
-                });
-                self.authorizing(authorize, request)
-            }
-        }
+        let authorizer = self.config.authorizer.clone();
+        let authorize = Box::pin(async move {
+            let verified = introspector.introspect(&token).await?;
+            authorizer.authorize(verified, Stage::Revocation).await
+        });
+        self.authorizing(authorize, request)
     }
 
     /// Waits for `authorize`, then calls the inner service that was polled ready, leaving
