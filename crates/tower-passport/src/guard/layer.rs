@@ -6,7 +6,6 @@ use http::HeaderValue;
 use tower_layer::Layer;
 
 use super::authorize::{Authorize, Authorizer, ResolverCache};
-use super::tokens::Tokens;
 use super::{Guard, ResolvePrincipal, TokenOnly};
 use crate::cookie::FirstPartyCookie;
 use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
@@ -39,23 +38,29 @@ pub const DEFAULT_RESOLVER_CACHE_TTL: Duration = Duration::from_secs(60);
 /// What every [`Guard`] of one layer shares. The resolver and revocation types are
 /// erased behind [`Authorize`]: only the user type remains.
 pub(crate) struct GuardConfig<U> {
-    pub(crate) tokens: Tokens,
+    pub(crate) verifier: Verifier,
     pub(crate) mode: GuardMode,
     pub(crate) bearer: BearerOptions,
     pub(crate) responses: Arc<ResponseConfig>,
     pub(crate) authorizer: Arc<dyn Authorize<U>>,
     pub(crate) cookie: Option<FirstPartyCookie>,
+    /// The introspector, and which tokens it takes.
+    #[cfg(feature = "introspection")]
+    pub(crate) opaque: Option<super::opaque::Opaque>,
 }
 
 impl<U> fmt::Debug for GuardConfig<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GuardConfig")
-            .field("tokens", &self.tokens)
+        let mut debug = f.debug_struct("GuardConfig");
+        debug
+            .field("verifier", &self.verifier)
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
-            .field("cookie", &self.cookie)
-            .finish_non_exhaustive()
+            .field("cookie", &self.cookie);
+        #[cfg(feature = "introspection")]
+        debug.field("introspection", &self.opaque);
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -120,7 +125,19 @@ impl GuardLayer {
 
     /// Starts configuring a guard.
     pub fn builder(verifier: Verifier) -> GuardBuilder {
-        Self::checking(Tokens::Jwt(verifier))
+        GuardBuilder {
+            verifier,
+            mode: GuardMode::Required,
+            bearer: BearerOptions::default(),
+            responses: ResponseConfig::default(),
+            resolver: TokenOnly,
+            resolver_cache: None,
+            revocation: NoRevocation,
+            provider: None,
+            cookie: None,
+            #[cfg(feature = "introspection")]
+            opaque: None,
+        }
     }
 
     /// Starts configuring a guard that introspects every token (RFC 7662), JWTs
@@ -144,21 +161,9 @@ impl GuardLayer {
     #[cfg(feature = "introspection")]
     #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
     pub fn introspecting(introspector: crate::introspection::Introspector) -> GuardBuilder {
-        Self::checking(Tokens::Opaque(introspector))
-    }
-
-    fn checking(tokens: Tokens) -> GuardBuilder {
-        GuardBuilder {
-            tokens,
-            mode: GuardMode::Required,
-            bearer: BearerOptions::default(),
-            responses: ResponseConfig::default(),
-            resolver: TokenOnly,
-            resolver_cache: None,
-            revocation: NoRevocation,
-            provider: None,
-            cookie: None,
-        }
+        let mut builder = Self::builder(Verifier::introspection_only());
+        builder.opaque = Some(super::opaque::Opaque::every_token(introspector));
+        builder
     }
 }
 
@@ -167,13 +172,20 @@ impl<U> GuardLayer<U> {
     /// the resolver again (after a client was revoked on another node, for instance).
     pub fn invalidate_client(&self, client_id: &str) {
         self.config.authorizer.invalidate_client(client_id);
-        self.config.tokens.invalidate_client(client_id);
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = &self.config.opaque {
+            opaque.introspector.invalidate_client(client_id);
+        }
     }
 
     /// Drops every cached resolver answer and every verified token.
     pub fn invalidate_everything(&self) {
         self.config.authorizer.invalidate_everything();
-        self.config.tokens.invalidate_everything();
+        self.config.verifier.invalidate_everything();
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = &self.config.opaque {
+            opaque.introspector.invalidate_everything();
+        }
     }
 
     /// Drops the verified tokens whose `jti` is `jti`.
@@ -191,7 +203,11 @@ impl<U> GuardLayer<U> {
     /// # }
     /// ```
     pub fn invalidate_jti(&self, jti: &str) {
-        self.config.tokens.invalidate_jti(jti);
+        self.config.verifier.invalidate_jti(jti);
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = &self.config.opaque {
+            opaque.introspector.invalidate_jti(jti);
+        }
     }
 }
 
@@ -225,7 +241,7 @@ impl<S, U> Layer<S> for GuardLayer<U> {
 /// (`C`) chosen so far; [`build`](Self::build) erases both.
 #[must_use]
 pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
-    tokens: Tokens,
+    verifier: Verifier,
     mode: GuardMode,
     bearer: BearerOptions,
     responses: ResponseConfig,
@@ -234,18 +250,23 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     revocation: C,
     provider: Option<Arc<str>>,
     cookie: Option<FirstPartyCookie>,
+    #[cfg(feature = "introspection")]
+    opaque: Option<super::opaque::Opaque>,
 }
 
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GuardBuilder")
-            .field("tokens", &self.tokens)
+        let mut debug = f.debug_struct("GuardBuilder");
+        debug
+            .field("verifier", &self.verifier)
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
             .field("resolver_cache", &self.resolver_cache)
-            .field("cookie", &self.cookie)
-            .finish_non_exhaustive()
+            .field("cookie", &self.cookie);
+        #[cfg(feature = "introspection")]
+        debug.field("introspection", &self.opaque);
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -296,7 +317,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     #[cfg(feature = "introspection")]
     #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
     pub fn introspection(mut self, introspector: crate::introspection::Introspector) -> Self {
-        self.tokens = self.tokens.with_introspector(introspector);
+        self.opaque = Some(super::opaque::Opaque::added(self.opaque.take(), introspector));
         self
     }
 
@@ -360,7 +381,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// 60 seconds unless [`resolver_cache`](Self::resolver_cache) says otherwise.
     pub fn resolver<R2: ResolvePrincipal>(self, resolver: R2) -> GuardBuilder<R2, C> {
         GuardBuilder {
-            tokens: self.tokens,
+            verifier: self.verifier,
             mode: self.mode,
             bearer: self.bearer,
             responses: self.responses,
@@ -369,6 +390,8 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation: self.revocation,
             provider: self.provider,
             cookie: self.cookie,
+            #[cfg(feature = "introspection")]
+            opaque: self.opaque,
         }
     }
 
@@ -385,7 +408,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// them: there is no step to forget.
     pub fn revocation<C2: RevocationCheck>(self, revocation: C2) -> GuardBuilder<R, C2> {
         GuardBuilder {
-            tokens: self.tokens,
+            verifier: self.verifier,
             mode: self.mode,
             bearer: self.bearer,
             responses: self.responses,
@@ -394,6 +417,8 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation,
             provider: self.provider,
             cookie: self.cookie,
+            #[cfg(feature = "introspection")]
+            opaque: self.opaque,
         }
     }
 
@@ -465,12 +490,14 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         });
         let layer = GuardLayer {
             config: Arc::new(GuardConfig {
-                tokens: self.tokens,
+                verifier: self.verifier,
                 mode: self.mode,
                 bearer: self.bearer,
                 responses: Arc::new(self.responses),
                 authorizer,
                 cookie: self.cookie,
+                #[cfg(feature = "introspection")]
+                opaque: self.opaque,
             }),
         };
         // Every hub the revocation check and the resolver answer to, once each.

@@ -21,9 +21,10 @@ mod authorize;
 mod context;
 pub mod future;
 mod layer;
+#[cfg(feature = "introspection")]
+mod opaque;
 mod principal;
 mod resolve;
-mod tokens;
 
 pub use context::GuardContext;
 pub use layer::{GuardBuilder, GuardLayer, GuardMode, DEFAULT_RESOLVER_CACHE_TTL};
@@ -44,7 +45,6 @@ use crate::keys::Miss;
 use crate::token::{extract_bearer, VerifiedToken};
 
 use authorize::Stage;
-use tokens::Route;
 
 use future::ResponseFuture;
 use layer::GuardConfig;
@@ -136,8 +136,7 @@ where
         };
         // A token verified before is answered from the cache, before its syntax is even
         // looked at: it passed every check then.
-        if let Some(hit) = config.tokens.verifier().and_then(|verifier| verifier.cached(presented.as_bytes()))
-        {
+        if let Some(hit) = config.verifier.cached(presented.as_bytes()) {
             return match hit {
                 Ok(verified) => self.authorize(verified, request),
                 Err(error) => ResponseFuture::rejected(error, config.responses.clone(), &request),
@@ -147,27 +146,24 @@ where
             Ok(token) => token,
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
         };
-        let verifier = match config.tokens.route(&token) {
-            Route::Verify(verifier) => verifier,
-            #[cfg(feature = "introspection")]
-            Route::Introspect(introspector) => {
-                // An answer cached before is used at once, with no allocation.
-                return match introspector.cached(&token) {
-                    Some(Ok(verified)) => self.authorize(verified, request),
-                    Some(Err(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
-                    None => {
-                        let introspector = introspector.clone();
-                        self.introspect(introspector, token.into_owned(), request)
-                    }
-                };
-            }
-        };
-        match verifier.begin_cold(&token) {
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = config.opaque.as_ref().filter(|opaque| opaque.takes(&token)) {
+            // An answer cached before is used at once, with no allocation.
+            return match opaque.introspector.cached(&token) {
+                Some(Ok(verified)) => self.authorize(verified, request),
+                Some(Err(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
+                None => {
+                    let introspector = opaque.introspector.clone();
+                    self.introspect(introspector, token.into_owned(), request)
+                }
+            };
+        }
+        match config.verifier.begin_cold(&token) {
             Ok(verified) => self.authorize(verified, request),
             Err(Miss::Refused(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
             Err(Miss::Refetching(refetch)) => {
                 // A new `kid`: wait for the refetch it triggered (bounded), then verify again.
-                let (verifier, authorizer) = (verifier.clone(), config.authorizer.clone());
+                let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
                 let token = token.into_owned();
                 let authorize = Box::pin(async move {
                     refetch.wait().await;

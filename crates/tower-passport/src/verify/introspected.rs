@@ -58,3 +58,28 @@ impl AnswerPolicy {
         Ok(build(answer.into()))
     }
 }
+
+impl super::Verifier {
+    /// The verifier of a guard that introspects every token: it is never asked to verify
+    /// one, and its (absent) cache answers every lookup with a miss.
+    pub(crate) fn introspection_only() -> Self {
+        let issuer = IssuerPolicy {
+            issuer: Box::from(""),
+            audiences: Box::new([]),
+            typ: TypPolicy::AccessTokenOnly,
+            client_rule: ClientTokenRule::StatedOnly,
+            laravel_passport: false,
+            keys: KeySet::new().into(),
+        };
+        Self {
+            inner: std::sync::Arc::new(super::Inner {
+                issuers: Box::new([issuer]),
+                policy: ClaimsPolicy { leeway: 0, inherited_scopes: false },
+                clock: std::sync::Arc::new(crate::clock::SystemClock),
+                cache: None,
+                unknown_kids: crate::keys::unknown_kid::UnknownKidLog::default(),
+                headers: super::headers::KnownHeaders::new(),
+            }),
+        }
+    }
+}
