@@ -14,8 +14,8 @@
 //! - [`GuardBuilder::introspection`](crate::guard::GuardBuilder::introspection), mixed
 //!   mode: a token shaped like a JWT (three non-empty dot-separated parts) is verified
 //!   locally by the guard's [`Verifier`](crate::Verifier), exactly as without
-//!   introspection (the JWT path pays nothing for it), and every other token is
-//!   introspected.
+//!   introspection (a token found in the verified-token cache is never even looked at for
+//!   its shape), and every other token is introspected.
 //!
 //! # The call
 //!
