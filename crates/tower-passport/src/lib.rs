@@ -47,6 +47,8 @@
 //! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
 //! issuer meet: the revocation check, invalidation of every cache, and the buses that
 //! carry revocations between nodes.
+//! With the `introspection` feature, `introspection` checks opaque tokens at their
+//! authorization server's RFC 7662 endpoint, in place of or beside the [`Verifier`].
 //!
 //! For gateways: [`upstream_headers`] (the principal to upstream headers, spoofed copies
 //! stripped) and, with the `gateway` feature, `policy` (a route policy table from TOML) and
@@ -68,6 +70,7 @@
 //! | `testing` | dev-only test helpers: `acting_as`, `acting_as_client`, `TestIssuer` (implies `issuer`) |
 //! | `jwks-native-roots` | `jwks`, plus the platform's root certificates (`HyperClientBuilder::native_roots`) |
 //! | `gateway` | `policy` (route policies from TOML, matched by matchit) and `forward_auth` (nginx, Traefik, Envoy); adds `toml` and `matchit` |
+//! | `introspection` | opaque tokens through RFC 7662 introspection: `introspection::Introspector`, the guard's mixed mode (implies `jwks`) |
 //!
 //! ## Guides
 //!
@@ -109,6 +112,9 @@ pub mod clock;
 pub mod cookie;
 pub mod error;
 pub mod guard;
+#[cfg(feature = "introspection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+pub mod introspection;
 pub mod keys;
 pub mod revocation;
 pub mod scope;

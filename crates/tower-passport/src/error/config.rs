@@ -75,6 +75,9 @@ pub enum ConfigErrorKind {
     /// A policy table does not parse or does not hold together: an unknown check, a bad
     /// route pattern, a duplicate route. The message names the file and the line.
     Policy,
+    /// Client credentials are missing or empty: an RFC 7662 introspection client must
+    /// authenticate.
+    Credentials,
 }
 
 impl ConfigError {

@@ -112,6 +112,13 @@ pub enum Reason {
     /// method or URI (or, from Envoy, has a path outside the configured prefix): the proxy
     /// in front is misconfigured. Answered 500.
     MissingOriginalRequest,
+    /// The introspection endpoint (RFC 7662) answered that the token is not active:
+    /// unknown, expired, revoked, or never issued there.
+    InactiveToken,
+    /// The introspection endpoint could not be asked, or gave no usable answer: down,
+    /// too slow, an error status, a body that is not an RFC 7662 answer or is too large,
+    /// or too many calls already in flight.
+    IntrospectionUnavailable,
 }
 
 impl Reason {
@@ -168,6 +175,8 @@ impl Reason {
                 "The forward-auth request does not say which request it is about: \
                  check the proxy's method and URI headers"
             }
+            Self::InactiveToken => "The access token is not active",
+            Self::IntrospectionUnavailable => "The service cannot authenticate requests right now",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

@@ -44,17 +44,23 @@ pub(crate) struct GuardConfig<U> {
     pub(crate) responses: Arc<ResponseConfig>,
     pub(crate) authorizer: Arc<dyn Authorize<U>>,
     pub(crate) cookie: Option<FirstPartyCookie>,
+    /// The introspector, and which tokens it takes.
+    #[cfg(feature = "introspection")]
+    pub(crate) opaque: Option<super::opaque::Opaque>,
 }
 
 impl<U> fmt::Debug for GuardConfig<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GuardConfig")
+        let mut debug = f.debug_struct("GuardConfig");
+        debug
             .field("verifier", &self.verifier)
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
-            .field("cookie", &self.cookie)
-            .finish_non_exhaustive()
+            .field("cookie", &self.cookie);
+        #[cfg(feature = "introspection")]
+        debug.field("introspection", &self.opaque);
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -129,7 +135,35 @@ impl GuardLayer {
             revocation: NoRevocation,
             provider: None,
             cookie: None,
+            #[cfg(feature = "introspection")]
+            opaque: None,
         }
+    }
+
+    /// Starts configuring a guard that introspects every token (RFC 7662), JWTs
+    /// included; see [`introspection`](crate::introspection). For JWTs verified locally
+    /// and every other token introspected, start from [`builder`](Self::builder) and add
+    /// [`GuardBuilder::introspection`].
+    ///
+    /// ```
+    /// use tower_passport::introspection::Introspector;
+    /// use tower_passport::GuardLayer;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// let introspector = Introspector::builder("https://auth.example.com/oauth/introspect")
+    ///     .issuer("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .client_secret_basic("orders-api", "the-resource-servers-secret")
+    ///     .build()?;
+    /// let guard: GuardLayer = GuardLayer::introspecting(introspector).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "introspection")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+    pub fn introspecting(introspector: crate::introspection::Introspector) -> GuardBuilder {
+        let mut builder = Self::builder(Verifier::introspection_only());
+        builder.opaque = Some(super::opaque::Opaque::every_token(introspector));
+        builder
     }
 }
 
@@ -138,12 +172,20 @@ impl<U> GuardLayer<U> {
     /// the resolver again (after a client was revoked on another node, for instance).
     pub fn invalidate_client(&self, client_id: &str) {
         self.config.authorizer.invalidate_client(client_id);
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = &self.config.opaque {
+            opaque.introspector.invalidate_client(client_id);
+        }
     }
 
     /// Drops every cached resolver answer and every verified token.
     pub fn invalidate_everything(&self) {
         self.config.authorizer.invalidate_everything();
         self.config.verifier.invalidate_everything();
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = &self.config.opaque {
+            opaque.introspector.invalidate_everything();
+        }
     }
 
     /// Drops the verified tokens whose `jti` is `jti`.
@@ -162,6 +204,10 @@ impl<U> GuardLayer<U> {
     /// ```
     pub fn invalidate_jti(&self, jti: &str) {
         self.config.verifier.invalidate_jti(jti);
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = &self.config.opaque {
+            opaque.introspector.invalidate_jti(jti);
+        }
     }
 }
 
@@ -204,18 +250,23 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     revocation: C,
     provider: Option<Arc<str>>,
     cookie: Option<FirstPartyCookie>,
+    #[cfg(feature = "introspection")]
+    opaque: Option<super::opaque::Opaque>,
 }
 
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GuardBuilder")
+        let mut debug = f.debug_struct("GuardBuilder");
+        debug
             .field("verifier", &self.verifier)
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
             .field("resolver_cache", &self.resolver_cache)
-            .field("cookie", &self.cookie)
-            .finish_non_exhaustive()
+            .field("cookie", &self.cookie);
+        #[cfg(feature = "introspection")]
+        debug.field("introspection", &self.opaque);
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -241,6 +292,32 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     /// ```
     pub fn provider(mut self, provider: impl Into<Arc<str>>) -> Self {
         self.provider = Some(provider.into());
+        self
+    }
+
+    /// Mixed mode: tokens shaped like a JWT are verified by the guard's verifier, as
+    /// before, and every other token is asked about at `introspector`'s endpoint (RFC
+    /// 7662). On a guard from [`GuardLayer::introspecting`], replaces its introspector.
+    /// See [`introspection`](crate::introspection).
+    ///
+    /// ```
+    /// use tower_passport::introspection::Introspector;
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("orders-api").build()?;
+    /// let introspector = Introspector::discover("https://auth.example.com")
+    ///     .audience("orders-api")
+    ///     .client_secret_post("orders-api", "the-resource-servers-secret")
+    ///     .build()?;
+    /// let mixed: GuardLayer = GuardLayer::builder(verifier).introspection(introspector).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "introspection")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+    pub fn introspection(mut self, introspector: crate::introspection::Introspector) -> Self {
+        self.opaque = Some(super::opaque::Opaque::added(self.opaque.take(), introspector));
         self
     }
 
@@ -313,6 +390,8 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation: self.revocation,
             provider: self.provider,
             cookie: self.cookie,
+            #[cfg(feature = "introspection")]
+            opaque: self.opaque,
         }
     }
 
@@ -338,6 +417,8 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation,
             provider: self.provider,
             cookie: self.cookie,
+            #[cfg(feature = "introspection")]
+            opaque: self.opaque,
         }
     }
 
@@ -415,6 +496,8 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
                 responses: Arc::new(self.responses),
                 authorizer,
                 cookie: self.cookie,
+                #[cfg(feature = "introspection")]
+                opaque: self.opaque,
             }),
         };
         // Every hub the revocation check and the resolver answer to, once each.

@@ -21,6 +21,8 @@ mod authorize;
 mod context;
 pub mod future;
 mod layer;
+#[cfg(feature = "introspection")]
+mod opaque;
 mod principal;
 mod resolve;
 
@@ -144,6 +146,18 @@ where
             Ok(token) => token,
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
         };
+        #[cfg(feature = "introspection")]
+        if let Some(opaque) = config.opaque.as_ref().filter(|opaque| opaque.takes(&token)) {
+            // An answer cached before is used at once, with no allocation.
+            return match opaque.introspector.cached(&token) {
+                Some(Ok(verified)) => self.authorize(verified, request),
+                Some(Err(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
+                None => {
+                    let introspector = opaque.introspector.clone();
+                    self.introspect(introspector, token.into_owned(), request)
+                }
+            };
+        }
         match config.verifier.begin_cold(&token) {
             Ok(verified) => self.authorize(verified, request),
             Err(Miss::Refused(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
@@ -184,6 +198,26 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
                 self.authorizing(authorize, request)
             }
         }
+    }
+
+    /// Authorizes an opaque token whose answer is not cached, after the introspection call
+    /// (or the one in flight for it).
+    #[cfg(feature = "introspection")]
+    fn introspect<ReqBody>(
+        &mut self,
+        introspector: crate::introspection::Introspector,
+        token: String,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        let authorizer = self.config.authorizer.clone();
+        let authorize = Box::pin(async move {
+            let verified = introspector.introspect(&token).await?;
+            authorizer.authorize(verified, Stage::Revocation).await
+        });
+        self.authorizing(authorize, request)
     }
 
     /// Waits for `authorize`, then calls the inner service that was polled ready, leaving

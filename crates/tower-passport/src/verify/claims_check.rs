@@ -37,6 +37,16 @@ impl<'a> Payload<'a> {
     pub(super) fn unverified_issuer(&self) -> Option<&str> {
         self.claims.iss.as_deref()
     }
+
+    /// Takes `issuer` as the `iss` of claims that name none: an RFC 7662 answer may leave
+    /// it out, and the endpoint that answered speaks for its issuer.
+    #[cfg(feature = "introspection")]
+    pub(super) fn with_default_issuer(mut self, issuer: &'a str) -> Self {
+        if self.claims.iss.is_none() {
+            self.claims.iss = Some(Text(Cow::Borrowed(issuer)));
+        }
+        self
+    }
 }
 
 impl IssuerPolicy {

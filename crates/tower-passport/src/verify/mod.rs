@@ -65,6 +65,8 @@ mod cache;
 mod claims_check;
 mod client_rule;
 mod headers;
+#[cfg(feature = "introspection")]
+pub(crate) mod introspected;
 mod issuers;
 mod jws;
 

@@ -20,8 +20,11 @@ use crate::error::BackendError;
 /// ```
 pub type FetchFuture<'a> = Pin<Box<dyn Future<Output = Result<Response<Bytes>, BackendError>> + Send + 'a>>;
 
-/// Sends the `GET` requests of a [`RemoteKeySet`](super::RemoteKeySet): the JWKS
-/// document and the discovery documents.
+/// Sends a remote key set's `GET`s and an introspection client's `POST`s.
+///
+/// A [`RemoteKeySet`](super::RemoteKeySet) fetches the JWKS document and the discovery
+/// documents with [`get`](Self::get); with the `introspection` feature, an RFC 7662
+/// introspection client sends its form `POST`s with [`post`](Self::post).
 ///
 /// An implementation sends `request` as it is (its headers include `If-None-Match` when
 /// the set has an `ETag`), follows no redirect, and answers with the status, headers and
@@ -65,6 +68,28 @@ pub trait HttpClient: Send + Sync + 'static {
     /// # }
     /// ```
     fn get(&self, request: Request<()>) -> FetchFuture<'_>;
+
+    /// Sends `request`, a `POST` with its whole body (an RFC 7662 introspection request,
+    /// `application/x-www-form-urlencoded`), under the same rules as [`get`](Self::get).
+    ///
+    /// [`HyperClient`](super::HyperClient) sends it. A client that only fetches key sets
+    /// (a closure, for one) keeps this default, which fails without sending anything.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use tower_passport::keys::remote::HttpClient;
+    /// use tower_passport::BackendError;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let get_only = |_request: Request<()>| async { Ok::<_, BackendError>(Response::new(Bytes::new())) };
+    /// assert!(get_only.post(Request::new(Bytes::from_static(b"token=abc"))).await.is_err());
+    /// # }
+    /// ```
+    fn post(&self, request: Request<Bytes>) -> FetchFuture<'_> {
+        let _ = request;
+        Box::pin(async { Err(BackendError::msg("this HTTP client sends GET requests only")) })
+    }
 }
 
 impl<F, Fut> HttpClient for F

@@ -9,7 +9,7 @@ use super::url::parse_fetch_url;
 /// - OpenID Connect Discovery §4: `{issuer}/.well-known/openid-configuration`;
 /// - RFC 8414 §3: `{scheme}://{host}/.well-known/oauth-authorization-server{path}`, the
 ///   well-known segment inserted between the host and the issuer's path.
-pub(super) fn metadata_urls(issuer: &Uri) -> Result<[Uri; 2], String> {
+pub(crate) fn metadata_urls(issuer: &Uri) -> Result<[Uri; 2], String> {
     if issuer.query().is_some() {
         return Err("an issuer URL has no query component (RFC 8414 §2)".to_owned());
     }
@@ -30,12 +30,14 @@ struct Metadata {
     issuer: String,
     #[serde(default)]
     jwks_uri: Option<String>,
+    #[cfg(feature = "introspection")]
+    #[serde(default)]
+    introspection_endpoint: Option<String>,
 }
 
-/// The `jwks_uri` of a metadata document, once its `issuer` is checked to be exactly the
-/// configured one (OpenID Connect Discovery §4.3, RFC 8414 §3.3) and the URI passes the
-/// transport rule.
-pub(super) fn jwks_uri(document: &[u8], issuer: &str, allow_http: bool) -> Result<Uri, String> {
+/// A metadata document whose `issuer` is exactly the configured one (OpenID Connect
+/// Discovery §4.3, RFC 8414 §3.3).
+fn checked(document: &[u8], issuer: &str) -> Result<Metadata, String> {
     let metadata: Metadata = serde_json::from_slice(document)
         .map_err(|_| "the metadata is not a JSON object with an \"issuer\" string".to_owned())?;
     if metadata.issuer != issuer {
@@ -44,8 +46,25 @@ pub(super) fn jwks_uri(document: &[u8], issuer: &str, allow_http: bool) -> Resul
             metadata.issuer
         ));
     }
-    let jwks_uri = metadata.jwks_uri.ok_or_else(|| "the metadata has no jwks_uri".to_owned())?;
+    Ok(metadata)
+}
+
+/// The `jwks_uri` of a metadata document, once its `issuer` is checked and the URI passes
+/// the transport rule.
+pub(super) fn jwks_uri(document: &[u8], issuer: &str, allow_http: bool) -> Result<Uri, String> {
+    let jwks_uri =
+        checked(document, issuer)?.jwks_uri.ok_or_else(|| "the metadata has no jwks_uri".to_owned())?;
     parse_fetch_url(&jwks_uri, allow_http, "jwks_uri")
+}
+
+/// The RFC 7662 `introspection_endpoint` of a metadata document (RFC 8414 §2), once its
+/// `issuer` is checked and the URI passes the transport rule.
+#[cfg(feature = "introspection")]
+pub(crate) fn introspection_endpoint(document: &[u8], issuer: &str, allow_http: bool) -> Result<Uri, String> {
+    let endpoint = checked(document, issuer)?
+        .introspection_endpoint
+        .ok_or_else(|| "the metadata has no introspection_endpoint".to_owned())?;
+    parse_fetch_url(&endpoint, allow_http, "introspection_endpoint")
 }
 
 #[cfg(test)]

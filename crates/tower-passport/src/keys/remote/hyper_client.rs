@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -46,7 +46,7 @@ pub(super) const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// ```
 #[derive(Clone)]
 pub struct HyperClient {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     max_response_bytes: usize,
 }
 
@@ -63,29 +63,37 @@ impl HyperClient {
 
 impl HttpClient for HyperClient {
     fn get(&self, request: Request<()>) -> FetchFuture<'_> {
-        Box::pin(async move {
-            let max = self.max_response_bytes;
-            let too_large = || BackendError::msg(format!("the response is larger than {max} bytes"));
-            let response =
-                self.client.request(request.map(|()| Empty::new())).await.map_err(BackendError::new)?;
-            let declared = response
-                .headers()
-                .get(CONTENT_LENGTH)
-                .and_then(|len| len.to_str().ok())
-                .and_then(|len| len.parse::<u64>().ok());
-            if declared.is_some_and(|len| len > max as u64) {
-                return Err(too_large());
+        Box::pin(self.send(request.map(|()| Full::new(Bytes::new()))))
+    }
+
+    fn post(&self, request: Request<Bytes>) -> FetchFuture<'_> {
+        Box::pin(self.send(request.map(Full::new)))
+    }
+}
+
+impl HyperClient {
+    /// Sends `request` and reads at most `max_response_bytes` of the answer's body.
+    async fn send(&self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>, BackendError> {
+        let max = self.max_response_bytes;
+        let too_large = || BackendError::msg(format!("the response is larger than {max} bytes"));
+        let response = self.client.request(request).await.map_err(BackendError::new)?;
+        let declared = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|len| len.to_str().ok())
+            .and_then(|len| len.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > max as u64) {
+            return Err(too_large());
+        }
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, max).collect().await.map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                too_large()
+            } else {
+                BackendError::msg(format!("reading the response failed: {error}"))
             }
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, max).collect().await.map_err(|error| {
-                if error.is::<LengthLimitError>() {
-                    too_large()
-                } else {
-                    BackendError::msg(format!("reading the response failed: {error}"))
-                }
-            })?;
-            Ok(Response::from_parts(parts, body.to_bytes()))
-        })
+        })?;
+        Ok(Response::from_parts(parts, body.to_bytes()))
     }
 }
 

@@ -139,6 +139,12 @@ pub use hyper_client::{HyperClient, HyperClientBuilder};
 pub(crate) use refresh::KeyWait;
 pub use status::{KeySetMetrics, KeySetStatus};
 
+// What an introspection client shares with key sets: metadata discovery and the transport rule.
+#[cfg(feature = "introspection")]
+pub(crate) use discovery::{introspection_endpoint, metadata_urls};
+#[cfg(feature = "introspection")]
+pub(crate) use url::{display, parse_fetch_url};
+
 use std::fmt;
 use std::sync::Arc;
 

@@ -7,7 +7,7 @@ use http::Uri;
 /// Parses an absolute `http(s)` URL and applies the transport rule: `https`, or `http`
 /// to a loopback address (`127.0.0.0/8`, `::1`, `localhost`), or `http` anywhere when
 /// explicitly allowed. `what` names the URL in the error.
-pub(super) fn parse_fetch_url(url: &str, allow_http: bool, what: &str) -> Result<Uri, String> {
+pub(crate) fn parse_fetch_url(url: &str, allow_http: bool, what: &str) -> Result<Uri, String> {
     let uri: Uri = url.parse().map_err(|_| format!("the {what} {url:?} is not a valid URL"))?;
     let host = uri.host().ok_or_else(|| format!("the {what} {url:?} is not an absolute URL"))?;
     match uri.scheme_str() {
@@ -29,7 +29,7 @@ pub(super) fn is_loopback(host: &str) -> bool {
 
 /// `scheme://host[:port]/path`: the URL without user info, query or fragment, which may
 /// carry credentials and have no place in logs.
-pub(super) fn display(uri: &Uri) -> String {
+pub(crate) fn display(uri: &Uri) -> String {
     let scheme = uri.scheme_str().unwrap_or("http");
     let host = uri.host().unwrap_or("");
     match uri.port_u16() {
