@@ -102,6 +102,7 @@ macro_rules! inner_service_accessors {
 pub mod body;
 pub mod clock;
 pub mod cookie;
+pub mod dpop;
 pub mod error;
 pub mod guard;
 pub mod keys;

@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use super::authorize::{Authorize, Authorizer, ResolverCache};
 use super::{Guard, ResolvePrincipal, TokenOnly};
 use crate::cookie::FirstPartyCookie;
+use crate::dpop::{Dpop, DpopGuard};
 use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
 use crate::revocation::{Invalidate, NoRevocation, RevocationCheck};
 use crate::token::BearerOptions;
@@ -44,6 +45,7 @@ pub(crate) struct GuardConfig<U> {
     pub(crate) responses: Arc<ResponseConfig>,
     pub(crate) authorizer: Arc<dyn Authorize<U>>,
     pub(crate) cookie: Option<FirstPartyCookie>,
+    pub(crate) dpop: Option<DpopGuard>,
 }
 
 impl<U> fmt::Debug for GuardConfig<U> {
@@ -54,6 +56,7 @@ impl<U> fmt::Debug for GuardConfig<U> {
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
             .field("cookie", &self.cookie)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -129,6 +132,7 @@ impl GuardLayer {
             revocation: NoRevocation,
             provider: None,
             cookie: None,
+            dpop: None,
         }
     }
 }
@@ -204,6 +208,7 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     revocation: C,
     provider: Option<Arc<str>>,
     cookie: Option<FirstPartyCookie>,
+    dpop: Option<Dpop>,
 }
 
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
@@ -215,6 +220,7 @@ impl<R, C> fmt::Debug for GuardBuilder<R, C> {
             .field("responses", &self.responses)
             .field("resolver_cache", &self.resolver_cache)
             .field("cookie", &self.cookie)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
 }
@@ -313,6 +319,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation: self.revocation,
             provider: self.provider,
             cookie: self.cookie,
+            dpop: self.dpop,
         }
     }
 
@@ -338,6 +345,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             revocation,
             provider: self.provider,
             cookie: self.cookie,
+            dpop: self.dpop,
         }
     }
 
@@ -364,14 +372,34 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         self
     }
 
+    /// Accepts DPoP-bound tokens (RFC 9449) under the `DPoP` scheme, each with a proof
+    /// of possession of its key; see [`crate::dpop`]. [`Dpop::new`] keeps the `Bearer`
+    /// scheme for unbound tokens too (both challenges are then sent);
+    /// [`Dpop::required`] takes DPoP alone.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::dpop::Dpop;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let guard: GuardLayer = GuardLayer::builder(verifier).dpop(Dpop::new()).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Checks the configuration and builds the layer, erasing the resolver and revocation
     /// types: the layer is a `GuardLayer<R::User>`. Synchronous, never blocks.
     ///
     /// # Errors
     /// When the realm ([`ConfigErrorKind::Realm`]) or metadata URL
-    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, or the token cap is 0
-    /// ([`ConfigErrorKind::Limit`]).
-    pub fn build(self) -> Result<GuardLayer<R::User>, ConfigError> {
+    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, the token cap is 0
+    /// ([`ConfigErrorKind::Limit`]), or the [`Dpop`] public URL is not an absolute URL.
+    pub fn build(mut self) -> Result<GuardLayer<R::User>, ConfigError> {
         for (kind, name, value) in [
             (ConfigErrorKind::Realm, "realm", Some(&self.responses.realm)),
             (ConfigErrorKind::Url, "resource_metadata", self.responses.resource_metadata.as_ref()),
@@ -392,10 +420,22 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         if self.bearer.max_len == 0 {
             return Err(ConfigError::new(ConfigErrorKind::Limit, "the token length cap must be positive"));
         }
-        Ok(self.build_infallible())
+        let dpop = match self.dpop.take() {
+            Some(settings) => {
+                let (dpop, challenge) = DpopGuard::new(settings)?;
+                self.responses.dpop = Some(challenge);
+                Some(dpop)
+            }
+            None => None,
+        };
+        Ok(self.build_with(dpop))
     }
 
     fn build_infallible(self) -> GuardLayer<R::User> {
+        self.build_with(None)
+    }
+
+    fn build_with(self, dpop: Option<DpopGuard>) -> GuardLayer<R::User> {
         let hubs = [self.revocation.hub(), self.resolver.hub()];
         let cache = self
             .resolver_cache
@@ -415,6 +455,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
                 responses: Arc::new(self.responses),
                 authorizer,
                 cookie: self.cookie,
+                dpop,
             }),
         };
         // Every hub the revocation check and the resolver answer to, once each.

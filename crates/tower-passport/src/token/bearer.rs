@@ -116,7 +116,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
 
 /// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
 /// "+" / "/" ) *"="`.
-fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
+pub(crate) fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
     let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
     let valid = body_len > 0 && token[..body_len].iter().fold(true, |ok, &b| ok & is_b64token_byte(b));
     if !valid {
