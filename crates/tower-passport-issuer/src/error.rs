@@ -43,6 +43,9 @@ pub enum OAuthErrorCode {
     LoginRequired,
     /// `prompt=none`, and the user has not approved this client for these scopes.
     ConsentRequired,
+    /// RFC 9449 §5: the token request's `DPoP` proof is missing where required, repeated,
+    /// or fails its checks.
+    InvalidDpopProof,
 }
 
 impl OAuthErrorCode {
@@ -62,6 +65,7 @@ impl OAuthErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }

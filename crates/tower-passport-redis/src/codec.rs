@@ -210,6 +210,9 @@ struct RefreshBody {
     access_jti: String,
     issued_at: u64,
     expires_at: u64,
+    /// The DPoP key the token is bound to; absent in records written before DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 /// The script arguments for a refresh-token record (`refresh_args` in the prelude).
@@ -227,6 +230,7 @@ pub(super) fn refresh_args(record: &RefreshTokenRecord) -> Result<Vec<String>, S
             access_jti: record.access_jti.clone(),
             issued_at: record.issued_at,
             expires_at: record.expires_at,
+            dpop_jkt: record.dpop_jkt.clone(),
         },
     )?;
     Ok(vec![
@@ -262,6 +266,7 @@ pub(super) fn refresh(
         used_at: optional_number(REFRESH, used_at)?,
         used_at_millis: optional_number(REFRESH, used_at_ms)?,
         revoked_at: optional_number(REFRESH, revoked_at)?,
+        dpop_jkt: body.dpop_jkt,
     }))
 }
 

@@ -155,6 +155,7 @@ pub(crate) fn refresh(row: &impl Columns) -> Result<RefreshTokenRecord, StoreErr
         used_at: convert::opt_uint(row.opt_int("used_at")?),
         used_at_millis: convert::opt_uint(row.opt_int("used_at_ms")?),
         revoked_at: convert::opt_uint(row.opt_int("revoked_at")?),
+        dpop_jkt: row.opt_text("dpop_jkt")?,
     })
 }
 

@@ -159,10 +159,7 @@ pub(crate) struct DpopCredentials<'a> {
 impl DpopGuard {
     /// Checks `settings`, and says what the challenges must offer.
     pub(crate) fn new(settings: Dpop) -> Result<(Self, DpopChallenge), ConfigError> {
-        let proofs = match settings.proofs {
-            Some(proofs) => proofs,
-            None => ProofVerifier::builder().build()?,
-        };
+        let proofs = settings.proofs.unwrap_or_default();
         let base = settings.public_url.as_deref().map(target::public_base).transpose()?;
         let challenge = DpopChallenge { algs: Arc::from(proofs.algorithms()), bearer: !settings.required };
         Ok((Self { proofs, required: settings.required, base }, challenge))
@@ -251,5 +248,5 @@ pub(crate) fn check_binding(token: &VerifiedToken, proof: &VerifiedProof) -> Res
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "testing"))]
 mod tests;

@@ -151,6 +151,11 @@ impl ProofVerifierBuilder {
                 "DPoP proof algorithms must be a non-empty list of asymmetric algorithms",
             ));
         }
+        Ok(self.assemble())
+    }
+
+    /// The verifier, its algorithms checked already.
+    fn assemble(self) -> ProofVerifier {
         let mut algorithms = self.algorithms;
         let mut seen = Vec::with_capacity(algorithms.len());
         algorithms.retain(|alg| {
@@ -161,7 +166,7 @@ impl ProofVerifierBuilder {
         });
         let algorithms_text = algorithms.iter().map(|alg| alg.name()).collect::<Vec<_>>().join(" ");
         let window = self.max_age.saturating_add(self.max_ahead);
-        Ok(ProofVerifier {
+        ProofVerifier {
             inner: Arc::new(Inner {
                 algorithms: algorithms.into_boxed_slice(),
                 algorithms_text: Arc::from(algorithms_text),
@@ -171,7 +176,7 @@ impl ProofVerifierBuilder {
                 seen: SeenProofs::new(self.replay_capacity, window),
                 keys: Cache::new(1024),
             }),
-        })
+        }
     }
 }
 
@@ -286,7 +291,25 @@ fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed())
 }
 
+impl Default for ProofVerifier {
+    /// [`ProofVerifier::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl ProofVerifier {
+    /// A verifier with the defaults: [`DEFAULT_PROOF_ALGORITHMS`], [`DEFAULT_IAT_WINDOW`]
+    /// both ways, 100,000 `jti`s remembered, the system clock.
+    ///
+    /// ```
+    /// use tower_passport::dpop::ProofVerifier;
+    /// assert_eq!(ProofVerifier::new().algorithms(), "ES256 ES384 EdDSA RS256 PS256");
+    /// ```
+    pub fn new() -> Self {
+        Self::builder().assemble()
+    }
+
     /// Starts configuring a proof verifier.
     pub fn builder() -> ProofVerifierBuilder {
         ProofVerifierBuilder {

@@ -3,20 +3,16 @@
 
 use std::convert::Infallible;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 use tower::{ServiceBuilder, ServiceExt};
 
-use super::{access_token_hash, Dpop, ProofVerifier};
+use super::{Dpop, ProofVerifier};
 use crate::clock::ManualClock;
 use crate::error::{AuthError, Reason};
-use crate::keys::thumbprint::PublicJwk;
+use crate::testing::DpopProver;
 use crate::token::Credential;
 use crate::{Algorithm, GuardLayer, KeySet, Principal, Verifier, VerifyingKey};
 
@@ -24,41 +20,30 @@ const NOW: u64 = 1_700_000_000;
 const SECRET: &[u8] = b"a-shared-secret-of-at-least-32-bytes!!";
 const URL: &str = "http://api.example.com/orders";
 
-/// A DPoP client: a P-256 key pair.
-struct Client {
-    key: EcdsaKeyPair,
-    jwk: Value,
-    thumbprint: String,
-}
+/// A DPoP client: a P-256 key pair, with proofs at `NOW` and explicit `jti`s.
+struct Client(DpopProver);
 
 impl Client {
     fn new() -> Self {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
-        let point = key.public_key().as_ref();
-        let (x, y) = point[1..].split_at(32);
-        let members = PublicJwk::ec("P-256", x, y);
-        let (jwk, thumbprint) = (members.to_json(), members.thumbprint());
-        Self { key, jwk, thumbprint }
+        Self(DpopProver::new().unwrap())
     }
 
     fn sign(&self, header: &Value, claims: &Value) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
-        let signature = self.key.sign(&SystemRandom::new(), input.as_bytes()).unwrap();
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+        self.0.sign(header, claims).unwrap()
     }
 
     fn header(&self) -> Value {
-        json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk})
+        self.0.header()
+    }
+
+    fn thumbprint(&self) -> String {
+        self.0.thumbprint().to_owned()
     }
 
     fn claims(&self, method: &str, url: &str, token: &str, jti: &str) -> Value {
-        json!({"jti": jti, "htm": method, "htu": url, "iat": NOW, "ath": access_token_hash(token)})
+        let mut claims = self.0.claims(method, url, Some(token), NOW).unwrap();
+        claims["jti"] = json!(jti);
+        claims
     }
 
     fn proof(&self, method: &str, url: &str, token: &str, jti: &str) -> String {
@@ -140,7 +125,7 @@ const ALGS: &str = r#"algs="ES256 ES384 EdDSA RS256 PS256""#;
 async fn a_bound_token_with_a_proof_of_its_key_is_admitted_as_dpop() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let layer = guard(Some(Dpop::new().proofs(proofs(&clock))), &clock);
-    let token = token(Some(&client.thumbprint));
+    let token = token(Some(&client.thumbprint()));
     let proof = client.proof("GET", URL, &token, "p-1");
     let answer =
         send(&layer, "GET", URL, &[("authorization", &format!("DPoP {token}")), ("dpop", &proof)]).await;
@@ -162,7 +147,7 @@ async fn a_bound_token_with_a_proof_of_its_key_is_admitted_as_dpop() {
 async fn a_bound_token_under_the_bearer_scheme_is_refused_even_once_verified_for_dpop() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let layer = guard(Some(Dpop::new().proofs(proofs(&clock))), &clock);
-    let token = token(Some(&client.thumbprint));
+    let token = token(Some(&client.thumbprint()));
     let bearer = format!("Bearer {token}");
     let answer = send(&layer, "GET", URL, &[("authorization", &bearer)]).await;
     assert_eq!((answer.status, answer.reason), (StatusCode::UNAUTHORIZED, Some(Reason::KeyBoundToken)));
@@ -209,7 +194,7 @@ async fn binding_failures_are_invalid_token_under_the_dpop_challenge() {
         )
     );
     // A stolen bound token, with a proof of the thief's own key.
-    let bound = token(Some(&client.thumbprint));
+    let bound = token(Some(&client.thumbprint()));
     let proof = thief.proof("GET", URL, &bound, "p-2");
     let answer =
         send(&layer, "GET", URL, &[("authorization", &format!("DPoP {bound}")), ("dpop", &proof)]).await;
@@ -221,7 +206,7 @@ async fn binding_failures_are_invalid_token_under_the_dpop_challenge() {
 async fn a_proof_that_fails_its_own_checks_is_invalid_dpop_proof() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let layer = guard(Some(Dpop::new().proofs(proofs(&clock))), &clock);
-    let token = token(Some(&client.thumbprint));
+    let token = token(Some(&client.thumbprint()));
     let authorization = format!("DPoP {token}");
     let with = |proof: String| async move { proof };
     let mut cases: Vec<(String, Reason)> = vec![
@@ -251,7 +236,7 @@ async fn a_proof_that_fails_its_own_checks_is_invalid_dpop_proof() {
     private["jwk"]["d"] = json!("AAAA");
     cases.push((client.sign(&private, &claims), Reason::DpopProofKey));
     let mut other_key = client.header();
-    other_key["jwk"] = Client::new().jwk;
+    other_key["jwk"] = Client::new().0.jwk().clone();
     cases.push((client.sign(&other_key, &claims), Reason::DpopProofSignature));
     for (proof, reason) in cases {
         let proof = with(proof).await;
@@ -276,7 +261,7 @@ async fn a_proof_that_fails_its_own_checks_is_invalid_dpop_proof() {
 async fn a_proof_is_single_use() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let layer = guard(Some(Dpop::new().proofs(proofs(&clock))), &clock);
-    let token = token(Some(&client.thumbprint));
+    let token = token(Some(&client.thumbprint()));
     let headers =
         [("authorization", format!("DPoP {token}")), ("dpop", client.proof("GET", URL, &token, "once"))];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -294,7 +279,7 @@ async fn the_iat_window_is_configurable() {
         .build()
         .unwrap();
     let layer = guard(Some(Dpop::new().proofs(narrow)), &clock);
-    let token = token(Some(&client.thumbprint));
+    let token = token(Some(&client.thumbprint()));
     let authorization = format!("DPoP {token}");
     clock.set(NOW + 11);
     let proof = client.proof("GET", URL, &token, "old");
@@ -342,7 +327,7 @@ async fn behind_a_proxy_htu_is_the_public_url() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let dpop = Dpop::new().public_url("https://api.example.com/v1").proofs(proofs(&clock));
     let layer = guard(Some(dpop), &clock);
-    let token = token(Some(&client.thumbprint));
+    let token = token(Some(&client.thumbprint()));
     let authorization = format!("DPoP {token}");
     // The proxy forwards https://api.example.com/v1/orders to http://10.0.0.7:8080/orders.
     let internal = "http://10.0.0.7:8080/orders";
