@@ -9,11 +9,16 @@ mod in_process;
 mod issuer_support;
 #[path = "../league/mod.rs"]
 mod league;
+#[path = "../support/node.rs"]
+mod node;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/tools.rs"]
+mod tools;
 
 mod authorization_code;
 mod clients_api;
+mod dpop_interop;
 mod endpoints;
 mod first_party_cookie;
 mod issuer;
