@@ -21,8 +21,10 @@
 //!   checks is `error="invalid_dpop_proof"`; a proof whose key is not the token's, or an
 //!   unbound token under the `DPoP` scheme, is `error="invalid_token"`.
 //! - `htu` is compared with the request's scheme, `Host` and path; behind a proxy, with
-//!   the public base URL given to [`Dpop::public_url`]. A request in origin form says no
-//!   scheme, so `http` and `https` both match it unless a public URL is set.
+//!   the public base URL given to [`Dpop::public_url`] followed by the path. A request in
+//!   origin form says no scheme, so `http` and `https` both match it unless a public URL is
+//!   set. With the `axum` feature, a guard inside a nested router reads the path from
+//!   axum's `OriginalUri`, as the client sent it.
 //!
 //! ```
 //! use std::convert::Infallible;

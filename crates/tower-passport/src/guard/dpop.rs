@@ -54,6 +54,19 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
     }
 }
 
+/// The URI the request came with: behind axum's `nest`, the one before the prefix was
+/// stripped (`OriginalUri`), which is what the client's proof names.
+#[cfg(feature = "axum")]
+fn request_uri<B>(request: &Request<B>) -> &http::Uri {
+    request.extensions().get::<axum::extract::OriginalUri>().map_or(request.uri(), |original| &original.0)
+}
+
+/// The URI the request came with.
+#[cfg(not(feature = "axum"))]
+fn request_uri<B>(request: &Request<B>) -> &http::Uri {
+    request.uri()
+}
+
 /// The proof (RFC 9449 §4.3), then the token (from the verified-token cache when it is
 /// there), then the binding of one to the other (§7.1).
 fn check<B>(
@@ -62,7 +75,7 @@ fn check<B>(
     credentials: &DpopCredentials<'_>,
     request: &Request<B>,
 ) -> Result<Checked, AuthError> {
-    let proof = dpop.check_proof(credentials, request.method(), request.uri(), request.headers())?;
+    let proof = dpop.check_proof(credentials, request.method(), request_uri(request), request.headers())?;
     let token = credentials.token;
     let verified = match verifier.cached_for_dpop(token.as_bytes()) {
         Some(hit) => hit?,
