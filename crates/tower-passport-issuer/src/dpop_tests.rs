@@ -170,3 +170,42 @@ fn the_metadata_advertises_the_dpop_proof_algorithms() {
         ["ES256", "ES384", "EdDSA", "RS256", "PS256"]
     );
 }
+
+#[tokio::test]
+async fn an_authorization_code_with_dpop_jkt_is_exchanged_only_with_a_proof_of_that_key() {
+    let issuer = issuer();
+    let app = ClientRegistration::public("App")
+        .id("app")
+        .grants([GrantType::AuthorizationCode, GrantType::RefreshToken])
+        .redirect_uris(["https://app.example.com/cb"]);
+    let (app, _) = client(&issuer, app).await;
+    let (prover, thief) = (DpopProver::new().unwrap(), DpopProver::new().unwrap());
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let verifier = Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    let authorize = |jkt: &str| {
+        format!(
+            "response_type=code&client_id=app&code_challenge={challenge}&code_challenge_method=S256&dpop_jkt={jkt}"
+        )
+    };
+    let code_for = |location: String| location.split(['=', '&']).nth(1).unwrap().to_owned();
+
+    assert!(issuer.authorization_request(&authorize("not-a-thumbprint")).await.is_err());
+    let request = issuer.authorization_request(&authorize(prover.thumbprint())).await.unwrap();
+    assert_eq!(request.dpop_jkt(), Some(prover.thumbprint()));
+    let code = code_for(issuer.approve_authorization(&request, "7").await.unwrap());
+    let stolen = TokenRequest::authorization_code(app.clone(), &code, None, verifier).dpop(&proven(&thief));
+    assert_eq!(issuer.grant(stolen).await.unwrap_err().code(), OAuthErrorCode::InvalidGrant);
+
+    let request = issuer.authorization_request(&authorize(prover.thumbprint())).await.unwrap();
+    let code = code_for(issuer.approve_authorization(&request, "7").await.unwrap());
+    let without = TokenRequest::authorization_code(app.clone(), &code, None, verifier);
+    assert_eq!(issuer.grant(without).await.unwrap_err().code(), OAuthErrorCode::InvalidGrant);
+
+    let request = issuer.authorization_request(&authorize(prover.thumbprint())).await.unwrap();
+    let code = code_for(issuer.approve_authorization(&request, "7").await.unwrap());
+    let own = TokenRequest::authorization_code(app, &code, None, verifier).dpop(&proven(&prover));
+    let tokens = issuer.grant(own).await.unwrap();
+    assert_eq!(tokens.token_type, "DPoP");
+    let verified = issuer.verifier().verify_for_dpop(&tokens.access_token).unwrap();
+    assert_eq!(verified.dpop_thumbprint(), Some(prover.thumbprint()));
+}

@@ -328,6 +328,9 @@ struct CodeBody {
     scopes: Vec<String>,
     code_challenge: Option<String>,
     nonce: Option<String>,
+    /// RFC 9449 §10; absent in records written before DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
     issued_at: u64,
     expires_at: u64,
 }
@@ -343,6 +346,7 @@ pub(super) fn code_args(code: &AuthorizationCodeRecord) -> Result<Vec<String>, S
             scopes: code.scopes.clone(),
             code_challenge: code.code_challenge.clone(),
             nonce: code.nonce.clone(),
+            dpop_jkt: code.dpop_jkt.clone(),
             issued_at: code.issued_at,
             expires_at: code.expires_at,
         },
@@ -376,6 +380,7 @@ pub(super) fn code(
         scopes: body.scopes,
         code_challenge: body.code_challenge,
         nonce: body.nonce,
+        dpop_jkt: body.dpop_jkt,
         issued_at: body.issued_at,
         expires_at: body.expires_at,
         used_at: optional_number(CODE, used_at)?,
@@ -447,6 +452,7 @@ mod tests {
             scopes: vec!["read".into()],
             code_challenge: Some("challenge".into()),
             nonce: None,
+            dpop_jkt: None,
             issued_at: 100,
             expires_at: 700,
             used_at: Some(150),

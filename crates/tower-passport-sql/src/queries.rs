@@ -174,13 +174,13 @@ pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked
 
 pub(crate) const INSERT_CODE: &str = "INSERT INTO {p}authorization_codes (hash, client_id, user_id, \
      redirect_uri, scopes, code_challenge, nonce, issued_at, expires_at, used_at, reused_at, \
-     issued_access_jti, issued_family_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     issued_access_jti, issued_family_id, dpop_jkt) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 /// Locks the code's row for [`TAKE_CODE`] or [`REUSE_CODE`]; the columns by name, as for
 /// [`CLIENT`].
 pub(crate) const LOCK_CODE: &str = "SELECT hash, client_id, user_id, redirect_uri, scopes, \
      code_challenge, nonce, issued_at, expires_at, used_at, reused_at, issued_access_jti, \
-     issued_family_id FROM {p}authorization_codes WHERE hash = $1{lock}";
+     issued_family_id, dpop_jkt FROM {p}authorization_codes WHERE hash = $1{lock}";
 /// `$1` now, `$2` hash: marks the (locked, unused) code used.
 pub(crate) const TAKE_CODE: &str = "UPDATE {p}authorization_codes SET used_at = $1 WHERE hash = $2";
 /// `$1` now, `$2` hash: records the first reuse of the (locked, used) code.

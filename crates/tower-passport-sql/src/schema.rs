@@ -81,12 +81,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0009_auth_failures.sql"),
         mysql: include_str!("migrations/mysql/0009_auth_failures.sql"),
     },
-    // DPoP's migration is numbered 12, leaving 10 and 11 to the migrations written beside it.
     Migration {
-        version: 12,
-        description: "the DPoP key a refresh token is bound to",
-        sql: include_str!("migrations/0012_refresh_dpop_jkt.sql"),
-        mysql: include_str!("migrations/mysql/0012_refresh_dpop_jkt.sql"),
+        version: 10,
+        description: "the DPoP key a refresh token or an authorization code is bound to",
+        sql: include_str!("migrations/0010_dpop_jkt.sql"),
+        mysql: include_str!("migrations/mysql/0010_dpop_jkt.sql"),
     },
 ];
 

@@ -208,10 +208,12 @@ impl DpopGuard {
         dpop_credential(headers).is_some()
     }
 
-    /// Verifies the proof of `credentials` for the request.
+    /// Verifies the proof of `credentials` for the request; `ath` is the token's hash when
+    /// it is known already (a bound token verified before), else it is hashed here.
     pub(crate) fn check_proof(
         &self,
         credentials: &DpopCredentials<'_>,
+        ath: Option<&str>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
@@ -221,7 +223,11 @@ impl DpopGuard {
             None => NormalUrl::of_request(uri, headers),
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
-        let target = ProofTarget::of_parts(method.clone(), url).access_token(credentials.token);
+        let target = ProofTarget::of_parts(method.clone(), url);
+        let target = match ath {
+            Some(ath) => target.access_token_hash(ath),
+            None => target.access_token(credentials.token),
+        };
         self.proofs.verify(credentials.proof, &target)
     }
 }

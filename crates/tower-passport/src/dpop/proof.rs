@@ -1,5 +1,6 @@
 //! [`ProofVerifier`]: the checks of RFC 9449 §4.3 on one DPoP proof.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,6 @@ use super::replay::SeenProofs;
 use super::target::{self, NormalUrl};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
-use crate::keys::thumbprint::PublicJwk;
 use crate::{Algorithm, VerifyingKey};
 
 /// The proof algorithms accepted unless [`ProofVerifierBuilder::algorithms`] says otherwise.
@@ -74,9 +74,10 @@ struct Inner {
     max_ahead: u64,
     clock: Arc<dyn Clock>,
     seen: SeenProofs,
-    /// The proof keys parsed before, by thumbprint and algorithm: a client signs every
-    /// proof with one key, which is parsed once.
-    keys: Cache<(String, Algorithm), Arc<VerifyingKey>>,
+    /// The proof headers checked before, by their exact base64url text: a client sends the
+    /// same header (`typ`, `alg`, `jwk`) with every proof, which is then decoded, checked,
+    /// its key parsed and its thumbprint computed once.
+    headers: Cache<Box<str>, Arc<ProofKey>>,
 }
 
 impl fmt::Debug for ProofVerifier {
@@ -174,7 +175,7 @@ impl ProofVerifierBuilder {
                 max_ahead: self.max_ahead.as_secs(),
                 clock: self.clock,
                 seen: SeenProofs::new(self.replay_capacity, window),
-                keys: Cache::new(1024),
+                headers: Cache::new(1024),
             }),
         }
     }
@@ -195,7 +196,14 @@ impl ProofVerifierBuilder {
 pub struct ProofTarget<'a> {
     method: Method,
     url: NormalUrl,
-    access_token: Option<&'a str>,
+    access_token: Option<AccessToken<'a>>,
+}
+
+/// The access token a proof must be bound to (`ath`): as presented, or already hashed.
+#[derive(Clone, Copy)]
+enum AccessToken<'a> {
+    Token(&'a str),
+    Hash(&'a str),
 }
 
 impl fmt::Debug for ProofTarget<'_> {
@@ -229,7 +237,14 @@ impl<'a> ProofTarget<'a> {
     /// The access token presented with the proof: its `ath` must then be its hash.
     #[must_use]
     pub fn access_token(mut self, token: &'a str) -> Self {
-        self.access_token = Some(token);
+        self.access_token = Some(AccessToken::Token(token));
+        self
+    }
+
+    /// The [`access_token_hash`] of the access token presented, computed before.
+    #[must_use]
+    pub(crate) fn access_token_hash(mut self, hash: &'a str) -> Self {
+        self.access_token = Some(AccessToken::Hash(hash));
         self
     }
 }
@@ -259,6 +274,16 @@ impl VerifiedProof {
         self.nonce.as_deref()
     }
 }
+
+/// What a checked proof header yields: its algorithm (allowed), its key (public, fitting
+/// the algorithm) and the key's thumbprint.
+struct ProofKey {
+    key: VerifyingKey,
+    thumbprint: String,
+}
+
+/// The longest header whose check is remembered, in bytes of base64url.
+const MAX_CACHED_HEADER: usize = 2048;
 
 /// The JOSE header of a proof.
 #[derive(Deserialize)]
@@ -347,17 +372,8 @@ impl ProofVerifier {
         else {
             return Err(malformed());
         };
-        let header: ProofHeader = serde_json::from_slice(&decode(header)?).map_err(|_| malformed())?;
-        let typ = header.typ.strip_prefix("application/").unwrap_or(&header.typ);
-        if !typ.eq_ignore_ascii_case("dpop+jwt") || header.crit.is_some() {
-            return Err(malformed());
-        }
-        let algorithm = Algorithm::from_name(&header.alg)
-            .filter(|alg| self.inner.algorithms.contains(alg))
-            .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
-        let members = header.jwk.public_members(algorithm)?;
-        let thumbprint = members.thumbprint();
-        let key = self.key(&members, &thumbprint, algorithm)?;
+        let proof_key = self.header(header)?;
+        let (key, thumbprint) = (&proof_key.key, &proof_key.thumbprint);
         let signing_input_len = proof.len() - signature.len() - 1;
         let signed = proof.get(..signing_input_len).ok_or_else(malformed)?;
         if !key.verify(signed.as_bytes(), &decode(signature)?) {
@@ -381,8 +397,12 @@ impl ProofVerifier {
         {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofStale));
         }
-        if let Some(token) = target.access_token {
-            let expected = access_token_hash(token);
+        let expected = match target.access_token {
+            Some(AccessToken::Token(token)) => Some(Cow::Owned(access_token_hash(token))),
+            Some(AccessToken::Hash(hash)) => Some(Cow::Borrowed(hash)),
+            None => None,
+        };
+        if let Some(expected) = expected {
             let matches = claims
                 .ath
                 .as_deref()
@@ -391,26 +411,35 @@ impl ProofVerifier {
                 return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
             }
         }
-        if !self.inner.seen.first_use(&thumbprint, &claims.jti) {
+        if !self.inner.seen.first_use(thumbprint, &claims.jti) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        Ok(VerifiedProof { thumbprint, issued_at, nonce: claims.nonce })
+        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce: claims.nonce })
     }
 
-    /// The proof key `members` describe: parsed once per key and algorithm.
-    fn key(
-        &self,
-        members: &PublicJwk,
-        thumbprint: &str,
-        algorithm: Algorithm,
-    ) -> Result<Arc<VerifyingKey>, AuthError> {
-        let cache_key = (thumbprint.to_owned(), algorithm);
-        if let Some(key) = self.inner.keys.get(&cache_key) {
-            return Ok(key);
+    /// The checked header `encoded` (its base64url text): `typ: dpop+jwt`, no `crit`, an
+    /// allowed `alg`, a public `jwk` that fits it (RFC 9449 §4.3, checks 3, 4 and 6), with
+    /// the key parsed and its thumbprint. Remembered by its exact text: the same bytes
+    /// always pass the same checks.
+    fn header(&self, encoded: &str) -> Result<Arc<ProofKey>, AuthError> {
+        if let Some(known) = self.inner.headers.get(encoded) {
+            return Ok(known);
         }
-        let key = Arc::new(jwk::load(members, algorithm)?);
-        self.inner.keys.insert(cache_key, key.clone());
-        Ok(key)
+        let header: ProofHeader = serde_json::from_slice(&decode(encoded)?).map_err(|_| malformed())?;
+        let typ = header.typ.strip_prefix("application/").unwrap_or(&header.typ);
+        if !typ.eq_ignore_ascii_case("dpop+jwt") || header.crit.is_some() {
+            return Err(malformed());
+        }
+        let algorithm = Algorithm::from_name(&header.alg)
+            .filter(|alg| self.inner.algorithms.contains(alg))
+            .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
+        let members = header.jwk.public_members(algorithm)?;
+        let checked =
+            Arc::new(ProofKey { key: jwk::load(&members, algorithm)?, thumbprint: members.thumbprint() });
+        if encoded.len() <= MAX_CACHED_HEADER {
+            self.inner.headers.insert(Box::from(encoded), checked.clone());
+        }
+        Ok(checked)
     }
 }
 

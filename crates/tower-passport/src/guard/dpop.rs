@@ -67,26 +67,30 @@ fn request_uri<B>(request: &Request<B>) -> &http::Uri {
     request.uri()
 }
 
-/// The proof (RFC 9449 §4.3), then the token (from the verified-token cache when it is
-/// there), then the binding of one to the other (§7.1).
+/// The token (from the verified-token cache when it is there), then the proof (RFC 9449
+/// §4.3), then the binding of one to the other (§7.1).
 fn check<B>(
     dpop: &DpopGuard,
     verifier: &Verifier,
     credentials: &DpopCredentials<'_>,
     request: &Request<B>,
 ) -> Result<Checked, AuthError> {
-    let proof = dpop.check_proof(credentials, request.method(), request_uri(request), request.headers())?;
     let token = credentials.token;
+    let proof_of = |ath: Option<&str>| {
+        dpop.check_proof(credentials, ath, request.method(), request_uri(request), request.headers())
+    };
     let verified = match verifier.cached_for_dpop(token.as_bytes()) {
         Some(hit) => hit?,
         None => match verifier.begin_cold_for_dpop(token) {
             Ok(verified) => verified,
             Err(Miss::Refused(error)) => return Err(error),
             Err(Miss::Refetching(refetch)) => {
-                return Ok(Checked::Refetching(refetch, token.to_owned(), proof))
+                return Ok(Checked::Refetching(refetch, token.to_owned(), proof_of(None)?));
             }
         },
     };
+    // A bound token carries its proofs' `ath`, hashed when it was verified.
+    let proof = proof_of(verified.proof_ath())?;
     check_binding(&verified, &proof)?;
     Ok(Checked::Verified(verified))
 }

@@ -95,6 +95,9 @@ pub(crate) struct Inner {
     pub(crate) credential: Credential,
     /// `cnf.jkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to.
     pub(crate) bound_to: Option<Span>,
+    /// For a bound token, the `ath` its proofs must carry (the token's SHA-256), hashed
+    /// once when it was verified.
+    pub(crate) proof_ath: Option<Span>,
     pub(crate) raw: Box<str>,
 }
 
@@ -188,6 +191,7 @@ impl VerifiedToken {
             provider,
             credential,
             bound_to: None,
+            proof_ath: None,
             raw: raw.into_boxed_str(),
         })
     }
@@ -336,6 +340,11 @@ impl VerifiedToken {
     /// by that key ([`crate::dpop`]), never as a plain bearer token.
     pub fn dpop_thumbprint(&self) -> Option<&str> {
         self.0.bound_to.map(|span| self.text(span))
+    }
+
+    /// For a DPoP-bound token, the `ath` its proofs must carry, hashed once.
+    pub(crate) fn proof_ath(&self) -> Option<&str> {
+        self.0.proof_ath.map(|span| self.text(span))
     }
 
     /// Whether the token is bound to a DPoP key (`cnf.jkt`).

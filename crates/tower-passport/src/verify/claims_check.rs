@@ -86,6 +86,7 @@ impl ClaimsPolicy {
         kid: Option<&str>,
         now: u64,
         binding: Binding,
+        token: &str,
     ) -> Result<impl FnOnce(Box<str>) -> VerifiedToken, AuthError> {
         let Payload { claims } = payload;
         // Bound to a key whose proof of possession nothing here checks (RFC 7800, 9449,
@@ -139,7 +140,7 @@ impl ClaimsPolicy {
             + claims.jti.as_ref().map_or(0, |s| s.len())
             + kid.map_or(0, str::len)
             + claims.provider.as_ref().map_or(0, |s| s.len())
-            + jkt.as_ref().map_or(0, |s| s.len())
+            + jkt.as_ref().map_or(0, |s| s.len() + 43)
             + claims.aud.iter().flat_map(|aud| aud.items()).map(str::len).sum::<usize>();
         let mut strings = Strings::with_capacity(length);
         let issuer = strings.push(issuer);
@@ -151,6 +152,8 @@ impl ClaimsPolicy {
         let audience: Box<[_]> =
             claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)).collect();
         let bound_to = jkt.map(|jkt| strings.push(&jkt));
+        // The `ath` of every proof this token comes with, hashed once, not per request.
+        let proof_ath = bound_to.map(|_| strings.push(&crate::dpop::access_token_hash(token)));
         let credential = if bound_to.is_some() { Credential::Dpop } else { Credential::Bearer };
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
@@ -172,6 +175,7 @@ impl ClaimsPolicy {
                 kind,
                 credential,
                 bound_to,
+                proof_ath,
                 raw,
             })
         })

@@ -373,7 +373,7 @@ impl Verifier {
                 }
             })
             .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid()))?;
-        let build = self.inner.policy.check_claims(trusted, payload?, header.kid(), now, binding)?;
+        let build = self.inner.policy.check_claims(trusted, payload?, header.kid(), now, binding, token)?;
         self.inner.headers.verified(parts.header, &header);
         // The claims no longer borrow the payload: it moves into the token as its raw claims.
         Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })
