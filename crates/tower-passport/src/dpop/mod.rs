@@ -13,8 +13,8 @@
 //! - `Authorization: DPoP <token>` with a `DPoP` proof header: the proof is verified by a
 //!   [`ProofVerifier`] (RFC 9449 §4.3), the token by the guard's verifier, and the proof's
 //!   key thumbprint must equal the token's `cnf.jkt`.
-//! - A `cnf`-bound token under the `Bearer` scheme is refused ([`Reason::KeyBoundToken`](crate::error::Reason::KeyBoundToken)),
-//!   and so is a `DPoP` proof beside a `Bearer` token ([`Reason::DpopProofWithBearer`](crate::error::Reason::DpopProofWithBearer)).
+//! - A `cnf`-bound token under the `Bearer` scheme is refused ([`Reason::KeyBoundToken`]),
+//!   and so is a `DPoP` proof beside a `Bearer` token ([`Reason::DpopProofWithBearer`]).
 //! - [`Dpop::new`] offers both schemes, and every rejection then carries two challenges;
 //!   [`Dpop::required`] offers DPoP alone, and only its challenge is sent. The `DPoP`
 //!   challenge lists the accepted proof algorithms in `algs`. A proof that fails its own
