@@ -371,3 +371,30 @@ fn the_verifier_refuses_a_bound_token_and_verify_for_dpop_names_its_key() {
     assert_eq!(verifier.verify(&bound).unwrap_err().reason(), Reason::KeyBoundToken);
     assert_eq!(verifier.verify_for_dpop(&token(None)).unwrap().dpop_thumbprint(), None);
 }
+
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn inside_a_nested_axum_router_htu_is_the_url_before_the_prefix_was_stripped() {
+    let (clock, client) = (ManualClock::new(NOW), Client::new());
+    let layer = guard(Some(Dpop::new().proofs(proofs(&clock))), &clock);
+    let api = axum::Router::new().route("/orders", axum::routing::get(|| async { "ok" })).route_layer(layer);
+    let app = axum::Router::new().nest("/api", api);
+    let token = token(Some(&client.thumbprint()));
+    let call = |htu: &str, jti: &str| {
+        let proof = client.proof("GET", htu, &token, jti);
+        Request::get("/api/orders")
+            .header("host", "api.example.com")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let response = app.clone().oneshot(call("http://api.example.com/api/orders", "full")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app.oneshot(call("http://api.example.com/orders", "stripped")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.extensions().get::<AuthError>().map(AuthError::reason),
+        Some(Reason::DpopProofTarget)
+    );
+}
