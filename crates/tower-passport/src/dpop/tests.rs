@@ -398,3 +398,20 @@ async fn inside_a_nested_axum_router_htu_is_the_url_before_the_prefix_was_stripp
         Some(Reason::DpopProofTarget)
     );
 }
+
+#[tokio::test]
+async fn a_dpop_bound_token_is_an_access_token_to_the_bearer_token_requirement() {
+    let (clock, client) = (ManualClock::new(NOW), Client::new());
+    let layer = guard(Some(Dpop::new().proofs(proofs(&clock))), &clock);
+    let service = ServiceBuilder::new().layer(layer).layer(crate::RequireLayer::bearer_token()).service_fn(
+        |_: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) },
+    );
+    let token = token(Some(&client.thumbprint()));
+    let request = Request::get("/orders")
+        .header("host", "api.example.com")
+        .header("authorization", format!("DPoP {token}"))
+        .header("dpop", client.proof("GET", URL, &token, "required-bearer"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
+}
