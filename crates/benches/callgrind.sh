@@ -52,6 +52,9 @@ else
     scenarios="$scenarios warm_$alg warm_scope_$alg"
   done
   scenarios="$scenarios grant_memory"
+  # DPoP (RFC 9449): a warm bound-token request with a fresh proof, and the proof's bare
+  # signature check, to compare with warm_hs256 proof signature aside. DPOP=0 skips them.
+  [ "${DPOP:-1}" = 1 ] && scenarios="$scenarios warm_dpop dpop_proof_floor"
   # SCALING=1: a warm hit among 1k and 100k cached tokens, and cold cost against token size
   # (warm_cached_1m fills a million-token cache: name it to run it, it takes a while).
   [ "${SCALING:-0}" = 1 ] &&
@@ -87,6 +90,8 @@ for scenario in $scenarios; do
   case "$scenario" in
     warm_*) over_inner="$(minus "$value" inner)" ;;
   esac
+  # The bound path, proof signature aside: its own floor is the proof's signature check.
+  [ "$scenario" = warm_dpop ] && over_floor="$(minus "$value" dpop_proof_floor)"
   case "$scenario" in
     cold_scopes_* | cold_claims_*) over_floor="$(minus "$value" "floor_${scenario#cold_}")" ;;
     cold_* | guard_cold_* | jsonwebtoken_* | jwt_authorizer_* | aliri_*)

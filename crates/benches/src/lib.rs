@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod dpop;
 pub mod fixture;
 
 /// The integration tests' key and token helpers (`crates/integration/tests/support`).

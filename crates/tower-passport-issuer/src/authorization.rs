@@ -161,6 +161,7 @@ pub struct AuthorizationRequest {
     state: Option<String>,
     code_challenge: Option<String>,
     nonce: Option<String>,
+    dpop_jkt: Option<String>,
     prompt: Prompt,
 }
 
@@ -191,6 +192,12 @@ impl AuthorizationRequest {
         self.nonce.as_deref()
     }
 
+    /// The `dpop_jkt` (RFC 9449 §10), kept with the code: the thumbprint of the DPoP key
+    /// the code must be exchanged with.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.dpop_jkt.as_deref()
+    }
+
     /// The `prompt`.
     pub fn prompt(&self) -> Prompt {
         self.prompt
@@ -206,8 +213,12 @@ impl AuthorizationRequest {
             params.push(("redirect_uri", self.redirect_uri.clone()));
         }
         params.push(("scope", self.scopes.join(" ")));
-        let optional =
-            [("state", &self.state), ("code_challenge", &self.code_challenge), ("nonce", &self.nonce)];
+        let optional = [
+            ("state", &self.state),
+            ("code_challenge", &self.code_challenge),
+            ("nonce", &self.nonce),
+            ("dpop_jkt", &self.dpop_jkt),
+        ];
         for (name, value) in optional {
             if let Some(value) = value {
                 params.push((name, value.clone()));
@@ -235,7 +246,7 @@ impl AuthorizationRequest {
         field(if self.redirect_uri_sent { "sent" } else { "registered" });
         field(&self.redirect_uri);
         field(&self.scopes.join(" "));
-        for value in [&self.state, &self.code_challenge, &self.nonce] {
+        for value in [&self.state, &self.code_challenge, &self.nonce, &self.dpop_jkt] {
             field(value.as_deref().unwrap_or("-"));
             field(if value.is_some() { "1" } else { "0" });
         }
@@ -458,6 +469,14 @@ impl Issuer {
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_NONCE_LEN) {
             return Err(invalid("The nonce parameter is too long"));
         }
+        // RFC 9449 §10: the base64url SHA-256 thumbprint of the client's DPoP key.
+        let dpop_jkt = params.get("dpop_jkt").map(str::to_owned);
+        let thumbprint = |jkt: &String| {
+            jkt.len() == 43 && jkt.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if dpop_jkt.as_ref().is_some_and(|jkt| !thumbprint(jkt)) {
+            return Err(invalid("The dpop_jkt parameter is not a JWK SHA-256 thumbprint"));
+        }
         Ok(AuthorizationRequest {
             client,
             redirect_uri,
@@ -466,6 +485,7 @@ impl Issuer {
             state,
             code_challenge,
             nonce,
+            dpop_jkt,
             prompt,
         })
     }
@@ -521,6 +541,7 @@ impl Issuer {
             scopes: request.scopes.clone(),
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
+            dpop_jkt: request.dpop_jkt.clone(),
             issued_at: now,
             expires_at: now.saturating_add(self.inner.codes.ttl.as_secs()),
             used_at: None,

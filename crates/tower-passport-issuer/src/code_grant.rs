@@ -13,6 +13,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 
 use super::clients::AuthenticatedClient;
 use super::{pkce, Issuer, OAuthError, OAuthErrorCode, TokenResponse};
@@ -41,6 +42,7 @@ impl Issuer {
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::AuthorizationCode)?;
         let invalid = || OAuthError::invalid_grant("The authorization code is invalid or expired");
@@ -60,7 +62,8 @@ impl Issuer {
             }
         };
         check_binding(&code, client, redirect_uri, code_verifier)?;
-        let tokens = self.issue_with_refresh(client.record(), &code.user_id, &code.scopes).await?;
+        check_dpop_binding(&code, dpop_jkt)?;
+        let tokens = self.issue_with_refresh(client.record(), &code.user_id, &code.scopes, dpop_jkt).await?;
         let issued = self.issued_with(&tokens.access_token).await?;
         if self.inner.store.record_code_issue(&hash, issued.clone()).await? {
             tracing::warn!(client_id = %code.client_id, "authorization code reused during its exchange; its tokens are revoked");
@@ -105,6 +108,18 @@ fn reused() -> OAuthError {
 }
 
 /// The checks of RFC 6749 §4.1.3 and RFC 7636 §4.6 on a code just taken.
+/// RFC 9449 §10: a code whose authorization request named a `dpop_jkt` is exchanged only
+/// with a DPoP proof of that key (thumbprints compared in constant time).
+fn check_dpop_binding(code: &AuthorizationCodeRecord, dpop_jkt: Option<&str>) -> Result<(), OAuthError> {
+    let Some(bound) = code.dpop_jkt.as_deref() else { return Ok(()) };
+    let proven = dpop_jkt.is_some_and(|jkt| bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())));
+    if proven {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_grant("The authorization code is bound to another DPoP key"))
+    }
+}
+
 fn check_binding(
     code: &AuthorizationCodeRecord,
     client: &AuthenticatedClient,

@@ -336,6 +336,7 @@ impl Issuer {
         &self,
         client: &AuthenticatedClient,
         device_code: &str,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::DeviceCode)?;
         let invalid = || OAuthError::invalid_grant("The device code is invalid");
@@ -370,6 +371,6 @@ impl Issuer {
             }
         };
         let DeviceDecision::Approved(user_id) = &record.decision else { return Err(invalid()) };
-        self.issue_with_refresh(client.record(), user_id, &record.scopes).await
+        self.issue_with_refresh(client.record(), user_id, &record.scopes, dpop_jkt).await
     }
 }

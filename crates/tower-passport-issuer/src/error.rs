@@ -50,6 +50,9 @@ pub enum OAuthErrorCode {
     SlowDown,
     /// RFC 8628 §3.5: the device code expired; start again.
     ExpiredToken,
+    /// RFC 9449 §5: the token request's `DPoP` proof is missing where required, repeated,
+    /// or fails its checks.
+    InvalidDpopProof,
 }
 
 impl OAuthErrorCode {
@@ -72,6 +75,7 @@ impl OAuthErrorCode {
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 }

@@ -19,6 +19,7 @@ impl Issuer {
         &self,
         client: &AuthenticatedClient,
         scope: Option<&str>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::ClientCredentials)?;
         let client = client.record();
@@ -34,6 +35,7 @@ impl Issuer {
             provider: None,
             scopes: &scopes,
             ttl: self.inner.access_ttl,
+            dpop_jkt,
         };
         let minted = self.mint(&grant)?;
         self.inner.store.put_access_token(Self::access_record(&grant, &minted.planned, None)).await?;
@@ -55,6 +57,7 @@ impl Issuer {
         username: &str,
         password: &str,
         scope: Option<&str>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         if self.inner.users.is_none() && self.inner.providers.is_empty() {
             return Err(OAuthError::new(
@@ -86,7 +89,7 @@ impl Issuer {
         let Some(user_id) = self.check_password(users, &attempt, username, password).await? else {
             return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
         };
-        self.issue_with_refresh(client, &user_id, &scopes).await
+        self.issue_with_refresh(client, &user_id, &scopes, dpop_jkt).await
     }
 
     /// Checks a password typed on the app's own sign-in page against the password grant's
@@ -162,18 +165,22 @@ impl Issuer {
         client: &ClientRecord,
         user_id: &str,
         scopes: &[String],
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
-        self.issue_with_refresh_in(client, user_id, scopes, None).await
+        self.issue_with_refresh_in(client, user_id, scopes, None, dpop_jkt).await
     }
 
     /// [`issue_with_refresh`](Self::issue_with_refresh), the family named `family_id` when
-    /// given (a redeemed legacy token's), else a random name.
+    /// given (a redeemed legacy token's), else a random name. With `dpop_jkt`, the access
+    /// token is bound to that DPoP key, and a public client's refresh token too (RFC 9449
+    /// §5; a confidential client's is bound to its credentials already).
     pub(super) async fn issue_with_refresh_in(
         &self,
         client: &ClientRecord,
         user_id: &str,
         scopes: &[String],
         family_id: Option<String>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         // A user whose id is a client's id would get tokens that read as that client's to
         // a resource server comparing `sub` with `client_id` (RFC 9700 §4.15). Imported
@@ -196,6 +203,7 @@ impl Issuer {
             provider: client.provider.as_deref(),
             scopes,
             ttl: self.inner.access_ttl,
+            dpop_jkt,
         };
         let minted = self.mint(&grant)?;
         if !client.allows_grant(GrantType::RefreshToken) {
@@ -222,6 +230,7 @@ impl Issuer {
             used_at: None,
             used_at_millis: None,
             revoked_at: None,
+            dpop_jkt: dpop_jkt.filter(|_| !client.is_confidential()).map(str::to_owned),
         };
         let family = FamilyRecord {
             id: family_id.clone(),

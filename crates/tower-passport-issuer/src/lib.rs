@@ -92,6 +92,8 @@ pub mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
+#[cfg(all(test, feature = "testing"))]
+mod dpop_tests;
 mod telemetry;
 
 mod approval;
@@ -172,7 +174,7 @@ use mint::{AccessClaims, Audience};
 pub struct TokenResponse {
     /// The access token (a JWT).
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `DPoP` for a token bound to a DPoP key (RFC 9449 §5), else `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -296,6 +298,8 @@ struct Minting<'a> {
     provider: Option<&'a str>,
     scopes: &'a [String],
     ttl: u64,
+    /// The DPoP key thumbprint the token is bound to (`cnf.jkt`), if any.
+    dpop_jkt: Option<&'a str>,
 }
 
 /// An access token decided but not signed yet: its `jti` and lifetime, all a store records
@@ -311,6 +315,8 @@ struct Planned {
 struct Minted {
     token: String,
     planned: Planned,
+    /// Bound to a DPoP key: `token_type: DPoP`.
+    dpop_bound: bool,
 }
 
 impl Issuer {
@@ -392,6 +398,14 @@ impl Issuer {
         self.inner.clock.now()
     }
 
+    /// A DPoP proof verifier with the defaults, on the issuer's clock.
+    pub(crate) fn proof_verifier(&self) -> tower_passport::dpop::ProofVerifier {
+        tower_passport::dpop::ProofVerifier::builder()
+            .clock(ClockRef(self.inner.clock.clone()))
+            .build()
+            .unwrap_or_default()
+    }
+
     /// Whether the password grant is enabled (a protocol fact the metadata states).
     pub(crate) fn password_grant_enabled(&self) -> bool {
         self.inner.users.is_some()
@@ -444,13 +458,14 @@ impl Issuer {
             jti: &planned.jti,
             scope: grant.scopes.join(" "),
             provider: grant.user_id.and(grant.provider),
+            cnf: grant.dpop_jkt.map(|jkt| mint::Confirmation { jkt }),
         };
         let key = self.current_key().ok_or(IssuerError::crypto())?;
         // `idtyp` says whose token it is, so a user whose id equals a client id can never
         // pass as that client (RFC 9700 §4.15).
         let kind = if grant.user_id.is_some() { PrincipalKind::User } else { PrincipalKind::Client };
         let token = mint::mint_stated(&key, &claims, Some(kind)).map_err(crypto)?;
-        Ok(Minted { token, planned })
+        Ok(Minted { token, planned, dpop_bound: grant.dpop_jkt.is_some() })
     }
 
     /// Plans and signs an access token for `grant`.
@@ -488,7 +503,7 @@ impl Issuer {
     fn response(&self, minted: Minted, refresh_token: Option<String>, scopes: &[String]) -> TokenResponse {
         TokenResponse {
             access_token: minted.token,
-            token_type: "Bearer",
+            token_type: if minted.dpop_bound { "DPoP" } else { "Bearer" },
             expires_in: minted.planned.expires_at.saturating_sub(minted.planned.issued_at),
             refresh_token,
             scope: scopes.join(" "),

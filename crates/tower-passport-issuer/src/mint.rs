@@ -35,6 +35,14 @@ pub(crate) struct AccessClaims<'a> {
     /// The user provider of a user token whose client names one (absent for the default
     /// provider and for client tokens).
     pub(crate) provider: Option<&'a str>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    pub(crate) cnf: Option<Confirmation<'a>>,
+}
+
+/// A `cnf` claim naming a DPoP key by its RFC 7638 thumbprint.
+#[derive(Serialize)]
+pub(crate) struct Confirmation<'a> {
+    pub(crate) jkt: &'a str,
 }
 
 /// `aud` is a string for one audience and an array for several.
@@ -70,6 +78,8 @@ struct Stated<'a> {
     provider: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     idtyp: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation<'a>>,
 }
 
 /// The JOSE header of every token `kid` signs with `algorithm`, base64url-encoded:
@@ -105,6 +115,7 @@ pub(crate) fn mint_stated(
         scope: &claims.scope,
         provider: claims.provider,
         idtyp: stated.map(idtyp),
+        cnf: claims.cnf.as_ref(),
     };
     let mut payload = Vec::with_capacity(384);
     serde_json::to_writer(&mut payload, &stated).map_err(|_| MintError)?;
@@ -143,6 +154,7 @@ mod tests {
             jti: "j1",
             scope: "read".into(),
             provider: None,
+            cnf: None,
         }
     }
 

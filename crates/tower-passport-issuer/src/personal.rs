@@ -140,6 +140,7 @@ impl Issuer {
             provider: None,
             scopes: &scopes,
             ttl: self.inner.personal_ttl,
+            dpop_jkt: None,
         };
         let minted = self.mint(&grant)?;
         let mut record = Self::access_record(&grant, &minted.planned, family_id);

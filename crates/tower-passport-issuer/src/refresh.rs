@@ -1,6 +1,8 @@
 //! The refresh-token grant: rotation with reuse detection (the decision itself is
 //! `store::rotation`; this file builds the request and reports the outcome).
 
+use subtle::ConstantTimeEq;
+
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
 use super::secrets;
@@ -25,17 +27,25 @@ impl Issuer {
         client: &AuthenticatedClient,
         refresh_token: &str,
         scope: Option<&str>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::RefreshToken)?;
         let authenticated = client;
         let client = client.record();
         let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
         let Some((id, hash)) = secrets::parse_refresh_token(refresh_token) else {
-            return self.legacy_refresh_grant(authenticated, refresh_token, scope).await;
+            return self.legacy_refresh_grant(authenticated, refresh_token, scope, dpop_jkt).await;
         };
         let presented = self.inner.store.refresh_token(id).await?.ok_or_else(invalid)?;
         if !presented.secret_hash.ct_eq(&hash) || presented.client_id != client.id {
             return Err(invalid());
+        }
+        // RFC 9449 §5: a refresh token bound to a DPoP key is refreshed with a proof of it.
+        if let Some(bound) = presented.dpop_jkt.as_deref() {
+            let proven = dpop_jkt.is_some_and(|jkt| bool::from(jkt.as_bytes().ct_eq(bound.as_bytes())));
+            if !proven {
+                return Err(OAuthError::invalid_grant("The refresh token is bound to another DPoP key"));
+            }
         }
         let scopes = self.inner.scopes.narrow(&presented.scopes, scope)?;
         let user_id = presented.user_id.as_deref();
@@ -45,6 +55,7 @@ impl Issuer {
             provider: client.provider.as_deref(),
             scopes: &scopes,
             ttl: self.inner.access_ttl,
+            dpop_jkt,
         };
         let now_millis = self.inner.clock.now_millis();
         // The new access token is decided (its `jti` and lifetime, which the store records)
@@ -77,6 +88,7 @@ impl Issuer {
                 used_at: None,
                 used_at_millis: None,
                 revoked_at: None,
+                dpop_jkt: presented.dpop_jkt.clone(),
             },
             next_access: Self::access_record(&grant, &planned, Some(&presented.family_id)),
         };
@@ -130,6 +142,7 @@ impl Issuer {
         client: &AuthenticatedClient,
         refresh_token: &str,
         scope: Option<&str>,
+        dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
         let Some(legacy) = self.inner.legacy_refresh.as_ref() else { return Err(invalid()) };
@@ -167,8 +180,8 @@ impl Issuer {
         }
         let scopes = self.inner.scopes.narrow(&grant.scopes, scope)?;
         tracing::info!(client_id = %client.id, "a legacy refresh token was redeemed; a new family starts");
-        self.issue_with_refresh_in(client, &grant.user_id, &scopes, Some(legacy_family_id(&grant.token_id)))
-            .await
+        let family = Some(legacy_family_id(&grant.token_id));
+        self.issue_with_refresh_in(client, &grant.user_id, &scopes, family, dpop_jkt).await
     }
 }
 

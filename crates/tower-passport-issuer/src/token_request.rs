@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use tower_passport::dpop::VerifiedProof;
+
 use super::clients::AuthenticatedClient;
 use super::{Issuer, OAuthError, TokenResponse};
 
@@ -116,12 +118,16 @@ pub struct TokenRequest {
     /// The requested scopes, space-delimited (RFC 6749 §3.3); `None` for the defaults (or,
     /// on a refresh, the original grant's).
     pub scope: Option<String>,
+    /// The RFC 7638 thumbprint of the key of the request's verified DPoP proof (RFC 9449
+    /// §5), set by [`dpop`](Self::dpop): the access token is then bound to it
+    /// (`cnf.jkt`, `token_type: DPoP`), and so is a public client's refresh token.
+    pub dpop_jkt: Option<String>,
 }
 
 impl TokenRequest {
     /// A request by `client` presenting `grant`, with no requested scope.
     pub fn new(client: AuthenticatedClient, grant: Grant) -> Self {
-        Self { client, grant, scope: None }
+        Self { client, grant, scope: None, dpop_jkt: None }
     }
 
     /// The client-credentials grant by `client`.
@@ -167,6 +173,15 @@ impl TokenRequest {
     /// Requests these scopes (space-delimited).
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
+        self
+    }
+
+    /// Binds the tokens to the key of `proof`, the request's DPoP proof as a
+    /// [`ProofVerifier`](tower_passport::dpop::ProofVerifier) verified it for the token
+    /// endpoint (RFC 9449 §5). The HTTP token endpoint does this for every request that
+    /// carries a `DPoP` header.
+    pub fn dpop(mut self, proof: &VerifiedProof) -> Self {
+        self.dpop_jkt = Some(proof.thumbprint().to_owned());
         self
     }
 }
@@ -241,13 +256,14 @@ impl Issuer {
     /// check is throttled; 503 when the store fails.
     pub async fn grant(&self, request: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let (client, scope) = (&request.client, request.scope.as_deref());
+        let dpop = request.dpop_jkt.as_deref();
         match &request.grant {
-            Grant::ClientCredentials => self.client_credentials_grant(client, scope).await,
+            Grant::ClientCredentials => self.client_credentials_grant(client, scope, dpop).await,
             Grant::Password { username, password } => {
-                self.password_grant(client, username, password, scope).await
+                self.password_grant(client, username, password, scope, dpop).await
             }
             Grant::RefreshToken { refresh_token } => {
-                self.refresh_token_grant(client, refresh_token, scope).await
+                self.refresh_token_grant(client, refresh_token, scope, dpop).await
             }
             Grant::AuthorizationCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
                 "The authorization code grant takes its scope from the authorization request",
@@ -255,10 +271,10 @@ impl Issuer {
             Grant::DeviceCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
                 "The device code grant takes its scope from the device authorization request",
             )),
-            Grant::DeviceCode { device_code } => self.device_code_grant(client, device_code).await,
+            Grant::DeviceCode { device_code } => self.device_code_grant(client, device_code, dpop).await,
             Grant::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (redirect_uri, code_verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
-                self.authorization_code_grant(client, code, redirect_uri, code_verifier).await
+                self.authorization_code_grant(client, code, redirect_uri, code_verifier, dpop).await
             }
         }
     }

@@ -210,6 +210,9 @@ struct RefreshBody {
     access_jti: String,
     issued_at: u64,
     expires_at: u64,
+    /// The DPoP key the token is bound to; absent in records written before DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 /// The script arguments for a refresh-token record (`refresh_args` in the prelude).
@@ -227,6 +230,7 @@ pub(super) fn refresh_args(record: &RefreshTokenRecord) -> Result<Vec<String>, S
             access_jti: record.access_jti.clone(),
             issued_at: record.issued_at,
             expires_at: record.expires_at,
+            dpop_jkt: record.dpop_jkt.clone(),
         },
     )?;
     Ok(vec![
@@ -262,6 +266,7 @@ pub(super) fn refresh(
         used_at: optional_number(REFRESH, used_at)?,
         used_at_millis: optional_number(REFRESH, used_at_ms)?,
         revoked_at: optional_number(REFRESH, revoked_at)?,
+        dpop_jkt: body.dpop_jkt,
     }))
 }
 
@@ -323,6 +328,9 @@ struct CodeBody {
     scopes: Vec<String>,
     code_challenge: Option<String>,
     nonce: Option<String>,
+    /// RFC 9449 §10; absent in records written before DPoP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
     issued_at: u64,
     expires_at: u64,
 }
@@ -338,6 +346,7 @@ pub(super) fn code_args(code: &AuthorizationCodeRecord) -> Result<Vec<String>, S
             scopes: code.scopes.clone(),
             code_challenge: code.code_challenge.clone(),
             nonce: code.nonce.clone(),
+            dpop_jkt: code.dpop_jkt.clone(),
             issued_at: code.issued_at,
             expires_at: code.expires_at,
         },
@@ -371,6 +380,7 @@ pub(super) fn code(
         scopes: body.scopes,
         code_challenge: body.code_challenge,
         nonce: body.nonce,
+        dpop_jkt: body.dpop_jkt,
         issued_at: body.issued_at,
         expires_at: body.expires_at,
         used_at: optional_number(CODE, used_at)?,
@@ -442,6 +452,7 @@ mod tests {
             scopes: vec!["read".into()],
             code_challenge: Some("challenge".into()),
             nonce: None,
+            dpop_jkt: None,
             issued_at: 100,
             expires_at: 700,
             used_at: Some(150),

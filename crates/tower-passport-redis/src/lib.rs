@@ -17,7 +17,7 @@
 //! | `owner-clients:<owner>` | set of the ids of the clients `owner` owns | never |
 //! | `access:<jti>` | hash: `record`, `expires_at`, `revoked_at`, `family_id`, `pat_user`, `client_id`, `user_id` | at the token's expiry |
 //! | `revoked:<jti>` | string: the token's expiry | at the token's expiry |
-//! | `refresh:<id>` | hash: `record`, `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `used_at_ms` (milliseconds, for the refresh windows), `revoked_at` | at the token's expiry |
+//! | `refresh:<id>` | hash: `record` (JSON, with the DPoP `dpop_jkt` a token is bound to), `secret_hash`, `family_id`, `access_jti`, `expires_at`, `used_at`, `used_at_ms` (milliseconds, for the refresh windows), `revoked_at` | at the token's expiry |
 //! | `family:<id>` | hash: `record`, `current`, `previous`, `revoked_at`, `client_id`, `user_id` | when its last token expires |
 //! | `family-refresh:<id>`, `family-access:<id>` | sets of the family's token ids | when their last member expires |
 //! | `pats:<user>` | set of the user's personal access tokens | when its last member expires |

@@ -110,18 +110,18 @@ pub(crate) const INSERT_FAMILY: &str =
 /// A taken id is a unique violation.
 pub(crate) const INSERT_REFRESH: &str =
     "INSERT INTO {p}refresh_tokens (id, secret_hash, family_id, client_id, \
-     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at, used_at_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at, used_at_ms, dpop_jkt) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 /// A refresh token; its columns by name, as for [`CLIENT`] (`used_at_ms` came later).
 pub(crate) const REFRESH_TOKEN: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
-     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens WHERE id = $1";
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt FROM {p}refresh_tokens WHERE id = $1";
 pub(crate) const FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1";
 /// A token's family id, read before locking: it never changes.
 pub(crate) const FAMILY_OF_TOKEN: &str = "SELECT family_id FROM {p}refresh_tokens WHERE id = $1";
 pub(crate) const LOCK_FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1{lock}";
 /// A refresh token, locked (its columns by name, as [`REFRESH_TOKEN`]).
 pub(crate) const LOCK_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
-     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens \
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt FROM {p}refresh_tokens \
      WHERE id = $1{lock}";
 pub(crate) const LOCK_FAMILY_REVOKED: &str = "SELECT revoked_at FROM {p}families WHERE id = $1{lock}";
 /// `$1` now, `$2` now in milliseconds, `$3` id.
@@ -155,7 +155,7 @@ pub(crate) const LIVE_USER_ACCESS: &str =
     "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
 /// The user's unused refresh tokens live at `$2` (the columns by name, as [`REFRESH_TOKEN`]).
 pub(crate) const LIVE_USER_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
-     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at FROM {p}refresh_tokens \
+     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt FROM {p}refresh_tokens \
      WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
 /// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
 /// two such calls queue instead of deadlocking.
@@ -174,13 +174,13 @@ pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked
 
 pub(crate) const INSERT_CODE: &str = "INSERT INTO {p}authorization_codes (hash, client_id, user_id, \
      redirect_uri, scopes, code_challenge, nonce, issued_at, expires_at, used_at, reused_at, \
-     issued_access_jti, issued_family_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     issued_access_jti, issued_family_id, dpop_jkt) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 /// Locks the code's row for [`TAKE_CODE`] or [`REUSE_CODE`]; the columns by name, as for
 /// [`CLIENT`].
 pub(crate) const LOCK_CODE: &str = "SELECT hash, client_id, user_id, redirect_uri, scopes, \
      code_challenge, nonce, issued_at, expires_at, used_at, reused_at, issued_access_jti, \
-     issued_family_id FROM {p}authorization_codes WHERE hash = $1{lock}";
+     issued_family_id, dpop_jkt FROM {p}authorization_codes WHERE hash = $1{lock}";
 /// `$1` now, `$2` hash: marks the (locked, unused) code used.
 pub(crate) const TAKE_CODE: &str = "UPDATE {p}authorization_codes SET used_at = $1 WHERE hash = $2";
 /// `$1` now, `$2` hash: records the first reuse of the (locked, used) code.

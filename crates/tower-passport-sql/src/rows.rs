@@ -155,6 +155,7 @@ pub(crate) fn refresh(row: &impl Columns) -> Result<RefreshTokenRecord, StoreErr
         used_at: convert::opt_uint(row.opt_int("used_at")?),
         used_at_millis: convert::opt_uint(row.opt_int("used_at_ms")?),
         revoked_at: convert::opt_uint(row.opt_int("revoked_at")?),
+        dpop_jkt: row.opt_text("dpop_jkt")?,
     })
 }
 
@@ -184,6 +185,7 @@ pub(crate) fn code(row: &impl Columns) -> Result<AuthorizationCodeRecord, StoreE
         scopes: convert::split(&row.text("scopes")?),
         code_challenge: row.opt_text("code_challenge")?,
         nonce: row.opt_text("nonce")?,
+        dpop_jkt: row.opt_text("dpop_jkt")?,
         issued_at: convert::uint(row.int("issued_at")?),
         expires_at: convert::uint(row.int("expires_at")?),
         used_at: convert::opt_uint(row.opt_int("used_at")?),

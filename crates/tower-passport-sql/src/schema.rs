@@ -87,6 +87,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0010_device_codes.sql"),
         mysql: include_str!("migrations/mysql/0010_device_codes.sql"),
     },
+    Migration {
+        version: 11,
+        description: "the DPoP key a refresh token or an authorization code is bound to",
+        sql: include_str!("migrations/0011_dpop_jkt.sql"),
+        mysql: include_str!("migrations/mysql/0011_dpop_jkt.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix` in `syntax`, split into statements.

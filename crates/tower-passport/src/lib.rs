@@ -110,6 +110,7 @@ macro_rules! inner_service_accessors {
 pub mod body;
 pub mod clock;
 pub mod cookie;
+pub mod dpop;
 pub mod error;
 pub mod guard;
 #[cfg(feature = "introspection")]

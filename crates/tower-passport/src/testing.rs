@@ -44,3 +44,7 @@
 mod acting_as;
 
 pub use acting_as::{acting_as, acting_as_client, ActingAs, ActingAsService};
+
+mod dpop_prover;
+
+pub use dpop_prover::DpopProver;

@@ -28,6 +28,7 @@ pub fn code(secret: &str, client: &str) -> AuthorizationCodeRecord {
         scopes: vec!["read".into(), "write".into()],
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
         nonce: Some("n-0S6_WzA2Mj".into()),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
         issued_at: T0,
         expires_at: T0 + 600,
         used_at: None,
@@ -145,6 +146,7 @@ pub async fn a_code_without_optional_bindings_keeps_them_absent<S: Store>(store:
         scopes: vec![],
         code_challenge: None,
         nonce: None,
+        dpop_jkt: None,
         ..code(&secret, "client")
     };
     store.put_code(bare.clone()).await.unwrap();

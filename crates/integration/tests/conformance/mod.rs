@@ -79,6 +79,7 @@ pub fn refresh(id: &str, family: &str, secret: &str, access_jti: &str, issued_at
         used_at: None,
         used_at_millis: None,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 
@@ -367,6 +368,41 @@ pub async fn rotation_consumes_the_token_and_links_the_family<S: Store>(store: S
     assert!(store.access_token(&format!("{family}-a1")).await.unwrap().is_some());
     let next = store.rotate(rotation(&family, 1, 2, T0 + 120, None)).await.unwrap();
     assert!(matches!(next, RotationOutcome::Rotated { .. }), "{next:?}");
+}
+
+/// RFC 9449 §5: a public client's refresh token bound to a DPoP key keeps the binding
+/// through the store, from the family's first token and through rotation; an unbound one
+/// stays unbound.
+pub async fn a_refresh_tokens_dpop_binding_is_kept<S: Store>(store: S) {
+    let family = unique("family");
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    let mut first =
+        refresh(&format!("{family}-r0"), &family, &format!("{family}-s0"), &format!("{family}-a0"), T0);
+    first.dpop_jkt = Some(jkt.to_owned());
+    let record = FamilyRecord {
+        id: family.clone(),
+        client_id: "client".into(),
+        user_id: Some("user-1".into()),
+        created_at: T0,
+        revoked_at: None,
+        current: first.id.clone(),
+        previous: None,
+    };
+    let first_access = access(&format!("{family}-a0"), Some(&family), T0, 3600);
+    store.start_family(record, first, first_access).await.expect("start family");
+    let stored = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!(stored.dpop_jkt.as_deref(), Some(jkt));
+    let mut next = rotation(&family, 0, 1, T0 + 60, None);
+    next.next.dpop_jkt = Some(jkt.to_owned());
+    let outcome = store.rotate(next).await.unwrap();
+    assert!(matches!(outcome, RotationOutcome::Rotated { .. }), "{outcome:?}");
+    let rotated = store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap();
+    assert_eq!(rotated.dpop_jkt.as_deref(), Some(jkt));
+    let used = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!(used.dpop_jkt.as_deref(), Some(jkt), "marking it used keeps the binding");
+    let unbound = start(&store).await;
+    let stored = store.refresh_token(&format!("{unbound}-r0")).await.unwrap().unwrap();
+    assert_eq!(stored.dpop_jkt, None);
 }
 
 pub async fn rotation_can_keep_the_old_access_token<S: Store>(store: S) {
@@ -992,6 +1028,7 @@ macro_rules! conformance_suite {
                 personal_tokens_are_listed_per_user_newest_first,
                 a_family_starts_atomically,
                 rotation_consumes_the_token_and_links_the_family,
+                a_refresh_tokens_dpop_binding_is_kept,
                 rotation_can_keep_the_old_access_token,
                 rotation_without_consuming_leaves_the_token_usable,
                 a_wrong_secret_an_unknown_or_expired_token_is_invalid_and_changes_nothing,

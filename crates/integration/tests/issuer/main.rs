@@ -20,6 +20,7 @@ mod authorization_code;
 mod clients_api;
 mod device_grant;
 mod device_interop;
+mod dpop_interop;
 mod endpoints;
 mod first_party_cookie;
 mod issuer;

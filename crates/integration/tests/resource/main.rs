@@ -8,10 +8,15 @@ mod grpc_example;
 mod issuer_support;
 #[path = "../jwks_server/mod.rs"]
 mod jwks_server;
+#[path = "../support/node.rs"]
+mod node;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/tools.rs"]
+mod tools;
 
 mod axum_extractors;
+mod dpop_interop;
 mod grpc;
 mod guard;
 mod hyper_only;

@@ -57,6 +57,11 @@
 //!   default, and what Laravel Passport 13's tokens need: their `sub` is the client id),
 //!   `empty-subject` (the default with `PASSPORT_LARAVEL=1`: Passport up to 12) or
 //!   `stated-only`;
+//! - `PASSPORT_DPOP`: DPoP-bound tokens (RFC 9449, [`tower_passport::dpop`]): `1` takes
+//!   them under the `DPoP` scheme beside bearer tokens (both challenges are sent),
+//!   `required` takes DPoP alone; unset or `0`, bearer tokens only. `PASSPORT_PUBLIC_URL`
+//!   (behind a proxy): the public base URL the proofs' `htu` names, in place of the
+//!   request's own scheme, `Host` and path;
 //! - revocations (see below): `PASSPORT_REDIS_URL`, the Redis revocation bus, and
 //!   `PASSPORT_STORE`, the issuer's store (`postgres://…`, `redis://…`, `sqlite://…`);
 //!   or, with `PASSPORT_LARAVEL=1`, `PASSPORT_LARAVEL_DB`, the Laravel application's
@@ -98,6 +103,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_passport::dpop::Dpop;
 use tower_passport::keys::{JwkOptions, KeySource};
 use tower_passport::revocation::RevocationList;
 use tower_passport::revocation::{BusHandle, HeardRevocations, Hub};
@@ -141,6 +147,20 @@ pub fn app(verifier: Verifier) -> Result<Router, tower_passport::ConfigError> {
     Ok(demo::router(demo::guard(verifier)?))
 }
 
+/// The DPoP settings `PASSPORT_DPOP` and `PASSPORT_PUBLIC_URL` describe, if any.
+fn dpop_from(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Dpop>, Box<dyn Error>> {
+    let dpop = match var("PASSPORT_DPOP").as_deref().map(str::trim) {
+        None | Some("0") => return Ok(None),
+        Some("1") => Dpop::new(),
+        Some("required") => Dpop::new().required(),
+        Some(other) => return Err(format!("PASSPORT_DPOP={other}: expected 1, required or 0").into()),
+    };
+    Ok(Some(match var("PASSPORT_PUBLIC_URL") {
+        Some(url) => dpop.public_url(url),
+        None => dpop,
+    }))
+}
+
 /// The resource server the environment describes, ready to serve.
 pub struct ResourceServer {
     pub app: Router,
@@ -180,6 +200,10 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
     // with that check registers its caches there; the bus below starts on it.
     let hub = Hub::new();
     let guard = GuardLayer::builder(verifier).realm("demo");
+    let guard = match dpop_from(&var)? {
+        Some(dpop) => guard.dpop(dpop),
+        None => guard,
+    };
     if let Some(url) = var("PASSPORT_LARAVEL_DB") {
         if store.is_some() || redis_url.is_some() {
             return Err("PASSPORT_LARAVEL_DB: Passport's tables are the revocation source; \

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use tower_passport::cookie::FirstPartyCookie;
+use tower_passport::dpop::Dpop;
 use tower_passport::revocation::BusHandle;
 use tower_passport::{Algorithm, GuardLayer};
 use tower_passport_cli::AnyStore;
@@ -273,8 +274,11 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     for origin in &config.cookie_origins {
         cookie = cookie.allow_origin(origin.as_str());
     }
+    // Both schemes: bearer tokens, and the DPoP-bound tokens the issuer mints for every
+    // token request that carries a `DPoP` proof.
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
+        .dpop(Dpop::new())
         .first_party_cookie(cookie.clone())
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())

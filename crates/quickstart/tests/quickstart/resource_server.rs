@@ -27,7 +27,9 @@ use server_binary::{serve, verifier_from, Configured, Limits};
 use support::TestKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tower_passport::dpop::{ProofTarget, ProofVerifier};
 use tower_passport::error::Reason;
+use tower_passport::testing::DpopProver;
 use tower_passport::Algorithm;
 use tower_passport_cli::AnyStore;
 use tower_passport_issuer::store::MemoryStore;
@@ -58,9 +60,14 @@ struct Reply1 {
 
 /// One HTTP/1.1 request on its own connection (`Connection: close`), read to the end.
 async fn get_once(addr: SocketAddr, path: &str, token: Option<&str>) -> Reply1 {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
     let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{authorization}Connection: close\r\n\r\n");
+    get_with(addr, path, &authorization).await
+}
+
+/// `GET path` with `Host: test` and the `headers` given (each ending in CRLF).
+async fn get_with(addr: SocketAddr, path: &str, headers: &str) -> Reply1 {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.expect("read");
@@ -304,6 +311,88 @@ async fn client_token(issuer: &Issuer) -> (String, String, String) {
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("json");
     let jti = claims["jti"].as_str().expect("jti").to_owned();
     (registered.client.id, token, jti)
+}
+
+/// A client-credentials token bound to `prover`'s key, as the token endpoint mints it for a
+/// request that carries a DPoP proof.
+async fn dpop_token(issuer: &Issuer, prover: &DpopProver) -> String {
+    let registered =
+        issuer.register_client(ClientRegistration::confidential("Orders")).await.expect("client");
+    let secret = registered.secret.as_ref().map(|secret| secret.expose());
+    let client = issuer.authenticate_client(&registered.client.id, secret).await.expect("authenticated");
+    let token_url = format!("{}/oauth/token", support::ISSUER);
+    let proof = prover.proof("POST", &token_url, None, unix_now()).expect("proof");
+    let target = ProofTarget::new(http::Method::POST, &token_url).expect("target");
+    let proof = ProofVerifier::new().verify(&proof, &target).expect("proof verified");
+    let tokens = issuer.grant(TokenRequest::client_credentials(client).dpop(&proof)).await.expect("token");
+    assert_eq!(tokens.token_type, "DPoP");
+    tokens.access_token
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+}
+
+/// `GET path` with `token` under the `DPoP` scheme and a fresh proof for `htu`.
+async fn get_dpop(addr: SocketAddr, path: &str, token: &str, prover: &DpopProver, htu: &str) -> Reply1 {
+    let proof = prover.proof("GET", htu, Some(token), unix_now()).expect("proof");
+    get_with(addr, path, &format!("Authorization: DPoP {token}\r\nDPoP: {proof}\r\n")).await
+}
+
+#[tokio::test]
+async fn passport_dpop_takes_dpop_bound_tokens_beside_bearer_ones_or_alone() {
+    let (issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    let prover = DpopProver::new().expect("key");
+    let bound = dpop_token(&issuer, &prover).await;
+    let (_, bearer, _) = client_token(&issuer).await;
+
+    // Off (the default): a bound token is refused as a bearer token and DPoP is not read.
+    let (addr, _server) = start_built(&issuer_vars(&pem, &[])).await;
+    assert_eq!(get_once(addr, "/api/m2m", Some(&bound)).await.status, 401);
+    let reply = get_dpop(addr, "/api/m2m", &bound, &prover, "http://test/api/m2m").await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+
+    // PASSPORT_DPOP=1: both schemes, both challenges.
+    let (addr, _server) = start_built(&issuer_vars(&pem, &[("PASSPORT_DPOP", "1")])).await;
+    let reply = get_dpop(addr, "/api/m2m", &bound, &prover, "http://test/api/m2m").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(get_once(addr, "/api/m2m", Some(&bearer)).await.status, 200);
+    let refused = get_once(addr, "/api/m2m", Some(&bound)).await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.headers.contains("www-authenticate: bearer realm=\"demo\", error=\"invalid_token\""),
+        "{}",
+        refused.headers
+    );
+    assert!(refused.headers.contains("www-authenticate: dpop realm=\"demo\", algs="), "{}", refused.headers);
+
+    // PASSPORT_DPOP=required: DPoP alone, one challenge.
+    let (addr, _server) = start_built(&issuer_vars(&pem, &[("PASSPORT_DPOP", "required")])).await;
+    let reply = get_dpop(addr, "/api/m2m", &bound, &prover, "http://test/api/m2m").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let refused = get_once(addr, "/api/m2m", Some(&bearer)).await;
+    assert_eq!(refused.status, 401);
+    assert!(!refused.headers.contains("www-authenticate: bearer"), "{}", refused.headers);
+    assert!(
+        refused.headers.contains("www-authenticate: dpop realm=\"demo\", error=\"invalid_token\""),
+        "{}",
+        refused.headers
+    );
+
+    // Behind a proxy: the proof names the public URL.
+    let public = [("PASSPORT_DPOP", "1"), ("PASSPORT_PUBLIC_URL", "https://api.example.com")];
+    let (addr, _server) = start_built(&issuer_vars(&pem, &public)).await;
+    let reply = get_dpop(addr, "/api/m2m", &bound, &prover, "https://api.example.com/api/m2m").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = get_dpop(addr, "/api/m2m", &bound, &prover, "http://test/api/m2m").await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+
+    let map: HashMap<String, String> = issuer_vars(&pem, &[("PASSPORT_DPOP", "yes")])
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let error = server_binary::build(&move |name: &str| map.get(name).cloned()).await.err().expect("refused");
+    assert!(error.to_string().contains("PASSPORT_DPOP"), "{error}");
 }
 
 /// Whether `addr` answers 401 to `token` within `bound`, asking every 50 ms.

@@ -61,6 +61,8 @@ pub struct ServerMetadata {
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The scopes the registry defines.
     pub scopes_supported: Vec<String>,
+    /// RFC 9449 §5.1: the DPoP proof algorithms the token endpoint accepts.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
 }
 
 impl ServerMetadata {
@@ -97,6 +99,12 @@ impl ServerMetadata {
             revocation_endpoint_auth_methods_supported: auth_methods,
             introspection_endpoint_auth_methods_supported: confidential_only,
             scopes_supported: issuer.scope_registry().scopes().iter().map(|s| s.id.clone()).collect(),
+            dpop_signing_alg_values_supported: server
+                .proofs
+                .algorithm_list()
+                .iter()
+                .map(|alg| alg.name())
+                .collect(),
         }
     }
 }

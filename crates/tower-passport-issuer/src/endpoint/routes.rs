@@ -1,5 +1,6 @@
-use http::{Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
 use http_body::Body;
+use tower_passport::dpop::{ProofTarget, VerifiedProof, DPOP};
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use super::request::{client_credentials, read_body, ClientCredentials, Form};
 use super::response::{self, EndpointResponse};
 use super::server::Server;
 use super::ServerMetadata;
-use crate::{paths, AuthenticatedClient, Issuer, OAuthError, TokenRequest, TokenTypeHint};
+use crate::{paths, AuthenticatedClient, Issuer, OAuthError, OAuthErrorCode, TokenRequest, TokenTypeHint};
 
 /// How long the RFC 8414 metadata may be cached: it changes only with a redeploy.
 const METADATA_MAX_AGE: u64 = 3600;
@@ -56,7 +57,7 @@ where
                 Err(error) => return response::client_error(&error, &parts.headers),
             };
             let outcome = match path {
-                paths::TOKEN => token(&server, credentials, &form).await,
+                paths::TOKEN => token(&server, credentials, &form, &parts.headers).await,
                 paths::REVOKE => revoke(issuer, credentials, &form).await,
                 paths::DEVICE_CODE => device_authorization(&server, credentials, &form).await,
                 _ => introspect(issuer, credentials, &form).await,
@@ -78,9 +79,10 @@ async fn token(
     server: &Server,
     credentials: ClientCredentials,
     form: &Form,
+    headers: &HeaderMap,
 ) -> Result<EndpointResponse, OAuthError> {
     let grant_type = form.require("grant_type")?;
-    let outcome = grant(server, credentials, form, grant_type).await;
+    let outcome = grant(server, credentials, form, grant_type, headers).await;
     crate::telemetry::token_request(
         grant_type,
         match &outcome {
@@ -96,6 +98,7 @@ async fn grant(
     credentials: ClientCredentials,
     form: &Form,
     grant_type: &str,
+    headers: &HeaderMap,
 ) -> Result<EndpointResponse, OAuthError> {
     let issuer = &server.issuer;
     let client = authenticate(issuer, &credentials).await?;
@@ -105,7 +108,11 @@ async fn grant(
     if approved_in_browser.contains(&grant_type) && server.flow.is_none() {
         return Err(OAuthError::unsupported_grant_type());
     }
-    let tokens = issuer.grant(TokenRequest::from_form(client, form)?).await?;
+    let mut request = TokenRequest::from_form(client, form)?;
+    if let Some(proof) = dpop_proof(server, headers)? {
+        request = request.dpop(&proof);
+    }
+    let tokens = issuer.grant(request).await?;
     Ok(response::json(StatusCode::OK, &tokens))
 }
 
@@ -119,6 +126,26 @@ async fn device_authorization(
     let verification_uri = server.endpoint_url(paths::DEVICE);
     let started = server.issuer.device_authorization(&client, form.get("scope"), &verification_uri).await?;
     Ok(response::json(StatusCode::OK, &started))
+}
+
+/// The token request's DPoP proof (RFC 9449 §5), verified for this endpoint: `None`
+/// without a `DPoP` header; `invalid_dpop_proof` for two, or one that fails its checks.
+fn dpop_proof(server: &Server, headers: &HeaderMap) -> Result<Option<VerifiedProof>, OAuthError> {
+    let mut proofs = headers.get_all(DPOP).iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) => return Ok(None),
+        (Some(proof), None) => proof.to_str().ok(),
+        (Some(_), Some(_)) => None,
+    };
+    let refused = |description: &'static str| OAuthError::new(OAuthErrorCode::InvalidDpopProof, description);
+    let proof = proof.ok_or_else(|| refused("The request must carry one DPoP proof"))?;
+    let target = ProofTarget::new(Method::POST, &server.endpoint_url(paths::TOKEN))
+        .map_err(|_| refused("The token endpoint URL is not absolute"))?;
+    server
+        .proofs
+        .verify(proof.trim(), &target)
+        .map(Some)
+        .map_err(|error| refused(error.description().unwrap_or("The DPoP proof is invalid")))
 }
 
 fn hint(form: &Form) -> Option<TokenTypeHint> {

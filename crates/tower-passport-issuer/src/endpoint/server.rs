@@ -20,6 +20,7 @@ use super::guarded::{is_json_api, AnyBody, GuardedApis};
 use super::response::EndpointResponse;
 use super::{AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, ServerMetadata};
 use crate::{paths, Issuer, IssuerError, IssuerErrorKind};
+use tower_passport::dpop::ProofVerifier;
 use tower_passport::guard::GuardLayer;
 
 /// Configures the HTTP front of an [`Issuer`]: which endpoints are served, where, and how the
@@ -68,6 +69,7 @@ pub struct OAuthServer {
     flow: Option<Flow>,
     screen: Option<Arc<dyn ApprovalScreen>>,
     apis: Option<GuardedApis<JsonApis>>,
+    proofs: Option<ProofVerifier>,
 }
 
 impl fmt::Debug for OAuthServer {
@@ -86,7 +88,24 @@ impl OAuthServer {
     /// The HTTP front of `issuer`: token, revoke, introspect, JWKS, metadata and scopes, at
     /// the root, until configured otherwise.
     pub fn new(issuer: Issuer) -> Self {
-        Self { issuer, mount_path: String::new(), trusted_proxies: 0, flow: None, screen: None, apis: None }
+        Self {
+            issuer,
+            mount_path: String::new(),
+            trusted_proxies: 0,
+            flow: None,
+            screen: None,
+            apis: None,
+            proofs: None,
+        }
+    }
+
+    /// Checks the DPoP proofs of token requests (RFC 9449 §5) with `proofs`: its
+    /// algorithms (published as `dpop_signing_alg_values_supported`), `iat` window and
+    /// replay cache. By default, [`ProofVerifier`]'s defaults on the issuer's clock. A token
+    /// request with a `DPoP` header gets tokens bound to the proof's key.
+    pub fn dpop_proofs(mut self, proofs: ProofVerifier) -> Self {
+        self.proofs = Some(proofs);
+        self
     }
 
     /// Serves the authorization code grant: `GET` and `POST /oauth/authorize` (the approval
@@ -199,7 +218,9 @@ impl OAuthServer {
         if let (Some(flow), Some(screen)) = (&mut flow, self.screen) {
             flow.set_screen(screen);
         }
+        let proofs = self.proofs.unwrap_or_else(|| self.issuer.proof_verifier());
         OAuthRoutes::new(Arc::new(Server {
+            proofs,
             front: Front {
                 issuer: self.issuer,
                 mount_path: self.mount_path,
@@ -227,6 +248,8 @@ pub(crate) struct Server {
     pub(crate) flow: Option<Flow>,
     /// The JSON APIs and their guard, if served.
     pub(crate) apis: Option<GuardedApis<JsonApis>>,
+    /// Checks the `DPoP` proofs of token requests.
+    pub(crate) proofs: ProofVerifier,
 }
 
 impl Deref for Server {

@@ -26,7 +26,7 @@ pub const KEPT_AFTER_EXPIRY: u64 = 24 * 3600;
 ///     client_id: "app".into(), user_id: "7".into(),
 ///     redirect_uri: Some("https://app.example.com/cb".into()),
 ///     scopes: vec!["read".into()],
-///     code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()), nonce: None,
+///     code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()), nonce: None, dpop_jkt: None,
 ///     issued_at: 100, expires_at: 700, used_at: None, reused_at: None, issued: None,
 /// };
 /// assert!(!format!("{code:?}").contains("the code"));
@@ -49,6 +49,9 @@ pub struct AuthorizationCodeRecord {
     pub code_challenge: Option<String>,
     /// The `nonce` of the request, if any.
     pub nonce: Option<String>,
+    /// The request's `dpop_jkt` (RFC 9449 §10), if any: the code is exchanged only with a
+    /// DPoP proof of the key it names.
+    pub dpop_jkt: Option<String>,
     /// Issue time, seconds since the Unix epoch.
     pub issued_at: u64,
     /// Expiry: the code cannot be exchanged from this second on.
@@ -111,7 +114,7 @@ pub enum CodeRedemption {
 /// let hash = SecretHash::of(b"the-code");
 /// store.put_code(AuthorizationCodeRecord {
 ///     hash, client_id: "app".into(), user_id: "7".into(), redirect_uri: None,
-///     scopes: vec!["read".into()], code_challenge: None, nonce: None,
+///     scopes: vec!["read".into()], code_challenge: None, nonce: None, dpop_jkt: None,
 ///     issued_at: 100, expires_at: 700, used_at: None, reused_at: None, issued: None,
 /// }).await?;
 /// assert!(matches!(store.take_code(&hash, 101).await?, CodeRedemption::Fresh(_)));

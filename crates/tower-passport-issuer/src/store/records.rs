@@ -355,6 +355,10 @@ pub struct RefreshTokenRecord {
     pub used_at_millis: Option<u64>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<u64>,
+    /// The RFC 7638 thumbprint of the DPoP key a public client's refresh token is bound to
+    /// (RFC 9449 §5): it is refreshed only with a proof of that key. Rotation carries it
+    /// to the next token of the family.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A refresh-token family: every refresh token descending from one grant.

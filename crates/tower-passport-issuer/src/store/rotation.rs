@@ -165,6 +165,7 @@ mod tests {
             used_at: None,
             used_at_millis: None,
             revoked_at: None,
+            dpop_jkt: None,
         }
     }
 

@@ -152,6 +152,7 @@ impl TestIssuer {
             jti: &jti,
             scope,
             provider: None,
+            cnf: None,
         };
         mint_stated(&self.key, &claims, Some(kind))
             .map_err(|_| ConfigError::new(ConfigErrorKind::Crypto, "the test token could not be signed"))

@@ -88,7 +88,7 @@ impl Responder for GrpcResponder {
 /// The gRPC status code for `error`, as `grpc-status` writes it.
 fn code(error: &AuthError) -> &'static str {
     match error.kind {
-        Kind::MissingToken | Kind::InvalidToken(_) => "16",
+        Kind::MissingToken | Kind::InvalidToken(_) | Kind::InvalidDpopProof(_) | Kind::UseDpopNonce => "16",
         Kind::InsufficientScope { .. } => "7",
         Kind::InvalidRequest(_) => "3",
         Kind::Unavailable { .. } => "14",

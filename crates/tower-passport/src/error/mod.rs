@@ -70,7 +70,7 @@ pub use responder::{ErrorBody, JsonResponder, Responder};
 pub use sentence::sentence;
 
 pub use render::{body_left_unread, close_if};
-pub use responder::ResponseConfig;
+pub use responder::{DpopChallenge, ResponseConfig};
 
 use std::fmt;
 use std::sync::Arc;
@@ -102,6 +102,8 @@ use http::StatusCode;
 #[derive(Clone)]
 pub struct AuthError {
     kind: Kind,
+    /// Whether the request came with the DPoP scheme: its challenge is then `DPoP`.
+    dpop: bool,
 }
 
 #[derive(Clone)]
@@ -127,9 +129,61 @@ enum Kind {
         carried: &'static str,
     },
     Internal(Reason),
+    /// A DPoP proof failed its own checks (RFC 9449 §7.1 `invalid_dpop_proof`).
+    InvalidDpopProof(Reason),
+    /// The proof carried no nonce, or a stale one (RFC 9449 §9 `use_dpop_nonce`).
+    UseDpopNonce,
 }
 
 impl AuthError {
+    const fn of(kind: Kind) -> Self {
+        Self { kind, dpop: false }
+    }
+
+    /// A DPoP proof (RFC 9449) that failed its own checks: 401 `invalid_dpop_proof`, under
+    /// the `DPoP` challenge.
+    ///
+    /// ```
+    /// # use tower_passport::{AuthError, error::Reason};
+    /// let error = AuthError::invalid_dpop_proof(Reason::DpopProofReplayed);
+    /// assert_eq!(error.status(), http::StatusCode::UNAUTHORIZED);
+    /// assert_eq!(error.error_code(), Some("invalid_dpop_proof"));
+    /// assert!(error.is_dpop());
+    /// ```
+    pub const fn invalid_dpop_proof(reason: Reason) -> Self {
+        Self { kind: Kind::InvalidDpopProof(reason), dpop: true }
+    }
+
+    /// A DPoP proof without the server's current nonce (RFC 9449 §9): 401
+    /// `use_dpop_nonce`, answered with a fresh `DPoP-Nonce` header.
+    ///
+    /// ```
+    /// # use tower_passport::AuthError;
+    /// assert_eq!(AuthError::use_dpop_nonce().error_code(), Some("use_dpop_nonce"));
+    /// ```
+    pub const fn use_dpop_nonce() -> Self {
+        Self { kind: Kind::UseDpopNonce, dpop: true }
+    }
+
+    /// The same error, about a request that used the `DPoP` scheme: its challenge is the
+    /// `DPoP` one (RFC 9449 §7.1).
+    ///
+    /// ```
+    /// # use tower_passport::{AuthError, error::Reason};
+    /// let error = AuthError::invalid_token(Reason::Expired).under_dpop();
+    /// assert!(error.is_dpop());
+    /// ```
+    #[must_use]
+    pub const fn under_dpop(mut self) -> Self {
+        self.dpop = true;
+        self
+    }
+
+    /// Whether the request this error answers used the `DPoP` scheme (or its proof failed).
+    pub const fn is_dpop(&self) -> bool {
+        self.dpop
+    }
+
     /// No bearer token came with the request.
     ///
     /// ```
@@ -137,7 +191,7 @@ impl AuthError {
     /// assert_eq!(AuthError::missing_token().error_code(), None);
     /// ```
     pub const fn missing_token() -> Self {
-        Self { kind: Kind::MissingToken }
+        Self::of(Kind::MissingToken)
     }
 
     /// The request was malformed (RFC 6750 `invalid_request`).
@@ -148,7 +202,7 @@ impl AuthError {
     /// assert_eq!(error.status(), http::StatusCode::BAD_REQUEST);
     /// ```
     pub const fn invalid_request(reason: Reason) -> Self {
-        Self { kind: Kind::InvalidRequest(reason) }
+        Self::of(Kind::InvalidRequest(reason))
     }
 
     /// The token is bad, expired, revoked, or names an unknown user or a revoked client.
@@ -158,7 +212,7 @@ impl AuthError {
     /// assert_eq!(AuthError::invalid_token(Reason::Revoked).reason(), Reason::Revoked);
     /// ```
     pub const fn invalid_token(reason: Reason) -> Self {
-        Self { kind: Kind::InvalidToken(reason) }
+        Self::of(Kind::InvalidToken(reason))
     }
 
     /// The token lacks a scope; `scope` lists the scopes that would satisfy the check,
@@ -170,13 +224,13 @@ impl AuthError {
     /// assert_eq!(error.required_scope(), Some("read-posts write-posts"));
     /// ```
     pub fn insufficient_scope(scope: impl Into<Arc<str>>) -> Self {
-        Self { kind: Kind::InsufficientScope { reason: Reason::MissingScope, scope: scope.into() } }
+        Self::of(Kind::InsufficientScope { reason: Reason::MissingScope, scope: scope.into() })
     }
 
     /// The token is valid but of the wrong kind for this route (a user token on a
     /// client-only route, or the reverse). Answered as `insufficient_scope`, 403.
     pub fn wrong_principal_kind(reason: Reason) -> Self {
-        Self { kind: Kind::InsufficientScope { reason, scope: Arc::from("") } }
+        Self::of(Kind::InsufficientScope { reason, scope: Arc::from("") })
     }
 
     /// A backend (resolver, revocation store, key source) could not answer: 503.
@@ -187,7 +241,7 @@ impl AuthError {
     /// assert_eq!(error.status(), http::StatusCode::SERVICE_UNAVAILABLE);
     /// ```
     pub fn unavailable(reason: Reason, source: BackendError) -> Self {
-        Self { kind: Kind::Unavailable { reason, source: Some(source) } }
+        Self::of(Kind::Unavailable { reason, source: Some(source) })
     }
 
     /// A scope layer or extractor found no guard in front of it: a server bug, 500.
@@ -197,14 +251,14 @@ impl AuthError {
     /// assert_eq!(AuthError::missing_guard().status(), http::StatusCode::INTERNAL_SERVER_ERROR);
     /// ```
     pub const fn missing_guard() -> Self {
-        Self { kind: Kind::MissingGuard { asked: None } }
+        Self::of(Kind::MissingGuard { asked: None })
     }
 
     /// An extractor of `Principal<U>` found no guard in front of it; `asked` is
     /// `type_name::<U>()`, named in [`detail`](Self::detail): 500.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) const fn missing_guard_for(asked: &'static str) -> Self {
-        Self { kind: Kind::MissingGuard { asked: Some(asked) } }
+        Self::of(Kind::MissingGuard { asked: Some(asked) })
     }
 
     /// No route of a policy table allows the request: 403 with an `insufficient_scope`
@@ -224,19 +278,19 @@ impl AuthError {
     /// proxy in front is misconfigured, 500.
     #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
     pub(crate) const fn missing_original_request() -> Self {
-        Self { kind: Kind::Internal(Reason::MissingOriginalRequest) }
+        Self { kind: Kind::Internal(Reason::MissingOriginalRequest), dpop: false }
     }
 
     /// A layer was driven against its contract (a future polled after completion): 500.
     pub(crate) const fn polled_after_completion() -> Self {
-        Self { kind: Kind::Internal(Reason::PolledAfterCompletion) }
+        Self::of(Kind::Internal(Reason::PolledAfterCompletion))
     }
 
     /// An extractor asked for `Principal<asked>` and the guard put `Principal<carried>` in
     /// the request (both `type_name`s, named in [`detail`](Self::detail)): 500.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) const fn principal_type_mismatch(asked: &'static str, carried: &'static str) -> Self {
-        Self { kind: Kind::PrincipalTypeMismatch { asked, carried } }
+        Self::of(Kind::PrincipalTypeMismatch { asked, carried })
     }
 
     /// The HTTP status this error answers with.
@@ -247,7 +301,9 @@ impl AuthError {
     /// ```
     pub fn status(&self) -> StatusCode {
         match self.kind {
-            Kind::MissingToken | Kind::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Kind::MissingToken | Kind::InvalidToken(_) | Kind::InvalidDpopProof(_) | Kind::UseDpopNonce => {
+                StatusCode::UNAUTHORIZED
+            }
             Kind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Kind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             Kind::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -269,6 +325,8 @@ impl AuthError {
             Kind::MissingToken => None,
             Kind::InvalidRequest(_) => Some("invalid_request"),
             Kind::InvalidToken(_) => Some("invalid_token"),
+            Kind::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            Kind::UseDpopNonce => Some("use_dpop_nonce"),
             Kind::InsufficientScope { .. } => Some("insufficient_scope"),
             Kind::Unavailable { .. } => Some("temporarily_unavailable"),
             Kind::MissingGuard { .. } | Kind::PrincipalTypeMismatch { .. } | Kind::Internal(_) => {
@@ -286,7 +344,11 @@ impl AuthError {
     pub fn reason(&self) -> Reason {
         match &self.kind {
             Kind::MissingToken => Reason::MissingToken,
-            Kind::InvalidRequest(reason) | Kind::InvalidToken(reason) | Kind::Internal(reason) => *reason,
+            Kind::InvalidRequest(reason)
+            | Kind::InvalidToken(reason)
+            | Kind::Internal(reason)
+            | Kind::InvalidDpopProof(reason) => *reason,
+            Kind::UseDpopNonce => Reason::DpopNonceRequired,
             Kind::InsufficientScope { reason, .. } | Kind::Unavailable { reason, .. } => *reason,
             Kind::MissingGuard { .. } => Reason::MissingGuard,
             Kind::PrincipalTypeMismatch { .. } => Reason::PrincipalTypeMismatch,
@@ -389,8 +451,59 @@ impl AuthError {
         if !self.has_challenge() {
             return None;
         }
+        Some(self.render_challenge("Bearer", realm, resource_metadata, None, true))
+    }
+
+    /// The `WWW-Authenticate` value of the `DPoP` scheme (RFC 9449 §7.1) for this error,
+    /// listing the proof algorithms `algs` (space-delimited). With `with_error` false, the
+    /// bare challenge that offers the scheme beside a `Bearer` one carrying the error.
+    /// `None` for 500 and 503.
+    ///
+    /// ```
+    /// # use tower_passport::{AuthError, error::Reason};
+    /// let error = AuthError::invalid_dpop_proof(Reason::DpopProofReplayed);
+    /// assert_eq!(
+    ///     error.dpop_challenge("api", None, "ES256 EdDSA", true).as_deref(),
+    ///     Some(r#"DPoP realm="api", error="invalid_dpop_proof", error_description="The DPoP proof was used before", algs="ES256 EdDSA""#)
+    /// );
+    /// ```
+    pub fn dpop_challenge(
+        &self,
+        realm: &str,
+        resource_metadata: Option<&str>,
+        algs: &str,
+        with_error: bool,
+    ) -> Option<String> {
+        if !self.has_challenge() {
+            return None;
+        }
+        Some(self.render_challenge("DPoP", realm, resource_metadata, Some(algs), with_error))
+    }
+
+    /// A bare challenge of the `Bearer` scheme: offered beside a `DPoP` one that carries
+    /// the error.
+    pub(crate) fn bare_bearer_challenge(
+        &self,
+        realm: &str,
+        resource_metadata: Option<&str>,
+    ) -> Option<String> {
+        if !self.has_challenge() {
+            return None;
+        }
+        Some(self.render_challenge("Bearer", realm, resource_metadata, None, false))
+    }
+
+    fn render_challenge(
+        &self,
+        scheme: &str,
+        realm: &str,
+        resource_metadata: Option<&str>,
+        algs: Option<&str>,
+        with_error: bool,
+    ) -> String {
         let mut out = String::with_capacity(96);
-        out.push_str("Bearer realm=\"");
+        out.push_str(scheme);
+        out.push_str(" realm=\"");
         push_quoted(&mut out, realm);
         out.push('"');
         if let Some(url) = resource_metadata {
@@ -398,7 +511,7 @@ impl AuthError {
             push_quoted(&mut out, url);
             out.push('"');
         }
-        if let Some(code) = self.error_code() {
+        if let Some(code) = self.error_code().filter(|_| with_error) {
             out.push_str(", error=\"");
             out.push_str(code);
             out.push('"');
@@ -413,7 +526,12 @@ impl AuthError {
                 out.push('"');
             }
         }
-        Some(out)
+        if let Some(algs) = algs {
+            out.push_str(", algs=\"");
+            push_quoted(&mut out, algs);
+            out.push('"');
+        }
+        out
     }
 }
 

@@ -119,6 +119,36 @@ pub enum Reason {
     /// too slow, an error status, a body that is not an RFC 7662 answer or is too large,
     /// or too many calls already in flight.
     IntrospectionUnavailable,
+    /// A request with the `DPoP` scheme came without exactly one `DPoP` proof header.
+    DpopProofMissing,
+    /// The DPoP proof is not a compact JWS with a `typ: dpop+jwt` header, an `alg`, a `jwk`
+    /// and the `jti`, `htm`, `htu` and `iat` claims, or is longer than the cap.
+    DpopProofMalformed,
+    /// The DPoP proof's `alg` is not one of the allowed (asymmetric) proof algorithms.
+    DpopProofAlgorithm,
+    /// The DPoP proof's `jwk` is not a public key that fits its `alg`, or carries private
+    /// members.
+    DpopProofKey,
+    /// The DPoP proof's signature does not verify under its `jwk`.
+    DpopProofSignature,
+    /// The DPoP proof's `htm` or `htu` is not this request's method or URL (RFC 9449 §4.3).
+    DpopProofTarget,
+    /// The DPoP proof's `iat` is outside the accepted window.
+    DpopProofStale,
+    /// The DPoP proof's `jti` was seen before inside the window: a replay.
+    DpopProofReplayed,
+    /// The DPoP proof's `ath` is missing or not the hash of the access token presented.
+    DpopAccessTokenHash,
+    /// The access token is bound (`cnf.jkt`) to another key than the DPoP proof's.
+    DpopKeyMismatch,
+    /// The access token came with the `DPoP` scheme but is not bound to a key (`cnf.jkt`).
+    DpopUnboundToken,
+    /// The resource accepts DPoP-bound tokens only, and the request used another scheme.
+    DpopRequired,
+    /// A `DPoP` proof came with a token sent under the `Bearer` scheme.
+    DpopProofWithBearer,
+    /// The DPoP proof lacks the server's current nonce (RFC 9449 §9).
+    DpopNonceRequired,
 }
 
 impl Reason {
@@ -177,6 +207,20 @@ impl Reason {
             }
             Self::InactiveToken => "The access token is not active",
             Self::IntrospectionUnavailable => "The service cannot authenticate requests right now",
+            Self::DpopProofMissing => "The request carries no single DPoP proof",
+            Self::DpopProofMalformed => "The DPoP proof is malformed",
+            Self::DpopProofAlgorithm => "The DPoP proof algorithm is not accepted",
+            Self::DpopProofKey => "The DPoP proof key is invalid",
+            Self::DpopProofSignature => "The DPoP proof signature is invalid",
+            Self::DpopProofTarget => "The DPoP proof is for another method or URL",
+            Self::DpopProofStale => "The DPoP proof was issued outside the accepted window",
+            Self::DpopProofReplayed => "The DPoP proof was used before",
+            Self::DpopAccessTokenHash => "The DPoP proof is not bound to this access token",
+            Self::DpopKeyMismatch => "The access token is bound to another key than the DPoP proof",
+            Self::DpopUnboundToken => "The access token is not bound to a DPoP key",
+            Self::DpopRequired => "This resource requires a DPoP-bound access token",
+            Self::DpopProofWithBearer => "A DPoP proof came with a bearer token",
+            Self::DpopNonceRequired => "The DPoP proof must carry the server's nonce",
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

@@ -13,7 +13,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Response, Version};
 
-use super::{AuthError, ResponseConfig};
+use super::{AuthError, DpopChallenge, ResponseConfig};
 
 impl ResponseConfig {
     /// Traces `error`, renders it with this configuration, the body built by `make_body`,
@@ -38,14 +38,39 @@ impl ResponseConfig {
             headers.insert(CONTENT_TYPE, body.content_type);
         }
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = error.challenge(&self.realm, self.resource_metadata.as_deref()) {
-            // Realm and metadata URL were validated when configured, scopes are escaped;
-            // a value that still cannot be a header falls back to the bare scheme.
-            let value = HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer"));
-            headers.insert(WWW_AUTHENTICATE, value);
-        }
+        let Some(dpop) = &self.dpop else {
+            if let Some(challenge) = error.challenge(&self.realm, self.resource_metadata.as_deref()) {
+                headers.insert(WWW_AUTHENTICATE, header_value(&challenge, "Bearer"));
+            }
+            return response;
+        };
+        self.dpop_challenges(error, dpop, headers);
         response
     }
+
+    /// With DPoP on: the challenge of the scheme the request used carries the error, and
+    /// the other scheme's (when offered) is bare. DPoP alone: one `DPoP` challenge.
+    fn dpop_challenges(&self, error: &AuthError, dpop: &DpopChallenge, headers: &mut HeaderMap) {
+        let (realm, metadata) = (&*self.realm, self.resource_metadata.as_deref());
+        let error_under_dpop = error.is_dpop() || !dpop.bearer;
+        let bearer = match (dpop.bearer, error_under_dpop) {
+            (false, _) => None,
+            (true, true) => error.bare_bearer_challenge(realm, metadata),
+            (true, false) => error.challenge(realm, metadata),
+        };
+        if let Some(bearer) = bearer {
+            headers.append(WWW_AUTHENTICATE, header_value(&bearer, "Bearer"));
+        }
+        if let Some(challenge) = error.dpop_challenge(realm, metadata, &dpop.algs, error_under_dpop) {
+            headers.append(WWW_AUTHENTICATE, header_value(&challenge, "DPoP"));
+        }
+    }
+}
+
+/// Realm and metadata URL were validated when configured, scopes are escaped; a value that
+/// still cannot be a header falls back to the bare scheme.
+fn header_value(challenge: &str, scheme: &'static str) -> HeaderValue {
+    HeaderValue::from_str(challenge).unwrap_or(HeaderValue::from_static(scheme))
 }
 
 /// Whether a rejection answered before the request's body is read must close the connection: an

@@ -160,6 +160,22 @@ pub struct ResponseConfig {
     pub resource_metadata: Option<Arc<str>>,
     /// Renders the body of each rejection.
     pub responder: Arc<dyn Responder>,
+    /// The `DPoP` scheme's challenge (RFC 9449 §7.1), when the guard accepts DPoP.
+    pub dpop: Option<DpopChallenge>,
+}
+
+/// The `DPoP` scheme's part in the challenges (RFC 9449 §7.1), when the guard accepts
+/// DPoP ([`GuardBuilder::dpop`](crate::guard::GuardBuilder::dpop)).
+///
+/// With both schemes offered, every rejection carries two challenges: the one of the
+/// scheme the request used carries the error, the other is bare. When DPoP is required,
+/// only the `DPoP` challenge is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DpopChallenge {
+    /// The accepted proof algorithms, space-delimited: the challenge's `algs`.
+    pub algs: Arc<str>,
+    /// Whether the `Bearer` scheme is offered too.
+    pub bearer: bool,
 }
 
 impl std::fmt::Debug for ResponseConfig {
@@ -167,12 +183,18 @@ impl std::fmt::Debug for ResponseConfig {
         f.debug_struct("ResponseConfig")
             .field("realm", &self.realm)
             .field("resource_metadata", &self.resource_metadata)
+            .field("dpop", &self.dpop)
             .finish_non_exhaustive()
     }
 }
 
 impl Default for ResponseConfig {
     fn default() -> Self {
-        Self { realm: Arc::from("api"), resource_metadata: None, responder: Arc::new(JsonResponder) }
+        Self {
+            realm: Arc::from("api"),
+            resource_metadata: None,
+            responder: Arc::new(JsonResponder),
+            dpop: None,
+        }
     }
 }

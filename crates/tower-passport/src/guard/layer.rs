@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use super::authorize::{Authorize, Authorizer, ResolverCache};
 use super::{Guard, ResolvePrincipal, TokenOnly};
 use crate::cookie::FirstPartyCookie;
+use crate::dpop::{Dpop, DpopGuard};
 use crate::error::{ConfigError, ConfigErrorKind, Responder, ResponseConfig};
 use crate::revocation::{Invalidate, NoRevocation, RevocationCheck};
 use crate::token::BearerOptions;
@@ -47,6 +48,7 @@ pub(crate) struct GuardConfig<U> {
     /// The introspector, and which tokens it takes.
     #[cfg(feature = "introspection")]
     pub(crate) opaque: Option<super::opaque::Opaque>,
+    pub(crate) dpop: Option<DpopGuard>,
 }
 
 impl<U> fmt::Debug for GuardConfig<U> {
@@ -57,7 +59,8 @@ impl<U> fmt::Debug for GuardConfig<U> {
             .field("mode", &self.mode)
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
-            .field("cookie", &self.cookie);
+            .field("cookie", &self.cookie)
+            .field("dpop", &self.dpop);
         #[cfg(feature = "introspection")]
         debug.field("introspection", &self.opaque);
         debug.finish_non_exhaustive()
@@ -137,6 +140,7 @@ impl GuardLayer {
             cookie: None,
             #[cfg(feature = "introspection")]
             opaque: None,
+            dpop: None,
         }
     }
 
@@ -252,6 +256,7 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     cookie: Option<FirstPartyCookie>,
     #[cfg(feature = "introspection")]
     opaque: Option<super::opaque::Opaque>,
+    dpop: Option<Dpop>,
 }
 
 impl<R, C> fmt::Debug for GuardBuilder<R, C> {
@@ -263,7 +268,8 @@ impl<R, C> fmt::Debug for GuardBuilder<R, C> {
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
             .field("resolver_cache", &self.resolver_cache)
-            .field("cookie", &self.cookie);
+            .field("cookie", &self.cookie)
+            .field("dpop", &self.dpop);
         #[cfg(feature = "introspection")]
         debug.field("introspection", &self.opaque);
         debug.finish_non_exhaustive()
@@ -392,6 +398,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             cookie: self.cookie,
             #[cfg(feature = "introspection")]
             opaque: self.opaque,
+            dpop: self.dpop,
         }
     }
 
@@ -419,6 +426,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             cookie: self.cookie,
             #[cfg(feature = "introspection")]
             opaque: self.opaque,
+            dpop: self.dpop,
         }
     }
 
@@ -445,14 +453,34 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         self
     }
 
+    /// Accepts DPoP-bound tokens (RFC 9449) under the `DPoP` scheme, each with a proof
+    /// of possession of its key; see [`crate::dpop`]. [`Dpop::new`] keeps the `Bearer`
+    /// scheme for unbound tokens too (both challenges are then sent);
+    /// [`Dpop::required`] takes DPoP alone.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use tower_passport::dpop::Dpop;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let guard: GuardLayer = GuardLayer::builder(verifier).dpop(Dpop::new()).build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn dpop(mut self, dpop: Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Checks the configuration and builds the layer, erasing the resolver and revocation
     /// types: the layer is a `GuardLayer<R::User>`. Synchronous, never blocks.
     ///
     /// # Errors
     /// When the realm ([`ConfigErrorKind::Realm`]) or metadata URL
-    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, or the token cap is 0
-    /// ([`ConfigErrorKind::Limit`]).
-    pub fn build(self) -> Result<GuardLayer<R::User>, ConfigError> {
+    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, the token cap is 0
+    /// ([`ConfigErrorKind::Limit`]), or the [`Dpop`] public URL is not an absolute URL.
+    pub fn build(mut self) -> Result<GuardLayer<R::User>, ConfigError> {
         for (kind, name, value) in [
             (ConfigErrorKind::Realm, "realm", Some(&self.responses.realm)),
             (ConfigErrorKind::Url, "resource_metadata", self.responses.resource_metadata.as_ref()),
@@ -473,10 +501,22 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         if self.bearer.max_len == 0 {
             return Err(ConfigError::new(ConfigErrorKind::Limit, "the token length cap must be positive"));
         }
-        Ok(self.build_infallible())
+        let dpop = match self.dpop.take() {
+            Some(settings) => {
+                let (dpop, challenge) = DpopGuard::new(settings)?;
+                self.responses.dpop = Some(challenge);
+                Some(dpop)
+            }
+            None => None,
+        };
+        Ok(self.build_with(dpop))
     }
 
     fn build_infallible(self) -> GuardLayer<R::User> {
+        self.build_with(None)
+    }
+
+    fn build_with(self, dpop: Option<DpopGuard>) -> GuardLayer<R::User> {
         let hubs = [self.revocation.hub(), self.resolver.hub()];
         let cache = self
             .resolver_cache
@@ -498,6 +538,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
                 cookie: self.cookie,
                 #[cfg(feature = "introspection")]
                 opaque: self.opaque,
+                dpop,
             }),
         };
         // Every hub the revocation check and the resolver answer to, once each.

@@ -19,6 +19,7 @@
 
 mod authorize;
 mod context;
+mod dpop;
 pub mod future;
 mod layer;
 #[cfg(feature = "introspection")]
@@ -110,8 +111,19 @@ where
         let config = &self.config;
         let presented = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
-            Ok(Some(presented)) => presented,
+            Ok(Some(presented)) => {
+                // One branch on the Bearer path when DPoP is off.
+                if let Some(dpop) = &config.dpop {
+                    if let Err(error) = dpop.admit_bearer(request.headers()) {
+                        return ResponseFuture::rejected(error, config.responses.clone(), &request);
+                    }
+                }
+                presented
+            }
             Ok(None) => {
+                if config.dpop.as_ref().is_some_and(|dpop| dpop.requested(request.headers())) {
+                    return self.call_dpop(request);
+                }
                 let from_cookie = match &config.cookie {
                     Some(cookie) => {
                         cookie::authenticate(cookie, request.method(), request.uri(), request.headers())
@@ -182,6 +194,19 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
     fn authorize<ReqBody>(
         &mut self,
         verified: VerifiedToken,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        self.authorize_under::<false, ReqBody>(verified, request)
+    }
+
+    /// [`authorize`](Self::authorize); with `DPOP`, its errors answer under the `DPoP`
+    /// challenge (decided at compile time: the `Bearer` path pays nothing for it).
+    fn authorize_under<const DPOP: bool, ReqBody>(
+        &mut self,
+        verified: VerifiedToken,
         mut request: Request<ReqBody>,
     ) -> ResponseFuture<S, ReqBody, U>
     where
@@ -192,9 +217,17 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
                 future::admit(&mut request, principal, &self.config.responses);
                 ResponseFuture::calling(self.inner.call(request))
             }
-            Ok(Err(error)) => ResponseFuture::rejected(error, self.config.responses.clone(), &request),
+            Ok(Err(error)) => {
+                let error = if DPOP { error.under_dpop() } else { error };
+                ResponseFuture::rejected(error, self.config.responses.clone(), &request)
+            }
             Err((verified, stage)) => {
                 let authorize = self.config.authorizer.clone().authorize(verified, stage);
+                let authorize: authorize::AuthorizeFuture<U> = if DPOP {
+                    Box::pin(async move { authorize.await.map_err(AuthError::under_dpop) })
+                } else {
+                    authorize
+                };
                 self.authorizing(authorize, request)
             }
         }

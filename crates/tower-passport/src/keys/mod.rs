@@ -37,5 +37,5 @@ pub use key_set::KeySet;
 pub use remote::{HttpClient, HyperClient, RemoteKeySet, RemoteKeySetBuilder};
 pub use shared::SharedKeySet;
 pub use source::KeySource;
-pub(crate) use source::{Lookup, Miss};
+pub(crate) use source::{KeyWait, Lookup, Miss};
 pub use verifying_key::VerifyingKey;

@@ -87,7 +87,7 @@ impl RequireLayer {
         Self { requirement: Arc::new(Requirement::UserOnly) }
     }
 
-    /// The request must carry a bearer token: the first-party cookie
+    /// The request must carry an access token (bearer or DPoP-bound): the first-party cookie
     /// ([`GuardBuilder::first_party_cookie`](crate::guard::GuardBuilder::first_party_cookie)),
     /// which carries every scope, is refused here with 403
     /// ([`Reason::BearerTokenRequired`](crate::error::Reason::BearerTokenRequired)). For

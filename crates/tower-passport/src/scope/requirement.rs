@@ -48,7 +48,8 @@ impl Requirement {
             Self::UserOnly if token.kind() != PrincipalKind::User => {
                 Err(AuthError::wrong_principal_kind(Reason::UserTokenRequired))
             }
-            Self::BearerOnly if token.credential() != Credential::Bearer => {
+            // An access token, bearer or DPoP-bound: only the first-party cookie is refused.
+            Self::BearerOnly if token.credential() == Credential::FirstPartyCookie => {
                 Err(AuthError::wrong_principal_kind(Reason::BearerTokenRequired))
             }
             _ => Ok(()),

@@ -98,8 +98,9 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
     };
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme alone is "no bearer token"; another scheme with a Bearer
-        // credential folded into the same header is two sets of credentials.
-        if contains_bearer_credential(value) {
+        // credential folded into the same header is two sets of credentials, which a comma
+        // separates (looked for first: a DPoP token is not scanned word by word).
+        if value.contains(&b',') && contains_bearer_credential(value) {
             return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
         }
         return Ok(None);
@@ -116,7 +117,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
 
 /// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
 /// "+" / "/" ) *"="`.
-fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
+pub(crate) fn as_b64token(token: &[u8]) -> Result<&str, AuthError> {
     let body_len = token.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
     let valid = body_len > 0 && token[..body_len].iter().fold(true, |ok, &b| ok & is_b64token_byte(b));
     if !valid {

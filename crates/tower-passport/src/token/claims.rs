@@ -41,9 +41,73 @@ pub(crate) struct RawClaims<'a> {
     /// clients registered with one); absent for the default provider.
     #[serde(borrow)]
     pub(crate) provider: Option<Text<'a>>,
-    /// RFC 7800 confirmation: present at all (even `null`) means bound to a key.
-    #[serde(default, deserialize_with = "present")]
-    pub(crate) cnf: Option<()>,
+    /// RFC 7800 confirmation: present at all (even `null`) means bound to a key; its
+    /// `jkt` (RFC 9449 §6.1) names a DPoP key.
+    #[serde(default, borrow, deserialize_with = "confirmation")]
+    pub(crate) cnf: Option<Confirmation<'a>>,
+}
+
+/// A `cnf` claim: the DPoP key thumbprint when it is an object with a string `jkt`, and
+/// `None` for any other confirmation method (or shape), which binds the token all the same.
+#[derive(Default)]
+pub(crate) struct Confirmation<'a> {
+    pub(crate) jkt: Option<Text<'a>>,
+}
+
+fn confirmation<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Confirmation<'a>>, D::Error> {
+    struct ConfirmationVisitor;
+    impl<'de> Visitor<'de> for ConfirmationVisitor {
+        type Value = Confirmation<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a confirmation claim")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = Confirmation::default();
+            let mut other_methods = false;
+            while let Some(name) = map.next_key::<Text<'de>>()? {
+                if &*name == "jkt" && found.jkt.is_none() {
+                    found.jkt = Some(map.next_value::<Text<'de>>()?);
+                } else {
+                    other_methods = true;
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            // A second confirmation method beside `jkt` (or `jkt` twice) is a binding this
+            // crate cannot check: bound, with no key to prove.
+            if other_methods {
+                found.jkt = None;
+            }
+            Ok(found)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Confirmation::default())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(Confirmation::default())
+        }
+    }
+    deserializer.deserialize_any(ConfirmationVisitor).map(Some)
 }
 
 /// `Some(())` for a member that is present, whatever its value (`null` included); with

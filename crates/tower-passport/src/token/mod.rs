@@ -5,7 +5,7 @@ mod claims;
 mod scopes;
 mod verified;
 
-pub(crate) use bearer::{extract_bearer, BearerOptions};
+pub(crate) use bearer::{as_b64token, extract_bearer, BearerOptions};
 pub(crate) use claims::{is_json_object, present, RawClaims, Text};
 pub use scopes::Scopes;
 pub use verified::{Credential, PrincipalKind, VerifiedToken};

@@ -39,6 +39,9 @@ pub enum Credential {
     /// The first-party cookie ([`FirstPartyCookie`](crate::cookie::FirstPartyCookie),
     /// Passport's `laravel_token`): the app's own JavaScript, with every scope.
     FirstPartyCookie,
+    /// A DPoP-bound access token (RFC 9449) under the `DPoP` scheme, with a proof of
+    /// possession of the key its `cnf.jkt` names.
+    Dpop,
 }
 
 /// An access token whose signature and claims were verified. Cheap to clone.
@@ -90,6 +93,11 @@ pub(crate) struct Inner {
     pub(crate) scopes: Scopes,
     pub(crate) kind: PrincipalKind,
     pub(crate) credential: Credential,
+    /// `cnf.jkt`: the RFC 7638 thumbprint of the DPoP key the token is bound to.
+    pub(crate) bound_to: Option<Span>,
+    /// For a bound token, the `ath` its proofs must carry (the token's SHA-256), hashed
+    /// once when it was verified.
+    pub(crate) proof_ath: Option<Span>,
     pub(crate) raw: Box<str>,
 }
 
@@ -182,6 +190,8 @@ impl VerifiedToken {
             kind,
             provider,
             credential,
+            bound_to: None,
+            proof_ath: None,
             raw: raw.into_boxed_str(),
         })
     }
@@ -323,6 +333,24 @@ impl VerifiedToken {
     /// ```
     pub fn credential(&self) -> Credential {
         self.0.credential
+    }
+
+    /// `cnf.jkt` (RFC 9449 §6.1): the RFC 7638 thumbprint of the key this token is bound
+    /// to, for a DPoP-bound token; such a token is accepted only with a DPoP proof signed
+    /// by that key ([`crate::dpop`]), never as a plain bearer token.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.0.bound_to.map(|span| self.text(span))
+    }
+
+    /// For a DPoP-bound token, the `ath` its proofs must carry, hashed once.
+    pub(crate) fn proof_ath(&self) -> Option<&str> {
+        self.0.proof_ath.map(|span| self.text(span))
+    }
+
+    /// Whether the token is bound to a DPoP key (`cnf.jkt`).
+    #[inline]
+    pub(crate) fn is_dpop_bound(&self) -> bool {
+        self.0.bound_to.is_some()
     }
 
     /// The whole claims object as JSON text, as sent, for custom checks.

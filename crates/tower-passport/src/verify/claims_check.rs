@@ -10,6 +10,15 @@ use crate::token::{
 use super::issuers::IssuerPolicy;
 use super::TypPolicy;
 
+/// Whether a DPoP-bound token (`cnf.jkt`) may pass: only where its proof is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Binding {
+    /// The `Bearer` scheme: any `cnf` is refused.
+    BearerOnly,
+    /// The `DPoP` scheme: a `cnf` with a `jkt` passes, for the caller to check the proof.
+    DpopAccepted,
+}
+
 /// What every trusted issuer shares: clock leeway and scope inheritance.
 #[derive(Debug)]
 pub(super) struct ClaimsPolicy {
@@ -86,13 +95,22 @@ impl ClaimsPolicy {
         payload: Payload<'_>,
         kid: Option<&str>,
         now: u64,
+        binding: Binding,
+        token: &str,
     ) -> Result<impl FnOnce(Box<str>) -> VerifiedToken, AuthError> {
         let Payload { claims } = payload;
-        if claims.cnf.is_some() {
-            // Bound to a key whose proof of possession nothing here checks (RFC 7800, 9449,
-            // 8705): as a plain bearer token it would work for whoever stole it.
-            return Err(AuthError::invalid_token(Reason::KeyBoundToken));
-        }
+        // Bound to a key whose proof of possession nothing here checks (RFC 7800, 9449,
+        // 8705): as a plain bearer token it would work for whoever stole it. Only the DPoP
+        // path, which checks the proof against `cnf.jkt`, takes a DPoP-bound token.
+        let jkt = match (claims.cnf, binding) {
+            (None, _) => None,
+            (Some(cnf), Binding::DpopAccepted) => Some(
+                cnf.jkt
+                    .filter(|jkt| !jkt.is_empty())
+                    .ok_or(AuthError::invalid_token(Reason::KeyBoundToken))?,
+            ),
+            (Some(_), Binding::BearerOnly) => return Err(AuthError::invalid_token(Reason::KeyBoundToken)),
+        };
         let expires_at = claims.exp.ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;
         self.check_expiry(expires_at, now)?;
         let horizon = now.saturating_add(self.leeway);
@@ -132,6 +150,7 @@ impl ClaimsPolicy {
             + claims.jti.as_ref().map_or(0, |s| s.len())
             + kid.map_or(0, str::len)
             + claims.provider.as_ref().map_or(0, |s| s.len())
+            + jkt.as_ref().map_or(0, |s| s.len() + 43)
             + claims.aud.iter().flat_map(|aud| aud.items()).map(str::len).sum::<usize>();
         let mut strings = Strings::with_capacity(length);
         let issuer = strings.push(issuer);
@@ -145,6 +164,10 @@ impl ClaimsPolicy {
         let mut audience = Vec::with_capacity(claims.aud.iter().flat_map(|aud| aud.items()).count());
         audience.extend(claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)));
         let audience = audience.into_boxed_slice();
+        let bound_to = jkt.map(|jkt| strings.push(&jkt));
+        // The `ath` of every proof this token comes with, hashed once, not per request.
+        let proof_ath = bound_to.map(|_| strings.push(&crate::dpop::access_token_hash(token)));
+        let credential = if bound_to.is_some() { Credential::Dpop } else { Credential::Bearer };
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
         Ok(move |raw| {
@@ -163,7 +186,9 @@ impl ClaimsPolicy {
                 provider,
                 scopes,
                 kind,
-                credential: Credential::Bearer,
+                credential,
+                bound_to,
+                proof_ath,
                 raw,
             })
         })

@@ -5,7 +5,7 @@ use crate::error::AuthError;
 use crate::keys::KeySet;
 use crate::token::VerifiedToken;
 
-use super::claims_check::{ClaimsPolicy, Payload};
+use super::claims_check::{Binding, ClaimsPolicy, Payload};
 use super::issuers::IssuerPolicy;
 use super::{ClientTokenRule, TypPolicy};
 
@@ -54,7 +54,9 @@ impl AnswerPolicy {
     /// not a JSON object of the expected shape is [`Reason::MalformedClaims`](crate::error::Reason::MalformedClaims).
     pub(crate) fn check(&self, answer: &str, now: u64) -> Result<VerifiedToken, AuthError> {
         let payload = Payload::parse(answer)?.with_default_issuer(&self.issuer.issuer);
-        let build = self.claims.check_claims(&self.issuer, payload, None, now)?;
+        // An answer's `cnf` is refused as a bearer token's is: introspection has no proof
+        // of possession to check it against, so the token text (hashed for DPoP) is not needed.
+        let build = self.claims.check_claims(&self.issuer, payload, None, now, Binding::BearerOnly, "")?;
         Ok(build(answer.into()))
     }
 }

@@ -84,7 +84,7 @@ use crate::revocation::Invalidate;
 use crate::token::VerifiedToken;
 
 use cache::{Cached, VerifiedCache};
-use claims_check::{ClaimsPolicy, Payload};
+use claims_check::{Binding, ClaimsPolicy, Payload};
 use issuers::IssuerPolicy;
 
 /// Verifies JWT access tokens against a key set and a claims policy. Cheap to clone.
@@ -236,15 +236,41 @@ impl Verifier {
     fn attempt(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
         match self.cached(token.as_bytes()) {
             Some(hit) => hit.map_err(Miss::Refused),
-            None => self.attempt_cold(token, lookup),
+            None => self.attempt_cold(token, lookup, Binding::BearerOnly),
+        }
+    }
+
+    /// Verifies `token` for the `DPoP` scheme (RFC 9449): as [`verify`](Self::verify),
+    /// except that a token bound to a DPoP key (`cnf.jkt`) passes, with the key's
+    /// thumbprint in [`VerifiedToken::dpop_thumbprint`]. The caller must then check a DPoP
+    /// proof signed by that key ([`ProofVerifier`](crate::dpop::ProofVerifier)) and compare
+    /// the thumbprints; the guard does both when DPoP is on.
+    ///
+    /// # Errors
+    /// As [`verify`](Self::verify); a `cnf` without a `jkt` is still
+    /// [`Reason::KeyBoundToken`].
+    pub fn verify_for_dpop(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        match self.cached_for_dpop(token.as_bytes()) {
+            Some(hit) => hit,
+            None => self.attempt_cold(token, Lookup::NoWait, Binding::DpopAccepted).map_err(Miss::into_error),
         }
     }
 
     /// The verified-token cache's answer for exactly these bytes: `None` on a miss (or a
-    /// hit verified under a key withdrawn since), else the token or why it expired. Reads
-    /// the clock; allocates nothing.
+    /// hit verified under a key withdrawn since), else the token or why it expired. A
+    /// DPoP-bound token verified for the `DPoP` scheme is refused here, on the `Bearer`
+    /// path ([`Reason::KeyBoundToken`]). Reads the clock; allocates nothing.
     #[inline]
     pub(crate) fn cached(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
+        self.cached_for_dpop(token).map(|hit| match hit {
+            Ok(verified) if verified.is_dpop_bound() => Err(AuthError::invalid_token(Reason::KeyBoundToken)),
+            other => other,
+        })
+    }
+
+    /// [`cached`](Self::cached) for the `DPoP` scheme: DPoP-bound tokens are answered too.
+    #[inline]
+    pub(crate) fn cached_for_dpop(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
         let cache = self.inner.cache.as_ref()?;
         let now = self.inner.clock.now();
         let Some(hit) = cache.get(token, now).filter(|hit| self.current(hit)) else {
@@ -259,14 +285,24 @@ impl Verifier {
     /// without asking the cache again. `Miss::Refetching` says what to wait for; then
     /// [`after_refetch`](Self::after_refetch).
     pub(crate) fn begin_cold(&self, token: &str) -> Result<VerifiedToken, Miss> {
-        self.attempt_cold(token, Lookup::MayWait)
+        self.attempt_cold(token, Lookup::MayWait, Binding::BearerOnly)
+    }
+
+    /// [`begin_cold`](Self::begin_cold) for the `DPoP` scheme.
+    pub(crate) fn begin_cold_for_dpop(&self, token: &str) -> Result<VerifiedToken, Miss> {
+        self.attempt_cold(token, Lookup::MayWait, Binding::DpopAccepted)
+    }
+
+    /// [`after_refetch`](Self::after_refetch) for the `DPoP` scheme.
+    pub(crate) fn after_refetch_for_dpop(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        self.attempt_cold(token, Lookup::AfterRefetch, Binding::DpopAccepted).map_err(Miss::into_error)
     }
 
     /// Verifies `token` in full and caches it; a refused token's entry (verified under a key
     /// since withdrawn, or expired) is dropped.
-    fn attempt_cold(&self, token: &str, lookup: Lookup) -> Result<VerifiedToken, Miss> {
+    fn attempt_cold(&self, token: &str, lookup: Lookup, binding: Binding) -> Result<VerifiedToken, Miss> {
         let now = self.inner.clock.now();
-        let checked = self.timed_check(token, now, lookup);
+        let checked = self.timed_check(token, now, lookup, binding);
         let Some(cache) = &self.inner.cache else {
             return checked.map(|cached| cached.token);
         };
@@ -288,10 +324,10 @@ impl Verifier {
 
     /// [`check`](Self::check), timed into `passport_verify_cold_seconds` with `metrics`.
     #[inline]
-    fn timed_check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
+    fn timed_check(&self, token: &str, now: u64, lookup: Lookup, binding: Binding) -> Result<Cached, Miss> {
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();
-        let checked = self.check(token, now, lookup);
+        let checked = self.check(token, now, lookup, binding);
         #[cfg(feature = "metrics")]
         crate::telemetry::cold_verify(started.elapsed().as_secs_f64());
         checked
@@ -308,10 +344,12 @@ impl Verifier {
     /// [`no_cache`](VerifierBuilder::no_cache) does the same through
     /// [`verify`](Self::verify).
     pub fn verify_uncached(&self, token: &str, now: u64) -> Result<VerifiedToken, AuthError> {
-        self.check(token, now, Lookup::NoWait).map(|cached| cached.token).map_err(Miss::into_error)
+        self.check(token, now, Lookup::NoWait, Binding::BearerOnly)
+            .map(|cached| cached.token)
+            .map_err(Miss::into_error)
     }
 
-    fn check(&self, token: &str, now: u64, lookup: Lookup) -> Result<Cached, Miss> {
+    fn check(&self, token: &str, now: u64, lookup: Lookup, binding: Binding) -> Result<Cached, Miss> {
         let parts = jws::split(token)?;
         let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
         let header = self.inner.headers.read(parts.header, &mut header_buffer, &mut header_spill)?;
@@ -337,7 +375,7 @@ impl Verifier {
                 }
             })
             .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid()))?;
-        let build = self.inner.policy.check_claims(trusted, payload?, header.kid(), now)?;
+        let build = self.inner.policy.check_claims(trusted, payload?, header.kid(), now, binding, token)?;
         self.inner.headers.verified(parts.header, &header);
         // The claims no longer borrow the payload: it moves into the token as its raw claims.
         Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })

@@ -91,6 +91,7 @@ mod tests {
             scopes: vec![],
             code_challenge: None,
             nonce: None,
+            dpop_jkt: None,
             issued_at: 0,
             expires_at,
             used_at: None,

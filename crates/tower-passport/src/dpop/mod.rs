@@ -1,0 +1,260 @@
+//! DPoP (RFC 9449): access tokens bound to a key the client holds.
+//!
+//! A bearer token works for whoever holds it: one leaked from a log, a proxy, a browser
+//! extension or a compromised resource server is as good as the client's own. A DPoP-bound
+//! token names the thumbprint of the client's public key in its `cnf.jkt` claim, and every
+//! request must come with a fresh proof (a small JWT signed by that key over the request's
+//! method and URL, the token's hash, and a single-use `jti`). A stolen token is then
+//! useless without the private key, and a stolen proof is useless for any other request,
+//! any other token, or a second time.
+//!
+//! The guard takes DPoP when it is built with [`GuardBuilder::dpop`](crate::guard::GuardBuilder::dpop):
+//!
+//! - `Authorization: DPoP <token>` with a `DPoP` proof header: the proof is verified by a
+//!   [`ProofVerifier`] (RFC 9449 §4.3), the token by the guard's verifier, and the proof's
+//!   key thumbprint must equal the token's `cnf.jkt`.
+//! - A `cnf`-bound token under the `Bearer` scheme is refused ([`Reason::KeyBoundToken`]),
+//!   and so is a `DPoP` proof beside a `Bearer` token ([`Reason::DpopProofWithBearer`]).
+//! - [`Dpop::new`] offers both schemes, and every rejection then carries two challenges;
+//!   [`Dpop::required`] offers DPoP alone, and only its challenge is sent. The `DPoP`
+//!   challenge lists the accepted proof algorithms in `algs`. A proof that fails its own
+//!   checks is `error="invalid_dpop_proof"`; a proof whose key is not the token's, or an
+//!   unbound token under the `DPoP` scheme, is `error="invalid_token"`.
+//! - `htu` is compared with the request's scheme, `Host` and path; behind a proxy, with
+//!   the public base URL given to [`Dpop::public_url`] followed by the path. A request in
+//!   origin form says no scheme, so `http` and `https` both match it unless a public URL is
+//!   set. With the `axum` feature, a guard inside a nested router reads the path from
+//!   axum's `OriginalUri`, as the client sent it.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_passport::dpop::Dpop;
+//! use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?);
+//! let verifier = Verifier::builder(keys).issuer("https://auth.example.com").audience("api").build()?;
+//! let guard = GuardLayer::builder(verifier).dpop(Dpop::new().required()).build()?;
+//! let service = ServiceBuilder::new().layer(guard).service_fn(|_: Request<Full<Bytes>>| async {
+//!     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from("ok"))))
+//! });
+//!
+//! let request = Request::get("/orders").header("authorization", "DPoP abc.def.ghi")
+//!     .body(Full::new(Bytes::new()))?;
+//! let response = service.oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(
+//!     response.headers()["www-authenticate"],
+//!     r#"DPoP realm="api", error="invalid_dpop_proof", error_description="The request carries no single DPoP proof", algs="ES256 ES384 EdDSA RS256 PS256""#
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The issuer (`tower-passport-issuer`) checks the proofs of token requests with the same
+//! [`ProofVerifier`].
+
+mod jwk;
+mod proof;
+mod replay;
+mod target;
+
+pub use proof::{
+    access_token_hash, ProofTarget, ProofVerifier, ProofVerifierBuilder, VerifiedProof, DEFAULT_IAT_WINDOW,
+    DEFAULT_PROOF_ALGORITHMS,
+};
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderName, Method, Uri};
+use subtle::ConstantTimeEq;
+
+use crate::error::{AuthError, ConfigError, DpopChallenge, Reason};
+use crate::token::VerifiedToken;
+use target::NormalUrl;
+
+/// The `DPoP` request header, which carries the proof.
+pub const DPOP: HeaderName = HeaderName::from_static("dpop");
+
+/// How a guard takes DPoP ([`GuardBuilder::dpop`](crate::guard::GuardBuilder::dpop)).
+///
+/// ```
+/// use tower_passport::dpop::{Dpop, ProofVerifier};
+/// use tower_passport::Algorithm;
+/// # fn main() -> Result<(), tower_passport::ConfigError> {
+/// let both_schemes = Dpop::new();
+/// let dpop_only = Dpop::new()
+///     .required()
+///     .public_url("https://api.example.com")
+///     .proofs(ProofVerifier::builder().algorithms([Algorithm::ES256]).build()?);
+/// # let _ = (both_schemes, dpop_only);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct Dpop {
+    proofs: Option<ProofVerifier>,
+    required: bool,
+    public_url: Option<String>,
+}
+
+impl Dpop {
+    /// Both schemes: `Bearer` for unbound tokens, `DPoP` for bound ones; default proof
+    /// checks ([`ProofVerifier::builder`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// DPoP alone: a request with the `Bearer` scheme is refused
+    /// ([`Reason::DpopRequired`]), and only the `DPoP` challenge is sent.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Checks proofs with `proofs` (its algorithms, `iat` window and replay cache).
+    pub fn proofs(mut self, proofs: ProofVerifier) -> Self {
+        self.proofs = Some(proofs);
+        self
+    }
+
+    /// The resource's public base URL, for a guard behind a proxy: a proof's `htu` must
+    /// be this URL followed by the request's path. Checked at
+    /// [`build`](crate::guard::GuardBuilder::build).
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+}
+
+/// A guard's DPoP settings, checked.
+pub(crate) struct DpopGuard {
+    proofs: ProofVerifier,
+    required: bool,
+    base: Option<NormalUrl>,
+}
+
+impl fmt::Debug for DpopGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpopGuard")
+            .field("proofs", &self.proofs)
+            .field("required", &self.required)
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+/// The credentials of a request under the `DPoP` scheme, unchecked.
+pub(crate) struct DpopCredentials<'a> {
+    pub(crate) token: &'a str,
+    proof: &'a str,
+}
+
+impl DpopGuard {
+    /// Checks `settings`, and says what the challenges must offer.
+    pub(crate) fn new(settings: Dpop) -> Result<(Self, DpopChallenge), ConfigError> {
+        let proofs = settings.proofs.unwrap_or_default();
+        let base = settings.public_url.as_deref().map(target::public_base).transpose()?;
+        let challenge = DpopChallenge { algs: Arc::from(proofs.algorithms()), bearer: !settings.required };
+        Ok((Self { proofs, required: settings.required, base }, challenge))
+    }
+
+    /// Whether a request under the `Bearer` scheme may go on: not when DPoP is required,
+    /// nor with a `DPoP` proof beside it.
+    #[inline]
+    pub(crate) fn admit_bearer(&self, headers: &HeaderMap) -> Result<(), AuthError> {
+        if self.required {
+            return Err(AuthError::invalid_token(Reason::DpopRequired).under_dpop());
+        }
+        if headers.contains_key(DPOP) {
+            return Err(AuthError::invalid_request(Reason::DpopProofWithBearer));
+        }
+        Ok(())
+    }
+
+    /// The `DPoP` scheme's credentials: `Ok(None)` when the request does not use it.
+    ///
+    /// # Errors
+    /// `invalid_request` for a malformed or oversized token; `invalid_dpop_proof` without
+    /// exactly one `DPoP` header.
+    pub(crate) fn credentials<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        max_len: usize,
+    ) -> Result<Option<DpopCredentials<'a>>, AuthError> {
+        let Some(token) = dpop_credential(headers) else { return Ok(None) };
+        if token.len() > max_len {
+            return Err(AuthError::invalid_request(Reason::TokenTooLong).under_dpop());
+        }
+        let token = crate::token::as_b64token(token).map_err(AuthError::under_dpop)?;
+        let mut proofs = headers.get_all(DPOP).iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (Some(proof), None) => proof.to_str().map_err(|_| missing_proof())?.trim(),
+            _ => return Err(missing_proof()),
+        };
+        Ok(Some(DpopCredentials { token, proof }))
+    }
+
+    /// Whether the request uses the `DPoP` scheme.
+    pub(crate) fn requested(&self, headers: &HeaderMap) -> bool {
+        dpop_credential(headers).is_some()
+    }
+
+    /// Verifies the proof of `credentials` for the request; `ath` is the token's hash when
+    /// it is known already (a bound token verified before), else it is hashed here.
+    pub(crate) fn check_proof(
+        &self,
+        credentials: &DpopCredentials<'_>,
+        ath: Option<&str>,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<VerifiedProof, AuthError> {
+        let url = match &self.base {
+            Some(base) => Some(base.under(uri)),
+            None => NormalUrl::of_request(uri, headers),
+        };
+        let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
+        let target = ProofTarget::of_parts(method.clone(), url);
+        let target = match ath {
+            Some(ath) => target.access_token_hash(ath),
+            None => target.access_token(credentials.token),
+        };
+        self.proofs.verify(credentials.proof, &target)
+    }
+}
+
+/// The credential of an `Authorization: DPoP …` header, trimmed, unchecked.
+fn dpop_credential(headers: &HeaderMap) -> Option<&[u8]> {
+    let value = headers.get(AUTHORIZATION)?.as_bytes().trim_ascii();
+    let (scheme, token) = value.split_at_checked(4)?;
+    (scheme.eq_ignore_ascii_case(b"dpop") && token.first() == Some(&b' ')).then(|| token.trim_ascii())
+}
+
+fn missing_proof() -> AuthError {
+    AuthError::invalid_dpop_proof(Reason::DpopProofMissing)
+}
+
+/// Whether `token` is bound to the key of `proof`: `invalid_token` if it is unbound or
+/// bound to another key. Thumbprints are compared in constant time.
+pub(crate) fn check_binding(token: &VerifiedToken, proof: &VerifiedProof) -> Result<(), AuthError> {
+    let Some(jkt) = token.dpop_thumbprint() else {
+        return Err(AuthError::invalid_token(Reason::DpopUnboundToken).under_dpop());
+    };
+    if bool::from(jkt.as_bytes().ct_eq(proof.thumbprint().as_bytes())) {
+        Ok(())
+    } else {
+        Err(AuthError::invalid_token(Reason::DpopKeyMismatch).under_dpop())
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests;

@@ -1,0 +1,457 @@
+//! [`ProofVerifier`]: the checks of RFC 9449 §4.3 on one DPoP proof.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::Method;
+use quick_cache::sync::Cache;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::jwk::{self, ProofJwk};
+use super::replay::SeenProofs;
+use super::target::{self, NormalUrl};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
+use crate::{Algorithm, VerifyingKey};
+
+/// The proof algorithms accepted unless [`ProofVerifierBuilder::algorithms`] says otherwise.
+///
+/// ```
+/// use tower_passport::{dpop::DEFAULT_PROOF_ALGORITHMS, Algorithm};
+/// assert!(DEFAULT_PROOF_ALGORITHMS.contains(&Algorithm::ES256));
+/// assert!(!DEFAULT_PROOF_ALGORITHMS.iter().any(|alg| alg.is_symmetric()));
+/// ```
+pub const DEFAULT_PROOF_ALGORITHMS: [Algorithm; 5] =
+    [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA, Algorithm::RS256, Algorithm::PS256];
+
+/// How far a proof's `iat` may lie in the past or the future unless
+/// [`ProofVerifierBuilder::iat_window`] says otherwise: five minutes.
+pub const DEFAULT_IAT_WINDOW: Duration = Duration::from_secs(300);
+
+/// The longest proof read, in bytes.
+const MAX_PROOF_LEN: usize = 8 * 1024;
+
+/// Verifies DPoP proofs (RFC 9449 §4.3). Cheap to clone; the guard uses one, and so does
+/// the issuer's token endpoint, so both halves check proofs the same way.
+///
+/// A proof passes when it is a compact JWS with `typ: dpop+jwt`, an allowed asymmetric
+/// `alg`, and a public `jwk` (no private members) that fits the `alg` and verifies the
+/// signature; its `htm` and `htu` name the request (the URL normalised, its query and
+/// fragment ignored); its `iat` is inside the window; its `jti` was not seen before inside
+/// the window (a bounded replay cache); and, for a request to a protected resource, its
+/// `ath` is the hash of the access token presented. The caller compares
+/// [`VerifiedProof::thumbprint`] with the token's `cnf.jkt`.
+///
+/// ```
+/// use http::Method;
+/// use tower_passport::dpop::{ProofTarget, ProofVerifier};
+/// use tower_passport::error::Reason;
+/// # fn main() -> Result<(), tower_passport::ConfigError> {
+/// let proofs = ProofVerifier::builder().build()?;
+/// assert_eq!(proofs.algorithms(), "ES256 ES384 EdDSA RS256 PS256");
+/// let target = ProofTarget::new(Method::POST, "https://auth.example.com/oauth/token")?;
+/// let error = proofs.verify("not-a-proof", &target).unwrap_err();
+/// assert_eq!(error.reason(), Reason::DpopProofMalformed);
+/// assert_eq!(error.error_code(), Some("invalid_dpop_proof"));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ProofVerifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    algorithms: Box<[Algorithm]>,
+    algorithms_text: Arc<str>,
+    max_age: u64,
+    max_ahead: u64,
+    clock: Arc<dyn Clock>,
+    seen: SeenProofs,
+    /// The proof headers checked before, by their exact base64url text: a client sends the
+    /// same header (`typ`, `alg`, `jwk`) with every proof, which is then decoded, checked,
+    /// its key parsed and its thumbprint computed once.
+    headers: Cache<Box<str>, Arc<ProofKey>>,
+}
+
+impl fmt::Debug for ProofVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProofVerifier")
+            .field("algorithms", &self.inner.algorithms_text)
+            .field("max_age", &self.inner.max_age)
+            .field("max_ahead", &self.inner.max_ahead)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`ProofVerifier`].
+#[must_use]
+pub struct ProofVerifierBuilder {
+    algorithms: Vec<Algorithm>,
+    max_age: Duration,
+    max_ahead: Duration,
+    replay_capacity: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for ProofVerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProofVerifierBuilder")
+            .field("algorithms", &self.algorithms)
+            .field("max_age", &self.max_age)
+            .field("max_ahead", &self.max_ahead)
+            .field("replay_capacity", &self.replay_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProofVerifierBuilder {
+    /// The accepted proof algorithms, in the order the challenges' `algs` lists them
+    /// ([`DEFAULT_PROOF_ALGORITHMS`] by default). HMAC algorithms are refused at
+    /// [`build`](Self::build): a proof must be signed with a private key.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// How old (`past`) and how far ahead (`future`) of the clock a proof's `iat` may be
+    /// ([`DEFAULT_IAT_WINDOW`] each by default). Its `jti` is remembered as long.
+    pub fn iat_window(mut self, past: Duration, future: Duration) -> Self {
+        self.max_age = past;
+        self.max_ahead = future;
+        self
+    }
+
+    /// How many proof `jti`s are remembered at most (100,000 by default); the least
+    /// recently seen go first. Size it above the proofs a window brings.
+    pub fn replay_capacity(mut self, entries: u64) -> Self {
+        self.replay_capacity = entries;
+        self
+    }
+
+    /// The clock `iat` is checked against; the system clock by default.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the verifier.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::Algorithm`] for an empty list or an HMAC algorithm.
+    pub fn build(self) -> Result<ProofVerifier, ConfigError> {
+        if self.algorithms.is_empty() || self.algorithms.iter().any(|alg| alg.is_symmetric()) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::Algorithm,
+                "DPoP proof algorithms must be a non-empty list of asymmetric algorithms",
+            ));
+        }
+        Ok(self.assemble())
+    }
+
+    /// The verifier, its algorithms checked already.
+    fn assemble(self) -> ProofVerifier {
+        let mut algorithms = self.algorithms;
+        let mut seen = Vec::with_capacity(algorithms.len());
+        algorithms.retain(|alg| {
+            !seen.contains(alg) && {
+                seen.push(*alg);
+                true
+            }
+        });
+        let algorithms_text = algorithms.iter().map(|alg| alg.name()).collect::<Vec<_>>().join(" ");
+        let window = self.max_age.saturating_add(self.max_ahead);
+        ProofVerifier {
+            inner: Arc::new(Inner {
+                algorithms: algorithms.into_boxed_slice(),
+                algorithms_text: Arc::from(algorithms_text),
+                max_age: self.max_age.as_secs(),
+                max_ahead: self.max_ahead.as_secs(),
+                clock: self.clock,
+                seen: SeenProofs::new(self.replay_capacity, window),
+                headers: Cache::new(1024),
+            }),
+        }
+    }
+}
+
+/// The request a proof must be for: its method and URL, and for a request to a protected
+/// resource the access token it presents (checked against `ath`).
+///
+/// ```
+/// use http::Method;
+/// use tower_passport::dpop::ProofTarget;
+/// let target = ProofTarget::new(Method::GET, "https://api.example.com/orders?page=2").unwrap();
+/// let with_token = target.access_token("eyJ...");
+/// # let _ = with_token;
+/// assert!(ProofTarget::new(Method::GET, "/orders").is_err()); // not absolute
+/// ```
+#[derive(Clone)]
+pub struct ProofTarget<'a> {
+    method: Method,
+    url: NormalUrl,
+    access_token: Option<AccessToken<'a>>,
+}
+
+/// The access token a proof must be bound to (`ath`): as presented, or already hashed.
+#[derive(Clone, Copy)]
+enum AccessToken<'a> {
+    Token(&'a str),
+    Hash(&'a str),
+}
+
+impl fmt::Debug for ProofTarget<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the access token.
+        f.debug_struct("ProofTarget")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("access_token", &self.access_token.map(|_| ".."))
+            .finish()
+    }
+}
+
+impl<'a> ProofTarget<'a> {
+    /// A request with `method` to the absolute `http(s)` URL `url` (its query and fragment
+    /// are ignored).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::Url`] when `url` is not an absolute `http` or `https` URL.
+    pub fn new(method: Method, url: &str) -> Result<Self, ConfigError> {
+        let url = NormalUrl::parse(url).ok_or_else(|| {
+            ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
+        })?;
+        Ok(Self { method, url, access_token: None })
+    }
+
+    pub(crate) fn of_parts(method: Method, url: NormalUrl) -> Self {
+        Self { method, url, access_token: None }
+    }
+
+    /// The access token presented with the proof: its `ath` must then be its hash.
+    #[must_use]
+    pub fn access_token(mut self, token: &'a str) -> Self {
+        self.access_token = Some(AccessToken::Token(token));
+        self
+    }
+
+    /// The [`access_token_hash`] of the access token presented, computed before.
+    #[must_use]
+    pub(crate) fn access_token_hash(mut self, hash: &'a str) -> Self {
+        self.access_token = Some(AccessToken::Hash(hash));
+        self
+    }
+}
+
+/// A proof that passed. Its key's thumbprint is what a token bound to it names in
+/// `cnf.jkt`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedProof {
+    thumbprint: String,
+    issued_at: u64,
+    nonce: Option<String>,
+}
+
+impl VerifiedProof {
+    /// The RFC 7638 SHA-256 thumbprint of the proof's public key, base64url (43 characters).
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
+    /// The proof's `iat`.
+    pub fn issued_at(&self) -> u64 {
+        self.issued_at
+    }
+
+    /// The proof's `nonce`, when it carries one.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+}
+
+/// What a checked proof header yields: its algorithm (allowed), its key (public, fitting
+/// the algorithm) and the key's thumbprint.
+struct ProofKey {
+    key: VerifyingKey,
+    thumbprint: String,
+}
+
+/// The longest header whose check is remembered, in bytes of base64url.
+const MAX_CACHED_HEADER: usize = 2048;
+
+/// The JOSE header of a proof.
+#[derive(Deserialize)]
+struct ProofHeader {
+    typ: String,
+    alg: String,
+    jwk: ProofJwk,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+}
+
+/// The claims of a proof (RFC 9449 §4.2).
+#[derive(Deserialize)]
+struct ProofClaims {
+    jti: String,
+    htm: String,
+    htu: String,
+    iat: f64,
+    #[serde(default)]
+    ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
+fn malformed() -> AuthError {
+    AuthError::invalid_dpop_proof(Reason::DpopProofMalformed)
+}
+
+fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
+    URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed())
+}
+
+impl Default for ProofVerifier {
+    /// [`ProofVerifier::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProofVerifier {
+    /// A verifier with the defaults: [`DEFAULT_PROOF_ALGORITHMS`], [`DEFAULT_IAT_WINDOW`]
+    /// both ways, 100,000 `jti`s remembered, the system clock.
+    ///
+    /// ```
+    /// use tower_passport::dpop::ProofVerifier;
+    /// assert_eq!(ProofVerifier::new().algorithms(), "ES256 ES384 EdDSA RS256 PS256");
+    /// ```
+    pub fn new() -> Self {
+        Self::builder().assemble()
+    }
+
+    /// Starts configuring a proof verifier.
+    pub fn builder() -> ProofVerifierBuilder {
+        ProofVerifierBuilder {
+            algorithms: DEFAULT_PROOF_ALGORITHMS.to_vec(),
+            max_age: DEFAULT_IAT_WINDOW,
+            max_ahead: DEFAULT_IAT_WINDOW,
+            replay_capacity: 100_000,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The accepted proof algorithms, space-delimited: the `algs` of the `DPoP` challenge
+    /// and the `dpop_signing_alg_values_supported` of metadata.
+    pub fn algorithms(&self) -> &str {
+        &self.inner.algorithms_text
+    }
+
+    /// The accepted proof algorithms, as a list.
+    pub fn algorithm_list(&self) -> &[Algorithm] {
+        &self.inner.algorithms
+    }
+
+    /// Verifies `proof` (the `DPoP` header's value) for `target`. A proof that passes is
+    /// spent: the same `jti` of the same key is refused for the rest of the window.
+    ///
+    /// # Errors
+    /// 401 `invalid_dpop_proof`, with the [`Reason`] of the first check that failed.
+    pub fn verify(&self, proof: &str, target: &ProofTarget<'_>) -> Result<VerifiedProof, AuthError> {
+        if proof.len() > MAX_PROOF_LEN {
+            return Err(malformed());
+        }
+        let mut parts = proof.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed());
+        };
+        let proof_key = self.header(header)?;
+        let (key, thumbprint) = (&proof_key.key, &proof_key.thumbprint);
+        let signing_input_len = proof.len() - signature.len() - 1;
+        let signed = proof.get(..signing_input_len).ok_or_else(malformed)?;
+        if !key.verify(signed.as_bytes(), &decode(signature)?) {
+            return Err(AuthError::invalid_dpop_proof(Reason::DpopProofSignature));
+        }
+        let claims: ProofClaims = serde_json::from_slice(&decode(payload)?).map_err(|_| malformed())?;
+        if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {
+            return Err(malformed());
+        }
+        let htu = NormalUrl::parse(&claims.htu);
+        if !target::method_matches(&target.method, &claims.htm)
+            || !htu.is_some_and(|htu| target.url.matches(&htu))
+        {
+            return Err(AuthError::invalid_dpop_proof(Reason::DpopProofTarget));
+        }
+        // Saturating float-to-int conversion: negative → 0.
+        let issued_at = claims.iat as u64;
+        let now = self.inner.clock.now();
+        if now.saturating_sub(issued_at) > self.inner.max_age
+            || issued_at.saturating_sub(now) > self.inner.max_ahead
+        {
+            return Err(AuthError::invalid_dpop_proof(Reason::DpopProofStale));
+        }
+        let expected = match target.access_token {
+            Some(AccessToken::Token(token)) => Some(Cow::Owned(access_token_hash(token))),
+            Some(AccessToken::Hash(hash)) => Some(Cow::Borrowed(hash)),
+            None => None,
+        };
+        if let Some(expected) = expected {
+            let matches = claims
+                .ath
+                .as_deref()
+                .is_some_and(|ath| bool::from(ath.as_bytes().ct_eq(expected.as_bytes())));
+            if !matches {
+                return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
+            }
+        }
+        if !self.inner.seen.first_use(thumbprint, &claims.jti) {
+            return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
+        }
+        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce: claims.nonce })
+    }
+
+    /// The checked header `encoded` (its base64url text): `typ: dpop+jwt`, no `crit`, an
+    /// allowed `alg`, a public `jwk` that fits it (RFC 9449 §4.3, checks 3, 4 and 6), with
+    /// the key parsed and its thumbprint. Remembered by its exact text: the same bytes
+    /// always pass the same checks.
+    fn header(&self, encoded: &str) -> Result<Arc<ProofKey>, AuthError> {
+        if let Some(known) = self.inner.headers.get(encoded) {
+            return Ok(known);
+        }
+        let header: ProofHeader = serde_json::from_slice(&decode(encoded)?).map_err(|_| malformed())?;
+        let typ = header.typ.strip_prefix("application/").unwrap_or(&header.typ);
+        if !typ.eq_ignore_ascii_case("dpop+jwt") || header.crit.is_some() {
+            return Err(malformed());
+        }
+        let algorithm = Algorithm::from_name(&header.alg)
+            .filter(|alg| self.inner.algorithms.contains(alg))
+            .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
+        let members = header.jwk.public_members(algorithm)?;
+        let checked =
+            Arc::new(ProofKey { key: jwk::load(&members, algorithm)?, thumbprint: members.thumbprint() });
+        if encoded.len() <= MAX_CACHED_HEADER {
+            self.inner.headers.insert(Box::from(encoded), checked.clone());
+        }
+        Ok(checked)
+    }
+}
+
+/// `ath` (RFC 9449 §4.2): the base64url SHA-256 of the access token's ASCII bytes.
+///
+/// ```
+/// // RFC 9449 §7.1's example token and its `ath`.
+/// assert_eq!(
+///     tower_passport::dpop::access_token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+///     "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+/// );
+/// ```
+pub fn access_token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref())
+}

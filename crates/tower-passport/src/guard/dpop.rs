@@ -1,0 +1,96 @@
+//! The guard's `DPoP` path (RFC 9449): the proof, then the token, then their binding,
+//! then the same authorization as a bearer token's. Every error answers under the `DPoP`
+//! challenge. None of it runs for a request under the `Bearer` scheme.
+
+use http::Request;
+use tower_service::Service;
+
+use super::authorize::{AuthorizeFuture, Stage};
+use super::future::ResponseFuture;
+use super::Guard;
+use crate::dpop::{check_binding, DpopCredentials, DpopGuard, VerifiedProof};
+use crate::error::AuthError;
+use crate::keys::{KeyWait, Miss};
+use crate::token::VerifiedToken;
+use crate::Verifier;
+
+/// How far the synchronous checks got.
+enum Checked {
+    /// Proof, token and binding all passed.
+    Verified(VerifiedToken),
+    /// The token names a `kid` its key set is refetching: verify it after the wait.
+    Refetching(KeyWait, String, VerifiedProof),
+}
+
+impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
+    /// Answers a request under the `DPoP` scheme (which `dpop` takes).
+    pub(super) fn call_dpop<ReqBody>(&mut self, request: Request<ReqBody>) -> ResponseFuture<S, ReqBody, U>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        let config = self.config.clone();
+        let checked = match &config.dpop {
+            Some(dpop) => match dpop.credentials(request.headers(), config.bearer.max_len) {
+                Ok(Some(credentials)) => check(dpop, &config.verifier, &credentials, &request),
+                Ok(None) => Err(AuthError::missing_token()),
+                Err(error) => Err(error),
+            },
+            None => Err(AuthError::missing_token()),
+        };
+        match checked {
+            Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
+            Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),
+            Ok(Checked::Refetching(refetch, token, proof)) => {
+                let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
+                let authorize: AuthorizeFuture<U> = Box::pin(async move {
+                    refetch.wait().await;
+                    let verified = verifier.after_refetch_for_dpop(&token).map_err(AuthError::under_dpop)?;
+                    check_binding(&verified, &proof)?;
+                    authorizer.authorize(verified, Stage::Revocation).await.map_err(AuthError::under_dpop)
+                });
+                self.authorizing(authorize, request)
+            }
+        }
+    }
+}
+
+/// The URI the request came with: behind axum's `nest`, the one before the prefix was
+/// stripped (`OriginalUri`), which is what the client's proof names.
+#[cfg(feature = "axum")]
+fn request_uri<B>(request: &Request<B>) -> &http::Uri {
+    request.extensions().get::<axum::extract::OriginalUri>().map_or(request.uri(), |original| &original.0)
+}
+
+/// The URI the request came with.
+#[cfg(not(feature = "axum"))]
+fn request_uri<B>(request: &Request<B>) -> &http::Uri {
+    request.uri()
+}
+
+/// The token (from the verified-token cache when it is there), then the proof (RFC 9449
+/// §4.3), then the binding of one to the other (§7.1).
+fn check<B>(
+    dpop: &DpopGuard,
+    verifier: &Verifier,
+    credentials: &DpopCredentials<'_>,
+    request: &Request<B>,
+) -> Result<Checked, AuthError> {
+    let token = credentials.token;
+    let proof_of = |ath: Option<&str>| {
+        dpop.check_proof(credentials, ath, request.method(), request_uri(request), request.headers())
+    };
+    let verified = match verifier.cached_for_dpop(token.as_bytes()) {
+        Some(hit) => hit?,
+        None => match verifier.begin_cold_for_dpop(token) {
+            Ok(verified) => verified,
+            Err(Miss::Refused(error)) => return Err(error),
+            Err(Miss::Refetching(refetch)) => {
+                return Ok(Checked::Refetching(refetch, token.to_owned(), proof_of(None)?));
+            }
+        },
+    };
+    // A bound token carries its proofs' `ath`, hashed when it was verified.
+    let proof = proof_of(verified.proof_ath())?;
+    check_binding(&verified, &proof)?;
+    Ok(Checked::Verified(verified))
+}
