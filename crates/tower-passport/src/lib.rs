@@ -46,7 +46,8 @@
 //! [`GuardLayer`], principal resolution) → [`scope`] (the [`RequireLayer`] checks) →
 //! your handler, which reads the [`Principal`]. [`revocation`] is where the guard and the
 //! issuer meet: the revocation check, invalidation of every cache, and the buses that
-//! carry revocations between nodes.
+//! carry revocations between nodes. [`resource_metadata`] serves the API's RFC 9728
+//! metadata, which tells clients where its tokens come from.
 //!
 //! ## Features
 //!
@@ -105,6 +106,8 @@ pub mod cookie;
 pub mod error;
 pub mod guard;
 pub mod keys;
+mod loopback;
+pub mod resource_metadata;
 pub mod revocation;
 pub mod scope;
 mod telemetry;
