@@ -41,6 +41,7 @@ impl Issuer {
         code: &str,
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::AuthorizationCode)?;
         let invalid = || OAuthError::invalid_grant("The authorization code is invalid or expired");
@@ -60,7 +61,9 @@ impl Issuer {
             }
         };
         check_binding(&code, client, redirect_uri, code_verifier)?;
-        let tokens = self.issue_with_refresh(client.record(), &code.user_id, &code.scopes).await?;
+        // RFC 8707 §2.2: the token request may narrow the audience within the code's.
+        let targets = self.kept_grant_targets(client.record(), &code.resources, resources)?;
+        let tokens = self.issue_with_refresh(client.record(), &code.user_id, &code.scopes, &targets).await?;
         let issued = self.issued_with(&tokens.access_token).await?;
         if self.inner.store.record_code_issue(&hash, issued.clone()).await? {
             tracing::warn!(client_id = %code.client_id, "authorization code reused during its exchange; its tokens are revoked");

@@ -43,6 +43,9 @@ pub enum OAuthErrorCode {
     LoginRequired,
     /// `prompt=none`, and the user has not approved this client for these scopes.
     ConsentRequired,
+    /// RFC 8707: a requested `resource` is malformed, unknown to the issuer, not allowed
+    /// to the client, or outside the original grant.
+    InvalidTarget,
 }
 
 impl OAuthErrorCode {
@@ -62,6 +65,7 @@ impl OAuthErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -165,6 +169,10 @@ impl OAuthError {
 
     pub(crate) fn invalid_grant(description: &'static str) -> Self {
         Self::new(OAuthErrorCode::InvalidGrant, description)
+    }
+
+    pub(crate) fn invalid_target(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::InvalidTarget, description)
     }
 
     pub(crate) fn invalid_scope() -> Self {

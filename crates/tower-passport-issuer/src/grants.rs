@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use super::builder::BoxedUserProvider;
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
+use super::resources::Targets;
 use super::secrets;
 use super::{crypto, AuthAttempt, Issuer, Minting, OAuthError, OAuthErrorCode, TokenResponse};
 use crate::store::{ClientRecord, ClientStore, FamilyRecord, GrantType, RefreshTokenRecord, TokenStore};
@@ -19,6 +20,7 @@ impl Issuer {
         &self,
         client: &AuthenticatedClient,
         scope: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::ClientCredentials)?;
         let client = client.record();
@@ -28,11 +30,13 @@ impl Issuer {
             ));
         }
         let scopes = self.inner.scopes.resolve(scope, GrantType::ClientCredentials, Some(client))?;
+        let targets = self.new_grant_targets(client, resources)?;
         let grant = Minting {
             client_id: &client.id,
             user_id: None,
             provider: None,
             scopes: &scopes,
+            audiences: &targets.token,
             ttl: self.inner.access_ttl,
         };
         let minted = self.mint(&grant)?;
@@ -55,6 +59,7 @@ impl Issuer {
         username: &str,
         password: &str,
         scope: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         if self.inner.users.is_none() && self.inner.providers.is_empty() {
             return Err(OAuthError::new(
@@ -77,6 +82,7 @@ impl Issuer {
             ));
         };
         let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
+        let targets = self.new_grant_targets(client, resources)?;
         let attempt = AuthAttempt::User {
             client_id: Some(&client.id),
             provider: client.provider.as_deref(),
@@ -86,7 +92,7 @@ impl Issuer {
         let Some(user_id) = self.check_password(users, &attempt, username, password).await? else {
             return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
         };
-        self.issue_with_refresh(client, &user_id, &scopes).await
+        self.issue_with_refresh(client, &user_id, &scopes, &targets).await
     }
 
     /// Checks a password typed on the app's own sign-in page against the password grant's
@@ -162,8 +168,9 @@ impl Issuer {
         client: &ClientRecord,
         user_id: &str,
         scopes: &[String],
+        targets: &Targets,
     ) -> Result<TokenResponse, OAuthError> {
-        self.issue_with_refresh_in(client, user_id, scopes, None).await
+        self.issue_with_refresh_in(client, user_id, scopes, targets, None).await
     }
 
     /// [`issue_with_refresh`](Self::issue_with_refresh), the family named `family_id` when
@@ -173,6 +180,7 @@ impl Issuer {
         client: &ClientRecord,
         user_id: &str,
         scopes: &[String],
+        targets: &Targets,
         family_id: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
         // A user whose id is a client's id would get tokens that read as that client's to
@@ -195,6 +203,7 @@ impl Issuer {
             user_id: Some(user_id),
             provider: client.provider.as_deref(),
             scopes,
+            audiences: &targets.token,
             ttl: self.inner.access_ttl,
         };
         let minted = self.mint(&grant)?;
@@ -216,6 +225,7 @@ impl Issuer {
             client_id: client.id.clone(),
             user_id: Some(user_id.to_owned()),
             scopes: scopes.to_vec(),
+            resources: targets.granted.clone(),
             access_jti: minted.planned.jti.clone(),
             issued_at: now,
             expires_at: now.saturating_add(self.inner.refresh_ttl),

@@ -109,12 +109,15 @@ pub struct TokenRequest {
     /// The requested scopes, space-delimited (RFC 6749 §3.3); `None` for the defaults (or,
     /// on a refresh, the original grant's).
     pub scope: Option<String>,
+    /// The requested resources (RFC 8707 `resource`, repeatable): the access token's `aud`
+    /// is narrowed to them. Empty for every audience the grant covers.
+    pub resources: Vec<String>,
 }
 
 impl TokenRequest {
     /// A request by `client` presenting `grant`, with no requested scope.
     pub fn new(client: AuthenticatedClient, grant: Grant) -> Self {
-        Self { client, grant, scope: None }
+        Self { client, grant, scope: None, resources: Vec::new() }
     }
 
     /// The client-credentials grant by `client`.
@@ -157,6 +160,14 @@ impl TokenRequest {
         self.scope = Some(scope.into());
         self
     }
+
+    /// Asks for a token for `resource` too (RFC 8707): an absolute URI, one of the
+    /// issuer's audiences that the grant covers; the token's `aud` names only the
+    /// resources asked for. See [`resources`](crate::resources).
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
+        self
+    }
 }
 
 impl Issuer {
@@ -180,6 +191,9 @@ impl Issuer {
     ///   window ([`IssuerBuilder::refresh_race_window`](super::IssuerBuilder::refresh_race_window)),
     ///   where a concurrent duplicate gets `invalid_grant` and changes nothing. `scope` may
     ///   narrow, never widen (RFC 6749 §6).
+    ///
+    /// Every grant takes `resource`s (RFC 8707; [`resources`](crate::resources)): the
+    /// access token's `aud` names only them.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -220,24 +234,27 @@ impl Issuer {
     /// for the password grant when it is not enabled; `invalid_grant` for wrong user
     /// credentials, or an unknown, expired, used, revoked or foreign code or refresh token
     /// (or a code's wrong redirect URI or verifier, RFC 9700 §4.8.2); `invalid_scope`;
+    /// `invalid_target` for a resource that is malformed, unknown, not allowed to the
+    /// client or outside the grant;
     /// 429 `temporarily_unavailable` (with [`OAuthError::retry_after`]) while a password
     /// check is throttled; 503 when the store fails.
     pub async fn grant(&self, request: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let (client, scope) = (&request.client, request.scope.as_deref());
+        let resources = request.resources.as_slice();
         match &request.grant {
-            Grant::ClientCredentials => self.client_credentials_grant(client, scope).await,
+            Grant::ClientCredentials => self.client_credentials_grant(client, scope, resources).await,
             Grant::Password { username, password } => {
-                self.password_grant(client, username, password, scope).await
+                self.password_grant(client, username, password, scope, resources).await
             }
             Grant::RefreshToken { refresh_token } => {
-                self.refresh_token_grant(client, refresh_token, scope).await
+                self.refresh_token_grant(client, refresh_token, scope, resources).await
             }
             Grant::AuthorizationCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
                 "The authorization code grant takes its scope from the authorization request",
             )),
             Grant::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (redirect_uri, code_verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
-                self.authorization_code_grant(client, code, redirect_uri, code_verifier).await
+                self.authorization_code_grant(client, code, redirect_uri, code_verifier, resources).await
             }
         }
     }

@@ -47,6 +47,7 @@ where
             .bind(code.reused_at.map(convert::int))
             .bind(issued.map(|issued| issued.access_jti.as_str()))
             .bind(issued.and_then(|issued| issued.family_id.as_deref()))
+            .bind(convert::join(&code.resources))
             .execute(&self.pool)
             .await;
         if !inserted::<DB>(result)? {

@@ -81,6 +81,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0009_auth_failures.sql"),
         mysql: include_str!("migrations/mysql/0009_auth_failures.sql"),
     },
+    Migration {
+        version: 10,
+        description: "RFC 8707 resource indicators: clients' allowed resources, grants' resources",
+        sql: include_str!("migrations/0010_resource_indicators.sql"),
+        mysql: include_str!("migrations/mysql/0010_resource_indicators.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix` in `syntax`, split into statements.

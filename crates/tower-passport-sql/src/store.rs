@@ -362,6 +362,7 @@ where
             .bind(record.used_at.map(convert::int))
             .bind(record.revoked_at.map(convert::int))
             .bind(record.used_at_millis.map(convert::int))
+            .bind(convert::join(&record.resources))
             .execute(&mut **tx)
             .await;
         if !inserted::<DB>(result)? {

@@ -165,6 +165,7 @@ mod tests {
             used_at: None,
             used_at_millis: None,
             revoked_at: None,
+            resources: Vec::new(),
         }
     }
 
