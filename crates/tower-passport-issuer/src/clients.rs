@@ -323,7 +323,10 @@ fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, I
 
 /// A registration's resources (RFC 8707), deduplicated: each must be one of the issuer's
 /// audiences.
-fn checked_resources(issuer: &Issuer, resources: Option<Vec<String>>) -> Result<Option<Vec<String>>, IssuerError> {
+fn checked_resources(
+    issuer: &Issuer,
+    resources: Option<Vec<String>>,
+) -> Result<Option<Vec<String>>, IssuerError> {
     let Some(resources) = resources else { return Ok(None) };
     let mut checked: Vec<String> = Vec::with_capacity(resources.len());
     for resource in resources {

@@ -53,10 +53,7 @@ pub(crate) fn is_resource_indicator(resource: &str) -> bool {
     let Some((scheme, rest)) = resource.split_once(':') else { return false };
     let scheme_ok = scheme.bytes().next().is_some_and(|first| first.is_ascii_alphabetic())
         && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
-    scheme_ok
-        && !rest.is_empty()
-        && !resource.contains('#')
-        && resource.bytes().all(|b| b.is_ascii_graphic())
+    scheme_ok && !rest.is_empty() && !resource.contains('#') && resource.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// `requested`, when each is a resource indicator within `ceiling` (duplicates dropped,
@@ -95,7 +92,9 @@ impl Issuer {
         let audiences = &self.inner.audiences;
         match &client.allowed_resources {
             None => audiences.clone(),
-            Some(allowed) => audiences.iter().filter(|audience| allowed.contains(audience)).cloned().collect(),
+            Some(allowed) => {
+                audiences.iter().filter(|audience| allowed.contains(audience)).cloned().collect()
+            }
         }
     }
 
@@ -133,10 +132,24 @@ mod tests {
 
     #[test]
     fn a_resource_indicator_is_an_absolute_uri_without_a_fragment() {
-        for good in ["https://api.example.com", "https://api.example.com/orders?v=1", "urn:example:api", "http://127.0.0.1:8080"] {
+        for good in [
+            "https://api.example.com",
+            "https://api.example.com/orders?v=1",
+            "urn:example:api",
+            "http://127.0.0.1:8080",
+        ] {
             assert!(is_resource_indicator(good), "{good}");
         }
-        for bad in ["orders-api", "/orders", "https://api.example.com/#x", "", ":x", "1http://x", "https://a b", "https:"] {
+        for bad in [
+            "orders-api",
+            "/orders",
+            "https://api.example.com/#x",
+            "",
+            ":x",
+            "1http://x",
+            "https://a b",
+            "https:",
+        ] {
             assert!(!is_resource_indicator(bad), "{bad:?}");
         }
     }

@@ -198,7 +198,8 @@ pub async fn resource_indicators_are_kept_with_clients_and_refresh_tokens<S: Sto
     let next = store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap();
     assert_eq!(next.resources, ["https://billing.example.com"]);
     let listed = store.user_tokens("user-1", T0 + 11).await.unwrap();
-    let listed: Vec<_> = listed.iter().flat_map(|tokens| &tokens.refresh_tokens).filter(|r| r.family_id == family).collect();
+    let listed: Vec<_> =
+        listed.iter().flat_map(|tokens| &tokens.refresh_tokens).filter(|r| r.family_id == family).collect();
     assert_eq!(listed[0].resources, ["https://billing.example.com"]);
 
     let legacy = unique("family");

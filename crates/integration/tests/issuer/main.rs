@@ -9,8 +9,14 @@ mod in_process;
 mod issuer_support;
 #[path = "../league/mod.rs"]
 mod league;
+#[path = "../support/node.rs"]
+mod node;
+#[path = "../support/python.rs"]
+mod python;
 #[path = "../support/mod.rs"]
 mod support;
+#[path = "../support/tools.rs"]
+mod tools;
 
 mod authorization_code;
 mod clients_api;
@@ -19,4 +25,5 @@ mod first_party_cookie;
 mod issuer;
 mod laravel_passport;
 mod local_invalidation;
+mod resource_discovery;
 mod shared_keys;
