@@ -26,4 +26,5 @@ mod issuer;
 mod laravel_passport;
 mod local_invalidation;
 mod resource_discovery;
+mod resource_indicators;
 mod shared_keys;

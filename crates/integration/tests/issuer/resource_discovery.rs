@@ -251,3 +251,37 @@ async fn oauth4webapi_discovers_the_issuer_from_the_api_and_calls_it() {
     assert_eq!(result["status"], 200);
     assert_eq!(result["body"]["client_id"], deployment.client_id.as_str());
 }
+
+/// `POST /oauth/token` as a form from this deployment's client.
+async fn token_request(deployment: &Deployment, resources: &[&str]) -> Reply {
+    let mut pairs = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", deployment.client_id.as_str()),
+        ("client_secret", deployment.client_secret.as_str()),
+    ];
+    pairs.extend(resources.iter().map(|resource| ("resource", *resource)));
+    let request = Request::post(format!("{}/oauth/token", deployment.issuer_url))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(form(&pairs))))
+        .expect("request");
+    send(request).await
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_resource_repeated_and_answers_invalid_target() {
+    let deployment = deploy().await;
+    let both = token_request(&deployment, &[&deployment.api_url, OTHER_API]).await;
+    assert_eq!(both.status, StatusCode::OK, "{:?}", both.body);
+    let token = both.json()["access_token"].as_str().expect("a token").to_owned();
+    let audience: Vec<String> =
+        deployment.issuer.verifier().verify(&token).expect("valid").audience().map(str::to_owned).collect();
+    assert_eq!(audience, [deployment.api_url.clone(), OTHER_API.to_owned()]);
+
+    for refused in
+        [&["https://elsewhere.example.com"][..], &["relative/path"], &[OTHER_API, "https://x.test/#f"]]
+    {
+        let reply = token_request(&deployment, refused).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{refused:?}");
+        assert_eq!(reply.json()["error"], "invalid_target", "{refused:?}");
+    }
+}
