@@ -230,9 +230,10 @@ impl ClientRegistration {
     }
 
     /// Restricts the client to these resources (RFC 8707): the audiences its tokens may
-    /// name, each one of the issuer's [`audience`](super::IssuerBuilder::audience)s. Asking
-    /// for another is `invalid_target`, and a token request that names none gets these.
-    /// Every one of the issuer's audiences when not set.
+    /// name, each an absolute URI. Only those that are also the issuer's
+    /// [`audience`](super::IssuerBuilder::audience)s are ever granted; asking for another
+    /// is `invalid_target`, and a token request that names none gets these. Every one of
+    /// the issuer's audiences when not set.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -321,18 +322,16 @@ fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, I
     Ok(uris)
 }
 
-/// A registration's resources (RFC 8707), deduplicated: each must be one of the issuer's
-/// audiences.
-fn checked_resources(
-    issuer: &Issuer,
-    resources: Option<Vec<String>>,
-) -> Result<Option<Vec<String>>, IssuerError> {
+/// A registration's resources (RFC 8707), deduplicated: each must be an absolute URI
+/// without a fragment. Whether it is one of the issuer's audiences is decided per token
+/// request (the issuer that registers, the CLI's say, need not know them all).
+fn checked_resources(resources: Option<Vec<String>>) -> Result<Option<Vec<String>>, IssuerError> {
     let Some(resources) = resources else { return Ok(None) };
     let mut checked: Vec<String> = Vec::with_capacity(resources.len());
     for resource in resources {
-        if !issuer.inner.audiences.contains(&resource) {
+        if !crate::resources::is_resource_indicator(&resource) {
             return Err(IssuerError::invalid(format!(
-                "{resource:?} is not one of the issuer's audiences (IssuerBuilder::audience)"
+                "{resource:?} cannot be a resource: it must be an absolute URI without a fragment"
             )));
         }
         if !checked.contains(&resource) {
@@ -509,7 +508,7 @@ impl Issuer {
             owner: registration.owner,
             require_pkce: registration.require_pkce.unwrap_or(true),
             provider: registration.provider,
-            allowed_resources: checked_resources(self, registration.allowed_resources)?,
+            allowed_resources: checked_resources(registration.allowed_resources)?,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })

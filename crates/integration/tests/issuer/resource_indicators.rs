@@ -105,9 +105,14 @@ async fn a_restricted_client_gets_only_its_resources() {
     let mixed = TokenRequest::client_credentials(worker).resource(ORDERS).resource(BILLING);
     assert_eq!(issuer.grant(mixed).await.expect_err("forbidden").code(), OAuthErrorCode::InvalidTarget);
 
-    // Only the issuer's audiences can be allowed.
-    let unknown = ClientRegistration::confidential("Lost").resources(["https://elsewhere.example.com"]);
-    assert!(issuer.register_client(unknown).await.is_err());
+    // A resource the issuer does not serve is registered (another node may), never granted.
+    let elsewhere = ClientRegistration::confidential("Lost").resources(["https://elsewhere.example.com"]);
+    let lost = client(&issuer, elsewhere).await;
+    let refused = issuer.grant(TokenRequest::client_credentials(lost)).await.expect_err("nothing to grant");
+    assert_eq!(refused.code(), OAuthErrorCode::InvalidTarget);
+    // Only absolute URIs can be registered.
+    let malformed = ClientRegistration::confidential("Typo").resources(["orders"]);
+    assert!(issuer.register_client(malformed).await.is_err());
 }
 
 #[tokio::test]

@@ -67,9 +67,10 @@ where
     }
 }
 
-/// Adds `resource_metadata="url"` to every challenge in `headers` that lacks one.
-/// A guard's challenge is one `Bearer` (or `DPoP`) challenge per header value; the
-/// parameter goes after the existing ones (auth-params are unordered, RFC 9110 §11.2).
+/// Adds `resource_metadata="url"` to every challenge in `headers` that lacks one, where
+/// [`GuardBuilder::resource_metadata`](crate::guard::GuardBuilder::resource_metadata)
+/// would have put it: after the realm (or the scheme), so the challenge reads the same
+/// either way. A guard's challenge is one `Bearer` (or `DPoP`) challenge per header value.
 fn name_metadata(headers: &mut HeaderMap, url: &str) {
     let challenges: Vec<HeaderValue> = headers.get_all(WWW_AUTHENTICATE).iter().cloned().collect();
     if challenges.is_empty() {
@@ -78,15 +79,27 @@ fn name_metadata(headers: &mut HeaderMap, url: &str) {
     headers.remove(WWW_AUTHENTICATE);
     for challenge in challenges {
         let completed = match challenge.to_str() {
+            // The URL was checked to be printable ASCII without quotes at build().
             Ok(text) if !text.contains("resource_metadata=") => {
-                let separator = if text.trim_end().contains(' ') { ", " } else { " " };
-                // The URL was checked to be printable ASCII without quotes at build().
-                HeaderValue::from_str(&format!("{}{separator}resource_metadata=\"{url}\"", text.trim_end()))
-                    .unwrap_or(challenge)
+                HeaderValue::from_str(&with_metadata(text.trim(), url)).unwrap_or(challenge)
             }
             _ => challenge,
         };
         headers.append(WWW_AUTHENTICATE, completed);
+    }
+}
+
+/// `challenge` with `resource_metadata="url"` after its realm, else after its scheme.
+fn with_metadata(challenge: &str, url: &str) -> String {
+    let parameter = format!("resource_metadata=\"{url}\"");
+    // The guard's realm is a quoted string without quotes or backslashes.
+    let after_realm = challenge
+        .find("realm=\"")
+        .and_then(|start| challenge[start + 7..].find('"').map(|end| start + 7 + end + 1));
+    match (after_realm, challenge.split_once(' ')) {
+        (Some(at), _) => format!("{}, {parameter}{}", &challenge[..at], &challenge[at..]),
+        (None, Some((scheme, rest))) => format!("{scheme} {parameter}, {rest}"),
+        (None, None) => format!("{challenge} {parameter}"),
     }
 }
 
@@ -126,18 +139,29 @@ mod tests {
     }
 
     #[test]
-    fn every_challenge_without_resource_metadata_gets_it_and_the_others_stay() {
+    fn every_challenge_without_resource_metadata_gets_it_where_the_guard_puts_it() {
         let url = r#"resource_metadata="https://api.test/.well-known/oauth-protected-resource""#;
         assert_eq!(
             completed(&[r#"Bearer realm="api", error="invalid_token""#, r#"DPoP algs="ES256""#]),
             [
-                format!(r#"Bearer realm="api", error="invalid_token", {url}"#),
-                format!(r#"DPoP algs="ES256", {url}"#)
+                format!(r#"Bearer realm="api", {url}, error="invalid_token""#),
+                format!(r#"DPoP {url}, algs="ES256""#)
             ]
         );
+        assert_eq!(completed(&[r#"Bearer realm="api""#]), [format!(r#"Bearer realm="api", {url}"#)]);
         assert_eq!(completed(&["Bearer"]), [format!("Bearer {url}")]);
         let own = r#"Bearer realm="api", resource_metadata="https://elsewhere.test/m""#;
         assert_eq!(completed(&[own]), [own]);
         assert!(completed(&[]).is_empty());
+    }
+
+    #[test]
+    fn the_completed_challenge_is_the_one_the_guard_builds_with_the_url_configured() {
+        use crate::error::Reason;
+        let url = "https://api.test/.well-known/oauth-protected-resource";
+        for error in [AuthError::missing_token(), AuthError::invalid_token(Reason::Expired)] {
+            let plain = error.challenge("orders", None).unwrap();
+            assert_eq!(with_metadata(&plain, url), error.challenge("orders", Some(url)).unwrap());
+        }
     }
 }

@@ -121,3 +121,60 @@ where
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http::{Request, Response, StatusCode};
+    use http_body_util::{BodyExt, Full};
+    use tower::{ServiceBuilder, ServiceExt};
+
+    use super::*;
+
+    fn metadata() -> ResourceMetadata {
+        ResourceMetadata::builder("https://api.test/v1")
+            .authorization_server("https://auth.test")
+            .build()
+            .unwrap()
+    }
+
+    /// An inner service that answers 401 with a challenge of its own, not a guard's.
+    async fn not_a_guard(_: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+        let mut response = Response::new(Full::new(Bytes::from("inner")));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        response
+            .headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Basic"));
+        Ok(response)
+    }
+
+    async fn call(method: http::Method, path: &str) -> Response<ResponseBody<Full<Bytes>>> {
+        let service =
+            ServiceBuilder::new().layer(ResourceMetadataLayer::new(metadata())).service_fn(not_a_guard);
+        let request = Request::builder().method(method).uri(path).body(Full::default()).unwrap();
+        service.oneshot(request).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn head_answers_the_headers_and_other_methods_are_not_allowed() {
+        let path = "/.well-known/oauth-protected-resource/v1";
+        let head = call(http::Method::HEAD, path).await;
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.headers()["content-length"], metadata().json().len().to_string());
+        assert!(head.into_body().collect().await.unwrap().to_bytes().is_empty());
+        let post = call(http::Method::POST, path).await;
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers()["allow"], "GET, HEAD");
+    }
+
+    #[tokio::test]
+    async fn other_paths_and_responses_that_are_no_guards_rejection_pass_untouched() {
+        // The document lives under the resource's path, not at the root.
+        let root = call(http::Method::GET, "/.well-known/oauth-protected-resource").await;
+        assert_eq!(root.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(root.headers()["www-authenticate"], "Basic", "no AuthError, no change");
+        assert_eq!(root.into_body().collect().await.unwrap().to_bytes(), "inner");
+    }
+}
