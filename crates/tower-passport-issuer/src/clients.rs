@@ -251,8 +251,8 @@ impl ClientRegistration {
     /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
     ///
     /// let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await?;
-    /// let audience: Vec<&str> = issuer.verifier().verify(&tokens.access_token)?.audience().collect();
-    /// assert_eq!(audience, ["https://orders.example.com"]);
+    /// let verified = issuer.verifier().verify(&tokens.access_token)?;
+    /// assert_eq!(verified.audience().collect::<Vec<_>>(), ["https://orders.example.com"]);
     /// let billing = TokenRequest::client_credentials(client).resource("https://billing.example.com");
     /// assert_eq!(issuer.grant(billing).await.unwrap_err().code(), OAuthErrorCode::InvalidTarget);
     /// # Ok(())
