@@ -193,7 +193,7 @@ async fn a_client_with_only_the_apis_url_finds_the_issuer_from_a_401_and_calls_t
     let token = tokens.json()["access_token"].as_str().expect("a token").to_owned();
     let audience: Vec<String> =
         deployment.issuer.verifier().verify(&token).expect("valid").audience().map(str::to_owned).collect();
-    assert_eq!(audience, [api.clone()], "aud narrowed to the resource asked for");
+    assert_eq!(audience, [api.as_str()], "aud narrowed to the resource asked for");
 
     // 5. The API lets it in.
     let called = get(&format!("{api}/orders"), Some(&token)).await;
