@@ -1419,7 +1419,9 @@ async fn the_resources_asked_at_authorize_survive_the_approval_screen_and_bind_t
     const BILLING: &str = "https://billing.example.com";
     let clock = ManualClock::new(NOW);
     let h = harness_with(builder(&clock).audience(ORDERS).audience(BILLING), with_hook, clock).await;
-    let resource = |uri: &str| format!("&resource={}", form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>());
+    let resource = |uri: &str| {
+        format!("&resource={}", form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>())
+    };
     let query = format!("{}{}", spa_query("read-posts", "r1"), resource(ORDERS));
 
     // The screen's form carries the resource back; the code is bound to it.
@@ -1432,8 +1434,9 @@ async fn the_resources_asked_at_authorize_survive_the_approval_screen_and_bind_t
     assert_eq!(claims(&access)["aud"], ORDERS);
     assert_eq!(h.api(&access).await, StatusCode::OK);
 
-    // An exchange asking for another resource than the code's is invalid_target.
-    let code = h.approve(&query, "7").await.redirect_params()["code"].clone();
+    // An exchange asking for another resource than the code's is invalid_target (the user
+    // approved this client already: no screen this time).
+    let code = h.code(&query, "7").await;
     let wider = h
         .token(&[
             ("grant_type", "authorization_code"),
