@@ -36,7 +36,9 @@ use std::error::Error;
 use std::process::ExitCode;
 
 use demo::config::reachable_url;
-use demo::quickstart::{authorization_url, build, pkce_pair, QuickstartConfig, NATIVE_CLIENT_ID, SCOPES};
+use demo::quickstart::{
+    authorization_url, build, pkce_pair, QuickstartConfig, DEVICE_CLIENT_ID, NATIVE_CLIENT_ID, SCOPES,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -73,6 +75,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         app_config.client_id, app_config.client_secret, app_config.name
     );
     println!("  CLI app   {NATIVE_CLIENT_ID}   first-party public client (approval screen), http://127.0.0.1:<any port>/callback");
+    println!("  device    {DEVICE_CLIENT_ID}   public device client (RFC 8628): codes at {url}/oauth/device/code, approved at {url}/oauth/device");
     println!("  scopes    {}", SCOPES.map(|(id, _)| id).join(" "));
     let bus = node.bus_name.map(|name| format!("   (revocation bus: {name})")).unwrap_or_default();
     println!("  store     {}{bus}", demo::config::without_password(&config.store));
@@ -130,6 +133,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("# 5. Introspect and revoke (RFC 7662, RFC 7009):");
     println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/introspect   # \"active\":true");
     println!("curl -s -u '{id}:{secret}' -d \"token=$M2M\" {url}/oauth/revoke; curl -i {url}/api/m2m -H \"Authorization: Bearer $M2M\"   # 401: revoked");
+    print_device_walkthrough(&url, user, password);
     println!("\nCtrl-C stops the server.");
 
     // Header-read and idle timeouts, a connection bound, load shedding, a concurrency
@@ -139,4 +143,28 @@ async fn run() -> Result<(), Box<dyn Error>> {
     })
     .await?;
     Ok(())
+}
+
+/// Step 6 of the walkthrough: the device authorization grant (RFC 8628), the approval done by
+/// curl with a cookie jar, as a browser signed in as `user` would.
+fn print_device_walkthrough(url: &str, user: &str, password: &str) {
+    let poll =
+        format!("-d client_id={DEVICE_CLIENT_ID} -d grant_type=urn:ietf:params:oauth:grant-type:device_code");
+    println!("\n# 6. The device grant (RFC 8628), for a TV or a CLI with no browser: the device asks for");
+    println!("#    codes, a signed-in user types the user code at {url}/oauth/device and approves, and");
+    println!("#    the device polls the token endpoint, no faster than `interval` seconds.");
+    println!("DEVICE=$(curl -s -d client_id={DEVICE_CLIENT_ID} -d scope=read-posts {url}/oauth/device/code)");
+    println!("DEVICE_CODE=$(echo \"$DEVICE\" | jq -r .device_code); USER_CODE=$(echo \"$DEVICE\" | jq -r .user_code)");
+    println!("echo \"$DEVICE\" | jq -r '.user_code + \"  \" + .verification_uri_complete'   # /oauth/device?user_code=");
+    println!("curl -s {poll} -d \"device_code=$DEVICE_CODE\" {url}/oauth/token   # authorization_pending");
+    println!("#    Open that URL in a browser, sign in as {user} and approve; or let curl be the browser:");
+    println!("JAR=$(mktemp); field() {{ sed -n \"s/.*name=\\\"$1\\\" value=\\\"\\([^\\\"]*\\)\\\".*/\\1/p\" | head -1; }}");
+    println!("LOGIN=$(curl -s -c \"$JAR\" -b \"$JAR\" {url}/login | field token)");
+    println!("curl -s -o /dev/null -c \"$JAR\" -b \"$JAR\" --data-urlencode \"token=$LOGIN\" --data-urlencode 'username={user}' --data-urlencode 'password={password}' -d next=/ {url}/login");
+    println!("CSRF=$(curl -s -b \"$JAR\" \"{url}/oauth/device?user_code=$USER_CODE\" | field csrf_token)");
+    println!("curl -s -b \"$JAR\" -d \"user_code=$USER_CODE\" --data-urlencode \"csrf_token=$CSRF\" -d decision=approve {url}/oauth/device | grep -o 'Device connected'   # Device connected");
+    println!("sleep 5");
+    println!("TV=$(curl -s {poll} -d \"device_code=$DEVICE_CODE\" {url}/oauth/token | jq -r .access_token)");
+    println!("curl -i {url}/api/user -H \"Authorization: Bearer $TV\"   # 200: the device acts for {user}");
+    println!("curl -s {poll} -d \"device_code=$DEVICE_CODE\" {url}/oauth/token   # invalid_grant: a device code works once");
 }

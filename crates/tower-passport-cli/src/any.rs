@@ -3,16 +3,17 @@
 use tower_passport::error::BackendError;
 use tower_passport_issuer::store::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, StoreError, TokenStore,
+    CodeRedemption, CodeStore, DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll, FamilyRecord,
+    IssuedFromCode, MemoryStore, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore,
+    RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, StoreError,
+    TokenStore,
 };
 
 /// One of the built-in stores, chosen from a URL such as `PASSPORT_STORE`: `memory`,
 /// `sqlite://file.db`, `postgres://…`, `mysql://…` (or `mariadb://…`) or `redis://…`.
 ///
-/// Every one keeps authorization codes too ([`CodeStore`]), so the authorization code grant
-/// works whichever it is.
+/// Every one keeps authorization codes and device authorization requests too ([`CodeStore`],
+/// [`DeviceCodeStore`]), so the authorization code and device grants work whichever it is.
 ///
 /// ```
 /// use tower_passport_cli::AnyStore;
@@ -213,6 +214,35 @@ impl CodeStore for AnyStore {
     }
     async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
         dispatch!(self, store => store.record_code_issue(hash, issued))
+    }
+}
+
+impl DeviceCodeStore for AnyStore {
+    async fn put_device_code(&self, record: DeviceCodeRecord) -> Result<(), StoreError> {
+        dispatch!(self, store => store.put_device_code(record))
+    }
+    async fn pending_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        now: u64,
+    ) -> Result<Option<DeviceCodeRecord>, StoreError> {
+        dispatch!(self, store => store.pending_device_code(user_code_hash, now))
+    }
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        decision: DeviceDecision,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, store => store.decide_device_code(user_code_hash, decision, now))
+    }
+    async fn poll_device_code(
+        &self,
+        device_hash: &SecretHash,
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<DevicePoll, StoreError> {
+        dispatch!(self, store => store.poll_device_code(device_hash, client_id, now_ms))
     }
 }
 

@@ -86,6 +86,8 @@ pub struct IssuerBuilder {
     password_checks: usize,
     /// The authorization code grant's settings (`issuer/authorization.rs`).
     pub(crate) codes: super::authorization::CodeSettings,
+    /// The device grant's settings (`issuer/device_grant.rs`).
+    pub(crate) devices: super::device_grant::DeviceSettings,
 }
 
 impl std::fmt::Debug for IssuerBuilder {
@@ -132,6 +134,7 @@ impl IssuerBuilder {
             limiter: None,
             password_checks: default_password_checks(),
             codes: Default::default(),
+            devices: Default::default(),
         }
     }
 
@@ -504,6 +507,7 @@ impl IssuerBuilder {
                 hub: hub.clone(),
                 shared_keys: RwLock::new(None),
                 codes: self.codes.checked()?,
+                devices: self.devices.checked()?,
             }),
         };
         hub.register(super::shared_keys::KeyReload::of(&issuer));

@@ -8,7 +8,8 @@ use crate::store::StoreError;
 use tower_passport::error::ConfigError;
 
 /// An RFC 6749 §5.2 or §4.1.2.1 error code (plus RFC 7009's `unsupported_token_type` and
-/// the OpenID Connect `login_required` and `consent_required` of `prompt=none`).
+/// the OpenID Connect `login_required` and `consent_required` of `prompt=none`, and RFC 8628's
+/// polling answers).
 ///
 /// ```
 /// use tower_passport_issuer::OAuthErrorCode;
@@ -43,6 +44,12 @@ pub enum OAuthErrorCode {
     LoginRequired,
     /// `prompt=none`, and the user has not approved this client for these scopes.
     ConsentRequired,
+    /// RFC 8628 §3.5: the user has not yet decided on the device's request; poll again.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: the device polled too soon; its interval grew by five seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    ExpiredToken,
     /// RFC 8707: a requested `resource` is malformed, unknown to the issuer, not allowed
     /// to the client, or outside the original grant.
     InvalidTarget,
@@ -65,6 +72,9 @@ impl OAuthErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
             Self::InvalidTarget => "invalid_target",
         }
     }

@@ -100,6 +100,7 @@ mod authorized;
 mod builder;
 mod clients;
 mod code_grant;
+mod device_grant;
 mod error;
 mod events;
 mod grants;
@@ -124,6 +125,7 @@ mod shared_keys;
 mod signing_key;
 mod token_request;
 pub(crate) mod user_clients;
+mod user_code;
 mod users;
 mod verification_keys;
 
@@ -131,6 +133,7 @@ pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
 pub use builder::IssuerBuilder;
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
+pub use device_grant::{DeviceAuthorization, DeviceRequest};
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};
 pub use events::{IssuerEvent, IssuerEvents};
 pub use introspect::Introspection;
@@ -256,6 +259,8 @@ struct IssuerInner {
     shared_keys: RwLock<Option<String>>,
     /// The authorization code grant's settings.
     codes: authorization::CodeSettings,
+    /// The device grant's settings.
+    devices: device_grant::DeviceSettings,
 }
 
 pub(crate) fn build_verifier(

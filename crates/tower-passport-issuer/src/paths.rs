@@ -27,6 +27,12 @@ pub const PERSONAL_ACCESS_TOKENS: &str = "/oauth/personal-access-tokens";
 pub const TOKENS: &str = "/oauth/tokens";
 /// Passport's clients API.
 pub const CLIENTS: &str = "/oauth/clients";
+/// The device authorization endpoint (RFC 8628 §3.1), served once the HTTP front has a
+/// sign-in hook (`OAuthServer::sign_in`).
+pub const DEVICE_CODE: &str = "/oauth/device/code";
+/// The device grant's verification page (RFC 8628 §3.3): where a signed-in user types the
+/// code a device shows, and approves it.
+pub const DEVICE: &str = "/oauth/device";
 /// The JWKS of every published signing key.
 pub const JWKS: &str = "/.well-known/jwks.json";
 /// The RFC 8414 authorization server metadata.

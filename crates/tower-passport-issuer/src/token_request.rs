@@ -35,6 +35,11 @@ pub enum Grant {
         /// The refresh token presented.
         refresh_token: String,
     },
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): one poll.
+    DeviceCode {
+        /// The device code the device authorization endpoint issued.
+        device_code: String,
+    },
 }
 
 impl Grant {
@@ -50,6 +55,7 @@ impl Grant {
             Self::Password { .. } => "password",
             Self::AuthorizationCode { .. } => "authorization_code",
             Self::RefreshToken { .. } => "refresh_token",
+            Self::DeviceCode { .. } => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 }
@@ -70,6 +76,7 @@ impl fmt::Debug for Grant {
             Self::RefreshToken { .. } => {
                 f.debug_struct("RefreshToken").field("refresh_token", &"..").finish()
             }
+            Self::DeviceCode { .. } => f.debug_struct("DeviceCode").field("device_code", &"..").finish(),
         }
     }
 }
@@ -155,6 +162,11 @@ impl TokenRequest {
         Self::new(client, Grant::RefreshToken { refresh_token: refresh_token.into() })
     }
 
+    /// The device code grant by `client`: one poll with `device_code` (RFC 8628 §3.4).
+    pub fn device_code(client: AuthenticatedClient, device_code: impl Into<String>) -> Self {
+        Self::new(client, Grant::DeviceCode { device_code: device_code.into() })
+    }
+
     /// Requests these scopes (space-delimited).
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
@@ -191,6 +203,11 @@ impl Issuer {
     ///   window ([`IssuerBuilder::refresh_race_window`](super::IssuerBuilder::refresh_race_window)),
     ///   where a concurrent duplicate gets `invalid_grant` and changes nothing. `scope` may
     ///   narrow, never widen (RFC 6749 §6).
+    /// - `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628): one poll with the device
+    ///   code of [`Issuer::device_authorization`]: `authorization_pending` until the user
+    ///   decides, `slow_down` when polled sooner than the interval (which then grows by five
+    ///   seconds), `access_denied` or `expired_token`, or, once, the tokens. The scopes are
+    ///   the device authorization request's: a `scope` here is `invalid_request`.
     ///
     /// Every grant takes `resource`s (RFC 8707; [`resources`](crate::resources)): the
     /// access token's `aud` names only them.
@@ -252,6 +269,10 @@ impl Issuer {
             Grant::AuthorizationCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
                 "The authorization code grant takes its scope from the authorization request",
             )),
+            Grant::DeviceCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
+                "The device code grant takes its scope from the device authorization request",
+            )),
+            Grant::DeviceCode { device_code } => self.device_code_grant(client, device_code, resources).await,
             Grant::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (redirect_uri, code_verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
                 self.authorization_code_grant(client, code, redirect_uri, code_verifier, resources).await

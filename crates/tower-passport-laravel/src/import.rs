@@ -259,4 +259,12 @@ mod tests {
         assert!(grant_types(Some("not json")).is_empty());
         assert!(grant_types(None).is_empty());
     }
+
+    #[test]
+    fn a_passport_13_device_client_keeps_its_device_grant() {
+        let device = r#"["urn:ietf:params:oauth:grant-type:device_code","refresh_token"]"#;
+        let grants: Vec<GrantType> =
+            grant_types(Some(device)).into_iter().filter_map(GrantType::from_name).collect();
+        assert_eq!(grants, [GrantType::DeviceCode, GrantType::RefreshToken]);
+    }
 }

@@ -23,6 +23,8 @@
 //! | `pats:<user>` | set of the user's personal access tokens | when its last member expires |
 //! | `user-access:<user>`, `user-families:<user>` | sorted sets of the user's access tokens and families, scored by expiry (expired members are dropped on every write) | when their last member expires |
 //! | `code:<hash>` | hash: `record`, `expires_at`, `used_at`, `reused_at`, `access_jti`, `family_id` (an authorization code, by the hex SHA-256 of the code) | a day after the code's expiry |
+//! | `device:<hash>` | hash: `user_code`, `client_id`, `scopes`, `issued_at`, `expires_at`, `interval`, `last_polled_ms`, `decision`, `user_id`, `used_at` (an RFC 8628 device authorization request, by the hex SHA-256 of the device code) | at the request's expiry |
+//! | `device-user:<hash>` | string: the device code's hash (by the hex SHA-256 of the normalised user code) | at the request's expiry |
 //! | `setting:<name>` | string | never |
 //! | `failures:<hash>` | hash: `count`, `last` (failed authentication attempts under one throttle key) | when every failure is forgotten |
 //!
@@ -45,6 +47,7 @@ mod builder;
 mod bus;
 mod codec;
 mod codes;
+mod devices;
 mod error;
 mod failures;
 mod keys;

@@ -33,6 +33,10 @@ pub(super) struct Scripts {
     pub(super) take_code: Script,
     pub(super) record_code_issue: Script,
     pub(super) record_failure: Script,
+    pub(super) put_device: Script,
+    pub(super) device_by_user_code: Script,
+    pub(super) decide_device: Script,
+    pub(super) poll_device: Script,
 }
 
 impl Scripts {
@@ -59,6 +63,10 @@ impl Scripts {
             take_code: script!("take_code.lua"),
             record_code_issue: script!("record_code_issue.lua"),
             record_failure: script!("record_failure.lua"),
+            put_device: script!("put_device.lua"),
+            device_by_user_code: script!("device_by_user_code.lua"),
+            decide_device: script!("decide_device.lua"),
+            poll_device: script!("poll_device.lua"),
         }
     }
 }

@@ -212,6 +212,38 @@ macro_rules! sql_store {
             }
         }
 
+        impl ::tower_passport_issuer::store::DeviceCodeStore for $store {
+            async fn put_device_code(
+                &self,
+                record: ::tower_passport_issuer::store::DeviceCodeRecord,
+            ) -> Result<(), StoreError> {
+                self.sql.put_device_code(record).await
+            }
+            async fn pending_device_code(
+                &self,
+                user_code_hash: &SecretHash,
+                now: u64,
+            ) -> Result<Option<::tower_passport_issuer::store::DeviceCodeRecord>, StoreError> {
+                self.sql.pending_device_code(user_code_hash, now).await
+            }
+            async fn decide_device_code(
+                &self,
+                user_code_hash: &SecretHash,
+                decision: ::tower_passport_issuer::store::DeviceDecision,
+                now: u64,
+            ) -> Result<bool, StoreError> {
+                self.sql.decide_device_code(user_code_hash, decision, now).await
+            }
+            async fn poll_device_code(
+                &self,
+                device_hash: &SecretHash,
+                client_id: &str,
+                now_ms: u64,
+            ) -> Result<::tower_passport_issuer::store::DevicePoll, StoreError> {
+                self.sql.poll_device_code(device_hash, client_id, now_ms).await
+            }
+        }
+
         impl FailureStore for $store {
             async fn failures(&self, keys: &[&str]) -> Result<Vec<Option<Failures>>, StoreError> {
                 self.sql.failures(keys).await

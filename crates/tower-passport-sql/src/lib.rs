@@ -50,6 +50,7 @@ mod bus;
 mod clients;
 mod codes;
 mod convert;
+mod devices;
 mod engine;
 mod failures;
 mod migrate;

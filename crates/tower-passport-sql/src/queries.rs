@@ -194,6 +194,27 @@ pub(crate) const LOCK_CODE_REUSE: &str = "SELECT reused_at FROM {p}authorization
 pub(crate) const RECORD_CODE_ISSUE: &str =
     "UPDATE {p}authorization_codes SET issued_access_jti = $1, issued_family_id = $2 WHERE hash = $3";
 
+// ---- device authorization requests, by the hex SHA-256 of either code ----------------
+
+const DEVICE_COLUMNS: &str = "device_hash, user_code_hash, client_id, scopes, issued_at, expires_at, \
+     poll_interval, last_polled_at_ms, decision, user_id, used_at";
+pub(crate) const INSERT_DEVICE: &str = "INSERT INTO {p}device_codes ({columns}) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+/// The request by its user code, unlocked (the verification page reads it).
+pub(crate) const DEVICE_BY_USER_CODE: &str =
+    "SELECT {columns} FROM {p}device_codes WHERE user_code_hash = $1";
+/// Locks the request by its user code, for a decision.
+pub(crate) const LOCK_DEVICE_BY_USER_CODE: &str =
+    "SELECT {columns} FROM {p}device_codes WHERE user_code_hash = $1{lock}";
+/// Locks the request by its device code, for a poll.
+pub(crate) const LOCK_DEVICE: &str = "SELECT {columns} FROM {p}device_codes WHERE device_hash = $1{lock}";
+/// `$1` interval, `$2` last poll (ms), `$3` decision, `$4` user, `$5` used at, `$6` device
+/// hash: writes back what `device::poll` or `device::decide` changed.
+pub(crate) const UPDATE_DEVICE: &str = "UPDATE {p}device_codes SET poll_interval = $1, \
+     last_polled_at_ms = $2, decision = $3, user_id = $4, used_at = $5 WHERE device_hash = $6";
+/// `$1` before.
+pub(crate) const PURGE_DEVICES: &str = "DELETE FROM {p}device_codes WHERE expires_at < $1";
+
 // ---- purge: $1 revoked?, $2 before, $3 expired?, $4 before again --------------------
 
 pub(crate) const PURGE_ACCESS: &str = "DELETE FROM {p}access_tokens \
@@ -310,6 +331,12 @@ pub(crate) struct Queries {
     pub(crate) purge_families: String,
     pub(crate) purge_revocations: String,
     pub(crate) purge_codes: String,
+    pub(crate) insert_device: String,
+    pub(crate) device_by_user_code: String,
+    pub(crate) lock_device_by_user_code: String,
+    pub(crate) lock_device: String,
+    pub(crate) update_device: String,
+    pub(crate) purge_devices: String,
     pub(crate) set_not_before: String,
     pub(crate) not_before: String,
     pub(crate) put_setting: String,
@@ -339,7 +366,8 @@ impl Queries {
     /// clause, in `syntax`. `prefix` must have passed `schema::valid_prefix`.
     pub(crate) fn new(prefix: &str, lock: &str, syntax: Syntax) -> Self {
         let render = |template: &str| {
-            let sql = template.replace("{p}", prefix).replace("{lock}", lock);
+            let sql =
+                template.replace("{columns}", DEVICE_COLUMNS).replace("{p}", prefix).replace("{lock}", lock);
             match syntax {
                 Syntax::Standard => sql,
                 Syntax::MySql => question_marks(&sql),
@@ -402,6 +430,12 @@ impl Queries {
             purge_families: render(PURGE_FAMILIES),
             purge_revocations: render(PURGE_REVOCATIONS),
             purge_codes: render(PURGE_CODES),
+            insert_device: render(INSERT_DEVICE),
+            device_by_user_code: render(DEVICE_BY_USER_CODE),
+            lock_device_by_user_code: render(LOCK_DEVICE_BY_USER_CODE),
+            lock_device: render(LOCK_DEVICE),
+            update_device: render(UPDATE_DEVICE),
+            purge_devices: render(PURGE_DEVICES),
             set_not_before: pick(SET_NOT_BEFORE, SET_NOT_BEFORE_MYSQL),
             not_before: render(NOT_BEFORE),
             put_setting: pick(PUT_SETTING, PUT_SETTING_MYSQL),

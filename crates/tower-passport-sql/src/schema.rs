@@ -83,9 +83,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 10,
+        description: "device authorization requests (RFC 8628)",
+        sql: include_str!("migrations/0010_device_codes.sql"),
+        mysql: include_str!("migrations/mysql/0010_device_codes.sql"),
+    },
+    Migration {
+        version: 11,
         description: "RFC 8707 resource indicators: clients' allowed resources, grants' resources",
-        sql: include_str!("migrations/0010_resource_indicators.sql"),
-        mysql: include_str!("migrations/mysql/0010_resource_indicators.sql"),
+        sql: include_str!("migrations/0011_resource_indicators.sql"),
+        mysql: include_str!("migrations/mysql/0011_resource_indicators.sql"),
     },
 ];
 

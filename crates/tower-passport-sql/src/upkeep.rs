@@ -63,6 +63,13 @@ where
                 .await
                 .map_err(StoreError::backend)?;
             counts.codes = DB::rows_affected(&done);
+            // Device authorization requests go once they expired; counted with the codes.
+            let done = sqlx::query(&self.queries.purge_devices)
+                .bind(convert::int(purge.before))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::backend)?;
+            counts.codes += DB::rows_affected(&done);
         }
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(counts)

@@ -49,6 +49,10 @@
 //! carry revocations between nodes. [`resource_metadata`] serves the API's RFC 9728
 //! metadata, which tells clients where its tokens come from.
 //!
+//! For gateways: [`upstream_headers`] (the principal to upstream headers, spoofed copies
+//! stripped) and, with the `gateway` feature, `policy` (a route policy table from TOML) and
+//! `forward_auth` (nginx `auth_request`, Traefik `ForwardAuth`, Envoy `ext_authz`).
+//!
 //! ## Features
 //!
 //! | feature | adds |
@@ -64,6 +68,7 @@
 //! | `cli` | the `passport` binary (clap), for every store (implies `issuer`, `sqlite`, `postgres`, `redis`) |
 //! | `testing` | dev-only test helpers: `acting_as`, `acting_as_client`, `TestIssuer` (implies `issuer`) |
 //! | `jwks-native-roots` | `jwks`, plus the platform's root certificates (`HyperClientBuilder::native_roots`) |
+//! | `gateway` | `policy` (route policies from TOML, matched by matchit) and `forward_auth` (nginx, Traefik, Envoy); adds `toml` and `matchit` |
 //!
 //! ## Guides
 //!
@@ -112,6 +117,7 @@ pub mod revocation;
 pub mod scope;
 mod telemetry;
 pub mod token;
+pub mod upstream_headers;
 pub mod verify;
 
 #[cfg(feature = "axum")]
@@ -121,6 +127,13 @@ pub mod axum;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod forward_auth;
+#[cfg(feature = "gateway")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gateway")))]
+pub mod policy;
 
 // The names a resource server needs, at the root; everything else at its module's path.
 pub use error::{AuthError, BackendError, ConfigError};

@@ -2281,6 +2281,38 @@ impl CodeStore for FlakyStore {
     }
 }
 
+impl tower_passport_issuer::store::DeviceCodeStore for FlakyStore {
+    async fn put_device_code(
+        &self,
+        record: tower_passport_issuer::store::DeviceCodeRecord,
+    ) -> Result<(), StoreError> {
+        self.run(|| self.inner.put_device_code(record)).await
+    }
+    async fn pending_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        now: u64,
+    ) -> Result<Option<tower_passport_issuer::store::DeviceCodeRecord>, StoreError> {
+        self.run(|| self.inner.pending_device_code(user_code_hash, now)).await
+    }
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        decision: tower_passport_issuer::store::DeviceDecision,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.run(|| self.inner.decide_device_code(user_code_hash, decision, now)).await
+    }
+    async fn poll_device_code(
+        &self,
+        device_hash: &SecretHash,
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<tower_passport_issuer::store::DevicePoll, StoreError> {
+        self.run(|| self.inner.poll_device_code(device_hash, client_id, now_ms)).await
+    }
+}
+
 /// An issuer over a [`FlakyStore`], and the store, to switch.
 fn flaky_issuer(clock: &ManualClock) -> (Issuer, Arc<FlakyStore>) {
     let store = Arc::new(FlakyStore::default());

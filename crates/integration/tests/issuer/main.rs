@@ -11,8 +11,6 @@ mod issuer_support;
 mod league;
 #[path = "../support/node.rs"]
 mod node;
-#[path = "../support/python.rs"]
-mod python;
 #[path = "../support/mod.rs"]
 mod support;
 #[path = "../support/tools.rs"]
@@ -20,6 +18,8 @@ mod tools;
 
 mod authorization_code;
 mod clients_api;
+mod device_grant;
+mod device_interop;
 mod endpoints;
 mod first_party_cookie;
 mod issuer;

@@ -231,7 +231,7 @@ async fn a_token_narrowed_to_one_api_is_refused_by_another_of_the_same_issuer() 
 async fn oauth4webapi_discovers_the_issuer_from_the_api_and_calls_it() {
     let Some(node) = Node::find() else { return };
     let deployment = deploy().await;
-    let run = node
+    let result = node
         .run(
             "resource_discovery.mjs",
             &[
@@ -241,7 +241,6 @@ async fn oauth4webapi_discovers_the_issuer_from_the_api_and_calls_it() {
             ],
         )
         .await;
-    let result = run.json();
     assert_eq!(result["issuer"], deployment.issuer_url.as_str());
     assert_eq!(
         result["resource_metadata"],

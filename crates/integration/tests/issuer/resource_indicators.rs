@@ -200,3 +200,23 @@ async fn an_unknown_resource_at_the_authorize_endpoint_goes_back_to_the_client_a
     );
     assert_eq!(issuer.authorization_request(&query).await.expect("valid").resources(), [ORDERS]);
 }
+
+#[tokio::test]
+async fn a_device_poll_may_narrow_to_a_resource_and_a_forbidden_one_spends_nothing() {
+    let issuer = issuer();
+    let tv = ClientRegistration::public("TV").grants([GrantType::DeviceCode]).resources([ORDERS, BILLING]);
+    let tv = client(&issuer, tv).await;
+    let started = issuer
+        .device_authorization(&tv, None, "https://auth.example.com/oauth/device")
+        .await
+        .expect("started");
+    let request = issuer.device_request(&started.user_code, "7", None).await.expect("a request");
+    assert!(issuer.decide_device_request(&request, "7", true).await.expect("decided"));
+
+    // Not the client's: refused before the poll, so the approval is still there.
+    let stock = TokenRequest::device_code(tv.clone(), &started.device_code).resource(STOCK);
+    assert_eq!(issuer.grant(stock).await.expect_err("forbidden").code(), OAuthErrorCode::InvalidTarget);
+    let orders = TokenRequest::device_code(tv, &started.device_code).resource(ORDERS);
+    let tokens = issuer.grant(orders).await.expect("tokens");
+    assert_eq!(audience(&issuer, &tokens.access_token), [ORDERS]);
+}

@@ -8,6 +8,9 @@ mod code_conformance;
 #[path = "../conformance/mod.rs"]
 mod conformance;
 #[macro_use]
+#[path = "../device_conformance/mod.rs"]
+mod device_conformance;
+#[macro_use]
 #[path = "../failure_conformance/mod.rs"]
 mod failure_conformance;
 #[path = "../support/issuer.rs"]

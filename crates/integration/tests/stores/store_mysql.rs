@@ -87,6 +87,7 @@ async fn drop_database_of(store: &MySqlStore) {
 
 conformance_suite!(mysql, fresh().await);
 code_conformance_suite!(mysql_codes, fresh().await);
+device_conformance_suite!(mysql_devices, fresh().await);
 failure_conformance_suite!(mysql_failures, fresh().await);
 
 /// Two nodes: two pools on one database, each under its own throttle.
@@ -395,4 +396,10 @@ async fn an_id_too_long_for_its_column_is_refused_not_truncated() {
     let long = "c".repeat(300);
     assert!(store.put_client(conformance::client(&long)).await.is_err(), "300 bytes do not fit in 255");
     assert!(store.client(&long[..255]).await.expect("read").is_none(), "nothing was stored cut short");
+}
+
+#[tokio::test]
+async fn a_purge_removes_expired_device_requests() {
+    let Some(store) = fresh().await else { return };
+    crate::device_conformance::a_purge_removes_expired_device_requests(store).await;
 }

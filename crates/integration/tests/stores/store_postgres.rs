@@ -54,6 +54,7 @@ async fn schema_for_this_case(url: &str) -> String {
 
 conformance_suite!(postgres, fresh().await);
 code_conformance_suite!(postgres_codes, fresh().await);
+device_conformance_suite!(postgres_devices, fresh().await);
 failure_conformance_suite!(postgres_failures, fresh().await);
 
 /// Two nodes: two pools on one schema, each under its own throttle.
@@ -219,4 +220,10 @@ async fn applied_once(store: &PostgresStore) -> Result<(), String> {
         return Err(format!("{tables} passport_clients tables"));
     }
     Ok(())
+}
+
+#[tokio::test]
+async fn a_purge_removes_expired_device_requests() {
+    let Some(store) = fresh().await else { return };
+    crate::device_conformance::a_purge_removes_expired_device_requests(store).await;
 }

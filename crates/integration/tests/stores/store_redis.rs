@@ -120,6 +120,7 @@ async fn make() -> Option<TestStore> {
 // cleaned up and `QUIET` shared until the case ends.
 conformance_suite!(redis, make().await, |fixture| fixture.store.clone());
 code_conformance_suite!(redis_codes, make().await, |fixture| fixture.store.clone());
+device_conformance_suite!(redis_devices, make().await, |fixture| fixture.store.clone());
 failure_conformance_suite!(redis_failures, make().await, |fixture| fixture.store.clone());
 
 /// Two nodes: two connections under one prefix, each under its own throttle.

@@ -24,6 +24,11 @@ async fn fresh() -> Option<SqliteStore> {
 
 conformance_suite!(sqlite, fresh().await);
 code_conformance_suite!(sqlite_codes, fresh().await);
+device_conformance_suite!(sqlite_devices, fresh().await);
+device_conformance_suite!(
+    any_sqlite_memory_devices,
+    Some(AnyStore::open("sqlite::memory:").await.expect("open"))
+);
 failure_conformance_suite!(sqlite_failures, fresh().await);
 // The store `PASSPORT_STORE=sqlite::memory:` opens: one connection, so takes queue on it.
 code_conformance_suite!(
@@ -256,4 +261,9 @@ async fn a_token_used_before_milliseconds_were_kept_is_measured_from_its_second(
         store.rotate(crate::conformance::racing_at_millis(&families[1], 0, 2, used_at_second + 1_500)).await;
     assert!(matches!(past.expect("rotate"), RotationOutcome::ReuseDetected { .. }));
     raw.close().await;
+}
+
+#[tokio::test]
+async fn a_purge_removes_expired_device_requests() {
+    crate::device_conformance::a_purge_removes_expired_device_requests(fresh().await.expect("store")).await;
 }

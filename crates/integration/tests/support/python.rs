@@ -106,28 +106,20 @@ impl Python {
             .arg(&path)
             .envs(env.iter().copied())
             .env("PYTHONUNBUFFERED", "1")
-            .env("PYTHONDONTWRITEBYTECODE", "1");
-        piped_to_loopback(&mut command);
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("NO_PROXY", "127.0.0.1,localhost,::1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for proxy in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+            command.env_remove(proxy);
+        }
         let script = script.to_owned();
         tokio::task::spawn_blocking(move || run_to_end(command, script)).await.expect("the script's thread")
     }
 }
 
-/// Pipes `command`'s output, closes its input and removes the proxy variables: a script
-/// run by a test talks to loopback servers only.
-pub fn piped_to_loopback(command: &mut Command) {
-    command
-        .env("NO_PROXY", "127.0.0.1,localhost,::1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for proxy in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
-        command.env_remove(proxy);
-    }
-}
-
-/// Runs `command` (the script `script`) to its end, killing it after [`SCRIPT_TIMEOUT`].
-pub fn run_to_end(mut command: Command, script: String) -> ScriptRun {
+fn run_to_end(mut command: Command, script: String) -> ScriptRun {
     let mut child = command.spawn().unwrap_or_else(|e| panic!("starting {script}: {e}"));
     // Both pipes are drained while the script runs, so a chatty one cannot block on them.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {

@@ -32,11 +32,16 @@ pub const NATIVE_CLIENT_ID: &str = "demo-cli";
 /// Its loopback redirect URI; the port may vary (RFC 8252 §7.3).
 pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
+/// The public device client (a TV or a CLI without a browser): the device authorization grant
+/// (RFC 8628), approved on `/oauth/device` by the signed-in user, as Passport's
+/// `passport:client --device` makes.
+pub const DEVICE_CLIENT_ID: &str = "demo-device";
+
 pub use super::seed::SCOPES;
 
 /// Seeds the demo clients (see [`super::seed`]): the first-party password client, the
 /// third-party demo app (approval screen), and a first-party public CLI on a loopback
-/// redirect URI (the screen too). Each conflict with a stored client is logged as a warning.
+/// redirect URI (the screen too), and a public device client ([`DEVICE_CLIENT_ID`]). Each conflict with a stored client is logged as a warning.
 /// The demo app's redirect URI in force, and the conflicts.
 async fn seed_demo_clients(
     issuer: &Issuer,
@@ -89,6 +94,16 @@ async fn seed_demo_clients(
             first_party: true,
             variables: SeedVariables::default(),
             blame: format!("the demo CLI {NATIVE_CLIENT_ID:?}"),
+        },
+        Seed {
+            id: DEVICE_CLIENT_ID,
+            name: "Quickstart TV",
+            secret: None,
+            grants: &[GrantType::DeviceCode, GrantType::RefreshToken],
+            redirect_uris: &[],
+            first_party: false,
+            variables: SeedVariables::default(),
+            blame: format!("the demo device client {DEVICE_CLIENT_ID:?}"),
         },
     ];
     let mut redirect_uri = app.redirect_uri.clone();

@@ -26,7 +26,7 @@ const APPROVE: &str = "button.approve";
 const DENY: &str = "button.deny";
 
 /// Signs in on the demo sign-in page the browser was sent to.
-async fn sign_in(browser: &Browser, app: &QuickstartApp) {
+pub(crate) async fn sign_in(browser: &Browser, app: &QuickstartApp) {
     let url = browser.current_url().await;
     assert!(url.starts_with(&format!("{}/login?next=", app.base)), "sent to the sign-in page: {url}");
     browser.fill("#username", &app.config.username).await;

@@ -11,5 +11,6 @@ mod in_process;
 mod tools;
 
 mod browser_authorization;
+mod browser_device;
 mod browser_first_party_cookie;
 mod browser_smoke;

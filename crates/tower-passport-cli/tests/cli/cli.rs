@@ -155,6 +155,27 @@ async fn clients_are_created_printed_once_and_revoked() {
         .expect("client");
     assert_eq!(spa.redirect_uris, ["https://spa.example.com/cb"]);
 
+    // A device client, as Passport's `passport:client --device` makes: public, the device
+    // grant and refresh.
+    let device = passport(&store, "signing_key", &["client", "--device", "--name", "TV", "--json"]);
+    assert_ok(&device);
+    let parsed: serde_json::Value = serde_json::from_str(stdout(&device).trim()).expect("one JSON object");
+    assert!(parsed["client_secret"].is_null(), "a device client has no secret");
+    let tv = issuer
+        .store()
+        .client(parsed["client_id"].as_str().expect("id"))
+        .await
+        .expect("store")
+        .expect("client");
+    assert_eq!(tv.grants, [GrantType::DeviceCode, GrantType::RefreshToken]);
+    assert!(tv.redirect_uris.is_empty() && !tv.is_confidential());
+    let with_redirect = ["client", "--device", "--name", "TV", "--redirect-uri", "https://tv.example.com/cb"];
+    assert_eq!(
+        passport(&store, "signing_key", &with_redirect).status.code(),
+        Some(2),
+        "a device has no redirect"
+    );
+
     // Without a terminal, what is missing is an error, not a prompt.
     let missing = passport(&store, "signing_key", &["client", "--client-credentials"]);
     assert_eq!(missing.status.code(), Some(1));

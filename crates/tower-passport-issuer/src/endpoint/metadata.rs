@@ -37,6 +37,10 @@ pub struct ServerMetadata {
     /// The authorization endpoint, when the authorization code grant is enabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_endpoint: Option<String>,
+    /// The RFC 8628 device authorization endpoint, when the device grant is served (with a
+    /// sign-in hook, as the authorization endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// The grants this issuer serves.
     pub grant_types_supported: Vec<&'static str>,
     /// The `response_type`s the authorization endpoint serves: `code` when the
@@ -71,6 +75,7 @@ impl ServerMetadata {
         let codes = server.flow.is_some();
         if codes {
             grants.insert(0, "authorization_code");
+            grants.push("urn:ietf:params:oauth:grant-type:device_code");
         }
         // Public clients (`none`) may use the token and revocation endpoints; only
         // confidential clients may introspect.
@@ -83,6 +88,7 @@ impl ServerMetadata {
             revocation_endpoint: server.endpoint_url(paths::REVOKE),
             introspection_endpoint: server.endpoint_url(paths::INTROSPECT),
             authorization_endpoint: codes.then(|| server.endpoint_url(paths::AUTHORIZE)),
+            device_authorization_endpoint: codes.then(|| server.endpoint_url(paths::DEVICE_CODE)),
             grant_types_supported: grants,
             response_types_supported: if codes { vec!["code"] } else { Vec::new() },
             code_challenge_methods_supported: if codes { vec!["S256"] } else { Vec::new() },

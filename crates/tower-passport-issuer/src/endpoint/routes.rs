@@ -40,10 +40,12 @@ where
         paths::METADATA => response::cacheable_json(&ServerMetadata::of(&server), METADATA_MAX_AGE),
         paths::SCOPES => response::json(StatusCode::OK, issuer.scope_registry().scopes()),
         paths::AUTHORIZE => super::authorize::serve(&server, server.flow.as_ref(), parts, body).await,
-        paths::TOKEN | paths::REVOKE | paths::INTROSPECT if method != Method::POST => {
+        paths::DEVICE => super::authorize::device::serve(&server, server.flow.as_ref(), parts, body).await,
+        paths::DEVICE_CODE if server.flow.is_none() => response::empty(StatusCode::NOT_FOUND),
+        paths::TOKEN | paths::REVOKE | paths::INTROSPECT | paths::DEVICE_CODE if method != Method::POST => {
             response::method_not_allowed("POST")
         }
-        paths::TOKEN | paths::REVOKE | paths::INTROSPECT => {
+        paths::TOKEN | paths::REVOKE | paths::INTROSPECT | paths::DEVICE_CODE => {
             let read = read_body(&parts.headers, body).await;
             let form = match read.and_then(|bytes| Form::parse(&parts.headers, &bytes)) {
                 Ok(form) => form,
@@ -56,6 +58,7 @@ where
             let outcome = match path {
                 paths::TOKEN => token(&server, credentials, &form).await,
                 paths::REVOKE => revoke(issuer, credentials, &form).await,
+                paths::DEVICE_CODE => device_authorization(&server, credentials, &form).await,
                 _ => introspect(issuer, credentials, &form).await,
             };
             outcome.unwrap_or_else(|error| response::client_error(&error, &parts.headers))
@@ -96,12 +99,26 @@ async fn grant(
 ) -> Result<EndpointResponse, OAuthError> {
     let issuer = &server.issuer;
     let client = authenticate(issuer, &credentials).await?;
-    // The code grant is served only with the sign-in hook that issues its codes.
-    if grant_type == "authorization_code" && server.flow.is_none() {
+    // The code and device grants are served only with the sign-in hook their users approve
+    // through.
+    let approved_in_browser = ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"];
+    if approved_in_browser.contains(&grant_type) && server.flow.is_none() {
         return Err(OAuthError::unsupported_grant_type());
     }
     let tokens = issuer.grant(TokenRequest::from_form(client, form)?).await?;
     Ok(response::json(StatusCode::OK, &tokens))
+}
+
+/// RFC 8628 §3.1–3.2: a device authorization request, answered with the codes.
+async fn device_authorization(
+    server: &Server,
+    credentials: ClientCredentials,
+    form: &Form,
+) -> Result<EndpointResponse, OAuthError> {
+    let client = authenticate(&server.issuer, &credentials).await?;
+    let verification_uri = server.endpoint_url(paths::DEVICE);
+    let started = server.issuer.device_authorization(&client, form.get("scope"), &verification_uri).await?;
+    Ok(response::json(StatusCode::OK, &started))
 }
 
 fn hint(form: &Form) -> Option<TokenTypeHint> {

@@ -27,6 +27,12 @@ impl TokenRequest {
                 request.resources = form.resources().to_vec();
                 return Ok(request);
             }
+            "urn:ietf:params:oauth:grant-type:device_code" => {
+                let device_code = form.require("device_code")?;
+                let mut request = Self::device_code(client, device_code);
+                request.resources = form.resources().to_vec();
+                return Ok(request);
+            }
             _ => return Err(OAuthError::unsupported_grant_type()),
         };
         let mut request = Self::new(client, grant);

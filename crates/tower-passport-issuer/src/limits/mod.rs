@@ -52,13 +52,22 @@ pub enum AuthAttempt<'a> {
         /// The address the request came from, when known.
         peer: Option<IpAddr>,
     },
+    /// A signed-in user typing a device grant's user code on the verification page
+    /// ([`Issuer::device_request`](super::Issuer::device_request), RFC 8628 §5.1). Only
+    /// failures are recorded: anyone can make right codes of their own.
+    UserCode {
+        /// The signed-in user typing.
+        user_id: &'a str,
+        /// The address the request came from, when known.
+        peer: Option<IpAddr>,
+    },
 }
 
 impl AuthAttempt<'_> {
     /// The address the attempt came from, when known.
     pub fn peer(&self) -> Option<IpAddr> {
         match self {
-            Self::Client { peer, .. } | Self::User { peer, .. } => *peer,
+            Self::Client { peer, .. } | Self::User { peer, .. } | Self::UserCode { peer, .. } => *peer,
         }
     }
 }
@@ -198,6 +207,7 @@ impl Limiter {
                 let (kind, client_id) = match attempt {
                     AuthAttempt::Client { client_id, .. } => ("client", Some(*client_id)),
                     AuthAttempt::User { client_id, .. } => ("user", *client_id),
+                    AuthAttempt::UserCode { .. } => ("user_code", None),
                 };
                 tracing::warn!(kind, client_id, peer = ?attempt.peer(), retry_after = wait.as_secs(), "authentication throttled after repeated failures");
                 Err(OAuthError::rate_limited(wait))

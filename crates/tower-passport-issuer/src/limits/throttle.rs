@@ -211,7 +211,7 @@ impl fmt::Write for KeyDigest {
 }
 
 /// The hex SHA-256 of `account\0<provider>\0<username, trimmed and lowercased>` or
-/// `client\0<client id>\0<network>`.
+/// `client\0<client id>\0<network>` or `user_code\0<user id>`.
 fn subject_key(attempt: &AuthAttempt<'_>) -> String {
     let mut digest = KeyDigest::new();
     // Writing to a digest cannot fail.
@@ -223,6 +223,7 @@ fn subject_key(attempt: &AuthAttempt<'_>) -> String {
             write!(digest, "client\0{client_id}\0{}", network(*peer))
         }
         AuthAttempt::Client { client_id, peer: None } => write!(digest, "client\0{client_id}\0"),
+        AuthAttempt::UserCode { user_id, .. } => write!(digest, "user_code\0{user_id}"),
     };
     digest.hex()
 }

@@ -1,4 +1,4 @@
-//! The store behind one type: a private object-safe mirror of the six roles, with boxed
+//! The store behind one type: a private object-safe mirror of the seven roles, with boxed
 //! futures, implemented for every [`Store`], and [`ErasedStore`], the cheap-to-clone handle
 //! the issuer holds, so that no issuer type carries a store parameter. Store calls do I/O,
 //! so one box per call costs nothing measurable; the guard's hot path never calls them.
@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, ClientRecord, ClientStore, ClientTokens, ClientUpdate,
-    CodeRedemption, CodeStore, FamilyRecord, IssuedFromCode, Purge, PurgeCounts, PurgeStore,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
-    SettingsStore, Store, StoreError, TokenStore,
+    CodeRedemption, CodeStore, DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll, FamilyRecord,
+    IssuedFromCode, Purge, PurgeCounts, PurgeStore, RefreshTokenRecord, RevocationStore, RevokedAccess,
+    RevokedTokens, Rotation, RotationOutcome, SecretHash, SettingsStore, Store, StoreError, TokenStore,
 };
 use tower_passport::error::BackendError;
 
@@ -62,6 +62,24 @@ trait DynStore: Send + Sync + 'static {
     fn put_code(&self, code: AuthorizationCodeRecord) -> Call<'_, ()>;
     fn take_code<'a>(&'a self, hash: &'a SecretHash, now: u64) -> Call<'a, CodeRedemption>;
     fn record_code_issue<'a>(&'a self, hash: &'a SecretHash, issued: IssuedFromCode) -> Call<'a, bool>;
+    fn put_device_code(&self, record: DeviceCodeRecord) -> Call<'_, ()>;
+    fn pending_device_code<'a>(
+        &'a self,
+        user_code: &'a SecretHash,
+        now: u64,
+    ) -> Call<'a, Option<DeviceCodeRecord>>;
+    fn decide_device_code<'a>(
+        &'a self,
+        user_code: &'a SecretHash,
+        decision: DeviceDecision,
+        now: u64,
+    ) -> Call<'a, bool>;
+    fn poll_device_code<'a>(
+        &'a self,
+        device: &'a SecretHash,
+        client_id: &'a str,
+        now_ms: u64,
+    ) -> Call<'a, DevicePoll>;
 }
 
 impl<S: Store> DynStore for S {
@@ -163,6 +181,32 @@ impl<S: Store> DynStore for S {
     }
     fn record_code_issue<'a>(&'a self, hash: &'a SecretHash, issued: IssuedFromCode) -> Call<'a, bool> {
         Box::pin(CodeStore::record_code_issue(self, hash, issued))
+    }
+    fn put_device_code(&self, record: DeviceCodeRecord) -> Call<'_, ()> {
+        Box::pin(DeviceCodeStore::put_device_code(self, record))
+    }
+    fn pending_device_code<'a>(
+        &'a self,
+        user_code: &'a SecretHash,
+        now: u64,
+    ) -> Call<'a, Option<DeviceCodeRecord>> {
+        Box::pin(DeviceCodeStore::pending_device_code(self, user_code, now))
+    }
+    fn decide_device_code<'a>(
+        &'a self,
+        user_code: &'a SecretHash,
+        decision: DeviceDecision,
+        now: u64,
+    ) -> Call<'a, bool> {
+        Box::pin(DeviceCodeStore::decide_device_code(self, user_code, decision, now))
+    }
+    fn poll_device_code<'a>(
+        &'a self,
+        device: &'a SecretHash,
+        client_id: &'a str,
+        now_ms: u64,
+    ) -> Call<'a, DevicePoll> {
+        Box::pin(DeviceCodeStore::poll_device_code(self, device, client_id, now_ms))
     }
 }
 
@@ -315,5 +359,34 @@ impl CodeStore for ErasedStore {
     }
     async fn record_code_issue(&self, hash: &SecretHash, issued: IssuedFromCode) -> Result<bool, StoreError> {
         self.inner.record_code_issue(hash, issued).await
+    }
+}
+
+impl DeviceCodeStore for ErasedStore {
+    async fn put_device_code(&self, record: DeviceCodeRecord) -> Result<(), StoreError> {
+        self.inner.put_device_code(record).await
+    }
+    async fn pending_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        now: u64,
+    ) -> Result<Option<DeviceCodeRecord>, StoreError> {
+        self.inner.pending_device_code(user_code_hash, now).await
+    }
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &SecretHash,
+        decision: DeviceDecision,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.decide_device_code(user_code_hash, decision, now).await
+    }
+    async fn poll_device_code(
+        &self,
+        device_hash: &SecretHash,
+        client_id: &str,
+        now_ms: u64,
+    ) -> Result<DevicePoll, StoreError> {
+        self.inner.poll_device_code(device_hash, client_id, now_ms).await
     }
 }

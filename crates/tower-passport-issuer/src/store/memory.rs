@@ -1,6 +1,7 @@
 //! The in-memory store: one mutex around plain maps, never held across an await.
 
 mod codes;
+mod device;
 
 use std::collections::HashMap;
 use std::future::{ready, Future};
@@ -32,6 +33,9 @@ pub struct MemoryStore {
     state: Mutex<State>,
     /// Authorization codes ([`CodeStore`](super::CodeStore)), behind their own lock.
     codes: Mutex<codes::Codes>,
+    /// Device authorization requests ([`DeviceCodeStore`](super::DeviceCodeStore)), behind
+    /// their own lock.
+    devices: Mutex<device::Devices>,
 }
 
 #[derive(Debug, Default)]

@@ -3,8 +3,9 @@
 //!
 //! The store is split by role: [`ClientStore`], [`TokenStore`] (access tokens, refresh
 //! tokens and their families), [`RevocationStore`], [`PurgeStore`], [`SettingsStore`] and
-//! [`CodeStore`] (authorization codes). [`Store`] is all of them at once, implemented for
-//! every type that implements the six.
+//! [`CodeStore`] (authorization codes) and [`DeviceCodeStore`] (RFC 8628 device authorization
+//! requests). [`Store`] is all of them at once, implemented for every type that implements
+//! the seven.
 //! None carries a backend dependency. Rotation is one call, [`TokenStore::rotate`], so that
 //! a SQL backend can run it in one transaction with row locking and Redis in one script:
 //! exactly one of N concurrent refreshes of a token wins, and the losers, inside the race
@@ -18,6 +19,7 @@
 
 mod client_secret;
 pub mod codes;
+pub mod device;
 mod dyn_failures;
 mod dyn_store;
 mod error;
@@ -29,6 +31,7 @@ pub mod rotation;
 
 pub use client_secret::ClientSecretHash;
 pub use codes::{AuthorizationCodeRecord, CodeRedemption, CodeStore, IssuedFromCode};
+pub use device::{DeviceCodeRecord, DeviceCodeStore, DeviceDecision, DevicePoll};
 pub(crate) use dyn_failures::DynFailures;
 pub use dyn_store::ErasedStore;
 pub use error::StoreError;

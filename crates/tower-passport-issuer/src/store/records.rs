@@ -124,6 +124,9 @@ pub enum GrantType {
     PersonalAccess,
     /// `authorization_code`: the browser flow, with PKCE (RFC 6749 §4.1, RFC 7636).
     AuthorizationCode,
+    /// `urn:ietf:params:oauth:grant-type:device_code`: the device authorization grant
+    /// (RFC 8628), for devices without a browser or a keyboard (Passport's `--device`).
+    DeviceCode,
 }
 
 impl GrantType {
@@ -135,6 +138,7 @@ impl GrantType {
             Self::Password => "password",
             Self::PersonalAccess => "personal_access",
             Self::AuthorizationCode => "authorization_code",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -146,6 +150,7 @@ impl GrantType {
             Self::Password,
             Self::PersonalAccess,
             Self::AuthorizationCode,
+            Self::DeviceCode,
         ]
         .into_iter()
         .find(|grant| grant.name() == name)
@@ -477,9 +482,9 @@ pub struct PurgeCounts {
     pub families: u64,
     /// Revocation-list entries.
     pub revocations: u64,
-    /// Authorization-code records, a day past their expiry (the SQL stores; the memory
-    /// store sweeps its codes on its own and Redis lets their keys expire, so they report
-    /// 0 here).
+    /// Authorization-code records, a day past their expiry, and device authorization
+    /// requests past theirs (the SQL stores; the memory store sweeps both on its own and
+    /// Redis lets their keys expire, so they report 0 here).
     pub codes: u64,
 }
 

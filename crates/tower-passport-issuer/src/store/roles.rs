@@ -8,8 +8,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::{
-    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, FamilyRecord, Purge, PurgeCounts,
-    RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, ClientRecord, ClientTokens, ClientUpdate, CodeStore, DeviceCodeStore, FamilyRecord,
+    Purge, PurgeCounts, RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome,
+    StoreError,
 };
 use tower_passport::revocation::RevocationStore;
 
@@ -257,9 +258,11 @@ pub trait SettingsStore: Send + Sync + 'static {
     fn setting(&self, name: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
-/// Where the issuer keeps its state: every role at once. Implemented for every type that
-/// implements all six roles (authorization codes, [`CodeStore`], included); implement
-/// those, never this.
+/// Where the issuer keeps its state: every role at once.
+///
+/// Implemented for every type that implements all seven roles (authorization codes,
+/// [`CodeStore`], and device authorization requests, [`DeviceCodeStore`], included);
+/// implement those, never this.
 ///
 /// The conformance suite in `tests/conformance/` runs against every implementation.
 ///
@@ -269,9 +272,15 @@ pub trait SettingsStore: Send + Sync + 'static {
 /// takes_a_store(&MemoryStore::new());
 /// takes_a_store(&std::sync::Arc::new(MemoryStore::new()));
 /// ```
-pub trait Store: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore + CodeStore {}
+pub trait Store:
+    ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore + CodeStore + DeviceCodeStore
+{
+}
 
-impl<S: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore + CodeStore> Store for S {}
+impl<S> Store for S where
+    S: ClientStore + TokenStore + RevocationStore + PurgeStore + SettingsStore + CodeStore + DeviceCodeStore
+{
+}
 
 impl<S: ClientStore> ClientStore for Arc<S> {
     fn put_client(&self, client: ClientRecord) -> impl Future<Output = Result<(), StoreError>> + Send {

@@ -70,6 +70,11 @@ pub enum ConfigErrorKind {
     Channel,
     /// A cookie name, path or domain cannot be carried in a `Set-Cookie` header.
     Cookie,
+    /// A header name or value cannot be carried in HTTP, or a header is configured twice.
+    Header,
+    /// A policy table does not parse or does not hold together: an unknown check, a bad
+    /// route pattern, a duplicate route. The message names the file and the line.
+    Policy,
 }
 
 impl ConfigError {

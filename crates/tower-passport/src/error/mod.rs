@@ -207,6 +207,26 @@ impl AuthError {
         Self { kind: Kind::MissingGuard { asked: Some(asked) } }
     }
 
+    /// No route of a policy table allows the request: 403 with an `insufficient_scope`
+    /// challenge that names no scope (no token would be enough).
+    ///
+    /// ```
+    /// # use tower_passport::{AuthError, error::Reason};
+    /// let error = AuthError::route_not_allowed();
+    /// assert_eq!(error.status(), http::StatusCode::FORBIDDEN);
+    /// assert_eq!(error.reason(), Reason::RouteNotAllowed);
+    /// ```
+    pub fn route_not_allowed() -> Self {
+        Self::wrong_principal_kind(Reason::RouteNotAllowed)
+    }
+
+    /// A forward-auth sub-request does not carry the original request's method or URI: the
+    /// proxy in front is misconfigured, 500.
+    #[cfg_attr(not(feature = "gateway"), allow(dead_code))]
+    pub(crate) const fn missing_original_request() -> Self {
+        Self { kind: Kind::Internal(Reason::MissingOriginalRequest) }
+    }
+
     /// A layer was driven against its contract (a future polled after completion): 500.
     pub(crate) const fn polled_after_completion() -> Self {
         Self { kind: Kind::Internal(Reason::PolledAfterCompletion) }

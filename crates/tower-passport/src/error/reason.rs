@@ -100,6 +100,18 @@ pub enum Reason {
     /// The route is for bearer tokens only, and the request came with the first-party
     /// cookie.
     BearerTokenRequired,
+    /// No route of the gateway's policy table matches the request's method and path, and
+    /// the table denies unmatched routes (its default). Answered 403.
+    RouteNotAllowed,
+    /// The request path has dot segments (`.`, `..`, raw or percent-encoded), an encoded
+    /// slash or backslash, or no leading slash (or a forward-auth sub-request names an
+    /// original method or URI that does not parse): the policy table refuses to judge a path
+    /// the upstream might read as another. Answered 400 `invalid_request`.
+    UnnormalizedPath,
+    /// A forward-auth sub-request lacks the header that carries the original request's
+    /// method or URI (or, from Envoy, has a path outside the configured prefix): the proxy
+    /// in front is misconfigured. Answered 500.
+    MissingOriginalRequest,
 }
 
 impl Reason {
@@ -150,6 +162,12 @@ impl Reason {
             Self::CsrfTokenMismatch => "The CSRF token is missing or does not match",
             Self::CrossSiteRequest => "The first-party cookie is not accepted from another origin",
             Self::BearerTokenRequired => "This resource requires a bearer token",
+            Self::RouteNotAllowed => "No policy allows this route",
+            Self::UnnormalizedPath => "The request path is not in normal form",
+            Self::MissingOriginalRequest => {
+                "The forward-auth request does not say which request it is about: \
+                 check the proxy's method and URI headers"
+            }
             Self::MissingGuard => {
                 "Missing authentication guard: the scope check or extractor found no principal. \
                  Perhaps you forgot to add GuardLayer in front of it?"

@@ -12,7 +12,8 @@ use crate::body::ResponseBody;
 use crate::error::{close_if, AuthError, ResponseConfig};
 
 pin_project! {
-    /// Response future of [`Require`](super::Require): the inner service's, or a rejection.
+    /// Response future of [`Require`](super::Require) and of the gateway layers behind the
+    /// guard: the inner service's, or a rejection.
     pub struct ResponseFuture<F> {
         #[pin]
         state: State<F>,
@@ -29,11 +30,11 @@ pin_project! {
 }
 
 impl<F> ResponseFuture<F> {
-    pub(super) fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F) -> Self {
         Self { state: State::Inner { future } }
     }
 
-    pub(super) fn rejected(error: AuthError, responses: Arc<ResponseConfig>, close: bool) -> Self {
+    pub(crate) fn rejected(error: AuthError, responses: Arc<ResponseConfig>, close: bool) -> Self {
         Self { state: State::Rejected { error: Some(error), responses, close } }
     }
 }

@@ -38,7 +38,7 @@ use crate::error::{body_left_unread, AuthError, ResponseConfig};
 use crate::guard::GuardContext;
 
 use future::ResponseFuture;
-use requirement::Requirement;
+pub(crate) use requirement::Requirement;
 
 /// Adds a [`Require`] check to a route: Passport's `scopes` / `scope` middleware, or a
 /// client-only or user-only rule.
@@ -143,21 +143,47 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let verdict = match request.extensions().get::<GuardContext>() {
-            None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
-            Some(GuardContext { token: None, responses, .. }) => {
-                Err((AuthError::missing_token(), responses.clone()))
-            }
-            Some(GuardContext { token: Some(token), responses, .. }) => {
-                self.requirement.check(token).map_err(|error| (error, responses.clone()))
-            }
-        };
-        match verdict {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-            Err((error, responses)) => {
-                let close = body_left_unread(request.version(), request.headers());
-                ResponseFuture::rejected(error, responses, close)
-            }
+        let requirement = &self.requirement;
+        call_behind_guard(&mut self.inner, request, |_, context| match &context.token {
+            None => Err(AuthError::missing_token()),
+            Some(token) => requirement.check(token),
+        })
+    }
+}
+
+/// What the guard left, and the request's method, URI and (mutable) headers, for the
+/// check of a layer behind the guard.
+#[cfg_attr(not(feature = "gateway"), allow(dead_code))] // the policy table reads the method and URI
+pub(crate) struct Guarded<'a> {
+    pub(crate) method: &'a http::Method,
+    pub(crate) uri: &'a http::Uri,
+    pub(crate) headers: &'a mut http::HeaderMap,
+}
+
+/// The `call` of every layer behind the guard (the scope checks, the policy table, the
+/// header rules): `check` sees the guard's context and the request; `Ok` calls `inner`, an
+/// error is rendered as the guard would. No guard in front: 500, a server bug.
+pub(crate) fn call_behind_guard<S, ReqBody, ResBody>(
+    inner: &mut S,
+    request: Request<ReqBody>,
+    check: impl FnOnce(Guarded<'_>, &GuardContext) -> Result<(), AuthError>,
+) -> ResponseFuture<S::Future>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    let (mut parts, body) = request.into_parts();
+    let verdict = match parts.extensions.get::<GuardContext>() {
+        None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
+        Some(context) => {
+            let guarded = Guarded { method: &parts.method, uri: &parts.uri, headers: &mut parts.headers };
+            check(guarded, context).map_err(|error| (error, context.responses.clone()))
+        }
+    };
+    match verdict {
+        Ok(()) => ResponseFuture::inner(inner.call(Request::from_parts(parts, body))),
+        Err((error, responses)) => {
+            let close = body_left_unread(parts.version, &parts.headers);
+            ResponseFuture::rejected(error, responses, close)
         }
     }
 }

@@ -130,8 +130,11 @@ impl ClaimsPolicy {
         let jti = claims.jti.map(|jti| strings.push(&jti));
         let key_id = kid.map(|kid| strings.push(kid));
         let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
-        let audience: Box<[_]> =
-            claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)).collect();
+        // Sized up front: a `Box<[_]>` collected from a `flat_map` would allocate for its
+        // lower size bound (none) and reallocate.
+        let mut audience = Vec::with_capacity(claims.aud.iter().flat_map(|aud| aud.items()).count());
+        audience.extend(claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)));
+        let audience = audience.into_boxed_slice();
         let strings = strings.finish();
         let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
         Ok(move |raw| {

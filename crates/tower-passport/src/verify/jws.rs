@@ -19,14 +19,20 @@ pub(super) struct Parts<'a> {
 
 pub(super) fn split(token: &str) -> Result<Parts<'_>, AuthError> {
     let malformed = || AuthError::invalid_token(Reason::MalformedToken);
-    // Exactly two dots, three non-empty parts. `find` on a byte is a memchr: a few
-    // instructions per 16 bytes, against several per byte for a byte-by-byte scan.
-    let first = token.find('.').ok_or_else(malformed)?;
-    let second = token[first + 1..].find('.').ok_or_else(malformed)? + first + 1;
-    let (header, payload, signature) = (&token[..first], &token[first + 1..second], &token[second + 1..]);
-    if header.is_empty() || payload.is_empty() || signature.is_empty() || signature.contains('.') {
+    // Exactly two dots, three non-empty parts. The first dot is searched from the front
+    // (the header is short), the last from the back (so is the signature), and the payload
+    // between them, the long part, is checked for a third in one SIMD pass of `memchr`.
+    let bytes = token.as_bytes();
+    let first = memchr::memchr(b'.', bytes).ok_or_else(malformed)?;
+    let second = memchr::memrchr(b'.', bytes).ok_or_else(malformed)?;
+    if second <= first + 1 || first == 0 || second + 1 == bytes.len() {
         return Err(malformed());
     }
+    if memchr::memchr(b'.', &bytes[first + 1..second]).is_some() {
+        return Err(malformed());
+    }
+    // The dots are ASCII, so every slice boundary is a char boundary.
+    let (header, payload, signature) = (&token[..first], &token[first + 1..second], &token[second + 1..]);
     Ok(Parts { header, payload, signature, signing_input: &token[..second] })
 }
 
@@ -118,7 +124,7 @@ mod tests {
             (parts.header, parts.payload, parts.signature, parts.signing_input),
             ("a", "b", "c", "a.b")
         );
-        for bad in ["a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "abc"] {
+        for bad in ["a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "abc", "", ".", "..", "...", "a.b.c.", ".a.b"] {
             assert!(split(bad).is_err(), "{bad}");
         }
     }

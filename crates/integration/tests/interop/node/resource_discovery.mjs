@@ -2,16 +2,10 @@
 // challenge names the protected-resource metadata, which names the authorization server,
 // whose RFC 8414 metadata names the token endpoint; a client-credentials token for the
 // API's `resource` (RFC 8707) then opens the API. Run by tests/issuer/resource_discovery.rs
-// (support/node.rs) with PASSPORT_API, PASSPORT_CLIENT_ID and PASSPORT_CLIENT_SECRET; prints
+// (support/node.rs runs it beside the pinned packages) with PASSPORT_API, PASSPORT_CLIENT_ID
+// and PASSPORT_CLIENT_SECRET; prints
 // one JSON line with what it found.
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const modules = process.env.PASSPORT_TEST_NODE_MODULES || join(here, 'node_modules');
-const require = createRequire(join(modules, '..', 'package.json'));
-const oauth = await import(pathToFileURL(require.resolve('oauth4webapi')).href);
+import * as oauth from 'oauth4webapi';
 
 const api = new URL(process.env.PASSPORT_API);
 const client = { client_id: process.env.PASSPORT_CLIENT_ID };

@@ -106,6 +106,9 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
     };
     let registration = if args.client_credentials {
         ClientRegistration::confidential(name).grants([GrantType::ClientCredentials])
+    } else if args.device {
+        // A device keeps no secret (RFC 8628 §5.6): the device grant's client is public.
+        ClientRegistration::public(name).grants([GrantType::DeviceCode, GrantType::RefreshToken])
     } else if args.password {
         ClientRegistration::confidential(name)
             .grants([GrantType::Password, GrantType::RefreshToken])
@@ -246,7 +249,7 @@ async fn purge(cli: &Cli, revoked: bool, expired: bool, hours: u64) -> Outcome {
     let counts = counts?;
     println!(
         "Purged {} access tokens, {} refresh tokens, {} refresh families, {} revocation-list entries \
-         and {} authorization codes.",
+         and {} authorization and device codes.",
         counts.access_tokens, counts.refresh_tokens, counts.families, counts.revocations, counts.codes
     );
     Ok(())

@@ -166,6 +166,11 @@ pub(crate) struct ClientArgs {
     /// A public client (SPA, mobile, desktop): no secret, PKCE required.
     #[arg(long, group = "kind")]
     pub(crate) public: bool,
+    /// A public client for the device authorization grant (RFC 8628: a TV, a console, a
+    /// CLI on a server), approved by a signed-in user on /oauth/device; as Passport's
+    /// `passport:client --device`.
+    #[arg(long, group = "kind", conflicts_with_all = ["redirect_uris", "skips_authorization"])]
+    pub(crate) device: bool,
     /// A redirect URI for the authorization code grant (repeat for several).
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub(crate) redirect_uris: Vec<String>,
@@ -184,7 +189,7 @@ pub(crate) struct ClientArgs {
     /// Skip the approval screen even for a public client, knowingly: anything that can
     /// receive its redirect (any local process, for a loopback URI) then gets a signed-in
     /// user's tokens without the user seeing anything (RFC 8252 §8.6).
-    #[arg(long, conflicts_with_all = ["client_credentials", "password", "personal", "skips_authorization"])]
+    #[arg(long, conflicts_with_all = ["client_credentials", "password", "personal", "device", "skips_authorization"])]
     pub(crate) skips_authorization_even_if_public: bool,
     /// Change the approval-screen setting of the existing client with this id
     /// (with --skips-authorization[=false] or --skips-authorization-even-if-public).

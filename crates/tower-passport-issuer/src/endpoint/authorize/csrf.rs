@@ -61,8 +61,9 @@ pub(crate) struct Signer<'a> {
     pub(crate) session: Option<&'a SecretHash>,
 }
 
-fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -> Vec<u8> {
-    let mut message = b"tower-passport authorize v2\0".to_vec();
+/// `tag`, then the signer: the user (length-prefixed) and the session, if any.
+fn signed_by(tag: &[u8], signer: Signer<'_>) -> Vec<u8> {
+    let mut message = tag.to_vec();
     message.extend_from_slice(&(signer.user_id.len() as u64).to_be_bytes());
     message.extend_from_slice(signer.user_id.as_bytes());
     match signer.session {
@@ -72,6 +73,11 @@ fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -
         }
         None => message.push(0),
     }
+    message
+}
+
+fn message(signer: Signer<'_>, request: &AuthorizationRequest, issued_at: u64) -> Vec<u8> {
+    let mut message = signed_by(b"tower-passport authorize v2\0", signer);
     message.extend_from_slice(&request.binding());
     message.extend_from_slice(&issued_at.to_be_bytes());
     message
@@ -135,6 +141,31 @@ pub(crate) fn verify(
     verify_stamped(key, token, now, LIFETIME, |issued_at| message(signer, request, issued_at))
 }
 
+fn device_message(signer: Signer<'_>, user_code: &str, issued_at: u64) -> Vec<u8> {
+    let mut message = signed_by(b"tower-passport device v1\0", signer);
+    message.extend_from_slice(user_code.as_bytes());
+    message.extend_from_slice(&issued_at.to_be_bytes());
+    message
+}
+
+/// A token for `signer` deciding the device request with this (normalised) `user_code`,
+/// made at `now`.
+pub(crate) fn device_token(key: &hmac::Key, signer: Signer<'_>, user_code: &str, now: u64) -> String {
+    stamped(key, &device_message(signer, user_code, now), now)
+}
+
+/// Whether `token` was made by [`device_token`] for this user, session and user code, no
+/// longer than [`LIFETIME`] ago (compared in constant time).
+pub(crate) fn verify_device(
+    key: &hmac::Key,
+    signer: Signer<'_>,
+    user_code: &str,
+    token: &str,
+    now: u64,
+) -> bool {
+    verify_stamped(key, token, now, LIFETIME, |issued_at| device_message(signer, user_code, issued_at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +187,30 @@ mod tests {
         for broken in ["", "x", "1.", ".abc", "abc.def"] {
             assert!(!verify_api(&key, "7", broken, now), "{broken:?}");
         }
+    }
+
+    #[test]
+    fn a_device_decision_token_is_bound_to_its_user_session_and_code() {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &[7; 32]);
+        let now = 1_800_000_000;
+        let session = SecretHash::of(b"session");
+        let signer = Signer { user_id: "7", session: Some(&session) };
+        let token = device_token(&key, signer, "BCDFGHJK", now);
+        assert!(verify_device(&key, signer, "BCDFGHJK", &token, now + LIFETIME));
+        assert!(!verify_device(&key, signer, "BCDFGHJL", &token, now), "another code");
+        assert!(
+            !verify_device(&key, Signer { user_id: "8", ..signer }, "BCDFGHJK", &token, now),
+            "another user"
+        );
+        assert!(
+            !verify_device(&key, Signer { session: None, ..signer }, "BCDFGHJK", &token, now),
+            "another session"
+        );
+        assert!(!verify_device(&key, signer, "BCDFGHJK", &token, now + LIFETIME + 1), "stale");
+        let api = api_token(&key, "7", now);
+        assert!(
+            !verify_device(&key, signer, "BCDFGHJK", &api, now),
+            "a JSON API token is not a device token"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! takes the decision: the same request again, the token, and `decision=approve|deny`.
 
 mod csrf;
+pub(crate) mod device;
 mod hook;
 mod screen;
 

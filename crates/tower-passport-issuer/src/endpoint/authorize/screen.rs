@@ -203,7 +203,7 @@ pub(crate) fn default_policy() -> String {
     format!("default-src 'none'; style-src {}; base-uri 'none'", &*STYLE_HASH)
 }
 
-fn page(title: &str, main: &str) -> String {
+pub(super) fn page(title: &str, main: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
