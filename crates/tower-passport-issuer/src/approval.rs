@@ -124,6 +124,7 @@ mod tests {
             owner: None,
             require_pkce: true,
             provider: None,
+            allowed_resources: None,
         }
     }
 

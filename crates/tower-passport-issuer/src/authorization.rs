@@ -158,6 +158,10 @@ pub struct AuthorizationRequest {
     redirect_uri: String,
     redirect_uri_sent: bool,
     scopes: Vec<String>,
+    /// RFC 8707: the `resource`s sent, and what they grant (every resource the client may
+    /// obtain when none was sent).
+    requested_resources: Vec<String>,
+    resources: Vec<String>,
     state: Option<String>,
     code_challenge: Option<String>,
     nonce: Option<String>,
@@ -180,6 +184,12 @@ impl AuthorizationRequest {
     /// The scopes asked for (or the registry's defaults), checked and sorted.
     pub fn scopes(&self) -> &[String] {
         &self.scopes
+    }
+
+    /// The resources (RFC 8707) the code will grant: those the request named, or every
+    /// resource the client may obtain.
+    pub fn resources(&self) -> &[String] {
+        &self.resources
     }
 
     /// The client's `state`, returned with the answer.
@@ -213,6 +223,7 @@ impl AuthorizationRequest {
             params.push(("redirect_uri", self.redirect_uri.clone()));
         }
         params.push(("scope", self.scopes.join(" ")));
+        params.extend(self.requested_resources.iter().map(|resource| ("resource", resource.clone())));
         let optional = [
             ("state", &self.state),
             ("code_challenge", &self.code_challenge),
@@ -246,6 +257,7 @@ impl AuthorizationRequest {
         field(if self.redirect_uri_sent { "sent" } else { "registered" });
         field(&self.redirect_uri);
         field(&self.scopes.join(" "));
+        field(&self.resources.join(" "));
         for value in [&self.state, &self.code_challenge, &self.nonce, &self.dpop_jkt] {
             field(value.as_deref().unwrap_or("-"));
             field(if value.is_some() { "1" } else { "0" });
@@ -318,25 +330,32 @@ pub(crate) fn with_query(base: &str, params: &[(&str, &str)]) -> String {
     format!("{base}{separator}{query}")
 }
 
-/// Query parameters: empty values count as absent, and a repeated name is remembered.
+/// Query parameters: empty values count as absent, and a repeated name is remembered,
+/// except `resource`, which RFC 8707 repeats: every one is kept.
 struct Params {
     values: HashMap<String, String>,
     repeated: Vec<String>,
+    resources: Vec<String>,
 }
 
 impl Params {
     fn parse(query: &str) -> Self {
         let mut values = HashMap::new();
         let mut repeated = Vec::new();
+        let mut resources = Vec::new();
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
             if value.is_empty() {
+                continue;
+            }
+            if name == "resource" {
+                resources.push(value.into_owned());
                 continue;
             }
             if values.insert(name.to_string(), value.into_owned()).is_some() {
                 repeated.push(name.into_owned());
             }
         }
-        Self { values, repeated }
+        Self { values, repeated, resources }
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -452,6 +471,8 @@ impl Issuer {
         let scopes =
             self.inner.scopes.resolve(params.get("scope"), GrantType::AuthorizationCode, Some(&client));
         let scopes = scopes.map_err(redirect)?;
+        let resources = crate::resources::within(&params.resources, &self.client_resources(&client));
+        let resources = resources.map_err(redirect)?;
         let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
             (None, None) if client.requires_pkce() => {
                 return Err(invalid("PKCE is required: send code_challenge and code_challenge_method=S256"))
@@ -482,6 +503,8 @@ impl Issuer {
             redirect_uri,
             redirect_uri_sent,
             scopes,
+            requested_resources: params.resources,
+            resources,
             state,
             code_challenge,
             nonce,
@@ -539,6 +562,7 @@ impl Issuer {
             user_id: user_id.to_owned(),
             redirect_uri: request.redirect_uri_sent.then(|| request.redirect_uri.clone()),
             scopes: request.scopes.clone(),
+            resources: request.resources.clone(),
             code_challenge: request.code_challenge.clone(),
             nonce: request.nonce.clone(),
             dpop_jkt: request.dpop_jkt.clone(),

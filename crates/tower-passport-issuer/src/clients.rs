@@ -68,6 +68,7 @@ pub struct ClientRegistration {
     pub(crate) owner: Option<String>,
     pub(crate) require_pkce: Option<bool>,
     pub(crate) provider: Option<String>,
+    pub(crate) allowed_resources: Option<Vec<String>>,
 }
 
 impl ClientRegistration {
@@ -87,6 +88,7 @@ impl ClientRegistration {
             owner: None,
             require_pkce: None,
             provider: None,
+            allowed_resources: None,
         }
     }
 
@@ -227,6 +229,44 @@ impl ClientRegistration {
         self
     }
 
+    /// Restricts the client to these resources (RFC 8707): the audiences its tokens may
+    /// name, each an absolute URI. Only those that are also the issuer's
+    /// [`audience`](super::IssuerBuilder::audience)s are ever granted; asking for another
+    /// is `invalid_target`, and a token request that names none gets these. Every one of
+    /// the issuer's audiences when not set.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tower_passport_issuer::{ClientRegistration, Issuer, OAuthErrorCode, TokenRequest};
+    /// use tower_passport_issuer::store::MemoryStore;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = Issuer::builder("https://auth.example.com", Arc::new(MemoryStore::new()))
+    ///     .audience("https://orders.example.com")
+    ///     .audience("https://billing.example.com")
+    ///     .build()?;
+    /// let registered = issuer
+    ///     .register_client(ClientRegistration::confidential("Orders worker").resources(["https://orders.example.com"]))
+    ///     .await?;
+    /// let client = issuer.authenticate_client(&registered.client.id, registered.secret.as_ref().map(|s| s.expose())).await?;
+    ///
+    /// let tokens = issuer.grant(TokenRequest::client_credentials(client.clone())).await?;
+    /// let verified = issuer.verifier().verify(&tokens.access_token)?;
+    /// assert_eq!(verified.audience().collect::<Vec<_>>(), ["https://orders.example.com"]);
+    /// let billing = TokenRequest::client_credentials(client).resource("https://billing.example.com");
+    /// assert_eq!(issuer.grant(billing).await.unwrap_err().code(), OAuthErrorCode::InvalidTarget);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resources<I>(mut self, resources: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.allowed_resources = Some(resources.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Whether a confidential client must use PKCE in the authorization code grant (on by
     /// default). A public client always must: turning it off for one is refused at
     /// registration.
@@ -280,6 +320,25 @@ fn checked_redirects(registration: &ClientRegistration) -> Result<Vec<String>, I
         ));
     }
     Ok(uris)
+}
+
+/// A registration's resources (RFC 8707), deduplicated: each must be an absolute URI
+/// without a fragment. Whether it is one of the issuer's audiences is decided per token
+/// request (the issuer that registers, the CLI's say, need not know them all).
+fn checked_resources(resources: Option<Vec<String>>) -> Result<Option<Vec<String>>, IssuerError> {
+    let Some(resources) = resources else { return Ok(None) };
+    let mut checked: Vec<String> = Vec::with_capacity(resources.len());
+    for resource in resources {
+        if !crate::resources::is_resource_indicator(&resource) {
+            return Err(IssuerError::invalid(format!(
+                "{resource:?} cannot be a resource: it must be an absolute URI without a fragment"
+            )));
+        }
+        if !checked.contains(&resource) {
+            checked.push(resource);
+        }
+    }
+    Ok(Some(checked))
 }
 
 /// A registered client and, for a confidential client, its secret: the only time the
@@ -449,6 +508,7 @@ impl Issuer {
             owner: registration.owner,
             require_pkce: registration.require_pkce.unwrap_or(true),
             provider: registration.provider,
+            allowed_resources: checked_resources(registration.allowed_resources)?,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(RegisteredClient { client, secret })

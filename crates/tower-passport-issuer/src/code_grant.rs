@@ -43,6 +43,7 @@ impl Issuer {
         redirect_uri: Option<&str>,
         code_verifier: Option<&str>,
         dpop_jkt: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::AuthorizationCode)?;
         let invalid = || OAuthError::invalid_grant("The authorization code is invalid or expired");
@@ -63,7 +64,10 @@ impl Issuer {
         };
         check_binding(&code, client, redirect_uri, code_verifier)?;
         check_dpop_binding(&code, dpop_jkt)?;
-        let tokens = self.issue_with_refresh(client.record(), &code.user_id, &code.scopes, dpop_jkt).await?;
+        // RFC 8707 §2.2: the token request may narrow the audience within the code's.
+        let targets = self.kept_grant_targets(client.record(), &code.resources, resources)?;
+        let tokens =
+            self.issue_with_refresh(client.record(), &code.user_id, &code.scopes, &targets, dpop_jkt).await?;
         let issued = self.issued_with(&tokens.access_token).await?;
         if self.inner.store.record_code_issue(&hash, issued.clone()).await? {
             tracing::warn!(client_id = %code.client_id, "authorization code reused during its exchange; its tokens are revoked");

@@ -331,14 +331,18 @@ impl Issuer {
     /// # Errors
     /// `authorization_pending`, `slow_down`, `access_denied`, `expired_token`; `invalid_grant`
     /// for an unknown or redeemed device code or one of another client;
+    /// `invalid_target` for a `resource` the client may not obtain (RFC 8707);
     /// `unauthorized_client`; 503.
     pub(crate) async fn device_code_grant(
         &self,
         client: &AuthenticatedClient,
         device_code: &str,
         dpop_jkt: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::DeviceCode)?;
+        // RFC 8707: checked before the poll, so a wrong `resource` spends no approval.
+        let targets = self.new_grant_targets(client.record(), resources)?;
         let invalid = || OAuthError::invalid_grant("The device code is invalid");
         if device_code.len() > MAX_DEVICE_CODE_LEN {
             return Err(invalid());
@@ -371,6 +375,6 @@ impl Issuer {
             }
         };
         let DeviceDecision::Approved(user_id) = &record.decision else { return Err(invalid()) };
-        self.issue_with_refresh(client.record(), user_id, &record.scopes, dpop_jkt).await
+        self.issue_with_refresh(client.record(), user_id, &record.scopes, &targets, dpop_jkt).await
     }
 }

@@ -53,6 +53,9 @@ pub enum OAuthErrorCode {
     /// RFC 9449 §5: the token request's `DPoP` proof is missing where required, repeated,
     /// or fails its checks.
     InvalidDpopProof,
+    /// RFC 8707: a requested `resource` is malformed, unknown to the issuer, not allowed
+    /// to the client, or outside the original grant.
+    InvalidTarget,
 }
 
 impl OAuthErrorCode {
@@ -76,6 +79,7 @@ impl OAuthErrorCode {
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
             Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -179,6 +183,10 @@ impl OAuthError {
 
     pub(crate) fn invalid_grant(description: &'static str) -> Self {
         Self::new(OAuthErrorCode::InvalidGrant, description)
+    }
+
+    pub(crate) fn invalid_target(description: &'static str) -> Self {
+        Self::new(OAuthErrorCode::InvalidTarget, description)
     }
 
     pub(crate) fn invalid_scope() -> Self {

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use super::builder::BoxedUserProvider;
 use super::clients::AuthenticatedClient;
 use super::events::IssuerEvent;
+use super::resources::Targets;
 use super::secrets;
 use super::{crypto, AuthAttempt, Issuer, Minting, OAuthError, OAuthErrorCode, TokenResponse};
 use crate::store::{ClientRecord, ClientStore, FamilyRecord, GrantType, RefreshTokenRecord, TokenStore};
@@ -20,6 +21,7 @@ impl Issuer {
         client: &AuthenticatedClient,
         scope: Option<&str>,
         dpop_jkt: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::ClientCredentials)?;
         let client = client.record();
@@ -29,11 +31,13 @@ impl Issuer {
             ));
         }
         let scopes = self.inner.scopes.resolve(scope, GrantType::ClientCredentials, Some(client))?;
+        let targets = self.new_grant_targets(client, resources)?;
         let grant = Minting {
             client_id: &client.id,
             user_id: None,
             provider: None,
             scopes: &scopes,
+            audiences: &targets.token,
             ttl: self.inner.access_ttl,
             dpop_jkt,
         };
@@ -58,6 +62,7 @@ impl Issuer {
         password: &str,
         scope: Option<&str>,
         dpop_jkt: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         if self.inner.users.is_none() && self.inner.providers.is_empty() {
             return Err(OAuthError::new(
@@ -80,6 +85,7 @@ impl Issuer {
             ));
         };
         let scopes = self.inner.scopes.resolve(scope, GrantType::Password, Some(client))?;
+        let targets = self.new_grant_targets(client, resources)?;
         let attempt = AuthAttempt::User {
             client_id: Some(&client.id),
             provider: client.provider.as_deref(),
@@ -89,7 +95,7 @@ impl Issuer {
         let Some(user_id) = self.check_password(users, &attempt, username, password).await? else {
             return Err(OAuthError::invalid_grant("The user credentials were incorrect"));
         };
-        self.issue_with_refresh(client, &user_id, &scopes, dpop_jkt).await
+        self.issue_with_refresh(client, &user_id, &scopes, &targets, dpop_jkt).await
     }
 
     /// Checks a password typed on the app's own sign-in page against the password grant's
@@ -165,9 +171,10 @@ impl Issuer {
         client: &ClientRecord,
         user_id: &str,
         scopes: &[String],
+        targets: &Targets,
         dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
-        self.issue_with_refresh_in(client, user_id, scopes, None, dpop_jkt).await
+        self.issue_with_refresh_in(client, user_id, scopes, targets, None, dpop_jkt).await
     }
 
     /// [`issue_with_refresh`](Self::issue_with_refresh), the family named `family_id` when
@@ -179,6 +186,7 @@ impl Issuer {
         client: &ClientRecord,
         user_id: &str,
         scopes: &[String],
+        targets: &Targets,
         family_id: Option<String>,
         dpop_jkt: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
@@ -202,6 +210,7 @@ impl Issuer {
             user_id: Some(user_id),
             provider: client.provider.as_deref(),
             scopes,
+            audiences: &targets.token,
             ttl: self.inner.access_ttl,
             dpop_jkt,
         };
@@ -224,6 +233,7 @@ impl Issuer {
             client_id: client.id.clone(),
             user_id: Some(user_id.to_owned()),
             scopes: scopes.to_vec(),
+            resources: targets.granted.clone(),
             access_jti: minted.planned.jti.clone(),
             issued_at: now,
             expires_at: now.saturating_add(self.inner.refresh_ttl),

@@ -119,6 +119,7 @@ mod purge;
 pub(crate) mod redirect_uri;
 mod refresh;
 mod resolver;
+pub mod resources;
 mod revoke;
 mod scopes;
 pub(crate) mod secrets;
@@ -297,6 +298,8 @@ struct Minting<'a> {
     /// The user provider of the user (the client's), stated in the `provider` claim.
     provider: Option<&'a str>,
     scopes: &'a [String],
+    /// The token's `aud` (RFC 8707: narrowed to the requested resources).
+    audiences: &'a [String],
     ttl: u64,
     /// The DPoP key thumbprint the token is bound to (`cnf.jkt`), if any.
     dpop_jkt: Option<&'a str>,
@@ -451,7 +454,7 @@ impl Issuer {
         let claims = AccessClaims {
             iss: &self.inner.issuer,
             sub: grant.user_id.unwrap_or(grant.client_id),
-            aud: Audience::of(&self.inner.audiences),
+            aud: Audience::of(grant.audiences),
             client_id: grant.client_id,
             iat: planned.issued_at,
             exp: planned.expires_at,

@@ -139,6 +139,7 @@ impl Issuer {
             // The default provider's users only (see `create_personal_access_token_through`).
             provider: None,
             scopes: &scopes,
+            audiences: &self.inner.audiences,
             ttl: self.inner.personal_ttl,
             dpop_jkt: None,
         };
@@ -204,6 +205,7 @@ impl Issuer {
             owner: None,
             require_pkce: true,
             provider: None,
+            allowed_resources: None,
         };
         self.inner.store.put_client(client.clone()).await?;
         Ok(client)

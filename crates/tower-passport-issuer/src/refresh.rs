@@ -28,13 +28,14 @@ impl Issuer {
         refresh_token: &str,
         scope: Option<&str>,
         dpop_jkt: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         Self::require_grant(client, GrantType::RefreshToken)?;
         let authenticated = client;
         let client = client.record();
         let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
         let Some((id, hash)) = secrets::parse_refresh_token(refresh_token) else {
-            return self.legacy_refresh_grant(authenticated, refresh_token, scope, dpop_jkt).await;
+            return self.legacy_refresh_grant(authenticated, refresh_token, scope, dpop_jkt, resources).await;
         };
         let presented = self.inner.store.refresh_token(id).await?.ok_or_else(invalid)?;
         if !presented.secret_hash.ct_eq(&hash) || presented.client_id != client.id {
@@ -48,12 +49,15 @@ impl Issuer {
             }
         }
         let scopes = self.inner.scopes.narrow(&presented.scopes, scope)?;
+        // RFC 8707 §2.2: a refresh may narrow the audience within what the grant covers.
+        let targets = self.kept_grant_targets(client, &presented.resources, resources)?;
         let user_id = presented.user_id.as_deref();
         let grant = Minting {
             client_id: &client.id,
             user_id,
             provider: client.provider.as_deref(),
             scopes: &scopes,
+            audiences: &targets.token,
             ttl: self.inner.access_ttl,
             dpop_jkt,
         };
@@ -82,6 +86,7 @@ impl Issuer {
                 user_id: presented.user_id.clone(),
                 // RFC 6749 §6: the new refresh token keeps the original scope.
                 scopes: presented.scopes.clone(),
+                resources: targets.granted.clone(),
                 access_jti: planned.jti.clone(),
                 issued_at: now,
                 expires_at: now.saturating_add(self.inner.refresh_ttl),
@@ -143,6 +148,7 @@ impl Issuer {
         refresh_token: &str,
         scope: Option<&str>,
         dpop_jkt: Option<&str>,
+        resources: &[String],
     ) -> Result<TokenResponse, OAuthError> {
         let invalid = || OAuthError::invalid_grant("The refresh token is invalid");
         let Some(legacy) = self.inner.legacy_refresh.as_ref() else { return Err(invalid()) };
@@ -179,9 +185,10 @@ impl Issuer {
             return Err(invalid());
         }
         let scopes = self.inner.scopes.narrow(&grant.scopes, scope)?;
+        let targets = self.new_grant_targets(client, resources)?;
         tracing::info!(client_id = %client.id, "a legacy refresh token was redeemed; a new family starts");
-        let family = Some(legacy_family_id(&grant.token_id));
-        self.issue_with_refresh_in(client, &grant.user_id, &scopes, family, dpop_jkt).await
+        let family_id = Some(legacy_family_id(&grant.token_id));
+        self.issue_with_refresh_in(client, &grant.user_id, &scopes, &targets, family_id, dpop_jkt).await
     }
 }
 

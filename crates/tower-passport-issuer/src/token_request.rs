@@ -122,12 +122,15 @@ pub struct TokenRequest {
     /// §5), set by [`dpop`](Self::dpop): the access token is then bound to it
     /// (`cnf.jkt`, `token_type: DPoP`), and so is a public client's refresh token.
     pub dpop_jkt: Option<String>,
+    /// The requested resources (RFC 8707 `resource`, repeatable): the access token's `aud`
+    /// is narrowed to them. Empty for every audience the grant covers.
+    pub resources: Vec<String>,
 }
 
 impl TokenRequest {
     /// A request by `client` presenting `grant`, with no requested scope.
     pub fn new(client: AuthenticatedClient, grant: Grant) -> Self {
-        Self { client, grant, scope: None, dpop_jkt: None }
+        Self { client, grant, scope: None, dpop_jkt: None, resources: Vec::new() }
     }
 
     /// The client-credentials grant by `client`.
@@ -184,6 +187,14 @@ impl TokenRequest {
         self.dpop_jkt = Some(proof.thumbprint().to_owned());
         self
     }
+
+    /// Asks for a token for `resource` too (RFC 8707): an absolute URI, one of the
+    /// issuer's audiences that the grant covers; the token's `aud` names only the
+    /// resources asked for. See [`resources`](crate::resources).
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
+        self
+    }
 }
 
 impl Issuer {
@@ -212,6 +223,9 @@ impl Issuer {
     ///   decides, `slow_down` when polled sooner than the interval (which then grows by five
     ///   seconds), `access_denied` or `expired_token`, or, once, the tokens. The scopes are
     ///   the device authorization request's: a `scope` here is `invalid_request`.
+    ///
+    /// Every grant takes `resource`s (RFC 8707; [`resources`](crate::resources)): the
+    /// access token's `aud` names only them.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -252,18 +266,21 @@ impl Issuer {
     /// for the password grant when it is not enabled; `invalid_grant` for wrong user
     /// credentials, or an unknown, expired, used, revoked or foreign code or refresh token
     /// (or a code's wrong redirect URI or verifier, RFC 9700 §4.8.2); `invalid_scope`;
+    /// `invalid_target` for a resource that is malformed, unknown, not allowed to the
+    /// client or outside the grant;
     /// 429 `temporarily_unavailable` (with [`OAuthError::retry_after`]) while a password
     /// check is throttled; 503 when the store fails.
     pub async fn grant(&self, request: TokenRequest) -> Result<TokenResponse, OAuthError> {
         let (client, scope) = (&request.client, request.scope.as_deref());
         let dpop = request.dpop_jkt.as_deref();
+        let resources = request.resources.as_slice();
         match &request.grant {
-            Grant::ClientCredentials => self.client_credentials_grant(client, scope, dpop).await,
+            Grant::ClientCredentials => self.client_credentials_grant(client, scope, dpop, resources).await,
             Grant::Password { username, password } => {
-                self.password_grant(client, username, password, scope, dpop).await
+                self.password_grant(client, username, password, scope, dpop, resources).await
             }
             Grant::RefreshToken { refresh_token } => {
-                self.refresh_token_grant(client, refresh_token, scope, dpop).await
+                self.refresh_token_grant(client, refresh_token, scope, dpop, resources).await
             }
             Grant::AuthorizationCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
                 "The authorization code grant takes its scope from the authorization request",
@@ -271,10 +288,13 @@ impl Issuer {
             Grant::DeviceCode { .. } if scope.is_some() => Err(OAuthError::invalid_request(
                 "The device code grant takes its scope from the device authorization request",
             )),
-            Grant::DeviceCode { device_code } => self.device_code_grant(client, device_code, dpop).await,
+            Grant::DeviceCode { device_code } => {
+                self.device_code_grant(client, device_code, dpop, resources).await
+            }
             Grant::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (redirect_uri, code_verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
-                self.authorization_code_grant(client, code, redirect_uri, code_verifier, dpop).await
+                self.authorization_code_grant(client, code, redirect_uri, code_verifier, dpop, resources)
+                    .await
             }
         }
     }

@@ -183,6 +183,7 @@ pub async fn import_clients(
             // A public client always must; Passport never asked it of confidential ones.
             require_pkce: !confidential,
             provider: field("provider").filter(|provider| !provider.is_empty()).map(str::to_owned),
+            allowed_resources: None,
         };
         store.put_client(record).await.map_err(store_error)?;
         report.copied.push(id.to_owned());

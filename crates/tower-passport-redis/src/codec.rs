@@ -77,6 +77,10 @@ struct ClientBody {
     // a client that shows the screen.
     #[serde(default)]
     skips_authorization: bool,
+    // Added with resource indicators (RFC 8707): records written before it read as a
+    // client that may obtain every resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    allowed_resources: Option<Vec<String>>,
 }
 
 fn pkce_required() -> bool {
@@ -100,6 +104,7 @@ pub(super) fn client_json(client: &ClientRecord) -> Result<String, StoreError> {
             require_pkce: client.require_pkce,
             provider: client.provider.clone(),
             skips_authorization: client.skips_authorization,
+            allowed_resources: client.allowed_resources.clone(),
         },
     )
 }
@@ -133,6 +138,7 @@ pub(super) fn client(
         owner: body.owner,
         require_pkce: body.require_pkce,
         provider: body.provider,
+        allowed_resources: body.allowed_resources,
     }))
 }
 
@@ -213,6 +219,10 @@ struct RefreshBody {
     /// The DPoP key the token is bound to; absent in records written before DPoP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_jkt: Option<String>,
+    // Added with resource indicators (RFC 8707): records written before it read as a
+    // grant of whatever the client may obtain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<String>,
 }
 
 /// The script arguments for a refresh-token record (`refresh_args` in the prelude).
@@ -231,6 +241,7 @@ pub(super) fn refresh_args(record: &RefreshTokenRecord) -> Result<Vec<String>, S
             issued_at: record.issued_at,
             expires_at: record.expires_at,
             dpop_jkt: record.dpop_jkt.clone(),
+            resources: record.resources.clone(),
         },
     )?;
     Ok(vec![
@@ -267,6 +278,7 @@ pub(super) fn refresh(
         used_at_millis: optional_number(REFRESH, used_at_ms)?,
         revoked_at: optional_number(REFRESH, revoked_at)?,
         dpop_jkt: body.dpop_jkt,
+        resources: body.resources,
     }))
 }
 
@@ -333,6 +345,9 @@ struct CodeBody {
     dpop_jkt: Option<String>,
     issued_at: u64,
     expires_at: u64,
+    // Added with resource indicators (RFC 8707), as for refresh tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<String>,
 }
 
 /// The arguments of `put_code.lua` for `code`, after the prefix.
@@ -349,6 +364,7 @@ pub(super) fn code_args(code: &AuthorizationCodeRecord) -> Result<Vec<String>, S
             dpop_jkt: code.dpop_jkt.clone(),
             issued_at: code.issued_at,
             expires_at: code.expires_at,
+            resources: code.resources.clone(),
         },
     )?;
     let issued = code.issued.as_ref();
@@ -386,6 +402,7 @@ pub(super) fn code(
         used_at: optional_number(CODE, used_at)?,
         reused_at: optional_number(CODE, reused_at)?,
         issued: access_jti.map(|access_jti| IssuedFromCode { access_jti, family_id }),
+        resources: body.resources,
     })
 }
 
@@ -458,6 +475,7 @@ mod tests {
             used_at: Some(150),
             reused_at: None,
             issued: Some(IssuedFromCode { access_jti: "j".into(), family_id: None }),
+            resources: Vec::new(),
         };
         let args = code_args(&code)?;
         assert_eq!(args[0], code.hash.to_hex(), "the key is the hash");

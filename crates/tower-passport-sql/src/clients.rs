@@ -41,6 +41,7 @@ where
             .bind(client.require_pkce)
             .bind(client.provider.as_deref())
             .bind(client.skips_authorization)
+            .bind(client.allowed_resources.as_deref().map(convert::join))
             .execute(&self.pool)
             .await
             .map_err(StoreError::backend)?;

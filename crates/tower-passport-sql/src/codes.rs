@@ -48,6 +48,7 @@ where
             .bind(issued.map(|issued| issued.access_jti.as_str()))
             .bind(issued.and_then(|issued| issued.family_id.as_deref()))
             .bind(&code.dpop_jkt)
+            .bind(convert::join(&code.resources))
             .execute(&self.pool)
             .await;
         if !inserted::<DB>(result)? {

@@ -37,34 +37,35 @@ pub(crate) const MIGRATION_FINISHED: &str =
 // ---- clients ------------------------------------------------------------------------
 
 pub(crate) const PUT_CLIENT: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, allowed_scopes, \
-     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (id) DO UPDATE SET \
+     first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization, \
+     allowed_resources) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO UPDATE SET \
      name = excluded.name, secret_hash = excluded.secret_hash, grants = excluded.grants, \
      allowed_scopes = excluded.allowed_scopes, first_party = excluded.first_party, revoked = excluded.revoked, \
      created_at = excluded.created_at, redirect_uris = excluded.redirect_uris, owner_id = excluded.owner_id, \
      require_pkce = excluded.require_pkce, provider = excluded.provider, \
-     skips_authorization = excluded.skips_authorization";
+     skips_authorization = excluded.skips_authorization, allowed_resources = excluded.allowed_resources";
 /// [`PUT_CLIENT`] in MySQL's upsert (`VALUES(column)` is the row that was to be inserted).
 pub(crate) const PUT_CLIENT_MYSQL: &str = "INSERT INTO {p}clients (id, name, secret_hash, grants, \
      allowed_scopes, first_party, revoked, created_at, redirect_uris, owner_id, require_pkce, provider, \
-     skips_authorization) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     skips_authorization, allowed_resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON DUPLICATE KEY UPDATE name = VALUES(name), secret_hash = VALUES(secret_hash), \
      grants = VALUES(grants), allowed_scopes = VALUES(allowed_scopes), first_party = VALUES(first_party), \
      revoked = VALUES(revoked), created_at = VALUES(created_at), redirect_uris = VALUES(redirect_uris), \
      owner_id = VALUES(owner_id), require_pkce = VALUES(require_pkce), provider = VALUES(provider), \
-     skips_authorization = VALUES(skips_authorization)";
+     skips_authorization = VALUES(skips_authorization), allowed_resources = VALUES(allowed_resources)";
 /// The columns by name, not `*`: a SQLite connection that loaded the schema before a
 /// migration added columns would otherwise prepare `*` as the old columns, and sqlx would
 /// keep that column list after SQLite re-prepares the statement (a named column that is
 /// missing makes SQLite reload the schema and prepare again instead).
 pub(crate) const CLIENT: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1";
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization, allowed_resources FROM {p}clients WHERE id = $1";
 pub(crate) const SET_CLIENT_REVOKED: &str = "UPDATE {p}clients SET revoked = $1 WHERE id = $2";
 /// A client, locked for an update (its columns by name, as [`CLIENT`]).
 pub(crate) const LOCK_CLIENT: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE id = $1{lock}";
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization, allowed_resources FROM {p}clients WHERE id = $1{lock}";
 /// The columns a [`ClientUpdate`](tower_passport_issuer::store::ClientUpdate) may change.
 pub(crate) const UPDATE_CLIENT: &str =
     "UPDATE {p}clients SET name = $1, redirect_uris = $2, secret_hash = $3, revoked = $4, \
@@ -72,12 +73,12 @@ pub(crate) const UPDATE_CLIENT: &str =
 /// Every client, oldest first.
 pub(crate) const ALL_CLIENTS: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization, allowed_resources FROM {p}clients \
      ORDER BY created_at ASC, id ASC";
 /// An owner's clients, oldest first (the `{p}clients_owner` index).
 pub(crate) const CLIENTS_OF_OWNER: &str =
     "SELECT id, name, secret_hash, grants, allowed_scopes, first_party, revoked, \
-     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization FROM {p}clients WHERE owner_id = $1 \
+     created_at, redirect_uris, owner_id, require_pkce, provider, skips_authorization, allowed_resources FROM {p}clients WHERE owner_id = $1 \
      ORDER BY created_at ASC, id ASC";
 
 // ---- access tokens and the revocation list ------------------------------------------
@@ -110,18 +111,18 @@ pub(crate) const INSERT_FAMILY: &str =
 /// A taken id is a unique violation.
 pub(crate) const INSERT_REFRESH: &str =
     "INSERT INTO {p}refresh_tokens (id, secret_hash, family_id, client_id, \
-     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at, used_at_ms, dpop_jkt) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     user_id, scopes, access_jti, issued_at, expires_at, used_at, revoked_at, used_at_ms, dpop_jkt, resources) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 /// A refresh token; its columns by name, as for [`CLIENT`] (`used_at_ms` came later).
 pub(crate) const REFRESH_TOKEN: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
-     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt FROM {p}refresh_tokens WHERE id = $1";
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt, resources FROM {p}refresh_tokens WHERE id = $1";
 pub(crate) const FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1";
 /// A token's family id, read before locking: it never changes.
 pub(crate) const FAMILY_OF_TOKEN: &str = "SELECT family_id FROM {p}refresh_tokens WHERE id = $1";
 pub(crate) const LOCK_FAMILY: &str = "SELECT * FROM {p}families WHERE id = $1{lock}";
 /// A refresh token, locked (its columns by name, as [`REFRESH_TOKEN`]).
 pub(crate) const LOCK_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, scopes, \
-     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt FROM {p}refresh_tokens \
+     access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt, resources FROM {p}refresh_tokens \
      WHERE id = $1{lock}";
 pub(crate) const LOCK_FAMILY_REVOKED: &str = "SELECT revoked_at FROM {p}families WHERE id = $1{lock}";
 /// `$1` now, `$2` now in milliseconds, `$3` id.
@@ -155,7 +156,7 @@ pub(crate) const LIVE_USER_ACCESS: &str =
     "SELECT * FROM {p}access_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2";
 /// The user's unused refresh tokens live at `$2` (the columns by name, as [`REFRESH_TOKEN`]).
 pub(crate) const LIVE_USER_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
-     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt FROM {p}refresh_tokens \
+     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt, resources FROM {p}refresh_tokens \
      WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
 /// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
 /// two such calls queue instead of deadlocking.
@@ -174,13 +175,13 @@ pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked
 
 pub(crate) const INSERT_CODE: &str = "INSERT INTO {p}authorization_codes (hash, client_id, user_id, \
      redirect_uri, scopes, code_challenge, nonce, issued_at, expires_at, used_at, reused_at, \
-     issued_access_jti, issued_family_id, dpop_jkt) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+     issued_access_jti, issued_family_id, dpop_jkt, resources) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 /// Locks the code's row for [`TAKE_CODE`] or [`REUSE_CODE`]; the columns by name, as for
 /// [`CLIENT`].
 pub(crate) const LOCK_CODE: &str = "SELECT hash, client_id, user_id, redirect_uri, scopes, \
      code_challenge, nonce, issued_at, expires_at, used_at, reused_at, issued_access_jti, \
-     issued_family_id, dpop_jkt FROM {p}authorization_codes WHERE hash = $1{lock}";
+     issued_family_id, dpop_jkt, resources FROM {p}authorization_codes WHERE hash = $1{lock}";
 /// `$1` now, `$2` hash: marks the (locked, unused) code used.
 pub(crate) const TAKE_CODE: &str = "UPDATE {p}authorization_codes SET used_at = $1 WHERE hash = $2";
 /// `$1` now, `$2` hash: records the first reuse of the (locked, used) code.

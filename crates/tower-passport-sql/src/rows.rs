@@ -121,6 +121,7 @@ pub(crate) fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
         owner: row.opt_text("owner_id")?,
         require_pkce: row.flag("require_pkce")?,
         provider: row.opt_text("provider")?,
+        allowed_resources: row.opt_text("allowed_resources")?.map(|resources| convert::split(&resources)),
     })
 }
 
@@ -156,6 +157,7 @@ pub(crate) fn refresh(row: &impl Columns) -> Result<RefreshTokenRecord, StoreErr
         used_at_millis: convert::opt_uint(row.opt_int("used_at_ms")?),
         revoked_at: convert::opt_uint(row.opt_int("revoked_at")?),
         dpop_jkt: row.opt_text("dpop_jkt")?,
+        resources: convert::split(&row.opt_text("resources")?.unwrap_or_default()),
     })
 }
 
@@ -191,5 +193,6 @@ pub(crate) fn code(row: &impl Columns) -> Result<AuthorizationCodeRecord, StoreE
         used_at: convert::opt_uint(row.opt_int("used_at")?),
         reused_at: convert::opt_uint(row.opt_int("reused_at")?),
         issued: issued.transpose()?,
+        resources: convert::split(&row.opt_text("resources")?.unwrap_or_default()),
     })
 }

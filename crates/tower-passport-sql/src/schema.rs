@@ -89,9 +89,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 11,
+        description: "RFC 8707 resource indicators: clients' allowed resources, grants' resources",
+        sql: include_str!("migrations/0011_resource_indicators.sql"),
+        mysql: include_str!("migrations/mysql/0011_resource_indicators.sql"),
+    },
+    Migration {
+        version: 12,
         description: "the DPoP key a refresh token or an authorization code is bound to",
-        sql: include_str!("migrations/0011_dpop_jkt.sql"),
-        mysql: include_str!("migrations/mysql/0011_dpop_jkt.sql"),
+        sql: include_str!("migrations/0012_dpop_jkt.sql"),
+        mysql: include_str!("migrations/mysql/0012_dpop_jkt.sql"),
     },
 ];
 

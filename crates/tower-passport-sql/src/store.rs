@@ -363,6 +363,7 @@ where
             .bind(record.revoked_at.map(convert::int))
             .bind(record.used_at_millis.map(convert::int))
             .bind(&record.dpop_jkt)
+            .bind(convert::join(&record.resources))
             .execute(&mut **tx)
             .await;
         if !inserted::<DB>(result)? {

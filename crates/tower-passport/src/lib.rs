@@ -49,6 +49,8 @@
 //! carry revocations between nodes.
 //! With the `introspection` feature, `introspection` checks opaque tokens at their
 //! authorization server's RFC 7662 endpoint, in place of or beside the [`Verifier`].
+//! carry revocations between nodes. [`resource_metadata`] serves the API's RFC 9728
+//! metadata, which tells clients where its tokens come from.
 //!
 //! For gateways: [`upstream_headers`] (the principal to upstream headers, spoofed copies
 //! stripped) and, with the `gateway` feature, `policy` (a route policy table from TOML) and
@@ -117,6 +119,8 @@ pub mod guard;
 #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
 pub mod introspection;
 pub mod keys;
+mod loopback;
+pub mod resource_metadata;
 pub mod revocation;
 pub mod scope;
 mod telemetry;

@@ -34,6 +34,7 @@ pub fn code(secret: &str, client: &str) -> AuthorizationCodeRecord {
         used_at: None,
         reused_at: None,
         issued: None,
+        resources: vec!["https://orders.example.com".into(), "https://billing.example.com".into()],
     }
 }
 
@@ -147,6 +148,7 @@ pub async fn a_code_without_optional_bindings_keeps_them_absent<S: Store>(store:
         code_challenge: None,
         nonce: None,
         dpop_jkt: None,
+        resources: vec![],
         ..code(&secret, "client")
     };
     store.put_code(bare.clone()).await.unwrap();

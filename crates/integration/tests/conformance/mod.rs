@@ -46,6 +46,7 @@ pub fn client(id: &str) -> ClientRecord {
         owner: Some("owner-1".into()),
         require_pkce: false,
         provider: Some("customers".into()),
+        allowed_resources: Some(vec!["https://orders.example.com".into()]),
     }
 }
 
@@ -80,6 +81,7 @@ pub fn refresh(id: &str, family: &str, secret: &str, access_jti: &str, issued_at
         used_at_millis: None,
         revoked_at: None,
         dpop_jkt: None,
+        resources: vec!["https://orders.example.com".into(), "https://billing.example.com".into()],
     }
 }
 
@@ -169,6 +171,52 @@ pub async fn clients_round_trip<S: Store>(store: S) {
     renamed.name = "Renamed".into();
     store.put_client(renamed.clone()).await.unwrap();
     assert_eq!(store.client(&id).await.unwrap(), Some(renamed));
+}
+
+/// RFC 8707: a client's allowed resources are kept, and an unrestricted client stays
+/// unrestricted (no resources is not the same as every resource); a refresh token keeps
+/// the resources its grant covers, through rotation, and a grant from before resource
+/// indicators keeps none.
+pub async fn resource_indicators_are_kept_with_clients_and_refresh_tokens<S: Store>(store: S) {
+    let id = unique("client");
+    let unrestricted = ClientRecord { allowed_resources: None, ..client(&id) };
+    store.put_client(unrestricted.clone()).await.unwrap();
+    assert_eq!(store.client(&id).await.unwrap(), Some(unrestricted));
+    let two = vec!["https://orders.example.com".to_owned(), "https://billing.example.com".to_owned()];
+    let restricted = ClientRecord { allowed_resources: Some(two.clone()), ..client(&id) };
+    store.put_client(restricted.clone()).await.unwrap();
+    assert_eq!(store.client(&id).await.unwrap(), Some(restricted));
+    let nothing = ClientRecord { allowed_resources: Some(vec![]), ..client(&id) };
+    store.put_client(nothing).await.unwrap();
+    assert_eq!(store.client(&id).await.unwrap().unwrap().allowed_resources, Some(vec![]));
+
+    let family = start(&store).await;
+    let first = store.refresh_token(&format!("{family}-r0")).await.unwrap().unwrap();
+    assert_eq!(first.resources, two);
+    let mut step = rotation(&family, 0, 1, T0 + 10, None);
+    step.next.resources = vec!["https://billing.example.com".into()];
+    assert!(matches!(store.rotate(step).await.unwrap(), RotationOutcome::Rotated { .. }));
+    let next = store.refresh_token(&format!("{family}-r1")).await.unwrap().unwrap();
+    assert_eq!(next.resources, ["https://billing.example.com"]);
+    let listed = store.user_tokens("user-1", T0 + 11).await.unwrap();
+    let listed: Vec<_> =
+        listed.iter().flat_map(|tokens| &tokens.refresh_tokens).filter(|r| r.family_id == family).collect();
+    assert_eq!(listed[0].resources, ["https://billing.example.com"]);
+
+    let legacy = unique("family");
+    let mut old = refresh(&format!("{legacy}-r0"), &legacy, "s", &format!("{legacy}-a0"), T0);
+    old.resources = vec![];
+    let record = FamilyRecord {
+        id: legacy.clone(),
+        client_id: "client".into(),
+        user_id: None,
+        created_at: T0,
+        revoked_at: None,
+        current: old.id.clone(),
+        previous: None,
+    };
+    store.start_family(record, old, access(&format!("{legacy}-a0"), Some(&legacy), T0, 3600)).await.unwrap();
+    assert!(store.refresh_token(&format!("{legacy}-r0")).await.unwrap().unwrap().resources.is_empty());
 }
 
 /// An imported client keeps its bcrypt secret hash (Laravel Passport's), and an all-digit
@@ -1049,7 +1097,8 @@ macro_rules! conformance_suite {
                 a_personal_token_of_a_family_dies_with_it,
                 a_users_live_tokens_are_listed_by_client,
                 revoking_a_users_tokens_takes_every_family_and_access_token,
-                a_users_not_before_only_moves_forward_and_is_theirs_alone
+                a_users_not_before_only_moves_forward_and_is_theirs_alone,
+                resource_indicators_are_kept_with_clients_and_refresh_tokens
             );
         }
     };

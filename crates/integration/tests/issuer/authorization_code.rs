@@ -1410,3 +1410,43 @@ async fn registration_checks_redirect_uris_and_the_pkce_setting() {
     assert_eq!(registered.client.owner.as_deref(), Some("42"));
     assert!(registered.client.requires_pkce());
 }
+
+// ---- resource indicators (RFC 8707) through the approval screen ---------------------------
+
+#[tokio::test]
+async fn the_resources_asked_at_authorize_survive_the_approval_screen_and_bind_the_code() {
+    const ORDERS: &str = "https://orders.example.com";
+    const BILLING: &str = "https://billing.example.com";
+    let clock = ManualClock::new(NOW);
+    let h = harness_with(builder(&clock).audience(ORDERS).audience(BILLING), with_hook, clock).await;
+    let resource = |uri: &str| {
+        format!("&resource={}", form_urlencoded::byte_serialize(uri.as_bytes()).collect::<String>())
+    };
+    let query = format!("{}{}", spa_query("read-posts", "r1"), resource(ORDERS));
+
+    // The screen's form carries the resource back; the code is bound to it.
+    let screen = h.authorize(&query, Some("7")).await;
+    assert!(screen.form_fields().contains(&("resource".to_owned(), ORDERS.to_owned())), "{screen:?}");
+    let code = h.approve(&query, "7").await.redirect_params()["code"].clone();
+    let tokens = h.exchange_spa(&code).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{tokens:?}");
+    let access = tokens.json()["access_token"].as_str().expect("access token").to_owned();
+    assert_eq!(claims(&access)["aud"], ORDERS);
+    assert_eq!(h.api(&access).await, StatusCode::OK);
+
+    // An exchange asking for another resource than the code's is invalid_target (the user
+    // approved this client already: no screen this time).
+    let code = h.code(&query, "7").await;
+    let wider = h
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", SPA),
+            ("code", &code),
+            ("redirect_uri", SPA_CALLBACK),
+            ("code_verifier", VERIFIER),
+            ("resource", BILLING),
+        ])
+        .await;
+    assert_eq!(wider.status, StatusCode::BAD_REQUEST, "{wider:?}");
+    assert_eq!(wider.json()["error"], "invalid_target");
+}

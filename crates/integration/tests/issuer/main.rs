@@ -26,4 +26,6 @@ mod first_party_cookie;
 mod issuer;
 mod laravel_passport;
 mod local_invalidation;
+mod resource_discovery;
+mod resource_indicators;
 mod shared_keys;

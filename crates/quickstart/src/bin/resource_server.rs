@@ -65,7 +65,12 @@
 //! - revocations (see below): `PASSPORT_REDIS_URL`, the Redis revocation bus, and
 //!   `PASSPORT_STORE`, the issuer's store (`postgres://…`, `redis://…`, `sqlite://…`);
 //!   or, with `PASSPORT_LARAVEL=1`, `PASSPORT_LARAVEL_DB`, the Laravel application's
-//!   database (`mysql://…`, `postgres://…`, `sqlite:…`).
+//!   database (`mysql://…`, `postgres://…`, `sqlite:…`);
+//! - `PASSPORT_PUBLIC_URL`: the URL clients reach this server at (behind a proxy), its
+//!   RFC 9728 resource identifier; `http://<BIND>` when unset. Its protected-resource
+//!   metadata (`/.well-known/oauth-protected-resource`, named in every 401's
+//!   `resource_metadata`) lists `PASSPORT_ISSUER` (or the discovery URL) as its
+//!   authorization server, so a client that knows only this URL finds where to get a token.
 //!
 //! # Revocations
 //!
@@ -105,6 +110,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_passport::dpop::Dpop;
 use tower_passport::keys::{JwkOptions, KeySource};
+use tower_passport::resource_metadata::{ResourceMetadata, ResourceMetadataLayer};
 use tower_passport::revocation::RevocationList;
 use tower_passport::revocation::{BusHandle, HeardRevocations, Hub};
 use tower_passport::verify::ClientTokenRule;
@@ -221,7 +227,8 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
         let check = PassportRevocations::builder(database).build()?;
         let guard = guard.resolver(demo::find_user).revocation(check).build()?;
         let revocations = format!("checked in Laravel Passport's tables ({engine}), seen within 5 s");
-        return Ok(ResourceServer { app: demo::router(guard), described, revocations, bus: None });
+        let app = demo::router(guard).layer(ResourceMetadataLayer::new(metadata_from(env)?));
+        return Ok(ResourceServer { app, described, revocations, bus: None });
     }
     let (guard, mut revocations) = match &store {
         Some(store) => {
@@ -264,8 +271,30 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
             None
         }
     };
-    let app = demo::router(guard);
+    let app = demo::router(guard).layer(ResourceMetadataLayer::new(metadata_from(env)?));
     Ok(ResourceServer { app, described, revocations, bus })
+}
+
+/// This server's RFC 9728 metadata (see the top of this file): `PASSPORT_PUBLIC_URL`, or
+/// its own address, with the issuer tokens must come from as its authorization server.
+pub fn metadata_from(
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<ResourceMetadata, Box<dyn Error>> {
+    let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    let (resource, own) = match var("PASSPORT_PUBLIC_URL") {
+        Some(url) => (url.trim_end_matches('/').to_owned(), false),
+        None => (
+            format!("http://{}", var("BIND").unwrap_or_else(|| demo::serve::RESOURCE_SERVER_BIND.into())),
+            true,
+        ),
+    };
+    let mut metadata = ResourceMetadata::builder(resource);
+    if let Some(issuer) = var("PASSPORT_ISSUER").or_else(|| var("PASSPORT_DISCOVERY_URL")) {
+        metadata = metadata.authorization_server(issuer);
+    }
+    // Its own address is plain http (any interface with BIND=0.0.0.0:…); a public URL must be https.
+    let metadata = if own { metadata.allow_http() } else { metadata };
+    Ok(metadata.build().map_err(|e| context("PASSPORT_PUBLIC_URL (or PASSPORT_ISSUER)", e))?)
 }
 
 /// A verifier built from the environment, and what it verifies, for the start-up line.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use tower_passport::cookie::FirstPartyCookie;
 use tower_passport::dpop::Dpop;
+use tower_passport::resource_metadata::{ResourceMetadata, ResourceMetadataLayer};
 use tower_passport::revocation::BusHandle;
 use tower_passport::{Algorithm, GuardLayer};
 use tower_passport_cli::AnyStore;
@@ -212,6 +213,23 @@ pub struct Quickstart {
     pub seed_conflicts: Vec<SeedConflict>,
 }
 
+/// The demo API's resource identifier: `<issuer URL>/api`, where it is served.
+pub fn api_resource(config: &QuickstartConfig) -> String {
+    format!("{}/api", config.issuer.trim_end_matches('/'))
+}
+
+/// The demo API's RFC 9728 metadata, served at
+/// `/.well-known/oauth-protected-resource/api` and named in its challenges: this issuer
+/// and the demo scopes.
+fn api_metadata(config: &QuickstartConfig) -> Result<ResourceMetadata, Box<dyn Error>> {
+    let metadata = ResourceMetadata::builder(api_resource(config))
+        .authorization_server(config.issuer.as_str())
+        .scopes_supported(SCOPES.map(|(id, _)| id));
+    // A plain-http issuer (the demo's default) is the operator's choice already.
+    let metadata = if config.issuer.starts_with("http://") { metadata.allow_http() } else { metadata };
+    Ok(metadata.build().map_err(|e| context("PASSPORT_ISSUER: not a URL the API's metadata can name", e))?)
+}
+
 /// The issuer, seeded with the demo client and user, and the whole app: the OAuth
 /// endpoints, the personal-access-token API and the demo API, all guarded by the
 /// issuer's own keys, client registry and revocation list. With a shared store, a
@@ -257,6 +275,9 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     };
     let issuer = builder
         .audience(config.audience.as_str())
+        // The demo API's resource identifier (RFC 8707): a token request naming it gets a
+        // token for the demo API alone.
+        .audience(api_resource(config))
         .scopes(scopes)
         .enable_password_grant(users)
         .signing_key(signing_key)
@@ -329,6 +350,7 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
             FreshApiTokenLayer::new(cookie, sign_in::signed_in_user)?.revocation(issuer.revocation_list()),
         ))
         .fallback_service(oauth.clone())
-        .layer(sign_in::session_layer(config.issuer.starts_with("https://")));
+        .layer(sign_in::session_layer(config.issuer.starts_with("https://")))
+        .layer(ResourceMetadataLayer::new(api_metadata(config)?));
     Ok(Quickstart { issuer, oauth, app, bus, bus_name, demo_app_redirect_uri, seed_conflicts })
 }

@@ -143,6 +143,50 @@ async fn the_walkthrough_works_end_to_end() {
 }
 
 #[tokio::test]
+async fn the_demo_api_names_its_issuer_and_takes_tokens_for_its_resource() {
+    let app = start().await;
+    let api = demo::quickstart::api_resource(&app.config);
+    assert_eq!(api, format!("http://{}/api", app.addr));
+
+    // The 401 names the API's RFC 9728 metadata, which names this issuer.
+    let response = app
+        .client
+        .request(
+            Request::get(format!("http://{}/api/user", app.addr)).body(Full::default()).expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()["www-authenticate"].to_str().expect("ascii").to_owned();
+    let metadata_url = format!("http://{}/.well-known/oauth-protected-resource/api", app.addr);
+    assert_eq!(challenge, format!(r#"Bearer realm="demo", resource_metadata="{metadata_url}""#));
+    let metadata = app.send(Request::get(&metadata_url), "").await;
+    assert_eq!(metadata.status, StatusCode::OK);
+    assert_eq!(metadata.body["resource"], api.as_str());
+    assert_eq!(metadata.body["authorization_servers"], serde_json::json!([app.config.issuer]));
+
+    // A token for the API's resource (RFC 8707) names it alone, and opens the API.
+    let resource: String = form_urlencoded::byte_serialize(api.as_bytes()).collect();
+    let tokens =
+        app.token(&format!("grant_type=client_credentials&scope=check-status&resource={resource}")).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let token = text(&tokens.body, "access_token");
+    let claims = token.split('.').nth(1).expect("claims");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(claims["aud"], api.as_str());
+    assert_eq!(app.api(Method::GET, "/api/orders", &token).await, StatusCode::OK);
+    // Another resource is refused.
+    let other = app.token("grant_type=client_credentials&resource=https%3A%2F%2Felsewhere.example.com").await;
+    assert_eq!(
+        (other.status, other.body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_target"))
+    );
+}
+
+#[tokio::test]
 async fn personal_access_tokens_work_in_the_quickstart() {
     let app = start().await;
     let form = format!(

@@ -599,3 +599,41 @@ async fn passport_laravel_db_refuses_tokens_laravel_revoked() {
     assert!(error.to_string().contains("PASSPORT_LARAVEL=1"), "{error}");
     let _ = std::fs::remove_file(&path);
 }
+
+// ---------------------------------------------------------------------------------------
+// RFC 9728: the server names its issuer
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_server_serves_its_protected_resource_metadata_and_names_it_in_its_challenges() {
+    let (_issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    let public = [("PASSPORT_PUBLIC_URL", "https://api.example.com")];
+    let (addr, _server) = start_built(&issuer_vars(&pem, &public)).await;
+    let metadata = get_once(addr, "/.well-known/oauth-protected-resource", None).await;
+    assert_eq!(metadata.status, 200, "{}", metadata.body);
+    let metadata = json_body(&metadata);
+    assert_eq!(metadata["resource"], "https://api.example.com");
+    assert_eq!(metadata["authorization_servers"], json!([support::ISSUER]));
+    let refused = get_once(addr, "/api/user", None).await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.headers.contains(
+            r#"www-authenticate: bearer realm="demo", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource""#
+        ),
+        "{}",
+        refused.headers
+    );
+
+    // Without PASSPORT_PUBLIC_URL, its own address.
+    let (addr, _server) = start_built(&issuer_vars(&pem, &[("BIND", "127.0.0.1:8090")])).await;
+    let metadata = json_body(&get_once(addr, "/.well-known/oauth-protected-resource", None).await);
+    assert_eq!(metadata["resource"], "http://127.0.0.1:8090");
+    // A public URL in plain http is refused, naming the variable.
+    let map: HashMap<String, String> =
+        issuer_vars(&pem, &[("PASSPORT_PUBLIC_URL", "http://api.example.com")])
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    let error = server_binary::build(&move |name: &str| map.get(name).cloned()).await.err().expect("refused");
+    assert!(error.to_string().contains("PASSPORT_PUBLIC_URL"), "{error}");
+}

@@ -204,6 +204,50 @@ async fn clients_are_created_printed_once_and_revoked() {
 }
 
 #[tokio::test]
+async fn a_client_is_restricted_to_the_resources_given_with_resource() {
+    let dir = scratch("resources");
+    let store = sqlite_url(&dir);
+    assert_ok(&passport(&store, "signing_key", &["install"]));
+    let args = [
+        "client",
+        "--client-credentials",
+        "--name",
+        "Orders worker",
+        "--json",
+        "--resource",
+        "https://orders.example.com",
+        "--resource",
+        "https://stock.example.com",
+    ];
+    let created = passport(&store, "signing_key", &args);
+    assert_ok(&created);
+    let parsed: serde_json::Value = serde_json::from_str(stdout(&created).trim()).expect("one JSON object");
+    let id = parsed["client_id"].as_str().expect("id");
+    let stored =
+        issuer_on(&store, "signing_key").await.store().client(id).await.expect("store").expect("client");
+    assert_eq!(
+        stored.allowed_resources.as_deref(),
+        Some(&["https://orders.example.com".to_owned(), "https://stock.example.com".to_owned()][..])
+    );
+    let listed = passport(&store, "signing_key", &["client", "--list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(stdout(&listed).trim()).expect("a JSON array");
+    let row = listed.as_array().expect("array").iter().find(|c| c["client_id"] == id).expect("listed");
+    assert_eq!(
+        row["resources"],
+        serde_json::json!(["https://orders.example.com", "https://stock.example.com"])
+    );
+
+    // A resource must be an absolute URI.
+    let typo = passport(
+        &store,
+        "signing_key",
+        &["client", "--client-credentials", "--name", "T", "--resource", "orders"],
+    );
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(stderr(&typo).contains("absolute URI"), "{}", stderr(&typo));
+}
+
+#[tokio::test]
 async fn skipping_the_approval_screen_is_set_per_client_and_loudly_for_a_public_one() {
     let dir = scratch("skips");
     let store = sqlite_url(&dir);

@@ -61,9 +61,10 @@ pub(crate) fn has_media_type(headers: &HeaderMap, media: &str) -> bool {
 }
 
 /// Form parameters (RFC 6749 §3.2: `application/x-www-form-urlencoded`). A repeated
-/// parameter is `invalid_request` (RFC 6749 §3.1); empty values count as absent.
+/// parameter is `invalid_request` (RFC 6749 §3.1), except `resource`, which RFC 8707
+/// repeats; empty values count as absent.
 #[derive(Debug, Default)]
-pub(crate) struct Form(HashMap<String, String>);
+pub(crate) struct Form(HashMap<String, String>, Vec<String>);
 
 impl Form {
     pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
@@ -71,13 +72,23 @@ impl Form {
             return Err(OAuthError::invalid_request("The body must be application/x-www-form-urlencoded"));
         }
         let mut params = HashMap::new();
+        let mut resources = Vec::new();
         for (name, value) in form_urlencoded::parse(body) {
+            if name == "resource" {
+                resources.extend((!value.is_empty()).then(|| value.into_owned()));
+                continue;
+            }
             if params.insert(name.into_owned(), value.into_owned()).is_some() {
                 return Err(OAuthError::invalid_request("A parameter is repeated"));
             }
         }
         params.retain(|_, value: &mut String| !value.is_empty());
-        Ok(Self(params))
+        Ok(Self(params, resources))
+    }
+
+    /// Every `resource` sent (RFC 8707), in order.
+    pub(crate) fn resources(&self) -> &[String] {
+        &self.1
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&str> {

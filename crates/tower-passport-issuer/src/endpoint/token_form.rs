@@ -23,15 +23,20 @@ impl TokenRequest {
             "authorization_code" => {
                 let code = form.require("code").map(owned)?;
                 let (redirect_uri, code_verifier) = (form.get("redirect_uri"), form.get("code_verifier"));
-                return Ok(Self::authorization_code(client, code, redirect_uri, code_verifier));
+                let mut request = Self::authorization_code(client, code, redirect_uri, code_verifier);
+                request.resources = form.resources().to_vec();
+                return Ok(request);
             }
             "urn:ietf:params:oauth:grant-type:device_code" => {
                 let device_code = form.require("device_code")?;
-                return Ok(Self::device_code(client, device_code));
+                let mut request = Self::device_code(client, device_code);
+                request.resources = form.resources().to_vec();
+                return Ok(request);
             }
             _ => return Err(OAuthError::unsupported_grant_type()),
         };
-        let request = Self::new(client, grant);
+        let mut request = Self::new(client, grant);
+        request.resources = form.resources().to_vec();
         Ok(match form.get("scope") {
             Some(scope) => request.scope(scope),
             None => request,

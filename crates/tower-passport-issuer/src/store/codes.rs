@@ -25,7 +25,7 @@ pub const KEPT_AFTER_EXPIRY: u64 = 24 * 3600;
 ///     hash: SecretHash::of(b"the code, which is not stored"),
 ///     client_id: "app".into(), user_id: "7".into(),
 ///     redirect_uri: Some("https://app.example.com/cb".into()),
-///     scopes: vec!["read".into()],
+///     scopes: vec!["read".into()], resources: vec!["https://api.example.com".into()],
 ///     code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()), nonce: None, dpop_jkt: None,
 ///     issued_at: 100, expires_at: 700, used_at: None, reused_at: None, issued: None,
 /// };
@@ -45,6 +45,10 @@ pub struct AuthorizationCodeRecord {
     pub redirect_uri: Option<String>,
     /// The granted scopes.
     pub scopes: Vec<String>,
+    /// The resources (RFC 8707) the authorization request asked for, as granted: the
+    /// most its token request may ask for (empty on a record written before resource
+    /// indicators: then whatever the client may obtain).
+    pub resources: Vec<String>,
     /// The PKCE `S256` challenge, if the request sent one (RFC 7636).
     pub code_challenge: Option<String>,
     /// The `nonce` of the request, if any.
@@ -116,6 +120,7 @@ pub enum CodeRedemption {
 ///     hash, client_id: "app".into(), user_id: "7".into(), redirect_uri: None,
 ///     scopes: vec!["read".into()], code_challenge: None, nonce: None, dpop_jkt: None,
 ///     issued_at: 100, expires_at: 700, used_at: None, reused_at: None, issued: None,
+///     resources: Vec::new(),
 /// }).await?;
 /// assert!(matches!(store.take_code(&hash, 101).await?, CodeRedemption::Fresh(_)));
 /// assert!(matches!(store.take_code(&hash, 102).await?, CodeRedemption::Reused(_)));

@@ -206,6 +206,9 @@ pub struct ClientRecord {
     /// [`enable_password_grant`](crate::IssuerBuilder::enable_password_grant)).
     /// Tokens issued to the client's users name it in their `provider` claim.
     pub provider: Option<String>,
+    /// The resources (RFC 8707 `resource`, the issuer's audiences) the client may obtain
+    /// tokens for; `None` allows every one of the issuer's.
+    pub allowed_resources: Option<Vec<String>>,
 }
 
 /// Changes to a stored client, for [`ClientStore::update_client`](super::ClientStore::update_client):
@@ -239,7 +242,7 @@ impl ClientUpdate {
     /// use tower_passport_issuer::store::{ClientRecord, ClientUpdate};
     /// # let mut client = ClientRecord { id: "c".into(), name: "Old".into(), secret_hash: None, grants: vec![],
     /// #     allowed_scopes: None, first_party: false, skips_authorization: false, revoked: false, created_at: 0, redirect_uris: vec![],
-    /// #     owner: None, require_pkce: true, provider: None };
+    /// #     owner: None, require_pkce: true, provider: None, allowed_resources: None };
     /// ClientUpdate { name: Some("New".into()), revoked: Some(true), ..ClientUpdate::default() }.apply(&mut client);
     /// assert_eq!((client.name.as_str(), client.revoked), ("New", true));
     /// ```
@@ -341,6 +344,10 @@ pub struct RefreshTokenRecord {
     pub user_id: Option<String>,
     /// The scopes a refresh may ask for (at most these).
     pub scopes: Vec<String>,
+    /// The resources (RFC 8707) the grant covers: the audiences a refresh may ask for (at
+    /// most these). Empty on a record written before resource indicators: then whatever
+    /// the client may obtain.
+    pub resources: Vec<String>,
     /// The `jti` of the access token issued with it.
     pub access_jti: String,
     /// Issue time.

@@ -166,6 +166,7 @@ mod tests {
             used_at_millis: None,
             revoked_at: None,
             dpop_jkt: None,
+            resources: Vec::new(),
         }
     }
 

@@ -345,7 +345,10 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         self
     }
 
-    /// An RFC 9728 protected-resource metadata URL, added to every challenge.
+    /// An RFC 9728 protected-resource metadata URL, added to every challenge. A
+    /// [`ResourceMetadataLayer`](crate::resource_metadata::ResourceMetadataLayer) in front
+    /// of the guard serves the document and adds its URL without this; set it here for a
+    /// document served elsewhere.
     pub fn resource_metadata(mut self, url: impl Into<Arc<str>>) -> Self {
         self.responses.resource_metadata = Some(url.into());
         self

@@ -138,6 +138,10 @@ async fn client(cli: &Cli, args: &ClientArgs) -> Outcome {
         };
         base.grants([GrantType::AuthorizationCode, GrantType::RefreshToken]).redirect_uris(redirect_uris)
     };
+    let registration = match args.resources.as_slice() {
+        [] => registration,
+        resources => registration.resources(resources.iter().cloned()),
+    };
     let registered = issuer.register_client(registration).await?;
     let secret = registered.secret.as_ref().map(|s| s.expose());
     print_client(args.json, &registered.client.id, &registered.client.name, secret)
@@ -184,6 +188,7 @@ async fn list_clients(issuer: &Issuer, json: bool) -> Outcome {
                     "client_id": c.id, "name": c.name, "grants": grants(c), "confidential": c.is_confidential(),
                     "first_party": c.first_party, "skips_authorization": c.skips_authorization,
                     "revoked": c.revoked, "redirect_uris": c.redirect_uris,
+                    "resources": c.allowed_resources,
                 })
             })
             .collect();

@@ -174,6 +174,11 @@ pub(crate) struct ClientArgs {
     /// A redirect URI for the authorization code grant (repeat for several).
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub(crate) redirect_uris: Vec<String>,
+    /// Restrict the client to this resource (RFC 8707: an API's URI, one of the issuer's
+    /// audiences; repeat for several). Its tokens name no other API. Every one when not
+    /// given.
+    #[arg(long = "resource", value_name = "URI", conflicts_with_all = ["personal", "list", "revoke", "update"])]
+    pub(crate) resources: Vec<String>,
     /// Approve this authorization-code client's requests without the approval screen
     /// (Passport's skipsAuthorization): for your own confidential web app. Refused for a
     /// public client: see --skips-authorization-even-if-public. With --update,

@@ -302,6 +302,10 @@ async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> Endpo
                 query.append_pair(name, value);
             }
         }
+        // RFC 8707's `resource`, repeated as the screen's form carries it.
+        for resource in form.resources() {
+            query.append_pair("resource", resource);
+        }
         query.finish()
     };
     let request = match issuer.authorization_request(&query).await {

@@ -97,6 +97,7 @@ mod tests {
             used_at: None,
             reused_at: None,
             issued: None,
+            resources: Vec::new(),
         }
     }
 

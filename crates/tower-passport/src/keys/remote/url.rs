@@ -1,8 +1,8 @@
 //! Which URLs a remote key set may fetch, and how they appear in logs and errors.
 
-use std::net::IpAddr;
-
 use http::Uri;
+
+use crate::loopback::is_loopback;
 
 /// Parses an absolute `http(s)` URL and applies the transport rule: `https`, or `http`
 /// to a loopback address (`127.0.0.0/8`, `::1`, `localhost`), or `http` anywhere when
@@ -19,12 +19,6 @@ pub(crate) fn parse_fetch_url(url: &str, allow_http: bool, what: &str) -> Result
         )),
         _ => Err(format!("the {what} {url:?} is not an http(s) URL")),
     }
-}
-
-/// Whether `host` (as `Uri::host` gives it, IPv6 in brackets) is a loopback address.
-pub(super) fn is_loopback(host: &str) -> bool {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    host.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `scheme://host[:port]/path`: the URL without user info, query or fragment, which may
