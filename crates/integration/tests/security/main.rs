@@ -9,4 +9,6 @@ mod issuer_support;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod harness;
+mod token_endpoint;
 mod tokens;
