@@ -9,6 +9,7 @@ mod issuer_support;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod authorize;
 mod harness;
 mod token_endpoint;
 mod tokens;
