@@ -11,5 +11,6 @@ mod support;
 
 mod authorize;
 mod harness;
+mod leakage;
 mod token_endpoint;
 mod tokens;

@@ -340,3 +340,29 @@ async fn introspecting_another_clients_tokens() {
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client");
 }
+
+// ---- revocation inside the guard's leeway ------------------------------------------------
+
+/// Regression: a family revoked for refresh-token reuse (or a user's tokens revoked) used to
+/// skip access tokens already past `exp`, which the guard still admits for its leeway
+/// (60 s): such a token kept working after the revocation.
+#[tokio::test]
+async fn a_reuse_revokes_the_familys_access_token_even_inside_the_guards_leeway() {
+    let h = Harness::start().await;
+    let (id, secret) = h.app().await;
+    let login = h.login(&id, &secret, "read-posts").await;
+    let refresh = login["refresh_token"].as_str().expect("rt");
+    let rotate = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let rotated = h.token(Auth::Basic(&id, &secret), &rotate).await.assert_tokens();
+    let access = rotated["access_token"].as_str().expect("at");
+    let exp = claims(access)["exp"].as_u64().expect("exp");
+    // Thirty seconds past `exp`: inside the default leeway, so the guard still admits it.
+    h.clock.advance(exp + 30 - crate::issuer_support::NOW);
+    assert_eq!(h.api(access).await.status, StatusCode::OK, "admitted inside the leeway");
+    // The spent refresh token comes back: reuse, and the family is revoked.
+    let replay = h.token(Auth::Basic(&id, &secret), &rotate).await;
+    replay.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    let refused = h.api(access).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{refused:?}");
+    assert_eq!(refused.json()["error_description"], "The access token was revoked");
+}
