@@ -12,5 +12,6 @@ mod support;
 mod authorize;
 mod harness;
 mod leakage;
+mod requests;
 mod token_endpoint;
 mod tokens;
