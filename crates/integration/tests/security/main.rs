@@ -10,6 +10,7 @@ mod issuer_support;
 mod support;
 
 mod authorize;
+mod cookie;
 mod harness;
 mod leakage;
 mod requests;
