@@ -11,6 +11,7 @@ mod support;
 
 mod authorize;
 mod cookie;
+mod gateway;
 mod harness;
 mod leakage;
 mod requests;
