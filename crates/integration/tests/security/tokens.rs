@@ -392,9 +392,13 @@ async fn duplicate_members_spelled_with_escapes_are_refused() {
         let after = claims.replacen('}', &format!(",{escaped}:{value}}}"), 1);
         let before = claims.replacen('{', &format!("{{{escaped}:{value},"), 1);
         for payload in [after, before] {
+            assert_eq!(
+                payload.matches(&format!("\"{name}\"")).count(),
+                1,
+                "the escaped twin is spelled apart"
+            );
             let token = signed_text(&hs, HS_HEADER, &payload);
             refused(&guard, &token, Reason::MalformedClaims).await;
-            let _ = name;
         }
     }
 }
