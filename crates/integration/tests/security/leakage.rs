@@ -237,6 +237,10 @@ async fn no_log_line_at_trace_or_response_body_carries_a_secret() {
         "{bodies:#?}"
     );
 
+    // Debug output of the issuer (its key ring, store and settings) holds none of it either.
+    secrets.assert_absent("the issuer's Debug output", &format!("{:?}", h.issuer));
+    secrets.assert_absent("the issuer's Debug output, pretty", &format!("{:#?}", h.issuer));
+
     // The log saw all of it, at every level, and holds none of it.
     let log = captured.text();
     assert!(log.contains("TRACE") || log.contains("DEBUG"), "the capture runs below INFO");
