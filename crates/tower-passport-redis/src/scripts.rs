@@ -70,3 +70,12 @@ impl Scripts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_scripts_expiry_margin_is_the_issuers() {
+        let line = format!("local EXPIRY_MARGIN = {}\n", tower_passport_issuer::store::EXPIRY_MARGIN);
+        assert!(include_str!("lua/prelude.lua").contains(&line), "{line}");
+    }
+}

@@ -142,10 +142,11 @@ pub(crate) const REVOKE_FAMILY: &str =
     "UPDATE {p}families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
 pub(crate) const REVOKE_FAMILY_REFRESH: &str =
     "UPDATE {p}refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL";
-/// A family's (`$1`) access tokens still live at `$2`, locked for [`REVOKE_FAMILY_ACCESS`].
+/// A family's (`$1`) access tokens expiring after `$2` (now less the issuer's
+/// `store::EXPIRY_MARGIN`), locked for [`REVOKE_FAMILY_ACCESS`].
 pub(crate) const LOCK_FAMILY_ACCESS: &str = "SELECT jti, expires_at FROM {p}access_tokens \
      WHERE family_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY jti{lock}";
-/// Revokes a family's access tokens still live: `$1` now, `$2` family, `$3` now again.
+/// Revokes what [`LOCK_FAMILY_ACCESS`] found: `$1` now, `$2` family, `$3` its cutoff.
 pub(crate) const REVOKE_FAMILY_ACCESS: &str = "UPDATE {p}access_tokens SET revoked_at = $1 \
      WHERE family_id = $2 AND revoked_at IS NULL AND expires_at > $3";
 
@@ -162,12 +163,13 @@ pub(crate) const LIVE_USER_REFRESH: &str = "SELECT id, secret_hash, family_id, c
 /// two such calls queue instead of deadlocking.
 pub(crate) const LOCK_USER_FAMILIES: &str = "SELECT id FROM {p}families WHERE user_id = $1 \
      AND ($2 IS NULL OR client_id = $3) AND revoked_at IS NULL ORDER BY id{lock}";
-/// `$1` user, `$2`/`$3` client?, `$4` now: the user's access tokens live at `$4`, locked for
+/// `$1` user, `$2`/`$3` client?, `$4` a cutoff (now less the issuer's
+/// `store::EXPIRY_MARGIN`): the user's access tokens expiring after it, locked for
 /// [`REVOKE_USER_ACCESS`].
 pub(crate) const LOCK_USER_ACCESS: &str = "SELECT jti, expires_at FROM {p}access_tokens \
      WHERE user_id = $1 AND ($2 IS NULL OR client_id = $3) AND revoked_at IS NULL AND expires_at > $4 \
      ORDER BY jti{lock}";
-/// `$1` now, `$2` user, `$3`/`$4` client?, `$5` now again: revokes what [`LOCK_USER_ACCESS`] found.
+/// `$1` now, `$2` user, `$3`/`$4` client?, `$5` the cutoff: revokes what [`LOCK_USER_ACCESS`] found.
 pub(crate) const REVOKE_USER_ACCESS: &str = "UPDATE {p}access_tokens SET revoked_at = $1 \
      WHERE user_id = $2 AND ($3 IS NULL OR client_id = $4) AND revoked_at IS NULL AND expires_at > $5";
 

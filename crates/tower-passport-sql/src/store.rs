@@ -306,12 +306,14 @@ where
         for family_id in &families {
             revoked.extend(self.revoke_family_in(&mut tx, family_id, now).await?);
         }
+        // Tokens past `exp` by less than the margin are still admitted by a guard's leeway.
+        let live_after = convert::int(tower_passport_issuer::store::live_after(now));
         let now = convert::int(now);
         let live = sqlx::query(&self.queries.lock_user_access)
             .bind(user_id)
             .bind(client_id)
             .bind(client_id)
-            .bind(now)
+            .bind(live_after)
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
@@ -320,7 +322,7 @@ where
             .bind(user_id)
             .bind(client_id)
             .bind(client_id)
-            .bind(now)
+            .bind(live_after)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::backend)?;
@@ -398,6 +400,8 @@ where
         family_id: &str,
         now: u64,
     ) -> Result<Vec<RevokedAccess>, StoreError> {
+        // Tokens past `exp` by less than the margin are still admitted by a guard's leeway.
+        let live_after = convert::int(tower_passport_issuer::store::live_after(now));
         let now = convert::int(now);
         for query in [&self.queries.revoke_family, &self.queries.revoke_family_refresh] {
             sqlx::query(query)
@@ -409,14 +413,14 @@ where
         }
         let live = sqlx::query(&self.queries.lock_family_access)
             .bind(family_id)
-            .bind(now)
+            .bind(live_after)
             .fetch_all(&mut **tx)
             .await
             .map_err(StoreError::backend)?;
         sqlx::query(&self.queries.revoke_family_access)
             .bind(now)
             .bind(family_id)
-            .bind(now)
+            .bind(live_after)
             .execute(&mut **tx)
             .await
             .map_err(StoreError::backend)?;

@@ -19,7 +19,7 @@ use tower_passport::{clock::ManualClock, GuardLayer};
 use tower_passport_issuer::store::{
     AccessTokenRecord, ClientRecord, ClientSecretHash, ClientUpdate, FamilyRecord, GrantType, Purge,
     RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
-    TokenStore,
+    TokenStore, EXPIRY_MARGIN,
 };
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers, TokenRequest};
 
@@ -575,11 +575,23 @@ pub async fn revoking_a_family_takes_its_live_access_tokens<S: Store>(store: S) 
     let mut keep = rotation(&family, 0, 1, T0 + 60, None);
     keep.revoke_previous_access = false;
     store.rotate(keep).await.unwrap();
-    // a0 expires at T0 + 3600; at T0 + 3601 only a1 is live.
-    let revoked = store.revoke_family(&family, T0 + 3601).await.unwrap();
+    // a0 expires at T0 + 3600: a second later a guard still admits it inside its leeway, so
+    // the revocation takes it; only past `EXPIRY_MARGIN` does it need nothing.
+    let inside = start(&store).await;
+    let mut keep = rotation(&inside, 0, 1, T0 + 60, None);
+    keep.revoke_previous_access = false;
+    store.rotate(keep).await.unwrap();
+    let revoked = store.revoke_family(&inside, T0 + 3601).await.unwrap();
+    let mut jtis: Vec<&str> = revoked.iter().map(|r| r.jti.as_str()).collect();
+    jtis.sort_unstable();
+    assert_eq!(jtis, [format!("{inside}-a0"), format!("{inside}-a1")], "inside the margin");
+    assert!(store.is_revoked(&format!("{inside}-a0")).await.unwrap());
+    // Past the margin, only a1 (expiring at T0 + 3660) is live.
+    let past = T0 + 3600 + EXPIRY_MARGIN;
+    let revoked = store.revoke_family(&family, past).await.unwrap();
     assert_eq!(revoked.iter().map(|r| r.jti.as_str()).collect::<Vec<_>>(), [format!("{family}-a1")]);
     assert_eq!(revoked[0].expires_at, T0 + 60 + 3600);
-    assert!(store.revoke_family(&family, T0 + 3602).await.unwrap().is_empty(), "idempotent");
+    assert!(store.revoke_family(&family, past + 1).await.unwrap().is_empty(), "idempotent");
     assert!(store.revoke_family(&unique("unknown"), T0).await.unwrap().is_empty());
 }
 
@@ -993,8 +1005,11 @@ pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Stor
     let mobile_family = start_of(&store, &user, &mobile).await;
     let loose = access_of(&unique("loose"), &user, &web, T0, 3600);
     let pat = AccessTokenRecord { personal: true, ..access_of(&unique("pat"), &user, "personal", T0, 3600) };
-    let expired = access_of(&unique("expired"), &user, &web, T0, 10);
-    for record in [&loose, &pat, &expired] {
+    // Expired before the margin: nothing to revoke. Expired inside it: still admitted by a
+    // guard's leeway, so revoked.
+    let expired = access_of(&unique("expired"), &user, &web, T0 - EXPIRY_MARGIN - 100, 10);
+    let in_leeway = access_of(&unique("leeway"), &user, &web, T0 - 100, 150);
+    for record in [&loose, &pat, &expired, &in_leeway] {
         store.put_access_token(record.clone()).await.unwrap();
     }
     let theirs = start_of(&store, &other, &web).await;
@@ -1003,12 +1018,14 @@ pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Stor
     let now = T0 + 100;
     let revoked = store.revoke_user_tokens(&user, Some(&web), now).await.unwrap();
     assert_eq!(revoked.families, std::slice::from_ref(&web_family));
-    let mut expected = vec![format!("{web_family}-a0"), loose.jti.clone()];
+    let mut expected = vec![format!("{web_family}-a0"), loose.jti.clone(), in_leeway.jti.clone()];
     expected.sort();
     assert_eq!(jtis(&revoked.access_tokens), expected, "sorted by jti; the expired token needs nothing");
     assert!(store.family(&web_family).await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.refresh_token(&format!("{web_family}-r0")).await.unwrap().unwrap().revoked_at.is_some());
     assert!(store.is_revoked(&loose.jti).await.unwrap());
+    assert!(store.is_revoked(&in_leeway.jti).await.unwrap(), "inside a guard's leeway");
+    assert!(!store.is_revoked(&expired.jti).await.unwrap(), "long expired");
     assert!(!store.is_revoked(&pat.jti).await.unwrap());
     assert!(store.family(&mobile_family).await.unwrap().unwrap().revoked_at.is_none());
     assert!(store.family(&theirs).await.unwrap().unwrap().revoked_at.is_none(), "another user's family");

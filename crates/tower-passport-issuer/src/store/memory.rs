@@ -104,7 +104,9 @@ impl State {
             .access
             .values()
             .filter(|a| {
-                a.family_id.as_deref() == Some(family_id) && a.revoked_at.is_none() && a.expires_at > now
+                a.family_id.as_deref() == Some(family_id)
+                    && a.revoked_at.is_none()
+                    && a.expires_at > super::live_after(now)
             })
             .map(|a| a.jti.clone())
             .collect();
@@ -191,7 +193,11 @@ impl State {
         let live: Vec<String> = self
             .access
             .values()
-            .filter(|a| a.revoked_at.is_none() && a.expires_at > now && of_user(&a.user_id, &a.client_id))
+            .filter(|a| {
+                a.revoked_at.is_none()
+                    && a.expires_at > super::live_after(now)
+                    && of_user(&a.user_id, &a.client_id)
+            })
             .map(|a| a.jti.clone())
             .collect();
         revoked.extend(live.iter().filter_map(|jti| self.revoke_access(jti, now)));

@@ -42,4 +42,27 @@ pub use records::{
     RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation, RotationOutcome, SecretHash,
 };
 pub use roles::{ClientStore, PurgeStore, SettingsStore, Store, TokenStore};
+
+/// How long past its `exp` (in seconds) an access token still counts as live when a store
+/// revokes a refresh-token family or a user's tokens.
+///
+/// A guard admits a token until `exp` plus its verifier's leeway (60 s by default, RFC 7519
+/// §4.1.4: "usually no more than a few minutes"); a revocation that skipped a token in that
+/// window would leave it working until the leeway ran out. Five minutes covers every
+/// leeway up to five minutes.
+///
+/// ```
+/// use tower_passport_issuer::store::{live_after, EXPIRY_MARGIN};
+/// assert_eq!(EXPIRY_MARGIN, 300);
+/// // At 1000, a token that expired at 800 is still revoked; one that expired at 700 is not.
+/// assert_eq!(live_after(1_000), 700);
+/// assert_eq!(live_after(10), 0);
+/// ```
+pub const EXPIRY_MARGIN: u64 = 300;
+
+/// The `exp` a token must be past (strictly) to be revoked by a family or user revocation
+/// at `now`: `now` less [`EXPIRY_MARGIN`].
+pub const fn live_after(now: u64) -> u64 {
+    now.saturating_sub(EXPIRY_MARGIN)
+}
 pub use tower_passport::revocation::RevocationStore;

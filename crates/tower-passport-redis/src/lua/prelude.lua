@@ -25,6 +25,12 @@ local function server_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- How long past its expiry an access token still counts as live to a family or user
+-- revocation, and how long its record and revocation entry outlive it: a guard admits a
+-- token up to its leeway past `exp`. Equal to tower_passport_issuer::store::EXPIRY_MARGIN
+-- (a test in scripts.rs holds them together).
+local EXPIRY_MARGIN = 300
+
 -- 9999-12-31T23:59:59Z. A later expiry is kept until purge rather than given to EXPIREAT.
 local LATEST = 253402300799
 
@@ -189,16 +195,18 @@ local function insert_access(a, now_ms)
   set_optional(k, 'pat_user', a.pat_user)
   set_optional(k, 'revoked_at', a.revoked_at)
   set_optional(k, 'user_id', a.user_id)
-  expire_with(k, a.expires_at, now_ms)
+  -- Kept past its expiry for the margin, so that a revocation inside a guard's leeway finds it.
+  local kept = tonumber(a.expires_at) + EXPIRY_MARGIN
+  expire_with(k, kept, now_ms)
   if a.family_id then
-    add_member(key('family-access', a.family_id), a.jti, a.expires_at, now_ms)
-    keep_family(a.family_id, a.expires_at, now_ms)
+    add_member(key('family-access', a.family_id), a.jti, kept, now_ms)
+    keep_family(a.family_id, kept, now_ms)
   end
   if a.pat_user then
     add_member(key('pats', a.pat_user), a.jti, a.expires_at, now_ms)
   end
   if a.user_id then
-    add_expiring(key('user-access', a.user_id), a.jti, a.expires_at, now_ms)
+    add_expiring(key('user-access', a.user_id), a.jti, kept, now_ms)
   end
 end
 
@@ -241,7 +249,7 @@ local function revoke_access(jti, at, now_ms)
   redis.call('HSET', k, 'revoked_at', at)
   local entry = key('revoked', jti)
   redis.call('SET', entry, f[1])
-  expire_with(entry, f[1], now_ms)
+  expire_with(entry, tonumber(f[1]) + EXPIRY_MARGIN, now_ms)
   return f[1]
 end
 
@@ -255,8 +263,9 @@ local function revoke_access_into(out, jti, at, now_ms)
 end
 
 -- Revokes a family at `at`: the family, its refresh tokens (keeping an earlier revocation
--- time) and its access tokens still live at `at`. Returns {jti, expires_at, ...} of the
--- access tokens it revoked; empty if the family is unknown or already revoked.
+-- time) and its access tokens expiring after `at` less EXPIRY_MARGIN. Returns {jti,
+-- expires_at, ...} of the access tokens it revoked; empty if the family is unknown or
+-- already revoked.
 local function revoke_family(family_id, at, now_ms)
   local revoked = {}
   local fk = key('family', family_id)
@@ -277,7 +286,7 @@ local function revoke_family(family_id, at, now_ms)
   local now = tonumber(at)
   for _, jti in ipairs(redis.call('SMEMBERS', key('family-access', family_id))) do
     local expires_at = redis.call('HGET', key('access', jti), 'expires_at')
-    if expires_at and tonumber(expires_at) > now then
+    if expires_at and tonumber(expires_at) > now - EXPIRY_MARGIN then
       revoke_access_into(revoked, jti, at, now_ms)
     end
   end

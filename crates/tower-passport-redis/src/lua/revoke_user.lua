@@ -1,6 +1,6 @@
 -- TokenStore::revoke_user_tokens, in one atomic step. ARGV[2] user id, [3] client id?, [4] now.
 -- Revokes every live family of the user (of that client), as revoke_family does, then every
--- access token of the user (of that client) still live at `now`. Returns {{family_id, ...},
+-- access token of the user (of that client) expiring after `now` less EXPIRY_MARGIN. Returns {{family_id, ...},
 -- {jti, expires_at, ...}}: the families and the access tokens it revoked.
 local user, client, now = ARGV[2], opt(ARGV[3]), ARGV[4]
 local at = tonumber(now)
@@ -18,7 +18,7 @@ for _, found in ipairs(indexed(key('user-families', user), 'family', 'current', 
 end
 for _, found in ipairs(indexed(key('user-access', user), 'access', 'expires_at', 'client_id')) do
   local jti, f = found[1], found[2]
-  if of_client(f[2]) and tonumber(f[1]) > at then
+  if of_client(f[2]) and tonumber(f[1]) > at - EXPIRY_MARGIN then
     revoke_access_into(revoked, jti, now, now_ms)
   end
 end

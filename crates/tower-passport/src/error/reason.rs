@@ -106,7 +106,8 @@ pub enum Reason {
     /// The request path has dot segments (`.`, `..`, raw or percent-encoded), an encoded
     /// slash or backslash, or no leading slash (or a forward-auth sub-request names an
     /// original method or URI that does not parse): the policy table refuses to judge a path
-    /// the upstream might read as another. Answered 400 `invalid_request`.
+    /// the upstream might read as another (nor one named twice, in two copies of the
+    /// header that carries it). Answered 400 `invalid_request`.
     UnnormalizedPath,
     /// A forward-auth sub-request lacks the header that carries the original request's
     /// method or URI (or, from Envoy, has a path outside the configured prefix): the proxy

@@ -10,7 +10,8 @@
 //!   Traefik's `authResponseHeaders`, Envoy's `allowed_upstream_headers`.
 //! - **401 and 403 deny**, with the guard's RFC 6750 challenge in `WWW-Authenticate` and its
 //!   JSON body, for the proxy to pass to the client.
-//! - **400** for a path not in normal form or an original URI that does not parse, **503**
+//! - **400** for a path not in normal form, an original URI that does not parse, or an
+//!   original method or URI header sent more than once, **503**
 //!   when the guard cannot decide (nginx turns anything but 2xx, 401 and 403 into a 500),
 //!   **500** when the sub-request does not say which request it is about (the proxy is
 //!   misconfigured).

@@ -99,7 +99,16 @@ impl OriginalRequest {
         let malformed = || AuthError::invalid_request(Reason::UnnormalizedPath);
         match &self.source {
             Source::Headers { method, uri } => {
-                let (Some(method), Some(uri)) = (headers.get(method), headers.get(uri)) else {
+                // One copy of each, or none. Two copies mean a proxy passed the client's own
+                // copy along beside its own; judging either could judge another request.
+                let only = |name: &HeaderName| {
+                    let mut values = headers.get_all(name).iter();
+                    match (values.next(), values.next()) {
+                        (value, None) => Ok(value),
+                        (Some(_), Some(_)) | (None, Some(_)) => Err(malformed()),
+                    }
+                };
+                let (Some(method), Some(uri)) = (only(method)?, only(uri)?) else {
                     return Err(AuthError::missing_original_request());
                 };
                 let method = Method::from_bytes(method.as_bytes()).map_err(|_| malformed())?;
