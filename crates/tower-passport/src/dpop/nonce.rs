@@ -42,8 +42,9 @@ const TAG_LEN: usize = 16;
 /// Bytes of a decoded nonce: the issue time, then the tag.
 const NONCE_LEN: usize = 8 + TAG_LEN;
 
-/// Issues and checks server-provided DPoP nonces (RFC 9449 §8, §9). Cheap to clone; give
-/// it to [`Dpop::nonces`](super::Dpop::nonces) for a resource server, and to the issuer's
+/// Issues and checks server-provided DPoP nonces (RFC 9449 §8, §9).
+///
+/// Cheap to clone; give it to [`Dpop::nonces`](super::Dpop::nonces) for a resource server, and to the issuer's
 /// `OAuthServer::dpop_nonces` for its token endpoint.
 ///
 /// ```
@@ -226,6 +227,17 @@ mod tests {
         clock.advance(50);
         assert_eq!(nonces.check(Some(&nonce)).unwrap(), NonceState::Ending);
         clock.advance(50);
+        assert!(nonces.check(Some(&nonce)).is_err());
+    }
+
+    #[test]
+    fn a_nonce_lives_five_minutes_by_default() {
+        let clock = ManualClock::new(1_000_000);
+        let nonces = Nonces::new(&[3; 32]).unwrap().clock(clock.clone());
+        let nonce = nonces.issue();
+        clock.advance(299);
+        assert!(nonces.check(Some(&nonce)).is_ok());
+        clock.advance(1);
         assert!(nonces.check(Some(&nonce)).is_err());
     }
 
