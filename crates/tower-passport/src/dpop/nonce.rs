@@ -52,7 +52,7 @@ const NONCE_LEN: usize = 8 + TAG_LEN;
 /// use tower_passport::clock::ManualClock;
 /// use tower_passport::dpop::{NonceState, Nonces};
 /// use tower_passport::error::Reason;
-/// # fn main() -> Result<(), tower_passport::ConfigError> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let clock = ManualClock::new(1_700_000_000);
 /// let nonces = Nonces::new(&[7; 32])?.lifetime(Duration::from_secs(60)).clock(clock.clone());
 /// let nonce = nonces.issue();
