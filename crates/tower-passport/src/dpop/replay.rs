@@ -9,7 +9,7 @@
 //! until it is evicted. Every new `jti` is admitted (the eviction drops older entries),
 //! so size it above the proofs a window brings.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::time::Duration;
 
 use quick_cache::sync::{Cache, GuardResult};
@@ -30,9 +30,7 @@ impl SeenProofs {
     /// (or is being remembered by a concurrent request). Keyed by key and `jti`, so no
     /// client can spend another's `jti`s.
     pub(super) fn first_use(&self, thumbprint: &str, jti: &str) -> bool {
-        let mut hasher = self.keyed.build_hasher();
-        (thumbprint, jti).hash(&mut hasher);
-        let key = hasher.finish();
+        let key = self.keyed.hash_one((thumbprint, jti));
         match self.seen.get_value_or_guard(&key, Some(Duration::ZERO)) {
             GuardResult::Guard(guard) => guard.insert(()).is_ok(),
             GuardResult::Value(()) | GuardResult::Timeout => false,
