@@ -104,6 +104,16 @@ async fn post_token(
     secret_of: (&str, &str),
     dpop: &[&str],
 ) -> (StatusCode, serde_json::Value) {
+    let (status, _, body) = post_token_answer(routes, body, secret_of, dpop).await;
+    (status, body)
+}
+
+async fn post_token_answer(
+    routes: &crate::endpoint::OAuthRoutes,
+    body: &str,
+    secret_of: (&str, &str),
+    dpop: &[&str],
+) -> (StatusCode, http::HeaderMap, serde_json::Value) {
     let mut request = Request::post("/oauth/token")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("authorization", basic(secret_of.0, secret_of.1));
@@ -115,9 +125,9 @@ async fn post_token(
         .oneshot(request.body(Full::new(bytes::Bytes::from(body.to_owned()))).unwrap())
         .await
         .unwrap();
-    let status = response.status();
+    let (status, headers) = (response.status(), response.headers().clone());
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&body).unwrap())
+    (status, headers, serde_json::from_slice(&body).unwrap())
 }
 
 fn basic(id: &str, secret: &str) -> String {
@@ -208,4 +218,60 @@ async fn an_authorization_code_with_dpop_jkt_is_exchanged_only_with_a_proof_of_t
     assert_eq!(tokens.token_type, "DPoP");
     let verified = issuer.verifier().verify_for_dpop(&tokens.access_token).unwrap();
     assert_eq!(verified.dpop_thumbprint(), Some(prover.thumbprint()));
+}
+
+fn proof_with_nonce(prover: &DpopProver, iat: u64, nonce: &str) -> String {
+    let mut claims = prover.claims("POST", TOKEN_URL, None, iat).unwrap();
+    claims["nonce"] = serde_json::json!(nonce);
+    prover.sign(&prover.header(), &claims).unwrap()
+}
+
+#[tokio::test]
+async fn the_token_endpoint_requires_its_nonce_and_hands_one_out_with_use_dpop_nonce() {
+    use tower_passport::clock::ManualClock;
+    use tower_passport::dpop::Nonces;
+    let issuer = issuer();
+    let (billing, secret) = client(&issuer, ClientRegistration::confidential("Billing")).await;
+    let clock = ManualClock::new(now());
+    let nonces =
+        Nonces::new(&[5; 32]).unwrap().lifetime(std::time::Duration::from_secs(60)).clock(clock.clone());
+    let routes = OAuthServer::new(issuer.clone()).dpop_nonces(nonces).build();
+    let credentials = (billing.record().id.as_str(), secret.as_deref().unwrap());
+    let prover = DpopProver::new().unwrap();
+    let form = "grant_type=client_credentials";
+
+    // RFC 9449 §8: no nonce → 400 use_dpop_nonce, with one to use.
+    let proof = prover.proof("POST", TOKEN_URL, None, now()).unwrap();
+    let (status, headers, body) = post_token_answer(&routes, form, credentials, &[&proof]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "use_dpop_nonce");
+    let nonce = headers["dpop-nonce"].to_str().unwrap().to_owned();
+
+    // The retry with it gets a bound token; the nonce is fresh, so no new one.
+    let (status, headers, body) =
+        post_token_answer(&routes, form, credentials, &[&proof_with_nonce(&prover, now(), &nonce)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    assert!(!headers.contains_key("dpop-nonce"));
+
+    // Past half its lifetime: still accepted, and the answer carries the next one.
+    clock.advance(40);
+    let (status, headers, _) =
+        post_token_answer(&routes, form, credentials, &[&proof_with_nonce(&prover, now(), &nonce)]).await;
+    assert_eq!(status, StatusCode::OK);
+    let next = headers["dpop-nonce"].to_str().unwrap().to_owned();
+    assert_ne!(next, nonce);
+
+    // Expired, or forged: use_dpop_nonce again.
+    clock.advance(30);
+    let forged = Nonces::new(&[6; 32]).unwrap().clock(clock.clone()).issue();
+    for stale in [nonce.as_str(), forged.as_str()] {
+        let (status, headers, body) =
+            post_token_answer(&routes, form, credentials, &[&proof_with_nonce(&prover, now(), stale)]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("use_dpop_nonce")));
+        assert!(headers.contains_key("dpop-nonce"));
+    }
+    // A token request without a proof is not affected.
+    let (status, body) = post_token(&routes, form, credentials, &[]).await;
+    assert_eq!((status, body["token_type"].as_str()), (StatusCode::OK, Some("Bearer")));
 }

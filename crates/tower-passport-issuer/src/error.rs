@@ -53,6 +53,9 @@ pub enum OAuthErrorCode {
     /// RFC 9449 §5: the token request's `DPoP` proof is missing where required, repeated,
     /// or fails its checks.
     InvalidDpopProof,
+    /// RFC 9449 §8: the token request's `DPoP` proof must carry the server's nonce, sent
+    /// with this answer in the `DPoP-Nonce` header.
+    UseDpopNonce,
     /// RFC 8707: a requested `resource` is malformed, unknown to the issuer, not allowed
     /// to the client, or outside the original grant.
     InvalidTarget,
@@ -79,6 +82,7 @@ impl OAuthErrorCode {
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
             Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidTarget => "invalid_target",
         }
     }

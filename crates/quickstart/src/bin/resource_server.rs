@@ -206,7 +206,10 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
     // with that check registers its caches there; the bus below starts on it.
     let hub = Hub::new();
     let guard = GuardLayer::builder(verifier).realm("demo");
-    let guard = match dpop_from(&var)? {
+    let dpop = dpop_from(&var)?;
+    // The metadata names the proof algorithms of the guard's own DPoP settings.
+    let metadata = metadata_from(env, dpop.as_ref())?;
+    let guard = match dpop {
         Some(dpop) => guard.dpop(dpop),
         None => guard,
     };
@@ -227,7 +230,7 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
         let check = PassportRevocations::builder(database).build()?;
         let guard = guard.resolver(demo::find_user).revocation(check).build()?;
         let revocations = format!("checked in Laravel Passport's tables ({engine}), seen within 5 s");
-        let app = demo::router(guard).layer(ResourceMetadataLayer::new(metadata_from(env)?));
+        let app = demo::router(guard).layer(ResourceMetadataLayer::new(metadata));
         return Ok(ResourceServer { app, described, revocations, bus: None });
     }
     let (guard, mut revocations) = match &store {
@@ -271,14 +274,17 @@ pub async fn build(env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Result<Reso
             None
         }
     };
-    let app = demo::router(guard).layer(ResourceMetadataLayer::new(metadata_from(env)?));
+    let app = demo::router(guard).layer(ResourceMetadataLayer::new(metadata));
     Ok(ResourceServer { app, described, revocations, bus })
 }
 
 /// This server's RFC 9728 metadata (see the top of this file): `PASSPORT_PUBLIC_URL`, or
-/// its own address, with the issuer tokens must come from as its authorization server.
+/// its own address, with the issuer tokens must come from as its authorization server,
+/// and with `dpop` (the guard's DPoP settings, when on) its proof algorithms in
+/// `dpop_signing_alg_values_supported`.
 pub fn metadata_from(
     env: &(dyn Fn(&str) -> Option<String> + Sync),
+    dpop: Option<&Dpop>,
 ) -> Result<ResourceMetadata, Box<dyn Error>> {
     let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
     let (resource, own) = match var("PASSPORT_PUBLIC_URL") {
@@ -291,6 +297,9 @@ pub fn metadata_from(
     let mut metadata = ResourceMetadata::builder(resource);
     if let Some(issuer) = var("PASSPORT_ISSUER").or_else(|| var("PASSPORT_DISCOVERY_URL")) {
         metadata = metadata.authorization_server(issuer);
+    }
+    if let Some(dpop) = dpop {
+        metadata = metadata.dpop_signing_alg_values_supported(dpop.algorithm_list().iter().copied());
     }
     // Its own address is plain http (any interface with BIND=0.0.0.0:…); a public URL must be https.
     let metadata = if own { metadata.allow_http() } else { metadata };

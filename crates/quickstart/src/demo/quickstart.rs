@@ -219,12 +219,13 @@ pub fn api_resource(config: &QuickstartConfig) -> String {
 }
 
 /// The demo API's RFC 9728 metadata, served at
-/// `/.well-known/oauth-protected-resource/api` and named in its challenges: this issuer
-/// and the demo scopes.
-fn api_metadata(config: &QuickstartConfig) -> Result<ResourceMetadata, Box<dyn Error>> {
+/// `/.well-known/oauth-protected-resource/api` and named in its challenges: this issuer,
+/// the demo scopes and the proof algorithms of the guard's `dpop` settings.
+fn api_metadata(config: &QuickstartConfig, dpop: &Dpop) -> Result<ResourceMetadata, Box<dyn Error>> {
     let metadata = ResourceMetadata::builder(api_resource(config))
         .authorization_server(config.issuer.as_str())
-        .scopes_supported(SCOPES.map(|(id, _)| id));
+        .scopes_supported(SCOPES.map(|(id, _)| id))
+        .dpop_signing_alg_values_supported(dpop.algorithm_list().iter().copied());
     // A plain-http issuer (the demo's default) is the operator's choice already.
     let metadata = if config.issuer.starts_with("http://") { metadata.allow_http() } else { metadata };
     Ok(metadata.build().map_err(|e| context("PASSPORT_ISSUER: not a URL the API's metadata can name", e))?)
@@ -296,10 +297,11 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         cookie = cookie.allow_origin(origin.as_str());
     }
     // Both schemes: bearer tokens, and the DPoP-bound tokens the issuer mints for every
-    // token request that carries a `DPoP` proof.
+    // token request that carries a `DPoP` proof. The API's metadata names its algorithms.
+    let dpop = Dpop::new();
     let guard = GuardLayer::builder(issuer.verifier())
         .realm("demo")
-        .dpop(Dpop::new())
+        .dpop(dpop.clone())
         .first_party_cookie(cookie.clone())
         .resolver(issuer.resolver(find_user))
         .revocation(issuer.revocation_list())
@@ -351,6 +353,6 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
         ))
         .fallback_service(oauth.clone())
         .layer(sign_in::session_layer(config.issuer.starts_with("https://")))
-        .layer(ResourceMetadataLayer::new(api_metadata(config)?));
+        .layer(ResourceMetadataLayer::new(api_metadata(config, &dpop)?));
     Ok(Quickstart { issuer, oauth, app, bus, bus_name, demo_app_redirect_uri, seed_conflicts })
 }

@@ -164,6 +164,12 @@ async fn the_demo_api_names_its_issuer_and_takes_tokens_for_its_resource() {
     assert_eq!(metadata.status, StatusCode::OK);
     assert_eq!(metadata.body["resource"], api.as_str());
     assert_eq!(metadata.body["authorization_servers"], serde_json::json!([app.config.issuer]));
+    // The guard takes DPoP: the metadata names its proof algorithms, as its challenges do.
+    assert_eq!(
+        metadata.body["dpop_signing_alg_values_supported"],
+        serde_json::json!(["ES256", "ES384", "EdDSA", "RS256", "PS256"])
+    );
+    assert_eq!(metadata.body["bearer_methods_supported"], serde_json::json!(["header"]));
 
     // A token for the API's resource (RFC 8707) names it alone, and opens the API.
     let resource: String = form_urlencoded::byte_serialize(api.as_bytes()).collect();

@@ -333,6 +333,12 @@ fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
 }
 
+/// The `WWW-Authenticate` challenge of `scheme` (lower case) in `headers`, realm `demo`.
+fn challenge<'a>(headers: &'a str, scheme: &str) -> Option<&'a str> {
+    let prefix = format!("www-authenticate: {scheme} realm=\"demo\"");
+    headers.lines().find(|line| line.starts_with(&prefix))
+}
+
 /// `GET path` with `token` under the `DPoP` scheme and a fresh proof for `htu`.
 async fn get_dpop(addr: SocketAddr, path: &str, token: &str, prover: &DpopProver, htu: &str) -> Reply1 {
     let proof = prover.proof("GET", htu, Some(token), unix_now()).expect("proof");
@@ -359,12 +365,10 @@ async fn passport_dpop_takes_dpop_bound_tokens_beside_bearer_ones_or_alone() {
     assert_eq!(get_once(addr, "/api/m2m", Some(&bearer)).await.status, 200);
     let refused = get_once(addr, "/api/m2m", Some(&bound)).await;
     assert_eq!(refused.status, 401);
-    assert!(
-        refused.headers.contains("www-authenticate: bearer realm=\"demo\", error=\"invalid_token\""),
-        "{}",
-        refused.headers
-    );
-    assert!(refused.headers.contains("www-authenticate: dpop realm=\"demo\", algs="), "{}", refused.headers);
+    let bearer_challenge = challenge(&refused.headers, "bearer").unwrap_or_default();
+    assert!(bearer_challenge.contains("error=\"invalid_token\""), "{}", refused.headers);
+    let dpop_challenge = challenge(&refused.headers, "dpop").unwrap_or_default();
+    assert!(dpop_challenge.contains("algs=") && !dpop_challenge.contains("error="), "{}", refused.headers);
 
     // PASSPORT_DPOP=required: DPoP alone, one challenge.
     let (addr, _server) = start_built(&issuer_vars(&pem, &[("PASSPORT_DPOP", "required")])).await;
@@ -373,11 +377,8 @@ async fn passport_dpop_takes_dpop_bound_tokens_beside_bearer_ones_or_alone() {
     let refused = get_once(addr, "/api/m2m", Some(&bearer)).await;
     assert_eq!(refused.status, 401);
     assert!(!refused.headers.contains("www-authenticate: bearer"), "{}", refused.headers);
-    assert!(
-        refused.headers.contains("www-authenticate: dpop realm=\"demo\", error=\"invalid_token\""),
-        "{}",
-        refused.headers
-    );
+    let dpop_challenge = challenge(&refused.headers, "dpop").unwrap_or_default();
+    assert!(dpop_challenge.contains("error=\"invalid_token\""), "{}", refused.headers);
 
     // Behind a proxy: the proof names the public URL.
     let public = [("PASSPORT_DPOP", "1"), ("PASSPORT_PUBLIC_URL", "https://api.example.com")];
@@ -614,6 +615,9 @@ async fn the_server_serves_its_protected_resource_metadata_and_names_it_in_its_c
     let metadata = json_body(&metadata);
     assert_eq!(metadata["resource"], "https://api.example.com");
     assert_eq!(metadata["authorization_servers"], json!([support::ISSUER]));
+    // DPoP off: no proof algorithms; bearer tokens in the header.
+    assert!(metadata.get("dpop_signing_alg_values_supported").is_none(), "{metadata}");
+    assert_eq!(metadata["bearer_methods_supported"], json!(["header"]));
     let refused = get_once(addr, "/api/user", None).await;
     assert_eq!(refused.status, 401);
     assert!(
@@ -636,4 +640,20 @@ async fn the_server_serves_its_protected_resource_metadata_and_names_it_in_its_c
             .collect();
     let error = server_binary::build(&move |name: &str| map.get(name).cloned()).await.err().expect("refused");
     assert!(error.to_string().contains("PASSPORT_PUBLIC_URL"), "{error}");
+}
+
+#[tokio::test]
+async fn with_passport_dpop_the_metadata_names_the_guards_proof_algorithms() {
+    let (_issuer, pem) = issuer_on(std::sync::Arc::new(MemoryStore::new()));
+    for dpop in ["1", "required"] {
+        let (addr, _server) = start_built(&issuer_vars(&pem, &[("PASSPORT_DPOP", dpop)])).await;
+        let metadata = json_body(&get_once(addr, "/.well-known/oauth-protected-resource", None).await);
+        let algs = ["ES256", "ES384", "EdDSA", "RS256", "PS256"];
+        assert_eq!(metadata["dpop_signing_alg_values_supported"], json!(algs), "{metadata}");
+        assert_eq!(metadata["bearer_methods_supported"], json!(["header"]), "{metadata}");
+        // The same list as the challenge's `algs`.
+        let refused = get_once(addr, "/api/user", None).await;
+        let expected = format!("algs=\"{}\"", algs.join(" ")).to_ascii_lowercase();
+        assert!(refused.headers.to_ascii_lowercase().contains(&expected), "{}", refused.headers);
+    }
 }

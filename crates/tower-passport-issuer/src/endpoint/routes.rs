@@ -1,6 +1,6 @@
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use http_body::Body;
-use tower_passport::dpop::{ProofTarget, VerifiedProof, DPOP};
+use tower_passport::dpop::{NonceState, ProofTarget, VerifiedProof, DPOP, DPOP_NONCE};
 
 use std::sync::Arc;
 
@@ -62,7 +62,13 @@ where
                 paths::DEVICE_CODE => device_authorization(&server, credentials, &form).await,
                 _ => introspect(issuer, credentials, &form).await,
             };
-            outcome.unwrap_or_else(|error| response::client_error(&error, &parts.headers))
+            outcome.unwrap_or_else(|error| {
+                let mut response = response::client_error(&error, &parts.headers);
+                if error.code() == OAuthErrorCode::UseDpopNonce {
+                    send_fresh_nonce(&server, &mut response);
+                }
+                response
+            })
         }
         _ => response::empty(StatusCode::NOT_FOUND),
     }
@@ -109,11 +115,24 @@ async fn grant(
         return Err(OAuthError::unsupported_grant_type());
     }
     let mut request = TokenRequest::from_form(client, form)?;
-    if let Some(proof) = dpop_proof(server, headers)? {
-        request = request.dpop(&proof);
+    let proof = dpop_proof(server, headers)?;
+    if let Some((proof, _)) = &proof {
+        request = request.dpop(proof);
     }
     let tokens = issuer.grant(request).await?;
-    Ok(response::json(StatusCode::OK, &tokens))
+    let mut response = response::json(StatusCode::OK, &tokens);
+    if let Some((_, NonceState::Ending)) = proof {
+        send_fresh_nonce(server, &mut response);
+    }
+    Ok(response)
+}
+
+/// Puts a fresh nonce into `response`'s `DPoP-Nonce` header, when nonces are required.
+fn send_fresh_nonce(server: &Server, response: &mut EndpointResponse) {
+    let Some(nonces) = &server.nonces else { return };
+    if let Ok(nonce) = HeaderValue::try_from(nonces.issue()) {
+        response.headers_mut().insert(DPOP_NONCE, nonce);
+    }
 }
 
 /// RFC 8628 §3.1–3.2: a device authorization request, answered with the codes.
@@ -128,9 +147,14 @@ async fn device_authorization(
     Ok(response::json(StatusCode::OK, &started))
 }
 
-/// The token request's DPoP proof (RFC 9449 §5), verified for this endpoint: `None`
-/// without a `DPoP` header; `invalid_dpop_proof` for two, or one that fails its checks.
-fn dpop_proof(server: &Server, headers: &HeaderMap) -> Result<Option<VerifiedProof>, OAuthError> {
+/// The token request's DPoP proof (RFC 9449 §5), verified for this endpoint, with the
+/// state of its nonce when nonces are required (§8): `None` without a `DPoP` header;
+/// `invalid_dpop_proof` for two, or one that fails its checks; `use_dpop_nonce` for one
+/// without a current nonce.
+fn dpop_proof(
+    server: &Server,
+    headers: &HeaderMap,
+) -> Result<Option<(VerifiedProof, NonceState)>, OAuthError> {
     let mut proofs = headers.get_all(DPOP).iter();
     let proof = match (proofs.next(), proofs.next()) {
         (None, _) => return Ok(None),
@@ -141,11 +165,17 @@ fn dpop_proof(server: &Server, headers: &HeaderMap) -> Result<Option<VerifiedPro
     let proof = proof.ok_or_else(|| refused("The request must carry one DPoP proof"))?;
     let target = ProofTarget::new(Method::POST, &server.endpoint_url(paths::TOKEN))
         .map_err(|_| refused("The token endpoint URL is not absolute"))?;
-    server
+    let proof = server
         .proofs
         .verify(proof.trim(), &target)
-        .map(Some)
-        .map_err(|error| refused(error.description().unwrap_or("The DPoP proof is invalid")))
+        .map_err(|error| refused(error.description().unwrap_or("The DPoP proof is invalid")))?;
+    let nonce = match &server.nonces {
+        Some(nonces) => nonces.check(proof.nonce()).map_err(|_| {
+            OAuthError::new(OAuthErrorCode::UseDpopNonce, "The DPoP proof must carry the server's nonce")
+        })?,
+        None => NonceState::Current,
+    };
+    Ok(Some((proof, nonce)))
 }
 
 fn hint(form: &Form) -> Option<TokenTypeHint> {

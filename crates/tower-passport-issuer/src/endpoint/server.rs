@@ -20,7 +20,7 @@ use super::guarded::{is_json_api, AnyBody, GuardedApis};
 use super::response::EndpointResponse;
 use super::{AuthorizedTokens, Clients, OAuthRoutes, PersonalAccessTokens, ServerMetadata};
 use crate::{paths, Issuer, IssuerError, IssuerErrorKind};
-use tower_passport::dpop::ProofVerifier;
+use tower_passport::dpop::{Nonces, ProofVerifier};
 use tower_passport::guard::GuardLayer;
 
 /// Configures the HTTP front of an [`Issuer`]: which endpoints are served, where, and how the
@@ -70,6 +70,7 @@ pub struct OAuthServer {
     screen: Option<Arc<dyn ApprovalScreen>>,
     apis: Option<GuardedApis<JsonApis>>,
     proofs: Option<ProofVerifier>,
+    nonces: Option<Nonces>,
 }
 
 impl fmt::Debug for OAuthServer {
@@ -80,6 +81,7 @@ impl fmt::Debug for OAuthServer {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("sign_in", &self.flow.is_some())
             .field("json_apis", &self.apis.is_some())
+            .field("dpop_nonces", &self.nonces)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +98,7 @@ impl OAuthServer {
             screen: None,
             apis: None,
             proofs: None,
+            nonces: None,
         }
     }
 
@@ -105,6 +108,17 @@ impl OAuthServer {
     /// request with a `DPoP` header gets tokens bound to the proof's key.
     pub fn dpop_proofs(mut self, proofs: ProofVerifier) -> Self {
         self.proofs = Some(proofs);
+        self
+    }
+
+    /// Requires server-provided nonces in the DPoP proofs of token requests (RFC 9449
+    /// §8): a proof without a current `nonce` from `nonces` is answered 400
+    /// `{"error":"use_dpop_nonce"}` with a fresh nonce in the `DPoP-Nonce` header, and a
+    /// token response carries a new one when the proof's is past half its lifetime. Token
+    /// requests without a proof are not affected. Give every replica the same secret
+    /// ([`Nonces::new`]).
+    pub fn dpop_nonces(mut self, nonces: Nonces) -> Self {
+        self.nonces = Some(nonces);
         self
     }
 
@@ -221,6 +235,7 @@ impl OAuthServer {
         let proofs = self.proofs.unwrap_or_else(|| self.issuer.proof_verifier());
         OAuthRoutes::new(Arc::new(Server {
             proofs,
+            nonces: self.nonces,
             front: Front {
                 issuer: self.issuer,
                 mount_path: self.mount_path,
@@ -250,6 +265,8 @@ pub(crate) struct Server {
     pub(crate) apis: Option<GuardedApis<JsonApis>>,
     /// Checks the `DPoP` proofs of token requests.
     pub(crate) proofs: ProofVerifier,
+    /// The nonces those proofs must carry, when required.
+    pub(crate) nonces: Option<Nonces>,
 }
 
 impl Deref for Server {

@@ -60,10 +60,12 @@
 //! [`ProofVerifier`].
 
 mod jwk;
+mod nonce;
 mod proof;
 mod replay;
 mod target;
 
+pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
 pub use proof::{
     access_token_hash, ProofTarget, ProofVerifier, ProofVerifierBuilder, VerifiedProof, DEFAULT_IAT_WINDOW,
     DEFAULT_PROOF_ALGORITHMS,
@@ -104,6 +106,7 @@ pub struct Dpop {
     proofs: Option<ProofVerifier>,
     required: bool,
     public_url: Option<String>,
+    nonces: Option<Nonces>,
 }
 
 impl Dpop {
@@ -133,6 +136,47 @@ impl Dpop {
         self.public_url = Some(url.into());
         self
     }
+
+    /// Requires server-provided nonces (RFC 9449 §9): a proof must carry a `nonce` that
+    /// `nonces` issued and that is still inside its lifetime. One without is refused with
+    /// 401 `error="use_dpop_nonce"` and a fresh nonce in the `DPoP-Nonce` header, which
+    /// the client puts into its next proof.
+    pub fn nonces(mut self, nonces: Nonces) -> Self {
+        self.nonces = Some(nonces);
+        self
+    }
+
+    /// The proof algorithms this guard accepts, space-delimited: its challenges' `algs`,
+    /// and what the resource's RFC 9728 metadata names in
+    /// `dpop_signing_alg_values_supported`.
+    ///
+    /// ```
+    /// use tower_passport::dpop::{Dpop, ProofVerifier};
+    /// use tower_passport::Algorithm;
+    /// assert_eq!(Dpop::new().algorithms(), "ES256 ES384 EdDSA RS256 PS256");
+    /// let proofs = ProofVerifier::builder().algorithms([Algorithm::ES256]).build().unwrap();
+    /// assert_eq!(Dpop::new().proofs(proofs).algorithm_list(), [Algorithm::ES256]);
+    /// ```
+    pub fn algorithms(&self) -> &str {
+        match &self.proofs {
+            Some(proofs) => proofs.algorithms(),
+            None => default_proofs().algorithms(),
+        }
+    }
+
+    /// The proof algorithms this guard accepts, as a list.
+    pub fn algorithm_list(&self) -> &[crate::Algorithm] {
+        match &self.proofs {
+            Some(proofs) => proofs.algorithm_list(),
+            None => default_proofs().algorithm_list(),
+        }
+    }
+}
+
+/// The proof checks of a [`Dpop`] given none: read for their algorithms.
+fn default_proofs() -> &'static ProofVerifier {
+    static DEFAULT: std::sync::OnceLock<ProofVerifier> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(ProofVerifier::new)
 }
 
 /// A guard's DPoP settings, checked.
@@ -140,6 +184,7 @@ pub(crate) struct DpopGuard {
     proofs: ProofVerifier,
     required: bool,
     base: Option<NormalUrl>,
+    nonces: Option<Nonces>,
 }
 
 impl fmt::Debug for DpopGuard {
@@ -148,6 +193,7 @@ impl fmt::Debug for DpopGuard {
             .field("proofs", &self.proofs)
             .field("required", &self.required)
             .field("base", &self.base)
+            .field("nonces", &self.nonces)
             .finish()
     }
 }
@@ -163,8 +209,12 @@ impl DpopGuard {
     pub(crate) fn new(settings: Dpop) -> Result<(Self, DpopChallenge), ConfigError> {
         let proofs = settings.proofs.unwrap_or_default();
         let base = settings.public_url.as_deref().map(target::public_base).transpose()?;
-        let challenge = DpopChallenge { algs: Arc::from(proofs.algorithms()), bearer: !settings.required };
-        Ok((Self { proofs, required: settings.required, base }, challenge))
+        let challenge = DpopChallenge {
+            algs: Arc::from(proofs.algorithms()),
+            bearer: !settings.required,
+            nonces: settings.nonces.clone(),
+        };
+        Ok((Self { proofs, required: settings.required, base, nonces: settings.nonces }, challenge))
     }
 
     /// Whether a request under the `Bearer` scheme may go on: not when DPoP is required,
@@ -228,7 +278,11 @@ impl DpopGuard {
             Some(ath) => target.access_token_hash(ath),
             None => target.access_token(credentials.token),
         };
-        self.proofs.verify(credentials.proof, &target)
+        let proof = self.proofs.verify(credentials.proof, &target)?;
+        if let Some(nonces) = &self.nonces {
+            nonces.check(proof.nonce())?;
+        }
+        Ok(proof)
     }
 }
 

@@ -128,8 +128,8 @@ impl ProofVerifierBuilder {
         self
     }
 
-    /// How many proof `jti`s are remembered at most (100,000 by default); the least
-    /// recently seen go first. Size it above the proofs a window brings.
+    /// How many proof `jti`s are remembered at most (100,000 by default); when full, older
+    /// ones are evicted to admit new ones. Size it above the proofs a window brings.
     pub fn replay_capacity(mut self, entries: u64) -> Self {
         self.replay_capacity = entries;
         self

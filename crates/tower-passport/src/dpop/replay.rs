@@ -1,38 +1,40 @@
 //! The `jti`s of the proofs accepted inside the `iat` window: a proof is single-use
 //! (RFC 9449 §11.1).
 //!
-//! A moka cache, bounded in entries, whose entries live as long as the window: a proof
-//! older than that is refused by its `iat` anyway. It evicts the least recently used
-//! entry when full (LRU admits every new `jti`; TinyLFU could turn one away and let its
-//! replay through), so size it above the proofs a window brings.
+//! A quick_cache set, bounded in entries, of 64-bit SipHash values of key thumbprint and
+//! `jti` under a random per-process key: no string is built or stored per proof. A
+//! collision (2⁻⁶⁴ per pair) refuses a fresh proof, never admits a replay, and no client
+//! can aim one without the key. Entries carry no expiry: a proof older than the window is
+//! refused by its `iat` before its `jti` is looked up, so a stale entry only takes room
+//! until it is evicted. Every new `jti` is admitted (the eviction drops older entries),
+//! so size it above the proofs a window brings.
 
+use std::hash::BuildHasher;
 use std::time::Duration;
 
-use moka::policy::EvictionPolicy;
-use moka::sync::Cache;
+use quick_cache::sync::{Cache, GuardResult};
 
 pub(super) struct SeenProofs {
-    seen: Cache<Box<str>, ()>,
+    seen: Cache<u64, ()>,
+    keyed: std::collections::hash_map::RandomState,
 }
 
 impl SeenProofs {
-    pub(super) fn new(capacity: u64, window: Duration) -> Self {
-        let seen = Cache::builder()
-            .max_capacity(capacity.max(1))
-            .time_to_live(window.max(Duration::from_secs(1)))
-            .eviction_policy(EvictionPolicy::lru())
-            .build();
-        Self { seen }
+    /// `_window` is kept by the `iat` check: see the module docs.
+    pub(super) fn new(capacity: u64, _window: Duration) -> Self {
+        let capacity = usize::try_from(capacity.max(1)).unwrap_or(usize::MAX);
+        Self { seen: Cache::new(capacity), keyed: std::collections::hash_map::RandomState::new() }
     }
 
-    /// Remembers the proof `jti` of the key `thumbprint`; `false` when it was seen already.
-    /// Keyed by key and `jti`, so no client can spend another's `jti`s.
+    /// Remembers the proof `jti` of the key `thumbprint`; `false` when it was seen already
+    /// (or is being remembered by a concurrent request). Keyed by key and `jti`, so no
+    /// client can spend another's `jti`s.
     pub(super) fn first_use(&self, thumbprint: &str, jti: &str) -> bool {
-        let mut key = String::with_capacity(thumbprint.len() + 1 + jti.len());
-        key.push_str(thumbprint);
-        key.push(' ');
-        key.push_str(jti);
-        self.seen.entry(key.into_boxed_str()).or_insert(()).is_fresh()
+        let key = self.keyed.hash_one((thumbprint, jti));
+        match self.seen.get_value_or_guard(&key, Some(Duration::ZERO)) {
+            GuardResult::Guard(guard) => guard.insert(()).is_ok(),
+            GuardResult::Value(()) | GuardResult::Timeout => false,
+        }
     }
 }
 
@@ -47,5 +49,7 @@ mod tests {
         assert!(!seen.first_use("key-a", "jti-1"));
         assert!(seen.first_use("key-b", "jti-1"));
         assert!(seen.first_use("key-a", "jti-2"));
+        // The pair is hashed as two strings: no shifting of the boundary collides.
+        assert!(seen.first_use("key-a j", "ti-1"));
     }
 }

@@ -86,6 +86,7 @@ struct Answer {
     challenges: Vec<String>,
     reason: Option<Reason>,
     credential: Option<String>,
+    nonce: Option<String>,
 }
 
 async fn send(layer: &GuardLayer, method: &str, url: &str, headers: &[(&str, &str)]) -> Answer {
@@ -109,6 +110,7 @@ async fn send(layer: &GuardLayer, method: &str, url: &str, headers: &[(&str, &st
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     let reason = response.extensions().get::<AuthError>().map(AuthError::reason);
+    let nonce = response.headers().get("dpop-nonce").map(|v| v.to_str().unwrap().to_owned());
     let status = response.status();
     let credential = if status == StatusCode::OK {
         let body = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
@@ -116,7 +118,7 @@ async fn send(layer: &GuardLayer, method: &str, url: &str, headers: &[(&str, &st
     } else {
         None
     };
-    Answer { status, challenges, reason, credential }
+    Answer { status, challenges, reason, credential, nonce }
 }
 
 const ALGS: &str = r#"algs="ES256 ES384 EdDSA RS256 PS256""#;
@@ -414,4 +416,76 @@ async fn a_dpop_bound_token_is_an_access_token_to_the_bearer_token_requirement()
         .body(Full::new(Bytes::new()))
         .unwrap();
     assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
+}
+
+fn nonce_guard(clock: &ManualClock) -> GuardLayer {
+    let nonces = super::Nonces::new(&[9; 32]).unwrap().lifetime(std::time::Duration::from_secs(60));
+    guard(Some(Dpop::new().required().proofs(proofs(clock)).nonces(nonces.clock(clock.clone()))), clock)
+}
+
+impl Client {
+    fn proof_with_nonce(&self, token: &str, jti: &str, nonce: &str) -> String {
+        let mut claims = self.claims("GET", URL, token, jti);
+        claims["nonce"] = json!(nonce);
+        self.sign(&self.header(), &claims)
+    }
+}
+
+#[tokio::test]
+async fn a_proof_without_the_nonce_gets_use_dpop_nonce_and_one_to_retry_with() {
+    let clock = ManualClock::new(NOW);
+    let layer = nonce_guard(&clock);
+    let client = Client::new();
+    let token = token(Some(&client.thumbprint()));
+    let authorization = format!("DPoP {token}");
+    let first = client.proof("GET", URL, &token, "n-1");
+    let refused = send(&layer, "GET", URL, &[("authorization", &authorization), ("dpop", &first)]).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.reason, Some(Reason::DpopNonceRequired));
+    assert!(
+        refused.challenges[0].starts_with(r#"DPoP realm="api", error="use_dpop_nonce""#),
+        "{:?}",
+        refused.challenges
+    );
+    let nonce = refused.nonce.expect("a DPoP-Nonce header");
+
+    let retry = client.proof_with_nonce(&token, "n-2", &nonce);
+    let admitted = send(&layer, "GET", URL, &[("authorization", &authorization), ("dpop", &retry)]).await;
+    assert_eq!(admitted.status, StatusCode::OK, "{:?}", admitted.challenges);
+}
+
+#[tokio::test]
+async fn an_expired_or_forged_nonce_gets_use_dpop_nonce() {
+    let clock = ManualClock::new(NOW);
+    let layer = nonce_guard(&clock);
+    let client = Client::new();
+    let token = token(Some(&client.thumbprint()));
+    let authorization = format!("DPoP {token}");
+    let refused = send(
+        &layer,
+        "GET",
+        URL,
+        &[("authorization", &authorization), ("dpop", &client.proof("GET", URL, &token, "e-1"))],
+    )
+    .await;
+    let nonce = refused.nonce.unwrap();
+
+    // Signed with another secret.
+    let forged = super::Nonces::new(&[8; 32]).unwrap().clock(clock.clone()).issue();
+    let proof = client.proof_with_nonce(&token, "e-2", &forged);
+    let answer = send(&layer, "GET", URL, &[("authorization", &authorization), ("dpop", &proof)]).await;
+    assert_eq!(answer.reason, Some(Reason::DpopNonceRequired));
+    assert!(answer.nonce.is_some());
+
+    // Past its 60 seconds (the proof itself still inside its `iat` window).
+    clock.advance(61);
+    let mut claims = client.claims("GET", URL, &token, "e-3");
+    claims["nonce"] = json!(nonce);
+    claims["iat"] = json!(NOW + 61);
+    let proof = client.sign(&client.header(), &claims);
+    let answer = send(&layer, "GET", URL, &[("authorization", &authorization), ("dpop", &proof)]).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.reason, Some(Reason::DpopNonceRequired));
+    let fresh = answer.nonce.unwrap();
+    assert_ne!(fresh, nonce);
 }

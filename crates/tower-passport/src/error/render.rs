@@ -13,7 +13,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Response, Version};
 
-use super::{AuthError, DpopChallenge, ResponseConfig};
+use super::{AuthError, DpopChallenge, Reason, ResponseConfig};
+use crate::dpop::DPOP_NONCE;
 
 impl ResponseConfig {
     /// Traces `error`, renders it with this configuration, the body built by `make_body`,
@@ -63,6 +64,11 @@ impl ResponseConfig {
         }
         if let Some(challenge) = error.dpop_challenge(realm, metadata, &dpop.algs, error_under_dpop) {
             headers.append(WWW_AUTHENTICATE, header_value(&challenge, "DPoP"));
+        }
+        if let (Some(nonces), Reason::DpopNonceRequired) = (&dpop.nonces, error.reason()) {
+            if let Ok(nonce) = HeaderValue::try_from(nonces.issue()) {
+                headers.insert(DPOP_NONCE, nonce);
+            }
         }
     }
 }

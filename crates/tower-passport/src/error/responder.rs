@@ -176,6 +176,9 @@ pub struct DpopChallenge {
     pub algs: Arc<str>,
     /// Whether the `Bearer` scheme is offered too.
     pub bearer: bool,
+    /// The nonces proofs must carry (RFC 9449 §9), when required: a `use_dpop_nonce`
+    /// rejection then carries a fresh one in the `DPoP-Nonce` header.
+    pub nonces: Option<crate::dpop::Nonces>,
 }
 
 impl std::fmt::Debug for ResponseConfig {
