@@ -6,9 +6,9 @@
 
 use std::sync::OnceLock;
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tower_passport::cookie::FirstPartyCookie;
@@ -70,7 +70,8 @@ pub fn sign_hs256(typ: &str, claims: &serde_json::Value) -> String {
 pub fn sign_es256(typ: &str, claims: &serde_json::Value) -> String {
     let header = serde_json::json!({ "alg": "ES256", "typ": typ, "kid": "es" });
     let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ES256_PRIVATE_PKCS8).expect("the ES256 fixture");
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, ES256_PRIVATE_PKCS8)
+        .expect("the ES256 fixture");
     let signature = key.sign(&SystemRandom::new(), input.as_bytes()).expect("ES256 signs");
     format!("{input}.{}", b64(signature.as_ref()))
 }
@@ -160,8 +161,14 @@ pub mod authorize {
                 .expect("the issuer builds");
             let code = [GrantType::AuthorizationCode];
             let clients = [
-                ClientRegistration::public("SPA").id("spa").grants(code).redirect_uris(["https://spa.example.com/cb"]),
-                ClientRegistration::public("App").id("app").grants(code).redirect_uris(["http://127.0.0.1/cb"]),
+                ClientRegistration::public("SPA")
+                    .id("spa")
+                    .grants(code)
+                    .redirect_uris(["https://spa.example.com/cb"]),
+                ClientRegistration::public("App")
+                    .id("app")
+                    .grants(code)
+                    .redirect_uris(["http://127.0.0.1/cb"]),
                 ClientRegistration::confidential("Web")
                     .id("web")
                     .grants(code)

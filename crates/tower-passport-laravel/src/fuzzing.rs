@@ -4,8 +4,9 @@
 //! docs, and may change in any release. Each function runs one crate-private reader of
 //! the import path from plain bytes a fuzzer can produce.
 
-/// defuse/php-encryption's `decryptWithPassword`, as Passport's refresh tokens are opened
-/// (`None`: malformed or not authenticated). Runs PBKDF2 (100 000 rounds) on anything
+/// defuse/php-encryption's `decryptWithPassword`, as Passport's refresh tokens are opened.
+///
+/// `None`: malformed or not authenticated. Runs PBKDF2 (100 000 rounds) on anything
 /// shaped like a version-2 ciphertext.
 pub fn decrypt_refresh_token(hex: &str, app_key: &[u8]) -> Option<Vec<u8>> {
     crate::crypt::decrypt_with_password(hex, app_key)

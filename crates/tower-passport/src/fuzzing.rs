@@ -18,7 +18,9 @@ use crate::VerifiedToken;
 pub fn headers<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in entries {
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value)) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_bytes(value))
+        {
             map.append(name, value);
         }
     }
@@ -92,6 +94,7 @@ pub fn normalized_path(path: &str) -> Option<Cow<'_, str>> {
 #[cfg(feature = "jwks")]
 pub fn jwks_lenient(json: &str) -> Result<(crate::KeySet, usize), crate::ConfigError> {
     let mut skipped = 0;
-    let set = crate::KeySet::from_jwks_lenient(json, &crate::keys::JwkOptions::default(), |_, _, _| skipped += 1)?;
+    let set =
+        crate::KeySet::from_jwks_lenient(json, &crate::keys::JwkOptions::default(), |_, _, _| skipped += 1)?;
     Ok((set, skipped))
 }

@@ -109,20 +109,29 @@ fn jwk() {
 fn token_form() {
     let form = "content-type: application/x-www-form-urlencoded";
     let basic = format!("authorization: Basic {}", STANDARD.encode("client%3A1:s3cr+t"));
-    write("token_form", "client-credentials", format!("{form}\n{basic}\n\ngrant_type=client_credentials&scope=read+write"));
+    write(
+        "token_form",
+        "client-credentials",
+        format!("{form}\n{basic}\n\ngrant_type=client_credentials&scope=read+write"),
+    );
     write(
         "token_form",
         "code",
         format!("{form}\n\ngrant_type=authorization_code&client_id=spa&code=abc&redirect_uri=https%3A%2F%2Fspa.example.com%2Fcb&code_verifier=xyz"),
     );
-    write("token_form", "refresh", format!("{form}\n\ngrant_type=refresh_token&client_id=c&client_secret=s&refresh_token=r"));
+    write(
+        "token_form",
+        "refresh",
+        format!("{form}\n\ngrant_type=refresh_token&client_id=c&client_secret=s&refresh_token=r"),
+    );
     write("token_form", "password", format!("{form}\n{basic}\n\ngrant_type=password&username=u&password=p"));
     write("token_form", "repeated", format!("{form}\n\ngrant_type=password&grant_type=client_credentials"));
     write("token_form", "json", "content-type: application/json\n\n{}");
 }
 
 fn authorize() {
-    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, b"verifier-verifier-verifier-verifier-verifier").as_ref());
+    let challenge = URL_SAFE_NO_PAD
+        .encode(digest::digest(&digest::SHA256, b"verifier-verifier-verifier-verifier-verifier").as_ref());
     write(
         "authorize",
         "spa",
@@ -133,16 +142,27 @@ fn authorize() {
         "app-loopback-port",
         format!("response_type=code&client_id=app&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcb&code_challenge={challenge}&code_challenge_method=S256&prompt=consent&nonce=n"),
     );
-    write("authorize", "web", format!("response_type=code&client_id=web&state=x&code_challenge={challenge}&code_challenge_method=S256"));
+    write(
+        "authorize",
+        "web",
+        format!(
+            "response_type=code&client_id=web&state=x&code_challenge={challenge}&code_challenge_method=S256"
+        ),
+    );
     write("authorize", "implicit", "response_type=token&client_id=spa&state=s");
-    write("authorize", "plain-pkce", "response_type=code&client_id=spa&code_challenge=abc&code_challenge_method=plain");
+    write(
+        "authorize",
+        "plain-pkce",
+        "response_type=code&client_id=spa&code_challenge=abc&code_challenge_method=plain",
+    );
     write("authorize", "repeated", "client_id=spa&client_id=web&response_type=code");
 }
 
 fn cookie() {
     let cookie = first_party_cookie();
     let csrf = CsrfToken::from_presented("csrf-token-value");
-    let claims = CookieClaims { sub: "42".into(), prv: None, iat_ms: NOW * 1000, exp: NOW + 600, csrf: csrf.hash() };
+    let claims =
+        CookieClaims { sub: "42".into(), prv: None, iat_ms: NOW * 1000, exp: NOW + 600, csrf: csrf.hash() };
     let sealed = claims.seal(cookie).0;
     CookieClaims::open(cookie, &sealed).expect("the seed cookie opens");
     let name = cookie.cookie_name();
@@ -227,7 +247,8 @@ fn passport_refresh() {
     })
     .to_string();
     let hex = encrypt(payload.as_bytes(), APP_KEY, [1; 32], [2; 16]);
-    let opened = tower_passport_laravel::fuzzing::decrypt_refresh_token(&hex, APP_KEY).expect("the seed decrypts");
+    let opened =
+        tower_passport_laravel::fuzzing::decrypt_refresh_token(&hex, APP_KEY).expect("the seed decrypts");
     assert!(tower_passport_laravel::fuzzing::refresh_payload_is_valid(&opened));
     write("passport_refresh", "encrypted", [b"\0", hex.as_bytes()].concat());
     write("passport_refresh", "payload", [b"\x01", payload.as_bytes()].concat());

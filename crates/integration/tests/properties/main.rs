@@ -3,7 +3,6 @@
 //! The coverage-guided fuzz targets are in `fuzz/` at the repository root (HARDENING.md).
 
 #[path = "../support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 mod claims;

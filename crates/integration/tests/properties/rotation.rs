@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use tower_passport_issuer::store::rotation::{plan, RotationPlan};
-use tower_passport_issuer::store::{AccessTokenRecord, FamilyRecord, RefreshTokenRecord, Rotation, SecretHash};
+use tower_passport_issuer::store::{
+    AccessTokenRecord, FamilyRecord, RefreshTokenRecord, Rotation, SecretHash,
+};
 
 use super::config;
 
@@ -24,8 +26,16 @@ struct Presentation {
 }
 
 fn presentation() -> impl Strategy<Value = Presentation> {
-    (any::<prop::sample::Index>(), prop_oneof![0u64..50, 0u64..3_000, 0u64..200_000], prop::bool::weighted(0.1))
-        .prop_map(|(which, after_millis, wrong_secret)| Presentation { which, after_millis, wrong_secret })
+    (
+        any::<prop::sample::Index>(),
+        prop_oneof![0u64..50, 0u64..3_000, 0u64..200_000],
+        prop::bool::weighted(0.1),
+    )
+        .prop_map(|(which, after_millis, wrong_secret)| Presentation {
+            which,
+            after_millis,
+            wrong_secret,
+        })
 }
 
 fn record(n: usize, now: u64) -> RefreshTokenRecord {
