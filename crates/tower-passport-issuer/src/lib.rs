@@ -94,6 +94,10 @@ pub mod testing;
 
 #[cfg(all(test, feature = "testing"))]
 mod dpop_tests;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 mod telemetry;
 
 mod approval;

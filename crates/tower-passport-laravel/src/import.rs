@@ -203,7 +203,7 @@ async fn columns_of(database: &PassportDatabase, table: &str) -> Result<Vec<Stri
 }
 
 /// Passport 13's `grant_types`: a JSON array of grant names.
-fn grant_types(json: Option<&str>) -> Vec<&str> {
+pub(crate) fn grant_types(json: Option<&str>) -> Vec<&str> {
     let Some(json) = json else { return Vec::new() };
     let parsed: Option<Value> = serde_json::from_str(json).ok();
     let names: Vec<String> = parsed
@@ -216,7 +216,7 @@ fn grant_types(json: Option<&str>) -> Vec<&str> {
 }
 
 /// Passport 13's JSON `redirect_uris`, else ≤ 12's comma-separated `redirect`.
-fn redirect_uris(json: Option<&str>, comma_separated: Option<&str>) -> Vec<String> {
+pub(crate) fn redirect_uris(json: Option<&str>, comma_separated: Option<&str>) -> Vec<String> {
     if let Some(Value::Array(uris)) = json.and_then(|json| serde_json::from_str(json).ok()) {
         return uris.iter().filter_map(Value::as_str).map(str::to_owned).collect();
     }

@@ -52,6 +52,10 @@ mod revocation;
 mod tables;
 mod users;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use crypt::AppKey;
 pub use refresh::PassportRefreshTokens;
 

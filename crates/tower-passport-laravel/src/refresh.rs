@@ -57,7 +57,7 @@ pub struct PassportRefreshTokens {
 
 /// What league puts in a refresh token.
 #[derive(Debug, PartialEq, Eq)]
-struct Payload {
+pub(crate) struct Payload {
     client_id: String,
     refresh_token_id: String,
     access_token_id: String,
@@ -140,7 +140,7 @@ impl fmt::Debug for PassportRefreshTokens {
 }
 
 /// league's payload: ids are strings or (Passport's integer keys) numbers.
-fn parse_payload(plaintext: &[u8]) -> Option<Payload> {
+pub(crate) fn parse_payload(plaintext: &[u8]) -> Option<Payload> {
     let value: Value = serde_json::from_slice(plaintext).ok()?;
     let text = |field: &str| match value.get(field)? {
         Value::String(text) if !text.is_empty() => Some(text.clone()),

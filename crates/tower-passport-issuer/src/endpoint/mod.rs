@@ -116,7 +116,7 @@ mod guarded;
 mod metadata;
 mod peer;
 mod personal;
-mod request;
+pub(crate) mod request;
 mod response;
 mod routes;
 mod server;

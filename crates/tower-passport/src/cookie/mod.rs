@@ -58,7 +58,7 @@
 
 mod csrf;
 mod origin;
-mod read;
+pub(crate) mod read;
 mod seal;
 
 pub use csrf::CsrfToken;

@@ -102,7 +102,7 @@
 //! ```
 
 mod file;
-mod path;
+pub(crate) mod path;
 mod table;
 
 pub use file::{PolicyDocument, PolicyFileError};

@@ -1,6 +1,6 @@
 //! What a token carries: bearer extraction, the verified claims, and scopes.
 
-mod bearer;
+pub(crate) mod bearer;
 mod claims;
 mod scopes;
 mod verified;

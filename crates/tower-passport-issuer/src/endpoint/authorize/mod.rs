@@ -8,7 +8,7 @@
 //! session the hook reported ([`SignIn::UserInSession`]). `POST`
 //! takes the decision: the same request again, the token, and `decision=approve|deny`.
 
-mod csrf;
+pub(crate) mod csrf;
 pub(crate) mod device;
 mod hook;
 mod screen;

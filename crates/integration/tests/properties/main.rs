@@ -1,0 +1,18 @@
+//! Property tests (issue 21): the scope-set algebra, parse(format(x)) == x for scopes and
+//! claims, tampered tokens refused, and refresh rotation never rotating a token twice.
+//! The coverage-guided fuzz targets are in `fuzz/` at the repository root (HARDENING.md).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod claims;
+mod rotation;
+mod scopes;
+mod tampering;
+
+use proptest::prelude::ProptestConfig;
+
+/// No regression files: these suites write nothing to the source tree.
+pub(crate) fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+}
