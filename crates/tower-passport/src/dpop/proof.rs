@@ -166,7 +166,6 @@ impl ProofVerifierBuilder {
             }
         });
         let algorithms_text = algorithms.iter().map(|alg| alg.name()).collect::<Vec<_>>().join(" ");
-        let window = self.max_age.saturating_add(self.max_ahead);
         ProofVerifier {
             inner: Arc::new(Inner {
                 algorithms: algorithms.into_boxed_slice(),
@@ -174,7 +173,7 @@ impl ProofVerifierBuilder {
                 max_age: self.max_age.as_secs(),
                 max_ahead: self.max_ahead.as_secs(),
                 clock: self.clock,
-                seen: SeenProofs::new(self.replay_capacity, window),
+                seen: SeenProofs::new(self.replay_capacity),
                 headers: Cache::new(1024),
             }),
         }

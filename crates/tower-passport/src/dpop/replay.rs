@@ -20,8 +20,9 @@ pub(super) struct SeenProofs {
 }
 
 impl SeenProofs {
-    /// `_window` is kept by the `iat` check: see the module docs.
-    pub(super) fn new(capacity: u64, _window: Duration) -> Self {
+    /// At most `capacity` remembered proofs; their window is kept by the `iat` check (see
+    /// the module docs), so entries carry no expiry.
+    pub(super) fn new(capacity: u64) -> Self {
         let capacity = usize::try_from(capacity.max(1)).unwrap_or(usize::MAX);
         Self { seen: Cache::new(capacity), keyed: std::collections::hash_map::RandomState::new() }
     }
@@ -44,7 +45,7 @@ mod tests {
 
     #[test]
     fn a_jti_is_used_once_per_key() {
-        let seen = SeenProofs::new(100, Duration::from_secs(60));
+        let seen = SeenProofs::new(100);
         assert!(seen.first_use("key-a", "jti-1"));
         assert!(!seen.first_use("key-a", "jti-1"));
         assert!(seen.first_use("key-b", "jti-1"));
