@@ -28,6 +28,7 @@ mod guide_doctests {
         Issuer = "issuer.md",
         AuthorizationCode = "authorization-code.md",
         FirstPartyCookie = "first-party-cookie.md",
+        Gateways = "gateways.md",
         StoresAndNodes = "stores-and-nodes.md",
         Metrics = "metrics.md",
         Cli = "cli.md",

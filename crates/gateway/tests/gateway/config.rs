@@ -25,12 +25,11 @@ fn an_unknown_key_names_its_line() {
     assert!(shown.contains("line 4") && shown.contains("unknown field `retries`"), "{shown}");
 }
 
-/// The ```toml blocks of the README's "Gateways" section, in order.
-fn readme_toml_blocks() -> Vec<String> {
-    let readme = include_str!("../../../../README.md");
-    let start = readme.find("## Gateways").expect("a Gateways section");
-    let end = readme[start + 1..].find("\n## ").map_or(readme.len(), |end| start + 1 + end);
-    readme[start..end]
+/// The ```toml blocks of the gateways guide's first section, in order.
+fn guide_toml_blocks() -> Vec<String> {
+    let guide = include_str!("../../../../docs/gateways.md");
+    let end = guide.find("\n## ").unwrap_or(guide.len());
+    guide[..end]
         .split("```toml\n")
         .skip(1)
         .map(|block| block.split("```").next().unwrap().to_owned())
@@ -38,12 +37,12 @@ fn readme_toml_blocks() -> Vec<String> {
 }
 
 #[test]
-fn the_readmes_policy_file_and_gateway_file_load() {
-    let blocks = readme_toml_blocks();
-    assert_eq!(blocks.len(), 2, "the README's policy file and gateway file");
-    let table = tower_passport::policy::PolicyTable::from_toml(&blocks[0], "README.md").unwrap();
+fn the_guides_policy_file_and_gateway_file_load() {
+    let blocks = guide_toml_blocks();
+    assert_eq!(blocks.len(), 2, "the guide's policy file and gateway file");
+    let table = tower_passport::policy::PolicyTable::from_toml(&blocks[0], "docs/gateways.md").unwrap();
     assert_eq!(table.len(), 4);
-    let config = gateway::Config::parse(&blocks[1], Path::new("README.md")).unwrap();
+    let config = gateway::Config::parse(&blocks[1], Path::new("docs/gateways.md")).unwrap();
     assert_eq!(config.mode, gateway::Mode::ForwardAuth);
     assert_eq!(config.concurrency, 1024);
     assert_eq!(config.headers.header_names().len(), 5);

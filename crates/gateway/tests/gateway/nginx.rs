@@ -1,6 +1,6 @@
 //! A real nginx (Debian's package, installed by `.ci/run`) in front of a loopback upstream,
 //! asking the gateway in forward-auth mode through `auth_request`, with the configuration
-//! the README shows (`nginx/forward-auth.conf`).
+//! the gateways guide (`docs/gateways.md`) shows (`nginx/forward-auth.conf`).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 use crate::support::{bearer, send, Gateway, TempDir, Tokens, Upstream};
 
-/// The README's snippet, which this test runs.
+/// The gateways guide's snippet, which this test runs.
 const SNIPPET: &str = include_str!("../../nginx/forward-auth.conf");
 const NGINX: &str = "/usr/sbin/nginx";
 
@@ -210,10 +210,10 @@ async fn denied_requests_get_the_guards_status_and_challenge_from_nginx_and_neve
 }
 
 #[test]
-fn the_readme_shows_the_snippet_this_test_runs() {
-    let readme = include_str!("../../../../README.md");
+fn the_gateways_guide_shows_the_snippet_this_test_runs() {
+    let guide = include_str!("../../../../docs/gateways.md");
     assert!(
-        readme.contains(SNIPPET.trim_end()),
-        "README.md must show crates/gateway/nginx/forward-auth.conf as it is"
+        guide.contains(SNIPPET.trim_end()),
+        "docs/gateways.md must show crates/gateway/nginx/forward-auth.conf as it is"
     );
 }

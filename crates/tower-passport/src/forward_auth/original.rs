@@ -31,7 +31,7 @@ enum Source {
 }
 
 impl OriginalRequest {
-    /// nginx `auth_request`, with the headers the README's snippet sets:
+    /// nginx `auth_request`, with the headers the gateways guide's snippet sets:
     /// `X-Original-Method: $request_method` and `X-Original-URI: $request_uri`.
     pub fn nginx() -> Self {
         Self::from_static("x-original-method", "x-original-uri")
