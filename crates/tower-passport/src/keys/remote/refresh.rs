@@ -103,6 +103,10 @@ pub(super) struct Shared {
     next_refresh_ms: AtomicU64,
     /// Before this, unknown `kid`s do not trigger a refetch (the cooldown).
     refetch_allowed_ms: AtomicU64,
+    /// Taken while an unknown `kid` decides whether it starts a refetch and, if it does,
+    /// publishes the flight: a request that loses that race then always finds the flight
+    /// to join. Never held across I/O, an `.await` or a spawn.
+    refetch_decision: std::sync::Mutex<()>,
     /// An unknown `kid` asked the task for a fetch.
     fetch_requested: AtomicBool,
     /// A background task is running (or being spawned).
@@ -128,6 +132,7 @@ impl Shared {
             epoch: Instant::now(),
             next_refresh_ms: AtomicU64::new(0),
             refetch_allowed_ms: AtomicU64::new(0),
+            refetch_decision: std::sync::Mutex::new(()),
             fetch_requested: AtomicBool::new(false),
             task_running: AtomicBool::new(false),
             wake: Arc::new(Notify::new()),
@@ -172,34 +177,40 @@ impl Shared {
     /// only counts, and fails at once.
     pub(super) fn unknown_kid(self: &Arc<Self>, kid: Option<&str>, may_wait: bool) -> Option<KeyWait> {
         bump(&self.counters.kid_misses, 1);
-        let now = self.now_ms();
-        let allowed = self.refetch_allowed_ms.load(Ordering::Acquire);
-        let until = now.saturating_add(millis(self.config.settings.cooldown));
-        let won = now >= allowed
-            && self
-                .refetch_allowed_ms
-                .compare_exchange(allowed, until, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok();
+        let (won, joined) = {
+            // Poisoning cannot leave the state inconsistent: nothing below panics while
+            // holding the lock, and what it guards is only the order of two stores.
+            let _decision = self.refetch_decision.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = self.now_ms();
+            if now >= self.refetch_allowed_ms.load(Ordering::Acquire) {
+                let until = now.saturating_add(millis(self.config.settings.cooldown));
+                self.refetch_allowed_ms.store(until, Ordering::Release);
+                (true, self.start_flight(kid))
+            } else {
+                // The refetch another request with this `kid` started: still running, or
+                // finished since this request missed the snapshot (then the wait returns at
+                // once and the lookup is retried against the set that fetch published).
+                let latest = self.flight.load_full();
+                (false, latest.filter(|flight| kid.is_some_and(|kid| *flight.kid == *kid)))
+            }
+        };
         if won {
+            if let Some(flight) = &joined {
+                self.release_at_bound(flight);
+            }
             bump(&self.counters.refetches, 1);
             crate::telemetry::jwks_unknown_kid("refetch");
-            // Published before the request flag, so the task that sees the flag finds it.
-            let flight = self.start_flight(kid);
+            // The flight is published before the request flag, so the task that sees the
+            // flag finds it.
             self.fetch_requested.store(true, Ordering::Release);
             self.ensure_task();
             self.wake.notify_one();
             tracing::info!(kid = ?kid.map(short), "unknown kid: refetching the key set");
-            return flight.filter(|_| may_wait).map(|flight| self.waiting(flight));
+            return joined.filter(|_| may_wait).map(|flight| self.waiting(flight));
         }
-        if may_wait {
-            let joined = self
-                .flight
-                .load_full()
-                .filter(|flight| !flight.is_done() && kid.is_some_and(|kid| *flight.kid == *kid));
-            if let Some(flight) = joined {
-                tracing::debug!(kid = ?kid.map(short), "unknown kid: joining the refetch it triggered");
-                return Some(self.waiting(flight));
-            }
+        if let Some(flight) = joined.filter(|_| may_wait) {
+            tracing::debug!(kid = ?kid.map(short), "unknown kid: joining the refetch it triggered");
+            return Some(self.waiting(flight));
         }
         bump(&self.counters.cooldown_rejections, 1);
         crate::telemetry::jwks_unknown_kid("cooldown");
@@ -213,26 +224,36 @@ impl Shared {
         KeyWait(flight)
     }
 
-    /// The flight of a refetch `kid` triggers, released at the wait bound by a timer task
-    /// on the current runtime, or by the background task when the fetch ends. `None`
-    /// when waiting is off, the token named no `kid`, or there is no runtime.
+    /// The flight of a refetch `kid` triggers, published for later requests with the same
+    /// `kid` to join; `None` when waiting is off, the token named no `kid`, or there is no
+    /// runtime. [`Shared::release_at_bound`] must follow for a flight it returns.
     fn start_flight(&self, kid: Option<&str>) -> Option<Arc<Flight>> {
         let settings = &self.config.settings;
-        let wait = settings.kid_wait.min(settings.timeout);
-        let started = match (kid, tokio::runtime::Handle::try_current()) {
-            (Some(kid), Ok(runtime)) if !wait.is_zero() => {
-                let flight = Arc::new(Flight::new(kid));
-                let release = Release(flight.clone());
-                drop(runtime.spawn(async move {
-                    tokio::time::sleep(wait).await;
-                    drop(release);
-                }));
-                Some(flight)
+        let waits = !settings.kid_wait.min(settings.timeout).is_zero();
+        let started = match kid {
+            Some(kid) if waits && tokio::runtime::Handle::try_current().is_ok() => {
+                Some(Arc::new(Flight::new(kid)))
             }
             _ => None,
         };
         self.flight.store(started.clone());
         started
+    }
+
+    /// Releases `flight` at the wait bound, by a timer task on the current runtime, unless
+    /// the background task finished it first when the fetch ended.
+    fn release_at_bound(&self, flight: &Arc<Flight>) {
+        let settings = &self.config.settings;
+        let wait = settings.kid_wait.min(settings.timeout);
+        let release = Release(flight.clone());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(async move {
+                tokio::time::sleep(wait).await;
+                drop(release);
+            })),
+            // No runtime to time it: released now, so that no waiter is left behind.
+            Err(_) => drop(release),
+        }
     }
 
     /// Starts the background task unless one runs. It needs a tokio runtime; without one
@@ -403,5 +424,45 @@ async fn run(set: Weak<Shared>, wake: Arc<Notify>) {
             shared.until_next_refresh()
         };
         let _woken = tokio::time::timeout(wait, wake.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::keys::remote::RemoteKeySet;
+
+    /// Nothing listens on the discard port: the refetch fails, which these tests never
+    /// wait for.
+    fn unreachable_set() -> RemoteKeySet {
+        RemoteKeySet::builder("http://127.0.0.1:9/jwks")
+            .unknown_kid_wait(Duration::from_secs(2))
+            .build()
+            .expect("a valid configuration")
+    }
+
+    #[tokio::test]
+    async fn a_request_that_missed_the_snapshot_joins_a_refetch_that_already_finished() {
+        let keys = unreachable_set();
+        let shared = &keys.shared;
+        let first =
+            shared.unknown_kid(Some("2025-02"), true).expect("the first unknown kid starts a refetch");
+        // The refetch publishes (or fails) and releases its waiters before a second
+        // request, which missed the snapshot just before, reports the same kid.
+        first.0.finish();
+        let late =
+            shared.unknown_kid(Some("2025-02"), true).expect("the late request joins the finished flight");
+        assert!(late.0.is_done(), "its wait returns at once, and its lookup is retried");
+        assert_eq!(shared.counters.read().refetches, 1, "no second fetch");
+    }
+
+    #[tokio::test]
+    async fn another_kid_during_the_cooldown_is_refused_without_a_wait() {
+        let keys = unreachable_set();
+        let shared = &keys.shared;
+        assert!(shared.unknown_kid(Some("2025-02"), true).is_some());
+        assert!(shared.unknown_kid(Some("random"), true).is_none(), "a flood of other kids never waits");
+        assert!(shared.unknown_kid(Some("2025-02"), false).is_none(), "a caller that cannot wait is refused");
     }
 }
