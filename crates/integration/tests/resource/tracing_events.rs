@@ -147,3 +147,38 @@ async fn an_axum_extractor_wiring_mistake_is_logged_at_warn_naming_the_principal
     );
     assert!(!logs.contains(token.split('.').nth(2).expect("signature")), "the token never leaks");
 }
+
+#[tokio::test]
+async fn a_resolver_past_its_timeout_is_logged_at_warn_as_a_503_with_the_deadline_and_never_the_token() {
+    let (captured, _guard) = Captured::start();
+    let key = TestKey::generate(Algorithm::ES256);
+    // A user table that never answers.
+    let stalled = |_: tower_passport::VerifiedToken| async {
+        std::future::pending::<()>().await;
+        Ok::<_, tower_passport::BackendError>(Some(()))
+    };
+    let guard = GuardLayer::builder(support::verifier_for(&key))
+        .resolver(stalled)
+        .resolve_timeout(std::time::Duration::from_millis(100))
+        .build()
+        .expect("guard");
+    let service = ServiceBuilder::new().layer(guard).service_fn(|_: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    });
+    let token = key.sign(&user_claims("7", "a"));
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(10), service.oneshot(request(&token)))
+        .await
+        .expect("answered at the resolver's deadline, not never")
+        .expect("infallible");
+    assert_eq!(answered.status(), 503);
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let rejected: Vec<&str> =
+        logs.lines().filter(|line| line.contains("WARN") && line.contains("request rejected")).collect();
+    assert_eq!(rejected.len(), 1, "{logs}");
+    assert!(
+        rejected[0].contains("status=503") && rejected[0].contains("reason=ResolverFailed"),
+        "{rejected:?}"
+    );
+    assert!(rejected[0].contains("the resolver did not answer within 100ms"), "{rejected:?}");
+    assert!(!logs.contains(token.split('.').nth(2).expect("signature")), "the token never leaks");
+}
