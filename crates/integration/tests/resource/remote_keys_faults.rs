@@ -44,10 +44,13 @@ fn slow(keys: &[&TestKey]) -> Reply {
     Reply::json(&jwks(&keys.iter().map(|key| &key.jwk).collect::<Vec<_>>())).delay(Duration::from_secs(10))
 }
 
+/// How a fault is injected: through the server's answers, or the proxy in front.
+type Inject = Box<dyn Fn(&JwksServer, &Proxy)>;
+
 /// One fault of the endpoint: its name, how to inject it, and what the fetch error says.
 struct Fault {
     name: &'static str,
-    inject: Box<dyn Fn(&JwksServer, &Proxy)>,
+    inject: Inject,
     says: &'static str,
 }
 
@@ -57,9 +60,8 @@ fn faults(intruder: &TestKey) -> Vec<Fault> {
     let with_intruder = jwks(&[&intruder.jwk]);
     let padded = json!({"keys": [intruder.jwk], "padding": "x".repeat(CAP)});
     let slow_reply = slow(&[intruder]);
-    let serve = move |reply: Reply| -> Box<dyn Fn(&JwksServer, &Proxy)> {
-        Box::new(move |server, _| server.serve(JWKS, reply.clone()))
-    };
+    let serve =
+        move |reply: Reply| -> Inject { Box::new(move |server, _| server.serve(JWKS, reply.clone())) };
     let mut faults = vec![
         Fault { name: "down", inject: Box::new(|_, proxy| proxy.cut()), says: "failed" },
         Fault { name: "slow past the timeout", inject: serve(slow_reply), says: "timed out after 300ms" },
