@@ -1,11 +1,11 @@
-//! Tracing: each rejection emits an event with its reason and never the token. Alone in
-//! its own test binary, because a thread-local subscriber races with callsite interest
-//! caching when other tests run on other threads.
+//! Tracing: each rejection emits an event with its reason and never the token. The
+//! subscribers are thread-local, beside tests that hit the same callsites on other
+//! threads: see [`keep_callsites_asking_every_subscriber`].
 
 use crate::support;
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
@@ -21,6 +21,16 @@ fn request(token: &str) -> Request<Full<Bytes>> {
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Full::new(Bytes::new()))
         .expect("request")
+}
+
+/// tracing-core takes "one dispatcher alive" for "the global one alone": a callsite first
+/// hit then, on another test's thread, gets its interest from that thread's default (no
+/// subscriber) and caches "never", and a thread-local subscriber set here never sees its
+/// events. A second dispatcher alive for the whole process keeps every registration asking
+/// every live subscriber. Call it before `set_default`.
+pub(crate) fn keep_callsites_asking_every_subscriber() {
+    static SECOND: OnceLock<tracing::Dispatch> = OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
 
 /// Captures tracing output into a shared buffer.
@@ -48,6 +58,7 @@ impl Captured {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
+        keep_callsites_asking_every_subscriber();
         (captured, tracing::subscriber::set_default(subscriber))
     }
 }
