@@ -22,8 +22,10 @@
 //! https or loopback, else on a loopback address of this node), `PASSPORT_COOKIE_ORIGINS`
 //! (comma-separated origins of apps on another host or port whose pages call the demo API
 //! with the first-party cookie: the guard accepts them and the API answers them with CORS
-//! headers), and `RUST_LOG`
-//! (`target=level` pairs, `info` by default).
+//! headers), the limits in front of every route (`PASSPORT_MAX_IN_FLIGHT`, 512 requests at
+//! once, beyond which 503 at once; `PASSPORT_REQUEST_TIMEOUT_MS`, 30000, beyond which 408;
+//! `PASSPORT_HEADER_READ_TIMEOUT_MS`, 10000; `PASSPORT_MAX_CONNECTIONS`, 1024: see
+//! `demo/serve.rs`), and `RUST_LOG` (`target=level` pairs, `info` by default).
 //!
 //! On a store that already holds the demo clients (a restart, or another node), the stored
 //! clients stay as they are: a revoked one stays revoked, and a setting that differs is
@@ -53,6 +55,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     })?;
     let listening = listener.local_addr()?;
     let config = QuickstartConfig::from_env(listening)?;
+    let limits = demo::serve::Limits::from_env()?;
     let node = build(&config).await?;
     let (issuer, app) = (&node.issuer, node.app.clone());
 
@@ -138,7 +141,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     // Header-read and idle timeouts, a connection bound, load shedding, a concurrency
     // limit and a request timeout in front of the routes (see crates/quickstart/src/demo/serve.rs).
-    demo::serve::serve(listener, app, demo::serve::Limits::default(), async {
+    demo::serve::serve(listener, app, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

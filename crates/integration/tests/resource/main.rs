@@ -1,6 +1,8 @@
 //! The resource tests, one binary (each module was its own test binary before the workspace split).
 
 // The helper files the modules share, each compiled once.
+#[path = "../faults/proxy.rs"]
+mod faults_proxy;
 #[allow(dead_code)]
 #[path = "../../examples/grpc.rs"]
 mod grpc_example;
@@ -23,6 +25,7 @@ mod hyper_only;
 mod issuers;
 mod keys;
 mod remote_keys;
+mod remote_keys_faults;
 mod remote_keys_tracing;
 mod tracing_events;
 mod user_providers;

@@ -24,11 +24,11 @@ use tower_passport::{
     clock::ManualClock, Algorithm, AuthError, BackendError, GuardLayer, RemoteKeySet, Verifier,
 };
 
-const JWKS: &str = "/jwks";
+pub(crate) const JWKS: &str = "/jwks";
 
 /// A verifier over `keys` with the verified-token cache off, so that every call reads
 /// the key set.
-fn verifier(keys: &RemoteKeySet) -> Verifier {
+pub(crate) fn verifier(keys: &RemoteKeySet) -> Verifier {
     Verifier::builder(keys.clone())
         .issuer(ISSUER)
         .audience(AUDIENCE)
@@ -38,23 +38,23 @@ fn verifier(keys: &RemoteKeySet) -> Verifier {
         .expect("verifier")
 }
 
-fn token(key: &TestKey) -> String {
+pub(crate) fn token(key: &TestKey) -> String {
     key.sign(&user_claims("7", "read"))
 }
 
 /// A token signed by `key` but naming `kid`.
-fn token_with_kid(key: &TestKey, kid: &str) -> String {
+pub(crate) fn token_with_kid(key: &TestKey, kid: &str) -> String {
     let mut header = key.header();
     header.kid = Some(kid.to_owned());
     key.sign_with(&header, &user_claims("7", "read"))
 }
 
-fn reason(result: Result<tower_passport::VerifiedToken, AuthError>) -> Reason {
+pub(crate) fn reason(result: Result<tower_passport::VerifiedToken, AuthError>) -> Reason {
     result.expect_err("rejected").reason()
 }
 
 /// An error and its sources, joined.
-fn chain(error: &BackendError) -> String {
+pub(crate) fn chain(error: &BackendError) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -65,7 +65,7 @@ fn chain(error: &BackendError) -> String {
 }
 
 /// Polls `check` until it holds; fails the test after 5 s.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -73,7 +73,7 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-async fn serving(keys: &[&TestKey]) -> JwksServer {
+pub(crate) async fn serving(keys: &[&TestKey]) -> JwksServer {
     let server = JwksServer::start().await;
     let jwks_doc = jwks(&keys.iter().map(|key| &key.jwk).collect::<Vec<_>>());
     server.serve(JWKS, Reply::json(&jwks_doc));
@@ -558,7 +558,9 @@ fn debug_output_names_the_source_but_never_the_keys_or_query() {
 // ---------------------------------------------------------------------------------------
 
 /// The guard over `verifier` in front of a handler that answers 200, answering statuses.
-fn guarded(verifier: Verifier) -> BoxCloneSyncService<Request<Full<Bytes>>, StatusCode, Infallible> {
+pub(crate) fn guarded(
+    verifier: Verifier,
+) -> BoxCloneSyncService<Request<Full<Bytes>>, StatusCode, Infallible> {
     let service =
         ServiceBuilder::new().layer(GuardLayer::new(verifier)).service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
@@ -566,7 +568,7 @@ fn guarded(verifier: Verifier) -> BoxCloneSyncService<Request<Full<Bytes>>, Stat
     BoxCloneSyncService::new(service.map_response(|response| response.status()))
 }
 
-async fn send(
+pub(crate) async fn send(
     service: &BoxCloneSyncService<Request<Full<Bytes>>, StatusCode, Infallible>,
     token: &str,
 ) -> StatusCode {

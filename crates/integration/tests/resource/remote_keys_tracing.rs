@@ -1,7 +1,7 @@
 //! The tracing events of a remote key set: fetch outcome, status, key count, next refresh,
-//! skipped keys and kid misses, and never key material. Alone in its own test binary,
-//! because a thread-local subscriber races with callsite interest caching when other
-//! tests run on other threads.
+//! skipped keys and kid misses, and never key material. The subscriber is thread-local,
+//! beside tests that hit the same callsites on other threads (the remote key set faults):
+//! see `tracing_events::keep_callsites_asking_every_subscriber`.
 
 use crate::jwks_server;
 use crate::support;
@@ -25,6 +25,7 @@ async fn fetches_skipped_keys_failures_and_kid_misses_are_logged_without_key_mat
         .with_ansi(false)
         .with_writer(Arc::new(File::create(&path).expect("log file")))
         .finish();
+    crate::tracing_events::keep_callsites_asking_every_subscriber();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let key = TestKey::generate(Algorithm::ES256);

@@ -1,11 +1,11 @@
-//! Tracing: each rejection emits an event with its reason and never the token. Alone in
-//! its own test binary, because a thread-local subscriber races with callsite interest
-//! caching when other tests run on other threads.
+//! Tracing: each rejection emits an event with its reason and never the token. The
+//! subscribers are thread-local, beside tests that hit the same callsites on other
+//! threads: see [`keep_callsites_asking_every_subscriber`].
 
 use crate::support;
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
@@ -21,6 +21,16 @@ fn request(token: &str) -> Request<Full<Bytes>> {
         .header(AUTHORIZATION, format!("Bearer {token}"))
         .body(Full::new(Bytes::new()))
         .expect("request")
+}
+
+/// tracing-core takes "one dispatcher alive" for "the global one alone": a callsite first
+/// hit then, on another test's thread, gets its interest from that thread's default (no
+/// subscriber) and caches "never", and a thread-local subscriber set here never sees its
+/// events. A second dispatcher alive for the whole process keeps every registration asking
+/// every live subscriber. Call it before `set_default`.
+pub(crate) fn keep_callsites_asking_every_subscriber() {
+    static SECOND: OnceLock<tracing::Dispatch> = OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
 
 /// Captures tracing output into a shared buffer.
@@ -48,6 +58,7 @@ impl Captured {
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();
+        keep_callsites_asking_every_subscriber();
         (captured, tracing::subscriber::set_default(subscriber))
     }
 }
@@ -145,5 +156,40 @@ async fn an_axum_extractor_wiring_mistake_is_logged_at_warn_naming_the_principal
         warnings.iter().any(|line| line.contains(asked) && line.contains("no guard ran")),
         "the unguarded extractor names its type and that no guard ran: {warnings:?}"
     );
+    assert!(!logs.contains(token.split('.').nth(2).expect("signature")), "the token never leaks");
+}
+
+#[tokio::test]
+async fn a_resolver_past_its_timeout_is_logged_at_warn_as_a_503_with_the_deadline_and_never_the_token() {
+    let (captured, _guard) = Captured::start();
+    let key = TestKey::generate(Algorithm::ES256);
+    // A user table that never answers.
+    let stalled = |_: tower_passport::VerifiedToken| async {
+        std::future::pending::<()>().await;
+        Ok::<_, tower_passport::BackendError>(Some(()))
+    };
+    let guard = GuardLayer::builder(support::verifier_for(&key))
+        .resolver(stalled)
+        .resolve_timeout(std::time::Duration::from_millis(100))
+        .build()
+        .expect("guard");
+    let service = ServiceBuilder::new().layer(guard).service_fn(|_: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    });
+    let token = key.sign(&user_claims("7", "a"));
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(10), service.oneshot(request(&token)))
+        .await
+        .expect("answered at the resolver's deadline, not never")
+        .expect("infallible");
+    assert_eq!(answered.status(), 503);
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let rejected: Vec<&str> =
+        logs.lines().filter(|line| line.contains("WARN") && line.contains("request rejected")).collect();
+    assert_eq!(rejected.len(), 1, "{logs}");
+    assert!(
+        rejected[0].contains("status=503") && rejected[0].contains("reason=ResolverFailed"),
+        "{rejected:?}"
+    );
+    assert!(rejected[0].contains("the resolver did not answer within 100ms"), "{rejected:?}");
     assert!(!logs.contains(token.split('.').nth(2).expect("signature")), "the token never leaks");
 }

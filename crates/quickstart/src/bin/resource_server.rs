@@ -96,7 +96,9 @@
 //! In front of the routes ([`serve`], [`Limits`]): hyper closes connections whose
 //! request headers take longer than the header-read timeout (which also ends idle
 //! keep-alive connections), the open connections are bounded, and a `ServiceBuilder`
-//! sheds load beyond a concurrency limit (503) and times requests out (408).
+//! sheds load beyond a concurrency limit (503) and times requests out (408). The
+//! quickstart's variables set them: `PASSPORT_MAX_IN_FLIGHT`, `PASSPORT_REQUEST_TIMEOUT_MS`,
+//! `PASSPORT_HEADER_READ_TIMEOUT_MS`, `PASSPORT_MAX_CONNECTIONS`.
 #![allow(dead_code)]
 
 #[path = "../demo/mod.rs"]
@@ -134,6 +136,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     init_tracing()?;
     let env = |name: &str| std::env::var(name).ok();
     let bind = env("BIND").unwrap_or_else(|| demo::serve::RESOURCE_SERVER_BIND.into());
+    let limits = Limits::from_vars(env)?;
     let ResourceServer { app, described, revocations, bus: _bus } = build(&env).await?;
     println!("verifying {described} on http://{bind}");
     println!("revocations: {revocations}");
@@ -141,7 +144,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let listener = TcpListener::bind(&bind)
         .await
         .map_err(|e| context(format!("BIND={bind}: cannot listen there"), e))?;
-    serve(listener, app, Limits::default(), async {
+    serve(listener, app, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

@@ -3,7 +3,22 @@
 //! the peer address in every request (axum's `ConnectInfo`, which the issuer's throttle
 //! reads), and a `ServiceBuilder` that sheds load beyond a concurrency limit (503) and
 //! times requests out (408). Shared by `quickstart` and `resource_server`, and driven by
-//! `crates/quickstart/tests/quickstart/resource_server.rs`.
+//! `crates/quickstart/tests/quickstart/resource_server.rs` and `overload.rs`.
+//!
+//! The limits wrap the whole router: the guard, the demo API and the issuer's endpoints
+//! all sit behind them. Outermost first:
+//!
+//! | layer (tower 0.5) | past its limit | variable (default) |
+//! |---|---|---|
+//! | `load_shed` | `503 Service Unavailable`, `Retry-After: 1`, at once: no queue | — |
+//! | `concurrency_limit` | requests handled at once | `PASSPORT_MAX_IN_FLIGHT` (512) |
+//! | `timeout` | `408 Request Timeout`, the handler's future dropped | `PASSPORT_REQUEST_TIMEOUT_MS` (30000) |
+//! | hyper's header-read timeout | the connection closed | `PASSPORT_HEADER_READ_TIMEOUT_MS` (10000) |
+//! | open connections | further clients wait in the listen backlog | `PASSPORT_MAX_CONNECTIONS` (1024) |
+//!
+//! A timed-out request answers 408 as tower-http's `TimeoutLayer` does, so that a client
+//! or proxy tells "this request took too long" (do not blindly retry) from "the server is
+//! full" (503 with `Retry-After`: retry shortly).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -72,6 +87,48 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_in_flight: 512,
         }
+    }
+}
+
+/// The variables [`Limits::from_vars`] reads, and the field each sets.
+pub const LIMIT_VARIABLES: [&str; 4] = [
+    "PASSPORT_MAX_IN_FLIGHT",
+    "PASSPORT_REQUEST_TIMEOUT_MS",
+    "PASSPORT_HEADER_READ_TIMEOUT_MS",
+    "PASSPORT_MAX_CONNECTIONS",
+];
+
+impl Limits {
+    /// [`from_vars`](Self::from_vars) over the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The limits `var` sets, the [defaults](Limits::default) for the others:
+    /// `PASSPORT_MAX_IN_FLIGHT` (requests handled at once), `PASSPORT_REQUEST_TIMEOUT_MS`,
+    /// `PASSPORT_HEADER_READ_TIMEOUT_MS` (milliseconds) and `PASSPORT_MAX_CONNECTIONS`,
+    /// each a positive integer (an empty value counts as unset).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let positive = |name: &str| -> Result<Option<u64>, String> {
+            let Some(value) = var(name).filter(|value| !value.trim().is_empty()) else { return Ok(None) };
+            match value.trim().parse::<u64>() {
+                Ok(number) if number > 0 => Ok(Some(number)),
+                _ => Err(format!("{name}={value:?}: expected a positive integer")),
+            }
+        };
+        let count = |name: &str, default: usize| -> Result<usize, String> {
+            positive(name)?.map_or(Ok(default), |n| usize::try_from(n).map_err(|e| format!("{name}: {e}")))
+        };
+        let millis = |name: &str, default: Duration| -> Result<Duration, String> {
+            Ok(positive(name)?.map_or(default, Duration::from_millis))
+        };
+        let defaults = Self::default();
+        Ok(Self {
+            max_in_flight: count(LIMIT_VARIABLES[0], defaults.max_in_flight)?,
+            request_timeout: millis(LIMIT_VARIABLES[1], defaults.request_timeout)?,
+            header_read_timeout: millis(LIMIT_VARIABLES[2], defaults.header_read_timeout)?,
+            max_connections: count(LIMIT_VARIABLES[3], defaults.max_connections)?,
+        })
     }
 }
 

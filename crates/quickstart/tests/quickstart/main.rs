@@ -28,6 +28,7 @@ mod walkthrough;
 
 mod demo_api;
 mod interop_python;
+mod overload;
 mod quickstart;
 mod quickstart_authorization;
 mod quickstart_two_nodes;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use moka::sync::Cache;
 
+use super::resolve_timeout::within;
 use super::{ClientStatus, Principal, ResolvePrincipal};
 use crate::error::{AuthError, Reason};
 use crate::revocation::RevocationCheck;
@@ -97,6 +98,8 @@ pub(crate) struct Authorizer<R: ResolvePrincipal, C> {
     pub(crate) revocation: C,
     /// The user provider the guard is bound to, if any.
     pub(crate) provider: Option<Arc<str>>,
+    /// How long a request waits for the resolver; `None`: without a bound.
+    pub(crate) resolve_timeout: Option<Duration>,
 }
 
 impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<R, C> {
@@ -170,6 +173,12 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
         {
             return Err(AuthError::invalid_token(Reason::Revoked));
         }
+        within(self.resolve_timeout, self.resolve(token, stage)).await
+    }
+
+    /// The client check and the user lookup, from `stage` on: the resolver's part, under
+    /// one deadline.
+    async fn resolve(&self, token: VerifiedToken, stage: Stage) -> Result<Principal<R::User>, AuthError> {
         if stage <= Stage::Client {
             if let Some(client_id) = token.client_id() {
                 if self.client_status(token.issuer(), client_id).await? != ClientStatus::Active {

@@ -6,6 +6,7 @@ use http::HeaderValue;
 use tower_layer::Layer;
 
 use super::authorize::{Authorize, Authorizer, ResolverCache};
+use super::resolve_timeout::DEFAULT_RESOLVE_TIMEOUT;
 use super::{Guard, ResolvePrincipal, TokenOnly};
 use crate::cookie::FirstPartyCookie;
 use crate::dpop::{Dpop, DpopGuard};
@@ -135,6 +136,7 @@ impl GuardLayer {
             responses: ResponseConfig::default(),
             resolver: TokenOnly,
             resolver_cache: None,
+            resolve_timeout: Some(DEFAULT_RESOLVE_TIMEOUT),
             revocation: NoRevocation,
             provider: None,
             cookie: None,
@@ -251,6 +253,7 @@ pub struct GuardBuilder<R = TokenOnly, C = NoRevocation> {
     responses: ResponseConfig,
     resolver: R,
     resolver_cache: Option<(u64, Duration)>,
+    resolve_timeout: Option<Duration>,
     revocation: C,
     provider: Option<Arc<str>>,
     cookie: Option<FirstPartyCookie>,
@@ -268,6 +271,7 @@ impl<R, C> fmt::Debug for GuardBuilder<R, C> {
             .field("bearer", &self.bearer)
             .field("responses", &self.responses)
             .field("resolver_cache", &self.resolver_cache)
+            .field("resolve_timeout", &self.resolve_timeout)
             .field("cookie", &self.cookie)
             .field("dpop", &self.dpop);
         #[cfg(feature = "introspection")]
@@ -396,6 +400,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             responses: self.responses,
             resolver,
             resolver_cache: Some(self.resolver_cache.unwrap_or((10_000, DEFAULT_RESOLVER_CACHE_TTL))),
+            resolve_timeout: self.resolve_timeout,
             revocation: self.revocation,
             provider: self.provider,
             cookie: self.cookie,
@@ -412,6 +417,37 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         self
     }
 
+    /// How long a request waits for the resolver (the client check and the user lookup
+    /// together) before the guard answers 503 [`Reason::ResolverFailed`](crate::error::Reason::ResolverFailed),
+    /// as for a failing resolver: [`DEFAULT_RESOLVE_TIMEOUT`] (5 s) unless set. A request
+    /// whose answers are at hand (cached, or the resolver's `*_now`) sets no timer. See
+    /// [`resolve_timeout`](super::resolve_timeout) for the runtime it needs.
+    ///
+    /// ```
+    /// # use tower_passport::{Algorithm, GuardLayer, KeySet, Verifier, VerifyingKey};
+    /// use std::time::Duration;
+    /// # fn main() -> Result<(), tower_passport::ConfigError> {
+    /// # let verifier = Verifier::builder(KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, &[7; 32])?))
+    /// #     .issuer("https://auth.example.com").audience("api").build()?;
+    /// let guard: GuardLayer<String> = GuardLayer::builder(verifier)
+    ///     .resolver(|token: tower_passport::VerifiedToken| async move { Ok(token.subject().map(str::to_owned)) })
+    ///     .resolve_timeout(Duration::from_millis(1500))
+    ///     .build()?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resolve_timeout(mut self, timeout: Duration) -> Self {
+        self.resolve_timeout = Some(timeout);
+        self
+    }
+
+    /// Waits for the resolver without a bound: for a runtime without timers, or a
+    /// `tower::timeout` layer in front that is the bound.
+    pub fn no_resolve_timeout(mut self) -> Self {
+        self.resolve_timeout = None;
+        self
+    }
+
     /// Consults `revocation` for every verified token, cache hit or not. When it belongs to
     /// a node's [`Hub`](crate::revocation::Hub) ([`RevocationCheck::hub`]), the guard's
     /// caches register there at [`build`](Self::build), so the node's invalidations reach
@@ -424,6 +460,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             responses: self.responses,
             resolver: self.resolver,
             resolver_cache: self.resolver_cache,
+            resolve_timeout: self.resolve_timeout,
             revocation,
             provider: self.provider,
             cookie: self.cookie,
@@ -481,8 +518,8 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     ///
     /// # Errors
     /// When the realm ([`ConfigErrorKind::Realm`]) or metadata URL
-    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, the token cap is 0
-    /// ([`ConfigErrorKind::Limit`]), or the [`Dpop`] public URL is not an absolute URL.
+    /// ([`ConfigErrorKind::Url`]) cannot be carried in a header, the token cap or the
+    /// resolve timeout is 0 ([`ConfigErrorKind::Limit`]), or the [`Dpop`] public URL is not an absolute URL.
     pub fn build(mut self) -> Result<GuardLayer<R::User>, ConfigError> {
         for (kind, name, value) in [
             (ConfigErrorKind::Realm, "realm", Some(&self.responses.realm)),
@@ -503,6 +540,9 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
         }
         if self.bearer.max_len == 0 {
             return Err(ConfigError::new(ConfigErrorKind::Limit, "the token length cap must be positive"));
+        }
+        if self.resolve_timeout.is_some_and(|timeout| timeout.is_zero()) {
+            return Err(ConfigError::new(ConfigErrorKind::Limit, "the resolve timeout must be positive"));
         }
         let dpop = match self.dpop.take() {
             Some(settings) => {
@@ -530,6 +570,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
             cache,
             revocation: self.revocation,
             provider: self.provider,
+            resolve_timeout: self.resolve_timeout,
         });
         let layer = GuardLayer {
             config: Arc::new(GuardConfig {

@@ -8,7 +8,8 @@
 //!    bounded refetch it triggers, so a key rotation fails no request;
 //! 3. asks the [`RevocationCheck`](crate::revocation::RevocationCheck);
 //! 4. checks the client and resolves the user through the [`ResolvePrincipal`] resolver
-//!    (cached);
+//!    (cached; a resolver that does not answer within 5 s gets 503, see
+//!    [`resolve_timeout`]);
 //! 5. puts the [`Principal`] into the request extensions and calls the inner service.
 //!
 //! With [`GuardBuilder::first_party_cookie`], a request without a bearer token may
@@ -26,11 +27,13 @@ mod layer;
 mod opaque;
 mod principal;
 mod resolve;
+pub mod resolve_timeout;
 
 pub use context::GuardContext;
 pub use layer::{GuardBuilder, GuardLayer, GuardMode, DEFAULT_RESOLVER_CACHE_TTL};
 pub use principal::Principal;
 pub use resolve::{ClientStatus, ResolvePrincipal, TokenOnly};
+pub use resolve_timeout::DEFAULT_RESOLVE_TIMEOUT;
 
 use std::fmt;
 use std::sync::Arc;

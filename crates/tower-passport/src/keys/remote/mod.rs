@@ -37,10 +37,11 @@
 //!
 //! `https` only, except to loopback addresses or after `allow_http()` (discovered
 //! `jwks_uri`s too); a total timeout per request (10 s), a connect timeout (5 s) and a
-//! response cap (256 KiB); no redirects. Discovery checks that the metadata's `issuer` is
-//! exactly the configured one. A document with no usable key at all counts as a failed
-//! fetch. `Ed25519` (RFC 9864) and `EdDSA` are both accepted, in token headers as in a
-//! JWK's `alg`. `PASSPORT_JWK_RSA_ALG=PS256` in the examples
+//! response cap (256 KiB); no redirects (a 3xx is a failed fetch, and its `Location` is
+//! never asked: the URL is configuration, not something an answer may move). Discovery
+//! checks that the metadata's `issuer` is exactly the configured one. A document with no
+//! usable key at all counts as a failed fetch. `Ed25519` (RFC 9864) and `EdDSA` are both
+//! accepted, in token headers as in a JWK's `alg`. `PASSPORT_JWK_RSA_ALG=PS256` in the examples
 //! ([`JwkOptions::default_rsa_algorithm`](crate::keys::JwkOptions::default_rsa_algorithm))
 //! sets the algorithm of RSA JWKs published without `alg`.
 //!
