@@ -21,6 +21,8 @@ mod nodes;
 mod proxy;
 
 mod authorization_code_stores;
+mod faults_matrix;
+mod faults_rig;
 mod multinode;
 mod outage_postgres;
 mod store_memory;
