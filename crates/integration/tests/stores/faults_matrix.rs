@@ -29,7 +29,7 @@ async fn down(engine: Engine) {
     rig.revoke(&revoked).await.expect("acknowledged before the outage");
     assert_eq!(rig.guard(&live).await.status, StatusCode::OK);
 
-    rig.proxy.cut();
+    rig.proxy().cut();
     rig.guard(&live).await.assert_guard_unavailable();
     // The revoking node refuses its own revocation from memory, store or no store.
     assert_eq!(rig.guard(&revoked).await.status, StatusCode::UNAUTHORIZED);
@@ -39,7 +39,7 @@ async fn down(engine: Engine) {
     // Still down on the next requests: the failure is not a one-off.
     rig.guard(&live).await.assert_guard_unavailable();
 
-    rig.proxy.restore();
+    rig.proxy().restore();
     rig.await_recovery(&live).await;
     assert_eq!(rig.token_endpoint().await.status, StatusCode::OK);
     rig.revoke(&doomed).await.expect("acknowledged once the store is back");
@@ -54,7 +54,7 @@ async fn stalled(engine: Engine) {
     let (live, revoked, doomed) = (rig.read_token().await, rig.read_token().await, rig.read_token().await);
     rig.revoke(&revoked).await.expect("acknowledged before the stall");
 
-    rig.proxy.stall();
+    rig.proxy().stall();
     rig.guard(&live).await.assert_guard_unavailable();
     assert_eq!(rig.guard(&revoked).await.status, StatusCode::UNAUTHORIZED);
     rig.token_endpoint().await.assert_endpoint_unavailable();
@@ -62,7 +62,7 @@ async fn stalled(engine: Engine) {
     assert_unavailable(&refused);
 
     // What the stall held is delivered late; the stores must not mistake it for answers.
-    rig.proxy.restore();
+    rig.proxy().restore();
     rig.await_recovery(&live).await;
     assert_eq!(rig.token_endpoint().await.status, StatusCode::OK);
     rig.revoke(&doomed).await.expect("acknowledged once the store answers");
@@ -77,16 +77,16 @@ async fn slowed(engine: Engine) {
     let (live, revoked) = (rig.read_token().await, rig.read_token().await);
     rig.revoke(&revoked).await.expect("acknowledged before the slowdown");
 
-    rig.proxy.delay(Duration::from_millis(10));
+    rig.proxy().delay(Duration::from_millis(10));
     assert_eq!(rig.guard(&live).await.status, StatusCode::OK, "slow but within the timeouts");
     assert_eq!(rig.token_endpoint().await.status, StatusCode::OK, "slow but within the timeouts");
 
-    rig.proxy.delay(OPERATION_TIMEOUT * 2);
+    rig.proxy().delay(OPERATION_TIMEOUT * 2);
     rig.guard(&live).await.assert_guard_unavailable();
     assert_eq!(rig.guard(&revoked).await.status, StatusCode::UNAUTHORIZED);
     rig.token_endpoint().await.assert_endpoint_unavailable();
 
-    rig.proxy.restore();
+    rig.proxy().restore();
     rig.await_recovery(&live).await;
     assert_eq!(rig.token_endpoint().await.status, StatusCode::OK);
     rig.assert_refused_by_the_store(&[revoked]).await;
@@ -166,9 +166,9 @@ async fn killed_mid_traffic(engine: Engine) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut killed = rig.kill().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    rig.proxy.cut();
+    rig.proxy().cut();
     tokio::time::sleep(OPERATION_TIMEOUT * 2).await;
-    rig.proxy.restore();
+    rig.proxy().restore();
     tokio::time::sleep(Duration::from_millis(300)).await;
     killed += rig.kill().await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -1,6 +1,6 @@
 //! The fixture of the store fault matrix (`faults_matrix.rs`): one issuer, its token
 //! endpoint and a guard, on a real server (PostgreSQL, MariaDB or Redis) reached through
-//! the fault [`Proxy`], with a database, schema or key prefix of its own (named
+//! the fault [`Proxy`] (SQLite: a file, no proxy), with a database, schema or key prefix of its own (named
 //! `storefaults…`), and what the scenarios ask of it: a guarded request, a token request,
 //! a revocation, a kill of its own connections on the server.
 //!
@@ -12,6 +12,7 @@ use crate::proxy::Proxy;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,14 +27,15 @@ use serde_json::Value;
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
-use tower_passport::{guard::TokenOnly, GuardLayer};
+use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer};
-use tower_passport_issuer::store::{GrantType, Store};
+use tower_passport_issuer::store::{GrantType, SettingsStore, Store};
 use tower_passport_issuer::{
-    AuthenticatedClient, ClientRegistration, Issuer, OAuthError, OAuthErrorCode, ScopeRegistry, TokenRequest,
+    AuthenticatedClient, ClientRegistration, Issuer, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey,
+    TokenRequest,
 };
 use tower_passport_redis::RedisStore;
-use tower_passport_sql::{MySqlStore, PostgresStore};
+use tower_passport_sql::{MySqlStore, PostgresStore, SqliteStore};
 
 /// The stores' operation timeout (SQL) and response and connection timeouts (Redis) here.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(500);
@@ -51,6 +53,8 @@ pub enum Engine {
     Postgres,
     MariaDb,
     Redis,
+    /// A file of its own, no proxy (`faults_sqlite.rs`).
+    Sqlite,
 }
 
 /// What the fixture needs to kill its connections and to clean up after itself.
@@ -61,6 +65,10 @@ enum Admin {
     MariaDb(sqlx::MySqlPool, String),
     /// The server's URL, and the key prefix.
     Redis(String, String),
+    /// The database file.
+    Sqlite(PathBuf),
+    /// Another rig's data: nothing of its own.
+    Nothing,
 }
 
 /// One answer: status, `WWW-Authenticate`, body.
@@ -95,7 +103,7 @@ impl Answer {
 
 pub struct Rig {
     pub engine: Engine,
-    pub proxy: Proxy,
+    proxy: Option<Proxy>,
     pub issuer: Issuer,
     pub guard: GuardLayer,
     pub routes: OAuthRoutes,
@@ -143,7 +151,7 @@ impl Engine {
                     .expect("store")
                     .operation_timeout(OPERATION_TIMEOUT);
                 store.migrate().await.expect("migrate");
-                Some(Rig::on(self, Arc::new(store), proxy, Admin::Postgres(admin, name)).await)
+                Some(Rig::on(self, Arc::new(store), Some(proxy), Admin::Postgres(admin, name)).await)
             }
             Engine::MariaDb => {
                 let url = env("TEST_MYSQL_URL")?;
@@ -156,7 +164,7 @@ impl Engine {
                     .expect("store")
                     .operation_timeout(OPERATION_TIMEOUT);
                 store.migrate().await.expect("migrate");
-                Some(Rig::on(self, Arc::new(store), proxy, Admin::MariaDb(admin, name)).await)
+                Some(Rig::on(self, Arc::new(store), Some(proxy), Admin::MariaDb(admin, name)).await)
             }
             Engine::Redis => {
                 let url = env("TEST_REDIS_URL")?;
@@ -177,29 +185,25 @@ impl Engine {
                     .connect(&through)
                     .await
                     .expect("store");
-                Some(Rig::on(self, Arc::new(store), proxy, Admin::Redis(url, prefix)).await)
+                Some(Rig::on(self, Arc::new(store), Some(proxy), Admin::Redis(url, prefix)).await)
+            }
+            Engine::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                let url = format!("sqlite://{}", path.display());
+                let store =
+                    SqliteStore::connect(&url).await.expect("store").operation_timeout(OPERATION_TIMEOUT);
+                store.migrate().await.expect("migrate");
+                Some(Rig::on(self, Arc::new(store), None, Admin::Sqlite(path)).await)
             }
         }
     }
 }
 
 impl Rig {
-    /// An issuer on `store` whose negative revocation answers are never cached (every
-    /// guarded request asks the store), its endpoints, a guard, and a confidential client.
-    async fn on<S: Store>(engine: Engine, store: Arc<S>, proxy: Proxy, admin: Admin) -> Self {
-        let issuer = Issuer::builder("https://auth.storefaults.test", store)
-            .audience("api")
-            .scopes(ScopeRegistry::new().scope("read", "Read"))
-            .revocation_cache_ttl(Duration::ZERO)
-            .build()
-            .expect("issuer");
-        let guard = GuardLayer::builder(issuer.verifier())
-            .resolver(issuer.resolver(TokenOnly))
-            .resolver_cache(0, Duration::ZERO)
-            .revocation(issuer.revocation_list())
-            .build()
-            .expect("guard");
-        let routes = OAuthServer::new(issuer.clone()).build();
+    /// An issuer on `store` (see [`issuer_on`]), its endpoints, a guard, and a confidential
+    /// client.
+    async fn on<S: Store>(engine: Engine, store: Arc<S>, proxy: Option<Proxy>, admin: Admin) -> Self {
+        let issuer = issuer_on(store).await;
         let registered = issuer
             .register_client(
                 ClientRegistration::confidential("storefaults").grants([GrantType::ClientCredentials]),
@@ -208,8 +212,49 @@ impl Rig {
             .expect("client");
         let secret = registered.secret.as_ref().map(|s| s.expose().to_owned()).expect("a secret");
         let client_id = registered.client.id.clone();
+        Self::around(engine, issuer, client_id, secret, proxy, admin).await
+    }
+
+    /// The rig of `issuer`, whose store holds the client `client_id`.
+    async fn around(
+        engine: Engine,
+        issuer: Issuer,
+        client_id: String,
+        secret: String,
+        proxy: Option<Proxy>,
+        admin: Admin,
+    ) -> Self {
+        let guard = GuardLayer::builder(issuer.verifier())
+            .resolver(issuer.resolver(TokenOnly))
+            .resolver_cache(0, Duration::ZERO)
+            .revocation(issuer.revocation_list())
+            .build()
+            .expect("guard");
+        let routes = OAuthServer::new(issuer.clone()).build();
         let client = issuer.authenticate_client(&client_id, Some(&secret)).await.expect("authenticated");
         Self { engine, proxy, issuer, guard, routes, client, client_id, secret, admin }
+    }
+
+    /// A second rig on `store`, another handle on this rig's data (the same file opened
+    /// read-only, say): the same signing key and client, read from the store. Dropping it
+    /// cleans nothing up.
+    pub async fn beside<S: Store>(&self, store: Arc<S>) -> Rig {
+        let issuer = issuer_on(store).await;
+        Self::around(self.engine, issuer, self.client_id.clone(), self.secret.clone(), None, Admin::Nothing)
+            .await
+    }
+
+    /// The proxy between the store and its server.
+    pub fn proxy(&self) -> &Proxy {
+        self.proxy.as_ref().expect("an engine behind the proxy")
+    }
+
+    /// The database file (SQLite).
+    pub fn path(&self) -> &Path {
+        match &self.admin {
+            Admin::Sqlite(path) => path,
+            _ => panic!("{:?} has no file", self.engine),
+        }
     }
 
     /// A `read` token, from the issuer's API; the store must be up.
@@ -309,10 +354,11 @@ impl Rig {
                 }
                 killed
             }
+            Admin::Sqlite(_) | Admin::Nothing => 0,
             Admin::Redis(url, _) => {
                 let Ok(mut admin) = plain_redis(url).await else { return 0 };
                 let mut killed = 0;
-                for addr in self.proxy.upstream() {
+                for addr in self.proxy().upstream() {
                     let outcome: redis::RedisResult<u64> = redis::cmd("CLIENT")
                         .arg("KILL")
                         .arg("ADDR")
@@ -328,9 +374,15 @@ impl Rig {
         }
     }
 
-    /// Drops the fixture's schema, database or keys.
+    /// Drops the fixture's schema, database, keys or file.
     pub async fn clean_up(self) {
         match self.admin {
+            Admin::Nothing => {}
+            Admin::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
             Admin::Postgres(admin, name) => {
                 let _ =
                     sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).execute(&admin).await;
@@ -354,6 +406,23 @@ impl Rig {
             }
         }
     }
+}
+
+/// An issuer on `store` whose negative revocation answers are never cached (every guarded
+/// request asks the store), signing with the key the store holds (made on first use).
+async fn issuer_on<S: Store>(store: Arc<S>) -> Issuer {
+    // Read first: `load_or_generate` writes (if absent), which a read-only file refuses.
+    let key = match store.setting("signing_key").await.expect("the stored key") {
+        Some(pem) => SigningKey::from_pem(pem.as_bytes()).expect("a key"),
+        None => SigningKey::load_or_generate(&*store, "signing_key", Algorithm::ES256).await.expect("a key"),
+    };
+    Issuer::builder("https://auth.storefaults.test", store)
+        .audience("api")
+        .signing_key(key)
+        .scopes(ScopeRegistry::new().scope("read", "Read"))
+        .revocation_cache_ttl(Duration::ZERO)
+        .build()
+        .expect("issuer")
 }
 
 async fn plain_redis(url: &str) -> redis::RedisResult<redis::aio::MultiplexedConnection> {

@@ -23,6 +23,7 @@ mod proxy;
 mod authorization_code_stores;
 mod faults_matrix;
 mod faults_rig;
+mod faults_sqlite;
 mod multinode;
 mod outage_postgres;
 mod store_memory;
