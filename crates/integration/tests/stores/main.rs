@@ -21,6 +21,7 @@ mod nodes;
 mod proxy;
 
 mod authorization_code_stores;
+mod faults_bus;
 mod faults_matrix;
 mod faults_rig;
 mod faults_sqlite;
