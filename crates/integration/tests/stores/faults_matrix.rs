@@ -17,7 +17,7 @@ use crate::faults_rig::{assert_unavailable, Answer, Engine, Rig, OPERATION_TIMEO
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
@@ -48,13 +48,40 @@ async fn down(engine: Engine) {
 }
 
 /// Stalled: the server accepts and then says nothing. Only the stores' timeouts end the
-/// wait; the requests answer 503 within them (each is bounded by the rig's hang detector).
+/// wait; the requests answer 503 within them (each is bounded by the rig's hang detector),
+/// those in flight when the stall begins included, whatever step they were at.
 async fn stalled(engine: Engine) {
     let Some(rig) = engine.rig().await else { return };
+    let rig = Arc::new(rig);
     let (live, revoked, doomed) = (rig.read_token().await, rig.read_token().await, rig.read_token().await);
     rig.revoke(&revoked).await.expect("acknowledged before the stall");
 
+    let stalled_at = Instant::now() + Duration::from_millis(200);
+    let in_flight: Vec<_> = (0..8)
+        .map(|worker| {
+            let (rig, live) = (rig.clone(), live.clone());
+            tokio::spawn(async move {
+                while Instant::now() < stalled_at + OPERATION_TIMEOUT * 2 {
+                    if worker % 2 == 0 {
+                        let answer = rig.guard(&live).await;
+                        if answer.status != StatusCode::OK {
+                            answer.assert_guard_unavailable();
+                        }
+                    } else {
+                        let answer = rig.token_endpoint().await;
+                        if answer.status != StatusCode::OK {
+                            answer.assert_endpoint_unavailable();
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep_until(stalled_at.into()).await;
     rig.proxy().stall();
+    for worker in in_flight {
+        worker.await.expect("every request in flight answered, none hung");
+    }
     rig.guard(&live).await.assert_guard_unavailable();
     assert_eq!(rig.guard(&revoked).await.status, StatusCode::UNAUTHORIZED);
     rig.token_endpoint().await.assert_endpoint_unavailable();
@@ -67,7 +94,9 @@ async fn stalled(engine: Engine) {
     assert_eq!(rig.token_endpoint().await.status, StatusCode::OK);
     rig.revoke(&doomed).await.expect("acknowledged once the store answers");
     rig.assert_refused_by_the_store(&[revoked, doomed]).await;
-    rig.clean_up().await;
+    if let Ok(rig) = Arc::try_unwrap(rig) {
+        rig.clean_up().await;
+    }
 }
 
 /// Slowed: a link slower than usual but within the timeouts still serves (slowly);
