@@ -13,7 +13,7 @@
 //!
 //! Skipped, saying so, where the engine's `TEST_*_URL` is unset.
 
-use crate::faults_rig::{assert_unavailable, Answer, Engine, Rig, OPERATION_TIMEOUT};
+use crate::faults_rig::{assert_unavailable, bounded, Answer, Engine, Rig, OPERATION_TIMEOUT};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -145,7 +145,7 @@ async fn one_request(rig: &Rig, kind: usize, live: &str, revoked: &str, seen: &M
         _ => {
             let request =
                 tower_passport_issuer::TokenRequest::client_credentials(rig.client.clone()).scope("read");
-            match crate::faults_rig::bounded("a grant", rig.issuer.grant(request)).await {
+            match bounded("a grant", rig.issuer.grant(request)).await {
                 Err(error) => assert_unavailable(&error),
                 Ok(tokens) => match rig.revoke(&tokens.access_token).await {
                     Ok(()) => seen.lock().expect("lock").acknowledged.push(tokens.access_token),
@@ -193,13 +193,13 @@ async fn killed_mid_traffic(engine: Engine) {
         .collect();
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut killed = rig.kill().await;
+    let mut killed = bounded("a kill", rig.kill()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     rig.proxy().cut();
     tokio::time::sleep(OPERATION_TIMEOUT * 2).await;
     rig.proxy().restore();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    killed += rig.kill().await;
+    killed += bounded("a kill", rig.kill()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
