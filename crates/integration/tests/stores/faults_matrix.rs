@@ -200,7 +200,8 @@ async fn killed_mid_traffic(engine: Engine) {
     rig.proxy().restore();
     tokio::time::sleep(Duration::from_millis(300)).await;
     killed += bounded("a kill", rig.kill()).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Long enough after the faults for revocations to be acknowledged on a loaded machine.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     stop.store(true, Ordering::SeqCst);
     for worker in workers {
         worker.await.expect("no worker panicked");
