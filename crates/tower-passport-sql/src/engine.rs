@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::{Database, Pool, Transaction};
 
@@ -41,22 +42,54 @@ pub(crate) trait Engine: Database {
     fn migrate(pool: &Pool<Self>, queries: &Queries) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The pool and the queries for its table prefix. Cheap to clone.
+/// How long one store operation may take, waiting for a pooled connection included, before
+/// it fails with a [`StoreError`] (503 at the guard and the endpoints), unless the store is
+/// given another bound with `operation_timeout`.
+pub(crate) const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pool, the queries for its table prefix and the operation timeout. Cheap to clone.
 pub(crate) struct Sql<DB: Database> {
     pub(crate) pool: Pool<DB>,
     pub(crate) queries: Arc<Queries>,
+    pub(crate) operation_timeout: Duration,
 }
 
 impl<DB: Database> Clone for Sql<DB> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), queries: self.queries.clone() }
+        Self {
+            pool: self.pool.clone(),
+            queries: self.queries.clone(),
+            operation_timeout: self.operation_timeout,
+        }
     }
 }
 
 impl<DB: Engine> Sql<DB> {
     /// A store on `pool` whose tables start with `prefix` (already checked).
     pub(crate) fn new(pool: Pool<DB>, prefix: &str) -> Self {
-        Self { pool, queries: Arc::new(Queries::new(prefix, DB::LOCK, DB::SYNTAX)) }
+        Self {
+            pool,
+            queries: Arc::new(Queries::new(prefix, DB::LOCK, DB::SYNTAX)),
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
+        }
+    }
+
+    /// `operation`, failed with a [`StoreError`] if it takes longer than the operation
+    /// timeout. A server that stops answering in the middle of a query (a hung server, a
+    /// black-holed route) gives no error of its own: this bound is what ends the wait.
+    /// Dropping the operation drops its connection's transaction, which rolls back; a write
+    /// whose commit was already on its way may still have been applied, as with any error.
+    pub(crate) async fn timed<T>(
+        &self,
+        operation: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.operation_timeout, operation).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::backend(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the database did not answer within {:?}", self.operation_timeout),
+            ))),
+        }
     }
 
     /// The table prefix.
@@ -82,49 +115,62 @@ macro_rules! sql_store {
             pub async fn migrate(&self) -> Result<(), StoreError> {
                 self.sql.migrate().await
             }
+
+            /// Bounds every operation of the store (5 s unless set), the wait for a pooled
+            /// connection included: past it the operation fails with a [`StoreError`], which
+            /// the guard and the endpoints answer with 503. It ends the wait on a server that
+            /// stops answering without closing the connection, which gives no error of its
+            /// own. `migrate` and `purge` are not bounded: they may rightly take long.
+            ///
+            /// A write that timed out may still have been applied, as with any error.
+            #[must_use]
+            pub fn operation_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+                self.sql.operation_timeout = timeout;
+                self
+            }
         }
 
         impl ClientStore for $store {
             async fn put_client(&self, client: ClientRecord) -> Result<(), StoreError> {
-                self.sql.put_client(client).await
+                self.sql.timed(self.sql.put_client(client)).await
             }
             async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
-                self.sql.client(id).await
+                self.sql.timed(self.sql.client(id)).await
             }
             async fn set_client_revoked(&self, id: &str, revoked: bool) -> Result<bool, StoreError> {
-                self.sql.set_client_revoked(id, revoked).await
+                self.sql.timed(self.sql.set_client_revoked(id, revoked)).await
             }
             async fn update_client(
                 &self,
                 id: &str,
                 update: ClientUpdate,
             ) -> Result<Option<ClientRecord>, StoreError> {
-                self.sql.update_client(id, update).await
+                self.sql.timed(self.sql.update_client(id, update)).await
             }
             async fn clients_owned_by(&self, owner: &str) -> Result<Vec<ClientRecord>, StoreError> {
-                self.sql.clients_owned_by(owner).await
+                self.sql.timed(self.sql.clients_owned_by(owner)).await
             }
             async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError> {
-                self.sql.clients().await
+                self.sql.timed(self.sql.clients()).await
             }
         }
 
         impl TokenStore for $store {
             async fn put_access_token(&self, record: AccessTokenRecord) -> Result<(), StoreError> {
-                self.sql.put_access_token(record).await
+                self.sql.timed(self.sql.put_access_token(record)).await
             }
             async fn access_token(&self, jti: &str) -> Result<Option<AccessTokenRecord>, StoreError> {
-                self.sql.access_token(jti).await
+                self.sql.timed(self.sql.access_token(jti)).await
             }
             async fn personal_access_tokens(&self, user: &str) -> Result<Vec<AccessTokenRecord>, StoreError> {
-                self.sql.personal_access_tokens(user).await
+                self.sql.timed(self.sql.personal_access_tokens(user)).await
             }
             async fn revoke_access_token(
                 &self,
                 jti: &str,
                 now: u64,
             ) -> Result<Option<AccessTokenRecord>, StoreError> {
-                self.sql.revoke_access_token(jti, now).await
+                self.sql.timed(self.sql.revoke_access_token(jti, now)).await
             }
             async fn start_family(
                 &self,
@@ -132,26 +178,26 @@ macro_rules! sql_store {
                 first: RefreshTokenRecord,
                 access: AccessTokenRecord,
             ) -> Result<(), StoreError> {
-                self.sql.start_family(family, first, access).await
+                self.sql.timed(self.sql.start_family(family, first, access)).await
             }
             async fn refresh_token(&self, id: &str) -> Result<Option<RefreshTokenRecord>, StoreError> {
-                self.sql.refresh_token(id).await
+                self.sql.timed(self.sql.refresh_token(id)).await
             }
             async fn family(&self, id: &str) -> Result<Option<FamilyRecord>, StoreError> {
-                self.sql.family(id).await
+                self.sql.timed(self.sql.family(id)).await
             }
             async fn rotate(&self, rotation: Rotation) -> Result<RotationOutcome, StoreError> {
-                self.sql.rotate(rotation).await
+                self.sql.timed(self.sql.rotate(rotation)).await
             }
             async fn revoke_family(
                 &self,
                 family_id: &str,
                 now: u64,
             ) -> Result<Vec<RevokedAccess>, StoreError> {
-                self.sql.revoke_family(family_id, now).await
+                self.sql.timed(self.sql.revoke_family(family_id, now)).await
             }
             async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
-                self.sql.user_tokens(user_id, now).await
+                self.sql.timed(self.sql.user_tokens(user_id, now)).await
             }
             async fn revoke_user_tokens(
                 &self,
@@ -159,13 +205,16 @@ macro_rules! sql_store {
                 client_id: Option<&str>,
                 now: u64,
             ) -> Result<RevokedTokens, StoreError> {
-                self.sql.revoke_user_tokens(user_id, client_id, now).await
+                self.sql.timed(self.sql.revoke_user_tokens(user_id, client_id, now)).await
             }
         }
 
         impl RevocationStore for $store {
             async fn is_revoked(&self, jti: &str) -> Result<bool, ::tower_passport::error::BackendError> {
-                self.sql.is_revoked(jti).await.map_err(::tower_passport::error::BackendError::new)
+                self.sql
+                    .timed(self.sql.is_revoked(jti))
+                    .await
+                    .map_err(::tower_passport::error::BackendError::new)
             }
             async fn set_user_not_before(
                 &self,
@@ -174,7 +223,7 @@ macro_rules! sql_store {
                 not_before_ms: u64,
             ) -> Result<(), ::tower_passport::error::BackendError> {
                 self.sql
-                    .set_user_not_before(provider, user_id, not_before_ms)
+                    .timed(self.sql.set_user_not_before(provider, user_id, not_before_ms))
                     .await
                     .map_err(::tower_passport::error::BackendError::new)
             }
@@ -184,7 +233,7 @@ macro_rules! sql_store {
                 user_id: &str,
             ) -> Result<Option<u64>, ::tower_passport::error::BackendError> {
                 self.sql
-                    .user_not_before(provider, user_id)
+                    .timed(self.sql.user_not_before(provider, user_id))
                     .await
                     .map_err(::tower_passport::error::BackendError::new)
             }
@@ -198,17 +247,17 @@ macro_rules! sql_store {
 
         impl CodeStore for $store {
             async fn put_code(&self, code: AuthorizationCodeRecord) -> Result<(), StoreError> {
-                self.sql.put_code(code).await
+                self.sql.timed(self.sql.put_code(code)).await
             }
             async fn take_code(&self, hash: &SecretHash, now: u64) -> Result<CodeRedemption, StoreError> {
-                self.sql.take_code(hash, now).await
+                self.sql.timed(self.sql.take_code(hash, now)).await
             }
             async fn record_code_issue(
                 &self,
                 hash: &SecretHash,
                 issued: IssuedFromCode,
             ) -> Result<bool, StoreError> {
-                self.sql.record_code_issue(hash, issued).await
+                self.sql.timed(self.sql.record_code_issue(hash, issued)).await
             }
         }
 
@@ -217,14 +266,14 @@ macro_rules! sql_store {
                 &self,
                 record: ::tower_passport_issuer::store::DeviceCodeRecord,
             ) -> Result<(), StoreError> {
-                self.sql.put_device_code(record).await
+                self.sql.timed(self.sql.put_device_code(record)).await
             }
             async fn pending_device_code(
                 &self,
                 user_code_hash: &SecretHash,
                 now: u64,
             ) -> Result<Option<::tower_passport_issuer::store::DeviceCodeRecord>, StoreError> {
-                self.sql.pending_device_code(user_code_hash, now).await
+                self.sql.timed(self.sql.pending_device_code(user_code_hash, now)).await
             }
             async fn decide_device_code(
                 &self,
@@ -232,7 +281,7 @@ macro_rules! sql_store {
                 decision: ::tower_passport_issuer::store::DeviceDecision,
                 now: u64,
             ) -> Result<bool, StoreError> {
-                self.sql.decide_device_code(user_code_hash, decision, now).await
+                self.sql.timed(self.sql.decide_device_code(user_code_hash, decision, now)).await
             }
             async fn poll_device_code(
                 &self,
@@ -240,13 +289,13 @@ macro_rules! sql_store {
                 client_id: &str,
                 now_ms: u64,
             ) -> Result<::tower_passport_issuer::store::DevicePoll, StoreError> {
-                self.sql.poll_device_code(device_hash, client_id, now_ms).await
+                self.sql.timed(self.sql.poll_device_code(device_hash, client_id, now_ms)).await
             }
         }
 
         impl FailureStore for $store {
             async fn failures(&self, keys: &[&str]) -> Result<Vec<Option<Failures>>, StoreError> {
-                self.sql.failures(keys).await
+                self.sql.timed(self.sql.failures(keys)).await
             }
             async fn record_failure(
                 &self,
@@ -254,19 +303,19 @@ macro_rules! sql_store {
                 now: u64,
                 forget_every: u64,
             ) -> Result<Failures, StoreError> {
-                self.sql.record_failure(key, now, forget_every).await
+                self.sql.timed(self.sql.record_failure(key, now, forget_every)).await
             }
             async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-                self.sql.clear_failures(key).await
+                self.sql.timed(self.sql.clear_failures(key)).await
             }
         }
 
         impl SettingsStore for $store {
             async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
-                self.sql.put_setting_if_absent(name, value).await
+                self.sql.timed(self.sql.put_setting_if_absent(name, value)).await
             }
             async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-                self.sql.setting(name).await
+                self.sql.timed(self.sql.setting(name)).await
             }
         }
     };

@@ -21,6 +21,10 @@ mod nodes;
 mod proxy;
 
 mod authorization_code_stores;
+mod faults_bus;
+mod faults_matrix;
+mod faults_rig;
+mod faults_sqlite;
 mod multinode;
 mod outage_postgres;
 mod store_memory;

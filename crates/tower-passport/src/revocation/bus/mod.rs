@@ -104,9 +104,18 @@ pub fn start_bus<T: Transport>(transport: T, hub: &Hub) -> BusHandle {
     BusHandle { connected, tasks: vec![publish, listen] }
 }
 
+/// Sends `invalidation`, retrying with backoff (100 ms doubling to 5 s) until the transport
+/// takes it. Dropping a message that failed would leave the other nodes on a cached "not
+/// revoked" for their whole TTL, their own bus connection being fine; meanwhile the next
+/// messages wait in the outbox (past it, [`Invalidation::Everything`] follows). A send that
+/// failed but went through is delivered twice, which is harmless: invalidating is idempotent.
 async fn send<T: Transport>(transport: &T, invalidation: &Invalidation, node_id: &str) {
-    if let Err(error) = transport.send(invalidation.encode_from(node_id)).await {
-        tracing::warn!(%error, "could not publish a revocation; other nodes rely on their TTL");
+    let payload = invalidation.encode_from(node_id);
+    let mut backoff = Duration::from_millis(100);
+    while let Err(error) = transport.send(payload.clone()).await {
+        tracing::warn!(%error, "could not publish a revocation; retrying");
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -174,6 +183,50 @@ mod tests {
         }
         fn invalidate_client(&self, _client_id: &str) {}
         fn invalidate_everything(&self) {}
+    }
+
+    /// A transport whose first `failures` sends fail; it records what it took.
+    #[derive(Clone, Default)]
+    struct Flaky {
+        failures: Arc<AtomicUsize>,
+        sent: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl Transport for Flaky {
+        type Subscription = ();
+        const BACKEND: &'static str = "flaky";
+
+        fn channel(&self) -> &str {
+            "flaky"
+        }
+
+        async fn send(&self, payload: String) -> Result<(), BackendError> {
+            let failing =
+                self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if failing.is_ok() {
+                return Err(BackendError::msg("down"));
+            }
+            self.sent.lock().expect("lock").push(payload);
+            Ok(())
+        }
+
+        async fn subscribe(&self) -> Result<(), BackendError> {
+            Ok(())
+        }
+
+        async fn next_payload(_: &mut ()) -> Option<Option<String>> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_that_failed_to_send_is_sent_again_until_it_goes() {
+        let flaky = Flaky { failures: Arc::new(AtomicUsize::new(2)), ..Flaky::default() };
+        let message = Invalidation::AccessToken { jti: "abc".into() };
+        send(&flaky, &message, "node-a").await;
+        assert_eq!(flaky.failures.load(Ordering::SeqCst), 0, "both failures were met");
+        let sent = flaky.sent.lock().expect("lock").clone();
+        assert_eq!(sent, [message.encode_from("node-a")], "then sent once");
     }
 
     #[test]
