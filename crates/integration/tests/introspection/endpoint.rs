@@ -168,7 +168,9 @@ impl Endpoint {
                 Reply::Status(code) => return status(code, Vec::new()),
                 Reply::Redirect(location) => {
                     let mut response = status(302, Vec::new());
-                    response.headers_mut().insert(http::header::LOCATION, location.parse().expect("location"));
+                    response
+                        .headers_mut()
+                        .insert(http::header::LOCATION, location.parse().expect("location"));
                     return response;
                 }
                 Reply::Raw(bytes) => return status(200, bytes),

@@ -25,7 +25,8 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A public client with the device grant; its id.
 async fn device_client(h: &Harness, name: &str) -> String {
-    let registration = ClientRegistration::public(name).grants([GrantType::DeviceCode, GrantType::RefreshToken]);
+    let registration =
+        ClientRegistration::public(name).grants([GrantType::DeviceCode, GrantType::RefreshToken]);
     h.issuer.register_client(registration).await.expect("registered").client.id
 }
 
@@ -77,10 +78,14 @@ async fn polling_faster_than_the_interval_is_slow_down_and_never_speeds_up_the_a
     let h = Harness::start().await;
     let tv = device_client(&h, "TV").await;
     let (device_code, user_code) = start(&h, &tv).await;
-    poll(&h, Auth::Public(&tv), &device_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "authorization_pending");
+    poll(&h, Auth::Public(&tv), &device_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "authorization_pending");
     // Hammering: ten polls in the same second, each one too soon.
     for _ in 0..10 {
-        poll(&h, Auth::Public(&tv), &device_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "slow_down");
+        poll(&h, Auth::Public(&tv), &device_code)
+            .await
+            .assert_oauth_error(StatusCode::BAD_REQUEST, "slow_down");
     }
     // Approved meanwhile: a poll still too soon gets slow_down, not the tokens.
     let fields = approval(&h, &user_code, "7", "approve").await;
@@ -105,26 +110,34 @@ async fn a_device_code_is_redeemed_once_by_its_own_client_only() {
     // Other clients, public or confidential, with the stolen code: invalid_grant, and the
     // code is not spent by their tries.
     h.clock.advance(10);
-    poll(&h, Auth::Public(&thief), &device_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    poll(&h, Auth::Public(&thief), &device_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     poll(&h, Auth::Basic(&console, &console_secret), &device_code)
         .await
         .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     // A client without the device grant is refused before the code is looked at.
     let web = h.public("Web", &["https://web.example.com/cb"]).await;
-    poll(&h, Auth::Public(&web), &device_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client");
+    poll(&h, Auth::Public(&web), &device_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client");
     // The code changed by a character, or padded: no such code.
     let mut altered = device_code.clone().into_bytes();
     altered[0] = if altered[0] == b'A' { b'B' } else { b'A' };
     let altered = String::from_utf8(altered).expect("ascii");
     for wrong in [altered, format!("{device_code}="), format!(" {device_code}"), "x".repeat(10_000)] {
-        poll(&h, Auth::Public(&tv), &wrong).await.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+        poll(&h, Auth::Public(&tv), &wrong)
+            .await
+            .assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
     // The owner redeems it, once; eight racing polls after that get nothing.
     let tokens = poll(&h, Auth::Public(&tv), &device_code).await.assert_tokens();
-    let verified = h.issuer.verifier().verify(tokens["access_token"].as_str().expect("token")).expect("valid");
+    let verified =
+        h.issuer.verifier().verify(tokens["access_token"].as_str().expect("token")).expect("valid");
     assert_eq!(verified.subject(), Some("7"));
     h.clock.advance(60);
-    let racing = futures_util::future::join_all((0..8).map(|_| poll(&h, Auth::Public(&tv), &device_code))).await;
+    let racing =
+        futures_util::future::join_all((0..8).map(|_| poll(&h, Auth::Public(&tv), &device_code))).await;
     for reply in racing {
         reply.assert_oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
@@ -138,7 +151,8 @@ async fn of_concurrent_polls_of_an_approved_code_exactly_one_gets_tokens() {
     let fields = approval(&h, &user_code, "7", "approve").await;
     assert_eq!(decide_as(&h, &fields, "7", FORM).await.status, StatusCode::OK);
     h.clock.advance(10);
-    let replies = futures_util::future::join_all((0..16).map(|_| poll(&h, Auth::Public(&tv), &device_code))).await;
+    let replies =
+        futures_util::future::join_all((0..16).map(|_| poll(&h, Auth::Public(&tv), &device_code))).await;
     let issued = replies.iter().filter(|reply| reply.status == StatusCode::OK).count();
     assert_eq!(issued, 1, "{replies:?}");
     for reply in replies.iter().filter(|reply| reply.status != StatusCode::OK) {
@@ -156,13 +170,17 @@ async fn an_expired_device_code_is_expired_token_and_its_user_code_is_gone() {
     let fields = approval(&h, &user_code, "7", "approve").await;
     assert_eq!(decide_as(&h, &fields, "7", FORM).await.status, StatusCode::OK);
     h.clock.advance(600);
-    poll(&h, Auth::Public(&tv), &device_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "expired_token");
+    poll(&h, Auth::Public(&tv), &device_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "expired_token");
     let (late_code, late_user_code) = start(&h, &tv).await;
     h.clock.advance(600);
     let screen = page(&h, &late_user_code, "7", None).await;
     assert_eq!(screen.status, StatusCode::BAD_REQUEST, "an expired code is a wrong code: {screen:?}");
     assert!(screen.body.contains("That code is wrong"), "{}", screen.body);
-    poll(&h, Auth::Public(&tv), &late_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "expired_token");
+    poll(&h, Auth::Public(&tv), &late_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "expired_token");
 }
 
 /// Guesses of wrong user codes during an hour by `users` (a new account every five
@@ -172,7 +190,7 @@ async fn guesses_in_an_hour(h: &Harness, rotate_accounts: bool, peer: SocketAddr
     let (started, mut looked_at, mut guess) = (h.clock.now(), 0usize, 0u32);
     while h.clock.now() < started + 3600 {
         let user = if rotate_accounts { format!("sock-puppet-{}", looked_at / 5) } else { "attacker".into() };
-        // Codes of the alphabet, never the one pending.
+        // Well-formed codes; none is pending while the attacker guesses.
         let code = format!("BBBB-{}", wrong_code(guess));
         let reply = page(h, &code, &user, Some(peer)).await;
         match reply.status {
@@ -208,15 +226,19 @@ fn wrong_code(mut n: u32) -> String {
 async fn user_code_guessing_is_bounded_per_account_and_per_address() {
     let h = Harness::start().await;
     let tv = device_client(&h, "TV").await;
-    let (_, user_code) = start(&h, &tv).await;
-    assert!(!user_code.starts_with("BBBB"), "the guesses never hit by luck: {user_code}");
     let one_account = guesses_in_an_hour(&h, false, "192.0.2.1:40000".parse().expect("address")).await;
     let many_accounts = guesses_in_an_hour(&h, true, "192.0.2.2:40000".parse().expect("address")).await;
-    // 20^8 codes, ten minutes each: at these rates the chance of hitting one pending code
-    // is about 1e-9 per attacker-hour.
+    // Backoff::ACCOUNTS: 5 free failures, then waits doubling from 1 s to 15 minutes.
     assert!((6..=20).contains(&one_account), "one account looked at {one_account} codes in an hour");
-    assert!((21..=40).contains(&many_accounts), "one address looked at {many_accounts} codes in an hour");
-    // The right code still works for a user who did not guess, from another address.
+    // Backoff::ADDRESSES: 20 free failures, then about one a minute, whatever the accounts.
+    assert!(
+        (21..=20 + 60 + 5).contains(&many_accounts),
+        "one address looked at {many_accounts} codes in an hour"
+    );
+    // Against 20^8 codes, each pending ten minutes, one address's 85 guesses an hour hit
+    // one of a thousand pending codes with a chance of about 3 in a million.
+    // A right code works for a user who did not guess, from another address.
+    let (_, user_code) = start(&h, &tv).await;
     let fresh = page(&h, &user_code, "7", Some("198.51.100.7:1".parse().expect("address"))).await;
     assert_eq!(fresh.status, StatusCode::OK, "{fresh:?}");
 }
@@ -235,9 +257,16 @@ async fn markup_in_a_client_name_is_escaped_on_the_device_pages() {
     for reply in [&screen, &done] {
         assert!(!reply.body.contains("<script>alert"), "{}", reply.body);
         assert!(!reply.body.contains("<img src=x"), "{}", reply.body);
-        assert!(reply.body.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;"), "{}", reply.body);
+        assert!(
+            reply.body.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;"),
+            "{}",
+            reply.body
+        );
         let policy = reply.header("content-security-policy").expect("a CSP");
-        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'none'"), "{policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'none'"),
+            "{policy}"
+        );
         assert_eq!(reply.header("x-frame-options"), Some("DENY"));
     }
     // A typed code with markup is not echoed as markup on the entry page either.
@@ -273,10 +302,12 @@ async fn a_forged_approval_decides_nothing() {
     *field(&mut other_code, "user_code") = other_user_code.clone();
     forged(&decide_as(&h, &other_code, "7", FORM).await, "another code");
     let web = h.public("Web", &["https://web.example.com/cb"]).await;
-    let screen =
-        h.authorize(&crate::harness::authorize_query(&web, "https://web.example.com/cb", "s"), Some("7")).await;
+    let screen = h
+        .authorize(&crate::harness::authorize_query(&web, "https://web.example.com/cb", "s"), Some("7"))
+        .await;
     let authorize_fields = approve_form_fields(&screen.body);
-    let authorize_token = authorize_fields.iter().find(|(n, _)| n == "csrf_token").expect("a token").1.clone();
+    let authorize_token =
+        authorize_fields.iter().find(|(n, _)| n == "csrf_token").expect("a token").1.clone();
     let mut cross = good.clone();
     *field(&mut cross, "csrf_token") = authorize_token;
     forged(&decide_as(&h, &cross, "7", FORM).await, "the authorize screen's token");
@@ -291,10 +322,13 @@ async fn a_forged_approval_decides_nothing() {
     refused(&h.raw(Method::POST, "/oauth/device", &headers, json.to_string()).await, "json");
     // The decision in a GET's query: the page is shown again, nothing is decided.
     let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&good).finish();
-    let get = h.raw(Method::GET, &format!("/oauth/device?{query}"), &[(USER, "7".into())], String::new()).await;
+    let get =
+        h.raw(Method::GET, &format!("/oauth/device?{query}"), &[(USER, "7".into())], String::new()).await;
     assert_eq!(get.status, StatusCode::OK, "{get:?}");
     // Nothing was decided: the device still waits.
-    poll(&h, Auth::Public(&tv), &device_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "authorization_pending");
+    poll(&h, Auth::Public(&tv), &device_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "authorization_pending");
     // A token older than its hour is refused for what it is, before the code is looked at.
     h.clock.advance(3601);
     forged(&decide_as(&h, &good, "7", FORM).await, "stale token");
@@ -303,5 +337,7 @@ async fn a_forged_approval_decides_nothing() {
     let fresh = approval(&h, &fresh_user_code, "7", "deny").await;
     assert_eq!(decide_as(&h, &fresh, "7", FORM).await.status, StatusCode::OK);
     h.clock.advance(10);
-    poll(&h, Auth::Public(&tv), &fresh_code).await.assert_oauth_error(StatusCode::BAD_REQUEST, "access_denied");
+    poll(&h, Auth::Public(&tv), &fresh_code)
+        .await
+        .assert_oauth_error(StatusCode::BAD_REQUEST, "access_denied");
 }

@@ -92,7 +92,8 @@ async fn send(layer: &GuardLayer, method: &str, headers: &[(&str, &str)]) -> Ans
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let response = service.oneshot(request.body(Full::new(Bytes::new())).expect("request")).await.expect("ok");
+    let response =
+        service.oneshot(request.body(Full::new(Bytes::new())).expect("request")).await.expect("ok");
     let header = |value: &http::HeaderValue| value.to_str().expect("ascii").to_owned();
     let challenges = response.headers().get_all("www-authenticate").iter().map(header).collect();
     let nonce = response.headers().get("dpop-nonce").map(header);
@@ -219,7 +220,9 @@ async fn a_wrong_typ_a_crit_or_duplicate_header_members_are_malformed() {
     let clock = ManualClock::new(NOW);
     let layer = both_schemes(&clock);
     let client = Client::new();
-    for typ in [json!("JWT"), json!("at+jwt"), json!("dpop"), json!("dpop+jwt "), json!(null), json!(["dpop+jwt"])] {
+    for typ in
+        [json!("JWT"), json!("at+jwt"), json!("dpop"), json!("dpop+jwt "), json!(null), json!(["dpop+jwt"])]
+    {
         let proof = client.with_header(&format!("typ-{typ}"), |h| h["typ"] = typ.clone());
         client.present(&layer, &proof).await.assert_bad_proof(Reason::DpopProofMalformed, &typ.to_string());
     }
@@ -380,7 +383,8 @@ async fn a_proof_bound_to_another_token_or_signed_by_another_key_is_refused() {
     let mut claims = client.prover.claims("GET", URL, Some(&unbound), NOW).expect("claims");
     claims["jti"] = json!("unbound");
     let proof = client.sign(&client.prover.header(), &claims);
-    let answer = send(&layer, "GET", &[("authorization", &format!("DPoP {unbound}")), ("dpop", &proof)]).await;
+    let answer =
+        send(&layer, "GET", &[("authorization", &format!("DPoP {unbound}")), ("dpop", &proof)]).await;
     answer.assert_refused("invalid_token", Reason::DpopUnboundToken, "unbound");
 }
 
@@ -406,7 +410,10 @@ async fn the_schemes_and_the_proof_header_cannot_be_mixed_or_repeated() {
     let twice = [("authorization", client.authorization.as_str()), ("dpop", &first), ("dpop", &second)];
     send(&layer, "GET", &twice).await.assert_bad_proof(Reason::DpopProofMissing, "two headers");
     let joined = format!("{first}, {second}");
-    client.present(&layer, &joined).await.assert_bad_proof(Reason::DpopProofMalformed, "one header, two proofs");
+    client
+        .present(&layer, &joined)
+        .await
+        .assert_bad_proof(Reason::DpopProofMalformed, "one header, two proofs");
     // No proof, or an empty one.
     let answer = send(&layer, "GET", &[("authorization", &client.authorization)]).await;
     answer.assert_bad_proof(Reason::DpopProofMissing, "none");
@@ -424,7 +431,8 @@ async fn the_schemes_and_the_proof_header_cannot_be_mixed_or_repeated() {
 #[tokio::test]
 async fn without_the_servers_nonce_a_proof_gets_use_dpop_nonce() {
     let clock = ManualClock::new(NOW);
-    let nonces = Nonces::new(&[9; 32]).expect("nonces").lifetime(Duration::from_secs(60)).clock(clock.clone());
+    let nonces =
+        Nonces::new(&[9; 32]).expect("nonces").lifetime(Duration::from_secs(60)).clock(clock.clone());
     let proofs = ProofVerifier::builder().clock(clock.clone()).build().expect("proofs");
     let layer = guard(Dpop::new().required().proofs(proofs).nonces(nonces.clone()), &clock);
     let client = Client::new();
@@ -476,8 +484,10 @@ async fn an_oversized_proof_is_refused_before_any_key_is_parsed() {
     let layer = both_schemes(&clock);
     let client = Client::new();
     // A well-signed proof padded past 8 KiB in its claims, and in its header.
-    let claims_padded = client.with_claims("big-claims", |claims| claims["pad"] = json!("x".repeat(8 * 1024)));
-    let header_padded = client.with_header("big-header", |header| header["pad"] = json!("x".repeat(8 * 1024)));
+    let claims_padded =
+        client.with_claims("big-claims", |claims| claims["pad"] = json!("x".repeat(8 * 1024)));
+    let header_padded =
+        client.with_header("big-header", |header| header["pad"] = json!("x".repeat(8 * 1024)));
     for (case, proof) in [("claims", claims_padded), ("header", header_padded)] {
         assert!(proof.len() > 8 * 1024);
         client.present(&layer, &proof).await.assert_bad_proof(Reason::DpopProofMalformed, case);
@@ -494,10 +504,7 @@ async fn an_oversized_proof_is_refused_before_any_key_is_parsed() {
     assert!(huge_rsa.len() <= 8 * 1024, "{}", huge_rsa.len());
     let answer = client.present(&layer, &huge_rsa).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{answer:?}");
-    assert!(
-        matches!(answer.reason, Some(Reason::DpopProofKey | Reason::DpopProofSignature)),
-        "{answer:?}"
-    );
+    assert!(matches!(answer.reason, Some(Reason::DpopProofKey | Reason::DpopProofSignature)), "{answer:?}");
 }
 
 #[tokio::test]

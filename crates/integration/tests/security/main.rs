@@ -5,12 +5,14 @@
 //! OAuth error it gets.
 
 // The helper files the modules share, each compiled once.
+// The introspection tests' loopback authorization server; this binary uses part of it.
+#[allow(dead_code)]
+#[path = "../introspection/endpoint.rs"]
+mod introspection_endpoint;
 #[path = "../support/issuer.rs"]
 mod issuer_support;
 #[path = "../support/mod.rs"]
 mod support;
-#[path = "../introspection/endpoint.rs"]
-mod introspection_endpoint;
 
 mod authorize;
 mod cookie;
