@@ -426,6 +426,18 @@ async fn the_schemes_and_the_proof_header_cannot_be_mixed_or_repeated() {
     )
     .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{answer:?}");
+    let other = Client::new();
+    let answer = send(
+        &layer,
+        "GET",
+        &[
+            ("authorization", &client.authorization),
+            ("authorization", &other.authorization),
+            ("dpop", &first),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "two DPoP credentials: {answer:?}");
 }
 
 #[tokio::test]
