@@ -260,7 +260,7 @@ pub mod dpop {
     /// required members of its `kty`, in lexicographic order, no whitespace. `None` for a
     /// JWK without them.
     pub fn thumbprint(jwk: &Value) -> Option<String> {
-        let member = |name: &str| jwk.get(name)?.as_str().map(|value| (name, value));
+        let member = |name: &'static str| jwk.get(name)?.as_str().map(|value| (name, value));
         let names: &[&str] = match jwk.get("kty")?.as_str()? {
             "EC" => &["crv", "kty", "x", "y"],
             "OKP" => &["crv", "kty", "x"],
