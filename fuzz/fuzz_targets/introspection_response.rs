@@ -35,6 +35,9 @@ fuzz_target!(|data: &[u8]| {
     let exp = answer["exp"].as_f64().expect("an accepted answer has a numeric exp");
     assert!(exp > NOW as f64, "{answer}");
     let aud = &answer["aud"];
-    assert!(aud == AUDIENCE || aud.as_array().is_some_and(|list| list.iter().any(|a| a == AUDIENCE)), "{answer}");
+    assert!(
+        aud == AUDIENCE || aud.as_array().is_some_and(|list| list.iter().any(|a| a == AUDIENCE)),
+        "{answer}"
+    );
     assert_eq!(token.issuer(), ISSUER);
 });

@@ -290,9 +290,17 @@ fn dpop_proof() {
     let mut symmetric = dpop::header();
     symmetric["alg"] = json!("HS256");
     symmetric["jku"] = json!("https://attacker.example/jwks");
-    let cases = [("odd-claims", dpop::header(), odd), ("private-jwk", private, claims.clone()), ("hs256", symmetric, claims)];
+    let cases = [
+        ("odd-claims", dpop::header(), odd),
+        ("private-jwk", private, claims.clone()),
+        ("hs256", symmetric, claims),
+    ];
     for (name, header, claims) in cases {
-        write("dpop_proof", name, [&[3u8][..], header.to_string().as_bytes(), b"\n", claims.to_string().as_bytes()].concat());
+        write(
+            "dpop_proof",
+            name,
+            [&[3u8][..], header.to_string().as_bytes(), b"\n", claims.to_string().as_bytes()].concat(),
+        );
     }
 }
 
@@ -300,7 +308,11 @@ fn device_grant() {
     use tower_passport_issuer::fuzzing::{device_csrf_token, device_decision, normalize_user_code};
     let form = "content-type: application/x-www-form-urlencoded";
     write("device_grant", "typed", b"\0 bcdf-ghjk ");
-    write("device_grant", "round-trip", b"\x01\x00\x01\x02\x03\x04\x05\x06\x07\x05\x06\x07\x00\x01\x02\x03\x04");
+    write(
+        "device_grant",
+        "round-trip",
+        b"\x01\x00\x01\x02\x03\x04\x05\x06\x07\x05\x06\x07\x00\x01\x02\x03\x04",
+    );
     write("device_grant", "authorization", format!("\x02{form}\n\nclient_id=tv&scope=read+write"));
     let basic = format!("authorization: Basic {}", STANDARD.encode("tv:s3cret"));
     write("device_grant", "authorization-basic", format!("\x02{form}\n{basic}\n\nscope=read"));
@@ -312,8 +324,14 @@ fn device_grant() {
     let code = normalize_user_code("BCDF-GHJK").expect("the seed code");
     let token = device_csrf_token(b"device approval key for fuzzing!", "42", &code, NOW);
     let body = format!("decision=approve&user_code=bcdf-ghjk&csrf_token={token}");
-    let read = device_decision(Some(b"application/x-www-form-urlencoded"), body.as_bytes(), b"device approval key for fuzzing!", "42", NOW)
-        .expect("the seed decision reads");
+    let read = device_decision(
+        Some(b"application/x-www-form-urlencoded"),
+        body.as_bytes(),
+        b"device approval key for fuzzing!",
+        "42",
+        NOW,
+    )
+    .expect("the seed decision reads");
     assert!(read.csrf_valid && read.approve, "the seed CSRF token is valid");
     write("device_grant", "decision", format!("\x04{form}\n\n{body}"));
     write("device_grant", "fresh", b"\x05");
@@ -330,7 +348,11 @@ fn introspection_response() {
     let minimal = json!({ "active": true, "aud": [AUDIENCE, "other"], "exp": NOW + 1 });
     write("introspection_response", "minimal", [&[0u8][..], minimal.to_string().as_bytes()].concat());
     write("introspection_response", "inactive", b"\0{\"active\":false}");
-    write("introspection_response", "string-active", b"\0{\"active\":\"true\",\"exp\":1800003600,\"aud\":\"api\"}");
+    write(
+        "introspection_response",
+        "string-active",
+        b"\0{\"active\":\"true\",\"exp\":1800003600,\"aud\":\"api\"}",
+    );
     write("introspection_response", "hydra", b"\0{\"active\":true,\"token_use\":\"access_token\",\"exp\":1800003600.5,\"aud\":\"api\",\"cnf\":{\"jkt\":\"x\"}}");
     write("introspection_response", "redirect", b"\x05{\"active\":true}");
 }
