@@ -7,7 +7,7 @@
 //! - 1: the round trip: the rest's bytes make a code of the alphabet, written with the
 //!   separators and case the bytes pick; it always normalises back to the code.
 //! - 2: the device authorization request (`Content-Type` line, `Authorization` lines, an
-//!   empty line, the form body).
+//!   empty line, the form body): every scope read is a non-empty run of RFC 6749 NQCHAR.
 //! - 3: the token request of the device code grant (same layout): an accepted poll has a
 //!   non-empty `device_code`.
 //! - 4: the approval form (`Content-Type` line, empty line, body) with its CSRF token
@@ -87,7 +87,11 @@ fuzz_target!(|data: &[u8]| {
         2 => {
             let (content_type, authorization, body) = request(rest);
             if let Ok(read) = device_authorization_request(content_type, &authorization, body) {
-                assert!(!read.client_id.is_empty());
+                // RFC 6749 §3.3: scope tokens are non-empty runs of NQCHAR.
+                let nqchar = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
+                for scope in read.scopes.iter().flatten() {
+                    assert!(!scope.is_empty() && scope.bytes().all(nqchar), "{scope:?}");
+                }
             }
         }
         3 => {

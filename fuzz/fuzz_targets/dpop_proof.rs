@@ -32,12 +32,18 @@ fuzz_target!(|data: &[u8]| {
     let target = dpop::target(mode & 2 == 2);
     let Ok(verified) = verifier.verify(&proof, &target) else { return };
 
-    let part = |index: usize| -> Value {
+    let part = |index: usize| -> Option<Value> {
         let text = proof.split('.').nth(index).expect("an accepted proof has three parts");
         let json = URL_SAFE_NO_PAD.decode(text).expect("an accepted proof's parts are base64url");
-        serde_json::from_slice(&json).expect("an accepted proof's parts are JSON")
+        match serde_json::from_slice(&json) {
+            Ok(value) => Some(value),
+            // A member nobody reads may nest deeper than `Value` reads (128): the verifier
+            // skips it without recursion. Nothing else may fail here.
+            Err(error) if error.to_string().contains("recursion limit") => None,
+            Err(error) => panic!("an accepted proof's part is not JSON: {error}"),
+        }
     };
-    let (header, claims) = (part(0), part(1));
+    let (Some(header), Some(claims)) = (part(0), part(1)) else { return };
     assert_eq!(Some(verified.thumbprint()), dpop::thumbprint(&header["jwk"]).as_deref(), "{header}");
     assert_eq!(claims["htm"], METHOD, "{claims}");
     let htu = claims["htu"].as_str().expect("an accepted htu is a string");

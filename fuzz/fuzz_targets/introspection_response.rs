@@ -29,9 +29,16 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_eq!(status, StatusCode::OK);
-    let answer: Value = serde_json::from_slice(body).expect("an accepted answer is JSON");
+    let answer: Value = match serde_json::from_slice(body) {
+        Ok(answer) => answer,
+        // A member nobody reads may nest deeper than `Value` reads (128): the guard skips
+        // it without recursion. Nothing else may fail here.
+        Err(error) if error.to_string().contains("recursion limit") => return,
+        Err(error) => panic!("an accepted answer is not JSON: {error}"),
+    };
     assert_eq!(answer["active"], Value::Bool(true), "{answer}");
-    assert!(answer.get("iss").is_none_or(|iss| iss == ISSUER), "{answer}");
+    // `"iss": null` is no issuer, like a missing one: the endpoint speaks for ours.
+    assert!(answer.get("iss").is_none_or(|iss| iss.is_null() || iss == ISSUER), "{answer}");
     let exp = answer["exp"].as_f64().expect("an accepted answer has a numeric exp");
     assert!(exp > NOW as f64, "{answer}");
     let aud = &answer["aud"];
