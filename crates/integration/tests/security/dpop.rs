@@ -563,3 +563,60 @@ async fn jku_x5u_and_x5c_are_never_fetched_nor_trusted() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was fetched");
 }
+
+#[tokio::test]
+async fn the_token_endpoint_refuses_the_same_hostile_proofs() {
+    use crate::harness::{basic, Harness, FORM};
+    let h = Harness::start().await;
+    let (id, secret) = h.app().await;
+    let prover = DpopProver::new().expect("prover");
+    let url = format!("{ISSUER}/oauth/token");
+    let claims = |jti: &str| {
+        let mut claims = prover.claims("POST", &url, None, NOW).expect("claims");
+        claims["jti"] = json!(jti);
+        claims
+    };
+    let request = |proofs: Vec<String>| {
+        let mut headers = vec![("content-type", FORM.to_owned()), ("authorization", basic(&id, &secret))];
+        headers.extend(proofs.into_iter().map(|proof| ("dpop", proof)));
+        let headers: Vec<(&str, String)> = headers;
+        let h = &h;
+        async move {
+            h.raw(http::Method::POST, "/oauth/token", &headers, "grant_type=client_credentials".into()).await
+        }
+    };
+    let good = prover.sign(&prover.header(), &claims("good")).expect("signed");
+    let mut none = prover.header();
+    none["alg"] = json!("none");
+    let mut private = prover.header();
+    private["jwk"]["d"] = json!("AAAA");
+    let mut elsewhere = claims("elsewhere");
+    elsewhere["htu"] = json!(format!("{ISSUER}/oauth/authorize"));
+    let mut stale = claims("stale");
+    stale["iat"] = json!(NOW - 301);
+    let mut get = claims("get");
+    get["htm"] = json!("GET");
+    let cases = [
+        ("two proofs", vec![good.clone(), prover.sign(&prover.header(), &claims("second")).expect("signed")]),
+        ("alg none", vec![unsigned(&none, &claims("none"), b"")]),
+        ("private jwk", vec![prover.sign(&private, &claims("private")).expect("signed")]),
+        ("another endpoint", vec![prover.sign(&prover.header(), &elsewhere).expect("signed")]),
+        ("another method", vec![prover.sign(&prover.header(), &get).expect("signed")]),
+        ("stale", vec![prover.sign(&prover.header(), &stale).expect("signed")]),
+        ("empty", vec![String::new()]),
+    ];
+    for (case, proofs) in cases {
+        let reply = request(proofs).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{case}: {reply:?}");
+        assert_eq!(reply.json()["error"], "invalid_dpop_proof", "{case}: {reply:?}");
+    }
+    // The good proof gets a DPoP-bound token, once.
+    let issued = request(vec![good.clone()]).await;
+    assert_eq!(issued.status, StatusCode::OK, "{issued:?}");
+    assert_eq!(issued.json()["token_type"], "DPoP");
+    let replayed = request(vec![good]).await;
+    assert_eq!(
+        (replayed.status, replayed.json()["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof"))
+    );
+}
