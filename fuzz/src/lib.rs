@@ -181,3 +181,199 @@ pub mod authorize {
         })
     }
 }
+
+/// The DPoP target's request, clock and proof key: a `POST` to [`dpop::URL`] at [`NOW`],
+/// proofs signed with the ES256 fixture.
+pub mod dpop {
+    use aws_lc_rs::digest;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use http::Method;
+    use serde_json::{json, Value};
+    use tower_passport::clock::ManualClock;
+    use tower_passport::dpop::{ProofTarget, ProofVerifier};
+
+    /// The method of the request proofs are checked for.
+    pub const METHOD: &str = "POST";
+    /// Its URL.
+    pub const URL: &str = "https://api.example/orders";
+    /// The access token presented beside the proof, for the requests that carry one.
+    pub const ACCESS_TOKEN: &str = "dpop-bound-access-token";
+
+    /// A verifier at [`NOW`](super::NOW) with the default algorithms and a fresh replay
+    /// memory: every input is checked as if first seen.
+    pub fn verifier() -> ProofVerifier {
+        ProofVerifier::builder()
+            .clock(ManualClock::new(super::NOW))
+            .replay_capacity(16)
+            .build()
+            .expect("the fuzzing proof verifier builds")
+    }
+
+    /// The request: `POST` [`URL`], with [`ACCESS_TOKEN`] when `with_token`.
+    pub fn target(with_token: bool) -> ProofTarget<'static> {
+        let target = ProofTarget::new(Method::POST, URL).expect("the fuzzing URL");
+        if with_token {
+            target.access_token(ACCESS_TOKEN)
+        } else {
+            target
+        }
+    }
+
+    fn key() -> EcdsaKeyPair {
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, super::ES256_PRIVATE_PKCS8)
+            .expect("the ES256 fixture")
+    }
+
+    /// The fixture's public key as a JWK.
+    pub fn jwk() -> Value {
+        let key = key();
+        let point = key.public_key().as_ref();
+        json!({
+            "kty": "EC", "crv": "P-256",
+            "x": super::b64(&point[1..33]), "y": super::b64(&point[33..65]),
+        })
+    }
+
+    /// A well-formed proof header: `typ: dpop+jwt`, `alg: ES256`, the fixture's [`jwk`].
+    pub fn header() -> Value {
+        json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": jwk() })
+    }
+
+    /// Claims the verifier accepts for the request (with `ath` when `with_token`).
+    pub fn claims(jti: &str, with_token: bool) -> Value {
+        let mut claims = json!({ "jti": jti, "htm": METHOD, "htu": URL, "iat": super::NOW });
+        if with_token {
+            claims["ath"] = json!(tower_passport::dpop::access_token_hash(ACCESS_TOKEN));
+        }
+        claims
+    }
+
+    /// A compact JWS of `header` and `claims` (any bytes) signed with the fixture key.
+    pub fn sign(header: &[u8], claims: &[u8]) -> String {
+        let input = format!("{}.{}", super::b64(header), super::b64(claims));
+        let signature = key().sign(&SystemRandom::new(), input.as_bytes()).expect("ES256 signs");
+        format!("{input}.{}", super::b64(signature.as_ref()))
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint of `jwk`, computed here without the crate: the
+    /// required members of its `kty`, in lexicographic order, no whitespace. `None` for a
+    /// JWK without them.
+    pub fn thumbprint(jwk: &Value) -> Option<String> {
+        let member = |name: &'static str| jwk.get(name)?.as_str().map(|value| (name, value));
+        let names: &[&str] = match jwk.get("kty")?.as_str()? {
+            "EC" => &["crv", "kty", "x", "y"],
+            "OKP" => &["crv", "kty", "x"],
+            "RSA" => &["e", "kty", "n"],
+            _ => return None,
+        };
+        let members = names.iter().map(|name| member(name)).collect::<Option<Vec<_>>>()?;
+        let canonical = members
+            .iter()
+            .map(|(name, value)| format!("\"{name}\":{}", Value::from(*value)))
+            .collect::<Vec<_>>()
+            .join(",");
+        Some(super::b64(digest::digest(&digest::SHA256, format!("{{{canonical}}}").as_bytes()).as_ref()))
+    }
+
+    /// `htu` reduced as RFC 9449 §4.3 compares it, by this crate's own rules: no query or
+    /// fragment, scheme and host lower-cased, an empty or default port dropped, percent-escapes of
+    /// unreserved characters decoded. `None` when it is no `http(s)` URL.
+    pub fn normal_htu(htu: &str) -> Option<String> {
+        let htu = htu.split(['#', '?']).next()?;
+        let (scheme, rest) = htu.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let (authority, path) = rest.find('/').map_or((rest, "/"), |slash| rest.split_at(slash));
+        let authority = authority.to_ascii_lowercase();
+        let default = if scheme == "https" { ":443" } else { ":80" };
+        let authority = authority.strip_suffix(default).unwrap_or(&authority);
+        let authority = authority.strip_suffix(':').unwrap_or(authority);
+        let mut normal = String::new();
+        let mut bytes = path.bytes();
+        while let Some(byte) = bytes.next() {
+            if byte != b'%' {
+                normal.push(char::from(byte));
+                continue;
+            }
+            let digits: String = bytes.by_ref().take(2).map(char::from).collect();
+            match u8::from_str_radix(&digits, 16) {
+                Ok(octet) if octet.is_ascii_alphanumeric() || b"-._~".contains(&octet) => {
+                    normal.push(char::from(octet))
+                }
+                _ => normal.push_str(&format!("%{}", digits.to_ascii_uppercase())),
+            }
+        }
+        Some(format!("{scheme}://{authority}{normal}"))
+    }
+}
+
+/// The introspection target's authorization server: an [`HttpClient`] that answers every
+/// `POST` with the status and body the target set, and an introspector over it (issuer
+/// [`ISSUER`], audience [`AUDIENCE`], clock [`NOW`], no cache, no leeway).
+///
+/// [`HttpClient`]: tower_passport::keys::remote::HttpClient
+pub mod introspection {
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use http::{Request, Response, StatusCode};
+    use tower_passport::clock::ManualClock;
+    use tower_passport::error::AuthError;
+    use tower_passport::introspection::Introspector;
+    use tower_passport::keys::remote::{FetchFuture, HttpClient};
+    use tower_passport::{BackendError, VerifiedToken};
+
+    /// The endpoint the introspector calls (never reached: the fake client answers).
+    pub const ENDPOINT: &str = "https://issuer.example/oauth/introspect";
+    /// The token introspected.
+    pub const TOKEN: &str = "opaque-token";
+
+    /// The next answer: status and body.
+    static ANSWER: Mutex<Option<(StatusCode, Bytes)>> = Mutex::new(None);
+
+    struct FakeServer;
+
+    impl HttpClient for FakeServer {
+        fn get(&self, _request: Request<()>) -> FetchFuture<'_> {
+            Box::pin(async { Err(BackendError::msg("no discovery in the fuzzing server")) })
+        }
+
+        fn post(&self, _request: Request<Bytes>) -> FetchFuture<'_> {
+            let answer = ANSWER.lock().map(|mut answer| answer.take()).ok().flatten();
+            Box::pin(async move {
+                let (status, body) = answer.ok_or_else(|| BackendError::msg("no answer set"))?;
+                let mut response = Response::new(body);
+                *response.status_mut() = status;
+                Ok(response)
+            })
+        }
+    }
+
+    fn introspector() -> &'static Introspector {
+        static INTROSPECTOR: OnceLock<Introspector> = OnceLock::new();
+        INTROSPECTOR.get_or_init(|| {
+            Introspector::builder(ENDPOINT)
+                .issuer(super::ISSUER)
+                .audience(super::AUDIENCE)
+                .client_secret_basic("resource", "resource-secret")
+                .clock(ManualClock::new(super::NOW))
+                .leeway(Duration::ZERO)
+                .cache_capacity(0)
+                .http_client(FakeServer)
+                .build()
+                .expect("the fuzzing introspector builds")
+        })
+    }
+
+    /// [`TOKEN`] introspected, the server answering `status` with `body`.
+    ///
+    /// # Errors
+    /// The guard's rejection: 401 `invalid_token` or 503.
+    pub fn introspect(status: StatusCode, body: &[u8]) -> Result<VerifiedToken, AuthError> {
+        if let Ok(mut answer) = ANSWER.lock() {
+            *answer = Some((status, Bytes::copy_from_slice(body)));
+        }
+        super::authorize::runtime().block_on(introspector().introspect(TOKEN))
+    }
+}

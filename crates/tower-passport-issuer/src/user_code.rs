@@ -6,7 +6,7 @@
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 /// The alphabet: the twenty consonants RFC 8628 §6.1 suggests.
-const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
+pub(crate) const ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";
 
 /// Letters in a user code.
 pub(crate) const LEN: usize = 8;

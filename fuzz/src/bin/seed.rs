@@ -38,6 +38,9 @@ fn main() {
     policy();
     passport_refresh();
     laravel_import();
+    dpop_proof();
+    device_grant();
+    introspection_response();
     println!("seeds written to fuzz/seeds/");
 }
 
@@ -265,4 +268,91 @@ fn laravel_import() {
         format!("password\n{hash}\n[\"authorization_code\",\"refresh_token\"]\n[\"https://a.example/cb\",\"http://127.0.0.1/cb\"]"),
     );
     write("laravel_import", "app-key", "base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n$2b$04$x\n[]\nhttps://a.example/cb, https://b.example/cb");
+}
+
+fn dpop_proof() {
+    use passport_fuzz::dpop;
+    let header = dpop::header().to_string();
+    for (name, mode, with_token) in [("signed", 1u8, false), ("signed-ath", 3, true)] {
+        let claims = dpop::claims(name, with_token).to_string();
+        let proof = dpop::sign(header.as_bytes(), claims.as_bytes());
+        dpop::verifier().verify(&proof, &dpop::target(with_token)).expect("the seed proof verifies");
+        write("dpop_proof", name, [&[mode][..], header.as_bytes(), b"\n", claims.as_bytes()].concat());
+        write("dpop_proof", &format!("raw-{name}"), [&[mode - 1][..], proof.as_bytes()].concat());
+    }
+    let claims = dpop::claims("odd", true);
+    let mut odd = claims.clone();
+    odd["htu"] = json!("HTTPS://API.example:443/%6Frders?q=1#f");
+    odd["iat"] = json!(NOW as f64 + 0.5);
+    odd["nonce"] = json!("n-1");
+    let mut private = dpop::header();
+    private["jwk"]["d"] = json!("AAAA");
+    let mut symmetric = dpop::header();
+    symmetric["alg"] = json!("HS256");
+    symmetric["jku"] = json!("https://attacker.example/jwks");
+    let cases = [
+        ("odd-claims", dpop::header(), odd),
+        ("private-jwk", private, claims.clone()),
+        ("hs256", symmetric, claims),
+    ];
+    for (name, header, claims) in cases {
+        write(
+            "dpop_proof",
+            name,
+            [&[3u8][..], header.to_string().as_bytes(), b"\n", claims.to_string().as_bytes()].concat(),
+        );
+    }
+}
+
+fn device_grant() {
+    use tower_passport_issuer::fuzzing::{device_csrf_token, device_decision, normalize_user_code};
+    let form = "content-type: application/x-www-form-urlencoded";
+    write("device_grant", "typed", b"\0 bcdf-ghjk ");
+    write(
+        "device_grant",
+        "round-trip",
+        b"\x01\x00\x01\x02\x03\x04\x05\x06\x07\x05\x06\x07\x00\x01\x02\x03\x04",
+    );
+    write("device_grant", "authorization", format!("\x02{form}\n\nclient_id=tv&scope=read+write"));
+    let basic = format!("authorization: Basic {}", STANDARD.encode("tv:s3cret"));
+    write("device_grant", "authorization-basic", format!("\x02{form}\n{basic}\n\nscope=read"));
+    write(
+        "device_grant",
+        "poll",
+        format!("\x03{form}\n\ngrant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=abc&client_id=tv"),
+    );
+    let code = normalize_user_code("BCDF-GHJK").expect("the seed code");
+    let token = device_csrf_token(b"device approval key for fuzzing!", "42", &code, NOW);
+    let body = format!("decision=approve&user_code=bcdf-ghjk&csrf_token={token}");
+    let read = device_decision(
+        Some(b"application/x-www-form-urlencoded"),
+        body.as_bytes(),
+        b"device approval key for fuzzing!",
+        "42",
+        NOW,
+    )
+    .expect("the seed decision reads");
+    assert!(read.csrf_valid && read.approve, "the seed CSRF token is valid");
+    write("device_grant", "decision", format!("\x04{form}\n\n{body}"));
+    write("device_grant", "fresh", b"\x05");
+}
+
+fn introspection_response() {
+    let active = json!({
+        "active": true, "iss": ISSUER, "aud": AUDIENCE, "sub": "42", "client_id": "client-1",
+        "scope": "read write", "exp": NOW + 3600, "iat": NOW - 60, "jti": "j-1", "token_type": "Bearer",
+    });
+    passport_fuzz::introspection::introspect(http::StatusCode::OK, active.to_string().as_bytes())
+        .expect("the seed answer is accepted");
+    write("introspection_response", "active", [&[0u8][..], active.to_string().as_bytes()].concat());
+    let minimal = json!({ "active": true, "aud": [AUDIENCE, "other"], "exp": NOW + 1 });
+    write("introspection_response", "minimal", [&[0u8][..], minimal.to_string().as_bytes()].concat());
+    write("introspection_response", "inactive", b"\0{\"active\":false}");
+    write(
+        "introspection_response",
+        "string-active",
+        b"\0{\"active\":\"true\",\"exp\":1800003600,\"aud\":\"api\"}",
+    );
+    write("introspection_response", "hydra", b"\0{\"active\":true,\"token_use\":\"access_token\",\"exp\":1800003600.5,\"aud\":\"api\",\"cnf\":{\"jkt\":\"x\"}}");
+    write("introspection_response", "redirect", b"\x05{\"active\":true}");
 }

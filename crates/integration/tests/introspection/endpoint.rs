@@ -30,6 +30,8 @@ pub enum Reply {
     Status(u16),
     /// 200 with these bytes as they are.
     Raw(Vec<u8>),
+    /// 302 to this location, with an empty body.
+    Redirect(String),
     /// This reply, after the delay.
     Late(Duration, Box<Reply>),
     /// This reply, once the gate opens.
@@ -164,6 +166,13 @@ impl Endpoint {
                     return response;
                 }
                 Reply::Status(code) => return status(code, Vec::new()),
+                Reply::Redirect(location) => {
+                    let mut response = status(302, Vec::new());
+                    response
+                        .headers_mut()
+                        .insert(http::header::LOCATION, location.parse().expect("location"));
+                    return response;
+                }
                 Reply::Raw(bytes) => return status(200, bytes),
                 Reply::Late(delay, then) => {
                     tokio::time::sleep(delay).await;

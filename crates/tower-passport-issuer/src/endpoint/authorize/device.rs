@@ -158,14 +158,10 @@ async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> Endpo
         Ok(form) => form,
         Err(error) => return error_page(&error),
     };
-    let approve = match form.get("decision") {
-        Some("approve") => true,
-        Some("deny") => false,
-        _ => return error_page(&OAuthError::invalid_request("The decision must be approve or deny")),
+    let Decision { approve, typed, normalized } = match Decision::read(&form) {
+        Ok(decision) => decision,
+        Err(error) => return error_page(&error),
     };
-    let typed = form.get("user_code").unwrap_or_default();
-    // The token is made over the normalised code; a form may post it as typed.
-    let normalized = crate::user_code::normalize(typed).unwrap_or_default();
     let return_to = front.endpoint_url(paths::DEVICE);
     let (user_id, session) = match signed_in(flow, parts, &return_to, StatusCode::SEE_OTHER).await {
         Ok(signed_in) => signed_in,
@@ -191,6 +187,32 @@ async fn decide(front: &Front, flow: &Flow, parts: &Parts, body: &[u8]) -> Endpo
         Ok(true) => done_page(&request, approve),
         Ok(false) => refused(front, &OAuthError::invalid_grant("The request was decided meanwhile")),
         Err(error) => error_page(&error),
+    }
+}
+
+/// What the approval form posts: the decision and the user code, as typed and normalised.
+pub(crate) struct Decision<'a> {
+    pub(crate) approve: bool,
+    pub(crate) typed: &'a str,
+    /// The code the CSRF token is made over (empty when the typed one is no code of ours).
+    pub(crate) normalized: String,
+}
+
+impl<'a> Decision<'a> {
+    /// Reads `decision=approve|deny` and `user_code` from the form.
+    ///
+    /// # Errors
+    /// `invalid_request` for any other decision.
+    pub(crate) fn read(form: &'a Form) -> Result<Self, OAuthError> {
+        let approve = match form.get("decision") {
+            Some("approve") => true,
+            Some("deny") => false,
+            _ => return Err(OAuthError::invalid_request("The decision must be approve or deny")),
+        };
+        let typed = form.get("user_code").unwrap_or_default();
+        // The token is made over the normalised code; a form may post it as typed.
+        let normalized = crate::user_code::normalize(typed).unwrap_or_default();
+        Ok(Self { approve, typed, normalized })
     }
 }
 
