@@ -183,7 +183,7 @@ fn default_proofs() -> &'static ProofVerifier {
 pub(crate) struct DpopGuard {
     proofs: ProofVerifier,
     required: bool,
-    base: Option<NormalUrl>,
+    base: Option<NormalUrl<'static>>,
     nonces: Option<Nonces>,
 }
 

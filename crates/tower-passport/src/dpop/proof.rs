@@ -8,7 +8,8 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::Method;
-use quick_cache::sync::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::UnitWeighter;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -18,6 +19,7 @@ use super::replay::SeenProofs;
 use super::target::{self, NormalUrl};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
+use crate::token::{is_json_object, Text};
 use crate::{Algorithm, VerifyingKey};
 
 /// The proof algorithms accepted unless [`ProofVerifierBuilder::algorithms`] says otherwise.
@@ -74,11 +76,19 @@ struct Inner {
     max_ahead: u64,
     clock: Arc<dyn Clock>,
     seen: SeenProofs,
-    /// The proof headers checked before, by their exact base64url text: a client sends the
-    /// same header (`typ`, `alg`, `jwk`) with every proof, which is then decoded, checked,
-    /// its key parsed and its thumbprint computed once.
-    headers: Cache<Box<str>, Arc<ProofKey>>,
+    /// The headers of proofs that verified, by their exact base64url text: a client sends
+    /// the same header (`typ`, `alg`, `jwk`) with every proof, which is then decoded,
+    /// checked, its key parsed and its thumbprint computed once. A header takes a slot
+    /// only once a proof under it verified with its key; see [`ProofVerifier::header`].
+    headers: KnownHeaders,
 }
+
+/// The table of [`Inner::headers`]: looked up by the full header text (compared byte for
+/// byte), hashed with foldhash under a per-process random seed.
+type KnownHeaders = Cache<Box<str>, Arc<ProofKey>, UnitWeighter, foldhash::fast::RandomState>;
+
+/// How many proof headers are remembered: one per client key in use.
+const KNOWN_HEADERS: usize = 1024;
 
 impl fmt::Debug for ProofVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -174,7 +184,13 @@ impl ProofVerifierBuilder {
                 max_ahead: self.max_ahead.as_secs(),
                 clock: self.clock,
                 seen: SeenProofs::new(self.replay_capacity),
-                headers: Cache::new(1024),
+                headers: Cache::with(
+                    KNOWN_HEADERS,
+                    KNOWN_HEADERS as u64,
+                    UnitWeighter,
+                    foldhash::fast::RandomState::default(),
+                    DefaultLifecycle::default(),
+                ),
             }),
         }
     }
@@ -194,7 +210,7 @@ impl ProofVerifierBuilder {
 #[derive(Clone)]
 pub struct ProofTarget<'a> {
     method: Method,
-    url: NormalUrl,
+    url: NormalUrl<'a>,
     access_token: Option<AccessToken<'a>>,
 }
 
@@ -226,10 +242,10 @@ impl<'a> ProofTarget<'a> {
         let url = NormalUrl::parse(url).ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
         })?;
-        Ok(Self { method, url, access_token: None })
+        Ok(Self { method, url: url.into_owned(), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: NormalUrl) -> Self {
+    pub(crate) fn of_parts(method: Method, url: NormalUrl<'a>) -> Self {
         Self { method, url, access_token: None }
     }
 
@@ -252,7 +268,8 @@ impl<'a> ProofTarget<'a> {
 /// `cnf.jkt`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedProof {
-    thumbprint: String,
+    /// Shared with the remembered header it came from: no copy per proof.
+    thumbprint: Arc<str>,
     issued_at: u64,
     nonce: Option<String>,
 }
@@ -278,8 +295,30 @@ impl VerifiedProof {
 /// the algorithm) and the key's thumbprint.
 struct ProofKey {
     key: VerifyingKey,
-    thumbprint: String,
+    thumbprint: Arc<str>,
 }
+
+/// A checked proof header: remembered from an earlier proof, or read from this one (and
+/// remembered once this proof's signature verified).
+enum CheckedHeader {
+    Known(Arc<ProofKey>),
+    Fresh(Arc<ProofKey>),
+}
+
+impl CheckedHeader {
+    fn key(&self) -> &Arc<ProofKey> {
+        match self {
+            Self::Known(key) | Self::Fresh(key) => key,
+        }
+    }
+}
+
+/// The longest proof signature decoded on the stack, in bytes: RSA-4096's. Longer ones
+/// (RSA-8192) go to the heap.
+const SIGNATURE_BUFFER: usize = 512;
+
+/// The longest proof payload decoded on the stack, in bytes; longer ones go to the heap.
+const PAYLOAD_BUFFER: usize = 1024;
 
 /// The longest header whose check is remembered, in bytes of base64url.
 const MAX_CACHED_HEADER: usize = 2048;
@@ -294,17 +333,21 @@ struct ProofHeader {
     crit: Option<IgnoredAny>,
 }
 
-/// The claims of a proof (RFC 9449 §4.2).
+/// The claims of a proof (RFC 9449 §4.2), borrowed from the decoded payload (a string with
+/// a JSON escape is copied). Duplicated members are refused by serde.
 #[derive(Deserialize)]
-struct ProofClaims {
-    jti: String,
-    htm: String,
-    htu: String,
+struct ProofClaims<'a> {
+    #[serde(borrow)]
+    jti: Text<'a>,
+    #[serde(borrow)]
+    htm: Text<'a>,
+    #[serde(borrow)]
+    htu: Text<'a>,
     iat: f64,
-    #[serde(default)]
-    ath: Option<String>,
-    #[serde(default)]
-    nonce: Option<String>,
+    #[serde(borrow, default)]
+    ath: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    nonce: Option<Text<'a>>,
 }
 
 fn malformed() -> AuthError {
@@ -313,6 +356,11 @@ fn malformed() -> AuthError {
 
 fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed())
+}
+
+/// Decodes the base64url `part` into `buffer` when it fits, else into `spill`.
+fn decode_into<'b>(part: &str, buffer: &'b mut [u8], spill: &'b mut Vec<u8>) -> Result<&'b [u8], AuthError> {
+    crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
 }
 
 impl Default for ProofVerifier {
@@ -371,14 +419,25 @@ impl ProofVerifier {
         else {
             return Err(malformed());
         };
-        let proof_key = self.header(header)?;
-        let (key, thumbprint) = (&proof_key.key, &proof_key.thumbprint);
+        let checked = self.header(header)?;
+        let proof_key = checked.key();
         let signing_input_len = proof.len() - signature.len() - 1;
         let signed = proof.get(..signing_input_len).ok_or_else(malformed)?;
-        if !key.verify(signed.as_bytes(), &decode(signature)?) {
+        let (mut signature_buffer, mut signature_spill) = ([0; SIGNATURE_BUFFER], Vec::new());
+        let signature = decode_into(signature, &mut signature_buffer, &mut signature_spill)?;
+        // A remembered header is only a parsed key: every proof's signature is checked.
+        if !proof_key.key.verify(signed.as_bytes(), signature) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofSignature));
         }
-        let claims: ProofClaims = serde_json::from_slice(&decode(payload)?).map_err(|_| malformed())?;
+        if let CheckedHeader::Fresh(fresh) = &checked {
+            self.remember(header, fresh);
+        }
+        let (mut payload_buffer, mut payload_spill) = ([0; PAYLOAD_BUFFER], Vec::new());
+        let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
+        if !is_json_object(payload) {
+            return Err(malformed());
+        }
+        let claims: ProofClaims<'_> = serde_json::from_slice(payload).map_err(|_| malformed())?;
         if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {
             return Err(malformed());
         }
@@ -410,19 +469,26 @@ impl ProofVerifier {
                 return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
             }
         }
+        let thumbprint = &proof_key.thumbprint;
         if !self.inner.seen.first_use(thumbprint, &claims.jti) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce: claims.nonce })
+        let nonce = claims.nonce.map(|nonce| nonce.0.into_owned());
+        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
     }
 
     /// The checked header `encoded` (its base64url text): `typ: dpop+jwt`, no `crit`, an
     /// allowed `alg`, a public `jwk` that fits it (RFC 9449 §4.3, checks 3, 4 and 6), with
-    /// the key parsed and its thumbprint. Remembered by its exact text: the same bytes
-    /// always pass the same checks.
-    fn header(&self, encoded: &str) -> Result<Arc<ProofKey>, AuthError> {
+    /// the key parsed and its thumbprint.
+    ///
+    /// A header remembered before is not read again: the same bytes always pass the same
+    /// checks and give the same key, and the lookup compares the whole text, byte for byte
+    /// (a hash alone never decides). What a remembered header saves is parsing, never a
+    /// check of the proof: its signature is verified with the key all the same, so a
+    /// forged proof under a client's header is refused like any other.
+    fn header(&self, encoded: &str) -> Result<CheckedHeader, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
-            return Ok(known);
+            return Ok(CheckedHeader::Known(known));
         }
         let header: ProofHeader = serde_json::from_slice(&decode(encoded)?).map_err(|_| malformed())?;
         let typ = header.typ.strip_prefix("application/").unwrap_or(&header.typ);
@@ -433,12 +499,23 @@ impl ProofVerifier {
             .filter(|alg| self.inner.algorithms.contains(alg))
             .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
         let members = header.jwk.public_members(algorithm)?;
-        let checked =
-            Arc::new(ProofKey { key: jwk::load(&members, algorithm)?, thumbprint: members.thumbprint() });
+        let key = jwk::load(&members, algorithm)?;
+        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint: Arc::from(members.thumbprint()) })))
+    }
+
+    /// Remembers the header `encoded` once a proof under it verified with its key: a
+    /// header whose proof did not verify never takes a slot, so filling the table takes a
+    /// proof signed by each key (and costs the sender a signature each, and us a check).
+    fn remember(&self, encoded: &str, key: &Arc<ProofKey>) {
         if encoded.len() <= MAX_CACHED_HEADER {
-            self.inner.headers.insert(Box::from(encoded), checked.clone());
+            self.inner.headers.insert(Box::from(encoded), key.clone());
         }
-        Ok(checked)
+    }
+
+    /// How many proof headers are remembered.
+    #[cfg(test)]
+    pub(crate) fn known_headers(&self) -> usize {
+        self.inner.headers.len()
     }
 }
 
