@@ -12,14 +12,13 @@ use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::UnitWeighter;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
+use super::claims::ProofClaims;
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
 use super::target::{self, NormalUrl};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
-use crate::token::{is_json_object, Text};
 use crate::{Algorithm, VerifyingKey};
 
 /// The proof algorithms accepted unless [`ProofVerifierBuilder::algorithms`] says otherwise.
@@ -85,7 +84,7 @@ struct Inner {
 
 /// The table of [`Inner::headers`]: looked up by the full header text (compared byte for
 /// byte), hashed with foldhash under a per-process random seed.
-type KnownHeaders = Cache<Box<str>, Arc<ProofKey>, UnitWeighter, foldhash::fast::RandomState>;
+type KnownHeaders = Cache<Box<[u8]>, Arc<ProofKey>, UnitWeighter, foldhash::fast::RandomState>;
 
 /// How many proof headers are remembered: one per client key in use.
 const KNOWN_HEADERS: usize = 1024;
@@ -216,8 +215,10 @@ pub struct ProofTarget<'a> {
 
 /// The access token a proof must be bound to (`ath`): as presented, or already hashed.
 #[derive(Clone, Copy)]
-enum AccessToken<'a> {
+pub(crate) enum AccessToken<'a> {
+    /// The token itself, hashed to compare with `ath`.
     Token(&'a str),
+    /// Its [`access_token_hash`], computed before.
     Hash(&'a str),
 }
 
@@ -245,21 +246,14 @@ impl<'a> ProofTarget<'a> {
         Ok(Self { method, url: url.into_owned(), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: NormalUrl<'a>) -> Self {
-        Self { method, url, access_token: None }
+    pub(crate) fn of_parts(method: Method, url: NormalUrl<'a>, access_token: AccessToken<'a>) -> Self {
+        Self { method, url, access_token: Some(access_token) }
     }
 
     /// The access token presented with the proof: its `ath` must then be its hash.
     #[must_use]
     pub fn access_token(mut self, token: &'a str) -> Self {
         self.access_token = Some(AccessToken::Token(token));
-        self
-    }
-
-    /// The [`access_token_hash`] of the access token presented, computed before.
-    #[must_use]
-    pub(crate) fn access_token_hash(mut self, hash: &'a str) -> Self {
-        self.access_token = Some(AccessToken::Hash(hash));
         self
     }
 }
@@ -333,34 +327,29 @@ struct ProofHeader {
     crit: Option<IgnoredAny>,
 }
 
-/// The claims of a proof (RFC 9449 §4.2), borrowed from the decoded payload (a string with
-/// a JSON escape is copied). Duplicated members are refused by serde.
-#[derive(Deserialize)]
-struct ProofClaims<'a> {
-    #[serde(borrow)]
-    jti: Text<'a>,
-    #[serde(borrow)]
-    htm: Text<'a>,
-    #[serde(borrow)]
-    htu: Text<'a>,
-    iat: f64,
-    #[serde(borrow, default)]
-    ath: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    nonce: Option<Text<'a>>,
-}
-
 fn malformed() -> AuthError {
     AuthError::invalid_dpop_proof(Reason::DpopProofMalformed)
 }
 
-fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
+fn decode(part: &[u8]) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed())
 }
 
 /// Decodes the base64url `part` into `buffer` when it fits, else into `spill`.
-fn decode_into<'b>(part: &str, buffer: &'b mut [u8], spill: &'b mut Vec<u8>) -> Result<&'b [u8], AuthError> {
+fn decode_into<'b>(part: &[u8], buffer: &'b mut [u8], spill: &'b mut Vec<u8>) -> Result<&'b [u8], AuthError> {
     crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
+}
+
+/// The three parts of a compact JWS, split at its only two dots (found with `memchr`:
+/// from the front, from the back, and one pass between them); parts may be empty, and
+/// fail their own checks then.
+fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = memchr::memchr(b'.', proof)?;
+    let last = memchr::memrchr(b'.', proof)?;
+    if last == first || memchr::memchr(b'.', &proof[first + 1..last]).is_some() {
+        return None;
+    }
+    Some((&proof[..first], &proof[first + 1..last], &proof[last + 1..]))
 }
 
 impl Default for ProofVerifier {
@@ -410,23 +399,28 @@ impl ProofVerifier {
     /// # Errors
     /// 401 `invalid_dpop_proof`, with the [`Reason`] of the first check that failed.
     pub fn verify(&self, proof: &str, target: &ProofTarget<'_>) -> Result<VerifiedProof, AuthError> {
+        self.verify_bytes(proof.as_bytes(), target)
+    }
+
+    /// [`verify`](Self::verify) of a proof as the `DPoP` header's bytes: every part is
+    /// either base64url-decoded (which admits ASCII only) or compared byte for byte with a
+    /// header that was, so no UTF-8 check is needed.
+    pub(crate) fn verify_bytes(
+        &self,
+        proof: &[u8],
+        target: &ProofTarget<'_>,
+    ) -> Result<VerifiedProof, AuthError> {
         if proof.len() > MAX_PROOF_LEN {
             return Err(malformed());
         }
-        let mut parts = proof.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed());
-        };
+        let (header, payload, signature) = split(proof).ok_or_else(malformed)?;
         let checked = self.header(header)?;
         let proof_key = checked.key();
-        let signing_input_len = proof.len() - signature.len() - 1;
-        let signed = proof.get(..signing_input_len).ok_or_else(malformed)?;
+        let signed = &proof[..header.len() + 1 + payload.len()];
         let (mut signature_buffer, mut signature_spill) = ([0; SIGNATURE_BUFFER], Vec::new());
         let signature = decode_into(signature, &mut signature_buffer, &mut signature_spill)?;
         // A remembered header is only a parsed key: every proof's signature is checked.
-        if !proof_key.key.verify(signed.as_bytes(), signature) {
+        if !proof_key.key.verify(signed, signature) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofSignature));
         }
         if let CheckedHeader::Fresh(fresh) = &checked {
@@ -434,10 +428,7 @@ impl ProofVerifier {
         }
         let (mut payload_buffer, mut payload_spill) = ([0; PAYLOAD_BUFFER], Vec::new());
         let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
-        if !is_json_object(payload) {
-            return Err(malformed());
-        }
-        let claims: ProofClaims<'_> = serde_json::from_slice(payload).map_err(|_| malformed())?;
+        let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
         if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {
             return Err(malformed());
         }
@@ -464,7 +455,7 @@ impl ProofVerifier {
             let matches = claims
                 .ath
                 .as_deref()
-                .is_some_and(|ath| bool::from(ath.as_bytes().ct_eq(expected.as_bytes())));
+                .is_some_and(|ath| crate::verify::same_bytes(ath.as_bytes(), expected.as_bytes()));
             if !matches {
                 return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
             }
@@ -486,7 +477,7 @@ impl ProofVerifier {
     /// (a hash alone never decides). What a remembered header saves is parsing, never a
     /// check of the proof: its signature is verified with the key all the same, so a
     /// forged proof under a client's header is refused like any other.
-    fn header(&self, encoded: &str) -> Result<CheckedHeader, AuthError> {
+    fn header(&self, encoded: &[u8]) -> Result<CheckedHeader, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
             return Ok(CheckedHeader::Known(known));
         }
@@ -506,7 +497,7 @@ impl ProofVerifier {
     /// Remembers the header `encoded` once a proof under it verified with its key: a
     /// header whose proof did not verify never takes a slot, so filling the table takes a
     /// proof signed by each key (and costs the sender a signature each, and us a check).
-    fn remember(&self, encoded: &str, key: &Arc<ProofKey>) {
+    fn remember(&self, encoded: &[u8], key: &Arc<ProofKey>) {
         if encoded.len() <= MAX_CACHED_HEADER {
             self.inner.headers.insert(Box::from(encoded), key.clone());
         }

@@ -28,8 +28,7 @@ pub(crate) struct NormalUrl<'a> {
 impl<'a> NormalUrl<'a> {
     /// Parses and normalises an absolute `http`/`https` URL; `None` for anything else.
     pub(crate) fn parse(url: &'a str) -> Option<Self> {
-        let url = url.split('#').next().unwrap_or_default();
-        Self::parse_plain(url).or_else(|| Self::parse_full(url))
+        Self::parse_plain(url).or_else(|| Self::parse_full(url.split('#').next().unwrap_or_default()))
     }
 
     /// [`parse`](Self::parse) through [`Uri`], for any URL without a fragment.
@@ -51,9 +50,9 @@ impl<'a> NormalUrl<'a> {
     /// [`parse`](Self::parse) without [`Uri`], for the common shape only: `http://` or
     /// `https://` in lower case, a host of lower-case letters, digits, `.` and `-` with no
     /// port, then a path of unreserved characters, sub-delimiters, `:`, `@` and `/` (no
-    /// `%`) and nothing after it. Every such URL parses as a [`Uri`], and is already in the
-    /// normal form [`parse`](Self::parse) would give it, so both give the same parts.
-    /// `None` for anything else, which the full parse then reads.
+    /// `%`), and nothing after it but a fragment. Every such URL parses as a [`Uri`], and
+    /// is already in the normal form [`parse`](Self::parse) would give it, so both give the
+    /// same parts. `None` for anything else, which the full parse then reads.
     fn parse_plain(url: &'a str) -> Option<Self> {
         // `Uri` refuses anything this long; leave it that answer.
         if url.len() >= usize::from(u16::MAX - 1) {
@@ -64,16 +63,21 @@ impl<'a> NormalUrl<'a> {
         } else {
             ("http", url.strip_prefix("http://")?)
         };
-        let slash = rest.find('/')?;
-        let (authority, path) = rest.split_at(slash);
-        let host_byte = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
-        if authority.is_empty() || !authority.bytes().all(host_byte) || !path.bytes().all(plain_path_byte) {
+        let bytes = rest.as_bytes();
+        let slash = bytes.iter().position(|&b| !plain_host_byte(b))?;
+        if slash == 0 || bytes[slash] != b'/' {
             return None;
         }
+        let end =
+            bytes[slash..].iter().position(|&b| !plain_path_byte(b)).map_or(bytes.len(), |at| slash + at);
+        if end < bytes.len() && bytes[end] != b'#' {
+            return None;
+        }
+        // Every byte up to `end` is ASCII: both slices end on char boundaries.
         Some(Self {
             scheme: Some(Cow::Borrowed(scheme)),
-            authority: Cow::Borrowed(authority),
-            path: Cow::Borrowed(path),
+            authority: Cow::Borrowed(&rest[..slash]),
+            path: Cow::Borrowed(&rest[slash..end]),
         })
     }
 
@@ -156,6 +160,7 @@ fn strip_default_port<'a>(authority: &'a str, scheme: Option<&str>) -> &'a str {
 }
 
 /// `text` lower-cased: borrowed when it has no upper-case ASCII letter.
+#[inline]
 fn lower_case(text: &str) -> Cow<'_, str> {
     if text.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(text.to_ascii_lowercase())
@@ -165,32 +170,48 @@ fn lower_case(text: &str) -> Cow<'_, str> {
 }
 
 /// Lower-cases the host, drops an empty or default port; refuses user information.
+/// Borrowed when that changes nothing.
 fn normal_authority<'a>(authority: &'a str, scheme: Option<&str>) -> Option<Cow<'a, str>> {
-    if authority.is_empty() || authority.contains('@') {
+    if authority.is_empty() {
         return None;
     }
-    // Lower-casing keeps every byte's position, and ports are digits: the port is found
-    // and judged on the text as it came, and only what is kept is lower-cased.
-    let (host, port) = match authority.rfind(':') {
-        // An IPv6 literal's colons are inside the brackets.
-        Some(colon) if !authority[colon..].contains(']') => {
-            (&authority[..colon], Some(&authority[colon + 1..]))
+    // One pass: user information, the last `:` outside an IPv6 literal's brackets, and
+    // whether there is anything to lower-case. Lower-casing keeps every byte's position,
+    // and ports are digits, so the port is judged on the text as it came.
+    let (mut colon, mut upper) = (None, false);
+    for (at, &byte) in authority.as_bytes().iter().enumerate() {
+        match byte {
+            b'@' => return None,
+            b':' => colon = Some(at),
+            b']' => colon = None,
+            b'A'..=b'Z' => upper = true,
+            _ => {}
         }
-        _ => (authority, None),
+    }
+    let (host, port) = match colon {
+        Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
+        None => (authority, None),
     };
     let kept = match port {
         None | Some("") => host,
         Some(port) if Some(port) == default_port(scheme) => host,
+        // Digits only: any upper case was in the host.
         Some(port) if port.bytes().all(|b| b.is_ascii_digit()) => authority,
         Some(_) => return None,
     };
-    Some(lower_case(kept))
+    Some(if upper { Cow::Owned(kept.to_ascii_lowercase()) } else { Cow::Borrowed(kept) })
+}
+
+/// The bytes of a host that is in normal form as it is (a registered name in lower case).
+fn plain_host_byte(byte: u8) -> bool {
+    matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-')
 }
 
 /// The bytes of a path that is in normal form as it is: RFC 3986's `pchar` and `/`, less
 /// `%` (whose escapes may need normalising).
 fn plain_path_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte)
+    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&'
+        | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/')
 }
 
 /// An empty path is `/`; percent-escapes get upper-case hex, and those of unreserved
@@ -339,15 +360,17 @@ mod tests {
     #[test]
     fn the_plain_parse_and_the_full_one_agree_on_every_url() {
         for text in URLS {
-            let text = text.split('#').next().unwrap_or_default();
             if let Some(plain) = NormalUrl::parse_plain(text) {
-                assert_eq!(Some(&plain), NormalUrl::parse_full(text).as_ref(), "{text}");
+                let full = NormalUrl::parse_full(text.split('#').next().unwrap_or_default());
+                assert_eq!(Some(&plain), full.as_ref(), "{text}");
                 assert!(matches!(plain.path, Cow::Borrowed(_)), "{text}");
             }
             assert_eq!(parts(NormalUrl::parse(text)), reference::url(text), "{text}");
         }
         // The table reaches both: plain URLs, and URLs only the full parse reads.
         assert!(NormalUrl::parse_plain("http://bench.example/orders").is_some());
+        assert!(NormalUrl::parse_plain("http://bench.example/orders#top").is_some());
+        assert!(NormalUrl::parse_plain("http://bench.example/orders?page=2").is_none());
         assert!(NormalUrl::parse_plain("https://api.example.com:443/orders").is_none());
         assert!(NormalUrl::parse_plain("https://api.example.com/%6Frders").is_none());
         assert!(NormalUrl::parse_plain("HTTPS://api.example.com/orders").is_none());
@@ -471,12 +494,14 @@ mod tests {
     fn an_origin_form_request_is_named_by_its_host_header_and_either_scheme() {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::HOST, "API.example.com:8080".parse().unwrap());
-        let request = NormalUrl::of_request(&"/orders?x=1".parse().unwrap(), &headers).unwrap();
+        let uri: Uri = "/orders?x=1".parse().unwrap();
+        let request = NormalUrl::of_request(&uri, &headers).unwrap();
         assert!(request.matches(&url("http://api.example.com:8080/orders")));
         assert!(request.matches(&url("https://api.example.com:8080/orders")));
         assert!(!request.matches(&url("https://api.example.com/orders")));
         headers.insert(http::header::HOST, "api.example.com".parse().unwrap());
-        let request = NormalUrl::of_request(&"/orders".parse().unwrap(), &headers).unwrap();
+        let uri: Uri = "/orders".parse().unwrap();
+        let request = NormalUrl::of_request(&uri, &headers).unwrap();
         assert!(request.matches(&url("https://api.example.com:443/orders")));
         assert!(request.matches(&url("http://api.example.com/orders")));
     }

@@ -46,21 +46,19 @@ pub(super) fn decode_with<'b>(
     buffer: &'b mut [u8],
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], AuthError> {
-    decode_into(part, buffer, spill).map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
+    decode_into(part.as_bytes(), buffer, spill).map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
 }
 
 /// Decodes the unpadded base64url `part` into `buffer` when it fits (no allocation), else
 /// into `spill`; `Err` when it is not base64url. Tokens and DPoP proofs both decode with it.
 pub(crate) fn decode_into<'b>(
-    part: &str,
+    part: &[u8],
     buffer: &'b mut [u8],
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], ()> {
-    let length = URL_SAFE_NO_PAD.decoded_length(part.as_bytes()).map_err(|_| ())?;
+    let length = URL_SAFE_NO_PAD.decoded_length(part).map_err(|_| ())?;
     match buffer.get_mut(..length) {
-        Some(buffer) => {
-            Ok(URL_SAFE_NO_PAD.decode(part.as_bytes(), Out::from_slice(buffer)).map_err(|_| ())?)
-        }
+        Some(buffer) => Ok(URL_SAFE_NO_PAD.decode(part, Out::from_slice(buffer)).map_err(|_| ())?),
         None => {
             *spill = URL_SAFE_NO_PAD.decode_to_vec(part).map_err(|_| ())?;
             Ok(spill.as_slice())
