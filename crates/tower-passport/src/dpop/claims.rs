@@ -47,30 +47,41 @@ enum Plain<'a> {
 }
 
 /// The claims of a payload in the plain shape; `None` for any other payload (which may
-/// still be valid: serde_json then reads it).
+/// still be valid: serde_json then reads it). The shape: printable ASCII throughout, no
+/// `\` anywhere (so no escape), spaces only between tokens, and members whose values are
+/// strings or integers of up to 15 digits.
 fn read_plain(json: &[u8]) -> Option<ProofClaims<'_>> {
     fn text(value: &str) -> Text<'_> {
         Text(Cow::Borrowed(value))
     }
-    let mut at = skip_whitespace(json, 0);
-    if json.get(at) != Some(&b'{') {
+    // One branch-free pass (it vectorises) rules out escapes, control characters (inside
+    // a string, serde_json refuses them; between tokens, the fallback reads them) and
+    // anything beyond ASCII, so every string below is a slice of `json` as it is.
+    let plain = json.iter().fold(true, |plain, &b| plain & (b >= 0x20) & (b < 0x7f) & (b != b'\\'));
+    if !plain {
+        return None;
+    }
+    let json = std::str::from_utf8(json).ok()?;
+    let bytes = json.as_bytes();
+    let mut at = skip_spaces(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
         return None;
     }
     let (mut jti, mut htm, mut htu, mut iat, mut ath, mut nonce) = (None, None, None, None, None, None);
-    at = skip_whitespace(json, at + 1);
+    at = skip_spaces(bytes, at + 1);
     loop {
         let (name, next) = plain_string(json, at)?;
-        at = skip_whitespace(json, next);
-        if json.get(at) != Some(&b':') {
+        at = skip_spaces(bytes, next);
+        if bytes.get(at) != Some(&b':') {
             return None;
         }
-        at = skip_whitespace(json, at + 1);
-        let (value, next) = match json.get(at)? {
+        at = skip_spaces(bytes, at + 1);
+        let (value, next) = match bytes.get(at)? {
             b'"' => plain_string(json, at).map(|(text, next)| (Plain::Text(text), next))?,
-            b'0'..=b'9' => plain_integer(json, at).map(|(value, next)| (Plain::Integer(value), next))?,
+            b'0'..=b'9' => plain_integer(bytes, at).map(|(value, next)| (Plain::Integer(value), next))?,
             _ => return None,
         };
-        at = skip_whitespace(json, next);
+        at = skip_spaces(bytes, next);
         // A member twice, or of the wrong type: serde_json's answer (an error).
         match (name, value) {
             ("jti", Plain::Text(text)) if jti.is_none() => jti = Some(text),
@@ -82,13 +93,13 @@ fn read_plain(json: &[u8]) -> Option<ProofClaims<'_>> {
             ("jti" | "htm" | "htu" | "ath" | "nonce" | "iat", _) => return None,
             _ => {}
         }
-        match json.get(at)? {
-            b',' => at = skip_whitespace(json, at + 1),
+        match bytes.get(at)? {
+            b',' => at = skip_spaces(bytes, at + 1),
             b'}' => break,
             _ => return None,
         }
     }
-    if skip_whitespace(json, at + 1) != json.len() {
+    if skip_spaces(bytes, at + 1) != bytes.len() {
         return None;
     }
     Some(ProofClaims {
@@ -102,27 +113,22 @@ fn read_plain(json: &[u8]) -> Option<ProofClaims<'_>> {
     })
 }
 
-/// JSON's whitespace (RFC 8259 §2) from `at`.
-fn skip_whitespace(json: &[u8], mut at: usize) -> usize {
-    while matches!(json.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+/// Spaces from `at` (the only whitespace a plain payload has).
+fn skip_spaces(json: &[u8], mut at: usize) -> usize {
+    while json.get(at) == Some(&b' ') {
         at += 1;
     }
     at
 }
 
-/// The string that starts at `at` (its opening quote) when it is printable ASCII without
-/// an escape, and where it ends; `None` for any other.
-fn plain_string(json: &[u8], at: usize) -> Option<(&str, usize)> {
-    if json.get(at) != Some(&b'"') {
+/// The string that starts at `at` (its opening quote), and where it ends. The payload
+/// was checked to hold no escape and no control character.
+fn plain_string(json: &str, at: usize) -> Option<(&str, usize)> {
+    if json.as_bytes().get(at) != Some(&b'"') {
         return None;
     }
-    let body = json.get(at + 1..)?;
-    let length = body.iter().position(|&b| b == b'"')?;
-    let text = &body[..length];
-    if !text.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\') {
-        return None;
-    }
-    Some((std::str::from_utf8(text).ok()?, at + 1 + length + 1))
+    let length = memchr::memchr(b'"', json.as_bytes().get(at + 1..)?)?;
+    Some((json.get(at + 1..at + 1 + length)?, at + 1 + length + 1))
 }
 
 /// The integer that starts at `at` when it has 1 to 15 digits, no leading zero, and no
@@ -168,8 +174,7 @@ mod tests {
     const PLAIN: &[&str] = &[
         r#"{"jti":"e1j3V_bKic8-LAEB","htm":"GET","htu":"https://api.example.com/orders","iat":1700000000,"ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"}"#,
         r#"{"jti":"a","htm":"POST","htu":"https://a.example/token","iat":0}"#,
-        r#" { "jti" : "a" , "htm":"GET",
-            "htu":"https://a.example/x#y","iat":1700000000,"nonce":"n-1","extra":"ok","n":7 } "#,
+        r#" { "jti" : "a" , "htm":"GET", "htu":"https://a.example/x#y","iat":1700000000,"nonce":"n-1","extra":"ok","n":7 } "#,
         r#"{"jti":"","htm":"GET","htu":"x","iat":123456789012345}"#,
         // An unknown member twice is ignored, by serde_json too.
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"extra":"x","extra":"y"}"#,
@@ -188,6 +193,10 @@ mod tests {
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"ath":null}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"cnf":{"x":[1,2]}}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"extra":true}"#,
+        r#"{"jti":"a",
+            "htm":"GET","htu":"https://a.example/","iat":1}"#,
+        "{\"jti\":\"a\",\t\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1}",
+        "{\"jti\":\"a\",\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1,\"x\":\"\u{7f}\"}",
         // serde_json refuses these.
         r#"{"jti":"a","jti":"b","htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"iat":2}"#,

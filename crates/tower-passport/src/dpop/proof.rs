@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -336,7 +337,11 @@ fn decode(part: &[u8]) -> Result<Vec<u8>, AuthError> {
 }
 
 /// Decodes the base64url `part` into `buffer` when it fits, else into `spill`.
-fn decode_into<'b>(part: &[u8], buffer: &'b mut [u8], spill: &'b mut Vec<u8>) -> Result<&'b [u8], AuthError> {
+fn decode_into<'b>(
+    part: &[u8],
+    buffer: &'b mut [MaybeUninit<u8>],
+    spill: &'b mut Vec<u8>,
+) -> Result<&'b [u8], AuthError> {
     crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
 }
 
@@ -417,7 +422,8 @@ impl ProofVerifier {
         let checked = self.header(header)?;
         let proof_key = checked.key();
         let signed = &proof[..header.len() + 1 + payload.len()];
-        let (mut signature_buffer, mut signature_spill) = ([0; SIGNATURE_BUFFER], Vec::new());
+        let (mut signature_buffer, mut signature_spill) =
+            ([MaybeUninit::uninit(); SIGNATURE_BUFFER], Vec::new());
         let signature = decode_into(signature, &mut signature_buffer, &mut signature_spill)?;
         // A remembered header is only a parsed key: every proof's signature is checked.
         if !proof_key.key.verify(signed, signature) {
@@ -426,7 +432,7 @@ impl ProofVerifier {
         if let CheckedHeader::Fresh(fresh) = &checked {
             self.remember(header, fresh);
         }
-        let (mut payload_buffer, mut payload_spill) = ([0; PAYLOAD_BUFFER], Vec::new());
+        let (mut payload_buffer, mut payload_spill) = ([MaybeUninit::uninit(); PAYLOAD_BUFFER], Vec::new());
         let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
         let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
         if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {

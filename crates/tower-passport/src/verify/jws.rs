@@ -1,6 +1,7 @@
 //! Compact JWS parsing: three base64url parts, the JOSE header decoded once.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use base64_simd::{Out, URL_SAFE_NO_PAD};
 use serde::Deserialize;
@@ -46,19 +47,30 @@ pub(super) fn decode_with<'b>(
     buffer: &'b mut [u8],
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], AuthError> {
-    decode_into(part.as_bytes(), buffer, spill).map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
+    decode_to(part.as_bytes(), |length| buffer.get_mut(..length).map(Out::from_slice), spill)
+        .map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
 }
 
-/// Decodes the unpadded base64url `part` into `buffer` when it fits (no allocation), else
-/// into `spill`; `Err` when it is not base64url. Tokens and DPoP proofs both decode with it.
+/// [`decode_with`] into a buffer that need not be initialised first (no `memset` of it):
+/// DPoP proofs decode with it. `Err` when `part` is not unpadded base64url.
 pub(crate) fn decode_into<'b>(
     part: &[u8],
-    buffer: &'b mut [u8],
+    buffer: &'b mut [MaybeUninit<u8>],
+    spill: &'b mut Vec<u8>,
+) -> Result<&'b [u8], ()> {
+    decode_to(part, |length| buffer.get_mut(..length).map(Out::from_uninit_slice), spill)
+}
+
+/// Decodes the unpadded base64url `part` into the window `window` gives for its decoded
+/// length when there is one, else into `spill`.
+fn decode_to<'b>(
+    part: &[u8],
+    window: impl FnOnce(usize) -> Option<Out<'b, [u8]>>,
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], ()> {
     let length = URL_SAFE_NO_PAD.decoded_length(part).map_err(|_| ())?;
-    match buffer.get_mut(..length) {
-        Some(buffer) => Ok(URL_SAFE_NO_PAD.decode(part, Out::from_slice(buffer)).map_err(|_| ())?),
+    match window(length) {
+        Some(out) => Ok(URL_SAFE_NO_PAD.decode(part, out).map_err(|_| ())?),
         None => {
             *spill = URL_SAFE_NO_PAD.decode_to_vec(part).map_err(|_| ())?;
             Ok(spill.as_slice())
