@@ -58,11 +58,30 @@ pub fn warm_dpop(proofs: usize) -> Result<Step, String> {
     let checker = ProofVerifier::builder().clock(clock).build().map_err(|error| error.to_string())?;
     let guard =
         GuardLayer::builder(verifier).dpop(Dpop::new().proofs(checker)).build().map_err(|e| e.to_string())?;
-    let mut service = guard.layer(Inner);
+    requests(guard.layer(Inner), &prover, &token, proofs)
+}
+
+/// The requests of `warm_dpop` (`Host`, `Authorization: DPoP` and a fresh proof each) to
+/// the inner service alone: what building, sending and dropping them costs without a
+/// guard, the DPoP counterpart of `inner`.
+///
+/// # Errors
+/// When the setup fails.
+pub fn dpop_inner(proofs: usize) -> Result<Step, String> {
+    let Bound { prover, token, .. } = bound()?;
+    requests(Inner, &prover, &token, proofs)
+}
+
+/// One `GET /orders` to `service` per step, with a proof of `prover` for `token` each
+/// (`proofs` minted before the loop); a step passes when the answer is 200.
+fn requests<S, B>(mut service: S, prover: &DpopProver, token: &str, proofs: usize) -> Result<Step, String>
+where
+    S: Service<Request<Body>, Response = http::Response<B>, Error = std::convert::Infallible> + 'static,
+{
     let authorization = header(&format!("DPoP {token}"))?;
     let host = header("bench.example")?;
     let minted = (0..proofs)
-        .map(|_| prover.proof("GET", URL, Some(&token), support::NOW).map_err(|error| error.to_string()))
+        .map(|_| prover.proof("GET", URL, Some(token), support::NOW).map_err(|error| error.to_string()))
         .map(|proof| proof.and_then(|proof| header(&proof)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut next = minted.into_iter();
@@ -75,7 +94,7 @@ pub fn warm_dpop(proofs: usize) -> Result<Step, String> {
         headers.insert(http::header::AUTHORIZATION, authorization.clone());
         headers.insert("dpop", proof);
         let mut cx = Context::from_waker(Waker::noop());
-        if Service::<Request<Body>>::poll_ready(&mut service, &mut cx).is_pending() {
+        if service.poll_ready(&mut cx).is_pending() {
             return false;
         }
         match pin!(service.call(black_box(request))).poll(&mut cx) {
