@@ -54,7 +54,8 @@ else
   scenarios="$scenarios grant_memory"
   # DPoP (RFC 9449): a warm bound-token request with a fresh proof, and the proof's bare
   # signature check, to compare with warm_hs256 proof signature aside. DPOP=0 skips them.
-  [ "${DPOP:-1}" = 1 ] && scenarios="$scenarios warm_dpop dpop_proof_floor"
+  # dpop_inner: the same requests (three headers, a fresh proof each) to the inner service.
+  [ "${DPOP:-1}" = 1 ] && scenarios="$scenarios warm_dpop dpop_proof_floor dpop_inner"
   # SCALING=1: a warm hit among 1k and 100k cached tokens, and cold cost against token size
   # (warm_cached_1m fills a million-token cache: name it to run it, it takes a while).
   [ "${SCALING:-0}" = 1 ] &&
@@ -99,6 +100,20 @@ for scenario in $scenarios; do
   esac
   echo "| $scenario | $value | $over_inner | $over_floor |"
 done
+
+# Issue 19's bound: the guard's own work on a DPoP request, proof signature aside, within
+# twice its work on a warm bearer one.
+if [ -n "${per_request[warm_dpop]:-}" ] && [ -n "${per_request[dpop_proof_floor]:-}" ]; then
+  dpop_work=$(( per_request[warm_dpop] - per_request[dpop_proof_floor] - ${per_request[dpop_inner]:-${per_request[inner]:-0}} ))
+  echo
+  echo "DPoP warm path beyond its proof's signature and its request: $dpop_work"
+  for alg in es256 hs256; do
+    if [ -n "${per_request[warm_$alg]:-}" ] && [ -n "${per_request[inner]:-}" ]; then
+      bearer_work=$(( per_request[warm_$alg] - per_request[inner] ))
+      echo "warm_$alg beyond inner: $bearer_work (ratio $(awk "BEGIN { printf \"%.2f\", $dpop_work / $bearer_work }"))"
+    fi
+  done
+fi
 
 # The same figures for chart.py.
 results="$target/bench-results"

@@ -31,9 +31,10 @@
 //!   tokens with 10 or 200 scopes, or 4 KB more claims.
 //! - `warm_dpop`: one request through a guard that takes DPoP, with a DPoP-bound token
 //!   (HS256) in the verified-token cache and a fresh ES256 proof each (minted before the
-//!   loop: at most 3000 requests); `dpop_proof_floor`: the bare check of one proof's ES256
-//!   signature. `warm_dpop - dpop_proof_floor` against `warm_hs256` is the bound path's cost,
-//!   proof signature aside.
+//!   loop: at most 3000 requests); `dpop_proof_floor`: the bare check of the ES256
+//!   signatures of as many proofs like them. `warm_dpop - dpop_proof_floor` against
+//!   `warm_hs256` is the bound path's cost, proof signature aside; `dpop_inner`: the same
+//!   requests (three headers, a fresh proof each) to the trivial service alone.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -104,7 +105,8 @@ fn setup(scenario: &str, cold_tokens: usize) -> Result<Step, String> {
         }
         "grant_memory" => grant_memory(),
         "warm_dpop" => benches::dpop::warm_dpop(cold_tokens),
-        "dpop_proof_floor" => benches::dpop::dpop_proof_floor(),
+        "dpop_proof_floor" => benches::dpop::dpop_proof_floor(cold_tokens),
+        "dpop_inner" => benches::dpop::dpop_inner(cold_tokens),
         "warm_cached_1k" => warm_among(1_000),
         "warm_cached_100k" => warm_among(100_000),
         "warm_cached_1m" => warm_among(1_000_000),
@@ -193,7 +195,8 @@ fn floor_shaped(scopes: usize, padding: usize) -> Result<Step, String> {
 
 /// Every scenario's name.
 fn scenarios() -> Vec<String> {
-    let mut names = ["inner", "grant_memory", "warm_dpop", "dpop_proof_floor"].map(str::to_owned).to_vec();
+    let mut names =
+        ["inner", "grant_memory", "warm_dpop", "dpop_proof_floor", "dpop_inner"].map(str::to_owned).to_vec();
     names.extend(
         [
             "warm_cached_1k",
@@ -214,7 +217,7 @@ fn scenarios() -> Vec<String> {
 
 fn main() -> ExitCode {
     fixture::run_scenario_from_args("instructions", &scenarios(), |scenario, n| {
-        if (scenario.starts_with("cold_") || scenario == "warm_dpop") && n > COLD_TOKENS {
+        if (scenario.starts_with("cold_") || scenario.contains("dpop")) && n > COLD_TOKENS {
             return Err(format!("cold scenarios run at most {COLD_TOKENS} requests"));
         }
         setup(scenario, COLD_TOKENS)

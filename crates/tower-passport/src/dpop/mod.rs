@@ -59,6 +59,7 @@
 //! The issuer (`tower-passport-issuer`) checks the proofs of token requests with the same
 //! [`ProofVerifier`].
 
+mod claims;
 mod jwk;
 mod nonce;
 mod proof;
@@ -66,6 +67,7 @@ mod replay;
 mod target;
 
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
+pub(crate) use proof::AccessToken;
 pub use proof::{
     access_token_hash, ProofTarget, ProofVerifier, ProofVerifierBuilder, VerifiedProof, DEFAULT_IAT_WINDOW,
     DEFAULT_PROOF_ALGORITHMS,
@@ -76,7 +78,6 @@ use std::sync::Arc;
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, Method, Uri};
-use subtle::ConstantTimeEq;
 
 use crate::error::{AuthError, ConfigError, DpopChallenge, Reason};
 use crate::token::VerifiedToken;
@@ -183,7 +184,7 @@ fn default_proofs() -> &'static ProofVerifier {
 pub(crate) struct DpopGuard {
     proofs: ProofVerifier,
     required: bool,
-    base: Option<NormalUrl>,
+    base: Option<NormalUrl<'static>>,
     nonces: Option<Nonces>,
 }
 
@@ -198,10 +199,28 @@ impl fmt::Debug for DpopGuard {
     }
 }
 
-/// The credentials of a request under the `DPoP` scheme, unchecked.
+/// The credentials of a request under the `DPoP` scheme: the token as it came (its syntax
+/// is checked when it is not in the verified-token cache, as on the `Bearer` path) and the
+/// proof, ASCII.
 pub(crate) struct DpopCredentials<'a> {
-    pub(crate) token: &'a str,
-    proof: &'a str,
+    token: &'a [u8],
+    proof: &'a [u8],
+}
+
+impl<'a> DpopCredentials<'a> {
+    /// The token as it came, for the verified-token cache: a hit is a token that passed
+    /// every check, its syntax included.
+    pub(crate) fn raw_token(&self) -> &'a [u8] {
+        self.token
+    }
+
+    /// The token, once its syntax is checked (RFC 6750 b64token).
+    ///
+    /// # Errors
+    /// `invalid_request` for a malformed token, under the `DPoP` challenge.
+    pub(crate) fn token(&self) -> Result<&'a str, AuthError> {
+        crate::token::as_b64token(self.token).map_err(AuthError::under_dpop)
+    }
 }
 
 impl DpopGuard {
@@ -233,8 +252,8 @@ impl DpopGuard {
     /// The `DPoP` scheme's credentials: `Ok(None)` when the request does not use it.
     ///
     /// # Errors
-    /// `invalid_request` for a malformed or oversized token; `invalid_dpop_proof` without
-    /// exactly one `DPoP` header.
+    /// `invalid_request` for an oversized token; `invalid_dpop_proof` without exactly one
+    /// `DPoP` header of ASCII.
     pub(crate) fn credentials<'a>(
         &self,
         headers: &'a HeaderMap,
@@ -244,10 +263,11 @@ impl DpopGuard {
         if token.len() > max_len {
             return Err(AuthError::invalid_request(Reason::TokenTooLong).under_dpop());
         }
-        let token = crate::token::as_b64token(token).map_err(AuthError::under_dpop)?;
         let mut proofs = headers.get_all(DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
-            (Some(proof), None) => proof.to_str().map_err(|_| missing_proof())?.trim(),
+            // What `HeaderValue::to_str` admits, without building the `str`: the proof is
+            // read as bytes.
+            (Some(proof), None) if proof.as_bytes().is_ascii() => proof.as_bytes().trim_ascii(),
             _ => return Err(missing_proof()),
         };
         Ok(Some(DpopCredentials { token, proof }))
@@ -258,12 +278,13 @@ impl DpopGuard {
         dpop_credential(headers).is_some()
     }
 
-    /// Verifies the proof of `credentials` for the request; `ath` is the token's hash when
-    /// it is known already (a bound token verified before), else it is hashed here.
+    /// Verifies the proof of `credentials` for the request, presented with `access` (the
+    /// token's hash when it is known already, a bound token verified before; else the
+    /// token, hashed here).
     pub(crate) fn check_proof(
         &self,
         credentials: &DpopCredentials<'_>,
-        ath: Option<&str>,
+        access: AccessToken<'_>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
@@ -273,12 +294,8 @@ impl DpopGuard {
             None => NormalUrl::of_request(uri, headers),
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
-        let target = ProofTarget::of_parts(method.clone(), url);
-        let target = match ath {
-            Some(ath) => target.access_token_hash(ath),
-            None => target.access_token(credentials.token),
-        };
-        let proof = self.proofs.verify(credentials.proof, &target)?;
+        let target = ProofTarget::of_parts(method.clone(), url, access);
+        let proof = self.proofs.verify_bytes(credentials.proof, &target)?;
         if let Some(nonces) = &self.nonces {
             nonces.check(proof.nonce())?;
         }
@@ -303,7 +320,7 @@ pub(crate) fn check_binding(token: &VerifiedToken, proof: &VerifiedProof) -> Res
     let Some(jkt) = token.dpop_thumbprint() else {
         return Err(AuthError::invalid_token(Reason::DpopUnboundToken).under_dpop());
     };
-    if bool::from(jkt.as_bytes().ct_eq(proof.thumbprint().as_bytes())) {
+    if crate::verify::same_bytes(jkt.as_bytes(), proof.thumbprint().as_bytes()) {
         Ok(())
     } else {
         Err(AuthError::invalid_token(Reason::DpopKeyMismatch).under_dpop())

@@ -2,17 +2,19 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::Method;
-use quick_cache::sync::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::UnitWeighter;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
+use super::claims::ProofClaims;
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
 use super::target::{self, NormalUrl};
@@ -74,11 +76,19 @@ struct Inner {
     max_ahead: u64,
     clock: Arc<dyn Clock>,
     seen: SeenProofs,
-    /// The proof headers checked before, by their exact base64url text: a client sends the
-    /// same header (`typ`, `alg`, `jwk`) with every proof, which is then decoded, checked,
-    /// its key parsed and its thumbprint computed once.
-    headers: Cache<Box<str>, Arc<ProofKey>>,
+    /// The headers of proofs that verified, by their exact base64url text: a client sends
+    /// the same header (`typ`, `alg`, `jwk`) with every proof, which is then decoded,
+    /// checked, its key parsed and its thumbprint computed once. A header takes a slot
+    /// only once a proof under it verified with its key; see [`ProofVerifier::header`].
+    headers: KnownHeaders,
 }
+
+/// The table of [`Inner::headers`]: looked up by the full header text (compared byte for
+/// byte), hashed with foldhash under a per-process random seed.
+type KnownHeaders = Cache<Box<[u8]>, Arc<ProofKey>, UnitWeighter, foldhash::fast::RandomState>;
+
+/// How many proof headers are remembered: one per client key in use.
+const KNOWN_HEADERS: usize = 1024;
 
 impl fmt::Debug for ProofVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -174,7 +184,13 @@ impl ProofVerifierBuilder {
                 max_ahead: self.max_ahead.as_secs(),
                 clock: self.clock,
                 seen: SeenProofs::new(self.replay_capacity),
-                headers: Cache::new(1024),
+                headers: Cache::with(
+                    KNOWN_HEADERS,
+                    KNOWN_HEADERS as u64,
+                    UnitWeighter,
+                    foldhash::fast::RandomState::default(),
+                    DefaultLifecycle::default(),
+                ),
             }),
         }
     }
@@ -194,14 +210,16 @@ impl ProofVerifierBuilder {
 #[derive(Clone)]
 pub struct ProofTarget<'a> {
     method: Method,
-    url: NormalUrl,
+    url: NormalUrl<'a>,
     access_token: Option<AccessToken<'a>>,
 }
 
 /// The access token a proof must be bound to (`ath`): as presented, or already hashed.
 #[derive(Clone, Copy)]
-enum AccessToken<'a> {
+pub(crate) enum AccessToken<'a> {
+    /// The token itself, hashed to compare with `ath`.
     Token(&'a str),
+    /// Its [`access_token_hash`], computed before.
     Hash(&'a str),
 }
 
@@ -226,11 +244,11 @@ impl<'a> ProofTarget<'a> {
         let url = NormalUrl::parse(url).ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
         })?;
-        Ok(Self { method, url, access_token: None })
+        Ok(Self { method, url: url.into_owned(), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: NormalUrl) -> Self {
-        Self { method, url, access_token: None }
+    pub(crate) fn of_parts(method: Method, url: NormalUrl<'a>, access_token: AccessToken<'a>) -> Self {
+        Self { method, url, access_token: Some(access_token) }
     }
 
     /// The access token presented with the proof: its `ath` must then be its hash.
@@ -239,20 +257,14 @@ impl<'a> ProofTarget<'a> {
         self.access_token = Some(AccessToken::Token(token));
         self
     }
-
-    /// The [`access_token_hash`] of the access token presented, computed before.
-    #[must_use]
-    pub(crate) fn access_token_hash(mut self, hash: &'a str) -> Self {
-        self.access_token = Some(AccessToken::Hash(hash));
-        self
-    }
 }
 
 /// A proof that passed. Its key's thumbprint is what a token bound to it names in
 /// `cnf.jkt`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedProof {
-    thumbprint: String,
+    /// Shared with the remembered header it came from: no copy per proof.
+    thumbprint: Arc<str>,
     issued_at: u64,
     nonce: Option<String>,
 }
@@ -278,8 +290,30 @@ impl VerifiedProof {
 /// the algorithm) and the key's thumbprint.
 struct ProofKey {
     key: VerifyingKey,
-    thumbprint: String,
+    thumbprint: Arc<str>,
 }
+
+/// A checked proof header: remembered from an earlier proof, or read from this one (and
+/// remembered once this proof's signature verified).
+enum CheckedHeader {
+    Known(Arc<ProofKey>),
+    Fresh(Arc<ProofKey>),
+}
+
+impl CheckedHeader {
+    fn key(&self) -> &Arc<ProofKey> {
+        match self {
+            Self::Known(key) | Self::Fresh(key) => key,
+        }
+    }
+}
+
+/// The longest proof signature decoded on the stack, in bytes: RSA-4096's. Longer ones
+/// (RSA-8192) go to the heap.
+const SIGNATURE_BUFFER: usize = 512;
+
+/// The longest proof payload decoded on the stack, in bytes; longer ones go to the heap.
+const PAYLOAD_BUFFER: usize = 1024;
 
 /// The longest header whose check is remembered, in bytes of base64url.
 const MAX_CACHED_HEADER: usize = 2048;
@@ -294,25 +328,33 @@ struct ProofHeader {
     crit: Option<IgnoredAny>,
 }
 
-/// The claims of a proof (RFC 9449 §4.2).
-#[derive(Deserialize)]
-struct ProofClaims {
-    jti: String,
-    htm: String,
-    htu: String,
-    iat: f64,
-    #[serde(default)]
-    ath: Option<String>,
-    #[serde(default)]
-    nonce: Option<String>,
-}
-
 fn malformed() -> AuthError {
     AuthError::invalid_dpop_proof(Reason::DpopProofMalformed)
 }
 
-fn decode(part: &str) -> Result<Vec<u8>, AuthError> {
+fn decode(part: &[u8]) -> Result<Vec<u8>, AuthError> {
     URL_SAFE_NO_PAD.decode(part).map_err(|_| malformed())
+}
+
+/// Decodes the base64url `part` into `buffer` when it fits, else into `spill`.
+fn decode_into<'b>(
+    part: &[u8],
+    buffer: &'b mut [MaybeUninit<u8>],
+    spill: &'b mut Vec<u8>,
+) -> Result<&'b [u8], AuthError> {
+    crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
+}
+
+/// The three parts of a compact JWS, split at its only two dots (found with `memchr`:
+/// from the front, from the back, and one pass between them); parts may be empty, and
+/// fail their own checks then.
+fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = memchr::memchr(b'.', proof)?;
+    let last = memchr::memrchr(b'.', proof)?;
+    if last == first || memchr::memchr(b'.', &proof[first + 1..last]).is_some() {
+        return None;
+    }
+    Some((&proof[..first], &proof[first + 1..last], &proof[last + 1..]))
 }
 
 impl Default for ProofVerifier {
@@ -362,23 +404,37 @@ impl ProofVerifier {
     /// # Errors
     /// 401 `invalid_dpop_proof`, with the [`Reason`] of the first check that failed.
     pub fn verify(&self, proof: &str, target: &ProofTarget<'_>) -> Result<VerifiedProof, AuthError> {
+        self.verify_bytes(proof.as_bytes(), target)
+    }
+
+    /// [`verify`](Self::verify) of a proof as the `DPoP` header's bytes: every part is
+    /// either base64url-decoded (which admits ASCII only) or compared byte for byte with a
+    /// header that was, so no UTF-8 check is needed.
+    pub(crate) fn verify_bytes(
+        &self,
+        proof: &[u8],
+        target: &ProofTarget<'_>,
+    ) -> Result<VerifiedProof, AuthError> {
         if proof.len() > MAX_PROOF_LEN {
             return Err(malformed());
         }
-        let mut parts = proof.split('.');
-        let (Some(header), Some(payload), Some(signature), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed());
-        };
-        let proof_key = self.header(header)?;
-        let (key, thumbprint) = (&proof_key.key, &proof_key.thumbprint);
-        let signing_input_len = proof.len() - signature.len() - 1;
-        let signed = proof.get(..signing_input_len).ok_or_else(malformed)?;
-        if !key.verify(signed.as_bytes(), &decode(signature)?) {
+        let (header, payload, signature) = split(proof).ok_or_else(malformed)?;
+        let checked = self.header(header)?;
+        let proof_key = checked.key();
+        let signed = &proof[..header.len() + 1 + payload.len()];
+        let (mut signature_buffer, mut signature_spill) =
+            ([MaybeUninit::uninit(); SIGNATURE_BUFFER], Vec::new());
+        let signature = decode_into(signature, &mut signature_buffer, &mut signature_spill)?;
+        // A remembered header is only a parsed key: every proof's signature is checked.
+        if !proof_key.key.verify(signed, signature) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofSignature));
         }
-        let claims: ProofClaims = serde_json::from_slice(&decode(payload)?).map_err(|_| malformed())?;
+        if let CheckedHeader::Fresh(fresh) = &checked {
+            self.remember(header, fresh);
+        }
+        let (mut payload_buffer, mut payload_spill) = ([MaybeUninit::uninit(); PAYLOAD_BUFFER], Vec::new());
+        let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
+        let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
         if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {
             return Err(malformed());
         }
@@ -405,24 +461,31 @@ impl ProofVerifier {
             let matches = claims
                 .ath
                 .as_deref()
-                .is_some_and(|ath| bool::from(ath.as_bytes().ct_eq(expected.as_bytes())));
+                .is_some_and(|ath| crate::verify::same_bytes(ath.as_bytes(), expected.as_bytes()));
             if !matches {
                 return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
             }
         }
+        let thumbprint = &proof_key.thumbprint;
         if !self.inner.seen.first_use(thumbprint, &claims.jti) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce: claims.nonce })
+        let nonce = claims.nonce.map(|nonce| nonce.0.into_owned());
+        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
     }
 
     /// The checked header `encoded` (its base64url text): `typ: dpop+jwt`, no `crit`, an
     /// allowed `alg`, a public `jwk` that fits it (RFC 9449 §4.3, checks 3, 4 and 6), with
-    /// the key parsed and its thumbprint. Remembered by its exact text: the same bytes
-    /// always pass the same checks.
-    fn header(&self, encoded: &str) -> Result<Arc<ProofKey>, AuthError> {
+    /// the key parsed and its thumbprint.
+    ///
+    /// A header remembered before is not read again: the same bytes always pass the same
+    /// checks and give the same key, and the lookup compares the whole text, byte for byte
+    /// (a hash alone never decides). What a remembered header saves is parsing, never a
+    /// check of the proof: its signature is verified with the key all the same, so a
+    /// forged proof under a client's header is refused like any other.
+    fn header(&self, encoded: &[u8]) -> Result<CheckedHeader, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
-            return Ok(known);
+            return Ok(CheckedHeader::Known(known));
         }
         let header: ProofHeader = serde_json::from_slice(&decode(encoded)?).map_err(|_| malformed())?;
         let typ = header.typ.strip_prefix("application/").unwrap_or(&header.typ);
@@ -433,12 +496,23 @@ impl ProofVerifier {
             .filter(|alg| self.inner.algorithms.contains(alg))
             .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
         let members = header.jwk.public_members(algorithm)?;
-        let checked =
-            Arc::new(ProofKey { key: jwk::load(&members, algorithm)?, thumbprint: members.thumbprint() });
+        let key = jwk::load(&members, algorithm)?;
+        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint: Arc::from(members.thumbprint()) })))
+    }
+
+    /// Remembers the header `encoded` once a proof under it verified with its key: a
+    /// header whose proof did not verify never takes a slot, so filling the table takes a
+    /// proof signed by each key (and costs the sender a signature each, and us a check).
+    fn remember(&self, encoded: &[u8], key: &Arc<ProofKey>) {
         if encoded.len() <= MAX_CACHED_HEADER {
-            self.inner.headers.insert(Box::from(encoded), checked.clone());
+            self.inner.headers.insert(Box::from(encoded), key.clone());
         }
-        Ok(checked)
+    }
+
+    /// How many proof headers are remembered.
+    #[cfg(test)]
+    pub(crate) fn known_headers(&self) -> usize {
+        self.inner.headers.len()
     }
 }
 

@@ -1,5 +1,14 @@
 //! The request a proof is for: `htm` and `htu` compared as RFC 9449 §4.3 says, the URL
 //! normalised (RFC 3986 §6.2.2 and §6.2.3) and its query and fragment ignored.
+//!
+//! Every part of a [`NormalUrl`] borrows the text it came from when that text is in normal
+//! form already (lower case, no default port, no percent-escape, a path that starts with
+//! `/`), which is what clients send and servers see: the warm DPoP path then builds no
+//! string. Anything else is normalised into an owned copy. Either way the parts hold the
+//! same text and [`NormalUrl::matches`] compares them the same way; the unit tests check
+//! both ways against a table of URLs.
+
+use std::borrow::Cow;
 
 use http::{HeaderMap, Method, Uri};
 
@@ -8,31 +17,74 @@ use crate::error::{ConfigError, ConfigErrorKind};
 /// A URL reduced to what `htu` is compared on: scheme and host lower-cased, the scheme's
 /// default port dropped, the path's percent-encoding normalised, no query or fragment.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct NormalUrl {
+pub(crate) struct NormalUrl<'a> {
     /// `None` when the request did not say (a server behind no TLS-aware proxy sees
     /// origin-form targets only): `http` and `https` then both match.
-    scheme: Option<String>,
-    authority: String,
-    path: String,
+    scheme: Option<Cow<'a, str>>,
+    authority: Cow<'a, str>,
+    path: Cow<'a, str>,
 }
 
-impl NormalUrl {
+impl<'a> NormalUrl<'a> {
     /// Parses and normalises an absolute `http`/`https` URL; `None` for anything else.
-    pub(crate) fn parse(url: &str) -> Option<Self> {
-        let url = url.split('#').next().unwrap_or_default();
+    pub(crate) fn parse(url: &'a str) -> Option<Self> {
+        Self::parse_plain(url).or_else(|| Self::parse_full(url.split('#').next().unwrap_or_default()))
+    }
+
+    /// [`parse`](Self::parse) through [`Uri`], for any URL without a fragment.
+    fn parse_full(url: &str) -> Option<Self> {
         let uri: Uri = url.parse().ok()?;
         let scheme = uri.scheme_str()?.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return None;
         }
-        let authority = normal_authority(uri.authority()?.as_str(), Some(&scheme))?;
-        Some(Self { scheme: Some(scheme), authority, path: normal_path(uri.path()) })
+        let authority = normal_authority(uri.authority()?.as_str(), Some(&scheme))?.into_owned();
+        let path = normal_path(uri.path()).into_owned();
+        Some(Self {
+            scheme: Some(Cow::Owned(scheme)),
+            authority: Cow::Owned(authority),
+            path: Cow::Owned(path),
+        })
+    }
+
+    /// [`parse`](Self::parse) without [`Uri`], for the common shape only: `http://` or
+    /// `https://` in lower case, a host of lower-case letters, digits, `.` and `-` with no
+    /// port, then a path of unreserved characters, sub-delimiters, `:`, `@` and `/` (no
+    /// `%`), and nothing after it but a fragment. Every such URL parses as a [`Uri`], and
+    /// is already in the normal form [`parse`](Self::parse) would give it, so both give the
+    /// same parts. `None` for anything else, which the full parse then reads.
+    fn parse_plain(url: &'a str) -> Option<Self> {
+        // `Uri` refuses anything this long; leave it that answer.
+        if url.len() >= usize::from(u16::MAX - 1) {
+            return None;
+        }
+        let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            ("https", rest)
+        } else {
+            ("http", url.strip_prefix("http://")?)
+        };
+        let bytes = rest.as_bytes();
+        let slash = bytes.iter().position(|&b| !plain_host_byte(b))?;
+        if slash == 0 || bytes[slash] != b'/' {
+            return None;
+        }
+        let end =
+            bytes[slash..].iter().position(|&b| !plain_path_byte(b)).map_or(bytes.len(), |at| slash + at);
+        if end < bytes.len() && bytes[end] != b'#' {
+            return None;
+        }
+        // Every byte up to `end` is ASCII: both slices end on char boundaries.
+        Some(Self {
+            scheme: Some(Cow::Borrowed(scheme)),
+            authority: Cow::Borrowed(&rest[..slash]),
+            path: Cow::Borrowed(&rest[slash..end]),
+        })
     }
 
     /// The URL of a request as the server received it: its target's scheme and authority
     /// when absolute, else the `Host` header.
-    pub(crate) fn of_request(uri: &Uri, headers: &HeaderMap) -> Option<Self> {
-        let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    pub(crate) fn of_request(uri: &'a Uri, headers: &'a HeaderMap) -> Option<Self> {
+        let scheme = uri.scheme_str().map(lower_case);
         let authority = match uri.authority() {
             Some(authority) => authority.as_str(),
             None => headers.get(http::header::HOST)?.to_str().ok()?,
@@ -43,17 +95,26 @@ impl NormalUrl {
 
     /// The URL of a request behind a proxy: the public base URL, with the request's path
     /// appended to the base's own.
-    pub(crate) fn under(&self, uri: &Uri) -> Self {
+    pub(crate) fn under(&self, uri: &Uri) -> NormalUrl<'static> {
         let base = self.path.trim_end_matches('/');
-        Self {
-            scheme: self.scheme.clone(),
-            authority: self.authority.clone(),
-            path: format!("{base}{}", normal_path(uri.path())),
+        NormalUrl {
+            scheme: self.scheme.as_deref().map(|scheme| Cow::Owned(scheme.to_owned())),
+            authority: Cow::Owned(self.authority.clone().into_owned()),
+            path: Cow::Owned(format!("{base}{}", normal_path(uri.path()))),
+        }
+    }
+
+    /// This URL owning its parts.
+    pub(crate) fn into_owned(self) -> NormalUrl<'static> {
+        NormalUrl {
+            scheme: self.scheme.map(|scheme| Cow::Owned(scheme.into_owned())),
+            authority: Cow::Owned(self.authority.into_owned()),
+            path: Cow::Owned(self.path.into_owned()),
         }
     }
 
     /// Whether the proof's `htu`, normalised, names this URL.
-    pub(crate) fn matches(&self, htu: &NormalUrl) -> bool {
+    pub(crate) fn matches(&self, htu: &NormalUrl<'_>) -> bool {
         let scheme = match (&self.scheme, &htu.scheme) {
             (Some(ours), Some(theirs)) => ours == theirs,
             (None, Some(theirs)) => theirs == "http" || theirs == "https",
@@ -68,9 +129,9 @@ impl NormalUrl {
 }
 
 /// Checks a configured public base URL (`PASSPORT_PUBLIC_URL`).
-pub(crate) fn public_base(url: &str) -> Result<NormalUrl, ConfigError> {
+pub(crate) fn public_base(url: &str) -> Result<NormalUrl<'static>, ConfigError> {
     match NormalUrl::parse(url) {
-        Some(base) if !url.contains(['?', '#']) => Ok(base),
+        Some(base) if !url.contains(['?', '#']) => Ok(base.into_owned()),
         _ => Err(ConfigError::new(
             ConfigErrorKind::Url,
             format!("the DPoP public URL {url:?} is not an absolute http(s) URL without query or fragment"),
@@ -98,28 +159,73 @@ fn strip_default_port<'a>(authority: &'a str, scheme: Option<&str>) -> &'a str {
     }
 }
 
-/// Lower-cases the host, drops an empty or default port; refuses user information.
-fn normal_authority(authority: &str, scheme: Option<&str>) -> Option<String> {
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    let lowered = authority.to_ascii_lowercase();
-    let (host, port) = match lowered.rfind(':') {
-        // An IPv6 literal's colons are inside the brackets.
-        Some(colon) if !lowered[colon..].contains(']') => (&lowered[..colon], Some(&lowered[colon + 1..])),
-        _ => (&lowered[..], None),
-    };
-    match port {
-        None | Some("") => Some(host.to_owned()),
-        Some(port) if Some(port) == default_port(scheme) => Some(host.to_owned()),
-        Some(port) if port.bytes().all(|b| b.is_ascii_digit()) => Some(format!("{host}:{port}")),
-        Some(_) => None,
+/// `text` lower-cased: borrowed when it has no upper-case ASCII letter.
+#[inline]
+fn lower_case(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
+/// Lower-cases the host, drops an empty or default port; refuses user information.
+/// Borrowed when that changes nothing.
+fn normal_authority<'a>(authority: &'a str, scheme: Option<&str>) -> Option<Cow<'a, str>> {
+    if authority.is_empty() {
+        return None;
+    }
+    // One pass: user information, the last `:` outside an IPv6 literal's brackets, and
+    // whether there is anything to lower-case. Lower-casing keeps every byte's position,
+    // and ports are digits, so the port is judged on the text as it came.
+    let (mut colon, mut upper) = (None, false);
+    for (at, &byte) in authority.as_bytes().iter().enumerate() {
+        match byte {
+            b'@' => return None,
+            b':' => colon = Some(at),
+            b']' => colon = None,
+            b'A'..=b'Z' => upper = true,
+            _ => {}
+        }
+    }
+    let (host, port) = match colon {
+        Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
+        None => (authority, None),
+    };
+    let kept = match port {
+        None | Some("") => host,
+        Some(port) if Some(port) == default_port(scheme) => host,
+        // Digits only: any upper case was in the host.
+        Some(port) if port.bytes().all(|b| b.is_ascii_digit()) => authority,
+        Some(_) => return None,
+    };
+    Some(if upper { Cow::Owned(kept.to_ascii_lowercase()) } else { Cow::Borrowed(kept) })
+}
+
+/// The bytes of a host that is in normal form as it is (a registered name in lower case).
+fn plain_host_byte(byte: u8) -> bool {
+    matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-')
+}
+
+/// The bytes of a path that is in normal form as it is: RFC 3986's `pchar` and `/`, less
+/// `%` (whose escapes may need normalising).
+fn plain_path_byte(byte: u8) -> bool {
+    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&'
+        | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/')
+}
+
 /// An empty path is `/`; percent-escapes get upper-case hex, and those of unreserved
-/// characters are decoded (RFC 3986 §6.2.2.1 and §6.2.2.2).
-fn normal_path(path: &str) -> String {
+/// characters are decoded (RFC 3986 §6.2.2.1 and §6.2.2.2). Borrowed when the path
+/// starts with `/` and has no `%` and no byte beyond ASCII: it is normal already.
+fn normal_path(path: &str) -> Cow<'_, str> {
+    if path.starts_with('/') && path.bytes().all(|b| b.is_ascii() && b != b'%') {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(normalise_path(path))
+}
+
+/// [`normal_path`], always into a new string.
+fn normalise_path(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len().max(1));
     if !bytes.starts_with(b"/") {
@@ -159,8 +265,192 @@ fn hex(digit: u8) -> Option<u8> {
 mod tests {
     use super::*;
 
-    fn url(text: &str) -> NormalUrl {
+    /// The normalisation as it was before any part was borrowed: every string built anew.
+    mod reference {
+        use http::Uri;
+
+        pub(super) fn authority(authority: &str, scheme: Option<&str>) -> Option<String> {
+            if authority.is_empty() || authority.contains('@') {
+                return None;
+            }
+            let lowered = authority.to_ascii_lowercase();
+            let (host, port) = match lowered.rfind(':') {
+                Some(colon) if !lowered[colon..].contains(']') => {
+                    (&lowered[..colon], Some(&lowered[colon + 1..]))
+                }
+                _ => (&lowered[..], None),
+            };
+            match port {
+                None | Some("") => Some(host.to_owned()),
+                Some(port) if Some(port) == super::default_port(scheme) => Some(host.to_owned()),
+                Some(port) if port.bytes().all(|b| b.is_ascii_digit()) => Some(format!("{host}:{port}")),
+                Some(_) => None,
+            }
+        }
+
+        /// (scheme, authority, path) of an absolute URL.
+        pub(super) fn url(url: &str) -> Option<(String, String, String)> {
+            let url = url.split('#').next().unwrap_or_default();
+            let uri: Uri = url.parse().ok()?;
+            let scheme = uri.scheme_str()?.to_ascii_lowercase();
+            if scheme != "http" && scheme != "https" {
+                return None;
+            }
+            let authority = authority(uri.authority()?.as_str(), Some(&scheme))?;
+            Some((scheme, authority, super::normalise_path(uri.path())))
+        }
+    }
+
+    fn url(text: &str) -> NormalUrl<'_> {
         NormalUrl::parse(text).unwrap()
+    }
+
+    fn parts(url: Option<NormalUrl<'_>>) -> Option<(String, String, String)> {
+        url.map(|url| {
+            (url.scheme.unwrap_or_default().into_owned(), url.authority.into_owned(), url.path.into_owned())
+        })
+    }
+
+    /// URLs in normal form, and every way of writing one that §4.3's normalisation undoes
+    /// (default ports, upper case, percent-escapes, an empty path), and some that are no
+    /// http(s) URL at all.
+    const URLS: &[&str] = &[
+        "http://bench.example/orders",
+        "https://api.example.com/orders/7",
+        "https://api.example.com/",
+        "https://api.example.com",
+        "https://api.example.com/a-b_c.d~e/!$&'()*+,;=:@/x",
+        "https://api.example.com./orders",
+        "https://xn--bcher-kva.example/orders",
+        "https://10.0.0.1/orders",
+        "https://api-1.example.com/orders",
+        "HTTPS://API.Example.COM/orders/7",
+        "https://API.example.com/orders",
+        "Http://api.example.com/orders",
+        "https://api.example.com:443/orders/7",
+        "http://api.example.com:80/orders",
+        "https://api.example.com:80/orders",
+        "http://api.example.com:443/orders",
+        "https://api.example.com:8443/orders/7",
+        "https://api.example.com:/orders",
+        "https://api.example.com/orders/7?page=2",
+        "https://api.example.com/orders/7#top",
+        "https://api.example.com/orders/7?page=2#top",
+        "https://api.example.com/%6Frders/7",
+        "https://api.example.com/x%2fy",
+        "https://api.example.com/x%2Fy",
+        "https://api.example.com/x%zzy",
+        "https://api.example.com/x%",
+        "https://[::1]/orders",
+        "https://[::1]:443/orders",
+        "https://[::1]:8443/orders",
+        "https://user@api.example.com/orders",
+        "https://api.example.com:x/orders",
+        "https:///orders",
+        "ftp://api.example.com/orders",
+        "/orders",
+        "https://api.example.com/orders with space",
+        "https://api.example.com/orders\\x",
+        "https://api.example.com/{orders}",
+        "https://api.example.com/\u{e9}",
+        "https://ap\u{ee}.example.com/orders",
+        "",
+    ];
+
+    #[test]
+    fn the_plain_parse_and_the_full_one_agree_on_every_url() {
+        for text in URLS {
+            if let Some(plain) = NormalUrl::parse_plain(text) {
+                let full = NormalUrl::parse_full(text.split('#').next().unwrap_or_default());
+                assert_eq!(Some(&plain), full.as_ref(), "{text}");
+                assert!(matches!(plain.path, Cow::Borrowed(_)), "{text}");
+            }
+            assert_eq!(parts(NormalUrl::parse(text)), reference::url(text), "{text}");
+        }
+        // The table reaches both: plain URLs, and URLs only the full parse reads.
+        assert!(NormalUrl::parse_plain("http://bench.example/orders").is_some());
+        assert!(NormalUrl::parse_plain("http://bench.example/orders#top").is_some());
+        assert!(NormalUrl::parse_plain("http://bench.example/orders?page=2").is_none());
+        assert!(NormalUrl::parse_plain("https://api.example.com:443/orders").is_none());
+        assert!(NormalUrl::parse_plain("https://api.example.com/%6Frders").is_none());
+        assert!(NormalUrl::parse_plain("HTTPS://api.example.com/orders").is_none());
+        assert!(NormalUrl::parse_plain("https://api.example.com").is_none());
+    }
+
+    #[test]
+    fn every_byte_the_plain_parse_takes_in_a_path_is_one_the_full_parse_takes_as_it_is() {
+        for byte in 0..=u8::MAX {
+            let text = format!("https://a.example/x{}y", char::from(byte));
+            if let Some(plain) = NormalUrl::parse_plain(&text) {
+                assert_eq!(Some(plain), NormalUrl::parse_full(&text), "{byte:#04x}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_borrowed_authority_or_path_is_the_one_the_full_normalisation_builds() {
+        let authorities = [
+            "api.example.com",
+            "API.example.com",
+            "api.example.com:443",
+            "api.example.com:80",
+            "api.example.com:",
+            "api.example.com:8080",
+            "api.example.com.",
+            "API.EXAMPLE.COM.:443",
+            "[::1]",
+            "[::1]:443",
+            "[::1]:x",
+            "user@api.example.com",
+            "api.example.com:8o",
+            "",
+            "b\u{fc}cher.example",
+            "B\u{dc}CHER.example:80",
+        ];
+        for authority in authorities {
+            for scheme in [None, Some("http"), Some("https")] {
+                let ours = normal_authority(authority, scheme).map(Cow::into_owned);
+                assert_eq!(ours, reference::authority(authority, scheme), "{authority} {scheme:?}");
+            }
+        }
+        assert!(matches!(normal_authority("api.example.com:8080", Some("https")), Some(Cow::Borrowed(_))));
+        assert!(matches!(normal_authority("api.example.com:443", Some("https")), Some(Cow::Borrowed(_))));
+        assert!(matches!(normal_authority("API.example.com", Some("https")), Some(Cow::Owned(_))));
+        let paths = ["/orders", "", "orders", "/%6Frders", "/x%2fy", "/x%zz", "/x%", "/a/b/", "/\u{e9}"];
+        for path in paths {
+            assert_eq!(normal_path(path), normalise_path(path), "{path}");
+        }
+        assert!(matches!(normal_path("/orders/7"), Cow::Borrowed(_)));
+        assert!(matches!(normal_path("/%6Frders"), Cow::Owned(_)));
+    }
+
+    #[test]
+    fn a_request_matches_the_same_htus_whichever_way_its_parts_were_read() {
+        let mut headers = HeaderMap::new();
+        for host in [
+            "api.example.com",
+            "API.example.com",
+            "api.example.com:443",
+            "api.example.com:80",
+            "api.example.com:8443",
+        ] {
+            headers.insert(http::header::HOST, host.parse().unwrap());
+            for target in
+                ["/orders", "/%6Frders", "https://api.example.com/orders", "http://API.example.com:80/orders"]
+            {
+                let uri: Uri = target.parse().unwrap();
+                let request = NormalUrl::of_request(&uri, &headers).unwrap();
+                let owned = request.clone().into_owned();
+                for htu in URLS {
+                    let (Some(borrowed), Some(rebuilt)) = (NormalUrl::parse(htu), NormalUrl::parse_full(htu))
+                    else {
+                        continue;
+                    };
+                    let expected = owned.matches(&rebuilt);
+                    assert_eq!(request.matches(&borrowed), expected, "{host} {target} {htu}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -204,12 +494,14 @@ mod tests {
     fn an_origin_form_request_is_named_by_its_host_header_and_either_scheme() {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::HOST, "API.example.com:8080".parse().unwrap());
-        let request = NormalUrl::of_request(&"/orders?x=1".parse().unwrap(), &headers).unwrap();
+        let uri: Uri = "/orders?x=1".parse().unwrap();
+        let request = NormalUrl::of_request(&uri, &headers).unwrap();
         assert!(request.matches(&url("http://api.example.com:8080/orders")));
         assert!(request.matches(&url("https://api.example.com:8080/orders")));
         assert!(!request.matches(&url("https://api.example.com/orders")));
         headers.insert(http::header::HOST, "api.example.com".parse().unwrap());
-        let request = NormalUrl::of_request(&"/orders".parse().unwrap(), &headers).unwrap();
+        let uri: Uri = "/orders".parse().unwrap();
+        let request = NormalUrl::of_request(&uri, &headers).unwrap();
         assert!(request.matches(&url("https://api.example.com:443/orders")));
         assert!(request.matches(&url("http://api.example.com/orders")));
     }

@@ -8,7 +8,7 @@ use tower_service::Service;
 use super::authorize::{AuthorizeFuture, Stage};
 use super::future::ResponseFuture;
 use super::Guard;
-use crate::dpop::{check_binding, DpopCredentials, DpopGuard, VerifiedProof};
+use crate::dpop::{check_binding, AccessToken, DpopCredentials, DpopGuard, VerifiedProof};
 use crate::error::AuthError;
 use crate::keys::{KeyWait, Miss};
 use crate::token::VerifiedToken;
@@ -67,30 +67,38 @@ fn request_uri<B>(request: &Request<B>) -> &http::Uri {
     request.uri()
 }
 
-/// The token (from the verified-token cache when it is there), then the proof (RFC 9449
-/// §4.3), then the binding of one to the other (§7.1).
+/// The token (from the verified-token cache when it is there, its syntax checked only when
+/// it is not), then the proof (RFC 9449 §4.3), then the binding of one to the other (§7.1).
 fn check<B>(
     dpop: &DpopGuard,
     verifier: &Verifier,
     credentials: &DpopCredentials<'_>,
     request: &Request<B>,
 ) -> Result<Checked, AuthError> {
-    let token = credentials.token;
-    let proof_of = |ath: Option<&str>| {
-        dpop.check_proof(credentials, ath, request.method(), request_uri(request), request.headers())
+    let proof_of = |access: AccessToken<'_>| {
+        dpop.check_proof(credentials, access, request.method(), request_uri(request), request.headers())
     };
-    let verified = match verifier.cached_for_dpop(token.as_bytes()) {
+    let verified = match verifier.cached_for_dpop(credentials.raw_token()) {
         Some(hit) => hit?,
-        None => match verifier.begin_cold_for_dpop(token) {
-            Ok(verified) => verified,
-            Err(Miss::Refused(error)) => return Err(error),
-            Err(Miss::Refetching(refetch)) => {
-                return Ok(Checked::Refetching(refetch, token.to_owned(), proof_of(None)?));
+        None => {
+            let token = credentials.token()?;
+            match verifier.begin_cold_for_dpop(token) {
+                Ok(verified) => verified,
+                Err(Miss::Refused(error)) => return Err(error),
+                Err(Miss::Refetching(refetch)) => {
+                    let proof = proof_of(AccessToken::Token(token))?;
+                    return Ok(Checked::Refetching(refetch, token.to_owned(), proof));
+                }
             }
-        },
+        }
     };
-    // A bound token carries its proofs' `ath`, hashed when it was verified.
-    let proof = proof_of(verified.proof_ath())?;
+    // A bound token carries its proofs' `ath`, hashed when it was verified; an unbound one
+    // has none, and is refused by the binding check after its proof.
+    let access = match verified.proof_ath() {
+        Some(ath) => AccessToken::Hash(ath),
+        None => AccessToken::Token(credentials.token()?),
+    };
+    let proof = proof_of(access)?;
     check_binding(&verified, &proof)?;
     Ok(Checked::Verified(verified))
 }

@@ -100,7 +100,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
         // Another scheme alone is "no bearer token"; another scheme with a Bearer
         // credential folded into the same header is two sets of credentials, which a comma
         // separates (looked for first: a DPoP token is not scanned word by word).
-        if value.contains(&b',') && contains_bearer_credential(value) {
+        if memchr::memchr(b',', value).is_some() && contains_bearer_credential(value) {
             return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
         }
         return Ok(None);

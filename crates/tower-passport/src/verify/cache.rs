@@ -188,7 +188,7 @@ impl Equivalent<TokenKey> for TokenRef<'_> {
 /// Whether `a` and `b` are the same bytes, in time that depends on their length only:
 /// every word is read whatever differs, eight bytes at a time.
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

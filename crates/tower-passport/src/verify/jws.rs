@@ -1,6 +1,7 @@
 //! Compact JWS parsing: three base64url parts, the JOSE header decoded once.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 
 use base64_simd::{Out, URL_SAFE_NO_PAD};
 use serde::Deserialize;
@@ -46,14 +47,32 @@ pub(super) fn decode_with<'b>(
     buffer: &'b mut [u8],
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], AuthError> {
-    let malformed = |_| AuthError::invalid_token(Reason::MalformedToken);
-    let length = URL_SAFE_NO_PAD.decoded_length(part.as_bytes()).map_err(malformed)?;
-    match buffer.get_mut(..length) {
-        Some(buffer) => {
-            Ok(URL_SAFE_NO_PAD.decode(part.as_bytes(), Out::from_slice(buffer)).map_err(malformed)?)
-        }
+    decode_to(part.as_bytes(), |length| buffer.get_mut(..length).map(Out::from_slice), spill)
+        .map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
+}
+
+/// [`decode_with`] into a buffer that need not be initialised first (no `memset` of it):
+/// DPoP proofs decode with it. `Err` when `part` is not unpadded base64url.
+pub(crate) fn decode_into<'b>(
+    part: &[u8],
+    buffer: &'b mut [MaybeUninit<u8>],
+    spill: &'b mut Vec<u8>,
+) -> Result<&'b [u8], ()> {
+    decode_to(part, |length| buffer.get_mut(..length).map(Out::from_uninit_slice), spill)
+}
+
+/// Decodes the unpadded base64url `part` into the window `window` gives for its decoded
+/// length when there is one, else into `spill`.
+fn decode_to<'b>(
+    part: &[u8],
+    window: impl FnOnce(usize) -> Option<Out<'b, [u8]>>,
+    spill: &'b mut Vec<u8>,
+) -> Result<&'b [u8], ()> {
+    let length = URL_SAFE_NO_PAD.decoded_length(part).map_err(|_| ())?;
+    match window(length) {
+        Some(out) => Ok(URL_SAFE_NO_PAD.decode(part, out).map_err(|_| ())?),
         None => {
-            *spill = decode_part(part)?;
+            *spill = URL_SAFE_NO_PAD.decode_to_vec(part).map_err(|_| ())?;
             Ok(spill.as_slice())
         }
     }

@@ -83,6 +83,9 @@ use crate::keys::{KeySource, Lookup, Miss};
 use crate::revocation::Invalidate;
 use crate::token::VerifiedToken;
 
+pub(crate) use cache::same_bytes;
+pub(crate) use jws::decode_into;
+
 use cache::{Cached, VerifiedCache};
 use claims_check::{Binding, ClaimsPolicy, Payload};
 use issuers::IssuerPolicy;

@@ -419,3 +419,4 @@ async fn a_dpop_bound_token_is_an_access_token_to_the_bearer_token_requirement()
 }
 
 mod nonce;
+mod warm;
