@@ -108,6 +108,9 @@ pub async fn open_loop(
 pub struct Sample {
     pub at: Duration,
     pub requests: u64,
+    /// Revocations acknowledged so far (each one an entry the revocation list keeps until
+    /// the token's expiry, up to its capacity).
+    pub revocations: u64,
     pub rss_kib: Option<u64>,
     pub live_bytes: isize,
     pub allocations: u64,
@@ -125,10 +128,11 @@ impl Samples {
     }
 
     /// Takes one sample now (if there is room).
-    pub fn take(&self, started: Instant, requests: u64, rss_kib: Option<u64>) {
+    pub fn take(&self, started: Instant, (requests, revocations): (u64, u64), rss_kib: Option<u64>) {
         let sample = Sample {
             at: started.elapsed(),
             requests,
+            revocations,
             rss_kib,
             live_bytes: counting::live_bytes(),
             allocations: counting::allocations_total(),
@@ -156,6 +160,7 @@ pub fn windows_json(samples: &[Sample]) -> Vec<Value> {
                 "from_s": from.at.as_secs_f64(),
                 "to_s": to.at.as_secs_f64(),
                 "requests": requests,
+                "revocations": to.revocations.saturating_sub(from.revocations),
                 "rss_kib": to.rss_kib,
                 "live_bytes": to.live_bytes,
                 "live_bytes_growth_per_request": per((to.live_bytes - from.live_bytes) as f64),
@@ -165,14 +170,19 @@ pub fn windows_json(samples: &[Sample]) -> Vec<Value> {
         .collect()
 }
 
-/// Live-byte growth per request over the last `fraction` of the samples (at least two).
-pub fn tail_growth_per_request(samples: &[Sample], fraction: f64) -> Option<f64> {
+/// Live-byte growth over the last `fraction` of the samples (at least two): per request,
+/// and per revocation acknowledged meanwhile.
+pub fn tail_growth(samples: &[Sample], fraction: f64) -> (Option<f64>, Option<f64>) {
     let n = samples.len();
     if n < 2 {
-        return None;
+        return (None, None);
     }
     let from = n - ((n as f64 * fraction).ceil() as usize).clamp(2, n);
     let (first, last) = (samples[from], samples[n - 1]);
-    let requests = last.requests.saturating_sub(first.requests);
-    (requests > 0).then(|| (last.live_bytes - first.live_bytes) as f64 / requests as f64)
+    let grown = (last.live_bytes - first.live_bytes) as f64;
+    let per = |count: u64| (count > 0).then(|| grown / count as f64);
+    (
+        per(last.requests.saturating_sub(first.requests)),
+        per(last.revocations.saturating_sub(first.revocations)),
+    )
 }

@@ -261,6 +261,15 @@ impl Stats {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// Requests sent and revocations acknowledged (revoke, rotation, reuse) so far.
+    pub fn counts(&self) -> (u64, u64) {
+        let revocations = [&self.revoke, &self.rotation, &self.reuse]
+            .iter()
+            .map(|proofs| proofs.checked.load(Ordering::Relaxed))
+            .sum();
+        (self.requests(), revocations)
+    }
+
     /// Answers outside their class's expected set, transport errors included.
     pub fn unexpected(&self) -> u64 {
         Class::ALL
