@@ -73,7 +73,9 @@ impl Server {
         let dir = temp_dir()?;
         let vars = variables(&dir.0, key_pem);
         let stderr = std::fs::File::create(dir.0.join("stderr.log")).map_err(|e| e.to_string())?;
-        let mut command = Command::new(binary);
+        // The child runs in `dir`: a relative path would be looked up there.
+        let binary = binary.canonicalize().map_err(|e| format!("{}: {e}", binary.display()))?;
+        let mut command = Command::new(&binary);
         command
             .env_clear()
             .env("BIND", "127.0.0.1:0")
