@@ -279,12 +279,12 @@ fn print_summary(report: &Value) {
         println!(
             "{:<26} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}  {}",
             class["class"].as_str().unwrap_or_default(),
-            class["count"],
-            class["unexpected"],
-            latency["p50"],
-            latency["p90"],
-            latency["p99"],
-            latency["max"],
+            class["count"].as_u64().unwrap_or(0),
+            class["unexpected"].as_u64().unwrap_or(0),
+            latency["p50"].as_u64().unwrap_or(0),
+            latency["p90"].as_u64().unwrap_or(0),
+            latency["p99"].as_u64().unwrap_or(0),
+            latency["max"].as_u64().unwrap_or(0),
             class["statuses"],
         );
     }
@@ -298,10 +298,10 @@ fn print_summary(report: &Value) {
             "  {:>6.1}-{:>6.1} s  {:>8} requests  {:>6} revocations  RSS {:>8} KiB  live {:>12} B  growth {:>8.2} B/request  {:>6.1} allocations/request",
             window["from_s"].as_f64().unwrap_or(0.0),
             window["to_s"].as_f64().unwrap_or(0.0),
-            window["requests"],
-            window["revocations"],
-            window["rss_kib"],
-            window["live_bytes"],
+            window["requests"].as_u64().unwrap_or(0),
+            window["revocations"].as_u64().unwrap_or(0),
+            window["rss_kib"].as_u64().unwrap_or(0),
+            window["live_bytes"].as_i64().unwrap_or(0),
             window["live_bytes_growth_per_request"].as_f64().unwrap_or(0.0),
             window["allocations_per_request"].as_f64().unwrap_or(0.0),
         );

@@ -61,12 +61,12 @@ pub fn garbage(valid: &str, stranger: &str, count: usize) -> Vec<String> {
             // Three segments of nothing meaningful.
             1 => format!("eyJ{nth}.eyJ{nth}.c2lnbmF0dXJl"),
             // Truncated.
-            2 => valid[..valid.len() - 1 - nth % 20].to_owned(),
+            2 => valid.get(..valid.len().saturating_sub(1 + nth % 20)).unwrap_or_default().to_owned(),
             // A signature character changed (in the middle, never the trailing bits).
             3 => {
                 let mut bytes = valid.as_bytes().to_vec();
                 let at = valid.rfind('.').map_or(0, |dot| dot + 1 + (valid.len() - dot) / 2);
-                let old = bytes[at];
+                let Some(&old) = bytes.get(at) else { return format!("short{nth}") };
                 bytes[at] = alphabet
                     .iter()
                     .copied()
