@@ -11,62 +11,18 @@
 //! one box per value (the `Principal` and the `GuardContext`). Nothing else, with or
 //! without the scope layer.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use benches::fixture::{bearer, claims, service_step, Inner, Step};
 use benches::support;
+use counting::{allocations, live_bytes, Counting};
 use tower_layer::Layer;
 use tower_passport::clock::ManualClock;
 use tower_passport::{Algorithm, GuardLayer, KeySet, RequireLayer, Verifier};
 
-/// Counts allocations and live bytes, then asks the system allocator.
-struct Counting;
-
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-thread_local! {
-    /// Allocations made by this thread: another thread's (the test harness reporting a
-    /// result, say) never count against the requests measured here.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Counts one allocation of the calling thread.
-fn count_allocation() {
-    // During a thread's teardown its counter may be gone already: that allocation is not
-    // one of a measured request's.
-    let _ = ALLOCATIONS.try_with(|count| count.set(count.get() + 1));
-}
-
-/// This thread's allocations so far.
-fn allocations() -> usize {
-    ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
-}
-
-// SAFETY: every call is forwarded unchanged to `System`; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_allocation();
-        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_allocation();
-        LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[allow(dead_code)] // the soak bin reads the all-threads counter
+#[path = "../counting.rs"]
+mod counting;
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -124,11 +80,11 @@ fn bytes_per_cached_token(tokens: usize, budget: Option<u64>) -> Result<(f64, us
         None => builder.cache_capacity(tokens as u64 + 64),
     };
     let verifier = builder.build().map_err(|error| error.to_string())?;
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = live_bytes();
     for token in &minted {
         verifier.verify(token).map_err(|error| error.to_string())?;
     }
-    let grown = (LIVE_BYTES.load(Ordering::Relaxed) - before).max(0) as u64;
+    let grown = (live_bytes() - before).max(0) as u64;
     Ok((grown as f64 / tokens as f64, minted.first().map_or(0, String::len), grown))
 }
 
