@@ -31,6 +31,7 @@ pub enum Reply {
     /// 200 with these bytes as they are.
     Raw(Vec<u8>),
     /// 302 to this location, with an empty body.
+    #[allow(dead_code, reason = "only the security suite, which includes this file, redirects")]
     Redirect(String),
     /// This reply, after the delay.
     Late(Duration, Box<Reply>),
