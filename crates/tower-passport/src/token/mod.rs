@@ -2,11 +2,12 @@
 
 pub(crate) mod bearer;
 mod claims;
+mod claims_read;
 mod scopes;
 mod verified;
 
 pub(crate) use bearer::{as_b64token, extract_bearer, BearerOptions};
-pub(crate) use claims::{is_json_object, present, RawClaims, Text};
+pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
 pub use scopes::Scopes;
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
 pub(crate) use verified::{Inner as VerifiedInner, Strings, Synthetic};

@@ -3,9 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::{AuthError, Reason};
-use crate::token::{
-    is_json_object, Credential, RawClaims, Scopes, Strings, Text, VerifiedInner, VerifiedToken,
-};
+use crate::token::{Credential, RawClaims, Scopes, Strings, Text, VerifiedInner, VerifiedToken};
 
 use super::issuers::IssuerPolicy;
 use super::TypPolicy;
@@ -34,11 +32,8 @@ pub(super) struct Payload<'a> {
 
 impl<'a> Payload<'a> {
     pub(super) fn parse(raw: &'a str) -> Result<Self, AuthError> {
-        if !is_json_object(raw.as_bytes()) {
-            return Err(AuthError::invalid_token(Reason::MalformedClaims));
-        }
-        let claims: RawClaims<'a> =
-            serde_json::from_str(raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
+        // One JSON object, read as strictly as serde_json's typed parse (`claims_read.rs`).
+        let claims = RawClaims::read(raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
         Ok(Self { claims })
     }
 
