@@ -31,21 +31,11 @@ pub(crate) struct Reader<'a> {
     at: usize,
 }
 
-/// A number's text, and whether it is a plain non-negative integer of at most 19 digits
-/// (whose value a `u64` always holds).
+/// A number's text, and its value when it is a plain non-negative integer of at most 19
+/// digits (which a `u64` always holds).
 pub(crate) struct Number<'a> {
     pub(crate) text: &'a str,
-    pub(crate) plain: bool,
-}
-
-impl Number<'_> {
-    /// The value of a [`plain`](Self::plain) number.
-    pub(crate) fn plain_value(&self) -> Option<u64> {
-        if !self.plain {
-            return None;
-        }
-        Some(self.text.bytes().fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0')))
-    }
+    pub(crate) plain: Option<u64>,
 }
 
 impl<'a> Reader<'a> {
@@ -58,8 +48,17 @@ impl<'a> Reader<'a> {
     }
 
     /// The next byte that is not whitespace, not consumed; `None` at the end.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek(&mut self) -> Option<u8> {
+        match self.bytes().get(self.at) {
+            Some(&byte) if byte > b' ' => Some(byte),
+            _ => self.peek_past_whitespace(),
+        }
+    }
+
+    /// [`peek`](Self::peek) where the next byte may be whitespace (rare in a token's claims).
+    #[inline(never)]
+    fn peek_past_whitespace(&mut self) -> Option<u8> {
         let bytes = self.bytes();
         while let Some(&byte) = bytes.get(self.at) {
             if !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
@@ -71,7 +70,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `byte` if it comes next (after whitespace).
-    #[inline]
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
         if self.peek() == Some(byte) {
             self.at += 1;
@@ -138,6 +137,7 @@ impl<'a> Reader<'a> {
 
     /// The name of the object's next member, its `:` consumed, or `None` at its closing
     /// `}` (consumed). `first` is whether no member was read yet.
+    #[inline(always)]
     pub(crate) fn member(&mut self, first: bool) -> Read<Option<Cow<'a, str>>> {
         match self.peek() {
             Some(b'}') => {
@@ -163,6 +163,7 @@ impl<'a> Reader<'a> {
 
     /// Whether the array has a next element (positioned at it), or ended with its `]`
     /// (consumed). `first` is whether no element was read yet.
+    #[inline]
     pub(crate) fn element(&mut self, first: bool) -> Read<bool> {
         match self.peek() {
             Some(b']') => {
@@ -183,15 +184,16 @@ impl<'a> Reader<'a> {
 
     /// A string, read: borrowed when it has no escapes, decoded when it has. Unpaired
     /// surrogates in `\u` escapes are refused.
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Read<Cow<'a, str>> {
         if !self.eat(b'"') {
             return Err(Malformed);
         }
         let start = self.at;
-        let stop = self.scan_string()?;
+        let stop = scan_string(self.bytes(), start)?;
         if self.bytes()[stop] == b'"' {
             self.at = stop + 1;
-            return Ok(Cow::Borrowed(&self.text[start..stop]));
+            return self.text.get(start..stop).map(Cow::Borrowed).ok_or(Malformed);
         }
         self.at = stop;
         self.decode_escaped(start).map(Cow::Owned)
@@ -200,6 +202,7 @@ impl<'a> Reader<'a> {
     /// The rest of a string with escapes, from `start` (after its opening quote), the
     /// reader at its first backslash.
     #[cold]
+    #[inline(never)]
     fn decode_escaped(&mut self, start: usize) -> Read<String> {
         let mut decoded = String::from(&self.text[start..self.at]);
         loop {
@@ -216,7 +219,7 @@ impl<'a> Reader<'a> {
                 }
             }
             let run = self.at;
-            let stop = self.scan_string()?;
+            let stop = scan_string(self.bytes(), self.at)?;
             decoded.push_str(&self.text[run..stop]);
             self.at = stop;
         }
@@ -284,7 +287,7 @@ impl<'a> Reader<'a> {
     /// A string skipped after its opening quote: escapes checked for syntax only.
     fn skip_string(&mut self) -> Read<()> {
         loop {
-            let stop = self.scan_string()?;
+            let stop = scan_string(self.bytes(), self.at)?;
             self.at = stop + 1;
             if self.bytes()[stop] == b'"' {
                 return Ok(());
@@ -300,64 +303,33 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// From the reader's position in a string, the position of its closing quote or next
-    /// backslash. A control character (below U+0020) or the text's end is refused.
-    #[inline]
-    fn scan_string(&self) -> Read<usize> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        let bytes = self.bytes();
-        let mut at = self.at;
-        // Eight bytes at a time: the high bit of each byte that is a quote, a backslash or
-        // below 0x20 (a borrow can only mark bytes after the first such byte, never before).
-        while let Some(chunk) = bytes.get(at..at + 8) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            let word = u64::from_le_bytes(word);
-            let quote = word ^ (ONES * u64::from(b'"'));
-            let backslash = word ^ (ONES * u64::from(b'\\'));
-            let found = (quote.wrapping_sub(ONES) & !quote)
-                | (backslash.wrapping_sub(ONES) & !backslash)
-                | (word.wrapping_sub(ONES * 0x20) & !word);
-            let found = found & HIGH;
-            if found != 0 {
-                at += (found.trailing_zeros() / 8) as usize;
-                return if bytes[at] < 0x20 { Err(Malformed) } else { Ok(at) };
-            }
-            at += 8;
-        }
-        while let Some(&byte) = bytes.get(at) {
-            match byte {
-                b'"' | b'\\' => return Ok(at),
-                0..=0x1f => return Err(Malformed),
-                _ => at += 1,
-            }
-        }
-        Err(Malformed)
-    }
-
-    /// A number: its text, checked against the grammar.
+    /// A number: its text, checked against the grammar, and the value of a plain one.
+    #[inline(always)]
     pub(crate) fn number(&mut self) -> Read<Number<'a>> {
         self.peek();
         let bytes = self.bytes();
         let start = self.at;
-        let mut at = start;
-        let negative = bytes.get(at) == Some(&b'-');
-        if negative {
-            at += 1;
-        }
-        let digits = at;
+        let negative = bytes.get(start) == Some(&b'-');
+        let digits = start + usize::from(negative);
+        let mut at = digits;
+        let mut value = 0u64;
         match bytes.get(at) {
+            // A second leading digit after a 0 is refused, as serde_json does.
+            Some(b'0') if bytes.get(at + 1).is_some_and(u8::is_ascii_digit) => return Err(Malformed),
             Some(b'0') => at += 1,
-            Some(b'1'..=b'9') => at = skip_digits(bytes, at + 1),
+            Some(b'1'..=b'9') => {
+                while let Some(&byte) = bytes.get(at) {
+                    let digit = byte.wrapping_sub(b'0');
+                    if digit > 9 {
+                        break;
+                    }
+                    value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+                    at += 1;
+                }
+            }
             _ => return Err(Malformed),
         }
-        // A second leading digit after a 0 is refused, as serde_json does.
-        if bytes[digits] == b'0' && bytes.get(at).is_some_and(u8::is_ascii_digit) {
-            return Err(Malformed);
-        }
-        let integer_digits = at - digits;
-        let mut plain = !negative && integer_digits <= 19;
+        let mut plain = !negative && at - digits <= 19;
         if bytes.get(at) == Some(&b'.') {
             plain = false;
             let fraction = at + 1;
@@ -379,7 +351,8 @@ impl<'a> Reader<'a> {
             }
         }
         self.at = at;
-        Ok(Number { text: &self.text[start..at], plain })
+        let text = self.text.get(start..at).ok_or(Malformed)?;
+        Ok(Number { text, plain: plain.then_some(value) })
     }
 
     /// Skips one value of any kind, validated in full. Nesting is tracked on a bit stack
@@ -450,6 +423,41 @@ impl<'a> Reader<'a> {
             Err(Malformed)
         }
     }
+}
+
+/// From `at` in a string, the position of its closing quote or next backslash. A control
+/// character (below U+0020) or the text's end is refused.
+#[inline(always)]
+fn scan_string(bytes: &[u8], mut at: usize) -> Read<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Eight bytes at a time: the high bit of each byte that is a quote, a backslash or
+    // below 0x20 (a borrow can only mark bytes after the first such byte, never before).
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).map_err(|_| Malformed)?);
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH;
+        if found != 0 {
+            at += (found.trailing_zeros() / 8) as usize;
+            return match bytes.get(at) {
+                Some(&byte) if byte >= 0x20 => Ok(at),
+                _ => Err(Malformed),
+            };
+        }
+        at += 8;
+    }
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b'"' | b'\\' => return Ok(at),
+            0..=0x1f => return Err(Malformed),
+            _ => at += 1,
+        }
+    }
+    Err(Malformed)
 }
 
 fn skip_digits(bytes: &[u8], mut at: usize) -> usize {
@@ -589,7 +597,7 @@ mod tests {
 
     #[test]
     fn numbers_follow_the_grammar_and_know_plain_integers() {
-        let plain = |text: &str| Reader::new(text).number().ok().and_then(|number| number.plain_value());
+        let plain = |text: &str| Reader::new(text).number().ok().and_then(|number| number.plain);
         assert_eq!(plain("0"), Some(0));
         assert_eq!(plain("1700000000"), Some(1_700_000_000));
         assert_eq!(plain("9999999999999999999"), Some(9_999_999_999_999_999_999));

@@ -78,8 +78,8 @@ fn value() -> impl Strategy<Value = String> {
 }
 
 /// Values shaped for the claim named `name` most of the time, anything otherwise.
-fn value_for(name: &str) -> BoxedStrategy<String> {
-    let typed = match name.trim_matches('"') {
+fn value_for(claim: &str) -> BoxedStrategy<String> {
+    let typed = match claim.trim_matches('"') {
         "exp" | "nbf" | "iat" | "ex\\u0070" => number().boxed(),
         "aud" | "scope" | "scp" | "scopes" | "sc\\u006fpe" => {
             prop_oneof![string(), vec(string(), 0..4).prop_map(|items| format!("[{}]", items.join(", "))),]
@@ -97,17 +97,64 @@ fn value_for(name: &str) -> BoxedStrategy<String> {
 }
 
 /// A claims object: members in any order, names possibly repeated, with whitespace here
-/// and there.
+/// and there; or, as often, one an issuer would write (each claim once, well typed), whose
+/// values the two readers must then read alike.
 fn claims_object() -> impl Strategy<Value = String> {
     let member = name().prop_flat_map(|name| (Just(name.clone()), value_for(&name)));
     let space = prop_oneof![Just(""), Just(" "), Just("\n\t"), Just("\r\n  ")];
-    (vec((member, space.clone()), 0..10), space).prop_map(|(members, outer)| {
+    let random = (vec((member, space.clone()), 0..10), space).prop_map(|(members, outer)| {
         let members: Vec<String> = members
             .into_iter()
             .map(|((name, value), space)| format!("{space}{name}{space}:{value}"))
             .collect();
         format!("{outer}{{{}}}{outer}", members.join(","))
-    })
+    });
+    prop_oneof![random, issued()]
+}
+
+/// Claims as an issuer writes them (serialized by serde_json, so always well-formed): a
+/// random selection of the registered claims, each once and of its type, and unknown ones
+/// beside them.
+fn issued() -> impl Strategy<Value = String> {
+    use serde_json::{json, Map, Value};
+    let text = || prop_oneof!["[a-zA-Z0-9 _.:/-]{0,20}", "\\PC{0,8}"];
+    let list = move || prop_oneof![text().prop_map(Value::from), vec(text(), 0..4).prop_map(Value::from)];
+    let date = prop_oneof![
+        4 => (0u64..4_000_000_000).prop_map(Value::from),
+        1 => any::<i64>().prop_map(Value::from),
+        1 => (0.0f64..4e9).prop_map(Value::from),
+    ];
+    let cnf = prop_oneof![
+        text().prop_map(|jkt| json!({ "jkt": jkt })),
+        text().prop_map(|jkt| json!({ "jkt": jkt, "x5t#S256": "other" })),
+        Just(Value::Null),
+        Just(json!(["jkt"])),
+    ];
+    let unknown = vec(("[a-z_]{4,10}", prop_oneof![text().prop_map(Value::from), date.clone()]), 0..3);
+    let strings = ["iss", "sub", "jti", "client_id", "azp", "idtyp", "provider"];
+    let lists = ["aud", "scope", "scp", "scopes"];
+    let dates = ["exp", "nbf", "iat"];
+    (
+        vec(prop::option::of(text()), strings.len()),
+        vec(prop::option::of(list()), lists.len()),
+        vec(prop::option::of(date), dates.len()),
+        prop::option::of(cnf),
+        unknown,
+    )
+        .prop_map(move |(texts, listed, dated, cnf, unknown)| {
+            let mut claims = Map::new();
+            for (name, value) in strings.iter().zip(texts) {
+                value.map(|value| claims.insert((*name).to_owned(), Value::from(value)));
+            }
+            for (name, value) in lists.iter().zip(listed).chain(dates.iter().zip(dated)) {
+                value.map(|value| claims.insert((*name).to_owned(), value));
+            }
+            cnf.map(|cnf| claims.insert("cnf".to_owned(), cnf));
+            for (name, value) in unknown {
+                claims.insert(format!("x_{name}"), value);
+            }
+            Value::Object(claims).to_string()
+        })
 }
 
 /// One small edit of a claims object, as a fuzzer makes them.
@@ -163,7 +210,7 @@ fn mutate(text: &str, mutation: &Mutation) -> String {
 }
 
 proptest! {
-    #![proptest_config(config(4096))]
+    #![proptest_config(config(2048))]
 
     #[test]
     fn the_claims_reader_agrees_with_serde_json(text in claims_object()) {
@@ -196,7 +243,7 @@ fn the_generated_claims_are_accepted_and_refused_in_good_measure() {
         }
     }
     assert!(accepted > total / 5 && accepted < total * 4 / 5, "{accepted} of {total} accepted");
-    assert!(with_dates > total / 20, "{with_dates} of {total} with an exp");
+    assert!(with_dates > total / 10, "{with_dates} of {total} with an exp");
 }
 
 #[test]

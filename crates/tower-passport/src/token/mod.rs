@@ -7,7 +7,9 @@ mod scopes;
 mod verified;
 
 pub(crate) use bearer::{as_b64token, extract_bearer, BearerOptions};
-pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
+#[cfg(feature = "fuzzing")]
+pub(crate) use claims::StringList;
+pub(crate) use claims::{is_json_object, present, RawClaims, Text};
 pub use scopes::Scopes;
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
 pub(crate) use verified::{Inner as VerifiedInner, Strings, Synthetic};
