@@ -49,10 +49,11 @@ mod dpop_prover;
 
 pub use dpop_prover::DpopProver;
 
-/// Fills `verifier`'s verified-token cache fast, for measuring a hit among many cached
-/// tokens (the `warm_cached_1m` instruction count): verifies `token` in full, caches it,
-/// and caches the same verified answer under each of `aliases` as if each had been
-/// verified too. Returns how many aliases were cached (none without a cache).
+/// Fills `verifier`'s verified-token cache fast, for measuring a hit among many cached tokens.
+///
+/// It verifies `token` in full, caches it, and caches the same verified answer under each
+/// of `aliases` as if each had been verified too (the `warm_cached_1m` instruction count).
+/// Returns how many aliases were cached (none without a cache).
 ///
 /// The cache then answers for strings nobody signed: that is the point (a million real
 /// verifications take hours under valgrind), and the reason this exists only with the
