@@ -98,3 +98,78 @@ pub fn jwks_lenient(json: &str) -> Result<(crate::KeySet, usize), crate::ConfigE
         crate::KeySet::from_jwks_lenient(json, &crate::keys::JwkOptions::default(), |_, _, _| skipped += 1)?;
     Ok((set, skipped))
 }
+
+/// A list claim as read: one string, or an array of strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimList {
+    /// `"a b"`.
+    One(String),
+    /// `["a", "b"]`.
+    Many(Vec<String>),
+}
+
+/// The registered claims of a token as the verifier reads them, owned and comparable: what
+/// the claims reader and serde_json's typed parse must agree on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct ClaimsRead {
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+    pub aud: Option<ClaimList>,
+    pub exp: Option<u64>,
+    pub nbf: Option<u64>,
+    pub iat: Option<u64>,
+    pub jti: Option<String>,
+    pub client_id: Option<String>,
+    pub azp: Option<String>,
+    pub scope: Option<ClaimList>,
+    pub scp: Option<ClaimList>,
+    pub scopes: Option<ClaimList>,
+    pub idtyp: Option<String>,
+    pub provider: Option<String>,
+    /// `Some` when `cnf` is present (any value, `null` too); inside, its `jkt`.
+    pub cnf: Option<Option<String>>,
+}
+
+/// The claims as the verifier reads them (`RawClaims::read`); `None` when it refuses them.
+pub fn claims_read(text: &str) -> Option<ClaimsRead> {
+    crate::token::RawClaims::read(text).ok().map(ClaimsRead::from)
+}
+
+/// The claims as serde_json's typed parse reads them (the verifier's reading before the
+/// claims reader, kept as its reference); `None` when it refuses them.
+pub fn claims_serde(text: &str) -> Option<ClaimsRead> {
+    crate::token::RawClaims::from_serde(text).map(ClaimsRead::from)
+}
+
+impl From<crate::token::RawClaims<'_>> for ClaimsRead {
+    fn from(claims: crate::token::RawClaims<'_>) -> Self {
+        use crate::token::{StringList, Text};
+        let text = |text: Option<Text<'_>>| text.map(|text| text.0.into_owned());
+        let list = |list: Option<StringList<'_>>| {
+            list.map(|list| match list {
+                StringList::One(one) => ClaimList::One(one.into_owned()),
+                StringList::Many(many) => {
+                    ClaimList::Many(many.into_iter().map(|item| item.0.into_owned()).collect())
+                }
+            })
+        };
+        Self {
+            iss: text(claims.iss),
+            sub: text(claims.sub),
+            aud: list(claims.aud),
+            exp: claims.exp.map(|date| date.0),
+            nbf: claims.nbf.map(|date| date.0),
+            iat: claims.iat.map(|date| date.0),
+            jti: text(claims.jti),
+            client_id: text(claims.client_id),
+            azp: text(claims.azp),
+            scope: list(claims.scope),
+            scp: list(claims.scp),
+            scopes: list(claims.scopes),
+            idtyp: text(claims.idtyp),
+            provider: text(claims.provider),
+            cnf: claims.cnf.map(|cnf| text(cnf.jkt)),
+        }
+    }
+}

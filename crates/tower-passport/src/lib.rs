@@ -118,6 +118,7 @@ pub mod guard;
 #[cfg(feature = "introspection")]
 #[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
 pub mod introspection;
+mod json;
 pub mod keys;
 mod loopback;
 pub mod resource_metadata;

@@ -48,3 +48,72 @@ pub use acting_as::{acting_as, acting_as_client, ActingAs, ActingAsService};
 mod dpop_prover;
 
 pub use dpop_prover::DpopProver;
+
+/// Fills `verifier`'s verified-token cache fast, for measuring a hit among many cached tokens.
+///
+/// It verifies `token` in full, caches it, and caches the same verified answer under each
+/// of `aliases` as if each had been verified too (the `warm_cached_1m` instruction count).
+/// Returns how many aliases were cached (none without a cache).
+///
+/// The cache then answers for strings nobody signed: that is the point (a million real
+/// verifications take hours under valgrind), and the reason this exists only with the
+/// `testing` feature. Never present an alias as a credential in a test of anything else.
+///
+/// # Errors
+/// `token`'s own refusal.
+pub fn cache_as_verified(
+    verifier: &crate::Verifier,
+    token: &str,
+    aliases: impl IntoIterator<Item = String>,
+) -> Result<usize, crate::AuthError> {
+    verifier.cache_as_verified(token, &mut aliases.into_iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Algorithm, KeySet, Verifier, VerifyingKey};
+
+    const SECRET: &[u8] = b"a-shared-secret-of-at-least-32-bytes!!";
+
+    fn verifier(cached: bool) -> Verifier {
+        let keys = KeySet::new().with_key(VerifyingKey::from_hmac_secret(Algorithm::HS256, SECRET).unwrap());
+        let builder = Verifier::builder(keys).issuer("https://auth.example.com").audience("api");
+        if cached { builder } else { builder.no_cache() }.build().unwrap()
+    }
+
+    fn token(exp_from_now: i64) -> String {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.typ = Some("at+jwt".into());
+        let claims = serde_json::json!({"iss": "https://auth.example.com", "aud": "api", "sub": "42",
+            "exp": now.saturating_add_signed(exp_from_now)});
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(SECRET)).unwrap()
+    }
+
+    #[test]
+    fn cached_aliases_are_answered_as_the_verified_token() {
+        let verifier = verifier(true);
+        let token = token(600);
+        let aliases: Vec<String> = (0..3).map(|i| format!("alias-{i}")).collect();
+        assert_eq!(super::cache_as_verified(&verifier, &token, aliases.clone()).ok(), Some(3));
+        for alias in &aliases {
+            let verified = verifier.verify(alias).expect("an alias is a cache hit");
+            assert_eq!(verified.subject(), Some("42"));
+        }
+        assert!(verifier.verify("alias-3").is_err(), "only the aliases given are cached");
+    }
+
+    #[test]
+    fn a_refused_token_caches_nothing() {
+        let verifier = verifier(true);
+        assert!(super::cache_as_verified(&verifier, &token(-600), ["alias".to_owned()]).is_err());
+        assert!(verifier.verify("alias").is_err());
+    }
+
+    #[test]
+    fn without_a_cache_nothing_is_cached() {
+        let verifier = verifier(false);
+        assert_eq!(super::cache_as_verified(&verifier, &token(600), ["alias".to_owned()]).ok(), Some(0));
+        assert!(verifier.verify("alias").is_err());
+    }
+}

@@ -31,6 +31,7 @@ fn main() {
     tokens(&hs, &es);
     bearer(&hs);
     scopes();
+    claims();
     jwk();
     token_form();
     authorize();
@@ -79,6 +80,22 @@ fn scopes() {
     write("scopes", "wildcard", "*\nadmin users:read");
     write("scopes", "inherit", "users users:read\nusers:read:email users");
     write("scopes", "odd", "  a!b  #[]~ \n\"q\" \\");
+}
+
+/// Claims objects as issuers write them, and the corners the reader must treat as
+/// serde_json does (escaped names, duplicates, dates as fractions, `cnf` shapes).
+fn claims() {
+    write("claims", "typical", valid_claims("read write").to_string());
+    write(
+        "claims",
+        "lists",
+        r#"{"iss":"https://issuer.example","aud":["api","other"],"scopes":["a","b"],"scp":[],"exp":1700000600}"#,
+    );
+    write("claims", "escapes", r#"{"\u0069ss":"\u00e9\ud83d\ude00","sub":"a\"b\\c\/\n","jti":"\uD83D\uDE00"}"#);
+    write("claims", "duplicate", r#"{"iss":"a","iss":null}"#);
+    write("claims", "dates", r#"{"exp":1.7e9,"nbf":-5,"iat":18446744073709551616}"#);
+    write("claims", "cnf", r#"{"cnf":{"jkt":"thumb","x5t#S256":"other"},"x":[[{"y":"\ud800"}]]}"#);
+    write("claims", "cnf-null", r#" {"cnf":null,"scope":"read","provider":"users"} "#);
 }
 
 fn ec_jwk() -> serde_json::Value {

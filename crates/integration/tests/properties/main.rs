@@ -1,11 +1,13 @@
 //! Property tests (issue 21): the scope-set algebra, parse(format(x)) == x for scopes and
-//! claims, tampered tokens refused, and refresh rotation never rotating a token twice.
+//! claims, tampered tokens refused, and refresh rotation never rotating a token twice; and
+//! (issue 17) the verifier's claims reader agreeing with serde_json's typed parse.
 //! The coverage-guided fuzz targets are in `fuzz/` at the repository root (HARDENING.md).
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod claims;
+mod claims_reader;
 mod rotation;
 mod scopes;
 mod tampering;

@@ -10,7 +10,10 @@ use serde::Deserialize;
 /// The claims of an access token as sent. Unknown claims are skipped here and stay
 /// available raw through [`VerifiedToken::claims`](crate::VerifiedToken::claims).
 /// A duplicated registered claim is a parse error, so two parsers can never disagree.
-#[derive(Deserialize)]
+///
+/// The verifier reads it with [`RawClaims::read`] (`claims_read.rs`); the `Deserialize`
+/// derive is the reference that reader is tested against ([`RawClaims::from_serde`]).
+#[derive(Default, Deserialize)]
 pub(crate) struct RawClaims<'a> {
     #[serde(borrow)]
     pub(crate) iss: Option<Text<'a>>,
@@ -45,6 +48,19 @@ pub(crate) struct RawClaims<'a> {
     /// `jkt` (RFC 9449 §6.1) names a DPoP key.
     #[serde(default, borrow, deserialize_with = "confirmation")]
     pub(crate) cnf: Option<Confirmation<'a>>,
+}
+
+impl<'a> RawClaims<'a> {
+    /// The claims as the verifier read them before [`RawClaims::read`]: a JSON object
+    /// (not an array, which serde's struct visitor would take), parsed by serde_json.
+    /// The reference for that reader, in its property test and the `claims` fuzz target.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn from_serde(text: &'a str) -> Option<Self> {
+        if !is_json_object(text.as_bytes()) {
+            return None;
+        }
+        serde_json::from_str(text).ok()
+    }
 }
 
 /// A `cnf` claim: the DPoP key thumbprint when it is an object with a string `jkt`, and

@@ -2,14 +2,15 @@
 
 pub(crate) mod bearer;
 mod claims;
+mod claims_read;
 mod scopes;
 mod verified;
 
 pub(crate) use bearer::{as_b64token, extract_bearer, BearerOptions};
-pub(crate) use claims::{is_json_object, present, RawClaims, Text};
+pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
 pub use scopes::Scopes;
+pub(crate) use verified::{Audience, Inner as VerifiedInner, Strings, Synthetic};
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
-pub(crate) use verified::{Inner as VerifiedInner, Strings, Synthetic};
 
 /// The user provider of a user token that names none in its `provider` claim: Passport's
 /// default `users` provider (the issuer's

@@ -81,7 +81,7 @@ pub(crate) struct Inner {
     pub(crate) issuer: Span,
     pub(crate) subject: Option<Span>,
     pub(crate) client_id: Option<Span>,
-    pub(crate) audience: Box<[Span]>,
+    pub(crate) audience: Audience,
     pub(crate) jti: Option<Span>,
     pub(crate) expires_at: u64,
     pub(crate) issued_at: Option<u64>,
@@ -113,6 +113,30 @@ pub(crate) struct Synthetic<'a> {
     pub(crate) issued_at_ms: Option<u64>,
     pub(crate) provider: Option<&'a str>,
     pub(crate) credential: Credential,
+}
+
+/// Where the `aud` values lie in [`Inner::strings`]: one kept inline (nearly every token
+/// names one audience: no allocation), several in a slice of their own.
+pub(crate) enum Audience {
+    One(Span),
+    Many(Box<[Span]>),
+}
+
+impl Audience {
+    pub(crate) fn spans(&self) -> &[Span] {
+        match self {
+            Self::One(span) => std::slice::from_ref(span),
+            Self::Many(spans) => spans,
+        }
+    }
+
+    /// The bytes its spans take on the heap.
+    fn heap_size(&self) -> usize {
+        match self {
+            Self::One(_) => 0,
+            Self::Many(spans) => std::mem::size_of_val::<[Span]>(spans),
+        }
+    }
 }
 
 /// Where a string lies in [`Inner::strings`].
@@ -179,7 +203,7 @@ impl VerifiedToken {
             issuer,
             subject,
             client_id,
-            audience: Box::new([]),
+            audience: Audience::Many(Box::new([])),
             jti: None,
             expires_at,
             issued_at: issued_at_ms.map(|ms| ms / 1000),
@@ -204,7 +228,7 @@ impl VerifiedToken {
             + 2 * std::mem::size_of::<usize>()
             + inner.strings.len()
             + inner.raw.len()
-            + inner.audience.len() * std::mem::size_of::<Span>()
+            + inner.audience.heap_size()
             + inner.scopes.memory_size()
     }
 
@@ -232,7 +256,7 @@ impl VerifiedToken {
 
     /// `aud`, as a list.
     pub fn audience(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.audience.iter().map(|&span| self.text(span))
+        self.0.audience.spans().iter().map(|&span| self.text(span))
     }
 
     /// `jti`: the token's unique id, which revocation works by.

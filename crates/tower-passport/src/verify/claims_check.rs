@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::error::{AuthError, Reason};
 use crate::token::{
-    is_json_object, Credential, RawClaims, Scopes, Strings, Text, VerifiedInner, VerifiedToken,
+    Audience, Credential, RawClaims, Scopes, StringList, Strings, Text, VerifiedInner, VerifiedToken,
 };
 
 use super::issuers::IssuerPolicy;
@@ -34,11 +34,8 @@ pub(super) struct Payload<'a> {
 
 impl<'a> Payload<'a> {
     pub(super) fn parse(raw: &'a str) -> Result<Self, AuthError> {
-        if !is_json_object(raw.as_bytes()) {
-            return Err(AuthError::invalid_token(Reason::MalformedClaims));
-        }
-        let claims: RawClaims<'a> =
-            serde_json::from_str(raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
+        // One JSON object, read as strictly as serde_json's typed parse (`claims_read.rs`).
+        let claims = RawClaims::read(raw).map_err(|_| AuthError::invalid_token(Reason::MalformedClaims))?;
         Ok(Self { claims })
     }
 
@@ -159,11 +156,25 @@ impl ClaimsPolicy {
         let jti = claims.jti.map(|jti| strings.push(&jti));
         let key_id = kid.map(|kid| strings.push(kid));
         let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
-        // Sized up front: a `Box<[_]>` collected from a `flat_map` would allocate for its
-        // lower size bound (none) and reallocate.
-        let mut audience = Vec::with_capacity(claims.aud.iter().flat_map(|aud| aud.items()).count());
-        audience.extend(claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)));
-        let audience = audience.into_boxed_slice();
+        // One audience (nearly every token) is kept inline; several are sized up front (a
+        // `Box<[_]>` collected from a `flat_map` would allocate for its lower size bound,
+        // none, and reallocate).
+        let single = match &claims.aud {
+            Some(StringList::One(one)) => Some(&**one),
+            Some(StringList::Many(many)) => match many.as_slice() {
+                [only] => Some(&**only),
+                _ => None,
+            },
+            None => None,
+        };
+        let audience = match single {
+            Some(one) => Audience::One(strings.push(one)),
+            None => {
+                let mut audience = Vec::with_capacity(claims.aud.iter().flat_map(|aud| aud.items()).count());
+                audience.extend(claims.aud.iter().flat_map(|aud| aud.items()).map(|aud| strings.push(aud)));
+                Audience::Many(audience.into_boxed_slice())
+            }
+        };
         let bound_to = jkt.map(|jkt| strings.push(&jkt));
         // The `ath` of every proof this token comes with, hashed once, not per request.
         let proof_ath = bound_to.map(|_| strings.push(&crate::dpop::access_token_hash(token)));

@@ -352,6 +352,29 @@ impl Verifier {
             .map_err(Miss::into_error)
     }
 
+    /// [`testing::cache_as_verified`](crate::testing::cache_as_verified): verifies `token`,
+    /// then caches its answer under each alias too.
+    #[cfg(feature = "testing")]
+    pub(crate) fn cache_as_verified(
+        &self,
+        token: &str,
+        aliases: &mut dyn Iterator<Item = String>,
+    ) -> Result<usize, AuthError> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(0);
+        };
+        let now = self.inner.clock.now();
+        let cached = self.check(token, now, Lookup::NoWait, Binding::BearerOnly).map_err(Miss::into_error)?;
+        let good_until = cached.token.expires_at().saturating_add(self.inner.policy.leeway);
+        cache.insert(token.as_bytes(), cached.clone(), now, good_until);
+        let mut count = 0;
+        for alias in aliases {
+            cache.insert(alias.as_bytes(), cached.clone(), now, good_until);
+            count += 1;
+        }
+        Ok(count)
+    }
+
     fn check(&self, token: &str, now: u64, lookup: Lookup, binding: Binding) -> Result<Cached, Miss> {
         let parts = jws::split(token)?;
         let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
