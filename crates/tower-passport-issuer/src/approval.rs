@@ -52,7 +52,7 @@ impl Issuer {
     /// [`skips_authorization`](super::ClientRegistration::skips_authorization) (off by
     /// default, first-party or not); otherwise when the user already holds live tokens of
     /// this client that cover every requested scope (as Passport looks at the user's
-    /// tokens: [`TokenStore::user_tokens`]), so that
+    /// tokens of that client: [`TokenStore::user_client_tokens`]), so that
     /// revoking them (one by one, by family, with the client, or through the
     /// authorized-apps API) withdraws the consent, and only if the client's identity is
     /// assured: it is confidential, or its redirect URI is `https`. A public client that
@@ -95,12 +95,10 @@ impl Issuer {
             Rule::Skip => return Ok(true),
             Rule::IfGranted => {}
         }
-        let live = self.inner.store.user_tokens(user_id, self.now()).await;
+        let client_id = &request.client().id;
+        let live = self.inner.store.user_client_tokens(user_id, client_id, self.now()).await;
         let live = live.map_err(|error| self.redirect_error(request, error.into()))?;
-        Ok(live
-            .iter()
-            .find(|tokens| tokens.client_id == request.client().id)
-            .is_some_and(|tokens| granted(tokens, request.scopes())))
+        Ok(live.is_some_and(|tokens| granted(&tokens, request.scopes())))
     }
 }
 

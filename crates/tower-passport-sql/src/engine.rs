@@ -199,6 +199,14 @@ macro_rules! sql_store {
             async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
                 self.sql.timed(self.sql.user_tokens(user_id, now)).await
             }
+            async fn user_client_tokens(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                now: u64,
+            ) -> Result<Option<ClientTokens>, StoreError> {
+                self.sql.timed(self.sql.user_client_tokens(user_id, client_id, now)).await
+            }
             async fn revoke_user_tokens(
                 &self,
                 user_id: &str,

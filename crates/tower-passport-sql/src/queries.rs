@@ -159,6 +159,13 @@ pub(crate) const LIVE_USER_ACCESS: &str =
 pub(crate) const LIVE_USER_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
      scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt, resources FROM {p}refresh_tokens \
      WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+/// The user's (`$1`) live access tokens at `$2` of client `$3`.
+pub(crate) const LIVE_USER_CLIENT_ACCESS: &str = "SELECT * FROM {p}access_tokens \
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id = $3";
+/// The user's (`$1`) unused refresh tokens live at `$2` of client `$3`.
+pub(crate) const LIVE_USER_CLIENT_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
+     scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt, resources FROM {p}refresh_tokens \
+     WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND client_id = $3";
 /// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
 /// two such calls queue instead of deadlocking.
 pub(crate) const LOCK_USER_FAMILIES: &str = "SELECT id FROM {p}families WHERE user_id = $1 \
@@ -318,6 +325,8 @@ pub(crate) struct Queries {
     pub(crate) lock_family_access: String,
     pub(crate) revoke_family_access: String,
     pub(crate) live_user_access: String,
+    pub(crate) live_user_client_access: String,
+    pub(crate) live_user_client_refresh: String,
     pub(crate) live_user_refresh: String,
     pub(crate) lock_user_families: String,
     pub(crate) lock_user_access: String,
@@ -417,6 +426,8 @@ impl Queries {
             lock_family_access: render(LOCK_FAMILY_ACCESS),
             revoke_family_access: render(REVOKE_FAMILY_ACCESS),
             live_user_access: render(LIVE_USER_ACCESS),
+            live_user_client_access: render(LIVE_USER_CLIENT_ACCESS),
+            live_user_client_refresh: render(LIVE_USER_CLIENT_REFRESH),
             live_user_refresh: render(LIVE_USER_REFRESH),
             lock_user_families: render(LOCK_USER_FAMILIES),
             lock_user_access: render(LOCK_USER_ACCESS),

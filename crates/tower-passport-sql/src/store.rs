@@ -277,6 +277,38 @@ where
         Ok(ClientTokens::group_live(access, refresh, now))
     }
 
+    pub(crate) async fn user_client_tokens(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Option<ClientTokens>, StoreError> {
+        let access =
+            self.user_client_rows(&self.queries.live_user_client_access, user_id, client_id, now).await?;
+        let refresh =
+            self.user_client_rows(&self.queries.live_user_client_refresh, user_id, client_id, now).await?;
+        let access = access.iter().map(rows::access).collect::<Result<Vec<_>, _>>()?;
+        let refresh = refresh.iter().map(rows::refresh).collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientTokens::group_live(access, refresh, now).pop())
+    }
+
+    /// The rows `query` finds for a user (`$1`) at `now` (`$2`) and a client (`$3`).
+    async fn user_client_rows(
+        &self,
+        query: &str,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Vec<DB::Row>, StoreError> {
+        sqlx::query(query)
+            .bind(user_id)
+            .bind(convert::int(now))
+            .bind(client_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::backend)
+    }
+
     /// The rows `query` finds for a user (`$1`) at `now` (`$2`).
     async fn user_rows(&self, query: &str, user_id: &str, now: u64) -> Result<Vec<DB::Row>, StoreError> {
         sqlx::query(query)

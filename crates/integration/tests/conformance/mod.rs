@@ -996,6 +996,17 @@ pub async fn a_users_live_tokens_are_listed_by_client<S: Store>(store: S) {
     assert!(later.iter().all(|c| c.access_tokens.is_empty() && c.refresh_tokens.len() == 1), "{later:?}");
     assert!(store.user_tokens(&user, T0 + 40 * 24 * 3600).await.unwrap().is_empty());
     assert!(store.user_tokens(&unique("nobody"), T0).await.unwrap().is_empty());
+
+    // One client's tokens alone, as the listing has them (what the approval screen asks).
+    for client in [&web, &mobile] {
+        let alone = store.user_client_tokens(&user, client, T0 + 200).await.unwrap();
+        assert_eq!(alone.as_ref(), Some(of(client)), "{client}");
+    }
+    let at_7200 = store.user_client_tokens(&user, &web, T0 + 7200).await.unwrap();
+    assert_eq!(at_7200.as_ref(), later.iter().find(|c| c.client_id == web));
+    assert_eq!(store.user_client_tokens(&user, &unique("other-client"), T0 + 200).await.unwrap(), None);
+    assert_eq!(store.user_client_tokens(&unique("nobody"), &web, T0).await.unwrap(), None);
+    assert_eq!(store.user_client_tokens(&user, &web, T0 + 40 * 24 * 3600).await.unwrap(), None);
 }
 
 pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Store>(store: S) {

@@ -42,6 +42,12 @@ trait DynStore: Send + Sync + 'static {
     fn rotate(&self, rotation: Rotation) -> Call<'_, RotationOutcome>;
     fn revoke_family<'a>(&'a self, family_id: &'a str, now: u64) -> Call<'a, Vec<RevokedAccess>>;
     fn user_tokens<'a>(&'a self, user_id: &'a str, now: u64) -> Call<'a, Vec<ClientTokens>>;
+    fn user_client_tokens<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+        now: u64,
+    ) -> Call<'a, Option<ClientTokens>>;
     fn revoke_user_tokens<'a>(
         &'a self,
         user_id: &'a str,
@@ -135,6 +141,14 @@ impl<S: Store> DynStore for S {
     }
     fn user_tokens<'a>(&'a self, user_id: &'a str, now: u64) -> Call<'a, Vec<ClientTokens>> {
         Box::pin(TokenStore::user_tokens(self, user_id, now))
+    }
+    fn user_client_tokens<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+        now: u64,
+    ) -> Call<'a, Option<ClientTokens>> {
+        Box::pin(TokenStore::user_client_tokens(self, user_id, client_id, now))
     }
     fn revoke_user_tokens<'a>(
         &'a self,
@@ -307,6 +321,14 @@ impl TokenStore for ErasedStore {
     }
     async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
         self.inner.user_tokens(user_id, now).await
+    }
+    async fn user_client_tokens(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Option<ClientTokens>, StoreError> {
+        self.inner.user_client_tokens(user_id, client_id, now).await
     }
     async fn revoke_user_tokens(
         &self,

@@ -392,6 +392,21 @@ impl TokenStore for MemoryStore {
         })
     }
 
+    fn user_client_tokens(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<ClientTokens>, StoreError>> + Send {
+        self.with(move |state| {
+            let of =
+                |user: &Option<String>, client: &str| user.as_deref() == Some(user_id) && client == client_id;
+            let access = state.access.values().filter(|a| of(&a.user_id, &a.client_id)).cloned();
+            let refresh = state.refresh.values().filter(|r| of(&r.user_id, &r.client_id)).cloned();
+            Ok(ClientTokens::group_live(access, refresh, now).pop())
+        })
+    }
+
     fn revoke_user_tokens(
         &self,
         user_id: &str,

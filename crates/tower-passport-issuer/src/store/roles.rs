@@ -184,6 +184,41 @@ pub trait TokenStore: Send + Sync + 'static {
         now: u64,
     ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send;
 
+    /// `user_id`'s live tokens of `client_id` at `now`, as [`user_tokens`](Self::user_tokens)
+    /// lists them for that client; `None` when there are none. The approval screen asks
+    /// this on every authorization request, so a store should answer it without reading
+    /// the user's other clients' tokens (the SQL and memory stores do); this default
+    /// filters [`user_tokens`](Self::user_tokens).
+    ///
+    /// ```
+    /// use tower_passport_issuer::store::{AccessTokenRecord, MemoryStore, TokenStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport_issuer::store::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let token = |jti: &str, client: &str| AccessTokenRecord {
+    ///     jti: jti.into(), client_id: client.into(), user_id: Some("ann".into()), scopes: vec![],
+    ///     family_id: None, name: None, personal: false, issued_at: 100, expires_at: 200, revoked_at: None,
+    /// };
+    /// store.put_access_token(token("a", "billing")).await?;
+    /// store.put_access_token(token("b", "mobile")).await?;
+    /// let billing = store.user_client_tokens("ann", "billing", 150).await?.expect("live");
+    /// assert_eq!(billing.access_tokens.len(), 1);
+    /// assert!(store.user_client_tokens("ann", "billing", 200).await?.is_none(), "expired at 200");
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn user_client_tokens(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<ClientTokens>, StoreError>> + Send {
+        async move {
+            let listed = self.user_tokens(user_id, now).await?;
+            Ok(listed.into_iter().find(|tokens| tokens.client_id == client_id))
+        }
+    }
+
     /// Revokes every live family of `user_id` (of `client_id` only, when given), as
     /// [`revoke_family`](Self::revoke_family) does, then every access token of the user (of
     /// that client) still live at `now`, in one atomic step: a logout everywhere, or the
