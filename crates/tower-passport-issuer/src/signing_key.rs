@@ -234,7 +234,12 @@ impl SigningKey {
         name: &str,
         algorithm: Algorithm,
     ) -> Result<Self, crate::IssuerError> {
-        let candidate = Self::generate(algorithm)?;
+        // Read first: a node whose key is stored writes nothing, so it starts on a
+        // read-only store (a replica, a read-only SQLite file) as well.
+        if let Some(stored) = store.setting(name).await? {
+            return Ok(Self::from_pem(stored.as_bytes())?);
+        }
+        let candidate = generate_off_executor(algorithm).await?;
         let stored = store.put_setting_if_absent(name, &candidate.to_pkcs8_pem()).await?;
         Ok(Self::from_pem(stored.as_bytes())?)
     }
@@ -336,6 +341,19 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+/// [`SigningKey::generate`] on tokio's blocking pool when a runtime is current (an RSA key
+/// takes tens of milliseconds of CPU, which must not stall the executor's other tasks),
+/// in place otherwise.
+async fn generate_off_executor(algorithm: Algorithm) -> Result<SigningKey, ConfigError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => match runtime.spawn_blocking(move || SigningKey::generate(algorithm)).await {
+            Ok(generated) => generated,
+            Err(_) => Err(ConfigError::new(ConfigErrorKind::Crypto, "key generation did not finish")),
+        },
+        Err(_) => SigningKey::generate(algorithm),
+    }
+}
+
 /// How many signatures this thread made, for tests that check when the issuer signs.
 #[cfg(test)]
 pub(crate) mod signatures {
@@ -352,5 +370,40 @@ pub(crate) mod signatures {
     /// Signatures made on this thread so far.
     pub(crate) fn made() -> usize {
         MADE.with(Cell::get)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, SettingsStore, StoreError};
+
+    /// A store that answers reads and refuses every write, as a read-only file does.
+    struct ReadOnly(MemoryStore);
+
+    impl SettingsStore for ReadOnly {
+        async fn put_setting_if_absent(&self, _: &str, _: &str) -> Result<String, StoreError> {
+            Err(StoreError::backend(std::io::Error::other("attempt to write a readonly database")))
+        }
+
+        async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+            self.0.setting(name).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_key_loads_from_a_store_that_refuses_writes() {
+        let store = MemoryStore::new();
+        let made = SigningKey::load_or_generate(&store, "signing_key", Algorithm::ES256).await.expect("made");
+        let read_only = ReadOnly(store);
+        let loaded =
+            SigningKey::load_or_generate(&read_only, "signing_key", Algorithm::ES256).await.expect("loaded");
+        assert_eq!(loaded.kid(), made.kid());
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_on_a_store_that_refuses_writes_is_an_error() {
+        let read_only = ReadOnly(MemoryStore::new());
+        assert!(SigningKey::load_or_generate(&read_only, "signing_key", Algorithm::ES256).await.is_err());
     }
 }

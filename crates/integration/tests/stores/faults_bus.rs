@@ -1,10 +1,11 @@
-//! The Redis revocation bus down and stalled between two nodes (sharing a PostgreSQL
-//! store in a `storefaults…` schema): one node's connection to Redis goes through the fault proxy. The bus is off the
-//! request path, so its faults never turn into 503s; what they must not do is lose an
-//! acknowledged revocation: once the bus is back, the other node refuses the token, long
-//! before its 300 s cache bound.
+//! Each revocation bus (Redis pub/sub, PostgreSQL `LISTEN/NOTIFY`) down and stalled
+//! between two nodes (sharing a PostgreSQL store in a `storefaults…` schema): one node's
+//! connection to the bus's server goes through the fault proxy. The bus is off the request
+//! path, so its faults never turn into 503s; what they must not do is lose an acknowledged
+//! revocation: once the bus is back, the other node refuses the token, long before its
+//! 300 s cache bound.
 //!
-//! Skipped, saying so, without `TEST_POSTGRES_URL` and `TEST_REDIS_URL`.
+//! Skipped, saying so, without `TEST_POSTGRES_URL` (and `TEST_REDIS_URL` for Redis).
 
 use crate::nodes::{self, nodes_sharing, time_until_refused, NodeBus};
 use crate::proxy::Proxy;
@@ -14,16 +15,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tower_passport::revocation::BusHandle;
 use tower_passport_issuer::AuthenticatedClient;
 use tower_passport_redis::RedisRevocationBus;
-use tower_passport_sql::PostgresStore;
+use tower_passport_sql::{PgRevocationBus, PostgresStore};
 
 /// How long a revocation may take to reach the other node once the bus is back.
 const CATCH_UP: Duration = Duration::from_secs(15);
 
-/// Which node reaches Redis through the proxy.
+/// What carries the revocations between the nodes.
+#[derive(Clone, Copy, PartialEq)]
+enum Carrier {
+    Redis,
+    Postgres,
+}
+
+/// Which node reaches the bus's server through the proxy.
 #[derive(Clone, Copy, PartialEq)]
 enum Behind {
     /// The node that revokes (its publisher).
@@ -42,14 +50,19 @@ struct Pair {
     schema: String,
 }
 
-/// Nodes A (revokes) and B (listens), caching "not revoked" for 300 s, on a Redis bus of
-/// their own channel; `behind` reaches Redis through the proxy.
-async fn pair(behind: Behind) -> Option<Pair> {
+/// Nodes A (revokes) and B (listens), caching "not revoked" for 300 s, on a `carrier` bus
+/// of their own channel; `behind` reaches the bus's server through the proxy.
+async fn pair(carrier: Carrier, behind: Behind) -> Option<Pair> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let (Ok(url), Ok(pg_url)) = (std::env::var("TEST_REDIS_URL"), std::env::var("TEST_POSTGRES_URL")) else {
-        eprintln!("skipping: TEST_REDIS_URL or TEST_POSTGRES_URL is not set");
+    let Ok(pg_url) = std::env::var("TEST_POSTGRES_URL") else {
+        eprintln!("skipping: TEST_POSTGRES_URL is not set");
         return None;
     };
+    let redis_url = std::env::var("TEST_REDIS_URL").ok();
+    if carrier == Carrier::Redis && redis_url.is_none() {
+        eprintln!("skipping: TEST_REDIS_URL is not set");
+        return None;
+    }
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let schema = format!("storefaults_{}_bus_{n}", std::process::id());
     let admin = sqlx::PgPool::connect(&pg_url).await.expect("admin connection");
@@ -68,7 +81,24 @@ async fn pair(behind: Behind) -> Option<Pair> {
     store_a.migrate().await.expect("migrate");
     let (a, b, client) =
         nodes_sharing(store_a, store_b, NodeBus::None, Duration::from_secs(300), Some(Duration::ZERO)).await;
-    let info = redis::Client::open(url.as_str()).expect("TEST_REDIS_URL parses");
+    let (proxy, bus_a, bus_b) = match (carrier, redis_url) {
+        (Carrier::Redis, Some(url)) => redis_buses(&url, &schema, behind, [&a, &b]).await,
+        _ => postgres_buses(&pg_url, &schema, behind, [&a, &b]).await,
+    };
+    for bus in [&bus_a, &bus_b] {
+        until(|| bus.is_connected(), "the bus connects").await;
+    }
+    Some(Pair { a, b, client, proxy, buses: [bus_a, bus_b], admin, schema })
+}
+
+/// The Redis buses of A and B; `behind`'s goes through the returned proxy.
+async fn redis_buses(
+    url: &str,
+    schema: &str,
+    behind: Behind,
+    [a, b]: [&nodes::Node; 2],
+) -> (Proxy, BusHandle, BusHandle) {
+    let info = redis::Client::open(url).expect("TEST_REDIS_URL parses");
     let redis::ConnectionAddr::Tcp(host, port) = info.get_connection_info().addr().clone() else {
         panic!("TEST_REDIS_URL is not a plain TCP address");
     };
@@ -79,15 +109,46 @@ async fn pair(behind: Behind) -> Option<Pair> {
     let through = format!("redis://127.0.0.1:{}/{db}", proxy.addr.port());
     let channel = format!("{schema}:bus");
     let (url_a, url_b) = match behind {
-        Behind::Revoker => (through.as_str(), url.as_str()),
-        Behind::Listener => (url.as_str(), through.as_str()),
+        Behind::Revoker => (through.as_str(), url),
+        Behind::Listener => (url, through.as_str()),
     };
     let bus_a = RedisRevocationBus::connect(url_a, &channel).await.expect("bus A").start(a.issuer.hub());
     let bus_b = RedisRevocationBus::connect(url_b, &channel).await.expect("bus B").start(b.issuer.hub());
-    for bus in [&bus_a, &bus_b] {
-        until(|| bus.is_connected(), "the bus connects").await;
-    }
-    Some(Pair { a, b, client, proxy, buses: [bus_a, bus_b], admin, schema })
+    (proxy, bus_a, bus_b)
+}
+
+/// The PostgreSQL `LISTEN/NOTIFY` buses of A and B, each on a pool of its own (as a node
+/// has); `behind`'s pool reaches the server through the returned proxy.
+async fn postgres_buses(
+    pg_url: &str,
+    schema: &str,
+    behind: Behind,
+    [a, b]: [&nodes::Node; 2],
+) -> (Proxy, BusHandle, BusHandle) {
+    let direct: PgConnectOptions = pg_url.parse().expect("TEST_POSTGRES_URL parses");
+    let target = tokio::net::lookup_host((direct.get_host(), direct.get_port()))
+        .await
+        .expect("resolve")
+        .next()
+        .expect("address");
+    let proxy = Proxy::start(target).await;
+    let through = direct.clone().host("127.0.0.1").port(proxy.addr.port());
+    // Short acquire timeouts, so that a publish into a cut pool fails and is retried
+    // rather than waiting out sqlx's default 30 s.
+    let pool = |options: PgConnectOptions| {
+        PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(options)
+    };
+    let (pool_a, pool_b) = match behind {
+        Behind::Revoker => (pool(through), pool(direct)),
+        Behind::Listener => (pool(direct), pool(through)),
+    };
+    let channel = format!("{schema}_bus");
+    let bus_a = PgRevocationBus::new(pool_a, &channel).expect("bus A").start(a.issuer.hub());
+    let bus_b = PgRevocationBus::new(pool_b, &channel).expect("bus B").start(b.issuer.hub());
+    (proxy, bus_a, bus_b)
 }
 
 async fn until(condition: impl Fn() -> bool, what: &str) {
@@ -101,8 +162,8 @@ async fn until(condition: impl Fn() -> bool, what: &str) {
 /// B has cached "not revoked"; A revokes (acknowledged) while the bus is faulty; then B
 /// refuses the token once the bus is back.
 /// A cut closes B's subscription, which B notices; a stall holds it open, silent.
-async fn revoked_during(behind: Behind, fault: impl Fn(&Proxy), closes: bool) {
-    let Some(pair) = pair(behind).await else { return };
+async fn revoked_during(carrier: Carrier, behind: Behind, fault: impl Fn(&Proxy), closes: bool) {
+    let Some(pair) = pair(carrier, behind).await else { return };
     let token = pair.a.read_token(&pair.client).await;
     assert_eq!(pair.b.status(&token).await, StatusCode::OK, "B caches \"not revoked\" for 300 s");
 
@@ -138,22 +199,23 @@ async fn revoked_during(behind: Behind, fault: impl Fn(&Proxy), closes: bool) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_listener_cut_off_from_the_bus_catches_up_on_reconnect() {
-    revoked_during(Behind::Listener, Proxy::cut, true).await;
+/// One test per carrier, fault and side of the proxy.
+macro_rules! bus_faults {
+    ($($name:ident: $carrier:ident, $behind:ident, $fault:ident, $closes:literal;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            revoked_during(Carrier::$carrier, Behind::$behind, Proxy::$fault, $closes).await;
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_listener_whose_bus_stalls_gets_the_held_revocation_when_it_flows_again() {
-    revoked_during(Behind::Listener, Proxy::stall, false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revocation_published_while_the_revokers_bus_is_down_reaches_the_other_node() {
-    revoked_during(Behind::Revoker, Proxy::cut, true).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revocation_published_while_the_revokers_bus_stalls_reaches_the_other_node() {
-    revoked_during(Behind::Revoker, Proxy::stall, false).await;
+bus_faults! {
+    a_listener_cut_off_from_the_bus_catches_up_on_reconnect: Redis, Listener, cut, true;
+    a_listener_whose_bus_stalls_gets_the_held_revocation_when_it_flows_again: Redis, Listener, stall, false;
+    a_revocation_published_while_the_revokers_bus_is_down_reaches_the_other_node: Redis, Revoker, cut, true;
+    a_revocation_published_while_the_revokers_bus_stalls_reaches_the_other_node: Redis, Revoker, stall, false;
+    a_listener_cut_off_from_postgres_notify_catches_up_on_reconnect: Postgres, Listener, cut, true;
+    a_listener_whose_postgres_notify_stalls_gets_the_held_revocation_when_it_flows_again: Postgres, Listener, stall, false;
+    a_revocation_notified_while_the_revokers_postgres_is_down_reaches_the_other_node: Postgres, Revoker, cut, true;
+    a_revocation_notified_while_the_revokers_postgres_stalls_reaches_the_other_node: Postgres, Revoker, stall, false;
 }

@@ -29,7 +29,7 @@ use sqlx::postgres::PgConnectOptions;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::{guard::TokenOnly, Algorithm, GuardLayer};
 use tower_passport_issuer::endpoint::{OAuthRoutes, OAuthServer};
-use tower_passport_issuer::store::{GrantType, SettingsStore, Store};
+use tower_passport_issuer::store::{GrantType, Store};
 use tower_passport_issuer::{
     AuthenticatedClient, ClientRegistration, Issuer, OAuthError, OAuthErrorCode, ScopeRegistry, SigningKey,
     TokenRequest,
@@ -426,11 +426,8 @@ async fn drop_everything(admin: Admin) {
 /// An issuer on `store` whose negative revocation answers are never cached (every guarded
 /// request asks the store), signing with the key the store holds (made on first use).
 async fn issuer_on<S: Store>(store: Arc<S>) -> Issuer {
-    // Read first: `load_or_generate` writes (if absent), which a read-only file refuses.
-    let key = match store.setting("signing_key").await.expect("the stored key") {
-        Some(pem) => SigningKey::from_pem(pem.as_bytes()).expect("a key"),
-        None => SigningKey::load_or_generate(&*store, "signing_key", Algorithm::ES256).await.expect("a key"),
-    };
+    // Reads the stored key first, so this works on a read-only file as well.
+    let key = SigningKey::load_or_generate(&*store, "signing_key", Algorithm::ES256).await.expect("a key");
     Issuer::builder("https://auth.storefaults.test", store)
         .audience("api")
         .signing_key(key)
