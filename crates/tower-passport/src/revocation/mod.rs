@@ -21,7 +21,9 @@
 //!   reaches the caches of every other node, once.
 //!
 //! Edges run one way: this module knows nothing of the guard, the verifier, the issuer or
-//! its stores; they name it. When a bus is lost, the caches fall back to a bounded staleness
+//! its stores; they name it. When a bus is lost (closed, or stalled: a listener that has
+//! heard nothing for 5 s sends a heartbeat, and one unanswered for 5 s more counts as
+//! lost), the caches fall back to a bounded staleness
 //! (the revocation list's negative TTL) and, once it is back, drop everything they cached
 //! but revocations, so answers are re-read from the store and no revocation is lost to a
 //! dropped message.

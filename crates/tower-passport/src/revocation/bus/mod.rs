@@ -1,8 +1,10 @@
 //! The bus core, whatever carries the messages (PostgreSQL `LISTEN/NOTIFY`, Redis
 //! pub/sub): the [`Transport`] a backend implements, and what [`start_bus`] runs over it
 //! for one node's [`Hub`]: the publisher of the node's own invalidations, the listener that
-//! applies the other nodes' (dropping its own echo), reconnection with backoff, and the
-//! [`BusHandle`].
+//! applies the other nodes' (dropping its own echo), the heartbeat that tells a stalled
+//! subscription from a quiet one, reconnection with backoff, and the [`BusHandle`].
+
+mod heartbeat;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::{Hub, Invalidation};
 use crate::error::BackendError;
@@ -128,13 +131,55 @@ async fn listen<T: Transport>(transport: T, hub: Hub, connected: Arc<AtomicBool>
         hub.bus_connected(true);
         connected.store(true, Ordering::SeqCst);
         tracing::info!(channel = transport.channel(), "revocation bus connected");
-        while let Some(payload) = T::next_payload(&mut subscription).await {
-            deliver(&hub, payload.as_deref());
-        }
+        let lost = receive(&transport, &hub, &mut subscription).await;
         connected.store(false, Ordering::SeqCst);
         hub.bus_connected(false);
-        tracing::warn!("revocation bus disconnected; caches fall back to their TTL");
+        match lost {
+            Lost::Closed => tracing::warn!("revocation bus disconnected; caches fall back to their TTL"),
+            Lost::Silent => tracing::warn!(
+                "revocation bus stalled (a heartbeat did not come back); caches fall back to their TTL"
+            ),
+        }
         crate::telemetry::bus_reconnect(T::BACKEND);
+    }
+}
+
+/// How a subscription was lost.
+enum Lost {
+    /// The transport said so.
+    Closed,
+    /// It stayed open but a heartbeat sent through the bus did not come back.
+    Silent,
+}
+
+/// Delivers what `subscription` brings until it is lost; probes it with a heartbeat after
+/// [`heartbeat::QUIET`] of silence, and gives it up when nothing answers within
+/// [`heartbeat::ECHO`]. `next_payload` is cancel-safe for every transport here (a message
+/// arriving while the probe is sent waits in the connection).
+async fn receive<T: Transport>(transport: &T, hub: &Hub, subscription: &mut T::Subscription) -> Lost {
+    // While probing: when the probe's answer is due.
+    let mut answer_due = None;
+    loop {
+        let until = answer_due.unwrap_or_else(|| Instant::now() + heartbeat::QUIET);
+        match tokio::time::timeout_at(until, T::next_payload(subscription)).await {
+            Ok(Some(payload)) => {
+                answer_due = None;
+                if !payload.as_deref().is_some_and(heartbeat::is_heartbeat) {
+                    deliver(hub, payload.as_deref());
+                }
+            }
+            Ok(None) => return Lost::Closed,
+            Err(_) if answer_due.is_some() => return Lost::Silent,
+            Err(_) => {
+                let due = Instant::now() + heartbeat::ECHO;
+                // A probe that cannot be sent in time comes back no more than a lost one.
+                let probe = transport.send(heartbeat::encode(hub.node_id()));
+                if let Ok(Err(error)) = tokio::time::timeout_at(due, probe).await {
+                    tracing::debug!(%error, "revocation bus: could not send a heartbeat");
+                }
+                answer_due = Some(due);
+            }
+        }
     }
 }
 
@@ -242,5 +287,103 @@ mod tests {
         deliver(&hub, Some("not a message"));
         deliver(&hub, None);
         assert_eq!(count.0.load(Ordering::SeqCst), 2, "another node's, and an older node's");
+    }
+
+    /// A transport whose subscriptions open and then stay silent for ever, as one through a
+    /// stalled route does; it counts subscriptions and what it sent.
+    #[derive(Clone, Default)]
+    struct BlackHole {
+        subscriptions: Arc<AtomicUsize>,
+        sent: Arc<AtomicUsize>,
+    }
+
+    impl Transport for BlackHole {
+        type Subscription = ();
+        const BACKEND: &'static str = "black-hole";
+
+        fn channel(&self) -> &str {
+            "black-hole"
+        }
+
+        async fn send(&self, _payload: String) -> Result<(), BackendError> {
+            self.sent.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+
+        async fn subscribe(&self) -> Result<(), BackendError> {
+            self.subscriptions.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+
+        async fn next_payload(_: &mut ()) -> Option<Option<String>> {
+            std::future::pending().await
+        }
+    }
+
+    /// A transport that brings back everything sent, as a working bus does.
+    #[derive(Clone)]
+    struct Loopback {
+        wire: tokio::sync::broadcast::Sender<String>,
+        subscriptions: Arc<AtomicUsize>,
+    }
+
+    impl Transport for Loopback {
+        type Subscription = tokio::sync::broadcast::Receiver<String>;
+        const BACKEND: &'static str = "loopback";
+
+        fn channel(&self) -> &str {
+            "loopback"
+        }
+
+        async fn send(&self, payload: String) -> Result<(), BackendError> {
+            self.wire.send(payload).map(drop).map_err(|_| BackendError::msg("no listener"))
+        }
+
+        async fn subscribe(&self) -> Result<Self::Subscription, BackendError> {
+            self.subscriptions.fetch_add(1, Ordering::SeqCst);
+            Ok(self.wire.subscribe())
+        }
+
+        async fn next_payload(wire: &mut Self::Subscription) -> Option<Option<String>> {
+            wire.recv().await.ok().map(Some)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_subscription_that_stays_silent_after_a_heartbeat_counts_as_down_and_is_reopened() {
+        let (hub, transport) = (Hub::new(), BlackHole::default());
+        let bus = start_bus(transport.clone(), &hub);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(bus.is_connected());
+        tokio::time::sleep(heartbeat::QUIET).await;
+        assert_eq!(transport.sent.load(Ordering::SeqCst), 1, "a heartbeat went out after the quiet period");
+        assert!(bus.is_connected(), "its answer is not due yet");
+        tokio::time::sleep(heartbeat::ECHO).await;
+        assert!(
+            transport.subscriptions.load(Ordering::SeqCst) >= 2,
+            "no answer: the subscription was given up and opened again"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_bus_whose_heartbeats_come_back_stays_connected() {
+        let hub = Hub::new();
+        let count = Arc::new(Count::default());
+        hub.register(count.clone());
+        let (wire, _) = tokio::sync::broadcast::channel(16);
+        let transport = Loopback { wire, subscriptions: Arc::new(AtomicUsize::new(0)) };
+        let bus = start_bus(transport.clone(), &hub);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(bus.is_connected());
+        assert_eq!(transport.subscriptions.load(Ordering::SeqCst), 1, "never reopened");
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "a heartbeat invalidates nothing");
+        // And an invalidation from another node still gets through.
+        let other = Hub::new();
+        transport
+            .send(Invalidation::AccessToken { jti: "abc".into() }.encode_from(other.node_id()))
+            .await
+            .expect("sent");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 }
