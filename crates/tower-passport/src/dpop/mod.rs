@@ -201,7 +201,7 @@ impl fmt::Debug for DpopGuard {
 
 /// The credentials of a request under the `DPoP` scheme: the token as it came (its syntax
 /// is checked when it is not in the verified-token cache, as on the `Bearer` path) and the
-/// proof, ASCII.
+/// proof's bytes (not yet known to be ASCII: see [`ProofVerifier::verify_bytes`]).
 pub(crate) struct DpopCredentials<'a> {
     token: &'a [u8],
     proof: &'a [u8],
@@ -253,7 +253,7 @@ impl DpopGuard {
     ///
     /// # Errors
     /// `invalid_request` for an oversized token; `invalid_dpop_proof` without exactly one
-    /// `DPoP` header of ASCII.
+    /// `DPoP` header.
     pub(crate) fn credentials<'a>(
         &self,
         headers: &'a HeaderMap,
@@ -265,17 +265,12 @@ impl DpopGuard {
         }
         let mut proofs = headers.get_all(DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
-            // What `HeaderValue::to_str` admits, without building the `str`: the proof is
-            // read as bytes.
-            (Some(proof), None) if proof.as_bytes().is_ascii() => proof.as_bytes().trim_ascii(),
+            // Read as bytes, unchecked: every part of it is base64url-decoded (which admits
+            // ASCII alone) or compared byte for byte with a header that was.
+            (Some(proof), None) => proof.as_bytes().trim_ascii(),
             _ => return Err(missing_proof()),
         };
         Ok(Some(DpopCredentials { token, proof }))
-    }
-
-    /// Whether the request uses the `DPoP` scheme.
-    pub(crate) fn requested(&self, headers: &HeaderMap) -> bool {
-        dpop_credential(headers).is_some()
     }
 
     /// Verifies the proof of `credentials` for the request, presented with `access` (the

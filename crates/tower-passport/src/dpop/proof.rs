@@ -183,7 +183,10 @@ impl ProofVerifierBuilder {
                 max_age: self.max_age.as_secs(),
                 max_ahead: self.max_ahead.as_secs(),
                 clock: self.clock,
-                seen: SeenProofs::new(self.replay_capacity),
+                seen: SeenProofs::new(
+                    self.replay_capacity,
+                    self.max_age.as_secs().saturating_add(self.max_ahead.as_secs()),
+                ),
                 headers: Cache::with(
                     KNOWN_HEADERS,
                     KNOWN_HEADERS as u64,
@@ -435,7 +438,7 @@ impl ProofVerifier {
         let (mut payload_buffer, mut payload_spill) = ([MaybeUninit::uninit(); PAYLOAD_BUFFER], Vec::new());
         let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
         let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
-        if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {
+        if claims.jti.is_empty() || claims.jti.len() > 256 {
             return Err(malformed());
         }
         let htu = NormalUrl::parse(&claims.htu);
@@ -444,8 +447,7 @@ impl ProofVerifier {
         {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofTarget));
         }
-        // Saturating float-to-int conversion: negative → 0.
-        let issued_at = claims.iat as u64;
+        let issued_at = claims.iat;
         let now = self.inner.clock.now();
         if now.saturating_sub(issued_at) > self.inner.max_age
             || issued_at.saturating_sub(now) > self.inner.max_ahead
@@ -467,10 +469,10 @@ impl ProofVerifier {
             }
         }
         let thumbprint = &proof_key.thumbprint;
-        if !self.inner.seen.first_use(thumbprint, &claims.jti) {
+        if !self.inner.seen.first_use(thumbprint, &claims.jti, now) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        let nonce = claims.nonce.map(|nonce| nonce.0.into_owned());
+        let nonce = claims.nonce.map(Cow::into_owned);
         Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
     }
 

@@ -22,22 +22,32 @@ enum Checked {
     Refetching(KeyWait, String, VerifiedProof),
 }
 
+/// What the guard's `DPoP` path made of a request.
+pub(super) enum DpopAnswer<F, ReqBody> {
+    /// The request is under the `DPoP` scheme: answered.
+    Answered(F),
+    /// It is not (or the guard does not take DPoP): handed back, for the other ways in.
+    NotDpop(Request<ReqBody>),
+}
+
 impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
-    /// Answers a request under the `DPoP` scheme (which `dpop` takes).
-    pub(super) fn call_dpop<ReqBody>(&mut self, request: Request<ReqBody>) -> ResponseFuture<S, ReqBody, U>
+    /// Answers a request under the `DPoP` scheme (which `dpop` takes); hands back any
+    /// other. The `Authorization` header is read once, here.
+    pub(super) fn call_dpop<ReqBody>(
+        &mut self,
+        request: Request<ReqBody>,
+    ) -> DpopAnswer<ResponseFuture<S, ReqBody, U>, ReqBody>
     where
         S: Service<Request<ReqBody>>,
     {
-        let config = self.config.clone();
-        let checked = match &config.dpop {
-            Some(dpop) => match dpop.credentials(request.headers(), config.bearer.max_len) {
-                Ok(Some(credentials)) => check(dpop, &config.verifier, &credentials, &request),
-                Ok(None) => Err(AuthError::missing_token()),
-                Err(error) => Err(error),
-            },
-            None => Err(AuthError::missing_token()),
+        let config = &self.config;
+        let Some(dpop) = &config.dpop else { return DpopAnswer::NotDpop(request) };
+        let checked = match dpop.credentials(request.headers(), config.bearer.max_len) {
+            Ok(Some(credentials)) => check(dpop, &config.verifier, &credentials, &request),
+            Ok(None) => return DpopAnswer::NotDpop(request),
+            Err(error) => Err(error),
         };
-        match checked {
+        DpopAnswer::Answered(match checked {
             Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
             Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),
             Ok(Checked::Refetching(refetch, token, proof)) => {
@@ -50,7 +60,7 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
                 });
                 self.authorizing(authorize, request)
             }
-        }
+        })
     }
 }
 

@@ -49,6 +49,7 @@ use crate::keys::Miss;
 use crate::token::{extract_bearer, VerifiedToken};
 
 use authorize::Stage;
+use dpop::DpopAnswer;
 
 use future::ResponseFuture;
 use layer::GuardConfig;
@@ -110,7 +111,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let presented = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
@@ -124,9 +125,11 @@ where
                 presented
             }
             Ok(None) => {
-                if config.dpop.as_ref().is_some_and(|dpop| dpop.requested(request.headers())) {
-                    return self.call_dpop(request);
-                }
+                let mut request = match self.call_dpop(request) {
+                    DpopAnswer::Answered(answer) => return answer,
+                    DpopAnswer::NotDpop(request) => request,
+                };
+                let config = &self.config;
                 let from_cookie = match &config.cookie {
                     Some(cookie) => {
                         cookie::authenticate(cookie, request.method(), request.uri(), request.headers())
