@@ -79,10 +79,10 @@ impl SeenProofs {
             .min(MAX_SHARDS);
         let per_generation =
             usize::try_from(capacity / (2 * shards as u64)).unwrap_or(usize::MAX).max(1);
+        // Allocated up front, as a bounded cache is: no table grows on the request path.
+        let table = || HashSet::with_capacity_and_hasher(per_generation, Prehashed);
         let shards = (0..shards)
-            .map(|_| {
-                Mutex::new(Shard { started: 0, current: HashSet::default(), previous: HashSet::default() })
-            })
+            .map(|_| Mutex::new(Shard { started: 0, current: table(), previous: table() }))
             .collect::<Box<[_]>>();
         Self {
             mask: shards.len() - 1,

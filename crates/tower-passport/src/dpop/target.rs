@@ -64,13 +64,11 @@ impl<'a> NormalUrl<'a> {
             ("http", url.strip_prefix("http://")?)
         };
         let bytes = rest.as_bytes();
-        let slash = bytes.iter().position(|&b| !plain_host_byte(b))?;
-        if slash == 0 || bytes[slash] != b'/' {
-            return None;
-        }
-        let end =
-            bytes[slash..].iter().position(|&b| !plain_path_byte(b)).map_or(bytes.len(), |at| slash + at);
-        if end < bytes.len() && bytes[end] != b'#' {
+        // The host runs to the first `/`, the path from it to the first `#`; each must be
+        // made of its plain bytes alone (so no `?`, `#` or `@` in the host either).
+        let slash = memchr::memchr(b'/', bytes)?;
+        let end = memchr::memchr(b'#', &bytes[slash..]).map_or(bytes.len(), |at| slash + at);
+        if slash == 0 || !all_of(&bytes[..slash], PLAIN_HOST) || !all_of(&bytes[slash..end], PLAIN_PATH) {
             return None;
         }
         // Every byte up to `end` is ASCII: both slices end on char boundaries.
@@ -175,6 +173,10 @@ fn normal_authority<'a>(authority: &'a str, scheme: Option<&str>) -> Option<Cow<
     if authority.is_empty() {
         return None;
     }
+    // The common case: a registered name in lower case, no port.
+    if all_of(authority.as_bytes(), PLAIN_HOST) {
+        return Some(Cow::Borrowed(authority));
+    }
     // One pass: user information, the last `:` outside an IPv6 literal's brackets, and
     // whether there is anything to lower-case. Lower-casing keeps every byte's position,
     // and ports are digits, so the port is judged on the text as it came.
@@ -202,16 +204,35 @@ fn normal_authority<'a>(authority: &'a str, scheme: Option<&str>) -> Option<Cow<
     Some(if upper { Cow::Owned(kept.to_ascii_lowercase()) } else { Cow::Borrowed(kept) })
 }
 
-/// The bytes of a host that is in normal form as it is (a registered name in lower case).
-fn plain_host_byte(byte: u8) -> bool {
-    matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-')
-}
+/// [`BYTE_CLASS`]: the byte may be in a host that is in normal form as it is (a registered
+/// name in lower case: letters, digits, `.` and `-`).
+const PLAIN_HOST: u8 = 1;
 
-/// The bytes of a path that is in normal form as it is: RFC 3986's `pchar` and `/`, less
-/// `%` (whose escapes may need normalising).
-fn plain_path_byte(byte: u8) -> bool {
-    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&'
-        | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/')
+/// [`BYTE_CLASS`]: the byte may be in a path that is in normal form as it is: RFC 3986's
+/// `pchar` and `/`, less `%` (whose escapes may need normalising).
+const PLAIN_PATH: u8 = 2;
+
+/// The classes of every byte, looked up rather than matched (a URL's bytes are each looked
+/// at once, branch-free).
+static BYTE_CLASS: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        let host = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
+        let path = b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+                | b',' | b';' | b'=' | b':' | b'@' | b'/');
+        classes[byte] = if host { PLAIN_HOST } else { 0 } | if path { PLAIN_PATH } else { 0 };
+        byte += 1;
+    }
+    classes
+};
+
+/// Whether every byte of `bytes` is of `class`.
+#[inline]
+fn all_of(bytes: &[u8], class: u8) -> bool {
+    bytes.iter().fold(true, |all, &byte| all & (BYTE_CLASS[usize::from(byte)] & class != 0))
 }
 
 /// An empty path is `/`; percent-escapes get upper-case hex, and those of unreserved
