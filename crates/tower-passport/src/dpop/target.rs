@@ -64,11 +64,13 @@ impl<'a> NormalUrl<'a> {
             ("http", url.strip_prefix("http://")?)
         };
         let bytes = rest.as_bytes();
-        // The host runs to the first `/`, the path from it to the first `#`; each must be
-        // made of its plain bytes alone (so no `?`, `#` or `@` in the host either).
-        let slash = memchr::memchr(b'/', bytes)?;
-        let end = memchr::memchr(b'#', &bytes[slash..]).map_or(bytes.len(), |at| slash + at);
-        if slash == 0 || !all_of(&bytes[..slash], PLAIN_HOST) || !all_of(&bytes[slash..end], PLAIN_PATH) {
+        // The host's plain bytes up to a `/`, then the path's up to the end or a `#`.
+        let slash = first_not_of(bytes, 0, PLAIN_HOST);
+        if slash == 0 || bytes.get(slash) != Some(&b'/') {
+            return None;
+        }
+        let end = first_not_of(bytes, slash, PLAIN_PATH);
+        if end < bytes.len() && bytes[end] != b'#' {
             return None;
         }
         // Every byte up to `end` is ASCII: both slices end on char boundaries.
@@ -228,6 +230,19 @@ static BYTE_CLASS: [u8; 256] = {
     }
     classes
 };
+
+/// Where the first byte of `bytes` from `at` that is not of `class` is; the length if none.
+#[inline]
+fn first_not_of(bytes: &[u8], at: usize, class: u8) -> usize {
+    let mut at = at;
+    while let Some(&byte) = bytes.get(at) {
+        if BYTE_CLASS[usize::from(byte)] & class == 0 {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
 
 /// Whether every byte of `bytes` is of `class`.
 #[inline]
