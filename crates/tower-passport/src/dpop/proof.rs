@@ -444,10 +444,7 @@ impl ProofVerifier {
         if claims.jti.is_empty() || claims.jti.len() > 256 {
             return Err(malformed());
         }
-        let htu = NormalUrl::parse(&claims.htu);
-        if !target::method_matches(&target.method, &claims.htm)
-            || !htu.is_some_and(|htu| target.url.matches(&htu))
-        {
+        if !target::method_matches(&target.method, &claims.htm) || !target.url.named_by(&claims.htu) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofTarget));
         }
         let issued_at = claims.iat;

@@ -113,6 +113,42 @@ impl<'a> NormalUrl<'a> {
         }
     }
 
+    /// Whether the proof's `htu` names this URL: compared as text when this URL's host and
+    /// path are plain (see [`parse_plain`](Self::parse_plain)) and `htu` spells them as
+    /// they are, else normalised and compared part by part ([`matches`](Self::matches)).
+    /// Either way the answer is the same: such an `htu` parses, plainly, into exactly these
+    /// parts.
+    pub(crate) fn named_by(&self, htu: &str) -> bool {
+        self.spelled_by(htu) || NormalUrl::parse(htu).is_some_and(|htu| self.matches(&htu))
+    }
+
+    /// Whether `htu` is this URL's scheme (either one when it has none), `://`, authority
+    /// and path as they are, and then nothing or a fragment, this URL's host and path being
+    /// plain: what [`parse_plain`](Self::parse_plain) reads into these very parts.
+    fn spelled_by(&self, htu: &str) -> bool {
+        // The length `parse_plain` leaves to `Uri` (which refuses it).
+        if htu.len() >= usize::from(u16::MAX - 1) {
+            return false;
+        }
+        let (scheme, rest) = if let Some(rest) = htu.strip_prefix("https://") {
+            ("https", rest)
+        } else if let Some(rest) = htu.strip_prefix("http://") {
+            ("http", rest)
+        } else {
+            return false;
+        };
+        let Some(tail) = rest.strip_prefix(&*self.authority).and_then(|after| after.strip_prefix(&*self.path))
+        else {
+            return false;
+        };
+        self.scheme.as_deref().is_none_or(|ours| ours == scheme)
+            && (tail.is_empty() || tail.starts_with('#'))
+            && !self.authority.is_empty()
+            && all_of(self.authority.as_bytes(), PLAIN_HOST)
+            && self.path.starts_with('/')
+            && all_of(self.path.as_bytes(), PLAIN_PATH)
+    }
+
     /// Whether the proof's `htu`, normalised, names this URL.
     pub(crate) fn matches(&self, htu: &NormalUrl<'_>) -> bool {
         let scheme = match (&self.scheme, &htu.scheme) {
@@ -353,6 +389,12 @@ mod tests {
     const URLS: &[&str] = &[
         "http://bench.example/orders",
         "https://api.example.com/orders/7",
+        "https://api.example.com/orders",
+        "http://api.example.com/orders",
+        "https://api.example.com/orders#top",
+        "https://api.example.com/orders/",
+        "https://api.example.com/ordersx",
+        "https://api.example.comx/orders",
         "https://api.example.com/",
         "https://api.example.com",
         "https://api.example.com/a-b_c.d~e/!$&'()*+,;=:@/x",
@@ -484,8 +526,29 @@ mod tests {
                     };
                     let expected = owned.matches(&rebuilt);
                     assert_eq!(request.matches(&borrowed), expected, "{host} {target} {htu}");
+                    assert_eq!(request.named_by(htu), expected, "{host} {target} {htu}");
+                    assert_eq!(owned.named_by(htu), expected, "{host} {target} {htu}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn an_htu_that_spells_a_plain_request_url_is_taken_without_a_parse() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::HOST, "api.example.com".parse().unwrap());
+        let uri: Uri = "/orders?x=1".parse().unwrap();
+        let request = NormalUrl::of_request(&uri, &headers).unwrap();
+        for htu in ["https://api.example.com/orders", "http://api.example.com/orders#top"] {
+            assert!(request.spelled_by(htu), "{htu}");
+        }
+        // Not plain: normalised and compared part by part instead.
+        for htu in ["https://api.example.com:443/orders", "HTTPS://api.example.com/orders"] {
+            assert!(!request.spelled_by(htu) && request.named_by(htu), "{htu}");
+        }
+        for htu in ["https://api.example.com/orders/", "https://api.example.com/ordersx", "ftp://api.example.com/orders"]
+        {
+            assert!(!request.named_by(htu), "{htu}");
         }
     }
 
