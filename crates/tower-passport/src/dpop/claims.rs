@@ -61,6 +61,7 @@ impl<'a> ProofClaims<'a> {
         Self::read_text(text).ok()
     }
 
+    /// [`read`](Self::read) of the payload as text.
     fn read_text(text: &'a str) -> Read<Self> {
         let mut reader = Reader::new(text);
         reader.open_object()?;
@@ -78,14 +79,20 @@ impl<'a> ProofClaims<'a> {
                 return Err(Malformed);
             }
             seen |= bit;
-            match claim {
-                Claim::Jti => jti = Some(reader.string()?),
-                Claim::Htm => htm = Some(reader.string()?),
-                Claim::Htu => htu = Some(reader.string()?),
-                Claim::Iat => iat = Some(seconds(&mut reader)?),
-                Claim::Ath => ath = text_or_null(&mut reader)?,
-                Claim::Nonce => nonce = text_or_null(&mut reader)?,
-            }
+            let slot = match claim {
+                Claim::Iat => {
+                    iat = Some(seconds(&mut reader)?);
+                    continue;
+                }
+                Claim::Jti => &mut jti,
+                Claim::Htm => &mut htm,
+                Claim::Htu => &mut htu,
+                Claim::Ath => &mut ath,
+                Claim::Nonce => &mut nonce,
+            };
+            // Every other claim is a string, `ath` and `nonce` possibly `null` (absent).
+            let optional = matches!(claim, Claim::Ath | Claim::Nonce);
+            *slot = if optional && reader.null()? { None } else { Some(reader.string()?) };
         }
         reader.end()?;
         Ok(Self {
@@ -97,15 +104,6 @@ impl<'a> ProofClaims<'a> {
             nonce,
         })
     }
-}
-
-/// An optional string claim: a string, or `null` for none.
-#[inline(always)]
-fn text_or_null<'a>(reader: &mut Reader<'a>) -> Read<Option<Cow<'a, str>>> {
-    if reader.null()? {
-        return Ok(None);
-    }
-    reader.string().map(Some)
 }
 
 /// `iat`: a plain integer as it is; any other number (a sign, a fraction, an exponent, more
