@@ -166,7 +166,8 @@ mod tests {
 
     fn by_serde(json: &str) -> Option<Fields> {
         let bytes = json.as_bytes();
-        let claims = is_json_object(bytes).then(|| serde_json::from_slice::<SerdeClaims<'_>>(bytes).ok())??;
+        let claims =
+            is_json_object(bytes).then(|| serde_json::from_slice::<SerdeClaims<'_>>(bytes).ok())??;
         if !claims.iat.is_finite() {
             return None;
         }

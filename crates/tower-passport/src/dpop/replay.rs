@@ -77,8 +77,7 @@ impl SeenProofs {
             .clamp(1, MAX_SHARDS)
             .next_power_of_two()
             .min(MAX_SHARDS);
-        let per_generation =
-            usize::try_from(capacity / (2 * shards as u64)).unwrap_or(usize::MAX).max(1);
+        let per_generation = usize::try_from(capacity / (2 * shards as u64)).unwrap_or(usize::MAX).max(1);
         // Allocated up front, as a bounded cache is: no table grows on the request path.
         let table = || HashSet::with_capacity_and_hasher(per_generation, Prehashed);
         let shards = (0..shards)

@@ -137,7 +137,8 @@ impl<'a> NormalUrl<'a> {
         } else {
             return false;
         };
-        let Some(tail) = rest.strip_prefix(&*self.authority).and_then(|after| after.strip_prefix(&*self.path))
+        let Some(tail) =
+            rest.strip_prefix(&*self.authority).and_then(|after| after.strip_prefix(&*self.path))
         else {
             return false;
         };
@@ -259,8 +260,26 @@ static BYTE_CLASS: [u8; 256] = {
         let b = byte as u8;
         let host = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
         let path = b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
-                | b',' | b';' | b'=' | b':' | b'@' | b'/');
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
         classes[byte] = if host { PLAIN_HOST } else { 0 } | if path { PLAIN_PATH } else { 0 };
         byte += 1;
     }
@@ -546,8 +565,11 @@ mod tests {
         for htu in ["https://api.example.com:443/orders", "HTTPS://api.example.com/orders"] {
             assert!(!request.spelled_by(htu) && request.named_by(htu), "{htu}");
         }
-        for htu in ["https://api.example.com/orders/", "https://api.example.com/ordersx", "ftp://api.example.com/orders"]
-        {
+        for htu in [
+            "https://api.example.com/orders/",
+            "https://api.example.com/ordersx",
+            "ftp://api.example.com/orders",
+        ] {
             assert!(!request.named_by(htu), "{htu}");
         }
     }

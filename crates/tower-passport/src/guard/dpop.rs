@@ -23,6 +23,9 @@ enum Checked {
 }
 
 /// What the guard's `DPoP` path made of a request.
+// Returned and matched at once, never stored: boxing the request would cost an allocation
+// on every request that is not under the `DPoP` scheme.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum DpopAnswer<F, ReqBody> {
     /// The request is under the `DPoP` scheme: answered.
     Answered(F),
