@@ -35,7 +35,8 @@ pub(super) enum DpopAnswer<F, ReqBody> {
 
 impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
     /// Answers a request under the `DPoP` scheme (which `dpop` takes); hands back any
-    /// other. The `Authorization` header is read once, here.
+    /// other. Finding the scheme and reading the credentials is one read of the
+    /// `Authorization` header (after the bearer extractor's).
     pub(super) fn call_dpop<ReqBody>(
         &mut self,
         request: Request<ReqBody>,
