@@ -76,7 +76,6 @@ pub use proof::{
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, Method, Uri};
 
 use crate::error::{AuthError, ConfigError, DpopChallenge, Reason};
@@ -249,17 +248,20 @@ impl DpopGuard {
         Ok(())
     }
 
-    /// The `DPoP` scheme's credentials: `Ok(None)` when the request does not use it.
+    /// The `DPoP` scheme's credentials, from the value of the request's only
+    /// `Authorization` header (under a scheme other than `Bearer`) and its `DPoP` header:
+    /// `Ok(None)` when that scheme is not `DPoP`.
     ///
     /// # Errors
     /// `invalid_request` for an oversized token; `invalid_dpop_proof` without exactly one
     /// `DPoP` header.
     pub(crate) fn credentials<'a>(
         &self,
+        authorization: &'a [u8],
         headers: &'a HeaderMap,
         max_len: usize,
     ) -> Result<Option<DpopCredentials<'a>>, AuthError> {
-        let Some(token) = dpop_credential(headers) else { return Ok(None) };
+        let Some(token) = dpop_credential(authorization) else { return Ok(None) };
         if token.len() > max_len {
             return Err(AuthError::invalid_request(Reason::TokenTooLong).under_dpop());
         }
@@ -298,10 +300,10 @@ impl DpopGuard {
     }
 }
 
-/// The credential of an `Authorization: DPoP …` header, trimmed, unchecked.
-fn dpop_credential(headers: &HeaderMap) -> Option<&[u8]> {
-    let value = headers.get(AUTHORIZATION)?.as_bytes().trim_ascii();
-    let (scheme, token) = value.split_at_checked(4)?;
+/// The credential of an `Authorization: DPoP …` header's value (trimmed already),
+/// trimmed, unchecked.
+fn dpop_credential(authorization: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = authorization.split_at_checked(4)?;
     (scheme.eq_ignore_ascii_case(b"dpop") && token.first() == Some(&b' ')).then(|| token.trim_ascii())
 }
 

@@ -15,43 +15,42 @@ use crate::token::VerifiedToken;
 use crate::Verifier;
 
 /// How far the synchronous checks got.
-enum Checked {
+pub(super) enum Checked {
     /// Proof, token and binding all passed.
     Verified(VerifiedToken),
     /// The token names a `kid` its key set is refetching: verify it after the wait.
     Refetching(KeyWait, String, VerifiedProof),
 }
 
-/// What the guard's `DPoP` path made of a request.
-// Returned and matched at once, never stored: boxing the request would cost an allocation
-// on every request that is not under the `DPoP` scheme.
-#[allow(clippy::large_enum_variant)]
-pub(super) enum DpopAnswer<F, ReqBody> {
-    /// The request is under the `DPoP` scheme: answered.
-    Answered(F),
-    /// It is not (or the guard does not take DPoP): handed back, for the other ways in.
-    NotDpop(Request<ReqBody>),
-}
-
 impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
-    /// Answers a request under the `DPoP` scheme (which `dpop` takes); hands back any
-    /// other. Finding the scheme and reading the credentials is one read of the
-    /// `Authorization` header (after the bearer extractor's).
-    pub(super) fn call_dpop<ReqBody>(
+    /// The checks of a request under the `DPoP` scheme (which `dpop` takes), given the
+    /// value of its only `Authorization` header when that names a scheme other than
+    /// `Bearer`: `None` when the request does not use `DPoP` (or the guard takes no DPoP).
+    pub(super) fn check_dpop<B>(
+        &self,
+        authorization: Option<&[u8]>,
+        request: &Request<B>,
+    ) -> Option<Result<Checked, AuthError>> {
+        let config = &self.config;
+        let dpop = config.dpop.as_ref()?;
+        match dpop.credentials(authorization?, request.headers(), config.bearer.max_len) {
+            Ok(Some(credentials)) => Some(check(dpop, &config.verifier, &credentials, request)),
+            Ok(None) => None,
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// Answers a request under the `DPoP` scheme, as [`check_dpop`](Self::check_dpop) found it.
+    pub(super) fn answer_dpop<ReqBody>(
         &mut self,
+        checked: Result<Checked, AuthError>,
         request: Request<ReqBody>,
-    ) -> DpopAnswer<ResponseFuture<S, ReqBody, U>, ReqBody>
+    ) -> ResponseFuture<S, ReqBody, U>
     where
         S: Service<Request<ReqBody>>,
     {
         let config = &self.config;
-        let Some(dpop) = &config.dpop else { return DpopAnswer::NotDpop(request) };
-        let checked = match dpop.credentials(request.headers(), config.bearer.max_len) {
-            Ok(Some(credentials)) => check(dpop, &config.verifier, &credentials, &request),
-            Ok(None) => return DpopAnswer::NotDpop(request),
-            Err(error) => Err(error),
-        };
-        DpopAnswer::Answered(match checked {
+        match checked {
             Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
             Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),
             Ok(Checked::Refetching(refetch, token, proof)) => {
@@ -64,7 +63,7 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
                 });
                 self.authorizing(authorize, request)
             }
-        })
+        }
     }
 }
 

@@ -46,10 +46,9 @@ use crate::body::ResponseBody;
 use crate::cookie;
 use crate::error::AuthError;
 use crate::keys::Miss;
-use crate::token::{extract_bearer, VerifiedToken};
+use crate::token::{extract_credentials, Credentials, VerifiedToken};
 
 use authorize::Stage;
-use dpop::DpopAnswer;
 
 use future::ResponseFuture;
 use layer::GuardConfig;
@@ -111,11 +110,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let presented = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
+        let presented = match extract_credentials(request.headers(), request.uri(), &config.bearer) {
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
-            Ok(Some(presented)) => {
+            Ok(Credentials::Bearer(presented)) => {
                 // One branch on the Bearer path when DPoP is off.
                 if let Some(dpop) = &config.dpop {
                     if let Err(error) = dpop.admit_bearer(request.headers()) {
@@ -124,11 +123,10 @@ where
                 }
                 presented
             }
-            Ok(None) => {
-                let mut request = match self.call_dpop(request) {
-                    DpopAnswer::Answered(answer) => return answer,
-                    DpopAnswer::NotDpop(request) => request,
-                };
+            Ok(Credentials::Other(authorization)) => {
+                if let Some(checked) = self.check_dpop(authorization, &request) {
+                    return self.answer_dpop(checked, request);
+                }
                 let config = &self.config;
                 let from_cookie = match &config.cookie {
                     Some(cookie) => {
