@@ -154,7 +154,9 @@ impl<'a> Reader<'a> {
             }
             _ => return Err(Malformed),
         }
-        let name = self.string()?;
+        // At the name's opening quote: read past it without looking again.
+        self.at += 1;
+        let name = self.string_body()?;
         if self.eat(b':') {
             Ok(Some(name))
         } else {
@@ -190,6 +192,12 @@ impl<'a> Reader<'a> {
         if !self.eat(b'"') {
             return Err(Malformed);
         }
+        self.string_body()
+    }
+
+    /// [`string`](Self::string) after its opening quote.
+    #[inline(always)]
+    fn string_body(&mut self) -> Read<Cow<'a, str>> {
         let start = self.at;
         let stop = scan_string(self.bytes(), start)?;
         if self.bytes()[stop] == b'"' {

@@ -1,247 +1,288 @@
-//! The claims of a DPoP proof (RFC 9449 §4.2), read from its decoded payload.
+//! The claims of a DPoP proof (RFC 9449 §4.2), read from its decoded payload with the
+//! crate's strict JSON reader ([`crate::json`], the one a token's claims are read with):
+//! one pass, borrowed (a string with a JSON escape is decoded into a copy), no serde.
 //!
-//! A client's proofs are flat objects of short ASCII strings and one integer `iat`; those
-//! are read here in one pass, borrowed, without serde ([`read_plain`]). Any other payload
-//! (an escape, a non-ASCII string, a fraction, a nested value, `null`, a member twice, a
-//! missing one, anything malformed) is left to serde_json, whose answer is the rule: the
-//! plain reader gives the same claims or no answer, never another one. The unit tests hold
-//! it to that on a table of payloads.
+//! What it accepts is what serde_json's typed parse of the same struct accepted (the unit
+//! tests hold the two to the same answers on a table of payloads):
+//! - the payload is one JSON object (an array is refused), validated to its end, unknown
+//!   members included, at any depth;
+//! - a member name is compared after decoding its escapes (`"j\u0074i"` is `jti`);
+//! - a claim read here twice is refused (even `null` twice); unknown members may repeat;
+//! - `jti`, `htm` and `htu` are strings; `ath` and `nonce` strings or `null` (absent);
+//! - `iat` is a number: an integer, or a fraction or exponent read as an `f64` and
+//!   truncated (negatives read as 0, beyond a float's range refused).
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
+use crate::json::{Malformed, Read, Reader};
 
-use crate::token::{is_json_object, Text};
-
-/// The claims of a proof, borrowed from the decoded payload (a string with a JSON escape
-/// is copied). Duplicated members are refused.
-#[derive(Deserialize)]
+/// The claims of a proof, borrowed from the decoded payload.
 pub(super) struct ProofClaims<'a> {
-    #[serde(borrow)]
-    pub(super) jti: Text<'a>,
-    #[serde(borrow)]
-    pub(super) htm: Text<'a>,
-    #[serde(borrow)]
-    pub(super) htu: Text<'a>,
-    pub(super) iat: f64,
-    #[serde(borrow, default)]
-    pub(super) ath: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub(super) nonce: Option<Text<'a>>,
+    pub(super) jti: Cow<'a, str>,
+    pub(super) htm: Cow<'a, str>,
+    pub(super) htu: Cow<'a, str>,
+    /// Seconds: a fraction truncated, a negative number 0.
+    pub(super) iat: u64,
+    pub(super) ath: Option<Cow<'a, str>>,
+    pub(super) nonce: Option<Cow<'a, str>>,
+}
+
+/// A claim this reader takes, by its member name.
+#[derive(Clone, Copy)]
+enum Claim {
+    Jti,
+    Htm,
+    Htu,
+    Iat,
+    Ath,
+    Nonce,
+}
+
+impl Claim {
+    /// Matched byte by byte (a decision tree, no string comparisons).
+    #[inline]
+    fn named(name: &str) -> Option<Self> {
+        Some(match *name.as_bytes() {
+            [b'j', b't', b'i'] => Self::Jti,
+            [b'h', b't', b'm'] => Self::Htm,
+            [b'h', b't', b'u'] => Self::Htu,
+            [b'i', b'a', b't'] => Self::Iat,
+            [b'a', b't', b'h'] => Self::Ath,
+            [b'n', b'o', b'n', b'c', b'e'] => Self::Nonce,
+            _ => return None,
+        })
+    }
 }
 
 impl<'a> ProofClaims<'a> {
     /// The claims of the JSON object `payload`; `None` when it is no object of them.
     pub(super) fn read(payload: &'a [u8]) -> Option<Self> {
-        read_plain(payload).or_else(|| {
-            // A JSON array would read as a struct's fields in order: refused.
-            is_json_object(payload).then(|| serde_json::from_slice(payload).ok()).flatten()
+        let text = std::str::from_utf8(payload).ok()?;
+        Self::read_text(text).ok()
+    }
+
+    /// [`read`](Self::read) of the payload as text.
+    fn read_text(text: &'a str) -> Read<Self> {
+        let mut reader = Reader::new(text);
+        reader.open_object()?;
+        let (mut jti, mut htm, mut htu, mut iat, mut ath, mut nonce) = (None, None, None, None, None, None);
+        let mut seen = 0u8;
+        let mut first = true;
+        while let Some(name) = reader.member(first)? {
+            first = false;
+            let Some(claim) = Claim::named(&name) else {
+                reader.skip_value()?;
+                continue;
+            };
+            let bit = 1u8 << claim as u8;
+            if seen & bit != 0 {
+                return Err(Malformed);
+            }
+            seen |= bit;
+            let slot = match claim {
+                Claim::Iat => {
+                    iat = Some(seconds(&mut reader)?);
+                    continue;
+                }
+                Claim::Jti => &mut jti,
+                Claim::Htm => &mut htm,
+                Claim::Htu => &mut htu,
+                Claim::Ath => &mut ath,
+                Claim::Nonce => &mut nonce,
+            };
+            // Every other claim is a string, `ath` and `nonce` possibly `null` (absent).
+            let optional = matches!(claim, Claim::Ath | Claim::Nonce);
+            *slot = if optional && reader.null()? { None } else { Some(reader.string()?) };
+        }
+        reader.end()?;
+        Ok(Self {
+            jti: jti.ok_or(Malformed)?,
+            htm: htm.ok_or(Malformed)?,
+            htu: htu.ok_or(Malformed)?,
+            iat: iat.ok_or(Malformed)?,
+            ath,
+            nonce,
         })
     }
 }
 
-/// One member's value, as the plain reader takes it.
-enum Plain<'a> {
-    Text(&'a str),
-    Integer(u64),
-}
-
-/// The claims of a payload in the plain shape; `None` for any other payload (which may
-/// still be valid: serde_json then reads it). The shape: printable ASCII throughout, no
-/// `\` anywhere (so no escape), spaces only between tokens, and members whose values are
-/// strings or integers of up to 15 digits.
-fn read_plain(json: &[u8]) -> Option<ProofClaims<'_>> {
-    fn text(value: &str) -> Text<'_> {
-        Text(Cow::Borrowed(value))
+/// `iat`: a plain integer as it is; any other number (a sign, a fraction, an exponent, more
+/// than 19 digits) read as an `f64`, refused beyond its range, truncated to whole seconds
+/// with negatives at 0.
+#[inline(always)]
+fn seconds(reader: &mut Reader<'_>) -> Read<u64> {
+    let number = reader.number()?;
+    if let Some(plain) = number.plain {
+        return Ok(plain);
     }
-    // One branch-free pass (it vectorises) rules out escapes, control characters (inside
-    // a string, serde_json refuses them; between tokens, the fallback reads them) and
-    // anything beyond ASCII, so every string below is a slice of `json` as it is.
-    // `b - 0x20 < 0x5f`: printable ASCII, 0x20 to 0x7e, in one compare.
-    let plain = json.iter().fold(true, |plain, &b| plain & (b.wrapping_sub(0x20) < 0x5f) & (b != b'\\'));
-    if !plain {
-        return None;
+    // The reader checked the JSON grammar, which `f64`'s parser reads exactly.
+    let value: f64 = number.text.parse().map_err(|_| Malformed)?;
+    if !value.is_finite() {
+        return Err(Malformed);
     }
-    let json = std::str::from_utf8(json).ok()?;
-    let bytes = json.as_bytes();
-    let mut at = skip_spaces(bytes, 0);
-    if bytes.get(at) != Some(&b'{') {
-        return None;
-    }
-    let (mut jti, mut htm, mut htu, mut iat, mut ath, mut nonce) = (None, None, None, None, None, None);
-    at = skip_spaces(bytes, at + 1);
-    loop {
-        let (name, next) = plain_string(json, at)?;
-        at = skip_spaces(bytes, next);
-        if bytes.get(at) != Some(&b':') {
-            return None;
-        }
-        at = skip_spaces(bytes, at + 1);
-        let (value, next) = match bytes.get(at)? {
-            b'"' => plain_string(json, at).map(|(text, next)| (Plain::Text(text), next))?,
-            b'0'..=b'9' => plain_integer(bytes, at).map(|(value, next)| (Plain::Integer(value), next))?,
-            _ => return None,
-        };
-        at = skip_spaces(bytes, next);
-        // A member twice, or of the wrong type: serde_json's answer (an error).
-        match (name, value) {
-            ("jti", Plain::Text(text)) if jti.is_none() => jti = Some(text),
-            ("htm", Plain::Text(text)) if htm.is_none() => htm = Some(text),
-            ("htu", Plain::Text(text)) if htu.is_none() => htu = Some(text),
-            ("ath", Plain::Text(text)) if ath.is_none() => ath = Some(text),
-            ("nonce", Plain::Text(text)) if nonce.is_none() => nonce = Some(text),
-            ("iat", Plain::Integer(value)) if iat.is_none() => iat = Some(value),
-            ("jti" | "htm" | "htu" | "ath" | "nonce" | "iat", _) => return None,
-            _ => {}
-        }
-        match bytes.get(at)? {
-            b',' => at = skip_spaces(bytes, at + 1),
-            b'}' => break,
-            _ => return None,
-        }
-    }
-    if skip_spaces(bytes, at + 1) != bytes.len() {
-        return None;
-    }
-    Some(ProofClaims {
-        jti: text(jti?),
-        htm: text(htm?),
-        htu: text(htu?),
-        // Up to 15 digits: exact in an f64, as serde_json's conversion of the integer.
-        iat: iat? as f64,
-        ath: ath.map(text),
-        nonce: nonce.map(text),
-    })
-}
-
-/// Spaces from `at` (the only whitespace a plain payload has).
-fn skip_spaces(json: &[u8], mut at: usize) -> usize {
-    while json.get(at) == Some(&b' ') {
-        at += 1;
-    }
-    at
-}
-
-/// The string that starts at `at` (its opening quote), and where it ends. The payload
-/// was checked to hold no escape and no control character.
-fn plain_string(json: &str, at: usize) -> Option<(&str, usize)> {
-    if json.as_bytes().get(at) != Some(&b'"') {
-        return None;
-    }
-    let length = memchr::memchr(b'"', json.as_bytes().get(at + 1..)?)?;
-    Some((json.get(at + 1..at + 1 + length)?, at + 1 + length + 1))
-}
-
-/// The integer that starts at `at` when it has 1 to 15 digits, no leading zero, and no
-/// fraction or exponent after it, and where it ends; `None` for any other number.
-fn plain_integer(json: &[u8], at: usize) -> Option<(u64, usize)> {
-    let digits = json[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-    let end = at + digits;
-    if digits == 0 || digits > 15 || (digits > 1 && json[at] == b'0') {
-        return None;
-    }
-    if matches!(json.get(end), Some(b'.' | b'e' | b'E')) {
-        return None;
-    }
-    let value = json[at..end].iter().fold(0u64, |value, digit| value * 10 + u64::from(digit - b'0'));
-    Some((value, end))
+    // Saturating float-to-int conversion: negative → 0.
+    Ok(value as u64)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
+    use crate::token::{is_json_object, Text};
+
+    /// The reference: serde_json's typed parse of the same claims, as the crate read them
+    /// before it had a reader of its own (duplicates refused, unknown members ignored).
+    #[derive(Deserialize)]
+    struct SerdeClaims<'a> {
+        #[serde(borrow)]
+        jti: Text<'a>,
+        #[serde(borrow)]
+        htm: Text<'a>,
+        #[serde(borrow)]
+        htu: Text<'a>,
+        iat: f64,
+        #[serde(borrow, default)]
+        ath: Option<Text<'a>>,
+        #[serde(borrow, default)]
+        nonce: Option<Text<'a>>,
+    }
 
     type Fields = (String, String, String, u64, Option<String>, Option<String>);
 
-    fn fields(claims: ProofClaims<'_>) -> Fields {
-        let owned = |text: Text<'_>| text.0.into_owned();
-        (
-            owned(claims.jti),
-            owned(claims.htm),
-            owned(claims.htu),
-            claims.iat.to_bits(),
-            claims.ath.map(owned),
-            claims.nonce.map(owned),
-        )
+    fn ours(json: &str) -> Option<Fields> {
+        ProofClaims::read(json.as_bytes()).map(|claims| {
+            let owned = Cow::into_owned;
+            (
+                owned(claims.jti),
+                owned(claims.htm),
+                owned(claims.htu),
+                claims.iat,
+                claims.ath.map(owned),
+                claims.nonce.map(owned),
+            )
+        })
     }
 
     fn by_serde(json: &str) -> Option<Fields> {
         let bytes = json.as_bytes();
-        is_json_object(bytes)
-            .then(|| serde_json::from_slice::<ProofClaims<'_>>(bytes).ok().map(fields))
-            .flatten()
+        let claims =
+            is_json_object(bytes).then(|| serde_json::from_slice::<SerdeClaims<'_>>(bytes).ok())??;
+        if !claims.iat.is_finite() {
+            return None;
+        }
+        let owned = |text: Text<'_>| text.0.into_owned();
+        Some((
+            owned(claims.jti),
+            owned(claims.htm),
+            owned(claims.htu),
+            // What the proof check did with it: saturating, negatives at 0.
+            claims.iat as u64,
+            claims.ath.map(owned),
+            claims.nonce.map(owned),
+        ))
     }
 
-    const PLAIN: &[&str] = &[
+    /// Payloads serde_json reads.
+    const READ: &[&str] = &[
         r#"{"jti":"e1j3V_bKic8-LAEB","htm":"GET","htu":"https://api.example.com/orders","iat":1700000000,"ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"}"#,
         r#"{"jti":"a","htm":"POST","htu":"https://a.example/token","iat":0}"#,
         r#" { "jti" : "a" , "htm":"GET", "htu":"https://a.example/x#y","iat":1700000000,"nonce":"n-1","extra":"ok","n":7 } "#,
         r#"{"jti":"","htm":"GET","htu":"x","iat":123456789012345}"#,
-        // An unknown member twice is ignored, by serde_json too.
+        // An unknown member twice is ignored.
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"extra":"x","extra":"y"}"#,
-    ];
-
-    const OTHERS: &[&str] = &[
-        // serde_json reads these; the plain reader leaves them to it.
+        // Escapes, in values and in names.
         r#"{"jti":"a\"b","htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"a","htm":"GET","htu":"https:\/\/a.example\/","iat":1}"#,
         r#"{"j\u0074i":"a","htm":"GET","htu":"https://a.example/","iat":1}"#,
+        r#"{"jti":"\ud83d\ude00","htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"é","htm":"GET","htu":"https://a.example/","iat":1}"#,
+        // Numbers of every shape.
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1.5}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1e9}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1.7E+9}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":-1}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":-0.0}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1234567890123456}"#,
-        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"ath":null}"#,
-        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"cnf":{"x":[1,2]}}"#,
-        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"extra":true}"#,
-        r#"{"jti":"a",
-            "htm":"GET","htu":"https://a.example/","iat":1}"#,
-        "{\"jti\":\"a\",\t\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1}",
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1e-400}"#,
+        // `null` for an optional claim, nested and odd unknown members.
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"ath":null,"nonce":null}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"cnf":{"x":[1,2,{"y":null}]}}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"extra":true,"s":"\ud800"}"#,
+        "{\"jti\":\"a\",\n\t\"htm\":\"GET\",\r\"htu\":\"https://a.example/\",\"iat\":1}",
         "{\"jti\":\"a\",\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1,\"x\":\"\u{7f}\"}",
-        // serde_json refuses these.
+    ];
+
+    /// Payloads serde_json refuses.
+    const REFUSED: &[&str] = &[
         r#"{"jti":"a","jti":"b","htm":"GET","htu":"https://a.example/","iat":1}"#,
+        r#"{"jti":"a","j\u0074i":"b","htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"iat":2}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"ath":null,"ath":null}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/"}"#,
+        r#"{"htm":"GET","htu":"https://a.example/","iat":1}"#,
+        r#"{"jti":null,"htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":1,"htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":"1"}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":null}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":01}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1.}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1e400}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"ath":7}"#,
+        r#"{"jti":"\ud800","htm":"GET","htu":"https://a.example/","iat":1}"#,
+        r#"{"jti":"a\x","htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,}"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1} x"#,
         r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1"#,
         r#"{"jti":"a" "htm":"GET","htu":"https://a.example/","iat":1}"#,
         r#"{"jti":"a	b","htm":"GET","htu":"https://a.example/","iat":1}"#,
+        r#"{"jti":"a","htm":"GET","htu":"https://a.example/","iat":1,"x":[1,]}"#,
+        "{\"jti\":\"a\",\u{c}\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1}",
         r#"["a","GET","https://a.example/",1]"#,
         r#"{}"#,
         "",
     ];
 
     #[test]
-    fn the_plain_reader_reads_a_clients_payload_as_serde_json_does() {
-        for json in PLAIN {
-            let plain = read_plain(json.as_bytes()).map(fields);
-            assert!(plain.is_some(), "{json}");
-            assert_eq!(plain, by_serde(json), "{json}");
+    fn the_reader_reads_what_serde_json_reads_the_same_way() {
+        for json in READ {
+            let read = ours(json);
+            assert!(read.is_some(), "{json}");
+            assert_eq!(read, by_serde(json), "{json}");
         }
     }
 
     #[test]
-    fn the_plain_reader_leaves_every_other_payload_to_serde_json() {
-        for json in OTHERS {
-            assert!(read_plain(json.as_bytes()).is_none(), "{json}");
-            assert_eq!(ProofClaims::read(json.as_bytes()).map(fields), by_serde(json), "{json}");
+    fn the_reader_refuses_what_serde_json_refuses() {
+        for json in REFUSED {
+            assert_eq!(by_serde(json), None, "{json}");
+            assert_eq!(ours(json), None, "{json}");
         }
-        // Some of them serde_json reads, some it refuses: both kinds are in the table.
-        assert!(by_serde(OTHERS[0]).is_some());
-        assert!(by_serde(OTHERS[OTHERS.len() - 1]).is_none());
     }
 
     #[test]
-    fn every_prefix_of_a_plain_payload_is_refused_by_both() {
-        let json = PLAIN[0];
+    fn a_plain_payload_is_borrowed_and_an_escaped_string_decoded() {
+        let json = br#"{"jti":"a\"b","htm":"GET","htu":"https://a.example/","iat":1700000000}"#;
+        let claims = ProofClaims::read(json).unwrap();
+        assert!(matches!(claims.htu, Cow::Borrowed("https://a.example/")));
+        assert_eq!(claims.jti, "a\"b");
+        assert_eq!(claims.iat, 1_700_000_000);
+    }
+
+    #[test]
+    fn every_prefix_of_a_payload_is_refused_by_both() {
+        let json = READ[0];
         for end in 0..json.len() {
-            let prefix = &json.as_bytes()[..end];
-            assert!(read_plain(prefix).is_none(), "{end}");
-            assert!(ProofClaims::read(prefix).is_none(), "{end}");
+            let prefix = &json[..end];
+            assert_eq!(ours(prefix), None, "{end}");
+            assert_eq!(by_serde(prefix), None, "{end}");
         }
+    }
+
+    #[test]
+    fn a_payload_that_is_no_utf8_is_refused() {
+        let json = b"{\"jti\":\"\xff\",\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1}";
+        assert!(ProofClaims::read(json).is_none());
+        assert!(serde_json::from_slice::<SerdeClaims<'_>>(json).is_err());
     }
 }

@@ -76,7 +76,6 @@ pub use proof::{
 use std::fmt;
 use std::sync::Arc;
 
-use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, Method, Uri};
 
 use crate::error::{AuthError, ConfigError, DpopChallenge, Reason};
@@ -201,7 +200,7 @@ impl fmt::Debug for DpopGuard {
 
 /// The credentials of a request under the `DPoP` scheme: the token as it came (its syntax
 /// is checked when it is not in the verified-token cache, as on the `Bearer` path) and the
-/// proof, ASCII.
+/// proof's bytes (not yet known to be ASCII: see [`ProofVerifier::verify_bytes`]).
 pub(crate) struct DpopCredentials<'a> {
     token: &'a [u8],
     proof: &'a [u8],
@@ -249,33 +248,31 @@ impl DpopGuard {
         Ok(())
     }
 
-    /// The `DPoP` scheme's credentials: `Ok(None)` when the request does not use it.
+    /// The `DPoP` scheme's credentials, from the value of the request's only
+    /// `Authorization` header (under a scheme other than `Bearer`) and its `DPoP` header:
+    /// `Ok(None)` when that scheme is not `DPoP`.
     ///
     /// # Errors
     /// `invalid_request` for an oversized token; `invalid_dpop_proof` without exactly one
-    /// `DPoP` header of ASCII.
+    /// `DPoP` header.
     pub(crate) fn credentials<'a>(
         &self,
+        authorization: &'a [u8],
         headers: &'a HeaderMap,
         max_len: usize,
     ) -> Result<Option<DpopCredentials<'a>>, AuthError> {
-        let Some(token) = dpop_credential(headers) else { return Ok(None) };
+        let Some(token) = dpop_credential(authorization) else { return Ok(None) };
         if token.len() > max_len {
             return Err(AuthError::invalid_request(Reason::TokenTooLong).under_dpop());
         }
         let mut proofs = headers.get_all(DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
-            // What `HeaderValue::to_str` admits, without building the `str`: the proof is
-            // read as bytes.
-            (Some(proof), None) if proof.as_bytes().is_ascii() => proof.as_bytes().trim_ascii(),
+            // Read as bytes, unchecked: every part of it is base64url-decoded (which admits
+            // ASCII alone) or compared byte for byte with a header that was.
+            (Some(proof), None) => proof.as_bytes().trim_ascii(),
             _ => return Err(missing_proof()),
         };
         Ok(Some(DpopCredentials { token, proof }))
-    }
-
-    /// Whether the request uses the `DPoP` scheme.
-    pub(crate) fn requested(&self, headers: &HeaderMap) -> bool {
-        dpop_credential(headers).is_some()
     }
 
     /// Verifies the proof of `credentials` for the request, presented with `access` (the
@@ -303,10 +300,10 @@ impl DpopGuard {
     }
 }
 
-/// The credential of an `Authorization: DPoP …` header, trimmed, unchecked.
-fn dpop_credential(headers: &HeaderMap) -> Option<&[u8]> {
-    let value = headers.get(AUTHORIZATION)?.as_bytes().trim_ascii();
-    let (scheme, token) = value.split_at_checked(4)?;
+/// The credential of an `Authorization: DPoP …` header's value (trimmed already),
+/// trimmed, unchecked.
+fn dpop_credential(authorization: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = authorization.split_at_checked(4)?;
     (scheme.eq_ignore_ascii_case(b"dpop") && token.first() == Some(&b' ')).then(|| token.trim_ascii())
 }
 

@@ -183,7 +183,10 @@ impl ProofVerifierBuilder {
                 max_age: self.max_age.as_secs(),
                 max_ahead: self.max_ahead.as_secs(),
                 clock: self.clock,
-                seen: SeenProofs::new(self.replay_capacity),
+                seen: SeenProofs::new(
+                    self.replay_capacity,
+                    self.max_age.as_secs().saturating_add(self.max_ahead.as_secs()),
+                ),
                 headers: Cache::with(
                     KNOWN_HEADERS,
                     KNOWN_HEADERS as u64,
@@ -345,13 +348,14 @@ fn decode_into<'b>(
     crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
 }
 
-/// The three parts of a compact JWS, split at its only two dots (found with `memchr`:
-/// from the front, from the back, and one pass between them); parts may be empty, and
-/// fail their own checks then.
+/// The three parts of a compact JWS, split at its first and its last dot (found with
+/// `memchr`, from the front and from the back); parts may be empty, and fail their own
+/// checks then. A third dot can only lie inside the payload, which base64url decoding
+/// then refuses: no pass over the payload looks for one.
 fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let first = memchr::memchr(b'.', proof)?;
     let last = memchr::memrchr(b'.', proof)?;
-    if last == first || memchr::memchr(b'.', &proof[first + 1..last]).is_some() {
+    if last == first {
         return None;
     }
     Some((&proof[..first], &proof[first + 1..last], &proof[last + 1..]))
@@ -425,6 +429,10 @@ impl ProofVerifier {
         let (mut signature_buffer, mut signature_spill) =
             ([MaybeUninit::uninit(); SIGNATURE_BUFFER], Vec::new());
         let signature = decode_into(signature, &mut signature_buffer, &mut signature_spill)?;
+        // Decoded before the signature is checked (its claims are read only after): a
+        // payload with a dot in it is no compact JWS, and is refused as one.
+        let (mut payload_buffer, mut payload_spill) = ([MaybeUninit::uninit(); PAYLOAD_BUFFER], Vec::new());
+        let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
         // A remembered header is only a parsed key: every proof's signature is checked.
         if !proof_key.key.verify(signed, signature) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofSignature));
@@ -432,20 +440,14 @@ impl ProofVerifier {
         if let CheckedHeader::Fresh(fresh) = &checked {
             self.remember(header, fresh);
         }
-        let (mut payload_buffer, mut payload_spill) = ([MaybeUninit::uninit(); PAYLOAD_BUFFER], Vec::new());
-        let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
         let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
-        if claims.jti.is_empty() || claims.jti.len() > 256 || !claims.iat.is_finite() {
+        if claims.jti.is_empty() || claims.jti.len() > 256 {
             return Err(malformed());
         }
-        let htu = NormalUrl::parse(&claims.htu);
-        if !target::method_matches(&target.method, &claims.htm)
-            || !htu.is_some_and(|htu| target.url.matches(&htu))
-        {
+        if !target::method_matches(&target.method, &claims.htm) || !target.url.named_by(&claims.htu) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofTarget));
         }
-        // Saturating float-to-int conversion: negative → 0.
-        let issued_at = claims.iat as u64;
+        let issued_at = claims.iat;
         let now = self.inner.clock.now();
         if now.saturating_sub(issued_at) > self.inner.max_age
             || issued_at.saturating_sub(now) > self.inner.max_ahead
@@ -467,10 +469,10 @@ impl ProofVerifier {
             }
         }
         let thumbprint = &proof_key.thumbprint;
-        if !self.inner.seen.first_use(thumbprint, &claims.jti) {
+        if !self.inner.seen.first_use(thumbprint, &claims.jti, now) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        let nonce = claims.nonce.map(|nonce| nonce.0.into_owned());
+        let nonce = claims.nonce.map(Cow::into_owned);
         Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
     }
 

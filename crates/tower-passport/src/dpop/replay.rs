@@ -1,13 +1,25 @@
 //! The `jti`s of the proofs accepted inside the `iat` window: a proof is single-use
 //! (RFC 9449 §11.1).
 //!
-//! A quick_cache set, bounded in entries, of 64-bit foldhash values of key thumbprint and
-//! `jti` under a random per-process seed: no string is built or stored per proof, and the
-//! table takes the value as its own hash (it is one already). A collision (2⁻⁶⁴ per pair)
-//! refuses a fresh proof, never admits a replay. Entries carry no expiry: a proof older
-//! than the window is refused by its `iat` before its `jti` is looked up, so a stale entry
-//! only takes room until it is evicted. Every new `jti` is admitted (the eviction drops
-//! older entries), so size it above the proofs a window brings.
+//! A set of 64-bit foldhash values of key thumbprint and `jti` under a random per-process
+//! seed: no string is built or stored per proof, and the tables take the value as their
+//! own hash (it is one already). A collision (2⁻⁶⁴ per pair) refuses a fresh proof, never
+//! admits a replay.
+//!
+//! The set is split into shards by the value's bits, each a plain hash set behind its own
+//! mutex, held only for one lookup and insert (never across I/O or an `await`). Each
+//! shard keeps two generations, each spanning the whole `iat` window (past plus future):
+//! new values go into the current one, a value is looked up in both, and once the
+//! current generation is older than the window it becomes the previous one and the
+//! previous one is dropped. A value so stays at least one whole window after it was
+//! inserted, which is as long as its proof could pass the `iat` check (its `iat` at most
+//! the future allowance ahead of the clock, refused once the past allowance behind it),
+//! and no longer than two: entries expire with the window, and nothing needs sweeping.
+//!
+//! Memory is bounded: each generation of a shard holds at most its share of the capacity
+//! (half of it per generation), and a full current generation is retired early, dropping
+//! the oldest entries to admit new ones, as any bounded cache would: size it above the
+//! proofs a window brings.
 //!
 //! Why foldhash and not SipHash: foldhash is not a cryptographic PRF, so an attacker who
 //! could see its outputs might aim many entries at one bucket (hash flooding). Here the
@@ -17,40 +29,108 @@
 //! A colliding pair only refuses the second proof, and aiming that at another client
 //! needs its key's thumbprint and its next `jti` before it is sent.
 
+use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
 
-use quick_cache::sync::{Cache, DefaultLifecycle, GuardResult};
-use quick_cache::UnitWeighter;
+/// At most this many shards (a power of two).
+const MAX_SHARDS: usize = 16;
+
+/// A shard per this many entries of capacity, up to [`MAX_SHARDS`].
+const ENTRIES_PER_SHARD: u64 = 4096;
 
 pub(super) struct SeenProofs {
-    seen: Cache<u64, (), UnitWeighter, Prehashed>,
+    shards: Box<[Mutex<Shard>]>,
+    /// `shards.len() - 1`: a shard is picked by the value's bits under this mask.
+    mask: usize,
+    /// How long a generation lasts, in seconds: the whole `iat` window.
+    span: u64,
+    /// How many values a generation of one shard holds at most.
+    per_generation: usize,
     keyed: foldhash::fast::RandomState,
 }
 
-impl SeenProofs {
-    /// At most `capacity` remembered proofs; their window is kept by the `iat` check (see
-    /// the module docs), so entries carry no expiry.
-    pub(super) fn new(capacity: u64) -> Self {
-        let capacity = capacity.max(1);
-        let estimated = usize::try_from(capacity).unwrap_or(usize::MAX);
-        let seen = Cache::with(estimated, capacity, UnitWeighter, Prehashed, DefaultLifecycle::default());
-        Self { seen, keyed: foldhash::fast::RandomState::default() }
-    }
+/// One shard: the values of the current generation and of the one before.
+struct Shard {
+    /// When the current generation began (the clock's seconds).
+    started: u64,
+    current: HashSet<u64, Prehashed>,
+    previous: HashSet<u64, Prehashed>,
+}
 
-    /// Remembers the proof `jti` of the key `thumbprint`; `false` when it was seen already
-    /// (or is being remembered by a concurrent request). Keyed by key and `jti`, so no
-    /// client can spend another's `jti`s.
-    pub(super) fn first_use(&self, thumbprint: &str, jti: &str) -> bool {
-        let key = self.keyed.hash_one((thumbprint, jti));
-        match self.seen.get_value_or_guard(&key, Some(Duration::ZERO)) {
-            GuardResult::Guard(guard) => guard.insert(()).is_ok(),
-            GuardResult::Value(()) | GuardResult::Timeout => false,
-        }
+impl Shard {
+    /// The current generation becomes the previous one (the previous one is dropped).
+    fn retire(&mut self, now: u64) {
+        std::mem::swap(&mut self.current, &mut self.previous);
+        self.current.clear();
+        self.started = now;
     }
 }
 
-/// The table's hasher: its keys are keyed hashes already, taken as they are.
+impl SeenProofs {
+    /// At most `capacity` remembered proofs, each for at least `window` seconds (the `iat`
+    /// window, past plus future) after it was accepted, unless the set fills up first.
+    pub(super) fn new(capacity: u64, window: u64) -> Self {
+        let capacity = capacity.max(1);
+        let shards = usize::try_from(capacity / ENTRIES_PER_SHARD)
+            .unwrap_or(MAX_SHARDS)
+            .clamp(1, MAX_SHARDS)
+            .next_power_of_two()
+            .min(MAX_SHARDS);
+        let per_generation = usize::try_from(capacity / (2 * shards as u64)).unwrap_or(usize::MAX).max(1);
+        // Allocated up front, as a bounded cache is: no table grows on the request path.
+        let table = || HashSet::with_capacity_and_hasher(per_generation, Prehashed);
+        let shards = (0..shards)
+            .map(|_| Mutex::new(Shard { started: 0, current: table(), previous: table() }))
+            .collect::<Box<[_]>>();
+        Self {
+            mask: shards.len() - 1,
+            shards,
+            span: window,
+            per_generation,
+            keyed: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    /// Remembers the proof `jti` of the key `thumbprint`, accepted at `now` (the clock's
+    /// seconds); `false` when it was seen already. Keyed by key and `jti`, so no client
+    /// can spend another's `jti`s.
+    pub(super) fn first_use(&self, thumbprint: &str, jti: &str, now: u64) -> bool {
+        let value = self.keyed.hash_one((thumbprint, jti));
+        // Bits the tables' bucket index (the low ones) and tag (the top seven) do not use.
+        let shard = (value >> 32) as usize & self.mask;
+        let Some(shard) = self.shards.get(shard) else { return false };
+        let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        if now.saturating_sub(shard.started) > self.span {
+            if now.saturating_sub(shard.started) > self.span.saturating_mul(2) {
+                // Both generations are older than the window.
+                shard.previous.clear();
+            }
+            shard.retire(now);
+        }
+        if shard.previous.contains(&value) {
+            return false;
+        }
+        if shard.current.len() >= self.per_generation && !shard.current.contains(&value) {
+            shard.retire(now);
+        }
+        shard.current.insert(value)
+    }
+
+    /// How many values are remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| {
+                let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+                shard.current.len() + shard.previous.len()
+            })
+            .sum()
+    }
+}
+
+/// The tables' hasher: their keys are keyed hashes already, taken as they are.
 #[derive(Clone, Copy, Default)]
 struct Prehashed;
 
@@ -85,15 +165,18 @@ impl Hasher for PrehashedHasher {
 mod tests {
     use super::*;
 
+    const NOW: u64 = 1_700_000_000;
+    const WINDOW: u64 = 600;
+
     #[test]
     fn a_jti_is_used_once_per_key() {
-        let seen = SeenProofs::new(100);
-        assert!(seen.first_use("key-a", "jti-1"));
-        assert!(!seen.first_use("key-a", "jti-1"));
-        assert!(seen.first_use("key-b", "jti-1"));
-        assert!(seen.first_use("key-a", "jti-2"));
+        let seen = SeenProofs::new(100, WINDOW);
+        assert!(seen.first_use("key-a", "jti-1", NOW));
+        assert!(!seen.first_use("key-a", "jti-1", NOW));
+        assert!(seen.first_use("key-b", "jti-1", NOW));
+        assert!(seen.first_use("key-a", "jti-2", NOW));
         // The pair is hashed as two strings: no shifting of the boundary collides.
-        assert!(seen.first_use("key-a j", "ti-1"));
+        assert!(seen.first_use("key-a j", "ti-1", NOW));
     }
 
     #[test]
@@ -102,11 +185,47 @@ mod tests {
     }
 
     #[test]
-    fn the_set_stays_within_its_capacity() {
-        let seen = SeenProofs::new(100);
+    fn a_jti_is_remembered_for_a_whole_window_and_forgotten_within_two() {
+        let seen = SeenProofs::new(100_000, WINDOW);
+        // Every shard's generation starts now.
         for i in 0..1_000 {
-            assert!(seen.first_use("key-a", &format!("jti-{i}")));
+            assert!(seen.first_use("key-a", &format!("start-{i}"), NOW));
         }
-        assert!(seen.seen.len() <= 100, "{} entries", seen.seen.len());
+        // Accepted just before the generations turn: still refused a whole window later.
+        let late = NOW + WINDOW;
+        for i in 0..1_000 {
+            assert!(seen.first_use("key-a", &format!("jti-{i}"), late));
+        }
+        for at in [late + 1, late + WINDOW] {
+            for i in 0..1_000 {
+                assert!(!seen.first_use("key-a", &format!("jti-{i}"), at), "{at} {i}");
+            }
+        }
+        // Two windows on, the set has let go of all of them.
+        let gone = late + 2 * WINDOW + 2;
+        for i in 0..1_000 {
+            assert!(seen.first_use("key-a", &format!("jti-{i}"), gone), "{i}");
+        }
+        assert_eq!(seen.len(), 1_000);
+    }
+
+    #[test]
+    fn the_set_stays_within_its_capacity() {
+        for capacity in [1, 100, 10_000, 100_000] {
+            let seen = SeenProofs::new(capacity, WINDOW);
+            for i in 0..(3 * capacity) {
+                assert!(seen.first_use("key-a", &format!("jti-{i}"), NOW));
+            }
+            assert!(seen.len() as u64 <= capacity.max(2), "{capacity}: {} entries", seen.len());
+        }
+    }
+
+    #[test]
+    fn a_full_set_still_refuses_its_most_recent_jtis() {
+        let seen = SeenProofs::new(1_000, WINDOW);
+        for i in 0..10_000 {
+            assert!(seen.first_use("key-a", &format!("jti-{i}"), NOW));
+            assert!(!seen.first_use("key-a", &format!("jti-{i}"), NOW));
+        }
     }
 }

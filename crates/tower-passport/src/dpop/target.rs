@@ -64,12 +64,12 @@ impl<'a> NormalUrl<'a> {
             ("http", url.strip_prefix("http://")?)
         };
         let bytes = rest.as_bytes();
-        let slash = bytes.iter().position(|&b| !plain_host_byte(b))?;
-        if slash == 0 || bytes[slash] != b'/' {
+        // The host's plain bytes up to a `/`, then the path's up to the end or a `#`.
+        let slash = first_not_of(bytes, 0, PLAIN_HOST);
+        if slash == 0 || bytes.get(slash) != Some(&b'/') {
             return None;
         }
-        let end =
-            bytes[slash..].iter().position(|&b| !plain_path_byte(b)).map_or(bytes.len(), |at| slash + at);
+        let end = first_not_of(bytes, slash, PLAIN_PATH);
         if end < bytes.len() && bytes[end] != b'#' {
             return None;
         }
@@ -111,6 +111,43 @@ impl<'a> NormalUrl<'a> {
             authority: Cow::Owned(self.authority.into_owned()),
             path: Cow::Owned(self.path.into_owned()),
         }
+    }
+
+    /// Whether the proof's `htu` names this URL: compared as text when this URL's host and
+    /// path are plain (see [`parse_plain`](Self::parse_plain)) and `htu` spells them as
+    /// they are, else normalised and compared part by part ([`matches`](Self::matches)).
+    /// Either way the answer is the same: such an `htu` parses, plainly, into exactly these
+    /// parts.
+    pub(crate) fn named_by(&self, htu: &str) -> bool {
+        self.spelled_by(htu) || NormalUrl::parse(htu).is_some_and(|htu| self.matches(&htu))
+    }
+
+    /// Whether `htu` is this URL's scheme (either one when it has none), `://`, authority
+    /// and path as they are, and then nothing or a fragment, this URL's host and path being
+    /// plain: what [`parse_plain`](Self::parse_plain) reads into these very parts.
+    fn spelled_by(&self, htu: &str) -> bool {
+        // The length `parse_plain` leaves to `Uri` (which refuses it).
+        if htu.len() >= usize::from(u16::MAX - 1) {
+            return false;
+        }
+        let (scheme, rest) = if let Some(rest) = htu.strip_prefix("https://") {
+            ("https", rest)
+        } else if let Some(rest) = htu.strip_prefix("http://") {
+            ("http", rest)
+        } else {
+            return false;
+        };
+        let Some(tail) =
+            rest.strip_prefix(&*self.authority).and_then(|after| after.strip_prefix(&*self.path))
+        else {
+            return false;
+        };
+        self.scheme.as_deref().is_none_or(|ours| ours == scheme)
+            && (tail.is_empty() || tail.starts_with('#'))
+            && !self.authority.is_empty()
+            && all_of(self.authority.as_bytes(), PLAIN_HOST)
+            && self.path.starts_with('/')
+            && all_of(self.path.as_bytes(), PLAIN_PATH)
     }
 
     /// Whether the proof's `htu`, normalised, names this URL.
@@ -175,6 +212,10 @@ fn normal_authority<'a>(authority: &'a str, scheme: Option<&str>) -> Option<Cow<
     if authority.is_empty() {
         return None;
     }
+    // The common case: a registered name in lower case, no port.
+    if all_of(authority.as_bytes(), PLAIN_HOST) {
+        return Some(Cow::Borrowed(authority));
+    }
     // One pass: user information, the last `:` outside an IPv6 literal's brackets, and
     // whether there is anything to lower-case. Lower-casing keeps every byte's position,
     // and ports are digits, so the port is judged on the text as it came.
@@ -202,16 +243,66 @@ fn normal_authority<'a>(authority: &'a str, scheme: Option<&str>) -> Option<Cow<
     Some(if upper { Cow::Owned(kept.to_ascii_lowercase()) } else { Cow::Borrowed(kept) })
 }
 
-/// The bytes of a host that is in normal form as it is (a registered name in lower case).
-fn plain_host_byte(byte: u8) -> bool {
-    matches!(byte, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-')
+/// [`BYTE_CLASS`]: the byte may be in a host that is in normal form as it is (a registered
+/// name in lower case: letters, digits, `.` and `-`).
+const PLAIN_HOST: u8 = 1;
+
+/// [`BYTE_CLASS`]: the byte may be in a path that is in normal form as it is: RFC 3986's
+/// `pchar` and `/`, less `%` (whose escapes may need normalising).
+const PLAIN_PATH: u8 = 2;
+
+/// The classes of every byte, looked up rather than matched (a URL's bytes are each looked
+/// at once, branch-free).
+static BYTE_CLASS: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        let host = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-';
+        let path = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        classes[byte] = if host { PLAIN_HOST } else { 0 } | if path { PLAIN_PATH } else { 0 };
+        byte += 1;
+    }
+    classes
+};
+
+/// Where the first byte of `bytes` from `at` that is not of `class` is; the length if none.
+#[inline]
+fn first_not_of(bytes: &[u8], at: usize, class: u8) -> usize {
+    let mut at = at;
+    while let Some(&byte) = bytes.get(at) {
+        if BYTE_CLASS[usize::from(byte)] & class == 0 {
+            break;
+        }
+        at += 1;
+    }
+    at
 }
 
-/// The bytes of a path that is in normal form as it is: RFC 3986's `pchar` and `/`, less
-/// `%` (whose escapes may need normalising).
-fn plain_path_byte(byte: u8) -> bool {
-    matches!(byte, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&'
-        | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/')
+/// Whether every byte of `bytes` is of `class`.
+#[inline]
+fn all_of(bytes: &[u8], class: u8) -> bool {
+    bytes.iter().fold(true, |all, &byte| all & (BYTE_CLASS[usize::from(byte)] & class != 0))
 }
 
 /// An empty path is `/`; percent-escapes get upper-case hex, and those of unreserved
@@ -317,6 +408,12 @@ mod tests {
     const URLS: &[&str] = &[
         "http://bench.example/orders",
         "https://api.example.com/orders/7",
+        "https://api.example.com/orders",
+        "http://api.example.com/orders",
+        "https://api.example.com/orders#top",
+        "https://api.example.com/orders/",
+        "https://api.example.com/ordersx",
+        "https://api.example.comx/orders",
         "https://api.example.com/",
         "https://api.example.com",
         "https://api.example.com/a-b_c.d~e/!$&'()*+,;=:@/x",
@@ -448,8 +545,32 @@ mod tests {
                     };
                     let expected = owned.matches(&rebuilt);
                     assert_eq!(request.matches(&borrowed), expected, "{host} {target} {htu}");
+                    assert_eq!(request.named_by(htu), expected, "{host} {target} {htu}");
+                    assert_eq!(owned.named_by(htu), expected, "{host} {target} {htu}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn an_htu_that_spells_a_plain_request_url_is_taken_without_a_parse() {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::HOST, "api.example.com".parse().unwrap());
+        let uri: Uri = "/orders?x=1".parse().unwrap();
+        let request = NormalUrl::of_request(&uri, &headers).unwrap();
+        for htu in ["https://api.example.com/orders", "http://api.example.com/orders#top"] {
+            assert!(request.spelled_by(htu), "{htu}");
+        }
+        // Not plain: normalised and compared part by part instead.
+        for htu in ["https://api.example.com:443/orders", "HTTPS://api.example.com/orders"] {
+            assert!(!request.spelled_by(htu) && request.named_by(htu), "{htu}");
+        }
+        for htu in [
+            "https://api.example.com/orders/",
+            "https://api.example.com/ordersx",
+            "ftp://api.example.com/orders",
+        ] {
+            assert!(!request.named_by(htu), "{htu}");
         }
     }
 

@@ -15,7 +15,7 @@ use crate::token::VerifiedToken;
 use crate::Verifier;
 
 /// How far the synchronous checks got.
-enum Checked {
+pub(super) enum Checked {
     /// Proof, token and binding all passed.
     Verified(VerifiedToken),
     /// The token names a `kid` its key set is refetching: verify it after the wait.
@@ -23,20 +23,33 @@ enum Checked {
 }
 
 impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
-    /// Answers a request under the `DPoP` scheme (which `dpop` takes).
-    pub(super) fn call_dpop<ReqBody>(&mut self, request: Request<ReqBody>) -> ResponseFuture<S, ReqBody, U>
+    /// The checks of a request under the `DPoP` scheme (which `dpop` takes), given the
+    /// value of its only `Authorization` header when that names a scheme other than
+    /// `Bearer`: `None` when the request does not use `DPoP` (or the guard takes no DPoP).
+    pub(super) fn check_dpop<B>(
+        &self,
+        authorization: Option<&[u8]>,
+        request: &Request<B>,
+    ) -> Option<Result<Checked, AuthError>> {
+        let config = &self.config;
+        let dpop = config.dpop.as_ref()?;
+        match dpop.credentials(authorization?, request.headers(), config.bearer.max_len) {
+            Ok(Some(credentials)) => Some(check(dpop, &config.verifier, &credentials, request)),
+            Ok(None) => None,
+            Err(error) => Some(Err(error)),
+        }
+    }
+
+    /// Answers a request under the `DPoP` scheme, as [`check_dpop`](Self::check_dpop) found it.
+    pub(super) fn answer_dpop<ReqBody>(
+        &mut self,
+        checked: Result<Checked, AuthError>,
+        request: Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody, U>
     where
         S: Service<Request<ReqBody>>,
     {
-        let config = self.config.clone();
-        let checked = match &config.dpop {
-            Some(dpop) => match dpop.credentials(request.headers(), config.bearer.max_len) {
-                Ok(Some(credentials)) => check(dpop, &config.verifier, &credentials, &request),
-                Ok(None) => Err(AuthError::missing_token()),
-                Err(error) => Err(error),
-            },
-            None => Err(AuthError::missing_token()),
-        };
+        let config = &self.config;
         match checked {
             Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
             Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),

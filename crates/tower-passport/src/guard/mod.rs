@@ -46,7 +46,7 @@ use crate::body::ResponseBody;
 use crate::cookie;
 use crate::error::AuthError;
 use crate::keys::Miss;
-use crate::token::{extract_bearer, VerifiedToken};
+use crate::token::{extract_credentials, Credentials, VerifiedToken};
 
 use authorize::Stage;
 
@@ -112,9 +112,9 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let presented = match extract_bearer(request.headers(), request.uri(), &config.bearer) {
+        let presented = match extract_credentials(request.headers(), request.uri(), &config.bearer) {
             Err(error) => return ResponseFuture::rejected(error, config.responses.clone(), &request),
-            Ok(Some(presented)) => {
+            Ok(Credentials::Bearer(presented)) => {
                 // One branch on the Bearer path when DPoP is off.
                 if let Some(dpop) = &config.dpop {
                     if let Err(error) = dpop.admit_bearer(request.headers()) {
@@ -123,10 +123,11 @@ where
                 }
                 presented
             }
-            Ok(None) => {
-                if config.dpop.as_ref().is_some_and(|dpop| dpop.requested(request.headers())) {
-                    return self.call_dpop(request);
+            Ok(Credentials::Other(authorization)) => {
+                if let Some(checked) = self.check_dpop(authorization, &request) {
+                    return self.answer_dpop(checked, request);
                 }
+                let config = &self.config;
                 let from_cookie = match &config.cookie {
                     Some(cookie) => {
                         cookie::authenticate(cookie, request.method(), request.uri(), request.headers())

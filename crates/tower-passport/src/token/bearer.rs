@@ -63,34 +63,70 @@ impl<'a> Presented<'a> {
     }
 }
 
+/// What a request presented in its `Authorization` header and (when enabled) its query.
+#[derive(Debug)]
+pub(crate) enum Credentials<'a> {
+    /// A bearer token.
+    Bearer(Presented<'a>),
+    /// No bearer token; the single `Authorization` header's value (trimmed, unchecked)
+    /// when it names another scheme, for the `DPoP` path to read without looking it up
+    /// again.
+    Other(Option<&'a [u8]>),
+}
+
 /// Finds the bearer token of a request.
 ///
 /// `Ok(None)` means no bearer credential came (no header, or only a non-Bearer scheme).
 /// Two `Authorization` headers, a non-Bearer scheme beside a Bearer one, or a header and a
 /// query parameter together are `invalid_request`, and so is an oversized token. The
 /// syntax of a header's token is checked by [`Presented::into_token`].
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) fn extract_bearer<'a>(
     headers: &'a HeaderMap,
     uri: &'a Uri,
     options: &BearerOptions,
 ) -> Result<Option<Presented<'a>>, AuthError> {
+    extract_credentials(headers, uri, options).map(|credentials| match credentials {
+        Credentials::Bearer(presented) => Some(presented),
+        Credentials::Other(_) => None,
+    })
+}
+
+/// [`extract_bearer`], handing out the value of an `Authorization` header under another
+/// scheme instead of `None`.
+pub(crate) fn extract_credentials<'a>(
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+    options: &BearerOptions,
+) -> Result<Credentials<'a>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let from_header = match (values.next(), values.next()) {
         (None, _) => None,
         (Some(_), Some(_)) => return Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
-        (Some(value), None) => parse_authorization(value.as_bytes(), options)?,
+        (Some(value), None) => Some(parse_authorization(value.as_bytes(), options)?),
     };
     let from_query = if options.query_parameter { query_token(uri, options)? } else { None };
     match (from_header, from_query) {
-        (Some(_), Some(_)) => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
-        (Some(token), None) => Ok(Some(Presented::Header(token))),
-        (None, Some(token)) => Ok(Some(Presented::Query(token))),
-        (None, None) => Ok(None),
+        (Some(Authorization::Bearer(_)), Some(_)) => {
+            Err(AuthError::invalid_request(Reason::DuplicateCredentials))
+        }
+        (Some(Authorization::Bearer(token)), None) => Ok(Credentials::Bearer(Presented::Header(token))),
+        (_, Some(token)) => Ok(Credentials::Bearer(Presented::Query(token))),
+        (Some(Authorization::Other(value)), None) => Ok(Credentials::Other(Some(value))),
+        (None, None) => Ok(Credentials::Other(None)),
     }
 }
 
-/// The credential of a `Bearer` authorization value, its length checked but not its syntax.
-fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Option<&'a [u8]>, AuthError> {
+/// An `Authorization` value, read as far as its scheme.
+enum Authorization<'a> {
+    /// The credential of the `Bearer` scheme, its length checked but not its syntax.
+    Bearer(&'a [u8]),
+    /// The whole value (trimmed) of another scheme.
+    Other(&'a [u8]),
+}
+
+/// Reads an `Authorization` value as far as its scheme.
+fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Authorization<'a>, AuthError> {
     let value = trim_ows(value);
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -103,7 +139,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
         if memchr::memchr(b',', value).is_some() && contains_bearer_credential(value) {
             return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
         }
-        return Ok(None);
+        return Ok(Authorization::Other(value));
     }
     let token = trim_ows(rest);
     if token.is_empty() {
@@ -112,7 +148,7 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
     if token.len() > options.max_len {
         return Err(AuthError::invalid_request(Reason::TokenTooLong));
     }
-    Ok(Some(token))
+    Ok(Authorization::Bearer(token))
 }
 
 /// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /

@@ -6,7 +6,7 @@ mod claims_read;
 mod scopes;
 mod verified;
 
-pub(crate) use bearer::{as_b64token, extract_bearer, BearerOptions};
+pub(crate) use bearer::{as_b64token, extract_credentials, BearerOptions, Credentials};
 pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
 pub use scopes::Scopes;
 pub(crate) use verified::{Audience, Inner as VerifiedInner, Strings, Synthetic};
