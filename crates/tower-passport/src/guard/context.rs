@@ -88,7 +88,7 @@ type Reader = for<'a> fn(&'a Extensions) -> Option<GuardContext<'a>>;
 
 /// How many user types are found through their `Principal` alone; a guard of one more
 /// type puts a [`ContextEntry`] beside its principals.
-const READER_SLOTS: usize = 8;
+const READER_SLOTS: usize = 16;
 
 /// Filled from the front, never emptied: a slot is only taken once every slot before it is.
 static READERS: [OnceLock<(TypeId, Reader)>; READER_SLOTS] = [const { OnceLock::new() }; READER_SLOTS];
@@ -151,3 +151,7 @@ fn hand_over_beside_others<U: Clone + Send + Sync + 'static>(extensions: &mut Ex
     }
     extensions.insert(principal);
 }
+
+#[cfg(test)]
+#[path = "context_tests.rs"]
+mod tests;
