@@ -44,17 +44,29 @@ impl<'a> GuardContext<'a> {
     /// What the guard in front left in `extensions`: the context of its `Principal<U>`,
     /// whatever `U`; `None` when no guard ran.
     pub fn of(extensions: &'a Extensions) -> Option<Self> {
-        if let Some(entry) = extensions.get::<ContextEntry>() {
-            return Some(entry.context());
+        // One value only (the principal alone, as the guard leaves a request that had no
+        // extension): no entry can be beside it, so it is looked for first.
+        if extensions.len() == 1 {
+            return read_registered(extensions)
+                .or_else(|| extensions.get::<ContextEntry>().map(ContextEntry::context));
         }
-        for slot in &READERS {
-            let (_, read) = slot.get()?;
-            if let Some(context) = read(extensions) {
-                return Some(context);
-            }
+        match extensions.get::<ContextEntry>() {
+            Some(entry) => Some(entry.context()),
+            None => read_registered(extensions),
         }
-        None
     }
+}
+
+/// The context of the first principal of a registered user type in `extensions`.
+#[inline]
+fn read_registered(extensions: &Extensions) -> Option<GuardContext<'_>> {
+    for slot in &READERS {
+        let (_, read) = slot.get()?;
+        if let Some(context) = read(extensions) {
+            return Some(context);
+        }
+    }
+    None
 }
 
 /// The context as a value of its own in the extensions, for the requests a [`Principal`]

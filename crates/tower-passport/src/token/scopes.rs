@@ -206,20 +206,19 @@ impl Scopes {
         let mut start = 0usize;
         for &end in ends {
             let end = usize::try_from(end.into()).unwrap_or(usize::MAX);
-            let granted = text.get(start..end).unwrap_or_default();
-            start = end;
-            // Lengths first: most granted scopes differ from the wanted one in length.
-            if granted.len() == wanted.len() {
-                if granted == wanted {
+            // Lengths first, before any slicing: most granted scopes differ from the wanted
+            // one in length.
+            let length = end.wrapping_sub(start);
+            if length == wanted.len() {
+                if text.get(start..end) == Some(wanted) {
                     return true;
                 }
-            } else if self.inherit
-                && wanted.len() > granted.len()
-                && wanted.starts_with(granted)
-                && wanted[granted.len()] == b':'
-            {
-                return true;
+            } else if self.inherit && length < wanted.len() && wanted[length] == b':' {
+                if text.get(start..end).is_some_and(|granted| wanted.starts_with(granted)) {
+                    return true;
+                }
             }
+            start = end;
         }
         false
     }
