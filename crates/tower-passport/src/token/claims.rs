@@ -193,8 +193,8 @@ impl StringList<'_> {
             Self::One(value) => {
                 let mut rest: &str = value;
                 while !rest.is_empty() {
-                    let (scope, after) = match find_space(rest.as_bytes()) {
-                        Some(space) => (rest.get(..space).unwrap_or_default(), rest.get(space + 1..).unwrap_or_default()),
+                    let (scope, after) = match rest.as_bytes().iter().position(|&b| b == b' ') {
+                        Some(space) => (&rest[..space], &rest[space + 1..]),
                         None => (rest, ""),
                     };
                     if !scope.is_empty() {
@@ -206,28 +206,6 @@ impl StringList<'_> {
             Self::Many(items) => items.iter().filter(|item| !item.is_empty()).for_each(|item| each(item)),
         }
     }
-}
-
-/// The first space in `bytes`, looked for eight bytes at a time.
-#[inline]
-fn find_space(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut words = bytes.chunks_exact(8);
-    let mut offset = 0usize;
-    for chunk in words.by_ref() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        // A byte that was a space is zero here; the lowest zero byte sets the lowest high
-        // bit (a borrow can only mark bytes above a real zero).
-        let spaces = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
-        let found = spaces.wrapping_sub(ONES) & !spaces & HIGHS;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    words.remainder().iter().position(|&b| b == b' ').map(|at| offset + at)
 }
 
 struct ListVisitor;
@@ -296,28 +274,5 @@ impl<'de> Deserialize<'de> for NumericDate {
             }
         }
         deserializer.deserialize_any(DateVisitor)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::find_space;
-
-    #[test]
-    fn find_space_finds_the_first_space_as_position_does() {
-        let texts = ["", " ", "a", "abcdefgh", "abcdefgh ", "abcdefg ", "a b", "abcdefghijklmnop qr s",
-            "\u{a0}x y", "read-posts write-posts", "\u{0}\u{1f}!\u{ff} ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa b"];
-        for text in texts {
-            let bytes = text.as_bytes();
-            assert_eq!(find_space(bytes), bytes.iter().position(|&b| b == b' '), "{text:?}");
-        }
-        // Every position and every byte value around it.
-        for at in 0..24 {
-            for byte in [0u8, 1, 0x1f, 0x21, 0x7f, 0x80, 0xa0, 0xff] {
-                let mut bytes = vec![byte; 24];
-                bytes[at] = b' ';
-                assert_eq!(find_space(&bytes), Some(at), "{at} {byte}");
-            }
-        }
     }
 }

@@ -45,6 +45,23 @@ impl Default for Ends {
 }
 
 impl Ends {
+    /// The ends of `text_len` bytes of text holding `count` scopes, filled by `fill`.
+    fn build(text_len: usize, count: usize, fill: impl FnOnce(&mut dyn FnMut(usize))) -> Self {
+        if count <= INLINE_ENDS && text_len <= usize::from(u16::MAX) {
+            let (mut ends, mut len) = ([0u16; INLINE_ENDS], 0usize);
+            fill(&mut |end| {
+                if let Some(slot) = ends.get_mut(len) {
+                    *slot = u16::try_from(end).unwrap_or(u16::MAX);
+                    len += 1;
+                }
+            });
+            return Self::Inline { len: u8::try_from(len).unwrap_or(0), ends };
+        }
+        let mut ends = Vec::with_capacity(count);
+        fill(&mut |end| ends.push(u32::try_from(end).unwrap_or(u32::MAX)));
+        Self::Heap(ends.into_boxed_slice())
+    }
+
     fn len(&self) -> usize {
         match self {
             Self::Inline { len, .. } => usize::from(*len),
@@ -107,64 +124,52 @@ impl Scopes {
             if scope.is_empty() {
                 return;
             }
-            let keyed = (prefix_key(scope), scope);
             if count < ON_STACK {
-                stack[count] = keyed;
+                stack[count] = (prefix_key(scope), scope);
             } else {
                 if heap.is_empty() {
-                    heap.extend_from_slice(&stack);
+                    heap.extend(stack.iter().map(|&(_, scope)| scope));
                 }
-                heap.push(keyed);
+                heap.push(scope);
             }
             count += 1;
         });
-        if heap.is_empty() {
-            let granted = &mut stack[..count];
-            insertion_sort(granted);
-            return Self::pack(inherit, granted);
+        if !heap.is_empty() {
+            heap.sort_unstable();
+            return Self::pack(inherit, &heap);
         }
-        heap.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        Self::pack(inherit, &heap)
+        let granted = &mut stack[..count];
+        insertion_sort(granted);
+        let mut sorted = [""; ON_STACK];
+        for (slot, &(_, scope)) in sorted.iter_mut().zip(granted.iter()) {
+            *slot = scope;
+        }
+        Self::pack(inherit, &sorted[..count])
     }
 
-    /// `granted`, keyed and sorted, without its duplicates, packed.
-    fn pack(inherit: bool, granted: &[(u64, &str)]) -> Self {
-        // Whether the `i`-th scope is not the one before it again (keys first).
-        let first_of_its_kind = |i: usize| match (i.checked_sub(1).and_then(|j| granted.get(j)), granted.get(i)) {
-            (Some(before), Some(scope)) => before.0 != scope.0 || before.1 != scope.1,
-            _ => true,
-        };
-        let (mut text_len, mut distinct) = (0usize, 0usize);
-        for (i, (_, scope)) in granted.iter().enumerate() {
-            if first_of_its_kind(i) {
+    /// `granted`, sorted, without its duplicates, packed.
+    fn pack(inherit: bool, granted: &[&str]) -> Self {
+        let (mut text_len, mut distinct, mut previous) = (0usize, 0usize, None);
+        for &scope in granted {
+            if previous != Some(scope) {
                 text_len += scope.len();
                 distinct += 1;
+                previous = Some(scope);
             }
         }
-        let inline = distinct <= INLINE_ENDS && text_len <= usize::from(u16::MAX);
         let mut text = String::with_capacity(text_len);
-        let (mut short, mut long) = ([0u16; INLINE_ENDS], Vec::with_capacity(if inline { 0 } else { distinct }));
-        let (mut written, mut wildcard) = (0usize, false);
-        for (i, &(_, scope)) in granted.iter().enumerate() {
-            if !first_of_its_kind(i) {
-                continue;
-            }
-            text.push_str(scope);
-            wildcard |= scope == "*";
-            if inline {
-                if let Some(slot) = short.get_mut(written) {
-                    *slot = u16::try_from(text.len()).unwrap_or(u16::MAX);
+        let mut wildcard = false;
+        let ends = Ends::build(text_len, distinct, |push_end| {
+            let mut previous = None;
+            for &scope in granted {
+                if previous != Some(scope) {
+                    text.push_str(scope);
+                    push_end(text.len());
+                    wildcard |= scope == "*";
+                    previous = Some(scope);
                 }
-            } else {
-                long.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
             }
-            written += 1;
-        }
-        let ends = if inline {
-            Ends::Inline { len: u8::try_from(written).unwrap_or(0), ends: short }
-        } else {
-            Ends::Heap(long.into_boxed_slice())
-        };
+        });
         Self { text: text.into_boxed_str(), ends, wildcard, inherit }
     }
 
