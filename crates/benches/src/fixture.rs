@@ -121,8 +121,8 @@ where
 /// The ES256 scenarios' private scalar: a fixed key, so that its tokens are the same every
 /// run (an ECDSA check's cost depends on the key and the signature).
 const ES256_SCALAR: [u8; 32] = [
-    0x3b, 0x5e, 0x91, 0x0c, 0x7a, 0x22, 0xd4, 0x68, 0x1f, 0xa9, 0x53, 0xe0, 0x8c, 0x37, 0xb2, 0x4d,
-    0x95, 0x06, 0xcf, 0x71, 0x2a, 0xe8, 0x44, 0x9b, 0x60, 0x1d, 0xf3, 0x87, 0x5c, 0xba, 0x19, 0x02,
+    0x3b, 0x5e, 0x91, 0x0c, 0x7a, 0x22, 0xd4, 0x68, 0x1f, 0xa9, 0x53, 0xe0, 0x8c, 0x37, 0xb2, 0x4d, 0x95,
+    0x06, 0xcf, 0x71, 0x2a, 0xe8, 0x44, 0x9b, 0x60, 0x1d, 0xf3, 0x87, 0x5c, 0xba, 0x19, 0x02,
 ];
 
 /// The key the scenarios sign with: for ES256 a fixed one signing with RFC 6979
@@ -159,8 +159,11 @@ fn signed_parts(token: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     Ok((signing_input.as_bytes().to_vec(), signature))
 }
 
+/// Whether a signature (the second) is good for a signing input (the first).
+type SignatureCheck = Box<dyn Fn(&[u8], &[u8]) -> bool>;
+
 /// aws-lc-rs's bare check of a signing input's signature under `key`, the key parsed once.
-fn signature_check(key: &support::TestKey) -> Result<Box<dyn Fn(&[u8], &[u8]) -> bool>, String> {
+fn signature_check(key: &support::TestKey) -> Result<SignatureCheck, String> {
     if key.alg == Algorithm::HS256 {
         let hmac_key = hmac::Key::new(hmac::HMAC_SHA256, &key.public_der);
         return Ok(Box::new(move |input, signature| hmac::verify(&hmac_key, input, signature).is_ok()));

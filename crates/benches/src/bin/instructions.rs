@@ -240,7 +240,8 @@ fn scenarios() -> Vec<String> {
 
 fn main() -> ExitCode {
     fixture::run_scenario_from_args("instructions", &scenarios(), |scenario, n| {
-        let mints = ["cold_", "floor_rs", "floor_es", "floor_hs"].iter().any(|kind| scenario.starts_with(kind));
+        let mints =
+            ["cold_", "floor_rs", "floor_es", "floor_hs"].iter().any(|kind| scenario.starts_with(kind));
         if (mints || scenario.contains("dpop")) && n > COLD_TOKENS {
             return Err(format!("cold scenarios run at most {COLD_TOKENS} requests"));
         }

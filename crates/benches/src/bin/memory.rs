@@ -138,7 +138,9 @@ fn main() -> ExitCode {
         let (inner, warm, scoped) = warm_allocations(10_000)?;
         println!("allocations per request: inner {inner:.2}, guard + inner {warm:.2}, guard + scope + inner {scoped:.2}");
         let (inner, scoped) = warm_allocations_behind_router(10_000)?;
-        println!("with an extension already in the request: inner {inner:.2}, guard + scope + inner {scoped:.2}");
+        println!(
+            "with an extension already in the request: inner {inner:.2}, guard + scope + inner {scoped:.2}"
+        );
         for tokens in [1_000, 100_000] {
             let (per_token, token_len, _) = bytes_per_cached_token(tokens, None)?;
             println!("{tokens} cached tokens of {token_len} bytes: {per_token:.0} bytes each");

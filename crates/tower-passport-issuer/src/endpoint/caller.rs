@@ -73,7 +73,8 @@ pub(super) async fn user_caller(server: &Server, parts: &Parts) -> Result<UserCa
 }
 
 async fn check_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
-    let context = GuardContext::of(&parts.extensions).map(|context| (context.token.cloned(), context.responses.clone()));
+    let context = GuardContext::of(&parts.extensions)
+        .map(|context| (context.token.cloned(), context.responses.clone()));
     let (token, responses) = match context {
         Some((Some(token), responses)) => (token, responses),
         Some((None, responses)) => return session_caller(server, parts, Some(&responses)).await,

@@ -85,7 +85,11 @@ impl ContextEntry {
     }
 
     fn context(&self) -> GuardContext<'_> {
-        GuardContext { token: self.token.as_ref(), responses: &self.responses, principal_type: self.principal_type }
+        GuardContext {
+            token: self.token.as_ref(),
+            responses: &self.responses,
+            principal_type: self.principal_type,
+        }
     }
 }
 
@@ -139,7 +143,10 @@ fn holds_other_principal<U: 'static>(extensions: &Extensions) -> bool {
 /// [`GuardContext::of`] both find it: on a request with no extension yet, the principal
 /// alone (one box); otherwise whatever a guard in front left is kept out of the way.
 #[inline]
-pub(crate) fn hand_over<U: Clone + Send + Sync + 'static>(extensions: &mut Extensions, principal: Principal<U>) {
+pub(crate) fn hand_over<U: Clone + Send + Sync + 'static>(
+    extensions: &mut Extensions,
+    principal: Principal<U>,
+) {
     if extensions.is_empty() && registered::<U>() {
         extensions.insert(principal);
         return;
@@ -148,7 +155,10 @@ pub(crate) fn hand_over<U: Clone + Send + Sync + 'static>(extensions: &mut Exten
 }
 
 #[inline(never)]
-fn hand_over_beside_others<U: Clone + Send + Sync + 'static>(extensions: &mut Extensions, principal: Principal<U>) {
+fn hand_over_beside_others<U: Clone + Send + Sync + 'static>(
+    extensions: &mut Extensions,
+    principal: Principal<U>,
+) {
     if registered::<U>() && !holds_other_principal::<U>(extensions) {
         // An optional guard in front that saw no token left an entry: this one decides now.
         extensions.remove::<ContextEntry>();

@@ -26,7 +26,8 @@ fn admitted<U>(subject: &str, user: U) -> Principal<U> {
 }
 
 fn subject_seen(extensions: &Extensions) -> Option<Option<String>> {
-    GuardContext::of(extensions).map(|context| context.token.and_then(|token| token.subject().map(str::to_owned)))
+    GuardContext::of(extensions)
+        .map(|context| context.token.and_then(|token| token.subject().map(str::to_owned)))
 }
 
 #[test]

@@ -103,7 +103,10 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<O
 }
 
 /// [`parse_authorization`] of any shape.
-fn parse_any_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Option<&'a [u8]>, AuthError> {
+fn parse_any_authorization<'a>(
+    value: &'a [u8],
+    options: &BearerOptions,
+) -> Result<Option<&'a [u8]>, AuthError> {
     let value = trim_ows(value);
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -214,10 +217,28 @@ mod tests {
         let options = BearerOptions { max_len: 16, query_parameter: false };
         let long = format!("Bearer {}", "a".repeat(17));
         let cases = [
-            "Bearer abc", "bearer abc", "BEARER abc", "BeArEr a.b.c", "Bearer  abc", "Bearer abc ", "Bearer\tabc",
-            "Bearer ", "Bearer", "Bearerx abc", "Bearer abc def", "Basic abc", "Bearer\u{0}abc", "Bearer a",
-            " Bearer abc", "Bearer\tabc\t", "Cearer abc", "Bfarer abc", "bearer\u{0}abc", long.as_str(),
-            "Bearer abc,Basic x", "DPoP abc",
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr a.b.c",
+            "Bearer  abc",
+            "Bearer abc ",
+            "Bearer\tabc",
+            "Bearer ",
+            "Bearer",
+            "Bearerx abc",
+            "Bearer abc def",
+            "Basic abc",
+            "Bearer\u{0}abc",
+            "Bearer a",
+            " Bearer abc",
+            "Bearer\tabc\t",
+            "Cearer abc",
+            "Bfarer abc",
+            "bearer\u{0}abc",
+            long.as_str(),
+            "Bearer abc,Basic x",
+            "DPoP abc",
         ];
         for case in cases {
             let value = case.as_bytes();

@@ -34,7 +34,10 @@ const INLINE_ENDS: usize = 10;
 #[derive(Clone, PartialEq, Eq)]
 enum Ends {
     /// The first `len` of `ends`; the rest are zero.
-    Inline { len: u8, ends: [u16; INLINE_ENDS] },
+    Inline {
+        len: u8,
+        ends: [u16; INLINE_ENDS],
+    },
     Heap(Box<[u32]>),
 }
 
@@ -213,10 +216,12 @@ impl Scopes {
                 if text.get(start..end) == Some(wanted) {
                     return true;
                 }
-            } else if self.inherit && length < wanted.len() && wanted[length] == b':' {
-                if text.get(start..end).is_some_and(|granted| wanted.starts_with(granted)) {
-                    return true;
-                }
+            } else if self.inherit
+                && length < wanted.len()
+                && wanted[length] == b':'
+                && text.get(start..end).is_some_and(|granted| wanted.starts_with(granted))
+            {
+                return true;
             }
             start = end;
         }
@@ -336,7 +341,8 @@ mod tests {
 
     /// Scopes sorted and deduplicated the plain way, for comparison.
     fn plain(scopes: &[&str]) -> Vec<String> {
-        let mut sorted: Vec<String> = scopes.iter().filter(|s| !s.is_empty()).map(|s| (*s).to_owned()).collect();
+        let mut sorted: Vec<String> =
+            scopes.iter().filter(|s| !s.is_empty()).map(|s| (*s).to_owned()).collect();
         sorted.sort();
         sorted.dedup();
         sorted

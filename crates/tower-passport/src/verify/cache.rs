@@ -197,7 +197,9 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let mut blocks_b = b.chunks_exact(32);
     let mut lanes = [0u64; 4];
     for (block_a, block_b) in blocks_a.by_ref().zip(blocks_b.by_ref()) {
-        for (lane, (word_a, word_b)) in lanes.iter_mut().zip(block_a.chunks_exact(8).zip(block_b.chunks_exact(8))) {
+        for (lane, (word_a, word_b)) in
+            lanes.iter_mut().zip(block_a.chunks_exact(8).zip(block_b.chunks_exact(8)))
+        {
             *lane |= word(word_a) ^ word(word_b);
         }
     }
@@ -303,7 +305,11 @@ mod tests {
         for position in 0..long.len() {
             let mut changed = long.clone();
             changed[position] ^= 0x80;
-            assert!(!same_bytes(&long, &changed), "a change at byte {position} of {} went unseen", long.len());
+            assert!(
+                !same_bytes(&long, &changed),
+                "a change at byte {position} of {} went unseen",
+                long.len()
+            );
         }
     }
 

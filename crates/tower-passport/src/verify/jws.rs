@@ -43,11 +43,7 @@ pub(super) fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
 
 /// Decodes `part` into `buffer` when it fits (no allocation), else into `spill`.
 #[cfg(test)]
-fn decode_with<'b>(
-    part: &str,
-    buffer: &'b mut [u8],
-    spill: &'b mut Vec<u8>,
-) -> Result<&'b [u8], AuthError> {
+fn decode_with<'b>(part: &str, buffer: &'b mut [u8], spill: &'b mut Vec<u8>) -> Result<&'b [u8], AuthError> {
     decode_to(part.as_bytes(), |length| buffer.get_mut(..length).map(Out::from_slice), spill)
         .map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
 }
