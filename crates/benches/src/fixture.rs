@@ -118,15 +118,55 @@ where
     Box::new(move || call_once(&mut service, black_box(&authorization)))
 }
 
-/// The bare signature check of `token` by aws-lc-rs, the key parsed once: the floor every
-/// verifier sits on.
-pub fn floor(key: &support::TestKey, token: &str) -> Result<Step, String> {
+/// The ES256 scenarios' private scalar: a fixed key, so that its tokens are the same every
+/// run (an ECDSA check's cost depends on the key and the signature).
+const ES256_SCALAR: [u8; 32] = [
+    0x3b, 0x5e, 0x91, 0x0c, 0x7a, 0x22, 0xd4, 0x68, 0x1f, 0xa9, 0x53, 0xe0, 0x8c, 0x37, 0xb2, 0x4d, 0x95,
+    0x06, 0xcf, 0x71, 0x2a, 0xe8, 0x44, 0x9b, 0x60, 0x1d, 0xf3, 0x87, 0x5c, 0xba, 0x19, 0x02,
+];
+
+/// The key the scenarios sign with: for ES256 a fixed one signing with RFC 6979
+/// (deterministic) ECDSA, so that the same claims make the same token every run; the others
+/// as `TestKey::generate` makes them (RSA PKCS#1 v1.5 and HMAC are deterministic already).
+pub fn key(alg: Algorithm) -> Result<support::TestKey, String> {
+    if alg != Algorithm::ES256 {
+        return Ok(support::TestKey::generate(alg));
+    }
+    use p256::ecdsa::signature::Signer as _;
+    let signing = p256::ecdsa::SigningKey::from_slice(&ES256_SCALAR).map_err(|error| error.to_string())?;
+    let point = signing.verifying_key().to_encoded_point(false);
+    // PKCS#8 v1 of a P-256 key (RFC 5915's ECPrivateKey, its public key included).
+    let mut pkcs8 = vec![
+        0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+        0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x6d, 0x30, 0x6b, 0x02, 0x01, 0x01,
+        0x04, 0x20,
+    ];
+    pkcs8.extend_from_slice(&ES256_SCALAR);
+    pkcs8.extend_from_slice(&[0xa1, 0x44, 0x03, 0x42, 0x00]);
+    pkcs8.extend_from_slice(point.as_bytes());
+    let kid = format!("{}-key", alg.name().to_lowercase());
+    let signer: support::Signer = Box::new(move |input: &[u8]| {
+        let signature: p256::ecdsa::Signature = signing.sign(input);
+        signature.to_bytes().to_vec()
+    });
+    Ok(support::TestKey::from_ec_pkcs8(alg, &kid, &pkcs8).with_signer(signer))
+}
+
+/// A compact JWS's signing input and decoded signature.
+fn signed_parts(token: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     let (signing_input, signature_b64) = token.rsplit_once('.').ok_or("not a compact JWS")?;
-    let signing_input = signing_input.as_bytes().to_vec();
     let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|error| error.to_string())?;
+    Ok((signing_input.as_bytes().to_vec(), signature))
+}
+
+/// Whether a signature (the second) is good for a signing input (the first).
+type SignatureCheck = Box<dyn Fn(&[u8], &[u8]) -> bool>;
+
+/// aws-lc-rs's bare check of a signing input's signature under `key`, the key parsed once.
+fn signature_check(key: &support::TestKey) -> Result<SignatureCheck, String> {
     if key.alg == Algorithm::HS256 {
         let hmac_key = hmac::Key::new(hmac::HMAC_SHA256, &key.public_der);
-        return Ok(Box::new(move || hmac::verify(&hmac_key, black_box(&signing_input), &signature).is_ok()));
+        return Ok(Box::new(move |input, signature| hmac::verify(&hmac_key, input, signature).is_ok()));
     }
     let algorithm: &'static dyn VerificationAlgorithm = match key.alg {
         Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
@@ -134,7 +174,28 @@ pub fn floor(key: &support::TestKey, token: &str) -> Result<Step, String> {
         other => return Err(format!("no floor for {}", other.name())),
     };
     let parsed = ParsedPublicKey::new(algorithm, &key.public_der).map_err(|error| error.to_string())?;
-    Ok(Box::new(move || parsed.verify_sig(black_box(&signing_input), &signature).is_ok()))
+    Ok(Box::new(move |input, signature| parsed.verify_sig(input, signature).is_ok()))
+}
+
+/// The bare signature check of `token` by aws-lc-rs, the key parsed once: the floor every
+/// verifier sits on.
+pub fn floor(key: &support::TestKey, token: &str) -> Result<Step, String> {
+    let (signing_input, signature) = signed_parts(token)?;
+    let check = signature_check(key)?;
+    Ok(Box::new(move || check(black_box(&signing_input), &signature)))
+}
+
+/// [`floor`] of each of `tokens` in turn, one per step: the floor of a scenario that
+/// verifies those same tokens (an ECDSA check's cost depends on the signature).
+pub fn floor_each(key: &support::TestKey, tokens: &[String]) -> Result<Step, String> {
+    let parts = tokens.iter().map(|token| signed_parts(token)).collect::<Result<Vec<_>, _>>()?;
+    let check = signature_check(key)?;
+    let mut next = 0;
+    Ok(Box::new(move || {
+        let Some((signing_input, signature)) = parts.get(next) else { return false };
+        next += 1;
+        check(black_box(signing_input), signature)
+    }))
 }
 
 /// Runs `step` `n` times: the only function callgrind collects in (`callgrind.sh` passes
@@ -204,6 +265,19 @@ mod tests {
             let (_, signature) = other.rsplit_once('.').unwrap();
             assert!(!floor(&key, &format!("{signing_input}.{signature}")).unwrap()(), "{alg:?}");
         }
+    }
+
+    #[test]
+    fn the_es256_key_signs_the_same_token_every_time_and_it_verifies() {
+        let key = key(Algorithm::ES256).unwrap();
+        let token = key.sign(&claims("jti-fixed"));
+        assert_eq!(token, self::key(Algorithm::ES256).unwrap().sign(&claims("jti-fixed")));
+        assert!(floor(&key, &token).unwrap()());
+        assert!(support::verifier_for(&key).verify(&token).is_ok());
+        let other = key.sign(&claims("jti-other"));
+        assert_ne!(token, other);
+        let mut each = floor_each(&key, &[token, other]).unwrap();
+        assert!(each() && each() && !each());
     }
 
     #[test]

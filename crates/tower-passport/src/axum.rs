@@ -110,14 +110,14 @@ fn lookup<U>(parts: &Parts) -> Result<Option<Principal<U>>, PrincipalRejection>
 where
     U: Clone + Send + Sync + 'static,
 {
+    if let Some(principal) = parts.extensions.get::<Principal<U>>() {
+        return Ok(Some(principal.clone()));
+    }
     let asked = std::any::type_name::<U>();
-    let Some(context) = parts.extensions.get::<GuardContext>() else {
-        return Err(AuthError::missing_guard_for(asked).into());
-    };
-    match (&context.token, parts.extensions.get::<Principal<U>>()) {
-        (_, Some(principal)) => Ok(Some(principal.clone())),
-        (None, None) => Ok(None),
-        (Some(_), None) => Err(PrincipalRejection {
+    match GuardContext::of(&parts.extensions) {
+        None => Err(AuthError::missing_guard_for(asked).into()),
+        Some(GuardContext { token: None, .. }) => Ok(None),
+        Some(context) => Err(PrincipalRejection {
             error: AuthError::principal_type_mismatch(asked, context.principal_type),
             responses: Some(context.responses.clone()),
         }),
@@ -136,7 +136,7 @@ where
             Some(principal) => Ok(principal),
             None => Err(PrincipalRejection {
                 error: AuthError::missing_token(),
-                responses: parts.extensions.get::<GuardContext>().map(|c| c.responses.clone()),
+                responses: GuardContext::of(&parts.extensions).map(|c| c.responses.clone()),
             }),
         }
     }

@@ -17,11 +17,16 @@ pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "test-api";
 pub const NOW: u64 = 1_800_000_000;
 
+/// Signs a signing input into a JWS signature's bytes, in place of jsonwebtoken.
+pub type Signer = Box<dyn Fn(&[u8]) -> Vec<u8> + Send + Sync>;
+
 /// A signing key with its public half in every form the crate loads.
 pub struct TestKey {
     pub alg: Algorithm,
     pub kid: String,
     encoding: EncodingKey,
+    /// Signs instead of jsonwebtoken when set (the benches' deterministic ECDSA).
+    signer: Option<Signer>,
     /// SPKI DER (HMAC: the secret).
     pub public_der: Vec<u8>,
     pub public_pem: String,
@@ -67,18 +72,9 @@ impl TestKey {
                 (encoding, public.clone(), jwk)
             }
             Algorithm::ES256 | Algorithm::ES384 => {
-                let (signing, crv, size) = if alg == Algorithm::ES256 {
-                    (&signature::ECDSA_P256_SHA256_FIXED_SIGNING, "P-256", 32)
-                } else {
-                    (&signature::ECDSA_P384_SHA384_FIXED_SIGNING, "P-384", 48)
-                };
-                let pair = EcdsaKeyPair::generate(signing).expect("ec keygen");
+                let pair = EcdsaKeyPair::generate(ec_signing(alg)).expect("ec keygen");
                 let pkcs8 = pair.to_pkcs8v1().expect("pkcs8");
-                let point = pair.public_key().as_ref().to_vec();
-                let spki = pair.public_key().as_der().expect("spki").as_ref().to_vec();
-                let jwk = json!({"kty": "EC", "crv": crv, "kid": kid, "alg": alg.name(),
-                    "x": b64(&point[1..1 + size]), "y": b64(&point[1 + size..])});
-                (EncodingKey::from_ec_der(pkcs8.as_ref()), spki, jwk)
+                return Self::from_ec_pkcs8(alg, kid, pkcs8.as_ref());
             }
             Algorithm::EdDSA => {
                 let pair = Ed25519KeyPair::generate().expect("ed keygen");
@@ -94,8 +90,29 @@ impl TestKey {
                 (EncodingKey::from_secret(&secret), secret, jwk)
             }
         };
+        Self::assemble(alg, kid, encoding, public_der, jwk)
+    }
+
+    /// An ES256 or ES384 key from its PKCS#8 DER (the benches' fixed key).
+    pub fn from_ec_pkcs8(alg: Algorithm, kid: &str, pkcs8: &[u8]) -> Self {
+        let (crv, size) = if alg == Algorithm::ES256 { ("P-256", 32) } else { ("P-384", 48) };
+        let pair = EcdsaKeyPair::from_pkcs8(ec_signing(alg), pkcs8).expect("ec pkcs8");
+        let point = pair.public_key().as_ref().to_vec();
+        let spki = pair.public_key().as_der().expect("spki").as_ref().to_vec();
+        let jwk = json!({"kty": "EC", "crv": crv, "kid": kid, "alg": alg.name(),
+            "x": b64(&point[1..1 + size]), "y": b64(&point[1 + size..])});
+        Self::assemble(alg, kid, EncodingKey::from_ec_der(pkcs8), spki, jwk)
+    }
+
+    fn assemble(alg: Algorithm, kid: &str, encoding: EncodingKey, public_der: Vec<u8>, jwk: Value) -> Self {
         let public_pem = pem::encode(&pem::Pem::new("PUBLIC KEY", public_der.clone()));
-        Self { alg, kid: kid.to_owned(), encoding, public_der, public_pem, jwk }
+        Self { alg, kid: kid.to_owned(), encoding, signer: None, public_der, public_pem, jwk }
+    }
+
+    /// This key, signing with `signer` instead of jsonwebtoken.
+    pub fn with_signer(mut self, signer: Signer) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// The verifying key as the crate loads it (from PEM, or the secret for HMAC).
@@ -121,12 +138,20 @@ impl TestKey {
     }
 
     pub fn sign_with(&self, header: &Header, claims: &Value) -> String {
+        if self.signer.is_some() {
+            // What jsonwebtoken's `encode` signs: both as compact JSON, base64url.
+            let header = serde_json::to_string(header).expect("header json");
+            return self.sign_texts(&header, &claims.to_string());
+        }
         jsonwebtoken::encode(header, claims, &self.encoding).expect("sign")
     }
 
     /// The base64url signature of `input` (a `header.payload` signing input of any
     /// header text, with members jsonwebtoken's `Header` would drop).
     pub fn sign_input(&self, input: &str) -> String {
+        if let Some(signer) = &self.signer {
+            return b64(&signer(input.as_bytes()));
+        }
         let alg = self.alg.name().parse().expect("jsonwebtoken alg");
         jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, alg).expect("sign")
     }
@@ -136,6 +161,14 @@ impl TestKey {
         let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
         let signature = self.sign_input(&input);
         format!("{input}.{signature}")
+    }
+}
+
+fn ec_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
+    if alg == Algorithm::ES256 {
+        &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+    } else {
+        &signature::ECDSA_P384_SHA384_FIXED_SIGNING
     }
 }
 

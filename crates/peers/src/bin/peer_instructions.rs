@@ -47,7 +47,8 @@ fn setup(scenario: &str) -> Result<Step, String> {
     let unknown = || format!("unknown scenario {scenario}");
     let (kind, alg) = scenario.rsplit_once('_').ok_or_else(unknown)?;
     let alg = fixture::algorithm(alg).ok_or_else(unknown)?;
-    let key = TestKey::generate(alg);
+    // ES256: a fixed key and deterministic signatures, the same token every run.
+    let key = fixture::key(alg)?;
     let token = key.sign(&claims("jti-warm"));
     match kind {
         "jsonwebtoken" => {

@@ -73,12 +73,11 @@ pub(super) async fn user_caller(server: &Server, parts: &Parts) -> Result<UserCa
 }
 
 async fn check_caller(server: &Server, parts: &Parts) -> Result<UserCaller, EndpointResponse> {
-    let context = parts.extensions.get::<GuardContext>().cloned();
+    let context = GuardContext::of(&parts.extensions)
+        .map(|context| (context.token.cloned(), context.responses.clone()));
     let (token, responses) = match context {
-        Some(GuardContext { token: Some(token), responses, .. }) => (token, responses),
-        Some(GuardContext { token: None, responses, .. }) => {
-            return session_caller(server, parts, Some(&responses)).await
-        }
+        Some((Some(token), responses)) => (token, responses),
+        Some((None, responses)) => return session_caller(server, parts, Some(&responses)).await,
         None => return session_caller(server, parts, None).await,
     };
     let user_id = match (token.kind(), token.subject()) {
@@ -122,7 +121,7 @@ async fn session_caller(
     };
     let Some(flow) = &server.flow else {
         // No hook: the guard is the only way in.
-        return Err(match parts.extensions.get::<GuardContext>() {
+        return Err(match GuardContext::of(&parts.extensions) {
             None => reject(AuthError::missing_guard(), responses),
             Some(_) => reject(AuthError::missing_token(), responses),
         });

@@ -39,7 +39,7 @@ impl<B> Service<Request<B>> for Allow {
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let token = request.extensions().get::<GuardContext>().and_then(|context| context.token.as_ref());
+        let token = GuardContext::of(request.extensions()).and_then(|context| context.token);
         let mut response = Response::new(String::new());
         let headers: &mut HeaderMap = response.headers_mut();
         self.rules.apply(headers, token);

@@ -10,7 +10,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::authorize::AuthorizeFuture;
-use super::{GuardContext, Principal};
+use super::{context, Principal};
 use crate::body::ResponseBody;
 use crate::error::{body_left_unread, close_if, AuthError, ResponseConfig};
 
@@ -78,8 +78,8 @@ where
     }
 }
 
-/// Lets an authorized request through: counts it, and puts its [`GuardContext`] and
-/// [`Principal`] into its extensions.
+/// Lets an authorized request through: counts it, and puts its [`Principal`] into its
+/// extensions, where the layers behind find its [`GuardContext`](super::GuardContext) too.
 #[inline]
 pub(super) fn admit<B, U: Clone + Send + Sync + 'static>(
     request: &mut Request<B>,
@@ -87,9 +87,7 @@ pub(super) fn admit<B, U: Clone + Send + Sync + 'static>(
     responses: &Arc<ResponseConfig>,
 ) {
     crate::telemetry::allowed();
-    let extensions = request.extensions_mut();
-    extensions.insert(GuardContext::new::<U>(Some(principal.token().clone()), responses.clone()));
-    extensions.insert(principal);
+    context::hand_over(request.extensions_mut(), principal.admitted_under(responses));
 }
 
 impl<S, ReqBody, ResBody, U> Future for ResponseFuture<S, ReqBody, U>

@@ -560,6 +560,9 @@ impl<R: ResolvePrincipal, C: RevocationCheck> GuardBuilder<R, C> {
     }
 
     fn build_with(self, dpop: Option<DpopGuard>) -> GuardLayer<R::User> {
+        // The layers behind find `Principal<R::User>` without knowing the type (else the
+        // guard leaves its context beside it: see `context`).
+        super::context::register::<R::User>();
         let hubs = [self.revocation.hub(), self.resolver.hub()];
         let cache = self
             .resolver_cache

@@ -19,7 +19,7 @@
 //! Any failure is answered by the guard itself, as RFC 6750 prescribes.
 
 mod authorize;
-mod context;
+pub(crate) mod context;
 mod dpop;
 pub mod future;
 mod layer;
@@ -140,7 +140,7 @@ where
                     Ok(None) if config.mode == GuardMode::Optional => {
                         request
                             .extensions_mut()
-                            .insert(GuardContext::new::<U>(None, config.responses.clone()));
+                            .insert(context::ContextEntry::new::<U>(None, config.responses.clone()));
                         ResponseFuture::calling(self.inner.call(request))
                     }
                     Ok(None) => {

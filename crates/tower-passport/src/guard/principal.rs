@@ -1,7 +1,10 @@
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use super::context::{default_responses, GuardContext};
+use crate::error::ResponseConfig;
 use crate::token::{PrincipalKind, Scopes, VerifiedToken};
 
 /// Who is behind a request: the verified token and, for a user token, the resolved user.
@@ -25,11 +28,29 @@ use crate::token::{PrincipalKind, Scopes, VerifiedToken};
 pub struct Principal<U = ()> {
     token: VerifiedToken,
     user: Option<U>,
+    /// How the guard that admitted it renders rejections, for the layers behind it (which
+    /// find it through [`GuardContext::of`]). Set when admitted.
+    responses: Option<Arc<ResponseConfig>>,
 }
 
 impl<U> Principal<U> {
     pub(crate) fn new(token: VerifiedToken, user: Option<U>) -> Self {
-        Self { token, user }
+        Self { token, user, responses: None }
+    }
+
+    /// The principal as admitted by a guard that renders rejections with `responses`.
+    pub(crate) fn admitted_under(mut self, responses: &Arc<ResponseConfig>) -> Self {
+        self.responses = Some(responses.clone());
+        self
+    }
+
+    /// What the layers behind the guard read of it, whatever `U`.
+    pub(crate) fn context(&self) -> GuardContext<'_> {
+        GuardContext {
+            token: Some(&self.token),
+            responses: self.responses.as_ref().unwrap_or_else(|| default_responses()),
+            principal_type: std::any::type_name::<U>(),
+        }
     }
 
     /// The verified token.
@@ -132,7 +153,7 @@ impl<U> Principal<U> {
 
 impl<U: Clone> Clone for Principal<U> {
     fn clone(&self) -> Self {
-        Self { token: self.token.clone(), user: self.user.clone() }
+        Self { token: self.token.clone(), user: self.user.clone(), responses: self.responses.clone() }
     }
 }
 

@@ -185,7 +185,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let table = &self.table;
         call_behind_guard(&mut self.inner, request, |request, context| {
-            table.check(request.method, request.uri.path(), context.token.as_ref())
+            table.check(request.method, request.uri.path(), context.token)
         })
     }
 }

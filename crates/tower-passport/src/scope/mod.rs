@@ -143,11 +143,22 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let requirement = &self.requirement;
-        call_behind_guard(&mut self.inner, request, |_, context| match &context.token {
-            None => Err(AuthError::missing_token()),
-            Some(token) => requirement.check(token),
-        })
+        // The request is only read: it goes on whole, without being taken apart.
+        let verdict = match GuardContext::of(request.extensions()) {
+            None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
+            Some(context) => match context.token {
+                None => Err(AuthError::missing_token()),
+                Some(token) => self.requirement.check(token),
+            }
+            .map_err(|error| (error, context.responses.clone())),
+        };
+        match verdict {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Err((error, responses)) => {
+                let close = body_left_unread(request.version(), request.headers());
+                ResponseFuture::rejected(error, responses, close)
+            }
+        }
     }
 }
 
@@ -166,17 +177,17 @@ pub(crate) struct Guarded<'a> {
 pub(crate) fn call_behind_guard<S, ReqBody, ResBody>(
     inner: &mut S,
     request: Request<ReqBody>,
-    check: impl FnOnce(Guarded<'_>, &GuardContext) -> Result<(), AuthError>,
+    check: impl FnOnce(Guarded<'_>, &GuardContext<'_>) -> Result<(), AuthError>,
 ) -> ResponseFuture<S::Future>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
 {
     let (mut parts, body) = request.into_parts();
-    let verdict = match parts.extensions.get::<GuardContext>() {
+    let verdict = match GuardContext::of(&parts.extensions) {
         None => Err((AuthError::missing_guard(), Arc::new(ResponseConfig::default()))),
         Some(context) => {
             let guarded = Guarded { method: &parts.method, uri: &parts.uri, headers: &mut parts.headers };
-            check(guarded, context).map_err(|error| (error, context.responses.clone()))
+            check(guarded, &context).map_err(|error| (error, context.responses.clone()))
         }
     };
     match verdict {

@@ -9,7 +9,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::ResponseConfig;
-use crate::guard::{GuardContext, Principal};
+use crate::guard::Principal;
 use crate::token::{Credential, PrincipalKind, Scopes, Synthetic, VerifiedToken};
 
 /// The issuer the helpers' tokens name, unless [`ActingAs::issuer`] says otherwise.
@@ -103,6 +103,8 @@ impl<U: Clone + Send + Sync + 'static> ActingAs<U> {
             provider: None,
             credential: Credential::Bearer,
         });
+        // As a guard does: the layers behind find `Principal<U>` without knowing `U`.
+        crate::guard::context::register::<U>();
         Self { principal: Principal::new(token, user), responses: Arc::new(ResponseConfig::default()) }
     }
 
@@ -145,10 +147,8 @@ impl<U: Clone + Send + Sync + 'static> ActingAs<U> {
 
     /// Puts the principal into `request`, as the guard would.
     pub fn apply<B>(&self, request: &mut Request<B>) {
-        let extensions = request.extensions_mut();
-        extensions
-            .insert(GuardContext::new::<U>(Some(self.principal.token().clone()), self.responses.clone()));
-        extensions.insert(self.principal.clone());
+        let principal = self.principal.clone().admitted_under(&self.responses);
+        crate::guard::context::hand_over(request.extensions_mut(), principal);
     }
 
     /// `request` with the principal in it.

@@ -127,6 +127,22 @@ enum Authorization<'a> {
 
 /// Reads an `Authorization` value as far as its scheme.
 fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<Authorization<'a>, AuthError> {
+    // The usual shape, `Bearer <token>` without stray whitespace, read as one word; any
+    // other takes the general path below, which answers the same for this shape.
+    if let Some(token) = plain_bearer(value) {
+        if token.len() > options.max_len {
+            return Err(AuthError::invalid_request(Reason::TokenTooLong));
+        }
+        return Ok(Authorization::Bearer(token));
+    }
+    parse_any_authorization(value, options)
+}
+
+/// [`parse_authorization`] of any shape.
+fn parse_any_authorization<'a>(
+    value: &'a [u8],
+    options: &BearerOptions,
+) -> Result<Authorization<'a>, AuthError> {
     let value = trim_ows(value);
     let (scheme, rest) = match value.iter().position(|&b| b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -149,6 +165,22 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<A
         return Err(AuthError::invalid_request(Reason::TokenTooLong));
     }
     Ok(Authorization::Bearer(token))
+}
+
+/// The credential of `value` when it is `Bearer ` (any case) and a non-empty credential
+/// with no whitespace at either end; `None` for anything else.
+#[inline]
+fn plain_bearer(value: &[u8]) -> Option<&[u8]> {
+    let (head, token) = value.split_first_chunk::<7>()?;
+    // Little-endian: the scheme's six letters lowercased by setting bit 5 (each letter of
+    // "bearer" has exactly two byte values that map to it, its upper and lower case), then
+    // the space, which must be exactly a space.
+    let mut word = [0u8; 8];
+    word[..7].copy_from_slice(head);
+    let word = u64::from_le_bytes(word) | 0x0000_2020_2020_2020;
+    let is_ows = |byte: &u8| matches!(byte, b' ' | b'\t');
+    let bounded = token.first().is_some_and(|b| !is_ows(b)) && token.last().is_some_and(|b| !is_ows(b));
+    (word == u64::from_le_bytes(*b"bearer \0") && bounded).then_some(token)
 }
 
 /// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -215,6 +247,51 @@ fn query_token(uri: &Uri, options: &BearerOptions) -> Result<Option<String>, Aut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_shape_is_read_as_the_general_path_reads_it() {
+        let options = BearerOptions { max_len: 16, query_parameter: false };
+        let long = format!("Bearer {}", "a".repeat(17));
+        let cases = [
+            "Bearer abc",
+            "bearer abc",
+            "BEARER abc",
+            "BeArEr a.b.c",
+            "Bearer  abc",
+            "Bearer abc ",
+            "Bearer\tabc",
+            "Bearer ",
+            "Bearer",
+            "Bearerx abc",
+            "Bearer abc def",
+            "Basic abc",
+            "Bearer\u{0}abc",
+            "Bearer a",
+            " Bearer abc",
+            "Bearer\tabc\t",
+            "Cearer abc",
+            "Bfarer abc",
+            "bearer\u{0}abc",
+            long.as_str(),
+            "Bearer abc,Basic x",
+            "DPoP abc",
+        ];
+        // What an answer says, comparable (the credential types have no `Debug`).
+        let seen = |answer: Result<Authorization<'_>, AuthError>| match answer {
+            Ok(Authorization::Bearer(token)) => format!("bearer {token:?}"),
+            Ok(Authorization::Other(value)) => format!("other {value:?}"),
+            Err(error) => format!("error {error:?}"),
+        };
+        for case in cases {
+            let value = case.as_bytes();
+            let fast = seen(parse_authorization(value, &options));
+            let general = seen(parse_any_authorization(value, &options));
+            assert_eq!(fast, general, "{case:?}");
+        }
+        assert_eq!(plain_bearer(b"bEaReR tok"), Some(&b"tok"[..]));
+        assert_eq!(plain_bearer(b"Bearer@tok"), None, "the space is exactly a space");
+        assert_eq!(plain_bearer(b"Bearer \ttok"), None);
+    }
     use http::HeaderValue;
 
     fn headers(values: &[&str]) -> HeaderMap {

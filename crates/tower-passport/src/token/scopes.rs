@@ -21,9 +21,73 @@ pub struct Scopes {
     /// The granted scopes, sorted, without duplicates, concatenated.
     text: Box<str>,
     /// Where each scope ends in `text`.
-    ends: Box<[u32]>,
+    ends: Ends,
     wildcard: bool,
     inherit: bool,
+}
+
+/// How many scope ends are kept inline, without an allocation of their own.
+const INLINE_ENDS: usize = 10;
+
+/// Where each scope ends in the text: inline for a handful of scopes in a short text
+/// (nearly every token), so that the scopes take one allocation, the text.
+#[derive(Clone, PartialEq, Eq)]
+enum Ends {
+    /// The first `len` of `ends`; the rest are zero.
+    Inline {
+        len: u8,
+        ends: [u16; INLINE_ENDS],
+    },
+    Heap(Box<[u32]>),
+}
+
+impl Default for Ends {
+    fn default() -> Self {
+        Self::Inline { len: 0, ends: [0; INLINE_ENDS] }
+    }
+}
+
+impl Ends {
+    /// The ends of `text_len` bytes of text holding `count` scopes, filled by `fill`.
+    fn build(text_len: usize, count: usize, fill: impl FnOnce(&mut dyn FnMut(usize))) -> Self {
+        if count <= INLINE_ENDS && text_len <= usize::from(u16::MAX) {
+            let (mut ends, mut len) = ([0u16; INLINE_ENDS], 0usize);
+            fill(&mut |end| {
+                if let Some(slot) = ends.get_mut(len) {
+                    *slot = u16::try_from(end).unwrap_or(u16::MAX);
+                    len += 1;
+                }
+            });
+            return Self::Inline { len: u8::try_from(len).unwrap_or(0), ends };
+        }
+        let mut ends = Vec::with_capacity(count);
+        fill(&mut |end| ends.push(u32::try_from(end).unwrap_or(u32::MAX)));
+        Self::Heap(ends.into_boxed_slice())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Inline { len, .. } => usize::from(*len),
+            Self::Heap(ends) => ends.len(),
+        }
+    }
+
+    /// The bytes these ends hold on the heap.
+    fn heap_size(&self) -> usize {
+        match self {
+            Self::Inline { .. } => 0,
+            Self::Heap(ends) => ends.len() * std::mem::size_of::<u32>(),
+        }
+    }
+
+    /// Where the `i`-th scope ends (0 past the last).
+    #[inline]
+    fn get(&self, i: usize) -> usize {
+        match self {
+            Self::Inline { ends, .. } => ends.get(i).map_or(0, |&end| usize::from(end)),
+            Self::Heap(ends) => ends.get(i).map_or(0, |&end| end as usize),
+        }
+    }
 }
 
 impl Scopes {
@@ -53,29 +117,43 @@ impl Scopes {
         Self::collect(inherit, |push| granted.iter().for_each(|scope| push(scope.as_ref())))
     }
 
-    /// The scopes `feed` hands over, sorted, deduplicated and packed into two allocations
-    /// whatever their number (the text and the ends); up to 16 are sorted on the stack.
+    /// The scopes `feed` hands over, sorted, deduplicated and packed into one allocation (the
+    /// text; their ends are inline for up to ten, a second allocation past that); up to 16
+    /// are sorted on the stack, by their first eight bytes before the rest.
     pub(crate) fn collect<'s>(inherit: bool, feed: impl FnOnce(&mut dyn FnMut(&'s str))) -> Self {
         const ON_STACK: usize = 16;
-        let (mut stack, mut count, mut heap) = ([""; ON_STACK], 0usize, Vec::new());
+        let (mut stack, mut count, mut heap) = ([(0u64, ""); ON_STACK], 0usize, Vec::new());
         feed(&mut |scope: &'s str| {
             if scope.is_empty() {
                 return;
             }
             if count < ON_STACK {
-                stack[count] = scope;
+                stack[count] = (prefix_key(scope), scope);
             } else {
                 if heap.is_empty() {
-                    heap.extend_from_slice(&stack);
+                    heap.extend(stack.iter().map(|&(_, scope)| scope));
                 }
                 heap.push(scope);
             }
             count += 1;
         });
-        let granted: &mut [&str] = if heap.is_empty() { &mut stack[..count] } else { &mut heap };
-        granted.sort_unstable();
+        if !heap.is_empty() {
+            heap.sort_unstable();
+            return Self::pack(inherit, &heap);
+        }
+        let granted = &mut stack[..count];
+        insertion_sort(granted);
+        let mut sorted = [""; ON_STACK];
+        for (slot, &(_, scope)) in sorted.iter_mut().zip(granted.iter()) {
+            *slot = scope;
+        }
+        Self::pack(inherit, &sorted[..count])
+    }
+
+    /// `granted`, sorted, without its duplicates, packed.
+    fn pack(inherit: bool, granted: &[&str]) -> Self {
         let (mut text_len, mut distinct, mut previous) = (0usize, 0usize, None);
-        for &scope in granted.iter() {
+        for &scope in granted {
             if previous != Some(scope) {
                 text_len += scope.len();
                 distinct += 1;
@@ -83,23 +161,25 @@ impl Scopes {
             }
         }
         let mut text = String::with_capacity(text_len);
-        let mut ends = Vec::with_capacity(distinct);
-        let (mut previous, mut wildcard) = (None, false);
-        for &scope in granted.iter() {
-            if previous != Some(scope) {
-                text.push_str(scope);
-                ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-                wildcard |= scope == "*";
-                previous = Some(scope);
+        let mut wildcard = false;
+        let ends = Ends::build(text_len, distinct, |push_end| {
+            let mut previous = None;
+            for &scope in granted {
+                if previous != Some(scope) {
+                    text.push_str(scope);
+                    push_end(text.len());
+                    wildcard |= scope == "*";
+                    previous = Some(scope);
+                }
             }
-        }
-        Self { text: text.into_boxed_str(), ends: ends.into_boxed_slice(), wildcard, inherit }
+        });
+        Self { text: text.into_boxed_str(), ends, wildcard, inherit }
     }
 
     fn granted(&self) -> impl Iterator<Item = &str> + '_ {
         let mut start = 0usize;
-        self.ends.iter().map(move |&end| {
-            let end = end as usize;
+        (0..self.ends.len()).map(move |i| {
+            let end = self.ends.get(i);
             let scope = self.text.get(start..end).unwrap_or_default();
             start = end;
             scope
@@ -108,7 +188,7 @@ impl Scopes {
 
     /// The bytes these scopes hold on the heap.
     pub(crate) fn memory_size(&self) -> usize {
-        self.text.len() + self.ends.len() * std::mem::size_of::<u32>()
+        self.text.len() + self.ends.heap_size()
     }
 
     /// Whether the token may do `scope` (Passport's `tokenCan`).
@@ -116,24 +196,34 @@ impl Scopes {
         if self.wildcard {
             return true;
         }
+        match &self.ends {
+            Ends::Inline { len, ends } => self.can_among(&ends[..usize::from(*len).min(INLINE_ENDS)], scope),
+            Ends::Heap(ends) => self.can_among(ends, scope),
+        }
+    }
+
+    /// [`can`](Self::can) over the scopes ending at `ends`.
+    #[inline]
+    fn can_among<E: Copy + Into<u64>>(&self, ends: &[E], scope: &str) -> bool {
         let (text, wanted) = (self.text.as_bytes(), scope.as_bytes());
         let mut start = 0usize;
-        for &end in self.ends.iter() {
-            let end = end as usize;
-            let granted = text.get(start..end).unwrap_or_default();
-            start = end;
-            // Lengths first: most granted scopes differ from the wanted one in length.
-            if granted.len() == wanted.len() {
-                if granted == wanted {
+        for &end in ends {
+            let end = usize::try_from(end.into()).unwrap_or(usize::MAX);
+            // Lengths first, before any slicing: most granted scopes differ from the wanted
+            // one in length.
+            let length = end.wrapping_sub(start);
+            if length == wanted.len() {
+                if text.get(start..end) == Some(wanted) {
                     return true;
                 }
             } else if self.inherit
-                && wanted.len() > granted.len()
-                && wanted.starts_with(granted)
-                && wanted[granted.len()] == b':'
+                && length < wanted.len()
+                && wanted[length] == b':'
+                && text.get(start..end).is_some_and(|granted| wanted.starts_with(granted))
             {
                 return true;
             }
+            start = end;
         }
         false
     }
@@ -191,7 +281,32 @@ impl Scopes {
     /// assert!(tower_passport::Scopes::from_space_delimited("").is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ends.len() == 0
+    }
+}
+
+/// The first eight bytes of `scope`, big-endian, zero-padded: ordering by it and then by the
+/// whole text is the text's own order (a zero pad only ties with a real zero byte).
+#[inline]
+fn prefix_key(scope: &str) -> u64 {
+    let bytes = scope.as_bytes();
+    match bytes.first_chunk::<8>() {
+        Some(first) => u64::from_be_bytes(*first),
+        None => bytes.iter().enumerate().fold(0, |key, (i, &byte)| key | u64::from(byte) << (56 - 8 * i)),
+    }
+}
+
+/// Sorts a handful of keyed scopes, comparing the texts only when their keys tie.
+fn insertion_sort(scopes: &mut [(u64, &str)]) {
+    for i in 1..scopes.len() {
+        let mut j = i;
+        while j > 0 && {
+            let (a, b) = (scopes[j - 1], scopes[j]);
+            a.0 > b.0 || (a.0 == b.0 && a.1 > b.1)
+        } {
+            scopes.swap(j - 1, j);
+            j -= 1;
+        }
     }
 }
 
@@ -217,5 +332,51 @@ impl fmt::Display for Scopes {
             f.write_str(scope)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scopes sorted and deduplicated the plain way, for comparison.
+    fn plain(scopes: &[&str]) -> Vec<String> {
+        let mut sorted: Vec<String> =
+            scopes.iter().filter(|s| !s.is_empty()).map(|s| (*s).to_owned()).collect();
+        sorted.sort();
+        sorted.dedup();
+        sorted
+    }
+
+    #[test]
+    fn the_keyed_sort_orders_as_the_texts_do() {
+        let cases: &[&[&str]] = &[
+            &["read-posts", "write-posts", "read-comments", "profile", "email"],
+            &["abcdefgh2", "abcdefgh1", "abcdefgh", "abcdefg", "abcdefg\0", "abc\0d", "abc"],
+            &["b", "a", "b", "", "a", "*"],
+            &["\u{e9}t\u{e9}", "zz", "\u{7f}", "~", "orders:create", "orders"],
+            &["k10", "k09", "k08", "k07", "k06", "k05", "k04", "k03", "k02", "k01", "k00", "k11"],
+        ];
+        for case in cases {
+            let scopes = Scopes::from_iter(case.iter());
+            assert_eq!(scopes.iter().collect::<Vec<_>>(), plain(case), "{case:?}");
+            for scope in plain(case) {
+                assert!(scopes.can(&scope), "{scope} in {case:?}");
+            }
+            assert!(!scopes.can("absent") || scopes.is_wildcard());
+        }
+    }
+
+    #[test]
+    fn many_scopes_keep_their_ends_on_the_heap_and_still_answer() {
+        let names: Vec<String> = (0..40).rev().map(|i| format!("scope-{i:03}")).collect();
+        let scopes = Scopes::from_iter(names.iter());
+        assert_eq!(scopes.len(), 40);
+        assert!(matches!(scopes.ends, Ends::Heap(_)));
+        assert_eq!(scopes.iter().next(), Some("scope-000"));
+        assert!(scopes.can("scope-039") && scopes.can("scope-000") && !scopes.can("scope-040"));
+        let few = Scopes::from_space_delimited("a b c");
+        assert!(matches!(few.ends, Ends::Inline { len: 3, .. }));
+        assert_eq!(few.memory_size(), 3);
     }
 }

@@ -147,7 +147,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let rules = &self.rules;
         call_behind_guard(&mut self.inner, request, |request, context| {
-            rules.apply(request.headers, context.token.as_ref());
+            rules.apply(request.headers, context.token);
             Ok(())
         })
     }

@@ -9,7 +9,7 @@ use tower::{service_fn, Layer, ServiceExt};
 
 use super::{AuthorizationHeader, HeaderRules, UpstreamHeadersLayer};
 use crate::error::{ConfigErrorKind, ResponseConfig};
-use crate::guard::GuardContext;
+use crate::guard::context::ContextEntry;
 use crate::token::{Credential, PrincipalKind, Scopes, Synthetic, VerifiedToken};
 
 fn token(kind: PrincipalKind) -> VerifiedToken {
@@ -49,7 +49,7 @@ async fn upstream_sees(
             .append(http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
     }
     if let Some(token) = guard {
-        request.extensions_mut().insert(GuardContext::new::<()>(token, Arc::new(ResponseConfig::default())));
+        request.extensions_mut().insert(ContextEntry::new::<()>(token, Arc::new(ResponseConfig::default())));
     }
     let response = UpstreamHeadersLayer::new(rules).layer(upstream).oneshot(request).await.unwrap();
     let seen = seen.lock().unwrap().take();

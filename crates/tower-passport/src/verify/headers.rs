@@ -4,6 +4,7 @@
 //! instructions). Only the headers of tokens that verified are kept, at most
 //! [`KNOWN_HEADERS`]: a forged header costs its parse every time and never takes a slot.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use quick_cache::sync::{Cache, DefaultLifecycle};
@@ -44,13 +45,13 @@ impl KnownHeaders {
     pub(super) fn read<'h>(
         &self,
         encoded: &str,
-        buffer: &'h mut [u8; 256],
+        buffer: &'h mut [MaybeUninit<u8>; 256],
         spill: &'h mut Vec<u8>,
     ) -> Result<Header<'h>, AuthError> {
         if let Some(known) = self.cache.get(encoded) {
             return Ok(Header::Known(known));
         }
-        let bytes = jws::decode_with(encoded, buffer, spill)
+        let bytes = jws::decode_into(encoded.as_bytes(), buffer, spill)
             .map_err(|_| AuthError::invalid_token(crate::error::Reason::MalformedHeaderParameters))?;
         Ok(Header::Fresh(jws::Header::parse(bytes)?))
     }

@@ -42,17 +42,15 @@ pub(super) fn decode_part(part: &str) -> Result<Vec<u8>, AuthError> {
 }
 
 /// Decodes `part` into `buffer` when it fits (no allocation), else into `spill`.
-pub(super) fn decode_with<'b>(
-    part: &str,
-    buffer: &'b mut [u8],
-    spill: &'b mut Vec<u8>,
-) -> Result<&'b [u8], AuthError> {
+#[cfg(test)]
+fn decode_with<'b>(part: &str, buffer: &'b mut [u8], spill: &'b mut Vec<u8>) -> Result<&'b [u8], AuthError> {
     decode_to(part.as_bytes(), |length| buffer.get_mut(..length).map(Out::from_slice), spill)
         .map_err(|()| AuthError::invalid_token(Reason::MalformedToken))
 }
 
-/// [`decode_with`] into a buffer that need not be initialised first (no `memset` of it):
-/// DPoP proofs decode with it. `Err` when `part` is not unpadded base64url.
+/// Decodes `part` into `buffer` when it fits (no allocation), else into `spill`; the
+/// buffer need not be initialised first (no `memset` of it). `Err` when `part` is not
+/// unpadded base64url.
 pub(crate) fn decode_into<'b>(
     part: &[u8],
     buffer: &'b mut [MaybeUninit<u8>],

@@ -74,6 +74,7 @@ pub use builder::{TypPolicy, VerifierBuilder};
 pub use client_rule::ClientTokenRule;
 pub use issuers::TrustedIssuer;
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -377,7 +378,8 @@ impl Verifier {
 
     fn check(&self, token: &str, now: u64, lookup: Lookup, binding: Binding) -> Result<Cached, Miss> {
         let parts = jws::split(token)?;
-        let (mut header_buffer, mut header_spill) = ([0u8; 256], Vec::new());
+        // Neither buffer is zeroed first: the decoder writes what is read.
+        let (mut header_buffer, mut header_spill) = ([MaybeUninit::uninit(); 256], Vec::new());
         let header = self.inner.headers.read(parts.header, &mut header_buffer, &mut header_spill)?;
         // The claims are decoded and parsed once, here, but trusted only after the
         // signature verifies; a payload error is reported in its old place, after it.
@@ -392,8 +394,9 @@ impl Verifier {
             .keys
             .with_key(header.kid(), algorithm, lookup, |key| {
                 // Room for RSA-4096 and every EC/EdDSA/HMAC signature; longer ones spill.
-                let (mut buffer, mut spill) = ([0u8; 512], Vec::new());
-                let signature = jws::decode_with(parts.signature, &mut buffer, &mut spill)?;
+                let (mut buffer, mut spill) = ([MaybeUninit::uninit(); 512], Vec::new());
+                let signature = jws::decode_into(parts.signature.as_bytes(), &mut buffer, &mut spill)
+                    .map_err(|()| AuthError::invalid_token(Reason::MalformedToken))?;
                 if key.verify(parts.signing_input.as_bytes(), signature) {
                     Ok(())
                 } else {
