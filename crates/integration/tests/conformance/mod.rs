@@ -17,8 +17,8 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::{clock::ManualClock, GuardLayer};
 use tower_passport_issuer::store::{
-    AccessTokenRecord, ClientRecord, ClientSecretHash, ClientTokens, ClientUpdate, FamilyRecord, GrantType, Purge,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
+    AccessTokenRecord, ClientRecord, ClientSecretHash, ClientTokens, ClientUpdate, FamilyRecord, GrantType,
+    Purge, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
     TokenStore, EXPIRY_MARGIN,
 };
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers, TokenRequest};
