@@ -227,10 +227,10 @@ pub trait TokenStore: Send + Sync + 'static {
     /// the user holds no live token of the client at all (`Some`, possibly empty, when it
     /// holds only personal access tokens). The approval screen asks this on every
     /// authorization request, so its answer must not grow with the user's tokens: the SQL
-    /// stores compute the union in the database (`SELECT DISTINCT`), Redis in a script,
-    /// the memory store without copying a record. This default filters
-    /// [`user_client_tokens`](Self::user_client_tokens), whose answer does grow: a store
-    /// should answer it directly.
+    /// stores read one row per distinct scope list (a `UNION` in the database), Redis
+    /// unites them in a script, the memory store without copying a record. This default
+    /// filters [`user_client_tokens`](Self::user_client_tokens), whose answer does grow: a
+    /// store should answer it directly.
     ///
     /// ```
     /// use tower_passport_issuer::store::{AccessTokenRecord, MemoryStore, TokenStore};
