@@ -180,6 +180,14 @@ impl TokenStore for AnyStore {
     ) -> Result<Option<ClientTokens>, StoreError> {
         dispatch!(self, store => store.user_client_tokens(user_id, client_id, now))
     }
+    async fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        dispatch!(self, store => store.granted_scopes(user_id, client_id, now))
+    }
     async fn revoke_user_tokens(
         &self,
         user_id: &str,

@@ -4,7 +4,7 @@
 //! client whose identity the redirect assures. Never with `prompt=consent`.
 
 use super::{AuthorizationError, AuthorizationRequest, Issuer};
-use crate::store::{ClientRecord, ClientTokens, TokenStore};
+use crate::store::{ClientRecord, TokenStore};
 
 /// Why the screen is skipped, or not, before looking at what the user granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,14 +36,12 @@ fn rule(client: &ClientRecord, consent: bool, redirect_uri: &str) -> Rule {
     }
 }
 
-/// Whether the user's live tokens of the client (personal access tokens left out) hold
-/// every scope in `scopes`.
-fn granted(tokens: &ClientTokens, scopes: &[String]) -> bool {
-    let access = tokens.access_tokens.iter().filter(|a| !a.personal).map(|a| &a.scopes);
-    let granted: Vec<&String> =
-        access.chain(tokens.refresh_tokens.iter().map(|r| &r.scopes)).flatten().collect();
-    let wildcard = granted.iter().any(|s| *s == "*");
-    scopes.iter().all(|scope| wildcard || granted.contains(&scope))
+/// Whether the scopes the user granted the client ([`TokenStore::granted_scopes`]: its
+/// live tokens' scopes, personal access tokens left out) hold every scope in `scopes`;
+/// `*` holds them all.
+fn granted(granted: &[String], scopes: &[String]) -> bool {
+    let wildcard = granted.iter().any(|s| s == "*");
+    scopes.iter().all(|scope| wildcard || granted.contains(scope))
 }
 
 impl Issuer {
@@ -52,7 +50,7 @@ impl Issuer {
     /// [`skips_authorization`](super::ClientRegistration::skips_authorization) (off by
     /// default, first-party or not); otherwise when the user already holds live tokens of
     /// this client that cover every requested scope (as Passport looks at the user's
-    /// tokens of that client: [`TokenStore::user_client_tokens`]), so that
+    /// tokens of that client: [`TokenStore::granted_scopes`], their scopes' union), so that
     /// revoking them (one by one, by family, with the client, or through the
     /// authorized-apps API) withdraws the consent, and only if the client's identity is
     /// assured: it is confidential, or its redirect URI is `https`. A public client that
@@ -96,9 +94,9 @@ impl Issuer {
             Rule::IfGranted => {}
         }
         let client_id = &request.client().id;
-        let live = self.inner.store.user_client_tokens(user_id, client_id, self.now()).await;
+        let live = self.inner.store.granted_scopes(user_id, client_id, self.now()).await;
         let live = live.map_err(|error| self.redirect_error(request, error.into()))?;
-        Ok(live.is_some_and(|tokens| granted(&tokens, request.scopes())))
+        Ok(live.is_some_and(|scopes| granted(&scopes, request.scopes())))
     }
 }
 

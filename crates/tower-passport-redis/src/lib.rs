@@ -433,6 +433,26 @@ impl TokenStore for RedisStore {
         Ok(ClientTokens::group_live(access_tokens, refresh_tokens, now))
     }
 
+    async fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let args = [user_id.to_owned(), client_id.to_owned(), now.to_string()];
+        let reply: Vec<String> = self.eval(&self.scripts.granted_scopes, &[], &args).await?;
+        let mut reply = reply.into_iter();
+        match reply.next().as_deref() {
+            Some("0") => Ok(None),
+            Some("1") => {
+                let mut granted: Vec<String> = reply.collect();
+                granted.sort_unstable();
+                Ok(Some(granted))
+            }
+            _ => Err(Malformed::error("granted scopes reply")),
+        }
+    }
+
     async fn revoke_user_tokens(
         &self,
         user_id: &str,

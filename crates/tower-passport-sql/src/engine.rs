@@ -207,6 +207,14 @@ macro_rules! sql_store {
             ) -> Result<Option<ClientTokens>, StoreError> {
                 self.sql.timed(self.sql.user_client_tokens(user_id, client_id, now)).await
             }
+            async fn granted_scopes(
+                &self,
+                user_id: &str,
+                client_id: &str,
+                now: u64,
+            ) -> Result<Option<Vec<String>>, StoreError> {
+                self.sql.timed(self.sql.granted_scopes(user_id, client_id, now)).await
+            }
             async fn revoke_user_tokens(
                 &self,
                 user_id: &str,

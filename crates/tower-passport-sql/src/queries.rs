@@ -166,6 +166,14 @@ pub(crate) const LIVE_USER_CLIENT_ACCESS: &str = "SELECT * FROM {p}access_tokens
 pub(crate) const LIVE_USER_CLIENT_REFRESH: &str = "SELECT id, secret_hash, family_id, client_id, user_id, \
      scopes, access_jti, issued_at, expires_at, used_at, used_at_ms, revoked_at, dpop_jkt, resources FROM {p}refresh_tokens \
      WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 AND client_id = $3";
+/// The distinct scope lists of the user's (`$1`, `$4`) live tokens at `$2`/`$5` of client
+/// `$3`/`$6`: live access tokens (a personal one's as the empty list: it is no grant to the
+/// client, but it is live) and unused refresh tokens. One row per distinct list, however
+/// many tokens hold it: what `TokenStore::granted_scopes` unites.
+pub(crate) const GRANTED_SCOPES: &str = "SELECT CASE WHEN personal THEN '' ELSE scopes END AS scopes \
+     FROM {p}access_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND client_id = $3 \
+     UNION SELECT scopes FROM {p}refresh_tokens \
+     WHERE user_id = $4 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $5 AND client_id = $6";
 /// Locks the user's live families (of client `$2`, when not NULL), in id order, so that
 /// two such calls queue instead of deadlocking.
 pub(crate) const LOCK_USER_FAMILIES: &str = "SELECT id FROM {p}families WHERE user_id = $1 \
@@ -327,6 +335,7 @@ pub(crate) struct Queries {
     pub(crate) live_user_access: String,
     pub(crate) live_user_client_access: String,
     pub(crate) live_user_client_refresh: String,
+    pub(crate) granted_scopes: String,
     pub(crate) live_user_refresh: String,
     pub(crate) lock_user_families: String,
     pub(crate) lock_user_access: String,
@@ -428,6 +437,7 @@ impl Queries {
             live_user_access: render(LIVE_USER_ACCESS),
             live_user_client_access: render(LIVE_USER_CLIENT_ACCESS),
             live_user_client_refresh: render(LIVE_USER_CLIENT_REFRESH),
+            granted_scopes: render(GRANTED_SCOPES),
             live_user_refresh: render(LIVE_USER_REFRESH),
             lock_user_families: render(LOCK_USER_FAMILIES),
             lock_user_access: render(LOCK_USER_ACCESS),

@@ -99,6 +99,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0012_dpop_jkt.sql"),
         mysql: include_str!("migrations/mysql/0012_dpop_jkt.sql"),
     },
+    Migration {
+        version: 13,
+        description: "a user's tokens indexed by client, revocation, use and expiry",
+        sql: include_str!("migrations/0013_user_client_indexes.sql"),
+        mysql: include_str!("migrations/mysql/0013_user_client_indexes.sql"),
+    },
 ];
 
 /// The SQL of `migration` for `prefix` in `syntax`, split into statements.

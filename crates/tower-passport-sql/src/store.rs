@@ -5,6 +5,7 @@
 //! cookie not-before instants in `upkeep.rs`.
 
 use sqlx::{Encode, Executor, IntoArguments, Transaction, Type};
+use std::collections::BTreeSet;
 
 use super::convert;
 use super::engine::{Engine, Sql};
@@ -290,6 +291,33 @@ where
         let access = access.iter().map(rows::access).collect::<Result<Vec<_>, _>>()?;
         let refresh = refresh.iter().map(rows::refresh).collect::<Result<Vec<_>, _>>()?;
         Ok(ClientTokens::group_live(access, refresh, now).pop())
+    }
+
+    pub(crate) async fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let now = convert::int(now);
+        let lists = sqlx::query(&self.queries.granted_scopes)
+            .bind(user_id)
+            .bind(now)
+            .bind(client_id)
+            .bind(user_id)
+            .bind(now)
+            .bind(client_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::backend)?;
+        if lists.is_empty() {
+            return Ok(None);
+        }
+        let mut granted = BTreeSet::new();
+        for list in &lists {
+            granted.extend(convert::split(&list.text("scopes")?));
+        }
+        Ok(Some(granted.into_iter().collect()))
     }
 
     /// The rows `query` finds for a user (`$1`) at `now` (`$2`) and a client (`$3`).

@@ -17,8 +17,8 @@ use serde_json::Value;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_passport::{clock::ManualClock, GuardLayer};
 use tower_passport_issuer::store::{
-    AccessTokenRecord, ClientRecord, ClientSecretHash, ClientUpdate, FamilyRecord, GrantType, Purge,
-    RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
+    AccessTokenRecord, ClientRecord, ClientSecretHash, ClientTokens, ClientUpdate, FamilyRecord, GrantType,
+    Purge, RefreshTokenRecord, RevocationStore, RevokedAccess, Rotation, RotationOutcome, SecretHash, Store,
     TokenStore, EXPIRY_MARGIN,
 };
 use tower_passport_issuer::{ClientRegistration, Issuer, ScopeRegistry, StaticUsers, TokenRequest};
@@ -1009,6 +1009,85 @@ pub async fn a_users_live_tokens_are_listed_by_client<S: Store>(store: S) {
     assert_eq!(store.user_client_tokens(&user, &web, T0 + 40 * 24 * 3600).await.unwrap(), None);
 }
 
+/// A family of `user` and `client` whose first pair (`<family>-r0`, `<family>-a0`) holds
+/// `scopes`, started at `T0`.
+async fn start_scoped<S: Store>(store: &S, user: &str, client: &str, scopes: &[&str]) -> String {
+    let family = unique("family");
+    let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+    let first = RefreshTokenRecord {
+        user_id: Some(user.to_owned()),
+        client_id: client.to_owned(),
+        scopes: scopes.clone(),
+        ..refresh(&format!("{family}-r0"), &family, &format!("{family}-s0"), &format!("{family}-a0"), T0)
+    };
+    let record = FamilyRecord {
+        id: family.clone(),
+        client_id: client.to_owned(),
+        user_id: Some(user.to_owned()),
+        created_at: T0,
+        revoked_at: None,
+        current: first.id.clone(),
+        previous: None,
+    };
+    let first_access = AccessTokenRecord {
+        family_id: Some(family.clone()),
+        scopes,
+        ..access_of(&format!("{family}-a0"), user, client, T0, 3600)
+    };
+    store.start_family(record, first, first_access).await.expect("start family");
+    family
+}
+
+pub async fn the_scopes_a_user_granted_a_client_are_the_union_of_its_live_tokens<S: Store>(store: S) {
+    let (user, other) = (unique("user"), unique("user"));
+    let (web, mobile, personal) = (unique("web"), unique("mobile"), unique("personal"));
+    let scoped = |jti: &str, user: &str, client: &str, scopes: &[&str], ttl: u64| AccessTokenRecord {
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        ..access_of(&unique(jti), user, client, T0 + 100, ttl)
+    };
+    // Web: a family refreshed once (its first pair, with a scope of its own, is spent), many
+    // loose tokens holding the same scopes, one more, and tokens that grant nothing any more.
+    let web_family = start_scoped(&store, &user, &web, &["spent"]).await;
+    store.rotate(owned_by(rotation(&web_family, 0, 1, T0 + 60, None), &user, &web)).await.unwrap();
+    for _ in 0..5 {
+        store.put_access_token(scoped("same", &user, &web, &["read"], 3600)).await.unwrap();
+    }
+    store.put_access_token(scoped("admin", &user, &web, &["admin", "read"], 3600)).await.unwrap();
+    store.put_access_token(scoped("expired", &user, &web, &["expired"], 10)).await.unwrap();
+    let revoked = scoped("revoked", &user, &web, &["revoked"], 3600);
+    store.put_access_token(revoked.clone()).await.unwrap();
+    store.revoke_access_token(&revoked.jti, T0 + 101).await.unwrap();
+    let pat = AccessTokenRecord { personal: true, ..scoped("pat", &user, &web, &["pat"], 3600) };
+    store.put_access_token(pat).await.unwrap();
+    // Another user's tokens of web, and this user's of mobile, grant web nothing.
+    store.put_access_token(scoped("other", &other, &web, &["other-user"], 3600)).await.unwrap();
+    start_scoped(&store, &user, &mobile, &["mobile"]).await;
+    // Only a personal access token: live, but no grant.
+    let only_pat = AccessTokenRecord { personal: true, ..scoped("pat", &user, &personal, &["pat"], 3600) };
+    store.put_access_token(only_pat).await.unwrap();
+
+    let strings = |scopes: &[&str]| Some(scopes.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+    let (store, user_id) = (&store, user.as_str());
+    let granted = move |client: &str, at: u64| {
+        let client = client.to_owned();
+        async move { store.granted_scopes(user_id, &client, at).await.unwrap() }
+    };
+    assert_eq!(granted(&web, T0 + 200).await, strings(&["admin", "read", "write"]));
+    assert_eq!(granted(&mobile, T0 + 200).await, strings(&["mobile"]));
+    assert_eq!(granted(&personal, T0 + 200).await, strings(&[]), "live, but a personal token grants nothing");
+    // Once the access tokens expired, the live refresh token's scopes alone.
+    assert_eq!(granted(&web, T0 + 7200).await, strings(&["read", "write"]));
+    assert_eq!(granted(&personal, T0 + 7200).await, None);
+    assert_eq!(granted(&web, T0 + 40 * 24 * 3600).await, None);
+    assert_eq!(granted(&unique("other-client"), T0 + 200).await, None);
+    assert_eq!(store.granted_scopes(&unique("nobody"), &web, T0).await.unwrap(), None);
+    // The same answer as the user's tokens of that client give.
+    for (client, at) in [(&web, T0 + 200), (&mobile, T0 + 200), (&personal, T0 + 200), (&web, T0 + 7200)] {
+        let tokens = store.user_client_tokens(&user, client, at).await.unwrap();
+        assert_eq!(tokens.as_ref().map(ClientTokens::granted_scopes), granted(client, at).await, "{client}");
+    }
+}
+
 pub async fn revoking_a_users_tokens_takes_every_family_and_access_token<S: Store>(store: S) {
     let (user, other) = (unique("user"), unique("user"));
     let (web, mobile) = (unique("web"), unique("mobile"));
@@ -1124,6 +1203,7 @@ macro_rules! conformance_suite {
                 concurrent_refreshes_inside_the_race_window_keep_every_pair,
                 a_personal_token_of_a_family_dies_with_it,
                 a_users_live_tokens_are_listed_by_client,
+                the_scopes_a_user_granted_a_client_are_the_union_of_its_live_tokens,
                 revoking_a_users_tokens_takes_every_family_and_access_token,
                 a_users_not_before_only_moves_forward_and_is_theirs_alone,
                 resource_indicators_are_kept_with_clients_and_refresh_tokens

@@ -48,6 +48,12 @@ trait DynStore: Send + Sync + 'static {
         client_id: &'a str,
         now: u64,
     ) -> Call<'a, Option<ClientTokens>>;
+    fn granted_scopes<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+        now: u64,
+    ) -> Call<'a, Option<Vec<String>>>;
     fn revoke_user_tokens<'a>(
         &'a self,
         user_id: &'a str,
@@ -149,6 +155,14 @@ impl<S: Store> DynStore for S {
         now: u64,
     ) -> Call<'a, Option<ClientTokens>> {
         Box::pin(TokenStore::user_client_tokens(self, user_id, client_id, now))
+    }
+    fn granted_scopes<'a>(
+        &'a self,
+        user_id: &'a str,
+        client_id: &'a str,
+        now: u64,
+    ) -> Call<'a, Option<Vec<String>>> {
+        Box::pin(TokenStore::granted_scopes(self, user_id, client_id, now))
     }
     fn revoke_user_tokens<'a>(
         &'a self,
@@ -329,6 +343,14 @@ impl TokenStore for ErasedStore {
         now: u64,
     ) -> Result<Option<ClientTokens>, StoreError> {
         self.inner.user_client_tokens(user_id, client_id, now).await
+    }
+    async fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        self.inner.granted_scopes(user_id, client_id, now).await
     }
     async fn revoke_user_tokens(
         &self,

@@ -3,7 +3,7 @@
 mod codes;
 mod device;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::{ready, Future};
 use std::sync::{Mutex, MutexGuard};
 
@@ -404,6 +404,41 @@ impl TokenStore for MemoryStore {
             let access = state.access.values().filter(|a| of(&a.user_id, &a.client_id)).cloned();
             let refresh = state.refresh.values().filter(|r| of(&r.user_id, &r.client_id)).cloned();
             Ok(ClientTokens::group_live(access, refresh, now).pop())
+        })
+    }
+
+    fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send {
+        self.with(move |state| {
+            let of =
+                |user: &Option<String>, client: &str| user.as_deref() == Some(user_id) && client == client_id;
+            let access = state
+                .access
+                .values()
+                .filter(|a| of(&a.user_id, &a.client_id) && a.revoked_at.is_none() && a.expires_at > now);
+            let refresh = state.refresh.values().filter(|r| {
+                of(&r.user_id, &r.client_id)
+                    && r.used_at.is_none()
+                    && r.revoked_at.is_none()
+                    && r.expires_at > now
+            });
+            let mut live = false;
+            let mut granted = BTreeSet::new();
+            for access in access {
+                live = true;
+                if !access.personal {
+                    granted.extend(&access.scopes);
+                }
+            }
+            for refresh in refresh {
+                live = true;
+                granted.extend(&refresh.scopes);
+            }
+            Ok(live.then(|| granted.into_iter().cloned().collect()))
         })
     }
 

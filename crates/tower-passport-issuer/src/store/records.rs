@@ -1,6 +1,6 @@
 //! What the stores keep. Plain data: no backend type appears here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A SHA-256 digest of a secret (a client secret or a refresh token). The secret itself
@@ -542,6 +542,17 @@ impl ClientTokens {
             entry.refresh_tokens.dedup_by(|a, b| a.id == b.id);
         }
         listed
+    }
+
+    /// The scopes these tokens grant the client: the union of the scopes of its
+    /// non-personal access tokens and of its refresh tokens, sorted, each once. Personal
+    /// access tokens are the user's own, not a grant to the client. What
+    /// [`TokenStore::granted_scopes`](super::TokenStore::granted_scopes) answers for them.
+    pub fn granted_scopes(&self) -> Vec<String> {
+        let access = self.access_tokens.iter().filter(|a| !a.personal).map(|a| &a.scopes);
+        let granted: BTreeSet<&String> =
+            access.chain(self.refresh_tokens.iter().map(|r| &r.scopes)).flatten().collect();
+        granted.into_iter().cloned().collect()
     }
 
     fn entry<'a>(groups: &'a mut BTreeMap<String, Self>, client_id: &str) -> &'a mut Self {

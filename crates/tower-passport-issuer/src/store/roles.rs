@@ -185,10 +185,11 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send;
 
     /// `user_id`'s live tokens of `client_id` at `now`, as [`user_tokens`](Self::user_tokens)
-    /// lists them for that client; `None` when there are none. The approval screen asks
-    /// this on every authorization request, so a store should answer it without reading
-    /// the user's other clients' tokens (the SQL and memory stores do); this default
-    /// filters [`user_tokens`](Self::user_tokens).
+    /// lists them for that client; `None` when there are none. A store should answer it
+    /// without reading the user's other clients' tokens (the SQL and memory stores do);
+    /// this default filters [`user_tokens`](Self::user_tokens). Its answer grows with the
+    /// user's tokens: the approval screen asks [`granted_scopes`](Self::granted_scopes)
+    /// instead.
     ///
     /// ```
     /// use tower_passport_issuer::store::{AccessTokenRecord, MemoryStore, TokenStore};
@@ -216,6 +217,49 @@ pub trait TokenStore: Send + Sync + 'static {
         async move {
             let listed = self.user_tokens(user_id, now).await?;
             Ok(listed.into_iter().find(|tokens| tokens.client_id == client_id))
+        }
+    }
+
+    /// The scopes `user_id` has granted `client_id` and not withdrawn at `now`: the union
+    /// of the scopes of the user's live non-personal access tokens and live refresh tokens
+    /// of that client ([`ClientTokens::granted_scopes`] of
+    /// [`user_client_tokens`](Self::user_client_tokens)), sorted, each once; `None` when
+    /// the user holds no live token of the client at all (`Some`, possibly empty, when it
+    /// holds only personal access tokens). The approval screen asks this on every
+    /// authorization request, so its answer must not grow with the user's tokens: the SQL
+    /// stores read one row per distinct scope list (a `UNION` in the database), Redis
+    /// unites them in a script, the memory store without copying a record. This default
+    /// filters [`user_client_tokens`](Self::user_client_tokens), whose answer does grow: a
+    /// store should answer it directly.
+    ///
+    /// ```
+    /// use tower_passport_issuer::store::{AccessTokenRecord, MemoryStore, TokenStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_passport_issuer::store::StoreError> {
+    /// let store = MemoryStore::new();
+    /// let token = |jti: &str, scopes: &[&str]| AccessTokenRecord {
+    ///     jti: jti.into(), client_id: "billing".into(), user_id: Some("ann".into()),
+    ///     scopes: scopes.iter().map(|s| s.to_string()).collect(),
+    ///     family_id: None, name: None, personal: false, issued_at: 100, expires_at: 200, revoked_at: None,
+    /// };
+    /// store.put_access_token(token("a", &["read", "write"])).await?;
+    /// store.put_access_token(token("b", &["read", "admin"])).await?;
+    /// let granted = store.granted_scopes("ann", "billing", 150).await?;
+    /// assert_eq!(granted, Some(vec!["admin".to_owned(), "read".to_owned(), "write".to_owned()]));
+    /// assert_eq!(store.granted_scopes("ann", "billing", 200).await?, None, "expired at 200");
+    /// assert_eq!(store.granted_scopes("ann", "mobile", 150).await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send {
+        async move {
+            let tokens = self.user_client_tokens(user_id, client_id, now).await?;
+            Ok(tokens.as_ref().map(ClientTokens::granted_scopes))
         }
     }
 
@@ -408,6 +452,22 @@ impl<S: TokenStore> TokenStore for Arc<S> {
         now: u64,
     ) -> impl Future<Output = Result<Vec<ClientTokens>, StoreError>> + Send {
         (**self).user_tokens(user_id, now)
+    }
+    fn user_client_tokens(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<ClientTokens>, StoreError>> + Send {
+        (**self).user_client_tokens(user_id, client_id, now)
+    }
+    fn granted_scopes(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<Vec<String>>, StoreError>> + Send {
+        (**self).granted_scopes(user_id, client_id, now)
     }
     fn revoke_user_tokens(
         &self,

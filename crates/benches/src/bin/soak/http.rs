@@ -17,6 +17,8 @@ use crate::stats::{Class, Stats};
 
 /// How long one request may take before it counts as unanswered (status 0).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the client keeps an idle connection: under the quickstart's idle close (10 s).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// An answer: status (0 when none came), headers and body.
 pub struct Reply {
@@ -68,7 +70,13 @@ impl Http {
     pub fn new(base: &str) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(1024).build(connector);
+        // Idle connections are dropped well before the quickstart closes them (its
+        // header-read timeout, 10 s, also ends idle keep-alive connections): a request
+        // sent on a connection the server is closing at that instant fails in transport.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(1024)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector);
         Self { client, base: base.trim_end_matches('/').to_owned() }
     }
 
