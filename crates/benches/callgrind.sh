@@ -49,8 +49,10 @@ else
   for alg in rs256 es256 hs256; do
     scenarios="$scenarios floor_$alg cold_$alg"
     [ "$PEERS" = 1 ] && scenarios="$scenarios guard_cold_$alg jsonwebtoken_$alg jwt_authorizer_$alg aliri_$alg"
-    scenarios="$scenarios warm_$alg warm_scope_$alg"
+    scenarios="$scenarios warm_$alg warm_scope_$alg warm_scope_routed_$alg"
   done
+  # Behind a router: the request carries an extension already (axum's route_layer).
+  scenarios="$scenarios inner_routed"
   scenarios="$scenarios grant_memory"
   # DPoP (RFC 9449): a warm bound-token request with a fresh proof, and the proof's bare
   # signature check, to compare with warm_hs256 proof signature aside. DPOP=0 skips them.
@@ -89,6 +91,7 @@ for scenario in $scenarios; do
   over_inner="-"
   over_floor="-"
   case "$scenario" in
+    warm_*_routed_*) over_inner="$(minus "$value" inner_routed)" ;;
     warm_*) over_inner="$(minus "$value" inner)" ;;
   esac
   # The bound path, proof signature aside: its own floor is the proof's signature check.

@@ -75,6 +75,33 @@ impl<B> Service<Request<B>> for Inner {
     }
 }
 
+/// What a router leaves in a request before the layers of the route it picked run (axum's
+/// `MatchedPath`, say): one extension, so the request's extension map exists already.
+#[derive(Clone, Copy)]
+pub struct RouteMark(pub &'static str);
+
+/// `service` behind a router: every request reaches it carrying a [`RouteMark`], as a
+/// guard mounted with axum's `route_layer` sees it.
+pub struct Routed<S>(pub S);
+
+impl<S, B> Service<Request<B>> for Routed<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        request.extensions_mut().insert(RouteMark("/posts"));
+        self.0.call(request)
+    }
+}
+
 /// Access-token claims of about 330 bytes (Passport's size), `jti` and all.
 pub fn claims(jti: &str) -> Value {
     json!({

@@ -25,7 +25,8 @@
 //! headers), the limits in front of every route (`PASSPORT_MAX_IN_FLIGHT`, 512 requests at
 //! once, beyond which 503 at once; `PASSPORT_REQUEST_TIMEOUT_MS`, 30000, beyond which 408;
 //! `PASSPORT_HEADER_READ_TIMEOUT_MS`, 10000; `PASSPORT_MAX_CONNECTIONS`, 1024: see
-//! `demo/serve.rs`), and `RUST_LOG` (`target=level` pairs, `info` by default).
+//! `demo/serve.rs`), `PASSPORT_REVOCATION_CACHE_CAPACITY` (answers the revocation list
+//! caches, 100000; past it they are asked of the store again), and `RUST_LOG` (`target=level` pairs, `info` by default).
 //!
 //! On a store that already holds the demo clients (a restart, or another node), the stored
 //! clients stay as they are: a revoked one stays revoked, and a setting that differs is

@@ -57,6 +57,10 @@ const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
 /// # }
 /// ```
 #[must_use]
+/// How many answers an issuer's revocation list caches unless
+/// [`IssuerBuilder::revocation_cache_capacity`] says otherwise.
+pub const DEFAULT_REVOCATION_CACHE_CAPACITY: u64 = 100_000;
+
 pub struct IssuerBuilder {
     issuer: String,
     store: ErasedStore,
@@ -77,6 +81,7 @@ pub struct IssuerBuilder {
     providers: HashMap<String, BoxedUserProvider>,
     clock: Arc<dyn Clock>,
     negative_revocation_ttl: Duration,
+    revocation_cache_capacity: u64,
     /// The node's revocation hub; `None`: a hub of the issuer's own.
     hub: Option<Hub>,
     personal_client_id: String,
@@ -128,6 +133,7 @@ impl IssuerBuilder {
             providers: HashMap::new(),
             clock: Arc::new(SystemClock),
             negative_revocation_ttl: tower_passport::revocation::DEFAULT_NOT_REVOKED_TTL,
+            revocation_cache_capacity: DEFAULT_REVOCATION_CACHE_CAPACITY,
             hub: None,
             personal_client_id: "personal-access-client".into(),
             jwks_max_age: Duration::from_secs(300),
@@ -368,6 +374,16 @@ impl IssuerBuilder {
         self
     }
 
+    /// How many answers the revocation list caches (100,000 by default,
+    /// [`DEFAULT_REVOCATION_CACHE_CAPACITY`]): revoked `jti`s (each kept until its token
+    /// expires) and "not revoked" answers alike, about 300 bytes each. Past it the least
+    /// useful answers are dropped and asked of the store again, so the bound costs store
+    /// reads, never a revocation. Zero is taken as one.
+    pub fn revocation_cache_capacity(mut self, capacity: u64) -> Self {
+        self.revocation_cache_capacity = capacity.max(1);
+        self
+    }
+
     /// The node's revocation hub, when the node made one before the issuer (a hub of the
     /// issuer's own otherwise, [`Issuer::hub`]). At [`build`](Self::build) the issuer
     /// registers its revocation list and its key-ring reload there, and publishes every
@@ -469,7 +485,7 @@ impl IssuerBuilder {
             &hub,
             Arc::new(self.store.clone()),
             self.clock.clone(),
-            100_000,
+            self.revocation_cache_capacity,
             self.negative_revocation_ttl,
         );
         let (events, _) = broadcast::channel(1024);

@@ -137,7 +137,7 @@ mod verification_keys;
 
 pub use authorization::{AuthorizationError, AuthorizationRequest, Prompt};
 pub use authorized::AuthorizedClient;
-pub use builder::IssuerBuilder;
+pub use builder::{IssuerBuilder, DEFAULT_REVOCATION_CACHE_CAPACITY};
 pub use clients::{AuthenticatedClient, ClientRegistration, ClientSecret, RegisteredClient};
 pub use device_grant::{DeviceAuthorization, DeviceRequest};
 pub use error::{IssuerError, IssuerErrorKind, OAuthError, OAuthErrorCode};

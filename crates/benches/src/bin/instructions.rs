@@ -26,6 +26,9 @@
 //! - `warm_<alg>`: one request through `GuardLayer` around a trivial service, the token in
 //!   the verified-token cache.
 //! - `warm_scope_<alg>`: the same with `RequireLayer::all_scopes` inside the guard.
+//! - `warm_scope_routed_<alg>` and `inner_routed`: the same two behind a router, the request
+//!   reaching them with one extension already (as axum's `MatchedPath` behind
+//!   `route_layer`), so its extension map exists before the guard runs.
 //! - `inner`: the trivial service alone, with the same request.
 //! - `grant_memory`: `Issuer::grant` of client credentials over a `MemoryStore`.
 //! - `warm_cached_1k`, `warm_cached_100k`, `warm_cached_1m`: a warm hit (HS256) with that
@@ -44,7 +47,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use benches::fixture::{self, bearer, claims, service_step, Inner, Step, ALGORITHMS};
+use benches::fixture::{self, bearer, claims, service_step, Inner, Routed, Step, ALGORITHMS};
 use benches::support;
 use tower_layer::Layer;
 use tower_passport::clock::ManualClock;
@@ -119,6 +122,10 @@ fn setup(scenario: &str, cold_tokens: usize) -> Result<Step, String> {
             let key = support::TestKey::generate(tower_passport::Algorithm::HS256);
             Ok(service_step(Inner, bearer(&key.sign(&claims("jti-warm")))?))
         }
+        "inner_routed" => {
+            let key = support::TestKey::generate(tower_passport::Algorithm::HS256);
+            Ok(service_step(Routed(Inner), bearer(&key.sign(&claims("jti-warm")))?))
+        }
         "grant_memory" => grant_memory(),
         "warm_dpop" => benches::dpop::warm_dpop(cold_tokens),
         "dpop_proof_floor" => benches::dpop::dpop_proof_floor(cold_tokens),
@@ -149,6 +156,12 @@ fn setup(scenario: &str, cold_tokens: usize) -> Result<Step, String> {
                 "warm" => Ok(service_step(GuardLayer::new(warm()?).layer(Inner), bearer(&token)?)),
                 "warm_scope" => Ok(service_step(
                     GuardLayer::new(warm()?).layer(RequireLayer::all_scopes(["read-posts"]).layer(Inner)),
+                    bearer(&token)?,
+                )),
+                "warm_scope_routed" => Ok(service_step(
+                    Routed(
+                        GuardLayer::new(warm()?).layer(RequireLayer::all_scopes(["read-posts"]).layer(Inner)),
+                    ),
                     bearer(&token)?,
                 )),
                 _ => Err(format!("unknown scenario {scenario}")),
@@ -218,8 +231,9 @@ fn floor_shaped(scopes: usize, padding: usize) -> Result<Step, String> {
 
 /// Every scenario's name.
 fn scenarios() -> Vec<String> {
-    let mut names =
-        ["inner", "grant_memory", "warm_dpop", "dpop_proof_floor", "dpop_inner"].map(str::to_owned).to_vec();
+    let mut names = ["inner", "inner_routed", "grant_memory", "warm_dpop", "dpop_proof_floor", "dpop_inner"]
+        .map(str::to_owned)
+        .to_vec();
     names.extend(
         [
             "warm_cached_1k",
@@ -233,7 +247,9 @@ fn scenarios() -> Vec<String> {
     );
     for alg in ALGORITHMS {
         let alg = alg.name().to_lowercase();
-        names.extend(["floor", "cold", "warm", "warm_scope"].map(|kind| format!("{kind}_{alg}")));
+        names.extend(
+            ["floor", "cold", "warm", "warm_scope", "warm_scope_routed"].map(|kind| format!("{kind}_{alg}")),
+        );
     }
     names
 }

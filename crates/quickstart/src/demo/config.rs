@@ -37,6 +37,9 @@ pub struct QuickstartConfig {
     pub demo_app: DemoApp,
     /// How failed sign-ins and password grants hold an account back (`Backoff::ACCOUNTS`).
     pub accounts: Backoff,
+    /// `PASSPORT_REVOCATION_CACHE_CAPACITY`: how many answers the issuer's revocation list
+    /// caches (100,000 by default); past it, answers are asked of the store again.
+    pub revocation_cache_capacity: u64,
     /// `PASSPORT_COOKIE_ORIGINS` (comma-separated `scheme://host[:port]`): apps on other
     /// origins whose pages call the demo API with the first-party cookie.
     pub cookie_origins: Vec<String>,
@@ -66,7 +69,7 @@ pub struct DemoApp {
 pub struct SigningKeyPem(pub String);
 
 /// Every variable [`QuickstartConfig::from_vars`] reads.
-const VARIABLES: [&str; 15] = [
+const VARIABLES: [&str; 16] = [
     "PASSPORT_ISSUER",
     "PASSPORT_AUDIENCE",
     "PASSPORT_PRIVATE_KEY",
@@ -82,6 +85,7 @@ const VARIABLES: [&str; 15] = [
     "DEMO_APP_CLIENT_SECRET",
     "DEMO_APP_NAME",
     "DEMO_APP_REDIRECT_URI",
+    "PASSPORT_REVOCATION_CACHE_CAPACITY",
 ];
 
 impl QuickstartConfig {
@@ -94,8 +98,9 @@ impl QuickstartConfig {
     /// `PASSPORT_ISSUER`, `PASSPORT_AUDIENCE`, `PASSPORT_PRIVATE_KEY`, `PASSPORT_STORE`,
     /// `PASSPORT_REDIS_URL`, `DEMO_CLIENT_ID`, `DEMO_CLIENT_SECRET`, `DEMO_USER`,
     /// `DEMO_PASSWORD`, `DEMO_USER2`, `DEMO_PASSWORD2`, `DEMO_APP_CLIENT_ID`,
-    /// `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME` and `DEMO_APP_REDIRECT_URI` (an empty
-    /// value counts as unset). A client secret must be at least 32 characters of letters,
+    /// `DEMO_APP_CLIENT_SECRET`, `DEMO_APP_NAME`, `DEMO_APP_REDIRECT_URI` and
+    /// `PASSPORT_REVOCATION_CACHE_CAPACITY` (a positive integer) (an empty value counts as
+    /// unset). A client secret must be at least 32 characters of letters,
     /// digits and `-._~`.
     pub fn from_vars(
         listening: SocketAddr,
@@ -140,6 +145,12 @@ impl QuickstartConfig {
         let client_secret = or("DEMO_CLIENT_SECRET", "demo-secret-0123456789-abcdefghijklmn");
         check_secret("DEMO_CLIENT_SECRET", &client_secret)?;
         check_secret("DEMO_APP_CLIENT_SECRET", &demo_app.client_secret)?;
+        let revocation_cache_capacity = match set("PASSPORT_REVOCATION_CACHE_CAPACITY") {
+            None => tower_passport_issuer::DEFAULT_REVOCATION_CACHE_CAPACITY,
+            Some(value) => value.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("PASSPORT_REVOCATION_CACHE_CAPACITY must be a positive integer, not {value:?}")
+            })?,
+        };
         Ok(Self {
             issuer,
             audience: or("PASSPORT_AUDIENCE", "quickstart-api"),
@@ -155,6 +166,7 @@ impl QuickstartConfig {
             redis_url: set("PASSPORT_REDIS_URL"),
             demo_app,
             accounts: Backoff::ACCOUNTS,
+            revocation_cache_capacity,
             cookie_origins: set("PASSPORT_COOKIE_ORIGINS")
                 .map(|origins| {
                     origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect()

@@ -258,7 +258,8 @@ pub async fn build(config: &QuickstartConfig) -> Result<Quickstart, Box<dyn Erro
     };
     // Failed sign-ins are throttled with their counts in the store, so that every node sharing it
     // sees them (in memory with the memory store).
-    let builder = Issuer::builder(config.issuer.as_str(), store.clone());
+    let builder = Issuer::builder(config.issuer.as_str(), store.clone())
+        .revocation_cache_capacity(config.revocation_cache_capacity);
     let builder = match &*store {
         AnyStore::Sqlite(sqlite) => {
             builder.auth_limiter(Throttle::new(sqlite.clone()).accounts(config.accounts))

@@ -445,3 +445,16 @@ fn the_banner_prints_a_store_url_without_its_password() {
 fn the_two_examples_default_to_different_ports() {
     assert_ne!(demo::serve::QUICKSTART_BIND, demo::serve::RESOURCE_SERVER_BIND);
 }
+
+#[test]
+fn the_revocation_cache_capacity_is_read_and_a_bad_one_is_named() {
+    let listening: SocketAddr = "127.0.0.1:8000".parse().expect("an address");
+    assert_eq!(config_of(listening, &[]).revocation_cache_capacity, 100_000);
+    let set = config_of(listening, &[("PASSPORT_REVOCATION_CACHE_CAPACITY", "5000")]);
+    assert_eq!(set.revocation_cache_capacity, 5_000);
+    for bad in ["0", "-1", "lots"] {
+        let lookup = |name: &str| (name == "PASSPORT_REVOCATION_CACHE_CAPACITY").then(|| bad.to_owned());
+        let error = QuickstartConfig::from_vars(listening, lookup).expect_err(bad);
+        assert!(error.to_string().contains("PASSPORT_REVOCATION_CACHE_CAPACITY"), "{bad}: {error}");
+    }
+}
