@@ -32,6 +32,10 @@ fn boxed_provider<P: UserProvider>(provider: P) -> BoxedUserProvider {
 /// The default [`IssuerBuilder::refresh_race_window`].
 const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
 
+/// How many answers an issuer's revocation list caches unless
+/// [`IssuerBuilder::revocation_cache_capacity`] says otherwise.
+pub const DEFAULT_REVOCATION_CACHE_CAPACITY: u64 = 100_000;
+
 /// Configures an [`Issuer`].
 ///
 /// Lifetimes default short (unlike Passport's one year): 1 hour for access tokens, 30 days for
@@ -57,10 +61,6 @@ const DEFAULT_RACE_WINDOW: Duration = Duration::from_secs(3);
 /// # }
 /// ```
 #[must_use]
-/// How many answers an issuer's revocation list caches unless
-/// [`IssuerBuilder::revocation_cache_capacity`] says otherwise.
-pub const DEFAULT_REVOCATION_CACHE_CAPACITY: u64 = 100_000;
-
 pub struct IssuerBuilder {
     issuer: String,
     store: ErasedStore,

@@ -139,21 +139,17 @@ impl Scopes {
         });
         if !heap.is_empty() {
             heap.sort_unstable();
-            return Self::pack(inherit, &heap);
+            return Self::pack(inherit, heap.iter().copied());
         }
         let granted = &mut stack[..count];
         insertion_sort(granted);
-        let mut sorted = [""; ON_STACK];
-        for (slot, &(_, scope)) in sorted.iter_mut().zip(granted.iter()) {
-            *slot = scope;
-        }
-        Self::pack(inherit, &sorted[..count])
+        Self::pack(inherit, granted.iter().map(|&(_, scope)| scope))
     }
 
     /// `granted`, sorted, without its duplicates, packed.
-    fn pack(inherit: bool, granted: &[&str]) -> Self {
+    fn pack<'g>(inherit: bool, granted: impl Iterator<Item = &'g str> + Clone) -> Self {
         let (mut text_len, mut distinct, mut previous) = (0usize, 0usize, None);
-        for &scope in granted {
+        for scope in granted.clone() {
             if previous != Some(scope) {
                 text_len += scope.len();
                 distinct += 1;
@@ -164,7 +160,7 @@ impl Scopes {
         let mut wildcard = false;
         let ends = Ends::build(text_len, distinct, |push_end| {
             let mut previous = None;
-            for &scope in granted {
+            for scope in granted {
                 if previous != Some(scope) {
                     text.push_str(scope);
                     push_end(text.len());
