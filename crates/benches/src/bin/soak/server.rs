@@ -52,12 +52,18 @@ fn temp_dir() -> Result<TempDir, String> {
     Ok(TempDir(dir))
 }
 
-/// The quickstart's variables for this soak: a store in `dir`, the soak's key.
+/// The quickstart's variables for this soak: a store in `dir`, the soak's key, and the
+/// revocation list's capacity when the soak's own environment sets
+/// `PASSPORT_REVOCATION_CACHE_CAPACITY` (to fill it sooner than the default 100,000).
 fn variables(dir: &Path, key_pem: &str) -> Vec<(&'static str, String)> {
-    vec![
+    let mut vars = vec![
         ("PASSPORT_STORE", format!("sqlite://{}", dir.join("soak.db").display())),
         ("PASSPORT_PRIVATE_KEY", key_pem.to_owned()),
-    ]
+    ];
+    if let Ok(capacity) = std::env::var("PASSPORT_REVOCATION_CACHE_CAPACITY") {
+        vars.push(("PASSPORT_REVOCATION_CACHE_CAPACITY", capacity));
+    }
+    vars
 }
 
 fn config_for(listening: SocketAddr, vars: &[(&'static str, String)]) -> Result<QuickstartConfig, String> {
