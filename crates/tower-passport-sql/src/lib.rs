@@ -59,6 +59,7 @@ mod rows;
 mod schema;
 mod store;
 mod upkeep;
+mod user_tokens;
 
 #[cfg(feature = "mysql")]
 mod mysql;

@@ -1,19 +1,19 @@
 //! The SQL store's token operations, written once for SQLite, PostgreSQL and MySQL, generic
 //! over the sqlx engine: access tokens and the revocation list, refresh tokens and their
 //! families (rotation: lock, read, ask [`plan`], carry the plan out). Clients are in
-//! `clients.rs`, authorization codes in `codes.rs`, purge, settings and the users'
-//! cookie not-before instants in `upkeep.rs`.
+//! `clients.rs`, authorization codes in `codes.rs`, a user's live tokens and the scopes
+//! they grant in `user_tokens.rs`, purge, settings and the users' cookie not-before
+//! instants in `upkeep.rs`.
 
 use sqlx::{Encode, Executor, IntoArguments, Transaction, Type};
-use std::collections::BTreeSet;
 
 use super::convert;
 use super::engine::{Engine, Sql};
 use super::rows::{self, Columns};
 use tower_passport_issuer::store::rotation::{plan, RotationPlan};
 use tower_passport_issuer::store::{
-    AccessTokenRecord, ClientTokens, FamilyRecord, RefreshTokenRecord, RevokedAccess, RevokedTokens,
-    Rotation, RotationOutcome, StoreError,
+    AccessTokenRecord, FamilyRecord, RefreshTokenRecord, RevokedAccess, RevokedTokens, Rotation,
+    RotationOutcome, StoreError,
 };
 
 impl<DB> Sql<DB>
@@ -268,83 +268,6 @@ where
         };
         tx.commit().await.map_err(StoreError::backend)?;
         Ok(revoked)
-    }
-
-    pub(crate) async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
-        let access = self.user_rows(&self.queries.live_user_access, user_id, now).await?;
-        let refresh = self.user_rows(&self.queries.live_user_refresh, user_id, now).await?;
-        let access = access.iter().map(rows::access).collect::<Result<Vec<_>, _>>()?;
-        let refresh = refresh.iter().map(rows::refresh).collect::<Result<Vec<_>, _>>()?;
-        Ok(ClientTokens::group_live(access, refresh, now))
-    }
-
-    pub(crate) async fn user_client_tokens(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        now: u64,
-    ) -> Result<Option<ClientTokens>, StoreError> {
-        let access =
-            self.user_client_rows(&self.queries.live_user_client_access, user_id, client_id, now).await?;
-        let refresh =
-            self.user_client_rows(&self.queries.live_user_client_refresh, user_id, client_id, now).await?;
-        let access = access.iter().map(rows::access).collect::<Result<Vec<_>, _>>()?;
-        let refresh = refresh.iter().map(rows::refresh).collect::<Result<Vec<_>, _>>()?;
-        Ok(ClientTokens::group_live(access, refresh, now).pop())
-    }
-
-    pub(crate) async fn granted_scopes(
-        &self,
-        user_id: &str,
-        client_id: &str,
-        now: u64,
-    ) -> Result<Option<Vec<String>>, StoreError> {
-        let now = convert::int(now);
-        let lists = sqlx::query(&self.queries.granted_scopes)
-            .bind(user_id)
-            .bind(now)
-            .bind(client_id)
-            .bind(user_id)
-            .bind(now)
-            .bind(client_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::backend)?;
-        if lists.is_empty() {
-            return Ok(None);
-        }
-        let mut granted = BTreeSet::new();
-        for list in &lists {
-            granted.extend(convert::split(&list.text("scopes")?));
-        }
-        Ok(Some(granted.into_iter().collect()))
-    }
-
-    /// The rows `query` finds for a user (`$1`) at `now` (`$2`) and a client (`$3`).
-    async fn user_client_rows(
-        &self,
-        query: &str,
-        user_id: &str,
-        client_id: &str,
-        now: u64,
-    ) -> Result<Vec<DB::Row>, StoreError> {
-        sqlx::query(query)
-            .bind(user_id)
-            .bind(convert::int(now))
-            .bind(client_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::backend)
-    }
-
-    /// The rows `query` finds for a user (`$1`) at `now` (`$2`).
-    async fn user_rows(&self, query: &str, user_id: &str, now: u64) -> Result<Vec<DB::Row>, StoreError> {
-        sqlx::query(query)
-            .bind(user_id)
-            .bind(convert::int(now))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::backend)
     }
 
     pub(crate) async fn revoke_user_tokens(
