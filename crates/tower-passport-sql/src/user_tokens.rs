@@ -16,16 +16,9 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB>,
-    for<'q> String: Encode<'q, DB>,
-    for<'q> Option<String>: Encode<'q, DB>,
     for<'q> i64: Encode<'q, DB>,
-    for<'q> Option<i64>: Encode<'q, DB>,
-    for<'q> bool: Encode<'q, DB>,
     str: Type<DB>,
-    String: Type<DB>,
     i64: Type<DB>,
-    bool: Type<DB>,
     DB::Row: Columns,
 {
     pub(crate) async fn user_tokens(&self, user_id: &str, now: u64) -> Result<Vec<ClientTokens>, StoreError> {
