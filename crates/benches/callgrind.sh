@@ -6,7 +6,7 @@
 # <target>/bench-results/instructions.json for chart.py.
 #
 #   crates/benches/callgrind.sh                  # every scenario, ours and the peers'
-#   crates/benches/callgrind.sh warm_rs256 inner # some of them
+#   crates/benches/callgrind.sh warm_rs256 inner # some of them (JSON: instructions-partial.json)
 #   PEERS=0 crates/benches/callgrind.sh          # tower-passport's only (no peer crate built)
 #   N1=100 N2=300 JOBS=1 crates/benches/callgrind.sh
 #
@@ -118,9 +118,12 @@ if [ -n "${per_request[warm_dpop]:-}" ] && [ -n "${per_request[dpop_proof_floor]
   done
 fi
 
-# The same figures for chart.py.
+# The same figures for chart.py. A run of some scenarios only writes beside the full run's
+# file, not over it: the chart is drawn from one run of every scenario.
 results="$target/bench-results"
 mkdir -p "$results"
+json="$results/instructions.json"
+[ "$#" -gt 0 ] && json="$results/instructions-partial.json"
 {
   printf '{\n  "n1": %s,\n  "n2": %s,\n  "valgrind": "%s",\n  "per_request": {' "$N1" "$N2" "$(valgrind --version)"
   separator=""
@@ -129,6 +132,6 @@ mkdir -p "$results"
     separator=","
   done
   printf '\n  }\n}\n'
-} >"$results/instructions.json"
+} >"$json"
 echo
-echo "written to $results/instructions.json"
+echo "written to $json"

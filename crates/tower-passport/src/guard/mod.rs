@@ -195,6 +195,7 @@ where
 impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
     /// Authorizes a verified token: at once when every answer is at hand (the inner
     /// service is called now, and nothing is boxed), else through the boxed future.
+    #[inline(always)]
     fn authorize<ReqBody>(
         &mut self,
         verified: VerifiedToken,
@@ -208,6 +209,7 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
 
     /// [`authorize`](Self::authorize); with `DPOP`, its errors answer under the `DPoP`
     /// challenge (decided at compile time: the `Bearer` path pays nothing for it).
+    #[inline(always)]
     fn authorize_under<const DPOP: bool, ReqBody>(
         &mut self,
         verified: VerifiedToken,

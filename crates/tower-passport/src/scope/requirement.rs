@@ -1,15 +1,15 @@
 use std::sync::Arc;
 
 use crate::error::{AuthError, Reason};
-use crate::token::{Credential, PrincipalKind, VerifiedToken};
+use crate::token::{Credential, PrincipalKind, RequirementId, VerifiedToken};
 
 /// What a [`RequireLayer`](super::RequireLayer) checks.
 #[derive(Debug)]
 pub(crate) enum Requirement {
     /// Every scope (Passport's `scopes` middleware).
-    AllOf { scopes: Box<[Box<str>]>, joined: Arc<str> },
+    AllOf { scopes: Box<[Box<str>]>, joined: Arc<str>, id: RequirementId },
     /// At least one scope (Passport's `scope` middleware).
-    AnyOf { scopes: Box<[Box<str>]>, joined: Arc<str> },
+    AnyOf { scopes: Box<[Box<str>]>, joined: Arc<str>, id: RequirementId },
     /// A client-credentials token (Passport 13's `EnsureClientIsResourceOwner`).
     ClientOnly,
     /// A user token.
@@ -26,21 +26,24 @@ impl Requirement {
     {
         let scopes: Box<[Box<str>]> = iter.into_iter().map(|s| Box::from(s.as_ref())).collect();
         let joined: Arc<str> = Arc::from(scopes.join(" "));
+        let id = RequirementId::next();
         if all {
-            Self::AllOf { scopes, joined }
+            Self::AllOf { scopes, joined, id }
         } else {
-            Self::AnyOf { scopes, joined }
+            Self::AnyOf { scopes, joined, id }
         }
     }
 
+    /// Whether `token` meets this requirement. A scope requirement the token passed last
+    /// time is passed again at once: its scopes cannot have changed (`token::verdict`).
     pub(crate) fn check(&self, token: &VerifiedToken) -> Result<(), AuthError> {
-        let granted = token.scopes();
         match self {
-            Self::AllOf { scopes, joined } if !granted.can_all(scopes.iter()) => {
-                Err(AuthError::insufficient_scope(joined.clone()))
+            Self::AllOf { id, .. } | Self::AnyOf { id, .. } if token.last_passed().is(*id) => Ok(()),
+            Self::AllOf { scopes, joined, id } => {
+                Self::scopes_verdict(token, token.scopes().can_all(scopes.iter()), joined, *id)
             }
-            Self::AnyOf { scopes, joined } if !granted.can_any(scopes.iter()) => {
-                Err(AuthError::insufficient_scope(joined.clone()))
+            Self::AnyOf { scopes, joined, id } => {
+                Self::scopes_verdict(token, token.scopes().can_any(scopes.iter()), joined, *id)
             }
             Self::ClientOnly if token.kind() != PrincipalKind::Client => {
                 Err(AuthError::wrong_principal_kind(Reason::ClientTokenRequired))
@@ -53,6 +56,85 @@ impl Requirement {
                 Err(AuthError::wrong_principal_kind(Reason::BearerTokenRequired))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// A scope requirement's answer, remembered on the token when it passed.
+    fn scopes_verdict(
+        token: &VerifiedToken,
+        passed: bool,
+        joined: &Arc<str>,
+        id: RequirementId,
+    ) -> Result<(), AuthError> {
+        if passed {
+            token.last_passed().remember(id);
+            Ok(())
+        } else {
+            Err(AuthError::insufficient_scope(joined.clone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::{Scopes, Synthetic};
+
+    fn token(scopes: &str) -> VerifiedToken {
+        VerifiedToken::synthetic(Synthetic {
+            issuer: "https://auth.example.com",
+            subject: Some("42"),
+            client_id: Some("app"),
+            scopes: Scopes::from_space_delimited(scopes),
+            kind: PrincipalKind::User,
+            expires_at: 10_000,
+            issued_at_ms: None,
+            provider: None,
+            credential: Credential::Bearer,
+        })
+    }
+
+    #[test]
+    fn a_remembered_pass_is_only_for_the_requirement_that_passed() {
+        let token = token("read-posts");
+        let read = Requirement::scopes(["read-posts"], true);
+        let write = Requirement::scopes(["write-posts"], true);
+        let either = Requirement::scopes(["write-posts", "read-posts"], false);
+        assert!(read.check(&token).is_ok());
+        assert!(token.last_passed().is(read.id()), "the pass is remembered");
+        assert!(write.check(&token).is_err(), "another requirement is checked in full");
+        assert!(token.last_passed().is(read.id()), "a failed check remembers nothing");
+        assert!(either.check(&token).is_ok());
+        assert!(read.check(&token).is_ok(), "checked again in full after another passed");
+        assert!(write.check(&token).is_err());
+    }
+
+    #[test]
+    fn two_requirements_with_the_same_scopes_are_remembered_apart() {
+        let token = token("read-posts");
+        let (first, second) =
+            (Requirement::scopes(["read-posts"], true), Requirement::scopes(["read-posts"], true));
+        assert!(first.check(&token).is_ok());
+        assert!(!token.last_passed().is(second.id()));
+        assert!(second.check(&token).is_ok());
+        assert!(token.last_passed().is(second.id()));
+    }
+
+    #[test]
+    fn a_pass_remembered_on_one_token_does_not_carry_to_another() {
+        let (granted, refused) = (token("read-posts"), token("profile"));
+        let read = Requirement::scopes(["read-posts"], true);
+        assert!(read.check(&granted).is_ok());
+        assert!(read.check(&refused).is_err());
+        assert!(!refused.last_passed().is(read.id()));
+    }
+
+    impl Requirement {
+        fn id(&self) -> RequirementId {
+            match self {
+                Self::AllOf { id, .. } | Self::AnyOf { id, .. } => *id,
+                _ => RequirementId::next(),
+            }
         }
     }
 }

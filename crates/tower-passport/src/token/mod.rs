@@ -4,11 +4,13 @@ pub(crate) mod bearer;
 mod claims;
 mod claims_read;
 mod scopes;
+mod verdict;
 mod verified;
 
 pub(crate) use bearer::{as_b64token, extract_credentials, BearerOptions, Credentials};
 pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
 pub use scopes::Scopes;
+pub(crate) use verdict::{LastPassed, RequirementId};
 pub(crate) use verified::{Audience, Inner as VerifiedInner, Strings, Synthetic};
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
 

@@ -99,6 +99,8 @@ pub(crate) struct Inner {
     /// once when it was verified.
     pub(crate) proof_ath: Option<Span>,
     pub(crate) raw: Box<str>,
+    /// The last scope requirement this token passed (see [`super::verdict`]).
+    pub(crate) last_passed: super::LastPassed,
 }
 
 /// The claims of a [`VerifiedToken::synthetic`] token.
@@ -217,6 +219,7 @@ impl VerifiedToken {
             bound_to: None,
             proof_ath: None,
             raw: raw.into_boxed_str(),
+            last_passed: super::LastPassed::default(),
         })
     }
 
@@ -331,6 +334,12 @@ impl VerifiedToken {
     /// The granted scopes.
     pub fn scopes(&self) -> &Scopes {
         &self.0.scopes
+    }
+
+    /// What this token remembers of the scope requirements it passed.
+    #[inline]
+    pub(crate) fn last_passed(&self) -> &super::LastPassed {
+        &self.0.last_passed
     }
 
     /// A user token or a client-credentials token.

@@ -158,7 +158,7 @@ struct TokenRef<'a>(&'a [u8]);
 /// any two tokens (a MAC or signature over different claims), so hashing the rest buys
 /// nothing. Only verified tokens are ever inserted, and the hash is keyed per process, so
 /// a caller cannot pile entries into one bucket.
-const HASHED_TAIL: usize = 32;
+const HASHED_TAIL: usize = 16;
 
 fn tail(token: &[u8]) -> &[u8] {
     &token[token.len().saturating_sub(HASHED_TAIL)..]
@@ -187,7 +187,7 @@ impl Equivalent<TokenKey> for TokenRef<'_> {
 
 /// Whether `a` and `b` are the same bytes, in time that depends on their length only:
 /// every word is read whatever differs, 32 bytes at a time (four independent words, which
-/// the compiler turns into vector operations), then eight.
+/// the compiler turns into vector operations), then eight, then the last word.
 #[inline]
 pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -209,8 +209,15 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     for (word_a, word_b) in words_a.by_ref().zip(words_b.by_ref()) {
         difference |= word(word_a) ^ word(word_b);
     }
-    for (byte_a, byte_b) in words_a.remainder().iter().zip(words_b.remainder()) {
-        difference |= u64::from(byte_a ^ byte_b);
+    // The last bytes: as the last word (overlapping the ones read already, which changes
+    // nothing for equality) when there is one, one by one otherwise.
+    match (a.len().checked_sub(8), b.len().checked_sub(8)) {
+        (Some(last_a), Some(last_b)) => difference |= word(&a[last_a..]) ^ word(&b[last_b..]),
+        _ => {
+            for (byte_a, byte_b) in words_a.remainder().iter().zip(words_b.remainder()) {
+                difference |= u64::from(byte_a ^ byte_b);
+            }
+        }
     }
     difference.ct_eq(&0).into()
 }
@@ -310,6 +317,20 @@ mod tests {
                 "a change at byte {position} of {} went unseen",
                 long.len()
             );
+        }
+    }
+
+    #[test]
+    fn same_bytes_sees_a_change_at_any_byte_of_any_length() {
+        // Every way a length splits into 32-byte blocks, words and a last word or bytes.
+        for length in 0..100usize {
+            let bytes: Vec<u8> = (0..length).map(|i| (i * 31 + 7) as u8).collect();
+            assert!(same_bytes(&bytes, &bytes.clone()), "length {length}");
+            for position in 0..length {
+                let mut changed = bytes.clone();
+                changed[position] ^= 0x01;
+                assert!(!same_bytes(&bytes, &changed), "length {length}, byte {position}");
+            }
         }
     }
 
