@@ -34,11 +34,11 @@ impl Requirement {
         }
     }
 
-    /// Whether `token` meets this requirement. A scope requirement the token passed last
-    /// time is passed again at once: its scopes cannot have changed (`token::verdict`).
+    /// Whether `token` meets this requirement. A scope requirement the token passed before
+    /// is passed again at once: its scopes cannot have changed (`token::verdict`).
     pub(crate) fn check(&self, token: &VerifiedToken) -> Result<(), AuthError> {
         match self {
-            Self::AllOf { id, .. } | Self::AnyOf { id, .. } if token.last_passed().is(*id) => Ok(()),
+            Self::AllOf { id, .. } | Self::AnyOf { id, .. } if token.passed().includes(*id) => Ok(()),
             Self::AllOf { scopes, joined, id } => {
                 Self::scopes_verdict(token, token.scopes().can_all(scopes.iter()), joined, *id)
             }
@@ -67,7 +67,7 @@ impl Requirement {
         id: RequirementId,
     ) -> Result<(), AuthError> {
         if passed {
-            token.last_passed().remember(id);
+            token.passed().remember(id);
             Ok(())
         } else {
             Err(AuthError::insufficient_scope(joined.clone()))
@@ -101,12 +101,12 @@ mod tests {
         let write = Requirement::scopes(["write-posts"], true);
         let either = Requirement::scopes(["write-posts", "read-posts"], false);
         assert!(read.check(&token).is_ok());
-        assert!(token.last_passed().is(read.id()), "the pass is remembered");
+        assert!(token.passed().includes(read.id()), "the pass is remembered");
         assert!(write.check(&token).is_err(), "another requirement is checked in full");
-        assert!(token.last_passed().is(read.id()), "a failed check remembers nothing");
+        assert!(!token.passed().includes(write.id()), "a failed check remembers nothing");
         assert!(either.check(&token).is_ok());
-        assert!(read.check(&token).is_ok(), "checked again in full after another passed");
-        assert!(write.check(&token).is_err());
+        assert!(read.check(&token).is_ok());
+        assert!(write.check(&token).is_err(), "still refused after others passed");
     }
 
     #[test]
@@ -115,9 +115,9 @@ mod tests {
         let (first, second) =
             (Requirement::scopes(["read-posts"], true), Requirement::scopes(["read-posts"], true));
         assert!(first.check(&token).is_ok());
-        assert!(!token.last_passed().is(second.id()));
+        assert!(!token.passed().includes(second.id()));
         assert!(second.check(&token).is_ok());
-        assert!(token.last_passed().is(second.id()));
+        assert!(token.passed().includes(second.id()));
     }
 
     #[test]
@@ -126,7 +126,21 @@ mod tests {
         let read = Requirement::scopes(["read-posts"], true);
         assert!(read.check(&granted).is_ok());
         assert!(read.check(&refused).is_err());
-        assert!(!refused.last_passed().is(read.id()));
+        assert!(!refused.passed().includes(read.id()));
+    }
+
+    #[test]
+    fn past_the_remembered_requirements_every_check_is_still_right() {
+        let token = token("a b c d e f");
+        let passing: Vec<Requirement> =
+            ["a", "b", "c", "d", "e", "f"].iter().map(|scope| Requirement::scopes([scope], true)).collect();
+        let failing = Requirement::scopes(["g"], true);
+        for _ in 0..3 {
+            for requirement in &passing {
+                assert!(requirement.check(&token).is_ok());
+            }
+            assert!(failing.check(&token).is_err());
+        }
     }
 
     impl Requirement {

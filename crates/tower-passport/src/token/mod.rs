@@ -10,7 +10,7 @@ mod verified;
 pub(crate) use bearer::{as_b64token, extract_credentials, BearerOptions, Credentials};
 pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
 pub use scopes::Scopes;
-pub(crate) use verdict::{LastPassed, RequirementId};
+pub(crate) use verdict::{Passed, RequirementId};
 pub(crate) use verified::{Audience, Inner as VerifiedInner, Strings, Synthetic};
 pub use verified::{Credential, PrincipalKind, VerifiedToken};
 

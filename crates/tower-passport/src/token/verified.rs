@@ -99,8 +99,8 @@ pub(crate) struct Inner {
     /// once when it was verified.
     pub(crate) proof_ath: Option<Span>,
     pub(crate) raw: Box<str>,
-    /// The last scope requirement this token passed (see [`super::verdict`]).
-    pub(crate) last_passed: super::LastPassed,
+    /// The scope requirements this token passed (see [`super::verdict`]).
+    pub(crate) passed: super::Passed,
 }
 
 /// The claims of a [`VerifiedToken::synthetic`] token.
@@ -219,7 +219,7 @@ impl VerifiedToken {
             bound_to: None,
             proof_ath: None,
             raw: raw.into_boxed_str(),
-            last_passed: super::LastPassed::default(),
+            passed: super::Passed::default(),
         })
     }
 
@@ -338,8 +338,8 @@ impl VerifiedToken {
 
     /// What this token remembers of the scope requirements it passed.
     #[inline]
-    pub(crate) fn last_passed(&self) -> &super::LastPassed {
-        &self.0.last_passed
+    pub(crate) fn passed(&self) -> &super::Passed {
+        &self.0.passed
     }
 
     /// A user token or a client-credentials token.

@@ -201,7 +201,7 @@ impl ClaimsPolicy {
                 bound_to,
                 proof_ath,
                 raw,
-                last_passed: crate::token::LastPassed::default(),
+                passed: crate::token::Passed::default(),
             })
         })
     }
