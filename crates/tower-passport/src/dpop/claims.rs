@@ -1,6 +1,9 @@
 //! The claims of a DPoP proof (RFC 9449 §4.2), read from its decoded payload with the
 //! crate's strict JSON reader ([`crate::json`], the one a token's claims are read with):
 //! one pass, borrowed (a string with a JSON escape is decoded into a copy), no serde.
+//! The shape clients send (no whitespace, no escape, strings and plain integers) is read
+//! first by [`flat`], a single pass with nothing else to it, which hands anything else to
+//! the general reader: the answers are that reader's either way.
 //!
 //! What it accepts is what serde_json's typed parse of the same struct accepted (the unit
 //! tests hold the two to the same answers on a table of payloads):
@@ -15,6 +18,8 @@
 use std::borrow::Cow;
 
 use crate::json::{Malformed, Read, Reader};
+
+mod flat;
 
 /// The claims of a proof, borrowed from the decoded payload.
 pub(super) struct ProofClaims<'a> {
@@ -58,7 +63,8 @@ impl<'a> ProofClaims<'a> {
     /// The claims of the JSON object `payload`; `None` when it is no object of them.
     pub(super) fn read(payload: &'a [u8]) -> Option<Self> {
         let text = std::str::from_utf8(payload).ok()?;
-        Self::read_text(text).ok()
+        // The plain shape every client sends in one pass; anything else, read in full.
+        flat::read(text).or_else(|| Self::read_text(text).ok())
     }
 
     /// [`read`](Self::read) of the payload as text.
