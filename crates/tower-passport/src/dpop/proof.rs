@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::claims::ProofClaims;
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
+use super::request_url::TargetUrl;
 use super::target::{self, NormalUrl};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
@@ -213,7 +214,7 @@ impl ProofVerifierBuilder {
 #[derive(Clone)]
 pub struct ProofTarget<'a> {
     method: Method,
-    url: NormalUrl<'a>,
+    url: TargetUrl<'a>,
     access_token: Option<AccessToken<'a>>,
 }
 
@@ -247,10 +248,10 @@ impl<'a> ProofTarget<'a> {
         let url = NormalUrl::parse(url).ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
         })?;
-        Ok(Self { method, url: url.into_owned(), access_token: None })
+        Ok(Self { method, url: TargetUrl::Normal(url.into_owned()), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: NormalUrl<'a>, access_token: AccessToken<'a>) -> Self {
+    pub(crate) fn of_parts(method: Method, url: TargetUrl<'a>, access_token: AccessToken<'a>) -> Self {
         Self { method, url, access_token: Some(access_token) }
     }
 
