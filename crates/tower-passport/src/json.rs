@@ -450,7 +450,7 @@ impl<'a> Reader<'a> {
 /// From `at` in a string, the position of its closing quote or next backslash. A control
 /// character (below U+0020) or the text's end is refused.
 #[inline(always)]
-pub(crate) fn scan_string(bytes: &[u8], mut at: usize) -> Read<usize> {
+fn scan_string(bytes: &[u8], mut at: usize) -> Read<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     // Eight bytes at a time: the high bit of each byte that is a quote, a backslash or

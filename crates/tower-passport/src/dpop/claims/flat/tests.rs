@@ -110,6 +110,59 @@ fn every_prefix_agrees() {
     }
 }
 
+#[test]
+fn integers_of_every_length_read_as_the_general_reader_reads_them() {
+    let mut rng = Lcg(7);
+    for length in 1..=21 {
+        for _ in 0..200 {
+            let mut digits: String =
+                (0..length).map(|_| char::from(b'0' + (rng.next() % 10) as u8)).collect();
+            if rng.next() % 4 == 0 {
+                digits.replace_range(..1, "0");
+            }
+            for after in [",", "}", ".5,", "e3}", "x,", ""] {
+                let text = format!("{digits}{after}");
+                let general = {
+                    let mut reader = crate::json::Reader::new(&text);
+                    reader
+                        .number()
+                        .ok()
+                        .and_then(|number| number.plain.map(|plain| (plain, number.text.len())))
+                };
+                // What `read` takes: a plain integer, then `,` or `}`.
+                let taken = plain_integer(text.as_bytes(), 0)
+                    .filter(|&(_, end)| matches!(text.as_bytes().get(end), Some(b',' | b'}')));
+                if let Some(taken) = taken {
+                    assert_eq!(Some(taken), general, "{text}");
+                }
+                // A plain integer of the general reader's is one here, unless a leading zero
+                // makes the general reader stop after it (a `0` and then more digits).
+                if general.is_some() && !(digits.len() > 1 && digits.starts_with('0')) {
+                    assert!(plain_integer(text.as_bytes(), 0).is_some(), "{text}");
+                }
+            }
+            check(&format!(r#"{{"jti":"a","htm":"GET","htu":"x","iat":{digits}}}"#));
+        }
+    }
+    assert_eq!(eight_digits(b"12345678"), Some(12_345_678));
+    assert_eq!(eight_digits(b"1234567/"), None);
+    assert_eq!(eight_digits(b"1234567:"), None);
+    assert_eq!(eight_digits(&[0xFA, b'1', b'1', b'1', b'1', b'1', b'1', b'1']), None);
+    assert_eq!(eight_digits(&[b'1', 0xFF, b'1', b'1', b'1', b'1', b'1', b'1']), None);
+    for position in 0..8 {
+        for byte in 0..=255u8 {
+            let mut word = *b"55555555";
+            word[position] = byte;
+            let expected = byte
+                .is_ascii_digit()
+                .then(|| std::str::from_utf8(&word).ok().and_then(|text| text.parse::<u64>().ok()));
+            assert_eq!(eight_digits(&word), expected.flatten(), "{position} {byte}");
+        }
+    }
+    assert_eq!(eight_digits(b"00000000"), Some(0));
+    assert_eq!(eight_digits(b"99999999"), Some(99_999_999));
+}
+
 /// A small deterministic generator (64-bit LCG, Knuth's constants): no dependency, the
 /// same cases every run.
 struct Lcg(u64);
