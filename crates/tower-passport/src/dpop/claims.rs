@@ -112,6 +112,31 @@ impl<'a> ProofClaims<'a> {
     }
 }
 
+/// A proof's claims as owned values, for the fuzzing entry points (`crate::fuzzing`):
+/// `(jti, htm, htu, iat, ath, nonce)`.
+#[cfg(feature = "fuzzing")]
+pub(crate) type OwnedClaims = (String, String, String, u64, Option<String>, Option<String>);
+
+/// The claims of `payload` as a proof's are read (`general: false`: the one-pass reader,
+/// then the general one), or by the general reader alone (`general: true`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn owned_claims(payload: &[u8], general: bool) -> Option<OwnedClaims> {
+    let claims = if general {
+        ProofClaims::read_text(std::str::from_utf8(payload).ok()?).ok()?
+    } else {
+        ProofClaims::read(payload)?
+    };
+    let owned = Cow::into_owned;
+    Some((
+        owned(claims.jti),
+        owned(claims.htm),
+        owned(claims.htu),
+        claims.iat,
+        claims.ath.map(owned),
+        claims.nonce.map(owned),
+    ))
+}
+
 /// `iat`: a plain integer as it is; any other number (a sign, a fraction, an exponent, more
 /// than 19 digits) read as an `f64`, refused beyond its range, truncated to whole seconds
 /// with negatives at 0.

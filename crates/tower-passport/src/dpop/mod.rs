@@ -67,6 +67,8 @@ mod replay;
 mod request_url;
 mod target;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use claims::owned_claims;
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
 pub(crate) use proof::AccessToken;
 pub use proof::{
