@@ -31,12 +31,8 @@ impl<'a> TargetUrl<'a> {
     /// `None` when it has none (no `Host`, or a malformed one), as there.
     pub(crate) fn of_request(uri: &'a Uri, headers: &'a HeaderMap) -> Option<Self> {
         if uri.scheme().is_none() && uri.authority().is_none() {
-            // Plain host bytes are ASCII: the text check after them cannot fail.
-            let host = headers.get(http::header::HOST).map(http::HeaderValue::as_bytes);
-            let host = host
-                .filter(|host| target::is_plain_host(host))
-                .and_then(|host| std::str::from_utf8(host).ok());
-            if let Some(host) = host {
+            let host = headers.get(http::header::HOST).and_then(|host| host.to_str().ok());
+            if let Some(host) = host.filter(|host| target::is_plain_host(host)) {
                 return Some(Self::Origin { host, path: uri.path() });
             }
         }
