@@ -126,8 +126,9 @@ fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
 }
 
 /// Where the first quote, backslash or control character (below U+0020) of `bytes` is:
-/// the byte [`scan_string`](crate::json::scan_string) stops at (or refuses). Eight bytes a step, as it does, walking
-/// the slice's whole words (no bounds check per step), then the last few one by one.
+/// the byte [`scan_string`](crate::json::scan_string) stops at (or refuses). Eight bytes
+/// a step, as it does, walking the slice's whole words (no bounds check per step), then
+/// the last few one by one.
 #[inline(always)]
 fn first_special(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -137,13 +138,14 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     for word in words {
         let word = u64::from_le_bytes(<[u8; 8]>::try_from(word).ok()?);
-        let quote = word ^ (ONES * u64::from(b'"'));
+        // A quote or a control character is a byte below 0x21 once bit 1 is flipped (which
+        // maps 0x00..=0x1F onto itself and 0x22 to 0x20): one "less than" test for both,
+        // and a "zero" test for the backslash. The high bit of each such byte; a borrow may
+        // mark bytes after the first one, never before it.
+        let flipped = word ^ (ONES * 0x02);
         let backslash = word ^ (ONES * u64::from(b'\\'));
-        // The high bit of each such byte; a borrow may mark bytes after the first one,
-        // never before it.
-        let found = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word))
+        let found = ((flipped.wrapping_sub(ONES * 0x21) & !flipped)
+            | (backslash.wrapping_sub(ONES) & !backslash))
             & HIGH;
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);

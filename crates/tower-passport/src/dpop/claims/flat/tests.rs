@@ -163,6 +163,26 @@ fn integers_of_every_length_read_as_the_general_reader_reads_them() {
     assert_eq!(eight_digits(b"99999999"), Some(99_999_999));
 }
 
+#[test]
+fn the_word_scan_stops_where_a_byte_by_byte_scan_does() {
+    let special = |byte: u8| byte == b'"' || byte == b'\\' || byte < 0x20;
+    for length in [7, 8, 16, 19] {
+        for position in 0..length {
+            for byte in 0..=255u8 {
+                // Plain bytes of every kind around it, and a second stop after it.
+                let mut bytes: Vec<u8> =
+                    (0..length).map(|i| [b'a', 0x7f, 0x80, b'!', b'#', 0xff][i % 6]).collect();
+                bytes[position] = byte;
+                if position + 2 < length {
+                    bytes[position + 2] = b'"';
+                }
+                let expected = bytes.iter().position(|&b| special(b));
+                assert_eq!(first_special(&bytes), expected, "{length} {position} {byte}");
+            }
+        }
+    }
+}
+
 /// A small deterministic generator (64-bit LCG, Knuth's constants): no dependency, the
 /// same cases every run.
 struct Lcg(u64);
