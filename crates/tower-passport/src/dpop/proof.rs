@@ -461,10 +461,8 @@ impl ProofVerifier {
             None => None,
         };
         if let Some(expected) = expected {
-            let matches = claims
-                .ath
-                .as_deref()
-                .is_some_and(|ath| crate::verify::same_bytes(ath.as_bytes(), expected.as_bytes()));
+            let matches =
+                claims.ath.as_deref().is_some_and(|ath| crate::verify::same_bytes(ath, expected.as_bytes()));
             if !matches {
                 return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
             }
@@ -473,7 +471,9 @@ impl ProofVerifier {
         if !self.inner.seen.first_use(thumbprint, &claims.jti, now) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        let nonce = claims.nonce.map(Cow::into_owned);
+        // UTF-8 already (see `ProofClaims`): the error arm is never taken.
+        let nonce = claims.nonce.map(|nonce| String::from_utf8(nonce.into_owned())).transpose();
+        let nonce = nonce.map_err(|_| malformed())?;
         Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
     }
 

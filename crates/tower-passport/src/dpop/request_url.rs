@@ -39,12 +39,15 @@ impl<'a> TargetUrl<'a> {
         NormalUrl::of_request(uri, headers).map(Self::Normal)
     }
 
-    /// Whether the proof's `htu` names this URL ([`NormalUrl::named_by`]).
-    pub(crate) fn named_by(&self, htu: &str) -> bool {
+    /// Whether the proof's `htu` (its UTF-8 bytes) names this URL ([`NormalUrl::named_by`]).
+    pub(crate) fn named_by(&self, htu: &[u8]) -> bool {
+        // Text for `NormalUrl`: `htu` is UTF-8 already, so this cannot fail.
+        let text = || std::str::from_utf8(htu).ok();
         match self {
-            Self::Normal(url) => url.named_by(htu),
+            Self::Normal(url) => text().is_some_and(|htu| url.named_by(htu)),
             Self::Origin { host, path } => {
-                spells(host, path, htu) || NormalUrl::of_origin(host, path).named_by(htu)
+                spells(host, path, htu)
+                    || text().is_some_and(|htu| NormalUrl::of_origin(host, path).named_by(htu))
             }
         }
     }
@@ -54,18 +57,19 @@ impl<'a> TargetUrl<'a> {
 /// `path` being plain: what [`NormalUrl::named_by`] takes without a parse for the URL
 /// `NormalUrl::of_origin(host, path)` (whose path is then `path` itself).
 #[inline]
-fn spells(host: &str, path: &str, htu: &str) -> bool {
+fn spells(host: &str, path: &str, htu: &[u8]) -> bool {
     // The length the plain parse leaves to `Uri` (which refuses it).
     if htu.len() >= usize::from(u16::MAX - 1) {
         return false;
     }
-    let Some(rest) = htu.strip_prefix("https://").or_else(|| htu.strip_prefix("http://")) else {
+    let Some(rest) = htu.strip_prefix(b"https://").or_else(|| htu.strip_prefix(b"http://")) else {
         return false;
     };
-    let Some(tail) = rest.strip_prefix(host).and_then(|after| after.strip_prefix(path)) else {
+    let tail = rest.strip_prefix(host.as_bytes()).and_then(|after| after.strip_prefix(path.as_bytes()));
+    let Some(tail) = tail else {
         return false;
     };
-    (tail.is_empty() || tail.starts_with('#')) && target::is_plain_path(path)
+    tail.first().is_none_or(|&byte| byte == b'#') && target::is_plain_path(path)
 }
 
 #[cfg(test)]

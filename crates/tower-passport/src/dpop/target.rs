@@ -184,8 +184,8 @@ pub(crate) fn public_base(url: &str) -> Result<NormalUrl<'static>, ConfigError> 
 }
 
 /// Whether the proof's `htm` is the request's method (compared exactly, RFC 9110 §9.1).
-pub(crate) fn method_matches(method: &Method, htm: &str) -> bool {
-    method.as_str() == htm
+pub(crate) fn method_matches(method: &Method, htm: &[u8]) -> bool {
+    method.as_str().as_bytes() == htm
 }
 
 fn default_port(scheme: Option<&str>) -> Option<&'static str> {
@@ -661,8 +661,8 @@ mod tests {
 
     #[test]
     fn the_method_is_compared_exactly() {
-        assert!(method_matches(&Method::POST, "POST"));
-        assert!(!method_matches(&Method::POST, "post"));
-        assert!(!method_matches(&Method::GET, "POST"));
+        assert!(method_matches(&Method::POST, b"POST"));
+        assert!(!method_matches(&Method::POST, b"post"));
+        assert!(!method_matches(&Method::GET, b"POST"));
     }
 }

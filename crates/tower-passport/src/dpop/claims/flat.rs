@@ -4,8 +4,11 @@
 //! That is what every DPoP library sends (`JSON.stringify`, serde_json, Go's
 //! `encoding/json`, Nimbus), and it is the whole of the warm path's proof parsing.
 //!
-//! It never refuses: anything else (whitespace, an escape, `null`, a fraction, a nested
-//! or repeated member, a missing claim, a byte after the object) is handed back as `None`,
+//! It reads bytes, and takes ASCII alone: a payload it reads is UTF-8 with no check of its
+//! own (the general reader checks the whole payload first).
+//!
+//! It never refuses: anything else (whitespace, an escape, a byte beyond ASCII, `null`, a
+//! fraction, a nested or repeated member, a missing claim, a byte after the object) is handed back as `None`,
 //! for [`ProofClaims::read_text`](super::ProofClaims) to read or refuse, as it always did.
 //! So what it accepts must read to exactly what that reader gives, and it does, piece by
 //! piece: a string with no escape is its own text (borrowed by both), a name with no escape
@@ -21,15 +24,15 @@ use std::borrow::Cow;
 
 use super::{Claim, ProofClaims};
 
-/// The claims of `text` (valid UTF-8 already), when it has the plain shape; `None` when it
-/// has any other, to be read by the general reader.
-pub(super) fn read(text: &str) -> Option<ProofClaims<'_>> {
-    let bytes = text.as_bytes();
+/// The claims of `bytes`, when it has the plain shape and is ASCII (so UTF-8, which the
+/// general reader requires of a payload); `None` when it has any other, to be read by the
+/// general reader.
+pub(super) fn read(bytes: &[u8]) -> Option<ProofClaims<'_>> {
     if bytes.first() != Some(&b'{') {
         return None;
     }
     let mut at = 1;
-    let mut strings: [Option<&str>; 5] = [None; 5];
+    let mut strings: [Option<&[u8]>; 5] = [None; 5];
     let mut iat = None;
     loop {
         // A name: a quote, text with no escape up to the closing quote, then a colon.
@@ -39,7 +42,7 @@ pub(super) fn read(text: &str) -> Option<ProofClaims<'_>> {
         let (claim, value) = match known_name(bytes, at + 1) {
             Some(known) => known,
             None => {
-                let (name, after) = plain_string(text, at + 1)?;
+                let (name, after) = plain_string(bytes, at + 1)?;
                 if bytes.get(after) != Some(&b':') {
                     return None;
                 }
@@ -66,12 +69,12 @@ pub(super) fn read(text: &str) -> Option<ProofClaims<'_>> {
                 if slot.is_some() || bytes.get(at) != Some(&b'"') {
                     return None;
                 }
-                let (value, after) = plain_string(text, at + 1)?;
+                let (value, after) = plain_string(bytes, at + 1)?;
                 *slot = Some(value);
                 after
             }
             None => match bytes.get(at) {
-                Some(b'"') => plain_string(text, at + 1)?.1,
+                Some(b'"') => plain_string(bytes, at + 1)?.1,
                 _ => plain_integer(bytes, at)?.1,
             },
         };
@@ -113,20 +116,20 @@ fn known_name(bytes: &[u8], at: usize) -> Option<(Option<Claim>, usize)> {
     Some((Some(claim), at + 5))
 }
 
-/// The string whose text starts at `start` (after its opening quote) when it has no
-/// escape, and the position after its closing quote.
+/// The string whose text starts at `start` (after its opening quote) when it is ASCII with
+/// no escape, and the position after its closing quote.
 #[inline(always)]
-fn plain_string(text: &str, start: usize) -> Option<(&str, usize)> {
-    let bytes = text.as_bytes();
+fn plain_string(bytes: &[u8], start: usize) -> Option<(&[u8], usize)> {
     let stop = first_special(bytes.get(start..)?).map(|stop| start + stop)?;
     if bytes.get(stop) != Some(&b'"') {
         return None;
     }
-    Some((text.get(start..stop)?, stop + 1))
+    Some((bytes.get(start..stop)?, stop + 1))
 }
 
-/// Where the first quote, backslash or control character (below U+0020) of `bytes` is:
-/// the byte [`scan_string`](crate::json::scan_string) stops at (or refuses). Eight bytes
+/// Where the first quote, backslash, control character (below U+0020) or byte beyond ASCII
+/// of `bytes` is: the bytes [`scan_string`](crate::json::scan_string) stops at (or
+/// refuses), and those this reader leaves to the general one. Eight bytes
 /// a step, as it does, walking the slice's whole words (no bounds check per step), then
 /// the last few one by one.
 #[inline(always)]
@@ -141,18 +144,22 @@ fn first_special(bytes: &[u8]) -> Option<usize> {
         // A quote or a control character is a byte below 0x21 once bit 1 is flipped (which
         // maps 0x00..=0x1F onto itself and 0x22 to 0x20): one "less than" test for both,
         // and a "zero" test for the backslash. The high bit of each such byte; a borrow may
-        // mark bytes after the first one, never before it.
+        // mark bytes after the first one, never before it. A byte beyond ASCII is its own
+        // high bit.
         let flipped = word ^ (ONES * 0x02);
         let backslash = word ^ (ONES * u64::from(b'\\'));
         let found = ((flipped.wrapping_sub(ONES * 0x21) & !flipped)
-            | (backslash.wrapping_sub(ONES) & !backslash))
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | word)
             & HIGH;
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
         at += 8;
     }
-    rest.iter().position(|&byte| (byte == b'"') | (byte == b'\\') | (byte < 0x20)).map(|stop| at + stop)
+    rest.iter()
+        .position(|&byte| (byte == b'"') | (byte == b'\\') | !(0x20..0x80).contains(&byte))
+        .map(|stop| at + stop)
 }
 
 /// The plain integer at `at` (no sign, no leading zero, at most 19 digits) and the
