@@ -295,6 +295,8 @@ impl VerifiedProof {
 struct ProofKey {
     key: VerifyingKey,
     thumbprint: Arc<str>,
+    /// What the replay set knows the key by ([`SeenProofs::key_of`]).
+    replay_key: u64,
 }
 
 /// A checked proof header: remembered from an earlier proof, or read from this one (and
@@ -468,7 +470,7 @@ impl ProofVerifier {
             }
         }
         let thumbprint = &proof_key.thumbprint;
-        if !self.inner.seen.first_use(thumbprint, &claims.jti, now) {
+        if !self.inner.seen.first_use(proof_key.replay_key, &claims.jti, now) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
         // UTF-8 already (see `ProofClaims`): the error arm is never taken.
@@ -500,7 +502,9 @@ impl ProofVerifier {
             .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
         let members = header.jwk.public_members(algorithm)?;
         let key = jwk::load(&members, algorithm)?;
-        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint: Arc::from(members.thumbprint()) })))
+        let thumbprint: Arc<str> = Arc::from(members.thumbprint());
+        let replay_key = self.inner.seen.key_of(&thumbprint);
+        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint, replay_key })))
     }
 
     /// Remembers the header `encoded` once a proof under it verified with its key: a
