@@ -173,3 +173,54 @@ impl From<crate::token::RawClaims<'_>> for ClaimsRead {
         }
     }
 }
+
+/// A DPoP proof's claims (RFC 9449 §4.2): `(jti, htm, htu, iat, ath, nonce)`.
+pub type ProofClaimsRead = (String, String, String, u64, Option<String>, Option<String>);
+
+/// A proof's claims as the proof verifier reads them (its one-pass reader for the shape
+/// clients send, the general reader for anything else); `None` when it refuses them.
+pub fn proof_claims_read(payload: &[u8]) -> Option<ProofClaimsRead> {
+    crate::dpop::owned_claims(payload, false)
+}
+
+/// A proof's claims as the general reader alone reads them (what the verifier read them
+/// with before the one-pass reader); `None` when it refuses them.
+pub fn proof_claims_general(payload: &[u8]) -> Option<ProofClaimsRead> {
+    crate::dpop::owned_claims(payload, true)
+}
+
+/// A proof's claims as serde_json's typed parse reads them; `None` when it refuses them.
+///
+/// The reference both readers were held to: duplicates refused, unknown members ignored,
+/// `iat` a number truncated to whole seconds with negatives at 0.
+pub fn proof_claims_serde(payload: &[u8]) -> Option<ProofClaimsRead> {
+    use crate::token::{is_json_object, Text};
+    #[derive(serde::Deserialize)]
+    struct Claims<'a> {
+        #[serde(borrow)]
+        jti: Text<'a>,
+        #[serde(borrow)]
+        htm: Text<'a>,
+        #[serde(borrow)]
+        htu: Text<'a>,
+        iat: f64,
+        #[serde(borrow, default)]
+        ath: Option<Text<'a>>,
+        #[serde(borrow, default)]
+        nonce: Option<Text<'a>>,
+    }
+    let claims = is_json_object(payload).then(|| serde_json::from_slice::<Claims<'_>>(payload).ok())??;
+    if !claims.iat.is_finite() {
+        return None;
+    }
+    let owned = |text: Text<'_>| text.0.into_owned();
+    Some((
+        owned(claims.jti),
+        owned(claims.htm),
+        owned(claims.htu),
+        // Saturating, negatives at 0, as the verifier reads it.
+        claims.iat as u64,
+        claims.ath.map(owned),
+        claims.nonce.map(owned),
+    ))
+}

@@ -1,6 +1,9 @@
 //! The claims of a DPoP proof (RFC 9449 §4.2), read from its decoded payload with the
 //! crate's strict JSON reader ([`crate::json`], the one a token's claims are read with):
 //! one pass, borrowed (a string with a JSON escape is decoded into a copy), no serde.
+//! The shape clients send (no whitespace, no escape, strings and plain integers) is read
+//! first by [`flat`], a single pass with nothing else to it, which hands anything else to
+//! the general reader: the answers are that reader's either way.
 //!
 //! What it accepts is what serde_json's typed parse of the same struct accepted (the unit
 //! tests hold the two to the same answers on a table of payloads):
@@ -16,15 +19,19 @@ use std::borrow::Cow;
 
 use crate::json::{Malformed, Read, Reader};
 
-/// The claims of a proof, borrowed from the decoded payload.
+mod flat;
+
+/// The claims of a proof, borrowed from the decoded payload. Strings are held as their
+/// UTF-8 bytes (the payload was UTF-8, or the one-pass reader found it ASCII): what they
+/// are compared and hashed as, with no second UTF-8 check of what was checked once.
 pub(super) struct ProofClaims<'a> {
-    pub(super) jti: Cow<'a, str>,
-    pub(super) htm: Cow<'a, str>,
-    pub(super) htu: Cow<'a, str>,
+    pub(super) jti: Cow<'a, [u8]>,
+    pub(super) htm: Cow<'a, [u8]>,
+    pub(super) htu: Cow<'a, [u8]>,
     /// Seconds: a fraction truncated, a negative number 0.
     pub(super) iat: u64,
-    pub(super) ath: Option<Cow<'a, str>>,
-    pub(super) nonce: Option<Cow<'a, str>>,
+    pub(super) ath: Option<Cow<'a, [u8]>>,
+    pub(super) nonce: Option<Cow<'a, [u8]>>,
 }
 
 /// A claim this reader takes, by its member name.
@@ -41,8 +48,8 @@ enum Claim {
 impl Claim {
     /// Matched byte by byte (a decision tree, no string comparisons).
     #[inline]
-    fn named(name: &str) -> Option<Self> {
-        Some(match *name.as_bytes() {
+    fn named(name: &[u8]) -> Option<Self> {
+        Some(match *name {
             [b'j', b't', b'i'] => Self::Jti,
             [b'h', b't', b'm'] => Self::Htm,
             [b'h', b't', b'u'] => Self::Htu,
@@ -57,8 +64,9 @@ impl Claim {
 impl<'a> ProofClaims<'a> {
     /// The claims of the JSON object `payload`; `None` when it is no object of them.
     pub(super) fn read(payload: &'a [u8]) -> Option<Self> {
-        let text = std::str::from_utf8(payload).ok()?;
-        Self::read_text(text).ok()
+        // The plain shape every client sends in one pass (ASCII only, so UTF-8 with no
+        // check of its own); anything else checked for UTF-8 and read in full.
+        flat::read(payload).or_else(|| Self::read_text(std::str::from_utf8(payload).ok()?).ok())
     }
 
     /// [`read`](Self::read) of the payload as text.
@@ -70,7 +78,7 @@ impl<'a> ProofClaims<'a> {
         let mut first = true;
         while let Some(name) = reader.member(first)? {
             first = false;
-            let Some(claim) = Claim::named(&name) else {
+            let Some(claim) = Claim::named(name.as_bytes()) else {
                 reader.skip_value()?;
                 continue;
             };
@@ -96,14 +104,47 @@ impl<'a> ProofClaims<'a> {
         }
         reader.end()?;
         Ok(Self {
-            jti: jti.ok_or(Malformed)?,
-            htm: htm.ok_or(Malformed)?,
-            htu: htu.ok_or(Malformed)?,
+            jti: bytes(jti.ok_or(Malformed)?),
+            htm: bytes(htm.ok_or(Malformed)?),
+            htu: bytes(htu.ok_or(Malformed)?),
             iat: iat.ok_or(Malformed)?,
-            ath,
-            nonce,
+            ath: ath.map(bytes),
+            nonce: nonce.map(bytes),
         })
     }
+}
+
+/// A string's bytes, borrowed or owned as it was.
+fn bytes(text: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match text {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    }
+}
+
+/// A proof's claims as owned values, for the fuzzing entry points (`crate::fuzzing`):
+/// `(jti, htm, htu, iat, ath, nonce)`.
+#[cfg(feature = "fuzzing")]
+pub(crate) type OwnedClaims = (String, String, String, u64, Option<String>, Option<String>);
+
+/// The claims of `payload` as a proof's are read (`general: false`: the one-pass reader,
+/// then the general one), or by the general reader alone (`general: true`).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn owned_claims(payload: &[u8], general: bool) -> Option<OwnedClaims> {
+    let claims = if general {
+        ProofClaims::read_text(std::str::from_utf8(payload).ok()?).ok()?
+    } else {
+        ProofClaims::read(payload)?
+    };
+    let owned = |text: Cow<'_, [u8]>| String::from_utf8(text.into_owned());
+    Some((
+        owned(claims.jti).ok()?,
+        owned(claims.htm).ok()?,
+        owned(claims.htu).ok()?,
+        claims.iat,
+        claims.ath.map(owned).transpose().ok()?,
+        claims.nonce.map(owned).transpose().ok()?,
+    ))
 }
 
 /// `iat`: a plain integer as it is; any other number (a sign, a fraction, an exponent, more
@@ -152,7 +193,7 @@ mod tests {
 
     fn ours(json: &str) -> Option<Fields> {
         ProofClaims::read(json.as_bytes()).map(|claims| {
-            let owned = Cow::into_owned;
+            let owned = |text: Cow<'_, [u8]>| String::from_utf8(text.into_owned()).unwrap();
             (
                 owned(claims.jti),
                 owned(claims.htm),
@@ -264,8 +305,8 @@ mod tests {
     fn a_plain_payload_is_borrowed_and_an_escaped_string_decoded() {
         let json = br#"{"jti":"a\"b","htm":"GET","htu":"https://a.example/","iat":1700000000}"#;
         let claims = ProofClaims::read(json).unwrap();
-        assert!(matches!(claims.htu, Cow::Borrowed("https://a.example/")));
-        assert_eq!(claims.jti, "a\"b");
+        assert!(matches!(claims.htu, Cow::Borrowed(htu) if htu == b"https://a.example/"));
+        assert_eq!(&*claims.jti, b"a\"b");
         assert_eq!(claims.iat, 1_700_000_000);
     }
 

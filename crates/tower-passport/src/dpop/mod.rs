@@ -64,8 +64,11 @@ mod jwk;
 mod nonce;
 mod proof;
 mod replay;
+mod request_url;
 mod target;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use claims::owned_claims;
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
 pub(crate) use proof::AccessToken;
 pub use proof::{
@@ -80,6 +83,7 @@ use http::{HeaderMap, HeaderName, Method, Uri};
 
 use crate::error::{AuthError, ConfigError, DpopChallenge, Reason};
 use crate::token::VerifiedToken;
+use request_url::TargetUrl;
 use target::NormalUrl;
 
 /// The `DPoP` request header, which carries the proof.
@@ -287,8 +291,8 @@ impl DpopGuard {
         headers: &HeaderMap,
     ) -> Result<VerifiedProof, AuthError> {
         let url = match &self.base {
-            Some(base) => Some(base.under(uri)),
-            None => NormalUrl::of_request(uri, headers),
+            Some(base) => Some(TargetUrl::Normal(base.under(uri))),
+            None => TargetUrl::of_request(uri, headers),
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
         let target = ProofTarget::of_parts(method.clone(), url, access);

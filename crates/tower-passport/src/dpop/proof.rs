@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::claims::ProofClaims;
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
+use super::request_url::TargetUrl;
 use super::target::{self, NormalUrl};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, ConfigError, ConfigErrorKind, Reason};
@@ -213,7 +214,7 @@ impl ProofVerifierBuilder {
 #[derive(Clone)]
 pub struct ProofTarget<'a> {
     method: Method,
-    url: NormalUrl<'a>,
+    url: TargetUrl<'a>,
     access_token: Option<AccessToken<'a>>,
 }
 
@@ -247,10 +248,10 @@ impl<'a> ProofTarget<'a> {
         let url = NormalUrl::parse(url).ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
         })?;
-        Ok(Self { method, url: url.into_owned(), access_token: None })
+        Ok(Self { method, url: TargetUrl::Normal(url.into_owned()), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: NormalUrl<'a>, access_token: AccessToken<'a>) -> Self {
+    pub(crate) fn of_parts(method: Method, url: TargetUrl<'a>, access_token: AccessToken<'a>) -> Self {
         Self { method, url, access_token: Some(access_token) }
     }
 
@@ -294,6 +295,8 @@ impl VerifiedProof {
 struct ProofKey {
     key: VerifyingKey,
     thumbprint: Arc<str>,
+    /// What the replay set knows the key by ([`SeenProofs::key_of`]).
+    replay_key: u64,
 }
 
 /// A checked proof header: remembered from an earlier proof, or read from this one (and
@@ -460,19 +463,19 @@ impl ProofVerifier {
             None => None,
         };
         if let Some(expected) = expected {
-            let matches = claims
-                .ath
-                .as_deref()
-                .is_some_and(|ath| crate::verify::same_bytes(ath.as_bytes(), expected.as_bytes()));
+            let matches =
+                claims.ath.as_deref().is_some_and(|ath| crate::verify::same_bytes(ath, expected.as_bytes()));
             if !matches {
                 return Err(AuthError::invalid_dpop_proof(Reason::DpopAccessTokenHash));
             }
         }
         let thumbprint = &proof_key.thumbprint;
-        if !self.inner.seen.first_use(thumbprint, &claims.jti, now) {
+        if !self.inner.seen.first_use(proof_key.replay_key, &claims.jti, now) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofReplayed));
         }
-        let nonce = claims.nonce.map(Cow::into_owned);
+        // UTF-8 already (see `ProofClaims`): the error arm is never taken.
+        let nonce = claims.nonce.map(|nonce| String::from_utf8(nonce.into_owned())).transpose();
+        let nonce = nonce.map_err(|_| malformed())?;
         Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
     }
 
@@ -499,7 +502,9 @@ impl ProofVerifier {
             .ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofAlgorithm))?;
         let members = header.jwk.public_members(algorithm)?;
         let key = jwk::load(&members, algorithm)?;
-        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint: Arc::from(members.thumbprint()) })))
+        let thumbprint: Arc<str> = Arc::from(members.thumbprint());
+        let replay_key = self.inner.seen.key_of(&thumbprint);
+        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint, replay_key })))
     }
 
     /// Remembers the header `encoded` once a proof under it verified with its key: a

@@ -1,10 +1,12 @@
 //! The `jti`s of the proofs accepted inside the `iat` window: a proof is single-use
 //! (RFC 9449 §11.1).
 //!
-//! A set of 64-bit foldhash values of key thumbprint and `jti` under a random per-process
-//! seed: no string is built or stored per proof, and the tables take the value as their
-//! own hash (it is one already). A collision (2⁻⁶⁴ per pair) refuses a fresh proof, never
-//! admits a replay.
+//! A set of 64-bit foldhash values of key and `jti` under a random per-process seed, the
+//! key being its thumbprint's own value under the same seed ([`SeenProofs::key_of`],
+//! taken once per key, when its header is checked): no string is built or stored per
+//! proof, and the tables take the value as their own hash (it is one already). A collision
+//! (2⁻⁶⁴ per pair, of keys or of values) refuses a fresh proof, never admits a replay: the
+//! same proof always has the same value.
 //!
 //! The set is split into shards by the value's bits, each a plain hash set behind its own
 //! mutex, held only for one lookup and insert (never across I/O or an `await`). Each
@@ -92,11 +94,17 @@ impl SeenProofs {
         }
     }
 
-    /// Remembers the proof `jti` of the key `thumbprint`, accepted at `now` (the clock's
-    /// seconds); `false` when it was seen already. Keyed by key and `jti`, so no client
-    /// can spend another's `jti`s.
-    pub(super) fn first_use(&self, thumbprint: &str, jti: &str, now: u64) -> bool {
-        let value = self.keyed.hash_one((thumbprint, jti));
+    /// The value the key of thumbprint `thumbprint` is remembered under: taken once per key
+    /// (its checked header keeps it), not hashed again with every proof.
+    pub(super) fn key_of(&self, thumbprint: &str) -> u64 {
+        self.keyed.hash_one(thumbprint)
+    }
+
+    /// Remembers the proof `jti` of the key `key` ([`key_of`](Self::key_of) its
+    /// thumbprint), accepted at `now` (the clock's seconds); `false` when it was seen
+    /// already. Keyed by key and `jti`, so no client can spend another's `jti`s.
+    pub(super) fn first_use(&self, key: u64, jti: &[u8], now: u64) -> bool {
+        let value = self.keyed.hash_one((key, jti));
         // Bits the tables' bucket index (the low ones) and tag (the top seven) do not use.
         let shard = (value >> 32) as usize & self.mask;
         let Some(shard) = self.shards.get(shard) else { return false };
@@ -171,12 +179,12 @@ mod tests {
     #[test]
     fn a_jti_is_used_once_per_key() {
         let seen = SeenProofs::new(100, WINDOW);
-        assert!(seen.first_use("key-a", "jti-1", NOW));
-        assert!(!seen.first_use("key-a", "jti-1", NOW));
-        assert!(seen.first_use("key-b", "jti-1", NOW));
-        assert!(seen.first_use("key-a", "jti-2", NOW));
+        assert!(seen.first_use(seen.key_of("key-a"), b"jti-1", NOW));
+        assert!(!seen.first_use(seen.key_of("key-a"), b"jti-1", NOW));
+        assert!(seen.first_use(seen.key_of("key-b"), b"jti-1", NOW));
+        assert!(seen.first_use(seen.key_of("key-a"), b"jti-2", NOW));
         // The pair is hashed as two strings: no shifting of the boundary collides.
-        assert!(seen.first_use("key-a j", "ti-1", NOW));
+        assert!(seen.first_use(seen.key_of("key-a j"), b"ti-1", NOW));
     }
 
     #[test]
@@ -189,22 +197,22 @@ mod tests {
         let seen = SeenProofs::new(100_000, WINDOW);
         // Every shard's generation starts now.
         for i in 0..1_000 {
-            assert!(seen.first_use("key-a", &format!("start-{i}"), NOW));
+            assert!(seen.first_use(seen.key_of("key-a"), format!("start-{i}").as_bytes(), NOW));
         }
         // Accepted just before the generations turn: still refused a whole window later.
         let late = NOW + WINDOW;
         for i in 0..1_000 {
-            assert!(seen.first_use("key-a", &format!("jti-{i}"), late));
+            assert!(seen.first_use(seen.key_of("key-a"), format!("jti-{i}").as_bytes(), late));
         }
         for at in [late + 1, late + WINDOW] {
             for i in 0..1_000 {
-                assert!(!seen.first_use("key-a", &format!("jti-{i}"), at), "{at} {i}");
+                assert!(!seen.first_use(seen.key_of("key-a"), format!("jti-{i}").as_bytes(), at), "{at} {i}");
             }
         }
         // Two windows on, the set has let go of all of them.
         let gone = late + 2 * WINDOW + 2;
         for i in 0..1_000 {
-            assert!(seen.first_use("key-a", &format!("jti-{i}"), gone), "{i}");
+            assert!(seen.first_use(seen.key_of("key-a"), format!("jti-{i}").as_bytes(), gone), "{i}");
         }
         assert_eq!(seen.len(), 1_000);
     }
@@ -214,7 +222,7 @@ mod tests {
         for capacity in [1, 100, 10_000, 100_000] {
             let seen = SeenProofs::new(capacity, WINDOW);
             for i in 0..(3 * capacity) {
-                assert!(seen.first_use("key-a", &format!("jti-{i}"), NOW));
+                assert!(seen.first_use(seen.key_of("key-a"), format!("jti-{i}").as_bytes(), NOW));
             }
             assert!(seen.len() as u64 <= capacity.max(2), "{capacity}: {} entries", seen.len());
         }
@@ -224,8 +232,8 @@ mod tests {
     fn a_full_set_still_refuses_its_most_recent_jtis() {
         let seen = SeenProofs::new(1_000, WINDOW);
         for i in 0..10_000 {
-            assert!(seen.first_use("key-a", &format!("jti-{i}"), NOW));
-            assert!(!seen.first_use("key-a", &format!("jti-{i}"), NOW));
+            assert!(seen.first_use(seen.key_of("key-a"), format!("jti-{i}").as_bytes(), NOW));
+            assert!(!seen.first_use(seen.key_of("key-a"), format!("jti-{i}").as_bytes(), NOW));
         }
     }
 }
