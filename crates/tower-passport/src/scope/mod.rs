@@ -5,6 +5,11 @@
 //! type and must sit *behind* a [`GuardLayer`](crate::GuardLayer). Without one they
 //! answer 500 and say so: a missing guard is a server bug, never a 401.
 //!
+//! A warm token (one the verifier cached) remembers the first four scope requirements it
+//! passed, so a route's check of a token it let through before costs a few loads; a
+//! token's scopes never change, so neither can the answer. Every other check reads the
+//! token's scopes in full.
+//!
 //! ```
 //! use std::convert::Infallible;
 //! use http::{Request, Response, StatusCode};
