@@ -194,33 +194,5 @@ pub fn proof_claims_general(payload: &[u8]) -> Option<ProofClaimsRead> {
 /// The reference both readers were held to: duplicates refused, unknown members ignored,
 /// `iat` a number truncated to whole seconds with negatives at 0.
 pub fn proof_claims_serde(payload: &[u8]) -> Option<ProofClaimsRead> {
-    use crate::token::{is_json_object, Text};
-    #[derive(serde::Deserialize)]
-    struct Claims<'a> {
-        #[serde(borrow)]
-        jti: Text<'a>,
-        #[serde(borrow)]
-        htm: Text<'a>,
-        #[serde(borrow)]
-        htu: Text<'a>,
-        iat: f64,
-        #[serde(borrow, default)]
-        ath: Option<Text<'a>>,
-        #[serde(borrow, default)]
-        nonce: Option<Text<'a>>,
-    }
-    let claims = is_json_object(payload).then(|| serde_json::from_slice::<Claims<'_>>(payload).ok())??;
-    if !claims.iat.is_finite() {
-        return None;
-    }
-    let owned = |text: Text<'_>| text.0.into_owned();
-    Some((
-        owned(claims.jti),
-        owned(claims.htm),
-        owned(claims.htu),
-        // Saturating, negatives at 0, as the verifier reads it.
-        claims.iat as u64,
-        claims.ath.map(owned),
-        claims.nonce.map(owned),
-    ))
+    crate::dpop::serde_claims(payload)
 }

@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use tower_passport::fuzzing::{claims_read, claims_serde, ClaimList, ClaimsRead};
 
 use super::config;
+use super::json_literals::{self, mutate, mutation, number, string};
 
 /// Member names: every registered claim, some spelled with escapes, and unknown ones.
 fn name() -> impl Strategy<Value = String> {
@@ -27,54 +28,9 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// String literals, as JSON text: plain, escaped, non-ASCII, and broken.
-fn string() -> impl Strategy<Value = String> {
-    prop_oneof![
-        6 => "[a-zA-Z0-9 _.:/-]{0,20}".prop_map(|text| format!("\"{text}\"")),
-        2 => "\\PC{0,8}".prop_map(|text| serde_json::to_string(&text).unwrap_or_default()),
-        2 => prop_oneof![
-            Just(r#""a\"b\\c\/d\b\f\n\r\t""#), Just(r#""\u00e9\u20ac""#), Just(r#""\ud83d\ude00""#),
-            Just(r#""\uD83D\uDE00x""#), Just(r#""\ud800""#), Just(r#""\udc00""#), Just(r#""\ud800\n""#),
-            Just(r#""\ud800\u0041""#), Just(r#""\u00""#), Just(r#""\x""#), Just("\"tab\there\""),
-            Just("\"\u{1}\""), Just(r#""unterminated"#), Just(r#""read write  admin""#),
-        ]
-        .prop_map(str::to_owned),
-    ]
-}
-
-/// Number literals: dates as issuers write them, and the grammar's corners.
-fn number() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => (0u64..4_000_000_000).prop_map(|n| n.to_string()),
-        1 => any::<u64>().prop_map(|n| n.to_string()),
-        1 => any::<i64>().prop_map(|n| n.to_string()),
-        1 => (0u64..4_000_000_000, 0u32..1_000_000).prop_map(|(n, f)| format!("{n}.{f}")),
-        1 => prop_oneof![
-            Just("0"), Just("-0"), Just("1.5e9"), Just("1E9"), Just("1e+3"), Just("2e-3"), Just("1e400"),
-            Just("-1e400"), Just("18446744073709551615"), Just("18446744073709551616"),
-            Just("99999999999999999999999"), Just("1699999999.99999999999"), Just("01"), Just("1."),
-            Just("-"), Just(".5"), Just("1e"), Just("+1"), Just("0x10"), Just("NaN"), Just("Infinity"),
-        ]
-        .prop_map(str::to_owned),
-    ]
-}
-
-/// Any value, nested up to a few levels.
+/// Any value, now and then nested.
 fn value() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![
-        3 => string(),
-        3 => number(),
-        1 => prop_oneof![Just("null"), Just("true"), Just("false"), Just("nul"), Just("True")].prop_map(str::to_owned),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            vec(inner.clone(), 0..4).prop_map(|items| format!("[{}]", items.join(","))),
-            vec((name(), inner), 0..4).prop_map(|members| {
-                let members: Vec<String> = members.into_iter().map(|(n, v)| format!("{n}:{v}")).collect();
-                format!("{{{}}}", members.join(","))
-            }),
-        ]
-    })
+    json_literals::value(name().boxed(), 3, 4)
 }
 
 /// Values shaped for the claim named `name` most of the time, anything otherwise.
@@ -155,58 +111,6 @@ fn issued() -> impl Strategy<Value = String> {
             }
             Value::Object(claims).to_string()
         })
-}
-
-/// One small edit of a claims object, as a fuzzer makes them.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Delete(usize),
-    Insert(usize, char),
-    Truncate(usize),
-    Append(&'static str),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    let byte = prop_oneof![
-        Just(','),
-        Just(':'),
-        Just('"'),
-        Just('\\'),
-        Just('{'),
-        Just('}'),
-        Just('['),
-        Just(']'),
-        Just(' '),
-        Just('\u{1}'),
-        Just('\u{c}'),
-        Just('0'),
-        Just('-'),
-        Just('e'),
-        Just('.'),
-        Just('é'),
-    ];
-    prop_oneof![
-        any::<usize>().prop_map(Mutation::Delete),
-        (any::<usize>(), byte).prop_map(|(at, c)| Mutation::Insert(at, c)),
-        any::<usize>().prop_map(Mutation::Truncate),
-        prop_oneof![Just(" "), Just(","), Just("}"), Just("{}"), Just("x")].prop_map(Mutation::Append),
-    ]
-}
-
-fn mutate(text: &str, mutation: &Mutation) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let at = |n: usize| if chars.is_empty() { 0 } else { n % (chars.len() + 1) };
-    let mut out = chars.clone();
-    match *mutation {
-        Mutation::Delete(n) if !chars.is_empty() => {
-            out.remove(n % chars.len());
-        }
-        Mutation::Delete(_) => {}
-        Mutation::Insert(n, c) => out.insert(at(n), c),
-        Mutation::Truncate(n) => out.truncate(at(n)),
-        Mutation::Append(tail) => out.extend(tail.chars()),
-    }
-    out.into_iter().collect()
 }
 
 proptest! {

@@ -9,6 +9,7 @@ mod support;
 
 mod claims;
 mod claims_reader;
+mod json_literals;
 mod proof_claims;
 mod rotation;
 mod scopes;

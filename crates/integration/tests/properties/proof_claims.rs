@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use tower_passport::fuzzing::{proof_claims_general, proof_claims_read, proof_claims_serde};
 
 use super::config;
+use super::json_literals::{self, mutate, mutation, number, string};
 
 /// Member names: the claims a proof's reader takes, some spelled with escapes, and others.
 fn name() -> impl Strategy<Value = String> {
@@ -23,51 +24,9 @@ fn name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// String literals, as JSON text: plain (what clients send), escaped, non-ASCII, broken.
-fn string() -> impl Strategy<Value = String> {
-    prop_oneof![
-        8 => "[a-zA-Z0-9_.:/#?=&~-]{0,48}".prop_map(|text| format!("\"{text}\"")),
-        2 => "\\PC{0,8}".prop_map(|text| serde_json::to_string(&text).unwrap_or_default()),
-        1 => prop_oneof![
-            Just(r#""a\"b""#), Just(r#""https:\/\/a.example\/""#), Just(r#""\u00e9""#), Just(r#""\ud800""#),
-            Just(r#""\x""#), Just("\"\u{1}\""), Just("\"tab\there\""), Just(r#""unterminated"#),
-        ]
-        .prop_map(str::to_owned),
-    ]
-}
-
-/// Number literals: dates in seconds, and the grammar's corners.
-fn number() -> impl Strategy<Value = String> {
-    prop_oneof![
-        6 => (0u64..4_000_000_000).prop_map(|n| n.to_string()),
-        1 => any::<u64>().prop_map(|n| n.to_string()),
-        1 => any::<i64>().prop_map(|n| n.to_string()),
-        1 => (0u64..4_000_000_000, 0u32..1_000_000).prop_map(|(n, f)| format!("{n}.{f}")),
-        1 => prop_oneof![
-            Just("0"), Just("-0"), Just("1.5e9"), Just("1E9"), Just("1e400"), Just("01"), Just("1."),
-            Just("9999999999999999999"), Just("18446744073709551616"), Just("123456789012345678901"),
-            Just("-"), Just("+1"), Just("NaN"),
-        ]
-        .prop_map(str::to_owned),
-    ]
-}
-
 /// Any value, now and then nested.
 fn value() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![
-        3 => string(),
-        3 => number(),
-        1 => prop_oneof![Just("null"), Just("true"), Just("false"), Just("nul")].prop_map(str::to_owned),
-    ];
-    leaf.prop_recursive(2, 12, 3, |inner| {
-        prop_oneof![
-            vec(inner.clone(), 0..3).prop_map(|items| format!("[{}]", items.join(","))),
-            vec((name(), inner), 0..3).prop_map(|members| {
-                let members: Vec<String> = members.into_iter().map(|(n, v)| format!("{n}:{v}")).collect();
-                format!("{{{}}}", members.join(","))
-            }),
-        ]
-    })
+    json_literals::value(name().boxed(), 2, 3)
 }
 
 /// A value shaped for the member `name` most of the time, anything otherwise.
@@ -126,41 +85,6 @@ fn proof() -> impl Strategy<Value = String> {
         })
 }
 
-/// One small edit, as a fuzzer makes them.
-fn mutate(text: &str, at: usize, edit: u8, byte: char) -> String {
-    let mut chars: Vec<char> = text.chars().collect();
-    let at = at % (chars.len() + 1);
-    match edit % 3 {
-        0 => chars.insert(at, byte),
-        1 if at < chars.len() => {
-            chars.remove(at);
-        }
-        _ => chars.truncate(at),
-    }
-    chars.into_iter().collect()
-}
-
-fn edit_byte() -> impl Strategy<Value = char> {
-    prop_oneof![
-        Just(','),
-        Just(':'),
-        Just('"'),
-        Just('\\'),
-        Just('{'),
-        Just('}'),
-        Just('['),
-        Just(' '),
-        Just('\u{1}'),
-        Just('0'),
-        Just('9'),
-        Just('-'),
-        Just('e'),
-        Just('.'),
-        Just('é'),
-        Just('n'),
-    ]
-}
-
 /// All three readings of `text` agree: exactly the two readers; serde_json, which reads
 /// `iat` as an `f64`, up to that (the readers take an integer's exact value, which beyond
 /// 2^53 the nearest `f64` is not; a date in seconds never comes near).
@@ -184,9 +108,9 @@ proptest! {
     #[test]
     fn mutated_proof_claims_read_as_before_and_as_serde_json_reads_them(
         text in prop_oneof![proof(), payload()],
-        edits in vec((any::<usize>(), any::<u8>(), edit_byte()), 1..3),
+        edits in vec(mutation(), 1..3),
     ) {
-        let mutated = edits.iter().fold(text, |text, &(at, edit, byte)| mutate(&text, at, edit, byte));
+        let mutated = edits.iter().fold(text, |text, edit| mutate(&text, edit));
         agree(&mutated)?;
     }
 }

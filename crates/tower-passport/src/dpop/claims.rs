@@ -122,30 +122,8 @@ fn bytes(text: Cow<'_, str>) -> Cow<'_, [u8]> {
     }
 }
 
-/// A proof's claims as owned values, for the fuzzing entry points (`crate::fuzzing`):
-/// `(jti, htm, htu, iat, ath, nonce)`.
-#[cfg(feature = "fuzzing")]
-pub(crate) type OwnedClaims = (String, String, String, u64, Option<String>, Option<String>);
-
-/// The claims of `payload` as a proof's are read (`general: false`: the one-pass reader,
-/// then the general one), or by the general reader alone (`general: true`).
-#[cfg(feature = "fuzzing")]
-pub(crate) fn owned_claims(payload: &[u8], general: bool) -> Option<OwnedClaims> {
-    let claims = if general {
-        ProofClaims::read_text(std::str::from_utf8(payload).ok()?).ok()?
-    } else {
-        ProofClaims::read(payload)?
-    };
-    let owned = |text: Cow<'_, [u8]>| String::from_utf8(text.into_owned());
-    Some((
-        owned(claims.jti).ok()?,
-        owned(claims.htm).ok()?,
-        owned(claims.htu).ok()?,
-        claims.iat,
-        claims.ath.map(owned).transpose().ok()?,
-        claims.nonce.map(owned).transpose().ok()?,
-    ))
-}
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod reference;
 
 /// `iat`: a plain integer as it is; any other number (a sign, a fraction, an exponent, more
 /// than 19 digits) read as an `f64`, refused beyond its range, truncated to whole seconds
@@ -167,61 +145,15 @@ fn seconds(reader: &mut Reader<'_>) -> Read<u64> {
 
 #[cfg(test)]
 mod tests {
-    use serde::Deserialize;
-
+    use super::reference::{owned_claims, serde_claims, OwnedClaims};
     use super::*;
-    use crate::token::{is_json_object, Text};
 
-    /// The reference: serde_json's typed parse of the same claims, as the crate read them
-    /// before it had a reader of its own (duplicates refused, unknown members ignored).
-    #[derive(Deserialize)]
-    struct SerdeClaims<'a> {
-        #[serde(borrow)]
-        jti: Text<'a>,
-        #[serde(borrow)]
-        htm: Text<'a>,
-        #[serde(borrow)]
-        htu: Text<'a>,
-        iat: f64,
-        #[serde(borrow, default)]
-        ath: Option<Text<'a>>,
-        #[serde(borrow, default)]
-        nonce: Option<Text<'a>>,
+    fn ours(json: &str) -> Option<OwnedClaims> {
+        owned_claims(json.as_bytes(), false)
     }
 
-    type Fields = (String, String, String, u64, Option<String>, Option<String>);
-
-    fn ours(json: &str) -> Option<Fields> {
-        ProofClaims::read(json.as_bytes()).map(|claims| {
-            let owned = |text: Cow<'_, [u8]>| String::from_utf8(text.into_owned()).unwrap();
-            (
-                owned(claims.jti),
-                owned(claims.htm),
-                owned(claims.htu),
-                claims.iat,
-                claims.ath.map(owned),
-                claims.nonce.map(owned),
-            )
-        })
-    }
-
-    fn by_serde(json: &str) -> Option<Fields> {
-        let bytes = json.as_bytes();
-        let claims =
-            is_json_object(bytes).then(|| serde_json::from_slice::<SerdeClaims<'_>>(bytes).ok())??;
-        if !claims.iat.is_finite() {
-            return None;
-        }
-        let owned = |text: Text<'_>| text.0.into_owned();
-        Some((
-            owned(claims.jti),
-            owned(claims.htm),
-            owned(claims.htu),
-            // What the proof check did with it: saturating, negatives at 0.
-            claims.iat as u64,
-            claims.ath.map(owned),
-            claims.nonce.map(owned),
-        ))
+    fn by_serde(json: &str) -> Option<OwnedClaims> {
+        serde_claims(json.as_bytes())
     }
 
     /// Payloads serde_json reads.
@@ -324,6 +256,6 @@ mod tests {
     fn a_payload_that_is_no_utf8_is_refused() {
         let json = b"{\"jti\":\"\xff\",\"htm\":\"GET\",\"htu\":\"https://a.example/\",\"iat\":1}";
         assert!(ProofClaims::read(json).is_none());
-        assert!(serde_json::from_slice::<SerdeClaims<'_>>(json).is_err());
+        assert!(serde_claims(json).is_none());
     }
 }

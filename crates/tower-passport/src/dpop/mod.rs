@@ -68,7 +68,7 @@ mod request_url;
 mod target;
 
 #[cfg(feature = "fuzzing")]
-pub(crate) use claims::owned_claims;
+pub(crate) use claims::reference::{owned_claims, serde_claims};
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
 pub(crate) use proof::AccessToken;
 pub use proof::{

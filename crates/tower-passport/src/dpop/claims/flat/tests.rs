@@ -5,18 +5,10 @@
 
 use super::*;
 
-type Fields = (String, String, String, u64, Option<String>, Option<String>);
+use super::super::reference::{owned, OwnedClaims as Fields};
 
 fn fields(claims: ProofClaims<'_>) -> Fields {
-    let owned = |text: Cow<'_, [u8]>| String::from_utf8(text.into_owned()).unwrap();
-    (
-        owned(claims.jti),
-        owned(claims.htm),
-        owned(claims.htu),
-        claims.iat,
-        claims.ath.map(owned),
-        claims.nonce.map(owned),
-    )
+    owned(claims).expect("the readers hand out UTF-8")
 }
 
 fn flat(text: &str) -> Option<Fields> {
