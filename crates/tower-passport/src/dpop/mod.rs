@@ -60,6 +60,7 @@
 //! [`ProofVerifier`].
 
 mod claims;
+mod header_memo;
 mod jwk;
 mod nonce;
 mod proof;
@@ -69,6 +70,7 @@ mod target;
 
 #[cfg(feature = "fuzzing")]
 pub(crate) use claims::owned_claims;
+pub(crate) use header_memo::HeaderMemo;
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
 pub(crate) use proof::AccessToken;
 pub use proof::{
@@ -281,11 +283,13 @@ impl DpopGuard {
 
     /// Verifies the proof of `credentials` for the request, presented with `access` (the
     /// token's hash when it is known already, a bound token verified before; else the
-    /// token, hashed here).
+    /// token, hashed here) and `token`, the token once it is verified (see
+    /// [`HeaderMemo`]).
     pub(crate) fn check_proof(
         &self,
         credentials: &DpopCredentials<'_>,
         access: AccessToken<'_>,
+        token: Option<&VerifiedToken>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
@@ -296,7 +300,11 @@ impl DpopGuard {
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
         let target = ProofTarget::of_parts(method.clone(), url, access);
-        let proof = self.proofs.verify_bytes(credentials.proof, &target)?;
+        let bound = token.and_then(|token| {
+            let jkt = token.dpop_thumbprint()?;
+            Some(proof::BoundToken { memo: token.proof_header_memo(), jkt })
+        });
+        let proof = self.proofs.verify_bytes(credentials.proof, &target, bound)?;
         if let Some(nonces) = &self.nonces {
             nonces.check(proof.nonce())?;
         }

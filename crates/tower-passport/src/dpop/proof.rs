@@ -15,6 +15,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::claims::ProofClaims;
+use super::header_memo::HeaderMemo;
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
 use super::request_url::TargetUrl;
@@ -292,26 +293,38 @@ impl VerifiedProof {
 
 /// What a checked proof header yields: its algorithm (allowed), its key (public, fitting
 /// the algorithm) and the key's thumbprint.
-struct ProofKey {
+pub(super) struct ProofKey {
     key: VerifyingKey,
     thumbprint: Arc<str>,
     /// What the replay set knows the key by ([`SeenProofs::key_of`]).
     replay_key: u64,
 }
 
-/// A checked proof header: remembered from an earlier proof, or read from this one (and
-/// remembered once this proof's signature verified).
-enum CheckedHeader {
+/// A checked proof header: the one its bound token remembers, remembered by the verifier
+/// from an earlier proof, or read from this one (and remembered once this proof's
+/// signature verified).
+enum CheckedHeader<'m> {
+    Token(&'m Arc<ProofKey>),
     Known(Arc<ProofKey>),
     Fresh(Arc<ProofKey>),
 }
 
-impl CheckedHeader {
+impl CheckedHeader<'_> {
     fn key(&self) -> &Arc<ProofKey> {
         match self {
+            Self::Token(key) => key,
             Self::Known(key) | Self::Fresh(key) => key,
         }
     }
+}
+
+/// The bound token a proof comes with, when it is known before the proof is checked: the
+/// header it remembers ([`HeaderMemo`]), and its `cnf.jkt`, which a header's key must
+/// have to be remembered by it.
+#[derive(Clone, Copy)]
+pub(crate) struct BoundToken<'a> {
+    pub(crate) memo: &'a HeaderMemo,
+    pub(crate) jkt: &'a str,
 }
 
 /// The longest proof signature decoded on the stack, in bytes: RSA-4096's. Longer ones
@@ -411,22 +424,30 @@ impl ProofVerifier {
     /// # Errors
     /// 401 `invalid_dpop_proof`, with the [`Reason`] of the first check that failed.
     pub fn verify(&self, proof: &str, target: &ProofTarget<'_>) -> Result<VerifiedProof, AuthError> {
-        self.verify_bytes(proof.as_bytes(), target)
+        self.verify_bytes(proof.as_bytes(), target, None)
     }
 
     /// [`verify`](Self::verify) of a proof as the `DPoP` header's bytes: every part is
     /// either base64url-decoded (which admits ASCII only) or compared byte for byte with a
     /// header that was, so no UTF-8 check is needed.
+    ///
+    /// `bound`: the bound token the proof comes with, when it is known already; its
+    /// remembered header is looked at first, and the header is remembered by it when the
+    /// proof's key is the token's.
     pub(crate) fn verify_bytes(
         &self,
         proof: &[u8],
         target: &ProofTarget<'_>,
+        bound: Option<BoundToken<'_>>,
     ) -> Result<VerifiedProof, AuthError> {
         if proof.len() > MAX_PROOF_LEN {
             return Err(malformed());
         }
         let (header, payload, signature) = split(proof).ok_or_else(malformed)?;
-        let checked = self.header(header)?;
+        let checked = match bound.and_then(|bound| bound.memo.key_for(header)) {
+            Some(key) => CheckedHeader::Token(key),
+            None => self.header(header)?,
+        };
         let proof_key = checked.key();
         let signed = &proof[..header.len() + 1 + payload.len()];
         let (mut signature_buffer, mut signature_spill) =
@@ -442,6 +463,15 @@ impl ProofVerifier {
         }
         if let CheckedHeader::Fresh(fresh) = &checked {
             self.remember(header, fresh);
+        }
+        if let (Some(bound), CheckedHeader::Known(key) | CheckedHeader::Fresh(key)) = (bound, &checked) {
+            // The token's own key (its thumbprint is the token's `cnf.jkt`): its header is
+            // the one the token's proofs carry. Any other key is refused by the binding check.
+            if !bound.memo.is_set()
+                && crate::verify::same_bytes(key.thumbprint.as_bytes(), bound.jkt.as_bytes())
+            {
+                bound.memo.remember(header, key);
+            }
         }
         let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
         if claims.jti.is_empty() || claims.jti.len() > 256 {
@@ -488,7 +518,7 @@ impl ProofVerifier {
     /// (a hash alone never decides). What a remembered header saves is parsing, never a
     /// check of the proof: its signature is verified with the key all the same, so a
     /// forged proof under a client's header is refused like any other.
-    fn header(&self, encoded: &[u8]) -> Result<CheckedHeader, AuthError> {
+    fn header(&self, encoded: &[u8]) -> Result<CheckedHeader<'static>, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
             return Ok(CheckedHeader::Known(known));
         }

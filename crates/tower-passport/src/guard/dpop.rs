@@ -88,8 +88,15 @@ fn check<B>(
     credentials: &DpopCredentials<'_>,
     request: &Request<B>,
 ) -> Result<Checked, AuthError> {
-    let proof_of = |access: AccessToken<'_>| {
-        dpop.check_proof(credentials, access, request.method(), request_uri(request), request.headers())
+    let proof_of = |access: AccessToken<'_>, token: Option<&VerifiedToken>| {
+        dpop.check_proof(
+            credentials,
+            access,
+            token,
+            request.method(),
+            request_uri(request),
+            request.headers(),
+        )
     };
     let verified = match verifier.cached_for_dpop(credentials.raw_token()) {
         Some(hit) => hit?,
@@ -99,7 +106,7 @@ fn check<B>(
                 Ok(verified) => verified,
                 Err(Miss::Refused(error)) => return Err(error),
                 Err(Miss::Refetching(refetch)) => {
-                    let proof = proof_of(AccessToken::Token(token))?;
+                    let proof = proof_of(AccessToken::Token(token), None)?;
                     return Ok(Checked::Refetching(refetch, token.to_owned(), proof));
                 }
             }
@@ -111,7 +118,7 @@ fn check<B>(
         Some(ath) => AccessToken::Hash(ath),
         None => AccessToken::Token(credentials.token()?),
     };
-    let proof = proof_of(access)?;
+    let proof = proof_of(access, Some(&verified))?;
     check_binding(&verified, &proof)?;
     Ok(Checked::Verified(verified))
 }
