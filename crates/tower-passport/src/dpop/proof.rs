@@ -369,7 +369,11 @@ fn decode_into<'b>(
 /// checks then. A third dot can only lie inside the payload, which base64url decoding
 /// then refuses: no pass over the payload looks for one.
 fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let first = memchr::memchr(b'.', proof)?;
+    split_after(proof, memchr::memchr(b'.', proof)?)
+}
+
+/// [`split`], its first dot at `first` already.
+fn split_after(proof: &[u8], first: usize) -> Option<(&[u8], &[u8], &[u8])> {
     let last = memchr::memrchr(b'.', proof)?;
     if last == first {
         return None;
@@ -443,11 +447,16 @@ impl ProofVerifier {
         if proof.len() > MAX_PROOF_LEN {
             return Err(malformed());
         }
-        let (header, payload, signature) = split(proof).ok_or_else(malformed)?;
-        let checked = match bound.and_then(|bound| bound.memo.key_for(header)) {
-            Some(key) => CheckedHeader::Token(key),
-            None => self.header(header)?,
-        };
+        let ((header, payload, signature), checked) =
+            match bound.and_then(|bound| bound.memo.key_at_start(proof)) {
+                Some((first, key)) => {
+                    (split_after(proof, first).ok_or_else(malformed)?, CheckedHeader::Token(key))
+                }
+                None => {
+                    let parts = split(proof).ok_or_else(malformed)?;
+                    (parts, self.header(parts.0)?)
+                }
+            };
         let proof_key = checked.key();
         let signed = &proof[..header.len() + 1 + payload.len()];
         let (mut signature_buffer, mut signature_spill) =

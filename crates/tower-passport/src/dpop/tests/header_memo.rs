@@ -125,3 +125,37 @@ async fn a_cached_token_refuses_another_keys_proof_once_its_header_is_remembered
     let answer = send(&layer, "GET", URL, &[("authorization", &authorization), ("dpop", &proof)]).await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.reason);
 }
+
+#[test]
+fn a_proof_that_starts_with_the_remembered_header_is_split_as_any_other() {
+    let (clock, client) = (ManualClock::new(NOW), Client::new());
+    let verifier = proofs(&clock);
+    let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
+    let memo = HeaderMemo::default();
+    let proof = client.proof("GET", URL, &token, "split-1");
+    verify(&verifier, &proof, &token, &memo, &jkt).unwrap();
+    assert!(memo.is_set());
+    let next = client.proof("GET", URL, &token, "split-2");
+    let (header, rest) = next.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    let shapes = [
+        format!("{header}."),
+        format!("{header}.."),
+        format!("{header}.{payload}"),
+        format!("{header}.{payload}."),
+        format!("{header}..{signature}"),
+        format!("{header}.{payload}.{signature}.{signature}"),
+        format!("{header}.{payload}.x{signature}"),
+        format!("{header}x.{payload}.{signature}"),
+        format!("{}.{payload}.{signature}", &header[..header.len() - 1]),
+        header.to_owned(),
+    ];
+    for shape in shapes {
+        // The same answer with the memo as without it (failures spend no `jti`).
+        let plain = verifier.verify(&shape, &target(&token)).map_err(|error| error.reason());
+        let remembered = verify(&verifier, &shape, &token, &memo, &jkt).map_err(|error| error.reason());
+        assert!(plain.is_err(), "{shape}");
+        assert_eq!(remembered, plain, "{shape}");
+    }
+    verify(&verifier, &next, &token, &memo, &jkt).unwrap();
+}
