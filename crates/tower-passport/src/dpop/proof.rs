@@ -298,6 +298,20 @@ pub(super) struct ProofKey {
     thumbprint: Arc<str>,
     /// What the replay set knows the key by ([`SeenProofs::key_of`]).
     replay_key: u64,
+    /// The length of every signature of the key's algorithm in base64url characters, when
+    /// it has one length ([`signature_chars`]).
+    signature_chars: Option<usize>,
+}
+
+/// The base64url length of an `algorithm` signature when all of them have the same: ECDSA
+/// (`r || s`) and Ed25519. An RSA signature is as long as the key's modulus.
+fn signature_chars(algorithm: Algorithm) -> Option<usize> {
+    match algorithm {
+        // 64 bytes: 86 characters; 96 bytes: 128.
+        Algorithm::ES256 | Algorithm::EdDSA => Some(86),
+        Algorithm::ES384 => Some(128),
+        _ => None,
+    }
 }
 
 /// A checked proof header: the one its bound token remembers, remembered by the verifier
@@ -374,7 +388,24 @@ fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 
 /// [`split`], its first dot at `first` already.
 fn split_after(proof: &[u8], first: usize) -> Option<(&[u8], &[u8], &[u8])> {
-    let last = memchr::memrchr(b'.', proof)?;
+    split_at(proof, first, memchr::memrchr(b'.', proof)?)
+}
+
+/// [`split_after`], for a key whose signatures are `signature` characters long: when the
+/// byte before the last `signature` ones is a dot after the first, it is taken as the last
+/// dot, without a search. If another dot came after it, the signature taken holds it and
+/// base64url decoding refuses it, as it refuses the payload a search would have found
+/// (which then holds this dot): malformed either way; without one, it is the last dot.
+fn split_sized(proof: &[u8], first: usize, signature: Option<usize>) -> Option<(&[u8], &[u8], &[u8])> {
+    let guess = signature.and_then(|signature| proof.len().checked_sub(signature + 1));
+    match guess {
+        Some(last) if last > first && proof.get(last) == Some(&b'.') => split_at(proof, first, last),
+        _ => split_after(proof, first),
+    }
+}
+
+/// The three parts of `proof` around its dots at `first` and `last`.
+fn split_at(proof: &[u8], first: usize, last: usize) -> Option<(&[u8], &[u8], &[u8])> {
     if last == first {
         return None;
     }
@@ -450,7 +481,8 @@ impl ProofVerifier {
         let ((header, payload, signature), checked) =
             match bound.and_then(|bound| bound.memo.key_at_start(proof)) {
                 Some((first, key)) => {
-                    (split_after(proof, first).ok_or_else(malformed)?, CheckedHeader::Token(key))
+                    let parts = split_sized(proof, first, key.signature_chars).ok_or_else(malformed)?;
+                    (parts, CheckedHeader::Token(key))
                 }
                 None => {
                     let parts = split(proof).ok_or_else(malformed)?;
@@ -543,7 +575,8 @@ impl ProofVerifier {
         let key = jwk::load(&members, algorithm)?;
         let thumbprint: Arc<str> = Arc::from(members.thumbprint());
         let replay_key = self.inner.seen.key_of(&thumbprint);
-        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint, replay_key })))
+        let signature_chars = signature_chars(algorithm);
+        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint, replay_key, signature_chars })))
     }
 
     /// Remembers the header `encoded` once a proof under it verified with its key: a

@@ -149,7 +149,17 @@ fn a_proof_that_starts_with_the_remembered_header_is_split_as_any_other() {
         format!("{header}x.{payload}.{signature}"),
         format!("{}.{payload}.{signature}", &header[..header.len() - 1]),
         header.to_owned(),
+        // Dots where a P-256 signature's 86 characters would start, or inside them.
+        format!("{header}.{payload}.{}.{}", &signature[..40], &signature[41..]),
+        format!("{header}.{payload}.{}.{}", &signature[..1], &signature[2..]),
+        format!("{header}.{payload}.{}.", &signature[..85]),
+        format!("{header}.{}.{}", &signature[..40], &signature[41..]),
+        format!("{header}.{payload}.{}", &signature[1..]),
+        format!("{header}.{payload}.{signature}A"),
+        format!("{header}.{payload}x.{signature}"),
+        format!("{header}.{payload}..{}", &signature[1..]),
     ];
+    assert_eq!(signature.len(), 86, "ES256");
     for shape in shapes {
         // The same answer with the memo as without it (failures spend no `jti`).
         let plain = verifier.verify(&shape, &target(&token)).map_err(|error| error.reason());
