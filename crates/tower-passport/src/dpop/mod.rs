@@ -72,11 +72,11 @@ mod target;
 pub(crate) use claims::owned_claims;
 pub(crate) use header_memo::HeaderMemo;
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
-pub(crate) use proof::AccessToken;
 pub use proof::{
     access_token_hash, ProofTarget, ProofVerifier, ProofVerifierBuilder, VerifiedProof, DEFAULT_IAT_WINDOW,
     DEFAULT_PROOF_ALGORITHMS,
 };
+pub(crate) use proof::{AccessToken, Binding};
 
 use std::fmt;
 use std::sync::Arc;
@@ -293,7 +293,7 @@ impl DpopGuard {
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-    ) -> Result<VerifiedProof, AuthError> {
+    ) -> Result<(VerifiedProof, Binding), AuthError> {
         let url = match &self.base {
             Some(base) => Some(TargetUrl::Normal(base.under(uri))),
             None => TargetUrl::of_request(uri, headers),
@@ -304,11 +304,11 @@ impl DpopGuard {
             let jkt = token.dpop_thumbprint()?;
             Some(proof::BoundToken { memo: token.proof_header_memo(), jkt })
         });
-        let proof = self.proofs.verify_bytes(credentials.proof, &target, bound)?;
+        let (proof, binding) = self.proofs.verify_bytes(credentials.proof, &target, bound)?;
         if let Some(nonces) = &self.nonces {
             nonces.check(proof.nonce())?;
         }
-        Ok(proof)
+        Ok((proof, binding))
     }
 }
 

@@ -332,6 +332,18 @@ impl CheckedHeader<'_> {
     }
 }
 
+/// Whether a verified proof's key is known to be its bound token's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// The proof came under the header its token remembers ([`HeaderMemo`]), which a
+    /// proof fills only when its key's thumbprint is the token's `cnf.jkt` (compared in
+    /// constant time then): the key is the token's, and the binding check would compare
+    /// the same two thumbprints again.
+    Remembered,
+    /// Not known: [`check_binding`](super::check_binding) compares the thumbprints.
+    ToCheck,
+}
+
 /// The bound token a proof comes with, when it is known before the proof is checked: the
 /// header it remembers ([`HeaderMemo`]), and its `cnf.jkt`, which a header's key must
 /// have to be remembered by it.
@@ -459,7 +471,7 @@ impl ProofVerifier {
     /// # Errors
     /// 401 `invalid_dpop_proof`, with the [`Reason`] of the first check that failed.
     pub fn verify(&self, proof: &str, target: &ProofTarget<'_>) -> Result<VerifiedProof, AuthError> {
-        self.verify_bytes(proof.as_bytes(), target, None)
+        self.verify_bytes(proof.as_bytes(), target, None).map(|(proof, _)| proof)
     }
 
     /// [`verify`](Self::verify) of a proof as the `DPoP` header's bytes: every part is
@@ -468,13 +480,14 @@ impl ProofVerifier {
     ///
     /// `bound`: the bound token the proof comes with, when it is known already; its
     /// remembered header is looked at first, and the header is remembered by it when the
-    /// proof's key is the token's.
+    /// proof's key is the token's. [`Binding::Remembered`] when the proof came under that
+    /// remembered header.
     pub(crate) fn verify_bytes(
         &self,
         proof: &[u8],
         target: &ProofTarget<'_>,
         bound: Option<BoundToken<'_>>,
-    ) -> Result<VerifiedProof, AuthError> {
+    ) -> Result<(VerifiedProof, Binding), AuthError> {
         if proof.len() > MAX_PROOF_LEN {
             return Err(malformed());
         }
@@ -547,7 +560,11 @@ impl ProofVerifier {
         // UTF-8 already (see `ProofClaims`): the error arm is never taken.
         let nonce = claims.nonce.map(|nonce| String::from_utf8(nonce.into_owned())).transpose();
         let nonce = nonce.map_err(|_| malformed())?;
-        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
+        let binding = match checked {
+            CheckedHeader::Token(_) => Binding::Remembered,
+            CheckedHeader::Known(_) | CheckedHeader::Fresh(_) => Binding::ToCheck,
+        };
+        Ok((VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce }, binding))
     }
 
     /// The checked header `encoded` (its base64url text): `typ: dpop+jwt`, no `crit`, an

@@ -6,7 +6,7 @@ use http::Method;
 
 use super::*;
 use crate::dpop::proof::BoundToken;
-use crate::dpop::{HeaderMemo, ProofTarget};
+use crate::dpop::{Binding, HeaderMemo, ProofTarget};
 
 fn target(token: &str) -> ProofTarget<'_> {
     ProofTarget::new(Method::GET, URL).unwrap().access_token(token)
@@ -19,7 +19,35 @@ fn verify(
     memo: &HeaderMemo,
     jkt: &str,
 ) -> Result<crate::dpop::VerifiedProof, AuthError> {
-    verifier.verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo, jkt }))
+    verifier
+        .verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo, jkt }))
+        .map(|(proof, _)| proof)
+}
+
+fn binding(verifier: &ProofVerifier, proof: &str, token: &str, memo: &HeaderMemo, jkt: &str) -> Binding {
+    verifier.verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo, jkt })).unwrap().1
+}
+
+#[test]
+fn only_a_proof_under_the_remembered_header_skips_the_binding_compare() {
+    let (clock, client, stranger) = (ManualClock::new(NOW), Client::new(), Client::new());
+    let verifier = proofs(&clock);
+    let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
+    let memo = HeaderMemo::default();
+    // The proof that fills the memo, and a stranger's proof before and after: compared.
+    let strange = stranger.proof("GET", URL, &token, "b-0");
+    assert_eq!(binding(&verifier, &strange, &token, &memo, &jkt), Binding::ToCheck);
+    let first = client.proof("GET", URL, &token, "b-1");
+    assert_eq!(binding(&verifier, &first, &token, &memo, &jkt), Binding::ToCheck);
+    let strange = stranger.proof("GET", URL, &token, "b-2");
+    assert_eq!(binding(&verifier, &strange, &token, &memo, &jkt), Binding::ToCheck);
+    // The client's proofs under its remembered header: its key is the token's.
+    let next = client.proof("GET", URL, &token, "b-3");
+    assert_eq!(binding(&verifier, &next, &token, &memo, &jkt), Binding::Remembered);
+    // Without a bound token, never.
+    let plain =
+        verifier.verify_bytes(client.proof("GET", URL, &token, "b-4").as_bytes(), &target(&token), None);
+    assert_eq!(plain.unwrap().1, Binding::ToCheck);
 }
 
 #[test]
