@@ -118,6 +118,31 @@ mod tests {
         }
     }
 
+    /// Deferred then checked answers as checked at once, for generated values made of the
+    /// bytes that matter (scheme letters, spaces, tabs, commas).
+    #[test]
+    fn a_deferred_check_answers_as_an_immediate_one() {
+        const BYTES: &[u8] = b"DdPpOoBbEeAaRr ,\tx";
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize
+        };
+        let prefixes: [&[u8]; 4] = [b"", b"DPoP ", b"dpop ", b"DPoP  "];
+        for _ in 0..200_000 {
+            let prefix = prefixes[next() % prefixes.len()];
+            let length = next() % 16;
+            let mut value = prefix.to_vec();
+            value.extend((0..length).map(|_| BYTES[next() % BYTES.len()]));
+            let at_once =
+                OtherScheme::read(&value, false).map(|scheme| scheme.value()).map_err(|e| e.reason());
+            let deferred = OtherScheme::read(&value, true)
+                .and_then(|scheme| scheme.check_folded().map(|()| scheme.value()))
+                .map_err(|e| e.reason());
+            assert_eq!(deferred, at_once, "{:?}", String::from_utf8_lossy(&value));
+        }
+    }
+
     #[test]
     fn only_the_dpop_scheme_and_a_space_wait() {
         assert!(names_dpop(b"DPoP x"));
