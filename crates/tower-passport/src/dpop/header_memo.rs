@@ -71,3 +71,24 @@ impl HeaderMemo {
         }
     }
 }
+
+/// Whether a verified proof's key is known to be its bound token's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// The proof came under the header its token remembers ([`HeaderMemo`]), which a
+    /// proof fills only when its key's thumbprint is the token's `cnf.jkt` (compared in
+    /// constant time then): the key is the token's, and the binding check would compare
+    /// the same two thumbprints again.
+    Remembered,
+    /// Not known: [`check_binding`](super::check_binding) compares the thumbprints.
+    ToCheck,
+}
+
+/// The bound token a proof comes with, when it is known before the proof is checked: the
+/// header it remembers ([`HeaderMemo`]), and its `cnf.jkt`, which a header's key must
+/// have to be remembered by it.
+#[derive(Clone, Copy)]
+pub(crate) struct BoundToken<'a> {
+    pub(crate) memo: &'a HeaderMemo,
+    pub(crate) jkt: &'a str,
+}

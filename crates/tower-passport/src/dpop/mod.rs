@@ -60,6 +60,7 @@
 //! [`ProofVerifier`].
 
 mod claims;
+mod compact;
 mod header_memo;
 mod jwk;
 mod nonce;

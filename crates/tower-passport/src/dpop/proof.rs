@@ -15,7 +15,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::claims::ProofClaims;
-use super::header_memo::HeaderMemo;
+use super::compact::{signature_chars, split, split_sized};
+pub(crate) use super::header_memo::{Binding, BoundToken};
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
 use super::request_url::TargetUrl;
@@ -303,17 +304,6 @@ pub(super) struct ProofKey {
     signature_chars: Option<usize>,
 }
 
-/// The base64url length of an `algorithm` signature when all of them have the same: ECDSA
-/// (`r || s`) and Ed25519. An RSA signature is as long as the key's modulus.
-fn signature_chars(algorithm: Algorithm) -> Option<usize> {
-    match algorithm {
-        // 64 bytes: 86 characters; 96 bytes: 128.
-        Algorithm::ES256 | Algorithm::EdDSA => Some(86),
-        Algorithm::ES384 => Some(128),
-        _ => None,
-    }
-}
-
 /// A checked proof header: the one its bound token remembers, remembered by the verifier
 /// from an earlier proof, or read from this one (and remembered once this proof's
 /// signature verified).
@@ -330,27 +320,6 @@ impl CheckedHeader<'_> {
             Self::Known(key) | Self::Fresh(key) => key,
         }
     }
-}
-
-/// Whether a verified proof's key is known to be its bound token's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Binding {
-    /// The proof came under the header its token remembers ([`HeaderMemo`]), which a
-    /// proof fills only when its key's thumbprint is the token's `cnf.jkt` (compared in
-    /// constant time then): the key is the token's, and the binding check would compare
-    /// the same two thumbprints again.
-    Remembered,
-    /// Not known: [`check_binding`](super::check_binding) compares the thumbprints.
-    ToCheck,
-}
-
-/// The bound token a proof comes with, when it is known before the proof is checked: the
-/// header it remembers ([`HeaderMemo`]), and its `cnf.jkt`, which a header's key must
-/// have to be remembered by it.
-#[derive(Clone, Copy)]
-pub(crate) struct BoundToken<'a> {
-    pub(crate) memo: &'a HeaderMemo,
-    pub(crate) jkt: &'a str,
 }
 
 /// The longest proof signature decoded on the stack, in bytes: RSA-4096's. Longer ones
@@ -388,40 +357,6 @@ fn decode_into<'b>(
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], AuthError> {
     crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
-}
-
-/// The three parts of a compact JWS, split at its first and its last dot (found with
-/// `memchr`, from the front and from the back); parts may be empty, and fail their own
-/// checks then. A third dot can only lie inside the payload, which base64url decoding
-/// then refuses: no pass over the payload looks for one.
-fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    split_after(proof, memchr::memchr(b'.', proof)?)
-}
-
-/// [`split`], its first dot at `first` already.
-fn split_after(proof: &[u8], first: usize) -> Option<(&[u8], &[u8], &[u8])> {
-    split_at(proof, first, memchr::memrchr(b'.', proof)?)
-}
-
-/// [`split_after`], for a key whose signatures are `signature` characters long: when the
-/// byte before the last `signature` ones is a dot after the first, it is taken as the last
-/// dot, without a search. If another dot came after it, the signature taken holds it and
-/// base64url decoding refuses it, as it refuses the payload a search would have found
-/// (which then holds this dot): malformed either way; without one, it is the last dot.
-fn split_sized(proof: &[u8], first: usize, signature: Option<usize>) -> Option<(&[u8], &[u8], &[u8])> {
-    let guess = signature.and_then(|signature| proof.len().checked_sub(signature + 1));
-    match guess {
-        Some(last) if last > first && proof.get(last) == Some(&b'.') => split_at(proof, first, last),
-        _ => split_after(proof, first),
-    }
-}
-
-/// The three parts of `proof` around its dots at `first` and `last`.
-fn split_at(proof: &[u8], first: usize, last: usize) -> Option<(&[u8], &[u8], &[u8])> {
-    if last == first {
-        return None;
-    }
-    Some((&proof[..first], &proof[first + 1..last], &proof[last + 1..]))
 }
 
 impl Default for ProofVerifier {
