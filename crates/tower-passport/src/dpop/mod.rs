@@ -60,6 +60,8 @@
 //! [`ProofVerifier`].
 
 mod claims;
+mod compact;
+mod header_memo;
 mod jwk;
 mod nonce;
 mod proof;
@@ -69,12 +71,13 @@ mod target;
 
 #[cfg(feature = "fuzzing")]
 pub(crate) use claims::reference::{owned_claims, serde_claims};
+pub(crate) use header_memo::HeaderMemo;
 pub use nonce::{NonceState, Nonces, DEFAULT_NONCE_LIFETIME, DPOP_NONCE};
-pub(crate) use proof::AccessToken;
 pub use proof::{
     access_token_hash, ProofTarget, ProofVerifier, ProofVerifierBuilder, VerifiedProof, DEFAULT_IAT_WINDOW,
     DEFAULT_PROOF_ALGORITHMS,
 };
+pub(crate) use proof::{AccessToken, Binding};
 
 use std::fmt;
 use std::sync::Arc;
@@ -269,7 +272,9 @@ impl DpopGuard {
         if token.len() > max_len {
             return Err(AuthError::invalid_request(Reason::TokenTooLong).under_dpop());
         }
-        let mut proofs = headers.get_all(DPOP).iter();
+        // By reference: no `HeaderName` made from the constant and dropped again per
+        // request (32 instructions a request).
+        let mut proofs = headers.get_all(&DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
             // Read as bytes, unchecked: every part of it is base64url-decoded (which admits
             // ASCII alone) or compared byte for byte with a header that was.
@@ -281,26 +286,32 @@ impl DpopGuard {
 
     /// Verifies the proof of `credentials` for the request, presented with `access` (the
     /// token's hash when it is known already, a bound token verified before; else the
-    /// token, hashed here).
+    /// token, hashed here) and `token`, the token once it is verified (see
+    /// [`HeaderMemo`]).
     pub(crate) fn check_proof(
         &self,
         credentials: &DpopCredentials<'_>,
         access: AccessToken<'_>,
+        token: Option<&VerifiedToken>,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
-    ) -> Result<VerifiedProof, AuthError> {
+    ) -> Result<(VerifiedProof, Binding), AuthError> {
         let url = match &self.base {
             Some(base) => Some(TargetUrl::Normal(base.under(uri))),
             None => TargetUrl::of_request(uri, headers),
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
         let target = ProofTarget::of_parts(method.clone(), url, access);
-        let proof = self.proofs.verify_bytes(credentials.proof, &target)?;
+        let bound = token.and_then(|token| {
+            let jkt = token.dpop_thumbprint()?;
+            Some(proof::BoundToken { memo: token.proof_header_memo(), jkt })
+        });
+        let (proof, binding) = self.proofs.verify_bytes(credentials.proof, &target, bound)?;
         if let Some(nonces) = &self.nonces {
             nonces.check(proof.nonce())?;
         }
-        Ok(proof)
+        Ok((proof, binding))
     }
 }
 

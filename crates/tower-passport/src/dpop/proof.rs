@@ -15,6 +15,8 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::claims::ProofClaims;
+use super::compact::{signature_chars, split, split_sized};
+pub(crate) use super::header_memo::{Binding, BoundToken};
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
 use super::request_url::TargetUrl;
@@ -292,23 +294,29 @@ impl VerifiedProof {
 
 /// What a checked proof header yields: its algorithm (allowed), its key (public, fitting
 /// the algorithm) and the key's thumbprint.
-struct ProofKey {
+pub(super) struct ProofKey {
     key: VerifyingKey,
     thumbprint: Arc<str>,
     /// What the replay set knows the key by ([`SeenProofs::key_of`]).
     replay_key: u64,
+    /// The length of every signature of the key's algorithm in base64url characters, when
+    /// it has one length ([`signature_chars`]).
+    signature_chars: Option<usize>,
 }
 
-/// A checked proof header: remembered from an earlier proof, or read from this one (and
-/// remembered once this proof's signature verified).
-enum CheckedHeader {
+/// A checked proof header: the one its bound token remembers, remembered by the verifier
+/// from an earlier proof, or read from this one (and remembered once this proof's
+/// signature verified).
+enum CheckedHeader<'m> {
+    Token(&'m Arc<ProofKey>),
     Known(Arc<ProofKey>),
     Fresh(Arc<ProofKey>),
 }
 
-impl CheckedHeader {
+impl CheckedHeader<'_> {
     fn key(&self) -> &Arc<ProofKey> {
         match self {
+            Self::Token(key) => key,
             Self::Known(key) | Self::Fresh(key) => key,
         }
     }
@@ -349,19 +357,6 @@ fn decode_into<'b>(
     spill: &'b mut Vec<u8>,
 ) -> Result<&'b [u8], AuthError> {
     crate::verify::decode_into(part, buffer, spill).map_err(|()| malformed())
-}
-
-/// The three parts of a compact JWS, split at its first and its last dot (found with
-/// `memchr`, from the front and from the back); parts may be empty, and fail their own
-/// checks then. A third dot can only lie inside the payload, which base64url decoding
-/// then refuses: no pass over the payload looks for one.
-fn split(proof: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let first = memchr::memchr(b'.', proof)?;
-    let last = memchr::memrchr(b'.', proof)?;
-    if last == first {
-        return None;
-    }
-    Some((&proof[..first], &proof[first + 1..last], &proof[last + 1..]))
 }
 
 impl Default for ProofVerifier {
@@ -411,22 +406,37 @@ impl ProofVerifier {
     /// # Errors
     /// 401 `invalid_dpop_proof`, with the [`Reason`] of the first check that failed.
     pub fn verify(&self, proof: &str, target: &ProofTarget<'_>) -> Result<VerifiedProof, AuthError> {
-        self.verify_bytes(proof.as_bytes(), target)
+        self.verify_bytes(proof.as_bytes(), target, None).map(|(proof, _)| proof)
     }
 
     /// [`verify`](Self::verify) of a proof as the `DPoP` header's bytes: every part is
     /// either base64url-decoded (which admits ASCII only) or compared byte for byte with a
     /// header that was, so no UTF-8 check is needed.
+    ///
+    /// `bound`: the bound token the proof comes with, when it is known already; its
+    /// remembered header is looked at first, and the header is remembered by it when the
+    /// proof's key is the token's. [`Binding::Remembered`] when the proof came under that
+    /// remembered header.
     pub(crate) fn verify_bytes(
         &self,
         proof: &[u8],
         target: &ProofTarget<'_>,
-    ) -> Result<VerifiedProof, AuthError> {
+        bound: Option<BoundToken<'_>>,
+    ) -> Result<(VerifiedProof, Binding), AuthError> {
         if proof.len() > MAX_PROOF_LEN {
             return Err(malformed());
         }
-        let (header, payload, signature) = split(proof).ok_or_else(malformed)?;
-        let checked = self.header(header)?;
+        let ((header, payload, signature), checked) =
+            match bound.and_then(|bound| bound.memo.key_at_start(proof)) {
+                Some((first, key)) => {
+                    let parts = split_sized(proof, first, key.signature_chars).ok_or_else(malformed)?;
+                    (parts, CheckedHeader::Token(key))
+                }
+                None => {
+                    let parts = split(proof).ok_or_else(malformed)?;
+                    (parts, self.header(parts.0)?)
+                }
+            };
         let proof_key = checked.key();
         let signed = &proof[..header.len() + 1 + payload.len()];
         let (mut signature_buffer, mut signature_spill) =
@@ -442,6 +452,15 @@ impl ProofVerifier {
         }
         if let CheckedHeader::Fresh(fresh) = &checked {
             self.remember(header, fresh);
+        }
+        if let (Some(bound), CheckedHeader::Known(key) | CheckedHeader::Fresh(key)) = (bound, &checked) {
+            // The token's own key (its thumbprint is the token's `cnf.jkt`): its header is
+            // the one the token's proofs carry. Any other key is refused by the binding check.
+            if !bound.memo.is_set()
+                && crate::verify::same_bytes(key.thumbprint.as_bytes(), bound.jkt.as_bytes())
+            {
+                bound.memo.remember(header, key);
+            }
         }
         let claims = ProofClaims::read(payload).ok_or_else(malformed)?;
         if claims.jti.is_empty() || claims.jti.len() > 256 {
@@ -476,7 +495,11 @@ impl ProofVerifier {
         // UTF-8 already (see `ProofClaims`): the error arm is never taken.
         let nonce = claims.nonce.map(|nonce| String::from_utf8(nonce.into_owned())).transpose();
         let nonce = nonce.map_err(|_| malformed())?;
-        Ok(VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce })
+        let binding = match checked {
+            CheckedHeader::Token(_) => Binding::Remembered,
+            CheckedHeader::Known(_) | CheckedHeader::Fresh(_) => Binding::ToCheck,
+        };
+        Ok((VerifiedProof { thumbprint: thumbprint.clone(), issued_at, nonce }, binding))
     }
 
     /// The checked header `encoded` (its base64url text): `typ: dpop+jwt`, no `crit`, an
@@ -488,7 +511,7 @@ impl ProofVerifier {
     /// (a hash alone never decides). What a remembered header saves is parsing, never a
     /// check of the proof: its signature is verified with the key all the same, so a
     /// forged proof under a client's header is refused like any other.
-    fn header(&self, encoded: &[u8]) -> Result<CheckedHeader, AuthError> {
+    fn header(&self, encoded: &[u8]) -> Result<CheckedHeader<'static>, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
             return Ok(CheckedHeader::Known(known));
         }
@@ -504,7 +527,8 @@ impl ProofVerifier {
         let key = jwk::load(&members, algorithm)?;
         let thumbprint: Arc<str> = Arc::from(members.thumbprint());
         let replay_key = self.inner.seen.key_of(&thumbprint);
-        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint, replay_key })))
+        let signature_chars = signature_chars(algorithm);
+        Ok(CheckedHeader::Fresh(Arc::new(ProofKey { key, thumbprint, replay_key, signature_chars })))
     }
 
     /// Remembers the header `encoded` once a proof under it verified with its key: a

@@ -8,10 +8,10 @@ use tower_service::Service;
 use super::authorize::{AuthorizeFuture, Stage};
 use super::future::ResponseFuture;
 use super::Guard;
-use crate::dpop::{check_binding, AccessToken, DpopCredentials, DpopGuard, VerifiedProof};
+use crate::dpop::{check_binding, AccessToken, Binding, DpopCredentials, DpopGuard, VerifiedProof};
 use crate::error::AuthError;
 use crate::keys::{KeyWait, Miss};
-use crate::token::VerifiedToken;
+use crate::token::{OtherScheme, VerifiedToken};
 use crate::Verifier;
 
 /// How far the synchronous checks got.
@@ -20,6 +20,10 @@ pub(super) enum Checked {
     Verified(VerifiedToken),
     /// The token names a `kid` its key set is refetching: verify it after the wait.
     Refetching(KeyWait, String, VerifiedProof),
+    /// A `Bearer` credential is folded into the `Authorization` header (found once the
+    /// token missed the verified-token cache, see [`OtherScheme`]): refused as when it was
+    /// found before the `DPoP` path, not under its challenge.
+    Folded(AuthError),
 }
 
 impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
@@ -28,15 +32,18 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
     /// `Bearer`: `None` when the request does not use `DPoP` (or the guard takes no DPoP).
     pub(super) fn check_dpop<B>(
         &self,
-        authorization: Option<&[u8]>,
+        authorization: Option<&OtherScheme<'_>>,
         request: &Request<B>,
     ) -> Option<Result<Checked, AuthError>> {
         let config = &self.config;
         let dpop = config.dpop.as_ref()?;
-        match dpop.credentials(authorization?, request.headers(), config.bearer.max_len) {
-            Ok(Some(credentials)) => Some(check(dpop, &config.verifier, &credentials, request)),
+        let authorization = authorization?;
+        match dpop.credentials(authorization.value(), request.headers(), config.bearer.max_len) {
+            Ok(Some(credentials)) => {
+                Some(check(dpop, &config.verifier, authorization, &credentials, request))
+            }
             Ok(None) => None,
-            Err(error) => Some(Err(error)),
+            Err(error) => Some(folded(authorization).ok_or(error)),
         }
     }
 
@@ -53,6 +60,7 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
         match checked {
             Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
             Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),
+            Ok(Checked::Folded(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
             Ok(Checked::Refetching(refetch, token, proof)) => {
                 let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
                 let authorize: AuthorizeFuture<U> = Box::pin(async move {
@@ -82,24 +90,38 @@ fn request_uri<B>(request: &Request<B>) -> &http::Uri {
 
 /// The token (from the verified-token cache when it is there, its syntax checked only when
 /// it is not), then the proof (RFC 9449 §4.3), then the binding of one to the other (§7.1).
+///
+/// A token that misses the cache is first checked for a folded `Bearer` credential, which
+/// a cached one (a b64token, without comma or space) cannot carry.
 fn check<B>(
     dpop: &DpopGuard,
     verifier: &Verifier,
+    authorization: &OtherScheme<'_>,
     credentials: &DpopCredentials<'_>,
     request: &Request<B>,
 ) -> Result<Checked, AuthError> {
-    let proof_of = |access: AccessToken<'_>| {
-        dpop.check_proof(credentials, access, request.method(), request_uri(request), request.headers())
+    let proof_of = |access: AccessToken<'_>, token: Option<&VerifiedToken>| {
+        dpop.check_proof(
+            credentials,
+            access,
+            token,
+            request.method(),
+            request_uri(request),
+            request.headers(),
+        )
     };
     let verified = match verifier.cached_for_dpop(credentials.raw_token()) {
         Some(hit) => hit?,
         None => {
+            if let Some(folded) = folded(authorization) {
+                return Ok(folded);
+            }
             let token = credentials.token()?;
             match verifier.begin_cold_for_dpop(token) {
                 Ok(verified) => verified,
                 Err(Miss::Refused(error)) => return Err(error),
                 Err(Miss::Refetching(refetch)) => {
-                    let proof = proof_of(AccessToken::Token(token))?;
+                    let (proof, _) = proof_of(AccessToken::Token(token), None)?;
                     return Ok(Checked::Refetching(refetch, token.to_owned(), proof));
                 }
             }
@@ -111,7 +133,16 @@ fn check<B>(
         Some(ath) => AccessToken::Hash(ath),
         None => AccessToken::Token(credentials.token()?),
     };
-    let proof = proof_of(access)?;
-    check_binding(&verified, &proof)?;
+    let (proof, binding) = proof_of(access, Some(&verified))?;
+    // A proof under the header this token remembers is of the token's key: the memo is
+    // filled only by a proof whose thumbprint is the token's `cnf.jkt`.
+    if binding == Binding::ToCheck {
+        check_binding(&verified, &proof)?;
+    }
     Ok(Checked::Verified(verified))
+}
+
+/// [`Checked::Folded`] when a `Bearer` credential is folded into `authorization`.
+fn folded(authorization: &OtherScheme<'_>) -> Option<Checked> {
+    authorization.check_folded().err().map(Checked::Folded)
 }

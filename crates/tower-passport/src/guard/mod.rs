@@ -46,7 +46,7 @@ use crate::body::ResponseBody;
 use crate::cookie;
 use crate::error::AuthError;
 use crate::keys::Miss;
-use crate::token::{extract_credentials, Credentials, VerifiedToken};
+use crate::token::{extract_credentials, Credentials, OtherScheme, VerifiedToken};
 
 use authorize::Stage;
 
@@ -124,10 +124,15 @@ where
                 presented
             }
             Ok(Credentials::Other(authorization)) => {
-                if let Some(checked) = self.check_dpop(authorization, &request) {
+                if let Some(checked) = self.check_dpop(authorization.as_ref(), &request) {
                     return self.answer_dpop(checked, request);
                 }
                 let config = &self.config;
+                // Not taken as DPoP: a folded `Bearer` credential the extraction left for
+                // the DPoP path to look for is looked for now.
+                if let Some(Err(error)) = authorization.as_ref().map(OtherScheme::check_folded) {
+                    return ResponseFuture::rejected(error, config.responses.clone(), &request);
+                }
                 let from_cookie = match &config.cookie {
                     Some(cookie) => {
                         cookie::authenticate(cookie, request.method(), request.uri(), request.headers())

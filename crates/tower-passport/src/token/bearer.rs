@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Uri};
 
+use super::OtherScheme;
 use crate::error::{AuthError, Reason};
 
 /// Where and how strictly the guard looks for a token.
@@ -70,8 +71,9 @@ pub(crate) enum Credentials<'a> {
     Bearer(Presented<'a>),
     /// No bearer token; the single `Authorization` header's value (trimmed, unchecked)
     /// when it names another scheme, for the `DPoP` path to read without looking it up
-    /// again.
-    Other(Option<&'a [u8]>),
+    /// again. Under the `DPoP` scheme it may still fold a `Bearer` credential: see
+    /// [`OtherScheme::check_folded`].
+    Other(Option<OtherScheme<'a>>),
 }
 
 /// Finds the bearer token of a request.
@@ -86,14 +88,16 @@ pub(crate) fn extract_bearer<'a>(
     uri: &'a Uri,
     options: &BearerOptions,
 ) -> Result<Option<Presented<'a>>, AuthError> {
-    extract_credentials(headers, uri, options).map(|credentials| match credentials {
-        Credentials::Bearer(presented) => Some(presented),
-        Credentials::Other(_) => None,
+    extract_credentials(headers, uri, options).and_then(|credentials| match credentials {
+        Credentials::Bearer(presented) => Ok(Some(presented)),
+        // The check the guard runs when the DPoP path does not take the value.
+        Credentials::Other(other) => other.map_or(Ok(None), |other| other.check_folded().map(|()| None)),
     })
 }
 
 /// [`extract_bearer`], handing out the value of an `Authorization` header under another
-/// scheme instead of `None`.
+/// scheme instead of `None`. Without the query parameter, a `DPoP` value's
+/// folded-credential check is left to the guard ([`OtherScheme::check_folded`]).
 pub(crate) fn extract_credentials<'a>(
     headers: &'a HeaderMap,
     uri: &'a Uri,
@@ -122,7 +126,7 @@ enum Authorization<'a> {
     /// The credential of the `Bearer` scheme, its length checked but not its syntax.
     Bearer(&'a [u8]),
     /// The whole value (trimmed) of another scheme.
-    Other(&'a [u8]),
+    Other(OtherScheme<'a>),
 }
 
 /// Reads an `Authorization` value as far as its scheme.
@@ -150,12 +154,10 @@ fn parse_any_authorization<'a>(
     };
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         // Another scheme alone is "no bearer token"; another scheme with a Bearer
-        // credential folded into the same header is two sets of credentials, which a comma
-        // separates (looked for first: a DPoP token is not scanned word by word).
-        if memchr::memchr(b',', value).is_some() && contains_bearer_credential(value) {
-            return Err(AuthError::invalid_request(Reason::DuplicateCredentials));
-        }
-        return Ok(Authorization::Other(value));
+        // credential folded into the same header is two sets of credentials. With a query
+        // parameter to read, that is looked at before it; without one, a DPoP value's check
+        // waits for the verified-token cache (see `OtherScheme`).
+        return OtherScheme::read(value, !options.query_parameter).map(Authorization::Other);
     }
     let token = trim_ows(rest);
     if token.is_empty() {
@@ -207,10 +209,6 @@ fn is_b64token_byte(b: u8) -> bool {
         | (b == b'~')
         | (b == b'+')
         | (b == b'/')
-}
-
-fn contains_bearer_credential(value: &[u8]) -> bool {
-    value.split(|&b| b == b',' || b == b' ').any(|word| word.eq_ignore_ascii_case(b"bearer"))
 }
 
 fn trim_ows(mut value: &[u8]) -> &[u8] {

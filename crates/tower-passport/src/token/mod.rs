@@ -3,12 +3,14 @@
 pub(crate) mod bearer;
 mod claims;
 mod claims_read;
+mod other_scheme;
 mod scopes;
 mod verdict;
 mod verified;
 
 pub(crate) use bearer::{as_b64token, extract_credentials, BearerOptions, Credentials};
 pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
+pub(crate) use other_scheme::OtherScheme;
 pub use scopes::Scopes;
 pub(crate) use verdict::{Passed, RequirementId};
 pub(crate) use verified::{Audience, Inner as VerifiedInner, Strings, Synthetic};

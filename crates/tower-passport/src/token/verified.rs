@@ -98,6 +98,8 @@ pub(crate) struct Inner {
     /// For a bound token, the `ath` its proofs must carry (the token's SHA-256), hashed
     /// once when it was verified.
     pub(crate) proof_ath: Option<Span>,
+    /// For a bound token, the header its proofs carry, once one passed.
+    pub(crate) proof_header: crate::dpop::HeaderMemo,
     pub(crate) raw: Box<str>,
     /// The scope requirements this token passed (see [`super::verdict`]).
     pub(crate) passed: super::Passed,
@@ -218,6 +220,7 @@ impl VerifiedToken {
             credential,
             bound_to: None,
             proof_ath: None,
+            proof_header: crate::dpop::HeaderMemo::default(),
             raw: raw.into_boxed_str(),
             passed: super::Passed::default(),
         })
@@ -378,6 +381,11 @@ impl VerifiedToken {
     /// For a DPoP-bound token, the `ath` its proofs must carry, hashed once.
     pub(crate) fn proof_ath(&self) -> Option<&str> {
         self.0.proof_ath.map(|span| self.text(span))
+    }
+
+    /// The proof header a bound token remembers ([`HeaderMemo`](crate::dpop::HeaderMemo)).
+    pub(crate) fn proof_header_memo(&self) -> &crate::dpop::HeaderMemo {
+        &self.0.proof_header
     }
 
     /// Whether the token is bound to a DPoP key (`cnf.jkt`).

@@ -200,6 +200,7 @@ impl ClaimsPolicy {
                 credential,
                 bound_to,
                 proof_ath,
+                proof_header: crate::dpop::HeaderMemo::default(),
                 raw,
                 passed: crate::token::Passed::default(),
             })

@@ -418,5 +418,7 @@ async fn a_dpop_bound_token_is_an_access_token_to_the_bearer_token_requirement()
     assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
 }
 
+mod folded;
+mod header_memo;
 mod nonce;
 mod warm;
