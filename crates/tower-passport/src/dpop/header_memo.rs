@@ -15,30 +15,30 @@
 //! verifier's table, it saves parsing and never a check: every proof's signature is still
 //! verified with the key, and the binding is still checked against the proof's thumbprint.
 
-use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use super::proof::ProofKey;
+use crate::token::Slot;
 
 /// The longest header a token remembers, in characters of base64url.
 const MAX_REMEMBERED: usize = 2048;
 
-/// The proof header a DPoP-bound token's proofs carry, once one passed (see the module).
-#[derive(Default)]
-pub(crate) struct HeaderMemo(OnceLock<Box<Remembered>>);
+/// The proof header a DPoP-bound token's proofs carry, once one passed (see the module):
+/// a view of the token's [`Slot`], which holds a [`Remembered`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeaderMemo<'a>(&'a Slot);
 
 struct Remembered {
     header: Box<[u8]>,
     key: Arc<ProofKey>,
 }
 
-impl fmt::Debug for HeaderMemo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.get().is_some() { "HeaderMemo(set)" } else { "HeaderMemo(empty)" })
+impl<'a> HeaderMemo<'a> {
+    /// The memo kept in `slot` (a token's, or a test's).
+    pub(crate) fn of(slot: &'a Slot) -> Self {
+        Self(slot)
     }
-}
 
-impl HeaderMemo {
     /// The length and key of the remembered header when `proof` starts with it and a dot:
     /// its first dot is then found without a search (a remembered header, base64url that
     /// decoded, holds none).
@@ -47,8 +47,8 @@ impl HeaderMemo {
     /// public key, sent in the clear with every proof), and reaching this memo at all takes
     /// the token, which the verified-token cache compared in constant time.
     #[inline]
-    pub(super) fn key_at_start(&self, proof: &[u8]) -> Option<(usize, &Arc<ProofKey>)> {
-        let remembered = self.0.get()?;
+    pub(super) fn key_at_start(&self, proof: &[u8]) -> Option<(usize, &'a Arc<ProofKey>)> {
+        let remembered = self.0.get::<Remembered>()?;
         let length = remembered.header.len();
         let starts = proof.get(length) == Some(&b'.') && proof.get(..length) == Some(&*remembered.header);
         starts.then_some((length, &remembered.key))
@@ -57,17 +57,17 @@ impl HeaderMemo {
     /// Whether a header is remembered already.
     #[inline]
     pub(super) fn is_set(&self) -> bool {
-        self.0.get().is_some()
+        self.0.is_set()
     }
 
     /// Remembers `header` and its `key` unless a header is remembered already or it is
     /// longer than [`MAX_REMEMBERED`]. The caller has checked that a proof under it
     /// verified with `key`, whose thumbprint is the token's `cnf.jkt`.
     pub(super) fn remember(&self, header: &[u8], key: &Arc<ProofKey>) {
-        if header.len() <= MAX_REMEMBERED && self.0.get().is_none() {
+        if header.len() <= MAX_REMEMBERED && !self.0.is_set() {
             // Two requests may race to fill it: the first wins, the other's header (the
             // same key's, checked just as well) is simply not remembered.
-            let _ = self.0.set(Box::new(Remembered { header: Box::from(header), key: key.clone() }));
+            self.0.set(Remembered { header: Box::from(header), key: key.clone() });
         }
     }
 }
@@ -89,6 +89,6 @@ pub(crate) enum Binding {
 /// have to be remembered by it.
 #[derive(Clone, Copy)]
 pub(crate) struct BoundToken<'a> {
-    pub(crate) memo: &'a HeaderMemo,
+    pub(crate) memo: HeaderMemo<'a>,
     pub(crate) jkt: &'a str,
 }

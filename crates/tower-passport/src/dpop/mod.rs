@@ -305,7 +305,7 @@ impl DpopGuard {
         let target = ProofTarget::of_parts(method.clone(), url, access);
         let bound = token.and_then(|token| {
             let jkt = token.dpop_thumbprint()?;
-            Some(proof::BoundToken { memo: token.proof_header_memo(), jkt })
+            Some(proof::BoundToken { memo: HeaderMemo::of(token.proof_header_slot()), jkt })
         });
         let (proof, binding) = self.proofs.verify_bytes(credentials.proof, &target, bound)?;
         if let Some(nonces) = &self.nonces {

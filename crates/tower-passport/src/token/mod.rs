@@ -5,6 +5,7 @@ mod claims;
 mod claims_read;
 mod other_scheme;
 mod scopes;
+mod slot;
 mod verdict;
 mod verified;
 
@@ -12,6 +13,7 @@ pub(crate) use bearer::{as_b64token, extract_credentials, BearerOptions, Credent
 pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
 pub(crate) use other_scheme::OtherScheme;
 pub use scopes::Scopes;
+pub(crate) use slot::Slot;
 pub(crate) use verdict::{Passed, RequirementId};
 pub(crate) use verified::{Audience, Inner as VerifiedInner, Strings, Synthetic};
 pub use verified::{Credential, PrincipalKind, VerifiedToken};

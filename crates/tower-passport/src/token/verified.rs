@@ -98,8 +98,9 @@ pub(crate) struct Inner {
     /// For a bound token, the `ath` its proofs must carry (the token's SHA-256), hashed
     /// once when it was verified.
     pub(crate) proof_ath: Option<Span>,
-    /// For a bound token, the header its proofs carry, once one passed.
-    pub(crate) proof_header: crate::dpop::HeaderMemo,
+    /// For a bound token, the header its proofs carry, once one passed (written and read
+    /// by the DPoP guard: `dpop::header_memo`).
+    pub(crate) proof_header: super::Slot,
     pub(crate) raw: Box<str>,
     /// The scope requirements this token passed (see [`super::verdict`]).
     pub(crate) passed: super::Passed,
@@ -220,7 +221,7 @@ impl VerifiedToken {
             credential,
             bound_to: None,
             proof_ath: None,
-            proof_header: crate::dpop::HeaderMemo::default(),
+            proof_header: super::Slot::default(),
             raw: raw.into_boxed_str(),
             passed: super::Passed::default(),
         })
@@ -383,8 +384,8 @@ impl VerifiedToken {
         self.0.proof_ath.map(|span| self.text(span))
     }
 
-    /// The proof header a bound token remembers ([`HeaderMemo`](crate::dpop::HeaderMemo)).
-    pub(crate) fn proof_header_memo(&self) -> &crate::dpop::HeaderMemo {
+    /// The slot where a bound token remembers its proofs' header (`dpop::header_memo`).
+    pub(crate) fn proof_header_slot(&self) -> &super::Slot {
         &self.0.proof_header
     }
 

@@ -200,7 +200,7 @@ impl ClaimsPolicy {
                 credential,
                 bound_to,
                 proof_ath,
-                proof_header: crate::dpop::HeaderMemo::default(),
+                proof_header: crate::token::Slot::default(),
                 raw,
                 passed: crate::token::Passed::default(),
             })

@@ -16,16 +16,16 @@ fn verify(
     verifier: &ProofVerifier,
     proof: &str,
     token: &str,
-    memo: &HeaderMemo,
+    memo: &HeaderMemo<'_>,
     jkt: &str,
 ) -> Result<crate::dpop::VerifiedProof, AuthError> {
     verifier
-        .verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo, jkt }))
+        .verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo: *memo, jkt }))
         .map(|(proof, _)| proof)
 }
 
-fn binding(verifier: &ProofVerifier, proof: &str, token: &str, memo: &HeaderMemo, jkt: &str) -> Binding {
-    verifier.verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo, jkt })).unwrap().1
+fn binding(verifier: &ProofVerifier, proof: &str, token: &str, memo: &HeaderMemo<'_>, jkt: &str) -> Binding {
+    verifier.verify_bytes(proof.as_bytes(), &target(token), Some(BoundToken { memo: *memo, jkt })).unwrap().1
 }
 
 #[test]
@@ -33,7 +33,8 @@ fn only_a_proof_under_the_remembered_header_skips_the_binding_compare() {
     let (clock, client, stranger) = (ManualClock::new(NOW), Client::new(), Client::new());
     let verifier = proofs(&clock);
     let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
-    let memo = HeaderMemo::default();
+    let slot = crate::token::Slot::default();
+    let memo = HeaderMemo::of(&slot);
     // The proof that fills the memo, and a stranger's proof before and after: compared.
     let strange = stranger.proof("GET", URL, &token, "b-0");
     assert_eq!(binding(&verifier, &strange, &token, &memo, &jkt), Binding::ToCheck);
@@ -55,7 +56,8 @@ fn only_a_proof_of_the_tokens_own_key_fills_the_memo() {
     let (clock, client, stranger) = (ManualClock::new(NOW), Client::new(), Client::new());
     let verifier = proofs(&clock);
     let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
-    let memo = HeaderMemo::default();
+    let slot = crate::token::Slot::default();
+    let memo = HeaderMemo::of(&slot);
     // A stranger's proof verifies (the binding check is the caller's) and is not remembered.
     let proof = verify(&verifier, &stranger.proof("GET", URL, &token, "s-1"), &token, &memo, &jkt).unwrap();
     assert_eq!(proof.thumbprint(), stranger.thumbprint());
@@ -82,7 +84,8 @@ fn a_remembered_header_still_has_every_proof_checked() {
     let (clock, client, forger) = (ManualClock::new(NOW), Client::new(), Client::new());
     let verifier = proofs(&clock);
     let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
-    let memo = HeaderMemo::default();
+    let slot = crate::token::Slot::default();
+    let memo = HeaderMemo::of(&slot);
     verify(&verifier, &client.proof("GET", URL, &token, "m-1"), &token, &memo, &jkt).unwrap();
     assert!(memo.is_set());
     // The client's header over claims the forger signed: refused by the signature check.
@@ -107,7 +110,8 @@ fn a_header_that_differs_in_any_byte_is_read_and_checked_afresh() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let verifier = proofs(&clock);
     let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
-    let memo = HeaderMemo::default();
+    let slot = crate::token::Slot::default();
+    let memo = HeaderMemo::of(&slot);
     verify(&verifier, &client.proof("GET", URL, &token, "h-1"), &token, &memo, &jkt).unwrap();
     // The same key under `typ: JWT`, signed by the client: its header checks refuse it.
     let mut header = client.header();
@@ -159,7 +163,8 @@ fn a_proof_that_starts_with_the_remembered_header_is_split_as_any_other() {
     let (clock, client) = (ManualClock::new(NOW), Client::new());
     let verifier = proofs(&clock);
     let (token, jkt) = (token(Some(&client.thumbprint())), client.thumbprint());
-    let memo = HeaderMemo::default();
+    let slot = crate::token::Slot::default();
+    let memo = HeaderMemo::of(&slot);
     let proof = client.proof("GET", URL, &token, "split-1");
     verify(&verifier, &proof, &token, &memo, &jkt).unwrap();
     assert!(memo.is_set());
