@@ -249,7 +249,7 @@ impl DpopGuard {
         if self.required {
             return Err(AuthError::invalid_token(Reason::DpopRequired).under_dpop());
         }
-        if headers.contains_key(DPOP) {
+        if headers.contains_key(&DPOP) {
             return Err(AuthError::invalid_request(Reason::DpopProofWithBearer));
         }
         Ok(())
