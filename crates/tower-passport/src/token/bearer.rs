@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderValue, Uri};
 
 use super::OtherScheme;
 use crate::error::{AuthError, Reason};
@@ -103,11 +103,9 @@ pub(crate) fn extract_credentials<'a>(
     uri: &'a Uri,
     options: &BearerOptions,
 ) -> Result<Credentials<'a>, AuthError> {
-    let mut values = headers.get_all(AUTHORIZATION).iter();
-    let from_header = match (values.next(), values.next()) {
-        (None, _) => None,
-        (Some(_), Some(_)) => return Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
-        (Some(value), None) => Some(parse_authorization(value.as_bytes(), options)?),
+    let from_header = match single_authorization(headers)? {
+        None => None,
+        Some(value) => Some(parse_authorization(value.as_bytes(), options)?),
     };
     let from_query = if options.query_parameter { query_token(uri, options)? } else { None };
     match (from_header, from_query) {
@@ -118,6 +116,22 @@ pub(crate) fn extract_credentials<'a>(
         (_, Some(token)) => Ok(Credentials::Bearer(Presented::Query(token))),
         (Some(Authorization::Other(value)), None) => Ok(Credentials::Other(Some(value))),
         (None, None) => Ok(Credentials::Other(None)),
+    }
+}
+
+/// The request's one `Authorization` value, if it has one; two are refused.
+///
+/// A map with as many values as names holds no name twice, so one lookup answers; only a
+/// map where some header repeats walks the values of `Authorization`.
+#[inline]
+fn single_authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, AuthError> {
+    if headers.len() == headers.keys_len() {
+        return Ok(headers.get(AUTHORIZATION));
+    }
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
+        (value, _) => Ok(value),
     }
 }
 
@@ -290,7 +304,6 @@ mod tests {
         assert_eq!(plain_bearer(b"Bearer@tok"), None, "the space is exactly a space");
         assert_eq!(plain_bearer(b"Bearer \ttok"), None);
     }
-    use http::HeaderValue;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -314,6 +327,22 @@ mod tests {
         for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
             assert_eq!(extract(&[&format!("{scheme} abc.def")], "/", false), Ok(Some("abc.def".into())));
         }
+    }
+
+    #[test]
+    fn another_repeated_header_leaves_one_authorization_alone() {
+        let options = BearerOptions { max_len: 32, query_parameter: false };
+        let mut map = headers(&["Bearer abc"]);
+        map.append(http::header::ACCEPT, HeaderValue::from_static("text/plain"));
+        map.append(http::header::ACCEPT, HeaderValue::from_static("application/json"));
+        let token = extract_bearer(&map, &Uri::from_static("/"), &options)
+            .map(|token| token.map(|token| token.as_bytes().to_vec()))
+            .map_err(|e| e.reason());
+        assert_eq!(token, Ok(Some(b"abc".to_vec())));
+        map.append(AUTHORIZATION, HeaderValue::from_static("Bearer def"));
+        let token =
+            extract_bearer(&map, &Uri::from_static("/"), &options).map(|_| ()).map_err(|e| e.reason());
+        assert_eq!(token, Err(Reason::DuplicateCredentials), "two values among repeated headers");
     }
 
     #[test]

@@ -273,7 +273,7 @@ impl Verifier {
     }
 
     /// [`cached`](Self::cached) for the `DPoP` scheme: DPoP-bound tokens are answered too.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cached_for_dpop(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
         let cache = self.inner.cache.as_ref()?;
         let now = self.inner.clock.now();
