@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# End to end in instructions: what the release `load_server` (the server load.sh drives)
+# executes per HTTP request, counted by callgrind, mode by mode. Unlike requests per second
+# this does not move with the machine's load, so it shows what each layer adds to a whole
+# hyper request (user space only: the kernel's share of a request, its reads and writes,
+# is not counted, so the ratios here are lower bounds of the ones wrk measures).
+#
+#   crates/benches/server_instructions.sh                       # every mode, RS256 and HS256
+#   ALGS=hs256 MODES="none warm" N=1000 crates/benches/server_instructions.sh
+#
+# Per mode: a fresh server (one worker) under callgrind, WARMUP requests on one keep-alive
+# connection, the counters zeroed, N more requests, the counters dumped: instructions / N.
+# Prints one line per mode and the ratios none/warm and jwt-authorizer/cold (what the
+# requests-per-second ratios warm/none and cold/jwt-authorizer would be if the server
+# spent nothing in the kernel). Needs valgrind and python3 (the client: its standard
+# library only).
+set -euo pipefail
+
+N="${N:-2000}"
+WARMUP="${WARMUP:-300}"
+ALGS="${ALGS:-rs256 hs256}"
+MODES="${MODES:-none warm cold jwt-authorizer aliri}"
+JOBS="${JOBS:-2}"
+
+for tool in valgrind callgrind_control python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "server_instructions.sh: $tool is not installed; nothing measured" >&2
+    exit 1
+  fi
+done
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+cd "$root"
+cargo build --locked --release -j "$JOBS" -p peers --bin load_server >&2
+server="$target/release/load_server"
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# `count` requests on one keep-alive connection, each with the token; fails unless every
+# answer is 200.
+drive() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import http.client, sys
+url, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+host, port = url.split("//")[1].rstrip("/").split(":")
+connection = http.client.HTTPConnection(host, int(port))
+for _ in range(count):
+    connection.request("GET", "/", headers={"Authorization": "Bearer " + token})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        sys.exit(f"answered {response.status}")
+PY
+}
+
+# Instructions per request of `mode` with `alg`.
+per_request() {
+  local mode="$1" alg="$2"
+  rm -f "$work"/out "$work"/callgrind.*
+  valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.%p" \
+    "$server" "$mode" --alg "$alg" --workers 1 >"$work/out" 2>"$work/valgrind.err" &
+  server_pid=$!
+  local waited=0
+  while [ ! -s "$work/out" ]; do
+    if ! kill -0 "$server_pid" 2>/dev/null || [ "$waited" -ge 600 ]; then
+      echo "server_instructions.sh: load_server $mode did not start:" >&2
+      cat "$work/valgrind.err" >&2
+      exit 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  local url token
+  read -r url token <"$work/out"
+  drive "$url" "$token" "$WARMUP"
+  callgrind_control --zero "$server_pid" >/dev/null 2>&1
+  drive "$url" "$token" "$N"
+  callgrind_control --dump "$server_pid" >/dev/null 2>&1
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  # The dump is the profile's part 1; the rest (part 2) is the shutdown.
+  local total
+  total="$(awk '/^summary:/ { print $2; exit }' "$work"/callgrind.*.1)"
+  echo $((total / N))
+}
+
+declare -A counted
+for alg in $ALGS; do
+  for mode in $MODES; do
+    counted["$mode/$alg"]="$(per_request "$mode" "$alg")"
+    printf '%-6s %-15s %10s instructions per request\n' "$alg" "$mode" "${counted[$mode/$alg]}"
+  done
+  if [ -n "${counted[none/$alg]:-}" ] && [ -n "${counted[warm/$alg]:-}" ]; then
+    awk -v none="${counted[none/$alg]}" -v warm="${counted[warm/$alg]}" -v alg="$alg" 'BEGIN {
+      printf "%-6s warm adds %d; none/warm %.3f (the requests-per-second ratio warm/none, user space only)\n",
+        alg, warm - none, none / warm }'
+  fi
+  if [ -n "${counted[cold/$alg]:-}" ] && [ -n "${counted[jwt-authorizer/$alg]:-}" ]; then
+    awk -v cold="${counted[cold/$alg]}" -v peer="${counted[jwt-authorizer/$alg]}" -v alg="$alg" 'BEGIN {
+      printf "%-6s jwt-authorizer/cold %.3f (the requests-per-second ratio cold/jwt-authorizer, user space only)\n",
+        alg, peer / cold }'
+  fi
+done
