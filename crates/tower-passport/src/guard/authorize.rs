@@ -127,7 +127,7 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorize<R::User> for Authorizer<
             return Err((token, Stage::SignedOut));
         }
         if let Some(client_id) = token.client_id() {
-            match self.client_status_now(token.issuer(), client_id) {
+            match self.client_status_now(&token, client_id) {
                 None => return Err((token, Stage::Client)),
                 Some(Ok(ClientStatus::Active)) => {}
                 Some(Ok(_)) => return Ok(Err(AuthError::invalid_token(Reason::RevokedClient))),
@@ -206,10 +206,15 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
     }
 
     /// The client's status from the resolver cache or the resolver, if at hand.
-    fn client_status_now(&self, issuer: &str, client_id: &str) -> Option<Result<ClientStatus, AuthError>> {
+    /// (`token`'s issuer is read only for the cache's key.)
+    fn client_status_now(
+        &self,
+        token: &VerifiedToken,
+        client_id: &str,
+    ) -> Option<Result<ClientStatus, AuthError>> {
         if let Some(cache) = &self.cache {
             // A hit is counted here; a miss by the stage that then waits for the resolver.
-            let status = cache.clients.get(&cache_key(issuer, client_id))?;
+            let status = cache.clients.get(&cache_key(token.issuer(), client_id))?;
             crate::telemetry::principal_cache(true, true);
             return Some(Ok(status));
         }
@@ -220,7 +225,9 @@ impl<R: ResolvePrincipal, C: RevocationCheck> Authorizer<R, C> {
     /// The token's user from the resolver cache or the resolver, if at hand (`Ok(None)`:
     /// the resolver knows no such user).
     fn user_now(&self, token: &VerifiedToken) -> Option<Result<Option<R::User>, AuthError>> {
-        if let (Some(cache), Some(subject)) = (&self.cache, token.subject()) {
+        // The subject is read only when there is a cache to key.
+        if let Some((cache, subject)) = self.cache.as_ref().and_then(|cache| Some((cache, token.subject()?)))
+        {
             // A hit is counted here; a miss by the stage that then waits for the resolver.
             let user = cache.users.get(&cache_key(token.issuer(), subject))?;
             crate::telemetry::principal_cache(false, true);

@@ -43,6 +43,7 @@ pub struct GuardContext<'a> {
 impl<'a> GuardContext<'a> {
     /// What the guard in front left in `extensions`: the context of its `Principal<U>`,
     /// whatever `U`; `None` when no guard ran.
+    #[inline]
     pub fn of(extensions: &'a Extensions) -> Option<Self> {
         // One value only (the principal alone, as the guard leaves a request that had no
         // extension): no entry can be beside it, so it is looked for first.

@@ -39,6 +39,7 @@ impl<U> Principal<U> {
     }
 
     /// The principal as admitted by a guard that renders rejections with `responses`.
+    #[inline]
     pub(crate) fn admitted_under(mut self, responses: &Arc<ResponseConfig>) -> Self {
         self.responses = Some(responses.clone());
         self

@@ -105,7 +105,13 @@ pub(crate) fn extract_credentials<'a>(
 ) -> Result<Credentials<'a>, AuthError> {
     let from_header = match single_authorization(headers)? {
         None => None,
-        Some(value) => Some(parse_authorization(value.as_bytes(), options)?),
+        Some(value) => match parse_authorization(value.as_bytes(), options)? {
+            // With no query parameter to look at, a Bearer header is the answer.
+            Authorization::Bearer(token) if !options.query_parameter => {
+                return Ok(Credentials::Bearer(Presented::Header(token)));
+            }
+            authorization => Some(authorization),
+        },
     };
     let from_query = if options.query_parameter { query_token(uri, options)? } else { None };
     match (from_header, from_query) {
@@ -126,9 +132,9 @@ pub(crate) fn extract_credentials<'a>(
 #[inline]
 fn single_authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, AuthError> {
     if headers.len() == headers.keys_len() {
-        return Ok(headers.get(AUTHORIZATION));
+        return Ok(headers.get(&AUTHORIZATION));
     }
-    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let mut values = headers.get_all(&AUTHORIZATION).iter();
     match (values.next(), values.next()) {
         (Some(_), Some(_)) => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
         (value, _) => Ok(value),

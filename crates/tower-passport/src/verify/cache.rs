@@ -160,6 +160,7 @@ struct TokenRef<'a>(&'a [u8]);
 /// a caller cannot pile entries into one bucket.
 const HASHED_TAIL: usize = 16;
 
+#[inline]
 fn tail(token: &[u8]) -> &[u8] {
     &token[token.len().saturating_sub(HASHED_TAIL)..]
 }

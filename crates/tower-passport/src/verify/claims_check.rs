@@ -1,10 +1,8 @@
 //! The claims policy: `typ`, time, issuer and audience, applied to one parsed payload.
 
-use std::borrow::Cow;
-
 use crate::error::{AuthError, Reason};
 use crate::token::{
-    Audience, Credential, RawClaims, Scopes, StringList, Strings, Text, VerifiedInner, VerifiedToken,
+    Audience, Credential, RawClaims, Scopes, StringList, Strings, VerifiedInner, VerifiedToken,
 };
 
 use super::issuers::IssuerPolicy;
@@ -49,7 +47,7 @@ impl<'a> Payload<'a> {
     #[cfg(feature = "introspection")]
     pub(super) fn with_default_issuer(mut self, issuer: &'a str) -> Self {
         if self.claims.iss.is_none() {
-            self.claims.iss = Some(Text(Cow::Borrowed(issuer)));
+            self.claims.iss = Some(crate::token::Text(std::borrow::Cow::Borrowed(issuer)));
         }
         self
     }
@@ -89,26 +87,28 @@ impl ClaimsPolicy {
     pub(super) fn check_claims(
         &self,
         trusted: &IssuerPolicy,
-        payload: Payload<'_>,
+        payload: &Payload<'_>,
         kid: Option<&str>,
         now: u64,
         binding: Binding,
         token: &str,
     ) -> Result<impl FnOnce(Box<str>) -> VerifiedToken, AuthError> {
-        let Payload { claims } = payload;
+        // Borrowed, not moved: every value kept is copied into the token's own strings.
+        let claims = &payload.claims;
         // Bound to a key whose proof of possession nothing here checks (RFC 7800, 9449,
         // 8705): as a plain bearer token it would work for whoever stole it. Only the DPoP
         // path, which checks the proof against `cnf.jkt`, takes a DPoP-bound token.
-        let jkt = match (claims.cnf, binding) {
+        let jkt = match (&claims.cnf, binding) {
             (None, _) => None,
             (Some(cnf), Binding::DpopAccepted) => Some(
                 cnf.jkt
+                    .as_deref()
                     .filter(|jkt| !jkt.is_empty())
                     .ok_or(AuthError::invalid_token(Reason::KeyBoundToken))?,
             ),
             (Some(_), Binding::BearerOnly) => return Err(AuthError::invalid_token(Reason::KeyBoundToken)),
         };
-        let expires_at = claims.exp.ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;
+        let expires_at = claims.exp.as_ref().ok_or(AuthError::invalid_token(Reason::MissingExpiry))?.0;
         self.check_expiry(expires_at, now)?;
         let horizon = now.saturating_add(self.leeway);
         if claims.nbf.as_ref().is_some_and(|nbf| nbf.0 > horizon) {
@@ -128,13 +128,11 @@ impl ClaimsPolicy {
             return Err(AuthError::invalid_token(Reason::WrongAudience));
         };
 
-        let subject = claims.sub.filter(|sub| !sub.is_empty());
-        let client_id = claims.client_id.or(claims.azp).filter(|id| !id.is_empty());
+        let subject = claims.sub.as_deref().filter(|sub| !sub.is_empty());
+        let client_id = claims.client_id.as_deref().or(claims.azp.as_deref()).filter(|id| !id.is_empty());
         // Passport names the client in `aud` only.
-        let client_id =
-            client_id.or_else(|| trusted.laravel_passport.then_some(Text(Cow::Borrowed(accepted))));
-        let kind =
-            trusted.client_rule.kind(claims.idtyp.as_deref(), subject.as_deref(), client_id.as_deref());
+        let client_id = client_id.or_else(|| trusted.laravel_passport.then_some(accepted));
+        let kind = trusted.client_rule.kind(claims.idtyp.as_deref(), subject, client_id);
         let scopes = Scopes::collect(self.inherited_scopes, |push| {
             for list in [&claims.scope, &claims.scp, &claims.scopes].into_iter().flatten() {
                 list.each_scope(&mut *push);
@@ -151,11 +149,12 @@ impl ClaimsPolicy {
             + claims.aud.iter().flat_map(|aud| aud.items()).map(str::len).sum::<usize>();
         let mut strings = Strings::with_capacity(length);
         let issuer = strings.push(issuer);
-        let subject = subject.map(|sub| strings.push(&sub));
-        let client_id = client_id.map(|id| strings.push(&id));
-        let jti = claims.jti.map(|jti| strings.push(&jti));
+        let subject = subject.map(|sub| strings.push(sub));
+        let client_id = client_id.map(|id| strings.push(id));
+        let jti = claims.jti.as_deref().map(|jti| strings.push(jti));
         let key_id = kid.map(|kid| strings.push(kid));
-        let provider = claims.provider.filter(|provider| !provider.is_empty()).map(|p| strings.push(&p));
+        let provider =
+            claims.provider.as_deref().filter(|provider| !provider.is_empty()).map(|p| strings.push(p));
         // One audience (nearly every token) is kept inline; several are sized up front (a
         // `Box<[_]>` collected from a `flat_map` would allocate for its lower size bound,
         // none, and reallocate).
@@ -175,12 +174,13 @@ impl ClaimsPolicy {
                 Audience::Many(audience.into_boxed_slice())
             }
         };
-        let bound_to = jkt.map(|jkt| strings.push(&jkt));
+        let bound_to = jkt.map(|jkt| strings.push(jkt));
         // The `ath` of every proof this token comes with, hashed once, not per request.
         let proof_ath = bound_to.map(|_| strings.push(&crate::dpop::access_token_hash(token)));
         let credential = if bound_to.is_some() { Credential::Dpop } else { Credential::Bearer };
         let strings = strings.finish();
-        let (issued_at, not_before) = (claims.iat.map(|iat| iat.0), claims.nbf.map(|nbf| nbf.0));
+        let (issued_at, not_before) =
+            (claims.iat.as_ref().map(|iat| iat.0), claims.nbf.as_ref().map(|nbf| nbf.0));
         Ok(move |raw| {
             VerifiedToken::new(VerifiedInner {
                 strings,

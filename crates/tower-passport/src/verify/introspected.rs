@@ -56,7 +56,7 @@ impl AnswerPolicy {
         let payload = Payload::parse(answer)?.with_default_issuer(&self.issuer.issuer);
         // An answer's `cnf` is refused as a bearer token's is: introspection has no proof
         // of possession to check it against, so the token text (hashed for DPoP) is not needed.
-        let build = self.claims.check_claims(&self.issuer, payload, None, now, Binding::BearerOnly, "")?;
+        let build = self.claims.check_claims(&self.issuer, &payload, None, now, Binding::BearerOnly, "")?;
         Ok(build(answer.into()))
     }
 }

@@ -266,15 +266,19 @@ impl Verifier {
     /// path ([`Reason::KeyBoundToken`]). Reads the clock; allocates nothing.
     #[inline]
     pub(crate) fn cached(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
-        self.cached_for_dpop(token).map(|hit| match hit {
-            Ok(verified) if verified.is_dpop_bound() => Err(AuthError::invalid_token(Reason::KeyBoundToken)),
-            other => other,
-        })
+        self.cached_as::<true>(token)
     }
 
     /// [`cached`](Self::cached) for the `DPoP` scheme: DPoP-bound tokens are answered too.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn cached_for_dpop(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
+        self.cached_as::<false>(token)
+    }
+
+    /// [`cached`](Self::cached), refusing DPoP-bound tokens when `BEARER_ONLY` (after the
+    /// expiry, whose answer comes first either way).
+    #[inline(always)]
+    fn cached_as<const BEARER_ONLY: bool>(&self, token: &[u8]) -> Option<Result<VerifiedToken, AuthError>> {
         let cache = self.inner.cache.as_ref()?;
         let now = self.inner.clock.now();
         let Some(hit) = cache.get(token, now).filter(|hit| self.current(hit)) else {
@@ -282,7 +286,13 @@ impl Verifier {
             return None;
         };
         crate::telemetry::verified_cache(true);
-        Some(self.inner.policy.check_expiry(hit.token.expires_at(), now).map(|()| hit.token))
+        Some(match self.inner.policy.check_expiry(hit.token.expires_at(), now) {
+            Err(expired) => Err(expired),
+            Ok(()) if BEARER_ONLY && hit.token.is_dpop_bound() => {
+                Err(AuthError::invalid_token(Reason::KeyBoundToken))
+            }
+            Ok(()) => Ok(hit.token),
+        })
     }
 
     /// The guard's first attempt after [`cached`](Self::cached) missed: verifies and caches
@@ -404,7 +414,8 @@ impl Verifier {
                 }
             })
             .map_err(|miss| self.note_unknown_kid(miss, trusted, header.kid()))?;
-        let build = self.inner.policy.check_claims(trusted, payload?, header.kid(), now, binding, token)?;
+        let payload = payload.as_ref().map_err(Clone::clone)?;
+        let build = self.inner.policy.check_claims(trusted, payload, header.kid(), now, binding, token)?;
         self.inner.headers.verified(parts.header, &header);
         // The claims no longer borrow the payload: it moves into the token as its raw claims.
         Ok(Cached { token: build(raw?.into_boxed_str()), issuer, epoch })
