@@ -302,7 +302,7 @@ impl DpopGuard {
             None => TargetUrl::of_request(uri, headers),
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
-        let target = ProofTarget::of_parts(method.clone(), url, access);
+        let target = ProofTarget::of_parts(method, url, access);
         let bound = token.and_then(|token| {
             let jkt = token.dpop_thumbprint()?;
             Some(proof::BoundToken { memo: HeaderMemo::of(token.proof_header_slot()), jkt })

@@ -215,7 +215,8 @@ impl ProofVerifierBuilder {
 /// ```
 #[derive(Clone)]
 pub struct ProofTarget<'a> {
-    method: Method,
+    /// Borrowed from the request on the guard's path: no clone and drop per proof.
+    method: Cow<'a, Method>,
     url: TargetUrl<'a>,
     access_token: Option<AccessToken<'a>>,
 }
@@ -250,11 +251,11 @@ impl<'a> ProofTarget<'a> {
         let url = NormalUrl::parse(url).ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
         })?;
-        Ok(Self { method, url: TargetUrl::Normal(url.into_owned()), access_token: None })
+        Ok(Self { method: Cow::Owned(method), url: TargetUrl::Normal(url.into_owned()), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: TargetUrl<'a>, access_token: AccessToken<'a>) -> Self {
-        Self { method, url, access_token: Some(access_token) }
+    pub(crate) fn of_parts(method: &'a Method, url: TargetUrl<'a>, access_token: AccessToken<'a>) -> Self {
+        Self { method: Cow::Borrowed(method), url, access_token: Some(access_token) }
     }
 
     /// The access token presented with the proof: its `ath` must then be its hash.
