@@ -512,6 +512,7 @@ impl ProofVerifier {
     /// (a hash alone never decides). What a remembered header saves is parsing, never a
     /// check of the proof: its signature is verified with the key all the same, so a
     /// forged proof under a client's header is refused like any other.
+    #[inline(never)]
     fn header(&self, encoded: &[u8]) -> Result<CheckedHeader<'static>, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
             return Ok(CheckedHeader::Known(known));
@@ -535,6 +536,7 @@ impl ProofVerifier {
     /// Remembers the header `encoded` once a proof under it verified with its key: a
     /// header whose proof did not verify never takes a slot, so filling the table takes a
     /// proof signed by each key (and costs the sender a signature each, and us a check).
+    #[cold]
     fn remember(&self, encoded: &[u8], key: &Arc<ProofKey>) {
         if encoded.len() <= MAX_CACHED_HEADER {
             self.inner.headers.insert(Box::from(encoded), key.clone());
