@@ -85,7 +85,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, Method, Uri};
 
 use crate::error::{AuthError, ConfigError, DpopChallenge, Reason};
-use crate::token::VerifiedToken;
+use crate::token::{OtherScheme, VerifiedToken};
 use request_url::TargetUrl;
 use target::NormalUrl;
 
@@ -255,20 +255,20 @@ impl DpopGuard {
         Ok(())
     }
 
-    /// The `DPoP` scheme's credentials, from the value of the request's only
-    /// `Authorization` header (under a scheme other than `Bearer`) and its `DPoP` header:
-    /// `Ok(None)` when that scheme is not `DPoP`.
+    /// The `DPoP` scheme's credentials, from the request's only `Authorization` header
+    /// (under a scheme other than `Bearer`) and its `DPoP` header: `Ok(None)` when that
+    /// scheme is not `DPoP`.
     ///
     /// # Errors
     /// `invalid_request` for an oversized token; `invalid_dpop_proof` without exactly one
     /// `DPoP` header.
     pub(crate) fn credentials<'a>(
         &self,
-        authorization: &'a [u8],
+        authorization: &OtherScheme<'a>,
         headers: &'a HeaderMap,
         max_len: usize,
     ) -> Result<Option<DpopCredentials<'a>>, AuthError> {
-        let Some(token) = dpop_credential(authorization) else { return Ok(None) };
+        let Some(token) = authorization.dpop_credential() else { return Ok(None) };
         if token.len() > max_len {
             return Err(AuthError::invalid_request(Reason::TokenTooLong).under_dpop());
         }
@@ -302,7 +302,7 @@ impl DpopGuard {
             None => TargetUrl::of_request(uri, headers),
         };
         let url = url.ok_or(AuthError::invalid_dpop_proof(Reason::DpopProofTarget))?;
-        let target = ProofTarget::of_parts(method.clone(), url, access);
+        let target = ProofTarget::of_parts(method, url, access);
         let bound = token.and_then(|token| {
             let jkt = token.dpop_thumbprint()?;
             Some(proof::BoundToken { memo: HeaderMemo::of(token.proof_header_slot()), jkt })
@@ -313,13 +313,6 @@ impl DpopGuard {
         }
         Ok((proof, binding))
     }
-}
-
-/// The credential of an `Authorization: DPoP …` header's value (trimmed already),
-/// trimmed, unchecked.
-fn dpop_credential(authorization: &[u8]) -> Option<&[u8]> {
-    let (scheme, token) = authorization.split_at_checked(4)?;
-    (scheme.eq_ignore_ascii_case(b"dpop") && token.first() == Some(&b' ')).then(|| token.trim_ascii())
 }
 
 fn missing_proof() -> AuthError {

@@ -215,7 +215,8 @@ impl ProofVerifierBuilder {
 /// ```
 #[derive(Clone)]
 pub struct ProofTarget<'a> {
-    method: Method,
+    /// Borrowed from the request on the guard's path: no clone and drop per proof.
+    method: Cow<'a, Method>,
     url: TargetUrl<'a>,
     access_token: Option<AccessToken<'a>>,
 }
@@ -250,11 +251,11 @@ impl<'a> ProofTarget<'a> {
         let url = NormalUrl::parse(url).ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::Url, format!("{url:?} is not an absolute http(s) URL"))
         })?;
-        Ok(Self { method, url: TargetUrl::Normal(url.into_owned()), access_token: None })
+        Ok(Self { method: Cow::Owned(method), url: TargetUrl::Normal(url.into_owned()), access_token: None })
     }
 
-    pub(crate) fn of_parts(method: Method, url: TargetUrl<'a>, access_token: AccessToken<'a>) -> Self {
-        Self { method, url, access_token: Some(access_token) }
+    pub(crate) fn of_parts(method: &'a Method, url: TargetUrl<'a>, access_token: AccessToken<'a>) -> Self {
+        Self { method: Cow::Borrowed(method), url, access_token: Some(access_token) }
     }
 
     /// The access token presented with the proof: its `ath` must then be its hash.
@@ -511,6 +512,7 @@ impl ProofVerifier {
     /// (a hash alone never decides). What a remembered header saves is parsing, never a
     /// check of the proof: its signature is verified with the key all the same, so a
     /// forged proof under a client's header is refused like any other.
+    #[inline(never)]
     fn header(&self, encoded: &[u8]) -> Result<CheckedHeader<'static>, AuthError> {
         if let Some(known) = self.inner.headers.get(encoded) {
             return Ok(CheckedHeader::Known(known));
@@ -534,6 +536,7 @@ impl ProofVerifier {
     /// Remembers the header `encoded` once a proof under it verified with its key: a
     /// header whose proof did not verify never takes a slot, so filling the table takes a
     /// proof signed by each key (and costs the sender a signature each, and us a check).
+    #[cold]
     fn remember(&self, encoded: &[u8], key: &Arc<ProofKey>) {
         if encoded.len() <= MAX_CACHED_HEADER {
             self.inner.headers.insert(Box::from(encoded), key.clone());

@@ -11,7 +11,7 @@
 //! [`NormalUrl::named_by`] itself, on the very URL [`NormalUrl::of_request`] builds, so
 //! the answer is its answer in every case; the unit tests hold the two side by side.
 
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderValue, Uri};
 
 use super::target::{self, NormalUrl};
 
@@ -22,8 +22,9 @@ pub(crate) enum TargetUrl<'a> {
     /// [`ProofTarget::new`](super::ProofTarget::new).
     Normal(NormalUrl<'a>),
     /// An origin-form target and its `Host`, which is a plain host name (lower-case
-    /// letters, digits, `.` and `-`, no port); the path as the request has it.
-    Origin { host: &'a str, path: &'a str },
+    /// letters, digits, `.` and `-`, no port), held as the header's bytes (ASCII, so
+    /// UTF-8: no check of its own); the path as the request has it.
+    Origin { host: &'a [u8], path: &'a str },
 }
 
 impl<'a> TargetUrl<'a> {
@@ -31,7 +32,8 @@ impl<'a> TargetUrl<'a> {
     /// `None` when it has none (no `Host`, or a malformed one), as there.
     pub(crate) fn of_request(uri: &'a Uri, headers: &'a HeaderMap) -> Option<Self> {
         if uri.scheme().is_none() && uri.authority().is_none() {
-            let host = headers.get(http::header::HOST).and_then(|host| host.to_str().ok());
+            // The bytes, with no `to_str` pass: a plain host is ASCII.
+            let host = headers.get(http::header::HOST).map(HeaderValue::as_bytes);
             if let Some(host) = host.filter(|host| target::is_plain_host(host)) {
                 return Some(Self::Origin { host, path: uri.path() });
             }
@@ -47,7 +49,9 @@ impl<'a> TargetUrl<'a> {
             Self::Normal(url) => text().is_some_and(|htu| url.named_by(htu)),
             Self::Origin { host, path } => {
                 spells(host, path, htu)
-                    || text().is_some_and(|htu| NormalUrl::of_origin(host, path).named_by(htu))
+                    || std::str::from_utf8(host).is_ok_and(|host| {
+                        text().is_some_and(|htu| NormalUrl::of_origin(host, path).named_by(htu))
+                    })
             }
         }
     }
@@ -57,7 +61,7 @@ impl<'a> TargetUrl<'a> {
 /// `path` being plain: what [`NormalUrl::named_by`] takes without a parse for the URL
 /// `NormalUrl::of_origin(host, path)` (whose path is then `path` itself).
 #[inline]
-fn spells(host: &str, path: &str, htu: &[u8]) -> bool {
+fn spells(host: &[u8], path: &str, htu: &[u8]) -> bool {
     // The length the plain parse leaves to `Uri` (which refuses it).
     if htu.len() >= usize::from(u16::MAX - 1) {
         return false;
@@ -65,7 +69,7 @@ fn spells(host: &str, path: &str, htu: &[u8]) -> bool {
     let Some(rest) = htu.strip_prefix(b"https://").or_else(|| htu.strip_prefix(b"http://")) else {
         return false;
     };
-    let tail = rest.strip_prefix(host.as_bytes()).and_then(|after| after.strip_prefix(path.as_bytes()));
+    let tail = rest.strip_prefix(host).and_then(|after| after.strip_prefix(path.as_bytes()));
     let Some(tail) = tail else {
         return false;
     };

@@ -298,8 +298,8 @@ static BYTE_CLASS: [u8; 256] = {
 /// Whether `host` is a non-empty registered name in lower case, no port: an authority that
 /// is in normal form as it is.
 #[inline]
-pub(crate) fn is_plain_host(host: &str) -> bool {
-    !host.is_empty() && all_of(host.as_bytes(), PLAIN_HOST)
+pub(crate) fn is_plain_host(host: &[u8]) -> bool {
+    !host.is_empty() && all_of(host, PLAIN_HOST)
 }
 
 /// Whether `path` starts with `/` and has nothing but `pchar`s and `/`, no `%`: a path in

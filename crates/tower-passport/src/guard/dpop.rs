@@ -38,7 +38,7 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
         let config = &self.config;
         let dpop = config.dpop.as_ref()?;
         let authorization = authorization?;
-        match dpop.credentials(authorization.value(), request.headers(), config.bearer.max_len) {
+        match dpop.credentials(authorization, request.headers(), config.bearer.max_len) {
             Ok(Some(credentials)) => {
                 Some(check(dpop, &config.verifier, authorization, &credentials, request))
             }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, Uri};
 
+use super::other_scheme::names_dpop;
 use super::OtherScheme;
 use crate::error::{AuthError, Reason};
 
@@ -158,6 +159,11 @@ fn parse_authorization<'a>(value: &'a [u8], options: &BearerOptions) -> Result<A
             return Err(AuthError::invalid_request(Reason::TokenTooLong));
         }
         return Ok(Authorization::Bearer(token));
+    }
+    // The usual `DPoP <token>`, with no whitespace at its end: what the general path reads
+    // it as (nothing to trim, the scheme up to the space, not `Bearer`), its scheme known.
+    if names_dpop(value) && value.last().is_some_and(|byte| !matches!(byte, b' ' | b'\t')) {
+        return OtherScheme::read_dpop(value, !options.query_parameter).map(Authorization::Other);
     }
     parse_any_authorization(value, options)
 }

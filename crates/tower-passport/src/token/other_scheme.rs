@@ -18,6 +18,9 @@ pub(crate) struct OtherScheme<'a> {
     value: &'a [u8],
     /// Whether the folded-credential check is still to be run ([`check_folded`](Self::check_folded)).
     unchecked: bool,
+    /// Whether the value is under the `DPoP` scheme ([`names_dpop`]), found once when it was
+    /// read: the `DPoP` path takes its credential without reading the scheme again.
+    dpop: bool,
 }
 
 impl<'a> OtherScheme<'a> {
@@ -28,18 +31,40 @@ impl<'a> OtherScheme<'a> {
     /// folded into it, unless `defer` and the value is under the `DPoP` scheme: then
     /// [`check_folded`](Self::check_folded) looks.
     pub(super) fn read(value: &'a [u8], defer: bool) -> Result<Self, AuthError> {
-        let scheme = Self { value, unchecked: true };
-        if defer && names_dpop(value) {
+        Self::read_named(value, defer, names_dpop(value))
+    }
+
+    /// [`read`](Self::read) of a value known to be under the `DPoP` scheme
+    /// ([`names_dpop`] of it is `true`).
+    pub(super) fn read_dpop(value: &'a [u8], defer: bool) -> Result<Self, AuthError> {
+        Self::read_named(value, defer, true)
+    }
+
+    /// [`read`](Self::read), `dpop` being [`names_dpop`] of `value`.
+    #[inline]
+    fn read_named(value: &'a [u8], defer: bool, dpop: bool) -> Result<Self, AuthError> {
+        let scheme = Self { value, unchecked: true, dpop };
+        if defer && dpop {
             return Ok(scheme);
         }
         scheme.check_folded()?;
-        Ok(Self { value, unchecked: false })
+        Ok(Self { unchecked: false, ..scheme })
     }
 
     /// The value, trimmed.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn value(&self) -> &'a [u8] {
         self.value
+    }
+
+    /// The credential of a value under the `DPoP` scheme (what follows `DPoP `, trimmed,
+    /// unchecked); `None` under any other scheme.
+    #[inline]
+    pub(crate) fn dpop_credential(&self) -> Option<&'a [u8]> {
+        if !self.dpop {
+            return None;
+        }
+        self.value.get(DPOP_PREFIX..).map(<[u8]>::trim_ascii)
     }
 
     /// The folded-credential check, when [`read`](Self::read) left it for later.
@@ -55,10 +80,19 @@ impl<'a> OtherScheme<'a> {
     }
 }
 
+/// The length of `DPoP ` (the scheme and its space), which a `DPoP` credential follows.
+const DPOP_PREFIX: usize = 5;
+
 /// Whether `value` is under the `DPoP` scheme as [`crate::dpop`] reads it: `DPoP`, any case,
-/// then a space.
-fn names_dpop(value: &[u8]) -> bool {
-    value.get(..4).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop")) && value.get(4) == Some(&b' ')
+/// then a space. One word compare: the four letters lowercased by setting bit 5 (each of
+/// `dpop`'s letters has exactly two byte values that map to it, its upper and its lower
+/// case), then the space, which must be exactly a space.
+#[inline]
+pub(super) fn names_dpop(value: &[u8]) -> bool {
+    let Some(head) = value.first_chunk::<DPOP_PREFIX>() else { return false };
+    let mut word = [0u8; 8];
+    word[..DPOP_PREFIX].copy_from_slice(head);
+    u64::from_le_bytes(word) | 0x2020_2020 == u64::from_le_bytes(*b"dpop \0\0\0")
 }
 
 /// Whether a `Bearer` credential is folded into `value`: a comma (looked for first, in one
@@ -140,6 +174,43 @@ mod tests {
                 .and_then(|scheme| scheme.check_folded().map(|()| scheme.value()))
                 .map_err(|e| e.reason());
             assert_eq!(deferred, at_once, "{:?}", String::from_utf8_lossy(&value));
+        }
+    }
+
+    #[test]
+    fn the_word_compare_is_a_case_insensitive_compare() {
+        for first in 0..=255u8 {
+            for rest in [&b"PoP "[..], b"pop ", b"POP ", b"PoP\t", b"PoP", b"PoPx", b"PoP  x"] {
+                let mut value = vec![first];
+                value.extend_from_slice(rest);
+                let by_bytes = value.get(..4).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop"))
+                    && value.get(4) == Some(&b' ');
+                assert_eq!(names_dpop(&value), by_bytes, "{value:?}");
+            }
+        }
+        for at in 1..5 {
+            for byte in 0..=255u8 {
+                let mut value = b"dpop x".to_vec();
+                value[at] = byte;
+                let by_bytes = value[..4].eq_ignore_ascii_case(b"dpop") && value[4] == b' ';
+                assert_eq!(names_dpop(&value), by_bytes, "{value:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_dpop_credential_is_what_follows_the_scheme_trimmed() {
+        for (value, credential) in [
+            (&b"DPoP abc"[..], Some(&b"abc"[..])),
+            (b"dpop   abc \t", Some(b"abc")),
+            (b"DPoP ", Some(b"")),
+            (b"Basic abc", None),
+            (b"DPoPabc", None),
+        ] {
+            for defer in [false, true] {
+                let scheme = OtherScheme::read(value, defer).unwrap();
+                assert_eq!(scheme.dpop_credential(), credential, "{value:?}");
+            }
         }
     }
 

@@ -27,6 +27,7 @@ use super::{Claim, ProofClaims};
 /// The claims of `bytes`, when it has the plain shape and is ASCII (so UTF-8, which the
 /// general reader requires of a payload); `None` when it has any other, to be read by the
 /// general reader.
+#[inline]
 pub(super) fn read(bytes: &[u8]) -> Option<ProofClaims<'_>> {
     if bytes.first() != Some(&b'{') {
         return None;

@@ -102,7 +102,7 @@ fn a_request_is_named_by_the_same_htus_as_its_normal_url() {
 fn an_origin_form_request_with_a_plain_host_is_read_as_it_is() {
     let (uri, headers) = request("/orders?page=2", "bench.example").unwrap();
     let url = TargetUrl::of_request(&uri, &headers).unwrap();
-    assert_eq!(url, TargetUrl::Origin { host: "bench.example", path: "/orders" });
+    assert_eq!(url, TargetUrl::Origin { host: b"bench.example", path: "/orders" });
     assert!(url.named_by(b"http://bench.example/orders"));
     assert!(url.named_by(b"https://bench.example/orders#x"));
     assert!(url.named_by(b"https://bench.example:443/orders"));
