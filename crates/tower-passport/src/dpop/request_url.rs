@@ -33,7 +33,8 @@ impl<'a> TargetUrl<'a> {
     pub(crate) fn of_request(uri: &'a Uri, headers: &'a HeaderMap) -> Option<Self> {
         if uri.scheme().is_none() && uri.authority().is_none() {
             // The bytes, with no `to_str` pass: a plain host is ASCII.
-            let host = headers.get(http::header::HOST).map(HeaderValue::as_bytes);
+            let host =
+                crate::token::first_header_value(headers, &http::header::HOST).map(HeaderValue::as_bytes);
             if let Some(host) = host.filter(|host| target::is_plain_host(host)) {
                 return Some(Self::Origin { host, path: uri.path() });
             }

@@ -87,7 +87,7 @@ impl<'a> NormalUrl<'a> {
         let scheme = uri.scheme_str().map(lower_case);
         let authority = match uri.authority() {
             Some(authority) => authority.as_str(),
-            None => headers.get(http::header::HOST)?.to_str().ok()?,
+            None => crate::token::first_header_value(headers, &http::header::HOST)?.to_str().ok()?,
         };
         let authority = normal_authority(authority, scheme.as_deref())?;
         Some(Self { scheme, authority, path: normal_path(uri.path()) })

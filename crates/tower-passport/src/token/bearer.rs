@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, Uri};
 
+use super::header_value::{header_values, HeaderValues};
 use super::other_scheme::names_dpop;
 use super::OtherScheme;
 use crate::error::{AuthError, Reason};
@@ -127,18 +128,12 @@ pub(crate) fn extract_credentials<'a>(
 }
 
 /// The request's one `Authorization` value, if it has one; two are refused.
-///
-/// A map with as many values as names holds no name twice, so one lookup answers; only a
-/// map where some header repeats walks the values of `Authorization`.
 #[inline]
 fn single_authorization(headers: &HeaderMap) -> Result<Option<&HeaderValue>, AuthError> {
-    if headers.len() == headers.keys_len() {
-        return Ok(headers.get(&AUTHORIZATION));
-    }
-    let mut values = headers.get_all(&AUTHORIZATION).iter();
-    match (values.next(), values.next()) {
-        (Some(_), Some(_)) => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
-        (value, _) => Ok(value),
+    match header_values(headers, &AUTHORIZATION) {
+        HeaderValues::None => Ok(None),
+        HeaderValues::One(value) => Ok(Some(value)),
+        HeaderValues::Several => Err(AuthError::invalid_request(Reason::DuplicateCredentials)),
     }
 }
 

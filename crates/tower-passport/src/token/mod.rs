@@ -3,6 +3,7 @@
 pub(crate) mod bearer;
 mod claims;
 mod claims_read;
+mod header_value;
 mod other_scheme;
 mod scopes;
 mod slot;
@@ -11,6 +12,7 @@ mod verified;
 
 pub(crate) use bearer::{as_b64token, extract_credentials, BearerOptions, Credentials};
 pub(crate) use claims::{is_json_object, present, RawClaims, StringList, Text};
+pub(crate) use header_value::{first_header_value, header_values, HeaderValues};
 pub(crate) use other_scheme::OtherScheme;
 pub use scopes::Scopes;
 pub(crate) use slot::Slot;
