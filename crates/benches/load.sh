@@ -24,30 +24,17 @@ MODES="${MODES:-none warm cold jwt-authorizer aliri}"
 SCALING_ROUNDS="${SCALING_ROUNDS:-3}"
 JOBS="${JOBS:-2}"
 
-for tool in wrk taskset python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "load.sh: $tool is not installed (wrk: apt-get install wrk); nothing measured" >&2
-    exit 1
-  fi
-done
+# shellcheck source=crates/benches/load_server.sh
+. "$(dirname "$0")/load_server.sh"
+# wrk: apt-get install wrk.
+require_tools load.sh wrk taskset python3
 cores="$(nproc)"
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-cd "$root"
-cargo build --locked --release -j "$JOBS" -p peers --bin load_server >&2
-server="$target/release/load_server"
+prepare_load_server
 
 results="$target/bench-results"
 mkdir -p "$results"
 csv="$results/load.csv"
 echo "placement,mode,workers,round,requests_per_second,p50_us,p99_us" >"$csv"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 # wrk's latency ("812.00us", "1.20ms", "2.01s") in microseconds.
 to_us() {
@@ -72,16 +59,7 @@ round() {
   rm -f "$work/server.out"
   "${server_cmd[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
-  local waited=0
-  while [ ! -s "$work/server.out" ]; do
-    if ! kill -0 "$server_pid" 2>/dev/null || [ "$waited" -ge 300 ]; then
-      echo "load.sh: load_server $mode did not start:" >&2
-      cat "$work/server.err" >&2
-      exit 1
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  await_announce load.sh "$mode" "$server_pid" "$work/server.out" "$work/server.err"
   local url token
   read -r url token <"$work/server.out"
   if ! "${wrk_cmd[@]}" -H "Authorization: Bearer $token" "$url" >"$work/wrk.out" 2>&1; then

@@ -22,24 +22,10 @@ ALGS="${ALGS:-rs256 hs256}"
 MODES="${MODES:-none warm cold jwt-authorizer aliri}"
 JOBS="${JOBS:-2}"
 
-for tool in valgrind callgrind_control python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "server_instructions.sh: $tool is not installed; nothing measured" >&2
-    exit 1
-  fi
-done
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-cd "$root"
-cargo build --locked --release -j "$JOBS" -p peers --bin load_server >&2
-server="$target/release/load_server"
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=crates/benches/load_server.sh
+. "$(dirname "$0")/load_server.sh"
+require_tools server_instructions.sh valgrind callgrind_control python3
+prepare_load_server
 
 # `count` requests on one keep-alive connection, each with the token; fails unless every
 # answer is 200.
@@ -65,16 +51,7 @@ per_request() {
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.%p" \
     "$server" "$mode" --alg "$alg" --workers 1 >"$work/out" 2>"$work/valgrind.err" &
   server_pid=$!
-  local waited=0
-  while [ ! -s "$work/out" ]; do
-    if ! kill -0 "$server_pid" 2>/dev/null || [ "$waited" -ge 600 ]; then
-      echo "server_instructions.sh: load_server $mode did not start:" >&2
-      cat "$work/valgrind.err" >&2
-      exit 1
-    fi
-    sleep 0.1
-    waited=$((waited + 1))
-  done
+  await_announce server_instructions.sh "$mode" "$server_pid" "$work/out" "$work/valgrind.err"
   local url token
   read -r url token <"$work/out"
   drive "$url" "$token" "$WARMUP"
