@@ -6,7 +6,7 @@ use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderValue, Uri};
 
 use super::header_value::{header_values, HeaderValues};
-use super::other_scheme::names_dpop;
+use super::other_scheme::{after_scheme, names_dpop};
 use super::OtherScheme;
 use crate::error::{AuthError, Reason};
 
@@ -194,16 +194,10 @@ fn parse_any_authorization<'a>(
 /// with no whitespace at either end; `None` for anything else.
 #[inline]
 fn plain_bearer(value: &[u8]) -> Option<&[u8]> {
-    let (head, token) = value.split_first_chunk::<7>()?;
-    // Little-endian: the scheme's six letters lowercased by setting bit 5 (each letter of
-    // "bearer" has exactly two byte values that map to it, its upper and lower case), then
-    // the space, which must be exactly a space.
-    let mut word = [0u8; 8];
-    word[..7].copy_from_slice(head);
-    let word = u64::from_le_bytes(word) | 0x0000_2020_2020_2020;
+    let token = after_scheme(value, b"bearer")?;
     let is_ows = |byte: &u8| matches!(byte, b' ' | b'\t');
     let bounded = token.first().is_some_and(|b| !is_ows(b)) && token.last().is_some_and(|b| !is_ows(b));
-    (word == u64::from_le_bytes(*b"bearer \0") && bounded).then_some(token)
+    bounded.then_some(token)
 }
 
 /// Validates the RFC 6750 b64token syntax: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /

@@ -81,18 +81,30 @@ impl<'a> OtherScheme<'a> {
 }
 
 /// The length of `DPoP ` (the scheme and its space), which a `DPoP` credential follows.
-const DPOP_PREFIX: usize = 5;
+const DPOP_PREFIX: usize = b"dpop ".len();
 
 /// Whether `value` is under the `DPoP` scheme as [`crate::dpop`] reads it: `DPoP`, any case,
-/// then a space. One word compare: the four letters lowercased by setting bit 5 (each of
-/// `dpop`'s letters has exactly two byte values that map to it, its upper and its lower
-/// case), then the space, which must be exactly a space.
+/// then a space.
 #[inline]
 pub(super) fn names_dpop(value: &[u8]) -> bool {
-    let Some(head) = value.first_chunk::<DPOP_PREFIX>() else { return false };
-    let mut word = [0u8; 8];
-    word[..DPOP_PREFIX].copy_from_slice(head);
-    u64::from_le_bytes(word) | 0x2020_2020 == u64::from_le_bytes(*b"dpop \0\0\0")
+    after_scheme(value, b"dpop").is_some()
+}
+
+/// What follows `scheme` (lower-case ASCII letters, at most seven), in any case, and one
+/// space at the start of `value`. One word compare: each letter lowercased by setting bit
+/// 5 (every letter has exactly two byte values that map to it, its upper and its lower
+/// case), then the space, which must be exactly a space.
+#[inline(always)]
+pub(super) fn after_scheme<'v>(value: &'v [u8], scheme: &[u8]) -> Option<&'v [u8]> {
+    let letters = scheme.len();
+    let (head, rest) = value.split_at_checked(letters + 1)?;
+    let (mut word, mut mask, mut expected) = ([0u8; 8], [0u8; 8], [0u8; 8]);
+    word.get_mut(..=letters)?.copy_from_slice(head);
+    mask.get_mut(..letters)?.fill(0x20);
+    expected.get_mut(..letters)?.copy_from_slice(scheme);
+    expected[letters] = b' ';
+    let folded = u64::from_le_bytes(word) | u64::from_le_bytes(mask);
+    (folded == u64::from_le_bytes(expected)).then_some(rest)
 }
 
 /// Whether a `Bearer` credential is folded into `value`: a comma (looked for first, in one
