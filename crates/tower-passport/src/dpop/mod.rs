@@ -61,6 +61,7 @@
 
 mod claims;
 mod compact;
+mod decoded;
 mod header_memo;
 mod jwk;
 mod nonce;

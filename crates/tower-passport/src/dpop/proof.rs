@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::claims::ProofClaims;
 use super::compact::{signature_chars, split, split_sized};
+use super::decoded;
 pub(crate) use super::header_memo::{Binding, BoundToken};
 use super::jwk::{self, ProofJwk};
 use super::replay::SeenProofs;
@@ -440,13 +441,21 @@ impl ProofVerifier {
             };
         let proof_key = checked.key();
         let signed = &proof[..header.len() + 1 + payload.len()];
+        // Both decoded before the signature is checked (the claims are read only after): a
+        // payload with a dot in it is no compact JWS, and is refused as one. Together in one
+        // pass when they fit (see `decoded`), else one by one.
+        let mut pair = [MaybeUninit::uninit(); decoded::DECODED];
         let (mut signature_buffer, mut signature_spill) =
             ([MaybeUninit::uninit(); SIGNATURE_BUFFER], Vec::new());
-        let signature = decode_into(signature, &mut signature_buffer, &mut signature_spill)?;
-        // Decoded before the signature is checked (its claims are read only after): a
-        // payload with a dot in it is no compact JWS, and is refused as one.
         let (mut payload_buffer, mut payload_spill) = ([MaybeUninit::uninit(); PAYLOAD_BUFFER], Vec::new());
-        let payload = decode_into(payload, &mut payload_buffer, &mut payload_spill)?;
+        let (payload, signature) =
+            match decoded::decode_pair(payload, signature, &mut pair).map_err(|()| malformed())? {
+                Some(pair) => pair,
+                None => (
+                    decode_into(payload, &mut payload_buffer, &mut payload_spill)?,
+                    decode_into(signature, &mut signature_buffer, &mut signature_spill)?,
+                ),
+            };
         // A remembered header is only a parsed key: every proof's signature is checked.
         if !proof_key.key.verify(signed, signature) {
             return Err(AuthError::invalid_dpop_proof(Reason::DpopProofSignature));
