@@ -7,6 +7,7 @@
 #
 #   crates/benches/server_instructions.sh                       # every mode, RS256 and HS256
 #   ALGS=hs256 MODES="none warm" N=1000 crates/benches/server_instructions.sh
+#   ALGS=hs256 MODES="none warm dpop" crates/benches/server_instructions.sh   # DPoP beside Bearer
 #
 # Per mode: a fresh server (one worker) under callgrind, WARMUP requests on one keep-alive
 # connection, the counters zeroed, N more requests, the counters dumped: instructions / N.
@@ -14,12 +15,21 @@
 # requests-per-second ratios warm/none and cold/jwt-authorizer would be if the server
 # spent nothing in the kernel). Needs valgrind and python3 (the client: its standard
 # library only).
+#
+# The mode `dpop` counts three servers, each sent the same DPoP requests (`GET /orders`,
+# `Host: bench.example`, `Authorization: DPoP <bound HS256 token>` and a fresh ES256 proof
+# each, minted by the server, the same every run): `none` (hyper and the handler),
+# `dpop-floor` (the same and the bare check of each proof's signature) and `dpop` (the
+# guard). The proof's signature is `dpop-floor - none`; a DPoP request with it set aside
+# is `dpop - signature`, compared with a warm Bearer request (`warm`, the same `--alg` as the
+# bound token, HS256); the guard's own work on each, `dpop - dpop-floor` against
+# `warm - none`, is the ratio the `instructions` bin's `warm_dpop` gives.
 set -euo pipefail
 
 N="${N:-2000}"
 WARMUP="${WARMUP:-300}"
 ALGS="${ALGS:-rs256 hs256}"
-MODES="${MODES:-none warm cold jwt-authorizer aliri}"
+MODES="${MODES:-none warm cold jwt-authorizer aliri dpop}"
 JOBS="${JOBS:-2}"
 
 # shellcheck source=crates/benches/load_server.sh
@@ -28,15 +38,25 @@ require_tools server_instructions.sh valgrind callgrind_control python3
 prepare_load_server
 
 # `count` requests on one keep-alive connection, each with the token; fails unless every
-# answer is 200.
+# answer is 200. With a proofs file, DPoP requests, each with the next proof from line
+# `first` on.
 drive() {
-  python3 - "$1" "$2" "$3" <<'PY'
+  python3 - "$1" "$2" "$3" "${4:-}" "${5:-0}" <<'PY'
 import http.client, sys
-url, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+url, token, count, proofs, first = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 host, port = url.split("//")[1].rstrip("/").split(":")
 connection = http.client.HTTPConnection(host, int(port))
-for _ in range(count):
-    connection.request("GET", "/", headers={"Authorization": "Bearer " + token})
+if proofs:
+    with open(proofs) as lines:
+        proofs = lines.read().split()[first:first + count]
+    if len(proofs) < count:
+        sys.exit("too few proofs")
+for n in range(count):
+    if proofs:
+        path, headers = "/orders", {"Host": "bench.example", "Authorization": "DPoP " + token, "DPoP": proofs[n]}
+    else:
+        path, headers = "/", {"Authorization": "Bearer " + token}
+    connection.request("GET", path, headers=headers)
     response = connection.getresponse()
     response.read()
     if response.status != 200:
@@ -44,19 +64,22 @@ for _ in range(count):
 PY
 }
 
-# Instructions per request of `mode` with `alg`.
+# Instructions per request of `mode` with `alg`; with a third argument, `dpop`, sent DPoP
+# requests (the server writes their proofs).
 per_request() {
-  local mode="$1" alg="$2"
-  rm -f "$work"/out "$work"/callgrind.*
+  local mode="$1" alg="$2" proofs=()
+  rm -f "$work"/out "$work"/callgrind.* "$work"/proofs
+  if [ "${3:-}" = dpop ]; then proofs=(--proofs "$work/proofs" --count $((WARMUP + N))); fi
   valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.%p" \
-    "$server" "$mode" --alg "$alg" --workers 1 >"$work/out" 2>"$work/valgrind.err" &
+    "$server" "$mode" --alg "$alg" --workers 1 "${proofs[@]}" >"$work/out" 2>"$work/valgrind.err" &
   server_pid=$!
   await_announce server_instructions.sh "$mode" "$server_pid" "$work/out" "$work/valgrind.err"
-  local url token
+  local url token file=""
   read -r url token <"$work/out"
-  drive "$url" "$token" "$WARMUP"
+  if [ "${3:-}" = dpop ]; then file="$work/proofs"; fi
+  drive "$url" "$token" "$WARMUP" "$file" 0
   callgrind_control --zero "$server_pid" >/dev/null 2>&1
-  drive "$url" "$token" "$N"
+  drive "$url" "$token" "$N" "$file" "$WARMUP"
   callgrind_control --dump "$server_pid" >/dev/null 2>&1
   kill "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
@@ -70,6 +93,7 @@ per_request() {
 declare -A counted
 for alg in $ALGS; do
   for mode in $MODES; do
+    [ "$mode" = dpop ] && continue
     counted["$mode/$alg"]="$(per_request "$mode" "$alg")"
     printf '%-6s %-15s %10s instructions per request\n' "$alg" "$mode" "${counted[$mode/$alg]}"
   done
@@ -84,3 +108,22 @@ for alg in $ALGS; do
         alg, peer / cold }'
   fi
 done
+
+# DPoP: the three servers sent the same DPoP requests, beside HS256's Bearer figures.
+if [[ " $MODES " == *" dpop "* ]]; then
+  for mode in none dpop-floor dpop; do
+    counted["$mode/dpop"]="$(per_request "$mode" hs256 dpop)"
+    printf '%-6s %-15s %10s instructions per request\n' dpop "$mode" "${counted[$mode/dpop]}"
+  done
+  awk -v none="${counted[none/dpop]}" -v floor="${counted[dpop-floor/dpop]}" -v dpop="${counted[dpop/dpop]}" \
+    -v warm="${counted[warm/hs256]:-}" -v bare="${counted[none/hs256]:-}" 'BEGIN {
+      signature = floor - none
+      printf "dpop   the proof signature %d; the guard on a DPoP request adds %d beside it\n", signature, dpop - floor
+      if (warm != "") {
+        printf "dpop   a DPoP request, its signature aside, %d: %.3f x a warm Bearer request (%d)\n",
+          dpop - signature, (dpop - signature) / warm, warm
+        printf "dpop   the guard alone: %d on a DPoP request, %d on a Bearer one: %.3f x\n",
+          dpop - floor, warm - bare, (dpop - floor) / (warm - bare)
+      }
+    }'
+fi

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use aws_lc_rs::digest::{digest, SHA256};
@@ -36,9 +37,9 @@ const PROOF_SCALAR: [u8; 32] = [
     0x31, 0x9e, 0x62, 0x17, 0xcd, 0x5b, 0xa0, 0x48, 0xe9, 0x23, 0x7f, 0xb5, 0x0a, 0xd6, 0x3c,
 ];
 
-/// What `warm_dpop` and `dpop_proof_floor` share: the proof key, its thumbprint, and a
-/// bound HS256 token.
-struct Bound {
+/// What `warm_dpop`, `dpop_proof_floor` and `load_server`'s DPoP modes share: the proof
+/// key, its proofs' header, and an HS256 token bound to the key (`cnf.jkt`).
+pub struct DpopFixture {
     signing: SigningKey,
     /// The proofs' header, base64url.
     header: String,
@@ -46,7 +47,7 @@ struct Bound {
     token: String,
 }
 
-fn bound() -> Result<Bound, String> {
+fn bound() -> Result<DpopFixture, String> {
     let signing = SigningKey::from_slice(&PROOF_SCALAR).map_err(|error| error.to_string())?;
     let point = signing.verifying_key().to_encoded_point(false);
     let (x, y) = (point.x().ok_or("no x")?, point.y().ok_or("no y")?);
@@ -60,12 +61,26 @@ fn bound() -> Result<Bound, String> {
     let mut claims = claims("jti-dpop");
     claims["cnf"] = json!({ "jkt": thumbprint });
     let token = key.sign(&claims);
-    Ok(Bound { signing, header, key, token })
+    Ok(DpopFixture { signing, header, key, token })
 }
 
-impl Bound {
-    /// The `n`th proof of `GET URL` for the token: the same every run.
-    fn proof(&self, n: usize) -> String {
+impl DpopFixture {
+    /// A fresh fixture (the token's HMAC key is new each time; the proof key is fixed).
+    ///
+    /// # Errors
+    /// When the setup fails.
+    pub fn new() -> Result<Self, String> {
+        bound()
+    }
+
+    /// The bound token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The `n`th proof of `GET http://bench.example/orders` for the token: the same every
+    /// run (RFC 6979 signatures, `jti` from `n`).
+    pub fn proof(&self, n: usize) -> String {
         let ath = URL_SAFE_NO_PAD.encode(digest(&SHA256, self.token.as_bytes()));
         let claims = json!({"jti": format!("bench-proof-{n:06}"), "htm": "GET", "htu": URL, "iat": support::NOW, "ath": ath});
         let input = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims.to_string()));
@@ -85,14 +100,64 @@ fn header(value: &str) -> Result<HeaderValue, String> {
 /// When the setup fails.
 pub fn warm_dpop(proofs: usize) -> Result<Step, String> {
     let bound = bound()?;
-    let clock = ManualClock::new(support::NOW);
-    let verifier = support::verifier_for(&bound.key);
-    // Fill the verified-token cache: every measured request is a hit.
-    verifier.verify_for_dpop(&bound.token).map_err(|error| error.to_string())?;
-    let checker = ProofVerifier::builder().clock(clock).build().map_err(|error| error.to_string())?;
-    let guard =
-        GuardLayer::builder(verifier).dpop(Dpop::new().proofs(checker)).build().map_err(|e| e.to_string())?;
-    requests(guard.layer(Inner), &bound, proofs)
+    requests(bound.guard()?.layer(Inner), &bound, proofs)
+}
+
+impl DpopFixture {
+    /// A guard that takes DPoP (both schemes) with the token in its verified-token cache,
+    /// its clock at the proofs' `iat`.
+    ///
+    /// # Errors
+    /// When the setup fails.
+    pub fn guard(&self) -> Result<GuardLayer, String> {
+        let clock = ManualClock::new(support::NOW);
+        let verifier = support::verifier_for(&self.key);
+        // Fill the verified-token cache: every measured request is a hit.
+        verifier.verify_for_dpop(&self.token).map_err(|error| error.to_string())?;
+        let checker = ProofVerifier::builder().clock(clock).build().map_err(|error| error.to_string())?;
+        GuardLayer::builder(verifier).dpop(Dpop::new().proofs(checker)).build().map_err(|e| e.to_string())
+    }
+
+    /// The bare aws-lc-rs check of proofs' ES256 signatures, the key parsed once: a
+    /// `ProofFloor` that checks `proofs` in turn (each decoded before, so that what it
+    /// counts is the check alone), what a DPoP request spends on its proof's signature.
+    ///
+    /// # Errors
+    /// When a proof is not a compact JWS or the key does not parse.
+    pub fn signature_floor(&self, proofs: impl IntoIterator<Item = String>) -> Result<ProofFloor, String> {
+        let point = self.signing.verifying_key().to_encoded_point(false);
+        let key = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point.as_bytes())
+            .map_err(|error| error.to_string())?;
+        let proofs = proofs
+            .into_iter()
+            .map(|proof| {
+                let (signing_input, signature) = proof.rsplit_once('.').ok_or("not a compact JWS")?;
+                let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|error| error.to_string())?;
+                Ok((signing_input.as_bytes().to_vec(), signature))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(ProofFloor { key, proofs, next: AtomicUsize::new(0) })
+    }
+}
+
+/// The proofs [`DpopFixture::signature_floor`] checks, in turn.
+pub struct ProofFloor {
+    key: ParsedPublicKey,
+    /// Each proof's signing input and decoded signature.
+    proofs: Vec<(Vec<u8>, Vec<u8>)>,
+    next: AtomicUsize,
+}
+
+impl ProofFloor {
+    /// Checks the next proof's signature: `false` when it fails or none is left.
+    pub fn check_next(&self) -> bool {
+        // Borrowed: freeing the bench's own buffers is not the check's cost.
+        let Some((signing_input, signature)) = self.proofs.get(self.next.fetch_add(1, Ordering::Relaxed))
+        else {
+            return false;
+        };
+        self.key.verify_sig(black_box(signing_input), signature).is_ok()
+    }
 }
 
 /// The requests of `warm_dpop` (`Host`, `Authorization: DPoP` and a fresh proof each) to
@@ -107,7 +172,7 @@ pub fn dpop_inner(proofs: usize) -> Result<Step, String> {
 
 /// One `GET /orders` to `service` per step, with `bound`'s token and its next proof each
 /// (`proofs` minted before the loop); a step passes when the answer is 200.
-fn requests<S, B>(mut service: S, bound: &Bound, proofs: usize) -> Result<Step, String>
+fn requests<S, B>(mut service: S, bound: &DpopFixture, proofs: usize) -> Result<Step, String>
 where
     S: Service<Request<Body>, Response = http::Response<B>, Error = std::convert::Infallible> + 'static,
 {
@@ -143,22 +208,6 @@ where
 /// When the setup fails.
 pub fn dpop_proof_floor(proofs: usize) -> Result<Step, String> {
     let bound = bound()?;
-    let point = bound.signing.verifying_key().to_encoded_point(false);
-    let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point.as_bytes())
-        .map_err(|error| error.to_string())?;
-    let minted = (0..proofs)
-        .map(|n| {
-            let proof = bound.proof(n);
-            let (signing_input, signature) = proof.rsplit_once('.').ok_or("not a compact JWS")?;
-            let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|error| error.to_string())?;
-            Ok((signing_input.as_bytes().to_vec(), signature))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let mut next = 0;
-    Ok(Box::new(move || {
-        // Borrowed: freeing the bench's own buffers is not the check's cost.
-        let Some((signing_input, signature)) = minted.get(next) else { return false };
-        next += 1;
-        parsed.verify_sig(black_box(signing_input), signature).is_ok()
-    }))
+    let floor = bound.signature_floor((0..proofs).map(|n| bound.proof(n)))?;
+    Ok(Box::new(move || floor.check_next()))
 }

@@ -7,16 +7,23 @@
 //! - `cold`: the same guard with the cache off (every request checks the signature);
 //! - `jwt-authorizer`: jwt-authorizer 0.15's layer (its answers are axum 0.7 responses, so the
 //!   handler's response is mapped into one: the body boxed, one allocation);
-//! - `aliri`: aliri_tower 0.6's `jwt_layer`.
+//! - `aliri`: aliri_tower 0.6's `jwt_layer`;
+//! - `dpop`: tower-passport's `GuardLayer` taking DPoP (both schemes), an HS256 token bound
+//!   to the proof key in its verified-token cache (`benches::dpop::DpopFixture`);
+//! - `dpop-floor`: the handler after the bare check of the next proof's ES256 signature
+//!   (decoded before), what `dpop` spends on a proof's signature.
 //!
 //! ```text
-//! load_server <mode> [--alg rs256|es256|hs256] [--workers N] [--port P]
+//! load_server <mode> [--alg rs256|es256|hs256] [--workers N] [--port P] [--proofs FILE --count N]
 //! ```
 //!
-//! It mints one token (the claims every bench uses, `benches::fixture::claims`), binds
-//! `127.0.0.1:<port>` (0: any free port), and prints one line, `<url> <token>`, once it
-//! accepts connections; then it serves until killed. Every mode goes through the same
-//! accept loop and the same `oneshot` per request.
+//! It mints one token (the claims every bench uses, `benches::fixture::claims`; in the
+//! DPoP modes the bound token, whatever `--alg` says), binds `127.0.0.1:<port>` (0: any free
+//! port), and prints one line, `<url> <token>`, once it accepts connections; then it serves
+//! until killed. Every mode goes through the same accept loop and the same `oneshot` per
+//! request. With `--proofs`, it first writes `--count` DPoP proofs for the bound token, one
+//! a line, each for `GET http://bench.example/orders`, the same every run (the `dpop-floor`
+//! mode checks them in that order, so a client sends them in it).
 
 use std::convert::Infallible;
 use std::error::Error;
@@ -24,9 +31,11 @@ use std::future::{ready, Ready};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum_core_04::body::Body as AxumBody;
+use benches::dpop::{DpopFixture, ProofFloor};
 use benches::fixture::{self, claims};
 use benches::support::TestKey;
 use bytes::Bytes;
@@ -63,13 +72,16 @@ struct Options {
     alg: Algorithm,
     workers: usize,
     port: u16,
+    /// Where to write `count` DPoP proofs.
+    proofs: Option<String>,
+    count: usize,
 }
 
 /// The options in `args` (the program's name left out).
 fn options(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut args = args.into_iter();
     let mode = args.next().ok_or("a mode is needed")?;
-    let mut options = Options { mode, alg: Algorithm::RS256, workers: 2, port: 0 };
+    let mut options = Options { mode, alg: Algorithm::RS256, workers: 2, port: 0, proofs: None, count: 0 };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -78,11 +90,16 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             }
             "--workers" => options.workers = value.parse().map_err(|_| format!("bad --workers {value}"))?,
             "--port" => options.port = value.parse().map_err(|_| format!("bad --port {value}"))?,
+            "--proofs" => options.proofs = Some(value),
+            "--count" => options.count = value.parse().map_err(|_| format!("bad --count {value}"))?,
             _ => return Err(format!("unknown option {flag}")),
         }
     }
     if options.workers == 0 {
         return Err("--workers must be at least 1".into());
+    }
+    if options.mode == "dpop-floor" && options.proofs.is_none() {
+        return Err("dpop-floor checks the proofs --proofs writes".into());
     }
     Ok(options)
 }
@@ -118,10 +135,52 @@ where
     }
 }
 
+/// The handler after the bare check of the next proof's signature: 500 once one fails or
+/// none is left.
+#[derive(Clone)]
+struct SignatureFloor(Arc<ProofFloor>);
+
+impl<B> Service<Request<B>> for SignatureFloor {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<Full<Bytes>>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if self.0.check_next() {
+            return Handler.call(request);
+        }
+        let mut response = Response::new(Full::new(Bytes::from_static(b"signature\n")));
+        *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        ready(Ok(response))
+    }
+}
+
+/// Writes `count` proofs for the fixture's token to `path`, one a line; returns them.
+fn write_proofs(fixture: &DpopFixture, path: &str, count: usize) -> Result<Vec<String>, String> {
+    let proofs: Vec<String> = (0..count).map(|n| fixture.proof(n)).collect();
+    let mut text = proofs.join("\n");
+    text.push('\n');
+    std::fs::write(path, text).map_err(|error| format!("{path}: {error}"))?;
+    Ok(proofs)
+}
+
 /// Builds the mode's service, prints `<url> <token>` and serves.
 async fn run(options: Options) -> Result<(), String> {
+    let dpop = options.mode.starts_with("dpop") || options.proofs.is_some();
+    let fixture = if dpop { Some(DpopFixture::new()?) } else { None };
+    let proofs = match (&fixture, &options.proofs) {
+        (Some(fixture), Some(path)) => write_proofs(fixture, path, options.count)?,
+        _ => Vec::new(),
+    };
     let key = TestKey::generate(options.alg);
-    let token = key.sign(&claims("jti-warm"));
+    let token = match &fixture {
+        Some(fixture) => fixture.token().to_owned(),
+        None => key.sign(&claims("jti-warm")),
+    };
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))
         .await
         .map_err(|error| error.to_string())?;
@@ -161,7 +220,23 @@ async fn run(options: Options) -> Result<(), String> {
             announce()?;
             serve(listener, service).await
         }
-        other => return Err(format!("unknown mode {other} (none, warm, cold, jwt-authorizer, aliri)")),
+        "dpop" => {
+            let fixture = fixture.as_ref().ok_or("no DPoP fixture")?;
+            let guard = fixture.guard()?.layer(Handler);
+            announce()?;
+            serve(listener, guard).await
+        }
+        "dpop-floor" => {
+            let fixture = fixture.as_ref().ok_or("no DPoP fixture")?;
+            let service = SignatureFloor(Arc::new(fixture.signature_floor(proofs)?));
+            announce()?;
+            serve(listener, service).await
+        }
+        other => {
+            return Err(format!(
+                "unknown mode {other} (none, warm, cold, jwt-authorizer, aliri, dpop, dpop-floor)"
+            ))
+        }
     };
     served.map_err(|error| error.to_string())
 }
@@ -170,7 +245,7 @@ fn main() -> ExitCode {
     let options = match options(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(error) => {
-            eprintln!("load_server: {error}\nusage: load_server <none|warm|cold|jwt-authorizer|aliri> [--alg rs256|es256|hs256] [--workers N] [--port P]");
+            eprintln!("load_server: {error}\nusage: load_server <none|warm|cold|jwt-authorizer|aliri|dpop|dpop-floor> [--alg rs256|es256|hs256] [--workers N] [--port P] [--proofs FILE --count N]");
             return ExitCode::from(2);
         }
     };
@@ -218,11 +293,21 @@ mod tests {
         let options = parse("cold --alg es256 --workers 1 --port 8099").unwrap();
         assert_eq!(options.alg, Algorithm::ES256);
         assert_eq!((options.workers, options.port), (1, 8099));
+        let options = parse("dpop-floor --proofs /tmp/p --count 30").unwrap();
+        assert_eq!((options.proofs.as_deref(), options.count), (Some("/tmp/p"), 30));
     }
 
     #[test]
     fn bad_command_lines_are_refused() {
-        for line in ["", "warm --alg ps256", "warm --workers 0", "warm --workers", "warm --threads 2"] {
+        for line in [
+            "",
+            "warm --alg ps256",
+            "warm --workers 0",
+            "warm --workers",
+            "warm --threads 2",
+            "dpop-floor",
+            "dpop --count x",
+        ] {
             assert!(parse(line).is_err(), "{line:?}");
         }
     }

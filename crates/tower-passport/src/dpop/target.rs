@@ -322,10 +322,11 @@ fn first_not_of(bytes: &[u8], at: usize, class: u8) -> usize {
     at
 }
 
-/// Whether every byte of `bytes` is of `class`.
+/// Whether every byte of `bytes` is of `class`: the classes of all of them and-ed, then
+/// tested once (a load and an `and` a byte).
 #[inline]
 fn all_of(bytes: &[u8], class: u8) -> bool {
-    bytes.iter().fold(true, |all, &byte| all & (BYTE_CLASS[usize::from(byte)] & class != 0))
+    bytes.iter().fold(u8::MAX, |all, &byte| all & BYTE_CLASS[usize::from(byte)]) & class != 0
 }
 
 /// An empty path is `/`; percent-escapes get upper-case hex, and those of unreserved

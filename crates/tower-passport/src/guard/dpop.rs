@@ -14,12 +14,20 @@ use crate::keys::{KeyWait, Miss};
 use crate::token::{OtherScheme, VerifiedToken};
 use crate::Verifier;
 
+/// A token to verify once its key set's refetch is over, and the proof that came with it.
+pub(super) struct Refetch {
+    wait: KeyWait,
+    token: String,
+    proof: VerifiedProof,
+}
+
 /// How far the synchronous checks got.
 pub(super) enum Checked {
     /// Proof, token and binding all passed.
     Verified(VerifiedToken),
-    /// The token names a `kid` its key set is refetching: verify it after the wait.
-    Refetching(KeyWait, String, VerifiedProof),
+    /// The token names a `kid` its key set is refetching: verify it after the wait (boxed:
+    /// the warm path moves `Checked` about, and this variant is rare and by far its largest).
+    Refetching(Box<Refetch>),
     /// A `Bearer` credential is folded into the `Authorization` header (found once the
     /// token missed the verified-token cache, see [`OtherScheme`]): refused as when it was
     /// found before the `DPoP` path, not under its challenge.
@@ -61,7 +69,8 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
             Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
             Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),
             Ok(Checked::Folded(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
-            Ok(Checked::Refetching(refetch, token, proof)) => {
+            Ok(Checked::Refetching(refetching)) => {
+                let Refetch { wait: refetch, token, proof } = *refetching;
                 let (verifier, authorizer) = (config.verifier.clone(), config.authorizer.clone());
                 let authorize: AuthorizeFuture<U> = Box::pin(async move {
                     refetch.wait().await;
@@ -122,7 +131,8 @@ fn check<B>(
                 Err(Miss::Refused(error)) => return Err(error),
                 Err(Miss::Refetching(refetch)) => {
                     let (proof, _) = proof_of(AccessToken::Token(token), None)?;
-                    return Ok(Checked::Refetching(refetch, token.to_owned(), proof));
+                    let refetch = Refetch { wait: refetch, token: token.to_owned(), proof };
+                    return Ok(Checked::Refetching(Box::new(refetch)));
                 }
             }
         }

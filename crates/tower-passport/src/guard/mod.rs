@@ -50,6 +50,7 @@ use crate::token::{extract_credentials, Credentials, OtherScheme, VerifiedToken}
 
 use authorize::Stage;
 
+use dpop::Checked;
 use future::ResponseFuture;
 use layer::GuardConfig;
 
@@ -125,7 +126,18 @@ where
             }
             Ok(Credentials::Other(authorization)) => {
                 if let Some(checked) = self.check_dpop(authorization.as_ref(), &request) {
-                    return self.answer_dpop(checked, request);
+                    // A verified one is admitted from this frame, as a cached bearer token
+                    // is below (the request is not moved into another first).
+                    return match checked {
+                        Ok(Checked::Verified(verified)) => match config.authorizer.authorize_now(verified) {
+                            Ok(Ok(principal)) => {
+                                future::admit(&mut request, principal, &self.config.responses);
+                                ResponseFuture::calling(self.inner.call(request))
+                            }
+                            not_now => self.not_admitted_now::<true, ReqBody>(not_now, request),
+                        },
+                        other => self.answer_dpop(other, request),
+                    };
                 }
                 let config = &self.config;
                 // Not taken as DPoP: a folded `Bearer` credential the extraction left for
