@@ -34,10 +34,18 @@ pub(super) const DECODED: usize = STAGED / 4 * 3 + 1;
 /// A proof's payload and signature, decoded.
 pub(super) type Pair<'b> = (&'b [u8], &'b [u8]);
 
+/// The padding written after each part: more than a part's last group and the tail to
+/// the staged length ever need (at most 3 and 38), as one fixed-size store rather than
+/// a fill of a length known only at run time (a `memset` call).
+const PADDING: [u8; 48] = [b'A'; 48];
+
+/// The stage's length: the staged pair, and room for the last part's padding past it.
+const STAGE_LEN: usize = STAGED + PADDING.len();
+
 thread_local! {
     /// Where the pair is copied and padded: one per thread, reused, so no request pays
     /// for filling a fresh one (the bytes past the padded pair are never read).
-    static STAGE: RefCell<[u8; STAGED]> = const { RefCell::new([0; STAGED]) };
+    static STAGE: RefCell<[u8; STAGE_LEN]> = const { RefCell::new([0; STAGE_LEN]) };
 }
 
 /// The payload and signature decoded into `out` from a padded copy of both: `Ok(None)`
@@ -60,10 +68,13 @@ pub(super) fn decode_pair<'b>(
     let decoded = STAGE
         .try_with(move |stage| {
             let mut stage = stage.try_borrow_mut().ok()?;
+            // Each part, then padding past its end; the signature overwrites what the
+            // payload's padding wrote past its last group.
             stage[..payload.len()].copy_from_slice(payload);
-            stage[payload.len()..signature_at].fill(b'A');
-            stage[signature_at..signature_at + signature.len()].copy_from_slice(signature);
-            stage[signature_at + signature.len()..staged].fill(b'A');
+            stage[payload.len()..payload.len() + PADDING.len()].copy_from_slice(&PADDING);
+            let signature_end = signature_at + signature.len();
+            stage[signature_at..signature_end].copy_from_slice(signature);
+            stage[signature_end..signature_end + PADDING.len()].copy_from_slice(&PADDING);
             Some(URL_SAFE_NO_PAD.decode(&stage[..staged], Out::from_uninit_slice(window)).map_err(|_| ()))
         })
         .ok()
