@@ -16,14 +16,15 @@
 # spent nothing in the kernel). Needs valgrind and python3 (the client: its standard
 # library only).
 #
-# The mode `dpop` counts three servers, each sent the same DPoP requests (`GET /orders`,
+# The mode `dpop` counts two servers, each sent the same DPoP requests (`GET /orders`,
 # `Host: bench.example`, `Authorization: DPoP <bound HS256 token>` and a fresh ES256 proof
-# each, minted by the server, the same every run): `none` (hyper and the handler),
-# `dpop-floor` (the same and the bare check of each proof's signature) and `dpop` (the
-# guard). The proof's signature is `dpop-floor - none`; a DPoP request with it set aside
-# is `dpop - signature`, compared with a warm Bearer request (`warm`, the same `--alg` as the
-# bound token, HS256); the guard's own work on each, `dpop - dpop-floor` against
-# `warm - none`, is the ratio the `instructions` bin's `warm_dpop` gives.
+# each, minted by the server, the same every run): `none` (hyper and the handler) and
+# `dpop` (the guard). The proof's signature is what the `dpop` server spent inside its
+# signature checks (`VerifyingKey::verify`, inclusive, read from the same profile); a DPoP
+# request with it set aside is compared with a warm Bearer request (`warm`, HS256 as the
+# bound token), and the guard's own work on each (`dpop - none - signature`, `warm - none`).
+# Needs callgrind_annotate too for this mode.
+
 set -euo pipefail
 
 N="${N:-2000}"
@@ -87,6 +88,11 @@ per_request() {
   # The dump is the profile's part 1; the rest (part 2) is the shutdown.
   local total
   total="$(awk '/^summary:/ { print $2; exit }' "$work"/callgrind.*.1)"
+  if [ "$mode" = dpop ]; then
+    # What the checks of the proofs' signatures spent, inclusive (read below).
+    callgrind_annotate --auto=no --inclusive=yes --threshold=100 "$work"/callgrind.*.1 |
+      awk '/VerifyingKey::verify / && !/=>/ { gsub(",", "", $1); print $1; exit }' >"$work/signature"
+  fi
   echo $((total / N))
 }
 
@@ -109,21 +115,27 @@ for alg in $ALGS; do
   fi
 done
 
-# DPoP: the three servers sent the same DPoP requests, beside HS256's Bearer figures.
+# DPoP: the two servers sent the same DPoP requests, beside HS256's Bearer figures.
 if [[ " $MODES " == *" dpop "* ]]; then
-  for mode in none dpop-floor dpop; do
+  require_tools server_instructions.sh callgrind_annotate
+  for mode in none dpop; do
     counted["$mode/dpop"]="$(per_request "$mode" hs256 dpop)"
     printf '%-6s %-15s %10s instructions per request\n' dpop "$mode" "${counted[$mode/dpop]}"
   done
-  awk -v none="${counted[none/dpop]}" -v floor="${counted[dpop-floor/dpop]}" -v dpop="${counted[dpop/dpop]}" \
+  signature="$(cat "$work/signature")"
+  if [ -z "$signature" ]; then
+    echo "server_instructions.sh: no VerifyingKey::verify in the dpop profile" >&2
+    exit 1
+  fi
+  awk -v none="${counted[none/dpop]}" -v dpop="${counted[dpop/dpop]}" -v signature="$((signature / N))" \
     -v warm="${counted[warm/hs256]:-}" -v bare="${counted[none/hs256]:-}" 'BEGIN {
-      signature = floor - none
-      printf "dpop   the proof signature %d; the guard on a DPoP request adds %d beside it\n", signature, dpop - floor
+      guard = dpop - none - signature
+      printf "dpop   the proof signature %d; the guard on a DPoP request adds %d beside it\n", signature, guard
       if (warm != "") {
         printf "dpop   a DPoP request, its signature aside, %d: %.3f x a warm Bearer request (%d)\n",
           dpop - signature, (dpop - signature) / warm, warm
         printf "dpop   the guard alone: %d on a DPoP request, %d on a Bearer one: %.3f x\n",
-          dpop - floor, warm - bare, (dpop - floor) / (warm - bare)
+          guard, warm - bare, guard / (warm - bare)
       }
     }'
 fi

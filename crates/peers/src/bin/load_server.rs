@@ -9,9 +9,7 @@
 //!   handler's response is mapped into one: the body boxed, one allocation);
 //! - `aliri`: aliri_tower 0.6's `jwt_layer`;
 //! - `dpop`: tower-passport's `GuardLayer` taking DPoP (both schemes), an HS256 token bound
-//!   to the proof key in its verified-token cache (`benches::dpop::DpopFixture`);
-//! - `dpop-floor`: the handler after the bare check of the next proof's ES256 signature
-//!   (decoded before), what `dpop` spends on a proof's signature.
+//!   to the proof key in its verified-token cache (`benches::dpop::DpopFixture`).
 //!
 //! ```text
 //! load_server <mode> [--alg rs256|es256|hs256] [--workers N] [--port P] [--proofs FILE --count N]
@@ -22,8 +20,7 @@
 //! port), and prints one line, `<url> <token>`, once it accepts connections; then it serves
 //! until killed. Every mode goes through the same accept loop and the same `oneshot` per
 //! request. With `--proofs`, it first writes `--count` DPoP proofs for the bound token, one
-//! a line, each for `GET http://bench.example/orders`, the same every run (the `dpop-floor`
-//! mode checks them in that order, so a client sends them in it).
+//! a line, each for `GET http://bench.example/orders`, the same every run.
 
 use std::convert::Infallible;
 use std::error::Error;
@@ -31,11 +28,10 @@ use std::future::{ready, Ready};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum_core_04::body::Body as AxumBody;
-use benches::dpop::{DpopFixture, ProofFloor};
+use benches::dpop::DpopFixture;
 use benches::fixture::{self, claims};
 use benches::support::TestKey;
 use bytes::Bytes;
@@ -98,8 +94,8 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     if options.workers == 0 {
         return Err("--workers must be at least 1".into());
     }
-    if options.mode == "dpop-floor" && options.proofs.is_none() {
-        return Err("dpop-floor checks the proofs --proofs writes".into());
+    if options.proofs.is_some() && options.count == 0 {
+        return Err("--proofs needs --count".into());
     }
     Ok(options)
 }
@@ -135,47 +131,20 @@ where
     }
 }
 
-/// The handler after the bare check of the next proof's signature: 500 once one fails or
-/// none is left.
-#[derive(Clone)]
-struct SignatureFloor(Arc<ProofFloor>);
-
-impl<B> Service<Request<B>> for SignatureFloor {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Response<Full<Bytes>>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        if self.0.check_next() {
-            return Handler.call(request);
-        }
-        let mut response = Response::new(Full::new(Bytes::from_static(b"signature\n")));
-        *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-        ready(Ok(response))
-    }
-}
-
-/// Writes `count` proofs for the fixture's token to `path`, one a line; returns them.
-fn write_proofs(fixture: &DpopFixture, path: &str, count: usize) -> Result<Vec<String>, String> {
-    let proofs: Vec<String> = (0..count).map(|n| fixture.proof(n)).collect();
-    let mut text = proofs.join("\n");
+/// Writes `count` proofs for the fixture's token to `path`, one a line.
+fn write_proofs(fixture: &DpopFixture, path: &str, count: usize) -> Result<(), String> {
+    let mut text = (0..count).map(|n| fixture.proof(n)).collect::<Vec<_>>().join("\n");
     text.push('\n');
-    std::fs::write(path, text).map_err(|error| format!("{path}: {error}"))?;
-    Ok(proofs)
+    std::fs::write(path, text).map_err(|error| format!("{path}: {error}"))
 }
 
 /// Builds the mode's service, prints `<url> <token>` and serves.
 async fn run(options: Options) -> Result<(), String> {
     let dpop = options.mode.starts_with("dpop") || options.proofs.is_some();
     let fixture = if dpop { Some(DpopFixture::new()?) } else { None };
-    let proofs = match (&fixture, &options.proofs) {
-        (Some(fixture), Some(path)) => write_proofs(fixture, path, options.count)?,
-        _ => Vec::new(),
-    };
+    if let (Some(fixture), Some(path)) = (&fixture, &options.proofs) {
+        write_proofs(fixture, path, options.count)?;
+    }
     let key = TestKey::generate(options.alg);
     let token = match &fixture {
         Some(fixture) => fixture.token().to_owned(),
@@ -226,17 +195,7 @@ async fn run(options: Options) -> Result<(), String> {
             announce()?;
             serve(listener, guard).await
         }
-        "dpop-floor" => {
-            let fixture = fixture.as_ref().ok_or("no DPoP fixture")?;
-            let service = SignatureFloor(Arc::new(fixture.signature_floor(proofs)?));
-            announce()?;
-            serve(listener, service).await
-        }
-        other => {
-            return Err(format!(
-                "unknown mode {other} (none, warm, cold, jwt-authorizer, aliri, dpop, dpop-floor)"
-            ))
-        }
+        other => return Err(format!("unknown mode {other} (none, warm, cold, jwt-authorizer, aliri, dpop)")),
     };
     served.map_err(|error| error.to_string())
 }
@@ -245,7 +204,7 @@ fn main() -> ExitCode {
     let options = match options(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(error) => {
-            eprintln!("load_server: {error}\nusage: load_server <none|warm|cold|jwt-authorizer|aliri|dpop|dpop-floor> [--alg rs256|es256|hs256] [--workers N] [--port P] [--proofs FILE --count N]");
+            eprintln!("load_server: {error}\nusage: load_server <none|warm|cold|jwt-authorizer|aliri|dpop> [--alg rs256|es256|hs256] [--workers N] [--port P] [--proofs FILE --count N]");
             return ExitCode::from(2);
         }
     };
@@ -293,7 +252,7 @@ mod tests {
         let options = parse("cold --alg es256 --workers 1 --port 8099").unwrap();
         assert_eq!(options.alg, Algorithm::ES256);
         assert_eq!((options.workers, options.port), (1, 8099));
-        let options = parse("dpop-floor --proofs /tmp/p --count 30").unwrap();
+        let options = parse("dpop --proofs /tmp/p --count 30").unwrap();
         assert_eq!((options.proofs.as_deref(), options.count), (Some("/tmp/p"), 30));
     }
 
@@ -305,7 +264,7 @@ mod tests {
             "warm --workers 0",
             "warm --workers",
             "warm --threads 2",
-            "dpop-floor",
+            "dpop --proofs /tmp/p",
             "dpop --count x",
         ] {
             assert!(parse(line).is_err(), "{line:?}");
