@@ -126,9 +126,10 @@ mod tests {
         URL_SAFE_NO_PAD.decode_to_vec(part).map_err(|_| ())
     }
 
-    /// The pair decoded together, or `None` when it is too long to be.
+    /// A decoded pair, owned.
     type Owned = (Vec<u8>, Vec<u8>);
 
+    /// The pair decoded together, or `None` when it is too long to be.
     fn together(payload: &[u8], signature: &[u8]) -> Option<Result<Owned, ()>> {
         let mut out = [MaybeUninit::uninit(); DECODED];
         match decode_pair(payload, signature, &mut out) {

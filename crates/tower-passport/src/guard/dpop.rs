@@ -67,6 +67,7 @@ impl<S: Clone, U: Clone + Send + Sync + 'static> Guard<S, U> {
         let config = &self.config;
         match checked {
             Err(error) => ResponseFuture::rejected(error.under_dpop(), config.responses.clone(), &request),
+            // Not passed by the guard's `call`, which admits from its own frame; the same.
             Ok(Checked::Verified(verified)) => self.authorize_under::<true, ReqBody>(verified, request),
             Ok(Checked::Folded(error)) => ResponseFuture::rejected(error, config.responses.clone(), &request),
             Ok(Checked::Refetching(refetching)) => {
