@@ -5,7 +5,6 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use aws_lc_rs::digest::{digest, SHA256};
@@ -136,7 +135,7 @@ impl DpopFixture {
                 Ok((signing_input.as_bytes().to_vec(), signature))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        Ok(ProofFloor { key, proofs, next: AtomicUsize::new(0) })
+        Ok(ProofFloor { key, proofs, next: 0 })
     }
 }
 
@@ -145,17 +144,15 @@ pub struct ProofFloor {
     key: ParsedPublicKey,
     /// Each proof's signing input and decoded signature.
     proofs: Vec<(Vec<u8>, Vec<u8>)>,
-    next: AtomicUsize,
+    next: usize,
 }
 
 impl ProofFloor {
     /// Checks the next proof's signature: `false` when it fails or none is left.
-    pub fn check_next(&self) -> bool {
+    pub fn check_next(&mut self) -> bool {
         // Borrowed: freeing the bench's own buffers is not the check's cost.
-        let Some((signing_input, signature)) = self.proofs.get(self.next.fetch_add(1, Ordering::Relaxed))
-        else {
-            return false;
-        };
+        let Some((signing_input, signature)) = self.proofs.get(self.next) else { return false };
+        self.next += 1;
         self.key.verify_sig(black_box(signing_input), signature).is_ok()
     }
 }
@@ -208,6 +205,6 @@ where
 /// When the setup fails.
 pub fn dpop_proof_floor(proofs: usize) -> Result<Step, String> {
     let bound = bound()?;
-    let floor = bound.signature_floor((0..proofs).map(|n| bound.proof(n)))?;
+    let mut floor = bound.signature_floor((0..proofs).map(|n| bound.proof(n)))?;
     Ok(Box::new(move || floor.check_next()))
 }
